@@ -1,0 +1,210 @@
+// Package config holds Roost's typed configuration: one flat TOML file of
+// Kopano-style keys, their defaults, their validation and their reference
+// documentation.
+//
+// Invariants:
+//   - The struct tags of [Config] are the one source of truth. A field's
+//     `toml` tag is its key, `default` its default value, `doc` its
+//     documentation paragraph and `reload:"true"` marks a key that a running
+//     server applies on SIGHUP. [Default], [Fields], [Reload] and [Markdown]
+//     all read the tags; docs/configuration.md is generated from them and a
+//     test fails when it is stale.
+//   - [Load] reports every problem in a file at once (unknown keys, values of
+//     the wrong type, values out of range, keys that contradict each other)
+//     as one [*ValidationError]; each problem names its key.
+//   - A *Config returned by [Load] or [Default] is valid and is never mutated
+//     afterwards: a reload builds a new *Config with [Reload], so readers may
+//     share one without locking.
+//   - Relative paths are relative to the working directory of the process.
+//   - Sizes given in MB are mebibytes ([MB] bytes each).
+//
+// In doc tags (which cannot contain backquotes) text in single quotes, such
+// as 'all', is rendered as code in the Markdown reference.
+package config
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// MB is the number of bytes in one MB of the size keys (quota_*,
+// max_message_size).
+const MB int64 = 1 << 20
+
+// Config is the whole configuration of one Roost process. Field order is the
+// order of the generated reference.
+type Config struct {
+	DataDir  string   `toml:"data_dir" default:"./roost-data" doc:"Directory holding everything Roost keeps on local disk: the SQLite database (unless 'database' is set), message and attachment blobs, the generated TLS certificate, the search index and the default unix sockets. Created on first start."`
+	Database string   `toml:"database" default:"" doc:"Metadata database. Empty means the SQLite file 'roost.db' in 'data_dir'. 'sqlite:///path/file.db' names another SQLite file; 'postgres://user:password@host:5432/dbname' (or 'postgresql://…', with any libpq URL parameters such as 'sslmode') selects PostgreSQL, which several nodes of a cluster share."`
+	Roles    []string `toml:"roles" default:"all" doc:"Services this process runs. 'all' runs every service; otherwise list any of 'imap', 'pop3', 'lmtp', 'submission', 'http' (JMAP, CalDAV, CardDAV, ActiveSync and the web client), 'managesieve', 'admin' (the admin API) and 'jobs' (periodic work: quota monitor, soft-delete purge, outbound queue). A listener of a service that is not running is not opened."`
+
+	IMAPListen         string `toml:"imap_listen" default:"127.0.0.1:1143" doc:"Address (host:port) of the IMAP listener with STARTTLS. An empty host listens on all interfaces, as in ':143'. Empty or 'off' disables the listener, as for every '*_listen' key."`
+	IMAPSListen        string `toml:"imaps_listen" default:"127.0.0.1:1993" doc:"Address (host:port) of the IMAP listener with implicit TLS (port 993 in production). Empty or 'off' disables it."`
+	POP3Listen         string `toml:"pop3_listen" default:"127.0.0.1:1110" doc:"Address (host:port) of the POP3 listener with STLS. Empty or 'off' disables it."`
+	POP3SListen        string `toml:"pop3s_listen" default:"127.0.0.1:1995" doc:"Address (host:port) of the POP3 listener with implicit TLS (port 995 in production). Empty or 'off' disables it."`
+	SubmissionListen   string `toml:"submission_listen" default:"127.0.0.1:1587" doc:"Address (host:port) of the SMTP submission listener with STARTTLS (port 587 in production). Empty or 'off' disables it."`
+	SubmissionsListen  string `toml:"submissions_listen" default:"127.0.0.1:1465" doc:"Address (host:port) of the SMTP submission listener with implicit TLS (port 465 in production). Empty or 'off' disables it."`
+	LMTPListen         string `toml:"lmtp_listen" default:"127.0.0.1:1024" doc:"Address (host:port) of the LMTP delivery listener on TCP, for an MTA on another host. LMTP has no authentication: never expose it beyond the hosts of your MTAs. Empty or 'off' disables it."`
+	LMTPSocketPath     string `toml:"lmtp_socket" default:"" doc:"Path of the unix socket for LMTP delivery from a local MTA. Empty means 'lmtp.sock' in 'data_dir'."`
+	HTTPListen         string `toml:"http_listen" default:"127.0.0.1:8080" doc:"Address (host:port) of the plain HTTP listener (JMAP, CalDAV, CardDAV, ActiveSync, web client), meant for a reverse proxy that terminates TLS. Empty or 'off' disables it."`
+	HTTPSListen        string `toml:"https_listen" default:"127.0.0.1:8443" doc:"Address (host:port) of the HTTPS listener (port 443 in production). Empty or 'off' disables it."`
+	ManageSieveListen  string `toml:"managesieve_listen" default:"127.0.0.1:4190" doc:"Address (host:port) of the ManageSieve listener (RFC 5804) for editing filter scripts. Empty or 'off' disables it."`
+	AdminSocketPath    string `toml:"admin_socket" default:"" doc:"Path of the unix socket of the admin API, used by 'roost admin' on the same host. Whoever can open it is the system administrator: keep its directory private. Empty means 'admin.sock' in 'data_dir'."`
+	AdminListen        string `toml:"admin_listen" default:"" doc:"Optional address (host:port) of a TLS listener for the admin API, for administration from other hosts; client certificates are verified against 'ssl_ca_file'. Empty or 'off' disables it."`
+	SSLCertificateFile string `toml:"ssl_certificate_file" default:"" doc:"PEM file with the server certificate (and its chain) used by every TLS listener and STARTTLS. Empty means a self-signed certificate generated in 'data_dir'/tls/ on first start, which clients will warn about. Set both this and 'ssl_private_key_file', or neither."`
+	SSLPrivateKeyFile  string `toml:"ssl_private_key_file" default:"" doc:"PEM file with the private key of 'ssl_certificate_file'."`
+	SSLCAFile          string `toml:"ssl_ca_file" default:"" doc:"PEM file with the certificate authorities whose client certificates 'admin_listen' accepts. A client certificate login is the system identity, so guard the CA's key. Empty accepts no client certificates."`
+	ServerName         string `toml:"server_name" default:"" doc:"Host name announced in protocol greetings and used in generated messages (DSNs, quota warnings). Empty means the host name of the machine."`
+
+	LoginnameFormat    string `toml:"loginname_format" default:"%u" reload:"true" doc:"How a login name is built from its parts: '%u' is the user name and '%c' the tenant (company) name, as in '%u@%c'. Must contain '%u'; write '%%' for a literal percent sign."`
+	UserPlugin         string `toml:"user_plugin" default:"db" doc:"Where users, groups and tenants come from. 'db' keeps them in Roost's database, managed with 'roost admin' and the web admin."`
+	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
+	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
+
+	QuotaWarn        int `toml:"quota_warn" default:"0" reload:"true" doc:"Default store size in MB at which a user is sent a warning. 0 is no limit. Users and tenants can override the quota keys."`
+	QuotaSoft        int `toml:"quota_soft" default:"0" reload:"true" doc:"Default store size in MB above which the user can no longer send mail. 0 is no limit. Must not be below 'quota_warn'."`
+	QuotaHard        int `toml:"quota_hard" default:"0" reload:"true" doc:"Default store size in MB above which the store accepts no new items, delivered mail included. 0 is no limit. Must not be below 'quota_soft' or 'quota_warn'."`
+	CompanyQuotaWarn int `toml:"companyquota_warn" default:"0" reload:"true" doc:"Default size in MB of all stores of one tenant at which the tenant's administrators are warned. 0 is no limit."`
+
+	LogLevel  string `toml:"log_level" default:"info" reload:"true" doc:"Least severe messages logged: 'debug', 'info', 'warn' or 'error'. Kopano's numbers are accepted too: 6 is 'debug', 4 and 5 are 'info', 3 is 'warn', and 0 to 2 are 'error' (errors are always logged)."`
+	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to."`
+	LogFormat string `toml:"log_format" default:"text" doc:"Format of log lines: 'text' (key=value pairs) or 'json' (one object per line)."`
+
+	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
+
+	MaxConnectionsPerIP   int `toml:"max_connections_per_ip" default:"50" reload:"true" doc:"Most simultaneous connections from one IP address, over all protocols. 0 is no limit. A change applies to new connections."`
+	MaxConnectionsPerUser int `toml:"max_connections_per_user" default:"20" reload:"true" doc:"Most simultaneous authenticated sessions of one user, over all protocols. 0 is no limit. A change applies to new sessions."`
+	MaxLineLength         int `toml:"max_line_length" default:"65536" reload:"true" doc:"Longest protocol command line accepted, in bytes (IMAP, POP3, SMTP, LMTP, ManageSieve); longer lines are refused. At least 1000 (RFC 5321 §4.5.3.1.6). A change applies to new connections."`
+	MaxMessageSize        int `toml:"max_message_size" default:"50" reload:"true" doc:"Largest message accepted, in MB, by submission, LMTP, IMAP APPEND and the HTTP APIs. Announced as SMTP SIZE (RFC 1870) and IMAP APPENDLIMIT (RFC 7889)."`
+
+	DisabledFeatures []string `toml:"disabled_features" default:"" doc:"Features disabled for every user unless enabled for the user or the tenant: any of 'imap', 'pop3', 'mobile' (ActiveSync), 'web' (the web client) and 'dav' (CalDAV and CardDAV)."`
+}
+
+// Allowed values of the list and enumeration keys.
+var (
+	allRoles    = []string{"all", "imap", "pop3", "lmtp", "submission", "http", "managesieve", "admin", "jobs"}
+	allFeatures = []string{"imap", "pop3", "mobile", "web", "dav"}
+	allLocales  = []string{"en_US", "de_DE", "nl_NL", "fr_FR", "es_ES"}
+	logLevels   = []string{"debug", "info", "warn", "error"}
+	logFormats  = []string{"text", "json"}
+)
+
+// listenerKeys maps a listener name, as given to [Config.Listener], to its key.
+var listenerKeys = map[string]string{
+	"imap":        "imap_listen",
+	"imaps":       "imaps_listen",
+	"pop3":        "pop3_listen",
+	"pop3s":       "pop3s_listen",
+	"submission":  "submission_listen",
+	"submissions": "submissions_listen",
+	"lmtp":        "lmtp_listen",
+	"http":        "http_listen",
+	"https":       "https_listen",
+	"managesieve": "managesieve_listen",
+	"admin":       "admin_listen",
+}
+
+// Default returns the configuration used when no file is given: every key at
+// the value of its `default` tag.
+func Default() *Config {
+	c := new(Config)
+	applyDefaults(c)
+	return c
+}
+
+// HasRole reports whether this process runs the service r ("imap",
+// "jobs", …): roles lists it or lists "all".
+func (c *Config) HasRole(r string) bool {
+	return slices.Contains(c.Roles, "all") || slices.Contains(c.Roles, r)
+}
+
+// Listener returns the address of the named listener ("imap", "imaps",
+// "pop3", "pop3s", "submission", "submissions", "lmtp", "http", "https",
+// "managesieve", "admin"), or "" when it is disabled or the name is unknown.
+// It does not look at roles; callers check [Config.HasRole] too.
+func (c *Config) Listener(name string) string {
+	key, ok := listenerKeys[name]
+	if !ok {
+		return ""
+	}
+	return listenAddr(fieldByKey(c, key).String())
+}
+
+// listenAddr maps the two spellings of a disabled listener to "".
+func listenAddr(s string) string {
+	if s == "off" {
+		return ""
+	}
+	return s
+}
+
+// LMTPSocket returns the path of the LMTP unix socket: lmtp_socket, or
+// lmtp.sock in data_dir.
+func (c *Config) LMTPSocket() string {
+	if c.LMTPSocketPath != "" {
+		return c.LMTPSocketPath
+	}
+	return filepath.Join(c.DataDir, "lmtp.sock")
+}
+
+// AdminSocket returns the path of the admin API unix socket: admin_socket,
+// or admin.sock in data_dir.
+func (c *Config) AdminSocket() string {
+	if c.AdminSocketPath != "" {
+		return c.AdminSocketPath
+	}
+	return filepath.Join(c.DataDir, "admin.sock")
+}
+
+// DatabaseURL returns the database driver, "sqlite" or "postgres", and the
+// data source name to open: for SQLite a file path (with any "?…" query
+// from the sqlite:// URL kept), for PostgreSQL the URL as configured.
+func (c *Config) DatabaseURL() (driver, dsn string) {
+	switch {
+	case c.Database == "":
+		return "sqlite", filepath.Join(c.DataDir, "roost.db")
+	case strings.HasPrefix(c.Database, "sqlite://"):
+		return "sqlite", strings.TrimPrefix(c.Database, "sqlite://")
+	default:
+		return "postgres", c.Database
+	}
+}
+
+// Hostname returns server_name, or the machine's host name when it is empty,
+// or "localhost" when even that is unknown.
+func (c *Config) Hostname() string {
+	if c.ServerName != "" {
+		return c.ServerName
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+// SlogLevel returns log_level as a [slog.Level].
+func (c *Config) SlogLevel() slog.Level {
+	l, _ := parseLogLevel(c.LogLevel)
+	return l
+}
+
+// MaxMessageBytes returns max_message_size in bytes.
+func (c *Config) MaxMessageBytes() int64 { return int64(c.MaxMessageSize) * MB }
+
+// parseLogLevel accepts the names in logLevels and Kopano's numbers 0-6.
+func parseLogLevel(s string) (slog.Level, bool) {
+	switch s {
+	case "debug", "6":
+		return slog.LevelDebug, true
+	case "info", "4", "5":
+		return slog.LevelInfo, true
+	case "warn", "3":
+		return slog.LevelWarn, true
+	case "error", "0", "1", "2":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}

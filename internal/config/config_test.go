@@ -1,0 +1,370 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/roost-mail/roost/internal/config"
+)
+
+// writeConfig writes text to a config file in a fresh temporary directory.
+func writeConfig(t testing.TB, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "roost.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// problems loads text and returns the problems Load reports.
+func problems(t *testing.T, text string) []config.Problem {
+	t.Helper()
+	path := writeConfig(t, text)
+	c, err := config.Load(path)
+	if err == nil {
+		return nil
+	}
+	if c != nil {
+		t.Errorf("Load returned a config and an error")
+	}
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Load: %v (%T), want *ValidationError", err, err)
+	}
+	if ve.File != path {
+		t.Errorf("ValidationError.File = %q, want %q", ve.File, path)
+	}
+	return ve.Problems
+}
+
+func TestLoadEmptyPathIsDefault(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Errorf("Load(\"\") = %+v, want Default()", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v", err)
+	}
+}
+
+func TestLoadEmptyFileIsDefault(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(writeConfig(t, "# nothing set\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Errorf("empty file = %+v, want Default()", c)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load(filepath.Join(t.TempDir(), "absent.toml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(absent) = %v, want an os.ErrNotExist error", err)
+	}
+}
+
+// TestDefaultsRoundTrip writes every key at its documented default and
+// checks that Load yields Default(): the default tags, Fields().Default and
+// the decoder agree.
+func TestDefaultsRoundTrip(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	for _, f := range config.Fields() {
+		fmt.Fprintf(&b, "%s = %s\n", f.Key, f.Default)
+	}
+	c, err := config.Load(writeConfig(t, b.String()))
+	if err != nil {
+		t.Fatalf("%v\nfile:\n%s", err, b.String())
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Errorf("round trip = %+v\nwant %+v", c, config.Default())
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	if c.DataDir != "./roost-data" || c.IMAPListen != "127.0.0.1:1143" || c.LoginnameFormat != "%u" ||
+		c.SoftdeleteLifetime != 30 || c.MaxLineLength != 65536 || c.MaxMessageSize != 50 ||
+		c.LogFile != "-" || c.AllowPlaintextAuth || !slices.Equal(c.Roles, []string{"all"}) ||
+		len(c.DisabledFeatures) != 0 {
+		t.Errorf("Default() = %+v", c)
+	}
+	// Default must hand out fresh slices.
+	c.Roles[0] = "imap"
+	if config.Default().Roles[0] != "all" {
+		t.Error("Default() shares its Roles slice")
+	}
+}
+
+func TestFields(t *testing.T) {
+	t.Parallel()
+	fs := config.Fields()
+	byKey := map[string]config.Field{}
+	for _, f := range fs {
+		if f.Key == "" || f.Type == "" || f.Doc == "" || f.Default == "" {
+			t.Errorf("incomplete field %+v", f)
+		}
+		byKey[f.Key] = f
+	}
+	for key, want := range map[string]config.Field{
+		"roles":                {Key: "roles", Type: "list of strings", Default: `["all"]`},
+		"disabled_features":    {Key: "disabled_features", Type: "list of strings", Default: `[]`},
+		"imap_listen":          {Key: "imap_listen", Type: "string", Default: `"127.0.0.1:1143"`},
+		"quota_hard":           {Key: "quota_hard", Type: "integer", Default: `0`, Reloadable: true},
+		"log_level":            {Key: "log_level", Type: "string", Default: `"info"`, Reloadable: true},
+		"allow_plaintext_auth": {Key: "allow_plaintext_auth", Type: "boolean", Default: `false`},
+	} {
+		got := byKey[key]
+		got.Doc = ""
+		if got != want {
+			t.Errorf("field %s = %+v, want %+v", key, got, want)
+		}
+	}
+	reloadable := map[string]bool{}
+	for _, f := range fs {
+		if f.Reloadable {
+			reloadable[f.Key] = true
+		}
+	}
+	for _, k := range []string{"loginname_format", "softdelete_lifetime", "quota_warn", "quota_soft", "quota_hard", "companyquota_warn", "log_level"} {
+		if !reloadable[k] {
+			t.Errorf("%s is not reloadable", k)
+		}
+	}
+	for _, k := range []string{"data_dir", "database", "roles", "imap_listen", "ssl_certificate_file", "log_file", "log_format", "user_plugin"} {
+		if reloadable[k] {
+			t.Errorf("%s is reloadable", k)
+		}
+	}
+}
+
+// TestLoadAllKeys sets every key to a valid value other than its default.
+func TestLoadAllKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := writeKeyPair(t, dir)
+	caFile := certFile
+	text := fmt.Sprintf(`
+data_dir = %[1]q
+database = "postgresql://roost:pw@db.example.com:5432/roost?sslmode=require"
+roles = ["imap", "lmtp", "jobs"]
+imap_listen = ":143"
+imaps_listen = "[::1]:993"
+pop3_listen = "off"
+pop3s_listen = ""
+submission_listen = "0.0.0.0:587"
+submissions_listen = "localhost:465"
+lmtp_listen = "127.0.0.1:0"
+lmtp_socket = %[2]q
+http_listen = "127.0.0.1:0"
+https_listen = ":443"
+managesieve_listen = ":4190"
+admin_socket = %[3]q
+admin_listen = ":8444"
+ssl_certificate_file = %[4]q
+ssl_private_key_file = %[5]q
+ssl_ca_file = %[6]q
+server_name = "mail.example.com"
+loginname_format = "%%u@%%c"
+user_plugin = "db"
+default_store_locale = "de_DE"
+softdelete_lifetime = 0
+quota_warn = 900
+quota_soft = 950
+quota_hard = 1000
+companyquota_warn = 50000
+log_level = 6
+log_file = %[7]q
+log_format = "json"
+allow_plaintext_auth = true
+max_connections_per_ip = 0
+max_connections_per_user = 5
+max_line_length = 8192
+max_message_size = 100
+disabled_features = ["pop3", "mobile"]
+`, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
+	c, err := config.Load(writeConfig(t, text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := config.Default()
+	rc, rd := reflect.ValueOf(c).Elem(), reflect.ValueOf(def).Elem()
+	for i := range rc.NumField() {
+		if rc.Type().Field(i).Name == "UserPlugin" {
+			continue // "db" is its only value so far
+		}
+		if reflect.DeepEqual(rc.Field(i).Interface(), rd.Field(i).Interface()) {
+			t.Errorf("field %s kept its default %v", rc.Type().Field(i).Name, rd.Field(i))
+		}
+	}
+	if c.LogLevel != "6" || c.SlogLevel().String() != "DEBUG" {
+		t.Errorf("log_level = %q (%v), want \"6\" (DEBUG)", c.LogLevel, c.SlogLevel())
+	}
+	if drv, dsn := c.DatabaseURL(); drv != "postgres" || dsn != c.Database {
+		t.Errorf("DatabaseURL() = %q, %q", drv, dsn)
+	}
+	if c.LMTPSocket() != filepath.Join(dir, "l.sock") || c.AdminSocket() != filepath.Join(dir, "a.sock") {
+		t.Errorf("sockets = %q, %q", c.LMTPSocket(), c.AdminSocket())
+	}
+	if c.Listener("pop3") != "" || c.Listener("pop3s") != "" || c.Listener("imap") != ":143" || c.Listener("nonsense") != "" {
+		t.Errorf("Listener: pop3 %q pop3s %q imap %q", c.Listener("pop3"), c.Listener("pop3s"), c.Listener("imap"))
+	}
+	if !c.HasRole("lmtp") || c.HasRole("http") {
+		t.Errorf("HasRole wrong for roles %v", c.Roles)
+	}
+	if c.Hostname() != "mail.example.com" {
+		t.Errorf("Hostname() = %q", c.Hostname())
+	}
+	if c.MaxMessageBytes() != 100<<20 {
+		t.Errorf("MaxMessageBytes() = %d", c.MaxMessageBytes())
+	}
+}
+
+func TestHelpersOnDefaults(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	if drv, dsn := c.DatabaseURL(); drv != "sqlite" || dsn != filepath.Join("roost-data", "roost.db") {
+		t.Errorf("DatabaseURL() = %q, %q", drv, dsn)
+	}
+	if c.LMTPSocket() != filepath.Join("roost-data", "lmtp.sock") || c.AdminSocket() != filepath.Join("roost-data", "admin.sock") {
+		t.Errorf("sockets = %q, %q", c.LMTPSocket(), c.AdminSocket())
+	}
+	for _, r := range []string{"imap", "jobs", "admin", "anything"} {
+		if !c.HasRole(r) {
+			t.Errorf("HasRole(%q) = false with roles = [\"all\"]", r)
+		}
+	}
+	if c.Listener("admin") != "" || c.Listener("https") != "127.0.0.1:8443" {
+		t.Errorf("Listener admin %q https %q", c.Listener("admin"), c.Listener("https"))
+	}
+	if c.Hostname() == "" {
+		t.Error("Hostname() is empty")
+	}
+	if c.SlogLevel().String() != "INFO" {
+		t.Errorf("SlogLevel() = %v", c.SlogLevel())
+	}
+}
+
+func TestDatabaseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ db, driver, dsn string }{
+		{"sqlite:///var/lib/roost/meta.db", "sqlite", "/var/lib/roost/meta.db"},
+		{"sqlite://rel/meta.db?_pragma=busy_timeout(5000)", "sqlite", "rel/meta.db?_pragma=busy_timeout(5000)"},
+		{"postgres://u:p@h/db", "postgres", "postgres://u:p@h/db"},
+		{"postgresql:///db?host=/run/postgresql", "postgres", "postgresql:///db?host=/run/postgresql"},
+	} {
+		c, err := config.Load(writeConfig(t, fmt.Sprintf("database = %q\n", tc.db)))
+		if err != nil {
+			t.Errorf("database = %q: %v", tc.db, err)
+			continue
+		}
+		if drv, dsn := c.DatabaseURL(); drv != tc.driver || dsn != tc.dsn {
+			t.Errorf("database = %q: DatabaseURL() = %q, %q; want %q, %q", tc.db, drv, dsn, tc.driver, tc.dsn)
+		}
+	}
+}
+
+func TestLogLevels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ value, want string }{
+		{`"debug"`, "DEBUG"}, {`"info"`, "INFO"}, {`"warn"`, "WARN"}, {`"error"`, "ERROR"},
+		{`0`, "ERROR"}, {`1`, "ERROR"}, {`2`, "ERROR"}, {`3`, "WARN"}, {`4`, "INFO"}, {`5`, "INFO"}, {`6`, "DEBUG"},
+		{`"6"`, "DEBUG"},
+	} {
+		c, err := config.Load(writeConfig(t, "log_level = "+tc.value+"\n"))
+		if err != nil {
+			t.Errorf("log_level = %s: %v", tc.value, err)
+			continue
+		}
+		if got := c.SlogLevel().String(); got != tc.want {
+			t.Errorf("log_level = %s: SlogLevel() = %s, want %s", tc.value, got, tc.want)
+		}
+	}
+}
+
+func TestReload(t *testing.T) {
+	t.Parallel()
+	old := config.Default()
+	next := config.Default()
+	next.LogLevel = "debug"
+	next.QuotaHard = 500
+	next.LoginnameFormat = "%u@%c"
+	next.IMAPListen = ":143"
+	next.Roles = []string{"imap"}
+	next.AllowPlaintextAuth = true
+
+	applied, notReloaded := config.Reload(old, next)
+	if want := []string{"roles", "imap_listen", "allow_plaintext_auth"}; !slices.Equal(notReloaded, want) {
+		t.Errorf("notReloaded = %q, want %q", notReloaded, want)
+	}
+	if applied.LogLevel != "debug" || applied.QuotaHard != 500 || applied.LoginnameFormat != "%u@%c" {
+		t.Errorf("reloadable keys not applied: %+v", applied)
+	}
+	if applied.IMAPListen != old.IMAPListen || !slices.Equal(applied.Roles, old.Roles) || applied.AllowPlaintextAuth {
+		t.Errorf("non-reloadable keys changed: %+v", applied)
+	}
+	if applied == old || !reflect.DeepEqual(old, config.Default()) {
+		t.Error("Reload modified old")
+	}
+	applied.Roles[0] = "pop3"
+	if old.Roles[0] != "all" {
+		t.Error("applied shares a slice with old")
+	}
+
+	same, none := config.Reload(old, config.Default())
+	if none != nil || !reflect.DeepEqual(same, old) {
+		t.Errorf("Reload of identical configs = %+v, %q", same, none)
+	}
+	// nil and empty lists are the same value.
+	withNil := config.Default()
+	withNil.DisabledFeatures = nil
+	if _, diff := config.Reload(old, withNil); diff != nil {
+		t.Errorf("nil vs empty disabled_features reported as a change: %q", diff)
+	}
+}
+
+func TestValidationErrorFormat(t *testing.T) {
+	t.Parallel()
+	e := &config.ValidationError{File: "/etc/roost.toml", Problems: []config.Problem{
+		{Key: "a", Message: "bad"},
+		{Key: "b", Message: "worse"},
+		{Message: "line 3: syntax"},
+	}}
+	want := "config: /etc/roost.toml: key \"a\": bad\n" +
+		"config: /etc/roost.toml: key \"b\": worse\n" +
+		"config: /etc/roost.toml: line 3: syntax"
+	if e.Error() != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", e.Error(), want)
+	}
+	e.File = ""
+	if got := e.Error(); !strings.HasPrefix(got, `config: key "a": bad`) {
+		t.Errorf("Error() without file = %q", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	c.QuotaWarn = -1
+	c.LogFormat = "xml"
+	err := c.Validate()
+	var ve *config.ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 2 || ve.File != "" {
+		t.Fatalf("Validate() = %v", err)
+	}
+}

@@ -1,0 +1,370 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// maxUnixSocketPath is the longest unix socket path every supported OS
+// accepts (sun_path is 104 bytes on the BSDs and macOS, 108 on Linux).
+const maxUnixSocketPath = 103
+
+// maxPEMFile bounds the certificate and key files read during validation, so
+// that a mistaken path (a device, a huge log) cannot stall startup.
+const maxPEMFile = 1 << 20
+
+// validate adds a problem for every invalid value in c. Keys already marked
+// bad by decode keep their default and are not checked again.
+func (c *Config) validate(p *problems) {
+	if p.ok("data_dir") {
+		if c.DataDir == "" {
+			p.add("data_dir", "must not be empty")
+		} else {
+			checkPathChars(p, "data_dir", c.DataDir)
+		}
+	}
+	if p.ok("database") {
+		checkDatabase(p, c.Database)
+	}
+	if p.ok("roles") {
+		if len(c.Roles) == 0 {
+			p.add("roles", `must list at least one role, e.g. ["all"]`)
+		}
+		checkList(p, "roles", c.Roles, allRoles)
+	}
+
+	c.checkListeners(p)
+	c.checkSockets(p)
+	c.checkTLS(p)
+
+	if p.ok("server_name") && c.ServerName != "" && !validHostname(c.ServerName) {
+		p.add("server_name", "%q is not a valid host name", c.ServerName)
+	}
+	if p.ok("loginname_format") {
+		checkLoginnameFormat(p, c.LoginnameFormat)
+	}
+	if p.ok("user_plugin") {
+		switch c.UserPlugin {
+		case "db":
+		case "unix", "ldap":
+			p.add("user_plugin", "%q is not available yet; use \"db\"", c.UserPlugin)
+		default:
+			p.add("user_plugin", "%q is not a user plugin; want \"db\"", c.UserPlugin)
+		}
+	}
+	if p.ok("default_store_locale") {
+		checkEnum(p, "default_store_locale", c.DefaultStoreLocale, allLocales)
+	}
+
+	checkMin(p, "softdelete_lifetime", c.SoftdeleteLifetime, 0)
+	checkMin(p, "quota_warn", c.QuotaWarn, 0)
+	checkMin(p, "quota_soft", c.QuotaSoft, 0)
+	checkMin(p, "quota_hard", c.QuotaHard, 0)
+	checkMin(p, "companyquota_warn", c.CompanyQuotaWarn, 0)
+	c.checkQuotaOrder(p)
+
+	if p.ok("log_level") {
+		if _, ok := parseLogLevel(c.LogLevel); !ok {
+			p.add("log_level", "%q is not a log level; want one of %s, or a Kopano level 0-6", c.LogLevel, quoteList(logLevels))
+		}
+	}
+	if p.ok("log_file") {
+		checkLogFile(p, c.LogFile)
+	}
+	if p.ok("log_format") {
+		checkEnum(p, "log_format", c.LogFormat, logFormats)
+	}
+
+	checkMin(p, "max_connections_per_ip", c.MaxConnectionsPerIP, 0)
+	checkMin(p, "max_connections_per_user", c.MaxConnectionsPerUser, 0)
+	// RFC 5321 §4.5.3.1.6: an SMTP text line may be 1000 octets; the upper
+	// bound keeps one connection from buffering unbounded memory.
+	if checkMin(p, "max_line_length", c.MaxLineLength, 1000) && c.MaxLineLength > 16<<20 {
+		p.add("max_line_length", "%d is more than the maximum of %d bytes", c.MaxLineLength, 16<<20)
+	}
+	if checkMin(p, "max_message_size", c.MaxMessageSize, 1) && c.MaxMessageSize > 1<<20 {
+		p.add("max_message_size", "%d is more than the maximum of %d MB", c.MaxMessageSize, 1<<20)
+	}
+
+	if p.ok("disabled_features") {
+		checkList(p, "disabled_features", c.DisabledFeatures, allFeatures)
+	}
+}
+
+// checkMin reports whether key is usable and at least lo, adding a problem
+// when it is below.
+func checkMin(p *problems, key string, v, lo int) bool {
+	if !p.ok(key) {
+		return false
+	}
+	if v < lo {
+		p.add(key, "%d is less than the minimum of %d", v, lo)
+		return false
+	}
+	return true
+}
+
+func checkEnum(p *problems, key, v string, allowed []string) {
+	if !slices.Contains(allowed, v) {
+		p.add(key, "%q is not allowed; want one of %s", v, quoteList(allowed))
+	}
+}
+
+func checkList(p *problems, key string, vs, allowed []string) {
+	for _, v := range vs {
+		if !slices.Contains(allowed, v) {
+			p.add(key, "%q is not allowed; want any of %s", v, quoteList(allowed))
+		}
+	}
+}
+
+func quoteList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+// checkPathChars rejects control characters, which are never intended in a
+// path and would garble logs.
+func checkPathChars(p *problems, key, path string) bool {
+	if strings.ContainsFunc(path, unicode.IsControl) {
+		p.add(key, "path %q contains control characters", path)
+		return false
+	}
+	return true
+}
+
+func checkDatabase(p *problems, db string) {
+	const want = `want "" (SQLite in data_dir), "sqlite:///path/file.db" or "postgres://user:password@host/dbname"`
+	switch {
+	case db == "":
+	case strings.HasPrefix(db, "sqlite://"):
+		path, _, _ := strings.Cut(strings.TrimPrefix(db, "sqlite://"), "?")
+		if path == "" {
+			p.add("database", "%q names no file; %s", db, want)
+		} else {
+			checkPathChars(p, "database", path)
+		}
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		if _, err := url.Parse(db); err != nil {
+			// The URL may hold a password: report the reason, not the URL.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			p.add("database", "invalid PostgreSQL URL: %v", err)
+		}
+	default:
+		scheme, _, ok := strings.Cut(db, "://")
+		if !ok {
+			p.add("database", "not a URL; %s", want)
+		} else {
+			p.add("database", "unsupported scheme %q; %s", scheme, want)
+		}
+	}
+}
+
+func (c *Config) checkListeners(p *problems) {
+	used := map[string]string{} // normalised address → key
+	for _, f := range fields() {
+		if !strings.HasSuffix(f.Key, "_listen") || !p.ok(f.Key) {
+			continue
+		}
+		addr := listenAddr(fieldByKey(c, f.Key).String())
+		if addr == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			p.add(f.Key, `invalid address %q: want host:port such as "127.0.0.1:143" or ":143", or "off"`, addr)
+			continue
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			p.add(f.Key, "invalid port %q in %q: want a number from 0 to 65535", port, addr)
+			continue
+		}
+		if strings.ContainsFunc(host, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			p.add(f.Key, "invalid host %q in %q", host, addr)
+			continue
+		}
+		if n == 0 {
+			continue // a port chosen by the system never collides
+		}
+		norm := net.JoinHostPort(strings.ToLower(host), strconv.FormatUint(n, 10))
+		if other, dup := used[norm]; dup {
+			p.add(f.Key, "address %q is already used by %s", addr, other)
+			continue
+		}
+		used[norm] = f.Key
+	}
+}
+
+func (c *Config) checkSockets(p *problems) {
+	if !p.ok("data_dir") {
+		return
+	}
+	check := func(key, set, path, role string) bool {
+		if !p.ok(key) || !checkPathChars(p, key, set) {
+			return false
+		}
+		if c.HasRole(role) && len(path) > maxUnixSocketPath {
+			if set == "" {
+				p.add(key, "the default path %q is %d bytes, longer than the %d a unix socket path may have; set %s to a shorter path", path, len(path), maxUnixSocketPath, key)
+			} else {
+				p.add(key, "path is %d bytes, longer than the %d a unix socket path may have", len(path), maxUnixSocketPath)
+			}
+			return false
+		}
+		return true
+	}
+	lmtpOK := check("lmtp_socket", c.LMTPSocketPath, c.LMTPSocket(), "lmtp")
+	adminOK := check("admin_socket", c.AdminSocketPath, c.AdminSocket(), "admin")
+	if lmtpOK && adminOK && c.LMTPSocket() == c.AdminSocket() {
+		p.add("admin_socket", "same path as lmtp_socket")
+	}
+}
+
+func (c *Config) checkTLS(p *problems) {
+	const cert, key = "ssl_certificate_file", "ssl_private_key_file"
+	if p.ok(cert, key) {
+		switch {
+		case c.SSLCertificateFile != "" && c.SSLPrivateKeyFile == "":
+			p.add(key, "must be set when ssl_certificate_file is set")
+		case c.SSLCertificateFile == "" && c.SSLPrivateKeyFile != "":
+			p.add(cert, "must be set when ssl_private_key_file is set")
+		case c.SSLCertificateFile != "":
+			certOK := checkFile(p, cert, c.SSLCertificateFile)
+			keyOK := checkFile(p, key, c.SSLPrivateKeyFile)
+			if certOK && keyOK {
+				if _, err := tls.LoadX509KeyPair(c.SSLCertificateFile, c.SSLPrivateKeyFile); err != nil {
+					k := key
+					if strings.Contains(err.Error(), "certificate input") {
+						k = cert
+					}
+					p.add(k, "%v", err)
+				}
+			}
+		}
+	}
+	if p.ok("ssl_ca_file") && c.SSLCAFile != "" && checkFile(p, "ssl_ca_file", c.SSLCAFile) {
+		data, err := os.ReadFile(c.SSLCAFile)
+		switch {
+		case err != nil:
+			p.add("ssl_ca_file", "%v", err)
+		case !x509.NewCertPool().AppendCertsFromPEM(data):
+			p.add("ssl_ca_file", "%q holds no PEM certificate", c.SSLCAFile)
+		}
+	}
+}
+
+// checkFile reports whether path is a regular file of a sane size, adding a
+// problem when it is not.
+func checkFile(p *problems, key, path string) bool {
+	if !checkPathChars(p, key, path) {
+		return false
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.add(key, "file %q does not exist", path)
+	case err != nil:
+		p.add(key, "%v", err)
+	case !fi.Mode().IsRegular():
+		p.add(key, "%q is not a regular file", path)
+	case fi.Size() > maxPEMFile:
+		p.add(key, "%q is %d bytes, too large for a PEM file", path, fi.Size())
+	default:
+		return true
+	}
+	return false
+}
+
+func checkLogFile(p *problems, f string) {
+	switch {
+	case f == "":
+		p.add("log_file", `must not be empty; use "-" for standard error`)
+	case f == "-", f == "syslog":
+	case checkPathChars(p, "log_file", f):
+		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
+			p.add("log_file", "%q is a directory", f)
+		}
+	}
+}
+
+// checkLoginnameFormat allows the Kopano placeholders %u (user) and %c
+// (company, i.e. tenant), and %% for a literal percent sign.
+func checkLoginnameFormat(p *problems, f string) {
+	hasUser := false
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		if i+1 == len(f) {
+			p.add("loginname_format", "%q ends in a lone %%; write %%%% for a percent sign", f)
+			return
+		}
+		i++
+		switch f[i] {
+		case 'u':
+			hasUser = true
+		case 'c', '%':
+		default:
+			p.add("loginname_format", "%q has unknown placeholder %%%c; want %%u (user), %%c (tenant) or %%%%", f, f[i])
+			return
+		}
+	}
+	if !hasUser {
+		p.add("loginname_format", "%q must contain %%u, the user name", f)
+	}
+}
+
+func (c *Config) checkQuotaOrder(p *problems) {
+	type quota struct {
+		key string
+		mb  int
+	}
+	qs := []quota{{"quota_warn", c.QuotaWarn}, {"quota_soft", c.QuotaSoft}, {"quota_hard", c.QuotaHard}}
+	for i, lo := range qs {
+		for _, hi := range qs[i+1:] {
+			if !p.ok(lo.key, hi.key) || lo.mb <= 0 || hi.mb <= 0 {
+				continue
+			}
+			if lo.mb > hi.mb {
+				p.add(lo.key, "%d MB is above %s (%d MB); want quota_warn <= quota_soft <= quota_hard (0 is no limit)", lo.mb, hi.key, hi.mb)
+			}
+		}
+	}
+}
+
+// validHostname accepts DNS names: dot-separated labels of letters, digits,
+// hyphens and underscores, none starting or ending with a hyphen.
+func validHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			b := label[i]
+			if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}

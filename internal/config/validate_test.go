@@ -1,0 +1,283 @@
+package config_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/config"
+)
+
+// want is one expected problem: its key and a part of its message.
+type want struct{ key, msg string }
+
+var long = strings.Repeat("d", 120)
+
+// validationCases holds at least one bad value for every key;
+// TestEveryKeyHasABadValue keeps it that way.
+var validationCases = []struct {
+	name string
+	text string
+	want []want
+}{
+	{"empty data_dir", `data_dir = ""`, []want{{"data_dir", "must not be empty"}}},
+	{"control char in data_dir", `data_dir = "a\tb"`, []want{{"data_dir", "control characters"}}},
+	{"data_dir wrong type", `data_dir = 5`, []want{{"data_dir", "want a string in quotes, not the number 5"}}},
+	{"database scheme", `database = "mysql://u@h/db"`, []want{{"database", `unsupported scheme "mysql"`}}},
+	{"database plain path", `database = "/var/lib/roost.db"`, []want{{"database", "not a URL"}}},
+	{"database sqlite without file", `database = "sqlite://"`, []want{{"database", "names no file"}}},
+	{"database bad postgres URL", `database = "postgres://u:secret@h:port/db"`, []want{{"database", "invalid PostgreSQL URL"}}},
+	{"unknown role", `roles = ["imap", "smtp"]`, []want{{"roles", `"smtp" is not allowed`}}},
+	{"no roles", `roles = []`, []want{{"roles", "at least one role"}}},
+	{"roles as string", `roles = "all"`, []want{{"roles", "want a list of strings"}}},
+	{"roles with number", `roles = ["imap", 3]`, []want{{"roles", "item 2: want a string"}}},
+	{"imap_listen no port", `imap_listen = "127.0.0.1"`, []want{{"imap_listen", "invalid address"}}},
+	{"imaps_listen port range", `imaps_listen = "127.0.0.1:99999"`, []want{{"imaps_listen", "invalid port"}}},
+	{"pop3_listen named port", `pop3_listen = ":pop3"`, []want{{"pop3_listen", "invalid port"}}},
+	{"pop3s_listen negative port", `pop3s_listen = ":-1"`, []want{{"pop3s_listen", "invalid port"}}},
+	{"submission_listen number", `submission_listen = 587`, []want{{"submission_listen", "want a string"}}},
+	{"submissions_listen space", `submissions_listen = "local host:465"`, []want{{"submissions_listen", "invalid host"}}},
+	{"lmtp_listen empty port", `lmtp_listen = "127.0.0.1:"`, []want{{"lmtp_listen", "invalid port"}}},
+	{"lmtp_socket too long", `lmtp_socket = "/run/` + long + `.sock"`, []want{{"lmtp_socket", "longer than"}}},
+	{"default sockets too long", `data_dir = "/srv/` + long + `"`, []want{{"lmtp_socket", "set lmtp_socket to a shorter path"}, {"admin_socket", "set admin_socket"}}},
+	{"long socket without its role", "data_dir = \"/srv/" + long + "\"\nroles = [\"imap\"]", nil},
+	{"http_listen too many colons", `http_listen = "1:2:3"`, []want{{"http_listen", "invalid address"}}},
+	{"https_listen bare port", `https_listen = "443"`, []want{{"https_listen", "invalid address"}}},
+	{"managesieve_listen", `managesieve_listen = "localhost:sieve"`, []want{{"managesieve_listen", "invalid port"}}},
+	{"same socket", "lmtp_socket = \"x.sock\"\nadmin_socket = \"x.sock\"", []want{{"admin_socket", "same path as lmtp_socket"}}},
+	{"admin_socket wrong type", `admin_socket = true`, []want{{"admin_socket", "not the boolean true"}}},
+	{"admin_listen", `admin_listen = "[::1]"`, []want{{"admin_listen", "invalid address"}}},
+	{"duplicate address", `http_listen = "127.0.0.1:1143"`, []want{{"http_listen", "already used by imap_listen"}}},
+	{"port 0 twice", "http_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"", nil},
+	{"off and empty", "http_listen = \"off\"\nhttps_listen = \"\"\nadmin_listen = \"off\"", nil},
+	{"cert without key", `ssl_certificate_file = "/etc/ssl/roost.pem"`, []want{{"ssl_private_key_file", "must be set when ssl_certificate_file is set"}}},
+	{"key without cert", `ssl_private_key_file = "/etc/ssl/roost.key"`, []want{{"ssl_certificate_file", "must be set when ssl_private_key_file is set"}}},
+	{"cert files missing", "ssl_certificate_file = \"/nonexistent/c.pem\"\nssl_private_key_file = \"/nonexistent/k.pem\"", []want{{"ssl_certificate_file", "does not exist"}, {"ssl_private_key_file", "does not exist"}}},
+	{"cert is a directory", "ssl_certificate_file = \"/\"\nssl_private_key_file = \"/\"", []want{{"ssl_certificate_file", "not a regular file"}, {"ssl_private_key_file", "not a regular file"}}},
+	{"ca missing", `ssl_ca_file = "/nonexistent/ca.pem"`, []want{{"ssl_ca_file", "does not exist"}}},
+	{"server_name space", `server_name = "mail example.com"`, []want{{"server_name", "not a valid host name"}}},
+	{"server_name hyphen", `server_name = "-mail.example.com"`, []want{{"server_name", "not a valid host name"}}},
+	{"loginname without %u", `loginname_format = "%c"`, []want{{"loginname_format", "must contain %u"}}},
+	{"loginname unknown placeholder", `loginname_format = "%u@%d"`, []want{{"loginname_format", "unknown placeholder %d"}}},
+	{"loginname lone percent", `loginname_format = "%u%"`, []want{{"loginname_format", "lone %"}}},
+	{"loginname escaped percent", `loginname_format = "%%%u"`, nil},
+	{"user_plugin ldap", `user_plugin = "ldap"`, []want{{"user_plugin", "not available yet"}}},
+	{"user_plugin unix", `user_plugin = "unix"`, []want{{"user_plugin", "not available yet"}}},
+	{"user_plugin unknown", `user_plugin = "ad"`, []want{{"user_plugin", "not a user plugin"}}},
+	{"locale", `default_store_locale = "en_GB"`, []want{{"default_store_locale", `"en_GB" is not allowed`}}},
+	{"softdelete negative", `softdelete_lifetime = -1`, []want{{"softdelete_lifetime", "less than the minimum of 0"}}},
+	{"softdelete string", `softdelete_lifetime = "30"`, []want{{"softdelete_lifetime", "without quotes"}}},
+	{"softdelete float", `softdelete_lifetime = 1.5`, []want{{"softdelete_lifetime", "want a whole number, not 1.5"}}},
+	{"quota_warn negative", `quota_warn = -1`, []want{{"quota_warn", "minimum of 0"}}},
+	{"quota_soft negative", `quota_soft = -5`, []want{{"quota_soft", "minimum of 0"}}},
+	{"quota_hard with unit", `quota_hard = "1G"`, []want{{"quota_hard", "without quotes"}}},
+	{"companyquota negative", `companyquota_warn = -1`, []want{{"companyquota_warn", "minimum of 0"}}},
+	{"warn above soft", "quota_warn = 100\nquota_soft = 50", []want{{"quota_warn", "above quota_soft"}}},
+	{"soft above hard", "quota_soft = 200\nquota_hard = 100", []want{{"quota_soft", "above quota_hard"}}},
+	{"warn above hard, soft off", "quota_warn = 100\nquota_hard = 50", []want{{"quota_warn", "above quota_hard"}}},
+	{"quotas ordered with zeros", "quota_warn = 10\nquota_soft = 0\nquota_hard = 0", nil},
+	{"log_level name", `log_level = "verbose"`, []want{{"log_level", `"verbose" is not a log level`}}},
+	{"log_level number", `log_level = 7`, []want{{"log_level", `"7" is not a log level`}}},
+	{"log_file empty", `log_file = ""`, []want{{"log_file", "must not be empty"}}},
+	{"log_file directory", `log_file = "/"`, []want{{"log_file", "is a directory"}}},
+	{"log_format", `log_format = "xml"`, []want{{"log_format", `"xml" is not allowed`}}},
+	{"plaintext yes", `allow_plaintext_auth = "yes"`, []want{{"allow_plaintext_auth", "want true or false without quotes"}}},
+	{"plaintext number", `allow_plaintext_auth = 1`, []want{{"allow_plaintext_auth", "want true or false"}}},
+	{"per ip negative", `max_connections_per_ip = -1`, []want{{"max_connections_per_ip", "minimum of 0"}}},
+	{"per user negative", `max_connections_per_user = -2`, []want{{"max_connections_per_user", "minimum of 0"}}},
+	{"line length small", `max_line_length = 999`, []want{{"max_line_length", "minimum of 1000"}}},
+	{"line length huge", `max_line_length = 100000000`, []want{{"max_line_length", "more than the maximum"}}},
+	{"message size zero", `max_message_size = 0`, []want{{"max_message_size", "minimum of 1"}}},
+	{"message size huge", `max_message_size = 9223372036854775807`, []want{{"max_message_size", "more than the maximum"}}},
+	{"feature", `disabled_features = ["imap", "calendar"]`, []want{{"disabled_features", `"calendar" is not allowed`}}},
+	{"postgres accepted", `database = "postgres://roost:secret@db.example.com:5432/roost?sslmode=verify-full"`, nil},
+	{"postgresql accepted", `database = "postgresql:///roost?host=/run/postgresql"`, nil},
+	{"sqlite accepted", `database = "sqlite:///var/lib/roost/meta.db"`, nil},
+
+	// Unknown keys.
+	{"unknown key with suggestion", `imap_listn = ":143"`, []want{{"imap_listn", `unknown key; did you mean "imap_listen"?`}}},
+	{"kopano key with suggestion", `softdelete_lifetme = 3`, []want{{"softdelete_lifetme", `did you mean "softdelete_lifetime"?`}}},
+	{"unknown key far from all", `frobnicate = 1`, []want{{"frobnicate", "unknown key"}}},
+	{"upper case key", `IMAP_LISTEN = ":143"`, []want{{"IMAP_LISTEN", `keys are lower case: did you mean "imap_listen"?`}}},
+	{"upper case shadows value", "imap_listen = \":143\"\nIMAP_LISTEN = \"bad\"", []want{{"IMAP_LISTEN", "lower case"}}},
+	{"section", "[imap]\nlisten = \":143\"", []want{{"imap", "no [sections]"}}},
+	{"dotted key", `imap_listen.port = 143`, []want{{"imap_listen", "not a table"}}},
+
+	// Syntax errors name the key and line where the parser can.
+	{"unquoted address", `imap_listen = 127.0.0.1:143`, []want{{"imap_listen", "line 1:"}}},
+	{"kopano boolean", `allow_plaintext_auth = yes`, []want{{"allow_plaintext_auth", "strings must be in quotes"}}},
+	{"duplicate key", "log_level = \"info\"\nlog_level = \"debug\"", []want{{"log_level", "line 2:"}}},
+	{"no key", "[imap\n", []want{{"", "line "}}},
+
+	// Everything at once.
+	{"several problems", `
+data_dir = ""
+imaps_listen = "nowhere"
+quota_warn = -3
+log_format = "yaml"
+max_message_size = "50M"
+shoe_size = 42
+roles = ["all", "web"]
+ssl_certificate_file = "/nonexistent/c.pem"
+`, []want{
+		{"data_dir", "must not be empty"},
+		{"imaps_listen", "invalid address"},
+		{"quota_warn", "minimum"},
+		{"log_format", "not allowed"},
+		{"max_message_size", "without quotes"},
+		{"shoe_size", "unknown key"},
+		{"roles", `"web"`},
+		{"ssl_private_key_file", "must be set"},
+	}},
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	for _, tc := range validationCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := problems(t, tc.text+"\n")
+			checkProblems(t, got, tc.want)
+		})
+	}
+}
+
+// checkProblems wants exactly one problem per want, in any order.
+func checkProblems(t *testing.T, got []config.Problem, wants []want) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range wants {
+		found := false
+		for i, p := range got {
+			if !used[i] && p.Key == w.key && strings.Contains(p.Message, w.msg) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("missing problem: key %q: ...%s...", w.key, w.msg)
+		}
+	}
+	for i, p := range got {
+		if !used[i] {
+			t.Errorf("unexpected problem: key %q: %s", p.Key, p.Message)
+		}
+	}
+}
+
+func TestEveryKeyHasABadValue(t *testing.T) {
+	t.Parallel()
+	covered := map[string]bool{}
+	for _, tc := range validationCases {
+		for _, w := range tc.want {
+			covered[w.key] = true
+		}
+	}
+	for _, f := range config.Fields() {
+		if !covered[f.Key] {
+			t.Errorf("validationCases has no bad value for %s", f.Key)
+		}
+	}
+}
+
+func TestProblemsAreInErrorText(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "quota_warn = -1\nlog_format = \"xml\"\n")
+	_, err := config.Load(path)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("error has %d lines, want 2:\n%v", len(lines), err)
+	}
+	for i, key := range []string{"quota_warn", "log_format"} {
+		prefix := fmt.Sprintf("config: %s: key %q: ", path, key)
+		if !strings.HasPrefix(lines[i], prefix) {
+			t.Errorf("line %d = %q, want prefix %q", i+1, lines[i], prefix)
+		}
+	}
+}
+
+func TestPostgresPasswordNotInProblem(t *testing.T) {
+	t.Parallel()
+	got := problems(t, `database = "postgres://u:hunter2@h:port/db"`)
+	if len(got) != 1 || strings.Contains(got[0].Message, "hunter2") {
+		t.Errorf("problems = %+v", got)
+	}
+}
+
+func TestTLSFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certA, keyA := writeKeyPair(t, filepath.Join(dir, "a"))
+	_, keyB := writeKeyPair(t, filepath.Join(dir, "b"))
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not PEM\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		text string
+		want []want
+	}{
+		{"valid pair and CA", fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q\nssl_ca_file = %q", certA, keyA, certA), nil},
+		{"mismatched pair", fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q", certA, keyB), []want{{"ssl_private_key_file", "does not match"}}},
+		{"garbage cert", fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q", garbage, keyA), []want{{"ssl_certificate_file", "certificate"}}},
+		{"garbage key", fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q", certA, garbage), []want{{"ssl_private_key_file", "key"}}},
+		{"garbage CA", fmt.Sprintf("ssl_ca_file = %q", garbage), []want{{"ssl_ca_file", "no PEM certificate"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			checkProblems(t, problems(t, tc.text), tc.want)
+		})
+	}
+}
+
+// writeKeyPair writes a self-signed certificate and its key under dir.
+func writeKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "roost test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}

@@ -1,0 +1,456 @@
+// Package sqlstore implements store.Backend on SQLite (modernc, pure Go)
+// and PostgreSQL (pgx) with one schema and one set of queries.
+//
+// Writes on SQLite go through a single writer goroutine that groups the
+// writes waiting at the same time into one transaction (group commit): each
+// write runs in its own SAVEPOINT, so one failing write does not undo the
+// others, and one fsync makes the whole batch durable before any caller is
+// answered. PostgreSQL handles concurrent writers itself; there each write
+// is its own transaction, retried on serialization failures.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+
+	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+type dialect int
+
+const (
+	sqlite dialect = iota
+	postgres
+)
+
+// maxBatch bounds how many writes share one SQLite transaction.
+const maxBatch = 256
+
+// DB is a store.Backend on SQL.
+type DB struct {
+	dialect dialect
+	rdb     *sql.DB // readers
+	wdb     *sql.DB // the writer (SQLite: one connection)
+	blobs   blob.Store
+	log     *slog.Logger
+
+	mu       sync.RWMutex
+	defaults store.Defaults
+
+	// onChange is called after a commit for every journal entry written.
+	onChange func(storeID int64, seq uint64)
+	grace    time.Duration
+
+	writes chan *writeReq // SQLite group commit
+	done   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(*tx) error
+	errc chan error
+	// after runs after a successful commit (e.g. to delete blob files).
+	after func()
+}
+
+// Options configure Open.
+type Options struct {
+	// Driver is "sqlite" or "postgres"; DSN is a file path for SQLite or a
+	// postgres:// URL.
+	Driver   string
+	DSN      string
+	Blobs    blob.Store
+	Logger   *slog.Logger
+	Defaults store.Defaults
+	// OnChange, if set, is called after each commit for every change
+	// journal entry it wrote (change notifications, IMAP IDLE).
+	OnChange func(storeID int64, seq uint64)
+	// BlobGrace is how long an unreferenced blob survives before a purge
+	// removes its file: 0 means one minute, a negative value none.
+	BlobGrace time.Duration
+}
+
+// Open connects, applies pending migrations and starts the writer.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.Blobs == nil {
+		return nil, errors.New("sqlstore: no blob store")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &DB{blobs: o.Blobs, log: o.Logger, defaults: o.Defaults, onChange: o.OnChange, done: make(chan struct{})}
+	d.grace = o.BlobGrace
+	if d.grace == 0 {
+		d.grace = time.Minute
+	} else if d.grace < 0 {
+		d.grace = 0
+	}
+	if d.defaults.Locale == "" {
+		d.defaults.Locale = "en_US"
+	}
+	var err error
+	switch o.Driver {
+	case "sqlite":
+		d.dialect = sqlite
+		// WAL with synchronous=FULL: a commit is on disk when it returns.
+		dsn := "file:" + o.DSN + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+			"&_pragma=busy_timeout(30000)&_pragma=foreign_keys(0)&_txlock=immediate"
+		if d.wdb, err = sql.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", o.DSN, err)
+		}
+		d.wdb.SetMaxOpenConns(1)
+		d.wdb.SetConnMaxLifetime(0)
+		d.wdb.SetMaxIdleConns(1)
+		if d.rdb, err = sql.Open("sqlite", dsn+"&mode=ro"); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", o.DSN, err)
+		}
+		d.rdb.SetMaxOpenConns(8)
+		d.rdb.SetMaxIdleConns(8)
+	case "postgres":
+		d.dialect = postgres
+		if d.wdb, err = sql.Open("pgx", o.DSN); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		d.wdb.SetMaxOpenConns(16)
+		d.rdb = d.wdb
+	default:
+		return nil, fmt.Errorf("sqlstore: unknown driver %q", o.Driver)
+	}
+	if err := d.wdb.PingContext(ctx); err != nil {
+		d.closeDBs()
+		return nil, fmt.Errorf("connect %s: %w", o.Driver, err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.closeDBs()
+		return nil, err
+	}
+	if d.dialect == sqlite {
+		d.writes = make(chan *writeReq, maxBatch)
+		d.wg.Add(1)
+		go d.writer()
+	}
+	return d, nil
+}
+
+func (d *DB) closeDBs() {
+	d.wdb.Close()
+	if d.rdb != d.wdb {
+		d.rdb.Close()
+	}
+}
+
+// Close stops the writer after the queued writes and closes the database.
+func (d *DB) Close() error {
+	d.closed.Do(func() {
+		close(d.done)
+		d.wg.Wait()
+		d.closeDBs()
+	})
+	return nil
+}
+
+// SetDefaults implements store.Backend.
+func (d *DB) SetDefaults(def store.Defaults) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if def.Locale == "" {
+		def.Locale = d.defaults.Locale
+	}
+	d.defaults = def
+}
+
+func (d *DB) getDefaults() store.Defaults {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.defaults
+}
+
+// tx wraps a transaction (or the reader pool) and rewrites "?" placeholders
+// for PostgreSQL.
+type tx struct {
+	d   *DB
+	ctx context.Context
+	q   interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}
+	afters []func()
+}
+
+func (t *tx) rebind(q string) string {
+	if t.d.dialect != postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	return t.q.ExecContext(t.ctx, t.rebind(q), args...)
+}
+
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	return t.q.QueryContext(t.ctx, t.rebind(q), args...)
+}
+
+func (t *tx) row(q string, args ...any) *sql.Row {
+	return t.q.QueryRowContext(t.ctx, t.rebind(q), args...)
+}
+
+// after registers fn to run once the transaction has committed.
+func (t *tx) after(fn func()) { t.afters = append(t.afters, fn) }
+
+// read runs fn against the reader pool.
+func (d *DB) read(ctx context.Context, fn func(*tx) error) error {
+	return fn(&tx{d: d, ctx: ctx, q: d.rdb})
+}
+
+// write runs fn in a transaction and returns once it is durably committed.
+func (d *DB) write(ctx context.Context, fn func(*tx) error) error {
+	if d.dialect == sqlite {
+		r := &writeReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
+		select {
+		case d.writes <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.done:
+			return errors.New("store closed")
+		}
+		// Once queued the write is carried out even if ctx ends: the
+		// caller must learn whether it was committed.
+		return <-r.errc
+	}
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = d.pgWrite(ctx, fn)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			continue
+		}
+		return err
+	}
+	return err
+}
+
+func (d *DB) pgWrite(ctx context.Context, fn func(*tx) error) error {
+	stx, err := d.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	t := &tx{d: d, ctx: ctx, q: stx}
+	if err := fn(t); err != nil {
+		stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, a := range t.afters {
+		a()
+	}
+	return nil
+}
+
+// writer is SQLite's single writer: it batches queued writes into one
+// transaction with a savepoint per write.
+func (d *DB) writer() {
+	defer d.wg.Done()
+	for {
+		var first *writeReq
+		select {
+		case first = <-d.writes:
+		case <-d.done:
+			// Drain what is queued, then stop.
+			for {
+				select {
+				case r := <-d.writes:
+					d.runBatch([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*writeReq{first}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-d.writes:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		d.runBatch(batch)
+	}
+}
+
+func (d *DB) runBatch(batch []*writeReq) {
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, r := range batch {
+			r.errc <- err
+		}
+	}
+	stx, err := d.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("begin: %w", err))
+		return
+	}
+	errs := make([]error, len(batch))
+	var afters []func()
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := stx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			errs[i] = fmt.Errorf("savepoint: %w", err)
+			continue
+		}
+		t := &tx{d: d, ctx: r.ctx, q: stx}
+		errs[i] = runGuarded(r.fn, t)
+		if errs[i] != nil {
+			if _, err := stx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+				stx.Rollback()
+				fail(fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+		} else {
+			afters = append(afters, t.afters...)
+		}
+		if _, err := stx.ExecContext(ctx, "RELEASE w"); err != nil {
+			stx.Rollback()
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if err := stx.Commit(); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	for _, a := range afters {
+		a()
+	}
+	for i, r := range batch {
+		r.errc <- errs[i]
+	}
+}
+
+// runGuarded runs fn, turning a panic into an error so that one bad write
+// cannot take the writer, and every queued caller, down.
+func runGuarded(fn func(*tx) error, t *tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store write panicked: %v", p)
+		}
+	}()
+	return fn(t)
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var v int
+	err := d.wdb.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := d.wdb.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("migrate: database schema version %d is newer than this roost (%d): upgrade roost", v, len(migrations))
+	}
+	id := "INTEGER PRIMARY KEY"
+	if d.dialect == postgres {
+		id = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+	}
+	for i := v; i < len(migrations); i++ {
+		stx, err := d.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %d: %w", i+1, err)
+		}
+		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{id}}", id), ";") {
+			if strings.TrimSpace(stripComments(stmt)) == "" {
+				continue
+			}
+			if _, err := stx.ExecContext(ctx, stmt); err != nil {
+				stx.Rollback()
+				return fmt.Errorf("migrate %d: %w\n%s", i+1, err, stmt)
+			}
+		}
+		if _, err := stx.ExecContext(ctx, `UPDATE schema_version SET version = `+fmt.Sprint(i+1)); err != nil {
+			stx.Rollback()
+			return fmt.Errorf("migrate %d: %w", i+1, err)
+		}
+		if err := stx.Commit(); err != nil {
+			return fmt.Errorf("migrate %d: commit: %w", i+1, err)
+		}
+		d.log.Info("database schema migrated", "version", i+1)
+	}
+	return nil
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func now() int64 { return time.Now().UnixMicro() }
+
+func fromMicro(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// isUniqueViolation reports whether err is a unique-constraint failure.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "constraint failed: UNIQUE")
+}

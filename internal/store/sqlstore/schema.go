@@ -1,0 +1,173 @@
+package sqlstore
+
+// migrations are applied in order; each runs in one transaction and bumps
+// schema_version. They are append-only: a released migration is never
+// edited. "{{id}}" becomes the dialect's auto-increment primary key.
+//
+// Times are stored as Unix microseconds (BIGINT) so both dialects compare
+// them the same way.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE meta (
+	key TEXT PRIMARY KEY,
+	value BIGINT NOT NULL
+);
+CREATE TABLE tenants (
+	id {{id}},
+	name TEXT NOT NULL,
+	name_lc TEXT NOT NULL UNIQUE,
+	quota_warn BIGINT NOT NULL DEFAULT 0,
+	uq_warn BIGINT NOT NULL DEFAULT 0,
+	uq_soft BIGINT NOT NULL DEFAULT 0,
+	uq_hard BIGINT NOT NULL DEFAULT 0,
+	public_store_id BIGINT NOT NULL DEFAULT 0,
+	created BIGINT NOT NULL
+);
+CREATE TABLE tenant_viewers (
+	tenant_id BIGINT NOT NULL,
+	viewer_id BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, viewer_id)
+);
+CREATE TABLE tenant_admins (
+	tenant_id BIGINT NOT NULL,
+	user_id BIGINT NOT NULL,
+	PRIMARY KEY (tenant_id, user_id)
+);
+CREATE TABLE domains (
+	name TEXT PRIMARY KEY,
+	tenant_id BIGINT NOT NULL
+);
+CREATE TABLE users (
+	id {{id}},
+	tenant_id BIGINT NOT NULL,
+	login TEXT NOT NULL,
+	login_lc TEXT NOT NULL UNIQUE,
+	email TEXT NOT NULL DEFAULT '',
+	full_name TEXT NOT NULL DEFAULT '',
+	active INTEGER NOT NULL DEFAULT 1,
+	admin INTEGER NOT NULL DEFAULT 0,
+	features_on TEXT NOT NULL DEFAULT '',
+	features_off TEXT NOT NULL DEFAULT '',
+	quota_override INTEGER NOT NULL DEFAULT 0,
+	q_warn BIGINT NOT NULL DEFAULT 0,
+	q_soft BIGINT NOT NULL DEFAULT 0,
+	q_hard BIGINT NOT NULL DEFAULT 0,
+	mr_accept INTEGER NOT NULL DEFAULT 0,
+	mr_decline_conflict INTEGER NOT NULL DEFAULT 0,
+	mr_decline_recurring INTEGER NOT NULL DEFAULT 0,
+	capacity INTEGER NOT NULL DEFAULT 0,
+	home_node TEXT NOT NULL DEFAULT '',
+	password_hash TEXT NOT NULL DEFAULT '',
+	store_id BIGINT NOT NULL DEFAULT 0,
+	created BIGINT NOT NULL
+);
+CREATE INDEX users_tenant ON users (tenant_id);
+-- Every mail address (user primary, user alias, group) is unique.
+CREATE TABLE addresses (
+	address TEXT PRIMARY KEY,
+	user_id BIGINT NOT NULL DEFAULT 0,
+	group_id BIGINT NOT NULL DEFAULT 0,
+	is_primary INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX addresses_user ON addresses (user_id);
+CREATE TABLE sendas (
+	user_id BIGINT NOT NULL,
+	delegate_id BIGINT NOT NULL,
+	PRIMARY KEY (user_id, delegate_id)
+);
+CREATE TABLE groups (
+	id {{id}},
+	tenant_id BIGINT NOT NULL,
+	name TEXT NOT NULL,
+	name_lc TEXT NOT NULL,
+	email TEXT NOT NULL DEFAULT '',
+	kind TEXT NOT NULL,
+	hidden INTEGER NOT NULL DEFAULT 0,
+	builtin INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (tenant_id, name_lc)
+);
+CREATE TABLE group_members (
+	group_id BIGINT NOT NULL,
+	user_id BIGINT NOT NULL,
+	PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members (user_id);
+CREATE TABLE stores (
+	id {{id}},
+	tenant_id BIGINT NOT NULL,
+	kind TEXT NOT NULL,
+	owner_id BIGINT NOT NULL DEFAULT 0,
+	orphan INTEGER NOT NULL DEFAULT 0,
+	locale TEXT NOT NULL,
+	size BIGINT NOT NULL DEFAULT 0,
+	messages BIGINT NOT NULL DEFAULT 0,
+	modseq BIGINT NOT NULL DEFAULT 0,
+	deleted INTEGER NOT NULL DEFAULT 0,
+	deleted_at BIGINT NOT NULL DEFAULT 0,
+	created BIGINT NOT NULL
+);
+CREATE INDEX stores_tenant ON stores (tenant_id);
+CREATE TABLE folders (
+	id {{id}},
+	store_id BIGINT NOT NULL,
+	parent_id BIGINT NOT NULL DEFAULT 0,
+	name TEXT NOT NULL,
+	name_lc TEXT NOT NULL,
+	type TEXT NOT NULL,
+	special TEXT NOT NULL DEFAULT '',
+	uidvalidity BIGINT NOT NULL,
+	uidnext BIGINT NOT NULL DEFAULT 1,
+	highestmodseq BIGINT NOT NULL DEFAULT 0,
+	messages BIGINT NOT NULL DEFAULT 0,
+	size BIGINT NOT NULL DEFAULT 0,
+	subscribed INTEGER NOT NULL DEFAULT 1,
+	deleted INTEGER NOT NULL DEFAULT 0,
+	deleted_at BIGINT NOT NULL DEFAULT 0,
+	created BIGINT NOT NULL
+);
+CREATE INDEX folders_store ON folders (store_id);
+CREATE UNIQUE INDEX folders_live_name ON folders (store_id, parent_id, name_lc) WHERE deleted = 0;
+CREATE TABLE items (
+	id {{id}},
+	store_id BIGINT NOT NULL,
+	folder_id BIGINT NOT NULL,
+	uid BIGINT NOT NULL,
+	modseq BIGINT NOT NULL,
+	flags TEXT NOT NULL DEFAULT '',
+	size BIGINT NOT NULL,
+	blob TEXT NOT NULL,
+	internal_date BIGINT NOT NULL,
+	deleted INTEGER NOT NULL DEFAULT 0,
+	deleted_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX items_folder_uid ON items (folder_id, uid);
+-- Covers the listing of a folder (UID, MODSEQ, flags, size) without row look-ups.
+CREATE INDEX items_listing ON items (folder_id, deleted, uid, modseq, size, flags);
+CREATE INDEX items_deleted ON items (deleted, deleted_at) WHERE deleted = 1;
+CREATE TABLE acl (
+	folder_id BIGINT NOT NULL,
+	subject TEXT NOT NULL,
+	rights TEXT NOT NULL,
+	PRIMARY KEY (folder_id, subject)
+);
+CREATE TABLE changes (
+	store_id BIGINT NOT NULL,
+	seq BIGINT NOT NULL,
+	kind TEXT NOT NULL,
+	folder_id BIGINT NOT NULL,
+	item_id BIGINT NOT NULL DEFAULT 0,
+	uid BIGINT NOT NULL DEFAULT 0,
+	time BIGINT NOT NULL,
+	PRIMARY KEY (store_id, seq)
+);
+CREATE INDEX changes_folder ON changes (folder_id, seq);
+CREATE TABLE blobs (
+	id TEXT PRIMARY KEY,
+	size BIGINT NOT NULL,
+	refs BIGINT NOT NULL,
+	zero_since BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX blobs_unreferenced ON blobs (zero_since) WHERE refs = 0;
+`,
+}

@@ -1,0 +1,484 @@
+// Package store holds Roost's domain records (tenants, users, groups,
+// domains, stores, folders, items, ACLs, the change journal) and the
+// interface every storage backend implements.
+//
+// Invariants, kept by every backend and checked by storetest:
+//   - Access control and tenant scoping are enforced inside the store: every
+//     call reads the acting Principal from its context (WithPrincipal). An
+//     object of another tenant is reported as ErrNotFound, never as
+//     ErrPermission, so its existence does not leak. A folder the principal
+//     may not look up (no "l" right) is ErrNotFound as well; a folder it may
+//     see but not act on in the asked way is ErrPermission.
+//   - UIDs are assigned per folder, strictly increasing, and never reused
+//     within a UIDVALIDITY, also across crashes and restarts: the folder's
+//     UIDNEXT is advanced in the same transaction that inserts the item.
+//   - Every change to a store's folders or items is written to that store's
+//     change journal in the same transaction as the change. The journal's
+//     sequence number is the MODSEQ of the change (RFC 7162): it grows
+//     strictly per store.
+//   - A write that returned without error is durable (committed with fsync
+//     in SQLite's WAL, or acknowledged by PostgreSQL).
+//   - Deletion is soft: a deleted item or folder stays, marked, until it is
+//     purged after softdelete_lifetime days or by an administrator.
+//   - Message bytes live in the blob store, referenced by content hash and
+//     reference-counted here; a blob is freed only when its last reference
+//     is purged.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/roost-mail/roost/internal/blob"
+)
+
+// Sentinel errors. Adapters map them to protocol replies with errors.Is.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrPermission = errors.New("permission denied")
+	ErrOverQuota  = errors.New("over quota")
+	ErrConflict   = errors.New("conflict")
+	ErrInvalid    = errors.New("invalid argument")
+)
+
+// AdminLevel is a user's administrative power (Kopano admin levels).
+type AdminLevel int
+
+const (
+	AdminNone   AdminLevel = 0 // ordinary user
+	AdminTenant AdminLevel = 1 // administers its own tenant
+	AdminSystem AdminLevel = 2 // administers everything
+)
+
+// Feature names that can be enabled or disabled per user (SPEC §3).
+var Features = []string{"imap", "pop3", "mobile", "web", "dav"}
+
+// Tenant is an organisation (Kopano "company").
+type Tenant struct {
+	ID            int64
+	Name          string
+	QuotaWarn     int64 // bytes over all the tenant's stores; 0 = off
+	UserQuotaWarn int64 // default user quota levels for this tenant; 0 = global
+	UserQuotaSoft int64
+	UserQuotaHard int64
+	Viewers       []string // names of tenants that may see this tenant's address book
+	Admins        []string // logins (of any tenant) that administer this tenant
+	PublicStoreID int64    // 0 when the tenant has no public store
+	Created       time.Time
+}
+
+// Domain is a mail domain owned by a tenant.
+type Domain struct {
+	Name   string
+	Tenant string
+}
+
+// ResourceSettings are the meeting-request settings of rooms and equipment.
+type ResourceSettings struct {
+	AutoAccept       bool
+	DeclineConflict  bool
+	DeclineRecurring bool
+	Capacity         int // equipment capacity; 0 or 1 for a room
+}
+
+// Quota holds the three quota levels in bytes; 0 means the level is off.
+type Quota struct {
+	Warn int64
+	Soft int64
+	Hard int64
+}
+
+// User is an account. Non-active users (shared mailboxes, rooms, equipment)
+// cannot log in but have a store and receive mail.
+type User struct {
+	ID               int64
+	Tenant           string
+	TenantID         int64
+	Login            string
+	Email            string
+	Aliases          []string
+	FullName         string
+	Active           bool
+	Admin            AdminLevel
+	EnabledFeatures  []string // explicitly enabled, overriding the default
+	DisabledFeatures []string // explicitly disabled
+	QuotaOverride    bool     // use Quota instead of tenant/global defaults
+	Quota            Quota
+	SendAs           []string // logins that may send as this user
+	Resource         ResourceSettings
+	HomeNode         string
+	StoreID          int64 // 0 until the store is created
+	Groups           []string
+	PasswordHash     string // never leaves the store layer through the admin API
+	Created          time.Time
+}
+
+// GroupKind says whether a group grants permissions or only distributes mail.
+type GroupKind string
+
+const (
+	GroupSecurity     GroupKind = "security"
+	GroupDistribution GroupKind = "distribution"
+)
+
+// EveryoneGroup is the built-in group every user of a tenant belongs to.
+const EveryoneGroup = "Everyone"
+
+// Group is a set of users.
+type Group struct {
+	ID       int64
+	Tenant   string
+	TenantID int64
+	Name     string
+	Email    string
+	Kind     GroupKind
+	Hidden   bool
+	Members  []string // logins
+	BuiltIn  bool
+}
+
+// StoreKind is the kind of a message store.
+type StoreKind string
+
+const (
+	StorePrivate StoreKind = "private"
+	StorePublic  StoreKind = "public"
+	StoreArchive StoreKind = "archive"
+)
+
+// Store is a tree of folders belonging to a user (private, archive) or to a
+// tenant (public). A private store whose user was deleted is an orphan.
+type Store struct {
+	ID       int64
+	TenantID int64
+	Tenant   string
+	Kind     StoreKind
+	OwnerID  int64  // 0 for public stores and orphans
+	Owner    string // owner's login, "" for public stores and orphans
+	Orphan   bool
+	Locale   string
+	Size     int64 // bytes of items not soft-deleted
+	Messages int64 // items not soft-deleted
+	Created  time.Time
+}
+
+// FolderType is the content type of a folder.
+type FolderType string
+
+const (
+	FolderMail     FolderType = "mail"
+	FolderCalendar FolderType = "calendar"
+	FolderContacts FolderType = "contacts"
+	FolderTasks    FolderType = "tasks"
+	FolderNotes    FolderType = "notes"
+)
+
+// Special folder roles (RFC 6154 names where they exist).
+const (
+	SpecialInbox    = "inbox"
+	SpecialDrafts   = "drafts"
+	SpecialSent     = "sent"
+	SpecialTrash    = "trash"
+	SpecialJunk     = "junk"
+	SpecialOutbox   = "outbox"
+	SpecialArchive  = "archive"
+	SpecialCalendar = "calendar"
+	SpecialContacts = "contacts"
+	SpecialTasks    = "tasks"
+	SpecialNotes    = "notes"
+)
+
+// Folder is a node of a store's folder tree.
+type Folder struct {
+	ID            int64
+	StoreID       int64
+	ParentID      int64 // 0 for top-level folders
+	Name          string
+	Type          FolderType
+	Special       string // "" or one of the Special* roles
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Messages      int64 // items not soft-deleted
+	Size          int64
+	Subscribed    bool
+	Deleted       bool
+	DeletedAt     time.Time
+	Created       time.Time
+}
+
+// Item is a message, event, contact, task or note in a folder. Its content
+// is a blob; Size is the blob's size.
+type Item struct {
+	ID           int64
+	StoreID      int64
+	FolderID     int64
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string // IMAP system flags (\Seen…) and keywords, sorted
+	Size         int64
+	Blob         blob.ID
+	InternalDate time.Time
+	Deleted      bool
+	DeletedAt    time.Time
+}
+
+// ItemSummary is the part of an item that listing a large folder needs.
+type ItemSummary struct {
+	ID     int64
+	UID    uint32
+	ModSeq uint64
+	Flags  []string
+	Size   int64
+}
+
+// ACL rights (RFC 4314 §2.1) as single letters.
+const (
+	RightLookup     = 'l'
+	RightRead       = 'r'
+	RightSeen       = 's'
+	RightWrite      = 'w'
+	RightInsert     = 'i'
+	RightPost       = 'p'
+	RightCreate     = 'k'
+	RightDelete     = 'x'
+	RightDeleteMsg  = 't'
+	RightExpunge    = 'e'
+	RightAdmin      = 'a'
+	AllRights       = "lrswipkxtea"
+	SubjectAnyone   = "anyone"
+	subjectUserPfx  = "user:"
+	subjectGroupPfx = "group:"
+)
+
+// ACLEntry grants Rights on a folder to a subject: "anyone", "user:LOGIN" or
+// "group:NAME".
+type ACLEntry struct {
+	Subject string
+	Rights  string
+}
+
+// UserSubject and GroupSubject build ACL subjects.
+func UserSubject(login string) string { return subjectUserPfx + login }
+func GroupSubject(name string) string { return subjectGroupPfx + name }
+
+// ChangeKind says what a journal entry records.
+type ChangeKind string
+
+const (
+	ChangeFolderCreated ChangeKind = "folder-created"
+	ChangeFolderUpdated ChangeKind = "folder-updated"
+	ChangeFolderDeleted ChangeKind = "folder-deleted"
+	ChangeItemCreated   ChangeKind = "item-created"
+	ChangeItemUpdated   ChangeKind = "item-updated"
+	ChangeItemDeleted   ChangeKind = "item-deleted"
+)
+
+// Change is one entry of a store's change journal. Seq is the MODSEQ.
+type Change struct {
+	Seq      uint64
+	StoreID  int64
+	Kind     ChangeKind
+	FolderID int64
+	ItemID   int64
+	UID      uint32
+	Time     time.Time
+}
+
+// NewItem describes an item to append.
+type NewItem struct {
+	Content      io.Reader // read to EOF and stored as a blob
+	Flags        []string
+	InternalDate time.Time // zero = now
+}
+
+// FlagOp says how UpdateFlags combines flags.
+type FlagOp int
+
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// QuotaStatus reports a store's usage against its effective quota.
+type QuotaStatus struct {
+	StoreID  int64
+	Size     int64
+	Messages int64
+	Quota    Quota // effective levels
+	Source   string
+	// Source: "user" (override), "tenant" (tenant user default) or "global".
+}
+
+// TenantUsage is a tenant's usage over all its stores, public included.
+type TenantUsage struct {
+	Tenant    string
+	Size      int64
+	QuotaWarn int64
+}
+
+// UserUpdate lists the changes to make to a user; nil fields stay as they are.
+type UserUpdate struct {
+	Rename        *string
+	Email         *string
+	FullName      *string
+	PasswordHash  *string
+	Admin         *AdminLevel
+	Active        *bool
+	AliasAdd      []string
+	AliasRemove   []string
+	QuotaOverride *bool
+	QuotaWarn     *int64
+	QuotaSoft     *int64
+	QuotaHard     *int64
+	EnableFeature []string
+	DisableFeat   []string
+	SendAsAdd     []string
+	SendAsRemove  []string
+	AutoAccept    *bool
+	DeclConflict  *bool
+	DeclRecurring *bool
+	Capacity      *int
+	HomeNode      *string
+}
+
+// TenantUpdate lists changes to a tenant; nil fields stay.
+type TenantUpdate struct {
+	QuotaWarn     *int64
+	UserQuotaWarn *int64
+	UserQuotaSoft *int64
+	UserQuotaHard *int64
+}
+
+// Defaults are installation-wide settings the store needs (from the
+// configuration). They can change at runtime on reload.
+type Defaults struct {
+	Quota       Quota // global user quota levels
+	TenantWarn  int64 // global tenant warning level (companyquota_warn)
+	Locale      string
+	DisabledFts []string // features disabled unless enabled per user
+}
+
+// Directory is the part of the store that keeps tenants, domains, users and
+// groups (the db user backend, and the cache of the ldap/unix backends).
+type Directory interface {
+	CreateTenant(ctx context.Context, name string) (*Tenant, error)
+	GetTenant(ctx context.Context, name string) (*Tenant, error)
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+	UpdateTenant(ctx context.Context, name string, u TenantUpdate) (*Tenant, error)
+	DeleteTenant(ctx context.Context, name string) error
+	AddTenantViewer(ctx context.Context, tenant, viewer string) error
+	RemoveTenantViewer(ctx context.Context, tenant, viewer string) error
+	AddTenantAdmin(ctx context.Context, tenant, login string) error
+	RemoveTenantAdmin(ctx context.Context, tenant, login string) error
+
+	AddDomain(ctx context.Context, tenant, domain string) error
+	RemoveDomain(ctx context.Context, domain string) error
+	ListDomains(ctx context.Context) ([]Domain, error)
+
+	// CreateUser creates a user in tenant (must exist) and its private store.
+	CreateUser(ctx context.Context, tenant string, u User) (*User, error)
+	GetUser(ctx context.Context, login string) (*User, error)
+	// UserByAddress finds a user by primary address or alias (case-insensitive).
+	UserByAddress(ctx context.Context, addr string) (*User, error)
+	ListUsers(ctx context.Context, tenant string) ([]*User, error)
+	UpdateUser(ctx context.Context, login string, u UserUpdate) (*User, error)
+	// DeleteUser removes the user; its store becomes an orphan.
+	DeleteUser(ctx context.Context, login string) error
+
+	CreateGroup(ctx context.Context, tenant string, g Group) (*Group, error)
+	GetGroup(ctx context.Context, tenant, name string) (*Group, error)
+	ListGroups(ctx context.Context, tenant string) ([]*Group, error)
+	DeleteGroup(ctx context.Context, tenant, name string) error
+	AddGroupMember(ctx context.Context, tenant, group, login string) error
+	RemoveGroupMember(ctx context.Context, tenant, group, login string) error
+
+	// Principal builds the principal of a user (groups, administered
+	// tenants) after authentication. System principal only.
+	Principal(ctx context.Context, login string) (*Principal, error)
+}
+
+// Mail is the part of the store that keeps stores, folders and items.
+type Mail interface {
+	// GetStore returns a store the principal may open.
+	GetStore(ctx context.Context, id int64) (*Store, error)
+	// UserStore returns the private store of a user, creating it if it does
+	// not exist yet (just-in-time creation).
+	UserStore(ctx context.Context, login string) (*Store, error)
+	ListOrphans(ctx context.Context) ([]*Store, error)
+	// HookStore attaches an orphan to a user (login != "") or makes it the
+	// tenant's public store (login == "").
+	HookStore(ctx context.Context, storeID int64, login string) error
+	// RemoveStore soft-deletes a store that is an orphan.
+	RemoveStore(ctx context.Context, storeID int64) error
+	CreatePublicStore(ctx context.Context, tenant string) (*Store, error)
+
+	ListFolders(ctx context.Context, storeID int64) ([]*Folder, error)
+	GetFolder(ctx context.Context, folderID int64) (*Folder, error)
+	CreateFolder(ctx context.Context, storeID, parentID int64, name string, typ FolderType) (*Folder, error)
+	RenameFolder(ctx context.Context, folderID, newParentID int64, newName string) (*Folder, error)
+	DeleteFolder(ctx context.Context, folderID int64) error
+	RestoreFolder(ctx context.Context, folderID int64) error
+	SetSubscribed(ctx context.Context, folderID int64, on bool) error
+	// ListDeletedFolders lists soft-deleted folders of a store.
+	ListDeletedFolders(ctx context.Context, storeID int64) ([]*Folder, error)
+
+	GetACL(ctx context.Context, folderID int64) ([]ACLEntry, error)
+	SetACL(ctx context.Context, folderID int64, subject, rights string) error
+	DeleteACL(ctx context.Context, folderID int64, subject string) error
+	// MyRights returns the principal's effective rights on a folder.
+	MyRights(ctx context.Context, folderID int64) (string, error)
+
+	AppendItem(ctx context.Context, folderID int64, it NewItem) (*Item, error)
+	GetItem(ctx context.Context, itemID int64) (*Item, error)
+	// ItemByUID finds a live item by UID.
+	ItemByUID(ctx context.Context, folderID int64, uid uint32) (*Item, error)
+	OpenItem(ctx context.Context, itemID int64) (io.ReadCloser, error)
+	// ListItems lists live items with UID >= fromUID in UID order.
+	ListItems(ctx context.Context, folderID int64, fromUID uint32, limit int) ([]ItemSummary, error)
+	UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op FlagOp, flags []string) ([]ItemSummary, error)
+	// DeleteItems soft-deletes items by UID (IMAP EXPUNGE, POP3 DELE).
+	DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
+	// MoveItems moves items to another folder; they get new UIDs there.
+	MoveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
+	CopyItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
+	ListDeletedItems(ctx context.Context, folderID int64) ([]*Item, error)
+	RestoreItems(ctx context.Context, itemIDs []int64) error
+
+	// Changes returns journal entries of a store with Seq > since, oldest first.
+	Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]Change, error)
+
+	StoreQuota(ctx context.Context, storeID int64) (*QuotaStatus, error)
+	TenantUsage(ctx context.Context, tenant string) (*TenantUsage, error)
+
+	// PurgeDeleted removes items, folders and stores soft-deleted more than
+	// olderThan ago, and frees blobs no longer referenced. System admins only
+	// (or the system principal).
+	PurgeDeleted(ctx context.Context, olderThan time.Duration) (PurgeStats, error)
+}
+
+// UIDMap pairs a source UID with the UID its copy got (RFC 4315 COPYUID).
+type UIDMap struct {
+	From uint32
+	To   uint32
+}
+
+// PurgeStats counts what a purge removed.
+type PurgeStats struct {
+	Items   int64
+	Folders int64
+	Stores  int64
+	Blobs   int64
+}
+
+// Backend is a complete storage backend.
+type Backend interface {
+	Directory
+	Mail
+	// SetDefaults changes installation-wide defaults (on configuration reload).
+	SetDefaults(d Defaults)
+	Close() error
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs Roost's whole test suite on a Debian machine: installs what the tests
+# need (Go modules through the module proxy, Debian packages through apt),
+# starts a throwaway PostgreSQL cluster on 127.0.0.1, runs `go test -race`
+# over every package against SQLite and PostgreSQL, and stops the cluster.
+#
+#   scripts/test.sh            the whole suite
+#   scripts/test.sh -run X     extra arguments go to `go test`
+#
+# Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v go >/dev/null || { echo "Go 1.26 is required (https://go.dev/dl)"; exit 1; }
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_pkgs+=(postgresql)
+command -v gcc >/dev/null || need_pkgs+=(gcc)  # go test -race needs cgo
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "== installing ${need_pkgs[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  # Debian starts a cluster of its own; the tests use their own one.
+  $SUDO systemctl stop postgresql 2>/dev/null || true
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+
+echo "== downloading Go modules"
+go mod download
+
+# A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
+# root it runs as the postgres user that Debian's package creates.
+pgdir=$(mktemp -d /tmp/roost-pg.XXXXXX)
+chmod 755 "$pgdir"
+pg_user=postgres
+if [ "$(id -u)" -eq 0 ] && ! id "$pg_user" >/dev/null 2>&1; then
+  pg_user=roost-test
+  id "$pg_user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$pg_user"
+fi
+run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u "$pg_user" -- "$@"; else "$@"; fi; }
+if [ "$(id -u)" -eq 0 ]; then chown "$pg_user" "$pgdir"; fi
+port=$(( 20000 + RANDOM % 20000 ))
+cleanup() {
+  run_pg "$pg_bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap cleanup EXIT
+echo "== starting PostgreSQL ($pg_bin) on 127.0.0.1:$port"
+run_pg "$pg_bin/initdb" -D "$pgdir/data" -U postgres -A trust --no-sync >/dev/null
+run_pg "$pg_bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c fsync=off -c max_connections=300" start >/dev/null
+export ROOST_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+export ROOST_REQUIRE_POSTGRES=1
+
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 30m "$@" ./...

@@ -173,20 +173,28 @@ func (t *tx) insertFolder(storeID, parentID int64, name string, typ store.Folder
 type storeRow struct {
 	store.Store
 	deleted bool
+	// Quota settings of the owner and the tenant, loaded with the store so
+	// a write checks quota without more queries.
+	userOverride bool
+	userQuota    store.Quota
+	tenantQuota  store.Quota
 }
 
-const storeCols = `s.id, s.tenant_id, t.name, s.kind, s.owner_id, COALESCE(u.login, ''), s.orphan, s.locale, s.size, s.messages, s.created, s.deleted`
+const storeCols = `s.id, s.tenant_id, t.name, s.kind, s.owner_id, COALESCE(u.login, ''), s.orphan, s.locale, s.size, s.messages, s.created, s.deleted,
+	COALESCE(u.quota_override, 0), COALESCE(u.q_warn, 0), COALESCE(u.q_soft, 0), COALESCE(u.q_hard, 0), t.uq_warn, t.uq_soft, t.uq_hard`
 
 const storeFrom = ` FROM stores s JOIN tenants t ON t.id = s.tenant_id LEFT JOIN users u ON u.id = s.owner_id `
 
 func scanStore(sc interface{ Scan(...any) error }) (*storeRow, error) {
 	var s storeRow
 	var kind string
-	var orphan, deleted int
+	var orphan, deleted, override int
 	var created int64
-	if err := sc.Scan(&s.ID, &s.TenantID, &s.Tenant, &kind, &s.OwnerID, &s.Owner, &orphan, &s.Locale, &s.Size, &s.Messages, &created, &deleted); err != nil {
+	if err := sc.Scan(&s.ID, &s.TenantID, &s.Tenant, &kind, &s.OwnerID, &s.Owner, &orphan, &s.Locale, &s.Size, &s.Messages, &created, &deleted,
+		&override, &s.userQuota.Warn, &s.userQuota.Soft, &s.userQuota.Hard, &s.tenantQuota.Warn, &s.tenantQuota.Soft, &s.tenantQuota.Hard); err != nil {
 		return nil, err
 	}
+	s.userOverride = override != 0
 	s.Kind, s.Orphan, s.deleted = store.StoreKind(kind), orphan != 0, deleted != 0
 	s.Created = fromMicro(created)
 	return &s, nil

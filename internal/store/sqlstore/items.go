@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -77,25 +80,18 @@ func flagRights(flags []string) string {
 // effectiveQuota resolves the quota levels of a store's owner: the user's
 // override, else the tenant's user default, else the global default.
 func (t *tx) effectiveQuota(s *storeRow) (store.Quota, string, error) {
-	def := t.d.getDefaults()
-	if s.OwnerID != 0 {
-		u, err := t.userByID(s.OwnerID)
-		if err == nil && u.QuotaOverride {
-			return u.Quota, "user", nil
-		}
+	switch {
+	case s.OwnerID != 0 && s.userOverride:
+		return s.userQuota, "user", nil
+	case s.tenantQuota != (store.Quota{}):
+		return s.tenantQuota, "tenant", nil
 	}
-	tn, err := t.tenantByID(s.TenantID)
-	if err != nil {
-		return store.Quota{}, "", err
-	}
-	if tn.UserQuotaWarn != 0 || tn.UserQuotaSoft != 0 || tn.UserQuotaHard != 0 {
-		return store.Quota{Warn: tn.UserQuotaWarn, Soft: tn.UserQuotaSoft, Hard: tn.UserQuotaHard}, "tenant", nil
-	}
-	return def.Quota, "global", nil
+	return t.d.getDefaults().Quota, "global", nil
 }
 
 // checkHardQuota refuses growing a store past its hard quota. Public
 // stores count toward the tenant, which has only a warning level (Kopano).
+// s was loaded in this transaction, so its size is current.
 func (t *tx) checkHardQuota(s *storeRow, add int64) error {
 	if s.Kind == store.StorePublic || add <= 0 {
 		return nil
@@ -104,25 +100,70 @@ func (t *tx) checkHardQuota(s *storeRow, add int64) error {
 	if err != nil {
 		return err
 	}
-	var size int64
-	if err := t.row(`SELECT size FROM stores WHERE id = ?`, s.ID).Scan(&size); err != nil {
-		return err
-	}
-	if q.Hard > 0 && size+add > q.Hard {
-		return fmt.Errorf("store %d: %d bytes used, hard quota %d: %w", s.ID, size, q.Hard, store.ErrOverQuota)
+	if q.Hard > 0 && s.Size+add > q.Hard {
+		return fmt.Errorf("store %d: %d bytes used, hard quota %d: %w", s.ID, s.Size, q.Hard, store.ErrOverQuota)
 	}
 	return nil
 }
 
-// refBlob adds a reference to a blob that was just stored. It fails if a
-// garbage sweep removed the file in the meantime (the caller's write then
-// fails and nothing is acknowledged).
-func (t *tx) refBlob(id blob.ID, size int64) error {
-	if _, err := t.exec(`INSERT INTO blobs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1, zero_since = 0`, string(id), size); err != nil {
+// inlineMax is the largest content kept in the database row of its blob
+// instead of a file: a small message then costs no file system metadata
+// operation and no fsync of its own, only its share of a group commit.
+const inlineMax = 64 << 10
+
+// content is an item's content, read far enough to know where it lives.
+type content struct {
+	id     blob.ID
+	size   int64
+	inline []byte // the whole content when size <= inlineMax
+}
+
+// storeContent reads r: small content stays in memory for the database
+// row; larger content is streamed to the blob store (durable on return).
+func (d *DB) storeContent(ctx context.Context, r io.Reader) (content, error) {
+	head := make([]byte, inlineMax+1)
+	n, err := io.ReadFull(r, head)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		sum := sha256.Sum256(head[:n])
+		return content{id: blob.ID(hex.EncodeToString(sum[:])), size: int64(n), inline: head[:n:n]}, nil
+	case err != nil:
+		return content{}, fmt.Errorf("read content: %w", err)
+	}
+	id, size, err := d.blobs.Put(ctx, io.MultiReader(bytes.NewReader(head), r))
+	if err != nil {
+		return content{}, fmt.Errorf("store content: %w", err)
+	}
+	return content{id: id, size: size}, nil
+}
+
+// refNew adds a reference to content just read by storeContent. For a blob
+// in the blob store it fails if a garbage sweep removed the file in the
+// meantime (the caller's write then fails and nothing is acknowledged).
+func (t *tx) refNew(c content) error {
+	var data any
+	if c.inline != nil {
+		data = c.inline
+	}
+	if _, err := t.exec(`INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1, zero_since = 0`,
+		string(c.id), c.size, data); err != nil {
 		return fmt.Errorf("reference blob: %w", err)
 	}
-	if _, err := t.d.blobs.Stat(t.ctx, id); err != nil {
-		return fmt.Errorf("blob %s vanished during the write, try again: %w", id, store.ErrConflict)
+	if c.inline != nil {
+		return nil
+	}
+	if _, err := t.d.blobs.Stat(t.ctx, c.id); err != nil {
+		return fmt.Errorf("blob %s vanished during the write, try again: %w", c.id, store.ErrConflict)
+	}
+	return nil
+}
+
+// refExisting adds a reference to a blob an item already uses (copies).
+func (t *tx) refExisting(id blob.ID) error {
+	var fileBacked bool
+	err := t.row(`UPDATE blobs SET refs = refs + 1, zero_since = 0 WHERE id = ? RETURNING (data IS NULL)`, string(id)).Scan(&fileBacked)
+	if err != nil {
+		return fmt.Errorf("reference blob %s: %w", id, err)
 	}
 	return nil
 }
@@ -136,28 +177,25 @@ func (t *tx) unrefBlob(id string, n int64) error {
 // updates counters and the journal.
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64) (*store.Item, error) {
 	// Lock order everywhere: the store row (MODSEQ) before folder rows.
-	seq, err := t.nextModSeq(st.ID, 1)
-	if err != nil {
-		return nil, err
+	// Counters move in the same statements that hand out MODSEQ and UID.
+	var last int64
+	if err := t.row(`UPDATE stores SET modseq = modseq + 1, messages = messages + 1, size = size + ? WHERE id = ? RETURNING modseq`, size, st.ID).Scan(&last); err != nil {
+		return nil, fmt.Errorf("modseq of store %d: %w", st.ID, err)
 	}
+	seq := uint64(last)
 	var uid int64
-	if err := t.row(`UPDATE folders SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1`, folderID).Scan(&uid); err != nil {
+	if err := t.row(`UPDATE folders SET uidnext = uidnext + 1, messages = messages + 1, size = size + ?, highestmodseq = ? WHERE id = ? RETURNING uidnext - 1`,
+		size, last, folderID).Scan(&uid); err != nil {
 		return nil, fmt.Errorf("assign UID: %w", err)
 	}
 	if uid > 0xffffffff {
 		return nil, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
 	}
 	var id int64
-	err = t.row(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		st.ID, folderID, uid, int64(seq), strings.Join(flags, " "), size, string(b), idate).Scan(&id)
+	err := t.row(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		st.ID, folderID, uid, last, strings.Join(flags, " "), size, string(b), idate).Scan(&id)
 	if err != nil {
 		return nil, fmt.Errorf("insert item: %w", err)
-	}
-	if _, err := t.exec(`UPDATE folders SET messages = messages + 1, size = size + ?, highestmodseq = ? WHERE id = ?`, size, int64(seq), folderID); err != nil {
-		return nil, err
-	}
-	if _, err := t.exec(`UPDATE stores SET messages = messages + 1, size = size + ? WHERE id = ?`, size, st.ID); err != nil {
-		return nil, err
 	}
 	if err := t.journal(st.ID, seq, store.ChangeItemCreated, folderID, id, uint32(uid)); err != nil {
 		return nil, err
@@ -189,9 +227,9 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	if it.Content == nil {
 		return nil, fmt.Errorf("no content: %w", store.ErrInvalid)
 	}
-	b, size, err := d.blobs.Put(ctx, it.Content)
+	c, err := d.storeContent(ctx, it.Content)
 	if err != nil {
-		return nil, fmt.Errorf("store content: %w", err)
+		return nil, err
 	}
 	idate := it.InternalDate
 	if idate.IsZero() {
@@ -203,13 +241,13 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		if err != nil {
 			return err
 		}
-		if err := t.checkHardQuota(a.st, size); err != nil {
+		if err := t.checkHardQuota(a.st, c.size); err != nil {
 			return err
 		}
-		if err := t.refBlob(b, size); err != nil {
+		if err := t.refNew(c); err != nil {
 			return err
 		}
-		out, err = t.addItem(a.st, folderID, b, size, flags, idate.UnixMicro())
+		out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro())
 		return err
 	})
 	return out, err
@@ -283,6 +321,16 @@ func (d *DB) OpenItem(ctx context.Context, itemID int64) (io.ReadCloser, error) 
 	it, err := d.GetItem(ctx, itemID)
 	if err != nil {
 		return nil, err
+	}
+	var data []byte
+	err = d.read(ctx, func(t *tx) error {
+		return t.row(`SELECT data FROM blobs WHERE id = ?`, string(it.Blob)).Scan(&data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("item %d content: %w", itemID, err)
+	}
+	if data != nil {
+		return io.NopCloser(bytes.NewReader(data)), nil
 	}
 	r, err := d.blobs.Open(ctx, it.Blob)
 	if err != nil {
@@ -579,7 +627,7 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 		out = out[:0]
 		if !move {
 			for _, it := range items {
-				if err := t.refBlob(it.Blob, it.Size); err != nil {
+				if err := t.refExisting(it.Blob); err != nil {
 					return err
 				}
 				nit, err := t.addItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro())

@@ -207,18 +207,34 @@ func (d *DB) sweepBlobs(ctx context.Context) (int64, error) {
 	for {
 		var n int64
 		err := d.write(ctx, func(t *tx) error {
-			ids, err := t.strings(`SELECT id FROM blobs WHERE refs <= 0 AND zero_since <= ? LIMIT ?`, cutoff, purgeBatch)
+			rows, err := t.query(`SELECT id, (data IS NULL) FROM blobs WHERE refs <= 0 AND zero_since <= ? LIMIT ?`, cutoff, purgeBatch)
 			if err != nil {
 				return err
 			}
-			for _, id := range ids {
-				res, err := t.exec(`DELETE FROM blobs WHERE id = ? AND refs <= 0`, id)
+			type victim struct {
+				id   string
+				file bool
+			}
+			var vs []victim
+			for rows.Next() {
+				var v victim
+				if err := rows.Scan(&v.id, &v.file); err != nil {
+					rows.Close()
+					return err
+				}
+				vs = append(vs, v)
+			}
+			rows.Close()
+			for _, v := range vs {
+				res, err := t.exec(`DELETE FROM blobs WHERE id = ? AND refs <= 0`, v.id)
 				if err != nil {
 					return err
 				}
 				if k, _ := res.RowsAffected(); k == 1 {
-					if err := d.blobs.Delete(ctx, blob.ID(id)); err != nil {
-						return err
+					if v.file {
+						if err := d.blobs.Delete(ctx, blob.ID(v.id)); err != nil {
+							return err
+						}
 					}
 					n++
 				}

@@ -5,7 +5,7 @@ package sqlstore
 // edited. "{{id}}" becomes the dialect's auto-increment primary key.
 //
 // Times are stored as Unix microseconds (BIGINT) so both dialects compare
-// them the same way.
+// them the same way. "{{bytes}}" becomes the dialect's byte-string type.
 var migrations = []string{
 	// 1: the initial schema.
 	`
@@ -162,11 +162,15 @@ CREATE TABLE changes (
 	PRIMARY KEY (store_id, seq)
 );
 CREATE INDEX changes_folder ON changes (folder_id, seq);
+-- Reference counts of content blobs. Blobs up to inlineMax bytes keep
+-- their content in data (committed with the item, no file), larger ones
+-- live in the blob store and data is NULL.
 CREATE TABLE blobs (
 	id TEXT PRIMARY KEY,
 	size BIGINT NOT NULL,
 	refs BIGINT NOT NULL,
-	zero_since BIGINT NOT NULL DEFAULT 0
+	zero_since BIGINT NOT NULL DEFAULT 0,
+	data {{bytes}}
 );
 CREATE INDEX blobs_unreferenced ON blobs (zero_since) WHERE refs = 0;
 `,

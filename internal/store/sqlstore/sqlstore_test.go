@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -121,3 +122,5 @@ func TestPostgres(t *testing.T) {
 		return in
 	})
 }
+
+func testingProcs() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/config"
+)
+
+// adminCmd is one `roost admin OBJECT VERB` command.
+type adminCmd struct {
+	object string
+	verb   string   // "" for commands that are only an object (deliver)
+	args   []string // names of the positional arguments, in order
+	syntax string   // everything after "roost admin", for usage lines
+	help   string
+	flags  []flagDef
+	run    func(a *admin, cmd *adminCmd, in *input) error
+}
+
+func (c *adminCmd) name() string {
+	if c.verb == "" {
+		return c.object
+	}
+	return c.object + " " + c.verb
+}
+
+// admin is the state of one `roost admin` run.
+type admin struct {
+	ctx    context.Context
+	c      *adminClient
+	json   bool
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+// adminObjects lists the objects in usage order, with their headings.
+var adminObjects = []struct{ name, title string }{
+	{"tenant", "Tenants (Kopano companies)"},
+	{"domain", "Mail domains"},
+	{"user", "Users"},
+	{"group", "Groups"},
+	{"store", "Stores"},
+	{"softdelete", "Soft-deleted items, folders and stores"},
+	{"deliver", "Delivery"},
+	{"status", "Server"},
+}
+
+// adminCmds is the whole grammar of `roost admin`. Quota values are whole
+// MB (2^20 bytes), 0 switching the level off.
+var adminCmds = []*adminCmd{
+	{object: "tenant", verb: "create", args: []string{"NAME"}, syntax: "tenant create NAME",
+		help: "create a tenant and its Everyone group", run: tenantCreate},
+	{object: "tenant", verb: "delete", args: []string{"NAME"}, syntax: "tenant delete NAME",
+		help: "delete a tenant that has no users, domains or orphaned stores left", run: tenantDelete},
+	{object: "tenant", verb: "show", args: []string{"NAME"}, syntax: "tenant show NAME",
+		help: "show a tenant's quotas, usage, viewers and administrators", run: tenantShow},
+	{object: "tenant", verb: "list", syntax: "tenant list", help: "list tenants", run: tenantList},
+	{object: "tenant", verb: "update", args: []string{"NAME"},
+		syntax: "tenant update NAME [--quota-warn MB] [--user-quota-warn MB] [--user-quota-soft MB] [--user-quota-hard MB]",
+		help:   "set the tenant's warning level and its default user quota levels (0: off / global default)",
+		flags:  []flagDef{fString("quota-warn"), fString("user-quota-warn"), fString("user-quota-soft"), fString("user-quota-hard")},
+		run:    tenantUpdate},
+	{object: "tenant", verb: "view add", args: []string{"VIEWER", "NAME"}, syntax: "tenant view add VIEWER NAME",
+		help: "let the users of tenant VIEWER see the address book of tenant NAME", run: tenantViewer},
+	{object: "tenant", verb: "view remove", args: []string{"VIEWER", "NAME"}, syntax: "tenant view remove VIEWER NAME",
+		help: "undo tenant view add", run: tenantViewer},
+	{object: "tenant", verb: "admin add", args: []string{"USER", "NAME"}, syntax: "tenant admin add USER NAME",
+		help: "let USER (of any tenant, admin level 1 or 2) administer tenant NAME", run: tenantAdmin},
+	{object: "tenant", verb: "admin remove", args: []string{"USER", "NAME"}, syntax: "tenant admin remove USER NAME",
+		help: "undo tenant admin add", run: tenantAdmin},
+
+	{object: "domain", verb: "add", args: []string{"DOMAIN"}, syntax: "domain add DOMAIN [--tenant T]",
+		help: "add a mail domain to a tenant", flags: []flagDef{fString("tenant")}, run: domainAdd},
+	{object: "domain", verb: "remove", args: []string{"DOMAIN"}, syntax: "domain remove DOMAIN [--tenant T]",
+		help: "remove a mail domain no address uses any more", flags: []flagDef{fString("tenant")}, run: domainRemove},
+	{object: "domain", verb: "list", syntax: "domain list", help: "list mail domains and their tenants", run: domainList},
+
+	{object: "user", verb: "create", args: []string{"LOGIN"},
+		syntax: `user create LOGIN --email ADDR --name "Full Name" [--password-stdin] [--admin 0|1|2] [--inactive] [--tenant T]`,
+		help:   "create a user and its store; --inactive for shared mailboxes, rooms and equipment",
+		flags: []flagDef{fString("email"), fString("name"), fBool("password-stdin"), fString("admin"), fBool("inactive"),
+			fString("tenant")},
+		run: userCreate},
+	{object: "user", verb: "update", args: []string{"LOGIN"},
+		syntax: "user update LOGIN [--rename NEW] [--email ADDR] [--name N] [--password-stdin] [--admin L] [--active|--inactive]\n" +
+			"        [--alias-add A] [--alias-remove A] [--quota-override yes|no] [--quota-warn MB] [--quota-soft MB] [--quota-hard MB]\n" +
+			"        [--enable-feature F] [--disable-feature F] [--add-sendas USER] [--remove-sendas USER]\n" +
+			"        [--mr-accept yes|no] [--mr-decline-conflict yes|no] [--mr-decline-recurring yes|no] [--capacity N]",
+		help: "change a user; list flags may be repeated; quota levels apply with --quota-override yes",
+		flags: []flagDef{fString("rename"), fString("email"), fString("name"), fBool("password-stdin"), fString("admin"),
+			fBool("active"), fBool("inactive"), fList("alias-add"), fList("alias-remove"), fString("quota-override"),
+			fString("quota-warn"), fString("quota-soft"), fString("quota-hard"), fList("enable-feature"),
+			fList("disable-feature"), fList("add-sendas"), fList("remove-sendas"), fString("mr-accept"),
+			fString("mr-decline-conflict"), fString("mr-decline-recurring"), fString("capacity")},
+		run: userUpdate},
+	{object: "user", verb: "delete", args: []string{"LOGIN"}, syntax: "user delete LOGIN",
+		help: "delete a user; its store is kept as an orphan", run: userDelete},
+	{object: "user", verb: "show", args: []string{"LOGIN"}, syntax: "user show LOGIN",
+		help: "show a user's details (kopano-admin --details)", run: userShow},
+	{object: "user", verb: "list", syntax: "user list [--tenant T]", help: "list users",
+		flags: []flagDef{fString("tenant")}, run: userList},
+
+	{object: "group", verb: "create", args: []string{"NAME"}, syntax: "group create NAME [--tenant T]",
+		help: "create a group", flags: []flagDef{fString("tenant")}, run: groupCreate},
+	{object: "group", verb: "delete", args: []string{"NAME"}, syntax: "group delete NAME [--tenant T]",
+		help: "delete a group", flags: []flagDef{fString("tenant")}, run: groupDelete},
+	{object: "group", verb: "show", args: []string{"NAME"}, syntax: "group show NAME [--tenant T]",
+		help: "show a group and its members", flags: []flagDef{fString("tenant")}, run: groupShow},
+	{object: "group", verb: "list", syntax: "group list [--tenant T]", help: "list groups",
+		flags: []flagDef{fString("tenant")}, run: groupList},
+	{object: "group", verb: "add-member", args: []string{"GROUP", "USER"}, syntax: "group add-member GROUP USER [--tenant T]",
+		help: "add a user to a group", flags: []flagDef{fString("tenant")}, run: groupMember},
+	{object: "group", verb: "remove-member", args: []string{"GROUP", "USER"}, syntax: "group remove-member GROUP USER [--tenant T]",
+		help: "remove a user from a group", flags: []flagDef{fString("tenant")}, run: groupMember},
+
+	{object: "store", verb: "list-orphans", syntax: "store list-orphans",
+		help: "list stores whose user was deleted", run: storeOrphans},
+	{object: "store", verb: "hook", args: []string{"STORE-ID"}, syntax: "store hook STORE-ID [--user LOGIN]",
+		help:  "attach an orphaned store to a user (its current store becomes an orphan), or without --user make it the tenant's public store",
+		flags: []flagDef{fString("user")}, run: storeHook},
+	{object: "store", verb: "remove", args: []string{"STORE-ID"}, syntax: "store remove STORE-ID",
+		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
+	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
+		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+
+	{object: "softdelete", verb: "purge", syntax: "softdelete purge --days N",
+		help: "remove for good what was deleted more than N days ago", flags: []flagDef{fString("days")}, run: softdeletePurge},
+
+	{object: "deliver", args: []string{"ADDR"}, syntax: "deliver ADDR < message",
+		help: "deliver an RFC 5322 message from standard input to the Inbox of the user owning ADDR", run: adminDeliver},
+	{object: "status", syntax: "status", help: "show the server's version and uptime", run: adminStatus},
+}
+
+const adminGlobalHelp = `Global flags (before or after the command):
+  --data DIR      the server's data directory (default ./roost-data); the socket is DIR/admin.sock
+  --config FILE   the server's configuration file: its data_dir and admin_socket
+  --json          print JSON (lists, details, and the object a create or update made)
+`
+
+// adminUsage is the usage of every command, or of one object's.
+func adminUsage(object string) string {
+	var b strings.Builder
+	b.WriteString("Usage: roost admin [--data DIR | --config FILE] [--json] OBJECT VERB [ARGUMENTS] [FLAGS]\n\n")
+	b.WriteString("Administers the Roost server running on this host through its admin socket.\n")
+	b.WriteString("Sizes and quotas are in MB (2^20 bytes); 0 switches a level off.\n")
+	for _, o := range adminObjects {
+		if object != "" && o.name != object {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s:\n", o.title)
+		for _, c := range adminCmds {
+			if c.object == o.name {
+				fmt.Fprintf(&b, "  roost admin %s\n      %s\n", c.syntax, c.help)
+			}
+		}
+	}
+	b.WriteString("\n" + adminGlobalHelp)
+	return b.String()
+}
+
+func cmdUsage(c *adminCmd) string {
+	return fmt.Sprintf("Usage: roost admin %s\n\n%s.\n\n%s", c.syntax, upperFirst(c.help), adminGlobalHelp)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func isHelp(s string) bool { return s == "help" || s == "-h" || s == "--help" || s == "-help" }
+
+func knownObject(s string) bool {
+	return slices.ContainsFunc(adminObjects, func(o struct{ name, title string }) bool { return o.name == s })
+}
+
+// verbsOf lists the verbs of an object, for error messages.
+func verbsOf(object string) string {
+	var vs []string
+	for _, c := range adminCmds {
+		if c.object == object {
+			v, _, _ := strings.Cut(c.verb, " ")
+			if !slices.Contains(vs, v) {
+				vs = append(vs, v)
+			}
+		}
+	}
+	return strings.Join(vs, ", ")
+}
+
+// findCmd finds the command for object and the words after it, and how
+// many words its verb took.
+func findCmd(object string, words []string) (*adminCmd, int, error) {
+	for _, c := range adminCmds {
+		if c.object == object && c.verb == "" {
+			return c, 0, nil
+		}
+	}
+	if len(words) == 0 {
+		return nil, 0, usagef("%s: missing subcommand: one of %s (see roost admin %s --help)", object, verbsOf(object), object)
+	}
+	if len(words) > 1 {
+		for _, c := range adminCmds {
+			if c.object == object && c.verb == words[0]+" "+words[1] {
+				return c, 2, nil
+			}
+		}
+	}
+	var sub []string
+	for _, c := range adminCmds {
+		if c.object != object {
+			continue
+		}
+		if c.verb == words[0] {
+			return c, 1, nil
+		}
+		if first, second, ok := strings.Cut(c.verb, " "); ok && first == words[0] {
+			sub = append(sub, second)
+		}
+	}
+	if len(sub) > 0 {
+		if len(words) == 1 {
+			return nil, 0, usagef("%s %s: missing subcommand: one of %s", object, words[0], strings.Join(sub, ", "))
+		}
+		return nil, 0, usagef("%s %s: unknown subcommand %q: one of %s", object, words[0], words[1], strings.Join(sub, ", "))
+	}
+	return nil, 0, usagef("%s: unknown subcommand %q: one of %s (see roost admin %s --help)", object, words[0], verbsOf(object), object)
+}
+
+// adminGlobals are the flags that may appear anywhere on the line.
+type adminGlobals struct {
+	data, config string
+	json         bool
+}
+
+// parseGlobals takes --data, --config and --json out of args, wherever
+// they are (up to a "--").
+func parseGlobals(args []string) (adminGlobals, []string, error) {
+	var g adminGlobals
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if !strings.HasPrefix(a, "-") {
+			rest = append(rest, a)
+			continue
+		}
+		switch name {
+		case "json":
+			g.json = true
+			if hasVal {
+				return g, nil, usagef("--json takes no value")
+			}
+		case "data", "config":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return g, nil, usagef("flag --%s needs a value", name)
+				}
+				i++
+				val = args[i]
+			}
+			if val == "" {
+				return g, nil, usagef("flag --%s needs a value", name)
+			}
+			if name == "data" {
+				g.data = val
+			} else {
+				g.config = val
+			}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return g, rest, nil
+}
+
+// connect finds the admin socket from --data and --config.
+func (g adminGlobals) connect() (*adminClient, error) {
+	cfg := config.Default()
+	if g.config != "" {
+		var err error
+		if cfg, err = config.Load(g.config); err != nil {
+			return nil, err
+		}
+	}
+	if g.data != "" {
+		cfg.DataDir = g.data
+	}
+	hint := "roost serve --data " + cfg.DataDir
+	if g.config != "" {
+		hint = "roost serve --config " + g.config
+		if g.data != "" {
+			hint += " --data " + g.data
+		}
+	}
+	return newAdminClient(cfg.AdminSocket(), hint), nil
+}
+
+// runAdmin runs `roost admin ARGS` (args are the words after "admin").
+// Exit status: 0 done, 1 the server refused or could not be reached, 2 a
+// mistake on the command line. Errors are one line on stderr.
+func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	code, err := adminMain(ctx, args, stdin, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "roost admin: %s\n", oneLine(err.Error()))
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	if code == 2 {
+		fmt.Fprint(stderr, adminUsage(""))
+	}
+	return code
+}
+
+func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) (int, error) {
+	g, rest, err := parseGlobals(args)
+	if err != nil {
+		return 0, err
+	}
+	if len(rest) == 0 {
+		return 2, nil
+	}
+	object := rest[0]
+	if isHelp(object) {
+		topic := ""
+		if len(rest) > 1 {
+			topic = rest[1]
+			if !knownObject(topic) {
+				return 0, usagef("help: unknown command %q: one of %s", topic, objectNames())
+			}
+		}
+		fmt.Fprint(stdout, adminUsage(topic))
+		return 0, nil
+	}
+	if !knownObject(object) {
+		return 0, usagef("unknown command %q: one of %s (see roost admin help)", object, objectNames())
+	}
+	if len(rest) > 1 && isHelp(rest[1]) {
+		fmt.Fprint(stdout, adminUsage(object))
+		return 0, nil
+	}
+	cmd, n, err := findCmd(object, rest[1:])
+	if err != nil {
+		return 0, err
+	}
+	in, err := parseArgs(cmd, rest[1+n:])
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, cmdUsage(cmd))
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	c, err := g.connect()
+	if err != nil {
+		return 0, err
+	}
+	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout}
+	return 0, cmd.run(a, cmd, in)
+}
+
+func objectNames() string {
+	names := make([]string, len(adminObjects))
+	for i, o := range adminObjects {
+		names[i] = o.name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+func groupCreate(a *admin, _ *adminCmd, in *input) error {
+	body := map[string]any{"name": in.pos[0]}
+	if t := in.str["tenant"]; t != "" {
+		body["tenant"] = t
+	}
+	var g groupView
+	data, err := a.c.callInto(a.ctx, "POST", "/v1/groups", body, &g)
+	if err != nil {
+		return err
+	}
+	a.say(data, "created group %s in tenant %s", g.Name, g.Tenant)
+	return nil
+}
+
+func groupDelete(a *admin, _ *adminCmd, in *input) error {
+	data, err := a.c.call(a.ctx, "DELETE", "/v1/groups/"+pathSeg(in.pos[0])+tenantQuery(in.str["tenant"]), nil)
+	if err != nil {
+		return err
+	}
+	a.say(data, "deleted group %s", in.pos[0])
+	return nil
+}
+
+func groupShow(a *admin, _ *adminCmd, in *input) error {
+	var g groupView
+	data, err := a.c.callInto(a.ctx, "GET", "/v1/groups/"+pathSeg(in.pos[0])+tenantQuery(in.str["tenant"]), nil, &g)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		a.printRaw(data)
+		return nil
+	}
+	var d details
+	d.add("Name", "%s", g.Name)
+	d.add("Tenant", "%s", g.Tenant)
+	d.add("Emailaddress", "%s", g.Email)
+	d.add("Kind", "%s", g.Kind)
+	d.add("Address book", "%s", map[bool]string{false: "visible", true: "hidden"}[g.Hidden])
+	d.add("Built in", "%s", yesno(g.BuiltIn))
+	d.add(fmt.Sprintf("Users (%d)", len(g.Members)), "%s", strings.Join(g.Members, ", "))
+	d.write(a.stdout)
+	return nil
+}
+
+func groupList(a *admin, _ *adminCmd, in *input) error {
+	var gs []groupView
+	data, err := a.c.callInto(a.ctx, "GET", "/v1/groups"+tenantQuery(in.str["tenant"]), nil, &gs)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		a.printRaw(data)
+		return nil
+	}
+	var rows [][]string
+	for _, g := range gs {
+		rows = append(rows, []string{g.Name, g.Tenant, g.Kind, g.Email, fmt.Sprint(len(g.Members))})
+	}
+	printTable(a.stdout, []string{"Group", "Tenant", "Kind", "Emailaddress", "Members"}, rows)
+	return nil
+}
+
+func groupMember(a *admin, cmd *adminCmd, in *input) error {
+	group, user := in.pos[0], in.pos[1]
+	method, msg := "PUT", "added %s to group %s"
+	if cmd.verb == "remove-member" {
+		method, msg = "DELETE", "removed %s from group %s"
+	}
+	data, err := a.c.call(a.ctx, method, "/v1/groups/"+pathSeg(group)+"/members/"+pathSeg(user)+tenantQuery(in.str["tenant"]), nil)
+	if err != nil {
+		return err
+	}
+	a.say(data, msg, user, group)
+	return nil
+}

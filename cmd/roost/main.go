@@ -1,0 +1,59 @@
+// Command roost is the whole Roost groupware server in one binary:
+//
+//	roost serve     run the server (embedded SQLite and files by default)
+//	roost admin     administer tenants, users, groups, domains and stores
+//	roost deliver   deliver a message from standard input (pipe delivery)
+//	roost version   print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Roost: mail, calendars and contacts in one server.
+
+Usage:
+  roost serve [--data DIR] [--config FILE]    run the server
+  roost admin [--data DIR | --config FILE] OBJECT VERB ...
+                                              administer the server ("roost admin help")
+  roost deliver [--data DIR | --config FILE] ADDRESS < message
+                                              deliver one message to a local user
+  roost version                               print the version
+
+With no configuration file, roost serve keeps everything in ./roost-data and
+listens on 127.0.0.1 only. See docs/configuration.md for every key.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdin, stdout, stderr)
+	case "deliver":
+		return runAdmin(ctx, append([]string{"deliver"}, args[1:]...), stdin, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "roost %s\n", version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "roost: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

@@ -1,0 +1,188 @@
+// Package adminapi is Roost's administration API: JSON over HTTP under /v1,
+// served on the admin unix socket (for `roost admin`) and optionally on a
+// TLS listener (admin_listen).
+//
+// Invariants:
+//   - The API never decides who may do what. The caller (internal/app)
+//     authenticates each request and puts the principal into the request
+//     context; every handler passes r.Context() to the store, which enforces
+//     tenancy and admin levels. A request without a principal gets 401.
+//   - Store errors are mapped to HTTP statuses in one place (fail):
+//     ErrNotFound 404, ErrPermission 403, ErrConflict 409, ErrInvalid 400,
+//     ErrOverQuota 507. Anything else is logged and answered with a generic
+//     500. Every error body is {"error": "one line naming the problem"}.
+//   - Password hashes never leave the server: passwords come in as clear
+//     text in a request body, are hashed here (auth.HashPassword), and no
+//     response carries a hash.
+//   - Request bodies are bounded: JSON bodies by maxJSONBody, delivered
+//     messages by Options.MaxMessageBytes (413 beyond).
+//   - POST /v1/deliver answers only after AppendItem returned: the message
+//     is durable when the client sees a 2xx.
+//   - Sizes and quotas are bytes in responses and whole MB (config.MB, 2^20
+//     bytes) in requests, as in kopano-admin and the configuration file.
+package adminapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	Logger *slog.Logger
+	// LoginFormat returns the current loginname_format ("%u", "%u@%c", …);
+	// nil means "%u". A function, so a configuration reload applies.
+	LoginFormat func() string
+	// Version is reported by GET /v1/status.
+	Version string
+	// DisabledFeatures returns the features disabled unless enabled per
+	// user (disabled_features), to compute a user's effective features.
+	// nil means none.
+	DisabledFeatures func() []string
+	// MaxMessageBytes returns the largest message POST /v1/deliver
+	// accepts; nil or a value <= 0 means DefaultMaxMessageBytes.
+	MaxMessageBytes func() int64
+}
+
+// DefaultMaxMessageBytes bounds a delivered message when
+// Options.MaxMessageBytes is not set.
+const DefaultMaxMessageBytes = 64 << 20
+
+// maxJSONBody bounds every JSON request body.
+const maxJSONBody = 1 << 20
+
+// Server is the admin API handler.
+type Server struct {
+	b       store.Backend
+	o       Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	started time.Time
+}
+
+// New returns the admin API over b.
+func New(b store.Backend, o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{b: b, o: o, log: o.Logger, mux: http.NewServeMux(), started: time.Now()}
+	s.routes()
+	return s
+}
+
+// routes registers every endpoint.
+func (s *Server) routes() {
+	h := func(pattern string, fn func(http.ResponseWriter, *http.Request) error) {
+		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(w, r); err != nil {
+				s.fail(w, r, err)
+			}
+		})
+	}
+	h("GET /v1/status", s.status)
+
+	h("GET /v1/tenants", s.listTenants)
+	h("POST /v1/tenants", s.createTenant)
+	h("GET /v1/tenants/{tenant}", s.showTenant)
+	h("PATCH /v1/tenants/{tenant}", s.updateTenant)
+	h("DELETE /v1/tenants/{tenant}", s.deleteTenant)
+	h("PUT /v1/tenants/{tenant}/viewers/{viewer}", s.addViewer)
+	h("DELETE /v1/tenants/{tenant}/viewers/{viewer}", s.removeViewer)
+	h("PUT /v1/tenants/{tenant}/admins/{login}", s.addTenantAdmin)
+	h("DELETE /v1/tenants/{tenant}/admins/{login}", s.removeTenantAdmin)
+
+	h("GET /v1/domains", s.listDomains)
+	h("POST /v1/domains", s.addDomain)
+	h("DELETE /v1/domains/{domain}", s.removeDomain)
+
+	h("GET /v1/users", s.listUsers)
+	h("POST /v1/users", s.createUser)
+	h("GET /v1/users/{login}", s.showUser)
+	h("PATCH /v1/users/{login}", s.updateUser)
+	h("DELETE /v1/users/{login}", s.deleteUser)
+
+	h("GET /v1/groups", s.listGroups)
+	h("POST /v1/groups", s.createGroup)
+	h("GET /v1/groups/{group}", s.showGroup)
+	h("DELETE /v1/groups/{group}", s.deleteGroup)
+	h("PUT /v1/groups/{group}/members/{login}", s.addMember)
+	h("DELETE /v1/groups/{group}/members/{login}", s.removeMember)
+
+	h("GET /v1/stores/orphans", s.listOrphans)
+	h("POST /v1/stores/public", s.createPublicStore)
+	h("GET /v1/stores/{id}", s.showStore)
+	h("POST /v1/stores/{id}/hook", s.hookStore)
+	h("DELETE /v1/stores/{id}", s.removeStore)
+
+	h("POST /v1/softdelete/purge", s.purge)
+
+	h("POST /v1/deliver", s.deliver)
+
+	h("/", s.noRoute)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := store.PrincipalFrom(r.Context())
+	if p == nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="roost admin"`)
+		writeError(w, http.StatusUnauthorized, "authentication required")
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// The audit trail of administrative changes.
+		s.log.Info("admin request", "method", r.Method, "path", r.URL.Path, "user", p.Login, "status", rec.status)
+	}
+}
+
+// statusRecorder remembers the status a handler wrote, for the audit log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// noRoute answers requests no pattern matched: 405 when the path exists
+// for other methods, else 404, both as JSON.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pat := s.mux.Handler(r2); pat != "/" && pat != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		for _, m := range allowed {
+			w.Header().Add("Allow", m)
+		}
+		return errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+	}
+	return errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	p := store.PrincipalFrom(r.Context())
+	up := time.Since(s.started)
+	writeJSON(w, http.StatusOK, Status{
+		Version:       s.o.Version,
+		Started:       s.started.UTC().Truncate(time.Second),
+		UptimeSeconds: int64(up.Seconds()),
+		Uptime:        up.Truncate(time.Second).String(),
+		Principal:     p.Login,
+	})
+	return nil
+}

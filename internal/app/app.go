@@ -1,0 +1,410 @@
+// Package app is Roost's composition root: configuration → stores →
+// services → listeners. It is the only package that names concrete
+// backends (sqlstore, blob/fs); everything else sees interfaces.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/roost-mail/roost/internal/adminapi"
+	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/sqlstore"
+)
+
+// Options are what `roost serve` passes in.
+type Options struct {
+	ConfigPath string          // "" = built-in defaults
+	DataDir    string          // overrides data_dir when set (--data)
+	Stdout     io.Writer       // first-start banner and the list of listeners
+	Stderr     io.Writer       // the log, when log_file is "-"
+	Version    string          // shown by the admin API
+	Reload     <-chan struct{} // a receive reloads the configuration (SIGHUP)
+}
+
+// server is one running Roost process.
+type server struct {
+	o       Options
+	cfgPath string
+	cfg     atomic.Pointer[config.Config]
+	level   *slog.LevelVar
+	log     *slog.Logger
+	db      *sqlstore.DB
+	events  *events.Hub
+	started time.Time
+
+	mu      sync.Mutex
+	servers []*http.Server
+	closers []io.Closer
+	wg      sync.WaitGroup
+}
+
+// Run starts Roost and serves until ctx is cancelled, then shuts down
+// gracefully: listeners stop accepting, requests in flight finish (up to
+// a deadline), queued writes are committed, the database is closed.
+func Run(ctx context.Context, o Options) error {
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	s := &server{o: o, level: new(slog.LevelVar), started: time.Now(), events: events.NewHub()}
+	s.cfg.Store(cfg)
+	s.level.Set(cfg.SlogLevel())
+	logw, err := openLog(cfg, o.Stderr)
+	if err != nil {
+		return err
+	}
+	s.log = newLogger(cfg, logw, s.level)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	blobs, err := fs.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return fmt.Errorf("open blob store: %w", err)
+	}
+	driver, dsn := cfg.DatabaseURL()
+	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
+		OnChange: s.events.Publish})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer s.db.Close()
+
+	if err := s.bootstrap(ctx); err != nil {
+		return err
+	}
+	cert, created, err := loadOrCreateCert(cfg.SSLCertificateFile, cfg.SSLPrivateKeyFile, filepath.Join(cfg.DataDir, "tls"), cfg.Hostname())
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(o.Stdout, "Created a self-signed TLS certificate in %s (set ssl_certificate_file for a real one)\n", filepath.Join(cfg.DataDir, "tls"))
+	}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+
+	if err := s.listen(ctx, cfg, tlsConf); err != nil {
+		s.shutdown()
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "Roost %s is running; data in %s (%s). Stop with Ctrl-C or SIGTERM.\n", o.Version, cfg.DataDir, driver)
+	s.log.Info("roost started", "version", o.Version, "data", cfg.DataDir, "database", driver)
+
+	if cfg.HasRole("jobs") || cfg.HasRole("all") {
+		s.wg.Add(1)
+		go s.purgeJob(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.log.Info("shutting down")
+			s.shutdown()
+			s.wg.Wait()
+			return nil
+		case <-o.Reload:
+			s.reload()
+		}
+	}
+}
+
+func loadConfig(o Options) (*config.Config, error) {
+	cfg, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if o.DataDir != "" {
+		cfg.DataDir = o.DataDir
+	}
+	return cfg, nil
+}
+
+func defaultsOf(c *config.Config) store.Defaults {
+	return store.Defaults{
+		Quota:       store.Quota{Warn: int64(c.QuotaWarn) * config.MB, Soft: int64(c.QuotaSoft) * config.MB, Hard: int64(c.QuotaHard) * config.MB},
+		TenantWarn:  int64(c.CompanyQuotaWarn) * config.MB,
+		Locale:      c.DefaultStoreLocale,
+		DisabledFts: c.DisabledFeatures,
+	}
+}
+
+// reload re-reads the configuration file (SIGHUP). A file with problems is
+// logged and ignored; keys that need a restart are named.
+func (s *server) reload() {
+	cur := s.cfg.Load()
+	next, err := loadConfig(s.o)
+	if err != nil {
+		s.log.Error("configuration not reloaded", "err", err)
+		return
+	}
+	applied, restart := config.Reload(cur, next)
+	s.cfg.Store(applied)
+	s.level.Set(applied.SlogLevel())
+	s.db.SetDefaults(defaultsOf(applied))
+	if len(restart) > 0 {
+		s.log.Warn("configuration reloaded; these keys need a restart to take effect", "keys", restart)
+	} else {
+		s.log.Info("configuration reloaded")
+	}
+}
+
+// bootstrap creates, on first start, the default tenant and a system
+// administrator whose password is printed once.
+func (s *server) bootstrap(ctx context.Context) error {
+	sys := store.SystemContext(ctx)
+	ts, err := s.db.ListTenants(sys)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	if len(ts) > 0 {
+		return nil
+	}
+	if _, err := s.db.CreateTenant(sys, "default"); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	pw := auth.RandomPassword(20)
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.CreateUser(sys, "default", store.User{Login: "admin", FullName: "Administrator", Active: true,
+		Admin: store.AdminSystem, PasswordHash: hash}); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	fmt.Fprintf(s.o.Stdout, "First start: created the system administrator %q with password %s\n", "admin", pw)
+	fmt.Fprintf(s.o.Stdout, "  (shown only this once; change it with: roost admin user update admin --password-stdin)\n")
+	s.log.Info("first start: created default tenant and administrator")
+	return nil
+}
+
+// lockDataDir makes sure one process at a time uses a data directory.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, "roost.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another roost process", dir)
+	}
+	return func() { f.Close() }, nil
+}
+
+// listen opens every listener of the running roles and prints it.
+func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Config) error {
+	if cfg.HasRole("admin") {
+		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
+			LoginFormat: func() string { return s.cfg.Load().LoginnameFormat }})
+		path := cfg.AdminSocket()
+		ln, err := listenUnix(path)
+		if err != nil {
+			return fmt.Errorf("admin_socket: %w", err)
+		}
+		s.serve(ln, systemOnly(api), "admin api", "unix:"+path)
+		if addr := cfg.Listener("admin"); addr != "" {
+			ac := tlsConf.Clone()
+			if cfg.SSLCAFile != "" {
+				pem, err := os.ReadFile(cfg.SSLCAFile)
+				if err != nil {
+					return fmt.Errorf("ssl_ca_file: %w", err)
+				}
+				pool := x509.NewCertPool()
+				pool.AppendCertsFromPEM(pem)
+				ac.ClientCAs, ac.ClientAuth = pool, tls.VerifyClientCertIfGiven
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("admin_listen: %w", err)
+			}
+			s.serve(tls.NewListener(ln, ac), s.adminAuth(api), "admin api (TLS)", addr)
+		}
+	}
+	if cfg.HasRole("http") {
+		h := s.httpHandler()
+		if addr := cfg.Listener("http"); addr != "" {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("http_listen: %w", err)
+			}
+			s.serve(ln, h, "http", addr)
+		}
+		if addr := cfg.Listener("https"); addr != "" {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("https_listen: %w", err)
+			}
+			s.serve(tls.NewListener(ln, tlsConf), h, "https", addr)
+		}
+	}
+	return nil
+}
+
+// listenUnix listens on a unix socket, replacing a stale socket file left
+// by a process that died, but never one a live server answers on.
+func listenUnix(path string) (net.Listener, error) {
+	if _, err := os.Stat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: another server is listening there", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	// Whoever can connect is the system administrator: owner only.
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+func (s *server) serve(ln net.Listener, h http.Handler, name, addr string) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	fmt.Fprintf(s.o.Stdout, "listening: %-16s %s\n", name, addr)
+	s.log.Info("listening", "service", name, "addr", addr)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("listener failed", "service", name, "err", err)
+		}
+	}()
+}
+
+func (s *server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			s.log.Warn("shutdown", "err", err)
+			srv.Close()
+		}
+	}
+}
+
+// systemOnly marks every request as the system principal: for the admin
+// socket, which only the owner of the data directory can open.
+func systemOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(store.SystemContext(r.Context())))
+	})
+}
+
+// adminAuth authenticates admin API requests over TLS: a verified client
+// certificate is the system identity (Zarafa §6.1); otherwise HTTP Basic
+// credentials of an active user with admin level 1 or 2.
+func (s *server) adminAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+			h.ServeHTTP(w, r.WithContext(store.SystemContext(r.Context())))
+			return
+		}
+		login, pw, ok := r.BasicAuth()
+		if ok {
+			if p := s.checkAdmin(r.Context(), login, pw); p != nil {
+				h.ServeHTTP(w, r.WithContext(store.WithPrincipal(r.Context(), p)))
+				return
+			}
+			time.Sleep(time.Second) // slow down guessing
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="roost admin"`)
+		http.Error(w, `{"error":"authentication required"}`, http.StatusUnauthorized)
+	})
+}
+
+func (s *server) checkAdmin(ctx context.Context, login, pw string) *store.Principal {
+	sys := store.SystemContext(ctx)
+	u, err := s.db.GetUser(sys, login)
+	if err != nil || !u.Active || u.Admin < store.AdminTenant {
+		auth.CheckPassword("", pw) // same work either way
+		return nil
+	}
+	if auth.CheckPassword(u.PasswordHash, pw) != nil {
+		s.log.Warn("admin authentication failed", "user", login)
+		return nil
+	}
+	p, err := s.db.Principal(sys, u.Login)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func (s *server) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Roost %s is running.\nThe web client, JMAP, CalDAV, CardDAV and ActiveSync are served here as they are built.\n", s.o.Version)
+	})
+	return mux
+}
+
+// purgeJob removes soft-deleted data older than softdelete_lifetime once
+// an hour (Kopano §7.5); a lifetime of 0 disables it.
+func (s *server) purgeJob(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		days := s.cfg.Load().SoftdeleteLifetime
+		if days <= 0 {
+			continue
+		}
+		st, err := s.db.PurgeDeleted(store.SystemContext(ctx), time.Duration(days)*24*time.Hour)
+		if err != nil {
+			s.log.Error("soft-delete purge failed", "err", err)
+			continue
+		}
+		s.log.Info("soft-delete purge", "items", st.Items, "folders", st.Folders, "stores", st.Stores, "blobs", st.Blobs)
+	}
+}

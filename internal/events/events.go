@@ -1,0 +1,98 @@
+// Package events carries change notifications between the store and the
+// sessions that wait for them (IMAP IDLE, JMAP push, ActiveSync ping, DAV
+// push). The in-process Hub serves one node; a PostgreSQL LISTEN/NOTIFY
+// bridge will publish into it across nodes.
+//
+// A notification says only "store S changed up to journal sequence N": the
+// subscriber reads what changed from the store's change journal, so a lost
+// or coalesced notification never loses a change, it only delays it until
+// the next one.
+package events
+
+import "sync"
+
+// Change tells that a store's journal reached Seq.
+type Change struct {
+	StoreID int64
+	Seq     uint64
+}
+
+// Hub fans change notifications out to subscribers.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[int64]map[*Subscription]struct{}{}} }
+
+// Subscription receives notifications for one store. C has room for one
+// pending notification: a slow subscriber sees the latest sequence, never
+// blocks the publisher, and never misses that something changed.
+type Subscription struct {
+	C     chan Change
+	hub   *Hub
+	store int64
+	once  sync.Once
+}
+
+// Subscribe starts notifications for storeID. Call Close when done.
+func (h *Hub) Subscribe(storeID int64) *Subscription {
+	s := &Subscription{C: make(chan Change, 1), hub: h, store: storeID}
+	h.mu.Lock()
+	m := h.subs[storeID]
+	if m == nil {
+		m = map[*Subscription]struct{}{}
+		h.subs[storeID] = m
+	}
+	m[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	s.once.Do(func() {
+		h := s.hub
+		h.mu.Lock()
+		if m := h.subs[s.store]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(h.subs, s.store)
+			}
+		}
+		h.mu.Unlock()
+	})
+}
+
+// Publish notifies every subscriber of storeID. It never blocks: a pending
+// notification that was not read yet is replaced by the newer one.
+func (h *Hub) Publish(storeID int64, seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[storeID] {
+		c := Change{StoreID: storeID, Seq: seq}
+		select {
+		case s.C <- c:
+		default:
+			select {
+			case old := <-s.C:
+				if old.Seq > c.Seq {
+					c = old
+				}
+			default:
+			}
+			select {
+			case s.C <- c:
+			default:
+			}
+		}
+	}
+}
+
+// Subscribers returns how many subscriptions a store has (for metrics).
+func (h *Hub) Subscribers(storeID int64) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[storeID])
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -140,6 +141,12 @@ const adminGlobalHelp = `Global flags (before or after the command):
   --data DIR      the server's data directory (default ./roost-data); the socket is DIR/admin.sock
   --config FILE   the server's configuration file: its data_dir and admin_socket
   --json          print JSON (lists, details, and the object a create or update made)
+  --url URL       use the TLS admin API at URL (https://host:port, the server's admin_listen)
+                  instead of the local socket, with:
+  --login LOGIN   an administrator's login; the password is read from $ROOST_ADMIN_PASSWORD.
+                  A tenant administrator (level 1) acts within its tenants only.
+  --ca FILE       trust the server certificate(s) in FILE (e.g. DATA/tls/cert.pem)
+  --cert FILE --key FILE  a client certificate signed by the server's ssl_ca_file: the system identity
 `
 
 // adminUsage is the usage of every command, or of one object's.
@@ -237,6 +244,8 @@ func findCmd(object string, words []string) (*adminCmd, int, error) {
 type adminGlobals struct {
 	data, config string
 	json         bool
+	// Remote administration over the TLS admin API (admin_listen).
+	url, user, ca, cert, key string
 }
 
 // parseGlobals takes --data, --config and --json out of args, wherever
@@ -261,7 +270,7 @@ func parseGlobals(args []string) (adminGlobals, []string, error) {
 			if hasVal {
 				return g, nil, usagef("--json takes no value")
 			}
-		case "data", "config":
+		case "data", "config", "url", "login", "ca", "cert", "key":
 			if !hasVal {
 				if i+1 >= len(args) {
 					return g, nil, usagef("flag --%s needs a value", name)
@@ -272,10 +281,21 @@ func parseGlobals(args []string) (adminGlobals, []string, error) {
 			if val == "" {
 				return g, nil, usagef("flag --%s needs a value", name)
 			}
-			if name == "data" {
+			switch name {
+			case "data":
 				g.data = val
-			} else {
+			case "config":
 				g.config = val
+			case "url":
+				g.url = val
+			case "login":
+				g.user = val
+			case "ca":
+				g.ca = val
+			case "cert":
+				g.cert = val
+			case "key":
+				g.key = val
 			}
 		default:
 			rest = append(rest, a)
@@ -286,6 +306,19 @@ func parseGlobals(args []string) (adminGlobals, []string, error) {
 
 // connect finds the admin socket from --data and --config.
 func (g adminGlobals) connect() (*adminClient, error) {
+	if g.url != "" {
+		if !strings.HasPrefix(g.url, "https://") {
+			return nil, usagef("--url must be an https:// address (the admin_listen of the server)")
+		}
+		pass := os.Getenv("ROOST_ADMIN_PASSWORD")
+		if g.user != "" && pass == "" {
+			return nil, fmt.Errorf("--login %s: set the password in $ROOST_ADMIN_PASSWORD", g.user)
+		}
+		return newRemoteClient(g.url, g.user, pass, g.ca, g.cert, g.key)
+	}
+	if g.user != "" || g.ca != "" || g.cert != "" || g.key != "" {
+		return nil, usagef("--login, --ca, --cert and --key go with --url")
+	}
 	cfg := config.Default()
 	if g.config != "" {
 		var err error
@@ -313,6 +346,10 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	code, err := adminMain(ctx, args, stdin, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "roost admin: %s\n", oneLine(err.Error()))
+		var de deliverError
+		if errors.As(err, &de) {
+			return de.exitCode()
+		}
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return 2

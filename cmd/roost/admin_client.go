@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 )
 
@@ -17,8 +20,11 @@ import (
 // principal, the client sends no credentials.
 type adminClient struct {
 	hc   *http.Client
-	sock string
+	base string // "http://roost" on the socket, the --url otherwise
+	sock string // where the server is, for the "cannot reach" message
 	hint string // how to start the server, for the "cannot reach" message
+	user string // --login: HTTP Basic credentials for the TLS admin API
+	pass string
 }
 
 func newAdminClient(sock, hint string) *adminClient {
@@ -33,7 +39,45 @@ func newAdminClient(sock, hint string) *adminClient {
 		},
 		DisableKeepAlives: true, // one command, a request or two
 	}
-	return &adminClient{hc: &http.Client{Transport: tr}, sock: sock, hint: hint}
+	return &adminClient{hc: &http.Client{Transport: tr}, base: "http://roost", sock: sock, hint: hint}
+}
+
+// newRemoteClient talks to the admin API over TLS (admin_listen), as the
+// user given with --login (password from $ROOST_ADMIN_PASSWORD) or, with
+// --cert and --key, as the system identity of a client certificate.
+func newRemoteClient(url, user, pass, caFile, certFile, keyFile string) (*adminClient, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca: no certificate in %s", caFile)
+		}
+	}
+	if certFile != "" || keyFile != "" {
+		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	tr := &http.Transport{
+		TLSClientConfig: tc,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, &dialError{err}
+			}
+			return c, nil
+		},
+		DisableKeepAlives: true,
+	}
+	return &adminClient{hc: &http.Client{Transport: tr}, base: strings.TrimSuffix(url, "/"), sock: url,
+		hint: "roost serve with admin_listen", user: user, pass: pass}, nil
 }
 
 // dialError marks a failure to connect to the socket.
@@ -53,9 +97,12 @@ func (e *apiError) Error() string { return e.msg }
 // do sends a request and returns the body of a 2xx reply; anything else
 // becomes an error naming the problem.
 func (c *adminClient) do(ctx context.Context, method, path string, body io.Reader, ctype string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "http://roost"+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pass)
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)

@@ -149,7 +149,7 @@ func adminDeliver(a *admin, _ *adminCmd, in *input) error {
 	}
 	data, err := a.c.do(a.ctx, "POST", "/v1/deliver?rcpt="+url.QueryEscape(in.pos[0]), a.stdin, "message/rfc822")
 	if err != nil {
-		return err
+		return deliverError{err}
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
 		return fmt.Errorf("deliver: unexpected reply: %w", err)
@@ -169,4 +169,25 @@ func adminStatus(a *admin, _ *adminCmd, _ *input) error {
 	}
 	a.say(data, "Roost %s, up %s, admin socket %s", st.Version, time.Duration(st.UptimeSeconds)*time.Second, a.c.sock)
 	return nil
+}
+
+// deliverError carries a delivery failure to runAdmin, which turns it into
+// a sysexits(3) status an MTA understands: 67 (EX_NOUSER) bounces for an
+// unknown recipient, 75 (EX_TEMPFAIL) makes the MTA retry later.
+type deliverError struct{ err error }
+
+func (e deliverError) Error() string { return e.err.Error() }
+func (e deliverError) Unwrap() error { return e.err }
+
+func (e deliverError) exitCode() int {
+	var ae *apiError
+	if errors.As(e.err, &ae) {
+		switch {
+		case ae.status == 404:
+			return 67 // EX_NOUSER
+		case ae.status == 400 || ae.status == 413:
+			return 65 // EX_DATAERR: the message itself is refused
+		}
+	}
+	return 75 // EX_TEMPFAIL: server down, over quota, or a server error
 }

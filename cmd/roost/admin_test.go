@@ -649,8 +649,9 @@ func TestAdminStoresAndDelivery(t *testing.T) {
 		t.Fatalf("%+v %v", it, err)
 	}
 	wantLine(t, e.ok("user", "show", "alice"), "Store size", fmt.Sprintf("%d B (%d bytes, 3 messages)", 3*len(msg), 3*len(msg)))
-	wantFail(t, e.run(msg, "deliver", "nobody@acme.test"), 1, `address "nobody@acme.test": not found`, nil)
-	wantFail(t, e.run("", "deliver", "alice@acme.test"), 1, "empty message", nil)
+	// Delivery failures use sysexits(3) codes for MTAs.
+	wantFail(t, e.run(msg, "deliver", "nobody@acme.test"), 67, `address "nobody@acme.test": not found`, nil)
+	wantFail(t, e.run("", "deliver", "alice@acme.test"), 65, "empty message", nil)
 
 	// Orphans: bob's store outlives him, and can be hooked to dave.
 	var bob userView
@@ -743,10 +744,11 @@ func TestAdminTenantAdmin(t *testing.T) {
 		{"only a system administrator may do this", []string{"tenant", "admin", "add", "tina", "globex"}},
 		{"only a system administrator may grant admin level 2", []string{"user", "update", "tina", "--admin", "2"}},
 		{"only a system administrator may do this", []string{"softdelete", "purge", "--days", "1"}},
-		{"delivery needs the system identity", []string{"deliver", "eve@globex.test"}},
 	} {
 		wantFail(t, as(c.args...), 1, c.msg, c.args)
 	}
+	// A refused delivery is a temporary failure for the MTA (EX_TEMPFAIL).
+	wantFail(t, as("deliver", "eve@globex.test"), 75, "delivery needs the system identity", nil)
 	var ts []tenantView
 	if err := json.Unmarshal([]byte(as("--json", "tenant", "list").stdout), &ts); err != nil || len(ts) != 1 || ts[0].Name != "acme" {
 		t.Fatalf("tina's tenants %+v %v", ts, err)

@@ -57,6 +57,7 @@ func quietConfig(t *testing.T, dir string) string {
 	for _, k := range []string{"imap", "imaps", "pop3", "pop3s", "submission", "submissions", "lmtp", "http", "https", "managesieve"} {
 		fmt.Fprintf(&b, "%s_listen = \"off\"\n", k)
 	}
+	fmt.Fprintf(&b, "admin_listen = %q\n", freeAddr(t))
 	path := filepath.Join(dir, "roost.toml")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -69,13 +70,31 @@ func quietConfig(t *testing.T, dir string) string {
 
 type serverProc struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *lockedBuffer
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startServer(t *testing.T, bin, cfg, dir string) *serverProc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--config", cfg)
-	out := &bytes.Buffer{}
+	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -289,4 +308,171 @@ func TestKillDuringWrites(t *testing.T) {
 	if err := srv.cmd.Wait(); err != nil {
 		t.Fatalf("graceful shutdown: %v\n%s", err, srv.out)
 	}
+}
+
+// TestAdminAgainstServe drives the admin grammar with the real binary
+// against a real `roost serve`, the way an administrator would.
+func TestAdminAgainstServe(t *testing.T) {
+	bin := roostBinary(t)
+	dir := t.TempDir()
+	cfg := quietConfig(t, dir)
+	srv := startServer(t, bin, cfg, dir)
+	run := func(stdin string, args ...string) (string, int) {
+		cmd := exec.Command(bin, append([]string{"admin", "--config", cfg}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	ok := func(args ...string) string {
+		t.Helper()
+		out, code := run("", args...)
+		if code != 0 {
+			t.Fatalf("roost admin %v: exit %d\n%s", args, code, out)
+		}
+		return out
+	}
+	fails := func(want string, args ...string) {
+		t.Helper()
+		out, code := run("", args...)
+		if code == 0 || !strings.Contains(out, want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Fatalf("roost admin %v: exit %d, want a one-line error containing %q, got:\n%s", args, code, want, out)
+		}
+	}
+	ok("tenant", "create", "acme")
+	ok("tenant", "create", "globex")
+	ok("domain", "add", "acme.test", "--tenant", "acme")
+	ok("domain", "add", "globex.test", "--tenant", "globex")
+	if out, code := run("s3cret\n", "user", "create", "alice", "--email", "alice@acme.test", "--name", "Alice Liddell", "--password-stdin", "--tenant", "acme"); code != 0 {
+		t.Fatalf("user create: %s", out)
+	}
+	ok("user", "create", "tim", "--email", "tim@acme.test", "--name", "Tim Admin", "--admin", "1", "--tenant", "acme")
+	ok("user", "create", "gus", "--email", "gus@globex.test", "--name", "Gus", "--tenant", "globex")
+	ok("user", "update", "alice", "--alias-add", "al@acme.test", "--quota-override", "yes", "--quota-warn", "80", "--quota-soft", "90", "--quota-hard", "100",
+		"--enable-feature", "imap", "--disable-feature", "pop3", "--add-sendas", "tim", "--mr-accept", "yes", "--capacity", "2")
+	show := ok("user", "show", "alice")
+	for _, want := range []string{"alice", "Alice Liddell", "alice@acme.test", "al@acme.test", "80", "100", "tim", "Everyone"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("user show lacks %q:\n%s", want, show)
+		}
+	}
+	var u struct {
+		Login string `json:"login"`
+		Quota struct {
+			Override bool  `json:"override"`
+			Hard     int64 `json:"hard"`
+		} `json:"quota"`
+	}
+	if err := json.Unmarshal([]byte(ok("user", "show", "alice", "--json")), &u); err != nil || u.Login != "alice" || !u.Quota.Override {
+		t.Fatalf("user show --json: %v %+v", err, u)
+	}
+	ok("group", "create", "sales", "--tenant", "acme")
+	ok("group", "add-member", "sales", "alice", "--tenant", "acme")
+	if out := ok("group", "show", "sales", "--tenant", "acme"); !strings.Contains(out, "alice") {
+		t.Fatalf("group show:\n%s", out)
+	}
+	ok("tenant", "update", "acme", "--quota-warn", "1000", "--user-quota-hard", "500")
+	ok("tenant", "view", "add", "globex", "acme")
+	ok("store", "create-public", "--tenant", "acme")
+	ok("user", "delete", "gus")
+	if out := ok("store", "list-orphans", "--json"); !strings.Contains(out, "globex") {
+		t.Fatalf("orphans:\n%s", out)
+	}
+	ok("softdelete", "purge", "--days", "30")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(ok("user", "list", "--json")), &list); err != nil || len(list) < 3 {
+		t.Fatalf("user list --json: %v, %d users", err, len(list))
+	}
+
+	// Pipe delivery speaks sysexits(3) to the MTA.
+	deliverCmd := func(rcpt string) int {
+		cmd := exec.Command(bin, "deliver", "--config", cfg, rcpt)
+		cmd.Stdin = strings.NewReader("Subject: hi\r\n\r\nhello\r\n")
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return 0
+	}
+	if c := deliverCmd("al@acme.test"); c != 0 {
+		t.Fatalf("deliver to an alias: exit %d", c)
+	}
+	if c := deliverCmd("nobody@acme.test"); c != 67 {
+		t.Fatalf("deliver to an unknown address: exit %d, want 67 (EX_NOUSER)", c)
+	}
+
+	// Clear, one-line errors with a non-zero exit.
+	fails("nobody", "user", "show", "nobody")
+	fails("already exists", "user", "create", "alice", "--email", "x@acme.test", "--name", "X", "--tenant", "acme")
+	fails("abc", "user", "update", "alice", "--quota-hard", "abc")
+	fails("already exists", "tenant", "create", "acme")
+
+	// A tenant admin, over the TLS admin API with its own credentials,
+	// manages its tenant and cannot touch another one.
+	remote := func(args ...string) (string, int) {
+		cmd := exec.Command(bin, append([]string{"admin", "--url", "https://" + srv.adminAddr(t), "--login", "tim",
+			"--ca", filepath.Join(dir, "tls", "cert.pem")}, args...)...)
+		cmd.Env = append(os.Environ(), "ROOST_ADMIN_PASSWORD=tim-pass")
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	if out, code := run("tim-pass\n", "user", "update", "tim", "--password-stdin"); code != 0 {
+		t.Fatalf("set tim's password: %s", out)
+	}
+	if out, code := remote("user", "create", "carol", "--email", "carol@acme.test", "--name", "Carol", "--tenant", "acme"); code != 0 {
+		t.Fatalf("tenant admin in its tenant: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{
+		{"user", "create", "mallory", "--email", "m@globex.test", "--name", "M", "--tenant", "globex"},
+		{"user", "delete", "bob-of-globex"},
+		{"tenant", "update", "globex", "--quota-warn", "1"},
+		{"tenant", "create", "mine"},
+	} {
+		out, code := remote(args...)
+		if code == 0 || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.HasPrefix(out, "roost admin: ") {
+			t.Fatalf("tenant admin %v: exit %d, want a one-line error:\n%s", args, code, out)
+		}
+	}
+	if out, _ := remote("user", "list"); strings.Contains(out, "globex") {
+		t.Fatalf("tenant admin lists another tenant's users:\n%s", out)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Wait(); err != nil {
+		t.Fatalf("shutdown: %v\n%s", err, srv.out)
+	}
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// adminAddr reads the TLS admin listener's address from the server output.
+func (p *serverProc) adminAddr(t *testing.T) string {
+	t.Helper()
+	for _, l := range strings.Split(p.out.String(), "\n") {
+		if strings.HasPrefix(l, "listening: admin api (TLS)") {
+			f := strings.Fields(l)
+			return f[len(f)-1]
+		}
+	}
+	t.Fatalf("no TLS admin listener in:\n%s", p.out)
+	return ""
 }

@@ -23,7 +23,8 @@ Usage:
   roost admin [--data DIR | --config FILE] OBJECT VERB ...
                                               administer the server ("roost admin help")
   roost deliver [--data DIR | --config FILE] ADDRESS < message
-                                              deliver one message to a local user
+                                              deliver one message to a local user; exit
+                                              status 67 unknown user, 75 try again later
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and

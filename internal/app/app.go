@@ -222,7 +222,9 @@ func lockDataDir(dir string) (func(), error) {
 func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Config) error {
 	if cfg.HasRole("admin") {
 		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
-			LoginFormat: func() string { return s.cfg.Load().LoginnameFormat }})
+			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
+			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
+			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() }})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -349,7 +351,9 @@ func (s *server) adminAuth(h http.Handler) http.Handler {
 			time.Sleep(time.Second) // slow down guessing
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="roost admin"`)
-		http.Error(w, `{"error":"authentication required"}`, http.StatusUnauthorized)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"authentication required"}`+"\n")
 	})
 }
 

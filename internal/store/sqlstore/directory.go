@@ -32,6 +32,9 @@ func validName(what, s string) error {
 	if strings.TrimSpace(s) != s {
 		return fmt.Errorf("%s name %q has leading or trailing space: %w", what, s, store.ErrInvalid)
 	}
+	if s == "." || s == ".." {
+		return fmt.Errorf("%s name %q: %w", what, s, store.ErrInvalid)
+	}
 	return nil
 }
 
@@ -435,7 +438,8 @@ func (d *DB) RemoveDomain(ctx context.Context, domain string) error {
 	domain = lc(domain)
 	return d.write(ctx, func(t *tx) error {
 		var n int
-		if err := t.row(`SELECT COUNT(*) FROM addresses WHERE address LIKE ?`, "%@"+domain).Scan(&n); err != nil {
+		// A suffix comparison, not LIKE: "_" and "%" may occur in domains.
+		if err := t.row(`SELECT COUNT(*) FROM addresses WHERE substr(address, length(address) - ? + 1) = ?`, len(domain)+1, "@"+domain).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -837,6 +841,9 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 			if err := validName("user", *in.Rename); err != nil {
 				return err
 			}
+			if strings.ContainsAny(*in.Rename, " \t") {
+				return fmt.Errorf("login %q contains white space: %w", *in.Rename, store.ErrInvalid)
+			}
 			u.Login = *in.Rename
 		}
 		if in.FullName != nil {
@@ -942,6 +949,9 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 			}
 			if x.TenantID != u.TenantID {
 				return fmt.Errorf("send-as delegate %q is in another tenant: %w", l, store.ErrInvalid)
+			}
+			if x.ID == u.ID {
+				return fmt.Errorf("user %q always sends as itself: %w", l, store.ErrInvalid)
 			}
 			if _, err := t.exec(`INSERT INTO sendas (user_id, delegate_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, u.ID, x.ID); err != nil {
 				return err

@@ -1,0 +1,155 @@
+package imap
+
+import (
+	"io"
+	"time"
+)
+
+// AppendCmd is APPEND mailbox message... (RFC 9051 §6.3.12, MULTIAPPEND
+// RFC 3502, BINARY RFC 3516).
+//
+// Messages are not buffered. ReadCommand returns the command as soon as
+// the first message literal has been accepted (by Limits and the OnLiteral
+// hook, which sees LiteralInfo.Message); Message.Body then streams it from
+// the connection. The server reads it, then calls Reader.NextAppendMessage
+// for the next message of a MULTIAPPEND, until that returns (nil, nil):
+//
+//	for m := a.Message; m != nil; m, err = r.NextAppendMessage() { ... }
+//
+// The command is complete and well-formed only once NextAppendMessage has
+// returned (nil, nil); commit nothing before. A server that gives up early
+// simply answers and calls ReadCommand, which skips what is left.
+type AppendCmd struct {
+	Mailbox string
+	Message *AppendMessage
+}
+
+// AppendMessage is one message of an APPEND.
+type AppendMessage struct {
+	Flags []string  // system flags in canonical case; nil if none given
+	Date  time.Time // the internal date; zero when not given
+	// Binary is set for a literal8 "~{n}": the message may contain NUL and
+	// 8-bit data in any part (RFC 3516).
+	Binary bool
+	Size   int64
+	// Body yields exactly Size octets, or io.ErrUnexpectedEOF if the
+	// connection ends first. It is valid until the next call on the Reader.
+	Body io.Reader
+}
+
+func parseAppend(r *Reader, _ *Command) Args {
+	r.sp()
+	a := &AppendCmd{Mailbox: r.mailbox()}
+	r.sp()
+	a.Message = r.appendMessage()
+	return a
+}
+
+// appendMessage parses [flag-list SP] [date-time SP] (literal / literal8)
+// and opens the message literal for streaming.
+func (r *Reader) appendMessage() *AppendMessage {
+	m := &AppendMessage{}
+	if r.peek() == '(' {
+		m.Flags = r.flagList()
+		r.sp()
+	}
+	if r.peek() == '"' {
+		m.Date = r.dateTime()
+		r.sp()
+	}
+	if !r.ok() {
+		return nil
+	}
+	h := r.lit
+	if h == nil || h.start != r.pos {
+		r.fail("expected message literal")
+		return nil
+	}
+	if err := r.admitLiteral(h, true); err != nil {
+		r.setErr(err)
+		return nil
+	}
+	r.lit = nil
+	r.pos = len(r.line)
+	m.Binary = h.binary
+	m.Size = int64(h.size)
+	r.body = &msgBody{br: r.br, n: m.Size}
+	m.Body = r.body
+	r.app = true
+	return m
+}
+
+// NextAppendMessage finishes the current APPEND message, discarding what
+// the server did not read of it, and returns the next message of a
+// MULTIAPPEND, or (nil, nil) when the command ended cleanly. Errors are as
+// for ReadCommand; after one the command has been skipped.
+func (r *Reader) NextAppendMessage() (*AppendMessage, error) {
+	if !r.app {
+		return nil, nil
+	}
+	r.app = false
+	if r.body != nil {
+		if err := r.body.drain(); err != nil {
+			return nil, err
+		}
+		r.body = nil
+	}
+	if err := r.readLine(); err != nil {
+		r.setErr(err)
+		return nil, r.finishErr()
+	}
+	if r.atEOL() {
+		return nil, nil
+	}
+	r.sp()
+	m := r.appendMessage()
+	if r.err != nil {
+		r.app = false
+		return nil, r.finishErr()
+	}
+	return m, nil
+}
+
+// abortAppend skips the rest of an APPEND the server stopped reading.
+func (r *Reader) abortAppend() error {
+	r.app = false
+	if r.body != nil {
+		if err := r.body.drain(); err != nil {
+			return err
+		}
+		r.body = nil
+	}
+	if err := r.readLine(); err != nil {
+		if _, ok := err.(*ParseError); !ok {
+			return err
+		}
+	}
+	return r.skipCommand()
+}
+
+// appendArgs writes the first message's literal header only: the data is
+// streamed and not kept.
+func (a *AppendCmd) appendArgs(b []byte) []byte {
+	b = AppendMailbox(append(b, ' '), a.Mailbox, false)
+	if m := a.Message; m != nil {
+		b = m.appendHeader(append(b, ' '))
+	}
+	return b
+}
+
+// appendHeader appends [flags SP] [date SP] "{size}".
+func (m *AppendMessage) appendHeader(b []byte) []byte {
+	if m.Flags != nil {
+		b = appendList(b, m.Flags, appendRaw)
+		b = append(b, ' ')
+	}
+	if !m.Date.IsZero() {
+		b = appendDateTime(b, m.Date)
+		b = append(b, ' ')
+	}
+	if m.Binary {
+		b = append(b, '~')
+	}
+	b = appendUint(append(b, '{'), m.Size)
+	return append(b, '}')
+}

@@ -226,6 +226,7 @@ type Item struct {
 }
 
 // ItemSummary is the part of an item that listing a large folder needs.
+// Flags slices may be shared between summaries: treat them as read-only.
 type ItemSummary struct {
 	ID     int64
 	UID    uint32

@@ -43,6 +43,7 @@ type DB struct {
 	rdb     *sql.DB // readers
 	wdb     *sql.DB // the writer (SQLite: one connection)
 	wconn   *sql.Conn
+	path    string // SQLite database file
 	blobs   blob.Store
 	log     *slog.Logger
 
@@ -109,7 +110,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	case "sqlite":
 		d.dialect = sqlite
 		// WAL with synchronous=FULL: a commit is on disk when it returns.
-		dsn := "file:" + o.DSN + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		path, query, _ := strings.Cut(o.DSN, "?")
+		d.path = path
+		if query != "" {
+			query += "&"
+		}
+		dsn := "file:" + path + "?" + query + "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 			"&_pragma=busy_timeout(30000)&_pragma=foreign_keys(0)&_txlock=immediate"
 		if d.wdb, err = sql.Open("sqlite", dsn); err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", o.DSN, err)
@@ -448,6 +454,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	bytesType := "BLOB"
 	if d.dialect == postgres {
 		bytesType = "BYTEA"
+	}
+	if v > 0 && v < len(migrations) && d.dialect == sqlite && d.path != "" {
+		// Never change an existing schema without a copy to go back to.
+		bak := fmt.Sprintf("%s.before-v%d.bak", d.path, len(migrations))
+		if _, err := d.wdb.ExecContext(ctx, `VACUUM INTO ?`, bak); err != nil {
+			return fmt.Errorf("migrate: backup to %s before upgrading: %w", bak, err)
+		}
+		d.log.Info("database backed up before schema upgrade", "backup", bak)
 	}
 	for i := v; i < len(migrations); i++ {
 		stx, err := d.wdb.BeginTx(ctx, nil)

@@ -362,15 +362,25 @@ func (d *DB) ListItems(ctx context.Context, folderID int64, fromUID uint32, limi
 		}
 		defer rows.Close()
 		var uid, ms int64
-		var flags string
+		var flags sql.RawBytes
+		// Most messages share a few flag combinations: split each once.
+		// The slices are shared, so callers must not modify Flags.
+		seen := map[string][]string{}
 		for rows.Next() {
 			var s store.ItemSummary
 			if err := rows.Scan(&s.ID, &uid, &ms, &s.Size, &flags); err != nil {
 				return err
 			}
 			s.UID, s.ModSeq = uint32(uid), uint64(ms)
-			if flags != "" {
-				s.Flags = strings.Split(flags, " ")
+			if len(flags) > 0 {
+				fl, ok := seen[string(flags)]
+				if !ok {
+					fl = strings.Split(string(flags), " ")
+					if len(seen) < 1024 {
+						seen[string(flags)] = fl
+					}
+				}
+				s.Flags = fl
 			}
 			out = append(out, s)
 		}

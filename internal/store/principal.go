@@ -147,3 +147,23 @@ func NormalizeRights(r string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// EffectiveFeatures returns the features u may use: every feature, less
+// those disabled by default (disabled_features), plus the user's explicit
+// enables, less the user's explicit disables (Kopano semantics).
+func EffectiveFeatures(u *User, disabledByDefault []string) []string {
+	var out []string
+	for _, f := range Features {
+		on := !slices.Contains(disabledByDefault, f)
+		if slices.Contains(u.EnabledFeatures, f) {
+			on = true
+		}
+		if slices.Contains(u.DisabledFeatures, f) {
+			on = false
+		}
+		if on {
+			out = append(out, f)
+		}
+	}
+	return out
+}

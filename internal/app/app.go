@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,8 @@ import (
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
@@ -249,6 +252,21 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			s.serve(tls.NewListener(ln, ac), s.adminAuth(api), "admin api (TLS)", addr)
 		}
 	}
+	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
+		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
+	if cfg.HasRole("pop3") {
+		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(),
+			AllowPlaintextAuth: cfg.AllowPlaintextAuth,
+			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+				return authn.Authenticate(ctx, login, pw, remote, "pop3")
+			}})
+		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
+			return err
+		}
+		if err := s.serveTCP(cfg.Listener("pop3s"), "pop3s", srv, true, srv.Serve); err != nil {
+			return err
+		}
+	}
 	if cfg.HasRole("http") {
 		h := s.httpHandler()
 		if addr := cfg.Listener("http"); addr != "" {
@@ -294,6 +312,33 @@ func listenUnix(path string) (net.Listener, error) {
 	return ln, nil
 }
 
+// serveTCP opens addr ("" = off) and runs a protocol server on it; the
+// server is closed on shutdown.
+func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, serve func(net.Listener, bool) error) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s_listen: %w", name, err)
+	}
+	s.mu.Lock()
+	if !slices.Contains(s.closers, srv) {
+		s.closers = append(s.closers, srv)
+	}
+	s.mu.Unlock()
+	fmt.Fprintf(s.o.Stdout, "listening: %-16s %s\n", name, addr)
+	s.log.Info("listening", "service", name, "addr", addr)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := serve(ln, implicitTLS); err != nil {
+			s.log.Error("listener failed", "service", name, "err", err)
+		}
+	}()
+	return nil
+}
+
 func (s *server) serve(ln net.Listener, h http.Handler, name, addr string) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
@@ -315,8 +360,11 @@ func (s *server) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.mu.Lock()
-	servers := s.servers
+	servers, closers := s.servers, s.closers
 	s.mu.Unlock()
+	for _, c := range closers {
+		c.Close()
+	}
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {
 			s.log.Warn("shutdown", "err", err)

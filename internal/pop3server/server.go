@@ -1,0 +1,194 @@
+// Package pop3server serves POP3 (RFC 1939) with CAPA (RFC 2449), STLS
+// (RFC 2595) and SASL PLAIN (RFC 5034) on the Inbox of the user's store.
+//
+// Invariants:
+//   - UIDL is "<UIDVALIDITY>.<UID>" of the message in the Inbox, so it is
+//     stable across sessions and restarts and never reused.
+//   - DELE only marks; the marked messages are soft-deleted (restorable for
+//     softdelete_lifetime) when the client ends the session with QUIT, and
+//     not at all if the connection drops (RFC 1939 §6).
+//   - Passwords are refused on a connection without TLS unless
+//     allow_plaintext_auth is set; the capability list says so.
+package pop3server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	Store              store.Backend
+	Logger             *slog.Logger
+	TLS                *tls.Config // nil: no STLS and no implicit TLS
+	Hostname           string
+	AllowPlaintextAuth bool
+	// Authenticate checks credentials (throttling and the "pop3" feature
+	// gate included) and returns the principal to act as.
+	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// IdleTimeout ends a session without commands for this long
+	// (RFC 1939 §3: at least 10 minutes). Zero means 10 minutes.
+	IdleTimeout time.Duration
+}
+
+// Limits of what a client can make a session hold.
+const (
+	maxLine        = 512 // RFC 2449 §4: 255 octets for a command with arguments; a little slack
+	maxBadCommands = 10
+	maxMessages    = 200000
+)
+
+// Server is a POP3 server.
+type Server struct {
+	o   Options
+	log *slog.Logger
+
+	mu     sync.Mutex
+	lns    map[net.Listener]struct{}
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns a server.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 10 * time.Minute
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	return &Server{o: o, log: o.Logger, lns: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until Close. With implicitTLS every
+// connection starts with a TLS handshake (port 995).
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("pop3 server closed")
+	}
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		if implicitTLS {
+			if s.o.TLS == nil {
+				c.Close()
+				continue
+			}
+			c = tls.Server(c, s.o.TLS)
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handle(c, implicitTLS)
+	}
+}
+
+// Close stops the listeners and ends every session.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) handle(c net.Conn, isTLS bool) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
+	log := s.log.With("proto", "pop3", "conn", c.RemoteAddr().String())
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("session panicked", "panic", p)
+		}
+	}()
+	if tc, ok := c.(*tls.Conn); ok {
+		tc.SetDeadline(time.Now().Add(30 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			log.Debug("TLS handshake failed", "err", err)
+			return
+		}
+		tc.SetDeadline(time.Time{})
+	}
+	ss := &session{srv: s, conn: c, tls: isTLS, log: log,
+		r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriter(c)}
+	ss.run()
+}
+
+// errLineTooLong is returned by readLine for an overlong command.
+var errLineTooLong = errors.New("line too long")
+
+func (ss *session) readLine() (string, error) {
+	ss.conn.SetReadDeadline(time.Now().Add(ss.srv.o.IdleTimeout))
+	var line []byte
+	for {
+		chunk, isPrefix, err := ss.r.ReadLine()
+		if err != nil {
+			return "", err
+		}
+		if len(line)+len(chunk) > maxLine {
+			// Skip the rest of the line, then report.
+			for isPrefix {
+				if _, isPrefix, err = ss.r.ReadLine(); err != nil {
+					return "", err
+				}
+			}
+			return "", errLineTooLong
+		}
+		line = append(line, chunk...)
+		if !isPrefix {
+			return string(line), nil
+		}
+	}
+}
+
+func (ss *session) reply(format string, args ...any) error {
+	fmt.Fprintf(ss.w, format+"\r\n", args...)
+	return ss.w.Flush()
+}

@@ -26,8 +26,8 @@ import (
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
-	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
 )

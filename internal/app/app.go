@@ -28,6 +28,7 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/pop3server"
+	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
 )
@@ -267,6 +268,34 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			return err
 		}
 	}
+	if cfg.HasRole("lmtp") {
+		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
+			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool")})
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
+			return err
+		}
+		if err := s.serveTCP(cfg.Listener("lmtp"), "lmtp", srv, false, srv.Serve); err != nil {
+			return err
+		}
+		// The socket itself is open to all; who may reach it is decided by
+		// the directory it is in (data_dir is private: point lmtp_socket
+		// at a directory your MTA can enter).
+		ln, err := listenUnixMode(cfg.LMTPSocket(), 0o111)
+		if err != nil {
+			return fmt.Errorf("lmtp_socket: %w", err)
+		}
+		s.mu.Lock()
+		s.closers = append(s.closers, srv)
+		s.mu.Unlock()
+		fmt.Fprintf(s.o.Stdout, "listening: %-16s %s\n", "lmtp", "unix:"+cfg.LMTPSocket())
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.Serve(ln, false); err != nil {
+				s.log.Error("listener failed", "service", "lmtp", "err", err)
+			}
+		}()
+	}
 	if cfg.HasRole("http") {
 		h := s.httpHandler()
 		if addr := cfg.Listener("http"); addr != "" {
@@ -290,6 +319,12 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 // listenUnix listens on a unix socket, replacing a stale socket file left
 // by a process that died, but never one a live server answers on.
 func listenUnix(path string) (net.Listener, error) {
+	// Whoever can connect is the system administrator: owner only.
+	return listenUnixMode(path, 0o177)
+}
+
+// listenUnixMode is listenUnix with the umask the socket is created with.
+func listenUnixMode(path string, umask int) (net.Listener, error) {
 	if _, err := os.Stat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			c.Close()
@@ -302,8 +337,7 @@ func listenUnix(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	// Whoever can connect is the system administrator: owner only.
-	old := syscall.Umask(0o177)
+	old := syscall.Umask(umask)
 	ln, err := net.Listen("unix", path)
 	syscall.Umask(old)
 	if err != nil {

@@ -397,6 +397,13 @@ type Directory interface {
 	AddGroupMember(ctx context.Context, tenant, group, login string) error
 	RemoveGroupMember(ctx context.Context, tenant, group, login string) error
 
+	// Recipients resolves a mail address to the users who receive mail
+	// sent to it: the owner of a primary address or alias, the members of
+	// a group, the owner of a "user+tag" subaddress's base address, or the
+	// owner of a catch-all alias "@domain" — in that order. ErrNotFound
+	// when nobody receives it. System principal only.
+	Recipients(ctx context.Context, addr string) ([]*User, error)
+
 	// Principal builds the principal of a user (groups, administered
 	// tenants) after authentication. System principal only.
 	Principal(ctx context.Context, login string) (*Principal, error)

@@ -40,10 +40,19 @@ func validName(what, s string) error {
 
 func validAddress(a string) error {
 	at := strings.LastIndexByte(a, '@')
-	if at <= 0 || at == len(a)-1 || len(a) > 254 || strings.ContainsAny(a, " \t\r\n<>,;\"") {
+	if at < 0 || at == len(a)-1 || len(a) > 254 || strings.ContainsAny(a, " \t\r\n<>,;\"") {
 		return fmt.Errorf("mail address %q: %w", a, store.ErrInvalid)
 	}
 	return nil
+}
+
+// validPrimary is validAddress without catch-alls: a user's or group's own
+// address has a local part.
+func validPrimary(a string) error {
+	if strings.HasPrefix(a, "@") {
+		return fmt.Errorf("mail address %q has no local part (a catch-all can only be an alias): %w", a, store.ErrInvalid)
+	}
+	return validAddress(a)
 }
 
 func requireSystemAdmin(ctx context.Context) (*store.Principal, error) {
@@ -503,7 +512,11 @@ func (t *tx) checkAddressDomain(tenantID int64, addr string) error {
 
 func (t *tx) addAddress(tenantID, userID, groupID int64, addr string, primary bool) error {
 	addr = lc(addr)
-	if err := validAddress(addr); err != nil {
+	check := validAddress
+	if primary {
+		check = validPrimary
+	}
+	if err := check(addr); err != nil {
 		return err
 	}
 	if err := t.checkAddressDomain(tenantID, addr); err != nil {
@@ -1295,6 +1308,72 @@ func (d *DB) Principal(ctx context.Context, login string) (*store.Principal, err
 			out.AdminOf = append(out.AdminOf, id)
 		}
 		return rows.Err()
+	})
+	return out, err
+}
+
+// Recipients implements store.Directory.
+func (d *DB) Recipients(ctx context.Context, addr string) ([]*store.User, error) {
+	if p, err := store.Require(ctx); err != nil {
+		return nil, err
+	} else if !p.System {
+		return nil, fmt.Errorf("recipient lookup: %w", store.ErrPermission)
+	}
+	addr = lc(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return nil, notFound("address", addr)
+	}
+	candidates := []string{addr}
+	if plus := strings.IndexByte(addr[:at], '+'); plus > 0 {
+		candidates = append(candidates, addr[:plus]+addr[at:])
+	}
+	candidates = append(candidates, addr[at:])
+	var out []*store.User
+	err := d.read(ctx, func(t *tx) error {
+		for _, a := range candidates {
+			var uid, gid int64
+			err := t.row(`SELECT user_id, group_id FROM addresses WHERE address = ?`, a).Scan(&uid, &gid)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var ids []int64
+			if uid != 0 {
+				ids = []int64{uid}
+			} else {
+				rows, err := t.query(`SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id`, gid)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+					var id int64
+					if err := rows.Scan(&id); err != nil {
+						rows.Close()
+						return err
+					}
+					ids = append(ids, id)
+				}
+				rows.Close()
+				if len(ids) == 0 {
+					return fmt.Errorf("group address %q has no members: %w", a, store.ErrNotFound)
+				}
+			}
+			for _, id := range ids {
+				u, err := t.userByID(id)
+				if err != nil {
+					return err
+				}
+				if err := t.fillUser(u); err != nil {
+					return err
+				}
+				out = append(out, u)
+			}
+			return nil
+		}
+		return notFound("address", addr)
 	})
 	return out, err
 }

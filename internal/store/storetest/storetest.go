@@ -56,6 +56,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Journal", testJournal},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AdminRights", testAdminRights},
+		{"Recipients", testRecipients},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1102,4 +1103,45 @@ func testAdminRights(t *testing.T, in *Instance) {
 	_, err = b.CreateUser(f.alice, "acme", store.User{Login: "x"})
 	wantErr(t, err, store.ErrPermission)
 	wantErr(t, b.DeleteUser(f.alice, "bob"), store.ErrPermission)
+}
+
+func testRecipients(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	login := func(us []*store.User) []string {
+		var l []string
+		for _, u := range us {
+			l = append(l, u.Login)
+		}
+		return l
+	}
+	if got := login(must(b.Recipients(sys, "Alice@ACME.test"))); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("primary: %v", got)
+	}
+	if got := login(must(b.Recipients(sys, "alice+lists@acme.test"))); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("subaddress: %v", got)
+	}
+	_, err := b.Recipients(sys, "nobody@acme.test")
+	wantErr(t, err, store.ErrNotFound)
+	must(b.CreateGroup(sys, "acme", store.Group{Name: "all", Email: "all@acme.test", Kind: store.GroupDistribution}))
+	_, err = b.Recipients(sys, "all@acme.test")
+	wantErr(t, err, store.ErrNotFound) // no members yet
+	check(b.AddGroupMember(sys, "acme", "all", "alice"))
+	check(b.AddGroupMember(sys, "acme", "all", "bob"))
+	if got := login(must(b.Recipients(sys, "all@acme.test"))); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Fatalf("group: %v", got)
+	}
+	// A catch-all alias takes what nobody else does.
+	must(b.UpdateUser(sys, "bob", store.UserUpdate{AliasAdd: []string{"@acme.test"}}))
+	if got := login(must(b.Recipients(sys, "whoever@acme.test"))); !slices.Equal(got, []string{"bob"}) {
+		t.Fatalf("catch-all: %v", got)
+	}
+	if got := login(must(b.Recipients(sys, "alice@acme.test"))); !slices.Equal(got, []string{"alice"}) {
+		t.Fatalf("catch-all took an existing address: %v", got)
+	}
+	_, err = b.CreateUser(sys, "acme", store.User{Login: "x", Email: "@acme.test"})
+	wantErr(t, err, store.ErrInvalid)
+	// Only the system resolves recipients.
+	_, err = b.Recipients(f.alice, "bob@acme.test")
+	wantErr(t, err, store.ErrPermission)
 }

@@ -1,0 +1,140 @@
+package smtp
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func readData(in string, max int64) (string, error) {
+	d := NewDataReader(bufio.NewReader(strings.NewReader(in)), max)
+	b, err := io.ReadAll(d)
+	return string(b), err
+}
+
+func TestDataReader(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		err      error
+	}{
+		{"Subject: x\r\n\r\nbody\r\n.\r\n", "Subject: x\r\n\r\nbody\r\n", nil},
+		{".\r\n", "", nil},
+		{"..leading dot\r\n.\r\n", ".leading dot\r\n", nil},
+		{"...two\r\n.\r\n", "..two\r\n", nil},
+		{".x stuffed\r\n.\r\n", "x stuffed\r\n", nil},
+		{"a\r\n.\r\nafter", "a\r\n", nil},
+		// SMTP smuggling forms and other bare line endings.
+		{"a\n.\n", "", ErrBareLineEnding},
+		{"a\r\n.\nb\r\n.\r\n", "", ErrBareLineEnding},
+		{"a\n.\r\n", "", ErrBareLineEnding},
+		{"a\r.\r\n", "", ErrBareLineEnding},
+		{"a\rb\r\n.\r\n", "", ErrBareLineEnding},
+		{"no end", "", io.ErrUnexpectedEOF},
+	} {
+		got, err := readData(c.in, 0)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("%q: err %v, want %v", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%q: got %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	if _, err := readData(strings.Repeat("x", 100)+"\r\n.\r\n", 50); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("size: %v", err)
+	}
+}
+
+func TestDrain(t *testing.T) {
+	r := bufio.NewReader(strings.NewReader("a\nb\r\n.\r\nNOOP\r\n"))
+	d := NewDataReader(r, 0)
+	if _, err := io.ReadAll(d); !errors.Is(err, ErrBareLineEnding) {
+		t.Fatal(err)
+	}
+	if err := d.Drain(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ReadCommand(r); err != nil || c.Verb != "NOOP" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// TestDrainSmuggling: after a refused message, a "." that follows a bare
+// LF is still data, so commands hidden behind it are never executed.
+func TestDrainSmuggling(t *testing.T) {
+	in := "x\n.\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<v@y.test>\r\n.\r\nNOOP\r\n"
+	r := bufio.NewReader(strings.NewReader(in))
+	d := NewDataReader(r, 0)
+	io.ReadAll(d)
+	if err := d.Drain(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ReadCommand(r); err != nil || c.Verb != "NOOP" {
+		t.Fatalf("next command %+v %v: smuggled commands were not drained", c, err)
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	p, err := ParsePath("FROM:<a@b.test> SIZE=100 BODY=8BITMIME SMTPUTF8", "FROM:")
+	if err != nil || p.Addr != "a@b.test" || p.Params["SIZE"] != "100" || p.Params["SMTPUTF8"] != "" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if p, err := ParsePath("from: <>", "FROM:"); err != nil || p.Addr != "" {
+		t.Fatalf("null path: %+v %v", p, err)
+	}
+	if p, err := ParsePath("TO:<@relay.test:u@d.test>", "TO:"); err != nil || p.Addr != "u@d.test" {
+		t.Fatalf("source route: %+v %v", p, err)
+	}
+	for _, bad := range []string{"TO:u@d.test", "TO:<u@d.test", "TO:<u>", "TO:<u@>", "TO:<u d@x>", "TO:<" + strings.Repeat("a", 300) + "@x>", "TO:<a@b..c>", "FROM:<a@b>"} {
+		if _, err := ParsePath(bad, "TO:"); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+func TestReadCommand(t *testing.T) {
+	r := bufio.NewReader(strings.NewReader("lhlo mx.test\r\n" + strings.Repeat("x", 10000) + "\r\nQUIT\n"))
+	if c, _ := ReadCommand(r); c.Verb != "LHLO" || c.Arg != "mx.test" {
+		t.Fatal(c)
+	}
+	if _, err := ReadCommand(r); !errors.Is(err, ErrLineTooLong) {
+		t.Fatal(err)
+	}
+	if c, _ := ReadCommand(r); c.Verb != "QUIT" {
+		t.Fatal(c)
+	}
+}
+
+func FuzzDataReader(f *testing.F) {
+	for _, s := range []string{"a\r\n.\r\n", "..x\r\n.\r\n", "a\n.\n", "\r\n.\r", ".\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := readData(in, 1<<20)
+		if err == nil {
+			// Valid data never holds a bare CR or LF.
+			if strings.Count(got, "\n") != strings.Count(got, "\r\n") || strings.Count(got, "\r") != strings.Count(got, "\r\n") {
+				t.Fatalf("bare line ending passed: %q", got)
+			}
+		}
+		r := bufio.NewReader(strings.NewReader(in))
+		d := NewDataReader(r, 1<<20)
+		io.ReadAll(d)
+		d.Drain(1 << 20)
+	})
+}
+
+func FuzzParsePath(f *testing.F) {
+	f.Add("FROM:<a@b.test> SIZE=1")
+	f.Add("TO:<@x:y@z>")
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := ParsePath(in, "FROM:")
+		if err == nil && p.Addr != "" && CheckAddress(p.Addr) != nil {
+			t.Fatalf("accepted invalid %q", p.Addr)
+		}
+	})
+}

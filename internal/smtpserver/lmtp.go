@@ -1,0 +1,383 @@
+// Package smtpserver serves LMTP (RFC 2033) for delivery from an MTA, and
+// later SMTP submission (RFC 6409).
+//
+// Invariants:
+//   - LMTP answers every accepted recipient separately after DATA, and a
+//     250 for a recipient means the message is durably stored for it.
+//   - Message data is read strictly (internal/proto/smtp): a bare CR or LF
+//     rejects the message, closing the SMTP-smuggling door.
+//   - Unknown recipients are refused at RCPT with 550 5.1.1; a store over
+//     its hard quota gets 552 5.2.2 (452 4.2.2 if configured temporary).
+package smtpserver
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/proto/smtp"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Options configure the LMTP server.
+type Options struct {
+	Store    store.Backend
+	Logger   *slog.Logger
+	Hostname string
+	// MaxMessageBytes bounds a message (SIZE); 0 means 50 MiB.
+	MaxMessageBytes int64
+	// SpoolDir holds message data while it is delivered; "" = os.TempDir().
+	SpoolDir string
+	// QuotaTempFail answers an over-quota recipient with 452 4.2.2 (try
+	// again later) instead of 552 5.2.2.
+	QuotaTempFail bool
+	IdleTimeout   time.Duration // 0 = 5 minutes
+}
+
+const (
+	maxRecipients  = 1000
+	maxBadCommands = 10
+)
+
+// LMTP is an LMTP server.
+type LMTP struct {
+	o   Options
+	log *slog.Logger
+	del *mail.Deliverer
+
+	mu     sync.Mutex
+	lns    map[net.Listener]struct{}
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewLMTP returns an LMTP server.
+func NewLMTP(o Options) *LMTP {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 50 << 20
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
+	log := o.Logger.With("proto", "lmtp")
+	return &LMTP{o: o, log: log, del: &mail.Deliverer{Store: o.Store, Log: log},
+		lns: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts connections on ln (TCP or unix socket) until Close.
+func (l *LMTP) Serve(ln net.Listener, _ bool) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return errors.New("lmtp server closed")
+	}
+	l.lns[ln] = struct{}{}
+	l.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			l.mu.Lock()
+			closed := l.closed
+			l.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		l.conns[c] = struct{}{}
+		l.wg.Add(1)
+		l.mu.Unlock()
+		go l.handle(c)
+	}
+}
+
+// Close stops accepting and ends the sessions.
+func (l *LMTP) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	for ln := range l.lns {
+		ln.Close()
+	}
+	for c := range l.conns {
+		c.Close()
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+	return nil
+}
+
+type rcpt struct {
+	addr  string
+	users []*store.User
+}
+
+type lsession struct {
+	l     *LMTP
+	c     net.Conn
+	r     *bufio.Reader
+	w     *bufio.Writer
+	log   *slog.Logger
+	lhlo  bool
+	from  *smtp.Path
+	rcpts []rcpt
+	bad   int
+}
+
+func (l *LMTP) handle(c net.Conn) {
+	defer l.wg.Done()
+	defer func() {
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+		c.Close()
+	}()
+	s := &lsession{l: l, c: c, r: bufio.NewReaderSize(c, 64*1024), w: bufio.NewWriter(c),
+		log: l.log.With("conn", c.RemoteAddr().String())}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("session panicked", "panic", p)
+		}
+	}()
+	s.reply(220, "", "%s LMTP Roost ready", l.o.Hostname)
+	for {
+		c.SetReadDeadline(time.Now().Add(l.o.IdleTimeout))
+		cmd, err := smtp.ReadCommand(s.r)
+		if errors.Is(err, smtp.ErrLineTooLong) {
+			if s.fail(500, "5.5.2", "line too long") {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if !s.command(cmd) {
+			return
+		}
+	}
+}
+
+func (s *lsession) reply(code int, enh, format string, args ...any) {
+	text := fmt.Sprintf(format, args...)
+	if enh != "" {
+		text = enh + " " + text
+	}
+	fmt.Fprintf(s.w, "%d %s\r\n", code, text)
+	s.w.Flush()
+}
+
+// fail answers a bad command; it returns true when the session must end.
+func (s *lsession) fail(code int, enh, msg string) bool {
+	s.bad++
+	if s.bad >= maxBadCommands {
+		s.reply(421, "4.7.0", "too many errors, closing connection")
+		return true
+	}
+	s.reply(code, enh, "%s", msg)
+	return false
+}
+
+func (s *lsession) reset() {
+	s.from, s.rcpts = nil, nil
+}
+
+// command handles one command; false ends the session.
+func (s *lsession) command(cmd smtp.Command) bool {
+	switch cmd.Verb {
+	case "LHLO":
+		if cmd.Arg == "" {
+			return !s.fail(501, "5.5.4", "LHLO needs a host name")
+		}
+		s.reset()
+		s.lhlo = true
+		fmt.Fprintf(s.w, "250-%s\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE %d\r\n",
+			s.l.o.Hostname, s.l.o.MaxMessageBytes)
+		s.w.Flush()
+	case "HELO", "EHLO":
+		// RFC 2033 §4.1: LMTP clients greet with LHLO.
+		return !s.fail(500, "5.5.1", "this is LMTP: use LHLO")
+	case "MAIL":
+		if !s.lhlo {
+			return !s.fail(503, "5.5.1", "LHLO first")
+		}
+		if s.from != nil {
+			return !s.fail(503, "5.5.1", "nested MAIL command")
+		}
+		p, err := smtp.ParsePath(cmd.Arg, "FROM:")
+		if err != nil {
+			return !s.fail(501, "5.1.7", "bad sender address: "+err.Error())
+		}
+		if v, ok := p.Params["SIZE"]; ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return !s.fail(501, "5.5.4", "bad SIZE")
+			}
+			if n > s.l.o.MaxMessageBytes {
+				s.reply(552, "5.3.4", "message size exceeds the limit of %d bytes", s.l.o.MaxMessageBytes)
+				return true
+			}
+		}
+		s.from = &p
+		s.reply(250, "2.1.0", "sender ok")
+	case "RCPT":
+		if s.from == nil {
+			return !s.fail(503, "5.5.1", "MAIL first")
+		}
+		if len(s.rcpts) >= maxRecipients {
+			s.reply(452, "4.5.3", "too many recipients")
+			return true
+		}
+		p, err := smtp.ParsePath(cmd.Arg, "TO:")
+		if err != nil || p.Addr == "" {
+			return !s.fail(501, "5.1.3", "bad recipient address")
+		}
+		users, err := s.l.o.Store.Recipients(store.SystemContext(context.Background()), p.Addr)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			s.reply(550, "5.1.1", "<%s>: no such user here", p.Addr)
+			return true
+		case err != nil:
+			s.log.Error("resolve recipient", "rcpt", p.Addr, "err", err)
+			s.reply(451, "4.3.0", "<%s>: temporary failure, try again later", p.Addr)
+			return true
+		}
+		s.rcpts = append(s.rcpts, rcpt{addr: p.Addr, users: users})
+		s.reply(250, "2.1.5", "<%s> ok", p.Addr)
+	case "DATA":
+		if len(s.rcpts) == 0 {
+			return !s.fail(503, "5.5.1", "no valid recipients")
+		}
+		s.data()
+		s.reset()
+	case "BDAT":
+		return !s.fail(502, "5.5.1", "CHUNKING is not supported over LMTP")
+	case "RSET":
+		s.reset()
+		s.reply(250, "2.0.0", "ok")
+	case "NOOP":
+		s.reply(250, "2.0.0", "ok")
+	case "VRFY":
+		s.reply(252, "2.5.0", "cannot verify, but will accept and attempt delivery")
+	case "QUIT":
+		s.reply(221, "2.0.0", "bye")
+		return false
+	default:
+		return !s.fail(500, "5.5.2", "unknown command")
+	}
+	return true
+}
+
+// data reads the message into a spool file and delivers it, answering once
+// per recipient (RFC 2033 §4.2).
+func (s *lsession) data() {
+	s.reply(354, "", "send the message, end with <CRLF>.<CRLF>")
+	f, err := os.CreateTemp(s.l.o.SpoolDir, "lmtp-*")
+	if err != nil {
+		s.log.Error("spool", "err", err)
+		d := smtp.NewDataReader(s.r, 0)
+		d.Drain(s.l.o.MaxMessageBytes * 2)
+		s.each(451, "4.3.0", "temporary failure, try again later")
+		return
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	s.c.SetReadDeadline(time.Now().Add(30 * time.Minute))
+	d := smtp.NewDataReader(s.r, s.l.o.MaxMessageBytes)
+	_, err = io.Copy(f, d)
+	switch {
+	case errors.Is(err, smtp.ErrBareLineEnding):
+		if d.Drain(s.l.o.MaxMessageBytes*2) != nil {
+			s.c.Close()
+			return
+		}
+		s.each(550, "5.6.0", "message contains a bare CR or LF; refused")
+		return
+	case errors.Is(err, smtp.ErrTooBig):
+		if d.Drain(1<<62) != nil {
+			s.c.Close()
+			return
+		}
+		s.each(552, "5.3.4", "message exceeds the size limit")
+		return
+	case err != nil:
+		s.log.Warn("reading message data", "err", err)
+		s.c.Close()
+		return
+	}
+	var users []*store.User
+	for _, r := range s.rcpts {
+		users = append(users, r.users...)
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
+	results := s.l.del.Deliver(context.Background(), users, open)
+	byUser := map[int64]mail.Result{}
+	for _, r := range results {
+		byUser[r.User.ID] = r
+	}
+	for _, r := range s.rcpts {
+		s.replyFor(r, byUser)
+	}
+}
+
+// replyFor answers one recipient. A group recipient succeeds when every
+// member got the message; when only some did, it still answers 250 (a
+// retry would duplicate the message for the others) and logs the failures.
+func (s *lsession) replyFor(r rcpt, byUser map[int64]mail.Result) {
+	var failed []mail.Result
+	for _, u := range r.users {
+		if res := byUser[u.ID]; res.Err != nil {
+			failed = append(failed, res)
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		s.reply(250, "2.0.0", "<%s> delivered", r.addr)
+	case len(failed) < len(r.users):
+		s.log.Warn("group delivery partly failed", "rcpt", r.addr, "failed", len(failed), "of", len(r.users))
+		s.reply(250, "2.0.0", "<%s> delivered to %d of %d members", r.addr, len(r.users)-len(failed), len(r.users))
+	case errors.Is(failed[0].Err, store.ErrOverQuota):
+		if s.l.o.QuotaTempFail {
+			s.reply(452, "4.2.2", "<%s> mailbox full, try again later", r.addr)
+		} else {
+			s.reply(552, "5.2.2", "<%s> mailbox full", r.addr)
+		}
+	default:
+		s.reply(451, "4.3.0", "<%s> temporary failure, try again later", r.addr)
+	}
+}
+
+// each gives every recipient the same answer.
+func (s *lsession) each(code int, enh, msg string) {
+	for _, r := range s.rcpts {
+		s.reply(code, enh, "<%s> %s", r.addr, msg)
+	}
+}

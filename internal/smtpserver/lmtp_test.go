@@ -1,0 +1,298 @@
+package smtpserver_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	blobfs "github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/smtpserver"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/sqlstore"
+)
+
+var sys = store.SystemContext(context.Background())
+
+type env struct {
+	db   *sqlstore.DB
+	dir  string
+	addr string
+	sock string
+}
+
+func start(t *testing.T, users int) *env {
+	t.Helper()
+	dir := t.TempDir()
+	blobs, err := blobfs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.CreateTenant(sys, "acme")
+	for i := 0; i < users; i++ {
+		login := fmt.Sprintf("u%d", i)
+		if i == 0 {
+			login = "alice"
+		} else if i == 1 {
+			login = "bob"
+		}
+		if _, err := db.CreateUser(sys, "acme", store.User{Login: login, Email: login + "@acme.test", Active: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := smtpserver.NewLMTP(smtpserver.Options{Store: db, Hostname: "lmtp.test", MaxMessageBytes: 20 << 20, SpoolDir: dir})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "lmtp.sock")
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve(ln, false)
+	go l.Serve(uln, false)
+	t.Cleanup(func() { l.Close() })
+	return &env{db: db, dir: dir, addr: ln.Addr().String(), sock: sock}
+}
+
+type client struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, network, addr string) *client {
+	t.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &client{t: t, c: c, r: bufio.NewReader(c)}
+	cl.expect("220")
+	cl.send("LHLO test")
+	for {
+		l := cl.line()
+		if strings.HasPrefix(l, "250 ") {
+			break
+		}
+	}
+	return cl
+}
+
+func (c *client) line() string {
+	c.t.Helper()
+	c.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+func (c *client) send(s string) { fmt.Fprintf(c.c, "%s\r\n", s) }
+
+func (c *client) expect(prefix string) string {
+	c.t.Helper()
+	l := c.line()
+	if !strings.HasPrefix(l, prefix) {
+		c.t.Fatalf("got %q, want %s…", l, prefix)
+	}
+	return l
+}
+
+func (c *client) cmd(s, prefix string) string {
+	c.t.Helper()
+	c.send(s)
+	return c.expect(prefix)
+}
+
+func inboxCount(t *testing.T, db *sqlstore.DB, login string) int {
+	t.Helper()
+	inbox, err := mail.Inbox(sys, db, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.ListItems(sys, inbox, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(l)
+}
+
+func TestPerRecipientReplies(t *testing.T) {
+	e := start(t, 2)
+	db := e.db
+	db.CreateGroup(sys, "acme", store.Group{Name: "team", Email: "team@acme.test", Kind: store.GroupDistribution})
+	db.AddGroupMember(sys, "acme", "team", "alice")
+	db.AddGroupMember(sys, "acme", "team", "bob")
+	hard := int64(10)
+	yes := true
+	db.UpdateUser(sys, "bob", store.UserUpdate{QuotaOverride: &yes, QuotaHard: &hard})
+
+	c := dial(t, "tcp", e.addr)
+	c.cmd("MAIL FROM:<sender@example.test> SIZE=100", "250 2.1.0")
+	c.cmd("RCPT TO:<alice@acme.test>", "250 2.1.5")
+	c.cmd("RCPT TO:<nobody@acme.test>", "550 5.1.1")
+	c.cmd("RCPT TO:<bob@acme.test>", "250 2.1.5")
+	c.cmd("RCPT TO:<alice+news@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: hello\r\n\r\nbody that is longer than ten bytes\r\n..dot line\r\n.")
+	c.expect("250 2.0.0 <alice@acme.test>")
+	c.expect("552 5.2.2 <bob@acme.test>")
+	c.expect("250 2.0.0 <alice+news@acme.test>")
+	if n := inboxCount(t, db, "alice"); n != 1 {
+		t.Fatalf("alice has %d messages (one copy per user)", n)
+	}
+	// The stored message is the one sent, dot-unstuffed.
+	inbox, _ := mail.Inbox(sys, db, "alice")
+	l, _ := db.ListItems(sys, inbox, 1, 0)
+	r, _ := db.OpenItem(sys, l[0].ID)
+	b := make([]byte, 200)
+	n, _ := r.Read(b)
+	r.Close()
+	if got := string(b[:n]); got != "Subject: hello\r\n\r\nbody that is longer than ten bytes\r\n.dot line\r\n" {
+		t.Fatalf("stored %q", got)
+	}
+	// A group expands to its members, over the unix socket too.
+	u := dial(t, "unix", e.sock)
+	u.cmd("MAIL FROM:<>", "250")
+	u.cmd("RCPT TO:<team@acme.test>", "250")
+	u.cmd("DATA", "354")
+	u.send("Subject: all\r\n\r\nhi\r\n.")
+	u.expect("250 2.0.0 <team@acme.test> delivered to 1 of 2")
+	if n := inboxCount(t, db, "alice"); n != 2 {
+		t.Fatalf("alice has %d messages", n)
+	}
+	u.cmd("QUIT", "221")
+}
+
+func TestBadInput(t *testing.T) {
+	e := start(t, 1)
+	c := dial(t, "tcp", e.addr)
+	c.cmd("RCPT TO:<alice@acme.test>", "503")
+	c.cmd("EHLO x", "500")
+	c.cmd("MAIL FROM:alice@acme.test", "501")
+	c.cmd("MAIL FROM:<a@b.test> SIZE=999999999999", "552")
+	c = dial(t, "tcp", e.addr)
+	c.cmd(strings.Repeat("A", 5000), "500 5.5.2")
+	c.cmd("MAIL FROM:<a@b.test>", "250")
+	c.cmd("RCPT TO:<alice@acme.test>", "250")
+	c.cmd("DATA", "354")
+	// SMTP smuggling: <LF>.<LF> must not end the message, and the message
+	// with bare line endings is refused as a whole.
+	c.send("Subject: one\r\n\r\nx\n.\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<alice@acme.test>\r\n.")
+	c.expect("550 5.6.0")
+	if n := inboxCount(t, e.db, "alice"); n != 0 {
+		t.Fatalf("smuggled message stored (%d)", n)
+	}
+	// The session goes on.
+	c.cmd("NOOP", "250")
+	c.cmd("MAIL FROM:<a@b.test>", "250")
+	c.cmd("RCPT TO:<alice@acme.test>", "250")
+	c.cmd("DATA", "354")
+	c.send("Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("x", 998)+"\r\n", 21<<10) + ".")
+	c.expect("552 5.3.4")
+	c.cmd("NOOP", "250")
+	for i := 0; i < 8; i++ {
+		c.send("BOGUS")
+		c.line()
+	}
+	c.cmd("BOGUS", "421")
+}
+
+// TestSingleInstance delivers a 10 MB message to 30 users in one
+// transaction: the blob store grows by about 10 MB, not 300 MB.
+func TestSingleInstance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10 MB × 30 recipients")
+	}
+	e := start(t, 30)
+	c := dial(t, "tcp", e.addr)
+	c.cmd("MAIL FROM:<a@b.test>", "250")
+	for i := 0; i < 30; i++ {
+		login := fmt.Sprintf("u%d", i)
+		if i == 0 {
+			login = "alice"
+		} else if i == 1 {
+			login = "bob"
+		}
+		c.cmd("RCPT TO:<"+login+"@acme.test>", "250")
+	}
+	c.cmd("DATA", "354")
+	w := bufio.NewWriter(c.c)
+	w.WriteString("Subject: big attachment\r\nContent-Type: application/octet-stream\r\n\r\n")
+	line := strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 2) + "\r\n"
+	for n := 0; n < 10<<20; n += len(line) {
+		w.WriteString(line)
+	}
+	w.WriteString(".\r\n")
+	w.Flush()
+	for i := 0; i < 30; i++ {
+		c.expect("250 2.0.0")
+	}
+	var total int64
+	filepath.WalkDir(filepath.Join(e.dir, "blobs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	t.Logf("blob store holds %d bytes after 30 deliveries of a 10 MB message", total)
+	if total < 10<<20 || total > 11<<20 {
+		t.Fatalf("blob store holds %d bytes, want about 10 MB", total)
+	}
+}
+
+// TestPythonLMTP delivers with Python's smtplib.LMTP, a real LMTP client.
+func TestPythonLMTP(t *testing.T) {
+	e := start(t, 2)
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		var lerr error
+		if py, lerr = exec.LookPath("python3"); lerr != nil {
+			t.Skip("python3 not installed")
+		}
+	}
+	// smtplib reads one reply after DATA, so each transaction has one
+	// recipient (LMTP answers DATA once per recipient).
+	script := fmt.Sprintf(`
+import smtplib
+for rcpt in ["alice@acme.test", "bob@acme.test"]:
+    l = smtplib.LMTP(%[1]q)
+    refused = l.sendmail("sender@example.test", [rcpt], "Subject: py\r\n\r\nfrom python\r\n")
+    assert refused == {}, refused
+    l.quit()
+l = smtplib.LMTP(%[1]q)
+try:
+    l.sendmail("sender@example.test", ["ghost@acme.test"], "Subject: x\r\n\r\nx\r\n")
+    raise SystemExit("unknown recipient accepted")
+except smtplib.SMTPRecipientsRefused as e:
+    assert e.recipients["ghost@acme.test"][0] == 550, e.recipients
+l.quit()
+print("lmtp ok")
+`, e.sock)
+	out, err := exec.Command(py, "-c", script).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "lmtp ok") {
+		t.Fatalf("python LMTP: %v\n%s", err, out)
+	}
+	if inboxCount(t, e.db, "alice") != 1 || inboxCount(t, e.db, "bob") != 1 {
+		t.Fatal("python delivery not stored")
+	}
+}

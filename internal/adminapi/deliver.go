@@ -2,11 +2,14 @@ package adminapi
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -36,27 +39,9 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > limit {
 		return errorf(http.StatusRequestEntityTooLarge, "message of %d bytes is larger than the limit of %d bytes", r.ContentLength, limit)
 	}
-	u, err := s.b.UserByAddress(ctx, rcpt)
+	users, err := s.b.Recipients(ctx, rcpt)
 	if err != nil {
 		return err
-	}
-	st, err := s.b.UserStore(ctx, u.Login)
-	if err != nil {
-		return err
-	}
-	fs, err := s.b.ListFolders(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	var inbox *store.Folder
-	for _, f := range fs {
-		if f.Special == store.SpecialInbox {
-			inbox = f
-			break
-		}
-	}
-	if inbox == nil {
-		return fmt.Errorf("deliver to %q: store %d has no inbox", u.Login, st.ID)
 	}
 	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, limit))
 	if _, err := body.Peek(1); errors.Is(err, io.EOF) {
@@ -64,13 +49,56 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return bodyError(err, limit)
 	}
-	it, err := s.b.AppendItem(ctx, inbox.ID, store.NewItem{Content: body})
+	// The body can be read once: spool it when several users get it.
+	if len(users) > 1 {
+		f, err := os.CreateTemp("", "roost-deliver-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		if _, err := io.Copy(f, body); err != nil {
+			return bodyError(err, limit)
+		}
+		var out Delivery
+		for i, u := range users {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			d, err := s.deliverTo(ctx, u, f)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				out = d
+			} else {
+				out.Others = append(out.Others, d)
+			}
+		}
+		writeJSON(w, http.StatusCreated, out)
+		return nil
+	}
+	d, err := s.deliverTo(ctx, users[0], body)
 	if err != nil {
 		return bodyError(err, limit)
 	}
-	s.log.Info("delivered", "user", u.Login, "tenant", u.Tenant, "folder", inbox.ID, "uid", it.UID, "size", it.Size)
-	writeJSON(w, http.StatusCreated, Delivery{User: u.Login, FolderID: inbox.ID, UID: it.UID, ItemID: it.ID})
+	writeJSON(w, http.StatusCreated, d)
 	return nil
+}
+
+// deliverTo appends a message to a user's Inbox; it returns once the store
+// committed it.
+func (s *Server) deliverTo(ctx context.Context, u *store.User, content io.Reader) (Delivery, error) {
+	inbox, err := mail.Inbox(ctx, s.b, u.Login)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("deliver to %q: %w", u.Login, err)
+	}
+	it, err := s.b.AppendItem(ctx, inbox, store.NewItem{Content: content})
+	if err != nil {
+		return Delivery{}, err
+	}
+	s.log.Info("delivered", "user", u.Login, "tenant", u.Tenant, "folder", inbox, "uid", it.UID, "size", it.Size)
+	return Delivery{User: u.Login, FolderID: inbox, UID: it.UID, ItemID: it.ID}, nil
 }
 
 // bodyError turns a body that hit the limit into a 413 naming the limit.

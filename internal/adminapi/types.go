@@ -238,6 +238,8 @@ type Delivery struct {
 	FolderID int64  `json:"folder_id"`
 	UID      uint32 `json:"uid"`
 	ItemID   int64  `json:"item_id"`
+	// Others lists further users reached through a group address.
+	Others []Delivery `json:"others,omitempty"`
 }
 
 // ---- conversions ----

@@ -90,15 +90,16 @@ type domainView struct {
 }
 
 type storeView struct {
-	ID        int64     `json:"id"`
-	Tenant    string    `json:"tenant"`
-	Kind      string    `json:"kind"`
-	Owner     string    `json:"owner"`
-	Orphan    bool      `json:"orphan"`
-	Size      int64     `json:"size"`
-	SizeHuman string    `json:"size_human"`
-	Messages  int64     `json:"messages"`
-	Created   time.Time `json:"created"`
+	ID          int64     `json:"id"`
+	Tenant      string    `json:"tenant"`
+	Kind        string    `json:"kind"`
+	Owner       string    `json:"owner"`
+	Orphan      bool      `json:"orphan"`
+	FormerOwner string    `json:"former_owner"`
+	Size        int64     `json:"size"`
+	SizeHuman   string    `json:"size_human"`
+	Messages    int64     `json:"messages"`
+	Created     time.Time `json:"created"`
 }
 
 // pathSeg escapes one path segment (names may hold spaces, "@", "%"…).

@@ -61,9 +61,9 @@ func storeOrphans(a *admin, _ *adminCmd, _ *input) error {
 	}
 	var rows [][]string
 	for _, s := range ss {
-		rows = append(rows, []string{fmt.Sprint(s.ID), s.Tenant, s.Kind, s.SizeHuman, fmt.Sprint(s.Messages), shortTime(s.Created)})
+		rows = append(rows, []string{fmt.Sprint(s.ID), s.Tenant, s.FormerOwner, s.Kind, s.SizeHuman, fmt.Sprint(s.Messages), shortTime(s.Created)})
 	}
-	printTable(a.stdout, []string{"Store", "Tenant", "Kind", "Size", "Messages", "Created"}, rows)
+	printTable(a.stdout, []string{"Store", "Tenant", "Former owner", "Kind", "Size", "Messages", "Created"}, rows)
 	return nil
 }
 

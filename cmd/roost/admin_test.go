@@ -658,8 +658,8 @@ func TestAdminStoresAndDelivery(t *testing.T) {
 	e.okJSON(&bob, "user", "show", "bob")
 	e.ok("user", "delete", "bob")
 	out := e.ok("store", "list-orphans")
-	if !regexp.MustCompile(`(?m)^Store\s+Tenant\s+Kind\s+Size`).MatchString(out) ||
-		!regexp.MustCompile(fmt.Sprintf(`(?m)^%d\s+acme\s+private\s+0 B\s+0\s`, bob.StoreID)).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^Store\s+Tenant\s+Former owner\s+Kind\s+Size`).MatchString(out) ||
+		!regexp.MustCompile(fmt.Sprintf(`(?m)^%d\s+acme\s+bob\s+private\s+0 B\s+0\s`, bob.StoreID)).MatchString(out) {
 		t.Fatalf("list-orphans:\n%s", out)
 	}
 	var orphans []storeView

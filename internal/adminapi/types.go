@@ -195,16 +195,18 @@ type GroupCreate struct {
 
 // Store is a message store.
 type Store struct {
-	ID        int64     `json:"id"`
-	Tenant    string    `json:"tenant"`
-	Kind      string    `json:"kind"`
-	Owner     string    `json:"owner"`
-	Orphan    bool      `json:"orphan"`
-	Locale    string    `json:"locale"`
-	Size      int64     `json:"size"`
-	SizeHuman string    `json:"size_human"`
-	Messages  int64     `json:"messages"`
-	Created   time.Time `json:"created"`
+	ID     int64  `json:"id"`
+	Tenant string `json:"tenant"`
+	Kind   string `json:"kind"`
+	Owner  string `json:"owner"`
+	Orphan bool   `json:"orphan"`
+	// FormerOwner is the login an orphan belonged to.
+	FormerOwner string    `json:"former_owner,omitempty"`
+	Locale      string    `json:"locale"`
+	Size        int64     `json:"size"`
+	SizeHuman   string    `json:"size_human"`
+	Messages    int64     `json:"messages"`
+	Created     time.Time `json:"created"`
 }
 
 // StoreHook is the body of POST /v1/stores/{id}/hook: User "" makes the
@@ -296,7 +298,7 @@ func groupOf(g *store.Group) Group {
 }
 
 func storeOf(st *store.Store) Store {
-	return Store{ID: st.ID, Tenant: st.Tenant, Kind: string(st.Kind), Owner: st.Owner, Orphan: st.Orphan,
+	return Store{ID: st.ID, Tenant: st.Tenant, Kind: string(st.Kind), Owner: st.Owner, Orphan: st.Orphan, FormerOwner: st.FormerOwner,
 		Locale: st.Locale, Size: st.Size, SizeHuman: HumanSize(st.Size), Messages: st.Messages, Created: st.Created.UTC()}
 }
 

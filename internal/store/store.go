@@ -158,10 +158,13 @@ type Store struct {
 	OwnerID  int64  // 0 for public stores and orphans
 	Owner    string // owner's login, "" for public stores and orphans
 	Orphan   bool
-	Locale   string
-	Size     int64 // bytes of items not soft-deleted
-	Messages int64 // items not soft-deleted
-	Created  time.Time
+	// FormerOwner is the login of the user an orphan belonged to (Kopano
+	// lists it with --list-orphans).
+	FormerOwner string
+	Locale      string
+	Size        int64 // bytes of items not soft-deleted
+	Messages    int64 // items not soft-deleted
+	Created     time.Time
 }
 
 // FolderType is the content type of a folder.

@@ -1008,7 +1008,7 @@ func (d *DB) DeleteUser(ctx context.Context, login string) error {
 			return fmt.Errorf("you cannot delete your own account: %w", store.ErrInvalid)
 		}
 		for _, q := range []string{
-			`UPDATE stores SET owner_id = 0, orphan = 1 WHERE owner_id = ? AND kind <> 'public'`,
+			`UPDATE stores SET former_owner = (SELECT login FROM users WHERE id = stores.owner_id), owner_id = 0, orphan = 1 WHERE owner_id = ? AND kind <> 'public'`,
 			`DELETE FROM addresses WHERE user_id = ?`,
 			`DELETE FROM group_members WHERE user_id = ?`,
 			`DELETE FROM tenant_admins WHERE user_id = ?`,

@@ -870,7 +870,7 @@ func testOrphans(t *testing.T, in *Instance) {
 		t.Fatal(err)
 	}
 	orphans := must(b.ListOrphans(sys))
-	if len(orphans) != 1 || orphans[0].ID != f.bobStore.ID || !orphans[0].Orphan {
+	if len(orphans) != 1 || orphans[0].ID != f.bobStore.ID || !orphans[0].Orphan || orphans[0].FormerOwner != "bob" {
 		t.Fatalf("orphans %+v", orphans)
 	}
 	// The old owner's session no longer reaches it.

@@ -27,7 +27,9 @@ import (
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
+	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
@@ -255,6 +257,30 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	}
 	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
 		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
+	if cfg.HasRole("imap") {
+		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: tlsConf,
+			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
+			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
+			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
+			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+				p, err := authn.Authenticate(ctx, login, pw, remote, "imap")
+				switch {
+				case errors.Is(err, directory.ErrBadCredentials):
+					return nil, imapserver.ErrAuthFailed
+				case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+					return nil, imapserver.ErrAuthDenied
+				case err != nil:
+					return nil, fmt.Errorf("%w: %v", imapserver.ErrAuthUnavailable, err)
+				}
+				return p, nil
+			}})
+		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
+			return err
+		}
+		if err := s.serveTCP(cfg.Listener("imaps"), "imaps", srv, true, srv.Serve); err != nil {
+			return err
+		}
+	}
 	if cfg.HasRole("pop3") {
 		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(),
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth,

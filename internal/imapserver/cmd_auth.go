@@ -1,0 +1,157 @@
+package imapserver
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"time"
+
+	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// STARTTLS, RFC 9051 §6.2.1.
+func (s *session) cmdStartTLS(c *imap.Command) (imap.Code, error) {
+	if s.o.TLS == nil || s.tls {
+		return "", bad(imap.CodeCannot, "TLS is not available")
+	}
+	if s.r.Buffered() > 0 {
+		// Bytes after STARTTLS were sent in the clear before the
+		// handshake; honouring them would let a man in the middle inject
+		// commands (RFC 9051 §6.2.1, CVE-2011-0411 for SMTP).
+		s.log.Info("command pipelined after STARTTLS; closing")
+		s.w.Tagged(c.Tag, imap.BAD, imap.CodeClientBug, "Commands pipelined after STARTTLS")
+		return "", s.bye("Closing connection")
+	}
+	s.w.Tagged(c.Tag, imap.OK, "", "Begin TLS negotiation now")
+	if err := s.flush(); err != nil {
+		return "", err
+	}
+	raw := s.conn()
+	tc := tls.Server(raw, s.o.TLS)
+	raw.SetDeadline(time.Now().Add(handshakeTimeout))
+	if err := tc.HandshakeContext(s.srv.ctx); err != nil {
+		s.log.Debug("STARTTLS handshake", "err", err)
+		return "", &ioError{err}
+	}
+	raw.SetDeadline(time.Time{})
+	s.tls = true
+	s.setConn(tc)
+	return "", errStartTLSDone
+}
+
+// errStartTLSDone tells dispatch that the tagged response was already sent.
+var errStartTLSDone = errors.New("starttls done")
+
+// LOGIN, RFC 9051 §6.2.3.
+func (s *session) cmdLogin(c *imap.Command) (imap.Code, error) {
+	if !s.plainAllowed() {
+		return "", no(imap.CodePrivacyRequired, "LOGIN is disabled before STARTTLS")
+	}
+	a := c.Args.(*imap.LoginCmd)
+	return s.authenticate(a.User, a.Password)
+}
+
+// AUTHENTICATE, RFC 9051 §6.2.2, with SASL-IR (RFC 4959): PLAIN (RFC 4616)
+// and LOGIN (draft-murchison-sasl-login).
+func (s *session) cmdAuthenticate(c *imap.Command) (imap.Code, error) {
+	a := c.Args.(*imap.AuthenticateCmd)
+	if a.Mechanism != "PLAIN" && a.Mechanism != "LOGIN" {
+		return "", no(imap.CodeCannot, "Unsupported authentication mechanism")
+	}
+	if !s.plainAllowed() {
+		return "", no(imap.CodePrivacyRequired, "Authentication is disabled before STARTTLS")
+	}
+	switch a.Mechanism {
+	case "PLAIN":
+		resp := a.InitialResponse
+		if !a.HasInitialResponse {
+			var err error
+			if resp, err = s.challenge(nil); err != nil {
+				return "", err
+			}
+		}
+		// message = [authzid] NUL authcid NUL passwd (RFC 4616 §2)
+		parts := bytes.Split(resp, []byte{0})
+		if len(parts) != 3 {
+			return "", bad(imap.CodeParse, "Malformed PLAIN response")
+		}
+		authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
+		if authz != "" && authz != user {
+			return "", no(imap.CodeAuthorizationFailed, "Proxy authorization is not supported")
+		}
+		return s.authenticate(user, pass)
+	default: // LOGIN
+		user := a.InitialResponse
+		if !a.HasInitialResponse {
+			var err error
+			if user, err = s.challenge([]byte("Username:")); err != nil {
+				return "", err
+			}
+		}
+		pass, err := s.challenge([]byte("Password:"))
+		if err != nil {
+			return "", err
+		}
+		return s.authenticate(string(user), string(pass))
+	}
+}
+
+// challenge sends a SASL challenge and reads the client's response.
+func (s *session) challenge(data []byte) ([]byte, error) {
+	s.w.ContinueData(data)
+	if err := s.flush(); err != nil {
+		return nil, err
+	}
+	resp, err := s.r.ReadAuthResponse()
+	if errors.Is(err, imap.ErrAuthCanceled) {
+		return nil, bad("", "Authentication canceled")
+	}
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	return resp, nil
+}
+
+// authenticate checks credentials and enters the authenticated state.
+func (s *session) authenticate(login, password string) (imap.Code, error) {
+	if s.o.Authenticate == nil {
+		return "", no(imap.CodeUnavailable, "Authentication is not configured")
+	}
+	p, err := s.o.Authenticate(s.srv.ctx, login, password, s.conn().RemoteAddr())
+	if err != nil || p == nil {
+		s.authFails++
+		s.log.Info("authentication failed", "user", sanitize(login), "err", err)
+		var re error
+		switch {
+		case errors.Is(err, ErrAuthUnavailable):
+			re = no(imap.CodeUnavailable, "Authentication temporarily unavailable")
+		case errors.Is(err, ErrAuthDenied):
+			re = no(imap.CodeAuthorizationFailed, "Access denied")
+		default:
+			re = no(imap.CodeAuthenticationFailed, "Authentication failed")
+		}
+		if s.authFails >= maxAuthFailures {
+			r := re.(*respError)
+			return "", &respError{st: r.st, code: r.code, text: r.text, fatal: true}
+		}
+		return "", re
+	}
+	if !s.srv.admitUser(s, p.Login) {
+		s.log.Info("too many sessions", "user", p.Login)
+		return "", no(imap.CodeLimit, "Too many connections for this user")
+	}
+	ctx := store.WithPrincipal(s.srv.ctx, p)
+	st, err := s.o.Store.UserStore(ctx, p.Login)
+	if err != nil {
+		s.srv.releaseUser(s)
+		s.log.Error("open store", "user", p.Login, "err", err)
+		return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
+	}
+	s.p, s.ctx, s.storeID = p, ctx, st.ID
+	s.state = stateAuth
+	s.r.LiteralMinus = false
+	s.log = s.log.With("user", p.Login, "tenant", p.Tenant)
+	s.log.Info("logged in", "tls", s.tls)
+	return imap.CodeCapability(s.caps()...), nil
+}

@@ -1,0 +1,387 @@
+package imapserver
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/proto/mime"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// setsSeen reports whether fetching it sets \Seen (RFC 9051 §6.4.5).
+func setsSeen(it imap.FetchItem) bool {
+	switch it.Attr {
+	case imap.FetchBodySection, imap.FetchBinary:
+		return !it.Peek
+	case imap.FetchRFC822, imap.FetchRFC822Text:
+		return true
+	}
+	return false
+}
+
+// needsContent reports whether it needs the message bytes.
+func needsContent(it imap.FetchItem) bool {
+	switch it.Attr {
+	case imap.FetchFlags, imap.FetchUID, imap.FetchRFC822Size, imap.FetchModSeq, imap.FetchInternalDate:
+		return false
+	}
+	return true
+}
+
+// FETCH and UID FETCH, RFC 9051 §6.4.5 and §6.4.9, with CONDSTORE
+// CHANGEDSINCE and QRESYNC VANISHED (RFC 7162 §3.1.4, §3.2.6) and BINARY
+// (RFC 3516).
+func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
+	a := c.Args.(*imap.FetchCmd)
+	sel := s.sel
+	idx, err := sel.indexes(a.Seq, c.UID)
+	if err != nil {
+		return "", err
+	}
+	if a.Vanished && !s.qresync {
+		return "", bad(imap.CodeClientBug, "VANISHED needs QRESYNC enabled")
+	}
+	if a.ChangedSince > 0 || slices.ContainsFunc(a.Items, func(it imap.FetchItem) bool { return it.Attr == imap.FetchModSeq }) {
+		s.condstore = true // RFC 7162 §3.1
+	}
+	if a.Vanished {
+		known := a.Seq
+		if known.Saved {
+			known = imap.SeqSetOf(sel.saved...)
+		}
+		gone, err := s.expungedSince(a.ChangedSince, known)
+		if err != nil {
+			return "", err
+		}
+		if len(gone) > 0 {
+			s.w.Vanished(true, imap.SeqSetOf(gone...))
+		}
+	}
+	changedOK := func(m *msg) bool { return a.ChangedSince == 0 || m.modseq > a.ChangedSince }
+
+	// Set \Seen before answering, so the answers show it.
+	seenNow := map[int]bool{}
+	if !sel.readOnly && strings.ContainsRune(sel.rights, store.RightSeen) && slices.ContainsFunc(a.Items, setsSeen) {
+		var uids []uint32
+		for _, i := range idx {
+			m := &sel.msgs[i]
+			if !m.expunged && changedOK(m) && !slices.Contains(m.flags, `\Seen`) {
+				uids = append(uids, m.uid)
+			}
+		}
+		for len(uids) > 0 {
+			chunk := uids[:min(len(uids), maxUIDsPerCall)]
+			uids = uids[len(chunk):]
+			res, err := s.o.Store.UpdateFlags(s.ctx, sel.folderID, chunk, store.FlagsAdd, []string{`\Seen`})
+			if err != nil {
+				if errors.Is(err, store.ErrPermission) {
+					break
+				}
+				return "", wrap(opMailbox, err)
+			}
+			for _, it := range res {
+				if i := sel.find(it.UID); i >= 0 && !slices.Equal(sel.msgs[i].flags, it.Flags) {
+					sel.msgs[i].flags, sel.msgs[i].modseq = it.Flags, it.ModSeq
+					seenNow[i] = true
+				}
+			}
+		}
+	}
+
+	var code imap.Code
+	for _, i := range idx {
+		m := &sel.msgs[i]
+		if m.expunged {
+			// RFC 9051 §7.1 EXPUNGEISSUED: the client learns at the next
+			// command that allows EXPUNGE.
+			code = imap.CodeExpungeIssued
+			continue
+		}
+		if !changedOK(m) {
+			continue
+		}
+		err := s.fetchOne(i, a, c.UID, seenNow[i])
+		if err != nil {
+			var se *storeError
+			if errors.As(err, &se) && errors.Is(err, store.ErrNotFound) {
+				code = imap.CodeExpungeIssued // removed since the last sync
+				continue
+			}
+			return "", err
+		}
+	}
+	return code, nil
+}
+
+// fetchOne writes the FETCH response of the message at index i. Everything
+// that can fail is loaded before the response starts: once started it
+// must be completed.
+func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) error {
+	m := &s.sel.msgs[i]
+	var it *store.Item
+	var ct *content
+	for _, fi := range a.Items {
+		if fi.Attr == imap.FetchInternalDate && it == nil {
+			var err error
+			if it, err = s.item(m); err != nil {
+				return err
+			}
+		}
+		if needsContent(fi) && ct == nil {
+			var err error
+			if ct, err = s.openContent(m); err != nil {
+				return err
+			}
+			defer ct.close()
+		}
+	}
+	// BINARY needs a decodable transfer encoding (RFC 3516 §4.3); find out
+	// before writing anything.
+	bins := map[int]*binData{}
+	for k, fi := range a.Items {
+		if fi.Attr == imap.FetchBinary || fi.Attr == imap.FetchBinarySize {
+			bd, err := binaryOf(ct, fi.Section.Part)
+			if err != nil {
+				return err
+			}
+			bins[k] = bd
+		}
+	}
+
+	fw := s.w.Fetch(uint32(i + 1))
+	wroteUID, wroteFlags, wroteModSeq := false, false, false
+	// UID FETCH always reports UIDs; so does every FETCH once QRESYNC is
+	// on, as the client tracks messages by UID.
+	if (uidCmd || s.qresync) && !slices.ContainsFunc(a.Items, func(fi imap.FetchItem) bool { return fi.Attr == imap.FetchUID }) {
+		fw.UID(m.uid)
+		wroteUID = true
+	}
+	for k, fi := range a.Items {
+		switch fi.Attr {
+		case imap.FetchUID:
+			if !wroteUID {
+				fw.UID(m.uid)
+				wroteUID = true
+			}
+		case imap.FetchFlags:
+			fw.Flags(m.flags...)
+			wroteFlags = true
+		case imap.FetchModSeq:
+			fw.ModSeq(m.modseq)
+			wroteModSeq = true
+		case imap.FetchInternalDate:
+			fw.InternalDate(it.InternalDate)
+		case imap.FetchRFC822Size:
+			fw.RFC822Size(m.size)
+		case imap.FetchEnvelope:
+			fw.Raw("ENVELOPE", string(mime.AppendValue(nil, mime.Envelope(ct.parse()).List(), s.utf8)))
+		case imap.FetchBody:
+			fw.Raw("BODY", string(mime.AppendBodyStructure(nil, ct.parse(), false, s.utf8)))
+		case imap.FetchBodyStructure:
+			fw.Raw("BODYSTRUCTURE", string(mime.AppendBodyStructure(nil, ct.parse(), true, s.utf8)))
+		case imap.FetchRFC822:
+			if err := fw.Literal("RFC822", ct.size, io.NewSectionReader(ct.ra, 0, ct.size), false); err != nil {
+				return &ioError{err}
+			}
+		case imap.FetchRFC822Header:
+			root := ct.parse()
+			if err := s.writeRange(fw, "RFC822.HEADER", ct, root.HeaderStart, root.HeaderEnd, nil); err != nil {
+				return err
+			}
+		case imap.FetchRFC822Text:
+			root := ct.parse()
+			if err := s.writeRange(fw, "RFC822.TEXT", ct, root.BodyStart, root.BodyEnd, nil); err != nil {
+				return err
+			}
+		case imap.FetchBodySection:
+			if err := s.writeSection(fw, ct, fi); err != nil {
+				return err
+			}
+		case imap.FetchBinary:
+			if err := bins[k].write(fw, fi); err != nil {
+				return err
+			}
+		case imap.FetchBinarySize:
+			bd := bins[k]
+			if bd.isNil {
+				fw.Raw(fi.ResponseName(), "NIL")
+			} else {
+				fw.BinarySize(fi.ResponseName(), bd.size)
+			}
+		}
+	}
+	if seenChanged && !wroteFlags {
+		fw.Flags(m.flags...)
+		wroteFlags = true
+	}
+	if s.condstore && !wroteModSeq && (wroteFlags || a.ChangedSince > 0) {
+		fw.ModSeq(m.modseq)
+	}
+	if err := fw.Close(); err != nil {
+		return &ioError{err}
+	}
+	return nil
+}
+
+// writeRange writes bytes [start, end) of the message, cut by partial.
+func (s *session) writeRange(fw *imap.FetchWriter, name string, ct *content, start, end int64, p *imap.Partial) error {
+	start, end = max(start, 0), min(end, ct.size)
+	if end < start {
+		end = start
+	}
+	if p != nil {
+		start = min(start+int64(min(p.Offset, uint64(end-start))), end)
+		end = min(end, start+int64(min(p.Count, uint64(end-start))))
+	}
+	if err := fw.Literal(name, end-start, io.NewSectionReader(ct.ra, start, end-start), false); err != nil {
+		return &ioError{err}
+	}
+	return nil
+}
+
+// writeSection writes BODY[section]<partial> (RFC 9051 §6.4.5). A section
+// that does not exist is NIL.
+func (s *session) writeSection(fw *imap.FetchWriter, ct *content, fi imap.FetchItem) error {
+	name := fi.ResponseName()
+	sec := fi.Section
+	path := partPath(sec.Part)
+	root := ct.parse()
+	switch sec.Specifier {
+	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+		h, ok := root.SectionHeader(path)
+		if !ok {
+			fw.Section(name, nil)
+			return nil
+		}
+		data := h.Filter(sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT")
+		fw.Section(name, cut(data, fi.Partial))
+		return nil
+	}
+	if len(path) == 0 && sec.Specifier == "" {
+		return s.writeRange(fw, name, ct, 0, ct.size, fi.Partial)
+	}
+	spec := mime.SpecBody
+	switch sec.Specifier {
+	case "HEADER":
+		spec = mime.SpecHeader
+	case "TEXT":
+		spec = mime.SpecText
+	case "MIME":
+		spec = mime.SpecMIME
+	}
+	start, end, ok := root.SectionRange(path, spec)
+	if !ok {
+		fw.Section(name, nil)
+		return nil
+	}
+	return s.writeRange(fw, name, ct, start, end, fi.Partial)
+}
+
+// cut applies a partial to data held in memory.
+func cut(data []byte, p *imap.Partial) []byte {
+	if p == nil {
+		return data
+	}
+	n := uint64(len(data))
+	off := min(p.Offset, n)
+	end := off + min(p.Count, n-off)
+	return data[off:end]
+}
+
+func partPath(p []uint32) []int {
+	out := make([]int, len(p))
+	for i, n := range p {
+		out[i] = int(min(n, 1<<30))
+	}
+	return out
+}
+
+// binData is a part to be sent with its transfer encoding undone (RFC
+// 3516): BINARY[] is the whole message as stored.
+type binData struct {
+	ct     *content
+	part   *mime.Part // nil for the whole message
+	isNil  bool       // no such part
+	size   int64      // decoded size
+	hasNUL bool
+}
+
+func binaryOf(ct *content, path []uint32) (*binData, error) {
+	bd := &binData{ct: ct}
+	if len(path) == 0 {
+		bd.size = ct.size
+		bd.hasNUL = hasNUL(io.NewSectionReader(ct.ra, 0, ct.size))
+		return bd, nil
+	}
+	p, ok := ct.parse().Section(partPath(path))
+	if !ok {
+		bd.isNil = true
+		return bd, nil
+	}
+	if !p.CanDecode() {
+		return nil, no(imap.CodeUnknownCTE, "Unknown Content-Transfer-Encoding")
+	}
+	bd.part = p
+	cr := &countReader{r: p.DecodedBody(ct.ra)}
+	bd.hasNUL = hasNUL(cr)
+	bd.size = cr.n
+	return bd, nil
+}
+
+func (bd *binData) reader() io.Reader {
+	if bd.part == nil {
+		return io.NewSectionReader(bd.ct.ra, 0, bd.ct.size)
+	}
+	return bd.part.DecodedBody(bd.ct.ra)
+}
+
+func (bd *binData) write(fw *imap.FetchWriter, fi imap.FetchItem) error {
+	name := fi.ResponseName()
+	if bd.isNil {
+		fw.Section(name, nil)
+		return nil
+	}
+	r := bd.reader()
+	start, n := int64(0), bd.size
+	if p := fi.Partial; p != nil {
+		start = int64(min(p.Offset, uint64(bd.size)))
+		n = int64(min(p.Count, uint64(bd.size-start)))
+		if _, err := io.CopyN(io.Discard, r, start); err != nil {
+			return &ioError{err}
+		}
+	}
+	if err := fw.Literal(name, n, io.LimitReader(r, n), bd.hasNUL); err != nil {
+		return &ioError{err}
+	}
+	return nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// hasNUL reads r to its end and reports whether it holds a NUL byte.
+func hasNUL(r io.Reader) bool {
+	buf := make([]byte, 32<<10)
+	found := false
+	for {
+		n, err := r.Read(buf)
+		if !found && bytes.IndexByte(buf[:n], 0) >= 0 {
+			found = true
+		}
+		if err != nil {
+			return found
+		}
+	}
+}

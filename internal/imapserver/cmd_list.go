@@ -1,0 +1,258 @@
+package imapserver
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// specialUse maps store roles to RFC 6154 attributes. Outbox has none.
+var specialUse = map[string]string{
+	store.SpecialDrafts:  `\Drafts`,
+	store.SpecialSent:    `\Sent`,
+	store.SpecialTrash:   `\Trash`,
+	store.SpecialJunk:    `\Junk`,
+	store.SpecialArchive: `\Archive`,
+}
+
+// listEntry is a mailbox, or a non-selectable level of a namespace
+// ("Other Users", "Other Users/bob", "Shared Folders").
+type listEntry struct {
+	name     string
+	f        *store.Folder // nil for a \Noselect level
+	t        *tree
+	children bool
+}
+
+// NAMESPACE, RFC 2342 and RFC 9051 §6.3.10.
+func (s *session) cmdNamespace(c *imap.Command) (imap.Code, error) {
+	s.w.Namespace(
+		[]imap.Namespace{{Prefix: "", Delim: delim}},
+		[]imap.Namespace{{Prefix: otherPrefix + "/", Delim: delim}},
+		[]imap.Namespace{{Prefix: sharedPrefix + "/", Delim: delim}},
+	)
+	return "", nil
+}
+
+// subscribed reports whether the principal subscribed to a mailbox.
+func (s *session) subscribed(e *listEntry) bool {
+	if e.f == nil {
+		return false
+	}
+	if e.t.ns == nsPersonal {
+		return e.f.Subscribed
+	}
+	return s.subs[e.f.ID]
+}
+
+// LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC
+// 5819) and SPECIAL-USE (RFC 6154); LSUB (RFC 3501 §6.3.9).
+func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
+	a := c.Args.(*imap.ListCmd)
+	lsub := c.Name == "LSUB"
+	if !lsub && len(a.Patterns) == 1 && a.Patterns[0] == "" && !a.Extended {
+		// The hierarchy delimiter and root (RFC 9051 §6.3.9).
+		s.w.List(&imap.ListData{Attrs: []string{`\Noselect`}, Delim: delim, Mailbox: ""})
+		return "", nil
+	}
+	var pats []pattern
+	for _, p := range a.Patterns {
+		full := a.Reference + p
+		if len(full) > maxPattern {
+			return "", bad(imap.CodeLimit, "Mailbox pattern too long")
+		}
+		if p != "" {
+			pats = append(pats, newPattern(full))
+		}
+	}
+	matches := func(name string) bool {
+		for _, p := range pats {
+			if p.match(name) {
+				return true
+			}
+		}
+		return false
+	}
+	reaches := func(prefix string) bool {
+		for _, p := range pats {
+			if p.match(prefix) || p.mayMatchBelow(prefix+string(delim)) {
+				return true
+			}
+		}
+		return false
+	}
+	entries, err := s.listEntries(reaches)
+	if err != nil {
+		return "", err
+	}
+	selSub := a.Select.Subscribed || lsub
+	retSub := a.Return.Subscribed || a.Select.Subscribed
+	for i := range entries {
+		e := &entries[i]
+		if !matches(e.name) {
+			continue
+		}
+		var childInfo []string
+		if selSub && !s.subscribed(e) {
+			if !(a.Select.RecursiveMatch && s.subscribedBelow(entries, e.name)) {
+				continue
+			}
+			childInfo = []string{"SUBSCRIBED"}
+		}
+		su := ""
+		if e.f != nil {
+			su = specialUse[e.f.Special]
+		}
+		if a.Select.SpecialUse && su == "" {
+			continue
+		}
+		if lsub {
+			var attrs []string
+			if e.f == nil {
+				attrs = append(attrs, `\Noselect`)
+			}
+			s.w.LSub(&imap.ListData{Attrs: attrs, Delim: delim, Mailbox: e.name})
+			continue
+		}
+		var attrs []string
+		if e.f == nil {
+			attrs = append(attrs, `\Noselect`)
+		}
+		if e.children {
+			attrs = append(attrs, `\HasChildren`)
+		} else {
+			attrs = append(attrs, `\HasNoChildren`)
+		}
+		if retSub && s.subscribed(e) {
+			attrs = append(attrs, `\Subscribed`)
+		}
+		if su != "" {
+			attrs = append(attrs, su)
+		}
+		s.w.List(&imap.ListData{Attrs: attrs, Delim: delim, Mailbox: e.name, ChildInfo: childInfo})
+		if a.Return.Status != nil && e.f != nil {
+			// RFC 5819 §2: a mailbox whose status cannot be read is listed
+			// without STATUS.
+			if vals, err := s.statusValues(&mbox{name: e.name, f: e.f, t: e.t}, a.Return.Status); err == nil {
+				s.w.Status(e.name, vals)
+			}
+		}
+	}
+	return "", nil
+}
+
+// subscribedBelow reports whether a descendant of name is subscribed
+// (RFC 5258 §3.5 RECURSIVEMATCH).
+func (s *session) subscribedBelow(entries []listEntry, name string) bool {
+	pfx := name + string(delim)
+	for i := range entries {
+		if strings.HasPrefix(entries[i].name, pfx) && s.subscribed(&entries[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// listEntries returns every mailbox the principal sees, in order: the
+// personal namespace, other users' and the shared namespace. Other stores
+// are read only when reaches says a pattern can match below their prefix.
+func (s *session) listEntries(reaches func(prefix string) bool) ([]listEntry, error) {
+	var out []listEntry
+	t, err := s.personal()
+	if err != nil {
+		return nil, err
+	}
+	out = appendTree(out, t)
+	if reaches(otherPrefix) {
+		others, err := s.others()
+		if err != nil {
+			return nil, err
+		}
+		if len(others) > 0 {
+			out = append(out, listEntry{name: otherPrefix, children: true})
+			for _, ot := range others {
+				out = append(out, listEntry{name: strings.TrimSuffix(ot.prefix, string(delim)), t: ot, children: true})
+				out = appendTree(out, ot)
+			}
+		}
+	}
+	if reaches(sharedPrefix) {
+		pt, err := s.public()
+		if err != nil {
+			return nil, err
+		}
+		if pt != nil && len(pt.folders) > 0 {
+			out = append(out, listEntry{name: sharedPrefix, t: pt, children: true})
+			out = appendTree(out, pt)
+		}
+	}
+	return out, nil
+}
+
+func appendTree(out []listEntry, t *tree) []listEntry {
+	for _, f := range t.folders {
+		out = append(out, listEntry{name: t.name[f.ID], f: f, t: t, children: t.hasChildren(f.ID)})
+	}
+	return out
+}
+
+// others loads the trees of the other users of the principal's tenant that
+// share at least one mail folder with it.
+//
+// An administrator of the tenant may open every folder of its users, but
+// listing all of them would bury its own mailboxes: the list shows only
+// folders whose ACL grants the lookup right to the administrator as an
+// ordinary user, while opening any folder by name still works.
+func (s *session) others() ([]*tree, error) {
+	if s.p.Tenant == "" {
+		return nil, nil
+	}
+	users, err := s.o.Store.ListUsers(s.ctx, s.p.Tenant)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+			return nil, nil
+		}
+		return nil, wrap(opMailbox, err)
+	}
+	var out []*tree
+	for _, u := range users {
+		if u.StoreID == 0 || u.StoreID == s.storeID {
+			continue
+		}
+		fs, err := s.o.Store.ListFolders(s.ctx, u.StoreID)
+		if err != nil {
+			continue
+		}
+		if s.p.AdministersTenant(u.TenantID) {
+			fs = s.explicitlyShared(fs, u.TenantID, u.ID)
+		}
+		t := buildTree(fs, u.StoreID, nsOther, otherPrefix+"/"+u.Login+"/", u.Login)
+		if len(t.folders) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// explicitlyShared keeps the mail folders whose ACL lets the principal look
+// them up without its administrator powers.
+func (s *session) explicitlyShared(fs []*store.Folder, tenantID, ownerID int64) []*store.Folder {
+	plain := *s.p
+	plain.Admin, plain.AdminOf, plain.System = store.AdminNone, nil, false
+	var out []*store.Folder
+	for _, f := range fs {
+		if f.Type != store.FolderMail {
+			continue
+		}
+		acl, err := s.o.Store.GetACL(s.ctx, f.ID)
+		if err != nil {
+			continue
+		}
+		if strings.ContainsRune(store.EffectiveRights(&plain, tenantID, ownerID, acl), store.RightLookup) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package imapserver
+
+import (
+	"strings"
+
+	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// newName checks a name for a mailbox to be created: a trailing delimiter
+// is dropped (RFC 9051 §6.3.4), wildcards and namespace roots refused.
+func newName(name string) (string, error) {
+	name = strings.TrimSuffix(name, string(delim))
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(name, "*%") {
+		return "", no(imap.CodeCannot, "Mailbox names cannot contain wildcards")
+	}
+	if name == otherPrefix || name == sharedPrefix {
+		return "", no(imap.CodeCannot, "That name is a namespace")
+	}
+	if strings.EqualFold(name, inboxName) {
+		return "", no(imap.CodeAlreadyExists, "INBOX always exists")
+	}
+	return name, nil
+}
+
+// ensureParent returns the folder id under which the last level of name
+// goes, creating missing intermediate levels (RFC 9051 §6.3.4), and that
+// last level.
+func (s *session) ensureParent(t *tree, name string) (int64, string, error) {
+	_, _, rel := splitNS(name)
+	comps := strings.Split(rel, string(delim))
+	if rel == "" {
+		return 0, "", no(imap.CodeCannot, "That name is a namespace")
+	}
+	var parent int64
+	for i, comp := range comps[:len(comps)-1] {
+		if m := t.lookup(t.prefix + strings.Join(comps[:i+1], string(delim))); m != nil {
+			parent = m.f.ID
+			continue
+		}
+		f, err := s.o.Store.CreateFolder(s.ctx, t.storeID, parent, comp, store.FolderMail)
+		if err != nil {
+			return 0, "", wrap(opCreate, err)
+		}
+		parent = f.ID
+	}
+	return parent, comps[len(comps)-1], nil
+}
+
+// CREATE, RFC 9051 §6.3.4; CREATE-SPECIAL-USE (RFC 6154 §3).
+func (s *session) cmdCreate(c *imap.Command) (imap.Code, error) {
+	a := c.Args.(*imap.CreateCmd)
+	if len(a.SpecialUse) > 0 {
+		// The store assigns special roles only at store creation.
+		return "", no(imap.CodeUseAttr, "Special-use attributes cannot be assigned")
+	}
+	name, err := newName(a.Mailbox)
+	if err != nil {
+		return "", err
+	}
+	t, err := s.treeFor(name)
+	if err != nil {
+		return "", err
+	}
+	if t.lookup(name) != nil {
+		return "", no(imap.CodeAlreadyExists, "Mailbox already exists")
+	}
+	parent, last, err := s.ensureParent(t, name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.o.Store.CreateFolder(s.ctx, t.storeID, parent, last, store.FolderMail); err != nil {
+		return "", wrap(opCreate, err)
+	}
+	return "", nil
+}
+
+// DELETE, RFC 9051 §6.3.5. A mailbox with children is not deleted (the
+// store would delete the subtree, and RFC 9051 keeps inferiors), as
+// Dovecot does: NO [HASCHILDREN].
+func (s *session) cmdDelete(c *imap.Command) (imap.Code, error) {
+	m, err := s.resolve(c.Args.(*imap.MailboxCmd).Mailbox)
+	if err != nil {
+		return "", err
+	}
+	if m.name == inboxName {
+		return "", no(imap.CodeCannot, "INBOX cannot be deleted")
+	}
+	for _, f := range m.t.all {
+		if f.ParentID == m.f.ID {
+			return "", no(imap.CodeHasChildren, "Mailbox has children")
+		}
+	}
+	if err := s.o.Store.DeleteFolder(s.ctx, m.f.ID); err != nil {
+		return "", wrap(opMailbox, err)
+	}
+	if s.sel != nil && s.sel.folderID == m.f.ID {
+		s.unselect()
+	}
+	return "", nil
+}
+
+// RENAME, RFC 9051 §6.3.6: within one store; renaming INBOX moves its
+// messages to a new mailbox and leaves INBOX empty.
+func (s *session) cmdRename(c *imap.Command) (imap.Code, error) {
+	a := c.Args.(*imap.RenameCmd)
+	from, err := s.resolve(a.From)
+	if err != nil {
+		return "", err
+	}
+	to, err := newName(a.To)
+	if err != nil {
+		return "", err
+	}
+	t, err := s.treeFor(to)
+	if err != nil {
+		return "", err
+	}
+	if t.storeID != from.t.storeID {
+		return "", no(imap.CodeCannot, "Cannot move a mailbox to another namespace")
+	}
+	if ex := t.lookup(to); ex != nil && ex.f.ID != from.f.ID {
+		return "", no(imap.CodeAlreadyExists, "Mailbox already exists")
+	}
+	if from.f.Special == store.SpecialInbox && from.f.ParentID == 0 {
+		return "", s.renameInbox(from, t, to)
+	}
+	if strings.HasPrefix(strings.ToLower(to), strings.ToLower(from.name)+string(delim)) {
+		return "", no(imap.CodeCannot, "Cannot move a mailbox into itself")
+	}
+	parent, last, err := s.ensureParent(t, to)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.o.Store.RenameFolder(s.ctx, from.f.ID, parent, last); err != nil {
+		return "", wrap(opCreate, err)
+	}
+	if s.sel != nil && s.sel.folderID == from.f.ID {
+		s.sel.name = to
+	}
+	return "", nil
+}
+
+// renameInbox creates the new mailbox and moves INBOX's messages into it
+// (RFC 9051 §6.3.6).
+func (s *session) renameInbox(from *mbox, t *tree, to string) error {
+	parent, last, err := s.ensureParent(t, to)
+	if err != nil {
+		return err
+	}
+	dst, err := s.o.Store.CreateFolder(s.ctx, t.storeID, parent, last, store.FolderMail)
+	if err != nil {
+		return wrap(opCreate, err)
+	}
+	for {
+		items, err := s.o.Store.ListItems(s.ctx, from.f.ID, 0, 10000)
+		if err != nil {
+			return wrap(opMailbox, err)
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		uids := make([]uint32, len(items))
+		for i, it := range items {
+			uids[i] = it.UID
+		}
+		if _, err := s.o.Store.MoveItems(s.ctx, from.f.ID, uids, dst.ID); err != nil {
+			return wrap(opMailbox, err)
+		}
+	}
+}
+
+// SUBSCRIBE and UNSUBSCRIBE, RFC 9051 §6.3.7 and §6.3.8. Subscriptions to
+// mailboxes outside the personal namespace last for the session: the
+// store records one subscription flag per folder, which belongs to its
+// owner.
+func (s *session) cmdSubscribe(c *imap.Command) (imap.Code, error) {
+	on := c.Name == "SUBSCRIBE"
+	m, err := s.resolve(c.Args.(*imap.MailboxCmd).Mailbox)
+	if err != nil {
+		if !on {
+			return "", nil // nothing to unsubscribe from
+		}
+		return "", err
+	}
+	if m.t.ns == nsPersonal {
+		return "", wrap(opMailbox, s.o.Store.SetSubscribed(s.ctx, m.f.ID, on))
+	}
+	if s.subs == nil {
+		s.subs = map[int64]bool{}
+	}
+	s.subs[m.f.ID] = on
+	return "", nil
+}

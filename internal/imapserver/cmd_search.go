@@ -1,0 +1,391 @@
+package imapserver
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/proto/mime"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// maxSearchText bounds the body text one message contributes to TEXT and
+// BODY searches.
+const maxSearchText = 10 << 20
+
+// SEARCH and UID SEARCH, RFC 9051 §6.4.4, with ESEARCH (RFC 4731), SEARCHRES
+// (RFC 5182), CONDSTORE MODSEQ (RFC 7162 §3.1.5) and WITHIN (RFC 5032).
+// TEXT, BODY and header keys scan the messages.
+func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
+	a := c.Args.(*imap.SearchCmd)
+	sel := s.sel
+	ret := a.Return
+	// The evaluator keeps the old "$", which the keys may use.
+	ev := newEvaluator(s)
+	defer ev.done()
+	if ret != nil && ret.Save {
+		sel.saved = nil // a failed SEARCH leaves "$" empty (RFC 5182 §2.1)
+	}
+	switch strings.ToUpper(a.Charset) {
+	case "", "UTF-8", "US-ASCII":
+	default:
+		return "", no(imap.CodeBadCharsets("UTF-8", "US-ASCII"), "Unsupported charset")
+	}
+	usesModSeq := false
+	for i := range a.Keys {
+		if hasKey(&a.Keys[i], "MODSEQ") {
+			usesModSeq = true
+		}
+	}
+	if usesModSeq {
+		s.condstore = true // RFC 7162 §3.1
+	}
+	for i := range a.Keys {
+		normalizeSets(&a.Keys[i], uint32(len(sel.msgs)), sel.maxUID())
+	}
+	// The keys are ANDed: try the cheap ones first, so that flags and
+	// numbers can spare loading a message.
+	slices.SortStableFunc(a.Keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
+	var nums, uids []uint32
+	var highest uint64
+	for i := range sel.msgs {
+		m := &sel.msgs[i]
+		if m.expunged {
+			continue
+		}
+		ev.at(i)
+		ok := true
+		for k := range a.Keys {
+			if !ev.match(&a.Keys[k]) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		uids = append(uids, m.uid)
+		if c.UID {
+			nums = append(nums, m.uid)
+		} else {
+			nums = append(nums, uint32(i+1))
+		}
+		highest = max(highest, m.modseq)
+	}
+	if !usesModSeq {
+		highest = 0
+	}
+	if ret != nil && ret.Save {
+		sel.saved = uids
+		if (ret.Min || ret.Max) && !ret.All && !ret.Count && len(uids) > 0 {
+			// RFC 5182 §2.4: only the values returned are saved.
+			var keep []uint32
+			if ret.Min {
+				keep = append(keep, uids[0])
+			}
+			if ret.Max {
+				keep = append(keep, uids[len(uids)-1])
+			}
+			sel.saved = slices.Compact(keep)
+		}
+		if !ret.Min && !ret.Max && !ret.All && !ret.Count {
+			return "", nil // SAVE alone returns nothing
+		}
+	}
+	if ret == nil && !s.rev2 {
+		s.w.Search(nums, highest)
+		return "", nil
+	}
+	d := imap.NewESearch(c.Tag, c.UID, ret, nums)
+	if len(nums) > 0 {
+		d.ModSeq = highest
+	}
+	s.w.ESearch(d)
+	return "", nil
+}
+
+// normalizeSets sorts and merges the sets of SEQ and UID keys once, so
+// that each message is matched by binary search, however many ranges a
+// client sends.
+func normalizeSets(k *imap.SearchKey, n, maxUID uint32) {
+	switch k.Op {
+	case "SEQ":
+		if !k.Seq.Saved {
+			k.Seq = k.Seq.Normalize(n)
+		}
+	case "UID":
+		if !k.Seq.Saved {
+			k.Seq = k.Seq.Normalize(maxUID)
+		}
+	}
+	for i := range k.Keys {
+		normalizeSets(&k.Keys[i], n, maxUID)
+	}
+}
+
+// inSet reports whether n is in a normalised set.
+func inSet(set imap.SeqSet, n uint32) bool {
+	rs := set.Ranges
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Stop >= n })
+	return i < len(rs) && rs[i].Start <= n
+}
+
+// keyCost ranks keys by what they load: nothing, the item record, the
+// header, the whole text.
+func keyCost(k *imap.SearchKey) int {
+	cost := 0
+	switch k.Op {
+	case "BEFORE", "ON", "SINCE", "YOUNGER", "OLDER":
+		cost = 1
+	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
+		cost = 2
+	case "BODY", "TEXT":
+		cost = 3
+	}
+	for i := range k.Keys {
+		cost = max(cost, keyCost(&k.Keys[i]))
+	}
+	return cost
+}
+
+func hasKey(k *imap.SearchKey, op string) bool {
+	if k.Op == op {
+		return true
+	}
+	for i := range k.Keys {
+		if hasKey(&k.Keys[i], op) {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluator matches search keys against one message at a time, loading
+// the item record and the content only when a key needs them.
+type evaluator struct {
+	s      *session
+	sel    *selection
+	now    time.Time
+	saved  map[uint32]bool
+	maxUID uint32
+
+	i       int
+	item    *store.Item
+	itemErr bool
+	ct      *content
+	ctErr   bool
+	hdrText string // decoded header, lower case
+	hdrDone bool
+	body    string // body text, lower case
+	bodyOK  bool
+}
+
+func newEvaluator(s *session) *evaluator {
+	ev := &evaluator{s: s, sel: s.sel, now: time.Now(), maxUID: s.sel.maxUID()}
+	ev.saved = map[uint32]bool{}
+	for _, u := range s.sel.saved {
+		ev.saved[u] = true
+	}
+	return ev
+}
+
+// at moves to the message at index i.
+func (ev *evaluator) at(i int) {
+	ev.done()
+	ev.i = i
+	ev.item, ev.itemErr = nil, false
+	ev.ct, ev.ctErr = nil, false
+	ev.hdrText, ev.hdrDone = "", false
+	ev.body, ev.bodyOK = "", false
+}
+
+func (ev *evaluator) done() {
+	if ev.ct != nil {
+		ev.ct.close()
+		ev.ct = nil
+	}
+}
+
+func (ev *evaluator) msg() *msg { return &ev.sel.msgs[ev.i] }
+
+func (ev *evaluator) loadItem() *store.Item {
+	if ev.item == nil && !ev.itemErr {
+		it, err := ev.s.item(ev.msg())
+		if err != nil {
+			ev.itemErr = true
+			return nil
+		}
+		ev.item = it
+	}
+	return ev.item
+}
+
+func (ev *evaluator) content() *content {
+	if ev.ct == nil && !ev.ctErr {
+		ct, err := ev.s.openContent(ev.msg())
+		if err != nil {
+			ev.ctErr = true
+			return nil
+		}
+		ev.ct = ct
+	}
+	return ev.ct
+}
+
+func (ev *evaluator) header() *mime.Header {
+	ct := ev.content()
+	if ct == nil {
+		return nil
+	}
+	return &ct.parse().Header
+}
+
+// headerText is the decoded header block for TEXT.
+func (ev *evaluator) headerText() string {
+	if !ev.hdrDone {
+		ev.hdrDone = true
+		if h := ev.header(); h != nil {
+			var b strings.Builder
+			for _, f := range h.Fields() {
+				b.WriteString(f.Name)
+				b.WriteString(": ")
+				b.WriteString(mime.DecodeHeaderValue(f.Value))
+				b.WriteByte('\n')
+			}
+			ev.hdrText = strings.ToLower(b.String())
+		}
+	}
+	return ev.hdrText
+}
+
+// bodyText is the text of the message's text parts for BODY and TEXT.
+func (ev *evaluator) bodyText() string {
+	if !ev.bodyOK {
+		ev.bodyOK = true
+		if ct := ev.content(); ct != nil {
+			ev.body = strings.ToLower(ct.parse().Text(ct.ra, maxSearchText))
+		}
+	}
+	return ev.body
+}
+
+// headerHas reports whether a field called name contains s (decoded, case
+// insensitive); an empty s matches any such field (RFC 9051 §6.4.4).
+func (ev *evaluator) headerHas(name, s string) bool {
+	h := ev.header()
+	if h == nil {
+		return false
+	}
+	s = strings.ToLower(s)
+	for _, v := range h.Values(name) {
+		if s == "" || strings.Contains(strings.ToLower(mime.DecodeHeaderValue(v)), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ev *evaluator) hasFlag(f string) bool {
+	return slices.ContainsFunc(ev.msg().flags, func(x string) bool { return strings.EqualFold(x, f) })
+}
+
+// day is the calendar date of t, as a time at midnight UTC.
+func day(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// compareDate applies BEFORE/ON/SINCE to a date against the key's date.
+func compareDate(op string, t, key time.Time) bool {
+	d := day(t)
+	switch op {
+	case "BEFORE", "SENTBEFORE":
+		return d.Before(key)
+	case "ON", "SENTON":
+		return d.Equal(key)
+	}
+	return !d.Before(key) // SINCE, SENTSINCE
+}
+
+// match evaluates one key. Nesting is bounded by the parser (Limits.MaxDepth).
+func (ev *evaluator) match(k *imap.SearchKey) bool {
+	m := ev.msg()
+	switch k.Op {
+	case "ALL", "OLD":
+		return true
+	case "NEW", "RECENT":
+		return false // Roost keeps no \Recent
+	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
+		return ev.hasFlag(`\` + k.Op)
+	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
+		return !ev.hasFlag(`\` + k.Op[2:])
+	case "KEYWORD":
+		return ev.hasFlag(k.Str)
+	case "UNKEYWORD":
+		return !ev.hasFlag(k.Str)
+	case "BCC", "CC", "FROM", "SUBJECT", "TO":
+		return ev.headerHas(k.Op, k.Str)
+	case "HEADER":
+		return ev.headerHas(k.Str, k.Value)
+	case "BODY":
+		return strings.Contains(ev.bodyText(), strings.ToLower(k.Str))
+	case "TEXT":
+		s := strings.ToLower(k.Str)
+		return strings.Contains(ev.headerText(), s) || strings.Contains(ev.bodyText(), s)
+	case "BEFORE", "ON", "SINCE":
+		it := ev.loadItem()
+		return it != nil && compareDate(k.Op, it.InternalDate.UTC(), k.Date)
+	case "SENTBEFORE", "SENTON", "SENTSINCE":
+		h := ev.header()
+		if h == nil {
+			return false
+		}
+		t, ok := mime.ParseDate(h.Get("Date"))
+		// The date as written, disregarding time and zone (RFC 9051 §6.4.4).
+		return ok && compareDate(k.Op, t, k.Date)
+	case "LARGER":
+		return uint64(m.size) > k.Num
+	case "SMALLER":
+		return uint64(m.size) < k.Num
+	case "YOUNGER", "OLDER":
+		it := ev.loadItem()
+		if it == nil {
+			return false
+		}
+		age := ev.now.Sub(it.InternalDate)
+		lim := time.Duration(min(k.Num, 1<<32)) * time.Second
+		if k.Op == "YOUNGER" {
+			return age <= lim
+		}
+		return age >= lim
+	case "MODSEQ":
+		return m.modseq >= k.Num
+	case "SEQ":
+		if k.Seq.Saved {
+			return ev.saved[m.uid]
+		}
+		return inSet(k.Seq, uint32(ev.i+1))
+	case "UID":
+		if k.Seq.Saved {
+			return ev.saved[m.uid]
+		}
+		return inSet(k.Seq, m.uid)
+	case "AND":
+		for i := range k.Keys {
+			if !ev.match(&k.Keys[i]) {
+				return false
+			}
+		}
+		return true
+	case "NOT":
+		return len(k.Keys) == 1 && !ev.match(&k.Keys[0])
+	case "OR":
+		return len(k.Keys) == 2 && (ev.match(&k.Keys[0]) || ev.match(&k.Keys[1]))
+	case "FUZZY":
+		// SEARCH=FUZZY is not offered yet: an exact match is a fuzzy one.
+		return len(k.Keys) == 1 && ev.match(&k.Keys[0])
+	}
+	return false
+}

@@ -1,0 +1,43 @@
+// Package imapserver is Roost's IMAP server: IMAP4rev2 (RFC 9051) and
+// IMAP4rev1 (RFC 3501) sessions over a store.Backend. The wire format
+// lives in internal/proto/imap and message structure in
+// internal/proto/mime; this package holds sessions and command semantics.
+//
+// # Mailbox model
+//
+// The personal namespace ("" with delimiter "/") holds the mail folders of
+// the user's private store. The folder whose Special role is "inbox" is
+// always "INBOX", whatever its localised name; other folders appear by
+// their path, parent names joined with "/". Only folders of type mail whose
+// ancestors are all mail folders are visible; calendars, contacts, tasks
+// and notes never appear. Folders of other users that the principal may
+// look up appear under "Other Users/<login>/…" (the other-users namespace),
+// and the tenant's public store under "Shared Folders/…" (the shared
+// namespace). A shared folder whose parent the principal may not see is
+// placed at the top of its owner's tree, so no hidden folder's name leaks.
+// Subscriptions to mailboxes outside the personal namespace last for the
+// session (the store keeps one subscription flag per folder, its owner's).
+//
+// # Invariants
+//
+//   - Access control is the store's: every store call carries the session's
+//     principal in its context, and the store enforces ACLs and tenancy.
+//     The session adds no rights of its own.
+//   - A mailbox the principal may not look up, one of another tenant and one
+//     that does not exist all get the same answer, "NO [NONEXISTENT]",
+//     with the same text: store errors are mapped to responses in one place
+//     (errors.go).
+//   - Message sequence numbers are the session's own view of the selected
+//     mailbox (view.go). The view changes only when the session announces
+//     the change: EXISTS for new messages, EXPUNGE or VANISHED for removed
+//     ones, and never an EXPUNGE while answering FETCH, STORE or SEARCH by
+//     sequence number (RFC 9051 §7.4.1). Changes by other sessions, LMTP,
+//     JMAP or the web are read from the store's change journal after every
+//     command and while idling.
+//   - UIDs come from the store, which never reuses them within a
+//     UIDVALIDITY; the session never invents one.
+//   - Passwords never reach the log: commands are logged with
+//     Command.Redacted.
+//   - A panic in a session is recovered at the connection boundary, logged,
+//     and closes that connection only.
+package imapserver

@@ -1,0 +1,18 @@
+package imapserver
+
+import (
+	"net"
+	"time"
+)
+
+// Test hooks, compiled only into the tests.
+
+// ServeConnForTest serves one connection (net.Pipe in the fuzz target);
+// the channel is closed when its session has ended.
+func (s *Server) ServeConnForTest(c net.Conn) <-chan struct{} { return s.serveConn(c, false) }
+
+// SetOnPanic installs a function called with every recovered panic.
+func (s *Server) SetOnPanic(f func(any)) { s.onPanic = f }
+
+// SetIdlePoll makes IDLE poll the journal this often.
+func (s *Server) SetIdlePoll(d time.Duration) { s.idlePoll = d }

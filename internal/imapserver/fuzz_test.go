@@ -1,0 +1,224 @@
+package imapserver_test
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// sessionSeeds are command sequences for FuzzSession: the commands of
+// every group, RFC examples and the bad input of the IMAP issue.
+var sessionSeeds = []string{
+	"a CAPABILITY\r\nb NOOP\r\n",
+	"a LIST \"\" \"*\"\r\nb LSUB \"\" \"*\"\r\nc NAMESPACE\r\n",
+	"a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"*\" RETURN (CHILDREN STATUS (MESSAGES SIZE))\r\n",
+	"a CREATE x/y\r\nb RENAME x z\r\nc DELETE z/y\r\nd SUBSCRIBE z\r\ne STATUS z (MESSAGES UIDNEXT UNSEEN)\r\n",
+	"a APPEND INBOX (\\Seen) {20+}\r\nSubject: hi\r\n\r\nbody\r\nb NOOP\r\n",
+	"a APPEND INBOX {11+}\r\nSubject: x\r\n {11+}\r\nSubject: y\r\n\r\n",
+	"a FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (Subject)] BINARY.SIZE[1])\r\n",
+	"a FETCH 1 (BODY[]<0.10> BODY[1.MIME] RFC822.SIZE INTERNALDATE MODSEQ)\r\nb UID FETCH 1:* FLAGS (CHANGEDSINCE 1)\r\n",
+	"a STORE 1:* +FLAGS (\\Deleted $x)\r\nb EXPUNGE\r\nc UID EXPUNGE 1:5\r\n",
+	"a STORE 1 (UNCHANGEDSINCE 3) FLAGS.SILENT (\\Seen)\r\n",
+	"a SEARCH RETURN (MIN MAX COUNT SAVE) OR SEEN (NOT DELETED SUBJECT x)\r\nb FETCH $ UID\r\n",
+	"a SEARCH CHARSET UTF-8 TEXT hello SENTSINCE 1-Jan-2000 LARGER 1 UID 1:*\r\n",
+	"a COPY 1:* Archive\r\nb MOVE 1 Trash\r\nc UID MOVE 1:* Junk\r\n",
+	"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 1 1:9))\r\nc UID FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)\r\n",
+	"a ENABLE IMAP4rev2 UTF8=ACCEPT\r\nb SEARCH ALL\r\nc CREATE \"Ünïcode\"\r\n",
+	"a IDLE\r\nDONE\r\nb CHECK\r\nc CLOSE\r\n",
+	"a GETACL INBOX\r\nb SETACL INBOX bob +lr\r\nc MYRIGHTS INBOX\r\nd LISTRIGHTS INBOX bob\r\ne DELETEACL INBOX bob\r\n",
+	"a GETQUOTAROOT INBOX\r\nb GETQUOTA \"\"\r\nc SETQUOTA \"\" (STORAGE 1)\r\n",
+	"a SELECT \"Other Users/bob/INBOX\"\r\nb STATUS \"Other Users/eve/INBOX\" (MESSAGES)\r\n",
+	"a APPEND INBOX {4294967295}\r\n",
+	"a SEARCH " + strings.Repeat("(", 200) + "ALL" + strings.Repeat(")", 200) + "\r\n",
+	"a CREATE \"a/../b\"\r\nb CREATE \"a&Jjo\"\r\nc CREATE " + strings.Repeat("x/", 100) + "x\r\n",
+	"a UNSELECT\r\nb EXAMINE Sent\r\nc FETCH 1 BODY[]\r\n",
+	"a ID (\"name\" \"fuzz\")\r\nb LOGOUT\r\n",
+}
+
+// fuzzEnv is shared by the iterations of one fuzzing process.
+type fuzzEnv struct {
+	srv   *imapserver.Server
+	mu    sync.Mutex
+	panic any
+}
+
+var (
+	fuzzOnce sync.Once
+	fuzzE    *fuzzEnv
+)
+
+func newFuzzEnv(t testing.TB) *fuzzEnv {
+	fuzzOnce.Do(func() {
+		hub := events.NewHub()
+		db := openStore(&keepT{t}, hub)
+		fe := &fuzzEnv{}
+		fe.srv = imapserver.New(imapserver.Options{
+			Store: db, Events: hub, AllowPlaintextAuth: true, MaxMessageBytes: 64 << 10,
+			Limits:       imap.Limits{MaxLine: 8 << 10, MaxCommand: 256 << 10},
+			Authenticate: authenticator(db),
+		})
+		fe.srv.SetOnPanic(func(v any) {
+			fe.mu.Lock()
+			fe.panic = v
+			fe.mu.Unlock()
+		})
+		fe.srv.SetIdlePoll(50 * time.Millisecond)
+		inbox := mustFolder(db, "alice", store.SpecialInbox)
+		for i := 1; i <= 3; i++ {
+			db.AppendItem(sys, inbox.ID, store.NewItem{Content: strings.NewReader(testMsg(i))})
+		}
+		db.AppendItem(sys, inbox.ID, store.NewItem{Content: strings.NewReader(mimeMsg)})
+		bobInbox := mustFolder(db, "bob", store.SpecialInbox)
+		db.SetACL(sys, bobInbox.ID, store.UserSubject("alice"), "lrs")
+		fuzzE = fe
+	})
+	return fuzzE
+}
+
+// keepT lets the shared store outlive the first test that opens it: its
+// temporary directory and cleanup belong to the process, not to a test.
+type keepT struct{ testing.TB }
+
+func (k *keepT) TempDir() string {
+	dir, err := tempDir()
+	if err != nil {
+		k.TB.Fatal(err)
+	}
+	return dir
+}
+
+func (k *keepT) Cleanup(func()) {}
+
+func mustFolder(b store.Backend, login, role string) *store.Folder {
+	ctx := store.WithPrincipal(sys, mustPrincipal(b, login))
+	st, err := b.UserStore(ctx, login)
+	if err != nil {
+		panic(err)
+	}
+	fs, err := b.ListFolders(ctx, st.ID)
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range fs {
+		if f.Special == role {
+			return f
+		}
+	}
+	panic("no folder " + role)
+}
+
+func mustPrincipal(b store.Backend, login string) *store.Principal {
+	p, err := b.Principal(sys, login)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// FuzzSession feeds command sequences to a live, logged-in session over
+// net.Pipe: the server must never panic, must end the session when the
+// client goes away, and, unless the input leaves it waiting for more
+// (a literal, IDLE, an AUTHENTICATE exchange), must keep answering.
+func FuzzSession(f *testing.F) {
+	for _, s := range sessionSeeds {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	fe := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, data []byte, sel bool) {
+		cli, srvConn := net.Pipe()
+		done := fe.srv.ServeConnForTest(srvConn)
+		var out bytes.Buffer
+		var outMu sync.Mutex
+		readDone := make(chan struct{})
+		go func() {
+			defer close(readDone)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := cli.Read(buf)
+				outMu.Lock()
+				out.Write(buf[:n])
+				outMu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+		script := "l LOGIN alice " + password("alice") + "\r\n"
+		if sel {
+			script += "s SELECT INBOX\r\n"
+		}
+		input := append([]byte(script), data...)
+		input = append(input, "\r\nzz NOOP\r\n"...)
+		go func() {
+			cli.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			cli.Write(input)
+		}()
+		answered := func() bool {
+			outMu.Lock()
+			defer outMu.Unlock()
+			return bytes.Contains(out.Bytes(), []byte("\nzz ")) || bytes.Contains(out.Bytes(), []byte("* BYE"))
+		}
+		waits := bytes.IndexByte(data, '{') >= 0 || containsFold(data, "IDLE") || containsFold(data, "AUTHENTICATE") ||
+			containsFold(data, "LOGOUT")
+		wait := 5 * time.Second
+		if waits {
+			wait = 200 * time.Millisecond
+		}
+		deadline := time.Now().Add(wait)
+		for !answered() && time.Now().Before(deadline) {
+			select {
+			case <-readDone:
+				deadline = time.Now()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		if !waits && !answered() {
+			outMu.Lock()
+			o := out.String()
+			outMu.Unlock()
+			t.Errorf("session stopped answering; output:\n%s", tail(o))
+		}
+		if os.Getenv("IMAPTEST_FUZZ_SHOW") != "" {
+			outMu.Lock()
+			t.Logf("output:\n%s", tail(out.String()))
+			outMu.Unlock()
+		}
+		cli.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("session did not end after the client went away")
+		}
+		<-readDone
+		fe.mu.Lock()
+		p := fe.panic
+		fe.panic = nil
+		fe.mu.Unlock()
+		if p != nil {
+			t.Fatalf("panic: %v", p)
+		}
+	})
+}
+
+func containsFold(b []byte, s string) bool {
+	return bytes.Contains(bytes.ToUpper(b), []byte(s))
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return "..." + s[len(s)-2000:]
+	}
+	return s
+}
+
+func tempDir() (string, error) { return os.MkdirTemp("", "imapserver-fuzz-") }

@@ -728,6 +728,13 @@ func (d *DB) CreateFolder(ctx context.Context, storeID, parentID int64, name str
 		if err != nil {
 			return err
 		}
+		// A subfolder starts with its parent's ACL (as in Cyrus), so a
+		// delegate who creates one in a shared folder can still see it.
+		if parentID != 0 {
+			if _, err := t.exec(`INSERT INTO acl (folder_id, subject, rights) SELECT ?, subject, rights FROM acl WHERE folder_id = ?`, id, parentID); err != nil {
+				return fmt.Errorf("inherit ACL: %w", err)
+			}
+		}
 		out, err = t.folderByID(id)
 		return err
 	})

@@ -598,6 +598,14 @@ func testACL(t *testing.T, in *Instance) {
 	}
 	_, err = b.GetFolder(bob, f.aliceInbox.ID)
 	wantErr(t, err, store.ErrNotFound)
+	// A subfolder inherits its parent's ACL: a delegate with "k" creates
+	// one and still sees it.
+	check(b.SetACL(f.alice, f.aliceInbox.ID, "user:bob", "lrk"))
+	sub := must(b.CreateFolder(bob, f.aliceStore.ID, f.aliceInbox.ID, "From Bob", store.FolderMail))
+	if r := must(b.MyRights(bob, sub.ID)); r != "lrk" {
+		t.Fatalf("rights on the new subfolder: %q", r)
+	}
+	check(b.DeleteACL(f.alice, f.aliceInbox.ID, "user:bob"))
 	// Obsolete rights map onto RFC 4314 ones.
 	if err := b.SetACL(f.alice, f.aliceInbox.ID, "user:bob", "lrcd"); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -475,4 +476,47 @@ func (p *serverProc) adminAddr(t *testing.T) string {
 	}
 	t.Fatalf("no TLS admin listener in:\n%s", p.out)
 	return ""
+}
+
+// TestBenchIMAP runs the load tool briefly against a real server: every
+// operation of the mix succeeds.
+func TestBenchIMAP(t *testing.T) {
+	bin := roostBinary(t)
+	dir := t.TempDir()
+	cfg := quietConfig(t, dir)
+	addr := freeAddr(t)
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "imaps_listen = %q\n", addr)
+	f.Close()
+	// quietConfig turned imaps off; the line above must win, so rewrite.
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "imaps_listen = \"off\"\n", "", 1)), 0o600)
+	srv := startServer(t, bin, cfg, dir)
+	// One user per client: sessions of one user racing EXPUNGE against
+	// STORE may legitimately get NO, which would count as an error here.
+	for i := 0; i < 4; i++ {
+		cmd := exec.Command(bin, "admin", "--config", cfg, "user", "create", fmt.Sprintf("bench%d", i), "--email",
+			fmt.Sprintf("bench%d@example.test", i), "--name", "Bench", "--password-stdin")
+		cmd.Stdin = strings.NewReader("bench\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	out, err := exec.Command(bin, "bench", "imap", "--addr", addr, "--tls", "--users", "4", "--clients", "4",
+		"--duration", "3s", "--messages", "10").CombinedOutput()
+	if err != nil {
+		t.Fatalf("roost bench imap: %v\n%s", err, out)
+	}
+	for _, op := range []string{"select", "fetch", "store", "append", "search", "expunge", "idle"} {
+		re := regexp.MustCompile(`(?m)^` + op + `\s+(\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(\d+)$`)
+		m := re.FindStringSubmatch(string(out))
+		if m == nil || m[1] == "0" || m[2] != "0" {
+			t.Errorf("operation %s did not run cleanly:\n%s", op, out)
+		}
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
 }

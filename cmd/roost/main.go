@@ -25,6 +25,7 @@ Usage:
   roost deliver [--data DIR | --config FILE] ADDRESS < message
                                               deliver one message to a local user; exit
                                               status 67 unknown user, 75 try again later
+  roost bench imap [flags]                    load-test an IMAP server (see roost bench imap -h)
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAdmin(ctx, args[1:], stdin, stdout, stderr)
 	case "deliver":
 		return runAdmin(ctx, append([]string{"deliver"}, args[1:]...), stdin, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "roost %s\n", version)
 		return 0

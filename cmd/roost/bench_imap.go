@@ -1,0 +1,385 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runBench is `roost bench imap`: a load generator in the spirit of
+// imaptest's benchmark mode. N clients log in and run a weighted mix of
+// SELECT, FETCH, STORE, APPEND, SEARCH, EXPUNGE and IDLE against any IMAP
+// server (Roost or a peer such as Dovecot), then it reports operations per
+// second and latency percentiles per operation. Runs are bounded in time.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "imap" {
+		fmt.Fprintln(stderr, "usage: roost bench imap [flags]   (roost bench imap -h for the flags)")
+		return 2
+	}
+	fl := flag.NewFlagSet("roost bench imap", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	addr := fl.String("addr", "127.0.0.1:1143", "IMAP server address (loopback only in this project's tests)")
+	implicitTLS := fl.Bool("tls", false, "implicit TLS (port 993 style)")
+	startTLS := fl.Bool("starttls", false, "STARTTLS before logging in")
+	userFmt := fl.String("user", "bench%d", "login name format; %d is the user number")
+	password := fl.String("password", "bench", "password of every bench user")
+	users := fl.Int("users", 10, "number of distinct users (bench0 … benchN-1)")
+	clients := fl.Int("clients", 10, "concurrent connections")
+	duration := fl.Duration("duration", 20*time.Second, "how long to run (at most 10m)")
+	seed := fl.Int("messages", 50, "messages each client appends before the run, if its INBOX has fewer")
+	mix := fl.String("mix", "select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10", "weighted operation mix")
+	if err := fl.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *duration > 10*time.Minute || *duration <= 0 {
+		fmt.Fprintln(stderr, "roost bench: --duration must be between 0 and 10m")
+		return 2
+	}
+	if *clients < 1 || *clients > 20000 || *users < 1 {
+		fmt.Fprintln(stderr, "roost bench: --clients must be 1..20000 and --users at least 1")
+		return 2
+	}
+	weights, err := parseMix(*mix)
+	if err != nil {
+		fmt.Fprintf(stderr, "roost bench: --mix: %v\n", err)
+		return 2
+	}
+	cfg := benchConfig{addr: *addr, implicitTLS: *implicitTLS, startTLS: *startTLS, password: *password, seed: *seed}
+	ctx, cancel := context.WithTimeout(ctx, *duration)
+	defer cancel()
+	var mu sync.Mutex
+	lat := map[string][]time.Duration{}
+	errs := map[string]int{}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < *clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			local, lerrs := benchClient(ctx, cfg, fmt.Sprintf(*userFmt, i%*users), weights, int64(i))
+			mu.Lock()
+			for k, v := range local {
+				lat[k] = append(lat[k], v...)
+			}
+			for k, v := range lerrs {
+				errs[k] += v
+			}
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var total int
+	var names []string
+	for k, v := range lat {
+		total += len(v)
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(stdout, "roost bench imap: %s, %d clients, %d users, %s\n", *addr, *clients, *users, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%-8s %9s %9s %9s %9s %9s %7s\n", "op", "count", "ops/s", "p50", "p95", "p99", "errors")
+	for _, k := range names {
+		v := lat[k]
+		slices.Sort(v)
+		fmt.Fprintf(stdout, "%-8s %9d %9.1f %9s %9s %9s %7d\n", k, len(v), float64(len(v))/elapsed.Seconds(),
+			pct(v, 50), pct(v, 95), pct(v, 99), errs[k])
+	}
+	fmt.Fprintf(stdout, "%-8s %9d %9.1f\n", "total", total, float64(total)/elapsed.Seconds())
+	if errs["login"] > 0 || errs["connect"] > 0 {
+		fmt.Fprintf(stdout, "connect errors: %d, login errors: %d\n", errs["connect"], errs["login"])
+		return 1
+	}
+	return 0
+}
+
+type benchConfig struct {
+	addr                  string
+	implicitTLS, startTLS bool
+	password              string
+	seed                  int
+}
+
+func parseMix(s string) ([]weighted, error) {
+	var out []weighted
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 0 {
+			return nil, fmt.Errorf("%q: want op=weight", part)
+		}
+		switch k {
+		case "select", "fetch", "store", "append", "search", "expunge", "idle":
+		default:
+			return nil, fmt.Errorf("unknown operation %q", k)
+		}
+		out = append(out, weighted{k, n})
+	}
+	return out, nil
+}
+
+type weighted struct {
+	op string
+	w  int
+}
+
+func pick(r *rand.Rand, ws []weighted) string {
+	sum := 0
+	for _, w := range ws {
+		sum += w.w
+	}
+	n := r.IntN(max(sum, 1))
+	for _, w := range ws {
+		if n < w.w {
+			return w.op
+		}
+		n -= w.w
+	}
+	return ws[0].op
+}
+
+func pct(v []time.Duration, p int) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	d := v[min(len(v)-1, len(v)*p/100)]
+	return d.Round(10 * time.Microsecond).String()
+}
+
+// iconn is a minimal IMAP client connection for load generation.
+type iconn struct {
+	c   net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	tag int
+}
+
+func (c *iconn) readLine() (string, error) {
+	l, err := c.r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	// Skip a literal announced at the end of the line.
+	if strings.HasSuffix(l, "}\r\n") {
+		if i := strings.LastIndexByte(l, '{'); i >= 0 {
+			n, err := strconv.Atoi(strings.TrimSuffix(l[i+1:len(l)-3], "+"))
+			if err == nil && n >= 0 {
+				if _, err := io.CopyN(io.Discard, c.r, int64(n)); err != nil {
+					return "", err
+				}
+				rest, err := c.readLine()
+				return l + rest, err
+			}
+		}
+	}
+	return l, nil
+}
+
+// cmd sends a command and reads to its tagged response; it returns the
+// untagged lines and an error for NO/BAD.
+func (c *iconn) cmd(format string, args ...any) ([]string, error) {
+	c.tag++
+	tag := "b" + strconv.Itoa(c.tag)
+	fmt.Fprintf(c.w, tag+" "+format+"\r\n", args...)
+	if err := c.w.Flush(); err != nil {
+		return nil, err
+	}
+	return c.readTagged(tag)
+}
+
+func (c *iconn) readTagged(tag string) ([]string, error) {
+	var lines []string
+	for {
+		l, err := c.readLine()
+		if err != nil {
+			return lines, err
+		}
+		if strings.HasPrefix(l, tag+" ") {
+			if strings.HasPrefix(l[len(tag)+1:], "OK") {
+				return lines, nil
+			}
+			return lines, fmt.Errorf("%s", strings.TrimSpace(l))
+		}
+		lines = append(lines, l)
+	}
+}
+
+func benchDial(cfg benchConfig) (*iconn, error) {
+	c, err := net.DialTimeout("tcp", cfg.addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{InsecureSkipVerify: true} // a benchmark against the local server's self-signed certificate
+	if cfg.implicitTLS {
+		c = tls.Client(c, tc)
+	}
+	ic := &iconn{c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	if _, err := ic.readLine(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if cfg.startTLS {
+		if _, err := ic.cmd("STARTTLS"); err != nil {
+			c.Close()
+			return nil, err
+		}
+		t := tls.Client(c, tc)
+		ic.c, ic.r, ic.w = t, bufio.NewReader(t), bufio.NewWriter(t)
+	}
+	return ic, nil
+}
+
+func quoteIMAP(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func benchClient(ctx context.Context, cfg benchConfig, user string, ws []weighted, seed int64) (map[string][]time.Duration, map[string]int) {
+	lat := map[string][]time.Duration{}
+	errs := map[string]int{}
+	c, err := benchDial(cfg)
+	if err != nil {
+		errs["connect"]++
+		return lat, errs
+	}
+	defer c.c.Close()
+	go func() { <-ctx.Done(); c.c.SetDeadline(time.Now()) }()
+	if _, err := c.cmd("LOGIN %s %s", quoteIMAP(user), quoteIMAP(cfg.password)); err != nil {
+		errs["login"]++
+		return lat, errs
+	}
+	r := rand.New(rand.NewPCG(uint64(seed), 42))
+	exists := 0
+	sel := func() error {
+		lines, err := c.cmd("SELECT INBOX")
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) >= 3 && f[2] == "EXISTS" {
+				exists, _ = strconv.Atoi(f[1])
+			}
+		}
+		return err
+	}
+	if err := sel(); err != nil {
+		errs["select"]++
+		return lat, errs
+	}
+	msg := func() string {
+		body := strings.Repeat("The quick brown fox jumps over the lazy dog.\r\n", 40+r.IntN(100))
+		return fmt.Sprintf("From: bench@example.test\r\nTo: %s@example.test\r\nSubject: bench %d\r\nMessage-ID: <%d.%d@bench>\r\n\r\n%s",
+			user, r.IntN(1000), seed, r.Int64(), body)
+	}
+	appendMsg := func() error {
+		m := msg()
+		c.tag++
+		tag := "b" + strconv.Itoa(c.tag)
+		fmt.Fprintf(c.w, "%s APPEND INBOX {%d}\r\n", tag, len(m))
+		c.w.Flush()
+		l, err := c.readLine()
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(l, "+") {
+			return fmt.Errorf("APPEND: %s", l)
+		}
+		c.w.WriteString(m + "\r\n")
+		c.w.Flush()
+		_, err = c.readTagged(tag)
+		return err
+	}
+	for exists < cfg.seed {
+		if err := appendMsg(); err != nil {
+			errs["append"]++
+			return lat, errs
+		}
+		exists++
+	}
+	for ctx.Err() == nil {
+		op := pick(r, ws)
+		t0 := time.Now()
+		var err error
+		switch op {
+		case "select":
+			err = sel()
+		case "fetch":
+			if exists == 0 {
+				continue
+			}
+			n := 1 + r.IntN(exists)
+			if r.IntN(2) == 0 {
+				_, err = c.cmd("FETCH 1:* (FLAGS UID)")
+			} else {
+				_, err = c.cmd("FETCH %d (UID RFC822.SIZE ENVELOPE BODY.PEEK[])", n)
+			}
+		case "store":
+			if exists == 0 {
+				continue
+			}
+			sign := "+"
+			if r.IntN(2) == 0 {
+				sign = "-"
+			}
+			_, err = c.cmd("STORE %d %sFLAGS (\\Seen $Bench)", 1+r.IntN(exists), sign)
+		case "append":
+			err = appendMsg()
+			if err == nil {
+				exists++
+			}
+		case "search":
+			_, err = c.cmd("SEARCH SUBJECT %q UNSEEN", fmt.Sprint("bench ", r.IntN(1000)))
+		case "expunge":
+			if exists < cfg.seed {
+				continue
+			}
+			if _, err = c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)"); err == nil {
+				_, err = c.cmd("EXPUNGE")
+			}
+			if err == nil {
+				exists--
+			}
+		case "idle":
+			c.tag++
+			tag := "b" + strconv.Itoa(c.tag)
+			fmt.Fprintf(c.w, "%s IDLE\r\n", tag)
+			c.w.Flush()
+			// Pending untagged updates may come before the continuation.
+			l, e := c.readLine()
+			for e == nil && strings.HasPrefix(l, "* ") {
+				l, e = c.readLine()
+			}
+			if e != nil || !strings.HasPrefix(l, "+") {
+				err = fmt.Errorf("IDLE: %q %v", l, e)
+				break
+			}
+			time.Sleep(time.Duration(20+r.IntN(80)) * time.Millisecond)
+			c.w.WriteString("DONE\r\n")
+			c.w.Flush()
+			_, err = c.readTagged(tag)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			errs[op]++
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			continue
+		}
+		lat[op] = append(lat[op], time.Since(t0))
+	}
+	c.cmd("LOGOUT")
+	return lat, errs
+}

@@ -437,6 +437,11 @@ type Mail interface {
 	// ListDeletedFolders lists soft-deleted folders of a store.
 	ListDeletedFolders(ctx context.Context, storeID int64) ([]*Folder, error)
 
+	// SharedFolders lists the folders of other users' stores and of
+	// public stores that the principal may look up through an ACL entry
+	// (naming it, one of its groups, or anyone), with their stores.
+	SharedFolders(ctx context.Context) ([]SharedFolder, error)
+
 	GetACL(ctx context.Context, folderID int64) ([]ACLEntry, error)
 	SetACL(ctx context.Context, folderID int64, subject, rights string) error
 	DeleteACL(ctx context.Context, folderID int64, subject string) error
@@ -469,6 +474,13 @@ type Mail interface {
 	// olderThan ago, and frees blobs no longer referenced. System admins only
 	// (or the system principal).
 	PurgeDeleted(ctx context.Context, olderThan time.Duration) (PurgeStats, error)
+}
+
+// SharedFolder is a folder of another store visible to the principal.
+type SharedFolder struct {
+	Folder *Folder
+	Store  *Store
+	Rights string
 }
 
 // UIDMap pairs a source UID with the UID its copy got (RFC 4315 COPYUID).

@@ -1055,3 +1055,54 @@ func (d *DB) MyRights(ctx context.Context, folderID int64) (string, error) {
 	})
 	return out, err
 }
+
+// SharedFolders implements store.Mail.
+func (d *DB) SharedFolders(ctx context.Context) ([]store.SharedFolder, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subjects := []any{store.SubjectAnyone}
+	if p.Login != "" {
+		subjects = append(subjects, store.UserSubject(lc(p.Login)))
+	}
+	for _, g := range p.Groups {
+		subjects = append(subjects, store.GroupSubject(lc(g)))
+	}
+	var out []store.SharedFolder
+	err = d.read(ctx, func(t *tx) error {
+		q := `SELECT DISTINCT a.folder_id FROM acl a JOIN folders f ON f.id = a.folder_id JOIN stores s ON s.id = f.store_id
+			WHERE f.deleted = 0 AND s.deleted = 0 AND s.owner_id <> ? AND a.subject IN (?` + strings.Repeat(",?", len(subjects)-1) + `)
+			ORDER BY a.folder_id LIMIT 10000`
+		rows, err := t.query(q, append([]any{p.UserID}, subjects...)...)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			a, err := t.folderAccess(p, id, "l", false)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // e.g. "anyone" of another tenant
+			}
+			if err != nil {
+				return err
+			}
+			st := a.st.Store
+			out = append(out, store.SharedFolder{Folder: a.folder, Store: &st, Rights: a.rights})
+		}
+		return nil
+	})
+	return out, err
+}

@@ -152,6 +152,7 @@ CREATE TABLE acl (
 	rights TEXT NOT NULL,
 	PRIMARY KEY (folder_id, subject)
 );
+CREATE INDEX acl_subject ON acl (subject);
 CREATE TABLE changes (
 	store_id BIGINT NOT NULL,
 	seq BIGINT NOT NULL,

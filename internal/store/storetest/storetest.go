@@ -589,6 +589,14 @@ func testACL(t *testing.T, in *Instance) {
 	wantErr(t, b.SetACL(f.alice, f.aliceInbox.ID, "user:bob", "lrz"), store.ErrInvalid)
 	wantErr(t, b.SetACL(f.alice, f.aliceInbox.ID, "user:nobody", "lr"), store.ErrNotFound)
 	wantErr(t, b.SetACL(f.alice, f.aliceInbox.ID, "robot", "lr"), store.ErrInvalid)
+	// The delegate finds what is shared with it without scanning stores.
+	shared := must(b.SharedFolders(bob))
+	if len(shared) != 1 || shared[0].Folder.ID != f.aliceInbox.ID || shared[0].Store.Owner != "alice" || shared[0].Rights != "lrsi" {
+		t.Fatalf("shared folders %+v", shared)
+	}
+	if n := len(must(b.SharedFolders(f.eve))); n != 0 {
+		t.Fatalf("eve (other tenant) sees %d shared folders", n)
+	}
 	// Revoking hides the folder again.
 	if err := b.DeleteACL(f.alice, f.aliceInbox.ID, "user:bob"); err != nil {
 		t.Fatal(err)

@@ -206,7 +206,7 @@ type Folder struct {
 	HighestModSeq uint64
 	Messages      int64 // items not soft-deleted
 	Size          int64
-	Subscribed    bool
+	Subscribed    bool // the acting principal's IMAP subscription
 	Deleted       bool
 	DeletedAt     time.Time
 	Created       time.Time

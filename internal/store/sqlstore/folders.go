@@ -166,6 +166,10 @@ func (t *tx) insertFolder(storeID, parentID int64, name string, typ store.Folder
 	if _, err := t.exec(`UPDATE folders SET highestmodseq = ? WHERE id = ?`, int64(seq), id); err != nil {
 		return 0, err
 	}
+	// The owner of a private store is subscribed to its new folders.
+	if _, err := t.exec(`INSERT INTO subscriptions (user_id, folder_id) SELECT owner_id, ? FROM stores WHERE id = ? AND owner_id <> 0`, id, storeID); err != nil {
+		return 0, err
+	}
 	return id, t.journal(storeID, seq, store.ChangeFolderCreated, id, 0, 0)
 }
 
@@ -248,7 +252,7 @@ func (t *tx) aclOf(folderID int64) ([]store.ACLEntry, error) {
 	return out, rows.Err()
 }
 
-const folderCols = `id, store_id, parent_id, name, type, special, uidvalidity, uidnext, highestmodseq, messages, size, subscribed, deleted, deleted_at, created`
+const folderCols = `id, store_id, parent_id, name, type, special, uidvalidity, uidnext, highestmodseq, messages, size, 0, deleted, deleted_at, created`
 
 func scanFolder(sc interface{ Scan(...any) error }) (*store.Folder, error) {
 	var f store.Folder
@@ -597,8 +601,10 @@ func (d *DB) listFolders(ctx context.Context, storeID int64, deleted bool) ([]*s
 		if err != nil {
 			return err
 		}
-		out, err = t.visibleFolders(p, s, deleted)
-		return err
+		if out, err = t.visibleFolders(p, s, deleted); err != nil {
+			return err
+		}
+		return t.markSubscribed(p, out...)
 	})
 	return out, err
 }
@@ -616,7 +622,7 @@ func (d *DB) GetFolder(ctx context.Context, folderID int64) (*store.Folder, erro
 			return err
 		}
 		out = a.folder
-		return nil
+		return t.markSubscribed(p, out)
 	})
 	return out, err
 }
@@ -735,8 +741,10 @@ func (d *DB) CreateFolder(ctx context.Context, storeID, parentID int64, name str
 				return fmt.Errorf("inherit ACL: %w", err)
 			}
 		}
-		out, err = t.folderByID(id)
-		return err
+		if out, err = t.folderByID(id); err != nil {
+			return err
+		}
+		return t.markSubscribed(p, out)
 	})
 	return out, err
 }
@@ -786,8 +794,10 @@ func (d *DB) RenameFolder(ctx context.Context, folderID, newParentID int64, newN
 		if err := t.journal(a.st.ID, seq, store.ChangeFolderUpdated, folderID, 0, 0); err != nil {
 			return err
 		}
-		out, err = t.folderByID(folderID)
-		return err
+		if out, err = t.folderByID(folderID); err != nil {
+			return err
+		}
+		return t.markSubscribed(p, out)
 	})
 	return out, err
 }
@@ -945,7 +955,15 @@ func (d *DB) SetSubscribed(ctx context.Context, folderID int64, on bool) error {
 		if _, err := t.folderAccess(p, folderID, "l", false); err != nil {
 			return err
 		}
-		_, err := t.exec(`UPDATE folders SET subscribed = ? WHERE id = ?`, b2i(on), folderID)
+		if p.UserID == 0 {
+			return fmt.Errorf("subscriptions belong to users: %w", store.ErrInvalid)
+		}
+		var err error
+		if on {
+			_, err = t.exec(`INSERT INTO subscriptions (user_id, folder_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, p.UserID, folderID)
+		} else {
+			_, err = t.exec(`DELETE FROM subscriptions WHERE user_id = ? AND folder_id = ?`, p.UserID, folderID)
+		}
 		return err
 	})
 }
@@ -1102,7 +1120,35 @@ func (d *DB) SharedFolders(ctx context.Context) ([]store.SharedFolder, error) {
 			st := a.st.Store
 			out = append(out, store.SharedFolder{Folder: a.folder, Store: &st, Rights: a.rights})
 		}
-		return nil
+		fs := make([]*store.Folder, len(out))
+		for i := range out {
+			fs[i] = out[i].Folder
+		}
+		return t.markSubscribed(p, fs...)
 	})
 	return out, err
+}
+
+// markSubscribed sets Folder.Subscribed for the principal.
+func (t *tx) markSubscribed(p *store.Principal, fs ...*store.Folder) error {
+	if p.UserID == 0 || len(fs) == 0 {
+		return nil
+	}
+	rows, err := t.query(`SELECT folder_id FROM subscriptions WHERE user_id = ?`, p.UserID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	subs := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		subs[id] = true
+	}
+	for _, f := range fs {
+		f.Subscribed = subs[f.ID]
+	}
+	return rows.Err()
 }

@@ -178,7 +178,7 @@ func (d *DB) purgeFolder(ctx context.Context, folderID int64) (int64, error) {
 			}
 			n = int64(len(vs))
 			if n < purgeBatch {
-				for _, q := range []string{`DELETE FROM acl WHERE folder_id = ?`, `DELETE FROM folders WHERE id = ?`} {
+				for _, q := range []string{`DELETE FROM acl WHERE folder_id = ?`, `DELETE FROM subscriptions WHERE folder_id = ?`, `DELETE FROM folders WHERE id = ?`} {
 					if _, err := t.exec(q, folderID); err != nil {
 						return err
 					}

@@ -122,7 +122,6 @@ CREATE TABLE folders (
 	highestmodseq BIGINT NOT NULL DEFAULT 0,
 	messages BIGINT NOT NULL DEFAULT 0,
 	size BIGINT NOT NULL DEFAULT 0,
-	subscribed INTEGER NOT NULL DEFAULT 1,
 	deleted INTEGER NOT NULL DEFAULT 0,
 	deleted_at BIGINT NOT NULL DEFAULT 0,
 	created BIGINT NOT NULL
@@ -146,6 +145,13 @@ CREATE UNIQUE INDEX items_folder_uid ON items (folder_id, uid);
 -- Covers the listing of a folder (UID, MODSEQ, flags, size) without row look-ups.
 CREATE INDEX items_listing ON items (folder_id, deleted, uid, modseq, size, flags);
 CREATE INDEX items_deleted ON items (deleted, deleted_at) WHERE deleted = 1;
+-- IMAP subscriptions are per user (a delegate subscribes to shared folders).
+CREATE TABLE subscriptions (
+	user_id BIGINT NOT NULL,
+	folder_id BIGINT NOT NULL,
+	PRIMARY KEY (user_id, folder_id)
+);
+CREATE INDEX subscriptions_folder ON subscriptions (folder_id);
 CREATE TABLE acl (
 	folder_id BIGINT NOT NULL,
 	subject TEXT NOT NULL,

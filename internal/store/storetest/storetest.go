@@ -597,6 +597,17 @@ func testACL(t *testing.T, in *Instance) {
 	if n := len(must(b.SharedFolders(f.eve))); n != 0 {
 		t.Fatalf("eve (other tenant) sees %d shared folders", n)
 	}
+	// Subscriptions are per user: bob subscribes to alice's shared Inbox
+	// without changing alice's.
+	check(b.SetSubscribed(bob, f.aliceInbox.ID, true))
+	if !must(b.GetFolder(bob, f.aliceInbox.ID)).Subscribed || !must(b.GetFolder(f.alice, f.aliceInbox.ID)).Subscribed {
+		t.Fatal("subscriptions")
+	}
+	check(b.SetSubscribed(f.alice, f.aliceInbox.ID, false))
+	if !must(b.GetFolder(bob, f.aliceInbox.ID)).Subscribed || must(b.GetFolder(f.alice, f.aliceInbox.ID)).Subscribed {
+		t.Fatal("unsubscribing alice changed bob's subscription")
+	}
+	check(b.SetSubscribed(f.alice, f.aliceInbox.ID, true))
 	// Revoking hides the folder again.
 	if err := b.DeleteACL(f.alice, f.aliceInbox.ID, "user:bob"); err != nil {
 		t.Fatal(err)

@@ -231,11 +231,12 @@ type Item struct {
 // ItemSummary is the part of an item that listing a large folder needs.
 // Flags slices may be shared between summaries: treat them as read-only.
 type ItemSummary struct {
-	ID     int64
-	UID    uint32
-	ModSeq uint64
-	Flags  []string
-	Size   int64
+	ID           int64
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string
+	Size         int64
+	InternalDate time.Time
 }
 
 // ACL rights (RFC 4314 §2.1) as single letters.

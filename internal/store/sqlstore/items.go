@@ -355,23 +355,23 @@ func (d *DB) ListItems(ctx context.Context, folderID int64, fromUID uint32, limi
 			return err
 		}
 		out = make([]store.ItemSummary, 0, min(int(a.folder.Messages), limit))
-		rows, err := t.query(`SELECT id, uid, modseq, size, flags FROM items WHERE folder_id = ? AND deleted = 0 AND uid >= ? ORDER BY uid LIMIT ?`,
+		rows, err := t.query(`SELECT id, uid, modseq, size, internal_date, flags FROM items WHERE folder_id = ? AND deleted = 0 AND uid >= ? ORDER BY uid LIMIT ?`,
 			folderID, int64(fromUID), limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		var uid, ms int64
+		var uid, ms, idate int64
 		var flags sql.RawBytes
 		// Most messages share a few flag combinations: split each once.
 		// The slices are shared, so callers must not modify Flags.
 		seen := map[string][]string{}
 		for rows.Next() {
 			var s store.ItemSummary
-			if err := rows.Scan(&s.ID, &uid, &ms, &s.Size, &flags); err != nil {
+			if err := rows.Scan(&s.ID, &uid, &ms, &s.Size, &idate, &flags); err != nil {
 				return err
 			}
-			s.UID, s.ModSeq = uint32(uid), uint64(ms)
+			s.UID, s.ModSeq, s.InternalDate = uint32(uid), uint64(ms), fromMicro(idate)
 			if len(flags) > 0 {
 				fl, ok := seen[string(flags)]
 				if !ok {
@@ -479,7 +479,7 @@ func (d *DB) UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op 
 			}
 			slices.Sort(nf)
 			if slices.Equal(nf, it.Flags) {
-				out = append(out, store.ItemSummary{ID: it.ID, UID: it.UID, ModSeq: it.ModSeq, Flags: it.Flags, Size: it.Size})
+				out = append(out, store.ItemSummary{ID: it.ID, UID: it.UID, ModSeq: it.ModSeq, Flags: it.Flags, Size: it.Size, InternalDate: it.InternalDate})
 				continue
 			}
 			// Rights for every flag that changes (either direction).
@@ -514,7 +514,7 @@ func (d *DB) UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op 
 			if err := t.journal(a.st.ID, ms, store.ChangeItemUpdated, folderID, c.it.ID, c.it.UID); err != nil {
 				return err
 			}
-			out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: ms, Flags: c.flags, Size: c.it.Size})
+			out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: ms, Flags: c.flags, Size: c.it.Size, InternalDate: c.it.InternalDate})
 		}
 		_, err = t.exec(`UPDATE folders SET highestmodseq = ? WHERE id = ?`, int64(seq)+int64(len(changes))-1, folderID)
 		slices.SortFunc(out, func(x, y store.ItemSummary) int { return int(int64(x.UID) - int64(y.UID)) })

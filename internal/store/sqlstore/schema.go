@@ -143,7 +143,7 @@ CREATE TABLE items (
 );
 CREATE UNIQUE INDEX items_folder_uid ON items (folder_id, uid);
 -- Covers the listing of a folder (UID, MODSEQ, flags, size) without row look-ups.
-CREATE INDEX items_listing ON items (folder_id, deleted, uid, modseq, size, flags);
+CREATE INDEX items_listing ON items (folder_id, deleted, uid, modseq, size, internal_date, flags);
 CREATE INDEX items_deleted ON items (deleted, deleted_at) WHERE deleted = 1;
 -- IMAP subscriptions are per user (a delegate subscribes to shared folders).
 CREATE TABLE subscriptions (

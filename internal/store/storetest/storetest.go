@@ -451,7 +451,7 @@ func testAppendAndRead(t *testing.T, in *Instance) {
 		t.Fatal("ItemByUID")
 	}
 	l := must(b.ListItems(f.alice, f.aliceInbox.ID, 2, 0))
-	if len(l) != 1 || l[0].UID != 2 {
+	if len(l) != 1 || l[0].UID != 2 || !l[0].InternalDate.Equal(it2.InternalDate) {
 		t.Fatalf("list %+v", l)
 	}
 	fo := must(b.GetFolder(f.alice, f.aliceInbox.ID))

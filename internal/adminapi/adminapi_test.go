@@ -345,7 +345,7 @@ func TestUsers(t *testing.T) {
 
 	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{Login: "ALICE"}, 409, `user "ALICE" already exists`)
 	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{Login: "x", Admin: ptr(3)}, 400, "admin: 3 is not an admin level")
-	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{Login: "x", Email: "nope"}, 400, `mail address "nope"`)
+	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{Login: "x", Email: "nope"}, 400, `"nope" is not a valid mail address`)
 	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{Login: "x", Password: ptr("")}, 400, "password: empty password")
 	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{Login: "x", Tenant: "nope"}, 404, `tenant "nope": not found`)
 	e.wantErr("", "POST", "/v1/users", adminapi.UserCreate{}, 400, "login missing")

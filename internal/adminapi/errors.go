@@ -50,7 +50,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// "still has 3 users"): the sentinel's own text adds nothing.
 		status, msg = http.StatusConflict, strings.TrimSuffix(msg, ": "+store.ErrConflict.Error())
 	case errors.Is(err, store.ErrInvalid):
-		status = http.StatusBadRequest
+		// Invalid-argument messages say what is wrong with the value.
+		status, msg = http.StatusBadRequest, strings.TrimSuffix(msg, ": "+store.ErrInvalid.Error())
 	case errors.Is(err, store.ErrOverQuota):
 		status = http.StatusInsufficientStorage
 	default:

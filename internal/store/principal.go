@@ -136,7 +136,7 @@ func NormalizeRights(r string) (string, error) {
 		case c < 128 && strings.ContainsRune(AllRights, c):
 			set[c] = true
 		default:
-			return "", fmt.Errorf("right %q: %w", c, ErrInvalid)
+			return "", fmt.Errorf("unknown ACL right %q: %w", c, ErrInvalid)
 		}
 	}
 	var b strings.Builder

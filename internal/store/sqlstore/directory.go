@@ -33,7 +33,7 @@ func validName(what, s string) error {
 		return fmt.Errorf("%s name %q has leading or trailing space: %w", what, s, store.ErrInvalid)
 	}
 	if s == "." || s == ".." {
-		return fmt.Errorf("%s name %q: %w", what, s, store.ErrInvalid)
+		return fmt.Errorf("%s name %q is not allowed: %w", what, s, store.ErrInvalid)
 	}
 	return nil
 }
@@ -41,7 +41,7 @@ func validName(what, s string) error {
 func validAddress(a string) error {
 	at := strings.LastIndexByte(a, '@')
 	if at < 0 || at == len(a)-1 || len(a) > 254 || strings.ContainsAny(a, " \t\r\n<>,;\"") {
-		return fmt.Errorf("mail address %q: %w", a, store.ErrInvalid)
+		return fmt.Errorf("%q is not a valid mail address: %w", a, store.ErrInvalid)
 	}
 	return nil
 }
@@ -411,7 +411,7 @@ func (d *DB) tenantAdmin(ctx context.Context, tenant, login, q string) error {
 
 func validDomain(s string) error {
 	if s == "" || len(s) > 253 || strings.ContainsAny(s, " @/\\\t\r\n") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
-		return fmt.Errorf("domain %q: %w", s, store.ErrInvalid)
+		return fmt.Errorf("domain %q is not a valid domain name: %w", s, store.ErrInvalid)
 	}
 	return nil
 }

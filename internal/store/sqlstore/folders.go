@@ -633,7 +633,7 @@ func validFolderName(name string) error {
 		return fmt.Errorf("folder name must be 1 to %d bytes: %w", maxFolderNameLen, store.ErrInvalid)
 	}
 	if name == "." || name == ".." {
-		return fmt.Errorf("folder name %q: %w", name, store.ErrInvalid)
+		return fmt.Errorf("folder name %q is not allowed: %w", name, store.ErrInvalid)
 	}
 	if strings.TrimSpace(name) != name {
 		return fmt.Errorf("folder name %q has leading or trailing space: %w", name, store.ErrInvalid)
@@ -651,7 +651,7 @@ func validFolderType(typ store.FolderType) error {
 	case store.FolderMail, store.FolderCalendar, store.FolderContacts, store.FolderTasks, store.FolderNotes:
 		return nil
 	}
-	return fmt.Errorf("folder type %q: %w", typ, store.ErrInvalid)
+	return fmt.Errorf("unknown folder type %q: %w", typ, store.ErrInvalid)
 }
 
 // depth returns how many ancestors folder id has (0 for top level).

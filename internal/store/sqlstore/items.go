@@ -29,12 +29,12 @@ func normFlags(flags []string) ([]string, error) {
 	out := make([]string, 0, len(flags))
 	for _, f := range flags {
 		if f == "" || len(f) > maxFlagLen {
-			return nil, fmt.Errorf("flag %q: %w", f, store.ErrInvalid)
+			return nil, fmt.Errorf("invalid flag %q: %w", f, store.ErrInvalid)
 		}
 		for i := 0; i < len(f); i++ {
 			c := f[i]
 			if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"]`, c) >= 0 || (c == '\\' && i != 0) {
-				return nil, fmt.Errorf("flag %q: %w", f, store.ErrInvalid)
+				return nil, fmt.Errorf("invalid flag %q: %w", f, store.ErrInvalid)
 			}
 		}
 		if f[0] == '\\' {

@@ -1,0 +1,68 @@
+package ical
+
+import "fmt"
+
+// Limits bound the work and memory Decode spends on one object. A zero or
+// negative field takes its default.
+type Limits struct {
+	MaxBytes      int // whole object; default 10 MiB
+	MaxLines      int // unfolded content lines; default 200000
+	MaxLineBytes  int // one unfolded content line; default 1 MiB
+	MaxDepth      int // component nesting; VCALENDAR is depth 1; default 10
+	MaxComponents int // components in total; default 20000
+	MaxProps      int // properties in one component; default 1000
+	MaxParams     int // parameters on one property; default 100
+}
+
+// DefaultLimits returns the limits used for zero fields.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxBytes:      10 << 20,
+		MaxLines:      200000,
+		MaxLineBytes:  1 << 20,
+		MaxDepth:      10,
+		MaxComponents: 20000,
+		MaxProps:      1000,
+		MaxParams:     100,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	def := func(v *int, dv int) {
+		if *v <= 0 {
+			*v = dv
+		}
+	}
+	def(&l.MaxBytes, d.MaxBytes)
+	def(&l.MaxLines, d.MaxLines)
+	def(&l.MaxLineBytes, d.MaxLineBytes)
+	def(&l.MaxDepth, d.MaxDepth)
+	def(&l.MaxComponents, d.MaxComponents)
+	def(&l.MaxProps, d.MaxProps)
+	def(&l.MaxParams, d.MaxParams)
+	return l
+}
+
+// Names of the limits, as found in LimitError.Limit.
+const (
+	LimitBytes      = "bytes"
+	LimitLines      = "lines"
+	LimitLineBytes  = "line bytes"
+	LimitDepth      = "depth"
+	LimitComponents = "components"
+	LimitProps      = "properties"
+	LimitParams     = "parameters"
+	LimitInstances  = "instances"
+	LimitIterations = "iterations"
+)
+
+// LimitError reports the limit an object or an expansion exceeded.
+type LimitError struct {
+	Limit string // one of the Limit* constants
+	Max   int    // the limit in force
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("ical: %s limit %d exceeded", e.Limit, e.Max)
+}

@@ -1,0 +1,148 @@
+package vcard
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Card is one BEGIN:VCARD … END:VCARD block (RFC 6350 §6.1.1).
+type Card struct {
+	Props []*Property
+}
+
+// Prop returns the first property with the given name, or nil.
+func (c *Card) Prop(name string) *Property {
+	for _, p := range c.Props {
+		if strings.EqualFold(p.Name, name) {
+			return p
+		}
+	}
+	return nil
+}
+
+// All returns the properties with the given name, in order.
+func (c *Card) All(name string) []*Property {
+	var ps []*Property
+	for _, p := range c.Props {
+		if strings.EqualFold(p.Name, name) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Text returns the unescaped value of the first named property, or "".
+func (c *Card) Text(name string) string {
+	if p := c.Prop(name); p != nil {
+		return p.Text()
+	}
+	return ""
+}
+
+// Set replaces every property named p.Name by p.
+func (c *Card) Set(p *Property) {
+	p.Name = strings.ToUpper(p.Name)
+	c.Del(p.Name)
+	c.Props = append(c.Props, p)
+}
+
+// SetText replaces the named property by one with the given text.
+func (c *Card) SetText(name, text string) {
+	p := &Property{Name: name}
+	p.SetText(text)
+	c.Set(p)
+}
+
+// Del removes every property with the given name.
+func (c *Card) Del(name string) {
+	out := c.Props[:0]
+	for _, p := range c.Props {
+		if !strings.EqualFold(p.Name, name) {
+			out = append(out, p)
+		}
+	}
+	clear(c.Props[len(out):])
+	c.Props = out
+}
+
+// Decode parses a stream of vCards (a .vcf file may hold many).
+func Decode(b []byte, lim Limits) ([]*Card, error) {
+	lim = lim.withDefaults()
+	var (
+		cards []*Card
+		cur   *Card
+	)
+	err := unfold(b, lim, func(line string) error {
+		p, err := parseLine(line, lim, true)
+		if err != nil {
+			return err
+		}
+		switch p.Name {
+		case "BEGIN":
+			if !strings.EqualFold(p.Value, "VCARD") {
+				return fmt.Errorf("%w: BEGIN:%s", errSyntax, p.Value)
+			}
+			if cur != nil {
+				return fmt.Errorf("%w: nested BEGIN:VCARD", errSyntax)
+			}
+			if len(cards) >= lim.MaxCards {
+				return &LimitError{Limit: LimitCards, Max: lim.MaxCards}
+			}
+			cur = &Card{}
+		case "END":
+			if cur == nil || !strings.EqualFold(p.Value, "VCARD") {
+				return fmt.Errorf("%w: END:%s", errSyntax, p.Value)
+			}
+			cards = append(cards, cur)
+			cur = nil
+		default:
+			if cur == nil {
+				return fmt.Errorf("%w: property %s outside a vCard", errSyntax, p.Name)
+			}
+			if len(cur.Props) >= lim.MaxProps {
+				return &LimitError{Limit: LimitProps, Max: lim.MaxProps}
+			}
+			cur.Props = append(cur.Props, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil {
+		return nil, fmt.Errorf("%w: vCard not closed", errSyntax)
+	}
+	return cards, nil
+}
+
+// Encode writes the cards with CRLF line ends and lines folded at 75
+// octets.
+func Encode(w io.Writer, cards ...*Card) error {
+	b, err := Marshal(cards...)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Marshal returns the encoding of the cards, as Encode writes it.
+func Marshal(cards ...*Card) ([]byte, error) {
+	var b, line []byte
+	var err error
+	for _, c := range cards {
+		b = appendFolded(b, []byte("BEGIN:VCARD"))
+		for _, p := range c.Props {
+			if strings.EqualFold(p.Name, "BEGIN") || strings.EqualFold(p.Name, "END") {
+				return nil, fmt.Errorf("vcard: property named %s", p.Name)
+			}
+			if line, err = appendLine(line[:0], p); err != nil {
+				return nil, err
+			}
+			b = appendFolded(b, line)
+		}
+		b = appendFolded(b, []byte("END:VCARD"))
+	}
+	return b, nil
+}

@@ -1,0 +1,55 @@
+package vcard
+
+import "fmt"
+
+// Limits bound the work and memory Decode spends on one object. A zero or
+// negative field takes its default.
+type Limits struct {
+	MaxBytes     int // whole object; default 10 MiB
+	MaxLines     int // unfolded content lines; default 200000
+	MaxLineBytes int // one unfolded content line (photos!); default 4 MiB
+	MaxCards     int // cards in one object; default 10000
+	MaxProps     int // properties in one card; default 1000
+	MaxParams    int // parameters on one property; default 100
+}
+
+// DefaultLimits returns the limits used for zero fields.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 10 << 20, MaxLines: 200000, MaxLineBytes: 4 << 20, MaxCards: 10000, MaxProps: 1000, MaxParams: 100}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	def := func(v *int, dv int) {
+		if *v <= 0 {
+			*v = dv
+		}
+	}
+	def(&l.MaxBytes, d.MaxBytes)
+	def(&l.MaxLines, d.MaxLines)
+	def(&l.MaxLineBytes, d.MaxLineBytes)
+	def(&l.MaxCards, d.MaxCards)
+	def(&l.MaxProps, d.MaxProps)
+	def(&l.MaxParams, d.MaxParams)
+	return l
+}
+
+// Names of the limits, as found in LimitError.Limit.
+const (
+	LimitBytes     = "bytes"
+	LimitLines     = "lines"
+	LimitLineBytes = "line bytes"
+	LimitCards     = "cards"
+	LimitProps     = "properties"
+	LimitParams    = "parameters"
+)
+
+// LimitError reports the limit an object exceeded.
+type LimitError struct {
+	Limit string // one of the Limit* constants
+	Max   int    // the limit in force
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("vcard: %s limit %d exceeded", e.Limit, e.Max)
+}

@@ -23,13 +23,18 @@ func (s *session) caps() []string {
 		}
 		return c
 	}
-	return append(c,
+	c = append(c,
 		"LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
 		"CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
 		"CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "WITHIN", "MULTIAPPEND", "BINARY",
 		"UTF8=ACCEPT", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk",
+		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
 	)
+	if !s.compressed {
+		c = append(c, "COMPRESS=DEFLATE")
+	}
+	return c
 }
 
 // plainAllowed reports whether passwords may be sent now.

@@ -37,11 +37,12 @@ func (s *session) cmdStartTLS(c *imap.Command) (imap.Code, error) {
 	raw.SetDeadline(time.Time{})
 	s.tls = true
 	s.setConn(tc)
-	return "", errStartTLSDone
+	return "", errResponded
 }
 
-// errStartTLSDone tells dispatch that the tagged response was already sent.
-var errStartTLSDone = errors.New("starttls done")
+// errResponded tells dispatch that the tagged response was already sent
+// (STARTTLS, COMPRESS): nothing may follow it on the old stream.
+var errResponded = errors.New("tagged response sent")
 
 // LOGIN, RFC 9051 §6.2.3.
 func (s *session) cmdLogin(c *imap.Command) (imap.Code, error) {

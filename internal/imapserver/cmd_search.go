@@ -28,54 +28,18 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 	if ret != nil && ret.Save {
 		sel.saved = nil // a failed SEARCH leaves "$" empty (RFC 5182 §2.1)
 	}
-	switch strings.ToUpper(a.Charset) {
-	case "", "UTF-8", "US-ASCII":
-	default:
-		return "", no(imap.CodeBadCharsets("UTF-8", "US-ASCII"), "Unsupported charset")
-	}
-	usesModSeq := false
-	for i := range a.Keys {
-		if hasKey(&a.Keys[i], "MODSEQ") {
-			usesModSeq = true
-		}
-	}
-	if usesModSeq {
-		s.condstore = true // RFC 7162 §3.1
-	}
-	for i := range a.Keys {
-		normalizeSets(&a.Keys[i], uint32(len(sel.msgs)), sel.maxUID())
-	}
-	// The keys are ANDed: try the cheap ones first, so that flags and
-	// numbers can spare loading a message.
-	slices.SortStableFunc(a.Keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
 	var nums, uids []uint32
-	var highest uint64
-	for i := range sel.msgs {
+	highest, err := s.searchEach(ev, a.Charset, a.Keys, func(i int) {
 		m := &sel.msgs[i]
-		if m.expunged {
-			continue
-		}
-		ev.at(i)
-		ok := true
-		for k := range a.Keys {
-			if !ev.match(&a.Keys[k]) {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
 		uids = append(uids, m.uid)
 		if c.UID {
 			nums = append(nums, m.uid)
 		} else {
 			nums = append(nums, uint32(i+1))
 		}
-		highest = max(highest, m.modseq)
-	}
-	if !usesModSeq {
-		highest = 0
+	})
+	if err != nil {
+		return "", err
 	}
 	if ret != nil && ret.Save {
 		sel.saved = uids
@@ -104,6 +68,60 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 	}
 	s.w.ESearch(d)
 	return "", nil
+}
+
+// searchEach evaluates search keys (SEARCH, SORT and THREAD share them)
+// against every message of the view in order and calls fn with the index
+// of each match while the evaluator is still at it, so fn can read the
+// message's header without loading it again. It returns the highest
+// MODSEQ of the matches when a MODSEQ key was used (RFC 7162 §3.1.5), 0
+// otherwise.
+func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKey, fn func(i int)) (uint64, error) {
+	sel := s.sel
+	switch strings.ToUpper(charset) {
+	case "", "UTF-8", "US-ASCII":
+	default:
+		return 0, no(imap.CodeBadCharsets("UTF-8", "US-ASCII"), "Unsupported charset")
+	}
+	usesModSeq := false
+	for i := range keys {
+		if hasKey(&keys[i], "MODSEQ") {
+			usesModSeq = true
+		}
+	}
+	if usesModSeq {
+		s.condstore = true // RFC 7162 §3.1
+	}
+	for i := range keys {
+		normalizeSets(&keys[i], uint32(len(sel.msgs)), sel.maxUID())
+	}
+	// The keys are ANDed: try the cheap ones first, so that flags and
+	// numbers can spare loading a message.
+	slices.SortStableFunc(keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
+	var highest uint64
+	for i := range sel.msgs {
+		m := &sel.msgs[i]
+		if m.expunged {
+			continue
+		}
+		ev.at(i)
+		ok := true
+		for k := range keys {
+			if !ev.match(&keys[k]) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		fn(i)
+		highest = max(highest, m.modseq)
+	}
+	if !usesModSeq {
+		highest = 0
+	}
+	return highest, nil
 }
 
 // normalizeSets sorts and merges the sets of SEQ and UID keys once, so

@@ -38,6 +38,12 @@
 //     UIDVALIDITY; the session never invents one.
 //   - Passwords never reach the log: commands are logged with
 //     Command.Redacted.
+//   - After COMPRESS DEFLATE (RFC 4978) the tagged OK is the last byte sent
+//     in the clear; from then on every response is sync-flushed through
+//     the compressor, so a client never waits on a partial deflate block,
+//     and client data is handed to the parser as soon as it decodes.
+//   - SORT and THREAD (RFC 5256) evaluate search keys exactly as SEARCH
+//     does; the sequence number is the final tie-breaker of every order.
 //   - A panic in a session is recovered at the connection boundary, logged,
 //     and closes that connection only.
 package imapserver

@@ -42,6 +42,9 @@ var sessionSeeds = []string{
 	"a CREATE \"a/../b\"\r\nb CREATE \"a&Jjo\"\r\nc CREATE " + strings.Repeat("x/", 100) + "x\r\n",
 	"a UNSELECT\r\nb EXAMINE Sent\r\nc FETCH 1 BODY[]\r\n",
 	"a ID (\"name\" \"fuzz\")\r\nb LOGOUT\r\n",
+	"a SORT (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 ALL\r\nb UID SORT RETURN (MIN MAX ALL) (ARRIVAL) US-ASCII 1:*\r\n",
+	"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT UTF-8 NOT DELETED\r\n",
+	"a COMPRESS DEFLATE\r\nb NOOP\r\n",
 }
 
 // fuzzEnv is shared by the iterations of one fuzzing process.
@@ -169,7 +172,7 @@ func FuzzSession(f *testing.F) {
 			return bytes.Contains(out.Bytes(), []byte("\nzz ")) || bytes.Contains(out.Bytes(), []byte("* BYE"))
 		}
 		waits := bytes.IndexByte(data, '{') >= 0 || containsFold(data, "IDLE") || containsFold(data, "AUTHENTICATE") ||
-			containsFold(data, "LOGOUT")
+			containsFold(data, "LOGOUT") || containsFold(data, "COMPRESS") // the rest is not deflate
 		wait := 5 * time.Second
 		if waits {
 			wait = 200 * time.Millisecond

@@ -72,6 +72,7 @@ type session struct {
 	countedUser string
 
 	rev2, condstore, qresync, utf8 bool
+	compressed                     bool // COMPRESS DEFLATE is on (RFC 4978)
 
 	sel       *selection
 	badCount  int
@@ -291,6 +292,7 @@ func init() {
 		"STATUS":      {(*session).cmdStatus, authState},
 		"APPEND":      {(*session).cmdAppend, authState},
 		"IDLE":        {(*session).cmdIdle, authState},
+		"COMPRESS":    {(*session).cmdCompress, authState},
 
 		"GETQUOTA":     {(*session).cmdGetQuota, authState},
 		"GETQUOTAROOT": {(*session).cmdGetQuotaRoot, authState},
@@ -306,6 +308,8 @@ func init() {
 		"UNSELECT": {(*session).cmdClose, stateSelected},
 		"EXPUNGE":  {(*session).cmdExpunge, stateSelected},
 		"SEARCH":   {(*session).cmdSearch, stateSelected},
+		"SORT":     {(*session).cmdSort, stateSelected},
+		"THREAD":   {(*session).cmdThread, stateSelected},
 		"FETCH":    {(*session).cmdFetch, stateSelected},
 		"STORE":    {(*session).cmdStore, stateSelected},
 		"COPY":     {(*session).cmdCopy, stateSelected},
@@ -328,7 +332,7 @@ func (s *session) dispatch(c *imap.Command) error {
 	if errors.Is(err, errLogout) {
 		return err
 	}
-	if errors.Is(err, errStartTLSDone) {
+	if errors.Is(err, errResponded) {
 		return nil
 	}
 	var ioe *ioError

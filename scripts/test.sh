@@ -17,6 +17,8 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_pkgs+=(postgresql)
 command -v gcc >/dev/null || need_pkgs+=(gcc)  # go test -race needs cgo
 command -v mbsync >/dev/null || need_pkgs+=(isync)  # the mbsync sync test
+[ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # real-client tests (poplib, imaplib, smtplib)
+command -v curl >/dev/null || need_pkgs+=(curl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -32,13 +32,11 @@ func FuzzSession(f *testing.F) {
 			IdleTimeout: time.Second,
 		})
 		client, server := net.Pipe()
-		srv.wg.Add(1)
-		srv.conns[server] = struct{}{}
 		done := make(chan struct{})
-		go func() {
-			srv.handle(server, false)
-			close(done)
-		}()
+		srv.t.Run(server, func(c net.Conn) {
+			defer close(done)
+			srv.handle(c, false)
+		})
 		go io.Copy(io.Discard, client)
 		w := bufio.NewWriter(client)
 		w.WriteString(in)

@@ -19,9 +19,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -51,12 +51,7 @@ const (
 type Server struct {
 	o   Options
 	log *slog.Logger
-
-	mu     sync.Mutex
-	lns    map[net.Listener]struct{}
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	t   netserve.Tracker
 }
 
 // New returns a server.
@@ -70,78 +65,28 @@ func New(o Options) *Server {
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}
-	return &Server{o: o, log: o.Logger, lns: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+	return &Server{o: o, log: o.Logger}
 }
 
 // Serve accepts connections on ln until Close. With implicitTLS every
 // connection starts with a TLS handshake (port 995).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return errors.New("pop3 server closed")
+	if implicitTLS && s.o.TLS == nil {
+		return errors.New("pop3s: no TLS certificate configured")
 	}
-	s.lns[ln] = struct{}{}
-	s.mu.Unlock()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
+	return s.t.Serve(ln, func(c net.Conn) {
 		if implicitTLS {
-			if s.o.TLS == nil {
-				c.Close()
-				continue
-			}
+			// Closing the tracked plain connection ends this one too.
 			c = tls.Server(c, s.o.TLS)
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.handle(c, implicitTLS)
-	}
+		s.handle(c, implicitTLS)
+	})
 }
 
 // Close stops the listeners and ends every session.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	for ln := range s.lns {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
-}
+func (s *Server) Close() error { return s.t.Close() }
 
 func (s *Server) handle(c net.Conn, isTLS bool) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		c.Close()
-	}()
 	log := s.log.With("proto", "pop3", "conn", c.RemoteAddr().String())
 	defer func() {
 		if p := recover(); p != nil {

@@ -135,9 +135,7 @@ func (ss *session) authorization(verb, arg string) bool {
 		ss.conn, ss.tls = tc, true
 		ss.r, ss.w = bufio.NewReaderSize(tc, 4096), bufio.NewWriter(tc)
 		ss.user = ""
-		ss.srv.mu.Lock()
-		ss.srv.conns[tc] = struct{}{}
-		ss.srv.mu.Unlock()
+		// Close closes the plain connection underneath, ending this one too.
 		return false
 	case "USER":
 		if !ss.plaintextOK() {

@@ -28,13 +28,11 @@ func FuzzSession(f *testing.F) {
 		}
 		l := NewLMTP(Options{IdleTimeout: time.Second})
 		client, server := net.Pipe()
-		l.wg.Add(1)
-		l.conns[server] = struct{}{}
 		done := make(chan struct{})
-		go func() {
-			l.handle(server)
-			close(done)
-		}()
+		l.t.Run(server, func(c net.Conn) {
+			defer close(done)
+			l.handle(c)
+		})
 		go io.Copy(io.Discard, client)
 		w := bufio.NewWriter(client)
 		w.WriteString(in)

@@ -20,10 +20,10 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/smtp"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -53,12 +53,7 @@ type LMTP struct {
 	o   Options
 	log *slog.Logger
 	del *mail.Deliverer
-
-	mu     sync.Mutex
-	lns    map[net.Listener]struct{}
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	t   netserve.Tracker
 }
 
 // NewLMTP returns an LMTP server.
@@ -76,62 +71,14 @@ func NewLMTP(o Options) *LMTP {
 		o.IdleTimeout = 5 * time.Minute
 	}
 	log := o.Logger.With("proto", "lmtp")
-	return &LMTP{o: o, log: log, del: &mail.Deliverer{Store: o.Store, Log: log},
-		lns: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+	return &LMTP{o: o, log: log, del: &mail.Deliverer{Store: o.Store, Log: log}}
 }
 
 // Serve accepts connections on ln (TCP or unix socket) until Close.
-func (l *LMTP) Serve(ln net.Listener, _ bool) error {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return errors.New("lmtp server closed")
-	}
-	l.lns[ln] = struct{}{}
-	l.mu.Unlock()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			l.mu.Lock()
-			closed := l.closed
-			l.mu.Unlock()
-			if closed {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		l.conns[c] = struct{}{}
-		l.wg.Add(1)
-		l.mu.Unlock()
-		go l.handle(c)
-	}
-}
+func (l *LMTP) Serve(ln net.Listener, _ bool) error { return l.t.Serve(ln, l.handle) }
 
 // Close stops accepting and ends the sessions.
-func (l *LMTP) Close() error {
-	l.mu.Lock()
-	l.closed = true
-	for ln := range l.lns {
-		ln.Close()
-	}
-	for c := range l.conns {
-		c.Close()
-	}
-	l.mu.Unlock()
-	l.wg.Wait()
-	return nil
-}
+func (l *LMTP) Close() error { return l.t.Close() }
 
 type rcpt struct {
 	addr  string
@@ -151,13 +98,6 @@ type lsession struct {
 }
 
 func (l *LMTP) handle(c net.Conn) {
-	defer l.wg.Done()
-	defer func() {
-		l.mu.Lock()
-		delete(l.conns, c)
-		l.mu.Unlock()
-		c.Close()
-	}()
 	s := &lsession{l: l, c: c, r: bufio.NewReaderSize(c, 64*1024), w: bufio.NewWriter(c),
 		log: l.log.With("conn", c.RemoteAddr().String())}
 	defer func() {

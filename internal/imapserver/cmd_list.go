@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
@@ -198,37 +199,49 @@ func appendTree(out []listEntry, t *tree) []listEntry {
 	return out
 }
 
-// others loads the trees of the other users of the principal's tenant that
-// share at least one mail folder with it.
+// others loads the trees of the other users whose folders are shared
+// with the principal, from the store's index of ACL subjects (no scan of
+// every user of the tenant).
 //
 // An administrator of the tenant may open every folder of its users, but
 // listing all of them would bury its own mailboxes: the list shows only
-// folders whose ACL grants the lookup right to the administrator as an
-// ordinary user, while opening any folder by name still works.
+// folders whose ACL names the administrator (or its groups, or anyone),
+// while opening any folder by name still works.
 func (s *session) others() ([]*tree, error) {
 	if s.p.Tenant == "" {
 		return nil, nil
 	}
-	users, err := s.o.Store.ListUsers(s.ctx, s.p.Tenant)
+	shared, err := s.o.Store.SharedFolders(s.ctx)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
 			return nil, nil
 		}
 		return nil, wrap(opMailbox, err)
 	}
+	byStore := map[int64][]*store.Folder{}
+	owners := map[int64]*store.Store{}
+	for _, sf := range shared {
+		st := sf.Store
+		if st.Kind != store.StorePrivate || st.Owner == "" || st.ID == s.storeID {
+			continue
+		}
+		if s.p.AdministersTenant(st.TenantID) {
+			if len(s.explicitlyShared([]*store.Folder{sf.Folder}, st.TenantID, st.OwnerID)) == 0 {
+				continue
+			}
+		}
+		byStore[st.ID] = append(byStore[st.ID], sf.Folder)
+		owners[st.ID] = st
+	}
+	ids := make([]int64, 0, len(owners))
+	for id := range owners {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return strings.Compare(owners[a].Owner, owners[b].Owner) })
 	var out []*tree
-	for _, u := range users {
-		if u.StoreID == 0 || u.StoreID == s.storeID {
-			continue
-		}
-		fs, err := s.o.Store.ListFolders(s.ctx, u.StoreID)
-		if err != nil {
-			continue
-		}
-		if s.p.AdministersTenant(u.TenantID) {
-			fs = s.explicitlyShared(fs, u.TenantID, u.ID)
-		}
-		t := buildTree(fs, u.StoreID, nsOther, otherPrefix+"/"+u.Login+"/", u.Login)
+	for _, id := range ids {
+		st := owners[id]
+		t := buildTree(byStore[id], id, nsOther, otherPrefix+"/"+st.Owner+"/", st.Owner)
 		if len(t.folders) > 0 {
 			out = append(out, t)
 		}

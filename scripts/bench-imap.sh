@@ -6,9 +6,11 @@
 #
 #   scripts/bench-imap.sh                 8 clients, 8 users, 20 s each
 #   CLIENTS=16 USERS=16 DURATION=30s scripts/bench-imap.sh
+#   MIX=select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=0 scripts/bench-imap.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${CLIENTS:-8}; users=${USERS:-8}; duration=${DURATION:-20s}; msgs=${MESSAGES:-100}
+mix=${MIX:-select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10}
 if ! command -v dovecot >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
@@ -89,8 +91,8 @@ for i in $(seq 0 $((users - 1))); do
   echo bench | "$work/roost" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null
 done
 
-echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $users users, $duration, $msgs messages per INBOX"
+echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $users users, $duration, $msgs messages per INBOX, mix $mix"
 echo "== Roost"
-"$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs"
+"$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix"
 echo "== Dovecot $(dovecot --version)"
-"$work/roost" bench imap --addr "127.0.0.1:$dport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs"
+"$work/roost" bench imap --addr "127.0.0.1:$dport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix"

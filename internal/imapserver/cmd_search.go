@@ -253,11 +253,21 @@ func (ev *evaluator) content() *content {
 }
 
 func (ev *evaluator) header() *mime.Header {
+	cache := ev.s.srv.headers
+	if ev.ct == nil && cache != nil {
+		if h := cache.get(ev.msg().id); h != nil {
+			return h
+		}
+	}
 	ct := ev.content()
 	if ct == nil {
 		return nil
 	}
-	return &ct.parse().Header
+	h := &ct.parse().Header
+	if cache != nil {
+		h = cache.put(ev.msg().id, h)
+	}
+	return h
 }
 
 // headerText is the decoded header block for TEXT.

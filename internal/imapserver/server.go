@@ -90,6 +90,8 @@ type Server struct {
 	wg        sync.WaitGroup
 	connSeq   atomic.Uint64
 
+	headers *headerCache // parsed headers for SEARCH and SORT
+
 	// onPanic, if set, is called with a recovered panic (tests).
 	onPanic func(v any)
 	// idlePoll overrides how often IDLE polls the journal (tests).
@@ -121,7 +123,7 @@ func New(o Options) *Server {
 	return &Server{
 		o: o, log: log.With("proto", "imap"), ctx: ctx, cancel: cancel,
 		listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{},
-		perIP: map[string]int{}, perUser: map[string]int{},
+		perIP: map[string]int{}, perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
 	}
 }
 

@@ -24,8 +24,11 @@ import (
 // server (Roost or a peer such as Dovecot), then it reports operations per
 // second and latency percentiles per operation. Runs are bounded in time.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "idle" {
+		return runBenchIdle(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "imap" {
-		fmt.Fprintln(stderr, "usage: roost bench imap [flags]   (roost bench imap -h for the flags)")
+		fmt.Fprintln(stderr, "usage: roost bench imap|idle [flags]   (roost bench imap -h for the flags)")
 		return 2
 	}
 	fl := flag.NewFlagSet("roost bench imap", flag.ContinueOnError)

@@ -31,7 +31,31 @@ type Authenticator struct {
 	Log      *slog.Logger
 	// DisabledFeatures returns disabled_features (nil: none).
 	DisabledFeatures func() []string
-	sleep            func(time.Duration)
+	// MaxConcurrent bounds password checks running at once (each holds
+	// the hash's memory); 0 means 4.
+	MaxConcurrent int
+	sleep         func(time.Duration)
+
+	once  sync.Once
+	slots chan struct{}
+}
+
+// check runs a password check within the concurrency bound.
+func (a *Authenticator) check(ctx context.Context, hash, password string) error {
+	a.once.Do(func() {
+		n := a.MaxConcurrent
+		if n <= 0 {
+			n = 4
+		}
+		a.slots = make(chan struct{}, n)
+	})
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-a.slots }()
+	return auth.CheckPassword(hash, password)
 }
 
 // Authenticate checks login and password for a connection from remote,
@@ -70,11 +94,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("authenticate %q: %w", login, err)
 		}
-		auth.CheckPassword(dummyHash(), password) // same cost as a real check
+		a.check(ctx, dummyHash(), password) // same cost as a real check
 		a.fail(ip, login, "unknown user")
 		return nil, ErrBadCredentials
 	}
-	if err := auth.CheckPassword(u.PasswordHash, password); err != nil {
+	if err := a.check(ctx, u.PasswordHash, password); err != nil {
 		a.fail(ip, login, "wrong password")
 		return nil, ErrBadCredentials
 	}

@@ -4,6 +4,9 @@ package sqlstore
 // schema_version. They are append-only: a released migration is never
 // edited. "{{id}}" becomes the dialect's auto-increment primary key.
 //
+// Ids are never reused, on SQLite too (AUTOINCREMENT): caches and
+// clients may key on them.
+//
 // Times are stored as Unix microseconds (BIGINT) so both dialects compare
 // them the same way. "{{bytes}}" becomes the dialect's byte-string type.
 var migrations = []string{

@@ -57,6 +57,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AdminRights", testAdminRights},
 		{"Recipients", testRecipients},
+		{"IDsNeverReused", testIDsNeverReused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1171,4 +1172,18 @@ func testRecipients(t *testing.T, in *Instance) {
 	// Only the system resolves recipients.
 	_, err = b.Recipients(f.alice, "bob@acme.test")
 	wantErr(t, err, store.ErrPermission)
+}
+
+// testIDsNeverReused: after the item with the highest id is purged, the
+// next item gets a new id (caches key on item ids).
+func testIDsNeverReused(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	it := appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(1))
+	must(b.DeleteItems(f.alice, f.aliceInbox.ID, []uint32{it.UID}))
+	must(b.PurgeDeleted(sys, 0))
+	it2 := appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(2))
+	if it2.ID <= it.ID {
+		t.Fatalf("item id %d reused or lower after purging %d", it2.ID, it.ID)
+	}
 }

@@ -56,6 +56,8 @@ type DB struct {
 
 	rstmts, wstmts sync.Map // SQLite prepared statements by query
 
+	lists *listCache // listings of large folders
+
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -95,7 +97,8 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &DB{blobs: o.Blobs, log: o.Logger, defaults: o.Defaults, onChange: o.OnChange, done: make(chan struct{})}
+	d := &DB{blobs: o.Blobs, log: o.Logger, defaults: o.Defaults, onChange: o.OnChange, done: make(chan struct{}),
+		lists: newListCache(2_000_000)}
 	d.grace = o.BlobGrace
 	if d.grace == 0 {
 		d.grace = time.Minute

@@ -354,6 +354,11 @@ func (d *DB) ListItems(ctx context.Context, folderID int64, fromUID uint32, limi
 		if err != nil {
 			return err
 		}
+		if cached, ok := d.lists.get(a.folder, fromUID, limit); ok {
+			out = cached
+			return nil
+		}
+		full := fromUID <= 1 && limit >= 1<<30
 		out = make([]store.ItemSummary, 0, min(int(a.folder.Messages), limit))
 		rows, err := t.query(`SELECT id, uid, modseq, size, internal_date, flags FROM items WHERE folder_id = ? AND deleted = 0 AND uid >= ? ORDER BY uid LIMIT ?`,
 			folderID, int64(fromUID), limit)
@@ -384,7 +389,18 @@ func (d *DB) ListItems(ctx context.Context, folderID int64, fromUID uint32, limi
 			}
 			out = append(out, s)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if full && len(out) >= listCacheMinItems {
+			// Cache only if nothing changed while the rows were read.
+			var hms int64
+			if err := t.row(`SELECT highestmodseq FROM folders WHERE id = ?`, folderID).Scan(&hms); err == nil && uint64(hms) == a.folder.HighestModSeq {
+				d.lists.put(a.folder, out)
+			}
+		}
+		return nil
 	})
 	return out, err
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"AdminRights", testAdminRights},
 		{"Recipients", testRecipients},
 		{"IDsNeverReused", testIDsNeverReused},
+		{"LargeFolderListing", testLargeFolderListing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1186,4 +1187,49 @@ func testIDsNeverReused(t *testing.T, in *Instance) {
 	if it2.ID <= it.ID {
 		t.Fatalf("item id %d reused or lower after purging %d", it2.ID, it.ID)
 	}
+}
+
+// testLargeFolderListing lists a folder large enough to be cached by the
+// backend and checks that every kind of change shows in the next listing.
+func testLargeFolderListing(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	const n = 1100
+	for i := 0; i < n; i++ {
+		appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(i))
+	}
+	list := func() []store.ItemSummary { return must(b.ListItems(f.alice, f.aliceInbox.ID, 1, 0)) }
+	if l := list(); len(l) != n || list()[n-1].UID != n {
+		t.Fatalf("listed %d", len(l))
+	}
+	must(b.UpdateFlags(f.alice, f.aliceInbox.ID, []uint32{7}, store.FlagsAdd, []string{`\Flagged`}))
+	if l := list(); !slices.Equal(l[6].Flags, []string{`\Flagged`}) {
+		t.Fatalf("flag change not listed: %+v", l[6])
+	}
+	must(b.DeleteItems(f.alice, f.aliceInbox.ID, []uint32{1}))
+	if l := list(); len(l) != n-1 || l[0].UID != 2 {
+		t.Fatalf("delete not listed: %d items, first UID %d", len(l), l[0].UID)
+	}
+	appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(n))
+	if l := list(); len(l) != n || l[len(l)-1].UID != n+1 {
+		t.Fatalf("append not listed: %d items", len(l))
+	}
+	arch := special(t, b, f.alice, f.aliceStore.ID, store.SpecialArchive)
+	must(b.MoveItems(f.alice, f.aliceInbox.ID, []uint32{2, 3}, arch.ID))
+	if l := list(); len(l) != n-2 || l[0].UID != 4 {
+		t.Fatalf("move not listed: %d items, first UID %d", len(l), l[0].UID)
+	}
+	// Partial listings agree with the full one, and callers get copies.
+	full := list()
+	part := must(b.ListItems(f.alice, f.aliceInbox.ID, 500, 10))
+	if len(part) != 10 || part[0].UID != 500 || part[9].UID != full[slices.IndexFunc(full, func(s store.ItemSummary) bool { return s.UID == 500 })+9].UID {
+		t.Fatalf("partial listing %+v", part)
+	}
+	part[0].UID = 1
+	if must(b.ListItems(f.alice, f.aliceInbox.ID, 500, 1))[0].UID != 500 {
+		t.Fatal("a caller's change leaked into later listings")
+	}
+	// Access is still checked for every listing.
+	_, err := b.ListItems(f.bob, f.aliceInbox.ID, 1, 0)
+	wantErr(t, err, store.ErrNotFound)
 }

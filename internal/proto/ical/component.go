@@ -2,6 +2,7 @@ package ical
 
 import (
 	"fmt"
+	"github.com/roost-mail/roost/internal/proto/contentline"
 	"io"
 	"strings"
 )
@@ -22,57 +23,9 @@ const (
 // Component is one BEGIN/END block (RFC 5545 §3.4, §3.6). Unknown
 // components, X- components included, are kept like known ones.
 type Component struct {
-	Name     string // upper case
-	Props    []*Property
+	Name string // upper case
+	contentline.Props
 	Children []*Component
-}
-
-// Prop returns the first property with the given name, or nil.
-func (c *Component) Prop(name string) *Property {
-	for _, p := range c.Props {
-		if strings.EqualFold(p.Name, name) {
-			return p
-		}
-	}
-	return nil
-}
-
-// All returns the properties with the given name, in order.
-func (c *Component) All(name string) []*Property {
-	var ps []*Property
-	for _, p := range c.Props {
-		if strings.EqualFold(p.Name, name) {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
-// Text returns the unescaped text of the first named property, or "".
-func (c *Component) Text(name string) string {
-	if p := c.Prop(name); p != nil {
-		return p.Text()
-	}
-	return ""
-}
-
-// Set replaces every property named p.Name by p.
-func (c *Component) Set(p *Property) {
-	p.Name = strings.ToUpper(p.Name)
-	c.Del(p.Name)
-	c.Props = append(c.Props, p)
-}
-
-// Del removes every property with the given name.
-func (c *Component) Del(name string) {
-	out := c.Props[:0]
-	for _, p := range c.Props {
-		if !strings.EqualFold(p.Name, name) {
-			out = append(out, p)
-		}
-	}
-	clear(c.Props[len(out):])
-	c.Props = out
 }
 
 // Sub returns the child components with the given name, in order.

@@ -2,49 +2,14 @@ package vcard
 
 import (
 	"fmt"
+	"github.com/roost-mail/roost/internal/proto/contentline"
 	"io"
 	"strings"
 )
 
 // Card is one BEGIN:VCARD … END:VCARD block (RFC 6350 §6.1.1).
 type Card struct {
-	Props []*Property
-}
-
-// Prop returns the first property with the given name, or nil.
-func (c *Card) Prop(name string) *Property {
-	for _, p := range c.Props {
-		if strings.EqualFold(p.Name, name) {
-			return p
-		}
-	}
-	return nil
-}
-
-// All returns the properties with the given name, in order.
-func (c *Card) All(name string) []*Property {
-	var ps []*Property
-	for _, p := range c.Props {
-		if strings.EqualFold(p.Name, name) {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
-// Text returns the unescaped value of the first named property, or "".
-func (c *Card) Text(name string) string {
-	if p := c.Prop(name); p != nil {
-		return p.Text()
-	}
-	return ""
-}
-
-// Set replaces every property named p.Name by p.
-func (c *Card) Set(p *Property) {
-	p.Name = strings.ToUpper(p.Name)
-	c.Del(p.Name)
-	c.Props = append(c.Props, p)
+	contentline.Props
 }
 
 // SetText replaces the named property by one with the given text.
@@ -52,18 +17,6 @@ func (c *Card) SetText(name, text string) {
 	p := &Property{Name: name}
 	p.SetText(text)
 	c.Set(p)
-}
-
-// Del removes every property with the given name.
-func (c *Card) Del(name string) {
-	out := c.Props[:0]
-	for _, p := range c.Props {
-		if !strings.EqualFold(p.Name, name) {
-			out = append(out, p)
-		}
-	}
-	clear(c.Props[len(out):])
-	c.Props = out
 }
 
 // Decode parses a stream of vCards (a .vcf file may hold many).

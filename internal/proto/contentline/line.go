@@ -74,8 +74,16 @@ type Limits struct {
 	MaxBytes, MaxLines, MaxLineBytes, MaxParams int
 }
 
-// LimitError reports an exceeded limit; Limit is "bytes", "lines",
-// "line bytes" or "parameters" (the same names as ical's and vcard's).
+// Names of the limits this package enforces, as found in LimitError.Limit.
+const (
+	LimitBytes     = "bytes"
+	LimitLines     = "lines"
+	LimitLineBytes = "line bytes"
+	LimitParams    = "parameters"
+)
+
+// LimitError reports an exceeded limit; ical and vcard use the same type
+// for their own limits (components, cards, instances, …).
 type LimitError struct {
 	Limit string
 	Max   int
@@ -87,7 +95,7 @@ func (e *LimitError) Error() string { return fmt.Sprintf("%s limit %d exceeded",
 // §3.2). Bare LF is accepted as a line break, blank lines are skipped.
 func Unfold(b []byte, lim Limits, fn func(line string) error) error {
 	if len(b) > lim.MaxBytes {
-		return &LimitError{Limit: "bytes", Max: lim.MaxBytes}
+		return &LimitError{Limit: LimitBytes, Max: lim.MaxBytes}
 	}
 	var cur []byte
 	have := false
@@ -95,7 +103,7 @@ func Unfold(b []byte, lim Limits, fn func(line string) error) error {
 	emit := func() error {
 		lines++
 		if lines > lim.MaxLines {
-			return &LimitError{Limit: "lines", Max: lim.MaxLines}
+			return &LimitError{Limit: LimitLines, Max: lim.MaxLines}
 		}
 		return fn(string(cur))
 	}
@@ -113,7 +121,7 @@ func Unfold(b []byte, lim Limits, fn func(line string) error) error {
 			}
 			cur = append(cur, phys[1:]...)
 			if len(cur) > lim.MaxLineBytes {
-				return &LimitError{Limit: "line bytes", Max: lim.MaxLineBytes}
+				return &LimitError{Limit: LimitLineBytes, Max: lim.MaxLineBytes}
 			}
 			continue
 		}
@@ -125,7 +133,7 @@ func Unfold(b []byte, lim Limits, fn func(line string) error) error {
 		have = len(phys) > 0
 		cur = append(cur[:0], phys...)
 		if len(cur) > lim.MaxLineBytes {
-			return &LimitError{Limit: "line bytes", Max: lim.MaxLineBytes}
+			return &LimitError{Limit: LimitLineBytes, Max: lim.MaxLineBytes}
 		}
 	}
 	if have {
@@ -188,7 +196,7 @@ func ParseLine(s string, lim Limits, bareParams, groups bool) (*Property, error)
 		}
 		pa := Param{Name: strings.ToUpper(s[j:i])}
 		if len(p.Params) >= lim.MaxParams {
-			return nil, &LimitError{Limit: "parameters", Max: lim.MaxParams}
+			return nil, &LimitError{Limit: LimitParams, Max: lim.MaxParams}
 		}
 		if i >= len(s) || s[i] != '=' {
 			if !bareParams {

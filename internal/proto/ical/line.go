@@ -21,12 +21,9 @@ func (l Limits) line() contentline.Limits {
 	return contentline.Limits{MaxBytes: l.MaxBytes, MaxLines: l.MaxLines, MaxLineBytes: l.MaxLineBytes, MaxParams: l.MaxParams}
 }
 
-// convert turns contentline's errors into this package's.
+// convert names this package in contentline's syntax errors (limit
+// errors are already of this package's LimitError type).
 func convert(err error) error {
-	var le *contentline.LimitError
-	if errors.As(err, &le) {
-		return &LimitError{Limit: le.Limit, Max: le.Max}
-	}
 	if errors.Is(err, contentline.ErrSyntax) {
 		return fmt.Errorf("ical: %w", err)
 	}

@@ -1,6 +1,8 @@
 package vcard
 
-import "fmt"
+import (
+	"github.com/roost-mail/roost/internal/proto/contentline"
+)
 
 // Limits bound the work and memory Decode spends on one object. A zero or
 // negative field takes its default.
@@ -36,20 +38,14 @@ func (l Limits) withDefaults() Limits {
 
 // Names of the limits, as found in LimitError.Limit.
 const (
-	LimitBytes     = "bytes"
-	LimitLines     = "lines"
-	LimitLineBytes = "line bytes"
+	LimitBytes     = contentline.LimitBytes
+	LimitLines     = contentline.LimitLines
+	LimitLineBytes = contentline.LimitLineBytes
 	LimitCards     = "cards"
 	LimitProps     = "properties"
-	LimitParams    = "parameters"
+	LimitParams    = contentline.LimitParams
 )
 
-// LimitError reports the limit an object exceeded.
-type LimitError struct {
-	Limit string // one of the Limit* constants
-	Max   int    // the limit in force
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("vcard: %s limit %d exceeded", e.Limit, e.Max)
-}
+// LimitError reports the limit an object exceeded (the type is shared
+// with package contentline, which reports the line-level limits).
+type LimitError = contentline.LimitError

@@ -75,12 +75,12 @@ type Config struct {
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
 
-	MaxConnectionsPerIP   int `toml:"max_connections_per_ip" default:"50" reload:"true" doc:"Most simultaneous connections from one IP address, over all protocols. 0 is no limit. A change applies to new connections."`
-	MaxConnectionsPerUser int `toml:"max_connections_per_user" default:"20" reload:"true" doc:"Most simultaneous authenticated sessions of one user, over all protocols. 0 is no limit. A change applies to new sessions."`
-	MaxLineLength         int `toml:"max_line_length" default:"65536" reload:"true" doc:"Longest protocol command line accepted, in bytes (IMAP, POP3, SMTP, LMTP, ManageSieve); longer lines are refused. At least 1000 (RFC 5321 §4.5.3.1.6). A change applies to new connections."`
-	MaxMessageSize        int `toml:"max_message_size" default:"50" reload:"true" doc:"Largest message accepted, in MB, by submission, LMTP, IMAP APPEND and the HTTP APIs. Announced as SMTP SIZE (RFC 1870) and IMAP APPENDLIMIT (RFC 7889)."`
+	MaxConnectionsPerIP   int `toml:"max_connections_per_ip" default:"50" doc:"Most simultaneous IMAP connections from one IP address. 0 is no limit. (POP3 and LMTP do not count them yet.)"`
+	MaxConnectionsPerUser int `toml:"max_connections_per_user" default:"20" doc:"Most simultaneous IMAP sessions of one user. 0 is no limit. (POP3 sessions do not count yet.)"`
+	MaxLineLength         int `toml:"max_line_length" default:"65536" doc:"Longest IMAP command line accepted, in bytes; longer lines are refused with BAD. At least 1000. POP3 and LMTP use the limits of their RFCs (512 and 4096 bytes)."`
+	MaxMessageSize        int `toml:"max_message_size" default:"50" doc:"Largest message accepted, in MB, by submission, LMTP, IMAP APPEND and the HTTP APIs. Announced as SMTP SIZE (RFC 1870) and IMAP APPENDLIMIT (RFC 7889)."`
 
-	DisabledFeatures []string `toml:"disabled_features" default:"" doc:"Features disabled for every user unless enabled for the user or the tenant: any of 'imap', 'pop3', 'mobile' (ActiveSync), 'web' (the web client) and 'dav' (CalDAV and CardDAV)."`
+	DisabledFeatures []string `toml:"disabled_features" default:"" doc:"Features disabled for every user unless enabled for the user ('roost admin user update LOGIN --enable-feature F'): any of 'imap', 'pop3', 'mobile' (ActiveSync), 'web' (the web client) and 'dav' (CalDAV and CardDAV)."`
 }
 
 // Allowed values of the list and enumeration keys.

@@ -262,7 +262,10 @@ func (s *lsession) data() {
 		s.each(550, "5.6.0", "message contains a bare CR or LF; refused")
 		return
 	case errors.Is(err, smtp.ErrTooBig):
-		if d.Drain(1<<62) != nil {
+		// Read the rest to answer properly, but only up to another
+		// MaxMessageBytes: a client that keeps sending is cut off.
+		if d.Drain(s.l.o.MaxMessageBytes) != nil {
+			s.reply(552, "5.3.4", "message exceeds the size limit; closing connection")
 			s.c.Close()
 			return
 		}

@@ -208,9 +208,26 @@ func TestBadInput(t *testing.T) {
 	c.send("Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("x", 998)+"\r\n", 21<<10) + ".")
 	c.expect("552 5.3.4")
 	c.cmd("NOOP", "250")
-	for i := 0; i < 8; i++ {
-		c.send("BOGUS")
-		c.line()
+	// Far beyond the limit the server stops reading and hangs up rather
+	// than drain without end.
+	c.cmd("MAIL FROM:<a@b.test>", "250")
+	c.cmd("RCPT TO:<alice@acme.test>", "250")
+	c.cmd("DATA", "354")
+	go func() {
+		chunk := []byte(strings.Repeat(strings.Repeat("y", 998)+"\r\n", 1024))
+		for i := 0; i < 60; i++ { // 60 MB, three times the 20 MB limit
+			if _, err := c.c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	if l := c.line(); !strings.HasPrefix(l, "552 5.3.4") || !strings.Contains(l, "closing") {
+		t.Fatalf("endless data: %q", l)
+	}
+	// Ten bad commands end a session.
+	c = dial(t, "tcp", e.addr)
+	for i := 0; i < 9; i++ {
+		c.cmd("BOGUS", "500")
 	}
 	c.cmd("BOGUS", "421")
 }

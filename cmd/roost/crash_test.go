@@ -429,12 +429,14 @@ func TestAdminAgainstServe(t *testing.T) {
 	if out, code := run("tim-pass\n", "user", "update", "tim", "--password-stdin"); code != 0 {
 		t.Fatalf("set tim's password: %s", out)
 	}
+	ok("user", "create", "gert", "--email", "gert@globex.test", "--name", "Gert", "--tenant", "globex")
 	if out, code := remote("user", "create", "carol", "--email", "carol@acme.test", "--name", "Carol", "--tenant", "acme"); code != 0 {
 		t.Fatalf("tenant admin in its tenant: exit %d\n%s", code, out)
 	}
 	for _, args := range [][]string{
 		{"user", "create", "mallory", "--email", "m@globex.test", "--name", "M", "--tenant", "globex"},
-		{"user", "delete", "bob-of-globex"},
+		{"user", "delete", "gert"},
+		{"user", "update", "gert", "--quota-hard", "1"},
 		{"tenant", "update", "globex", "--quota-warn", "1"},
 		{"tenant", "create", "mine"},
 	} {
@@ -445,6 +447,18 @@ func TestAdminAgainstServe(t *testing.T) {
 	}
 	if out, _ := remote("user", "list"); strings.Contains(out, "globex") {
 		t.Fatalf("tenant admin lists another tenant's users:\n%s", out)
+	}
+	if out := ok("user", "show", "gert"); !strings.Contains(out, "unlimited") {
+		t.Fatalf("gert was changed by another tenant's admin:\n%s", out)
+	}
+	// A user without admin level cannot use the admin API at all.
+	if out, code := run("alice-pass\n", "user", "update", "alice", "--password-stdin"); code != 0 {
+		t.Fatalf("set alice's password: %s", out)
+	}
+	cmd := exec.Command(bin, "admin", "--url", "https://"+srv.adminAddr(t), "--login", "alice", "--ca", filepath.Join(dir, "tls", "cert.pem"), "user", "list")
+	cmd.Env = append(os.Environ(), "ROOST_ADMIN_PASSWORD=alice-pass")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "authentication required") {
+		t.Fatalf("ordinary user on the admin API: %v\n%s", err, out)
 	}
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

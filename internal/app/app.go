@@ -226,6 +226,10 @@ func lockDataDir(dir string) (func(), error) {
 
 // listen opens every listener of the running roles and prints it.
 func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Config) error {
+	// One authenticator for every protocol: one throttle, one bound on
+	// password checks running at once.
+	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
+		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
 	if cfg.HasRole("admin") {
 		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
@@ -252,11 +256,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("admin_listen: %w", err)
 			}
-			s.serve(tls.NewListener(ln, ac), s.adminAuth(api), "admin api (TLS)", addr)
+			s.serve(tls.NewListener(ln, ac), adminAuth(api, authn), "admin api (TLS)", addr)
 		}
 	}
-	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
-		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
 	if cfg.HasRole("imap") {
 		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: tlsConf,
 			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
@@ -443,45 +445,33 @@ func systemOnly(h http.Handler) http.Handler {
 
 // adminAuth authenticates admin API requests over TLS: a verified client
 // certificate is the system identity (Zarafa §6.1); otherwise HTTP Basic
-// credentials of an active user with admin level 1 or 2.
-func (s *server) adminAuth(h http.Handler) http.Handler {
+// credentials of an active user with admin level 1 or 2, checked by the
+// shared authenticator (throttling included).
+func adminAuth(h http.Handler, authn *directory.Authenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 			h.ServeHTTP(w, r.WithContext(store.SystemContext(r.Context())))
 			return
 		}
-		login, pw, ok := r.BasicAuth()
-		if ok {
-			if p := s.checkAdmin(r.Context(), login, pw); p != nil {
+		if login, pw, ok := r.BasicAuth(); ok {
+			p, err := authn.Authenticate(r.Context(), login, pw, remoteAddr(r.RemoteAddr), "")
+			if err == nil && p.Admin >= store.AdminTenant {
 				h.ServeHTTP(w, r.WithContext(store.WithPrincipal(r.Context(), p)))
 				return
 			}
-			time.Sleep(time.Second) // slow down guessing
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="roost admin"`)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"error":"authentication required"}`+"\n")
+		io.WriteString(w, `{"error":"authentication required: an administrator's login, or a client certificate"}`+"\n")
 	})
 }
 
-func (s *server) checkAdmin(ctx context.Context, login, pw string) *store.Principal {
-	sys := store.SystemContext(ctx)
-	u, err := s.db.GetUser(sys, login)
-	if err != nil || !u.Active || u.Admin < store.AdminTenant {
-		auth.CheckPassword("", pw) // same work either way
-		return nil
-	}
-	if auth.CheckPassword(u.PasswordHash, pw) != nil {
-		s.log.Warn("admin authentication failed", "user", login)
-		return nil
-	}
-	p, err := s.db.Principal(sys, u.Login)
-	if err != nil {
-		return nil
-	}
-	return p
-}
+// remoteAddr is an http.Request's RemoteAddr as a net.Addr.
+type remoteAddr string
+
+func (a remoteAddr) Network() string { return "tcp" }
+func (a remoteAddr) String() string  { return string(a) }
 
 func (s *server) httpHandler() http.Handler {
 	mux := http.NewServeMux()

@@ -2,9 +2,8 @@ package adminapi
 
 import (
 	"bufio"
-	"context"
+	"cmp"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -50,6 +49,7 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 		return bodyError(err, limit)
 	}
 	// The body can be read once: spool it when several users get it.
+	open := func() (io.ReadCloser, error) { return io.NopCloser(body), nil }
 	if len(users) > 1 {
 		f, err := os.CreateTemp("", "roost-deliver-*")
 		if err != nil {
@@ -60,45 +60,29 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 		if _, err := io.Copy(f, body); err != nil {
 			return bodyError(err, limit)
 		}
-		var out Delivery
-		for i, u := range users {
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-			d, err := s.deliverTo(ctx, u, f)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				out = d
-			} else {
-				out.Others = append(out.Others, d)
-			}
+		open = func() (io.ReadCloser, error) { return os.Open(f.Name()) }
+	}
+	var out *Delivery
+	var firstErr error
+	for _, res := range (&mail.Deliverer{Store: s.b, Log: s.log}).Deliver(ctx, users, open) {
+		if res.Err != nil {
+			firstErr = cmp.Or(firstErr, res.Err)
+			continue
 		}
-		writeJSON(w, http.StatusCreated, out)
-		return nil
+		d := Delivery{User: res.User.Login, FolderID: res.FolderID, UID: res.UID, ItemID: res.ItemID}
+		if out == nil {
+			out = &d
+		} else {
+			out.Others = append(out.Others, d)
+		}
 	}
-	d, err := s.deliverTo(ctx, users[0], body)
-	if err != nil {
-		return bodyError(err, limit)
+	// As over LMTP: a group address succeeds when anyone got the message
+	// (a retry would duplicate it for the others); the log has the rest.
+	if out == nil {
+		return bodyError(firstErr, limit)
 	}
-	writeJSON(w, http.StatusCreated, d)
+	writeJSON(w, http.StatusCreated, out)
 	return nil
-}
-
-// deliverTo appends a message to a user's Inbox; it returns once the store
-// committed it.
-func (s *Server) deliverTo(ctx context.Context, u *store.User, content io.Reader) (Delivery, error) {
-	inbox, err := mail.Inbox(ctx, s.b, u.Login)
-	if err != nil {
-		return Delivery{}, fmt.Errorf("deliver to %q: %w", u.Login, err)
-	}
-	it, err := s.b.AppendItem(ctx, inbox, store.NewItem{Content: content})
-	if err != nil {
-		return Delivery{}, err
-	}
-	s.log.Info("delivered", "user", u.Login, "tenant", u.Tenant, "folder", inbox, "uid", it.UID, "size", it.Size)
-	return Delivery{User: u.Login, FolderID: inbox, UID: it.UID, ItemID: it.ID}, nil
 }
 
 // bodyError turns a body that hit the limit into a 413 naming the limit.

@@ -24,9 +24,11 @@ type Deliverer struct {
 
 // Result is the outcome of delivering to one user.
 type Result struct {
-	User *store.User
-	UID  uint32
-	Err  error // nil, or wraps store.ErrOverQuota, or another (temporary) error
+	User     *store.User
+	FolderID int64 // the Inbox
+	ItemID   int64
+	UID      uint32
+	Err      error // nil, or wraps store.ErrOverQuota, or another (temporary) error
 }
 
 // Deliver stores the message that open returns (called once per user, so
@@ -41,33 +43,39 @@ func (d *Deliverer) Deliver(ctx context.Context, users []*store.User, open func(
 			continue
 		}
 		seen[u.ID] = true
-		uid, err := d.deliverOne(sys, u, open)
-		if err != nil && d.Log != nil {
-			d.Log.Warn("delivery failed", "user", u.Login, "err", err)
+		r := d.deliverOne(sys, u, open)
+		if r.Err != nil && d.Log != nil {
+			d.Log.Warn("delivery failed", "user", u.Login, "err", r.Err)
 		}
-		out = append(out, Result{User: u, UID: uid, Err: err})
+		out = append(out, r)
 	}
 	return out
 }
 
-func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, open func() (io.ReadCloser, error)) (uint32, error) {
+func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, open func() (io.ReadCloser, error)) Result {
+	res := Result{User: u}
 	inbox, err := Inbox(ctx, d.Store, u.Login)
 	if err != nil {
-		return 0, err
+		res.Err = err
+		return res
 	}
+	res.FolderID = inbox
 	r, err := open()
 	if err != nil {
-		return 0, fmt.Errorf("open message: %w", err)
+		res.Err = fmt.Errorf("open message: %w", err)
+		return res
 	}
 	defer r.Close()
 	it, err := d.Store.AppendItem(ctx, inbox, store.NewItem{Content: r})
 	if err != nil {
-		return 0, fmt.Errorf("deliver to %s: %w", u.Login, err)
+		res.Err = fmt.Errorf("deliver to %s: %w", u.Login, err)
+		return res
 	}
 	if d.Log != nil {
-		d.Log.Info("delivered", "user", u.Login, "uid", it.UID, "size", it.Size)
+		d.Log.Info("delivered", "user", u.Login, "tenant", u.Tenant, "folder", inbox, "uid", it.UID, "size", it.Size)
 	}
-	return it.UID, nil
+	res.ItemID, res.UID = it.ID, it.UID
+	return res
 }
 
 // Inbox returns the folder id of a user's Inbox (creating the store on

@@ -155,10 +155,9 @@ func loadConfig(o Options) (*config.Config, error) {
 
 func defaultsOf(c *config.Config) store.Defaults {
 	return store.Defaults{
-		Quota:       store.Quota{Warn: int64(c.QuotaWarn) * config.MB, Soft: int64(c.QuotaSoft) * config.MB, Hard: int64(c.QuotaHard) * config.MB},
-		TenantWarn:  int64(c.CompanyQuotaWarn) * config.MB,
-		Locale:      c.DefaultStoreLocale,
-		DisabledFts: c.DisabledFeatures,
+		Quota:      store.Quota{Warn: int64(c.QuotaWarn) * config.MB, Soft: int64(c.QuotaSoft) * config.MB, Hard: int64(c.QuotaHard) * config.MB},
+		TenantWarn: int64(c.CompanyQuotaWarn) * config.MB,
+		Locale:     c.DefaultStoreLocale,
 	}
 }
 

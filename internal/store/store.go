@@ -361,10 +361,9 @@ type TenantUpdate struct {
 // Defaults are installation-wide settings the store needs (from the
 // configuration). They can change at runtime on reload.
 type Defaults struct {
-	Quota       Quota // global user quota levels
-	TenantWarn  int64 // global tenant warning level (companyquota_warn)
-	Locale      string
-	DisabledFts []string // features disabled unless enabled per user
+	Quota      Quota // global user quota levels
+	TenantWarn int64 // global tenant warning level (companyquota_warn)
+	Locale     string
 }
 
 // Directory is the part of the store that keeps tenants, domains, users and

@@ -68,8 +68,6 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(*tx) error
 	errc chan error
-	// after runs after a successful commit (e.g. to delete blob files).
-	after func()
 }
 
 // Options configure Open.

@@ -226,6 +226,12 @@ type Item struct {
 	InternalDate time.Time
 	Deleted      bool
 	DeletedAt    time.Time
+	// Object index, set by CalDAV/CardDAV (and JMAP, ActiveSync) for
+	// calendar and contact items; empty for mail.
+	Name      string    // resource name in the folder ("abc.ics"), unique among live items
+	ObjectUID string    // iCalendar/vCard UID
+	Start     time.Time // first instant the object occupies (zero: unbounded)
+	End       time.Time // end of the last occurrence (zero: unbounded)
 }
 
 // ItemSummary is the part of an item that listing a large folder needs.
@@ -290,6 +296,7 @@ type Change struct {
 	ItemID   int64
 	UID      uint32
 	Time     time.Time
+	Name     string // the item's object Name, if it has one
 }
 
 // NewItem describes an item to append.
@@ -297,6 +304,84 @@ type NewItem struct {
 	Content      io.Reader // read to EOF and stored as a blob
 	Flags        []string
 	InternalDate time.Time // zero = now
+	// Object index (see Item). Name, when set, must be unique among the
+	// folder's live items (ErrConflict otherwise).
+	Name      string
+	ObjectUID string
+	Start     time.Time
+	End       time.Time
+}
+
+// ObjectQuery selects items by their object index (ListObjects). Zero
+// fields do not restrict.
+type ObjectQuery struct {
+	Names     []string  // only items with one of these names
+	ObjectUID string    // only items with this UID
+	Start     time.Time // only items overlapping [Start, End): an item
+	End       time.Time // with a zero Start or End is unbounded on that side
+	Limit     int       // 0 = no limit
+}
+
+// Property limits (store props, folder props).
+const (
+	MaxPropKey   = 256
+	MaxPropValue = 1 << 20
+	MaxProps     = 1000 // per folder, store, domain or tenant
+)
+
+// QueueRecipient is one recipient of a queued message and where its
+// delivery stands.
+type QueueRecipient struct {
+	Addr   string
+	State  string // QueuePending, QueueSent, QueueFailed
+	Error  string // last error or the remote server's reply
+	Notify string // DSN NOTIFY parameter ("" = default)
+	ORcpt  string // DSN ORCPT parameter
+}
+
+// Queue recipient states.
+const (
+	QueuePending = "pending"
+	QueueSent    = "sent"
+	QueueFailed  = "failed"
+)
+
+// QueuedMessage is a message in the outbound queue.
+type QueuedMessage struct {
+	ID          int64
+	Tenant      string // the sender's tenant ("" for system mail)
+	Sender      string // login of the submitting user ("" for system mail)
+	From        string // envelope MAIL FROM ("" = null sender <>)
+	Recipients  []QueueRecipient
+	Size        int64
+	EnvID       string // DSN ENVID
+	Ret         string // DSN RET (FULL or HDRS)
+	Attempts    int
+	LastError   string
+	Created     time.Time
+	NextAttempt time.Time
+	Expires     time.Time
+}
+
+// Queue is the durable outbound queue (spooler). System principal only,
+// except ListQueue/GetQueued/DeleteQueued/RetryQueued which system admins
+// may call, and tenant admins for their tenant's messages.
+type Queue interface {
+	// Enqueue stores the message content and the envelope durably.
+	Enqueue(ctx context.Context, m QueuedMessage, content io.Reader) (*QueuedMessage, error)
+	// ClaimDue returns up to limit messages whose NextAttempt is not after
+	// now, and moves their NextAttempt to now+lease so that another worker
+	// does not take them while this one works.
+	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*QueuedMessage, error)
+	OpenQueued(ctx context.Context, id int64) (io.ReadCloser, error)
+	GetQueued(ctx context.Context, id int64) (*QueuedMessage, error)
+	ListQueue(ctx context.Context) ([]*QueuedMessage, error)
+	// UpdateQueued saves Recipients, Attempts, LastError and NextAttempt.
+	UpdateQueued(ctx context.Context, m *QueuedMessage) error
+	// RetryQueued makes a message due now.
+	RetryQueued(ctx context.Context, id int64) error
+	// DeleteQueued removes a message (delivered, bounced or by an admin).
+	DeleteQueued(ctx context.Context, id int64) error
 }
 
 // FlagOp says how UpdateFlags combines flags.
@@ -464,6 +549,42 @@ type Mail interface {
 	ListDeletedItems(ctx context.Context, folderID int64) ([]*Item, error)
 	RestoreItems(ctx context.Context, itemIDs []int64) error
 
+	// ListObjects lists live items of a folder by their object index, with
+	// every Item field set, in UID order. Needs the read right.
+	ListObjects(ctx context.Context, folderID int64, q ObjectQuery) ([]*Item, error)
+	// ReplaceItem replaces a live item's content (and object index) in one
+	// transaction: the old item is soft-deleted and a new one appended in
+	// the same folder with a new UID, keeping the old Name when it.Name is
+	// empty. ErrNotFound if the item is no longer live (so a caller that
+	// checked an ETag cannot overwrite a concurrent change). Needs the
+	// insert and delete-message rights.
+	ReplaceItem(ctx context.Context, itemID int64, it NewItem) (*Item, error)
+
+	// FolderProps returns a folder's properties (WebDAV dead properties,
+	// IMAP METADATA). Keys starting with "/private/" are per user: each
+	// principal sees and sets only its own. Needs the lookup right.
+	FolderProps(ctx context.Context, folderID int64) (map[string]string, error)
+	// SetFolderProps sets (non-nil value) or removes (nil) properties.
+	// Needs the write right, or only lookup for "/private/" keys.
+	SetFolderProps(ctx context.Context, folderID int64, set map[string]*string) error
+	// StoreProps and SetStoreProps keep per-store settings (Sieve scripts,
+	// out-of-office, IMAP server METADATA). The owner, its tenant's admins
+	// and system admins may use them. "/private/" keys are per principal.
+	StoreProps(ctx context.Context, storeID int64) (map[string]string, error)
+	SetStoreProps(ctx context.Context, storeID int64, set map[string]*string) error
+	// DomainProps/SetDomainProps (DKIM keys) and TenantProps/SetTenantProps
+	// (disclaimer, quota warning templates): system admins, and the
+	// tenant's admins for their own.
+	DomainProps(ctx context.Context, domain string) (map[string]string, error)
+	SetDomainProps(ctx context.Context, domain string, set map[string]*string) error
+	TenantProps(ctx context.Context, tenant string) (map[string]string, error)
+	SetTenantProps(ctx context.Context, tenant string, set map[string]*string) error
+
+	// RecordOnce records key for a store and reports true unless the same
+	// key was recorded less than period ago (autoreply once per sender per
+	// TIMELIMIT, Sieve vacation :days). System principal only.
+	RecordOnce(ctx context.Context, storeID int64, key string, period time.Duration) (bool, error)
+
 	// Changes returns journal entries of a store with Seq > since, oldest first.
 	Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]Change, error)
 
@@ -501,6 +622,7 @@ type PurgeStats struct {
 type Backend interface {
 	Directory
 	Mail
+	Queue
 	// SetDefaults changes installation-wide defaults (on configuration reload).
 	SetDefaults(d Defaults)
 	Close() error

@@ -175,7 +175,41 @@ func (t *tx) unrefBlob(id string, n int64) error {
 
 // addItem inserts an item into folder a (already access-checked) and
 // updates counters and the journal.
-func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64) (*store.Item, error) {
+// objIndex is an item's object index (store.Item Name…End).
+type objIndex struct {
+	name, uid  string
+	start, end int64 // Unix microseconds, 0 = unbounded
+}
+
+func indexOf(it *store.Item) objIndex {
+	return objIndex{it.Name, it.ObjectUID, micro(it.Start), micro(it.End)}
+}
+
+func newIndex(it store.NewItem) (objIndex, error) {
+	ix := objIndex{it.Name, it.ObjectUID, micro(it.Start), micro(it.End)}
+	if len(ix.name) > maxObjectName || len(ix.uid) > maxObjectName {
+		return ix, fmt.Errorf("object name or UID longer than %d bytes: %w", maxObjectName, store.ErrInvalid)
+	}
+	if strings.ContainsAny(ix.name, "/\x00") || ix.name == "." || ix.name == ".." {
+		return ix, fmt.Errorf("object name %q: %w", ix.name, store.ErrInvalid)
+	}
+	if ix.start != 0 && ix.end != 0 && ix.end < ix.start {
+		return ix, fmt.Errorf("object ends before it starts: %w", store.ErrInvalid)
+	}
+	return ix, nil
+}
+
+const maxObjectName = 512
+
+// micro is t in Unix microseconds, 0 for the zero time.
+func micro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
 	// Lock order everywhere: the store row (MODSEQ) before folder rows.
 	// Counters move in the same statements that hand out MODSEQ and UID.
 	var last int64
@@ -192,8 +226,11 @@ func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags 
 		return nil, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
 	}
 	var id int64
-	err := t.row(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		st.ID, folderID, uid, last, strings.Join(flags, " "), size, string(b), idate).Scan(&id)
+	err := t.row(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date, name, object_uid, t_start, t_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		st.ID, folderID, uid, last, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end).Scan(&id)
+	if isUniqueViolation(err) {
+		return nil, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("insert item: %w", err)
 	}
@@ -201,7 +238,8 @@ func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags 
 		return nil, err
 	}
 	return &store.Item{ID: id, StoreID: st.ID, FolderID: folderID, UID: uint32(uid), ModSeq: seq, Flags: flags,
-		Size: size, Blob: b, InternalDate: fromMicro(idate)}, nil
+		Size: size, Blob: b, InternalDate: fromMicro(idate),
+		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
 }
 
 // AppendItem implements store.Mail. The content is streamed into the blob
@@ -213,6 +251,10 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		return nil, err
 	}
 	flags, err := normFlags(it.Flags)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := newIndex(it)
 	if err != nil {
 		return nil, err
 	}
@@ -247,24 +289,26 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		if err := t.refNew(c); err != nil {
 			return err
 		}
-		out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro())
+		out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix)
 		return err
 	})
 	return out, err
 }
 
-const itemCols = `id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, deleted, deleted_at`
+const itemCols = `id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, deleted, deleted_at, name, object_uid, t_start, t_end`
 
 func scanItem(sc interface{ Scan(...any) error }) (*store.Item, error) {
 	var it store.Item
-	var uid, ms, idate, delAt int64
+	var uid, ms, idate, delAt, start, end int64
 	var flags, b string
 	var del int
-	if err := sc.Scan(&it.ID, &it.StoreID, &it.FolderID, &uid, &ms, &flags, &it.Size, &b, &idate, &del, &delAt); err != nil {
+	if err := sc.Scan(&it.ID, &it.StoreID, &it.FolderID, &uid, &ms, &flags, &it.Size, &b, &idate, &del, &delAt,
+		&it.Name, &it.ObjectUID, &start, &end); err != nil {
 		return nil, err
 	}
 	it.UID, it.ModSeq, it.Flags, it.Blob = uint32(uid), uint64(ms), splitList(flags), blob.ID(b)
 	it.InternalDate, it.Deleted, it.DeletedAt = fromMicro(idate), del != 0, fromMicro(delAt)
+	it.Start, it.End = fromMicro(start), fromMicro(end)
 	return &it, nil
 }
 
@@ -322,21 +366,26 @@ func (d *DB) OpenItem(ctx context.Context, itemID int64) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	var data []byte
-	err = d.read(ctx, func(t *tx) error {
-		return t.row(`SELECT data FROM blobs WHERE id = ?`, string(it.Blob)).Scan(&data)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("item %d content: %w", itemID, err)
-	}
-	if data != nil {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}
-	r, err := d.blobs.Open(ctx, it.Blob)
+	r, err := d.openBlob(ctx, it.Blob)
 	if err != nil {
 		return nil, fmt.Errorf("item %d content: %w", itemID, err)
 	}
 	return r, nil
+}
+
+// openBlob opens content: from its database row when it is inline, else
+// from the blob store.
+func (d *DB) openBlob(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
+	var data []byte
+	if err := d.read(ctx, func(t *tx) error {
+		return t.row(`SELECT data FROM blobs WHERE id = ?`, string(id)).Scan(&data)
+	}); err != nil {
+		return nil, err
+	}
+	if data != nil {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
+	return d.blobs.Open(ctx, id)
 }
 
 // ListItems implements store.Mail. It reads only the covering index.
@@ -656,7 +705,7 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 				if err := t.refExisting(it.Blob); err != nil {
 					return err
 				}
-				nit, err := t.addItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro())
+				nit, err := t.addItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro(), indexOf(it))
 				if err != nil {
 					return err
 				}
@@ -681,6 +730,9 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 				return err
 			}
 			if _, err := t.exec(`UPDATE items SET folder_id = ?, store_id = ?, uid = ?, modseq = ? WHERE id = ?`, destID, dst.st.ID, uid, int64(ms), it.ID); err != nil {
+				if isUniqueViolation(err) {
+					return fmt.Errorf("an item named %q exists in the destination: %w", it.Name, store.ErrConflict)
+				}
 				return err
 			}
 			if _, err := t.exec(`UPDATE folders SET messages = messages + 1, size = size + ?, highestmodseq = ? WHERE id = ?`, it.Size, int64(ms), destID); err != nil {
@@ -766,6 +818,9 @@ func (d *DB) RestoreItems(ctx context.Context, itemIDs []int64) error {
 				return err
 			}
 			if _, err := t.exec(`UPDATE items SET deleted = 0, deleted_at = 0, uid = ?, modseq = ? WHERE id = ?`, uid, int64(ms), id); err != nil {
+				if isUniqueViolation(err) {
+					return fmt.Errorf("item %d: a live item named %q exists: %w", id, it.Name, store.ErrConflict)
+				}
 				return err
 			}
 			if _, err := t.exec(`UPDATE folders SET messages = messages + 1, size = size + ?, highestmodseq = ? WHERE id = ?`, it.Size, int64(ms), it.FolderID); err != nil {
@@ -798,7 +853,9 @@ func (d *DB) Changes(ctx context.Context, storeID int64, since uint64, limit int
 		if err != nil {
 			return err
 		}
-		rows, err := t.query(`SELECT seq, kind, folder_id, item_id, uid, time FROM changes WHERE store_id = ? AND seq > ? ORDER BY seq LIMIT ?`, s.ID, int64(since), limit)
+		rows, err := t.query(`SELECT c.seq, c.kind, c.folder_id, c.item_id, c.uid, c.time, COALESCE(i.name, '') FROM changes c
+			LEFT JOIN items i ON i.id = c.item_id AND c.item_id <> 0
+			WHERE c.store_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`, s.ID, int64(since), limit)
 		if err != nil {
 			return err
 		}
@@ -807,7 +864,7 @@ func (d *DB) Changes(ctx context.Context, storeID int64, since uint64, limit int
 			var c store.Change
 			var seq, uid, tm int64
 			var kind string
-			if err := rows.Scan(&seq, &kind, &c.FolderID, &c.ItemID, &uid, &tm); err != nil {
+			if err := rows.Scan(&seq, &kind, &c.FolderID, &c.ItemID, &uid, &tm, &c.Name); err != nil {
 				rows.Close()
 				return err
 			}

@@ -184,5 +184,48 @@ CREATE TABLE blobs (
 	data {{bytes}}
 );
 CREATE INDEX blobs_unreferenced ON blobs (zero_since) WHERE refs = 0;
+`,	// 2: object index (CalDAV/CardDAV names, UIDs, time ranges), properties,
+	// autoreply records and the outbound queue.
+	`
+ALTER TABLE items ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN object_uid TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN t_start BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN t_end BIGINT NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX items_live_name ON items (folder_id, name) WHERE deleted = 0 AND name <> '';
+CREATE INDEX items_object_uid ON items (folder_id, object_uid) WHERE deleted = 0 AND object_uid <> '';
+CREATE INDEX items_range ON items (folder_id, deleted, t_start, t_end) WHERE name <> '';
+-- Properties of folders, stores, domains and tenants. principal is the
+-- user id for per-user ("/private/") keys, 0 otherwise.
+CREATE TABLE props (
+	kind TEXT NOT NULL,
+	target TEXT NOT NULL,
+	principal BIGINT NOT NULL DEFAULT 0,
+	key TEXT NOT NULL,
+	value TEXT NOT NULL,
+	PRIMARY KEY (kind, target, principal, key)
+);
+CREATE TABLE record_once (
+	store_id BIGINT NOT NULL,
+	key TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	PRIMARY KEY (store_id, key)
+);
+CREATE TABLE queue (
+	id {{id}},
+	tenant TEXT NOT NULL DEFAULT '',
+	sender TEXT NOT NULL DEFAULT '',
+	mail_from TEXT NOT NULL DEFAULT '',
+	rcpts TEXT NOT NULL,
+	blob TEXT NOT NULL,
+	size BIGINT NOT NULL,
+	envid TEXT NOT NULL DEFAULT '',
+	ret TEXT NOT NULL DEFAULT '',
+	attempts INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	created BIGINT NOT NULL,
+	next_attempt BIGINT NOT NULL,
+	expires BIGINT NOT NULL
+);
+CREATE INDEX queue_due ON queue (next_attempt);
 `,
 }

@@ -59,6 +59,10 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Recipients", testRecipients},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"LargeFolderListing", testLargeFolderListing},
+		{"Objects", testObjects},
+		{"Props", testProps},
+		{"RecordOnce", testRecordOnce},
+		{"Queue", testQueue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

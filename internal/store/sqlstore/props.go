@@ -1,0 +1,325 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Property targets (props.kind).
+const (
+	propFolder = "folder"
+	propStore  = "store"
+	propDomain = "domain"
+	propTenant = "tenant"
+)
+
+// privatePrefix marks per-principal keys (RFC 5464 "/private/" entries).
+const privatePrefix = "/private/"
+
+func isPrivate(key string) bool { return strings.HasPrefix(key, privatePrefix) }
+
+// getProps returns a target's shared properties and the principal's own
+// private ones.
+func (t *tx) getProps(kind, target string, p *store.Principal) (map[string]string, error) {
+	rows, err := t.query(`SELECT principal, key, value FROM props WHERE kind = ? AND target = ? AND (principal = 0 OR principal = ?)`, kind, target, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var who int64
+		var k, v string
+		if err := rows.Scan(&who, &k, &v); err != nil {
+			return nil, err
+		}
+		// Private keys are only ever written with the writer's id; a
+		// shared row with a private name cannot exist, but be strict.
+		if isPrivate(k) != (who != 0) && p.UserID != 0 {
+			continue
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+func validProps(set map[string]*string) error {
+	if len(set) > store.MaxProps {
+		return fmt.Errorf("at most %d properties at once: %w", store.MaxProps, store.ErrInvalid)
+	}
+	for k, v := range set {
+		if k == "" || len(k) > store.MaxPropKey || !utf8.ValidString(k) || strings.ContainsAny(k, "\x00\r\n") {
+			return fmt.Errorf("property name %q: %w", k, store.ErrInvalid)
+		}
+		if v != nil && (len(*v) > store.MaxPropValue || strings.ContainsRune(*v, 0)) {
+			return fmt.Errorf("property %q: value over %d bytes or with NUL: %w", k, store.MaxPropValue, store.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// setProps writes set; private keys are stored for the principal.
+func (t *tx) setProps(kind, target string, p *store.Principal, set map[string]*string) error {
+	for k, v := range set {
+		who := int64(0)
+		if isPrivate(k) {
+			who = p.UserID
+		}
+		if _, err := t.exec(`DELETE FROM props WHERE kind = ? AND target = ? AND principal = ? AND key = ?`, kind, target, who, k); err != nil {
+			return err
+		}
+		if v == nil {
+			continue
+		}
+		if _, err := t.exec(`INSERT INTO props (kind, target, principal, key, value) VALUES (?, ?, ?, ?, ?)`, kind, target, who, k, *v); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := t.row(`SELECT COUNT(*) FROM props WHERE kind = ? AND target = ?`, kind, target).Scan(&n); err != nil {
+		return err
+	}
+	if n > store.MaxProps {
+		return fmt.Errorf("%s %s would have %d properties (at most %d): %w", kind, target, n, store.MaxProps, store.ErrOverQuota)
+	}
+	return nil
+}
+
+func onlyPrivate(set map[string]*string) bool {
+	for k := range set {
+		if !isPrivate(k) {
+			return false
+		}
+	}
+	return true
+}
+
+func idStr(n int64) string { return strconv.FormatInt(n, 10) }
+
+// FolderProps implements store.Mail.
+func (d *DB) FolderProps(ctx context.Context, folderID int64) (map[string]string, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]string
+	err = d.read(ctx, func(t *tx) error {
+		if _, err := t.folderAccess(p, folderID, "l", false); err != nil {
+			return err
+		}
+		out, err = t.getProps(propFolder, idStr(folderID), p)
+		return err
+	})
+	return out, err
+}
+
+// SetFolderProps implements store.Mail.
+func (d *DB) SetFolderProps(ctx context.Context, folderID int64, set map[string]*string) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validProps(set); err != nil {
+		return err
+	}
+	need := "lw"
+	if onlyPrivate(set) {
+		need = "l"
+	}
+	return d.write(ctx, func(t *tx) error {
+		if _, err := t.folderAccess(p, folderID, need, false); err != nil {
+			return err
+		}
+		return t.setProps(propFolder, idStr(folderID), p, set)
+	})
+}
+
+// storePropsAccess lets the owner, its tenant's admins and system admins
+// at a store's properties.
+func (t *tx) storePropsAccess(p *store.Principal, storeID int64) error {
+	_, full, err := t.storeAccess(p, storeID)
+	if err != nil {
+		return err
+	}
+	if !full {
+		return fmt.Errorf("store %d: %w", storeID, store.ErrPermission)
+	}
+	return nil
+}
+
+// StoreProps implements store.Mail.
+func (d *DB) StoreProps(ctx context.Context, storeID int64) (map[string]string, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]string
+	err = d.read(ctx, func(t *tx) error {
+		if err := t.storePropsAccess(p, storeID); err != nil {
+			return err
+		}
+		out, err = t.getProps(propStore, idStr(storeID), p)
+		return err
+	})
+	return out, err
+}
+
+// SetStoreProps implements store.Mail.
+func (d *DB) SetStoreProps(ctx context.Context, storeID int64, set map[string]*string) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validProps(set); err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		if err := t.storePropsAccess(p, storeID); err != nil {
+			return err
+		}
+		return t.setProps(propStore, idStr(storeID), p, set)
+	})
+}
+
+// domainAccess: system admins, and admins of the domain's tenant.
+func (t *tx) domainAccess(p *store.Principal, domain string) (string, error) {
+	domain = lc(domain)
+	var tid int64
+	if err := t.row(`SELECT tenant_id FROM domains WHERE name = ?`, domain).Scan(&tid); err != nil {
+		return "", notFound("domain", domain)
+	}
+	if !p.IsSystemAdmin() && !p.AdministersTenant(tid) {
+		return "", notFound("domain", domain)
+	}
+	return domain, nil
+}
+
+// DomainProps implements store.Mail.
+func (d *DB) DomainProps(ctx context.Context, domain string) (map[string]string, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]string
+	err = d.read(ctx, func(t *tx) error {
+		name, err := t.domainAccess(p, domain)
+		if err != nil {
+			return err
+		}
+		out, err = t.getProps(propDomain, name, p)
+		return err
+	})
+	return out, err
+}
+
+// SetDomainProps implements store.Mail.
+func (d *DB) SetDomainProps(ctx context.Context, domain string, set map[string]*string) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validProps(set); err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		name, err := t.domainAccess(p, domain)
+		if err != nil {
+			return err
+		}
+		return t.setProps(propDomain, name, p, set)
+	})
+}
+
+// tenantAccess: system admins, and the tenant's admins.
+func (t *tx) tenantAccess(p *store.Principal, tenant string) (int64, error) {
+	tn, err := t.visibleTenant(p, tenant)
+	if err != nil {
+		return 0, err
+	}
+	if !p.IsSystemAdmin() && !p.AdministersTenant(tn.ID) {
+		return 0, fmt.Errorf("tenant %q: %w", tenant, store.ErrPermission)
+	}
+	return tn.ID, nil
+}
+
+// TenantProps implements store.Mail.
+func (d *DB) TenantProps(ctx context.Context, tenant string) (map[string]string, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]string
+	err = d.read(ctx, func(t *tx) error {
+		tid, err := t.tenantAccess(p, tenant)
+		if err != nil {
+			return err
+		}
+		out, err = t.getProps(propTenant, idStr(tid), p)
+		return err
+	})
+	return out, err
+}
+
+// SetTenantProps implements store.Mail.
+func (d *DB) SetTenantProps(ctx context.Context, tenant string, set map[string]*string) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validProps(set); err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		tid, err := t.tenantAccess(p, tenant)
+		if err != nil {
+			return err
+		}
+		return t.setProps(propTenant, idStr(tid), p, set)
+	})
+}
+
+// RecordOnce implements store.Mail.
+func (d *DB) RecordOnce(ctx context.Context, storeID int64, key string, period time.Duration) (bool, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !p.System {
+		return false, fmt.Errorf("record once: %w", store.ErrPermission)
+	}
+	if key == "" || len(key) > store.MaxPropKey {
+		return false, fmt.Errorf("record key %q: %w", key, store.ErrInvalid)
+	}
+	first := false
+	err = d.write(ctx, func(t *tx) error {
+		first = false
+		at := now()
+		var last int64
+		err := t.row(`SELECT at FROM record_once WHERE store_id = ? AND key = ?`, storeID, key).Scan(&last)
+		switch {
+		case err == nil:
+			if at-last < period.Microseconds() {
+				return nil
+			}
+			_, err = t.exec(`UPDATE record_once SET at = ? WHERE store_id = ? AND key = ?`, at, storeID, key)
+		case isNoRows(err):
+			_, err = t.exec(`INSERT INTO record_once (store_id, key, at) VALUES (?, ?, ?)`, storeID, key, at)
+		}
+		if err != nil {
+			return err
+		}
+		first = true
+		return nil
+	})
+	return first, err
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -184,7 +184,8 @@ CREATE TABLE blobs (
 	data {{bytes}}
 );
 CREATE INDEX blobs_unreferenced ON blobs (zero_since) WHERE refs = 0;
-`,	// 2: object index (CalDAV/CardDAV names, UIDs, time ranges), properties,
+`,
+	// 2: object index (CalDAV/CardDAV names, UIDs, time ranges), properties,
 	// autoreply records and the outbound queue.
 	`
 ALTER TABLE items ADD COLUMN name TEXT NOT NULL DEFAULT '';

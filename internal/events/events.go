@@ -31,22 +31,38 @@ func NewHub() *Hub { return &Hub{subs: map[int64]map[*Subscription]struct{}{}} }
 // blocks the publisher, and never misses that something changed.
 type Subscription struct {
 	C     chan Change
+	fn    func(Change)
 	hub   *Hub
 	store int64
 	once  sync.Once
 }
 
-// Subscribe starts notifications for storeID. Call Close when done.
-func (h *Hub) Subscribe(storeID int64) *Subscription {
-	s := &Subscription{C: make(chan Change, 1), hub: h, store: storeID}
+// SubscribeFunc starts notifications for storeID delivered by calling fn
+// from the publisher's goroutine (C is nil). fn must return at once: it
+// may only flag work or start a goroutine. It costs no goroutine while
+// nothing happens, which matters for ten thousand idling IMAP sessions.
+// Call Close when done; fn may still run once concurrently with Close.
+func (h *Hub) SubscribeFunc(storeID int64, fn func(Change)) *Subscription {
+	s := &Subscription{fn: fn, hub: h, store: storeID}
+	h.add(s)
+	return s
+}
+
+func (h *Hub) add(s *Subscription) {
 	h.mu.Lock()
-	m := h.subs[storeID]
+	m := h.subs[s.store]
 	if m == nil {
 		m = map[*Subscription]struct{}{}
-		h.subs[storeID] = m
+		h.subs[s.store] = m
 	}
 	m[s] = struct{}{}
 	h.mu.Unlock()
+}
+
+// Subscribe starts notifications for storeID. Call Close when done.
+func (h *Hub) Subscribe(storeID int64) *Subscription {
+	s := &Subscription{C: make(chan Change, 1), hub: h, store: storeID}
+	h.add(s)
 	return s
 }
 
@@ -72,6 +88,10 @@ func (h *Hub) Publish(storeID int64, seq uint64) {
 	defer h.mu.Unlock()
 	for s := range h.subs[storeID] {
 		c := Change{StoreID: storeID, Seq: seq}
+		if s.fn != nil {
+			s.fn(c)
+			continue
+		}
 		select {
 		case s.C <- c:
 		default:

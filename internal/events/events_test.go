@@ -65,3 +65,27 @@ func TestHubConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestSubscribeFunc(t *testing.T) {
+	h := NewHub()
+	var mu sync.Mutex
+	var got []uint64
+	s := h.SubscribeFunc(7, func(c Change) {
+		mu.Lock()
+		got = append(got, c.Seq)
+		mu.Unlock()
+	})
+	h.Publish(7, 1)
+	h.Publish(8, 2)
+	h.Publish(7, 3)
+	s.Close()
+	h.Publish(7, 4)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Fatalf("callbacks %v, want [1 3]", got)
+	}
+	if h.Subscribers(7) != 0 {
+		t.Fatal("closed subscription still counted")
+	}
+}

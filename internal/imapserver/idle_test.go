@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,44 @@ func TestConnectionLimits(t *testing.T) {
 	cl := &client{t: t, conn: c, br: newReader(c)}
 	mustHave(t, cl.expectClosed(), "* BYE [LIMIT]")
 	a.ok("LOGOUT")
+}
+
+// While idling the session reads DONE a byte at a time from a pooled-out
+// buffer: a command the client sends in the same packet as DONE must not
+// be lost, over plain TCP or TLS, and updates keep flowing in between.
+func TestIdlePipelinedAfterDone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	for _, tlsOn := range []bool{false, true} {
+		var c *client
+		if tlsOn {
+			c = e.dialTLS()
+			c.ok("LOGIN alice %s", password("alice"))
+			c.ok("SELECT INBOX")
+		} else {
+			c = e.selectBox("alice", "INBOX")
+		}
+		for round := 0; round < 3; round++ {
+			c.send("i1 IDLE\r\n")
+			if l := c.line(); !strings.HasPrefix(l, "+ ") {
+				t.Fatalf("idle: %q", l)
+			}
+			it := e.deliver(inbox.ID, testMsg(round))
+			if l := c.line(); !strings.HasSuffix(l, " EXISTS") {
+				t.Fatalf("exists: %q", l)
+			}
+			c.send(fmt.Sprintf("DONE\r\nf1 UID FETCH %d (UID)\r\nn1 NOOP\r\n", it.UID))
+			if _, st := c.until("i1"); !strings.HasPrefix(st, "OK") {
+				t.Fatalf("done: %q", st)
+			}
+			lines, st := c.until("f1")
+			if !strings.HasPrefix(st, "OK") || len(lines) != 1 || !strings.Contains(lines[0], fmt.Sprintf("UID %d", it.UID)) {
+				t.Fatalf("pipelined fetch: %q %q", lines, st)
+			}
+			if _, st := c.until("n1"); !strings.HasPrefix(st, "OK") {
+				t.Fatalf("pipelined noop: %q", st)
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -91,6 +92,8 @@ type Server struct {
 	connSeq   atomic.Uint64
 
 	headers *headerCache // parsed headers for SEARCH and SORT
+	// readers and writers hold the buffers of idling sessions (cmd_idle.go).
+	readers, writers sync.Pool
 
 	// onPanic, if set, is called with a recovered panic (tests).
 	onPanic func(v any)
@@ -124,6 +127,8 @@ func New(o Options) *Server {
 		o: o, log: log.With("proto", "imap"), ctx: ctx, cancel: cancel,
 		listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{},
 		perIP: map[string]int{}, perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
+		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
+		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}
 }
 

@@ -59,6 +59,7 @@ type session struct {
 	br  *bufio.Reader
 	r   *imap.Reader
 	w   *imap.Writer
+	dw  *deadlineWriter // what w writes to
 	tls bool
 
 	stop     chan struct{} // closed by shutdown
@@ -99,6 +100,7 @@ func (s *session) setConn(c net.Conn) {
 	s.cmu.Unlock()
 	s.br = bufio.NewReader(c)
 	dw := &deadlineWriter{c: c}
+	s.dw = dw
 	if s.r == nil {
 		s.r = imap.NewReader(s.br, s.o.Limits)
 		s.r.OnLiteral = s.onLiteral

@@ -60,6 +60,9 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.bw == nil {
+		return nil // detached: nothing buffered
+	}
 	w.err = w.bw.Flush()
 	return w.err
 }
@@ -81,6 +84,10 @@ func (w *Writer) send(b []byte) error {
 
 func (w *Writer) write(b []byte) error {
 	if w.err != nil {
+		return w.err
+	}
+	if w.bw == nil {
+		w.err = errDetached
 		return w.err
 	}
 	_, w.err = w.bw.Write(b)

@@ -296,3 +296,23 @@ func BenchmarkFetchResponse(b *testing.B) {
 		w.Flush()
 	}
 }
+
+func TestWriterDetach(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	w.Untagged("OK", "", "one")
+	bw, err := w.Detach()
+	if err != nil || out.String() != "* OK one\r\n" {
+		t.Fatalf("detach flushed %q, %v", out.String(), err)
+	}
+	w.Attach(bw)
+	w.Untagged("OK", "", "two")
+	if err := w.Flush(); err != nil || out.String() != "* OK one\r\n* OK two\r\n" {
+		t.Fatalf("after attach %q, %v", out.String(), err)
+	}
+	w.Detach()
+	w.Untagged("OK", "", "lost")
+	if w.Err() == nil {
+		t.Fatal("a write to a detached Writer did not fail")
+	}
+}

@@ -48,6 +48,7 @@ var adminObjects = []struct{ name, title string }{
 	{"store", "Stores"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
+	{"queue", "Outbound queue"},
 	{"status", "Server"},
 }
 
@@ -134,6 +135,13 @@ var adminCmds = []*adminCmd{
 
 	{object: "deliver", args: []string{"ADDR"}, syntax: "deliver ADDR < message",
 		help: "deliver an RFC 5322 message from standard input to the Inbox of the user owning ADDR", run: adminDeliver},
+	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
+	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
+		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},
+	{object: "queue", verb: "retry", args: []string{"ID"}, syntax: "queue retry ID",
+		help: "try to deliver a queued message now", run: queueRetry},
+	{object: "queue", verb: "delete", args: []string{"ID"}, syntax: "queue delete ID",
+		help: "remove a message from the queue without a bounce", run: queueDelete},
 	{object: "status", syntax: "status", help: "show the server's version and uptime", run: adminStatus},
 }
 

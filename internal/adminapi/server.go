@@ -121,6 +121,11 @@ func (s *Server) routes() {
 
 	h("POST /v1/deliver", s.deliver)
 
+	h("GET /v1/queue", s.listQueue)
+	h("GET /v1/queue/{id}", s.showQueued)
+	h("POST /v1/queue/{id}/retry", s.retryQueued)
+	h("DELETE /v1/queue/{id}", s.deleteQueued)
+
 	h("/", s.noRoute)
 }
 

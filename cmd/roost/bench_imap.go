@@ -27,8 +27,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(args) > 0 && args[0] == "idle" {
 		return runBenchIdle(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "lmtp" {
+		return runBenchLMTP(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "imap" {
-		fmt.Fprintln(stderr, "usage: roost bench imap|idle [flags]   (roost bench imap -h for the flags)")
+		fmt.Fprintln(stderr, "usage: roost bench imap|idle|lmtp [flags]   (roost bench imap -h for the flags)")
 		return 2
 	}
 	fl := flag.NewFlagSet("roost bench imap", flag.ContinueOnError)

@@ -26,6 +26,8 @@ Usage:
                                               deliver one message to a local user; exit
                                               status 67 unknown user, 75 try again later
   roost bench imap [flags]                    load-test an IMAP server (see roost bench imap -h)
+  roost bench idle [flags]                    hold many IDLE connections (memory per connection)
+  roost bench lmtp [flags]                    load-test an LMTP server (see roost bench lmtp -h)
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and

@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/roost-mail/roost/internal/mail"
@@ -41,6 +42,9 @@ type Options struct {
 	// again later) instead of 552 5.2.2.
 	QuotaTempFail bool
 	IdleTimeout   time.Duration // 0 = 5 minutes
+	// Deliverer runs the delivery pipeline (spam, Sieve, out-of-office,
+	// hooks); nil = a plain mail.Deliverer on Store.
+	Deliverer *mail.Deliverer
 }
 
 const (
@@ -71,7 +75,11 @@ func NewLMTP(o Options) *LMTP {
 		o.IdleTimeout = 5 * time.Minute
 	}
 	log := o.Logger.With("proto", "lmtp")
-	return &LMTP{o: o, log: log, del: &mail.Deliverer{Store: o.Store, Log: log}}
+	del := o.Deliverer
+	if del == nil {
+		del = &mail.Deliverer{Store: o.Store, Log: log}
+	}
+	return &LMTP{o: o, log: log, del: del}
 }
 
 // Serve accepts connections on ln (TCP or unix socket) until Close.
@@ -276,12 +284,12 @@ func (s *lsession) data() {
 		s.c.Close()
 		return
 	}
-	var users []*store.User
-	for _, r := range s.rcpts {
-		users = append(users, r.users...)
+	rcpts := make([]mail.Recipient, len(s.rcpts))
+	for i, r := range s.rcpts {
+		rcpts[i] = mail.Recipient{Addr: r.addr, Users: r.users}
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
-	results := s.l.del.Deliver(context.Background(), users, open)
+	results := s.l.del.DeliverMessage(context.Background(), s.from.Addr, rcpts, open)
 	byUser := map[int64]mail.Result{}
 	for _, r := range results {
 		byUser[r.User.ID] = r
@@ -301,9 +309,13 @@ func (s *lsession) replyFor(r rcpt, byUser map[int64]mail.Result) {
 			failed = append(failed, res)
 		}
 	}
+	var rej *mail.RejectError
 	switch {
 	case len(failed) == 0:
 		s.reply(250, "2.0.0", "<%s> delivered", r.addr)
+	case len(failed) == len(r.users) && errors.As(failed[0].Err, &rej):
+		// RFC 5429 §2.1: a Sieve reject refuses this recipient only.
+		s.reply(550, "5.7.1", "<%s> %s", r.addr, rejectText(rej.Reason))
 	case len(failed) < len(r.users):
 		s.log.Warn("group delivery partly failed", "rcpt", r.addr, "failed", len(failed), "of", len(r.users))
 		s.reply(250, "2.0.0", "<%s> delivered to %d of %d members", r.addr, len(r.users)-len(failed), len(r.users))
@@ -316,6 +328,20 @@ func (s *lsession) replyFor(r rcpt, byUser map[int64]mail.Result) {
 	default:
 		s.reply(451, "4.3.0", "<%s> temporary failure, try again later", r.addr)
 	}
+}
+
+// rejectText makes a Sieve reject reason safe for a reply line.
+func rejectText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 400 {
+		s = strings.ToValidUTF8(s[:400], "")
+	}
+	return s
 }
 
 // each gives every recipient the same answer.

@@ -313,3 +313,35 @@ print("lmtp ok")
 		t.Fatal("python delivery not stored")
 	}
 }
+
+// TestSieveReject: a Sieve reject answers 550 5.7.1 with the reason for
+// that recipient only; the others in the same transaction get 250.
+func TestSieveReject(t *testing.T) {
+	e := start(t, 2)
+	s := &mail.Scripts{Store: e.db}
+	if err := s.Put(sys, "alice", "r", []byte("require \"reject\";\nif header :contains \"subject\" \"offer\" { reject \"No offers,\nplease.\"; }")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetActive(sys, "alice", "r"); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, "tcp", e.addr)
+	c.cmd("MAIL FROM:<sender@example.test>", "250")
+	c.cmd("RCPT TO:<alice@acme.test>", "250")
+	c.cmd("RCPT TO:<bob@acme.test>", "250")
+	c.cmd("DATA", "354")
+	c.send("Subject: special offer\r\n\r\nbuy\r\n.")
+	if l := c.expect("550 5.7.1 <alice@acme.test>"); !strings.Contains(l, "No offers, please.") {
+		t.Fatalf("reject reason missing or not on one line: %q", l)
+	}
+	c.expect("250 2.0.0 <bob@acme.test>")
+	if inboxCount(t, e.db, "alice") != 0 || inboxCount(t, e.db, "bob") != 1 {
+		t.Fatal("reject stored the message, or bob lost it")
+	}
+	// Another message passes the script.
+	c.cmd("MAIL FROM:<sender@example.test>", "250")
+	c.cmd("RCPT TO:<alice@acme.test>", "250")
+	c.cmd("DATA", "354")
+	c.send("Subject: hello\r\n\r\nhi\r\n.")
+	c.expect("250 2.0.0 <alice@acme.test>")
+}

@@ -1,0 +1,190 @@
+// Package sieveserver serves ManageSieve (RFC 5804): users upload, list,
+// activate and delete their Sieve scripts, which the delivery pipeline
+// (internal/mail) runs.
+//
+// Invariants:
+//   - Scripts are stored through mail.Scripts, which validates them with
+//     the same parser the delivery pipeline runs, so an active script
+//     always parsed when it was stored.
+//   - Every store call carries the authenticated principal; the store
+//     enforces that users reach only their own scripts.
+//   - Lines, literals and argument counts are bounded (Limits); a bad
+//     command gets NO and the session goes on; after maxBadCommands bad
+//     commands, or a literal far beyond the limit, the server says BYE.
+//   - Passwords are refused before TLS unless AllowPlaintextAuth, and
+//     commands pipelined after STARTTLS end the connection.
+package sieveserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/netserve"
+	"github.com/roost-mail/roost/internal/proto/sieve"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Errors Authenticate returns (possibly wrapped) to choose the answer; any
+// other error is answered like ErrAuthFailed.
+var (
+	ErrAuthFailed      = errors.New("authentication failed")
+	ErrAuthDenied      = errors.New("authorization failed")
+	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
+)
+
+// Options configure the server.
+type Options struct {
+	Store store.Backend
+	// Scripts manages the scripts; nil = mail.Scripts on Store with
+	// default limits.
+	Scripts *mail.Scripts
+	Logger  *slog.Logger
+	// TLS is used for STARTTLS and implicit TLS; nil disables both.
+	TLS      *tls.Config
+	Hostname string
+	// AllowPlaintextAuth allows AUTHENTICATE without TLS.
+	AllowPlaintextAuth bool
+	// Authenticate checks a login and password (throttling and the
+	// feature gate live there) and returns the principal.
+	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	Limits       Limits
+	// IdleTimeout ends an idle session; 0 = 30 minutes.
+	IdleTimeout time.Duration
+	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
+	// 0 = no limit.
+	MaxConnectionsPerIP int
+}
+
+const (
+	maxBadCommands   = 10
+	maxAuthFailures  = 3
+	handshakeTimeout = 30 * time.Second
+	writeTimeout     = 2 * time.Minute
+)
+
+// Server is a ManageSieve server.
+type Server struct {
+	o       Options
+	log     *slog.Logger
+	scripts *mail.Scripts
+	t       netserve.Tracker
+	ctx     context.Context
+	cancel  context.CancelFunc
+	seq     atomic.Uint64
+
+	mu    sync.Mutex
+	perIP map[string]int
+}
+
+// New returns a server.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Minute
+	}
+	o.Limits = o.Limits.withDefaults()
+	sc := o.Scripts
+	if sc == nil {
+		sc = &mail.Scripts{Store: o.Store}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{o: o, log: o.Logger.With("proto", "managesieve"), scripts: sc, ctx: ctx, cancel: cancel}
+}
+
+// Serve accepts connections on ln until Close; implicitTLS starts TLS at
+// once (no standard port, but useful behind some proxies).
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	return s.t.Serve(ln, func(c net.Conn) {
+		if !s.admit(c) {
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("BYE \"too many connections from your address\"\r\n"))
+			return
+		}
+		defer s.release(c)
+		s.handle(c, implicitTLS)
+	})
+}
+
+func ipOf(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+func (s *Server) admit(c net.Conn) bool {
+	if s.o.MaxConnectionsPerIP <= 0 {
+		return true
+	}
+	ip := ipOf(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip] >= s.o.MaxConnectionsPerIP {
+		return false
+	}
+	if s.perIP == nil {
+		s.perIP = map[string]int{}
+	}
+	s.perIP[ip]++
+	return true
+}
+
+func (s *Server) release(c net.Conn) {
+	if s.o.MaxConnectionsPerIP <= 0 {
+		return
+	}
+	ip := ipOf(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+// Close stops the listeners and ends every session.
+func (s *Server) Close() error {
+	s.cancel()
+	return s.t.Close()
+}
+
+// capabilities returns the capability lines (RFC 5804 §1.7).
+func (s *Server) capabilities(sess *session) [][2]string {
+	caps := [][2]string{{"IMPLEMENTATION", "Roost"}}
+	if sess.p == nil {
+		mechs := ""
+		if sess.tls || s.o.AllowPlaintextAuth {
+			mechs = "PLAIN LOGIN"
+		}
+		caps = append(caps, [2]string{"SASL", mechs})
+	}
+	caps = append(caps, [2]string{"SIEVE", strings.Join(sieve.Capabilities(), " ")})
+	if s.o.TLS != nil && !sess.tls && sess.p == nil {
+		caps = append(caps, [2]string{"STARTTLS", ""})
+	}
+	opts := s.scripts.Limits
+	maxRedirects := opts.MaxRedirects
+	if maxRedirects <= 0 {
+		maxRedirects = 4
+	}
+	caps = append(caps, [2]string{"MAXREDIRECTS", strconv.Itoa(maxRedirects)})
+	if sess.p != nil {
+		caps = append(caps, [2]string{"OWNER", sess.p.Login})
+	}
+	caps = append(caps, [2]string{"UNAUTHENTICATE", ""}, [2]string{"VERSION", "1.0"})
+	return caps
+}

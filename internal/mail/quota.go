@@ -267,7 +267,7 @@ func (q *QuotaMonitor) send(ctx context.Context, tenant, level string, to *store
 	if err != nil {
 		return err
 	}
-	if _, err := q.Store.AppendItem(ctx, inbox, store.NewItem{Content: strings.NewReader(b.String())}); err != nil {
+	if _, err := q.Store.AppendItem(ctx, inbox, store.NewItem{Content: strings.NewReader(b.String()), OverQuota: true}); err != nil {
 		return fmt.Errorf("store %s warning: %w", level, err)
 	}
 	return nil

@@ -148,3 +148,30 @@ func TestQuotaMonitorRun(t *testing.T) {
 		t.Fatalf("Run returned %v", err)
 	}
 }
+
+// A mailbox over its hard quota refuses mail, but still gets the warning
+// (as Kopano's monitor delivers it).
+func TestQuotaWarningReachesFullMailbox(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	body := "From: s@example.org\nSubject: filler\n\n" + strings.Repeat("x", 400) + "\n"
+	if res := e.deliver("s@example.org", "alice@acme.test", body); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	on := true
+	if _, err := e.db.UpdateUser(sys, "alice", store.UserUpdate{QuotaOverride: &on, QuotaWarn: i64(50), QuotaSoft: i64(100), QuotaHard: i64(200)}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.deliver("s@example.org", "alice@acme.test", body); !errors.Is(res.Err, store.ErrOverQuota) {
+		t.Fatalf("delivery to a full mailbox: %v", res.Err)
+	}
+	q := &mail.QuotaMonitor{Store: e.db, Log: testLog(), Hostname: "mx.acme.test"}
+	if err := q.CheckOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	inbox := e.special("alice", store.SpecialInbox)
+	items := e.items(inbox)
+	if len(items) != 2 || !strings.Contains(e.content(inbox, items[1].UID), "Subject: ") {
+		t.Fatalf("alice has %d messages, want filler + hard-quota warning", len(items))
+	}
+}

@@ -310,6 +310,10 @@ type NewItem struct {
 	ObjectUID string
 	Start     time.Time
 	End       time.Time
+	// OverQuota stores the item even above the hard quota. Only the system
+	// principal may set it: quota warnings reach a full mailbox (Kopano
+	// delivers them regardless).
+	OverQuota bool
 }
 
 // ObjectQuery selects items by their object index (ListObjects). Zero

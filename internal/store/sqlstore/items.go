@@ -283,8 +283,10 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		if err != nil {
 			return err
 		}
-		if err := t.checkHardQuota(a.st, c.size); err != nil {
-			return err
+		if !(it.OverQuota && p.System) {
+			if err := t.checkHardQuota(a.st, c.size); err != nil {
+				return err
+			}
 		}
 		if err := t.refNew(c); err != nil {
 			return err

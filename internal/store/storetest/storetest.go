@@ -882,6 +882,11 @@ func testQuota(t *testing.T, in *Instance) {
 	// Copy is checked too.
 	_, err = b.CopyItems(f.alice, f.aliceInbox.ID, []uint32{2, 3}, f.aliceInbox.ID)
 	wantErr(t, err, store.ErrOverQuota)
+	// Only the system may store past the hard quota (quota warnings).
+	_, err = b.AppendItem(f.alice, f.aliceInbox.ID, store.NewItem{Content: strings.NewReader(strings.Repeat("y", 200)), OverQuota: true})
+	wantErr(t, err, store.ErrOverQuota)
+	w := must(b.AppendItem(sys, f.aliceInbox.ID, store.NewItem{Content: strings.NewReader(strings.Repeat("w", 200)), OverQuota: true}))
+	must(b.DeleteItems(sys, f.aliceInbox.ID, []uint32{w.UID}))
 	// Tenant usage counts every store of the tenant, the public one too.
 	pub := must(b.CreatePublicStore(sys, "acme"))
 	pf := must(b.CreateFolder(sys, pub.ID, 0, "Announcements", store.FolderMail))

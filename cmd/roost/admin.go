@@ -106,6 +106,11 @@ var adminCmds = []*adminCmd{
 		help: "show a user's details (kopano-admin --details)", run: userShow},
 	{object: "user", verb: "list", syntax: "user list [--tenant T]", help: "list users",
 		flags: []flagDef{fString("tenant")}, run: userList},
+	{object: "user", verb: "oof", args: []string{"LOGIN"},
+		syntax: "user oof LOGIN [--on|--off] [--subject S] [--message-file F|-] [--from DATE] [--until DATE]",
+		help: "show or set a user's out-of-office reply (kopano-set-oof); DATE is YYYY-MM-DD[THH:MM] or RFC 3339, '' clears it",
+		flags: []flagDef{fBool("on"), fBool("off"), fString("subject"), fString("message-file"), fString("from"), fString("until")},
+		run:   userOOF},
 
 	{object: "group", verb: "create", args: []string{"NAME"}, syntax: "group create NAME [--tenant T]",
 		help: "create a group", flags: []flagDef{fString("tenant")}, run: groupCreate},
@@ -133,8 +138,10 @@ var adminCmds = []*adminCmd{
 	{object: "softdelete", verb: "purge", syntax: "softdelete purge --days N",
 		help: "remove for good what was deleted more than N days ago", flags: []flagDef{fString("days")}, run: softdeletePurge},
 
-	{object: "deliver", args: []string{"ADDR"}, syntax: "deliver ADDR < message",
-		help: "deliver an RFC 5322 message from standard input to the Inbox of the user owning ADDR", run: adminDeliver},
+	{object: "deliver", args: []string{"ADDR"}, syntax: "deliver ADDR [--from SENDER] < message",
+		help: "deliver an RFC 5322 message from standard input to the user owning ADDR, through spam checks, Sieve and out-of-office;\n" +
+			"        --from gives the envelope sender (else the Return-Path field is used; --from '' is the null sender)",
+		flags: []flagDef{fString("from")}, run: adminDeliver},
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
+
 	"fmt"
+	"github.com/roost-mail/roost/internal/mail"
 	"strings"
 	"testing"
 
@@ -55,4 +58,37 @@ func TestAdminQueue(t *testing.T) {
 	e.fails(1, "not found", "queue", "show", "999999")
 	e.ok("queue", "delete", id)
 	e.fails(1, "not found", "queue", "show", id)
+}
+
+func TestAdminUserOOF(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	e.ok("tenant", "create", "acme")
+	e.ok("user", "create", "alice", "--email", "alice@acme.test", "--tenant", "acme")
+	wantLine(t, e.ok("user", "oof", "alice"), "Out of office", "off")
+	e.fails(1, "needs a message", "user", "oof", "alice", "--on")
+	msgFile := e.dir + "/oof.txt"
+	if err := os.WriteFile(msgFile, []byte("I am away until Monday.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.ok("user", "oof", "alice", "--on", "--subject", "Away", "--message-file", msgFile, "--until", "2030-01-02")
+	wantLine(t, out, "Out of office", "on")
+	wantLine(t, out, "Subject", "Away")
+	wantLine(t, out, "Until", "2030-01-02 00:00")
+	if !strings.Contains(out, "I am away until Monday.") {
+		t.Fatalf("oof show:\n%s", out)
+	}
+	// The setting is what delivery reads.
+	o, err := mail.GetOOF(sysCtx, e.db, "alice")
+	if err != nil || !o.Enabled || o.Subject != "Away" || o.Message != "I am away until Monday.\n" || o.Until.IsZero() {
+		t.Fatalf("stored OOF %+v, %v", o, err)
+	}
+	out = e.okIn("Back soon.", "user", "oof", "alice", "--message-file", "-", "--until", "")
+	if !strings.Contains(out, "Back soon.") || strings.Contains(out, "Until") {
+		t.Fatalf("oof from stdin:\n%s", out)
+	}
+	wantLine(t, e.ok("user", "oof", "alice", "--off"), "Out of office", "off")
+	e.fails(2, "exclude each other", "user", "oof", "alice", "--on", "--off")
+	e.fails(2, "want YYYY-MM-DD", "user", "oof", "alice", "--from", "next week")
+	e.fails(1, "not found", "user", "oof", "nobody", "--off")
 }

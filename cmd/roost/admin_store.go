@@ -147,12 +147,20 @@ func adminDeliver(a *admin, _ *adminCmd, in *input) error {
 		User string `json:"user"`
 		UID  uint32 `json:"uid"`
 	}
-	data, err := a.c.do(a.ctx, "POST", "/v1/deliver?rcpt="+url.QueryEscape(in.pos[0]), a.stdin, "message/rfc822")
+	q := "/v1/deliver?rcpt=" + url.QueryEscape(in.pos[0])
+	if from, ok := in.str["from"]; ok {
+		q += "&from=" + url.QueryEscape(from)
+	}
+	data, err := a.c.do(a.ctx, "POST", q, a.stdin, "message/rfc822")
 	if err != nil {
 		return deliverError{err}
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
 		return fmt.Errorf("deliver: unexpected reply: %w", err)
+	}
+	if d.UID == 0 {
+		a.say(data, "delivered to %s: the user's filter discarded or redirected it", d.User)
+		return nil
 	}
 	a.say(data, "delivered to %s, UID %d", d.User, d.UID)
 	return nil
@@ -173,7 +181,8 @@ func adminStatus(a *admin, _ *adminCmd, _ *input) error {
 
 // deliverError carries a delivery failure to runAdmin, which turns it into
 // a sysexits(3) status an MTA understands: 67 (EX_NOUSER) bounces for an
-// unknown recipient, 75 (EX_TEMPFAIL) makes the MTA retry later.
+// unknown recipient, 77 (EX_NOPERM) for a Sieve reject, 75 (EX_TEMPFAIL)
+// makes the MTA retry later.
 type deliverError struct{ err error }
 
 func (e deliverError) Error() string { return e.err.Error() }
@@ -187,6 +196,8 @@ func (e deliverError) exitCode() int {
 			return 67 // EX_NOUSER
 		case ae.status == 400 || ae.status == 413:
 			return 65 // EX_DATAERR: the message itself is refused
+		case ae.status == 403:
+			return 77 // EX_NOPERM: the recipient's filter rejects it
 		}
 	}
 	return 75 // EX_TEMPFAIL: server down, over quota, or a server error

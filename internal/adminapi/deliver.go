@@ -64,11 +64,30 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	}
 	var out *Delivery
 	var firstErr error
-	for _, res := range (&mail.Deliverer{Store: s.b, Log: s.log}).Deliver(ctx, users, open) {
+	del := s.o.Deliverer
+	if del == nil {
+		del = &mail.Deliverer{Store: s.b, Log: s.log}
+	}
+	var results []mail.Result
+	if from, ok := r.URL.Query()["from"]; ok {
+		// The envelope sender the MTA knows ("" is the null sender).
+		results = del.DeliverMessage(ctx, from[0], []mail.Recipient{{Addr: rcpt, Users: users}}, open)
+	} else {
+		// Pipe delivery: the sender comes from the Return-Path field.
+		results = del.Deliver(ctx, users, open)
+	}
+	for _, res := range results {
+		var rej *mail.RejectError
+		if errors.As(res.Err, &rej) {
+			firstErr = cmp.Or(firstErr, errorf(http.StatusForbidden, "%s", rej.Error()))
+			continue
+		}
 		if res.Err != nil {
 			firstErr = cmp.Or(firstErr, res.Err)
 			continue
 		}
+		// FolderID 0 without an error: the user's filter discarded or
+		// redirected the message, which is a completed delivery.
 		d := Delivery{User: res.User.Login, FolderID: res.FolderID, UID: res.UID, ItemID: res.ItemID}
 		if out == nil {
 			out = &d

@@ -17,7 +17,8 @@
 //   - Request bodies are bounded: JSON bodies by maxJSONBody, delivered
 //     messages by Options.MaxMessageBytes (413 beyond).
 //   - POST /v1/deliver answers only after AppendItem returned: the message
-//     is durable when the client sees a 2xx.
+//     is durable when the client sees a 2xx. ?from=ADDR gives the envelope
+//     sender (else the Return-Path field is used); a Sieve reject is 403.
 //   - Sizes and quotas are bytes in responses and whole MB (config.MB, 2^20
 //     bytes) in requests, as in kopano-admin and the configuration file.
 package adminapi
@@ -27,6 +28,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -45,6 +47,9 @@ type Options struct {
 	// MaxMessageBytes returns the largest message POST /v1/deliver
 	// accepts; nil or a value <= 0 means DefaultMaxMessageBytes.
 	MaxMessageBytes func() int64
+	// Deliverer runs POST /v1/deliver through the configured delivery
+	// pipeline (spam, Sieve, out-of-office, hooks); nil = a plain one.
+	Deliverer *mail.Deliverer
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -103,6 +108,8 @@ func (s *Server) routes() {
 	h("GET /v1/users/{login}", s.showUser)
 	h("PATCH /v1/users/{login}", s.updateUser)
 	h("DELETE /v1/users/{login}", s.deleteUser)
+	h("GET /v1/users/{login}/oof", s.showOOF)
+	h("PATCH /v1/users/{login}/oof", s.updateOOF)
 
 	h("GET /v1/groups", s.listGroups)
 	h("POST /v1/groups", s.createGroup)

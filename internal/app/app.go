@@ -126,8 +126,9 @@ func Run(ctx context.Context, o Options) error {
 	s.log.Info("roost started", "version", o.Version, "data", cfg.DataDir, "database", driver)
 
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
-		s.wg.Add(1)
+		s.wg.Add(2)
 		go s.purgeJob(ctx)
+		go s.quotaJob(ctx, cfg)
 	}
 	for {
 		select {
@@ -229,11 +230,17 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	// password checks running at once.
 	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
 		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
+	// One delivery pipeline for LMTP, `roost deliver` and the admin API.
+	del, err := newDeliverer(cfg, s.db, s.log, nil)
+	if err != nil {
+		return err
+	}
 	if cfg.HasRole("admin") {
 		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
-			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() }})
+			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
+			Deliverer:        del})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -297,7 +304,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	}
 	if cfg.HasRole("lmtp") {
 		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
-			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool")})
+			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del})
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err
 		}
@@ -322,6 +329,11 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 				s.log.Error("listener failed", "service", "lmtp", "err", err)
 			}
 		}()
+	}
+	if cfg.HasRole("managesieve") {
+		if err := s.listenManageSieve(cfg, tlsConf, authn); err != nil {
+			return err
+		}
 	}
 	if cfg.HasRole("http") {
 		h := s.httpHandler()

@@ -81,6 +81,26 @@ type Config struct {
 	MaxMessageSize        int `toml:"max_message_size" default:"50" doc:"Largest message accepted, in MB, by submission, LMTP, IMAP APPEND and the HTTP APIs. Announced as SMTP SIZE (RFC 1870) and IMAP APPENDLIMIT (RFC 7889)."`
 
 	DisabledFeatures []string `toml:"disabled_features" default:"" doc:"Features disabled for every user unless enabled for the user ('roost admin user update LOGIN --enable-feature F'): any of 'imap', 'pop3', 'mobile' (ActiveSync), 'web' (the web client) and 'dav' (CalDAV and CardDAV)."`
+
+	SpamHeaders        []string `toml:"spam_headers" default:"X-Spam-Flag: YES,X-Spam-Status: Yes,X-Spam: Yes" doc:"Header tests that mark an incoming message as spam, each 'Field: value-prefix' (case-insensitive), e.g. the verdicts SpamAssassin and rspamd add in front of Roost. Spam is delivered to the Junk folder, without Sieve, out-of-office or hooks. Kopano's 'spam_header_name' and 'spam_header_value' are one entry here. Empty switches header tests off."`
+	SpamChecker        string   `toml:"spam_checker" default:"" doc:"Optional program (with arguments, split at spaces) that reads each incoming message on standard input: exit status 1 means spam ('spamc -c'); status 0 judges the header lines it prints with 'spam_headers' ('spamc', 'rspamc --mime'). Anything else, or a timeout, counts as not spam and is logged."`
+	SpamCheckerTimeout int      `toml:"spam_checker_timeout" default:"30" doc:"Seconds 'spam_checker' may run for one message."`
+
+	AutorespondTimelimit int  `toml:"autorespond_timelimit" default:"86400" doc:"Least number of seconds between two out-of-office replies to the same sender (Kopano TIMELIMIT)."`
+	AutorespondCC        bool `toml:"autorespond_cc" default:"false" doc:"Also answer out-of-office to mail that names the user only in Cc (Kopano AUTORESPOND_CC). By default only mail naming the user in To is answered."`
+	AutorespondNorecip   bool `toml:"autorespond_norecip" default:"false" doc:"Also answer out-of-office to mail that does not name the user in To or Cc, as mail through a group or Bcc (Kopano AUTORESPOND_NORECIP)."`
+
+	SieveMaxScriptSize int `toml:"sieve_max_script_size" default:"64" doc:"Largest Sieve script a user may store, in KB (1024 bytes)."`
+	SieveMaxScripts    int `toml:"sieve_max_scripts" default:"32" doc:"Most Sieve scripts one user may store."`
+	SieveMaxRedirects  int `toml:"sieve_max_redirects" default:"4" doc:"Most redirect actions one Sieve run may take."`
+
+	DeliveryHookCommand string   `toml:"delivery_hook_command" default:"" doc:"Program (with arguments, split at spaces) run after each message is stored for a user, with the message on standard input and ROOST_SENDER, ROOST_RECIPIENT, ROOST_USER, ROOST_TENANT, ROOST_FOLDER_ID and ROOST_UID in its environment. A failure is logged; the delivery stands."`
+	DeliveryHookURL     string   `toml:"delivery_hook_url" default:"" doc:"URL that gets each stored message in a POST (message/rfc822, with X-Roost-* headers carrying the same facts as 'delivery_hook_command'). A failure is logged; the delivery stands."`
+	DeliveryHookTimeout int      `toml:"delivery_hook_timeout" default:"30" doc:"Seconds a delivery hook may take."`
+	PublicDelivery      []string `toml:"public_delivery" default:"" doc:"Mail for these recipients goes to a folder of their tenant's public store instead of their own (kopano-dagent -P), each entry 'address-or-login=Folder/Path'. A missing public folder is a temporary delivery error."`
+
+	QuotaMonitorInterval int    `toml:"quota_monitor_interval" default:"60" doc:"Minutes between two runs of the quota monitor, which mails users over their warning, soft or hard quota (once a day per level) and tenant administrators when their tenant is over its warning quota. 0 switches it off."`
+	QuotaWarningFrom     string `toml:"quota_warning_from" default:"" doc:"From field of quota warnings. Empty means postmaster at 'server_name'."`
 }
 
 // Allowed values of the list and enumeration keys.

@@ -197,6 +197,21 @@ max_connections_per_user = 5
 max_line_length = 8192
 max_message_size = 100
 disabled_features = ["pop3", "mobile"]
+spam_headers = ["X-Spam: Yes"]
+spam_checker = "/usr/bin/spamc -c"
+spam_checker_timeout = 5
+autorespond_timelimit = 3600
+autorespond_cc = true
+autorespond_norecip = true
+sieve_max_script_size = 128
+sieve_max_scripts = 5
+sieve_max_redirects = 2
+delivery_hook_command = "/usr/local/bin/hook --x"
+delivery_hook_url = "https://hooks.example.com/in"
+delivery_hook_timeout = 10
+public_delivery = ["sales@example.com=Sales/Incoming"]
+quota_monitor_interval = 0
+quota_warning_from = "Helpdesk <help@example.com>"
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
 	c, err := config.Load(writeConfig(t, text))
 	if err != nil {

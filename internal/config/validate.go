@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,6 +86,45 @@ func (c *Config) validate(p *problems) {
 		checkEnum(p, "log_format", c.LogFormat, logFormats)
 	}
 
+	checkMin(p, "spam_checker_timeout", c.SpamCheckerTimeout, 1)
+	checkMin(p, "autorespond_timelimit", c.AutorespondTimelimit, 0)
+	checkMin(p, "sieve_max_script_size", c.SieveMaxScriptSize, 1)
+	checkMin(p, "sieve_max_scripts", c.SieveMaxScripts, 1)
+	checkMin(p, "sieve_max_redirects", c.SieveMaxRedirects, 0)
+	checkMin(p, "delivery_hook_timeout", c.DeliveryHookTimeout, 1)
+	checkMin(p, "quota_monitor_interval", c.QuotaMonitorInterval, 0)
+	if p.ok("spam_headers") {
+		for _, h := range c.SpamHeaders {
+			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {
+				p.add("spam_headers", "%q is not 'Field: value'", h)
+			}
+		}
+	}
+	if p.ok("public_delivery") {
+		for _, e := range c.PublicDelivery {
+			if who, folder, ok := strings.Cut(e, "="); !ok || strings.TrimSpace(who) == "" || strings.Trim(folder, " /") == "" {
+				p.add("public_delivery", "%q is not 'address=Folder/Path'", e)
+			}
+		}
+	}
+	for key, cmd := range map[string]string{"spam_checker": c.SpamChecker, "delivery_hook_command": c.DeliveryHookCommand} {
+		if f := strings.Fields(cmd); p.ok(key) && len(f) > 0 && !filepath.IsAbs(f[0]) {
+			p.add(key, "%q: give the program's absolute path", f[0])
+		}
+	}
+	if p.ok("delivery_hook_url") && c.DeliveryHookURL != "" {
+		if u, err := url.Parse(c.DeliveryHookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add("delivery_hook_url", "%q is not an http:// or https:// URL", c.DeliveryHookURL)
+		}
+	}
+	if p.ok("quota_warning_from") && c.QuotaWarningFrom != "" {
+		if _, err := mail.ParseAddress(c.QuotaWarningFrom); err != nil {
+			p.add("quota_warning_from", "%q is not a mail address: %v", c.QuotaWarningFrom, err)
+		}
+	}
+	if p.ok("sieve_max_script_size") && c.SieveMaxScriptSize > 1024 {
+		p.add("sieve_max_script_size", "%d KB is more than the store keeps in one property (1024 KB)", c.SieveMaxScriptSize)
+	}
 	checkMin(p, "max_connections_per_ip", c.MaxConnectionsPerIP, 0)
 	checkMin(p, "max_connections_per_user", c.MaxConnectionsPerUser, 0)
 	// RFC 5321 §4.5.3.1.6: an SMTP text line may be 1000 octets; the upper

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/sieveserver"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// newDeliverer builds the delivery pipeline that LMTP, `roost deliver` and
+// the admin API share, from the configuration. out sends replies and
+// redirects (the outbound queue); nil logs and skips them.
+func newDeliverer(cfg *config.Config, b store.Backend, log *slog.Logger, out mail.Outbound) (*mail.Deliverer, error) {
+	d := &mail.Deliverer{Store: b, Log: log.With("proto", "delivery"), Outbound: out, Hostname: cfg.Hostname(),
+		MaxMessageBytes: cfg.MaxMessageBytes(),
+		Spam: mail.SpamOptions{Checker: strings.Fields(cfg.SpamChecker),
+			CheckerTimeout: time.Duration(cfg.SpamCheckerTimeout) * time.Second},
+		OOF: mail.OOFOptions{TimeLimit: time.Duration(cfg.AutorespondTimelimit) * time.Second,
+			CC: cfg.AutorespondCC, NoRecip: cfg.AutorespondNorecip},
+		Sieve: sieveLimits(cfg),
+	}
+	for _, h := range cfg.SpamHeaders {
+		t, err := mail.ParseHeaderTest(h)
+		if err != nil {
+			return nil, fmt.Errorf("spam_headers: %w", err)
+		}
+		d.Spam.Headers = append(d.Spam.Headers, t)
+	}
+	timeout := time.Duration(cfg.DeliveryHookTimeout) * time.Second
+	for _, e := range cfg.PublicDelivery {
+		who, folder, _ := strings.Cut(e, "=")
+		d.Hooks = append(d.Hooks, mail.Hook{Name: "public:" + strings.TrimSpace(who), Recipients: []string{strings.TrimSpace(who)},
+			PublicFolder: strings.Trim(strings.TrimSpace(folder), "/")})
+	}
+	if cmd := strings.Fields(cfg.DeliveryHookCommand); len(cmd) > 0 {
+		d.Hooks = append(d.Hooks, mail.Hook{Name: "command", Command: cmd, Timeout: timeout})
+	}
+	if cfg.DeliveryHookURL != "" {
+		d.Hooks = append(d.Hooks, mail.Hook{Name: "url", URL: cfg.DeliveryHookURL, Timeout: timeout})
+	}
+	return d, nil
+}
+
+func sieveLimits(cfg *config.Config) mail.SieveOptions {
+	return mail.SieveOptions{MaxScriptBytes: cfg.SieveMaxScriptSize << 10, MaxScripts: cfg.SieveMaxScripts,
+		MaxRedirects: cfg.SieveMaxRedirects}
+}
+
+// listenManageSieve opens the ManageSieve listener (RFC 5804).
+func (s *server) listenManageSieve(cfg *config.Config, tlsConf *tls.Config, authn *directory.Authenticator) error {
+	srv := sieveserver.New(sieveserver.Options{Store: s.db, Scripts: &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)},
+		Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
+		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
+		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+			p, err := authn.Authenticate(ctx, login, pw, remote, "")
+			switch {
+			case errors.Is(err, directory.ErrBadCredentials):
+				return nil, sieveserver.ErrAuthFailed
+			case errors.Is(err, directory.ErrThrottled):
+				return nil, sieveserver.ErrAuthUnavailable
+			case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+				return nil, sieveserver.ErrAuthDenied
+			case err != nil:
+				return nil, fmt.Errorf("%w: %v", sieveserver.ErrAuthUnavailable, err)
+			}
+			return p, nil
+		}})
+	return s.serveTCP(cfg.Listener("managesieve"), "managesieve", srv, false, srv.Serve)
+}
+
+// quotaJob runs the quota monitor (kopano-monitor) every
+// quota_monitor_interval minutes; 0 switches it off.
+func (s *server) quotaJob(ctx context.Context, cfg *config.Config) {
+	defer s.wg.Done()
+	if cfg.QuotaMonitorInterval <= 0 {
+		return
+	}
+	q := &mail.QuotaMonitor{Store: s.db, Log: s.log.With("proto", "quota-monitor"), Hostname: cfg.Hostname(),
+		From: cfg.QuotaWarningFrom}
+	if err := q.Run(ctx, time.Duration(cfg.QuotaMonitorInterval)*time.Minute); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Error("quota monitor stopped", "err", err)
+	}
+}

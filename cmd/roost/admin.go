@@ -108,9 +108,9 @@ var adminCmds = []*adminCmd{
 		flags: []flagDef{fString("tenant")}, run: userList},
 	{object: "user", verb: "oof", args: []string{"LOGIN"},
 		syntax: "user oof LOGIN [--on|--off] [--subject S] [--message-file F|-] [--from DATE] [--until DATE]",
-		help: "show or set a user's out-of-office reply (kopano-set-oof); DATE is YYYY-MM-DD[THH:MM] or RFC 3339, '' clears it",
-		flags: []flagDef{fBool("on"), fBool("off"), fString("subject"), fString("message-file"), fString("from"), fString("until")},
-		run:   userOOF},
+		help:   "show or set a user's out-of-office reply (kopano-set-oof); DATE is YYYY-MM-DD[THH:MM] or RFC 3339, '' clears it",
+		flags:  []flagDef{fBool("on"), fBool("off"), fString("subject"), fString("message-file"), fString("from"), fString("until")},
+		run:    userOOF},
 
 	{object: "group", verb: "create", args: []string{"NAME"}, syntax: "group create NAME [--tenant T]",
 		help: "create a group", flags: []flagDef{fString("tenant")}, run: groupCreate},

@@ -200,8 +200,26 @@ func (it *recurIter) skipTo(t time.Time) {
 		t = t.AddDate(0, -it.r.Interval, 0)
 	case Weekly:
 		t = t.AddDate(0, 0, -7*it.r.Interval)
+	case Daily:
+		t = t.AddDate(0, 0, -it.r.Interval)
 	default:
-		t = t.AddDate(0, 0, -1)
+		// Sub-daily rules: one period back is at most a day (a period
+		// longer than that is stepped over by jump's arithmetic anyway);
+		// going back a whole day would cost 86,400 SECONDLY candidates.
+		var unit time.Duration
+		switch it.r.Freq {
+		case Hourly:
+			unit = time.Hour
+		case Minutely:
+			unit = time.Minute
+		default:
+			unit = time.Second
+		}
+		back := 24 * time.Hour
+		if time.Duration(it.r.Interval) < back/unit {
+			back = unit * time.Duration(it.r.Interval)
+		}
+		t = t.Add(-back)
 	}
 	it.jump(t)
 }

@@ -1,0 +1,72 @@
+// Package davserver is Roost's CalDAV (RFC 4791) and CardDAV (RFC 6352)
+// server: an http.Handler over the store, with WebDAV (RFC 4918), WebDAV
+// sync (RFC 6578), extended MKCOL (RFC 5689), quota properties (RFC 4331),
+// current-user-principal (RFC 5397) and implicit scheduling between users
+// of the installation (RFC 6638, through package groupware).
+//
+// # URL layout
+//
+//	/.well-known/caldav, /.well-known/carddav   301 to /dav/ (RFC 6764)
+//	/dav/                                       context path
+//	/dav/principals/<login>/                    a user's principal
+//	/dav/calendars/<login>/                     calendar home
+//	/dav/calendars/<login>/<folder>/            a calendar (or plain collection)
+//	/dav/calendars/<login>/<folder>/<name>      a calendar object resource
+//	/dav/calendars/<login>/~<id>/               any folder by id (shared,
+//	                                            public, or nested under a
+//	                                            mail folder)
+//	/dav/calendars/<login>/inbox/, outbox/      schedule inbox (always empty:
+//	                                            invitations are delivered into
+//	                                            the calendar) and outbox (POST
+//	                                            VFREEBUSY requests)
+//	/dav/addressbooks/<login>/<folder>/<name>   address books and vCards
+//
+// # Data model
+//
+//   - A calendar, task list or address book is a store folder (types
+//     calendar, tasks, contacts); a plain WebDAV collection (MKCOL without
+//     a resource type under a calendar home, and every nested collection)
+//     is a notes folder. A top-level folder is named by its folder name,
+//     nested ones by the path of names below it.
+//   - A resource is a store item: content = the bytes the client PUT,
+//     unchanged; Name = the last URL segment; ObjectUID = the UID; Start
+//     and End = the instants the object occupies (package groupware), so
+//     that the store prefilters time-range queries in the database.
+//   - The ETag is the item's blob id (its content hash), strong and quoted.
+//     A PUT over an existing resource replaces the item (store.ReplaceItem),
+//     which refuses if it changed concurrently: 412.
+//   - Collection properties (displayname, calendar-color, …, and every dead
+//     property) are folder properties "{namespace}local" holding the XML
+//     content; dead properties of a resource are folder properties
+//     "item/<name>/{namespace}local".
+//   - getctag and sync tokens come from the store's change journal: the
+//     token is the store MODSEQ; a sync-collection reads the journal after
+//     it, keeps the changes of the collection and reports the resources
+//     that still exist and those that no longer do.
+//
+// # Scheduling and free/busy
+//
+//   - A PUT or DELETE in a calendar runs implicit scheduling (package
+//     groupware) after the resource is stored: internal attendees of the
+//     organizer's tenant get the event in their default calendar, their
+//     PARTSTAT changes are written into the organizer's copy, resources
+//     answer by themselves, and other addresses go to Options.Outbound.
+//     When scheduling changed the stored resource, the PUT answers
+//     without an ETag (RFC 4791 §5.3.4).
+//   - free-busy-query needs the lookup right on the calendar; the schedule
+//     outbox POST answers for every user of the caller's tenant (Kopano:
+//     Everyone sees free/busy), from their calendar folders, never with
+//     event details.
+//
+// # Invariants
+//
+//   - Every store call carries the authenticated principal; the store
+//     enforces ACLs and tenancy. Objects of other tenants and folders the
+//     principal cannot look up answer 404, the same as nonexistent ones.
+//   - Request bodies are bounded (Options.MaxBodyBytes, MaxXMLBytes); XML
+//     with a DOCTYPE is refused (no entity expansion of any kind); XML
+//     trees are bounded in depth and size; recurrence expansion is bounded
+//     (ical.ExpandLimits), and a rule that exceeds the bounds yields the
+//     instances found so far, never an endless loop.
+//   - Store errors become HTTP statuses in one place (Server.writeError).
+package davserver

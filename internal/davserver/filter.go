@@ -1,0 +1,479 @@
+package davserver
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roost-mail/roost/internal/proto/ical"
+)
+
+// Filters of calendar-query (RFC 4791 §9.7) and addressbook-query
+// (RFC 6352 §10.5).
+
+type timeRange struct{ start, end time.Time } // zero: open
+
+type textMatch struct {
+	value     string
+	collation string // i;ascii-casemap, i;octet, i;unicode-casemap
+	negate    bool
+	matchType string // contains (default), equals, starts-with, ends-with
+}
+
+type paramFilter struct {
+	name       string
+	notDefined bool
+	text       *textMatch
+}
+
+type propFilter struct {
+	name       string
+	notDefined bool
+	tr         *timeRange
+	text       []*textMatch
+	params     []paramFilter
+	allOf      bool // CardDAV test="allof"
+}
+
+type compFilter struct {
+	name       string
+	notDefined bool
+	tr         *timeRange
+	props      []propFilter
+	comps      []compFilter
+}
+
+func badFilter(cond, msg string) error { return precondition(http.StatusForbidden, cond, msg) }
+
+// parseTime reads a CalDAV UTC date-time (RFC 4791 §9.9).
+func parseTime(v string) (time.Time, error) {
+	return time.Parse("20060102T150405Z", strings.TrimSpace(v))
+}
+
+func parseTimeRange(n *node) (*timeRange, error) {
+	tr := &timeRange{}
+	var err error
+	if v := n.attr("start"); v != "" {
+		if tr.start, err = parseTime(v); err != nil {
+			return nil, badFilter("<C:valid-filter/>", "bad time-range start")
+		}
+	}
+	if v := n.attr("end"); v != "" {
+		if tr.end, err = parseTime(v); err != nil {
+			return nil, badFilter("<C:valid-filter/>", "bad time-range end")
+		}
+	}
+	if tr.start.IsZero() && tr.end.IsZero() {
+		return nil, badFilter("<C:valid-filter/>", "time-range without start and end")
+	}
+	if !tr.start.IsZero() && !tr.end.IsZero() && !tr.end.After(tr.start) {
+		return nil, badFilter("<C:valid-filter/>", "time-range end before start")
+	}
+	return tr, nil
+}
+
+func parseTextMatch(n *node, defColl string) (*textMatch, error) {
+	tm := &textMatch{value: n.Text, collation: n.attr("collation"), matchType: n.attr("match-type")}
+	if tm.collation == "" {
+		tm.collation = defColl
+	}
+	switch tm.collation {
+	case "i;ascii-casemap", "i;octet", "i;unicode-casemap":
+	default:
+		if n.Name.Space == nsCardDAV {
+			return nil, badFilter("<CR:supported-collation/>", "unsupported collation")
+		}
+		return nil, badFilter("<C:supported-collation/>", "unsupported collation")
+	}
+	switch tm.matchType {
+	case "", "contains", "equals", "starts-with", "ends-with":
+	default:
+		return nil, badFilter("<CR:supported-filter/>", "unsupported match-type")
+	}
+	neg := n.attr("negate-condition")
+	tm.negate = neg == "yes"
+	return tm, nil
+}
+
+func (tm *textMatch) match(s string) bool {
+	v := tm.value
+	if tm.collation != "i;octet" {
+		s, v = fold(s, tm.collation), fold(v, tm.collation)
+	}
+	var ok bool
+	switch tm.matchType {
+	case "equals":
+		ok = s == v
+	case "starts-with":
+		ok = strings.HasPrefix(s, v)
+	case "ends-with":
+		ok = strings.HasSuffix(s, v)
+	default:
+		ok = strings.Contains(s, v)
+	}
+	return ok != tm.negate
+}
+
+func fold(s, coll string) string {
+	if coll == "i;ascii-casemap" {
+		b := []byte(s)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 32
+			}
+		}
+		return string(b)
+	}
+	if !utf8.ValidString(s) {
+		return strings.ToLower(strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	return strings.ToLower(s)
+}
+
+// parseCompFilter reads a CALDAV:comp-filter.
+func parseCompFilter(n *node, depth int) (compFilter, error) {
+	cf := compFilter{name: strings.ToUpper(n.attr("name"))}
+	if cf.name == "" || depth > 8 {
+		return cf, badFilter("<C:valid-filter/>", "comp-filter without name")
+	}
+	for _, c := range n.Children {
+		switch {
+		case c.is(nsCalDAV, "is-not-defined"):
+			cf.notDefined = true
+		case c.is(nsCalDAV, "time-range"):
+			tr, err := parseTimeRange(c)
+			if err != nil {
+				return cf, err
+			}
+			cf.tr = tr
+		case c.is(nsCalDAV, "prop-filter"):
+			pf, err := parseCalPropFilter(c)
+			if err != nil {
+				return cf, err
+			}
+			cf.props = append(cf.props, pf)
+		case c.is(nsCalDAV, "comp-filter"):
+			sub, err := parseCompFilter(c, depth+1)
+			if err != nil {
+				return cf, err
+			}
+			cf.comps = append(cf.comps, sub)
+		}
+	}
+	return cf, nil
+}
+
+func parseCalPropFilter(n *node) (propFilter, error) {
+	pf := propFilter{name: strings.ToUpper(n.attr("name")), allOf: true}
+	if pf.name == "" {
+		return pf, badFilter("<C:valid-filter/>", "prop-filter without name")
+	}
+	for _, c := range n.Children {
+		switch {
+		case c.is(nsCalDAV, "is-not-defined"):
+			pf.notDefined = true
+		case c.is(nsCalDAV, "time-range"):
+			tr, err := parseTimeRange(c)
+			if err != nil {
+				return pf, err
+			}
+			pf.tr = tr
+		case c.is(nsCalDAV, "text-match"):
+			tm, err := parseTextMatch(c, "i;ascii-casemap")
+			if err != nil {
+				return pf, err
+			}
+			pf.text = append(pf.text, tm)
+		case c.is(nsCalDAV, "param-filter"):
+			pa, err := parseParamFilter(c, nsCalDAV, "i;ascii-casemap")
+			if err != nil {
+				return pf, err
+			}
+			pf.params = append(pf.params, pa)
+		}
+	}
+	return pf, nil
+}
+
+func parseParamFilter(n *node, ns, defColl string) (paramFilter, error) {
+	pa := paramFilter{name: strings.ToUpper(n.attr("name"))}
+	for _, c := range n.Children {
+		switch {
+		case c.is(ns, "is-not-defined"):
+			pa.notDefined = true
+		case c.is(ns, "text-match"):
+			tm, err := parseTextMatch(c, defColl)
+			if err != nil {
+				return pa, err
+			}
+			pa.text = tm
+		}
+	}
+	return pa, nil
+}
+
+// calMatcher evaluates a calendar-query filter on one object.
+type calMatcher struct {
+	zones *ical.Zones
+	lim   ical.ExpandLimits
+}
+
+// matchCal tests the top-level comp-filter (VCALENDAR) on cal.
+func (m *calMatcher) matchCal(cal *ical.Component, f compFilter) bool {
+	if cal.Name != f.name {
+		return f.notDefined
+	}
+	if f.notDefined {
+		return false
+	}
+	for _, pf := range f.props {
+		if !m.matchProp(cal, pf, nil) {
+			return false
+		}
+	}
+	for _, cf := range f.comps {
+		if !m.matchChildren(cal, cf) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchChildren tests a comp-filter against the children of parent.
+func (m *calMatcher) matchChildren(parent *ical.Component, f compFilter) bool {
+	kids := parent.Sub(f.name)
+	if f.notDefined {
+		return len(kids) == 0
+	}
+	if len(kids) == 0 {
+		return false
+	}
+	recurring := f.name == ical.VEvent || f.name == ical.VTodo || f.name == ical.VJournal
+	if recurring && parent.Name == ical.VCalendar {
+		// Instances of the series: the time range selects them, the other
+		// tests apply to the component each instance comes from.
+		for _, s := range ical.SeriesOf(parent, m.zones) {
+			comp := s.Master
+			if comp == nil && len(s.Overrides) > 0 {
+				comp = s.Overrides[0]
+			}
+			if comp == nil || comp.Name != f.name {
+				continue
+			}
+			if f.tr == nil {
+				for _, c := range append([]*ical.Component{s.Master}, s.Overrides...) {
+					if c != nil && m.matchInside(c, f, time.Time{}, time.Time{}) {
+						return true
+					}
+				}
+				continue
+			}
+			occ, _ := ical.Expand(s, f.tr.start, f.tr.end, m.lim)
+			for _, o := range occ {
+				if m.matchInside(o.Component, f, o.Start, o.End) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, k := range kids {
+		if f.tr != nil && !m.alarmOrSpanIn(parent, k, f.tr) {
+			continue
+		}
+		if m.matchInside(k, f, time.Time{}, time.Time{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchInside applies a comp-filter's prop and comp filters to c.
+func (m *calMatcher) matchInside(c *ical.Component, f compFilter, occStart, occEnd time.Time) bool {
+	for _, pf := range f.props {
+		if !m.matchProp(c, pf, nil) {
+			return false
+		}
+	}
+	for _, cf := range f.comps {
+		if cf.name == ical.VAlarm && cf.tr != nil && !occStart.IsZero() {
+			if !m.alarmMatch(c, cf, occStart, occEnd) {
+				return false
+			}
+			continue
+		}
+		if !m.matchChildren(c, cf) {
+			return false
+		}
+	}
+	return true
+}
+
+// alarmMatch tests VALARM time ranges for one occurrence (RFC 4791 §9.9:
+// the trigger time, and repetitions).
+func (m *calMatcher) alarmMatch(c *ical.Component, f compFilter, occStart, occEnd time.Time) bool {
+	for _, a := range c.Sub(ical.VAlarm) {
+		if f.notDefined {
+			return false
+		}
+		for _, t := range m.triggers(a, occStart, occEnd) {
+			if (f.tr.start.IsZero() || !t.Before(f.tr.start)) && (f.tr.end.IsZero() || t.Before(f.tr.end)) {
+				if m.matchInside(a, compFilter{props: f.props}, time.Time{}, time.Time{}) {
+					return true
+				}
+			}
+		}
+	}
+	return f.notDefined
+}
+
+func (m *calMatcher) triggers(a *ical.Component, start, end time.Time) []time.Time {
+	p := a.Prop("TRIGGER")
+	if p == nil {
+		return nil
+	}
+	var base time.Time
+	if strings.EqualFold(p.Param("VALUE"), "DATE-TIME") {
+		d, err := ical.PropertyDateTime(p)
+		if err != nil {
+			return nil
+		}
+		base = m.zones.Instant(d)
+	} else {
+		d, err := ical.ParseDuration(p.Value)
+		if err != nil {
+			return nil
+		}
+		ref := start
+		if strings.EqualFold(p.Param("RELATED"), "END") {
+			ref = end
+		}
+		base = ref.Add(d.Approx())
+	}
+	out := []time.Time{base}
+	if rp := a.Prop("REPEAT"); rp != nil {
+		if d, ok, _ := a.Duration("DURATION"); ok {
+			n := 0
+			for _, ch := range rp.Value {
+				if ch < '0' || ch > '9' || n > 1000 {
+					break
+				}
+				n = n*10 + int(ch-'0')
+			}
+			for i := 1; i <= n && i <= 100; i++ {
+				out = append(out, base.Add(time.Duration(i)*d.Approx()))
+			}
+		}
+	}
+	return out
+}
+
+// alarmOrSpanIn tests a time range on a component that is not a series
+// instance (VALARM of a non-expanded parent, VFREEBUSY, VAVAILABILITY):
+// by its own span.
+func (m *calMatcher) alarmOrSpanIn(parent, c *ical.Component, tr *timeRange) bool {
+	if c.Name == ical.VAlarm {
+		if st, en, ok, err := m.zones.Span(parent); ok && err == nil {
+			for _, t := range m.triggers(c, st, en) {
+				if (tr.start.IsZero() || !t.Before(tr.start)) && (tr.end.IsZero() || t.Before(tr.end)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	st, en, ok, err := m.zones.Span(c)
+	if !ok || err != nil {
+		return false
+	}
+	if !en.After(st) {
+		en = st.Add(time.Nanosecond)
+	}
+	return (tr.start.IsZero() || en.After(tr.start)) && (tr.end.IsZero() || st.Before(tr.end))
+}
+
+func (m *calMatcher) matchProp(c *ical.Component, pf propFilter, _ *timeRange) bool {
+	ps := c.All(pf.name)
+	if pf.notDefined {
+		return len(ps) == 0
+	}
+	for _, p := range ps {
+		if pf.tr != nil {
+			d, err := ical.PropertyDateTime(p)
+			if err != nil {
+				continue
+			}
+			t := m.zones.Instant(d)
+			if !pf.tr.start.IsZero() && t.Before(pf.tr.start) || !pf.tr.end.IsZero() && !t.Before(pf.tr.end) {
+				continue
+			}
+		}
+		ok := true
+		for _, tm := range pf.text {
+			if !tm.match(p.Text()) {
+				ok = false
+			}
+		}
+		for _, pa := range pf.params {
+			if !matchParam(p.Params, pa) {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func matchParam(params []ical.Param, pa paramFilter) bool {
+	var vals []string
+	found := false
+	for _, p := range params {
+		if strings.EqualFold(p.Name, pa.name) {
+			found = true
+			vals = append(vals, p.Values...)
+		}
+	}
+	if pa.notDefined {
+		return !found
+	}
+	if !found {
+		return false
+	}
+	if pa.text == nil {
+		return true
+	}
+	for _, v := range vals {
+		if pa.text.match(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// simpleRange reports the time range of a filter that only selects a
+// component kind by time (VCALENDAR > kind + time-range), which the
+// object index can decide alone for single-kind calendars.
+func simpleRange(f compFilter) (kind string, tr *timeRange, simple bool) {
+	if f.name != ical.VCalendar || f.notDefined || len(f.props) > 0 || len(f.comps) != 1 {
+		return "", nil, false
+	}
+	c := f.comps[0]
+	return c.name, c.tr, !c.notDefined && len(c.props) == 0 && len(c.comps) == 0
+}
+
+// rangeOf returns the time range of the kind-level comp-filter, used to
+// prefilter by the object index.
+func rangeOf(f compFilter) *timeRange {
+	if f.name != ical.VCalendar {
+		return nil
+	}
+	for _, c := range f.comps {
+		if c.tr != nil && !c.notDefined {
+			return c.tr
+		}
+	}
+	return nil
+}

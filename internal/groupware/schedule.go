@@ -1,0 +1,610 @@
+package groupware
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/proto/ical"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Outbound sends iTIP messages to calendar users outside the installation
+// (iMIP, RFC 6047).
+type Outbound interface {
+	SendITIP(ctx context.Context, from string, to []string, method string, ics []byte) error
+}
+
+// Scheduler implements implicit scheduling (RFC 6638 §3.2) between users
+// of the installation: an organizer's change is delivered straight into
+// each internal attendee's default calendar, an attendee's participation
+// change is written into the organizer's copy, and rooms and equipment
+// answer by themselves (Kopano §8.8). Messages to other addresses go to
+// Outbound.
+//
+// Scheduling never fails the client's request: the resource the client
+// wrote is stored first, then the Scheduler works as the system principal
+// and logs what it could not do.
+type Scheduler struct {
+	Store    store.Backend
+	Logger   *slog.Logger
+	Outbound Outbound // nil: external attendees are skipped
+	Zones    *ical.ZoneCache
+	Now      func() time.Time
+	// Horizon bounds how far into a recurring booking resource conflicts
+	// are checked; default one year.
+	Horizon time.Duration
+}
+
+// PutEvent describes a calendar object a user stored.
+type PutEvent struct {
+	Owner  *store.Store  // the store the object is in
+	Folder *store.Folder // its folder
+	Name   string
+	Old    []byte // the previous content, nil for a new object
+	New    *ical.Component
+}
+
+// DeleteEvent describes a calendar object a user deleted.
+type DeleteEvent struct {
+	Owner  *store.Store
+	Folder *store.Folder
+	Old    []byte
+}
+
+func (s *Scheduler) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Scheduler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// ownerAddrs returns the owner of a store and its addresses (lower case).
+func (s *Scheduler) ownerAddrs(ctx context.Context, st *store.Store) (*store.User, []string) {
+	if st == nil || st.Owner == "" {
+		return nil, nil
+	}
+	u, err := s.Store.GetUser(ctx, st.Owner)
+	if err != nil {
+		return nil, nil
+	}
+	return u, userAddrs(u)
+}
+
+func userAddrs(u *store.User) []string {
+	addrs := []string{strings.ToLower(u.Email)}
+	for _, a := range u.Aliases {
+		if !strings.HasPrefix(a, "@") {
+			addrs = append(addrs, strings.ToLower(a))
+		}
+	}
+	return addrs
+}
+
+// schedulingComponents returns the VEVENT/VTODO components of an object
+// (master and overrides) and their organizer address.
+func schedulingComponents(cal *ical.Component) ([]*ical.Component, string) {
+	var cs []*ical.Component
+	org := ""
+	for _, c := range cal.Children {
+		if c.Name != ical.VEvent && c.Name != ical.VTodo {
+			continue
+		}
+		cs = append(cs, c)
+		if p := c.Prop("ORGANIZER"); p != nil && org == "" {
+			org = Addr(p.Value)
+		}
+	}
+	return cs, org
+}
+
+// attendees returns the attendee addresses of the components, without
+// those whose SCHEDULE-AGENT is not SERVER (RFC 6638 §7.1).
+func attendees(cs []*ical.Component) []string {
+	var out []string
+	for _, c := range cs {
+		for _, p := range c.All("ATTENDEE") {
+			if ag := p.Param("SCHEDULE-AGENT"); ag != "" && !strings.EqualFold(ag, "SERVER") {
+				continue
+			}
+			a := Addr(p.Value)
+			if a != "" && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// partstat returns the PARTSTAT of addr in the first component naming it.
+func partstat(cs []*ical.Component, addr string) string {
+	for _, c := range cs {
+		for _, p := range c.All("ATTENDEE") {
+			if Addr(p.Value) == addr {
+				if v := p.Param("PARTSTAT"); v != "" {
+					return strings.ToUpper(v)
+				}
+				return "NEEDS-ACTION"
+			}
+		}
+	}
+	return ""
+}
+
+// AfterPut runs scheduling for a stored object. It reports whether it
+// changed the stored object itself (a resource's answer written into the
+// organizer's copy), in which case the client's ETag is stale.
+func (s *Scheduler) AfterPut(ctx context.Context, ev PutEvent) bool {
+	if s == nil || s.Store == nil || ev.New == nil {
+		return false
+	}
+	sys := store.SystemContext(ctx)
+	owner, mine := s.ownerAddrs(sys, ev.Owner)
+	if owner == nil {
+		return false
+	}
+	cs, org := schedulingComponents(ev.New)
+	if org == "" || len(cs) == 0 {
+		return false
+	}
+	if slices.Contains(mine, org) {
+		return s.organizerPut(sys, owner, ev, cs, org)
+	}
+	for _, a := range mine {
+		if partstat(cs, a) == "" {
+			continue
+		}
+		var oldPS string
+		if ev.Old != nil {
+			if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
+				ocs, _ := schedulingComponents(oc)
+				oldPS = partstat(ocs, a)
+			}
+		}
+		if ps := partstat(cs, a); ps != oldPS && oldPS != "" {
+			s.reply(sys, owner, a, org, ev.New, ps)
+		}
+		break
+	}
+	return false
+}
+
+// AfterDelete runs scheduling for a deleted object: the organizer's
+// delete cancels the meeting for its attendees; an attendee's delete
+// declines it.
+func (s *Scheduler) AfterDelete(ctx context.Context, ev DeleteEvent) {
+	if s == nil || s.Store == nil || ev.Old == nil {
+		return
+	}
+	sys := store.SystemContext(ctx)
+	owner, mine := s.ownerAddrs(sys, ev.Owner)
+	if owner == nil {
+		return
+	}
+	cal, err := ical.Decode(ev.Old, ical.Limits{})
+	if err != nil {
+		return
+	}
+	cs, org := schedulingComponents(cal)
+	if org == "" {
+		return
+	}
+	if slices.Contains(mine, org) {
+		var internal, external []string
+		for _, a := range attendees(cs) {
+			if slices.Contains(mine, a) {
+				continue
+			}
+			if u := s.internalUser(sys, owner, a); u != nil {
+				internal = append(internal, a)
+				s.cancelFor(sys, u, cal)
+			} else {
+				external = append(external, a)
+			}
+		}
+		s.sendExternal(sys, org, external, "CANCEL", cal)
+		return
+	}
+	for _, a := range mine {
+		if ps := partstat(cs, a); ps != "" && ps != "DECLINED" {
+			s.reply(sys, owner, a, org, cal, "DECLINED")
+			return
+		}
+	}
+}
+
+// internalUser finds the user of an address in the organizer's tenant.
+func (s *Scheduler) internalUser(ctx context.Context, organizer *store.User, addr string) *store.User {
+	if addr == "" || !strings.Contains(addr, "@") {
+		return nil
+	}
+	u, err := s.Store.UserByAddress(ctx, addr)
+	if err != nil || u.TenantID != organizer.TenantID {
+		return nil
+	}
+	return u
+}
+
+// organizerPut delivers the organizer's version to every attendee.
+func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev PutEvent, cs []*ical.Component, org string) bool {
+	now := attendees(cs)
+	var before []string
+	if ev.Old != nil {
+		if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
+			ocs, _ := schedulingComponents(oc)
+			before = attendees(ocs)
+		}
+	}
+	mine := userAddrs(organizer)
+	var external []string
+	answers := map[string]string{}
+	for _, a := range now {
+		if slices.Contains(mine, a) {
+			continue
+		}
+		u := s.internalUser(ctx, organizer, a)
+		if u == nil {
+			external = append(external, a)
+			continue
+		}
+		if !u.Active && u.Resource.AutoAccept {
+			answers[a] = s.book(ctx, u, a, ev.New)
+			continue
+		}
+		s.deliver(ctx, u, a, ev.New, "")
+	}
+	s.sendExternal(ctx, org, external, "REQUEST", ev.New)
+	// Attendees no longer invited get a cancellation.
+	var gone []string
+	for _, a := range before {
+		if !slices.Contains(now, a) && !slices.Contains(mine, a) {
+			if u := s.internalUser(ctx, organizer, a); u != nil {
+				s.cancelFor(ctx, u, ev.New)
+			} else {
+				gone = append(gone, a)
+			}
+		}
+	}
+	s.sendExternal(ctx, org, gone, "CANCEL", ev.New)
+	if len(answers) == 0 {
+		return false
+	}
+	// Write the resources' answers into the organizer's copy.
+	changed := false
+	for _, c := range cs {
+		for _, p := range c.All("ATTENDEE") {
+			if ps, ok := answers[Addr(p.Value)]; ok && !strings.EqualFold(p.Param("PARTSTAT"), ps) {
+				p.SetParam("PARTSTAT", ps)
+				changed = true
+			}
+		}
+	}
+	if changed {
+		s.rewrite(ctx, ev.Owner.ID, ev.Folder.ID, cs[0].UID(), ev.New)
+	}
+	return changed
+}
+
+// defaultCalendar returns the user's special calendar folder.
+func (s *Scheduler) defaultCalendar(ctx context.Context, u *store.User) (*store.Folder, error) {
+	st, err := s.Store.UserStore(ctx, u.Login)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.Store.ListFolders(ctx, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		if f.Special == store.SpecialCalendar {
+			return f, nil
+		}
+	}
+	for _, f := range fs {
+		if f.Type == store.FolderCalendar {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("user %s has no calendar: %w", u.Login, store.ErrNotFound)
+}
+
+// defaultTasks returns the user's special tasks folder.
+func (s *Scheduler) defaultTasks(ctx context.Context, u *store.User) (*store.Folder, error) {
+	st, err := s.Store.UserStore(ctx, u.Login)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.Store.ListFolders(ctx, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		if f.Special == store.SpecialTasks {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("user %s has no task list: %w", u.Login, store.ErrNotFound)
+}
+
+// findCopy finds a user's copy of an object by UID in any calendar folder.
+func (s *Scheduler) findCopy(ctx context.Context, u *store.User, uid string) (*store.Item, error) {
+	st, err := s.Store.UserStore(ctx, u.Login)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.Store.ListFolders(ctx, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		if f.Type != store.FolderCalendar && f.Type != store.FolderTasks {
+			continue
+		}
+		its, err := s.Store.ListObjects(ctx, f.ID, store.ObjectQuery{ObjectUID: uid, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(its) > 0 {
+			return its[0], nil
+		}
+	}
+	return nil, store.ErrNotFound
+}
+
+func (s *Scheduler) read(ctx context.Context, it *store.Item) (*ical.Component, error) {
+	rc, err := s.Store.OpenItem(ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(rc); err != nil {
+		return nil, err
+	}
+	return ical.Decode(b.Bytes(), ical.Limits{})
+}
+
+// write stores cal as the user's copy: replacing it (by UID) or adding
+// it to the default calendar.
+func (s *Scheduler) write(ctx context.Context, u *store.User, uid string, cal *ical.Component) error {
+	b, err := ical.Marshal(cal)
+	if err != nil {
+		return err
+	}
+	ix, err := IndexCalendar(cal, s.Zones.Zones(cal))
+	if err != nil {
+		return err
+	}
+	ni := store.NewItem{Content: bytes.NewReader(b), ObjectUID: ix.UID, Start: ix.Start, End: ix.End}
+	old, err := s.findCopy(ctx, u, uid)
+	switch {
+	case err == nil:
+		if same, _ := s.sameContent(ctx, old, b); same {
+			return nil // nothing changed: keep the ETag the user's clients know
+		}
+		_, err = s.Store.ReplaceItem(ctx, old.ID, ni)
+		return err
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	var f *store.Folder
+	if ix.Kind == ical.VTodo {
+		f, err = s.defaultTasks(ctx, u)
+	} else {
+		f, err = s.defaultCalendar(ctx, u)
+	}
+	if err != nil {
+		return err
+	}
+	ni.Name = safeName(uid) + ".ics"
+	_, err = s.Store.AppendItem(ctx, f.ID, ni)
+	if errors.Is(err, store.ErrConflict) {
+		ni.Name = fmt.Sprintf("%s-%d.ics", safeName(uid), s.now().UnixNano())
+		ni.Content = bytes.NewReader(b)
+		_, err = s.Store.AppendItem(ctx, f.ID, ni)
+	}
+	return err
+}
+
+// sameContent reports whether an item's content is b.
+func (s *Scheduler) sameContent(ctx context.Context, it *store.Item, b []byte) (bool, error) {
+	if it.Size != int64(len(b)) {
+		return false, nil
+	}
+	rc, err := s.Store.OpenItem(ctx, it.ID)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(rc); err != nil {
+		return false, err
+	}
+	return bytes.Equal(buf.Bytes(), b), nil
+}
+
+// safeName turns a UID into a resource name.
+func safeName(uid string) string {
+	var b strings.Builder
+	for _, r := range uid {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 100 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "event"
+	}
+	return b.String()
+}
+
+// deliver puts the organizer's version into an attendee's calendar,
+// keeping the attendee's own answer (RFC 6638 §3.2.2.1: the attendee's
+// PARTSTAT survives unless forced).
+func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal *ical.Component, force string) {
+	uid := firstUID(cal)
+	cp := clone(cal)
+	keep := force
+	if keep == "" {
+		if old, err := s.findCopy(ctx, u, uid); err == nil {
+			if oc, err := s.read(ctx, old); err == nil {
+				ocs, _ := schedulingComponents(oc)
+				keep = partstat(ocs, addr)
+			}
+		}
+	}
+	if keep != "" {
+		setPartstat(cp, addr, keep)
+	}
+	if err := s.write(ctx, u, uid, cp); err != nil {
+		s.log().Warn("iTIP delivery failed", "attendee", u.Login, "uid", uid, "err", err)
+		return
+	}
+	s.log().Info("iTIP REQUEST delivered", "attendee", u.Login, "uid", uid)
+}
+
+// cancelFor marks a user's copy cancelled (iTIP CANCEL, RFC 5546 §3.2.5).
+func (s *Scheduler) cancelFor(ctx context.Context, u *store.User, cal *ical.Component) {
+	uid := firstUID(cal)
+	old, err := s.findCopy(ctx, u, uid)
+	if err != nil {
+		return
+	}
+	oc, err := s.read(ctx, old)
+	if err != nil {
+		return
+	}
+	for _, c := range oc.Children {
+		if c.Name == ical.VEvent || c.Name == ical.VTodo {
+			st := &ical.Property{Name: "STATUS", Value: "CANCELLED"}
+			c.Set(st)
+		}
+	}
+	if err := s.write(ctx, u, uid, oc); err != nil {
+		s.log().Warn("iTIP cancel failed", "attendee", u.Login, "uid", uid, "err", err)
+		return
+	}
+	s.log().Info("iTIP CANCEL delivered", "attendee", u.Login, "uid", uid)
+}
+
+// reply writes an attendee's answer into the organizer's copy (iTIP
+// REPLY, RFC 5546 §3.2.3), or sends it out for an external organizer.
+func (s *Scheduler) reply(ctx context.Context, attendee *store.User, addr, org string, cal *ical.Component, ps string) {
+	orgUser := s.internalUser(ctx, attendee, org)
+	if orgUser == nil {
+		r := clone(cal)
+		setPartstat(r, addr, ps)
+		s.sendExternal(ctx, addr, []string{org}, "REPLY", r)
+		return
+	}
+	uid := firstUID(cal)
+	old, err := s.findCopy(ctx, orgUser, uid)
+	if err != nil {
+		s.log().Info("iTIP REPLY: organizer has no copy", "organizer", orgUser.Login, "uid", uid)
+		return
+	}
+	oc, err := s.read(ctx, old)
+	if err != nil {
+		return
+	}
+	if !setPartstat(oc, addr, ps) {
+		return
+	}
+	if err := s.write(ctx, orgUser, uid, oc); err != nil {
+		s.log().Warn("iTIP REPLY failed", "organizer", orgUser.Login, "uid", uid, "err", err)
+		return
+	}
+	s.log().Info("iTIP REPLY delivered", "organizer", orgUser.Login, "attendee", addr, "partstat", ps)
+}
+
+// rewrite replaces the organizer's stored copy with cal.
+func (s *Scheduler) rewrite(ctx context.Context, storeID, folderID int64, uid string, cal *ical.Component) {
+	its, err := s.Store.ListObjects(ctx, folderID, store.ObjectQuery{ObjectUID: uid, Limit: 1})
+	if err != nil || len(its) == 0 {
+		return
+	}
+	b, err := ical.Marshal(cal)
+	if err != nil {
+		return
+	}
+	ix, err := IndexCalendar(cal, s.Zones.Zones(cal))
+	if err != nil {
+		return
+	}
+	if _, err := s.Store.ReplaceItem(ctx, its[0].ID, store.NewItem{Content: bytes.NewReader(b), ObjectUID: ix.UID, Start: ix.Start, End: ix.End}); err != nil {
+		s.log().Warn("writing resource answers", "store", storeID, "uid", uid, "err", err)
+	}
+}
+
+func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, method string, cal *ical.Component) {
+	if len(to) == 0 || s.Outbound == nil {
+		return
+	}
+	msg := clone(cal)
+	msg.Set(&ical.Property{Name: "METHOD", Value: method})
+	b, err := ical.Marshal(msg)
+	if err != nil {
+		return
+	}
+	if err := s.Outbound.SendITIP(ctx, from, to, method, b); err != nil {
+		s.log().Warn("iMIP send failed", "method", method, "to", to, "err", err)
+	}
+}
+
+func firstUID(cal *ical.Component) string {
+	for _, c := range cal.Children {
+		if u := c.UID(); u != "" {
+			return u
+		}
+	}
+	return ""
+}
+
+// setPartstat sets addr's PARTSTAT in every component; it reports
+// whether addr is an attendee.
+func setPartstat(cal *ical.Component, addr, ps string) bool {
+	found := false
+	for _, c := range cal.Children {
+		for _, p := range c.All("ATTENDEE") {
+			if Addr(p.Value) == addr {
+				p.SetParam("PARTSTAT", ps)
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+// clone deep-copies a component tree.
+func clone(c *ical.Component) *ical.Component {
+	out := &ical.Component{Name: c.Name}
+	for _, p := range c.Props {
+		cp := *p
+		cp.Params = slices.Clone(p.Params)
+		for i := range cp.Params {
+			cp.Params[i].Values = slices.Clone(p.Params[i].Values)
+		}
+		out.Props = append(out.Props, &cp)
+	}
+	for _, ch := range c.Children {
+		out.Children = append(out.Children, clone(ch))
+	}
+	return out
+}

@@ -336,7 +336,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		}
 	}
 	if cfg.HasRole("http") {
-		h := s.httpHandler()
+		h := s.httpHandler(cfg, authn)
 		if addr := cfg.Listener("http"); addr != "" {
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -484,15 +484,16 @@ type remoteAddr string
 func (a remoteAddr) Network() string { return "tcp" }
 func (a remoteAddr) String() string  { return string(a) }
 
-func (s *server) httpHandler() http.Handler {
+func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator) http.Handler {
 	mux := http.NewServeMux()
+	s.mountDAV(mux, cfg, authn, nil)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Roost %s is running.\nThe web client, JMAP, CalDAV, CardDAV and ActiveSync are served here as they are built.\n", s.o.Version)
+		fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nThe web client, JMAP and ActiveSync are served here as they are built.\n", s.o.Version)
 	})
 	return mux
 }

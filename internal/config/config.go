@@ -99,6 +99,10 @@ type Config struct {
 	DeliveryHookTimeout int      `toml:"delivery_hook_timeout" default:"30" doc:"Seconds a delivery hook may take."`
 	PublicDelivery      []string `toml:"public_delivery" default:"" doc:"Mail for these recipients goes to a folder of their tenant's public store instead of their own (kopano-dagent -P), each entry 'address-or-login=Folder/Path'. A missing public folder is a temporary delivery error."`
 
+	DAVMaxResourceSize int `toml:"dav_max_resource_size" default:"10" doc:"Largest calendar object or contact a CalDAV/CardDAV client may store with one PUT, in MB."`
+	DAVMaxResults      int `toml:"dav_max_results" default:"50000" doc:"Most responses in one CalDAV/CardDAV REPORT or Depth 1 PROPFIND; a larger answer ends with a 507 entry (sync-collection pages on, RFC 6578 §3.6)."`
+	DAVAuthCacheTTL    int `toml:"dav_auth_cache_ttl" default:"60" doc:"Seconds a successful CalDAV/CardDAV login is remembered, since these clients send their password with every request and checking it is deliberately slow. A changed password or a disabled account takes effect for HTTP after at most this long. 0 checks every request."`
+
 	QuotaMonitorInterval int    `toml:"quota_monitor_interval" default:"60" doc:"Minutes between two runs of the quota monitor, which mails users over their warning, soft or hard quota (once a day per level) and tenant administrators when their tenant is over its warning quota. 0 switches it off."`
 	QuotaWarningFrom     string `toml:"quota_warning_from" default:"" doc:"From field of quota warnings. Empty means postmaster at 'server_name'."`
 }

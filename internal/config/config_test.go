@@ -211,6 +211,9 @@ delivery_hook_url = "https://hooks.example.com/in"
 delivery_hook_timeout = 10
 public_delivery = ["sales@example.com=Sales/Incoming"]
 quota_monitor_interval = 0
+dav_max_resource_size = 20
+dav_max_results = 1000
+dav_auth_cache_ttl = 0
 quota_warning_from = "Helpdesk <help@example.com>"
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
 	c, err := config.Load(writeConfig(t, text))

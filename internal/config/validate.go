@@ -93,6 +93,9 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "sieve_max_redirects", c.SieveMaxRedirects, 0)
 	checkMin(p, "delivery_hook_timeout", c.DeliveryHookTimeout, 1)
 	checkMin(p, "quota_monitor_interval", c.QuotaMonitorInterval, 0)
+	checkMin(p, "dav_max_resource_size", c.DAVMaxResourceSize, 1)
+	checkMin(p, "dav_max_results", c.DAVMaxResults, 100)
+	checkMin(p, "dav_auth_cache_ttl", c.DAVAuthCacheTTL, 0)
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/davserver"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// mountDAV serves CalDAV and CardDAV under /dav/ and the well-known
+// discovery URLs (RFC 6764) on mux.
+func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directory.Authenticator, out davserver.Outbound) {
+	ttl := time.Duration(cfg.DAVAuthCacheTTL) * time.Second
+	if ttl == 0 {
+		ttl = -1 // davserver: negative turns the cache off
+	}
+	dav := davserver.New(davserver.Options{Store: s.db, Logger: s.log,
+		MaxBodyBytes: int64(cfg.DAVMaxResourceSize) * config.MB, MaxResults: cfg.DAVMaxResults, AuthCacheTTL: ttl,
+		Outbound: out,
+		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+			p, err := authn.Authenticate(ctx, login, pw, remote, "dav")
+			switch {
+			case err == nil:
+				return p, nil
+			case errors.Is(err, directory.ErrBadCredentials):
+				return nil, davserver.ErrAuthFailed
+			case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+				return nil, davserver.ErrAuthDenied
+			}
+			return nil, fmt.Errorf("%w: %v", davserver.ErrAuthUnavailable, err)
+		}})
+	mux.Handle("/dav/", dav)
+	mux.Handle("/.well-known/caldav", dav)
+	mux.Handle("/.well-known/carddav", dav)
+}

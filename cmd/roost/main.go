@@ -28,6 +28,7 @@ Usage:
   roost bench imap [flags]                    load-test an IMAP server (see roost bench imap -h)
   roost bench idle [flags]                    hold many IDLE connections (memory per connection)
   roost bench lmtp [flags]                    load-test an LMTP server (see roost bench lmtp -h)
+  roost bench caldav [flags]                  time CalDAV queries and sync (see roost bench caldav -h)
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and

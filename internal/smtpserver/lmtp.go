@@ -1,7 +1,11 @@
 // Package smtpserver serves LMTP (RFC 2033) for delivery from an MTA, and
-// later SMTP submission (RFC 6409).
+// SMTP submission (RFC 6409, submission.go) for users' mail clients, which
+// hands accepted messages to internal/queue.
 //
 // Invariants:
+//   - Submission accepts AUTH only over TLS (unless configured), MAIL only
+//     after AUTH, and answers 250 to DATA/BDAT LAST only once the queue has
+//     taken the message durably (or delivered it locally).
 //   - LMTP answers every accepted recipient separately after DATA, and a
 //     250 for a recipient means the message is durably stored for it.
 //   - Message data is read strictly (internal/proto/smtp): a bare CR or LF

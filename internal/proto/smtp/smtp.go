@@ -43,15 +43,33 @@ type Command struct {
 // MaxCommandLine is consumed and ErrLineTooLong returned, so the session
 // can answer and go on.
 func ReadCommand(r *bufio.Reader) (Command, error) {
+	return ReadCommandMax(r, MaxCommandLine)
+}
+
+// ReadCommandMax is ReadCommand with a line limit of max octets, CRLF
+// excluded (submission uses the RFC 5321 §4.5.3.1.5 text-line limit).
+func ReadCommandMax(r *bufio.Reader, max int) (Command, error) {
+	line, err := ReadLine(r, max)
+	if err != nil {
+		return Command{}, err
+	}
+	s := string(line)
+	verb, arg, _ := strings.Cut(s, " ")
+	return Command{Verb: strings.ToUpper(verb), Arg: strings.TrimSpace(arg)}, nil
+}
+
+// ReadLine reads one line (without its CRLF or LF) of at most max octets.
+// A longer line is consumed to its end and ErrLineTooLong returned.
+func ReadLine(r *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
 	tooLong := false
 	for {
 		chunk, isPrefix, err := r.ReadLine()
 		if err != nil {
-			return Command{}, err
+			return nil, err
 		}
 		if !tooLong {
-			if len(line)+len(chunk) > MaxCommandLine {
+			if len(line)+len(chunk) > max {
 				tooLong = true
 				line = nil
 			} else {
@@ -63,11 +81,9 @@ func ReadCommand(r *bufio.Reader) (Command, error) {
 		}
 	}
 	if tooLong {
-		return Command{}, ErrLineTooLong
+		return nil, ErrLineTooLong
 	}
-	s := string(line)
-	verb, arg, _ := strings.Cut(s, " ")
-	return Command{Verb: strings.ToUpper(verb), Arg: strings.TrimSpace(arg)}, nil
+	return line, nil
 }
 
 // Path is a reverse-path or forward-path with its ESMTP parameters.

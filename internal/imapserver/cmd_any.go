@@ -29,6 +29,7 @@ func (s *session) caps() []string {
 		"CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES", "WITHIN", "MULTIAPPEND", "BINARY",
 		"UTF8=ACCEPT", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk",
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+		"METADATA", "METADATA-SERVER",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
 	)
 	if !s.compressed {

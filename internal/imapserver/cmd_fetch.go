@@ -46,7 +46,7 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 		return "", bad(imap.CodeClientBug, "VANISHED needs QRESYNC enabled")
 	}
 	if a.ChangedSince > 0 || slices.ContainsFunc(a.Items, func(it imap.FetchItem) bool { return it.Attr == imap.FetchModSeq }) {
-		s.condstore = true // RFC 7162 §3.1
+		s.enableCondStore() // RFC 7162 §3.1
 	}
 	if a.Vanished {
 		known := a.Seq
@@ -155,8 +155,9 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 	fw := s.w.Fetch(uint32(i + 1))
 	wroteUID, wroteFlags, wroteModSeq := false, false, false
 	// UID FETCH always reports UIDs; so does every FETCH once QRESYNC is
-	// on, as the client tracks messages by UID.
-	if (uidCmd || s.qresync) && !slices.ContainsFunc(a.Items, func(fi imap.FetchItem) bool { return fi.Attr == imap.FetchUID }) {
+	// on, as the client tracks messages by UID, and one that sets \Seen
+	// once CONDSTORE is on (RFC 7162 §3.1).
+	if (uidCmd || s.qresync || (s.condstore && seenChanged)) && !slices.ContainsFunc(a.Items, func(fi imap.FetchItem) bool { return fi.Attr == imap.FetchUID }) {
 		fw.UID(m.uid)
 		wroteUID = true
 	}
@@ -237,10 +238,27 @@ func (s *session) writeRange(fw *imap.FetchWriter, name string, ct *content, sta
 		start = min(start+int64(min(p.Offset, uint64(end-start))), end)
 		end = min(end, start+int64(min(p.Count, uint64(end-start))))
 	}
-	if err := fw.Literal(name, end-start, io.NewSectionReader(ct.ra, start, end-start), false); err != nil {
+	// A literal cannot carry NUL (RFC 9051 §4.3) and BODY[] has no
+	// literal8 (RFC 3516 §4.3 keeps that for BINARY[]): NULs of a message
+	// appended as binary are sent as 0x80, as Dovecot does, keeping sizes.
+	r := nonul{io.NewSectionReader(ct.ra, start, end-start)}
+	if err := fw.Literal(name, end-start, r, false); err != nil {
 		return &ioError{err}
 	}
 	return nil
+}
+
+// nonul reads r with every NUL byte replaced by 0x80.
+type nonul struct{ r io.Reader }
+
+func (n nonul) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	for i, c := range p[:k] {
+		if c == 0 {
+			p[i] = 0x80
+		}
+	}
+	return k, err
 }
 
 // writeSection writes BODY[section]<partial> (RFC 9051 §6.4.5). A section

@@ -59,6 +59,7 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 		return "", nil
 	}
 	var pats []pattern
+	var pct []bool // the pattern has "%"
 	for _, p := range a.Patterns {
 		full := a.Reference + p
 		if len(full) > maxPattern {
@@ -66,11 +67,21 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 		}
 		if p != "" {
 			pats = append(pats, newPattern(full))
+			pct = append(pct, strings.Contains(full, "%"))
 		}
 	}
 	matches := func(name string) bool {
 		for _, p := range pats {
 			if p.match(name) {
+				return true
+			}
+		}
+		return false
+	}
+	// matchesPct: matched by a pattern with "%" (the LSUB rule below).
+	matchesPct := func(name string) bool {
+		for i, p := range pats {
+			if pct[i] && p.match(name) {
 				return true
 			}
 		}
@@ -97,7 +108,13 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 		}
 		var childInfo []string
 		if selSub && !s.subscribed(e) {
-			if !(a.Select.RecursiveMatch && s.subscribedBelow(entries, e.name)) {
+			if lsub && matchesPct(e.name) && s.subscribedBelow(entries, e.name, func(n string) bool { return !matches(n) }) {
+				// RFC 3501 §6.3.9: when "%" hides a subscribed foo/bar,
+				// LSUB returns foo, flagged \Noselect.
+				s.w.LSub(&imap.ListData{Attrs: []string{`\Noselect`}, Delim: delim, Mailbox: e.name})
+				continue
+			}
+			if !(a.Select.RecursiveMatch && s.subscribedBelow(entries, e.name, nil)) {
 				continue
 			}
 			childInfo = []string{"SUBSCRIBED"}
@@ -144,12 +161,13 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 	return "", nil
 }
 
-// subscribedBelow reports whether a descendant of name is subscribed
-// (RFC 5258 §3.5 RECURSIVEMATCH).
-func (s *session) subscribedBelow(entries []listEntry, name string) bool {
+// subscribedBelow reports whether a descendant of name (one for which
+// only, when only is not nil) is subscribed (RFC 5258 §3.5
+// RECURSIVEMATCH).
+func (s *session) subscribedBelow(entries []listEntry, name string, only func(string) bool) bool {
 	pfx := name + string(delim)
 	for i := range entries {
-		if strings.HasPrefix(entries[i].name, pfx) && s.subscribed(&entries[i]) {
+		if strings.HasPrefix(entries[i].name, pfx) && (only == nil || only(entries[i].name)) && s.subscribed(&entries[i]) {
 			return true
 		}
 	}

@@ -29,9 +29,11 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 		sel.saved = nil // a failed SEARCH leaves "$" empty (RFC 5182 §2.1)
 	}
 	var nums, uids []uint32
+	var modseqs []uint64
 	highest, err := s.searchEach(ev, a.Charset, a.Keys, func(i int) {
 		m := &sel.msgs[i]
 		uids = append(uids, m.uid)
+		modseqs = append(modseqs, m.modseq)
 		if c.UID {
 			nums = append(nums, m.uid)
 		} else {
@@ -63,6 +65,17 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 		return "", nil
 	}
 	d := imap.NewESearch(c.Tag, c.UID, ret, nums)
+	if highest > 0 && ret != nil && (ret.Min || ret.Max) && !ret.All && !ret.Count {
+		// RFC 7162 §3.1.5: with MIN or MAX alone, the MODSEQ is that of
+		// the messages returned.
+		highest = 0
+		if ret.Min {
+			highest = modseqs[0]
+		}
+		if ret.Max {
+			highest = max(highest, modseqs[len(modseqs)-1])
+		}
+	}
 	if len(nums) > 0 {
 		d.ModSeq = highest
 	}
@@ -90,7 +103,7 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 		}
 	}
 	if usesModSeq {
-		s.condstore = true // RFC 7162 §3.1
+		s.enableCondStore() // RFC 7162 §3.1
 	}
 	for i := range keys {
 		normalizeSets(&keys[i], uint32(len(sel.msgs)), sel.maxUID())
@@ -307,9 +320,24 @@ func (ev *evaluator) headerHas(name, s string) bool {
 		return false
 	}
 	s = strings.ToLower(s)
+	addrs := false
+	switch strings.ToUpper(name) {
+	case "FROM", "TO", "CC", "BCC":
+		addrs = true
+	}
 	for _, v := range h.Values(name) {
 		if s == "" || strings.Contains(strings.ToLower(mime.DecodeHeaderValue(v)), s) {
 			return true
+		}
+		// RFC 9051 §6.4.4: FROM, TO, CC and BCC search the envelope's
+		// address fields, where comments and folding are gone:
+		// "<a (c)@ (c) b.org>" is a@b.org.
+		if addrs {
+			for _, a := range mime.ParseAddressList(v) {
+				if a.Kind == mime.AddrMailbox && strings.Contains(strings.ToLower(a.Mailbox+"@"+a.Host), s) {
+					return true
+				}
+			}
 		}
 	}
 	return false

@@ -123,9 +123,15 @@ func (ev *evaluator) sortMsg(n need) sortMsg {
 }
 
 // firstMailbox is the addr-mailbox of the first address of a list (RFC
-// 5256 §3 CC, FROM, TO): "" when there is none.
+// 5256 §3 CC, FROM, TO): "" when there is none. When the list starts with
+// a group, the first address of the envelope is the group's start marker,
+// whose addr-mailbox is the group name (RFC 9051 §7.5.2), as Dovecot
+// sorts it.
 func firstMailbox(v string) string {
 	for _, a := range mime.ParseAddressList(v) {
+		if a.Kind == mime.AddrGroupStart {
+			return a.Mailbox
+		}
 		if a.Kind == mime.AddrMailbox {
 			if a.Mailbox == mime.MissingMailbox {
 				return ""
@@ -138,9 +144,12 @@ func firstMailbox(v string) string {
 
 // displayName is the sort key of RFC 5957 §3: the decoded display name of
 // the first address, or its addr-spec when it has none, casefolded for
-// i;unicode-casemap.
+// i;unicode-casemap. A group's display name is its group name.
 func displayName(v string) string {
 	for _, a := range mime.ParseAddressList(v) {
+		if a.Kind == mime.AddrGroupStart {
+			return strings.ToLower(strings.TrimSpace(mime.DecodeHeaderValue(a.Mailbox)))
+		}
 		if a.Kind != mime.AddrMailbox {
 			continue
 		}

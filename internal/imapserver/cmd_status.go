@@ -71,7 +71,7 @@ func (s *session) statusValues(m *mbox, items []imap.StatusItem) ([]imap.StatusV
 		case imap.StatusRecent:
 			v = 0 // Roost keeps no \Recent (removed in IMAP4rev2)
 		case imap.StatusHighestModSeq:
-			s.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+			s.enableCondStore() // RFC 7162 §3.1: a CONDSTORE enabling command
 			v = f.HighestModSeq
 		case imap.StatusAppendLimit:
 			v = uint64(s.o.MaxMessageBytes)

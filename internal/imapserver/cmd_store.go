@@ -21,7 +21,7 @@ func (s *session) cmdStore(c *imap.Command) (imap.Code, error) {
 		return "", err
 	}
 	if a.UnchangedSince != nil {
-		s.condstore = true // RFC 7162 §3.1
+		s.enableCondStore() // RFC 7162 §3.1
 	}
 	// \Recent cannot be stored (RFC 3501 §2.3.2) and is gone in IMAP4rev2.
 	flags := slices.DeleteFunc(slices.Clone(a.Flags), func(f string) bool { return strings.EqualFold(f, `\Recent`) })

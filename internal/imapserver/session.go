@@ -253,6 +253,10 @@ func (s *session) onLiteral(li imap.LiteralInfo) error {
 	if li.Message && li.Size > s.o.MaxMessageBytes {
 		return imap.Reject(true, imap.CodeTooBig, "message exceeds the APPENDLIMIT")
 	}
+	if li.Command == "SETMETADATA" && li.Size > metadataMaxValue {
+		// RFC 5464 §4.3: refuse before the value is sent.
+		return imap.Reject(true, imap.CodeMetadataMaxSize(metadataMaxValue), "value too long")
+	}
 	if li.Sync {
 		s.w.Continue("Ready")
 		return s.w.Flush()
@@ -304,6 +308,8 @@ func init() {
 		"DELETEACL":    {(*session).cmdSetACL, authState},
 		"LISTRIGHTS":   {(*session).cmdListRights, authState},
 		"MYRIGHTS":     {(*session).cmdMyRights, authState},
+		"GETMETADATA":  {(*session).cmdGetMetadata, authState},
+		"SETMETADATA":  {(*session).cmdSetMetadata, authState},
 
 		"CHECK":    {(*session).cmdNoop, stateSelected},
 		"CLOSE":    {(*session).cmdClose, stateSelected},

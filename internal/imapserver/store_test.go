@@ -63,8 +63,8 @@ func TestStoreUnchangedSince(t *testing.T) {
 	if !strings.HasPrefix(st, "OK [MODIFIED 2]") {
 		t.Fatalf("unchangedsince: %q (%q)", st, lines)
 	}
-	mustHave(t, lines, `* 1 FETCH (FLAGS (\Seen) MODSEQ (`)
-	mustHave(t, lines, `* 3 FETCH (FLAGS (\Seen) MODSEQ (`)
+	mustHave(t, lines, `* 1 FETCH (UID 1 FLAGS (\Seen) MODSEQ (`) // RFC 7162 §3.1: UID too
+	mustHave(t, lines, `* 3 FETCH (UID 3 FLAGS (\Seen) MODSEQ (`)
 	mustHave(t, lines, `* 2 FETCH (UID 2 FLAGS (\Flagged) MODSEQ (`) // the other session's change
 	_, st = c.cmd(`UID STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\Draft)`)
 	if !strings.HasPrefix(st, "OK [MODIFIED 1:3]") {
@@ -72,7 +72,7 @@ func TestStoreUnchangedSince(t *testing.T) {
 	}
 	// .SILENT with CONDSTORE still reports MODSEQ.
 	lines = c.ok(`STORE 1 +FLAGS.SILENT (\Answered)`)
-	mustHave(t, lines, `* 1 FETCH (MODSEQ (`)
+	mustHave(t, lines, `* 1 FETCH (UID 1 MODSEQ (`)
 	mustNotHave(t, lines, "FLAGS")
 }
 

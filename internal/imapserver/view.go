@@ -340,7 +340,9 @@ func (s *session) expungeNow(uids []uint32) {
 func (s *session) writeFlags(i int, withUID, silent bool) {
 	m := &s.sel.msgs[i]
 	fw := s.w.Fetch(uint32(i + 1))
-	if withUID || s.qresync {
+	// RFC 7162 §3.1: once CONDSTORE is on, every untagged FETCH caused by
+	// STORE or by another agent carries UID and MODSEQ.
+	if withUID || s.condstore {
 		fw.UID(m.uid)
 	}
 	if !silent {

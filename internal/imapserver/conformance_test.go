@@ -1,0 +1,140 @@
+package imapserver_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Regression tests for conformance bugs found by Dovecot's imaptest and
+// by the differential test against Dovecot.
+
+// RFC 3501 §6.3.9: LSUB with "%" returns foo, flagged \Noselect, when
+// foo is not subscribed but foo/bar is.
+func TestLsubPercentNoselect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.login("alice")
+	c.ok("CREATE zz/sub")
+	c.ok("UNSUBSCRIBE zz")
+	c.ok("SUBSCRIBE zz/sub")
+	lines := c.ok("%s", `LSUB "" z%`)
+	if len(lines) != 1 || lines[0] != `* LSUB (\Noselect) "/" zz` {
+		t.Fatalf(`LSUB "" z%%: %q`, lines)
+	}
+	lines = c.ok(`LSUB "" zz*`)
+	mustHave(t, lines, `* LSUB () "/" zz/sub`)
+	if len(lines) != 1 {
+		t.Fatalf(`LSUB "" zz*: %q`, lines)
+	}
+	if lines := c.ok(`LSUB "" zz`); len(lines) != 0 {
+		t.Fatalf(`LSUB "" zz: %q`, lines)
+	}
+}
+
+// RFC 5256 §3 and RFC 5957 §3: a list starting with a group sorts by the
+// group name (the addr-mailbox of the envelope's group start marker).
+func TestSortGroupAddresses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", "inbox")
+	for _, hdr := range []string{
+		"To: foo bar <user2@domain2.org>\r\nCc: user2@domain2.org (foo bar)",
+		"To: user2@domain1.org\r\nCc: user2: blah@domain1.org;",
+		"To: user1@domain1.org\r\nCc: user1@domain1.org",
+		"To: a: xx@xx.org, yy@yy.org;\r\nCc: z: aa@aa.org;",
+		"To: empty:;\r\nCc: c@c.org",
+	} {
+		e.deliver(inbox.ID, "From: x@example.test\r\n"+hdr+"\r\nSubject: s\r\n\r\nbody\r\n")
+	}
+	c := e.selectBox("alice", "INBOX")
+	mustHave(t, c.ok("SORT (CC) UTF-8 ALL"), "* SORT 5 3 1 2 4") // c, user1, user2, user2 (group), z (group)
+	mustHave(t, c.ok("SORT (DISPLAYTO) UTF-8 ALL"), "* SORT 4 5 1 3 2")
+}
+
+// RFC 9051 §6.4.4: FROM searches the envelope's address, where comments
+// are gone.
+func TestSearchAddressComments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", "inbox")
+	e.deliver(inbox.ID, "From: <user-from (comment)@ (comment) domain.org>\r\nSubject: a\r\n\r\nx\r\n")
+	e.deliver(inbox.ID, "From: other@domain.org\r\nSubject: b\r\n\r\nx\r\n")
+	c := e.selectBox("alice", "INBOX")
+	mustHave(t, c.ok("SEARCH FROM user-from@domain.org"), "* SEARCH 1")
+	mustHave(t, c.ok("SEARCH FROM comment"), "* SEARCH 1")
+	if lines := c.ok("SEARCH FROM nobody@domain.org"); lines[0] != "* SEARCH" {
+		t.Fatalf("no match: %q", lines)
+	}
+}
+
+var esearchModSeq = regexp.MustCompile(`MODSEQ (\d+)`)
+
+// RFC 7162 §3.1.5: with RETURN (MIN) or (MAX) alone, the MODSEQ of an
+// ESEARCH is that of the message returned; CONDSTORE being enabled by a
+// command while a mailbox is selected announces HIGHESTMODSEQ; STORE
+// responses then carry UID and MODSEQ (RFC 7162 §3.1).
+func TestCondStoreEnabling(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", "inbox")
+	for i := range 3 {
+		e.deliver(inbox.ID, testMsg(i))
+	}
+	c := e.selectBox("alice", "INBOX")
+	lines := c.ok("FETCH 1 (FLAGS) (CHANGEDSINCE 1)")
+	mustHave(t, lines, "* OK [HIGHESTMODSEQ ")
+	if again := c.ok("FETCH 1 (FLAGS) (CHANGEDSINCE 1)"); has(again, "HIGHESTMODSEQ") {
+		t.Fatalf("HIGHESTMODSEQ announced twice: %q", again)
+	}
+	mustHave(t, c.ok(`STORE 2 +FLAGS (\Seen)`), `* 2 FETCH (UID 2 FLAGS (\Seen) MODSEQ (`)
+	mustHave(t, c.ok(`STORE 3 +FLAGS.SILENT (\Seen)`), `* 3 FETCH (UID 3 MODSEQ (`)
+	mod := func(cmd string) string {
+		t.Helper()
+		lines := c.ok("%s", cmd)
+		m := esearchModSeq.FindStringSubmatch(strings.Join(lines, "\n"))
+		if m == nil {
+			t.Fatalf("%s: no MODSEQ in %q", cmd, lines)
+		}
+		return m[1]
+	}
+	m2 := fetchModSeq(t, c, 2)
+	m3 := fetchModSeq(t, c, 3)
+	if got := mod(`SEARCH RETURN (MIN) MODSEQ 1 SEEN`); got != m2 {
+		t.Errorf("MIN: MODSEQ %s, want %s (message 2)", got, m2)
+	}
+	if got := mod(`SEARCH RETURN (MAX) MODSEQ 1 SEEN`); got != m3 {
+		t.Errorf("MAX: MODSEQ %s, want %s (message 3)", got, m3)
+	}
+	if got := mod(`SEARCH RETURN (MIN COUNT) MODSEQ 1 ALL`); got != m3 {
+		t.Errorf("MIN COUNT: MODSEQ %s, want the highest, %s", got, m3)
+	}
+}
+
+func fetchModSeq(t *testing.T, c *client, seq int) string {
+	t.Helper()
+	lines := c.ok("FETCH %d (MODSEQ)", seq)
+	m := regexp.MustCompile(`MODSEQ \((\d+)\)`).FindStringSubmatch(strings.Join(lines, "\n"))
+	if m == nil {
+		t.Fatalf("no MODSEQ for %d: %q", seq, lines)
+	}
+	return m[1]
+}
+
+// A message appended as binary (literal8) holds NUL, which a literal
+// cannot carry (RFC 9051 §4.3): BODY[] sends it as 0x80, BINARY[] as it is
+// in a literal8 (RFC 3516 §4.3).
+func TestBodyWithNUL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.login("alice")
+	msg := "From: user@domain.org\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00 -\xff\r\n"
+	c.ok("APPEND INBOX ~{%d+}\r\n%s", len(msg), msg)
+	c.ok("SELECT INBOX")
+	lines := c.ok("FETCH 1 (BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[TEXT]<0.3>)")
+	if strings.Contains(strings.Join(lines, ""), "\x00") {
+		t.Fatalf("NUL in a literal: %q", lines)
+	}
+	mustHave(t, lines, "BODY[1] {6}\x80 -\xff\r\n", "BODY[TEXT]<0> {3}\x80 -")
+	mustHave(t, c.ok("FETCH 1 (BINARY.PEEK[1])"), "BINARY[1] ~{6}\x00 -\xff\r\n")
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
+	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
@@ -54,6 +55,7 @@ type server struct {
 	log     *slog.Logger
 	db      *sqlstore.DB
 	events  *events.Hub
+	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
 	started time.Time
 
 	mu      sync.Mutex
@@ -126,9 +128,10 @@ func Run(ctx context.Context, o Options) error {
 	s.log.Info("roost started", "version", o.Version, "data", cfg.DataDir, "database", driver)
 
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
-		s.wg.Add(2)
+		s.wg.Add(3)
 		go s.purgeJob(ctx)
 		go s.quotaJob(ctx, cfg)
+		go s.spoolJob(ctx, s.queue)
 	}
 	for {
 		select {
@@ -230,11 +233,18 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	// password checks running at once.
 	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
 		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
-	// One delivery pipeline for LMTP, `roost deliver` and the admin API.
+	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
+	// local recipients of the outbound queue; the queue sends what the
+	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
 	del, err := newDeliverer(cfg, s.db, s.log, nil)
 	if err != nil {
 		return err
 	}
+	q := s.newQueue(cfg, del)
+	del.Outbound = q
+	imip := imipSender{q: q, host: cfg.Hostname()}
+	del.Resource = imipHook{sched: newScheduler(s, imip)}
+	s.queue = q
 	if cfg.HasRole("admin") {
 		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
@@ -330,13 +340,18 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			}
 		}()
 	}
+	if cfg.HasRole("submission") {
+		if err := s.listenSubmission(cfg, q, tlsConf, authn); err != nil {
+			return err
+		}
+	}
 	if cfg.HasRole("managesieve") {
 		if err := s.listenManageSieve(cfg, tlsConf, authn); err != nil {
 			return err
 		}
 	}
 	if cfg.HasRole("http") {
-		h := s.httpHandler(cfg, authn)
+		h := s.httpHandler(cfg, authn, imip)
 		if addr := cfg.Listener("http"); addr != "" {
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -484,9 +499,9 @@ type remoteAddr string
 func (a remoteAddr) Network() string { return "tcp" }
 func (a remoteAddr) String() string  { return string(a) }
 
-func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator) http.Handler {
+func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	s.mountDAV(mux, cfg, authn, nil)
+	s.mountDAV(mux, cfg, authn, imip)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

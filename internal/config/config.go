@@ -24,6 +24,7 @@ package config
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,6 +100,18 @@ type Config struct {
 	DeliveryHookTimeout int      `toml:"delivery_hook_timeout" default:"30" doc:"Seconds a delivery hook may take."`
 	PublicDelivery      []string `toml:"public_delivery" default:"" doc:"Mail for these recipients goes to a folder of their tenant's public store instead of their own (kopano-dagent -P), each entry 'address-or-login=Folder/Path'. A missing public folder is a temporary delivery error."`
 
+	SMTPServer             string `toml:"smtp_server" default:"" doc:"Relay (smart host) that receives all mail for remote recipients, as 'host' (port 25) or 'host:port' (Kopano spooler 'smtp_server'). Empty delivers directly to each recipient domain's MX hosts."`
+	SMTPTLS                string `toml:"smtp_tls" default:"starttls" doc:"TLS towards 'smtp_server': 'starttls' (required, certificate verified against the system roots), 'tls' (implicit TLS, e.g. port 465) or 'none'. Direct MX delivery always uses STARTTLS when offered, without verification (RFC 7435)."`
+	SMTPUsername           string `toml:"smtp_username" default:"" doc:"Login for AUTH at 'smtp_server'; empty sends without AUTH."`
+	SMTPPassword           string `toml:"smtp_password" default:"" doc:"Password for 'smtp_username'. Keep the configuration file readable by Roost only."`
+	QueueWorkers           int    `toml:"queue_workers" default:"4" doc:"Outbound deliveries run at the same time."`
+	QueueRetryBase         int    `toml:"queue_retry_base" default:"5" doc:"Minutes before the first retry of a temporarily failed delivery; each further retry waits twice as long, up to 'queue_retry_max'."`
+	QueueRetryMax          int    `toml:"queue_retry_max" default:"240" doc:"Most minutes between two retries."`
+	QueueLifetime          int    `toml:"queue_lifetime" default:"120" doc:"Hours a message is retried before it is returned to its sender with a delivery status notification (5 days by default, as Postfix's maximal_queue_lifetime)."`
+	QueueDelayWarning      int    `toml:"queue_delay_warning" default:"4" doc:"Hours after which senders who asked for it (DSN NOTIFY=DELAY) are told that a message is delayed."`
+	SubmissionMaxRcpts     int    `toml:"submission_max_recipients" default:"100" doc:"Most recipients of one submitted message."`
+	SubmissionSentCopy     bool   `toml:"submission_sent_copy" default:"true" doc:"Store a copy of every message submitted over SMTP in the sender's Sent folder (Kopano's spooler does). Turn off if your users' clients save their own copy over IMAP, or they get two."`
+
 	DAVMaxResourceSize int `toml:"dav_max_resource_size" default:"10" doc:"Largest calendar object or contact a CalDAV/CardDAV client may store with one PUT, in MB."`
 	DAVMaxResults      int `toml:"dav_max_results" default:"50000" doc:"Most responses in one CalDAV/CardDAV REPORT or Depth 1 PROPFIND; a larger answer ends with a 507 entry (sync-collection pages on, RFC 6578 §3.6)."`
 	DAVAuthCacheTTL    int `toml:"dav_auth_cache_ttl" default:"60" doc:"Seconds a successful CalDAV/CardDAV login is remembered, since these clients send their password with every request and checking it is deliberately slow. A changed password or a disabled account takes effect for HTTP after at most this long. 0 checks every request."`
@@ -163,6 +176,18 @@ func listenAddr(s string) string {
 		return ""
 	}
 	return s
+}
+
+// RelayAddr returns smtp_server with the default port 25 added when it
+// has none, or "".
+func (c *Config) RelayAddr() string {
+	if c.SMTPServer == "" {
+		return ""
+	}
+	if _, _, err := net.SplitHostPort(c.SMTPServer); err == nil {
+		return c.SMTPServer
+	}
+	return net.JoinHostPort(c.SMTPServer, "25")
 }
 
 // LMTPSocket returns the path of the LMTP unix socket: lmtp_socket, or

@@ -212,6 +212,17 @@ delivery_hook_timeout = 10
 public_delivery = ["sales@example.com=Sales/Incoming"]
 quota_monitor_interval = 0
 dav_max_resource_size = 20
+smtp_server = "relay.example.com:587"
+smtp_tls = "tls"
+smtp_username = "roost"
+smtp_password = "secret"
+queue_workers = 8
+queue_retry_base = 1
+queue_retry_max = 60
+queue_lifetime = 48
+queue_delay_warning = 2
+submission_max_recipients = 500
+submission_sent_copy = false
 dav_max_results = 1000
 dav_auth_cache_ttl = 0
 quota_warning_from = "Helpdesk <help@example.com>"

@@ -94,6 +94,29 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "delivery_hook_timeout", c.DeliveryHookTimeout, 1)
 	checkMin(p, "quota_monitor_interval", c.QuotaMonitorInterval, 0)
 	checkMin(p, "dav_max_resource_size", c.DAVMaxResourceSize, 1)
+	checkMin(p, "queue_workers", c.QueueWorkers, 1)
+	checkMin(p, "queue_retry_base", c.QueueRetryBase, 1)
+	checkMin(p, "queue_retry_max", c.QueueRetryMax, 1)
+	checkMin(p, "queue_lifetime", c.QueueLifetime, 1)
+	checkMin(p, "queue_delay_warning", c.QueueDelayWarning, 1)
+	checkMin(p, "submission_max_recipients", c.SubmissionMaxRcpts, 1)
+	if p.ok("smtp_server") && c.SMTPServer != "" {
+		if _, _, err := net.SplitHostPort(c.RelayAddr()); err != nil || strings.ContainsAny(c.SMTPServer, " /") {
+			p.add("smtp_server", "%q is not 'host' or 'host:port'", c.SMTPServer)
+		}
+	}
+	if p.ok("smtp_tls") {
+		checkEnum(p, "smtp_tls", c.SMTPTLS, []string{"starttls", "tls", "none"})
+	}
+	if p.ok("smtp_username") && c.SMTPUsername != "" && c.SMTPServer == "" {
+		p.add("smtp_username", "is set but smtp_server is empty: direct MX delivery does not authenticate")
+	}
+	if p.ok("smtp_password") && c.SMTPPassword != "" && c.SMTPUsername == "" {
+		p.add("smtp_password", "is set without smtp_username")
+	}
+	if p.ok("queue_retry_max") && p.ok("queue_retry_base") && c.QueueRetryMax < c.QueueRetryBase {
+		p.add("queue_retry_max", "%d minutes is below queue_retry_base (%d)", c.QueueRetryMax, c.QueueRetryBase)
+	}
 	checkMin(p, "dav_max_results", c.DAVMaxResults, 100)
 	checkMin(p, "dav_auth_cache_ttl", c.DAVAuthCacheTTL, 0)
 	if p.ok("spam_headers") {

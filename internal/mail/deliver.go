@@ -50,9 +50,10 @@ type Outbound interface {
 	Send(ctx context.Context, from string, to []string, msg []byte) error
 }
 
-// ResourceHook handles meeting requests delivered to resources (rooms,
-// equipment) with auto-accept. It is called after the message is stored;
-// msg is the whole message.
+// ResourceHook handles iMIP messages (RFC 6047: invitations, replies,
+// cancellations with a text/calendar part) delivered to a user: it updates
+// the user's calendar, and resources with auto-accept answer. It is called
+// after the message is stored; msg is the whole message.
 type ResourceHook interface {
 	MeetingRequest(ctx context.Context, u *store.User, env Envelope, msg []byte) error
 }
@@ -355,7 +356,7 @@ func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, env Envelope,
 }
 
 func (d *Deliverer) resourceHook(ctx context.Context, u *store.User, env Envelope, msg *message) {
-	if d.Resource == nil || !u.Resource.AutoAccept || !msg.hasCalendar() {
+	if d.Resource == nil || !msg.hasCalendar() {
 		return
 	}
 	b, err := msg.bytes()

@@ -221,11 +221,11 @@ func TestResourceHook(t *testing.T) {
 	plain := "From: s@example.org\nTo: room1@acme.test\nSubject: hi\n\nhi\n"
 	e.deliver("s@example.org", "room1@acme.test", plain)
 	e.deliver("s@example.org", "room1@acme.test", invite)
-	e.deliver("s@example.org", "alice@acme.test", invite) // not a resource
+	e.deliver("s@example.org", "alice@acme.test", invite) // iMIP for a person updates her calendar too
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.calls) != 1 || h.calls[0] != "room1" {
-		t.Fatalf("resource hook calls %v", h.calls)
+	if strings.Join(h.calls, ",") != "room1,alice" {
+		t.Fatalf("iMIP hook calls %v, want room1,alice (not for plain mail)", h.calls)
 	}
 	if e.inboxCount("room1") != 2 {
 		t.Fatal("resource messages not stored")

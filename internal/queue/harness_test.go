@@ -103,7 +103,7 @@ func openStore(t *testing.T) *sqlstore.DB {
 // queue's LocalFunc.
 func localDeliverer(b store.Backend) queue.LocalFunc {
 	d := &mail.Deliverer{Store: b}
-	return func(ctx context.Context, rcpts []string, open func() (io.ReadCloser, error)) []error {
+	return func(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error {
 		errs := make([]error, len(rcpts))
 		for i, r := range rcpts {
 			users, err := b.Recipients(store.SystemContext(ctx), r)
@@ -111,7 +111,7 @@ func localDeliverer(b store.Backend) queue.LocalFunc {
 				errs[i] = err
 				continue
 			}
-			for _, res := range d.Deliver(ctx, users, open) {
+			for _, res := range d.DeliverMessage(ctx, from, []mail.Recipient{{Addr: r, Users: users}}, open) {
 				if res.Err != nil {
 					errs[i] = res.Err
 				}

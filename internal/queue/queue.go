@@ -19,8 +19,9 @@ import (
 // for delivered. An error wrapping store.ErrOverQuota or store.ErrNotFound
 // is permanent; any other is retried through the queue. open is called
 // once per store written and must return a fresh reader each time. The app
-// wires it to internal/mail's Deliverer.
-type LocalFunc func(ctx context.Context, rcpts []string, open func() (io.ReadCloser, error)) []error
+// wires it to internal/mail's Deliverer. from is the envelope sender (""
+// for the null sender), which Sieve and out-of-office answer to.
+type LocalFunc func(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error
 
 // Resolver finds mail exchangers; *net.Resolver implements it.
 type Resolver interface {

@@ -158,7 +158,7 @@ func (q *Queue) process(ctx context.Context, m *store.QueuedMessage) {
 		for k, i := range localIdx {
 			addrs[k] = m.Recipients[i].Addr
 		}
-		for k, err := range q.deliverLocalOpen(ctx, addrs, open) {
+		for k, err := range q.deliverLocalOpen(ctx, m.From, addrs, open) {
 			o := outcome{Sent: err == nil, Diag: "250 2.0.0 delivered"}
 			if err != nil {
 				o.Diag, o.Perm = localDiagnostic(err), permanentLocal(err)
@@ -262,7 +262,7 @@ func (q *Queue) readOriginal(ctx context.Context, id int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(rc, q.o.MaxMessageBytes+1<<20))
 }
 
-func (q *Queue) deliverLocalOpen(ctx context.Context, rcpts []string, open func() (io.ReadCloser, error)) []error {
+func (q *Queue) deliverLocalOpen(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error {
 	if q.o.Local == nil {
 		errs := make([]error, len(rcpts))
 		for i := range errs {
@@ -270,7 +270,7 @@ func (q *Queue) deliverLocalOpen(ctx context.Context, rcpts []string, open func(
 		}
 		return errs
 	}
-	got := q.o.Local(store.SystemContext(ctx), rcpts, open)
+	got := q.o.Local(store.SystemContext(ctx), from, rcpts, open)
 	errs := make([]error, len(rcpts))
 	for i := range errs {
 		if i < len(got) {

@@ -92,7 +92,7 @@ func (q *Queue) Submit(ctx context.Context, m Submission) (Result, error) {
 		for i, r := range local {
 			addrs[i] = r.Addr
 		}
-		errs := q.deliverLocal(ctx, addrs, signed)
+		errs := q.deliverLocal(ctx, m.From, addrs, signed)
 		now := q.now()
 		for i, r := range local {
 			dr := DSNRecipient{Addr: r.Addr, ORcpt: r.ORcpt, LastAttempt: now}
@@ -185,8 +185,8 @@ func (q *Queue) saveSent(ctx context.Context, s *sender, msg []byte) error {
 }
 
 // deliverLocal calls Options.Local with the message in memory.
-func (q *Queue) deliverLocal(ctx context.Context, rcpts []string, msg []byte) []error {
-	return q.deliverLocalOpen(ctx, rcpts, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(msg)), nil })
+func (q *Queue) deliverLocal(ctx context.Context, from string, rcpts []string, msg []byte) []error {
+	return q.deliverLocalOpen(ctx, from, rcpts, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(msg)), nil })
 }
 
 func permanentLocal(err error) bool {

@@ -121,7 +121,7 @@ func startSubmission(t *testing.T, mod func(*smtpserver.SubmissionOptions, *queu
 	}
 	del := &mail.Deliverer{Store: db}
 	qo := queue.Options{Store: db, Hostname: "submit.test",
-		Local: func(ctx context.Context, rcpts []string, open func() (io.ReadCloser, error)) []error {
+		Local: func(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error {
 			errs := make([]error, len(rcpts))
 			for i, r := range rcpts {
 				users, err := db.Recipients(store.SystemContext(ctx), r)
@@ -129,7 +129,7 @@ func startSubmission(t *testing.T, mod func(*smtpserver.SubmissionOptions, *queu
 					errs[i] = err
 					continue
 				}
-				for _, res := range del.Deliver(ctx, users, open) {
+				for _, res := range del.DeliverMessage(ctx, from, []mail.Recipient{{Addr: r, Users: users}}, open) {
 					if res.Err != nil {
 						errs[i] = res.Err
 					}

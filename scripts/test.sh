@@ -16,16 +16,30 @@ command -v go >/dev/null || { echo "Go 1.26 is required (https://go.dev/dl)"; ex
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_pkgs+=(postgresql)
 command -v gcc >/dev/null || need_pkgs+=(gcc)  # go test -race needs cgo
-command -v mbsync >/dev/null || need_pkgs+=(isync)  # the mbsync sync test
-[ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # real-client tests (poplib, imaplib, smtplib)
-command -v curl >/dev/null || need_pkgs+=(curl)
+# The real clients and peers the tests drive (each test fails, rather than
+# skips, without its tool: ROOST_REQUIRE_CLIENTS below).
+need() { command -v "$1" >/dev/null || need_pkgs+=("$2"); }
+need mbsync isync                   # IMAP sync, both ways
+need offlineimap offlineimap        # IMAP sync, 1,000 messages
+need fetchmail fetchmail            # POP3
+need curl curl                      # imap:// and pop3:// URLs
+need dovecot dovecot-imapd          # differential IMAP tests
+need swaks swaks                    # SMTP submission
+need postfix postfix                # the relay the outbound queue sends through
+need sieve-connect sieve-connect    # ManageSieve
+need litmus litmus                  # WebDAV suites
+need vdirsyncer vdirsyncer          # CalDAV/CardDAV two-way sync
+need khal khal                      # expanded recurrences
+[ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
+/usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
+/usr/bin/python3 -c 'import radicale' 2>/dev/null || need_pkgs+=(radicale)  # CalDAV differential tests
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-  # Debian starts a cluster of its own; the tests use their own one.
-  $SUDO systemctl stop postgresql 2>/dev/null || true
+  # Debian starts services of its own; the tests start their own instances.
+  $SUDO systemctl stop postgresql postfix dovecot 2>/dev/null || true
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
@@ -55,6 +69,7 @@ run_pg "$pg_bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $pgdir -c fsync=off -c max_connections=300" start >/dev/null
 export ROOST_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export ROOST_REQUIRE_POSTGRES=1
+export ROOST_REQUIRE_CLIENTS=1
 
 echo "== go vet"
 go vet ./...

@@ -22,7 +22,7 @@ func python(t *testing.T) string {
 	}
 	p, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed")
+		skipOrFail(t, "python3 is not installed")
 	}
 	return p
 }

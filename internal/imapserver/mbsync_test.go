@@ -67,7 +67,7 @@ func TestMbsync(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("mbsync")
 	if err != nil {
-		t.Skip("mbsync is not installed (Debian package isync; scripts/test.sh installs it)")
+		skipOrFail(t, "mbsync is not installed (Debian package isync; scripts/test.sh installs it)")
 	}
 	e := newEnv(t)
 	c := e.dialTLS()

@@ -187,3 +187,13 @@ maxconnections = 2
 	}
 	agree(t, c, mail)
 }
+
+// skipOrFail skips a test whose outside program is missing, or fails it
+// when ROOST_REQUIRE_CLIENTS is set (as scripts/test.sh does).
+func skipOrFail(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
+		t.Fatal(why + " and ROOST_REQUIRE_CLIENTS is set")
+	}
+	t.Skip(why)
+}

@@ -26,11 +26,16 @@ import (
 // everything to relayhost. It needs root (Postfix insists on it).
 func startPostfix(t *testing.T, relayhost string, extra string) (addr string) {
 	t.Helper()
-	if _, err := os.Stat("/usr/sbin/postfix"); err != nil || os.Geteuid() != 0 {
+	if _, err := os.Stat("/usr/sbin/postfix"); err != nil {
 		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatalf("postfix (as root) is required: %v, euid %d", err, os.Geteuid())
+			t.Fatalf("postfix is required (ROOST_REQUIRE_CLIENTS is set): %v", err)
 		}
-		t.Skip("postfix not installed or not root")
+		t.Skip("postfix not installed")
+	}
+	if os.Geteuid() != 0 {
+		// Postfix's master refuses to run as anyone else; an installed
+		// Postfix is not enough.
+		t.Skip("Postfix runs only as root; run the tests as root (scripts/test.sh in CI does) to include it")
 	}
 	dir := t.TempDir()
 	// Postfix daemons run as user postfix: they must reach the directory.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"fmt"
@@ -91,4 +92,35 @@ func TestAdminUserOOF(t *testing.T) {
 	e.fails(2, "exclude each other", "user", "oof", "alice", "--on", "--off")
 	e.fails(2, "want YYYY-MM-DD", "user", "oof", "alice", "--from", "next week")
 	e.fails(1, "not found", "user", "oof", "nobody", "--off")
+}
+
+// roost deliver runs the delivery pipeline: a Sieve reject is exit 77
+// (EX_NOPERM, the MTA bounces), a discard is a completed delivery.
+func TestAdminDeliverSieve(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	e.ok("tenant", "create", "acme")
+	e.ok("domain", "add", "acme.test", "--tenant", "acme")
+	e.ok("user", "create", "alice", "--email", "alice@acme.test", "--tenant", "acme")
+	sc := &mail.Scripts{Store: e.db}
+	p, err := e.db.Principal(sysCtx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := store.WithPrincipal(context.Background(), p)
+	script := `require ["reject"]; if header :contains "subject" "spam" { reject "not wanted"; } elsif header :contains "subject" "drop" { discard; }`
+	if err := sc.Put(ctx, "alice", "main", []byte(script)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.SetActive(ctx, "alice", "main"); err != nil {
+		t.Fatal(err)
+	}
+	wantFail(t, e.run("From: x@example.test\r\nSubject: spam offer\r\n\r\nhi\r\n", "deliver", "alice@acme.test", "--from", "x@example.test"),
+		77, "not wanted", nil)
+	if out := e.okIn("From: x@example.test\r\nSubject: drop me\r\n\r\nhi\r\n", "deliver", "alice@acme.test"); !strings.Contains(out, "discarded or redirected") {
+		t.Fatalf("discard: %q", out)
+	}
+	if out := e.okIn("From: x@example.test\r\nSubject: hello\r\n\r\nhi\r\n", "deliver", "alice@acme.test"); out != "delivered to alice, UID 1\n" {
+		t.Fatalf("plain: %q", out)
+	}
 }

@@ -196,7 +196,7 @@ func (e deliverError) exitCode() int {
 			return 67 // EX_NOUSER
 		case ae.status == 400 || ae.status == 413:
 			return 65 // EX_DATAERR: the message itself is refused
-		case ae.status == 403:
+		case ae.status == 422:
 			return 77 // EX_NOPERM: the recipient's filter rejects it
 		}
 	}

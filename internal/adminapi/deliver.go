@@ -79,7 +79,7 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	for _, res := range results {
 		var rej *mail.RejectError
 		if errors.As(res.Err, &rej) {
-			firstErr = cmp.Or(firstErr, errorf(http.StatusForbidden, "%s", rej.Error()))
+			firstErr = cmp.Or(firstErr, errorf(http.StatusUnprocessableEntity, "%s", rej.Error()))
 			continue
 		}
 		if res.Err != nil {

@@ -116,6 +116,10 @@ type content struct {
 	id     blob.ID
 	size   int64
 	inline []byte // the whole content when size <= inlineMax
+	// manifest and parts are set when the content was split into MIME
+	// part blobs (parts.go).
+	manifest []byte
+	parts    []partRef
 }
 
 // storeContent reads r: small content stays in memory for the database
@@ -134,22 +138,40 @@ func (d *DB) storeContent(ctx context.Context, r io.Reader) (content, error) {
 	if err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
-	return content{id: id, size: size}, nil
+	c := content{id: id, size: size}
+	if err := d.split(ctx, &c); err != nil {
+		if ctx.Err() != nil {
+			return content{}, err
+		}
+		// The whole message is durable already: keep it whole.
+		c.manifest, c.parts = nil, nil
+	}
+	return c, nil
 }
 
 // refNew adds a reference to content just read by storeContent. For a blob
 // in the blob store it fails if a garbage sweep removed the file in the
 // meantime (the caller's write then fails and nothing is acknowledged).
 func (t *tx) refNew(c content) error {
+	if c.manifest != nil {
+		return t.refManifest(c)
+	}
 	var data any
 	if c.inline != nil {
 		data = c.inline
 	}
-	if _, err := t.exec(`INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1, zero_since = 0`,
-		string(c.id), c.size, data); err != nil {
+	var split bool
+	if err := t.row(`INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1, zero_since = 0 RETURNING (parts IS NOT NULL)`,
+		string(c.id), c.size, data).Scan(&split); err != nil {
 		return fmt.Errorf("reference blob: %w", err)
 	}
 	if c.inline != nil {
+		return nil
+	}
+	if split {
+		// Stored before as MIME parts (parts.go): the file just written
+		// again is not needed.
+		t.after(func() { t.d.blobs.Delete(context.Background(), c.id) })
 		return nil
 	}
 	if _, err := t.d.blobs.Stat(t.ctx, c.id); err != nil {
@@ -379,12 +401,16 @@ func (d *DB) OpenItem(ctx context.Context, itemID int64) (io.ReadCloser, error) 
 // from the blob store.
 func (d *DB) openBlob(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
 	var data []byte
+	var parts sql.NullString
 	if err := d.read(ctx, func(t *tx) error {
-		return t.row(`SELECT data FROM blobs WHERE id = ?`, string(id)).Scan(&data)
+		return t.row(`SELECT data, parts FROM blobs WHERE id = ?`, string(id)).Scan(&data, &parts)
 	}); err != nil {
 		return nil, err
 	}
-	if data != nil {
+	switch {
+	case parts.Valid:
+		return d.openManifest(ctx, id, parts.String)
+	case data != nil:
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}
 	return d.blobs.Open(ctx, id)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -207,18 +208,19 @@ func (d *DB) sweepBlobs(ctx context.Context) (int64, error) {
 	for {
 		var n int64
 		err := d.write(ctx, func(t *tx) error {
-			rows, err := t.query(`SELECT id, (data IS NULL) FROM blobs WHERE refs <= 0 AND zero_since <= ? LIMIT ?`, cutoff, purgeBatch)
+			rows, err := t.query(`SELECT id, (data IS NULL), parts FROM blobs WHERE refs <= 0 AND zero_since <= ? LIMIT ?`, cutoff, purgeBatch)
 			if err != nil {
 				return err
 			}
 			type victim struct {
-				id   string
-				file bool
+				id    string
+				file  bool
+				parts sql.NullString
 			}
 			var vs []victim
 			for rows.Next() {
 				var v victim
-				if err := rows.Scan(&v.id, &v.file); err != nil {
+				if err := rows.Scan(&v.id, &v.file, &v.parts); err != nil {
 					rows.Close()
 					return err
 				}
@@ -231,6 +233,19 @@ func (d *DB) sweepBlobs(ctx context.Context) (int64, error) {
 					return err
 				}
 				if k, _ := res.RowsAffected(); k == 1 {
+					if v.parts.Valid {
+						// A split message releases its parts (freed by a
+						// later sweep once nothing else holds them).
+						ids, err := manifestParts(v.parts.String)
+						if err != nil {
+							return fmt.Errorf("blob %s: bad manifest: %w", v.id, err)
+						}
+						for _, p := range ids {
+							if err := t.unrefBlob(string(p), 1); err != nil {
+								return err
+							}
+						}
+					}
 					if v.file {
 						if err := d.blobs.Delete(ctx, blob.ID(v.id)); err != nil {
 							return err

@@ -63,6 +63,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Props", testProps},
 		{"RecordOnce", testRecordOnce},
 		{"Queue", testQueue},
+		{"PartSingleInstance", testPartSingleInstance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -228,7 +228,8 @@ CREATE TABLE queue (
 	expires BIGINT NOT NULL
 );
 CREATE INDEX queue_due ON queue (next_attempt);
-`,	// 3: single instance storage of MIME parts: a message blob may be a
+`,
+	// 3: single instance storage of MIME parts: a message blob may be a
 	// manifest of literal segments and part blobs (parts.go).
 	`
 ALTER TABLE blobs ADD COLUMN parts TEXT;

@@ -46,6 +46,8 @@ var adminObjects = []struct{ name, title string }{
 	{"user", "Users"},
 	{"group", "Groups"},
 	{"store", "Stores"},
+	{"calendar", "Calendars and tasks (import and export of .ics files)"},
+	{"contacts", "Contacts (import and export of .vcf files)"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"queue", "Outbound queue"},
@@ -75,12 +77,21 @@ var adminCmds = []*adminCmd{
 		help: "let USER (of any tenant, admin level 1 or 2) administer tenant NAME", run: tenantAdmin},
 	{object: "tenant", verb: "admin remove", args: []string{"USER", "NAME"}, syntax: "tenant admin remove USER NAME",
 		help: "undo tenant admin add", run: tenantAdmin},
+	{object: "tenant", verb: "disclaimer", args: []string{"NAME"},
+		syntax: "tenant disclaimer NAME [--text-file F|-] [--html-file F|-] [--off]",
+		help: "show or set the disclaimer appended to mail the tenant's users send (text and HTML parts, at most 64 KiB each);\n" +
+			"        --off removes both",
+		flags: []flagDef{fString("text-file"), fString("html-file"), fBool("off")}, run: tenantDisclaimer},
 
 	{object: "domain", verb: "add", args: []string{"DOMAIN"}, syntax: "domain add DOMAIN [--tenant T]",
 		help: "add a mail domain to a tenant", flags: []flagDef{fString("tenant")}, run: domainAdd},
 	{object: "domain", verb: "remove", args: []string{"DOMAIN"}, syntax: "domain remove DOMAIN [--tenant T]",
 		help: "remove a mail domain no address uses any more", flags: []flagDef{fString("tenant")}, run: domainRemove},
 	{object: "domain", verb: "list", syntax: "domain list", help: "list mail domains and their tenants", run: domainList},
+	{object: "domain", verb: "dkim", args: []string{"DOMAIN"}, syntax: "domain dkim DOMAIN [--selector S] [--show]",
+		help: "create a DKIM signing key for DOMAIN (replacing its current one) and print the DNS TXT record to publish;\n" +
+			"        the selector defaults to roostYYYYMM; --show prints the current record without changing anything",
+		flags: []flagDef{fString("selector"), fBool("show")}, run: domainDKIM},
 
 	{object: "user", verb: "create", args: []string{"LOGIN"},
 		syntax: `user create LOGIN --email ADDR --name "Full Name" [--password-stdin] [--admin 0|1|2] [--inactive] [--tenant T]`,
@@ -134,6 +145,18 @@ var adminCmds = []*adminCmd{
 		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
 	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
 		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+
+	{object: "calendar", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar import LOGIN FOLDER FILE.ics|-",
+		help: "import the events, tasks and journal entries of an iCalendar file into a user's folder (created if missing);\n" +
+			"        FOLDER is a folder path (\"Projects/Deadlines\") or calendar or tasks for the user's default one;\n" +
+			"        an object whose UID is already in the folder is replaced", run: calendarImport},
+	{object: "calendar", verb: "export", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar export LOGIN FOLDER FILE.ics|-",
+		help: "write a user's calendar or task folder as one iCalendar file (- for standard output)", run: calendarExport},
+	{object: "contacts", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "contacts import LOGIN FOLDER FILE.vcf|-",
+		help: "import the vCards of a file into a user's address book (created if missing); FOLDER is a folder path or contacts;\n" +
+			"        a card whose UID is already there is replaced", run: contactsImport},
+	{object: "contacts", verb: "export", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "contacts export LOGIN FOLDER FILE.vcf|-",
+		help: "write a user's address book as one vCard file (- for standard output)", run: contactsExport},
 
 	{object: "softdelete", verb: "purge", syntax: "softdelete purge --days N",
 		help: "remove for good what was deleted more than N days ago", flags: []flagDef{fString("days")}, run: softdeletePurge},

@@ -18,7 +18,12 @@
 //     messages by Options.MaxMessageBytes (413 beyond).
 //   - POST /v1/deliver answers only after AppendItem returned: the message
 //     is durable when the client sees a 2xx. ?from=ADDR gives the envelope
-//     sender (else the Return-Path field is used); a Sieve reject is 403.
+//     sender (else the Return-Path field is used); a Sieve reject is 422.
+//   - Calendar and contact imports (POST /v1/users/{login}/calendars|contacts/
+//     {folder}/import) are bounded by MaxMessageBytes and never more than
+//     64 MiB; a file is parsed and validated whole before anything is stored.
+//   - No reply carries a DKIM private key: POST/GET /v1/domains/{d}/dkim
+//     answer with the DNS record (public key) only.
 //   - Sizes and quotas are bytes in responses and whole MB (config.MB, 2^20
 //     bytes) in requests, as in kopano-admin and the configuration file.
 package adminapi
@@ -98,10 +103,14 @@ func (s *Server) routes() {
 	h("DELETE /v1/tenants/{tenant}/viewers/{viewer}", s.removeViewer)
 	h("PUT /v1/tenants/{tenant}/admins/{login}", s.addTenantAdmin)
 	h("DELETE /v1/tenants/{tenant}/admins/{login}", s.removeTenantAdmin)
+	h("GET /v1/tenants/{tenant}/disclaimer", s.showDisclaimer)
+	h("PATCH /v1/tenants/{tenant}/disclaimer", s.updateDisclaimer)
 
 	h("GET /v1/domains", s.listDomains)
 	h("POST /v1/domains", s.addDomain)
 	h("DELETE /v1/domains/{domain}", s.removeDomain)
+	h("GET /v1/domains/{domain}/dkim", s.showDKIM)
+	h("POST /v1/domains/{domain}/dkim", s.createDKIM)
 
 	h("GET /v1/users", s.listUsers)
 	h("POST /v1/users", s.createUser)
@@ -110,6 +119,10 @@ func (s *Server) routes() {
 	h("DELETE /v1/users/{login}", s.deleteUser)
 	h("GET /v1/users/{login}/oof", s.showOOF)
 	h("PATCH /v1/users/{login}/oof", s.updateOOF)
+	h("POST /v1/users/{login}/calendars/{folder}/import", s.importCalendar)
+	h("GET /v1/users/{login}/calendars/{folder}/export", s.exportCalendar)
+	h("POST /v1/users/{login}/contacts/{folder}/import", s.importContacts)
+	h("GET /v1/users/{login}/contacts/{folder}/export", s.exportContacts)
 
 	h("GET /v1/groups", s.listGroups)
 	h("POST /v1/groups", s.createGroup)

@@ -314,7 +314,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	}
 	if cfg.HasRole("lmtp") {
 		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
-			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del})
+			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del,
+			QuotaTempFail: cfg.QuotaHardTempfail})
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err
 		}

@@ -65,10 +65,11 @@ type Config struct {
 	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
 	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
 
-	QuotaWarn        int `toml:"quota_warn" default:"0" reload:"true" doc:"Default store size in MB at which a user is sent a warning. 0 is no limit. Users and tenants can override the quota keys."`
-	QuotaSoft        int `toml:"quota_soft" default:"0" reload:"true" doc:"Default store size in MB above which the user can no longer send mail. 0 is no limit. Must not be below 'quota_warn'."`
-	QuotaHard        int `toml:"quota_hard" default:"0" reload:"true" doc:"Default store size in MB above which the store accepts no new items, delivered mail included. 0 is no limit. Must not be below 'quota_soft' or 'quota_warn'."`
-	CompanyQuotaWarn int `toml:"companyquota_warn" default:"0" reload:"true" doc:"Default size in MB of all stores of one tenant at which the tenant's administrators are warned. 0 is no limit."`
+	QuotaWarn         int  `toml:"quota_warn" default:"0" reload:"true" doc:"Default store size in MB at which a user is sent a warning. 0 is no limit. Users and tenants can override the quota keys."`
+	QuotaSoft         int  `toml:"quota_soft" default:"0" reload:"true" doc:"Default store size in MB above which the user can no longer send mail. 0 is no limit. Must not be below 'quota_warn'."`
+	QuotaHard         int  `toml:"quota_hard" default:"0" reload:"true" doc:"Default store size in MB above which the store accepts no new items, delivered mail included. 0 is no limit. Must not be below 'quota_soft' or 'quota_warn'."`
+	QuotaHardTempfail bool `toml:"quota_hard_tempfail" default:"false" doc:"Answer LMTP deliveries to a mailbox over its hard quota with a temporary error (452 4.2.2), so the MTA keeps the message and retries until the user makes room or the MTA's queue lifetime ends, instead of bouncing it at once (552 5.2.2)."`
+	CompanyQuotaWarn  int  `toml:"companyquota_warn" default:"0" reload:"true" doc:"Default size in MB of all stores of one tenant at which the tenant's administrators are warned. 0 is no limit."`
 
 	LogLevel  string `toml:"log_level" default:"info" reload:"true" doc:"Least severe messages logged: 'debug', 'info', 'warn' or 'error'. Kopano's numbers are accepted too: 6 is 'debug', 4 and 5 are 'info', 3 is 'warn', and 0 to 2 are 'error' (errors are always logged)."`
 	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to."`
@@ -100,17 +101,17 @@ type Config struct {
 	DeliveryHookTimeout int      `toml:"delivery_hook_timeout" default:"30" doc:"Seconds a delivery hook may take."`
 	PublicDelivery      []string `toml:"public_delivery" default:"" doc:"Mail for these recipients goes to a folder of their tenant's public store instead of their own (kopano-dagent -P), each entry 'address-or-login=Folder/Path'. A missing public folder is a temporary delivery error."`
 
-	SMTPServer             string `toml:"smtp_server" default:"" doc:"Relay (smart host) that receives all mail for remote recipients, as 'host' (port 25) or 'host:port' (Kopano spooler 'smtp_server'). Empty delivers directly to each recipient domain's MX hosts."`
-	SMTPTLS                string `toml:"smtp_tls" default:"starttls" doc:"TLS towards 'smtp_server': 'starttls' (required, certificate verified against the system roots), 'tls' (implicit TLS, e.g. port 465) or 'none'. Direct MX delivery always uses STARTTLS when offered, without verification (RFC 7435)."`
-	SMTPUsername           string `toml:"smtp_username" default:"" doc:"Login for AUTH at 'smtp_server'; empty sends without AUTH."`
-	SMTPPassword           string `toml:"smtp_password" default:"" doc:"Password for 'smtp_username'. Keep the configuration file readable by Roost only."`
-	QueueWorkers           int    `toml:"queue_workers" default:"4" doc:"Outbound deliveries run at the same time."`
-	QueueRetryBase         int    `toml:"queue_retry_base" default:"5" doc:"Minutes before the first retry of a temporarily failed delivery; each further retry waits twice as long, up to 'queue_retry_max'."`
-	QueueRetryMax          int    `toml:"queue_retry_max" default:"240" doc:"Most minutes between two retries."`
-	QueueLifetime          int    `toml:"queue_lifetime" default:"120" doc:"Hours a message is retried before it is returned to its sender with a delivery status notification (5 days by default, as Postfix's maximal_queue_lifetime)."`
-	QueueDelayWarning      int    `toml:"queue_delay_warning" default:"4" doc:"Hours after which senders who asked for it (DSN NOTIFY=DELAY) are told that a message is delayed."`
-	SubmissionMaxRcpts     int    `toml:"submission_max_recipients" default:"100" doc:"Most recipients of one submitted message."`
-	SubmissionSentCopy     bool   `toml:"submission_sent_copy" default:"true" doc:"Store a copy of every message submitted over SMTP in the sender's Sent folder (Kopano's spooler does). Turn off if your users' clients save their own copy over IMAP, or they get two."`
+	SMTPServer         string `toml:"smtp_server" default:"" doc:"Relay (smart host) that receives all mail for remote recipients, as 'host' (port 25) or 'host:port' (Kopano spooler 'smtp_server'). Empty delivers directly to each recipient domain's MX hosts."`
+	SMTPTLS            string `toml:"smtp_tls" default:"starttls" doc:"TLS towards 'smtp_server': 'starttls' (required, certificate verified against the system roots), 'tls' (implicit TLS, e.g. port 465) or 'none'. Direct MX delivery always uses STARTTLS when offered, without verification (RFC 7435)."`
+	SMTPUsername       string `toml:"smtp_username" default:"" doc:"Login for AUTH at 'smtp_server'; empty sends without AUTH."`
+	SMTPPassword       string `toml:"smtp_password" default:"" doc:"Password for 'smtp_username'. Keep the configuration file readable by Roost only."`
+	QueueWorkers       int    `toml:"queue_workers" default:"4" doc:"Outbound deliveries run at the same time."`
+	QueueRetryBase     int    `toml:"queue_retry_base" default:"5" doc:"Minutes before the first retry of a temporarily failed delivery; each further retry waits twice as long, up to 'queue_retry_max'."`
+	QueueRetryMax      int    `toml:"queue_retry_max" default:"240" doc:"Most minutes between two retries."`
+	QueueLifetime      int    `toml:"queue_lifetime" default:"120" doc:"Hours a message is retried before it is returned to its sender with a delivery status notification (5 days by default, as Postfix's maximal_queue_lifetime)."`
+	QueueDelayWarning  int    `toml:"queue_delay_warning" default:"4" doc:"Hours after which senders who asked for it (DSN NOTIFY=DELAY) are told that a message is delayed."`
+	SubmissionMaxRcpts int    `toml:"submission_max_recipients" default:"100" doc:"Most recipients of one submitted message."`
+	SubmissionSentCopy bool   `toml:"submission_sent_copy" default:"true" doc:"Store a copy of every message submitted over SMTP in the sender's Sent folder (Kopano's spooler does). Turn off if your users' clients save their own copy over IMAP, or they get two."`
 
 	DAVMaxResourceSize int `toml:"dav_max_resource_size" default:"10" doc:"Largest calendar object or contact a CalDAV/CardDAV client may store with one PUT, in MB."`
 	DAVMaxResults      int `toml:"dav_max_results" default:"50000" doc:"Most responses in one CalDAV/CardDAV REPORT or Depth 1 PROPFIND; a larger answer ends with a 507 entry (sync-collection pages on, RFC 6578 §3.6)."`

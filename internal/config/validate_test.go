@@ -55,6 +55,7 @@ var validationCases = []struct {
 	{"queue_delay_warning zero", `queue_delay_warning = 0`, []want{{"queue_delay_warning", "less than the minimum of 1"}}},
 	{"submission_max_recipients zero", `submission_max_recipients = 0`, []want{{"submission_max_recipients", "less than the minimum of 1"}}},
 	{"submission_sent_copy string", `submission_sent_copy = "no"`, []want{{"submission_sent_copy", "want true or false"}}},
+	{"quota_hard_tempfail string", `quota_hard_tempfail = "yes"`, []want{{"quota_hard_tempfail", "want true or false"}}},
 	{"dav_max_resource_size zero", `dav_max_resource_size = 0`, []want{{"dav_max_resource_size", "less than the minimum of 1"}}},
 	{"dav_max_results tiny", `dav_max_results = 10`, []want{{"dav_max_results", "less than the minimum of 100"}}},
 	{"dav_auth_cache_ttl negative", `dav_auth_cache_ttl = -1`, []want{{"dav_auth_cache_ttl", "less than the minimum of 0"}}},

@@ -29,7 +29,7 @@ type env struct {
 	sock string
 }
 
-func start(t *testing.T, users int) *env {
+func start(t *testing.T, users int, mods ...func(*smtpserver.Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := blobfs.New(filepath.Join(dir, "blobs"))
@@ -53,7 +53,11 @@ func start(t *testing.T, users int) *env {
 			t.Fatal(err)
 		}
 	}
-	l := smtpserver.NewLMTP(smtpserver.Options{Store: db, Hostname: "lmtp.test", MaxMessageBytes: 20 << 20, SpoolDir: dir})
+	o := smtpserver.Options{Store: db, Hostname: "lmtp.test", MaxMessageBytes: 20 << 20, SpoolDir: dir}
+	for _, m := range mods {
+		m(&o)
+	}
+	l := smtpserver.NewLMTP(o)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -347,4 +351,20 @@ func TestSieveReject(t *testing.T) {
 	c.cmd("DATA", "354")
 	c.send("Subject: hello\r\n\r\nhi\r\n.")
 	c.expect("250 2.0.0 <alice@acme.test>")
+}
+
+// With QuotaTempFail (quota_hard_tempfail) a full mailbox is a temporary
+// failure for that recipient only.
+func TestQuotaTempFail(t *testing.T) {
+	e := start(t, 2, func(o *smtpserver.Options) { o.QuotaTempFail = true })
+	hard, yes := int64(10), true
+	e.db.UpdateUser(sys, "bob", store.UserUpdate{QuotaOverride: &yes, QuotaHard: &hard})
+	c := dial(t, "tcp", e.addr)
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<alice@acme.test>", "250 2.1.5")
+	c.cmd("RCPT TO:<bob@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: hello\r\n\r\nbody that is longer than ten bytes\r\n.")
+	c.expect("250 2.0.0 <alice@acme.test>")
+	c.expect("452 4.2.2 <bob@acme.test>")
 }

@@ -104,25 +104,29 @@ func onlyPrivate(set map[string]*string) bool {
 
 func idStr(n int64) string { return strconv.FormatInt(n, 10) }
 
-// FolderProps implements store.Mail.
-func (d *DB) FolderProps(ctx context.Context, folderID int64) (map[string]string, error) {
+// target finds the props target a principal may use, or fails.
+type target func(t *tx, p *store.Principal) (kind, name string, err error)
+
+// readProps reads the properties of the target access finds.
+func (d *DB) readProps(ctx context.Context, access target) (map[string]string, error) {
 	p, err := store.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out map[string]string
 	err = d.read(ctx, func(t *tx) error {
-		if _, err := t.folderAccess(p, folderID, "l", false); err != nil {
+		kind, name, err := access(t, p)
+		if err != nil {
 			return err
 		}
-		out, err = t.getProps(propFolder, idStr(folderID), p)
+		out, err = t.getProps(kind, name, p)
 		return err
 	})
 	return out, err
 }
 
-// SetFolderProps implements store.Mail.
-func (d *DB) SetFolderProps(ctx context.Context, folderID int64, set map[string]*string) error {
+// writeProps changes the properties of the target access finds.
+func (d *DB) writeProps(ctx context.Context, set map[string]*string, access target) error {
 	p, err := store.Require(ctx)
 	if err != nil {
 		return err
@@ -130,160 +134,106 @@ func (d *DB) SetFolderProps(ctx context.Context, folderID int64, set map[string]
 	if err := validProps(set); err != nil {
 		return err
 	}
+	return d.write(ctx, func(t *tx) error {
+		kind, name, err := access(t, p)
+		if err != nil {
+			return err
+		}
+		return t.setProps(kind, name, p, set)
+	})
+}
+
+// folderTarget needs need on the folder.
+func folderTarget(folderID int64, need string) target {
+	return func(t *tx, p *store.Principal) (string, string, error) {
+		_, err := t.folderAccess(p, folderID, need, false)
+		return propFolder, idStr(folderID), err
+	}
+}
+
+// storeTarget lets the owner, its tenant's admins and system admins at a
+// store's properties.
+func storeTarget(storeID int64) target {
+	return func(t *tx, p *store.Principal) (string, string, error) {
+		_, full, err := t.storeAccess(p, storeID)
+		if err == nil && !full {
+			err = fmt.Errorf("store %d: %w", storeID, store.ErrPermission)
+		}
+		return propStore, idStr(storeID), err
+	}
+}
+
+// domainTarget: system admins, and admins of the domain's tenant.
+func domainTarget(domain string) target {
+	return func(t *tx, p *store.Principal) (string, string, error) {
+		domain := lc(domain)
+		var tid int64
+		if err := t.row(`SELECT tenant_id FROM domains WHERE name = ?`, domain).Scan(&tid); err != nil {
+			return "", "", notFound("domain", domain)
+		}
+		if !p.IsSystemAdmin() && !p.AdministersTenant(tid) {
+			return "", "", notFound("domain", domain)
+		}
+		return propDomain, domain, nil
+	}
+}
+
+// tenantTarget: system admins, and the tenant's admins.
+func tenantTarget(tenant string) target {
+	return func(t *tx, p *store.Principal) (string, string, error) {
+		tn, err := t.visibleTenant(p, tenant)
+		if err != nil {
+			return "", "", err
+		}
+		if !p.IsSystemAdmin() && !p.AdministersTenant(tn.ID) {
+			return "", "", fmt.Errorf("tenant %q: %w", tenant, store.ErrPermission)
+		}
+		return propTenant, idStr(tn.ID), nil
+	}
+}
+
+// FolderProps implements store.Mail.
+func (d *DB) FolderProps(ctx context.Context, folderID int64) (map[string]string, error) {
+	return d.readProps(ctx, folderTarget(folderID, "l"))
+}
+
+// SetFolderProps implements store.Mail: shared keys need the write right.
+func (d *DB) SetFolderProps(ctx context.Context, folderID int64, set map[string]*string) error {
 	need := "lw"
 	if onlyPrivate(set) {
 		need = "l"
 	}
-	return d.write(ctx, func(t *tx) error {
-		if _, err := t.folderAccess(p, folderID, need, false); err != nil {
-			return err
-		}
-		return t.setProps(propFolder, idStr(folderID), p, set)
-	})
-}
-
-// storePropsAccess lets the owner, its tenant's admins and system admins
-// at a store's properties.
-func (t *tx) storePropsAccess(p *store.Principal, storeID int64) error {
-	_, full, err := t.storeAccess(p, storeID)
-	if err != nil {
-		return err
-	}
-	if !full {
-		return fmt.Errorf("store %d: %w", storeID, store.ErrPermission)
-	}
-	return nil
+	return d.writeProps(ctx, set, folderTarget(folderID, need))
 }
 
 // StoreProps implements store.Mail.
 func (d *DB) StoreProps(ctx context.Context, storeID int64) (map[string]string, error) {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]string
-	err = d.read(ctx, func(t *tx) error {
-		if err := t.storePropsAccess(p, storeID); err != nil {
-			return err
-		}
-		out, err = t.getProps(propStore, idStr(storeID), p)
-		return err
-	})
-	return out, err
+	return d.readProps(ctx, storeTarget(storeID))
 }
 
 // SetStoreProps implements store.Mail.
 func (d *DB) SetStoreProps(ctx context.Context, storeID int64, set map[string]*string) error {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return err
-	}
-	if err := validProps(set); err != nil {
-		return err
-	}
-	return d.write(ctx, func(t *tx) error {
-		if err := t.storePropsAccess(p, storeID); err != nil {
-			return err
-		}
-		return t.setProps(propStore, idStr(storeID), p, set)
-	})
-}
-
-// domainAccess: system admins, and admins of the domain's tenant.
-func (t *tx) domainAccess(p *store.Principal, domain string) (string, error) {
-	domain = lc(domain)
-	var tid int64
-	if err := t.row(`SELECT tenant_id FROM domains WHERE name = ?`, domain).Scan(&tid); err != nil {
-		return "", notFound("domain", domain)
-	}
-	if !p.IsSystemAdmin() && !p.AdministersTenant(tid) {
-		return "", notFound("domain", domain)
-	}
-	return domain, nil
+	return d.writeProps(ctx, set, storeTarget(storeID))
 }
 
 // DomainProps implements store.Mail.
 func (d *DB) DomainProps(ctx context.Context, domain string) (map[string]string, error) {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]string
-	err = d.read(ctx, func(t *tx) error {
-		name, err := t.domainAccess(p, domain)
-		if err != nil {
-			return err
-		}
-		out, err = t.getProps(propDomain, name, p)
-		return err
-	})
-	return out, err
+	return d.readProps(ctx, domainTarget(domain))
 }
 
 // SetDomainProps implements store.Mail.
 func (d *DB) SetDomainProps(ctx context.Context, domain string, set map[string]*string) error {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return err
-	}
-	if err := validProps(set); err != nil {
-		return err
-	}
-	return d.write(ctx, func(t *tx) error {
-		name, err := t.domainAccess(p, domain)
-		if err != nil {
-			return err
-		}
-		return t.setProps(propDomain, name, p, set)
-	})
-}
-
-// tenantAccess: system admins, and the tenant's admins.
-func (t *tx) tenantAccess(p *store.Principal, tenant string) (int64, error) {
-	tn, err := t.visibleTenant(p, tenant)
-	if err != nil {
-		return 0, err
-	}
-	if !p.IsSystemAdmin() && !p.AdministersTenant(tn.ID) {
-		return 0, fmt.Errorf("tenant %q: %w", tenant, store.ErrPermission)
-	}
-	return tn.ID, nil
+	return d.writeProps(ctx, set, domainTarget(domain))
 }
 
 // TenantProps implements store.Mail.
 func (d *DB) TenantProps(ctx context.Context, tenant string) (map[string]string, error) {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]string
-	err = d.read(ctx, func(t *tx) error {
-		tid, err := t.tenantAccess(p, tenant)
-		if err != nil {
-			return err
-		}
-		out, err = t.getProps(propTenant, idStr(tid), p)
-		return err
-	})
-	return out, err
+	return d.readProps(ctx, tenantTarget(tenant))
 }
 
 // SetTenantProps implements store.Mail.
 func (d *DB) SetTenantProps(ctx context.Context, tenant string, set map[string]*string) error {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return err
-	}
-	if err := validProps(set); err != nil {
-		return err
-	}
-	return d.write(ctx, func(t *tx) error {
-		tid, err := t.tenantAccess(p, tenant)
-		if err != nil {
-			return err
-		}
-		return t.setProps(propTenant, idStr(tid), p, set)
-	})
+	return d.writeProps(ctx, set, tenantTarget(tenant))
 }
 
 // RecordOnce implements store.Mail.

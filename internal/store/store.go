@@ -321,7 +321,7 @@ type NewItem struct {
 type ObjectQuery struct {
 	Names     []string  // only items with one of these names
 	ObjectUID string    // only items with this UID
-	Start     time.Time // only items overlapping [Start, End): an item
+	Start     time.Time // only named items overlapping [Start, End): an item
 	End       time.Time // with a zero Start or End is unbounded on that side
 	Limit     int       // 0 = no limit
 }

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,15 +29,20 @@ func (d *DB) ListObjects(ctx context.Context, folderID int64, q store.ObjectQuer
 	}
 	where := []string{"folder_id = ?", "deleted = 0"}
 	args := []any{folderID}
+	// The "<> ''" terms repeat the partial indexes' conditions so that
+	// SQLite uses them (it does not infer them from an equality).
 	if len(q.Names) > 0 {
-		where = append(where, "name IN (?"+strings.Repeat(",?", len(q.Names)-1)+")")
+		where = append(where, "name <> ''", "name IN (?"+strings.Repeat(",?", len(q.Names)-1)+")")
 		for _, n := range q.Names {
 			args = append(args, n)
 		}
 	}
 	if q.ObjectUID != "" {
-		where = append(where, "object_uid = ?")
+		where = append(where, "object_uid <> ''", "object_uid = ?")
 		args = append(args, q.ObjectUID)
+	}
+	if !q.End.IsZero() || !q.Start.IsZero() {
+		where = append(where, "name <> ''") // the time range index covers named objects
 	}
 	if !q.End.IsZero() {
 		// The item starts before the range ends (or is unbounded).
@@ -46,9 +53,18 @@ func (d *DB) ListObjects(ctx context.Context, folderID int64, q store.ObjectQuer
 		where = append(where, "(t_end = 0 OR t_end > ?)")
 		args = append(args, q.Start.UnixMicro())
 	}
-	query := `SELECT ` + itemCols + ` FROM items WHERE ` + strings.Join(where, " AND ") + ` ORDER BY uid`
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	query := `SELECT ` + itemCols + ` FROM items WHERE ` + strings.Join(where, " AND ")
+	// Lookups by name or UID (few rows), and range queries without a
+	// limit, come in index order and are sorted here: an ORDER BY uid
+	// would make SQLite prefer the listing index and scan the whole
+	// folder. A range query with a limit keeps the order in SQL.
+	lookup := len(q.Names) > 0 || q.ObjectUID != ""
+	filtered := lookup || (len(where) > 2 && q.Limit == 0)
+	if !filtered {
+		query += ` ORDER BY uid`
+		if q.Limit > 0 {
+			query += fmt.Sprintf(" LIMIT %d", q.Limit)
+		}
 	}
 	var out []*store.Item
 	err = d.read(ctx, func(t *tx) error {
@@ -69,6 +85,12 @@ func (d *DB) ListObjects(ctx context.Context, folderID int64, q store.ObjectQuer
 		}
 		return rows.Err()
 	})
+	if filtered {
+		slices.SortFunc(out, func(a, b *store.Item) int { return cmp.Compare(a.UID, b.UID) })
+		if q.Limit > 0 && len(out) > q.Limit {
+			out = out[:q.Limit]
+		}
+	}
 	return out, err
 }
 

@@ -82,6 +82,23 @@ func TestSchedulingInternal(t *testing.T) {
 	if !strings.Contains(bobCopy, "SUMMARY:Moved") || partstatOf(bobCopy, "bob@acme.test") != "ACCEPTED" {
 		t.Errorf("bob's updated copy:\n%s", bobCopy)
 	}
+	// Taking ext@example.com off the meeting cancels it for that attendee
+	// only: the CANCEL lists just the removed attendee (RFC 5546 §3.2.5).
+	orgCopy = e.do("alice", "GET", aliceCal+"meet.ics", "").must(t, http.StatusOK).body
+	var kept []string
+	for _, l := range strings.Split(orgCopy, "\r\n") {
+		if !strings.Contains(l, "mailto:ext@example.com") {
+			kept = append(kept, l)
+		}
+	}
+	e.do("alice", "PUT", aliceCal+"meet.ics", strings.Join(kept, "\r\n")).must(t, http.StatusNoContent)
+	sent = e.out.all()
+	uninvite := sent[len(sent)-1]
+	if uninvite.method != "CANCEL" || strings.Join(uninvite.to, ",") != "ext@example.com" ||
+		!strings.Contains(uninvite.ics, "mailto:ext@example.com") || strings.Contains(uninvite.ics, "mailto:eve@globex.test") ||
+		strings.Contains(uninvite.ics, "STATUS:CANCELLED") {
+		t.Errorf("uninvite CANCEL: %+v", uninvite)
+	}
 	// The organizer cancels by deleting.
 	e.do("alice", "DELETE", aliceCal+"meet.ics", "").must(t, http.StatusNoContent)
 	bobCopy = e.do("bob", "GET", bobCal+"meet-1.ics", "").must(t, http.StatusOK).body
@@ -89,8 +106,10 @@ func TestSchedulingInternal(t *testing.T) {
 		t.Errorf("bob's copy after cancel:\n%s", bobCopy)
 	}
 	sent = e.out.all()
-	if last := sent[len(sent)-1]; last.method != "CANCEL" || !strings.Contains(last.ics, "METHOD:CANCEL") {
-		t.Errorf("no external CANCEL: %+v", last)
+	last := sent[len(sent)-1]
+	if last.method != "CANCEL" || !strings.Contains(last.ics, "METHOD:CANCEL") || !strings.Contains(last.ics, "STATUS:CANCELLED") ||
+		!strings.Contains(last.ics, "SEQUENCE:1") || strings.Contains(last.ics, "DTSTAMP:20240101") {
+		t.Errorf("whole-event CANCEL (needs STATUS:CANCELLED, the next SEQUENCE, a fresh DTSTAMP): %+v", last)
 	}
 }
 

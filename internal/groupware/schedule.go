@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,7 +215,7 @@ func (s *Scheduler) AfterDelete(ctx context.Context, ev DeleteEvent) {
 				external = append(external, a)
 			}
 		}
-		s.sendExternal(sys, org, external, "CANCEL", cal)
+		s.sendCancel(sys, org, external, cal, true)
 		return
 	}
 	for _, a := range mine {
@@ -277,7 +278,7 @@ func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev 
 			}
 		}
 	}
-	s.sendExternal(ctx, org, gone, "CANCEL", ev.New)
+	s.sendCancel(ctx, org, gone, ev.New, false)
 	if len(answers) == 0 {
 		return false
 	}
@@ -511,6 +512,7 @@ func (s *Scheduler) reply(ctx context.Context, attendee *store.User, addr, org s
 	if orgUser == nil {
 		r := clone(cal)
 		setPartstat(r, addr, ps)
+		keepOnly(r, addr) // a REPLY names the answering attendee only (RFC 5546 §3.2.3)
 		s.sendExternal(ctx, addr, []string{org}, "REPLY", r)
 		return
 	}
@@ -553,12 +555,53 @@ func (s *Scheduler) rewrite(ctx context.Context, storeID, folderID int64, uid st
 	}
 }
 
+// sendCancel mails an iTIP CANCEL (RFC 5546 §3.2.5): for the whole event
+// STATUS:CANCELLED with the next SEQUENCE; for attendees taken off the
+// meeting, only those attendees are listed.
+func (s *Scheduler) sendCancel(ctx context.Context, from string, to []string, cal *ical.Component, whole bool) {
+	if len(to) == 0 || s.Outbound == nil {
+		return
+	}
+	c := clone(cal)
+	for _, comp := range c.Children {
+		if comp.Name != ical.VEvent && comp.Name != ical.VTodo {
+			continue
+		}
+		if whole {
+			comp.Set(&ical.Property{Name: "STATUS", Value: "CANCELLED"})
+		} else {
+			// The new version no longer names them: list exactly them.
+			out := comp.Props[:0]
+			for _, p := range comp.Props {
+				if !strings.EqualFold(p.Name, "ATTENDEE") {
+					out = append(out, p)
+				}
+			}
+			for _, a := range to {
+				out = append(out, &ical.Property{Name: "ATTENDEE", Value: "mailto:" + a})
+			}
+			comp.Props = out
+		}
+		seq, _ := strconv.Atoi(comp.Text("SEQUENCE"))
+		comp.Set(&ical.Property{Name: "SEQUENCE", Value: strconv.Itoa(seq + 1)})
+	}
+	s.sendExternal(ctx, from, to, "CANCEL", c)
+}
+
+// sendExternal mails an iTIP message to addresses outside the
+// installation through Outbound, with METHOD set and DTSTAMP the time the
+// message is made (RFC 5545 §3.8.7.2 for iTIP).
 func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, method string, cal *ical.Component) {
 	if len(to) == 0 || s.Outbound == nil {
 		return
 	}
 	msg := clone(cal)
 	msg.Set(&ical.Property{Name: "METHOD", Value: method})
+	for _, comp := range msg.Children {
+		if comp.Name == ical.VEvent || comp.Name == ical.VTodo || comp.Name == ical.VJournal {
+			comp.Set(&ical.Property{Name: "DTSTAMP", Value: utc(s.now())})
+		}
+	}
 	b, err := ical.Marshal(msg)
 	if err != nil {
 		return

@@ -30,7 +30,7 @@ func TestAppend(t *testing.T) {
 	}
 	c.ok("SELECT INBOX")
 	lines := c.ok("FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE BODY[])")
-	mustHave(t, lines, `FLAGS ($Work \Seen)`)
+	mustHave(t, lines, `FLAGS ($Work \Seen \Recent)`) // new since the last SELECT
 	// The store keeps the instant, not the zone.
 	mustHave(t, lines, `INTERNALDATE "14-Jul-2021 08:00:00 +0000"`)
 	mustHave(t, lines, fmt.Sprintf("RFC822.SIZE %d", len(msg)))

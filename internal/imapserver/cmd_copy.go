@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
@@ -43,7 +44,7 @@ func (s *session) cmdCopy(c *imap.Command) (imap.Code, error) {
 		return "", nil
 	}
 	if move && dst.f.ID == sel.folderID {
-		return "", no(imap.CodeCannot, "Source and destination are the same mailbox")
+		return s.moveWithin(uids)
 	}
 	var from, to []uint32
 	for len(uids) > 0 {
@@ -76,6 +77,60 @@ func (s *session) cmdCopy(c *imap.Command) (imap.Code, error) {
 	}
 	// RFC 6851 §4.3: COPYUID in an untagged OK before the expunges.
 	s.w.Untagged(imap.OK, code, "Moved")
+	s.expungeNow(from)
+	return "", nil
+}
+
+// moveWithin is MOVE into the selected mailbox itself. RFC 6851 does not
+// forbid it and Dovecot does it: the messages get new UIDs and the old ones
+// are expunged. The store moves only between folders, so this is COPY and
+// then EXPUNGE of the sources, with COPYUID in an untagged OK before the
+// expunges (RFC 6851 §4.3); the new messages are announced by the sync
+// after the command (EXISTS). If expunging the sources of a chunk fails,
+// its copies are removed again, so the client is left with no duplicate.
+func (s *session) moveWithin(uids []uint32) (imap.Code, error) {
+	sel := s.sel
+	// The rights of a MOVE's source (RFC 6851 §3.3, RFC 4314): checked
+	// before copying, so that no copy is made that cannot be undone.
+	if !strings.ContainsRune(sel.rights, store.RightDeleteMsg) || !strings.ContainsRune(sel.rights, store.RightExpunge) {
+		return "", wrap(opMailbox, store.ErrPermission)
+	}
+	var from, to []uint32
+	fail := func(err error) (imap.Code, error) {
+		if len(from) > 0 {
+			// Earlier chunks moved: tell the client before failing.
+			s.expungeNow(from)
+		}
+		return "", wrap(opMailbox, err)
+	}
+	for len(uids) > 0 {
+		chunk := uids[:min(len(uids), maxUIDsPerCall)]
+		uids = uids[len(chunk):]
+		maps, err := s.o.Store.CopyItems(s.ctx, sel.folderID, chunk, sel.folderID)
+		if err != nil {
+			return fail(err)
+		}
+		var src, dst []uint32
+		for _, m := range maps {
+			src = append(src, m.From)
+			dst = append(dst, m.To)
+		}
+		if len(src) == 0 {
+			continue
+		}
+		if _, err := s.o.Store.DeleteItems(s.ctx, sel.folderID, src); err != nil {
+			if _, uerr := s.o.Store.DeleteItems(s.ctx, sel.folderID, dst); uerr != nil {
+				s.log.Warn("move: undo copy", "err", uerr)
+			}
+			return fail(err)
+		}
+		from = append(from, src...)
+		to = append(to, dst...)
+	}
+	if len(from) == 0 {
+		return "", nil
+	}
+	s.w.Untagged(imap.OK, imap.CodeCopyUID(sel.uidValidity, imap.SeqSetOf(from...), imap.SeqSetOf(to...)), "Moved")
 	s.expungeNow(from)
 	return "", nil
 }

@@ -169,7 +169,7 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 				wroteUID = true
 			}
 		case imap.FetchFlags:
-			fw.Flags(m.flags...)
+			fw.Flags(s.flagsOf(m)...)
 			wroteFlags = true
 		case imap.FetchModSeq:
 			fw.ModSeq(m.modseq)
@@ -216,7 +216,7 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 		}
 	}
 	if seenChanged && !wroteFlags {
-		fw.Flags(m.flags...)
+		fw.Flags(s.flagsOf(m)...)
 		wroteFlags = true
 	}
 	if s.condstore && !wroteModSeq && (wroteFlags || a.ChangedSince > 0) {

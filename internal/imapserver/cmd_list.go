@@ -37,15 +37,10 @@ func (s *session) cmdNamespace(c *imap.Command) (imap.Code, error) {
 	return "", nil
 }
 
-// subscribed reports whether the principal subscribed to a mailbox.
+// subscribed reports whether the principal subscribed to a mailbox (the
+// store marks its folders for the principal, in every namespace).
 func (s *session) subscribed(e *listEntry) bool {
-	if e.f == nil {
-		return false
-	}
-	if e.t.ns == nsPersonal {
-		return e.f.Subscribed
-	}
-	return s.subs[e.f.ID]
+	return e.f != nil && e.f.Subscribed
 }
 
 // LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC
@@ -114,7 +109,10 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 				s.w.LSub(&imap.ListData{Attrs: []string{`\Noselect`}, Delim: delim, Mailbox: e.name})
 				continue
 			}
-			if !(a.Select.RecursiveMatch && s.subscribedBelow(entries, e.name, nil)) {
+			// RFC 5258 §3.5: CHILDINFO for a descendant that satisfies
+			// the selection but is not listed itself (Dovecot and
+			// imaptest's listext script read it so).
+			if !(a.Select.RecursiveMatch && s.subscribedBelow(entries, e.name, func(n string) bool { return !matches(n) })) {
 				continue
 			}
 			childInfo = []string{"SUBSCRIBED"}

@@ -45,6 +45,7 @@ func (s *session) ensureParent(t *tree, name string) (int64, string, error) {
 		if err != nil {
 			return 0, "", wrap(opCreate, err)
 		}
+		s.unsubscribeNew(f)
 		parent = f.ID
 	}
 	return parent, comps[len(comps)-1], nil
@@ -72,10 +73,28 @@ func (s *session) cmdCreate(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.o.Store.CreateFolder(s.ctx, t.storeID, parent, last, store.FolderMail); err != nil {
+	f, err := s.o.Store.CreateFolder(s.ctx, t.storeID, parent, last, store.FolderMail)
+	if err != nil {
 		return "", wrap(opCreate, err)
 	}
+	s.unsubscribeNew(f)
 	return "", nil
+}
+
+// unsubscribeNew undoes the subscription the store gives the owner of a
+// private store to every new folder (so that folders made by other
+// protocols reach LSUB clients): an IMAP client subscribes to the
+// mailboxes it creates itself, if it wants to (RFC 9051 §6.3.4 and
+// §6.3.7, RFC 3501 §6.3.6; imaptest's LSUB and LIST-EXTENDED scripts
+// check it). A failure is logged only: the mailbox exists, and an extra
+// subscription is harmless.
+func (s *session) unsubscribeNew(f *store.Folder) {
+	if !f.Subscribed {
+		return
+	}
+	if err := s.o.Store.SetSubscribed(s.ctx, f.ID, false); err != nil {
+		s.log.Warn("create: unsubscribe", "folder", f.ID, "err", err)
+	}
 }
 
 // DELETE, RFC 9051 §6.3.5. A mailbox with children is not deleted (the
@@ -155,6 +174,7 @@ func (s *session) renameInbox(from *mbox, t *tree, to string) error {
 	if err != nil {
 		return wrap(opCreate, err)
 	}
+	s.unsubscribeNew(dst)
 	for {
 		items, err := s.o.Store.ListItems(s.ctx, from.f.ID, 0, 10000)
 		if err != nil {
@@ -173,25 +193,21 @@ func (s *session) renameInbox(from *mbox, t *tree, to string) error {
 	}
 }
 
-// SUBSCRIBE and UNSUBSCRIBE, RFC 9051 §6.3.7 and §6.3.8. Subscriptions to
-// mailboxes outside the personal namespace last for the session: the
-// store records one subscription flag per folder, which belongs to its
-// owner.
+// SUBSCRIBE and UNSUBSCRIBE, RFC 9051 §6.3.7 and §6.3.8. The store keeps
+// subscriptions per user and per folder, in every namespace, so they last
+// across sessions. A subscription is tied to a folder: SUBSCRIBE to a
+// mailbox that does not exist answers NO [NONEXISTENT] (RFC 9051 §6.3.7
+// permits refusing it) and deleting a mailbox ends its subscription, so
+// LIST (SUBSCRIBED) never reports \NonExistent. UNSUBSCRIBE of a missing
+// mailbox succeeds: there is nothing to unsubscribe from.
 func (s *session) cmdSubscribe(c *imap.Command) (imap.Code, error) {
 	on := c.Name == "SUBSCRIBE"
 	m, err := s.resolve(c.Args.(*imap.MailboxCmd).Mailbox)
 	if err != nil {
 		if !on {
-			return "", nil // nothing to unsubscribe from
+			return "", nil
 		}
 		return "", err
 	}
-	if m.t.ns == nsPersonal {
-		return "", wrap(opMailbox, s.o.Store.SetSubscribed(s.ctx, m.f.ID, on))
-	}
-	if s.subs == nil {
-		s.subs = map[int64]bool{}
-	}
-	s.subs[m.f.ID] = on
-	return "", nil
+	return "", wrap(opMailbox, s.o.Store.SetSubscribed(s.ctx, m.f.ID, on))
 }

@@ -369,10 +369,14 @@ func compareDate(op string, t, key time.Time) bool {
 func (ev *evaluator) match(k *imap.SearchKey) bool {
 	m := ev.msg()
 	switch k.Op {
-	case "ALL", "OLD":
+	case "ALL":
 		return true
-	case "NEW", "RECENT":
-		return false // Roost keeps no \Recent
+	case "RECENT": // RFC 3501 §6.4.4; always false in IMAP4rev2 sessions
+		return m.recent
+	case "NEW":
+		return m.recent && !ev.hasFlag(`\Seen`)
+	case "OLD":
+		return !m.recent
 	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN":
 		return ev.hasFlag(`\` + k.Op)
 	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":

@@ -46,7 +46,10 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 	sel := &selection{
 		folderID: f.ID, storeID: f.StoreID, name: m.name, uidValidity: f.UIDValidity,
 		readOnly: c.Name == "EXAMINE" || !strings.ContainsAny(rights, "stwe"),
-		rights:   rights, lastSeq: f.HighestModSeq, highestModSeq: f.HighestModSeq,
+		// RFC 3501 §6.3.2: only SELECT takes \Recent away from later
+		// sessions, even when the mailbox is read-only for lack of rights.
+		claimRecent: c.Name == "SELECT",
+		rights:      rights, lastSeq: f.HighestModSeq, highestModSeq: f.HighestModSeq,
 		msgs: make([]msg, len(items)),
 	}
 	firstUnseen := 0
@@ -58,12 +61,14 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 		}
 	}
 	slices.Sort(sel.keywords)
+	s.markRecent(sel, f, sel.msgs, max(f.UIDNext, 1)-1)
 
 	s.w.Flags(sel.flagsList()...)
 	s.w.Untagged(imap.OK, imap.CodePermanentFlags(sel.permanentFlags()...), "Flags permitted")
 	s.w.Exists(uint32(len(sel.msgs)))
 	if !s.rev2 {
-		s.w.Recent(0)
+		sel.recentSent = sel.recentCount()
+		s.w.Recent(sel.recentSent)
 		if firstUnseen > 0 {
 			s.w.Untagged(imap.OK, imap.CodeUnseen(uint32(firstUnseen)), "First unseen")
 		}

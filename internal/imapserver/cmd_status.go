@@ -69,7 +69,11 @@ func (s *session) statusValues(m *mbox, items []imap.StatusItem) ([]imap.StatusV
 		case imap.StatusSize:
 			v = uint64(max(f.Size, 0))
 		case imap.StatusRecent:
-			v = 0 // Roost keeps no \Recent (removed in IMAP4rev2)
+			n, err := s.statusRecent(f)
+			if err != nil {
+				return nil, err
+			}
+			v = n
 		case imap.StatusHighestModSeq:
 			s.enableCondStore() // RFC 7162 §3.1: a CONDSTORE enabling command
 			v = f.HighestModSeq

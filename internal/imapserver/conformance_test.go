@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // Regression tests for conformance bugs found by Dovecot's imaptest and
@@ -87,7 +89,7 @@ func TestCondStoreEnabling(t *testing.T) {
 	if again := c.ok("FETCH 1 (FLAGS) (CHANGEDSINCE 1)"); has(again, "HIGHESTMODSEQ") {
 		t.Fatalf("HIGHESTMODSEQ announced twice: %q", again)
 	}
-	mustHave(t, c.ok(`STORE 2 +FLAGS (\Seen)`), `* 2 FETCH (UID 2 FLAGS (\Seen) MODSEQ (`)
+	mustHave(t, c.ok(`STORE 2 +FLAGS (\Seen)`), `* 2 FETCH (UID 2 FLAGS (\Seen \Recent) MODSEQ (`)
 	mustHave(t, c.ok(`STORE 3 +FLAGS.SILENT (\Seen)`), `* 3 FETCH (UID 3 MODSEQ (`)
 	mod := func(cmd string) string {
 		t.Helper()
@@ -137,4 +139,90 @@ func TestBodyWithNUL(t *testing.T) {
 	}
 	mustHave(t, lines, "BODY[1] {6}\x80 -\xff\r\n", "BODY[TEXT]<0> {3}\x80 -")
 	mustHave(t, c.ok("FETCH 1 (BINARY.PEEK[1])"), "BINARY[1] ~{6}\x00 -\xff\r\n")
+}
+
+// imaptest's subscribe and listext scripts: IMAP CREATE subscribes to
+// nothing, intermediate levels included (RFC 9051 §6.3.4; the store
+// subscribes the owner to folders other protocols create); subscriptions
+// are kept by the store across sessions, in every namespace.
+func TestCreateDoesNotSubscribe(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.login("alice")
+	c.ok("CREATE box/")
+	c.ok("CREATE box/test")
+	c.ok("CREATE box/test2/test")
+	c.ok("CREATE box/test3/test3")
+	c.ok("RENAME INBOX box/inbox-old")
+	if lines := c.ok(`LSUB "" "box*"`); len(lines) != 0 {
+		t.Fatalf("subscribed after CREATE: %q", lines)
+	}
+	if lines := c.ok(`LIST (SUBSCRIBED) "" "box*"`); len(lines) != 0 {
+		t.Fatalf("subscribed after CREATE: %q", lines)
+	}
+	c.ok("SUBSCRIBE box/test")
+	c.ok("SUBSCRIBE box/test2/test")
+	c.ok("SUBSCRIBE box/test3/test3")
+	// A new session sees the same; "%" shows the unsubscribed parents as
+	// \Noselect (RFC 3501 §6.3.9).
+	d := e.login("alice")
+	lines := d.ok(`LSUB "" "box/%%"`)
+	if got := strings.Join(lines, "|"); got != `* LSUB () "/" box/test|* LSUB (\Noselect) "/" box/test2|* LSUB (\Noselect) "/" box/test3` {
+		t.Fatalf("lsub: %q", got)
+	}
+	lines = d.ok(`LIST (SUBSCRIBED RECURSIVEMATCH) "" "box/test2%%" RETURN (CHILDREN)`)
+	if got := strings.Join(lines, "|"); got != `* LIST (\HasChildren) "/" box/test2 ("CHILDINFO" ("SUBSCRIBED"))` {
+		t.Fatalf("list subscribed recursivematch: %q", got)
+	}
+	// No CHILDINFO when the subscribed child is listed itself (RFC 5258
+	// §3.5; imaptest's listext script).
+	lines = d.ok(`LIST (SUBSCRIBED RECURSIVEMATCH) "" ("box/test2" "box/test2/test")`)
+	if len(lines) != 1 || !strings.Contains(lines[0], `\Subscribed`) || !strings.HasSuffix(lines[0], `"/" box/test2/test`) {
+		t.Fatalf("list subscribed recursivematch, child listed: %q", lines)
+	}
+	// Other protocols' folders still start subscribed.
+	st, err := e.db.UserStore(e.as("alice"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateFolder(e.as("alice"), st.ID, 0, "FromWeb", store.FolderMail); err != nil {
+		t.Fatal(err)
+	}
+	mustHave(t, d.ok(`LSUB "" "FromWeb"`), `* LSUB () "/" FromWeb`)
+	// Subscriptions to other users' mailboxes last too, and are the
+	// subscriber's own.
+	e.share("bob", store.SpecialInbox, "alice", "lr")
+	d.ok(`SUBSCRIBE "Other Users/bob/INBOX"`)
+	mustHave(t, e.login("alice").ok(`LSUB "" "Other Users/*"`), `* LSUB () "/" "Other Users/bob/INBOX"`)
+	bob := e.login("bob")
+	bob.ok("UNSUBSCRIBE INBOX")
+	mustHave(t, e.login("alice").ok(`LSUB "" "Other Users/*"`), `* LSUB () "/" "Other Users/bob/INBOX"`)
+	mustNotHave(t, bob.ok(`LSUB "" "INBOX"`), "INBOX")
+	// No subscription without a mailbox: SUBSCRIBE to a missing one is
+	// refused, and DELETE ends the subscription.
+	if st := d.fail("NO", "SUBSCRIBE box/missing"); !strings.Contains(st, "[NONEXISTENT]") {
+		t.Fatalf("subscribe missing: %q", st)
+	}
+	d.ok("DELETE box/test")
+	mustNotHave(t, d.ok(`LIST (SUBSCRIBED) "" "box/*"`), "box/test ")
+}
+
+// imaptest's atoms script: a mailbox name that is not valid modified
+// UTF-7 answers NO, a LIST pattern that is not matches nothing, and the
+// session goes on (a NO is no BAD and does not count towards the limit
+// of bad commands).
+func TestInvalidMailboxNameNo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.login("alice")
+	const atoms = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
+	for range 25 {
+		if st := c.fail("NO", "SELECT %s", atoms); !strings.Contains(st, "[CANNOT]") {
+			t.Fatalf("select: %q", st)
+		}
+	}
+	if lines := c.ok(`LIST "" %s%%*`, atoms); len(lines) != 0 {
+		t.Fatalf("list: %q", lines)
+	}
+	c.ok("NOOP")
 }

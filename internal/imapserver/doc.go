@@ -15,8 +15,12 @@
 // and the tenant's public store under "Shared Folders/…" (the shared
 // namespace). A shared folder whose parent the principal may not see is
 // placed at the top of its owner's tree, so no hidden folder's name leaks.
-// Subscriptions to mailboxes outside the personal namespace last for the
-// session (the store keeps one subscription flag per folder, its owner's).
+// Subscriptions are the store's, per user and per folder in every
+// namespace; a mailbox created over IMAP starts unsubscribed (RFC 9051
+// §6.3.4), and a subscription ends with its folder.
+//
+// \Recent (RFC 3501 §2.3.2) exists in IMAP4rev1 sessions only, from a
+// per-folder watermark of the highest UID already announced (recent.go).
 //
 // # Invariants
 //

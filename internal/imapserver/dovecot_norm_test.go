@@ -149,9 +149,8 @@ func render(ts []tok) string {
 }
 
 // sortFlags sorts a flag list case-insensitively (flags are
-// case-insensitive and unordered, RFC 9051 §2.3.2) and drops \Recent,
-// which IMAP4rev2 removed (RFC 9051 Appendix E item 2) and Roost does not
-// keep in either revision.
+// case-insensitive and unordered, RFC 9051 §2.3.2). \Recent is compared
+// like any flag: both servers keep it for IMAP4rev1 sessions.
 func sortFlags(ts []tok) []tok { return sortFlagsKw(ts, true) }
 
 // sortFlagsKw is sortFlags, leaving keywords out unless keep is set: the
@@ -161,7 +160,7 @@ func sortFlags(ts []tok) []tok { return sortFlagsKw(ts, true) }
 func sortFlagsKw(ts []tok, keep bool) []tok {
 	var out []tok
 	for _, t := range ts {
-		if strings.EqualFold(t.s, `\Recent`) || (!keep && !strings.HasPrefix(t.s, `\`)) {
+		if !keep && !strings.HasPrefix(t.s, `\`) {
 			continue
 		}
 		out = append(out, tok{kind: 'a', s: strings.ToLower(t.s)})
@@ -323,8 +322,6 @@ func normalise(l string, cx normCtx) string {
 	}
 	if m := numberResp.FindStringSubmatch(l); m != nil {
 		switch strings.ToUpper(m[2]) {
-		case "RECENT":
-			return "" // see sortFlags: no \Recent in Roost
 		case "FETCH":
 			ts := tokenize(m[3])
 			if len(ts) == 1 && ts[0].kind == 'l' {

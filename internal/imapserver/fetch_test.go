@@ -44,9 +44,9 @@ func TestFetchBasics(t *testing.T) {
 	e.deliver(inbox.ID, mimeMsg)
 	c := e.selectBox("alice", "INBOX")
 	lines := c.ok("FETCH 1 (UID FLAGS RFC822.SIZE INTERNALDATE)")
-	mustHave(t, lines, fmt.Sprintf(`* 1 FETCH (UID 1 FLAGS (\Flagged) RFC822.SIZE %d INTERNALDATE "`, len(testMsg(1))))
+	mustHave(t, lines, fmt.Sprintf(`* 1 FETCH (UID 1 FLAGS (\Flagged \Recent) RFC822.SIZE %d INTERNALDATE "`, len(testMsg(1))))
 	lines = c.ok("UID FETCH 2 (FLAGS)")
-	mustHave(t, lines, `* 2 FETCH (UID 2 FLAGS ())`)
+	mustHave(t, lines, `* 2 FETCH (UID 2 FLAGS (\Recent))`)
 	lines = c.ok("FETCH 1:* FAST")
 	if len(lines) != 2 {
 		t.Fatalf("FAST: %q", lines)
@@ -96,17 +96,19 @@ func TestFetchSections(t *testing.T) {
 	mustHave(t, lines, "BODY[9] NIL")
 	lines = c.ok("FETCH 1 (RFC822.HEADER)")
 	mustHave(t, lines, "RFC822.HEADER "+lit(mimeMsg[:hdrEnd]))
-	// Nothing so far set \Seen.
-	mustHave(t, c.ok("FETCH 1 FLAGS"), "FLAGS ()")
+	// Nothing so far set \Seen; the message is \Recent for this session,
+	// the first to select INBOX (RFC 3501 §2.3.2).
+	mustHave(t, c.ok("FETCH 1 FLAGS"), `FLAGS (\Recent)`)
 	// BODY[] does, and says so.
 	lines = c.ok("FETCH 1 BODY[1]")
-	mustHave(t, lines, `BODY[1] {16}Hello plain text FLAGS (\Seen))`)
+	mustHave(t, lines, `BODY[1] {16}Hello plain text FLAGS (\Seen \Recent))`)
 	c.ok(`STORE 1 -FLAGS (\Seen)`)
 	lines = c.ok("FETCH 1 RFC822.TEXT")
-	mustHave(t, lines, "RFC822.TEXT "+lit(mimeMsg[hdrEnd:]), `FLAGS (\Seen)`)
+	mustHave(t, lines, "RFC822.TEXT "+lit(mimeMsg[hdrEnd:]), `FLAGS (\Seen \Recent)`)
 	lines = c.ok("FETCH 1 RFC822")
 	mustHave(t, lines, "RFC822 "+lit(mimeMsg))
-	// EXAMINE never sets \Seen.
+	// EXAMINE never sets \Seen; the message is no longer \Recent, the
+	// SELECT above took that.
 	c.ok(`STORE 1 -FLAGS (\Seen)`)
 	c.ok("EXAMINE INBOX")
 	c.ok("FETCH 1 BODY[]")
@@ -131,9 +133,9 @@ func TestFetchBinary(t *testing.T) {
 	if st := c.fail("NO", "FETCH 1 BINARY.PEEK[3]"); !strings.Contains(st, "[UNKNOWN-CTE]") {
 		t.Fatalf("unknown CTE: %q", st)
 	}
-	mustHave(t, c.ok("FETCH 1 FLAGS"), "FLAGS ()")
+	mustHave(t, c.ok("FETCH 1 FLAGS"), `FLAGS (\Recent)`)
 	lines = c.ok("FETCH 1 BINARY[1]")
-	mustHave(t, lines, `FLAGS (\Seen)`)
+	mustHave(t, lines, `FLAGS (\Seen \Recent)`)
 }
 
 func TestFetchCondStore(t *testing.T) {
@@ -152,7 +154,7 @@ func TestFetchCondStore(t *testing.T) {
 	}
 	c.ok(`STORE 2 +FLAGS.SILENT (\Answered)`)
 	lines = c.ok("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)", ms)
-	if len(lines) != 1 || !has(lines, `* 2 FETCH (UID 2 FLAGS (\Answered) MODSEQ (`) {
+	if len(lines) != 1 || !has(lines, `* 2 FETCH (UID 2 FLAGS (\Answered \Recent) MODSEQ (`) {
 		t.Fatalf("changed since: %q", lines)
 	}
 	lines = c.ok("FETCH 1 (MODSEQ)")

@@ -45,6 +45,9 @@ var sessionSeeds = []string{
 	"a SORT (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 ALL\r\nb UID SORT RETURN (MIN MAX ALL) (ARRIVAL) US-ASCII 1:*\r\n",
 	"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT UTF-8 NOT DELETED\r\n",
 	"a COMPRESS DEFLATE\r\nb NOOP\r\n",
+	// \Recent, MOVE into the selected mailbox, invalid modified UTF-7.
+	"a SEARCH RECENT\r\nb SEARCH NEW OLD\r\nc STATUS INBOX (RECENT)\r\nd MOVE 1:* INBOX\r\ne UID MOVE 1:* INBOX\r\n",
+	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
 }
 
 // fuzzEnv is shared by the iterations of one fuzzing process.

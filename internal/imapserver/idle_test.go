@@ -27,10 +27,15 @@ func TestIdle(t *testing.T) {
 	if l := c.line(); l != "* 2 EXISTS" {
 		t.Fatalf("exists: %q", l)
 	}
+	// Both messages are \Recent for this IMAP4rev1 session, the first to
+	// select INBOX (RFC 3501 §7.3.2).
+	if l := c.line(); l != "* 2 RECENT" {
+		t.Fatalf("recent: %q", l)
+	}
 	// A flag change and an expunge by another session.
 	o := e.selectBox("alice", "INBOX")
 	o.ok(`STORE 1 +FLAGS (\Deleted)`)
-	if l := c.line(); l != `* 1 FETCH (UID 1 FLAGS (\Deleted))` {
+	if l := c.line(); l != `* 1 FETCH (UID 1 FLAGS (\Deleted \Recent))` {
 		t.Fatalf("fetch: %q", l)
 	}
 	o.ok("EXPUNGE")

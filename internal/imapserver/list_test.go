@@ -160,8 +160,8 @@ func TestListRecursiveMatch(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.login("alice")
-	c.ok("CREATE Parent/Child")
-	c.ok("UNSUBSCRIBE Parent")
+	c.ok("CREATE Parent/Child") // IMAP CREATE subscribes to nothing
+	c.ok("SUBSCRIBE Parent/Child")
 	lines := c.ok(`LIST (SUBSCRIBED RECURSIVEMATCH) "" "%%"`)
 	mustHave(t, lines, `"/" Parent ("CHILDINFO" ("SUBSCRIBED"))`)
 	mustNotHave(t, lines, `\Subscribed) "/" Parent`)

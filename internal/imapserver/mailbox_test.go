@@ -56,10 +56,28 @@ func TestBadMailboxNames(t *testing.T) {
 	for _, name := range []string{`"a/../b"`, `".."`, `"a//b"`, `"/a"`, `" a"`, `"Other Users"`, `"x*y"`} {
 		c.fail("NO", "CREATE %s", name)
 	}
-	c.fail("BAD", "CREATE {3+}\r\na\x00b")
-	c.fail("BAD", `CREATE "a&Jjo"`)  // unterminated
-	c.fail("BAD", `CREATE "a&AGE-"`) // ASCII in base64
-	c.fail("BAD", "CREATE \"a\x01b\"")
+	c.fail("BAD", "CREATE {3+}\r\na\x00b") // NUL in a literal is a syntax error
+	// A name that does not decode is not a syntax error: NO [CANNOT]
+	// (RFC 9051 §5.1, §7.1), as Dovecot answers.
+	for _, cmd := range []string{
+		`CREATE "a&Jjo"`,  // unterminated
+		`CREATE "a&AGE-"`, // ASCII in base64
+		"CREATE \"a\x01b\"",
+		`SELECT "a&Jjo"`,
+		`RENAME INBOX "a&Jjo"`,
+		`STATUS "a&Jjo" (MESSAGES)`,
+	} {
+		if st := c.fail("NO", "%s", cmd); !strings.Contains(st, "[CANNOT]") {
+			t.Fatalf("%s: %q", cmd, st)
+		}
+	}
+	// A syntax error later in the same command still answers BAD.
+	c.fail("BAD", `STATUS "a&Jjo" (NOSUCHITEM)`)
+	// APPEND is refused before the message is sent.
+	c.send("x1 APPEND \"a&Jjo\" {5}\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "x1 NO [CANNOT]") {
+		t.Fatalf("APPEND to an invalid name: %q", l)
+	}
 	deep := strings.Repeat("x/", 999) + "x"
 	if st := c.fail("NO", "CREATE %s", deep); !strings.Contains(st, "[LIMIT]") {
 		t.Fatalf("deep: %q", st)
@@ -109,8 +127,7 @@ func TestSubscribe(t *testing.T) {
 	e := newEnv(t)
 	c := e.login("alice")
 	c.ok("CREATE Lists")
-	c.ok("CREATE a")
-	c.ok("UNSUBSCRIBE a") // new folders start subscribed in the store
+	c.ok("CREATE a") // IMAP CREATE subscribes to nothing (RFC 9051 §6.3.4)
 	c.ok("SUBSCRIBE Lists")
 	lines := c.ok(`LSUB "" "*"`)
 	mustHave(t, lines, `* LSUB () "/" Lists`)

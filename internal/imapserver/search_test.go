@@ -35,9 +35,11 @@ func TestSearchKeys(t *testing.T) {
 		{"UNFLAGGED DELETED", "3"},
 		{"KEYWORD $Work", "3"},
 		{"UNKEYWORD $work", "1 2 4 5"},
-		{"NEW", ""},
-		{"OLD", "1 2 3 4 5"},
-		{"RECENT", ""},
+		// All five arrived before this session, the first to select
+		// INBOX: \Recent for it (RFC 3501 §2.3.2).
+		{"NEW", "2 3 4 5"},
+		{"OLD", ""},
+		{"RECENT", "1 2 3 4 5"},
 		{"ANSWERED", ""},
 		{"UNDRAFT", "1 2 3 4 5"},
 		{"SUBJECT message", "1 3"},

@@ -26,7 +26,7 @@ func TestSelect(t *testing.T) {
 	mustHave(t, lines, `* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important)`)
 	mustHave(t, lines, `* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important \*)]`)
 	mustHave(t, lines, "* 2 EXISTS")
-	mustHave(t, lines, "* 0 RECENT")
+	mustHave(t, lines, "* 2 RECENT") // the first SELECT since they arrived
 	mustHave(t, lines, "* OK [UNSEEN 2]")
 	mustHave(t, lines, fmt.Sprintf("* OK [UIDVALIDITY %d]", inbox.UIDValidity))
 	mustHave(t, lines, "* OK [UIDNEXT 3]")
@@ -36,6 +36,7 @@ func TestSelect(t *testing.T) {
 		t.Fatalf("examine: %q", st)
 	}
 	mustHave(t, lines, "* OK [PERMANENTFLAGS ()]")
+	mustHave(t, lines, "* 0 RECENT") // the SELECT took them
 	c.fail("NO", "STORE 1 +FLAGS (\\Flagged)")
 	c.ok("CHECK")
 	c.ok("UNSELECT")
@@ -105,13 +106,14 @@ func TestStatus(t *testing.T) {
 	f := e.folder("alice", store.SpecialInbox)
 	c := e.login("alice")
 	lines := c.ok("STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ APPENDLIMIT RECENT)")
-	want := fmt.Sprintf("* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY %d UNSEEN 2 DELETED 1 SIZE %d HIGHESTMODSEQ %d APPENDLIMIT 1048576 RECENT 0)",
+	want := fmt.Sprintf("* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY %d UNSEEN 2 DELETED 1 SIZE %d HIGHESTMODSEQ %d APPENDLIMIT 1048576 RECENT 3)",
 		f.UIDValidity, f.Size, f.HighestModSeq)
 	mustHave(t, lines, want)
 	c.fail("BAD", "STATUS INBOX (BOGUS)")
 	// The selected mailbox may be asked too.
 	c.ok("SELECT INBOX")
 	mustHave(t, c.ok("STATUS INBOX (MESSAGES)"), "MESSAGES 3")
+	mustHave(t, c.ok("STATUS INBOX (RECENT)"), "RECENT 0") // taken by the SELECT
 	// Shared with "l" only: no STATUS without "r".
 	e.share("bob", store.SpecialInbox, "alice", "l")
 	if st := c.fail("NO", `STATUS "Other Users/bob/INBOX" (MESSAGES)`); !strings.Contains(st, "[NOPERM]") {

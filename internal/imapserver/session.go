@@ -78,9 +78,6 @@ type session struct {
 	sel       *selection
 	badCount  int
 	authFails int
-	// subs holds subscriptions to mailboxes outside the personal
-	// namespace, which the store cannot record per user (see SetSubscribed).
-	subs map[int64]bool
 }
 
 func newSession(srv *Server, c net.Conn, ip string) *session {
@@ -200,6 +197,9 @@ func (s *session) next() error {
 			if pe.Fatal {
 				s.w.Flush()
 				return err
+			}
+			if pe.No {
+				return s.flush() // a refusal, not a client error
 			}
 			return s.countBad()
 		}

@@ -21,6 +21,8 @@ type msg struct {
 	// expunged is set when another session removed the message and the
 	// client has not been told yet (no EXPUNGE allowed at that moment).
 	expunged bool
+	// recent is the session's \Recent flag (RFC 3501 §2.3.2, recent.go).
+	recent bool
 }
 
 // selection is the session's view of the selected mailbox (RFC 9051 §5.2).
@@ -30,6 +32,10 @@ type selection struct {
 	name        string
 	uidValidity uint32
 	readOnly    bool
+	// claimRecent is set for SELECT (not EXAMINE): the session takes the
+	// \Recent flag of new messages from every later session (recent.go).
+	claimRecent bool
+	recentSent  uint32 // the last RECENT count sent
 	rights      string
 	msgs        []msg // in UID order
 	// lastSeq is the store journal sequence read up to; highestModSeq the
@@ -145,6 +151,7 @@ func (s *session) sync(expunge bool) error {
 	if err != nil {
 		// Transient: try again after the next command.
 		s.log.Warn("sync", "mailbox", sel.name, "err", err)
+		s.announceRecent()
 		return nil
 	}
 	var newMsgs []msg
@@ -153,6 +160,7 @@ func (s *session) sync(expunge bool) error {
 		newMsgs, changed, err = s.readChanges(sel)
 		if err != nil {
 			s.log.Warn("sync", "mailbox", sel.name, "err", err)
+			s.announceRecent()
 			return nil
 		}
 		sel.highestModSeq = f.HighestModSeq
@@ -181,9 +189,13 @@ func (s *session) sync(expunge bool) error {
 		s.announceExpunged()
 	}
 	if len(newMsgs) > 0 {
+		s.markRecent(sel, f, newMsgs, 0)
 		sel.msgs = append(sel.msgs, newMsgs...)
 		s.w.Exists(uint32(len(sel.msgs)))
 	}
+	// After every change of size, including EXPUNGEs the command itself
+	// sent (EXPUNGE, MOVE), once per command.
+	s.announceRecent()
 	return nil
 }
 
@@ -346,7 +358,7 @@ func (s *session) writeFlags(i int, withUID, silent bool) {
 		fw.UID(m.uid)
 	}
 	if !silent {
-		fw.Flags(m.flags...)
+		fw.Flags(s.flagsOf(m)...)
 	}
 	if s.condstore {
 		fw.ModSeq(m.modseq)

@@ -43,6 +43,9 @@ var fuzzSeeds = []string{
 	"a SEARCH NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT ALL\r\n",
 	"a IDLE\r\nDONE\r\n",
 	"a COMPRESS DEFLATE\r\n",
+	// Invalid modified UTF-7: NO, not BAD; kept as is in a LIST pattern.
+	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
+	"a STATUS \"a&Jjo\" (BOGUS)\r\nb APPEND \"a&AGE-\" {5}\r\nhello\r\n",
 }
 
 // FuzzReadCommand feeds arbitrary bytes to the Reader: it must never

@@ -335,36 +335,56 @@ func (r *Reader) enter() bool {
 func (r *Reader) leave() { r.depth-- }
 
 // mailbox parses mailbox: "INBOX" / astring (RFC 9051 §5.1), decoded to
-// Unicode and checked by checkMailbox.
+// Unicode by DecodeMailbox.
 func (r *Reader) mailbox() string {
-	return r.mailboxName(r.astring())
+	return r.mailboxName(r.astring(), false)
 }
 
 // listMailbox parses list-mailbox: 1*list-char / string (RFC 9051 §6.3.9).
 func (r *Reader) listMailbox() string {
 	c := r.peek()
 	if c == '"' || r.isLiteralStart() {
-		return r.mailboxName(r.str())
+		return r.mailboxName(r.str(), true)
 	}
 	b := r.takeWhile(isListChar)
 	if len(b) == 0 {
 		r.fail("expected mailbox pattern")
 		return ""
 	}
-	return r.mailboxName(string(b))
+	return r.mailboxName(string(b), true)
 }
 
-// mailboxName decodes a mailbox name from the wire.
-func (r *Reader) mailboxName(s string) string {
+// mailboxName decodes a mailbox name from the wire. A name that does not
+// decode is well-formed syntax with an unusable value, so the command
+// fails with NO [CANNOT] rather than BAD (RFC 9051 §5.1, §7.1: BAD is for
+// syntax errors), as Dovecot answers; parsing goes on so that a later
+// syntax error still answers BAD. A LIST pattern of printable ASCII that
+// is not valid modified UTF-7 is kept as it is: it matches only names
+// spelled like it, and LIST answers OK (as Dovecot does).
+func (r *Reader) mailboxName(s string, pattern bool) string {
 	if !r.ok() {
 		return ""
 	}
 	name, err := DecodeMailbox(s, r.UTF8)
-	if err != nil {
-		r.fail("%v", err)
-		return ""
+	if err == nil {
+		return name
 	}
-	return name
+	if pattern && !r.UTF8 && printableASCII(s) {
+		return s
+	}
+	if r.nameErr == nil {
+		r.nameErr = &ParseError{Msg: err.Error(), Code: CodeCannot, No: true}
+	}
+	return ""
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // Dates.

@@ -65,6 +65,10 @@ type Reader struct {
 	size  int64  // bytes of the current command held in memory
 	nlit  int    // literals in the current command
 	depth int    // nesting depth while parsing
+	// nameErr is the first invalid mailbox name of the current command: a
+	// NO, not a BAD (RFC 9051 §5.1 names are not syntax), raised once the
+	// command has parsed so that a real syntax error still answers BAD.
+	nameErr *ParseError
 
 	body *msgBody // open APPEND message, or nil
 	app  bool     // an APPEND command is being read (via NextAppendMessage)
@@ -125,6 +129,9 @@ func (r *Reader) ReadCommand() (*Command, error) {
 		return nil, r.finishErr()
 	}
 	c := r.parseCommand()
+	if r.err == nil && r.nameErr != nil {
+		r.err = r.nameErr
+	}
 	if r.err != nil {
 		r.app = false
 		return nil, r.finishErr()
@@ -180,6 +187,7 @@ func (r *Reader) ReadAuthResponse() ([]byte, error) {
 func (r *Reader) begin() {
 	r.lim = r.Limits.withDefaults()
 	r.err = nil
+	r.nameErr = nil
 	r.tag = ""
 	r.cmd = ""
 	r.size = 0
@@ -405,6 +413,10 @@ func (r *Reader) ok() bool { return r.err == nil }
 // the limits and asks the OnLiteral hook. On success the literal may be
 // read.
 func (r *Reader) admitLiteral(h *litHeader, message bool) error {
+	if r.nameErr != nil {
+		// Refuse before the client sends more of a command that fails.
+		return r.nameErr
+	}
 	r.nlit++
 	if r.nlit > r.lim.MaxLiterals {
 		return &ParseError{Msg: "too many literals in one command", Code: CodeLimit}

@@ -551,3 +551,49 @@ func TestGetMetadataOptionsAfterMailbox(t *testing.T) {
 		t.Errorf("got %+v", a)
 	}
 }
+
+// A mailbox name that is not valid modified UTF-7 is not a syntax error:
+// the command fails with NO [CANNOT] (RFC 9051 §5.1, §7.1), unless the
+// command has a real syntax error too, which answers BAD. LIST patterns
+// that do not decode are kept as they are.
+func TestInvalidMailboxNameIsNo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cmd  string
+		no   bool
+		code Code
+	}{
+		{"a SELECT \"a&Jjo\"", true, CodeCannot},
+		{"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}", true, CodeCannot},
+		{"a RENAME INBOX \"a&AGE-\"", true, CodeCannot},
+		{"a CREATE \"a\x01b\"", true, CodeCannot},
+		{"a LIST \"a&Jjo\" \"*\"", true, CodeCannot}, // the reference is a name
+		{"a STATUS \"a&Jjo\" (BOGUS)", false, ""},    // syntax error after the name
+		{"a SELECT \"a&Jjo\" (NOSUCH)", false, ""},
+	} {
+		r := newTestReader(tc.cmd + "\r\nb NOOP\r\n")
+		pe := parseErr(t, firstErr(r))
+		if pe.No != tc.no || pe.Code != tc.code || pe.Tag != "a" || pe.Fatal {
+			t.Errorf("%q: got %+v", tc.cmd, pe)
+		}
+		expectNext(t, r, "b")
+	}
+	// LIST patterns are kept as they are.
+	r := newTestReader("a LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\nb LIST \"\" (\"&Jjo\" \"x\")\r\n")
+	c := expectNext(t, r, "a")
+	if got := c.Args.(*ListCmd).Patterns; len(got) != 1 || got[0] != "!#$&'+,-.0123456789:;<=>?@^_`|[}%*" {
+		t.Fatalf("pattern: %q", got)
+	}
+	c = expectNext(t, r, "b")
+	if got := c.Args.(*ListCmd).Patterns; len(got) != 2 || got[0] != "&Jjo" || got[1] != "x" {
+		t.Fatalf("patterns: %q", got)
+	}
+	// APPEND is refused before the message literal: the hook never sees it.
+	r = newTestReader("a APPEND \"a&Jjo\" {5}\r\nb NOOP\r\n")
+	r.OnLiteral = func(LiteralInfo) error { t.Error("hook called for a refused APPEND"); return nil }
+	pe := parseErr(t, firstErr(r))
+	if !pe.No || pe.Code != CodeCannot {
+		t.Fatalf("append: %+v", pe)
+	}
+	expectNext(t, r, "b")
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -256,7 +257,16 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		if err != nil {
 			return fmt.Errorf("admin_socket: %w", err)
 		}
-		s.serve(ln, systemOnly(api), "admin api", "unix:"+path)
+		// The socket also serves Go's profiler (/debug/pprof/) to whoever
+		// may use the socket, the system administrator: `curl --unix-socket
+		// DATA/admin.sock http://roost/debug/pprof/profile?seconds=30`.
+		sock := http.NewServeMux()
+		sock.Handle("/", api)
+		sock.HandleFunc("/debug/pprof/", pprof.Index)
+		sock.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		sock.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		sock.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		s.serve(ln, systemOnly(sock), "admin api", "unix:"+path)
 		if addr := cfg.Listener("admin"); addr != "" {
 			ac := tlsConf.Clone()
 			if cfg.SSLCAFile != "" {

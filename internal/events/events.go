@@ -9,7 +9,10 @@
 // the next one.
 package events
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Change tells that a store's journal reached Seq.
 type Change struct {
@@ -21,10 +24,31 @@ type Change struct {
 type Hub struct {
 	mu   sync.Mutex
 	subs map[int64]map[*Subscription]struct{}
+	// gen grows with every Publish; storeGen holds, per store, the gen of
+	// its latest Publish. Together they answer "did store S change since
+	// I looked?" without a database read (see StoreGen).
+	gen      atomic.Uint64
+	storeGen map[int64]uint64
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[int64]map[*Subscription]struct{}{}} }
+func NewHub() *Hub {
+	return &Hub{subs: map[int64]map[*Subscription]struct{}{}, storeGen: map[int64]uint64{}}
+}
+
+// Gen returns the hub's generation, which grows with every Publish. Take
+// it before reading a store's state; if StoreGen of that store is not
+// above it later, nothing was published for the store in between.
+func (h *Hub) Gen() uint64 { return h.gen.Load() }
+
+// StoreGen returns the generation of the latest Publish for storeID, or 0
+// if there was none since the hub was made. It relies on the invariant
+// that every committed journal entry is published to this hub.
+func (h *Hub) StoreGen(storeID int64) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.storeGen[storeID]
+}
 
 // Subscription receives notifications for one store. C has room for one
 // pending notification: a slow subscriber sees the latest sequence, never
@@ -86,6 +110,7 @@ func (s *Subscription) Close() {
 func (h *Hub) Publish(storeID int64, seq uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.storeGen[storeID] = h.gen.Add(1)
 	for s := range h.subs[storeID] {
 		c := Change{StoreID: storeID, Seq: seq}
 		if s.fn != nil {

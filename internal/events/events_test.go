@@ -89,3 +89,20 @@ func TestSubscribeFunc(t *testing.T) {
 		t.Fatal("closed subscription still counted")
 	}
 }
+
+func TestStoreGen(t *testing.T) {
+	h := NewHub()
+	g0 := h.Gen()
+	if h.StoreGen(1) > g0 {
+		t.Fatal("a store changed before anything was published")
+	}
+	h.Publish(2, 10)
+	if h.StoreGen(1) > g0 || h.StoreGen(2) <= g0 {
+		t.Fatalf("after a publish for store 2: store 1 gen %d, store 2 gen %d, taken %d", h.StoreGen(1), h.StoreGen(2), g0)
+	}
+	g1 := h.Gen()
+	h.Publish(1, 3)
+	if h.StoreGen(1) <= g1 || h.StoreGen(2) > g1 {
+		t.Fatalf("after a publish for store 1: store 1 gen %d, store 2 gen %d, taken %d", h.StoreGen(1), h.StoreGen(2), g1)
+	}
+}

@@ -25,6 +25,10 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 	if a.CondStore {
 		s.condstore = true
 	}
+	var gen uint64
+	if s.o.Events != nil {
+		gen = s.o.Events.Gen() // before the folder is read (view.go sync)
+	}
 	m, err := s.resolve(a.Mailbox)
 	if err != nil {
 		return "", err
@@ -50,6 +54,7 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 		// sessions, even when the mailbox is read-only for lack of rights.
 		claimRecent: c.Name == "SELECT",
 		rights:      rights, lastSeq: f.HighestModSeq, highestModSeq: f.HighestModSeq,
+		gen: gen, genKnown: s.o.Events != nil,
 		msgs: make([]msg, len(items)),
 	}
 	firstUnseen := 0

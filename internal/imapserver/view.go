@@ -42,6 +42,11 @@ type selection struct {
 	// folder's HIGHESTMODSEQ when last synced (a cheap "anything new?").
 	lastSeq       uint64
 	highestModSeq uint64
+	// gen is the events hub's generation when the mailbox was last read
+	// (genKnown: there is a hub): while the store's StoreGen is not above
+	// it, nothing changed and sync needs no database read.
+	gen      uint64
+	genKnown bool
 	keywords      []string // keywords announced in FLAGS
 	pending       int      // messages marked expunged
 	saved         []uint32 // SEARCHRES result "$" (RFC 5182), as UIDs
@@ -143,6 +148,15 @@ func (s *session) sync(expunge bool) error {
 	if sel == nil {
 		return nil
 	}
+	var gen uint64
+	if hub := s.o.Events; hub != nil {
+		if sel.genKnown && hub.StoreGen(sel.storeID) <= sel.gen && !(expunge && sel.pending > 0) {
+			// Nothing was committed to this store since the last look.
+			s.announceRecent()
+			return nil
+		}
+		gen = hub.Gen()
+	}
 	f, err := s.o.Store.GetFolder(s.ctx, sel.folderID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && f.UIDValidity != sel.uidValidity {
 		s.log.Info("selected mailbox vanished", "mailbox", sel.name)
@@ -196,6 +210,7 @@ func (s *session) sync(expunge bool) error {
 	// After every change of size, including EXPUNGEs the command itself
 	// sent (EXPUNGE, MOVE), once per command.
 	s.announceRecent()
+	sel.gen, sel.genKnown = gen, s.o.Events != nil
 	return nil
 }
 

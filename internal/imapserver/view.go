@@ -47,9 +47,9 @@ type selection struct {
 	// it, nothing changed and sync needs no database read.
 	gen      uint64
 	genKnown bool
-	keywords      []string // keywords announced in FLAGS
-	pending       int      // messages marked expunged
-	saved         []uint32 // SEARCHRES result "$" (RFC 5182), as UIDs
+	keywords []string // keywords announced in FLAGS
+	pending  int      // messages marked expunged
+	saved    []uint32 // SEARCHRES result "$" (RFC 5182), as UIDs
 }
 
 // systemFlags are the flags of RFC 9051 §2.3.2 that can be stored.

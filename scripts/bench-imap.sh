@@ -91,8 +91,17 @@ for i in $(seq 0 $((users - 1))); do
   echo bench | "$work/roost" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null
 done
 
-echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $users users, $duration, $msgs messages per INBOX, mix $mix"
-echo "== Roost"
-"$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix"
-echo "== Dovecot $(dovecot --version)"
-"$work/roost" bench imap --addr "127.0.0.1:$dport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix"
+rounds=${ROUNDS:-2}
+echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $users users, $duration, $msgs messages per INBOX, mix $mix, $rounds rounds"
+# The servers take turns, so that a change in the machine's load during
+# the run affects both alike; the summary adds the rounds up.
+rsum=0; dsum=0
+for r in $(seq "$rounds"); do
+  echo "== Roost (round $r)"
+  "$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix" | tee "$work/r.out"
+  echo "== Dovecot $(dovecot --version) (round $r)"
+  "$work/roost" bench imap --addr "127.0.0.1:$dport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix" | tee "$work/d.out"
+  rsum=$(awk -v s="$rsum" '/^total/ {print s + $3}' "$work/r.out")
+  dsum=$(awk -v s="$dsum" '/^total/ {print s + $3}' "$work/d.out")
+done
+awk -v r="$rsum" -v d="$dsum" -v n="$rounds" 'BEGIN { printf "== summary over %d rounds: Roost %.1f ops/s, Dovecot %.1f ops/s, ratio %.2f\n", n, r/n, d/n, r/d }'

@@ -1134,6 +1134,16 @@ func (t *tx) markSubscribed(p *store.Principal, fs ...*store.Folder) error {
 	if p.UserID == 0 || len(fs) == 0 {
 		return nil
 	}
+	if len(fs) == 1 {
+		// One folder (GetFolder, the IMAP sync path): a point lookup.
+		var n int
+		err := t.row(`SELECT 1 FROM subscriptions WHERE user_id = ? AND folder_id = ?`, p.UserID, fs[0].ID).Scan(&n)
+		if err != nil && !isNoRows(err) {
+			return err
+		}
+		fs[0].Subscribed = err == nil
+		return nil
+	}
 	rows, err := t.query(`SELECT folder_id FROM subscriptions WHERE user_id = ?`, p.UserID)
 	if err != nil {
 		return err

@@ -7,10 +7,12 @@
 #   scripts/bench-imap.sh                 8 clients, 8 users, 20 s each
 #   CLIENTS=16 USERS=16 DURATION=30s scripts/bench-imap.sh
 #   MIX=select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=0 scripts/bench-imap.sh
+#   IDLE_WAIT=60ms scripts/bench-imap.sh  IDLE ops idle that long (the total then measures mostly the clients' wait)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${CLIENTS:-8}; users=${USERS:-8}; duration=${DURATION:-20s}; msgs=${MESSAGES:-100}
 mix=${MIX:-select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10}
+idlewait=${IDLE_WAIT:-0}  # e.g. 60ms: each IDLE op stays idle that long (think time)
 if ! command -v dovecot >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
@@ -92,15 +94,15 @@ for i in $(seq 0 $((users - 1))); do
 done
 
 rounds=${ROUNDS:-2}
-echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $users users, $duration, $msgs messages per INBOX, mix $mix, $rounds rounds"
+echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $users users, $duration, $msgs messages per INBOX, mix $mix, IDLE wait $idlewait, $rounds rounds"
 # The servers take turns, so that a change in the machine's load during
 # the run affects both alike; the summary adds the rounds up.
 rsum=0; dsum=0
 for r in $(seq "$rounds"); do
   echo "== Roost (round $r)"
-  "$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix" | tee "$work/r.out"
+  "$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix" --idle-wait "$idlewait" | tee "$work/r.out"
   echo "== Dovecot $(dovecot --version) (round $r)"
-  "$work/roost" bench imap --addr "127.0.0.1:$dport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix" | tee "$work/d.out"
+  "$work/roost" bench imap --addr "127.0.0.1:$dport" --users "$users" --clients "$clients" --duration "$duration" --messages "$msgs" --mix "$mix" --idle-wait "$idlewait" | tee "$work/d.out"
   rsum=$(awk -v s="$rsum" '/^total/ {print s + $3}' "$work/r.out")
   dsum=$(awk -v s="$dsum" '/^total/ {print s + $3}' "$work/d.out")
 done

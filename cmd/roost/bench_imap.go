@@ -48,6 +48,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	clients := fl.Int("clients", 10, "concurrent connections")
 	duration := fl.Duration("duration", 20*time.Second, "how long to run (at most 10m)")
 	seed := fl.Int("messages", 50, "messages each client appends before the run, if its INBOX has fewer")
+	idleWait := fl.Duration("idle-wait", 0, "how long an IDLE op stays idle before DONE (0: leave at once, measuring the IDLE round trip; think time makes the total measure the client's sleep, not the server)")
 	mix := fl.String("mix", "select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10", "weighted operation mix")
 	if err := fl.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,7 +69,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "roost bench: --mix: %v\n", err)
 		return 2
 	}
-	cfg := benchConfig{addr: *addr, implicitTLS: *implicitTLS, startTLS: *startTLS, password: *password, seed: *seed}
+	if *idleWait < 0 || *idleWait > time.Minute {
+		fmt.Fprintln(stderr, "roost bench: --idle-wait must be between 0 and 1m")
+		return 2
+	}
+	cfg := benchConfig{addr: *addr, implicitTLS: *implicitTLS, startTLS: *startTLS, password: *password, seed: *seed, idleWait: *idleWait}
 	ctx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -121,6 +126,7 @@ type benchConfig struct {
 	implicitTLS, startTLS bool
 	password              string
 	seed                  int
+	idleWait              time.Duration
 }
 
 func parseMix(s string) ([]weighted, error) {
@@ -372,7 +378,9 @@ func benchClient(ctx context.Context, cfg benchConfig, user string, ws []weighte
 				err = fmt.Errorf("IDLE: %q %v", l, e)
 				break
 			}
-			time.Sleep(time.Duration(20+r.IntN(80)) * time.Millisecond)
+			if cfg.idleWait > 0 {
+				time.Sleep(cfg.idleWait)
+			}
 			c.w.WriteString("DONE\r\n")
 			c.w.Flush()
 			_, err = c.readTagged(tag)

@@ -218,59 +218,140 @@ func (t *tx) refManifest(c content) error {
 	return nil
 }
 
-// openManifest returns a reader over a manifest's segments, opening each
-// part blob only when it is reached.
+// openManifest returns a reader over a manifest's segments. It is also an
+// io.ReaderAt (IMAP reads sections of large messages in place), opening
+// each part blob only when it is first reached and keeping it open until
+// Close.
 func (d *DB) openManifest(ctx context.Context, id blob.ID, manifest string) (io.ReadCloser, error) {
 	var segs []segment
 	if err := json.Unmarshal([]byte(manifest), &segs); err != nil {
 		return nil, fmt.Errorf("blob %s: bad manifest: %w", id, err)
 	}
-	return &manifestReader{ctx: ctx, d: d, segs: segs}, nil
+	m := &manifestReader{ctx: ctx, d: d, segs: segs, starts: make([]int64, len(segs)), open: map[int]*openPart{}}
+	for i, sg := range segs {
+		m.starts[i] = m.size
+		if sg.Blob == "" {
+			m.size += int64(len(sg.Data))
+		} else {
+			m.size += sg.Size
+		}
+	}
+	return m, nil
+}
+
+type openPart struct {
+	ra    io.ReaderAt
+	close func() error
 }
 
 type manifestReader struct {
-	ctx  context.Context
-	d    *DB
-	segs []segment
-	cur  io.ReadCloser
+	ctx    context.Context
+	d      *DB
+	segs   []segment
+	starts []int64 // offset of each segment in the message
+	size   int64
+	off    int64 // for Read
+	open   map[int]*openPart
 }
 
 func (m *manifestReader) Read(p []byte) (int, error) {
-	for {
-		if m.cur == nil {
-			if len(m.segs) == 0 {
-				return 0, io.EOF
-			}
-			s := m.segs[0]
-			m.segs = m.segs[1:]
-			if s.Blob == "" {
-				m.cur = io.NopCloser(bytes.NewReader(s.Data))
-			} else {
-				r, err := m.d.openBlob(m.ctx, s.Blob)
-				if err != nil {
-					return 0, fmt.Errorf("part %s: %w", s.Blob, err)
-				}
-				m.cur = r
-			}
-		}
-		n, err := m.cur.Read(p)
-		if errors.Is(err, io.EOF) {
-			m.cur.Close()
-			m.cur = nil
-			if n > 0 {
-				return n, nil
-			}
-			continue
-		}
-		return n, err
+	n, err := m.ReadAt(p, m.off)
+	m.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
 	}
+	return n, err
+}
+
+// ReadAt implements io.ReaderAt.
+func (m *manifestReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	n := 0
+	for len(p) > 0 {
+		if off >= m.size {
+			return n, io.EOF
+		}
+		i := sort.Search(len(m.starts), func(i int) bool { return m.starts[i] > off }) - 1
+		sg := m.segs[i]
+		in := off - m.starts[i]
+		var k int
+		if sg.Blob == "" {
+			k = copy(p, sg.Data[in:])
+		} else {
+			part, err := m.part(i)
+			if err != nil {
+				return n, err
+			}
+			want := p
+			if rest := sg.Size - in; int64(len(want)) > rest {
+				want = want[:rest]
+			}
+			got, err := part.ra.ReadAt(want, in)
+			if got < len(want) && err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil && !(err == io.EOF && got == len(want)) {
+				return n + got, fmt.Errorf("part %s: %w", sg.Blob, err)
+			}
+			k = got
+		}
+		n += k
+		off += int64(k)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// part opens segment i's blob: inline content from its row, larger
+// content from the blob store.
+func (m *manifestReader) part(i int) (*openPart, error) {
+	if op, ok := m.open[i]; ok {
+		return op, nil
+	}
+	id := m.segs[i].Blob
+	var data []byte
+	if err := m.d.read(m.ctx, func(t *tx) error {
+		return t.row(`SELECT data FROM blobs WHERE id = ?`, string(id)).Scan(&data)
+	}); err != nil {
+		return nil, fmt.Errorf("part %s: %w", id, err)
+	}
+	op := &openPart{close: func() error { return nil }}
+	if data != nil {
+		op.ra = bytes.NewReader(data)
+	} else {
+		rc, err := m.d.blobs.Open(m.ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("part %s: %w", id, err)
+		}
+		ra, ok := rc.(io.ReaderAt)
+		if !ok {
+			// A backend without random access: read the part once.
+			b, err := io.ReadAll(io.LimitReader(rc, m.segs[i].Size+1))
+			rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("part %s: %w", id, err)
+			}
+			ra = bytes.NewReader(b)
+		} else {
+			op.close = rc.Close
+		}
+		op.ra = ra
+	}
+	m.open[i] = op
+	return op, nil
 }
 
 func (m *manifestReader) Close() error {
-	if m.cur != nil {
-		return m.cur.Close()
+	var first error
+	for i, op := range m.open {
+		if err := op.close(); err != nil && first == nil {
+			first = err
+		}
+		delete(m.open, i)
 	}
-	return nil
+	return first
 }
 
 // manifestParts lists the part blobs of a manifest (for the sweep).

@@ -298,31 +298,20 @@ func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev 
 	return changed
 }
 
-// defaultCalendar returns the user's special calendar folder.
+// defaultCalendar returns the user's special calendar folder (or, failing
+// that, any calendar folder).
 func (s *Scheduler) defaultCalendar(ctx context.Context, u *store.User) (*store.Folder, error) {
-	st, err := s.Store.UserStore(ctx, u.Login)
-	if err != nil {
-		return nil, err
-	}
-	fs, err := s.Store.ListFolders(ctx, st.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range fs {
-		if f.Special == store.SpecialCalendar {
-			return f, nil
-		}
-	}
-	for _, f := range fs {
-		if f.Type == store.FolderCalendar {
-			return f, nil
-		}
-	}
-	return nil, fmt.Errorf("user %s has no calendar: %w", u.Login, store.ErrNotFound)
+	return s.specialFolder(ctx, u, store.SpecialCalendar, store.FolderCalendar, "calendar")
 }
 
 // defaultTasks returns the user's special tasks folder.
 func (s *Scheduler) defaultTasks(ctx context.Context, u *store.User) (*store.Folder, error) {
+	return s.specialFolder(ctx, u, store.SpecialTasks, "", "task list")
+}
+
+// specialFolder finds the folder with the special role in u's store, else
+// the first folder of type fallback ("" for none).
+func (s *Scheduler) specialFolder(ctx context.Context, u *store.User, role string, fallback store.FolderType, what string) (*store.Folder, error) {
 	st, err := s.Store.UserStore(ctx, u.Login)
 	if err != nil {
 		return nil, err
@@ -332,11 +321,16 @@ func (s *Scheduler) defaultTasks(ctx context.Context, u *store.User) (*store.Fol
 		return nil, err
 	}
 	for _, f := range fs {
-		if f.Special == store.SpecialTasks {
+		if f.Special == role {
 			return f, nil
 		}
 	}
-	return nil, fmt.Errorf("user %s has no task list: %w", u.Login, store.ErrNotFound)
+	for _, f := range fs {
+		if fallback != "" && f.Type == fallback {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("user %s has no %s: %w", u.Login, what, store.ErrNotFound)
 }
 
 // findCopy finds a user's copy of an object by UID in any calendar folder.

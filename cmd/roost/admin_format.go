@@ -201,3 +201,16 @@ func shortTime(t time.Time) string {
 	}
 	return t.Local().Format("2006-01-02 15:04")
 }
+
+// singleTenant reports whether t is the tenant a single-tenant install
+// has: its users never see the word "tenant" (SPEC §3), so confirmations
+// and details leave it out.
+func singleTenant(t string) bool { return t == "" || t == "default" }
+
+// inTenant is " in tenant T", or "" for the single-tenant default.
+func inTenant(t string) string {
+	if singleTenant(t) {
+		return ""
+	}
+	return " in tenant " + t
+}

@@ -15,7 +15,7 @@ func groupCreate(a *admin, _ *adminCmd, in *input) error {
 	if err != nil {
 		return err
 	}
-	a.say(data, "created group %s in tenant %s", g.Name, g.Tenant)
+	a.say(data, "created group %s%s", g.Name, inTenant(g.Tenant))
 	return nil
 }
 
@@ -40,7 +40,9 @@ func groupShow(a *admin, _ *adminCmd, in *input) error {
 	}
 	var d details
 	d.add("Name", "%s", g.Name)
-	d.add("Tenant", "%s", g.Tenant)
+	if !singleTenant(g.Tenant) {
+		d.add("Tenant", "%s", g.Tenant)
+	}
 	d.add("Emailaddress", "%s", g.Email)
 	d.add("Kind", "%s", g.Kind)
 	d.add("Address book", "%s", map[bool]string{false: "visible", true: "hidden"}[g.Hidden])

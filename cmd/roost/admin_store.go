@@ -18,7 +18,11 @@ func domainAdd(a *admin, _ *adminCmd, in *input) error {
 	if err != nil {
 		return err
 	}
-	a.say(data, "added domain %s to tenant %s", d.Name, d.Tenant)
+	if singleTenant(d.Tenant) {
+		a.say(data, "added domain %s", d.Name)
+	} else {
+		a.say(data, "added domain %s to tenant %s", d.Name, d.Tenant)
+	}
 	return nil
 }
 

@@ -35,7 +35,7 @@ func userCreate(a *admin, _ *adminCmd, in *input) error {
 	if err != nil {
 		return err
 	}
-	a.say(data, "created user %s in tenant %s (store %d)", u.Login, u.Tenant, u.StoreID)
+	a.say(data, "created user %s%s (store %d)", u.Login, inTenant(u.Tenant), u.StoreID)
 	return nil
 }
 
@@ -142,7 +142,9 @@ func userShow(a *admin, _ *adminCmd, in *input) error {
 	d.add("Fullname", "%s", u.FullName)
 	d.add("Emailaddress", "%s", u.Email)
 	d.add("Aliases", "%s", strings.Join(u.Aliases, ", "))
-	d.add("Tenant", "%s", u.Tenant)
+	if !singleTenant(u.Tenant) {
+		d.add("Tenant", "%s", u.Tenant)
+	}
 	d.add("Active", "%s", yesno(u.Active))
 	d.add("Administrator", "%s", adminName(u.Admin))
 	d.add("Features", "%s", joinOr(u.Features.Effective, "; ", "none"))

@@ -25,6 +25,10 @@ type listEntry struct {
 	f        *store.Folder // nil for a \Noselect level
 	t        *tree
 	children bool
+	// storedSub: the name is among the subscribed names kept without a
+	// folder (subs.go); nonExistent: no mailbox has it (RFC 5258 §3.1).
+	storedSub   bool
+	nonExistent bool
 }
 
 // NAMESPACE, RFC 2342 and RFC 9051 §6.3.10.
@@ -40,7 +44,7 @@ func (s *session) cmdNamespace(c *imap.Command) (imap.Code, error) {
 // subscribed reports whether the principal subscribed to a mailbox (the
 // store marks its folders for the principal, in every namespace).
 func (s *session) subscribed(e *listEntry) bool {
-	return e.f != nil && e.f.Subscribed
+	return e.storedSub || e.f != nil && e.f.Subscribed
 }
 
 // LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC
@@ -96,9 +100,16 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 	}
 	selSub := a.Select.Subscribed || lsub
 	retSub := a.Return.Subscribed || a.Select.Subscribed
+	if selSub || retSub {
+		names, err := s.subNames()
+		if err != nil {
+			return "", err
+		}
+		entries = addSubEntries(entries, names)
+	}
 	for i := range entries {
 		e := &entries[i]
-		if !matches(e.name) {
+		if !matches(e.name) || e.nonExistent && !selSub {
 			continue
 		}
 		var childInfo []string
@@ -126,17 +137,25 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 		}
 		if lsub {
 			var attrs []string
-			if e.f == nil {
+			if e.f == nil || e.nonExistent {
 				attrs = append(attrs, `\Noselect`)
 			}
 			s.w.LSub(&imap.ListData{Attrs: attrs, Delim: delim, Mailbox: e.name})
 			continue
 		}
 		var attrs []string
-		if e.f == nil {
+		switch {
+		case e.nonExistent:
+			// RFC 5258 §3.1: \NonExistent implies \Noselect.
+			attrs = append(attrs, `\NonExistent`)
+		case e.f == nil:
 			attrs = append(attrs, `\Noselect`)
 		}
-		if e.children {
+		if e.nonExistent {
+			if hasEntryBelow(entries, e.name) {
+				attrs = append(attrs, `\HasChildren`)
+			}
+		} else if e.children {
 			attrs = append(attrs, `\HasChildren`)
 		} else {
 			attrs = append(attrs, `\HasNoChildren`)
@@ -157,6 +176,17 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 		}
 	}
 	return "", nil
+}
+
+// hasEntryBelow reports whether a mailbox exists below name.
+func hasEntryBelow(entries []listEntry, name string) bool {
+	pfx := strings.ToLower(name) + string(delim)
+	for i := range entries {
+		if !entries[i].nonExistent && strings.HasPrefix(strings.ToLower(entries[i].name), pfx) {
+			return true
+		}
+	}
+	return false
 }
 
 // subscribedBelow reports whether a descendant of name (one for which

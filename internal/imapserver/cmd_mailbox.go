@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
@@ -45,7 +46,7 @@ func (s *session) ensureParent(t *tree, name string) (int64, string, error) {
 		if err != nil {
 			return 0, "", wrap(opCreate, err)
 		}
-		s.unsubscribeNew(f)
+		s.adoptSubscription(f, t.prefix+strings.Join(comps[:i+1], string(delim)))
 		parent = f.ID
 	}
 	return parent, comps[len(comps)-1], nil
@@ -77,7 +78,7 @@ func (s *session) cmdCreate(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", wrap(opCreate, err)
 	}
-	s.unsubscribeNew(f)
+	s.adoptSubscription(f, name)
 	return "", nil
 }
 
@@ -99,7 +100,8 @@ func (s *session) unsubscribeNew(f *store.Folder) {
 
 // DELETE, RFC 9051 §6.3.5. A mailbox with children is not deleted (the
 // store would delete the subtree, and RFC 9051 keeps inferiors), as
-// Dovecot does: NO [HASCHILDREN].
+// Dovecot does: NO [HASCHILDREN]. A subscribed mailbox's name stays
+// subscribed (RFC 9051 §6.3.7, RFC 3501 §6.3.6), as a stored name.
 func (s *session) cmdDelete(c *imap.Command) (imap.Code, error) {
 	m, err := s.resolve(c.Args.(*imap.MailboxCmd).Mailbox)
 	if err != nil {
@@ -116,6 +118,13 @@ func (s *session) cmdDelete(c *imap.Command) (imap.Code, error) {
 	if err := s.o.Store.DeleteFolder(s.ctx, m.f.ID); err != nil {
 		return "", wrap(opMailbox, err)
 	}
+	if m.f.Subscribed {
+		// The mailbox is gone either way; a name that cannot be kept
+		// (too long, too many) is logged, not failed.
+		if err := s.addSubName(m.name); err != nil {
+			s.log.Warn("delete: keep subscription", "name", m.name, "err", err)
+		}
+	}
 	if s.sel != nil && s.sel.folderID == m.f.ID {
 		s.unselect()
 	}
@@ -123,7 +132,12 @@ func (s *session) cmdDelete(c *imap.Command) (imap.Code, error) {
 }
 
 // RENAME, RFC 9051 §6.3.6: within one store; renaming INBOX moves its
-// messages to a new mailbox and leaves INBOX empty.
+// messages to a new mailbox and leaves INBOX empty. The subscription list
+// is of names and RENAME changes none of them, as with Dovecot: the old
+// names (of the mailbox and its children) stay subscribed, as names
+// without a mailbox (RFC 3501 §6.3.6: the server MUST NOT remove a name
+// whose mailbox no longer exists), and the renamed folders are subscribed
+// only where their new names were (RFC 9051 §6.3.6 says nothing more).
 func (s *session) cmdRename(c *imap.Command) (imap.Code, error) {
 	a := c.Args.(*imap.RenameCmd)
 	from, err := s.resolve(a.From)
@@ -154,13 +168,46 @@ func (s *session) cmdRename(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	// The folder and its visible descendants, by their old names.
+	subtree := []*store.Folder{from.f}
+	pfx := from.name + string(delim)
+	for _, f := range from.t.folders {
+		if strings.HasPrefix(from.t.name[f.ID], pfx) {
+			subtree = append(subtree, f)
+		}
+	}
 	if _, err := s.o.Store.RenameFolder(s.ctx, from.f.ID, parent, last); err != nil {
 		return "", wrap(opCreate, err)
+	}
+	for _, f := range subtree {
+		old := from.t.name[f.ID]
+		s.renameSubscription(f, old, to+old[len(from.name):])
 	}
 	if s.sel != nil && s.sel.folderID == from.f.ID {
 		s.sel.name = to
 	}
 	return "", nil
+}
+
+// renameSubscription keeps old subscribed as a name and makes the folder,
+// now called name, subscribed exactly when name was. Failures are logged:
+// the rename is done.
+func (s *session) renameSubscription(f *store.Folder, old, name string) {
+	if f.Subscribed {
+		if err := s.addSubName(old); err != nil {
+			s.log.Warn("rename: keep subscription", "name", old, "err", err)
+		}
+	}
+	had, err := s.dropSubNames(name)
+	if err != nil {
+		s.log.Warn("rename: stored subscription", "name", name, "err", err)
+		return
+	}
+	if had != f.Subscribed {
+		if err := s.o.Store.SetSubscribed(s.ctx, f.ID, had); err != nil {
+			s.log.Warn("rename: subscription", "folder", f.ID, "err", err)
+		}
+	}
 }
 
 // renameInbox creates the new mailbox and moves INBOX's messages into it
@@ -174,7 +221,7 @@ func (s *session) renameInbox(from *mbox, t *tree, to string) error {
 	if err != nil {
 		return wrap(opCreate, err)
 	}
-	s.unsubscribeNew(dst)
+	s.adoptSubscription(dst, to)
 	for {
 		items, err := s.o.Store.ListItems(s.ctx, from.f.ID, 0, 10000)
 		if err != nil {
@@ -193,21 +240,39 @@ func (s *session) renameInbox(from *mbox, t *tree, to string) error {
 	}
 }
 
-// SUBSCRIBE and UNSUBSCRIBE, RFC 9051 §6.3.7 and §6.3.8. The store keeps
-// subscriptions per user and per folder, in every namespace, so they last
-// across sessions. A subscription is tied to a folder: SUBSCRIBE to a
-// mailbox that does not exist answers NO [NONEXISTENT] (RFC 9051 §6.3.7
-// permits refusing it) and deleting a mailbox ends its subscription, so
-// LIST (SUBSCRIBED) never reports \NonExistent. UNSUBSCRIBE of a missing
-// mailbox succeeds: there is nothing to unsubscribe from.
+// SUBSCRIBE and UNSUBSCRIBE, RFC 9051 §6.3.7 and §6.3.8. Subscriptions
+// are to names and last across sessions: the store keeps them per user and
+// per folder for existing mailboxes, and subs.go keeps names without a
+// mailbox (SUBSCRIBE of a name that does not exist, DELETE of a subscribed
+// mailbox), which LIST (SUBSCRIBED) reports \NonExistent and LSUB
+// \Noselect. A name no mailbox could have (empty levels, wildcards) is
+// refused. UNSUBSCRIBE removes both forms and succeeds when there is
+// nothing to remove.
 func (s *session) cmdSubscribe(c *imap.Command) (imap.Code, error) {
 	on := c.Name == "SUBSCRIBE"
-	m, err := s.resolve(c.Args.(*imap.MailboxCmd).Mailbox)
-	if err != nil {
-		if !on {
-			return "", nil
-		}
+	name := inboxCase(c.Args.(*imap.MailboxCmd).Mailbox)
+	m, err := s.resolve(name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	return "", wrap(opMailbox, s.o.Store.SetSubscribed(s.ctx, m.f.ID, on))
+	if m != nil {
+		if err := s.o.Store.SetSubscribed(s.ctx, m.f.ID, on); err != nil {
+			return "", wrap(opMailbox, err)
+		}
+		if on {
+			return "", nil
+		}
+	}
+	if !on {
+		_, err := s.dropSubNames(name)
+		return "", err
+	}
+	name = strings.TrimSuffix(name, string(delim))
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(name, "*%") {
+		return "", no(imap.CodeCannot, "Mailbox names cannot contain wildcards")
+	}
+	return "", s.addSubName(name)
 }

@@ -198,13 +198,93 @@ func TestCreateDoesNotSubscribe(t *testing.T) {
 	bob.ok("UNSUBSCRIBE INBOX")
 	mustHave(t, e.login("alice").ok(`LSUB "" "Other Users/*"`), `* LSUB () "/" "Other Users/bob/INBOX"`)
 	mustNotHave(t, bob.ok(`LSUB "" "INBOX"`), "INBOX")
-	// No subscription without a mailbox: SUBSCRIBE to a missing one is
-	// refused, and DELETE ends the subscription.
-	if st := d.fail("NO", "SUBSCRIBE box/missing"); !strings.Contains(st, "[NONEXISTENT]") {
-		t.Fatalf("subscribe missing: %q", st)
+}
+
+// RFC 9051 §6.3.7, RFC 3501 §6.3.6 and RFC 5258 §3.1: subscriptions are
+// to names. A name without a mailbox may be subscribed, DELETE keeps a
+// subscribed name, LIST (SUBSCRIBED) shows it \NonExistent and LSUB
+// \Noselect, CREATE of a subscribed name makes a subscribed mailbox, and
+// all of it lasts across sessions (imaptest's listext script).
+func TestSubscribeNames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.login("alice")
+	c.ok("CREATE sub/test1")
+	c.ok("CREATE sub/test6")
+	c.ok("SUBSCRIBE sub/test1")
+	c.ok("SUBSCRIBE sub/test6")
+	c.ok("DELETE sub/test6")
+	c.ok("SUBSCRIBE sub/missing")
+	c.ok("SUBSCRIBE sub/caf&AOk-")
+	d := e.login("alice")
+	lines := d.ok(`LIST (SUBSCRIBED) "" "sub/*"`)
+	mustHave(t, lines, `* LIST (\HasNoChildren \Subscribed) "/" sub/test1`)
+	mustHave(t, lines, `* LIST (\NonExistent \Subscribed) "/" sub/test6`)
+	mustHave(t, lines, `* LIST (\NonExistent \Subscribed) "/" sub/missing`)
+	mustHave(t, lines, `* LIST (\NonExistent \Subscribed) "/" sub/caf&AOk-`)
+	if len(lines) != 4 {
+		t.Fatalf("list subscribed: %q", lines)
 	}
-	d.ok("DELETE box/test")
-	mustNotHave(t, d.ok(`LIST (SUBSCRIBED) "" "box/*"`), "box/test ")
+	for _, l := range lines {
+		if strings.Contains(strings.ToLower(l), `\noselect`) {
+			t.Fatalf("\\NonExistent with \\Noselect: %q", l)
+		}
+	}
+	lines = d.ok(`LSUB "" "sub/*"`)
+	mustHave(t, lines, `* LSUB () "/" sub/test1`)
+	mustHave(t, lines, `* LSUB (\Noselect) "/" sub/test6`)
+	mustHave(t, lines, `* LSUB (\Noselect) "/" sub/missing`)
+	// Plain LIST lists no names without a mailbox; RETURN (SUBSCRIBED)
+	// marks only existing ones.
+	lines = d.ok(`LIST "" "sub/*" RETURN (SUBSCRIBED)`)
+	mustHave(t, lines, `* LIST (\HasNoChildren \Subscribed) "/" sub/test1`)
+	mustNotHave(t, lines, "test6", "missing")
+	// RECURSIVEMATCH sees a subscribed name below an unsubscribed parent.
+	mustHave(t, d.ok(`LIST (SUBSCRIBED RECURSIVEMATCH) "" "%%"`), `"/" sub ("CHILDINFO" ("SUBSCRIBED"))`)
+	// CREATE of a subscribed name: a subscribed mailbox, no duplicate.
+	d.ok("CREATE sub/test6")
+	lines = d.ok(`LIST (SUBSCRIBED) "" "sub/test6"`)
+	if len(lines) != 1 || lines[0] != `* LIST (\HasNoChildren \Subscribed) "/" sub/test6` {
+		t.Fatalf("after create: %q", lines)
+	}
+	// Intermediate levels created on the way adopt their names too.
+	d.ok("SUBSCRIBE mid")
+	d.ok("CREATE mid/leaf")
+	mustHave(t, d.ok(`LSUB "" "mid*"`), `* LSUB () "/" mid`)
+	// RENAME to a subscribed name subscribes the renamed mailbox; the
+	// old name goes with the folder.
+	d.ok("CREATE other")
+	d.ok("RENAME other sub/missing")
+	lines = e.login("alice").ok(`LIST (SUBSCRIBED) "" "*"`)
+	mustHave(t, lines, `* LIST (\HasNoChildren \Subscribed) "/" sub/missing`)
+	mustNotHave(t, lines, `"/" other`)
+	// RENAME changes no subscribed name (as Dovecot): the old names of
+	// the mailbox and its children stay, without a mailbox, and the new
+	// ones are not subscribed.
+	d.ok("CREATE ren/kid")
+	d.ok("SUBSCRIBE ren")
+	d.ok("SUBSCRIBE ren/kid")
+	d.ok("RENAME ren moved")
+	lines = e.login("alice").ok(`LIST (SUBSCRIBED) "" "*"`)
+	mustHave(t, lines, `* LIST (\NonExistent \Subscribed) "/" ren`, `* LIST (\NonExistent \Subscribed) "/" ren/kid`)
+	mustNotHave(t, lines, `"/" moved`)
+	d.ok("RENAME moved ren")
+	lines = e.login("alice").ok(`LIST (SUBSCRIBED) "" "ren*"`)
+	if got := strings.Join(lines, "|"); got != `* LIST (\HasChildren \Subscribed) "/" ren|* LIST (\HasNoChildren \Subscribed) "/" ren/kid` {
+		t.Fatalf("renamed back: %q", got)
+	}
+	// UNSUBSCRIBE removes either form, for good.
+	d.ok("UNSUBSCRIBE sub/test6")
+	d.ok("UNSUBSCRIBE SUB/CAF&AMk-")
+	d.ok("DELETE sub/test6")
+	lines = e.login("alice").ok(`LIST (SUBSCRIBED) "" "sub/*"`)
+	mustNotHave(t, lines, "test6")
+	// A subscription to a name is the subscriber's own.
+	mustNotHave(t, e.login("bob").ok(`LSUB "" "*"`), "sub/")
+	// A name too long for the store answers NO.
+	if st := d.fail("NO", "SUBSCRIBE %s", strings.Repeat("x/", 130)+"x"); !strings.Contains(st, "[") {
+		t.Fatalf("long name: %q", st)
+	}
 }
 
 // imaptest's atoms script: a mailbox name that is not valid modified

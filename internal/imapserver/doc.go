@@ -15,9 +15,16 @@
 // and the tenant's public store under "Shared Folders/…" (the shared
 // namespace). A shared folder whose parent the principal may not see is
 // placed at the top of its owner's tree, so no hidden folder's name leaks.
-// Subscriptions are the store's, per user and per folder in every
-// namespace; a mailbox created over IMAP starts unsubscribed (RFC 9051
-// §6.3.4), and a subscription ends with its folder.
+// Subscriptions are to names (RFC 9051 §6.3.7, RFC 3501 §6.3.6). For an
+// existing mailbox they are the store's, per user and per folder in every
+// namespace; a name without a mailbox (SUBSCRIBE of a missing name, or a
+// subscribed mailbox that DELETE removed) is kept in the user's own
+// private store's properties under "imap:subscribed:<name>" (subs.go), a
+// key METADATA never maps, and LIST (SUBSCRIBED) shows it \NonExistent,
+// LSUB \Noselect. CREATE (or RENAME) onto a stored name makes a subscribed
+// mailbox and drops the stored name; RENAME takes the subscription along
+// with the folder, as Dovecot does. A mailbox created over IMAP starts
+// unsubscribed otherwise (RFC 9051 §6.3.4).
 //
 // \Recent (RFC 3501 §2.3.2) exists in IMAP4rev1 sessions only, from a
 // per-folder watermark of the highest UID already announced (recent.go).

@@ -294,6 +294,30 @@ var diffScript = []string{
 	`LIST "" "Diff" RETURN (CHILDREN)`,
 	"UNSUBSCRIBE Diff/Sub",
 	`LSUB "" "Diff*"`,
+	// Subscriptions are to names (RFC 9051 §6.3.7, RFC 5258 §3.1).
+	"CREATE Diff/Gone",
+	"SUBSCRIBE Diff/Gone",
+	"DELETE Diff/Gone",
+	"SUBSCRIBE Diff/Never",
+	"UNSUBSCRIBE Diff/Never",
+	`LIST (SUBSCRIBED) "" "Diff/*"`,
+	`LSUB "" "Diff/*"`,
+	"CREATE Diff/Gone",
+	`LIST (SUBSCRIBED) "" "Diff/G*"`,
+	"CREATE Diff/Ren",
+	"CREATE Diff/Ren/Kid",
+	"SUBSCRIBE Diff/Ren",
+	"SUBSCRIBE Diff/Ren/Kid",
+	"RENAME Diff/Ren Diff/Ren2",
+	`LIST (SUBSCRIBED) "" "Diff/Ren*"`,
+	`LIST "" "Diff/Ren*" RETURN (SUBSCRIBED)`,
+	"UNSUBSCRIBE Diff/Gone",
+	"UNSUBSCRIBE Diff/Ren",
+	"UNSUBSCRIBE Diff/Ren/Kid",
+	"DELETE Diff/Gone",
+	"DELETE Diff/Ren2/Kid",
+	"DELETE Diff/Ren2",
+	`LSUB "" "Diff/%"`,
 	"STATUS Diff (MESSAGES UIDNEXT UNSEEN)",
 	`APPEND Diff (\Seen) "01-Feb-2024 12:00:00 +0000" $MSG1`,
 	`APPEND Diff () "02-Feb-2024 12:00:00 +0100" $MSG2`,
@@ -546,6 +570,10 @@ var dovecotDeviations = map[string]string{
 	"UID EXPUNGE 1:*": "RFC 9051 §6.3.3 (as above) and §6.4.3 (NO: can't expunge): Roost NO [READ-ONLY], Dovecot OK",
 	"NAMESPACE": "RFC 2342 §5: the namespaces are the server's configuration; Roost has other users' and shared folders, " +
 		"the test's Dovecot only the personal namespace",
+	"SUBSCRIBE Diff/Never": "RFC 9051 §6.3.7: a server MAY accept a name that does not exist, or refuse it; " +
+		"Roost keeps subscriptions to names (RFC 3501 §6.3.6), Dovecot refuses a missing mailbox",
+	`LSUB "" "Diff/*"`: "RFC 5258 §3.1 and RFC 3501 §6.3.9: a subscribed name without a mailbox cannot be selected; " +
+		"Roost flags it \\Noselect in LSUB (LIST's \\NonExistent implies \\Noselect), Dovecot sends no attribute",
 	"ENABLE CONDSTORE": "RFC 5161 §3.1 and RFC 7162 §3.1: CONDSTORE was already enabled by an earlier CHANGEDSINCE; " +
 		"Roost lists only what this ENABLE turned on (nothing), Dovecot lists it again",
 }

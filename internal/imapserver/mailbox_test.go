@@ -136,6 +136,13 @@ func TestSubscribe(t *testing.T) {
 	mustNotHave(t, lines, `"/" a`)
 	c.ok("UNSUBSCRIBE Lists")
 	mustNotHave(t, c.ok(`LSUB "" "*"`), "Lists")
-	c.fail("NO", "SUBSCRIBE Nonexistent")
+	// Subscriptions are to names (RFC 9051 §6.3.7): a missing mailbox
+	// may be subscribed, and shows as \Noselect in LSUB.
+	c.ok("SUBSCRIBE Nonexistent")
+	mustHave(t, c.ok(`LSUB "" "Non*"`), `* LSUB (\Noselect) "/" Nonexistent`)
 	c.ok("UNSUBSCRIBE Nonexistent")
+	mustNotHave(t, c.ok(`LSUB "" "*"`), "Nonexistent")
+	c.ok("UNSUBSCRIBE Nonexistent")
+	c.fail("NO", "SUBSCRIBE a//b")
+	c.fail("NO", `SUBSCRIBE "a*"`)
 }

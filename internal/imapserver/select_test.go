@@ -85,11 +85,22 @@ func TestOthersMailboxesLookMissing(t *testing.T) {
 		"Nonexistent",              // personal
 	} {
 		for _, cmd := range []string{"SELECT %s", "EXAMINE %s", "STATUS %s (MESSAGES)", "GETACL %s", "MYRIGHTS %s",
-			"DELETE %s", "SUBSCRIBE %s", "GETQUOTAROOT %s", "RENAME %s x", "LISTRIGHTS %s bob", "SETACL %s carol lr"} {
+			"DELETE %s", "GETQUOTAROOT %s", "RENAME %s x", "LISTRIGHTS %s bob", "SETACL %s carol lr"} {
 			got := c.fail("NO", cmd, quote(name))
 			if got != want {
 				t.Errorf("%s: got %q, want %q", fmt.Sprintf(cmd, quote(name)), got, want)
 			}
+		}
+	}
+	// SUBSCRIBE takes any name (RFC 9051 §6.3.7), hidden or missing
+	// alike, and LSUB shows each as \Noselect, exactly like a name
+	// nothing has.
+	for _, name := range []string{"Other Users/bob/Sent", "Other Users/eve/INBOX", "Other Users/nobody/INBOX",
+		"Other Users/carol/INBOX", "Other Users/alice/INBOX", "Shared Folders/Anything", "Nonexistent"} {
+		c.ok("SUBSCRIBE %s", quote(name))
+		lines := c.ok(`LSUB "" %s`, quote(name))
+		if len(lines) != 1 || (lines[0] != `* LSUB (\Noselect) "/" `+quote(name) && lines[0] != `* LSUB (\Noselect) "/" `+name) {
+			t.Errorf("LSUB %s: %q", name, lines)
 		}
 	}
 	// The shared INBOX works.

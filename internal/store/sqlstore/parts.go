@@ -220,8 +220,8 @@ func (t *tx) refManifest(c content) error {
 
 // openManifest returns a reader over a manifest's segments. It is also an
 // io.ReaderAt (IMAP reads sections of large messages in place), opening
-// each part blob only when it is first reached and keeping it open until
-// Close.
+// each part blob when it is reached and keeping at most maxOpenParts of
+// them open (a message may have thousands of parts).
 func (d *DB) openManifest(ctx context.Context, id blob.ID, manifest string) (io.ReadCloser, error) {
 	var segs []segment
 	if err := json.Unmarshal([]byte(manifest), &segs); err != nil {
@@ -239,9 +239,13 @@ func (d *DB) openManifest(ctx context.Context, id blob.ID, manifest string) (io.
 	return m, nil
 }
 
+// maxOpenParts bounds the part files one reader holds open at a time.
+const maxOpenParts = 8
+
 type openPart struct {
 	ra    io.ReaderAt
 	close func() error
+	used  uint64 // when last used, for eviction
 }
 
 type manifestReader struct {
@@ -252,6 +256,7 @@ type manifestReader struct {
 	size   int64
 	off    int64 // for Read
 	open   map[int]*openPart
+	clock  uint64
 }
 
 func (m *manifestReader) Read(p []byte) (int, error) {
@@ -307,8 +312,21 @@ func (m *manifestReader) ReadAt(p []byte, off int64) (int, error) {
 // part opens segment i's blob: inline content from its row, larger
 // content from the blob store.
 func (m *manifestReader) part(i int) (*openPart, error) {
+	m.clock++
 	if op, ok := m.open[i]; ok {
+		op.used = m.clock
 		return op, nil
+	}
+	if len(m.open) >= maxOpenParts {
+		// Close the least recently used part.
+		lru := -1
+		for k, op := range m.open {
+			if lru < 0 || op.used < m.open[lru].used {
+				lru = k
+			}
+		}
+		m.open[lru].close()
+		delete(m.open, lru)
 	}
 	id := m.segs[i].Blob
 	var data []byte
@@ -317,7 +335,7 @@ func (m *manifestReader) part(i int) (*openPart, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("part %s: %w", id, err)
 	}
-	op := &openPart{close: func() error { return nil }}
+	op := &openPart{close: func() error { return nil }, used: m.clock}
 	if data != nil {
 		op.ra = bytes.NewReader(data)
 	} else {

@@ -42,7 +42,12 @@ func TestSplitMessageReaderAt(t *testing.T) {
 	}
 	var msg strings.Builder
 	msg.WriteString("Subject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
-	for i, n := range []int{200 << 10, 10 << 10, 100, 70 << 10} {
+	// Twelve parts kept in files, more than a reader holds open at once.
+	sizes := []int{200 << 10, 10 << 10, 100}
+	for i := 0; i < 12; i++ {
+		sizes = append(sizes, 70<<10)
+	}
+	for i, n := range sizes {
 		fmt.Fprintf(&msg, "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", att(n+i))
 	}
 	msg.WriteString("--b--\r\n")
@@ -56,6 +61,8 @@ func TestSplitMessageReaderAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
+	fds := func() int { es, _ := os.ReadDir("/proc/self/fd"); return len(es) }
+	before := fds() // parts open lazily, as they are read
 	if _, whole := rc.(*os.File); whole {
 		t.Fatal("the message was stored whole, not split into parts")
 	}
@@ -79,5 +86,8 @@ func TestSplitMessageReaderAt(t *testing.T) {
 	all, err := io.ReadAll(rc)
 	if err != nil || !bytes.Equal(all, want) {
 		t.Fatalf("sequential read: %d bytes, %v", len(all), err)
+	}
+	if after := fds(); after > before+8 {
+		t.Fatalf("reading a 15-part message left %d more files open", after-before)
 	}
 }

@@ -586,7 +586,8 @@ type Mail interface {
 
 	// RecordOnce records key for a store and reports true unless the same
 	// key was recorded less than period ago (autoreply once per sender per
-	// TIMELIMIT, Sieve vacation :days). System principal only.
+	// TIMELIMIT, Sieve vacation :days). System principal only. PurgeDeleted
+	// forgets records older than 90 days, so longer periods count as 90.
 	RecordOnce(ctx context.Context, storeID int64, key string, period time.Duration) (bool, error)
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.

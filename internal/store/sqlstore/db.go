@@ -52,7 +52,10 @@ type DB struct {
 
 	// onChange is called after a commit for every journal entry written.
 	onChange func(storeID int64, seq uint64)
-	grace    time.Duration
+	// recordCutoff overrides the age after which the purge forgets
+	// RecordOnce records (tests).
+	recordCutoff func() time.Time
+	grace        time.Duration
 
 	rstmts, wstmts sync.Map // SQLite prepared statements by query
 

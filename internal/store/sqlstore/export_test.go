@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // BulkFill inserts n small items straight into a folder, for benchmarks
@@ -48,3 +49,7 @@ func (d *DB) BulkFill(ctx context.Context, storeID, folderID int64, n int) error
 	}
 	return nil
 }
+
+// ForgetRecordsBefore makes the purge forget RecordOnce records older than
+// the time cut returns.
+func (d *DB) ForgetRecordsBefore(cut func() time.Time) { d.recordCutoff = cut }

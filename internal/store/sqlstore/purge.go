@@ -141,7 +141,26 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 	}
 	n, err := d.sweepBlobs(ctx)
 	st.Blobs = n
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	return st, d.forgetRecords(ctx)
+}
+
+// recordKeep is how long RecordOnce records are kept: senders an
+// autoresponder answered once accumulate without end otherwise.
+const recordKeep = 90 * 24 * time.Hour
+
+// forgetRecords deletes RecordOnce records older than recordKeep.
+func (d *DB) forgetRecords(ctx context.Context) error {
+	cutoff := time.Now().Add(-recordKeep).UnixMicro()
+	if d.recordCutoff != nil {
+		cutoff = d.recordCutoff().UnixMicro()
+	}
+	return d.write(ctx, func(t *tx) error {
+		_, err := t.exec(`DELETE FROM record_once WHERE at < ?`, cutoff)
+		return err
+	})
 }
 
 // purgeFolder removes a folder and all its items for good.

@@ -19,7 +19,7 @@ const subNamePrefix = "imap:subscribed:"
 // subNames returns the names the principal subscribed to that had no
 // mailbox when stored (they may have one now, made by another protocol).
 func (s *session) subNames() ([]string, error) {
-	props, err := s.o.Store.StoreProps(s.ctx, s.storeID)
+	props, err := s.o.Store.StorePropsPrefix(s.ctx, s.storeID, subNamePrefix)
 	if err != nil {
 		return nil, wrap(opMailbox, err)
 	}
@@ -68,7 +68,7 @@ func (s *session) addSubName(name string) error {
 	if len(key) > store.MaxPropKey {
 		return no(imap.CodeTooBig, "Mailbox name too long to subscribe to")
 	}
-	props, err := s.o.Store.StoreProps(s.ctx, s.storeID)
+	props, err := s.o.Store.StorePropsPrefix(s.ctx, s.storeID, subNamePrefix)
 	if err != nil {
 		return wrap(opMailbox, err)
 	}

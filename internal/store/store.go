@@ -576,6 +576,10 @@ type Mail interface {
 	// and system admins may use them. "/private/" keys are per principal.
 	StoreProps(ctx context.Context, storeID int64) (map[string]string, error)
 	SetStoreProps(ctx context.Context, storeID int64, set map[string]*string) error
+	// StorePropsPrefix is StoreProps limited to keys starting with prefix
+	// (a store's properties include Sieve scripts: a caller after a few
+	// small keys need not read them).
+	StorePropsPrefix(ctx context.Context, storeID int64, prefix string) (map[string]string, error)
 	// DomainProps/SetDomainProps (DKIM keys) and TenantProps/SetTenantProps
 	// (disclaimer, quota warning templates): system admins, and the
 	// tenant's admins for their own.

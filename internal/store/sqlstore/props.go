@@ -28,8 +28,16 @@ func isPrivate(key string) bool { return strings.HasPrefix(key, privatePrefix) }
 
 // getProps returns a target's shared properties and the principal's own
 // private ones.
-func (t *tx) getProps(kind, target string, p *store.Principal) (map[string]string, error) {
-	rows, err := t.query(`SELECT principal, key, value FROM props WHERE kind = ? AND target = ? AND (principal = 0 OR principal = ?)`, kind, target, p.UserID)
+func (t *tx) getProps(kind, target string, p *store.Principal, prefix string) (map[string]string, error) {
+	q := `SELECT principal, key, value FROM props WHERE kind = ? AND target = ? AND (principal = 0 OR principal = ?)`
+	args := []any{kind, target, p.UserID}
+	if prefix != "" {
+		// substr, not LIKE (the prefix may hold its wildcards) and not a
+		// range (PostgreSQL compares text by the database's collation).
+		q += ` AND substr(key, 1, ?) = ?`
+		args = append(args, utf8.RuneCountInString(prefix), prefix)
+	}
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +116,7 @@ func idStr(n int64) string { return strconv.FormatInt(n, 10) }
 type target func(t *tx, p *store.Principal) (kind, name string, err error)
 
 // readProps reads the properties of the target access finds.
-func (d *DB) readProps(ctx context.Context, access target) (map[string]string, error) {
+func (d *DB) readProps(ctx context.Context, access target, prefix string) (map[string]string, error) {
 	p, err := store.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -119,7 +127,7 @@ func (d *DB) readProps(ctx context.Context, access target) (map[string]string, e
 		if err != nil {
 			return err
 		}
-		out, err = t.getProps(kind, name, p)
+		out, err = t.getProps(kind, name, p, prefix)
 		return err
 	})
 	return out, err
@@ -194,7 +202,7 @@ func tenantTarget(tenant string) target {
 
 // FolderProps implements store.Mail.
 func (d *DB) FolderProps(ctx context.Context, folderID int64) (map[string]string, error) {
-	return d.readProps(ctx, folderTarget(folderID, "l"))
+	return d.readProps(ctx, folderTarget(folderID, "l"), "")
 }
 
 // SetFolderProps implements store.Mail: shared keys need the write right.
@@ -208,7 +216,12 @@ func (d *DB) SetFolderProps(ctx context.Context, folderID int64, set map[string]
 
 // StoreProps implements store.Mail.
 func (d *DB) StoreProps(ctx context.Context, storeID int64) (map[string]string, error) {
-	return d.readProps(ctx, storeTarget(storeID))
+	return d.readProps(ctx, storeTarget(storeID), "")
+}
+
+// StorePropsPrefix implements store.Mail.
+func (d *DB) StorePropsPrefix(ctx context.Context, storeID int64, prefix string) (map[string]string, error) {
+	return d.readProps(ctx, storeTarget(storeID), prefix)
 }
 
 // SetStoreProps implements store.Mail.
@@ -218,7 +231,7 @@ func (d *DB) SetStoreProps(ctx context.Context, storeID int64, set map[string]*s
 
 // DomainProps implements store.Mail.
 func (d *DB) DomainProps(ctx context.Context, domain string) (map[string]string, error) {
-	return d.readProps(ctx, domainTarget(domain))
+	return d.readProps(ctx, domainTarget(domain), "")
 }
 
 // SetDomainProps implements store.Mail.
@@ -228,7 +241,7 @@ func (d *DB) SetDomainProps(ctx context.Context, domain string, set map[string]*
 
 // TenantProps implements store.Mail.
 func (d *DB) TenantProps(ctx context.Context, tenant string) (map[string]string, error) {
-	return d.readProps(ctx, tenantTarget(tenant))
+	return d.readProps(ctx, tenantTarget(tenant), "")
 }
 
 // SetTenantProps implements store.Mail.

@@ -280,3 +280,20 @@ func testQueue(t *testing.T, in *Instance) {
 	_, err = b.OpenQueued(sys, m.ID)
 	wantErr(t, err, store.ErrNotFound)
 }
+
+func testPropsPrefix(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	check(b.SetStoreProps(f.alice, f.aliceStore.ID, map[string]*string{
+		"imap:subscribed:a": ptr("1"), "imap:subscribed:b_%": ptr("1"), "imap:subscribedX": ptr("1"),
+		"sieve/script/main": ptr("keep;"), "/private/imap:subscribed:c": ptr("1")}))
+	got := must(b.StorePropsPrefix(f.alice, f.aliceStore.ID, "imap:subscribed:"))
+	if !maps.Equal(got, map[string]string{"imap:subscribed:a": "1", "imap:subscribed:b_%": "1"}) {
+		t.Fatalf("props with prefix: %v", got)
+	}
+	if got := must(b.StorePropsPrefix(f.alice, f.aliceStore.ID, "imap:subscribed:b_")); len(got) != 1 {
+		t.Fatalf("a prefix with LIKE wildcards: %v", got)
+	}
+	_, err := b.StorePropsPrefix(f.eve, f.aliceStore.ID, "imap:")
+	wantErr(t, err, store.ErrNotFound)
+}

@@ -61,6 +61,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"LargeFolderListing", testLargeFolderListing},
 		{"Objects", testObjects},
 		{"Props", testProps},
+		{"PropsPrefix", testPropsPrefix},
 		{"RecordOnce", testRecordOnce},
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},

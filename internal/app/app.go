@@ -311,7 +311,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	}
 	if cfg.HasRole("pop3") {
 		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(),
-			AllowPlaintextAuth: cfg.AllowPlaintextAuth,
+			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "pop3")
 			}})

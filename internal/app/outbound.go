@@ -56,6 +56,7 @@ func (s *server) listenSubmission(cfg *config.Config, q *queue.Queue, tlsConf *t
 	srv := smtpserver.NewSubmission(smtpserver.SubmissionOptions{Queue: q, Logger: s.log, Hostname: cfg.Hostname(),
 		TLS: tlsConf, AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxMessageBytes: cfg.MaxMessageBytes(),
 		MaxRecipients: cfg.SubmissionMaxRcpts, SpoolDir: filepath.Join(cfg.DataDir, "spool"), SentCopy: cfg.SubmissionSentCopy,
+		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			p, err := authn.Authenticate(ctx, login, pw, remote, "")
 			switch {

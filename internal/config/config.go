@@ -77,7 +77,7 @@ type Config struct {
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
 
-	MaxConnectionsPerIP   int `toml:"max_connections_per_ip" default:"50" doc:"Most simultaneous IMAP connections from one IP address. 0 is no limit. (POP3 and LMTP do not count them yet.)"`
+	MaxConnectionsPerIP   int `toml:"max_connections_per_ip" default:"50" doc:"Most simultaneous connections from one IP address to each of IMAP, POP3, SMTP submission and ManageSieve (counted per service). 0 is no limit. LMTP, which only trusted MTAs reach, is not limited."`
 	MaxConnectionsPerUser int `toml:"max_connections_per_user" default:"20" doc:"Most simultaneous IMAP sessions of one user. 0 is no limit. (POP3 sessions do not count yet.)"`
 	MaxLineLength         int `toml:"max_line_length" default:"65536" doc:"Longest IMAP command line accepted, in bytes; longer lines are refused with BAD. At least 1000. POP3 and LMTP use the limits of their RFCs (512 and 4096 bytes)."`
 	MaxMessageSize        int `toml:"max_message_size" default:"50" doc:"Largest message accepted, in MB, by submission, LMTP, IMAP APPEND and the HTTP APIs. Announced as SMTP SIZE (RFC 1870) and IMAP APPENDLIMIT (RFC 7889)."`

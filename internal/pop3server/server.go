@@ -38,6 +38,9 @@ type Options struct {
 	// IdleTimeout ends a session without commands for this long
 	// (RFC 1939 §3: at least 10 minutes). Zero means 10 minutes.
 	IdleTimeout time.Duration
+	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
+	// 0 is no limit.
+	MaxConnectionsPerIP int
 }
 
 // Limits of what a client can make a session hold.
@@ -52,6 +55,7 @@ type Server struct {
 	o   Options
 	log *slog.Logger
 	t   netserve.Tracker
+	ip  netserve.PerIP
 }
 
 // New returns a server.
@@ -65,7 +69,7 @@ func New(o Options) *Server {
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}
-	return &Server{o: o, log: o.Logger}
+	return &Server{o: o, log: o.Logger, ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
 }
 
 // Serve accepts connections on ln until Close. With implicitTLS every
@@ -75,6 +79,14 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 		return errors.New("pop3s: no TLS certificate configured")
 	}
 	return s.t.Serve(ln, func(c net.Conn) {
+		release, ok := s.ip.Admit(c)
+		if !ok {
+			// RFC 2449 §8.1.2: a temporary system problem, before any TLS.
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("-ERR [SYS/TEMP] too many connections from your address\r\n"))
+			return
+		}
+		defer release()
 		if implicitTLS {
 			// Closing the tracked plain connection ends this one too.
 			c = tls.Server(c, s.o.TLS)

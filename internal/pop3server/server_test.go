@@ -50,7 +50,7 @@ func testTLS(t *testing.T) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
 
-func start(t *testing.T, plaintext bool) *env {
+func start(t *testing.T, plaintext bool, mods ...func(*pop3server.Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := fs.New(filepath.Join(dir, "blobs"))
@@ -83,10 +83,14 @@ func start(t *testing.T, plaintext bool) *env {
 		}
 	}
 	a := &directory.Authenticator{Store: db, Throttle: &auth.Throttle{}}
-	srv := pop3server.New(pop3server.Options{Store: db, TLS: testTLS(t), Hostname: "pop.test", AllowPlaintextAuth: plaintext,
+	o := pop3server.Options{Store: db, TLS: testTLS(t), Hostname: "pop.test", AllowPlaintextAuth: plaintext,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return a.Authenticate(ctx, login, pw, remote, "pop3")
-		}})
+		}}
+	for _, m := range mods {
+		m(&o)
+	}
+	srv := pop3server.New(o)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

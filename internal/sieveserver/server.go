@@ -23,7 +23,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,8 +80,7 @@ type Server struct {
 	cancel  context.CancelFunc
 	seq     atomic.Uint64
 
-	mu    sync.Mutex
-	perIP map[string]int
+	perIP netserve.PerIP
 }
 
 // New returns a server.
@@ -102,58 +100,23 @@ func New(o Options) *Server {
 		sc = &mail.Scripts{Store: o.Store}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{o: o, log: o.Logger.With("proto", "managesieve"), scripts: sc, ctx: ctx, cancel: cancel}
+	return &Server{o: o, log: o.Logger.With("proto", "managesieve"), scripts: sc, ctx: ctx, cancel: cancel,
+		perIP: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
 }
 
 // Serve accepts connections on ln until Close; implicitTLS starts TLS at
 // once (no standard port, but useful behind some proxies).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	return s.t.Serve(ln, func(c net.Conn) {
-		if !s.admit(c) {
+		release, ok := s.perIP.Admit(c)
+		if !ok {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte("BYE \"too many connections from your address\"\r\n"))
 			return
 		}
-		defer s.release(c)
+		defer release()
 		s.handle(c, implicitTLS)
 	})
-}
-
-func ipOf(c net.Conn) string {
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		return c.RemoteAddr().String()
-	}
-	return host
-}
-
-func (s *Server) admit(c net.Conn) bool {
-	if s.o.MaxConnectionsPerIP <= 0 {
-		return true
-	}
-	ip := ipOf(c)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.perIP[ip] >= s.o.MaxConnectionsPerIP {
-		return false
-	}
-	if s.perIP == nil {
-		s.perIP = map[string]int{}
-	}
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) release(c net.Conn) {
-	if s.o.MaxConnectionsPerIP <= 0 {
-		return
-	}
-	ip := ipOf(c)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
 }
 
 // Close stops the listeners and ends every session.

@@ -73,6 +73,9 @@ type SubmissionOptions struct {
 	// SentCopy stores a copy of each message in the sender's Sent folder.
 	SentCopy    bool
 	IdleTimeout time.Duration // 0 = 5 minutes
+	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
+	// 0 is no limit.
+	MaxConnectionsPerIP int
 }
 
 // Limits of a session.
@@ -88,6 +91,7 @@ type Submission struct {
 	o   SubmissionOptions
 	log *slog.Logger
 	t   netserve.Tracker
+	ip  netserve.PerIP
 	mu  sync.Mutex
 	ctx context.Context
 	end context.CancelFunc
@@ -114,13 +118,24 @@ func NewSubmission(o SubmissionOptions) *Submission {
 		o.IdleTimeout = 5 * time.Minute
 	}
 	ctx, end := context.WithCancel(context.Background())
-	return &Submission{o: o, log: o.Logger.With("proto", "submission"), ctx: ctx, end: end}
+	return &Submission{o: o, log: o.Logger.With("proto", "submission"), ctx: ctx, end: end,
+		ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
 }
 
 // Serve accepts connections on ln until Close; implicitTLS starts each
 // with a TLS handshake (port 465).
 func (s *Submission) Serve(ln net.Listener, implicitTLS bool) error {
-	return s.t.Serve(ln, func(c net.Conn) { s.handle(c, implicitTLS) })
+	return s.t.Serve(ln, func(c net.Conn) {
+		release, ok := s.ip.Admit(c)
+		if !ok {
+			// RFC 5321 §3.8: 421 and close, before any TLS handshake.
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("421 4.7.0 Too many connections from your address\r\n"))
+			return
+		}
+		defer release()
+		s.handle(c, implicitTLS)
+	})
 }
 
 // Close stops accepting and ends the sessions.

@@ -755,3 +755,36 @@ func TestSubmissionSMTPUTF8(t *testing.T) {
 	s.cmd("MAIL FROM:<alice@acme.test> SMTPUTF8", "250 ")
 	s.cmd("RCPT TO:<jörg@remote.test>", "250 ")
 }
+
+// max_connections_per_ip: the connection over the limit gets 421 before
+// anything else; a place freed by a session that ended is given again.
+func TestSubmissionConnectionsPerIP(t *testing.T) {
+	e := startSubmission(t, func(so *smtpserver.SubmissionOptions, _ *queue.Options) { so.MaxConnectionsPerIP = 2 })
+	first := subDial(t, e.addr, false)
+	subDial(t, e.addr, false)
+	raw, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, _ := bufio.NewReader(raw).ReadString('\n'); !strings.HasPrefix(l, "421 4.7.0") {
+		t.Fatalf("third connection: %q", l)
+	}
+	first.c.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if strings.HasPrefix(l, "220 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the place of a closed session was not given back")
+		}
+	}
+}

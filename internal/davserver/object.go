@@ -151,6 +151,10 @@ func (s *Server) prepare(ctx context.Context, f *store.Folder, body []byte) (*pr
 		if err := groupware.ValidateCalendar(cal); err != nil {
 			return nil, precondition(http.StatusForbidden, "<C:valid-calendar-object-resource/>", err.Error())
 		}
+		if notes := ical.Normalize(cal); len(notes) > 0 {
+			// Stored as sent (its ETag stays the client's); read as noted.
+			s.log.InfoContext(ctx, "DAV calendar object stored with liberties", "folder", f.ID, "notes", notes)
+		}
 		kind := groupware.Kind(cal)
 		comps, err := s.supportedComponents(ctx, f)
 		if err != nil {

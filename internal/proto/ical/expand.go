@@ -94,19 +94,21 @@ func spanOf(c *Component, st DateTime, zones *Zones) (span, error) {
 	if e, ok, err := c.DateTime(endName); err != nil {
 		return span{}, err
 	} else if ok {
-		if st.Date {
-			return span{days: int(e.Wall.Sub(st.Wall).Hours() / 24)}, nil
+		// Mixed DATE and DATE-TIME (a liberty Validate allows) are
+		// compared by their instants; an end before the start is read as
+		// no length.
+		if st.Date && e.Date {
+			return span{days: max(int(e.Wall.Sub(st.Wall).Hours()/24), 0)}, nil
 		}
-		return span{exact: zones.Instant(e).Sub(zones.Instant(st))}, nil
+		return span{exact: max(zones.Instant(e).Sub(zones.Instant(st)), 0)}, nil
 	}
 	if d, ok, err := c.Duration("DURATION"); err != nil {
 		return span{}, err
 	} else if ok {
-		sp := span{days: d.Weeks*7 + d.Days, exact: d.Time}
 		if d.Neg {
-			sp.days, sp.exact = -sp.days, -sp.exact
+			return span{}, nil // an end before the start: no length
 		}
-		return sp, nil
+		return span{days: d.Weeks*7 + d.Days, exact: d.Time}, nil
 	}
 	if st.Date && (c.Name == VEvent || c.Name == VJournal) {
 		return span{days: 1}, nil // RFC 5545 §3.6.1; RFC 4791 §9.9
@@ -165,7 +167,7 @@ func Expand(s *Series, start, end time.Time, lim ExpandLimits) ([]Occurrence, er
 		if err != nil || !ok {
 			continue
 		}
-		ridInst := zones.Instant(rid)
+		ridInst := zones.Instant(x.alignRID(rid))
 		x.overrides[ridInst] = o
 		if p := o.Prop("RECURRENCE-ID"); equalFold(p.Param("RANGE"), "THISANDFUTURE") {
 			if st, end, ok, err := zones.Span(o); ok && err == nil {
@@ -228,7 +230,7 @@ func (x *expander) single(c *Component, override bool) error {
 	}
 	rid := st
 	if r, rok, _ := c.DateTime("RECURRENCE-ID"); rok {
-		rid = r
+		rid = x.alignRID(r)
 	}
 	if !ok {
 		if c.Name != VTodo {
@@ -271,7 +273,21 @@ func (x *expander) run() error {
 	if err != nil {
 		return err
 	}
-	if !ok || m.Prop("RRULE") == nil && m.Prop("RDATE") == nil {
+	recurs := m.Prop("RRULE") != nil || m.Prop("RDATE") != nil
+	// hasStart is false for a VTODO recurring from its DUE: RFC 5545
+	// anchors a recurrence set on DTSTART, which a VTODO may lack; the
+	// rule is then anchored on DUE (as libical and Thunderbird do) and
+	// each instance is a due date alone, matched by the DUE-only row of
+	// RFC 4791 §9.9.
+	hasStart := ok
+	if !ok && recurs && m.Name == VTodo {
+		due, dok, err := m.DateTime("DUE")
+		if err != nil {
+			return err
+		}
+		st, ok = due, dok
+	}
+	if !ok || !recurs {
 		return x.single(m, false)
 	}
 	sp, err := spanOf(m, st, x.zones)
@@ -315,7 +331,7 @@ func (x *expander) run() error {
 			if f := x.future[i]; f.rid.Before(inst) {
 				s := inst.Add(f.shift)
 				e := s.Add(f.length)
-				if !overlaps(m.Name, true, true, s, e, x.qs, x.qe) {
+				if !overlaps(m.Name, hasStart, true, s, e, x.qs, x.qe) {
 					return nil
 				}
 				x.seen[inst] = true
@@ -328,7 +344,7 @@ func (x *expander) run() error {
 		} else {
 			e = sp.end(d, inst, x.zones)
 		}
-		if !overlaps(m.Name, true, true, inst, e, x.qs, x.qe) {
+		if !overlaps(m.Name, hasStart, true, inst, e, x.qs, x.qe) {
 			return nil
 		}
 		x.seen[inst] = true
@@ -403,6 +419,46 @@ func (x *expander) run() error {
 		}
 	}
 	return nil
+}
+
+// anchorOf returns what the recurrence set of m is anchored on: DTSTART,
+// or DUE for a VTODO without DTSTART (see run).
+func anchorOf(m *Component) (DateTime, bool) {
+	if st, ok, err := m.DateTime("DTSTART"); ok && err == nil {
+		return st, true
+	}
+	if m.Name == VTodo {
+		if due, ok, err := m.DateTime("DUE"); ok && err == nil {
+			return due, true
+		}
+	}
+	return DateTime{}, false
+}
+
+// alignRID reads a RECURRENCE-ID of another value type than the series'
+// start as naming the instance of its date: RFC 5545 §3.8.4.4 wants the
+// same type, and some clients write a DATE for a timed series or the
+// reverse.
+func (x *expander) alignRID(rid DateTime) DateTime {
+	if x.s.Master == nil {
+		return rid
+	}
+	a, ok := anchorOf(x.s.Master)
+	if !ok || a.Date == rid.Date {
+		return rid
+	}
+	return AlignDateTime(rid, a)
+}
+
+// AlignDateTime returns d in the value type of like: a DATE becomes that
+// day at like's time of day and zone; a DATE-TIME becomes its date.
+func AlignDateTime(d, like DateTime) DateTime {
+	y, m, day := d.Wall.Date()
+	if like.Date {
+		return DateTime{Wall: time.Date(y, m, day, 0, 0, 0, 0, time.UTC), Date: true}
+	}
+	w := like.Wall
+	return DateTime{Wall: time.Date(y, m, day, w.Hour(), w.Minute(), w.Second(), 0, time.UTC), UTC: like.UTC, TZID: like.TZID}
 }
 
 type futureOverride struct {

@@ -262,13 +262,14 @@ func TestDateTimeAndDuration(t *testing.T) {
 			t.Errorf("%s: no error", v)
 		}
 	}
-	for v, want := range map[string]string{"P1W": "P1W", "-PT15M": "-PT15M", "P1DT2H3M4S": "P1DT2H3M4S", "+P2D": "P2D", "PT0S": "PT0S"} {
+	for v, want := range map[string]string{"P1W": "P1W", "-PT15M": "-PT15M", "P1DT2H3M4S": "P1DT2H3M4S", "+P2D": "P2D", "PT0S": "PT0S",
+		"P1DT": "P1D", "-P2WT": "-P2W"} { // a trailing T is read liberally (issue 9.6)
 		d, err := ParseDuration(v)
 		if err != nil || d.String() != want {
 			t.Errorf("%s: %v %q", v, err, d.String())
 		}
 	}
-	for _, v := range []string{"P", "PT", "1D", "P1H", "PT1D", "P1DT", "PTT1H"} {
+	for _, v := range []string{"P", "PT", "1D", "P1H", "PT1D", "P1DTT", "PTT1H", "P1DT1"} {
 		if _, err := ParseDuration(v); err == nil {
 			t.Errorf("%s: no error", v)
 		}

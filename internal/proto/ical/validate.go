@@ -9,7 +9,15 @@ import (
 // §5.3.2.1 valid-calendar-data and valid-calendar-object-resource): the
 // root is a VCALENDAR; every VEVENT, VTODO and VJOURNAL has a UID, all
 // share one UID, are of one kind and have parseable date, duration and
-// recurrence values; and DTEND (or DUE) is not before DTSTART.
+// recurrence values; and a recurring VEVENT has a DTSTART.
+//
+// It is liberal in what it accepts (RFC 1122 §1.2.2): what real clients
+// send and can still be understood is stored, and read as Expand and
+// Normalize describe. That covers a DURATION with a trailing "T"
+// ("P1DT"), DTSTART, DTEND, DUE and RECURRENCE-ID of mixed DATE and
+// DATE-TIME types, an end before the start (read as no length), and a
+// recurring VTODO or VJOURNAL without DTSTART (RFC 5545 §3.6.2, §3.6.3
+// do not require one; see Expand for how a VTODO recurs then).
 func Validate(cal *Component) error {
 	if cal.Name != VCalendar {
 		return fmt.Errorf("ical: root is %s, not VCALENDAR", cal.Name)
@@ -41,18 +49,14 @@ func Validate(cal *Component) error {
 }
 
 func validateComponent(c *Component) error {
-	var start, end DateTime
-	var hasStart, hasEnd bool
+	var hasStart bool
 	for _, p := range c.Props {
 		var err error
 		switch strings.ToUpper(p.Name) {
 		case "DTSTART":
-			start, err = PropertyDateTime(p)
+			_, err = PropertyDateTime(p)
 			hasStart = err == nil
-		case "DTEND", "DUE":
-			end, err = PropertyDateTime(p)
-			hasEnd = err == nil
-		case "RECURRENCE-ID", "DTSTAMP", "CREATED", "LAST-MODIFIED", "COMPLETED":
+		case "DTEND", "DUE", "RECURRENCE-ID", "DTSTAMP", "CREATED", "LAST-MODIFIED", "COMPLETED":
 			_, err = PropertyDateTime(p)
 		case "EXDATE", "RDATE":
 			_, _, err = PropertyDateTimes(p)
@@ -65,16 +69,10 @@ func validateComponent(c *Component) error {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
 	}
-	if c.Prop("RRULE") != nil && !hasStart {
+	if c.Prop("RRULE") != nil && !hasStart && c.Name == VEvent {
+		// RFC 5545 §3.6.1: DTSTART is required in a VEVENT of a
+		// calendar without METHOD, and a rule needs it as its anchor.
 		return fmt.Errorf("ical: %s: RRULE without DTSTART", c.Name)
-	}
-	if hasStart && hasEnd {
-		if start.Date != end.Date {
-			return fmt.Errorf("ical: %s: DTSTART and end differ in value type", c.Name)
-		}
-		if start.TZID == end.TZID && start.UTC == end.UTC && end.Wall.Before(start.Wall) {
-			return fmt.Errorf("ical: %s: ends before it starts", c.Name)
-		}
 	}
 	return nil
 }

@@ -175,9 +175,12 @@ func ParseDuration(v string) (Duration, error) {
 			}
 			inTime = true
 			s = s[1:]
-			if s == "" {
+			if s == "" && !seen {
 				return d, fmt.Errorf("ical: bad duration %q", v)
 			}
+			// A trailing T with no time after a date part ("P1DT") is
+			// written by real clients; read it as "P1D" (liberal in
+			// what is accepted; Normalize rewrites it).
 			continue
 		}
 		i := 0

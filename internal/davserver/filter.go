@@ -2,6 +2,7 @@ package davserver
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -262,6 +263,18 @@ func (m *calMatcher) matchChildren(parent *ical.Component, f compFilter) bool {
 				continue
 			}
 			if f.tr == nil {
+				// A VALARM time range alone still selects instances: the
+				// alarms of every instance count (RFC 4791 §9.9), so the
+				// series is expanded around the alarm range.
+				if qs, qe, ok := alarmWindow(f, s); ok {
+					occ, _ := ical.Expand(s, qs, qe, m.lim)
+					for _, o := range occ {
+						if !o.Start.IsZero() && m.matchInside(o.Component, f, o.Start, o.End) {
+							return true
+						}
+					}
+				}
+				// Absolute triggers and undated to-dos: the components.
 				for _, c := range append([]*ical.Component{s.Master}, s.Overrides...) {
 					if c != nil && m.matchInside(c, f, time.Time{}, time.Time{}) {
 						return true
@@ -367,6 +380,64 @@ func (m *calMatcher) triggers(a *ical.Component, start, end time.Time) []time.Ti
 		}
 	}
 	return out
+}
+
+// alarmWindow returns the range over which to expand s so that every
+// instance with a relative alarm trigger in a VALARM time range of f is
+// found: the hull of those ranges, widened by the largest trigger offset
+// (with repetitions) of the series' alarms. ok is false when f has no
+// VALARM time range.
+func alarmWindow(f compFilter, s *ical.Series) (qs, qe time.Time, ok bool) {
+	openStart, openEnd := false, false
+	for _, cf := range f.comps {
+		if cf.name != ical.VAlarm || cf.tr == nil || cf.notDefined {
+			continue
+		}
+		if cf.tr.start.IsZero() {
+			openStart = true
+		} else if qs.IsZero() || cf.tr.start.Before(qs) {
+			qs = cf.tr.start
+		}
+		if cf.tr.end.IsZero() {
+			openEnd = true
+		} else if cf.tr.end.After(qe) {
+			qe = cf.tr.end
+		}
+		ok = true
+	}
+	if !ok {
+		return qs, qe, false
+	}
+	widen := time.Second
+	for _, c := range append([]*ical.Component{s.Master}, s.Overrides...) {
+		if c == nil {
+			continue
+		}
+		for _, a := range c.Sub(ical.VAlarm) {
+			var off time.Duration
+			if p := a.Prop("TRIGGER"); p != nil && !strings.EqualFold(p.Param("VALUE"), "DATE-TIME") {
+				if d, err := ical.ParseDuration(p.Value); err == nil {
+					off = d.Approx().Abs()
+				}
+			}
+			if d, ok, _ := a.Duration("DURATION"); ok {
+				n, _ := strconv.Atoi(a.Text("REPEAT"))
+				off += time.Duration(min(max(n, 0), 100)) * d.Approx().Abs()
+			}
+			widen = max(widen, off+time.Second)
+		}
+	}
+	if openStart {
+		qs = time.Time{}
+	} else {
+		qs = qs.Add(-widen)
+	}
+	if openEnd {
+		qe = time.Time{}
+	} else {
+		qe = qe.Add(widen)
+	}
+	return qs, qe, true
 }
 
 // alarmOrSpanIn tests a time range on a component that is not a series

@@ -22,7 +22,7 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 		ttl = -1 // davserver: negative turns the cache off
 	}
 	dav := davserver.New(davserver.Options{Store: s.db, Logger: s.log,
-		MaxBodyBytes: int64(cfg.DAVMaxResourceSize) * config.MB, MaxResults: cfg.DAVMaxResults, AuthCacheTTL: ttl,
+		MaxBodyBytes: int64(cfg.DAVMaxResourceSize) * config.MB, MaxResults: cfg.DAVMaxResults, AuthCacheTTL: ttl, MaxInstances: cfg.DAVMaxInstances,
 		Outbound: out,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			p, err := authn.Authenticate(ctx, login, pw, remote, "dav")

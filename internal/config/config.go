@@ -115,6 +115,7 @@ type Config struct {
 
 	DAVMaxResourceSize int `toml:"dav_max_resource_size" default:"10" doc:"Largest calendar object or contact a CalDAV/CardDAV client may store with one PUT, in MB."`
 	DAVMaxResults      int `toml:"dav_max_results" default:"50000" doc:"Most responses in one CalDAV/CardDAV REPORT or Depth 1 PROPFIND; a larger answer ends with a 507 entry (sync-collection pages on, RFC 6578 §3.6)."`
+	DAVMaxInstances    int `toml:"dav_max_instances" default:"2000" doc:"Most occurrences of one recurring event or task that a CalDAV calendar-query, an expanded calendar-data or a free/busy answer computes. An answer cut at this bound says so: a 507 entry with DAV:number-of-matches-within-limits in the REPORT, REQUEST-STATUS 2.11 in free/busy."`
 	DAVAuthCacheTTL    int `toml:"dav_auth_cache_ttl" default:"60" doc:"Seconds a successful CalDAV/CardDAV login is remembered, since these clients send their password with every request and checking it is deliberately slow. A changed password or a disabled account takes effect for HTTP after at most this long. 0 checks every request."`
 
 	QuotaMonitorInterval int    `toml:"quota_monitor_interval" default:"60" doc:"Minutes between two runs of the quota monitor, which mails users over their warning, soft or hard quota (once a day per level) and tenant administrators when their tenant is over its warning quota. 0 switches it off."`

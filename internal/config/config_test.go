@@ -225,6 +225,7 @@ queue_delay_warning = 2
 submission_max_recipients = 500
 submission_sent_copy = false
 dav_max_results = 1000
+dav_max_instances = 500
 dav_auth_cache_ttl = 0
 quota_warning_from = "Helpdesk <help@example.com>"
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))

@@ -118,6 +118,7 @@ func (c *Config) validate(p *problems) {
 		p.add("queue_retry_max", "%d minutes is below queue_retry_base (%d)", c.QueueRetryMax, c.QueueRetryBase)
 	}
 	checkMin(p, "dav_max_results", c.DAVMaxResults, 100)
+	checkMin(p, "dav_max_instances", c.DAVMaxInstances, 10)
 	checkMin(p, "dav_auth_cache_ttl", c.DAVAuthCacheTTL, 0)
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {

@@ -58,6 +58,7 @@ var validationCases = []struct {
 	{"quota_hard_tempfail string", `quota_hard_tempfail = "yes"`, []want{{"quota_hard_tempfail", "want true or false"}}},
 	{"dav_max_resource_size zero", `dav_max_resource_size = 0`, []want{{"dav_max_resource_size", "less than the minimum of 1"}}},
 	{"dav_max_results tiny", `dav_max_results = 10`, []want{{"dav_max_results", "less than the minimum of 100"}}},
+	{"dav_max_instances tiny", `dav_max_instances = 1`, []want{{"dav_max_instances", "less than the minimum of 10"}}},
 	{"dav_auth_cache_ttl negative", `dav_auth_cache_ttl = -1`, []want{{"dav_auth_cache_ttl", "less than the minimum of 0"}}},
 	{"quota_monitor_interval negative", `quota_monitor_interval = -5`, []want{{"quota_monitor_interval", "less than the minimum of 0"}}},
 	{"quota_warning_from bad", `quota_warning_from = "postmaster at example"`, []want{{"quota_warning_from", "not a mail address"}}},

@@ -218,6 +218,18 @@ func parseParamFilter(n *node, ns, defColl string) (paramFilter, error) {
 type calMatcher struct {
 	zones *ical.Zones
 	lim   ical.ExpandLimits
+	// truncated is set when an expansion was cut at lim, so that a
+	// "no match" may be incomplete.
+	truncated bool
+}
+
+// expand is ical.Expand noting a cut.
+func (m *calMatcher) expand(s *ical.Series, start, end time.Time) []ical.Occurrence {
+	occ, err := ical.Expand(s, start, end, m.lim)
+	if isLimit(err) {
+		m.truncated = true
+	}
+	return occ
 }
 
 // matchCal tests the top-level comp-filter (VCALENDAR) on cal.
@@ -267,7 +279,7 @@ func (m *calMatcher) matchChildren(parent *ical.Component, f compFilter) bool {
 				// alarms of every instance count (RFC 4791 §9.9), so the
 				// series is expanded around the alarm range.
 				if qs, qe, ok := alarmWindow(f, s); ok {
-					occ, _ := ical.Expand(s, qs, qe, m.lim)
+					occ := m.expand(s, qs, qe)
 					for _, o := range occ {
 						if !o.Start.IsZero() && m.matchInside(o.Component, f, o.Start, o.End) {
 							return true
@@ -282,7 +294,7 @@ func (m *calMatcher) matchChildren(parent *ical.Component, f compFilter) bool {
 				}
 				continue
 			}
-			occ, _ := ical.Expand(s, f.tr.start, f.tr.end, m.lim)
+			occ := m.expand(s, f.tr.start, f.tr.end)
 			for _, o := range occ {
 				if m.matchInside(o.Component, f, o.Start, o.End) {
 					return true

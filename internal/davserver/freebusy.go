@@ -16,26 +16,35 @@ const maxFreeBusySpan = 2 * 366 * 24 * time.Hour
 
 // busyIn computes the busy periods of one folder. It runs as the system:
 // free/busy needs only the lookup right, which the caller checked
-// (Kopano: the Everyone group sees free/busy by default).
-func (s *Server) busyIn(ctx context.Context, folderID int64, start, end time.Time) ([]groupware.Period, error) {
+// (Kopano: the Everyone group sees free/busy by default). truncated says
+// a recurring event had more instances in the window than
+// Options.MaxInstances, so the answer may miss busy times.
+func (s *Server) busyIn(ctx context.Context, folderID int64, start, end time.Time) (_ []groupware.Period, truncated bool, _ error) {
 	sys := store.SystemContext(ctx)
 	its, err := s.o.Store.ListObjects(sys, folderID, store.ObjectQuery{Start: start, End: end, Limit: s.o.MaxResults})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	lim := groupware.BusyLimits
+	lim.MaxInstances = s.o.MaxInstances
 	var out []groupware.Period
 	for _, it := range its {
 		b, err := s.readItem(sys, it)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		cal, err := ical.Decode(b, ical.Limits{})
 		if err != nil {
 			continue
 		}
-		out = append(out, groupware.BusyPeriods(cal, s.zones.Zones(cal), start, end)...)
+		ps, cut := groupware.BusyPeriodsLimited(cal, s.zones.Zones(cal), start, end, lim)
+		if cut {
+			s.log.InfoContext(ctx, "DAV free/busy: recurrence cut at the instance limit", "folder", folderID, "item", it.Name, "max_instances", s.o.MaxInstances)
+			truncated = true
+		}
+		out = append(out, ps...)
 	}
-	return out, nil
+	return out, truncated, nil
 }
 
 // freeBusyQuery answers the free-busy-query REPORT (RFC 4791 §7.10).
@@ -55,11 +64,15 @@ func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, res *reso
 	if tr.start.IsZero() || tr.end.IsZero() || tr.end.Sub(tr.start) > maxFreeBusySpan {
 		return errStatus(http.StatusBadRequest, "free-busy-query needs a bounded time-range of at most two years")
 	}
-	ps, err := s.busyIn(ctx, res.folder.ID, tr.start, tr.end)
+	ps, cut, err := s.busyIn(ctx, res.folder.ID, tr.start, tr.end)
 	if err != nil {
 		return err
 	}
-	b, err := ical.Marshal(groupware.FreeBusy(ps, tr.start, tr.end, s.o.Now(), "", "", "", ""))
+	fb := groupware.FreeBusy(ps, tr.start, tr.end, s.o.Now(), "", "", "", "")
+	if cut {
+		groupware.MarkClipped(fb)
+	}
+	b, err := ical.Marshal(fb)
 	if err != nil {
 		return err
 	}
@@ -131,24 +144,31 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		var ps []groupware.Period
+		cut := false
 		if ust, err := s.o.Store.UserStore(sys, u.Login); err == nil {
 			if fs, err := s.o.Store.ListFolders(sys, ust.ID); err == nil {
 				for _, f := range fs {
 					if f.Type == store.FolderCalendar {
-						more, err := s.busyIn(ctx, f.ID, start, end)
+						more, c, err := s.busyIn(ctx, f.ID, start, end)
 						if err == nil {
 							ps = append(ps, more...)
+							cut = cut || c
 						}
 					}
 				}
 			}
 		}
 		reply := groupware.FreeBusy(ps, start, end, s.o.Now(), "REPLY", orgVal, a.Value, fb.UID())
+		status := "2.0;Success"
+		if cut {
+			groupware.MarkClipped(reply)
+			status = groupware.ClippedStatus
+		}
 		data, err := ical.Marshal(reply)
 		if err != nil {
 			return err
 		}
-		b.WriteString("<C:request-status>2.0;Success</C:request-status><C:calendar-data>")
+		b.WriteString("<C:request-status>" + escapeString(status) + "</C:request-status><C:calendar-data>")
 		b.WriteString(escapeString(string(data)))
 		b.WriteString("</C:calendar-data></C:response>")
 	}

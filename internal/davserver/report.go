@@ -16,8 +16,32 @@ import (
 )
 
 // expandLimits bound recurrence expansion in queries: a rule bomb costs at
-// most this much work and yields what was found so far.
-var expandLimits = ical.ExpandLimits{MaxInstances: 2000, MaxIterations: 1000000}
+// most this much work and yields what was found so far, and the answer
+// says it was cut (writeTruncated).
+func (s *Server) expandLimits() ical.ExpandLimits {
+	return ical.ExpandLimits{MaxInstances: s.o.MaxInstances, MaxIterations: 1000000}
+}
+
+// isLimit reports whether err is an expansion cut at its limits.
+func isLimit(err error) bool {
+	var le *ical.LimitError
+	return errors.As(err, &le)
+}
+
+// writeTruncated ends a multistatus whose answer is incomplete with a 507
+// for href and DAV:number-of-matches-within-limits (RFC 5323 §2.4.2, as
+// RFC 6352 §8.6.1 and RFC 4918 §14.32 use it).
+func writeTruncated(ms *multistatus, href, why string) {
+	ms.raw("<D:response><D:href>" + escapeString(href) + "</D:href><D:status>" + statusLine(http.StatusInsufficientStorage) +
+		"</D:status><D:error><D:number-of-matches-within-limits/></D:error><D:responsedescription>" + escapeString(why) +
+		"</D:responsedescription></D:response>")
+}
+
+// anyTruncated reports whether an expanded calendar-data of results was
+// cut at the instance limit.
+func anyTruncated(results []*objectResult) bool {
+	return slices.ContainsFunc(results, func(o *objectResult) bool { return o.truncated })
+}
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -72,6 +96,9 @@ type objectResult struct {
 	t    *target
 	body []byte
 	cal  *ical.Component
+	// truncated: the expanded calendar-data holds fewer instances than
+	// the request's range has (Options.MaxInstances).
+	truncated bool
 }
 
 // wantsData reports whether the request asks for calendar-data or
@@ -154,10 +181,11 @@ func (s *Server) dataProp(ctx context.Context, o *objectResult, n propName, req 
 					return "", err
 				}
 			}
-			out, err := expandCalendar(cal, zonesOf(cal), tr)
+			out, cut, err := expandCalendar(cal, zonesOf(cal), tr, s.expandLimits())
 			if err != nil {
 				return "", err
 			}
+			o.truncated = o.truncated || cut
 			body = out
 		} else if lr := req.child(nsCalDAV, "limit-recurrence-set"); lr != nil {
 			tr, err := parseTimeRange(lr)
@@ -247,8 +275,9 @@ func selectCardProps(body []byte, req *node) ([]byte, error) {
 }
 
 // expandCalendar returns cal with its recurring components replaced by
-// their instances in tr, in UTC (RFC 4791 §9.6.5).
-func expandCalendar(cal *ical.Component, zones *ical.Zones, tr *timeRange) ([]byte, error) {
+// their instances in tr, in UTC (RFC 4791 §9.6.5); truncated says a
+// series had more instances in tr than lim allows.
+func expandCalendar(cal *ical.Component, zones *ical.Zones, tr *timeRange, lim ical.ExpandLimits) (_ []byte, truncated bool, _ error) {
 	out := &ical.Component{Name: ical.VCalendar}
 	for _, p := range cal.Props {
 		out.Props = append(out.Props, p)
@@ -260,7 +289,10 @@ func expandCalendar(cal *ical.Component, zones *ical.Zones, tr *timeRange) ([]by
 	}
 	for _, sr := range ical.SeriesOf(cal, zones) {
 		recurring := len(sr.Overrides) > 0 || sr.Master != nil && (sr.Master.Prop("RRULE") != nil || sr.Master.Prop("RDATE") != nil)
-		occ, _ := ical.Expand(sr, tr.start, tr.end, expandLimits)
+		occ, err := ical.Expand(sr, tr.start, tr.end, lim)
+		if isLimit(err) {
+			truncated = true
+		}
 		for _, o := range occ {
 			c := &ical.Component{Name: o.Component.Name, Children: o.Component.Children}
 			hadEnd := o.Component.Prop("DTEND") != nil || o.Component.Prop("DURATION") != nil
@@ -289,7 +321,8 @@ func expandCalendar(cal *ical.Component, zones *ical.Zones, tr *timeRange) ([]by
 			out.Children = append(out.Children, c)
 		}
 	}
-	return ical.Marshal(out)
+	b, err := ical.Marshal(out)
+	return b, truncated, err
 }
 
 func (s *Server) multiget(w http.ResponseWriter, r *http.Request, res *resource, root *node) error {
@@ -367,6 +400,9 @@ func (s *Server) multiget(w http.ResponseWriter, r *http.Request, res *resource,
 	shareTargets(results)
 	for _, o := range results {
 		ms.response(o.t.href, s.objectPropstats(ctx, o, pr))
+	}
+	if anyTruncated(results) {
+		writeTruncated(ms, r.URL.EscapedPath(), "recurrence expanded up to the instance limit")
 	}
 	writeMultistatus(w, ms)
 	return nil
@@ -446,6 +482,7 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, res *reso
 	kind, sr, simple := simpleRange(f)
 	base := s.folderHref(res, res.folder)
 	var results []*objectResult
+	cut := false // an object that did not match was expanded only in part
 	for _, it := range its {
 		t := &target{res: res, kind: resObject, folder: res.folder, item: it, href: base + urlSeg(it.Name)}
 		o := &objectResult{t: t}
@@ -464,16 +501,22 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, res *reso
 		if err != nil {
 			continue
 		}
-		m := &calMatcher{zones: zones(cal), lim: expandLimits}
+		m := &calMatcher{zones: zones(cal), lim: s.expandLimits()}
 		if m.matchCal(cal, f) {
 			o.body, o.cal = body, cal
 			results = append(results, o)
+		} else if m.truncated {
+			s.log.InfoContext(ctx, "DAV calendar-query: recurrence cut at the instance limit", "href", t.href, "max_instances", s.o.MaxInstances)
+			cut = true
 		}
 	}
 	shareTargets(results)
 	return s.writeObjects(ctx, w, r, pr, results, func(ms *multistatus) {
-		if truncated {
-			ms.statusResponse(base, http.StatusInsufficientStorage)
+		switch {
+		case truncated:
+			writeTruncated(ms, base, "more objects than the result limit")
+		case cut || anyTruncated(results):
+			writeTruncated(ms, base, "recurrence expanded up to the instance limit")
 		}
 	})
 }
@@ -591,7 +634,7 @@ func (s *Server) addressbookQuery(w http.ResponseWriter, r *http.Request, res *r
 		if truncated {
 			// RFC 6352 §8.6.1: a truncated result carries 507 for the
 			// request URI.
-			ms.statusResponse(base, http.StatusInsufficientStorage)
+			writeTruncated(ms, base, "more matches than the result limit")
 		}
 	})
 }

@@ -55,6 +55,12 @@ type Options struct {
 	// default 50000. Above it the multistatus ends with a 507 for the
 	// request URI (RFC 4918 §14.32 style truncation, RFC 6578 §3.6).
 	MaxResults int
+	// MaxInstances bounds the occurrences of one recurring component that
+	// calendar-query, expand and free/busy compute; default 2000. A
+	// truncated answer says so: a 507 entry with
+	// DAV:number-of-matches-within-limits in a REPORT, REQUEST-STATUS 2.11
+	// in free/busy.
+	MaxInstances int
 	// AuthCacheTTL keeps a successful login for this long so that a client
 	// sending Basic credentials on every request costs one password hash
 	// check per TTL; default 1 minute, negative to turn off.
@@ -98,6 +104,9 @@ func New(o Options) *Server {
 	}
 	if o.MaxResults <= 0 {
 		o.MaxResults = 50000
+	}
+	if o.MaxInstances <= 0 {
+		o.MaxInstances = 2000
 	}
 	if o.AuthCacheTTL == 0 {
 		o.AuthCacheTTL = time.Minute

@@ -1,6 +1,7 @@
 package groupware
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -28,9 +29,19 @@ var BusyLimits = ical.ExpandLimits{MaxInstances: 2000, MaxIterations: 200000}
 // [start, end), clipped to it (RFC 4791 §7.10: transparent and cancelled
 // events are free, tentative ones BUSY-TENTATIVE).
 func BusyPeriods(cal *ical.Component, zones *ical.Zones, start, end time.Time) []Period {
-	var out []Period
+	ps, _ := BusyPeriodsLimited(cal, zones, start, end, BusyLimits)
+	return ps
+}
+
+// BusyPeriodsLimited is BusyPeriods expanding with lim; truncated says a
+// series had more instances in [start, end) than lim allows, so the
+// busy times may be incomplete.
+func BusyPeriodsLimited(cal *ical.Component, zones *ical.Zones, start, end time.Time, lim ical.ExpandLimits) (out []Period, truncated bool) {
 	for _, s := range ical.SeriesOf(cal, zones) {
-		occ, _ := ical.Expand(s, start, end, BusyLimits)
+		occ, err := ical.Expand(s, start, end, lim)
+		if le := (*ical.LimitError)(nil); errors.As(err, &le) {
+			truncated = true
+		}
 		for _, o := range occ {
 			c := o.Component
 			if c.Name != ical.VEvent {
@@ -61,7 +72,20 @@ func BusyPeriods(cal *ical.Component, zones *ical.Zones, start, end time.Time) [
 			}
 		}
 	}
-	return out
+	return out, truncated
+}
+
+// ClippedStatus is the REQUEST-STATUS of a free/busy answer computed from
+// a truncated expansion (RFC 5546 §3.6.14: 2.11 "Success, unbounded RRULE
+// clipped at some finite number of instances").
+const ClippedStatus = "2.11;Success, recurrence clipped at a finite number of instances"
+
+// MarkClipped adds ClippedStatus to the VFREEBUSY of a calendar FreeBusy
+// built.
+func MarkClipped(cal *ical.Component) {
+	for _, fb := range cal.Sub(ical.VFreeBusy) {
+		fb.Props = append(fb.Props, &ical.Property{Name: "REQUEST-STATUS", Value: strings.ReplaceAll(ClippedStatus, ",", `\,`)})
+	}
 }
 
 // MergePeriods sorts periods and merges overlapping ones of one type.

@@ -34,3 +34,23 @@ func TestParseLine(t *testing.T) {
 		t.Fatal("line limit not enforced")
 	}
 }
+
+func TestDialect(t *testing.T) {
+	ical, vcard := Dialect{Name: "ical"}, Dialect{Name: "vcard", Groups: true}
+	if _, err := ical.ParseLine("item1.EMAIL:a@b.test", lim, false); !errors.Is(err, ErrSyntax) || !strings.HasPrefix(err.Error(), "ical: ") {
+		t.Errorf("ical group: %v", err)
+	}
+	if p, err := vcard.ParseLine("item1.EMAIL:a@b.test", lim, false); err != nil || p.Group != "item1" {
+		t.Errorf("vcard group: %+v %v", p, err)
+	}
+	if err := vcard.Unfold([]byte(" x\r\n"), lim, func(string) error { return nil }); !strings.HasPrefix(err.Error(), "vcard: ") {
+		t.Errorf("vcard unfold: %v", err)
+	}
+	var le *LimitError
+	if err := ical.Unfold([]byte(strings.Repeat("X:y\r\n", 2000)), lim, func(string) error { return nil }); !errors.As(err, &le) || le.Limit != LimitLines {
+		t.Errorf("limit error changed: %v", err)
+	}
+	if _, err := ical.AppendLine(nil, &Property{Name: "BAD NAME"}); err == nil {
+		t.Error("bad name formatted")
+	}
+}

@@ -66,15 +66,15 @@ func decode(b []byte, lim Limits, bareParams bool) ([]*Component, error) {
 		stack []*Component
 		count int
 	)
-	err := unfold(b, lim, func(line string) error {
-		p, err := parseLine(line, lim, bareParams)
+	err := dialect.Unfold(b, lim.line(), func(line string) error {
+		p, err := dialect.ParseLine(line, lim.line(), bareParams)
 		if err != nil {
 			return err
 		}
 		switch p.Name {
 		case "BEGIN":
 			name := strings.ToUpper(p.Value)
-			if !validName(name) {
+			if !contentline.ValidName(name) {
 				return fmt.Errorf("%w: invalid component name %q", errSyntax, p.Value)
 			}
 			if len(stack) >= lim.MaxDepth {
@@ -137,25 +137,25 @@ func Marshal(c *Component) ([]byte, error) {
 
 func appendComponent(b []byte, c *Component, line []byte) ([]byte, error) {
 	name := strings.ToUpper(c.Name)
-	if !validName(name) {
+	if !contentline.ValidName(name) {
 		return b, fmt.Errorf("ical: invalid component name %q", c.Name)
 	}
-	b = appendFolded(b, []byte("BEGIN:"+name))
+	b = contentline.AppendFolded(b, []byte("BEGIN:"+name))
 	var err error
 	for _, p := range c.Props {
 		if strings.EqualFold(p.Name, "BEGIN") || strings.EqualFold(p.Name, "END") {
 			return b, fmt.Errorf("ical: property named %s", p.Name)
 		}
-		line, err = appendLine(line[:0], p)
+		line, err = dialect.AppendLine(line[:0], p)
 		if err != nil {
 			return b, err
 		}
-		b = appendFolded(b, line)
+		b = contentline.AppendFolded(b, line)
 	}
 	for _, ch := range c.Children {
 		if b, err = appendComponent(b, ch, line); err != nil {
 			return b, err
 		}
 	}
-	return appendFolded(b, []byte("END:"+name)), nil
+	return contentline.AppendFolded(b, []byte("END:"+name)), nil
 }

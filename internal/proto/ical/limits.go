@@ -1,6 +1,8 @@
 package ical
 
 import (
+	"fmt"
+
 	"github.com/roost-mail/roost/internal/proto/contentline"
 )
 
@@ -44,6 +46,23 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxProps, d.MaxProps)
 	def(&l.MaxParams, d.MaxParams)
 	return l
+}
+
+// Param and Property are the shared content-line types (package
+// contentline): one parameter, and one property line.
+type (
+	Param    = contentline.Param
+	Property = contentline.Property
+)
+
+// dialect is the content-line syntax of this package.
+var dialect = contentline.Dialect{Name: "ical", Groups: false}
+
+// errSyntax is wrapped by every syntax error of this package.
+var errSyntax = fmt.Errorf("ical: %w", contentline.ErrSyntax)
+
+func (l Limits) line() contentline.Limits {
+	return contentline.Limits{MaxBytes: l.MaxBytes, MaxLines: l.MaxLines, MaxLineBytes: l.MaxLineBytes, MaxParams: l.MaxParams}
 }
 
 // Names of the limits, as found in LimitError.Limit.

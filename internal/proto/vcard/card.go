@@ -2,9 +2,10 @@ package vcard
 
 import (
 	"fmt"
-	"github.com/roost-mail/roost/internal/proto/contentline"
 	"io"
 	"strings"
+
+	"github.com/roost-mail/roost/internal/proto/contentline"
 )
 
 // Card is one BEGIN:VCARD … END:VCARD block (RFC 6350 §6.1.1).
@@ -26,8 +27,8 @@ func Decode(b []byte, lim Limits) ([]*Card, error) {
 		cards []*Card
 		cur   *Card
 	)
-	err := unfold(b, lim, func(line string) error {
-		p, err := parseLine(line, lim, true)
+	err := dialect.Unfold(b, lim.line(), func(line string) error {
+		p, err := dialect.ParseLine(line, lim.line(), true)
 		if err != nil {
 			return err
 		}
@@ -85,17 +86,17 @@ func Marshal(cards ...*Card) ([]byte, error) {
 	var b, line []byte
 	var err error
 	for _, c := range cards {
-		b = appendFolded(b, []byte("BEGIN:VCARD"))
+		b = contentline.AppendFolded(b, []byte("BEGIN:VCARD"))
 		for _, p := range c.Props {
 			if strings.EqualFold(p.Name, "BEGIN") || strings.EqualFold(p.Name, "END") {
 				return nil, fmt.Errorf("vcard: property named %s", p.Name)
 			}
-			if line, err = appendLine(line[:0], p); err != nil {
+			if line, err = dialect.AppendLine(line[:0], p); err != nil {
 				return nil, err
 			}
-			b = appendFolded(b, line)
+			b = contentline.AppendFolded(b, line)
 		}
-		b = appendFolded(b, []byte("END:VCARD"))
+		b = contentline.AppendFolded(b, []byte("END:VCARD"))
 	}
 	return b, nil
 }

@@ -1,6 +1,8 @@
 package vcard
 
 import (
+	"fmt"
+
 	"github.com/roost-mail/roost/internal/proto/contentline"
 )
 
@@ -34,6 +36,23 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxProps, d.MaxProps)
 	def(&l.MaxParams, d.MaxParams)
 	return l
+}
+
+// Param and Property are the shared content-line types (package
+// contentline): one parameter, and one property line.
+type (
+	Param    = contentline.Param
+	Property = contentline.Property
+)
+
+// dialect is the content-line syntax of this package.
+var dialect = contentline.Dialect{Name: "vcard", Groups: true}
+
+// errSyntax is wrapped by every syntax error of this package.
+var errSyntax = fmt.Errorf("vcard: %w", contentline.ErrSyntax)
+
+func (l Limits) line() contentline.Limits {
+	return contentline.Limits{MaxBytes: l.MaxBytes, MaxLines: l.MaxLines, MaxLineBytes: l.MaxLineBytes, MaxParams: l.MaxParams}
 }
 
 // Names of the limits, as found in LimitError.Limit.

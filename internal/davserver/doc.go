@@ -66,7 +66,9 @@
 //   - Request bodies are bounded (Options.MaxBodyBytes, MaxXMLBytes); XML
 //     with a DOCTYPE is refused (no entity expansion of any kind); XML
 //     trees are bounded in depth and size; recurrence expansion is bounded
-//     (ical.ExpandLimits), and a rule that exceeds the bounds yields the
-//     instances found so far, never an endless loop.
+//     (ical.ExpandLimits, Options.MaxInstances), and a rule that exceeds
+//     the bounds yields the instances found so far, never an endless loop;
+//     the answer then says it is incomplete (a 507 entry with
+//     DAV:number-of-matches-within-limits, or REQUEST-STATUS 2.11).
 //   - Store errors become HTTP statuses in one place (Server.writeError).
 package davserver

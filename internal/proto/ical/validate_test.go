@@ -135,6 +135,17 @@ func TestExpandLiberal(t *testing.T) {
 	if !occ[2].Override || !occ[2].RecurrenceID.Equal(utc("20240103T100000Z")) {
 		t.Errorf("override: %+v", occ[2])
 	}
+	// And a DATE-TIME RECURRENCE-ID names that day of an all-day series.
+	occ = one("BEGIN:VEVENT\nUID:b\nDTSTART;VALUE=DATE:20240101\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\n"+
+		"BEGIN:VEVENT\nUID:b\nRECURRENCE-ID:20240102T120000Z\nDTSTART;VALUE=DATE:20240105\nSUMMARY:moved\nEND:VEVENT\n",
+		"20231201T000000Z", "20240201T000000Z")
+	starts = nil
+	for _, o := range occ {
+		starts = append(starts, o.Start.Format("02"))
+	}
+	if strings.Join(starts, " ") != "01 03 05" {
+		t.Errorf("date-time RECURRENCE-ID in an all-day series: %v", starts)
+	}
 }
 
 // Issue 9.5: a recurring VTODO without DTSTART recurs from its DUE; each

@@ -77,6 +77,12 @@ type Config struct {
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
 
+	AuthCacheSize         int `toml:"auth_cache_size" default:"10000" doc:"Most verified credentials kept in memory (Dovecot's auth_cache), shared by every protocol, so that a client logging in again with the same password does not pay for an argon2id check. Each entry holds a keyed hash of the password (HMAC-SHA256 under a random key made at start), never the password, and counts only while the user's stored password hash, tenant and active state are unchanged: a password change or a disabled account takes effect at once. Failures are never cached. 0 turns the cache off."`
+	AuthCacheTTL          int `toml:"auth_cache_ttl" default:"3600" doc:"Seconds a verified credential stays in the cache after its argon2id check, however often it is used. 0 turns the cache off."`
+	PasswordArgon2Memory  int `toml:"password_argon2_memory" default:"19456" reload:"true" doc:"Memory of one argon2id password hash, in KiB (OWASP's 19 MiB by default). Each check running at once holds this much. New and changed passwords are hashed with the argon2id keys; a stored hash made with other values still verifies and is replaced at the user's next successful login. At least 8 times 'password_argon2_threads', at most 4194304 (4 GiB)."`
+	PasswordArgon2Time    int `toml:"password_argon2_time" default:"2" reload:"true" doc:"Passes of argon2id over its memory, 1 to 16: the CPU cost of one password check grows in proportion."`
+	PasswordArgon2Threads int `toml:"password_argon2_threads" default:"1" reload:"true" doc:"Lanes of argon2id, 1 to 255. More lanes let one check use more cores; with many logins at once 1 is best."`
+
 	MaxConnectionsPerIP   int `toml:"max_connections_per_ip" default:"50" doc:"Most simultaneous connections from one IP address to each of IMAP, POP3, SMTP submission and ManageSieve (counted per service). 0 is no limit. LMTP, which only trusted MTAs reach, is not limited."`
 	MaxConnectionsPerUser int `toml:"max_connections_per_user" default:"20" doc:"Most simultaneous IMAP sessions of one user. 0 is no limit. (POP3 sessions do not count yet.)"`
 	MaxLineLength         int `toml:"max_line_length" default:"65536" doc:"Longest IMAP command line accepted, in bytes; longer lines are refused with BAD. At least 1000. POP3 and LMTP use the limits of their RFCs (512 and 4096 bytes)."`
@@ -115,7 +121,7 @@ type Config struct {
 
 	DAVMaxResourceSize int `toml:"dav_max_resource_size" default:"10" doc:"Largest calendar object or contact a CalDAV/CardDAV client may store with one PUT, in MB."`
 	DAVMaxResults      int `toml:"dav_max_results" default:"50000" doc:"Most responses in one CalDAV/CardDAV REPORT or Depth 1 PROPFIND; a larger answer ends with a 507 entry (sync-collection pages on, RFC 6578 §3.6)."`
-	DAVAuthCacheTTL    int `toml:"dav_auth_cache_ttl" default:"60" doc:"Seconds a successful CalDAV/CardDAV login is remembered, since these clients send their password with every request and checking it is deliberately slow. A changed password or a disabled account takes effect for HTTP after at most this long. 0 checks every request."`
+	DAVAuthCacheTTL    int `toml:"dav_auth_cache_ttl" default:"0" doc:"Seconds a successful CalDAV/CardDAV login is remembered by the DAV server itself, skipping even the user lookup. A changed password or a disabled account takes effect for HTTP after at most this long. 0, the default, checks every request through the shared credential cache ('auth_cache_size'), which sees such changes at once."`
 
 	QuotaMonitorInterval int    `toml:"quota_monitor_interval" default:"60" doc:"Minutes between two runs of the quota monitor, which mails users over their warning, soft or hard quota (once a day per level) and tenant administrators when their tenant is over its warning quota. 0 switches it off."`
 	QuotaWarningFrom     string `toml:"quota_warning_from" default:"" doc:"From field of quota warnings. Empty means postmaster at 'server_name'."`

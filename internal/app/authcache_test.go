@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func freePort(t *testing.T) string {
+func authFreePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,7 +30,7 @@ func freePort(t *testing.T) string {
 func TestAuthCacheWiring(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "roost.toml")
-	imapAddr, httpAddr := freePort(t), freePort(t)
+	imapAddr, httpAddr := authFreePort(t), authFreePort(t)
 	conf := func(argonTime int) string {
 		return fmt.Sprintf("imap_listen = %q\nhttp_listen = %q\nallow_plaintext_auth = true\nlog_level = \"info\"\n"+
 			"password_argon2_memory = 8\npassword_argon2_time = %d\n", imapAddr, httpAddr, argonTime)

@@ -1,5 +1,6 @@
-// Package auth verifies credentials: password hashing (argon2id), and later
-// SASL mechanisms, OIDC and Kerberos.
+// Package auth verifies credentials: password hashing (argon2id), the
+// in-memory cache of verified credentials (CredCache), the login throttle
+// (Throttle), and later SASL mechanisms, OIDC and Kerberos.
 package auth
 
 import (

@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -55,6 +56,9 @@ type Options struct {
 	// Deliverer runs POST /v1/deliver through the configured delivery
 	// pipeline (spam, Sieve, out-of-office, hooks); nil = a plain one.
 	Deliverer *mail.Deliverer
+	// PasswordParams returns the argon2id parameters passwords are
+	// hashed with (password_argon2_*); nil means auth.DefaultParams.
+	PasswordParams func() auth.Params
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when

@@ -27,11 +27,15 @@ func adminLevel(v *int) (*store.AdminLevel, error) {
 	return &l, nil
 }
 
-func hashPassword(pw *string) (*string, error) {
+func (s *Server) hashPassword(pw *string) (*string, error) {
 	if pw == nil {
 		return nil, nil
 	}
-	h, err := auth.HashPassword(*pw)
+	p := auth.DefaultParams
+	if s.o.PasswordParams != nil {
+		p = s.o.PasswordParams()
+	}
+	h, err := auth.HashPasswordWith(*pw, p)
 	if err != nil {
 		return nil, badRequest("password: %v", err)
 	}
@@ -109,7 +113,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := directory.CheckLogin(s.loginFormat(), in.Login, t.Name); err != nil {
 		return badRequest("%v", err)
 	}
-	hash, err := hashPassword(in.Password)
+	hash, err := s.hashPassword(in.Password)
 	if err != nil {
 		return err
 	}
@@ -176,7 +180,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		u.Rename = in.Rename
 	}
-	if u.PasswordHash, err = hashPassword(in.Password); err != nil {
+	if u.PasswordHash, err = s.hashPassword(in.Password); err != nil {
 		return err
 	}
 	nu, err := s.b.UpdateUser(r.Context(), login, u)

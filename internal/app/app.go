@@ -201,7 +201,7 @@ func (s *server) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("first start: %w", err)
 	}
 	pw := auth.RandomPassword(20)
-	hash, err := auth.HashPassword(pw)
+	hash, err := auth.HashPasswordWith(pw, argonParams(s.cfg.Load()))
 	if err != nil {
 		return err
 	}
@@ -213,6 +213,12 @@ func (s *server) bootstrap(ctx context.Context) error {
 	fmt.Fprintf(s.o.Stdout, "  (shown only this once; change it with: roost admin user update admin --password-stdin)\n")
 	s.log.Info("first start: created default tenant and administrator")
 	return nil
+}
+
+// argonParams are the password_argon2_* keys (validated to fit).
+func argonParams(c *config.Config) auth.Params {
+	return auth.Params{Memory: uint32(c.PasswordArgon2Memory), Time: uint32(c.PasswordArgon2Time),
+		Threads: uint8(c.PasswordArgon2Threads)}
 }
 
 // lockDataDir makes sure one process at a time uses a data directory.
@@ -232,8 +238,11 @@ func lockDataDir(dir string) (func(), error) {
 func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Config) error {
 	// One authenticator for every protocol: one throttle, one bound on
 	// password checks running at once.
+	// The credential cache is shared by every protocol too (auth_cache_*).
 	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
-		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures }}
+		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
+		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
+		Params:           func() auth.Params { return argonParams(s.cfg.Load()) }}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
 	// local recipients of the outbound queue; the queue sends what the
 	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
@@ -251,6 +260,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
+			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)

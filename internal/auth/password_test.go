@@ -48,3 +48,48 @@ func FuzzCheckPassword(f *testing.F) {
 		_ = CheckPassword(enc, pw)
 	})
 }
+
+// BenchmarkCheckPassword is the cost of one argon2id check with the
+// default parameters; x/crypto allocates the whole memory (19 MiB) on
+// each call, which is why logins go through the credential cache and a
+// bound on checks running at once.
+//
+//	go test -run '^$' -bench CheckPassword -benchmem ./internal/auth
+func BenchmarkCheckPassword(b *testing.B) {
+	h, err := HashPassword("correct horse")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := CheckPassword(h, "correct horse"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestParams(t *testing.T) {
+	p := Params{Memory: 64, Time: 3, Threads: 2}
+	h, err := HashPasswordWith("pw", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=3,p=2$") || CheckPassword(h, "pw") != nil {
+		t.Fatalf("hash %q", h)
+	}
+	if NeedsRehash(h, p) {
+		t.Fatal("rehash with the same parameters")
+	}
+	for _, q := range []Params{DefaultParams, {Memory: 128, Time: 3, Threads: 2}, {Memory: 64, Time: 2, Threads: 2}, {Memory: 64, Time: 3, Threads: 1}} {
+		if !NeedsRehash(h, q) {
+			t.Errorf("no rehash from %+v to %+v", p, q)
+		}
+	}
+	if NeedsRehash("garbage", p) {
+		t.Fatal("rehash of an unreadable hash")
+	}
+	for _, bad := range []Params{{}, {Memory: 7, Time: 1, Threads: 1}, {Memory: 15, Time: 1, Threads: 2}, {Memory: 64, Time: 17, Threads: 1}, {Memory: 1<<22 + 1, Time: 1, Threads: 1}} {
+		if _, err := HashPasswordWith("pw", bad); err == nil {
+			t.Errorf("hashed with %+v", bad)
+		}
+	}
+}

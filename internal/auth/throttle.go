@@ -1,25 +1,42 @@
 package auth
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
 
 // Throttle slows down password guessing, shared by every protocol (SPEC
-// §4.9): after a few failures from one IP address or against one account,
-// each further attempt waits longer (doubling), and past a limit the IP or
-// account is refused outright for a while. Successes reset the account's
-// and the IP's counters.
+// §4.9, issue 9 item 10). It counts failures under three keys:
 //
-// It is in-memory per node; counters expire, so memory stays bounded by
-// the number of distinct keys that failed within BanFor.
+//   - the source address: after FreeFailures each attempt waits longer
+//     (doubling up to MaxDelay); after BanAfter the address is refused
+//     outright for BanFor, whatever account it tries;
+//   - the account and source address together: the same delays, and a ban
+//     of that pair after PairBanAfter;
+//   - the account alone: only delays, starting after AccountFreeFailures,
+//     never a ban. A correct password from an address with no recent
+//     failures is therefore never refused because somebody else guessed
+//     (before, twenty failures from anywhere locked the owner out
+//     everywhere); it may wait up to MaxDelay while the account is under
+//     attack, unless its credentials are in the credential cache.
+//
+// A success clears the pair's counter and the address's (unless the
+// address is banned); the account's counter is left to expire, so an
+// attacker cannot reset it by waiting for the owner to log in.
+//
+// It is in-memory per node; counters expire BanFor after their last
+// failure, so memory stays bounded by the number of distinct keys that
+// failed within BanFor, and by MaxKeys.
 type Throttle struct {
-	FreeFailures int           // failures before delays start (default 3)
-	BaseDelay    time.Duration // first delay (default 250ms)
-	MaxDelay     time.Duration // cap on one delay (default 8s)
-	BanAfter     int           // failures that trigger a ban (default 20)
-	BanFor       time.Duration // how long a ban lasts (default 15m)
-	MaxKeys      int           // bound on tracked keys (default 100000)
+	FreeFailures        int           // failures per address or pair before delays start (default 3)
+	AccountFreeFailures int           // failures per account before delays start (default 10)
+	BaseDelay           time.Duration // first delay (default 250ms)
+	MaxDelay            time.Duration // cap on one delay (default 8s)
+	BanAfter            int           // failures from one address that ban it (default 20)
+	PairBanAfter        int           // failures for one account from one address that ban the pair (default 10)
+	BanFor              time.Duration // how long a ban lasts (default 15m)
+	MaxKeys             int           // bound on tracked keys (default 100000)
 
 	mu   sync.Mutex
 	keys map[string]*counter
@@ -36,6 +53,9 @@ func (t *Throttle) defaults() {
 	if t.FreeFailures == 0 {
 		t.FreeFailures = 3
 	}
+	if t.AccountFreeFailures == 0 {
+		t.AccountFreeFailures = 10
+	}
 	if t.BaseDelay == 0 {
 		t.BaseDelay = 250 * time.Millisecond
 	}
@@ -44,6 +64,9 @@ func (t *Throttle) defaults() {
 	}
 	if t.BanAfter == 0 {
 		t.BanAfter = 20
+	}
+	if t.PairBanAfter == 0 {
+		t.PairBanAfter = 10
 	}
 	if t.BanFor == 0 {
 		t.BanFor = 15 * time.Minute
@@ -59,26 +82,43 @@ func (t *Throttle) defaults() {
 	}
 }
 
+// throttleKey is one counter's key and its limits: failures before
+// delays start, failures that ban (0: never).
+type throttleKey struct {
+	k         string
+	free, ban int
+}
+
+func (t *Throttle) kinds(ip, account string) [3]throttleKey {
+	account = strings.ToLower(account)
+	return [3]throttleKey{
+		{"ip:" + ip, t.FreeFailures, t.BanAfter},
+		{"pair:" + account + "\x00" + ip, t.FreeFailures, t.PairBanAfter},
+		{"user:" + account, t.AccountFreeFailures, 0},
+	}
+}
+
 // Check returns how long to wait before checking credentials for ip and
-// account, and whether the attempt is refused (banned) outright.
+// account, and whether the attempt is refused outright (the address, or
+// the account from this address, is banned).
 func (t *Throttle) Check(ip, account string) (delay time.Duration, banned bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.defaults()
 	now := t.now()
-	for _, k := range []string{"ip:" + ip, "user:" + account} {
-		c := t.keys[k]
+	for _, kk := range t.kinds(ip, account) {
+		c := t.keys[kk.k]
 		if c == nil {
 			continue
 		}
 		if now.Sub(c.last) > t.BanFor {
-			delete(t.keys, k)
+			delete(t.keys, kk.k)
 			continue
 		}
 		if !c.banned.IsZero() && now.Before(c.banned) {
 			return 0, true
 		}
-		if over := c.failures - t.FreeFailures; over >= 0 {
+		if over := c.failures - kk.free; over >= 0 {
 			d := t.BaseDelay << min(over, 16)
 			delay = max(delay, min(d, t.MaxDelay))
 		}
@@ -95,31 +135,34 @@ func (t *Throttle) Fail(ip, account string) {
 	if len(t.keys) >= t.MaxKeys {
 		t.expire(now)
 	}
-	for _, k := range []string{"ip:" + ip, "user:" + account} {
-		c := t.keys[k]
+	for _, kk := range t.kinds(ip, account) {
+		c := t.keys[kk.k]
 		if c == nil {
 			if len(t.keys) >= t.MaxKeys {
 				continue // full of live counters: do not grow further
 			}
 			c = &counter{}
-			t.keys[k] = c
+			t.keys[kk.k] = c
 		}
 		c.failures++
 		c.last = now
-		if c.failures >= t.BanAfter {
+		if kk.ban > 0 && c.failures >= kk.ban {
 			c.banned = now.Add(t.BanFor)
 		}
 	}
 }
 
-// Succeed clears the counters of a successful login.
+// Succeed clears the counters of a successful login: the pair's, and the
+// address's unless it is banned. The account's counter stays until it
+// expires.
 func (t *Throttle) Succeed(ip, account string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.defaults()
-	delete(t.keys, "user:"+account)
-	if c := t.keys["ip:"+ip]; c != nil && c.banned.IsZero() {
-		delete(t.keys, "ip:"+ip)
+	ks := t.kinds(ip, account)
+	delete(t.keys, ks[1].k)
+	if c := t.keys[ks[0].k]; c != nil && c.banned.IsZero() {
+		delete(t.keys, ks[0].k)
 	}
 }
 

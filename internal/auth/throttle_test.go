@@ -20,9 +20,14 @@ func TestThrottle(t *testing.T) {
 	if d1 != 250*time.Millisecond || d2 != 500*time.Millisecond {
 		t.Fatalf("delays %v %v", d1, d2)
 	}
-	// The account is slowed from any IP; another account from another IP is not.
-	if d, _ := th.Check("5.6.7.8", "alice"); d == 0 {
-		t.Fatal("account not throttled from a new IP")
+	// The address is slowed whatever the account.
+	if d, _ := th.Check("1.2.3.4", "bob"); d == 0 {
+		t.Fatal("address not throttled for another account")
+	}
+	// Four failures do not slow the account from a clean address, nor an
+	// unrelated login.
+	if d, _ := th.Check("5.6.7.8", "alice"); d != 0 {
+		t.Fatalf("account slowed from a new address after 4 failures: %v", d)
 	}
 	if d, _ := th.Check("5.6.7.8", "bob"); d != 0 {
 		t.Fatal("unrelated login throttled")
@@ -33,8 +38,9 @@ func TestThrottle(t *testing.T) {
 	if _, b := th.Check("1.2.3.4", "carol"); !b {
 		t.Fatal("IP not banned")
 	}
-	if _, b := th.Check("9.9.9.9", "alice"); !b {
-		t.Fatal("account not banned")
+	// The account is slowed but never banned from a clean address.
+	if d, b := th.Check("9.9.9.9", "alice"); b || d == 0 || d > 8*time.Second {
+		t.Fatalf("account from a clean address: delay %v banned %v", d, b)
 	}
 	// A success does not lift a ban on the IP, and bans expire.
 	th.Succeed("1.2.3.4", "alice")
@@ -52,5 +58,64 @@ func TestThrottle(t *testing.T) {
 	}
 	if len(small.keys) > 10 {
 		t.Fatalf("%d keys", len(small.keys))
+	}
+}
+
+// TestThrottleLockout is issue 9 item 10: an attacker at address A failing
+// 50 times gets A banned and the (account, A) pair banned, and does not
+// stop the owner at address B.
+func TestThrottleLockout(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := &Throttle{now: func() time.Time { return now }}
+	// Every attempt counts, refused ones too (the directory records a
+	// refused attempt as a failure), so an address that keeps trying an
+	// account banned there ends up banned itself.
+	pairBanned := 0
+	for range 50 {
+		if _, b := th.Check("10.0.0.1", "alice"); b {
+			pairBanned++
+		}
+		th.Fail("10.0.0.1", "alice")
+		now = now.Add(time.Second)
+	}
+	if pairBanned != 40 {
+		t.Fatalf("%d of 50 attempts refused, want 40 (after 10 failures)", pairBanned)
+	}
+	if _, b := th.Check("10.0.0.1", "bob"); !b {
+		t.Fatal("attacking address not banned")
+	}
+	if _, b := th.Check("10.0.0.2", "alice"); b {
+		t.Fatal("owner refused from another address")
+	}
+	// The pair is banned before the address: 10 failures for one account
+	// from a shared address (NAT) ban that account there, not the address.
+	th2 := &Throttle{now: func() time.Time { return now }}
+	for range 10 {
+		th2.Fail("10.0.0.9", "ALICE")
+	}
+	if _, b := th2.Check("10.0.0.9", "alice"); !b {
+		t.Fatal("pair not banned (account names compare case-insensitively)")
+	}
+	if _, b := th2.Check("10.0.0.9", "bob"); b {
+		t.Fatal("address banned by one account's failures below BanAfter")
+	}
+	// A distributed guess (one failure from each of many addresses) slows
+	// the account, growing, up to MaxDelay, and bans nothing.
+	th3 := &Throttle{now: func() time.Time { return now }}
+	var last time.Duration
+	for i := range 40 {
+		ip := "10.1.0." + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		th3.Fail(ip, "alice")
+		d, b := th3.Check("10.2.0.1", "alice")
+		if b {
+			t.Fatal("account banned by a distributed guess")
+		}
+		if d < last {
+			t.Fatalf("delay shrank: %v < %v", d, last)
+		}
+		last = d
+	}
+	if last != 8*time.Second {
+		t.Fatalf("account delay after 40 failures: %v", last)
 	}
 }

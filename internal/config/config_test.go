@@ -226,7 +226,12 @@ submission_max_recipients = 500
 submission_sent_copy = false
 dav_max_results = 1000
 dav_max_instances = 500
-dav_auth_cache_ttl = 0
+dav_auth_cache_ttl = 30
+auth_cache_size = 500
+auth_cache_ttl = 600
+password_argon2_memory = 65536
+password_argon2_time = 3
+password_argon2_threads = 2
 quota_warning_from = "Helpdesk <help@example.com>"
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
 	c, err := config.Load(writeConfig(t, text))

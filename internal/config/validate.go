@@ -120,6 +120,18 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "dav_max_results", c.DAVMaxResults, 100)
 	checkMin(p, "dav_max_instances", c.DAVMaxInstances, 10)
 	checkMin(p, "dav_auth_cache_ttl", c.DAVAuthCacheTTL, 0)
+	checkMin(p, "auth_cache_size", c.AuthCacheSize, 0)
+	checkMin(p, "auth_cache_ttl", c.AuthCacheTTL, 0)
+	if checkMin(p, "password_argon2_threads", c.PasswordArgon2Threads, 1) && c.PasswordArgon2Threads > 255 {
+		p.add("password_argon2_threads", "%d is more than the maximum of 255", c.PasswordArgon2Threads)
+	}
+	if checkMin(p, "password_argon2_time", c.PasswordArgon2Time, 1) && c.PasswordArgon2Time > 16 {
+		p.add("password_argon2_time", "%d is more than the maximum of 16", c.PasswordArgon2Time)
+	}
+	if p.ok("password_argon2_threads") && checkMin(p, "password_argon2_memory", c.PasswordArgon2Memory, 8*c.PasswordArgon2Threads) &&
+		c.PasswordArgon2Memory > 1<<22 {
+		p.add("password_argon2_memory", "%d KiB is more than the maximum of %d (4 GiB)", c.PasswordArgon2Memory, 1<<22)
+	}
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {

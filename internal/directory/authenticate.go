@@ -24,24 +24,45 @@ var (
 )
 
 // Authenticator checks passwords for every protocol, with one throttle
-// shared by all of them.
+// and one credential cache shared by all of them.
+//
+// Every login reads the user's row (one indexed query). A credential
+// cache hit needs the right password, an active account and an unchanged
+// stored hash, user id and tenant; anything else costs exactly one
+// argon2id check, an unknown login included (it is checked against a
+// dummy hash made with the same parameters), so the time a failure takes
+// does not tell whether the login exists.
 type Authenticator struct {
 	Store    store.Directory
 	Throttle *auth.Throttle
-	Log      *slog.Logger
+	// Cache holds verified credentials (nil: none); see auth.CredCache.
+	Cache *auth.CredCache
+	Log   *slog.Logger
 	// DisabledFeatures returns disabled_features (nil: none).
 	DisabledFeatures func() []string
+	// Params returns the argon2id parameters new hashes are made with
+	// (nil: auth.DefaultParams). A stored hash made with others is
+	// replaced at the next successful login.
+	Params func() auth.Params
 	// MaxConcurrent bounds password checks running at once (each holds
 	// the hash's memory); 0 means 4.
 	MaxConcurrent int
+	// CheckPassword and HashPassword replace auth.CheckPassword and
+	// auth.HashPasswordWith when set (tests count hash computations).
+	CheckPassword func(encoded, pw string) error
+	HashPassword  func(pw string, p auth.Params) (string, error)
 	sleep         func(time.Duration)
 
 	once  sync.Once
 	slots chan struct{}
+
+	dummyMu sync.Mutex
+	dummy   map[auth.Params]string
 }
 
-// check runs a password check within the concurrency bound.
-func (a *Authenticator) check(ctx context.Context, hash, password string) error {
+// slot waits for a place among the password checks running at once and
+// returns its release.
+func (a *Authenticator) slot(ctx context.Context) (func(), error) {
 	a.once.Do(func() {
 		n := a.MaxConcurrent
 		if n <= 0 {
@@ -51,11 +72,67 @@ func (a *Authenticator) check(ctx context.Context, hash, password string) error 
 	})
 	select {
 	case a.slots <- struct{}{}:
+		return func() { <-a.slots }, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
-	defer func() { <-a.slots }()
+}
+
+// check runs a password check within the concurrency bound.
+func (a *Authenticator) check(ctx context.Context, hash, password string) error {
+	release, err := a.slot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if a.CheckPassword != nil {
+		return a.CheckPassword(hash, password)
+	}
 	return auth.CheckPassword(hash, password)
+}
+
+// hash makes a new hash within the concurrency bound.
+func (a *Authenticator) hash(ctx context.Context, password string, p auth.Params) (string, error) {
+	release, err := a.slot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if a.HashPassword != nil {
+		return a.HashPassword(password, p)
+	}
+	return auth.HashPasswordWith(password, p)
+}
+
+func (a *Authenticator) params() auth.Params {
+	if a.Params == nil {
+		return auth.DefaultParams
+	}
+	return a.Params()
+}
+
+// dummyHash is checked for unknown users so that timing does not tell
+// which logins exist: it is made with the configured parameters, so it
+// costs what a real user's check costs.
+func (a *Authenticator) dummyHash(p auth.Params) string {
+	a.dummyMu.Lock()
+	defer a.dummyMu.Unlock()
+	if h, ok := a.dummy[p]; ok {
+		return h
+	}
+	h, err := auth.HashPasswordWith("roost-dummy-password", p)
+	if err != nil {
+		h, _ = auth.HashPassword("roost-dummy-password")
+	}
+	if a.dummy == nil {
+		a.dummy = map[auth.Params]string{}
+	}
+	a.dummy[p] = h
+	return h
+}
+
+func verifierOf(u *store.User) auth.Verifier {
+	return auth.Verifier{UserID: u.ID, TenantID: u.TenantID, Hash: u.PasswordHash}
 }
 
 // Authenticate checks login and password for a connection from remote,
@@ -63,25 +140,16 @@ func (a *Authenticator) check(ctx context.Context, hash, password string) error 
 // It returns the principal to act as.
 func (a *Authenticator) Authenticate(ctx context.Context, login, password string, remote net.Addr, feature string) (*store.Principal, error) {
 	ip := hostOf(remote)
+	var delay time.Duration
 	if a.Throttle != nil {
-		delay, banned := a.Throttle.Check(ip, login)
+		var banned bool
+		delay, banned = a.Throttle.Check(ip, login)
 		if banned {
+			// A refused attempt counts: an address that keeps trying an
+			// account banned there gets banned itself.
+			a.Throttle.Fail(ip, login)
 			a.log().Warn("login refused: throttled", "user", login, "ip", ip)
 			return nil, ErrThrottled
-		}
-		if delay > 0 {
-			sleep := a.sleep
-			if sleep == nil {
-				sleep = func(d time.Duration) {
-					t := time.NewTimer(d)
-					defer t.Stop()
-					select {
-					case <-t.C:
-					case <-ctx.Done():
-					}
-				}
-			}
-			sleep(delay)
 		}
 	}
 	sys := store.SystemContext(ctx)
@@ -90,17 +158,40 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		// Users may log in with their mail address too.
 		u, err = a.Store.UserByAddress(sys, login)
 	}
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("authenticate %q: %w", login, err)
-		}
-		a.check(ctx, dummyHash(), password) // same cost as a real check
-		a.fail(ip, login, "unknown user")
-		return nil, ErrBadCredentials
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("authenticate %q: %w", login, err)
 	}
-	if err := a.check(ctx, u.PasswordHash, password); err != nil {
-		a.fail(ip, login, "wrong password")
-		return nil, ErrBadCredentials
+	// A cache hit is possible only with the right password for this very
+	// stored hash, so skipping the delay and the hash reveals nothing an
+	// attacker could use; every miss costs the same as an unknown user.
+	hit := err == nil && a.Cache.Lookup(verifierOf(u), password)
+	if !hit {
+		if delay > 0 {
+			a.wait(ctx, delay)
+		}
+		p := a.params()
+		if err != nil { // not found
+			if err := a.check(ctx, a.dummyHash(p), password); ctx.Err() != nil {
+				return nil, fmt.Errorf("authenticate %q: %w", login, ctx.Err())
+			} else if err == nil {
+				a.log().Error("login: dummy hash verified", "user", login) // cannot happen
+			}
+			a.fail(ip, login, "unknown user")
+			return nil, ErrBadCredentials
+		}
+		if err := a.check(ctx, u.PasswordHash, password); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("authenticate %q: %w", login, ctx.Err())
+			}
+			if !errors.Is(err, auth.ErrMismatch) {
+				a.log().Error("login: stored password hash unusable", "user", u.Login, "err", err)
+			}
+			a.fail(ip, login, "wrong password")
+			return nil, ErrBadCredentials
+		}
+		if u.Active && auth.NeedsRehash(u.PasswordHash, p) {
+			a.rehash(ctx, u, password, p)
+		}
 	}
 	if !u.Active {
 		a.log().Warn("login refused: non-active account", "user", u.Login, "ip", ip)
@@ -119,12 +210,50 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	if a.Throttle != nil {
 		a.Throttle.Succeed(ip, login)
 	}
-	p, err := a.Store.Principal(sys, u.Login)
+	pr, err := a.Store.Principal(sys, u.Login)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate %q: %w", login, err)
 	}
-	a.log().Info("login", "user", u.Login, "ip", ip, "feature", feature)
-	return p, nil
+	if !hit {
+		// Only now, with every check passed: never a failure.
+		a.Cache.Add(verifierOf(u), password)
+	}
+	a.log().Info("login", "user", u.Login, "ip", ip, "feature", feature, "cached", hit)
+	return pr, nil
+}
+
+// rehash replaces u's stored hash, just verified with password, by one
+// made with p. It changes the hash only if it is still the one verified
+// (a concurrent password change wins), and a failure only costs the
+// rehash: the login goes on. On success u carries the new hash.
+func (a *Authenticator) rehash(ctx context.Context, u *store.User, password string, p auth.Params) {
+	nh, err := a.hash(ctx, password, p)
+	if err != nil {
+		a.log().Warn("login: rehash failed", "user", u.Login, "err", err)
+		return
+	}
+	old := u.PasswordHash
+	nu, err := a.Store.UpdateUser(store.SystemContext(ctx), u.Login, store.UserUpdate{PasswordHash: &nh, PasswordHashWas: &old})
+	if err != nil {
+		a.log().Warn("login: storing rehashed password failed", "user", u.Login, "err", err)
+		return
+	}
+	a.log().Info("login: password rehashed with the configured argon2id parameters", "user", u.Login,
+		"memory_kib", p.Memory, "time", p.Time, "threads", p.Threads)
+	u.PasswordHash = nu.PasswordHash
+}
+
+func (a *Authenticator) wait(ctx context.Context, d time.Duration) {
+	if a.sleep != nil {
+		a.sleep(d)
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (a *Authenticator) fail(ip, login, why string) {
@@ -151,10 +280,3 @@ func hostOf(addr net.Addr) string {
 	}
 	return h
 }
-
-// dummyHash is checked for unknown users so that timing does not tell
-// which logins exist.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := auth.HashPassword("roost-dummy-password")
-	return h
-})

@@ -437,6 +437,12 @@ type UserUpdate struct {
 	DeclRecurring *bool
 	Capacity      *int
 	HomeNode      *string
+
+	// PasswordHashWas makes a PasswordHash change conditional: it is made
+	// only if the stored hash still equals this (ErrConflict otherwise),
+	// and nothing else may change with it. Rehashing at login uses it, so
+	// that it never undoes a concurrent password change.
+	PasswordHashWas *string
 }
 
 // TenantUpdate lists changes to a tenant; nil fields stay.

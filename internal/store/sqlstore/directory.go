@@ -841,6 +841,24 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 				return err
 			}
 		}
+		if in.PasswordHashWas != nil {
+			// A compare-and-swap of the hash alone: the row is locked by
+			// the UPDATE and its condition re-read, on both backends.
+			if in.PasswordHash == nil || !reflect.DeepEqual(in, store.UserUpdate{PasswordHash: in.PasswordHash, PasswordHashWas: in.PasswordHashWas}) {
+				return fmt.Errorf("a conditional password change must change nothing else: %w", store.ErrInvalid)
+			}
+			res, err := t.exec(`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, *in.PasswordHash, u.ID, *in.PasswordHashWas)
+			if err != nil {
+				return fmt.Errorf("update user %q: %w", login, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("user %q: password changed meanwhile: %w", login, store.ErrConflict)
+			}
+			if out, err = t.userByID(u.ID); err != nil {
+				return err
+			}
+			return t.fillUser(out)
+		}
 		if in.Admin != nil {
 			if *in.Admin < store.AdminNone || *in.Admin > store.AdminSystem {
 				return fmt.Errorf("admin level %d: must be 0, 1 or 2: %w", *in.Admin, store.ErrInvalid)

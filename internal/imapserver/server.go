@@ -18,20 +18,6 @@ import (
 	"github.com/roost-mail/roost/internal/store"
 )
 
-// Errors an Authenticate function may return (wrapped or not) to choose the
-// answer the client gets. Any other error is answered like ErrAuthFailed
-// and logged.
-var (
-	// ErrAuthFailed: wrong login or password. NO [AUTHENTICATIONFAILED].
-	ErrAuthFailed = errors.New("authentication failed")
-	// ErrAuthDenied: the credentials are right but the account may not use
-	// IMAP (feature disabled, non-active user). NO [AUTHORIZATIONFAILED].
-	ErrAuthDenied = errors.New("authorization failed")
-	// ErrAuthUnavailable: try again later (throttled, directory down).
-	// NO [UNAVAILABLE].
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
-)
-
 // Options configure a Server.
 type Options struct {
 	Store  store.Backend
@@ -52,8 +38,9 @@ type Options struct {
 	MaxMessageBytes int64
 	// Authenticate checks a login and password and returns the principal to
 	// act as. The app does the password check, throttling and the per-user
-	// feature gate here. Return ErrAuthFailed, ErrAuthDenied or
-	// ErrAuthUnavailable (possibly wrapped) to choose the response.
+	// feature gate here. Its errors are directory's login sentinels
+	// (possibly wrapped), answered by authFailure; any other error is a
+	// temporary failure, logged.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
 
 	// MaxConnectionsPerIP and MaxConnectionsPerUser bound simultaneous IMAP

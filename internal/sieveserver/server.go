@@ -18,7 +18,6 @@ package sieveserver
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -30,14 +29,6 @@ import (
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/sieve"
 	"github.com/roost-mail/roost/internal/store"
-)
-
-// Errors Authenticate returns (possibly wrapped) to choose the answer; any
-// other error is answered like ErrAuthFailed.
-var (
-	ErrAuthFailed      = errors.New("authentication failed")
-	ErrAuthDenied      = errors.New("authorization failed")
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
 )
 
 // Options configure the server.

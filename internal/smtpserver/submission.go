@@ -33,16 +33,6 @@ import (
 	"github.com/roost-mail/roost/internal/store"
 )
 
-// Errors an Authenticate function may return (wrapped or not) to choose
-// the reply: ErrAuthFailed → 535 5.7.8, ErrAuthDenied → 535 5.7.8 with a
-// different text, ErrAuthUnavailable → 454 4.7.0. Any other error is
-// answered like ErrAuthFailed and logged.
-var (
-	ErrAuthFailed      = errors.New("authentication failed")
-	ErrAuthDenied      = errors.New("authorization failed")
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
-)
-
 // Submitter is the outbound mail service (*queue.Queue).
 type Submitter interface {
 	CheckSender(ctx context.Context, from string) error

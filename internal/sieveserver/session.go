@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	sess := &session{s: s, c: c, log: s.log.With("conn", fmt.Sprintf("%d", s.seq.Add(1)), "remote", c.RemoteAddr().String()), ctx: s.ctx}
 	defer func() {
 		if p := recover(); p != nil {
-			sess.log.Error("session panicked", "panic", p)
+			sess.log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	if implicitTLS {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
@@ -83,5 +84,93 @@ func TestFaultLMTPDelivery(t *testing.T) {
 	c.expect("451 ")
 	if n := inboxCount(t, e.db, "alice"); n != 0 {
 		t.Errorf("alice has %d messages after a failed delivery", n)
+	}
+}
+
+// LMTP store calls run under a context with a deadline that the server's
+// Close cancels (issue 9.19).
+func TestLMTPStoreCallContext(t *testing.T) {
+	t.Parallel()
+	var f *storefault.Backend
+	e := start(t, 1, func(o *smtpserver.Options) {
+		f = storefault.New(o.Store)
+		o.Store = f
+	})
+	deadlines := map[string]bool{}
+	var mu sync.Mutex
+	f.SetHook(func(ctx context.Context, method string) error {
+		_, ok := ctx.Deadline()
+		mu.Lock()
+		deadlines[method] = ok
+		mu.Unlock()
+		return nil
+	})
+	c := dial(t, "tcp", e.addr)
+	c.cmd("MAIL FROM:<x@example.test>", "250 ")
+	c.cmd("RCPT TO:<alice@acme.test>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send("Subject: hi\r\n\r\nbody\r\n.")
+	c.expect("250 ")
+	mu.Lock()
+	for _, m := range []string{"Recipients", "AppendItem"} {
+		if !deadlines[m] {
+			t.Errorf("%s ran without a deadline (calls: %v)", m, deadlines)
+		}
+	}
+	mu.Unlock()
+
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	cancelled := make(chan bool, 1)
+	f.SetHook(func(ctx context.Context, method string) error {
+		if method != "Recipients" {
+			return nil
+		}
+		entered <- struct{}{}
+		select {
+		case <-ctx.Done():
+			cancelled <- true
+		case <-release:
+			cancelled <- false
+		}
+		return ctx.Err()
+	})
+	c.cmd("MAIL FROM:<x@example.test>", "250 ")
+	c.send("RCPT TO:<alice@acme.test>")
+	<-entered
+	closed := make(chan struct{})
+	go func() { e.srv.Close(); close(closed) }()
+	// Safety net only: without the fix the call would block forever.
+	timer := time.AfterFunc(10*time.Second, func() { close(release) })
+	defer timer.Stop()
+	if !<-cancelled {
+		t.Error("closing the server did not cancel the store call's context")
+	}
+	<-closed
+}
+
+// A panic in an LMTP session is logged with its stack.
+func TestLMTPPanicLogsStack(t *testing.T) {
+	t.Parallel()
+	var f *storefault.Backend
+	logs := &logBuf{}
+	e := start(t, 1, func(o *smtpserver.Options) {
+		f = storefault.New(o.Store)
+		o.Store = f
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	f.SetHook(func(_ context.Context, method string) error {
+		if method == "Recipients" {
+			panic("injected panic")
+		}
+		return nil
+	})
+	c := dial(t, "tcp", e.addr)
+	c.cmd("MAIL FROM:<x@example.test>", "250 ")
+	c.send("RCPT TO:<alice@acme.test>")
+	c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.r.ReadString('\n') // the connection ends
+	if s := logs.String(); !strings.Contains(s, "injected panic") || !strings.Contains(s, "goroutine") {
+		t.Errorf("the panic is not logged with its stack:\n%s", s)
 	}
 }

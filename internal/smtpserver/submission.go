@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -83,8 +84,7 @@ type Submission struct {
 	t   netserve.Tracker
 	ip  netserve.PerIP
 	mu  sync.Mutex
-	ctx context.Context
-	end context.CancelFunc
+	ctx context.Context // the Tracker's: cancelled by Close
 }
 
 // NewSubmission returns a submission server.
@@ -107,9 +107,9 @@ func NewSubmission(o SubmissionOptions) *Submission {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 5 * time.Minute
 	}
-	ctx, end := context.WithCancel(context.Background())
-	return &Submission{o: o, log: o.Logger.With("proto", "submission"), ctx: ctx, end: end,
-		ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s := &Submission{o: o, log: o.Logger.With("proto", "submission"), ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s.ctx = s.t.Context()
+	return s
 }
 
 // Serve accepts connections on ln until Close; implicitTLS starts each
@@ -129,10 +129,7 @@ func (s *Submission) Serve(ln net.Listener, implicitTLS bool) error {
 }
 
 // Close stops accepting and ends the sessions.
-func (s *Submission) Close() error {
-	s.end()
-	return s.t.Close()
-}
+func (s *Submission) Close() error { return s.t.Close() }
 
 type subRcpt struct {
 	addr   string
@@ -168,7 +165,7 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 		log: s.log.With("conn", c.RemoteAddr().String())}
 	defer func() {
 		if p := recover(); p != nil {
-			ss.log.Error("session panicked", "panic", p)
+			ss.log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 		ss.abortChunks()
 		if ss.c != c { // the TLS connection that replaced c

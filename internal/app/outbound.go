@@ -26,7 +26,7 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 	if a := cfg.RelayAddr(); a != "" {
 		relay = &queue.Relay{Addr: a, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
 	}
-	return queue.New(queue.Options{Store: s.db, Logger: s.log.With("proto", "queue"), Hostname: cfg.Hostname(),
+	return queue.New(queue.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
 		MaxMessageBytes: cfg.MaxMessageBytes(), MaxRecipients: cfg.SubmissionMaxRcpts, Relay: relay,
 		Workers:   cfg.QueueWorkers,
 		RetryBase: time.Duration(cfg.QueueRetryBase) * time.Minute, RetryMax: time.Duration(cfg.QueueRetryMax) * time.Minute,

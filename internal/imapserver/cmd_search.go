@@ -133,6 +133,9 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 			continue
 		}
 		fn(i)
+		if ev.err != nil {
+			return 0, ev.err // SORT and THREAD read more of the match in fn
+		}
 		highest = max(highest, m.modseq)
 	}
 	if !usesModSeq {

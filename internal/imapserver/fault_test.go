@@ -112,3 +112,38 @@ func TestFaultLogin(t *testing.T) {
 		t.Errorf("wrong password: %q", got)
 	}
 }
+
+// SORT reads the sort keys of the matches: a failure there is not an
+// empty key.
+func TestFaultSort(t *testing.T) {
+	t.Parallel()
+	e, f, _ := faultEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, testMsg(1)) // one: its key is read after the match
+	c := e.selectBox("alice", "INBOX")
+	f.Fail(nil, "OpenItem", "GetItem")
+	_, got := c.cmd("SORT (SUBJECT) UTF-8 ALL")
+	wantTempFailure(t, got)
+}
+
+// A tenant administrator's LIST reads the ACLs of shared folders: a
+// failure there is not "not shared".
+func TestFaultListShared(t *testing.T) {
+	t.Parallel()
+	e, f, _ := faultEnv(t)
+	admin := store.AdminTenant
+	if _, err := e.db.UpdateUser(sys, "alice", store.UserUpdate{Admin: &admin}); err != nil {
+		t.Fatal(err)
+	}
+	bobInbox := e.folder("bob", store.SpecialInbox)
+	if err := e.db.SetACL(sys, bobInbox.ID, "user:alice", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.login("alice")
+	if lines := c.ok(`LIST "" "*"`); !has(lines, "bob") {
+		t.Fatalf("the shared folder is not listed: %q", lines)
+	}
+	f.Fail(nil, "GetACL")
+	_, got := c.cmd(`LIST "" "*"`)
+	wantTempFailure(t, got)
+}

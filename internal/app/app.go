@@ -301,16 +301,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-				p, err := authn.Authenticate(ctx, login, pw, remote, "imap")
-				switch {
-				case errors.Is(err, directory.ErrBadCredentials):
-					return nil, imapserver.ErrAuthFailed
-				case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
-					return nil, imapserver.ErrAuthDenied
-				case err != nil:
-					return nil, fmt.Errorf("%w: %v", imapserver.ErrAuthUnavailable, err)
-				}
-				return p, nil
+				return authn.Authenticate(ctx, login, pw, remote, "imap")
 			}})
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err

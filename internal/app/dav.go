@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -25,16 +23,7 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 		MaxBodyBytes: int64(cfg.DAVMaxResourceSize) * config.MB, MaxResults: cfg.DAVMaxResults, AuthCacheTTL: ttl, MaxInstances: cfg.DAVMaxInstances,
 		Outbound: out,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			p, err := authn.Authenticate(ctx, login, pw, remote, "dav")
-			switch {
-			case err == nil:
-				return p, nil
-			case errors.Is(err, directory.ErrBadCredentials):
-				return nil, davserver.ErrAuthFailed
-			case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
-				return nil, davserver.ErrAuthDenied
-			}
-			return nil, fmt.Errorf("%w: %v", davserver.ErrAuthUnavailable, err)
+			return authn.Authenticate(ctx, login, pw, remote, "dav")
 		}})
 	mux.Handle("/dav/", dav)
 	mux.Handle("/.well-known/caldav", dav)

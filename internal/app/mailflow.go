@@ -62,18 +62,7 @@ func (s *server) listenManageSieve(cfg *config.Config, tlsConf *tls.Config, auth
 		Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			p, err := authn.Authenticate(ctx, login, pw, remote, "")
-			switch {
-			case errors.Is(err, directory.ErrBadCredentials):
-				return nil, sieveserver.ErrAuthFailed
-			case errors.Is(err, directory.ErrThrottled):
-				return nil, sieveserver.ErrAuthUnavailable
-			case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
-				return nil, sieveserver.ErrAuthDenied
-			case err != nil:
-				return nil, fmt.Errorf("%w: %v", sieveserver.ErrAuthUnavailable, err)
-			}
-			return p, nil
+			return authn.Authenticate(ctx, login, pw, remote, "")
 		}})
 	return s.serveTCP(cfg.Listener("managesieve"), "managesieve", srv, false, srv.Serve)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -27,7 +26,7 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 	if a := cfg.RelayAddr(); a != "" {
 		relay = &queue.Relay{Addr: a, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
 	}
-	return queue.New(queue.Options{Store: s.db, Logger: s.log.With("proto", "queue"), Hostname: cfg.Hostname(),
+	return queue.New(queue.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
 		MaxMessageBytes: cfg.MaxMessageBytes(), MaxRecipients: cfg.SubmissionMaxRcpts, Relay: relay,
 		Workers:   cfg.QueueWorkers,
 		RetryBase: time.Duration(cfg.QueueRetryBase) * time.Minute, RetryMax: time.Duration(cfg.QueueRetryMax) * time.Minute,
@@ -58,16 +57,7 @@ func (s *server) listenSubmission(cfg *config.Config, q *queue.Queue, tlsConf *t
 		MaxRecipients: cfg.SubmissionMaxRcpts, SpoolDir: filepath.Join(cfg.DataDir, "spool"), SentCopy: cfg.SubmissionSentCopy,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			p, err := authn.Authenticate(ctx, login, pw, remote, "")
-			switch {
-			case err == nil:
-				return p, nil
-			case errors.Is(err, directory.ErrBadCredentials):
-				return nil, smtpserver.ErrAuthFailed
-			case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
-				return nil, smtpserver.ErrAuthDenied
-			}
-			return nil, fmt.Errorf("%w: %v", smtpserver.ErrAuthUnavailable, err)
+			return authn.Authenticate(ctx, login, pw, remote, "")
 		}})
 	if err := s.serveTCP(cfg.Listener("submission"), "submission", srv, false, srv.Serve); err != nil {
 		return err

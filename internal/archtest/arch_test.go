@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -15,6 +18,8 @@ const mod = "github.com/roost-mail/roost/"
 
 type pkg struct {
 	ImportPath string
+	Dir        string
+	GoFiles    []string // production files only, as go list reports them
 	Imports    []string
 	Deps       []string
 }
@@ -77,12 +82,120 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// layers orders Roost's packages bottom-up (STYLE.md, docs/architecture.md).
+// A package imports only packages of lower layers, or of its own entry
+// (internal/store/sqlstore imports internal/store): siblings of one layer
+// never import each other, so the domain services (mail, queue,
+// groupware) talk through interfaces the app wires, and netserve, events
+// and auth know nothing of storage. A new package must be placed here.
+var layers = [][]string{
+	{"internal/proto", "internal/config"},
+	{"internal/blob", "internal/auth", "internal/events", "internal/netserve"},
+	{"internal/store"},
+	{"internal/directory"},
+	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster"},
+	adapterPaths(),
+	{"internal/app"},
+	{"cmd"},
+}
+
+func adapterPaths() []string {
+	var out []string
+	for _, a := range adapters {
+		out = append(out, "internal/"+a)
+	}
+	return out
+}
+
+// placeOf returns the layer and the entry of a package (longest entry
+// that is the package or a parent of it).
+func placeOf(r string) (layer int, entry string, ok bool) {
+	for i, l := range layers {
+		for _, e := range l {
+			if (r == e || strings.HasPrefix(r, e+"/")) && len(e) > len(entry) {
+				layer, entry, ok = i, e, true
+			}
+		}
+	}
+	return layer, entry, ok
+}
+
+// testSupport lists the packages only tests may import besides those
+// that import "testing" themselves (storetest, blobtest, postfixtest, a
+// shared harness): storefault does not, but is a test double all the
+// same.
+var testSupport = []string{"internal/store/storefault", "internal/archtest"}
+
+func isTestSupport(p pkg) bool {
+	r := rel(p.ImportPath)
+	for _, s := range testSupport {
+		if r == s {
+			return true
+		}
+	}
+	for _, imp := range p.Imports {
+		if imp == "testing" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOnlyNetserveAccepts: every TCP service runs on netserve's lifecycle
+// (accept loop, context, graceful Close), none has an accept loop of its
+// own.
+func TestOnlyNetserveAccepts(t *testing.T) {
+	for _, v := range acceptViolations(listPackages(t)) {
+		t.Error(v)
+	}
+}
+
+var acceptCall = regexp.MustCompile(`\.Accept\(\)`)
+
+func acceptViolations(pkgs []pkg) []string {
+	var out []string
+	for _, p := range pkgs {
+		if rel(p.ImportPath) == "internal/netserve" {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			b, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				out = append(out, err.Error())
+				continue
+			}
+			if acceptCall.Match(b) {
+				out = append(out, fmt.Sprintf("%s/%s accepts connections itself: serve through internal/netserve", rel(p.ImportPath), f))
+			}
+		}
+	}
+	return out
+}
+
 // violations applies the rules to a package list.
 func violations(pkgs []pkg) []string {
 	var out []string
 	errorf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	support := map[string]bool{}
+	for _, p := range pkgs {
+		if isTestSupport(p) {
+			support[p.ImportPath] = true
+		}
+	}
 	for _, p := range pkgs {
 		r := rel(p.ImportPath)
+		// Production code never depends on test support.
+		if !support[p.ImportPath] {
+			for _, d := range p.Deps {
+				if support[d] {
+					errorf("%s depends on the test-support package %s", r, rel(d))
+				}
+			}
+		}
+		layer, entry, placed := placeOf(r)
+		if !support[p.ImportPath] && !placed {
+			errorf("%s has no place in archtest's layers: add it where it belongs", r)
+		}
 		for _, imp := range p.Imports {
 			if !strings.HasPrefix(imp, mod) {
 				continue
@@ -97,6 +210,9 @@ func violations(pkgs []pkg) []string {
 				errorf("adapter %s imports adapter %s: adapters never import each other", r, ir)
 			case isAdapter(imp) && !isAdapter(p.ImportPath) && r != "internal/app":
 				errorf("%s imports the adapter %s: only internal/app wires adapters", r, ir)
+			}
+			if il, ie, ok := placeOf(ir); ok && placed && !support[p.ImportPath] && !support[imp] && ie != entry && il >= layer {
+				errorf("%s imports %s: a package imports only lower layers (%s is at layer %d, %s at %d)", r, ir, entry, layer, ie, il)
 			}
 			for _, c := range concrete {
 				if (ir == c || strings.HasPrefix(ir, c+"/")) && r != "internal/app" && !strings.HasPrefix(r, c) {
@@ -135,15 +251,36 @@ func TestRulesCatchViolations(t *testing.T) {
 		{ImportPath: m("internal/proto/imap"), Deps: []string{m("internal/store")}},
 		{ImportPath: m("internal/mail"), Imports: []string{m("internal/imapserver")}},
 		{ImportPath: m("internal/store"), Imports: []string{m("cmd/roost")}},
+		// Order inside the domain and the place of the shared packages.
+		{ImportPath: m("internal/mail"), Imports: []string{m("internal/queue")}},
+		{ImportPath: m("internal/queue"), Imports: []string{m("internal/groupware")}},
+		{ImportPath: m("internal/directory"), Imports: []string{m("internal/mail")}},
+		{ImportPath: m("internal/store"), Imports: []string{m("internal/directory")}},
+		{ImportPath: m("internal/netserve"), Imports: []string{m("internal/store")}},
+		{ImportPath: m("internal/events"), Imports: []string{m("internal/store")}},
+		{ImportPath: m("internal/auth"), Imports: []string{m("internal/store")}},
+		{ImportPath: m("internal/newthing")},
+		// Production code importing test support.
+		{ImportPath: m("internal/imapserver"), Deps: []string{m("internal/store/storefault")}},
+		{ImportPath: m("internal/mail"), Deps: []string{m("internal/store/storetest")}},
+	}
+	supportPkgs := []pkg{
+		{ImportPath: m("internal/store/storefault")},
+		{ImportPath: m("internal/store/storetest"), Imports: []string{"testing"}},
 	}
 	for i, p := range bad {
-		if len(violations([]pkg{p})) == 0 {
+		if len(violations(append([]pkg{p}, supportPkgs...))) == 0 {
 			t.Errorf("case %d (%s) not reported", i, rel(p.ImportPath))
 		}
 	}
 	good := []pkg{
 		{ImportPath: m("internal/app"), Imports: []string{m("internal/store/sqlstore"), m("internal/imapserver")}},
 		{ImportPath: m("internal/imapserver"), Imports: []string{m("internal/store"), m("internal/proto/imap")}},
+		{ImportPath: m("internal/store/sqlstore"), Imports: []string{m("internal/store"), m("internal/blob"), m("internal/proto/mime")}},
+		{ImportPath: m("internal/directory"), Imports: []string{m("internal/store"), m("internal/auth")}},
+		{ImportPath: m("internal/smtpserver"), Imports: []string{m("internal/mail"), m("internal/queue"), m("internal/netserve"), m("internal/directory")}},
+		{ImportPath: m("internal/store/storefault"), Imports: []string{m("internal/store"), m("internal/directory")}},
+		{ImportPath: m("internal/store/storetest"), Imports: []string{"testing", m("internal/store")}},
 	}
 	if v := violations(good); len(v) != 0 {
 		t.Errorf("allowed imports reported: %v", v)

@@ -13,20 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/store"
-)
-
-// Errors an Authenticate function may return (wrapped or not) to choose
-// the answer. Any other error is answered like ErrAuthFailed.
-var (
-	// ErrAuthFailed: wrong login or password. 401 with a new challenge.
-	ErrAuthFailed = errors.New("authentication failed")
-	// ErrAuthDenied: right credentials, but the account may not use DAV. 403.
-	ErrAuthDenied = errors.New("authorization failed")
-	// ErrAuthUnavailable: try again later (throttled, directory down). 503.
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
 )
 
 // Outbound sends iTIP messages to attendees and organizers outside the
@@ -40,8 +30,9 @@ type Options struct {
 	Store  store.Backend
 	Logger *slog.Logger
 	// Authenticate checks a login and password (HTTP Basic) and returns
-	// the principal to act as. Return ErrAuthFailed, ErrAuthDenied or
-	// ErrAuthUnavailable (possibly wrapped) to choose the response.
+	// the principal to act as. Its errors are directory's login sentinels
+	// (possibly wrapped): ErrBadCredentials 401, ErrFeature and ErrInactive
+	// 403; a throttle or any other error 503, the unexpected logged.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
 	// Prefix is where the handler is mounted; default "/dav".
 	Prefix string
@@ -242,16 +233,19 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*store.Pr
 	p, err := s.o.Authenticate(r.Context(), login, pw, remoteAddr(r))
 	switch {
 	case err == nil && p != nil:
-	case errors.Is(err, ErrAuthUnavailable):
-		w.Header().Set("Retry-After", "60")
-		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
+	case err == nil || errors.Is(err, directory.ErrBadCredentials):
+		s.log.Info("DAV login failed", "user", login, "remote", r.RemoteAddr)
+		challenge()
 		return nil, false
-	case errors.Is(err, ErrAuthDenied):
+	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
 		http.Error(w, "this account may not use calendars and contacts", http.StatusForbidden)
 		return nil, false
 	default:
-		s.log.Info("DAV login failed", "user", login, "remote", r.RemoteAddr)
-		challenge()
+		if !errors.Is(err, directory.ErrThrottled) {
+			s.log.Error("DAV login", "user", login, "remote", r.RemoteAddr, "err", err)
+		}
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
 		return nil, false
 	}
 	if s.o.AuthCacheTTL > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -114,6 +115,26 @@ func (s *session) challenge(data []byte) ([]byte, error) {
 	return resp, nil
 }
 
+// authFailure is the one place where a failed login becomes IMAP: the
+// directory's sentinels are answers; anything else (the directory or store
+// failing) is a temporary failure, logged with its error, never "wrong
+// password".
+func (s *session) authFailure(login string, err error) error {
+	switch {
+	case err == nil || errors.Is(err, directory.ErrBadCredentials):
+		s.log.Info("authentication failed", "user", sanitize(login))
+		return no(imap.CodeAuthenticationFailed, "Authentication failed")
+	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+		s.log.Info("authentication refused", "user", sanitize(login), "err", err)
+		return no(imap.CodeAuthorizationFailed, "Access denied")
+	case errors.Is(err, directory.ErrThrottled):
+		s.log.Info("authentication throttled", "user", sanitize(login))
+		return no(imap.CodeUnavailable, "Authentication temporarily unavailable")
+	}
+	s.log.Error("authentication failed", "user", sanitize(login), "err", err)
+	return no(imap.CodeUnavailable, "Authentication temporarily unavailable")
+}
+
 // authenticate checks credentials and enters the authenticated state.
 func (s *session) authenticate(login, password string) (imap.Code, error) {
 	if s.o.Authenticate == nil {
@@ -122,16 +143,7 @@ func (s *session) authenticate(login, password string) (imap.Code, error) {
 	p, err := s.o.Authenticate(s.srv.ctx, login, password, s.conn().RemoteAddr())
 	if err != nil || p == nil {
 		s.authFails++
-		s.log.Info("authentication failed", "user", sanitize(login), "err", err)
-		var re error
-		switch {
-		case errors.Is(err, ErrAuthUnavailable):
-			re = no(imap.CodeUnavailable, "Authentication temporarily unavailable")
-		case errors.Is(err, ErrAuthDenied):
-			re = no(imap.CodeAuthorizationFailed, "Access denied")
-		default:
-			re = no(imap.CodeAuthenticationFailed, "Authentication failed")
-		}
+		re := s.authFailure(login, err)
 		if s.authFails >= maxAuthFailures {
 			r := re.(*respError)
 			return "", &respError{st: r.st, code: r.code, text: r.text, fatal: true}

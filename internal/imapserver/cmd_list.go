@@ -272,7 +272,11 @@ func (s *session) others() ([]*tree, error) {
 			continue
 		}
 		if s.p.AdministersTenant(st.TenantID) {
-			if len(s.explicitlyShared([]*store.Folder{sf.Folder}, st.TenantID, st.OwnerID)) == 0 {
+			fs, err := s.explicitlyShared([]*store.Folder{sf.Folder}, st.TenantID, st.OwnerID)
+			if err != nil {
+				return nil, err
+			}
+			if len(fs) == 0 {
 				continue
 			}
 		}
@@ -297,7 +301,7 @@ func (s *session) others() ([]*tree, error) {
 
 // explicitlyShared keeps the mail folders whose ACL lets the principal look
 // them up without its administrator powers.
-func (s *session) explicitlyShared(fs []*store.Folder, tenantID, ownerID int64) []*store.Folder {
+func (s *session) explicitlyShared(fs []*store.Folder, tenantID, ownerID int64) ([]*store.Folder, error) {
 	plain := *s.p
 	plain.Admin, plain.AdminOf, plain.System = store.AdminNone, nil, false
 	var out []*store.Folder
@@ -306,12 +310,15 @@ func (s *session) explicitlyShared(fs []*store.Folder, tenantID, ownerID int64) 
 			continue
 		}
 		acl, err := s.o.Store.GetACL(s.ctx, f.ID)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
 			continue
+		}
+		if err != nil {
+			return nil, wrap(opMailbox, err) // not "not shared"
 		}
 		if strings.ContainsRune(store.EffectiveRights(&plain, tenantID, ownerID, acl), store.RightLookup) {
 			out = append(out, f)
 		}
 	}
-	return out
+	return out, nil
 }

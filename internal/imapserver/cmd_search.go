@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -125,10 +126,16 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 				break
 			}
 		}
+		if ev.err != nil {
+			return 0, ev.err // a store failure is not "no match"
+		}
 		if !ok {
 			continue
 		}
 		fn(i)
+		if ev.err != nil {
+			return 0, ev.err // SORT and THREAD read more of the match in fn
+		}
 		highest = max(highest, m.modseq)
 	}
 	if !usesModSeq {
@@ -211,6 +218,9 @@ type evaluator struct {
 	hdrDone bool
 	body    string // body text, lower case
 	bodyOK  bool
+	// err is the first failure to load a message other than its having
+	// been expunged meanwhile; the search fails with it.
+	err error
 }
 
 func newEvaluator(s *session) *evaluator {
@@ -241,10 +251,20 @@ func (ev *evaluator) done() {
 
 func (ev *evaluator) msg() *msg { return &ev.sel.msgs[ev.i] }
 
+// fail records a load failure: a message expunged since the view was
+// built just does not match (RFC 9051 §7.5.1), anything else ends the
+// search.
+func (ev *evaluator) fail(err error) {
+	if ev.err == nil && !errors.Is(err, store.ErrNotFound) {
+		ev.err = err
+	}
+}
+
 func (ev *evaluator) loadItem() *store.Item {
 	if ev.item == nil && !ev.itemErr {
 		it, err := ev.s.item(ev.msg())
 		if err != nil {
+			ev.fail(err)
 			ev.itemErr = true
 			return nil
 		}
@@ -257,6 +277,7 @@ func (ev *evaluator) content() *content {
 	if ev.ct == nil && !ev.ctErr {
 		ct, err := ev.s.openContent(ev.msg())
 		if err != nil {
+			ev.fail(err)
 			ev.ctErr = true
 			return nil
 		}

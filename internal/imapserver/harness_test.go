@@ -29,6 +29,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/store"
@@ -137,13 +138,13 @@ func authenticator(b store.Backend) func(ctx context.Context, login, pw string, 
 		sys := store.SystemContext(ctx)
 		u, err := b.GetUser(sys, login)
 		if err != nil {
-			return nil, imapserver.ErrAuthFailed
+			return nil, directory.ErrBadCredentials
 		}
 		if err := auth.CheckPassword(u.PasswordHash, pw); err != nil {
-			return nil, imapserver.ErrAuthFailed
+			return nil, directory.ErrBadCredentials
 		}
 		if !u.Active {
-			return nil, imapserver.ErrAuthDenied
+			return nil, directory.ErrInactive
 		}
 		return b.Principal(sys, u.Login)
 	}

@@ -14,22 +14,9 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
-)
-
-// Errors an Authenticate function may return (wrapped or not) to choose the
-// answer the client gets. Any other error is answered like ErrAuthFailed
-// and logged.
-var (
-	// ErrAuthFailed: wrong login or password. NO [AUTHENTICATIONFAILED].
-	ErrAuthFailed = errors.New("authentication failed")
-	// ErrAuthDenied: the credentials are right but the account may not use
-	// IMAP (feature disabled, non-active user). NO [AUTHORIZATIONFAILED].
-	ErrAuthDenied = errors.New("authorization failed")
-	// ErrAuthUnavailable: try again later (throttled, directory down).
-	// NO [UNAVAILABLE].
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
 )
 
 // Options configure a Server.
@@ -52,8 +39,9 @@ type Options struct {
 	MaxMessageBytes int64
 	// Authenticate checks a login and password and returns the principal to
 	// act as. The app does the password check, throttling and the per-user
-	// feature gate here. Return ErrAuthFailed, ErrAuthDenied or
-	// ErrAuthUnavailable (possibly wrapped) to choose the response.
+	// feature gate here. Its errors are directory's login sentinels
+	// (possibly wrapped), answered by authFailure; any other error is a
+	// temporary failure, logged.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
 
 	// MaxConnectionsPerIP and MaxConnectionsPerUser bound simultaneous IMAP
@@ -74,22 +62,20 @@ const (
 	closeGrace       = 5 * time.Second
 )
 
-// Server serves IMAP sessions. It is safe for concurrent use.
+// Server serves IMAP sessions. It is safe for concurrent use. Its
+// lifecycle (accept loop, per-address limit, shutdown) is netserve's, as
+// for every TCP service.
 type Server struct {
 	o   Options
 	log *slog.Logger
 
-	ctx    context.Context // canceled by Close
-	cancel context.CancelFunc
+	t   netserve.Tracker
+	ip  netserve.PerIP
+	ctx context.Context // the Tracker's: canceled by Close
 
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[string]int
-	perUser   map[string]int
-	wg        sync.WaitGroup
-	connSeq   atomic.Uint64
+	mu      sync.Mutex
+	perUser map[string]int
+	connSeq atomic.Uint64
 
 	headers *headerCache // parsed headers for SEARCH and SORT
 	// readers and writers hold the buffers of idling sessions (cmd_idle.go).
@@ -122,14 +108,16 @@ func New(o Options) *Server {
 		// which answers NO [TOOBIG] with the APPENDLIMIT in mind.
 		o.Limits.MaxLiteral = o.MaxMessageBytes
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
-		o: o, log: log.With("proto", "imap"), ctx: ctx, cancel: cancel,
-		listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{},
-		perIP: map[string]int{}, perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
+	s := &Server{
+		o: o, log: log.With("proto", "imap"),
+		t:       netserve.Tracker{Grace: closeGrace},
+		ip:      netserve.PerIP{Max: o.MaxConnectionsPerIP},
+		perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
 		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
 		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}
+	s.ctx = s.t.Context()
+	return s
 }
 
 // Serve accepts connections on ln until Close, one goroutine per
@@ -140,107 +128,50 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS && s.o.TLS == nil {
 		return errors.New("imapserver: implicit TLS without a TLS configuration")
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
+	err := s.t.Serve(ln, func(c net.Conn) { s.handle(c, implicitTLS) })
+	if err != nil && !errors.Is(err, netserve.ErrClosed) {
+		return fmt.Errorf("imapserver: accept: %w", err)
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept", "err", err, "retry", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return fmt.Errorf("imapserver: accept: %w", err)
-		}
-		delay = 0
-		s.serveConn(c, implicitTLS)
-	}
+	return nil
 }
 
-func isTemporary(err error) bool {
-	t, ok := err.(interface{ Temporary() bool })
-	return ok && t.Temporary()
+// handle runs one connection's session, within the per-address limit.
+func (s *Server) handle(c net.Conn, implicitTLS bool) {
+	ip := netserve.RemoteIP(c.RemoteAddr())
+	release, ok := s.ip.Admit(c)
+	if !ok {
+		s.log.Info("too many connections", "remote", ip)
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "* BYE [LIMIT] Too many connections from your address\r\n")
+		return
+	}
+	defer release()
+	sess := newSession(s, c, ip)
+	defer s.releaseUser(sess)
+	// Close cancels the context: the session says BYE as soon as its
+	// current command is done (at once when it is idle or waiting).
+	defer context.AfterFunc(s.ctx, sess.shutdown)()
+	sess.serve(implicitTLS)
 }
 
-// serveConn registers c and starts its session goroutine. The returned
-// channel is closed when the session has ended.
+// serveConn starts a session on c outside any listener (tests over
+// net.Pipe). The returned channel is closed when the session has ended.
 func (s *Server) serveConn(c net.Conn, implicitTLS bool) <-chan struct{} {
 	done := make(chan struct{})
-	ip := remoteIP(c.RemoteAddr())
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		c.Close()
-		close(done)
-		return done
-	}
-	if lim := s.o.MaxConnectionsPerIP; lim > 0 && s.perIP[ip] >= lim {
-		s.mu.Unlock()
-		s.log.Info("too many connections", "remote", ip)
-		go func() {
-			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			fmt.Fprintf(c, "* BYE [LIMIT] Too many connections from your address\r\n")
-			c.Close()
-			close(done)
-		}()
-		return done
-	}
-	s.perIP[ip]++
-	sess := newSession(s, c, ip)
-	s.sessions[sess] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go func() {
+	if !s.t.Run(c, func(c net.Conn) {
 		defer close(done)
-		defer s.wg.Done()
-		defer s.release(sess)
-		sess.serve(implicitTLS)
-	}()
+		s.handle(c, implicitTLS)
+	}) {
+		close(done)
+	}
 	return done
 }
 
-// release forgets a finished session.
-func (s *Server) release(sess *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, sess)
-	if s.perIP[sess.ip]--; s.perIP[sess.ip] <= 0 {
-		delete(s.perIP, sess.ip)
-	}
-	s.releaseUserLocked(sess)
-}
-
-// releaseUser uncounts a session's user (a login that failed late).
+// releaseUser uncounts a session's user (at its end, or a login that
+// failed late).
 func (s *Server) releaseUser(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.releaseUserLocked(sess)
-}
-
-func (s *Server) releaseUserLocked(sess *session) {
 	if sess.countedUser != "" {
 		if s.perUser[sess.countedUser]--; s.perUser[sess.countedUser] <= 0 {
 			delete(s.perUser, sess.countedUser)
@@ -266,49 +197,6 @@ func (s *Server) admitUser(sess *session, login string) bool {
 // "* BYE" as soon as its current command is done (at once when it is idle
 // or waiting for input). Close waits a few seconds for sessions to end,
 // then closes their connections.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	var err error
-	for ln := range s.listeners {
-		if e := ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) {
-			err = e
-		}
-	}
-	for sess := range s.sessions {
-		sess.shutdown()
-	}
-	s.mu.Unlock()
-	s.cancel()
-
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(closeGrace):
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.conn().Close()
-		}
-		s.mu.Unlock()
-		<-done
-	}
-	return err
-}
-
-func remoteIP(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
-}
+func (s *Server) Close() error { return s.t.Close() }
 
 func connID(n uint64) string { return strconv.FormatUint(n, 36) }

@@ -1,10 +1,12 @@
-// Package netserve is the accept loop and connection bookkeeping that
-// every TCP/unix-socket protocol server shares: one goroutine per
-// connection, and a Close that stops the listeners, closes the connections
-// and waits for their handlers.
+// Package netserve is the server lifecycle that every TCP/unix-socket
+// protocol server shares: the accept loop, one goroutine per connection,
+// a context that sessions derive theirs from, and a Close that stops the
+// listeners, cancels that context, lets sessions end on their own for a
+// grace period, then closes the connections and waits for the handlers.
 package netserve
 
 import (
+	"context"
 	"errors"
 	"net"
 	"sync"
@@ -16,27 +18,59 @@ var ErrClosed = errors.New("server closed")
 
 // Tracker tracks listeners and live connections. The zero value is ready.
 type Tracker struct {
+	// Grace is how long Close lets sessions end on their own after it
+	// cancelled Context (each says goodbye at its next chance) before it
+	// closes their connections; 0 closes them at once.
+	Grace time.Duration
+
 	mu     sync.Mutex
 	lns    map[net.Listener]struct{}
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (t *Tracker) initLocked() {
+	if t.conns == nil {
+		t.lns, t.conns = map[net.Listener]struct{}{}, map[net.Conn]struct{}{}
+	}
+	if t.ctx == nil {
+		t.ctx, t.cancel = context.WithCancel(context.Background())
+	}
+}
+
+// Context is cancelled when Close begins. Sessions derive their contexts
+// from it (adding the principal and per-command deadlines), so a store
+// call in flight ends with the server.
+func (t *Tracker) Context() context.Context {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.initLocked()
+	return t.ctx
 }
 
 // Serve accepts connections on ln until Close, running handle for each in
 // its own goroutine; the connection is closed when handle returns. Serve
-// returns nil after Close, or the listener's error.
+// returns nil after Close, or the listener's error. Temporary accept
+// errors (out of file descriptors, …) are retried with a backoff.
 func (t *Tracker) Serve(ln net.Listener, handle func(net.Conn)) error {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
+		ln.Close()
 		return ErrClosed
 	}
-	if t.lns == nil {
-		t.lns, t.conns = map[net.Listener]struct{}{}, map[net.Conn]struct{}{}
-	}
+	t.initLocked()
 	t.lns[ln] = struct{}{}
 	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.lns, ln)
+		t.mu.Unlock()
+	}()
+	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -46,28 +80,46 @@ func (t *Tracker) Serve(ln net.Listener, handle func(net.Conn)) error {
 			if closed {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
+			if temporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
 				continue
 			}
 			return err
 		}
+		delay = 0
 		if !t.Run(c, handle) {
 			return nil
 		}
 	}
 }
 
+func temporary(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	tmp, ok := err.(interface{ Temporary() bool })
+	return ok && tmp.Temporary()
+}
+
 // Run handles one connection in a new goroutine (for connections that do
 // not come from Serve, such as tests over net.Pipe). It returns false, and
 // closes c, when the Tracker is closed.
 func (t *Tracker) Run(c net.Conn, handle func(net.Conn)) bool {
-	if !t.Track(c) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
 		c.Close()
 		return false
 	}
-	t.wg.Add(1)
+	t.initLocked()
+	t.conns[c] = struct{}{}
+	t.wg.Add(1) // under mu, so that Close never waits before it is counted
+	t.mu.Unlock()
 	go func() {
 		defer t.wg.Done()
 		defer func() {
@@ -87,9 +139,7 @@ func (t *Tracker) Track(c net.Conn) bool {
 	if t.closed {
 		return false
 	}
-	if t.conns == nil {
-		t.lns, t.conns = map[net.Listener]struct{}{}, map[net.Conn]struct{}{}
-	}
+	t.initLocked()
 	t.conns[c] = struct{}{}
 	return true
 }
@@ -101,14 +151,30 @@ func (t *Tracker) Untrack(c net.Conn) {
 	t.mu.Unlock()
 }
 
-// Close stops the listeners, closes every connection and waits for the
-// handlers to return.
+// Close stops the listeners, cancels Context, waits up to Grace for the
+// handlers to return, then closes every connection and waits for them.
 func (t *Tracker) Close() error {
 	t.mu.Lock()
+	t.initLocked()
 	t.closed = true
 	for ln := range t.lns {
 		ln.Close()
 	}
+	t.cancel()
+	grace := t.Grace
+	t.mu.Unlock()
+	if grace > 0 {
+		done := make(chan struct{})
+		go func() { t.wg.Wait(); close(done) }()
+		timer := time.NewTimer(grace)
+		select {
+		case <-done:
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		}
+	}
+	t.mu.Lock()
 	for c := range t.conns {
 		c.Close()
 	}

@@ -41,3 +41,48 @@ func TestTracker(t *testing.T) {
 		t.Fatalf("Serve on a closed tracker: %v", err)
 	}
 }
+
+// Close cancels Context, and with a Grace a session that watches it ends
+// on its own: here it still says goodbye on its connection.
+func TestContextAndGrace(t *testing.T) {
+	tr := Tracker{Grace: time.Minute}
+	ctx := tr.Context()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		done <- tr.Serve(ln, func(c net.Conn) {
+			close(started)
+			<-tr.Context().Done()
+			c.Write([]byte("bye\n"))
+		})
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	<-started
+	if ctx.Err() != nil {
+		t.Fatal("context cancelled before Close")
+	}
+	tr.Close()
+	if ctx.Err() == nil {
+		t.Fatal("Close did not cancel the context")
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, err := bufio.NewReader(c).ReadString('\n'); l != "bye\n" {
+		t.Fatalf("the session's goodbye: %q, %v", l, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+	a, b := net.Pipe()
+	defer b.Close()
+	if tr.Run(a, func(net.Conn) { t.Error("handler ran after Close") }) {
+		t.Fatal("Run after Close accepted a connection")
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"time"
 
 	"github.com/roost-mail/roost/internal/netserve"
@@ -48,6 +49,11 @@ const (
 	maxLine        = 512 // RFC 2449 §4: 255 octets for a command with arguments; a little slack
 	maxBadCommands = 10
 	maxMessages    = 200000
+	// commandTimeout bounds the store and directory calls of one command
+	// (the context's deadline); writeTimeout a write to a client that
+	// stopped reading.
+	commandTimeout = 5 * time.Minute
+	writeTimeout   = 5 * time.Minute
 )
 
 // Server is a POP3 server.
@@ -102,7 +108,7 @@ func (s *Server) handle(c net.Conn, isTLS bool) {
 	log := s.log.With("proto", "pop3", "conn", c.RemoteAddr().String())
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("session panicked", "panic", p)
+			log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	if tc, ok := c.(*tls.Conn); ok {
@@ -113,13 +119,23 @@ func (s *Server) handle(c net.Conn, isTLS bool) {
 		}
 		tc.SetDeadline(time.Time{})
 	}
-	ss := &session{srv: s, conn: c, tls: isTLS, log: log,
-		r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriter(c)}
+	ss := &session{srv: s, conn: c, tls: isTLS, log: log, base: s.t.Context(),
+		r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriter(deadlineWriter{c})}
 	ss.run()
 }
 
 // errLineTooLong is returned by readLine for an overlong command.
 var errLineTooLong = errors.New("line too long")
+
+// deadlineWriter extends the write deadline before every write, so a slow
+// but live client can receive a large message while a stuck one is
+// dropped.
+type deadlineWriter struct{ c net.Conn }
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return d.c.Write(p)
+}
 
 func (ss *session) readLine() (string, error) {
 	ss.conn.SetReadDeadline(time.Now().Add(ss.srv.o.IdleTimeout))

@@ -31,6 +31,7 @@ import (
 var sys = store.SystemContext(context.Background())
 
 type env struct {
+	srv   *pop3server.Server
 	db    *sqlstore.DB
 	addr  string
 	inbox int64
@@ -97,7 +98,7 @@ func start(t *testing.T, plaintext bool, mods ...func(*pop3server.Options)) *env
 	}
 	go srv.Serve(ln, false)
 	t.Cleanup(func() { srv.Close() })
-	return &env{db: db, addr: ln.Addr().String(), inbox: inbox, alice: alice}
+	return &env{srv: srv, db: db, addr: ln.Addr().String(), inbox: inbox, alice: alice}
 }
 
 func (e *env) add(t *testing.T, msg string) {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -32,7 +33,10 @@ type session struct {
 	r    *bufio.Reader
 	w    *bufio.Writer
 
-	user    string // USER given, waiting for PASS
+	user string // USER given, waiting for PASS
+	// base is cancelled when the server closes and carries the principal
+	// once logged in; ctx is base with the current command's deadline.
+	base    context.Context
 	ctx     context.Context
 	who     string // the logged-in user
 	folder  int64
@@ -68,11 +72,14 @@ func (ss *session) run() {
 			ss.log.Debug("command", "line", line)
 		}
 		var stop bool
+		var cancel context.CancelFunc
+		ss.ctx, cancel = context.WithTimeout(ss.base, commandTimeout)
 		if ss.authed {
 			stop = ss.transaction(verb, arg)
 		} else {
 			stop = ss.authorization(verb, arg)
 		}
+		cancel()
 		if stop {
 			return
 		}
@@ -128,12 +135,12 @@ func (ss *session) authorization(verb, arg string) bool {
 			return true
 		}
 		tc := tls.Server(ss.conn, ss.srv.o.TLS)
-		if err := tc.Handshake(); err != nil {
+		if err := tc.HandshakeContext(ss.ctx); err != nil {
 			ss.log.Debug("STLS handshake failed", "err", err)
 			return true
 		}
 		ss.conn, ss.tls = tc, true
-		ss.r, ss.w = bufio.NewReaderSize(tc, 4096), bufio.NewWriter(tc)
+		ss.r, ss.w = bufio.NewReaderSize(tc, 4096), bufio.NewWriter(deadlineWriter{tc})
 		ss.user = ""
 		// Close closes the plain connection underneath, ending this one too.
 		return false
@@ -209,13 +216,36 @@ func (ss *session) auth(arg string) bool {
 	return ss.login(string(parts[1]), string(parts[2]))
 }
 
-func (ss *session) login(user, pass string) bool {
-	p, err := ss.srv.o.Authenticate(context.Background(), user, pass, ss.conn.RemoteAddr())
-	if err != nil {
+// loginFailure is the one place where a failed login becomes POP3: the
+// directory's sentinels are answers ([AUTH], RFC 3206 §4); a throttle or
+// anything else (the directory or store failing) is [SYS/TEMP], the
+// unexpected logged with its error, never a wrong password.
+func (ss *session) loginFailure(user string, err error) bool {
+	var reply string
+	switch {
+	case err == nil || errors.Is(err, directory.ErrBadCredentials):
 		ss.log.Info("login failed", "user", user)
-		return ss.reply("-ERR [AUTH] authentication failed") != nil
+		reply = "-ERR [AUTH] authentication failed"
+	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+		ss.log.Info("login refused", "user", user, "err", err)
+		reply = "-ERR [AUTH] this account may not use POP3"
+	case errors.Is(err, directory.ErrThrottled):
+		ss.log.Info("login throttled", "user", user)
+		reply = "-ERR [SYS/TEMP] authentication temporarily unavailable, try again later"
+	default:
+		ss.log.Error("login failed", "user", user, "err", err)
+		reply = "-ERR [SYS/TEMP] authentication temporarily unavailable, try again later"
 	}
-	ss.ctx = store.WithPrincipal(context.Background(), p)
+	return ss.reply("%s", reply) != nil
+}
+
+func (ss *session) login(user, pass string) bool {
+	p, err := ss.srv.o.Authenticate(ss.ctx, user, pass, ss.conn.RemoteAddr())
+	if err != nil || p == nil {
+		return ss.loginFailure(user, err)
+	}
+	ss.base = store.WithPrincipal(ss.base, p)
+	ss.ctx = store.WithPrincipal(ss.ctx, p)
 	if err := ss.loadInbox(p.Login); err != nil {
 		ss.log.Error("open maildrop", "user", p.Login, "err", err)
 		return ss.reply("-ERR [SYS/TEMP] cannot open the maildrop, try again later") != nil

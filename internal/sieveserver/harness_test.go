@@ -27,6 +27,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/sieveserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
@@ -121,10 +122,10 @@ func authenticator(b store.Backend) func(ctx context.Context, login, pw string, 
 		sys := store.SystemContext(ctx)
 		u, err := b.GetUser(sys, login)
 		if err != nil {
-			return nil, sieveserver.ErrAuthFailed
+			return nil, directory.ErrBadCredentials
 		}
 		if err := auth.CheckPassword(u.PasswordHash, pw); err != nil {
-			return nil, sieveserver.ErrAuthFailed
+			return nil, directory.ErrBadCredentials
 		}
 		return b.Principal(sys, u.Login)
 	}

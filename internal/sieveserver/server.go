@@ -18,7 +18,6 @@ package sieveserver
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -30,14 +29,6 @@ import (
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/sieve"
 	"github.com/roost-mail/roost/internal/store"
-)
-
-// Errors Authenticate returns (possibly wrapped) to choose the answer; any
-// other error is answered like ErrAuthFailed.
-var (
-	ErrAuthFailed      = errors.New("authentication failed")
-	ErrAuthDenied      = errors.New("authorization failed")
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
 )
 
 // Options configure the server.
@@ -76,8 +67,7 @@ type Server struct {
 	log     *slog.Logger
 	scripts *mail.Scripts
 	t       netserve.Tracker
-	ctx     context.Context
-	cancel  context.CancelFunc
+	ctx     context.Context // the Tracker's: cancelled by Close
 	seq     atomic.Uint64
 
 	perIP netserve.PerIP
@@ -99,9 +89,10 @@ func New(o Options) *Server {
 	if sc == nil {
 		sc = &mail.Scripts{Store: o.Store}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{o: o, log: o.Logger.With("proto", "managesieve"), scripts: sc, ctx: ctx, cancel: cancel,
+	s := &Server{o: o, log: o.Logger.With("proto", "managesieve"), scripts: sc,
 		perIP: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s.ctx = s.t.Context()
+	return s
 }
 
 // Serve accepts connections on ln until Close; implicitTLS starts TLS at
@@ -120,10 +111,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 }
 
 // Close stops the listeners and ends every session.
-func (s *Server) Close() error {
-	s.cancel()
-	return s.t.Close()
-}
+func (s *Server) Close() error { return s.t.Close() }
 
 // capabilities returns the capability lines (RFC 5804 §1.7).
 func (s *Server) capabilities(sess *session) [][2]string {

@@ -10,10 +10,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -50,7 +52,7 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	sess := &session{s: s, c: c, log: s.log.With("conn", fmt.Sprintf("%d", s.seq.Add(1)), "remote", c.RemoteAddr().String()), ctx: s.ctx}
 	defer func() {
 		if p := recover(); p != nil {
-			sess.log.Error("session panicked", "panic", p)
+			sess.log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	if implicitTLS {
@@ -482,6 +484,26 @@ func decode64(s string) ([]byte, bool) {
 	return b, err == nil
 }
 
+// authFailure is the one place where a failed login becomes ManageSieve:
+// the directory's sentinels are answers; a throttle or anything else (the
+// directory or store failing) is NO (TRYLATER) (RFC 5804 §1.3), the
+// unexpected logged with its error, never "authentication failed".
+func (sess *session) authFailure(login string, err error) response {
+	switch {
+	case err == nil || errors.Is(err, directory.ErrBadCredentials):
+		sess.log.Info("authentication failed", "user", sanitize(login))
+		return no("", "authentication failed")
+	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+		sess.log.Info("authentication refused", "user", sanitize(login), "err", err)
+		return no("", "access denied")
+	case errors.Is(err, directory.ErrThrottled):
+		sess.log.Info("authentication throttled", "user", sanitize(login))
+		return no("TRYLATER", "authentication temporarily unavailable")
+	}
+	sess.log.Error("authentication failed", "user", sanitize(login), "err", err)
+	return no("TRYLATER", "authentication temporarily unavailable")
+}
+
 func (sess *session) login(login, password string) response {
 	if sess.s.o.Authenticate == nil {
 		return no("TRYLATER", "authentication is not configured")
@@ -489,16 +511,7 @@ func (sess *session) login(login, password string) response {
 	p, err := sess.s.o.Authenticate(sess.s.ctx, login, password, sess.c.RemoteAddr())
 	if err != nil || p == nil {
 		sess.auth++
-		sess.log.Info("authentication failed", "user", sanitize(login), "err", err)
-		var r response
-		switch {
-		case errors.Is(err, ErrAuthUnavailable):
-			r = no("TRYLATER", "authentication temporarily unavailable")
-		case errors.Is(err, ErrAuthDenied):
-			r = no("", "access denied")
-		default:
-			r = no("", "authentication failed")
-		}
+		r := sess.authFailure(login, err)
 		if sess.auth >= maxAuthFailures {
 			r.kind = "BYE"
 		}

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ type Options struct {
 const (
 	maxRecipients  = 1000
 	maxBadCommands = 10
+	// rcptTimeout and deliveryTimeout bound the store work of a RCPT and
+	// of a DATA (the context's deadline; the server's Close cancels it).
+	rcptTimeout     = time.Minute
+	deliveryTimeout = 10 * time.Minute
 )
 
 // LMTP is an LMTP server.
@@ -114,7 +119,7 @@ func (l *LMTP) handle(c net.Conn) {
 		log: l.log.With("conn", c.RemoteAddr().String())}
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("session panicked", "panic", p)
+			s.log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	s.reply(220, "", "%s LMTP Roost ready", l.o.Hostname)
@@ -210,7 +215,9 @@ func (s *lsession) command(cmd smtp.Command) bool {
 		if err != nil || p.Addr == "" {
 			return !s.fail(501, "5.1.3", "bad recipient address")
 		}
-		users, err := s.l.o.Store.Recipients(store.SystemContext(context.Background()), p.Addr)
+		ctx, cancel := context.WithTimeout(s.l.t.Context(), rcptTimeout)
+		defer cancel()
+		users, err := s.l.o.Store.Recipients(store.SystemContext(ctx), p.Addr)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			s.reply(550, "5.1.1", "<%s>: no such user here", p.Addr)
@@ -293,7 +300,9 @@ func (s *lsession) data() {
 		rcpts[i] = mail.Recipient{Addr: r.addr, Users: r.users}
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
-	results := s.l.del.DeliverMessage(context.Background(), s.from.Addr, rcpts, open)
+	ctx, cancel := context.WithTimeout(s.l.t.Context(), deliveryTimeout)
+	defer cancel()
+	results := s.l.del.DeliverMessage(ctx, s.from.Addr, rcpts, open)
 	byUser := map[int64]mail.Result{}
 	for _, r := range results {
 		byUser[r.User.ID] = r

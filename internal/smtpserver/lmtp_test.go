@@ -23,6 +23,7 @@ import (
 var sys = store.SystemContext(context.Background())
 
 type env struct {
+	srv  *smtpserver.LMTP
 	db   *sqlstore.DB
 	dir  string
 	addr string
@@ -70,7 +71,7 @@ func start(t *testing.T, users int, mods ...func(*smtpserver.Options)) *env {
 	go l.Serve(ln, false)
 	go l.Serve(uln, false)
 	t.Cleanup(func() { l.Close() })
-	return &env{db: db, dir: dir, addr: ln.Addr().String(), sock: sock}
+	return &env{srv: l, db: db, dir: dir, addr: ln.Addr().String(), sock: sock}
 }
 
 type client struct {

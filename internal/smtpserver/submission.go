@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -31,16 +32,6 @@ import (
 	"github.com/roost-mail/roost/internal/proto/smtp"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/store"
-)
-
-// Errors an Authenticate function may return (wrapped or not) to choose
-// the reply: ErrAuthFailed → 535 5.7.8, ErrAuthDenied → 535 5.7.8 with a
-// different text, ErrAuthUnavailable → 454 4.7.0. Any other error is
-// answered like ErrAuthFailed and logged.
-var (
-	ErrAuthFailed      = errors.New("authentication failed")
-	ErrAuthDenied      = errors.New("authorization failed")
-	ErrAuthUnavailable = errors.New("authentication temporarily unavailable")
 )
 
 // Submitter is the outbound mail service (*queue.Queue).
@@ -93,8 +84,7 @@ type Submission struct {
 	t   netserve.Tracker
 	ip  netserve.PerIP
 	mu  sync.Mutex
-	ctx context.Context
-	end context.CancelFunc
+	ctx context.Context // the Tracker's: cancelled by Close
 }
 
 // NewSubmission returns a submission server.
@@ -117,9 +107,9 @@ func NewSubmission(o SubmissionOptions) *Submission {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 5 * time.Minute
 	}
-	ctx, end := context.WithCancel(context.Background())
-	return &Submission{o: o, log: o.Logger.With("proto", "submission"), ctx: ctx, end: end,
-		ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s := &Submission{o: o, log: o.Logger.With("proto", "submission"), ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s.ctx = s.t.Context()
+	return s
 }
 
 // Serve accepts connections on ln until Close; implicitTLS starts each
@@ -139,10 +129,7 @@ func (s *Submission) Serve(ln net.Listener, implicitTLS bool) error {
 }
 
 // Close stops accepting and ends the sessions.
-func (s *Submission) Close() error {
-	s.end()
-	return s.t.Close()
-}
+func (s *Submission) Close() error { return s.t.Close() }
 
 type subRcpt struct {
 	addr   string
@@ -178,7 +165,7 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 		log: s.log.With("conn", c.RemoteAddr().String())}
 	defer func() {
 		if p := recover(); p != nil {
-			ss.log.Error("session panicked", "panic", p)
+			ss.log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
 		}
 		ss.abortChunks()
 		if ss.c != c { // the TLS connection that replaced c

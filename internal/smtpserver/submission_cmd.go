@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/proto/smtp"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/store"
@@ -220,6 +221,27 @@ func (ss *subSession) challenge(prompt string) ([]byte, bool) {
 	return ss.decodeSASL(string(line))
 }
 
+// authFailure is the one place where a failed login becomes SMTP: the
+// directory's sentinels are answers (535 5.7.8); a throttle or anything
+// else (the directory or store failing) is 454 4.7.0 (RFC 4954 §6), the
+// unexpected logged with its error, never "credentials invalid".
+func (ss *subSession) authFailure(login string, err error) {
+	switch {
+	case err == nil || errors.Is(err, directory.ErrBadCredentials):
+		ss.log.Info("authentication failed", "user", subSanitize(login))
+		ss.reply(535, "5.7.8", "authentication credentials invalid")
+	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+		ss.log.Info("authentication refused", "user", subSanitize(login), "err", err)
+		ss.reply(535, "5.7.8", "this account may not send mail")
+	case errors.Is(err, directory.ErrThrottled):
+		ss.log.Info("authentication throttled", "user", subSanitize(login))
+		ss.reply(454, "4.7.0", "authentication temporarily unavailable")
+	default:
+		ss.log.Error("authentication failed", "user", subSanitize(login), "err", err)
+		ss.reply(454, "4.7.0", "authentication temporarily unavailable")
+	}
+}
+
 func (ss *subSession) authenticate(login, password string) bool {
 	if ss.o.Authenticate == nil {
 		ss.reply(454, "4.7.0", "authentication is not configured")
@@ -228,15 +250,7 @@ func (ss *subSession) authenticate(login, password string) bool {
 	p, err := ss.o.Authenticate(ss.srv.ctx, login, password, ss.c.RemoteAddr())
 	if err != nil || p == nil {
 		ss.fails++
-		ss.log.Info("authentication failed", "user", subSanitize(login), "err", err)
-		switch {
-		case errors.Is(err, ErrAuthUnavailable):
-			ss.reply(454, "4.7.0", "authentication temporarily unavailable")
-		case errors.Is(err, ErrAuthDenied):
-			ss.reply(535, "5.7.8", "this account may not send mail")
-		default:
-			ss.reply(535, "5.7.8", "authentication credentials invalid")
-		}
+		ss.authFailure(login, err)
 		if ss.fails >= maxSubAuthFailures {
 			ss.reply(421, "4.7.0", "too many failed authentications, closing connection")
 			return false

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -64,7 +65,7 @@ func FuzzSubmissionSession(f *testing.F) {
 				if login == "u" && pw == "p" {
 					return &store.Principal{Login: "u", UserID: 1, TenantID: 1}, nil
 				}
-				return nil, ErrAuthFailed
+				return nil, directory.ErrBadCredentials
 			}})
 		defer s.Close()
 		client, server := net.Pipe()

@@ -26,6 +26,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/auth"
 	blobfs "github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
@@ -165,7 +166,7 @@ func subAuthenticator(b store.Backend) func(ctx context.Context, login, pw strin
 		sc := store.SystemContext(ctx)
 		u, err := b.GetUser(sc, login)
 		if err != nil || auth.CheckPassword(u.PasswordHash, pw) != nil {
-			return nil, smtpserver.ErrAuthFailed
+			return nil, directory.ErrBadCredentials
 		}
 		return b.Principal(sc, u.Login)
 	}

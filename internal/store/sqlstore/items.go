@@ -352,7 +352,7 @@ func (d *DB) GetItem(ctx context.Context, itemID int64) (*store.Item, error) {
 			return err
 		}
 		if _, err := t.folderAccess(p, it.FolderID, "r", false); err != nil {
-			return fmt.Errorf("item %d: %w", itemID, store.ErrNotFound)
+			return hideRefusal(fmt.Sprintf("item %d", itemID), err)
 		}
 		if it.Deleted {
 			return fmt.Errorf("item %d: %w", itemID, store.ErrNotFound)
@@ -361,6 +361,20 @@ func (d *DB) GetItem(ctx context.Context, itemID int64) (*store.Item, error) {
 		return nil
 	})
 	return out, err
+}
+
+// hideRefusal turns a refused folder access into ErrNotFound, so that a
+// reader learns nothing about items it may not read; any other error (the
+// database failing) is returned as it is, never as "not found".
+func hideRefusal(what string, err error) error {
+	if isRefusal(err) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return err
+}
+
+func isRefusal(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission)
 }
 
 // ItemByUID implements store.Mail.
@@ -912,6 +926,9 @@ func (d *DB) Changes(ctx context.Context, storeID int64, since uint64, limit int
 			ok, cached := seen[c.FolderID]
 			if !cached {
 				_, err := t.folderAccess(p, c.FolderID, "l", true)
+				if err != nil && !isRefusal(err) {
+					return err // the database failed: not a refusal
+				}
 				ok = err == nil
 				seen[c.FolderID] = ok
 			}

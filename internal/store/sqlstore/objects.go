@@ -120,7 +120,7 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 		}
 		folderID = old.FolderID
 		if _, err := t.folderAccess(p, folderID, "it", false); err != nil {
-			return fmt.Errorf("item %d: %w", itemID, store.ErrNotFound)
+			return hideRefusal(fmt.Sprintf("item %d", itemID), err)
 		}
 		return nil
 	}); err != nil {

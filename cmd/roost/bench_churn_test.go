@@ -67,7 +67,7 @@ func TestCPUProbeTree(t *testing.T) {
 	proc(102, 101, 5, 5, 0, 0, "dovecot/imap") // grandchild
 	proc(200, 1, 70, 30, 0, 0, "roost serve")
 	proc(300, 1, 9, 9, 0, 0, "roost bench imap --server-cmd dovecot") // the bench itself
-	os.MkdirAll(filepath.Join(dir, "self"), 0o755)                       // not a pid
+	os.MkdirAll(filepath.Join(dir, "self"), 0o755)                    // not a pid
 
 	for _, tc := range []struct {
 		name  string

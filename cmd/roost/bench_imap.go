@@ -141,6 +141,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "roost bench imap: %s, %d clients, %d users, %s\n", *addr, *clients, *users, elapsed.Round(time.Millisecond))
 	total := printOpTable(stdout, lat, errs, elapsed)
+	cpuResult := ""
 	if probe.enabled() {
 		cpu1, n, err := probe.sample()
 		if err != nil {
@@ -149,7 +150,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		ms := float64(cpu1-cpu0) / float64(time.Millisecond)
 		fmt.Fprintf(stdout, "server CPU %.2f s in %d processes: %.3f ms per op\n", (cpu1 - cpu0).Seconds(), n, ms/float64(max(total, 1)))
+		cpuResult = fmt.Sprintf(" cpu_s=%.2f cpu_ms_per_op=%.3f", (cpu1 - cpu0).Seconds(), ms/float64(max(total, 1)))
 	}
+	// The mix profile logs each client in once, before its timed work.
+	fmt.Fprintf(stdout, "result phase=mix ops=%d ops_per_s=%.1f logins=0 logins_per_s=0%s\n", total, float64(total)/elapsed.Seconds(), cpuResult)
 	if errs["login"] > 0 || errs["connect"] > 0 {
 		fmt.Fprintf(stdout, "connect errors: %d, login errors: %d\n", errs["connect"], errs["login"])
 		return 1

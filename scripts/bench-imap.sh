@@ -33,6 +33,14 @@
 #   DOVECOT_CONFIGS=perf DOVECOT_SCHEME=plain scripts/bench-imap.sh   Dovecot with {PLAIN} passwords, for diagnosis
 #   PROFILES=mix MIX=select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=0 scripts/bench-imap.sh
 #   KEEP=1 scripts/bench-imap.sh   leave the servers' data in the work directory (servers are stopped)
+#   IMAPTEST=/tmp/imaptest/src/imaptest IMAPTEST_MBOX=/tmp/bench.mbox scripts/bench-imap.sh
+#       also run imaptest's default profile (a binary you built yourself;
+#       this project neither ships nor builds it) for DURATION on each
+#       server after the first profile's run, on the same warm server:
+#       imaptest host= port= user=bench%d users=USERS clients=CLIENTS
+#       pass=bench mbox=IMAPTEST_MBOX secs=DURATION
+# Users are bench0 … benchUSERS: this tool uses bench0 … bench(USERS-1),
+# imaptest's users=N picks bench1 … benchN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${CLIENTS:-10}; users=${USERS:-100}; duration=${DURATION:-10s}; msgs=${MESSAGES:-30}
@@ -97,7 +105,7 @@ start_roost() {
   wait_port "$rport"
 }
 start_roost
-for i in $(seq 0 $((users - 1))); do
+for i in $(seq 0 "$users"); do
   echo bench | "$work/roost" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null
 done
 
@@ -114,17 +122,17 @@ if [ "$dscheme" = argon2id ]; then
   python3 - "$work/roost-data/roost.db" "$users" >> "$work/dovecot/passwd" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-want = {"bench%d" % i for i in range(int(sys.argv[2]))}
+want = {"bench%d" % i for i in range(int(sys.argv[2]) + 1)}
 for login, h in db.execute("SELECT login, password_hash FROM users"):
     if login in want:
         assert h.startswith("$argon2id$"), (login, h[:12])
         print("%s:{ARGON2ID}%s" % (login, h))
 PY
   start_roost
-  [ "$(wc -l < "$work/dovecot/passwd")" -eq "$users" ] || { echo "could not read Roost's hashes" >&2; exit 1; }
+  [ "$(wc -l < "$work/dovecot/passwd")" -eq $((users + 1)) ] || { echo "could not read Roost's hashes" >&2; exit 1; }
   scheme_note="argon2id ($(head -1 "$work/dovecot/passwd" | cut -d'$' -f4), Roost's hashes)"
 else
-  for i in $(seq 0 $((users - 1))); do echo "bench$i:{PLAIN}bench" >> "$work/dovecot/passwd"; done
+  for i in $(seq 0 "$users"); do echo "bench$i:{PLAIN}bench" >> "$work/dovecot/passwd"; done
   scheme_note="{PLAIN}"
 fi
 declare -A dport
@@ -190,6 +198,23 @@ bench() { # server config profile round port pidspec
     --messages "$msgs" --profile "$profile" --mix "$mix" --idle-wait "$idlewait" --server-pid "$pids" | tee "$work/out"
   grep '^result ' "$work/out" | sed "s/^result /$server $config $profile $round /" >> "$work/results"
 }
+imaptest() { # server config round port pidspec
+  local server=$1 config=$2 round=$3 port=$4 pids=$5 secs=${duration%s} c0 c1
+  echo "== $server $config, imaptest (round $round), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  c0=$("$work/roost" bench cpu --server-pid "$pids" | sed 's/cpu_s=\([0-9.]*\).*/\1/')
+  LD_LIBRARY_PATH=/usr/lib/dovecot "$IMAPTEST" host=127.0.0.1 port="$port" user='bench%d' users="$users" clients="$clients" \
+    pass=bench mbox="${IMAPTEST_MBOX:?IMAPTEST_MBOX: an mbox file of messages to append}" secs="$secs" > "$work/imaptest.out" 2>&1 || true
+  c1=$("$work/roost" bench cpu --server-pid "$pids" | sed 's/cpu_s=\([0-9.]*\).*/\1/')
+  sed -n '/^Totals:/,$p' "$work/imaptest.out"
+  echo "imaptest errors: $(grep -c '^Error' "$work/imaptest.out" || true)"
+  grep '^Error' "$work/imaptest.out" | head -5 || true
+  # The last line of the totals counts each state's commands; the first
+  # column is LOGIN.
+  tail -1 "$work/imaptest.out" | awk -v s="$secs" -v c0="$c0" -v c1="$c1" -v h="$server $config imaptest $round" '
+    { t = 0; c = c1 - c0; for (i = 1; i <= NF; i++) t += $i
+      printf "%s phase=imaptest ops=%d ops_per_s=%.1f logins=%d logins_per_s=%.1f cpu_s=%.2f cpu_ms_per_op=%.3f cpu_ms_per_login=%.2f\n",
+        h, t, t / s, $1, $1 / s, c, c * 1000 / t, c * 1000 / $1 }' | tee -a "$work/results"
+}
 
 # Every user's INBOX starts at MESSAGES messages (imaptest's msgs=, 30).
 "$work/roost" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --messages "$msgs" --seed-only
@@ -215,10 +240,12 @@ for r in $(seq "$rounds"); do
       if [ "$t" = roost ]; then
         start_roost
         bench Roost embedded "$p" "$r" "$rport" "$roost_pid"
+        [ -n "${IMAPTEST:-}" ] && [ "$p" = "${profiles%% *}" ] && imaptest Roost embedded "$r" "$rport" "$roost_pid"
         stop_roost
       else
         start_dovecot "$t"
         bench Dovecot "$t" "$p" "$r" "${dport[$t]}" "@$work/dovecot/run-$t/master.pid"
+        [ -n "${IMAPTEST:-}" ] && [ "$p" = "${profiles%% *}" ] && imaptest Dovecot "$t" "$r" "${dport[$t]}" "@$work/dovecot/run-$t/master.pid"
         stop_dovecot
       fi
     done

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -167,4 +169,34 @@ func parsePIDs(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// runBenchCPU is `roost bench cpu`: it prints the CPU time a server's
+// process tree has used so far, so that a script can take the difference
+// around a run of another load tool (imaptest).
+func runBenchCPU(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("roost bench cpu", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	serverPID := fl.String("server-pid", "", "pids of the server (comma-separated, or @pidfile)")
+	serverCmd := fl.String("server-cmd", "", "processes whose command line contains this")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	pids, err := parsePIDs(*serverPID)
+	if err != nil {
+		fmt.Fprintf(stderr, "roost bench cpu: --server-pid: %v\n", err)
+		return 2
+	}
+	p := &cpuProbe{proc: "/proc", pids: pids, pattern: *serverCmd, self: os.Getpid()}
+	if !p.enabled() {
+		fmt.Fprintln(stderr, "roost bench cpu: give --server-pid or --server-cmd")
+		return 2
+	}
+	cpu, n, err := p.sample()
+	if err != nil {
+		fmt.Fprintf(stderr, "roost bench cpu: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "cpu_s=%.2f procs=%d\n", cpu.Seconds(), n)
+	return 0
 }

@@ -266,6 +266,7 @@ def med(runs, k):
 print("| server | config | profile | phase | total ops/s | logins/s | server CPU ms per op | server CPU ms per login | runs |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for (s, c, p, ph), runs in rows.items():
-    print("| %s | %s | %s | %s | %.1f | %.1f | %.3f | %.2f | %d |" % (s, c, p, ph, med(runs, "ops_per_s"), med(runs, "logins_per_s"),
-          med(runs, "cpu_ms_per_op"), med(runs, "cpu_ms_per_login"), len(runs)))
+    fmt = lambda v, d: "-" if v != v else "%.*f" % (d, v)
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (s, c, p, ph, fmt(med(runs, "ops_per_s"), 1), fmt(med(runs, "logins_per_s"), 1),
+          fmt(med(runs, "cpu_ms_per_op"), 3), fmt(med(runs, "cpu_ms_per_login"), 2), len(runs)))
 PY

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,8 +34,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(args) > 0 && args[0] == "caldav" {
 		return runBenchDAV(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "cpu" {
+		return runBenchCPU(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "imap" {
-		fmt.Fprintln(stderr, "usage: roost bench imap|idle|lmtp|caldav [flags]   (roost bench imap -h for the flags)")
+		fmt.Fprintln(stderr, "usage: roost bench imap|idle|lmtp|caldav|cpu [flags]   (roost bench imap -h for the flags)")
 		return 2
 	}
 	fl := flag.NewFlagSet("roost bench imap", flag.ContinueOnError)
@@ -50,6 +54,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seed := fl.Int("messages", 50, "messages each client appends before the run, if its INBOX has fewer")
 	idleWait := fl.Duration("idle-wait", 0, "how long an IDLE op stays idle before DONE (0: leave at once, measuring the IDLE round trip; think time makes the total measure the client's sleep, not the server)")
 	mix := fl.String("mix", "select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10", "weighted operation mix")
+	profile := fl.String("profile", "mix", "mix: each client logs in once and runs --mix; churn: imaptest's default session loop (LOGIN, LIST, STATUS, SELECT, FETCH, STORE, EXPUNGE, APPEND, LOGOUT with its probabilities), --messages is then the mailbox size it keeps (imaptest's msgs=, default 30); login: LOGIN, SELECT, LOGOUT")
+	serverPID := fl.String("server-pid", "", "pids of the server (comma-separated, or @pidfile): report the CPU time of their process trees per operation")
+	serverCmd := fl.String("server-cmd", "", "report the CPU time per operation of processes whose command line contains this, and their children")
+	cold := fl.Bool("cold", true, "churn and login profiles: first log every user in once (LOGIN, SELECT, LOGOUT) and report these first logins separately; right after a server start they miss every credential cache")
+	seedOnly := fl.Bool("seed-only", false, "log every user in once, fill INBOX to --messages, and exit")
 	if err := fl.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -74,6 +83,41 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	cfg := benchConfig{addr: *addr, implicitTLS: *implicitTLS, startTLS: *startTLS, password: *password, seed: *seed, idleWait: *idleWait}
+	pids, err := parsePIDs(*serverPID)
+	if err != nil {
+		fmt.Fprintf(stderr, "roost bench: --server-pid: %v\n", err)
+		return 2
+	}
+	probe := &cpuProbe{proc: "/proc", pids: pids, pattern: *serverCmd, self: os.Getpid()}
+	if *seedOnly {
+		return benchSeed(ctx, cfg, *userFmt, *users, *clients, stdout, stderr)
+	}
+	var plan func(*rand.Rand) []string
+	switch *profile {
+	case "mix":
+	case "churn":
+		plan = churnPlan
+		messagesSet := false
+		fl.Visit(func(f *flag.Flag) { messagesSet = messagesSet || f.Name == "messages" })
+		if !messagesSet {
+			cfg.seed = 30
+		}
+	case "login":
+		plan = loginPlan
+	default:
+		fmt.Fprintf(stderr, "roost bench: --profile %q: want mix, churn or login\n", *profile)
+		return 2
+	}
+	if plan != nil {
+		return benchChurn(ctx, cfg, *profile, plan, *userFmt, *users, *clients, *duration, *cold, probe, stdout, stderr)
+	}
+	var cpu0 time.Duration
+	if probe.enabled() {
+		if cpu0, _, err = probe.sample(); err != nil {
+			fmt.Fprintf(stderr, "roost bench: %v\n", err)
+			return 1
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -98,27 +142,141 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	fmt.Fprintf(stdout, "roost bench imap: %s, %d clients, %d users, %s\n", *addr, *clients, *users, elapsed.Round(time.Millisecond))
+	total := printOpTable(stdout, lat, errs, elapsed)
+	cpuResult := ""
+	if probe.enabled() {
+		cpu1, n, err := probe.sample()
+		if err != nil {
+			fmt.Fprintf(stderr, "roost bench: %v\n", err)
+			return 1
+		}
+		ms := float64(cpu1-cpu0) / float64(time.Millisecond)
+		fmt.Fprintf(stdout, "server CPU %.2f s in %d processes: %.3f ms per op\n", (cpu1 - cpu0).Seconds(), n, ms/float64(max(total, 1)))
+		cpuResult = fmt.Sprintf(" cpu_s=%.2f cpu_ms_per_op=%.3f", (cpu1 - cpu0).Seconds(), ms/float64(max(total, 1)))
+	}
+	// The mix profile logs each client in once, before its timed work.
+	fmt.Fprintf(stdout, "result phase=mix ops=%d ops_per_s=%.1f logins=0 logins_per_s=0%s\n", total, float64(total)/elapsed.Seconds(), cpuResult)
+	if errs["login"] > 0 || errs["connect"] > 0 {
+		fmt.Fprintf(stdout, "connect errors: %d, login errors: %d\n", errs["connect"], errs["login"])
+		return 1
+	}
+	return 0
+}
+
+// printOpTable prints count, rate, latency percentiles and errors per
+// operation, and the total; it returns the total count.
+func printOpTable(w io.Writer, lat map[string][]time.Duration, errs map[string]int, elapsed time.Duration) int {
 	var total int
 	var names []string
 	for k, v := range lat {
 		total += len(v)
 		names = append(names, k)
 	}
+	for k := range errs {
+		if _, ok := lat[k]; !ok {
+			names = append(names, k)
+		}
+	}
 	sort.Strings(names)
-	fmt.Fprintf(stdout, "roost bench imap: %s, %d clients, %d users, %s\n", *addr, *clients, *users, elapsed.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "%-8s %9s %9s %9s %9s %9s %7s\n", "op", "count", "ops/s", "p50", "p95", "p99", "errors")
+	fmt.Fprintf(w, "%-8s %9s %9s %9s %9s %9s %7s\n", "op", "count", "ops/s", "p50", "p95", "p99", "errors")
 	for _, k := range names {
 		v := lat[k]
 		slices.Sort(v)
-		fmt.Fprintf(stdout, "%-8s %9d %9.1f %9s %9s %9s %7d\n", k, len(v), float64(len(v))/elapsed.Seconds(),
+		fmt.Fprintf(w, "%-8s %9d %9.1f %9s %9s %9s %7d\n", k, len(v), float64(len(v))/elapsed.Seconds(),
 			pct(v, 50), pct(v, 95), pct(v, 99), errs[k])
 	}
-	fmt.Fprintf(stdout, "%-8s %9d %9.1f\n", "total", total, float64(total)/elapsed.Seconds())
-	if errs["login"] > 0 || errs["connect"] > 0 {
-		fmt.Fprintf(stdout, "connect errors: %d, login errors: %d\n", errs["connect"], errs["login"])
+	fmt.Fprintf(w, "%-8s %9d %9.1f\n", "total", total, float64(total)/elapsed.Seconds())
+	return total
+}
+
+// benchChurn runs the churn or login profile: the first logins of every
+// user (with cold), then sessions from every client for duration.
+func benchChurn(ctx context.Context, cfg benchConfig, profile string, plan func(*rand.Rand) []string, userFmt string, users, clients int, duration time.Duration, cold bool, probe *cpuProbe, stdout, stderr io.Writer) int {
+	fmt.Fprintf(stdout, "roost bench imap: %s, profile %s, %d clients, %d users\n", cfg.addr, profile, clients, users)
+	failed := func(p churnPhase) bool { return p.res.errs["connect"] > 0 || p.res.errs["login"] > 0 }
+	bad := false
+	if cold {
+		p, err := runChurnCold(ctx, cfg, userFmt, users, clients, probe)
+		if err != nil {
+			fmt.Fprintf(stderr, "roost bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "== cold: the first login of each user, %s\n", p.elapsed.Round(time.Millisecond))
+		p.report(stdout, "cold", probe.enabled())
+		bad = failed(p)
+	}
+	wctx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	p, err := runChurn(wctx, cfg, userFmt, users, clients, cfg.seed, plan, probe)
+	if err != nil {
+		fmt.Fprintf(stderr, "roost bench: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "== warm: sessions back to back, %s\n", p.elapsed.Round(time.Millisecond))
+	p.report(stdout, "warm", probe.enabled())
+	if bad || failed(p) {
+		fmt.Fprintln(stdout, "connect or login errors")
 		return 1
 	}
 	return 0
+}
+
+// benchSeed fills every user's INBOX to cfg.seed messages, so a churn run
+// starts from imaptest's steady mailbox size rather than growing it.
+func benchSeed(ctx context.Context, cfg benchConfig, userFmt string, users, clients int, stdout, stderr io.Writer) int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var fails []string
+	for w := range min(clients, users) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 3))
+			for u := w; u < users && ctx.Err() == nil; u += clients {
+				if err := seedUser(cfg, fmt.Sprintf(userFmt, u), r); err != nil {
+					mu.Lock()
+					fails = append(fails, err.Error())
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(fails) > 0 {
+		fmt.Fprintf(stderr, "roost bench: seeding: %s\n", strings.Join(fails, "; "))
+		return 1
+	}
+	fmt.Fprintf(stdout, "seeded %d users to %d messages\n", users, cfg.seed)
+	return 0
+}
+
+func seedUser(cfg benchConfig, user string, r *rand.Rand) error {
+	c, err := benchDial(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", user, err)
+	}
+	defer c.c.Close()
+	if _, err := c.cmd("LOGIN %s %s", quoteIMAP(user), quoteIMAP(cfg.password)); err != nil {
+		return fmt.Errorf("%s: login: %w", user, err)
+	}
+	lines, err := c.cmd("SELECT INBOX")
+	if err != nil {
+		return fmt.Errorf("%s: select: %w", user, err)
+	}
+	exists := 0
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) >= 3 && f[2] == "EXISTS" {
+			exists, _ = strconv.Atoi(f[1])
+		}
+	}
+	for ; exists < cfg.seed; exists++ {
+		if _, err := c.appendLiteral("INBOX", churnMessage(r, user)); err != nil {
+			return fmt.Errorf("%s: append: %w", user, err)
+		}
+	}
+	c.cmd("LOGOUT")
+	return nil
 }
 
 type benchConfig struct {
@@ -177,10 +335,12 @@ func pct(v []time.Duration, p int) string {
 
 // iconn is a minimal IMAP client connection for load generation.
 type iconn struct {
-	c   net.Conn
-	r   *bufio.Reader
-	w   *bufio.Writer
-	tag int
+	c          net.Conn
+	r          *bufio.Reader
+	w          *bufio.Writer
+	tag        int
+	greeting   string // the server's first line
+	lastTagged string // the tagged reply of the last command
 }
 
 func (c *iconn) readLine() (string, error) {
@@ -224,6 +384,7 @@ func (c *iconn) readTagged(tag string) ([]string, error) {
 			return lines, err
 		}
 		if strings.HasPrefix(l, tag+" ") {
+			c.lastTagged = l
 			if strings.HasPrefix(l[len(tag)+1:], "OK") {
 				return lines, nil
 			}
@@ -243,10 +404,12 @@ func benchDial(cfg benchConfig) (*iconn, error) {
 		c = tls.Client(c, tc)
 	}
 	ic := &iconn{c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
-	if _, err := ic.readLine(); err != nil {
+	g, err := ic.readLine()
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
+	ic.greeting = g
 	if cfg.startTLS {
 		if _, err := ic.cmd("STARTTLS"); err != nil {
 			c.Close()

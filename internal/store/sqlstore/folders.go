@@ -63,19 +63,22 @@ func Locales() []string {
 // nextUIDValidity returns a UIDVALIDITY never handed out before in this
 // database: at least the current time, and above every earlier one.
 func (t *tx) nextUIDValidity() (uint32, error) {
+	// One upsert reads and advances the counter, so that two folders
+	// created at once on PostgreSQL cannot get the same value.
+	nv := time.Now().Unix() & 0x7fffffff
 	var v int64
-	err := t.row(`SELECT value FROM meta WHERE key = 'uidvalidity'`).Scan(&v)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := t.row(`INSERT INTO meta (key, value) VALUES ('uidvalidity', ?)
+		ON CONFLICT (key) DO UPDATE SET value = CASE WHEN meta.value + 1 > excluded.value THEN meta.value + 1 ELSE excluded.value END
+		RETURNING value`, nv).Scan(&v); err != nil {
 		return 0, err
 	}
-	nv := max(v+1, time.Now().Unix()&0x7fffffff)
-	if nv > 0xffffffff {
-		nv = 1
+	if v > 0xffffffff {
+		v = 1
+		if _, err := t.exec(`UPDATE meta SET value = 1 WHERE key = 'uidvalidity'`); err != nil {
+			return 0, err
+		}
 	}
-	if _, err := t.exec(`INSERT INTO meta (key, value) VALUES ('uidvalidity', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, nv); err != nil {
-		return 0, err
-	}
-	return uint32(nv), nil
+	return uint32(v), nil
 }
 
 // lockStore serialises writers of one store on PostgreSQL before they read
@@ -85,13 +88,52 @@ func (t *tx) lockStore(ids ...int64) error {
 	if t.d.dialect != postgres {
 		return nil
 	}
-	slices.Sort(ids)
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	for _, id := range ids {
 		if _, err := t.exec(`SELECT id FROM stores WHERE id = ? FOR UPDATE`, id); err != nil {
 			return fmt.Errorf("lock store %d: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// lockFolders locks the stores of the given folders (lockStore) before
+// the caller reads them. A folder that does not exist is skipped: the
+// access check that follows reports it.
+func (t *tx) lockFolders(folderIDs ...int64) error {
+	if t.d.dialect != postgres {
+		return nil
+	}
+	var ids []int64
+	for _, f := range folderIDs {
+		var id int64
+		err := t.row(`SELECT store_id FROM folders WHERE id = ?`, f).Scan(&id)
+		if isNoRows(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("lock store of folder %d: %w", f, err)
+		}
+		ids = append(ids, id)
+	}
+	return t.lockStore(ids...)
+}
+
+// lockItem locks the store of an item's folder. The caller reads the item
+// again afterwards and checks that it is still where it was.
+func (t *tx) lockItem(itemID int64) error {
+	if t.d.dialect != postgres {
+		return nil
+	}
+	var f int64
+	err := t.row(`SELECT folder_id FROM items WHERE id = ?`, itemID).Scan(&f)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("lock store of item %d: %w", itemID, err)
+	}
+	return t.lockFolders(f)
 }
 
 // nextModSeq reserves n consecutive MODSEQ values of a store and returns
@@ -713,6 +755,9 @@ func (d *DB) CreateFolder(ctx context.Context, storeID, parentID int64, name str
 	}
 	var out *store.Folder
 	err = d.write(ctx, func(t *tx) error {
+		if err := t.lockStore(storeID); err != nil {
+			return err
+		}
 		if _, err := t.parentAccess(p, storeID, parentID); err != nil {
 			return err
 		}
@@ -760,6 +805,9 @@ func (d *DB) RenameFolder(ctx context.Context, folderID, newParentID int64, newN
 	}
 	var out *store.Folder
 	err = d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "x", false)
 		if err != nil {
 			return err
@@ -841,6 +889,9 @@ func (d *DB) DeleteFolder(ctx context.Context, folderID int64) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "x", false)
 		if err != nil {
 			return err
@@ -885,6 +936,9 @@ func (d *DB) RestoreFolder(ctx context.Context, folderID int64) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "x", true)
 		if err != nil {
 			return err

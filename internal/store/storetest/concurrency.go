@@ -106,7 +106,7 @@ func testConcurrency(t *testing.T, in *Instance) {
 	sub(t, "Folders", func(t *testing.T) { concFolders(t, f) })
 	sub(t, "Objects", func(t *testing.T) { concObjects(t, f) })
 	sub(t, "QueueClaims", func(t *testing.T) { concQueue(t, f) })
-	//PRE sub(t, "Recent", func(t *testing.T) { concRecent(t, f) })
+	sub(t, "Recent", func(t *testing.T) { concRecent(t, f) })
 	sub(t, "Invariants", func(t *testing.T) {
 		checkStoreInvariants(t, f, f.aliceStore.ID)
 		checkStoreInvariants(t, f, f.bobStore.ID)
@@ -526,6 +526,47 @@ func concQueue(t *testing.T, f *fixture) {
 	if len(claimed) != n {
 		t.Fatalf("%d of %d messages claimed", len(claimed), n)
 	}
+}
+
+// concRecent: sessions claiming \Recent at once each get a disjoint range
+// of UIDs (RFC 3501 §2.3.2: a message is recent in one session only).
+func concRecent(t *testing.T, f *fixture) {
+	b := f.b
+	fo := must(b.CreateFolder(f.alice, f.aliceStore.ID, 0, "conc-recent", store.FolderMail))
+	var mu sync.Mutex
+	got := map[uint32]int{}
+	top := uint32(0)
+	noErrs(t, hammer(10, func(w, i int) error {
+		upto := uint32(i*hammerers + w + 1)
+		prev, err := b.ClaimRecent(f.alice, fo.ID, fo.UIDValidity, upto)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		top = max(top, upto)
+		for u := prev + 1; u <= upto; u++ {
+			got[u]++
+		}
+		return nil
+	}))
+	for u := uint32(1); u <= top; u++ {
+		if got[u] != 1 {
+			t.Fatalf("UID %d claimed as recent %d times", u, got[u])
+		}
+	}
+	// Another UIDVALIDITY starts again from nothing.
+	if prev := must(b.ClaimRecent(f.alice, fo.ID, fo.UIDValidity+1, 3)); prev != 0 {
+		t.Fatalf("watermark of another UIDVALIDITY: %d", prev)
+	}
+	if prev := must(b.ClaimRecent(f.alice, fo.ID, fo.UIDValidity+1, 2)); prev != 3 {
+		t.Fatalf("watermark went back: %d", prev)
+	}
+	// A reader needs only the lookup right: bob, with "lr", may claim.
+	check(b.SetACL(f.alice, fo.ID, "user:bob", "lr"))
+	must(b.ClaimRecent(f.bob, fo.ID, fo.UIDValidity, 1))
+	_, err := b.ClaimRecent(f.eve, fo.ID, fo.UIDValidity, 1)
+	wantErr(t, err, store.ErrNotFound)
 }
 
 // checkStoreInvariants checks what concurrent writers must not break: the

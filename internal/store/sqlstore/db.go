@@ -135,16 +135,24 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		d.rdb.SetMaxIdleConns(8)
 	case "postgres":
 		d.dialect = postgres
-		if d.wdb, err = sql.Open("pgx", o.DSN); err != nil {
+		dsn, conns, err := poolSize(o.DSN)
+		if err != nil {
+			return nil, err
+		}
+		if d.wdb, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		d.wdb.SetMaxOpenConns(16)
+		d.wdb.SetMaxOpenConns(conns)
+		d.wdb.SetMaxIdleConns(conns)
 		d.rdb = d.wdb
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q", o.Driver)
 	}
 	if err := d.wdb.PingContext(ctx); err != nil {
 		d.closeDBs()
+		if d.dialect == postgres {
+			return nil, pgConnectError(err)
+		}
 		return nil, fmt.Errorf("connect %s: %w", o.Driver, err)
 	}
 	if err := d.migrate(ctx); err != nil {

@@ -439,6 +439,13 @@ func (d *DB) UserStore(ctx context.Context, login string) (*store.Store, error) 
 	if sid == 0 {
 		// Just-in-time creation (users that came from LDAP or unix).
 		err = d.write(ctx, func(t *tx) error {
+			// Lock the user's row first, so that two first logins at once
+			// do not create two stores.
+			if t.d.dialect == postgres {
+				if _, err := t.exec(`SELECT id FROM users WHERE login_lc = ? FOR UPDATE`, lc(login)); err != nil {
+					return err
+				}
+			}
 			u, err := t.visibleUser(p, login)
 			if err != nil {
 				return err
@@ -491,6 +498,9 @@ func (d *DB) HookStore(ctx context.Context, storeID int64, login string) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockStore(storeID); err != nil {
+			return err
+		}
 		s, full, err := t.storeAccess(p, storeID)
 		if err != nil {
 			return err
@@ -512,8 +522,7 @@ func (d *DB) HookStore(ctx context.Context, storeID int64, login string) error {
 			if _, err := t.exec(`UPDATE stores SET orphan = 0, owner_id = 0, kind = 'public' WHERE id = ?`, s.ID); err != nil {
 				return err
 			}
-			_, err = t.exec(`UPDATE tenants SET public_store_id = ? WHERE id = ?`, s.ID, tn.ID)
-			return err
+			return t.setPublicStore(tn, s.ID)
 		}
 		u, err := t.administeredUser(p, login)
 		if err != nil {
@@ -544,6 +553,9 @@ func (d *DB) RemoveStore(ctx context.Context, storeID int64) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockStore(storeID); err != nil {
+			return err
+		}
 		s, _, err := t.storeAccess(p, storeID)
 		if err != nil {
 			return err
@@ -557,6 +569,19 @@ func (d *DB) RemoveStore(ctx context.Context, storeID int64) error {
 		_, err = t.exec(`UPDATE stores SET deleted = 1, deleted_at = ? WHERE id = ?`, now(), s.ID)
 		return err
 	})
+}
+
+// setPublicStore makes storeID the tenant's public store unless another
+// writer made one since the caller looked (a compare-and-set).
+func (t *tx) setPublicStore(tn *store.Tenant, storeID int64) error {
+	res, err := t.exec(`UPDATE tenants SET public_store_id = ? WHERE id = ? AND public_store_id = 0`, storeID, tn.ID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("tenant %q already has a public store: %w", tn.Name, store.ErrConflict)
+	}
+	return nil
 }
 
 // CreatePublicStore implements store.Mail.
@@ -580,8 +605,7 @@ func (d *DB) CreatePublicStore(ctx context.Context, tenant string) (*store.Store
 		if id, err = t.createStore(tn.ID, 0, store.StorePublic, d.getDefaults().Locale); err != nil {
 			return err
 		}
-		_, err = t.exec(`UPDATE tenants SET public_store_id = ? WHERE id = ?`, id, tn.ID)
-		return err
+		return t.setPublicStore(tn, id)
 	})
 	if err != nil {
 		return nil, err

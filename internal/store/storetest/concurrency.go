@@ -107,6 +107,7 @@ func testConcurrency(t *testing.T, in *Instance) {
 	sub(t, "Objects", func(t *testing.T) { concObjects(t, f) })
 	sub(t, "QueueClaims", func(t *testing.T) { concQueue(t, f) })
 	sub(t, "Recent", func(t *testing.T) { concRecent(t, f) })
+	sub(t, "Stores", func(t *testing.T) { concStores(t, f) })
 	sub(t, "Invariants", func(t *testing.T) {
 		checkStoreInvariants(t, f, f.aliceStore.ID)
 		checkStoreInvariants(t, f, f.bobStore.ID)
@@ -567,6 +568,52 @@ func concRecent(t *testing.T, f *fixture) {
 	must(b.ClaimRecent(f.bob, fo.ID, fo.UIDValidity, 1))
 	_, err := b.ClaimRecent(f.eve, fo.ID, fo.UIDValidity, 1)
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// concStores: a tenant gets one public store however many administrators
+// create it at once; an orphan is hooked to one user only.
+func concStores(t *testing.T, f *fixture) {
+	b := f.b
+	must(b.CreateTenant(sys, "conc-pub"))
+	var mu sync.Mutex
+	var made []*store.Store
+	only(t, hammer(2, func(w, i int) error {
+		st, err := b.CreatePublicStore(sys, "conc-pub")
+		if err == nil {
+			mu.Lock()
+			made = append(made, st)
+			mu.Unlock()
+		}
+		return err
+	}), store.ErrConflict)
+	if tn := must(b.GetTenant(sys, "conc-pub")); len(made) != 1 || tn.PublicStoreID != made[0].ID {
+		t.Fatalf("%d public stores made, the tenant has %d", len(made), tn.PublicStoreID)
+	}
+	must(b.CreateUser(sys, "acme", store.User{Login: "leaver", Email: "leaver@acme.test", Active: true}))
+	orphan := must(b.UserStore(sys, "leaver"))
+	check(b.DeleteUser(sys, "leaver"))
+	for w := 0; w < hammerers; w++ {
+		must(b.CreateUser(sys, "acme", store.User{Login: fmt.Sprintf("heir%d", w), Email: fmt.Sprintf("heir%d@acme.test", w), Active: true}))
+	}
+	hooked := 0
+	only(t, hammer(1, func(w, _ int) error {
+		err := b.HookStore(sys, orphan.ID, fmt.Sprintf("heir%d", w))
+		if err == nil {
+			mu.Lock()
+			hooked++
+			mu.Unlock()
+		}
+		return err
+	}), store.ErrInvalid)
+	owners := 0
+	for w := 0; w < hammerers; w++ {
+		if must(b.UserStore(sys, fmt.Sprintf("heir%d", w))).ID == orphan.ID {
+			owners++
+		}
+	}
+	if hooked != 1 || owners != 1 {
+		t.Fatalf("orphan hooked %d times, %d users own it", hooked, owners)
+	}
 }
 
 // checkStoreInvariants checks what concurrent writers must not break: the

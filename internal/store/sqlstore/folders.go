@@ -1075,6 +1075,9 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "a", false)
 		if err != nil {
 			return err

@@ -104,6 +104,13 @@ func (t *tx) lockFolders(folderIDs ...int64) error {
 	if t.d.dialect != postgres {
 		return nil
 	}
+	if len(folderIDs) == 1 {
+		// One round trip for the common case.
+		if _, err := t.exec(`SELECT id FROM stores WHERE id = (SELECT store_id FROM folders WHERE id = ?) FOR UPDATE`, folderIDs[0]); err != nil {
+			return fmt.Errorf("lock store of folder %d: %w", folderIDs[0], err)
+		}
+		return nil
+	}
 	var ids []int64
 	for _, f := range folderIDs {
 		var id int64
@@ -125,15 +132,10 @@ func (t *tx) lockItem(itemID int64) error {
 	if t.d.dialect != postgres {
 		return nil
 	}
-	var f int64
-	err := t.row(`SELECT folder_id FROM items WHERE id = ?`, itemID).Scan(&f)
-	if isNoRows(err) {
-		return nil
-	}
-	if err != nil {
+	if _, err := t.exec(`SELECT id FROM stores WHERE id = (SELECT store_id FROM items WHERE id = ?) FOR UPDATE`, itemID); err != nil {
 		return fmt.Errorf("lock store of item %d: %w", itemID, err)
 	}
-	return t.lockFolders(f)
+	return nil
 }
 
 // nextModSeq reserves n consecutive MODSEQ values of a store and returns

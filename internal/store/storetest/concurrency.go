@@ -108,6 +108,7 @@ func testConcurrency(t *testing.T, in *Instance) {
 	sub(t, "QueueClaims", func(t *testing.T) { concQueue(t, f) })
 	sub(t, "Recent", func(t *testing.T) { concRecent(t, f) })
 	sub(t, "Stores", func(t *testing.T) { concStores(t, f) })
+	sub(t, "Directory", func(t *testing.T) { concDirectory(t, f) })
 	sub(t, "Invariants", func(t *testing.T) {
 		checkStoreInvariants(t, f, f.aliceStore.ID)
 		checkStoreInvariants(t, f, f.bobStore.ID)
@@ -613,6 +614,55 @@ func concStores(t *testing.T, f *fixture) {
 	}
 	if hooked != 1 || owners != 1 {
 		t.Fatalf("orphan hooked %d times, %d users own it", hooked, owners)
+	}
+}
+
+// concDirectory: creating one user, group, tenant or domain at once makes
+// one (the others get ErrConflict, not a database error); group members
+// added at once all stay.
+func concDirectory(t *testing.T, f *fixture) {
+	b := f.b
+	var mu sync.Mutex
+	count := map[string]int{}
+	ok := func(kind string, err error) error {
+		if err == nil {
+			mu.Lock()
+			count[kind]++
+			mu.Unlock()
+		}
+		return err
+	}
+	only(t, hammer(1, func(w, _ int) error {
+		_, err := b.CreateTenant(sys, "conc-tenant")
+		if err := ok("tenant", err); err != nil {
+			return err
+		}
+		return nil
+	}), store.ErrConflict)
+	only(t, hammer(1, func(w, _ int) error {
+		_, err := b.CreateUser(sys, "acme", store.User{Login: "twin", Email: fmt.Sprintf("twin%d@acme.test", w), Active: true})
+		return ok("user", err)
+	}), store.ErrConflict)
+	only(t, hammer(1, func(w, _ int) error {
+		_, err := b.CreateGroup(sys, "acme", store.Group{Name: "conc-group"})
+		return ok("group", err)
+	}), store.ErrConflict)
+	only(t, hammer(1, func(w, _ int) error {
+		return ok("domain", b.AddDomain(sys, "acme", "conc.test"))
+	}), store.ErrConflict)
+	for _, k := range []string{"tenant", "user", "group", "domain"} {
+		if count[k] != 1 {
+			t.Fatalf("%d %ss created at once, want 1", count[k], k)
+		}
+	}
+	for w := 0; w < hammerers; w++ {
+		must(b.CreateUser(sys, "acme", store.User{Login: fmt.Sprintf("member%d", w), Email: fmt.Sprintf("member%d@acme.test", w), Active: true}))
+	}
+	noErrs(t, hammer(1, func(w, _ int) error {
+		return b.AddGroupMember(sys, "acme", "conc-group", fmt.Sprintf("member%d", w))
+	}))
+	if g := must(b.GetGroup(sys, "acme", "conc-group")); len(g.Members) != hammerers {
+		t.Fatalf("group has %d members, want %d: %v", len(g.Members), hammerers, g.Members)
 	}
 }
 

@@ -172,10 +172,17 @@ func crashMessage(n int) []byte {
 // TestKillDuringWrites kills `roost serve` with SIGKILL in the middle of a
 // burst of deliveries and checks that every acknowledged message survived
 // intact and that no UID is handed out twice after the restart.
-func TestKillDuringWrites(t *testing.T) {
+func TestKillDuringWrites(t *testing.T) { killDuringWrites(t, "") }
+
+// killDuringWrites is TestKillDuringWrites on the given database key of the
+// configuration ("" for SQLite in the data directory).
+func killDuringWrites(t *testing.T, database string) {
 	bin := roostBinary(t)
 	dir := t.TempDir()
 	cfg := quietConfig(t, dir)
+	if database != "" {
+		appendConfig(t, cfg, fmt.Sprintf("database = %q\n", database))
+	}
 	srv := startServer(t, bin, cfg, dir)
 	adminCLI(t, bin, dir, "user", "create", "alice", "--email", "alice@example.test", "--name", "Alice")
 
@@ -239,7 +246,11 @@ func TestKillDuringWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+		driver, dsn := "sqlite", filepath.Join(dir, "roost.db")
+		if database != "" {
+			driver, dsn = "postgres", database
+		}
+		db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "admin":
 		return runAdmin(ctx, args[1:], stdin, stdout, stderr)
 	case "deliver":
-		return runAdmin(ctx, append([]string{"deliver"}, args[1:]...), stdin, stdout, stderr)
+		return runDeliver(ctx, args[1:], stdin, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,23 +16,16 @@ import (
 // EXAMINE) after the message arrived, or that has the mailbox selected when
 // it arrives. The store keeps no per-session flag; instead each folder has
 // a watermark, the highest UID already announced as recent, in the folder
-// property recentKey. SELECT reads it, marks the messages above it recent
-// and advances it to the highest UID; a selected session does the same for
-// new messages it learns of. EXAMINE and STATUS only read it. Two sessions
-// that read the watermark at the same moment may both show a message as
-// recent, which RFC 3501 §2.3.2 permits ("if it is not possible to
-// determine whether or not this session is the first session to be
-// notified about a message, then that message SHOULD be considered
-// recent").
+// property store.RecentProp ("UIDVALIDITY:UID"). SELECT, and a selected
+// session learning of new messages, claim the messages above it with
+// store.Backend.ClaimRecent, which advances the watermark and returns its
+// previous value in one transaction: of two sessions polling at once, each
+// gets its own range of UIDs, so no message is recent in two sessions.
+// EXAMINE and STATUS only read the watermark.
 //
-// The property is read and written with the system principal: a reader of
-// a shared mailbox may lack the write right its properties need, and
-// claiming \Recent is not a change of the mailbox's content. The key is
-// neither under /private/ nor /shared/, so METADATA never shows it.
-
-// recentKey is the folder property holding "UIDVALIDITY:UID", the highest
-// UID already announced as \Recent under that UIDVALIDITY.
-const recentKey = "imap:recent-uid"
+// The watermark is read with the system principal (a reader of a shared
+// mailbox may lack the rights properties need) and claimed with the
+// session's own principal, which needs the read right SELECT needs anyway.
 
 // recentMark returns the folder's \Recent watermark: messages with a
 // greater UID are recent. A folder never selected has 0; a watermark of
@@ -46,7 +38,7 @@ func (s *session) recentMark(f *store.Folder) uint32 {
 		s.log.Warn("recent: read watermark", "folder", f.ID, "err", err)
 		return max(f.UIDNext, 1) - 1
 	}
-	v, ok := props[recentKey]
+	v, ok := props[store.RecentProp]
 	if !ok {
 		return 0
 	}
@@ -59,24 +51,15 @@ func (s *session) recentMark(f *store.Folder) uint32 {
 	return uint32(uid)
 }
 
-// setRecentMark advances a folder's watermark to uid. Failures are logged
-// only: the messages stay recent for the next session too, which RFC 3501
-// allows.
-func (s *session) setRecentMark(folderID int64, uidValidity, uid uint32) {
-	v := fmt.Sprintf("%d:%d", uidValidity, uid)
-	if err := s.o.Store.SetFolderProps(store.SystemContext(s.ctx), folderID, map[string]*string{recentKey: &v}); err != nil {
-		s.log.Warn("recent: write watermark", "folder", folderID, "err", err)
-	}
-}
-
 // wantsRecent reports whether the session deals in \Recent at all.
 func (s *session) wantsRecent() bool { return !s.rev2 }
 
 // markRecent flags the messages of msgs whose UID is above the folder's
-// watermark as recent and, when the selection claims \Recent (SELECT, not
-// EXAMINE), advances the watermark past them. f is the selected folder as
-// last read; atLeast is a UID the watermark moves to at least when it
-// moves (SELECT passes UIDNEXT-1).
+// watermark as recent. When the selection claims \Recent (SELECT, not
+// EXAMINE) it advances the watermark past them first and flags only the
+// messages its claim got. f is the selected folder as last read; atLeast
+// is a UID the watermark moves to at least when it moves (SELECT passes
+// UIDNEXT-1).
 func (s *session) markRecent(sel *selection, f *store.Folder, msgs []msg, atLeast uint32) {
 	if !s.wantsRecent() || len(msgs) == 0 {
 		return
@@ -85,12 +68,25 @@ func (s *session) markRecent(sel *selection, f *store.Folder, msgs []msg, atLeas
 	top := uint32(0)
 	for i := range msgs {
 		if msgs[i].uid > mark {
-			msgs[i].recent = true
 			top = max(top, msgs[i].uid)
 		}
 	}
-	if sel.claimRecent && top > 0 {
-		s.setRecentMark(f.ID, f.UIDValidity, max(top, atLeast))
+	if top == 0 {
+		return
+	}
+	if sel.claimRecent {
+		prev, err := s.o.Store.ClaimRecent(s.ctx, f.ID, f.UIDValidity, max(top, atLeast))
+		if err != nil {
+			// Nothing is claimed: the next session gets the messages.
+			s.log.Warn("recent: claim", "folder", f.ID, "err", err)
+			return
+		}
+		mark = prev
+	}
+	for i := range msgs {
+		if msgs[i].uid > mark {
+			msgs[i].recent = true
+		}
 	}
 }
 

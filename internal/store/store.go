@@ -326,6 +326,11 @@ type ObjectQuery struct {
 	Limit     int       // 0 = no limit
 }
 
+// RecentProp is the folder property holding the \Recent watermark
+// (ClaimRecent). It is neither under /private/ nor /shared/, so IMAP
+// METADATA never shows it.
+const RecentProp = "imap:recent-uid"
+
 // Property limits (store props, folder props).
 const (
 	MaxPropKey   = 256
@@ -599,6 +604,16 @@ type Mail interface {
 	// TIMELIMIT, Sieve vacation :days). System principal only. PurgeDeleted
 	// forgets records older than 90 days, so longer periods count as 90.
 	RecordOnce(ctx context.Context, storeID int64, key string, period time.Duration) (bool, error)
+
+	// ClaimRecent atomically advances a folder's IMAP \Recent watermark —
+	// the highest UID already announced as recent under uidValidity — to
+	// at least uid, and returns its previous value (0 when the folder has
+	// none, or one of another UIDVALIDITY). Of sessions claiming at once,
+	// each gets a disjoint range (prev, uid], so a message is \Recent in
+	// exactly one session (RFC 3501 §2.3.2). Needs the read right. The
+	// watermark is kept in the folder property RecentProp, as
+	// "UIDVALIDITY:UID", where EXAMINE and STATUS read it.
+	ClaimRecent(ctx context.Context, folderID int64, uidValidity, uid uint32) (prev uint32, err error)
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.
 	Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]Change, error)

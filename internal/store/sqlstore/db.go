@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -134,16 +135,24 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		d.rdb.SetMaxIdleConns(8)
 	case "postgres":
 		d.dialect = postgres
-		if d.wdb, err = sql.Open("pgx", o.DSN); err != nil {
+		dsn, conns, err := poolSize(o.DSN)
+		if err != nil {
+			return nil, err
+		}
+		if d.wdb, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		d.wdb.SetMaxOpenConns(16)
+		d.wdb.SetMaxOpenConns(conns)
+		d.wdb.SetMaxIdleConns(conns)
 		d.rdb = d.wdb
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q", o.Driver)
 	}
 	if err := d.wdb.PingContext(ctx); err != nil {
 		d.closeDBs()
+		if d.dialect == postgres {
+			return nil, pgConnectError(err)
+		}
 		return nil, fmt.Errorf("connect %s: %w", o.Driver, err)
 	}
 	if err := d.migrate(ctx); err != nil {
@@ -302,16 +311,45 @@ func (d *DB) write(ctx context.Context, fn func(*tx) error) error {
 		return <-r.errc
 	}
 	var err error
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < pgAttempts; attempt++ {
 		err = d.pgWrite(ctx, fn)
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") {
-			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-			continue
+		if !retryable(err) {
+			return err
 		}
-		return err
+		// Back off a little more each time, with jitter so that the
+		// writers that collided do not collide again.
+		wait := time.Duration(attempt+1)*5*time.Millisecond + rand.N(5*time.Millisecond)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("%w (while retrying after: %v)", ctx.Err(), err)
+		}
 	}
-	return err
+	return fmt.Errorf("gave up after %d attempts: %w", pgAttempts, err)
+}
+
+// pgAttempts bounds how often a PostgreSQL write is tried.
+const pgAttempts = 8
+
+// retryable reports whether a PostgreSQL write failed only because it
+// raced with another one, so that running it again is the right answer:
+// serialization failures (40001), deadlocks (40P01), and unique violations
+// (23505) that a write did not turn into a store error itself — a row
+// another transaction inserted between this one's read and its insert,
+// which the next attempt reads. Write paths lock what their reads decide
+// (docs/architecture.md), so these are rare.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40001", "40P01":
+		return true
+	case "23505":
+		return !errors.Is(err, store.ErrConflict)
+	}
+	return false
 }
 
 func (d *DB) pgWrite(ctx context.Context, fn func(*tx) error) error {

@@ -63,19 +63,22 @@ func Locales() []string {
 // nextUIDValidity returns a UIDVALIDITY never handed out before in this
 // database: at least the current time, and above every earlier one.
 func (t *tx) nextUIDValidity() (uint32, error) {
+	// One upsert reads and advances the counter, so that two folders
+	// created at once on PostgreSQL cannot get the same value.
+	nv := time.Now().Unix() & 0x7fffffff
 	var v int64
-	err := t.row(`SELECT value FROM meta WHERE key = 'uidvalidity'`).Scan(&v)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := t.row(`INSERT INTO meta (key, value) VALUES ('uidvalidity', ?)
+		ON CONFLICT (key) DO UPDATE SET value = CASE WHEN meta.value + 1 > excluded.value THEN meta.value + 1 ELSE excluded.value END
+		RETURNING value`, nv).Scan(&v); err != nil {
 		return 0, err
 	}
-	nv := max(v+1, time.Now().Unix()&0x7fffffff)
-	if nv > 0xffffffff {
-		nv = 1
+	if v > 0xffffffff {
+		v = 1
+		if _, err := t.exec(`UPDATE meta SET value = 1 WHERE key = 'uidvalidity'`); err != nil {
+			return 0, err
+		}
 	}
-	if _, err := t.exec(`INSERT INTO meta (key, value) VALUES ('uidvalidity', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, nv); err != nil {
-		return 0, err
-	}
-	return uint32(nv), nil
+	return uint32(v), nil
 }
 
 // lockStore serialises writers of one store on PostgreSQL before they read
@@ -85,11 +88,52 @@ func (t *tx) lockStore(ids ...int64) error {
 	if t.d.dialect != postgres {
 		return nil
 	}
-	slices.Sort(ids)
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	for _, id := range ids {
 		if _, err := t.exec(`SELECT id FROM stores WHERE id = ? FOR UPDATE`, id); err != nil {
 			return fmt.Errorf("lock store %d: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// lockFolders locks the stores of the given folders (lockStore) before
+// the caller reads them. A folder that does not exist is skipped: the
+// access check that follows reports it.
+func (t *tx) lockFolders(folderIDs ...int64) error {
+	if t.d.dialect != postgres {
+		return nil
+	}
+	if len(folderIDs) == 1 {
+		// One round trip for the common case.
+		if _, err := t.exec(`SELECT id FROM stores WHERE id = (SELECT store_id FROM folders WHERE id = ?) FOR UPDATE`, folderIDs[0]); err != nil {
+			return fmt.Errorf("lock store of folder %d: %w", folderIDs[0], err)
+		}
+		return nil
+	}
+	var ids []int64
+	for _, f := range folderIDs {
+		var id int64
+		err := t.row(`SELECT store_id FROM folders WHERE id = ?`, f).Scan(&id)
+		if isNoRows(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("lock store of folder %d: %w", f, err)
+		}
+		ids = append(ids, id)
+	}
+	return t.lockStore(ids...)
+}
+
+// lockItem locks the store of an item's folder. The caller reads the item
+// again afterwards and checks that it is still where it was.
+func (t *tx) lockItem(itemID int64) error {
+	if t.d.dialect != postgres {
+		return nil
+	}
+	if _, err := t.exec(`SELECT id FROM stores WHERE id = (SELECT store_id FROM items WHERE id = ?) FOR UPDATE`, itemID); err != nil {
+		return fmt.Errorf("lock store of item %d: %w", itemID, err)
 	}
 	return nil
 }
@@ -397,6 +441,13 @@ func (d *DB) UserStore(ctx context.Context, login string) (*store.Store, error) 
 	if sid == 0 {
 		// Just-in-time creation (users that came from LDAP or unix).
 		err = d.write(ctx, func(t *tx) error {
+			// Lock the user's row first, so that two first logins at once
+			// do not create two stores.
+			if t.d.dialect == postgres {
+				if _, err := t.exec(`SELECT id FROM users WHERE login_lc = ? FOR UPDATE`, lc(login)); err != nil {
+					return err
+				}
+			}
 			u, err := t.visibleUser(p, login)
 			if err != nil {
 				return err
@@ -449,6 +500,9 @@ func (d *DB) HookStore(ctx context.Context, storeID int64, login string) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockStore(storeID); err != nil {
+			return err
+		}
 		s, full, err := t.storeAccess(p, storeID)
 		if err != nil {
 			return err
@@ -470,8 +524,7 @@ func (d *DB) HookStore(ctx context.Context, storeID int64, login string) error {
 			if _, err := t.exec(`UPDATE stores SET orphan = 0, owner_id = 0, kind = 'public' WHERE id = ?`, s.ID); err != nil {
 				return err
 			}
-			_, err = t.exec(`UPDATE tenants SET public_store_id = ? WHERE id = ?`, s.ID, tn.ID)
-			return err
+			return t.setPublicStore(tn, s.ID)
 		}
 		u, err := t.administeredUser(p, login)
 		if err != nil {
@@ -502,6 +555,9 @@ func (d *DB) RemoveStore(ctx context.Context, storeID int64) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockStore(storeID); err != nil {
+			return err
+		}
 		s, _, err := t.storeAccess(p, storeID)
 		if err != nil {
 			return err
@@ -515,6 +571,19 @@ func (d *DB) RemoveStore(ctx context.Context, storeID int64) error {
 		_, err = t.exec(`UPDATE stores SET deleted = 1, deleted_at = ? WHERE id = ?`, now(), s.ID)
 		return err
 	})
+}
+
+// setPublicStore makes storeID the tenant's public store unless another
+// writer made one since the caller looked (a compare-and-set).
+func (t *tx) setPublicStore(tn *store.Tenant, storeID int64) error {
+	res, err := t.exec(`UPDATE tenants SET public_store_id = ? WHERE id = ? AND public_store_id = 0`, storeID, tn.ID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("tenant %q already has a public store: %w", tn.Name, store.ErrConflict)
+	}
+	return nil
 }
 
 // CreatePublicStore implements store.Mail.
@@ -538,8 +607,7 @@ func (d *DB) CreatePublicStore(ctx context.Context, tenant string) (*store.Store
 		if id, err = t.createStore(tn.ID, 0, store.StorePublic, d.getDefaults().Locale); err != nil {
 			return err
 		}
-		_, err = t.exec(`UPDATE tenants SET public_store_id = ? WHERE id = ?`, id, tn.ID)
-		return err
+		return t.setPublicStore(tn, id)
 	})
 	if err != nil {
 		return nil, err
@@ -713,6 +781,9 @@ func (d *DB) CreateFolder(ctx context.Context, storeID, parentID int64, name str
 	}
 	var out *store.Folder
 	err = d.write(ctx, func(t *tx) error {
+		if err := t.lockStore(storeID); err != nil {
+			return err
+		}
 		if _, err := t.parentAccess(p, storeID, parentID); err != nil {
 			return err
 		}
@@ -760,6 +831,9 @@ func (d *DB) RenameFolder(ctx context.Context, folderID, newParentID int64, newN
 	}
 	var out *store.Folder
 	err = d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "x", false)
 		if err != nil {
 			return err
@@ -841,6 +915,9 @@ func (d *DB) DeleteFolder(ctx context.Context, folderID int64) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "x", false)
 		if err != nil {
 			return err
@@ -885,6 +962,9 @@ func (d *DB) RestoreFolder(ctx context.Context, folderID int64) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "x", true)
 		if err != nil {
 			return err
@@ -997,6 +1077,9 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "a", false)
 		if err != nil {
 			return err

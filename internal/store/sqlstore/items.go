@@ -91,7 +91,8 @@ func (t *tx) effectiveQuota(s *storeRow) (store.Quota, string, error) {
 
 // checkHardQuota refuses growing a store past its hard quota. Public
 // stores count toward the tenant, which has only a warning level (Kopano).
-// s was loaded in this transaction, so its size is current.
+// s was loaded after the store row was locked (lockFolders), so its size
+// is current.
 func (t *tx) checkHardQuota(s *storeRow, add int64) error {
 	if s.Kind == store.StorePublic || add <= 0 {
 		return nil
@@ -301,8 +302,14 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	}
 	var out *store.Item
 	err = d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
 		a, err := t.folderAccess(p, folderID, "i", false)
 		if err != nil {
+			return err
+		}
+		if err := t.uniqueObjectUID(a.folder, ix.uid, 0); err != nil {
 			return err
 		}
 		if !(it.OverQuota && p.System) {
@@ -553,11 +560,11 @@ func (d *DB) UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op 
 	}
 	var out []store.ItemSummary
 	err = d.write(ctx, func(t *tx) error {
-		a, err := t.folderAccess(p, folderID, "r", false)
-		if err != nil {
+		if err := t.lockFolders(folderID); err != nil {
 			return err
 		}
-		if err := t.lockStore(a.st.ID); err != nil {
+		a, err := t.folderAccess(p, folderID, "r", false)
+		if err != nil {
 			return err
 		}
 		items, err := t.liveItems(folderID, uids)
@@ -660,11 +667,11 @@ func (d *DB) DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]
 	}
 	var out []uint32
 	err = d.write(ctx, func(t *tx) error {
-		a, err := t.folderAccess(p, folderID, "e", false)
-		if err != nil {
+		if err := t.lockFolders(folderID); err != nil {
 			return err
 		}
-		if err := t.lockStore(a.st.ID); err != nil {
+		a, err := t.folderAccess(p, folderID, "e", false)
+		if err != nil {
 			return err
 		}
 		items, err := t.liveItems(folderID, uids)
@@ -714,6 +721,9 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 	}
 	var out []store.UIDMap
 	err = d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID, destID); err != nil {
+			return err
+		}
 		src, err := t.folderAccess(p, folderID, need, false)
 		if err != nil {
 			return err
@@ -724,9 +734,6 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 		}
 		if move && folderID == destID {
 			return fmt.Errorf("source and destination are the same folder: %w", store.ErrInvalid)
-		}
-		if err := t.lockStore(src.st.ID, dst.st.ID); err != nil {
-			return err
 		}
 		items, err := t.liveItems(folderID, uids)
 		if err != nil || len(items) == 0 {
@@ -834,6 +841,9 @@ func (d *DB) RestoreItems(ctx context.Context, itemIDs []int64) error {
 	}
 	return d.write(ctx, func(t *tx) error {
 		for _, id := range itemIDs {
+			if err := t.lockItem(id); err != nil {
+				return err
+			}
 			it, err := scanItem(t.row(`SELECT `+itemCols+` FROM items WHERE id = ?`, id))
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("item %d: %w", id, store.ErrNotFound)

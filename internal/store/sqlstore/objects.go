@@ -136,11 +136,11 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 	}
 	var out *store.Item
 	err = d.write(ctx, func(t *tx) error {
-		a, err := t.folderAccess(p, folderID, "it", false)
-		if err != nil {
+		if err := t.lockFolders(folderID); err != nil {
 			return err
 		}
-		if err := t.lockStore(a.st.ID); err != nil {
+		a, err := t.folderAccess(p, folderID, "it", false)
+		if err != nil {
 			return err
 		}
 		old, err := t.liveItemByID(itemID)
@@ -149,6 +149,9 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 		}
 		if old.FolderID != folderID {
 			return fmt.Errorf("item %d moved: %w", itemID, store.ErrNotFound)
+		}
+		if err := t.uniqueObjectUID(a.folder, ix.uid, old.ID); err != nil {
+			return err
 		}
 		if err := t.checkHardQuota(a.st, c.size-old.Size); err != nil {
 			return err
@@ -182,4 +185,27 @@ func (t *tx) liveItemByID(id int64) (*store.Item, error) {
 		return nil, fmt.Errorf("item %d: %w", id, store.ErrNotFound)
 	}
 	return it, err
+}
+
+// uniqueObjectUID refuses a second live object with the same UID in a
+// calendar, address book or task list (RFC 4791 §5.3.2.1 and RFC 6352
+// §6.3.2.1, no-uid-conflict); except is the item being replaced. The
+// caller holds the store's lock (lockFolders), so two writers cannot both
+// find the UID free.
+func (t *tx) uniqueObjectUID(f *store.Folder, uid string, except int64) error {
+	switch {
+	case uid == "":
+		return nil
+	case f.Type != store.FolderCalendar && f.Type != store.FolderContacts && f.Type != store.FolderTasks:
+		return nil
+	}
+	var n int
+	if err := t.row(`SELECT COUNT(*) FROM items WHERE folder_id = ? AND deleted = 0 AND object_uid <> '' AND object_uid = ? AND id <> ?`,
+		f.ID, uid, except).Scan(&n); err != nil {
+		return fmt.Errorf("look up UID %q: %w", uid, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("an object with UID %q exists in the folder: %w", uid, store.ErrConflict)
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,18 +78,24 @@ func validProps(set map[string]*string) error {
 
 // setProps writes set; private keys are stored for the principal.
 func (t *tx) setProps(kind, target string, p *store.Principal, set map[string]*string) error {
-	for k, v := range set {
+	// In key order: two writers of the same keys lock their rows in the
+	// same order and so cannot deadlock.
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		v := set[k]
 		who := int64(0)
 		if isPrivate(k) {
 			who = p.UserID
 		}
-		if _, err := t.exec(`DELETE FROM props WHERE kind = ? AND target = ? AND principal = ? AND key = ?`, kind, target, who, k); err != nil {
-			return err
-		}
+		// An upsert, not a delete and an insert: two writers of one key
+		// would both find it gone and collide on the insert.
+		var err error
 		if v == nil {
-			continue
+			_, err = t.exec(`DELETE FROM props WHERE kind = ? AND target = ? AND principal = ? AND key = ?`, kind, target, who, k)
+		} else {
+			_, err = t.exec(`INSERT INTO props (kind, target, principal, key, value) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (kind, target, principal, key) DO UPDATE SET value = excluded.value`, kind, target, who, k, *v)
 		}
-		if _, err := t.exec(`INSERT INTO props (kind, target, principal, key, value) VALUES (?, ?, ?, ?, ?)`, kind, target, who, k, *v); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -263,24 +271,17 @@ func (d *DB) RecordOnce(ctx context.Context, storeID int64, key string, period t
 	}
 	first := false
 	err = d.write(ctx, func(t *tx) error {
-		first = false
+		// One statement decides and writes, so that of concurrent callers
+		// exactly one sees the key as new or expired.
 		at := now()
-		var last int64
-		err := t.row(`SELECT at FROM record_once WHERE store_id = ? AND key = ?`, storeID, key).Scan(&last)
-		switch {
-		case err == nil:
-			if at-last < period.Microseconds() {
-				return nil
-			}
-			_, err = t.exec(`UPDATE record_once SET at = ? WHERE store_id = ? AND key = ?`, at, storeID, key)
-		case isNoRows(err):
-			_, err = t.exec(`INSERT INTO record_once (store_id, key, at) VALUES (?, ?, ?)`, storeID, key, at)
-		}
+		res, err := t.exec(`INSERT INTO record_once (store_id, key, at) VALUES (?, ?, ?)
+			ON CONFLICT (store_id, key) DO UPDATE SET at = excluded.at WHERE record_once.at <= ?`, storeID, key, at, at-period.Microseconds())
 		if err != nil {
 			return err
 		}
-		first = true
-		return nil
+		n, err := res.RowsAffected()
+		first = n > 0
+		return err
 	})
 	return first, err
 }

@@ -116,7 +116,14 @@ func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.
 	var out []*store.QueuedMessage
 	err := d.write(ctx, func(t *tx) error {
 		out = out[:0]
-		rows, err := t.query(`SELECT `+queueCols+` FROM queue WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`, now.UnixMicro(), limit)
+		// On PostgreSQL runners claiming at once skip each other's rows
+		// instead of all reading the same ones and all but one coming back
+		// empty while other messages are due.
+		lock := ""
+		if t.d.dialect == postgres {
+			lock = " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := t.query(`SELECT `+queueCols+` FROM queue WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`+lock, now.UnixMicro(), limit)
 		if err != nil {
 			return err
 		}

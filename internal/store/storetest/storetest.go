@@ -63,6 +63,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Props", testProps},
 		{"PropsPrefix", testPropsPrefix},
 		{"RecordOnce", testRecordOnce},
+		{"Concurrency", testConcurrency},
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},
 		{"PasswordSwap", testPasswordSwap},

@@ -58,6 +58,13 @@ func (f *Backend) ClaimDue(a0 context.Context, a1 time.Time, a2 int, a3 time.Dur
 	return f.Backend.ClaimDue(a0, a1, a2, a3)
 }
 
+func (f *Backend) ClaimRecent(a0 context.Context, a1 int64, a2 uint32, a3 uint32) (r0 uint32, err error) {
+	if err = f.fault(a0, "ClaimRecent"); err != nil {
+		return
+	}
+	return f.Backend.ClaimRecent(a0, a1, a2, a3)
+}
+
 func (f *Backend) Close() (err error) {
 	if err = f.fault(context.Background(), "Close"); err != nil {
 		return

@@ -45,6 +45,11 @@ func parsePropRequest(root *node) (*propRequest, error) {
 	if !pr.allprop && !pr.propname && len(pr.names) == 0 {
 		return nil, errStatus(http.StatusBadRequest, "empty propfind")
 	}
+	// RFC 4918 §14.20: propfind holds exactly one of propname, allprop
+	// (with an optional include) or prop.
+	if pr.propname && (pr.allprop || len(pr.names) > 0) || pr.allprop && root.child(nsDAV, "prop") != nil {
+		return nil, errStatus(http.StatusBadRequest, "propfind names more than one of allprop, propname and prop")
+	}
 	return pr, nil
 }
 
@@ -59,9 +64,8 @@ func (pr *propRequest) addProps(prop *node) {
 	}
 }
 
-// depth reads the Depth header: 0, 1, or infinity (treated as 1 for
-// collections: RFC 4918 §9.1 lets a server refuse infinity, and clients
-// that send it want the members).
+// depth reads the Depth header: 0, 1, or infinity (treated as 1; PROPFIND
+// refuses an explicit infinity before asking, see propfind).
 func depth(r *http.Request, def int) int {
 	switch strings.TrimSpace(strings.ToLower(r.Header.Get("Depth"))) {
 	case "0":
@@ -74,6 +78,13 @@ func depth(r *http.Request, def int) int {
 
 func (s *Server) propfind(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Depth")), "infinity") {
+		// RFC 4918 §9.1: a server may refuse Depth: infinity on PROPFIND
+		// with this precondition; answering it as depth 1 would hand the
+		// client less than it asked for without saying so. A request
+		// without Depth is still answered as depth 1, as clients expect.
+		return precondition(http.StatusForbidden, "<D:propfind-finite-depth/>", "Depth: infinity is not supported")
+	}
 	root, err := parseXML(r.Body, s.o.MaxXMLBytes)
 	if err != nil {
 		return err

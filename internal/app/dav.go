@@ -37,6 +37,12 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 			return nil, fmt.Errorf("%w: %v", davserver.ErrAuthUnavailable, err)
 		}})
 	mux.Handle("/dav/", dav)
-	mux.Handle("/.well-known/caldav", dav)
-	mux.Handle("/.well-known/carddav", dav)
+	// With and without the trailing slash (cadaver adds it).
+	for _, wk := range []string{"/.well-known/caldav", "/.well-known/carddav"} {
+		mux.Handle(wk, dav)
+		mux.Handle(wk+"/", dav)
+	}
+	// Clients given only the host ask it for current-user-principal.
+	mux.Handle("PROPFIND /{$}", dav)
+	mux.Handle("OPTIONS /{$}", dav)
 }

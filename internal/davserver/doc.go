@@ -6,7 +6,9 @@
 //
 // # URL layout
 //
-//	/.well-known/caldav, /.well-known/carddav   301 to /dav/ (RFC 6764)
+//	/.well-known/caldav, /.well-known/carddav   PROPFIND and OPTIONS answered as
+//	(and / when mounted there)                  /dav/ would; other methods 301
+//	                                            (GET) or 308 to /dav/ (RFC 6764)
 //	/dav/                                       context path
 //	/dav/principals/<login>/                    a user's principal
 //	/dav/calendars/<login>/                     calendar home

@@ -93,14 +93,21 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.resolve(ctx, r.URL.EscapedPath())
-	if err != nil {
+	var res *resource
+	if path := r.URL.EscapedPath(); isDiscoveryPath(path) {
+		// The well-known URL answers as the context path, under its own
+		// href: current-user-principal is what the client is after.
+		res = &resource{kind: resRoot, exists: true}
+	} else if res, err = s.resolve(ctx, path); err != nil {
 		return err
 	}
 	if !res.exists {
 		return errStatus(http.StatusNotFound, "not found")
 	}
 	self := s.targetOf(res)
+	if isDiscoveryPath(r.URL.EscapedPath()) {
+		self.href = r.URL.EscapedPath()
+	}
 	targets := []*target{self}
 	truncated := false
 	if depth(r, 1) == 1 {

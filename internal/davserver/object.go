@@ -225,26 +225,34 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	old := res.item
-	var oldBody []byte
-	if old != nil && isCalendar(res.folder) {
-		oldBody, _ = s.readItem(ctx, old)
+	// Scheduling is planned before the body is stored: the old version
+	// decides who is invited and who is cancelled, and a store failure
+	// here must fail the request (not re-invite everyone and cancel no
+	// one), leaving nothing stored so that the client's retry schedules.
+	var sched *groupware.Change
+	if isCalendar(res.folder) && p.cal != nil {
+		var oldBody []byte
+		if res.item != nil {
+			if oldBody, err = s.readItem(ctx, res.item); err != nil {
+				return itemGone(err)
+			}
+		}
+		// An unchanged body (a sync client re-uploading) schedules nothing.
+		if !bytes.Equal(oldBody, body) {
+			owner, err := s.folderStore(ctx, res)
+			if err != nil {
+				return err
+			}
+			if sched, err = s.sched.PlanPut(ctx, groupware.PutEvent{Owner: owner, Folder: res.folder, Name: res.name, Old: oldBody, New: p.cal}); err != nil {
+				return err
+			}
+		}
 	}
 	it, created, err := s.store(ctx, res, p)
 	if err != nil {
 		return err
 	}
-	rewritten := false
-	// An unchanged body (a sync client re-uploading) schedules nothing.
-	if isCalendar(res.folder) && p.cal != nil && !bytes.Equal(oldBody, body) {
-		owner := res.st
-		if owner == nil || owner.ID != res.folder.StoreID {
-			if st, err := s.o.Store.GetStore(store.SystemContext(ctx), res.folder.StoreID); err == nil {
-				owner = st
-			}
-		}
-		rewritten = s.sched.AfterPut(ctx, groupware.PutEvent{Owner: owner, Folder: res.folder, Name: res.name, Old: oldBody, New: p.cal})
-	}
+	rewritten := sched.Run(ctx)
 	if !rewritten {
 		// RFC 4791 §5.3.4: an ETag only when the stored data is what the
 		// client sent.
@@ -301,6 +309,28 @@ func (s *Server) store(ctx context.Context, res *resource, p *prepared) (*store.
 	return it, true, err
 }
 
+// folderStore returns the store a resolved resource's folder is in.
+func (s *Server) folderStore(ctx context.Context, res *resource) (*store.Store, error) {
+	if res.st != nil && res.st.ID == res.folder.StoreID {
+		return res.st, nil
+	}
+	st, err := s.o.Store.GetStore(store.SystemContext(ctx), res.folder.StoreID)
+	if err != nil {
+		return nil, fmt.Errorf("store %d of folder %d: %w", res.folder.StoreID, res.folder.ID, err)
+	}
+	return st, nil
+}
+
+// itemGone maps the failure to read a resource being replaced or deleted:
+// gone since it was resolved is a concurrent change (412); anything else
+// is the server's failure.
+func itemGone(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errStatus(http.StatusPreconditionFailed, "resource changed concurrently")
+	}
+	return err
+}
+
 // readItem returns an item's content, bounded by MaxBodyBytes.
 func (s *Server) readItem(ctx context.Context, it *store.Item) ([]byte, error) {
 	rc, err := s.o.Store.OpenItem(ctx, it.ID)
@@ -332,23 +362,27 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 		if err := checkConditions(r, res.item); err != nil {
 			return err
 		}
-		var oldBody []byte
+		// As for PUT: plan the cancellations before deleting, failing the
+		// request when the old body or the directory cannot be read.
+		var sched *groupware.Change
 		if isCalendar(res.folder) {
-			oldBody, _ = s.readItem(ctx, res.item)
+			oldBody, err := s.readItem(ctx, res.item)
+			if err != nil {
+				return itemGone(err)
+			}
+			owner, err := s.folderStore(ctx, res)
+			if err != nil {
+				return err
+			}
+			if sched, err = s.sched.PlanDelete(ctx, groupware.DeleteEvent{Owner: owner, Folder: res.folder, Old: oldBody}); err != nil {
+				return err
+			}
 		}
 		if _, err := s.o.Store.DeleteItems(ctx, res.folder.ID, []uint32{res.item.UID}); err != nil {
 			return err
 		}
 		s.dropItemProps(ctx, res.folder.ID, res.name)
-		if oldBody != nil {
-			owner := res.st
-			if owner == nil || owner.ID != res.folder.StoreID {
-				if st, err := s.o.Store.GetStore(store.SystemContext(ctx), res.folder.StoreID); err == nil {
-					owner = st
-				}
-			}
-			s.sched.AfterDelete(ctx, groupware.DeleteEvent{Owner: owner, Folder: res.folder, Old: oldBody})
-		}
+		sched.Run(ctx)
 	case resFolder:
 		if r.Header.Get("If-Match") != "" {
 			return errStatus(http.StatusPreconditionFailed, "collections have no entity tag")

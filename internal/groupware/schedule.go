@@ -72,16 +72,20 @@ func (s *Scheduler) now() time.Time {
 	return time.Now()
 }
 
-// ownerAddrs returns the owner of a store and its addresses (lower case).
-func (s *Scheduler) ownerAddrs(ctx context.Context, st *store.Store) (*store.User, []string) {
+// ownerAddrs returns the owner of a store and its addresses (lower case);
+// no user for a store without an owner.
+func (s *Scheduler) ownerAddrs(ctx context.Context, st *store.Store) (*store.User, []string, error) {
 	if st == nil || st.Owner == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	u, err := s.Store.GetUser(ctx, st.Owner)
-	if err != nil {
-		return nil, nil
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
 	}
-	return u, userAddrs(u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scheduling: owner %s of store %d: %w", st.Owner, st.ID, err)
+	}
+	return u, userAddrs(u), nil
 }
 
 func userAddrs(u *store.User) []string {
@@ -144,102 +148,203 @@ func partstat(cs []*ical.Component, addr string) string {
 	return ""
 }
 
-// AfterPut runs scheduling for a stored object. It reports whether it
-// changed the stored object itself (a resource's answer written into the
-// organizer's copy), in which case the client's ETag is stale.
-func (s *Scheduler) AfterPut(ctx context.Context, ev PutEvent) bool {
+// Change is the scheduling work for one stored or deleted object, with
+// every directory lookup already done. PlanPut and PlanDelete fail when
+// the store does, before the client's change is written, so that a store
+// failure is the client's temporary failure (and its retry schedules
+// again) rather than a local attendee taken for an external one. Run
+// then delivers; what it cannot deliver it logs.
+type Change struct {
+	s     *Scheduler
+	owner *store.User
+	mine  []string
+	org   string
+	cs    []*ical.Component
+	// users holds the users of the owner's tenant by address, nil for an
+	// address outside it, for every address Run needs.
+	users map[string]*store.User
+	put   *PutEvent
+	old   *ical.Component // the deleted object (PlanDelete)
+}
+
+// PlanPut looks up what scheduling a stored object needs; a nil Change
+// means there is nothing to do.
+func (s *Scheduler) PlanPut(ctx context.Context, ev PutEvent) (*Change, error) {
 	if s == nil || s.Store == nil || ev.New == nil {
-		return false
+		return nil, nil
 	}
 	sys := store.SystemContext(ctx)
-	owner, mine := s.ownerAddrs(sys, ev.Owner)
-	if owner == nil {
-		return false
+	owner, mine, err := s.ownerAddrs(sys, ev.Owner)
+	if err != nil || owner == nil {
+		return nil, err
 	}
 	cs, org := schedulingComponents(ev.New)
 	if org == "" || len(cs) == 0 {
-		return false
+		return nil, nil
 	}
+	c := &Change{s: s, owner: owner, mine: mine, org: org, cs: cs, put: &ev}
+	need := []string{org}
 	if slices.Contains(mine, org) {
-		return s.organizerPut(sys, owner, ev, cs, org)
-	}
-	for _, a := range mine {
-		if partstat(cs, a) == "" {
-			continue
-		}
-		var oldPS string
+		need = attendees(cs)
 		if ev.Old != nil {
 			if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
 				ocs, _ := schedulingComponents(oc)
-				oldPS = partstat(ocs, a)
+				need = append(need, attendees(ocs)...)
 			}
 		}
-		if ps := partstat(cs, a); ps != oldPS && oldPS != "" {
-			s.reply(sys, owner, a, org, ev.New, ps)
-		}
-		break
 	}
-	return false
+	if c.users, err = s.lookupUsers(sys, owner, mine, need); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// AfterDelete runs scheduling for a deleted object: the organizer's
-// delete cancels the meeting for its attendees; an attendee's delete
-// declines it.
-func (s *Scheduler) AfterDelete(ctx context.Context, ev DeleteEvent) {
+// PlanDelete looks up what scheduling a deleted object needs.
+func (s *Scheduler) PlanDelete(ctx context.Context, ev DeleteEvent) (*Change, error) {
 	if s == nil || s.Store == nil || ev.Old == nil {
-		return
+		return nil, nil
 	}
 	sys := store.SystemContext(ctx)
-	owner, mine := s.ownerAddrs(sys, ev.Owner)
-	if owner == nil {
-		return
+	owner, mine, err := s.ownerAddrs(sys, ev.Owner)
+	if err != nil || owner == nil {
+		return nil, err
 	}
 	cal, err := ical.Decode(ev.Old, ical.Limits{})
 	if err != nil {
-		return
+		return nil, nil
 	}
 	cs, org := schedulingComponents(cal)
 	if org == "" {
-		return
+		return nil, nil
 	}
+	c := &Change{s: s, owner: owner, mine: mine, org: org, cs: cs, old: cal}
+	need := []string{org}
 	if slices.Contains(mine, org) {
-		var internal, external []string
-		for _, a := range attendees(cs) {
-			if slices.Contains(mine, a) {
+		need = attendees(cs)
+	}
+	if c.users, err = s.lookupUsers(sys, owner, mine, need); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lookupUsers finds the users of the addresses (but the owner's own) in
+// the owner's tenant.
+func (s *Scheduler) lookupUsers(ctx context.Context, owner *store.User, mine, addrs []string) (map[string]*store.User, error) {
+	users := map[string]*store.User{}
+	for _, a := range addrs {
+		if _, done := users[a]; done || slices.Contains(mine, a) {
+			continue
+		}
+		u, err := s.internalUser(ctx, owner, a)
+		if err != nil {
+			return nil, err
+		}
+		users[a] = u
+	}
+	return users, nil
+}
+
+// Run delivers the change. For a stored object it reports whether it
+// changed the stored object itself (a resource's answer written into the
+// organizer's copy), in which case the client's ETag is stale.
+func (c *Change) Run(ctx context.Context) bool {
+	if c == nil {
+		return false
+	}
+	s, sys := c.s, store.SystemContext(ctx)
+	if c.put != nil {
+		ev := c.put
+		if slices.Contains(c.mine, c.org) {
+			return s.organizerPut(sys, c, *ev)
+		}
+		for _, a := range c.mine {
+			if partstat(c.cs, a) == "" {
 				continue
 			}
-			if u := s.internalUser(sys, owner, a); u != nil {
-				internal = append(internal, a)
-				s.cancelFor(sys, u, cal)
+			var oldPS string
+			if ev.Old != nil {
+				if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
+					ocs, _ := schedulingComponents(oc)
+					oldPS = partstat(ocs, a)
+				}
+			}
+			if ps := partstat(c.cs, a); ps != oldPS && oldPS != "" {
+				s.reply(sys, c.owner, c.users[c.org], a, c.org, ev.New, ps)
+			}
+			break
+		}
+		return false
+	}
+	// A delete: the organizer's cancels the meeting for its attendees; an
+	// attendee's declines it.
+	if slices.Contains(c.mine, c.org) {
+		var external []string
+		for _, a := range attendees(c.cs) {
+			if slices.Contains(c.mine, a) {
+				continue
+			}
+			if u := c.users[a]; u != nil {
+				s.cancelFor(sys, u, c.old)
 			} else {
 				external = append(external, a)
 			}
 		}
-		s.sendCancel(sys, org, external, cal, true)
-		return
+		s.sendCancel(sys, c.org, external, c.old, true)
+		return false
 	}
-	for _, a := range mine {
-		if ps := partstat(cs, a); ps != "" && ps != "DECLINED" {
-			s.reply(sys, owner, a, org, cal, "DECLINED")
-			return
+	for _, a := range c.mine {
+		if ps := partstat(c.cs, a); ps != "" && ps != "DECLINED" {
+			s.reply(sys, c.owner, c.users[c.org], a, c.org, c.old, "DECLINED")
+			return false
 		}
 	}
+	return false
 }
 
-// internalUser finds the user of an address in the organizer's tenant.
-func (s *Scheduler) internalUser(ctx context.Context, organizer *store.User, addr string) *store.User {
+// AfterPut plans and runs scheduling for a stored object; a failed lookup
+// is logged and nothing is delivered. See Change.Run for the result.
+func (s *Scheduler) AfterPut(ctx context.Context, ev PutEvent) bool {
+	c, err := s.PlanPut(ctx, ev)
+	if err != nil {
+		s.log().Error("scheduling skipped", "err", err)
+		return false
+	}
+	return c.Run(ctx)
+}
+
+// AfterDelete plans and runs scheduling for a deleted object.
+func (s *Scheduler) AfterDelete(ctx context.Context, ev DeleteEvent) {
+	c, err := s.PlanDelete(ctx, ev)
+	if err != nil {
+		s.log().Error("scheduling skipped", "err", err)
+		return
+	}
+	c.Run(ctx)
+}
+
+// internalUser finds the user of an address in the organizer's tenant;
+// nil, nil when there is none (the address is external).
+func (s *Scheduler) internalUser(ctx context.Context, organizer *store.User, addr string) (*store.User, error) {
 	if addr == "" || !strings.Contains(addr, "@") {
-		return nil
+		return nil, nil
 	}
 	u, err := s.Store.UserByAddress(ctx, addr)
-	if err != nil || u.TenantID != organizer.TenantID {
-		return nil
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	return u
+	if err != nil {
+		return nil, fmt.Errorf("scheduling: look up %s: %w", addr, err)
+	}
+	if u.TenantID != organizer.TenantID {
+		return nil, nil
+	}
+	return u, nil
 }
 
 // organizerPut delivers the organizer's version to every attendee.
-func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev PutEvent, cs []*ical.Component, org string) bool {
+func (s *Scheduler) organizerPut(ctx context.Context, c *Change, ev PutEvent) bool {
+	organizer, cs, org := c.owner, c.cs, c.org
 	now := attendees(cs)
 	var before []string
 	if ev.Old != nil {
@@ -255,7 +360,7 @@ func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev 
 		if slices.Contains(mine, a) {
 			continue
 		}
-		u := s.internalUser(ctx, organizer, a)
+		u := c.users[a]
 		if u == nil {
 			external = append(external, a)
 			continue
@@ -271,7 +376,7 @@ func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev 
 	var gone []string
 	for _, a := range before {
 		if !slices.Contains(now, a) && !slices.Contains(mine, a) {
-			if u := s.internalUser(ctx, organizer, a); u != nil {
+			if u := c.users[a]; u != nil {
 				s.cancelFor(ctx, u, ev.New)
 			} else {
 				gone = append(gone, a)
@@ -501,8 +606,7 @@ func (s *Scheduler) cancelFor(ctx context.Context, u *store.User, cal *ical.Comp
 
 // reply writes an attendee's answer into the organizer's copy (iTIP
 // REPLY, RFC 5546 §3.2.3), or sends it out for an external organizer.
-func (s *Scheduler) reply(ctx context.Context, attendee *store.User, addr, org string, cal *ical.Component, ps string) {
-	orgUser := s.internalUser(ctx, attendee, org)
+func (s *Scheduler) reply(ctx context.Context, attendee, orgUser *store.User, addr, org string, cal *ical.Component, ps string) {
 	if orgUser == nil {
 		r := clone(cal)
 		setPartstat(r, addr, ps)

@@ -90,12 +90,36 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	h := w.Header()
+	if isCalendar(res.folder) {
+		// RFC 6638 §3.2.10: a scheduling object resource has a
+		// Schedule-Tag.
+		body, err := s.readItem(r.Context(), it)
+		if err != nil {
+			return err
+		}
+		tag, err := s.scheduleTag(r.Context(), res, body, nil)
+		if err != nil {
+			return err
+		}
+		if tag != "" {
+			h.Set("Schedule-Tag", tag)
+		}
+		h.Set("Content-Type", contentType(res.folder))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("ETag", etag(it))
+		h.Set("Last-Modified", it.InternalDate.UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+		return nil
+	}
 	rc, err := s.o.Store.OpenItem(r.Context(), it.ID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	h := w.Header()
 	h.Set("Content-Type", contentType(res.folder))
 	h.Set("Content-Length", strconv.FormatInt(it.Size, 10))
 	h.Set("ETag", etag(it))
@@ -237,8 +261,11 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 				return itemGone(err)
 			}
 		}
+		if err := s.checkScheduleTag(ctx, r, res, oldBody); err != nil {
+			return err
+		}
 		// An unchanged body (a sync client re-uploading) schedules nothing.
-		if !bytes.Equal(oldBody, body) {
+		if !bytes.Equal(oldBody, body) && !groupware.Unchanged(oldBody, p.cal) {
 			owner, err := s.folderStore(ctx, res)
 			if err != nil {
 				return err
@@ -253,6 +280,14 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rewritten := sched.Run(ctx)
+	if isCalendar(res.folder) && p.cal != nil {
+		// The Schedule-Tag survives the server's own rewrites (RFC 6638
+		// §3.2.10), so a client that got no ETag can still write with
+		// If-Schedule-Tag-Match.
+		if tag, err := s.scheduleTag(ctx, res, nil, p.cal); err == nil && tag != "" {
+			w.Header().Set("Schedule-Tag", tag)
+		}
+	}
 	if !rewritten {
 		// RFC 4791 §5.3.4: an ETag only when the stored data is what the
 		// client sent.
@@ -307,6 +342,53 @@ func (s *Server) store(ctx context.Context, res *resource, p *prepared) (*store.
 		return nil, false, errStatus(http.StatusPreconditionFailed, "resource created concurrently")
 	}
 	return it, true, err
+}
+
+// scheduleTag returns the Schedule-Tag of a calendar object of res's
+// folder, given as content or parsed; "" for one that is not a
+// scheduling object resource.
+func (s *Server) scheduleTag(ctx context.Context, res *resource, body []byte, cal *ical.Component) (string, error) {
+	if cal == nil {
+		var err error
+		if cal, err = ical.Decode(body, ical.Limits{MaxBytes: int(s.o.MaxBodyBytes) + 1}); err != nil {
+			return "", nil // stored before validation was stricter: no tag
+		}
+	}
+	if _, org := groupware.Organizer(cal); org == "" {
+		return "", nil
+	}
+	if res.ownerAddrs == nil {
+		st, err := s.folderStore(ctx, res)
+		if err != nil {
+			return "", err
+		}
+		addrs, err := s.sched.OwnerAddresses(ctx, st)
+		if err != nil {
+			return "", err
+		}
+		res.ownerAddrs = append([]string{}, addrs...)
+	}
+	return groupware.ScheduleTag(cal, res.ownerAddrs), nil
+}
+
+// checkScheduleTag applies If-Schedule-Tag-Match (RFC 6638 §8.3) to the
+// current content of a calendar object (nil: it does not exist).
+func (s *Server) checkScheduleTag(ctx context.Context, r *http.Request, res *resource, old []byte) error {
+	want := r.Header.Get("If-Schedule-Tag-Match")
+	if want == "" {
+		return nil
+	}
+	if old == nil {
+		return errStatus(http.StatusPreconditionFailed, "resource does not exist")
+	}
+	tag, err := s.scheduleTag(ctx, res, old, nil)
+	if err != nil {
+		return err
+	}
+	if tag == "" || strings.TrimSpace(want) != tag {
+		return errStatus(http.StatusPreconditionFailed, "schedule tag does not match")
+	}
+	return nil
 }
 
 // folderStore returns the store a resolved resource's folder is in.
@@ -369,6 +451,9 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 			oldBody, err := s.readItem(ctx, res.item)
 			if err != nil {
 				return itemGone(err)
+			}
+			if err := s.checkScheduleTag(ctx, r, res, oldBody); err != nil {
+				return err
 			}
 			owner, err := s.folderStore(ctx, res)
 			if err != nil {

@@ -71,11 +71,12 @@ var (
 	pAddrData       = propName{Space: nsCardDAV, Local: "address-data"}
 	pAbDesc         = propName{Space: nsCardDAV, Local: "addressbook-description"}
 	pCalColor       = propName{Space: nsApple, Local: "calendar-color"}
+	pSchedTag       = propName{Space: nsCalDAV, Local: "schedule-tag"}
 )
 
 // protected properties cannot be set by PROPPATCH (RFC 4918 §15).
 var protected = map[propName]bool{
-	pResourceType: true, pGetETag: true, pContentLength: true, pLastModified: true, pCreationDate: true,
+	pResourceType: true, pGetETag: true, pSchedTag: true, pContentLength: true, pLastModified: true, pCreationDate: true,
 	pCurUserPrinc: true, pPrincipalURL: true, pPrincColSet: true, pOwner: true, pCurUserPriv: true,
 	pSupReportSet: true, pSyncToken: true, pQuotaAvail: true, pQuotaUsed: true, pGetCTag: true,
 	pCalHomeSet: true, pCalUserAddrSet: true, pInboxURL: true, pOutboxURL: true, pSupCalData: true,
@@ -403,6 +404,16 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			return ok(it.InternalDate.UTC().Format(http.TimeFormat))
 		case pCreationDate:
 			return ok(it.InternalDate.UTC().Format("2006-01-02T15:04:05Z"))
+		case pSchedTag:
+			// RFC 6638 §9.3: on scheduling object resources only.
+			if isCalendar(t.folder) && t.res != nil {
+				if b, err := s.readItem(ctx, it); err == nil {
+					if tag, err := s.scheduleTag(ctx, &resource{folder: t.folder, st: t.res.st, ownerAddrs: t.res.ownerAddrs}, b, nil); err == nil && tag != "" {
+						return ok(escapeString(tag))
+					}
+				}
+			}
+			return "", http.StatusNotFound
 		case pCalData, pAddrData:
 			// Some clients ask for the data in a PROPFIND.
 			if n == pCalData && isCalendar(t.folder) || n == pAddrData && isAddressBook(t.folder) {

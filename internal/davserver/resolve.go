@@ -49,6 +49,7 @@ type resource struct {
 	// PUT and MKCOL, RFC 4918 §9.3.1 and §9.7.1).
 	parentMissing bool
 	folders       []*store.Folder // visible folders of st, loaded lazily
+	ownerAddrs    []string        // addresses of the folder's owner, loaded lazily (Schedule-Tag)
 }
 
 func (s *Server) homeHref(space, login string) string {

@@ -356,6 +356,9 @@ func (s *Scheduler) organizerPut(ctx context.Context, c *Change, ev PutEvent) bo
 	mine := userAddrs(organizer)
 	var external []string
 	answers := map[string]string{}
+	// RFC 6638 §7.3: SCHEDULE-STATUS of each attendee in the organizer's
+	// copy says what became of the message for them.
+	status := map[string]string{}
 	for _, a := range now {
 		if slices.Contains(mine, a) {
 			continue
@@ -367,11 +370,21 @@ func (s *Scheduler) organizerPut(ctx context.Context, c *Change, ev PutEvent) bo
 		}
 		if !u.Active && u.Resource.AutoAccept {
 			answers[a] = s.book(ctx, u, a, ev.New)
+			status[a] = statusDelivered
 			continue
 		}
-		s.deliver(ctx, u, a, ev.New, "")
+		status[a] = statusDelivered
+		if !s.deliver(ctx, u, a, ev.New, "") {
+			status[a] = statusFailed
+		}
 	}
-	s.sendExternal(ctx, org, external, "REQUEST", ev.New)
+	extStatus := statusFailed
+	if s.sendExternal(ctx, org, external, "REQUEST", ev.New) {
+		extStatus = statusSent
+	}
+	for _, a := range external {
+		status[a] = extStatus
+	}
 	// Attendees no longer invited get a cancellation.
 	var gone []string
 	for _, a := range before {
@@ -384,15 +397,21 @@ func (s *Scheduler) organizerPut(ctx context.Context, c *Change, ev PutEvent) bo
 		}
 	}
 	s.sendCancel(ctx, org, gone, ev.New, false)
-	if len(answers) == 0 {
+	if len(answers) == 0 && len(status) == 0 {
 		return false
 	}
-	// Write the resources' answers into the organizer's copy.
+	// Write the resources' answers and the delivery status into the
+	// organizer's copy.
 	changed := false
 	for _, c := range cs {
 		for _, p := range c.All("ATTENDEE") {
-			if ps, ok := answers[Addr(p.Value)]; ok && !strings.EqualFold(p.Param("PARTSTAT"), ps) {
+			a := Addr(p.Value)
+			if ps, ok := answers[a]; ok && !strings.EqualFold(p.Param("PARTSTAT"), ps) {
 				p.SetParam("PARTSTAT", ps)
+				changed = true
+			}
+			if st, ok := status[a]; ok && p.Param("SCHEDULE-STATUS") != st {
+				p.SetParam("SCHEDULE-STATUS", st)
 				changed = true
 			}
 		}
@@ -558,9 +577,10 @@ func safeName(uid string) string {
 // deliver puts the organizer's version into an attendee's calendar,
 // keeping the attendee's own answer (RFC 6638 §3.2.2.1: the attendee's
 // PARTSTAT survives unless forced).
-func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal *ical.Component, force string) {
+func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal *ical.Component, force string) bool {
 	uid := firstUID(cal)
 	cp := clone(cal)
+	stripScheduleStatus(cp)
 	keep := force
 	if keep == "" {
 		if old, err := s.findCopy(ctx, u, uid); err == nil {
@@ -575,9 +595,10 @@ func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal
 	}
 	if err := s.write(ctx, u, uid, cp); err != nil {
 		s.log().Warn("iTIP delivery failed", "attendee", u.Login, "uid", uid, "err", err)
-		return
+		return false
 	}
 	s.log().Info("iTIP REQUEST delivered", "attendee", u.Login, "uid", uid)
+	return true
 }
 
 // cancelFor marks a user's copy cancelled (iTIP CANCEL, RFC 5546 §3.2.5).
@@ -689,11 +710,12 @@ func (s *Scheduler) sendCancel(ctx context.Context, from string, to []string, ca
 // sendExternal mails an iTIP message to addresses outside the
 // installation through Outbound, with METHOD set and DTSTAMP the time the
 // message is made (RFC 5545 §3.8.7.2 for iTIP).
-func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, method string, cal *ical.Component) {
+func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, method string, cal *ical.Component) bool {
 	if len(to) == 0 || s.Outbound == nil {
-		return
+		return false
 	}
 	msg := clone(cal)
+	stripScheduleStatus(msg)
 	msg.Set(&ical.Property{Name: "METHOD", Value: method})
 	for _, comp := range msg.Children {
 		if comp.Name == ical.VEvent || comp.Name == ical.VTodo || comp.Name == ical.VJournal {
@@ -702,12 +724,21 @@ func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, 
 	}
 	b, err := ical.Marshal(msg)
 	if err != nil {
-		return
+		return false
 	}
 	if err := s.Outbound.SendITIP(ctx, from, to, method, b); err != nil {
 		s.log().Warn("iMIP send failed", "method", method, "to", to, "err", err)
+		return false
 	}
+	return true
 }
+
+// SCHEDULE-STATUS values (RFC 6638 §7.3, RFC 5546 §3.6).
+const (
+	statusSent      = "1.1" // handed to the mail queue
+	statusDelivered = "1.2" // in the attendee's calendar
+	statusFailed    = "5.1" // could not be delivered
+)
 
 func firstUID(cal *ical.Component) string {
 	for _, c := range cal.Children {

@@ -23,7 +23,7 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 	}
 	dav := davserver.New(davserver.Options{Store: s.db, Logger: s.log,
 		MaxBodyBytes: int64(cfg.DAVMaxResourceSize) * config.MB, MaxResults: cfg.DAVMaxResults, AuthCacheTTL: ttl,
-		Outbound: out,
+		Outbound: out, ScheduleInboxTTL: inboxTTL(cfg),
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			p, err := authn.Authenticate(ctx, login, pw, remote, "dav")
 			switch {
@@ -45,4 +45,13 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 	// Clients given only the host ask it for current-user-principal.
 	mux.Handle("PROPFIND /{$}", dav)
 	mux.Handle("OPTIONS /{$}", dav)
+}
+
+// inboxTTL turns dav_schedule_inbox_days into groupware.Scheduler.InboxTTL
+// (0 days: keep no copies).
+func inboxTTL(cfg *config.Config) time.Duration {
+	if cfg.DAVInboxDays <= 0 {
+		return -1
+	}
+	return time.Duration(cfg.DAVInboxDays) * 24 * time.Hour
 }

@@ -226,6 +226,7 @@ submission_max_recipients = 500
 submission_sent_copy = false
 dav_max_results = 1000
 dav_auth_cache_ttl = 0
+dav_schedule_inbox_days = 7
 quota_warning_from = "Helpdesk <help@example.com>"
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
 	c, err := config.Load(writeConfig(t, text))

@@ -119,6 +119,7 @@ func (c *Config) validate(p *problems) {
 	}
 	checkMin(p, "dav_max_results", c.DAVMaxResults, 100)
 	checkMin(p, "dav_auth_cache_ttl", c.DAVAuthCacheTTL, 0)
+	checkMin(p, "dav_schedule_inbox_days", c.DAVInboxDays, 0)
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {

@@ -59,6 +59,7 @@ var validationCases = []struct {
 	{"dav_max_resource_size zero", `dav_max_resource_size = 0`, []want{{"dav_max_resource_size", "less than the minimum of 1"}}},
 	{"dav_max_results tiny", `dav_max_results = 10`, []want{{"dav_max_results", "less than the minimum of 100"}}},
 	{"dav_auth_cache_ttl negative", `dav_auth_cache_ttl = -1`, []want{{"dav_auth_cache_ttl", "less than the minimum of 0"}}},
+	{"dav_schedule_inbox_days negative", `dav_schedule_inbox_days = -1`, []want{{"dav_schedule_inbox_days", "less than the minimum of 0"}}},
 	{"quota_monitor_interval negative", `quota_monitor_interval = -5`, []want{{"quota_monitor_interval", "less than the minimum of 0"}}},
 	{"quota_warning_from bad", `quota_warning_from = "postmaster at example"`, []want{{"quota_warning_from", "not a mail address"}}},
 	{"control char in data_dir", `data_dir = "a\tb"`, []want{{"data_dir", "control characters"}}},

@@ -23,7 +23,7 @@ func etag(it *store.Item) string { return `"` + string(it.Blob) + `"` }
 
 func contentType(f *store.Folder) string {
 	switch {
-	case isCalendar(f):
+	case isCalendar(f), groupware.IsScheduleInbox(f):
 		return "text/calendar; charset=utf-8"
 	case isAddressBook(f):
 		return "text/vcard; charset=utf-8"
@@ -229,6 +229,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 		return errStatus(http.StatusConflict, "resources can only be created in a collection")
 	case res.kind != resObject:
 		return errStatus(http.StatusMethodNotAllowed, "not a resource")
+	case groupware.IsScheduleInbox(res.folder):
+		// RFC 6638 §2.2: only the server puts messages into the inbox.
+		return errStatus(http.StatusForbidden, "the schedule inbox is written by the server")
 	}
 	if r.Header.Get("Content-Range") != "" {
 		return errStatus(http.StatusBadRequest, "Content-Range is not supported on PUT")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -191,7 +192,7 @@ func (s *Server) children(ctx context.Context, res *resource) ([]*target, bool, 
 			return nil, false, err
 		}
 		for _, f := range fs {
-			if !inSpace(res.space, f.Type) {
+			if !inSpace(res.space, f.Type) || groupware.IsScheduleInbox(f) {
 				continue
 			}
 			if f.ParentID != 0 && s.reachable(res, f) {
@@ -210,6 +211,24 @@ func (s *Server) children(ctx context.Context, res *resource) ([]*target, bool, 
 				}
 			}
 		}
+	case resInbox:
+		if res.folder == nil {
+			break // no message has arrived yet
+		}
+		its, err := s.o.Store.ListObjects(ctx, res.folder.ID, store.ObjectQuery{Limit: s.o.MaxResults + 1})
+		if err != nil {
+			return nil, false, err
+		}
+		trunc := len(its) > s.o.MaxResults
+		if trunc {
+			its = its[:s.o.MaxResults]
+		}
+		base := s.folderHref(res, res.folder)
+		for _, it := range its {
+			out = append(out, &target{res: res, kind: resObject, folder: res.folder, item: it, href: base + urlSeg(it.Name)})
+		}
+		shareFolderState(out)
+		return out, trunc, nil
 	case resFolder:
 		fs, err := s.loadFolders(ctx, res, res.folder.StoreID)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -341,6 +342,14 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			if t.kind == resOutbox {
 				return ok(`<C:comp name="VFREEBUSY"/>`)
 			}
+		case pGetCTag:
+			// The inbox changes with its folder (none: nothing arrived).
+			if t.kind == resInbox {
+				if t.res.folder != nil {
+					return ok(strconv.FormatUint(t.res.folder.HighestModSeq, 10))
+				}
+				return ok("0")
+			}
 		}
 	case resFolder:
 		f := t.folder
@@ -416,7 +425,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			return "", http.StatusNotFound
 		case pCalData, pAddrData:
 			// Some clients ask for the data in a PROPFIND.
-			if n == pCalData && isCalendar(t.folder) || n == pAddrData && isAddressBook(t.folder) {
+			if n == pCalData && (isCalendar(t.folder) || groupware.IsScheduleInbox(t.folder)) || n == pAddrData && isAddressBook(t.folder) {
 				if b, err := s.readItem(ctx, it); err == nil {
 					return ok(escapeString(string(b)))
 				}

@@ -61,6 +61,10 @@ type Options struct {
 	AuthCacheTTL time.Duration
 	// Outbound delivers iTIP to external addresses; nil skips them.
 	Outbound Outbound
+	// ScheduleInboxTTL is how long a copy of an iTIP message stays in the
+	// schedule inbox (groupware.Scheduler.InboxTTL): 0 means the default
+	// (groupware.DefaultInboxTTL), negative keeps none.
+	ScheduleInboxTTL time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -114,7 +118,7 @@ func New(o Options) *Server {
 	if o.Outbound != nil {
 		out = o.Outbound
 	}
-	s.sched = &groupware.Scheduler{Store: o.Store, Logger: s.log, Outbound: out, Zones: s.zones}
+	s.sched = &groupware.Scheduler{Store: o.Store, Logger: s.log, Outbound: out, Zones: s.zones, InboxTTL: o.ScheduleInboxTTL, Now: o.Now}
 	return s
 }
 

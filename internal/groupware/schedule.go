@@ -40,6 +40,9 @@ type Scheduler struct {
 	// Horizon bounds how far into a recurring booking resource conflicts
 	// are checked; default one year.
 	Horizon time.Duration
+	// InboxTTL is how long the schedule inbox keeps a copy of an iTIP
+	// message (inbox.go); 0 means DefaultInboxTTL, negative keeps none.
+	InboxTTL time.Duration
 }
 
 // PutEvent describes a calendar object a user stored.
@@ -271,6 +274,8 @@ func (c *Change) Run(ctx context.Context) bool {
 			}
 			if ps := partstat(c.cs, a); ps != oldPS && oldPS != "" {
 				s.reply(sys, c.owner, c.users[c.org], a, c.org, ev.New, ps)
+				// Answered: the invitation in the inbox is processed.
+				s.clearInbox(sys, c.owner, firstUID(ev.New))
 			}
 			break
 		}
@@ -293,6 +298,7 @@ func (c *Change) Run(ctx context.Context) bool {
 		s.sendCancel(sys, c.org, external, c.old, true)
 		return false
 	}
+	s.clearInbox(sys, c.owner, firstUID(c.old))
 	for _, a := range c.mine {
 		if ps := partstat(c.cs, a); ps != "" && ps != "DECLINED" {
 			s.reply(sys, c.owner, c.users[c.org], a, c.org, c.old, "DECLINED")
@@ -598,6 +604,9 @@ func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal
 		return false
 	}
 	s.log().Info("iTIP REQUEST delivered", "attendee", u.Login, "uid", uid)
+	if force == "" {
+		s.toInbox(ctx, u, "REQUEST", cp)
+	}
 	return true
 }
 
@@ -623,6 +632,7 @@ func (s *Scheduler) cancelFor(ctx context.Context, u *store.User, cal *ical.Comp
 		return
 	}
 	s.log().Info("iTIP CANCEL delivered", "attendee", u.Login, "uid", uid)
+	s.toInbox(ctx, u, "CANCEL", oc)
 }
 
 // reply writes an attendee's answer into the organizer's copy (iTIP
@@ -653,6 +663,10 @@ func (s *Scheduler) reply(ctx context.Context, attendee, orgUser *store.User, ad
 		return
 	}
 	s.log().Info("iTIP REPLY delivered", "organizer", orgUser.Login, "attendee", addr, "partstat", ps)
+	r := clone(cal)
+	setPartstat(r, addr, ps)
+	keepOnly(r, addr)
+	s.toInbox(ctx, orgUser, "REPLY", r)
 }
 
 // rewrite replaces the organizer's stored copy with cal.

@@ -148,3 +148,22 @@ func TestSchedulingDirectoryFailure(t *testing.T) {
 		t.Fatalf("iMIP to a local attendee: %+v", got)
 	}
 }
+
+// TestPropfindDataStoreFailure: a calendar-data or schedule-tag property
+// the store cannot produce is a 500 in its propstat, not "not found".
+func TestPropfindDataStoreFailure(t *testing.T) {
+	t.Parallel()
+	e, fb := newFaultEnv(t)
+	cal := e.calURL("alice")
+	e.do("alice", "PUT", cal+"m3.ics", meeting("fault-3", "alice@acme.test", "20240110T100000Z", "20240110T110000Z", "", "ext@example.com")).must(t, http.StatusCreated)
+	for _, prop := range []string{"<C:calendar-data/>", "<C:schedule-tag/>"} {
+		pf := `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` + prop + `</D:prop></D:propfind>`
+		fb.set(failOn("OpenItem"))
+		r := e.do("alice", "PROPFIND", cal+"m3.ics", pf, "Depth", "0")
+		fb.set(nil)
+		r.must(t, http.StatusMultiStatus)
+		if !strings.Contains(r.body, "500 Internal Server Error") || strings.Contains(r.body, "404 Not Found") {
+			t.Errorf("%s with the store failing:\n%s", prop, r.body)
+		}
+	}
+}

@@ -297,7 +297,7 @@ func (s *Server) propstats(ctx context.Context, t *target, pr *propRequest) []pr
 		}
 		return []propstat{{status: http.StatusOK, props: ps}}
 	}
-	var okProps, missing []string
+	var okProps, missing, failed []string
 	names := pr.names
 	if pr.allprop {
 		names = append(slices.Clone(allPropNames), names...)
@@ -314,11 +314,17 @@ func (s *Server) propstats(ctx context.Context, t *target, pr *propRequest) []pr
 			okProps = append(okProps, v)
 		case pr.allprop && containsName(allPropNames, n):
 			// allprop: leave out what the resource does not have.
+		case st == http.StatusInternalServerError:
+			failed = append(failed, elem(n, ""))
 		default:
 			missing = append(missing, elem(n, ""))
 		}
 	}
-	return []propstat{{status: http.StatusOK, props: okProps}, {status: http.StatusNotFound, props: missing}}
+	out := []propstat{{status: http.StatusOK, props: okProps}, {status: http.StatusNotFound, props: missing}}
+	if len(failed) > 0 {
+		out = append(out, propstat{status: http.StatusInternalServerError, props: failed})
+	}
+	return out
 }
 
 func urlSeg(s string) string { return url.PathEscape(s) }

@@ -416,19 +416,27 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 		case pSchedTag:
 			// RFC 6638 §9.3: on scheduling object resources only.
 			if isCalendar(t.folder) && t.res != nil {
-				if b, err := s.readItem(ctx, it); err == nil {
-					if tag, err := s.scheduleTag(ctx, &resource{folder: t.folder, st: t.res.st, ownerAddrs: t.res.ownerAddrs}, b, nil); err == nil && tag != "" {
-						return ok(escapeString(tag))
-					}
+				b, err := s.readItem(ctx, it)
+				if err != nil {
+					return s.propFailed(t, n, err)
+				}
+				tag, err := s.scheduleTag(ctx, &resource{folder: t.folder, st: t.res.st, ownerAddrs: t.res.ownerAddrs}, b, nil)
+				if err != nil {
+					return s.propFailed(t, n, err)
+				}
+				if tag != "" {
+					return ok(escapeString(tag))
 				}
 			}
 			return "", http.StatusNotFound
 		case pCalData, pAddrData:
 			// Some clients ask for the data in a PROPFIND.
 			if n == pCalData && (isCalendar(t.folder) || groupware.IsScheduleInbox(t.folder)) || n == pAddrData && isAddressBook(t.folder) {
-				if b, err := s.readItem(ctx, it); err == nil {
-					return ok(escapeString(string(b)))
+				b, err := s.readItem(ctx, it)
+				if err != nil {
+					return s.propFailed(t, n, err)
 				}
+				return ok(escapeString(string(b)))
 			}
 			return "", http.StatusNotFound
 		}
@@ -437,6 +445,17 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 		}
 	}
 	return "", http.StatusNotFound
+}
+
+// propFailed answers a property the store failed to produce: not found
+// when the resource went away meanwhile, else a logged 500 in its
+// propstat, never a silent "not found".
+func (s *Server) propFailed(t *target, n propName, err error) (string, int) {
+	if errors.Is(err, store.ErrNotFound) {
+		return "", http.StatusNotFound
+	}
+	s.log.Error("DAV property failed", "href", t.href, "prop", propKey(n), "err", err)
+	return "", http.StatusInternalServerError
 }
 
 func (s *Server) quotaProp(ctx context.Context, storeID int64, n propName) (string, int) {

@@ -276,7 +276,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		sock.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		sock.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		sock.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		s.serve(ln, systemOnly(sock), "admin api", "unix:"+path)
+		s.serve(ln, nil, systemOnly(sock), "admin api", "unix:"+path)
 		if addr := cfg.Listener("admin"); addr != "" {
 			ac := tlsConf.Clone()
 			if cfg.SSLCAFile != "" {
@@ -292,7 +292,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("admin_listen: %w", err)
 			}
-			s.serve(tls.NewListener(ln, ac), adminAuth(api, authn), "admin api (TLS)", addr)
+			s.serve(ln, ac, adminAuth(api, authn), "admin api (TLS)", addr)
 		}
 	}
 	if cfg.HasRole("imap") {
@@ -369,14 +369,14 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("http_listen: %w", err)
 			}
-			s.serve(ln, h, "http", addr)
+			s.serve(ln, nil, h, "http", addr)
 		}
 		if addr := cfg.Listener("https"); addr != "" {
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("https_listen: %w", err)
 			}
-			s.serve(tls.NewListener(ln, tlsConf), h, "https", addr)
+			s.serve(ln, tlsConf, h, "https", addr)
 		}
 	}
 	return nil
@@ -439,9 +439,14 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 	return nil
 }
 
-func (s *server) serve(ln net.Listener, h http.Handler, name, addr string) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+// serve runs an HTTP server on ln, with TLS when tlsConf is set, behind
+// the request smuggling guard (httpframe.go).
+func (s *server) serve(ln net.Listener, tlsConf *tls.Config, h http.Handler, name, addr string) {
+	ln = &frameListener{Listener: ln, tlsConf: tlsConf}
+	srv := &http.Server{Handler: guardFraming(h), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), ConnContext: frameContext,
+		// "OPTIONS *" must pass guardFraming too, to keep its count.
+		DisableGeneralOptionsHandler: true}
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()

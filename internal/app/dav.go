@@ -21,11 +21,26 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 	}
 	dav := davserver.New(davserver.Options{Store: s.db, Logger: s.log,
 		MaxBodyBytes: int64(cfg.DAVMaxResourceSize) * config.MB, MaxResults: cfg.DAVMaxResults, AuthCacheTTL: ttl, MaxInstances: cfg.DAVMaxInstances,
-		Outbound: out,
+		Outbound: out, ScheduleInboxTTL: inboxTTL(cfg),
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "dav")
 		}})
 	mux.Handle("/dav/", dav)
-	mux.Handle("/.well-known/caldav", dav)
-	mux.Handle("/.well-known/carddav", dav)
+	// With and without the trailing slash (cadaver adds it).
+	for _, wk := range []string{"/.well-known/caldav", "/.well-known/carddav"} {
+		mux.Handle(wk, dav)
+		mux.Handle(wk+"/", dav)
+	}
+	// Clients given only the host ask it for current-user-principal.
+	mux.Handle("PROPFIND /{$}", dav)
+	mux.Handle("OPTIONS /{$}", dav)
+}
+
+// inboxTTL turns dav_schedule_inbox_days into groupware.Scheduler.InboxTTL
+// (0 days: keep no copies).
+func inboxTTL(cfg *config.Config) time.Duration {
+	if cfg.DAVInboxDays <= 0 {
+		return -1
+	}
+	return time.Duration(cfg.DAVInboxDays) * 24 * time.Hour
 }

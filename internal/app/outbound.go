@@ -92,5 +92,6 @@ func (h imipHook) MeetingRequest(ctx context.Context, u *store.User, env mail.En
 }
 
 func newScheduler(s *server, out groupware.Outbound) *groupware.Scheduler {
-	return &groupware.Scheduler{Store: s.db, Logger: s.log.With("proto", "itip"), Outbound: out, Zones: &ical.ZoneCache{}}
+	return &groupware.Scheduler{Store: s.db, Logger: s.log.With("proto", "itip"), Outbound: out, Zones: &ical.ZoneCache{},
+		InboxTTL: inboxTTL(s.cfg.Load())}
 }

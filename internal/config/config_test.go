@@ -232,6 +232,7 @@ auth_cache_ttl = 600
 password_argon2_memory = 65536
 password_argon2_time = 3
 password_argon2_threads = 2
+dav_schedule_inbox_days = 7
 quota_warning_from = "Helpdesk <help@example.com>"
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
 	c, err := config.Load(writeConfig(t, text))

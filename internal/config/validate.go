@@ -132,6 +132,7 @@ func (c *Config) validate(p *problems) {
 		c.PasswordArgon2Memory > 1<<22 {
 		p.add("password_argon2_memory", "%d KiB is more than the maximum of %d (4 GiB)", c.PasswordArgon2Memory, 1<<22)
 	}
+	checkMin(p, "dav_schedule_inbox_days", c.DAVInboxDays, 0)
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {

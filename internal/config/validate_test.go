@@ -68,6 +68,7 @@ var validationCases = []struct {
 	{"password_argon2_time huge", `password_argon2_time = 17`, []want{{"password_argon2_time", "more than the maximum of 16"}}},
 	{"password_argon2_threads zero", `password_argon2_threads = 0`, []want{{"password_argon2_threads", "less than the minimum of 1"}}},
 	{"password_argon2_threads huge", `password_argon2_threads = 256`, []want{{"password_argon2_threads", "more than the maximum of 255"}}},
+	{"dav_schedule_inbox_days negative", `dav_schedule_inbox_days = -1`, []want{{"dav_schedule_inbox_days", "less than the minimum of 0"}}},
 	{"quota_monitor_interval negative", `quota_monitor_interval = -5`, []want{{"quota_monitor_interval", "less than the minimum of 0"}}},
 	{"quota_warning_from bad", `quota_warning_from = "postmaster at example"`, []want{{"quota_warning_from", "not a mail address"}}},
 	{"control char in data_dir", `data_dir = "a\tb"`, []want{{"data_dir", "control characters"}}},

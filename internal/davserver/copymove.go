@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -48,6 +49,9 @@ func (s *Server) copyMove(w http.ResponseWriter, r *http.Request) error {
 	}
 	if dst.parentMissing || dst.kind != resObject && dst.kind != resFolder {
 		return errStatus(http.StatusConflict, "destination collection does not exist")
+	}
+	if groupware.IsScheduleInbox(dst.folder) {
+		return errStatus(http.StatusForbidden, "the schedule inbox is written by the server")
 	}
 	overwrite := !strings.EqualFold(strings.TrimSpace(r.Header.Get("Overwrite")), "F")
 	if dst.exists && !overwrite {

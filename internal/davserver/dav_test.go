@@ -39,10 +39,26 @@ func TestAuth(t *testing.T) {
 func TestDiscovery(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, wk := range []string{"/.well-known/caldav", "/.well-known/carddav"} {
-		r := e.do("alice", "PROPFIND", wk, "", "Depth", "0").must(t, http.StatusMovedPermanently)
+	for _, wk := range []string{"/.well-known/caldav", "/.well-known/carddav", "/.well-known/caldav/", "/.well-known/carddav/"} {
+		// GET is redirected; other methods with 308, which keeps the
+		// method and body (RFC 9110 §15.4.9).
+		r := e.do("alice", "GET", wk, "").must(t, http.StatusMovedPermanently)
 		if r.hdr.Get("Location") != "/dav/" {
 			t.Errorf("%s → %q", wk, r.hdr.Get("Location"))
+		}
+		r = e.do("alice", "REPORT", wk, "<x/>").must(t, http.StatusPermanentRedirect)
+		if r.hdr.Get("Location") != "/dav/" {
+			t.Errorf("%s → %q", wk, r.hdr.Get("Location"))
+		}
+		// PROPFIND is answered at the well-known URL itself, for
+		// clients that do not follow redirects or drop the body.
+		e.do("", "PROPFIND", wk, propfindDiscovery, "Depth", "0").must(t, http.StatusUnauthorized)
+		r = e.do("alice", "PROPFIND", wk, propfindDiscovery, "Depth", "0").must(t, http.StatusMultiStatus)
+		if hs := hrefs(r.body); !slices.Equal(hs, []string{wk}) || !strings.Contains(r.body, "<D:current-user-principal><D:href>/dav/principals/alice/</D:href>") {
+			t.Errorf("PROPFIND %s: %v\n%s", wk, hs, r.body)
+		}
+		if r := e.do("alice", "OPTIONS", wk, "").must(t, http.StatusOK); !strings.Contains(r.hdr.Get("DAV"), "calendar-access") {
+			t.Errorf("OPTIONS %s: DAV %q", wk, r.hdr.Get("DAV"))
 		}
 	}
 	r := e.do("alice", "PROPFIND", "/dav/", propfindDiscovery, "Depth", "0").must(t, http.StatusMultiStatus)

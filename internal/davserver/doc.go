@@ -6,7 +6,9 @@
 //
 // # URL layout
 //
-//	/.well-known/caldav, /.well-known/carddav   301 to /dav/ (RFC 6764)
+//	/.well-known/caldav, /.well-known/carddav   PROPFIND and OPTIONS answered as
+//	(and / when mounted there)                  /dav/ would; other methods 301
+//	                                            (GET) or 308 to /dav/ (RFC 6764)
 //	/dav/                                       context path
 //	/dav/principals/<login>/                    a user's principal
 //	/dav/calendars/<login>/                     calendar home
@@ -15,10 +17,11 @@
 //	/dav/calendars/<login>/~<id>/               any folder by id (shared,
 //	                                            public, or nested under a
 //	                                            mail folder)
-//	/dav/calendars/<login>/inbox/, outbox/      schedule inbox (always empty:
-//	                                            invitations are delivered into
-//	                                            the calendar) and outbox (POST
-//	                                            VFREEBUSY requests)
+//	/dav/calendars/<login>/inbox/, outbox/      schedule inbox (copies of the
+//	                                            iTIP messages the user received;
+//	                                            invitations themselves are
+//	                                            delivered into the calendar) and
+//	                                            outbox (POST VFREEBUSY requests)
 //	/dav/addressbooks/<login>/<folder>/<name>   address books and vCards
 //
 // # Data model
@@ -52,7 +55,20 @@
 //     PARTSTAT changes are written into the organizer's copy, resources
 //     answer by themselves, and other addresses go to Options.Outbound.
 //     When scheduling changed the stored resource, the PUT answers
-//     without an ETag (RFC 4791 §5.3.4).
+//     without an ETag (RFC 4791 §5.3.4). The organizer's copy gets
+//     SCHEDULE-STATUS per attendee (RFC 6638 §7.3).
+//   - Scheduling is planned (owner, old version, every attendee looked
+//     up) before the resource is written: a store failure fails the
+//     request with nothing written, never a wrong invitation.
+//   - A scheduling object resource (one with ORGANIZER) has a
+//     Schedule-Tag (header and property) derived from its content
+//     without what the server changes on its own (SCHEDULE-STATUS,
+//     other attendees' PARTSTAT), so merged replies keep it; PUT and
+//     DELETE honour If-Schedule-Tag-Match (RFC 6638 §3.2.10, §8.3).
+//   - The schedule inbox is the hidden notes folder
+//     groupware.ScheduleInboxName: one copy of the latest iTIP message
+//     per UID, removed when the user answers or deletes the event, by
+//     the client, or after Options.ScheduleInboxTTL.
 //   - free-busy-query needs the lookup right on the calendar; the schedule
 //     outbox POST answers for every user of the caller's tenant (Kopano:
 //     Everyone sees free/busy), from their calendar folders, never with

@@ -23,7 +23,7 @@ func etag(it *store.Item) string { return `"` + string(it.Blob) + `"` }
 
 func contentType(f *store.Folder) string {
 	switch {
-	case isCalendar(f):
+	case isCalendar(f), groupware.IsScheduleInbox(f):
 		return "text/calendar; charset=utf-8"
 	case isAddressBook(f):
 		return "text/vcard; charset=utf-8"
@@ -90,12 +90,36 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	h := w.Header()
+	if isCalendar(res.folder) {
+		// RFC 6638 §3.2.10: a scheduling object resource has a
+		// Schedule-Tag.
+		body, err := s.readItem(r.Context(), it)
+		if err != nil {
+			return err
+		}
+		tag, err := s.scheduleTag(r.Context(), res, body, nil)
+		if err != nil {
+			return err
+		}
+		if tag != "" {
+			h.Set("Schedule-Tag", tag)
+		}
+		h.Set("Content-Type", contentType(res.folder))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("ETag", etag(it))
+		h.Set("Last-Modified", it.InternalDate.UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+		return nil
+	}
 	rc, err := s.o.Store.OpenItem(r.Context(), it.ID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	h := w.Header()
 	h.Set("Content-Type", contentType(res.folder))
 	h.Set("Content-Length", strconv.FormatInt(it.Size, 10))
 	h.Set("ETag", etag(it))
@@ -209,6 +233,9 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 		return errStatus(http.StatusConflict, "resources can only be created in a collection")
 	case res.kind != resObject:
 		return errStatus(http.StatusMethodNotAllowed, "not a resource")
+	case groupware.IsScheduleInbox(res.folder):
+		// RFC 6638 §2.2: only the server puts messages into the inbox.
+		return errStatus(http.StatusForbidden, "the schedule inbox is written by the server")
 	}
 	if r.Header.Get("Content-Range") != "" {
 		return errStatus(http.StatusBadRequest, "Content-Range is not supported on PUT")
@@ -229,25 +256,44 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	old := res.item
-	var oldBody []byte
-	if old != nil && isCalendar(res.folder) {
-		oldBody, _ = s.readItem(ctx, old)
+	// Scheduling is planned before the body is stored: the old version
+	// decides who is invited and who is cancelled, and a store failure
+	// here must fail the request (not re-invite everyone and cancel no
+	// one), leaving nothing stored so that the client's retry schedules.
+	var sched *groupware.Change
+	if isCalendar(res.folder) && p.cal != nil {
+		var oldBody []byte
+		if res.item != nil {
+			if oldBody, err = s.readItem(ctx, res.item); err != nil {
+				return itemGone(err)
+			}
+		}
+		if err := s.checkScheduleTag(ctx, r, res, oldBody); err != nil {
+			return err
+		}
+		// An unchanged body (a sync client re-uploading) schedules nothing.
+		if !bytes.Equal(oldBody, body) && !groupware.Unchanged(oldBody, p.cal) {
+			owner, err := s.folderStore(ctx, res)
+			if err != nil {
+				return err
+			}
+			if sched, err = s.sched.PlanPut(ctx, groupware.PutEvent{Owner: owner, Folder: res.folder, Name: res.name, Old: oldBody, New: p.cal}); err != nil {
+				return err
+			}
+		}
 	}
 	it, created, err := s.store(ctx, res, p)
 	if err != nil {
 		return err
 	}
-	rewritten := false
-	// An unchanged body (a sync client re-uploading) schedules nothing.
-	if isCalendar(res.folder) && p.cal != nil && !bytes.Equal(oldBody, body) {
-		owner := res.st
-		if owner == nil || owner.ID != res.folder.StoreID {
-			if st, err := s.o.Store.GetStore(store.SystemContext(ctx), res.folder.StoreID); err == nil {
-				owner = st
-			}
+	rewritten := sched.Run(ctx)
+	if isCalendar(res.folder) && p.cal != nil {
+		// The Schedule-Tag survives the server's own rewrites (RFC 6638
+		// §3.2.10), so a client that got no ETag can still write with
+		// If-Schedule-Tag-Match.
+		if tag, err := s.scheduleTag(ctx, res, nil, p.cal); err == nil && tag != "" {
+			w.Header().Set("Schedule-Tag", tag)
 		}
-		rewritten = s.sched.AfterPut(ctx, groupware.PutEvent{Owner: owner, Folder: res.folder, Name: res.name, Old: oldBody, New: p.cal})
 	}
 	if !rewritten {
 		// RFC 4791 §5.3.4: an ETag only when the stored data is what the
@@ -305,6 +351,75 @@ func (s *Server) store(ctx context.Context, res *resource, p *prepared) (*store.
 	return it, true, err
 }
 
+// scheduleTag returns the Schedule-Tag of a calendar object of res's
+// folder, given as content or parsed; "" for one that is not a
+// scheduling object resource.
+func (s *Server) scheduleTag(ctx context.Context, res *resource, body []byte, cal *ical.Component) (string, error) {
+	if cal == nil {
+		var err error
+		if cal, err = ical.Decode(body, ical.Limits{MaxBytes: int(s.o.MaxBodyBytes) + 1}); err != nil {
+			return "", nil // stored before validation was stricter: no tag
+		}
+	}
+	if _, org := groupware.Organizer(cal); org == "" {
+		return "", nil
+	}
+	if res.ownerAddrs == nil {
+		st, err := s.folderStore(ctx, res)
+		if err != nil {
+			return "", err
+		}
+		addrs, err := s.sched.OwnerAddresses(ctx, st)
+		if err != nil {
+			return "", err
+		}
+		res.ownerAddrs = append([]string{}, addrs...)
+	}
+	return groupware.ScheduleTag(cal, res.ownerAddrs), nil
+}
+
+// checkScheduleTag applies If-Schedule-Tag-Match (RFC 6638 §8.3) to the
+// current content of a calendar object (nil: it does not exist).
+func (s *Server) checkScheduleTag(ctx context.Context, r *http.Request, res *resource, old []byte) error {
+	want := r.Header.Get("If-Schedule-Tag-Match")
+	if want == "" {
+		return nil
+	}
+	if old == nil {
+		return errStatus(http.StatusPreconditionFailed, "resource does not exist")
+	}
+	tag, err := s.scheduleTag(ctx, res, old, nil)
+	if err != nil {
+		return err
+	}
+	if tag == "" || strings.TrimSpace(want) != tag {
+		return errStatus(http.StatusPreconditionFailed, "schedule tag does not match")
+	}
+	return nil
+}
+
+// folderStore returns the store a resolved resource's folder is in.
+func (s *Server) folderStore(ctx context.Context, res *resource) (*store.Store, error) {
+	if res.st != nil && res.st.ID == res.folder.StoreID {
+		return res.st, nil
+	}
+	st, err := s.o.Store.GetStore(store.SystemContext(ctx), res.folder.StoreID)
+	if err != nil {
+		return nil, fmt.Errorf("store %d of folder %d: %w", res.folder.StoreID, res.folder.ID, err)
+	}
+	return st, nil
+}
+
+// itemGone maps the failure to read a resource being replaced or deleted:
+// gone since it was resolved is a concurrent change (412); anything else
+// is the server's failure.
+func itemGone(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errStatus(http.StatusPreconditionFailed, "resource changed concurrently")
+	}
+	return err
+}
+
 // readItem returns an item's content, bounded by MaxBodyBytes.
 func (s *Server) readItem(ctx context.Context, it *store.Item) ([]byte, error) {
 	rc, err := s.o.Store.OpenItem(ctx, it.ID)
@@ -336,23 +451,30 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 		if err := checkConditions(r, res.item); err != nil {
 			return err
 		}
-		var oldBody []byte
+		// As for PUT: plan the cancellations before deleting, failing the
+		// request when the old body or the directory cannot be read.
+		var sched *groupware.Change
 		if isCalendar(res.folder) {
-			oldBody, _ = s.readItem(ctx, res.item)
+			oldBody, err := s.readItem(ctx, res.item)
+			if err != nil {
+				return itemGone(err)
+			}
+			if err := s.checkScheduleTag(ctx, r, res, oldBody); err != nil {
+				return err
+			}
+			owner, err := s.folderStore(ctx, res)
+			if err != nil {
+				return err
+			}
+			if sched, err = s.sched.PlanDelete(ctx, groupware.DeleteEvent{Owner: owner, Folder: res.folder, Old: oldBody}); err != nil {
+				return err
+			}
 		}
 		if _, err := s.o.Store.DeleteItems(ctx, res.folder.ID, []uint32{res.item.UID}); err != nil {
 			return err
 		}
 		s.dropItemProps(ctx, res.folder.ID, res.name)
-		if oldBody != nil {
-			owner := res.st
-			if owner == nil || owner.ID != res.folder.StoreID {
-				if st, err := s.o.Store.GetStore(store.SystemContext(ctx), res.folder.StoreID); err == nil {
-					owner = st
-				}
-			}
-			s.sched.AfterDelete(ctx, groupware.DeleteEvent{Owner: owner, Folder: res.folder, Old: oldBody})
-		}
+		sched.Run(ctx)
 	case resFolder:
 		if r.Header.Get("If-Match") != "" {
 			return errStatus(http.StatusPreconditionFailed, "collections have no entity tag")

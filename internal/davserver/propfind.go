@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -45,6 +46,11 @@ func parsePropRequest(root *node) (*propRequest, error) {
 	if !pr.allprop && !pr.propname && len(pr.names) == 0 {
 		return nil, errStatus(http.StatusBadRequest, "empty propfind")
 	}
+	// RFC 4918 §14.20: propfind holds exactly one of propname, allprop
+	// (with an optional include) or prop.
+	if pr.propname && (pr.allprop || len(pr.names) > 0) || pr.allprop && root.child(nsDAV, "prop") != nil {
+		return nil, errStatus(http.StatusBadRequest, "propfind names more than one of allprop, propname and prop")
+	}
 	return pr, nil
 }
 
@@ -59,9 +65,8 @@ func (pr *propRequest) addProps(prop *node) {
 	}
 }
 
-// depth reads the Depth header: 0, 1, or infinity (treated as 1 for
-// collections: RFC 4918 §9.1 lets a server refuse infinity, and clients
-// that send it want the members).
+// depth reads the Depth header: 0, 1, or infinity (treated as 1; PROPFIND
+// refuses an explicit infinity before asking, see propfind).
 func depth(r *http.Request, def int) int {
 	switch strings.TrimSpace(strings.ToLower(r.Header.Get("Depth"))) {
 	case "0":
@@ -74,6 +79,13 @@ func depth(r *http.Request, def int) int {
 
 func (s *Server) propfind(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Depth")), "infinity") {
+		// RFC 4918 §9.1: a server may refuse Depth: infinity on PROPFIND
+		// with this precondition; answering it as depth 1 would hand the
+		// client less than it asked for without saying so. A request
+		// without Depth is still answered as depth 1, as clients expect.
+		return precondition(http.StatusForbidden, "<D:propfind-finite-depth/>", "Depth: infinity is not supported")
+	}
 	root, err := parseXML(r.Body, s.o.MaxXMLBytes)
 	if err != nil {
 		return err
@@ -82,14 +94,21 @@ func (s *Server) propfind(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.resolve(ctx, r.URL.EscapedPath())
-	if err != nil {
+	var res *resource
+	if path := r.URL.EscapedPath(); isDiscoveryPath(path) {
+		// The well-known URL answers as the context path, under its own
+		// href: current-user-principal is what the client is after.
+		res = &resource{kind: resRoot, exists: true}
+	} else if res, err = s.resolve(ctx, path); err != nil {
 		return err
 	}
 	if !res.exists {
 		return errStatus(http.StatusNotFound, "not found")
 	}
 	self := s.targetOf(res)
+	if isDiscoveryPath(r.URL.EscapedPath()) {
+		self.href = r.URL.EscapedPath()
+	}
 	targets := []*target{self}
 	truncated := false
 	if depth(r, 1) == 1 {
@@ -173,7 +192,7 @@ func (s *Server) children(ctx context.Context, res *resource) ([]*target, bool, 
 			return nil, false, err
 		}
 		for _, f := range fs {
-			if !inSpace(res.space, f.Type) {
+			if !inSpace(res.space, f.Type) || groupware.IsScheduleInbox(f) {
 				continue
 			}
 			if f.ParentID != 0 && s.reachable(res, f) {
@@ -192,6 +211,24 @@ func (s *Server) children(ctx context.Context, res *resource) ([]*target, bool, 
 				}
 			}
 		}
+	case resInbox:
+		if res.folder == nil {
+			break // no message has arrived yet
+		}
+		its, err := s.o.Store.ListObjects(ctx, res.folder.ID, store.ObjectQuery{Limit: s.o.MaxResults + 1})
+		if err != nil {
+			return nil, false, err
+		}
+		trunc := len(its) > s.o.MaxResults
+		if trunc {
+			its = its[:s.o.MaxResults]
+		}
+		base := s.folderHref(res, res.folder)
+		for _, it := range its {
+			out = append(out, &target{res: res, kind: resObject, folder: res.folder, item: it, href: base + urlSeg(it.Name)})
+		}
+		shareFolderState(out)
+		return out, trunc, nil
 	case resFolder:
 		fs, err := s.loadFolders(ctx, res, res.folder.StoreID)
 		if err != nil {
@@ -260,7 +297,7 @@ func (s *Server) propstats(ctx context.Context, t *target, pr *propRequest) []pr
 		}
 		return []propstat{{status: http.StatusOK, props: ps}}
 	}
-	var okProps, missing []string
+	var okProps, missing, failed []string
 	names := pr.names
 	if pr.allprop {
 		names = append(slices.Clone(allPropNames), names...)
@@ -277,11 +314,17 @@ func (s *Server) propstats(ctx context.Context, t *target, pr *propRequest) []pr
 			okProps = append(okProps, v)
 		case pr.allprop && containsName(allPropNames, n):
 			// allprop: leave out what the resource does not have.
+		case st == http.StatusInternalServerError:
+			failed = append(failed, elem(n, ""))
 		default:
 			missing = append(missing, elem(n, ""))
 		}
 	}
-	return []propstat{{status: http.StatusOK, props: okProps}, {status: http.StatusNotFound, props: missing}}
+	out := []propstat{{status: http.StatusOK, props: okProps}, {status: http.StatusNotFound, props: missing}}
+	if len(failed) > 0 {
+		out = append(out, propstat{status: http.StatusInternalServerError, props: failed})
+	}
+	return out
 }
 
 func urlSeg(s string) string { return url.PathEscape(s) }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -71,11 +72,12 @@ var (
 	pAddrData       = propName{Space: nsCardDAV, Local: "address-data"}
 	pAbDesc         = propName{Space: nsCardDAV, Local: "addressbook-description"}
 	pCalColor       = propName{Space: nsApple, Local: "calendar-color"}
+	pSchedTag       = propName{Space: nsCalDAV, Local: "schedule-tag"}
 )
 
 // protected properties cannot be set by PROPPATCH (RFC 4918 §15).
 var protected = map[propName]bool{
-	pResourceType: true, pGetETag: true, pContentLength: true, pLastModified: true, pCreationDate: true,
+	pResourceType: true, pGetETag: true, pSchedTag: true, pContentLength: true, pLastModified: true, pCreationDate: true,
 	pCurUserPrinc: true, pPrincipalURL: true, pPrincColSet: true, pOwner: true, pCurUserPriv: true,
 	pSupReportSet: true, pSyncToken: true, pQuotaAvail: true, pQuotaUsed: true, pGetCTag: true,
 	pCalHomeSet: true, pCalUserAddrSet: true, pInboxURL: true, pOutboxURL: true, pSupCalData: true,
@@ -340,6 +342,14 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			if t.kind == resOutbox {
 				return ok(`<C:comp name="VFREEBUSY"/>`)
 			}
+		case pGetCTag:
+			// The inbox changes with its folder (none: nothing arrived).
+			if t.kind == resInbox {
+				if t.res.folder != nil {
+					return ok(strconv.FormatUint(t.res.folder.HighestModSeq, 10))
+				}
+				return ok("0")
+			}
 		}
 	case resFolder:
 		f := t.folder
@@ -403,12 +413,30 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			return ok(it.InternalDate.UTC().Format(http.TimeFormat))
 		case pCreationDate:
 			return ok(it.InternalDate.UTC().Format("2006-01-02T15:04:05Z"))
+		case pSchedTag:
+			// RFC 6638 §9.3: on scheduling object resources only.
+			if isCalendar(t.folder) && t.res != nil {
+				b, err := s.readItem(ctx, it)
+				if err != nil {
+					return s.propFailed(t, n, err)
+				}
+				tag, err := s.scheduleTag(ctx, &resource{folder: t.folder, st: t.res.st, ownerAddrs: t.res.ownerAddrs}, b, nil)
+				if err != nil {
+					return s.propFailed(t, n, err)
+				}
+				if tag != "" {
+					return ok(escapeString(tag))
+				}
+			}
+			return "", http.StatusNotFound
 		case pCalData, pAddrData:
 			// Some clients ask for the data in a PROPFIND.
-			if n == pCalData && isCalendar(t.folder) || n == pAddrData && isAddressBook(t.folder) {
-				if b, err := s.readItem(ctx, it); err == nil {
-					return ok(escapeString(string(b)))
+			if n == pCalData && (isCalendar(t.folder) || groupware.IsScheduleInbox(t.folder)) || n == pAddrData && isAddressBook(t.folder) {
+				b, err := s.readItem(ctx, it)
+				if err != nil {
+					return s.propFailed(t, n, err)
 				}
+				return ok(escapeString(string(b)))
 			}
 			return "", http.StatusNotFound
 		}
@@ -417,6 +445,17 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 		}
 	}
 	return "", http.StatusNotFound
+}
+
+// propFailed answers a property the store failed to produce: not found
+// when the resource went away meanwhile, else a logged 500 in its
+// propstat, never a silent "not found".
+func (s *Server) propFailed(t *target, n propName, err error) (string, int) {
+	if errors.Is(err, store.ErrNotFound) {
+		return "", http.StatusNotFound
+	}
+	s.log.Error("DAV property failed", "href", t.href, "prop", propKey(n), "err", err)
+	return "", http.StatusInternalServerError
 }
 
 func (s *Server) quotaProp(ctx context.Context, storeID int64, n propName) (string, int) {

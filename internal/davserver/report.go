@@ -563,7 +563,9 @@ func xmlUnescape(s string) string {
 
 func (s *Server) addressbookQuery(w http.ResponseWriter, r *http.Request, res *resource, root *node) error {
 	ctx := r.Context()
-	if res.kind != resFolder || !isAddressBook(res.folder) {
+	// RFC 6352 §8.6: the request URI is an address book or a single
+	// address object resource in one.
+	if res.kind != resFolder && res.kind != resObject || !isAddressBook(res.folder) {
 		return precondition(http.StatusForbidden, "<CR:addressbook-collection-location-ok/>", "not an address book")
 	}
 	fn := root.child(nsCardDAV, "filter")
@@ -605,9 +607,12 @@ func (s *Server) addressbookQuery(w http.ResponseWriter, r *http.Request, res *r
 		}
 	}
 	pr := propRequestOf(root)
-	its, err := s.o.Store.ListObjects(ctx, res.folder.ID, store.ObjectQuery{Limit: s.o.MaxResults + 1})
-	if err != nil {
-		return err
+	its := []*store.Item{res.item}
+	if res.kind == resFolder {
+		var err error
+		if its, err = s.o.Store.ListObjects(ctx, res.folder.ID, store.ObjectQuery{Limit: s.o.MaxResults + 1}); err != nil {
+			return err
+		}
 	}
 	base := s.folderHref(res, res.folder)
 	var results []*objectResult

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -49,6 +50,7 @@ type resource struct {
 	// PUT and MKCOL, RFC 4918 §9.3.1 and §9.7.1).
 	parentMissing bool
 	folders       []*store.Folder // visible folders of st, loaded lazily
+	ownerAddrs    []string        // addresses of the folder's owner, loaded lazily (Schedule-Tag)
 }
 
 func (s *Server) homeHref(space, login string) string {
@@ -150,7 +152,31 @@ func (s *Server) resolve(ctx context.Context, escaped string) (*resource, error)
 		res.kind, res.exists = resInbox, true
 		if rest[0] == "outbox" {
 			res.kind = resOutbox
+			return res, nil
 		}
+		// The schedule inbox's messages are in a hidden folder
+		// (groupware/inbox.go); nil until the first one arrives.
+		if res.folder, err = groupware.ScheduleInbox(ctx, s.o.Store, st.ID); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	if res.space == spaceCal && len(rest) == 2 && rest[0] == "inbox" {
+		inbox, err := groupware.ScheduleInbox(ctx, s.o.Store, st.ID)
+		if err != nil {
+			return nil, err
+		}
+		res.kind, res.name = resObject, rest[1]
+		if inbox == nil {
+			res.parentMissing = true
+			return res, nil
+		}
+		res.folder = inbox
+		it, err := s.itemByName(ctx, inbox.ID, rest[1])
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		res.item, res.exists = it, it != nil
 		return res, nil
 	}
 	// The first segment: a top-level folder of the home's store, or
@@ -253,6 +279,9 @@ func (s *Server) itemByName(ctx context.Context, folderID int64, name string) (*
 // path of names from a top-level folder of the home's store, else
 // "~<id>" (shared folders, folders under a mail folder).
 func (s *Server) folderHref(res *resource, f *store.Folder) string {
+	if groupware.IsScheduleInbox(f) && res.st != nil && f.StoreID == res.st.ID {
+		return s.homeHref(spaceCal, res.login) + "inbox/"
+	}
 	var segs []string
 	cur := f
 	for range 64 {

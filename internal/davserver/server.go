@@ -58,6 +58,10 @@ type Options struct {
 	AuthCacheTTL time.Duration
 	// Outbound delivers iTIP to external addresses; nil skips them.
 	Outbound Outbound
+	// ScheduleInboxTTL is how long a copy of an iTIP message stays in the
+	// schedule inbox (groupware.Scheduler.InboxTTL): 0 means the default
+	// (groupware.DefaultInboxTTL), negative keeps none.
+	ScheduleInboxTTL time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -114,7 +118,7 @@ func New(o Options) *Server {
 	if o.Outbound != nil {
 		out = o.Outbound
 	}
-	s.sched = &groupware.Scheduler{Store: o.Store, Logger: s.log, Outbound: out, Zones: s.zones}
+	s.sched = &groupware.Scheduler{Store: o.Store, Logger: s.log, Outbound: out, Zones: s.zones, InboxTTL: o.ScheduleInboxTTL, Now: o.Now}
 	return s
 }
 
@@ -131,12 +135,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	path := r.URL.EscapedPath()
 	switch {
-	case path == "/.well-known/caldav" || path == "/.well-known/carddav" ||
-		path == "/.well-known/caldav/" || path == "/.well-known/carddav/":
+	case isDiscoveryPath(path) && r.Method != "PROPFIND" && r.Method != http.MethodOptions:
 		// RFC 6764 §5: point the client at the context path; it finds its
 		// principal with current-user-principal there.
-		http.Redirect(w, r, s.o.Prefix+"/", http.StatusMovedPermanently)
+		s.redirectToPrefix(w, r)
 		return
+	case isDiscoveryPath(path):
+		// OPTIONS and PROPFIND are answered here, as the context path would answer
+		// it (see discoveryPropfind): a client that does not follow
+		// redirects (cadaver) or drops the body when it does
+		// (python-requests after a 301) still finds its principal.
 	case path == s.o.Prefix || strings.HasPrefix(path, s.o.Prefix+"/"):
 	default:
 		http.NotFound(w, r)
@@ -158,6 +166,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.dispatch(sw, r)
 	s.log.Debug("dav request", "user", p.Login, "tenant", p.Tenant, "method", r.Method, "path", r.URL.Path,
 		"depth", r.Header.Get("Depth"), "status", sw.code, "duration", time.Since(start))
+}
+
+// isDiscoveryPath reports whether path is where clients start discovery:
+// the well-known URLs (RFC 6764 §5), with or without the trailing slash
+// that some clients add, and the bare host (when the app mounts the
+// handler there for PROPFIND).
+func isDiscoveryPath(path string) bool {
+	switch path {
+	case "/", "/.well-known/caldav", "/.well-known/carddav", "/.well-known/caldav/", "/.well-known/carddav/":
+		return true
+	}
+	return false
+}
+
+// redirectToPrefix sends a discovery request to the context path. A
+// PROPFIND (or any method but GET and HEAD) gets 308, which keeps the
+// method and the body (RFC 9110 §15.4.9): HTTP libraries that follow a
+// 301 drop the body (python-requests does), and a PROPFIND without a body
+// asks for allprop, which does not hold current-user-principal.
+func (s *Server) redirectToPrefix(w http.ResponseWriter, r *http.Request) {
+	code := http.StatusPermanentRedirect
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		code = http.StatusMovedPermanently
+	}
+	http.Redirect(w, r, s.o.Prefix+"/", code)
 }
 
 // statusWriter remembers the status of a response, for the request log.

@@ -32,9 +32,16 @@ func (s *Server) syncCollection(w http.ResponseWriter, r *http.Request, res *res
 	if res.kind != resFolder {
 		return precondition(http.StatusForbidden, "<D:supported-report/>", "sync-collection needs a collection")
 	}
-	if lvl := root.child(nsDAV, "sync-level"); lvl != nil && strings.TrimSpace(lvl.Text) != "1" {
-		// Our collections have no member collections to sync.
-		return precondition(http.StatusForbidden, "<D:supported-report/>", "only sync-level 1")
+	if lvl := root.child(nsDAV, "sync-level"); lvl != nil {
+		switch strings.TrimSpace(lvl.Text) {
+		case "1":
+		case "infinite":
+			// Our collections have no member collections to sync.
+			return precondition(http.StatusForbidden, "<D:supported-report/>", "only sync-level 1")
+		default:
+			// RFC 6578 §6.3: the only values are 1 and infinite.
+			return errStatus(http.StatusBadRequest, "unknown sync-level")
+		}
 	}
 	limit := s.o.MaxResults
 	if l := root.child(nsDAV, "limit"); l != nil {

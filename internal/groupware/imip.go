@@ -97,7 +97,11 @@ func (s *Scheduler) ProcessITIP(ctx context.Context, u *store.User, from string,
 		if !setPartstat(oc, from, partstat(cs, from)) {
 			return nil, fmt.Errorf("%w: %s is not invited", ErrNotAuthorized, from)
 		}
-		return nil, s.write(ctx, u, uid, oc)
+		if err := s.write(ctx, u, uid, oc); err != nil {
+			return nil, err
+		}
+		s.toInbox(ctx, u, "REPLY", stored)
+		return nil, nil
 	case "CANCEL":
 		if from != org {
 			return nil, ErrNotAuthorized

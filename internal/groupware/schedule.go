@@ -40,6 +40,9 @@ type Scheduler struct {
 	// Horizon bounds how far into a recurring booking resource conflicts
 	// are checked; default one year.
 	Horizon time.Duration
+	// InboxTTL is how long the schedule inbox keeps a copy of an iTIP
+	// message (inbox.go); 0 means DefaultInboxTTL, negative keeps none.
+	InboxTTL time.Duration
 }
 
 // PutEvent describes a calendar object a user stored.
@@ -72,16 +75,20 @@ func (s *Scheduler) now() time.Time {
 	return time.Now()
 }
 
-// ownerAddrs returns the owner of a store and its addresses (lower case).
-func (s *Scheduler) ownerAddrs(ctx context.Context, st *store.Store) (*store.User, []string) {
+// ownerAddrs returns the owner of a store and its addresses (lower case);
+// no user for a store without an owner.
+func (s *Scheduler) ownerAddrs(ctx context.Context, st *store.Store) (*store.User, []string, error) {
 	if st == nil || st.Owner == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	u, err := s.Store.GetUser(ctx, st.Owner)
-	if err != nil {
-		return nil, nil
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
 	}
-	return u, userAddrs(u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scheduling: owner %s of store %d: %w", st.Owner, st.ID, err)
+	}
+	return u, userAddrs(u), nil
 }
 
 func userAddrs(u *store.User) []string {
@@ -144,102 +151,206 @@ func partstat(cs []*ical.Component, addr string) string {
 	return ""
 }
 
-// AfterPut runs scheduling for a stored object. It reports whether it
-// changed the stored object itself (a resource's answer written into the
-// organizer's copy), in which case the client's ETag is stale.
-func (s *Scheduler) AfterPut(ctx context.Context, ev PutEvent) bool {
+// Change is the scheduling work for one stored or deleted object, with
+// every directory lookup already done. PlanPut and PlanDelete fail when
+// the store does, before the client's change is written, so that a store
+// failure is the client's temporary failure (and its retry schedules
+// again) rather than a local attendee taken for an external one. Run
+// then delivers; what it cannot deliver it logs.
+type Change struct {
+	s     *Scheduler
+	owner *store.User
+	mine  []string
+	org   string
+	cs    []*ical.Component
+	// users holds the users of the owner's tenant by address, nil for an
+	// address outside it, for every address Run needs.
+	users map[string]*store.User
+	put   *PutEvent
+	old   *ical.Component // the deleted object (PlanDelete)
+}
+
+// PlanPut looks up what scheduling a stored object needs; a nil Change
+// means there is nothing to do.
+func (s *Scheduler) PlanPut(ctx context.Context, ev PutEvent) (*Change, error) {
 	if s == nil || s.Store == nil || ev.New == nil {
-		return false
+		return nil, nil
 	}
 	sys := store.SystemContext(ctx)
-	owner, mine := s.ownerAddrs(sys, ev.Owner)
-	if owner == nil {
-		return false
+	owner, mine, err := s.ownerAddrs(sys, ev.Owner)
+	if err != nil || owner == nil {
+		return nil, err
 	}
 	cs, org := schedulingComponents(ev.New)
 	if org == "" || len(cs) == 0 {
-		return false
+		return nil, nil
 	}
+	c := &Change{s: s, owner: owner, mine: mine, org: org, cs: cs, put: &ev}
+	need := []string{org}
 	if slices.Contains(mine, org) {
-		return s.organizerPut(sys, owner, ev, cs, org)
-	}
-	for _, a := range mine {
-		if partstat(cs, a) == "" {
-			continue
-		}
-		var oldPS string
+		need = attendees(cs)
 		if ev.Old != nil {
 			if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
 				ocs, _ := schedulingComponents(oc)
-				oldPS = partstat(ocs, a)
+				need = append(need, attendees(ocs)...)
 			}
 		}
-		if ps := partstat(cs, a); ps != oldPS && oldPS != "" {
-			s.reply(sys, owner, a, org, ev.New, ps)
-		}
-		break
 	}
-	return false
+	if c.users, err = s.lookupUsers(sys, owner, mine, need); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// AfterDelete runs scheduling for a deleted object: the organizer's
-// delete cancels the meeting for its attendees; an attendee's delete
-// declines it.
-func (s *Scheduler) AfterDelete(ctx context.Context, ev DeleteEvent) {
+// PlanDelete looks up what scheduling a deleted object needs.
+func (s *Scheduler) PlanDelete(ctx context.Context, ev DeleteEvent) (*Change, error) {
 	if s == nil || s.Store == nil || ev.Old == nil {
-		return
+		return nil, nil
 	}
 	sys := store.SystemContext(ctx)
-	owner, mine := s.ownerAddrs(sys, ev.Owner)
-	if owner == nil {
-		return
+	owner, mine, err := s.ownerAddrs(sys, ev.Owner)
+	if err != nil || owner == nil {
+		return nil, err
 	}
 	cal, err := ical.Decode(ev.Old, ical.Limits{})
 	if err != nil {
-		return
+		return nil, nil
 	}
 	cs, org := schedulingComponents(cal)
 	if org == "" {
-		return
+		return nil, nil
 	}
+	c := &Change{s: s, owner: owner, mine: mine, org: org, cs: cs, old: cal}
+	need := []string{org}
 	if slices.Contains(mine, org) {
-		var internal, external []string
-		for _, a := range attendees(cs) {
-			if slices.Contains(mine, a) {
+		need = attendees(cs)
+	}
+	if c.users, err = s.lookupUsers(sys, owner, mine, need); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lookupUsers finds the users of the addresses (but the owner's own) in
+// the owner's tenant.
+func (s *Scheduler) lookupUsers(ctx context.Context, owner *store.User, mine, addrs []string) (map[string]*store.User, error) {
+	users := map[string]*store.User{}
+	for _, a := range addrs {
+		if _, done := users[a]; done || slices.Contains(mine, a) {
+			continue
+		}
+		u, err := s.internalUser(ctx, owner, a)
+		if err != nil {
+			return nil, err
+		}
+		users[a] = u
+	}
+	return users, nil
+}
+
+// Run delivers the change. For a stored object it reports whether it
+// changed the stored object itself (a resource's answer written into the
+// organizer's copy), in which case the client's ETag is stale.
+func (c *Change) Run(ctx context.Context) bool {
+	if c == nil {
+		return false
+	}
+	s, sys := c.s, store.SystemContext(ctx)
+	if c.put != nil {
+		ev := c.put
+		if slices.Contains(c.mine, c.org) {
+			return s.organizerPut(sys, c, *ev)
+		}
+		for _, a := range c.mine {
+			if partstat(c.cs, a) == "" {
 				continue
 			}
-			if u := s.internalUser(sys, owner, a); u != nil {
-				internal = append(internal, a)
-				s.cancelFor(sys, u, cal)
+			var oldPS string
+			if ev.Old != nil {
+				if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
+					ocs, _ := schedulingComponents(oc)
+					oldPS = partstat(ocs, a)
+				}
+			}
+			if ps := partstat(c.cs, a); ps != oldPS && oldPS != "" {
+				s.reply(sys, c.owner, c.users[c.org], a, c.org, ev.New, ps)
+				// Answered: the invitation in the inbox is processed.
+				s.clearInbox(sys, c.owner, firstUID(ev.New))
+			}
+			break
+		}
+		return false
+	}
+	// A delete: the organizer's cancels the meeting for its attendees; an
+	// attendee's declines it.
+	if slices.Contains(c.mine, c.org) {
+		var external []string
+		for _, a := range attendees(c.cs) {
+			if slices.Contains(c.mine, a) {
+				continue
+			}
+			if u := c.users[a]; u != nil {
+				s.cancelFor(sys, u, c.old)
 			} else {
 				external = append(external, a)
 			}
 		}
-		s.sendCancel(sys, org, external, cal, true)
-		return
+		s.sendCancel(sys, c.org, external, c.old, true)
+		return false
 	}
-	for _, a := range mine {
-		if ps := partstat(cs, a); ps != "" && ps != "DECLINED" {
-			s.reply(sys, owner, a, org, cal, "DECLINED")
-			return
+	s.clearInbox(sys, c.owner, firstUID(c.old))
+	for _, a := range c.mine {
+		if ps := partstat(c.cs, a); ps != "" && ps != "DECLINED" {
+			s.reply(sys, c.owner, c.users[c.org], a, c.org, c.old, "DECLINED")
+			return false
 		}
 	}
+	return false
 }
 
-// internalUser finds the user of an address in the organizer's tenant.
-func (s *Scheduler) internalUser(ctx context.Context, organizer *store.User, addr string) *store.User {
+// AfterPut plans and runs scheduling for a stored object; a failed lookup
+// is logged and nothing is delivered. See Change.Run for the result.
+func (s *Scheduler) AfterPut(ctx context.Context, ev PutEvent) bool {
+	c, err := s.PlanPut(ctx, ev)
+	if err != nil {
+		s.log().Error("scheduling skipped", "err", err)
+		return false
+	}
+	return c.Run(ctx)
+}
+
+// AfterDelete plans and runs scheduling for a deleted object.
+func (s *Scheduler) AfterDelete(ctx context.Context, ev DeleteEvent) {
+	c, err := s.PlanDelete(ctx, ev)
+	if err != nil {
+		s.log().Error("scheduling skipped", "err", err)
+		return
+	}
+	c.Run(ctx)
+}
+
+// internalUser finds the user of an address in the organizer's tenant;
+// nil, nil when there is none (the address is external).
+func (s *Scheduler) internalUser(ctx context.Context, organizer *store.User, addr string) (*store.User, error) {
 	if addr == "" || !strings.Contains(addr, "@") {
-		return nil
+		return nil, nil
 	}
 	u, err := s.Store.UserByAddress(ctx, addr)
-	if err != nil || u.TenantID != organizer.TenantID {
-		return nil
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	return u
+	if err != nil {
+		return nil, fmt.Errorf("scheduling: look up %s: %w", addr, err)
+	}
+	if u.TenantID != organizer.TenantID {
+		return nil, nil
+	}
+	return u, nil
 }
 
 // organizerPut delivers the organizer's version to every attendee.
-func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev PutEvent, cs []*ical.Component, org string) bool {
+func (s *Scheduler) organizerPut(ctx context.Context, c *Change, ev PutEvent) bool {
+	organizer, cs, org := c.owner, c.cs, c.org
 	now := attendees(cs)
 	var before []string
 	if ev.Old != nil {
@@ -251,27 +362,40 @@ func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev 
 	mine := userAddrs(organizer)
 	var external []string
 	answers := map[string]string{}
+	// RFC 6638 §7.3: SCHEDULE-STATUS of each attendee in the organizer's
+	// copy says what became of the message for them.
+	status := map[string]string{}
 	for _, a := range now {
 		if slices.Contains(mine, a) {
 			continue
 		}
-		u := s.internalUser(ctx, organizer, a)
+		u := c.users[a]
 		if u == nil {
 			external = append(external, a)
 			continue
 		}
 		if !u.Active && u.Resource.AutoAccept {
 			answers[a] = s.book(ctx, u, a, ev.New)
+			status[a] = statusDelivered
 			continue
 		}
-		s.deliver(ctx, u, a, ev.New, "")
+		status[a] = statusDelivered
+		if !s.deliver(ctx, u, a, ev.New, "") {
+			status[a] = statusFailed
+		}
 	}
-	s.sendExternal(ctx, org, external, "REQUEST", ev.New)
+	extStatus := statusFailed
+	if s.sendExternal(ctx, org, external, "REQUEST", ev.New) {
+		extStatus = statusSent
+	}
+	for _, a := range external {
+		status[a] = extStatus
+	}
 	// Attendees no longer invited get a cancellation.
 	var gone []string
 	for _, a := range before {
 		if !slices.Contains(now, a) && !slices.Contains(mine, a) {
-			if u := s.internalUser(ctx, organizer, a); u != nil {
+			if u := c.users[a]; u != nil {
 				s.cancelFor(ctx, u, ev.New)
 			} else {
 				gone = append(gone, a)
@@ -279,15 +403,21 @@ func (s *Scheduler) organizerPut(ctx context.Context, organizer *store.User, ev 
 		}
 	}
 	s.sendCancel(ctx, org, gone, ev.New, false)
-	if len(answers) == 0 {
+	if len(answers) == 0 && len(status) == 0 {
 		return false
 	}
-	// Write the resources' answers into the organizer's copy.
+	// Write the resources' answers and the delivery status into the
+	// organizer's copy.
 	changed := false
 	for _, c := range cs {
 		for _, p := range c.All("ATTENDEE") {
-			if ps, ok := answers[Addr(p.Value)]; ok && !strings.EqualFold(p.Param("PARTSTAT"), ps) {
+			a := Addr(p.Value)
+			if ps, ok := answers[a]; ok && !strings.EqualFold(p.Param("PARTSTAT"), ps) {
 				p.SetParam("PARTSTAT", ps)
+				changed = true
+			}
+			if st, ok := status[a]; ok && p.Param("SCHEDULE-STATUS") != st {
+				p.SetParam("SCHEDULE-STATUS", st)
 				changed = true
 			}
 		}
@@ -453,9 +583,10 @@ func safeName(uid string) string {
 // deliver puts the organizer's version into an attendee's calendar,
 // keeping the attendee's own answer (RFC 6638 §3.2.2.1: the attendee's
 // PARTSTAT survives unless forced).
-func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal *ical.Component, force string) {
+func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal *ical.Component, force string) bool {
 	uid := firstUID(cal)
 	cp := clone(cal)
+	stripScheduleStatus(cp)
 	keep := force
 	if keep == "" {
 		if old, err := s.findCopy(ctx, u, uid); err == nil {
@@ -470,9 +601,13 @@ func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal
 	}
 	if err := s.write(ctx, u, uid, cp); err != nil {
 		s.log().Warn("iTIP delivery failed", "attendee", u.Login, "uid", uid, "err", err)
-		return
+		return false
 	}
 	s.log().Info("iTIP REQUEST delivered", "attendee", u.Login, "uid", uid)
+	if force == "" {
+		s.toInbox(ctx, u, "REQUEST", cp)
+	}
+	return true
 }
 
 // cancelFor marks a user's copy cancelled (iTIP CANCEL, RFC 5546 §3.2.5).
@@ -497,12 +632,12 @@ func (s *Scheduler) cancelFor(ctx context.Context, u *store.User, cal *ical.Comp
 		return
 	}
 	s.log().Info("iTIP CANCEL delivered", "attendee", u.Login, "uid", uid)
+	s.toInbox(ctx, u, "CANCEL", oc)
 }
 
 // reply writes an attendee's answer into the organizer's copy (iTIP
 // REPLY, RFC 5546 §3.2.3), or sends it out for an external organizer.
-func (s *Scheduler) reply(ctx context.Context, attendee *store.User, addr, org string, cal *ical.Component, ps string) {
-	orgUser := s.internalUser(ctx, attendee, org)
+func (s *Scheduler) reply(ctx context.Context, attendee, orgUser *store.User, addr, org string, cal *ical.Component, ps string) {
 	if orgUser == nil {
 		r := clone(cal)
 		setPartstat(r, addr, ps)
@@ -528,6 +663,10 @@ func (s *Scheduler) reply(ctx context.Context, attendee *store.User, addr, org s
 		return
 	}
 	s.log().Info("iTIP REPLY delivered", "organizer", orgUser.Login, "attendee", addr, "partstat", ps)
+	r := clone(cal)
+	setPartstat(r, addr, ps)
+	keepOnly(r, addr)
+	s.toInbox(ctx, orgUser, "REPLY", r)
 }
 
 // rewrite replaces the organizer's stored copy with cal.
@@ -585,11 +724,12 @@ func (s *Scheduler) sendCancel(ctx context.Context, from string, to []string, ca
 // sendExternal mails an iTIP message to addresses outside the
 // installation through Outbound, with METHOD set and DTSTAMP the time the
 // message is made (RFC 5545 §3.8.7.2 for iTIP).
-func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, method string, cal *ical.Component) {
+func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, method string, cal *ical.Component) bool {
 	if len(to) == 0 || s.Outbound == nil {
-		return
+		return false
 	}
 	msg := clone(cal)
+	stripScheduleStatus(msg)
 	msg.Set(&ical.Property{Name: "METHOD", Value: method})
 	for _, comp := range msg.Children {
 		if comp.Name == ical.VEvent || comp.Name == ical.VTodo || comp.Name == ical.VJournal {
@@ -598,12 +738,21 @@ func (s *Scheduler) sendExternal(ctx context.Context, from string, to []string, 
 	}
 	b, err := ical.Marshal(msg)
 	if err != nil {
-		return
+		return false
 	}
 	if err := s.Outbound.SendITIP(ctx, from, to, method, b); err != nil {
 		s.log().Warn("iMIP send failed", "method", method, "to", to, "err", err)
+		return false
 	}
+	return true
 }
+
+// SCHEDULE-STATUS values (RFC 6638 §7.3, RFC 5546 §3.6).
+const (
+	statusSent      = "1.1" // handed to the mail queue
+	statusDelivered = "1.2" // in the attendee's calendar
+	statusFailed    = "5.1" // could not be delivered
+)
 
 func firstUID(cal *ical.Component) string {
 	for _, c := range cal.Children {

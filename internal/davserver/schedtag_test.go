@@ -1,0 +1,91 @@
+package davserver_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestScheduleTag: issue 9.7, RFC 6638 §3.2.10, §7.3, §8.3.
+func TestScheduleTag(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	aliceCal, bobCal := e.calURL("alice"), e.calURL("bob")
+	unfold := func(s string) string { return strings.ReplaceAll(s, "\r\n ", "") }
+
+	inv := meeting("st-1", "alice@acme.test", "20240110T100000Z", "20240110T110000Z", "", "bob@acme.test", "ext@example.com")
+	r := e.do("alice", "PUT", aliceCal+"st.ics", inv).must(t, http.StatusCreated)
+	tag := r.hdr.Get("Schedule-Tag")
+	if tag == "" || !strings.HasPrefix(tag, `"`) {
+		t.Fatalf("PUT of a scheduling object: Schedule-Tag %q", tag)
+	}
+	// SCHEDULE-STATUS on the organizer's copy: delivered to bob, sent to
+	// the external attendee. The server changed the resource: no ETag.
+	if r.hdr.Get("ETag") != "" {
+		t.Errorf("ETag %q although the server added SCHEDULE-STATUS", r.hdr.Get("ETag"))
+	}
+	r = e.do("alice", "GET", aliceCal+"st.ics", "").must(t, http.StatusOK)
+	org := unfold(r.body)
+	if !strings.Contains(org, "SCHEDULE-STATUS=1.2:mailto:bob@acme.test") || !strings.Contains(org, "SCHEDULE-STATUS=1.1:mailto:ext@example.com") {
+		t.Errorf("organizer's copy lacks SCHEDULE-STATUS:\n%s", r.body)
+	}
+	if r.hdr.Get("Schedule-Tag") != tag {
+		t.Errorf("GET Schedule-Tag %q, PUT said %q", r.hdr.Get("Schedule-Tag"), tag)
+	}
+	etag1 := r.hdr.Get("ETag")
+	// The attendees' copies carry no SCHEDULE-STATUS; iMIP neither.
+	bob := e.do("bob", "GET", bobCal+"st-1.ics", "").must(t, http.StatusOK)
+	if strings.Contains(bob.body, "SCHEDULE-STATUS") {
+		t.Errorf("bob's copy carries SCHEDULE-STATUS:\n%s", bob.body)
+	}
+	for _, m := range e.out.all() {
+		if strings.Contains(m.ics, "SCHEDULE-STATUS") {
+			t.Errorf("iMIP carries SCHEDULE-STATUS:\n%s", m.ics)
+		}
+	}
+	bobTag := bob.hdr.Get("Schedule-Tag")
+	if bobTag == "" {
+		t.Fatalf("bob's copy has no Schedule-Tag")
+	}
+
+	// Bob accepts, guarded by his Schedule-Tag: the organizer's copy
+	// changes (ETag) but its Schedule-Tag does not.
+	acc := strings.Replace(unfold(bob.body), "PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:bob@acme.test", "PARTSTAT=ACCEPTED:mailto:bob@acme.test", 1)
+	e.do("bob", "PUT", bobCal+"st-1.ics", acc, "If-Schedule-Tag-Match", `"stale"`).must(t, http.StatusPreconditionFailed)
+	e.do("bob", "PUT", bobCal+"st-1.ics", acc, "If-Schedule-Tag-Match", bobTag).must(t, http.StatusNoContent)
+	r = e.do("alice", "GET", aliceCal+"st.ics", "").must(t, http.StatusOK)
+	if partstatOf(r.body, "bob@acme.test") != "ACCEPTED" || r.hdr.Get("ETag") == etag1 {
+		t.Fatalf("reply not merged:\n%s", r.body)
+	}
+	if got := r.hdr.Get("Schedule-Tag"); got != tag {
+		t.Errorf("merging a reply changed the organizer's Schedule-Tag: %s → %s", tag, got)
+	}
+	// So the organizer's client, holding only the Schedule-Tag, may write.
+	moved := strings.Replace(r.body, "SUMMARY:Event st-1", "SUMMARY:Moved", 1)
+	e.do("alice", "PUT", aliceCal+"st.ics", moved, "If-Schedule-Tag-Match", `"stale"`).must(t, http.StatusPreconditionFailed)
+	r = e.do("alice", "PUT", aliceCal+"st.ics", moved, "If-Schedule-Tag-Match", tag).must(t, http.StatusNoContent)
+	tag2 := r.hdr.Get("Schedule-Tag")
+	if tag2 == "" || tag2 == tag {
+		t.Errorf("an organizer's change kept the Schedule-Tag %s", tag2)
+	}
+	// The organizer's update is a new Schedule-Tag on bob's copy.
+	if got := e.do("bob", "GET", bobCal+"st-1.ics", "").must(t, http.StatusOK).hdr.Get("Schedule-Tag"); got == "" || got == bobTag {
+		t.Errorf("bob's Schedule-Tag after the organizer's update: %q (was %q)", got, bobTag)
+	}
+	// The property (RFC 6638 §9.3).
+	pf := `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:schedule-tag/></D:prop></D:propfind>`
+	r = e.do("alice", "PROPFIND", aliceCal+"st.ics", pf, "Depth", "0").must(t, http.StatusMultiStatus)
+	if !strings.Contains(r.body, "<C:schedule-tag>"+strings.ReplaceAll(tag2, `"`, "&#34;")+"</C:schedule-tag>") &&
+		!strings.Contains(r.body, "<C:schedule-tag>"+tag2+"</C:schedule-tag>") {
+		t.Errorf("schedule-tag property (want %s):\n%s", tag2, r.body)
+	}
+	// DELETE honours If-Schedule-Tag-Match too.
+	e.do("alice", "DELETE", aliceCal+"st.ics", "", "If-Schedule-Tag-Match", `"stale"`).must(t, http.StatusPreconditionFailed)
+	e.do("alice", "DELETE", aliceCal+"st.ics", "", "If-Schedule-Tag-Match", tag2).must(t, http.StatusNoContent)
+
+	// An object without ORGANIZER is not a scheduling object resource.
+	e.do("alice", "PUT", aliceCal+"plain.ics", event("plain", "20240110T100000Z", "20240110T110000Z", "")).must(t, http.StatusCreated)
+	if got := e.do("alice", "GET", aliceCal+"plain.ics", "").must(t, http.StatusOK).hdr.Get("Schedule-Tag"); got != "" {
+		t.Errorf("plain event has Schedule-Tag %q", got)
+	}
+}

@@ -61,6 +61,8 @@ type DB struct {
 
 	lists *listCache // listings of large folders
 
+	inflight inflights // large content being stored (content.go)
+
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
 	wg     sync.WaitGroup

@@ -19,6 +19,8 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"sync"
@@ -49,19 +51,23 @@ func (d *DB) storeLarge(ctx context.Context, r io.Reader) (content, error) {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
 	defer st.Discard()
-	return d.storeStaged(ctx, st)
+	return d.storeStaged(ctx, st.ID(), st.Size(), func() (blob.Staged, error) { return st, nil })
 }
 
-// storeStaged makes staged content durable unless it is known, and splits
-// new content into part blobs.
-func (d *DB) storeStaged(ctx context.Context, st blob.Staged) (content, error) {
-	c := content{id: st.ID(), size: st.Size()}
+// storeStaged makes content id durable unless it is known, and splits new
+// content into part blobs. stage returns the content staged.
+func (d *DB) storeStaged(ctx context.Context, id blob.ID, size int64, stage func() (blob.Staged, error)) (content, error) {
+	c := content{id: id, size: size}
 	known, err := d.knownContent(ctx, c.id)
 	if err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
 	if known {
 		return c, nil
+	}
+	st, err := stage()
+	if err != nil {
+		return content{}, err
 	}
 	if err := st.Commit(ctx); err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
@@ -97,25 +103,74 @@ func (d *DB) knownContent(ctx context.Context, id blob.ID) (bool, error) {
 
 // storeShared is storeContent for writers that may store the same content
 // concurrently (the recipients of one delivery): the first stores it, the
-// others wait and reuse it. The caller calls release once its transaction
-// referencing the content has finished, committed or not.
+// others wait and reuse it. A reader that can seek (a delivery's spool
+// file) is hashed in place first, so content stored already costs no write
+// at all. The caller calls release once its transaction referencing the
+// content has finished, committed or not.
 func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release func(), err error) {
 	nop := func() {}
-	head := make([]byte, inlineMax+1)
-	n, err := io.ReadFull(r, head)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		c, err := d.storeContent(ctx, bytes.NewReader(head[:n]))
-		return c, nop, err
+	var (
+		st    blob.Staged
+		id    blob.ID
+		size  int64
+		start int64
+	)
+	defer func() {
+		if st != nil {
+			st.Discard()
+		}
+	}()
+	rs, seekable := r.(io.ReadSeeker)
+	if seekable {
+		start, err = rs.Seek(0, io.SeekCurrent)
+		seekable = err == nil
 	}
-	if err != nil {
-		return content{}, nop, fmt.Errorf("read content: %w", err)
+	if seekable {
+		h := sha256.New()
+		n, err := io.Copy(h, rs)
+		if err != nil {
+			return content{}, nop, fmt.Errorf("read content: %w", err)
+		}
+		if _, err := rs.Seek(start, io.SeekStart); err != nil {
+			return content{}, nop, fmt.Errorf("read content: %w", err)
+		}
+		if n <= inlineMax {
+			c, err := d.storeContent(ctx, rs)
+			return c, nop, err
+		}
+		id, size = blob.ID(hex.EncodeToString(h.Sum(nil))), n
+	} else {
+		head := make([]byte, inlineMax+1)
+		n, err := io.ReadFull(r, head)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			c, err := d.storeContent(ctx, bytes.NewReader(head[:n]))
+			return c, nop, err
+		}
+		if err != nil {
+			return content{}, nop, fmt.Errorf("read content: %w", err)
+		}
+		if st, err = d.blobs.Stage(ctx, io.MultiReader(bytes.NewReader(head), r)); err != nil {
+			return content{}, nop, fmt.Errorf("store content: %w", err)
+		}
+		id, size = st.ID(), st.Size()
 	}
-	st, err := d.blobs.Stage(ctx, io.MultiReader(bytes.NewReader(head), r))
-	if err != nil {
-		return content{}, nop, fmt.Errorf("store content: %w", err)
+	stage := func() (blob.Staged, error) {
+		if st != nil {
+			return st, nil
+		}
+		if _, err := rs.Seek(start, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("read content: %w", err)
+		}
+		s, err := d.blobs.Stage(ctx, rs)
+		if err != nil {
+			return nil, fmt.Errorf("store content: %w", err)
+		}
+		st = s
+		if s.ID() != id || s.Size() != size {
+			return nil, fmt.Errorf("store content: content changed while stored (%s, %d bytes)", s.ID(), s.Size())
+		}
+		return s, nil
 	}
-	defer st.Discard()
-	id := st.ID()
 
 	d.inflight.mu.Lock()
 	if f := d.inflight.m[id]; f != nil {
@@ -133,7 +188,7 @@ func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release f
 		}
 		// The first writer failed (perhaps only its own context): store
 		// the content ourselves.
-		c, err := d.storeStaged(ctx, st)
+		c, err := d.storeStaged(ctx, id, size, stage)
 		if err != nil {
 			release()
 			return content{}, nop, err
@@ -148,7 +203,7 @@ func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release f
 	d.inflight.mu.Unlock()
 	release = func() { d.dropInflight(id, f) }
 
-	f.c, f.err = d.storeStaged(ctx, st)
+	f.c, f.err = d.storeStaged(ctx, id, size, stage)
 	close(f.done)
 	if f.err != nil {
 		release()

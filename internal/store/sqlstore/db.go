@@ -118,6 +118,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// WAL with synchronous=FULL: a commit is on disk when it returns.
 		path, query, _ := strings.Cut(o.DSN, "?")
 		d.path = path
+		if err := privateSQLite(path); err != nil { // filemode.go
+			return nil, err
+		}
 		if query != "" {
 			query += "&"
 		}

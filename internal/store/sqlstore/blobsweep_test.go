@@ -16,7 +16,11 @@ import (
 // file found without a row that a write then references is kept
 // (hardening 9.18: such files were never removed).
 func TestPurgeFreesOrphanFiles(t *testing.T) {
-	db, cb, inboxes := contentEnv(t, 1)
+	backends(t, testPurgeFreesOrphanFiles)
+}
+
+func testPurgeFreesOrphanFiles(t *testing.T, driver string) {
+	db, cb, inboxes := contentEnv(t, driver, 1)
 	sys := store.SystemContext(context.Background())
 	purge := func() {
 		t.Helper()

@@ -49,12 +49,25 @@ func (s *countingStaged) Commit(ctx context.Context) error {
 	return s.Staged.Commit(ctx)
 }
 
-// contentEnv is a SQLite store with n users on counted blobs.
-func contentEnv(t *testing.T, n int) (*sqlstore.DB, *countingBlobs, []int64) {
+// backends runs fn against SQLite and, when it is available, PostgreSQL.
+func backends(t *testing.T, fn func(t *testing.T, driver string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite") })
+	t.Run("postgres", func(t *testing.T) {
+		postgresDSN(t)
+		fn(t, "postgres")
+	})
+}
+
+// contentEnv is a store with n users on counted blobs.
+func contentEnv(t *testing.T, driver string, n int) (*sqlstore.DB, *countingBlobs, []int64) {
 	t.Helper()
 	dir := t.TempDir()
 	cb := &countingBlobs{Store: newBlobs(t, dir)}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: cb, BlobGrace: -1})
+	dsn := filepath.Join(dir, "roost.db")
+	if driver == "postgres" {
+		dsn = newPostgresDB(t)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: driver, DSN: dsn, Blobs: cb, BlobGrace: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,9 +110,13 @@ func largeMessages() map[string][]byte {
 // durable (hardening 9.17: every recipient used to cost a written and
 // fsynced copy of the message, deleted again when it was stored as parts).
 func TestLargeContentWrittenOnce(t *testing.T) {
+	backends(t, testLargeContentWrittenOnce)
+}
+
+func testLargeContentWrittenOnce(t *testing.T, driver string) {
 	for name, msg := range largeMessages() {
 		t.Run(name, func(t *testing.T) {
-			db, cb, inboxes := contentEnv(t, 3)
+			db, cb, inboxes := contentEnv(t, driver, 3)
 			sys := store.SystemContext(context.Background())
 			var items []*store.Item
 			var afterFirst int64
@@ -131,9 +148,13 @@ func TestLargeContentWrittenOnce(t *testing.T) {
 // The recipients of one delivery store the same new content concurrently:
 // it is still made durable once.
 func TestLargeContentConcurrentOnce(t *testing.T) {
+	backends(t, testLargeContentConcurrentOnce)
+}
+
+func testLargeContentConcurrentOnce(t *testing.T, driver string) {
 	for name, msg := range largeMessages() {
 		t.Run(name, func(t *testing.T) {
-			db, cb, inboxes := contentEnv(t, 1)
+			db, cb, inboxes := contentEnv(t, driver, 1)
 			sys := store.SystemContext(context.Background())
 			const n = 12
 			var wg sync.WaitGroup
@@ -156,7 +177,7 @@ func TestLargeContentConcurrentOnce(t *testing.T) {
 			}
 			// What one delivery alone makes durable (the message, or its
 			// parts once split).
-			one, onecb, oneInbox := contentEnv(t, 1)
+			one, onecb, oneInbox := contentEnv(t, driver, 1)
 			if _, err := one.AppendItem(sys, oneInbox[0], store.NewItem{Content: bytes.NewReader(msg)}); err != nil {
 				t.Fatal(err)
 			}

@@ -4,14 +4,17 @@
 //
 //	<root>/ab/cd/abcd…    a blob, named by its full 64-hex-digit ID and fanned
 //	                      out by the ID's first two and next two hex digits
-//	<root>/tmp/put-*      uploads in progress; renamed into place when complete
+//	<root>/tmp/put-*      uploads in progress (Put, or Stage until Commit or
+//	                      Discard); renamed into place when committed
 //
 // Invariants:
 //   - A file under a fan-out directory is complete: Put writes to tmp/,
 //     fsyncs, and only then renames into place, so a reader never sees a
 //     partial blob under its final name.
 //   - Put returns only after the file, its directory entry and any fan-out
-//     directory it created are fsynced.
+//     directory it created are fsynced. Stage writes the temp file without
+//     an fsync; Commit then does what Put does, and for content stored
+//     already only touches the existing file (no fsync).
 //   - A Put of content that is already stored keeps the existing file and
 //     sets its modification time to now, so a concurrent garbage sweep that
 //     spares recent files does not delete a blob a caller is about to

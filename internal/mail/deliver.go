@@ -220,6 +220,21 @@ func (d *Deliverer) deliver(ctx context.Context, fromp *string, rcpts []Recipien
 	// commit) and stores a large message once for all (hardening 9.17).
 	// Each result is still final only once that user's copies are durable.
 	out = make([]Result, len(jobs))
+	one := func(i int, j job) {
+		res := d.deliverOne(sys, j.u, j.env, msg, spam)
+		var rej *RejectError
+		switch {
+		case errors.As(res.Err, &rej):
+			d.log().Info("rejected by sieve", "user", j.u.Login, "tenant", j.u.Tenant, "reason", rej.Reason)
+		case res.Err != nil:
+			d.log().Warn("delivery failed", "user", j.u.Login, "tenant", j.u.Tenant, "err", res.Err)
+		}
+		out[i] = res
+	}
+	if len(jobs) == 1 {
+		one(0, jobs[0])
+		return out
+	}
 	sem := make(chan struct{}, maxParallelUsers)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -234,15 +249,7 @@ func (d *Deliverer) deliver(ctx context.Context, fromp *string, rcpts []Recipien
 					out[i] = Result{User: j.u, Err: fmt.Errorf("delivery panicked: %v", p)}
 				}
 			}()
-			res := d.deliverOne(sys, j.u, j.env, msg, spam)
-			var rej *RejectError
-			switch {
-			case errors.As(res.Err, &rej):
-				d.log().Info("rejected by sieve", "user", j.u.Login, "tenant", j.u.Tenant, "reason", rej.Reason)
-			case res.Err != nil:
-				d.log().Warn("delivery failed", "user", j.u.Login, "tenant", j.u.Tenant, "err", res.Err)
-			}
-			out[i] = res
+			one(i, j)
 		})
 	}
 	wg.Wait()

@@ -19,6 +19,8 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"sync"
@@ -113,8 +115,9 @@ func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release f
 	head := make([]byte, inlineMax+1)
 	n, err := io.ReadFull(r, head)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		c, err := d.storeContent(ctx, bytes.NewReader(head[:n]))
-		return c, nop, err
+		// Small: kept in the row, as storeContent does.
+		sum := sha256.Sum256(head[:n])
+		return content{id: blob.ID(hex.EncodeToString(sum[:])), size: int64(n), inline: head[:n:n]}, nop, nil
 	}
 	if err != nil {
 		return content{}, nop, fmt.Errorf("read content: %w", err)

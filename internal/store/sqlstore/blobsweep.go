@@ -6,13 +6,13 @@ package sqlstore
 // was not removed after a commit — was never freed. sweepFiles lists the
 // blob store and:
 //
-//   - gives a file without a row a row without references (refs 0,
-//     zero_since now). The ordinary sweep removes row and file together
-//     once the grace period (Options.BlobGrace) has passed with nothing
-//     referencing it. A write in flight that put the file but has not
-//     committed yet is therefore safe: its commit adds a reference to the
-//     row (refNew's upsert), or, if it comes later than a whole grace
-//     period, finds the file gone (refNew's Stat) and fails without
+//   - gives a file without a row a row without references, dated so that
+//     the ordinary sweep removes row and file together no sooner than
+//     orphanGrace (an hour, or BlobGrace if longer) later, and only if
+//     nothing referenced it meanwhile. A write in flight that put the file
+//     but has not committed yet is therefore safe: its commit adds a
+//     reference to the row (refNew's upsert), or, if it comes more than an
+//     hour later, finds the file gone (refNew's Stat) and fails without
 //     acknowledging anything.
 //   - removes at once a file whose content the row keeps elsewhere (in the
 //     row itself, or as MIME parts): nothing reads such a file, and the
@@ -24,9 +24,21 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/roost-mail/roost/internal/blob"
 )
+
+// orphanAge is how long a file found without a row is kept at least.
+func (d *DB) orphanAge() time.Duration {
+	switch {
+	case d.orphanGrace < 0:
+		return 0
+	case d.orphanGrace == 0:
+		return time.Hour
+	}
+	return d.orphanGrace
+}
 
 // sweepFiles runs the sweep described above. It returns the number of
 // files removed now.
@@ -110,7 +122,10 @@ func (d *DB) sweepFileBatch(ctx context.Context, ids []blob.ID) (int64, error) {
 	var removed int64
 	err = d.write(ctx, func(t *tx) error {
 		removed = 0
-		at := now()
+		// zero_since in the future: the row sweep frees rows whose
+		// zero_since is a grace period old, so this row becomes due
+		// orphanGrace from now (and never sooner than a grace period).
+		at := time.Now().Add(max(d.orphanAge()-d.grace, 0)).UnixMicro()
 		for id, n := range sizes {
 			if _, err := t.exec(`INSERT INTO blobs (id, size, refs, data, zero_since) VALUES (?, ?, 0, NULL, ?) ON CONFLICT (id) DO NOTHING`,
 				string(id), n, at); err != nil {

@@ -64,29 +64,43 @@ func testPurgeFreesOrphanFiles(t *testing.T, driver string) {
 	// The message file of a message stored as parts, left behind (its
 	// removal after the commit did not happen).
 	leftover := put(kept)
-	// A file found without a row, then referenced by a write (a message
-	// too large for a row with no part worth its own blob: stored whole).
-	late := []byte(strings.Repeat("X-Pad: 0123456789012345678901234567890123456789\r\n", 2000) + "Subject: late\r\n\r\nshort\r\n")
-	lateID := put(late)
+	// Another one (a message too large for a row with no part worth its
+	// own blob: stored whole if a write referenced it).
+	lateID := put([]byte(strings.Repeat("X-Pad: 0123456789012345678901234567890123456789\r\n", 2000) + "Subject: late\r\n\r\nshort\r\n"))
 
+	// With the default grace (an hour), a file found without a row
+	// survives purges until then.
+	purge()
 	purge()
 	if exists(leftover) {
 		t.Error("the file of a message stored as parts survived a purge")
 	}
 	if !exists(orphan) || !exists(lateID) {
-		t.Fatal("a file without a row was removed at its first purge, without a grace period")
+		t.Fatal("a file without a row was removed within an hour of being found")
 	}
-	it2, err := db.AppendItem(sys, inboxes[0], store.NewItem{Content: bytes.NewReader(late)})
+	// Without a grace period (tests only): a file found without a row is
+	// freed by the next purge, unless a write referenced it meanwhile.
+	db.SetOrphanGrace(-1)
+	orphan2 := put(bytes.Repeat([]byte("another orphan "), 20000))
+	late2 := []byte(strings.Repeat("X-Pad: 9876543210987654321098765432109876543210\r\n", 2000) + "Subject: late\r\n\r\nshort\r\n")
+	late2ID := put(late2)
+	purge()
+	if !exists(orphan2) {
+		t.Fatal("a file without a row was removed by the purge that found it")
+	}
+	it2, err := db.AppendItem(sys, inboxes[0], store.NewItem{Content: bytes.NewReader(late2)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	purge()
-	purge()
-	if exists(orphan) {
-		t.Error("an orphan blob file survived two purges")
+	if exists(orphan2) {
+		t.Error("an orphan blob file survived the purge after the one that found it")
 	}
-	if !exists(lateID) {
+	if !exists(late2ID) {
 		t.Error("a file referenced after the purge found it without a row was removed")
+	}
+	if !exists(orphan) {
+		t.Error("a file found without a row less than an hour ago was removed")
 	}
 	for _, id := range inUse {
 		if !exists(id) {
@@ -94,5 +108,5 @@ func testPurgeFreesOrphanFiles(t *testing.T, driver string) {
 		}
 	}
 	checkContent(t, db, it.ID, kept)
-	checkContent(t, db, it2.ID, late)
+	checkContent(t, db, it2.ID, late2)
 }

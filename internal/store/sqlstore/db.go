@@ -61,7 +61,8 @@ type DB struct {
 
 	lists *listCache // listings of large folders
 
-	inflight inflights // large content being stored (content.go)
+	inflight    inflights     // large content being stored (content.go)
+	orphanGrace time.Duration // blobsweep.go; 0 = an hour, < 0 = none (tests)
 
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}

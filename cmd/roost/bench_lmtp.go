@@ -25,6 +25,7 @@ func runBenchLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	addr := fl.String("addr", "127.0.0.1:1024", "LMTP server address (host:port, or unix:/path)")
 	rcptFmt := fl.String("rcpt", "bench%d@bench.test", "recipient address format; %d is the user number")
 	users := fl.Int("users", 100, "number of distinct recipients")
+	rcpts := fl.Int("rcpts", 1, "recipients per transaction (distinct users)")
 	conns := fl.Int("conns", 8, "parallel connections")
 	size := fl.Int("size", 10*1024, "message size in bytes")
 	duration := fl.Duration("duration", 20*time.Second, "how long to run (at most 10m)")
@@ -34,8 +35,9 @@ func runBenchLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return 2
 	}
-	if *duration > 10*time.Minute || *duration <= 0 || *conns < 1 || *conns > 1000 || *users < 1 || *size < 100 || *size > 64<<20 {
-		fmt.Fprintln(stderr, "roost bench lmtp: --duration 0..10m, --conns 1..1000, --users ≥ 1, --size 100 B..64 MiB")
+	if *duration > 10*time.Minute || *duration <= 0 || *conns < 1 || *conns > 1000 || *users < 1 || *size < 100 || *size > 64<<20 ||
+		*rcpts < 1 || *rcpts > *users || *rcpts > 1000 {
+		fmt.Fprintln(stderr, "roost bench lmtp: --duration 0..10m, --conns 1..1000, --users ≥ 1, --size 100 B..64 MiB, --rcpts 1..min(users, 1000)")
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(ctx, *duration)
@@ -50,7 +52,7 @@ func runBenchLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			l, f, err := lmtpClient(ctx, *addr, *rcptFmt, *users, *size, uint64(i))
+			l, f, err := lmtpClient(ctx, *addr, *rcptFmt, *users, *rcpts, *size, uint64(i))
 			mu.Lock()
 			lat = append(lat, l...)
 			failed += f
@@ -63,11 +65,11 @@ func runBenchLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	fmt.Fprintf(stdout, "roost bench lmtp: %s, %d connections, %d recipients, %d-byte messages, %s\n",
-		*addr, *conns, *users, *size, elapsed.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "%-9s %9s %9s %9s %9s %9s %7s\n", "op", "count", "msg/s", "p50", "p95", "p99", "errors")
-	fmt.Fprintf(stdout, "%-9s %9d %9.1f %9s %9s %9s %7d\n", "delivery", len(lat), float64(len(lat))/elapsed.Seconds(),
-		pct(lat, 50), pct(lat, 95), pct(lat, 99), failed)
+	fmt.Fprintf(stdout, "roost bench lmtp: %s, %d connections, %d recipients, %d per message, %d-byte messages, %s\n",
+		*addr, *conns, *users, *rcpts, *size, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%-9s %9s %9s %9s %9s %9s %9s %7s\n", "op", "count", "msg/s", "rcpt/s", "p50", "p95", "p99", "errors")
+	fmt.Fprintf(stdout, "%-9s %9d %9.1f %9.1f %9s %9s %9s %7d\n", "delivery", len(lat), float64(len(lat))/elapsed.Seconds(),
+		float64(len(lat)**rcpts)/elapsed.Seconds(), pct(lat, 50), pct(lat, 95), pct(lat, 99), failed)
 	if firstErr != nil {
 		fmt.Fprintf(stdout, "first error: %v\n", firstErr)
 	}
@@ -77,8 +79,9 @@ func runBenchLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
-// lmtpClient delivers messages on one connection until ctx ends.
-func lmtpClient(ctx context.Context, addr, rcptFmt string, users, size int, seed uint64) ([]time.Duration, int, error) {
+// lmtpClient delivers messages on one connection until ctx ends, each to
+// rcpts distinct users.
+func lmtpClient(ctx context.Context, addr, rcptFmt string, users, rcpts, size int, seed uint64) ([]time.Duration, int, error) {
 	network := "tcp"
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		network, addr = "unix", p
@@ -120,15 +123,23 @@ func lmtpClient(ctx context.Context, addr, rcptFmt string, users, size int, seed
 	var lat []time.Duration
 	failed := 0
 	for n := 0; ctx.Err() == nil; n++ {
-		rcpt := fmt.Sprintf(rcptFmt, rnd.IntN(users))
+		first := rnd.IntN(users)
 		t0 := time.Now()
 		// Pipelined like an MTA that speaks PIPELINING.
-		fmt.Fprintf(w, "MAIL FROM:<sender@example.test>\r\nRCPT TO:<%s>\r\nDATA\r\n", rcpt)
+		w.WriteString("MAIL FROM:<sender@example.test>\r\n")
+		for j := range rcpts {
+			fmt.Fprintf(w, "RCPT TO:<%s>\r\n", fmt.Sprintf(rcptFmt, (first+j)%users))
+		}
+		w.WriteString("DATA\r\n")
 		if err := w.Flush(); err != nil {
 			return lat, failed + 1, err
 		}
 		var bad string
-		for _, want := range []string{"250", "250", "354"} {
+		for k := 0; k < rcpts+2; k++ {
+			want := "250"
+			if k == rcpts+1 {
+				want = "354"
+			}
 			l, err := reply()
 			if err != nil {
 				return lat, failed + 1, err
@@ -150,11 +161,15 @@ func lmtpClient(ctx context.Context, addr, rcptFmt string, users, size int, seed
 		if err := w.Flush(); err != nil {
 			return lat, failed + 1, err
 		}
-		l, err := reply()
-		if err != nil {
-			return lat, failed + 1, err
+		ok := true
+		for range rcpts { // LMTP answers each recipient (RFC 2033 §4.2)
+			l, err := reply()
+			if err != nil {
+				return lat, failed + 1, err
+			}
+			ok = ok && strings.HasPrefix(l, "250")
 		}
-		if !strings.HasPrefix(l, "250") {
+		if !ok {
 			failed++
 			continue
 		}

@@ -91,6 +91,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
+	if err := checkDataDir(cfg.DataDir, s.log); err != nil {
+		return err
+	}
 	unlock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return err
@@ -187,7 +190,9 @@ func (s *server) reload() {
 }
 
 // bootstrap creates, on first start, the default tenant and a system
-// administrator whose password is printed once.
+// administrator whose password it writes to a file only the server's user
+// can read, <data>/initial-admin-password, and names the file (standard
+// output may end up in a service manager's journal).
 func (s *server) bootstrap(ctx context.Context) error {
 	sys := store.SystemContext(ctx)
 	ts, err := s.db.ListTenants(sys)
@@ -197,21 +202,26 @@ func (s *server) bootstrap(ctx context.Context) error {
 	if len(ts) > 0 {
 		return nil
 	}
-	if _, err := s.db.CreateTenant(sys, "default"); err != nil {
-		return fmt.Errorf("first start: %w", err)
-	}
 	pw := auth.RandomPassword(20)
 	hash, err := auth.HashPasswordWith(pw, argonParams(s.cfg.Load()))
 	if err != nil {
 		return err
 	}
+	// The file first: a start that cannot write it creates nothing.
+	pwFile := filepath.Join(s.cfg.Load().DataDir, initialPasswordFile)
+	if err := writePrivateFile(pwFile, []byte(pw+"\n")); err != nil {
+		return fmt.Errorf("first start: write the administrator's password: %w", err)
+	}
+	if _, err := s.db.CreateTenant(sys, "default"); err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
 	if _, err := s.db.CreateUser(sys, "default", store.User{Login: "admin", FullName: "Administrator", Active: true,
 		Admin: store.AdminSystem, PasswordHash: hash}); err != nil {
 		return fmt.Errorf("first start: %w", err)
 	}
-	fmt.Fprintf(s.o.Stdout, "First start: created the system administrator %q with password %s\n", "admin", pw)
-	fmt.Fprintf(s.o.Stdout, "  (shown only this once; change it with: roost admin user update admin --password-stdin)\n")
-	s.log.Info("first start: created default tenant and administrator")
+	fmt.Fprintf(s.o.Stdout, "First start: created the system administrator %q; its password is in %s (readable only by this user)\n", "admin", pwFile)
+	fmt.Fprintf(s.o.Stdout, "  (change it with: roost admin user update admin --password-stdin, then delete the file)\n")
+	s.log.Info("first start: created default tenant and administrator", "password_file", pwFile)
 	return nil
 }
 

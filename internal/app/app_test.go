@@ -77,7 +77,7 @@ func TestRunReloadShutdown(t *testing.T) {
 		return err == nil
 	})
 	out := stdout.String()
-	for _, want := range []string{"First start: created the system administrator \"admin\" with password ", "listening: admin api", "Roost test is running"} {
+	for _, want := range []string{"First start: created the system administrator \"admin\"; its password is in " + filepath.Join(dir, "initial-admin-password"), "listening: admin api", "Roost test is running"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("stdout lacks %q:\n%s", want, out)
 		}

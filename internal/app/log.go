@@ -24,7 +24,7 @@ func openLog(c *config.Config, stderr io.Writer) (io.Writer, error) {
 		}
 		return w, nil
 	default:
-		f, err := os.OpenFile(c.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := os.OpenFile(c.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("log_file: %w", err)
 		}

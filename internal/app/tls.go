@@ -66,7 +66,7 @@ func loadOrCreateCert(certFile, keyFile, dir, host string) (tls.Certificate, boo
 	if err := writeFileSync(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		return tls.Certificate{}, false, err
 	}
-	if err := writeFileSync(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := writeFileSync(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		return tls.Certificate{}, false, err
 	}
 	c, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -77,6 +77,10 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(mode); err != nil { // a leftover temp file keeps its mode
+		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {

@@ -34,6 +34,12 @@ type Store interface {
 	// Put reads r to EOF, stores the bytes and returns their ID and size.
 	// It returns only after the content is durable.
 	Put(ctx context.Context, r io.Reader) (ID, int64, error)
+	// Stage reads r to EOF into temporary storage, without making it
+	// durable, and returns the content's ID and size. The caller then
+	// commits it (the same as a Put) or discards it, for instance after
+	// finding that the content is stored already: a known blob then costs
+	// no write to the store and no fsync.
+	Stage(ctx context.Context, r io.Reader) (Staged, error)
 	// Open returns the blob's content.
 	Open(ctx context.Context, id ID) (io.ReadCloser, error)
 	// Stat returns the blob's size, or ErrNotFound.
@@ -42,6 +48,19 @@ type Store interface {
 	Delete(ctx context.Context, id ID) error
 	// Walk calls fn for every stored blob, in no particular order.
 	Walk(ctx context.Context, fn func(ID) error) error
+}
+
+// Staged is content read by Store.Stage and not yet stored. It is not safe
+// for concurrent use.
+type Staged interface {
+	ID() ID
+	Size() int64
+	// Commit stores the content under its ID and returns once it is
+	// durable, as Put does.
+	Commit(ctx context.Context) error
+	// Discard drops the temporary copy. It is a no-op after Commit or a
+	// previous Discard; callers may defer it.
+	Discard()
 }
 
 // Valid reports whether s has the form of an ID (64 lowercase hex digits).

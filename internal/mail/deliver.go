@@ -37,7 +37,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/store"
@@ -194,6 +196,11 @@ func (d *Deliverer) deliver(ctx context.Context, fromp *string, rcpts []Recipien
 		from = returnPath(msg)
 	}
 	spam := d.spamVerdict(ctx, msg)
+	type job struct {
+		u   *store.User
+		env Envelope
+	}
+	var jobs []job
 	seen := map[int64]bool{}
 	for _, r := range rcpts {
 		for _, u := range r.Users {
@@ -205,19 +212,52 @@ func (d *Deliverer) deliver(ctx context.Context, fromp *string, rcpts []Recipien
 			if env.To == "" {
 				env.To = u.Email
 			}
-			res := d.deliverOne(sys, u, env, msg, spam)
-			var rej *RejectError
-			switch {
-			case errors.As(res.Err, &rej):
-				d.log().Info("rejected by sieve", "user", u.Login, "tenant", u.Tenant, "reason", rej.Reason)
-			case res.Err != nil:
-				d.log().Warn("delivery failed", "user", u.Login, "tenant", u.Tenant, "err", res.Err)
-			}
-			out = append(out, res)
+			jobs = append(jobs, job{u, env})
 		}
 	}
+	// The users are served concurrently, so that the store commits their
+	// copies together (one fsync for many recipients with SQLite's group
+	// commit) and stores a large message once for all (hardening 9.17).
+	// Each result is still final only once that user's copies are durable.
+	out = make([]Result, len(jobs))
+	one := func(i int, j job) {
+		res := d.deliverOne(sys, j.u, j.env, msg, spam)
+		var rej *RejectError
+		switch {
+		case errors.As(res.Err, &rej):
+			d.log().Info("rejected by sieve", "user", j.u.Login, "tenant", j.u.Tenant, "reason", rej.Reason)
+		case res.Err != nil:
+			d.log().Warn("delivery failed", "user", j.u.Login, "tenant", j.u.Tenant, "err", res.Err)
+		}
+		out[i] = res
+	}
+	if len(jobs) == 1 {
+		one(0, jobs[0])
+		return out
+	}
+	sem := make(chan struct{}, maxParallelUsers)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defer func() {
+				// This goroutine is outside the connection's own recover:
+				// a panic fails this user's delivery, not the process.
+				if p := recover(); p != nil {
+					d.log().Error("delivery panicked", "user", j.u.Login, "panic", p, "stack", string(debug.Stack()))
+					out[i] = Result{User: j.u, Err: fmt.Errorf("delivery panicked: %v", p)}
+				}
+			}()
+			one(i, j)
+		})
+	}
+	wg.Wait()
 	return out
 }
+
+// maxParallelUsers bounds the users of one delivery served at once.
+const maxParallelUsers = 32
 
 // load opens the message once. A file is used in place; anything else is
 // read into memory, bounded.

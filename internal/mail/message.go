@@ -3,6 +3,7 @@ package mail
 import (
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/roost-mail/roost/internal/proto/mime"
 	"github.com/roost-mail/roost/internal/proto/sieve"
@@ -22,6 +23,9 @@ type message struct {
 	root  *mime.Part
 	close func()
 
+	// mu guards the values read on demand: the recipients of one delivery
+	// are handled concurrently.
+	mu    sync.Mutex
 	raw   []byte // whole message, read on demand (bytes)
 	parts []sieve.BodyPart
 }
@@ -39,6 +43,8 @@ func newMessage(ra io.ReaderAt, size int64, closeFn func() error) (*message, err
 func (m *message) reader() io.Reader { return io.NewSectionReader(m.ra, 0, m.size) }
 
 func (m *message) bytes() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.raw == nil {
 		b := make([]byte, m.size)
 		if _, err := m.ra.ReadAt(b, 0); err != nil && err != io.EOF {
@@ -66,6 +72,8 @@ func (m *message) hasCalendar() bool {
 }
 
 func (m *message) bodyParts() []sieve.BodyPart {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.parts != nil {
 		return m.parts
 	}

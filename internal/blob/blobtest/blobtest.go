@@ -60,6 +60,9 @@ func TestStore(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"CancelBefore", testCancelBefore},
 		{"CancelDuring", testCancelDuring},
 		{"ReaderError", testReaderError},
+		{"Stage", testStage},
+		{"StageDiscard", testStageDiscard},
+		{"StageCancel", testStageCancel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -467,6 +470,90 @@ func testReaderError(t *testing.T, s blob.Store) {
 	}
 	if _, _, err := s.Put(t.Context(), iotest.TimeoutReader(generate(8, 1<<20))); !errors.Is(err, iotest.ErrTimeout) {
 		t.Errorf("Put from a timing-out reader = %v, want its error", err)
+	}
+	if got := list(t, s); len(got) != 0 {
+		t.Errorf("Walk = %v, want no blobs", got)
+	}
+}
+
+// testStage stages content, which is invisible until committed, and
+// commits it; staging content that is stored already and committing it
+// again keeps it.
+func testStage(t *testing.T, s blob.Store) {
+	b := content(9, 200<<10+3)
+	want := sum(b)
+	st, err := s.Stage(t.Context(), iotest.HalfReader(bytes.NewReader(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Discard()
+	if st.ID() != want || st.Size() != int64(len(b)) {
+		t.Fatalf("Stage = %s, %d; want %s, %d", st.ID(), st.Size(), want, len(b))
+	}
+	if got := list(t, s); len(got) != 0 {
+		t.Errorf("before Commit: Walk = %v, want no blobs", got)
+	}
+	if _, err := s.Stat(t.Context(), want); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("before Commit: Stat = %v, want ErrNotFound", err)
+	}
+	if err := st.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	st.Discard() // a no-op after Commit
+	if got := read(t, s, want); !bytes.Equal(got, b) {
+		t.Fatal("committed blob reads back wrong")
+	}
+	again, err := s.Stage(t.Context(), bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	again.Discard()
+	if got := list(t, s); !slices.Equal(got, []blob.ID{want}) {
+		t.Errorf("Walk = %v, want [%s]", got, want)
+	}
+	if got := read(t, s, want); !bytes.Equal(got, b) {
+		t.Error("content changed by committing it again")
+	}
+}
+
+// testStageDiscard discards staged content: nothing is stored, and
+// discarding a copy of a stored blob leaves the blob alone.
+func testStageDiscard(t *testing.T, s blob.Store) {
+	b := []byte("kept")
+	id := put(t, s, bytes.NewReader(b), b)
+	for _, c := range [][]byte{b, []byte("dropped")} {
+		st, err := s.Stage(t.Context(), bytes.NewReader(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ID() != sum(c) {
+			t.Errorf("Stage(%q) = %s, want %s", c, st.ID(), sum(c))
+		}
+		st.Discard()
+		st.Discard()
+	}
+	if got := list(t, s); !slices.Equal(got, []blob.ID{id}) {
+		t.Errorf("Walk = %v, want [%s]", got, id)
+	}
+	if got := read(t, s, id); !bytes.Equal(got, b) {
+		t.Error("stored blob changed by a discarded stage of the same content")
+	}
+}
+
+// testStageCancel: a Commit with a cancelled context stores nothing.
+func testStageCancel(t *testing.T, s blob.Store) {
+	st, err := s.Stage(t.Context(), strings.NewReader("cancelled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Discard()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := st.Commit(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Commit with a cancelled context = %v, want context.Canceled", err)
 	}
 	if got := list(t, s); len(got) != 0 {
 		t.Errorf("Walk = %v, want no blobs", got)

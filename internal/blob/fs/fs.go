@@ -4,14 +4,17 @@
 //
 //	<root>/ab/cd/abcd…    a blob, named by its full 64-hex-digit ID and fanned
 //	                      out by the ID's first two and next two hex digits
-//	<root>/tmp/put-*      uploads in progress; renamed into place when complete
+//	<root>/tmp/put-*      uploads in progress (Put, or Stage until Commit or
+//	                      Discard); renamed into place when committed
 //
 // Invariants:
 //   - A file under a fan-out directory is complete: Put writes to tmp/,
 //     fsyncs, and only then renames into place, so a reader never sees a
 //     partial blob under its final name.
 //   - Put returns only after the file, its directory entry and any fan-out
-//     directory it created are fsynced.
+//     directory it created are fsynced. Stage writes the temp file without
+//     an fsync; Commit then does what Put does, and for content stored
+//     already only touches the existing file (no fsync).
 //   - A Put of content that is already stored keeps the existing file and
 //     sets its modification time to now, so a concurrent garbage sweep that
 //     spares recent files does not delete a blob a caller is about to
@@ -115,75 +118,127 @@ func checkID(id blob.ID) error {
 
 // Put implements blob.Store. The context is checked between chunks read from
 // r; a Read that blocks is not interrupted.
-func (s *Store) Put(ctx context.Context, r io.Reader) (id blob.ID, size int64, err error) {
-	if err := ctx.Err(); err != nil {
-		return "", 0, fmt.Errorf("put blob: %w", err)
-	}
-	f, err := os.CreateTemp(s.tmp, "put-*")
+func (s *Store) Put(ctx context.Context, r io.Reader) (blob.ID, int64, error) {
+	st, err := s.stage(ctx, r)
 	if err != nil {
 		return "", 0, fmt.Errorf("put blob: %w", err)
 	}
-	tmp := f.Name()
-	committed := false
+	defer st.Discard()
+	if err := st.Commit(ctx); err != nil {
+		return "", 0, fmt.Errorf("put blob: %w", err)
+	}
+	return st.id, st.size, nil
+}
+
+// Stage implements blob.Store: the content is written to a temp file and
+// hashed, but not fsynced until Commit.
+func (s *Store) Stage(ctx context.Context, r io.Reader) (blob.Staged, error) {
+	st, err := s.stage(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("stage blob: %w", err)
+	}
+	return st, nil
+}
+
+func (s *Store) stage(ctx context.Context, r io.Reader) (*staged, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(s.tmp, "put-*")
+	if err != nil {
+		return nil, err
+	}
+	st := &staged{s: s, f: f, tmp: f.Name()}
+	ok := false
 	defer func() {
-		if !committed {
-			f.Close()
-			os.Remove(tmp)
+		if !ok {
+			st.Discard()
 		}
 	}()
-
 	h := sha256.New()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	for {
 		if err := ctx.Err(); err != nil {
-			return "", 0, fmt.Errorf("put blob: %w", err)
+			return nil, err
 		}
 		n, rerr := r.Read(buf)
 		if n > 0 {
 			h.Write(buf[:n])
 			if _, err := f.Write(buf[:n]); err != nil {
-				return "", 0, fmt.Errorf("put blob: %w", err)
+				return nil, err
 			}
-			size += int64(n)
+			st.size += int64(n)
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return "", 0, fmt.Errorf("put blob: read: %w", rerr)
+			return nil, fmt.Errorf("read: %w", rerr)
 		}
 	}
-	if err := f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("put blob: %w", err)
+	st.id = blob.ID(hex.EncodeToString(h.Sum(nil)))
+	ok = true
+	return st, nil
+}
+
+// staged is a temp file holding content that Commit moves into place.
+type staged struct {
+	s    *Store
+	f    *os.File // nil once closed
+	tmp  string   // "" once committed or discarded
+	id   blob.ID
+	size int64
+}
+
+func (st *staged) ID() blob.ID { return st.id }
+func (st *staged) Size() int64 { return st.size }
+
+// Discard implements blob.Staged.
+func (st *staged) Discard() {
+	if st.f != nil {
+		st.f.Close()
+		st.f = nil
 	}
-	if err := f.Close(); err != nil {
-		return "", 0, fmt.Errorf("put blob: %w", err)
+	if st.tmp != "" {
+		os.Remove(st.tmp)
+		st.tmp = ""
+	}
+}
+
+// Commit implements blob.Staged. Content that is stored already keeps its
+// file: the temp file is dropped without an fsync.
+func (st *staged) Commit(ctx context.Context) error {
+	if st.tmp == "" {
+		return fmt.Errorf("blob %s: commit after discard", st.id)
 	}
 	// Last chance to give up: past this point the blob becomes visible.
 	if err := ctx.Err(); err != nil {
-		return "", 0, fmt.Errorf("put blob: %w", err)
+		return err
 	}
-
-	id = blob.ID(hex.EncodeToString(h.Sum(nil)))
-	final := s.path(id)
-
+	final := st.s.path(st.id)
 	// Dedupe. Touching the existing file tells a garbage sweep it is in use.
 	now := time.Now()
 	if err := os.Chtimes(final, now, now); err == nil {
-		os.Remove(tmp)
-		committed = true
-		return id, size, nil
+		st.Discard()
+		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", 0, fmt.Errorf("put blob %s: %w", id, err)
+		return fmt.Errorf("blob %s: %w", st.id, err)
 	}
-
-	if err := s.commit(tmp, final); err != nil {
-		return "", 0, fmt.Errorf("put blob %s: %w", id, err)
+	if err := st.f.Sync(); err != nil {
+		return fmt.Errorf("blob %s: %w", st.id, err)
 	}
-	committed = true
-	return id, size, nil
+	err := st.f.Close()
+	st.f = nil
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", st.id, err)
+	}
+	if err := st.s.commit(st.tmp, final); err != nil {
+		return fmt.Errorf("blob %s: %w", st.id, err)
+	}
+	st.tmp = ""
+	return nil
 }
 
 // commit renames the complete temp file to final and makes the rename

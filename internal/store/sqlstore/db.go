@@ -62,6 +62,9 @@ type DB struct {
 
 	lists *listCache // listings of large folders
 
+	inflight    inflights     // large content being stored (content.go)
+	orphanGrace time.Duration // blobsweep.go; 0 = an hour, < 0 = none (tests)
+
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -117,6 +120,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		// WAL with synchronous=FULL: a commit is on disk when it returns.
 		path, query, _ := strings.Cut(o.DSN, "?")
 		d.path = path
+		if err := privateSQLite(path); err != nil { // filemode.go
+			return nil, err
+		}
 		if query != "" {
 			query += "&"
 		}

@@ -53,3 +53,7 @@ func (d *DB) BulkFill(ctx context.Context, storeID, folderID int64, n int) error
 // ForgetRecordsBefore makes the purge forget RecordOnce records older than
 // the time cut returns.
 func (d *DB) ForgetRecordsBefore(cut func() time.Time) { d.recordCutoff = cut }
+
+// SetOrphanGrace sets how long the purge keeps a blob file found without a
+// database row (< 0: no time at all).
+func (d *DB) SetOrphanGrace(g time.Duration) { d.orphanGrace = g }

@@ -135,19 +135,7 @@ func (d *DB) storeContent(ctx context.Context, r io.Reader) (content, error) {
 	case err != nil:
 		return content{}, fmt.Errorf("read content: %w", err)
 	}
-	id, size, err := d.blobs.Put(ctx, io.MultiReader(bytes.NewReader(head), r))
-	if err != nil {
-		return content{}, fmt.Errorf("store content: %w", err)
-	}
-	c := content{id: id, size: size}
-	if err := d.split(ctx, &c); err != nil {
-		if ctx.Err() != nil {
-			return content{}, err
-		}
-		// The whole message is durable already: keep it whole.
-		c.manifest, c.parts = nil, nil
-	}
-	return c, nil
+	return d.storeLarge(ctx, io.MultiReader(bytes.NewReader(head), r)) // content.go
 }
 
 // refNew adds a reference to content just read by storeContent. For a blob
@@ -292,10 +280,11 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	if it.Content == nil {
 		return nil, fmt.Errorf("no content: %w", store.ErrInvalid)
 	}
-	c, err := d.storeContent(ctx, it.Content)
+	c, release, err := d.storeShared(ctx, it.Content)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()

@@ -144,6 +144,13 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 	if err != nil {
 		return st, err
 	}
+	// After the row sweep, so that a file found without a row now gets a
+	// whole grace period before a later purge frees it (blobsweep.go).
+	n, err = d.sweepFiles(ctx)
+	st.Blobs += n
+	if err != nil {
+		return st, err
+	}
 	return st, d.forgetRecords(ctx)
 }
 

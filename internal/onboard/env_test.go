@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -126,3 +127,5 @@ func (e *env) do(t *testing.T, method, path, host, body string, hdr ...string) (
 	b.ReadFrom(resp.Body)
 	return resp.StatusCode, b.String()
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -169,3 +169,6 @@ func validDomain(d string) bool {
 	}
 	return true
 }
+
+// ValidHost reports whether h is a usable host name for clients.
+func ValidHost(h string) bool { return validDomain(h) }

@@ -2,6 +2,7 @@ package onboard_test
 
 import (
 	"context"
+	"errors"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roost-mail/roost/internal/onboard"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -207,4 +209,32 @@ func TestAutoconfigRefusals(t *testing.T) {
 			t.Errorf("%s (Host %s): %d %q, want the refusal %q", c.path, c.host, st, body, ref)
 		}
 	}
+}
+
+// FuzzAutoconfigAddress: any emailaddress either is refused as not served
+// or yields a document in Thunderbird's format.
+func FuzzAutoconfigAddress(f *testing.F) {
+	for _, s := range []string{"alice@example.org", "a@b@example.org", "<x>@example.org", "x@EXAMPLE.ORG.", "&amp;@example.org", "\x00@example.org", "@", ""} {
+		f.Add(s)
+	}
+	e := newEnv(f)
+	f.Fuzz(func(t *testing.T, addr string) {
+		a, err := e.svc.Lookup(context.Background(), addr)
+		if errors.Is(err, onboard.ErrUnknownDomain) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Domain != "example.org" {
+			t.Fatalf("%q accepted for domain %q", addr, a.Domain)
+		}
+		doc, err := onboard.Autoconfig(a)
+		if err != nil {
+			return // not representable in XML (invalid UTF-8, control characters)
+		}
+		if err := validateClientConfig(doc); err != nil {
+			t.Fatalf("%q: %v\n%s", addr, err, doc)
+		}
+	})
 }

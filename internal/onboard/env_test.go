@@ -42,7 +42,7 @@ type env struct {
 var testSettings = onboard.Settings{Host: "mail.example.net", IMAP: 143, IMAPS: 993, POP3: 0, POP3S: 995,
 	Submission: 587, Submissions: 465, HTTPS: 443}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := fs.New(filepath.Join(dir, "blobs"))
@@ -88,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func selfSigned(t *testing.T) tls.Certificate {
+func selfSigned(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

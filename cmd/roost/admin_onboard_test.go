@@ -71,6 +71,14 @@ func TestAdminDomainDNSAndCheck(t *testing.T) {
 	e.ok("tenant", "create", "acme")
 	e.ok("domain", "add", "example.org", "--tenant", "acme")
 	e.fails(1, "not found", "domain", "dns", "unknown.test")
+	// Another tenant's administrator does not see the domain at all.
+	e.ok("tenant", "create", "globex")
+	e.ok("user", "create", "gus", "--tenant", "globex", "--admin", "1")
+	gus := e.serveAs("gus")
+	for _, args := range [][]string{{"domain", "dns", "example.org"}, {"domain", "check", "example.org"},
+		{"domain", "update", "example.org", "--public-hostname", "evil.example"}} {
+		wantFail(t, runIn(gus, "", args...), 1, "not found", args)
+	}
 
 	zone := e.ok("domain", "dns", "example.org")
 	for _, want := range []string{

@@ -2,8 +2,8 @@ package onboard_test
 
 import (
 	"context"
-	"errors"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"

@@ -79,6 +79,14 @@ func TestAdminDomainDNSAndCheck(t *testing.T) {
 		{"domain", "update", "example.org", "--public-hostname", "evil.example"}} {
 		wantFail(t, runIn(gus, "", args...), 1, "not found", args)
 	}
+	// A tenant administrator may not point the server at a DNS server of their choice.
+	e.ok("user", "create", "ann", "--tenant", "acme", "--admin", "1")
+	ann := e.serveAs("ann")
+	args := []string{"domain", "check", "example.org", "--resolver", "127.0.0.1:9"}
+	wantFail(t, runIn(ann, "", args...), 1, "only system administrators", args)
+	if out := runIn(ann, "", "domain", "dns", "example.org"); out.code != 0 || !strings.Contains(out.stdout, "IN MX") {
+		t.Errorf("the tenant's admin: domain dns: %+v", out)
+	}
 
 	zone := e.ok("domain", "dns", "example.org")
 	for _, want := range []string{

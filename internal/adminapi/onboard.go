@@ -10,6 +10,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/onboard"
 	"github.com/roost-mail/roost/internal/queue"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // DomainDNS is the answer of GET /v1/domains/{domain}/dns: the records
@@ -83,6 +84,11 @@ func (s *Server) domainCheck(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	addr := r.URL.Query().Get("resolver")
+	// Naming the DNS server makes Roost send packets to any address:
+	// system administrators only.
+	if p := store.PrincipalFrom(r.Context()); addr != "" && (p == nil || !p.IsSystemAdmin()) {
+		return errorf(http.StatusForbidden, "only system administrators may name a resolver")
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
 	writeJSON(w, http.StatusOK, DomainCheck{Domain: d.Domain, Resolver: addr, Results: onboard.Check(ctx, onboard.NewResolver(addr), d.Records)})

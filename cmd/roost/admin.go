@@ -92,6 +92,16 @@ var adminCmds = []*adminCmd{
 		help: "create a DKIM signing key for DOMAIN (replacing its current one) and print the DNS TXT record to publish;\n" +
 			"        the selector defaults to roostYYYYMM; --show prints the current record without changing anything",
 		flags: []flagDef{fString("selector"), fBool("show")}, run: domainDKIM},
+	{object: "domain", verb: "dns", args: []string{"DOMAIN"}, syntax: "domain dns DOMAIN",
+		help: "print the DNS records DOMAIN should publish (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, autoconfig, SRV) as zone-file lines",
+		run:  domainDNS},
+	{object: "domain", verb: "check", args: []string{"DOMAIN"}, syntax: "domain check DOMAIN [--resolver ADDR]",
+		help: "look those records up (through the server's system resolver, or the DNS server ADDR[:PORT]) and report\n" +
+			"        each as present, missing or wrong with the value found; exit status 1 unless all are present",
+		flags: []flagDef{fString("resolver")}, run: domainCheck},
+	{object: "domain", verb: "update", args: []string{"DOMAIN"}, syntax: "domain update DOMAIN [--public-hostname H] [--mta-sts-mode testing|enforce|none]",
+		help:  "set the host name the domain's clients are told (instead of public_hostname; '' resets) and its MTA-STS mode",
+		flags: []flagDef{fString("public-hostname"), fString("mta-sts-mode")}, run: domainUpdate},
 
 	{object: "user", verb: "create", args: []string{"LOGIN"},
 		syntax: `user create LOGIN --email ADDR --name "Full Name" [--password-stdin] [--admin 0|1|2] [--inactive] [--tenant T]`,
@@ -122,6 +132,9 @@ var adminCmds = []*adminCmd{
 		help:   "show or set a user's out-of-office reply (kopano-set-oof); DATE is YYYY-MM-DD[THH:MM] or RFC 3339, '' clears it",
 		flags:  []flagDef{fBool("on"), fBool("off"), fString("subject"), fString("message-file"), fString("from"), fString("until")},
 		run:    userOOF},
+	{object: "user", verb: "profile", args: []string{"LOGIN"}, syntax: "user profile LOGIN > FILE.mobileconfig",
+		help: "write the user's signed Apple configuration profile (IMAP, SMTP, CalDAV, CardDAV; DER) to standard output",
+		run:  userProfile},
 
 	{object: "group", verb: "create", args: []string{"NAME"}, syntax: "group create NAME [--tenant T]",
 		help: "create a group", flags: []flagDef{fString("tenant")}, run: groupCreate},

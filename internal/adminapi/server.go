@@ -29,12 +29,14 @@
 package adminapi
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/onboard"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -59,6 +61,10 @@ type Options struct {
 	// PasswordParams returns the argon2id parameters passwords are
 	// hashed with (password_argon2_*); nil means auth.DefaultParams.
 	PasswordParams func() auth.Params
+	// Onboard and Certificate serve DNS guidance, domain checks and Apple
+	// profiles (signed with Certificate); nil answers 501.
+	Onboard     *onboard.Service
+	Certificate func() tls.Certificate
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -115,6 +121,9 @@ func (s *Server) routes() {
 	h("DELETE /v1/domains/{domain}", s.removeDomain)
 	h("GET /v1/domains/{domain}/dkim", s.showDKIM)
 	h("POST /v1/domains/{domain}/dkim", s.createDKIM)
+	h("PATCH /v1/domains/{domain}", s.updateDomain)
+	h("GET /v1/domains/{domain}/dns", s.domainDNS)
+	h("GET /v1/domains/{domain}/check", s.domainCheck)
 
 	h("GET /v1/users", s.listUsers)
 	h("POST /v1/users", s.createUser)
@@ -123,6 +132,7 @@ func (s *Server) routes() {
 	h("DELETE /v1/users/{login}", s.deleteUser)
 	h("GET /v1/users/{login}/oof", s.showOOF)
 	h("PATCH /v1/users/{login}/oof", s.updateOOF)
+	h("GET /v1/users/{login}/profile", s.userProfile)
 	h("POST /v1/users/{login}/calendars/{folder}/import", s.importCalendar)
 	h("GET /v1/users/{login}/calendars/{folder}/export", s.exportCalendar)
 	h("POST /v1/users/{login}/contacts/{folder}/import", s.importContacts)

@@ -58,6 +58,8 @@ type server struct {
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
 	started time.Time
+	// cert is the TLS certificate; it also signs Apple profiles.
+	cert tls.Certificate
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -123,6 +125,7 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Stdout, "Created a self-signed TLS certificate in %s (set ssl_certificate_file for a real one)\n", filepath.Join(cfg.DataDir, "tls"))
 	}
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	s.cert = cert
 
 	if err := s.listen(ctx, cfg, tlsConf); err != nil {
 		s.shutdown()
@@ -271,7 +274,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
-			Deliverer:        del})
+			Deliverer:        del,
+			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert }})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -529,6 +533,7 @@ func (a remoteAddr) String() string  { return string(a) }
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
 	s.mountDAV(mux, cfg, authn, imip)
+	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

@@ -23,11 +23,13 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -59,6 +61,9 @@ type Config struct {
 	SSLPrivateKeyFile  string `toml:"ssl_private_key_file" default:"" doc:"PEM file with the private key of 'ssl_certificate_file'."`
 	SSLCAFile          string `toml:"ssl_ca_file" default:"" doc:"PEM file with the certificate authorities whose client certificates 'admin_listen' accepts. A client certificate login is the system identity, so guard the CA's key. Empty accepts no client certificates."`
 	ServerName         string `toml:"server_name" default:"" doc:"Host name announced in protocol greetings and used in generated messages (DSNs, quota warnings). Empty means the host name of the machine."`
+
+	PublicHostname string   `toml:"public_hostname" default:"" reload:"true" doc:"Host name clients are told to connect to (autoconfig, autodiscover, Apple profiles, DNS guidance, MTA-STS), for a server behind a reverse proxy or NAT. Empty means 'server_name'. A domain may override it with its 'public_hostname' property."`
+	PublicPorts    []string `toml:"public_ports" default:"" reload:"true" doc:"Ports clients reach each service on when they differ from the listeners' ports (NAT, reverse proxy), each 'service=port' with service one of 'imap', 'imaps', 'pop3', 'pop3s', 'submission', 'submissions', 'https', e.g. 'imaps=993'. A port of 0 hides the service from clients."`
 
 	LoginnameFormat    string `toml:"loginname_format" default:"%u" reload:"true" doc:"How a login name is built from its parts: '%u' is the user name and '%c' the tenant (company) name, as in '%u@%c'. Must contain '%u'; write '%%' for a literal percent sign."`
 	UserPlugin         string `toml:"user_plugin" default:"db" doc:"Where users, groups and tenants come from. 'db' keeps them in Roost's database, managed with 'roost admin' and the web admin."`
@@ -265,4 +270,29 @@ func parseLogLevel(s string) (slog.Level, bool) {
 		return slog.LevelError, true
 	}
 	return slog.LevelInfo, false
+}
+
+// publicServices are the services public_ports may name.
+var publicServices = []string{"imap", "imaps", "pop3", "pop3s", "submission", "submissions", "https"}
+
+// PublicPortMap parses public_ports into service → port.
+func (c *Config) PublicPortMap() (map[string]int, error) {
+	out := map[string]int{}
+	for _, e := range c.PublicPorts {
+		svc, port, ok := strings.Cut(strings.TrimSpace(e), "=")
+		n, err := strconv.Atoi(strings.TrimSpace(port))
+		if !ok || err != nil || n < 0 || n > 65535 || !slices.Contains(publicServices, strings.TrimSpace(svc)) {
+			return nil, fmt.Errorf("%q is not 'service=port' with a service of %s", e, strings.Join(publicServices, ", "))
+		}
+		out[strings.TrimSpace(svc)] = n
+	}
+	return out, nil
+}
+
+// PublicHost returns public_hostname, or else Hostname (server_name).
+func (c *Config) PublicHost() string {
+	if c.PublicHostname != "" {
+		return c.PublicHostname
+	}
+	return c.Hostname()
 }

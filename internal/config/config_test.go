@@ -180,6 +180,8 @@ ssl_certificate_file = %[4]q
 ssl_private_key_file = %[5]q
 ssl_ca_file = %[6]q
 server_name = "mail.example.com"
+public_hostname = "mail.example.net"
+public_ports = ["imaps=993", "https=443"]
 loginname_format = "%%u@%%c"
 user_plugin = "db"
 default_store_locale = "de_DE"

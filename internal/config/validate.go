@@ -51,6 +51,14 @@ func (c *Config) validate(p *problems) {
 	if p.ok("server_name") && c.ServerName != "" && !validHostname(c.ServerName) {
 		p.add("server_name", "%q is not a valid host name", c.ServerName)
 	}
+	if p.ok("public_hostname") && c.PublicHostname != "" && !validHostname(c.PublicHostname) {
+		p.add("public_hostname", "%q is not a valid host name", c.PublicHostname)
+	}
+	if p.ok("public_ports") {
+		if _, err := c.PublicPortMap(); err != nil {
+			p.add("public_ports", "%v", err)
+		}
+	}
 	if p.ok("loginname_format") {
 		checkLoginnameFormat(p, c.LoginnameFormat)
 	}

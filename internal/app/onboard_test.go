@@ -1,0 +1,116 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestOnboardingServed runs Roost with public_hostname and public_ports
+// and asks its HTTPS listener for autoconfig, autodiscover and the
+// profile: the public names are handed out, and the profile is signed with
+// the server's own TLS key.
+func TestOnboardingServed(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "roost-onb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg := filepath.Join(dir, "roost.toml")
+	https := freeAddr(t)
+	writeConfig(t, cfg, dir, fmt.Sprintf("https_listen = %q\nimaps_listen = %q\nsubmissions_listen = %q\n"+
+		"public_hostname = \"mail.example.net\"\npublic_ports = [\"imaps=993\", \"submissions=465\", \"https=443\"]\n",
+		https, freeAddr(t), freeAddr(t)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stdout, stderr syncBuf
+	go func() { done <- Run(ctx, Options{ConfigPath: cfg, Stdout: &stdout, Stderr: &stderr, Version: "test"}) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "https listener", func() bool { return strings.Contains(stdout.String(), "is running") })
+
+	admin := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", filepath.Join(dir, "admin.sock"))
+	}}}
+	for _, c := range []struct{ path, body string }{
+		{"/v1/domains", `{"name":"example.org"}`},
+		{"/v1/users", `{"login":"alice","email":"alice@example.org","name":"Alice","password":"pw-alice-1"}`},
+	} {
+		resp, err := admin.Post("http://roost"+c.path, "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("%s: %d %s", c.path, resp.StatusCode, b)
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	get := func(method, path, host, body, user string) (int, string) {
+		req, _ := http.NewRequest(method, "https://"+https+path, strings.NewReader(body))
+		if host != "" {
+			req.Host = host
+		}
+		if user != "" {
+			req.SetBasicAuth(user, "pw-alice-1")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	st, body := get("GET", "/mail/config-v1.1.xml?emailaddress=alice@example.org", "autoconfig.example.org", "", "")
+	for _, want := range []string{"<hostname>mail.example.net</hostname>", "<port>993</port>", "<port>465</port>", "<serverURL>https://mail.example.net/dav/</serverURL>"} {
+		if st != 200 || !strings.Contains(body, want) {
+			t.Errorf("autoconfig lacks %s: %d\n%s", want, st, body)
+		}
+	}
+	if st, _ := get("GET", "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice@other.test", "", "", ""); st != 404 {
+		t.Errorf("foreign domain: %d", st)
+	}
+	st, body = get("POST", "/autodiscover/autodiscover.xml", "", `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>alice@example.org</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`, "")
+	if st != 200 || !strings.Contains(body, "<Server>mail.example.net</Server>") {
+		t.Errorf("autodiscover: %d %s", st, body)
+	}
+	if st, _ := get("GET", "/profile.mobileconfig", "", "", ""); st != 401 {
+		t.Errorf("profile without login: %d", st)
+	}
+	st, body = get("GET", "/profile.mobileconfig", "", "", "alice")
+	if st != 200 {
+		t.Fatalf("profile: %d %s", st, body)
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		return
+	}
+	f := filepath.Join(dir, "p.mobileconfig")
+	os.WriteFile(f, []byte(body), 0o600)
+	out, err := exec.Command("openssl", "smime", "-verify", "-inform", "DER", "-in", f,
+		"-CAfile", filepath.Join(dir, "tls", "cert.pem"), "-purpose", "any").Output()
+	if err != nil || !bytes.Contains(out, []byte("<string>mail.example.net</string>")) {
+		t.Errorf("profile not signed by the server's certificate: %v\n%s", err, out)
+	}
+}

@@ -30,6 +30,10 @@ need sieve-connect sieve-connect    # ManageSieve
 need litmus litmus                  # WebDAV suites
 need vdirsyncer vdirsyncer          # CalDAV/CardDAV two-way sync
 need khal khal                      # expanded recurrences
+[ -x /usr/sbin/nsd ] || need_pkgs+=(nsd)          # a real DNS server for domain check
+need openssl openssl                # signed .mobileconfig verification
+need php php-cli                    # Horde's autoconfig consumer
+[ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
 /usr/bin/python3 -c 'import radicale' 2>/dev/null || need_pkgs+=(radicale)  # CalDAV differential tests
@@ -39,7 +43,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   # Debian starts services of its own; the tests start their own instances.
-  $SUDO systemctl stop postgresql postfix dovecot 2>/dev/null || true
+  $SUDO systemctl stop postgresql postfix dovecot nsd 2>/dev/null || true
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 

@@ -101,6 +101,12 @@ func (r *Reader) NextAppendMessage() (*AppendMessage, error) {
 	if r.atEOL() {
 		return nil, nil
 	}
+	if r.cmd == "REPLACE" {
+		// RFC 8508 §6: one message only.
+		r.fail("REPLACE takes one message")
+		r.app = false
+		return nil, r.finishErr()
+	}
 	r.sp()
 	m := r.appendMessage()
 	if r.err != nil {
@@ -108,6 +114,34 @@ func (r *Reader) NextAppendMessage() (*AppendMessage, error) {
 		return nil, r.finishErr()
 	}
 	return m, nil
+}
+
+// ReplaceCmd is REPLACE seq-number mailbox message (RFC 8508 §3): the
+// message is streamed as for APPEND; NextAppendMessage then ends the
+// command (it has one message only). Num is a UID for UID REPLACE.
+type ReplaceCmd struct {
+	Num     uint32
+	Mailbox string
+	Message *AppendMessage
+}
+
+func parseReplace(r *Reader, _ *Command) Args {
+	r.sp()
+	a := &ReplaceCmd{Num: r.nzNumber()}
+	r.sp()
+	a.Mailbox = r.mailbox()
+	r.sp()
+	a.Message = r.appendMessage()
+	return a
+}
+
+func (a *ReplaceCmd) appendArgs(b []byte) []byte {
+	b = appendUint(append(b, ' '), a.Num)
+	b = AppendMailbox(append(b, ' '), a.Mailbox, false)
+	if m := a.Message; m != nil {
+		b = m.appendHeader(append(b, ' '))
+	}
+	return b
 }
 
 // abortAppend skips the rest of an APPEND the server stopped reading.

@@ -43,6 +43,12 @@ var fuzzSeeds = []string{
 	"a SEARCH NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT ALL\r\n",
 	"a IDLE\r\nDONE\r\n",
 	"a COMPRESS DEFLATE\r\n",
+	// OBJECTID, SAVEDATE, PREVIEW, LIST-MYRIGHTS, REPLACE.
+	"a FETCH 1:* (EMAILID THREADID SAVEDATE PREVIEW (LAZY) PREVIEW FLAGS)\r\n",
+	"a UID SEARCH EMAILID M6d99ebf5 THREADID T64b478a1 SAVEDBEFORE 1-Jan-2020 SAVEDATESUPPORTED SAVEDON 2-Feb-2021 SAVEDSINCE 3-Mar-2022\r\n",
+	"a STATUS INBOX (MAILBOXID MESSAGES)\r\n",
+	`a LIST "" % RETURN (MYRIGHTS STATUS (MAILBOXID))` + "\r\n",
+	"a UID REPLACE 4 Drafts (\\Draft) {5}\r\nhello\r\nb REPLACE 1 x {1+}\r\na {1+}\r\nb\r\n",
 	// Invalid modified UTF-7: NO, not BAD; kept as is in a LIST pattern.
 	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
 	"a STATUS \"a&Jjo\" (BOGUS)\r\nb APPEND \"a&AGE-\" {5}\r\nhello\r\n",
@@ -73,6 +79,9 @@ func FuzzReadCommand(f *testing.F) {
 			case *AppendCmd:
 				checkAppend(t, r, c, a)
 				continue
+			case *ReplaceCmd:
+				checkReplace(t, r, c, a)
+				continue
 			case nil:
 				if c.Name == "IDLE" {
 					r.ReadIdleDone()
@@ -100,6 +109,35 @@ func checkRoundTrip(t *testing.T, c *Command, lim Limits) {
 	}
 	if !reflect.DeepEqual(c, c2) {
 		t.Fatalf("round trip of %q:\n%#v\n%#v", s, c.Args, c2.Args)
+	}
+}
+
+// checkReplace reads the message of a REPLACE and checks the command
+// formats and parses back to the same message.
+func checkReplace(t *testing.T, r *Reader, c *Command, a *ReplaceCmd) {
+	t.Helper()
+	body, err := io.ReadAll(a.Message.Body)
+	if err != nil {
+		return // truncated input
+	}
+	if m, err := r.NextAppendMessage(); err != nil || m != nil {
+		return
+	}
+	wire := c.String() + "\r\n" + string(body) + "\r\n"
+	r2 := NewReader(bufio.NewReader(bytes.NewBufferString(wire)), Limits{MaxLiteral: 4096, MaxLiterals: 100})
+	c2, err := r2.ReadCommand()
+	if err != nil {
+		t.Fatalf("%q does not parse back: %v", wire, err)
+	}
+	if c2.String() != c.String() {
+		t.Fatalf("round trip:\n%q\n%q", c.String(), c2.String())
+	}
+	body2, _ := io.ReadAll(c2.Args.(*ReplaceCmd).Message.Body)
+	if !bytes.Equal(body, body2) {
+		t.Fatal("message differs")
+	}
+	if m, err := r2.NextAppendMessage(); err != nil || m != nil {
+		t.Fatalf("after the message: %v, %v", m, err)
 	}
 }
 

@@ -29,6 +29,9 @@ func needsContent(it imap.FetchItem) bool {
 	case imap.FetchFlags, imap.FetchUID, imap.FetchRFC822Size, imap.FetchModSeq, imap.FetchInternalDate:
 		return false
 	}
+	if isExtItem(it) {
+		return false
+	}
 	return true
 }
 
@@ -91,6 +94,13 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 			}
 		}
 	}
+
+	fx, err := s.prepareFetchExt(a.Items, idx)
+	if err != nil {
+		return "", err
+	}
+	s.fx = fx
+	defer func() { s.fx = nil }()
 
 	var code imap.Code
 	for _, i := range idx {
@@ -213,6 +223,8 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 			} else {
 				fw.BinarySize(fi.ResponseName(), bd.size)
 			}
+		case imap.FetchEmailID, imap.FetchThreadID, imap.FetchSaveDate, imap.FetchPreview:
+			s.writeFetchExt(fw, s.fx, m, fi)
 		}
 	}
 	if seenChanged && !wroteFlags {

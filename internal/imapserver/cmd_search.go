@@ -108,6 +108,9 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 	for i := range keys {
 		normalizeSets(&keys[i], uint32(len(sel.msgs)), sel.maxUID())
 	}
+	if err := ev.prepareExt(keys); err != nil {
+		return 0, err
+	}
 	// The keys are ANDed: try the cheap ones first, so that flags and
 	// numbers can spare loading a message.
 	slices.SortStableFunc(keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
@@ -211,6 +214,8 @@ type evaluator struct {
 	hdrDone bool
 	body    string // body text, lower case
 	bodyOK  bool
+
+	saveDates map[int64]time.Time // by item id, for SAVED* keys (search_ext.go)
 }
 
 func newEvaluator(s *session) *evaluator {
@@ -447,5 +452,6 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 		// SEARCH=FUZZY is not offered yet: an exact match is a fuzzy one.
 		return len(k.Keys) == 1 && ev.match(&k.Keys[0])
 	}
-	return false
+	match, _ := ev.matchExt(k)
+	return match
 }

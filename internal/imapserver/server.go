@@ -92,6 +92,8 @@ type Server struct {
 	connSeq   atomic.Uint64
 
 	headers *headerCache // parsed headers for SEARCH and SORT
+	// previews are PREVIEW texts by item id (preview.go).
+	previews *previewCache
 	// readers and writers hold the buffers of idling sessions (cmd_idle.go).
 	readers, writers sync.Pool
 
@@ -127,6 +129,7 @@ func New(o Options) *Server {
 		o: o, log: log.With("proto", "imap"), ctx: ctx, cancel: cancel,
 		listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{},
 		perIP: map[string]int{}, perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
+		previews: newPreviewCache(previewCacheEntries),
 		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
 		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}

@@ -76,6 +76,7 @@ type session struct {
 	compressed                     bool // COMPRESS DEFLATE is on (RFC 4978)
 
 	sel       *selection
+	fx        *fetchExt // the FETCH being answered (fetch_ext.go)
 	badCount  int
 	authFails int
 }

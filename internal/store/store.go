@@ -551,6 +551,11 @@ type Mail interface {
 	MoveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	CopyItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	ListDeletedItems(ctx context.Context, folderID int64) ([]*Item, error)
+	// SaveDates returns when items of a folder were saved into it
+	// (appended, copied, moved or restored there), by item ID, for IMAP
+	// SAVEDATE (RFC 8514). Items not in the folder are left out. Needs the
+	// read right.
+	SaveDates(ctx context.Context, folderID int64, itemIDs []int64) (map[int64]time.Time, error)
 	RestoreItems(ctx context.Context, itemIDs []int64) error
 
 	// ListObjects lists live items of a folder by their object index, with

@@ -1,0 +1,187 @@
+package imapserver_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// OBJECTID (RFC 8474), SAVEDATE (RFC 8514), PREVIEW (RFC 8970) and
+// LIST-MYRIGHTS (RFC 8440) through the raw client.
+
+var objectIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// idIn returns the objectid after "name (" in lines, or fails.
+func idIn(t *testing.T, lines []string, name string) string {
+	t.Helper()
+	re := regexp.MustCompile(name + ` \(([^)]*)\)`)
+	for _, l := range lines {
+		if m := re.FindStringSubmatch(l); m != nil {
+			if !objectIDRe.MatchString(m[1]) {
+				t.Fatalf("%s %q is not an objectid", name, m[1])
+			}
+			return m[1]
+		}
+	}
+	t.Fatalf("no %s in %q", name, lines)
+	return ""
+}
+
+func TestObjectID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, testMsg(1))
+	e.deliver(inbox.ID, testMsg(2))
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "OBJECTID")
+
+	// MAILBOXID in CREATE, SELECT and STATUS, the same in each, and kept
+	// by RENAME (RFC 8474 §4).
+	_, tagged := c.cmd("CREATE Projects")
+	if !strings.HasPrefix(tagged, "OK [MAILBOXID (") {
+		t.Fatalf("CREATE: %q", tagged)
+	}
+	created := idIn(t, []string{tagged}, "MAILBOXID")
+	st := idIn(t, c.ok("STATUS Projects (MAILBOXID MESSAGES)"), "MAILBOXID")
+	if st != created {
+		t.Fatalf("STATUS MAILBOXID %s, CREATE said %s", st, created)
+	}
+	c.ok("RENAME Projects Archive2026")
+	if got := idIn(t, c.ok("STATUS Archive2026 (MAILBOXID)"), "MAILBOXID"); got != created {
+		t.Fatalf("MAILBOXID after RENAME %s, before %s", got, created)
+	}
+	inboxID := idIn(t, c.ok("SELECT INBOX"), "MAILBOXID")
+	if inboxID == created {
+		t.Fatal("two mailboxes with one MAILBOXID")
+	}
+	lines := c.ok(`LIST "" "Archive2026" RETURN (STATUS (MAILBOXID))`)
+	if idIn(t, lines, "MAILBOXID") != created {
+		t.Fatalf("LIST-STATUS: %q", lines)
+	}
+
+	// EMAILID: distinct per message, kept by MOVE (RFC 8474 §5.1);
+	// THREADID is NIL (no stored threads).
+	lines = c.ok("FETCH 1:2 (EMAILID THREADID)")
+	mustHave(t, lines, "THREADID NIL")
+	id1 := idIn(t, lines[:1], "EMAILID")
+	id2 := idIn(t, lines[1:2], "EMAILID")
+	if id1 == id2 {
+		t.Fatalf("two messages with EMAILID %s", id1)
+	}
+	mustHave(t, c.ok("UID SEARCH EMAILID %s", id2), "* SEARCH 2")
+	mustHave(t, c.ok("SEARCH THREADID T1"), "* SEARCH")
+	mustNotHave(t, c.ok("SEARCH THREADID T1"), "* SEARCH 1")
+	c.ok("UID MOVE 2 Archive2026")
+	c.ok("SELECT Archive2026")
+	if got := idIn(t, c.ok("FETCH 1 (EMAILID)"), "EMAILID"); got != id2 {
+		t.Fatalf("EMAILID after MOVE %s, before %s", got, id2)
+	}
+	mustHave(t, c.ok("SEARCH EMAILID %s", id2), "* SEARCH 1")
+	mustNotHave(t, c.ok("SEARCH EMAILID %s", id1), "* SEARCH 1")
+	c.fail("BAD", "SEARCH EMAILID %s", "bad/id")
+}
+
+var saveDateRe = regexp.MustCompile(`SAVEDATE "([^"]+)"`)
+
+func TestSaveDate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, testMsg(1))
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "SAVEDATE")
+	c.ok("CREATE Old")
+	// An APPEND with an internal date in the past: SAVEDATE is when it
+	// was saved, not the internal date (RFC 8514 §4).
+	c.ok("APPEND Old \"01-Jan-2001 10:00:00 +0000\" {%d+}\r\n%s", len(testMsg(2)), testMsg(2))
+	c.ok("SELECT Old")
+	lines := c.ok("FETCH 1 (INTERNALDATE SAVEDATE)")
+	m := saveDateRe.FindStringSubmatch(strings.Join(lines, "\n"))
+	if m == nil {
+		t.Fatalf("no SAVEDATE in %q", lines)
+	}
+	saved, err := time.Parse("02-Jan-2006 15:04:05 -0700", strings.TrimSpace(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Year() < 2020 {
+		t.Fatalf("SAVEDATE %v is the internal date", saved)
+	}
+	mustHave(t, lines, `INTERNALDATE "01-Jan-2001 10:00:00 +0000"`)
+	mustHave(t, c.ok("SEARCH SAVEDATESUPPORTED"), "* SEARCH 1")
+	mustHave(t, c.ok("SEARCH SAVEDSINCE 1-Jan-2020"), "* SEARCH 1")
+	mustNotHave(t, c.ok("SEARCH SAVEDBEFORE 1-Jan-2020"), "* SEARCH 1")
+	mustHave(t, c.ok("SEARCH SAVEDON %s", saved.UTC().Format("2-Jan-2006")), "* SEARCH 1")
+	mustHave(t, c.ok("SEARCH BEFORE 1-Jan-2020"), "* SEARCH 1")
+	mustNotHave(t, c.ok("SEARCH NOT SAVEDSINCE 1-Jan-2020"), "* SEARCH 1")
+
+	// A message delivered before the session has a save date too, and
+	// UID FETCH reports it for every message asked for.
+	c.ok("SELECT INBOX")
+	lines = c.ok("UID FETCH 1:* (SAVEDATE)")
+	if !saveDateRe.MatchString(strings.Join(lines, "\n")) {
+		t.Fatalf("no SAVEDATE in %q", lines)
+	}
+}
+
+func TestPreview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, mimeMsg)
+	long := "Subject: long\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Grüße   aus\r\n\r\n" +
+		strings.Repeat("wort ", 100) + "</p></body></html>\r\n"
+	e.deliver(inbox.ID, long)
+	e.deliver(inbox.ID, "Subject: empty\r\nContent-Type: image/png\r\n\r\nxx\r\n")
+	c := e.selectBox("alice", "INBOX")
+	mustHave(t, c.ok("CAPABILITY"), "PREVIEW")
+	lines := c.ok("FETCH 1 (PREVIEW)")
+	mustHave(t, lines, `* 1 FETCH (PREVIEW "Hello plain text")`)
+	mustHave(t, c.ok("FETCH 1 (PREVIEW (LAZY))"), `PREVIEW "Hello plain text"`)
+	// Without UTF8=ACCEPT non-ASCII text goes as a literal.
+	mustHave(t, c.ok("FETCH 2 (PREVIEW)"), "PREVIEW {")
+	c = e.login("alice")
+	c.ok("ENABLE UTF8=ACCEPT")
+	c.ok("SELECT INBOX")
+	lines = c.ok("FETCH 2 (PREVIEW)")
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, "Grüße aus wort wort") {
+		t.Fatalf("preview of HTML: %q", all)
+	}
+	m := regexp.MustCompile(`PREVIEW "([^"]*)"`).FindStringSubmatch(all)
+	if m == nil || len([]rune(m[1])) > 256 || len([]rune(m[1])) < 250 {
+		t.Fatalf("preview not cut at 256 characters: %q", all)
+	}
+	mustHave(t, c.ok("FETCH 3 (PREVIEW)"), `PREVIEW ""`)
+	// From the cache now: the same answer.
+	if again := strings.Join(c.ok("FETCH 2 (PREVIEW)"), "\n"); again != all {
+		t.Fatalf("cached preview differs:\n%q\n%q", again, all)
+	}
+}
+
+func TestListMyRights(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bobInbox := e.folder("bob", store.SpecialInbox)
+	if err := e.db.SetACL(e.as("bob"), bobInbox.ID, store.UserSubject("alice"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "LIST-MYRIGHTS")
+	lines := c.ok(`LIST "" "*" RETURN (MYRIGHTS)`)
+	mustHave(t, lines, `* LIST (\HasNoChildren) "/" INBOX`)
+	mustHave(t, lines, `* MYRIGHTS INBOX lrswipkxtea`)
+	mustHave(t, lines, `* MYRIGHTS "Other Users/bob/INBOX" lr`)
+	// In order: each MYRIGHTS right after its LIST.
+	for i, l := range lines {
+		if strings.HasPrefix(l, "* MYRIGHTS ") && (i == 0 || !strings.HasPrefix(lines[i-1], "* LIST ")) {
+			t.Fatalf("MYRIGHTS not after its LIST: %q", lines)
+		}
+	}
+	// Levels that are no mailbox get none.
+	mustNotHave(t, lines, `* MYRIGHTS "Other Users"`)
+}

@@ -129,8 +129,7 @@ func New(o Options) *Server {
 		o: o, log: log.With("proto", "imap"), ctx: ctx, cancel: cancel,
 		listeners: map[net.Listener]struct{}{}, sessions: map[*session]struct{}{},
 		perIP: map[string]int{}, perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
-		previews: newPreviewCache(previewCacheEntries),
-		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
+		previews: newPreviewCache(previewCacheEntries), readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
 		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}
 }

@@ -30,7 +30,7 @@ func (s *session) caps() []string {
 		"UTF8=ACCEPT", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk",
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"METADATA", "METADATA-SERVER",
-		"OBJECTID", "SAVEDATE", "PREVIEW", "LIST-MYRIGHTS",
+		"OBJECTID", "SAVEDATE", "PREVIEW", "LIST-MYRIGHTS", "REPLACE",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
 	)
 	if !s.compressed {

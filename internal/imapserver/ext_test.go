@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -184,4 +185,53 @@ func TestListMyRights(t *testing.T) {
 	}
 	// Levels that are no mailbox get none.
 	mustNotHave(t, lines, `* MYRIGHTS "Other Users"`)
+}
+
+func TestReplace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	drafts := e.folder("alice", store.SpecialDrafts)
+	e.deliver(inbox.ID, testMsg(1))
+	e.deliver(inbox.ID, testMsg(2))
+	c := e.selectBox("alice", "INBOX")
+	mustHave(t, c.ok("CAPABILITY"), "REPLACE")
+	draft := "Subject: draft v2\r\n\r\nsecond version\r\n"
+
+	// To another mailbox: APPENDUID there, the source expunged here.
+	lines := c.ok("UID REPLACE 2 Drafts (\\Draft) {%d+}\r\n%s", len(draft), draft)
+	mustHave(t, lines, fmt.Sprintf("* OK [APPENDUID %d 1]", drafts.UIDValidity))
+	mustHave(t, lines, "* 2 EXPUNGE")
+	d := e.folder("alice", store.SpecialDrafts)
+	if d.Messages != 1 {
+		t.Fatalf("Drafts has %d messages", d.Messages)
+	}
+
+	// Within the selected mailbox: the new message arrives as EXISTS.
+	lines = c.ok("REPLACE 1 INBOX {%d+}\r\n%s", len(draft), draft)
+	mustHave(t, lines, fmt.Sprintf("* OK [APPENDUID %d 3]", inbox.UIDValidity))
+	mustHave(t, lines, "* 1 EXPUNGE")
+	mustHave(t, lines, "* 1 EXISTS")
+	mustHave(t, c.ok("UID FETCH 3 (BODY.PEEK[TEXT])"), "second version")
+
+	// A message that is not there: NO, and nothing appended.
+	st := c.fail("NO", "UID REPLACE 99 Drafts {%d+}\r\n%s", len(draft), draft)
+	if !strings.Contains(st, "NONEXISTENT") {
+		t.Fatalf("REPLACE of a missing UID: %q", st)
+	}
+	c.fail("BAD", "REPLACE 5 Drafts {%d+}\r\n%s", len(draft), draft)
+	// A missing target: TRYCREATE, the source stays.
+	st = c.fail("NO", "REPLACE 1 Nowhere {%d+}\r\n%s", len(draft), draft)
+	if !strings.Contains(st, "TRYCREATE") {
+		t.Fatalf("REPLACE into a missing mailbox: %q", st)
+	}
+	if d := e.folder("alice", store.SpecialDrafts); d.Messages != 1 {
+		t.Fatalf("Drafts has %d messages after failed REPLACEs", d.Messages)
+	}
+	mustHave(t, c.ok("FETCH 1 (UID)"), "UID 3")
+
+	// EXAMINE: read-only.
+	c.ok("EXAMINE INBOX")
+	c.fail("NO", "REPLACE 1 Drafts {%d+}\r\n%s", len(draft), draft)
+	c.ok("NOOP")
 }

@@ -323,6 +323,7 @@ func init() {
 		"STORE":    {(*session).cmdStore, stateSelected},
 		"COPY":     {(*session).cmdCopy, stateSelected},
 		"MOVE":     {(*session).cmdCopy, stateSelected},
+		"REPLACE":  {(*session).cmdReplace, stateSelected},
 	}
 }
 

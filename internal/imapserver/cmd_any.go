@@ -32,6 +32,7 @@ func (s *session) caps() []string {
 		"METADATA", "METADATA-SERVER",
 		"OBJECTID", "SAVEDATE", "PREVIEW", "LIST-MYRIGHTS", "REPLACE",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
+		s.messageLimitCap(),
 	)
 	if !s.compressed {
 		c = append(c, "COMPRESS=DEFLATE")

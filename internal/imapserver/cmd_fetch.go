@@ -45,6 +45,10 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	idx, code, err := s.capMessages(idx, c.UID) // MESSAGELIMIT
+	if err != nil {
+		return "", err
+	}
 	if a.Vanished && !s.qresync {
 		return "", bad(imap.CodeClientBug, "VANISHED needs QRESYNC enabled")
 	}
@@ -102,7 +106,6 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	s.fx = fx
 	defer func() { s.fx = nil }()
 
-	var code imap.Code
 	for _, i := range idx {
 		m := &sel.msgs[i]
 		if m.expunged {

@@ -235,3 +235,39 @@ func TestReplace(t *testing.T) {
 	c.fail("NO", "REPLACE 1 Drafts {%d+}\r\n%s", len(draft), draft)
 	c.ok("NOOP")
 }
+
+func TestMessageLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetMessageLimit(2)
+	inbox := e.folder("alice", store.SpecialInbox)
+	trash := e.folder("alice", store.SpecialTrash)
+	for i := 1; i <= 3; i++ {
+		e.deliver(inbox.ID, testMsg(i))
+	}
+	c := e.selectBox("alice", "INBOX")
+	mustHave(t, c.ok("CAPABILITY"), "MESSAGELIMIT=2")
+	// By sequence numbers: refused, nothing done.
+	if st := c.fail("NO", "FETCH 1:3 (FLAGS)"); !strings.HasPrefix(st, "NO [LIMIT]") {
+		t.Fatalf("FETCH over the limit: %q", st)
+	}
+	c.fail("NO", "STORE 1:* +FLAGS (\\Flagged)")
+	mustNotHave(t, c.ok("FETCH 1:2 (FLAGS)"), `\Flagged`)
+	// By UID: the lowest UIDs, OK [LIMIT].
+	lines, st := c.cmd("UID FETCH 1:* (FLAGS)")
+	if !strings.HasPrefix(st, "OK [LIMIT]") || len(lines) != 2 || has(lines, "UID 3") {
+		t.Fatalf("UID FETCH over the limit: %q %q", lines, st)
+	}
+	_, st = c.cmd("UID STORE 1:* +FLAGS.SILENT (\\Flagged)")
+	if !strings.HasPrefix(st, "OK [LIMIT]") {
+		t.Fatalf("UID STORE over the limit: %q", st)
+	}
+	mustNotHave(t, c.ok("UID FETCH 3 (FLAGS)"), `\Flagged`)
+	lines, st = c.cmd("UID COPY 1:* Trash")
+	if !strings.HasPrefix(st, "OK [LIMIT]") {
+		t.Fatalf("UID COPY over the limit: %q", st)
+	}
+	mustHave(t, lines, fmt.Sprintf("[COPYUID %d 1:2 1:2]", trash.UIDValidity))
+	c.ok("UID FETCH 3 (FLAGS)")
+	c.ok("UID COPY 3 Trash")
+}

@@ -101,6 +101,8 @@ type Server struct {
 	onPanic func(v any)
 	// idlePoll overrides how often IDLE polls the journal (tests).
 	idlePoll time.Duration
+	// messageLimit overrides the MESSAGELIMIT (tests, messagelimit.go).
+	messageLimit int
 }
 
 // New returns a server; call Serve for each listener.

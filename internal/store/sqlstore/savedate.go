@@ -16,7 +16,8 @@ const saveDateBatch = 500
 // folder is the time of its latest item-created journal entry: appends,
 // copies, moves and restores all write one, in the same transaction, so
 // no second record is kept and items stored before this was asked for
-// have a save date too.
+// have a save date too. Items not (or no longer) in the folder are left
+// out.
 func (d *DB) SaveDates(ctx context.Context, folderID int64, itemIDs []int64) (map[int64]time.Time, error) {
 	p, err := store.Require(ctx)
 	if err != nil {
@@ -35,8 +36,11 @@ func (d *DB) SaveDates(ctx context.Context, folderID int64, itemIDs []int64) (ma
 			for _, id := range batch {
 				args = append(args, id)
 			}
-			q := `SELECT item_id, MAX(time) FROM changes WHERE kind = 'item-created' AND folder_id = ? AND item_id IN (?` +
-				strings.Repeat(", ?", len(batch)-1) + `) GROUP BY item_id`
+			// Only items now in the folder: one moved away keeps its old
+			// entries here.
+			q := `SELECT c.item_id, MAX(c.time) FROM changes c JOIN items i ON i.id = c.item_id
+				WHERE c.kind = 'item-created' AND c.folder_id = ? AND i.folder_id = c.folder_id AND i.deleted = 0
+				AND c.item_id IN (?` + strings.Repeat(", ?", len(batch)-1) + `) GROUP BY c.item_id`
 			rows, err := t.query(q, args...)
 			if err != nil {
 				return err

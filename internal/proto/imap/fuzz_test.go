@@ -44,6 +44,11 @@ var fuzzSeeds = []string{
 	"a IDLE\r\nDONE\r\n",
 	"a COMPRESS DEFLATE\r\n",
 	// OBJECTID, SAVEDATE, PREVIEW, LIST-MYRIGHTS, REPLACE.
+	// CATENATE (RFC 4469 §6 examples), also within a MULTIAPPEND.
+	"A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" TEXT {42}\r\n" +
+		"\r\n--------------030308070208000400050907\r\n URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME\" URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1\" TEXT {2}\r\nxy)\r\n",
+	"a APPEND x CATENATE (TEXT {3+}\r\nabc) () {2+}\r\nhi CATENATE (TEXT ~{1+}\r\n\x00 URL u)\r\nb NOOP\r\n",
+	"a APPEND x CATENATE (URL \"\") {2}\r\nhi\r\n",
 	"a FETCH 1:* (EMAILID THREADID SAVEDATE PREVIEW (LAZY) PREVIEW FLAGS)\r\n",
 	"a UID SEARCH EMAILID M6d99ebf5 THREADID T64b478a1 SAVEDBEFORE 1-Jan-2020 SAVEDATESUPPORTED SAVEDON 2-Feb-2021 SAVEDSINCE 3-Mar-2022\r\n",
 	"a STATUS INBOX (MAILBOXID MESSAGES)\r\n",
@@ -149,8 +154,16 @@ func checkAppend(t *testing.T, r *Reader, c *Command, a *AppendCmd) {
 	wire.WriteString(c.Tag + " APPEND ")
 	wire.Write(AppendMailbox(nil, a.Mailbox, false))
 	var bodies [][]byte
+	var cats [][]CatPart
 	var err error
 	for m := a.Message; m != nil; m, err = r.NextAppendMessage() {
+		cats = append(cats, m.Catenate)
+		if m.Catenate != nil {
+			bodies = append(bodies, nil)
+			wire.WriteByte(' ')
+			wire.Write(m.appendHeader(nil))
+			continue
+		}
 		body, rerr := io.ReadAll(m.Body)
 		if rerr != nil {
 			return // truncated input
@@ -178,8 +191,15 @@ func checkAppend(t *testing.T, r *Reader, c *Command, a *AppendCmd) {
 	}
 	i := 0
 	for m := c2.Args.(*AppendCmd).Message; m != nil; m, err = r2.NextAppendMessage() {
+		if i >= len(bodies) || !reflect.DeepEqual(m.Catenate, cats[i]) {
+			t.Fatalf("message %d differs", i)
+		}
+		if m.Catenate != nil {
+			i++
+			continue
+		}
 		body, _ := io.ReadAll(m.Body)
-		if i >= len(bodies) || !bytes.Equal(body, bodies[i]) {
+		if !bytes.Equal(body, bodies[i]) {
 			t.Fatalf("message %d differs", i)
 		}
 		i++

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"io"
 	"slices"
 	"strings"
 
@@ -42,7 +43,13 @@ func (s *session) cmdReplace(c *imap.Command) (imap.Code, error) {
 	}
 	flags := slices.DeleteFunc(slices.Clone(a.Message.Flags), func(f string) bool { return strings.EqualFold(f, `\Recent`) })
 	body := &bodyReader{r: a.Message.Body}
-	it, err := s.o.Store.AppendItem(s.ctx, dst.f.ID, store.NewItem{Content: body, Flags: flags, InternalDate: a.Message.Date})
+	var content io.Reader = body
+	if a.Message.Catenate != nil {
+		if content, err = s.catenate(a.Message.Catenate); err != nil { // RFC 8508 §4
+			return "", err
+		}
+	}
+	it, err := s.o.Store.AppendItem(s.ctx, dst.f.ID, store.NewItem{Content: content, Flags: flags, InternalDate: a.Message.Date})
 	undo := func() {
 		if it == nil {
 			return

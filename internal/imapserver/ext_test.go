@@ -271,3 +271,50 @@ func TestMessageLimit(t *testing.T) {
 	c.ok("UID FETCH 3 (FLAGS)")
 	c.ok("UID COPY 3 Trash")
 }
+
+func TestCatenate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, mimeMsg)
+	bobInbox := e.folder("bob", store.SpecialInbox)
+	e.deliver(bobInbox.ID, testMsg(1))
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "CATENATE")
+	text := "\r\nNew text before the old part:\r\n"
+	lines := c.ok(`APPEND Drafts (\Draft) CATENATE (URL "/INBOX;UIDVALIDITY=%d/;UID=1/;SECTION=HEADER" TEXT {%d+}`+"\r\n%s"+
+		` URL "/INBOX/;UID=1/;SECTION=1" URL /INBOX/;UID=1/;PARTIAL=0.4)`, inbox.UIDValidity, len(text), text)
+	_ = lines
+	c.ok("SELECT Drafts")
+	got := strings.Join(c.ok("FETCH 1 (BODY.PEEK[])"), "\n")
+	hdrEnd := strings.Index(mimeMsg, "\r\n\r\n") + 4
+	want := mimeMsg[:hdrEnd] + text + "Hello plain text" + "From"
+	if !strings.Contains(got, fmt.Sprintf("{%d}", len(want))) || !strings.Contains(got, "New text before the old part:\r\nHello plain textFrom") {
+		t.Fatalf("catenated message:\n%q\nwant %q", got, want)
+	}
+
+	// MULTIAPPEND mixing a literal and CATENATE.
+	_, st := c.cmd("APPEND Drafts {5+}\r\nhello CATENATE (TEXT {3+}\r\nabc)")
+	if !strings.Contains(st, "OK [APPENDUID") || !strings.Contains(st, ":3]") {
+		t.Fatalf("MULTIAPPEND with CATENATE: %q", st)
+	}
+	// Bad URLs: NO [BADURL], nothing appended.
+	for _, u := range []string{
+		"/INBOX/;UID=99",
+		fmt.Sprintf("/INBOX;UIDVALIDITY=%d/;UID=1", inbox.UIDValidity+1),
+		"/Other%20Users/bob/INBOX/;UID=1", // not shared with alice
+		"/INBOX/;UID=1/;SECTION=9",
+		"imap://alice@host/INBOX/;UID=1",
+		"/INBOX",
+	} {
+		st := c.fail("NO", "APPEND Drafts CATENATE (URL %s)", quote(u))
+		if !strings.Contains(st, "[BADURL "+u+"]") {
+			t.Errorf("URL %s: %q", u, st)
+		}
+	}
+	mustHave(t, c.ok("STATUS Drafts (MESSAGES)"), "MESSAGES 3")
+	// REPLACE takes CATENATE too (RFC 8508 §4).
+	c.ok("UID REPLACE 3 Drafts CATENATE (URL \"/Drafts/;UID=2\" TEXT {3+}\r\n!!!)")
+	c.ok("NOOP")
+	mustHave(t, c.ok("UID FETCH 4 (BODY.PEEK[])"), "hello!!!")
+}

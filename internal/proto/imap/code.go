@@ -95,6 +95,18 @@ func CodeInProgress(tag string, done, total uint32) Code {
 	return Code(append(b, ')'))
 }
 
+// CodeBadURL is [BADURL url] (RFC 4469 §6): the URL is sent as text, so
+// "]" and line breaks are left out.
+func CodeBadURL(url string) Code {
+	url = strings.Map(func(r rune) rune {
+		if r == ']' || r == '\r' || r == '\n' || r == 0 {
+			return -1
+		}
+		return r
+	}, url)
+	return Code("BADURL " + url)
+}
+
 // CodeCapability is [CAPABILITY ...] (RFC 9051 §7.1).
 func CodeCapability(caps ...string) Code { return Code("CAPABILITY " + strings.Join(caps, " ")) }
 

@@ -54,7 +54,9 @@ func (s *session) cmdCopy(c *imap.Command) (imap.Code, error) {
 		return limCode, nil
 	}
 	var from, to []uint32
+	pg := s.startProgress(len(uids)) // RFC 9585
 	for len(uids) > 0 {
+		pg.at(len(from))
 		chunk := uids[:min(len(uids), maxUIDsPerCall)]
 		uids = uids[len(chunk):]
 		var maps []store.UIDMap

@@ -106,7 +106,9 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	s.fx = fx
 	defer func() { s.fx = nil }()
 
-	for _, i := range idx {
+	pg := s.startProgress(len(idx)) // RFC 9585
+	for n, i := range idx {
+		pg.at(n)
 		m := &sel.msgs[i]
 		if m.expunged {
 			// RFC 9051 §7.1 EXPUNGEISSUED: the client learns at the next

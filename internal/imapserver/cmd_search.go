@@ -115,11 +115,13 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 	// numbers can spare loading a message.
 	slices.SortStableFunc(keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
 	var highest uint64
+	pg := s.startProgress(len(sel.msgs)) // RFC 9585
 	for i := range sel.msgs {
 		m := &sel.msgs[i]
 		if m.expunged {
 			continue
 		}
+		pg.at(i)
 		ev.at(i)
 		ok := true
 		for k := range keys {

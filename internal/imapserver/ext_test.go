@@ -318,3 +318,30 @@ func TestCatenate(t *testing.T) {
 	c.ok("NOOP")
 	mustHave(t, c.ok("UID FETCH 4 (BODY.PEEK[])"), "hello!!!")
 }
+
+func TestInProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Every step is "long" here; the interval is a second in service.
+	e.srv.SetProgressEvery(time.Nanosecond)
+	inbox := e.folder("alice", store.SpecialInbox)
+	for i := 1; i <= 3; i++ {
+		e.deliver(inbox.ID, testMsg(i))
+	}
+	c := e.selectBox("alice", "INBOX")
+	mustHave(t, c.ok("CAPABILITY"), "INPROGRESS")
+	tag := fmt.Sprintf("a%d", c.n+1)
+	lines := c.ok("SEARCH BODY message")
+	mustHave(t, lines, fmt.Sprintf(`* OK [INPROGRESS ("%s" 2 3)]`, tag))
+	mustHave(t, lines, "* SEARCH 1 2 3")
+	tag = fmt.Sprintf("a%d", c.n+1)
+	lines = c.ok("FETCH 1:3 (UID)")
+	mustHave(t, lines, fmt.Sprintf(`* OK [INPROGRESS ("%s" 1 3)]`, tag))
+	mustHave(t, lines, "* 3 FETCH (UID 3)")
+	tag = fmt.Sprintf("a%d", c.n+1)
+	mustHave(t, c.ok("UID COPY 1:3 Trash"), fmt.Sprintf(`* OK [INPROGRESS ("%s" 0 3)]`, tag))
+
+	// In service, a quick command sends none.
+	e.srv.SetProgressEvery(time.Hour)
+	mustNotHave(t, c.ok("SEARCH ALL"), "INPROGRESS")
+}

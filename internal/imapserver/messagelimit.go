@@ -18,8 +18,8 @@ const defaultMessageLimit = 1000000
 
 // messageLimit is the limit in force.
 func (s *session) messageLimit() int {
-	if s.srv.messageLimit > 0 {
-		return s.srv.messageLimit
+	if n := s.srv.messageLimit.Load(); n > 0 {
+		return int(n)
 	}
 	return defaultMessageLimit
 }

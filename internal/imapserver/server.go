@@ -102,7 +102,9 @@ type Server struct {
 	// idlePoll overrides how often IDLE polls the journal (tests).
 	idlePoll time.Duration
 	// messageLimit overrides the MESSAGELIMIT (tests, messagelimit.go).
-	messageLimit int
+	messageLimit atomic.Int64
+	// progressEvery overrides how often INPROGRESS is sent (tests).
+	progressEvery atomic.Int64
 }
 
 // New returns a server; call Serve for each listener.

@@ -345,3 +345,20 @@ func TestInProgress(t *testing.T) {
 	e.srv.SetProgressEvery(time.Hour)
 	mustNotHave(t, c.ok("SEARCH ALL"), "INPROGRESS")
 }
+
+func TestQuotaMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, testMsg(1))
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "QUOTA=RES-MESSAGE")
+	mustNotHave(t, c.ok("GETQUOTAROOT INBOX"), "MESSAGE")
+	e.db.SetDefaults(store.Defaults{MaxMessages: 2})
+	mustHave(t, c.ok("GETQUOTAROOT INBOX"), `* QUOTA "" (MESSAGE 1 2)`)
+	c.ok("APPEND INBOX {%d+}\r\n%s", len(testMsg(2)), testMsg(2))
+	mustHave(t, c.ok(`GETQUOTA ""`), `* QUOTA "" (MESSAGE 2 2)`)
+	if st := c.fail("NO", "APPEND INBOX {%d+}\r\n%s", len(testMsg(3)), testMsg(3)); !strings.Contains(st, "[OVERQUOTA]") {
+		t.Fatalf("APPEND over the message limit: %q", st)
+	}
+}

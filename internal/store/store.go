@@ -405,6 +405,10 @@ type QuotaStatus struct {
 	Quota    Quota // effective levels
 	Source   string
 	// Source: "user" (override), "tenant" (tenant user default) or "global".
+
+	// MaxMessages is the store's limit on Messages, 0 for none
+	// (Defaults.MaxMessages; public stores have none).
+	MaxMessages int64
 }
 
 // TenantUsage is a tenant's usage over all its stores, public included.
@@ -453,6 +457,10 @@ type Defaults struct {
 	Quota      Quota // global user quota levels
 	TenantWarn int64 // global tenant warning level (companyquota_warn)
 	Locale     string
+
+	// MaxMessages is how many items a private store may hold (IMAP QUOTA
+	// MESSAGE resource, RFC 9208 §5.2); 0 is no limit.
+	MaxMessages int64
 }
 
 // Directory is the part of the store that keeps tenants, domains, users and

@@ -44,6 +44,10 @@ func (s *session) cmdAppend(c *imap.Command) (imap.Code, error) {
 		}
 	}
 	for msg := a.Message; msg != nil; {
+		if len(uids) >= s.messageLimit() { // MESSAGELIMIT (RFC 9738)
+			rollback()
+			return "", no(imap.CodeLimit, "Too many messages in one APPEND")
+		}
 		flags := slices.DeleteFunc(slices.Clone(msg.Flags), func(f string) bool { return strings.EqualFold(f, `\Recent`) })
 		body := &bodyReader{r: msg.Body}
 		var content io.Reader = body

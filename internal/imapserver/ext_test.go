@@ -362,3 +362,27 @@ func TestQuotaMessage(t *testing.T) {
 		t.Fatalf("APPEND over the message limit: %q", st)
 	}
 }
+
+func TestMessageLimitExpungeAppend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.SetMessageLimit(2)
+	inbox := e.folder("alice", store.SpecialInbox)
+	for i := 1; i <= 3; i++ {
+		e.deliver(inbox.ID, testMsg(i), `\Deleted`)
+	}
+	c := e.selectBox("alice", "INBOX")
+	lines, st := c.cmd("UID EXPUNGE 1:*")
+	if !strings.HasPrefix(st, "OK [LIMIT]") {
+		t.Fatalf("UID EXPUNGE over the limit: %q", st)
+	}
+	mustHave(t, lines, "* 1 EXPUNGE")
+	mustHave(t, c.ok("UID SEARCH ALL"), "* SEARCH 3")
+	// A MULTIAPPEND of three: refused, none kept.
+	st = c.fail("NO", "APPEND Drafts {1+}\r\na {1+}\r\nb {1+}\r\nc")
+	if !strings.HasPrefix(st, "NO [LIMIT]") {
+		t.Fatalf("MULTIAPPEND over the limit: %q", st)
+	}
+	c.ok("NOOP")
+	mustHave(t, c.ok("STATUS Drafts (MESSAGES)"), "MESSAGES 0")
+}

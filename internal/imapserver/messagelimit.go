@@ -6,8 +6,9 @@ import (
 	"github.com/roost-mail/roost/internal/proto/imap"
 )
 
-// MESSAGELIMIT (RFC 9738): the most messages one FETCH, STORE, COPY or
-// MOVE (and their UID forms) acts on, announced as MESSAGELIMIT=n. The
+// MESSAGELIMIT (RFC 9738): the most messages one FETCH, STORE, COPY,
+// MOVE (and their UID forms), UID EXPUNGE or MULTIAPPEND acts on,
+// announced as MESSAGELIMIT=n. The
 // store calls are chunked anyway (maxUIDsPerCall); the limit bounds what
 // one command can make the server read and write. A UID command over more
 // messages is done for the lowest UIDs and completes with OK [LIMIT], so

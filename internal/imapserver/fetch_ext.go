@@ -55,7 +55,9 @@ func (s *session) prepareFetchExt(items []imap.FetchItem, idx []int) (*fetchExt,
 	}
 	if preview {
 		fx.previews = map[int64]string{}
-		for _, i := range idx {
+		pg := s.startProgress(len(idx)) // making previews can take a while (RFC 9585)
+		for n, i := range idx {
+			pg.at(n)
 			m := &sel.msgs[i]
 			if m.expunged {
 				continue

@@ -169,6 +169,8 @@ func defaultsOf(c *config.Config) store.Defaults {
 		Quota:      store.Quota{Warn: int64(c.QuotaWarn) * config.MB, Soft: int64(c.QuotaSoft) * config.MB, Hard: int64(c.QuotaHard) * config.MB},
 		TenantWarn: int64(c.CompanyQuotaWarn) * config.MB,
 		Locale:     c.DefaultStoreLocale,
+
+		MaxMessages: int64(c.QuotaMessages),
 	}
 }
 

@@ -75,6 +75,7 @@ type Config struct {
 	QuotaHard         int  `toml:"quota_hard" default:"0" reload:"true" doc:"Default store size in MB above which the store accepts no new items, delivered mail included. 0 is no limit. Must not be below 'quota_soft' or 'quota_warn'."`
 	QuotaHardTempfail bool `toml:"quota_hard_tempfail" default:"false" doc:"Answer LMTP deliveries to a mailbox over its hard quota with a temporary error (452 4.2.2), so the MTA keeps the message and retries until the user makes room or the MTA's queue lifetime ends, instead of bouncing it at once (552 5.2.2)."`
 	CompanyQuotaWarn  int  `toml:"companyquota_warn" default:"0" reload:"true" doc:"Default size in MB of all stores of one tenant at which the tenant's administrators are warned. 0 is no limit."`
+	QuotaMessages     int  `toml:"quota_messages" default:"0" reload:"true" doc:"Most messages (items of any kind) one user's store may hold; beyond it the store accepts no new items, delivered mail included, as over 'quota_hard'. IMAP clients see it as the MESSAGE quota resource. 0 is no limit."`
 
 	LogLevel  string `toml:"log_level" default:"info" reload:"true" doc:"Least severe messages logged: 'debug', 'info', 'warn' or 'error'. Kopano's numbers are accepted too: 6 is 'debug', 4 and 5 are 'info', 3 is 'warn', and 0 to 2 are 'error' (errors are always logged)."`
 	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to."`

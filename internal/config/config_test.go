@@ -190,6 +190,7 @@ quota_warn = 900
 quota_soft = 950
 quota_hard = 1000
 companyquota_warn = 50000
+quota_messages = 100000
 quota_hard_tempfail = true
 log_level = 6
 log_file = %[7]q

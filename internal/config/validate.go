@@ -80,6 +80,7 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "quota_soft", c.QuotaSoft, 0)
 	checkMin(p, "quota_hard", c.QuotaHard, 0)
 	checkMin(p, "companyquota_warn", c.CompanyQuotaWarn, 0)
+	checkMin(p, "quota_messages", c.QuotaMessages, 0)
 	c.checkQuotaOrder(p)
 
 	if p.ok("log_level") {

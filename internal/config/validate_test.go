@@ -125,6 +125,7 @@ var validationCases = []struct {
 	{"quota_soft negative", `quota_soft = -5`, []want{{"quota_soft", "minimum of 0"}}},
 	{"quota_hard with unit", `quota_hard = "1G"`, []want{{"quota_hard", "without quotes"}}},
 	{"companyquota negative", `companyquota_warn = -1`, []want{{"companyquota_warn", "minimum of 0"}}},
+	{"quota_messages negative", `quota_messages = -1`, []want{{"quota_messages", "minimum of 0"}}},
 	{"warn above soft", "quota_warn = 100\nquota_soft = 50", []want{{"quota_warn", "above quota_soft"}}},
 	{"soft above hard", "quota_soft = 200\nquota_hard = 100", []want{{"quota_soft", "above quota_hard"}}},
 	{"warn above hard, soft off", "quota_warn = 100\nquota_hard = 50", []want{{"quota_warn", "above quota_hard"}}},

@@ -44,9 +44,20 @@ func (s *session) cmdAppend(c *imap.Command) (imap.Code, error) {
 		}
 	}
 	for msg := a.Message; msg != nil; {
+		if len(uids) >= s.messageLimit() { // MESSAGELIMIT (RFC 9738)
+			rollback()
+			return "", no(imap.CodeLimit, "Too many messages in one APPEND")
+		}
 		flags := slices.DeleteFunc(slices.Clone(msg.Flags), func(f string) bool { return strings.EqualFold(f, `\Recent`) })
 		body := &bodyReader{r: msg.Body}
-		it, err := s.o.Store.AppendItem(s.ctx, m.f.ID, store.NewItem{Content: body, Flags: flags, InternalDate: msg.Date})
+		var content io.Reader = body
+		if msg.Catenate != nil {
+			if content, err = s.catenate(msg.Catenate); err != nil { // RFC 4469
+				rollback()
+				return "", err
+			}
+		}
+		it, err := s.o.Store.AppendItem(s.ctx, m.f.ID, store.NewItem{Content: content, Flags: flags, InternalDate: msg.Date})
 		if body.err != nil {
 			rollback()
 			return "", s.readErr(body.err)

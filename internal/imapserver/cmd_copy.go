@@ -30,6 +30,10 @@ func (s *session) cmdCopy(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	idx, limCode, err := s.capMessages(idx, c.UID) // MESSAGELIMIT
+	if err != nil {
+		return "", err
+	}
 	dst, err := s.resolve(a.Mailbox)
 	if err != nil {
 		return "", asTarget(err)
@@ -44,10 +48,15 @@ func (s *session) cmdCopy(c *imap.Command) (imap.Code, error) {
 		return "", nil
 	}
 	if move && dst.f.ID == sel.folderID {
-		return s.moveWithin(uids)
+		if code, err := s.moveWithin(uids); err != nil || code != "" {
+			return code, err
+		}
+		return limCode, nil
 	}
 	var from, to []uint32
+	pg := s.startProgress(len(uids)) // RFC 9585
 	for len(uids) > 0 {
+		pg.at(len(from))
 		chunk := uids[:min(len(uids), maxUIDsPerCall)]
 		uids = uids[len(chunk):]
 		var maps []store.UIDMap
@@ -73,12 +82,17 @@ func (s *session) cmdCopy(c *imap.Command) (imap.Code, error) {
 	}
 	code := imap.CodeCopyUID(dst.f.UIDValidity, imap.SeqSetOf(from...), imap.SeqSetOf(to...))
 	if !move {
+		if limCode != "" {
+			// MESSAGELIMIT: COPYUID says which were copied (RFC 9738 §3.1).
+			s.w.Untagged(imap.OK, code, "Copied")
+			return limCode, nil
+		}
 		return code, nil
 	}
 	// RFC 6851 §4.3: COPYUID in an untagged OK before the expunges.
 	s.w.Untagged(imap.OK, code, "Moved")
 	s.expungeNow(from)
-	return "", nil
+	return limCode, nil
 }
 
 // moveWithin is MOVE into the selected mailbox itself. RFC 6851 does not

@@ -43,9 +43,13 @@ func (s *session) cmdExpunge(c *imap.Command) (imap.Code, error) {
 		return "", nil
 	}
 	var idx []int
+	var limCode imap.Code
 	if c.UID {
 		var err error
 		if idx, err = sel.indexes(c.Args.(*imap.ExpungeCmd).UIDs, true); err != nil {
+			return "", err
+		}
+		if idx, limCode, err = s.capMessages(idx, true); err != nil { // MESSAGELIMIT
 			return "", err
 		}
 		if idx == nil {
@@ -62,7 +66,7 @@ func (s *session) cmdExpunge(c *imap.Command) (imap.Code, error) {
 		}
 		s.expungeNow(done)
 	}
-	return "", nil
+	return limCode, nil
 }
 
 // maxUIDsPerCall bounds the UIDs of one store call (the store takes at

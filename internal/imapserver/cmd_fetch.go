@@ -29,6 +29,9 @@ func needsContent(it imap.FetchItem) bool {
 	case imap.FetchFlags, imap.FetchUID, imap.FetchRFC822Size, imap.FetchModSeq, imap.FetchInternalDate:
 		return false
 	}
+	if isExtItem(it) {
+		return false
+	}
 	return true
 }
 
@@ -39,6 +42,10 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	a := c.Args.(*imap.FetchCmd)
 	sel := s.sel
 	idx, err := sel.indexes(a.Seq, c.UID)
+	if err != nil {
+		return "", err
+	}
+	idx, code, err := s.capMessages(idx, c.UID) // MESSAGELIMIT
 	if err != nil {
 		return "", err
 	}
@@ -92,8 +99,16 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 		}
 	}
 
-	var code imap.Code
-	for _, i := range idx {
+	fx, err := s.prepareFetchExt(a.Items, idx)
+	if err != nil {
+		return "", err
+	}
+	s.fx = fx
+	defer func() { s.fx = nil }()
+
+	pg := s.startProgress(len(idx)) // RFC 9585
+	for n, i := range idx {
+		pg.at(n)
 		m := &sel.msgs[i]
 		if m.expunged {
 			// RFC 9051 §7.1 EXPUNGEISSUED: the client learns at the next
@@ -213,6 +228,8 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 			} else {
 				fw.BinarySize(fi.ResponseName(), bd.size)
 			}
+		case imap.FetchEmailID, imap.FetchThreadID, imap.FetchSaveDate, imap.FetchPreview:
+			s.writeFetchExt(fw, s.fx, m, fi)
 		}
 	}
 	if seenChanged && !wroteFlags {

@@ -174,6 +174,11 @@ func (s *session) cmdList(c *imap.Command) (imap.Code, error) {
 				s.w.Status(e.name, vals)
 			}
 		}
+		if a.Return.MyRights && e.f != nil && !e.nonExistent {
+			if err := s.listMyRights(e); err != nil {
+				return "", err
+			}
+		}
 	}
 	return "", nil
 }

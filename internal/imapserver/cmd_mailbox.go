@@ -79,7 +79,7 @@ func (s *session) cmdCreate(c *imap.Command) (imap.Code, error) {
 		return "", wrap(opCreate, err)
 	}
 	s.adoptSubscription(f, name)
-	return "", nil
+	return imap.CodeMailboxID(mailboxID(f.ID)), nil // RFC 8474 §4
 }
 
 // unsubscribeNew undoes the subscription the store gives the owner of a

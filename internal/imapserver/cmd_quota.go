@@ -23,6 +23,10 @@ func (s *session) quotaResources() ([]imap.QuotaResource, error) {
 			Limit: uint64(q.Quota.Hard) / 1024,
 		})
 	}
+	if q.MaxMessages > 0 {
+		// QUOTA=RES-MESSAGE (RFC 9208 §5.2).
+		res = append(res, imap.QuotaResource{Name: "MESSAGE", Usage: uint64(max(q.Messages, 0)), Limit: uint64(q.MaxMessages)})
+	}
 	return res, nil
 }
 

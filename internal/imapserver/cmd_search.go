@@ -109,15 +109,20 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 	for i := range keys {
 		normalizeSets(&keys[i], uint32(len(sel.msgs)), sel.maxUID())
 	}
+	if err := ev.prepareExt(keys); err != nil {
+		return 0, err
+	}
 	// The keys are ANDed: try the cheap ones first, so that flags and
 	// numbers can spare loading a message.
 	slices.SortStableFunc(keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
 	var highest uint64
+	pg := s.startProgress(len(sel.msgs)) // RFC 9585
 	for i := range sel.msgs {
 		m := &sel.msgs[i]
 		if m.expunged {
 			continue
 		}
+		pg.at(i)
 		ev.at(i)
 		ok := true
 		for k := range keys {
@@ -221,6 +226,8 @@ type evaluator struct {
 	// err is the first failure to load a message other than its having
 	// been expunged meanwhile; the search fails with it.
 	err error
+
+	saveDates map[int64]time.Time // by item id, for SAVED* keys (search_ext.go)
 }
 
 func newEvaluator(s *session) *evaluator {
@@ -468,5 +475,6 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 		// SEARCH=FUZZY is not offered yet: an exact match is a fuzzy one.
 		return len(k.Keys) == 1 && ev.match(&k.Keys[0])
 	}
-	return false
+	match, _ := ev.matchExt(k)
+	return match
 }

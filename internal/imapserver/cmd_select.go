@@ -81,6 +81,7 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 	s.w.Untagged(imap.OK, imap.CodeUIDValidity(f.UIDValidity), "UIDs valid")
 	s.w.Untagged(imap.OK, imap.CodeUIDNext(f.UIDNext), "Predicted next UID")
 	s.w.Untagged(imap.OK, imap.CodeHighestModSeq(f.HighestModSeq), "Highest")
+	s.w.Untagged(imap.OK, imap.CodeMailboxID(mailboxID(f.ID)), "Ok") // RFC 8474 §4
 	if s.rev2 {
 		// The canonical name, which may differ from the one asked for,
 		// with accurate attributes (RFC 9051 §6.3.2).

@@ -79,6 +79,9 @@ func (s *session) statusValues(m *mbox, items []imap.StatusItem) ([]imap.StatusV
 			v = f.HighestModSeq
 		case imap.StatusAppendLimit:
 			v = uint64(s.o.MaxMessageBytes)
+		case imap.StatusMailboxID:
+			vals = append(vals, imap.StatusValue{Item: it, Str: mailboxID(f.ID)}) // RFC 8474 §4
+			continue
 		default:
 			continue
 		}

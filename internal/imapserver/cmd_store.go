@@ -20,6 +20,10 @@ func (s *session) cmdStore(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	idx, limCode, err := s.capMessages(idx, c.UID) // MESSAGELIMIT
+	if err != nil {
+		return "", err
+	}
 	if a.UnchangedSince != nil {
 		s.enableCondStore() // RFC 7162 §3.1
 	}
@@ -114,5 +118,5 @@ func (s *session) cmdStore(c *imap.Command) (imap.Code, error) {
 	if len(modified) > 0 {
 		return imap.CodeModified(imap.SeqSetOf(modified...)), nil
 	}
-	return "", nil
+	return limCode, nil
 }

@@ -29,6 +29,15 @@
 // \Recent (RFC 3501 §2.3.2) exists in IMAP4rev1 sessions only, from a
 // per-folder watermark of the highest UID already announced (recent.go).
 //
+// # Object ids, save dates, previews
+//
+// OBJECTID (RFC 8474, objectid.go): MAILBOXID is "F" and the folder id,
+// EMAILID "M" and the item id; both are store ids, never reused, kept by
+// RENAME and MOVE. THREADID is NIL. SAVEDATE (RFC 8514) is the time of the
+// item's latest item-created journal entry in its folder (store.SaveDates).
+// PREVIEW (RFC 8970, preview.go) is made from the first text part that is
+// not an attachment and cached in memory by item id.
+//
 // # Invariants
 //
 //   - Access control is the store's: every store call carries the session's

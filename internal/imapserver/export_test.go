@@ -14,5 +14,11 @@ func (s *Server) ServeConnForTest(c net.Conn) <-chan struct{} { return s.serveCo
 // SetOnPanic installs a function called with every recovered panic.
 func (s *Server) SetOnPanic(f func(any)) { s.onPanic = f }
 
+// SetMessageLimit sets the MESSAGELIMIT.
+func (s *Server) SetMessageLimit(n int) { s.messageLimit.Store(int64(n)) }
+
+// SetProgressEvery sets how often INPROGRESS updates may be sent.
+func (s *Server) SetProgressEvery(d time.Duration) { s.progressEvery.Store(int64(d)) }
+
 // SetIdlePoll makes IDLE poll the journal this often.
 func (s *Server) SetIdlePoll(d time.Duration) { s.idlePoll = d }

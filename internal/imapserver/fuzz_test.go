@@ -48,6 +48,13 @@ var sessionSeeds = []string{
 	// \Recent, MOVE into the selected mailbox, invalid modified UTF-7.
 	"a SEARCH RECENT\r\nb SEARCH NEW OLD\r\nc STATUS INBOX (RECENT)\r\nd MOVE 1:* INBOX\r\ne UID MOVE 1:* INBOX\r\n",
 	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
+	// OBJECTID, SAVEDATE, PREVIEW, LIST-MYRIGHTS, REPLACE, CATENATE,
+	// MESSAGELIMIT and INPROGRESS paths.
+	"a FETCH 1:* (EMAILID THREADID SAVEDATE PREVIEW (LAZY))\r\nb UID SEARCH EMAILID M1 THREADID T1 SAVEDSINCE 1-Jan-2000 SAVEDATESUPPORTED\r\n",
+	"a STATUS INBOX (MAILBOXID)\r\nb LIST \"\" * RETURN (MYRIGHTS STATUS (MAILBOXID))\r\nc CREATE n\r\n",
+	"a UID REPLACE 1 Drafts {5+}\r\nhello\r\nb REPLACE 1 INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1\" TEXT {2+}\r\nhi)\r\n",
+	"a APPEND Drafts CATENATE (URL \"/INBOX;UIDVALIDITY=1/;UID=1/;SECTION=HEADER\" TEXT {3+}\r\nabc URL /INBOX/;UID=9) {2+}\r\nhi\r\n",
+	"a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;PARTIAL=5.3\") CATENATE (TEXT {1+}\r\nx)\r\nb GETQUOTAROOT INBOX\r\n",
 }
 
 // fuzzEnv is shared by the iterations of one fuzzing process.

@@ -78,6 +78,8 @@ type Server struct {
 	connSeq atomic.Uint64
 
 	headers *headerCache // parsed headers for SEARCH and SORT
+	// previews are PREVIEW texts by item id (preview.go).
+	previews *previewCache
 	// readers and writers hold the buffers of idling sessions (cmd_idle.go).
 	readers, writers sync.Pool
 
@@ -85,6 +87,10 @@ type Server struct {
 	onPanic func(v any)
 	// idlePoll overrides how often IDLE polls the journal (tests).
 	idlePoll time.Duration
+	// messageLimit overrides the MESSAGELIMIT (tests, messagelimit.go).
+	messageLimit atomic.Int64
+	// progressEvery overrides how often INPROGRESS is sent (tests).
+	progressEvery atomic.Int64
 }
 
 // New returns a server; call Serve for each listener.
@@ -112,7 +118,7 @@ func New(o Options) *Server {
 		o: o, log: log.With("proto", "imap"),
 		t:       netserve.Tracker{Grace: closeGrace},
 		ip:      netserve.PerIP{Max: o.MaxConnectionsPerIP},
-		perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes),
+		perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes), previews: newPreviewCache(previewCacheEntries),
 		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
 		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}

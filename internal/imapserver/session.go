@@ -76,6 +76,8 @@ type session struct {
 	compressed                     bool // COMPRESS DEFLATE is on (RFC 4978)
 
 	sel       *selection
+	fx        *fetchExt // the FETCH being answered (fetch_ext.go)
+	tag       string    // the tag of the command being answered (INPROGRESS)
 	badCount  int
 	authFails int
 }
@@ -322,6 +324,7 @@ func init() {
 		"STORE":    {(*session).cmdStore, stateSelected},
 		"COPY":     {(*session).cmdCopy, stateSelected},
 		"MOVE":     {(*session).cmdCopy, stateSelected},
+		"REPLACE":  {(*session).cmdReplace, stateSelected},
 	}
 }
 
@@ -336,7 +339,9 @@ func (s *session) dispatch(c *imap.Command) error {
 		s.w.Tagged(c.Tag, imap.BAD, imap.CodeClientBug, c.Name+" is not allowed now")
 		return s.countBad()
 	}
+	s.tag = c.Tag
 	code, err := h.fn(s, c)
+	s.tag = ""
 	if errors.Is(err, errLogout) {
 		return err
 	}

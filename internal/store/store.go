@@ -410,6 +410,10 @@ type QuotaStatus struct {
 	Quota    Quota // effective levels
 	Source   string
 	// Source: "user" (override), "tenant" (tenant user default) or "global".
+
+	// MaxMessages is the store's limit on Messages, 0 for none
+	// (Defaults.MaxMessages; public stores have none).
+	MaxMessages int64
 }
 
 // TenantUsage is a tenant's usage over all its stores, public included.
@@ -464,6 +468,10 @@ type Defaults struct {
 	Quota      Quota // global user quota levels
 	TenantWarn int64 // global tenant warning level (companyquota_warn)
 	Locale     string
+
+	// MaxMessages is how many items a private store may hold (IMAP QUOTA
+	// MESSAGE resource, RFC 9208 §5.2); 0 is no limit.
+	MaxMessages int64
 }
 
 // Directory is the part of the store that keeps tenants, domains, users and
@@ -562,6 +570,11 @@ type Mail interface {
 	MoveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	CopyItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	ListDeletedItems(ctx context.Context, folderID int64) ([]*Item, error)
+	// SaveDates returns when items of a folder were saved into it
+	// (appended, copied, moved or restored there), by item ID, for IMAP
+	// SAVEDATE (RFC 8514). Items not in the folder are left out. Needs the
+	// read right.
+	SaveDates(ctx context.Context, folderID int64, itemIDs []int64) (map[int64]time.Time, error)
 	RestoreItems(ctx context.Context, itemIDs []int64) error
 
 	// ListObjects lists live items of a folder by their object index, with

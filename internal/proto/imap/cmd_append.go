@@ -3,6 +3,7 @@ package imap
 import (
 	"io"
 	"time"
+	"unsafe"
 )
 
 // AppendCmd is APPEND mailbox message... (RFC 9051 §6.3.12, MULTIAPPEND
@@ -34,7 +35,20 @@ type AppendMessage struct {
 	Size   int64
 	// Body yields exactly Size octets, or io.ErrUnexpectedEOF if the
 	// connection ends first. It is valid until the next call on the Reader.
+	// It is nil for a CATENATE message.
 	Body io.Reader
+	// Catenate holds the parts of a CATENATE message (RFC 4469 §5), nil
+	// for a message literal: the server builds the message from them.
+	Catenate []CatPart
+}
+
+// CatPart is one part of a CATENATE message: the URL of a message or body
+// part to include (RFC 4469 §5, an IMAP URL as in RFC 5092), or text.
+type CatPart struct {
+	URL  string // "" for a TEXT part
+	Text []byte // the TEXT literal, read into memory (it counts to MaxCommand)
+	// Binary is set for a TEXT literal8 (RFC 4469 §6 with BINARY).
+	Binary bool
 }
 
 func parseAppend(r *Reader, _ *Command) Args {
@@ -56,6 +70,9 @@ func (r *Reader) appendMessage() *AppendMessage {
 	if r.peek() == '"' {
 		m.Date = r.dateTime()
 		r.sp()
+	}
+	if r.peekKeyword("CATENATE") {
+		return r.catenate(m)
 	}
 	if !r.ok() {
 		return nil
@@ -79,6 +96,47 @@ func (r *Reader) appendMessage() *AppendMessage {
 	return m
 }
 
+// catenate parses "CATENATE" SP "(" cat-part *(SP cat-part) ")" (RFC 4469
+// §5). TEXT literals are read into memory. What follows on the line (the
+// next message of a MULTIAPPEND) is left for NextAppendMessage.
+func (r *Reader) catenate(m *AppendMessage) *AppendMessage {
+	r.expectKeyword("CATENATE")
+	r.sp()
+	m.Catenate = []CatPart{}
+	r.list(false, func() {
+		r.charge(int64(unsafe.Sizeof(CatPart{})))
+		switch kw := r.keyword(); kw {
+		case "URL":
+			r.sp()
+			u := r.astring()
+			if r.ok() && u == "" {
+				r.fail("empty CATENATE URL")
+			}
+			m.Catenate = append(m.Catenate, CatPart{URL: u})
+		case "TEXT":
+			r.sp()
+			binary := r.lit != nil && r.lit.start == r.pos && r.lit.binary
+			if !r.isLiteralStart() {
+				r.fail("CATENATE TEXT must be a literal")
+				return
+			}
+			data := r.literal(true)
+			m.Catenate = append(m.Catenate, CatPart{Text: data, Binary: binary})
+		default:
+			if r.ok() {
+				r.fail("unknown CATENATE part %s", kw)
+			}
+		}
+	})
+	if !r.ok() {
+		return nil
+	}
+	r.catPos, r.catPending = r.pos, true
+	r.pos = len(r.line)
+	r.app = true
+	return m
+}
+
 // NextAppendMessage finishes the current APPEND message, discarding what
 // the server did not read of it, and returns the next message of a
 // MULTIAPPEND, or (nil, nil) when the command ended cleanly. Errors are as
@@ -94,12 +152,21 @@ func (r *Reader) NextAppendMessage() (*AppendMessage, error) {
 		}
 		r.body = nil
 	}
-	if err := r.readLine(); err != nil {
+	if r.catPending {
+		// After a CATENATE message the command goes on on the same line.
+		r.pos, r.catPending = r.catPos, false
+	} else if err := r.readLine(); err != nil {
 		r.setErr(err)
 		return nil, r.finishErr()
 	}
 	if r.atEOL() {
 		return nil, nil
+	}
+	if r.cmd == "REPLACE" {
+		// RFC 8508 §6: one message only.
+		r.fail("REPLACE takes one message")
+		r.app = false
+		return nil, r.finishErr()
 	}
 	r.sp()
 	m := r.appendMessage()
@@ -110,9 +177,42 @@ func (r *Reader) NextAppendMessage() (*AppendMessage, error) {
 	return m, nil
 }
 
+// ReplaceCmd is REPLACE seq-number mailbox message (RFC 8508 §3): the
+// message is streamed as for APPEND; NextAppendMessage then ends the
+// command (it has one message only). Num is a UID for UID REPLACE.
+type ReplaceCmd struct {
+	Num     uint32
+	Mailbox string
+	Message *AppendMessage
+}
+
+func parseReplace(r *Reader, _ *Command) Args {
+	r.sp()
+	a := &ReplaceCmd{Num: r.nzNumber()}
+	r.sp()
+	a.Mailbox = r.mailbox()
+	r.sp()
+	a.Message = r.appendMessage()
+	return a
+}
+
+func (a *ReplaceCmd) appendArgs(b []byte) []byte {
+	b = appendUint(append(b, ' '), a.Num)
+	b = AppendMailbox(append(b, ' '), a.Mailbox, false)
+	if m := a.Message; m != nil {
+		b = m.appendHeader(append(b, ' '))
+	}
+	return b
+}
+
 // abortAppend skips the rest of an APPEND the server stopped reading.
 func (r *Reader) abortAppend() error {
 	r.app = false
+	if r.catPending {
+		// The rest of the current line is the command's rest.
+		r.catPending = false
+		return r.skipCommand()
+	}
 	if r.body != nil {
 		if err := r.body.drain(); err != nil {
 			return err
@@ -146,6 +246,20 @@ func (m *AppendMessage) appendHeader(b []byte) []byte {
 	if !m.Date.IsZero() {
 		b = appendDateTime(b, m.Date)
 		b = append(b, ' ')
+	}
+	if m.Catenate != nil {
+		b = append(b, "CATENATE "...)
+		return appendList(b, m.Catenate, func(b []byte, p CatPart) []byte {
+			if p.URL != "" {
+				return AppendAString(append(b, "URL "...), p.URL, false)
+			}
+			b = append(b, "TEXT "...)
+			if p.Binary {
+				b = append(b, '~')
+			}
+			b = appendUint(append(b, '{'), len(p.Text))
+			return append(append(b, "}\r\n"...), p.Text...)
+		})
 	}
 	if m.Binary {
 		b = append(b, '~')

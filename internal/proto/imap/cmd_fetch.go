@@ -25,6 +25,10 @@ const (
 	FetchBodySection   FetchAttr = "BODY[]"        // BODY[section]<partial>, BODY.PEEK[...]
 	FetchBinary        FetchAttr = "BINARY[]"      // BINARY[part]<partial>, BINARY.PEEK[...] (RFC 3516)
 	FetchBinarySize    FetchAttr = "BINARY.SIZE[]" // BINARY.SIZE[part] (RFC 3516)
+	FetchEmailID       FetchAttr = "EMAILID"       // RFC 8474 §5.1
+	FetchThreadID      FetchAttr = "THREADID"      // RFC 8474 §5.2
+	FetchSaveDate      FetchAttr = "SAVEDATE"      // RFC 8514 §4
+	FetchPreview       FetchAttr = "PREVIEW"       // RFC 8970 §3; Lazy for "PREVIEW (LAZY)"
 )
 
 // FetchItem is one FETCH data item.
@@ -35,6 +39,8 @@ type FetchItem struct {
 	Peek    bool
 	Section Section  // for FetchBodySection, FetchBinary, FetchBinarySize
 	Partial *Partial // nil for the whole section
+	// Lazy is the LAZY modifier of PREVIEW (RFC 8970 §3.2).
+	Lazy bool
 }
 
 // Section is a body section specification (RFC 9051 §6.4.5).
@@ -122,8 +128,11 @@ func (r *Reader) fetchItem() FetchItem {
 	var it FetchItem
 	switch name {
 	case "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER", "RFC822.SIZE",
-		"RFC822.TEXT", "BODYSTRUCTURE", "UID", "MODSEQ":
+		"RFC822.TEXT", "BODYSTRUCTURE", "UID", "MODSEQ", "EMAILID", "THREADID", "SAVEDATE":
 		it.Attr = FetchAttr(name)
+	case "PREVIEW":
+		it.Attr = FetchPreview
+		it.Lazy = r.previewMods()
 	case "BODY", "BODY.PEEK":
 		if name == "BODY" && r.peek() != '[' {
 			it.Attr = FetchBody
@@ -147,6 +156,24 @@ func (r *Reader) fetchItem() FetchItem {
 		}
 	}
 	return it
+}
+
+// previewMods parses the optional " (" preview-mod *(SP preview-mod) ")"
+// after PREVIEW (RFC 8970 §7) and reports whether LAZY was among them.
+func (r *Reader) previewMods() bool {
+	if !r.ok() || r.pos+1 >= len(r.line) || r.line[r.pos] != ' ' || r.line[r.pos+1] != '(' {
+		return false
+	}
+	r.sp()
+	lazy := false
+	r.list(false, func() {
+		if kw := r.keyword(); kw == "LAZY" {
+			lazy = true
+		} else if r.ok() {
+			r.fail("unknown PREVIEW modifier %s", kw)
+		}
+	})
+	return lazy
 }
 
 // section parses "[" [section-spec] "]".
@@ -270,6 +297,12 @@ func (it FetchItem) appendTo(b []byte, request bool) []byte {
 		return b
 	case FetchBinarySize:
 		return it.Section.appendTo(append(b, "BINARY.SIZE"...))
+	case FetchPreview:
+		b = append(b, "PREVIEW"...)
+		if it.Lazy && request {
+			b = append(b, " (LAZY)"...)
+		}
+		return b
 	}
 	return append(b, it.Attr...)
 }

@@ -219,11 +219,12 @@ const (
 	StatusRecent        StatusItem = "RECENT"        // IMAP4rev1 only
 	StatusHighestModSeq StatusItem = "HIGHESTMODSEQ" // RFC 7162 §3.1.6
 	StatusAppendLimit   StatusItem = "APPENDLIMIT"   // RFC 7889
+	StatusMailboxID     StatusItem = "MAILBOXID"     // RFC 8474 §4
 )
 
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true, "DELETED": true,
-	"SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true, "APPENDLIMIT": true,
+	"SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true, "APPENDLIMIT": true, "MAILBOXID": true,
 }
 
 // StatusCmd is STATUS mailbox (items) (RFC 9051 §6.3.11).
@@ -282,6 +283,7 @@ type ListSelect struct {
 // ListReturn holds the return options (RFC 5258 §3.2, RFC 5819, RFC 6154).
 type ListReturn struct {
 	Subscribed, Children, SpecialUse bool
+	MyRights                         bool         // RFC 8440
 	Status                           []StatusItem // nil unless STATUS was asked for
 }
 
@@ -336,6 +338,8 @@ func parseList(r *Reader, c *Command) Args {
 			a.Return.Children = true
 		case "SPECIAL-USE":
 			a.Return.SpecialUse = true
+		case "MYRIGHTS":
+			a.Return.MyRights = true
 		case "STATUS":
 			if a.Return.Status != nil {
 				r.fail("duplicate STATUS return option")
@@ -388,6 +392,9 @@ func (a *ListCmd) appendArgs(b []byte) []byte {
 	}
 	if ret.SpecialUse {
 		opts = append(opts, "SPECIAL-USE")
+	}
+	if ret.MyRights {
+		opts = append(opts, "MYRIGHTS")
 	}
 	if ret.Status != nil {
 		opts = append(opts, "STATUS "+string(appendList(nil, ret.Status, appendStatusItem)))

@@ -15,6 +15,9 @@ import (
 //	KEYWORD UNKEYWORD                                     Str (the keyword)
 //	HEADER                                                Str (field name), Value
 //	BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE           Date (midnight UTC)
+//	SAVEDBEFORE SAVEDON SAVEDSINCE                        Date (RFC 8514 §4.1)
+//	SAVEDATESUPPORTED                                     no argument (RFC 8514 §4.1)
+//	EMAILID THREADID                                      Str (an objectid, RFC 8474 §6)
 //	LARGER SMALLER                                        Num (octets)
 //	YOUNGER OLDER                                         Num (seconds, RFC 5032)
 //	MODSEQ                                                Num; Str and Value are the optional
@@ -125,7 +128,10 @@ func (r *Reader) searchKey() SearchKey {
 	k := SearchKey{Op: r.keyword()}
 	switch k.Op {
 	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
-		"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":
+		"UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN", "SAVEDATESUPPORTED":
+	case "EMAILID", "THREADID":
+		r.sp()
+		k.Str = r.objectID()
 	case "BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO":
 		r.sp()
 		k.Str = r.astring()
@@ -137,7 +143,7 @@ func (r *Reader) searchKey() SearchKey {
 		k.Str = r.headerFieldName()
 		r.sp()
 		k.Value = r.astring()
-	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		r.sp()
 		k.Date = r.date()
 	case "LARGER", "SMALLER":
@@ -180,6 +186,18 @@ func (r *Reader) searchKey() SearchKey {
 	return k
 }
 
+// objectID parses objectid = 1*255(ALPHA / DIGIT / "_" / "-") (RFC 8474
+// §7).
+func (r *Reader) objectID() string {
+	id := r.takeWhile(func(c byte) bool {
+		return c == '_' || c == '-' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
+	})
+	if r.ok() && (len(id) == 0 || len(id) > 255) {
+		r.fail("invalid objectid")
+	}
+	return string(id)
+}
+
 // String returns the key in wire form.
 func (k SearchKey) String() string { return string(k.appendTo(nil)) }
 
@@ -199,8 +217,10 @@ func (k SearchKey) appendTo(b []byte) []byte {
 	case "HEADER":
 		b = AppendAString(append(b, ' '), k.Str, false)
 		b = AppendAString(append(b, ' '), k.Value, false)
-	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		b = appendDate(append(b, ' '), k.Date)
+	case "EMAILID", "THREADID":
+		b = append(append(b, ' '), k.Str...)
 	case "LARGER", "SMALLER", "YOUNGER", "OLDER":
 		b = appendUint(append(b, ' '), k.Num)
 	case "UID":

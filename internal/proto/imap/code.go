@@ -79,6 +79,34 @@ func CodeCopyUID(uidValidity uint32, src, dst SeqSet) Code {
 // change (RFC 7162 §3.1.3).
 func CodeModified(set SeqSet) Code { return Code("MODIFIED " + set.String()) }
 
+// CodeMailboxID is [MAILBOXID (id)] (RFC 8474 §4).
+func CodeMailboxID(id string) Code { return Code("MAILBOXID (" + id + ")") }
+
+// CodeInProgress is [INPROGRESS ("tag" done total)] (RFC 9585 §3); a
+// total of 0 is sent as NIL (unknown).
+func CodeInProgress(tag string, done, total uint32) Code {
+	b := appendQuoted([]byte("INPROGRESS ("), tag)
+	b = appendUint(append(b, ' '), done)
+	if total == 0 {
+		b = append(b, " NIL"...)
+	} else {
+		b = appendUint(append(b, ' '), total)
+	}
+	return Code(append(b, ')'))
+}
+
+// CodeBadURL is [BADURL url] (RFC 4469 §6): the URL is sent as text, so
+// "]" and line breaks are left out.
+func CodeBadURL(url string) Code {
+	url = strings.Map(func(r rune) rune {
+		if r == ']' || r == '\r' || r == '\n' || r == 0 {
+			return -1
+		}
+		return r
+	}, url)
+	return Code("BADURL " + url)
+}
+
 // CodeCapability is [CAPABILITY ...] (RFC 9051 §7.1).
 func CodeCapability(caps ...string) Code { return Code("CAPABILITY " + strings.Join(caps, " ")) }
 

@@ -19,6 +19,7 @@ package imap
 //	LIST LSUB                                *ListCmd
 //	STATUS                                   *StatusCmd
 //	APPEND                                   *AppendCmd
+//	REPLACE                                  *ReplaceCmd
 //	COPY MOVE                                *CopyCmd
 //	FETCH                                    *FetchCmd
 //	STORE                                    *StoreCmd
@@ -96,7 +97,7 @@ var commands map[string]parser
 // RFC 5256).
 var uidCommands = map[string]bool{
 	"COPY": true, "MOVE": true, "FETCH": true, "SEARCH": true, "STORE": true,
-	"EXPUNGE": true, "SORT": true, "THREAD": true,
+	"EXPUNGE": true, "SORT": true, "THREAD": true, "REPLACE": true,
 }
 
 func init() {
@@ -150,6 +151,7 @@ func init() {
 		"MOVE":     parseCopy, // RFC 6851
 		"SORT":     parseSort, // RFC 5256
 		"THREAD":   parseThread,
+		"REPLACE":  parseReplace, // RFC 8508
 	}
 }
 

@@ -70,6 +70,32 @@ func (f *FetchWriter) ModSeq(n uint64) *FetchWriter {
 	return f.put(append(b, ')'))
 }
 
+// ObjectID writes "EMAILID (id)" or "THREADID (id)", or "THREADID NIL"
+// for an empty id (RFC 8474 §7).
+func (f *FetchWriter) ObjectID(name, id string) *FetchWriter {
+	b := f.item(name)
+	if id == "" {
+		return f.put(append(b, "NIL"...))
+	}
+	b = append(append(b, '('), id...)
+	return f.put(append(b, ')'))
+}
+
+// SaveDate writes `SAVEDATE "dd-Mon-yyyy hh:mm:ss +zzzz"`, or NIL for the
+// zero time (RFC 8514 §4).
+func (f *FetchWriter) SaveDate(t time.Time) *FetchWriter {
+	if t.IsZero() {
+		return f.put(append(f.item("SAVEDATE"), "NIL"...))
+	}
+	return f.put(appendDateTime(f.item("SAVEDATE"), t))
+}
+
+// Preview writes "PREVIEW" and the text as a string (RFC 8970 §3), NIL
+// when isNil.
+func (f *FetchWriter) Preview(text string, isNil bool) *FetchWriter {
+	return f.put(AppendNString(f.item("PREVIEW"), text, isNil, f.w.UTF8))
+}
+
 // BinarySize writes "BINARY.SIZE[part] n" (RFC 3516); name comes from
 // FetchItem.ResponseName.
 func (f *FetchWriter) BinarySize(name string, n int64) *FetchWriter {

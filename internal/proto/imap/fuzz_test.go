@@ -43,6 +43,17 @@ var fuzzSeeds = []string{
 	"a SEARCH NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT ALL\r\n",
 	"a IDLE\r\nDONE\r\n",
 	"a COMPRESS DEFLATE\r\n",
+	// OBJECTID, SAVEDATE, PREVIEW, LIST-MYRIGHTS, REPLACE.
+	// CATENATE (RFC 4469 §6 examples), also within a MULTIAPPEND.
+	"A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" TEXT {42}\r\n" +
+		"\r\n--------------030308070208000400050907\r\n URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME\" URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1\" TEXT {2}\r\nxy)\r\n",
+	"a APPEND x CATENATE (TEXT {3+}\r\nabc) () {2+}\r\nhi CATENATE (TEXT ~{1+}\r\n\x00 URL u)\r\nb NOOP\r\n",
+	"a APPEND x CATENATE (URL \"\") {2}\r\nhi\r\n",
+	"a FETCH 1:* (EMAILID THREADID SAVEDATE PREVIEW (LAZY) PREVIEW FLAGS)\r\n",
+	"a UID SEARCH EMAILID M6d99ebf5 THREADID T64b478a1 SAVEDBEFORE 1-Jan-2020 SAVEDATESUPPORTED SAVEDON 2-Feb-2021 SAVEDSINCE 3-Mar-2022\r\n",
+	"a STATUS INBOX (MAILBOXID MESSAGES)\r\n",
+	`a LIST "" % RETURN (MYRIGHTS STATUS (MAILBOXID))` + "\r\n",
+	"a UID REPLACE 4 Drafts (\\Draft) {5}\r\nhello\r\nb REPLACE 1 x {1+}\r\na {1+}\r\nb\r\n",
 	// Invalid modified UTF-7: NO, not BAD; kept as is in a LIST pattern.
 	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
 	"a STATUS \"a&Jjo\" (BOGUS)\r\nb APPEND \"a&AGE-\" {5}\r\nhello\r\n",
@@ -72,6 +83,9 @@ func FuzzReadCommand(f *testing.F) {
 			switch a := c.Args.(type) {
 			case *AppendCmd:
 				checkAppend(t, r, c, a)
+				continue
+			case *ReplaceCmd:
+				checkReplace(t, r, c, a)
 				continue
 			case nil:
 				if c.Name == "IDLE" {
@@ -103,6 +117,35 @@ func checkRoundTrip(t *testing.T, c *Command, lim Limits) {
 	}
 }
 
+// checkReplace reads the message of a REPLACE and checks the command
+// formats and parses back to the same message.
+func checkReplace(t *testing.T, r *Reader, c *Command, a *ReplaceCmd) {
+	t.Helper()
+	body, err := io.ReadAll(a.Message.Body)
+	if err != nil {
+		return // truncated input
+	}
+	if m, err := r.NextAppendMessage(); err != nil || m != nil {
+		return
+	}
+	wire := c.String() + "\r\n" + string(body) + "\r\n"
+	r2 := NewReader(bufio.NewReader(bytes.NewBufferString(wire)), Limits{MaxLiteral: 4096, MaxLiterals: 100})
+	c2, err := r2.ReadCommand()
+	if err != nil {
+		t.Fatalf("%q does not parse back: %v", wire, err)
+	}
+	if c2.String() != c.String() {
+		t.Fatalf("round trip:\n%q\n%q", c.String(), c2.String())
+	}
+	body2, _ := io.ReadAll(c2.Args.(*ReplaceCmd).Message.Body)
+	if !bytes.Equal(body, body2) {
+		t.Fatal("message differs")
+	}
+	if m, err := r2.NextAppendMessage(); err != nil || m != nil {
+		t.Fatalf("after the message: %v, %v", m, err)
+	}
+}
+
 // checkAppend reads all messages of an APPEND and checks the canonical
 // form of the whole command parses back to the same messages.
 func checkAppend(t *testing.T, r *Reader, c *Command, a *AppendCmd) {
@@ -111,8 +154,16 @@ func checkAppend(t *testing.T, r *Reader, c *Command, a *AppendCmd) {
 	wire.WriteString(c.Tag + " APPEND ")
 	wire.Write(AppendMailbox(nil, a.Mailbox, false))
 	var bodies [][]byte
+	var cats [][]CatPart
 	var err error
 	for m := a.Message; m != nil; m, err = r.NextAppendMessage() {
+		cats = append(cats, m.Catenate)
+		if m.Catenate != nil {
+			bodies = append(bodies, nil)
+			wire.WriteByte(' ')
+			wire.Write(m.appendHeader(nil))
+			continue
+		}
 		body, rerr := io.ReadAll(m.Body)
 		if rerr != nil {
 			return // truncated input
@@ -140,8 +191,15 @@ func checkAppend(t *testing.T, r *Reader, c *Command, a *AppendCmd) {
 	}
 	i := 0
 	for m := c2.Args.(*AppendCmd).Message; m != nil; m, err = r2.NextAppendMessage() {
+		if i >= len(bodies) || !reflect.DeepEqual(m.Catenate, cats[i]) {
+			t.Fatalf("message %d differs", i)
+		}
+		if m.Catenate != nil {
+			i++
+			continue
+		}
 		body, _ := io.ReadAll(m.Body)
-		if i >= len(bodies) || !bytes.Equal(body, bodies[i]) {
+		if !bytes.Equal(body, bodies[i]) {
 			t.Fatalf("message %d differs", i)
 		}
 		i++

@@ -72,6 +72,10 @@ type Reader struct {
 
 	body *msgBody // open APPEND message, or nil
 	app  bool     // an APPEND command is being read (via NextAppendMessage)
+	// catPending: a CATENATE message ended at catPos of the current line,
+	// where the command goes on (cmd_append.go).
+	catPending bool
+	catPos     int
 }
 
 // litHeader is a literal announcement found at the end of a line.
@@ -194,6 +198,7 @@ func (r *Reader) begin() {
 	r.nlit = 0
 	r.depth = 0
 	r.lit = nil
+	r.catPending = false
 	r.line = r.line[:0]
 	r.pos = 0
 	// Keep the line buffer from pinning a large allocation forever.

@@ -195,10 +195,12 @@ func appendDelim(b []byte, d rune) []byte {
 	return appendQuoted(b, string(d))
 }
 
-// StatusValue is one item of a STATUS response.
+// StatusValue is one item of a STATUS response. Str, when set, is sent
+// instead of Value as a parenthesised atom: MAILBOXID (RFC 8474 §4).
 type StatusValue struct {
 	Item  StatusItem
 	Value uint64
+	Str   string
 }
 
 // Status writes "* STATUS mailbox (MESSAGES 2 UIDNEXT 7)" (RFC 9051
@@ -206,7 +208,11 @@ type StatusValue struct {
 func (w *Writer) Status(mailbox string, items []StatusValue) error {
 	b := AppendMailbox(append(w.line(), "* STATUS "...), mailbox, w.UTF8)
 	b = appendList(append(b, ' '), items, func(b []byte, v StatusValue) []byte {
-		return appendUint(append(append(b, v.Item...), ' '), v.Value)
+		b = append(append(b, v.Item...), ' ')
+		if v.Str != "" {
+			return append(append(append(b, '('), v.Str...), ')')
+		}
+		return appendUint(b, v.Value)
 	})
 	return w.send(b)
 }

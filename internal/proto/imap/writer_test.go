@@ -131,8 +131,11 @@ func TestWriterResponses(t *testing.T) {
 		{"list utf8", true, func(w *Writer) error { return w.List(&ListData{Delim: '/', Mailbox: "台北"}) },
 			"* LIST () \"/\" \"台北\"\r\n"},
 		{"status", false, func(w *Writer) error {
-			return w.Status("blurdybloop", []StatusValue{{StatusMessages, 231}, {StatusUIDNext, 44292}})
+			return w.Status("blurdybloop", []StatusValue{{Item: StatusMessages, Value: 231}, {Item: StatusUIDNext, Value: 44292}})
 		}, "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n"},
+		{"status mailboxid", false, func(w *Writer) error {
+			return w.Status("foo", []StatusValue{{Item: StatusMailboxID, Str: "F2212ea87-6097-4256-9d51-71338625"}})
+		}, "* STATUS foo (MAILBOXID (F2212ea87-6097-4256-9d51-71338625))\r\n"},
 		{"namespace", false, func(w *Writer) error {
 			w.Namespace([]Namespace{{"", '/'}}, nil, nil)
 			return w.Namespace([]Namespace{{"", '/'}}, []Namespace{{"~", '/'}}, []Namespace{{"#shared/", '/'}, {"#public/", '/'}})

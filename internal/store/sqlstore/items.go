@@ -305,6 +305,9 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 			if err := t.checkHardQuota(a.st, c.size); err != nil {
 				return err
 			}
+			if err := t.checkMessageLimit(a.st, 1); err != nil {
+				return err
+			}
 		}
 		if err := t.refNew(c); err != nil {
 			return err
@@ -736,6 +739,9 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 			if err := t.checkHardQuota(dst.st, size); err != nil {
 				return err
 			}
+			if err := t.checkMessageLimit(dst.st, len(items)); err != nil {
+				return err
+			}
 		}
 		out = out[:0]
 		if !move {
@@ -959,7 +965,7 @@ func (d *DB) StoreQuota(ctx context.Context, storeID int64) (*store.QuotaStatus,
 		if err != nil {
 			return err
 		}
-		out = &store.QuotaStatus{StoreID: s.ID, Size: s.Size, Messages: s.Messages, Quota: q, Source: src}
+		out = &store.QuotaStatus{StoreID: s.ID, Size: s.Size, Messages: s.Messages, Quota: q, Source: src, MaxMessages: t.messageLimit(s)}
 		return nil
 	})
 	return out, err

@@ -234,4 +234,9 @@ CREATE INDEX queue_due ON queue (next_attempt);
 	`
 ALTER TABLE blobs ADD COLUMN parts TEXT;
 `,
+	// 4: IMAP SAVEDATE (RFC 8514) reads when an item was saved into its
+	// folder from its latest item-created journal entry (savedate.go).
+	`
+CREATE INDEX changes_item_created ON changes (item_id) WHERE kind = 'item-created';
+`,
 }

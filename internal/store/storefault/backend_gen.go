@@ -457,6 +457,13 @@ func (f *Backend) RetryQueued(a0 context.Context, a1 int64) (err error) {
 	return f.Backend.RetryQueued(a0, a1)
 }
 
+func (f *Backend) SaveDates(a0 context.Context, a1 int64, a2 []int64) (r0 map[int64]time.Time, err error) {
+	if err = f.fault(a0, "SaveDates"); err != nil {
+		return
+	}
+	return f.Backend.SaveDates(a0, a1, a2)
+}
+
 func (f *Backend) SetACL(a0 context.Context, a1 int64, a2 string, a3 string) (err error) {
 	if err = f.fault(a0, "SetACL"); err != nil {
 		return

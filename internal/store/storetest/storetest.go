@@ -67,6 +67,8 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},
 		{"PasswordSwap", testPasswordSwap},
+		{"SaveDates", testSaveDates},
+		{"MessageLimit", testMessageLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

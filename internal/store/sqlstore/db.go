@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,6 +61,9 @@ type DB struct {
 	rstmts, wstmts sync.Map // SQLite prepared statements by query
 
 	lists *listCache // listings of large folders
+
+	// stmts counts the SQL statements run (Statements).
+	stmts atomic.Uint64
 
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
@@ -257,7 +261,12 @@ func (t *tx) stmt(q string) *sql.Stmt {
 	return st
 }
 
+// Statements returns how many SQL statements the store has run since it
+// was opened: tests bound the queries of one protocol command with it.
+func (d *DB) Statements() uint64 { return d.stmts.Load() }
+
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
 	}
@@ -265,6 +274,7 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.QueryContext(t.ctx, args...)
 	}
@@ -272,6 +282,7 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 }
 
 func (t *tx) row(q string, args ...any) *sql.Row {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}

@@ -122,15 +122,8 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 // must be completed.
 func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) error {
 	m := &s.sel.msgs[i]
-	var it *store.Item
 	var ct *content
 	for _, fi := range a.Items {
-		if fi.Attr == imap.FetchInternalDate && it == nil {
-			var err error
-			if it, err = s.item(m); err != nil {
-				return err
-			}
-		}
 		if needsContent(fi) && ct == nil {
 			var err error
 			if ct, err = s.openContent(m); err != nil {
@@ -175,7 +168,7 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 			fw.ModSeq(m.modseq)
 			wroteModSeq = true
 		case imap.FetchInternalDate:
-			fw.InternalDate(it.InternalDate)
+			fw.InternalDate(m.internalDate())
 		case imap.FetchRFC822Size:
 			fw.RFC822Size(m.size)
 		case imap.FetchEnvelope:

@@ -163,13 +163,11 @@ func inSet(set imap.SeqSet, n uint32) bool {
 	return i < len(rs) && rs[i].Start <= n
 }
 
-// keyCost ranks keys by what they load: nothing, the item record, the
-// header, the whole text.
+// keyCost ranks keys by what they load: nothing (flags, numbers and
+// dates are in the view), the header, the whole text.
 func keyCost(k *imap.SearchKey) int {
 	cost := 0
 	switch k.Op {
-	case "BEFORE", "ON", "SINCE", "YOUNGER", "OLDER":
-		cost = 1
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
 		cost = 2
 	case "BODY", "TEXT":
@@ -395,8 +393,7 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 		s := strings.ToLower(k.Str)
 		return strings.Contains(ev.headerText(), s) || strings.Contains(ev.bodyText(), s)
 	case "BEFORE", "ON", "SINCE":
-		it := ev.loadItem()
-		return it != nil && compareDate(k.Op, it.InternalDate.UTC(), k.Date)
+		return compareDate(k.Op, m.internalDate(), k.Date)
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		h := ev.header()
 		if h == nil {
@@ -410,11 +407,7 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 	case "SMALLER":
 		return uint64(m.size) < k.Num
 	case "YOUNGER", "OLDER":
-		it := ev.loadItem()
-		if it == nil {
-			return false
-		}
-		age := ev.now.Sub(it.InternalDate)
+		age := ev.now.Sub(m.internalDate())
 		lim := time.Duration(min(k.Num, 1<<32)) * time.Second
 		if k.Op == "YOUNGER" {
 			return age <= lim

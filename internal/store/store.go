@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/proto/mime"
 )
 
 // Sentinel errors. Adapters map them to protocol replies with errors.Is.
@@ -244,6 +245,16 @@ type ItemSummary struct {
 	Size         int64
 	InternalDate time.Time
 }
+
+// MessageMeta is the mime.Summary of a live message (Mail.MessageMetas).
+type MessageMeta struct {
+	ID      int64
+	UID     uint32
+	Summary *mime.Summary
+}
+
+// MaxMessageMetas bounds the UIDs of one MessageMetas call.
+const MaxMessageMetas = 1000
 
 // ACL rights (RFC 4314 §2.1) as single letters.
 const (
@@ -545,6 +556,15 @@ type Mail interface {
 	// ListItems lists live items with UID >= fromUID in UID order.
 	ListItems(ctx context.Context, folderID int64, fromUID uint32, limit int) ([]ItemSummary, error)
 	UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op FlagOp, flags []string) ([]ItemSummary, error)
+	// MessageMetas returns the summaries (ENVELOPE, BODYSTRUCTURE, header)
+	// of the live items of a folder with the given UIDs, in UID order;
+	// UIDs that do not exist are skipped. One access check and one query
+	// serve the call (at most MaxMessageMetas UIDs): IMAP FETCH reads a
+	// range's metadata without opening a message. Summaries are computed
+	// when a message is stored; one missing (stored before summaries
+	// existed, or too large to summarize then) is computed from the
+	// content and stored. Needs the read right.
+	MessageMetas(ctx context.Context, folderID int64, uids []uint32) ([]MessageMeta, error)
 	// DeleteItems soft-deletes items by UID (IMAP EXPUNGE, POP3 DELE).
 	DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
 	// MoveItems moves items to another folder; they get new UIDs there.

@@ -53,3 +53,18 @@ func (d *DB) BulkFill(ctx context.Context, storeID, folderID int64, n int) error
 // ForgetRecordsBefore makes the purge forget RecordOnce records older than
 // the time cut returns.
 func (d *DB) ForgetRecordsBefore(cut func() time.Time) { d.recordCutoff = cut }
+
+// ForgetSummaries clears every stored message summary, as for content
+// stored before summaries existed, and reports how many there were.
+func (d *DB) ForgetSummaries(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.write(ctx, func(t *tx) error {
+		res, err := t.exec(`UPDATE blobs SET meta = NULL WHERE meta IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

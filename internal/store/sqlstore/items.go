@@ -282,8 +282,12 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	}
 	// Check access before reading the content, so a refused client does
 	// not get to upload.
+	var typ store.FolderType
 	if err := d.read(ctx, func(t *tx) error {
-		_, err := t.folderAccess(p, folderID, "i", false)
+		a, err := t.folderAccess(p, folderID, "i", false)
+		if err == nil {
+			typ = a.folder.Type
+		}
 		return err
 	}); err != nil {
 		return nil, err
@@ -295,6 +299,7 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	if err != nil {
 		return nil, err
 	}
+	meta := summaryOf(typ, c)
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()
@@ -311,6 +316,9 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 			}
 		}
 		if err := t.refNew(c); err != nil {
+			return err
+		}
+		if err := t.setSummary(c.id, meta); err != nil {
 			return err
 		}
 		out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix)

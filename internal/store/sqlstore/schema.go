@@ -234,4 +234,9 @@ CREATE INDEX queue_due ON queue (next_attempt);
 	`
 ALTER TABLE blobs ADD COLUMN parts TEXT;
 `,
+	// 4: message summaries (IMAP ENVELOPE, BODYSTRUCTURE, header) kept
+	// with the content they derive from (itemmeta.go); NULL until computed.
+	`
+ALTER TABLE blobs ADD COLUMN meta {{bytes}};
+`,
 }

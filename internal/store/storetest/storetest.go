@@ -65,6 +65,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"RecordOnce", testRecordOnce},
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},
+		{"MessageMetas", testMessageMetas},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

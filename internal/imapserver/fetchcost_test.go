@@ -103,6 +103,11 @@ func TestStatementsDates(t *testing.T) {
 	checkStatements(t, dateCommands)
 }
 
+func TestStatementsFetchMeta(t *testing.T) {
+	t.Parallel()
+	checkStatements(t, metaCommands)
+}
+
 // Benchmarks of the FETCH, SEARCH and SORT paths clients use most, over a
 // mailbox of 1,000 messages (client and server in one process: the
 // allocations are both sides').
@@ -158,4 +163,44 @@ func BenchmarkSearchSince(b *testing.B) {
 
 func BenchmarkSortArrival(b *testing.B) {
 	benchCommand(b, "SORT (ARRIVAL) UTF-8 ALL", 1)
+}
+
+// Answers from stored summaries are those computed from the message: the
+// same FETCH with one more item that needs the content (which makes the
+// whole response come from the parsed message) starts with the same text,
+// with and without UTF8=ACCEPT, for messages of every shape, including
+// content summarized on first use (the large one) and a header too large
+// to keep.
+func TestFetchSummaryMatchesContent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	msgs := []string{
+		testMsg(1), mimeMsg,
+		"Subject: Grüße aus Köln\r\nFrom: Jürgen Müller <j@example.test>\r\nTo: \"Ünïcode\" <u@example.test>\r\n\r\n8-bit header\r\n",
+		"Subject: no body, no blank line\r\nFrom: a@example.test",
+		"\r\nno header at all\r\n",
+		"Subject: nul\x00 in header\r\nFrom: a@example.test\r\n\r\nbody\r\n",
+		"X-Huge: " + strings.Repeat("h", 70<<10) + "\r\nSubject: huge header\r\n\r\nbody\r\n",
+		"Subject: large\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("line of text\r\n", 10000) + "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nFrom: i@example.test\r\n\r\ninner body\r\n--b--\r\n",
+	}
+	for _, m := range msgs {
+		e.deliver(inbox.ID, m)
+	}
+	const items = "ENVELOPE BODY BODYSTRUCTURE RFC822.HEADER BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (From Subject X-Missing)] BODY.PEEK[HEADER.FIELDS.NOT (From)]<2.30> FLAGS INTERNALDATE RFC822.SIZE"
+	check := func(c *client) {
+		t.Helper()
+		for n := range msgs {
+			got := c.ok("FETCH %d (%s)", n+1, items)
+			full := c.ok("FETCH %d (%s BODY.PEEK[TEXT]<0.1>)", n+1, items)
+			if len(got) != 1 || len(full) != 1 || !strings.HasPrefix(full[0], strings.TrimSuffix(got[0], ")")+" BODY[TEXT]<0>") {
+				t.Errorf("message %d: from the summary\n%.600q\nfrom the message\n%.600q", n+1, got, full)
+			}
+		}
+	}
+	check(e.selectBox("alice", "INBOX"))
+	c := e.login("alice")
+	c.ok("ENABLE UTF8=ACCEPT")
+	c.ok("SELECT INBOX")
+	check(c)
 }

@@ -15,6 +15,7 @@ import (
 type content struct {
 	ra    io.ReaderAt
 	size  int64
+	data  []byte // the bytes, when they are in memory
 	root  *mime.Part
 	close func() error
 }
@@ -33,7 +34,7 @@ func (s *session) openContent(m *msg) (*content, error) {
 	if err != nil {
 		return nil, wrap(opMessage, err)
 	}
-	return &content{ra: bytes.NewReader(data), size: int64(len(data)), close: func() error { return nil }}, nil
+	return &content{ra: bytes.NewReader(data), size: int64(len(data)), data: data, close: func() error { return nil }}, nil
 }
 
 // parse returns the MIME structure, parsing on first use. A message over
@@ -41,7 +42,14 @@ func (s *session) openContent(m *msg) (*content, error) {
 // rejects a message).
 func (c *content) parse() *mime.Part {
 	if c.root == nil {
-		root, err := mime.ParseReaderAt(c.ra, c.size, mime.Limits{})
+		var root *mime.Part
+		var err error
+		if c.data != nil {
+			// The same tree, without ParseReaderAt's read buffer.
+			root, err = mime.Parse(c.data, mime.Limits{})
+		} else {
+			root, err = mime.ParseReaderAt(c.ra, c.size, mime.Limits{})
+		}
 		var le *mime.LimitError
 		if root == nil || err != nil && !errors.As(err, &le) {
 			// Unreadable: treat as an empty text message.

@@ -97,6 +97,7 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	if wantsSummaries(a.Items) {
 		sums = &summaries{s: s, idx: idx, want: changedOK}
 	}
+	op := s.newOpener()
 	for p, i := range idx {
 		m := &sel.msgs[i]
 		if m.expunged {
@@ -118,7 +119,7 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 				continue
 			}
 		}
-		err := s.fetchOne(i, a, c.UID, seenNow[i], sum)
+		err := s.fetchOne(op, i, a, c.UID, seenNow[i], sum)
 		if err != nil {
 			var se *storeError
 			if errors.As(err, &se) && errors.Is(err, store.ErrNotFound) {
@@ -135,13 +136,13 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 // summary sum where one is given and answers an item. Everything that can
 // fail is loaded before the response starts: once started it must be
 // completed.
-func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool, sum *mime.Summary) error {
+func (s *session) fetchOne(op *opener, i int, a *imap.FetchCmd, uidCmd, seenChanged bool, sum *mime.Summary) error {
 	m := &s.sel.msgs[i]
 	var ct *content
 	for _, fi := range a.Items {
 		if needsContent(fi) && ct == nil && !serves(sum, fi) {
 			var err error
-			if ct, err = s.openContent(m); err != nil {
+			if ct, err = op.content(m); err != nil {
 				return err
 			}
 			defer ct.close()

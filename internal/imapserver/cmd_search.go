@@ -195,6 +195,7 @@ func hasKey(k *imap.SearchKey, op string) bool {
 // the item record and the content only when a key needs them.
 type evaluator struct {
 	s      *session
+	open   *opener // for this command
 	sel    *selection
 	now    time.Time
 	saved  map[uint32]bool
@@ -212,7 +213,7 @@ type evaluator struct {
 }
 
 func newEvaluator(s *session) *evaluator {
-	ev := &evaluator{s: s, sel: s.sel, now: time.Now(), maxUID: s.sel.maxUID()}
+	ev := &evaluator{s: s, open: s.newOpener(), sel: s.sel, now: time.Now(), maxUID: s.sel.maxUID()}
 	ev.saved = map[uint32]bool{}
 	for _, u := range s.sel.saved {
 		ev.saved[u] = true
@@ -253,7 +254,7 @@ func (ev *evaluator) loadItem() *store.Item {
 
 func (ev *evaluator) content() *content {
 	if ev.ct == nil && !ev.ctErr {
-		ct, err := ev.s.openContent(ev.msg())
+		ct, err := ev.open.content(ev.msg())
 		if err != nil {
 			ev.ctErr = true
 			return nil

@@ -98,6 +98,32 @@ func checkStatements(t *testing.T, cmds []costCommand) {
 	t.Logf("SQL statements per command:\n%s", strings.Join(report, "\n"))
 }
 
+// contentCommands read each message's content: one statement per message
+// (the item and its content's row), access checked once per command.
+var contentCommands = []costCommand{
+	{"UID FETCH 1:* (BODY.PEEK[])", perMessage},
+	{"FETCH 1:* (FLAGS BODY.PEEK[TEXT] BODYSTRUCTURE)", perMessage},
+	{"FETCH 1:* (BINARY.PEEK[1])", perMessage},
+	{"SEARCH BODY hello", oneLine},
+	{"SEARCH TEXT hello", oneLine},
+}
+
+func TestStatementsContent(t *testing.T) {
+	t.Parallel()
+	const small, large = 4, 40
+	a := statementsPerCommand(t, contentCommands, small)
+	b := statementsPerCommand(t, contentCommands, large)
+	var report []string
+	for k, cc := range contentCommands {
+		perMsg := float64(b[k]-min(a[k], b[k])) / float64(large-small)
+		report = append(report, fmt.Sprintf("%-60.60s %3d stmts at %d msgs, %4d at %d: %.2f per message", cc.cmd, a[k], small, b[k], large, perMsg))
+		if b[k] > a[k]+large-small || a[k] > small+4 {
+			t.Errorf("%s: %d SQL statements for %d messages, %d for %d: want one per message", cc.cmd, a[k], small, b[k], large)
+		}
+	}
+	t.Logf("SQL statements per command:\n%s", strings.Join(report, "\n"))
+}
+
 func TestStatementsDates(t *testing.T) {
 	t.Parallel()
 	checkStatements(t, dateCommands)

@@ -20,9 +20,27 @@ type content struct {
 	close func() error
 }
 
-// openContent opens the bytes of a message of the selected mailbox.
-func (s *session) openContent(m *msg) (*content, error) {
-	rc, err := s.o.Store.OpenItem(s.ctx, m.id)
+// opener opens messages of the selected mailbox for one command: the
+// store checks access once, when the first message is opened, instead of
+// for every message (issue 10 item 2). It lives as long as the command.
+type opener struct {
+	s    *session
+	open store.ItemOpener
+}
+
+func (s *session) newOpener() *opener { return &opener{s: s} }
+
+// content opens the bytes of a message of the selected mailbox.
+func (o *opener) content(m *msg) (*content, error) {
+	s := o.s
+	if o.open == nil {
+		open, err := s.o.Store.OpenItems(s.ctx, s.sel.folderID)
+		if err != nil {
+			return nil, wrap(opMessage, err)
+		}
+		o.open = open
+	}
+	rc, err := o.open(s.ctx, m.id)
 	if err != nil {
 		return nil, wrap(opMessage, err)
 	}

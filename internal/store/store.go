@@ -256,6 +256,10 @@ type MessageMeta struct {
 // MaxMessageMetas bounds the UIDs of one MessageMetas call.
 const MaxMessageMetas = 1000
 
+// ItemOpener opens the content of a live item of the folder it was made
+// for (Mail.OpenItems).
+type ItemOpener func(ctx context.Context, itemID int64) (io.ReadCloser, error)
+
 // ACL rights (RFC 4314 §2.1) as single letters.
 const (
 	RightLookup     = 'l'
@@ -565,6 +569,12 @@ type Mail interface {
 	// existed, or too large to summarize then) is computed from the
 	// content and stored. Needs the read right.
 	MessageMetas(ctx context.Context, folderID int64, uids []uint32) ([]MessageMeta, error)
+	// OpenItems checks once that the principal may read a folder and
+	// returns an opener of its live items' content, for one command that
+	// reads many (IMAP FETCH BODY[], SEARCH TEXT); a rights change applies
+	// from the next OpenItems. The opener returns ErrNotFound for an item
+	// that is not live in the folder.
+	OpenItems(ctx context.Context, folderID int64) (ItemOpener, error)
 	// DeleteItems soft-deletes items by UID (IMAP EXPUNGE, POP3 DELE).
 	DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
 	// MoveItems moves items to another folder; they get new UIDs there.

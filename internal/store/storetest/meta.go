@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"io"
 	"slices"
 	"testing"
 
@@ -68,4 +69,44 @@ func testMessageMetas(t *testing.T, in *Instance) {
 	check(must(b.MessageMetas(f.bob, f.aliceInbox.ID, uids[:2])), uids[0], uids[1])
 	_, err = b.MessageMetas(f.alice, f.aliceInbox.ID, make([]uint32, store.MaxMessageMetas+1))
 	wantErr(t, err, store.ErrInvalid)
+}
+
+// testOpenItems: one access check, then the content of live items of that
+// folder only.
+func testOpenItems(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	big := mixed("b@example.test", "big", "See attached.", attachment(5, 200<<10))
+	a := appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(1))
+	c := appendMsg(t, b, f.alice, f.aliceInbox.ID, big)
+	gone := appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(2))
+	must(b.DeleteItems(f.alice, f.aliceInbox.ID, []uint32{gone.UID}))
+	other := appendMsg(t, b, f.bob, f.bobInbox.ID, msg(3))
+	open := must(b.OpenItems(f.alice, f.aliceInbox.ID))
+	for id, want := range map[int64]string{a.ID: msg(1), c.ID: big} {
+		r := must(open(f.alice, id))
+		got := must(io.ReadAll(r))
+		r.Close()
+		if string(got) != want {
+			t.Fatalf("item %d: read %d bytes, want %d", id, len(got), len(want))
+		}
+	}
+	for _, id := range []int64{gone.ID, other.ID, 1 << 40} {
+		_, err := open(f.alice, id)
+		wantErr(t, err, store.ErrNotFound)
+	}
+	_, err := b.OpenItems(f.bob, f.aliceInbox.ID)
+	wantErr(t, err, store.ErrNotFound)
+	_, err = b.OpenItems(f.eve, f.aliceInbox.ID)
+	wantErr(t, err, store.ErrNotFound)
+	if err := b.SetACL(f.alice, f.aliceInbox.ID, store.UserSubject("bob"), "l"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.OpenItems(f.bob, f.aliceInbox.ID)
+	wantErr(t, err, store.ErrPermission)
+	if err := b.SetACL(f.alice, f.aliceInbox.ID, store.UserSubject("bob"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	r := must(must(b.OpenItems(f.bob, f.aliceInbox.ID))(f.bob, a.ID))
+	r.Close()
 }

@@ -66,6 +66,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},
 		{"MessageMetas", testMessageMetas},
+		{"OpenItems", testOpenItems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

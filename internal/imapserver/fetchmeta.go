@@ -115,8 +115,7 @@ func (s *session) writeHeaderSection(fw *imap.FetchWriter, hdr []byte, fi imap.F
 	name := fi.ResponseName()
 	switch fi.Section.Specifier {
 	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
-		h, _ := mime.ParseHeader(hdr, 0)
-		fw.Section(name, cut(h.Filter(fi.Section.Fields, fi.Section.Specifier == "HEADER.FIELDS.NOT"), fi.Partial))
+		fw.Section(name, cut(mime.FilterHeader(hdr, fi.Section.Fields, fi.Section.Specifier == "HEADER.FIELDS.NOT"), fi.Partial))
 		return nil
 	}
 	hc := headerContent(hdr)

@@ -89,3 +89,33 @@ func FuzzSummary(f *testing.F) {
 		}
 	})
 }
+
+// FilterHeader cuts what ParseHeader and Filter cut.
+func FuzzFilterHeader(f *testing.F) {
+	for _, s := range seedMessages() {
+		f.Add([]byte(s), "From", "subject", false)
+	}
+	f.Add([]byte("From : a\r\n: empty name\r\nno colon\r\n\tcont: x\r\nFROM:b\n\nbody"), "from", "", true)
+	f.Fuzz(func(t *testing.T, raw []byte, n1, n2 string, not bool) {
+		names := []string{n1, n2}
+		h, _ := ParseHeader(raw, 0)
+		want := h.Filter(names, not)
+		if got := FilterHeader(raw, names, not); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Fatalf("FilterHeader %q, Filter %q", got, want)
+		}
+	})
+}
+
+func TestFilterHeaderManyFields(t *testing.T) {
+	t.Parallel()
+	raw := []byte(strings.Repeat("X-A: 1\r\n", DefaultLimits().MaxHeaderFields) + "From: late\r\nX-B: 2\r\n\r\n")
+	h, truncated := ParseHeader(raw, 0)
+	if !truncated {
+		t.Fatal("not truncated")
+	}
+	for _, not := range []bool{false, true} {
+		if got, want := FilterHeader(raw, []string{"from", "x-a"}, not), h.Filter([]string{"from", "x-a"}, not); !bytes.Equal(got, want) {
+			t.Errorf("not=%v: %d bytes, want %d", not, len(got), len(want))
+		}
+	}
+}

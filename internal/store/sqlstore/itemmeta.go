@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,8 +102,9 @@ func (d *DB) MessageMetas(ctx context.Context, folderID int64, uids []uint32) ([
 		k := 0
 		for rows.Next() {
 			var id, uid, size int64
-			var b string
-			var meta []byte
+			// Raw: the blob id is needed only to compute a summary, and
+			// the summary is copied once below.
+			var b, meta sql.RawBytes
 			if err := rows.Scan(&id, &uid, &b, &size, &meta); err != nil {
 				return err
 			}
@@ -114,15 +116,15 @@ func (d *DB) MessageMetas(ctx context.Context, folderID int64, uids []uint32) ([
 			}
 			m := store.MessageMeta{ID: id, UID: uint32(uid)}
 			if meta != nil {
-				// meta is the driver's copy: the summary may alias it.
-				if s, err := mime.UnmarshalSummary(meta); err == nil {
+				// The summary aliases its bytes: a copy of the raw row.
+				if s, err := mime.UnmarshalSummary(bytes.Clone(meta)); err == nil {
 					m.Summary = s
 				} else if !errors.Is(err, mime.ErrSummaryVersion) {
 					d.log.Warn("corrupt message summary, computing it again", "item", id, "err", err)
 				}
 			}
 			if m.Summary == nil {
-				todo = append(todo, missing{len(out), blob.ID(b), size})
+				todo = append(todo, missing{len(out), blob.ID(string(b)), size})
 			}
 			out = append(out, m)
 		}

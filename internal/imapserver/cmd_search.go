@@ -8,7 +8,6 @@ import (
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/proto/mime"
-	"github.com/roost-mail/roost/internal/store"
 )
 
 // maxSearchText bounds the body text one message contributes to TEXT and
@@ -192,7 +191,7 @@ func hasKey(k *imap.SearchKey, op string) bool {
 }
 
 // evaluator matches search keys against one message at a time, loading
-// the item record and the content only when a key needs them.
+// the content only when a key needs it.
 type evaluator struct {
 	s      *session
 	open   *opener // for this command
@@ -202,8 +201,6 @@ type evaluator struct {
 	maxUID uint32
 
 	i       int
-	item    *store.Item
-	itemErr bool
 	ct      *content
 	ctErr   bool
 	hdrText string // decoded header, lower case
@@ -225,7 +222,6 @@ func newEvaluator(s *session) *evaluator {
 func (ev *evaluator) at(i int) {
 	ev.done()
 	ev.i = i
-	ev.item, ev.itemErr = nil, false
 	ev.ct, ev.ctErr = nil, false
 	ev.hdrText, ev.hdrDone = "", false
 	ev.body, ev.bodyOK = "", false
@@ -239,18 +235,6 @@ func (ev *evaluator) done() {
 }
 
 func (ev *evaluator) msg() *msg { return &ev.sel.msgs[ev.i] }
-
-func (ev *evaluator) loadItem() *store.Item {
-	if ev.item == nil && !ev.itemErr {
-		it, err := ev.s.item(ev.msg())
-		if err != nil {
-			ev.itemErr = true
-			return nil
-		}
-		ev.item = it
-	}
-	return ev.item
-}
 
 func (ev *evaluator) content() *content {
 	if ev.ct == nil && !ev.ctErr {

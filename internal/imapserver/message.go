@@ -77,12 +77,3 @@ func (c *content) parse() *mime.Part {
 	}
 	return c.root
 }
-
-// item loads the full item record (for INTERNALDATE).
-func (s *session) item(m *msg) (*store.Item, error) {
-	it, err := s.o.Store.GetItem(s.ctx, m.id)
-	if err != nil {
-		return nil, wrap(opMessage, err)
-	}
-	return it, nil
-}

@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/proto/mime"
@@ -92,7 +93,11 @@ func (b *summaries) get(p int) (sum *mime.Summary, ok bool, err error) {
 		b.metas, b.k = nil, 0
 		if len(uids) > 0 {
 			metas, err := b.s.o.Store.MessageMetas(b.s.ctx, sel.folderID, uids)
-			if err != nil {
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				// The mailbox is gone: so are its messages, as when
+				// each is opened (EXPUNGEISSUED); sync says BYE next.
+			case err != nil:
 				return nil, false, wrap(opMessage, err)
 			}
 			b.metas = metas

@@ -27,14 +27,43 @@ func summarize(data []byte) *mime.Summary {
 	return mime.Summarize(root)
 }
 
-// summaryOf is the marshalled summary of content stored in a mail folder
-// (typ), computed when it is small enough to be in memory; nil otherwise
-// (computed on first use, MessageMetas).
-func summaryOf(typ store.FolderType, c content) []byte {
-	if typ != store.FolderMail || c.inline == nil {
+// summaryOf is the marshalled summary of content about to be stored in a
+// folder of type typ: mail only. Small content is in memory; larger
+// content is read back from the blob store, where storeContent left the
+// whole message (a split message's file goes only after its manifest
+// commits), unless its blob has a summary already. nil when there is
+// nothing to do or the content cannot be read back: it is then computed
+// on first use (MessageMetas).
+func (d *DB) summaryOf(ctx context.Context, typ store.FolderType, c content) []byte {
+	if typ != store.FolderMail {
 		return nil
 	}
-	return summarize(c.inline).Marshal()
+	if c.inline != nil {
+		return summarize(c.inline).Marshal()
+	}
+	var have bool
+	if err := d.read(ctx, func(t *tx) error {
+		return t.row(`SELECT meta IS NOT NULL FROM blobs WHERE id = ?`, string(c.id)).Scan(&have)
+	}); err == nil && have {
+		return nil
+	}
+	rc, err := d.blobs.Open(ctx, c.id)
+	if err != nil {
+		d.log.Debug("summary at delivery: content not readable, summarized on first use", "blob", c.id, "err", err)
+		return nil
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		return nil
+	}
+	root, err := mime.ParseReaderAt(ra, c.size, mime.Limits{})
+	var le *mime.LimitError
+	if root == nil || err != nil && !errors.As(err, &le) {
+		d.log.Debug("summary at delivery: content not readable, summarized on first use", "blob", c.id, "err", err)
+		return nil
+	}
+	return mime.Summarize(root).Marshal()
 }
 
 // setSummary stores a marshalled summary of a blob.

@@ -299,7 +299,7 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	if err != nil {
 		return nil, err
 	}
-	meta := summaryOf(typ, c)
+	meta := d.summaryOf(ctx, typ, c)
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()

@@ -34,15 +34,45 @@ func Summarize(root *Part) *Summary {
 	env := Envelope(root).List()
 	body := BodyStructure(root, false)
 	bs := BodyStructure(root, true)
-	for i, utf8 := range []bool{false, true} {
-		s.Envelope[i] = AppendValue(nil, env, utf8)
-		s.Body[i] = AppendValue(nil, body, utf8)
-		s.BodyStructure[i] = AppendValue(nil, bs, utf8)
+	for i, v := range []any{env, body, bs} {
+		t := [...]*[2][]byte{&s.Envelope, &s.Body, &s.BodyStructure}[i]
+		t[0] = AppendValue(nil, v, false)
+		t[1] = t[0]
+		if has8bit(v) {
+			// Only 8-bit strings are written differently with utf8.
+			t[1] = AppendValue(nil, v, true)
+		}
 	}
 	if raw := root.Header.Raw(); root.HeaderStart == 0 && int64(len(raw)) == root.HeaderEnd && len(raw) <= MaxSummaryHeader {
 		s.Header = append(make([]byte, 0, len(raw)), raw...)
 	}
 	return s
+}
+
+// has8bit reports whether a value tree holds a string with a byte of
+// 0x80 or above.
+func has8bit(v any) bool {
+	switch v := v.(type) {
+	case string:
+		for i := 0; i < len(v); i++ {
+			if v[i] >= 0x80 {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if has8bit(e) {
+				return true
+			}
+		}
+	case Adjacent:
+		for _, e := range v {
+			if has8bit(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // summaryVersion is the first byte of a marshalled Summary. A stored

@@ -119,3 +119,24 @@ func TestFilterHeaderManyFields(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSummarize is the cost a delivery pays to summarize a message.
+func BenchmarkSummarize(b *testing.B) {
+	msg := []byte(crlf(dovecotMsg))
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		root, _ := Parse(msg, Limits{})
+		Summarize(root).Marshal()
+	}
+}
+
+// BenchmarkParseOnly is the parse alone, for comparison.
+func BenchmarkParseOnly(b *testing.B) {
+	msg := []byte(crlf(dovecotMsg))
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		Parse(msg, Limits{})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/store"
@@ -82,4 +83,38 @@ func TestMessageMetasStoredLazily(t *testing.T) {
 	if stored, _ := db.ForgetSummaries(sys); stored != n {
 		t.Fatalf("%d summaries stored on first use, want %d", stored, n)
 	}
+}
+
+// BenchmarkAppendMail appends distinct 10 KB mail messages (a usual
+// header, a text part and a small attachment) from 8 writers: with
+// BenchmarkAppend10KB8Writers's random bytes the whole message reads as
+// one header, which no mail has. Its CPU includes summarizing each
+// message at delivery.
+func BenchmarkAppendMail(b *testing.B) {
+	db := sqliteBench(b)
+	env := benchSetup(b, db)
+	var hdr strings.Builder
+	for i := range 6 {
+		fmt.Fprintf(&hdr, "Received: from relay%d.example.test (relay%d.example.test [192.0.2.%d])\r\n\tby mx.example.test with ESMTPS id abc%d\r\n\tfor <alice@example.test>; Mon, 2 Jan 2006 15:04:05 -0700\r\n", i, i, i, i)
+	}
+	hdr.WriteString("From: \"Sender Name\" <sender@example.test>\r\nTo: Alice <alice@example.test>, bob@example.test\r\nCc: team@example.test\r\n" +
+		"Subject: =?UTF-8?Q?Quarterly_report_=E2=80=93_draft?=\r\nDate: Mon, 2 Jan 2006 15:04:05 -0700\r\nMIME-Version: 1.0\r\n" +
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sel; h=from:to:subject:date; bh=" + strings.Repeat("A", 44) + "; b=" + strings.Repeat("B", 340) + "\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n")
+	body := "\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + strings.Repeat("Some text of the message, line by line.\r\n", 100) +
+		"--b1\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n\r\n" +
+		strings.Repeat(strings.Repeat("QUJD", 19)+"\r\n", 50) + "--b1--\r\n"
+	var n atomic.Int64
+	b.SetParallelism((8 + testingProcs() - 1) / testingProcs())
+	b.SetBytes(int64(hdr.Len() + 40 + len(body)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			msg := fmt.Sprintf("Message-ID: <%020d@bench>\r\n", n.Add(1)) + hdr.String() + body
+			if _, err := db.AppendItem(env.alice, env.inbox, store.NewItem{Content: strings.NewReader(msg)}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

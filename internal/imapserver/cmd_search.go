@@ -194,7 +194,8 @@ func hasKey(k *imap.SearchKey, op string) bool {
 // the content only when a key needs it.
 type evaluator struct {
 	s      *session
-	open   *opener // for this command
+	open   *opener    // for this command
+	sums   *summaries // headers of the view's messages, read in batches
 	sel    *selection
 	now    time.Time
 	saved  map[uint32]bool
@@ -255,11 +256,17 @@ func (ev *evaluator) header() *mime.Header {
 			return h
 		}
 	}
-	ct := ev.content()
-	if ct == nil {
-		return nil
+	var h *mime.Header
+	if ev.ct == nil {
+		h = ev.summaryHeader()
 	}
-	h := &ct.parse().Header
+	if h == nil {
+		ct := ev.content()
+		if ct == nil {
+			return nil
+		}
+		h = &ct.parse().Header
+	}
 	if cache != nil {
 		h = cache.put(ev.msg().id, h)
 	}

@@ -124,6 +124,46 @@ func TestStatementsContent(t *testing.T) {
 	t.Logf("SQL statements per command:\n%s", strings.Join(report, "\n"))
 }
 
+// headerCommands read headers; measured the first time, before the
+// server's header cache holds them.
+var headerCommands = []costCommand{
+	{"SEARCH FROM sender", oneLine},
+	{"SEARCH HEADER Message-ID example.test", oneLine},
+	{"SORT (SUBJECT) UTF-8 ALL", oneLine},
+	{"THREAD REFERENCES UTF-8 ALL", oneLine},
+}
+
+func TestStatementsHeaderSearchCold(t *testing.T) {
+	t.Parallel()
+	const small, large = 4, 40
+	cold := func(cc costCommand, n int) uint64 {
+		e := newEnv(t)
+		inbox := e.folder("alice", store.SpecialInbox)
+		for i := range n {
+			msg := testMsg(i)
+			if i%2 == 1 {
+				msg = mimeMsg
+			}
+			e.deliver(inbox.ID, msg)
+		}
+		c := e.selectBox("alice", "INBOX")
+		before := e.db.Statements()
+		if lines := c.ok("%s", cc.cmd); len(lines) != 1 {
+			t.Fatalf("%s: %q", cc.cmd, lines)
+		}
+		return e.db.Statements() - before
+	}
+	var report []string
+	for _, cc := range headerCommands {
+		a, b := cold(cc, small), cold(cc, large)
+		report = append(report, fmt.Sprintf("%-60.60s %3d stmts at %d msgs, %4d at %d: %.2f per message", cc.cmd, a, small, b, large, float64(b-min(a, b))/float64(large-small)))
+		if b > a || b > 8 {
+			t.Errorf("%s: %d SQL statements for %d messages, %d for %d: must not grow with the messages", cc.cmd, a, small, b, large)
+		}
+	}
+	t.Logf("SQL statements per command, header cache cold:\n%s", strings.Join(report, "\n"))
+}
+
 func TestStatementsDates(t *testing.T) {
 	t.Parallel()
 	checkStatements(t, dateCommands)

@@ -68,7 +68,8 @@ func serves(sum *mime.Summary, fi imap.FetchItem) bool {
 }
 
 // summaries reads the summaries of the messages a FETCH covers, a batch
-// at a time, as the command walks idx in order.
+// at a time, as the command walks idx in order (nil idx: every message of
+// the view, for SEARCH, SORT and THREAD).
 type summaries struct {
 	s     *session
 	idx   []int
@@ -82,11 +83,21 @@ type summaries struct {
 // store no longer has the message (expunged by another session).
 func (b *summaries) get(p int) (sum *mime.Summary, ok bool, err error) {
 	sel := b.s.sel
+	at := func(p int) int {
+		if b.idx == nil {
+			return p
+		}
+		return b.idx[p]
+	}
 	if p >= b.end {
-		b.end = min(p+summaryBatch, len(b.idx))
+		n := len(b.idx)
+		if b.idx == nil {
+			n = len(sel.msgs)
+		}
+		b.end = min(p+summaryBatch, n)
 		uids := make([]uint32, 0, b.end-p)
-		for _, i := range b.idx[p:b.end] {
-			if m := &sel.msgs[i]; !m.expunged && b.want(m) {
+		for q := p; q < b.end; q++ {
+			if m := &sel.msgs[at(q)]; !m.expunged && b.want(m) {
 				uids = append(uids, m.uid)
 			}
 		}
@@ -103,7 +114,7 @@ func (b *summaries) get(p int) (sum *mime.Summary, ok bool, err error) {
 			b.metas = metas
 		}
 	}
-	uid := sel.msgs[b.idx[p]].uid
+	uid := sel.msgs[at(p)].uid
 	for b.k < len(b.metas) && b.metas[b.k].UID < uid {
 		b.k++
 	}
@@ -130,4 +141,20 @@ func (s *session) writeHeaderSection(fw *imap.FetchWriter, hdr []byte, fi imap.F
 // headerContent is a message's stored header as content of its own.
 func headerContent(hdr []byte) *content {
 	return &content{ra: bytes.NewReader(hdr), size: int64(len(hdr)), data: hdr, close: func() error { return nil }}
+}
+
+// summaryHeader is the stored header of the message the evaluator is at,
+// parsed: SEARCH, SORT and THREAD read headers a batch at a time instead
+// of opening each message. nil when there is none (larger than kept, or
+// the store failed): the message is then read.
+func (ev *evaluator) summaryHeader() *mime.Header {
+	if ev.sums == nil {
+		ev.sums = &summaries{s: ev.s, want: func(*msg) bool { return true }}
+	}
+	sum, ok, err := ev.sums.get(ev.i)
+	if err != nil || !ok || sum == nil || sum.Header == nil {
+		return nil
+	}
+	h, _ := mime.ParseHeader(sum.Header, 0)
+	return &h
 }

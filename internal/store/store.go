@@ -565,9 +565,8 @@ type Mail interface {
 	// UIDs that do not exist are skipped. One access check and one query
 	// serve the call (at most MaxMessageMetas UIDs): IMAP FETCH reads a
 	// range's metadata without opening a message. Summaries are computed
-	// when a message is stored; one missing (stored before summaries
-	// existed, or too large to summarize then) is computed from the
-	// content and stored. Needs the read right.
+	// when mail is stored; one missing (stored before summaries existed)
+	// is computed from the content and stored. Needs the read right.
 	MessageMetas(ctx context.Context, folderID int64, uids []uint32) ([]MessageMeta, error)
 	// OpenItems checks once that the principal may read a folder and
 	// returns an opener of its live items' content, for one command that

@@ -106,9 +106,14 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	s.fx = fx
 	defer func() { s.fx = nil }()
 
+	var sums *summaries
+	if wantsSummaries(a.Items) {
+		sums = &summaries{s: s, idx: idx, want: changedOK}
+	}
+	op := s.newOpener()
 	pg := s.startProgress(len(idx)) // RFC 9585
-	for n, i := range idx {
-		pg.at(n)
+	for p, i := range idx {
+		pg.at(p)
 		m := &sel.msgs[i]
 		if m.expunged {
 			// RFC 9051 §7.1 EXPUNGEISSUED: the client learns at the next
@@ -119,7 +124,17 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 		if !changedOK(m) {
 			continue
 		}
-		err := s.fetchOne(i, a, c.UID, seenNow[i])
+		var sum *mime.Summary
+		if sums != nil {
+			var ok bool
+			if sum, ok, err = sums.get(p); err != nil {
+				return "", err
+			} else if !ok {
+				code = imap.CodeExpungeIssued // removed since the last sync
+				continue
+			}
+		}
+		err := s.fetchOne(op, i, a, c.UID, seenNow[i], sum)
 		if err != nil {
 			var se *storeError
 			if errors.As(err, &se) && errors.Is(err, store.ErrNotFound) {
@@ -132,23 +147,17 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	return code, nil
 }
 
-// fetchOne writes the FETCH response of the message at index i. Everything
-// that can fail is loaded before the response starts: once started it
-// must be completed.
-func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) error {
+// fetchOne writes the FETCH response of the message at index i, from its
+// summary sum where one is given and answers an item. Everything that can
+// fail is loaded before the response starts: once started it must be
+// completed.
+func (s *session) fetchOne(op *opener, i int, a *imap.FetchCmd, uidCmd, seenChanged bool, sum *mime.Summary) error {
 	m := &s.sel.msgs[i]
-	var it *store.Item
 	var ct *content
 	for _, fi := range a.Items {
-		if fi.Attr == imap.FetchInternalDate && it == nil {
+		if needsContent(fi) && ct == nil && !serves(sum, fi) {
 			var err error
-			if it, err = s.item(m); err != nil {
-				return err
-			}
-		}
-		if needsContent(fi) && ct == nil {
-			var err error
-			if ct, err = s.openContent(m); err != nil {
+			if ct, err = op.content(m); err != nil {
 				return err
 			}
 			defer ct.close()
@@ -190,20 +199,39 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 			fw.ModSeq(m.modseq)
 			wroteModSeq = true
 		case imap.FetchInternalDate:
-			fw.InternalDate(it.InternalDate)
+			fw.InternalDate(m.internalDate())
 		case imap.FetchRFC822Size:
 			fw.RFC822Size(m.size)
 		case imap.FetchEnvelope:
-			fw.Raw("ENVELOPE", string(mime.AppendValue(nil, mime.Envelope(ct.parse()).List(), s.utf8)))
+			if sum != nil {
+				fw.RawBytes("ENVELOPE", sum.EnvelopeText(s.utf8))
+				break
+			}
+			fw.RawBytes("ENVELOPE", mime.AppendValue(nil, mime.Envelope(ct.parse()).List(), s.utf8))
 		case imap.FetchBody:
-			fw.Raw("BODY", string(mime.AppendBodyStructure(nil, ct.parse(), false, s.utf8)))
+			if sum != nil {
+				fw.RawBytes("BODY", sum.BodyText(s.utf8))
+				break
+			}
+			fw.RawBytes("BODY", mime.AppendBodyStructure(nil, ct.parse(), false, s.utf8))
 		case imap.FetchBodyStructure:
-			fw.Raw("BODYSTRUCTURE", string(mime.AppendBodyStructure(nil, ct.parse(), true, s.utf8)))
+			if sum != nil {
+				fw.RawBytes("BODYSTRUCTURE", sum.BodyStructureText(s.utf8))
+				break
+			}
+			fw.RawBytes("BODYSTRUCTURE", mime.AppendBodyStructure(nil, ct.parse(), true, s.utf8))
 		case imap.FetchRFC822:
 			if err := fw.Literal("RFC822", ct.size, io.NewSectionReader(ct.ra, 0, ct.size), false); err != nil {
 				return &ioError{err}
 			}
 		case imap.FetchRFC822Header:
+			if serves(sum, fi) {
+				hc := headerContent(sum.Header)
+				if err := s.writeRange(fw, "RFC822.HEADER", hc, 0, hc.size, nil); err != nil {
+					return err
+				}
+				break
+			}
 			root := ct.parse()
 			if err := s.writeRange(fw, "RFC822.HEADER", ct, root.HeaderStart, root.HeaderEnd, nil); err != nil {
 				return err
@@ -214,6 +242,12 @@ func (s *session) fetchOne(i int, a *imap.FetchCmd, uidCmd, seenChanged bool) er
 				return err
 			}
 		case imap.FetchBodySection:
+			if serves(sum, fi) {
+				if err := s.writeHeaderSection(fw, sum.Header, fi); err != nil {
+					return err
+				}
+				break
+			}
 			if err := s.writeSection(fw, ct, fi); err != nil {
 				return err
 			}
@@ -284,6 +318,10 @@ func (s *session) writeSection(fw *imap.FetchWriter, ct *content, fi imap.FetchI
 	name := fi.ResponseName()
 	sec := fi.Section
 	path := partPath(sec.Part)
+	if len(path) == 0 && sec.Specifier == "" {
+		// The whole message: no need to parse it.
+		return s.writeRange(fw, name, ct, 0, ct.size, fi.Partial)
+	}
 	root := ct.parse()
 	switch sec.Specifier {
 	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
@@ -295,9 +333,6 @@ func (s *session) writeSection(fw *imap.FetchWriter, ct *content, fi imap.FetchI
 		data := h.Filter(sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT")
 		fw.Section(name, cut(data, fi.Partial))
 		return nil
-	}
-	if len(path) == 0 && sec.Specifier == "" {
-		return s.writeRange(fw, name, ct, 0, ct.size, fi.Partial)
 	}
 	spec := mime.SpecBody
 	switch sec.Specifier {

@@ -175,13 +175,11 @@ func inSet(set imap.SeqSet, n uint32) bool {
 	return i < len(rs) && rs[i].Start <= n
 }
 
-// keyCost ranks keys by what they load: nothing, the item record, the
-// header, the whole text.
+// keyCost ranks keys by what they load: nothing (flags, numbers and
+// dates are in the view), the header, the whole text.
 func keyCost(k *imap.SearchKey) int {
 	cost := 0
 	switch k.Op {
-	case "BEFORE", "ON", "SINCE", "YOUNGER", "OLDER":
-		cost = 1
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
 		cost = 2
 	case "BODY", "TEXT":
@@ -206,17 +204,17 @@ func hasKey(k *imap.SearchKey, op string) bool {
 }
 
 // evaluator matches search keys against one message at a time, loading
-// the item record and the content only when a key needs them.
+// the content only when a key needs it.
 type evaluator struct {
 	s      *session
+	open   *opener    // for this command
+	sums   *summaries // headers of the view's messages, read in batches
 	sel    *selection
 	now    time.Time
 	saved  map[uint32]bool
 	maxUID uint32
 
 	i       int
-	item    *store.Item
-	itemErr bool
 	ct      *content
 	ctErr   bool
 	hdrText string // decoded header, lower case
@@ -231,7 +229,7 @@ type evaluator struct {
 }
 
 func newEvaluator(s *session) *evaluator {
-	ev := &evaluator{s: s, sel: s.sel, now: time.Now(), maxUID: s.sel.maxUID()}
+	ev := &evaluator{s: s, open: s.newOpener(), sel: s.sel, now: time.Now(), maxUID: s.sel.maxUID()}
 	ev.saved = map[uint32]bool{}
 	for _, u := range s.sel.saved {
 		ev.saved[u] = true
@@ -243,7 +241,6 @@ func newEvaluator(s *session) *evaluator {
 func (ev *evaluator) at(i int) {
 	ev.done()
 	ev.i = i
-	ev.item, ev.itemErr = nil, false
 	ev.ct, ev.ctErr = nil, false
 	ev.hdrText, ev.hdrDone = "", false
 	ev.body, ev.bodyOK = "", false
@@ -267,22 +264,9 @@ func (ev *evaluator) fail(err error) {
 	}
 }
 
-func (ev *evaluator) loadItem() *store.Item {
-	if ev.item == nil && !ev.itemErr {
-		it, err := ev.s.item(ev.msg())
-		if err != nil {
-			ev.fail(err)
-			ev.itemErr = true
-			return nil
-		}
-		ev.item = it
-	}
-	return ev.item
-}
-
 func (ev *evaluator) content() *content {
 	if ev.ct == nil && !ev.ctErr {
-		ct, err := ev.s.openContent(ev.msg())
+		ct, err := ev.open.content(ev.msg())
 		if err != nil {
 			ev.fail(err)
 			ev.ctErr = true
@@ -300,11 +284,17 @@ func (ev *evaluator) header() *mime.Header {
 			return h
 		}
 	}
-	ct := ev.content()
-	if ct == nil {
-		return nil
+	var h *mime.Header
+	if ev.ct == nil {
+		h = ev.summaryHeader()
 	}
-	h := &ct.parse().Header
+	if h == nil {
+		ct := ev.content()
+		if ct == nil {
+			return nil
+		}
+		h = &ct.parse().Header
+	}
 	if cache != nil {
 		h = cache.put(ev.msg().id, h)
 	}
@@ -423,8 +413,7 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 		s := strings.ToLower(k.Str)
 		return strings.Contains(ev.headerText(), s) || strings.Contains(ev.bodyText(), s)
 	case "BEFORE", "ON", "SINCE":
-		it := ev.loadItem()
-		return it != nil && compareDate(k.Op, it.InternalDate.UTC(), k.Date)
+		return compareDate(k.Op, m.internalDate(), k.Date)
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		h := ev.header()
 		if h == nil {
@@ -438,11 +427,7 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 	case "SMALLER":
 		return uint64(m.size) < k.Num
 	case "YOUNGER", "OLDER":
-		it := ev.loadItem()
-		if it == nil {
-			return false
-		}
-		age := ev.now.Sub(it.InternalDate)
+		age := ev.now.Sub(m.internalDate())
 		lim := time.Duration(min(k.Num, 1<<32)) * time.Second
 		if k.Op == "YOUNGER" {
 			return age <= lim

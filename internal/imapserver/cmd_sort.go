@@ -69,14 +69,8 @@ func (s *session) collect(charset string, keys []imap.SearchKey, n need) ([]sort
 func (ev *evaluator) sortMsg(n need) sortMsg {
 	m := ev.msg()
 	sm := sortMsg{idx: ev.i, size: m.size}
-	internal := func() time.Time {
-		if it := ev.loadItem(); it != nil {
-			return it.InternalDate
-		}
-		return time.Time{}
-	}
 	if n.arrival {
-		sm.arrival = internal()
+		sm.arrival = m.internalDate()
 	}
 	if !n.date && !n.addrs && !n.display && !n.subject && !n.thread {
 		return sm
@@ -89,7 +83,7 @@ func (ev *evaluator) sortMsg(n need) sortMsg {
 		if t, ok := mime.ParseDate(h.Get("Date")); ok {
 			sm.date = t
 		} else {
-			sm.date = internal()
+			sm.date = m.internalDate()
 		}
 	}
 	if n.addrs {

@@ -62,7 +62,7 @@ func TestFaultSearch(t *testing.T) {
 	e.deliver(inbox.ID, testMsg(1))
 	e.deliver(inbox.ID, testMsg(2))
 	c := e.selectBox("alice", "INBOX")
-	f.Fail(nil, "OpenItem", "GetItem")
+	f.Fail(nil, "OpenItem", "OpenItems", "MessageMetas", "GetItem")
 	_, got := c.cmd("SEARCH BODY message")
 	wantTempFailure(t, got)
 	_, got = c.cmd("UID SEARCH TEXT nothing-matches-this")
@@ -82,7 +82,7 @@ func TestFaultFetch(t *testing.T) {
 	inbox := e.folder("alice", store.SpecialInbox)
 	e.deliver(inbox.ID, testMsg(1))
 	c := e.selectBox("alice", "INBOX")
-	f.Fail(nil, "OpenItem", "GetItem")
+	f.Fail(nil, "OpenItem", "OpenItems", "MessageMetas", "GetItem")
 	lines, got := c.cmd("FETCH 1 BODY.PEEK[]")
 	wantTempFailure(t, got)
 	if has(lines, "FETCH") {
@@ -121,7 +121,7 @@ func TestFaultSort(t *testing.T) {
 	inbox := e.folder("alice", store.SpecialInbox)
 	e.deliver(inbox.ID, testMsg(1)) // one: its key is read after the match
 	c := e.selectBox("alice", "INBOX")
-	f.Fail(nil, "OpenItem", "GetItem")
+	f.Fail(nil, "OpenItem", "OpenItems", "MessageMetas", "GetItem")
 	_, got := c.cmd("SORT (SUBJECT) UTF-8 ALL")
 	wantTempFailure(t, got)
 }

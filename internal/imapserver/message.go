@@ -15,11 +15,49 @@ import (
 type content struct {
 	ra    io.ReaderAt
 	size  int64
+	data  []byte // the bytes, when they are in memory
 	root  *mime.Part
 	close func() error
 }
 
-// openContent opens the bytes of a message of the selected mailbox.
+// opener opens messages of the selected mailbox for one command: the
+// store checks access once, when the first message is opened, instead of
+// for every message (issue 10 item 2). It lives as long as the command.
+type opener struct {
+	s    *session
+	open store.ItemOpener
+}
+
+func (s *session) newOpener() *opener { return &opener{s: s} }
+
+// content opens the bytes of a message of the selected mailbox.
+func (o *opener) content(m *msg) (*content, error) {
+	s := o.s
+	if o.open == nil {
+		open, err := s.o.Store.OpenItems(s.ctx, s.sel.folderID)
+		if err != nil {
+			return nil, wrap(opMessage, err)
+		}
+		o.open = open
+	}
+	rc, err := o.open(s.ctx, m.id)
+	if err != nil {
+		return nil, wrap(opMessage, err)
+	}
+	if ra, ok := rc.(io.ReaderAt); ok {
+		return &content{ra: ra, size: m.size, close: rc.Close}, nil
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, m.size+1))
+	if err != nil {
+		return nil, wrap(opMessage, err)
+	}
+	return &content{ra: bytes.NewReader(data), size: int64(len(data)), data: data, close: func() error { return nil }}, nil
+}
+
+// openContent opens one message by item id, wherever it is (CATENATE's
+// URLs name other mailboxes; PREVIEW opens single messages): the store
+// checks access for this item alone.
 func (s *session) openContent(m *msg) (*content, error) {
 	rc, err := s.o.Store.OpenItem(s.ctx, m.id)
 	if err != nil {
@@ -33,7 +71,7 @@ func (s *session) openContent(m *msg) (*content, error) {
 	if err != nil {
 		return nil, wrap(opMessage, err)
 	}
-	return &content{ra: bytes.NewReader(data), size: int64(len(data)), close: func() error { return nil }}, nil
+	return &content{ra: bytes.NewReader(data), size: int64(len(data)), data: data, close: func() error { return nil }}, nil
 }
 
 // parse returns the MIME structure, parsing on first use. A message over
@@ -41,7 +79,14 @@ func (s *session) openContent(m *msg) (*content, error) {
 // rejects a message).
 func (c *content) parse() *mime.Part {
 	if c.root == nil {
-		root, err := mime.ParseReaderAt(c.ra, c.size, mime.Limits{})
+		var root *mime.Part
+		var err error
+		if c.data != nil {
+			// The same tree, without ParseReaderAt's read buffer.
+			root, err = mime.Parse(c.data, mime.Limits{})
+		} else {
+			root, err = mime.ParseReaderAt(c.ra, c.size, mime.Limits{})
+		}
 		var le *mime.LimitError
 		if root == nil || err != nil && !errors.As(err, &le) {
 			// Unreadable: treat as an empty text message.
@@ -50,13 +95,4 @@ func (c *content) parse() *mime.Part {
 		c.root = root
 	}
 	return c.root
-}
-
-// item loads the full item record (for INTERNALDATE).
-func (s *session) item(m *msg) (*store.Item, error) {
-	it, err := s.o.Store.GetItem(s.ctx, m.id)
-	if err != nil {
-		return nil, wrap(opMessage, err)
-	}
-	return it, nil
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
@@ -14,15 +15,28 @@ import (
 // index in selection.msgs plus one is its message sequence number.
 type msg struct {
 	id     int64
-	uid    uint32
 	modseq uint64
 	size   int64
-	flags  []string // shared with the store's listing: never modify in place
+	// date is the INTERNALDATE in Unix microseconds, the store's
+	// precision (0: none), kept from the listing so that FETCH
+	// INTERNALDATE, SEARCH BEFORE/SINCE and SORT ARRIVAL need no read per
+	// message; an int64, not a time.Time, keeps msg at 64 bytes.
+	date  int64
+	flags []string // shared with the store's listing: never modify in place
+	uid   uint32
 	// expunged is set when another session removed the message and the
 	// client has not been told yet (no EXPUNGE allowed at that moment).
 	expunged bool
 	// recent is the session's \Recent flag (RFC 3501 §2.3.2, recent.go).
 	recent bool
+}
+
+// internalDate is the message's INTERNALDATE, in UTC as the store keeps it.
+func (m *msg) internalDate() time.Time {
+	if m.date == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(m.date).UTC()
 }
 
 // selection is the session's view of the selected mailbox (RFC 9051 §5.2).
@@ -319,7 +333,11 @@ func (s *session) currentState(sel *selection, uids map[uint32]bool) ([]store.It
 }
 
 func msgOf(it store.ItemSummary) msg {
-	return msg{id: it.ID, uid: it.UID, modseq: it.ModSeq, size: it.Size, flags: it.Flags}
+	m := msg{id: it.ID, uid: it.UID, modseq: it.ModSeq, size: it.Size, flags: it.Flags}
+	if !it.InternalDate.IsZero() {
+		m.date = it.InternalDate.UnixMicro()
+	}
+	return m
 }
 
 // announceExpunged tells the client about messages marked expunged and

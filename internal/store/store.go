@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/proto/mime"
 )
 
 // Sentinel errors. Adapters map them to protocol replies with errors.Is.
@@ -244,6 +245,20 @@ type ItemSummary struct {
 	Size         int64
 	InternalDate time.Time
 }
+
+// MessageMeta is the mime.Summary of a live message (Mail.MessageMetas).
+type MessageMeta struct {
+	ID      int64
+	UID     uint32
+	Summary *mime.Summary
+}
+
+// MaxMessageMetas bounds the UIDs of one MessageMetas call.
+const MaxMessageMetas = 1000
+
+// ItemOpener opens the content of a live item of the folder it was made
+// for (Mail.OpenItems).
+type ItemOpener func(ctx context.Context, itemID int64) (io.ReadCloser, error)
 
 // ACL rights (RFC 4314 §2.1) as single letters.
 const (
@@ -564,6 +579,20 @@ type Mail interface {
 	// ListItems lists live items with UID >= fromUID in UID order.
 	ListItems(ctx context.Context, folderID int64, fromUID uint32, limit int) ([]ItemSummary, error)
 	UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op FlagOp, flags []string) ([]ItemSummary, error)
+	// MessageMetas returns the summaries (ENVELOPE, BODYSTRUCTURE, header)
+	// of the live items of a folder with the given UIDs, in UID order;
+	// UIDs that do not exist are skipped. One access check and one query
+	// serve the call (at most MaxMessageMetas UIDs): IMAP FETCH reads a
+	// range's metadata without opening a message. Summaries are computed
+	// when mail is stored; one missing (stored before summaries existed)
+	// is computed from the content and stored. Needs the read right.
+	MessageMetas(ctx context.Context, folderID int64, uids []uint32) ([]MessageMeta, error)
+	// OpenItems checks once that the principal may read a folder and
+	// returns an opener of its live items' content, for one command that
+	// reads many (IMAP FETCH BODY[], SEARCH TEXT); a rights change applies
+	// from the next OpenItems. The opener returns ErrNotFound for an item
+	// that is not live in the folder.
+	OpenItems(ctx context.Context, folderID int64) (ItemOpener, error)
 	// DeleteItems soft-deletes items by UID (IMAP EXPUNGE, POP3 DELE).
 	DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
 	// MoveItems moves items to another folder; they get new UIDs there.

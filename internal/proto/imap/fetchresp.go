@@ -170,6 +170,11 @@ func (f *FetchWriter) Raw(name, value string) *FetchWriter {
 	return f.put(append(f.item(name), value...))
 }
 
+// RawBytes is Raw for a value held as bytes.
+func (f *FetchWriter) RawBytes(name string, value []byte) *FetchWriter {
+	return f.put(append(f.item(name), value...))
+}
+
 // Close ends the response.
 func (f *FetchWriter) Close() error {
 	return f.w.send(append(f.w.line(), ')'))

@@ -119,17 +119,28 @@ func ParseHeader(raw []byte, maxFields int) (h Header, truncated bool) {
 func parseHeader(raw []byte, maxFields int) (Header, bool) {
 	h := Header{raw: raw}
 	truncated := false
-	start := -1 // start of the field being collected
-	flush := func(end int) {
-		if start < 0 {
-			return
-		}
+	end, eoh := scanFields(raw, func(f []byte) {
 		if len(h.fields) >= maxFields {
 			truncated = true
 		} else {
-			h.fields = append(h.fields, newField(raw[start:end:end]))
+			h.fields = append(h.fields, newField(f))
 		}
-		start = -1
+	})
+	h.raw, h.eoh = raw[:end:end], eoh
+	return h, truncated
+}
+
+// scanFields calls fn with the raw bytes of each field of a header block
+// (a line without a colon counts as one), in order. It stops after the
+// blank line that ends the header: end is the length of the block with
+// that line, eoh the length of the line (0 when there is none).
+func scanFields(raw []byte, fn func(field []byte)) (end, eoh int) {
+	start := -1 // start of the field being collected
+	flush := func(end int) {
+		if start >= 0 {
+			fn(raw[start:end:end])
+			start = -1
+		}
 	}
 	for i := 0; i < len(raw); {
 		j := bytes.IndexByte(raw[i:], '\n')
@@ -141,9 +152,7 @@ func parseHeader(raw []byte, maxFields int) (Header, bool) {
 		}
 		if isBlankLine(line) {
 			flush(i)
-			h.eoh = len(line)
-			h.raw = raw[: i+len(line) : i+len(line)] // what follows is body
-			return h, truncated
+			return i + len(line), len(line) // what follows is body
 		}
 		if line[0] != ' ' && line[0] != '\t' || start < 0 {
 			flush(i)
@@ -152,24 +161,60 @@ func parseHeader(raw []byte, maxFields int) (Header, bool) {
 		i += len(line)
 	}
 	flush(len(raw))
-	return h, truncated
+	return len(raw), 0
 }
 
-func newField(raw []byte) Field {
-	colon := -1
+// FilterHeader returns what Filter returns for ParseHeader(raw, 0),
+// without building the header's fields and values: for IMAP
+// BODY[HEADER.FIELDS (...)] cut from a stored header.
+func FilterHeader(raw []byte, names []string, not bool) []byte {
+	var out []byte
+	n, maxFields := 0, DefaultLimits().MaxHeaderFields
+	end, eoh := scanFields(raw, func(f []byte) {
+		if n >= maxFields {
+			return // not indexed, as ParseHeader leaves it out
+		}
+		n++
+		match := false
+		if name, colon := fieldName(f); colon >= 0 && len(name) > 0 {
+			for _, nm := range names {
+				if bytes.EqualFold(name, []byte(nm)) {
+					match = true
+					break
+				}
+			}
+		}
+		if match != not {
+			out = append(out, f...)
+		}
+	})
+	if eoh > 0 {
+		out = append(out, raw[end-eoh:end]...)
+	} else if out == nil {
+		out = []byte{}
+	}
+	return out
+}
+
+// fieldName is the name of a raw field and the index of its colon; colon
+// is -1 for a line without one (in its first line).
+func fieldName(raw []byte) (name []byte, colon int) {
 	for i, c := range raw {
 		if c == ':' {
-			colon = i
-			break
+			return bytes.TrimRight(raw[:i], " \t"), i
 		}
 		if c == '\n' {
 			break
 		}
 	}
+	return nil, -1
+}
+
+func newField(raw []byte) Field {
+	name, colon := fieldName(raw)
 	if colon < 0 {
 		return Field{Value: unfold(raw), Raw: raw}
 	}
-	name := bytes.TrimRight(raw[:colon], " \t")
 	return Field{Name: string(name), Value: unfold(raw[colon+1:]), Raw: raw}
 }
 

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -64,6 +65,8 @@ type DB struct {
 
 	inflight    inflights     // large content being stored (content.go)
 	orphanGrace time.Duration // blobsweep.go; 0 = an hour, < 0 = none (tests)
+	// stmts counts the SQL statements run (Statements).
+	stmts atomic.Uint64
 
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
@@ -272,7 +275,12 @@ func (t *tx) stmt(q string) *sql.Stmt {
 	return st
 }
 
+// Statements returns how many SQL statements the store has run since it
+// was opened: tests bound the queries of one protocol command with it.
+func (d *DB) Statements() uint64 { return d.stmts.Load() }
+
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
 	}
@@ -280,6 +288,7 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.QueryContext(t.ctx, args...)
 	}
@@ -287,6 +296,7 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 }
 
 func (t *tx) row(q string, args ...any) *sql.Row {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}

@@ -121,6 +121,9 @@ type content struct {
 	// part blobs (parts.go).
 	manifest []byte
 	parts    []partRef
+	// meta is the marshalled message summary to keep with the blob
+	// (itemmeta.go), nil for none.
+	meta []byte
 }
 
 // storeContent reads r: small content stays in memory for the database
@@ -143,15 +146,21 @@ func (d *DB) storeContent(ctx context.Context, r io.Reader) (content, error) {
 // meantime (the caller's write then fails and nothing is acknowledged).
 func (t *tx) refNew(c content) error {
 	if c.manifest != nil {
-		return t.refManifest(c)
+		if err := t.refManifest(c); err != nil {
+			return err
+		}
+		return t.setSummary(c.id, c.meta)
 	}
-	var data any
+	var data, meta any
 	if c.inline != nil {
 		data = c.inline
 	}
+	if c.meta != nil {
+		meta = c.meta
+	}
 	var split bool
-	if err := t.row(`INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1, zero_since = 0 RETURNING (parts IS NOT NULL)`,
-		string(c.id), c.size, data).Scan(&split); err != nil {
+	if err := t.row(`INSERT INTO blobs (id, size, refs, data, meta) VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1, zero_since = 0, meta = COALESCE(excluded.meta, blobs.meta) RETURNING (parts IS NOT NULL)`,
+		string(c.id), c.size, data, meta).Scan(&split); err != nil {
 		return fmt.Errorf("reference blob: %w", err)
 	}
 	if c.inline != nil {
@@ -271,8 +280,12 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	}
 	// Check access before reading the content, so a refused client does
 	// not get to upload.
+	var typ store.FolderType
 	if err := d.read(ctx, func(t *tx) error {
-		_, err := t.folderAccess(p, folderID, "i", false)
+		a, err := t.folderAccess(p, folderID, "i", false)
+		if err == nil {
+			typ = a.folder.Type
+		}
 		return err
 	}); err != nil {
 		return nil, err
@@ -285,6 +298,7 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		return nil, err
 	}
 	defer release()
+	c.meta = d.summaryOf(ctx, typ, c)
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()

@@ -239,4 +239,9 @@ ALTER TABLE blobs ADD COLUMN parts TEXT;
 	`
 CREATE INDEX changes_item_created ON changes (item_id) WHERE kind = 'item-created';
 `,
+	// 5: message summaries (IMAP ENVELOPE, BODYSTRUCTURE, header) kept
+	// with the content they derive from (itemmeta.go); NULL until computed.
+	`
+ALTER TABLE blobs ADD COLUMN meta {{bytes}};
+`,
 }

@@ -331,6 +331,13 @@ func (f *Backend) ListUsers(a0 context.Context, a1 string) (r0 []*store.User, er
 	return f.Backend.ListUsers(a0, a1)
 }
 
+func (f *Backend) MessageMetas(a0 context.Context, a1 int64, a2 []uint32) (r0 []store.MessageMeta, err error) {
+	if err = f.fault(a0, "MessageMetas"); err != nil {
+		return
+	}
+	return f.Backend.MessageMetas(a0, a1, a2)
+}
+
 func (f *Backend) MoveItems(a0 context.Context, a1 int64, a2 []uint32, a3 int64) (r0 []store.UIDMap, err error) {
 	if err = f.fault(a0, "MoveItems"); err != nil {
 		return
@@ -350,6 +357,13 @@ func (f *Backend) OpenItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err 
 		return
 	}
 	return f.Backend.OpenItem(a0, a1)
+}
+
+func (f *Backend) OpenItems(a0 context.Context, a1 int64) (r0 store.ItemOpener, err error) {
+	if err = f.fault(a0, "OpenItems"); err != nil {
+		return
+	}
+	return f.Backend.OpenItems(a0, a1)
 }
 
 func (f *Backend) OpenQueued(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {

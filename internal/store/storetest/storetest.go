@@ -69,6 +69,8 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"PasswordSwap", testPasswordSwap},
 		{"SaveDates", testSaveDates},
 		{"MessageLimit", testMessageLimit},
+		{"MessageMetas", testMessageMetas},
+		{"OpenItems", testOpenItems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

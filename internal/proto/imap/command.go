@@ -150,6 +150,8 @@ func init() {
 		"MOVE":     parseCopy, // RFC 6851
 		"SORT":     parseSort, // RFC 5256
 		"THREAD":   parseThread,
+		// CONTEXT=SEARCH, RFC 5267 §4.3.1.
+		"CANCELUPDATE": parseCancelUpdate,
 	}
 }
 

@@ -43,6 +43,9 @@ var fuzzSeeds = []string{
 	"a SEARCH NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT ALL\r\n",
 	"a IDLE\r\nDONE\r\n",
 	"a COMPRESS DEFLATE\r\n",
+	"A01 UID SEARCH RETURN (COUNT PARTIAL -1:-100 UPDATE CONTEXT) UNDELETED\r\nB CANCELUPDATE \"A01\" \"x\"\r\n",
+	"C01 UID SORT RETURN (PARTIAL 23500:24000) (REVERSE DATE) UTF-8 UNDELETED\r\n",
+	"A03 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 5 PARTIAL -1:-30)\r\n",
 	// Invalid modified UTF-7: NO, not BAD; kept as is in a LIST pattern.
 	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
 	"a STATUS \"a&Jjo\" (BOGUS)\r\nb APPEND \"a&AGE-\" {5}\r\nhello\r\n",

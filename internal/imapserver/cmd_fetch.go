@@ -42,6 +42,9 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	if a.Partial != nil {
+		idx = s.partialIndexes(idx, *a.Partial) // RFC 9394 §3.2
+	}
 	if a.Vanished && !s.qresync {
 		return "", bad(imap.CodeClientBug, "VANISHED needs QRESYNC enabled")
 	}

@@ -322,6 +322,8 @@ func init() {
 		"STORE":    {(*session).cmdStore, stateSelected},
 		"COPY":     {(*session).cmdCopy, stateSelected},
 		"MOVE":     {(*session).cmdCopy, stateSelected},
+
+		"CANCELUPDATE": {(*session).cmdCancelUpdate, stateSelected},
 	}
 }
 

@@ -50,6 +50,10 @@ type selection struct {
 	keywords []string // keywords announced in FLAGS
 	pending  int      // messages marked expunged
 	saved    []uint32 // SEARCHRES result "$" (RFC 5182), as UIDs
+	// live are the updating searches (RFC 5267, context.go) and
+	// livePrint the view they were last evaluated against.
+	live      []*liveSearch
+	livePrint viewPrint
 }
 
 // systemFlags are the flags of RFC 9051 §2.3.2 that can be stored.
@@ -148,6 +152,7 @@ func (s *session) sync(expunge bool) error {
 	if sel == nil {
 		return nil
 	}
+	defer s.sendUpdates() // RFC 5267 §4.3.2
 	var gen uint64
 	if hub := s.o.Events; hub != nil {
 		if sel.genKnown && hub.StoreGen(sel.storeID) <= sel.gen && !(expunge && sel.pending > 0) {

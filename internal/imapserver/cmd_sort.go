@@ -323,7 +323,7 @@ func (s *session) cmdSort(c *imap.Command) (imap.Code, error) {
 // esort is the ESEARCH answer of an ESORT (RFC 5267 §3.2): MIN and MAX are
 // the first and last messages in sort order, ALL lists them in sort order.
 func esort(tag string, uid bool, ret *imap.SearchReturn, nums []uint32, modSeq uint64) *imap.ESearchData {
-	if !ret.Min && !ret.Max && !ret.All && !ret.Count && ret.Partial == nil {
+	if !ret.Min && !ret.Max && !ret.All && !ret.Count && !ret.Update && ret.Partial == nil {
 		ret = &imap.SearchReturn{All: true}
 	}
 	d := &imap.ESearchData{Tag: tag, UID: uid, Partial: ret.Partial}

@@ -68,7 +68,7 @@ func (s *session) addLive(c *imap.Command, ret *imap.SearchReturn, sortBy []imap
 	}
 	sel := s.sel
 	if len(sel.live) >= maxLiveSearches {
-		s.w.Untagged(imap.NO, imap.Code("NOUPDATE "+quote(c.Tag)), "Too many updating searches")
+		sel.noUpdate = append(sel.noUpdate, c.Tag) // sent after the ESEARCH answer
 		return
 	}
 	if len(sel.live) == 0 {
@@ -120,7 +120,14 @@ func (s *session) cmdCancelUpdate(c *imap.Command) (imap.Code, error) {
 // writes their ADDTO and REMOVEFROM (RFC 5267 §4.3.2–4.3.4).
 func (s *session) sendUpdates() {
 	sel := s.sel
-	if sel == nil || len(sel.live) == 0 {
+	if sel == nil {
+		return
+	}
+	for _, tag := range sel.noUpdate {
+		s.w.Untagged(imap.NO, imap.Code("NOUPDATE "+quote(tag)), "Too many updating searches")
+	}
+	sel.noUpdate = nil
+	if len(sel.live) == 0 {
 		return
 	}
 	p := sel.print()
@@ -239,6 +246,8 @@ func (s *session) partialIndexes(idx []int, p imap.PartialRange) []int {
 
 // liveKeys checks an UPDATE's tag and returns a copy of the keys for
 // addLive (nil without UPDATE), taken before searchEach normalises them.
+// Sequence numbers and "$" in the program mean the messages they named
+// when the command was received (RFC 5267 §4.3), so they become UID sets.
 func (s *session) liveKeys(tag string, ret *imap.SearchReturn, keys []imap.SearchKey) ([]imap.SearchKey, error) {
 	if ret == nil || !ret.Update {
 		return nil, nil
@@ -246,5 +255,65 @@ func (s *session) liveKeys(tag string, ret *imap.SearchReturn, keys []imap.Searc
 	if err := s.checkUpdate(tag, ret); err != nil {
 		return nil, err
 	}
-	return cloneKeys(keys), nil
+	out := cloneKeys(keys)
+	for i := range out {
+		s.freezeKey(&out[i])
+	}
+	return out, nil
+}
+
+func (s *session) freezeKey(k *imap.SearchKey) {
+	sel := s.sel
+	switch {
+	case k.Op == "SEQ" || k.Op == "UID" && k.Seq.Saved:
+		var uids []uint32
+		if k.Seq.Saved {
+			uids = slices.Clone(sel.saved)
+		} else {
+			n := uint32(len(sel.msgs))
+			for seq := range k.Seq.Normalize(n).All(n) {
+				if seq >= 1 && seq <= n {
+					uids = append(uids, sel.msgs[seq-1].uid)
+				}
+			}
+		}
+		k.Op, k.Seq = "UID", imap.SeqSetOf(uids...)
+		if len(uids) == 0 {
+			// No message: a set no UID is in.
+			k.Op, k.Keys = "NOT", []imap.SearchKey{{Op: "ALL"}}
+		}
+	}
+	for i := range k.Keys {
+		s.freezeKey(&k.Keys[i])
+	}
+}
+
+// removeExpunged tells the live searches, before the EXPUNGE responses
+// renumber the messages, that the messages being expunged left them
+// (RFC 5267 §4.3.4). Sequence-number searches of a QRESYNC session are
+// not told: VANISHED gives no numbers to relate to.
+func (s *session) removeExpunged() {
+	sel := s.sel
+	if len(sel.live) == 0 || sel.pending == 0 {
+		return
+	}
+	for _, l := range sel.live {
+		var gone []uint32
+		l.result = slices.DeleteFunc(l.result, func(u uint32) bool {
+			i := sel.find(u)
+			if i < 0 || !sel.msgs[i].expunged {
+				return false
+			}
+			if l.uid {
+				gone = append(gone, u)
+			} else if !s.qresync {
+				gone = append(gone, uint32(i+1))
+			}
+			return true
+		})
+		if len(gone) > 0 {
+			s.w.ESearch(&imap.ESearchData{Tag: l.tag, UID: l.uid,
+				RemoveFrom: []imap.ContextUpdate{{Pos: 0, Set: imap.SeqSetOf(gone...)}}})
+		}
+	}
 }

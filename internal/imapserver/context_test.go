@@ -64,9 +64,12 @@ func TestPartial(t *testing.T) {
 func TestContextSearchUpdate(t *testing.T) {
 	t.Parallel()
 	e, inbox, c := partialEnv(t, 3)
+	// UPDATE alone returns no data now (RFC 5267 §4.2, as Dovecot).
 	lines := c.ok("UID SEARCH RETURN (UPDATE) UNSEEN")
 	tag := fmt.Sprintf("a%d", c.n)
-	mustHave(t, lines, fmt.Sprintf(`* ESEARCH (TAG "%s") UID ALL 1:3`, tag))
+	if want := fmt.Sprintf(`* ESEARCH (TAG "%s") UID`, tag); len(lines) != 1 || lines[0] != want {
+		t.Fatalf("got %q, want %q", lines, want)
+	}
 	// The tag names the context: it cannot be reused while live.
 	c.send(tag + " UID SEARCH RETURN (UPDATE) ALL\r\n")
 	if _, st := c.until(tag); !strings.HasPrefix(st, "BAD") {
@@ -86,8 +89,12 @@ func TestContextSearchUpdate(t *testing.T) {
 	o.ok("EXPUNGE")
 	o.ok(`UID STORE 1 -FLAGS (\Seen)`)
 	lines = c.ok("NOOP")
-	mustHave(t, lines, "* 2 EXPUNGE")
-	mustHave(t, lines, fmt.Sprintf(`* ESEARCH (TAG "%s") UID REMOVEFROM (0 2) ADDTO (0 1)`, tag))
+	// REMOVEFROM before the EXPUNGE renumbers (RFC 5267 §4.3.4).
+	want := []string{`* 1 FETCH (UID 1 FLAGS (\Recent))`, fmt.Sprintf(`* ESEARCH (TAG "%s") UID REMOVEFROM (0 2)`, tag),
+		"* 2 EXPUNGE", fmt.Sprintf(`* ESEARCH (TAG "%s") UID ADDTO (0 1)`, tag)}
+	if strings.Join(noRecent(lines), "\n") != strings.Join(want, "\n") {
+		t.Errorf("NOOP after expunge: got %q, want %q", lines, want)
+	}
 	// During IDLE.
 	c.send("i1 IDLE\r\n")
 	c.line()
@@ -123,10 +130,47 @@ func TestContextSearchUpdate(t *testing.T) {
 	c.fail("BAD", `CANCELUPDATE "a1"`)
 }
 
+// Sequence numbers in an updating search name the messages they named
+// when it ran (RFC 5267 §4.3); a sequence-number context is told
+// REMOVEFROM before the EXPUNGE, and too many contexts get NOUPDATE
+// after the answer (RFC 5267 §4.3.1).
+func TestContextSearchSeq(t *testing.T) {
+	t.Parallel()
+	e, inbox, c := partialEnv(t, 4)
+	lines := c.ok("SEARCH RETURN (UPDATE) 3:* UNSEEN")
+	tag := fmt.Sprintf("a%d", c.n)
+	c.ok(`STORE 1 +FLAGS.SILENT (\Deleted)`)
+	lines = c.ok("EXPUNGE")
+	if lines = noRecent(lines); len(lines) != 1 || lines[0] != "* 1 EXPUNGE" {
+		t.Errorf("EXPUNGE: %q", lines)
+	}
+	e.deliver(inbox.ID, testMsg(5))
+	lines = c.ok("NOOP")
+	mustNotHave(t, lines, "ESEARCH") // the new message 4 is not message 3 or after it
+	lines = c.ok(`STORE 2 +FLAGS (\Seen)`)
+	mustHave(t, lines, fmt.Sprintf(`* ESEARCH (TAG "%s") REMOVEFROM (0 2)`, tag))
+	c.ok(`STORE 3 +FLAGS.SILENT (\Deleted)`)
+	lines = c.ok("EXPUNGE")
+	want := []string{fmt.Sprintf(`* ESEARCH (TAG "%s") REMOVEFROM (0 3)`, tag), "* 3 EXPUNGE"}
+	if strings.Join(noRecent(lines), "\n") != strings.Join(want, "\n") {
+		t.Errorf("EXPUNGE: got %q, want %q", lines, want)
+	}
+	for range 7 {
+		c.ok("SEARCH RETURN (UPDATE) ALL")
+	}
+	lines = c.ok("SEARCH RETURN (UPDATE COUNT) ALL")
+	tag = fmt.Sprintf("a%d", c.n)
+	want = []string{fmt.Sprintf(`* ESEARCH (TAG "%s") COUNT 3`, tag), fmt.Sprintf(`* NO [NOUPDATE "%s"] Too many updating searches`, tag)}
+	if strings.Join(noRecent(lines), "\n") != strings.Join(want, "\n") {
+		t.Errorf("NOUPDATE: got %q, want %q", lines, want)
+	}
+	c.fail("NO", `CANCELUPDATE "%s"`, tag)
+}
+
 func TestContextSortUpdate(t *testing.T) {
 	t.Parallel()
 	e, inbox, c := partialEnv(t, 3)
-	lines := c.ok("UID SORT RETURN (UPDATE) (REVERSE ARRIVAL) UTF-8 UNDELETED")
+	lines := c.ok("UID SORT RETURN (UPDATE ALL) (REVERSE ARRIVAL) UTF-8 UNDELETED")
 	tag := fmt.Sprintf("a%d", c.n)
 	mustHave(t, lines, fmt.Sprintf(`* ESEARCH (TAG "%s") UID ALL 3,2,1`, tag))
 	e.deliver(inbox.ID, testMsg(4))
@@ -136,4 +180,15 @@ func TestContextSortUpdate(t *testing.T) {
 	mustHave(t, lines, fmt.Sprintf(`* ESEARCH (TAG "%s") UID REMOVEFROM (0 2) ADDTO (1 5 2 4)`, tag))
 	lines = c.ok("UID SORT RETURN (ALL) (REVERSE ARRIVAL) UTF-8 UNDELETED")
 	mustHave(t, lines, "UID ALL 5,4,3,1")
+}
+
+// noRecent drops the RECENT responses an IMAP4rev1 session gets.
+func noRecent(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasSuffix(l, " RECENT") {
+			out = append(out, l)
+		}
+	}
+	return out
 }

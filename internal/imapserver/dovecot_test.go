@@ -740,13 +740,46 @@ var diffTwoSessions = []string{
 	"LOGOUT",
 }
 
+// diffContext is run with two sessions too: CONTEXT=SEARCH (RFC 5267),
+// whose PARTIAL and UPDATE Dovecot 2.3 implements: what an updating
+// search tells one session of the other's changes. The search is the
+// tenth command of the first session (after LOGIN), hence "a10".
+var diffContext = []string{
+	"CREATE Ctx",
+	`APPEND Ctx (\Seen) "01-Feb-2024 12:00:00 +0000" $MSG1`,
+	`APPEND Ctx () "02-Feb-2024 12:00:00 +0000" $MSG2`,
+	`APPEND Ctx () "03-Feb-2024 12:00:00 +0000" $MSG3`,
+	`APPEND Ctx () "04-Feb-2024 12:00:00 +0000" $MSG4`,
+	"SELECT Ctx",
+	"UID SEARCH RETURN (PARTIAL 1:2) ALL",
+	"SEARCH RETURN (COUNT PARTIAL 2:3) UNSEEN",
+	"UID SEARCH RETURN (UPDATE) UNSEEN",
+	"B: SELECT Ctx",
+	`B: UID STORE 2 +FLAGS.SILENT (\Seen)`,
+	"NOOP",
+	`B: APPEND Ctx () "05-Feb-2024 12:00:00 +0000" $MSG5`,
+	"NOOP",
+	`B: UID STORE 3 +FLAGS.SILENT (\Deleted)`,
+	"B: EXPUNGE",
+	"NOOP",
+	`B: UID STORE 2 -FLAGS.SILENT (\Seen)`,
+	"NOOP",
+	`CANCELUPDATE "a10"`,
+	`B: UID STORE 4 +FLAGS.SILENT (\Seen)`,
+	"NOOP",
+	`CANCELUPDATE "a10"`,
+	"UNSELECT",
+	"DELETE Ctx",
+	"LOGOUT",
+}
+
 func TestDovecotDifferential(t *testing.T) {
 	t.Parallel()
 	dovecot := startDovecot(t)
 	e := newEnv(t)
 	verbose := os.Getenv("ROOST_DIFF_LOG") != ""
 	failed, total := 0, 0
-	for _, script := range [][]string{diffScript, diffTwoSessions} {
+	for _, script := range [][]string{diffScript, diffTwoSessions, diffContext} {
 		// Each script starts with new sessions (the first ends with LOGOUT).
 		roost := []*diffSide{{c: e.login("alice")}, {c: e.login("alice")}}
 		dv := []*diffSide{{c: dialLogin(t, dovecot)}, {c: dialLogin(t, dovecot)}}

@@ -54,6 +54,7 @@ type selection struct {
 	// livePrint the view they were last evaluated against.
 	live      []*liveSearch
 	livePrint viewPrint
+	noUpdate  []string // tags refused NOUPDATE, told after their answer
 }
 
 // systemFlags are the flags of RFC 9051 §2.3.2 that can be stored.
@@ -331,6 +332,7 @@ func msgOf(it store.ItemSummary) msg {
 // drops them from the view.
 func (s *session) announceExpunged() {
 	sel := s.sel
+	s.removeExpunged() // RFC 5267 §4.3.4: REMOVEFROM before EXPUNGE
 	var gone []uint32
 	kept := sel.msgs[:0]
 	for _, m := range sel.msgs {

@@ -36,7 +36,8 @@ type SearchKey struct {
 
 // SearchReturn holds ESEARCH return options (RFC 4731 §3.1, RFC 5182,
 // CONTEXT=SEARCH RFC 5267 §4, PARTIAL RFC 9394). "RETURN ()", and a list
-// with only UPDATE or CONTEXT, is returned with All set.
+// with only CONTEXT, is returned with All set; UPDATE alone returns no
+// data now, only the updates later (RFC 5267 §4.2, as Dovecot).
 type SearchReturn struct {
 	Min, Max, All, Count, Save bool
 	// Update asks for ADDTO/REMOVEFROM while the mailbox stays selected;
@@ -107,8 +108,8 @@ func (r *Reader) searchReturn() *SearchReturn {
 			}
 		}
 	})
-	if empty || !ret.Min && !ret.Max && !ret.Count && !ret.Save && ret.Partial == nil {
-		ret.All = true // RFC 4731 §3.1; RFC 5267 §4.2 for UPDATE alone
+	if empty || !ret.Min && !ret.Max && !ret.Count && !ret.Save && !ret.Update && ret.Partial == nil {
+		ret.All = true // RFC 4731 §3.1; CONTEXT is only a hint (RFC 5267 §4.1)
 	}
 	if r.ok() && ret.All && ret.Partial != nil {
 		r.fail("PARTIAL and ALL are mutually exclusive") // RFC 9394 §3.1

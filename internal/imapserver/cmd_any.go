@@ -30,7 +30,7 @@ func (s *session) caps() []string {
 		"UTF8=ACCEPT", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk",
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"METADATA", "METADATA-SERVER",
-		"PARTIAL", "CONTEXT=SEARCH", "CONTEXT=SORT",
+		"PARTIAL", "CONTEXT=SEARCH", "CONTEXT=SORT", "UIDONLY",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
 	)
 	if !s.compressed {
@@ -121,6 +121,11 @@ func (s *session) cmdEnable(c *imap.Command) (imap.Code, error) {
 			if !s.utf8 {
 				s.setUTF8()
 				done = append(done, "UTF8=ACCEPT")
+			}
+		case "UIDONLY":
+			if !s.uidonly {
+				s.uidonly = true // RFC 9586 §3
+				done = append(done, "UIDONLY")
 			}
 		}
 	}

@@ -11,7 +11,8 @@ import (
 )
 
 // Python's imaplib with raw commands for the extensions it has no method
-// for: PARTIAL (RFC 9394) and CONTEXT=SEARCH (RFC 5267).
+// for: PARTIAL (RFC 9394), CONTEXT=SEARCH (RFC 5267) and UIDONLY (RFC
+// 9586).
 const imaplibExtScript = `
 import imaplib, sys
 
@@ -63,6 +64,25 @@ ok(m._simple_command('CANCELUPDATE', '"%s"' % tag), 'CANCELUPDATE')
 m.store('2', '+FLAGS', r'(\Seen)')
 if m.untagged_responses.pop('ESEARCH', []):
     sys.exit('update after CANCELUPDATE')
+m.logout()
+
+# UIDONLY: imaplib files "* 3 UIDFETCH (...)" under UIDFETCH.
+m = imaplib.IMAP4(host, int(port), timeout=30)
+ok(m.login(user, pw), 'LOGIN')
+if b'UIDONLY' not in b' '.join(ok(m._simple_command('ENABLE', 'UIDONLY'), 'ENABLE') or [b'']) and \
+        b'UIDONLY' not in b' '.join(m.untagged_responses.pop('ENABLED', [b''])):
+    sys.exit('UIDONLY not enabled')
+ok(m.select('INBOX'), 'SELECT')
+try:
+    m.fetch('1', '(FLAGS)')
+    sys.exit('FETCH by number accepted after UIDONLY')
+except imaplib.IMAP4.error as e:
+    if 'UIDREQUIRED' not in str(e):
+        sys.exit('FETCH by number after UIDONLY: %s' % e)
+ok(m._simple_command('UID', 'FETCH', '4:5', '(FLAGS)'), 'UID FETCH')
+got = m.untagged_responses.pop('UIDFETCH', [])
+if got != [b'4 (FLAGS ())', b'5 (FLAGS ())']:
+    sys.exit('UIDFETCH: %r' % got)
 m.logout()
 print('imaplib ext ok')
 `

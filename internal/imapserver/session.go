@@ -74,6 +74,7 @@ type session struct {
 
 	rev2, condstore, qresync, utf8 bool
 	compressed                     bool // COMPRESS DEFLATE is on (RFC 4978)
+	uidonly                        bool // UIDONLY is on (RFC 9586, uidonly.go)
 
 	sel       *selection
 	badCount  int
@@ -338,7 +339,10 @@ func (s *session) dispatch(c *imap.Command) error {
 		s.w.Tagged(c.Tag, imap.BAD, imap.CodeClientBug, c.Name+" is not allowed now")
 		return s.countBad()
 	}
-	code, err := h.fn(s, c)
+	code, err := imap.Code(""), s.checkUIDOnly(c)
+	if err == nil {
+		code, err = h.fn(s, c)
+	}
 	if errors.Is(err, errLogout) {
 		return err
 	}

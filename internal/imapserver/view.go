@@ -338,7 +338,7 @@ func (s *session) announceExpunged() {
 	for _, m := range sel.msgs {
 		if m.expunged {
 			gone = append(gone, m.uid)
-			if !s.qresync {
+			if !s.qresync && !s.uidonly {
 				// Each EXPUNGE renumbers the messages after it: the
 				// number is the one after the previous removals.
 				s.w.Expunge(uint32(len(kept) + 1))
@@ -350,7 +350,7 @@ func (s *session) announceExpunged() {
 	clear(sel.msgs[len(kept):])
 	sel.msgs = kept
 	sel.pending = 0
-	if s.qresync && len(gone) > 0 {
+	if (s.qresync || s.uidonly) && len(gone) > 0 { // RFC 9586 §3.4
 		s.w.Vanished(false, imap.SeqSetOf(gone...))
 	}
 }
@@ -373,10 +373,11 @@ func (s *session) expungeNow(uids []uint32) {
 // silent only MODSEQ is sent (RFC 7162 §3.1.3).
 func (s *session) writeFlags(i int, withUID, silent bool) {
 	m := &s.sel.msgs[i]
-	fw := s.w.Fetch(uint32(i + 1))
+	fw := s.fetchAt(i)
 	// RFC 7162 §3.1: once CONDSTORE is on, every untagged FETCH caused by
-	// STORE or by another agent carries UID and MODSEQ.
-	if withUID || s.condstore {
+	// STORE or by another agent carries UID and MODSEQ; a UIDFETCH is
+	// numbered by it (RFC 9586 §3.3).
+	if (withUID || s.condstore) && !s.uidonly {
 		fw.UID(m.uid)
 	}
 	if !silent {

@@ -152,6 +152,7 @@ func init() {
 		"THREAD":   parseThread,
 		// CONTEXT=SEARCH, RFC 5267 §4.3.1.
 		"CANCELUPDATE": parseCancelUpdate,
+		"NOTIFY":       parseNotify, // RFC 5465
 	}
 }
 

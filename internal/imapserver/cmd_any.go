@@ -30,7 +30,7 @@ func (s *session) caps() []string {
 		"UTF8=ACCEPT", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE", "ACL", "RIGHTS=texk",
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"METADATA", "METADATA-SERVER",
-		"PARTIAL", "CONTEXT=SEARCH", "CONTEXT=SORT", "UIDONLY",
+		"PARTIAL", "CONTEXT=SEARCH", "CONTEXT=SORT", "UIDONLY", "NOTIFY",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
 	)
 	if !s.compressed {

@@ -79,6 +79,13 @@ type session struct {
 	sel       *selection
 	badCount  int
 	authFails int
+
+	// wmu is held by the session goroutine from reading a command to
+	// flushing its answer (inCmd), and by the NOTIFY notifier while it
+	// writes between commands (cmd_notify.go).
+	wmu   sync.Mutex
+	inCmd bool
+	nt    *notifier
 }
 
 func newSession(srv *Server, c net.Conn, ip string) *session {
@@ -151,6 +158,11 @@ func (s *session) serve(implicitTLS bool) {
 				s.srv.onPanic(v)
 			}
 		}
+		if !s.inCmd {
+			s.wmu.Lock()
+		}
+		s.stopNotify()
+		s.wmu.Unlock()
 		s.conn().Close()
 	}()
 	s.log.Debug("connected")
@@ -188,9 +200,13 @@ func (s *session) next() error {
 	}
 	s.conn().SetReadDeadline(time.Now().Add(timeout))
 	if s.closing.Load() {
+		s.lockCmd()
+		defer s.unlockCmd()
 		return s.bye("Server shutting down")
 	}
 	c, err := s.r.ReadCommand()
+	s.lockCmd()
+	defer s.unlockCmd()
 	if err != nil {
 		var pe *imap.ParseError
 		if errors.As(err, &pe) {
@@ -259,10 +275,25 @@ func (s *session) onLiteral(li imap.LiteralInfo) error {
 		return imap.Reject(true, imap.CodeMetadataMaxSize(metadataMaxValue), "value too long")
 	}
 	if li.Sync {
+		if !s.inCmd { // a literal of a command still being read
+			s.wmu.Lock()
+			defer s.wmu.Unlock()
+		}
 		s.w.Continue("Ready")
 		return s.w.Flush()
 	}
 	return nil
+}
+
+// lockCmd and unlockCmd hold the write lock while a command runs.
+func (s *session) lockCmd() {
+	s.wmu.Lock()
+	s.inCmd = true
+}
+
+func (s *session) unlockCmd() {
+	s.inCmd = false
+	s.wmu.Unlock()
 }
 
 // handler is a command implementation: it writes untagged responses and
@@ -325,6 +356,7 @@ func init() {
 		"MOVE":     {(*session).cmdCopy, stateSelected},
 
 		"CANCELUPDATE": {(*session).cmdCancelUpdate, stateSelected},
+		"NOTIFY":       {(*session).cmdNotify, authState},
 	}
 }
 
@@ -363,6 +395,8 @@ func (s *session) dispatch(c *imap.Command) error {
 			return serr
 		}
 	}
+	s.notifyDeliver(false) // RFC 5465
+
 	if err != nil {
 		re := s.mapErr(c, err)
 		s.w.Tagged(c.Tag, re.st, re.code, re.text)

@@ -153,6 +153,10 @@ func init() {
 		// CONTEXT=SEARCH, RFC 5267 §4.3.1.
 		"CANCELUPDATE": parseCancelUpdate,
 		"NOTIFY":       parseNotify, // RFC 5465
+		// URLAUTH, RFC 4467.
+		"GENURLAUTH": parseGenURLAuth,
+		"RESETKEY":   parseResetKey,
+		"URLFETCH":   parseURLFetch,
 	}
 }
 

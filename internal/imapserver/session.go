@@ -357,6 +357,9 @@ func init() {
 
 		"CANCELUPDATE": {(*session).cmdCancelUpdate, stateSelected},
 		"NOTIFY":       {(*session).cmdNotify, authState},
+		"GENURLAUTH":   {(*session).cmdGenURLAuth, authState},
+		"RESETKEY":     {(*session).cmdResetKey, authState},
+		"URLFETCH":     {(*session).cmdURLFetch, authState},
 	}
 }
 

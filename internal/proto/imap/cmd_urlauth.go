@@ -98,3 +98,13 @@ func (w *Writer) GenURLAuth(urls ...string) error {
 	}
 	return w.send(b)
 }
+
+// URLFetch writes "* URLFETCH url {n}data", or NIL when ok is false
+// (RFC 4467 §9).
+func (w *Writer) URLFetch(url string, data []byte, ok bool) error {
+	b := AppendAString(append(w.line(), "* URLFETCH "...), url, w.UTF8)
+	if !ok {
+		return w.send(append(b, " NIL"...))
+	}
+	return w.send(appendLiteral(append(b, ' '), string(data)))
+}

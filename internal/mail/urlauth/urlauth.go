@@ -326,3 +326,12 @@ func section(data []byte, sec string) ([]byte, error) {
 	}
 	return nil, ErrInvalid
 }
+
+// FetchFor is Fetch for a principal, whose private store it looks up.
+func (r *Resolver) FetchFor(ctx context.Context, p *store.Principal, raw string, submit bool) ([]byte, error) {
+	st, err := r.Store.UserStore(ctx, p.Login)
+	if err != nil {
+		return nil, fmt.Errorf("user store: %w", err)
+	}
+	return r.Fetch(ctx, Access{Principal: p, StoreID: st.ID, Submit: submit}, raw)
+}

@@ -37,6 +37,8 @@ var sessionSeeds = []string{
 	"a UID SEARCH RETURN (UPDATE COUNT PARTIAL -1:-5) UNSEEN\r\nb STORE 1 +FLAGS (\\Seen)\r\nc SORT RETURN (UPDATE) (ARRIVAL) UTF-8 1:3\r\nd EXPUNGE\r\ne CANCELUPDATE \"a\" \"c\"\r\n",
 	"a UID FETCH 1:* (FLAGS) (PARTIAL 2:1)\r\nb SEARCH RETURN (SAVE PARTIAL 1:2) ALL\r\nc FETCH $ UID\r\n",
 	"a UNSELECT\r\nb ENABLE UIDONLY\r\nc SELECT INBOX\r\nd FETCH 1 FLAGS\r\ne UID FETCH 1:* (UID FLAGS)\r\nf UID EXPUNGE 1\r\n",
+	"a NOTIFY SET STATUS (selected (MessageNew (UID ENVELOPE) MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\nb CREATE n\r\nc SUBSCRIBE n\r\nd IDLE\r\nDONE\r\ne NOTIFY NONE\r\n",
+	"a GENURLAUTH \"imap://u@h/INBOX/;UID=1;URLAUTH=user+u\" INTERNAL\r\nb URLFETCH \"imap://u@h/INBOX/;UID=1/;SECTION=1.MIME;URLAUTH=anonymous:internal:00\"\r\nc RESETKEY INBOX INTERNAL\r\n",
 	"a GETACL INBOX\r\nb SETACL INBOX bob +lr\r\nc MYRIGHTS INBOX\r\nd LISTRIGHTS INBOX bob\r\ne DELETEACL INBOX bob\r\n",
 	"a GETQUOTAROOT INBOX\r\nb GETQUOTA \"\"\r\nc SETQUOTA \"\" (STORAGE 1)\r\n",
 	"a SELECT \"Other Users/bob/INBOX\"\r\nb STATUS \"Other Users/eve/INBOX\" (MESSAGES)\r\n",

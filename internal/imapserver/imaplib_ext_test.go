@@ -11,8 +11,8 @@ import (
 )
 
 // Python's imaplib with raw commands for the extensions it has no method
-// for: PARTIAL (RFC 9394), CONTEXT=SEARCH (RFC 5267) and UIDONLY (RFC
-// 9586).
+// for: PARTIAL (RFC 9394), CONTEXT=SEARCH (RFC 5267), UIDONLY (RFC
+// 9586), NOTIFY (RFC 5465) and URLAUTH (RFC 4467).
 const imaplibExtScript = `
 import imaplib, sys
 
@@ -83,6 +83,37 @@ ok(m._simple_command('UID', 'FETCH', '4:5', '(FLAGS)'), 'UID FETCH')
 got = m.untagged_responses.pop('UIDFETCH', [])
 if got != [b'4 (FLAGS ())', b'5 (FLAGS ())']:
     sys.exit('UIDFETCH: %r' % got)
+m.logout()
+
+# URLAUTH: GENURLAUTH, then URLFETCH of the URL it made.
+for c in ('GENURLAUTH', 'URLFETCH', 'RESETKEY', 'NOTIFY'):
+    imaplib.Commands[c] = ('AUTH', 'SELECTED')
+m = imaplib.IMAP4(host, int(port), timeout=30)
+ok(m.login(user, pw), 'LOGIN')
+rump = 'imap://%s@localhost/INBOX/;UID=1;URLAUTH=user+%s' % (user, user)
+typ, data = m._simple_command('GENURLAUTH', '"%s"' % rump, 'INTERNAL')
+gen = m._untagged_response(typ, data, 'GENURLAUTH')[1]
+if typ != 'OK' or not gen or not gen[-1].startswith(b'"' + rump.encode() + b':internal:'):
+    sys.exit('GENURLAUTH: %s %r' % (typ, gen))
+url = gen[-1].strip(b'"').decode()
+typ, data = m._simple_command('URLFETCH', '"%s"' % url)
+got = m._untagged_response(typ, data, 'URLFETCH')[1]
+if typ != 'OK' or not got or not isinstance(got[0], tuple) or b'Subject: message 1' not in got[0][1]:
+    sys.exit('URLFETCH: %s %r' % (typ, got))
+
+# NOTIFY: another connection appends, this one hears it with no command.
+ok(m.select('INBOX'), 'SELECT')
+ok(m._simple_command('NOTIFY', 'SET', '(selected (MessageNew MessageExpunge))'), 'NOTIFY')
+other = imaplib.IMAP4(host, int(port), timeout=30)
+ok(other.login(user, pw), 'LOGIN (other)')
+ok(other.append('INBOX', None, None, b'Subject: notified\r\n\r\nhi\r\n'), 'APPEND (other)')
+other.logout()
+while True:
+    line = m.readline()
+    if not line:
+        sys.exit('connection closed waiting for NOTIFY')
+    if line.rstrip().endswith(b'EXISTS'):
+        break
 m.logout()
 print('imaplib ext ok')
 `

@@ -28,8 +28,9 @@ import (
 var notifyEventsSupported = []string{"MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange"}
 
 // notifyStatusItems are what a STATUS notification carries (RFC 5465
-// §5.2–5.4: enough to tell new, expunged and changed messages).
-var notifyStatusItems = []imap.StatusItem{imap.StatusMessages, imap.StatusUIDNext, imap.StatusUIDValidity, imap.StatusUnseen}
+// §5.2–5.4: enough to tell new, expunged and changed messages), as
+// Dovecot sends them.
+var notifyStatusItems = []imap.StatusItem{imap.StatusMessages, imap.StatusUIDNext, imap.StatusUnseen}
 
 // notifier is the state of an active NOTIFY SET.
 type notifier struct {

@@ -574,6 +574,8 @@ var dovecotDeviations = map[string]string{
 		"Roost keeps subscriptions to names (RFC 3501 §6.3.6), Dovecot refuses a missing mailbox",
 	`LSUB "" "Diff/*"`: "RFC 5258 §3.1 and RFC 3501 §6.3.9: a subscribed name without a mailbox cannot be selected; " +
 		"Roost flags it \\Noselect in LSUB (LIST's \\NonExistent implies \\Noselect), Dovecot sends no attribute",
+	"NOTIFY SET (personal (FlagChange))": "RFC 5465 §5: with FlagChange the client MUST also give MessageNew and MessageExpunge; " +
+		"Roost answers the client error BAD, Dovecot accepts it",
 	"ENABLE CONDSTORE": "RFC 5161 §3.1 and RFC 7162 §3.1: CONDSTORE was already enabled by an earlier CHANGEDSINCE; " +
 		"Roost lists only what this ENABLE turned on (nothing), Dovecot lists it again",
 }
@@ -769,7 +771,25 @@ var diffContext = []string{
 	"NOOP",
 	`CANCELUPDATE "a10"`,
 	"UNSELECT",
+	"B: UNSELECT",
 	"DELETE Ctx",
+	// NOTIFY (RFC 5465): the answers to the command itself.
+	"CREATE Watched",
+	`APPEND Watched () "01-Feb-2024 12:00:00 +0000" $MSG1`,
+	"NOTIFY SET (selected (MessageNew))",
+	"NOTIFY SET (personal (FlagChange))",
+	"NOTIFY SET (mailboxes Watched (MessageNew MessageExpunge))",
+	`B: APPEND Watched () "02-Feb-2024 12:00:00 +0000" $MSG2`,
+	"NOOP",
+	"B: SELECT Watched",
+	`B: STORE 1 +FLAGS.SILENT (\Deleted)`,
+	"B: EXPUNGE",
+	"NOOP",
+	"B: UNSELECT",
+	"NOTIFY NONE",
+	`B: APPEND Watched () "03-Feb-2024 12:00:00 +0000" $MSG3`,
+	"NOOP",
+	"DELETE Watched",
 	"LOGOUT",
 }
 

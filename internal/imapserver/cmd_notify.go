@@ -88,7 +88,13 @@ func (s *session) cmdNotify(c *imap.Command) (imap.Code, error) {
 	if a.Status {
 		for _, f := range t.folders {
 			if g := nt.group(t, f); g != nil && hasEvent(g, "MessageNew") && !s.isSelected(f.ID) {
-				s.notifyStatus(&mbox{name: t.name[f.ID], f: f, t: t})
+				// As Dovecot: what a client needs to resynchronise, with
+				// HIGHESTMODSEQ when it watches flag changes.
+				items := []imap.StatusItem{imap.StatusMessages, imap.StatusUIDNext, imap.StatusUIDValidity}
+				if hasEvent(g, "FlagChange") {
+					items = append(items, imap.StatusHighestModSeq)
+				}
+				s.notifyStatus(&mbox{name: t.name[f.ID], f: f, t: t}, items)
 			}
 		}
 	}
@@ -337,7 +343,11 @@ func (s *session) notifyOthers() error {
 			}
 			if g := nt.group(t, f); g != nil && hasEvent(g, event) {
 				told[id] = true
-				s.notifyStatus(&mbox{name: t.name[id], f: f, t: t})
+				items := notifyStatusItems
+				if s.condstore {
+					items = append(slices.Clone(items), imap.StatusHighestModSeq)
+				}
+				s.notifyStatus(&mbox{name: t.name[id], f: f, t: t}, items)
 			}
 		}
 	}
@@ -355,17 +365,19 @@ func (s *session) subscriptionsChanged() {
 	}
 }
 
-// notifyStatus sends the STATUS of a mailbox (RFC 5465 §5.2–5.4), with
-// HIGHESTMODSEQ for a CONDSTORE client.
-func (s *session) notifyStatus(m *mbox) {
-	items := notifyStatusItems
-	if s.condstore {
-		items = append(slices.Clone(items), imap.StatusHighestModSeq)
-	}
+// notifyStatus sends the STATUS of a mailbox (RFC 5465 §5.2–5.4); a
+// change notification carries HIGHESTMODSEQ for a CONDSTORE client.
+func (s *session) notifyStatus(m *mbox, items []imap.StatusItem) {
+	// HIGHESTMODSEQ here does not turn CONDSTORE on, as STATUS would.
+	hms := slices.Contains(items, imap.StatusHighestModSeq)
+	items = slices.DeleteFunc(slices.Clone(items), func(it imap.StatusItem) bool { return it == imap.StatusHighestModSeq })
 	vals, err := s.statusValues(m, items)
 	if err != nil {
 		s.log.Warn("NOTIFY status", "mailbox", m.name, "err", err)
 		return
+	}
+	if hms {
+		vals = append(vals, imap.StatusValue{Item: imap.StatusHighestModSeq, Value: m.f.HighestModSeq})
 	}
 	s.w.Status(m.name, vals)
 }

@@ -26,7 +26,7 @@ func TestPartial(t *testing.T) {
 	for _, tc := range []struct{ cmd, want string }{
 		// RFC 9394 §3.1: the newest first, with a negative range.
 		{"UID SEARCH RETURN (PARTIAL -1:-3) ALL", `UID PARTIAL (-1:-3 8:10)`},
-		{"SEARCH RETURN (COUNT PARTIAL 4:2) NOT 3", `COUNT 9 PARTIAL (4:2 2,4:5)`},
+		{"SEARCH RETURN (COUNT PARTIAL 4:2) NOT 3", `COUNT 9 PARTIAL (2:4 2,4:5)`},
 		{"UID SEARCH RETURN (PARTIAL 20:30) ALL", `UID PARTIAL (20:30 NIL)`},
 		{"UID SEARCH RETURN (MIN PARTIAL -9:-20) ALL", `UID MIN 1 PARTIAL (-9:-20 1:2)`},
 		// In sort order (RFC 5267 §4.4).

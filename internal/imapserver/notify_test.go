@@ -44,7 +44,8 @@ func TestNotify(t *testing.T) {
 	// RFC 5465 §3.1: STATUS of the watched mailboxes but the selected one.
 	lines := c.ok("NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) " +
 		"(personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))")
-	mustHave(t, lines, `* STATUS Projects (MESSAGES 0 UIDNEXT 1 UNSEEN 0)`)
+	mustHave(t, lines, `* STATUS Projects (MESSAGES 0 UIDNEXT 1 UIDVALIDITY `)
+	mustHave(t, lines, `HIGHESTMODSEQ `) // FlagChange is watched
 	mustNotHave(t, lines, "STATUS INBOX")
 
 	// The selected mailbox, with no command running: EXISTS and the

@@ -109,7 +109,9 @@ func (w *Writer) ESearch(d *ESearchData) error {
 		b = d.All.appendTo(append(b, " ALL "...))
 	}
 	if d.Partial != nil {
-		b = d.Partial.appendTo(append(b, " PARTIAL ("...))
+		// The range as low:high, however the client wrote it (as Dovecot).
+		lo, hi := d.Partial.Bounds()
+		b = PartialRange{First: lo, Last: hi, FromEnd: d.Partial.FromEnd}.appendTo(append(b, " PARTIAL ("...))
 		if len(d.PartialSet.Ranges) > 0 {
 			b = d.PartialSet.appendTo(append(b, ' '))
 		} else {

@@ -118,7 +118,7 @@ func TestWriterResponses(t *testing.T) {
 				RemoveFrom: []ContextUpdate{{0, SeqSetOf(7)}},
 				AddTo:      []ContextUpdate{{2, SeqSetOf(17)}, {1, SeqSetOf(2731, 2732)}}})
 		}, "* ESEARCH (TAG \"A01\") UID PARTIAL (-1:-3 8:10)\r\n" +
-			"* ESEARCH (TAG \"A02\") UID COUNT 8 PARTIAL (4:2 2:3,5)\r\n" +
+			"* ESEARCH (TAG \"A02\") UID COUNT 8 PARTIAL (2:4 2:3,5)\r\n" +
 			"* ESEARCH (TAG \"A03\") UID PARTIAL (9:20 NIL)\r\n" +
 			"* ESEARCH (TAG \"A04\") UID PARTIAL (-8:-100 1)\r\n" +
 			"* ESEARCH (TAG \"B01\") UID REMOVEFROM (0 7) ADDTO (2 17 1 2731:2732)\r\n"},

@@ -116,3 +116,24 @@ func TestNotifyDelayed(t *testing.T) {
 	lines = c.ok("NOOP")
 	mustHave(t, lines, "* 1 EXPUNGE")
 }
+
+// The mailbox filters: subtree, inboxes, subscribed; the first group
+// that matches a mailbox decides (RFC 5465 §6).
+func TestNotifyFilters(t *testing.T) {
+	t.Parallel()
+	e, inbox, _ := partialEnv(t, 0)
+	c := e.login("alice")
+	c.ok("CREATE Lists/Go")
+	c.ok("CREATE Other")
+	c.ok("UNSUBSCRIBE Other")
+	c.ok("NOTIFY SET (subtree Lists (MessageNew MessageExpunge)) (inboxes (MessageNew MessageExpunge)) (subscribed NONE)")
+	e.deliver(e.folder("alice", "Other").ID, testMsg(1))
+	e.deliver(e.folder("alice", "Go").ID, testMsg(2))
+	c.await(`^\* STATUS Lists/Go \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)$`, "Other")
+	e.deliver(inbox.ID, testMsg(3))
+	c.await(`^\* STATUS INBOX \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)$`, "Other")
+	c.ok("NOTIFY SET (subscribed (MessageNew MessageExpunge))")
+	c.ok("SUBSCRIBE Other")
+	e.deliver(e.folder("alice", "Other").ID, testMsg(4))
+	c.await(`^\* STATUS Other \(MESSAGES 2 UIDNEXT 3 UNSEEN 2\)$`)
+}

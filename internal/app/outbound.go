@@ -13,6 +13,7 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
@@ -56,6 +57,7 @@ func (s *server) listenSubmission(cfg *config.Config, q *queue.Queue, tlsConf *t
 		TLS: tlsConf, AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxMessageBytes: cfg.MaxMessageBytes(),
 		MaxRecipients: cfg.SubmissionMaxRcpts, SpoolDir: filepath.Join(cfg.DataDir, "spool"), SentCopy: cfg.SubmissionSentCopy,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
+		URLs:                &urlauth.Resolver{Store: s.db, MaxBytes: cfg.MaxMessageBytes()},
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "")
 		}})

@@ -31,6 +31,7 @@ func (s *session) caps() []string {
 		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"METADATA", "METADATA-SERVER",
 		"OBJECTID", "SAVEDATE", "PREVIEW", "LIST-MYRIGHTS", "REPLACE", "CATENATE", "INPROGRESS",
+		"PARTIAL", "CONTEXT=SEARCH", "CONTEXT=SORT", "UIDONLY", "NOTIFY", "URLAUTH",
 		"APPENDLIMIT="+strconv.FormatInt(s.o.MaxMessageBytes, 10),
 		s.messageLimitCap(),
 	)
@@ -122,6 +123,11 @@ func (s *session) cmdEnable(c *imap.Command) (imap.Code, error) {
 			if !s.utf8 {
 				s.setUTF8()
 				done = append(done, "UTF8=ACCEPT")
+			}
+		case "UIDONLY":
+			if !s.uidonly {
+				s.uidonly = true // RFC 9586 §3
+				done = append(done, "UIDONLY")
 			}
 		}
 	}

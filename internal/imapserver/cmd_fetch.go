@@ -45,6 +45,9 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	if a.Partial != nil {
+		idx = s.partialIndexes(idx, *a.Partial) // RFC 9394 §3.2
+	}
 	idx, code, err := s.capMessages(idx, c.UID) // MESSAGELIMIT
 	if err != nil {
 		return "", err
@@ -176,12 +179,13 @@ func (s *session) fetchOne(op *opener, i int, a *imap.FetchCmd, uidCmd, seenChan
 		}
 	}
 
-	fw := s.w.Fetch(uint32(i + 1))
+	fw := s.fetchAt(i)
 	wroteUID, wroteFlags, wroteModSeq := false, false, false
 	// UID FETCH always reports UIDs; so does every FETCH once QRESYNC is
 	// on, as the client tracks messages by UID, and one that sets \Seen
 	// once CONDSTORE is on (RFC 7162 §3.1).
-	if (uidCmd || s.qresync || (s.condstore && seenChanged)) && !slices.ContainsFunc(a.Items, func(fi imap.FetchItem) bool { return fi.Attr == imap.FetchUID }) {
+	// A UIDFETCH has the UID item only when asked for (RFC 9586 §3.3).
+	if (uidCmd || s.qresync || (s.condstore && seenChanged)) && !s.uidonly && !slices.ContainsFunc(a.Items, func(fi imap.FetchItem) bool { return fi.Attr == imap.FetchUID }) {
 		fw.UID(m.uid)
 		wroteUID = true
 	}

@@ -44,6 +44,10 @@ func (s *session) cmdIdle(c *imap.Command) (imap.Code, error) {
 	if s.sel != nil && s.o.Events != nil {
 		id.sub = s.o.Events.SubscribeFunc(s.sel.storeID, func(events.Change) { id.kick() })
 	}
+	if s.nt != nil && s.o.Events != nil && (s.sel == nil || s.sel.storeID != s.storeID) {
+		// NOTIFY watches the personal store (RFC 5465 §4: IDLE delivers).
+		id.ntSub = s.o.Events.SubscribeFunc(s.storeID, func(events.Change) { id.kick() })
+	}
 	// Anything that changed before the subscription started.
 	err := s.sync(true)
 	if err == nil {
@@ -81,9 +85,10 @@ func (s *session) cmdIdle(c *imap.Command) (imap.Code, error) {
 // blocked reading DONE; kick (from the events hub or the poll timer) runs
 // an update on a goroutine of its own, one at a time, and end stops them.
 type idler struct {
-	s    *session
-	poll time.Duration
-	sub  *events.Subscription
+	s     *session
+	poll  time.Duration
+	sub   *events.Subscription
+	ntSub *events.Subscription // NOTIFY's store, when not the selected one
 
 	// work is held while the IDLE is set up, during an update and while
 	// it is torn down: only one of them touches the session at a time.
@@ -163,6 +168,7 @@ func (id *idler) update() error {
 	if err := s.sync(true); err != nil {
 		return err
 	}
+	s.notifyDeliver(false)
 	return s.flush()
 }
 
@@ -197,6 +203,9 @@ func (id *idler) park() {
 func (id *idler) end() error {
 	if id.sub != nil {
 		id.sub.Close()
+	}
+	if id.ntSub != nil {
+		id.ntSub.Close()
 	}
 	id.mu.Lock()
 	id.ended = true

@@ -259,6 +259,7 @@ func (s *session) cmdSubscribe(c *imap.Command) (imap.Code, error) {
 		if err := s.o.Store.SetSubscribed(s.ctx, m.f.ID, on); err != nil {
 			return "", wrap(opMailbox, err)
 		}
+		s.subscriptionsChanged() // for NOTIFY SubscriptionChange
 		if on {
 			return "", nil
 		}

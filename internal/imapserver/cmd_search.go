@@ -29,6 +29,10 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 	if ret != nil && ret.Save {
 		sel.saved = nil // a failed SEARCH leaves "$" empty (RFC 5182 §2.1)
 	}
+	live, err := s.liveKeys(c.Tag, ret, a.Keys)
+	if err != nil {
+		return "", err
+	}
 	var nums, uids []uint32
 	var modseqs []uint64
 	highest, err := s.searchEach(ev, a.Charset, a.Keys, func(i int) {
@@ -44,6 +48,7 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 	if err != nil {
 		return "", err
 	}
+	s.addLive(c, ret, nil, a.Charset, live, uids)
 	if ret != nil && ret.Save {
 		sel.saved = uids
 		if (ret.Min || ret.Max) && !ret.All && !ret.Count && len(uids) > 0 {
@@ -57,7 +62,11 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 			}
 			sel.saved = slices.Compact(keep)
 		}
-		if !ret.Min && !ret.Max && !ret.All && !ret.Count {
+		if ret.Partial != nil && !ret.Min && !ret.Max && !ret.All {
+			i, j := ret.Partial.Window(len(uids)) // RFC 9394 §3.1
+			sel.saved = uids[i:j]
+		}
+		if !ret.Min && !ret.Max && !ret.All && !ret.Count && ret.Partial == nil {
 			return "", nil // SAVE alone returns nothing
 		}
 	}

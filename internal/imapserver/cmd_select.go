@@ -74,7 +74,7 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 	if !s.rev2 {
 		sel.recentSent = sel.recentCount()
 		s.w.Recent(sel.recentSent)
-		if firstUnseen > 0 {
+		if firstUnseen > 0 && !s.uidonly { // a sequence number (RFC 9586 §3)
 			s.w.Untagged(imap.OK, imap.CodeUnseen(uint32(firstUnseen)), "First unseen")
 		}
 	}

@@ -263,6 +263,10 @@ func (s *session) cmdSort(c *imap.Command) (imap.Code, error) {
 		return "", bad(imap.CodeClientBug, "No sort criteria")
 	}
 	ret := a.Return
+	live, err := s.liveKeys(c.Tag, ret, a.Keys)
+	if err != nil {
+		return "", err
+	}
 	ms, highest, err := s.collect(a.Charset, a.Keys, needFor(a.Criteria))
 	if err != nil {
 		if ret != nil && ret.Save {
@@ -285,6 +289,7 @@ func (s *session) cmdSort(c *imap.Command) (imap.Code, error) {
 		s.w.Sort(nums, highest)
 		return "", nil
 	}
+	s.addLive(c, ret, a.Criteria, a.Charset, live, uids)
 	if ret.Save {
 		// SEARCHRES with ESORT (RFC 5182 §2.4, RFC 5267 §3): "$" is a
 		// set; with MIN or MAX alone only those are saved.
@@ -301,7 +306,7 @@ func (s *session) cmdSort(c *imap.Command) (imap.Code, error) {
 		saved = slices.Clone(saved)
 		slices.Sort(saved)
 		s.sel.saved = slices.Compact(saved)
-		if !ret.Min && !ret.Max && !ret.All && !ret.Count {
+		if !ret.Min && !ret.Max && !ret.All && !ret.Count && ret.Partial == nil {
 			return "", nil
 		}
 	}
@@ -312,10 +317,10 @@ func (s *session) cmdSort(c *imap.Command) (imap.Code, error) {
 // esort is the ESEARCH answer of an ESORT (RFC 5267 §3.2): MIN and MAX are
 // the first and last messages in sort order, ALL lists them in sort order.
 func esort(tag string, uid bool, ret *imap.SearchReturn, nums []uint32, modSeq uint64) *imap.ESearchData {
-	if !ret.Min && !ret.Max && !ret.All && !ret.Count {
+	if !ret.Min && !ret.Max && !ret.All && !ret.Count && !ret.Update && ret.Partial == nil {
 		ret = &imap.SearchReturn{All: true}
 	}
-	d := &imap.ESearchData{Tag: tag, UID: uid}
+	d := &imap.ESearchData{Tag: tag, UID: uid, Partial: ret.Partial}
 	if ret.Count {
 		d.HasCount, d.Count = true, uint32(len(nums))
 	}
@@ -330,14 +335,26 @@ func esort(tag string, uid bool, ret *imap.SearchReturn, nums []uint32, modSeq u
 		d.Max = nums[len(nums)-1]
 	}
 	if ret.All {
-		// Ascending runs become ranges; the order is kept.
-		for _, n := range nums {
-			if k := len(d.All.Ranges); k > 0 && d.All.Ranges[k-1].Stop+1 == n {
-				d.All.Ranges[k-1].Stop = n
-				continue
-			}
-			d.All.Ranges = append(d.All.Ranges, imap.SeqRange{Start: n, Stop: n})
-		}
+		d.All = orderedSet(nums)
+	}
+	if ret.Partial != nil {
+		// RFC 9394 §3.1: positions in sort order.
+		i, j := ret.Partial.Window(len(nums))
+		d.PartialSet = orderedSet(nums[i:j])
 	}
 	return d
+}
+
+// orderedSet writes nums as a set whose ascending runs become ranges,
+// keeping their order (RFC 5267 §3.2).
+func orderedSet(nums []uint32) imap.SeqSet {
+	var set imap.SeqSet
+	for _, n := range nums {
+		if k := len(set.Ranges); k > 0 && set.Ranges[k-1].Stop+1 == n {
+			set.Ranges[k-1].Stop = n
+			continue
+		}
+		set.Ranges = append(set.Ranges, imap.SeqRange{Start: n, Stop: n})
+	}
+	return set
 }

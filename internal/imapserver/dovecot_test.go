@@ -591,6 +591,8 @@ var dovecotDeviations = map[string]string{
 		"Roost flags it \\Noselect in LSUB (LIST's \\NonExistent implies \\Noselect), Dovecot sends no attribute",
 	"FETCH 3 (PREVIEW (LAZY))": "RFC 8970 §3.2: with LAZY a server may answer NIL for a preview it has not made yet; " +
 		"Dovecot does, Roost makes it at once",
+	"NOTIFY SET (personal (FlagChange))": "RFC 5465 §5: with FlagChange the client MUST also give MessageNew and MessageExpunge; " +
+		"Roost answers the client error BAD, Dovecot accepts it",
 	"ENABLE CONDSTORE": "RFC 5161 §3.1 and RFC 7162 §3.1: CONDSTORE was already enabled by an earlier CHANGEDSINCE; " +
 		"Roost lists only what this ENABLE turned on (nothing), Dovecot lists it again",
 }
@@ -760,13 +762,64 @@ var diffTwoSessions = []string{
 	"LOGOUT",
 }
 
+// diffContext is run with two sessions too: CONTEXT=SEARCH (RFC 5267),
+// whose PARTIAL and UPDATE Dovecot 2.3 implements: what an updating
+// search tells one session of the other's changes. The search is the
+// tenth command of the first session (after LOGIN), hence "a10".
+var diffContext = []string{
+	"CREATE Ctx",
+	`APPEND Ctx (\Seen) "01-Feb-2024 12:00:00 +0000" $MSG1`,
+	`APPEND Ctx () "02-Feb-2024 12:00:00 +0000" $MSG2`,
+	`APPEND Ctx () "03-Feb-2024 12:00:00 +0000" $MSG3`,
+	`APPEND Ctx () "04-Feb-2024 12:00:00 +0000" $MSG4`,
+	"SELECT Ctx",
+	"UID SEARCH RETURN (PARTIAL 1:2) ALL",
+	"SEARCH RETURN (COUNT PARTIAL 2:3) UNSEEN",
+	"UID SEARCH RETURN (UPDATE) UNSEEN",
+	"B: SELECT Ctx",
+	`B: UID STORE 2 +FLAGS.SILENT (\Seen)`,
+	"NOOP",
+	`B: APPEND Ctx () "05-Feb-2024 12:00:00 +0000" $MSG5`,
+	"NOOP",
+	`B: UID STORE 3 +FLAGS.SILENT (\Deleted)`,
+	"B: EXPUNGE",
+	"NOOP",
+	`B: UID STORE 2 -FLAGS.SILENT (\Seen)`,
+	"NOOP",
+	`CANCELUPDATE "a10"`,
+	`B: UID STORE 4 +FLAGS.SILENT (\Seen)`,
+	"NOOP",
+	`CANCELUPDATE "a10"`,
+	"UNSELECT",
+	"B: UNSELECT",
+	"DELETE Ctx",
+	// NOTIFY (RFC 5465): the answers to the command itself.
+	"CREATE Watched",
+	`APPEND Watched () "01-Feb-2024 12:00:00 +0000" $MSG1`,
+	"NOTIFY SET (selected (MessageNew))",
+	"NOTIFY SET (personal (FlagChange))",
+	"NOTIFY SET (mailboxes Watched (MessageNew MessageExpunge))",
+	`B: APPEND Watched () "02-Feb-2024 12:00:00 +0000" $MSG2`,
+	"NOOP",
+	"B: SELECT Watched",
+	`B: STORE 1 +FLAGS.SILENT (\Deleted)`,
+	"B: EXPUNGE",
+	"NOOP",
+	"B: UNSELECT",
+	"NOTIFY NONE",
+	`B: APPEND Watched () "03-Feb-2024 12:00:00 +0000" $MSG3`,
+	"NOOP",
+	"DELETE Watched",
+	"LOGOUT",
+}
+
 func TestDovecotDifferential(t *testing.T) {
 	t.Parallel()
 	dovecot := startDovecot(t)
 	e := newEnv(t)
 	verbose := os.Getenv("ROOST_DIFF_LOG") != ""
 	failed, total := 0, 0
-	for _, script := range [][]string{diffScript, diffTwoSessions} {
+	for _, script := range [][]string{diffScript, diffTwoSessions, diffContext} {
 		// Each script starts with new sessions (the first ends with LOGOUT).
 		roost := []*diffSide{{c: e.login("alice")}, {c: e.login("alice")}}
 		dv := []*diffSide{{c: dialLogin(t, dovecot)}, {c: dialLogin(t, dovecot)}}

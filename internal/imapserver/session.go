@@ -74,12 +74,20 @@ type session struct {
 
 	rev2, condstore, qresync, utf8 bool
 	compressed                     bool // COMPRESS DEFLATE is on (RFC 4978)
+	uidonly                        bool // UIDONLY is on (RFC 9586, uidonly.go)
 
 	sel       *selection
 	fx        *fetchExt // the FETCH being answered (fetch_ext.go)
 	tag       string    // the tag of the command being answered (INPROGRESS)
 	badCount  int
 	authFails int
+
+	// wmu is held by the session goroutine from reading a command to
+	// flushing its answer (inCmd), and by the NOTIFY notifier while it
+	// writes between commands (cmd_notify.go).
+	wmu   sync.Mutex
+	inCmd bool
+	nt    *notifier
 }
 
 func newSession(srv *Server, c net.Conn, ip string) *session {
@@ -152,6 +160,11 @@ func (s *session) serve(implicitTLS bool) {
 				s.srv.onPanic(v)
 			}
 		}
+		if !s.inCmd {
+			s.wmu.Lock()
+		}
+		s.stopNotify()
+		s.wmu.Unlock()
 		s.conn().Close()
 	}()
 	s.log.Debug("connected")
@@ -189,9 +202,13 @@ func (s *session) next() error {
 	}
 	s.conn().SetReadDeadline(time.Now().Add(timeout))
 	if s.closing.Load() {
+		s.lockCmd()
+		defer s.unlockCmd()
 		return s.bye("Server shutting down")
 	}
 	c, err := s.r.ReadCommand()
+	s.lockCmd()
+	defer s.unlockCmd()
 	if err != nil {
 		var pe *imap.ParseError
 		if errors.As(err, &pe) {
@@ -260,10 +277,25 @@ func (s *session) onLiteral(li imap.LiteralInfo) error {
 		return imap.Reject(true, imap.CodeMetadataMaxSize(metadataMaxValue), "value too long")
 	}
 	if li.Sync {
+		if !s.inCmd { // a literal of a command still being read
+			s.wmu.Lock()
+			defer s.wmu.Unlock()
+		}
 		s.w.Continue("Ready")
 		return s.w.Flush()
 	}
 	return nil
+}
+
+// lockCmd and unlockCmd hold the write lock while a command runs.
+func (s *session) lockCmd() {
+	s.wmu.Lock()
+	s.inCmd = true
+}
+
+func (s *session) unlockCmd() {
+	s.inCmd = false
+	s.wmu.Unlock()
 }
 
 // handler is a command implementation: it writes untagged responses and
@@ -325,6 +357,12 @@ func init() {
 		"COPY":     {(*session).cmdCopy, stateSelected},
 		"MOVE":     {(*session).cmdCopy, stateSelected},
 		"REPLACE":  {(*session).cmdReplace, stateSelected},
+
+		"CANCELUPDATE": {(*session).cmdCancelUpdate, stateSelected},
+		"NOTIFY":       {(*session).cmdNotify, authState},
+		"GENURLAUTH":   {(*session).cmdGenURLAuth, authState},
+		"RESETKEY":     {(*session).cmdResetKey, authState},
+		"URLFETCH":     {(*session).cmdURLFetch, authState},
 	}
 }
 
@@ -340,7 +378,10 @@ func (s *session) dispatch(c *imap.Command) error {
 		return s.countBad()
 	}
 	s.tag = c.Tag
-	code, err := h.fn(s, c)
+	code, err := imap.Code(""), s.checkUIDOnly(c)
+	if err == nil {
+		code, err = h.fn(s, c)
+	}
 	s.tag = ""
 	if errors.Is(err, errLogout) {
 		return err
@@ -362,6 +403,8 @@ func (s *session) dispatch(c *imap.Command) error {
 			return serr
 		}
 	}
+	s.notifyDeliver(false) // RFC 5465
+
 	if err != nil {
 		re := s.mapErr(c, err)
 		s.w.Tagged(c.Tag, re.st, re.code, re.text)

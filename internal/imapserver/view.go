@@ -64,6 +64,11 @@ type selection struct {
 	keywords []string // keywords announced in FLAGS
 	pending  int      // messages marked expunged
 	saved    []uint32 // SEARCHRES result "$" (RFC 5182), as UIDs
+	// live are the updating searches (RFC 5267, context.go) and
+	// livePrint the view they were last evaluated against.
+	live      []*liveSearch
+	livePrint viewPrint
+	noUpdate  []string // tags refused NOUPDATE, told after their answer
 }
 
 // systemFlags are the flags of RFC 9051 §2.3.2 that can be stored.
@@ -162,6 +167,7 @@ func (s *session) sync(expunge bool) error {
 	if sel == nil {
 		return nil
 	}
+	defer s.sendUpdates() // RFC 5267 §4.3.2
 	var gen uint64
 	if hub := s.o.Events; hub != nil {
 		if sel.genKnown && hub.StoreGen(sel.storeID) <= sel.gen && !(expunge && sel.pending > 0) {
@@ -344,12 +350,13 @@ func msgOf(it store.ItemSummary) msg {
 // drops them from the view.
 func (s *session) announceExpunged() {
 	sel := s.sel
+	s.removeExpunged() // RFC 5267 §4.3.4: REMOVEFROM before EXPUNGE
 	var gone []uint32
 	kept := sel.msgs[:0]
 	for _, m := range sel.msgs {
 		if m.expunged {
 			gone = append(gone, m.uid)
-			if !s.qresync {
+			if !s.qresync && !s.uidonly {
 				// Each EXPUNGE renumbers the messages after it: the
 				// number is the one after the previous removals.
 				s.w.Expunge(uint32(len(kept) + 1))
@@ -361,7 +368,7 @@ func (s *session) announceExpunged() {
 	clear(sel.msgs[len(kept):])
 	sel.msgs = kept
 	sel.pending = 0
-	if s.qresync && len(gone) > 0 {
+	if (s.qresync || s.uidonly) && len(gone) > 0 { // RFC 9586 §3.4
 		s.w.Vanished(false, imap.SeqSetOf(gone...))
 	}
 }
@@ -384,10 +391,11 @@ func (s *session) expungeNow(uids []uint32) {
 // silent only MODSEQ is sent (RFC 7162 §3.1.3).
 func (s *session) writeFlags(i int, withUID, silent bool) {
 	m := &s.sel.msgs[i]
-	fw := s.w.Fetch(uint32(i + 1))
+	fw := s.fetchAt(i)
 	// RFC 7162 §3.1: once CONDSTORE is on, every untagged FETCH caused by
-	// STORE or by another agent carries UID and MODSEQ.
-	if withUID || s.condstore {
+	// STORE or by another agent carries UID and MODSEQ; a UIDFETCH is
+	// numbered by it (RFC 9586 §3.3).
+	if (withUID || s.condstore) && !s.uidonly {
 		fw.UID(m.uid)
 	}
 	if !silent {

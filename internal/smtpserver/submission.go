@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/smtp"
 	"github.com/roost-mail/roost/internal/queue"
@@ -67,6 +68,8 @@ type SubmissionOptions struct {
 	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
 	// 0 is no limit.
 	MaxConnectionsPerIP int
+	// URLs resolves the IMAP URLs of BURL (RFC 4468); nil: no BURL.
+	URLs *urlauth.Resolver
 }
 
 // Limits of a session.

@@ -17,7 +17,7 @@ import (
 
 // command handles one command; false ends the session.
 func (ss *subSession) command(cmd smtp.Command) bool {
-	if ss.chunks != nil && cmd.Verb != "BDAT" && cmd.Verb != "RSET" && cmd.Verb != "QUIT" && cmd.Verb != "NOOP" {
+	if ss.chunks != nil && cmd.Verb != "BDAT" && cmd.Verb != "BURL" && cmd.Verb != "RSET" && cmd.Verb != "QUIT" && cmd.Verb != "NOOP" {
 		// RFC 3030 §2: only BDAT may follow BDAT until LAST.
 		ss.abortChunks()
 		return !ss.fail(503, "5.5.1", "BDAT LAST expected; transaction aborted")
@@ -37,6 +37,8 @@ func (ss *subSession) command(cmd smtp.Command) bool {
 		return ss.cmdData(cmd)
 	case "BDAT":
 		return ss.cmdBDAT(cmd)
+	case "BURL":
+		return ss.cmdBURL(cmd) // RFC 4468, submission_burl.go
 	case "RSET":
 		ss.reset()
 		ss.reply(250, "2.0.0", "ok")
@@ -73,6 +75,9 @@ func (ss *subSession) cmdHello(cmd smtp.Command) bool {
 		"ENHANCEDSTATUSCODES", "DSN", "CHUNKING"}
 	if !ss.tls && ss.o.TLS != nil {
 		ext = append(ext, "STARTTLS")
+	}
+	if ss.o.URLs != nil {
+		ext = append(ext, "BURL imap") // RFC 4468 §3
 	}
 	if ss.authAllowed() && ss.p == nil {
 		ext = append(ext, "AUTH PLAIN LOGIN")

@@ -53,6 +53,7 @@ func FuzzSubmissionSession(f *testing.F) {
 		"EHLO x\r\nAUTH LOGIN\r\ndQ==\r\ncA==\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 5\r\nhello BDAT 0 LAST\r\nRSET\r\n",
 		"EHLO x\r\n" + plain + "MAIL FROM:<no@b.test>\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<no@d.test>\r\nRCPT TO:<c@d>\r\nDATA\r\nx\n.\nQUIT\r\n.\r\nNOOP\r\n",
 		"HELO x\r\nMAIL FROM:<a@b>\r\nSTARTTLS\r\nAUTH PLAIN =\r\nBDAT x\r\n",
+		"EHLO x\r\nAUTH LOGIN\r\ndQ==\r\ncA==\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 5\r\nhello BURL imap://u@h/INBOX/;UID=1;URLAUTH=submit+u:internal:00 LAST\r\nBURL\r\n",
 		"EHLO x\r\n" + plain + "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 3\r\nabcMAIL FROM:<a@b>\r\n",
 		"EHLO x\r\n" + strings.Repeat("NOOP "+strings.Repeat("y", 1200)+"\r\n", 3) + "BOGUS\r\n",
 	} {

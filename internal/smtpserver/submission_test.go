@@ -28,6 +28,7 @@ import (
 	blobfs "github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
@@ -140,7 +141,8 @@ func startSubmission(t *testing.T, mod func(*smtpserver.SubmissionOptions, *queu
 		}}
 	so := smtpserver.SubmissionOptions{Hostname: "submit.test", SpoolDir: dir, SentCopy: true,
 		TLS:          &tls.Config{Certificates: []tls.Certificate{subTestCert()}},
-		Authenticate: subAuthenticator(db), MaxMessageBytes: 1 << 20, MaxRecipients: 5, MaxHeaderBytes: 64 << 10}
+		Authenticate: subAuthenticator(db), MaxMessageBytes: 1 << 20, MaxRecipients: 5, MaxHeaderBytes: 64 << 10,
+		URLs: &urlauth.Resolver{Store: db}}
 	if mod != nil {
 		mod(&so, &qo)
 	}

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -67,6 +68,9 @@ type FetchCmd struct {
 	// Vanished is the VANISHED modifier (QRESYNC): only with UID FETCH
 	// and CHANGEDSINCE, which the parser checks.
 	Vanished bool
+	// Partial is the PARTIAL modifier (RFC 9394 §3.2): only the messages
+	// of the set at these positions are fetched; nil when absent.
+	Partial *PartialRange
 }
 
 func parseFetch(r *Reader, c *Command) Args {
@@ -95,6 +99,13 @@ func parseFetch(r *Reader, c *Command) Args {
 				a.ChangedSince = r.modSeq()
 			case "VANISHED":
 				a.Vanished = true
+			case "PARTIAL":
+				if a.Partial != nil {
+					r.fail("duplicate PARTIAL")
+				}
+				r.sp()
+				p := r.partialRange()
+				a.Partial = &p
 			default:
 				if r.ok() {
 					r.fail("unknown FETCH modifier %s", kw)
@@ -335,18 +346,18 @@ func (a *FetchCmd) appendArgs(b []byte) []byte {
 	b = a.Seq.appendTo(append(b, ' '))
 	b = append(b, ' ')
 	b = appendList(b, a.Items, func(b []byte, it FetchItem) []byte { return it.appendTo(b, true) })
-	if a.ChangedSince != 0 || a.Vanished {
-		b = append(b, " ("...)
+	if a.ChangedSince != 0 || a.Vanished || a.Partial != nil {
+		var mods []string
 		if a.ChangedSince != 0 {
-			b = appendUint(append(b, "CHANGEDSINCE "...), a.ChangedSince)
-			if a.Vanished {
-				b = append(b, ' ')
-			}
+			mods = append(mods, "CHANGEDSINCE "+strconv.FormatUint(a.ChangedSince, 10))
 		}
 		if a.Vanished {
-			b = append(b, "VANISHED"...)
+			mods = append(mods, "VANISHED")
 		}
-		b = append(b, ')')
+		if a.Partial != nil {
+			mods = append(mods, "PARTIAL "+a.Partial.String())
+		}
+		b = appendList(append(b, ' '), mods, appendRaw)
 	}
 	return b
 }

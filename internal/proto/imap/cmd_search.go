@@ -37,10 +37,16 @@ type SearchKey struct {
 	Keys  []SearchKey
 }
 
-// SearchReturn holds ESEARCH return options (RFC 4731 §3.1, RFC 5182).
-// "RETURN ()" is returned as All.
+// SearchReturn holds ESEARCH return options (RFC 4731 §3.1, RFC 5182,
+// CONTEXT=SEARCH RFC 5267 §4, PARTIAL RFC 9394). "RETURN ()", and a list
+// with only CONTEXT, is returned with All set; UPDATE alone returns no
+// data now, only the updates later (RFC 5267 §4.2, as Dovecot).
 type SearchReturn struct {
 	Min, Max, All, Count, Save bool
+	// Update asks for ADDTO/REMOVEFROM while the mailbox stays selected;
+	// Context is a hint that it may come (RFC 5267 §4.1, §4.2).
+	Update, Context bool
+	Partial         *PartialRange // RFC 9394 §3.1; never with All
 }
 
 // SearchCmd is SEARCH [RETURN (...)] [CHARSET cs] keys (RFC 9051 §6.4.4).
@@ -85,14 +91,31 @@ func (r *Reader) searchReturn() *SearchReturn {
 			ret.Count = true
 		case "SAVE":
 			ret.Save = true
+		case "UPDATE":
+			if ret.Update {
+				r.fail("duplicate UPDATE")
+			}
+			ret.Update = true
+		case "CONTEXT":
+			ret.Context = true
+		case "PARTIAL":
+			if ret.Partial != nil {
+				r.fail("duplicate PARTIAL")
+			}
+			r.sp()
+			p := r.partialRange()
+			ret.Partial = &p
 		default:
 			if r.ok() {
 				r.fail("unknown SEARCH return option %s", kw)
 			}
 		}
 	})
-	if empty {
-		ret.All = true // RFC 4731 §3.1
+	if empty || !ret.Min && !ret.Max && !ret.Count && !ret.Save && !ret.Update && ret.Partial == nil {
+		ret.All = true // RFC 4731 §3.1; CONTEXT is only a hint (RFC 5267 §4.1)
+	}
+	if r.ok() && ret.All && ret.Partial != nil {
+		r.fail("PARTIAL and ALL are mutually exclusive") // RFC 9394 §3.1
 	}
 	return ret
 }
@@ -254,10 +277,14 @@ func (ret *SearchReturn) appendTo(b []byte) []byte {
 	for _, o := range []struct {
 		on   bool
 		name string
-	}{{ret.Min, "MIN"}, {ret.Max, "MAX"}, {ret.All, "ALL"}, {ret.Count, "COUNT"}, {ret.Save, "SAVE"}} {
+	}{{ret.Min, "MIN"}, {ret.Max, "MAX"}, {ret.All, "ALL"}, {ret.Count, "COUNT"}, {ret.Save, "SAVE"},
+		{ret.Update, "UPDATE"}, {ret.Context, "CONTEXT"}} {
 		if o.on {
 			opts = append(opts, o.name)
 		}
+	}
+	if ret.Partial != nil {
+		opts = append(opts, "PARTIAL "+ret.Partial.String())
 	}
 	return appendList(append(b, " RETURN "...), opts, appendRaw)
 }

@@ -152,6 +152,13 @@ func init() {
 		"SORT":     parseSort, // RFC 5256
 		"THREAD":   parseThread,
 		"REPLACE":  parseReplace, // RFC 8508
+		// CONTEXT=SEARCH, RFC 5267 §4.3.1.
+		"CANCELUPDATE": parseCancelUpdate,
+		"NOTIFY":       parseNotify, // RFC 5465
+		// URLAUTH, RFC 4467.
+		"GENURLAUTH": parseGenURLAuth,
+		"RESETKEY":   parseResetKey,
+		"URLFETCH":   parseURLFetch,
 	}
 }
 

@@ -54,6 +54,10 @@ var fuzzSeeds = []string{
 	"a STATUS INBOX (MAILBOXID MESSAGES)\r\n",
 	`a LIST "" % RETURN (MYRIGHTS STATUS (MAILBOXID))` + "\r\n",
 	"a UID REPLACE 4 Drafts (\\Draft) {5}\r\nhello\r\nb REPLACE 1 x {1+}\r\na {1+}\r\nb\r\n",
+	"A01 UID SEARCH RETURN (COUNT PARTIAL -1:-100 UPDATE CONTEXT) UNDELETED\r\nB CANCELUPDATE \"A01\" \"x\"\r\n",
+	"C01 UID SORT RETURN (PARTIAL 23500:24000) (REVERSE DATE) UTF-8 UNDELETED\r\n",
+	"A03 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 5 PARTIAL -1:-30)\r\n",
+	"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER]) MessageExpunge FlagChange)) (subtree (Lists \"a b\") (MessageNew MessageExpunge MailboxName)) (inboxes NONE)\r\nb NOTIFY NONE\r\n",
 	// Invalid modified UTF-7: NO, not BAD; kept as is in a LIST pattern.
 	"a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
 	"a STATUS \"a&Jjo\" (BOGUS)\r\nb APPEND \"a&AGE-\" {5}\r\nhello\r\n",

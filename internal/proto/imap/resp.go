@@ -1,5 +1,7 @@
 package imap
 
+import "slices"
+
 // Untagged data responses (RFC 9051 §7.2–7.4 and extensions).
 
 // Search writes "* SEARCH n..." (RFC 3501 §7.2.5), with "(MODSEQ m)" when
@@ -36,6 +38,12 @@ type ESearchData struct {
 	Count    uint32
 	All      SeqSet
 	ModSeq   uint64 // RFC 7162 §3.1.5
+	// Partial is the range of a PARTIAL answer (RFC 9394 §3.1), sent as
+	// "PARTIAL (range set)" with NIL for an empty PartialSet.
+	Partial    *PartialRange
+	PartialSet SeqSet
+	// AddTo and RemoveFrom are CONTEXT=SEARCH updates (RFC 5267 §4.3).
+	AddTo, RemoveFrom []ContextUpdate
 }
 
 // NewESearch computes the ESEARCH data a search with return options ret
@@ -46,7 +54,7 @@ func NewESearch(tag string, uid bool, ret *SearchReturn, nums []uint32) *ESearch
 	if ret == nil {
 		ret = &SearchReturn{All: true}
 	}
-	d := &ESearchData{Tag: tag, UID: uid}
+	d := &ESearchData{Tag: tag, UID: uid, Partial: ret.Partial}
 	if ret.Count {
 		d.HasCount = true
 		d.Count = uint32(len(nums))
@@ -68,6 +76,12 @@ func NewESearch(tag string, uid bool, ret *SearchReturn, nums []uint32) *ESearch
 	}
 	if ret.All {
 		d.All = SeqSetOf(nums...)
+	}
+	if ret.Partial != nil {
+		sorted := slices.Clone(nums)
+		slices.Sort(sorted)
+		i, j := ret.Partial.Window(len(sorted))
+		d.PartialSet = SeqSetOf(sorted[i:j]...)
 	}
 	return d
 }
@@ -94,6 +108,19 @@ func (w *Writer) ESearch(d *ESearchData) error {
 	if len(d.All.Ranges) > 0 {
 		b = d.All.appendTo(append(b, " ALL "...))
 	}
+	if d.Partial != nil {
+		// The range as low:high, however the client wrote it (as Dovecot).
+		lo, hi := d.Partial.Bounds()
+		b = PartialRange{First: lo, Last: hi, FromEnd: d.Partial.FromEnd}.appendTo(append(b, " PARTIAL ("...))
+		if len(d.PartialSet.Ranges) > 0 {
+			b = d.PartialSet.appendTo(append(b, ' '))
+		} else {
+			b = append(b, " NIL"...)
+		}
+		b = append(b, ')')
+	}
+	b = appendContextUpdates(b, "REMOVEFROM", d.RemoveFrom)
+	b = appendContextUpdates(b, "ADDTO", d.AddTo)
 	if d.ModSeq != 0 {
 		b = appendUint(append(b, " MODSEQ "...), d.ModSeq)
 	}

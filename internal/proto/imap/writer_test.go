@@ -107,6 +107,21 @@ func TestWriterResponses(t *testing.T) {
 			"* ESEARCH (TAG \"x\") UID MIN 1 MAX 9 COUNT 5 ALL 1:3,5,9\r\n" +
 			"* ESEARCH (TAG \"A285\") UID COUNT 0\r\n" +
 			"* ESEARCH (TAG \"a\") ALL 1 MODSEQ 1236\r\n"},
+		// RFC 9394 §3.1, RFC 5267 §4.3
+		{"esearch partial", false, func(w *Writer) error {
+			nums := []uint32{1, 2, 3, 5, 7, 8, 9, 10}
+			w.ESearch(NewESearch("A01", true, &SearchReturn{Partial: &PartialRange{First: 1, Last: 3, FromEnd: true}}, nums))
+			w.ESearch(NewESearch("A02", true, &SearchReturn{Count: true, Partial: &PartialRange{First: 4, Last: 2}}, nums))
+			w.ESearch(NewESearch("A03", true, &SearchReturn{Partial: &PartialRange{First: 9, Last: 20}}, nums))
+			w.ESearch(NewESearch("A04", true, &SearchReturn{Partial: &PartialRange{First: 8, Last: 100, FromEnd: true}}, nums))
+			return w.ESearch(&ESearchData{Tag: "B01", UID: true,
+				RemoveFrom: []ContextUpdate{{0, SeqSetOf(7)}},
+				AddTo:      []ContextUpdate{{2, SeqSetOf(17)}, {1, SeqSetOf(2731, 2732)}}})
+		}, "* ESEARCH (TAG \"A01\") UID PARTIAL (-1:-3 8:10)\r\n" +
+			"* ESEARCH (TAG \"A02\") UID COUNT 8 PARTIAL (2:4 2:3,5)\r\n" +
+			"* ESEARCH (TAG \"A03\") UID PARTIAL (9:20 NIL)\r\n" +
+			"* ESEARCH (TAG \"A04\") UID PARTIAL (-8:-100 1)\r\n" +
+			"* ESEARCH (TAG \"B01\") UID REMOVEFROM (0 7) ADDTO (2 17 1 2731:2732)\r\n"},
 		{"thread", false, func(w *Writer) error {
 			// RFC 5256 §4 example.
 			return w.Thread([]Thread{{Num: 2}, {Num: 3, Children: []Thread{{Num: 6, Children: []Thread{

@@ -1,0 +1,139 @@
+package imapserver_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// NOTIFY (RFC 5465).
+
+// await reads unsolicited responses until one matches re, failing on
+// any line in unwanted.
+func (c *client) await(re string, unwanted ...string) string {
+	c.t.Helper()
+	want := regexp.MustCompile(re)
+	for {
+		l := c.line()
+		for _, u := range unwanted {
+			if strings.Contains(l, u) {
+				c.t.Fatalf("unexpected %q while waiting for %s", l, re)
+			}
+		}
+		if want.MatchString(l) {
+			return l
+		}
+	}
+}
+
+func TestNotify(t *testing.T) {
+	t.Parallel()
+	e, inbox, _ := partialEnv(t, 1)
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "NOTIFY")
+	c.ok("CREATE Projects")
+	c.ok("SELECT INBOX")
+	o := e.login("alice")
+
+	st := c.fail("NO", "NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))")
+	if !strings.Contains(st, "[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]") {
+		t.Errorf("BADEVENT: %q", st)
+	}
+	c.fail("BAD", "NOTIFY SET (selected (MessageNew))")
+	// RFC 5465 §3.1: STATUS of the watched mailboxes but the selected one.
+	lines := c.ok("NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) " +
+		"(personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))")
+	mustHave(t, lines, `* STATUS Projects (MESSAGES 0 UIDNEXT 1 UIDVALIDITY `)
+	mustHave(t, lines, `HIGHESTMODSEQ `) // FlagChange is watched
+	mustNotHave(t, lines, "STATUS INBOX")
+
+	// The selected mailbox, with no command running: EXISTS and the
+	// fetch attributes of MessageNew.
+	e.deliver(inbox.ID, testMsg(2))
+	c.await(`^\* 2 EXISTS$`)
+	c.await(`^\* 2 FETCH \(UID 2 FLAGS \((\\Recent)?\)\)$`)
+	// Another mailbox: STATUS.
+	archive := e.folder("alice", "Projects")
+	e.deliver(archive.ID, testMsg(3))
+	c.await(`^\* STATUS Projects \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)$`)
+	o.ok(`SELECT Projects`)
+	o.ok(`STORE 1 +FLAGS (\Seen)`)
+	c.await(`^\* STATUS Projects \(MESSAGES 1 UIDNEXT 2 UNSEEN 0\)$`)
+	o.ok("UNSELECT")
+	// Expunges in the selected mailbox ("selected": at once).
+	o.ok("SELECT INBOX")
+	o.ok(`STORE 1 +FLAGS.SILENT (\Deleted)`)
+	c.await(`^\* 1 FETCH \(UID 1 FLAGS \(\\Deleted`)
+	o.ok("EXPUNGE")
+	c.await(`^\* 1 EXPUNGE$`)
+	o.ok("UNSELECT")
+	// Mailbox names.
+	o.ok("CREATE Lists")
+	c.await(`^\* LIST \(\\HasNoChildren( \\Subscribed)?\) "/" Lists$`)
+	o.ok("RENAME Lists Groups")
+	c.await(`^\* LIST \(\\HasNoChildren( \\Subscribed)?\) "/" Groups \("OLDNAME" \(Lists\)\)$`)
+	o.ok("DELETE Groups")
+	c.await(`^\* LIST \(\\NonExistent\) "/" Groups$`)
+
+	// During IDLE.
+	c.send("i1 IDLE\r\n")
+	c.await(`^\+ `)
+	e.deliver(archive.ID, testMsg(4))
+	c.await(`^\* STATUS Projects \(MESSAGES 2 UIDNEXT 3 `)
+	c.send("DONE\r\n")
+	c.until("i1")
+
+	// NOTIFY NONE: nothing more between commands.
+	c.ok("NOTIFY NONE")
+	e.deliver(archive.ID, testMsg(5))
+	lines = c.ok("NOOP")
+	mustNotHave(t, lines, "STATUS")
+	if _, err := c.readLine(300 * time.Millisecond); err == nil {
+		t.Errorf("a response after NOTIFY NONE")
+	}
+}
+
+// SubscriptionChange, and "selected-delayed": expunges wait for a command
+// that may report them (RFC 5465 §5.1, §5.5).
+func TestNotifyDelayed(t *testing.T) {
+	t.Parallel()
+	e, inbox, _ := partialEnv(t, 2)
+	c := e.selectBox("alice", "INBOX")
+	o := e.selectBox("alice", "INBOX")
+	c.ok("NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (personal (SubscriptionChange))")
+	o.ok("UNSUBSCRIBE INBOX")
+	c.await(`^\* LIST \(\\HasNoChildren\) "/" INBOX$`)
+	o.ok("SUBSCRIBE INBOX")
+	c.await(`^\* LIST \(\\HasNoChildren \\Subscribed\) "/" INBOX$`)
+	o.ok(`STORE 1 +FLAGS.SILENT (\Deleted)`)
+	o.ok("EXPUNGE")
+	e.deliver(inbox.ID, testMsg(3))
+	// The new message is told, the expunge not yet.
+	c.await(`^\* 3 EXISTS$`, "EXPUNGE")
+	lines := c.ok("FETCH 1:* (UID)")
+	mustNotHave(t, lines, "EXPUNGE")
+	lines = c.ok("NOOP")
+	mustHave(t, lines, "* 1 EXPUNGE")
+}
+
+// The mailbox filters: subtree, inboxes, subscribed; the first group
+// that matches a mailbox decides (RFC 5465 §6).
+func TestNotifyFilters(t *testing.T) {
+	t.Parallel()
+	e, inbox, _ := partialEnv(t, 0)
+	c := e.login("alice")
+	c.ok("CREATE Lists/Go")
+	c.ok("CREATE Other")
+	c.ok("UNSUBSCRIBE Other")
+	c.ok("NOTIFY SET (subtree Lists (MessageNew MessageExpunge)) (inboxes (MessageNew MessageExpunge)) (subscribed NONE)")
+	e.deliver(e.folder("alice", "Other").ID, testMsg(1))
+	e.deliver(e.folder("alice", "Go").ID, testMsg(2))
+	c.await(`^\* STATUS Lists/Go \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)$`, "Other")
+	e.deliver(inbox.ID, testMsg(3))
+	c.await(`^\* STATUS INBOX \(MESSAGES 1 UIDNEXT 2 UNSEEN 1\)$`, "Other")
+	c.ok("NOTIFY SET (subscribed (MessageNew MessageExpunge))")
+	c.ok("SUBSCRIBE Other")
+	e.deliver(e.folder("alice", "Other").ID, testMsg(4))
+	c.await(`^\* STATUS Other \(MESSAGES 2 UIDNEXT 3 UNSEEN 2\)$`)
+}

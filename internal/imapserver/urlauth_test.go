@@ -1,0 +1,87 @@
+package imapserver_test
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// URLAUTH (RFC 4467): GENURLAUTH, URLFETCH, RESETKEY.
+func TestURLAuth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	msg := testMsg(1)
+	e.deliver(inbox.ID, msg)
+	c := e.login("alice")
+	mustHave(t, c.ok("CAPABILITY"), "URLAUTH")
+	uidv := regexp.MustCompile(`UIDVALIDITY (\d+)`).FindStringSubmatch(strings.Join(c.ok("STATUS INBOX (UIDVALIDITY)"), ""))[1]
+	gen := func(rump string) string {
+		t.Helper()
+		lines := c.ok("GENURLAUTH %s INTERNAL", quote(rump))
+		m := regexp.MustCompile(`^\* GENURLAUTH "([^"]+)"$`).FindStringSubmatch(strings.Join(lines, ""))
+		if m == nil || !strings.HasPrefix(m[1], rump+":internal:") {
+			t.Fatalf("GENURLAUTH %s: %q", rump, lines)
+		}
+		return m[1]
+	}
+	fetch := func(url string) string {
+		t.Helper()
+		lines := c.ok("URLFETCH %s", quote(url))
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "* URLFETCH ") {
+			t.Fatalf("URLFETCH: %q", lines)
+		}
+		if strings.HasSuffix(lines[0], " NIL") {
+			return "NIL"
+		}
+		_, lit, _ := strings.Cut(lines[0], "}")
+		return lit
+	}
+	whole := gen(fmt.Sprintf("imap://alice@imap.test/INBOX;UIDVALIDITY=%s/;UID=1;URLAUTH=user+alice", uidv))
+	if got := fetch(whole); got != msg {
+		t.Errorf("URLFETCH whole message: %q", got)
+	}
+	hdr := gen("imap://alice@imap.test/INBOX/;UID=1/;SECTION=HEADER;URLAUTH=authuser")
+	if got := fetch(hdr); !strings.HasPrefix(got, "From: ") || strings.Contains(got, "Body of") {
+		t.Errorf("URLFETCH header: %q", got)
+	}
+	part := gen("imap://alice@imap.test/INBOX/;UID=1/;PARTIAL=0.4;URLAUTH=authuser")
+	if got := fetch(part); got != "From" {
+		t.Errorf("URLFETCH partial: %q", got)
+	}
+	// Not for IMAP: a submission URL; a changed token; no token.
+	sub := gen("imap://alice@imap.test/INBOX/;UID=1;URLAUTH=submit+alice")
+	flipped := whole[:len(whole)-1] + "a"
+	if strings.HasSuffix(whole, "a") {
+		flipped = whole[:len(whole)-1] + "b"
+	}
+	for _, u := range []string{sub, flipped, strings.Split(whole, ":internal:")[0],
+		strings.Replace(whole, "UID=1", "UID=2", 1)} {
+		if got := fetch(u); got != "NIL" {
+			t.Errorf("URLFETCH %s: %q, want NIL", u, got)
+		}
+	}
+	c.fail("BAD", "GENURLAUTH %s INTERNAL", quote("imap://bob@imap.test/INBOX/;UID=1;URLAUTH=user+bob"))
+	c.fail("NO", "GENURLAUTH %s XSAMPLE", quote("imap://alice@imap.test/INBOX/;UID=1;URLAUTH=user+alice"))
+	c.fail("NO", "GENURLAUTH %s INTERNAL", quote("imap://alice@imap.test/Nope/;UID=1;URLAUTH=user+alice"))
+	// RESETKEY voids the URLs of a mailbox, or of all.
+	c.ok("RESETKEY INBOX INTERNAL")
+	if got := fetch(whole); got != "NIL" {
+		t.Errorf("after RESETKEY INBOX: %q", got)
+	}
+	whole = gen(fmt.Sprintf("imap://alice@imap.test/INBOX;UIDVALIDITY=%s/;UID=1;URLAUTH=user+alice", uidv))
+	if got := fetch(whole); got != msg {
+		t.Errorf("new URL: %q", got)
+	}
+	c.ok("RESETKEY")
+	if got := fetch(whole); got != "NIL" {
+		t.Errorf("after RESETKEY: %q", got)
+	}
+	// Another user cannot use alice's URL.
+	b := e.login("bob")
+	lines := b.ok("URLFETCH %s", quote(whole))
+	mustHave(t, lines, " NIL")
+}

@@ -87,14 +87,10 @@ func (s *session) cmdNotify(c *imap.Command) (imap.Code, error) {
 	// message events, the selected one excepted.
 	if a.Status {
 		for _, f := range t.folders {
-			if g := nt.group(t, f); g != nil && hasEvent(g, "MessageNew") && !s.isSelected(f.ID) {
-				// As Dovecot: what a client needs to resynchronise, with
-				// HIGHESTMODSEQ when it watches flag changes.
-				items := []imap.StatusItem{imap.StatusMessages, imap.StatusUIDNext, imap.StatusUIDValidity}
-				if hasEvent(g, "FlagChange") {
-					items = append(items, imap.StatusHighestModSeq)
+			if g := nt.group(t, f); g != nil && !s.isSelected(f.ID) {
+				if items := initialStatus(g); len(items) > 0 {
+					s.notifyStatus(&mbox{name: t.name[f.ID], f: f, t: t}, items)
 				}
-				s.notifyStatus(&mbox{name: t.name[f.ID], f: f, t: t}, items)
 			}
 		}
 	}
@@ -103,6 +99,31 @@ func (s *session) cmdNotify(c *imap.Command) (imap.Code, error) {
 		nt.sub = hub.SubscribeFunc(s.storeID, func(events.Change) { nt.kick() })
 	}
 	return "", nil
+}
+
+// initialStatus is what NOTIFY SET STATUS reports of a watched mailbox
+// (RFC 5465 §3.1, §5.1–5.3): what the client needs to follow the events
+// it asked for — MESSAGES for expunges, MESSAGES, UIDNEXT and UIDVALIDITY
+// for new messages, UIDVALIDITY and HIGHESTMODSEQ for flag changes.
+func initialStatus(g *imap.NotifyGroup) []imap.StatusItem {
+	var items []imap.StatusItem
+	add := func(its ...imap.StatusItem) {
+		for _, it := range its {
+			if !slices.Contains(items, it) {
+				items = append(items, it)
+			}
+		}
+	}
+	if hasEvent(g, "MessageExpunge") {
+		add(imap.StatusMessages)
+	}
+	if hasEvent(g, "MessageNew") {
+		add(imap.StatusMessages, imap.StatusUIDNext, imap.StatusUIDValidity)
+	}
+	if hasEvent(g, "FlagChange") {
+		add(imap.StatusUIDValidity, imap.StatusHighestModSeq)
+	}
+	return items
 }
 
 // journalHead returns the personal store's current journal sequence.

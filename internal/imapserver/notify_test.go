@@ -137,3 +137,22 @@ func TestNotifyFilters(t *testing.T) {
 	e.deliver(e.folder("alice", "Other").ID, testMsg(4))
 	c.await(`^\* STATUS Other \(MESSAGES 2 UIDNEXT 3 UNSEEN 2\)$`)
 }
+
+// NOTIFY SET STATUS reports of each watched mailbox what its events need
+// (RFC 5465 §5.1–5.3), and outside the selected mailbox one event may
+// stand alone (imaptest's notify group).
+func TestNotifyInitialStatus(t *testing.T) {
+	t.Parallel()
+	e, _, _ := partialEnv(t, 1)
+	c := e.login("alice")
+	c.ok("CREATE Projects")
+	lines := c.ok("NOTIFY SET STATUS (mailboxes Projects (MessageExpunge))")
+	mustHave(t, lines, `* STATUS Projects (MESSAGES 0)`)
+	lines = c.ok("NOTIFY SET STATUS (mailboxes Projects (MessageNew))")
+	mustHave(t, lines, `* STATUS Projects (MESSAGES 0 UIDNEXT 1 UIDVALIDITY `)
+	lines = c.ok("NOTIFY SET STATUS (mailboxes Projects (FlagChange))")
+	mustHave(t, lines, `* STATUS Projects (UIDVALIDITY `)
+	mustHave(t, lines, `HIGHESTMODSEQ `)
+	mustNotHave(t, lines, `MESSAGES`)
+	mustNotHave(t, c.ok("NOTIFY SET (mailboxes Projects (MessageNew MessageExpunge FlagChange))"), "STATUS")
+}

@@ -112,7 +112,8 @@ func (r *Reader) notifyGroup() NotifyGroup {
 	return g
 }
 
-// check applies RFC 5465 §5: MessageNew and MessageExpunge go together,
+// check applies RFC 5465 §5: MessageNew and MessageExpunge go together
+// for the selected mailbox,
 // FlagChange and AnnotationChange need them, and fetch attributes are for
 // the selected mailbox only.
 func (g *NotifyGroup) check() string {
@@ -126,10 +127,14 @@ func (g *NotifyGroup) check() string {
 			return "MessageNew fetch attributes are for the selected mailbox only"
 		}
 	}
-	if has["MessageNew"] != has["MessageExpunge"] {
-		return "MessageNew and MessageExpunge must be given together"
+	// Only for the selected mailbox do the two go together: there they
+	// change sequence numbers. RFC 5465 §3.1's own example (errata 1804)
+	// watches a subtree with MessageNew alone.
+	selected := g.Filter == "selected" || g.Filter == "selected-delayed"
+	if selected && has["MessageNew"] != has["MessageExpunge"] {
+		return "MessageNew and MessageExpunge must be given together for the selected mailbox"
 	}
-	if (has["FlagChange"] || has["AnnotationChange"]) && !has["MessageNew"] {
+	if selected && (has["FlagChange"] || has["AnnotationChange"]) && !has["MessageNew"] {
 		return "FlagChange and AnnotationChange need MessageNew and MessageExpunge"
 	}
 	return ""

@@ -204,6 +204,11 @@ func TestCommands(t *testing.T) {
 			}},
 			want: "a NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (mailboxes (INBOX Sent) NONE) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))"},
 		{in: "a NOTIFY SET (inboxes (MessageNew MessageExpunge)) (subscribed (XFOO))"},
+		// Outside the selected mailbox events stand alone (RFC 5465 §3.1
+		// with errata 1804: "(subtree Lists (MessageNew))"; imaptest's
+		// notify group).
+		{in: "a NOTIFY SET STATUS (subtree Lists (MessageNew)) (mailboxes x (MessageExpunge)) (personal (FlagChange))",
+			want: "a NOTIFY SET STATUS (subtree (Lists) (MessageNew)) (mailboxes (x) (MessageExpunge)) (personal (FlagChange))"},
 		{in: "A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000", want: "A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-Mar-2000"},
 		{in: `A284 UID THREAD references US-ASCII TEXT "gewp"`, want: `A284 UID THREAD REFERENCES US-ASCII TEXT gewp`,
 			args: &ThreadCmd{Algorithm: "REFERENCES", Charset: "US-ASCII", Keys: []SearchKey{{Op: "TEXT", Str: "gewp"}}}},

@@ -256,47 +256,56 @@ func Authenticator(b store.Backend, allowInactive bool) func(ctx context.Context
 	}
 }
 
-var (
-	certOnce sync.Once
-	certPair tls.Certificate
-	certPool *x509.CertPool
-	certPEM  []byte
-)
-
-func makeCert() {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		// Self-signed and its own CA, so that tools given the PEM trust it.
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	certPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
-	certPool = x509.NewCertPool()
-	certPool.AddCert(cert)
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+// testCert is a self-signed certificate for localhost and 127.0.0.1.
+type testCert struct {
+	once sync.Once
+	pair tls.Certificate
+	pool *x509.CertPool
+	pem  []byte
 }
 
-// Cert returns a self-signed certificate for localhost and 127.0.0.1 (one
-// per test binary), the pool that trusts it, and it in PEM.
-func Cert() (tls.Certificate, *x509.CertPool, []byte) {
-	certOnce.Do(makeCert)
-	return certPair, certPool, certPEM
+var leafCert, caCert testCert
+
+func (c *testCert) get(isCA bool) (tls.Certificate, *x509.CertPool, []byte) {
+	c.once.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		if isCA {
+			tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			panic(err)
+		}
+		c.pair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
+		c.pool = x509.NewCertPool()
+		c.pool.AddCert(cert)
+		c.pem = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	})
+	return c.pair, c.pool, c.pem
 }
+
+// Cert returns a self-signed leaf certificate for localhost and 127.0.0.1
+// (one per test binary), the pool that trusts it, and it in PEM. Clients
+// such as mbsync accept it only as a pinned certificate, which is what the
+// tests that hand it to them want.
+func Cert() (tls.Certificate, *x509.CertPool, []byte) { return leafCert.get(false) }
+
+// CACert is Cert marked as a CA, for clients that accept only a CA as
+// their trust anchor (sieve-connect).
+func CACert() (tls.Certificate, *x509.CertPool, []byte) { return caCert.get(true) }
 
 // ServerTLS is a server configuration with Cert.
 func ServerTLS() *tls.Config {

@@ -13,7 +13,13 @@ import (
 // with -v) at level Info, or Debug when ROOST_TEST_LOG=debug, and nothing
 // when ROOST_TEST_LOG=off. Lines logged after the test ended (a session
 // goroutine still closing) are dropped rather than failing the run.
+//
+// A fuzz target's *testing.F may not log inside the target, so its logger
+// is silent.
 func Logger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.F); ok {
+		return slog.New(slog.DiscardHandler)
+	}
 	level := slog.LevelInfo
 	switch strings.ToLower(os.Getenv("ROOST_TEST_LOG")) {
 	case "off":

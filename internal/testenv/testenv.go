@@ -31,6 +31,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -123,6 +124,76 @@ func NewPostgresDB(t testing.TB) string {
 	return u.String()
 }
 
+// schemaDB is the database that holds the per-test schemas: created once
+// in the cluster and kept (the cluster is a throwaway), because CREATE
+// DATABASE costs about a second on a busy machine and CREATE SCHEMA next
+// to nothing.
+const schemaDB = "roost_test_schemas"
+
+var schemaOnce struct {
+	sync.Once
+	err error
+}
+
+// NewPostgresSchema creates a fresh schema in a database of the test
+// cluster, dropped at cleanup, and returns a DSN whose connections use it
+// (search_path). Roost's schema names no other schema and keeps nothing
+// database-wide, so a schema isolates one test as a database would.
+func NewPostgresSchema(t testing.TB) string {
+	t.Helper()
+	admin := PostgresDSN(t)
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaOnce.Do(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			schemaOnce.err = err
+			return
+		}
+		defer db.Close()
+		// Another test binary may create it at the same moment.
+		if _, err := db.Exec("CREATE DATABASE " + schemaDB); err != nil && !strings.Contains(err.Error(), "already exists") &&
+			!strings.Contains(err.Error(), "duplicate key") {
+			schemaOnce.err = fmt.Errorf("create database %s: %w", schemaDB, err)
+		}
+	})
+	if schemaOnce.err != nil {
+		t.Fatal(schemaOnce.err)
+	}
+	u.Path = "/" + schemaDB
+	shared := u.String()
+	name := fmt.Sprintf("roost_t%d_%d", os.Getpid(), pgSeq.Add(1))
+	db, err := sql.Open("pgx", shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for try := 0; ; try++ {
+		_, err = db.Exec("CREATE SCHEMA " + name)
+		// The database another binary is creating may not accept
+		// connections yet.
+		if err == nil || try == 50 || !strings.Contains(err.Error(), "does not exist") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("create schema %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", shared); err == nil {
+			db.Exec("DROP SCHEMA IF EXISTS " + name + " CASCADE")
+			db.Close()
+		}
+	})
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Options says how to open a store.
 type Options struct {
 	// Backend is SQLite or Postgres; "" is Backend().
@@ -156,7 +227,7 @@ func Open(t testing.TB, o Options) *Store {
 	case SQLite:
 		so.Driver, so.DSN = "sqlite", filepath.Join(dir, "roost.db")
 	case Postgres:
-		so.Driver, so.DSN = "postgres", NewPostgresDB(t)
+		so.Driver, so.DSN = "postgres", NewPostgresSchema(t)
 	default:
 		t.Fatalf("unknown test backend %q (ROOST_TEST_BACKEND is sqlite or postgres)", o.Backend)
 	}

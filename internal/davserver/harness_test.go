@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -63,7 +64,15 @@ func (r *recorder) all() []sentITIP {
 	return append([]sentITIP(nil), r.sent...)
 }
 
-func testLogger(t testing.TB) *slog.Logger { return testenv.Logger(t) }
+// testLogger is a logger for code under test that has no test at hand:
+// silent, or standard error with ROOST_TEST_LOG=debug. newEnv logs to the
+// test's log (testenv.Logger).
+func testLogger() *slog.Logger {
+	if os.Getenv("ROOST_TEST_LOG") == "debug" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
 
 // openStore opens a fresh store (testenv.Backend()) with tenant acme
 // (alice, bob, carol; room1 a room; beamer equipment of capacity 2) and
@@ -93,7 +102,7 @@ func newEnv(t testing.TB, opts ...func(*davserver.Options)) *env {
 	t.Helper()
 	db := openStore(t)
 	rec := &recorder{}
-	o := davserver.Options{Store: db, Logger: testLogger(t), Authenticate: authenticator(db), Outbound: rec}
+	o := davserver.Options{Store: db, Logger: testenv.Logger(t), Authenticate: authenticator(db), Outbound: rec}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,13 +62,21 @@ func authenticator(b store.Backend) func(ctx context.Context, login, pw string, 
 	return testenv.Authenticator(b, true)
 }
 
-func testLogger(t testing.TB) *slog.Logger { return testenv.Logger(t) }
+// testLogger is a logger for code under test that has no test at hand:
+// silent, or standard error with ROOST_TEST_LOG=debug. newEnv logs to the
+// test's log (testenv.Logger).
+func testLogger() *slog.Logger {
+	if os.Getenv("ROOST_TEST_LOG") == "debug" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
 
 func newEnv(t testing.TB, mod func(*sieveserver.Options)) *env {
 	t.Helper()
 	db, dir := openStore(t)
 	cert, _ := testCert()
-	o := sieveserver.Options{Store: db, Logger: testLogger(t), Hostname: "sieve.test",
+	o := sieveserver.Options{Store: db, Logger: testenv.Logger(t), Hostname: "sieve.test",
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, Authenticate: authenticator(db),
 		Limits: sieveserver.Limits{MaxLiteral: 64 << 10}}
 	if mod != nil {

@@ -2,7 +2,9 @@
 # Runs Roost's whole test suite on a Debian machine: installs what the tests
 # need (Go modules through the module proxy, Debian packages through apt),
 # starts a throwaway PostgreSQL cluster on 127.0.0.1, runs `go test -race`
-# over every package against SQLite and PostgreSQL, and stops the cluster.
+# over every package against SQLite and PostgreSQL, then the protocol
+# adapters' suites once more with their stores on PostgreSQL
+# (ROOST_TEST_BACKEND=postgres), and stops the cluster.
 #
 #   scripts/test.sh            the whole suite
 #   scripts/test.sh -run X     extra arguments go to `go test`
@@ -79,3 +81,10 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 30m "$@" ./...
+# The protocol suites again with every test store on PostgreSQL
+# (internal/testenv reads ROOST_TEST_BACKEND): each adapter's end-to-end
+# flows, real clients included, on both backends.
+echo "== go test -race, adapter suites on PostgreSQL"
+ROOST_TEST_BACKEND=postgres go test -race -count=1 -timeout 30m "$@" \
+  ./internal/imapserver/ ./internal/pop3server/ ./internal/smtpserver/ ./internal/sieveserver/ \
+  ./internal/davserver/ ./internal/mail/ ./internal/queue/

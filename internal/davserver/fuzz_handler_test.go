@@ -6,13 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/store"
-	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // FuzzHandler feeds whole requests (method, path below alice's calendar
@@ -37,23 +35,10 @@ func FuzzHandler(f *testing.F) {
 	} {
 		f.Add(s.m, s.path, uint8(1), []byte(s.body))
 	}
-	dir := f.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs, BlobGrace: -1})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer db.Close()
-	sys := store.SystemContext(context.Background())
-	if _, err := db.CreateTenant(sys, "acme"); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := db.CreateUser(sys, "acme", store.User{Login: "alice", Email: "alice@acme.test", Active: true}); err != nil {
-		f.Fatal(err)
-	}
+	st := testenv.Open(f, testenv.Options{BlobGrace: -1})
+	db, sys := st.DB, testenv.Sys
+	st.Tenants(f, "acme")
+	st.User(f, "acme", store.User{Login: "alice", Active: true}, "")
 	p, err := db.Principal(sys, "alice")
 	if err != nil {
 		f.Fatal(err)

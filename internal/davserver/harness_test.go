@@ -2,7 +2,6 @@ package davserver_test
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,33 +9,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
-	"golang.org/x/crypto/argon2"
-
-	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/davserver"
-	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // The black-box harness: the real handler on an httptest server bound to
-// 127.0.0.1, over a real SQLite store.
+// 127.0.0.1, over a real store (internal/testenv: SQLite, or PostgreSQL with
+// ROOST_TEST_BACKEND=postgres).
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
-func cheapHash(pw string) string {
-	salt := []byte("0123456789abcdef")
-	key := argon2.IDKey([]byte(pw), salt, 1, 8, 1, 32)
-	b := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=8,t=1,p=1$%s$%s", argon2.Version, b.EncodeToString(salt), b.EncodeToString(key))
-}
+func cheapHash(pw string) string { return testenv.CheapHash(pw) }
 
 func password(login string) string { return "secret-" + login }
 
@@ -74,32 +64,23 @@ func (r *recorder) all() []sentITIP {
 	return append([]sentITIP(nil), r.sent...)
 }
 
+// testLogger is a logger for code under test that has no test at hand:
+// silent, or standard error with ROOST_TEST_LOG=debug. newEnv logs to the
+// test's log (testenv.Logger).
 func testLogger() *slog.Logger {
-	if os.Getenv("DAVTEST_LOG") != "" {
+	if os.Getenv("ROOST_TEST_LOG") == "debug" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-// openStore opens a fresh SQLite store with tenant acme (alice, bob,
-// carol; room1 a room; beamer equipment of capacity 2) and globex (eve).
+// openStore opens a fresh store (testenv.Backend()) with tenant acme
+// (alice, bob, carol; room1 a room; beamer equipment of capacity 2) and
+// globex (eve).
 func openStore(t testing.TB) *sqlstore.DB {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"),
-		Blobs: blobs, BlobGrace: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, tn := range []string{"acme", "globex"} {
-		if _, err := db.CreateTenant(sys, tn); err != nil {
-			t.Fatal(err)
-		}
-	}
+	t.Helper()
+	s := testenv.Open(t, testenv.Options{BlobGrace: -1})
+	s.Tenants(t, "acme", "globex")
 	for _, u := range []store.User{
 		{Tenant: "acme", Login: "alice", Active: true},
 		{Tenant: "acme", Login: "bob", Active: true},
@@ -108,37 +89,20 @@ func openStore(t testing.TB) *sqlstore.DB {
 		{Tenant: "acme", Login: "beamer", Resource: store.ResourceSettings{AutoAccept: true, DeclineConflict: true, Capacity: 2}},
 		{Tenant: "globex", Login: "eve", Active: true},
 	} {
-		u.Email = u.Login + "@" + u.Tenant + ".test"
-		u.PasswordHash = cheapHash(password(u.Login))
-		if _, err := db.CreateUser(sys, u.Tenant, u); err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, u.Tenant, u, password(u.Login))
 	}
-	return db
+	return s.DB
 }
 
 func authenticator(b store.Backend) func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-	return func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-		sys := store.SystemContext(ctx)
-		u, err := b.GetUser(sys, login)
-		if err != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		if err := auth.CheckPassword(u.PasswordHash, pw); err != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		if !u.Active {
-			return nil, directory.ErrInactive
-		}
-		return b.Principal(sys, u.Login)
-	}
+	return testenv.Authenticator(b, false)
 }
 
 func newEnv(t testing.TB, opts ...func(*davserver.Options)) *env {
 	t.Helper()
 	db := openStore(t)
 	rec := &recorder{}
-	o := davserver.Options{Store: db, Logger: testLogger(), Authenticate: authenticator(db), Outbound: rec}
+	o := davserver.Options{Store: db, Logger: testenv.Logger(t), Authenticate: authenticator(db), Outbound: rec}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // sessionSeeds are command sequences for FuzzSession: the commands of
@@ -77,7 +78,9 @@ var (
 func newFuzzEnv(t testing.TB) *fuzzEnv {
 	fuzzOnce.Do(func() {
 		hub := events.NewHub()
-		db := openStore(&keepT{t}, hub)
+		// SQLite whatever ROOST_TEST_BACKEND says: this store outlives every
+		// test, and a PostgreSQL schema would outlive the run.
+		db := openStoreOn(&keepT{t}, testenv.SQLite, hub)
 		fe := &fuzzEnv{}
 		fe.srv = imapserver.New(imapserver.Options{
 			Store: db, Events: hub, AllowPlaintextAuth: true, MaxMessageBytes: 64 << 10,

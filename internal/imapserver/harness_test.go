@@ -3,52 +3,34 @@ package imapserver_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
-	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
-	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// The black-box harness: a real server on 127.0.0.1:0 over a real SQLite
-// store, and a small raw-IMAP client.
+// The black-box harness: a real server on 127.0.0.1:0 over a real store
+// (internal/testenv: SQLite, or PostgreSQL with ROOST_TEST_BACKEND=postgres),
+// and a small raw-IMAP client.
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
-// cheapHash is an argon2id hash with tiny parameters, which CheckPassword
-// accepts, so that tests log in fast (the parameters travel in the hash).
-func cheapHash(pw string) string {
-	salt := []byte("0123456789abcdef")
-	key := argon2.IDKey([]byte(pw), salt, 1, 8, 1, 32)
-	b := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=8,t=1,p=1$%s$%s", argon2.Version, b.EncodeToString(salt), b.EncodeToString(key))
-}
+// cheapHash is an argon2id hash with tiny parameters (tests log in fast).
+func cheapHash(pw string) string { return testenv.CheapHash(pw) }
 
 func password(login string) string { return "secret-" + login }
 
@@ -68,103 +50,52 @@ type envOpt func(*imapserver.Options)
 // plaintextOff refuses passwords before TLS.
 func plaintextOff(o *imapserver.Options) { o.AllowPlaintextAuth = false }
 
-var (
-	certOnce sync.Once
-	certPair tls.Certificate
-	certPool *x509.CertPool
-)
-
 func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		cert, _ := x509.ParseCertificate(der)
-		certPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
-		certPool = x509.NewCertPool()
-		certPool.AddCert(cert)
-	})
-	return certPair, certPool
+	c, pool, _ := testenv.Cert()
+	return c, pool
 }
 
-// openStore opens a fresh SQLite store with tenants acme (alice, bob,
-// carol) and globex (eve).
+// openStore opens a fresh store (testenv.Backend()) with tenants acme
+// (alice, bob, carol) and globex (eve).
 func openStore(t testing.TB, hub *events.Hub) *sqlstore.DB {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var onChange func(int64, uint64)
+	return openStoreOn(t, "", hub)
+}
+
+func openStoreOn(t testing.TB, backend string, hub *events.Hub) *sqlstore.DB {
+	t.Helper()
+	o := testenv.Options{Backend: backend, BlobGrace: -1}
 	if hub != nil {
-		onChange = hub.Publish
+		o.OnChange = hub.Publish
 	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"),
-		Blobs: blobs, BlobGrace: -1, OnChange: onChange})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, tn := range []string{"acme", "globex"} {
-		if _, err := db.CreateTenant(sys, tn); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := testenv.Open(t, o)
+	s.Tenants(t, "acme", "globex")
 	for _, u := range []struct{ tenant, login string }{{"acme", "alice"}, {"acme", "bob"}, {"acme", "carol"}, {"globex", "eve"}} {
-		_, err := db.CreateUser(sys, u.tenant, store.User{Login: u.login, Email: u.login + "@" + u.tenant + ".test",
-			Active: true, PasswordHash: cheapHash(password(u.login))})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, u.tenant, store.User{Login: u.login, Active: true}, password(u.login))
 	}
-	return db
+	return s.DB
 }
 
 // authenticator is what the app supplies: password check, active users
 // only, principal from the store.
 func authenticator(b store.Backend) func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-	return func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-		sys := store.SystemContext(ctx)
-		u, err := b.GetUser(sys, login)
-		if err != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		if err := auth.CheckPassword(u.PasswordHash, pw); err != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		if !u.Active {
-			return nil, directory.ErrInactive
-		}
-		return b.Principal(sys, u.Login)
-	}
+	return testenv.Authenticator(b, false)
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("IMAPTEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLogger(t testing.TB) *slog.Logger { return testenv.Logger(t) }
 
 func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
+	return newEnvOn(t, "", opts...)
+}
+
+// newEnvOn is newEnv on a chosen backend ("" = testenv.Backend()).
+func newEnvOn(t testing.TB, backend string, opts ...envOpt) *env {
+	t.Helper()
 	hub := events.NewHub()
-	db := openStore(t, hub)
-	cert, pool := testCert(t)
+	db := openStoreOn(t, backend, hub)
 	o := imapserver.Options{
 		Store: db, Events: hub, Logger: testLogger(t),
-		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLS:      testenv.ServerTLS(),
 		Hostname: "imap.test", AllowPlaintextAuth: true, MaxMessageBytes: 1 << 20,
 		Authenticate: authenticator(db),
 	}
@@ -174,16 +105,9 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	srv := imapserver.New(o)
 	srv.SetOnPanic(func(v any) { t.Errorf("panic in session: %v", v) })
 	srv.SetIdlePoll(200 * time.Millisecond)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, tln := testenv.Listen(t), testenv.Listen(t)
 	e := &env{t: t, db: db, hub: hub, srv: srv, addr: ln.Addr().String(), tlsAddr: tln.Addr().String(),
-		client: &tls.Config{RootCAs: pool, ServerName: "localhost"}, opts: o}
+		client: testenv.ClientTLS(), opts: o}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln, false) }()
 	go func() { served <- srv.Serve(tln, true) }()

@@ -1,27 +1,15 @@
 package imapserver_test
 
 import (
-	"context"
-	"crypto/tls"
-	"database/sql"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/roost-mail/roost/internal/blob/fs"
-	"github.com/roost-mail/roost/internal/events"
-	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/store"
-	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // Sessions racing on one mailbox, on SQLite and, when the test script
@@ -30,87 +18,11 @@ import (
 
 // backends returns the environments to run a race test on.
 func backends(t *testing.T) map[string]func(t *testing.T) *env {
-	m := map[string]func(t *testing.T) *env{"sqlite": func(t *testing.T) *env { return newEnv(t) }}
-	if os.Getenv("ROOST_TEST_POSTGRES") != "" {
-		m["postgres"] = newPostgresEnv
-	} else if os.Getenv("ROOST_REQUIRE_POSTGRES") != "" {
-		t.Fatal("ROOST_TEST_POSTGRES is not set but ROOST_REQUIRE_POSTGRES is: run scripts/test.sh")
+	m := map[string]func(t *testing.T) *env{}
+	for _, b := range testenv.Backends(t) {
+		m[b] = func(t *testing.T) *env { return newEnvOn(t, b) }
 	}
 	return m
-}
-
-var pgSeq atomic.Int64
-
-// newPostgresEnv is newEnv on a fresh PostgreSQL database.
-func newPostgresEnv(t *testing.T) *env {
-	t.Helper()
-	admin := os.Getenv("ROOST_TEST_POSTGRES")
-	adb, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adb.Close()
-	name := fmt.Sprintf("roost_imap_%d_%d", os.Getpid(), pgSeq.Add(1))
-	if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if adb, err := sql.Open("pgx", admin); err == nil {
-			adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			adb.Close()
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	blobs, err := fs.New(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := events.NewHub()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "postgres", DSN: u.String(),
-		Blobs: blobs, BlobGrace: -1, OnChange: hub.Publish})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, tn := range []string{"acme", "globex"} {
-		if _, err := db.CreateTenant(sys, tn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, u := range []struct{ tenant, login string }{{"acme", "alice"}, {"acme", "bob"}, {"acme", "carol"}, {"globex", "eve"}} {
-		if _, err := db.CreateUser(sys, u.tenant, store.User{Login: u.login, Email: u.login + "@" + u.tenant + ".test",
-			Active: true, PasswordHash: cheapHash(password(u.login))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cert, pool := testCert(t)
-	o := imapserver.Options{
-		Store: db, Events: hub, Logger: testLogger(t),
-		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		Hostname: "imap.test", AllowPlaintextAuth: true, MaxMessageBytes: 1 << 20,
-		Authenticate: authenticator(db),
-	}
-	srv := imapserver.New(o)
-	srv.SetOnPanic(func(v any) { t.Errorf("panic in session: %v", v) })
-	srv.SetIdlePoll(200 * time.Millisecond)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln, false) }()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &env{t: t, db: db, hub: hub, srv: srv, addr: ln.Addr().String(),
-		client: &tls.Config{RootCAs: pool, ServerName: "localhost"}, opts: o}
 }
 
 // all runs one command in every session at once and returns each

@@ -6,19 +6,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	blobfs "github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
 // sent is one message handed to the outbound interface.
 type sent struct {
@@ -52,37 +51,26 @@ type env struct {
 	d   *mail.Deliverer
 }
 
+// testLog is a logger for code under test that has no test at hand:
+// silent, or standard error with ROOST_TEST_LOG=debug.
 func testLog() *slog.Logger {
-	if os.Getenv("MAILTEST_LOG") != "" {
+	if os.Getenv("ROOST_TEST_LOG") == "debug" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-// newEnv opens a fresh SQLite store with tenant acme (alice, bob) and a
-// Deliverer that sends into an outbox.
+// newEnv opens a fresh store (testenv.Backend()) with tenant acme (alice,
+// bob) and a Deliverer that sends into an outbox.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := blobfs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.CreateTenant(sys, "acme"); err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme")
 	for _, l := range []string{"alice", "bob"} {
-		if _, err := db.CreateUser(sys, "acme", store.User{Login: l, Email: l + "@acme.test", FullName: strings.ToUpper(l[:1]) + l[1:] + " Example", Active: true}); err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, "acme", store.User{Login: l, FullName: strings.ToUpper(l[:1]) + l[1:] + " Example", Active: true}, "")
 	}
 	out := &outbox{}
-	return &env{t: t, db: db, out: out, d: &mail.Deliverer{Store: db, Log: testLog(), Outbound: out, Hostname: "mx.acme.test"}}
+	return &env{t: t, db: s.DB, out: out, d: &mail.Deliverer{Store: s.DB, Log: testenv.Logger(t), Outbound: out, Hostname: "mx.acme.test"}}
 }
 
 func (e *env) user(login string) *store.User {

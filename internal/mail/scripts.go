@@ -15,7 +15,7 @@ import (
 // Scripts manages users' Sieve scripts (ManageSieve, the web client). The
 // acting principal travels in ctx: the user, or an admin of its tenant.
 type Scripts struct {
-	Store  store.Backend
+	Store  store.Settings
 	Limits SieveOptions
 }
 

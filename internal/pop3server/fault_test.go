@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/pop3server"
+	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/storefault"
 )
 
@@ -38,7 +39,7 @@ func faultStart(t *testing.T) (*env, *storefault.Backend, *logBuf) {
 	var f *storefault.Backend
 	logs := &logBuf{}
 	e := start(t, true, func(o *pop3server.Options) {
-		f = storefault.New(o.Store)
+		f = storefault.New(o.Store.(store.Backend))
 		o.Store = f
 		o.Authenticate = f.Authenticate("pop3")
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))

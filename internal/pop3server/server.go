@@ -28,7 +28,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Store              store.Backend
+	Store              store.Maildrop
 	Logger             *slog.Logger
 	TLS                *tls.Config // nil: no STLS and no implicit TLS
 	Hostname           string

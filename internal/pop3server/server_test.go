@@ -3,32 +3,25 @@ package pop3server_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
 type env struct {
 	srv   *pop3server.Server
@@ -38,53 +31,26 @@ type env struct {
 	alice context.Context
 }
 
-func testTLS(t *testing.T) *tls.Config {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-}
+func testTLS(t *testing.T) *tls.Config { return testenv.ServerTLS() }
 
+// start runs POP3 over a fresh store (testenv.Backend()) with tenant acme:
+// alice and nopop (POP3 disabled), both with password "secret".
 func start(t *testing.T, plaintext bool, mods ...func(*pop3server.Options)) *env {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	s := testenv.Open(t, testenv.Options{})
+	db := s.DB
+	s.Tenants(t, "acme")
+	h, err := auth.HashPassword("secret")
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.CreateTenant(sys, "acme")
-	h, _ := auth.HashPassword("secret")
-	for _, u := range []store.User{
-		{Login: "alice", Email: "alice@acme.test", Active: true, PasswordHash: h},
-		{Login: "nopop", Active: true, PasswordHash: h, DisabledFeatures: []string{"pop3"}},
-	} {
-		if _, err := db.CreateUser(sys, "acme", u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, _ := db.Principal(sys, "alice")
-	alice := store.WithPrincipal(context.Background(), p)
-	st, _ := db.UserStore(alice, "alice")
-	fs, _ := db.ListFolders(alice, st.ID)
-	var inbox int64
-	for _, f := range fs {
-		if f.Special == store.SpecialInbox {
-			inbox = f.ID
-		}
-	}
+	s.User(t, "acme", store.User{Login: "alice", Active: true, PasswordHash: h}, "")
+	s.User(t, "acme", store.User{Login: "nopop", Active: true, PasswordHash: h, DisabledFeatures: []string{"pop3"}}, "")
+	alice := testenv.As(t, db, "alice")
+	inbox := testenv.Folder(t, alice, db, "alice", store.SpecialInbox).ID
 	a := &directory.Authenticator{Store: db, Throttle: &auth.Throttle{}}
 	o := pop3server.Options{Store: db, TLS: testTLS(t), Hostname: "pop.test", AllowPlaintextAuth: plaintext,
+		Logger: testenv.Logger(t),
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return a.Authenticate(ctx, login, pw, remote, "pop3")
 		}}
@@ -92,10 +58,7 @@ func start(t *testing.T, plaintext bool, mods ...func(*pop3server.Options)) *env
 		m(&o)
 	}
 	srv := pop3server.New(o)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testenv.Listen(t)
 	go srv.Serve(ln, false)
 	t.Cleanup(func() { srv.Close() })
 	return &env{srv: srv, db: db, addr: ln.Addr().String(), inbox: inbox, alice: alice}

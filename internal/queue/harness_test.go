@@ -3,33 +3,27 @@ package queue_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/proto/smtp"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
 // clock is a test clock that moves only when told.
 type clock struct {
@@ -52,35 +46,23 @@ type env struct {
 	opts  queue.Options
 }
 
-// openStore opens a SQLite store with tenant acme (domain acme.test):
-// alice (alias al@acme.test), bob, carol (who lets alice send as her) and
-// dave (over his soft quota).
+// openStore opens a fresh store (testenv.Backend()) with tenant acme
+// (domain acme.test): alice (alias al@acme.test), bob, carol (who lets
+// alice send as her) and dave (over his soft quota).
 func openStore(t *testing.T) *sqlstore.DB {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs, BlobGrace: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.CreateTenant(sys, "acme"); err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.Open(t, testenv.Options{BlobGrace: -1})
+	db := s.DB
+	s.Tenants(t, "acme")
 	if err := db.AddDomain(sys, "acme", "acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range []string{"alice", "bob", "carol", "dave"} {
-		u := store.User{Login: l, Email: l + "@acme.test", Active: true}
+		u := store.User{Login: l, Active: true}
 		if l == "alice" {
 			u.Aliases = []string{"al@acme.test"}
 		}
-		if _, err := db.CreateUser(sys, "acme", u); err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, "acme", u, "")
 	}
 	if _, err := db.UpdateUser(sys, "carol", store.UserUpdate{SendAsAdd: []string{"alice"}}); err != nil {
 		t.Fatal(err)
@@ -422,40 +404,12 @@ func (r resolver) LookupHost(_ context.Context, name string) ([]string, error) {
 	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
-var (
-	certOnce sync.Once
-	certPair tls.Certificate
-	certPool *x509.CertPool
-)
-
 func testCert() (tls.Certificate, *x509.CertPool) {
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		cert, _ := x509.ParseCertificate(der)
-		certPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
-		certPool = x509.NewCertPool()
-		certPool.AddCert(cert)
-	})
-	return certPair, certPool
+	c, pool, _ := testenv.Cert()
+	return c, pool
 }
 
-func serverTLS() *tls.Config {
-	c, _ := testCert()
-	return &tls.Config{Certificates: []tls.Certificate{c}}
-}
+func serverTLS() *tls.Config { return testenv.ServerTLS() }
 
 func clientTLS() *tls.Config {
 	_, pool := testCert()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/roost-mail/roost/internal/sieveserver"
+	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/storefault"
 )
 
@@ -38,7 +39,7 @@ func TestFaultLoginAndScripts(t *testing.T) {
 	var f *storefault.Backend
 	logs := &logBuf{}
 	e := newEnv(t, func(o *sieveserver.Options) {
-		f = storefault.New(o.Store)
+		f = storefault.New(o.Store.(store.Backend))
 		o.Store = f
 		o.Authenticate = f.Authenticate("")
 		o.Logger = slog.New(slog.NewTextHandler(logs, nil))

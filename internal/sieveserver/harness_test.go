@@ -3,88 +3,37 @@ package sieveserver_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
-	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
-	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/sieveserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
 // cheapHash is an argon2id hash with tiny parameters (tests log in fast).
-func cheapHash(pw string) string {
-	salt := []byte("0123456789abcdef")
-	key := argon2.IDKey([]byte(pw), salt, 1, 8, 1, 32)
-	b := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=8,t=1,p=1$%s$%s", argon2.Version, b.EncodeToString(salt), b.EncodeToString(key))
-}
+func cheapHash(pw string) string { return testenv.CheapHash(pw) }
 
 func password(login string) string { return "secret-" + login }
 
-var (
-	certOnce sync.Once
-	certPair tls.Certificate
-	certPool *x509.CertPool
-	certPEM  []byte
-)
+// certPEM is the test certificate (a self-signed CA) for outside clients.
+var certPEM = func() []byte { _, _, p := testenv.CACert(); return p }()
 
 func testCert() (tls.Certificate, *x509.CertPool) {
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true, IsCA: true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		cert, _ := x509.ParseCertificate(der)
-		certPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
-		certPool = x509.NewCertPool()
-		certPool.AddCert(cert)
-		certPEM = []byte("-----BEGIN CERTIFICATE-----\n" + wrap64(base64.StdEncoding.EncodeToString(der)) + "-----END CERTIFICATE-----\n")
-	})
-	return certPair, certPool
-}
-
-func wrap64(s string) string {
-	var b strings.Builder
-	for len(s) > 64 {
-		b.WriteString(s[:64] + "\n")
-		s = s[64:]
-	}
-	return b.String() + s + "\n"
+	c, pool, _ := testenv.CACert()
+	return c, pool
 }
 
 type env struct {
@@ -95,44 +44,29 @@ type env struct {
 	dir  string
 }
 
+// openStore opens a fresh store (testenv.Backend()) with tenant acme
+// (alice, bob) and returns it and the test's directory.
 func openStore(t testing.TB) (*sqlstore.DB, string) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.CreateTenant(sys, "acme"); err != nil {
-		t.Fatal(err)
-	}
+	t.Helper()
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme")
 	for _, l := range []string{"alice", "bob"} {
-		if _, err := db.CreateUser(sys, "acme", store.User{Login: l, Email: l + "@acme.test", Active: true, PasswordHash: cheapHash(password(l))}); err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, "acme", store.User{Login: l, Active: true}, password(l))
 	}
-	return db, dir
+	return s.DB, s.Dir
 }
 
+// authenticator checks the password (inactive users too) and returns the
+// principal from the store.
 func authenticator(b store.Backend) func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-	return func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-		sys := store.SystemContext(ctx)
-		u, err := b.GetUser(sys, login)
-		if err != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		if err := auth.CheckPassword(u.PasswordHash, pw); err != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		return b.Principal(sys, u.Login)
-	}
+	return testenv.Authenticator(b, true)
 }
 
+// testLogger is a logger for code under test that has no test at hand:
+// silent, or standard error with ROOST_TEST_LOG=debug. newEnv logs to the
+// test's log (testenv.Logger).
 func testLogger() *slog.Logger {
-	if os.Getenv("SIEVETEST_LOG") != "" {
+	if os.Getenv("ROOST_TEST_LOG") == "debug" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
@@ -142,17 +76,14 @@ func newEnv(t testing.TB, mod func(*sieveserver.Options)) *env {
 	t.Helper()
 	db, dir := openStore(t)
 	cert, _ := testCert()
-	o := sieveserver.Options{Store: db, Logger: testLogger(), Hostname: "sieve.test",
+	o := sieveserver.Options{Store: db, Logger: testenv.Logger(t), Hostname: "sieve.test",
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, Authenticate: authenticator(db),
 		Limits: sieveserver.Limits{MaxLiteral: 64 << 10}}
 	if mod != nil {
 		mod(&o)
 	}
 	srv := sieveserver.New(o)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testenv.Listen(t)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln, false) }()
 	t.Cleanup(func() {

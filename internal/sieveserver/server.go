@@ -33,7 +33,7 @@ import (
 
 // Options configure the server.
 type Options struct {
-	Store store.Backend
+	Store store.Settings
 	// Scripts manages the scripts; nil = mail.Scripts on Store with
 	// default limits.
 	Scripts *mail.Scripts

@@ -2,7 +2,6 @@ package smtpserver_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io/fs"
 	"net"
@@ -13,14 +12,14 @@ import (
 	"testing"
 	"time"
 
-	blobfs "github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-var sys = store.SystemContext(context.Background())
+var sys = testenv.Sys
 
 type env struct {
 	srv  *smtpserver.LMTP
@@ -30,19 +29,13 @@ type env struct {
 	sock string
 }
 
+// start runs LMTP over a fresh store (testenv.Backend()) with tenant acme
+// and users alice, bob, u2, u3, … (users in all).
 func start(t *testing.T, users int, mods ...func(*smtpserver.Options)) *env {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := blobfs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.CreateTenant(sys, "acme")
+	s := testenv.Open(t, testenv.Options{})
+	db, dir := s.DB, s.Dir
+	s.Tenants(t, "acme")
 	for i := 0; i < users; i++ {
 		login := fmt.Sprintf("u%d", i)
 		if i == 0 {
@@ -50,19 +43,14 @@ func start(t *testing.T, users int, mods ...func(*smtpserver.Options)) *env {
 		} else if i == 1 {
 			login = "bob"
 		}
-		if _, err := db.CreateUser(sys, "acme", store.User{Login: login, Email: login + "@acme.test", Active: true}); err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, "acme", store.User{Login: login, Active: true}, "")
 	}
-	o := smtpserver.Options{Store: db, Hostname: "lmtp.test", MaxMessageBytes: 20 << 20, SpoolDir: dir}
+	o := smtpserver.Options{Store: db, Hostname: "lmtp.test", MaxMessageBytes: 20 << 20, SpoolDir: dir, Logger: testenv.Logger(t)}
 	for _, m := range mods {
 		m(&o)
 	}
 	l := smtpserver.NewLMTP(o)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testenv.Listen(t)
 	sock := filepath.Join(dir, "lmtp.sock")
 	uln, err := net.Listen("unix", sock)
 	if err != nil {

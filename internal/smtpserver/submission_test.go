@@ -3,36 +3,24 @@ package smtpserver_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
-	"github.com/roost-mail/roost/internal/auth"
-	blobfs "github.com/roost-mail/roost/internal/blob/fs"
-	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // The submission harness: a real store (tenant acme, domain acme.test:
@@ -40,7 +28,7 @@ import (
 // quota), the real queue, and the server on 127.0.0.1 with STARTTLS
 // (addr) and implicit TLS (tlsAddr).
 
-var subSys = store.SystemContext(context.Background())
+var subSys = testenv.Sys
 
 type subEnv struct {
 	t       *testing.T
@@ -50,62 +38,26 @@ type subEnv struct {
 	tlsAddr string
 }
 
-var (
-	subCertOnce sync.Once
-	subCert     tls.Certificate
-)
-
 func subTestCert() tls.Certificate {
-	subCertOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		subCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	})
-	return subCert
+	c, _, _ := testenv.Cert()
+	return c
 }
 
 // subHash is an argon2id hash with tiny parameters so that logins are fast.
-func subHash(pw string) string {
-	salt := []byte("0123456789abcdef")
-	key := argon2.IDKey([]byte(pw), salt, 1, 8, 1, 32)
-	b := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=8,t=1,p=1$%s$%s", argon2.Version, b.EncodeToString(salt), b.EncodeToString(key))
-}
+func subHash(pw string) string { return testenv.CheapHash(pw) }
 
 func subPassword(login string) string { return "pw-" + login }
 
 func startSubmission(t *testing.T, mod func(*smtpserver.SubmissionOptions, *queue.Options)) *subEnv {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := blobfs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.CreateTenant(subSys, "acme")
+	s := testenv.Open(t, testenv.Options{})
+	db, dir := s.DB, s.Dir
+	s.Tenants(t, "acme")
 	if err := db.AddDomain(subSys, "acme", "acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range []string{"alice", "bob", "carol", "dave"} {
-		if _, err := db.CreateUser(subSys, "acme", store.User{Login: l, Email: l + "@acme.test", Active: true, PasswordHash: subHash(subPassword(l))}); err != nil {
-			t.Fatal(err)
-		}
+		s.User(t, "acme", store.User{Login: l, Active: true}, subPassword(l))
 	}
 	if _, err := db.UpdateUser(subSys, "carol", store.UserUpdate{SendAsAdd: []string{"alice"}}); err != nil {
 		t.Fatal(err)
@@ -142,36 +94,24 @@ func startSubmission(t *testing.T, mod func(*smtpserver.SubmissionOptions, *queu
 	so := smtpserver.SubmissionOptions{Hostname: "submit.test", SpoolDir: dir, SentCopy: true,
 		TLS:          &tls.Config{Certificates: []tls.Certificate{subTestCert()}},
 		Authenticate: subAuthenticator(db), MaxMessageBytes: 1 << 20, MaxRecipients: 5, MaxHeaderBytes: 64 << 10,
-		URLs: &urlauth.Resolver{Store: db}}
+		URLs: &urlauth.Resolver{Store: db}, Logger: testenv.Logger(t)}
 	if mod != nil {
 		mod(&so, &qo)
 	}
 	q := queue.New(qo)
 	so.Queue = q
 	srv := smtpserver.NewSubmission(so)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, tln := testenv.Listen(t), testenv.Listen(t)
 	go srv.Serve(ln, false)
 	go srv.Serve(tln, true)
 	t.Cleanup(func() { srv.Close() })
 	return &subEnv{t: t, db: db, q: q, addr: ln.Addr().String(), tlsAddr: tln.Addr().String()}
 }
 
+// subAuthenticator checks the password (inactive users too) and returns
+// the principal from the store.
 func subAuthenticator(b store.Backend) func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-	return func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-		sc := store.SystemContext(ctx)
-		u, err := b.GetUser(sc, login)
-		if err != nil || auth.CheckPassword(u.PasswordHash, pw) != nil {
-			return nil, directory.ErrBadCredentials
-		}
-		return b.Principal(sc, u.Login)
-	}
+	return testenv.Authenticator(b, true)
 }
 
 // messages returns the messages in a user's special folder.

@@ -699,3 +699,24 @@ type Backend interface {
 	SetDefaults(d Defaults)
 	Close() error
 }
+
+// The slices of a Backend that adapters needing less than all of it take,
+// so that what an adapter can reach is written in its Options. Every
+// Backend satisfies each.
+
+// Maildrop reads and empties a user's mailboxes (POP3).
+type Maildrop interface {
+	UserStore(ctx context.Context, login string) (*Store, error)
+	ListFolders(ctx context.Context, storeID int64) ([]*Folder, error)
+	ListItems(ctx context.Context, folderID int64, fromUID uint32, limit int) ([]ItemSummary, error)
+	OpenItem(ctx context.Context, itemID int64) (io.ReadCloser, error)
+	DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
+}
+
+// Settings keeps a user's per-store properties (Sieve scripts,
+// out-of-office).
+type Settings interface {
+	UserStore(ctx context.Context, login string) (*Store, error)
+	StoreProps(ctx context.Context, storeID int64) (map[string]string, error)
+	SetStoreProps(ctx context.Context, storeID int64, set map[string]*string) error
+}

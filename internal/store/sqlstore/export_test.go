@@ -57,6 +57,7 @@ func (d *DB) ForgetRecordsBefore(cut func() time.Time) { d.recordCutoff = cut }
 // SetOrphanGrace sets how long the purge keeps a blob file found without a
 // database row (< 0: no time at all).
 func (d *DB) SetOrphanGrace(g time.Duration) { d.orphanGrace = g }
+
 // ForgetSummaries clears every stored message summary, as for content
 // stored before summaries existed, and reports how many there were.
 func (d *DB) ForgetSummaries(ctx context.Context) (int64, error) {

@@ -2,19 +2,15 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
 	"github.com/roost-mail/roost/internal/store/storetest"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 func openSQLite(t testing.TB, dir string, b *fs.Store) *sqlstore.DB {
@@ -52,48 +48,13 @@ func TestSQLite(t *testing.T) {
 	})
 }
 
-var pgSeq atomic.Int64
-
-// postgresDSN returns the admin DSN of the throwaway PostgreSQL cluster the
-// test script starts (ROOST_TEST_POSTGRES). Without it the test is skipped,
-// unless ROOST_REQUIRE_POSTGRES is set (as in CI), where it fails.
-func postgresDSN(t testing.TB) string {
-	dsn := os.Getenv("ROOST_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("ROOST_REQUIRE_POSTGRES") != "" {
-			t.Fatal("ROOST_TEST_POSTGRES is not set but ROOST_REQUIRE_POSTGRES is: run scripts/test.sh")
-		}
-		t.Skip("ROOST_TEST_POSTGRES not set; scripts/test.sh starts PostgreSQL and sets it")
-	}
-	return dsn
-}
+// postgresDSN returns the admin DSN of the throwaway PostgreSQL cluster
+// (testenv.PostgresDSN: skipped without one, failed under
+// ROOST_REQUIRE_POSTGRES).
+func postgresDSN(t testing.TB) string { return testenv.PostgresDSN(t) }
 
 // newPostgresDB creates a fresh database and returns its DSN.
-func newPostgresDB(t testing.TB) string {
-	admin := postgresDSN(t)
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := fmt.Sprintf("roost_test_%d_%d", os.Getpid(), pgSeq.Add(1))
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func newPostgresDB(t testing.TB) string { return testenv.NewPostgresDB(t) }
 
 func openPostgres(t testing.TB, dsn string, b *fs.Store) *sqlstore.DB {
 	t.Helper()

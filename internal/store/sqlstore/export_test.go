@@ -57,3 +57,12 @@ func (d *DB) ForgetRecordsBefore(cut func() time.Time) { d.recordCutoff = cut }
 // SetOrphanGrace sets how long the purge keeps a blob file found without a
 // database row (< 0: no time at all).
 func (d *DB) SetOrphanGrace(g time.Duration) { d.orphanGrace = g }
+
+// WithExtraMigration runs fn with sql appended to the migrations, as if
+// this build knew one more schema version. Not for parallel tests.
+func WithExtraMigration(sql string, fn func()) {
+	old := migrations
+	migrations = append(migrations[:len(migrations):len(migrations)], sql)
+	defer func() { migrations = old }()
+	fn()
+}

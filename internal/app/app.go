@@ -57,6 +57,7 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
+	metrics *opsMetrics  // metrics.go
 	started time.Time
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
@@ -113,6 +114,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer s.db.Close()
+	s.metrics = newOpsMetrics(s)
 
 	if err := s.bootstrap(ctx); err != nil {
 		return err
@@ -255,7 +257,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
 		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
-		Params:           func() auth.Params { return argonParams(s.cfg.Load()) }}
+		Params:           func() auth.Params { return argonParams(s.cfg.Load()) },
+		Observe:          s.metrics.authObserved}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
 	// local recipients of the outbound queue; the queue sends what the
 	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
@@ -265,6 +268,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	}
 	q := s.newQueue(cfg, del)
 	del.Outbound = q
+	del.Observe = s.metrics.delivered(s.cfg.Load)
 	imip := imipSender{q: q, host: cfg.Hostname()}
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
@@ -286,6 +290,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		// DATA/admin.sock http://roost/debug/pprof/profile?seconds=30`.
 		sock := http.NewServeMux()
 		sock.Handle("/", api)
+		sock.Handle("GET /metrics", s.metrics.reg.Handler())
 		sock.HandleFunc("/debug/pprof/", pprof.Index)
 		sock.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		sock.HandleFunc("/debug/pprof/trace", pprof.Trace)
@@ -309,6 +314,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			s.serve(ln, ac, adminAuth(api, authn), "admin api (TLS)", addr)
 		}
 	}
+	if err := s.listenMetrics(cfg); err != nil {
+		return err
+	}
 	if cfg.HasRole("imap") {
 		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: tlsConf,
 			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
@@ -316,7 +324,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "imap")
-			}})
+			}, OnCommand: s.metrics.imapCommand})
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -436,6 +444,7 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 	if err != nil {
 		return fmt.Errorf("%s_listen: %w", name, err)
 	}
+	ln = s.metrics.countConns(ln, name)
 	s.mu.Lock()
 	if !slices.Contains(s.closers, srv) {
 		s.closers = append(s.closers, srv)
@@ -456,8 +465,8 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 // serve runs an HTTP server on ln, with TLS when tlsConf is set, behind
 // the request smuggling guard (httpframe.go).
 func (s *server) serve(ln net.Listener, tlsConf *tls.Config, h http.Handler, name, addr string) {
-	ln = &frameListener{Listener: ln, tlsConf: tlsConf}
-	srv := &http.Server{Handler: guardFraming(h), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+	ln = &frameListener{Listener: s.metrics.countConns(ln, name), tlsConf: tlsConf}
+	srv := &http.Server{Handler: guardFraming(s.metrics.httpRequests(h)), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), ConnContext: frameContext,
 		// "OPTIONS *" must pass guardFraming too, to keep its count.
 		DisableGeneralOptionsHandler: true}

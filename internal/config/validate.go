@@ -90,6 +90,11 @@ func (c *Config) validate(p *problems) {
 	if p.ok("log_file") {
 		checkLogFile(p, c.LogFile)
 	}
+	if p.ok("audit_log_file") && c.AuditLogFile != "" && checkPathChars(p, "audit_log_file", c.AuditLogFile) {
+		if fi, err := os.Stat(c.AuditLogFile); err == nil && fi.IsDir() {
+			p.add("audit_log_file", "%q is a directory", c.AuditLogFile)
+		}
+	}
 	if p.ok("log_format") {
 		checkEnum(p, "log_format", c.LogFormat, logFormats)
 	}

@@ -50,6 +50,10 @@ type Options struct {
 	// belongs in Authenticate and the app's listener.)
 	MaxConnectionsPerIP   int
 	MaxConnectionsPerUser int
+
+	// OnCommand, when set, is told each command's name, how long its
+	// handler ran and its error (metrics); it must not block.
+	OnCommand func(name string, d time.Duration, err error)
 }
 
 // Timeouts (RFC 9051 §5.4: the autologout timer of an authenticated session

@@ -336,7 +336,11 @@ func (s *session) dispatch(c *imap.Command) error {
 		s.w.Tagged(c.Tag, imap.BAD, imap.CodeClientBug, c.Name+" is not allowed now")
 		return s.countBad()
 	}
+	start := time.Now()
 	code, err := h.fn(s, c)
+	if s.o.OnCommand != nil {
+		s.o.OnCommand(c.Name, time.Since(start), err)
+	}
 	if errors.Is(err, errLogout) {
 		return err
 	}

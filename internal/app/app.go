@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/adminapi"
+	"github.com/roost-mail/roost/internal/audit"
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
@@ -58,6 +59,7 @@ type server struct {
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
 	metrics *opsMetrics  // metrics.go
+	audit   *audit.Log   // audit.go; nil: off
 	started time.Time
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
@@ -66,6 +68,9 @@ type server struct {
 	servers []*http.Server
 	closers []io.Closer
 	wg      sync.WaitGroup
+
+	// davOpens limits audit records of DAV access to shared folders.
+	davOpens sharedOpens
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -90,6 +95,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	s.log = newLogger(cfg, logw, s.level)
+	if s.audit, err = audit.Open(cfg.AuditLogFile, s.log); err != nil {
+		return err
+	}
+	defer s.audit.Close()
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -186,6 +195,9 @@ func (s *server) reload() {
 	applied, restart := config.Reload(cur, next)
 	s.cfg.Store(applied)
 	s.level.Set(applied.SlogLevel())
+	if err := s.audit.Reopen(); err != nil {
+		s.log.Error("audit log not reopened", "err", err)
+	}
 	s.db.SetDefaults(defaultsOf(applied))
 	if len(restart) > 0 {
 		s.log.Warn("configuration reloaded; these keys need a restart to take effect", "keys", restart)
@@ -258,7 +270,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
 		Params:           func() auth.Params { return argonParams(s.cfg.Load()) },
-		Observe:          s.metrics.authObserved}
+		Observe:          s.observeAuth}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
 	// local recipients of the outbound queue; the queue sends what the
 	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
@@ -289,7 +301,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		// may use the socket, the system administrator: `curl --unix-socket
 		// DATA/admin.sock http://roost/debug/pprof/profile?seconds=30`.
 		sock := http.NewServeMux()
-		sock.Handle("/", api)
+		sock.Handle("/", s.auditAdmin(api, "admin socket"))
 		sock.Handle("GET /metrics", s.metrics.reg.Handler())
 		sock.HandleFunc("/debug/pprof/", pprof.Index)
 		sock.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -311,7 +323,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("admin_listen: %w", err)
 			}
-			s.serve(ln, ac, adminAuth(api, authn), "admin api (TLS)", addr)
+			s.serve(ln, ac, adminAuth(s.auditAdmin(api, "password"), authn), "admin api (TLS)", addr)
 		}
 	}
 	if err := s.listenMetrics(cfg); err != nil {
@@ -324,7 +336,10 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, OnCommand: s.metrics.imapCommand})
+			}, OnCommand: s.metrics.imapCommand,
+			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
+				s.auditOpen(ctx, "imap", f, rights, how)
+			}})
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -520,7 +535,7 @@ func adminAuth(h http.Handler, authn *directory.Authenticator) http.Handler {
 			return
 		}
 		if login, pw, ok := r.BasicAuth(); ok {
-			p, err := authn.Authenticate(r.Context(), login, pw, remoteAddr(r.RemoteAddr), "")
+			p, err := authn.Authenticate(directory.WithAuthInfo(r.Context(), "admin", "basic"), login, pw, remoteAddr(r.RemoteAddr), "")
 			if err == nil && p.Admin >= store.AdminTenant {
 				h.ServeHTTP(w, r.WithContext(store.WithPrincipal(r.Context(), p)))
 				return

@@ -49,6 +49,10 @@ func startServer(t *testing.T, dir, extra string) *http.Client {
 		}
 		return err == nil
 	})
+	return unixClient(sock)
+}
+
+func unixClient(sock string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}

@@ -57,7 +57,7 @@ func (s *server) listenSubmission(cfg *config.Config, q *queue.Queue, tlsConf *t
 		MaxRecipients: cfg.SubmissionMaxRcpts, SpoolDir: filepath.Join(cfg.DataDir, "spool"), SentCopy: cfg.SubmissionSentCopy,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			return authn.Authenticate(ctx, login, pw, remote, "")
+			return authn.Authenticate(directory.WithAuthInfo(ctx, "submission", ""), login, pw, remote, "")
 		}})
 	if err := s.serveTCP(cfg.Listener("submission"), "submission", srv, false, srv.Serve); err != nil {
 		return err

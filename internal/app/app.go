@@ -60,6 +60,7 @@ type server struct {
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
 	metrics *opsMetrics  // metrics.go
 	audit   *audit.Log   // audit.go; nil: off
+	logs    *logState    // log.go: log_file, log_levels
 	started time.Time
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
@@ -90,11 +91,9 @@ func Run(ctx context.Context, o Options) error {
 	s := &server{o: o, level: new(slog.LevelVar), started: time.Now(), events: events.NewHub()}
 	s.cfg.Store(cfg)
 	s.level.Set(cfg.SlogLevel())
-	logw, err := openLog(cfg, o.Stderr)
-	if err != nil {
+	if s.logs, s.log, err = openLogs(cfg, o.Stderr, s.level); err != nil { // log.go
 		return err
 	}
-	s.log = newLogger(cfg, logw, s.level)
 	if s.audit, err = audit.Open(cfg.AuditLogFile, s.log); err != nil {
 		return err
 	}
@@ -195,6 +194,9 @@ func (s *server) reload() {
 	applied, restart := config.Reload(cur, next)
 	s.cfg.Store(applied)
 	s.level.Set(applied.SlogLevel())
+	if err := s.logs.reload(applied); err != nil {
+		s.log.Error("log file not reopened", "err", err)
+	}
 	if err := s.audit.Reopen(); err != nil {
 		s.log.Error("audit log not reopened", "err", err)
 	}

@@ -78,7 +78,8 @@ type Config struct {
 	CompanyQuotaWarn  int  `toml:"companyquota_warn" default:"0" reload:"true" doc:"Default size in MB of all stores of one tenant at which the tenant's administrators are warned. 0 is no limit."`
 
 	LogLevel  string `toml:"log_level" default:"info" reload:"true" doc:"Least severe messages logged: 'debug', 'info', 'warn' or 'error'. Kopano's numbers are accepted too: 6 is 'debug', 4 and 5 are 'info', 3 is 'warn', and 0 to 2 are 'error' (errors are always logged)."`
-	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to."`
+	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to. A file is reopened on SIGHUP, for logrotate."`
+	LogLevels []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'admin', 'auth', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
 	LogFormat string `toml:"log_format" default:"text" doc:"Format of log lines: 'text' (key=value pairs) or 'json' (one object per line)."`
 
 	AuditLogFile string `toml:"audit_log_file" default:"" doc:"File the audit log is appended to, one JSON object per line: every authentication (success and failure, with protocol, mechanism and client address), every change made through the admin API (who, what, which object) and every opening of another user's folder (who, whose, which folder, with which rights). Reopened on SIGHUP, for logrotate. Empty switches the audit log off. See docs/operations.md, Audit log."`
@@ -256,6 +257,19 @@ func (c *Config) Hostname() string {
 func (c *Config) SlogLevel() slog.Level {
 	l, _ := parseLogLevel(c.LogLevel)
 	return l
+}
+
+// SubsystemLevels returns log_levels as subsystem → level (valid
+// entries only; Validate reports the others).
+func (c *Config) SubsystemLevels() map[string]slog.Level {
+	out := map[string]slog.Level{}
+	for _, e := range c.LogLevels {
+		sub, lv, ok := strings.Cut(e, "=")
+		if l, valid := parseLogLevel(strings.TrimSpace(lv)); ok && valid && strings.TrimSpace(sub) != "" {
+			out[strings.TrimSpace(sub)] = l
+		}
+	}
+	return out
 }
 
 // MaxMessageBytes returns max_message_size in bytes.

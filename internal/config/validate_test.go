@@ -133,6 +133,7 @@ var validationCases = []struct {
 	{"log_level number", `log_level = 7`, []want{{"log_level", `"7" is not a log level`}}},
 	{"log_file empty", `log_file = ""`, []want{{"log_file", "must not be empty"}}},
 	{"log_file directory", `log_file = "/"`, []want{{"log_file", "is a directory"}}},
+	{"log_levels", `log_levels = ["imap=debug", "queue=loud", "nolevel"]`, []want{{"log_levels", `"queue=loud"`}, {"log_levels", `"nolevel"`}}},
 	{"metrics_listen", `metrics_listen = "[::1]"`, []want{{"metrics_listen", "invalid address"}}},
 	{"audit_log_file directory", `audit_log_file = "/"`, []want{{"audit_log_file", "is a directory"}}},
 	{"log_format", `log_format = "xml"`, []want{{"log_format", `"xml" is not allowed`}}},

@@ -198,8 +198,18 @@ func (m *opsMetrics) httpRequests(h http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		m.commands.With("http", r.Method, strconv.Itoa(sw.status/100)+"xx").Observe(time.Since(start).Seconds())
+		m.commands.With("http", httpMethodLabel(r.Method), strconv.Itoa(sw.status/100)+"xx").Observe(time.Since(start).Seconds())
 	})
+}
+
+// httpMethodLabel bounds the method label: clients may send any token.
+func httpMethodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "PROPPATCH", "REPORT",
+		"MKCOL", "MKCALENDAR", "COPY", "MOVE", "LOCK", "UNLOCK", "ACL":
+		return m
+	}
+	return "other"
 }
 
 type statusWriter struct {

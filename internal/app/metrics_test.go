@@ -122,6 +122,15 @@ func TestMetrics(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	// A made-up method does not make a series of its own.
+	if req, err := http.NewRequest("XYZZY123", "http://"+httpAddr+"/healthz", nil); err != nil {
+		t.Fatal(err)
+	} else if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+
 	text := adminCall(t, c, "GET", "/metrics", "", 200)
 	for _, want := range []string{
 		`roost_sessions{listener="imap"} 1`,
@@ -136,10 +145,14 @@ func TestMetrics(t *testing.T) {
 		"roost_queue_oldest_age_seconds 0",
 		"go_goroutines ",
 		"# TYPE roost_command_duration_seconds histogram",
+		`roost_command_duration_seconds_count{proto="http",command="other",`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if strings.Contains(text, "XYZZY123") {
+		t.Error("a client's made-up method became a label value")
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", text)

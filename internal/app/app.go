@@ -354,7 +354,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}})
+			}, OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -365,7 +365,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	if cfg.HasRole("lmtp") {
 		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
 			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del,
-			QuotaTempFail: cfg.QuotaHardTempfail})
+			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 // the request smuggling guard (httpframe.go).
 func (s *server) serve(ln net.Listener, tlsConf *tls.Config, h http.Handler, name, addr string) {
 	ln = &frameListener{Listener: s.metrics.countConns(ln, name), tlsConf: tlsConf}
-	srv := &http.Server{Handler: guardFraming(s.metrics.httpRequests(h)), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+	srv := &http.Server{Handler: guardFraming(s.metrics.httpRequests(h, name)), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), ConnContext: frameContext,
 		// "OPTIONS *" must pass guardFraming too, to keep its count.
 		DisableGeneralOptionsHandler: true}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -189,8 +190,9 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// httpRequests observes HTTP requests by method and status class.
-func (m *opsMetrics) httpRequests(h http.Handler) http.Handler {
+// httpRequests observes HTTP requests by method and status class; proto
+// is the listener's name ("http", "https", "admin api", "metrics").
+func (m *opsMetrics) httpRequests(h http.Handler, proto string) http.Handler {
 	if m == nil {
 		return h
 	}
@@ -198,7 +200,7 @@ func (m *opsMetrics) httpRequests(h http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		m.commands.With("http", httpMethodLabel(r.Method), strconv.Itoa(sw.status/100)+"xx").Observe(time.Since(start).Seconds())
+		m.commands.With(proto, httpMethodLabel(r.Method), strconv.Itoa(sw.status/100)+"xx").Observe(time.Since(start).Seconds())
 	})
 }
 
@@ -263,4 +265,25 @@ func (c *countedConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// Verbs that get a label of their own; anything else a client sends is
+// counted as "other", so that clients cannot make new series.
+var (
+	pop3Verbs = []string{"USER", "PASS", "APOP", "AUTH", "CAPA", "STLS", "QUIT", "NOOP", "STAT", "LIST", "RETR", "DELE", "RSET", "TOP", "UIDL"}
+	smtpVerbs = []string{"HELO", "EHLO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP"}
+)
+
+// verbCommand observes one command of a line protocol (POP3, LMTP,
+// submission) whose servers report no result.
+func (m *opsMetrics) verbCommand(proto string, known []string) func(string, time.Duration) {
+	return func(verb string, d time.Duration) {
+		if m == nil {
+			return
+		}
+		if !slices.Contains(known, verb) {
+			verb = "other"
+		}
+		m.commands.With(proto, verb, "done").Observe(d.Seconds())
+	}
 }

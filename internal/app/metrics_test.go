@@ -93,9 +93,9 @@ func imapLine(t *testing.T, c net.Conn, r *bufio.Reader, cmd string) string {
 // metrics_listen and finds them counted.
 func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
-	imapAddr, httpAddr, metricsAddr := freePort(t), freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("imap_listen = %q\nhttp_listen = %q\nmetrics_listen = %q\nallow_plaintext_auth = true\n",
-		imapAddr, httpAddr, metricsAddr))
+	imapAddr, httpAddr, metricsAddr, pop3Addr := freePort(t), freePort(t), freePort(t), freePort(t)
+	c := startServer(t, dir, fmt.Sprintf("imap_listen = %q\nhttp_listen = %q\nmetrics_listen = %q\npop3_listen = %q\nallow_plaintext_auth = true\n",
+		imapAddr, httpAddr, metricsAddr, pop3Addr))
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","password":"pw-alice"}`, 201)
 	adminCall(t, c, "POST", "/v1/deliver?rcpt=alice@example.org", "Subject: hi\r\n\r\nhello\r\n", 201)
@@ -131,6 +131,22 @@ func TestMetrics(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	// POP3: two known commands and a made-up one.
+	pc, err := net.Dial("tcp", pop3Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := bufio.NewReader(pc)
+	pr.ReadString('\n')
+	for _, cmd := range []string{"NOOP", "XFOO9", "QUIT"} {
+		fmt.Fprintf(pc, "%s\r\n", cmd)
+		pr.ReadString('\n')
+	}
+	pc.Close()
+	waitFor(t, "pop3 QUIT counted", func() bool {
+		return strings.Contains(adminCall(t, c, "GET", "/metrics", "", 200), `command="QUIT"`)
+	})
+
 	text := adminCall(t, c, "GET", "/metrics", "", 200)
 	for _, want := range []string{
 		`roost_sessions{listener="imap"} 1`,
@@ -146,12 +162,14 @@ func TestMetrics(t *testing.T) {
 		"go_goroutines ",
 		"# TYPE roost_command_duration_seconds histogram",
 		`roost_command_duration_seconds_count{proto="http",command="other",`,
+		`roost_command_duration_seconds_count{proto="pop3",command="NOOP",result="done"} 1`,
+		`roost_command_duration_seconds_count{proto="pop3",command="other",result="done"} 1`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if strings.Contains(text, "XYZZY123") {
+	if strings.Contains(text, "XYZZY123") || strings.Contains(text, "XFOO9") {
 		t.Error("a client's made-up method became a label value")
 	}
 	if t.Failed() {

@@ -67,6 +67,9 @@ type SubmissionOptions struct {
 	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
 	// 0 is no limit.
 	MaxConnectionsPerIP int
+	// OnCommand, when set, is told each command's verb and how long it
+	// took (metrics); it must not block.
+	OnCommand func(verb string, d time.Duration)
 }
 
 // Limits of a session.
@@ -204,7 +207,12 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 		if err != nil {
 			return
 		}
-		if !ss.command(cmd) {
+		start := time.Now()
+		more := ss.command(cmd)
+		if s.o.OnCommand != nil {
+			s.o.OnCommand(cmd.Verb, time.Since(start))
+		}
+		if !more {
 			return
 		}
 	}

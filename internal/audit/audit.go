@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"log/syslog"
 	"os"
 	"sync"
 	"time"
@@ -57,13 +58,25 @@ type Log struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu sync.Mutex
-	f  *os.File
+	mu  sync.Mutex
+	f   *os.File
+	sys *syslog.Writer // path "syslog": the local syslog daemon instead of f
 }
+
+// Syslog is the path that sends the audit log to the local syslog daemon
+// (facility authpriv, tag roost-audit) instead of a file.
+const Syslog = "syslog"
 
 // Open opens (creating, mode 0600) the audit log at path for appending.
 // An empty path returns a nil Log, which records nothing.
 func Open(path string, log *slog.Logger) (*Log, error) {
+	return openWith(path, log, func() (*syslog.Writer, error) {
+		return syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, "roost-audit")
+	})
+}
+
+// openWith is Open with the way to reach syslog (tests dial their own socket).
+func openWith(path string, log *slog.Logger, dialSyslog func() (*syslog.Writer, error)) (*Log, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -71,6 +84,14 @@ func Open(path string, log *slog.Logger) (*Log, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Log{path: path, log: log, now: time.Now}
+	if path == Syslog {
+		w, err := dialSyslog()
+		if err != nil {
+			return nil, fmt.Errorf("audit log: syslog: %w", err)
+		}
+		l.sys = w
+		return l, nil
+	}
 	f, err := l.open()
 	if err != nil {
 		return nil, err
@@ -91,7 +112,7 @@ func (l *Log) open() (*os.File, error) {
 // that a file renamed by logrotate is left alone. On failure the old
 // file stays in use.
 func (l *Log) Reopen() error {
-	if l == nil {
+	if l == nil || l.sys != nil {
 		return nil
 	}
 	f, err := l.open()
@@ -112,6 +133,9 @@ func (l *Log) Close() error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.sys != nil {
+		return l.sys.Close()
+	}
 	return l.f.Close()
 }
 
@@ -131,9 +155,12 @@ func (l *Log) Record(ev Event) {
 		l.log.Error("audit log: encode", "err", err)
 		return
 	}
-	b = append(b, '\n')
 	l.mu.Lock()
-	_, err = l.f.Write(b)
+	if l.sys != nil {
+		err = l.sys.Info(string(b)) // one datagram per event
+	} else {
+		_, err = l.f.Write(append(b, '\n'))
+	}
 	l.mu.Unlock()
 	if err != nil {
 		l.log.Error("audit log: write failed", "path", l.path, "event", ev.Kind, "err", err)

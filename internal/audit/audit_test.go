@@ -3,6 +3,8 @@ package audit
 import (
 	"bufio"
 	"encoding/json"
+	"log/syslog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,4 +106,36 @@ func TestNilLog(t *testing.T) {
 	l.Record(Event{Kind: KindAuth})
 	l.Reopen()
 	l.Close()
+}
+
+// TestSyslog: with path "syslog" each event is one datagram to the
+// syslog daemon, facility authpriv, the JSON object as the message.
+func TestSyslog(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "log")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	l, err := openWith(Syslog, nil, func() (*syslog.Writer, error) {
+		return syslog.Dial("unixgram", sock, syslog.LOG_AUTHPRIV|syslog.LOG_INFO, "roost-audit")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Record(Event{Kind: KindAuth, Login: "alice", Result: "ok"})
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(buf[:n])
+	// <86>: authpriv (10) * 8 + info (6).
+	if !strings.HasPrefix(msg, "<86>") || !strings.Contains(msg, `roost-audit[`) || !strings.Contains(msg, `{"time":"`) || !strings.Contains(msg, `"event":"auth","login":"alice","result":"ok"}`) {
+		t.Fatalf("syslog datagram %q", msg)
+	}
 }

@@ -98,7 +98,7 @@ func (c *Config) validate(p *problems) {
 			}
 		}
 	}
-	if p.ok("audit_log_file") && c.AuditLogFile != "" && checkPathChars(p, "audit_log_file", c.AuditLogFile) {
+	if p.ok("audit_log_file") && c.AuditLogFile != "" && c.AuditLogFile != "syslog" && checkPathChars(p, "audit_log_file", c.AuditLogFile) {
 		if fi, err := os.Stat(c.AuditLogFile); err == nil && fi.IsDir() {
 			p.add("audit_log_file", "%q is a directory", c.AuditLogFile)
 		}

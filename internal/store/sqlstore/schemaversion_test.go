@@ -100,3 +100,26 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresSchemaNewerThanBinary: the same refusal on PostgreSQL,
+// pointing to the rollback procedure (there is no automatic copy).
+func TestPostgresSchemaNewerThanBinary(t *testing.T) {
+	dsn := newPostgresDB(t)
+	blobs := newBlobs(t, t.TempDir())
+	sqlstore.WithExtraMigration(`CREATE TABLE from_the_future (x BIGINT)`, func() {
+		db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "postgres", DSN: dsn, Blobs: blobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	})
+	_, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "postgres", DSN: dsn, Blobs: blobs})
+	if !errors.Is(err, sqlstore.ErrSchemaNewer) {
+		t.Fatalf("open by an older roost: %v, want ErrSchemaNewer", err)
+	}
+	for _, want := range []string{"schema version " + strconv.Itoa(sqlstore.SchemaVersion()+1), "up to " + strconv.Itoa(sqlstore.SchemaVersion()), "Rollback"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not say %q", err, want)
+		}
+	}
+}

@@ -35,6 +35,7 @@ need khal khal                      # expanded recurrences
 [ -x /usr/sbin/nsd ] || need_pkgs+=(nsd)          # a real DNS server for domain check
 need openssl openssl                # signed .mobileconfig verification
 need php php-cli                    # Horde's autoconfig consumer
+need promtool prometheus            # checks the /metrics exposition
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
@@ -45,7 +46,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   # Debian starts services of its own; the tests start their own instances.
-  $SUDO systemctl stop postgresql postfix dovecot nsd 2>/dev/null || true
+  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus 2>/dev/null || true
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/adminapi"
+	"github.com/roost-mail/roost/internal/audit"
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
@@ -57,6 +58,9 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
+	metrics *opsMetrics  // metrics.go
+	audit   *audit.Log   // audit.go; nil: off
+	logs    *logState    // log.go: log_file, log_levels
 	started time.Time
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
@@ -65,6 +69,9 @@ type server struct {
 	servers []*http.Server
 	closers []io.Closer
 	wg      sync.WaitGroup
+
+	// davOpens limits audit records of DAV access to shared folders.
+	davOpens sharedOpens
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -84,11 +91,13 @@ func Run(ctx context.Context, o Options) error {
 	s := &server{o: o, level: new(slog.LevelVar), started: time.Now(), events: events.NewHub()}
 	s.cfg.Store(cfg)
 	s.level.Set(cfg.SlogLevel())
-	logw, err := openLog(cfg, o.Stderr)
-	if err != nil {
+	if s.logs, s.log, err = openLogs(cfg, o.Stderr, s.level); err != nil { // log.go
 		return err
 	}
-	s.log = newLogger(cfg, logw, s.level)
+	if s.audit, err = audit.Open(cfg.AuditLogFile, s.log); err != nil {
+		return err
+	}
+	defer s.audit.Close()
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -113,6 +122,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer s.db.Close()
+	s.metrics = newOpsMetrics(s)
 
 	if err := s.bootstrap(ctx); err != nil {
 		return err
@@ -186,6 +196,12 @@ func (s *server) reload() {
 	applied, restart := config.Reload(cur, next)
 	s.cfg.Store(applied)
 	s.level.Set(applied.SlogLevel())
+	if err := s.logs.reload(applied); err != nil {
+		s.log.Error("log file not reopened", "err", err)
+	}
+	if err := s.audit.Reopen(); err != nil {
+		s.log.Error("audit log not reopened", "err", err)
+	}
 	s.db.SetDefaults(defaultsOf(applied))
 	if len(restart) > 0 {
 		s.log.Warn("configuration reloaded; these keys need a restart to take effect", "keys", restart)
@@ -257,7 +273,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	authn := &directory.Authenticator{Store: s.db, Throttle: &auth.Throttle{}, Log: s.log.With("proto", "auth"),
 		DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
-		Params:           func() auth.Params { return argonParams(s.cfg.Load()) }}
+		Params:           func() auth.Params { return argonParams(s.cfg.Load()) },
+		Observe:          s.observeAuth}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
 	// local recipients of the outbound queue; the queue sends what the
 	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
@@ -267,6 +284,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	}
 	q := s.newQueue(cfg, del)
 	del.Outbound = q
+	del.Observe = s.metrics.delivered(s.cfg.Load)
 	imip := imipSender{q: q, host: cfg.Hostname()}
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
@@ -287,7 +305,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		// may use the socket, the system administrator: `curl --unix-socket
 		// DATA/admin.sock http://roost/debug/pprof/profile?seconds=30`.
 		sock := http.NewServeMux()
-		sock.Handle("/", api)
+		sock.Handle("/", s.auditAdmin(api, "admin socket"))
+		sock.Handle("GET /metrics", s.metrics.reg.Handler())
 		sock.HandleFunc("/debug/pprof/", pprof.Index)
 		sock.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		sock.HandleFunc("/debug/pprof/trace", pprof.Trace)
@@ -308,8 +327,11 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("admin_listen: %w", err)
 			}
-			s.serve(ln, ac, adminAuth(api, authn), "admin api (TLS)", addr)
+			s.serve(ln, ac, adminAuth(s.auditAdmin(api, "password"), authn), "admin api (TLS)", addr)
 		}
+	}
+	if err := s.listenMetrics(cfg); err != nil {
+		return err
 	}
 	if cfg.HasRole("imap") {
 		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: tlsConf,
@@ -318,6 +340,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "imap")
+			}, OnCommand: s.metrics.imapCommand,
+			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
+				s.auditOpen(ctx, "imap", f, rights, how)
 			}})
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err
@@ -331,7 +356,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}})
+			}, OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -342,7 +367,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	if cfg.HasRole("lmtp") {
 		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
 			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del,
-			QuotaTempFail: cfg.QuotaHardTempfail})
+			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err
 		}
@@ -438,6 +463,7 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 	if err != nil {
 		return fmt.Errorf("%s_listen: %w", name, err)
 	}
+	ln = s.metrics.countConns(ln, name)
 	s.mu.Lock()
 	if !slices.Contains(s.closers, srv) {
 		s.closers = append(s.closers, srv)
@@ -458,8 +484,8 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 // serve runs an HTTP server on ln, with TLS when tlsConf is set, behind
 // the request smuggling guard (httpframe.go).
 func (s *server) serve(ln net.Listener, tlsConf *tls.Config, h http.Handler, name, addr string) {
-	ln = &frameListener{Listener: ln, tlsConf: tlsConf}
-	srv := &http.Server{Handler: guardFraming(h), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+	ln = &frameListener{Listener: s.metrics.countConns(ln, name), tlsConf: tlsConf}
+	srv := &http.Server{Handler: guardFraming(s.metrics.httpRequests(h, name)), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), ConnContext: frameContext,
 		// "OPTIONS *" must pass guardFraming too, to keep its count.
 		DisableGeneralOptionsHandler: true}
@@ -513,7 +539,7 @@ func adminAuth(h http.Handler, authn *directory.Authenticator) http.Handler {
 			return
 		}
 		if login, pw, ok := r.BasicAuth(); ok {
-			p, err := authn.Authenticate(r.Context(), login, pw, remoteAddr(r.RemoteAddr), "")
+			p, err := authn.Authenticate(directory.WithAuthInfo(r.Context(), "admin", "basic"), login, pw, remoteAddr(r.RemoteAddr), "")
 			if err == nil && p.Admin >= store.AdminTenant {
 				h.ServeHTTP(w, r.WithContext(store.WithPrincipal(r.Context(), p)))
 				return

@@ -62,7 +62,7 @@ func (s *server) listenManageSieve(cfg *config.Config, tlsConf *tls.Config, auth
 		Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			return authn.Authenticate(ctx, login, pw, remote, "")
+			return authn.Authenticate(directory.WithAuthInfo(ctx, "managesieve", ""), login, pw, remote, "")
 		}})
 	return s.serveTCP(cfg.Listener("managesieve"), "managesieve", srv, false, srv.Serve)
 }

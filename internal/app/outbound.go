@@ -59,8 +59,8 @@ func (s *server) listenSubmission(cfg *config.Config, q *queue.Queue, tlsConf *t
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		URLs:                &urlauth.Resolver{Store: s.db, MaxBytes: cfg.MaxMessageBytes()},
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			return authn.Authenticate(ctx, login, pw, remote, "")
-		}})
+			return authn.Authenticate(directory.WithAuthInfo(ctx, "submission", ""), login, pw, remote, "")
+		}, OnCommand: s.metrics.verbCommand("submission", smtpVerbs)})
 	if err := s.serveTCP(cfg.Listener("submission"), "submission", srv, false, srv.Serve); err != nil {
 		return err
 	}

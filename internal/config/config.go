@@ -57,6 +57,7 @@ type Config struct {
 	ManageSieveListen  string `toml:"managesieve_listen" default:"127.0.0.1:4190" doc:"Address (host:port) of the ManageSieve listener (RFC 5804) for editing filter scripts. Empty or 'off' disables it."`
 	AdminSocketPath    string `toml:"admin_socket" default:"" doc:"Path of the unix socket of the admin API, used by 'roost admin' on the same host. Whoever can open it is the system administrator: keep its directory private. Empty means 'admin.sock' in 'data_dir'."`
 	AdminListen        string `toml:"admin_listen" default:"" doc:"Optional address (host:port) of a TLS listener for the admin API, for administration from other hosts; client certificates are verified against 'ssl_ca_file'. Empty or 'off' disables it."`
+	MetricsListen      string `toml:"metrics_listen" default:"" doc:"Optional address (host:port) of a plain HTTP listener serving only Prometheus metrics at '/metrics' (they are always on the admin socket too: 'curl --unix-socket DATA/admin.sock http://roost/metrics'). The metrics name protocols, tenants and queue sizes but no users or messages; still, keep it on loopback or a monitoring network. Empty or 'off' disables it."`
 	SSLCertificateFile string `toml:"ssl_certificate_file" default:"" doc:"PEM file with the server certificate (and its chain) used by every TLS listener and STARTTLS. Empty means a self-signed certificate generated in 'data_dir'/tls/ on first start, which clients will warn about. Set both this and 'ssl_private_key_file', or neither."`
 	SSLPrivateKeyFile  string `toml:"ssl_private_key_file" default:"" doc:"PEM file with the private key of 'ssl_certificate_file'."`
 	SSLCAFile          string `toml:"ssl_ca_file" default:"" doc:"PEM file with the certificate authorities whose client certificates 'admin_listen' accepts. A client certificate login is the system identity, so guard the CA's key. Empty accepts no client certificates."`
@@ -78,8 +79,11 @@ type Config struct {
 	QuotaMessages     int  `toml:"quota_messages" default:"0" reload:"true" doc:"Most messages (items of any kind) one user's store may hold; beyond it the store accepts no new items, delivered mail included, as over 'quota_hard'. IMAP clients see it as the MESSAGE quota resource. 0 is no limit."`
 
 	LogLevel  string `toml:"log_level" default:"info" reload:"true" doc:"Least severe messages logged: 'debug', 'info', 'warn' or 'error'. Kopano's numbers are accepted too: 6 is 'debug', 4 and 5 are 'info', 3 is 'warn', and 0 to 2 are 'error' (errors are always logged)."`
-	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to."`
+	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to. A file is reopened on SIGHUP, for logrotate."`
 	LogFormat string `toml:"log_format" default:"text" doc:"Format of log lines: 'text' (key=value pairs) or 'json' (one object per line)."`
+
+	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'admin', 'auth', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
+	AuditLogFile string   `toml:"audit_log_file" default:"" doc:"File the audit log is appended to, one JSON object per line: every authentication (success and failure, with protocol, mechanism and client address), every change made through the admin API (who, what, which object) and every opening of another user's folder (who, whose, which folder, with which rights). Reopened on SIGHUP, for logrotate. 'syslog' sends each object to the local syslog daemon instead (facility authpriv, tag roost-audit). Empty switches the audit log off. See docs/operations.md, Audit log."`
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
 
@@ -157,6 +161,7 @@ var listenerKeys = map[string]string{
 	"https":       "https_listen",
 	"managesieve": "managesieve_listen",
 	"admin":       "admin_listen",
+	"metrics":     "metrics_listen",
 }
 
 // Default returns the configuration used when no file is given: every key at
@@ -253,6 +258,19 @@ func (c *Config) Hostname() string {
 func (c *Config) SlogLevel() slog.Level {
 	l, _ := parseLogLevel(c.LogLevel)
 	return l
+}
+
+// SubsystemLevels returns log_levels as subsystem → level (valid
+// entries only; Validate reports the others).
+func (c *Config) SubsystemLevels() map[string]slog.Level {
+	out := map[string]slog.Level{}
+	for _, e := range c.LogLevels {
+		sub, lv, ok := strings.Cut(e, "=")
+		if l, valid := parseLogLevel(strings.TrimSpace(lv)); ok && valid && strings.TrimSpace(sub) != "" {
+			out[strings.TrimSpace(sub)] = l
+		}
+	}
+	return out
 }
 
 // MaxMessageBytes returns max_message_size in bytes.

@@ -237,7 +237,10 @@ password_argon2_time = 3
 password_argon2_threads = 2
 dav_schedule_inbox_days = 7
 quota_warning_from = "Helpdesk <help@example.com>"
-`, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"))
+metrics_listen = "127.0.0.1:9154"
+log_levels = ["imap=debug", "queue=warn"]
+audit_log_file = %[8]q
+`, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"), filepath.Join(dir, "audit.log"))
 	c, err := config.Load(writeConfig(t, text))
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,19 @@ func (c *Config) validate(p *problems) {
 	if p.ok("log_file") {
 		checkLogFile(p, c.LogFile)
 	}
+	if p.ok("log_levels") {
+		for _, e := range c.LogLevels {
+			sub, lv, ok := strings.Cut(e, "=")
+			if _, valid := parseLogLevel(strings.TrimSpace(lv)); !ok || strings.TrimSpace(sub) == "" || !valid {
+				p.add("log_levels", "%q is not 'subsystem=level' with a level of %s or 0-6", e, quoteList(logLevels))
+			}
+		}
+	}
+	if p.ok("audit_log_file") && c.AuditLogFile != "" && c.AuditLogFile != "syslog" && checkPathChars(p, "audit_log_file", c.AuditLogFile) {
+		if fi, err := os.Stat(c.AuditLogFile); err == nil && fi.IsDir() {
+			p.add("audit_log_file", "%q is a directory", c.AuditLogFile)
+		}
+	}
 	if p.ok("log_format") {
 		checkEnum(p, "log_format", c.LogFormat, logFormats)
 	}

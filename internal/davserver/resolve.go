@@ -103,8 +103,28 @@ func (s *Server) splitPath(escaped string) ([]string, bool, error) {
 	return segs, trailing, nil
 }
 
-// resolve maps an escaped request path to what it names.
+// resolve maps an escaped request path to what it names, telling
+// OnSharedOpen when that is in a folder of another store.
 func (s *Server) resolve(ctx context.Context, escaped string) (*resource, error) {
+	res, err := s.resolvePath(ctx, escaped)
+	if err == nil && s.o.OnSharedOpen != nil && res.folder != nil {
+		if p := store.PrincipalFrom(ctx); p != nil && !p.System && (res.st == nil || res.st.OwnerID != p.UserID || res.folder.StoreID != res.st.ID) {
+			s.o.OnSharedOpen(ctx, res.folder, httpMethod(ctx))
+		}
+	}
+	return res, err
+}
+
+type methodKey struct{}
+
+// httpMethod is the method of the request ctx belongs to.
+func httpMethod(ctx context.Context) string {
+	m, _ := ctx.Value(methodKey{}).(string)
+	return m
+}
+
+// resolvePath maps an escaped request path to what it names.
+func (s *Server) resolvePath(ctx context.Context, escaped string) (*resource, error) {
 	segs, _, err := s.splitPath(escaped)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,10 @@ type Options struct {
 	ScheduleInboxTTL time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// OnSharedOpen, when set, is told of every request that names a
+	// folder (or an object in it) of another user's or a public store,
+	// with the request method (the audit log).
+	OnSharedOpen func(ctx context.Context, f *store.Folder, how string)
 }
 
 // Server is the CalDAV/CardDAV http.Handler.
@@ -154,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := store.WithPrincipal(r.Context(), p)
+	ctx := context.WithValue(store.WithPrincipal(r.Context(), p), methodKey{}, r.Method)
 	r = r.WithContext(ctx)
 	w.Header().Set("DAV", davHeader)
 	if !s.log.Enabled(ctx, slog.LevelDebug) {

@@ -51,7 +51,10 @@ type Authenticator struct {
 	// auth.HashPasswordWith when set (tests count hash computations).
 	CheckPassword func(encoded, pw string) error
 	HashPassword  func(pw string, p auth.Params) (string, error)
-	sleep         func(time.Duration)
+	// Observe, when set, is told the outcome of every Authenticate call
+	// (metrics, the audit log); it must not block.
+	Observe func(ctx context.Context, ev AuthEvent)
+	sleep   func(time.Duration)
 
 	once  sync.Once
 	slots chan struct{}
@@ -149,6 +152,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 			// account banned there gets banned itself.
 			a.Throttle.Fail(ip, login)
 			a.log().Warn("login refused: throttled", "user", login, "ip", ip)
+			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
 			return nil, ErrThrottled
 		}
 	}
@@ -159,6 +163,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		u, err = a.Store.UserByAddress(sys, login)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "error"})
 		return nil, fmt.Errorf("authenticate %q: %w", login, err)
 	}
 	// A cache hit is possible only with the right password for this very
@@ -177,6 +182,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 				a.log().Error("login: dummy hash verified", "user", login) // cannot happen
 			}
 			a.fail(ip, login, "unknown user")
+			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "unknown user"})
 			return nil, ErrBadCredentials
 		}
 		if err := a.check(ctx, u.PasswordHash, password); err != nil {
@@ -187,6 +193,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 				a.log().Error("login: stored password hash unusable", "user", u.Login, "err", err)
 			}
 			a.fail(ip, login, "wrong password")
+			a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "wrong password"})
 			return nil, ErrBadCredentials
 		}
 		if u.Active && auth.NeedsRehash(u.PasswordHash, p) {
@@ -195,6 +202,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	}
 	if !u.Active {
 		a.log().Warn("login refused: non-active account", "user", u.Login, "ip", ip)
+		a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "inactive"})
 		return nil, ErrInactive
 	}
 	if feature != "" {
@@ -204,6 +212,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		}
 		if !slices.Contains(store.EffectiveFeatures(u, disabled), feature) {
 			a.log().Warn("login refused: feature disabled", "user", u.Login, "feature", feature, "ip", ip)
+			a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "feature disabled"})
 			return nil, ErrFeature
 		}
 	}
@@ -212,6 +221,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	}
 	pr, err := a.Store.Principal(sys, u.Login)
 	if err != nil {
+		a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "error"})
 		return nil, fmt.Errorf("authenticate %q: %w", login, err)
 	}
 	if !hit {
@@ -219,6 +229,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		a.Cache.Add(verifierOf(u), password)
 	}
 	a.log().Info("login", "user", u.Login, "ip", ip, "feature", feature, "cached", hit)
+	a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, OK: true})
 	return pr, nil
 }
 

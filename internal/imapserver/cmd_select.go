@@ -43,6 +43,9 @@ func (s *session) cmdSelect(c *imap.Command) (imap.Code, error) {
 	if !strings.ContainsRune(rights, store.RightRead) {
 		return "", wrap(opMailbox, store.ErrPermission)
 	}
+	if m.t.ns != nsPersonal && s.o.OnSharedOpen != nil {
+		s.o.OnSharedOpen(s.ctx, f, rights, c.Name)
+	}
 	items, err := s.o.Store.ListItems(s.ctx, f.ID, 0, 0)
 	if err != nil {
 		return "", wrap(opMailbox, err)

@@ -50,6 +50,14 @@ type Options struct {
 	// belongs in Authenticate and the app's listener.)
 	MaxConnectionsPerIP   int
 	MaxConnectionsPerUser int
+
+	// OnCommand, when set, is told each command's name, how long its
+	// handler ran and its error (metrics); it must not block.
+	OnCommand func(name string, d time.Duration, err error)
+	// OnSharedOpen, when set, is told when a folder of another user's or
+	// a public store is selected or examined, with the rights it was
+	// opened with (the audit log).
+	OnSharedOpen func(ctx context.Context, f *store.Folder, rights, how string)
 }
 
 // Timeouts (RFC 9051 §5.4: the autologout timer of an authenticated session

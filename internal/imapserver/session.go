@@ -378,9 +378,13 @@ func (s *session) dispatch(c *imap.Command) error {
 		return s.countBad()
 	}
 	s.tag = c.Tag
+	start := time.Now()
 	code, err := imap.Code(""), s.checkUIDOnly(c)
 	if err == nil {
 		code, err = h.fn(s, c)
+	}
+	if s.o.OnCommand != nil {
+		s.o.OnCommand(c.Name, time.Since(start), err)
 	}
 	s.tag = ""
 	if errors.Is(err, errLogout) {

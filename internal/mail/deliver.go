@@ -96,6 +96,9 @@ type Deliverer struct {
 	MaxMessageBytes int64
 	// Now returns the current time; nil = time.Now (tests).
 	Now func() time.Time
+	// Observe, when set, is told the results of every delivery (metrics);
+	// it must not block.
+	Observe func(ctx context.Context, results []Result)
 }
 
 // Result is the outcome of delivering to one user.
@@ -143,7 +146,7 @@ func (d *Deliverer) Deliver(ctx context.Context, users []*store.User, open func(
 	for _, u := range users {
 		rcpts = append(rcpts, Recipient{Users: []*store.User{u}})
 	}
-	return d.deliver(ctx, nil, rcpts, open)
+	return d.observe(ctx, d.deliver(ctx, nil, rcpts, open))
 }
 
 // DeliverMessage runs the pipeline for every user of rcpts (each user once,
@@ -151,7 +154,14 @@ func (d *Deliverer) Deliver(ctx context.Context, users []*store.User, open func(
 // open is called once. The results are in the order the users first
 // appear.
 func (d *Deliverer) DeliverMessage(ctx context.Context, from string, rcpts []Recipient, open func() (io.ReadCloser, error)) []Result {
-	return d.deliver(ctx, &from, rcpts, open)
+	return d.observe(ctx, d.deliver(ctx, &from, rcpts, open))
+}
+
+func (d *Deliverer) observe(ctx context.Context, rs []Result) []Result {
+	if d.Observe != nil {
+		d.Observe(ctx, rs)
+	}
+	return rs
 }
 
 // returnPath returns the address of the first Return-Path field, "" for

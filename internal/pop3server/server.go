@@ -42,6 +42,9 @@ type Options struct {
 	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
 	// 0 is no limit.
 	MaxConnectionsPerIP int
+	// OnCommand, when set, is told each command's verb and how long it
+	// took (metrics); it must not block.
+	OnCommand func(verb string, d time.Duration)
 }
 
 // Limits of what a client can make a session hold.

@@ -13,6 +13,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
@@ -74,12 +75,16 @@ func (ss *session) run() {
 		var stop bool
 		var cancel context.CancelFunc
 		ss.ctx, cancel = context.WithTimeout(ss.base, commandTimeout)
+		start := time.Now()
 		if ss.authed {
 			stop = ss.transaction(verb, arg)
 		} else {
 			stop = ss.authorization(verb, arg)
 		}
 		cancel()
+		if ss.srv.o.OnCommand != nil {
+			ss.srv.o.OnCommand(verb, time.Since(start))
+		}
 		if stop {
 			return
 		}

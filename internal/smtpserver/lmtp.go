@@ -50,6 +50,9 @@ type Options struct {
 	// Deliverer runs the delivery pipeline (spam, Sieve, out-of-office,
 	// hooks); nil = a plain mail.Deliverer on Store.
 	Deliverer *mail.Deliverer
+	// OnCommand, when set, is told each command's verb and how long it
+	// took (metrics); it must not block.
+	OnCommand func(verb string, d time.Duration)
 }
 
 const (
@@ -135,7 +138,12 @@ func (l *LMTP) handle(c net.Conn) {
 		if err != nil {
 			return
 		}
-		if !s.command(cmd) {
+		start := time.Now()
+		more := s.command(cmd)
+		if l.o.OnCommand != nil {
+			l.o.OnCommand(cmd.Verb, time.Since(start))
+		}
+		if !more {
 			return
 		}
 	}

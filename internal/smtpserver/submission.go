@@ -70,6 +70,9 @@ type SubmissionOptions struct {
 	MaxConnectionsPerIP int
 	// URLs resolves the IMAP URLs of BURL (RFC 4468); nil: no BURL.
 	URLs *urlauth.Resolver
+	// OnCommand, when set, is told each command's verb and how long it
+	// took (metrics); it must not block.
+	OnCommand func(verb string, d time.Duration)
 }
 
 // Limits of a session.
@@ -207,7 +210,12 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 		if err != nil {
 			return
 		}
-		if !ss.command(cmd) {
+		start := time.Now()
+		more := ss.command(cmd)
+		if s.o.OnCommand != nil {
+			s.o.OnCommand(cmd.Verb, time.Since(start))
+		}
+		if !more {
 			return
 		}
 	}

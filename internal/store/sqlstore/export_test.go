@@ -72,3 +72,12 @@ func (d *DB) ForgetSummaries(ctx context.Context) (int64, error) {
 	})
 	return n, err
 }
+
+// WithExtraMigration runs fn with sql appended to the migrations, as if
+// this build knew one more schema version. Not for parallel tests.
+func WithExtraMigration(sql string, fn func()) {
+	old := migrations
+	migrations = append(migrations[:len(migrations):len(migrations)], sql)
+	defer func() { migrations = old }()
+	fn()
+}

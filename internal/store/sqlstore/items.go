@@ -233,6 +233,9 @@ func micro(t time.Time) int64 {
 }
 
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
+	if t.d.dialect == postgres {
+		return t.addItemPG(st, folderID, b, size, flags, idate, ix)
+	}
 	// Lock order everywhere: the store row (MODSEQ) before folder rows.
 	// Counters move in the same statements that hand out MODSEQ and UID.
 	var last int64

@@ -355,7 +355,7 @@ type access struct {
 // p may not look up, of a store p does not see, or soft-deleted (unless
 // deletedOK) is ErrNotFound; missing rights are ErrPermission.
 func (t *tx) folderAccess(p *store.Principal, folderID int64, need string, deletedOK bool) (*access, error) {
-	f, s, err := t.folderAndStore(folderID)
+	f, s, err := t.folderAndStore(p.UserID, folderID)
 	if err != nil {
 		return nil, err
 	}
@@ -705,8 +705,8 @@ func (d *DB) GetFolder(ctx context.Context, folderID int64) (*store.Folder, erro
 		if err != nil {
 			return err
 		}
-		out = a.folder
-		return t.markSubscribed(p, out)
+		out = a.folder // Subscribed read by folderAccess
+		return nil
 	})
 	return out, err
 }

@@ -16,16 +16,20 @@ import (
 // write in one statement what the access checks and write paths used to do
 // in several (docs/benchmarks.md, issue 19).
 
-// folderStoreCols are folderCols then storeCols, for folderAndStore.
-const folderStoreCols = `f.id, f.store_id, f.parent_id, f.name, f.type, f.special, f.uidvalidity, f.uidnext, f.highestmodseq, f.messages, f.size, 0, f.deleted, f.deleted_at, f.created, ` + storeCols
+// folderStoreCols are folderCols, with whether user ? subscribed the
+// folder, then storeCols, for folderAndStore.
+const folderStoreCols = `f.id, f.store_id, f.parent_id, f.name, f.type, f.special, f.uidvalidity, f.uidnext, f.highestmodseq, f.messages, f.size,
+	CASE WHEN EXISTS (SELECT 1 FROM subscriptions WHERE user_id = ? AND folder_id = f.id) THEN 1 ELSE 0 END,
+	f.deleted, f.deleted_at, f.created, ` + storeCols
 
-// folderAndStore reads a folder and its store in one statement.
-func (t *tx) folderAndStore(folderID int64) (*store.Folder, *storeRow, error) {
+// folderAndStore reads a folder, whether the user subscribed it (userID 0:
+// nobody did), and its store in one statement.
+func (t *tx) folderAndStore(userID, folderID int64) (*store.Folder, *storeRow, error) {
 	var f store.Folder
 	var s storeRow
 	fd, ffin := folderDest(&f)
 	sd, sfin := storeDest(&s)
-	err := t.row(`SELECT `+folderStoreCols+storeFrom+`JOIN folders f ON f.store_id = s.id WHERE f.id = ?`, folderID).Scan(append(fd, sd...)...)
+	err := t.row(`SELECT `+folderStoreCols+storeFrom+`JOIN folders f ON f.store_id = s.id WHERE f.id = ?`, userID, folderID).Scan(append(fd, sd...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("folder %d: %w", folderID, store.ErrNotFound)
 	}

@@ -623,6 +623,18 @@ func (d *DB) UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op 
 		if len(changes) == 0 {
 			return nil
 		}
+		if t.d.dialect == postgres {
+			fc := make([]flagChange, len(changes))
+			for i, c := range changes {
+				fc[i] = flagChange{c.it.ID, c.it.UID, c.flags}
+			}
+			seq, err := t.setFlagsPG(a.st.ID, folderID, fc)
+			for i, c := range changes {
+				out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: seq + uint64(i), Flags: c.flags, Size: c.it.Size, InternalDate: c.it.InternalDate})
+			}
+			slices.SortFunc(out, func(x, y store.ItemSummary) int { return int(int64(x.UID) - int64(y.UID)) })
+			return err
+		}
 		seq, err := t.nextModSeq(a.st.ID, len(changes))
 		if err != nil {
 			return err

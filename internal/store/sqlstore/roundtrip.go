@@ -92,3 +92,45 @@ func (t *tx) notify(storeID int64, seq uint64) {
 		t.after(func() { fn(storeID, seq) })
 	}
 }
+
+// flagChange is one item's new flags, for setFlagsPG.
+type flagChange struct {
+	id    int64
+	uid   uint32
+	flags []string
+}
+
+// setFlagsPG writes new flags of items of one folder on PostgreSQL in one
+// statement: n MODSEQ values of the store, the items (the i-th change gets
+// the i-th value), their journal entries and the folder's HIGHESTMODSEQ.
+// It returns the first MODSEQ. The caller holds the store's lock.
+func (t *tx) setFlagsPG(storeID, folderID int64, changes []flagChange) (uint64, error) {
+	n := len(changes)
+	ids, uids, flags := make([]int64, n), make([]int64, n), make([]string, n)
+	for i, c := range changes {
+		ids[i], uids[i], flags[i] = c.id, int64(c.uid), strings.Join(c.flags, " ")
+	}
+	var last int64
+	err := t.row(`WITH s AS (
+	UPDATE stores SET modseq = modseq + ?::bigint WHERE id = ?::bigint RETURNING modseq
+), v AS (
+	SELECT x.id, x.uid, x.flags, (SELECT modseq FROM s) - ?::bigint + x.ord AS modseq
+	FROM unnest(?::bigint[], ?::bigint[], ?::text[]) WITH ORDINALITY AS x(id, uid, flags, ord)
+), u AS (
+	UPDATE items SET flags = v.flags, modseq = v.modseq FROM v WHERE items.id = v.id
+), c AS (
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
+	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint FROM v
+)
+UPDATE folders SET highestmodseq = (SELECT modseq FROM s) WHERE id = ?::bigint RETURNING highestmodseq`,
+		n, storeID, n, ids, uids, flags,
+		storeID, string(store.ChangeItemUpdated), folderID, now(), folderID).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("set flags: %w", err)
+	}
+	first := uint64(last) - uint64(n) + 1
+	for i := range changes {
+		t.notify(storeID, first+uint64(i))
+	}
+	return first, nil
+}

@@ -8,9 +8,16 @@
 #   scripts/bench-db.sh
 #   ROUNDS=3 DURATION=10s DBS="postgres sqlite" BENCHES="imap lmtp" scripts/bench-db.sh
 #   ROOST_BIN=/tmp/roost-before scripts/bench-db.sh    another build of roost
-#   PG_URL=postgres://postgres@127.0.0.1:26432 scripts/bench-db.sh
+#   PG_URL=postgres://postgres@127.0.0.1:26432 PG_PID=@/path/data/postmaster.pid scripts/bench-db.sh
 #       use a running PostgreSQL (fsync on!) instead of starting one; a
-#       database roost_bench_N is created in it for each run and dropped
+#       database roost_bench_N is created in it for each run and dropped;
+#       PG_PID (a pid, or @file whose first line is one) names its
+#       postmaster, whose process tree's CPU time then counts as the server's
+#
+# Besides the throughput each run reports the CPU time of the server per
+# operation: Roost's process, plus on PostgreSQL the postmaster and all
+# its backends. On a machine shared with other work the throughput varies
+# with the load; the CPU per operation much less.
 #
 # Without PG_URL the script starts its own PostgreSQL cluster (initdb,
 # fsync=on, as the postgres user when run as root) in the work directory.
@@ -52,7 +59,11 @@ if [[ " $dbs " == *" postgres "* ]] && [ -z "$pg_url" ]; then
     -o "-c listen_addresses=127.0.0.1 -p $pport -k $work/pg -c fsync=on -c max_connections=100" start >/dev/null
   own_pg=1
   pg_url="postgres://postgres@127.0.0.1:$pport"
+  pg_pid=@$work/pg/data/postmaster.pid
 fi
+pg_pid=${pg_pid:-${PG_PID:-}}
+pidof_file() { case $1 in @*) head -1 "${1#@}" ;; *) echo "$1" ;; esac; }
+cpu_s() { "$bin" bench cpu --server-pid "$1" | sed 's/cpu_s=\([0-9.]*\).*/\1/'; }
 psql_cmd() { PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -q -X -v ON_ERROR_STOP=1 "$pg_url/postgres?sslmode=disable" -c "$1" >/dev/null; }
 
 rport=$(free_port); lport=$(free_port); n=0
@@ -106,6 +117,9 @@ for r in $(seq "$rounds"); do
     for db in $turns; do
       start_roost "$db"
       echo "== $db $b (round $r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+      pids=$roost_pid
+      [ "$db" = postgres ] && [ -n "$pg_pid" ] && pids="$pids,$(pidof_file "$pg_pid")"
+      c0=$(cpu_s "$pids")
       case $b in
         imap)
           "$bin" bench imap --addr "127.0.0.1:$rport" --users "$users" --clients "$clients" --messages "$msgs" \
@@ -116,10 +130,13 @@ for r in $(seq "$rounds"); do
             --duration "$duration" | tee "$work/out"
           total=$(awk '$1 == "delivery" { print $3 }' "$work/out") ;;
       esac
-      echo "$b $db $r ${total:-?}" >> "$work/results"
+      c1=$(cpu_s "$pids")
+      ops=$(case $b in imap) grep -o ' ops=[0-9]*' "$work/out" | cut -d= -f2 ;; lmtp) awk '$1 == "delivery" { print $2 }' "$work/out" ;; esac)
+      cpu=$(awk -v a="$c0" -v b="$c1" -v n="${ops:-0}" 'BEGIN { if (n > 0) printf "%.3f", (b - a) * 1000 / n; else print "?" }')
+      echo "$b $db $r ${total:-?} $cpu" >> "$work/results"
       stop_roost "$db"
     done
   done
 done
-echo "== results (bench db round per-second)"
+echo "== results (bench db round per-second server-CPU-ms-per-op)"
 cat "$work/results"

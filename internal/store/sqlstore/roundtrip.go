@@ -134,3 +134,45 @@ UPDATE folders SET highestmodseq = (SELECT modseq FROM s) WHERE id = ?::bigint R
 	}
 	return first, nil
 }
+
+// deleteItemsPG soft-deletes live items of one folder on PostgreSQL in one
+// statement, as DeleteItems does with removeItems: n MODSEQ values of the
+// store (the i-th item gets the i-th), the items, their journal entries,
+// and the folder's and the store's counters. The caller holds the store's
+// lock.
+func (t *tx) deleteItemsPG(storeID, folderID int64, items []*store.Item, at int64) error {
+	n := len(items)
+	ids, uids := make([]int64, n), make([]int64, n)
+	var size int64
+	for i, it := range items {
+		ids[i], uids[i] = it.ID, int64(it.UID)
+		size += it.Size
+	}
+	var last int64
+	err := t.row(`WITH s AS (
+	UPDATE stores SET modseq = modseq + ?::bigint, messages = messages - ?::bigint, size = size - ?::bigint WHERE id = ?::bigint RETURNING modseq
+), v AS (
+	SELECT x.id, x.uid, (SELECT modseq FROM s) - ?::bigint + x.ord AS modseq
+	FROM unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS x(id, uid, ord)
+), u AS (
+	UPDATE items SET deleted = 1, deleted_at = ?::bigint, modseq = v.modseq FROM v WHERE items.id = v.id
+), c AS (
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
+	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint FROM v
+)
+UPDATE folders SET messages = messages - ?::bigint, size = size - ?::bigint, highestmodseq = (SELECT modseq FROM s)
+WHERE id = ?::bigint RETURNING highestmodseq`,
+		n, n, size, storeID,
+		n, ids, uids,
+		at,
+		storeID, string(store.ChangeItemDeleted), folderID, now(),
+		n, size, folderID).Scan(&last)
+	if err != nil {
+		return fmt.Errorf("delete items: %w", err)
+	}
+	first := uint64(last) - uint64(n) + 1
+	for i := range items {
+		t.notify(storeID, first+uint64(i))
+	}
+	return nil
+}

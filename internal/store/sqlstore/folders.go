@@ -633,7 +633,9 @@ func (d *DB) CreatePublicStore(ctx context.Context, tenant string) (*store.Store
 
 // visibleFolders lists the folders of s that p may look up.
 func (t *tx) visibleFolders(p *store.Principal, s *storeRow, deleted bool) ([]*store.Folder, error) {
-	rows, err := t.query(`SELECT `+folderCols+` FROM folders WHERE store_id = ? AND deleted = ? ORDER BY parent_id, name_lc`, s.ID, b2i(deleted))
+	// The listing carries the principal's subscriptions (folderSubCols).
+	rows, err := t.query(`SELECT `+folderSubCols+` FROM folders f WHERE f.store_id = ? AND f.deleted = ? ORDER BY f.parent_id, f.name_lc`,
+		p.UserID, s.ID, b2i(deleted))
 	if err != nil {
 		return nil, err
 	}
@@ -685,10 +687,8 @@ func (d *DB) listFolders(ctx context.Context, storeID int64, deleted bool) ([]*s
 		if err != nil {
 			return err
 		}
-		if out, err = t.visibleFolders(p, s, deleted); err != nil {
-			return err
-		}
-		return t.markSubscribed(p, out...)
+		out, err = t.visibleFolders(p, s, deleted) // with subscriptions
+		return err
 	})
 	return out, err
 }

@@ -16,11 +16,14 @@ import (
 // write in one statement what the access checks and write paths used to do
 // in several (docs/benchmarks.md, issue 19).
 
-// folderStoreCols are folderCols, with whether user ? subscribed the
-// folder, then storeCols, for folderAndStore.
-const folderStoreCols = `f.id, f.store_id, f.parent_id, f.name, f.type, f.special, f.uidvalidity, f.uidnext, f.highestmodseq, f.messages, f.size,
+// folderSubCols are folderCols of folders f, with whether user ?
+// subscribed the folder (user 0: nobody did).
+const folderSubCols = `f.id, f.store_id, f.parent_id, f.name, f.type, f.special, f.uidvalidity, f.uidnext, f.highestmodseq, f.messages, f.size,
 	CASE WHEN EXISTS (SELECT 1 FROM subscriptions WHERE user_id = ? AND folder_id = f.id) THEN 1 ELSE 0 END,
-	f.deleted, f.deleted_at, f.created, ` + storeCols
+	f.deleted, f.deleted_at, f.created`
+
+// folderStoreCols are folderSubCols then storeCols, for folderAndStore.
+const folderStoreCols = folderSubCols + `, ` + storeCols
 
 // folderAndStore reads a folder, whether the user subscribed it (userID 0:
 // nobody did), and its store in one statement.

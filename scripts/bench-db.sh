@@ -23,11 +23,11 @@
 # fsync=on, as the postgres user when run as root) in the work directory.
 # Each run starts from an empty database: IMAP with USERS users and CLIENTS
 # clients, each INBOX filled to MESSAGES first; LMTP with CONNS connections
-# delivering SIZE-byte messages to USERS users.
+# delivering SIZE-byte messages to LMTP_USERS users (as scripts/bench-lmtp.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-1}; duration=${DURATION:-10s}; dbs=${DBS:-sqlite postgres}; benches=${BENCHES:-imap lmtp}
-users=${USERS:-10}; clients=${CLIENTS:-10}; msgs=${MESSAGES:-50}; conns=${CONNS:-8}; size=${SIZE:-10240}
+users=${USERS:-10}; lusers=${LMTP_USERS:-100}; clients=${CLIENTS:-10}; msgs=${MESSAGES:-50}; conns=${CONNS:-8}; size=${SIZE:-10240}
 mix=${MIX:-select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10}
 work=$(mktemp -d /tmp/roost-bench-db.XXXXXX)
 chmod 755 "$work"
@@ -67,7 +67,7 @@ cpu_s() { "$bin" bench cpu --server-pid "$1" | sed 's/cpu_s=\([0-9.]*\).*/\1/'; 
 psql_cmd() { PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -q -X -v ON_ERROR_STOP=1 "$pg_url/postgres?sslmode=disable" -c "$1" >/dev/null; }
 
 rport=$(free_port); lport=$(free_port); n=0
-start_roost() { # db
+start_roost() { # db users
   n=$((n + 1))
   rm -rf "$work/data"; mkdir -p "$work/data"
   local dbline=""
@@ -96,7 +96,7 @@ CONF
   for _ in $(seq 300); do [ -S "$work/data/admin.sock" ] && break; sleep 0.1; done
   wait_port "$rport"
   "$bin" admin --config "$work/roost.toml" domain add bench.test >/dev/null
-  for i in $(seq 0 $((users - 1))); do
+  for i in $(seq 0 $(($2 - 1))); do
     echo bench | "$bin" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null
   done
 }
@@ -108,14 +108,15 @@ stop_roost() {
 }
 
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); roost $bin; PostgreSQL $("$pg_bin/postgres" --version | cut -d' ' -f3)"
-echo "== imap: $clients clients, $users users, $msgs messages per INBOX, mix $mix; lmtp: $conns connections, $size bytes; $duration per run, $rounds rounds"
+echo "== imap: $clients clients, $users users, $msgs messages per INBOX, mix $mix; lmtp: $conns connections, $lusers users, $size bytes; $duration per run, $rounds rounds"
 : > "$work/results"
 for r in $(seq "$rounds"); do
   turns=$dbs
   [ $((r % 2)) -eq 0 ] && turns=$(echo "$turns" | tr ' ' '\n' | tac | tr '\n' ' ')
   for b in $benches; do
     for db in $turns; do
-      start_roost "$db"
+      u=$users; [ "$b" = lmtp ] && u=$lusers
+      start_roost "$db" "$u"
       echo "== $db $b (round $r), load $(cut -d' ' -f1-3 /proc/loadavg)"
       pids=$roost_pid
       [ "$db" = postgres ] && [ -n "$pg_pid" ] && pids="$pids,$(pidof_file "$pg_pid")"
@@ -126,7 +127,7 @@ for r in $(seq "$rounds"); do
             --duration "$duration" --mix "$mix" | tee "$work/out"
           total=$(grep -o 'ops_per_s=[0-9.]*' "$work/out" | cut -d= -f2) ;;
         lmtp)
-          "$bin" bench lmtp --addr "127.0.0.1:$lport" --users "$users" --conns "$conns" --size "$size" \
+          "$bin" bench lmtp --addr "127.0.0.1:$lport" --users "$lusers" --conns "$conns" --size "$size" \
             --duration "$duration" | tee "$work/out"
           total=$(awk '$1 == "delivery" { print $3 }' "$work/out") ;;
       esac

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -61,6 +62,8 @@ type DB struct {
 	rstmts, wstmts sync.Map // SQLite prepared statements by query
 
 	lists *listCache // listings of large folders
+
+	stmts atomic.Int64 // statements run through tx (tests count round trips)
 
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
@@ -267,6 +270,7 @@ func (t *tx) stmt(q string) *sql.Stmt {
 }
 
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
 	}
@@ -274,6 +278,7 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.QueryContext(t.ctx, args...)
 	}
@@ -281,6 +286,7 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 }
 
 func (t *tx) row(q string, args ...any) *sql.Row {
+	t.d.stmts.Add(1)
 	if st := t.stmt(q); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}

@@ -586,16 +586,9 @@ func (t *tx) userByID(id int64) (*store.User, error) {
 	return u, err
 }
 
-// fillUser loads aliases, send-as delegates and groups.
+// fillUser loads aliases, send-as delegates and groups (fillUserOnce).
 func (t *tx) fillUser(u *store.User) error {
-	var err error
-	if u.Aliases, err = t.strings(`SELECT address FROM addresses WHERE user_id = ? AND is_primary = 0 ORDER BY address`, u.ID); err != nil {
-		return err
-	}
-	if u.SendAs, err = t.strings(`SELECT x.login FROM sendas s JOIN users x ON x.id = s.delegate_id WHERE s.user_id = ? ORDER BY x.login`, u.ID); err != nil {
-		return err
-	}
-	if u.Groups, err = t.strings(`SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.name_lc`, u.ID); err != nil {
+	if err := t.fillUserOnce(u); err != nil {
 		return err
 	}
 	u.Groups = append([]string{store.EveryoneGroup}, u.Groups...)

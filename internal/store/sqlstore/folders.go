@@ -235,17 +235,27 @@ const storeFrom = ` FROM stores s JOIN tenants t ON t.id = s.tenant_id LEFT JOIN
 
 func scanStore(sc interface{ Scan(...any) error }) (*storeRow, error) {
 	var s storeRow
+	dest, finish := storeDest(&s)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	finish()
+	return &s, nil
+}
+
+// storeDest returns the scan destinations of storeCols and what to do
+// once they are filled.
+func storeDest(s *storeRow) ([]any, func()) {
 	var kind string
 	var orphan, deleted, override int
 	var created int64
-	if err := sc.Scan(&s.ID, &s.TenantID, &s.Tenant, &kind, &s.OwnerID, &s.Owner, &s.FormerOwner, &orphan, &s.Locale, &s.Size, &s.Messages, &created, &deleted,
-		&override, &s.userQuota.Warn, &s.userQuota.Soft, &s.userQuota.Hard, &s.tenantQuota.Warn, &s.tenantQuota.Soft, &s.tenantQuota.Hard); err != nil {
-		return nil, err
-	}
-	s.userOverride = override != 0
-	s.Kind, s.Orphan, s.deleted = store.StoreKind(kind), orphan != 0, deleted != 0
-	s.Created = fromMicro(created)
-	return &s, nil
+	return []any{&s.ID, &s.TenantID, &s.Tenant, &kind, &s.OwnerID, &s.Owner, &s.FormerOwner, &orphan, &s.Locale, &s.Size, &s.Messages, &created, &deleted,
+			&override, &s.userQuota.Warn, &s.userQuota.Soft, &s.userQuota.Hard, &s.tenantQuota.Warn, &s.tenantQuota.Soft, &s.tenantQuota.Hard},
+		func() {
+			s.userOverride = override != 0
+			s.Kind, s.Orphan, s.deleted = store.StoreKind(kind), orphan != 0, deleted != 0
+			s.Created = fromMicro(created)
+		}
 }
 
 func (t *tx) storeByID(id int64) (*storeRow, error) {
@@ -300,16 +310,26 @@ const folderCols = `id, store_id, parent_id, name, type, special, uidvalidity, u
 
 func scanFolder(sc interface{ Scan(...any) error }) (*store.Folder, error) {
 	var f store.Folder
+	dest, finish := folderDest(&f)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	finish()
+	return &f, nil
+}
+
+// folderDest returns the scan destinations of folderCols and what to do
+// once they are filled.
+func folderDest(f *store.Folder) ([]any, func()) {
 	var typ string
 	var uv, un, hm int64
 	var sub, del int
 	var delAt, created int64
-	if err := sc.Scan(&f.ID, &f.StoreID, &f.ParentID, &f.Name, &typ, &f.Special, &uv, &un, &hm, &f.Messages, &f.Size, &sub, &del, &delAt, &created); err != nil {
-		return nil, err
-	}
-	f.Type, f.UIDValidity, f.UIDNext, f.HighestModSeq = store.FolderType(typ), uint32(uv), uint32(un), uint64(hm)
-	f.Subscribed, f.Deleted, f.DeletedAt, f.Created = sub != 0, del != 0, fromMicro(delAt), fromMicro(created)
-	return &f, nil
+	return []any{&f.ID, &f.StoreID, &f.ParentID, &f.Name, &typ, &f.Special, &uv, &un, &hm, &f.Messages, &f.Size, &sub, &del, &delAt, &created},
+		func() {
+			f.Type, f.UIDValidity, f.UIDNext, f.HighestModSeq = store.FolderType(typ), uint32(uv), uint32(un), uint64(hm)
+			f.Subscribed, f.Deleted, f.DeletedAt, f.Created = sub != 0, del != 0, fromMicro(delAt), fromMicro(created)
+		}
 }
 
 func (t *tx) folderByID(id int64) (*store.Folder, error) {
@@ -335,16 +355,12 @@ type access struct {
 // p may not look up, of a store p does not see, or soft-deleted (unless
 // deletedOK) is ErrNotFound; missing rights are ErrPermission.
 func (t *tx) folderAccess(p *store.Principal, folderID int64, need string, deletedOK bool) (*access, error) {
-	f, err := t.folderByID(folderID)
+	f, s, err := t.folderAndStore(p.UserID, folderID)
 	if err != nil {
 		return nil, err
 	}
 	if f.Deleted && !deletedOK {
 		return nil, fmt.Errorf("folder %d: %w", folderID, store.ErrNotFound)
-	}
-	s, err := t.storeByID(f.StoreID)
-	if err != nil {
-		return nil, err
 	}
 	ok, err := t.seesStore(p, s)
 	if err != nil {
@@ -617,7 +633,9 @@ func (d *DB) CreatePublicStore(ctx context.Context, tenant string) (*store.Store
 
 // visibleFolders lists the folders of s that p may look up.
 func (t *tx) visibleFolders(p *store.Principal, s *storeRow, deleted bool) ([]*store.Folder, error) {
-	rows, err := t.query(`SELECT `+folderCols+` FROM folders WHERE store_id = ? AND deleted = ? ORDER BY parent_id, name_lc`, s.ID, b2i(deleted))
+	// The listing carries the principal's subscriptions (folderSubCols).
+	rows, err := t.query(`SELECT `+folderSubCols+` FROM folders f WHERE f.store_id = ? AND f.deleted = ? ORDER BY f.parent_id, f.name_lc`,
+		p.UserID, s.ID, b2i(deleted))
 	if err != nil {
 		return nil, err
 	}
@@ -669,10 +687,8 @@ func (d *DB) listFolders(ctx context.Context, storeID int64, deleted bool) ([]*s
 		if err != nil {
 			return err
 		}
-		if out, err = t.visibleFolders(p, s, deleted); err != nil {
-			return err
-		}
-		return t.markSubscribed(p, out...)
+		out, err = t.visibleFolders(p, s, deleted) // with subscriptions
+		return err
 	})
 	return out, err
 }
@@ -689,8 +705,8 @@ func (d *DB) GetFolder(ctx context.Context, folderID int64) (*store.Folder, erro
 		if err != nil {
 			return err
 		}
-		out = a.folder
-		return t.markSubscribed(p, out)
+		out = a.folder // Subscribed read by folderAccess
+		return nil
 	})
 	return out, err
 }

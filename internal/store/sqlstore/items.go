@@ -230,6 +230,9 @@ func micro(t time.Time) int64 {
 }
 
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
+	if t.d.dialect == postgres {
+		return t.addItemPG(st, folderID, b, size, flags, idate, ix)
+	}
 	// Lock order everywhere: the store row (MODSEQ) before folder rows.
 	// Counters move in the same statements that hand out MODSEQ and UID.
 	var last int64
@@ -279,9 +282,19 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		return nil, err
 	}
 	// Check access before reading the content, so a refused client does
-	// not get to upload.
-	var typ store.FolderType
+	// not get to upload (the system, delivering, is never refused: the
+	// write below checks the folder again). For the system the folder's
+	// type is not read either: mail items have no object name or UID,
+	// calendar, contact and note objects always do, so only mail content
+	// is summarized.
+	typ := store.FolderMail
+	if it.Name != "" || it.ObjectUID != "" {
+		typ = store.FolderNotes // any type but mail: no summary
+	}
 	if err := d.read(ctx, func(t *tx) error {
+		if p.System {
+			return nil
+		}
 		a, err := t.folderAccess(p, folderID, "i", false)
 		if err == nil {
 			typ = a.folder.Type
@@ -622,6 +635,18 @@ func (d *DB) UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op 
 		if len(changes) == 0 {
 			return nil
 		}
+		if t.d.dialect == postgres {
+			fc := make([]flagChange, len(changes))
+			for i, c := range changes {
+				fc[i] = flagChange{c.it.ID, c.it.UID, c.flags}
+			}
+			seq, err := t.setFlagsPG(a.st.ID, folderID, fc)
+			for i, c := range changes {
+				out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: seq + uint64(i), Flags: c.flags, Size: c.it.Size, InternalDate: c.it.InternalDate})
+			}
+			slices.SortFunc(out, func(x, y store.ItemSummary) int { return int(int64(x.UID) - int64(y.UID)) })
+			return err
+		}
 		seq, err := t.nextModSeq(a.st.ID, len(changes))
 		if err != nil {
 			return err
@@ -684,12 +709,18 @@ func (d *DB) DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]
 		if err != nil || len(items) == 0 {
 			return err
 		}
+		out = out[:0]
+		if t.d.dialect == postgres {
+			for _, it := range items {
+				out = append(out, it.UID)
+			}
+			return t.deleteItemsPG(a.st.ID, folderID, items, now())
+		}
 		seq, err := t.nextModSeq(a.st.ID, len(items))
 		if err != nil {
 			return err
 		}
 		at := now()
-		out = out[:0]
 		for i, it := range items {
 			if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, at, int64(seq)+int64(i), it.ID); err != nil {
 				return err

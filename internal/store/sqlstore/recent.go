@@ -10,8 +10,8 @@ import (
 )
 
 // ClaimRecent implements store.Mail. The watermark's property row is
-// created if missing and then locked, so that concurrent claims of one
-// folder take turns: each reads the value the previous one wrote.
+// created if missing and locked in one upsert, so that concurrent claims
+// of one folder take turns: each reads the value the previous one wrote.
 func (d *DB) ClaimRecent(ctx context.Context, folderID int64, uidValidity, uid uint32) (uint32, error) {
 	p, err := store.Require(ctx)
 	if err != nil {
@@ -24,16 +24,11 @@ func (d *DB) ClaimRecent(ctx context.Context, folderID int64, uidValidity, uid u
 			return err
 		}
 		target := idStr(folderID)
-		if _, err := t.exec(`INSERT INTO props (kind, target, principal, key, value) VALUES (?, ?, 0, ?, '') ON CONFLICT DO NOTHING`,
-			propFolder, target, store.RecentProp); err != nil {
-			return fmt.Errorf("recent watermark: %w", err)
-		}
-		lock := ""
-		if t.d.dialect == postgres {
-			lock = " FOR UPDATE"
-		}
+		// One statement creates the row if missing, or locks it (a no-op
+		// update), and reads its value.
 		var v string
-		if err := t.row(`SELECT value FROM props WHERE kind = ? AND target = ? AND principal = 0 AND key = ?`+lock,
+		if err := t.row(`INSERT INTO props (kind, target, principal, key, value) VALUES (?, ?, 0, ?, '')
+			ON CONFLICT (kind, target, principal, key) DO UPDATE SET value = props.value RETURNING value`,
 			propFolder, target, store.RecentProp).Scan(&v); err != nil {
 			return fmt.Errorf("recent watermark: %w", err)
 		}

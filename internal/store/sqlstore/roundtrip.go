@@ -1,0 +1,214 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Round trips. On PostgreSQL every statement is a network round trip and a
+// wake-up of a server process, which on a busy machine costs far more than
+// running the statement; SQLite calls a function. The helpers here read or
+// write in one statement what the access checks and write paths used to do
+// in several (docs/benchmarks.md, issue 19).
+
+// folderSubCols are folderCols of folders f, with whether user ?
+// subscribed the folder (user 0: nobody did).
+const folderSubCols = `f.id, f.store_id, f.parent_id, f.name, f.type, f.special, f.uidvalidity, f.uidnext, f.highestmodseq, f.messages, f.size,
+	CASE WHEN EXISTS (SELECT 1 FROM subscriptions WHERE user_id = ? AND folder_id = f.id) THEN 1 ELSE 0 END,
+	f.deleted, f.deleted_at, f.created`
+
+// folderStoreCols are folderSubCols then storeCols, for folderAndStore.
+const folderStoreCols = folderSubCols + `, ` + storeCols
+
+// folderAndStore reads a folder, whether the user subscribed it (userID 0:
+// nobody did), and its store in one statement.
+func (t *tx) folderAndStore(userID, folderID int64) (*store.Folder, *storeRow, error) {
+	var f store.Folder
+	var s storeRow
+	fd, ffin := folderDest(&f)
+	sd, sfin := storeDest(&s)
+	err := t.row(`SELECT `+folderStoreCols+storeFrom+`JOIN folders f ON f.store_id = s.id WHERE f.id = ?`, userID, folderID).Scan(append(fd, sd...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("folder %d: %w", folderID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("folder %d: %w", folderID, err)
+	}
+	ffin()
+	sfin()
+	return &f, &s, nil
+}
+
+// addItemPG is addItem on PostgreSQL in one statement: the store's MODSEQ
+// and counters, the folder's UID and counters, the item row and its
+// journal entry, in the order and with the values addItem uses. The
+// caller holds the store's lock (lockFolders), as for addItem.
+func (t *tx) addItemPG(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
+	var uid, seq int64
+	var id sql.NullInt64
+	err := t.row(`WITH s AS (
+	UPDATE stores SET modseq = modseq + 1, messages = messages + 1, size = size + ?::bigint WHERE id = ?::bigint RETURNING modseq
+), f AS (
+	UPDATE folders SET uidnext = uidnext + 1, messages = messages + 1, size = size + ?::bigint, highestmodseq = (SELECT modseq FROM s)
+	WHERE id = ?::bigint RETURNING uidnext - 1 AS uid, highestmodseq AS modseq
+), i AS (
+	INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date, name, object_uid, t_start, t_end)
+	SELECT ?::bigint, ?::bigint, f.uid, f.modseq, ?::text, ?::bigint, ?::text, ?::bigint, ?::text, ?::text, ?::bigint, ?::bigint FROM f WHERE f.uid <= 4294967295
+	RETURNING id, uid, modseq
+), c AS (
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
+	SELECT ?::bigint, i.modseq, ?::text, ?::bigint, i.id, i.uid, ?::bigint FROM i
+)
+SELECT f.uid, f.modseq, i.id FROM f LEFT JOIN i ON true`,
+		size, st.ID,
+		size, folderID,
+		st.ID, folderID, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end,
+		st.ID, string(store.ChangeItemCreated), folderID, now()).Scan(&uid, &seq, &id)
+	if isUniqueViolation(err) {
+		return nil, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("assign UID: folder %d: %w", folderID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert item: %w", err)
+	}
+	if uid > 0xffffffff || !id.Valid {
+		return nil, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
+	}
+	t.notify(st.ID, uint64(seq))
+	return &store.Item{ID: id.Int64, StoreID: st.ID, FolderID: folderID, UID: uint32(uid), ModSeq: uint64(seq), Flags: flags,
+		Size: size, Blob: b, InternalDate: fromMicro(idate),
+		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
+}
+
+// notify queues the change notification of a journal entry written
+// without journal (which queues its own).
+func (t *tx) notify(storeID int64, seq uint64) {
+	if t.d.onChange != nil {
+		fn := t.d.onChange
+		t.after(func() { fn(storeID, seq) })
+	}
+}
+
+// flagChange is one item's new flags, for setFlagsPG.
+type flagChange struct {
+	id    int64
+	uid   uint32
+	flags []string
+}
+
+// setFlagsPG writes new flags of items of one folder on PostgreSQL in one
+// statement: n MODSEQ values of the store, the items (the i-th change gets
+// the i-th value), their journal entries and the folder's HIGHESTMODSEQ.
+// It returns the first MODSEQ. The caller holds the store's lock.
+func (t *tx) setFlagsPG(storeID, folderID int64, changes []flagChange) (uint64, error) {
+	n := len(changes)
+	ids, uids, flags := make([]int64, n), make([]int64, n), make([]string, n)
+	for i, c := range changes {
+		ids[i], uids[i], flags[i] = c.id, int64(c.uid), strings.Join(c.flags, " ")
+	}
+	var last int64
+	err := t.row(`WITH s AS (
+	UPDATE stores SET modseq = modseq + ?::bigint WHERE id = ?::bigint RETURNING modseq
+), v AS (
+	SELECT x.id, x.uid, x.flags, (SELECT modseq FROM s) - ?::bigint + x.ord AS modseq
+	FROM unnest(?::bigint[], ?::bigint[], ?::text[]) WITH ORDINALITY AS x(id, uid, flags, ord)
+), u AS (
+	UPDATE items SET flags = v.flags, modseq = v.modseq FROM v WHERE items.id = v.id
+), c AS (
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
+	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint FROM v
+)
+UPDATE folders SET highestmodseq = (SELECT modseq FROM s) WHERE id = ?::bigint RETURNING highestmodseq`,
+		n, storeID, n, ids, uids, flags,
+		storeID, string(store.ChangeItemUpdated), folderID, now(), folderID).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("set flags: %w", err)
+	}
+	first := uint64(last) - uint64(n) + 1
+	for i := range changes {
+		t.notify(storeID, first+uint64(i))
+	}
+	return first, nil
+}
+
+// deleteItemsPG soft-deletes live items of one folder on PostgreSQL in one
+// statement, as DeleteItems does with removeItems: n MODSEQ values of the
+// store (the i-th item gets the i-th), the items, their journal entries,
+// and the folder's and the store's counters. The caller holds the store's
+// lock.
+func (t *tx) deleteItemsPG(storeID, folderID int64, items []*store.Item, at int64) error {
+	n := len(items)
+	ids, uids := make([]int64, n), make([]int64, n)
+	var size int64
+	for i, it := range items {
+		ids[i], uids[i] = it.ID, int64(it.UID)
+		size += it.Size
+	}
+	var last int64
+	err := t.row(`WITH s AS (
+	UPDATE stores SET modseq = modseq + ?::bigint, messages = messages - ?::bigint, size = size - ?::bigint WHERE id = ?::bigint RETURNING modseq
+), v AS (
+	SELECT x.id, x.uid, (SELECT modseq FROM s) - ?::bigint + x.ord AS modseq
+	FROM unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS x(id, uid, ord)
+), u AS (
+	UPDATE items SET deleted = 1, deleted_at = ?::bigint, modseq = v.modseq FROM v WHERE items.id = v.id
+), c AS (
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
+	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint FROM v
+)
+UPDATE folders SET messages = messages - ?::bigint, size = size - ?::bigint, highestmodseq = (SELECT modseq FROM s)
+WHERE id = ?::bigint RETURNING highestmodseq`,
+		n, n, size, storeID,
+		n, ids, uids,
+		at,
+		storeID, string(store.ChangeItemDeleted), folderID, now(),
+		n, size, folderID).Scan(&last)
+	if err != nil {
+		return fmt.Errorf("delete items: %w", err)
+	}
+	first := uint64(last) - uint64(n) + 1
+	for i := range items {
+		t.notify(storeID, first+uint64(i))
+	}
+	return nil
+}
+
+// fillUserOnce reads a user's aliases, send-as delegates and groups in one
+// statement, each list in the order it had when read on its own.
+func (t *tx) fillUserOnce(u *store.User) error {
+	rows, err := t.query(`SELECT 1 AS k, address AS v, address AS o FROM addresses WHERE user_id = ? AND is_primary = 0
+UNION ALL SELECT 2, x.login, x.login FROM sendas s JOIN users x ON x.id = s.delegate_id WHERE s.user_id = ?
+UNION ALL SELECT 3, g.name, g.name_lc FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ?
+ORDER BY k, o`, u.ID, u.ID, u.ID)
+	if err != nil {
+		return fmt.Errorf("user %q: aliases, send-as and groups: %w", u.Login, err)
+	}
+	defer rows.Close()
+	u.Aliases, u.SendAs, u.Groups = nil, nil, nil
+	for rows.Next() {
+		var k int
+		var v, o string
+		if err := rows.Scan(&k, &v, &o); err != nil {
+			return fmt.Errorf("user %q: %w", u.Login, err)
+		}
+		switch k {
+		case 1:
+			u.Aliases = append(u.Aliases, v)
+		case 2:
+			u.SendAs = append(u.SendAs, v)
+		case 3:
+			u.Groups = append(u.Groups, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("user %q: %w", u.Login, err)
+	}
+	return nil
+}

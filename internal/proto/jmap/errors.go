@@ -50,22 +50,22 @@ const (
 
 // SetError types (RFC 8620 §5.3, RFC 8621).
 const (
-	SetForbidden          = "forbidden"
-	SetOverQuota          = "overQuota"
-	SetTooLarge           = "tooLarge"
-	SetRateLimit          = "rateLimit"
-	SetNotFound           = "notFound"
-	SetInvalidPatch       = "invalidPatch"
-	SetWillDestroy        = "willDestroy"
-	SetInvalidProperties  = "invalidProperties"
-	SetSingleton          = "singleton"
-	SetMailboxHasChild    = "mailboxHasChild"
-	SetMailboxHasEmail    = "mailboxHasEmail"
-	SetBlobNotFound       = "blobNotFound"
-	SetTooManyKeywords    = "tooManyKeywords"
-	SetTooManyMailboxes   = "tooManyMailboxes"
-	SetAlreadyExists      = "alreadyExists"
-	SetServerFail         = "serverFail"
+	SetForbidden         = "forbidden"
+	SetOverQuota         = "overQuota"
+	SetTooLarge          = "tooLarge"
+	SetRateLimit         = "rateLimit"
+	SetNotFound          = "notFound"
+	SetInvalidPatch      = "invalidPatch"
+	SetWillDestroy       = "willDestroy"
+	SetInvalidProperties = "invalidProperties"
+	SetSingleton         = "singleton"
+	SetMailboxHasChild   = "mailboxHasChild"
+	SetMailboxHasEmail   = "mailboxHasEmail"
+	SetBlobNotFound      = "blobNotFound"
+	SetTooManyKeywords   = "tooManyKeywords"
+	SetTooManyMailboxes  = "tooManyMailboxes"
+	SetAlreadyExists     = "alreadyExists"
+	SetServerFail        = "serverFail"
 )
 
 // MethodError is the arguments of an "error" response (RFC 8620 §3.6.2).

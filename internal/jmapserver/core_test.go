@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/jmapserver"
@@ -152,23 +151,14 @@ func TestMaxObjectsInGet(t *testing.T) {
 }
 
 // maxConcurrentRequests and maxConcurrentUpload are per user; a request
-// over them is refused with the limit problem, others proceed.
+// over them is refused with the limit problem, others proceed. A request
+// is held open by sending only part of its body on a raw connection.
 func TestConcurrencyLimits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *jmapserver.Options) { o.MaxConcurrentRequests = 1; o.MaxConcurrentUpload = 1 })
-	// Hold one upload open with a body that does not end yet.
-	pr, pw := ioPipe()
-	done := make(chan resp, 1)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		done <- e.do("alice", "POST", "/jmap/upload/"+e.acct("alice")+"/", pr, "Content-Type", "text/plain")
-	}()
-	pw.Write([]byte("first part"))
-	// Wait until the server holds the slot: a second upload is refused.
+	held := e.hold("alice", "/jmap/upload/"+e.acct("alice")+"/", "first part", 20)
 	var r resp
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 2000; i++ {
 		r = e.do("alice", "POST", "/jmap/upload/"+e.acct("alice")+"/", strings.NewReader("x"))
 		if r.code == http.StatusTooManyRequests {
 			break
@@ -182,24 +172,22 @@ func TestConcurrencyLimits(t *testing.T) {
 	if r := e.do("bob", "POST", "/jmap/upload/"+e.acct("bob")+"/", strings.NewReader("x")); r.code != 201 {
 		t.Fatalf("bob: %d %s", r.code, r.body)
 	}
-	pw.Close()
-	wg.Wait()
-	if r := <-done; r.code != 201 {
-		t.Fatalf("first upload: %d %s", r.code, r.body)
+	if code := held.finish("0123456789"); code != 201 {
+		t.Fatalf("first upload: %d", code)
+	}
+	if r := e.do("alice", "POST", "/jmap/upload/"+e.acct("alice")+"/", strings.NewReader("x")); r.code != 201 {
+		t.Fatalf("slot not released: %d %s", r.code, r.body)
 	}
 }
 
 func TestMaxConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *jmapserver.Options) { o.MaxConcurrentRequests = 1 })
-	pr, pw := ioPipe()
-	done := make(chan resp, 1)
-	go func() {
-		done <- e.do("alice", "POST", "/jmap/api/", pr, "Content-Type", "application/json")
-	}()
-	pw.Write([]byte(`{"using":["urn:ietf:params:jmap:core"],`))
+	rest := `"methodCalls":[["Core/echo",{"a":1},"c"]]}`
+	first := `{"using":["urn:ietf:params:jmap:core"],`
+	held := e.hold("alice", "/jmap/api/", first, len(first)+len(rest))
 	var r resp
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 2000; i++ {
 		r = e.do("alice", "POST", "/jmap/api/", strings.NewReader(`{"using":[],"methodCalls":[]}`), "Content-Type", "application/json")
 		if r.code == http.StatusTooManyRequests {
 			break
@@ -209,10 +197,8 @@ func TestMaxConcurrentRequests(t *testing.T) {
 	if r.code != http.StatusTooManyRequests || r.json(t)["limit"] != "maxConcurrentRequests" {
 		t.Fatalf("second request: %d %s", r.code, r.body)
 	}
-	pw.Write([]byte(`"methodCalls":[["Core/echo",{"a":1},"c"]]}`))
-	pw.Close()
-	if r := <-done; r.code != 200 {
-		t.Fatalf("first request: %d %s", r.code, r.body)
+	if code := held.finish(rest); code != 200 {
+		t.Fatalf("first request: %d", code)
 	}
 	if out := e.call("alice", `[["Core/echo",{},"c"]]`); len(out) != 1 {
 		t.Fatal("slot not released")

@@ -24,8 +24,18 @@ var roles = map[string]string{
 	store.SpecialArchive: "archive",
 }
 
-// sortOrders puts the special folders first, in the usual client order.
+// sortOrders puts the special folders first, in the usual client order;
+// other folders get sortOrderOther.
 var sortOrders = map[string]int{"inbox": 1, "drafts": 2, "sent": 3, "archive": 4, "junk": 5, "trash": 6}
+
+const sortOrderOther = 10
+
+func sortOrderOf(f *store.Folder) int {
+	if n, ok := sortOrders[roles[f.Special]]; ok {
+		return n
+	}
+	return sortOrderOther
+}
 
 func isMailFolder(f *store.Folder) bool { return f.Type == store.FolderMail && !f.Deleted }
 
@@ -105,7 +115,7 @@ func (c *call) mailboxObject(f *store.Folder, props []string) (map[string]any, e
 				o[p] = nil
 			}
 		case "sortOrder":
-			o[p] = sortOrders[roles[f.Special]]
+			o[p] = sortOrderOf(f)
 		case "totalEmails", "totalThreads":
 			o[p] = f.Messages
 		case "unreadEmails", "unreadThreads":
@@ -356,7 +366,7 @@ func mailboxQuery(c *call, raw json.RawMessage) (any, error) {
 			if s.Property == "name" {
 				d = strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name))
 			} else {
-				d = sortOrders[roles[x.Special]] - sortOrders[roles[y.Special]]
+				d = sortOrderOf(x) - sortOrderOf(y)
 			}
 			if s.IsAscending != nil && !*s.IsAscending {
 				d = -d

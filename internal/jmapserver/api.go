@@ -34,6 +34,9 @@ var methods = map[string]method{
 	"Email/query":     {jmap.CapMail, emailQuery},
 	"Thread/get":      {jmap.CapMail, threadGet},
 	"Thread/changes":  {jmap.CapMail, threadChanges},
+	"Email/set":       {jmap.CapMail, emailSet},
+	"Email/import":    {jmap.CapMail, emailImport},
+	"Mailbox/set":     {jmap.CapMail, mailboxSet},
 }
 
 var knownCapabilities = []string{jmap.CapCore, jmap.CapMail}

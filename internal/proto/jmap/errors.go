@@ -93,3 +93,10 @@ type SetError struct {
 	Description string   `json:"description,omitempty"`
 	Properties  []string `json:"properties,omitempty"`
 }
+
+func (e *SetError) Error() string {
+	if e.Description == "" {
+		return e.Type
+	}
+	return e.Type + ": " + e.Description
+}

@@ -86,8 +86,8 @@ func TestJamClient(t *testing.T) {
 		Imported  struct {
 			ID string `json:"id"`
 		} `json:"imported"`
-		Query  []string         `json:"query"`
-		Emails []map[string]any `json:"emails"`
+		Query   []string         `json:"query"`
+		Emails  []map[string]any `json:"emails"`
 		Changes struct {
 			Created []string `json:"created"`
 		} `json:"changes"`

@@ -15,10 +15,16 @@ import (
 // URL on mux. Logins need the "web" feature: JMAP is the web client's API
 // (Kopano's webapp feature).
 func (s *server) mountJMAP(mux *http.ServeMux, blobs blob.Store, authn *directory.Authenticator) {
-	h := jmapserver.New(jmapserver.Options{Store: s.db, Blobs: blobs, Hub: s.events, Logger: s.log,
+	o := jmapserver.Options{Store: s.db, Blobs: blobs, Hub: s.events, Logger: s.log,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "web")
-		}})
+		}}
+	if s.queue != nil {
+		// EmailSubmission goes through the same queue and sender checks
+		// as SMTP submission.
+		o.Submitter = s.queue
+	}
+	h := jmapserver.New(o)
 	mux.Handle("/jmap/", h)
 	mux.Handle("/.well-known/jmap", h)
 }

@@ -50,7 +50,8 @@ func TestJMAPMounted(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `"apiUrl":"http://`+addr+`/jmap/api/"`) {
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"apiUrl":"http://`+addr+`/jmap/api/"`) ||
+		!strings.Contains(string(b), `"urn:ietf:params:jmap:submission"`) {
 		t.Fatalf("session: %d %s", res.StatusCode, b)
 	}
 }

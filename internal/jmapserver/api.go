@@ -25,21 +25,23 @@ type method struct {
 // methods is the dispatch table; it is never written after
 // initialisation.
 var methods = map[string]method{
-	"Core/echo":       {jmap.CapCore, echo},
-	"Mailbox/get":     {jmap.CapMail, mailboxGet},
-	"Mailbox/changes": {jmap.CapMail, mailboxChanges},
-	"Mailbox/query":   {jmap.CapMail, mailboxQuery},
-	"Email/get":       {jmap.CapMail, emailGet},
-	"Email/changes":   {jmap.CapMail, emailChanges},
-	"Email/query":     {jmap.CapMail, emailQuery},
-	"Thread/get":      {jmap.CapMail, threadGet},
-	"Thread/changes":  {jmap.CapMail, threadChanges},
-	"Email/set":       {jmap.CapMail, emailSet},
-	"Email/import":    {jmap.CapMail, emailImport},
-	"Mailbox/set":     {jmap.CapMail, mailboxSet},
+	"Core/echo":           {jmap.CapCore, echo},
+	"Mailbox/get":         {jmap.CapMail, mailboxGet},
+	"Mailbox/changes":     {jmap.CapMail, mailboxChanges},
+	"Mailbox/query":       {jmap.CapMail, mailboxQuery},
+	"Email/get":           {jmap.CapMail, emailGet},
+	"Email/changes":       {jmap.CapMail, emailChanges},
+	"Email/query":         {jmap.CapMail, emailQuery},
+	"Thread/get":          {jmap.CapMail, threadGet},
+	"Thread/changes":      {jmap.CapMail, threadChanges},
+	"Email/set":           {jmap.CapMail, emailSet},
+	"Email/import":        {jmap.CapMail, emailImport},
+	"Mailbox/set":         {jmap.CapMail, mailboxSet},
+	"Identity/get":        {CapSubmission, identityGet},
+	"EmailSubmission/set": {CapSubmission, emailSubmissionSet},
 }
 
-var knownCapabilities = []string{jmap.CapCore, jmap.CapMail}
+var knownCapabilities = []string{jmap.CapCore, jmap.CapMail, CapSubmission}
 
 // call is the context of one method call.
 type call struct {
@@ -173,11 +175,20 @@ func (s *Server) invoke(c *call, using []string, inv jmap.Invocation, done []jma
 	if err != nil {
 		return errResp(s.methodError(c, err))
 	}
+	var extra []jmap.Invocation
+	if x, ok := res.(extraResponses); ok {
+		res, extra = x.main, x.extra
+	}
 	b, err := json.Marshal(res)
 	if err != nil {
 		return errResp(s.methodError(c, fmt.Errorf("encode %s response: %w", inv.Name, err)))
 	}
-	return []jmap.Invocation{{Name: inv.Name, Args: b, CallID: inv.CallID}}
+	out := []jmap.Invocation{{Name: inv.Name, Args: b, CallID: inv.CallID}}
+	for _, x := range extra {
+		x.CallID = inv.CallID
+		out = append(out, x)
+	}
+	return out
 }
 
 func (s *Server) runMethod(c *call, m method, args json.RawMessage) (res any, err error) {

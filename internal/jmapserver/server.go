@@ -21,10 +21,13 @@ import (
 
 // Options configure a Server. Zero limits take the defaults in New.
 type Options struct {
-	Store  store.Backend
-	Blobs  blob.Store  // uploads; nil refuses uploads
-	Hub    *events.Hub // push; nil closes EventSource streams at once
-	Logger *slog.Logger
+	Store store.Backend
+	Blobs blob.Store  // uploads; nil refuses uploads
+	Hub   *events.Hub // push; nil closes EventSource streams at once
+	// Submitter sends mail (EmailSubmission); nil: no submission
+	// capability.
+	Submitter Submitter
+	Logger    *slog.Logger
 	// Authenticate checks HTTP Basic credentials. Its errors are
 	// directory's login sentinels: ErrBadCredentials 401, ErrFeature and
 	// ErrInactive 403, anything else 503 (logged unless a throttle).

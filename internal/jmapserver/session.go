@@ -48,22 +48,26 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	}
 	acct := jmap.FormatID('A', st.ID)
 	base := s.base(r)
+	caps := map[string]any{jmap.CapCore: s.coreCapability(), jmap.CapMail: map[string]any{}}
+	accountCaps := map[string]any{jmap.CapMail: mailAccountCapability()}
+	primary := map[string]string{jmap.CapMail: acct}
+	if s.o.Submitter != nil {
+		caps[CapSubmission] = map[string]any{}
+		// RFC 8621 §1.3.2: submissions are sent at once, nothing to undo.
+		accountCaps[CapSubmission] = map[string]any{"maxDelayedSend": 0, "submissionExtensions": map[string]any{}}
+		primary[CapSubmission] = acct
+	}
 	writeJSON(w, map[string]any{
-		"capabilities": map[string]any{
-			jmap.CapCore: s.coreCapability(),
-			jmap.CapMail: map[string]any{},
-		},
+		"capabilities": caps,
 		"accounts": map[string]any{
 			acct: map[string]any{
-				"name":       p.Login,
-				"isPersonal": true,
-				"isReadOnly": false,
-				"accountCapabilities": map[string]any{
-					jmap.CapMail: mailAccountCapability(),
-				},
+				"name":                p.Login,
+				"isPersonal":          true,
+				"isReadOnly":          false,
+				"accountCapabilities": accountCaps,
 			},
 		},
-		"primaryAccounts": map[string]string{jmap.CapMail: acct},
+		"primaryAccounts": primary,
 		"username":        p.Login,
 		"apiUrl":          base + "/jmap/api/",
 		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}",

@@ -47,8 +47,8 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ping = n
-		if ping > 0 && ping < 30 {
-			ping = 30 // RFC 8620 §7.3: the server may raise it; 30 s at least
+		if min := int(s.o.MinPing / time.Second); ping > 0 && ping < min {
+			ping = min // RFC 8620 §7.3: the server may raise it
 		}
 	}
 	st, err := s.o.Store.UserStore(r.Context(), p.Login)

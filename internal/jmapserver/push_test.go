@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -78,5 +80,38 @@ func TestEventSource(t *testing.T) {
 	}
 	if r := e.do("alice", "GET", "/jmap/eventsource/?closeafter=maybe", nil); r.code != 400 {
 		t.Fatalf("bad closeafter: %d", r.code)
+	}
+}
+
+// types limits what a StateChange names; ping sends ping events.
+func TestEventSourceTypesPing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *jmapserver.Options) { o.MinPing = time.Second })
+	acct := e.acct("alice")
+	req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?types=Mailbox&closeafter=no&ping=1", nil)
+	req.SetBasicAuth("alice", password("alice"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	if typ, data := readEvent(t, br); typ != "ping" || data != `{"interval":1}` {
+		t.Fatalf("first event %s %s", typ, data)
+	}
+	e.deliver("alice", store.SpecialInbox, plainMsg)
+	for {
+		typ, data := readEvent(t, br)
+		if typ == "ping" {
+			continue
+		}
+		var sc struct {
+			Changed map[string]map[string]string `json:"changed"`
+		}
+		json.Unmarshal([]byte(data), &sc)
+		if typ != "state" || len(sc.Changed[acct]) != 1 || sc.Changed[acct]["Mailbox"] == "" {
+			t.Fatalf("event %s %s", typ, data)
+		}
+		break
 	}
 }

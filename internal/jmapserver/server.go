@@ -50,6 +50,9 @@ type Options struct {
 	// MaxBodyValueBytes caps bodyValues even when a client asks for more
 	// (or for everything); default 1 MiB.
 	MaxBodyValueBytes int
+	// MinPing is the shortest EventSource ping interval granted; default
+	// 30 seconds (RFC 8620 §7.3 lets the server raise a client's value).
+	MinPing time.Duration
 	// UploadTTL is how long an unreferenced upload stays usable; default
 	// 24 hours (RFC 8620 §6.1 asks for at least one).
 	UploadTTL time.Duration
@@ -99,6 +102,9 @@ func New(o Options) *Server {
 	def(&o.MaxObjectsInGet, 500)
 	def(&o.MaxObjectsInSet, 500)
 	def(&o.MaxBodyValueBytes, 1<<20)
+	if o.MinPing <= 0 {
+		o.MinPing = 30 * time.Second
+	}
 	if o.UploadTTL <= 0 {
 		o.UploadTTL = 24 * time.Hour
 	}

@@ -53,6 +53,7 @@ func TestEmailSubmission(t *testing.T) {
 	if s["capabilities"].(map[string]any)["urn:ietf:params:jmap:submission"] == nil {
 		t.Fatal("no submission capability")
 	}
+	bobState := e.must("bob", "Email/get", map[string]any{"accountId": e.acct("bob"), "ids": []string{}})["state"].(string)
 	subUsing := `["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail","urn:ietf:params:jmap:submission"]`
 	post := func(calls string) []any {
 		r := e.do("alice", "POST", "/jmap/api/", strings.NewReader(`{"using":`+subUsing+`,"methodCalls":`+calls+`}`), "Content-Type", "application/json")
@@ -99,6 +100,11 @@ func TestEmailSubmission(t *testing.T) {
 	rc.Close()
 	if !strings.Contains(string(b), "Subject: lunch?") || strings.Contains(string(b), "carol-not-here") {
 		t.Fatalf("bob got:\n%s", b)
+	}
+	// Local delivery (the LMTP path, mail.Deliverer) is in bob's Email/changes.
+	bc := e.must("bob", "Email/changes", map[string]any{"accountId": e.acct("bob"), "sinceState": bobState})
+	if fmt.Sprint(bc["created"]) != fmt.Sprintf("[E%d]", items[0].ID) {
+		t.Fatalf("bob's changes %v", bc)
 	}
 	// Alice's draft moved to Sent.
 	sentItems, _ := e.db.ListItems(e.as("alice"), e.folder("alice", store.SpecialSent).ID, 1, 0)

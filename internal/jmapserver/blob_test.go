@@ -108,3 +108,30 @@ func TestStoreFailure(t *testing.T) {
 		t.Fatalf("after heal: %d", r.code)
 	}
 }
+
+// JMAP needs the web feature; a user without it gets 403, a wrong
+// password 401. A single-part message's body downloads by its part blob.
+func TestFeatureGateAndSinglePart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *jmapserver.Options) {
+		o.Authenticate = storefault.New(o.Store).Authenticate("web")
+		o.AuthCacheTTL = -1
+	})
+	if _, err := e.db.UpdateUser(sys, "bob", store.UserUpdate{DisableFeat: []string{"web"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("bob", "GET", "/jmap/session", nil); r.code != http.StatusForbidden {
+		t.Fatalf("bob without web: %d", r.code)
+	}
+	if r := e.do("alice", "GET", "/jmap/session", nil, "Authorization", "Basic YWxpY2U6bm9wZQ=="); r.code != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", r.code)
+	}
+	acct := e.acct("alice")
+	it := e.deliver("alice", store.SpecialInbox, plainMsg)
+	res := e.must("alice", "Email/get", map[string]any{"accountId": acct, "ids": []string{fmt.Sprintf("E%d", it.ID)}, "properties": []string{"textBody"}})
+	tb := res["list"].([]any)[0].(map[string]any)["textBody"].([]any)[0].(map[string]any)
+	r := e.do("alice", "GET", fmt.Sprintf("/jmap/download/%s/%s/body.txt", acct, tb["blobId"]), nil)
+	if r.code != 200 || string(r.body) != "Hello Alice, see you at the café.\r\n" || !strings.HasPrefix(r.hdr.Get("Content-Type"), "text/plain") {
+		t.Fatalf("single part download %d %q %v", r.code, r.body, r.hdr)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -101,8 +102,11 @@ func authenticator(b store.Backend) func(ctx context.Context, login, pw string, 
 	return func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 		sys := store.SystemContext(ctx)
 		u, err := b.GetUser(sys, login)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, directory.ErrBadCredentials
+		}
+		if err != nil {
+			return nil, err
 		}
 		if err := auth.CheckPassword(u.PasswordHash, pw); err != nil {
 			return nil, directory.ErrBadCredentials
@@ -156,6 +160,14 @@ func (e *env) deliver(login, special, msg string, flags ...string) *store.Item {
 		e.t.Fatal(err)
 	}
 	return it
+}
+
+// login makes sure login's credentials are in the server's login cache.
+func (e *env) login(login string) {
+	e.t.Helper()
+	if r := e.do(login, "GET", "/jmap/session", nil); r.code != 200 {
+		e.t.Fatalf("login %s: %d %s", login, r.code, r.body)
+	}
 }
 
 type resp struct {

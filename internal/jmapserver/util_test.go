@@ -47,3 +47,31 @@ func (h *heldRequest) finish(rest string) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// holdUntilRefused holds a request (part of its body sent, the rest
+// pending) and sends probe until the server refuses one with 429 while the
+// held request is in progress. A probe that is not refused means the held
+// request has not taken its slot yet, or lost the race for it to an
+// earlier probe; the held request is then finished: if it was refused
+// itself it is held again, if it succeeded the limit was not enforced.
+func (e *env) holdUntilRefused(login, path, part, rest string, probe func() resp) (*heldRequest, resp) {
+	e.t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		held := e.hold(login, path, part, len(part)+len(rest))
+		var r resp
+		for i := 0; i < 200; i++ { // the held request may not have arrived yet
+			if r = probe(); r.code == http.StatusTooManyRequests {
+				return held, r
+			}
+			waitABit()
+		}
+		switch code := held.finish(rest); code {
+		case http.StatusTooManyRequests:
+			continue // the probe took the slot first
+		default:
+			e.t.Fatalf("a request ran (%d) beside a held one (%d): %s", r.code, code, r.body)
+		}
+	}
+	e.t.Fatal("the held request never took its slot")
+	return nil, resp{}
+}

@@ -24,7 +24,6 @@ import (
 
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob"
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
@@ -58,7 +57,6 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
-	blobs   blob.Store   // message bytes; JMAP uploads go here too
 	started time.Time
 
 	mu      sync.Mutex
@@ -103,7 +101,6 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("open blob store: %w", err)
 	}
-	s.blobs = blobs
 	driver, dsn := cfg.DatabaseURL()
 	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
 		OnChange: s.events.Publish})
@@ -517,7 +514,7 @@ func (a remoteAddr) String() string  { return string(a) }
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
 	s.mountDAV(mux, cfg, authn, imip)
-	s.mountJMAP(mux, s.blobs, authn)
+	s.mountJMAP(mux, authn) // jmap.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

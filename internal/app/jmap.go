@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/roost-mail/roost/internal/blob"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/store"
@@ -14,8 +13,8 @@ import (
 // mountJMAP serves JMAP (RFC 8620/8621) under /jmap/ and its well-known
 // URL on mux. Logins need the "web" feature: JMAP is the web client's API
 // (Kopano's webapp feature).
-func (s *server) mountJMAP(mux *http.ServeMux, blobs blob.Store, authn *directory.Authenticator) {
-	o := jmapserver.Options{Store: s.db, Blobs: blobs, Hub: s.events, Logger: s.log,
+func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator) {
+	o := jmapserver.Options{Store: s.db, Blobs: s.db.Blobs(), Hub: s.events, Logger: s.log,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "web")
 		}}

@@ -513,8 +513,8 @@ func (a remoteAddr) String() string  { return string(a) }
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	s.mountDAV(mux, cfg, authn, imip)
 	s.mountJMAP(mux, authn) // jmap.go
+	s.mountDAV(mux, cfg, authn, imip)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

@@ -36,6 +36,10 @@ need khal khal                      # expanded recurrences
 need openssl openssl                # signed .mobileconfig verification
 need php php-cli                    # Horde's autoconfig consumer
 need promtool prometheus            # checks the /metrics exposition
+need node nodejs                    # runs jmap-jam, a JMAP client from npm
+need npm npm
+need slapd slapd                    # a real OpenLDAP for the LDAP backend
+need ldapadd ldap-utils
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
@@ -46,12 +50,21 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   # Debian starts services of its own; the tests start their own instances.
-  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus 2>/dev/null || true
+  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus slapd 2>/dev/null || true
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
 echo "== downloading Go modules"
 go mod download
+
+# jmap-jam (npm), the JMAP client the JMAP tests drive, installed once.
+jam_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/jmap-jam-0.13.1"
+if [ ! -d "$jam_dir/node_modules/jmap-jam" ]; then
+  echo "== installing jmap-jam from npm"
+  mkdir -p "$jam_dir"
+  npm install --silent --no-audit --no-fund --prefix "$jam_dir" jmap-jam@0.13.1 >/dev/null
+fi
+export ROOST_JMAP_JAM_DIR="$jam_dir"
 
 # A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
 # root it runs as the postgres user that Debian's package creates.

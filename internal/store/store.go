@@ -166,6 +166,9 @@ type Store struct {
 	Size        int64 // bytes of items not soft-deleted
 	Messages    int64 // items not soft-deleted
 	Created     time.Time
+	// ModSeq is the store's change journal position: the Seq of its
+	// latest change (JMAP state strings derive from it).
+	ModSeq uint64
 }
 
 // FolderType is the content type of a folder.

@@ -1041,6 +1041,10 @@ func testJournal(t *testing.T, in *Instance) {
 	if ch[2].UID != it.UID || ch[2].FolderID != f.aliceInbox.ID || ch[3].FolderID != nf.ID {
 		t.Fatalf("journal entries %+v", ch)
 	}
+	// The store's ModSeq is the journal position (JMAP state strings).
+	if st := must(b.GetStore(f.alice, f.aliceStore.ID)); st.ModSeq != last {
+		t.Fatalf("store ModSeq %d, journal at %d", st.ModSeq, last)
+	}
 	// A delegate sees only entries of folders shared with it.
 	if err := b.SetACL(f.alice, nf.ID, "user:bob", "lr"); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,256 @@
+package jmapserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// errTooBig is returned by the upload reader past maxSizeUpload.
+var errTooBig = errors.New("upload larger than maxSizeUpload")
+
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		if n, _ := c.r.Read(one[:]); n > 0 {
+			return 0, errTooBig
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// upload stores a blob (RFC 8620 §6.1). The blob is usable by its
+// account for UploadTTL.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	p := store.PrincipalFrom(r.Context())
+	acctID := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/jmap/upload/"), "/")
+	st, err := s.o.Store.UserStore(r.Context(), p.Login)
+	if err != nil {
+		s.internalError(w, r, "upload: user store", err)
+		return
+	}
+	if n, ok := jmap.ParseID('A', acctID); !ok || n != st.ID {
+		problem(w, &jmap.Problem{Type: "about:blank", Status: http.StatusNotFound, Detail: "no such account"})
+		return
+	}
+	if s.o.Blobs == nil {
+		problem(w, &jmap.Problem{Type: "about:blank", Status: http.StatusServiceUnavailable, Detail: "uploads are not available"})
+		return
+	}
+	if r.ContentLength > s.o.MaxSizeUpload {
+		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusRequestEntityTooLarge, Limit: "maxSizeUpload",
+			Detail: fmt.Sprintf("at most %d bytes", s.o.MaxSizeUpload)})
+		return
+	}
+	if !s.acquire(s.uploading, p.Login, s.o.MaxConcurrentUpload) {
+		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxConcurrentUpload",
+			Detail: fmt.Sprintf("at most %d concurrent uploads", s.o.MaxConcurrentUpload)})
+		return
+	}
+	defer s.release(s.uploading, p.Login)
+	id, size, err := s.o.Blobs.Put(r.Context(), &capReader{r: r.Body, left: s.o.MaxSizeUpload})
+	if errors.Is(err, errTooBig) {
+		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusRequestEntityTooLarge, Limit: "maxSizeUpload",
+			Detail: fmt.Sprintf("at most %d bytes", s.o.MaxSizeUpload)})
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "upload: put blob", err)
+		return
+	}
+	typ := r.Header.Get("Content-Type")
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	s.rememberUpload(st.ID, id, upload{typ: typ, size: size, expires: s.o.Now().Add(s.o.UploadTTL)})
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, map[string]any{"accountId": acctID, "blobId": "G" + string(id), "type": typ, "size": size})
+}
+
+// maxUploadsPerAccount bounds the in-memory upload index of an account.
+const maxUploadsPerAccount = 10000
+
+func (s *Server) rememberUpload(storeID int64, id blob.ID, u upload) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.uploads[storeID]
+	if m == nil {
+		m = map[blob.ID]upload{}
+		s.uploads[storeID] = m
+	}
+	now := s.o.Now()
+	if len(m) >= maxUploadsPerAccount {
+		for k, e := range m {
+			if !now.Before(e.expires) || len(m) >= maxUploadsPerAccount {
+				delete(m, k)
+			}
+		}
+	}
+	m[id] = u
+}
+
+func (s *Server) uploaded(storeID int64, id blob.ID) (upload, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.uploads[storeID][id]
+	if ok && !s.o.Now().Before(u.expires) {
+		delete(s.uploads[storeID], id)
+		return upload{}, false
+	}
+	return u, ok
+}
+
+// openBlob opens a blob of the account by its JMAP id; ok is false when
+// the account has no such blob (a store error is returned as err).
+func (s *Server) openBlob(ctx context.Context, storeID int64, blobID string) (rc io.ReadCloser, size int64, typ string, err error) {
+	switch {
+	case strings.HasPrefix(blobID, "G"):
+		id := blob.ID(blobID[1:])
+		if !blob.Valid(string(id)) {
+			return nil, 0, "", store.ErrNotFound
+		}
+		u, ok := s.uploaded(storeID, id)
+		if !ok || s.o.Blobs == nil {
+			return nil, 0, "", store.ErrNotFound
+		}
+		rc, err := s.o.Blobs.Open(ctx, id)
+		if errors.Is(err, blob.ErrNotFound) {
+			return nil, 0, "", store.ErrNotFound
+		}
+		return rc, u.size, u.typ, err
+	case strings.HasPrefix(blobID, "m"):
+		n, ok := jmap.ParseID('m', blobID)
+		if !ok {
+			return nil, 0, "", store.ErrNotFound
+		}
+		it, err := s.itemOf(ctx, storeID, n)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		rc, err := s.o.Store.OpenItem(ctx, it.ID)
+		return rc, it.Size, "message/rfc822", err
+	case strings.HasPrefix(blobID, "p"):
+		itemID, path, ok := parsePartBlobID(blobID)
+		if !ok {
+			return nil, 0, "", store.ErrNotFound
+		}
+		it, err := s.itemOf(ctx, storeID, itemID)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		msg, err := s.loadMessage(ctx, it)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		part, ok := msg.root.Section(path)
+		if !ok {
+			return nil, 0, "", store.ErrNotFound
+		}
+		data, err := io.ReadAll(part.DecodedBody(msg.raw))
+		if err != nil {
+			return nil, 0, "", fmt.Errorf("decode part: %w", err)
+		}
+		return io.NopCloser(strings.NewReader(string(data))), int64(len(data)), part.MediaType + "/" + part.SubType, nil
+	}
+	return nil, 0, "", store.ErrNotFound
+}
+
+func partBlobID(itemID int64, path []int) string {
+	var b strings.Builder
+	b.WriteString("p")
+	b.WriteString(strconv.FormatInt(itemID, 10))
+	for _, n := range path {
+		b.WriteByte('_')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+func parsePartBlobID(s string) (int64, []int, bool) {
+	f := strings.Split(s[1:], "_")
+	if len(f) < 2 || len(f) > 1+pmimeMaxDepth {
+		return 0, nil, false
+	}
+	id, ok := jmap.ParseID('p', "p"+f[0])
+	if !ok {
+		return 0, nil, false
+	}
+	var path []int
+	for _, x := range f[1:] {
+		n, err := strconv.Atoi(x)
+		if err != nil || n <= 0 || n > 100000 || strconv.Itoa(n) != x {
+			return 0, nil, false
+		}
+		path = append(path, n)
+	}
+	return id, path, true
+}
+
+const pmimeMaxDepth = 64
+
+// download serves a blob (RFC 8620 §6.2).
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	p := store.PrincipalFrom(r.Context())
+	f := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/jmap/download/"), "/", 3)
+	if len(f) < 2 {
+		http.NotFound(w, r)
+		return
+	}
+	st, err := s.o.Store.UserStore(r.Context(), p.Login)
+	if err != nil {
+		s.internalError(w, r, "download: user store", err)
+		return
+	}
+	if n, ok := jmap.ParseID('A', f[0]); !ok || n != st.ID {
+		http.NotFound(w, r)
+		return
+	}
+	rc, size, typ, err := s.openBlob(r.Context(), st.ID, f[1])
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "download", err)
+		return
+	}
+	defer rc.Close()
+	if t := r.URL.Query().Get("type"); t != "" {
+		if _, _, err := mime.ParseMediaType(t); err == nil {
+			typ = t
+		}
+	}
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Cache-Control", "private, immutable, max-age=31536000")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if len(f) == 3 && f[2] != "" {
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f[2]}))
+	}
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(w, rc); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Info("JMAP download interrupted", "user", p.Login, "err", err)
+	}
+}

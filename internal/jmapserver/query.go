@@ -1,0 +1,349 @@
+package jmapserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// emailSorts are the sort properties Email/query supports.
+var emailSorts = []string{"receivedAt", "size", "subject", "from", "to", "sentAt", "hasKeyword"}
+
+// emailFilter is FilterCondition and FilterOperator of RFC 8621 §4.4.1.
+type emailFilter struct {
+	Operator   string        `json:"operator"`
+	Conditions []emailFilter `json:"conditions"`
+
+	InMailbox               *string    `json:"inMailbox"`
+	InMailboxOtherThan      []string   `json:"inMailboxOtherThan"`
+	Before                  *time.Time `json:"before"`
+	After                   *time.Time `json:"after"`
+	MinSize                 *int64     `json:"minSize"`
+	MaxSize                 *int64     `json:"maxSize"`
+	AllInThreadHaveKeyword  *string    `json:"allInThreadHaveKeyword"`
+	SomeInThreadHaveKeyword *string    `json:"someInThreadHaveKeyword"`
+	NoneInThreadHaveKeyword *string    `json:"noneInThreadHaveKeyword"`
+	HasKeyword              *string    `json:"hasKeyword"`
+	NotKeyword              *string    `json:"notKeyword"`
+	HasAttachment           *bool      `json:"hasAttachment"`
+	Text                    *string    `json:"text"`
+	From                    *string    `json:"from"`
+	To                      *string    `json:"to"`
+	Cc                      *string    `json:"cc"`
+	Bcc                     *string    `json:"bcc"`
+	Subject                 *string    `json:"subject"`
+	Body                    *string    `json:"body"`
+	Header                  []string   `json:"header"`
+}
+
+// candidate is one message considered by a query; its parsed form is
+// loaded only when a filter or sort needs it.
+type candidate struct {
+	sum    store.ItemSummary
+	folder int64
+	msg    *message
+}
+
+type queryRun struct {
+	c   *call
+	st  *store.Store
+	err error
+}
+
+func (q *queryRun) load(cd *candidate) *message {
+	if cd.msg != nil || q.err != nil {
+		return cd.msg
+	}
+	it, err := q.c.s.o.Store.GetItem(q.c.ctx, cd.sum.ID)
+	if err != nil {
+		q.err = fmt.Errorf("item %d: %w", cd.sum.ID, err)
+		return nil
+	}
+	m, err := q.c.s.loadMessage(q.c.ctx, it)
+	if err != nil {
+		q.err = err
+		return nil
+	}
+	cd.msg = m
+	return m
+}
+
+func hasFlag(flags []string, kw string) bool {
+	f := flagOf(kw)
+	return slices.ContainsFunc(flags, func(s string) bool { return strings.EqualFold(s, f) })
+}
+
+func containsFold(hay, needle string) bool {
+	return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+}
+
+// headerText is the decoded text of every instance of a header field.
+func headerText(m *message, name string) string {
+	var b strings.Builder
+	for _, f := range m.root.Header.Fields() {
+		if strings.EqualFold(f.Name, name) {
+			b.WriteString(asText(f.Value))
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func (q *queryRun) match(f *emailFilter, cd *candidate) bool {
+	switch f.Operator {
+	case "AND":
+		for i := range f.Conditions {
+			if !q.match(&f.Conditions[i], cd) {
+				return false
+			}
+		}
+		return true
+	case "OR":
+		for i := range f.Conditions {
+			if q.match(&f.Conditions[i], cd) {
+				return true
+			}
+		}
+		return false
+	case "NOT":
+		for i := range f.Conditions {
+			if q.match(&f.Conditions[i], cd) {
+				return false
+			}
+		}
+		return true
+	}
+	s := cd.sum
+	if f.InMailbox != nil && jmap.FormatID('M', cd.folder) != *f.InMailbox {
+		return false
+	}
+	if slices.Contains(f.InMailboxOtherThan, jmap.FormatID('M', cd.folder)) {
+		return false
+	}
+	if f.Before != nil && !s.InternalDate.Before(*f.Before) {
+		return false
+	}
+	if f.After != nil && s.InternalDate.Before(*f.After) {
+		return false
+	}
+	if f.MinSize != nil && s.Size < *f.MinSize {
+		return false
+	}
+	if f.MaxSize != nil && s.Size >= *f.MaxSize {
+		return false
+	}
+	// A thread is one message: the thread keyword filters are the
+	// message's.
+	for _, kw := range []*string{f.HasKeyword, f.AllInThreadHaveKeyword, f.SomeInThreadHaveKeyword} {
+		if kw != nil && !hasFlag(s.Flags, *kw) {
+			return false
+		}
+	}
+	for _, kw := range []*string{f.NotKeyword, f.NoneInThreadHaveKeyword} {
+		if kw != nil && hasFlag(s.Flags, *kw) {
+			return false
+		}
+	}
+	needMsg := f.HasAttachment != nil || f.Text != nil || f.From != nil || f.To != nil || f.Cc != nil ||
+		f.Bcc != nil || f.Subject != nil || f.Body != nil || f.Header != nil
+	if !needMsg {
+		return true
+	}
+	m := q.load(cd)
+	if m == nil {
+		return false
+	}
+	if f.HasAttachment != nil && m.hasAttachment() != *f.HasAttachment {
+		return false
+	}
+	for name, v := range map[string]*string{"From": f.From, "To": f.To, "Cc": f.Cc, "Bcc": f.Bcc, "Subject": f.Subject} {
+		if v != nil && !containsFold(headerText(m, name), *v) {
+			return false
+		}
+	}
+	body := func() string { return m.root.Text(m.raw, 10<<20) }
+	if f.Body != nil && !containsFold(body(), *f.Body) {
+		return false
+	}
+	if f.Text != nil {
+		hit := false
+		for _, name := range []string{"From", "To", "Cc", "Bcc", "Subject"} {
+			if containsFold(headerText(m, name), *f.Text) {
+				hit = true
+				break
+			}
+		}
+		if !hit && !containsFold(body(), *f.Text) {
+			return false
+		}
+	}
+	if f.Header != nil {
+		v := headerText(m, f.Header[0])
+		if !m.root.Header.Has(f.Header[0]) {
+			return false
+		}
+		if len(f.Header) == 2 && !containsFold(v, f.Header[1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkFilter(f *emailFilter, depth int) error {
+	if depth > 16 {
+		return jmap.Errorf(jmap.ErrUnsupportedFilter, "filter nested too deeply")
+	}
+	switch f.Operator {
+	case "", "AND", "OR", "NOT":
+	default:
+		return jmap.Errorf(jmap.ErrUnsupportedFilter, "unknown operator %q", f.Operator)
+	}
+	if f.Header != nil && (len(f.Header) < 1 || len(f.Header) > 2) {
+		return jmap.Errorf(jmap.ErrInvalidArguments, "header needs one or two strings")
+	}
+	for i := range f.Conditions {
+		if err := checkFilter(&f.Conditions[i], depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func emailQuery(c *call, raw json.RawMessage) (any, error) {
+	var a queryArgs
+	if err := parseArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	var filter emailFilter
+	if len(a.Filter) > 0 && string(a.Filter) != "null" {
+		dec := json.NewDecoder(strings.NewReader(string(a.Filter)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&filter); err != nil {
+			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
+		}
+		if err := checkFilter(&filter, 0); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range a.Sort {
+		if !slices.Contains(emailSorts, s.Property) {
+			return nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort emails by %q", s.Property)
+		}
+		if s.Property == "hasKeyword" && s.Keyword == "" {
+			return nil, jmap.Errorf(jmap.ErrInvalidArguments, "sort by hasKeyword needs keyword")
+		}
+	}
+	st, err := c.account(a.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	folders, err := c.mailFolders(st)
+	if err != nil {
+		return nil, err
+	}
+	q := &queryRun{c: c, st: st}
+	var cands []*candidate
+	for _, f := range folders {
+		// inMailbox at the top level narrows the folders read.
+		if filter.Operator == "" && filter.InMailbox != nil && jmap.FormatID('M', f.ID) != *filter.InMailbox {
+			continue
+		}
+		items, err := c.s.o.Store.ListItems(c.ctx, f.ID, 1, 0)
+		if err != nil {
+			return nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
+		}
+		for _, it := range items {
+			cd := &candidate{sum: it, folder: f.ID}
+			if q.match(&filter, cd) {
+				cands = append(cands, cd)
+			}
+			if q.err != nil {
+				return nil, q.err
+			}
+		}
+	}
+	sorts := a.Sort
+	if len(sorts) == 0 {
+		f := false
+		sorts = []comparator{{Property: "receivedAt", IsAscending: &f}}
+	}
+	key := func(cd *candidate, s comparator) string {
+		m := q.load(cd)
+		if m == nil {
+			return ""
+		}
+		switch s.Property {
+		case "subject":
+			return strings.ToLower(asText(m.root.Header.Get("Subject")))
+		case "from", "to":
+			as := addresses(m.root.Header.Get(map[string]string{"from": "From", "to": "To"}[s.Property]))
+			if len(as) == 0 {
+				return ""
+			}
+			if as[0].Name != nil {
+				return strings.ToLower(*as[0].Name)
+			}
+			return strings.ToLower(as[0].Email)
+		case "sentAt":
+			if v, ok := headerValue(&m.root.Header, "Date", "Date", false).(string); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	slices.SortStableFunc(cands, func(x, y *candidate) int {
+		for _, s := range sorts {
+			var d int
+			switch s.Property {
+			case "receivedAt":
+				d = x.sum.InternalDate.Compare(y.sum.InternalDate)
+			case "size":
+				d = cmpInt(x.sum.Size, y.sum.Size)
+			case "hasKeyword":
+				d = cmpBool(hasFlag(x.sum.Flags, s.Keyword), hasFlag(y.sum.Flags, s.Keyword))
+			default:
+				d = strings.Compare(key(x, s), key(y, s))
+			}
+			if s.IsAscending != nil && !*s.IsAscending {
+				d = -d
+			}
+			if d != 0 {
+				return d
+			}
+		}
+		return cmpInt(x.sum.ID, y.sum.ID)
+	})
+	if q.err != nil {
+		return nil, q.err
+	}
+	ids := make([]string, len(cands))
+	for i, cd := range cands {
+		ids[i] = jmap.FormatID('E', cd.sum.ID)
+	}
+	return page(c, a, ids, jmap.FormatState(st.ModSeq))
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}

@@ -1,0 +1,304 @@
+package jmapserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Options configure a Server. Zero limits take the defaults in New.
+type Options struct {
+	Store store.Backend
+	Blobs blob.Store  // uploads; nil refuses uploads
+	Hub   *events.Hub // push; nil closes EventSource streams at once
+	// Submitter sends mail (EmailSubmission); nil: no submission
+	// capability.
+	Submitter Submitter
+	Logger    *slog.Logger
+	// Authenticate checks HTTP Basic credentials. Its errors are
+	// directory's login sentinels: ErrBadCredentials 401, ErrFeature and
+	// ErrInactive 403, anything else 503 (logged unless a throttle).
+	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// BaseURL is the absolute URL clients reach the server at (no
+	// trailing slash); empty: taken from each request's Host and TLS.
+	BaseURL string
+	// AuthCacheTTL keeps a successful login this long; default 1 minute,
+	// negative turns the cache off.
+	AuthCacheTTL time.Duration
+
+	// Core capability limits (RFC 8620 §2).
+	MaxSizeUpload         int64
+	MaxConcurrentUpload   int
+	MaxSizeRequest        int64
+	MaxConcurrentRequests int
+	MaxCallsInRequest     int
+	MaxObjectsInGet       int
+	MaxObjectsInSet       int
+	// MaxBodyValueBytes caps bodyValues even when a client asks for more
+	// (or for everything); default 1 MiB.
+	MaxBodyValueBytes int
+	// MinPing is the shortest EventSource ping interval granted; default
+	// 30 seconds (RFC 8620 §7.3 lets the server raise a client's value).
+	MinPing time.Duration
+	// UploadTTL is how long an unreferenced upload stays usable; default
+	// 24 hours (RFC 8620 §6.1 asks for at least one).
+	UploadTTL time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Server is the JMAP http.Handler.
+type Server struct {
+	o   Options
+	log *slog.Logger
+
+	mu        sync.Mutex
+	requests  map[string]int // in-flight API requests per login
+	uploading map[string]int // in-flight uploads per login
+	uploads   map[int64]map[blob.ID]upload
+	authCache map[[32]byte]authEntry
+}
+
+type upload struct {
+	typ     string
+	size    int64
+	expires time.Time
+}
+
+type authEntry struct {
+	p       *store.Principal
+	expires time.Time
+}
+
+// New returns the handler.
+func New(o Options) *Server {
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	if o.MaxSizeUpload <= 0 {
+		o.MaxSizeUpload = 50 << 20
+	}
+	if o.MaxSizeRequest <= 0 {
+		o.MaxSizeRequest = 10 << 20
+	}
+	def(&o.MaxConcurrentUpload, 4)
+	def(&o.MaxConcurrentRequests, 4)
+	def(&o.MaxCallsInRequest, 16)
+	def(&o.MaxObjectsInGet, 500)
+	def(&o.MaxObjectsInSet, 500)
+	def(&o.MaxBodyValueBytes, 1<<20)
+	if o.MinPing <= 0 {
+		o.MinPing = 30 * time.Second
+	}
+	if o.UploadTTL <= 0 {
+		o.UploadTTL = 24 * time.Hour
+	}
+	if o.AuthCacheTTL == 0 {
+		o.AuthCacheTTL = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	lg := o.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	return &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{},
+		uploads: map[int64]map[blob.ID]upload{}, authCache: map[[32]byte]authEntry{}}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic in JMAP handler", "panic", v, "method", r.Method, "path", r.URL.Path)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}()
+	path := r.URL.Path
+	if path == "/.well-known/jmap" {
+		// RFC 8620 §2.2: the well-known URL may redirect to the session.
+		http.Redirect(w, r, s.base(r)+"/jmap/session", http.StatusTemporaryRedirect)
+		return
+	}
+	if !strings.HasPrefix(path, "/jmap/") {
+		http.NotFound(w, r)
+		return
+	}
+	p, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	r = r.WithContext(store.WithPrincipal(r.Context(), p))
+	rest := strings.TrimPrefix(path, "/jmap/")
+	switch {
+	case rest == "session":
+		s.onlyMethods(w, r, s.session, http.MethodGet, http.MethodHead)
+	case rest == "api" || rest == "api/":
+		s.onlyMethods(w, r, s.api, http.MethodPost)
+	case strings.HasPrefix(rest, "upload/"):
+		s.onlyMethods(w, r, s.upload, http.MethodPost)
+	case strings.HasPrefix(rest, "download/"):
+		s.onlyMethods(w, r, s.download, http.MethodGet, http.MethodHead)
+	case rest == "eventsource" || rest == "eventsource/":
+		s.onlyMethods(w, r, s.eventSource, http.MethodGet)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) onlyMethods(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, methods ...string) {
+	for _, m := range methods {
+		if r.Method == m {
+			h(w, r)
+			return
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// base is the absolute URL prefix of the server.
+func (s *Server) base(r *http.Request) string {
+	if s.o.BaseURL != "" {
+		return s.o.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// authenticate checks HTTP Basic credentials (RFC 7617) with a short
+// cache of successful logins, mapping directory errors as davserver does.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*store.Principal, bool) {
+	challenge := func() {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Roost", charset="UTF-8"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+	}
+	login, pw, ok := r.BasicAuth()
+	if !ok || login == "" || len(login) > 512 || len(pw) > 4096 || s.o.Authenticate == nil {
+		challenge()
+		return nil, false
+	}
+	key := sha256.Sum256([]byte(login + "\x00" + pw))
+	now := s.o.Now()
+	if s.o.AuthCacheTTL > 0 {
+		s.mu.Lock()
+		e, hit := s.authCache[key]
+		s.mu.Unlock()
+		if hit && now.Before(e.expires) {
+			return e.p, true
+		}
+	}
+	p, err := s.o.Authenticate(r.Context(), login, pw, remoteAddr(r))
+	switch {
+	case err == nil && p != nil:
+	case err == nil || errors.Is(err, directory.ErrBadCredentials):
+		s.log.Info("JMAP login failed", "user", login, "remote", r.RemoteAddr)
+		challenge()
+		return nil, false
+	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
+		http.Error(w, "this account may not use JMAP", http.StatusForbidden)
+		return nil, false
+	default:
+		if !errors.Is(err, directory.ErrThrottled) {
+			s.log.Error("JMAP login", "user", login, "remote", r.RemoteAddr, "err", err)
+		}
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
+		return nil, false
+	}
+	if s.o.AuthCacheTTL > 0 {
+		s.mu.Lock()
+		if len(s.authCache) >= 1000 {
+			for k, e := range s.authCache {
+				if !now.Before(e.expires) || len(s.authCache) >= 1000 {
+					delete(s.authCache, k)
+				}
+			}
+		}
+		s.authCache[key] = authEntry{p: p, expires: now.Add(s.o.AuthCacheTTL)}
+		s.mu.Unlock()
+	}
+	return p, true
+}
+
+type tcpAddr string
+
+func (a tcpAddr) Network() string { return "tcp" }
+func (a tcpAddr) String() string  { return string(a) }
+
+func remoteAddr(r *http.Request) net.Addr {
+	if ap, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
+		return ap
+	}
+	return tcpAddr(r.RemoteAddr)
+}
+
+// acquire takes one of max slots of counter for login; false when all
+// are taken.
+func (s *Server) acquire(counter map[string]int, login string, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if counter[login] >= max {
+		return false
+	}
+	counter[login]++
+	return true
+}
+
+func (s *Server) release(counter map[string]int, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if counter[login]--; counter[login] <= 0 {
+		delete(counter, login)
+	}
+}
+
+// problem writes a request-level error (RFC 8620 §3.6.1).
+func problem(w http.ResponseWriter, p *jmap.Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// internalError logs err and answers 500: a store failure is never a
+// "not found".
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	user := ""
+	if p := store.PrincipalFrom(r.Context()); p != nil {
+		user = p.Login
+	}
+	s.log.Error("JMAP "+what, "user", user, "path", r.URL.Path, "err", err)
+	problem(w, &jmap.Problem{Type: "about:blank", Status: http.StatusInternalServerError, Detail: "internal error"})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	json.NewEncoder(w).Encode(v)
+}

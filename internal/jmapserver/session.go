@@ -1,0 +1,83 @@
+package jmapserver
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// collations are the collation algorithms (RFC 4790) Roost's filters use.
+var collations = []string{"i;ascii-numeric", "i;ascii-casemap", "i;unicode-casemap"}
+
+func (s *Server) coreCapability() map[string]any {
+	return map[string]any{
+		"maxSizeUpload":         s.o.MaxSizeUpload,
+		"maxConcurrentUpload":   s.o.MaxConcurrentUpload,
+		"maxSizeRequest":        s.o.MaxSizeRequest,
+		"maxConcurrentRequests": s.o.MaxConcurrentRequests,
+		"maxCallsInRequest":     s.o.MaxCallsInRequest,
+		"maxObjectsInGet":       s.o.MaxObjectsInGet,
+		"maxObjectsInSet":       s.o.MaxObjectsInSet,
+		"collationAlgorithms":   collations,
+	}
+}
+
+// mailAccountCapability is RFC 8621 §1.3.1.
+func mailAccountCapability() map[string]any {
+	return map[string]any{
+		"maxMailboxesPerEmail":       1, // an item lives in one folder
+		"maxMailboxDepth":            nil,
+		"maxSizeMailboxName":         255,
+		"maxSizeAttachmentsPerEmail": 50 << 20,
+		"emailQuerySortOptions":      emailSorts,
+		"mayCreateTopLevelMailbox":   true,
+	}
+}
+
+// session serves the session resource (RFC 8620 §2).
+func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+	p := store.PrincipalFrom(r.Context())
+	st, err := s.o.Store.UserStore(r.Context(), p.Login)
+	if err != nil {
+		s.internalError(w, r, "session: user store", err)
+		return
+	}
+	acct := jmap.FormatID('A', st.ID)
+	base := s.base(r)
+	caps := map[string]any{jmap.CapCore: s.coreCapability(), jmap.CapMail: map[string]any{}}
+	accountCaps := map[string]any{jmap.CapMail: mailAccountCapability()}
+	primary := map[string]string{jmap.CapMail: acct}
+	if s.o.Submitter != nil {
+		caps[CapSubmission] = map[string]any{}
+		// RFC 8621 §1.3.2: submissions are sent at once, nothing to undo.
+		accountCaps[CapSubmission] = map[string]any{"maxDelayedSend": 0, "submissionExtensions": map[string]any{}}
+		primary[CapSubmission] = acct
+	}
+	writeJSON(w, map[string]any{
+		"capabilities": caps,
+		"accounts": map[string]any{
+			acct: map[string]any{
+				"name":                p.Login,
+				"isPersonal":          true,
+				"isReadOnly":          false,
+				"accountCapabilities": accountCaps,
+			},
+		},
+		"primaryAccounts": primary,
+		"username":        p.Login,
+		"apiUrl":          base + "/jmap/api/",
+		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}",
+		"uploadUrl":       base + "/jmap/upload/{accountId}/",
+		"eventSourceUrl":  base + "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}",
+		"state":           sessionStateOf(p.Login, st.ID),
+	})
+}
+
+func sessionStateOf(login string, storeID int64) string {
+	sum := sha256.Sum256([]byte(login + "\x00" + strconv.FormatInt(storeID, 10)))
+	return hex.EncodeToString(sum[:8])
+}

@@ -76,6 +76,9 @@ func TestRunReloadShutdown(t *testing.T) {
 		}
 		return err == nil
 	})
+	// The admin socket opens before the other listeners; the start is
+	// complete once "is running" is printed.
+	waitFor(t, "the start to complete", func() bool { return strings.Contains(stdout.String(), "is running") })
 	out := stdout.String()
 	for _, want := range []string{"First start: created the system administrator \"admin\"; its password is in " + filepath.Join(dir, "initial-admin-password"), "listening: admin api", "Roost test is running"} {
 		if !strings.Contains(out, want) {

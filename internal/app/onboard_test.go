@@ -46,7 +46,17 @@ func TestOnboardingServed(t *testing.T) {
 	var stdout, stderr syncBuf
 	go func() { done <- Run(ctx, Options{ConfigPath: cfg, Stdout: &stdout, Stderr: &stderr, Version: "test"}) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "https listener", func() bool { return strings.Contains(stdout.String(), "is running") })
+	waitFor(t, "https listener", func() bool {
+		select {
+		case err := <-done:
+			// Run ended early, e.g. a port taken between freeAddr and
+			// the start: say why instead of waiting out the deadline.
+			done <- err
+			t.Fatalf("roost stopped during its start: %v\n%s\n%s", err, stdout.String(), stderr.String())
+		default:
+		}
+		return strings.Contains(stdout.String(), "is running")
+	})
 
 	admin := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer

@@ -68,6 +68,9 @@ type Config struct {
 	LoginnameFormat    string `toml:"loginname_format" default:"%u" reload:"true" doc:"How a login name is built from its parts: '%u' is the user name and '%c' the tenant (company) name, as in '%u@%c'. Must contain '%u'; write '%%' for a literal percent sign."`
 	UserPlugin         string `toml:"user_plugin" default:"db" doc:"Where users, groups and tenants come from. 'db' keeps them in Roost's database, managed with 'roost admin' and the web admin. 'ldap' authenticates users against an LDAP directory (OpenLDAP, Active Directory; the 'ldap_' keys) and creates or updates their Roost user at login and delivery."`
 
+	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
+	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
+
 	LDAPPreset              string `toml:"ldap_preset" default:"openldap" doc:"Defaults for the empty 'ldap_' attribute keys: 'openldap' (inetOrgPerson: login 'uid', unique 'entryUUID', 'mail', 'cn'; filter '(objectClass=inetOrgPerson)') or 'ad' (Active Directory: login 'sAMAccountName', unique 'objectGUID', 'mail', 'displayName', 'proxyAddresses'; non-active when 'userAccountControl' has the disabled bit 0x2; filter '(&(objectClass=user)(objectCategory=person))')."`
 	LDAPURI                 string `toml:"ldap_uri" default:"" doc:"Space-separated LDAP servers, 'ldap://host:389' or 'ldaps://host:636', tried in order: a server that does not answer is skipped until the next one fails too. Required with 'user_plugin = \"ldap\"'."`
 	LDAPStartTLS            bool   `toml:"ldap_starttls" default:"false" doc:"Upgrade 'ldap://' connections with StartTLS before binding. The server certificate is always checked (against 'ldap_tls_cacert', or the system's authorities)."`
@@ -87,8 +90,6 @@ type Config struct {
 	LDAPIsadminAttribute    string `toml:"ldap_isadmin_attribute" default:"" doc:"Attribute whose value gives the user's admin level as in Kopano: '1' administers the user's tenant, '2' the whole system, anything else none. Empty: admin levels are managed in Roost."`
 	LDAPNetworkTimeout      int    `toml:"ldap_network_timeout" default:"10" doc:"Seconds to wait for an LDAP server to connect or answer before trying the next one."`
 	LDAPTenant              string `toml:"ldap_tenant" default:"default" doc:"Roost tenant that users found in the directory are created in (created if missing). Companies from LDAP are not supported yet."`
-	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
-	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
 
 	QuotaWarn         int  `toml:"quota_warn" default:"0" reload:"true" doc:"Default store size in MB at which a user is sent a warning. 0 is no limit. Users and tenants can override the quota keys."`
 	QuotaSoft         int  `toml:"quota_soft" default:"0" reload:"true" doc:"Default store size in MB above which the user can no longer send mail. 0 is no limit. Must not be below 'quota_warn'."`

@@ -67,7 +67,6 @@ type Config struct {
 
 	LoginnameFormat    string `toml:"loginname_format" default:"%u" reload:"true" doc:"How a login name is built from its parts: '%u' is the user name and '%c' the tenant (company) name, as in '%u@%c'. Must contain '%u'; write '%%' for a literal percent sign."`
 	UserPlugin         string `toml:"user_plugin" default:"db" doc:"Where users, groups and tenants come from. 'db' keeps them in Roost's database, managed with 'roost admin' and the web admin. 'ldap' authenticates users against an LDAP directory (OpenLDAP, Active Directory; the 'ldap_' keys) and creates or updates their Roost user at login and delivery."`
-
 	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
 	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
 

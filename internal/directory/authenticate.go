@@ -51,7 +51,10 @@ type Authenticator struct {
 	// auth.HashPasswordWith when set (tests count hash computations).
 	CheckPassword func(encoded, pw string) error
 	HashPassword  func(pw string, p auth.Params) (string, error)
-	sleep         func(time.Duration)
+	// External, when set, checks every password instead of the stored
+	// hashes (user_plugin = ldap); see authenticateExternal.
+	External External
+	sleep    func(time.Duration)
 
 	once  sync.Once
 	slots chan struct{}
@@ -151,6 +154,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 			a.log().Warn("login refused: throttled", "user", login, "ip", ip)
 			return nil, ErrThrottled
 		}
+	}
+	if a.External != nil {
+		return a.authenticateExternal(ctx, login, password, ip, delay, feature)
 	}
 	sys := store.SystemContext(ctx)
 	u, err := a.Store.GetUser(sys, login)

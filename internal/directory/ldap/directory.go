@@ -220,6 +220,10 @@ func (d *Directory) Authenticate(ctx context.Context, login, password string) (*
 		return berr
 	})
 	switch {
+	case errors.Is(err, ErrUnavailable):
+		// Before the result codes: a refused service bind is the
+		// directory's failure, not the user's wrong password.
+		return nil, fmt.Errorf("ldap authenticate %q: %w", login, err)
 	case errors.Is(err, errNoEntry):
 		return nil, directory.ErrBadCredentials
 	case goldap.IsErrorAnyOf(err, goldap.LDAPResultInvalidCredentials, goldap.ErrorEmptyPassword, goldap.LDAPResultInappropriateAuthentication):

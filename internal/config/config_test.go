@@ -203,6 +203,7 @@ ldap_nonactive_bitmask = 2
 ldap_isadmin_attribute = "roostAdmin"
 ldap_network_timeout = 3
 ldap_tenant = "example"
+ldap_auth_cache_ttl = 60
 default_store_locale = "de_DE"
 softdelete_lifetime = 0
 quota_warn = 900

@@ -514,6 +514,7 @@ func (c *Config) checkLDAP(p *problems) {
 		p.add("ldap_nonactive_value", "needs ldap_nonactive_attribute")
 	}
 	checkMin(p, "ldap_network_timeout", c.LDAPNetworkTimeout, 1)
+	checkMin(p, "ldap_auth_cache_ttl", c.LDAPAuthCacheTTL, 0)
 	checkMin(p, "ldap_nonactive_bitmask", c.LDAPNonactiveBitmask, 0)
 	if p.ok("ldap_tenant") && c.LDAPTenant == "" {
 		p.add("ldap_tenant", "must not be empty with user_plugin = \"ldap\"")

@@ -133,6 +133,7 @@ var validationCases = []struct {
 	{"ldap nonactive value alone", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_nonactive_value = \"1\"", []want{{"ldap_nonactive_value", "needs ldap_nonactive_attribute"}}},
 	{"ldap bitmask negative", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_nonactive_bitmask = -2", []want{{"ldap_nonactive_bitmask", "minimum of 0"}}},
 	{"ldap isadmin attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_isadmin_attribute = \"1.2.x\"", []want{{"ldap_isadmin_attribute", "not an LDAP attribute name"}}},
+	{"ldap cache ttl negative", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_auth_cache_ttl = -1", []want{{"ldap_auth_cache_ttl", "minimum of 0"}}},
 	{"ldap tenant empty", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_tenant = \"\"", []want{{"ldap_tenant", "must not be empty"}}},
 	{"user_plugin unix", `user_plugin = "unix"`, []want{{"user_plugin", "not available yet"}}},
 	{"user_plugin unknown", `user_plugin = "ad"`, []want{{"user_plugin", "not a user plugin"}}},

@@ -184,4 +184,3 @@ func (d *Directory) up() {
 		d.log.Info("LDAP directory reachable again", "uris", d.cfg.URIs)
 	}
 }
-

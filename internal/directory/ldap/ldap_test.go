@@ -19,7 +19,7 @@ import (
 )
 
 type env struct {
-	srv   *slapd
+	srv   *testenv.Slapd
 	db    *testenv.Store
 	dir   *ldap.Directory
 	authn *directory.Authenticator
@@ -30,7 +30,7 @@ var from = &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 40000}
 
 func baseConfig(uri string) ldap.Config {
 	return ldap.Config{
-		URIs: []string{uri}, BindDN: svcDN, BindPass: svcPW, Base: suffix,
+		URIs: []string{uri}, BindDN: testenv.SlapdSvcDN, BindPass: testenv.SlapdSvcPW, Base: testenv.SlapdSuffix,
 		Filter: "(objectClass=inetOrgPerson)", UniqueAttr: "entryUUID", LoginAttr: "uid",
 		MailAttr: "mail", AliasesAttr: "mailLocalAddress", FullNameAttr: "cn",
 		NonactiveAttr: "employeeType", NonactiveValue: "disabled", AdminAttr: "departmentNumber",
@@ -40,7 +40,7 @@ func baseConfig(uri string) ldap.Config {
 
 func newEnv(t *testing.T, mod func(*ldap.Config)) *env {
 	t.Helper()
-	srv := startSlapd(t)
+	srv := testenv.StartSlapd(t)
 	db := testenv.Open(t, testenv.Options{})
 	cfg := baseConfig(srv.URI)
 	if mod != nil {
@@ -117,13 +117,13 @@ func TestNonactive(t *testing.T) {
 		t.Fatalf("carol is active in Roost")
 	}
 	// Enabled again in the directory: the next login brings it back.
-	e.srv.Modify("dn: uid=carol," + peopleDN + "\nchangetype: modify\ndelete: employeeType\n")
+	e.srv.Modify("dn: uid=carol," + testenv.SlapdPeople + "\nchangetype: modify\ndelete: employeeType\n")
 	if _, err := e.login("carol", "carol-pw"); err != nil {
 		t.Fatalf("re-enabled: %v", err)
 	}
 	// Disabled while a login is cached: the cache holds only until its
 	// TTL (the documented trade-off); an uncached login sees it at once.
-	e.srv.Modify("dn: uid=carol," + peopleDN + "\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n")
+	e.srv.Modify("dn: uid=carol," + testenv.SlapdPeople + "\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n")
 	e.authn.Cache = nil
 	if _, err := e.login("carol", "carol-pw"); !errors.Is(err, directory.ErrInactive) {
 		t.Fatalf("disabled again: %v", err)
@@ -154,8 +154,8 @@ func TestRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.user(t, "dave")
-	e.srv.Modify("dn: uid=dave," + peopleDN + "\nchangetype: modrdn\nnewrdn: uid=david\ndeleteoldrdn: 1\n\n" +
-		"dn: uid=david," + peopleDN + "\nchangetype: modify\nreplace: mail\nmail: david@example.org\n")
+	e.srv.Modify("dn: uid=dave," + testenv.SlapdPeople + "\nchangetype: modrdn\nnewrdn: uid=david\ndeleteoldrdn: 1\n\n" +
+		"dn: uid=david," + testenv.SlapdPeople + "\nchangetype: modify\nreplace: mail\nmail: david@example.org\n")
 	if p, err := e.login("david", "dave-pw"); err != nil || p.Login != "david" {
 		t.Fatalf("renamed login: %+v %v\n%s", p, err, e.logs)
 	}

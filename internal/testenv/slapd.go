@@ -1,4 +1,4 @@
-package ldap_test
+package testenv
 
 import (
 	"bytes"
@@ -13,11 +13,11 @@ import (
 	"time"
 )
 
-// slapd is a real OpenLDAP server (Debian's slapd) run as a child
+// Slapd is a real OpenLDAP server (Debian's slapd) run as a child
 // process on 127.0.0.1 for one test, with an mdb database under the
 // suffix dc=example,dc=org, a root DN for loading entries, and a service
 // account cn=roost that may read user entries (not their passwords).
-type slapd struct {
+type Slapd struct {
 	t    testing.TB
 	dir  string
 	port int
@@ -26,18 +26,20 @@ type slapd struct {
 	bin  string
 }
 
+// The test directory's names: its suffix, root account (loads entries),
+// service account (what Roost binds as) and where users go.
 const (
-	suffix   = "dc=example,dc=org"
-	rootDN   = "cn=admin,dc=example,dc=org"
-	rootPW   = "rootsecret"
-	svcDN    = "cn=roost,dc=example,dc=org"
-	svcPW    = "svcsecret"
-	peopleDN = "ou=people,dc=example,dc=org"
+	SlapdSuffix = "dc=example,dc=org"
+	SlapdRootDN = "cn=admin,dc=example,dc=org"
+	SlapdRootPW = "rootsecret"
+	SlapdSvcDN  = "cn=roost,dc=example,dc=org"
+	SlapdSvcPW  = "svcsecret"
+	SlapdPeople = "ou=people,dc=example,dc=org"
 )
 
-// startSlapd starts slapd, or skips the test when it is not installed
+// StartSlapd starts slapd, or skips the test when it is not installed
 // (fails instead when ROOST_REQUIRE_CLIENTS is set).
-func startSlapd(t testing.TB) *slapd {
+func StartSlapd(t testing.TB) *Slapd {
 	t.Helper()
 	bin, err := exec.LookPath("slapd")
 	if err != nil {
@@ -75,7 +77,7 @@ rootpw %[4]s
 directory %[1]s/db
 access to attrs=userPassword by anonymous auth by self write by * none
 access to * by dn.exact="%[5]s" read by self read by * none
-`, dir, suffix, rootDN, rootPW, svcDN)
+`, dir, SlapdSuffix, SlapdRootDN, SlapdRootPW, SlapdSvcDN)
 	if err := os.WriteFile(filepath.Join(dir, "slapd.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ access to * by dn.exact="%[5]s" read by self read by * none
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &slapd{t: t, dir: dir, port: port, URI: fmt.Sprintf("ldap://127.0.0.1:%d", port)}
+	s := &Slapd{t: t, dir: dir, port: port, URI: fmt.Sprintf("ldap://127.0.0.1:%d", port)}
 	s.bin = bin
 	s.Start()
 	t.Cleanup(s.Stop)
@@ -104,12 +106,12 @@ userPassword: %s
 dn: %s
 objectClass: organizationalUnit
 ou: people
-`, suffix, svcDN, svcPW, peopleDN))
+`, SlapdSuffix, SlapdSvcDN, SlapdSvcPW, SlapdPeople))
 	return s
 }
 
 // Start starts (or restarts) the server and waits until it answers.
-func (s *slapd) Start() {
+func (s *Slapd) Start() {
 	s.t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(s.bin, "-d", "0", "-f", filepath.Join(s.dir, "slapd.conf"), "-h", s.URI+"/")
@@ -133,7 +135,7 @@ func (s *slapd) Start() {
 }
 
 // Stop stops the server (its data stays for a restart).
-func (s *slapd) Stop() {
+func (s *Slapd) Stop() {
 	if s.cmd == nil {
 		return
 	}
@@ -149,9 +151,9 @@ func (s *slapd) Stop() {
 	s.cmd = nil
 }
 
-func (s *slapd) run(tool, ldif string) {
+func (s *Slapd) run(tool, ldif string) {
 	s.t.Helper()
-	cmd := exec.Command(tool, "-x", "-H", s.URI, "-D", rootDN, "-w", rootPW)
+	cmd := exec.Command(tool, "-x", "-H", s.URI, "-D", SlapdRootDN, "-w", SlapdRootPW)
 	cmd.Stdin = strings.NewReader(ldif)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("%s: %v\n%s\n%s", tool, err, out, ldif)
@@ -159,17 +161,17 @@ func (s *slapd) run(tool, ldif string) {
 }
 
 // Add loads entries with ldapadd.
-func (s *slapd) Add(ldif string) { s.t.Helper(); s.run("ldapadd", ldif) }
+func (s *Slapd) Add(ldif string) { s.t.Helper(); s.run("ldapadd", ldif) }
 
 // Modify changes entries with ldapmodify (changetype records).
-func (s *slapd) Modify(ldif string) { s.t.Helper(); s.run("ldapmodify", ldif) }
+func (s *Slapd) Modify(ldif string) { s.t.Helper(); s.run("ldapmodify", ldif) }
 
 // AddUser adds an inetOrgPerson under ou=people, with extra attribute
 // lines.
-func (s *slapd) AddUser(uid, password, mail string, extra ...string) {
+func (s *Slapd) AddUser(uid, password, mail string, extra ...string) {
 	s.t.Helper()
 	ldif := fmt.Sprintf("dn: uid=%s,%s\nobjectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\nuid: %s\ncn: %s Example\nsn: Example\nuserPassword: %s\nmail: %s\n",
-		uid, peopleDN, uid, strings.ToUpper(uid[:1])+uid[1:], password, mail)
+		uid, SlapdPeople, uid, strings.ToUpper(uid[:1])+uid[1:], password, mail)
 	for _, e := range extra {
 		ldif += e + "\n"
 	}

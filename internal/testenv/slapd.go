@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -24,6 +26,10 @@ type Slapd struct {
 	URI  string
 	cmd  *exec.Cmd
 	bin  string
+	// LDAPSURI is the ldaps:// listener of StartSlapdTLS ("" otherwise);
+	// URI then also offers StartTLS. The certificate is Cert's.
+	LDAPSURI string
+	tlsPort  int
 }
 
 // The test directory's names: its suffix, root account (loads entries),
@@ -39,7 +45,13 @@ const (
 
 // StartSlapd starts slapd, or skips the test when it is not installed
 // (fails instead when ROOST_REQUIRE_CLIENTS is set).
-func StartSlapd(t testing.TB) *Slapd {
+func StartSlapd(t testing.TB) *Slapd { t.Helper(); return startSlapd(t, false) }
+
+// StartSlapdTLS is StartSlapd with TLS: LDAPS on LDAPSURI and StartTLS on
+// URI, with the certificate of Cert (for 127.0.0.1).
+func StartSlapdTLS(t testing.TB) *Slapd { t.Helper(); return startSlapd(t, true) }
+
+func startSlapd(t testing.TB, withTLS bool) *Slapd {
 	t.Helper()
 	bin, err := exec.LookPath("slapd")
 	if err != nil {
@@ -78,16 +90,31 @@ directory %[1]s/db
 access to attrs=userPassword by anonymous auth by self write by * none
 access to * by dn.exact="%[5]s" read by self read by * none
 `, dir, SlapdSuffix, SlapdRootDN, SlapdRootPW, SlapdSvcDN)
+	if withTLS {
+		pair, _, certPEM := Cert()
+		der, err := x509.MarshalPKCS8PrivateKey(pair.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		conf = fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n", certFile, keyFile) + conf
+	}
 	if err := os.WriteFile(filepath.Join(dir, "slapd.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t)
 	s := &Slapd{t: t, dir: dir, port: port, URI: fmt.Sprintf("ldap://127.0.0.1:%d", port)}
+	if withTLS {
+		s.tlsPort = freePort(t)
+		s.LDAPSURI = fmt.Sprintf("ldaps://127.0.0.1:%d", s.tlsPort)
+	}
 	s.bin = bin
 	s.Start()
 	t.Cleanup(s.Stop)
@@ -114,7 +141,11 @@ ou: people
 func (s *Slapd) Start() {
 	s.t.Helper()
 	var out bytes.Buffer
-	cmd := exec.Command(s.bin, "-d", "0", "-f", filepath.Join(s.dir, "slapd.conf"), "-h", s.URI+"/")
+	urls := s.URI + "/"
+	if s.LDAPSURI != "" {
+		urls += " " + s.LDAPSURI + "/"
+	}
+	cmd := exec.Command(s.bin, "-d", "0", "-f", filepath.Join(s.dir, "slapd.conf"), "-h", urls)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start slapd: %v", err)
@@ -176,4 +207,14 @@ func (s *Slapd) AddUser(uid, password, mail string, extra ...string) {
 		ldif += e + "\n"
 	}
 	s.Add(ldif)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -40,7 +40,11 @@ func baseConfig(uri string) ldap.Config {
 
 func newEnv(t *testing.T, mod func(*ldap.Config)) *env {
 	t.Helper()
-	srv := testenv.StartSlapd(t)
+	return newEnvOn(t, testenv.StartSlapd(t), mod)
+}
+
+func newEnvOn(t *testing.T, srv *testenv.Slapd, mod func(*ldap.Config)) *env {
+	t.Helper()
 	db := testenv.Open(t, testenv.Options{})
 	cfg := baseConfig(srv.URI)
 	if mod != nil {
@@ -267,5 +271,35 @@ func TestServiceBindRefused(t *testing.T) {
 	e.srv.AddUser("hal", "hal-pw", "hal@example.org")
 	if _, err := e.login("hal", "hal-pw"); err == nil || errors.Is(err, directory.ErrBadCredentials) || !errors.Is(err, ldap.ErrUnavailable) {
 		t.Fatalf("bad service bind: %v", err)
+	}
+}
+
+// TestTLS: LDAPS and StartTLS check the server certificate: trusted
+// through RootCAs (ldap_tls_cacert) the login works; with the system's
+// authorities, which do not know the test certificate, it is a directory
+// failure, never a wrong password, and the password is not sent.
+func TestTLS(t *testing.T) {
+	srv := testenv.StartSlapdTLS(t)
+	srv.AddUser("ivy", "ivy-pw", "ivy@example.org")
+	_, pool, _ := testenv.Cert()
+	for _, tc := range []struct {
+		name     string
+		uri      string
+		startTLS bool
+	}{{"ldaps", srv.LDAPSURI, false}, {"starttls", srv.URI, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvOn(t, srv, func(c *ldap.Config) { c.URIs, c.StartTLS, c.RootCAs = []string{tc.uri}, tc.startTLS, pool })
+			if _, err := e.login("ivy", "ivy-pw"); err != nil {
+				t.Fatalf("trusted certificate: %v\n%s", err, e.logs)
+			}
+			if _, err := e.login("ivy", "bad"); !errors.Is(err, directory.ErrBadCredentials) {
+				t.Fatalf("wrong password: %v", err)
+			}
+			u := newEnvOn(t, srv, func(c *ldap.Config) { c.URIs, c.StartTLS, c.RootCAs = []string{tc.uri}, tc.startTLS, nil })
+			_, err := u.login("ivy", "ivy-pw")
+			if !errors.Is(err, ldap.ErrUnavailable) || !strings.Contains(err.Error(), "certificate") {
+				t.Fatalf("untrusted certificate: %v", err)
+			}
+		})
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/store"
@@ -36,6 +38,12 @@ func externalVerifier(u *store.User) auth.Verifier {
 func (a *Authenticator) authenticateExternal(ctx context.Context, login, password, ip string, delay time.Duration, feature string) (*store.Principal, error) {
 	if len(password) > auth.MaxPasswordLen {
 		a.fail(ip, login, "password too long")
+		return nil, ErrBadCredentials
+	}
+	if !utf8.ValidString(login) || strings.ContainsRune(login, 0) {
+		// No directory entry has such a login, and PostgreSQL refuses
+		// NUL bytes in text: a bad login, not a failing store.
+		a.fail(ip, login, "login is not valid UTF-8 text")
 		return nil, ErrBadCredentials
 	}
 	sys := store.SystemContext(ctx)

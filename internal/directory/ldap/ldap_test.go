@@ -139,7 +139,7 @@ func TestNonactive(t *testing.T) {
 func TestFilterInjection(t *testing.T) {
 	e := newEnv(t, nil)
 	e.srv.AddUser("bob", "bob-pw", "bob@example.org")
-	for _, login := range []string{"*", "b*", "bo?", "*)(uid=*", "bob)(|(uid=*", "*)(|(objectClass=*", "bob\x00", `bob\2a`, "(uid=bob)"} {
+	for _, login := range []string{"*", "b*", "bo?", "*)(uid=*", "bob)(|(uid=*", "*)(|(objectClass=*", "bob\x00", "bob\xff", `bob\2a`, "(uid=bob)"} {
 		if p, err := e.login(login, "bob-pw"); !errors.Is(err, directory.ErrBadCredentials) {
 			t.Errorf("login %q: %+v %v, want bad credentials", login, p, err)
 		}

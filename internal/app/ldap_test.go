@@ -86,11 +86,17 @@ func TestLDAPWiring(t *testing.T) {
 	}
 
 	// LMTP to bob, unknown to Roost so far.
-	c, err := net.Dial("tcp", lmtpAddr)
-	if err != nil {
-		t.Fatal(err)
+	var c net.Conn
+	var r *bufio.Reader
+	dialLMTP := func() {
+		t.Helper()
+		var err error
+		if c, err = net.Dial("tcp", lmtpAddr); err != nil {
+			t.Fatal(err)
+		}
+		r = bufio.NewReader(c)
 	}
-	r := bufio.NewReader(c)
+	dialLMTP()
 	expect := func(cmd, code string) {
 		t.Helper()
 		if cmd != "" {
@@ -126,4 +132,13 @@ func TestLDAPWiring(t *testing.T) {
 	if got, _ := imap("bob", "not-cached"); !strings.Contains(got, "NO [UNAVAILABLE]") {
 		t.Fatalf("LOGIN with the directory down: %s", got)
 	}
+	// Delivery with the directory down: known users still get mail; an
+	// address Roost does not know is deferred, not bounced.
+	dialLMTP()
+	defer c.Close()
+	expect("", "220")
+	expect("LHLO test", "250")
+	expect("MAIL FROM:<x@example.net>", "250")
+	expect("RCPT TO:<bob@example.org>", "250")
+	expect("RCPT TO:<carol@example.org>", "451")
 }

@@ -275,10 +275,14 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
 		Params:           func() auth.Params { return argonParams(s.cfg.Load()) },
 		Observe:          s.observeAuth}
+	lmtpStore, err := s.useDirectory(cfg, authn)
+	if err != nil {
+		return err
+	}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
 	// local recipients of the outbound queue; the queue sends what the
 	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
-	del, err := newDeliverer(cfg, s.db, s.log, nil)
+	del, err := newDeliverer(cfg, lmtpStore, s.log, nil)
 	if err != nil {
 		return err
 	}
@@ -365,7 +369,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		}
 	}
 	if cfg.HasRole("lmtp") {
-		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
+		srv := smtpserver.NewLMTP(smtpserver.Options{Store: lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
 			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del,
 			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {

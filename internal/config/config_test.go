@@ -183,7 +183,27 @@ server_name = "mail.example.com"
 public_hostname = "mail.example.net"
 public_ports = ["imaps=993", "https=443"]
 loginname_format = "%%u@%%c"
-user_plugin = "db"
+user_plugin = "ldap"
+ldap_preset = "ad"
+ldap_uri = "ldap://dc1.example.com ldap://dc2.example.com"
+ldap_starttls = true
+ldap_tls_cacert = %[6]q
+ldap_bind_user = "cn=roost,dc=example,dc=com"
+ldap_bind_passwd = "secret"
+ldap_search_base = "dc=example,dc=com"
+ldap_user_search_filter = "(objectClass=person)"
+ldap_user_unique_attribute = "objectGUID"
+ldap_loginname_attribute = "userPrincipalName"
+ldap_emailaddress_attribute = "mail"
+ldap_emailaliases_attribute = "proxyAddresses"
+ldap_fullname_attribute = "displayName"
+ldap_nonactive_attribute = "userAccountControl"
+ldap_nonactive_value = "514"
+ldap_nonactive_bitmask = 2
+ldap_isadmin_attribute = "roostAdmin"
+ldap_network_timeout = 3
+ldap_tenant = "example"
+ldap_auth_cache_ttl = 60
 default_store_locale = "de_DE"
 softdelete_lifetime = 0
 quota_warn = 900
@@ -248,9 +268,6 @@ audit_log_file = %[8]q
 	def := config.Default()
 	rc, rd := reflect.ValueOf(c).Elem(), reflect.ValueOf(def).Elem()
 	for i := range rc.NumField() {
-		if rc.Type().Field(i).Name == "UserPlugin" {
-			continue // "db" is its only value so far
-		}
 		if reflect.DeepEqual(rc.Field(i).Interface(), rd.Field(i).Interface()) {
 			t.Errorf("field %s kept its default %v", rc.Type().Field(i).Name, rd.Field(i))
 		}

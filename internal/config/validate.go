@@ -65,10 +65,12 @@ func (c *Config) validate(p *problems) {
 	if p.ok("user_plugin") {
 		switch c.UserPlugin {
 		case "db":
-		case "unix", "ldap":
-			p.add("user_plugin", "%q is not available yet; use \"db\"", c.UserPlugin)
+		case "ldap":
+			c.checkLDAP(p)
+		case "unix":
+			p.add("user_plugin", "%q is not available yet; use \"db\" or \"ldap\"", c.UserPlugin)
 		default:
-			p.add("user_plugin", "%q is not a user plugin; want \"db\"", c.UserPlugin)
+			p.add("user_plugin", "%q is not a user plugin; want \"db\" or \"ldap\"", c.UserPlugin)
 		}
 	}
 	if p.ok("default_store_locale") {
@@ -467,6 +469,99 @@ func validHostname(s string) bool {
 			if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// checkLDAP checks the ldap_ keys, which matter only with user_plugin = ldap.
+func (c *Config) checkLDAP(p *problems) {
+	if p.ok("ldap_preset") {
+		checkEnum(p, "ldap_preset", c.LDAPPreset, []string{"openldap", "ad"})
+	}
+	if p.ok("ldap_uri") {
+		uris := strings.Fields(c.LDAPURI)
+		if len(uris) == 0 {
+			p.add("ldap_uri", "must list at least one server with user_plugin = \"ldap\", e.g. \"ldaps://ldap.example.com\"")
+		}
+		for _, s := range uris {
+			u, err := url.Parse(s)
+			switch {
+			case err != nil:
+				p.add("ldap_uri", "%q: %v", s, err)
+			case u.Scheme != "ldap" && u.Scheme != "ldaps":
+				p.add("ldap_uri", "%q: scheme must be ldap:// or ldaps://", s)
+			case u.Host == "":
+				p.add("ldap_uri", "%q: no host", s)
+			case u.Scheme == "ldaps" && c.LDAPStartTLS:
+				p.add("ldap_uri", "%q: ldaps:// is already TLS; ldap_starttls applies to ldap:// only", s)
+			}
+		}
+	}
+	if p.ok("ldap_search_base") && strings.TrimSpace(c.LDAPSearchBase) == "" {
+		p.add("ldap_search_base", "must not be empty with user_plugin = \"ldap\"")
+	}
+	if p.ok("ldap_bind_passwd") && c.LDAPBindUser != "" && c.LDAPBindPasswd == "" {
+		p.add("ldap_bind_passwd", "must be set with ldap_bind_user (an empty password would be an unauthenticated bind)")
+	}
+	if p.ok("ldap_user_search_filter") && c.LDAPUserSearchFilter != "" {
+		f := strings.TrimSpace(c.LDAPUserSearchFilter)
+		if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
+			p.add("ldap_user_search_filter", "%q is not an LDAP filter in parentheses", c.LDAPUserSearchFilter)
+		}
+	}
+	if p.ok("ldap_bind_user") && c.LDAPBindUser != "" && !strings.Contains(c.LDAPBindUser, "=") {
+		p.add("ldap_bind_user", "%q is not a DN, e.g. \"cn=roost,dc=example,dc=com\"", c.LDAPBindUser)
+	}
+	for _, a := range []struct{ key, v string }{
+		{"ldap_user_unique_attribute", c.LDAPUserUniqueAttribute}, {"ldap_loginname_attribute", c.LDAPLoginnameAttribute},
+		{"ldap_emailaddress_attribute", c.LDAPEmailAttribute}, {"ldap_emailaliases_attribute", c.LDAPEmailAliasesAttr},
+		{"ldap_fullname_attribute", c.LDAPFullnameAttribute}, {"ldap_nonactive_attribute", c.LDAPNonactiveAttribute},
+		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute},
+	} {
+		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
+			p.add(a.key, "%q is not an LDAP attribute name", a.v)
+		}
+	}
+	if p.ok("ldap_nonactive_value") && c.LDAPNonactiveValue != "" && c.LDAPNonactiveAttribute == "" {
+		p.add("ldap_nonactive_value", "needs ldap_nonactive_attribute")
+	}
+	checkMin(p, "ldap_network_timeout", c.LDAPNetworkTimeout, 1)
+	checkMin(p, "ldap_auth_cache_ttl", c.LDAPAuthCacheTTL, 0)
+	checkMin(p, "ldap_nonactive_bitmask", c.LDAPNonactiveBitmask, 0)
+	if p.ok("ldap_tenant") && c.LDAPTenant == "" {
+		p.add("ldap_tenant", "must not be empty with user_plugin = \"ldap\"")
+	}
+	if p.ok("ldap_tls_cacert") && c.LDAPTLSCACert != "" && checkFile(p, "ldap_tls_cacert", c.LDAPTLSCACert) {
+		data, err := os.ReadFile(c.LDAPTLSCACert)
+		if err != nil {
+			p.add("ldap_tls_cacert", "%v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(data) {
+			p.add("ldap_tls_cacert", "%s holds no PEM certificate", c.LDAPTLSCACert)
+		}
+	}
+}
+
+// validLDAPAttr accepts an attribute description's type: a name (a letter,
+// then letters, digits, hyphens) or a numeric OID (RFC 4512 §1.4).
+func validLDAPAttr(a string) bool {
+	if a == "" {
+		return false
+	}
+	if a[0] >= '0' && a[0] <= '9' {
+		for _, r := range a {
+			if (r < '0' || r > '9') && r != '.' {
+				return false
+			}
+		}
+		return true
+	}
+	for i, r := range a {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-'):
+		default:
+			return false
 		}
 	}
 	return true

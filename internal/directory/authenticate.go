@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/store"
@@ -54,7 +56,10 @@ type Authenticator struct {
 	// Observe, when set, is told the outcome of every Authenticate call
 	// (metrics, the audit log); it must not block.
 	Observe func(ctx context.Context, ev AuthEvent)
-	sleep   func(time.Duration)
+	// External, when set, checks every password instead of the stored
+	// hashes (user_plugin = ldap); see authenticateExternal.
+	External External
+	sleep    func(time.Duration)
 
 	once  sync.Once
 	slots chan struct{}
@@ -156,9 +161,35 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 			return nil, ErrThrottled
 		}
 	}
+	if a.External != nil {
+		p, err := a.authenticateExternal(ctx, login, password, ip, delay, feature)
+		ev := AuthEvent{Login: login, IP: ip, Feature: feature, OK: err == nil}
+		switch {
+		case err == nil:
+			ev.User = p.Login
+		case errors.Is(err, ErrBadCredentials):
+			ev.Reason = "wrong password"
+		case errors.Is(err, ErrInactive):
+			ev.Reason = "inactive"
+		case errors.Is(err, ErrFeature):
+			ev.Reason = "feature disabled"
+		default:
+			ev.Reason = "error"
+		}
+		a.observe(ctx, ev)
+		return p, err
+	}
 	sys := store.SystemContext(ctx)
-	u, err := a.Store.GetUser(sys, login)
-	if errors.Is(err, store.ErrNotFound) && len(password) <= auth.MaxPasswordLen {
+	var u *store.User
+	var err error
+	if !utf8.ValidString(login) || strings.ContainsRune(login, 0) {
+		// No user has such a login, and PostgreSQL refuses NUL bytes in
+		// text: an unknown user (same cost below), not a failing store.
+		err = fmt.Errorf("login is not valid text: %w", store.ErrNotFound)
+	} else {
+		u, err = a.Store.GetUser(sys, login)
+	}
+	if errors.Is(err, store.ErrNotFound) && u == nil && utf8.ValidString(login) && !strings.ContainsRune(login, 0) && len(password) <= auth.MaxPasswordLen {
 		// Users may log in with their mail address too.
 		u, err = a.Store.UserByAddress(sys, login)
 	}

@@ -113,7 +113,11 @@ type User struct {
 	StoreID          int64 // 0 until the store is created
 	Groups           []string
 	PasswordHash     string // never leaves the store layer through the admin API
-	Created          time.Time
+	// ExternalID is the user's unique id in an external directory
+	// (ldap_user_unique_attribute, e.g. entryUUID or objectGUID); ""
+	// for users of Roost's own database. Logins may change, it does not.
+	ExternalID string
+	Created    time.Time
 }
 
 // GroupKind says whether a group grants permissions or only distributes mail.
@@ -464,6 +468,7 @@ type UserUpdate struct {
 	DeclRecurring *bool
 	Capacity      *int
 	HomeNode      *string
+	ExternalID    *string
 
 	// PasswordHashWas makes a PasswordHash change conditional: it is made
 	// only if the stored hash still equals this (ErrConflict otherwise),

@@ -533,7 +533,7 @@ func (t *tx) addAddress(tenantID, userID, groupID int64, addr string, primary bo
 
 const userCols = `u.id, u.tenant_id, t.name, u.login, u.email, u.full_name, u.active, u.admin, u.features_on, u.features_off,
 	u.quota_override, u.q_warn, u.q_soft, u.q_hard, u.mr_accept, u.mr_decline_conflict, u.mr_decline_recurring,
-	u.capacity, u.home_node, u.password_hash, u.store_id, u.created`
+	u.capacity, u.home_node, u.password_hash, u.store_id, u.created, u.external_id`
 
 const userFrom = ` FROM users u JOIN tenants t ON t.id = u.tenant_id `
 
@@ -544,7 +544,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*store.User, error) {
 	var created int64
 	err := sc.Scan(&u.ID, &u.TenantID, &u.Tenant, &u.Login, &u.Email, &u.FullName, &active, &admin, &on, &off,
 		&qo, &u.Quota.Warn, &u.Quota.Soft, &u.Quota.Hard, &mra, &mrc, &mrr, &u.Resource.Capacity, &u.HomeNode,
-		&u.PasswordHash, &u.StoreID, &created)
+		&u.PasswordHash, &u.StoreID, &created, &u.ExternalID)
 	if err != nil {
 		return nil, err
 	}
@@ -667,11 +667,11 @@ func (d *DB) CreateUser(ctx context.Context, tenant string, in store.User) (*sto
 		var id int64
 		err = t.row(`INSERT INTO users (tenant_id, login, login_lc, email, full_name, active, admin, features_on, features_off,
 			quota_override, q_warn, q_soft, q_hard, mr_accept, mr_decline_conflict, mr_decline_recurring, capacity, home_node,
-			password_hash, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			password_hash, created, external_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			tn.ID, in.Login, lc(in.Login), lc(in.Email), in.FullName, b2i(in.Active), int(in.Admin),
 			joinList(in.EnabledFeatures), joinList(in.DisabledFeatures), b2i(in.QuotaOverride),
 			in.Quota.Warn, in.Quota.Soft, in.Quota.Hard, b2i(in.Resource.AutoAccept), b2i(in.Resource.DeclineConflict),
-			b2i(in.Resource.DeclineRecurring), in.Resource.Capacity, in.HomeNode, in.PasswordHash, now()).Scan(&id)
+			b2i(in.Resource.DeclineRecurring), in.Resource.Capacity, in.HomeNode, in.PasswordHash, now(), in.ExternalID).Scan(&id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("user %q already exists: %w", in.Login, store.ErrConflict)
 		}
@@ -755,6 +755,37 @@ func (d *DB) UserByAddress(ctx context.Context, addr string) (*store.User, error
 		}
 		if !p.SeesTenant(u.TenantID) && p.UserID != u.ID {
 			return notFound("address", addr)
+		}
+		out = u
+		return t.fillUser(u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return redact(p, out), nil
+}
+
+// UserByExternalID finds the user linked to an external directory entry
+// by its unique id (store.User.ExternalID); ErrNotFound when none is.
+func (d *DB) UserByExternalID(ctx context.Context, id string) (*store.User, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, notFound("external id", id)
+	}
+	var out *store.User
+	err = d.read(ctx, func(t *tx) error {
+		u, err := scanUser(t.row(`SELECT `+userCols+userFrom+`WHERE u.external_id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("external id", id)
+		}
+		if err != nil {
+			return fmt.Errorf("user by external id: %w", err)
+		}
+		if !p.SeesTenant(u.TenantID) && p.UserID != u.ID {
+			return notFound("external id", id)
 		}
 		out = u
 		return t.fillUser(u)
@@ -923,12 +954,15 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 		if in.HomeNode != nil {
 			u.HomeNode = *in.HomeNode
 		}
+		if in.ExternalID != nil {
+			u.ExternalID = *in.ExternalID
+		}
 		_, err = t.exec(`UPDATE users SET login = ?, login_lc = ?, full_name = ?, password_hash = ?, admin = ?, active = ?,
 			quota_override = ?, q_warn = ?, q_soft = ?, q_hard = ?, features_on = ?, features_off = ?, mr_accept = ?,
-			mr_decline_conflict = ?, mr_decline_recurring = ?, capacity = ?, home_node = ? WHERE id = ?`,
+			mr_decline_conflict = ?, mr_decline_recurring = ?, capacity = ?, home_node = ?, external_id = ? WHERE id = ?`,
 			u.Login, lc(u.Login), u.FullName, u.PasswordHash, int(u.Admin), b2i(u.Active), b2i(u.QuotaOverride),
 			u.Quota.Warn, u.Quota.Soft, u.Quota.Hard, joinList(on), joinList(off), b2i(u.Resource.AutoAccept),
-			b2i(u.Resource.DeclineConflict), b2i(u.Resource.DeclineRecurring), u.Resource.Capacity, u.HomeNode, u.ID)
+			b2i(u.Resource.DeclineConflict), b2i(u.Resource.DeclineRecurring), u.Resource.Capacity, u.HomeNode, u.ExternalID, u.ID)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("user %q already exists: %w", u.Login, store.ErrConflict)
 		}

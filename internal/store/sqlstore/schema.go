@@ -244,4 +244,10 @@ CREATE INDEX changes_item_created ON changes (item_id) WHERE kind = 'item-create
 	`
 ALTER TABLE blobs ADD COLUMN meta {{bytes}};
 `,
+	// 6: users linked to an external directory (user_plugin = ldap) by
+	// its unique attribute, so renames there keep the same Roost user.
+	`
+ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX users_external_id ON users (external_id) WHERE external_id <> '';
+`,
 }

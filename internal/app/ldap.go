@@ -1,0 +1,64 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/directory/ldap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// useDirectory connects authn to the configured user plugin and returns
+// the store delivery resolves recipients in. With user_plugin = ldap the
+// directory checks every password, the credential cache trusts a login
+// for at most ldap_auth_cache_ttl, and a recipient unknown to Roost is
+// looked up in the directory (and provisioned) before it is refused.
+func (s *server) useDirectory(cfg *config.Config, authn *directory.Authenticator) (store.Backend, error) {
+	if cfg.UserPlugin != "ldap" {
+		return s.db, nil
+	}
+	lc, err := ldap.FromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d, err := ldap.New(lc, s.db, s.log.With("proto", "ldap"))
+	if err != nil {
+		return nil, fmt.Errorf("user_plugin ldap: %w", err)
+	}
+	s.mu.Lock()
+	s.closers = append(s.closers, ldapCloser{d})
+	s.mu.Unlock()
+	authn.External = d
+	authn.Cache = auth.NewCredCache(cfg.AuthCacheSize, time.Duration(min(cfg.AuthCacheTTL, cfg.LDAPAuthCacheTTL))*time.Second)
+	return ldapRecipients{Backend: s.db, dir: d}, nil
+}
+
+type ldapCloser struct{ d *ldap.Directory }
+
+func (c ldapCloser) Close() error { c.d.Close(); return nil }
+
+// ldapRecipients is the store with recipients also found in the directory.
+type ldapRecipients struct {
+	store.Backend
+	dir *ldap.Directory
+}
+
+// Recipients implements store.Directory: an address Roost does not know
+// is looked up in the directory, whose user is provisioned just in time.
+// The directory being down is an error (a temporary failure), not
+// "unknown recipient".
+func (r ldapRecipients) Recipients(ctx context.Context, addr string) ([]*store.User, error) {
+	users, err := r.Backend.Recipients(ctx, addr)
+	if !errors.Is(err, store.ErrNotFound) {
+		return users, err
+	}
+	if _, err := r.dir.UserByAddress(ctx, addr); err != nil {
+		return nil, err
+	}
+	return r.Backend.Recipients(ctx, addr)
+}

@@ -1,0 +1,103 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Provision creates or updates the Roost user of e, found by its unique
+// id so that a renamed entry keeps its user and store. A Roost user of
+// Roost's own database with e's login and no external id is adopted (a
+// move from user_plugin = db). It runs one at a time, so two first
+// logins of one user do not race to create it.
+func (d *Directory) Provision(ctx context.Context, e *Entry) (*store.User, error) {
+	d.provision.Lock()
+	defer d.provision.Unlock()
+	sys := store.SystemContext(ctx)
+	u, err := d.store.UserByExternalID(sys, e.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = d.store.GetUser(sys, e.Login)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return d.create(ctx, e)
+		case err != nil:
+		case u.ExternalID != "":
+			return nil, fmt.Errorf("ldap: login %q is linked to another directory entry (%s), not %s (%s): %w",
+				e.Login, u.ExternalID, e.DN, e.ID, store.ErrConflict)
+		default:
+			d.log.Info("LDAP: linking the existing Roost user to its directory entry", "user", u.Login, "dn", e.DN)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ldap provision %q: %w", e.Login, err)
+	}
+	upd, changed := diff(u, e)
+	if !changed {
+		return u, nil
+	}
+	nu, err := d.store.UpdateUser(sys, u.Login, upd)
+	if err != nil {
+		return nil, fmt.Errorf("ldap update user %q from %s: %w", u.Login, e.DN, err)
+	}
+	if nu.Login != u.Login {
+		d.log.Info("LDAP: user renamed", "from", u.Login, "to", nu.Login, "dn", e.DN)
+	}
+	return nu, nil
+}
+
+func (d *Directory) create(ctx context.Context, e *Entry) (*store.User, error) {
+	sys := store.SystemContext(ctx)
+	if _, err := d.store.GetTenant(sys, d.cfg.Tenant); errors.Is(err, store.ErrNotFound) {
+		if _, err := d.store.CreateTenant(sys, d.cfg.Tenant); err != nil && !errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("ldap: create tenant %q: %w", d.cfg.Tenant, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("ldap: tenant %q: %w", d.cfg.Tenant, err)
+	}
+	u, err := d.store.CreateUser(sys, d.cfg.Tenant, store.User{Login: e.Login, Email: e.Mail, Aliases: e.Aliases,
+		FullName: e.FullName, Active: e.Active, Admin: e.Admin, ExternalID: e.ID})
+	if err != nil {
+		return nil, fmt.Errorf("ldap: create user %q from %s: %w", e.Login, e.DN, err)
+	}
+	d.log.Info("LDAP: user created on first use", "user", u.Login, "dn", e.DN)
+	return u, nil
+}
+
+// diff lists what must change for u to match e.
+func diff(u *store.User, e *Entry) (store.UserUpdate, bool) {
+	var upd store.UserUpdate
+	changed := false
+	if u.ExternalID != e.ID {
+		upd.ExternalID, changed = &e.ID, true
+	}
+	if u.Login != e.Login {
+		upd.Rename, changed = &e.Login, true
+	}
+	if u.Email != e.Mail {
+		upd.Email, changed = &e.Mail, true
+	}
+	if u.FullName != e.FullName {
+		upd.FullName, changed = &e.FullName, true
+	}
+	if u.Active != e.Active {
+		upd.Active, changed = &e.Active, true
+	}
+	if e.HasAdmin && u.Admin != e.Admin {
+		upd.Admin, changed = &e.Admin, true
+	}
+	for _, a := range e.Aliases {
+		if !slices.Contains(u.Aliases, a) {
+			upd.AliasAdd, changed = append(upd.AliasAdd, a), true
+		}
+	}
+	for _, a := range u.Aliases {
+		if !slices.Contains(e.Aliases, a) {
+			upd.AliasRemove, changed = append(upd.AliasRemove, a), true
+		}
+	}
+	return upd, changed
+}

@@ -1,0 +1,174 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// GetACL implements store.Mail (needs the "a" right, RFC 4314 GETACL).
+func (d *DB) GetACL(ctx context.Context, folderID int64) ([]store.ACLEntry, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.ACLEntry
+	err = d.read(ctx, func(t *tx) error {
+		if _, err := t.folderAccess(p, folderID, "a", false); err != nil {
+			return err
+		}
+		out, err = t.aclOf(folderID)
+		return err
+	})
+	return out, err
+}
+
+// SetACL implements store.Mail. Subjects name users or groups of the
+// folder's tenant, or "anyone".
+func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	norm, err := store.NormalizeRights(rights)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
+		a, err := t.folderAccess(p, folderID, "a", false)
+		if err != nil {
+			return err
+		}
+		subj, err := t.canonicalSubject(p, a.st, subject)
+		if err != nil {
+			return err
+		}
+		if norm == "" {
+			_, err = t.exec(`DELETE FROM acl WHERE folder_id = ? AND subject = ?`, folderID, subj)
+		} else {
+			_, err = t.exec(`INSERT INTO acl (folder_id, subject, rights) VALUES (?, ?, ?) ON CONFLICT (folder_id, subject) DO UPDATE SET rights = excluded.rights`, folderID, subj, norm)
+		}
+		if err != nil {
+			return err
+		}
+		seq, err := t.nextModSeq(a.st.ID, 1)
+		if err != nil {
+			return err
+		}
+		return t.journal(a.st.ID, seq, store.ChangeFolderUpdated, folderID, 0, 0)
+	})
+}
+
+// canonicalSubject checks an ACL subject and returns it lower-cased.
+func (t *tx) canonicalSubject(p *store.Principal, s *storeRow, subject string) (string, error) {
+	subject = lc(subject)
+	switch {
+	case subject == store.SubjectAnyone:
+		return subject, nil
+	case strings.HasPrefix(subject, "user:"):
+		u, err := t.userByLogin(subject[5:])
+		if err != nil {
+			return "", err
+		}
+		if u.TenantID != s.TenantID {
+			var n int
+			if err := t.row(`SELECT COUNT(*) FROM tenant_viewers WHERE tenant_id = ? AND viewer_id = ?`, s.TenantID, u.TenantID).Scan(&n); err != nil {
+				return "", err
+			}
+			if n == 0 {
+				return "", notFound("user", subject[5:])
+			}
+		}
+		return store.UserSubject(lc(u.Login)), nil
+	case strings.HasPrefix(subject, "group:"):
+		if _, err := t.groupByName(s.TenantID, subject[6:]); err != nil {
+			return "", err
+		}
+		return subject, nil
+	}
+	return "", fmt.Errorf("ACL subject %q: want anyone, user:LOGIN or group:NAME: %w", subject, store.ErrInvalid)
+}
+
+// DeleteACL implements store.Mail.
+func (d *DB) DeleteACL(ctx context.Context, folderID int64, subject string) error {
+	return d.SetACL(ctx, folderID, subject, "")
+}
+
+// MyRights implements store.Mail.
+func (d *DB) MyRights(ctx context.Context, folderID int64) (string, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return "", err
+	}
+	var out string
+	err = d.read(ctx, func(t *tx) error {
+		a, err := t.folderAccess(p, folderID, "", false)
+		if err != nil {
+			return err
+		}
+		out = a.rights
+		return nil
+	})
+	return out, err
+}
+
+// SharedFolders implements store.Mail.
+func (d *DB) SharedFolders(ctx context.Context) ([]store.SharedFolder, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subjects := []any{store.SubjectAnyone}
+	if p.Login != "" {
+		subjects = append(subjects, store.UserSubject(lc(p.Login)))
+	}
+	for _, g := range p.Groups {
+		subjects = append(subjects, store.GroupSubject(lc(g)))
+	}
+	var out []store.SharedFolder
+	err = d.read(ctx, func(t *tx) error {
+		q := `SELECT DISTINCT a.folder_id FROM acl a JOIN folders f ON f.id = a.folder_id JOIN stores s ON s.id = f.store_id
+			WHERE f.deleted = 0 AND s.deleted = 0 AND s.owner_id <> ? AND a.subject IN (?` + strings.Repeat(",?", len(subjects)-1) + `)
+			ORDER BY a.folder_id LIMIT 10000`
+		rows, err := t.query(q, append([]any{p.UserID}, subjects...)...)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			a, err := t.folderAccess(p, id, "l", false)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // e.g. "anyone" of another tenant
+			}
+			if err != nil {
+				return err
+			}
+			st := a.st.Store
+			out = append(out, store.SharedFolder{Folder: a.folder, Store: &st, Rights: a.rights})
+		}
+		fs := make([]*store.Folder, len(out))
+		for i := range out {
+			fs[i] = out[i].Folder
+		}
+		return t.markSubscribed(p, fs...)
+	})
+	return out, err
+}

@@ -1,0 +1,261 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// ---- groups ----
+
+func (t *tx) groupByName(tenantID int64, name string) (*store.Group, error) {
+	var g store.Group
+	var hidden, builtin int
+	var kind string
+	err := t.row(`SELECT g.id, g.tenant_id, t.name, g.name, g.email, g.kind, g.hidden, g.builtin FROM groups g JOIN tenants t ON t.id = g.tenant_id
+		WHERE g.tenant_id = ? AND g.name_lc = ?`, tenantID, lc(name)).Scan(&g.ID, &g.TenantID, &g.Tenant, &g.Name, &g.Email, &kind, &hidden, &builtin)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("group", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	g.Kind, g.Hidden, g.BuiltIn = store.GroupKind(kind), hidden != 0, builtin != 0
+	return &g, nil
+}
+
+func (t *tx) fillGroup(g *store.Group) error {
+	var err error
+	if g.BuiltIn && strings.EqualFold(g.Name, store.EveryoneGroup) {
+		g.Members, err = t.strings(`SELECT login FROM users WHERE tenant_id = ? ORDER BY login_lc`, g.TenantID)
+		return err
+	}
+	g.Members, err = t.strings(`SELECT u.login FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.login_lc`, g.ID)
+	return err
+}
+
+// resolveTenant returns the named tenant, or the principal's own for "".
+func (t *tx) resolveTenant(p *store.Principal, name string) (*store.Tenant, error) {
+	if name == "" {
+		if p.TenantID == 0 {
+			return nil, fmt.Errorf("no tenant given: %w", store.ErrInvalid)
+		}
+		return t.tenantByID(p.TenantID)
+	}
+	return t.visibleTenant(p, name)
+}
+
+// CreateGroup implements store.Directory.
+func (d *DB) CreateGroup(ctx context.Context, tenant string, g store.Group) (*store.Group, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validName("group", g.Name); err != nil {
+		return nil, err
+	}
+	if g.Kind == "" {
+		g.Kind = store.GroupSecurity
+	}
+	if g.Kind != store.GroupSecurity && g.Kind != store.GroupDistribution {
+		return nil, fmt.Errorf("group kind %q: must be security or distribution: %w", g.Kind, store.ErrInvalid)
+	}
+	var out *store.Group
+	err = d.write(ctx, func(t *tx) error {
+		tn, err := t.resolveTenant(p, tenant)
+		if err != nil {
+			return err
+		}
+		if !p.AdministersTenant(tn.ID) {
+			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
+		}
+		var id int64
+		err = t.row(`INSERT INTO groups (tenant_id, name, name_lc, email, kind, hidden) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			tn.ID, g.Name, lc(g.Name), lc(g.Email), string(g.Kind), b2i(g.Hidden)).Scan(&id)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("group %q already exists in tenant %q: %w", g.Name, tn.Name, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		if g.Email != "" {
+			if err := t.addAddress(tn.ID, 0, id, g.Email, true); err != nil {
+				return err
+			}
+		}
+		out, err = t.groupByName(tn.ID, g.Name)
+		if err != nil {
+			return err
+		}
+		return t.fillGroup(out)
+	})
+	return out, err
+}
+
+// GetGroup implements store.Directory.
+func (d *DB) GetGroup(ctx context.Context, tenant, name string) (*store.Group, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Group
+	err = d.read(ctx, func(t *tx) error {
+		tn, err := t.resolveTenant(p, tenant)
+		if err != nil {
+			return err
+		}
+		g, err := t.groupByName(tn.ID, name)
+		if err != nil {
+			return err
+		}
+		out = g
+		return t.fillGroup(g)
+	})
+	return out, err
+}
+
+// ListGroups implements store.Directory; tenant "" lists all visible ones.
+func (d *DB) ListGroups(ctx context.Context, tenant string) ([]*store.Group, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Group
+	err = d.read(ctx, func(t *tx) error {
+		var tenants []*store.Tenant
+		if tenant != "" || !p.IsSystemAdmin() && p.TenantID != 0 && len(p.AdminOf) == 0 {
+			tn, err := t.resolveTenant(p, tenant)
+			if err != nil {
+				return err
+			}
+			tenants = []*store.Tenant{tn}
+		} else {
+			rows, err := t.query(`SELECT ` + tenantCols + ` FROM tenants ORDER BY name_lc`)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				tn, err := scanTenant(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				if p.SeesTenant(tn.ID) {
+					tenants = append(tenants, tn)
+				}
+			}
+			rows.Close()
+		}
+		for _, tn := range tenants {
+			names, err := t.strings(`SELECT name FROM groups WHERE tenant_id = ? ORDER BY name_lc`, tn.ID)
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				g, err := t.groupByName(tn.ID, n)
+				if err != nil {
+					return err
+				}
+				if err := t.fillGroup(g); err != nil {
+					return err
+				}
+				out = append(out, g)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteGroup implements store.Directory.
+func (d *DB) DeleteGroup(ctx context.Context, tenant, name string) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		tn, err := t.resolveTenant(p, tenant)
+		if err != nil {
+			return err
+		}
+		if !p.AdministersTenant(tn.ID) {
+			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
+		}
+		g, err := t.groupByName(tn.ID, name)
+		if err != nil {
+			return err
+		}
+		if g.BuiltIn {
+			return fmt.Errorf("group %q is built in: %w", g.Name, store.ErrInvalid)
+		}
+		for _, q := range []string{`DELETE FROM group_members WHERE group_id = ?`, `DELETE FROM addresses WHERE group_id = ?`, `DELETE FROM groups WHERE id = ?`} {
+			if _, err := t.exec(q, g.ID); err != nil {
+				return err
+			}
+		}
+		_, err = t.exec(`DELETE FROM acl WHERE subject = ?`, store.GroupSubject(lc(g.Name)))
+		return err
+	})
+}
+
+// AddGroupMember implements store.Directory.
+func (d *DB) AddGroupMember(ctx context.Context, tenant, group, login string) error {
+	return d.groupMember(ctx, tenant, group, login, true)
+}
+
+// RemoveGroupMember implements store.Directory.
+func (d *DB) RemoveGroupMember(ctx context.Context, tenant, group, login string) error {
+	return d.groupMember(ctx, tenant, group, login, false)
+}
+
+func (d *DB) groupMember(ctx context.Context, tenant, group, login string, add bool) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		tn, err := t.resolveTenant(p, tenant)
+		if err != nil {
+			return err
+		}
+		if !p.AdministersTenant(tn.ID) {
+			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
+		}
+		g, err := t.groupByName(tn.ID, group)
+		if err != nil {
+			return err
+		}
+		if g.BuiltIn {
+			return fmt.Errorf("membership of %q is automatic: %w", g.Name, store.ErrInvalid)
+		}
+		u, err := t.visibleUser(p, login)
+		if err != nil {
+			return err
+		}
+		if u.TenantID != tn.ID {
+			return fmt.Errorf("user %q is not in tenant %q: %w", login, tn.Name, store.ErrInvalid)
+		}
+		if add {
+			res, err := t.exec(`INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.ID, u.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("user %q is already a member of %q: %w", login, g.Name, store.ErrConflict)
+			}
+			return nil
+		}
+		res, err := t.exec(`DELETE FROM group_members WHERE group_id = ? AND user_id = ?`, g.ID, u.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("user %q is not a member of %q: %w", login, g.Name, store.ErrNotFound)
+		}
+		return nil
+	})
+}

@@ -18,8 +18,6 @@ import (
 // maxUIDsPerCall bounds the UIDs one flag, delete, move or copy call takes.
 const maxUIDsPerCall = 100000
 
-// addItem inserts an item into folder a (already access-checked) and
-// updates counters and the journal.
 // objIndex is an item's object index (store.Item Name…End).
 type objIndex struct {
 	name, uid  string
@@ -54,6 +52,8 @@ func micro(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
+// addItem inserts an item into folder a (already access-checked) and
+// updates counters and the journal.
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
 	if t.d.dialect == postgres {
 		return t.addItemPG(st, folderID, b, size, flags, idate, ix)

@@ -235,7 +235,32 @@ func (s *session) treeFor(name string) (*tree, error) {
 		}
 		return t, err
 	}
-	return s.personal()
+	return s.resolvedTree()
+}
+
+// resolvedTree is the personal tree for resolving a name: SELECT, STATUS
+// and APPEND each resolve one, and listing every folder for each cost a
+// session of imaptest's mix a tenth of the server's CPU (issue 10). The
+// tree read last is reused while the events hub has seen no commit to
+// the store since just before that read: every folder creation, rename,
+// deletion or content change is a journal entry the hub hears of after
+// its commit, before the committing command replies (the invariant sync
+// relies on too). The tree only resolves names here; LIST reads afresh.
+func (s *session) resolvedTree() (*tree, error) {
+	hub := s.o.Events
+	if hub == nil {
+		return s.personal()
+	}
+	if s.ptree != nil && hub.StoreGen(s.storeID) <= s.ptreeGen {
+		return s.ptree, nil
+	}
+	gen := hub.Gen()
+	t, err := s.personal()
+	if err != nil {
+		return nil, err
+	}
+	s.ptree, s.ptreeGen = t, gen
+	return t, nil
 }
 
 // resolve finds an existing mailbox. A name that does not exist, one of a

@@ -34,11 +34,14 @@
 #   PROFILES=mix MIX=select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=0 scripts/bench-imap.sh
 #   KEEP=1 scripts/bench-imap.sh   leave the servers' data in the work directory (servers are stopped)
 #   IMAPTEST=/tmp/imaptest/src/imaptest IMAPTEST_MBOX=/tmp/bench.mbox scripts/bench-imap.sh
-#       also run imaptest's default profile (a binary you built yourself;
-#       this project neither ships nor builds it) for DURATION on each
-#       server after the first profile's run, on the same warm server:
+#       also run imaptest (a binary you built yourself; this project
+#       neither ships nor builds it) for DURATION on each server, on the
+#       same warm server: after the churn profile's run its default profile,
 #       imaptest host= port= user=bench%d users=USERS clients=CLIENTS
 #       pass=bench mbox=IMAPTEST_MBOX secs=DURATION
+#       and after the login profile's run the same with every state but
+#       LOGIN, SELECT and LOGOUT turned off (list=0 status=0 fetch=0
+#       fetch2=0 copy=0 store=0 delete=0 expunge=0 append=0)
 # Users are bench0 … benchUSERS: this tool uses bench0 … bench(USERS-1),
 # imaptest's users=N picks bench1 … benchN.
 set -euo pipefail
@@ -198,19 +201,24 @@ bench() { # server config profile round port pidspec
     --messages "$msgs" --profile "$profile" --mix "$mix" --idle-wait "$idlewait" --server-pid "$pids" | tee "$work/out"
   grep '^result ' "$work/out" | sed "s/^result /$server $config $profile $round /" >> "$work/results"
 }
-imaptest() { # server config round port pidspec
-  local server=$1 config=$2 round=$3 port=$4 pids=$5 secs=${duration%s} c0 c1
-  echo "== $server $config, imaptest (round $round), load $(cut -d' ' -f1-3 /proc/loadavg)"
+imaptest() { # server config profile round port pidspec
+  local server=$1 config=$2 profile=$3 round=$4 port=$5 pids=$6 secs=${duration%s} c0 c1 states=""
+  case $profile in
+    churn) ;;
+    login) states="list=0 status=0 fetch=0 fetch2=0 copy=0 store=0 delete=0 expunge=0 append=0" ;;
+    *) return 0 ;;
+  esac
+  echo "== $server $config, imaptest $profile (round $round), load $(cut -d' ' -f1-3 /proc/loadavg)"
   c0=$("$work/roost" bench cpu --server-pid "$pids" | sed 's/cpu_s=\([0-9.]*\).*/\1/')
   LD_LIBRARY_PATH=/usr/lib/dovecot "$IMAPTEST" host=127.0.0.1 port="$port" user='bench%d' users="$users" clients="$clients" \
-    pass=bench mbox="${IMAPTEST_MBOX:?IMAPTEST_MBOX: an mbox file of messages to append}" secs="$secs" > "$work/imaptest.out" 2>&1 || true
+    pass=bench mbox="${IMAPTEST_MBOX:?IMAPTEST_MBOX: an mbox file of messages to append}" secs="$secs" $states > "$work/imaptest.out" 2>&1 || true
   c1=$("$work/roost" bench cpu --server-pid "$pids" | sed 's/cpu_s=\([0-9.]*\).*/\1/')
   sed -n '/^Totals:/,$p' "$work/imaptest.out"
   echo "imaptest errors: $(grep -c '^Error' "$work/imaptest.out" || true)"
   grep '^Error' "$work/imaptest.out" | head -5 || true
   # The last line of the totals counts each state's commands; the first
   # column is LOGIN.
-  tail -1 "$work/imaptest.out" | awk -v s="$secs" -v c0="$c0" -v c1="$c1" -v h="$server $config imaptest $round" '
+  tail -1 "$work/imaptest.out" | awk -v s="$secs" -v c0="$c0" -v c1="$c1" -v h="$server $config imaptest-$profile $round" '
     { t = 0; c = c1 - c0; for (i = 1; i <= NF; i++) t += $i
       printf "%s phase=imaptest ops=%d ops_per_s=%.1f logins=%d logins_per_s=%.1f cpu_s=%.2f cpu_ms_per_op=%.3f cpu_ms_per_login=%.2f\n",
         h, t, t / s, $1, $1 / s, c, c * 1000 / t, c * 1000 / $1 }' | tee -a "$work/results"
@@ -240,12 +248,12 @@ for r in $(seq "$rounds"); do
       if [ "$t" = roost ]; then
         start_roost
         bench Roost embedded "$p" "$r" "$rport" "$roost_pid"
-        [ -n "${IMAPTEST:-}" ] && [ "$p" = "${profiles%% *}" ] && imaptest Roost embedded "$r" "$rport" "$roost_pid"
+        [ -n "${IMAPTEST:-}" ] && imaptest Roost embedded "$p" "$r" "$rport" "$roost_pid"
         stop_roost
       else
         start_dovecot "$t"
         bench Dovecot "$t" "$p" "$r" "${dport[$t]}" "@$work/dovecot/run-$t/master.pid"
-        [ -n "${IMAPTEST:-}" ] && [ "$p" = "${profiles%% *}" ] && imaptest Dovecot "$t" "$r" "${dport[$t]}" "@$work/dovecot/run-$t/master.pid"
+        [ -n "${IMAPTEST:-}" ] && imaptest Dovecot "$t" "$p" "$r" "${dport[$t]}" "@$work/dovecot/run-$t/master.pid"
         stop_dovecot
       fi
     done

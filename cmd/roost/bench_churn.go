@@ -300,10 +300,14 @@ func isNetErr(err error) bool {
 }
 
 // churnMessage is a message of 2–6.5 KB, the size of the mix profile's.
+// Its Message-ID names the user: every run replays the same random
+// sequence, so without it two users' mailboxes would hold different
+// messages with one Message-ID, which imaptest, run on the same
+// mailboxes, reports as an ENVELOPE that changed.
 func churnMessage(r *rand.Rand, user string) string {
 	body := strings.Repeat("The quick brown fox jumps over the lazy dog.\r\n", 40+r.IntN(100))
-	return fmt.Sprintf("From: bench@example.test\r\nTo: %s@example.test\r\nSubject: bench %d\r\nMessage-ID: <%d@bench>\r\n\r\n%s",
-		user, r.IntN(1000), r.Int64(), body)
+	return fmt.Sprintf("From: bench@example.test\r\nTo: %s@example.test\r\nSubject: bench %d\r\nMessage-ID: <%d.%s@bench>\r\n\r\n%s",
+		user, r.IntN(1000), r.Int64(), user, body)
 }
 
 // appendLiteral sends APPEND mailbox {n} and the message once the server

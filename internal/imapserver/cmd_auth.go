@@ -162,6 +162,7 @@ func (s *session) authenticate(login, password string) (imap.Code, error) {
 		return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
 	}
 	s.p, s.ctx, s.storeID = p, ctx, st.ID
+	s.ptree = nil
 	s.state = stateAuth
 	s.r.LiteralMinus = false
 	s.log = s.log.With("user", p.Login, "tenant", p.Tenant)

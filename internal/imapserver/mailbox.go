@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
@@ -235,7 +236,77 @@ func (s *session) treeFor(name string) (*tree, error) {
 		}
 		return t, err
 	}
-	return s.personal()
+	return s.resolvedTree()
+}
+
+// resolvedTree is the personal tree for resolving a name: SELECT, STATUS
+// and APPEND each resolve one, and listing every folder for each cost a
+// session of imaptest's mix a tenth of the server's CPU (issue 10), and
+// a login/SELECT/logout session an eighth. The tree read last for the
+// store, by this session or another of the same user, is reused while
+// the events hub has seen no commit to the store since just before that
+// read: every folder creation, rename, deletion or content change is a
+// journal entry the hub hears of after its commit, before the committing
+// command replies (the invariant sync relies on too). A tree is never
+// changed once built, so sessions share it. It only resolves names
+// here; LIST reads afresh.
+func (s *session) resolvedTree() (*tree, error) {
+	hub := s.o.Events
+	if hub == nil {
+		return s.personal()
+	}
+	if s.ptree == nil {
+		s.ptree, s.ptreeGen = s.srv.trees.get(s.storeID, s.p.Login)
+	}
+	if s.ptree != nil && hub.StoreGen(s.storeID) <= s.ptreeGen {
+		return s.ptree, nil
+	}
+	gen := hub.Gen()
+	t, err := s.personal()
+	if err != nil {
+		return nil, err
+	}
+	s.ptree, s.ptreeGen = t, gen
+	s.srv.trees.put(s.storeID, t, gen)
+	return t, nil
+}
+
+// treeCache holds the personal tree last read for each store, with the
+// hub's generation read just before it. It is bounded: when full it
+// starts again empty (a miss costs one folder listing).
+type treeCache struct {
+	mu sync.Mutex
+	m  map[int64]cachedTree
+}
+
+type cachedTree struct {
+	t   *tree
+	gen uint64
+}
+
+// maxCachedTrees bounds treeCache: a tree is a few KiB.
+const maxCachedTrees = 4096
+
+func (c *treeCache) get(storeID int64, owner string) (*tree, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[storeID]
+	if !ok || e.t.owner != owner {
+		return nil, 0
+	}
+	return e.t, e.gen
+}
+
+func (c *treeCache) put(storeID int64, t *tree, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[storeID]; ok && e.gen > gen {
+		return // a newer read is already there
+	}
+	if c.m == nil || len(c.m) >= maxCachedTrees {
+		c.m = make(map[int64]cachedTree)
+	}
+	c.m[storeID] = cachedTree{t: t, gen: gen}
 }
 
 // resolve finds an existing mailbox. A name that does not exist, one of a

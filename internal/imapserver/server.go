@@ -86,6 +86,9 @@ type Server struct {
 	connSeq atomic.Uint64
 
 	headers *headerCache // parsed headers for SEARCH and SORT
+	// trees are personal folder trees for resolving names, shared by
+	// the sessions of a store (mailbox.go, resolvedTree).
+	trees treeCache
 	// previews are PREVIEW texts by item id (preview.go).
 	previews *previewCache
 	// readers and writers hold the buffers of idling sessions (cmd_idle.go).

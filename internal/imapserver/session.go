@@ -72,6 +72,12 @@ type session struct {
 	storeID     int64 // the user's private store
 	countedUser string
 
+	// ptree is the personal namespace's folder tree as resolve last read
+	// it, valid while the events hub has published nothing for storeID
+	// after ptreeGen (see resolvedTree).
+	ptree    *tree
+	ptreeGen uint64
+
 	rev2, condstore, qresync, utf8 bool
 	compressed                     bool // COMPRESS DEFLATE is on (RFC 4978)
 	uidonly                        bool // UIDONLY is on (RFC 9586, uidonly.go)

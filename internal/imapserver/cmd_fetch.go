@@ -100,6 +100,17 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 				}
 			}
 		}
+		// Setting \Seen returns the whole flag set, which may hold
+		// keywords another session added meanwhile: announce them first.
+		flagsDue := false
+		for i := range seenNow {
+			if sel.learnKeywords(sel.msgs[i].flags) {
+				flagsDue = true
+			}
+		}
+		if flagsDue {
+			s.w.Flags(sel.flagsList()...)
+		}
 	}
 
 	fx, err := s.prepareFetchExt(a.Items, idx)

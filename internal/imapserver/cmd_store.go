@@ -91,7 +91,16 @@ func (s *session) cmdStore(c *imap.Command) (imap.Code, error) {
 			m.flags, m.modseq = it.Flags, it.ModSeq
 		}
 	}
-	if sel.learnKeywords(flags) {
+	// The answers show each message's whole flag set, which may hold
+	// keywords another session added since this one last looked: FLAGS
+	// names them first (RFC 9051 §7.3.5; imaptest's stress run checks it).
+	flagsDue := sel.learnKeywords(flags)
+	for i := range changed {
+		if sel.learnKeywords(sel.msgs[i].flags) {
+			flagsDue = true
+		}
+	}
+	if flagsDue {
 		s.w.Flags(sel.flagsList()...)
 	}
 	skip := map[uint32]bool{}

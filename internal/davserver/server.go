@@ -2,7 +2,6 @@ package davserver
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/directory"
@@ -77,13 +75,7 @@ type Server struct {
 	zones *ical.ZoneCache
 	sched *groupware.Scheduler
 
-	authMu    sync.Mutex
-	authCache map[[32]byte]authEntry
-}
-
-type authEntry struct {
-	p       *store.Principal
-	expires time.Time
+	basic     *directory.BasicAuth
 }
 
 // New returns the handler.
@@ -117,7 +109,9 @@ func New(o Options) *Server {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: lg.With("proto", "dav"), zones: &ical.ZoneCache{}, authCache: map[[32]byte]authEntry{}}
+	s := &Server{o: o, log: lg.With("proto", "dav"), zones: &ical.ZoneCache{}}
+	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Realm: o.Realm, Name: "DAV",
+		Denied: "this account may not use calendars and contacts", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
 	var out groupware.Outbound
 	if o.Outbound != nil {
 		out = o.Outbound
@@ -241,75 +235,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate checks HTTP Basic credentials (RFC 7617), with a short
-// cache of successful logins.
+// authenticate checks HTTP Basic credentials (RFC 7617) through the
+// directory's one HTTP mapping (directory.BasicAuth).
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*store.Principal, bool) {
-	challenge := func() {
-		w.Header().Set("WWW-Authenticate", `Basic realm="`+s.o.Realm+`", charset="UTF-8"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
-	}
-	login, pw, ok := r.BasicAuth()
-	if !ok || login == "" || len(login) > 512 || len(pw) > 4096 {
-		challenge()
-		return nil, false
-	}
-	key := sha256.Sum256([]byte(login + "\x00" + pw + "\x00" + s.o.Realm))
-	now := s.o.Now()
-	if s.o.AuthCacheTTL > 0 {
-		s.authMu.Lock()
-		e, hit := s.authCache[key]
-		s.authMu.Unlock()
-		if hit && now.Before(e.expires) {
-			return e.p, true
-		}
-	}
-	if s.o.Authenticate == nil {
-		challenge()
-		return nil, false
-	}
-	p, err := s.o.Authenticate(r.Context(), login, pw, remoteAddr(r))
-	switch {
-	case err == nil && p != nil:
-	case err == nil || errors.Is(err, directory.ErrBadCredentials):
-		s.log.Info("DAV login failed", "user", login, "remote", r.RemoteAddr)
-		challenge()
-		return nil, false
-	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
-		http.Error(w, "this account may not use calendars and contacts", http.StatusForbidden)
-		return nil, false
-	default:
-		if !errors.Is(err, directory.ErrThrottled) {
-			s.log.Error("DAV login", "user", login, "remote", r.RemoteAddr, "err", err)
-		}
-		w.Header().Set("Retry-After", "60")
-		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
-		return nil, false
-	}
-	if s.o.AuthCacheTTL > 0 {
-		s.authMu.Lock()
-		if len(s.authCache) >= 1000 {
-			for k, e := range s.authCache {
-				if !now.Before(e.expires) || len(s.authCache) >= 1000 {
-					delete(s.authCache, k)
-				}
-			}
-		}
-		s.authCache[key] = authEntry{p: p, expires: now.Add(s.o.AuthCacheTTL)}
-		s.authMu.Unlock()
-	}
-	return p, true
-}
-
-type tcpAddr string
-
-func (a tcpAddr) Network() string { return "tcp" }
-func (a tcpAddr) String() string  { return string(a) }
-
-func remoteAddr(r *http.Request) net.Addr {
-	if ap, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		return ap
-	}
-	return tcpAddr(r.RemoteAddr)
+	return s.basic.Check(w, r)
 }
 
 // httpError is a reply chosen by a handler: a status, and for RFC 4918

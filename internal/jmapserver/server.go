@@ -2,7 +2,6 @@ package jmapserver
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -35,8 +34,11 @@ type Options struct {
 	// BaseURL is the absolute URL clients reach the server at (no
 	// trailing slash); empty: taken from each request's Host and TLS.
 	BaseURL string
-	// AuthCacheTTL keeps a successful login this long; default 1 minute,
-	// negative turns the cache off.
+	// AuthCacheTTL keeps a successful login this long, skipping even the
+	// user lookup, so a changed password or a disabled account takes
+	// effect after at most this long; 0 (the default) or negative: no
+	// cache of its own, the directory's credential cache sees such
+	// changes at once.
 	AuthCacheTTL time.Duration
 
 	// Core capability limits (RFC 8620 §2).
@@ -69,17 +71,12 @@ type Server struct {
 	requests  map[string]int // in-flight API requests per login
 	uploading map[string]int // in-flight uploads per login
 	uploads   map[int64]map[blob.ID]upload
-	authCache map[[32]byte]authEntry
+	basic     *directory.BasicAuth
 }
 
 type upload struct {
 	typ     string
 	size    int64
-	expires time.Time
-}
-
-type authEntry struct {
-	p       *store.Principal
 	expires time.Time
 }
 
@@ -108,9 +105,6 @@ func New(o Options) *Server {
 	if o.UploadTTL <= 0 {
 		o.UploadTTL = 24 * time.Hour
 	}
-	if o.AuthCacheTTL == 0 {
-		o.AuthCacheTTL = time.Minute
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -119,8 +113,11 @@ func New(o Options) *Server {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{},
-		uploads: map[int64]map[blob.ID]upload{}, authCache: map[[32]byte]authEntry{}}
+	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{},
+		uploads: map[int64]map[blob.ID]upload{}}
+	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Name: "JMAP",
+		Denied: "this account may not use JMAP", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
+	return s
 }
 
 // ServeHTTP implements http.Handler.
@@ -189,71 +186,10 @@ func (s *Server) base(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// authenticate checks HTTP Basic credentials (RFC 7617) with a short
-// cache of successful logins, mapping directory errors as davserver does.
+// authenticate checks HTTP Basic credentials (RFC 7617) through the
+// directory's one HTTP mapping (directory.BasicAuth).
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*store.Principal, bool) {
-	challenge := func() {
-		w.Header().Set("WWW-Authenticate", `Basic realm="Roost", charset="UTF-8"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
-	}
-	login, pw, ok := r.BasicAuth()
-	if !ok || login == "" || len(login) > 512 || len(pw) > 4096 || s.o.Authenticate == nil {
-		challenge()
-		return nil, false
-	}
-	key := sha256.Sum256([]byte(login + "\x00" + pw))
-	now := s.o.Now()
-	if s.o.AuthCacheTTL > 0 {
-		s.mu.Lock()
-		e, hit := s.authCache[key]
-		s.mu.Unlock()
-		if hit && now.Before(e.expires) {
-			return e.p, true
-		}
-	}
-	p, err := s.o.Authenticate(r.Context(), login, pw, remoteAddr(r))
-	switch {
-	case err == nil && p != nil:
-	case err == nil || errors.Is(err, directory.ErrBadCredentials):
-		s.log.Info("JMAP login failed", "user", login, "remote", r.RemoteAddr)
-		challenge()
-		return nil, false
-	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
-		http.Error(w, "this account may not use JMAP", http.StatusForbidden)
-		return nil, false
-	default:
-		if !errors.Is(err, directory.ErrThrottled) {
-			s.log.Error("JMAP login", "user", login, "remote", r.RemoteAddr, "err", err)
-		}
-		w.Header().Set("Retry-After", "60")
-		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
-		return nil, false
-	}
-	if s.o.AuthCacheTTL > 0 {
-		s.mu.Lock()
-		if len(s.authCache) >= 1000 {
-			for k, e := range s.authCache {
-				if !now.Before(e.expires) || len(s.authCache) >= 1000 {
-					delete(s.authCache, k)
-				}
-			}
-		}
-		s.authCache[key] = authEntry{p: p, expires: now.Add(s.o.AuthCacheTTL)}
-		s.mu.Unlock()
-	}
-	return p, true
-}
-
-type tcpAddr string
-
-func (a tcpAddr) Network() string { return "tcp" }
-func (a tcpAddr) String() string  { return string(a) }
-
-func remoteAddr(r *http.Request) net.Addr {
-	if ap, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		return ap
-	}
-	return tcpAddr(r.RemoteAddr)
+	return s.basic.Check(w, r)
 }
 
 // acquire takes one of max slots of counter for login; false when all

@@ -199,27 +199,10 @@ func (h *handler) mtaSTS(w http.ResponseWriter, r *http.Request) {
 // profile serves the signed .mobileconfig of the user who logs in with
 // HTTP Basic authentication.
 func (h *handler) profile(w http.ResponseWriter, r *http.Request) {
-	login, pw, ok := r.BasicAuth()
-	if !ok || h.o.Authenticate == nil {
-		w.Header().Set("WWW-Authenticate", `Basic realm="roost", charset="UTF-8"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
-		return
-	}
-	var remote net.Addr
-	if ta, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		remote = ta
-	}
-	p, err := h.o.Authenticate(r.Context(), login, pw, remote)
-	switch {
-	case errors.Is(err, directory.ErrBadCredentials), errors.Is(err, directory.ErrInactive), errors.Is(err, directory.ErrFeature):
-		w.Header().Set("WWW-Authenticate", `Basic realm="roost", charset="UTF-8"`)
-		http.Error(w, "authentication failed", http.StatusUnauthorized)
-		return
-	case errors.Is(err, directory.ErrThrottled):
-		http.Error(w, "too many failed logins, try again later", http.StatusTooManyRequests)
-		return
-	case err != nil:
-		h.internal(w, r, err)
+	basic := &directory.BasicAuth{Authenticate: h.o.Authenticate, Name: "profile",
+		Denied: "this account may not download a configuration profile", Log: h.o.Logger}
+	p, ok := basic.Check(w, r)
+	if !ok {
 		return
 	}
 	ctx := store.WithPrincipal(r.Context(), p)

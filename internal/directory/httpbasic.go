@@ -1,0 +1,130 @@
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// BasicAuth checks HTTP Basic credentials (RFC 7617) for the HTTP
+// adapters (CalDAV/CardDAV, JMAP). It is the one place that maps the
+// directory's answers to HTTP: bad credentials are 401 with a challenge,
+// an account that may not use the service 403, a throttled login or a
+// failing directory 503 with Retry-After (never "wrong password").
+//
+// With CacheTTL > 0 it also remembers successful logins for that long,
+// skipping even the user lookup; a changed password or a disabled
+// account then takes effect after at most CacheTTL. The shared
+// credential cache (Authenticator.Cache) sees such changes at once, so
+// the default is no cache of its own.
+type BasicAuth struct {
+	// Authenticate checks a login and password from remote.
+	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	Realm        string // of the challenge; "" is "Roost"
+	Name         string // of the service in log lines, e.g. "DAV"
+	Denied       string // the 403 text for an account without the feature
+	CacheTTL     time.Duration
+	Now          func() time.Time // nil: time.Now
+	Log          *slog.Logger     // nil: no logging
+
+	mu    sync.Mutex
+	cache map[[32]byte]basicEntry
+}
+
+type basicEntry struct {
+	p       *store.Principal
+	expires time.Time
+}
+
+// maxBasicCache bounds the remembered logins.
+const maxBasicCache = 1000
+
+// Check authenticates r. On failure it has written the answer and
+// returns false.
+func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Principal, bool) {
+	realm := b.Realm
+	if realm == "" {
+		realm = "Roost"
+	}
+	challenge := func() {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+	}
+	login, pw, ok := r.BasicAuth()
+	if !ok || login == "" || len(login) > 512 || len(pw) > 4096 || b.Authenticate == nil {
+		challenge()
+		return nil, false
+	}
+	key := sha256.Sum256([]byte(login + "\x00" + pw + "\x00" + realm))
+	now := time.Now()
+	if b.Now != nil {
+		now = b.Now()
+	}
+	if b.CacheTTL > 0 {
+		b.mu.Lock()
+		e, hit := b.cache[key]
+		b.mu.Unlock()
+		if hit && now.Before(e.expires) {
+			return e.p, true
+		}
+	}
+	log := b.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p, err := b.Authenticate(r.Context(), login, pw, RemoteAddr(r))
+	switch {
+	case err == nil && p != nil:
+	case err == nil || errors.Is(err, ErrBadCredentials):
+		log.Info(b.Name+" login failed", "user", login, "remote", r.RemoteAddr)
+		challenge()
+		return nil, false
+	case errors.Is(err, ErrFeature), errors.Is(err, ErrInactive):
+		http.Error(w, b.Denied, http.StatusForbidden)
+		return nil, false
+	default:
+		if !errors.Is(err, ErrThrottled) {
+			log.Error(b.Name+" login", "user", login, "remote", r.RemoteAddr, "err", err)
+		}
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
+		return nil, false
+	}
+	if b.CacheTTL > 0 {
+		b.mu.Lock()
+		if b.cache == nil {
+			b.cache = map[[32]byte]basicEntry{}
+		}
+		if len(b.cache) >= maxBasicCache {
+			for k, e := range b.cache {
+				if !now.Before(e.expires) || len(b.cache) >= maxBasicCache {
+					delete(b.cache, k)
+				}
+			}
+		}
+		b.cache[key] = basicEntry{p: p, expires: now.Add(b.CacheTTL)}
+		b.mu.Unlock()
+	}
+	return p, true
+}
+
+type tcpAddr string
+
+func (a tcpAddr) Network() string { return "tcp" }
+func (a tcpAddr) String() string  { return string(a) }
+
+// RemoteAddr is the client's address of r as a net.Addr, for the
+// throttle and the logs.
+func RemoteAddr(r *http.Request) net.Addr {
+	if ap, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
+		return ap
+	}
+	return tcpAddr(r.RemoteAddr)
+}

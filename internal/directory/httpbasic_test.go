@@ -1,0 +1,87 @@
+package directory_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// BasicAuth maps the directory's answers to HTTP in one place: a failing
+// directory or a throttled login is 503, never 401 ("wrong password").
+func TestBasicAuthMapping(t *testing.T) {
+	var answer error
+	calls := 0
+	b := &directory.BasicAuth{Name: "test", Denied: "no",
+		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+			calls++
+			if answer != nil {
+				return nil, answer
+			}
+			return &store.Principal{Login: login}, nil
+		}}
+	do := func(user, pw string) (*store.Principal, int) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/", nil)
+		if user != "" {
+			r.SetBasicAuth(user, pw)
+		}
+		p, _ := b.Check(w, r)
+		return p, w.Code
+	}
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{directory.ErrBadCredentials, http.StatusUnauthorized},
+		{directory.ErrFeature, http.StatusForbidden},
+		{directory.ErrInactive, http.StatusForbidden},
+		{directory.ErrThrottled, http.StatusServiceUnavailable},
+		{errors.New("database down"), http.StatusServiceUnavailable},
+	} {
+		answer = c.err
+		if _, code := do("alice", "pw"); code != c.want {
+			t.Errorf("%v: %d, want %d", c.err, code, c.want)
+		}
+	}
+	if _, code := do("", ""); code != http.StatusUnauthorized {
+		t.Errorf("no credentials: %d", code)
+	}
+	answer = nil
+	if p, code := do("alice", "pw"); p == nil || code != http.StatusOK {
+		t.Errorf("good login: %v %d", p, code)
+	}
+
+	// No cache by default: every request asks the directory.
+	calls = 0
+	do("alice", "pw")
+	do("alice", "pw")
+	if calls != 2 {
+		t.Errorf("without CacheTTL the directory was asked %d times, want 2", calls)
+	}
+	// With one: asked once until it expires.
+	now := time.Unix(1000, 0)
+	b.CacheTTL, b.Now = time.Minute, func() time.Time { return now }
+	calls = 0
+	do("alice", "pw")
+	do("alice", "pw")
+	if calls != 1 {
+		t.Errorf("with CacheTTL the directory was asked %d times, want 1", calls)
+	}
+	now = now.Add(2 * time.Minute)
+	do("alice", "pw")
+	if calls != 2 {
+		t.Errorf("after the TTL the directory was asked %d times in all, want 2", calls)
+	}
+	// A wrong password is never answered from the cache.
+	answer = directory.ErrBadCredentials
+	if _, code := do("alice", "other"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password with a cached login: %d", code)
+	}
+}

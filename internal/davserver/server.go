@@ -75,7 +75,7 @@ type Server struct {
 	zones *ical.ZoneCache
 	sched *groupware.Scheduler
 
-	basic     *directory.BasicAuth
+	basic *directory.BasicAuth
 }
 
 // New returns the handler.

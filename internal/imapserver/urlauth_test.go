@@ -85,3 +85,57 @@ func TestURLAuth(t *testing.T) {
 	lines := b.ok("URLFETCH %s", quote(whole))
 	mustHave(t, lines, " NIL")
 }
+
+// Another user of the same tenant may fetch a URL its owner authorised
+// for "authuser" or for that very user (RFC 4467 §3; imaptest's
+// urlauth2), resolved as the owner; not one authorised for someone else,
+// and never across tenants.
+func TestURLAuthOtherUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	msg := testMsg(1)
+	e.deliver(inbox.ID, msg)
+	c := e.login("alice")
+	gen := func(rump string) string {
+		t.Helper()
+		lines := c.ok("GENURLAUTH %s INTERNAL", quote(rump))
+		m := regexp.MustCompile(`^\* GENURLAUTH "([^"]+)"$`).FindStringSubmatch(strings.Join(lines, ""))
+		if m == nil {
+			t.Fatalf("GENURLAUTH %s: %q", rump, lines)
+		}
+		return m[1]
+	}
+	fetch := func(cl *client, url string) string {
+		t.Helper()
+		lines := cl.ok("URLFETCH %s", quote(url))
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "* URLFETCH ") {
+			t.Fatalf("URLFETCH: %q", lines)
+		}
+		if strings.HasSuffix(lines[0], " NIL") {
+			return "NIL"
+		}
+		_, lit, _ := strings.Cut(lines[0], "}")
+		return lit
+	}
+	anyUser := gen("imap://alice@imap.test/INBOX/;UID=1;URLAUTH=authuser")
+	forBob := gen("imap://alice@imap.test/INBOX/;UID=1;URLAUTH=user+bob")
+	forCarol := gen("imap://alice@imap.test/INBOX/;UID=1;URLAUTH=user+carol")
+	bob, eve := e.login("bob"), e.login("eve")
+	if got := fetch(bob, anyUser); got != msg {
+		t.Errorf("bob, authuser URL: %q", got)
+	}
+	if got := fetch(bob, forBob); got != msg {
+		t.Errorf("bob, user+bob URL: %q", got)
+	}
+	if got := fetch(bob, forCarol); got != "NIL" {
+		t.Errorf("bob, user+carol URL: %q, want NIL", got)
+	}
+	if got := fetch(eve, anyUser); got != "NIL" {
+		t.Errorf("eve of another tenant, authuser URL: %q, want NIL", got)
+	}
+	c.ok("RESETKEY INBOX INTERNAL")
+	if got := fetch(bob, anyUser); got != "NIL" {
+		t.Errorf("bob after alice's RESETKEY: %q, want NIL", got)
+	}
+}

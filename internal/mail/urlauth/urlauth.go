@@ -11,9 +11,11 @@
 //     mailbox and owner, kept as a property of the owner's private store
 //     (keyPrefix + folder ID). RESETKEY replaces keys, which voids every
 //     URL made with them.
-//   - A URL is resolved only for its owner: the principal acting is the
-//     user the URL names (URLs of another user's mailboxes are refused),
-//     and the store checks that principal's access as for any read.
+//   - A URL is resolved as its owner: the principal acting is the user
+//     the URL names, and the store checks that principal's access as for
+//     any read. Another user may use it only with a token the owner made
+//     ("authuser", "anonymous", "user+them", "submit+them"), and only
+//     within the owner's tenant.
 //   - "submit+user" URLs are honoured only for submission, "user+user"
 //     only outside it, both only for that user.
 package urlauth
@@ -196,7 +198,20 @@ func (r *Resolver) Fetch(ctx context.Context, a Access, raw string) ([]byte, err
 	}
 	login := a.Principal.Login
 	if u.User != "" && !strings.EqualFold(u.User, login) {
-		return nil, ErrInvalid // another user's mailbox: not resolvable as its owner
+		// Another user's mailbox: only through a token its owner made
+		// (RFC 4467 §3), resolved as that owner.
+		if u.Token == "" {
+			return nil, ErrInvalid
+		}
+		owner, err := r.owner(ctx, a.Principal, u.User)
+		if err != nil {
+			return nil, err
+		}
+		st, err := r.Store.UserStore(store.WithPrincipal(ctx, owner), owner.Login)
+		if err != nil {
+			return nil, fmt.Errorf("owner's store: %w", err)
+		}
+		ctx, a = store.WithPrincipal(ctx, owner), Access{Principal: a.Principal, StoreID: st.ID, Submit: a.Submit}
 	}
 	now := time.Now
 	if r.Now != nil {
@@ -273,6 +288,33 @@ func (r *Resolver) Fetch(ctx context.Context, a Access, raw string) ([]byte, err
 		data = data[off:end]
 	}
 	return data, nil
+}
+
+// owner returns the principal of the user a URL names, when that user is
+// in the fetching principal's tenant: "authuser" means an authenticated
+// user of this server, and a tenant is a server of its own to its users
+// (SPEC §3), so a URL never reaches across tenants. A user that does not
+// exist there is an invalid URL, not an error.
+func (r *Resolver) owner(ctx context.Context, p *store.Principal, login string) (*store.Principal, error) {
+	sys := store.SystemContext(ctx)
+	u, err := r.Store.GetUser(sys, login)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("URL owner %q: %w", login, err)
+	}
+	if u.TenantID != p.TenantID {
+		return nil, ErrInvalid
+	}
+	owner, err := r.Store.Principal(sys, u.Login)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("URL owner %q: %w", login, err)
+	}
+	return owner, nil
 }
 
 // section cuts a section out of a message: "" (all), HEADER, TEXT or a

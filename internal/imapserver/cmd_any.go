@@ -18,6 +18,9 @@ func (s *session) caps() []string {
 		}
 		if s.plainAllowed() {
 			c = append(c, "AUTH=PLAIN", "AUTH=LOGIN")
+			if s.o.VerifyToken != nil {
+				c = append(c, "AUTH=OAUTHBEARER", "AUTH=XOAUTH2")
+			}
 		} else {
 			c = append(c, "LOGINDISABLED")
 		}

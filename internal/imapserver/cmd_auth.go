@@ -58,6 +58,12 @@ func (s *session) cmdLogin(c *imap.Command) (imap.Code, error) {
 // and LOGIN (draft-murchison-sasl-login).
 func (s *session) cmdAuthenticate(c *imap.Command) (imap.Code, error) {
 	a := c.Args.(*imap.AuthenticateCmd)
+	if (a.Mechanism == "OAUTHBEARER" || a.Mechanism == "XOAUTH2") && s.o.VerifyToken != nil {
+		if !s.plainAllowed() {
+			return "", no(imap.CodePrivacyRequired, "Authentication is disabled before STARTTLS")
+		}
+		return s.authBearer(a)
+	}
 	if a.Mechanism != "PLAIN" && a.Mechanism != "LOGIN" {
 		return "", no(imap.CodeCannot, "Unsupported authentication mechanism")
 	}
@@ -141,6 +147,13 @@ func (s *session) authenticate(login, password string) (imap.Code, error) {
 		return "", no(imap.CodeUnavailable, "Authentication is not configured")
 	}
 	p, err := s.o.Authenticate(s.srv.ctx, login, password, s.conn().RemoteAddr())
+	return s.enter(login, p, err)
+}
+
+// enter ends an authentication: a failure becomes its IMAP answer (and
+// too many end the connection); a principal enters the authenticated
+// state.
+func (s *session) enter(login string, p *store.Principal, err error) (imap.Code, error) {
 	if err != nil || p == nil {
 		s.authFails++
 		re := s.authFailure(login, err)

@@ -43,6 +43,13 @@ type Options struct {
 	// (possibly wrapped), answered by authFailure; any other error is a
 	// temporary failure, logged.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// VerifyToken, when set, checks an OAuth 2.0 bearer token (SASL
+	// OAUTHBEARER, RFC 7628, and XOAUTH2) and returns the principal it
+	// stands for; authzid is the user the client names, possibly empty,
+	// and the verifier refuses a token that does not stand for that user
+	// (no proxy authorization). Errors as for Authenticate. Nil: the mechanisms are not offered.
+	// (The hook for SSO: the token verifier is configured by the app.)
+	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
 
 	// MaxConnectionsPerIP and MaxConnectionsPerUser bound simultaneous IMAP
 	// connections from one IP address and authenticated sessions of one

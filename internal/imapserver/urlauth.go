@@ -72,7 +72,13 @@ func (s *session) cmdResetKey(c *imap.Command) (imap.Code, error) {
 func (s *session) cmdURLFetch(c *imap.Command) (imap.Code, error) {
 	a := c.Args.(*imap.URLFetchCmd)
 	r := s.urlResolver()
-	for _, u := range a.URLs {
+	for i, u := range a.URLs {
+		if o := a.Opt(i); o.Extended {
+			if err := s.urlFetchExt(r, u, o); err != nil {
+				return "", err
+			}
+			continue
+		}
 		data, err := r.Fetch(s.ctx, s.urlAccess(), u)
 		switch {
 		case errors.Is(err, urlauth.ErrInvalid), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPermission):

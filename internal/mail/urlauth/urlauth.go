@@ -192,24 +192,97 @@ func (r *Resolver) Generate(ctx context.Context, a Access, raw, mech string) (st
 // the access: a URLAUTH URL with a valid token, or, for submission
 // (RFC 4468 §3.3: "BURL imap"), a plain URL of the user's own mailbox.
 func (r *Resolver) Fetch(ctx context.Context, a Access, raw string) ([]byte, error) {
+	data, u, err := r.message(ctx, a, raw)
+	if err != nil {
+		return nil, err
+	}
+	if data, err = section(data, u.Section); err != nil {
+		return nil, err
+	}
+	return cutPartial(data, u.Partial), nil
+}
+
+// Part is what FetchPart returns.
+type Part struct {
+	Data    []byte     // the whole message
+	Part    *mime.Part // the part the URL's section names; the root without one
+	Whole   bool       // the URL has no section: it names the whole message
+	Partial *[2]uint64 // the URL's partial range, nil for none
+}
+
+// FetchPart is Fetch for URLFETCH's RFC 5524 parameters: it returns the
+// whole message and the part the URL names, and leaves the partial range
+// to the caller, for it applies to what the caller makes of the part
+// (decoded content, say). A section that is not a part number (HEADER,
+// TEXT, MIME) is ErrInvalid.
+func (r *Resolver) FetchPart(ctx context.Context, a Access, raw string) (*Part, error) {
+	data, u, err := r.message(ctx, a, raw)
+	if err != nil {
+		return nil, err
+	}
+	root, perr := mime.Parse(data, mime.Limits{})
+	if root == nil {
+		return nil, fmt.Errorf("parse message: %w", perr)
+	}
+	out := &Part{Data: data, Part: root, Whole: u.Section == "", Partial: u.Partial}
+	if u.Section != "" {
+		path, err := partPath(u.Section)
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if out.Part, ok = root.Section(path); !ok {
+			return nil, store.ErrNotFound
+		}
+	}
+	return out, nil
+}
+
+// Cut applies the partial range to b.
+func (p *Part) Cut(b []byte) []byte { return cutPartial(b, p.Partial) }
+
+// partPath parses a section that is only a part number, "1.2".
+func partPath(sec string) ([]int, error) {
+	var path []int
+	for f := range strings.SplitSeq(sec, ".") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || f[0] < '0' || f[0] > '9' {
+			return nil, ErrInvalid
+		}
+		path = append(path, n)
+	}
+	return path, nil
+}
+
+func cutPartial(data []byte, p *[2]uint64) []byte {
+	if p == nil {
+		return data
+	}
+	off := min(p[0], uint64(len(data)))
+	end := min(off+min(p[1], uint64(len(data))), uint64(len(data)))
+	return data[off:end]
+}
+
+// message checks the URL's authorisation and reads the message it names.
+func (r *Resolver) message(ctx context.Context, a Access, raw string) ([]byte, *imap.URL, error) {
 	u, err := imap.ParseURL(raw)
 	if err != nil {
-		return nil, ErrInvalid
+		return nil, nil, ErrInvalid
 	}
 	login := a.Principal.Login
 	if u.User != "" && !strings.EqualFold(u.User, login) {
 		// Another user's mailbox: only through a token its owner made
 		// (RFC 4467 §3), resolved as that owner.
 		if u.Token == "" {
-			return nil, ErrInvalid
+			return nil, nil, ErrInvalid
 		}
 		owner, err := r.owner(ctx, a.Principal, u.User)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		st, err := r.Store.UserStore(store.WithPrincipal(ctx, owner), owner.Login)
 		if err != nil {
-			return nil, fmt.Errorf("owner's store: %w", err)
+			return nil, nil, fmt.Errorf("owner's store: %w", err)
 		}
 		ctx, a = store.WithPrincipal(ctx, owner), Access{Principal: a.Principal, StoreID: st.ID, Submit: a.Submit}
 	}
@@ -218,76 +291,68 @@ func (r *Resolver) Fetch(ctx context.Context, a Access, raw string) ([]byte, err
 		now = r.Now
 	}
 	if !u.Expire.IsZero() && now().After(u.Expire) {
-		return nil, ErrInvalid
+		return nil, nil, ErrInvalid
 	}
 	switch {
 	case u.Access == "":
 		if !a.Submit || u.User == "" {
-			return nil, ErrInvalid
+			return nil, nil, ErrInvalid
 		}
 	case u.Token == "" || u.Mechanism != Mechanism:
-		return nil, ErrInvalid
+		return nil, nil, ErrInvalid
 	default:
 		acc := strings.ToLower(u.Access)
 		switch {
 		case acc == "anonymous", acc == "authuser":
 		case strings.HasPrefix(acc, "submit+"):
 			if !a.Submit || !strings.EqualFold(u.Access[7:], login) {
-				return nil, ErrInvalid
+				return nil, nil, ErrInvalid
 			}
 		case strings.HasPrefix(acc, "user+"):
 			if a.Submit || !strings.EqualFold(u.Access[5:], login) {
-				return nil, ErrInvalid
+				return nil, nil, ErrInvalid
 			}
 		default:
-			return nil, ErrInvalid
+			return nil, nil, ErrInvalid
 		}
 	}
 	f, err := r.Folder(ctx, a.StoreID, u.Mailbox)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if u.Token != "" {
 		k, err := r.key(ctx, a.StoreID, f.ID, false)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if k == nil || !hmac.Equal([]byte(token(k, u.Rump)), []byte(u.Token)) {
-			return nil, ErrInvalid
+			return nil, nil, ErrInvalid
 		}
 	}
 	if u.UIDValidity != 0 && u.UIDValidity != f.UIDValidity {
-		return nil, store.ErrNotFound
+		return nil, nil, store.ErrNotFound
 	}
 	it, err := r.Store.ItemByUID(ctx, f.ID, u.UID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	limit := r.MaxBytes
 	if limit <= 0 {
 		limit = 50 << 20
 	}
 	if it.Size > limit {
-		return nil, fmt.Errorf("message of %d bytes: %w", it.Size, ErrInvalid)
+		return nil, nil, fmt.Errorf("message of %d bytes: %w", it.Size, ErrInvalid)
 	}
 	rc, err := r.Store.OpenItem(ctx, it.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read message: %w", err)
+		return nil, nil, fmt.Errorf("read message: %w", err)
 	}
-	if data, err = section(data, u.Section); err != nil {
-		return nil, err
-	}
-	if p := u.Partial; p != nil {
-		off := min(p[0], uint64(len(data)))
-		end := min(off+min(p[1], uint64(len(data))), uint64(len(data)))
-		data = data[off:end]
-	}
-	return data, nil
+	return data, u, nil
 }
 
 // owner returns the principal of the user a URL names, when that user is

@@ -11,6 +11,7 @@ import (
 
 // fuzzSeeds are RFC examples and edge cases for FuzzReadCommand.
 var fuzzSeeds = []string{
+	"a URLFETCH (\"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=anonymous:internal:91354a\" BINARY BODYPARTSTRUCTURE) x (y BODY)\r\n",
 	"abcd CAPABILITY\r\na002 NOOP\r\nA023 LOGOUT\r\n",
 	"a001 LOGIN SMITH SESAME\r\n",
 	"a LOGIN {4}\r\nfred {5+}\r\npa ss\r\n",

@@ -30,6 +30,15 @@ func TestWriterResponses(t *testing.T) {
 		f    func(w *Writer) error
 		want string
 	}{
+		// RFC 5524 §7
+		{"urlfetch binary", false, func(w *Writer) error {
+			return w.URLFetchExt("u", &URLFetchPart{BodyPartStructure: []byte(`("TEXT" "PLAIN" NIL NIL NIL "7BIT" 2 1)`), Data: "BINARY", Content: []byte("a\x00")})
+		}, "* URLFETCH u (BODYPARTSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 2 1)) (BINARY ~{2}\r\na\x00)\r\n"},
+		{"urlfetch body", false, func(w *Writer) error { return w.URLFetchExt("u", &URLFetchPart{Data: "BODY", Content: []byte("ab")}) },
+			"* URLFETCH u (BODY {2}\r\nab)\r\n"},
+		{"urlfetch binary nil", false, func(w *Writer) error { return w.URLFetchExt("u", &URLFetchPart{Data: "BINARY", NIL: true}) },
+			"* URLFETCH u (BINARY NIL)\r\n"},
+		{"urlfetch nil", false, func(w *Writer) error { return w.URLFetchExt("u", nil) }, "* URLFETCH u NIL\r\n"},
 		{"tagged", false, func(w *Writer) error { return w.Tagged("A142", OK, CodeReadWrite, "SELECT completed") },
 			"A142 OK [READ-WRITE] SELECT completed\r\n"},
 		{"tagged no text", false, func(w *Writer) error { return w.Tagged("a", NO, CodeTryCreate, "") }, "a NO [TRYCREATE] no\r\n"},

@@ -16,16 +16,15 @@ import (
 
 // bearerEnv is a server whose token verifier knows one token, alice's.
 func bearerEnv(t *testing.T) *env {
-	var e *env
-	e = newEnv(t, func(o *imapserver.Options) {
+	return newEnv(t, func(o *imapserver.Options) {
+		st := o.Store
 		o.VerifyToken = func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error) {
 			if token != "tok-alice" || authzid != "" && authzid != "alice" {
 				return nil, directory.ErrBadCredentials
 			}
-			return e.db.Principal(store.SystemContext(ctx), "alice")
+			return st.Principal(store.SystemContext(ctx), "alice")
 		}
 	})
-	return e
 }
 
 // OAUTHBEARER (RFC 7628) and XOAUTH2 through the token verifier: offered

@@ -97,3 +97,8 @@ func (t *tx) unrefBlob(id string, n int64) error {
 	_, err := t.exec(`UPDATE blobs SET refs = refs - ?, zero_since = CASE WHEN refs - ? <= 0 THEN CAST(? AS BIGINT) ELSE 0 END WHERE id = ?`, n, n, now(), id)
 	return err
 }
+
+// emptyContent is the id of zero-length content. Its row holds an empty
+// data column, which drivers may read back as NULL: openBlob and
+// OpenItems treat it as inline all the same.
+const emptyContent blob.ID = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

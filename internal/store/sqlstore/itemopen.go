@@ -44,7 +44,7 @@ func (d *DB) OpenItems(ctx context.Context, folderID int64) (store.ItemOpener, e
 		switch {
 		case parts.Valid:
 			r, err = d.openManifest(ctx, blob.ID(id), parts.String)
-		case data != nil:
+		case data != nil || blob.ID(id) == emptyContent:
 			r = io.NopCloser(bytes.NewReader(data))
 		default:
 			r, err = d.blobs.Open(ctx, blob.ID(id))

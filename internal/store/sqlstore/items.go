@@ -275,7 +275,7 @@ func (d *DB) openBlob(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
 	switch {
 	case parts.Valid:
 		return d.openManifest(ctx, id, parts.String)
-	case data != nil:
+	case data != nil || id == emptyContent:
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}
 	return d.blobs.Open(ctx, id)

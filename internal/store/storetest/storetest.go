@@ -69,6 +69,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"PasswordSwap", testPasswordSwap},
 		{"SaveDates", testSaveDates},
 		{"MessageLimit", testMessageLimit},
+		{"EmptyContent", testEmptyContent},
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
 	}

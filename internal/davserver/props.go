@@ -420,7 +420,13 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 				if err != nil {
 					return s.propFailed(t, n, err)
 				}
-				tag, err := s.scheduleTag(ctx, &resource{folder: t.folder, st: t.res.st, ownerAddrs: t.res.ownerAddrs}, b, nil)
+				// The targets of one collection share t.res: its owner's
+				// addresses are looked up once, not once per object.
+				res := t.res
+				if res.folder == nil || res.folder.StoreID != t.folder.StoreID {
+					res = &resource{folder: t.folder, st: t.res.st}
+				}
+				tag, err := s.scheduleTag(ctx, res, b, nil)
 				if err != nil {
 					return s.propFailed(t, n, err)
 				}

@@ -3,6 +3,7 @@ package davserver_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -87,5 +88,37 @@ func TestScheduleTag(t *testing.T) {
 	e.do("alice", "PUT", aliceCal+"plain.ics", event("plain", "20240110T100000Z", "20240110T110000Z", "")).must(t, http.StatusCreated)
 	if got := e.do("alice", "GET", aliceCal+"plain.ics", "").must(t, http.StatusOK).hdr.Get("Schedule-Tag"); got != "" {
 		t.Errorf("plain event has Schedule-Tag %q", got)
+	}
+}
+
+// TestScheduleTagPropfindLookups: a Depth 1 PROPFIND for schedule-tag
+// looks the calendar's owner up once, not once per object.
+func TestScheduleTagPropfindLookups(t *testing.T) {
+	t.Parallel()
+	e, fb := newFaultEnv(t)
+	cal := e.calURL("alice")
+	const n = 5
+	for i := range n {
+		uid := "stl-" + string(rune('a'+i))
+		e.do("alice", "PUT", cal+uid+".ics", meeting(uid, "alice@acme.test", "20240110T100000Z", "20240110T110000Z", "", "ext@example.com")).must(t, http.StatusCreated)
+	}
+	var mu sync.Mutex
+	lookups := 0
+	fb.set(func(m string) error {
+		if m == "GetUser" {
+			mu.Lock()
+			lookups++
+			mu.Unlock()
+		}
+		return nil
+	})
+	pf := `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:schedule-tag/></D:prop></D:propfind>`
+	r := e.do("alice", "PROPFIND", cal, pf, "Depth", "1").must(t, http.StatusMultiStatus)
+	fb.set(nil)
+	if got := strings.Count(r.body, "<C:schedule-tag>"); got != n {
+		t.Fatalf("%d schedule-tags, want %d:\n%s", got, n, r.body)
+	}
+	if lookups > 1 {
+		t.Errorf("PROPFIND Depth 1 over %d objects looked the owner up %d times", n, lookups)
 	}
 }

@@ -280,6 +280,7 @@ func (res *resource) homeHref(s *Server) string { return s.homeHref(res.space, r
 
 // propstats computes the propstat groups of a target.
 func (s *Server) propstats(ctx context.Context, t *target, pr *propRequest) []propstat {
+	defer func() { t.body = nil }() // not kept while the other targets are answered
 	if t.shared != nil {
 		s.folderProps(ctx, t.shared)
 		s.rightsOf(ctx, t.shared)

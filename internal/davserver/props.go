@@ -98,6 +98,20 @@ type target struct {
 	props  map[string]string // folder props, loaded lazily
 	rights *string
 	shared *target // shares props and rights with this target (same folder)
+	body   []byte  // the item's content, loaded lazily
+}
+
+// content returns the content of an object target, read once however
+// many of its properties (calendar-data, schedule-tag) need it.
+func (s *Server) content(ctx context.Context, t *target) ([]byte, error) {
+	if t.body == nil {
+		b, err := s.readItem(ctx, t.item)
+		if err != nil {
+			return nil, err
+		}
+		t.body = b
+	}
+	return t.body, nil
 }
 
 func (s *Server) folderProps(ctx context.Context, t *target) map[string]string {
@@ -416,7 +430,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 		case pSchedTag:
 			// RFC 6638 §9.3: on scheduling object resources only.
 			if isCalendar(t.folder) && t.res != nil {
-				b, err := s.readItem(ctx, it)
+				b, err := s.content(ctx, t)
 				if err != nil {
 					return s.propFailed(t, n, err)
 				}
@@ -438,7 +452,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 		case pCalData, pAddrData:
 			// Some clients ask for the data in a PROPFIND.
 			if n == pCalData && (isCalendar(t.folder) || groupware.IsScheduleInbox(t.folder)) || n == pAddrData && isAddressBook(t.folder) {
-				b, err := s.readItem(ctx, it)
+				b, err := s.content(ctx, t)
 				if err != nil {
 					return s.propFailed(t, n, err)
 				}

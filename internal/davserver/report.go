@@ -139,6 +139,9 @@ func (s *Server) objectPropstats(ctx context.Context, o *objectResult, pr *propR
 	}
 	var ps []propstat
 	if len(rest.names) > 0 || rest.allprop || rest.propname {
+		if o.t.body == nil {
+			o.t.body = o.body // schedule-tag needs it too
+		}
 		ps = s.propstats(ctx, o.t, &rest)
 	}
 	if len(data) > 0 {
@@ -162,7 +165,7 @@ func (s *Server) dataProp(ctx context.Context, o *objectResult, n propName, req 
 		return z
 	}
 	if o.body == nil {
-		b, err := s.readItem(ctx, o.t.item)
+		b, err := s.content(ctx, o.t)
 		if err != nil {
 			return "", err
 		}

@@ -122,3 +122,38 @@ func TestScheduleTagPropfindLookups(t *testing.T) {
 		t.Errorf("PROPFIND Depth 1 over %d objects looked the owner up %d times", n, lookups)
 	}
 }
+
+// TestScheduleTagReadsOnce: a multiget or PROPFIND asking for
+// calendar-data and schedule-tag reads each object once.
+func TestScheduleTagReadsOnce(t *testing.T) {
+	t.Parallel()
+	e, fb := newFaultEnv(t)
+	cal := e.calURL("alice")
+	e.do("alice", "PUT", cal+"once.ics", meeting("once", "alice@acme.test", "20240110T100000Z", "20240110T110000Z", "", "ext@example.com")).must(t, http.StatusCreated)
+	var mu sync.Mutex
+	reads := 0
+	count := func(m string) error {
+		if m == "OpenItem" {
+			mu.Lock()
+			reads++
+			mu.Unlock()
+		}
+		return nil
+	}
+	props := `<D:prop><D:getetag/><C:calendar-data/><C:schedule-tag/></D:prop>`
+	for _, c := range []struct{ method, url, body, depth string }{
+		{"REPORT", cal, `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` + props + `<D:href>` + cal + `once.ics</D:href></C:calendar-multiget>`, "1"},
+		{"PROPFIND", cal + "once.ics", `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` + props + `</D:propfind>`, "0"},
+	} {
+		reads = 0
+		fb.set(count)
+		r := e.do("alice", c.method, c.url, c.body, "Depth", c.depth).must(t, http.StatusMultiStatus)
+		fb.set(nil)
+		if !strings.Contains(r.body, "<C:schedule-tag>") || !strings.Contains(r.body, "BEGIN:VCALENDAR") {
+			t.Fatalf("%s: no schedule-tag or calendar-data:\n%s", c.method, r.body)
+		}
+		if reads != 1 {
+			t.Errorf("%s read the object %d times", c.method, reads)
+		}
+	}
+}

@@ -157,3 +157,25 @@ func TestScheduleTagReadsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduleTagLiberal: an object the server reads with liberties
+// (ical.Normalize) has one Schedule-Tag, whether it comes from the PUT
+// or from reading the stored object, so If-Schedule-Tag-Match with what
+// the PUT answered succeeds.
+func TestScheduleTagLiberal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cal := e.calURL("alice")
+	// An invitation from outside, stored by alice's client as received:
+	// nothing is scheduled, so the stored object is the client's.
+	inv := event("lib-1", "20240110T100000Z", "20240110T110000Z",
+		"ORGANIZER:mailto:ext@example.com\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:alice@acme.test\r\n"+
+			"BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:x\r\nTRIGGER:-P1DT\r\nEND:VALARM\r\n")
+	put := e.do("alice", "PUT", cal+"lib.ics", inv).must(t, http.StatusCreated).hdr.Get("Schedule-Tag")
+	get := e.do("alice", "GET", cal+"lib.ics", "").must(t, http.StatusOK).hdr.Get("Schedule-Tag")
+	if put == "" || put != get {
+		t.Fatalf("Schedule-Tag: PUT %q, GET %q", put, get)
+	}
+	moved := strings.Replace(inv, "SUMMARY:Event lib-1", "SUMMARY:Mine", 1)
+	e.do("alice", "PUT", cal+"lib.ics", moved, "If-Schedule-Tag-Match", put).must(t, http.StatusNoContent)
+}

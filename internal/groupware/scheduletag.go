@@ -30,6 +30,9 @@ func ScheduleTag(cal *ical.Component, mine []string) string {
 		return ""
 	}
 	c := clone(cal)
+	// A PUT hands the normalized object, a read the stored one, which
+	// keeps the client's liberties: both must give one tag.
+	ical.Normalize(c)
 	for _, comp := range c.Children {
 		for _, p := range comp.Props {
 			switch strings.ToUpper(p.Name) {
@@ -92,6 +95,8 @@ func Unchanged(old []byte, cal *ical.Component) bool {
 		return false
 	}
 	nc := clone(cal)
+	ical.Normalize(oc) // cal was normalized, the stored old body not
+	ical.Normalize(nc)
 	stripScheduleStatus(oc)
 	stripScheduleStatus(nc)
 	a, err1 := ical.Marshal(oc)

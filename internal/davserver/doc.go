@@ -32,7 +32,8 @@
 //     is a notes folder. A top-level folder is named by its folder name,
 //     nested ones by the path of names below it.
 //   - A resource is a store item: content = the bytes the client PUT,
-//     unchanged; Name = the last URL segment; ObjectUID = the UID; Start
+//     unchanged unless scheduling rewrote it (and read with the
+//     liberties of ical.Normalize, each logged at PUT); Name = the last URL segment; ObjectUID = the UID; Start
 //     and End = the instants the object occupies (package groupware), so
 //     that the store prefilters time-range queries in the database.
 //   - The ETag is the item's blob id (its content hash), strong and quoted.
@@ -68,7 +69,8 @@
 //   - The schedule inbox is the hidden notes folder
 //     groupware.ScheduleInboxName: one copy of the latest iTIP message
 //     per UID, removed when the user answers or deletes the event, by
-//     the client, or after Options.ScheduleInboxTTL.
+//     the client, or, once older than Options.ScheduleInboxTTL, when the
+//     next message for the user is written.
 //   - free-busy-query needs the lookup right on the calendar; the schedule
 //     outbox POST answers for every user of the caller's tenant (Kopano:
 //     Everyone sees free/busy), from their calendar folders, never with

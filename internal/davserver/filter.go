@@ -398,7 +398,7 @@ func (m *calMatcher) triggers(a *ical.Component, start, end time.Time) []time.Ti
 // instance with a relative alarm trigger in a VALARM time range of f is
 // found: the hull of those ranges, widened by the largest trigger offset
 // (with repetitions) of the series' alarms. ok is false when f has no
-// VALARM time range.
+// VALARM time range or the series no alarm relative to its instances.
 func alarmWindow(f compFilter, s *ical.Series) (qs, qe time.Time, ok bool) {
 	openStart, openEnd := false, false
 	for _, cf := range f.comps {
@@ -421,6 +421,7 @@ func alarmWindow(f compFilter, s *ical.Series) (qs, qe time.Time, ok bool) {
 		return qs, qe, false
 	}
 	widen := time.Second
+	relative := false
 	for _, c := range append([]*ical.Component{s.Master}, s.Overrides...) {
 		if c == nil {
 			continue
@@ -430,6 +431,7 @@ func alarmWindow(f compFilter, s *ical.Series) (qs, qe time.Time, ok bool) {
 			if p := a.Prop("TRIGGER"); p != nil && !strings.EqualFold(p.Param("VALUE"), "DATE-TIME") {
 				if d, err := ical.ParseDuration(p.Value); err == nil {
 					off = d.Approx().Abs()
+					relative = true
 				}
 			}
 			if d, ok, _ := a.Duration("DURATION"); ok {
@@ -438,6 +440,11 @@ func alarmWindow(f compFilter, s *ical.Series) (qs, qe time.Time, ok bool) {
 			}
 			widen = max(widen, off+time.Second)
 		}
+	}
+	if !relative {
+		// No instance has an alarm of its own to match: expanding the
+		// series (unbounded when the range is open) would find nothing.
+		return qs, qe, false
 	}
 	if openStart {
 		qs = time.Time{}

@@ -81,3 +81,29 @@ END:VCALENDAR
 		t.Errorf("free/busy within the limit says clipped:\n%s", r.body)
 	}
 }
+
+// TestAlarmQueryNoAlarms: a VALARM time-range query open at its end does
+// not expand (and report as cut) a series that has no relative alarms:
+// no instance of it can match.
+func TestAlarmQueryNoAlarms(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *davserver.Options) { o.MaxInstances = 10 })
+	cal := e.calURL("alice")
+	e.do("alice", "PUT", cal+"forever.ics", crlf(`BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:forever
+DTSTAMP:20240101T000000Z
+DTSTART:20240101T100000Z
+DTEND:20240101T110000Z
+RRULE:FREQ=DAILY
+SUMMARY:No alarm
+END:VEVENT
+END:VCALENDAR
+`)).must(t, http.StatusCreated)
+	r := e.do("alice", "REPORT", cal, alarmQuery("VEVENT", "20240101T000000Z", ""), "Depth", "1").must(t, http.StatusMultiStatus)
+	if strings.Contains(r.body, "forever.ics") || strings.Contains(r.body, "507") {
+		t.Errorf("alarm query over a series without alarms:\n%s", r.body)
+	}
+}

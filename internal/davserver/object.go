@@ -91,9 +91,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h := w.Header()
-	if isCalendar(res.folder) {
+	if isCalendar(res.folder) && it.Size <= s.o.MaxBodyBytes {
 		// RFC 6638 §3.2.10: a scheduling object resource has a
-		// Schedule-Tag.
+		// Schedule-Tag. Larger objects (imported, or stored before the
+		// limit was lowered) are streamed without: readItem stops at
+		// the limit.
 		body, err := s.readItem(r.Context(), it)
 		if err != nil {
 			return err

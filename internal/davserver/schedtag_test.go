@@ -5,6 +5,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/roost-mail/roost/internal/davserver"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // TestScheduleTag: issue 9.7, RFC 6638 §3.2.10, §7.3, §8.3.
@@ -178,4 +181,24 @@ func TestScheduleTagLiberal(t *testing.T) {
 	}
 	moved := strings.Replace(inv, "SUMMARY:Event lib-1", "SUMMARY:Mine", 1)
 	e.do("alice", "PUT", cal+"lib.ics", moved, "If-Schedule-Tag-Match", put).must(t, http.StatusNoContent)
+}
+
+// TestGetLargeCalendarObject: a calendar object larger than the PUT
+// limit (imported, or stored before the limit was lowered) is served
+// whole by GET, not cut at the limit.
+func TestGetLargeCalendarObject(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *davserver.Options) { o.MaxBodyBytes = 2048 })
+	big := event("big", "20240110T100000Z", "20240110T110000Z", "DESCRIPTION:"+strings.Repeat("x", 60)+"\r\n"+strings.Repeat(" "+strings.Repeat("y", 70)+"\r\n", 60))
+	if len(big) <= 2048 {
+		t.Fatalf("test object of %d bytes is not over the limit", len(big))
+	}
+	f := e.folder("alice", "Calendar")
+	if _, err := e.db.AppendItem(e.as("alice"), f.ID, store.NewItem{Content: strings.NewReader(big), Name: "big.ics", ObjectUID: "big"}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("alice", "GET", e.calURL("alice")+"big.ics", "").must(t, http.StatusOK)
+	if r.body != big {
+		t.Errorf("GET returned %d of %d bytes", len(r.body), len(big))
+	}
 }

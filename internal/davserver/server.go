@@ -140,7 +140,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case isDiscoveryPath(path):
 		// OPTIONS and PROPFIND are answered here, as the context path would answer
-		// it (see discoveryPropfind): a client that does not follow
+		// it (see propfind): a client that does not follow
 		// redirects (cadaver) or drops the body when it does
 		// (python-requests after a 301) still finds its principal.
 	case path == s.o.Prefix || strings.HasPrefix(path, s.o.Prefix+"/"):

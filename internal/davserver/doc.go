@@ -61,6 +61,9 @@
 //   - Scheduling is planned (owner, old version, every attendee looked
 //     up) before the resource is written: a store failure fails the
 //     request with nothing written, never a wrong invitation.
+//     An organizer's object naming more than
+//     groupware.DefaultMaxAttendees attendees is refused (403
+//     max-attendees-per-instance).
 //   - A scheduling object resource (one with ORGANIZER) has a
 //     Schedule-Tag (header and property) derived from its content
 //     without what the server changes on its own (SCHEDULE-STATUS,

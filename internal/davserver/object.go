@@ -279,7 +279,11 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			if sched, err = s.sched.PlanPut(ctx, groupware.PutEvent{Owner: owner, Folder: res.folder, Name: res.name, Old: oldBody, New: p.cal}); err != nil {
+			sched, err = s.sched.PlanPut(ctx, groupware.PutEvent{Owner: owner, Folder: res.folder, Name: res.name, Old: oldBody, New: p.cal})
+			if errors.Is(err, groupware.ErrTooManyAttendees) {
+				return precondition(http.StatusForbidden, "<C:max-attendees-per-instance/>", err.Error())
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -359,3 +359,59 @@ END:VCALENDAR
 		t.Error("broken import accepted")
 	}
 }
+
+// TestTooManyAttendees: an organizer's event naming more attendees than
+// the scheduler delivers to is refused (RFC 4791 §5.3.2.1
+// max-attendees-per-instance) before any lookup or message; one at the
+// limit is scheduled. A component holds at most ical's MaxProps
+// properties, so the attendees are spread over a series' instances.
+func TestTooManyAttendees(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cal := e.calURL("alice")
+	// crowd returns a daily series of two with n attendees in all: alice,
+	// bob and guests, half of them on the moved second instance.
+	crowd := func(n int) string {
+		var master, moved strings.Builder
+		master.WriteString("ATTENDEE:mailto:alice@acme.test\r\nATTENDEE:mailto:bob@acme.test\r\n")
+		for i := 2; i < n; i++ {
+			b := &master
+			if i%2 == 1 {
+				b = &moved
+			}
+			fmt.Fprintf(b, "ATTENDEE:mailto:guest%d@example.com\r\n", i)
+		}
+		return crlf(`BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:crowd
+DTSTAMP:20240101T000000Z
+DTSTART:20240110T100000Z
+DTEND:20240110T110000Z
+RRULE:FREQ=DAILY;COUNT=2
+ORGANIZER:mailto:alice@acme.test
+`) + master.String() + crlf(`END:VEVENT
+BEGIN:VEVENT
+UID:crowd
+DTSTAMP:20240101T000000Z
+RECURRENCE-ID:20240111T100000Z
+DTSTART:20240111T120000Z
+DTEND:20240111T130000Z
+ORGANIZER:mailto:alice@acme.test
+`) + moved.String() + crlf(`END:VEVENT
+END:VCALENDAR
+`)
+	}
+	r := e.do("alice", "PUT", cal+"crowd.ics", crowd(groupware.DefaultMaxAttendees+1))
+	r.must(t, http.StatusForbidden)
+	if !strings.Contains(r.body, "max-attendees-per-instance") {
+		t.Errorf("refusal without the precondition:\n%s", r.body)
+	}
+	if got := e.out.all(); len(got) != 0 {
+		t.Errorf("%d iTIP messages for a refused event", len(got))
+	}
+	e.do("bob", "GET", e.calURL("bob")+"crowd.ics", "").must(t, http.StatusNotFound)
+	e.do("alice", "PUT", cal+"crowd.ics", crowd(groupware.DefaultMaxAttendees)).must(t, http.StatusCreated)
+	e.do("bob", "GET", e.calURL("bob")+"crowd.ics", "").must(t, http.StatusOK)
+}

@@ -43,6 +43,10 @@ type Scheduler struct {
 	// InboxTTL is how long the schedule inbox keeps a copy of an iTIP
 	// message (inbox.go); 0 means DefaultInboxTTL, negative keeps none.
 	InboxTTL time.Duration
+	// MaxAttendees bounds the attendees an organizer's object may name:
+	// each costs a directory lookup and a delivery or an iMIP message on
+	// every change; 0 means DefaultMaxAttendees.
+	MaxAttendees int
 }
 
 // PutEvent describes a calendar object a user stored.
@@ -122,18 +126,35 @@ func schedulingComponents(cal *ical.Component) ([]*ical.Component, string) {
 // those whose SCHEDULE-AGENT is not SERVER (RFC 6638 §7.1).
 func attendees(cs []*ical.Component) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, c := range cs {
 		for _, p := range c.All("ATTENDEE") {
 			if ag := p.Param("SCHEDULE-AGENT"); ag != "" && !strings.EqualFold(ag, "SERVER") {
 				continue
 			}
 			a := Addr(p.Value)
-			if a != "" && !slices.Contains(out, a) {
+			if a != "" && !seen[a] {
+				seen[a] = true
 				out = append(out, a)
 			}
 		}
 	}
 	return out
+}
+
+// ErrTooManyAttendees is returned by PlanPut for an organizer's object
+// naming more attendees than Scheduler.MaxAttendees (RFC 4791 §5.3.2.1
+// max-attendees-per-instance).
+var ErrTooManyAttendees = errors.New("too many attendees")
+
+// DefaultMaxAttendees is Scheduler.MaxAttendees when that is zero.
+const DefaultMaxAttendees = 1000
+
+func (s *Scheduler) maxAttendees() int {
+	if s.MaxAttendees <= 0 {
+		return DefaultMaxAttendees
+	}
+	return s.MaxAttendees
 }
 
 // partstat returns the PARTSTAT of addr in the first component naming it.
@@ -189,6 +210,9 @@ func (s *Scheduler) PlanPut(ctx context.Context, ev PutEvent) (*Change, error) {
 	need := []string{org}
 	if slices.Contains(mine, org) {
 		need = attendees(cs)
+		if len(need) > s.maxAttendees() {
+			return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyAttendees, len(need), s.maxAttendees())
+		}
 		if ev.Old != nil {
 			if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
 				ocs, _ := schedulingComponents(oc)

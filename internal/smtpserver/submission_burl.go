@@ -3,8 +3,8 @@ package smtpserver
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -73,29 +73,5 @@ func (ss *subSession) cmdBURL(cmd smtp.Command) bool {
 		}
 		cs.n += int64(len(data))
 	}
-	if !last {
-		if cs.error != "" {
-			ss.reply(cs.code, cs.enh, "%s", cs.error)
-			return true
-		}
-		ss.reply(250, "2.0.0", "%d octets appended", len(data))
-		return true
-	}
-	ss.chunks = nil
-	defer func() {
-		cs.f.Close()
-		os.Remove(cs.f.Name())
-	}()
-	if cs.error != "" {
-		ss.reset()
-		ss.reply(cs.code, cs.enh, "%s", cs.error)
-		return true
-	}
-	if !cs.le.Done() {
-		ss.reset()
-		ss.reply(550, "5.6.0", "message contains a bare CR or LF; refused")
-		return true
-	}
-	ss.finish(cs.f, &cs.hdr)
-	return true
+	return ss.endChunk(cs, last, fmt.Sprintf("%d octets appended", len(data)))
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/proto/smtp"
@@ -61,7 +60,6 @@ func (ss *subSession) cmdBURL(cmd smtp.Command) bool {
 		ss.chunks = &chunkState{f: f, hdr: headerBound{max: ss.o.MaxHeaderBytes}}
 	}
 	cs := ss.chunks
-	ss.c.SetReadDeadline(time.Now().Add(30 * time.Minute))
 	switch {
 	case cs.error != "":
 	case cs.n+int64(len(data)) > ss.o.MaxMessageBytes:

@@ -46,6 +46,7 @@
 # imaptest's users=N picks bench1 … benchN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 clients=${CLIENTS:-10}; users=${USERS:-100}; duration=${DURATION:-10s}; msgs=${MESSAGES:-30}
 rounds=${ROUNDS:-3}; profiles=${PROFILES:-churn login}; dconfigs=${DOVECOT_CONFIGS:-perf default}
 dscheme=${DOVECOT_SCHEME:-argon2id}
@@ -104,7 +105,7 @@ CONF
 start_roost() {
   "$work/roost" serve --config "$work/roost.toml" >> "$work/roost.log" 2>&1 &
   roost_pid=$!
-  for _ in $(seq 300); do [ -S "$work/roost-data/admin.sock" ] && break; sleep 0.1; done
+  wait_roost "$work/roost-data/admin.sock" "$work/roost.log" "$roost_pid"
   wait_port "$rport"
 }
 start_roost

@@ -19,3 +19,14 @@ wait_roost() {
   tail -n 50 "$2" >&2 || true
   exit 1
 }
+
+# wait_port PORT: waits up to 30 s until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local _
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "port $1 never opened" >&2
+  return 1
+}

@@ -12,6 +12,7 @@
 #   EVENTS=10000 QUERIES=20 scripts/bench-dav.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 events=${EVENTS:-10000}; queries=${QUERIES:-20}
 if ! /usr/bin/python3 -c 'import radicale' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -76,7 +77,7 @@ managesieve_listen = "off"
 CONF
 "$work/roost" serve --config "$work/roost.toml" > "$work/roost.log" 2>&1 &
 roost_pid=$!
-for _ in $(seq 100); do [ -S "$work/roost-data/admin.sock" ] && break; sleep 0.1; done
+wait_roost "$work/roost-data/admin.sock" "$work/roost.log" "$roost_pid"
 echo bench | "$work/roost" admin --config "$work/roost.toml" user create bench0 --email bench0@bench.test --name "Bench" --password-stdin >/dev/null
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$radport/" && break; sleep 0.1; done
 

@@ -26,6 +26,7 @@
 # delivering SIZE-byte messages to LMTP_USERS users (as scripts/bench-lmtp.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 rounds=${ROUNDS:-1}; duration=${DURATION:-10s}; dbs=${DBS:-sqlite postgres}; benches=${BENCHES:-imap lmtp}
 users=${USERS:-10}; lusers=${LMTP_USERS:-100}; clients=${CLIENTS:-10}; msgs=${MESSAGES:-50}; conns=${CONNS:-8}; size=${SIZE:-10240}
 mix=${MIX:-select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10}
@@ -47,7 +48,6 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
 pg_url=${PG_URL:-}
 if [[ " $dbs " == *" postgres "* ]] && [ -z "$pg_url" ]; then
@@ -93,7 +93,7 @@ managesieve_listen = "off"
 CONF
   "$bin" serve --config "$work/roost.toml" >> "$work/roost.log" 2>&1 &
   roost_pid=$!
-  for _ in $(seq 300); do [ -S "$work/data/admin.sock" ] && break; sleep 0.1; done
+  wait_roost "$work/data/admin.sock" "$work/roost.log" "$roost_pid"
   wait_port "$rport"
   "$bin" admin --config "$work/roost.toml" domain add bench.test >/dev/null
   for i in $(seq 0 $(($2 - 1))); do

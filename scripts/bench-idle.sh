@@ -7,6 +7,7 @@
 #   CONNS=2000 scripts/bench-idle.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 conns=${CONNS:-2000}; users=${USERS:-20}
 ulimit -n $(( conns * 2 + 1024 )) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/roost-idle.XXXXXX)
@@ -33,7 +34,7 @@ managesieve_listen = "off"
 CONF
 "$work/roost" serve --config "$work/roost.toml" > "$work/roost.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -S "$work/data/admin.sock" ] && break; sleep 0.1; done
+wait_roost "$work/data/admin.sock" "$work/roost.log" "$pid"
 for i in $(seq 0 $((users - 1))); do
   echo bench | "$work/roost" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null
 done

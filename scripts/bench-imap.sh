@@ -46,6 +46,7 @@
 # imaptest's users=N picks bench1 … benchN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 clients=${CLIENTS:-10}; users=${USERS:-100}; duration=${DURATION:-10s}; msgs=${MESSAGES:-30}
 rounds=${ROUNDS:-3}; profiles=${PROFILES:-churn login}; dconfigs=${DOVECOT_CONFIGS:-perf default}
 dscheme=${DOVECOT_SCHEME:-argon2id}
@@ -82,7 +83,6 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
 # Roost: embedded default, plain IMAP allowed so both run without TLS.
 rport=$(free_port)
@@ -104,7 +104,7 @@ CONF
 start_roost() {
   "$work/roost" serve --config "$work/roost.toml" >> "$work/roost.log" 2>&1 &
   roost_pid=$!
-  for _ in $(seq 300); do [ -S "$work/roost-data/admin.sock" ] && break; sleep 0.1; done
+  wait_roost "$work/roost-data/admin.sock" "$work/roost.log" "$roost_pid"
   wait_port "$rport"
 }
 start_roost
@@ -213,6 +213,13 @@ imaptest() { # server config profile round port pidspec
   LD_LIBRARY_PATH=/usr/lib/dovecot "$IMAPTEST" host=127.0.0.1 port="$port" user='bench%d' users="$users" clients="$clients" \
     pass=bench mbox="${IMAPTEST_MBOX:?IMAPTEST_MBOX: an mbox file of messages to append}" secs="$secs" $states > "$work/imaptest.out" 2>&1 || true
   c1=$("$work/roost" bench cpu --server-pid "$pids" | sed 's/cpu_s=\([0-9.]*\).*/\1/')
+  # imaptest exits non-zero when it saw errors, which are counted below;
+  # without totals it did not run at all.
+  if ! grep -q '^Totals:' "$work/imaptest.out"; then
+    echo "imaptest ($IMAPTEST) printed no totals:" >&2
+    tail -n 20 "$work/imaptest.out" >&2
+    exit 1
+  fi
   sed -n '/^Totals:/,$p' "$work/imaptest.out"
   echo "imaptest errors: $(grep -c '^Error' "$work/imaptest.out" || true)"
   grep '^Error' "$work/imaptest.out" | head -5 || true

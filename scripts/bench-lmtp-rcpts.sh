@@ -10,6 +10,7 @@
 #   BEFORE=main ROUNDS=2 CONNS=4 SIZES="10240 204800" DURATION=10s scripts/bench-lmtp-rcpts.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 before=${BEFORE:-main}; rounds=${ROUNDS:-2}; conns=${CONNS:-4}; users=${USERS:-30}
 rcpts=${RCPTS:-30}; sizes=${SIZES:-"10240 204800"}; duration=${DURATION:-10s}
 work=$(mktemp -d /tmp/roost-bench-rcpts.XXXXXX)
@@ -44,7 +45,7 @@ managesieve_listen = "off"
 CONF
   "$1" serve --config "$conf" > "$work/roost.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do [ -S "$work/data/admin.sock" ] && break; sleep 0.1; done
+  wait_roost "$work/data/admin.sock" "$work/roost.log" "$pid"
   "$1" admin --config "$conf" domain add bench.test >/dev/null
   for i in $(seq 0 $((users - 1))); do
     echo bench | "$1" admin --config "$conf" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null

@@ -10,6 +10,7 @@
 #   CONNS=8 USERS=100 SIZE=10240 DURATION=20s scripts/bench-lmtp.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 conns=${CONNS:-8}; users=${USERS:-100}; size=${SIZE:-10240}; duration=${DURATION:-20s}
 if ! [ -x /usr/lib/dovecot/lmtp ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -84,7 +85,7 @@ managesieve_listen = "off"
 CONF
 "$work/roost" serve --config "$work/roost.toml" > "$work/roost.log" 2>&1 &
 roost_pid=$!
-for _ in $(seq 100); do [ -S "$work/roost-data/admin.sock" ] && break; sleep 0.1; done
+wait_roost "$work/roost-data/admin.sock" "$work/roost.log" "$roost_pid"
 "$work/roost" admin --config "$work/roost.toml" domain add bench.test >/dev/null
 for i in $(seq 0 $((users - 1))); do
   echo bench | "$work/roost" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null

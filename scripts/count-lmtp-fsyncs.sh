@@ -9,6 +9,7 @@
 #   BEFORE=main SIZES="10240 204800" RCPTS=30 scripts/count-lmtp-fsyncs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 before=${BEFORE:-main}; rcpts=${RCPTS:-30}; sizes=${SIZES:-"10240 204800"}; duration=${DURATION:-5s}
 command -v strace >/dev/null || { echo "needs strace" >&2; exit 1; }
 work=$(mktemp -d /tmp/roost-fsyncs.XXXXXX)
@@ -40,7 +41,7 @@ managesieve_listen = "off"
 CONF
       "$bin" serve --config "$work/roost.toml" > "$work/roost.log" 2>&1 &
       pid=$!
-      for _ in $(seq 100); do [ -S "$work/data/admin.sock" ] && break; sleep 0.1; done
+      wait_roost "$work/data/admin.sock" "$work/roost.log" "$pid"
       "$bin" admin --config "$work/roost.toml" domain add bench.test >/dev/null
       for i in $(seq 0 $((rcpts - 1))); do
         echo bench | "$bin" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --password-stdin >/dev/null

@@ -271,7 +271,7 @@ func (c *countedConn) CloseWrite() error {
 // counted as "other", so that clients cannot make new series.
 var (
 	pop3Verbs = []string{"USER", "PASS", "APOP", "AUTH", "CAPA", "STLS", "QUIT", "NOOP", "STAT", "LIST", "RETR", "DELE", "RSET", "TOP", "UIDL"}
-	smtpVerbs = []string{"HELO", "EHLO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP"}
+	smtpVerbs = []string{"HELO", "EHLO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "BURL", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP"}
 )
 
 // verbCommand observes one command of a line protocol (POP3, LMTP,

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/metrics"
 )
 
 func freePort(t *testing.T) string {
@@ -197,5 +200,23 @@ func TestMetrics(t *testing.T) {
 		}
 	} else if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
 		t.Error("promtool is not installed (Debian package prometheus) and ROOST_REQUIRE_CLIENTS is set")
+	}
+}
+
+// Every verb the submission server implements has its own series; only a
+// verb Roost does not know is "other".
+func TestSubmissionVerbsCounted(t *testing.T) {
+	m := &opsMetrics{reg: metrics.New()}
+	m.commands = m.reg.Histogram("roost_command_duration_seconds", "", nil, "proto", "command", "result")
+	observe := m.verbCommand("submission", smtpVerbs)
+	for _, v := range []string{"EHLO", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "BURL", "RSET", "NOOP", "QUIT", "XFOO"} {
+		observe(v, time.Millisecond)
+	}
+	var b strings.Builder
+	m.reg.WriteText(&b)
+	for _, v := range []string{"EHLO", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "BURL", "RSET", "NOOP", "QUIT", "other"} {
+		if want := `roost_command_duration_seconds_count{proto="submission",command="` + v + `",result="done"} 1`; !strings.Contains(b.String(), want) {
+			t.Errorf("lacks %s", want)
+		}
 	}
 }

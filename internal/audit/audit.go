@@ -17,6 +17,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Event kinds.
@@ -150,6 +151,7 @@ func (l *Log) Record(ev Event) {
 		ev.Time = l.now()
 	}
 	ev.Time = ev.Time.UTC()
+	ev.clip()
 	b, err := json.Marshal(ev)
 	if err != nil {
 		l.log.Error("audit log: encode", "err", err)
@@ -164,5 +166,27 @@ func (l *Log) Record(ev Event) {
 	l.mu.Unlock()
 	if err != nil {
 		l.log.Error("audit log: write failed", "path", l.path, "event", ev.Kind, "err", err)
+	}
+}
+
+// MaxField bounds each text field of a line. Clients choose some of them
+// (the login they give, a folder name, an admin request's path and
+// query), and an unbounded line could fill the disk quickly or not fit
+// in one syslog datagram.
+const MaxField = 1024
+
+// clip shortens each text field to MaxField bytes, at a character
+// boundary, marking the cut with "…".
+func (ev *Event) clip() {
+	for _, f := range []*string{&ev.Kind, &ev.Actor, &ev.Login, &ev.IP, &ev.Proto, &ev.Mechanism, &ev.Result, &ev.Reason,
+		&ev.Action, &ev.Target, &ev.Via, &ev.Owner, &ev.Tenant, &ev.Folder, &ev.Rights, &ev.How} {
+		if len(*f) <= MaxField {
+			continue
+		}
+		cut := MaxField - len("…")
+		for cut > 0 && !utf8.RuneStart((*f)[cut]) {
+			cut--
+		}
+		*f = (*f)[:cut] + "…"
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func readLines(t *testing.T, path string) []map[string]any {
@@ -137,5 +138,37 @@ func TestSyslog(t *testing.T) {
 	// <86>: authpriv (10) * 8 + info (6).
 	if !strings.HasPrefix(msg, "<86>") || !strings.Contains(msg, `roost-audit[`) || !strings.Contains(msg, `{"time":"`) || !strings.Contains(msg, `"event":"auth","login":"alice","result":"ok"}`) {
 		t.Fatalf("syslog datagram %q", msg)
+	}
+}
+
+// A client chooses the login it gives and an admin request's path: each
+// field is cut, so that one line stays small.
+func TestRecordClipsLongFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	long := strings.Repeat("é", 1<<20) // two bytes each: the cut must not split one
+	l.Record(Event{Kind: KindAuth, Login: long, Result: "fail", Reason: "unknown user"})
+	l.Record(Event{Kind: KindAdmin, Action: "DELETE " + long, Target: long + "?x=" + long})
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 8*MaxField {
+		t.Fatalf("two lines take %d bytes", st.Size())
+	}
+	lines := readLines(t, path)
+	if len(lines) != 2 {
+		t.Fatalf("lines: %d", len(lines))
+	}
+	login := lines[0]["login"].(string)
+	if len(login) > MaxField || !strings.HasSuffix(login, "é…") || !utf8.ValidString(login) {
+		t.Errorf("login clipped to %d bytes: ...%q", len(login), login[max(0, len(login)-8):])
+	}
+	if lines[0]["reason"] != "unknown user" {
+		t.Errorf("short field changed: %v", lines[0]["reason"])
 	}
 }

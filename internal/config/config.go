@@ -103,7 +103,7 @@ type Config struct {
 	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to. A file is reopened on SIGHUP, for logrotate."`
 	LogFormat string `toml:"log_format" default:"text" doc:"Format of log lines: 'text' (key=value pairs) or 'json' (one object per line)."`
 
-	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'admin', 'auth', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
+	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'jmap', 'admin', 'auth', 'ldap', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
 	AuditLogFile string   `toml:"audit_log_file" default:"" doc:"File the audit log is appended to, one JSON object per line: every authentication (success and failure, with protocol, mechanism and client address), every change made through the admin API (who, what, which object) and every opening of another user's folder (who, whose, which folder, with which rights). Reopened on SIGHUP, for logrotate. 'syslog' sends each object to the local syslog daemon instead (facility authpriv, tag roost-audit). Empty switches the audit log off. See docs/operations.md, Audit log."`
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
@@ -296,6 +296,12 @@ func (c *Config) SubsystemLevels() map[string]slog.Level {
 
 // MaxMessageBytes returns max_message_size in bytes.
 func (c *Config) MaxMessageBytes() int64 { return int64(c.MaxMessageSize) * MB }
+
+// LogSubsystems are the values of the "proto" attribute that components'
+// loggers carry, which log_levels may name (the doc of log_levels lists
+// them too).
+var LogSubsystems = []string{"imap", "pop3", "lmtp", "submission", "managesieve", "dav", "jmap", "admin", "auth", "ldap",
+	"delivery", "queue", "itip", "onboard", "quota-monitor"}
 
 // parseLogLevel accepts the names in logLevels and Kopano's numbers 0-6.
 func parseLogLevel(s string) (slog.Level, bool) {

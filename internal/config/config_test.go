@@ -428,3 +428,20 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("Validate() = %v", err)
 	}
 }
+
+// The doc of log_levels names every subsystem validation accepts.
+func TestLogLevelsDocNamesSubsystems(t *testing.T) {
+	t.Parallel()
+	for _, f := range config.Fields() {
+		if f.Key != "log_levels" {
+			continue
+		}
+		for _, s := range config.LogSubsystems {
+			if !strings.Contains(f.Doc, "'"+s+"'") {
+				t.Errorf("log_levels doc does not name %q", s)
+			}
+		}
+		return
+	}
+	t.Fatal("no log_levels key")
+}

@@ -96,8 +96,12 @@ func (c *Config) validate(p *problems) {
 	if p.ok("log_levels") {
 		for _, e := range c.LogLevels {
 			sub, lv, ok := strings.Cut(e, "=")
-			if _, valid := parseLogLevel(strings.TrimSpace(lv)); !ok || strings.TrimSpace(sub) == "" || !valid {
+			sub = strings.TrimSpace(sub)
+			if _, valid := parseLogLevel(strings.TrimSpace(lv)); !ok || sub == "" || !valid {
 				p.add("log_levels", "%q is not 'subsystem=level' with a level of %s or 0-6", e, quoteList(logLevels))
+			} else if !slices.Contains(LogSubsystems, sub) {
+				// A misspelt subsystem would otherwise change nothing, silently.
+				p.add("log_levels", "%q: %q is not a subsystem; want one of %s", e, sub, quoteList(LogSubsystems))
 			}
 		}
 	}

@@ -155,6 +155,7 @@ var validationCases = []struct {
 	{"log_file empty", `log_file = ""`, []want{{"log_file", "must not be empty"}}},
 	{"log_file directory", `log_file = "/"`, []want{{"log_file", "is a directory"}}},
 	{"log_levels", `log_levels = ["imap=debug", "queue=loud", "nolevel"]`, []want{{"log_levels", `"queue=loud"`}, {"log_levels", `"nolevel"`}}},
+	{"log_levels subsystem", `log_levels = ["imapp=debug", "ldap=debug", "quota-monitor=warn"]`, []want{{"log_levels", `"imapp" is not a subsystem`}}},
 	{"metrics_listen", `metrics_listen = "[::1]"`, []want{{"metrics_listen", "invalid address"}}},
 	{"audit_log_file directory", `audit_log_file = "/"`, []want{{"audit_log_file", "is a directory"}}},
 	{"log_format", `log_format = "xml"`, []want{{"log_format", `"xml" is not allowed`}}},

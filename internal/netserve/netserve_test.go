@@ -86,3 +86,30 @@ func TestContextAndGrace(t *testing.T) {
 		t.Fatal("Run after Close accepted a connection")
 	}
 }
+
+// A session that does not end on its own within Grace has its connection
+// closed, and Close still returns.
+func TestGraceExpires(t *testing.T) {
+	tr := Tracker{Grace: 100 * time.Millisecond}
+	a, b := net.Pipe()
+	defer b.Close()
+	readErr := make(chan error, 1)
+	tr.Run(a, func(c net.Conn) {
+		_, err := c.Read(make([]byte, 1)) // ignores Context: only a close ends it
+		readErr <- err
+	})
+	start := time.Now()
+	closed := make(chan struct{})
+	go func() { tr.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return after its grace")
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Errorf("Close returned after %v, before its grace", d)
+	}
+	if err := <-readErr; err == nil {
+		t.Error("the session's read ended without an error")
+	}
+}

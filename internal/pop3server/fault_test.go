@@ -91,19 +91,18 @@ func TestFaultRetr(t *testing.T) {
 }
 
 // A store call runs with a deadline, and closing the server cancels it.
+// (Reading a message for RETR is bounded per read instead:
+// TestRetrStalledStore.)
 func TestStoreCallContext(t *testing.T) {
 	e, f, _ := faultStart(t)
 	e.add(t, "Subject: one\r\n\r\nbody\r\n")
 	c := dial(t, e.addr)
 	c.cmd("USER alice")
-	if l := c.cmd("PASS secret"); !strings.HasPrefix(l, "+OK") {
-		t.Fatal(l)
-	}
 	entered := make(chan bool, 1) // whether the call has a deadline
 	release := make(chan struct{})
 	cancelled := make(chan bool, 1)
 	f.SetHook(func(ctx context.Context, method string) error {
-		if method != "OpenItem" {
+		if method != "ListItems" {
 			return nil
 		}
 		_, ok := ctx.Deadline()
@@ -116,7 +115,7 @@ func TestStoreCallContext(t *testing.T) {
 		}
 		return ctx.Err()
 	})
-	c.c.Write([]byte("RETR 1\r\n"))
+	c.c.Write([]byte("PASS secret\r\n")) // opens the maildrop: ListItems
 	if !<-entered {
 		t.Error("the store call has no deadline")
 	}

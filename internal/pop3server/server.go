@@ -45,6 +45,11 @@ type Options struct {
 	// OnCommand, when set, is told each command's verb and how long it
 	// took (metrics); it must not block.
 	OnCommand func(verb string, d time.Duration)
+	// CommandTimeout bounds the store and directory calls of one command
+	// (its context's deadline), not the transfer of a message to the
+	// client, which only writeTimeout per write bounds. Zero means 5
+	// minutes.
+	CommandTimeout time.Duration
 }
 
 // Limits of what a client can make a session hold.
@@ -52,11 +57,8 @@ const (
 	maxLine        = 512 // RFC 2449 §4: 255 octets for a command with arguments; a little slack
 	maxBadCommands = 10
 	maxMessages    = 200000
-	// commandTimeout bounds the store and directory calls of one command
-	// (the context's deadline); writeTimeout a write to a client that
-	// stopped reading.
-	commandTimeout = 5 * time.Minute
-	writeTimeout   = 5 * time.Minute
+	// writeTimeout bounds a write to a client that stopped reading.
+	writeTimeout = 5 * time.Minute
 )
 
 // Server is a POP3 server.
@@ -74,6 +76,9 @@ func New(o Options) *Server {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 10 * time.Minute
+	}
+	if o.CommandTimeout == 0 {
+		o.CommandTimeout = 5 * time.Minute
 	}
 	if o.Hostname == "" {
 		o.Hostname = "localhost"

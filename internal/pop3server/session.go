@@ -74,7 +74,7 @@ func (ss *session) run() {
 		}
 		var stop bool
 		var cancel context.CancelFunc
-		ss.ctx, cancel = context.WithTimeout(ss.base, commandTimeout)
+		ss.ctx, cancel = context.WithTimeout(ss.base, ss.srv.o.CommandTimeout)
 		start := time.Now()
 		if ss.authed {
 			stop = ss.transaction(verb, arg)
@@ -408,8 +408,23 @@ func (ss *session) update() {
 // send writes a message (or its header and the first lines of its body
 // for TOP) as a multi-line response: CRLF line endings, dot-stuffed
 // (RFC 1939 §3), streamed without holding the message in memory.
+//
+// The content is not read under the command's deadline: a store may read a
+// large message's parts as the transfer reaches them, and a slow but live
+// client may take longer than CommandTimeout to receive it. Instead each
+// read from the store (the open included) must end within CommandTimeout,
+// the time spent writing to the client not counted; a client that stops
+// reading is dropped by the write deadline, and the server's Close still
+// cancels the read.
 func (ss *session) send(m *message, bodyLines int) error {
-	r, err := ss.srv.o.Store.OpenItem(ss.ctx, m.id)
+	ctx, cancel := context.WithCancelCause(ss.base)
+	defer cancel(nil)
+	stall := time.AfterFunc(ss.srv.o.CommandTimeout, func() {
+		cancel(fmt.Errorf("reading the message took longer than %v", ss.srv.o.CommandTimeout))
+	})
+	defer stall.Stop()
+	r, err := ss.srv.o.Store.OpenItem(ctx, m.id)
+	stall.Stop()
 	if err != nil {
 		ss.log.Error("open message", "uid", m.uid, "err", err)
 		return ss.reply("-ERR [SYS/TEMP] cannot read the message")
@@ -419,7 +434,9 @@ func (ss *session) send(m *message, bodyLines int) error {
 	br := bufio.NewReaderSize(r, 32*1024)
 	atStart, inBody := true, false
 	for {
+		stall.Reset(ss.srv.o.CommandTimeout)
 		chunk, err := br.ReadSlice('\n')
+		stall.Stop()
 		complete := err == nil
 		if len(chunk) > 0 {
 			data := chunk
@@ -453,6 +470,9 @@ func (ss *session) send(m *message, bodyLines int) error {
 			break
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			if ctx.Err() != nil {
+				err = context.Cause(ctx)
+			}
 			ss.log.Error("read message", "uid", m.uid, "err", err)
 			return err
 		}

@@ -3,10 +3,9 @@ package smtpserver
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/proto/smtp"
@@ -61,7 +60,6 @@ func (ss *subSession) cmdBURL(cmd smtp.Command) bool {
 		ss.chunks = &chunkState{f: f, hdr: headerBound{max: ss.o.MaxHeaderBytes}}
 	}
 	cs := ss.chunks
-	ss.c.SetReadDeadline(time.Now().Add(30 * time.Minute))
 	switch {
 	case cs.error != "":
 	case cs.n+int64(len(data)) > ss.o.MaxMessageBytes:
@@ -73,29 +71,5 @@ func (ss *subSession) cmdBURL(cmd smtp.Command) bool {
 		}
 		cs.n += int64(len(data))
 	}
-	if !last {
-		if cs.error != "" {
-			ss.reply(cs.code, cs.enh, "%s", cs.error)
-			return true
-		}
-		ss.reply(250, "2.0.0", "%d octets appended", len(data))
-		return true
-	}
-	ss.chunks = nil
-	defer func() {
-		cs.f.Close()
-		os.Remove(cs.f.Name())
-	}()
-	if cs.error != "" {
-		ss.reset()
-		ss.reply(cs.code, cs.enh, "%s", cs.error)
-		return true
-	}
-	if !cs.le.Done() {
-		ss.reset()
-		ss.reply(550, "5.6.0", "message contains a bare CR or LF; refused")
-		return true
-	}
-	ss.finish(cs.f, &cs.hdr)
-	return true
+	return ss.endChunk(cs, last, fmt.Sprintf("%d octets appended", len(data)))
 }

@@ -128,12 +128,19 @@ func (ss *subSession) cmdBDAT(cmd smtp.Command) bool {
 		}
 		cs.n += size
 	}
+	return ss.endChunk(cs, last, fmt.Sprintf("%d octets received", size))
+}
+
+// endChunk answers a BDAT or BURL piece (RFC 3030 §2, RFC 4468 §3.1):
+// ack, or the refusal a piece recorded, for one that is not the last;
+// for the last, the submission of the whole message or why it is refused.
+func (ss *subSession) endChunk(cs *chunkState, last bool, ack string) bool {
 	if !last {
 		if cs.error != "" {
 			ss.reply(cs.code, cs.enh, "%s", cs.error)
 			return true
 		}
-		ss.reply(250, "2.0.0", "%d octets received", size)
+		ss.reply(250, "2.0.0", "%s", ack)
 		return true
 	}
 	ss.chunks = nil

@@ -45,9 +45,10 @@ func TestRetrOutlastsCommandTimeout(t *testing.T) {
 	t.Parallel()
 	e := start(t, true, func(o *pop3server.Options) {
 		o.Store = lazyStore{o.Store}
-		o.CommandTimeout = 200 * time.Millisecond
+		// Long enough for the login's password check on a loaded machine.
+		o.CommandTimeout = time.Second
 	})
-	body := strings.Repeat("a line of the body\r\n", 20) // 25 reads of 16 bytes: 500 ms
+	body := strings.Repeat("a line of the body\r\n", 60) // 75 reads of 16 bytes: 1.5 s
 	e.add(t, "Subject: slow\r\n\r\n"+body)
 	c := dial(t, e.addr)
 	c.cmd("USER alice")
@@ -58,8 +59,8 @@ func TestRetrOutlastsCommandTimeout(t *testing.T) {
 		t.Fatal(l)
 	}
 	got := c.multi()
-	if len(got) != 22 || got[21] != "a line of the body" {
-		t.Fatalf("RETR sent %d lines, want 22: %q", len(got), got)
+	if len(got) != 62 || got[61] != "a line of the body" {
+		t.Fatalf("RETR sent %d lines, want 62: %q", len(got), got)
 	}
 	if l := c.cmd("NOOP"); !strings.HasPrefix(l, "+OK") {
 		t.Fatalf("after RETR: %s", l)
@@ -72,7 +73,7 @@ func TestRetrStalledStore(t *testing.T) {
 	t.Parallel()
 	e := start(t, true, func(o *pop3server.Options) {
 		o.Store = stalledStore{o.Store}
-		o.CommandTimeout = 200 * time.Millisecond
+		o.CommandTimeout = time.Second
 	})
 	e.add(t, "Subject: stuck\r\n\r\nbody\r\n")
 	c := dial(t, e.addr)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ import (
 // A success clears the pair's counter and the address's (unless the
 // address is banned); the account's counter is left to expire, so an
 // attacker cannot reset it by waiting for the owner to log in.
+//
+// An IPv6 source counts by its /64 (one customer's network: a host picks
+// any address in it at will), so a ban cannot be dodged by moving within
+// it. An account is counted by at most its first maxThrottleAccount bytes.
 //
 // It is in-memory per node; counters expire BanFor after their last
 // failure, so memory stays bounded by the number of distinct keys that
@@ -89,8 +94,31 @@ type throttleKey struct {
 	free, ban int
 }
 
+// maxThrottleAccount bounds the account part of a key: no login is
+// longer than an address (RFC 5321 §4.5.3.1: 64 + 1 + 255 octets), and
+// a client must not make each counter as large as its command line.
+const maxThrottleAccount = 320
+
+// sourceOf is the address key of ip: an IPv6 address's /64 (an
+// IPv4-mapped one is its IPv4 address), anything else as given.
+func sourceOf(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+	}
+	return a.String()
+}
+
 func (t *Throttle) kinds(ip, account string) [3]throttleKey {
+	if len(account) > maxThrottleAccount {
+		account = account[:maxThrottleAccount]
+	}
 	account = strings.ToLower(account)
+	ip = sourceOf(ip)
 	return [3]throttleKey{
 		{"ip:" + ip, t.FreeFailures, t.BanAfter},
 		{"pair:" + account + "\x00" + ip, t.FreeFailures, t.PairBanAfter},

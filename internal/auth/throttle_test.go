@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -117,5 +119,33 @@ func TestThrottleLockout(t *testing.T) {
 	}
 	if last != 8*time.Second {
 		t.Fatalf("account delay after 40 failures: %v", last)
+	}
+}
+
+// An IPv6 host can use any address of its /64: a ban holds for all of
+// them. A long login does not make a counter as large as itself.
+func TestThrottleKeys(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := &Throttle{now: func() time.Time { return now }}
+	for i := range 20 {
+		th.Fail(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("user%d", i))
+	}
+	if _, b := th.Check("2001:db8:1:2:ffff::9", "someone"); !b {
+		t.Fatal("an address of a banned /64 is not banned")
+	}
+	if _, b := th.Check("2001:db8:1:3::1", "someone"); b {
+		t.Fatal("the next /64 is banned too")
+	}
+	for i := range 20 {
+		th.Fail("192.0.2.1", fmt.Sprintf("user%d", i))
+	}
+	if _, b := th.Check("::ffff:192.0.2.1", "someone"); !b {
+		t.Fatal("an IPv4-mapped address escapes its IPv4 address's ban")
+	}
+	th.Fail("192.0.2.7", strings.Repeat("x", 1<<20))
+	for k := range th.keys {
+		if len(k) > 2*maxThrottleAccount {
+			t.Fatalf("a key of %d bytes", len(k))
+		}
 	}
 }

@@ -155,7 +155,16 @@ func (t *Throttle) Check(ip, account string) (delay time.Duration, banned bool) 
 }
 
 // Fail records a failed attempt.
-func (t *Throttle) Fail(ip, account string) {
+func (t *Throttle) Fail(ip, account string) { t.record(ip, account, false) }
+
+// Refused records an attempt refused by a ban. It counts on the counters
+// that exist but creates only the address's: a banned source is answered
+// at once, without a password check, so if each new login it tried made
+// new counters it could fill the table (MaxKeys) at line rate, after which
+// no new source would be counted.
+func (t *Throttle) Refused(ip, account string) { t.record(ip, account, true) }
+
+func (t *Throttle) record(ip, account string, refused bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.defaults()
@@ -163,9 +172,12 @@ func (t *Throttle) Fail(ip, account string) {
 	if len(t.keys) >= t.MaxKeys {
 		t.expire(now)
 	}
-	for _, kk := range t.kinds(ip, account) {
+	for i, kk := range t.kinds(ip, account) {
 		c := t.keys[kk.k]
 		if c == nil {
+			if refused && i > 0 {
+				continue // only the address's counter is made for a refusal
+			}
 			if len(t.keys) >= t.MaxKeys {
 				continue // full of live counters: do not grow further
 			}

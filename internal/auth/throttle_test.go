@@ -76,8 +76,10 @@ func TestThrottleLockout(t *testing.T) {
 	for range 50 {
 		if _, b := th.Check("10.0.0.1", "alice"); b {
 			pairBanned++
+			th.Refused("10.0.0.1", "alice")
+		} else {
+			th.Fail("10.0.0.1", "alice")
 		}
-		th.Fail("10.0.0.1", "alice")
 		now = now.Add(time.Second)
 	}
 	if pairBanned != 40 {
@@ -147,5 +149,40 @@ func TestThrottleKeys(t *testing.T) {
 		if len(k) > 2*maxThrottleAccount {
 			t.Fatalf("a key of %d bytes", len(k))
 		}
+	}
+}
+
+// A banned source trying a new login each time (refused at once, at no
+// cost to it) adds no counters: it cannot fill the table so that other
+// sources go uncounted.
+func TestThrottleRefusedBounded(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := &Throttle{MaxKeys: 100, now: func() time.Time { return now }}
+	for range 20 {
+		th.Fail("192.0.2.1", "alice")
+	}
+	for i := range 1000 {
+		if _, b := th.Check("192.0.2.1", fmt.Sprint("guess", i)); !b {
+			t.Fatalf("attempt %d not refused", i)
+		}
+		th.Refused("192.0.2.1", fmt.Sprint("guess", i))
+	}
+	for range 3 {
+		th.Fail("198.51.100.1", "bob")
+	}
+	if d, _ := th.Check("198.51.100.1", "carol"); d == 0 {
+		t.Fatalf("another source goes uncounted once a banned one tried many logins (%d keys)", len(th.keys))
+	}
+	// A refusal for a pair banned there still counts on its address.
+	th2 := &Throttle{now: func() time.Time { return now }}
+	for range 10 {
+		th2.Fail("192.0.2.9", "alice")
+	}
+	th2.Succeed("192.0.2.9", "bob") // clears the address's counter, not the pair's
+	for range 20 {
+		th2.Refused("192.0.2.9", "alice")
+	}
+	if _, b := th2.Check("192.0.2.9", "bob"); !b {
+		t.Fatal("an address that keeps trying a pair banned there is not banned")
 	}
 }

@@ -155,7 +155,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		if banned {
 			// A refused attempt counts: an address that keeps trying an
 			// account banned there gets banned itself.
-			a.Throttle.Fail(ip, login)
+			a.Throttle.Refused(ip, login)
 			a.log().Warn("login refused: throttled", "user", login, "ip", ip)
 			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
 			return nil, ErrThrottled

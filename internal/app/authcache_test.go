@@ -12,16 +12,6 @@ import (
 	"time"
 )
 
-func authFreePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestAuthCacheWiring runs the composed server: one credential cache for
 // IMAP and DAV, a password changed through the admin API refused at once
 // on both (the DAV server's own cache is off by default), passwords hashed
@@ -30,7 +20,7 @@ func authFreePort(t *testing.T) string {
 func TestAuthCacheWiring(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "roost.toml")
-	imapAddr, httpAddr := authFreePort(t), authFreePort(t)
+	imapAddr, httpAddr := freePort(t), freePort(t)
 	conf := func(argonTime int) string {
 		return fmt.Sprintf("imap_listen = %q\nhttp_listen = %q\nallow_plaintext_auth = true\nlog_level = \"info\"\n"+
 			"password_argon2_memory = 8\npassword_argon2_time = %d\n", imapAddr, httpAddr, argonTime)

@@ -116,7 +116,7 @@ func (d *Directory) search(c *conn, filter string) (*goldap.Entry, error) {
 		int(d.cfg.Timeout.Seconds()), false, filter, d.attrs(), nil)
 	res, err := c.Search(req)
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 1) {
-		return nil, fmt.Errorf("ldap search %s: more than one entry matches", filter)
+		return nil, fmt.Errorf("ldap search %s under %q: more than one entry matches; a login or address must name one entry (check ldap_user_search_filter, ldap_loginname_attribute and duplicate addresses)", filter, d.cfg.Base)
 	}
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 		return nil, errNoEntry // the base itself is missing

@@ -32,6 +32,9 @@ type Directory struct {
 	store Store
 	log   *slog.Logger
 	pool  chan *conn
+	// busy holds a token per connection in use: at most PoolSize at
+	// once, however many clients log in together.
+	busy chan struct{}
 
 	mu          sync.Mutex
 	preferred   int // index in cfg.URIs of the server that answered last
@@ -53,7 +56,8 @@ func New(cfg Config, st Store, log *slog.Logger) (*Directory, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Directory{cfg: cfg, store: st, log: log, pool: make(chan *conn, cfg.PoolSize)}, nil
+	return &Directory{cfg: cfg, store: st, log: log, pool: make(chan *conn, cfg.PoolSize),
+		busy: make(chan struct{}, cfg.PoolSize)}, nil
 }
 
 // Entry is a user as the directory describes it.

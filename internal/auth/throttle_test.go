@@ -70,7 +70,7 @@ func TestThrottleLockout(t *testing.T) {
 	now := time.Unix(1000, 0)
 	th := &Throttle{now: func() time.Time { return now }}
 	// Every attempt counts, refused ones too (the directory records a
-	// refused attempt as a failure), so an address that keeps trying an
+	// refused attempt with Refused), so an address that keeps trying an
 	// account banned there ends up banned itself.
 	pairBanned := 0
 	for range 50 {

@@ -331,7 +331,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("admin_listen: %w", err)
 			}
-			s.serve(ln, ac, adminAuth(s.auditAdmin(api, "password"), authn), "admin api (TLS)", addr)
+			s.serve(ln, ac, adminAuth(s.auditAdmin(api, "password"), authn, s.log), "admin api (TLS)", addr)
 		}
 	}
 	if err := s.listenMetrics(cfg); err != nil {
@@ -536,31 +536,38 @@ func systemOnly(h http.Handler) http.Handler {
 // certificate is the system identity (Zarafa §6.1); otherwise HTTP Basic
 // credentials of an active user with admin level 1 or 2, checked by the
 // shared authenticator (throttling included).
-func adminAuth(h http.Handler, authn *directory.Authenticator) http.Handler {
+func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 			h.ServeHTTP(w, r.WithContext(store.SystemContext(r.Context())))
 			return
 		}
+		refuse := func(code int, msg string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			io.WriteString(w, `{"error":"`+msg+`"}`+"\n")
+		}
 		if login, pw, ok := r.BasicAuth(); ok {
-			p, err := authn.Authenticate(directory.WithAuthInfo(r.Context(), "admin", "basic"), login, pw, remoteAddr(r.RemoteAddr), "")
+			p, err := authn.Authenticate(directory.WithAuthInfo(r.Context(), "admin", "basic"), login, pw, directory.RemoteAddr(r), "")
 			if err == nil && p.Admin >= store.AdminTenant {
 				h.ServeHTTP(w, r.WithContext(store.WithPrincipal(r.Context(), p)))
 				return
 			}
+			if err != nil && !errors.Is(err, directory.ErrBadCredentials) && !errors.Is(err, directory.ErrInactive) && !errors.Is(err, directory.ErrFeature) {
+				// Throttled, or the store or directory failed: not a
+				// wrong password, and retrying at once does not help.
+				if !errors.Is(err, directory.ErrThrottled) {
+					log.Error("admin api login", "user", login, "remote", r.RemoteAddr, "err", err)
+				}
+				w.Header().Set("Retry-After", "60")
+				refuse(http.StatusServiceUnavailable, "login temporarily refused (too many failed logins from this address, or the user directory is unavailable); try again later")
+				return
+			}
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="roost admin"`)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"error":"authentication required: an administrator's login, or a client certificate"}`+"\n")
+		refuse(http.StatusUnauthorized, "authentication required: an administrator's login, or a client certificate")
 	})
 }
-
-// remoteAddr is an http.Request's RemoteAddr as a net.Addr.
-type remoteAddr string
-
-func (a remoteAddr) Network() string { return "tcp" }
-func (a remoteAddr) String() string  { return string(a) }
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()

@@ -24,7 +24,7 @@ func TestLDAPWiring(t *testing.T) {
 	srv.AddUser("bob", "bob-pw", "bob@example.org")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "roost.toml")
-	imapAddr, lmtpAddr := authFreePort(t), authFreePort(t)
+	imapAddr, lmtpAddr := freePort(t), freePort(t)
 	writeConfig(t, cfg, dir, fmt.Sprintf("imap_listen = %q\nlmtp_listen = %q\nallow_plaintext_auth = true\n"+
 		"user_plugin = \"ldap\"\nldap_uri = %q\nldap_bind_user = %q\nldap_bind_passwd = %q\nldap_search_base = %q\n"+
 		"ldap_tenant = \"example\"\nldap_network_timeout = 2\n",

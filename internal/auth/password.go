@@ -105,8 +105,8 @@ func decode(encoded string) (decoded, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &d.p.Memory, &d.p.Time, &d.p.Threads); err != nil {
 		return d, fmt.Errorf("bad argon2 parameters %q", parts[3])
 	}
-	if d.p.Memory > maxArgonMemory || d.p.Time > maxArgonTime || d.p.Threads == 0 {
-		return d, fmt.Errorf("argon2 parameters out of range %q", parts[3])
+	if err := d.p.Valid(); err != nil { // t=0 would make argon2 panic
+		return d, fmt.Errorf("argon2 parameters out of range %q: %w", parts[3], err)
 	}
 	b64 := base64.RawStdEncoding
 	var err error

@@ -24,7 +24,8 @@ func TestPassword(t *testing.T) {
 	if h2 == h {
 		t.Fatal("no salt")
 	}
-	for _, bad := range []string{"", "$argon2id$v=19$m=1,t=1,p=1$!!$!!", "$bcrypt$x", "$argon2id$v=19$m=99999999,t=1,p=1$YWJj$YWJj"} {
+	for _, bad := range []string{"", "$argon2id$v=19$m=1,t=1,p=1$!!$!!", "$bcrypt$x", "$argon2id$v=19$m=99999999,t=1,p=1$YWJj$YWJj",
+		"$argon2id$v=19$m=8,t=0,p=1$YWJj$YWJj"} { // t=0 made argon2 panic
 		if CheckPassword(bad, "x") == nil {
 			t.Errorf("accepted hash %q", bad)
 		}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ import (
 // A success clears the pair's counter and the address's (unless the
 // address is banned); the account's counter is left to expire, so an
 // attacker cannot reset it by waiting for the owner to log in.
+//
+// An IPv6 source counts by its /64 (one customer's network: a host picks
+// any address in it at will), so a ban cannot be dodged by moving within
+// it. An account is counted by at most its first maxThrottleAccount bytes.
 //
 // It is in-memory per node; counters expire BanFor after their last
 // failure, so memory stays bounded by the number of distinct keys that
@@ -89,8 +94,31 @@ type throttleKey struct {
 	free, ban int
 }
 
+// maxThrottleAccount bounds the account part of a key: no login is
+// longer than an address (RFC 5321 §4.5.3.1: 64 + 1 + 255 octets), and
+// a client must not make each counter as large as its command line.
+const maxThrottleAccount = 320
+
+// sourceOf is the address key of ip: an IPv6 address's /64 (an
+// IPv4-mapped one is its IPv4 address), anything else as given.
+func sourceOf(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+	}
+	return a.String()
+}
+
 func (t *Throttle) kinds(ip, account string) [3]throttleKey {
+	if len(account) > maxThrottleAccount {
+		account = account[:maxThrottleAccount]
+	}
 	account = strings.ToLower(account)
+	ip = sourceOf(ip)
 	return [3]throttleKey{
 		{"ip:" + ip, t.FreeFailures, t.BanAfter},
 		{"pair:" + account + "\x00" + ip, t.FreeFailures, t.PairBanAfter},
@@ -127,7 +155,16 @@ func (t *Throttle) Check(ip, account string) (delay time.Duration, banned bool) 
 }
 
 // Fail records a failed attempt.
-func (t *Throttle) Fail(ip, account string) {
+func (t *Throttle) Fail(ip, account string) { t.record(ip, account, false) }
+
+// Refused records an attempt refused by a ban. It counts on the counters
+// that exist but creates only the address's: a banned source is answered
+// at once, without a password check, so if each new login it tried made
+// new counters it could fill the table (MaxKeys) at line rate, after which
+// no new source would be counted.
+func (t *Throttle) Refused(ip, account string) { t.record(ip, account, true) }
+
+func (t *Throttle) record(ip, account string, refused bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.defaults()
@@ -135,9 +172,12 @@ func (t *Throttle) Fail(ip, account string) {
 	if len(t.keys) >= t.MaxKeys {
 		t.expire(now)
 	}
-	for _, kk := range t.kinds(ip, account) {
+	for i, kk := range t.kinds(ip, account) {
 		c := t.keys[kk.k]
 		if c == nil {
+			if refused && i > 0 {
+				continue // only the address's counter is made for a refusal
+			}
 			if len(t.keys) >= t.MaxKeys {
 				continue // full of live counters: do not grow further
 			}

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,14 +70,16 @@ func TestThrottleLockout(t *testing.T) {
 	now := time.Unix(1000, 0)
 	th := &Throttle{now: func() time.Time { return now }}
 	// Every attempt counts, refused ones too (the directory records a
-	// refused attempt as a failure), so an address that keeps trying an
+	// refused attempt with Refused), so an address that keeps trying an
 	// account banned there ends up banned itself.
 	pairBanned := 0
 	for range 50 {
 		if _, b := th.Check("10.0.0.1", "alice"); b {
 			pairBanned++
+			th.Refused("10.0.0.1", "alice")
+		} else {
+			th.Fail("10.0.0.1", "alice")
 		}
-		th.Fail("10.0.0.1", "alice")
 		now = now.Add(time.Second)
 	}
 	if pairBanned != 40 {
@@ -117,5 +121,68 @@ func TestThrottleLockout(t *testing.T) {
 	}
 	if last != 8*time.Second {
 		t.Fatalf("account delay after 40 failures: %v", last)
+	}
+}
+
+// An IPv6 host can use any address of its /64: a ban holds for all of
+// them. A long login does not make a counter as large as itself.
+func TestThrottleKeys(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := &Throttle{now: func() time.Time { return now }}
+	for i := range 20 {
+		th.Fail(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("user%d", i))
+	}
+	if _, b := th.Check("2001:db8:1:2:ffff::9", "someone"); !b {
+		t.Fatal("an address of a banned /64 is not banned")
+	}
+	if _, b := th.Check("2001:db8:1:3::1", "someone"); b {
+		t.Fatal("the next /64 is banned too")
+	}
+	for i := range 20 {
+		th.Fail("192.0.2.1", fmt.Sprintf("user%d", i))
+	}
+	if _, b := th.Check("::ffff:192.0.2.1", "someone"); !b {
+		t.Fatal("an IPv4-mapped address escapes its IPv4 address's ban")
+	}
+	th.Fail("192.0.2.7", strings.Repeat("x", 1<<20))
+	for k := range th.keys {
+		if len(k) > 2*maxThrottleAccount {
+			t.Fatalf("a key of %d bytes", len(k))
+		}
+	}
+}
+
+// A banned source trying a new login each time (refused at once, at no
+// cost to it) adds no counters: it cannot fill the table so that other
+// sources go uncounted.
+func TestThrottleRefusedBounded(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := &Throttle{MaxKeys: 100, now: func() time.Time { return now }}
+	for range 20 {
+		th.Fail("192.0.2.1", "alice")
+	}
+	for i := range 1000 {
+		if _, b := th.Check("192.0.2.1", fmt.Sprint("guess", i)); !b {
+			t.Fatalf("attempt %d not refused", i)
+		}
+		th.Refused("192.0.2.1", fmt.Sprint("guess", i))
+	}
+	for range 3 {
+		th.Fail("198.51.100.1", "bob")
+	}
+	if d, _ := th.Check("198.51.100.1", "carol"); d == 0 {
+		t.Fatalf("another source goes uncounted once a banned one tried many logins (%d keys)", len(th.keys))
+	}
+	// A refusal for a pair banned there still counts on its address.
+	th2 := &Throttle{now: func() time.Time { return now }}
+	for range 10 {
+		th2.Fail("192.0.2.9", "alice")
+	}
+	th2.Succeed("192.0.2.9", "bob") // clears the address's counter, not the pair's
+	for range 20 {
+		th2.Refused("192.0.2.9", "alice")
+	}
+	if _, b := th2.Check("192.0.2.9", "bob"); !b {
+		t.Fatal("an address that keeps trying a pair banned there is not banned")
 	}
 }

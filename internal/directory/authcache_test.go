@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // cheap are argon2id parameters that keep the tests fast; the code paths
@@ -32,22 +31,9 @@ type counted struct {
 
 func newCounted(t testing.TB, params auth.Params) *counted {
 	t.Helper()
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sys := store.SystemContext(context.Background())
-	for _, tn := range []string{"acme", "globex"} {
-		if _, err := db.CreateTenant(sys, tn); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme", "globex")
+	db := s.DB
 	c := &counted{db: db}
 	c.Authenticator = &directory.Authenticator{Store: db,
 		Throttle: &auth.Throttle{BaseDelay: time.Nanosecond, MaxDelay: time.Nanosecond},

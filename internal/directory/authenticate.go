@@ -155,7 +155,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		if banned {
 			// A refused attempt counts: an address that keeps trying an
 			// account banned there gets banned itself.
-			a.Throttle.Fail(ip, login)
+			a.Throttle.Refused(ip, login)
 			a.log().Warn("login refused: throttled", "user", login, "ip", ip)
 			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
 			return nil, ErrThrottled
@@ -182,14 +182,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	sys := store.SystemContext(ctx)
 	var u *store.User
 	var err error
-	if !utf8.ValidString(login) || strings.ContainsRune(login, 0) {
-		// No user has such a login, and PostgreSQL refuses NUL bytes in
-		// text: an unknown user (same cost below), not a failing store.
+	valid := validLogin(login)
+	if !valid {
+		// No user has such a login: an unknown user (same cost below),
+		// not a failing store.
 		err = fmt.Errorf("login is not valid text: %w", store.ErrNotFound)
 	} else {
 		u, err = a.Store.GetUser(sys, login)
 	}
-	if errors.Is(err, store.ErrNotFound) && u == nil && utf8.ValidString(login) && !strings.ContainsRune(login, 0) && len(password) <= auth.MaxPasswordLen {
+	if errors.Is(err, store.ErrNotFound) && u == nil && valid && len(password) <= auth.MaxPasswordLen {
 		// Users may log in with their mail address too.
 		u, err = a.Store.UserByAddress(sys, login)
 	}
@@ -310,6 +311,17 @@ func (a *Authenticator) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return a.Log
+}
+
+// maxLoginLen bounds a login: none is longer than a mail address (RFC
+// 5321 §4.5.3.1: 64 + 1 + 255 octets). A longer one names nobody and is
+// never sent to the store or an external directory's search filter.
+const maxLoginLen = 320
+
+// validLogin reports whether login can name a user: at most maxLoginLen
+// bytes of UTF-8 without NUL (PostgreSQL refuses NUL bytes in text).
+func validLogin(login string) bool {
+	return len(login) <= maxLoginLen && utf8.ValidString(login) && !strings.ContainsRune(login, 0)
 }
 
 func hostOf(addr net.Addr) string {

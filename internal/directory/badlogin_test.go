@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/directory"
@@ -32,5 +33,36 @@ func TestLoginNotText(t *testing.T) {
 				t.Errorf("alice: %v", err)
 			}
 		})
+	}
+}
+
+// countingExternal counts what reaches the external directory.
+type countingExternal struct{ calls int }
+
+func (c *countingExternal) Authenticate(ctx context.Context, login, password string) (*store.User, error) {
+	c.calls++
+	return nil, directory.ErrBadCredentials
+}
+
+// A login longer than any address is refused as invalid credentials
+// without reaching the store or an external directory (an LDAP search
+// filter as large as the client's command line).
+func TestLoginTooLong(t *testing.T) {
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme")
+	long := strings.Repeat("a", 400) + "@acme.test"
+	s.User(t, "acme", store.User{Login: long[:255], Email: "long@acme.test", Active: true}, "pw")
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+	ext := &countingExternal{}
+	for _, a := range []*directory.Authenticator{{Store: s.DB}, {Store: s.DB, External: ext}} {
+		if _, err := a.Authenticate(context.Background(), long, "pw", remote, ""); !errors.Is(err, directory.ErrBadCredentials) {
+			t.Errorf("external %v: %v, want invalid credentials", a.External != nil, err)
+		}
+	}
+	if ext.calls != 0 {
+		t.Errorf("the directory was asked %d times", ext.calls)
+	}
+	if _, err := (&directory.Authenticator{Store: s.DB}).Authenticate(context.Background(), long[:255], "pw", remote, ""); err != nil {
+		t.Errorf("a login of 255 bytes: %v", err)
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/store"
@@ -40,10 +38,10 @@ func (a *Authenticator) authenticateExternal(ctx context.Context, login, passwor
 		a.fail(ip, login, "password too long")
 		return nil, ErrBadCredentials
 	}
-	if !utf8.ValidString(login) || strings.ContainsRune(login, 0) {
-		// No directory entry has such a login, and PostgreSQL refuses
-		// NUL bytes in text: a bad login, not a failing store.
-		a.fail(ip, login, "login is not valid UTF-8 text")
+	if !validLogin(login) {
+		// No directory entry has such a login: a bad login, not a
+		// failing store, and never a search filter.
+		a.fail(ip, login, "login is not valid text or too long")
 		return nil, ErrBadCredentials
 	}
 	sys := store.SystemContext(ctx)

@@ -3,41 +3,22 @@ package directory_test
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
-	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // TestAuthenticateObserve: every outcome reaches Observe once, with the
 // protocol and mechanism from WithAuthInfo, and never the password.
 func TestAuthenticateObserve(t *testing.T) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sys := store.SystemContext(context.Background())
-	db.CreateTenant(sys, "acme")
-	h, _ := auth.HashPassword("pw")
-	for _, u := range []store.User{
-		{Login: "alice", Email: "alice@acme.test", Active: true, PasswordHash: h},
-		{Login: "room", Active: false, PasswordHash: h},
-	} {
-		if _, err := db.CreateUser(sys, "acme", u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme")
+	s.User(t, "acme", store.User{Login: "alice", Active: true}, "pw")
+	s.User(t, "acme", store.User{Login: "room", Active: false}, "pw")
+	db := s.DB
 	var got []directory.AuthEvent
 	a := &directory.Authenticator{Store: db, Observe: func(_ context.Context, ev directory.AuthEvent) { got = append(got, ev) }}
 	ip := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 5000}

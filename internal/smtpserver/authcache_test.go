@@ -5,30 +5,26 @@ import (
 	"encoding/base64"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
-	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // TestAuthCacheSubmission: the shared credential cache over submission
 // AUTH PLAIN, with each invalidating event (issue 10).
 func TestAuthCacheSubmission(t *testing.T) {
-	var c *authCounter
+	var c *testenv.AuthCounter
 	var e *subEnv
 	e = startSubmission(t, func(o *smtpserver.SubmissionOptions, _ *queue.Options) {
 		o.Authenticate = func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			return c.authenticate(ctx, login, pw, remote, "")
+			return c.Authenticate("")(ctx, login, pw, remote)
 		}
 	})
-	c = newAuthCounter(e.db)
-	authCacheScenario(t, c, func(user, pw string) bool {
+	c = testenv.NewAuthCounter(e.db)
+	testenv.AuthCacheScenario(t, c, func(user, pw string) bool {
 		s := subDial(t, e.addr, false)
 		defer s.c.Close()
 		s.cmd("EHLO client.test", "250 ")
@@ -46,98 +42,4 @@ func TestAuthCacheSubmission(t *testing.T) {
 		t.Fatalf("AUTH: %q", r)
 		return false
 	}, "alice", subPassword("alice"))
-}
-
-// authCounter is the app's directory.Authenticator (the shared credential
-// cache and throttle) over the test store, with its argon2id checks
-// counted, so that a test sees whether a login was answered from the
-// cache without measuring time.
-type authCounter struct {
-	a      *directory.Authenticator
-	db     *sqlstore.DB
-	checks atomic.Int64
-	tenant atomic.Value // tenant of the last principal returned
-}
-
-func newAuthCounter(db *sqlstore.DB) *authCounter {
-	c := &authCounter{db: db}
-	c.a = &directory.Authenticator{Store: db,
-		Throttle: &auth.Throttle{BaseDelay: time.Nanosecond, MaxDelay: time.Nanosecond},
-		Cache:    auth.NewCredCache(100, time.Hour),
-		Params:   func() auth.Params { return auth.Params{Memory: 8, Time: 1, Threads: 1} },
-		CheckPassword: func(enc, pw string) error {
-			c.checks.Add(1)
-			return auth.CheckPassword(enc, pw)
-		}}
-	return c
-}
-
-func (c *authCounter) authenticate(ctx context.Context, login, pw string, remote net.Addr, feature string) (*store.Principal, error) {
-	p, err := c.a.Authenticate(ctx, login, pw, remote, feature)
-	if p != nil {
-		c.tenant.Store(p.Tenant)
-	}
-	return p, err
-}
-
-// authCacheScenario runs each event that must end a cached login through
-// login (one fresh connection per call, true when the server accepted
-// the credentials), for user whose password is pw.
-func authCacheScenario(t *testing.T, c *authCounter, login func(user, pw string) bool, user, pw string) {
-	t.Helper()
-	sys := store.SystemContext(context.Background())
-	try := func(step, u, p string, wantOK bool, wantChecks int64) {
-		t.Helper()
-		before := c.checks.Load()
-		ok := login(u, p)
-		n := c.checks.Load() - before
-		if ok != wantOK || (wantChecks >= 0 && n != wantChecks) {
-			t.Fatalf("%s: accepted %v (want %v), %d password checks (want %d)", step, ok, wantOK, n, wantChecks)
-		}
-	}
-	try("first login", user, pw, true, 1)
-	try("second login (cache hit)", user, pw, true, 0)
-	// A wrong password is never accepted from the cache, nor cached.
-	try("wrong password", user, pw+"x", false, 1)
-	try("wrong password again", user, pw+"x", false, 1)
-	try("right password after failures", user, pw, true, 0)
-
-	// Password change: the old password is refused at once.
-	nh, err := auth.HashPasswordWith("changed-"+pw, auth.Params{Memory: 8, Time: 1, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.db.UpdateUser(sys, user, store.UserUpdate{PasswordHash: &nh}); err != nil {
-		t.Fatal(err)
-	}
-	try("old password after a change", user, pw, false, 1)
-	try("new password", user, "changed-"+pw, true, 1)
-	try("new password cached", user, "changed-"+pw, true, 0)
-
-	// Disable: refused at once, though the credentials are cached.
-	off, on := false, true
-	if _, err := c.db.UpdateUser(sys, user, store.UserUpdate{Active: &off}); err != nil {
-		t.Fatal(err)
-	}
-	try("disabled account", user, "changed-"+pw, false, -1)
-	if _, err := c.db.UpdateUser(sys, user, store.UserUpdate{Active: &on}); err != nil {
-		t.Fatal(err)
-	}
-	try("enabled again", user, "changed-"+pw, true, -1)
-
-	// Tenant change: the same login with the very same stored hash in
-	// another tenant is another account; the cached entry does not count.
-	if _, err := c.db.CreateTenant(sys, "othertenant"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.db.DeleteUser(sys, user); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.db.CreateUser(sys, "othertenant", store.User{Login: user, Email: user + "@other.test", Active: true, PasswordHash: nh}); err != nil {
-		t.Fatal(err)
-	}
-	try("moved to another tenant", user, "changed-"+pw, true, 1)
-	if got, _ := c.tenant.Load().(string); got != "othertenant" {
-		t.Fatalf("principal of tenant %q after the move", got)
-	}
 }

@@ -143,7 +143,17 @@ func isNetwork(err error) bool {
 // fresh connection when a pooled one turns out dead (a server restart).
 // A connection f leaves bound as someone else must be closed by f (it
 // returns rebind = false then).
+//
+// At most PoolSize run at once; the others wait (within ctx), so the
+// number of clients logging in together is not the number of connections
+// opened to the directory.
 func (d *Directory) with(ctx context.Context, f func(c *conn) error) error {
+	select {
+	case d.busy <- struct{}{}:
+		defer func() { <-d.busy }()
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting for a connection: %w", ErrUnavailable, context.Cause(ctx))
+	}
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var c *conn

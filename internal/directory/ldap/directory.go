@@ -32,6 +32,9 @@ type Directory struct {
 	store Store
 	log   *slog.Logger
 	pool  chan *conn
+	// busy holds a token per connection in use: at most PoolSize at
+	// once, however many clients log in together.
+	busy chan struct{}
 
 	mu          sync.Mutex
 	preferred   int // index in cfg.URIs of the server that answered last
@@ -53,7 +56,8 @@ func New(cfg Config, st Store, log *slog.Logger) (*Directory, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Directory{cfg: cfg, store: st, log: log, pool: make(chan *conn, cfg.PoolSize)}, nil
+	return &Directory{cfg: cfg, store: st, log: log, pool: make(chan *conn, cfg.PoolSize),
+		busy: make(chan struct{}, cfg.PoolSize)}, nil
 }
 
 // Entry is a user as the directory describes it.
@@ -116,7 +120,7 @@ func (d *Directory) search(c *conn, filter string) (*goldap.Entry, error) {
 		int(d.cfg.Timeout.Seconds()), false, filter, d.attrs(), nil)
 	res, err := c.Search(req)
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 1) {
-		return nil, fmt.Errorf("ldap search %s: more than one entry matches", filter)
+		return nil, fmt.Errorf("ldap search %s under %q: more than one entry matches; a login or address must name one entry (check ldap_user_search_filter, ldap_loginname_attribute and duplicate addresses)", filter, d.cfg.Base)
 	}
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 		return nil, errNoEntry // the base itself is missing

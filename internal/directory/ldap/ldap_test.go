@@ -3,10 +3,12 @@ package ldap_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,5 +303,57 @@ func TestTLS(t *testing.T) {
 				t.Fatalf("untrusted certificate: %v", err)
 			}
 		})
+	}
+}
+
+// TestConnectionsBounded: many logins at once open at most PoolSize
+// connections to the directory; the rest wait for one (here the server
+// accepts and never answers).
+func TestConnectionsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var accepted []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepted = append(accepted, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range accepted {
+			c.Close()
+		}
+	}()
+	cfg := baseConfig("ldap://" + ln.Addr().String())
+	cfg.PoolSize, cfg.Timeout = 2, time.Second
+	d, err := ldap.New(cfg, testenv.Open(t, testenv.Options{}).DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() { d.Authenticate(ctx, fmt.Sprint("user", i), "pw") })
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	n := len(accepted)
+	mu.Unlock()
+	cancel()
+	wg.Wait()
+	if n != cfg.PoolSize {
+		t.Fatalf("%d connections for 10 logins at once, want %d (PoolSize)", n, cfg.PoolSize)
 	}
 }

@@ -131,12 +131,11 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	if it.Content == nil {
 		return nil, fmt.Errorf("no content: %w", store.ErrInvalid)
 	}
-	c, release, err := d.storeShared(ctx, it.Content)
+	c, release, err := d.storeShared(ctx, it.Content, typ == store.FolderMail)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	c.meta = d.summaryOf(ctx, typ, c)
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()

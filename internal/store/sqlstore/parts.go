@@ -57,7 +57,9 @@ type partRef struct {
 // split turns the message just stored as blob c.id into a manifest and
 // part blobs, if it has parts worth sharing. It leaves c unchanged when
 // not (small parts only, unparsable, or the message already has a row).
-func (d *DB) split(ctx context.Context, c *content) error {
+// With summary set, it also sets c.meta from the message it parsed, so
+// that the content is not read and parsed a second time for it.
+func (d *DB) split(ctx context.Context, c *content, summary bool) error {
 	if c.inline != nil || c.size > splitMax {
 		return nil
 	}
@@ -87,6 +89,9 @@ func (d *DB) split(ctx context.Context, c *content) error {
 		return nil // a backend without random access: keep the message whole
 	}
 	root, err := mime.ParseReaderAt(ra, c.size, mime.Limits{})
+	if summary {
+		c.meta = summaryOfRoot(root, err)
+	}
 	if err != nil {
 		return nil // not MIME enough to split; stored whole
 	}

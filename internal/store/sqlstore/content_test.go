@@ -26,6 +26,12 @@ type countingBlobs struct {
 	blob.Store
 	durable atomic.Int64
 	opens   atomic.Int64
+	walks   atomic.Int64
+}
+
+func (c *countingBlobs) Walk(ctx context.Context, fn func(blob.ID) error) error {
+	c.walks.Add(1)
+	return c.Store.Walk(ctx, fn)
 }
 
 func (c *countingBlobs) Open(ctx context.Context, id blob.ID) (io.ReadCloser, error) {

@@ -280,6 +280,12 @@ func (d *DB) openBlob(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
 	}); err != nil {
 		return nil, err
 	}
+	return d.openContent(ctx, id, data, parts)
+}
+
+// openContent opens content id given its blobs row's data and parts
+// columns: a manifest, inline bytes, or a file in the blob store.
+func (d *DB) openContent(ctx context.Context, id blob.ID, data []byte, parts sql.NullString) (io.ReadCloser, error) {
 	switch {
 	case parts.Valid:
 		return d.openManifest(ctx, id, parts.String)

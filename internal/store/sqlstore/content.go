@@ -60,7 +60,7 @@ func (d *DB) storeLarge(ctx context.Context, r io.Reader) (content, error) {
 // message summary unless its row has one already (itemmeta.go).
 func (d *DB) storeStaged(ctx context.Context, st blob.Staged, summary bool) (content, error) {
 	c := content{id: st.ID(), size: st.Size()}
-	known, hasMeta, err := d.knownContent(ctx, c.id)
+	row, known, hasMeta, err := d.knownContent(ctx, c.id)
 	if err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
@@ -73,12 +73,16 @@ func (d *DB) storeStaged(ctx context.Context, st blob.Staged, summary bool) (con
 	if err := st.Commit(ctx); err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
-	if err := d.split(ctx, &c, summary); err != nil {
-		if ctx.Err() != nil {
-			return content{}, err
+	// Content seen before (a row without references) keeps the form it
+	// was stored in.
+	if !row {
+		if err := d.split(ctx, &c, summary); err != nil {
+			if ctx.Err() != nil {
+				return content{}, err
+			}
+			// The whole message is durable already: keep it whole.
+			c.manifest, c.parts = nil, nil
 		}
-		// The whole message is durable already: keep it whole.
-		c.manifest, c.parts = nil, nil
 	}
 	if summary && c.meta == nil {
 		// Not parsed by split (too large, or a row exists already).
@@ -87,22 +91,23 @@ func (d *DB) storeStaged(ctx context.Context, st blob.Staged, summary bool) (con
 	return c, nil
 }
 
-// knownContent reports whether a blob row holds content id in a form a new
-// reference can use as it is: a file or a manifest that something still
-// references; and whether that row has a message summary. A row without
+// knownContent reports whether content id has a blob row, whether the row
+// holds it in a form a new reference can use as it is — a file or a
+// manifest that something still references — and whether the row has a
+// message summary. A row without
 // references may be swept any moment after its grace period; such content
 // is committed again (which keeps an existing file without an fsync), and
 // refNew's check catches a file swept meanwhile.
-func (d *DB) knownContent(ctx context.Context, id blob.ID) (known, hasMeta bool, err error) {
+func (d *DB) knownContent(ctx context.Context, id blob.ID) (row, known, hasMeta bool, err error) {
 	err = d.read(ctx, func(t *tx) error {
-		err := t.row(`SELECT meta IS NOT NULL FROM blobs WHERE id = ? AND refs > 0 AND data IS NULL`, string(id)).Scan(&hasMeta)
-		known = err == nil
+		err := t.row(`SELECT refs > 0 AND data IS NULL, meta IS NOT NULL FROM blobs WHERE id = ?`, string(id)).Scan(&known, &hasMeta)
+		row = err == nil
 		if err != nil && !isNoRows(err) {
 			return err
 		}
 		return nil
 	})
-	return known, hasMeta, err
+	return row, known, hasMeta, err
 }
 
 // storeShared is storeContent for writers that may store the same content

@@ -4,7 +4,7 @@ package sqlstore
 // content through its database rows; a file that no row describes — its
 // write failed or crashed after the content reached the blob store, or it
 // was not removed after a commit — was never freed. sweepFiles lists the
-// blob store and:
+// blob store (at most once a day: filesEvery) and:
 //
 //   - gives a file without a row a row without references, dated so that
 //     the ordinary sweep removes row and file together no sooner than
@@ -28,6 +28,24 @@ import (
 
 	"github.com/roost-mail/roost/internal/blob"
 )
+
+// filesEvery is how often the purge lists the blob store. Listing it
+// costs a walk of every fan-out directory and a database read per
+// purgeBatch blobs, while files without a row come only from failed or
+// crashed writes: once a day is plenty.
+const filesEvery = 24 * time.Hour
+
+// filesDue reports whether the purge should list the blob store now, and
+// if so marks it listed, returning when it was listed before. Without an
+// orphan grace period (tests) it is always due.
+func (d *DB) filesDue() (last int64, due bool) {
+	now := time.Now().UnixNano()
+	last = d.filesSwept.Load()
+	if d.orphanGrace >= 0 && last != 0 && now-last < int64(filesEvery) {
+		return last, false
+	}
+	return last, d.filesSwept.CompareAndSwap(last, now)
+}
 
 // orphanAge is how long a file found without a row is kept at least.
 func (d *DB) orphanAge() time.Duration {

@@ -70,6 +70,7 @@ func testPurgeFreesOrphanFiles(t *testing.T, driver string) {
 
 	// With the default grace (an hour), a file found without a row
 	// survives purges until then.
+	walked := cb.walks.Load()
 	purge()
 	purge()
 	if exists(leftover) {
@@ -77,6 +78,11 @@ func testPurgeFreesOrphanFiles(t *testing.T, driver string) {
 	}
 	if !exists(orphan) || !exists(lateID) {
 		t.Fatal("a file without a row was removed within an hour of being found")
+	}
+	// The hourly purge lists the whole blob store once a day, not
+	// every time.
+	if got := cb.walks.Load() - walked; got != 1 {
+		t.Errorf("two purges listed the blob store %d times, want once", got)
 	}
 	// Without a grace period (tests only): a file found without a row is
 	// freed by the next purge, unless a write referenced it meanwhile.

@@ -31,10 +31,11 @@ import (
 // inflight is large content being stored by one writer and awaited by
 // others.
 type inflight struct {
-	done chan struct{} // closed when c and err are set
-	c    content
-	err  error
-	n    int // writers holding the entry; guarded by inflights.mu
+	done    chan struct{} // closed when c and err are set
+	c       content
+	err     error
+	summary bool // c.meta was computed, if the content needs one
+	n       int  // writers holding the entry; guarded by inflights.mu
 }
 
 // inflights maps content IDs to the writes storing them.
@@ -51,73 +52,87 @@ func (d *DB) storeLarge(ctx context.Context, r io.Reader) (content, error) {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
 	defer st.Discard()
-	return d.storeStaged(ctx, st.ID(), st.Size(), func() (blob.Staged, error) { return st, nil })
+	return d.storeStaged(ctx, st, false)
 }
 
-// storeStaged makes content id durable unless it is known, and splits new
-// content into part blobs. stage returns the content staged.
-func (d *DB) storeStaged(ctx context.Context, id blob.ID, size int64, stage func() (blob.Staged, error)) (content, error) {
-	c := content{id: id, size: size}
-	known, err := d.knownContent(ctx, c.id)
+// storeStaged makes staged content durable unless it is known, and splits
+// new content into part blobs. With summary set, c.meta is the content's
+// message summary unless its row has one already (itemmeta.go).
+func (d *DB) storeStaged(ctx context.Context, st blob.Staged, summary bool) (content, error) {
+	c := content{id: st.ID(), size: st.Size()}
+	row, known, hasMeta, err := d.knownContent(ctx, c.id)
 	if err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
 	if known {
+		if summary && !hasMeta {
+			c.meta = d.summaryOfBlob(ctx, c)
+		}
 		return c, nil
-	}
-	st, err := stage()
-	if err != nil {
-		return content{}, err
 	}
 	if err := st.Commit(ctx); err != nil {
 		return content{}, fmt.Errorf("store content: %w", err)
 	}
-	if err := d.split(ctx, &c); err != nil {
-		if ctx.Err() != nil {
-			return content{}, err
+	// Content seen before (a row without references) keeps the form it
+	// was stored in.
+	if !row {
+		if err := d.split(ctx, &c, summary); err != nil {
+			if ctx.Err() != nil {
+				return content{}, err
+			}
+			// The whole message is durable already: keep it whole.
+			c.manifest, c.parts = nil, nil
 		}
-		// The whole message is durable already: keep it whole.
-		c.manifest, c.parts = nil, nil
+	}
+	if summary && c.meta == nil {
+		// Not parsed by split (too large, or a row exists already).
+		c.meta = d.summaryOfBlob(ctx, c)
 	}
 	return c, nil
 }
 
-// knownContent reports whether a blob row holds content id in a form a new
-// reference can use as it is: a file or a manifest that something still
-// references. A row without references may be swept any moment after its
-// grace period; such content is committed again (which keeps an existing
-// file without an fsync), and refNew's check catches a file swept meanwhile.
-func (d *DB) knownContent(ctx context.Context, id blob.ID) (bool, error) {
-	var known bool
-	err := d.read(ctx, func(t *tx) error {
-		var n int
-		err := t.row(`SELECT 1 FROM blobs WHERE id = ? AND refs > 0 AND data IS NULL`, string(id)).Scan(&n)
-		known = err == nil
+// knownContent reports whether content id has a blob row, whether the row
+// holds it in a form a new reference can use as it is — a file or a
+// manifest that something still references — and whether the row has a
+// message summary. A row without
+// references may be swept any moment after its grace period; such content
+// is committed again (which keeps an existing file without an fsync), and
+// refNew's check catches a file swept meanwhile.
+func (d *DB) knownContent(ctx context.Context, id blob.ID) (row, known, hasMeta bool, err error) {
+	err = d.read(ctx, func(t *tx) error {
+		err := t.row(`SELECT refs > 0 AND data IS NULL, meta IS NOT NULL FROM blobs WHERE id = ?`, string(id)).Scan(&known, &hasMeta)
+		row = err == nil
 		if err != nil && !isNoRows(err) {
 			return err
 		}
 		return nil
 	})
-	return known, err
+	return row, known, hasMeta, err
 }
 
 // storeShared is storeContent for writers that may store the same content
 // concurrently (the recipients of one delivery): the first stores it, the
 // others wait and reuse it. The caller calls release once its transaction
-// referencing the content has finished, committed or not.
+// referencing the content has finished, committed or not. With summary
+// set (mail), c.meta is the content's message summary unless its row has
+// one already: the first writer computes it once for all of them.
 //
 // Content is staged even when it turns out to be known: hashing it in
 // place first (when the reader can seek) would cost a second pass over
 // new content, which measured slower than writing a temp file that is
 // dropped without an fsync.
-func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release func(), err error) {
+func (d *DB) storeShared(ctx context.Context, r io.Reader, summary bool) (c content, release func(), err error) {
 	nop := func() {}
 	head := make([]byte, inlineMax+1)
 	n, err := io.ReadFull(r, head)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		// Small: kept in the row, as storeContent does.
 		sum := sha256.Sum256(head[:n])
-		return content{id: blob.ID(hex.EncodeToString(sum[:])), size: int64(n), inline: head[:n:n]}, nop, nil
+		c := content{id: blob.ID(hex.EncodeToString(sum[:])), size: int64(n), inline: head[:n:n]}
+		if summary {
+			c.meta = summarize(c.inline).Marshal()
+		}
+		return c, nop, nil
 	}
 	if err != nil {
 		return content{}, nop, fmt.Errorf("read content: %w", err)
@@ -127,8 +142,7 @@ func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release f
 		return content{}, nop, fmt.Errorf("store content: %w", err)
 	}
 	defer st.Discard()
-	id, size := st.ID(), st.Size()
-	stage := func() (blob.Staged, error) { return st, nil }
+	id := st.ID()
 
 	d.inflight.mu.Lock()
 	if f := d.inflight.m[id]; f != nil {
@@ -142,11 +156,15 @@ func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release f
 			return content{}, nop, fmt.Errorf("store content: %w", ctx.Err())
 		}
 		if f.err == nil {
-			return f.c, release, nil
+			c := f.c
+			if summary && !f.summary {
+				c.meta = d.summaryOf(ctx, c)
+			}
+			return c, release, nil
 		}
 		// The first writer failed (perhaps only its own context): store
 		// the content ourselves.
-		c, err := d.storeStaged(ctx, id, size, stage)
+		c, err := d.storeStaged(ctx, st, summary)
 		if err != nil {
 			release()
 			return content{}, nop, err
@@ -156,12 +174,12 @@ func (d *DB) storeShared(ctx context.Context, r io.Reader) (c content, release f
 	if d.inflight.m == nil {
 		d.inflight.m = map[blob.ID]*inflight{}
 	}
-	f := &inflight{done: make(chan struct{}), n: 1}
+	f := &inflight{done: make(chan struct{}), summary: summary, n: 1}
 	d.inflight.m[id] = f
 	d.inflight.mu.Unlock()
 	release = func() { d.dropInflight(id, f) }
 
-	f.c, f.err = d.storeStaged(ctx, id, size, stage)
+	f.c, f.err = d.storeStaged(ctx, st, summary)
 	close(f.done)
 	if f.err != nil {
 		release()

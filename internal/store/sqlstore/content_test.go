@@ -20,10 +20,23 @@ import (
 )
 
 // countingBlobs is the real file system blob store, counting the writes
-// that make content durable (Put, and Commit of staged content).
+// that make content durable (Put, and Commit of staged content) and the
+// blobs opened for reading.
 type countingBlobs struct {
 	blob.Store
 	durable atomic.Int64
+	opens   atomic.Int64
+	walks   atomic.Int64
+}
+
+func (c *countingBlobs) Walk(ctx context.Context, fn func(blob.ID) error) error {
+	c.walks.Add(1)
+	return c.Store.Walk(ctx, fn)
+}
+
+func (c *countingBlobs) Open(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
+	c.opens.Add(1)
+	return c.Store.Open(ctx, id)
 }
 
 func (c *countingBlobs) Put(ctx context.Context, r io.Reader) (blob.ID, int64, error) {
@@ -184,6 +197,14 @@ func testLargeContentConcurrentOnce(t *testing.T, driver string) {
 			want := onecb.durable.Load()
 			if got := cb.durable.Load(); got != want {
 				t.Errorf("%d concurrent deliveries made %d blob writes durable, want %d", n, got, want)
+			}
+			// The message is read back once, to split and summarize it
+			// together, by one delivery for all of them.
+			if got := onecb.opens.Load(); got != 1 {
+				t.Errorf("one delivery read the message back %d times, want once", got)
+			}
+			if got := cb.opens.Load(); got != 1 {
+				t.Errorf("%d concurrent deliveries read the message back %d times, want once", n, got)
 			}
 			for _, id := range ids {
 				checkContent(t, db, id, msg)

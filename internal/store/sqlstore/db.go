@@ -66,6 +66,7 @@ type DB struct {
 
 	inflight    inflights     // large content being stored (content.go)
 	orphanGrace time.Duration // blobsweep.go; 0 = an hour, < 0 = none (tests)
+	filesSwept  atomic.Int64  // when sweepFiles last started (Unix ns; blobsweep.go)
 	// stmts counts the SQL statements run (Statements).
 	stmts atomic.Uint64
 

@@ -138,35 +138,46 @@ func (d *DB) UpdateFlags(ctx context.Context, folderID int64, uids []uint32, op 
 		if len(changes) == 0 {
 			return nil
 		}
-		if t.d.dialect == postgres {
-			fc := make([]flagChange, len(changes))
-			for i, c := range changes {
-				fc[i] = flagChange{c.it.ID, c.it.UID, c.flags}
-			}
-			seq, err := t.setFlagsPG(a.st.ID, folderID, fc)
-			for i, c := range changes {
-				out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: seq + uint64(i), Flags: c.flags, Size: c.it.Size, InternalDate: c.it.InternalDate})
-			}
-			slices.SortFunc(out, func(x, y store.ItemSummary) int { return int(int64(x.UID) - int64(y.UID)) })
-			return err
+		fc := make([]flagChange, len(changes))
+		for i, c := range changes {
+			fc[i] = flagChange{c.it.ID, c.it.UID, c.flags}
 		}
-		seq, err := t.nextModSeq(a.st.ID, len(changes))
+		seq, err := t.setFlags(a.st.ID, folderID, fc)
 		if err != nil {
 			return err
 		}
 		for i, c := range changes {
-			ms := seq + uint64(i)
-			if _, err := t.exec(`UPDATE items SET flags = ?, modseq = ? WHERE id = ?`, strings.Join(c.flags, " "), int64(ms), c.it.ID); err != nil {
-				return err
-			}
-			if err := t.journal(a.st.ID, ms, store.ChangeItemUpdated, folderID, c.it.ID, c.it.UID); err != nil {
-				return err
-			}
-			out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: ms, Flags: c.flags, Size: c.it.Size, InternalDate: c.it.InternalDate})
+			out = append(out, store.ItemSummary{ID: c.it.ID, UID: c.it.UID, ModSeq: seq + uint64(i), Flags: c.flags, Size: c.it.Size, InternalDate: c.it.InternalDate})
 		}
-		_, err = t.exec(`UPDATE folders SET highestmodseq = ? WHERE id = ?`, int64(seq)+int64(len(changes))-1, folderID)
 		slices.SortFunc(out, func(x, y store.ItemSummary) int { return int(int64(x.UID) - int64(y.UID)) })
-		return err
+		return nil
 	})
 	return out, err
+}
+
+// setFlags writes new flags of items of one folder: n MODSEQ values of the
+// store (the i-th change gets the i-th), the items, their journal entries
+// and the folder's HIGHESTMODSEQ. It returns the first MODSEQ. The caller
+// holds the store's lock.
+func (t *tx) setFlags(storeID, folderID int64, changes []flagChange) (uint64, error) {
+	if t.d.dialect == postgres {
+		return t.setFlagsPG(storeID, folderID, changes)
+	}
+	seq, err := t.nextModSeq(storeID, len(changes))
+	if err != nil {
+		return 0, err
+	}
+	for i, c := range changes {
+		ms := seq + uint64(i)
+		if _, err := t.exec(`UPDATE items SET flags = ?, modseq = ? WHERE id = ?`, strings.Join(c.flags, " "), int64(ms), c.id); err != nil {
+			return 0, err
+		}
+		if err := t.journal(storeID, ms, store.ChangeItemUpdated, folderID, c.id, c.uid); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := t.exec(`UPDATE folders SET highestmodseq = ? WHERE id = ?`, int64(seq)+int64(len(changes))-1, folderID); err != nil {
+		return 0, err
+	}
+	return seq, nil
 }

@@ -27,17 +27,14 @@ func summarize(data []byte) *mime.Summary {
 	return mime.Summarize(root)
 }
 
-// summaryOf is the marshalled summary of content about to be stored in a
-// folder of type typ: mail only. Small content is in memory; larger
-// content is read back from the blob store, where storeContent left the
+// summaryOf is the marshalled summary of large content about to be
+// stored, read back from the blob store, where storeContent left the
 // whole message (a split message's file goes only after its manifest
 // commits), unless its blob has a summary already. nil when there is
 // nothing to do or the content cannot be read back: it is then computed
-// on first use (MessageMetas).
-func (d *DB) summaryOf(ctx context.Context, typ store.FolderType, c content) []byte {
-	if typ != store.FolderMail {
-		return nil
-	}
+// on first use (MessageMetas). storeShared computes the summary of new
+// content while it splits it (summaryOfRoot); this is for the rest.
+func (d *DB) summaryOf(ctx context.Context, c content) []byte {
 	if c.inline != nil {
 		return summarize(c.inline).Marshal()
 	}
@@ -47,6 +44,11 @@ func (d *DB) summaryOf(ctx context.Context, typ store.FolderType, c content) []b
 	}); err == nil && have {
 		return nil
 	}
+	return d.summaryOfBlob(ctx, c)
+}
+
+// summaryOfBlob is summaryOf without looking for a stored summary.
+func (d *DB) summaryOfBlob(ctx context.Context, c content) []byte {
 	rc, err := d.blobs.Open(ctx, c.id)
 	if err != nil {
 		d.log.Debug("summary at delivery: content not readable, summarized on first use", "blob", c.id, "err", err)
@@ -58,9 +60,19 @@ func (d *DB) summaryOf(ctx context.Context, typ store.FolderType, c content) []b
 		return nil
 	}
 	root, err := mime.ParseReaderAt(ra, c.size, mime.Limits{})
+	meta := summaryOfRoot(root, err)
+	if meta == nil {
+		d.log.Debug("summary at delivery: content not readable, summarized on first use", "blob", c.id, "err", err)
+	}
+	return meta
+}
+
+// summaryOfRoot is the marshalled summary of a message parsed with
+// mime.ParseReaderAt (root, err), nil when it could not be parsed. A
+// message parsed only up to a limit is summarized as far as parsed.
+func summaryOfRoot(root *mime.Part, err error) []byte {
 	var le *mime.LimitError
 	if root == nil || err != nil && !errors.As(err, &le) {
-		d.log.Debug("summary at delivery: content not readable, summarized on first use", "blob", c.id, "err", err)
 		return nil
 	}
 	return mime.Summarize(root).Marshal()

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -40,15 +39,7 @@ func (d *DB) OpenItems(ctx context.Context, folderID int64) (store.ItemOpener, e
 		if err != nil {
 			return nil, fmt.Errorf("item %d: %w", itemID, err)
 		}
-		var r io.ReadCloser
-		switch {
-		case parts.Valid:
-			r, err = d.openManifest(ctx, blob.ID(id), parts.String)
-		case data != nil || blob.ID(id) == emptyContent:
-			r = io.NopCloser(bytes.NewReader(data))
-		default:
-			r, err = d.blobs.Open(ctx, blob.ID(id))
-		}
+		r, err := d.openContent(ctx, blob.ID(id), data, parts)
 		if err != nil {
 			return nil, fmt.Errorf("item %d content: %w", itemID, err)
 		}

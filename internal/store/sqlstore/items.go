@@ -55,39 +55,48 @@ func micro(t time.Time) int64 {
 // addItem inserts an item into folder a (already access-checked) and
 // updates counters and the journal.
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
+	id, uid, seq, err := t.insertItem(st, folderID, b, size, flags, idate, ix)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Item{ID: id, StoreID: st.ID, FolderID: folderID, UID: uid, ModSeq: seq, Flags: flags,
+		Size: size, Blob: b, InternalDate: fromMicro(idate),
+		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
+}
+
+// insertItem is addItem's writes; it returns the item's id, UID and MODSEQ.
+func (t *tx) insertItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (int64, uint32, uint64, error) {
 	if t.d.dialect == postgres {
-		return t.addItemPG(st, folderID, b, size, flags, idate, ix)
+		return t.insertItemPG(st, folderID, b, size, flags, idate, ix)
 	}
 	// Lock order everywhere: the store row (MODSEQ) before folder rows.
 	// Counters move in the same statements that hand out MODSEQ and UID.
 	var last int64
 	if err := t.row(`UPDATE stores SET modseq = modseq + 1, messages = messages + 1, size = size + ? WHERE id = ? RETURNING modseq`, size, st.ID).Scan(&last); err != nil {
-		return nil, fmt.Errorf("modseq of store %d: %w", st.ID, err)
+		return 0, 0, 0, fmt.Errorf("modseq of store %d: %w", st.ID, err)
 	}
 	seq := uint64(last)
 	var uid int64
 	if err := t.row(`UPDATE folders SET uidnext = uidnext + 1, messages = messages + 1, size = size + ?, highestmodseq = ? WHERE id = ? RETURNING uidnext - 1`,
 		size, last, folderID).Scan(&uid); err != nil {
-		return nil, fmt.Errorf("assign UID: %w", err)
+		return 0, 0, 0, fmt.Errorf("assign UID: %w", err)
 	}
 	if uid > 0xffffffff {
-		return nil, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
+		return 0, 0, 0, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
 	}
 	var id int64
 	err := t.row(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date, name, object_uid, t_start, t_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		st.ID, folderID, uid, last, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end).Scan(&id)
 	if isUniqueViolation(err) {
-		return nil, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
+		return 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("insert item: %w", err)
+		return 0, 0, 0, fmt.Errorf("insert item: %w", err)
 	}
 	if err := t.journal(st.ID, seq, store.ChangeItemCreated, folderID, id, uint32(uid)); err != nil {
-		return nil, err
+		return 0, 0, 0, err
 	}
-	return &store.Item{ID: id, StoreID: st.ID, FolderID: folderID, UID: uint32(uid), ModSeq: seq, Flags: flags,
-		Size: size, Blob: b, InternalDate: fromMicro(idate),
-		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
+	return id, uint32(uid), seq, nil
 }
 
 // AppendItem implements store.Mail. The content is streamed into the blob
@@ -131,12 +140,11 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 	if it.Content == nil {
 		return nil, fmt.Errorf("no content: %w", store.ErrInvalid)
 	}
-	c, release, err := d.storeShared(ctx, it.Content)
+	c, release, err := d.storeShared(ctx, it.Content, typ == store.FolderMail)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	c.meta = d.summaryOf(ctx, typ, c)
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()
@@ -272,6 +280,12 @@ func (d *DB) openBlob(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
 	}); err != nil {
 		return nil, err
 	}
+	return d.openContent(ctx, id, data, parts)
+}
+
+// openContent opens content id given its blobs row's data and parts
+// columns: a manifest, inline bytes, or a file in the blob store.
+func (d *DB) openContent(ctx context.Context, id blob.ID, data []byte, parts sql.NullString) (io.ReadCloser, error) {
 	switch {
 	case parts.Valid:
 		return d.openManifest(ctx, id, parts.String)

@@ -56,25 +56,12 @@ type partRef struct {
 
 // split turns the message just stored as blob c.id into a manifest and
 // part blobs, if it has parts worth sharing. It leaves c unchanged when
-// not (small parts only, unparsable, or the message already has a row).
-func (d *DB) split(ctx context.Context, c *content) error {
+// not (small parts only, unparsable). The caller splits only content
+// without a row: content seen before keeps the form it was stored in.
+// With summary set, it also sets c.meta from the message it parsed, so
+// that the content is not read and parsed a second time for it.
+func (d *DB) split(ctx context.Context, c *content, summary bool) error {
 	if c.inline != nil || c.size > splitMax {
-		return nil
-	}
-	// Content seen before keeps the form it was stored in.
-	var exists bool
-	if err := d.read(ctx, func(t *tx) error {
-		var n int
-		err := t.row(`SELECT 1 FROM blobs WHERE id = ?`, string(c.id)).Scan(&n)
-		exists = err == nil
-		if err != nil && !isNoRows(err) {
-			return err
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if exists {
 		return nil
 	}
 	rc, err := d.blobs.Open(ctx, c.id)
@@ -87,6 +74,9 @@ func (d *DB) split(ctx context.Context, c *content) error {
 		return nil // a backend without random access: keep the message whole
 	}
 	root, err := mime.ParseReaderAt(ra, c.size, mime.Limits{})
+	if summary {
+		c.meta = summaryOfRoot(root, err)
+	}
 	if err != nil {
 		return nil // not MIME enough to split; stored whole
 	}

@@ -146,10 +146,13 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 	}
 	// After the row sweep, so that a file found without a row now gets a
 	// whole grace period before a later purge frees it (blobsweep.go).
-	n, err = d.sweepFiles(ctx)
-	st.Blobs += n
-	if err != nil {
-		return st, err
+	if last, due := d.filesDue(); due {
+		n, err = d.sweepFiles(ctx)
+		st.Blobs += n
+		if err != nil {
+			d.filesSwept.Store(last) // due again at the next purge
+			return st, err
+		}
 	}
 	return st, d.forgetRecords(ctx)
 }

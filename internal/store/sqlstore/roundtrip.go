@@ -44,11 +44,11 @@ func (t *tx) folderAndStore(userID, folderID int64) (*store.Folder, *storeRow, e
 	return &f, &s, nil
 }
 
-// addItemPG is addItem on PostgreSQL in one statement: the store's MODSEQ
-// and counters, the folder's UID and counters, the item row and its
-// journal entry, in the order and with the values addItem uses. The
+// insertItemPG is insertItem on PostgreSQL in one statement: the store's
+// MODSEQ and counters, the folder's UID and counters, the item row and its
+// journal entry, in the order and with the values insertItem uses. The
 // caller holds the store's lock (lockFolders), as for addItem.
-func (t *tx) addItemPG(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
+func (t *tx) insertItemPG(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (int64, uint32, uint64, error) {
 	var uid, seq int64
 	var id sql.NullInt64
 	err := t.row(`WITH s AS (
@@ -70,21 +70,19 @@ SELECT f.uid, f.modseq, i.id FROM f LEFT JOIN i ON true`,
 		st.ID, folderID, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end,
 		st.ID, string(store.ChangeItemCreated), folderID, now()).Scan(&uid, &seq, &id)
 	if isUniqueViolation(err) {
-		return nil, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
+		return 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("assign UID: folder %d: %w", folderID, store.ErrNotFound)
+		return 0, 0, 0, fmt.Errorf("assign UID: folder %d: %w", folderID, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("insert item: %w", err)
+		return 0, 0, 0, fmt.Errorf("insert item: %w", err)
 	}
 	if uid > 0xffffffff || !id.Valid {
-		return nil, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
+		return 0, 0, 0, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
 	}
 	t.notify(st.ID, uint64(seq))
-	return &store.Item{ID: id.Int64, StoreID: st.ID, FolderID: folderID, UID: uint32(uid), ModSeq: uint64(seq), Flags: flags,
-		Size: size, Blob: b, InternalDate: fromMicro(idate),
-		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
+	return id.Int64, uint32(uid), uint64(seq), nil
 }
 
 // notify queues the change notification of a journal entry written
@@ -103,10 +101,7 @@ type flagChange struct {
 	flags []string
 }
 
-// setFlagsPG writes new flags of items of one folder on PostgreSQL in one
-// statement: n MODSEQ values of the store, the items (the i-th change gets
-// the i-th value), their journal entries and the folder's HIGHESTMODSEQ.
-// It returns the first MODSEQ. The caller holds the store's lock.
+// setFlagsPG is setFlags on PostgreSQL in one statement.
 func (t *tx) setFlagsPG(storeID, folderID int64, changes []flagChange) (uint64, error) {
 	n := len(changes)
 	ids, uids, flags := make([]int64, n), make([]int64, n), make([]string, n)

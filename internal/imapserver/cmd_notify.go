@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,15 @@ var notifyEventsSupported = []string{"MessageNew", "MessageExpunge", "FlagChange
 // Dovecot sends them.
 var notifyStatusItems = []imap.StatusItem{imap.StatusMessages, imap.StatusUIDNext, imap.StatusUnseen}
 
+// maxNotifyGroups and maxNotifyMailboxes bound a NOTIFY SET: every change
+// in the store matches each changed mailbox against the groups and their
+// mailbox names, so the client's list would otherwise set the cost of
+// every delivery (the command's byte limit alone allows some 100,000).
+const (
+	maxNotifyGroups    = 32
+	maxNotifyMailboxes = 1000
+)
+
 // notifier is the state of an active NOTIFY SET.
 type notifier struct {
 	s    *session
@@ -58,6 +68,13 @@ func (s *session) cmdNotify(c *imap.Command) (imap.Code, error) {
 	s.stopNotify()
 	if a.None {
 		return "", nil
+	}
+	names := 0
+	for _, g := range a.Groups {
+		names += len(g.Mailboxes)
+	}
+	if len(a.Groups) > maxNotifyGroups || names > maxNotifyMailboxes {
+		return "", no(imap.CodeLimit, fmt.Sprintf("NOTIFY takes at most %d event groups naming %d mailboxes", maxNotifyGroups, maxNotifyMailboxes))
 	}
 	for _, g := range a.Groups {
 		for _, e := range g.Events {

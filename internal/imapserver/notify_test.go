@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -155,4 +156,33 @@ func TestNotifyInitialStatus(t *testing.T) {
 	mustHave(t, lines, `HIGHESTMODSEQ `)
 	mustNotHave(t, lines, `MESSAGES`)
 	mustNotHave(t, c.ok("NOTIFY SET (mailboxes Projects (MessageNew MessageExpunge FlagChange))"), "STATUS")
+}
+
+// A NOTIFY SET naming more mailboxes than the server matches changes
+// against is refused with [LIMIT], and the session goes on.
+func TestNotifyLimit(t *testing.T) {
+	t.Parallel()
+	e, _, _ := partialEnv(t, 1)
+	c := e.login("alice")
+	var b strings.Builder
+	b.WriteString("NOTIFY SET (mailboxes (")
+	for i := range 1001 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "m%d", i)
+	}
+	b.WriteString(") (MessageNew))")
+	if st := c.fail("NO", "%s", b.String()); !strings.Contains(st, "[LIMIT]") {
+		t.Errorf("1001 mailboxes: %q", st)
+	}
+	b.Reset()
+	b.WriteString("NOTIFY SET")
+	for range 33 {
+		b.WriteString(" (personal (MessageNew))")
+	}
+	if st := c.fail("NO", "%s", b.String()); !strings.Contains(st, "[LIMIT]") {
+		t.Errorf("33 groups: %q", st)
+	}
+	c.ok("NOTIFY SET (mailboxes (INBOX m1 m2) (MessageNew))")
 }

@@ -20,10 +20,20 @@ import (
 //	/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=section][/;PARTIAL=o[.l]]
 //
 // URL parts are read into memory; the whole message is bounded by the
-// APPENDLIMIT.
+// APPENDLIMIT, and its URLs by maxURLs (each may open and parse a whole
+// message, even for a few bytes of it).
 
 // catenate returns the content of a CATENATE message.
 func (s *session) catenate(parts []imap.CatPart) (io.Reader, error) {
+	urls := 0
+	for _, p := range parts {
+		if p.URL != "" {
+			urls++
+		}
+	}
+	if err := tooManyURLs(urls); err != nil {
+		return nil, err
+	}
 	readers := make([]io.Reader, 0, len(parts))
 	var total int64
 	for _, p := range parts {

@@ -15,10 +15,11 @@ import (
 // reads them. The keys and the resolution live in mail/urlauth, which
 // the submission server's BURL uses too.
 
-// maxURLs bounds the URLs of one GENURLAUTH or URLFETCH: each costs a
-// folder listing, a key read and, for URLFETCH, reading and parsing a
-// message of up to the message size limit, so the command's byte limit
-// alone (some 100,000 URLs) would let one command read for hours.
+// maxURLs bounds the URLs of one GENURLAUTH, URLFETCH or CATENATE
+// message: each costs a folder lookup and, but for GENURLAUTH, reading
+// and parsing a message of up to the message size limit, so the command's
+// byte limit alone (some 100,000 URLs) would let one command read for
+// hours.
 const maxURLs = 100
 
 func tooManyURLs(n int) error {

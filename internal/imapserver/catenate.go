@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/proto/mime"
@@ -52,38 +50,6 @@ func (s *session) catenate(parts []imap.CatPart) (io.Reader, error) {
 	return io.MultiReader(readers...), nil
 }
 
-// sectionOf parses a URL's section: part numbers, then HEADER, TEXT or
-// MIME (MIME only after a part number).
-func sectionOf(sec string) ([]int, mime.Spec, bool) {
-	if sec == "" {
-		return nil, mime.SpecBody, true
-	}
-	var path []int
-	toks := strings.Split(sec, ".")
-	i := 0
-	for ; i < len(toks); i++ {
-		n, err := strconv.Atoi(toks[i])
-		if err != nil {
-			break
-		}
-		if n <= 0 {
-			return nil, 0, false
-		}
-		path = append(path, n)
-	}
-	switch rest := strings.ToUpper(strings.Join(toks[i:], ".")); {
-	case rest == "":
-		return path, mime.SpecBody, len(path) > 0
-	case rest == "HEADER":
-		return path, mime.SpecHeader, true
-	case rest == "TEXT":
-		return path, mime.SpecText, true
-	case rest == "MIME" && len(path) > 0:
-		return path, mime.SpecMIME, true
-	}
-	return nil, 0, false
-}
-
 // urlData returns the bytes an IMAP URL of CATENATE names. A URL that does
 // not parse, or names nothing the user may read, is NO [BADURL] (RFC 4469
 // §5); a store failure is a temporary failure.
@@ -93,7 +59,7 @@ func (s *session) urlData(raw string) ([]byte, error) {
 	if err != nil {
 		return nil, badURL
 	}
-	path, spec, ok := sectionOf(u.Section)
+	path, spec, ok := mime.ParseSection(u.Section)
 	if !ok {
 		return nil, badURL
 	}

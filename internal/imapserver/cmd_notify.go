@@ -321,12 +321,29 @@ func (s *session) notifyNewFetch(g *imap.NotifyGroup) {
 	if len(items) == 0 {
 		return
 	}
-	a := &imap.FetchCmd{Items: items}
+	var idx []int
 	for i := range sel.msgs {
 		if m := &sel.msgs[i]; m.uid > from && !m.expunged {
-			if err := s.fetchOne(s.newOpener(), i, a, true, false, nil); err != nil {
-				s.log.Warn("NOTIFY fetch", "uid", m.uid, "err", err)
-			}
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	// As FETCH: the items loaded for all messages first (SAVEDATE,
+	// PREVIEW), one opener for the lot.
+	fx, err := s.prepareFetchExt(items, idx)
+	if err != nil {
+		s.log.Warn("NOTIFY fetch", "err", err)
+		return
+	}
+	s.fx = fx
+	defer func() { s.fx = nil }()
+	a := &imap.FetchCmd{Items: items}
+	op := s.newOpener()
+	for _, i := range idx {
+		if err := s.fetchOne(op, i, a, true, false, nil); err != nil {
+			s.log.Warn("NOTIFY fetch", "uid", sel.msgs[i].uid, "err", err)
 		}
 	}
 }

@@ -186,3 +186,21 @@ func TestNotifyLimit(t *testing.T) {
 	}
 	c.ok("NOTIFY SET (mailboxes (INBOX m1 m2) (MessageNew))")
 }
+
+// MessageNew's fetch attributes may be any FETCH item, those that FETCH
+// loads for the whole command first (SAVEDATE, PREVIEW) too (RFC 5465
+// §5.2).
+func TestNotifyFetchExt(t *testing.T) {
+	t.Parallel()
+	e, inbox, c := partialEnv(t, 1)
+	c.ok("NOTIFY SET (selected (MessageNew (UID SAVEDATE PREVIEW EMAILID) MessageExpunge))")
+	e.deliver(inbox.ID, testMsg(2))
+	c.await(`^\* 2 EXISTS$`)
+	l := c.await(`^\* 2 FETCH `)
+	for _, want := range []string{"UID 2", "SAVEDATE \"", "PREVIEW \"", "EMAILID ("} {
+		if !strings.Contains(l, want) {
+			t.Errorf("NOTIFY fetch %q: no %s", l, want)
+		}
+	}
+	c.ok("NOOP")
+}

@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -257,8 +258,27 @@ func (nt *notifier) kick() {
 // instead and this only waits).
 func (nt *notifier) run() {
 	s := nt.s
+	locked := false
+	defer func() {
+		// This goroutine belongs to the connection: a panic here ends the
+		// connection, as one in its commands does, not the server.
+		if v := recover(); v != nil {
+			s.log.Error("panic in IMAP NOTIFY", "panic", v, "stack", string(debug.Stack()))
+			if s.srv.onPanic != nil {
+				s.srv.onPanic(v)
+			}
+			nt.mu.Lock()
+			nt.running, nt.closed = false, true
+			nt.mu.Unlock()
+			if locked {
+				s.wmu.Unlock()
+			}
+			s.conn().Close()
+		}
+	}()
 	for {
 		s.wmu.Lock()
+		locked = true
 		nt.mu.Lock()
 		closed := nt.closed || s.nt != nt
 		nt.again = false
@@ -267,6 +287,7 @@ func (nt *notifier) run() {
 			s.notifyDeliver(true)
 			s.w.Flush()
 		}
+		locked = false
 		s.wmu.Unlock()
 		nt.mu.Lock()
 		if closed || !nt.again {

@@ -1,11 +1,16 @@
 package imapserver_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // NOTIFY (RFC 5465).
@@ -203,4 +208,46 @@ func TestNotifyFetchExt(t *testing.T) {
 		}
 	}
 	c.ok("NOOP")
+}
+
+// panicChanges panics in Changes once armed: a fault in the notifier.
+type panicChanges struct {
+	store.Backend
+	armed atomic.Bool
+}
+
+func (p *panicChanges) Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]store.Change, error) {
+	if p.armed.Load() {
+		panic("injected")
+	}
+	return p.Backend.Changes(ctx, storeID, since, limit)
+}
+
+// A panic while NOTIFY delivers between commands closes that connection
+// only, as one in a command does; the server goes on.
+func TestNotifyPanic(t *testing.T) {
+	t.Parallel()
+	var pc *panicChanges
+	e := newEnv(t, func(o *imapserver.Options) {
+		pc = &panicChanges{Backend: o.Store}
+		o.Store = pc
+	})
+	panics := make(chan any, 1)
+	e.srv.SetOnPanic(func(v any) { panics <- v })
+	inbox := e.folder("alice", store.SpecialInbox)
+	c := e.login("alice")
+	c.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+	pc.armed.Store(true)
+	e.deliver(inbox.ID, testMsg(1))
+	select {
+	case v := <-panics:
+		if v != "injected" {
+			t.Errorf("panic %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no panic recovered")
+	}
+	c.expectClosed()
+	pc.armed.Store(false)
+	e.login("alice").ok("NOOP")
 }

@@ -353,7 +353,8 @@ func (s *session) notifyNewFetch(g *imap.NotifyGroup) {
 	}
 	// As FETCH: the items loaded for all messages first (SAVEDATE,
 	// PREVIEW), one opener for the lot.
-	fx, err := s.prepareFetchExt(items, idx)
+	op := s.newOpener()
+	fx, err := s.prepareFetchExt(op, items, idx)
 	if err != nil {
 		s.log.Warn("NOTIFY fetch", "err", err)
 		return
@@ -361,7 +362,6 @@ func (s *session) notifyNewFetch(g *imap.NotifyGroup) {
 	s.fx = fx
 	defer func() { s.fx = nil }()
 	a := &imap.FetchCmd{Items: items}
-	op := s.newOpener()
 	for _, i := range idx {
 		if err := s.fetchOne(op, i, a, true, false, nil); err != nil {
 			s.log.Warn("NOTIFY fetch", "uid", sel.msgs[i].uid, "err", err)

@@ -45,8 +45,8 @@ func (o *opener) content(m *msg) (*content, error) {
 }
 
 // openContent opens one message by item id, wherever it is (CATENATE's
-// URLs name other mailboxes; PREVIEW opens single messages): the store
-// checks access for this item alone.
+// URLs name other mailboxes): the store checks access for this item
+// alone.
 func (s *session) openContent(m *msg) (*content, error) {
 	rc, err := s.o.Store.OpenItem(s.ctx, m.id)
 	return readContent(m, rc, err)

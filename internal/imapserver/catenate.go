@@ -17,18 +17,19 @@ import (
 //	/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=section][/;PARTIAL=o[.l]]
 //
 // URL parts are read into memory; the whole message is bounded by the
-// APPENDLIMIT, and its URLs by maxURLs (each may open and parse a whole
-// message, even for a few bytes of it).
+// APPENDLIMIT, and the URLs of one command (all the messages of a
+// MULTIAPPEND) by maxURLs: each may open and parse a whole message, even
+// for a few bytes of it.
 
-// catenate returns the content of a CATENATE message.
-func (s *session) catenate(parts []imap.CatPart) (io.Reader, error) {
-	urls := 0
+// catenate returns the content of a CATENATE message. urls counts the
+// URLs of the command so far.
+func (s *session) catenate(parts []imap.CatPart, urls *int) (io.Reader, error) {
 	for _, p := range parts {
 		if p.URL != "" {
-			urls++
+			*urls++
 		}
 	}
-	if err := tooManyURLs(urls); err != nil {
+	if err := tooManyURLs(*urls); err != nil {
 		return nil, err
 	}
 	readers := make([]io.Reader, 0, len(parts))

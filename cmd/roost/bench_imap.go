@@ -454,27 +454,8 @@ func benchClient(ctx context.Context, cfg benchConfig, user string, ws []weighte
 		errs["select"]++
 		return lat, errs
 	}
-	msg := func() string {
-		body := strings.Repeat("The quick brown fox jumps over the lazy dog.\r\n", 40+r.IntN(100))
-		return fmt.Sprintf("From: bench@example.test\r\nTo: %s@example.test\r\nSubject: bench %d\r\nMessage-ID: <%d.%d@bench>\r\n\r\n%s",
-			user, r.IntN(1000), seed, r.Int64(), body)
-	}
 	appendMsg := func() error {
-		m := msg()
-		c.tag++
-		tag := "b" + strconv.Itoa(c.tag)
-		fmt.Fprintf(c.w, "%s APPEND INBOX {%d}\r\n", tag, len(m))
-		c.w.Flush()
-		l, err := c.readLine()
-		if err != nil {
-			return err
-		}
-		if !strings.HasPrefix(l, "+") {
-			return fmt.Errorf("APPEND: %s", l)
-		}
-		c.w.WriteString(m + "\r\n")
-		c.w.Flush()
-		_, err = c.readTagged(tag)
+		_, err := c.appendLiteral("INBOX", churnMessage(r, user))
 		return err
 	}
 	for exists < cfg.seed {

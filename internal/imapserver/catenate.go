@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/proto/mime"
@@ -20,10 +17,21 @@ import (
 //	/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=section][/;PARTIAL=o[.l]]
 //
 // URL parts are read into memory; the whole message is bounded by the
-// APPENDLIMIT.
+// APPENDLIMIT, and the URLs of one command (all the messages of a
+// MULTIAPPEND) by maxURLs: each may open and parse a whole message, even
+// for a few bytes of it.
 
-// catenate returns the content of a CATENATE message.
-func (s *session) catenate(parts []imap.CatPart) (io.Reader, error) {
+// catenate returns the content of a CATENATE message. urls counts the
+// URLs of the command so far.
+func (s *session) catenate(parts []imap.CatPart, urls *int) (io.Reader, error) {
+	for _, p := range parts {
+		if p.URL != "" {
+			*urls++
+		}
+	}
+	if err := tooManyURLs(*urls); err != nil {
+		return nil, err
+	}
 	readers := make([]io.Reader, 0, len(parts))
 	var total int64
 	for _, p := range parts {
@@ -43,137 +51,30 @@ func (s *session) catenate(parts []imap.CatPart) (io.Reader, error) {
 	return io.MultiReader(readers...), nil
 }
 
-// imapURL is a parsed relative IMAP URL.
-type imapURL struct {
-	mailbox     string
-	uidValidity uint32 // 0: not given
-	uid         uint32
-	section     string
-	partial     *imap.Partial
-}
-
-// parseIMAPURL parses the relative IMAP URL forms CATENATE takes (RFC
-// 5092 §3 "/" enc-mailbox [uidvalidity] iuid [isection] [ipartial]).
-func parseIMAPURL(raw string) (*imapURL, bool) {
-	if !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
-		return nil, false
-	}
-	segs := strings.Split(raw[1:], "/;")
-	if len(segs) < 2 {
-		return nil, false
-	}
-	u := &imapURL{}
-	box := segs[0]
-	if i := strings.Index(strings.ToUpper(box), ";UIDVALIDITY="); i >= 0 {
-		n, err := strconv.ParseUint(box[i+len(";UIDVALIDITY="):], 10, 32)
-		if err != nil || n == 0 {
-			return nil, false
-		}
-		u.uidValidity, box = uint32(n), box[:i]
-	}
-	name, err := url.PathUnescape(box)
-	if err != nil || name == "" {
-		return nil, false
-	}
-	u.mailbox = name
-	for i, seg := range segs[1:] {
-		key, val, ok := strings.Cut(seg, "=")
-		if !ok {
-			return nil, false
-		}
-		switch strings.ToUpper(key) {
-		case "UID":
-			if i != 0 {
-				return nil, false
-			}
-			n, err := strconv.ParseUint(val, 10, 32)
-			if err != nil || n == 0 {
-				return nil, false
-			}
-			u.uid = uint32(n)
-		case "SECTION":
-			if i != 1 {
-				return nil, false
-			}
-			if u.section, err = url.PathUnescape(val); err != nil {
-				return nil, false
-			}
-		case "PARTIAL":
-			off, l, hasLen := strings.Cut(val, ".")
-			o, err := strconv.ParseUint(off, 10, 63)
-			if err != nil {
-				return nil, false
-			}
-			p := &imap.Partial{Offset: o, Count: 1<<63 - 1}
-			if hasLen {
-				if p.Count, err = strconv.ParseUint(l, 10, 63); err != nil || p.Count == 0 {
-					return nil, false
-				}
-			}
-			u.partial = p
-		default:
-			return nil, false
-		}
-	}
-	return u, u.uid != 0
-}
-
-// sectionOf parses a URL's section: part numbers, then HEADER, TEXT or
-// MIME (MIME only after a part number).
-func sectionOf(sec string) ([]int, mime.Spec, bool) {
-	if sec == "" {
-		return nil, mime.SpecBody, true
-	}
-	var path []int
-	toks := strings.Split(sec, ".")
-	i := 0
-	for ; i < len(toks); i++ {
-		n, err := strconv.Atoi(toks[i])
-		if err != nil {
-			break
-		}
-		if n <= 0 {
-			return nil, 0, false
-		}
-		path = append(path, n)
-	}
-	switch rest := strings.ToUpper(strings.Join(toks[i:], ".")); {
-	case rest == "":
-		return path, mime.SpecBody, len(path) > 0
-	case rest == "HEADER":
-		return path, mime.SpecHeader, true
-	case rest == "TEXT":
-		return path, mime.SpecText, true
-	case rest == "MIME" && len(path) > 0:
-		return path, mime.SpecMIME, true
-	}
-	return nil, 0, false
-}
-
 // urlData returns the bytes an IMAP URL of CATENATE names. A URL that does
 // not parse, or names nothing the user may read, is NO [BADURL] (RFC 4469
 // §5); a store failure is a temporary failure.
 func (s *session) urlData(raw string) ([]byte, error) {
 	badURL := no(imap.CodeBadURL(raw), "Bad or inaccessible URL")
-	u, ok := parseIMAPURL(raw)
+	u, err := imap.ParseRelativeURL(raw)
+	if err != nil {
+		return nil, badURL
+	}
+	path, spec, ok := mime.ParseSection(u.Section)
 	if !ok {
 		return nil, badURL
 	}
-	path, spec, ok := sectionOf(u.section)
-	if !ok {
-		return nil, badURL
-	}
-	m, err := s.resolve(u.mailbox)
+	m, err := s.resolve(u.Mailbox)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, badURL
 		}
 		return nil, err
 	}
-	if u.uidValidity != 0 && u.uidValidity != m.f.UIDValidity {
+	if u.UIDValidity != 0 && u.UIDValidity != m.f.UIDValidity {
 		return nil, badURL
 	}
-	it, err := s.o.Store.ItemByUID(s.ctx, m.f.ID, u.uid)
+	it, err := s.o.Store.ItemByUID(s.ctx, m.f.ID, u.UID)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
 		return nil, badURL
 	}
@@ -189,14 +90,14 @@ func (s *session) urlData(raw string) ([]byte, error) {
 	}
 	defer ct.close()
 	start, end := int64(0), ct.size
-	if u.section != "" {
+	if u.Section != "" {
 		if start, end, ok = ct.parse().SectionRange(path, spec); !ok {
 			return nil, badURL
 		}
 	}
-	if p := u.partial; p != nil {
-		start = min(start+int64(min(p.Offset, uint64(end-start))), end)
-		end = min(end, start+int64(min(p.Count, uint64(end-start))))
+	if p := u.Partial; p != nil {
+		start = min(start+int64(min(p[0], uint64(end-start))), end)
+		end = min(end, start+int64(min(p[1], uint64(end-start))))
 	}
 	data := make([]byte, end-start)
 	if _, err := ct.ra.ReadAt(data, start); err != nil && !(errors.Is(err, io.EOF) && len(data) == 0) {

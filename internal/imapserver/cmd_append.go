@@ -36,6 +36,7 @@ func (s *session) cmdAppend(c *imap.Command) (imap.Code, error) {
 		return "", asTarget(err)
 	}
 	var uids []uint32
+	urls := 0 // CATENATE URLs of the command
 	rollback := func() {
 		if len(uids) > 0 {
 			if _, err := s.o.Store.DeleteItems(s.ctx, m.f.ID, uids); err != nil {
@@ -52,7 +53,7 @@ func (s *session) cmdAppend(c *imap.Command) (imap.Code, error) {
 		body := &bodyReader{r: msg.Body}
 		var content io.Reader = body
 		if msg.Catenate != nil {
-			if content, err = s.catenate(msg.Catenate); err != nil { // RFC 4469
+			if content, err = s.catenate(msg.Catenate, &urls); err != nil { // RFC 4469
 				rollback()
 				return "", err
 			}

@@ -113,7 +113,8 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 		}
 	}
 
-	fx, err := s.prepareFetchExt(a.Items, idx)
+	op := s.newOpener()
+	fx, err := s.prepareFetchExt(op, a.Items, idx)
 	if err != nil {
 		return "", err
 	}
@@ -124,7 +125,6 @@ func (s *session) cmdFetch(c *imap.Command) (imap.Code, error) {
 	if wantsSummaries(a.Items) {
 		sums = &summaries{s: s, idx: idx, want: changedOK}
 	}
-	op := s.newOpener()
 	pg := s.startProgress(len(idx)) // RFC 9585
 	for p, i := range idx {
 		pg.at(p)

@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +34,15 @@ var notifyEventsSupported = []string{"MessageNew", "MessageExpunge", "FlagChange
 // Dovecot sends them.
 var notifyStatusItems = []imap.StatusItem{imap.StatusMessages, imap.StatusUIDNext, imap.StatusUnseen}
 
+// maxNotifyGroups and maxNotifyMailboxes bound a NOTIFY SET: every change
+// in the store matches each changed mailbox against the groups and their
+// mailbox names, so the client's list would otherwise set the cost of
+// every delivery (the command's byte limit alone allows some 100,000).
+const (
+	maxNotifyGroups    = 32
+	maxNotifyMailboxes = 1000
+)
+
 // notifier is the state of an active NOTIFY SET.
 type notifier struct {
 	s    *session
@@ -58,6 +69,13 @@ func (s *session) cmdNotify(c *imap.Command) (imap.Code, error) {
 	s.stopNotify()
 	if a.None {
 		return "", nil
+	}
+	names := 0
+	for _, g := range a.Groups {
+		names += len(g.Mailboxes)
+	}
+	if len(a.Groups) > maxNotifyGroups || names > maxNotifyMailboxes {
+		return "", no(imap.CodeLimit, fmt.Sprintf("NOTIFY takes at most %d event groups naming %d mailboxes", maxNotifyGroups, maxNotifyMailboxes))
 	}
 	for _, g := range a.Groups {
 		for _, e := range g.Events {
@@ -240,8 +258,27 @@ func (nt *notifier) kick() {
 // instead and this only waits).
 func (nt *notifier) run() {
 	s := nt.s
+	locked := false
+	defer func() {
+		// This goroutine belongs to the connection: a panic here ends the
+		// connection, as one in its commands does, not the server.
+		if v := recover(); v != nil {
+			s.log.Error("panic in IMAP NOTIFY", "panic", v, "stack", string(debug.Stack()))
+			if s.srv.onPanic != nil {
+				s.srv.onPanic(v)
+			}
+			nt.mu.Lock()
+			nt.running, nt.closed = false, true
+			nt.mu.Unlock()
+			if locked {
+				s.wmu.Unlock()
+			}
+			s.conn().Close()
+		}
+	}()
 	for {
 		s.wmu.Lock()
+		locked = true
 		nt.mu.Lock()
 		closed := nt.closed || s.nt != nt
 		nt.again = false
@@ -250,6 +287,7 @@ func (nt *notifier) run() {
 			s.notifyDeliver(true)
 			s.w.Flush()
 		}
+		locked = false
 		s.wmu.Unlock()
 		nt.mu.Lock()
 		if closed || !nt.again {
@@ -304,12 +342,29 @@ func (s *session) notifyNewFetch(g *imap.NotifyGroup) {
 	if len(items) == 0 {
 		return
 	}
-	a := &imap.FetchCmd{Items: items}
+	var idx []int
 	for i := range sel.msgs {
 		if m := &sel.msgs[i]; m.uid > from && !m.expunged {
-			if err := s.fetchOne(s.newOpener(), i, a, true, false, nil); err != nil {
-				s.log.Warn("NOTIFY fetch", "uid", m.uid, "err", err)
-			}
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	// As FETCH: the items loaded for all messages first (SAVEDATE,
+	// PREVIEW), one opener for the lot.
+	op := s.newOpener()
+	fx, err := s.prepareFetchExt(op, items, idx)
+	if err != nil {
+		s.log.Warn("NOTIFY fetch", "err", err)
+		return
+	}
+	s.fx = fx
+	defer func() { s.fx = nil }()
+	a := &imap.FetchCmd{Items: items}
+	for _, i := range idx {
+		if err := s.fetchOne(op, i, a, true, false, nil); err != nil {
+			s.log.Warn("NOTIFY fetch", "uid", sel.msgs[i].uid, "err", err)
 		}
 	}
 }

@@ -45,7 +45,8 @@ func (s *session) cmdReplace(c *imap.Command) (imap.Code, error) {
 	body := &bodyReader{r: a.Message.Body}
 	var content io.Reader = body
 	if a.Message.Catenate != nil {
-		if content, err = s.catenate(a.Message.Catenate); err != nil { // RFC 8508 §4
+		urls := 0
+		if content, err = s.catenate(a.Message.Catenate, &urls); err != nil { // RFC 8508 §4
 			return "", err
 		}
 	}

@@ -80,18 +80,6 @@ func (s *session) addLive(c *imap.Command, ret *imap.SearchReturn, sortBy []imap
 	})
 }
 
-// quote is s as an IMAP quoted string.
-func quote(s string) string {
-	b := []byte{'"'}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return string(append(b, '"'))
-}
-
 // cloneKeys deep-copies search keys, whose sets searchEach normalises
 // against the view of the moment.
 func cloneKeys(keys []imap.SearchKey) []imap.SearchKey {
@@ -109,7 +97,7 @@ func (s *session) cmdCancelUpdate(c *imap.Command) (imap.Code, error) {
 	sel := s.sel
 	for _, t := range a.Tags {
 		if !slices.ContainsFunc(sel.live, func(l *liveSearch) bool { return l.tag == t }) {
-			return "", no(imap.CodeNonExistent, "No updating search with tag "+quote(t))
+			return "", no(imap.CodeNonExistent, "No updating search with tag "+t)
 		}
 	}
 	sel.live = slices.DeleteFunc(sel.live, func(l *liveSearch) bool { return slices.Contains(a.Tags, l.tag) })
@@ -124,7 +112,7 @@ func (s *session) sendUpdates() {
 		return
 	}
 	for _, tag := range sel.noUpdate {
-		s.w.Untagged(imap.NO, imap.Code("NOUPDATE "+quote(tag)), "Too many updating searches")
+		s.w.Untagged(imap.NO, imap.CodeNoUpdate(tag), "Too many updating searches")
 	}
 	sel.noUpdate = nil
 	if len(sel.live) == 0 {

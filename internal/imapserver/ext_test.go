@@ -312,11 +312,22 @@ func TestCatenate(t *testing.T) {
 			t.Errorf("URL %s: %q", u, st)
 		}
 	}
+	// At most 100 URLs: each may open and parse a whole message.
+	many := strings.TrimSuffix(strings.Repeat(`URL "/INBOX/;UID=1/;PARTIAL=0.1" `, 101), " ")
+	if st := c.fail("NO", "APPEND Drafts CATENATE (%s)", many); !strings.Contains(st, "[LIMIT]") {
+		t.Errorf("101 URLs: %q", st)
+	}
 	mustHave(t, c.ok("STATUS Drafts (MESSAGES)"), "MESSAGES 3")
 	// REPLACE takes CATENATE too (RFC 8508 §4).
 	c.ok("UID REPLACE 3 Drafts CATENATE (URL \"/Drafts/;UID=2\" TEXT {3+}\r\n!!!)")
 	c.ok("NOOP")
 	mustHave(t, c.ok("UID FETCH 4 (BODY.PEEK[])"), "hello!!!")
+	// In one MULTIAPPEND, together; the messages made before are undone.
+	half := strings.TrimSuffix(strings.Repeat(`URL "/INBOX/;UID=1/;PARTIAL=0.1" `, 51), " ")
+	if st := c.fail("NO", "APPEND Drafts CATENATE (%s) CATENATE (%s)", half, half); !strings.Contains(st, "[LIMIT]") {
+		t.Errorf("101 URLs in two messages: %q", st)
+	}
+	mustHave(t, c.ok("STATUS Drafts (MESSAGES)"), "MESSAGES 3")
 }
 
 func TestInProgress(t *testing.T) {

@@ -25,8 +25,9 @@ func isExtItem(fi imap.FetchItem) bool {
 }
 
 // prepareFetchExt loads the data of the extension items of a FETCH for
-// the messages at idx; nil when none was asked for.
-func (s *session) prepareFetchExt(items []imap.FetchItem, idx []int) (*fetchExt, error) {
+// the messages at idx, opening them with the command's opener; nil when
+// none was asked for.
+func (s *session) prepareFetchExt(op *opener, items []imap.FetchItem, idx []int) (*fetchExt, error) {
 	var saveDate, preview bool
 	for _, fi := range items {
 		switch fi.Attr {
@@ -62,7 +63,7 @@ func (s *session) prepareFetchExt(items []imap.FetchItem, idx []int) (*fetchExt,
 			if m.expunged {
 				continue
 			}
-			text, err := s.preview(m)
+			text, err := s.preview(op, m)
 			if err != nil {
 				return nil, err
 			}
@@ -73,11 +74,11 @@ func (s *session) prepareFetchExt(items []imap.FetchItem, idx []int) (*fetchExt,
 }
 
 // preview returns a message's preview, from the cache or made now.
-func (s *session) preview(m *msg) (string, error) {
+func (s *session) preview(op *opener, m *msg) (string, error) {
 	if text, ok := s.srv.previews.get(m.id); ok {
 		return text, nil
 	}
-	ct, err := s.openContent(m)
+	ct, err := op.content(m)
 	if err != nil {
 		return "", err
 	}

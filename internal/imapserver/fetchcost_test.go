@@ -164,6 +164,31 @@ func TestStatementsHeaderSearchCold(t *testing.T) {
 	t.Logf("SQL statements per command, header cache cold:\n%s", strings.Join(report, "\n"))
 }
 
+// PREVIEW, before the preview cache holds the messages, reads each one as
+// FETCH of a body does: one statement per message, access checked once.
+func TestStatementsPreviewCold(t *testing.T) {
+	t.Parallel()
+	const small, large = 4, 40
+	cold := func(n int) uint64 {
+		e := newEnv(t)
+		inbox := e.folder("alice", store.SpecialInbox)
+		for range n {
+			e.deliver(inbox.ID, mimeMsg)
+		}
+		c := e.selectBox("alice", "INBOX")
+		before := e.db.Statements()
+		if lines := c.ok("FETCH 1:* (PREVIEW)"); len(lines) != n {
+			t.Fatalf("FETCH PREVIEW: %q", lines)
+		}
+		return e.db.Statements() - before
+	}
+	a, b := cold(small), cold(large)
+	t.Logf("FETCH 1:* (PREVIEW): %d statements at %d messages, %d at %d", a, small, b, large)
+	if b > a+large-small || a > small+4 {
+		t.Errorf("FETCH 1:* (PREVIEW): %d SQL statements for %d messages, %d for %d: want one per message", a, small, b, large)
+	}
+}
+
 func TestStatementsDates(t *testing.T) {
 	t.Parallel()
 	checkStatements(t, dateCommands)

@@ -41,25 +41,21 @@ func (o *opener) content(m *msg) (*content, error) {
 		o.open = open
 	}
 	rc, err := o.open(s.ctx, m.id)
-	if err != nil {
-		return nil, wrap(opMessage, err)
-	}
-	if ra, ok := rc.(io.ReaderAt); ok {
-		return &content{ra: ra, size: m.size, close: rc.Close}, nil
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, m.size+1))
-	if err != nil {
-		return nil, wrap(opMessage, err)
-	}
-	return &content{ra: bytes.NewReader(data), size: int64(len(data)), data: data, close: func() error { return nil }}, nil
+	return readContent(m, rc, err)
 }
 
 // openContent opens one message by item id, wherever it is (CATENATE's
-// URLs name other mailboxes; PREVIEW opens single messages): the store
-// checks access for this item alone.
+// URLs name other mailboxes): the store checks access for this item
+// alone.
 func (s *session) openContent(m *msg) (*content, error) {
 	rc, err := s.o.Store.OpenItem(s.ctx, m.id)
+	return readContent(m, rc, err)
+}
+
+// readContent wraps an opened message (both openers): read in place when
+// the store gives an io.ReaderAt, else into memory, at most the recorded
+// size and a byte.
+func readContent(m *msg, rc io.ReadCloser, err error) (*content, error) {
 	if err != nil {
 		return nil, wrap(opMessage, err)
 	}

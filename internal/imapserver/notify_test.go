@@ -1,10 +1,16 @@
 package imapserver_test
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // NOTIFY (RFC 5465).
@@ -155,4 +161,93 @@ func TestNotifyInitialStatus(t *testing.T) {
 	mustHave(t, lines, `HIGHESTMODSEQ `)
 	mustNotHave(t, lines, `MESSAGES`)
 	mustNotHave(t, c.ok("NOTIFY SET (mailboxes Projects (MessageNew MessageExpunge FlagChange))"), "STATUS")
+}
+
+// A NOTIFY SET naming more mailboxes than the server matches changes
+// against is refused with [LIMIT], and the session goes on.
+func TestNotifyLimit(t *testing.T) {
+	t.Parallel()
+	e, _, _ := partialEnv(t, 1)
+	c := e.login("alice")
+	var b strings.Builder
+	b.WriteString("NOTIFY SET (mailboxes (")
+	for i := range 1001 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "m%d", i)
+	}
+	b.WriteString(") (MessageNew))")
+	if st := c.fail("NO", "%s", b.String()); !strings.Contains(st, "[LIMIT]") {
+		t.Errorf("1001 mailboxes: %q", st)
+	}
+	b.Reset()
+	b.WriteString("NOTIFY SET")
+	for range 33 {
+		b.WriteString(" (personal (MessageNew))")
+	}
+	if st := c.fail("NO", "%s", b.String()); !strings.Contains(st, "[LIMIT]") {
+		t.Errorf("33 groups: %q", st)
+	}
+	c.ok("NOTIFY SET (mailboxes (INBOX m1 m2) (MessageNew))")
+}
+
+// MessageNew's fetch attributes may be any FETCH item, those that FETCH
+// loads for the whole command first (SAVEDATE, PREVIEW) too (RFC 5465
+// §5.2).
+func TestNotifyFetchExt(t *testing.T) {
+	t.Parallel()
+	e, inbox, c := partialEnv(t, 1)
+	c.ok("NOTIFY SET (selected (MessageNew (UID SAVEDATE PREVIEW EMAILID) MessageExpunge))")
+	e.deliver(inbox.ID, testMsg(2))
+	c.await(`^\* 2 EXISTS$`)
+	l := c.await(`^\* 2 FETCH `)
+	for _, want := range []string{"UID 2", "SAVEDATE \"", "PREVIEW \"", "EMAILID ("} {
+		if !strings.Contains(l, want) {
+			t.Errorf("NOTIFY fetch %q: no %s", l, want)
+		}
+	}
+	c.ok("NOOP")
+}
+
+// panicChanges panics in Changes once armed: a fault in the notifier.
+type panicChanges struct {
+	store.Backend
+	armed atomic.Bool
+}
+
+func (p *panicChanges) Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]store.Change, error) {
+	if p.armed.Load() {
+		panic("injected")
+	}
+	return p.Backend.Changes(ctx, storeID, since, limit)
+}
+
+// A panic while NOTIFY delivers between commands closes that connection
+// only, as one in a command does; the server goes on.
+func TestNotifyPanic(t *testing.T) {
+	t.Parallel()
+	var pc *panicChanges
+	e := newEnv(t, func(o *imapserver.Options) {
+		pc = &panicChanges{Backend: o.Store}
+		o.Store = pc
+	})
+	panics := make(chan any, 1)
+	e.srv.SetOnPanic(func(v any) { panics <- v })
+	inbox := e.folder("alice", store.SpecialInbox)
+	c := e.login("alice")
+	c.ok("NOTIFY SET (personal (MessageNew MessageExpunge))")
+	pc.armed.Store(true)
+	e.deliver(inbox.ID, testMsg(1))
+	select {
+	case v := <-panics:
+		if v != "injected" {
+			t.Errorf("panic %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no panic recovered")
+	}
+	c.expectClosed()
+	pc.armed.Store(false)
+	e.login("alice").ok("NOOP")
 }

@@ -11,7 +11,7 @@ import "github.com/roost-mail/roost/internal/proto/imap"
 // seqCommands take message sequence numbers unless prefixed with UID.
 var seqCommands = map[string]bool{
 	"FETCH": true, "STORE": true, "SEARCH": true, "COPY": true, "MOVE": true,
-	"SORT": true, "THREAD": true,
+	"SORT": true, "THREAD": true, "REPLACE": true,
 }
 
 // checkUIDOnly refuses a command that names messages by sequence number

@@ -17,13 +17,14 @@ func TestUIDOnly(t *testing.T) {
 	mustNotHave(t, lines, "[UNSEEN") // a sequence number
 	for _, cmd := range []string{
 		"FETCH 1 FLAGS", `STORE 1 +FLAGS (\Seen)`, "SEARCH ALL", "COPY 1 INBOX", "MOVE 1 INBOX",
-		"SORT (ARRIVAL) UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL",
+		"SORT (ARRIVAL) UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL", "REPLACE 1 INBOX {5+}\r\nhello",
 		"UID SEARCH 1", "UID SEARCH OR UID 1 NOT 2", "UID SORT (ARRIVAL) UTF-8 1:2",
 	} {
 		if st := c.fail("BAD", "%s", cmd); !strings.Contains(st, "[UIDREQUIRED]") {
 			t.Errorf("%s: %q", cmd, st)
 		}
 	}
+	mustHave(t, c.ok("STATUS INBOX (MESSAGES)"), "MESSAGES 3") // REPLACE did nothing
 	mustHave(t, c.ok("UID SEARCH UID 1:2"), "* SEARCH 1 2")
 	c.ok("UID SEARCH RETURN (SAVE) UID 2:3")
 	mustHave(t, c.ok("UID SEARCH RETURN (ALL) $"), "UID ALL 2:3")

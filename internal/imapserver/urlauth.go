@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/mail/urlauth"
@@ -14,6 +15,20 @@ import (
 // reads them. The keys and the resolution live in mail/urlauth, which
 // the submission server's BURL uses too.
 
+// maxURLs bounds the URLs of one GENURLAUTH, URLFETCH or CATENATE
+// message: each costs a folder lookup and, but for GENURLAUTH, reading
+// and parsing a message of up to the message size limit, so the command's
+// byte limit alone (some 100,000 URLs) would let one command read for
+// hours.
+const maxURLs = 100
+
+func tooManyURLs(n int) error {
+	if n > maxURLs {
+		return no(imap.CodeLimit, fmt.Sprintf("At most %d URLs in one command", maxURLs))
+	}
+	return nil
+}
+
 func (s *session) urlResolver() *urlauth.Resolver {
 	return &urlauth.Resolver{Store: s.o.Store, MaxBytes: s.o.MaxMessageBytes}
 }
@@ -25,6 +40,9 @@ func (s *session) urlAccess() urlauth.Access {
 // GENURLAUTH, RFC 4467 §7.
 func (s *session) cmdGenURLAuth(c *imap.Command) (imap.Code, error) {
 	a := c.Args.(*imap.GenURLAuthCmd)
+	if err := tooManyURLs(len(a.URLs)); err != nil {
+		return "", err
+	}
 	r := s.urlResolver()
 	out := make([]string, 0, len(a.URLs))
 	for _, u := range a.URLs {
@@ -71,6 +89,9 @@ func (s *session) cmdResetKey(c *imap.Command) (imap.Code, error) {
 // names nothing, reads NIL; a failure of the store fails the command.
 func (s *session) cmdURLFetch(c *imap.Command) (imap.Code, error) {
 	a := c.Args.(*imap.URLFetchCmd)
+	if err := tooManyURLs(len(a.URLs)); err != nil {
+		return "", err
+	}
 	r := s.urlResolver()
 	for i, u := range a.URLs {
 		if o := a.Opt(i); o.Extended {

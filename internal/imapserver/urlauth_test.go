@@ -139,3 +139,28 @@ func TestURLAuthOtherUser(t *testing.T) {
 		t.Errorf("bob after alice's RESETKEY: %q, want NIL", got)
 	}
 }
+
+// GENURLAUTH and URLFETCH take at most 100 URLs: each may read a whole
+// message. More is NO [LIMIT], and nothing is fetched.
+func TestURLAuthLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inbox := e.folder("alice", store.SpecialInbox)
+	e.deliver(inbox.ID, testMsg(1))
+	c := e.login("alice")
+	url := `"imap://alice@imap.test/INBOX/;UID=1;URLAUTH=authuser:internal:00"`
+	urls := func(n int) string { return strings.TrimSuffix(strings.Repeat(url+" ", n), " ") }
+	for _, cmd := range []string{"URLFETCH ", "GENURLAUTH "} {
+		args := urls(101)
+		if cmd == "GENURLAUTH " {
+			args = strings.TrimSuffix(strings.Repeat(`"imap://alice@imap.test/INBOX/;UID=1;URLAUTH=authuser" INTERNAL `, 101), " ")
+		}
+		lines, st := c.cmd("%s", cmd+args)
+		if !strings.HasPrefix(st, "NO [LIMIT]") || len(lines) != 0 {
+			t.Errorf("%s101 URLs: %q %q", cmd, lines, st)
+		}
+	}
+	if lines := c.ok("URLFETCH %s", urls(100)); len(lines) != 100 {
+		t.Errorf("URLFETCH 100 URLs: %d answers", len(lines))
+	}
+}

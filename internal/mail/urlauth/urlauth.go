@@ -243,13 +243,9 @@ func (p *Part) Cut(b []byte) []byte { return cutPartial(b, p.Partial) }
 
 // partPath parses a section that is only a part number, "1.2".
 func partPath(sec string) ([]int, error) {
-	var path []int
-	for f := range strings.SplitSeq(sec, ".") {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || f[0] < '0' || f[0] > '9' {
-			return nil, ErrInvalid
-		}
-		path = append(path, n)
+	path, spec, ok := mime.ParseSection(sec)
+	if !ok || spec != mime.SpecBody || len(path) == 0 {
+		return nil, ErrInvalid
 	}
 	return path, nil
 }
@@ -383,55 +379,24 @@ func (r *Resolver) owner(ctx context.Context, p *store.Principal, login string) 
 }
 
 // section cuts a section out of a message: "" (all), HEADER, TEXT or a
-// part number such as 1.2 (RFC 9051 §6.4.5).
+// part number such as 1.2 (RFC 9051 §6.4.5), as FETCH BODY[section].
 func section(data []byte, sec string) ([]byte, error) {
 	if sec == "" {
 		return data, nil
+	}
+	path, spec, ok := mime.ParseSection(sec)
+	if !ok {
+		return nil, ErrInvalid
 	}
 	root, err := mime.Parse(data, mime.Limits{})
 	if root == nil {
 		return nil, fmt.Errorf("parse message: %w", err)
 	}
-	p := root
-	spec := sec
-	for spec != "" && spec[0] >= '0' && spec[0] <= '9' {
-		numStr, rest, _ := strings.Cut(spec, ".")
-		n, err := strconv.Atoi(numStr)
-		if err != nil || n < 1 {
-			return nil, ErrInvalid
-		}
-		if p.Message != nil && !p.IsMultipart() && p != root {
-			p = p.Message
-		}
-		switch {
-		case p.IsMultipart():
-			if n > len(p.Children) {
-				return nil, store.ErrNotFound
-			}
-			p = p.Children[n-1]
-		case n == 1:
-		default:
-			return nil, store.ErrNotFound
-		}
-		spec = rest
+	start, end, ok := root.SectionRange(path, spec)
+	if !ok {
+		return nil, store.ErrNotFound
 	}
-	switch spec {
-	case "":
-		return data[p.BodyStart:p.BodyEnd], nil
-	case "HEADER":
-		if p != root && p.Message != nil {
-			p = p.Message
-		}
-		return data[p.HeaderStart:p.HeaderEnd], nil
-	case "TEXT":
-		if p != root && p.Message != nil {
-			p = p.Message
-		}
-		return data[p.BodyStart:p.BodyEnd], nil
-	case "MIME":
-		return data[p.HeaderStart:p.HeaderEnd], nil
-	}
-	return nil, ErrInvalid
+	return data[start:end], nil
 }
 
 // FetchFor is Fetch for a principal, whose private store it looks up.

@@ -22,7 +22,8 @@ func TestSection(t *testing.T) {
 			t.Errorf("%q: got %q, %v; want %q", tc.sec, got, err, tc.want)
 		}
 	}
-	for _, sec := range []string{"3", "0", "1.X"} {
+	// As FETCH: HEADER and TEXT of a part need a message/rfc822 part.
+	for _, sec := range []string{"3", "0", "1.X", "+1", "1.HEADER", "1.TEXT", "MIME"} {
 		if got, err := section([]byte(msg), sec); err == nil {
 			t.Errorf("%q: got %q", sec, got)
 		}

@@ -95,6 +95,9 @@ func CodeInProgress(tag string, done, total uint32) Code {
 	return Code(append(b, ')'))
 }
 
+// CodeNoUpdate is [NOUPDATE "tag"] (RFC 5267 §4.3.1).
+func CodeNoUpdate(tag string) Code { return Code(appendQuoted([]byte("NOUPDATE "), tag)) }
+
 // CodeBadURL is [BADURL url] (RFC 4469 §6): the URL is sent as text, so
 // "]" and line breaks are left out.
 func CodeBadURL(url string) Code {

@@ -89,60 +89,84 @@ func ParseURL(s string) (*URL, error) {
 		u.Expire = t
 		path = path[:i]
 	}
+	if err := u.parsePath(path); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// ParseRelativeURL parses a relative IMAP URL of a message or part, as
+// CATENATE takes them (RFC 4469 §5, RFC 5092 §7: "/" mailbox
+// [;UIDVALIDITY=n] /;UID=n [/;SECTION=s] [/;PARTIAL=o[.l]]). It has no
+// user, host, EXPIRE or URLAUTH.
+func ParseRelativeURL(s string) (*URL, error) {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || len(s) > 8192 {
+		return nil, errURL
+	}
+	u := &URL{}
+	if err := u.parsePath(s[1:]); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// parsePath parses what follows the host: mailbox, UIDVALIDITY, UID,
+// SECTION and PARTIAL.
+func (u *URL) parsePath(path string) error {
 	parts := strings.Split(path, "/;")
 	mb := parts[0]
 	if i := strings.Index(upperASCII(mb), ";UIDVALIDITY="); i >= 0 {
 		n, err := strconv.ParseUint(mb[i+len(";UIDVALIDITY="):], 10, 32)
 		if err != nil || n == 0 {
-			return nil, errURL
+			return errURL
 		}
 		u.UIDValidity = uint32(n)
 		mb = mb[:i]
 	}
 	name, err := url.PathUnescape(mb)
 	if err != nil || name == "" {
-		return nil, errURL
+		return errURL
 	}
 	u.Mailbox = name
 	for k, p := range parts[1:] {
 		key, val, ok := strings.Cut(p, "=")
 		if !ok {
-			return nil, errURL
+			return errURL
 		}
 		switch key = strings.ToUpper(key); {
 		case key == "UID" && k == 0:
 			n, err := strconv.ParseUint(val, 10, 32)
 			if err != nil || n == 0 {
-				return nil, errURL
+				return errURL
 			}
 			u.UID = uint32(n)
 		case key == "SECTION" && k == 1:
 			sec, err := url.PathUnescape(val)
 			if err != nil {
-				return nil, errURL
+				return errURL
 			}
 			u.Section = strings.ToUpper(sec)
 		case key == "PARTIAL" && k >= 1 && u.Partial == nil:
 			off, length, hasLen := strings.Cut(val, ".")
 			o, err := strconv.ParseUint(off, 10, 32)
 			if err != nil {
-				return nil, errURL
+				return errURL
 			}
 			l := uint64(1<<63 - 1)
 			if hasLen {
 				if l, err = strconv.ParseUint(length, 10, 32); err != nil || l == 0 {
-					return nil, errURL
+					return errURL
 				}
 			}
 			u.Partial = &[2]uint64{o, l}
 		default:
-			return nil, errURL
+			return errURL
 		}
 	}
 	if u.UID == 0 {
-		return nil, errURL
+		return errURL
 	}
-	return u, nil
+	return nil
 }
 
 // validAccess checks an access identifier (RFC 4467 §3).

@@ -38,6 +38,28 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
+// Relative URLs, as CATENATE takes them (RFC 4469 §5): the same path
+// grammar without user, host or URLAUTH.
+func TestParseRelativeURL(t *testing.T) {
+	t.Parallel()
+	u, err := ParseRelativeURL("/Sent%20Items;UIDVALIDITY=7/;UID=20/;section=1.mime/;PARTIAL=2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Mailbox != "Sent Items" || u.UIDValidity != 7 || u.UID != 20 || u.Section != "1.MIME" ||
+		u.Partial == nil || u.Partial[0] != 2 || u.Partial[1] != 3 || u.User != "" || u.Host != "" {
+		t.Errorf("got %+v", u)
+	}
+	for _, bad := range []string{
+		"INBOX/;UID=1", "//host/INBOX/;UID=1", "/INBOX", "/INBOX/;UID=0", "/;UID=1",
+		"/INBOX/;SECTION=1/;UID=1", "/INBOX/;UID=1;URLAUTH=authuser", "imap://x/INBOX/;UID=1",
+	} {
+		if _, err := ParseRelativeURL(bad); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
 // FuzzParseURL: never panics, and a parsed URL's rump is a prefix of it.
 func FuzzParseURL(f *testing.F) {
 	f.Add("imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred:internal:91354a473744909de610943775f92038")

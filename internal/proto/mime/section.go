@@ -1,5 +1,10 @@
 package mime
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Spec is the part of an IMAP section-spec after the part numbers
 // (RFC 9051 §6.4.5).
 type Spec uint8
@@ -101,4 +106,41 @@ func (p *Part) SectionHeader(path []int) (*Header, bool) {
 		return nil, false
 	}
 	return &q.Message.Header, true
+}
+
+// ParseSection parses a section as IMAP URLs carry it (RFC 5092 §6,
+// RFC 9051 §6.4.5): part numbers, then HEADER, TEXT or MIME (MIME only
+// after a part number), in any case; "" is the whole message. It is what
+// SectionRange takes.
+func ParseSection(sec string) ([]int, Spec, bool) {
+	if sec == "" {
+		return nil, SpecBody, true
+	}
+	var path []int
+	toks := strings.Split(sec, ".")
+	i := 0
+	for ; i < len(toks); i++ {
+		if t := toks[i]; t == "" || t[0] < '0' || t[0] > '9' {
+			break // not a part number ("+1" neither)
+		}
+		n, err := strconv.Atoi(toks[i])
+		if err != nil {
+			return nil, 0, false
+		}
+		if n <= 0 {
+			return nil, 0, false
+		}
+		path = append(path, n)
+	}
+	switch rest := strings.ToUpper(strings.Join(toks[i:], ".")); {
+	case rest == "":
+		return path, SpecBody, len(path) > 0
+	case rest == "HEADER":
+		return path, SpecHeader, true
+	case rest == "TEXT":
+		return path, SpecText, true
+	case rest == "MIME" && len(path) > 0:
+		return path, SpecMIME, true
+	}
+	return nil, 0, false
 }

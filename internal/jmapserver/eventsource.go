@@ -51,6 +51,12 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 			ping = min // RFC 8620 §7.3: the server may raise it
 		}
 	}
+	if !s.acquire(s.streams, p.Login, s.o.MaxEventSources) {
+		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxEventSources",
+			Detail: fmt.Sprintf("at most %d open EventSource connections per user; close one first", s.o.MaxEventSources)})
+		return
+	}
+	defer s.release(s.streams, p.Login)
 	st, err := s.o.Store.UserStore(r.Context(), p.Login)
 	if err != nil {
 		s.internalError(w, r, "eventsource: user store", err)

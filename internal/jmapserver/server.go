@@ -49,6 +49,10 @@ type Options struct {
 	MaxCallsInRequest     int
 	MaxObjectsInGet       int
 	MaxObjectsInSet       int
+	// MaxEventSources bounds the open EventSource streams of one user;
+	// each holds a goroutine and a hub subscription for as long as the
+	// client keeps it; default 4.
+	MaxEventSources int
 	// MaxBodyValueBytes caps bodyValues even when a client asks for more
 	// (or for everything); default 1 MiB.
 	MaxBodyValueBytes int
@@ -70,6 +74,7 @@ type Server struct {
 	mu        sync.Mutex
 	requests  map[string]int // in-flight API requests per login
 	uploading map[string]int // in-flight uploads per login
+	streams   map[string]int // open EventSource streams per login
 	uploads   map[int64]map[blob.ID]upload
 	basic     *directory.BasicAuth
 }
@@ -98,6 +103,7 @@ func New(o Options) *Server {
 	def(&o.MaxCallsInRequest, 16)
 	def(&o.MaxObjectsInGet, 500)
 	def(&o.MaxObjectsInSet, 500)
+	def(&o.MaxEventSources, 4)
 	def(&o.MaxBodyValueBytes, 1<<20)
 	if o.MinPing <= 0 {
 		o.MinPing = 30 * time.Second
@@ -113,7 +119,7 @@ func New(o Options) *Server {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{},
+	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{}, streams: map[string]int{},
 		uploads: map[int64]map[blob.ID]upload{}}
 	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Name: "JMAP",
 		Denied: "this account may not use JMAP", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}

@@ -313,6 +313,13 @@ func TestEmailQuery(t *testing.T) {
 	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[1], all[2]}) || r["position"] != 1.0 || r["total"] != 5.0 {
 		t.Fatalf("paging %v", r)
 	}
+	// A header sort after another: each comparator compares its own key.
+	r = q(map[string]any{"filter": map[string]any{"to": "team@"}, "sort": []any{
+		map[string]any{"property": "hasKeyword", "keyword": "$flagged", "isAscending": false},
+		map[string]any{"property": "subject", "isAscending": false}}})
+	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[4], all[2], all[0], all[3], all[1]}) {
+		t.Fatalf("hasKeyword then subject %v", r)
+	}
 	r = q(map[string]any{"filter": map[string]any{"inMailbox": inbox}, "sort": []any{map[string]any{"property": "size"}},
 		"anchor": all[3], "anchorOffset": -1, "limit": 2})
 	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[2], all[3]}) || r["position"] != 2.0 {

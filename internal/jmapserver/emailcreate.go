@@ -323,18 +323,18 @@ func emailImport(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, e := range a.Emails {
+	err = setEach(sortedKeys(a.Emails), res.NotCreated, func(k string) error {
+		e := a.Emails[k]
 		item, err := c.importOne(st, e.BlobID, e.MailboxIDs, e.Keywords, e.ReceivedAt)
 		if err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
-			}
-			res.NotCreated[k] = se
-			continue
+			return err
 		}
 		c.created[k] = jmap.FormatID('E', item.ID)
 		res.Created[k] = createdEmail(item)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out, err := c.finishSet(st, res)
 	if err != nil {

@@ -342,6 +342,9 @@ func TestEmailQuery(t *testing.T) {
 		{map[string]any{"filter": map[string]any{"colour": "red"}}, "unsupportedFilter"},
 		{map[string]any{"filter": map[string]any{"operator": "XOR", "conditions": []any{}}}, "unsupportedFilter"},
 		{map[string]any{"limit": -1}, "invalidArguments"},
+		// Each condition is tested against every message: their number is bounded.
+		{map[string]any{"filter": map[string]any{"operator": "OR", "conditions": manyConditions(1001)}}, "unsupportedFilter"},
+		{map[string]any{"filter": map[string]any{"inMailboxOtherThan": make([]string, 1001)}}, "unsupportedFilter"},
 	} {
 		tc.args["accountId"] = acct
 		if n, a := e.call1("alice", "Email/query", tc.args); n != "error" || a["type"] != tc.typ {
@@ -444,4 +447,13 @@ func TestChangesFromJournal(t *testing.T) {
 			t.Errorf("state %q: %s %v", s, n, a)
 		}
 	}
+}
+
+// manyConditions is n hasKeyword conditions.
+func manyConditions(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = map[string]any{"hasKeyword": fmt.Sprintf("k%d", i)}
+	}
+	return out
 }

@@ -195,9 +195,17 @@ func (q *queryRun) match(f *emailFilter, cd *candidate) bool {
 	return true
 }
 
-func checkFilter(f *emailFilter, depth int) error {
+// maxFilterTerms bounds the conditions and inMailboxOtherThan ids of
+// one Email/query filter: each is tested against every message read.
+const maxFilterTerms = 1000
+
+// checkFilter validates f; terms counts its conditions and ids so far.
+func checkFilter(f *emailFilter, depth int, terms *int) error {
 	if depth > 16 {
 		return jmap.Errorf(jmap.ErrUnsupportedFilter, "filter nested too deeply")
+	}
+	if *terms += 1 + len(f.InMailboxOtherThan); *terms > maxFilterTerms {
+		return jmap.Errorf(jmap.ErrUnsupportedFilter, "filter has more than %d conditions and mailbox ids", maxFilterTerms)
 	}
 	switch f.Operator {
 	case "", "AND", "OR", "NOT":
@@ -208,7 +216,7 @@ func checkFilter(f *emailFilter, depth int) error {
 		return jmap.Errorf(jmap.ErrInvalidArguments, "header needs one or two strings")
 	}
 	for i := range f.Conditions {
-		if err := checkFilter(&f.Conditions[i], depth+1); err != nil {
+		if err := checkFilter(&f.Conditions[i], depth+1, terms); err != nil {
 			return err
 		}
 	}
@@ -227,7 +235,8 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 		if err := dec.Decode(&filter); err != nil {
 			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
-		if err := checkFilter(&filter, 0); err != nil {
+		terms := 0
+		if err := checkFilter(&filter, 0, &terms); err != nil {
 			return nil, err
 		}
 	}

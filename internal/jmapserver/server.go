@@ -53,6 +53,9 @@ type Options struct {
 	// each holds a goroutine and a hub subscription for as long as the
 	// client keeps it; default 4.
 	MaxEventSources int
+	// MaxSizeAttachmentsPerEmail bounds the attachments of an email
+	// created with Email/set (RFC 8621 §1.3.1); default 50 MiB.
+	MaxSizeAttachmentsPerEmail int64
 	// MaxBodyValueBytes caps bodyValues even when a client asks for more
 	// (or for everything); default 1 MiB.
 	MaxBodyValueBytes int
@@ -94,6 +97,9 @@ func New(o Options) *Server {
 	}
 	if o.MaxSizeUpload <= 0 {
 		o.MaxSizeUpload = 50 << 20
+	}
+	if o.MaxSizeAttachmentsPerEmail <= 0 {
+		o.MaxSizeAttachmentsPerEmail = 50 << 20
 	}
 	if o.MaxSizeRequest <= 0 {
 		o.MaxSizeRequest = 10 << 20

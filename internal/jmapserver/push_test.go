@@ -165,3 +165,24 @@ func TestEventSourceLimit(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A ping interval past any duration is held at the maximum (RFC 8620
+// §7.3 lets the server bound it), not overflowed into a panic.
+func TestEventSourceHugePing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?closeafter=state&ping=9223372036854775807", nil)
+	req.SetBasicAuth("alice", password("alice"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("eventsource %d", res.StatusCode)
+	}
+	e.deliver("alice", store.SpecialInbox, plainMsg)
+	if typ, _ := readEvent(t, bufio.NewReader(res.Body)); typ != "state" {
+		t.Fatalf("event %s", typ)
+	}
+}

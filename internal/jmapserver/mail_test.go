@@ -2,6 +2,7 @@ package jmapserver_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -324,6 +325,10 @@ func TestEmailQuery(t *testing.T) {
 		"anchor": all[3], "anchorOffset": -1, "limit": 2})
 	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[2], all[3]}) || r["position"] != 2.0 {
 		t.Fatalf("anchor %v", r)
+	}
+	r = q(map[string]any{"filter": map[string]any{"inMailbox": inbox}, "anchor": all[3], "anchorOffset": math.MaxInt64})
+	if len(ids(r["ids"])) != 0 || r["position"] != 5.0 {
+		t.Fatalf("anchorOffset past the end %v", r)
 	}
 	r = q(map[string]any{"filter": map[string]any{"before": "2000-01-01T00:00:00Z"}})
 	if len(ids(r["ids"])) != 0 {

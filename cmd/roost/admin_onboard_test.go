@@ -133,6 +133,10 @@ func TestAdminDomainDNSAndCheck(t *testing.T) {
 		t.Error("--json: no results")
 	}
 
+	// A resolver that is no address is refused at once, not looked up 24 times.
+	e.fails(1, "not a DNS server address", "domain", "check", "example.org", "--resolver", "not a host")
+	e.fails(1, "not a DNS server address", "domain", "check", "example.org", "--resolver", "127.0.0.1:99999")
+
 	// A zone with one record changed and the rest missing: exit 1.
 	bad := nsdtest.Start(t, map[string]string{"example.org": "@ IN MX 10 mx.elsewhere.test.\n"})
 	r := e.run("", "domain", "check", "example.org", "--resolver", bad)

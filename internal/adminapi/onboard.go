@@ -89,6 +89,9 @@ func (s *Server) domainCheck(w http.ResponseWriter, r *http.Request) error {
 	if p := store.PrincipalFrom(r.Context()); addr != "" && (p == nil || !p.IsSystemAdmin()) {
 		return errorf(http.StatusForbidden, "only system administrators may name a resolver")
 	}
+	if addr != "" && !onboard.ValidResolver(addr) {
+		return badRequest("resolver %q is not a DNS server address (HOST or HOST:PORT)", addr)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
 	writeJSON(w, http.StatusOK, DomainCheck{Domain: d.Domain, Resolver: addr, Results: onboard.Check(ctx, onboard.NewResolver(addr), d.Records)})

@@ -18,17 +18,6 @@ func (s *server) onboarding() *onboard.Service {
 		Settings: func() onboard.Settings { return onboard.SettingsFrom(s.cfg.Load()) }}
 }
 
-// PublicHost is the host name clients of domain are told (the domain's
-// public_hostname property, public_hostname, server_name); JMAP session
-// URLs and DAV redirects use it.
-func (s *server) PublicHost(ctx context.Context, domain string) string {
-	h, err := s.onboarding().PublicHost(ctx, domain)
-	if err != nil {
-		s.log.Warn("public host name of domain", "domain", domain, "err", err)
-	}
-	return h
-}
-
 // mountOnboard serves autoconfig, autodiscover, MTA-STS policies and
 // /profile.mobileconfig (docs/clients.md) on the HTTP listeners.
 func (s *server) mountOnboard(mux *http.ServeMux, authn *directory.Authenticator) {

@@ -15,16 +15,6 @@ import (
 	"testing"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestOnboardingServed runs Roost with public_hostname and public_ports
 // and asks its HTTPS listener for autoconfig, autodiscover and the
 // profile: the public names are handed out, and the profile is signed with
@@ -37,10 +27,10 @@ func TestOnboardingServed(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	cfg := filepath.Join(dir, "roost.toml")
-	https := freeAddr(t)
+	https := freePort(t)
 	writeConfig(t, cfg, dir, fmt.Sprintf("https_listen = %q\nimaps_listen = %q\nsubmissions_listen = %q\n"+
 		"public_hostname = \"mail.example.net\"\npublic_ports = [\"imaps=993\", \"submissions=465\", \"https=443\"]\n",
-		https, freeAddr(t), freeAddr(t)))
+		https, freePort(t), freePort(t)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var stdout, stderr syncBuf

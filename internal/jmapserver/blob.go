@@ -78,13 +78,26 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "upload: put blob", err)
 		return
 	}
-	typ := r.Header.Get("Content-Type")
-	if typ == "" {
-		typ = "application/octet-stream"
-	}
+	typ := uploadType(r.Header.Get("Content-Type"))
 	s.rememberUpload(st.ID, id, upload{typ: typ, size: size, expires: s.o.Now().Add(s.o.UploadTTL)})
 	w.WriteHeader(http.StatusCreated)
 	writeJSON(w, map[string]any{"accountId": acctID, "blobId": "G" + string(id), "type": typ, "size": size})
+}
+
+// maxUploadTypeBytes bounds the media type kept with an upload: the
+// index holds it for UploadTTL, and a header may be up to a megabyte.
+const maxUploadTypeBytes = 255
+
+// uploadType is the media type an upload is kept with: the request's
+// Content-Type when it is one, else application/octet-stream.
+func uploadType(h string) string {
+	if h == "" || len(h) > maxUploadTypeBytes {
+		return "application/octet-stream"
+	}
+	if _, _, err := mime.ParseMediaType(h); err != nil {
+		return "application/octet-stream"
+	}
+	return h
 }
 
 // maxUploadsPerAccount bounds the in-memory upload index of an account.

@@ -50,6 +50,14 @@ func TestUploadDownload(t *testing.T) {
 	if r.code != http.StatusRequestEntityTooLarge || r.json(t)["limit"] != "maxSizeUpload" {
 		t.Fatalf("oversize chunked %d %s", r.code, r.body)
 	}
+	// The upload index keeps the type for a day: a huge or malformed
+	// Content-Type is not kept (nor echoed) as is.
+	for _, ct := range []string{"text/plain; x=" + strings.Repeat("y", 8000), "not a type"} {
+		r = e.do("alice", "POST", "/jmap/upload/"+acct+"/", strings.NewReader("x"), "Content-Type", ct)
+		if r.code != 201 || r.json(t)["type"] != "application/octet-stream" {
+			t.Fatalf("upload with Content-Type %.20q: %d %.200s", ct, r.code, r.body)
+		}
+	}
 	if r := e.do("alice", "POST", "/jmap/upload/"+e.acct("bob")+"/", strings.NewReader("x")); r.code != 404 {
 		t.Fatalf("upload to another account: %d", r.code)
 	}

@@ -95,18 +95,13 @@ func emailGet(c *call, raw json.RawMessage) (any, error) {
 		}
 	}
 	for _, id := range *a.IDs {
-		n, ok := jmap.ParseID('E', id)
-		if !ok {
-			res.NotFound = append(res.NotFound, id)
-			continue
-		}
-		it, err := c.s.itemOf(c.ctx, st.ID, n)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
-			res.NotFound = append(res.NotFound, id)
-			continue
-		}
+		it, err := c.itemByID(st, 'E', id)
 		if err != nil {
-			return nil, fmt.Errorf("email %s: %w", id, err)
+			return nil, err
+		}
+		if it == nil {
+			res.NotFound = append(res.NotFound, id)
+			continue
 		}
 		var m *message
 		if needParse {
@@ -264,6 +259,23 @@ func itemChanges(c *call, raw json.RawMessage, kind byte) (any, error) {
 		HasMoreChanges: more, Created: created, Updated: updated, Destroyed: destroyed}, nil
 }
 
+// itemByID returns the message an Email ('E') or Thread ('T') id names
+// in the account, or nil when there is none the caller may see.
+func (c *call) itemByID(st *store.Store, kind byte, id string) (*store.Item, error) {
+	n, ok := jmap.ParseID(kind, id)
+	if !ok {
+		return nil, nil
+	}
+	it, err := c.s.itemOf(c.ctx, st.ID, n)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%c%d: %w", kind, n, err)
+	}
+	return it, nil
+}
+
 func threadGet(c *call, raw json.RawMessage) (any, error) {
 	var a getArgs
 	if err := parseArgs(raw, &a); err != nil {
@@ -281,18 +293,13 @@ func threadGet(c *call, raw json.RawMessage) (any, error) {
 	}
 	res := getResponse{AccountID: a.AccountID, State: jmap.FormatState(st.ModSeq), List: []any{}, NotFound: []string{}}
 	for _, id := range *a.IDs {
-		n, ok := jmap.ParseID('T', id)
-		if !ok {
-			res.NotFound = append(res.NotFound, id)
-			continue
-		}
-		it, err := c.s.itemOf(c.ctx, st.ID, n)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
-			res.NotFound = append(res.NotFound, id)
-			continue
-		}
+		it, err := c.itemByID(st, 'T', id)
 		if err != nil {
-			return nil, fmt.Errorf("thread %s: %w", id, err)
+			return nil, err
+		}
+		if it == nil {
+			res.NotFound = append(res.NotFound, id)
+			continue
 		}
 		res.List = append(res.List, map[string]any{"id": id, "emailIds": []string{jmap.FormatID('E', it.ID)}})
 	}

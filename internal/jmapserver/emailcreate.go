@@ -230,8 +230,9 @@ func (c *call) buildMessage(st *store.Store, e *emailCreate) ([]byte, error) {
 	}
 	if len(e.Attachments) > 0 {
 		parts := [][]byte{body}
+		budget := c.s.o.MaxSizeAttachmentsPerEmail
 		for _, a := range e.Attachments {
-			p, err := c.attachmentPart(st, a)
+			p, err := c.attachmentPart(st, a, &budget)
 			if err != nil {
 				return nil, err
 			}
@@ -258,7 +259,10 @@ func multipart(sub string, parts [][]byte) []byte {
 	return b.Bytes()
 }
 
-func (c *call) attachmentPart(st *store.Store, a createPart) ([]byte, error) {
+// attachmentPart is the MIME part of attachment a; budget is what is
+// left of maxSizeAttachmentsPerEmail, and the attachment's size is taken
+// from it.
+func (c *call) attachmentPart(st *store.Store, a createPart, budget *int64) ([]byte, error) {
 	rc, _, typ, err := c.s.openBlob(c.ctx, st.ID, a.BlobID)
 	if err != nil {
 		if se, ok := setError(err); ok && se.Type == jmap.SetNotFound {
@@ -267,10 +271,16 @@ func (c *call) attachmentPart(st *store.Store, a createPart) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, c.s.o.MaxSizeUpload+1))
+	data, err := io.ReadAll(io.LimitReader(rc, *budget+1))
 	if err != nil {
 		return nil, fmt.Errorf("read blob %s: %w", a.BlobID, err)
 	}
+	if int64(len(data)) > *budget {
+		// RFC 8621 §4.6: over maxSizeAttachmentsPerEmail is tooLarge.
+		return nil, &jmap.SetError{Type: jmap.SetTooLarge, Description: fmt.Sprintf(
+			"the attachments are larger than maxSizeAttachmentsPerEmail (%d bytes)", c.s.o.MaxSizeAttachmentsPerEmail)}
+	}
+	*budget -= int64(len(data))
 	if a.Type != "" {
 		typ = a.Type
 	}
@@ -323,18 +333,18 @@ func emailImport(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, e := range a.Emails {
+	err = setEach(sortedKeys(a.Emails), res.NotCreated, func(k string) error {
+		e := a.Emails[k]
 		item, err := c.importOne(st, e.BlobID, e.MailboxIDs, e.Keywords, e.ReceivedAt)
 		if err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
-			}
-			res.NotCreated[k] = se
-			continue
+			return err
 		}
 		c.created[k] = jmap.FormatID('E', item.ID)
 		res.Created[k] = createdEmail(item)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out, err := c.finishSet(st, res)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
@@ -22,50 +21,29 @@ func emailSet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(a.Create))
-	for k := range a.Create {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	err = setEach(sortedKeys(a.Create), res.NotCreated, func(k string) error {
 		obj, err := c.createEmail(st, a.Create[k])
 		if err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
-			}
-			res.NotCreated[k] = se
-			continue
+			return err
 		}
 		c.created[k] = obj["id"].(string)
 		res.Created[k] = obj
-	}
-	for id, patch := range a.Update {
-		if err := c.updateEmail(st, c.resolveID(id), patch); err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
+		return nil
+	})
+	if err == nil {
+		err = c.updateDestroy(&a, res, func(id string, patch map[string]any) error {
+			return c.updateEmail(st, id, patch)
+		}, func(id string) error {
+			it, err := c.emailItem(st, id)
+			if err != nil {
+				return err
 			}
-			res.NotUpdated[id] = se
-			continue
-		}
-		res.Updated[id] = nil
-	}
-	for _, id := range a.Destroy {
-		id = c.resolveID(id)
-		it, err := c.emailItem(st, id)
-		if err == nil {
 			_, err = c.s.o.Store.DeleteItems(c.ctx, it.FolderID, []uint32{it.UID})
-		}
-		if err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
-			}
-			res.NotDestroyed[id] = se
-			continue
-		}
-		res.Destroyed = append(res.Destroyed, id)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
 	}
 	return c.finishSet(st, res)
 }

@@ -17,6 +17,9 @@ import (
 // with the store's journal.
 var pushTypes = []string{"Mailbox", "Email", "Thread", "EmailDelivery"}
 
+// maxPing is the longest EventSource ping interval, in seconds.
+const maxPing = 3600
+
 // eventSource serves the push channel (RFC 8620 §7.3): a StateChange
 // event whenever the account's journal moves, pings every ping seconds.
 func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
@@ -46,11 +49,20 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "ping must be a non-negative integer", http.StatusBadRequest)
 			return
 		}
-		ping = n
-		if min := int(s.o.MinPing / time.Second); ping > 0 && ping < min {
-			ping = min // RFC 8620 §7.3: the server may raise it
+		// RFC 8620 §7.3: the server may hold the interval between a
+		// minimum and a maximum (and the maximum keeps the ticker's
+		// duration from overflowing).
+		ping = min(n, maxPing)
+		if lo := int(s.o.MinPing / time.Second); ping > 0 && ping < lo {
+			ping = lo
 		}
 	}
+	if !s.acquire(s.streams, p.Login, s.o.MaxEventSources) {
+		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxEventSources",
+			Detail: fmt.Sprintf("at most %d open EventSource connections per user; close one first", s.o.MaxEventSources)})
+		return
+	}
+	defer s.release(s.streams, p.Login)
 	st, err := s.o.Store.UserStore(r.Context(), p.Login)
 	if err != nil {
 		s.internalError(w, r, "eventsource: user store", err)

@@ -22,11 +22,7 @@ func (c *call) checkGet(a *getArgs, known []string) error {
 			return jmap.Errorf(jmap.ErrRequestTooLarge, "%d ids, at most %d (maxObjectsInGet)", len(*a.IDs), c.s.o.MaxObjectsInGet)
 		}
 		for i, id := range *a.IDs {
-			if len(id) > 1 && id[0] == '#' {
-				if real, ok := c.created[id[1:]]; ok {
-					(*a.IDs)[i] = real
-				}
-			}
+			(*a.IDs)[i] = c.resolveID(id)
 		}
 	}
 	if a.Properties != nil && known != nil {

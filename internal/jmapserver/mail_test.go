@@ -2,6 +2,7 @@ package jmapserver_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -313,10 +314,21 @@ func TestEmailQuery(t *testing.T) {
 	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[1], all[2]}) || r["position"] != 1.0 || r["total"] != 5.0 {
 		t.Fatalf("paging %v", r)
 	}
+	// A header sort after another: each comparator compares its own key.
+	r = q(map[string]any{"filter": map[string]any{"to": "team@"}, "sort": []any{
+		map[string]any{"property": "hasKeyword", "keyword": "$flagged", "isAscending": false},
+		map[string]any{"property": "subject", "isAscending": false}}})
+	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[4], all[2], all[0], all[3], all[1]}) {
+		t.Fatalf("hasKeyword then subject %v", r)
+	}
 	r = q(map[string]any{"filter": map[string]any{"inMailbox": inbox}, "sort": []any{map[string]any{"property": "size"}},
 		"anchor": all[3], "anchorOffset": -1, "limit": 2})
 	if fmt.Sprint(ids(r["ids"])) != fmt.Sprint([]string{all[2], all[3]}) || r["position"] != 2.0 {
 		t.Fatalf("anchor %v", r)
+	}
+	r = q(map[string]any{"filter": map[string]any{"inMailbox": inbox}, "anchor": all[3], "anchorOffset": math.MaxInt64})
+	if len(ids(r["ids"])) != 0 || r["position"] != 5.0 {
+		t.Fatalf("anchorOffset past the end %v", r)
 	}
 	r = q(map[string]any{"filter": map[string]any{"before": "2000-01-01T00:00:00Z"}})
 	if len(ids(r["ids"])) != 0 {
@@ -335,6 +347,9 @@ func TestEmailQuery(t *testing.T) {
 		{map[string]any{"filter": map[string]any{"colour": "red"}}, "unsupportedFilter"},
 		{map[string]any{"filter": map[string]any{"operator": "XOR", "conditions": []any{}}}, "unsupportedFilter"},
 		{map[string]any{"limit": -1}, "invalidArguments"},
+		// Each condition is tested against every message: their number is bounded.
+		{map[string]any{"filter": map[string]any{"operator": "OR", "conditions": manyConditions(1001)}}, "unsupportedFilter"},
+		{map[string]any{"filter": map[string]any{"inMailboxOtherThan": make([]string, 1001)}}, "unsupportedFilter"},
 	} {
 		tc.args["accountId"] = acct
 		if n, a := e.call1("alice", "Email/query", tc.args); n != "error" || a["type"] != tc.typ {
@@ -437,4 +452,13 @@ func TestChangesFromJournal(t *testing.T) {
 			t.Errorf("state %q: %s %v", s, n, a)
 		}
 	}
+}
+
+// manyConditions is n hasKeyword conditions.
+func manyConditions(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = map[string]any{"hasKeyword": fmt.Sprintf("k%d", i)}
+	}
+	return out
 }

@@ -400,7 +400,9 @@ func page(c *call, a queryArgs, ids []string, state string) (any, error) {
 		if i < 0 {
 			return nil, jmap.Errorf(jmap.ErrAnchorNotFound, "anchor %q is not in the results", *a.Anchor)
 		}
-		start = max(i+a.AnchorOffset, 0)
+		// Clamped first: a client's offset near the int limits must
+		// not wrap around.
+		start = max(i+min(max(a.AnchorOffset, -len(ids)), len(ids)), 0)
 	} else if start < 0 {
 		start = max(len(ids)+start, 0)
 	}

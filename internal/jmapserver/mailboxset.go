@@ -3,7 +3,6 @@ package jmapserver
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
@@ -28,13 +27,8 @@ func mailboxSet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(a.Create))
-	for k := range a.Create {
-		keys = append(keys, k)
-	}
 	// Parents before children: a create may name another by "#key".
-	sort.Strings(keys)
-	pending := keys
+	pending := sortedKeys(a.Create)
 	for len(pending) > 0 {
 		var later []string
 		for _, k := range pending {
@@ -55,11 +49,9 @@ func mailboxSet(c *call, raw json.RawMessage) (any, error) {
 			}
 			f, err := c.createMailbox(st, &m)
 			if err != nil {
-				se, ok := setError(err)
-				if !ok {
+				if err := notDone(res.NotCreated, k, err); err != nil {
 					return nil, err
 				}
-				res.NotCreated[k] = se
 				continue
 			}
 			id := jmap.FormatID('M', f.ID)
@@ -75,28 +67,13 @@ func mailboxSet(c *call, raw json.RawMessage) (any, error) {
 		}
 		pending = later
 	}
-	for id, patch := range a.Update {
-		if err := c.updateMailbox(st, c.resolveID(id), patch); err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
-			}
-			res.NotUpdated[id] = se
-			continue
-		}
-		res.Updated[id] = nil
-	}
-	for _, id := range a.Destroy {
-		id = c.resolveID(id)
-		if err := c.destroyMailbox(st, id, a.OnDestroyRemoveEmails); err != nil {
-			se, ok := setError(err)
-			if !ok {
-				return nil, err
-			}
-			res.NotDestroyed[id] = se
-			continue
-		}
-		res.Destroyed = append(res.Destroyed, id)
+	err = c.updateDestroy(&a, res, func(id string, patch map[string]any) error {
+		return c.updateMailbox(st, id, patch)
+	}, func(id string) error {
+		return c.destroyMailbox(st, id, a.OnDestroyRemoveEmails)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c.finishSet(st, res)
 }

@@ -115,3 +115,74 @@ func TestEventSourceTypesPing(t *testing.T) {
 		break
 	}
 }
+
+// Each open EventSource holds a goroutine and a hub subscription: one
+// user may keep only MaxEventSources of them; closing one frees its slot,
+// and other users are not affected.
+func TestEventSourceLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *jmapserver.Options) { o.MaxEventSources = 2 })
+	open := func(login string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?closeafter=no&ping=0", nil)
+		req.SetBasicAuth(login, password(login))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+	a1, a2 := open("alice"), open("alice")
+	if a1.StatusCode != 200 || a2.StatusCode != 200 {
+		t.Fatalf("first two streams: %d %d", a1.StatusCode, a2.StatusCode)
+	}
+	a3 := open("alice")
+	if a3.StatusCode != 429 {
+		t.Fatalf("third stream: %d", a3.StatusCode)
+	}
+	var pr map[string]any
+	if err := json.NewDecoder(a3.Body).Decode(&pr); err != nil || pr["type"] != "urn:ietf:params:jmap:error:limit" || pr["limit"] != "maxEventSources" {
+		t.Fatalf("third stream: %v %v", pr, err)
+	}
+	b := open("bob")
+	b.Body.Close()
+	if b.StatusCode != 200 {
+		t.Fatalf("bob's stream: %d", b.StatusCode)
+	}
+	a1.Body.Close()
+	// The server sees the close when its next write or the context ends.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := open("alice")
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot not freed after close: %d", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A ping interval past any duration is held at the maximum (RFC 8620
+// §7.3 lets the server bound it), not overflowed into a panic.
+func TestEventSourceHugePing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?closeafter=state&ping=9223372036854775807", nil)
+	req.SetBasicAuth("alice", password("alice"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("eventsource %d", res.StatusCode)
+	}
+	e.deliver("alice", store.SpecialInbox, plainMsg)
+	if typ, _ := readEvent(t, bufio.NewReader(res.Body)); typ != "state" {
+		t.Fatalf("event %s", typ)
+	}
+}

@@ -47,6 +47,7 @@ type candidate struct {
 	sum    store.ItemSummary
 	folder int64
 	msg    *message
+	keys   []string // per sort comparator: the text key of a header sort
 }
 
 type queryRun struct {
@@ -194,9 +195,17 @@ func (q *queryRun) match(f *emailFilter, cd *candidate) bool {
 	return true
 }
 
-func checkFilter(f *emailFilter, depth int) error {
+// maxFilterTerms bounds the conditions and inMailboxOtherThan ids of
+// one Email/query filter: each is tested against every message read.
+const maxFilterTerms = 1000
+
+// checkFilter validates f; terms counts its conditions and ids so far.
+func checkFilter(f *emailFilter, depth int, terms *int) error {
 	if depth > 16 {
 		return jmap.Errorf(jmap.ErrUnsupportedFilter, "filter nested too deeply")
+	}
+	if *terms += 1 + len(f.InMailboxOtherThan); *terms > maxFilterTerms {
+		return jmap.Errorf(jmap.ErrUnsupportedFilter, "filter has more than %d conditions and mailbox ids", maxFilterTerms)
 	}
 	switch f.Operator {
 	case "", "AND", "OR", "NOT":
@@ -207,7 +216,7 @@ func checkFilter(f *emailFilter, depth int) error {
 		return jmap.Errorf(jmap.ErrInvalidArguments, "header needs one or two strings")
 	}
 	for i := range f.Conditions {
-		if err := checkFilter(&f.Conditions[i], depth+1); err != nil {
+		if err := checkFilter(&f.Conditions[i], depth+1, terms); err != nil {
 			return err
 		}
 	}
@@ -226,7 +235,8 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 		if err := dec.Decode(&filter); err != nil {
 			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
-		if err := checkFilter(&filter, 0); err != nil {
+		terms := 0
+		if err := checkFilter(&filter, 0, &terms); err != nil {
 			return nil, err
 		}
 	}
@@ -246,6 +256,12 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	sorts := a.Sort
+	if len(sorts) == 0 {
+		f := false
+		sorts = []comparator{{Property: "receivedAt", IsAscending: &f}}
+	}
+	headerSort := slices.ContainsFunc(sorts, func(s comparator) bool { return isHeaderSort(s.Property) })
 	q := &queryRun{c: c, st: st}
 	var cands []*candidate
 	for _, f := range folders {
@@ -260,44 +276,27 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 		for _, it := range items {
 			cd := &candidate{sum: it, folder: f.ID}
 			if q.match(&filter, cd) {
+				if headerSort {
+					// Each message is parsed at most once, and only its
+					// sort keys are kept: not the whole mailbox's parsed
+					// messages while sorting.
+					cd.keys = make([]string, len(sorts))
+					for i, s := range sorts {
+						if isHeaderSort(s.Property) {
+							cd.keys[i] = q.sortKey(cd, s.Property)
+						}
+					}
+				}
 				cands = append(cands, cd)
 			}
+			cd.msg = nil
 			if q.err != nil {
 				return nil, q.err
 			}
 		}
 	}
-	sorts := a.Sort
-	if len(sorts) == 0 {
-		f := false
-		sorts = []comparator{{Property: "receivedAt", IsAscending: &f}}
-	}
-	key := func(cd *candidate, s comparator) string {
-		m := q.load(cd)
-		if m == nil {
-			return ""
-		}
-		switch s.Property {
-		case "subject":
-			return strings.ToLower(asText(m.root.Header.Get("Subject")))
-		case "from", "to":
-			as := addresses(m.root.Header.Get(map[string]string{"from": "From", "to": "To"}[s.Property]))
-			if len(as) == 0 {
-				return ""
-			}
-			if as[0].Name != nil {
-				return strings.ToLower(*as[0].Name)
-			}
-			return strings.ToLower(as[0].Email)
-		case "sentAt":
-			if v, ok := headerValue(&m.root.Header, "Date", "Date", false).(string); ok {
-				return v
-			}
-		}
-		return ""
-	}
 	slices.SortStableFunc(cands, func(x, y *candidate) int {
-		for _, s := range sorts {
+		for i, s := range sorts {
 			var d int
 			switch s.Property {
 			case "receivedAt":
@@ -307,7 +306,7 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 			case "hasKeyword":
 				d = cmpBool(hasFlag(x.sum.Flags, s.Keyword), hasFlag(y.sum.Flags, s.Keyword))
 			default:
-				d = strings.Compare(key(x, s), key(y, s))
+				d = strings.Compare(x.keys[i], y.keys[i])
 			}
 			if s.IsAscending != nil && !*s.IsAscending {
 				d = -d
@@ -318,14 +317,47 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 		}
 		return cmpInt(x.sum.ID, y.sum.ID)
 	})
-	if q.err != nil {
-		return nil, q.err
-	}
 	ids := make([]string, len(cands))
 	for i, cd := range cands {
 		ids[i] = jmap.FormatID('E', cd.sum.ID)
 	}
 	return page(c, a, ids, jmap.FormatState(st.ModSeq))
+}
+
+// isHeaderSort reports whether sorting by property reads the message's
+// header (the others come from the item summary).
+func isHeaderSort(property string) bool {
+	switch property {
+	case "subject", "from", "to", "sentAt":
+		return true
+	}
+	return false
+}
+
+// sortKey is the text a header sort compares for cd.
+func (q *queryRun) sortKey(cd *candidate, property string) string {
+	m := q.load(cd)
+	if m == nil {
+		return ""
+	}
+	switch property {
+	case "subject":
+		return strings.ToLower(asText(m.root.Header.Get("Subject")))
+	case "from", "to":
+		as := addresses(m.root.Header.Get(map[string]string{"from": "From", "to": "To"}[property]))
+		if len(as) == 0 {
+			return ""
+		}
+		if as[0].Name != nil {
+			return strings.ToLower(*as[0].Name)
+		}
+		return strings.ToLower(as[0].Email)
+	case "sentAt":
+		if v, ok := headerValue(&m.root.Header, "Date", "Date", false).(string); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func cmpInt(a, b int64) int {

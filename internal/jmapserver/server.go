@@ -49,6 +49,13 @@ type Options struct {
 	MaxCallsInRequest     int
 	MaxObjectsInGet       int
 	MaxObjectsInSet       int
+	// MaxEventSources bounds the open EventSource streams of one user;
+	// each holds a goroutine and a hub subscription for as long as the
+	// client keeps it; default 4.
+	MaxEventSources int
+	// MaxSizeAttachmentsPerEmail bounds the attachments of an email
+	// created with Email/set (RFC 8621 §1.3.1); default 50 MiB.
+	MaxSizeAttachmentsPerEmail int64
 	// MaxBodyValueBytes caps bodyValues even when a client asks for more
 	// (or for everything); default 1 MiB.
 	MaxBodyValueBytes int
@@ -70,6 +77,7 @@ type Server struct {
 	mu        sync.Mutex
 	requests  map[string]int // in-flight API requests per login
 	uploading map[string]int // in-flight uploads per login
+	streams   map[string]int // open EventSource streams per login
 	uploads   map[int64]map[blob.ID]upload
 	basic     *directory.BasicAuth
 }
@@ -90,6 +98,9 @@ func New(o Options) *Server {
 	if o.MaxSizeUpload <= 0 {
 		o.MaxSizeUpload = 50 << 20
 	}
+	if o.MaxSizeAttachmentsPerEmail <= 0 {
+		o.MaxSizeAttachmentsPerEmail = 50 << 20
+	}
 	if o.MaxSizeRequest <= 0 {
 		o.MaxSizeRequest = 10 << 20
 	}
@@ -98,6 +109,7 @@ func New(o Options) *Server {
 	def(&o.MaxCallsInRequest, 16)
 	def(&o.MaxObjectsInGet, 500)
 	def(&o.MaxObjectsInSet, 500)
+	def(&o.MaxEventSources, 4)
 	def(&o.MaxBodyValueBytes, 1<<20)
 	if o.MinPing <= 0 {
 		o.MinPing = 30 * time.Second
@@ -113,7 +125,7 @@ func New(o Options) *Server {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{},
+	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{}, streams: map[string]int{},
 		uploads: map[int64]map[blob.ID]upload{}}
 	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Name: "JMAP",
 		Denied: "this account may not use JMAP", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}

@@ -27,12 +27,12 @@ func (s *Server) coreCapability() map[string]any {
 }
 
 // mailAccountCapability is RFC 8621 §1.3.1.
-func mailAccountCapability() map[string]any {
+func (s *Server) mailAccountCapability() map[string]any {
 	return map[string]any{
 		"maxMailboxesPerEmail":       1, // an item lives in one folder
 		"maxMailboxDepth":            nil,
 		"maxSizeMailboxName":         255,
-		"maxSizeAttachmentsPerEmail": 50 << 20,
+		"maxSizeAttachmentsPerEmail": s.o.MaxSizeAttachmentsPerEmail,
 		"emailQuerySortOptions":      emailSorts,
 		"mayCreateTopLevelMailbox":   true,
 	}
@@ -49,7 +49,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	acct := jmap.FormatID('A', st.ID)
 	base := s.base(r)
 	caps := map[string]any{jmap.CapCore: s.coreCapability(), jmap.CapMail: map[string]any{}}
-	accountCaps := map[string]any{jmap.CapMail: mailAccountCapability()}
+	accountCaps := map[string]any{jmap.CapMail: s.mailAccountCapability()}
 	primary := map[string]string{jmap.CapMail: acct}
 	if s.o.Submitter != nil {
 		caps[CapSubmission] = map[string]any{}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
@@ -84,6 +86,63 @@ func setError(err error) (*jmap.SetError, bool) {
 		return &jmap.SetError{Type: jmap.SetInvalidProperties, Description: err.Error()}, true
 	}
 	return nil, false
+}
+
+// setEach runs do for each key in turn: a failure of one object is
+// recorded in failed under its key, an unexpected error (see setError)
+// stops the call and is returned.
+func setEach(keys []string, failed map[string]*jmap.SetError, do func(k string) error) error {
+	for _, k := range keys {
+		if err := do(k); err != nil {
+			if err := notDone(failed, k, err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// notDone records err, the failure of object k, in failed; an
+// unexpected error (see setError) is returned instead, to fail the call.
+func notDone(failed map[string]*jmap.SetError, k string, err error) error {
+	se, ok := setError(err)
+	if !ok {
+		return err
+	}
+	failed[k] = se
+	return nil
+}
+
+// sortedKeys orders creation ids, so that creates run (and "#key"
+// references resolve) the same way every time.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// updateDestroy applies the update and destroy parts of a /set (RFC 8620
+// §5.3) with the type's functions, after resolving creation references.
+func (c *call) updateDestroy(a *setArgs, res *setResponse, update func(id string, patch map[string]any) error, destroy func(id string) error) error {
+	err := setEach(sortedKeys(a.Update), res.NotUpdated, func(id string) error {
+		if err := update(c.resolveID(id), a.Update[id]); err != nil {
+			return err
+		}
+		res.Updated[id] = nil
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(a.Destroy))
+	for i, id := range a.Destroy {
+		ids[i] = c.resolveID(id)
+	}
+	return setEach(ids, res.NotDestroyed, func(id string) error {
+		if err := destroy(id); err != nil {
+			return err
+		}
+		res.Destroyed = append(res.Destroyed, id)
+		return nil
+	})
 }
 
 func invalidProps(desc string, props ...string) *jmap.SetError {

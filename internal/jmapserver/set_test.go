@@ -228,3 +228,38 @@ func TestMailboxSet(t *testing.T) {
 		t.Fatalf("bob's inbox %v", res)
 	}
 }
+
+// The attachments of a created email are bounded by
+// maxSizeAttachmentsPerEmail (RFC 8621 §4.6: tooLarge): one blob named
+// many times does not build an email of any size in memory, and a blob
+// larger than the limit is refused, not cut short.
+func TestMaxSizeAttachmentsPerEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *jmapserver.Options) { o.MaxSizeAttachmentsPerEmail = 100 })
+	acct := e.acct("alice")
+	drafts := fmt.Sprintf("M%d", e.folder("alice", store.SpecialDrafts).ID)
+	blob := e.do("alice", "POST", "/jmap/upload/"+acct+"/", strings.NewReader(strings.Repeat("a", 60)), "Content-Type", "text/plain").json(t)["blobId"]
+	big := e.do("alice", "POST", "/jmap/upload/"+acct+"/", strings.NewReader(strings.Repeat("b", 101)), "Content-Type", "text/plain").json(t)["blobId"]
+	att := func(ids ...any) map[string]any {
+		var as []any
+		for _, id := range ids {
+			as = append(as, map[string]any{"blobId": id, "type": "text/plain"})
+		}
+		return map[string]any{"mailboxIds": map[string]any{drafts: true}, "subject": "s", "attachments": as}
+	}
+	_, a := e.call1("alice", "Email/set", map[string]any{"accountId": acct, "create": map[string]any{
+		"one": att(blob), "two": att(blob, blob), "big": att(big)}})
+	if a["created"].(map[string]any)["one"] == nil {
+		t.Fatalf("one attachment under the limit: %v", a)
+	}
+	for _, k := range []string{"two", "big"} {
+		if se, _ := a["notCreated"].(map[string]any)[k].(map[string]any); se["type"] != "tooLarge" {
+			t.Errorf("%s: %v", k, a)
+		}
+	}
+	s := e.do("alice", "GET", "/jmap/session", nil).json(t)
+	mail := s["accounts"].(map[string]any)[acct].(map[string]any)["accountCapabilities"].(map[string]any)["urn:ietf:params:jmap:mail"].(map[string]any)
+	if mail["maxSizeAttachmentsPerEmail"] != 100.0 {
+		t.Errorf("advertised %v", mail["maxSizeAttachmentsPerEmail"])
+	}
+}

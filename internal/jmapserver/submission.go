@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -161,13 +160,8 @@ func emailSubmissionSet(c *call, raw json.RawMessage) (any, error) {
 	for _, id := range a.Destroy {
 		res.NotDestroyed[id] = &jmap.SetError{Type: jmap.SetNotFound, Description: "submissions are final"}
 	}
-	keys := make([]string, 0, len(a.Create))
-	for k := range a.Create {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	emailOf := map[string]string{} // "#creation id" of a submission → email id
-	for _, k := range keys {
+	for _, k := range sortedKeys(a.Create) {
 		var sc submissionCreate
 		dec := json.NewDecoder(bytes.NewReader(a.Create[k]))
 		dec.DisallowUnknownFields()
@@ -177,11 +171,9 @@ func emailSubmissionSet(c *call, raw json.RawMessage) (any, error) {
 		}
 		obj, err := c.submit(st, &sc)
 		if err != nil {
-			se, ok := setError(err)
-			if !ok {
+			if err := notDone(res.NotCreated, k, err); err != nil {
 				return nil, err
 			}
-			res.NotCreated[k] = se
 			continue
 		}
 		c.created[k] = obj["id"].(string)

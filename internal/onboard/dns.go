@@ -114,6 +114,19 @@ type Result struct {
 	Error string   `json:"error,omitempty"`
 }
 
+// ValidResolver reports whether addr names a DNS server: an IP address
+// or host name, optionally with a port (HOST:PORT, [IPv6]:PORT).
+func ValidResolver(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = addr, "53"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return false
+	}
+	return net.ParseIP(host) != nil || host == "localhost" || validDomain(host)
+}
+
 // NewResolver returns the system resolver, or one that asks the DNS
 // server at addr (host:port; port 53 when omitted) over UDP and TCP.
 func NewResolver(addr string) *net.Resolver {

@@ -98,22 +98,6 @@ type Account struct {
 	Settings
 }
 
-// PublicHost returns the host name clients of domain are told: the
-// domain's public_hostname property, else public_hostname, else
-// server_name. A store failure falls back to the server-wide name (and
-// is returned for logging).
-func (s *Service) PublicHost(ctx context.Context, domain string) (string, error) {
-	st := s.Settings()
-	props, err := s.Props(store.SystemContext(ctx), strings.ToLower(domain))
-	if err != nil {
-		return st.Host, err
-	}
-	if h := props[PropPublicHostname]; h != "" {
-		return h, nil
-	}
-	return st.Host, nil
-}
-
 // Lookup returns the account settings for address, or ErrUnknownDomain
 // when its domain is not served (a malformed address counts as such).
 // Whether the user exists is deliberately not looked at.

@@ -3,6 +3,7 @@ package jmap
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -85,6 +86,10 @@ func TestResolveArgs(t *testing.T) {
 		{`{"#ids":{"resultOf":"t0","name":"Email/query","path":"ids"}}`, "", ErrInvalidResultReference},
 		{`{"#ids":"x"}`, "", ErrInvalidResultReference},
 		{`{"ids":[],"#ids":{"resultOf":"t0","name":"Email/query","path":"/ids"}}`, "", ErrInvalidArguments},
+		// Every extra reference would be another walk of an earlier
+		// response: a call may hold only MaxReferences of them.
+		{manyRefs(MaxReferences), "", ""},
+		{manyRefs(MaxReferences + 1), "", ErrInvalidArguments},
 	} {
 		got, err := ResolveArgs(json.RawMessage(tc.args), done)
 		if tc.errType != "" {
@@ -97,6 +102,9 @@ func TestResolveArgs(t *testing.T) {
 			t.Errorf("%s: %v", tc.args, err)
 			continue
 		}
+		if tc.want == "" {
+			continue
+		}
 		var a, b any
 		json.Unmarshal(got, &a)
 		json.Unmarshal([]byte(tc.want), &b)
@@ -104,6 +112,15 @@ func TestResolveArgs(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", tc.args, got, tc.want)
 		}
 	}
+}
+
+// manyRefs is an arguments object with n result references.
+func manyRefs(n int) string {
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf(`"#a%d":{"resultOf":"t0","name":"Email/query","path":"/ids"}`, i))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 func TestPointerEscapes(t *testing.T) {

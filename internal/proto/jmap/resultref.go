@@ -19,12 +19,25 @@ type ResultReference struct {
 // the calls made so far in the request (RFC 8620 §3.7). An argument given
 // both plainly and as a reference is invalidArguments; a reference that
 // cannot be evaluated is invalidResultReference. Since only earlier
-// responses are searched, references cannot loop.
+// responses are searched, references cannot loop. At most MaxReferences
+// arguments may be references, and each earlier response is decoded at
+// most once, so the work is bounded by the responses' size, not by how
+// often a request names them.
 func ResolveArgs(args json.RawMessage, done []Invocation) (json.RawMessage, *MethodError) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(args, &m); err != nil {
 		return nil, Errorf(ErrInvalidArguments, "arguments are not an object")
 	}
+	refs := 0
+	for k := range m {
+		if strings.HasPrefix(k, "#") {
+			refs++
+		}
+	}
+	if refs > MaxReferences {
+		return nil, Errorf(ErrInvalidArguments, "%d arguments are result references, at most %d may be", refs, MaxReferences)
+	}
+	docs := map[int]any{} // decoded earlier responses, by index in done
 	changed := false
 	for k, v := range m {
 		if !strings.HasPrefix(k, "#") {
@@ -38,7 +51,7 @@ func ResolveArgs(args json.RawMessage, done []Invocation) (json.RawMessage, *Met
 		if err := json.Unmarshal(v, &ref); err != nil || ref.ResultOf == "" || ref.Name == "" {
 			return nil, Errorf(ErrInvalidResultReference, "%s is not a ResultReference", k)
 		}
-		val, err := evalRef(ref, done)
+		val, err := evalRef(ref, done, docs)
 		if err != nil {
 			return nil, err
 		}
@@ -56,8 +69,12 @@ func ResolveArgs(args json.RawMessage, done []Invocation) (json.RawMessage, *Met
 	return b, nil
 }
 
-func evalRef(ref ResultReference, done []Invocation) (json.RawMessage, *MethodError) {
-	for _, r := range done {
+// MaxReferences bounds the result references in one call's arguments;
+// no method has nearly as many arguments.
+const MaxReferences = 16
+
+func evalRef(ref ResultReference, done []Invocation, docs map[int]any) (json.RawMessage, *MethodError) {
+	for i, r := range done {
 		if r.CallID != ref.ResultOf {
 			continue
 		}
@@ -66,9 +83,12 @@ func evalRef(ref ResultReference, done []Invocation) (json.RawMessage, *MethodEr
 		if r.Name != ref.Name {
 			return nil, Errorf(ErrInvalidResultReference, "call %q answered %s, not %s", ref.ResultOf, r.Name, ref.Name)
 		}
-		var doc any
-		if err := json.Unmarshal(r.Args, &doc); err != nil {
-			return nil, Errorf(ErrInvalidResultReference, "result of %q is not JSON", ref.ResultOf)
+		doc, ok := docs[i]
+		if !ok {
+			if err := json.Unmarshal(r.Args, &doc); err != nil {
+				return nil, Errorf(ErrInvalidResultReference, "result of %q is not JSON", ref.ResultOf)
+			}
+			docs[i] = doc
 		}
 		v, ok := Pointer(doc, ref.Path)
 		if !ok {

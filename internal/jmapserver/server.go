@@ -31,6 +31,12 @@ type Options struct {
 	// directory's login sentinels: ErrBadCredentials 401, ErrFeature and
 	// ErrInactive 403, anything else 503 (logged unless a throttle).
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// Session authenticates a request by the web client's session cookie
+	// before HTTP Basic is tried (internal/web's JMAPAuth, wired by the
+	// app). It returns handled false when the request carries no
+	// session; handled with a nil principal when it refused the request
+	// and wrote the answer (a bad session, a cross-origin request).
+	Session func(w http.ResponseWriter, r *http.Request) (p *store.Principal, handled bool)
 	// BaseURL is the absolute URL clients reach the server at (no
 	// trailing slash); empty: taken from each request's Host and TLS.
 	BaseURL string
@@ -201,6 +207,11 @@ func (s *Server) base(r *http.Request) string {
 // authenticate checks HTTP Basic credentials (RFC 7617) through the
 // directory's one HTTP mapping (directory.BasicAuth).
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*store.Principal, bool) {
+	if s.o.Session != nil && r.Header.Get("Authorization") == "" {
+		if p, handled := s.o.Session(w, r); handled {
+			return p, p != nil
+		}
+	}
 	return s.basic.Check(w, r)
 }
 

@@ -641,6 +641,10 @@ type Mail interface {
 	// (a store's properties include Sieve scripts: a caller after a few
 	// small keys need not read them).
 	StorePropsPrefix(ctx context.Context, storeID int64, prefix string) (map[string]string, error)
+	// AddStoreProp sets key to value unless the store already has it, and
+	// returns the value now stored: of concurrent callers exactly one
+	// value wins and every caller learns it (URLAUTH mailbox keys).
+	AddStoreProp(ctx context.Context, storeID int64, key, value string) (string, error)
 	// DomainProps/SetDomainProps (DKIM keys) and TenantProps/SetTenantProps
 	// (disclaimer, quota warning templates): system admins, and the
 	// tenant's admins for their own.

@@ -23,6 +23,13 @@ func (f *Backend) AddGroupMember(a0 context.Context, a1 string, a2 string, a3 st
 	return f.Backend.AddGroupMember(a0, a1, a2, a3)
 }
 
+func (f *Backend) AddStoreProp(a0 context.Context, a1 int64, a2 string, a3 string) (r0 string, err error) {
+	if err = f.fault(a0, "AddStoreProp"); err != nil {
+		return
+	}
+	return f.Backend.AddStoreProp(a0, a1, a2, a3)
+}
+
 func (f *Backend) AddTenantAdmin(a0 context.Context, a1 string, a2 string) (err error) {
 	if err = f.fault(a0, "AddTenantAdmin"); err != nil {
 		return

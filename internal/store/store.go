@@ -407,6 +407,10 @@ type Queue interface {
 	OpenQueued(ctx context.Context, id int64) (io.ReadCloser, error)
 	GetQueued(ctx context.Context, id int64) (*QueuedMessage, error)
 	ListQueue(ctx context.Context) ([]*QueuedMessage, error)
+	// QueueStats counts the queue and finds its oldest message's creation
+	// time (zero when empty) in one statement: what monitoring needs,
+	// without listing the queue. System admins only.
+	QueueStats(ctx context.Context) (n int, oldest time.Time, err error)
 	// UpdateQueued saves Recipients, Attempts, LastError and NextAttempt.
 	UpdateQueued(ctx context.Context, m *QueuedMessage) error
 	// RetryQueued makes a message due now.

@@ -394,6 +394,13 @@ func (f *Backend) PurgeDeleted(a0 context.Context, a1 time.Duration) (r0 store.P
 	return f.Backend.PurgeDeleted(a0, a1)
 }
 
+func (f *Backend) QueueStats(a0 context.Context) (r0 int, r1 time.Time, err error) {
+	if err = f.fault(a0, "QueueStats"); err != nil {
+		return
+	}
+	return f.Backend.QueueStats(a0)
+}
+
 func (f *Backend) Recipients(a0 context.Context, a1 string) (r0 []*store.User, err error) {
 	if err = f.fault(a0, "Recipients"); err != nil {
 		return

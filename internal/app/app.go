@@ -293,7 +293,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
 	if cfg.HasRole("admin") {
-		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
+		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version, Authenticator: authn,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },

@@ -545,6 +545,8 @@ type Directory interface {
 	// Principal builds the principal of a user (groups, administered
 	// tenants) after authentication. System principal only.
 	Principal(ctx context.Context, login string) (*Principal, error)
+
+	Secrets
 }
 
 // Mail is the part of the store that keeps stores, folders and items.

@@ -571,17 +571,20 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	s.mountJMAP(mux, authn) // jmap.go
+	webServer := s.mountWeb(mux, authn) // web.go
+	s.mountJMAP(mux, authn, webServer)  // jmap.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nThe web client, JMAP and ActiveSync are served here as they are built.\n", s.o.Version)
-	})
+	if webServer == nil {
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nThe web client is not built into this binary.\n", s.o.Version)
+		})
+	}
 	return mux
 }
 

@@ -60,6 +60,13 @@ export const tree = computed(() => {
   return out;
 });
 
+// firstError returns the first SetError of a notCreated/notUpdated/
+// notDestroyed map (servers may send an empty map or null for none).
+export function firstError(m) {
+  const e = m && Object.values(m)[0];
+  return e ? new Error(e.description || e.type) : null;
+}
+
 export function notify(msg) {
   toast.value = msg;
   clearTimeout(notify.timer);
@@ -231,7 +238,7 @@ export async function setKeyword(list, kw, on) {
   patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
   try {
     const r = await api([['Email/set', { update }, 's']]);
-    if (r.s.notUpdated) throw new Error(Object.values(r.s.notUpdated)[0].type);
+    if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
     if (kw === '$seen') loadMailboxes().catch(fail);
   } catch (e) {
     fail(e);
@@ -261,7 +268,7 @@ export async function moveTo(id, mailboxId) {
   if (!id || !mailboxId) return;
   try {
     const r = await api([['Email/set', { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }, 's']]);
-    if (r.s.notUpdated) throw new Error(Object.values(r.s.notUpdated)[0].type);
+    if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
     const mb = mailboxes.value.find((m) => m.id === mailboxId);
     notify(t('moved', { folder: mb ? mailboxName(mb) : '' }));
     if (id === selectedId.value) afterRemoval();
@@ -280,7 +287,7 @@ export async function remove(id) {
   }
   try {
     const r = await api([['Email/set', { destroy: [id] }, 's']]);
-    if (r.s.notDestroyed) throw new Error(Object.values(r.s.notDestroyed)[0].type);
+    if (firstError(r.s.notDestroyed)) throw firstError(r.s.notDestroyed);
     notify(t('deleted'));
     afterRemoval();
   } catch (e) {
@@ -365,12 +372,9 @@ export async function send(d) {
     ['Email/set', { create: { c: email } }, 's'],
     ['EmailSubmission/set', { create: { k: { identityId: ident.id, emailId: '#c' } }, onSuccessUpdateEmail: { '#k': onSuccess } }, 'sub'],
   ]);
-  if (r.s.notCreated) throw new Error(Object.values(r.s.notCreated)[0].description || Object.values(r.s.notCreated)[0].type);
-  if (r.sub.notCreated) {
-    const e = Object.values(r.sub.notCreated)[0];
-    // The draft stays in Drafts for another try.
-    throw new Error(e.description || e.type);
-  }
+  if (firstError(r.s.notCreated)) throw firstError(r.s.notCreated);
+  // A refused submission leaves the draft in Drafts for another try.
+  if (firstError(r.sub.notCreated)) throw firstError(r.sub.notCreated);
   if (d.replyOf) await setKeyword([d.replyOf], '$answered', true);
   resetList();
   loadMailboxes().catch(fail);

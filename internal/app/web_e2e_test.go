@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -323,5 +324,85 @@ func checkCSRF(t *testing.T, base string) {
 	// not just the cookie cleared.
 	if st, _ := do("GET", "/web/api/me", "", map[string]string{"Cookie": "__Host-roost-session=" + token}); st != 401 || token == "" {
 		t.Errorf("the revoked session's cookie: %d, want 401", st)
+	}
+}
+
+// TestWebClientBigMailbox fills an Inbox (5,000 messages, or
+// ROOST_WEB_BIG_MESSAGES) and checks in Chromium that the message list
+// is virtualised: a bounded number of rows in the page whatever the
+// total, the first page shown quickly, a jump to the middle loading only
+// the pages in view (web/e2e/biglist.mjs prints the timings).
+func TestWebClientBigMailbox(t *testing.T) {
+	node, chromium, webDir := webE2ETools(t)
+	n := 5000
+	if v := os.Getenv("ROOST_WEB_BIG_MESSAGES"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	dir := t.TempDir()
+	httpsAddr := freePort(t)
+	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\n", httpsAddr))
+	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"big","email":"big@example.org","password":"pw-big-1"}`, 201)
+	base := "https://" + httpsAddr
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	call := func(method, path, ctype, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.SetBasicAuth("big", "pw-big-1")
+		req.Header.Set("Content-Type", ctype)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, err)
+		}
+		return out
+	}
+	sess := call("GET", "/jmap/session", "application/json", "")
+	acct := sess["primaryAccounts"].(map[string]any)["urn:ietf:params:jmap:mail"].(string)
+	using := `"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"]`
+	mb := call("POST", "/jmap/api/", "application/json", `{`+using+`,"methodCalls":[["Mailbox/query",{"accountId":"`+acct+`","filter":{"role":"inbox"}},"q"]]}`)
+	inbox := mb["methodResponses"].([]any)[0].([]any)[1].(map[string]any)["ids"].([]any)[0].(string)
+	up := call("POST", "/jmap/upload/"+acct+"/", "message/rfc822",
+		"From: Sender <sender@example.net>\r\nTo: big@example.org\r\nSubject: One of many\r\n\r\nA message in a big mailbox.\r\n")
+	blob := up["blobId"].(string)
+	start := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	seeded := time.Now()
+	for i := 0; i < n; i += 500 {
+		var b strings.Builder
+		for k := i; k < min(n, i+500); k++ {
+			if k > i {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"k%d":{"blobId":%q,"mailboxIds":{%q:true},"keywords":{"$seen":true},"receivedAt":%q}`,
+				k, blob, inbox, start.Add(time.Duration(k)*time.Minute).Format(time.RFC3339))
+		}
+		res := call("POST", "/jmap/api/", "application/json", `{`+using+`,"methodCalls":[["Email/import",{"accountId":"`+acct+`","emails":{`+b.String()+`}},"i"]]}`)
+		r := res["methodResponses"].([]any)[0].([]any)
+		if r[0] != "Email/import" {
+			t.Fatalf("import: %v", r[1])
+		}
+		if nc, _ := r[1].(map[string]any)["notCreated"].(map[string]any); len(nc) > 0 {
+			t.Fatalf("import refused: %v", nc)
+		}
+	}
+	t.Logf("seeded %d messages in %v", n, time.Since(seeded).Round(time.Millisecond))
+
+	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
+	if artefacts == "" {
+		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
+	}
+	artefacts = filepath.Join(artefacts, "web-big-"+time.Now().UTC().Format("20060102T150405"))
+	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "biglist.mjs"))
+	cmd.Dir = webDir
+	cmd.Env = append(os.Environ(), "BASE="+base, "USER=big", "PASS=pw-big-1", "TOTAL="+fmt.Sprint(n),
+		"ARTIFACTS="+artefacts, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("web/e2e/biglist.mjs:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "\nOK\n") {
+		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
 	}
 }

@@ -14,6 +14,34 @@ const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, 'dist');
 const BUDGET = 150 * 1024; // initial JS, gzipped (issue 12)
 
+// The translation catalogue is complete: German has every English key
+// and no other, and every key the sources name (t('…'), and the
+// shortcut labels 'sc…') is in it.
+{
+  const src = readFileSync(join(root, 'src', 'i18n.js'), 'utf8');
+  const keysOf = (lang) => {
+    const block = src.slice(src.indexOf(`  ${lang}: {`));
+    return new Set([...block.slice(0, block.indexOf('\n  },')).matchAll(/^\s+'?([\w.]+)'?:/gm)].map((m) => m[1]).filter((k) => k !== lang));
+  };
+  const en = keysOf('en');
+  const de = keysOf('de');
+  const used = new Set();
+  for (const f of ['main.jsx', 'list.jsx', 'reader.jsx', 'compose.jsx', 'keys.jsx', 'state.js']) {
+    const code = readFileSync(join(root, 'src', f), 'utf8');
+    for (const m of code.matchAll(/\bt\('([\w.]+)'\s*[,)]/g)) used.add(m[1]);
+    for (const m of code.matchAll(/'(sc[A-Z]\w+)'/g)) used.add(m[1]);
+  }
+  const problems = [
+    ...[...en].filter((k) => !de.has(k)).map((k) => `German lacks ${k}`),
+    ...[...de].filter((k) => !en.has(k)).map((k) => `German has ${k}, English does not`),
+    ...[...used].filter((k) => !en.has(k)).map((k) => `the catalogue lacks ${k}`),
+  ];
+  if (problems.length) {
+    console.error(problems.join('\n'));
+    process.exit(1);
+  }
+}
+
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 

@@ -134,6 +134,21 @@ try {
   await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
   await plain.waitFor();
 
+  // ---- delete: to Trash, and from Trash for good ----
+  await list.getByRole('option').filter({ hasText: 'Find the needle' }).click();
+  await page.getByRole('heading', { name: 'Find the needle' }).waitFor();
+  await page.locator('body').press('#');
+  await page.getByText('Moved to Trash.').waitFor();
+  await list.getByRole('option').filter({ hasText: 'Find the needle' }).waitFor({ state: 'detached' });
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Trash/ }).click();
+  await list.getByRole('option').filter({ hasText: 'Find the needle' }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('Deleted.').waitFor();
+  await list.getByRole('option').filter({ hasText: 'Find the needle' }).waitFor({ state: 'detached' });
+  check(true, 'deleted to Trash, then from Trash');
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+  await plain.waitFor();
+
   // ---- HTML mail: inert, nothing remote until allowed ----
   check(evilRequests.length === 0, 'no remote request so far: ' + evilRequests.join(' '));
   await list.getByRole('option').filter({ hasText: 'HTML attack' }).click();
@@ -179,6 +194,7 @@ try {
     mkdirSync(SHOTS, { recursive: true });
     await list.getByRole('option').filter({ hasText: 'Plain hello' }).click();
     await page.locator('.text-body').waitFor();
+    await page.locator('.toast:empty').waitFor({ state: 'attached' });
     await page.screenshot({ path: join(SHOTS, 'mail-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: join(SHOTS, 'mail-dark.png') });

@@ -23,8 +23,10 @@ export async function login(name, password) {
   return err;
 }
 
-export async function logout() {
-  await fetch('/web/logout', { method: 'POST', credentials: 'same-origin' });
+// logout ends this session, or with everywhere every session of the user.
+export async function logout(everywhere) {
+  const body = new URLSearchParams(everywhere ? { everywhere: '1' } : {});
+  await fetch('/web/logout', { method: 'POST', body, credentials: 'same-origin' });
   session = null;
 }
 

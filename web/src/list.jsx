@@ -94,7 +94,7 @@ export function MessageList() {
         onScroll={(e) => { scrollTop.value = e.currentTarget.scrollTop; }}
       >
         <div class="spacer" style={{ height: total * ROW }}>{rows}</div>
-        {total === 0 && <p class="empty">{S.listVersion.value > 0 ? t('noMessages') : t('loading')}</p>}
+        {total === 0 && <p class="empty" role="status">{S.listLoaded.value ? t('noMessages') : t('loading')}</p>}
       </div>
     </section>
   );

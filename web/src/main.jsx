@@ -130,7 +130,7 @@ function Header() {
       <button class="primary" onClick={() => S.startCompose('new')}>{t('compose')}</button>
       <button class="icon" aria-label={t('settings')} title={t('settings')} onClick={() => { S.dialog.value = 'settings'; }}>⚙</button>
       <button class="icon" aria-label={t('shortcuts')} title={t('shortcuts')} onClick={() => { S.dialog.value = 'help'; }}>?</button>
-      <button onClick={async () => { await logout(); location.reload(); }}>{t('signOut')}</button>
+      <button class="signout" onClick={async () => { await logout(); location.reload(); }}>{t('signOut')}</button>
     </header>
   );
 }
@@ -146,6 +146,10 @@ function Settings() {
         ))}
       </fieldset>
       <LanguageSelect />
+      <p class="signout-all">
+        <button onClick={async () => { await logout(); location.reload(); }}>{t('signOut')}</button>{' '}
+        <button onClick={async () => { await logout(true); location.reload(); }}>{t('signOutEverywhere')}</button>
+      </p>
     </Dialog>
   );
 }

@@ -12,6 +12,7 @@ export const currentMailbox = signal(null); // mailbox id
 export const query = signal('');           // the search box's text
 export const total = signal(0);            // messages the query matches
 export const listVersion = signal(0);      // bumps when rows arrive
+export const listLoaded = signal(false);   // the first page of the current list is in
 export const selectedIndex = signal(-1);
 export const selectedId = signal(null);
 export const message = signal(null);       // the open message, full
@@ -123,6 +124,7 @@ export function resetList() {
   ids = [];
   emails.clear();
   loading.clear();
+  listLoaded.value = false;
   listVersion.value++;
 }
 
@@ -150,6 +152,7 @@ async function loadPage(p) {
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
     batch(() => {
       total.value = r.q.total;
+      listLoaded.value = true;
       listVersion.value++;
     });
   } catch (e) {

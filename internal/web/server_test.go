@@ -369,5 +369,10 @@ func TestJMAPAuth(t *testing.T) {
 		if p != nil && p.Login != "alice" {
 			t.Errorf("%s: principal %s", c.name, p.Login)
 		}
+		// Whatever JMAP answers to the browser (a downloaded attachment
+		// of type text/html too) runs nothing and cannot be framed.
+		if csp := w.Header().Get("Content-Security-Policy"); c.handled && (!strings.Contains(csp, "sandbox") || !strings.Contains(csp, "frame-ancestors 'none'")) {
+			t.Errorf("%s: CSP %q on a cookie-authenticated JMAP answer", c.name, csp)
+		}
 	}
 }

@@ -237,6 +237,11 @@ try {
   check((await reply.getByLabel('Subject').inputValue()) === 'Re: Plain hello', 'reply subject');
   check((await reply.getByLabel('To').inputValue()).includes('alice@example.com'), 'reply goes to the sender');
   await reply.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('body').press('f');
+  const fwd = page.getByRole('dialog', { name: 'New message' });
+  check((await fwd.getByLabel('Subject').inputValue()) === 'Fwd: Plain hello' && (await fwd.getByLabel('Message').inputValue()).includes('The body of the plain message.'),
+    'forward quotes the message');
+  await fwd.getByRole('button', { name: 'Cancel' }).click();
 
   // ---- CSRF and framing from another site ----
   const evil = await context.newPage();

@@ -52,6 +52,9 @@ function Login() {
     const e = await login(f.get('login'), f.get('password')).catch(() => 'unavailable');
     busy.value = false;
     if (e) { err.value = t(e === 'badCredentials' || e === 'denied' ? e : 'unavailable'); return; }
+    // The cookie is Secure: over plain http (but localhost) the browser
+    // drops it, and the sign-in would silently not stick.
+    if (!(await me().catch(() => null))) { err.value = t('cookieRefused'); return; }
     phase.value = 'boot';
     boot();
   };

@@ -170,6 +170,11 @@ function MoveDialog() {
   );
 }
 
+function currentName() {
+  const m = S.mailboxes.value.find((x) => x.id === S.currentMailbox.value);
+  return m ? S.mailboxName(m) : t('appName');
+}
+
 function Mail() {
   useEffect(() => {
     const onKey = keyHandler();
@@ -186,8 +191,11 @@ function Mail() {
     <div class={`mail view-${S.mobileView.value}`}>
       <Header />
       <Folders />
-      <MessageList />
-      <Reader />
+      <main class="content">
+        <h1 class="sr">{currentName()}</h1>
+        <MessageList />
+        <Reader />
+      </main>
       {S.compose.value && <Compose />}
       {d === 'help' && <Shortcuts />}
       {d === 'settings' && <Settings />}

@@ -49,7 +49,7 @@ function Row({ i, e }) {
       style={{ top: i * ROW }}
       draggable
       onDragStart={(ev) => { ev.dataTransfer.setData('application/x-roost-email', e.id); ev.dataTransfer.effectAllowed = 'move'; }}
-      onClick={() => S.select(i)}
+      onClick={() => S.select(i, e.id)}
     >
       <span class="from">{unread && <span class="sr">{t('unread')}: </span>}{from}</span>
       <span class="date">{when(e.receivedAt)}</span>

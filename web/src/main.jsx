@@ -182,7 +182,7 @@ function Mail() {
     let timer;
     const stop = events(() => {
       clearTimeout(timer);
-      timer = setTimeout(() => { S.loadMailboxes().catch(S.fail); S.resetList(); }, 300);
+      timer = setTimeout(() => { S.loadMailboxes().catch(S.fail); S.resetList(true); }, 300);
     });
     return () => { document.removeEventListener('keydown', onKey); stop(); };
   }, []);

@@ -22,11 +22,12 @@ export const toast = signal('');
 export const mobileView = signal('list');  // 'folders' | 'list' | 'reader' (narrow screens)
 
 // The list cache: position → email id, id → email. generation changes
-// with the folder or the query, so late answers for the old list are
-// dropped.
+// with every reset, so late answers for an older list are dropped;
+// loaded holds the pages fetched in this generation.
 let ids = [];
 const emails = new Map();
 const loading = new Set();
+const loaded = new Set();
 let generation = 0;
 
 export function emailAt(i) {
@@ -117,14 +118,19 @@ export async function loadMailboxes() {
   });
 }
 
-// resetList forgets the cached rows: the next render asks for the
-// visible pages again.
-export function resetList() {
+// resetList makes the next render fetch the visible pages again. With
+// keep (a refresh after a change), the rows on screen stay until their
+// page is back, so the list does not flicker and a click on a row in
+// flight still lands; without (another folder or query), they go.
+export function resetList(keep) {
   generation++;
-  ids = [];
-  emails.clear();
   loading.clear();
-  listLoaded.value = false;
+  loaded.clear();
+  if (!keep) {
+    ids = [];
+    emails.clear();
+    listLoaded.value = false;
+  }
   listVersion.value++;
 }
 
@@ -134,8 +140,7 @@ export function ensureRange(from, to) {
   const first = Math.max(0, Math.floor(from / PAGE));
   const last = Math.floor(Math.max(from, to - 1) / PAGE);
   for (let p = first; p <= last; p++) {
-    if (loading.has(p) || (ids[p * PAGE] && (p * PAGE + PAGE > total.value || ids[p * PAGE + PAGE - 1]))) continue;
-    loadPage(p);
+    if (!loading.has(p) && !loaded.has(p)) loadPage(p);
   }
 }
 
@@ -150,6 +155,7 @@ async function loadPage(p) {
     if (gen !== generation) return;
     for (const e of r.g.list) emails.set(e.id, e);
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
+    loaded.add(p);
     batch(() => {
       total.value = r.q.total;
       listLoaded.value = true;
@@ -187,9 +193,11 @@ export function runSearch(s) {
   ensureRange(0, PAGE);
 }
 
-export function select(i) {
+// select makes position i the current message and opens it; id, when
+// the caller knows it (a click on a row), wins over the cache.
+export function select(i, id) {
   if (i < 0 || i >= total.value) return;
-  const e = emailAt(i);
+  const e = id ? { id } : emailAt(i);
   batch(() => {
     selectedIndex.value = i;
     selectedId.value = e ? e.id : null;
@@ -262,7 +270,7 @@ function afterRemoval() {
     selectedId.value = null;
     mobileView.value = 'list';
   });
-  resetList();
+  resetList(true);
   ensureRange(Math.max(0, i - PAGE / 2), i + PAGE / 2);
   loadMailboxes().catch(fail);
 }
@@ -275,7 +283,7 @@ export async function moveTo(id, mailboxId) {
     const mb = mailboxes.value.find((m) => m.id === mailboxId);
     notify(t('moved', { folder: mb ? mailboxName(mb) : '' }));
     if (id === selectedId.value) afterRemoval();
-    else { resetList(); loadMailboxes().catch(fail); }
+    else { resetList(true); loadMailboxes().catch(fail); }
   } catch (e) {
     fail(e);
   }
@@ -379,6 +387,6 @@ export async function send(d) {
   // A refused submission leaves the draft in Drafts for another try.
   if (firstError(r.sub.notCreated)) throw firstError(r.sub.notCreated);
   if (d.replyOf) await setKeyword([d.replyOf], '$answered', true);
-  resetList();
+  resetList(true);
   loadMailboxes().catch(fail);
 }

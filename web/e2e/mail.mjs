@@ -80,6 +80,7 @@ async function accessibility() {
       await scan(`the shortcut list (${scheme})`);
       await p.keyboard.press('Escape');
       await p.getByRole('button', { name: 'Sign out' }).click();
+      await p.getByRole('button', { name: 'Sign in' }).waitFor(); // the reload after sign-out is done
     }
   } finally {
     await ctx.close();

@@ -345,6 +345,8 @@ func TestJMAPAuth(t *testing.T) {
 		code                int
 	}{
 		{"no cookie", "POST", "", nil, false, false, 200},
+		{"no cookie, the app's script", "POST", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}, true, false, 401},
+		{"no cookie, a navigation", "GET", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}, false, false, 200},
 		{"bad cookie", "POST", "roost-nope", map[string]string{"Sec-Fetch-Site": "same-origin"}, true, false, 401},
 		{"same-origin write", "POST", sess.Token, map[string]string{"Sec-Fetch-Site": "same-origin"}, true, true, 200},
 		{"cross-site write", "POST", sess.Token, map[string]string{"Sec-Fetch-Site": "cross-site"}, true, false, 403},

@@ -206,15 +206,29 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// jmapCSP is the policy of JMAP's answers to the browser: a downloaded
+// attachment (even of type text/html) runs nothing and cannot be framed.
+const jmapCSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
 // JMAPAuth authenticates a JMAP request by the session cookie (the JMAP
 // handler's Options.Session). A request without the cookie is not
 // handled (HTTP Basic applies); with an invalid cookie it answers 401,
 // with a cross-origin state-changing request 403, and returns handled.
+//
+// A script request from the app's own pages without the cookie (the
+// session ended and the browser dropped it) is answered 401 without a
+// Basic challenge, so the browser shows no password dialog and the app
+// its sign-in page.
 func (s *Server) JMAPAuth(w http.ResponseWriter, r *http.Request) (p *store.Principal, handled bool) {
 	if c, err := r.Cookie(CookieName); err != nil || c.Value == "" {
+		if r.Header.Get("Sec-Fetch-Site") == "same-origin" && r.Header.Get("Sec-Fetch-Mode") != "navigate" {
+			securityHeaders(w.Header(), jmapCSP)
+			refuse(w, http.StatusUnauthorized, "noSession", "not signed in")
+			return nil, true
+		}
 		return nil, false
 	}
-	securityHeaders(w.Header(), "default-src 'none'; frame-ancestors 'none'; sandbox")
+	securityHeaders(w.Header(), jmapCSP)
 	allowed := sameOrigin(r)
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		allowed = safeRead(r)

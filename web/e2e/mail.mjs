@@ -306,6 +306,18 @@ try {
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   const after = await page.request.get(BASE + '/web/api/me');
   check(after.status() === 401, 'signed out: the session is gone');
+
+  // Signed out everywhere from elsewhere: the next action lands on the
+  // sign-in page (no browser password dialog).
+  await page.getByLabel('Address or login name').fill(USER);
+  await page.getByLabel('Password').fill(PASS);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await list.getByRole('option').first().waitFor();
+  const out = await page.request.post(BASE + '/web/logout', { form: { everywhere: '1' }, headers: { Origin: BASE } });
+  check(out.status() === 204, 'signed out everywhere from another client');
+  await page.locator('body').press('j');
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  check(true, 'a session ended elsewhere brings the sign-in page back');
   check(consoleErrors.length === 0, 'no errors from the app: ' + consoleErrors.join(' | '));
   await accessibility();
   console.log('OK');

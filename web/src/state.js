@@ -1,6 +1,6 @@
 // The mail state (signals) and the actions on it, all through JMAP.
 import { signal, computed, batch } from '@preact/signals';
-import { api, LIST_PROPS } from './jmap.js';
+import { api, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 
 export const PAGE = 100;
@@ -76,6 +76,12 @@ export function notify(msg) {
 }
 
 export function fail(err) {
+  if (err instanceof AuthError) {
+    // The session ended (signed out elsewhere, expired): back to the
+    // sign-in page.
+    location.reload();
+    return;
+  }
   console.error(err);
   notify(t('error', { error: err.message || String(err) }));
 }

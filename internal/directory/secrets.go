@@ -171,7 +171,13 @@ func (a *Authenticator) VerifyBearer(ctx context.Context, token, authzid, servic
 			if delay > 0 {
 				a.wait(ctx, delay)
 			}
-			a.fail(ip, acct, err.Error())
+			if login == "" {
+				// An unknown token is a guess; a known one out of
+				// scope or expired is not.
+				a.fail(ip, acct, err.Error())
+			} else {
+				a.log().Warn("token refused", "user", login, "ip", ip, "reason", err.Error())
+			}
 			a.observe(WithAuthInfo(ctx, service, "bearer"), AuthEvent{Login: login, IP: ip, Feature: featureOf(service), Reason: "wrong password"})
 		}
 		return nil, err
@@ -342,11 +348,14 @@ func (a *Authenticator) authenticateAppPassword(ctx context.Context, login, norm
 		a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "error"})
 		return nil, fmt.Errorf("authenticate %q: %w", login, err), true
 	}
+	// A refusal here is not a guess (whoever sent it holds a real
+	// 256-bit secret: of another user, out of scope or expired), so it
+	// waits out the throttle's delay but does not count as a failure.
 	refuse := func(why string, e error) (*store.Principal, error, bool) {
 		if delay > 0 {
 			a.wait(ctx, delay)
 		}
-		a.fail(ip, login, why)
+		a.log().Warn("login refused", "user", login, "ip", ip, "reason", why)
 		ev := AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "wrong password"}
 		if u != nil {
 			ev.User = u.Login

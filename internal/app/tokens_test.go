@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -332,5 +333,56 @@ func TestTokensAndAppPasswordsEverywhere(t *testing.T) {
 		if strings.Contains(audit, s) {
 			t.Fatalf("audit log holds a secret")
 		}
+	}
+}
+
+// TestPythonOAuthBearer: Python's own imaplib and smtplib log in with
+// AUTHENTICATE/AUTH OAUTHBEARER and a token made with the admin API,
+// SMTP sends a message; a revoked token is refused by both (after the
+// RFC 7628 error challenge, which the libraries answer).
+func TestPythonOAuthBearer(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
+			t.Fatal("python3 required")
+		}
+		t.Skip("no /usr/bin/python3")
+	}
+	dir := t.TempDir()
+	imapAddr, smtpAddr := freePort(t), freePort(t)
+	admin := startServer(t, dir, fmt.Sprintf("imap_listen = %q\nsubmission_listen = %q\nallow_plaintext_auth = true\n", imapAddr, smtpAddr))
+	adminCall(t, admin, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, admin, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","password":"pw"}`, 201)
+	adminCall(t, admin, "POST", "/v1/deliver?rcpt=alice@example.org", "Subject: hi\r\n\r\nhello\r\n", 201)
+	var created struct {
+		Token string `json:"token"`
+	}
+	json.Unmarshal([]byte(adminCall(t, admin, "PUT", "/v1/users/alice/tokens/python", `{"scopes":["imap","smtp"]}`, 201)), &created)
+	script, _ := filepath.Abs("testdata/oauthbearer.py")
+	run := func() map[string]map[string]any {
+		t.Helper()
+		out, err := exec.Command(py, script, imapAddr, smtpAddr, "alice", created.Token).Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("python: %v\n%s\n%s", err, out, stderr)
+		}
+		var r map[string]map[string]any
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return r
+	}
+	r := run()
+	if r["imap"]["ok"] != true || r["imap"]["exists"] != 1.0 || r["smtp"]["ok"] != true || r["smtp"]["auth"] != 235.0 {
+		t.Fatalf("valid token: %v", r)
+	}
+	adminCall(t, admin, "DELETE", "/v1/users/alice/tokens/python", "", 204)
+	r = run()
+	if r["imap"]["ok"] != false || !strings.Contains(fmt.Sprint(r["imap"]["error"]), "AUTHENTICATIONFAILED") ||
+		r["smtp"]["ok"] != false || r["smtp"]["code"] != 535.0 {
+		t.Fatalf("revoked token: %v", r)
 	}
 }

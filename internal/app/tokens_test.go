@@ -386,3 +386,39 @@ func TestPythonOAuthBearer(t *testing.T) {
 		t.Fatalf("revoked token: %v", r)
 	}
 }
+
+// sasl_oauthbearer decides whether the mail protocols offer the bearer
+// mechanisms (default on); HTTP Bearer is not affected.
+func TestSASLBearerSwitch(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		dir := t.TempDir()
+		c := &protoClient{t: t, imap: freePort(t), pop3: freePort(t), smtp: freePort(t), sieve: freePort(t), http: freePort(t)}
+		admin := startServer(t, dir, fmt.Sprintf("imap_listen = %q\npop3_listen = %q\nsubmission_listen = %q\nmanagesieve_listen = %q\n"+
+			"http_listen = %q\nallow_plaintext_auth = true\nsasl_oauthbearer = %v\n", c.imap, c.pop3, c.smtp, c.sieve, c.http, on))
+		adminCall(t, admin, "POST", "/v1/users", `{"login":"alice","password":"pw"}`, 201)
+		var created struct {
+			Token string `json:"token"`
+		}
+		json.Unmarshal([]byte(adminCall(t, admin, "PUT", "/v1/users/alice/tokens/t", `{}`, 201)), &created)
+		send, done := c.dialog(c.imap, "* OK")
+		imapCaps := send("a CAPABILITY", prefix("a "))
+		done()
+		send, done = c.dialog(c.pop3, "+OK")
+		pop3Caps := send("CAPA", prefix("."))
+		done()
+		send, done = c.dialog(c.smtp, "220 ")
+		smtpCaps := send("EHLO x", prefix("250 "))
+		done()
+		for name, caps := range map[string]string{"IMAP": imapCaps, "POP3": pop3Caps, "SMTP": smtpCaps} {
+			if strings.Contains(caps, "OAUTHBEARER") != on || strings.Contains(caps, "XOAUTH2") != on {
+				t.Errorf("sasl_oauthbearer = %v: %s offers %q", on, name, caps)
+			}
+		}
+		if got := c.tokenOn("imap", "alice", created.Token, false); got != on {
+			t.Errorf("sasl_oauthbearer = %v: IMAP OAUTHBEARER login %v", on, got)
+		}
+		if !c.tokenOn("jmap", "", created.Token, false) {
+			t.Errorf("sasl_oauthbearer = %v: JMAP Bearer refused", on)
+		}
+	}
+}

@@ -23,6 +23,13 @@ func (f *Backend) AddGroupMember(a0 context.Context, a1 string, a2 string, a3 st
 	return f.Backend.AddGroupMember(a0, a1, a2, a3)
 }
 
+func (f *Backend) AddStoreProp(a0 context.Context, a1 int64, a2 string, a3 string) (r0 string, err error) {
+	if err = f.fault(a0, "AddStoreProp"); err != nil {
+		return
+	}
+	return f.Backend.AddStoreProp(a0, a1, a2, a3)
+}
+
 func (f *Backend) AddTenantAdmin(a0 context.Context, a1 string, a2 string) (err error) {
 	if err = f.fault(a0, "AddTenantAdmin"); err != nil {
 		return
@@ -413,6 +420,13 @@ func (f *Backend) PurgeDeleted(a0 context.Context, a1 time.Duration) (r0 store.P
 		return
 	}
 	return f.Backend.PurgeDeleted(a0, a1)
+}
+
+func (f *Backend) QueueStats(a0 context.Context) (r0 int, r1 time.Time, err error) {
+	if err = f.fault(a0, "QueueStats"); err != nil {
+		return
+	}
+	return f.Backend.QueueStats(a0)
 }
 
 func (f *Backend) Recipients(a0 context.Context, a1 string) (r0 []*store.User, err error) {

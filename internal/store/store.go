@@ -547,6 +547,7 @@ type Directory interface {
 	Principal(ctx context.Context, login string) (*Principal, error)
 
 	Secrets
+	TOTPs
 }
 
 // Mail is the part of the store that keeps stores, folders and items.

@@ -74,6 +74,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"OpenItems", testOpenItems},
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},
+		{"TOTP", testTOTP},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -149,6 +149,8 @@ func (s *Server) routes() {
 	h("DELETE /v1/users/{login}/app-passwords/{name}", s.revokeAppPassword)
 	h("GET /v1/users/{login}/sessions", s.listSessions)
 	h("DELETE /v1/users/{login}/sessions", s.revokeSessions)
+	h("PUT /v1/users/{login}/totp", s.enableTOTP)
+	h("DELETE /v1/users/{login}/totp", s.disableTOTP)
 	h("POST /v1/users/{login}/calendars/{folder}/import", s.importCalendar)
 	h("GET /v1/users/{login}/calendars/{folder}/export", s.exportCalendar)
 	h("POST /v1/users/{login}/contacts/{folder}/import", s.importContacts)

@@ -64,6 +64,8 @@ type Authenticator struct {
 	TokenVerifiers []TokenVerifier
 	// SessionTTL is how long a web session lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
+	// TOTPIssuer names the service in authenticator apps ("" is "Roost").
+	TOTPIssuer string
 	// Now is the clock for expiries (nil: time.Now).
 	Now   func() time.Time
 	sleep func(time.Duration)

@@ -403,7 +403,8 @@ type Session struct {
 
 // CreateSession checks login and password as a web client login (feature
 // "web"; throttled like every login; app passwords are not accepted) and
-// opens a session of SessionTTL. Errors are Authenticate's.
+// opens a session of SessionTTL. Errors are Authenticate's, and
+// ErrSecondFactor for a user with TOTP enabled (use CreateSessionTOTP).
 //
 // The web session API: CreateSession at sign-in, VerifySession on every
 // request, RevokeSession at sign-out, RevokeSessions to sign out
@@ -412,6 +413,11 @@ func (a *Authenticator) CreateSession(ctx context.Context, login, password strin
 	p, err := a.Authenticate(WithAuthInfo(ctx, "web", "session"), login, password, remote, "web")
 	if err != nil {
 		return nil, err
+	}
+	if has, err := a.HasTOTP(store.SystemContext(ctx), p.Login); err != nil {
+		return nil, err
+	} else if has {
+		return nil, ErrSecondFactor
 	}
 	return a.OpenSession(ctx, p, remote)
 }

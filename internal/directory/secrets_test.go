@@ -261,7 +261,7 @@ func TestAppPasswords(t *testing.T) {
 		{ctx, "alice", pw, "pop3", directory.ErrScope},
 		{sieve, "alice", pw, "", directory.ErrScope},
 		{ctx, "alice", pw, "dav", directory.ErrScope},
-		{ctx, "alice", pw, "web", directory.ErrScope}, // the web login wants the real password
+		{ctx, "alice", pw, "web", directory.ErrScope},                                        // the web login wants the real password
 		{directory.WithAuthInfo(ctx, "admin", "basic"), "alice", pw, "", directory.ErrScope}, // nor the admin API
 		{ctx, "alice", bobPW, "imap", directory.ErrBadCredentials},
 		{ctx, "alice", "pw", "pop3", nil}, // the account password still works

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // protoClient logs in over one protocol with a password (PLAIN or the
@@ -420,5 +422,38 @@ func TestSASLBearerSwitch(t *testing.T) {
 		if !c.tokenOn("jmap", "", created.Token, false) {
 			t.Errorf("sasl_oauthbearer = %v: JMAP Bearer refused", on)
 		}
+	}
+}
+
+// TestLDAPAppPassword: a user of an LDAP directory (user_plugin = ldap,
+// a real slapd) gets an app password once Roost knows it; the app
+// password is checked by Roost alone, so it works with the directory
+// down, and a revoked one is refused.
+func TestLDAPAppPassword(t *testing.T) {
+	srv := testenv.StartSlapd(t)
+	srv.AddUser("alice", "alice-pw", "alice@example.org")
+	dir := t.TempDir()
+	c := &protoClient{t: t, imap: freePort(t)}
+	admin := startServer(t, dir, fmt.Sprintf("imap_listen = %q\nallow_plaintext_auth = true\n"+
+		"user_plugin = \"ldap\"\nldap_uri = %q\nldap_bind_user = %q\nldap_bind_passwd = %q\nldap_search_base = %q\n"+
+		"ldap_tenant = \"example\"\nldap_network_timeout = 2\n",
+		c.imap, srv.URI, testenv.SlapdSvcDN, testenv.SlapdSvcPW, testenv.SlapdSuffix))
+	if !c.imapLogin("alice", "alice-pw") { // provisions alice in Roost
+		t.Fatal("LDAP login refused")
+	}
+	var created struct {
+		Password string `json:"password"`
+	}
+	json.Unmarshal([]byte(adminCall(t, admin, "PUT", "/v1/users/alice/app-passwords/phone", `{"protocols":["imap"]}`, 201)), &created)
+	if !c.imapLogin("alice", created.Password) {
+		t.Fatal("app password of an LDAP user refused")
+	}
+	srv.Stop()
+	if !c.imapLogin("alice@example.org", created.Password) {
+		t.Fatal("app password refused with the directory down")
+	}
+	adminCall(t, admin, "DELETE", "/v1/users/alice/app-passwords/phone", "", 204)
+	if c.imapLogin("alice", created.Password) {
+		t.Fatal("revoked app password accepted")
 	}
 }

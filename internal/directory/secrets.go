@@ -59,6 +59,18 @@ func featureOf(protocol string) string {
 	return ""
 }
 
+// protoLabel is the protocol of a service as password logins name it in
+// AuthEvent (WithAuthInfo), so both kinds of login count together.
+func protoLabel(service string) string {
+	switch service {
+	case "smtp":
+		return "submission"
+	case "sieve":
+		return "managesieve"
+	}
+	return service
+}
+
 // protocolOf names the protocol a login came through: WithAuthInfo's
 // protocol in Roost's scope vocabulary, else the feature.
 func protocolOf(ctx context.Context, feature string) string {
@@ -193,15 +205,15 @@ func (a *Authenticator) VerifyBearer(ctx context.Context, token, authzid, servic
 			} else {
 				a.log().Warn("token refused", "user", login, "ip", ip, "reason", err.Error())
 			}
-			a.observe(WithAuthInfo(ctx, service, "bearer"), AuthEvent{Login: login, User: login, IP: ip, Feature: featureOf(service), Reason: reasonOf(err)})
+			a.observe(WithAuthInfo(ctx, protoLabel(service), "bearer"), AuthEvent{Login: login, User: login, IP: ip, Feature: featureOf(service), Reason: reasonOf(err)})
 		}
 		return nil, err
 	}
-	p, err := a.admit(WithAuthInfo(ctx, service, "bearer"), login, authzid, ip, featureOf(service), true)
+	p, err := a.admit(WithAuthInfo(ctx, protoLabel(service), "bearer"), login, authzid, ip, featureOf(service), true)
 	if err != nil {
 		if errors.Is(err, ErrBadCredentials) {
 			a.fail(ip, acct, "authzid does not match the token")
-			a.observe(WithAuthInfo(ctx, service, "bearer"), AuthEvent{Login: authzid, User: login, IP: ip, Feature: featureOf(service), Reason: "wrong user"})
+			a.observe(WithAuthInfo(ctx, protoLabel(service), "bearer"), AuthEvent{Login: authzid, User: login, IP: ip, Feature: featureOf(service), Reason: "wrong user"})
 		}
 		return nil, err
 	}

@@ -155,6 +155,9 @@ func (s *Server) routes() {
 
 	h("POST /v1/deliver", s.deliver)
 
+	h("POST /v1/backup", s.backup)
+	h("POST /v1/restore", s.restore)
+
 	h("GET /v1/queue", s.listQueue)
 	h("GET /v1/queue/{id}", s.showQueued)
 	h("POST /v1/queue/{id}/retry", s.retryQueued)

@@ -29,6 +29,7 @@
 package adminapi
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
@@ -65,6 +66,9 @@ type Options struct {
 	// profiles (signed with Certificate); nil answers 501.
 	Onboard     *onboard.Service
 	Certificate func() tls.Certificate
+	// Runtime reports the process's sessions, database and blob sizes
+	// for GET /v1/stats; nil leaves them out.
+	Runtime func(ctx context.Context) RuntimeStats
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -157,6 +161,7 @@ func (s *Server) routes() {
 
 	h("POST /v1/backup", s.backup)
 	h("POST /v1/restore", s.restore)
+	h("GET /v1/stats", s.stats)
 
 	h("GET /v1/queue", s.listQueue)
 	h("GET /v1/queue/{id}", s.showQueued)

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/backup"
 )
 
@@ -101,7 +100,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bar := newProgressBar(stderr)
 	var sum *backup.Summary
-	err = c.stream(ctx, "/v1/backup", adminapi.BackupRequest{To: abs, Logins: logins}, func(ev adminapi.BackupEvent) {
+	err = c.stream(ctx, "/v1/backup", backup.Request{To: abs, Logins: logins}, func(ev backup.Event) {
 		if ev.Progress != nil {
 			bar.show(*ev.Progress)
 		}
@@ -174,7 +173,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return cliFail(stderr, "restore", err)
 	}
-	var req adminapi.RestoreRequest
+	var req backup.RestoreRequest
 	var from string
 	var pos []string
 	for i := 0; i < len(rest); i++ {
@@ -232,7 +231,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	bar := newProgressBar(stderr)
 	var sum *backup.RestoreSummary
-	err = c.stream(ctx, "/v1/restore", req, func(ev adminapi.BackupEvent) {
+	err = c.stream(ctx, "/v1/restore", req, func(ev backup.Event) {
 		if ev.Progress != nil {
 			bar.show(*ev.Progress)
 		}
@@ -303,7 +302,7 @@ func humanBytes(n int64) string {
 
 // stream posts in as JSON and calls fn for each NDJSON event of the reply;
 // an event carrying an error ends it with that error.
-func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(adminapi.BackupEvent)) error {
+func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(backup.Event)) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -339,7 +338,7 @@ func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(a
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	finished := false
 	for sc.Scan() {
-		var ev adminapi.BackupEvent
+		var ev backup.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return fmt.Errorf("POST %s: a reply line that is not JSON: %w", path, err)
 		}

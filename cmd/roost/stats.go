@@ -10,8 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/roost-mail/roost/internal/adminapi"
 )
 
 const statsUsage = `Usage: roost stats [--data DIR | --config FILE] [--json] [--top]
@@ -50,11 +48,14 @@ func runStats(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return cliFail(stderr, "stats", err)
 	}
-	fetch := func() (*adminapi.Stats, error) {
-		var st adminapi.Stats
-		if _, err := c.callInto(ctx, "GET", "/v1/stats", nil, &st); err != nil {
+	var raw []byte
+	fetch := func() (*Stats, error) {
+		var st Stats
+		data, err := c.callInto(ctx, "GET", "/v1/stats", nil, &st)
+		if err != nil {
 			return nil, err
 		}
+		raw = data
 		return &st, nil
 	}
 	st, err := fetch()
@@ -62,7 +63,8 @@ func runStats(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cliFail(stderr, "stats", err)
 	}
 	if g.json && !top {
-		return printJSON(stdout, st)
+		stdout.Write(raw) // the server's reply as it is
+		return 0
 	}
 	if !top {
 		printStats(stdout, st)
@@ -75,7 +77,7 @@ func runStats(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return liveTop(ctx, stdin, stdout, stderr, st, fetch)
 }
 
-func printStats(w io.Writer, st *adminapi.Stats) {
+func printStats(w io.Writer, st *Stats) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "System\n")
 	fmt.Fprintf(tw, "  version\t%s\n", st.Version)
@@ -125,7 +127,7 @@ func printStats(w io.Writer, st *adminapi.Stats) {
 
 // drawTop writes one --top screen. With a previous sample, rates are per
 // second over dt; without, the figures are totals since the start.
-func drawTop(w io.Writer, prev, cur *adminapi.Stats, dt time.Duration, rows int) {
+func drawTop(w io.Writer, prev, cur *Stats, dt time.Duration, rows int) {
 	sessions := "-"
 	if rt := cur.Runtime; rt != nil {
 		var parts []string
@@ -148,7 +150,7 @@ func drawTop(w io.Writer, prev, cur *adminapi.Stats, dt time.Duration, rows int)
 		last          string
 		bytes         int64
 	}
-	var logins map[string]adminapi.UserActivity
+	var logins map[string]UserActivity
 	if cur.Runtime != nil {
 		logins = cur.Runtime.Logins
 	}
@@ -209,10 +211,10 @@ func drawTop(w io.Writer, prev, cur *adminapi.Stats, dt time.Duration, rows int)
 		return
 	}
 	type srow struct {
-		c       adminapi.ConnStats
+		c       ConnStats
 		in, out float64
 	}
-	oldc := map[uint64]adminapi.ConnStats{}
+	oldc := map[uint64]ConnStats{}
 	if rate && prev.Runtime != nil {
 		for _, c := range prev.Runtime.Connections {
 			oldc[c.ID] = c
@@ -263,7 +265,7 @@ func fmtRate(v float64, rate bool) string {
 
 // liveTop redraws the --top screen until q (or Ctrl-C, or the end of
 // standard input).
-func liveTop(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, first *adminapi.Stats, fetch func() (*adminapi.Stats, error)) int {
+func liveTop(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, first *Stats, fetch func() (*Stats, error)) int {
 	restore := rawTerminal(stdin)
 	defer restore()
 	keys := make(chan byte, 8)
@@ -281,7 +283,7 @@ func liveTop(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, fir
 		}
 	}()
 	prev, prevAt := first, time.Now()
-	draw := func(p, c *adminapi.Stats, dt time.Duration) {
+	draw := func(p, c *Stats, dt time.Duration) {
 		var b strings.Builder
 		b.WriteString("\x1b[H\x1b[2J")
 		drawTop(&b, p, c, dt, 15)
@@ -323,3 +325,61 @@ func rawTerminal(stdin io.Reader) func() {
 	}
 	return makeRaw(int(f.Fd()))
 }
+
+// The reply of GET /v1/stats, as far as roost stats shows it (the server's
+// types are internal/adminapi's Stats; --json prints the reply as it is).
+type (
+	Stats struct {
+		Version       string        `json:"version"`
+		Started       time.Time     `json:"started"`
+		UptimeSeconds int64         `json:"uptime_seconds"`
+		Goroutines    int           `json:"goroutines"`
+		HeapBytes     uint64        `json:"heap_bytes"`
+		Runtime       *RuntimeStats `json:"runtime,omitempty"`
+		Users         UserCounts    `json:"users"`
+		Tenants       []TenantStats `json:"tenants"`
+		Stores        []StoreStats  `json:"stores"`
+		Queue         int           `json:"queue_messages"`
+	}
+	RuntimeStats struct {
+		Database      string                  `json:"database"`
+		DatabaseBytes int64                   `json:"database_bytes"`
+		BlobBytes     int64                   `json:"blob_bytes"`
+		BlobFiles     int64                   `json:"blob_files"`
+		Sessions      map[string]int          `json:"sessions"`
+		Connections   []ConnStats             `json:"connections"`
+		Logins        map[string]UserActivity `json:"logins"`
+	}
+	ConnStats struct {
+		ID       uint64    `json:"id"`
+		Listener string    `json:"listener"`
+		Remote   string    `json:"remote"`
+		Since    time.Time `json:"since"`
+		BytesIn  int64     `json:"bytes_in"`
+		BytesOut int64     `json:"bytes_out"`
+	}
+	UserActivity struct {
+		Logins int64     `json:"logins"`
+		Last   time.Time `json:"last"`
+		Proto  string    `json:"proto"`
+	}
+	UserCounts struct {
+		Total    int `json:"total"`
+		Active   int `json:"active"`
+		Inactive int `json:"inactive"`
+		Admins   int `json:"admins"`
+	}
+	TenantStats struct {
+		Name     string `json:"name"`
+		Users    int    `json:"users"`
+		Bytes    int64  `json:"bytes"`
+		Messages int64  `json:"messages"`
+	}
+	StoreStats struct {
+		Login    string `json:"login"`
+		Tenant   string `json:"tenant"`
+		Bytes    int64  `json:"bytes"`
+		Messages int64  `json:"messages"`
+		ModSeq   uint64 `json:"modseq"`
+	}
+)

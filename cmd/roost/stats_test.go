@@ -66,10 +66,10 @@ func TestStatsAgainstServe(t *testing.T) {
 // TestDrawTopRates: between two samples, users are ordered by store
 // changes per second and sessions by bytes per second.
 func TestDrawTopRates(t *testing.T) {
-	prev := &adminapi.Stats{Version: "v", Stores: []adminapi.StoreStats{{Login: "quiet", ModSeq: 100}, {Login: "busy", ModSeq: 10}},
-		Runtime: &adminapi.RuntimeStats{Connections: []adminapi.ConnStats{{ID: 1, Listener: "imap", BytesIn: 1000}, {ID: 2, Listener: "pop3", BytesIn: 0}}}}
-	cur := &adminapi.Stats{Version: "v", Stores: []adminapi.StoreStats{{Login: "quiet", ModSeq: 102}, {Login: "busy", ModSeq: 50}},
-		Runtime: &adminapi.RuntimeStats{Connections: []adminapi.ConnStats{{ID: 1, Listener: "imap", BytesIn: 1000}, {ID: 2, Listener: "pop3", BytesIn: 4096}}}}
+	prev := &Stats{Version: "v", Stores: []StoreStats{{Login: "quiet", ModSeq: 100}, {Login: "busy", ModSeq: 10}},
+		Runtime: &RuntimeStats{Connections: []ConnStats{{ID: 1, Listener: "imap", BytesIn: 1000}, {ID: 2, Listener: "pop3", BytesIn: 0}}}}
+	cur := &Stats{Version: "v", Stores: []StoreStats{{Login: "quiet", ModSeq: 102}, {Login: "busy", ModSeq: 50}},
+		Runtime: &RuntimeStats{Connections: []ConnStats{{ID: 1, Listener: "imap", BytesIn: 1000}, {ID: 2, Listener: "pop3", BytesIn: 4096}}}}
 	var b strings.Builder
 	drawTop(&b, prev, cur, 2*1e9, 10)
 	out := b.String()

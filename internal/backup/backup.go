@@ -196,6 +196,20 @@ type writer struct {
 	objects     int64
 	objectBytes int64
 	lastReport  time.Time
+	unsynced    []string // objects written and not yet made durable
+}
+
+// flush makes the objects written so far durable (syncObjects: one
+// syncfs on Linux, else an fsync per file and directory).
+func (w *writer) flush() error {
+	if len(w.unsynced) == 0 {
+		return nil
+	}
+	if err := syncObjects(w.dir, w.unsynced); err != nil {
+		return fmt.Errorf("make objects durable: %w", err)
+	}
+	w.unsynced = w.unsynced[:0]
+	return nil
 }
 
 func (w *writer) report() {
@@ -296,7 +310,10 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 		}
 		pos = st2.ModSeq
 	}
-	// Write the records.
+	// Write the records, once the objects they name are durable.
+	if err := w.flush(); err != nil {
+		return nil, err
+	}
 	name := fmt.Sprintf("%d.jsonl", n)
 	f, err := os.OpenFile(filepath.Join(rd, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -547,10 +564,6 @@ func (w *writer) putObject(r io.Reader) (string, int64, error) {
 		f.Close()
 		return "", 0, fmt.Errorf("copy content: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", 0, err
-	}
 	if err := f.Close(); err != nil {
 		return "", 0, err
 	}
@@ -565,9 +578,8 @@ func (w *writer) putObject(r io.Reader) (string, int64, error) {
 	if err := os.Rename(tmp, dst); err != nil {
 		return "", 0, err
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return "", 0, err
-	}
+	// Made durable together before the run's files name them (flush).
+	w.unsynced = append(w.unsynced, dst)
 	w.objects++
 	w.objectBytes += n
 	w.prog.Objects, w.prog.Bytes = w.objects, w.prog.Bytes+n

@@ -196,7 +196,8 @@ type writer struct {
 	objects     int64
 	objectBytes int64
 	lastReport  time.Time
-	unsynced    []string // objects written and not yet made durable
+	unsynced    []string        // objects written and not yet made durable
+	dirs        map[string]bool // object directories known to exist
 }
 
 // flush makes the objects written so far durable (syncObjects: one
@@ -279,8 +280,17 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 			total += f.Messages
 		}
 	}
+	if !full {
+		total = int64(len(changedItems))
+	}
 	w.prog.ItemsAll = total
-	if err := w.listFolders(octx, b, folders, touched, items); err != nil {
+	// An incremental run looks only at the items the journal names: the
+	// others are in the base already.
+	var only map[int64]bool
+	if !full {
+		only = changedItems
+	}
+	if err := w.listFolders(octx, b, folders, touched, items, only); err != nil {
 		return nil, err
 	}
 	// Changes made while the folders were listed: list the folders they
@@ -305,7 +315,7 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 		for id := range again {
 			touched[id] = true
 		}
-		if err := w.listFolders(octx, b, folders, again, items); err != nil {
+		if err := w.listFolders(octx, b, folders, again, items, only); err != nil {
 			return nil, err
 		}
 		pos = st2.ModSeq
@@ -444,10 +454,9 @@ func journalSince(ctx context.Context, b store.Backend, storeID int64, since, un
 }
 
 // listFolders lists the items (live and soft-deleted) of the folders in
-// which, storing their content, and records them in items. An item a
-// folder no longer holds is removed from items only if no other folder
-// listed holds it.
-func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[int64]*store.Folder, which map[int64]bool, items map[int64]Record) error {
+// which, storing their content, and records them in items (only those
+// in only, unless it is nil).
+func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[int64]*store.Folder, which map[int64]bool, items map[int64]Record, only map[int64]bool) error {
 	ids := make([]int64, 0, len(which))
 	for id := range which {
 		ids = append(ids, id)
@@ -467,8 +476,17 @@ func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[i
 			}
 		}
 		var live []*store.Item
+		var open store.ItemOpener
 		var err error
 		if !f.Deleted {
+			// One access check for the folder's content, not one per item.
+			open, err = b.OpenItems(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("open items of %q: %w", f.Name, err)
+			}
 			live, err = b.ListObjects(ctx, id, store.ObjectQuery{})
 			if errors.Is(err, store.ErrNotFound) {
 				continue // deleted or purged meanwhile
@@ -482,7 +500,10 @@ func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[i
 			return fmt.Errorf("list deleted items of %q: %w", f.Name, err)
 		}
 		for _, it := range append(live, del...) {
-			r, err := w.item(ctx, b, it)
+			if only != nil && !only[it.ID] {
+				continue
+			}
+			r, err := w.item(ctx, b, it, open)
 			if err != nil {
 				return err
 			}
@@ -499,7 +520,7 @@ func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[i
 
 // item stores an item's content unless an object with its hash exists,
 // and returns its record (nil when the item vanished meanwhile).
-func (w *writer) item(ctx context.Context, b store.Backend, it *store.Item) (*Record, error) {
+func (w *writer) item(ctx context.Context, b store.Backend, it *store.Item, open store.ItemOpener) (*Record, error) {
 	h := string(it.Blob)
 	r := &Record{T: "item", ID: it.ID, Folder: it.FolderID, UID: it.UID, Flags: it.Flags, InternalDate: it.InternalDate.UTC(),
 		Size: it.Size, Hash: h, ObjectName: it.Name, ObjectUID: it.ObjectUID, Start: it.Start.UTC(), End: it.End.UTC(),
@@ -520,9 +541,12 @@ func (w *writer) item(ctx context.Context, b store.Backend, it *store.Item) (*Re
 	}
 	var rc io.ReadCloser
 	var err error
-	if it.Deleted {
+	switch {
+	case it.Deleted:
 		rc, err = openDeleted(ctx, b, it)
-	} else {
+	case open != nil:
+		rc, err = open(ctx, it.ID)
+	default:
 		rc, err = b.OpenItem(ctx, it.ID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -549,8 +573,14 @@ func openDeleted(ctx context.Context, b store.Backend, it *store.Item) (io.ReadC
 // and returns the hash and size.
 func (w *writer) putObject(r io.Reader) (string, int64, error) {
 	tmpDir := filepath.Join(w.dir, "objects", "tmp")
-	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
-		return "", 0, err
+	if !w.dirs[tmpDir] {
+		if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+			return "", 0, err
+		}
+		if w.dirs == nil {
+			w.dirs = map[string]bool{}
+		}
+		w.dirs[tmpDir] = true
 	}
 	f, err := os.CreateTemp(tmpDir, "obj-")
 	if err != nil {
@@ -572,8 +602,14 @@ func (w *writer) putObject(r io.Reader) (string, int64, error) {
 	if fi, err := os.Stat(dst); err == nil && fi.Size() == n {
 		return sum, n, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return "", 0, err
+	if d := filepath.Dir(dst); !w.dirs[d] {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", 0, err
+		}
+		if w.dirs == nil {
+			w.dirs = map[string]bool{}
+		}
+		w.dirs[d] = true
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return "", 0, err

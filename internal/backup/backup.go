@@ -89,18 +89,25 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup directory: %w", err)
 	}
-	// The previous run: the latest with a valid manifest. A damaged one
-	// stops the backup (its successor would build on it).
-	var prev *Manifest
-	for i := len(runs) - 1; i >= 0; i-- {
-		if !hasManifest(opts.Dir, runs[i]) {
+	// Each store's latest entry over the earlier runs: an incremental
+	// builds on it. A damaged manifest stops the backup (a run would
+	// build on what cannot be read back).
+	type latest struct {
+		e   StoreEntry
+		run int
+	}
+	prev := map[string]latest{}
+	for _, r := range runs {
+		if !hasManifest(opts.Dir, r) {
 			continue
 		}
-		prev, err = readManifest(opts.Dir, runs[i])
+		pm, err := readManifest(opts.Dir, r)
 		if err != nil {
-			return nil, fmt.Errorf("the latest backup in %s: %w (take a full backup into a new directory)", opts.Dir, err)
+			return nil, fmt.Errorf("the backup in %s: %w (take a full backup into a new directory)", opts.Dir, err)
 		}
-		break
+		for _, e := range pm.Stores {
+			prev[e.Login] = latest{e, r}
+		}
 	}
 	run := 1
 	if len(runs) > 0 {
@@ -116,10 +123,8 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 	for i, login := range logins {
 		var base *StoreEntry
 		var baseRun int
-		if prev != nil {
-			if e, ok := findStore(prev, login); ok {
-				base, baseRun = &e, prev.Run
-			}
+		if l, ok := prev[login]; ok {
+			base, baseRun = &l.e, l.run
 		}
 		w.prog = Progress{Login: login, Stores: i, StoresAll: len(logins), Bytes: w.prog.Bytes, Objects: w.prog.Objects}
 		e, err := w.backupStore(ctx, b, login, rd, i+1, base, baseRun)

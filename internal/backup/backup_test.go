@@ -654,3 +654,31 @@ func TestBackupWhileWriting(t *testing.T) {
 		})
 	}
 }
+
+// TestIncrementalAcrossRuns: a store left out of a run is incremental in
+// the next run that names it, built on its own last run.
+func TestIncrementalAcrossRuns(t *testing.T) {
+	s := install(t, testenv.Backend())
+	populate(t, s)
+	dir := t.TempDir()
+	ctx := context.Background()
+	for _, logins := range [][]string{{"alice"}, {"bob"}} {
+		if _, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: logins}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	actx := testenv.As(t, s, "alice")
+	appendMsg(t, actx, s, testenv.Folder(t, actx, s, "alice", store.SpecialInbox).ID, msg(700), day0)
+	sum, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: []string{"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := sum.Stores[0]; e.Parent != 1 || e.Items != 1 {
+		t.Errorf("alice in run 3: parent %d, %d items; want parent 1, 1 item", e.Parent, e.Items)
+	}
+	dst := install(t, testenv.Backend())
+	if _, err := backup.Restore(ctx, dst, backup.RestoreOptions{Dir: dir, Login: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	same(t, snap(t, s, "alice"), snap(t, dst, "alice"))
+}

@@ -682,3 +682,30 @@ func TestIncrementalAcrossRuns(t *testing.T) {
 	}
 	same(t, snap(t, s, "alice"), snap(t, dst, "alice"))
 }
+
+// TestRestoreSpecialFolder: --folder inbox restores into the target's own
+// Inbox whatever its name.
+func TestRestoreSpecialFolder(t *testing.T) {
+	s := install(t, testenv.Backend())
+	populate(t, s)
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: []string{"alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	dst := install(t, testenv.Backend())
+	actx := testenv.As(t, dst, "alice")
+	inbox := testenv.Folder(t, actx, dst, "alice", store.SpecialInbox)
+	if _, err := dst.RenameFolder(actx, inbox.ID, 0, "Posteingang"); err != nil && !errors.Is(err, store.ErrInvalid) {
+		t.Fatal(err)
+	}
+	r, err := backup.Restore(ctx, dst, backup.RestoreOptions{Dir: dir, Login: "alice", Folder: "inbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := snap(t, s, "alice").Items["@inbox"]
+	got := snap(t, dst, "alice")
+	if len(got.Items["@inbox"]) != len(want) || r.FoldersCreated != 0 || len(want) == 0 {
+		t.Errorf("inbox: %d items restored into it, want %d; %d folders created", len(got.Items["@inbox"]), len(want), r.FoldersCreated)
+	}
+}

@@ -188,7 +188,7 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 		switch {
 		case root != nil && f.ID == root.ID && intoID != 0:
 			tf = t.byID[intoID]
-		case root == nil && f.Special != "" && intoID == 0:
+		case f.Special != "" && intoID == 0:
 			tf = t.special[f.Special] // the target's own Inbox, Sent, …
 		}
 		if tf == nil {
@@ -196,7 +196,9 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 			if pf := dest[f.Parent]; pf != nil && (root == nil || f.ID != root.ID) {
 				parentID = pf.ID
 			} else if intoID == 0 && f.Parent != 0 && (root == nil || f.ID != root.ID) {
-				return nil, fmt.Errorf("folder %q: its parent was not restored", strings.Join(path(f.ID), "/"))
+				// Its parent is not restored (deleted in the backup): the
+				// folder goes to the top level, as RestoreFolder does.
+				warn("folder %q restored at the top level: its parent is deleted in the backup", strings.Join(path(f.ID), "/"))
 			} else if intoID == 0 && root != nil && f.ID == root.ID {
 				// The folder's original place: its parents by path.
 				pp := path(f.ID)

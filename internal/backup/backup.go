@@ -268,7 +268,7 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 	// incremental, those the journal names since the base's position.
 	items := map[int64]Record{}
 	touched := map[int64]bool{}
-	changedItems := map[int64]bool{}
+	changedItems := map[int64]int64{} // item id → the folder the journal last names
 	full := base == nil
 	if full {
 		for id := range folders {
@@ -291,11 +291,16 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 	w.prog.ItemsAll = total
 	// An incremental run looks only at the items the journal names: the
 	// others are in the base already.
-	var only map[int64]bool
+	var only map[int64]int64
 	if !full {
 		only = changedItems
 	}
-	if err := w.listFolders(octx, b, folders, touched, items, only); err != nil {
+	if !full && len(changedItems) <= maxFetchChanged {
+		// Few changes: read those items, not their folders' listings.
+		if err := w.fetchChanged(octx, b, changedItems, items); err != nil {
+			return nil, err
+		}
+	} else if err := w.listFolders(octx, b, folders, touched, items, only); err != nil {
 		return nil, err
 	}
 	// Changes made while the folders were listed: list the folders they
@@ -367,7 +372,7 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 	for id, r := range items {
 		// An incremental writes the items the journal names (those of a
 		// touched folder that did not change are in the base already).
-		if full || changedItems[id] {
+		if _, changed := changedItems[id]; full || changed {
 			itemIDs = append(itemIDs, id)
 		} else {
 			_ = r
@@ -389,6 +394,14 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 				gone = append(gone, id)
 			}
 		}
+		// Purges are not in the journal: items of the base that were
+		// deleted and are no longer among the deleted ones, or whose
+		// folder no longer exists, are gone too.
+		purged, err := w.purgedSince(octx, b, login, baseRun, folders, changedItems)
+		if err != nil {
+			return nil, err
+		}
+		gone = append(gone, purged...)
 		slices.Sort(gone)
 		for _, id := range gone {
 			if err := enc.Encode(Record{T: "gone", ID: id}); err != nil {
@@ -436,7 +449,7 @@ func listAllFolders(ctx context.Context, b store.Backend, storeID int64) (map[in
 
 // journalSince reads a store's journal in (since, until] and notes the
 // folders and items it names.
-func journalSince(ctx context.Context, b store.Backend, storeID int64, since, until uint64, folders, items map[int64]bool) error {
+func journalSince(ctx context.Context, b store.Backend, storeID int64, since, until uint64, folders map[int64]bool, items map[int64]int64) error {
 	for since < until {
 		cs, err := b.Changes(ctx, storeID, since, 10000)
 		if err != nil {
@@ -450,7 +463,7 @@ func journalSince(ctx context.Context, b store.Backend, storeID int64, since, un
 				folders[c.FolderID] = true
 			}
 			if c.ItemID != 0 {
-				items[c.ItemID] = true
+				items[c.ItemID] = c.FolderID // the latest folder named
 			}
 			since = c.Seq
 		}
@@ -461,7 +474,7 @@ func journalSince(ctx context.Context, b store.Backend, storeID int64, since, un
 // listFolders lists the items (live and soft-deleted) of the folders in
 // which, storing their content, and records them in items (only those
 // in only, unless it is nil).
-func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[int64]*store.Folder, which map[int64]bool, items map[int64]Record, only map[int64]bool) error {
+func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[int64]*store.Folder, which map[int64]bool, items map[int64]Record, only map[int64]int64) error {
 	ids := make([]int64, 0, len(which))
 	for id := range which {
 		ids = append(ids, id)
@@ -505,7 +518,7 @@ func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[i
 			return fmt.Errorf("list deleted items of %q: %w", f.Name, err)
 		}
 		for _, it := range append(live, del...) {
-			if only != nil && !only[it.ID] {
+			if _, ok := only[it.ID]; only != nil && !ok {
 				continue
 			}
 			r, err := w.item(ctx, b, it, open)
@@ -518,6 +531,111 @@ func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[i
 			items[it.ID] = *r
 			w.prog.Items++
 			w.tick()
+		}
+	}
+	return nil
+}
+
+// purgedSince returns the items of login's store as of baseRun that the
+// purge removed since: deleted then and not among the deleted items now
+// (a restored item is in the journal, so in changed), or in a folder that
+// no longer exists.
+func (w *writer) purgedSince(ctx context.Context, b store.Backend, login string, baseRun int, folders map[int64]*store.Folder, changed map[int64]int64) ([]int64, error) {
+	base, err := loadStore(w.dir, login, baseRun)
+	if err != nil {
+		return nil, fmt.Errorf("the run this one builds on: %w", err)
+	}
+	deleted := map[int64]bool{}
+	full := map[int64]bool{} // folders whose deleted list may be cut
+	for id := range folders {
+		del, err := b.ListDeletedItems(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("deleted items of folder %d: %w", id, err)
+		}
+		for _, it := range del {
+			deleted[it.ID] = true
+		}
+		if len(del) >= maxDeletedListed {
+			full[id] = true
+		}
+	}
+	var out []int64
+	for id, r := range base.Items {
+		if _, ok := changed[id]; ok {
+			continue
+		}
+		if folders[r.Folder] == nil || (r.Deleted && !deleted[id] && !full[r.Folder]) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// maxDeletedListed is where store.Mail.ListDeletedItems cuts its list (the
+// SQL backend's LIMIT): a folder with that many is not trusted to list
+// every deleted item.
+const maxDeletedListed = 10000
+
+// maxFetchChanged is the most changed items an incremental run reads one
+// by one; more, and it lists the folders they are in.
+const maxFetchChanged = 5000
+
+// fetchChanged records the items the journal named: live ones read by id,
+// deleted ones from their folder's deleted items; those in neither are
+// gone (purged).
+func (w *writer) fetchChanged(ctx context.Context, b store.Backend, changed map[int64]int64, items map[int64]Record) error {
+	ids := make([]int64, 0, len(changed))
+	for id := range changed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	missing := map[int64]map[int64]bool{} // folder → item ids not live
+	for _, id := range ids {
+		it, err := b.GetItem(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			f := changed[id]
+			if missing[f] == nil {
+				missing[f] = map[int64]bool{}
+			}
+			missing[f][id] = true
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("item %d: %w", id, err)
+		}
+		r, err := w.item(ctx, b, it, nil)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			items[id] = *r
+		}
+		w.prog.Items++
+		w.tick()
+	}
+	for folderID, want := range missing {
+		del, err := b.ListDeletedItems(ctx, folderID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // the folder is purged
+		}
+		if err != nil {
+			return fmt.Errorf("deleted items of folder %d: %w", folderID, err)
+		}
+		for _, it := range del {
+			if !want[it.ID] {
+				continue
+			}
+			r, err := w.item(ctx, b, it, nil)
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				items[it.ID] = *r
+			}
+			w.prog.Items++
 		}
 	}
 	return nil

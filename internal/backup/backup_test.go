@@ -356,6 +356,16 @@ func TestIncremental(t *testing.T) {
 			if sum3.Stores[0].Items != 0 || sum3.Objects != 0 {
 				t.Errorf("an unchanged store's incremental wrote %d items, %d objects", sum3.Stores[0].Items, sum3.Objects)
 			}
+			// An item expunged and purged: the next run records it gone.
+			if _, err := s.DeleteItems(actx, inbox.ID, []uint32{4}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.PurgeDeleted(sys, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: []string{"alice"}}); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := backup.Verify(ctx, dir, nil); err != nil {
 				t.Fatal(err)
 			}

@@ -6,10 +6,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncObjects makes the files written into dir durable with one syncfs of
-// its file system: a run writes thousands of objects, and an fsync each
-// (and one per directory) would cost more than the copying.
-func syncObjects(dir string, _ []string) error {
+// syncFSThreshold is how many new objects make one syncfs cheaper than an
+// fsync per file and directory.
+const syncFSThreshold = 128
+
+// syncObjects makes the files written into dir durable: a few with an
+// fsync each, many (a full run writes thousands) with one syncfs of the
+// file system.
+func syncObjects(dir string, files []string) error {
+	if len(files) <= syncFSThreshold {
+		return fsyncEach(files)
+	}
 	f, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -84,6 +84,11 @@ func populate(t *testing.T, s *testenv.Store) {
 		appendMsg(t, ctx, s, y.ID, msg(200+i), day0.AddDate(0, 0, i))
 	}
 	appendMsg(t, ctx, s, proj.ID, msg(300), day0.AddDate(0, 0, 3), `\Answered`)
+	// Two identical copies in one folder stay two.
+	twin := appendMsg(t, ctx, s, y.ID, msg(400), day0.AddDate(0, 1, 0))
+	if _, err := s.CopyItems(ctx, y.ID, []uint32{twin.UID}, y.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetACL(ctx, proj.ID, store.UserSubject("bob"), "lrs"); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +420,7 @@ func TestRestoreFolderDateRange(t *testing.T) {
 				t.Errorf("created %d, want 5", r.Created)
 			}
 			// The original folders are untouched, and the ACL came along.
-			if len(got.Items["Projects/2026"]) != 10 || got.ACL["Recovered"] != "user:bob=lrs" {
+			if len(got.Items["Projects/2026"]) != 12 || got.ACL["Recovered"] != "user:bob=lrs" {
 				t.Errorf("Projects/2026 has %d items; Recovered's ACL %q", len(got.Items["Projects/2026"]), got.ACL["Recovered"])
 			}
 			// Into the original place: everything is there already.
@@ -423,7 +428,7 @@ func TestRestoreFolderDateRange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r2.Created != 0 || r2.Present != 10 {
+			if r2.Created != 0 || r2.Present != 12 {
 				t.Errorf("restore into the original place: %+v", r2)
 			}
 		})

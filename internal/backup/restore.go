@@ -299,8 +299,12 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 				last = tm
 				opts.Progress(prog)
 			}
+			// Each copy the folder holds answers one item of the backup:
+			// two identical copies (an IMAP COPY into the same folder)
+			// stay two.
 			k := itemKey(it.Hash, it.InternalDate)
-			if have[k] {
+			if have[k] > 0 {
+				have[k]--
 				sum.Present++
 				continue
 			}
@@ -326,7 +330,6 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 			if string(ni.Blob) != it.Hash {
 				return sum, fmt.Errorf("restore item %d: the store computed content hash %s, the backup says %s: %w", it.ID, ni.Blob, it.Hash, ErrDamaged)
 			}
-			have[k] = true
 			sum.Created++
 			sum.Bytes += ni.Size
 			prog.Objects, prog.Bytes = sum.Created, sum.Bytes
@@ -440,8 +443,8 @@ func (t *target) ensurePath(p []string, typ store.FolderType) (*store.Folder, bo
 	return f, made, nil
 }
 
-// existing returns the keys of the items (live and deleted) of a folder.
-func (t *target) existing(folderID int64) (map[string]bool, error) {
+// existing counts the items (live and deleted) of a folder by key.
+func (t *target) existing(folderID int64) (map[string]int, error) {
 	live, err := t.b.ListObjects(t.ctx, folderID, store.ObjectQuery{})
 	if err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
@@ -450,9 +453,9 @@ func (t *target) existing(folderID int64) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list deleted items: %w", err)
 	}
-	out := make(map[string]bool, len(live)+len(del))
+	out := make(map[string]int, len(live)+len(del))
 	for _, it := range append(live, del...) {
-		out[itemKey(string(it.Blob), it.InternalDate)] = true
+		out[itemKey(string(it.Blob), it.InternalDate)]++
 	}
 	return out, nil
 }

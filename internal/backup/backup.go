@@ -232,12 +232,6 @@ func (w *writer) tick() {
 	}
 }
 
-// scan is what one pass over a store found.
-type scan struct {
-	folders map[int64]*store.Folder
-	items   map[int64]Record
-}
-
 // backupStore writes one store's records into rd/<n>.jsonl.
 func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd string, n int, base *StoreEntry, baseRun int) (*StoreEntry, error) {
 	sys := store.SystemContext(ctx)
@@ -256,10 +250,13 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if base != nil && base.StoreID != st.ID {
-		base = nil // another store now (user deleted and made again): full
-	}
 	pos := st.ModSeq
+	if base != nil && (base.StoreID != st.ID || base.Seq > pos) {
+		// Another store now (the user deleted and made again), or a
+		// journal behind the backup (the database was put back from an
+		// older copy): a full backup, not one built on what is not there.
+		base, baseRun = nil, 0
+	}
 	folders, err := listAllFolders(octx, b, st.ID)
 	if err != nil {
 		return nil, err
@@ -369,13 +366,11 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 		return nil, err
 	}
 	itemIDs := make([]int64, 0, len(items))
-	for id, r := range items {
+	for id := range items {
 		// An incremental writes the items the journal names (those of a
 		// touched folder that did not change are in the base already).
 		if _, changed := changedItems[id]; full || changed {
 			itemIDs = append(itemIDs, id)
-		} else {
-			_ = r
 		}
 	}
 	slices.Sort(itemIDs)

@@ -724,3 +724,33 @@ func TestRestoreSpecialFolder(t *testing.T) {
 		t.Errorf("inbox: %d items restored into it, want %d; %d folders created", len(got.Items["@inbox"]), len(want), r.FoldersCreated)
 	}
 }
+
+// TestNewStoreSameLogin: a user deleted and made again has a new store:
+// the next run backs it up in full instead of building on the old one.
+func TestNewStoreSameLogin(t *testing.T) {
+	s := install(t, testenv.Backend())
+	populate(t, s)
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: []string{"alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(sys, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	s.User(t, "acme", store.User{Login: "alice", Active: true}, "")
+	sum, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: []string{"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := sum.Stores[0]; e.Parent != 0 {
+		t.Errorf("the new store builds on run %d", e.Parent)
+	}
+	dst := install(t, testenv.Backend())
+	if _, err := backup.Restore(ctx, dst, backup.RestoreOptions{Dir: dir, Login: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(snap(t, dst, "alice")); n != 0 {
+		t.Errorf("restored %d items of the old store", n)
+	}
+}

@@ -148,11 +148,11 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
 		}
 		return compareStrings(a.Login, b.Login)
 	})
-	q, err := s.b.ListQueue(ctx)
+	n, _, err := s.b.QueueStats(ctx)
 	if err != nil {
 		return err
 	}
-	st.Queue = len(q)
+	st.Queue = n
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }

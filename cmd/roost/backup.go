@@ -18,13 +18,14 @@ import (
 )
 
 const backupUsage = `Usage:
-  roost backup [--data DIR | --config FILE] --to DIR [LOGIN...]
+  roost backup [--data DIR | --config FILE] --to DIR [LOGIN... | --tenant NAME]
   roost backup verify DIR
   roost restore [--data DIR | --config FILE] --from DIR LOGIN [--folder NAME]
                 [--since DATE] [--until DATE] [--into FOLDER]
 
 roost backup asks the running server (through its admin socket) to back up
-the stores of the users named, or of every user, into DIR on the server's
+the stores of the users named, of a tenant's users (--tenant), or of every
+user, into DIR on the server's
 host: folders, items with flags and dates, ACLs, Sieve scripts, settings,
 out-of-office, calendars and contacts, and deleted-but-not-purged items.
 Content is stored once per content hash under DIR/objects; each run writes
@@ -65,7 +66,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return cliFail(stderr, "backup", err)
 	}
-	var to string
+	var to, tenant string
 	var logins []string
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
@@ -81,6 +82,14 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			to = rest[i]
 		case strings.HasPrefix(a, "--to="):
 			to = strings.TrimPrefix(a, "--to=")
+		case a == "--tenant" || a == "-tenant":
+			if i+1 >= len(rest) {
+				return cliFail(stderr, "backup", usagef("--tenant needs a name"))
+			}
+			i++
+			tenant = rest[i]
+		case strings.HasPrefix(a, "--tenant="):
+			tenant = strings.TrimPrefix(a, "--tenant=")
 		case strings.HasPrefix(a, "-"):
 			return cliFail(stderr, "backup", usagef("unknown flag %s", a))
 		default:
@@ -89,6 +98,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if to == "" {
 		return cliFail(stderr, "backup", usagef("--to DIR is required"))
+	}
+	if tenant != "" && len(logins) > 0 {
+		return cliFail(stderr, "backup", usagef("name users or --tenant, not both"))
 	}
 	abs, err := filepath.Abs(to)
 	if err != nil {
@@ -100,7 +112,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bar := newProgressBar(stderr)
 	var sum *backup.Summary
-	err = c.stream(ctx, "/v1/backup", backup.Request{To: abs, Logins: logins}, func(ev backup.Event) {
+	err = c.stream(ctx, "/v1/backup", backup.Request{To: abs, Logins: logins, Tenant: tenant}, func(ev backup.Event) {
 		if ev.Progress != nil {
 			bar.show(*ev.Progress)
 		}

@@ -28,7 +28,7 @@ Usage:
   roost deliver [--data DIR | --config FILE] ADDRESS < message
                                               deliver one message to a local user; exit
                                               status 67 unknown user, 75 try again later
-  roost backup [--data DIR | --config FILE] --to DIR [LOGIN...]
+  roost backup [--data DIR | --config FILE] --to DIR [LOGIN... | --tenant NAME]
                                               back up stores (incremental when DIR holds a backup)
   roost backup verify DIR                     check a backup; exit status 1 on any damage
   roost restore [--data DIR | --config FILE] --from DIR LOGIN [--folder NAME]

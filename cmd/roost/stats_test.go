@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -79,5 +81,26 @@ func TestDrawTopRates(t *testing.T) {
 	sess := out[strings.Index(out, "Busiest sessions"):]
 	if strings.Index(sess, "pop3") > strings.Index(sess, "imap") || !strings.Contains(sess, "2.0 KiB") {
 		t.Errorf("sessions not ordered by bytes per second:\n%s", out)
+	}
+}
+
+// TestLiveTopQuits: the live view draws, refreshes from fetch and ends on q.
+func TestLiveTopQuits(t *testing.T) {
+	first := &Stats{Version: "v", Stores: []StoreStats{{Login: "alice", ModSeq: 1}}}
+	pr, pw := io.Pipe()
+	var out strings.Builder
+	done := make(chan int)
+	go func() {
+		done <- liveTop(context.Background(), pr, &out, io.Discard, first, func() (*Stats, error) { return first, nil })
+	}()
+	pw.Write([]byte("x"))
+	pw.Write([]byte("q"))
+	code := <-done
+	pw.Close()
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out.String(), "Busiest users") || !strings.Contains(out.String(), "alice") || !strings.Contains(out.String(), "\x1b[2J") {
+		t.Errorf("screen: %q", out.String())
 	}
 }

@@ -46,7 +46,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("to: an absolute directory path is required")
 	}
 	emit := streamEvents(w)
-	sum, err := backup.Run(r.Context(), s.b, backup.Options{Dir: req.To, Logins: req.Logins,
+	sum, err := backup.Run(r.Context(), s.b, backup.Options{Dir: req.To, Logins: req.Logins, Tenant: req.Tenant,
 		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
 	if err != nil {
 		s.log.Warn("backup failed", "dir", req.To, "err", err)

@@ -21,6 +21,7 @@ import (
 type Options struct {
 	Dir    string   // the backup directory (created if missing)
 	Logins []string // the stores of these users; none: every user's
+	Tenant string   // with no Logins: only this tenant's users ("" every tenant)
 	// Progress, when set, is told about the work as it goes (from the
 	// calling goroutine).
 	Progress func(Progress)
@@ -72,7 +73,12 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list tenants: %w", err)
 		}
+		found := false
 		for _, t := range tenants {
+			if opts.Tenant != "" && t.Name != opts.Tenant {
+				continue
+			}
+			found = true
 			us, err := b.ListUsers(sys, t.Name)
 			if err != nil {
 				return nil, fmt.Errorf("list users of %s: %w", t.Name, err)
@@ -81,6 +87,11 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 				logins = append(logins, u.Login)
 			}
 		}
+		if opts.Tenant != "" && !found {
+			return nil, fmt.Errorf("tenant %q: %w", opts.Tenant, store.ErrNotFound)
+		}
+	} else if opts.Tenant != "" {
+		return nil, fmt.Errorf("name users or a tenant, not both: %w", store.ErrInvalid)
 	}
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "objects"), 0o700); err != nil {
 		return nil, fmt.Errorf("backup directory: %w", err)

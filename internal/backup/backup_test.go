@@ -754,3 +754,21 @@ func TestNewStoreSameLogin(t *testing.T) {
 		t.Errorf("restored %d items of the old store", n)
 	}
 }
+
+// TestBackupTenant: a tenant's users only.
+func TestBackupTenant(t *testing.T) {
+	s := install(t, testenv.Backend())
+	s.Tenants(t, "globex")
+	s.User(t, "globex", store.User{Login: "eve", Active: true}, "")
+	ctx := context.Background()
+	sum, err := backup.Run(ctx, s, backup.Options{Dir: t.TempDir(), Tenant: "globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Stores) != 1 || sum.Stores[0].Login != "eve" {
+		t.Errorf("stores: %+v", sum.Stores)
+	}
+	if _, err := backup.Run(ctx, s, backup.Options{Dir: t.TempDir(), Tenant: "nosuch"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown tenant: %v", err)
+	}
+}

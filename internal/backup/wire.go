@@ -7,8 +7,9 @@ import "time"
 
 // Request is the body of POST /v1/backup.
 type Request struct {
-	To     string   `json:"to"`     // the backup directory on the server's host (absolute)
-	Logins []string `json:"logins"` // none: every user's store
+	To     string   `json:"to"`               // the backup directory on the server's host (absolute)
+	Logins []string `json:"logins"`           // none: every user's store
+	Tenant string   `json:"tenant,omitempty"` // with no logins: only this tenant's users
 }
 
 // RestoreRequest is the body of POST /v1/restore.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/roost-mail/roost/internal/store"
@@ -85,6 +86,9 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 			}
 			for _, u := range us {
 				logins = append(logins, u.Login)
+			}
+			if t.PublicStoreID != 0 {
+				logins = append(logins, PublicPrefix+t.Name)
 			}
 		}
 		if opts.Tenant != "" && !found {
@@ -245,21 +249,9 @@ func (w *writer) tick() {
 
 // backupStore writes one store's records into rd/<n>.jsonl.
 func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd string, n int, base *StoreEntry, baseRun int) (*StoreEntry, error) {
-	sys := store.SystemContext(ctx)
-	u, err := b.GetUser(sys, login)
+	octx, st, tenant, err := openStore(ctx, b, login, false)
 	if err != nil {
-		return nil, fmt.Errorf("user: %w", err)
-	}
-	p, err := b.Principal(sys, login)
-	if err != nil {
-		return nil, fmt.Errorf("principal: %w", err)
-	}
-	// Acting as the owner: subscriptions and "/private/" properties are
-	// the owner's, and no right beyond the owner's is used.
-	octx := store.WithPrincipal(ctx, p)
-	st, err := b.UserStore(octx, login)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
 	pos := st.ModSeq
 	if base != nil && (base.StoreID != st.ID || base.Seq > pos) {
@@ -353,7 +345,7 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 	bw := bufio.NewWriterSize(cw, 256<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	e := &StoreEntry{Login: login, Tenant: u.Tenant, StoreID: st.ID, Seq: pos, Parent: baseRun, File: name}
+	e := &StoreEntry{Login: login, Tenant: tenant, StoreID: st.ID, Seq: pos, Parent: baseRun, File: name}
 	ids := make([]int64, 0, len(folders))
 	for id := range folders {
 		ids = append(ids, id)
@@ -434,6 +426,54 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// PublicPrefix names a tenant's public store where a login names a
+// user's: "public:acme" (roost backup public:acme, roost restore … public:acme).
+const PublicPrefix = "public:"
+
+// openStore opens the store login names and returns the context to act
+// in: a user's private store as its owner (subscriptions and "/private/"
+// properties are the owner's, and no right beyond the owner's is used), a
+// tenant's public store ("public:TENANT") as the system. For a restore
+// (create), a tenant without a public store gets one.
+func openStore(ctx context.Context, b store.Backend, login string, create bool) (context.Context, *store.Store, string, error) {
+	sys := store.SystemContext(ctx)
+	if name, ok := strings.CutPrefix(login, PublicPrefix); ok {
+		t, err := b.GetTenant(sys, name)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("tenant: %w", err)
+		}
+		if t.PublicStoreID == 0 {
+			if !create {
+				return nil, nil, "", fmt.Errorf("tenant %q has no public store: %w", name, store.ErrNotFound)
+			}
+			st, err := b.CreatePublicStore(sys, name)
+			if err != nil {
+				return nil, nil, "", fmt.Errorf("create the public store: %w", err)
+			}
+			return sys, st, name, nil
+		}
+		st, err := b.GetStore(sys, t.PublicStoreID)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("open the public store: %w", err)
+		}
+		return sys, st, name, nil
+	}
+	u, err := b.GetUser(sys, login)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("user: %w", err)
+	}
+	p, err := b.Principal(sys, login)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("principal: %w", err)
+	}
+	octx := store.WithPrincipal(ctx, p)
+	st, err := b.UserStore(octx, login)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("open store: %w", err)
+	}
+	return octx, st, u.Tenant, nil
 }
 
 // listAllFolders returns a store's live and soft-deleted folders by id.

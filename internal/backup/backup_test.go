@@ -772,3 +772,50 @@ func TestBackupTenant(t *testing.T) {
 		t.Errorf("unknown tenant: %v", err)
 	}
 }
+
+// TestPublicStore: a backup of everything includes each tenant's public
+// store as "public:TENANT", restored into a tenant without one.
+func TestPublicStore(t *testing.T) {
+	s := install(t, testenv.Backend())
+	pub, err := s.CreatePublicStore(sys, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mkFolder(t, sys, s, pub.ID, 0, "Announcements", store.FolderMail)
+	appendMsg(t, sys, s, f.ID, msg(1), day0, `\Seen`)
+	if err := s.SetACL(sys, f.ID, store.SubjectAnyone, "lr"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	sum, err := backup.Run(ctx, s, backup.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := sum.Stores[len(sum.Stores)-1]; last.Login != "public:acme" || last.Items != 1 {
+		t.Fatalf("stores: %+v", sum.Stores)
+	}
+	dst := install(t, testenv.Backend())
+	r, err := backup.Restore(ctx, dst, backup.RestoreOptions{Dir: dir, Login: "public:acme"})
+	if err != nil || r.Created != 1 || r.ACLs != 1 {
+		t.Fatalf("restore: %+v %v", r, err)
+	}
+	tn, _ := dst.GetTenant(sys, "acme")
+	fs, err := dst.ListFolders(sys, tn.PublicStoreID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *store.Folder
+	for _, f := range fs {
+		if f.Name == "Announcements" {
+			got = f
+		}
+	}
+	if got == nil {
+		t.Fatal("no Announcements folder in the restored public store")
+	}
+	its, _ := dst.ListObjects(sys, got.ID, store.ObjectQuery{})
+	if len(its) != 1 || strings.Join(its[0].Flags, " ") != `\Seen` {
+		t.Errorf("restored items: %+v", its)
+	}
+}

@@ -157,13 +157,7 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 		}
 	}
 
-	sys := store.SystemContext(ctx)
-	p, err := b.Principal(sys, opts.Login)
-	if err != nil {
-		return nil, fmt.Errorf("user %s: %w", opts.Login, err)
-	}
-	octx := store.WithPrincipal(ctx, p)
-	ts, err := b.UserStore(octx, opts.Login)
+	octx, ts, _, err := openStore(ctx, b, opts.Login, true)
 	if err != nil {
 		return nil, fmt.Errorf("store of %s: %w", opts.Login, err)
 	}

@@ -62,6 +62,8 @@ type server struct {
 	audit   *audit.Log   // audit.go; nil: off
 	logs    *logState    // log.go: log_file, log_levels
 	started time.Time
+	// blobUsage caches the blob directory's size for roost stats.
+	blobUsage blobUsage
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
 
@@ -299,7 +301,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
-			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert }})
+			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
+			Runtime: s.runtimeStats})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {

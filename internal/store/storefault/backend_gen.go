@@ -394,6 +394,13 @@ func (f *Backend) MyRights(a0 context.Context, a1 int64) (r0 string, err error) 
 	return f.Backend.MyRights(a0, a1)
 }
 
+func (f *Backend) OpenDeletedItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {
+	if err = f.fault(a0, "OpenDeletedItem"); err != nil {
+		return
+	}
+	return f.Backend.OpenDeletedItem(a0, a1)
+}
+
 func (f *Backend) OpenItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {
 	if err = f.fault(a0, "OpenItem"); err != nil {
 		return

@@ -142,97 +142,10 @@ func groupOf(name string) string {
 // mergeProps keeps orig's lines of each property group whose canonical
 // form (canon) equals the updated one.
 func mergeProps(orig, canon, upd contentline.Props) contentline.Props {
-	lines := func(ps contentline.Props, g string) []string {
-		var out []string
-		for _, p := range ps {
-			if groupOf(p.Name) == g {
-				out = append(out, propString(p))
-			}
-		}
-		slices.Sort(out)
-		return out
-	}
-	var out contentline.Props
-	done := map[string]bool{}
-	for _, p := range upd {
-		g := groupOf(p.Name)
-		if done[g] {
-			continue
-		}
-		done[g] = true
-		if slices.Equal(lines(canon, g), lines(upd, g)) && len(lines(orig, g)) > 0 {
-			for _, op := range orig {
-				if groupOf(op.Name) == g {
-					out = append(out, op)
-				}
-			}
-			continue
-		}
-		O, C := propsOf(orig, g), propsOf(canon, g)
-		U := propsOf(upd, g)
-		single := len(O) == 1 && len(C) == 1 && len(U) == 1 && O[0].Name == U[0].Name && C[0].Name == U[0].Name
-		for _, u := range U {
-			var o, c *contentline.Property
-			if single {
-				o, c = O[0], C[0]
-			} else {
-				o, c = sameValued(O, u), sameValued(C, u)
-			}
-			out = append(out, mergeLine(o, c, u))
-		}
-	}
-	return out
+	return contentline.MergeProps(orig, canon, upd, groupOf)
 }
 
-func propsOf(ps contentline.Props, g string) []*contentline.Property {
-	var out []*contentline.Property
-	for _, p := range ps {
-		if groupOf(p.Name) == g {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func sameValued(ps []*contentline.Property, u *contentline.Property) *contentline.Property {
-	for _, p := range ps {
-		if strings.EqualFold(p.Name, u.Name) && strings.EqualFold(mailtoOf(p.Value), mailtoOf(u.Value)) {
-			return p
-		}
-	}
-	return nil
-}
-
-// mergeLine is u with the parameters of o that c (o's canonical form)
-// does not know: the ones the conversion does not read.
-func mergeLine(o, c, u *contentline.Property) *contentline.Property {
-	if o == nil || c == nil {
-		return u
-	}
-	if propString(c) == propString(u) {
-		return o
-	}
-	m := &contentline.Property{Group: o.Group, Name: u.Name, Value: u.Value}
-	for _, pa := range o.Params {
-		if c.Param(pa.Name) == "" && len(c.ParamValues(pa.Name)) == 0 && len(u.ParamValues(pa.Name)) == 0 {
-			m.Params = append(m.Params, pa)
-		}
-	}
-	m.Params = append(m.Params, u.Params...)
-	return m
-}
-
-func propString(p *ical.Property) string {
-	var b strings.Builder
-	b.WriteString(p.Group + "." + strings.ToUpper(p.Name))
-	params := slices.Clone(p.Params)
-	slices.SortFunc(params, func(a, b ical.Param) int { return strings.Compare(a.Name, b.Name) })
-	for _, pa := range params {
-		fmt.Fprintf(&b, ";%s=%q", strings.ToUpper(pa.Name), pa.Values)
-	}
-	b.WriteString(":" + p.Value)
-	return b.String()
-}
+func propString(p *ical.Property) string { return contentline.PropString(p) }
 
 // ApplyPatch sets the value at path (a PatchObject key, RFC 8984 §1.4.9:
 // a JSON pointer without the leading slash) in o; a nil value removes

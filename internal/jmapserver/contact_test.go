@@ -1,0 +1,174 @@
+package jmapserver_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/proto/vcard"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
+			t.Fatalf("%s not installed (ROOST_REQUIRE_CLIENTS is set)", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+// TestContactToVdirsyncer: a card created over JMAP syncs to vdirsyncer
+// unchanged (the file it writes is the stored vCard, byte for byte, with
+// what the Card said); a card vdirsyncer uploads is a ContactCard, and
+// ContactCard/changes reports it.
+func TestContactToVdirsyncer(t *testing.T) {
+	vds := needTool(t, "vdirsyncer")
+	e := newGWEnv(t)
+	acct := e.acct("alice")
+	ab := e.folder("alice", store.SpecialContacts)
+	abID := fmt.Sprintf("B%d", ab.ID)
+	s := e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "create": map[string]any{"c": map[string]any{
+		"addressBookIds": map[string]any{abID: true}, "@type": "Card", "uid": "urn:uuid:ada-1", "kind": "individual",
+		"name": map[string]any{"full": "Ada Lovelace", "components": []any{
+			map[string]any{"kind": "given", "value": "Ada"}, map[string]any{"kind": "surname", "value": "Lovelace"}}},
+		"emails":        map[string]any{"e1": map[string]any{"address": "ada@example.test", "contexts": map[string]any{"private": true}, "pref": 1}},
+		"phones":        map[string]any{"p1": map[string]any{"number": "+44 20 7946 0000", "features": map[string]any{"mobile": true}}},
+		"organizations": map[string]any{"o1": map[string]any{"name": "Analytical Engines Ltd"}},
+		"notes":         map[string]any{"n1": map[string]any{"note": "First programmer; notes, too"}},
+	}}})
+	id, _ := s["created"].(map[string]any)["c"].(map[string]any)["id"].(string)
+	if id == "" {
+		t.Fatalf("create: %v", s)
+	}
+	state := s["newState"].(string)
+
+	dir := t.TempDir()
+	local := filepath.Join(dir, "ab")
+	for _, d := range []string{filepath.Join(local, ab.Name), filepath.Join(dir, "status")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "config")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`[general]
+status_path = "%s/status/"
+
+[pair ab]
+a = "ab_local"
+b = "ab_remote"
+collections = ["%s"]
+
+[storage ab_local]
+type = "filesystem"
+path = "%s/"
+fileext = ".vcf"
+
+[storage ab_remote]
+type = "carddav"
+url = "%s/dav/"
+username = "alice"
+password = "%s"
+`, dir, ab.Name, local, e.dav, password("alice"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, vds, append([]string{"-c", cfg}, args...)...)
+		cmd.Stdin = strings.NewReader("y\ny\ny\n")
+		cmd.Env = append(cmd.Environ(), "HOME="+dir, "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("vdirsyncer %v: %v\n%s", args, err, out)
+		}
+	}
+	run("discover")
+	run("sync")
+	files, _ := filepath.Glob(filepath.Join(local, ab.Name, "*.vcf"))
+	if len(files) != 1 {
+		t.Fatalf("synced files %v", files)
+	}
+	synced, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The id holds the resource name (K<folder>_<base64url(name)>).
+	_, b64, _ := strings.Cut(id, "_")
+	name, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stored := e.davDo("alice", "GET", e.cardPath("alice")+string(name), "")
+	if code != 200 {
+		t.Fatalf("CardDAV GET %s: %d", name, code)
+	}
+	if string(synced) != stored {
+		t.Errorf("vdirsyncer's copy differs from the stored card:\n%s\n---\n%s", synced, stored)
+	}
+	cs, err := vcard.Decode(synced, vcard.Limits{})
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("synced card: %v", err)
+	}
+	c := cs[0]
+	if c.UID() != "urn:uuid:ada-1" || c.FN() != "Ada Lovelace" || c.Text("NOTE") != "First programmer; notes, too" ||
+		c.Text("ORG") != "Analytical Engines Ltd" || len(c.Emails()) != 1 || c.Emails()[0].Address != "ada@example.test" ||
+		c.Emails()[0].Pref != 1 || !strings.Contains(strings.ToLower(string(synced)), "type=cell") {
+		t.Errorf("synced card lost something:\n%s", synced)
+	}
+
+	// vdirsyncer uploads a card written locally (with an Apple label
+	// JSContact does not map): a ContactCard, reported by /changes.
+	if err := os.WriteFile(filepath.Join(local, ab.Name, "grace.vcf"), []byte(crlfs(`
+BEGIN:VCARD
+VERSION:3.0
+UID:grace-1
+FN:Grace Hopper
+N:Hopper;Grace;;;
+item1.EMAIL;TYPE=INTERNET:grace@navy.test
+item1.X-ABLabel:Navy
+END:VCARD
+`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("sync")
+	ch := e.gwMust("alice", "ContactCard/changes", map[string]any{"accountId": acct, "sinceState": state})
+	created := ch["created"].([]any)
+	if len(created) != 1 || len(ch["updated"].([]any)) != 0 {
+		t.Fatalf("changes after the upload: %v", ch)
+	}
+	g := firstOf(t, e.gwMust("alice", "ContactCard/get", map[string]any{"accountId": acct, "ids": created}))
+	if g["uid"] != "grace-1" || g["name"].(map[string]any)["full"] != "Grace Hopper" {
+		t.Errorf("uploaded card %v", g)
+	}
+	// Edited over JMAP, the label survives and vdirsyncer pulls the edit.
+	e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "update": map[string]any{
+		created[0].(string): map[string]any{"name/full": "Rear Admiral Grace Hopper"}}})
+	run("sync")
+	b, err := os.ReadFile(filepath.Join(local, ab.Name, "grace.vcf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "FN:Rear Admiral Grace Hopper") || !strings.Contains(strings.ToUpper(string(b)), "ITEM1.X-ABLABEL:NAVY") ||
+		!strings.Contains(string(b), "item1.EMAIL") {
+		t.Errorf("vdirsyncer's copy after the JMAP edit:\n%s", b)
+	}
+	// The JMAP card is what was created.
+	ada := firstOf(t, e.gwMust("alice", "ContactCard/get", map[string]any{"accountId": acct, "ids": []string{id}}))
+	if ada["name"].(map[string]any)["full"] != "Ada Lovelace" || ada["phones"].(map[string]any)["p1"].(map[string]any)["features"].(map[string]any)["mobile"] != true {
+		t.Errorf("card after the sync %v", ada)
+	}
+	q := e.gwMust("alice", "ContactCard/query", map[string]any{"accountId": acct, "filter": map[string]any{"email": "navy.test"}})
+	if fmt.Sprint(q["ids"]) != fmt.Sprint(created) {
+		t.Errorf("query by email: %v", q)
+	}
+}

@@ -430,3 +430,50 @@ func TestSessionGroupwareCapabilities(t *testing.T) {
 }
 
 var _ = time.Now
+
+// TestAvailabilityAndTasks: Principal/getAvailability answers the busy
+// time of a CalDAV event; a VTODO in the tasks folder is a Task.
+func TestAvailabilityAndTasks(t *testing.T) {
+	e := newGWEnv(t)
+	acct := e.acct("alice")
+	if code, body := e.davDo("alice", "PUT", e.calPath("alice")+"w.ics", crlfs(weeklyICS)); code != 201 {
+		t.Fatalf("PUT %d %s", code, body)
+	}
+	av := e.gwMust("alice", "Principal/getAvailability", map[string]any{"accountId": acct, "id": acct,
+		"utcStart": "2026-01-05T00:00:00Z", "utcEnd": "2026-01-13T00:00:00Z"})
+	if fmt.Sprint(av["list"]) != "[map[busyStatus:confirmed event:<nil> utcEnd:2026-01-05T10:00:00Z utcStart:2026-01-05T09:00:00Z] "+
+		"map[busyStatus:confirmed event:<nil> utcEnd:2026-01-12T15:00:00Z utcStart:2026-01-12T14:00:00Z]]" {
+		t.Errorf("availability %v", av["list"])
+	}
+	tasks := "/dav/calendars/alice/" + e.folder("alice", store.SpecialTasks).Name + "/"
+	todo := crlfs(`
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VTODO
+UID:todo-1
+DTSTAMP:20260101T000000Z
+DUE;TZID=Europe/Berlin:20260301T170000
+SUMMARY:File taxes
+STATUS:IN-PROCESS
+PERCENT-COMPLETE:30
+END:VTODO
+END:VCALENDAR
+`)
+	if code, body := e.davDo("alice", "PUT", tasks+"todo.ics", todo); code != 201 {
+		t.Fatalf("PUT todo %d %s", code, body)
+	}
+	q := e.gwMust("alice", "CalendarEvent/query", map[string]any{"accountId": acct,
+		"filter": map[string]any{"inCalendars": []string{fmt.Sprintf("C%d", e.folder("alice", store.SpecialTasks).ID)}}})
+	task := firstOf(t, e.gwMust("alice", "CalendarEvent/get", map[string]any{"accountId": acct, "ids": q["ids"]}))
+	if task["@type"] != "Task" || task["due"] != "2026-03-01T17:00:00" || task["progress"] != "in-process" || task["percentComplete"] != float64(30) {
+		t.Errorf("task %v", task)
+	}
+	// An Event cannot go into the tasks calendar.
+	s := e.gwMust("alice", "CalendarEvent/set", map[string]any{"accountId": acct, "create": map[string]any{"x": map[string]any{
+		"calendarIds": map[string]any{fmt.Sprintf("C%d", e.folder("alice", store.SpecialTasks).ID): true},
+		"start":       "2026-01-01T10:00:00", "title": "meeting"}}})
+	if se := s["notCreated"].(map[string]any)["x"].(map[string]any); se["type"] != "invalidProperties" {
+		t.Errorf("event in the tasks calendar: %v", s)
+	}
+}

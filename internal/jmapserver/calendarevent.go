@@ -685,6 +685,10 @@ func calendarEventSet(c *call, raw json.RawMessage) (any, error) {
 	}
 	now := c.s.o.Now()
 	lim := jscalendar.Limits{MaxParticipants: c.s.o.Scheduler.MaxAttendees}
+	mine, err := c.myAddresses()
+	if err != nil {
+		return nil, err
+	}
 	err = setEach(sortedKeys(a.Create), res.NotCreated, func(k string) error {
 		var o map[string]any
 		if err := json.Unmarshal(a.Create[k], &o); err != nil || o == nil {
@@ -767,10 +771,11 @@ func calendarEventSet(c *call, raw json.RawMessage) (any, error) {
 		if _, ok := patch["updated"]; !ok {
 			o["updated"] = now.UTC().Format(jscalendar.UTCLayout)
 		}
-		if seq, ok := o["sequence"].(float64); ok && ga.SendSchedulingMessages {
+		if ga.SendSchedulingMessages && organizerEdit(e.js, mine) {
+			// RFC 5546 §2.1.4: the organizer's significant changes bump
+			// SEQUENCE; an attendee's answer does not.
+			seq, _ := o["sequence"].(float64)
 			o["sequence"] = seq + 1
-		} else if !ok && ga.SendSchedulingMessages {
-			o["sequence"] = 1
 		}
 		cal, err := jscalendar.ToICal(o, now, lim)
 		if err != nil {
@@ -808,6 +813,17 @@ func calendarEventSet(c *call, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	return c.finishSet(st, res)
+}
+
+// organizerEdit reports whether the user organizes the event (or no one
+// does).
+func organizerEdit(o map[string]any, mine []string) bool {
+	rt, ok := o["replyTo"].(map[string]any)
+	if !ok {
+		return true
+	}
+	addr, _ := rt["imip"].(string)
+	return addr == "" || slices.Contains(mine, strings.ToLower(addr))
 }
 
 func jsonCopy(o map[string]any) (map[string]any, error) {

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/davserver"
+	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/jmapserver"
+	"github.com/roost-mail/roost/internal/testenv"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -26,11 +29,29 @@ type gwEnv struct {
 	dav string
 }
 
-func newGWEnv(t *testing.T) *gwEnv {
-	e := newEnv(t)
-	dav := httptest.NewServer(davserver.New(davserver.Options{Store: e.db, Logger: testLogger(), Authenticate: authenticator(e.db)}))
+// newGWEnv starts JMAP and CalDAV/CardDAV over one store of the given
+// backend with tenant acme (alice, bob) and globex (eve).
+func newGWEnv(t *testing.T, backend string) *gwEnv {
+	hub := events.NewHub()
+	s := testenv.Open(t, testenv.Options{Backend: backend, BlobGrace: -1, OnChange: hub.Publish})
+	s.Tenants(t, "acme", "globex")
+	for _, u := range [][2]string{{"acme", "alice"}, {"acme", "bob"}, {"globex", "eve"}} {
+		s.User(t, u[0], store.User{Login: u[1], Active: true}, password(u[1]))
+	}
+	srv := httptest.NewServer(jmapserver.New(jmapserver.Options{Store: s.DB, Blobs: s.Blobs, Hub: hub, Logger: testLogger(),
+		Authenticate: authenticator(s.DB)}))
+	t.Cleanup(srv.Close)
+	dav := httptest.NewServer(davserver.New(davserver.Options{Store: s.DB, Logger: testLogger(), Authenticate: authenticator(s.DB)}))
 	t.Cleanup(dav.Close)
-	return &gwEnv{env: e, dav: dav.URL}
+	return &gwEnv{env: &env{t: t, db: s.DB, hub: hub, url: srv.URL}, dav: dav.URL}
+}
+
+// eachBackend runs a test on SQLite, and on PostgreSQL when the test
+// cluster is there (testenv.Backends).
+func eachBackend(t *testing.T, test func(t *testing.T, e *gwEnv)) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b, func(t *testing.T) { test(t, newGWEnv(t, b)) })
+	}
 }
 
 // gw posts one method call with the calendars and contacts capabilities
@@ -124,8 +145,9 @@ func firstOf(t *testing.T, a map[string]any) map[string]any {
 // the same recurrence, its exception and its override; a change and a
 // deletion over CalDAV show in CalendarEvent/changes; an edit over JMAP
 // keeps the property JMAP does not map.
-func TestCalDAVEventInJMAP(t *testing.T) {
-	e := newGWEnv(t)
+func TestCalDAVEventInJMAP(t *testing.T) { eachBackend(t, testCalDAVEventInJMAP) }
+
+func testCalDAVEventInJMAP(t *testing.T, e *gwEnv) {
 	acct := e.acct("alice")
 	cal := e.calPath("alice")
 	state0 := e.gwMust("alice", "CalendarEvent/get", map[string]any{"accountId": acct, "ids": []string{}})["state"].(string)
@@ -226,8 +248,9 @@ func TestCalDAVEventInJMAP(t *testing.T) {
 // TestJMAPInviteLandsInCalDAV: alice invites bob with CalendarEvent/set;
 // the scheduler puts the invitation in bob's calendar, where CalDAV and
 // JMAP both show it; bob's answer over JMAP reaches alice's copy.
-func TestJMAPInviteLandsInCalDAV(t *testing.T) {
-	e := newGWEnv(t)
+func TestJMAPInviteLandsInCalDAV(t *testing.T) { eachBackend(t, testJMAPInviteLandsInCalDAV) }
+
+func testJMAPInviteLandsInCalDAV(t *testing.T, e *gwEnv) {
 	aliceCal := fmt.Sprintf("C%d", e.folder("alice", store.SpecialCalendar).ID)
 	set := e.gwMust("alice", "CalendarEvent/set", map[string]any{"accountId": e.acct("alice"), "sendSchedulingMessages": true,
 		"create": map[string]any{"m": map[string]any{
@@ -282,8 +305,9 @@ func TestJMAPInviteLandsInCalDAV(t *testing.T) {
 // TestGroupwareBadInput: other accounts' ids are notFound (never
 // forbidden), malformed JSCalendar and JSContact are invalidProperties,
 // bad query arguments their RFC errors; the server keeps serving.
-func TestGroupwareBadInput(t *testing.T) {
-	e := newGWEnv(t)
+func TestGroupwareBadInput(t *testing.T) { eachBackend(t, testGroupwareBadInput) }
+
+func testGroupwareBadInput(t *testing.T, e *gwEnv) {
 	// eve (another tenant) has an event and a card.
 	if code, body := e.davDo("eve", "PUT", e.calPath("eve")+"x.ics", crlfs(weeklyICS)); code != 201 {
 		t.Fatalf("PUT %d %s", code, body)
@@ -368,8 +392,9 @@ func TestGroupwareBadInput(t *testing.T) {
 // TestCalendarAndAddressBookSet: collections created, renamed and
 // destroyed over JMAP are CalDAV/CardDAV collections, and
 // Calendar/changes sees them.
-func TestCalendarAndAddressBookSet(t *testing.T) {
-	e := newGWEnv(t)
+func TestCalendarAndAddressBookSet(t *testing.T) { eachBackend(t, testCalendarAndAddressBookSet) }
+
+func testCalendarAndAddressBookSet(t *testing.T, e *gwEnv) {
 	acct := e.acct("alice")
 	st0 := e.gwMust("alice", "Calendar/get", map[string]any{"accountId": acct})["state"].(string)
 	s := e.gwMust("alice", "Calendar/set", map[string]any{"accountId": acct, "create": map[string]any{
@@ -415,8 +440,9 @@ func TestCalendarAndAddressBookSet(t *testing.T) {
 }
 
 // TestSessionGroupwareCapabilities: the session advertises both.
-func TestSessionGroupwareCapabilities(t *testing.T) {
-	e := newGWEnv(t)
+func TestSessionGroupwareCapabilities(t *testing.T) { eachBackend(t, testSessionGroupwareCapabilities) }
+
+func testSessionGroupwareCapabilities(t *testing.T, e *gwEnv) {
 	s := e.do("alice", "GET", "/jmap/session", nil).json(t)
 	caps := s["capabilities"].(map[string]any)
 	for _, c := range []string{"urn:ietf:params:jmap:calendars", "urn:ietf:params:jmap:contacts"} {
@@ -433,8 +459,9 @@ var _ = time.Now
 
 // TestAvailabilityAndTasks: Principal/getAvailability answers the busy
 // time of a CalDAV event; a VTODO in the tasks folder is a Task.
-func TestAvailabilityAndTasks(t *testing.T) {
-	e := newGWEnv(t)
+func TestAvailabilityAndTasks(t *testing.T) { eachBackend(t, testAvailabilityAndTasks) }
+
+func testAvailabilityAndTasks(t *testing.T, e *gwEnv) {
 	acct := e.acct("alice")
 	if code, body := e.davDo("alice", "PUT", e.calPath("alice")+"w.ics", crlfs(weeklyICS)); code != 201 {
 		t.Fatalf("PUT %d %s", code, body)

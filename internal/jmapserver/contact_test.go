@@ -33,7 +33,10 @@ func needTool(t *testing.T, name string) string {
 // ContactCard/changes reports it.
 func TestContactToVdirsyncer(t *testing.T) {
 	vds := needTool(t, "vdirsyncer")
-	e := newGWEnv(t)
+	eachBackend(t, func(t *testing.T, e *gwEnv) { testContactToVdirsyncer(t, e, vds) })
+}
+
+func testContactToVdirsyncer(t *testing.T, e *gwEnv, vds string) {
 	acct := e.acct("alice")
 	ab := e.folder("alice", store.SpecialContacts)
 	abID := fmt.Sprintf("B%d", ab.ID)

@@ -13,8 +13,8 @@ import (
 	"github.com/roost-mail/roost/internal/davserver"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/jmapserver"
-	"github.com/roost-mail/roost/internal/testenv"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // Calendars and contacts: the JMAP methods over the very objects CalDAV

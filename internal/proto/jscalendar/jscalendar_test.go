@@ -2,6 +2,7 @@ package jscalendar
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -429,3 +430,25 @@ ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:me@example.test
 END:VEVENT
 END:VCALENDAR
 `
+
+// TestToICalBounded: many overrides of a master with many participants
+// would multiply into a huge calendar; ToICal refuses it.
+func TestToICalBounded(t *testing.T) {
+	ps := map[string]any{}
+	for i := 0; i < 300; i++ {
+		ps[fmt.Sprintf("p%d", i)] = map[string]any{"roles": map[string]any{"attendee": true},
+			"sendTo": map[string]any{"imip": fmt.Sprintf("mailto:u%d@example.test", i)}}
+	}
+	ovs := map[string]any{}
+	start := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < 200; i++ {
+		ovs[start.AddDate(0, 0, i).Format(LocalLayout)] = map[string]any{"title": "changed"}
+	}
+	o := Object{"@type": "Event", "uid": "big", "start": start.Format(LocalLayout), "timeZone": "Etc/UTC",
+		"replyTo": map[string]any{"imip": "mailto:o@example.test"}, "participants": ps,
+		"recurrenceRules": []any{map[string]any{"frequency": "daily"}}, "recurrenceOverrides": ovs}
+	_, err := ToICal(o, now, Limits{})
+	if pe, ok := err.(*PropError); !ok || pe.Prop != "recurrenceOverrides" {
+		t.Fatalf("err %v, want a PropError on recurrenceOverrides", err)
+	}
+}

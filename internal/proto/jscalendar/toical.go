@@ -23,6 +23,11 @@ func perr(prop, format string, args ...any) *PropError {
 	return &PropError{Prop: prop, Msg: fmt.Sprintf(format, args...)}
 }
 
+// maxTotalProps bounds the properties of all components ToICal writes
+// for one object, so that a small JSON object with many overrides of a
+// large master cannot make it build a huge calendar.
+const maxTotalProps = 50000
+
 // Limits bound the collections of one object ToICal converts.
 type Limits struct {
 	MaxOverrides    int // recurrenceOverrides; default 1000
@@ -56,8 +61,14 @@ func ToICal(o Object, now time.Time, lim Limits) (*ical.Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ical.Marshal(cal); err != nil {
+	b, err := ical.Marshal(cal)
+	if err != nil {
 		return nil, perr("", "%v", err)
+	}
+	// What is written must read back with the parser's limits (CalDAV
+	// serves it, Merge reads it).
+	if _, err := ical.Decode(b, ical.Limits{}); err != nil {
+		return nil, perr("", "too large: %v", err)
 	}
 	return cal, nil
 }
@@ -149,6 +160,7 @@ func toICal(o Object, now time.Time, lim Limits) (*ical.Component, error) {
 	tz, _ := o["timeZone"].(string)
 	date, _ := o["showWithoutTime"].(bool)
 	var rdates, exdates []string
+	props := len(master.Props)
 	for _, k := range sortedKeys(ovs) {
 		at, err := time.Parse(LocalLayout, k)
 		if err != nil {
@@ -183,6 +195,9 @@ func toICal(o Object, now time.Time, lim Limits) (*ical.Component, error) {
 		c, err := component(inst, now, lim, "recurrenceOverrides/"+k+"/")
 		if err != nil {
 			return nil, err
+		}
+		if props += len(c.Props); props > maxTotalProps {
+			return nil, perr("recurrenceOverrides", "too large: more than %d properties in all", maxTotalProps)
 		}
 		rid := &ical.Property{Name: "RECURRENCE-ID"}
 		setDT(rid, at, tz, date)

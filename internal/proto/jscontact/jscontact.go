@@ -428,8 +428,13 @@ func ToVCard(o Card, version string) (*vcard.Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := vcard.Marshal(c); err != nil {
+	b, err := vcard.Marshal(c)
+	if err != nil {
 		return nil, perr("", "%v", err)
+	}
+	// What is written must read back with the parser's limits.
+	if _, err := vcard.Decode(b, vcard.Limits{}); err != nil {
+		return nil, perr("", "too large: %v", err)
 	}
 	return c, nil
 }

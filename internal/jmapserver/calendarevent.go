@@ -777,7 +777,9 @@ func calendarEventSet(c *call, raw json.RawMessage) (any, error) {
 			seq, _ := o["sequence"].(float64)
 			o["sequence"] = seq + 1
 		}
-		cal, err := jscalendar.ToICal(o, now, lim)
+		ulim := lim
+		ulim.Zones = ical.NewZones(e.cal) // its VTIMEZONEs stay (Merge)
+		cal, err := jscalendar.ToICal(o, now, ulim)
 		if err != nil {
 			return jscalError(err)
 		}

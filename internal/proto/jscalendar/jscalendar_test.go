@@ -204,20 +204,24 @@ func TestFromICalRich(t *testing.T) {
 // the same object, and the iCalendar written expands to the same
 // instances.
 func TestRoundTrip(t *testing.T) {
-	for name, src := range map[string]string{"rich": rich, "allday": allDay, "task": task, "utc": utcEvent, "orphan": orphan} {
+	for name, src := range map[string]string{"rich": rich, "allday": allDay, "task": task, "utc": utcEvent, "orphan": orphan, "outlook": outlook} {
 		t.Run(name, func(t *testing.T) {
 			cal := decode(t, src)
 			o1, err := FromICal(cal)
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := ToICal(roundJSON(t, o1), now, Limits{})
+			back, err := ToICal(roundJSON(t, o1), now, Limits{Zones: ical.NewZones(cal)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			b, _ := ical.Marshal(back)
 			if _, err := ical.Decode(b, ical.Limits{}); err != nil {
 				t.Fatalf("written calendar does not parse: %v\n%s", err, b)
+			}
+			// The VTIMEZONEs of the original (Merge carries them over).
+			for _, tz := range cal.Sub(ical.VTimezone) {
+				back.Children = append([]*ical.Component{tz}, back.Children...)
 			}
 			o2, err := FromICal(back)
 			if err != nil {
@@ -452,3 +456,34 @@ func TestToICalBounded(t *testing.T) {
 		t.Fatalf("err %v, want a PropError on recurrenceOverrides", err)
 	}
 }
+
+// outlook: a Windows time zone name, defined only by its VTIMEZONE.
+const outlook = `BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VTIMEZONE
+TZID:W. Europe Standard Time
+BEGIN:STANDARD
+DTSTART:16011028T030000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010325T020000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+END:DAYLIGHT
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:outlook-1
+DTSTAMP:20260101T000000Z
+DTSTART;TZID=W. Europe Standard Time:20260601T090000
+DTEND;TZID=W. Europe Standard Time:20260601T093000
+RRULE:FREQ=DAILY;UNTIL=20260605T070000Z
+SUMMARY:Stand-up
+X-MICROSOFT-CDO-BUSYSTATUS:BUSY
+END:VEVENT
+END:VCALENDAR
+`

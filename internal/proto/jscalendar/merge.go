@@ -22,7 +22,7 @@ func Merge(orig, updated *ical.Component, now time.Time) *ical.Component {
 	if err != nil {
 		return updated
 	}
-	canon, err := ToICal(o, now, Limits{})
+	canon, err := ToICal(o, now, Limits{Zones: ical.NewZones(orig)})
 	if err != nil {
 		return updated
 	}

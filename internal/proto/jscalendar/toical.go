@@ -33,6 +33,12 @@ type Limits struct {
 	MaxOverrides    int // recurrenceOverrides; default 1000
 	MaxParticipants int // default 1000
 	MaxEntries      int // any other map or list; default 1000
+	// Zones resolves the time zones the object names: a TZID must be
+	// known to it. nil: the IANA database only (there is no VTIMEZONE
+	// to define another). An update passes the stored calendar's zones
+	// (ical.NewZones), whose VTIMEZONEs Merge carries over, so an
+	// Outlook "W. Europe Standard Time" stays writable.
+	Zones *ical.Zones
 }
 
 func (l Limits) withDefaults() Limits {
@@ -44,6 +50,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxEntries <= 0 {
 		l.MaxEntries = 1000
+	}
+	if l.Zones == nil {
+		l.Zones = &ical.Zones{}
 	}
 	return l
 }
@@ -139,7 +148,7 @@ func toICal(o Object, now time.Time, lim Limits) (*ical.Component, error) {
 		if rtz == "" {
 			rtz, _ = o["timeZone"].(string)
 		}
-		if rtz != "" && !validZone(rtz) {
+		if rtz != "" && !validZone(rtz, lim.Zones) {
 			return nil, perr("recurrenceIdTimeZone", "not a known time zone")
 		}
 		date, _ := o["showWithoutTime"].(bool)
@@ -333,17 +342,17 @@ func parseDuration(s, prop string, signed bool) (ical.Duration, error) {
 	return d, nil
 }
 
-// validZone: a time zone ToICal writes as TZID must be one the IANA
-// database knows (there is no VTIMEZONE to define it).
-func validZone(tz string) bool {
+// validZone: a time zone ToICal writes as TZID must be one zones knows
+// (a VTIMEZONE of the stored calendar, or the IANA database).
+func validZone(tz string, zones *ical.Zones) bool {
 	if tz == "Etc/UTC" || tz == "UTC" {
 		return true
 	}
-	if tz == "" || tz == "Local" || strings.ContainsAny(tz, "\x00\r\n") || len(tz) > 256 {
+	if tz == "" || tz == "Local" || strings.ContainsAny(tz, "\x00\r\n\"") || len(tz) > 256 {
 		return false
 	}
-	_, err := time.LoadLocation(strings.TrimPrefix(tz, "/"))
-	return err == nil
+	_, ok := zones.Zone(tz)
+	return ok
 }
 
 // component converts the properties of one Event or Task (a master, or
@@ -466,7 +475,7 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 	tz := ""
 	if v, ok := o["timeZone"]; ok && v != nil {
 		s, ok := v.(string)
-		if !ok || !validZone(s) {
+		if !ok || !validZone(s, lim.Zones) {
 			return nil, perr(prefix+"timeZone", "not a known time zone")
 		}
 		tz = s
@@ -515,7 +524,7 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 				endTZ, _ = l["timeZone"].(string)
 			}
 		}
-		zs := &ical.Zones{}
+		zs := lim.Zones
 		instOf := func(w time.Time, zone string) time.Time {
 			if z, ok := zs.Zone(zone); ok && zone != "" && zone != "Etc/UTC" && zone != "UTC" {
 				return z.Instant(w)
@@ -537,7 +546,7 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 			// Location relativeTo end with a timeZone). Days are nominal,
 			// the time part exact (RFC 8984 §1.4.6).
 			zone := tz
-			if endTZ != "" && tz != "" && validZone(endTZ) {
+			if endTZ != "" && tz != "" && validZone(endTZ, lim.Zones) {
 				zone = endTZ
 			}
 			endInst := instOf(start.AddDate(0, 0, d.Weeks*7+d.Days), tz).Add(d.Time)
@@ -648,7 +657,7 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 			if !ok {
 				return nil, perr(fmt.Sprintf("%s%s/%d", prefix, rk.key, i), "not a RecurrenceRule")
 			}
-			v, err := ruleValue(m, tz, date)
+			v, err := ruleValue(m, tz, date, lim.Zones)
 			if err != nil {
 				return nil, perr(fmt.Sprintf("%s%s/%d", prefix, rk.key, i), "%v", err)
 			}
@@ -698,7 +707,7 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 }
 
 // ruleValue writes a RecurrenceRule as a RECUR value.
-func ruleValue(m map[string]any, tz string, date bool) (string, error) {
+func ruleValue(m map[string]any, tz string, date bool, zones *ical.Zones) (string, error) {
 	var b []string
 	f, _ := m["frequency"].(string)
 	if !contains(frequencies, f) {
@@ -725,7 +734,7 @@ func ruleValue(m map[string]any, tz string, date bool) (string, error) {
 		default:
 			// RFC 5545 §3.3.10: UNTIL in UTC when DTSTART has a zone.
 			inst := u
-			if zone, ok := (&ical.Zones{}).Zone(tz); ok && tz != "Etc/UTC" && tz != "UTC" {
+			if zone, ok := zones.Zone(tz); ok && tz != "Etc/UTC" && tz != "UTC" {
 				inst = zone.Instant(u)
 			}
 			setDT(p, inst.UTC(), "Etc/UTC", false)

@@ -504,3 +504,62 @@ END:VCALENDAR
 		t.Errorf("event in the tasks calendar: %v", s)
 	}
 }
+
+// TestOutlookEventEdit: an event in a Windows time zone (defined only by
+// its VTIMEZONE) is edited over JMAP and keeps its zone and Outlook's
+// properties for CalDAV clients.
+func TestOutlookEventEdit(t *testing.T) { eachBackend(t, testOutlookEventEdit) }
+
+func testOutlookEventEdit(t *testing.T, e *gwEnv) {
+	ics := crlfs(`
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN
+BEGIN:VTIMEZONE
+TZID:W. Europe Standard Time
+BEGIN:STANDARD
+DTSTART:16011028T030000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010325T020000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+END:DAYLIGHT
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:outlook-1
+DTSTAMP:20260101T000000Z
+DTSTART;TZID=W. Europe Standard Time:20260601T090000
+DTEND;TZID=W. Europe Standard Time:20260601T093000
+SUMMARY:Stand-up
+X-MICROSOFT-CDO-BUSYSTATUS:BUSY
+END:VEVENT
+END:VCALENDAR
+`)
+	path := e.calPath("alice") + "outlook.ics"
+	if code, body := e.davDo("alice", "PUT", path, ics); code != 201 {
+		t.Fatalf("PUT %d %s", code, body)
+	}
+	acct := e.acct("alice")
+	ids := e.gwMust("alice", "CalendarEvent/query", map[string]any{"accountId": acct})["ids"].([]any)
+	ev := firstOf(t, e.gwMust("alice", "CalendarEvent/get", map[string]any{"accountId": acct, "ids": ids}))
+	if ev["timeZone"] != "W. Europe Standard Time" || ev["utcStart"] != "2026-06-01T07:00:00Z" {
+		t.Errorf("event %v", ev)
+	}
+	s := e.gwMust("alice", "CalendarEvent/set", map[string]any{"accountId": acct, "update": map[string]any{
+		ids[0].(string): map[string]any{"title": "Daily stand-up", "start": "2026-06-01T09:15:00"}}})
+	if len(s["updated"].(map[string]any)) != 1 {
+		t.Fatalf("update %v", s)
+	}
+	code, body := e.davDo("alice", "GET", path, "")
+	for _, w := range []string{"BEGIN:VTIMEZONE", "DTSTART;TZID=W. Europe Standard Time:20260601T091500", "SUMMARY:Daily stand-up",
+		"X-MICROSOFT-CDO-BUSYSTATUS:BUSY", "DTEND;TZID=W. Europe Standard Time:20260601T094500"} {
+		if code != 200 || !strings.Contains(body, w) {
+			t.Errorf("CalDAV GET lacks %q (%d):\n%s", w, code, body)
+		}
+	}
+}

@@ -572,7 +572,11 @@ func (c *call) writeEvent(st *store.Store, f *store.Folder, old *store.Item, old
 		return nil, invalidProps(err.Error())
 	}
 	kind := groupware.Kind(cal)
-	if kind == ical.VTodo && f.Special == store.SpecialCalendar || kind == ical.VEvent && f.Type == store.FolderTasks {
+	comps, err := c.supportedComponents(f)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(comps, func(s string) bool { return strings.EqualFold(s, kind) }) {
 		return nil, invalidProps(kind+" not supported by this calendar", "calendarIds")
 	}
 	body, err := ical.Marshal(cal)
@@ -624,6 +628,15 @@ func (c *call) writeEvent(st *store.Store, f *store.Folder, old *store.Item, old
 	}
 	sched.Run(c.ctx)
 	return it, nil
+}
+
+// supportedComponents is the component set CalDAV enforces for f.
+func (c *call) supportedComponents(f *store.Folder) ([]string, error) {
+	m, err := c.s.o.Store.FolderProps(c.ctx, f.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("properties of folder %d: %w", f.ID, err)
+	}
+	return groupware.Components(f, m), nil
 }
 
 // objectName makes a resource name from a UID, as a CalDAV client would.

@@ -293,7 +293,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
 	if cfg.HasRole("admin") {
-		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
+		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version, Authenticator: authn,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
@@ -344,7 +344,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, OnCommand: s.metrics.imapCommand,
+			}, VerifyToken: saslBearer(cfg, authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
 			}})
@@ -360,7 +360,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+			}, VerifyToken: saslBearer(cfg, authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func newOpsMetrics(s *server) *opsMetrics {
 		defer cancel()
 		fn(ctx)
 	}
-	// One queue listing serves both queue families of a scrape.
+	// One statement serves both queue families of a scrape.
 	var qmu sync.Mutex
 	var qat time.Time
 	var qlen, qage float64
@@ -65,14 +65,14 @@ func newOpsMetrics(s *server) *opsMetrics {
 		}
 		qlen, qage = 0, 0
 		scrape(func(ctx context.Context) {
-			q, err := s.db.ListQueue(ctx)
+			n, oldest, err := s.db.QueueStats(ctx)
 			if err != nil {
-				s.log.Warn("metrics: list queue", "err", err)
+				s.log.Warn("metrics: queue stats", "err", err)
 				return
 			}
-			qlen = float64(len(q))
-			for _, m := range q {
-				qage = max(qage, time.Since(m.Created).Seconds())
+			qlen = float64(n)
+			if !oldest.IsZero() {
+				qage = max(0, time.Since(oldest).Seconds())
 			}
 		})
 		qat = time.Now()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,65 @@ func TestBasicAuthMapping(t *testing.T) {
 	answer = directory.ErrBadCredentials
 	if _, code := do("alice", "other"); code != http.StatusUnauthorized {
 		t.Errorf("wrong password with a cached login: %d", code)
+	}
+}
+
+// Bearer tokens (RFC 6750): the same mapping, insufficient_scope as 403,
+// never cached.
+func TestBasicAuthBearer(t *testing.T) {
+	var answer error
+	calls := 0
+	b := &directory.BasicAuth{Name: "test", Denied: "no", CacheTTL: time.Hour,
+		Bearer: func(ctx context.Context, tok string, remote net.Addr) (*store.Principal, error) {
+			calls++
+			if answer != nil {
+				return nil, answer
+			}
+			return &store.Principal{Login: "alice"}, nil
+		}}
+	do := func(h string) (*store.Principal, *httptest.ResponseRecorder) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", h)
+		p, _ := b.Check(w, r)
+		return p, w
+	}
+	for _, c := range []struct {
+		err       error
+		want      int
+		challenge string
+	}{
+		{directory.ErrBadCredentials, http.StatusUnauthorized, `error="invalid_token"`},
+		{directory.ErrScope, http.StatusForbidden, `error="insufficient_scope"`},
+		{directory.ErrFeature, http.StatusForbidden, ""},
+		{directory.ErrThrottled, http.StatusServiceUnavailable, ""},
+		{errors.New("database down"), http.StatusServiceUnavailable, ""},
+	} {
+		answer = c.err
+		_, w := do("Bearer tok")
+		if w.Code != c.want || !strings.Contains(strings.Join(w.Header().Values("WWW-Authenticate"), "\n"), c.challenge) {
+			t.Errorf("%v: %d %q, want %d %s", c.err, w.Code, w.Header().Values("WWW-Authenticate"), c.want, c.challenge)
+		}
+	}
+	answer = nil
+	calls = 0
+	for range 2 {
+		if p, w := do("bearer tok"); p == nil || p.Login != "alice" || w.Code != http.StatusOK {
+			t.Fatalf("good token: %v %d", p, w.Code)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("bearer logins cached: %d calls", calls)
+	}
+	// Without credentials both schemes are offered.
+	w := httptest.NewRecorder()
+	b.Check(w, httptest.NewRequest("GET", "/", nil))
+	if h := w.Header().Values("WWW-Authenticate"); w.Code != 401 || len(h) != 2 || !strings.HasPrefix(h[1], "Bearer ") {
+		t.Fatalf("challenge %d %q", w.Code, h)
+	}
+	// Without a Bearer hook a bearer header is no login.
+	b.Bearer = nil
+	if p, w := do("Bearer tok"); p != nil || w.Code != 401 {
+		t.Fatalf("bearer without hook: %d", w.Code)
 	}
 }

@@ -407,6 +407,10 @@ type Queue interface {
 	OpenQueued(ctx context.Context, id int64) (io.ReadCloser, error)
 	GetQueued(ctx context.Context, id int64) (*QueuedMessage, error)
 	ListQueue(ctx context.Context) ([]*QueuedMessage, error)
+	// QueueStats counts the queue and finds its oldest message's creation
+	// time (zero when empty) in one statement: what monitoring needs,
+	// without listing the queue. System admins only.
+	QueueStats(ctx context.Context) (n int, oldest time.Time, err error)
 	// UpdateQueued saves Recipients, Attempts, LastError and NextAttempt.
 	UpdateQueued(ctx context.Context, m *QueuedMessage) error
 	// RetryQueued makes a message due now.
@@ -541,6 +545,8 @@ type Directory interface {
 	// Principal builds the principal of a user (groups, administered
 	// tenants) after authentication. System principal only.
 	Principal(ctx context.Context, login string) (*Principal, error)
+
+	Secrets
 }
 
 // Mail is the part of the store that keeps stores, folders and items.
@@ -641,6 +647,10 @@ type Mail interface {
 	// (a store's properties include Sieve scripts: a caller after a few
 	// small keys need not read them).
 	StorePropsPrefix(ctx context.Context, storeID int64, prefix string) (map[string]string, error)
+	// AddStoreProp sets key to value unless the store already has it, and
+	// returns the value now stored: of concurrent callers exactly one
+	// value wins and every caller learns it (URLAUTH mailbox keys).
+	AddStoreProp(ctx context.Context, storeID int64, key, value string) (string, error)
 	// DomainProps/SetDomainProps (DKIM keys) and TenantProps/SetTenantProps
 	// (disclaimer, quota warning templates): system admins, and the
 	// tenant's admins for their own.

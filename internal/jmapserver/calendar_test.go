@@ -273,6 +273,22 @@ func testJMAPInviteLandsInCalDAV(t *testing.T, e *gwEnv) {
 		!strings.Contains(body, "ORGANIZER") {
 		t.Fatalf("bob's calendar over CalDAV (%d):\n%s", code, body)
 	}
+	// Exactly what a CalDAV PUT of the same object schedules: alice's
+	// stored copy, PUT again over CalDAV under another UID, gives bob the
+	// same copy.
+	code, mine := e.davDo("alice", "GET", e.calPath("alice")+"invite-1.ics", "")
+	if code != 200 {
+		t.Fatalf("alice's copy: %d", code)
+	}
+	again := strings.ReplaceAll(mine, "UID:invite-1", "UID:invite-2")
+	if code, body := e.davDo("alice", "PUT", e.calPath("alice")+"invite-2.ics", again); code != 201 {
+		t.Fatalf("PUT %d %s", code, body)
+	}
+	_, viaJMAP := e.davDo("bob", "GET", e.calPath("bob")+"invite-1.ics", "")
+	_, viaDAV := e.davDo("bob", "GET", e.calPath("bob")+"invite-2.ics", "")
+	if strings.ReplaceAll(viaDAV, "UID:invite-2", "UID:invite-1") != viaJMAP || viaJMAP == "" {
+		t.Errorf("bob's copy from JMAP:\n%s\nfrom CalDAV:\n%s", viaJMAP, viaDAV)
+	}
 	// And over JMAP, bob sees it as not his origin, needing his answer.
 	q := e.gwMust("bob", "CalendarEvent/query", map[string]any{"accountId": e.acct("bob"), "filter": map[string]any{"uid": "invite-1"}})
 	ids := q["ids"].([]any)

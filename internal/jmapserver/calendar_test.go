@@ -1,6 +1,7 @@
 package jmapserver_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -577,5 +578,40 @@ END:VCALENDAR
 		if code != 200 || !strings.Contains(body, w) {
 			t.Errorf("CalDAV GET lacks %q (%d):\n%s", w, code, body)
 		}
+	}
+}
+
+// TestCalDAVChangePushed: a CalDAV PUT reaches an open EventSource as a
+// CalendarEvent state change, the state CalendarEvent/changes starts
+// from.
+func TestCalDAVChangePushed(t *testing.T) { eachBackend(t, testCalDAVChangePushed) }
+
+func testCalDAVChangePushed(t *testing.T, e *gwEnv) {
+	acct := e.acct("alice")
+	state := e.gwMust("alice", "CalendarEvent/get", map[string]any{"accountId": acct, "ids": []string{}})["state"].(string)
+	req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?types=CalendarEvent&closeafter=state&ping=0", nil)
+	req.SetBasicAuth("alice", password("alice"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if code, body := e.davDo("alice", "PUT", e.calPath("alice")+"p.ics", crlfs(weeklyICS)); code != 201 {
+		t.Fatalf("PUT %d %s", code, body)
+	}
+	typ, data := readEvent(t, bufio.NewReader(res.Body))
+	var sc struct {
+		Changed map[string]map[string]string `json:"changed"`
+	}
+	if err := json.Unmarshal([]byte(data), &sc); err != nil || typ != "state" {
+		t.Fatalf("event %s %s", typ, data)
+	}
+	newState := sc.Changed[acct]["CalendarEvent"]
+	if newState == "" || newState == state || sc.Changed[acct]["Email"] != "" {
+		t.Fatalf("changed %v", sc.Changed)
+	}
+	ch := e.gwMust("alice", "CalendarEvent/changes", map[string]any{"accountId": acct, "sinceState": state})
+	if len(ch["created"].([]any)) != 1 || ch["newState"] != newState {
+		t.Fatalf("changes %v", ch)
 	}
 }

@@ -216,12 +216,11 @@ func componentObject(c *ical.Component, zones *ical.Zones) Object {
 	}
 	var unmapped []*ical.Property
 	keep := func(p *ical.Property) { unmapped = append(unmapped, p) }
+	// Parameters of mapped properties that are not read (ALTREP,
+	// LANGUAGE, X- parameters) are kept by Merge on an update.
 	text := func(name, key string) {
 		if p := c.Prop(name); p != nil {
 			o[key] = p.Text()
-			if len(p.Params) > 0 {
-				keep(p) // ALTREP, LANGUAGE: kept by Merge, and listed
-			}
 		}
 	}
 	o["uid"] = c.UID()
@@ -292,9 +291,6 @@ func componentObject(c *ical.Component, zones *ical.Zones) Object {
 			}
 		}
 		locs["1"] = l
-		if len(p.Params) > 0 {
-			keep(p)
-		}
 	} else if g := c.Prop("GEO"); g != nil {
 		if lat, lon, ok := strings.Cut(g.Value, ";"); ok {
 			locs["1"] = Object{"@type": "Location", "coordinates": "geo:" + strings.TrimSpace(lat) + "," + strings.TrimSpace(lon)}
@@ -443,12 +439,12 @@ func componentObject(c *ical.Component, zones *ical.Zones) Object {
 	if len(comps) > 0 {
 		o["iCalComponents"] = comps
 	}
+	// Unknown properties, and mapped ones whose value has no JSCalendar
+	// form (a binary ATTACH, an unreadable RRULE, PERIOD RDATEs, an
+	// X- CLASS).
 	extra := unknownProps(c.Props, componentMapped)
 	for _, p := range unmapped {
-		if !contains(componentMapped, p.Name) || p.Name == "ATTACH" || p.Name == "RRULE" || p.Name == "EXRULE" ||
-			p.Name == "RDATE" || p.Name == "EXDATE" || p.Name == "CLASS" {
-			extra = append(extra, propEntry(p))
-		}
+		extra = append(extra, propEntry(p))
 	}
 	if len(extra) > 0 {
 		o["iCalProps"] = extra

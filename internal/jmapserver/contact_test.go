@@ -175,3 +175,67 @@ END:VCARD
 		t.Errorf("query by email: %v", q)
 	}
 }
+
+// TestContactLongNameAndDestroy: a card whose CardDAV resource name is
+// too long to fit in an id gets a hashed id that still finds it; an
+// update keeps the id; destroy removes the CardDAV resource; an address
+// book with cards is destroyed only with onDestroyRemoveContents.
+func TestContactLongNameAndDestroy(t *testing.T) { eachBackend(t, testContactLongNameAndDestroy) }
+
+func testContactLongNameAndDestroy(t *testing.T, e *gwEnv) {
+	acct := e.acct("alice")
+	name := strings.Repeat("n", 200) + ".vcf"
+	vc := crlfs("BEGIN:VCARD\nVERSION:4.0\nUID:long-1\nFN:Long Name\nEMAIL:l@x.test\nX-FOO;X-BAR=baz:keep me\nEND:VCARD\n")
+	if code, body := e.davDo("alice", "PUT", e.cardPath("alice")+name, vc); code != 201 {
+		t.Fatalf("PUT %d %s", code, body)
+	}
+	q := e.gwMust("alice", "ContactCard/query", map[string]any{"accountId": acct, "filter": map[string]any{"uid": "long-1"}})
+	ids := q["ids"].([]any)
+	if len(ids) != 1 || len(ids[0].(string)) > 255 {
+		t.Fatalf("ids %v", ids)
+	}
+	id := ids[0].(string)
+	s := e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "update": map[string]any{
+		id: map[string]any{"name/full": "Longer Name", "addressBookIds": map[string]any{fmt.Sprintf("B%d", e.folder("alice", store.SpecialContacts).ID): true}}}})
+	if _, ok := s["updated"].(map[string]any)[id]; !ok {
+		t.Fatalf("update %v", s)
+	}
+	code, body := e.davDo("alice", "GET", e.cardPath("alice")+name, "")
+	if code != 200 || !strings.Contains(body, "FN:Longer Name") || !strings.Contains(body, "X-FOO;X-BAR=baz:keep me") {
+		t.Errorf("CardDAV GET after the edit (%d):\n%s", code, body)
+	}
+	g := firstOf(t, e.gwMust("alice", "ContactCard/get", map[string]any{"accountId": acct, "ids": []string{id}}))
+	if g["name"].(map[string]any)["full"] != "Longer Name" {
+		t.Errorf("card %v", g)
+	}
+	// Moving to another address book is refused.
+	ab := e.gwMust("alice", "AddressBook/set", map[string]any{"accountId": acct, "create": map[string]any{"x": map[string]any{"name": "Other"}}})
+	other := ab["created"].(map[string]any)["x"].(map[string]any)["id"].(string)
+	s = e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "update": map[string]any{
+		id: map[string]any{"addressBookIds": map[string]any{other: true}}}})
+	if se := s["notUpdated"].(map[string]any)[id].(map[string]any); se["type"] != "invalidProperties" {
+		t.Errorf("move: %v", s)
+	}
+	// A card in the other book: destroying the book needs onDestroyRemoveContents.
+	c := e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "create": map[string]any{"k": map[string]any{
+		"addressBookIds": map[string]any{other: true}, "name": map[string]any{"full": "In Other"}}}})
+	kid := c["created"].(map[string]any)["k"].(map[string]any)["id"].(string)
+	st := c["newState"].(string)
+	d := e.gwMust("alice", "AddressBook/set", map[string]any{"accountId": acct, "destroy": []string{other}})
+	if d["notDestroyed"].(map[string]any)[other].(map[string]any)["type"] != "addressBookHasContents" {
+		t.Errorf("destroy with contents: %v", d)
+	}
+	e.gwMust("alice", "AddressBook/set", map[string]any{"accountId": acct, "destroy": []string{other}, "onDestroyRemoveContents": true})
+	ch := e.gwMust("alice", "ContactCard/changes", map[string]any{"accountId": acct, "sinceState": st})
+	if fmt.Sprint(ch["destroyed"]) != fmt.Sprint([]any{kid}) {
+		t.Errorf("changes after the book's destroy: %v", ch)
+	}
+	// Destroy the long-named card: gone from CardDAV.
+	d = e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "destroy": []string{id}})
+	if fmt.Sprint(d["destroyed"]) != fmt.Sprint([]any{id}) {
+		t.Fatalf("destroy %v", d)
+	}
+	if code, _ := e.davDo("alice", "GET", e.cardPath("alice")+name, ""); code != 404 {
+		t.Errorf("CardDAV GET after destroy: %d", code)
+	}
+}

@@ -70,7 +70,7 @@ func (c *call) eventObject(e *event, key string, mine []string) (map[string]any,
 			return nil, false
 		}
 		o = inst
-		id += "_" + strings.NewReplacer("-", "", ":", "").Replace(key)
+		id = "W" + id[1:] + "_" + strings.NewReplacer("-", "", ":", "").Replace(key)
 	}
 	out := make(map[string]any, len(o)+4)
 	for k, v := range o {

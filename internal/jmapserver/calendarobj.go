@@ -28,7 +28,7 @@ import (
 //	V<folder>h<sha256(name)[:16]> (either kind) for names too long to fit
 //
 // An expanded instance (CalendarEvent/query with expandRecurrences) is
-// the event's id with "_<recurrence id as YYYYMMDDThhmmss>" appended.
+// W instead of V, with "_<recurrence id as YYYYMMDDThhmmss>" appended.
 
 // Capabilities of RFC 9610 and the JMAP Calendars draft.
 const (
@@ -65,7 +65,8 @@ type objRef struct {
 
 func parseObjectID(kind byte, id string) (objRef, bool) {
 	var r objRef
-	if len(id) < 3 || id[0] != kind || !jmap.ValidID(id) {
+	instance := kind == 'V' && len(id) > 0 && id[0] == 'W'
+	if len(id) < 3 || id[0] != kind && !instance || !jmap.ValidID(id) {
 		return r, false
 	}
 	i := 1
@@ -78,7 +79,10 @@ func parseObjectID(kind byte, id string) (objRef, bool) {
 	}
 	r.folder = n
 	rest := id[i+1:]
-	if kind == 'V' && len(rest) > 16 && rest[len(rest)-16] == '_' && isRecurrenceStamp(rest[len(rest)-15:]) {
+	if instance {
+		if len(rest) < 17 || rest[len(rest)-16] != '_' || !isRecurrenceStamp(rest[len(rest)-15:]) {
+			return r, false
+		}
 		r.rid = rest[len(rest)-15:]
 		rest = rest[:len(rest)-16]
 	}

@@ -86,7 +86,7 @@ func (c *call) eventObject(e *event, key string, mine []string) (map[string]any,
 		}
 	}
 	out["isOrigin"] = origin
-	if start, end, ok := jscalendar.Span(o, ical.NewZones(e.cal)); ok {
+	if start, end, ok := jscalendar.Span(o, c.s.o.Scheduler.Zones.Zones(e.cal)); ok {
 		out["utcStart"] = start.UTC().Format(jscalendar.UTCLayout)
 		out["utcEnd"] = end.UTC().Format(jscalendar.UTCLayout)
 	}
@@ -147,7 +147,7 @@ func calendarEventGet(c *call, raw json.RawMessage) (any, error) {
 			return false
 		}
 		if ovs, ok := o["recurrenceOverrides"].(map[string]any); ok && (!before.IsZero() || !after.IsZero()) {
-			zones := ical.NewZones(e.cal)
+			zones := c.s.o.Scheduler.Zones.Zones(e.cal)
 			kept := map[string]any{}
 			for k, v := range ovs {
 				inst, _, ok := jscalendar.Span(map[string]any{"start": k, "timeZone": o["timeZone"]}, zones)
@@ -494,7 +494,7 @@ func calendarEventQuery(c *call, raw json.RawMessage) (any, error) {
 				}
 				continue
 			}
-			zones := ical.NewZones(e.cal)
+			zones := c.s.o.Scheduler.Zones.Zones(e.cal)
 			for _, s := range ical.SeriesOf(e.cal, zones) {
 				occ, err := ical.Expand(s, filter.after, filter.before, ical.ExpandLimits{MaxInstances: 2000})
 				if err != nil && len(occ) == 0 {
@@ -791,7 +791,7 @@ func calendarEventSet(c *call, raw json.RawMessage) (any, error) {
 			o["sequence"] = seq + 1
 		}
 		ulim := lim
-		ulim.Zones = ical.NewZones(e.cal) // its VTIMEZONEs stay (Merge)
+		ulim.Zones = c.s.o.Scheduler.Zones.Zones(e.cal) // its VTIMEZONEs stay (Merge)
 		cal, err := jscalendar.ToICal(o, now, ulim)
 		if err != nil {
 			return jscalError(err)
@@ -910,7 +910,7 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 			if err != nil {
 				continue
 			}
-			ps, _ := groupware.BusyPeriodsLimited(cal, ical.NewZones(cal), start, end, ical.ExpandLimits{MaxInstances: 2000})
+			ps, _ := groupware.BusyPeriodsLimited(cal, c.s.o.Scheduler.Zones.Zones(cal), start, end, ical.ExpandLimits{MaxInstances: 2000})
 			periods = append(periods, ps...)
 		}
 	}

@@ -13,6 +13,9 @@
 //     style (RFC 7265), and comes back as written;
 //   - a subcomponent with no counterpart (anything but VALARM) goes into
 //     "iCalComponents" as its iCalendar text;
+//   - a JSCalendar property with no iCalendar counterpart (vendor
+//     properties, locale, virtualLocations…) is written as
+//     JSPROP;JSPTR=<name> with its JSON value, and read back;
 //   - Merge puts the original lines back for every property whose meaning
 //     did not change, so parameters this package does not read (X-
 //     parameters on ATTENDEE, ALTREP…) survive an edit made through

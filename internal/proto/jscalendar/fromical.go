@@ -3,6 +3,7 @@ package jscalendar
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -204,7 +205,7 @@ func ridKey(ov, master *ical.Component, zones *ical.Zones) (string, error) {
 var componentMapped = []string{"UID", "SUMMARY", "DESCRIPTION", "SEQUENCE", "CREATED", "DTSTAMP", "PRIORITY",
 	"CLASS", "TRANSP", "STATUS", "CATEGORIES", "COLOR", "LOCATION", "GEO", "URL", "RELATED-TO", "DTSTART",
 	"DTEND", "DURATION", "DUE", "RRULE", "EXRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "ORGANIZER", "ATTENDEE",
-	"PERCENT-COMPLETE", "COMPLETED", "ATTACH"}
+	"PERCENT-COMPLETE", "COMPLETED", "ATTACH", "JSPROP"}
 
 // componentObject converts one VEVENT or VTODO, without the RDATE/EXDATE
 // and RECURRENCE-ID overrides that FromICal adds.
@@ -418,6 +419,15 @@ func componentObject(c *ical.Component, zones *ical.Zones) Object {
 		}
 	}
 	participants(c, o)
+	for _, p := range c.All("JSPROP") {
+		var v any
+		k := p.Param("JSPTR")
+		if !validJSName(k) || handled[k] || json.Unmarshal([]byte(p.Text()), &v) != nil {
+			keep(p)
+			continue
+		}
+		o[k] = v
+	}
 	alarms := Object{}
 	var comps []any
 	for i, a := range c.Children {

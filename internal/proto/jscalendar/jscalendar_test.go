@@ -487,3 +487,31 @@ X-MICROSOFT-CDO-BUSYSTATUS:BUSY
 END:VEVENT
 END:VCALENDAR
 `
+
+// TestJSProp: what a JMAP client sets that iCalendar has no property for
+// (vendor properties, locale, virtual locations) comes back unchanged,
+// in the master and in an override.
+func TestJSProp(t *testing.T) {
+	o := roundJSON(t, Object{"@type": "Event", "uid": "js-1", "start": "2026-04-01T10:00:00", "timeZone": "Europe/Vienna",
+		"duration": "PT1H", "title": "Call", "locale": "de-AT",
+		"virtualLocations":  map[string]any{"v": map[string]any{"@type": "VirtualLocation", "uri": "https://meet.example/x"}},
+		"example.com:flags": map[string]any{"pinned": true, "n": 3},
+		"recurrenceRules":   []any{map[string]any{"@type": "RecurrenceRule", "frequency": "daily", "count": 3}},
+		"recurrenceOverrides": map[string]any{"2026-04-02T10:00:00": map[string]any{"locale": "en",
+			"example.com:flags": map[string]any{"pinned": false}}},
+	})
+	cal, err := ToICal(o, now, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromICal(cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := roundJSON(t, back)
+	for _, k := range []string{"locale", "virtualLocations", "example.com:flags", "recurrenceOverrides", "recurrenceRules", "title"} {
+		if !reflect.DeepEqual(got[k], o[k]) {
+			t.Errorf("%s = %v, want %v", k, got[k], o[k])
+		}
+	}
+}

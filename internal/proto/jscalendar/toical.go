@@ -1,6 +1,7 @@
 package jscalendar
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -688,6 +689,25 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 	if err := addEntries(c, o["iCalProps"], prefix+"iCalProps", lim); err != nil {
 		return nil, err
 	}
+	// Properties with no iCalendar form (vendor properties, locale,
+	// virtualLocations…) travel as JSPROP (mapping draft): a JMAP
+	// client's data survives the way through iCalendar too.
+	for _, k := range sortedKeys(o) {
+		if handled[k] || o[k] == nil {
+			continue
+		}
+		if !validJSName(k) {
+			return nil, perr(prefix+k, "not a property name")
+		}
+		b, err := json.Marshal(o[k])
+		if err != nil {
+			return nil, perr(prefix+k, "%v", err)
+		}
+		p := &ical.Property{Name: "JSPROP"}
+		p.SetParam("JSPTR", k)
+		p.SetText(string(b))
+		c.Props = append(c.Props, p)
+	}
 	comps, err := optList(o, "iCalComponents", lim.MaxEntries)
 	if err != nil {
 		return nil, err
@@ -704,6 +724,26 @@ func component(o Object, now time.Time, lim Limits, prefix string) (*ical.Compon
 		c.Children = append(c.Children, sub)
 	}
 	return c, nil
+}
+
+// handled are the Event and Task properties ToICal maps (the rest is
+// written as JSPROP).
+var handled = map[string]bool{}
+
+func init() {
+	for _, k := range []string{"@type", "uid", "prodId", "method", "iCalCalendarProps", "recurrenceOverrides", "recurrenceId",
+		"recurrenceIdTimeZone", "updated", "created", "title", "description", "color", "sequence", "priority", "privacy",
+		"freeBusyStatus", "progress", "percentComplete", "progressUpdated", "status", "keywords", "timeZone", "showWithoutTime",
+		"start", "duration", "estimatedDuration", "due", "locations", "links", "relatedTo", "recurrenceRules",
+		"excludedRecurrenceRules", "participants", "replyTo", "alarms", "iCalProps", "iCalComponents", "excluded"} {
+		handled[k] = true
+	}
+}
+
+// validJSName: a property name JSPTR can carry (no control characters,
+// no quote, not too long).
+func validJSName(k string) bool {
+	return k != "" && len(k) <= 256 && !strings.ContainsAny(k, "\"/~\x00\r\n")
 }
 
 // ruleValue writes a RecurrenceRule as a RECUR value.

@@ -6,7 +6,9 @@
 // with no JSContact counterpart goes into "vCardProps" (RFC 9555 §3.3.1:
 // [name, parameters, type, value] entries; here the type is "unknown"
 // and the value the one written, escapes included) and comes back as
-// written. Merge keeps the original lines of what an edit did not
+// written; a Card property with no vCard counterpart is written as
+// JSPROP;JSPTR=<name> with its JSON value (RFC 9555 §3.2.1) and read
+// back. Merge keeps the original lines of what an edit did not
 // change, so parameters not mapped (X- parameters, groups such as Apple's
 // item1.) survive an edit made through JSContact.
 //
@@ -15,6 +17,7 @@ package jscontact
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -29,11 +32,18 @@ import (
 // Card is a JSContact Card in its JSON form.
 type Card = map[string]any
 
-// mapped are the vCard properties FromVCard reads.
-var mapped = []string{"VERSION", "UID", "KIND", "X-ADDRESSBOOKSERVER-KIND", "FN", "N", "NICKNAME", "ORG", "TITLE", "ROLE",
-	"EMAIL", "TEL", "ADR", "IMPP", "URL", "NOTE", "BDAY", "ANNIVERSARY", "CATEGORIES", "PHOTO", "LOGO", "SOUND",
-	"MEMBER", "X-ADDRESSBOOKSERVER-MEMBER", "RELATED", "REV", "PRODID", "LANG", "KEY", "CALURI", "FBURL",
-	"CALADRURI", "SOURCE", "EXPERTISE", "HOBBY", "INTEREST", "CREATED"}
+// handled are the Card properties ToVCard maps; others are written as
+// JSPROP.
+var handled = map[string]bool{}
+
+func init() {
+	for _, k := range []string{"@type", "version", "uid", "prodId", "kind", "updated", "created", "name", "nicknames",
+		"organizations", "titles", "emails", "phones", "addresses", "onlineServices", "links", "cryptoKeys", "calendars",
+		"schedulingAddresses", "directories", "notes", "anniversaries", "keywords", "media", "members", "relatedTo",
+		"preferredLanguages", "personalInfo", "vCardProps"} {
+		handled[k] = true
+	}
+}
 
 var contextsOf = map[string]string{"work": "work", "home": "private"}
 
@@ -305,6 +315,14 @@ func FromVCard(c *vcard.Card) Card {
 			l := map[string]any{"@type": "LanguagePref", "language": p.Value}
 			ctxPref(p, l, nil)
 			coll("preferredLanguages")[id("lang")] = l
+		case "JSPROP":
+			var v any
+			k := p.Param("JSPTR")
+			if k == "" || strings.ContainsAny(k, "/~") || handled[k] || json.Unmarshal([]byte(p.Text()), &v) != nil {
+				keepProp(p)
+				continue
+			}
+			o[k] = v
 		case "EXPERTISE", "HOBBY", "INTEREST":
 			pi := map[string]any{"@type": "PersonalInfo", "kind": strings.ToLower(p.Name), "value": p.Text()}
 			if lv := strings.ToLower(p.Param("LEVEL")); lv == "high" || lv == "medium" || lv == "low" {
@@ -900,6 +918,21 @@ func toVCard(o Card, version string) (*vcard.Card, error) {
 		if lv := str(pi, "level"); lv != "" {
 			p.SetParam("LEVEL", lv)
 		}
+	}
+	// Properties with no vCard form travel as JSPROP (RFC 9555 §3.2.1).
+	for _, k := range sortedKeys(o) {
+		if handled[k] || o[k] == nil {
+			continue
+		}
+		if k == "" || len(k) > 256 || strings.ContainsAny(k, "\"/~") {
+			return nil, perr(k, "not a property name")
+		}
+		b, err := json.Marshal(o[k])
+		if err != nil {
+			return nil, perr(k, "%v", err)
+		}
+		p := add("JSPROP", text(string(b)))
+		p.SetParam("JSPTR", k)
 	}
 	if v, ok := o["vCardProps"]; ok && v != nil {
 		l, ok := v.([]any)

@@ -266,3 +266,22 @@ func TestToVCardRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestJSProp: Card properties vCard has no property for come back
+// unchanged through JSPROP.
+func TestJSProp(t *testing.T) {
+	o := roundJSON(t, Card{"@type": "Card", "uid": "u", "name": map[string]any{"full": "X"},
+		"language": "de", "example.com:tags": []any{"a", "b"}, "speakToAs": map[string]any{"grammaticalGender": "neuter"}})
+	for _, ver := range []string{"3.0", "4.0"} {
+		vc, err := ToVCard(o, ver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := roundJSON(t, FromVCard(vc))
+		for _, k := range []string{"language", "example.com:tags", "speakToAs"} {
+			if !reflect.DeepEqual(got[k], o[k]) {
+				t.Errorf("%s: %s = %v, want %v", ver, k, got[k], o[k])
+			}
+		}
+	}
+}

@@ -413,43 +413,66 @@ func calendarEventQuery(c *call, raw json.RawMessage) (any, error) {
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}
+	ids, st, err := c.eventQueryIDs(a.AccountID, a.Filter, a.Sort, a.ExpandRecurrences)
+	if err != nil {
+		return nil, err
+	}
+	qa := queryArgs{AccountID: a.AccountID, Position: a.Position, Anchor: a.Anchor, AnchorOffset: a.AnchorOffset,
+		Limit: a.Limit, CalculateTotal: a.CalculateTotal}
+	if a.ExpandRecurrences {
+		// Instances come and go with the query window, not with the
+		// journal: no /queryChanges for them.
+		return page(c, qa, ids, jmap.FormatState(st.ModSeq))
+	}
+	return pageChanges(c, qa, ids, st)
+}
+
+// eventQueryIDs runs a CalendarEvent/query: every matching id (of an
+// event, or of an instance when expanding), sorted.
+func (c *call) eventQueryIDs(accountID string, rawFilter json.RawMessage, sortBy []comparator, expand bool) ([]string, *store.Store, error) {
+	a := struct {
+		AccountID         string
+		Filter            json.RawMessage
+		Sort              []comparator
+		ExpandRecurrences bool
+	}{accountID, rawFilter, sortBy, expand}
 	var filter eventFilter
 	if len(a.Filter) > 0 && string(a.Filter) != "null" {
 		dec := json.NewDecoder(bytes.NewReader(a.Filter))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&filter); err != nil {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
 		terms := 0
 		if err := filter.check(0, &terms); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, s := range a.Sort {
 		if !slices.Contains(eventSorts, s.Property) {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort events by %q", s.Property)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort events by %q", s.Property)
 		}
 	}
 	top := filter.Operator == ""
 	if a.ExpandRecurrences {
 		if !top || filter.after.IsZero() || filter.before.IsZero() {
-			return nil, jmap.Errorf(jmap.ErrInvalidArguments, "expandRecurrences needs after and before in the filter")
+			return nil, nil, jmap.Errorf(jmap.ErrInvalidArguments, "expandRecurrences needs after and before in the filter")
 		}
 		if filter.before.Sub(filter.after) > maxExpansion {
-			return nil, jmap.Errorf(jmap.ErrInvalidArguments, "expansion window longer than maxExpandedQueryDuration")
+			return nil, nil, jmap.Errorf(jmap.ErrInvalidArguments, "expansion window longer than maxExpandedQueryDuration")
 		}
 	}
 	st, err := c.account(a.AccountID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	folders, err := c.groupwareFolders(st, true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mine, err := c.myAddresses()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type hit struct {
 		id               string
@@ -470,10 +493,10 @@ func calendarEventQuery(c *call, raw json.RawMessage) (any, error) {
 		}
 		items, err := c.s.o.Store.ListObjects(c.ctx, f.ID, q)
 		if err != nil {
-			return nil, fmt.Errorf("objects of folder %d: %w", f.ID, err)
+			return nil, nil, fmt.Errorf("objects of folder %d: %w", f.ID, err)
 		}
 		if read += len(items); read > maxGroupwareObjects {
-			return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "more than %d events to search: narrow the filter", maxGroupwareObjects)
+			return nil, nil, jmap.Errorf(jmap.ErrRequestTooLarge, "more than %d events to search: narrow the filter", maxGroupwareObjects)
 		}
 		for _, it := range items {
 			if it.Name == "" {
@@ -481,7 +504,7 @@ func calendarEventQuery(c *call, raw json.RawMessage) (any, error) {
 			}
 			e, err := c.loadEvent(f, it)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if e == nil {
 				continue
@@ -553,8 +576,7 @@ func calendarEventQuery(c *call, raw json.RawMessage) (any, error) {
 	for i, h := range hits {
 		ids[i] = h.id
 	}
-	return page(c, queryArgs{AccountID: a.AccountID, Position: a.Position, Anchor: a.Anchor, AnchorOffset: a.AnchorOffset,
-		Limit: a.Limit, CalculateTotal: a.CalculateTotal}, ids, jmap.FormatState(st.ModSeq))
+	return ids, st, nil
 }
 
 // eventServerSet are CalendarEvent properties the server sets; a create
@@ -926,4 +948,23 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 			"utcEnd": p.End.UTC().Format(jscalendar.UTCLayout), "busyStatus": busy, "event": nil})
 	}
 	return map[string]any{"list": list}, nil
+}
+
+// calendarEventQueryChanges is RFC 8620 §5.6 for CalendarEvent/query
+// (without expandRecurrences).
+func calendarEventQueryChanges(c *call, raw json.RawMessage) (any, error) {
+	var a struct {
+		queryChangesArgs
+		ExpandRecurrences bool    `json:"expandRecurrences"`
+		TimeZone          *string `json:"timeZone"`
+	}
+	if err := parseArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	if a.ExpandRecurrences {
+		return nil, jmap.Errorf(jmap.ErrCannotCalculateChanges, "no changes of expanded instances")
+	}
+	return c.queryChanges(&a.queryChangesArgs, 'V', func(t store.FolderType) bool {
+		return t == store.FolderCalendar || t == store.FolderTasks
+	}, func() ([]string, *store.Store, error) { return c.eventQueryIDs(a.AccountID, a.Filter, a.Sort, false) })
 }

@@ -321,30 +321,44 @@ func contactCardQuery(c *call, raw json.RawMessage) (any, error) {
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}
+	ids, st, err := c.cardQueryIDs(a.AccountID, a.Filter, a.Sort)
+	if err != nil {
+		return nil, err
+	}
+	return pageChanges(c, a, ids, st)
+}
+
+// cardQueryIDs runs a ContactCard/query: every matching id, sorted.
+func (c *call) cardQueryIDs(accountID string, rawFilter json.RawMessage, sorts []comparator) ([]string, *store.Store, error) {
+	a := struct {
+		AccountID string
+		Filter    json.RawMessage
+		Sort      []comparator
+	}{accountID, rawFilter, sorts}
 	var filter cardFilter
 	if len(a.Filter) > 0 && string(a.Filter) != "null" {
 		dec := json.NewDecoder(bytes.NewReader(a.Filter))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&filter); err != nil {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
 		terms := 0
 		if err := filter.check(0, &terms); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, s := range a.Sort {
 		if !slices.Contains(cardSorts, s.Property) {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort cards by %q", s.Property)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort cards by %q", s.Property)
 		}
 	}
 	st, err := c.account(a.AccountID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cards, err := c.allCards(st, maxGroupwareObjects, "more than %d cards to search")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type hit struct {
 		id   string
@@ -384,7 +398,7 @@ func contactCardQuery(c *call, raw json.RawMessage) (any, error) {
 	for i, h := range hits {
 		ids[i] = h.id
 	}
-	return page(c, a, ids, jmap.FormatState(st.ModSeq))
+	return ids, st, nil
 }
 
 func (c *call) addressBookIDOf(st *store.Store, v any) (*store.Folder, error) {
@@ -557,4 +571,14 @@ func contactCardSet(c *call, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	return c.finishSet(st, res)
+}
+
+// contactCardQueryChanges is RFC 8620 §5.6 for ContactCard/query.
+func contactCardQueryChanges(c *call, raw json.RawMessage) (any, error) {
+	var a queryChangesArgs
+	if err := parseArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	return c.queryChanges(&a, 'K', func(t store.FolderType) bool { return t == store.FolderContacts },
+		func() ([]string, *store.Store, error) { return c.cardQueryIDs(a.AccountID, a.Filter, a.Sort) })
 }

@@ -239,3 +239,96 @@ func testContactLongNameAndDestroy(t *testing.T, e *gwEnv) {
 		t.Errorf("CardDAV GET after destroy: %d", code)
 	}
 }
+
+// applyQueryChanges is the client side of RFC 8620 §5.6: drop removed,
+// then insert added at their indexes, in index order.
+func applyQueryChanges(old []any, qc map[string]any) []any {
+	removed := map[any]bool{}
+	for _, id := range qc["removed"].([]any) {
+		removed[id] = true
+	}
+	var out []any
+	for _, id := range old {
+		if !removed[id] {
+			out = append(out, id)
+		}
+	}
+	for _, a := range qc["added"].([]any) {
+		m := a.(map[string]any)
+		i := int(m["index"].(float64))
+		out = append(out[:i], append([]any{m["id"]}, out[i:]...)...)
+	}
+	return out
+}
+
+// TestQueryChanges: ContactCard/queryChanges and CalendarEvent/queryChanges
+// after JMAP and CardDAV/CalDAV changes turn the old results into the
+// new ones.
+func TestQueryChanges(t *testing.T) { eachBackend(t, testQueryChanges) }
+
+func testQueryChanges(t *testing.T, e *gwEnv) {
+	acct := e.acct("alice")
+	put := func(name, given string) {
+		vc := crlfs(fmt.Sprintf("BEGIN:VCARD\nVERSION:3.0\nUID:%s\nFN:%s Doe\nN:Doe;%s;;;\nEMAIL:%s@x.test\nEND:VCARD\n", name, given, given, name))
+		if code, body := e.davDo("alice", "PUT", e.cardPath("alice")+name+".vcf", vc); code != 201 && code != 204 {
+			t.Fatalf("PUT %d %s", code, body)
+		}
+	}
+	for _, n := range [][2]string{{"a", "Anna"}, {"b", "Bert"}, {"c", "Cleo"}, {"d", "Dora"}} {
+		put(n[0], n[1])
+	}
+	args := map[string]any{"accountId": acct, "sort": []any{map[string]any{"property": "name/given"}}, "filter": map[string]any{"email": "x.test"}}
+	q0 := e.gwMust("alice", "ContactCard/query", args)
+	if q0["canCalculateChanges"] != true {
+		t.Fatalf("query %v", q0)
+	}
+	// Bert becomes Zeno (moves to the end), Cleo is deleted, Ben is new.
+	put("b", "Zeno")
+	if code, _ := e.davDo("alice", "DELETE", e.cardPath("alice")+"c.vcf", ""); code != 204 {
+		t.Fatal("DELETE")
+	}
+	e.gwMust("alice", "ContactCard/set", map[string]any{"accountId": acct, "create": map[string]any{"n": map[string]any{
+		"addressBookIds": map[string]any{fmt.Sprintf("B%d", e.folder("alice", store.SpecialContacts).ID): true},
+		"name":           map[string]any{"components": []any{map[string]any{"kind": "given", "value": "Ben"}}},
+		"emails":         map[string]any{"e": map[string]any{"address": "ben@x.test"}}}}})
+	q1 := e.gwMust("alice", "ContactCard/query", args)
+	qcArgs := map[string]any{"accountId": acct, "sort": args["sort"], "filter": args["filter"], "sinceQueryState": q0["queryState"], "calculateTotal": true}
+	qc := e.gwMust("alice", "ContactCard/queryChanges", qcArgs)
+	if got := applyQueryChanges(q0["ids"].([]any), qc); fmt.Sprint(got) != fmt.Sprint(q1["ids"]) || qc["newQueryState"] != q1["queryState"] ||
+		qc["total"] != float64(4) {
+		t.Errorf("queryChanges %v\napplied %v\nwant %v", qc, got, q1["ids"])
+	}
+	qcArgs["maxChanges"] = 1
+	if n, a := e.gw("alice", "ContactCard/queryChanges", qcArgs); n != "error" || a["type"] != "tooManyChanges" {
+		t.Errorf("maxChanges 1: %s %v", n, a)
+	}
+	delete(qcArgs, "maxChanges")
+	qcArgs["sinceQueryState"] = "junk"
+	if n, a := e.gw("alice", "ContactCard/queryChanges", qcArgs); n != "error" || a["type"] != "cannotCalculateChanges" {
+		t.Errorf("bad state: %s %v", n, a)
+	}
+
+	// Events: one moved out of the window over CalDAV, one added.
+	cal := e.calPath("alice")
+	ev := func(uid, start string) string {
+		return crlfs(fmt.Sprintf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:%s\nDTSTAMP:20260101T000000Z\nDTSTART:%s\nDURATION:PT1H\nSUMMARY:%s\nEND:VEVENT\nEND:VCALENDAR\n", uid, start, uid))
+	}
+	for _, x := range [][2]string{{"e1", "20260301T100000Z"}, {"e2", "20260302T100000Z"}, {"e3", "20260303T100000Z"}} {
+		if code, _ := e.davDo("alice", "PUT", cal+x[0]+".ics", ev(x[0], x[1])); code != 201 {
+			t.Fatal("PUT")
+		}
+	}
+	eargs := map[string]any{"accountId": acct, "filter": map[string]any{"after": "2026-03-01T00:00:00Z", "before": "2026-04-01T00:00:00Z"}}
+	e0 := e.gwMust("alice", "CalendarEvent/query", eargs)
+	e.davDo("alice", "PUT", cal+"e1.ics", ev("e1", "20260501T100000Z"))
+	e.davDo("alice", "PUT", cal+"e4.ics", ev("e4", "20260302T120000Z"))
+	e1 := e.gwMust("alice", "CalendarEvent/query", eargs)
+	ec := e.gwMust("alice", "CalendarEvent/queryChanges", map[string]any{"accountId": acct, "filter": eargs["filter"], "sinceQueryState": e0["queryState"]})
+	if got := applyQueryChanges(e0["ids"].([]any), ec); fmt.Sprint(got) != fmt.Sprint(e1["ids"]) || len(e1["ids"].([]any)) != 3 {
+		t.Errorf("event queryChanges %v\napplied %v\nwant %v", ec, got, e1["ids"])
+	}
+	x := e.gwMust("alice", "CalendarEvent/query", map[string]any{"accountId": acct, "expandRecurrences": true, "filter": eargs["filter"]})
+	if x["canCalculateChanges"] != false {
+		t.Errorf("expanded query says it can calculate changes")
+	}
+}

@@ -147,6 +147,11 @@ var adminCmds = []*adminCmd{
 		help: "revoke an app password: refused from the next login on", run: appPasswordRevoke},
 	{object: "user", verb: "logout", args: []string{"LOGIN"}, syntax: "user logout LOGIN",
 		help: "end all of the user's web client sessions (sign out everywhere)", run: userLogout},
+	{object: "user", verb: "totp enable", args: []string{"LOGIN"}, syntax: "user totp enable LOGIN",
+		help: "give the user a new TOTP key (RFC 6238) and print it with its otpauth:// URI for an authenticator app;\n" +
+			"        from then on the web client's sign-in needs a code (mail clients use app passwords)", run: userTOTPEnable},
+	{object: "user", verb: "totp disable", args: []string{"LOGIN"}, syntax: "user totp disable LOGIN",
+		help: "remove the user's TOTP key: the web client's sign-in needs the password only", run: userTOTPDisable},
 
 	{object: "token", verb: "create", args: []string{"LOGIN"}, syntax: "token create LOGIN --name N [--expires D] [--scope LIST]",
 		help: "make a bearer token for LOGIN and print it (shown this once); D is a lifetime (90d, 12h) or a date\n" +

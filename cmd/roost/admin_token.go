@@ -154,3 +154,25 @@ func secretList(a *admin, path, scopeHeader string) error {
 	printTable(a.stdout, []string{"Name", scopeHeader, "Created", "Expires", "Last used"}, rows)
 	return nil
 }
+
+func userTOTPEnable(a *admin, _ *adminCmd, in *input) error {
+	var out struct {
+		Key string `json:"key"`
+		URI string `json:"uri"`
+	}
+	data, err := a.c.callInto(a.ctx, "PUT", "/v1/users/"+pathSeg(in.pos[0])+"/totp", map[string]any{}, &out)
+	if err != nil {
+		return err
+	}
+	a.say(data, "TOTP key for %s (shown once): %s\n%s", in.pos[0], out.Key, out.URI)
+	return nil
+}
+
+func userTOTPDisable(a *admin, _ *adminCmd, in *input) error {
+	data, err := a.c.call(a.ctx, "DELETE", "/v1/users/"+pathSeg(in.pos[0])+"/totp", nil)
+	if err != nil {
+		return err
+	}
+	a.say(data, "TOTP disabled for %s", in.pos[0])
+	return nil
+}

@@ -118,4 +118,31 @@ func TestAdminTokensAndAppPasswords(t *testing.T) {
 	if out := e.ok("user", "logout", "alice"); out != "signed alice out of 1 web sessions\n" {
 		t.Fatalf("%q", out)
 	}
+
+	// TOTP: enable prints the key and URI; the web sign-in then wants a
+	// code; disable removes it.
+	out = e.ok("user", "totp", "enable", "alice")
+	if !regexp.MustCompile(`^TOTP key for alice \(shown once\): [A-Z2-7]{32}\notpauth://totp/Roost:alice\?\S+\n$`).MatchString(out) {
+		t.Fatalf("totp enable: %q", out)
+	}
+	var tj struct {
+		Key string `json:"key"`
+		URI string `json:"uri"`
+	}
+	e.okJSON(&tj, "user", "totp", "enable", "alice")
+	if len(tj.Key) != 32 || !strings.Contains(tj.URI, "secret="+tj.Key) {
+		t.Fatalf("totp enable --json: %+v", tj)
+	}
+	if has, err := authn.HasTOTP(sysCtx, "alice"); !has || err != nil {
+		t.Fatalf("after enable: %v %v", has, err)
+	}
+	if out := e.ok("user", "totp", "disable", "alice"); out != "TOTP disabled for alice\n" {
+		t.Fatalf("%q", out)
+	}
+	if has, _ := authn.HasTOTP(sysCtx, "alice"); has {
+		t.Fatal("TOTP still enabled")
+	}
+	if r := runIn(bobDir, "", "user", "totp", "enable", "alice"); r.code != 1 || !strings.Contains(r.stderr, "permission") {
+		t.Fatalf("bob enables alice's TOTP: %+v", r)
+	}
 }

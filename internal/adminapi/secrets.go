@@ -162,3 +162,27 @@ func (s *Server) revokeSessions(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 	return nil
 }
+
+// TOTPEnabled is the reply of PUT /v1/users/{login}/totp: the new key,
+// shown this once, typed (base32) and as an otpauth:// URI.
+type TOTPEnabled struct {
+	Key string `json:"key"`
+	URI string `json:"uri"`
+}
+
+func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) error {
+	key, uri, err := s.authn().EnableTOTP(r.Context(), r.PathValue("login"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, TOTPEnabled{Key: key, URI: uri})
+	return nil
+}
+
+func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) error {
+	if err := s.authn().DisableTOTP(r.Context(), r.PathValue("login")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -32,6 +32,7 @@
 package adminapi
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
@@ -69,6 +70,9 @@ type Options struct {
 	// profiles (signed with Certificate); nil answers 501.
 	Onboard     *onboard.Service
 	Certificate func() tls.Certificate
+	// Runtime reports the process's sessions, database and blob sizes
+	// for GET /v1/stats; nil leaves them out.
+	Runtime func(ctx context.Context) RuntimeStats
 	// Authenticator makes and revokes tokens, app passwords and web
 	// sessions (its credential cache forgets revoked ones); nil: one
 	// over the store without a cache.
@@ -149,6 +153,8 @@ func (s *Server) routes() {
 	h("DELETE /v1/users/{login}/app-passwords/{name}", s.revokeAppPassword)
 	h("GET /v1/users/{login}/sessions", s.listSessions)
 	h("DELETE /v1/users/{login}/sessions", s.revokeSessions)
+	h("PUT /v1/users/{login}/totp", s.enableTOTP)
+	h("DELETE /v1/users/{login}/totp", s.disableTOTP)
 	h("POST /v1/users/{login}/calendars/{folder}/import", s.importCalendar)
 	h("GET /v1/users/{login}/calendars/{folder}/export", s.exportCalendar)
 	h("POST /v1/users/{login}/contacts/{folder}/import", s.importContacts)
@@ -170,6 +176,10 @@ func (s *Server) routes() {
 	h("POST /v1/softdelete/purge", s.purge)
 
 	h("POST /v1/deliver", s.deliver)
+
+	h("POST /v1/backup", s.backup)
+	h("POST /v1/restore", s.restore)
+	h("GET /v1/stats", s.stats)
 
 	h("GET /v1/queue", s.listQueue)
 	h("GET /v1/queue/{id}", s.showQueued)

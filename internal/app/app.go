@@ -62,6 +62,8 @@ type server struct {
 	audit   *audit.Log   // audit.go; nil: off
 	logs    *logState    // log.go: log_file, log_levels
 	started time.Time
+	// blobUsage caches the blob directory's size for roost stats.
+	blobUsage blobUsage
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
 
@@ -299,7 +301,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
-			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert }})
+			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
+			Runtime: s.runtimeStats})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -571,8 +574,8 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	webServer := s.mountWeb(mux, authn) // web.go
-	s.mountJMAP(mux, authn, webServer)  // jmap.go
+	webServer := s.mountWeb(mux, authn)      // web.go
+	s.mountJMAP(mux, authn, imip, webServer) // jmap.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

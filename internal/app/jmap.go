@@ -15,7 +15,7 @@ import (
 // URL on mux. Logins need the "web" feature: JMAP is the web client's API
 // (Kopano's webapp feature). The web client's session cookie
 // authenticates too (webServer.JMAPAuth), with its cross-origin checks.
-func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator, webServer *webui.Server) {
+func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator, imip imipSender, webServer *webui.Server) {
 	o := jmapserver.Options{Store: s.db, Blobs: s.db.Blobs(), Hub: s.events, Logger: s.log,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			// Protocol "jmap": app passwords scoped to JMAP work here.
@@ -25,6 +25,9 @@ func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator, w
 	if webServer != nil {
 		o.Session = webServer.JMAPAuth
 	}
+	// CalendarEvent/set schedules through the same iTIP scheduler as
+	// CalDAV (local invitees, iMIP to the others).
+	o.Scheduler = newScheduler(s, imip)
 	if s.queue != nil {
 		// EmailSubmission goes through the same queue and sender checks
 		// as SMTP submission.

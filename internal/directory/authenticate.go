@@ -64,6 +64,8 @@ type Authenticator struct {
 	TokenVerifiers []TokenVerifier
 	// SessionTTL is how long a web session lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
+	// TOTPIssuer names the service in authenticator apps ("" is "Roost").
+	TOTPIssuer string
 	// Now is the clock for expiries (nil: time.Now).
 	Now   func() time.Time
 	sleep func(time.Duration)
@@ -171,7 +173,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	if norm, ok := auth.NormalAppPassword(password); ok && validLogin(login) {
 		// An app password (issue 13), for LDAP users too: checked with a
 		// fast keyed hash, never argon2id (issue 10).
-		if p, err, handled := a.authenticateAppPassword(ctx, login, norm, ip, delay, feature); handled {
+		if p, handled, err := a.authenticateAppPassword(ctx, login, norm, ip, delay, feature); handled {
 			return p, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -144,5 +145,35 @@ func TestBasicAuthBearer(t *testing.T) {
 	b.Bearer = nil
 	if p, w := do("Bearer tok"); p != nil || w.Code != 401 {
 		t.Fatalf("bearer without hook: %d", w.Code)
+	}
+}
+
+// App passwords are never answered from BasicAuth's own cache, so that
+// their revocation is effective at once even with CacheTTL set.
+func TestBasicAuthNeverCachesAppPasswords(t *testing.T) {
+	calls := 0
+	b := &directory.BasicAuth{Name: "test", CacheTTL: time.Hour,
+		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+			calls++
+			return &store.Principal{Login: login}, nil
+		}}
+	do := func(pw string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.SetBasicAuth("alice", pw)
+		if p, ok := b.Check(httptest.NewRecorder(), r); !ok || p == nil {
+			t.Fatal("refused")
+		}
+	}
+	do("plain password")
+	do("plain password")
+	if calls != 1 {
+		t.Fatalf("password: %d calls, want 1 (cached)", calls)
+	}
+	calls = 0
+	pw := auth.NewAppPassword()
+	do(pw)
+	do(pw)
+	if calls != 2 {
+		t.Fatalf("app password: %d calls, want 2 (never cached)", calls)
 	}
 }

@@ -24,6 +24,21 @@ var Protocols = []string{"imap", "pop3", "smtp", "sieve", "dav", "jmap"}
 // bad credential, so adapters that know no better refuse it as one.
 var ErrScope = fmt.Errorf("not valid for this service: %w", ErrBadCredentials)
 
+// errExpired marks an expired token, app password or session: a bad
+// credential, told apart in AuthEvent.Reason.
+var errExpired = fmt.Errorf("expired: %w", ErrBadCredentials)
+
+// reasonOf is AuthEvent.Reason for a refused token or app password.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, ErrScope):
+		return "out of scope"
+	case errors.Is(err, errExpired):
+		return "expired"
+	}
+	return "invalid token"
+}
+
 // DefaultSessionTTL is how long a web session lasts when
 // Authenticator.SessionTTL is 0.
 const DefaultSessionTTL = 14 * 24 * time.Hour
@@ -42,6 +57,18 @@ func featureOf(protocol string) string {
 		return "web"
 	}
 	return ""
+}
+
+// protoLabel is the protocol of a service as password logins name it in
+// AuthEvent (WithAuthInfo), so both kinds of login count together.
+func protoLabel(service string) string {
+	switch service {
+	case "smtp":
+		return "submission"
+	case "sieve":
+		return "managesieve"
+	}
+	return service
 }
 
 // protocolOf names the protocol a login came through: WithAuthInfo's
@@ -171,15 +198,22 @@ func (a *Authenticator) VerifyBearer(ctx context.Context, token, authzid, servic
 			if delay > 0 {
 				a.wait(ctx, delay)
 			}
-			a.fail(ip, acct, err.Error())
-			a.observe(WithAuthInfo(ctx, service, "bearer"), AuthEvent{Login: login, IP: ip, Feature: featureOf(service), Reason: "wrong password"})
+			if login == "" {
+				// An unknown token is a guess; a known one out of
+				// scope or expired is not.
+				a.fail(ip, acct, err.Error())
+			} else {
+				a.log().Warn("token refused", "user", login, "ip", ip, "reason", err.Error())
+			}
+			a.observe(WithAuthInfo(ctx, protoLabel(service), "bearer"), AuthEvent{Login: login, User: login, IP: ip, Feature: featureOf(service), Reason: reasonOf(err)})
 		}
 		return nil, err
 	}
-	p, err := a.admit(WithAuthInfo(ctx, service, "bearer"), login, authzid, ip, featureOf(service), true)
+	p, err := a.admit(WithAuthInfo(ctx, protoLabel(service), "bearer"), login, authzid, ip, featureOf(service), true)
 	if err != nil {
 		if errors.Is(err, ErrBadCredentials) {
 			a.fail(ip, acct, "authzid does not match the token")
+			a.observe(WithAuthInfo(ctx, protoLabel(service), "bearer"), AuthEvent{Login: authzid, User: login, IP: ip, Feature: featureOf(service), Reason: "wrong user"})
 		}
 		return nil, err
 	}
@@ -222,7 +256,7 @@ func (a *Authenticator) bearerUser(ctx context.Context, token, service string) (
 		return "", nil, fmt.Errorf("verify %s: %w", kind, err)
 	}
 	if s.Expired(a.now()) {
-		return s.Login, nil, fmt.Errorf("%s %q of %q expired: %w", kind, s.Name, s.Login, ErrBadCredentials)
+		return s.Login, nil, fmt.Errorf("%s %q of %q: %w", kind, s.Name, s.Login, errExpired)
 	}
 	if kind == store.SecretToken && !inScope(s.Scopes, service) {
 		return s.Login, nil, fmt.Errorf("token %q of %q is not valid for %s: %w", s.Name, s.Login, service, ErrScope)
@@ -324,15 +358,15 @@ func (a *Authenticator) RevokeAppPassword(ctx context.Context, login, name strin
 // cost one HMAC and one indexed lookup, never argon2id, and are not put
 // in the credential cache: every login reads the row, so a revoked one
 // is refused at once.
-func (a *Authenticator) authenticateAppPassword(ctx context.Context, login, norm, ip string, delay time.Duration, feature string) (p *store.Principal, err error, handled bool) {
+func (a *Authenticator) authenticateAppPassword(ctx context.Context, login, norm, ip string, delay time.Duration, feature string) (p *store.Principal, handled bool, err error) {
 	sys := store.SystemContext(ctx)
 	s, err := a.Store.SecretByHash(sys, store.SecretAppPassword, auth.SecretHash(string(store.SecretAppPassword), norm))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	if err != nil {
 		a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "error"})
-		return nil, fmt.Errorf("authenticate %q: %w", login, err), true
+		return nil, true, fmt.Errorf("authenticate %q: %w", login, err)
 	}
 	u, err := a.Store.GetUser(sys, login)
 	if errors.Is(err, store.ErrNotFound) {
@@ -340,40 +374,46 @@ func (a *Authenticator) authenticateAppPassword(ctx context.Context, login, norm
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "error"})
-		return nil, fmt.Errorf("authenticate %q: %w", login, err), true
+		return nil, true, fmt.Errorf("authenticate %q: %w", login, err)
 	}
-	refuse := func(why string, e error) (*store.Principal, error, bool) {
+	// A refusal here is not a guess (whoever sent it holds a real
+	// 256-bit secret: of another user, out of scope or expired), so it
+	// waits out the throttle's delay but does not count as a failure.
+	refuse := func(why string, e error) (*store.Principal, bool, error) {
 		if delay > 0 {
 			a.wait(ctx, delay)
 		}
-		a.fail(ip, login, why)
-		ev := AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "wrong password"}
+		a.log().Warn("login refused", "user", login, "ip", ip, "reason", why)
+		ev := AuthEvent{Login: login, IP: ip, Feature: feature, Reason: reasonOf(e)}
+		if ev.Reason == "invalid token" {
+			ev.Reason = "wrong password" // another user's: a wrong password for this one
+		}
 		if u != nil {
 			ev.User = u.Login
 		}
 		a.observe(ctx, ev)
-		return nil, e, true
+		return nil, true, e
 	}
 	proto := protocolOf(ctx, feature)
 	switch {
 	case u == nil || u.ID != s.UserID:
-		return refuse("app password of another user", ErrBadCredentials)
+		return refuse("app password of another user", fmt.Errorf("app password of another user: %w", ErrBadCredentials))
 	case s.Expired(a.now()):
-		return refuse("app password expired", ErrBadCredentials)
+		return refuse("app password expired", fmt.Errorf("app password %q of %q: %w", s.Name, u.Login, errExpired))
 	case !inScope(s.Scopes, proto):
-		return refuse("app password "+s.Name+" not valid for "+proto, ErrScope)
+		return refuse("app password "+s.Name+" not valid for "+proto, fmt.Errorf("app password %q of %q for %s: %w", s.Name, u.Login, proto, ErrScope))
 	}
 	info, _ := ctx.Value(authInfoKey{}).(authInfo)
 	p, err = a.finish(WithAuthInfo(ctx, info.proto, "app-password"), u, login, ip, feature, true)
 	if err != nil {
-		return nil, err, true
+		return nil, true, err
 	}
 	if a.Throttle != nil {
 		a.Throttle.Succeed(ip, login)
 	}
 	a.touch(ctx, s)
 	a.log().Info("login", "user", u.Login, "ip", ip, "feature", feature, "app_password", s.Name)
-	return p, nil, true
+	return p, true, nil
 }
 
 // ---- web sessions ----
@@ -394,7 +434,8 @@ type Session struct {
 
 // CreateSession checks login and password as a web client login (feature
 // "web"; throttled like every login; app passwords are not accepted) and
-// opens a session of SessionTTL. Errors are Authenticate's.
+// opens a session of SessionTTL. Errors are Authenticate's, and
+// ErrSecondFactor for a user with TOTP enabled (use CreateSessionTOTP).
 //
 // The web session API: CreateSession at sign-in, VerifySession on every
 // request, RevokeSession at sign-out, RevokeSessions to sign out
@@ -403,6 +444,11 @@ func (a *Authenticator) CreateSession(ctx context.Context, login, password strin
 	p, err := a.Authenticate(WithAuthInfo(ctx, "web", "session"), login, password, remote, "web")
 	if err != nil {
 		return nil, err
+	}
+	if has, err := a.HasTOTP(store.SystemContext(ctx), p.Login); err != nil {
+		return nil, err
+	} else if has {
+		return nil, ErrSecondFactor
 	}
 	return a.OpenSession(ctx, p, remote)
 }

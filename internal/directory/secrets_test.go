@@ -261,7 +261,8 @@ func TestAppPasswords(t *testing.T) {
 		{ctx, "alice", pw, "pop3", directory.ErrScope},
 		{sieve, "alice", pw, "", directory.ErrScope},
 		{ctx, "alice", pw, "dav", directory.ErrScope},
-		{ctx, "alice", pw, "web", directory.ErrScope}, // the web login wants the real password
+		{ctx, "alice", pw, "web", directory.ErrScope},                                        // the web login wants the real password
+		{directory.WithAuthInfo(ctx, "admin", "basic"), "alice", pw, "", directory.ErrScope}, // nor the admin API
 		{ctx, "alice", bobPW, "imap", directory.ErrBadCredentials},
 		{ctx, "alice", "pw", "pop3", nil}, // the account password still works
 	} {
@@ -306,5 +307,43 @@ func TestAppPasswords(t *testing.T) {
 	e.clock = e.clock.Add(2 * time.Minute)
 	if err := login(ctx, "alice", norm, "imap"); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("expired app password: %v", err)
+	}
+}
+
+// Tokens and app passwords go through the password throttle: guessed
+// tokens count against the address, and a banned address is refused
+// even with a valid token or app password.
+func TestSecretsThrottled(t *testing.T) {
+	e := newSecretsEnv(t)
+	e.a.Throttle = &auth.Throttle{FreeFailures: 1, BaseDelay: 1, BanAfter: 3, PairBanAfter: 3}
+	ctx := context.Background()
+	alice := testenv.As(t, e.st, "alice")
+	tok, _, _ := e.a.CreateToken(alice, "alice", "t", nil, time.Time{})
+	pw, _, _ := e.a.CreateAppPassword(alice, "alice", "p", nil)
+	// Known secrets out of scope are not guesses: no ban from them.
+	imapOnly, _, _ := e.a.CreateToken(alice, "alice", "imap", []string{"imap"}, time.Time{})
+	for range 5 {
+		if _, err := e.a.VerifyBearer(ctx, imapOnly, "", "dav", e.ip); !errors.Is(err, directory.ErrScope) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.a.VerifyBearer(ctx, tok, "", "jmap", e.ip); err != nil {
+		t.Fatalf("after out-of-scope attempts: %v", err)
+	}
+	for i := range 3 {
+		guess := auth.NewToken()
+		if _, err := e.a.VerifyBearer(ctx, guess, "", "jmap", e.ip); !errors.Is(err, directory.ErrBadCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, err := e.a.VerifyBearer(ctx, tok, "", "jmap", e.ip); !errors.Is(err, directory.ErrThrottled) {
+		t.Fatalf("valid token from a banned address: %v", err)
+	}
+	if _, err := e.a.Authenticate(ctx, "alice", pw, e.ip, "imap"); !errors.Is(err, directory.ErrThrottled) {
+		t.Fatalf("valid app password from a banned address: %v", err)
+	}
+	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 1}
+	if _, err := e.a.Authenticate(ctx, "alice", pw, other, "imap"); err != nil {
+		t.Fatalf("from another address: %v", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/roost-mail/roost/internal/blob"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/groupware"
+	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -27,6 +29,9 @@ type Options struct {
 	// capability.
 	Submitter Submitter
 	Logger    *slog.Logger
+	// Scheduler runs iTIP for CalendarEvent/set (the one CalDAV uses);
+	// nil: one on Store without external delivery.
+	Scheduler *groupware.Scheduler
 	// Authenticate checks HTTP Basic credentials. Its errors are
 	// directory's login sentinels: ErrBadCredentials 401, ErrFeature and
 	// ErrInactive 403, anything else 503 (logged unless a throttle).
@@ -129,6 +134,9 @@ func New(o Options) *Server {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Scheduler == nil {
+		o.Scheduler = &groupware.Scheduler{Store: o.Store, Logger: o.Logger, Zones: &ical.ZoneCache{}, Now: o.Now}
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	lg := o.Logger

@@ -72,3 +72,29 @@ type Secrets interface {
 	// LastUsed back). System principal only.
 	TouchSecret(ctx context.Context, id int64, at time.Time) error
 }
+
+// TOTP is a user's time-based one-time password key (RFC 6238), the
+// second factor of the web client's sign-in. The key must be readable to
+// compute codes, so unlike the other secrets it is stored as it is, and
+// only the system principal reads it back.
+type TOTP struct {
+	UserID   int64
+	Login    string
+	Key      []byte // the shared key; nil for callers other than the system
+	Enabled  time.Time
+	LastStep int64 // the latest time step a code was accepted for (no replay)
+}
+
+// TOTPs keeps users' TOTP keys. Users are named and checked as for
+// Secrets.
+type TOTPs interface {
+	// SetTOTP enables TOTP for the user with key, replacing any key it
+	// had; a nil key disables it (not having one is not an error).
+	SetTOTP(ctx context.Context, login string, key []byte) error
+	// GetTOTP returns the user's TOTP, ErrNotFound when it has none.
+	GetTOTP(ctx context.Context, login string) (*TOTP, error)
+	// UseTOTPStep records that a code for step was accepted, if step is
+	// later than the last one accepted: false means the step (or a later
+	// one) was used already, a replay. System principal only.
+	UseTOTPStep(ctx context.Context, userID, step int64) (bool, error)
+}

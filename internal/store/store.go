@@ -547,6 +547,7 @@ type Directory interface {
 	Principal(ctx context.Context, login string) (*Principal, error)
 
 	Secrets
+	TOTPs
 }
 
 // Mail is the part of the store that keeps stores, folders and items.
@@ -613,6 +614,11 @@ type Mail interface {
 	MoveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	CopyItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	ListDeletedItems(ctx context.Context, folderID int64) ([]*Item, error)
+	// OpenDeletedItem opens the content of a soft-deleted item (one
+	// ListDeletedItems lists), for backups; ErrNotFound for an item that
+	// is live or purged. Needs the read and expunge rights, as
+	// ListDeletedItems does.
+	OpenDeletedItem(ctx context.Context, itemID int64) (io.ReadCloser, error)
 	// SaveDates returns when items of a folder were saved into it
 	// (appended, copied, moved or restored there), by item ID, for IMAP
 	// SAVEDATE (RFC 8514). Items not in the folder are left out. Needs the

@@ -268,4 +268,13 @@ CREATE TABLE secrets (
 CREATE UNIQUE INDEX secrets_name ON secrets (user_id, kind, name);
 CREATE UNIQUE INDEX secrets_hash ON secrets (kind, hash);
 `,
+	// 8: TOTP keys (RFC 6238) of users with a second factor (secrets.go).
+	`
+CREATE TABLE totp (
+	user_id BIGINT PRIMARY KEY,
+	key_b32 TEXT NOT NULL,
+	enabled BIGINT NOT NULL,
+	last_step BIGINT NOT NULL DEFAULT 0
+);
+`,
 }

@@ -254,6 +254,13 @@ func (f *Backend) GetStore(a0 context.Context, a1 int64) (r0 *store.Store, err e
 	return f.Backend.GetStore(a0, a1)
 }
 
+func (f *Backend) GetTOTP(a0 context.Context, a1 string) (r0 *store.TOTP, err error) {
+	if err = f.fault(a0, "GetTOTP"); err != nil {
+		return
+	}
+	return f.Backend.GetTOTP(a0, a1)
+}
+
 func (f *Backend) GetTenant(a0 context.Context, a1 string) (r0 *store.Tenant, err error) {
 	if err = f.fault(a0, "GetTenant"); err != nil {
 		return
@@ -385,6 +392,13 @@ func (f *Backend) MyRights(a0 context.Context, a1 int64) (r0 string, err error) 
 		return
 	}
 	return f.Backend.MyRights(a0, a1)
+}
+
+func (f *Backend) OpenDeletedItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {
+	if err = f.fault(a0, "OpenDeletedItem"); err != nil {
+		return
+	}
+	return f.Backend.OpenDeletedItem(a0, a1)
 }
 
 func (f *Backend) OpenItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {
@@ -562,6 +576,13 @@ func (f *Backend) SetSubscribed(a0 context.Context, a1 int64, a2 bool) (err erro
 	return f.Backend.SetSubscribed(a0, a1, a2)
 }
 
+func (f *Backend) SetTOTP(a0 context.Context, a1 string, a2 []uint8) (err error) {
+	if err = f.fault(a0, "SetTOTP"); err != nil {
+		return
+	}
+	return f.Backend.SetTOTP(a0, a1, a2)
+}
+
 func (f *Backend) SetTenantProps(a0 context.Context, a1 string, a2 map[string]*string) (err error) {
 	if err = f.fault(a0, "SetTenantProps"); err != nil {
 		return
@@ -644,6 +665,13 @@ func (f *Backend) UpdateUser(a0 context.Context, a1 string, a2 store.UserUpdate)
 		return
 	}
 	return f.Backend.UpdateUser(a0, a1, a2)
+}
+
+func (f *Backend) UseTOTPStep(a0 context.Context, a1 int64, a2 int64) (r0 bool, err error) {
+	if err = f.fault(a0, "UseTOTPStep"); err != nil {
+		return
+	}
+	return f.Backend.UseTOTPStep(a0, a1, a2)
 }
 
 func (f *Backend) UserByAddress(a0 context.Context, a1 string) (r0 *store.User, err error) {

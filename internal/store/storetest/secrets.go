@@ -159,3 +159,67 @@ func testSecretLimits(t *testing.T, in *Instance) {
 		t.Fatalf("%d sessions, s0 %v s1 %v one-more %v", len(l), names["s0"], names["s1"], names["one-more"])
 	}
 }
+
+// testTOTP: a user's TOTP key is set by the user or its tenant's
+// administrator, read back only by the system, and each time step is
+// accepted once even when two logins race with the same code.
+func testTOTP(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	key := []byte("0123456789abcdefghij")
+	_, err := b.GetTOTP(sys, "alice")
+	wantErr(t, err, store.ErrNotFound)
+	check(b.SetTOTP(f.alice, "alice", nil)) // disabling what is off is fine
+	wantErr(t, b.SetTOTP(f.alice, "alice", []byte("short")), store.ErrInvalid)
+	wantErr(t, b.SetTOTP(f.bob, "alice", key), store.ErrPermission)
+	wantErr(t, b.SetTOTP(f.eve, "alice", key), store.ErrNotFound)
+	check(b.SetTOTP(f.alice, "alice", key))
+	got := must(b.GetTOTP(sys, "alice"))
+	if string(got.Key) != string(key) || got.UserID != f.aliceU.ID || got.Enabled.IsZero() || got.LastStep != 0 {
+		t.Fatalf("system reads %+v", got)
+	}
+	if own := must(b.GetTOTP(f.alice, "alice")); own.Key != nil || own.Enabled.IsZero() {
+		t.Fatalf("the user reads its key back: %+v", own)
+	}
+	_, err = b.GetTOTP(f.eve, "alice")
+	wantErr(t, err, store.ErrNotFound)
+	_, err = b.UseTOTPStep(f.alice, f.aliceU.ID, 5)
+	wantErr(t, err, store.ErrPermission)
+	const n = 8
+	var wg sync.WaitGroup
+	wins := make(chan bool, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wins <- must(b.UseTOTPStep(sys, f.aliceU.ID, 100))
+		}()
+	}
+	wg.Wait()
+	close(wins)
+	won := 0
+	for w := range wins {
+		if w {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Fatalf("step 100 accepted %d times", won)
+	}
+	if must(b.UseTOTPStep(sys, f.aliceU.ID, 99)) || !must(b.UseTOTPStep(sys, f.aliceU.ID, 101)) {
+		t.Fatal("steps must only go forward")
+	}
+	// A new key starts afresh; disabling removes it; so does deleting the user.
+	check(b.SetTOTP(sys, "alice", []byte("another key 12345678")))
+	if must(b.GetTOTP(sys, "alice")).LastStep != 0 {
+		t.Fatal("new key kept the old last step")
+	}
+	check(b.SetTOTP(f.alice, "alice", nil))
+	_, err = b.GetTOTP(sys, "alice")
+	wantErr(t, err, store.ErrNotFound)
+	check(b.SetTOTP(sys, "bob", key))
+	check(b.DeleteUser(sys, "bob"))
+	if ok := must(b.UseTOTPStep(sys, f.bobU.ID, 200)); ok {
+		t.Fatal("deleted user's TOTP still used")
+	}
+}

@@ -42,6 +42,7 @@ import (
 // it.
 type Sessions interface {
 	CreateSession(ctx context.Context, login, password string, remote net.Addr) (*directory.Session, error)
+	CreateSessionTOTP(ctx context.Context, login, password, code string, remote net.Addr) (*directory.Session, error)
 	VerifySession(ctx context.Context, token string, remote net.Addr) (*directory.Session, error)
 	RevokeSession(ctx context.Context, token string) error
 	RevokeSessions(ctx context.Context, login string) (int, error)

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -377,4 +378,53 @@ func TestJMAPAuth(t *testing.T) {
 			t.Errorf("%s: CSP %q on a cookie-authenticated JMAP answer", c.name, csp)
 		}
 	}
+}
+
+// TestLoginTOTP: a user with a second factor gets secondFactor after the
+// right password, then signs in with password and code; a wrong or
+// reused code is refused like a wrong password.
+func TestLoginTOTP(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	if _, _, err := e.authn.EnableTOTP(testenv.As(t, e.st, "alice"), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := e.st.GetTOTP(store.SystemContext(context.Background()), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := auth.TOTPCode(key.Key, auth.TOTPStep(time.Now()))
+	wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1000000)
+	withCode := func(c string) string {
+		return url.Values{"login": {"alice"}, "password": {"pw-alice"}, "code": {c}}.Encode()
+	}
+	for _, c := range []struct {
+		name, body, want string
+		code             int
+	}{
+		{"password only", form("alice", "pw-alice"), `"secondFactor"`, 401},
+		{"wrong password with the code", url.Values{"login": {"alice"}, "password": {"nope"}, "code": {code}}.Encode(), `"badCredentials"`, 401},
+		{"wrong code", withCode(wrong), `"badCredentials"`, 401},
+		{"right code", withCode(code), "", 204},
+		{"the same code again", withCode(code), `"badCredentials"`, 401},
+	} {
+		res, body := e.do("POST", "/web/login", c.body, sameOrigin)
+		if res.StatusCode != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, res.StatusCode, body, c.code, c.want)
+		}
+		if (res.StatusCode == 204) != (len(res.Cookies()) == 1) {
+			t.Errorf("%s: cookies %v", c.name, res.Cookies())
+		}
+	}
+	// Bob has no second factor: a code is ignored.
+	if res, _ := e.do("POST", "/web/login", url.Values{"login": {"bob"}, "password": {"pw-bob"}, "code": {"123456"}}.Encode(), sameOrigin); res.StatusCode != 204 {
+		t.Errorf("bob with a stray code: %d", res.StatusCode)
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

@@ -68,10 +68,12 @@ func refuse(w http.ResponseWriter, code int, reason, msg string) {
 	writeJSON(w, code, map[string]string{"error": reason, "message": msg})
 }
 
-// login checks the form's login and password with the shared
-// authenticator and starts a session. Answers: 204 with the cookie, 401
-// wrong login or password, 403 not allowed to use the web client, 503
-// throttled or the directory failing (never "wrong password" then).
+// login checks the form's login and password (and, for a user with
+// TOTP, code) with the shared authenticator and starts a session.
+// Answers: 204 with the cookie, 401 badCredentials (wrong login, password
+// or code) or secondFactor (right password, a code is needed), 403 not
+// allowed to use the web client, 503 throttled or the directory failing
+// (never "wrong password" then).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		// Login CSRF: a foreign page must not sign the browser in as
@@ -90,11 +92,27 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusUnauthorized, "badCredentials", "wrong login or password")
 		return
 	}
-	sess, err := s.o.Sessions.CreateSession(r.Context(), login, pw, directory.RemoteAddr(r))
+	// A user with TOTP (a second factor) first gets secondFactor, then
+	// sends the form again with the code.
+	code := strings.TrimSpace(r.PostForm.Get("code"))
+	var sess *directory.Session
+	var err error
+	if code != "" {
+		if len(code) > 16 {
+			refuse(w, http.StatusUnauthorized, "badCredentials", "wrong login, password or code")
+			return
+		}
+		sess, err = s.o.Sessions.CreateSessionTOTP(r.Context(), login, pw, code, directory.RemoteAddr(r))
+	} else {
+		sess, err = s.o.Sessions.CreateSession(r.Context(), login, pw, directory.RemoteAddr(r))
+	}
 	switch {
 	case err == nil && sess != nil:
+	case errors.Is(err, directory.ErrSecondFactor):
+		refuse(w, http.StatusUnauthorized, "secondFactor", "enter the code of your authenticator app")
+		return
 	case err == nil || errors.Is(err, directory.ErrBadCredentials):
-		s.log.Info("web login failed", "user", login, "remote", r.RemoteAddr)
+		s.log.Info("web login failed", "user", login, "remote", r.RemoteAddr, "with_code", code != "")
 		refuse(w, http.StatusUnauthorized, "badCredentials", "wrong login or password")
 		return
 	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):

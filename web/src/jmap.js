@@ -14,8 +14,9 @@ export async function me() {
   return r.json();
 }
 
-export async function login(name, password) {
+export async function login(name, password, code) {
   const body = new URLSearchParams({ login: name, password });
+  if (code) body.set('code', code);
   const r = await fetch('/web/login', { method: 'POST', body, credentials: 'same-origin' });
   if (r.status === 204) return null;
   let err = 'unavailable';

@@ -45,13 +45,20 @@ async function boot() {
 function Login() {
   const err = useSignal('');
   const busy = useSignal(false);
+  const needCode = useSignal(false); // a second factor (TOTP) is asked for
   const onSubmit = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget);
     busy.value = true;
-    const e = await login(f.get('login'), f.get('password')).catch(() => 'unavailable');
+    const e = await login(f.get('login'), f.get('password'), f.get('code')).catch(() => 'unavailable');
     busy.value = false;
-    if (e) { err.value = t(e === 'badCredentials' || e === 'denied' ? e : 'unavailable'); return; }
+    if (e === 'secondFactor') {
+      needCode.value = true;
+      err.value = t('enterCode');
+      setTimeout(() => document.getElementById('login-code')?.focus());
+      return;
+    }
+    if (e) { err.value = t(e === 'badCredentials' || e === 'denied' ? (needCode.value && e === 'badCredentials' ? 'badCode' : e) : 'unavailable'); return; }
     // The cookie is Secure: over plain http (but localhost) the browser
     // drops it, and the sign-in would silently not stick.
     if (!(await me().catch(() => null))) { err.value = t('cookieRefused'); return; }
@@ -66,6 +73,10 @@ function Login() {
         <input id="login-name" name="login" autocomplete="username" required autofocus />
         <label for="login-password">{t('passwordLabel')}</label>
         <input id="login-password" name="password" type="password" autocomplete="current-password" required />
+        {needCode.value && <>
+          <label for="login-code">{t('codeLabel')}</label>
+          <input id="login-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6,8}" required />
+        </>}
         <p class="error" role="alert">{err.value}</p>
         <button type="submit" class="primary" disabled={busy.value}>{t('signIn')}</button>
         <LanguageSelect />

@@ -131,6 +131,11 @@ func TestWebClientE2E(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","name":"Bob Web","password":"pw-bob-web-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","name":"Carol","password":"pw-carol-1"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"dana","email":"dana@example.org","password":"pw-dana-1"}`, 201)
+	var totp struct{ Key string }
+	if err := json.Unmarshal([]byte(adminCall(t, c, "PUT", "/v1/users/dana/totp", "", 201)), &totp); err != nil || totp.Key == "" {
+		t.Fatalf("TOTP key: %v", err)
+	}
 
 	remote := &remoteServer{}
 	rl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -180,7 +185,7 @@ func TestWebClientE2E(t *testing.T) {
 	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "mail.mjs"))
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BASE="+base, "EVIL="+remoteURL, "USER=bob", "PASS=pw-bob-web-1",
-		"RCPT=carol@example.org", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
+		"RCPT=carol@example.org", "TOTP_USER=dana", "TOTP_PASS=pw-dana-1", "TOTP_KEY="+totp.Key, "ARTIFACTS="+artefacts, "CHROMIUM="+chromium, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
 	out, err := cmd.CombinedOutput()
 	t.Logf("web/e2e/mail.mjs:\n%s", out)
 	if err != nil || !strings.Contains(string(out), "\nOK\n") {

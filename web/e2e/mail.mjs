@@ -12,8 +12,9 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { createHmac } from 'node:crypto';
 
-const { BASE, EVIL, USER, PASS, RCPT, ARTIFACTS, SHOTS } = process.env;
+const { BASE, EVIL, USER, PASS, RCPT, ARTIFACTS, SHOTS, TOTP_USER, TOTP_PASS, TOTP_KEY } = process.env;
 const evilHost = new URL(EVIL).host;
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -85,6 +86,19 @@ async function accessibility() {
   } finally {
     await ctx.close();
   }
+}
+
+// totp is the current RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 key.
+function totp(key) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of key.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const h = createHmac('sha1', bytes).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
 let failed = false;
@@ -319,6 +333,20 @@ try {
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   check(true, 'a session ended elsewhere brings the sign-in page back');
   check(consoleErrors.length === 0, 'no errors from the app: ' + consoleErrors.join(' | '));
+  // ---- a user with a second factor (on the sign-in page already) ----
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Address or login name').fill(TOTP_USER);
+  await page.getByLabel('Password').fill(TOTP_PASS);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('This account has a second factor').waitFor();
+  await page.getByLabel('Code from your authenticator app').fill('000000' === totp(TOTP_KEY) ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Wrong login, password or code.').waitFor();
+  await page.getByLabel('Code from your authenticator app').fill(totp(TOTP_KEY));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).waitFor();
+  check(true, 'a user with TOTP signs in with password and code, not with a wrong code');
+
   await accessibility();
   console.log('OK');
 } catch (e) {

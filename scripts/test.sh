@@ -66,6 +66,15 @@ if [ ! -d "$jam_dir/node_modules/jmap-jam" ]; then
 fi
 export ROOST_JMAP_JAM_DIR="$jam_dir"
 
+# versitygw, the real S3 server the S3 blob store and cluster tests start
+# (internal/testenv/s3.go finds it here), installed once.
+gobin="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/bin"
+if [ ! -x "$gobin/versitygw" ] || ! go version -m "$gobin/versitygw" 2>/dev/null | grep -q "versitygw.*v1.8.0"; then
+  echo "== installing versitygw v1.8.0 (go install)"
+  GOBIN="$gobin" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+export ROOST_VERSITYGW="$gobin/versitygw"
+
 # A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
 # root it runs as the postgres user that Debian's package creates.
 pgdir=$(mktemp -d /tmp/roost-pg.XXXXXX)

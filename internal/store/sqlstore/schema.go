@@ -250,4 +250,22 @@ ALTER TABLE blobs ADD COLUMN meta {{bytes}};
 ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_external_id ON users (external_id) WHERE external_id <> '';
 `,
+	// N: the cluster's node registry and the leases of run-once jobs
+	// (cluster.go, docs/cluster.md).
+	`
+CREATE TABLE nodes (
+	name TEXT PRIMARY KEY,
+	address TEXT NOT NULL DEFAULT '',
+	roles TEXT NOT NULL DEFAULT '',
+	version TEXT NOT NULL DEFAULT '',
+	started BIGINT NOT NULL DEFAULT 0,
+	heartbeat BIGINT NOT NULL,
+	draining INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE leases (
+	job TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	expires BIGINT NOT NULL
+);
+`,
 }

@@ -260,6 +260,20 @@ quota_warning_from = "Helpdesk <help@example.com>"
 metrics_listen = "127.0.0.1:9154"
 log_levels = ["imap=debug", "queue=warn"]
 audit_log_file = %[8]q
+node_name = "node-a"
+node_address = "10.0.0.5"
+node_heartbeat = 2
+drain_grace = 30
+blob_store = "s3"
+s3_endpoint = "s3.example.com:9000"
+s3_bucket = "mail"
+s3_prefix = "roost/"
+s3_region = "eu-central-1"
+s3_access_key = "AKIA"
+s3_secret_key = "ignored-when-the-file-is-set"
+s3_secret_key_file = "/etc/roost/s3.key"
+s3_tls = false
+s3_ca_file = %[6]q
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"), filepath.Join(dir, "audit.log"))
 	c, err := config.Load(writeConfig(t, text))
 	if err != nil {

@@ -638,7 +638,6 @@ func validBucket(b string) bool {
 	return strings.Trim(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
 }
 
-
 // NodeID returns node_name, or the host name.
 func (c *Config) NodeID() string {
 	if c.NodeName != "" {

@@ -91,7 +91,10 @@ func NewLMTP(o Options) *LMTP {
 	if del == nil {
 		del = &mail.Deliverer{Store: o.Store, Log: log}
 	}
-	return &LMTP{o: o, log: log, del: del}
+	// A second for sessions waiting for a command to say 421 before
+	// Close closes their connections; a delivery in progress is cut (the
+	// MTA retries what it was not answered for).
+	return &LMTP{o: o, log: log, del: del, t: netserve.Tracker{Grace: time.Second}}
 }
 
 // Serve accepts connections on ln (TCP or unix socket) until Close.
@@ -126,8 +129,16 @@ func (l *LMTP) handle(c net.Conn) {
 		}
 	}()
 	s.reply(220, "", "%s LMTP Roost ready", l.o.Hostname)
+	// Shutting down (or draining) wakes a session waiting for a command,
+	// which answers 421 (RFC 5321 §3.8, RFC 2033 §4.2).
+	ctx := l.t.Context()
+	defer context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })()
 	for {
 		c.SetReadDeadline(time.Now().Add(l.o.IdleTimeout))
+		if ctx.Err() != nil {
+			s.reply(421, "4.3.2", "%s shutting down, try again later", l.o.Hostname)
+			return
+		}
 		cmd, err := smtp.ReadCommand(s.r)
 		if errors.Is(err, smtp.ErrLineTooLong) {
 			if s.fail(500, "5.5.2", "line too long") {
@@ -136,6 +147,9 @@ func (l *LMTP) handle(c net.Conn) {
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				s.reply(421, "4.3.2", "%s shutting down, try again later", l.o.Hostname)
+			}
 			return
 		}
 		start := time.Now()

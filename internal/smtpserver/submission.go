@@ -113,7 +113,8 @@ func NewSubmission(o SubmissionOptions) *Submission {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 5 * time.Minute
 	}
-	s := &Submission{o: o, log: o.Logger.With("proto", "submission"), ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s := &Submission{o: o, log: o.Logger.With("proto", "submission"), ip: netserve.PerIP{Max: o.MaxConnectionsPerIP},
+		t: netserve.Tracker{Grace: time.Second}} // time to say 421 (handle)
 	s.ctx = s.t.Context()
 	return s
 }
@@ -198,8 +199,16 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 	}
 	ss.r, ss.w = bufio.NewReaderSize(ss.c, 64<<10), bufio.NewWriter(ss.c)
 	ss.reply(220, "", "%s ESMTP Roost submission ready", s.o.Hostname)
+	// A server shutting down (or a drained node at the end of its grace
+	// period) wakes a session waiting for a command, which answers 421
+	// (RFC 5321 §3.8). c is the TCP connection under any TLS.
+	defer context.AfterFunc(s.ctx, func() { c.SetReadDeadline(time.Now()) })()
 	for {
 		ss.c.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
+		if s.ctx.Err() != nil {
+			ss.reply(421, "4.3.2", "%s shutting down, try again later", s.o.Hostname)
+			return
+		}
 		cmd, err := smtp.ReadCommandMax(ss.r, maxLineSubmission)
 		if errors.Is(err, smtp.ErrLineTooLong) {
 			if ss.fail(500, "5.5.2", "line too long") {
@@ -208,6 +217,9 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 			continue
 		}
 		if err != nil {
+			if s.ctx.Err() != nil {
+				ss.reply(421, "4.3.2", "%s shutting down, try again later", s.o.Hostname)
+			}
 			return
 		}
 		start := time.Now()

@@ -190,3 +190,11 @@ func (d *DB) RemoveNode(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Ping checks that the database answers (readiness probes).
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,9 +21,9 @@ import (
 
 // clusterNode is one `roost serve` process of TestCluster.
 type clusterNode struct {
-	name, ip, dir, cfg string
-	imap, lmtp, http   string
-	proc               *serverProc
+	name, ip, dir, cfg     string
+	imap, lmtp, http, smtp string
+	proc                   *serverProc
 }
 
 // freeAddrOn returns a free TCP address on ip.
@@ -56,37 +57,43 @@ func TestCluster(t *testing.T) {
 	s3 := testenv.StartS3(t)
 	bucket := s3.Bucket(t)
 	dsn := testenv.NewPostgresDB(t)
+	sink := startSink(t)
 
 	var nodes []*clusterNode
 	for i, name := range []string{"node-a", "node-b", "node-c"} {
 		ip := fmt.Sprintf("127.0.0.%d", i+2)
 		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
-			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip)}
+			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), smtp: freeAddrOn(t, ip)}
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		n.cfg = filepath.Join(n.dir, "roost.toml")
 		var off strings.Builder
-		for _, k := range []string{"imaps", "pop3", "pop3s", "submission", "submissions", "https", "managesieve"} {
+		for _, k := range []string{"imaps", "pop3", "pop3s", "submissions", "https", "managesieve"} {
 			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
 		}
-		conf := off.String() + fmt.Sprintf(`data_dir = %q
-database = %q
-node_name = %q
+		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
+database = %[2]q
+node_name = %[3]q
+server_name = "%[3]s.example.test"
 node_heartbeat = 1
 drain_grace = 3
 allow_plaintext_auth = true
-imap_listen = %q
-lmtp_listen = %q
-http_listen = %q
+imap_listen = %[4]q
+lmtp_listen = %[5]q
+http_listen = %[6]q
+submission_listen = %[12]q
+smtp_server = %[13]q
+smtp_tls = "none"
+queue_claim_lease = 10
 blob_store = "s3"
-s3_endpoint = %q
-s3_bucket = %q
+s3_endpoint = %[7]q
+s3_bucket = %[8]q
 s3_prefix = "blobs/"
-s3_access_key = %q
-s3_secret_key = %q
+s3_access_key = %[9]q
+s3_secret_key = %[10]q
 s3_tls = false
-`, n.dir, dsn, name, n.imap, n.lmtp, n.http, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey)
+`, n.dir, dsn, name, n.imap, n.lmtp, n.http, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, "", n.smtp, sink.addr)
 		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -145,12 +152,33 @@ s3_tls = false
 	}
 	holder := waitLeases(t, bin, c.dir, "", 30*time.Second)
 
-	// kill -9 the lease holder: a live node takes its jobs over.
-	var victim *clusterNode
+	// A message submitted on the lease holder is claimed by a node's
+	// queue, which hangs at the relay; kill -9 that node: a live node
+	// takes the leases and, once the claim (queue_claim_lease) expired,
+	// the message over.
+	var holderNode *clusterNode
 	for _, n := range nodes {
 		if n.name == holder {
-			victim = n
+			holderNode = n
 		}
+	}
+	submit(t, holderNode.smtp, "alice", "secret-pw", "alice@example.test", "carol@remote.test")
+	var victim *clusterNode
+	select {
+	case ehlo := <-sink.held:
+		for _, n := range nodes {
+			if ehlo == n.name+".example.test" {
+				victim = n
+			}
+		}
+		if victim == nil {
+			t.Fatalf("relay greeted by %q, no node of the test", ehlo)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no node's queue connected to the relay")
+	}
+	if victim != holderNode {
+		t.Logf("the queue of %s, not the lease holder %s, claimed the message", victim.name, holder)
 	}
 	victim.proc.cmd.Process.Kill()
 	victim.proc.cmd.Wait()
@@ -160,8 +188,16 @@ s3_tls = false
 			live = n
 		}
 	}
-	newHolder := waitLeases(t, bin, live.dir, holder, 60*time.Second)
-	t.Logf("leases moved from %s (killed) to %s", holder, newHolder)
+	newHolder := waitLeases(t, bin, live.dir, victim.name, 60*time.Second)
+	t.Logf("leases held by %s after %s was killed (held by %s before)", newHolder, victim.name, holder)
+	select {
+	case ehlo := <-sink.delivered:
+		if ehlo == victim.name+".example.test" {
+			t.Errorf("the killed node delivered the message")
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the claimed message of the killed node was not delivered by another node")
+	}
 
 	// Drain a live node that is not the one answering the admin commands.
 	var drained *clusterNode
@@ -404,4 +440,115 @@ func (c *imapConn) fetchBody(tag string, seq int) string {
 		c.t.Fatalf("FETCH: %s", l)
 	}
 	return string(buf)
+}
+
+// sink is an SMTP relay for TestCluster: it holds its first connection
+// after EHLO (the node delivering is killed meanwhile) and accepts mail on
+// every later one, reporting the EHLO names.
+type sink struct {
+	addr      string
+	held      chan string
+	delivered chan string
+}
+
+func startSink(t *testing.T) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	s := &sink{addr: ln.Addr().String(), held: make(chan string, 1), delivered: make(chan string, 4)}
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c, n == 0)
+		}
+	}()
+	return s
+}
+
+func (s *sink) serve(c net.Conn, hold bool) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Minute))
+	r := bufio.NewReader(c)
+	fmt.Fprintf(c, "220 sink ESMTP\r\n")
+	var ehlo string
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		verb := strings.ToUpper(strings.Fields(l + " x")[0])
+		switch verb {
+		case "EHLO", "HELO":
+			ehlo = strings.TrimSpace(l[5:])
+			fmt.Fprintf(c, "250-sink\r\n250 8BITMIME\r\n")
+			if hold {
+				s.held <- ehlo
+				io.Copy(io.Discard, r) // until the node dies
+				return
+			}
+		case "DATA":
+			fmt.Fprintf(c, "354 go on\r\n")
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+			}
+			fmt.Fprintf(c, "250 2.0.0 queued\r\n")
+			s.delivered <- ehlo
+		case "QUIT":
+			fmt.Fprintf(c, "221 bye\r\n")
+			return
+		default:
+			fmt.Fprintf(c, "250 ok\r\n")
+		}
+	}
+}
+
+// submit sends one message over SMTP submission with AUTH PLAIN.
+func submit(t *testing.T, addr, login, pw, from, to string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	r := bufio.NewReader(c)
+	step := func(send, want string) {
+		t.Helper()
+		if send != "" {
+			fmt.Fprintf(c, "%s\r\n", send)
+		}
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("submission after %q: %v", send, err)
+			}
+			if !strings.HasPrefix(l, want) {
+				t.Fatalf("submission after %q: %q, want %s", send, l, want)
+			}
+			if len(l) < 4 || l[3] != '-' {
+				return
+			}
+		}
+	}
+	step("", "220")
+	step("EHLO test", "250")
+	step("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00"+login+"\x00"+pw)), "235")
+	step("MAIL FROM:<"+from+">", "250")
+	step("RCPT TO:<"+to+">", "250")
+	step("DATA", "354")
+	fmt.Fprintf(c, "From: %s\r\nTo: %s\r\nSubject: queued across nodes\r\nMessage-ID: <q@example.test>\r\n\r\nhello\r\n.\r\n", from, to)
+	step("", "250")
+	step("QUIT", "221")
 }

@@ -161,6 +161,7 @@ type Config struct {
 	QueueRetryBase     int    `toml:"queue_retry_base" default:"5" doc:"Minutes before the first retry of a temporarily failed delivery; each further retry waits twice as long, up to 'queue_retry_max'."`
 	QueueRetryMax      int    `toml:"queue_retry_max" default:"240" doc:"Most minutes between two retries."`
 	QueueLifetime      int    `toml:"queue_lifetime" default:"120" doc:"Hours a message is retried before it is returned to its sender with a delivery status notification (5 days by default, as Postfix's maximal_queue_lifetime)."`
+	QueueClaimLease    int    `toml:"queue_claim_lease" default:"1800" doc:"Seconds a message claimed by a node's outbound queue stays invisible to the other nodes' queues. A node that dies while delivering (kill -9, power loss) leaves its messages to another node once this has passed; it must exceed the longest delivery attempt (SMTP timeouts are minutes). At least 10."`
 	QueueDelayWarning  int    `toml:"queue_delay_warning" default:"4" doc:"Hours after which senders who asked for it (DSN NOTIFY=DELAY) are told that a message is delayed."`
 	SubmissionMaxRcpts int    `toml:"submission_max_recipients" default:"100" doc:"Most recipients of one submitted message."`
 	SubmissionSentCopy bool   `toml:"submission_sent_copy" default:"true" doc:"Store a copy of every message submitted over SMTP in the sender's Sent folder (Kopano's spooler does). Turn off if your users' clients save their own copy over IMAP, or they get two."`

@@ -245,6 +245,7 @@ queue_retry_base = 1
 queue_retry_max = 60
 queue_lifetime = 48
 queue_delay_warning = 2
+queue_claim_lease = 600
 submission_max_recipients = 500
 submission_sent_copy = false
 dav_max_results = 1000

@@ -128,6 +128,7 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "queue_retry_max", c.QueueRetryMax, 1)
 	checkMin(p, "queue_lifetime", c.QueueLifetime, 1)
 	checkMin(p, "queue_delay_warning", c.QueueDelayWarning, 1)
+	checkMin(p, "queue_claim_lease", c.QueueClaimLease, 10)
 	checkMin(p, "submission_max_recipients", c.SubmissionMaxRcpts, 1)
 	if p.ok("smtp_server") && c.SMTPServer != "" {
 		if _, _, err := net.SplitHostPort(c.RelayAddr()); err != nil || strings.ContainsAny(c.SMTPServer, " /") {

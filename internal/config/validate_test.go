@@ -68,6 +68,7 @@ var validationCases = []struct {
 	{"queue_retry_base zero", `queue_retry_base = 0`, []want{{"queue_retry_base", "less than the minimum of 1"}}},
 	{"queue_retry_max below base", "queue_retry_base = 30\nqueue_retry_max = 10", []want{{"queue_retry_max", "below queue_retry_base"}}},
 	{"queue_lifetime zero", `queue_lifetime = 0`, []want{{"queue_lifetime", "less than the minimum of 1"}}},
+	{"queue_claim_lease short", `queue_claim_lease = 5`, []want{{"queue_claim_lease", "less than the minimum of 10"}}},
 	{"queue_delay_warning zero", `queue_delay_warning = 0`, []want{{"queue_delay_warning", "less than the minimum of 1"}}},
 	{"submission_max_recipients zero", `submission_max_recipients = 0`, []want{{"submission_max_recipients", "less than the minimum of 1"}}},
 	{"submission_sent_copy string", `submission_sent_copy = "no"`, []want{{"submission_sent_copy", "want true or false"}}},

@@ -20,6 +20,11 @@
 //     the bytes it returned do not have the blob's length and SHA-256. A
 //     connection broken in the middle of a read is resumed from the
 //     offset reached (HTTP Range), with backoff.
+//   - The reader Open returns is also an io.ReaderAt, as the file store's
+//     is: MIME parsing and IMAP partial fetches read sections in place,
+//     with ranged GETs of readAtBlock bytes, the last readAtBlocks of them
+//     kept (bounded memory per reader). Sections read that way are not
+//     hash-checked (only a whole read can be).
 //   - Requests are retried with jittered exponential backoff on network
 //     errors, throttling and 5xx answers (minio-go, MaxRetries), within
 //     the caller's context.
@@ -59,6 +64,9 @@ import (
 const (
 	chunkSize = 64 << 10
 	staleTemp = time.Hour
+	// readAtBlock and readAtBlocks size the ranged reads of ReadAt.
+	readAtBlock  = 256 << 10
+	readAtBlocks = 4
 	// maxResume bounds how often one read of a blob reconnects after the
 	// connection broke in the middle of the content.
 	maxResume = 5
@@ -344,6 +352,8 @@ func (s *Store) Open(ctx context.Context, id blob.ID) (io.ReadCloser, error) {
 
 // reader reads one blob, verifying it as it goes.
 type reader struct {
+	// blocks cache ranged reads for ReadAt (oldest first).
+	blocks  []atBlock
 	s       *Store
 	ctx     context.Context
 	id      blob.ID
@@ -432,6 +442,79 @@ func (r *reader) Read(p []byte) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+type atBlock struct {
+	off  int64
+	data []byte
+}
+
+var _ io.ReaderAt = (*reader)(nil)
+
+// ReadAt implements io.ReaderAt with ranged GETs of whole blocks. It does
+// not move the position Read reads from.
+func (r *reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read blob %s: negative offset", r.id)
+	}
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		if pos >= r.size {
+			return n, io.EOF
+		}
+		b, err := r.block(pos / readAtBlock * readAtBlock)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], b.data[pos-b.off:])
+	}
+	return n, nil
+}
+
+// block returns the block at off, from the cache or the object store.
+func (r *reader) block(off int64) (*atBlock, error) {
+	for i := range r.blocks {
+		if r.blocks[i].off == off {
+			return &r.blocks[i], nil
+		}
+	}
+	length := min(int64(readAtBlock), r.size-off)
+	data := make([]byte, length)
+	var err error
+	for attempt := 0; attempt <= maxResume; attempt++ {
+		if attempt > 0 {
+			if werr := sleep(r.ctx, backoff(attempt)); werr != nil {
+				return nil, werr
+			}
+		}
+		err = r.fetch(off, data)
+		if err == nil || r.ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s at %d: %w", r.id, off, err)
+	}
+	if len(r.blocks) == readAtBlocks {
+		r.blocks = r.blocks[1:]
+	}
+	r.blocks = append(r.blocks, atBlock{off: off, data: data})
+	return &r.blocks[len(r.blocks)-1], nil
+}
+
+func (r *reader) fetch(off int64, data []byte) error {
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(off, off+int64(len(data))-1); err != nil {
+		return err
+	}
+	obj, err := r.s.c.GetObject(r.ctx, r.s.bucket, r.s.key(r.id), opts)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	_, err = io.ReadFull(obj, data)
+	return err
 }
 
 func (r *reader) Close() error {

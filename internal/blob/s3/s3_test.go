@@ -175,3 +175,47 @@ func newFS(tb testing.TB) blob.Store {
 	}
 	return s
 }
+
+// TestReadAt: the reader is an io.ReaderAt (MIME parsing and IMAP partial
+// fetches read sections in place), across block boundaries and at the
+// end, without disturbing Read.
+func TestReadAt(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartS3(t)
+	s := newStore(t, srv, srv.Bucket(t), "")
+	b := make([]byte, 1<<20+12345)
+	for i := range b {
+		b[i] = byte(i*7 + i>>10)
+	}
+	id, _, err := s.Put(t.Context(), bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Open(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		t.Fatalf("Open returned %T, not an io.ReaderAt", rc)
+	}
+	head := make([]byte, 100)
+	if _, err := io.ReadFull(rc, head); err != nil || !bytes.Equal(head, b[:100]) {
+		t.Fatalf("Read: %v", err)
+	}
+	for _, c := range []struct{ off, n int }{{0, 10}, {256<<10 - 5, 10}, {700 << 10, 300 << 10}, {len(b) - 7, 7}, {5, 1}} {
+		got := make([]byte, c.n)
+		n, err := ra.ReadAt(got, int64(c.off))
+		if n != c.n || (err != nil && err != io.EOF) || !bytes.Equal(got, b[c.off:c.off+c.n]) {
+			t.Errorf("ReadAt(%d, %d) = %d, %v; content equal %v", c.off, c.n, n, err, bytes.Equal(got, b[c.off:c.off+c.n]))
+		}
+	}
+	if n, err := ra.ReadAt(make([]byte, 10), int64(len(b)-3)); n != 3 || err != io.EOF {
+		t.Errorf("ReadAt past the end = %d, %v; want 3, EOF", n, err)
+	}
+	rest, err := io.ReadAll(rc)
+	if err != nil || !bytes.Equal(append(head, rest...), b) {
+		t.Errorf("Read after ReadAt: %v; content differs", err)
+	}
+}

@@ -110,16 +110,25 @@ s3_tls = false
 		t.Fatalf("user create: %v\n%s", err, out)
 	}
 
-	// IDLE on A, deliver through B.
+	// IDLE on A and a JMAP EventSource on C; deliver through B.
 	idler := imapLogin(t, a.imap)
 	idler.cmd("s1", "SELECT INBOX")
 	idler.send("i1 IDLE")
 	idler.expect("+ ")
+	pushed := jmapEventSource(t, c.http, "alice", "secret-pw")
 	big := bigMessage()
 	lmtpDeliver(t, b.lmtp, "alice@example.test", big)
 	idler.expect("* 1 EXISTS")
 	idler.send("DONE")
 	idler.expect("i1 OK")
+	select {
+	case ev := <-pushed:
+		if !strings.Contains(ev, `"Email"`) {
+			t.Errorf("EventSource on node C: %q, want a StateChange naming Email", ev)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the JMAP EventSource on node C heard nothing of the delivery on node B")
+	}
 
 	// The content is in S3 (one bucket for all nodes), and C serves it.
 	var objects int
@@ -551,4 +560,39 @@ func submit(t *testing.T, addr, login, pw, from, to string) {
 	fmt.Fprintf(c, "From: %s\r\nTo: %s\r\nSubject: queued across nodes\r\nMessage-ID: <q@example.test>\r\n\r\nhello\r\n.\r\n", from, to)
 	step("", "250")
 	step("QUIT", "221")
+}
+
+// jmapEventSource opens a JMAP EventSource (RFC 8620 §7.3) on addr and
+// returns a channel that gets the data of its first state event.
+func jmapEventSource(t *testing.T, addr, login, pw string) <-chan string {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+addr+"/jmap/eventsource/?types=*&closeafter=state&ping=0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(login, pw)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("EventSource: %s", resp.Status)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	out := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		state := false
+		for sc.Scan() {
+			l := sc.Text()
+			if l == "event: state" {
+				state = true
+			} else if state && strings.HasPrefix(l, "data: ") {
+				out <- l
+				return
+			}
+		}
+	}()
+	return out
 }

@@ -160,6 +160,12 @@ s3_tls = false
 		}
 	}
 	holder := waitLeases(t, bin, c.dir, "", 30*time.Second)
+	text := adminCLI(t, bin, b.dir, "node", "list")
+	for _, want := range []string{"Name", "Last heartbeat", "Draining", "node-a", "node-b", "node-c", "127.0.0.3", "purge,quota-monitor"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("node list lacks %q:\n%s", want, text)
+		}
+	}
 
 	// A message submitted on the lease holder is claimed by a node's
 	// queue, which hangs at the relay; kill -9 that node: a live node

@@ -158,14 +158,12 @@ func TestListenChanges(t *testing.T) {
 	synced := make(chan bool, 16)
 	lctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	listen := func() {
-		go func() {
-			defer close(done)
-			a.ListenChanges(lctx, sqlstore.ChangeListener{Publish: hub.Publish, Stores: hub.Stores,
-				Synced: func(ok bool) { hub.SetSynced(ok); synced <- ok }})
-		}()
-	}
-	listen()
+	defer func() { stop(); <-done }()
+	go func() {
+		defer close(done)
+		a.ListenChanges(lctx, sqlstore.ChangeListener{Publish: hub.Publish, Stores: hub.Stores,
+			Synced: func(ok bool) { hub.SetSynced(ok); synced <- ok }})
+	}()
 	waitSynced := func() {
 		t.Helper()
 		for {
@@ -204,9 +202,25 @@ func TestListenChanges(t *testing.T) {
 	}
 	waitChange(it.ModSeq)
 
-	// The listener goes away; a commit meanwhile is caught up on reconnect.
-	stop()
-	<-done
+	// The listener's connection is cut (a PostgreSQL restart, a network
+	// failure); a commit while it is away is caught up on reconnect.
+	var schema string
+	if err := b.QueryRowForTest(context.Background(), `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.QueryRowForTest(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		"roost listener roost_changes:"+schema).Scan(new(int)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for down := false; !down; {
+		select {
+		case ok := <-synced:
+			down = !ok
+		case <-deadline:
+			t.Fatal("the listener did not notice its connection was cut")
+		}
+	}
 	if g := hub.Gen(); hub.StoreGen(st.ID+1000) <= g {
 		t.Error("hub without its listener claims store unchanged")
 	}
@@ -214,10 +228,6 @@ func TestListenChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lctx, stop = context.WithCancel(context.Background())
-	defer stop()
-	done = make(chan struct{})
-	listen()
 	waitSynced()
 	waitChange(it2.ModSeq)
 

@@ -122,7 +122,13 @@ func (d *DB) ListenChanges(ctx context.Context, l ChangeListener) {
 }
 
 func (d *DB) listenOnce(ctx context.Context, l ChangeListener, seen map[int64]uint64) error {
-	conn, err := pgx.Connect(ctx, d.pgDSN)
+	cfg, err := pgx.ParseConfig(d.pgDSN)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	// Named in pg_stat_activity, for operators (and tests) to find it.
+	cfg.RuntimeParams["application_name"] = d.listenerName()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -181,4 +187,13 @@ func (d *DB) listenOnce(ctx context.Context, l ChangeListener, seen map[int64]ui
 			l.Publish(id, seq)
 		}
 	}
+}
+
+// listenerName is the application_name of the listener's connection.
+func (d *DB) listenerName() string {
+	n := "roost listener " + d.channel
+	if len(n) > 63 {
+		n = n[:63]
+	}
+	return n
 }

@@ -54,61 +54,9 @@ func freeAddrOn(t *testing.T, ip string) string {
 func TestCluster(t *testing.T) {
 	testenv.PostgresDSN(t) // skips (or fails under ROOST_REQUIRE_POSTGRES) without PostgreSQL
 	bin := roostBinary(t)
-	s3 := testenv.StartS3(t)
-	bucket := s3.Bucket(t)
-	dsn := testenv.NewPostgresDB(t)
 	sink := startSink(t)
-
-	var nodes []*clusterNode
-	for i, name := range []string{"node-a", "node-b", "node-c"} {
-		ip := fmt.Sprintf("127.0.0.%d", i+2)
-		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
-			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), smtp: freeAddrOn(t, ip)}
-		if err := os.MkdirAll(n.dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		n.cfg = filepath.Join(n.dir, "roost.toml")
-		var off strings.Builder
-		for _, k := range []string{"imaps", "pop3", "pop3s", "submissions", "https", "managesieve"} {
-			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
-		}
-		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
-database = %[2]q
-node_name = %[3]q
-server_name = "%[3]s.example.test"
-node_heartbeat = 1
-drain_grace = 3
-allow_plaintext_auth = true
-imap_listen = %[4]q
-lmtp_listen = %[5]q
-http_listen = %[6]q
-submission_listen = %[12]q
-smtp_server = %[13]q
-smtp_tls = "none"
-queue_claim_lease = 10
-blob_store = "s3"
-s3_endpoint = %[7]q
-s3_bucket = %[8]q
-s3_prefix = "blobs/"
-s3_access_key = %[9]q
-s3_secret_key = %[10]q
-s3_tls = false
-`, n.dir, dsn, name, n.imap, n.lmtp, n.http, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, "", n.smtp, sink.addr)
-		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		// One after another: the first creates the schema and the
-		// administrator.
-		n.proc = startServer(t, bin, n.cfg, n.dir)
-		nodes = append(nodes, n)
-	}
+	nodes, s3, bucket := startCluster(t, bin, 3, sink.addr)
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	adminCLI(t, bin, a.dir, "domain", "add", "example.test")
-	cmd := exec.Command(bin, "admin", "--data", a.dir, "user", "create", "alice", "--email", "alice@example.test", "--password-stdin")
-	cmd.Stdin = strings.NewReader("secret-pw\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("user create: %v\n%s", err, out)
-	}
 
 	// IDLE on A and a JMAP EventSource on C; deliver through B.
 	idler := imapLogin(t, a.imap)
@@ -601,4 +549,68 @@ func jmapEventSource(t *testing.T, addr, login, pw string) <-chan string {
 		}
 	}()
 	return out
+}
+
+// startCluster starts count `roost serve` processes (node-a, node-b, …)
+// on 127.0.0.2, 127.0.0.3, … with one fresh PostgreSQL database and one
+// S3 bucket (versitygw), relaying outbound mail to relay, and creates the
+// user alice@example.test (password secret-pw).
+func startCluster(t *testing.T, bin string, count int, relay string) ([]*clusterNode, *testenv.S3, string) {
+	t.Helper()
+	s3 := testenv.StartS3(t)
+	bucket := s3.Bucket(t)
+	dsn := testenv.NewPostgresDB(t)
+
+	var nodes []*clusterNode
+	for i := range count {
+		name := fmt.Sprintf("node-%c", 'a'+i)
+		ip := fmt.Sprintf("127.0.0.%d", i+2)
+		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
+			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), smtp: freeAddrOn(t, ip)}
+		if err := os.MkdirAll(n.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		n.cfg = filepath.Join(n.dir, "roost.toml")
+		var off strings.Builder
+		for _, k := range []string{"imaps", "pop3", "pop3s", "submissions", "https", "managesieve"} {
+			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
+		}
+		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
+database = %[2]q
+node_name = %[3]q
+server_name = "%[3]s.example.test"
+node_heartbeat = 1
+drain_grace = 3
+allow_plaintext_auth = true
+imap_listen = %[4]q
+lmtp_listen = %[5]q
+http_listen = %[6]q
+submission_listen = %[12]q
+smtp_server = %[13]q
+smtp_tls = "none"
+queue_claim_lease = 10
+blob_store = "s3"
+s3_endpoint = %[7]q
+s3_bucket = %[8]q
+s3_prefix = "blobs/"
+s3_access_key = %[9]q
+s3_secret_key = %[10]q
+s3_tls = false
+`, n.dir, dsn, name, n.imap, n.lmtp, n.http, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, "", n.smtp, relay)
+		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// One after another: the first creates the schema and the
+		// administrator.
+		n.proc = startServer(t, bin, n.cfg, n.dir)
+		nodes = append(nodes, n)
+	}
+	adminCLI(t, bin, nodes[0].dir, "domain", "add", "example.test")
+	cmd := exec.Command(bin, "admin", "--data", nodes[0].dir, "user", "create", "alice", "--email", "alice@example.test", "--password-stdin")
+	cmd.Stdin = strings.NewReader("secret-pw\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+
+	return nodes, s3, bucket
 }

@@ -20,6 +20,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -43,6 +44,7 @@ var leaseJobs = []string{jobPurge, jobQuota}
 // nodeState is this process's view of itself in the cluster.
 type nodeState struct {
 	name     string
+	instance string // random per process: two processes with one name clash
 	draining atomic.Bool
 
 	mu      sync.Mutex
@@ -123,6 +125,7 @@ func (s *server) nodeLoop(ctx context.Context) {
 	s.node.mu.Lock()
 	s.node.ttl = 4 * interval
 	s.node.renewed = map[string]time.Time{}
+	s.node.instance = rand.Text()
 	s.node.mu.Unlock()
 	sys := store.SystemContext(ctx)
 	t := time.NewTicker(interval)
@@ -146,10 +149,12 @@ func (s *server) nodeLoop(ctx context.Context) {
 func (s *server) beat(ctx context.Context) {
 	c := s.cfg.Load()
 	draining, err := s.db.Heartbeat(ctx, store.Node{Name: s.node.name, Address: c.NodeAddr(), Roles: c.Roles,
-		Version: s.o.Version, Started: s.started})
+		Version: s.o.Version, Started: s.started, Instance: s.node.instance}, s.node.ttl)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Warn("node heartbeat failed", "node", s.node.name, "err", err)
+			// A name clash (ErrConflict) is an error of the configuration;
+			// this process takes no leases until the other one is gone.
+			s.log.Error("node heartbeat failed", "node", s.node.name, "err", err)
 		}
 		return
 	}

@@ -21,6 +21,9 @@ type Node struct {
 	Draining bool `json:"draining"`
 	// Leases are the run-once jobs the node holds (purge, quota, …).
 	Leases []string `json:"leases,omitempty"`
+	// Instance tells two processes apart (random per process start); it
+	// is not listed.
+	Instance string `json:"-"`
 }
 
 // Cluster is the node registry and the leases of jobs that run on one
@@ -28,8 +31,10 @@ type Node struct {
 type Cluster interface {
 	// Heartbeat registers the node or refreshes it (address, roles,
 	// version, heartbeat) and returns its draining flag, which other
-	// nodes may have set.
-	Heartbeat(ctx context.Context, n Node) (draining bool, err error)
+	// nodes may have set. A row of another instance whose heartbeat is
+	// younger than stale is another live process with the same name:
+	// ErrConflict, and nothing is changed.
+	Heartbeat(ctx context.Context, n Node, stale time.Duration) (draining bool, err error)
 	// Nodes lists every registered node with its leases, by name.
 	Nodes(ctx context.Context) ([]*Node, error)
 	// SetDraining sets a node's draining flag; ErrNotFound if no node has

@@ -24,7 +24,7 @@ import (
 var _ store.Cluster = (*DB)(nil)
 
 // Heartbeat implements store.Cluster.
-func (d *DB) Heartbeat(ctx context.Context, n store.Node) (bool, error) {
+func (d *DB) Heartbeat(ctx context.Context, n store.Node, stale time.Duration) (bool, error) {
 	if err := requireSystem(ctx, "node heartbeat"); err != nil {
 		return false, err
 	}
@@ -33,11 +33,17 @@ func (d *DB) Heartbeat(ctx context.Context, n store.Node) (bool, error) {
 	}
 	var draining int64
 	err := d.write(ctx, func(t *tx) error {
-		return t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat) VALUES (?, ?, ?, ?, ?, ?)
+		at := now()
+		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version,
-				started = excluded.started, heartbeat = excluded.heartbeat
+				started = excluded.started, heartbeat = excluded.heartbeat, instance = excluded.instance
+				WHERE nodes.instance = excluded.instance OR nodes.heartbeat < ?
 			RETURNING draining`,
-			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), now()).Scan(&draining)
+			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), at, n.Instance, at-stale.Microseconds()).Scan(&draining)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("another process with the node name %q beat its heart less than %s ago (node_name must be unique; a node restarted at once waits that long): %w", n.Name, stale, store.ErrConflict)
+		}
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("node heartbeat %s: %w", n.Name, err)

@@ -31,7 +31,7 @@ func TestNodesAndLeases(t *testing.T) {
 			started := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
 			for _, name := range []string{"b", "a"} {
 				if d, err := db.Heartbeat(sys, store.Node{Name: name, Address: name + ":1143", Roles: []string{"imap", "jobs"},
-					Version: "v1", Started: started}); err != nil || d {
+					Version: "v1", Started: started, Instance: "i-" + name}, time.Minute); err != nil || d {
 					t.Fatalf("Heartbeat(%s) = %v, %v", name, d, err)
 				}
 			}
@@ -41,8 +41,17 @@ func TestNodesAndLeases(t *testing.T) {
 			if err := db.SetDraining(sys, "nobody", true); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("SetDraining(nobody) = %v, want ErrNotFound", err)
 			}
-			if d, err := db.Heartbeat(sys, store.Node{Name: "a", Address: "a:1143", Version: "v2", Started: started}); err != nil || !d {
+			if d, err := db.Heartbeat(sys, store.Node{Name: "a", Address: "a:1143", Version: "v2", Started: started, Instance: "i-a"}, time.Minute); err != nil || !d {
 				t.Errorf("Heartbeat after drain = %v, %v; want draining", d, err)
+			}
+			// Another process with the same name while a's heartbeat is
+			// fresh: refused; once it is stale (a restarted process): taken.
+			if _, err := db.Heartbeat(sys, store.Node{Name: "b", Version: "v9", Instance: "other"}, time.Minute); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("Heartbeat of a second process named b = %v, want ErrConflict", err)
+			}
+			if _, err := db.Heartbeat(sys, store.Node{Name: "b", Address: "b:1143", Roles: []string{"imap", "jobs"}, Version: "v1",
+				Started: started, Instance: "i-b2"}, 0); err != nil {
+				t.Errorf("Heartbeat of a restarted b: %v", err)
 			}
 
 			ok, err := db.AcquireLease(sys, "purge", "a", time.Hour)

@@ -13,9 +13,9 @@ package sqlstore
 // ListenChanges keeps a dedicated connection in LISTEN. Whenever it
 // (re)connects it first LISTENs, then re-reads the journal heads of the
 // stores that have subscribers (stores.modseq, the last sequence of each
-// store's journal) and publishes every head past the last one it saw:
-// a commit before the LISTEN is in those heads, a commit after it is
-// notified, so nothing is missed across a reconnect.
+// store's journal) and publishes them: a commit before the LISTEN is in
+// those heads, a commit after it is notified, so nothing is missed across
+// a reconnect. It keeps no per-store state of its own.
 
 import (
 	"context"
@@ -103,10 +103,9 @@ func (d *DB) ListenChanges(ctx context.Context, l ChangeListener) {
 	if d.dialect != postgres {
 		return
 	}
-	seen := map[int64]uint64{}
 	l.Synced(false)
 	for attempt := 0; ; attempt++ {
-		err := d.listenOnce(ctx, l, seen)
+		err := d.listenOnce(ctx, l)
 		l.Synced(false)
 		if ctx.Err() != nil {
 			return
@@ -121,7 +120,7 @@ func (d *DB) ListenChanges(ctx context.Context, l ChangeListener) {
 	}
 }
 
-func (d *DB) listenOnce(ctx context.Context, l ChangeListener, seen map[int64]uint64) error {
+func (d *DB) listenOnce(ctx context.Context, l ChangeListener) error {
 	cfg, err := pgx.ParseConfig(d.pgDSN)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -155,11 +154,11 @@ func (d *DB) listenOnce(ctx context.Context, l ChangeListener, seen map[int64]ui
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("journal heads: %w", err)
 		}
+		// Every watched store is woken: its subscribers read the journal
+		// from their own position, so a store that did not change costs
+		// one read, once per reconnect.
 		for id, seq := range heads {
-			if seq > seen[id] || seen[id] == 0 {
-				seen[id] = seq
-				l.Publish(id, seq)
-			}
+			l.Publish(id, seq)
 		}
 	}
 	l.Synced(true)
@@ -180,9 +179,6 @@ func (d *DB) listenOnce(ctx context.Context, l ChangeListener, seen map[int64]ui
 			if !ok || err1 != nil || err2 != nil {
 				d.log.Warn("malformed change notification", "payload", f)
 				continue
-			}
-			if seq > seen[id] {
-				seen[id] = seq
 			}
 			l.Publish(id, seq)
 		}

@@ -52,6 +52,7 @@ var adminObjects = []struct{ name, title string }{
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"queue", "Outbound queue"},
+	{"node", "Cluster nodes (docs/cluster.md)"},
 	{"status", "Server"},
 }
 
@@ -205,6 +206,12 @@ var adminCmds = []*adminCmd{
 		help: "deliver an RFC 5322 message from standard input to the user owning ADDR, through spam checks, Sieve and out-of-office;\n" +
 			"        --from gives the envelope sender (else the Return-Path field is used; --from '' is the null sender)",
 		flags: []flagDef{fString("from")}, run: adminDeliver},
+	{object: "node", verb: "list", syntax: "node list",
+		help: "list the cluster's nodes: address, roles, version, last heartbeat, draining, leases held", run: nodeList},
+	{object: "node", verb: "drain", args: []string{"NAME"}, syntax: "node drain NAME",
+		help: "stop a node taking new sessions; its open sessions end after drain_grace", run: nodeDrain},
+	{object: "node", verb: "undrain", args: []string{"NAME"}, syntax: "node undrain NAME",
+		help: "let a drained node take sessions again", run: nodeUndrain},
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},

@@ -44,6 +44,21 @@ type Config struct {
 	Database string   `toml:"database" default:"" doc:"Metadata database. Empty means the SQLite file 'roost.db' in 'data_dir'. 'sqlite:///path/file.db' names another SQLite file; 'postgres://user:password@host:5432/dbname' (or 'postgresql://…', with any libpq URL parameters such as 'sslmode') selects PostgreSQL, which several nodes of a cluster share."`
 	Roles    []string `toml:"roles" default:"all" doc:"Services this process runs. 'all' runs every service; otherwise list any of 'imap', 'pop3', 'lmtp', 'submission', 'http' (JMAP, CalDAV, CardDAV, ActiveSync and the web client), 'managesieve', 'admin' (the admin API) and 'jobs' (periodic work: quota monitor, soft-delete purge, outbound queue). A listener of a service that is not running is not opened."`
 
+	NodeName        string `toml:"node_name" default:"" doc:"Name of this node in the cluster's registry ('roost admin node list'), unique among the nodes sharing one database. Empty means the host name of the machine; nodes on one machine need names of their own."`
+	NodeAddress     string `toml:"node_address" default:"" doc:"Address other nodes and administrators reach this node at, shown by 'roost admin node list'. Empty means the host of 'imap_listen' (or of 'http_listen' when IMAP is off)."`
+	NodeHeartbeat   int    `toml:"node_heartbeat" default:"5" doc:"Seconds between two heartbeats of this node in the registry. A node whose heartbeat is four intervals old has died: its leases of run-once jobs (soft-delete purge, quota monitor, orphan sweep) are taken over by another node with the 'jobs' role."`
+	DrainGrace      int    `toml:"drain_grace" default:"60" doc:"Seconds a drained node ('roost admin node drain') lets open sessions finish before it ends them (IMAP BYE, SMTP 421). Its '/readyz' answers 503 from the start of the drain, so load balancers send new clients elsewhere."`
+	BlobStore       string `toml:"blob_store" default:"file" doc:"Where message and attachment content over 64 KiB is kept (smaller content stays in the database): 'file' in 'data_dir'/blobs, or 's3' in an S3-compatible object store (the 's3_' keys), which every node of a cluster shares."`
+	S3Endpoint      string `toml:"s3_endpoint" default:"" doc:"With 'blob_store = \"s3\"': host:port of the S3 API, e.g. 's3.eu-central-1.amazonaws.com' or 'minio.internal:9000'."`
+	S3Bucket        string `toml:"s3_bucket" default:"" doc:"With 'blob_store = \"s3\"': the bucket blobs are kept in. It must exist."`
+	S3Prefix        string `toml:"s3_prefix" default:"" doc:"Key prefix of every blob in 's3_bucket', e.g. 'roost/' to share a bucket with other data."`
+	S3Region        string `toml:"s3_region" default:"" doc:"Region of 's3_bucket'. Empty means 'us-east-1', which most self-hosted object stores expect."`
+	S3AccessKey     string `toml:"s3_access_key" default:"" doc:"Access key id of the S3 account."`
+	S3SecretKey     string `toml:"s3_secret_key" default:"" doc:"Secret key of 's3_access_key'. Prefer 's3_secret_key_file'; keep the configuration file readable by Roost only."`
+	S3SecretKeyFile string `toml:"s3_secret_key_file" default:"" doc:"Absolute path of a file holding the secret key of 's3_access_key' (its first line); when set, 's3_secret_key' is ignored. Read at start."`
+	S3TLS           bool   `toml:"s3_tls" default:"true" doc:"Talk to 's3_endpoint' over HTTPS, the certificate checked against the system's authorities or 's3_ca_file'. Turn off only on a trusted network."`
+	S3CAFile        string `toml:"s3_ca_file" default:"" doc:"PEM file with the certificate authorities the object store's certificate is checked against. Empty uses the system's."`
+
 	IMAPListen         string `toml:"imap_listen" default:"127.0.0.1:1143" doc:"Address (host:port) of the IMAP listener with STARTTLS. An empty host listens on all interfaces, as in ':143'. Empty or 'off' disables the listener, as for every '*_listen' key."`
 	IMAPSListen        string `toml:"imaps_listen" default:"127.0.0.1:1993" doc:"Address (host:port) of the IMAP listener with implicit TLS (port 993 in production). Empty or 'off' disables it."`
 	POP3Listen         string `toml:"pop3_listen" default:"127.0.0.1:1110" doc:"Address (host:port) of the POP3 listener with STLS. Empty or 'off' disables it."`
@@ -147,6 +162,7 @@ type Config struct {
 	QueueRetryBase     int    `toml:"queue_retry_base" default:"5" doc:"Minutes before the first retry of a temporarily failed delivery; each further retry waits twice as long, up to 'queue_retry_max'."`
 	QueueRetryMax      int    `toml:"queue_retry_max" default:"240" doc:"Most minutes between two retries."`
 	QueueLifetime      int    `toml:"queue_lifetime" default:"120" doc:"Hours a message is retried before it is returned to its sender with a delivery status notification (5 days by default, as Postfix's maximal_queue_lifetime)."`
+	QueueClaimLease    int    `toml:"queue_claim_lease" default:"1800" doc:"Seconds a message claimed by a node's outbound queue stays invisible to the other nodes' queues. A node that dies while delivering (kill -9, power loss) leaves its messages to another node once this has passed; it must exceed the longest delivery attempt (SMTP timeouts are minutes). At least 10."`
 	QueueDelayWarning  int    `toml:"queue_delay_warning" default:"4" doc:"Hours after which senders who asked for it (DSN NOTIFY=DELAY) are told that a message is delayed."`
 	SubmissionMaxRcpts int    `toml:"submission_max_recipients" default:"100" doc:"Most recipients of one submitted message."`
 	SubmissionSentCopy bool   `toml:"submission_sent_copy" default:"true" doc:"Store a copy of every message submitted over SMTP in the sender's Sent folder (Kopano's spooler does). Turn off if your users' clients save their own copy over IMAP, or they get two."`

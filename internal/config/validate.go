@@ -37,6 +37,7 @@ func (c *Config) validate(p *problems) {
 	if p.ok("database") {
 		checkDatabase(p, c.Database)
 	}
+	c.checkCluster(p)
 	if p.ok("roles") {
 		if len(c.Roles) == 0 {
 			p.add("roles", `must list at least one role, e.g. ["all"]`)
@@ -127,6 +128,7 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "queue_retry_max", c.QueueRetryMax, 1)
 	checkMin(p, "queue_lifetime", c.QueueLifetime, 1)
 	checkMin(p, "queue_delay_warning", c.QueueDelayWarning, 1)
+	checkMin(p, "queue_claim_lease", c.QueueClaimLease, 10)
 	checkMin(p, "submission_max_recipients", c.SubmissionMaxRcpts, 1)
 	if p.ok("smtp_server") && c.SMTPServer != "" {
 		if _, _, err := net.SplitHostPort(c.RelayAddr()); err != nil || strings.ContainsAny(c.SMTPServer, " /") {
@@ -569,4 +571,96 @@ func validLDAPAttr(a string) bool {
 		}
 	}
 	return true
+}
+
+// checkCluster checks the node and blob store keys (docs/cluster.md).
+func (c *Config) checkCluster(p *problems) {
+	if p.ok("node_name") && c.NodeName != "" && (len(c.NodeName) > 64 || strings.ContainsAny(c.NodeName, " \t\r\n,")) {
+		p.add("node_name", "%q: at most 64 characters, without spaces or commas", c.NodeName)
+	}
+	if p.ok("node_heartbeat") && (c.NodeHeartbeat < 1 || c.NodeHeartbeat > 300) {
+		p.add("node_heartbeat", "must be from 1 to 300 seconds")
+	}
+	if p.ok("drain_grace") && (c.DrainGrace < 0 || c.DrainGrace > 86400) {
+		p.add("drain_grace", "must be from 0 to 86400 seconds")
+	}
+	switch c.BlobStore {
+	case "file":
+	case "s3":
+		if c.S3Endpoint == "" {
+			p.add("s3_endpoint", `is required with blob_store = "s3"`)
+		} else if strings.Contains(c.S3Endpoint, "/") {
+			p.add("s3_endpoint", "%q: want host or host:port, without a scheme or path", c.S3Endpoint)
+		}
+		if c.S3Bucket == "" {
+			p.add("s3_bucket", `is required with blob_store = "s3"`)
+		}
+		if c.S3AccessKey == "" {
+			p.add("s3_access_key", `is required with blob_store = "s3"`)
+		}
+		if c.S3SecretKey == "" && c.S3SecretKeyFile == "" {
+			p.add("s3_secret_key", `is required with blob_store = "s3" (or s3_secret_key_file)`)
+		}
+	default:
+		p.add("blob_store", `%q: want "file" or "s3"`, c.BlobStore)
+	}
+	if p.ok("s3_bucket") && c.S3Bucket != "" && !validBucket(c.S3Bucket) {
+		p.add("s3_bucket", "%q is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens)", c.S3Bucket)
+	}
+	if p.ok("s3_prefix") && strings.HasPrefix(c.S3Prefix, "/") {
+		p.add("s3_prefix", "%q: a key prefix does not start with '/'", c.S3Prefix)
+	}
+	if p.ok("s3_region") && strings.Trim(c.S3Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		p.add("s3_region", "%q is not a region name such as 'eu-central-1'", c.S3Region)
+	}
+	if p.ok("s3_secret_key") && strings.ContainsAny(c.S3SecretKey, "\r\n") {
+		p.add("s3_secret_key", "contains a line break")
+	}
+	if p.ok("s3_ca_file") && c.S3CAFile != "" && checkFile(p, "s3_ca_file", c.S3CAFile) {
+		if b, err := os.ReadFile(c.S3CAFile); err != nil {
+			p.add("s3_ca_file", "%v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			p.add("s3_ca_file", "%q holds no PEM certificate", c.S3CAFile)
+		}
+	}
+	if p.ok("s3_secret_key_file") && c.S3SecretKeyFile != "" && !filepath.IsAbs(c.S3SecretKeyFile) {
+		p.add("s3_secret_key_file", "%q must be an absolute path", c.S3SecretKeyFile)
+	}
+	if p.ok("node_address") && strings.ContainsAny(c.NodeAddress, " \t\r\n,") {
+		p.add("node_address", "%q: an address has no spaces or commas", c.NodeAddress)
+	}
+}
+
+// validBucket reports whether b is an S3 bucket name.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	return strings.Trim(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
+}
+
+// NodeID returns node_name, or the host name.
+func (c *Config) NodeID() string {
+	if c.NodeName != "" {
+		return c.NodeName
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "roost"
+	}
+	return h
+}
+
+// NodeAddr returns node_address, or the host of the IMAP (else HTTP)
+// listener.
+func (c *Config) NodeAddr() string {
+	if c.NodeAddress != "" {
+		return c.NodeAddress
+	}
+	for _, l := range []string{c.Listener("imap"), c.Listener("http")} {
+		if h, _, err := net.SplitHostPort(l); err == nil && h != "" {
+			return h
+		}
+	}
+	return c.NodeID()
 }

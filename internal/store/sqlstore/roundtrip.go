@@ -85,12 +85,18 @@ SELECT f.uid, f.modseq, i.id FROM f LEFT JOIN i ON true`,
 	return id.Int64, uint32(uid), uint64(seq), nil
 }
 
-// notify queues the change notification of a journal entry written
-// without journal (which queues its own).
+// notify queues the change notification of a journal entry: for this
+// process after the commit, for other nodes with the commit (notify.go).
 func (t *tx) notify(storeID int64, seq uint64) {
 	if t.d.onChange != nil {
 		fn := t.d.onChange
 		t.after(func() { fn(storeID, seq) })
+	}
+	if t.d.dialect == postgres { // other nodes hear of it (notify.go)
+		if t.heads == nil {
+			t.heads = map[int64]uint64{}
+		}
+		t.heads[storeID] = max(t.heads[storeID], seq)
 	}
 }
 

@@ -277,4 +277,23 @@ CREATE TABLE totp (
 	last_step BIGINT NOT NULL DEFAULT 0
 );
 `,
+	// 9: the cluster's node registry and the leases of run-once jobs
+	// (cluster.go, docs/cluster.md).
+	`
+CREATE TABLE nodes (
+	name TEXT PRIMARY KEY,
+	address TEXT NOT NULL DEFAULT '',
+	roles TEXT NOT NULL DEFAULT '',
+	version TEXT NOT NULL DEFAULT '',
+	started BIGINT NOT NULL DEFAULT 0,
+	heartbeat BIGINT NOT NULL,
+	draining INTEGER NOT NULL DEFAULT 0,
+	instance TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE leases (
+	job TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	expires BIGINT NOT NULL
+);
+`,
 }

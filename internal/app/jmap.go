@@ -5,15 +5,17 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/jmapserver"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 )
 
 // mountJMAP serves JMAP (RFC 8620/8621) under /jmap/ and its well-known
 // URL on mux. Logins need the "web" feature: JMAP is the web client's API
 // (Kopano's webapp feature).
-func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator) {
+func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *directory.Authenticator) {
 	o := jmapserver.Options{Store: s.db, Blobs: s.db.Blobs(), Hub: s.events, Logger: s.log,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "web")
@@ -23,6 +25,8 @@ func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator) {
 		// as SMTP submission.
 		o.Submitter = s.queue
 	}
+	// SieveScript (RFC 9661) manages the scripts ManageSieve manages.
+	o.Scripts = &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)}
 	h := jmapserver.New(o)
 	mux.Handle("/jmap/", h)
 	mux.Handle("/.well-known/jmap", h)

@@ -14,6 +14,7 @@ import (
 	"github.com/roost-mail/roost/internal/blob"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -26,7 +27,10 @@ type Options struct {
 	// Submitter sends mail (EmailSubmission); nil: no submission
 	// capability.
 	Submitter Submitter
-	Logger    *slog.Logger
+	// Scripts manages Sieve scripts (the same as ManageSieve's); nil:
+	// no Sieve capability (RFC 9661).
+	Scripts *mail.Scripts
+	Logger  *slog.Logger
 	// Authenticate checks HTTP Basic credentials. Its errors are
 	// directory's login sentinels: ErrBadCredentials 401, ErrFeature and
 	// ErrInactive 403, anything else 503 (logged unless a throttle).

@@ -1,0 +1,66 @@
+package jmapserver
+
+import (
+	"context"
+	"io"
+	"maps"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// The extensions beyond RFC 8621's mail (VacationResponse, Quota, Sieve,
+// Blob management, WebSocket...) register their methods and
+// capabilities here, at initialisation, so that the core tables stay
+// small.
+var extensionMethods = map[string]method{
+	"VacationResponse/get":     {CapVacation, vacationGet},
+	"VacationResponse/set":     {CapVacation, vacationSet},
+	"Quota/get":                {CapQuota, quotaGet},
+	"Quota/changes":            {CapQuota, quotaChanges},
+	"Quota/query":              {CapQuota, quotaQuery},
+	"Quota/queryChanges":       {CapQuota, quotaQueryChanges},
+	"SieveScript/get":          {CapSieve, sieveGet},
+	"SieveScript/changes":      {CapSieve, sieveChanges},
+	"SieveScript/query":        {CapSieve, sieveQuery},
+	"SieveScript/queryChanges": {CapSieve, sieveQueryChanges},
+	"SieveScript/set":          {CapSieve, sieveSet},
+	"SieveScript/validate":     {CapSieve, sieveValidate},
+}
+
+var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve}
+
+func init() {
+	maps.Copy(methods, extensionMethods)
+	knownCapabilities = append(knownCapabilities, extensionCapabilities...)
+}
+
+// moreCapabilities adds the extensions to the session resource.
+func (s *Server) moreCapabilities(caps, accountCaps map[string]any, primary map[string]string, acct string) {
+	add := func(cap string, acctCap map[string]any) {
+		caps[cap] = map[string]any{}
+		accountCaps[cap] = acctCap
+		primary[cap] = acct
+	}
+	add(CapVacation, map[string]any{})
+	add(CapQuota, map[string]any{})
+	if s.o.Scripts != nil {
+		add(CapSieve, s.sieveAccountCapability())
+	}
+}
+
+// openSieveBlob opens a script's content by its blob id.
+func (s *Server) openSieveBlob(ctx context.Context, blobID string) (io.ReadCloser, int64, string, error) {
+	p := store.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, 0, "", store.ErrNotFound
+	}
+	t, ok, err := s.sieveBlob(&call{ctx: ctx, s: s, p: p}, blobID)
+	if err != nil || !ok {
+		if err == nil {
+			err = store.ErrNotFound
+		}
+		return nil, 0, "", err
+	}
+	return io.NopCloser(strings.NewReader(t)), int64(len(t)), "application/sieve", nil
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -26,9 +27,17 @@ var extensionMethods = map[string]method{
 	"SieveScript/queryChanges": {CapSieve, sieveQueryChanges},
 	"SieveScript/set":          {CapSieve, sieveSet},
 	"SieveScript/validate":     {CapSieve, sieveValidate},
+	"Email/queryChanges":       {jmap.CapMail, emailQueryChanges},
+	"Mailbox/queryChanges":     {jmap.CapMail, mailboxQueryChanges},
+	"Email/copy":               {jmap.CapMail, emailCopy},
+	"Email/parse":              {jmap.CapMail, emailParse},
+	"Blob/copy":                {jmap.CapCore, blobCopy},
+	"Blob/upload":              {CapBlob, blobUpload},
+	"Blob/get":                 {CapBlob, blobGet},
+	"Blob/lookup":              {CapBlob, blobLookup},
 }
 
-var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve}
+var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve, CapBlob}
 
 func init() {
 	maps.Copy(methods, extensionMethods)
@@ -44,6 +53,7 @@ func (s *Server) moreCapabilities(caps, accountCaps map[string]any, primary map[
 	}
 	add(CapVacation, map[string]any{})
 	add(CapQuota, map[string]any{})
+	add(CapBlob, s.blobAccountCapability())
 	if s.o.Scripts != nil {
 		add(CapSieve, s.sieveAccountCapability())
 	}

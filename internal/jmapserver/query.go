@@ -228,33 +228,43 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}
+	ids, st, err := emailQueryIDs(c, a)
+	if err != nil {
+		return nil, err
+	}
+	return changeablePage(c, a, ids, st)
+}
+
+// emailQueryIDs runs an Email/query and returns every matching id in
+// order (Email/query pages them, Email/queryChanges compares them).
+func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 	var filter emailFilter
 	if len(a.Filter) > 0 && string(a.Filter) != "null" {
 		dec := json.NewDecoder(strings.NewReader(string(a.Filter)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&filter); err != nil {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
 		terms := 0
 		if err := checkFilter(&filter, 0, &terms); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, s := range a.Sort {
 		if !slices.Contains(emailSorts, s.Property) {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort emails by %q", s.Property)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort emails by %q", s.Property)
 		}
 		if s.Property == "hasKeyword" && s.Keyword == "" {
-			return nil, jmap.Errorf(jmap.ErrInvalidArguments, "sort by hasKeyword needs keyword")
+			return nil, nil, jmap.Errorf(jmap.ErrInvalidArguments, "sort by hasKeyword needs keyword")
 		}
 	}
 	st, err := c.account(a.AccountID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	folders, err := c.mailFolders(st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sorts := a.Sort
 	if len(sorts) == 0 {
@@ -271,7 +281,7 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 		}
 		items, err := c.s.o.Store.ListItems(c.ctx, f.ID, 1, 0)
 		if err != nil {
-			return nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
+			return nil, nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
 		}
 		for _, it := range items {
 			cd := &candidate{sum: it, folder: f.ID}
@@ -291,7 +301,7 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 			}
 			cd.msg = nil
 			if q.err != nil {
-				return nil, q.err
+				return nil, nil, q.err
 			}
 		}
 	}
@@ -321,7 +331,7 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 	for i, cd := range cands {
 		ids[i] = jmap.FormatID('E', cd.sum.ID)
 	}
-	return page(c, a, ids, jmap.FormatState(st.ModSeq))
+	return ids, st, nil
 }
 
 // isHeaderSort reports whether sorting by property reads the message's

@@ -247,32 +247,6 @@ func quotaQueryChanges(c *call, raw json.RawMessage) (any, error) {
 	})
 }
 
-// queryChangesArgs are RFC 8620 §5.6.
-type queryChangesArgs struct {
-	AccountID       string          `json:"accountId"`
-	Filter          json.RawMessage `json:"filter"`
-	Sort            []comparator    `json:"sort"`
-	SinceQueryState string          `json:"sinceQueryState"`
-	MaxChanges      *int            `json:"maxChanges"`
-	UpToID          *string         `json:"upToId"`
-	CalculateTotal  bool            `json:"calculateTotal"`
-	CollapseThreads bool            `json:"collapseThreads"`
-}
-
-type addedItem struct {
-	ID    string `json:"id"`
-	Index int    `json:"index"`
-}
-
-type queryChangesResponse struct {
-	AccountID     string      `json:"accountId"`
-	OldQueryState string      `json:"oldQueryState"`
-	NewQueryState string      `json:"newQueryState"`
-	Total         *int        `json:"total,omitempty"`
-	Removed       []string    `json:"removed"`
-	Added         []addedItem `json:"added"`
-}
-
 // simpleQueryChanges is a /queryChanges that reports nothing when the
 // state is unchanged and cannotCalculateChanges otherwise (RFC 8620 §5.6
 // allows it), for types whose states are not journal positions.

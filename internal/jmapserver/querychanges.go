@@ -1,0 +1,147 @@
+package jmapserver
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// queryChangesArgs are RFC 8620 §5.6.
+type queryChangesArgs struct {
+	AccountID       string          `json:"accountId"`
+	Filter          json.RawMessage `json:"filter"`
+	Sort            []comparator    `json:"sort"`
+	SinceQueryState string          `json:"sinceQueryState"`
+	MaxChanges      *int            `json:"maxChanges"`
+	UpToID          *string         `json:"upToId"`
+	CalculateTotal  bool            `json:"calculateTotal"`
+	CollapseThreads bool            `json:"collapseThreads"`
+}
+
+type addedItem struct {
+	ID    string `json:"id"`
+	Index int    `json:"index"`
+}
+
+type queryChangesResponse struct {
+	AccountID     string      `json:"accountId"`
+	OldQueryState string      `json:"oldQueryState"`
+	NewQueryState string      `json:"newQueryState"`
+	Total         *int        `json:"total,omitempty"`
+	Removed       []string    `json:"removed"`
+	Added         []addedItem `json:"added"`
+}
+
+// journalQueryChanges is /queryChanges (RFC 8620 §5.6) for a type whose
+// query state is a journal position: the query runs again, and every
+// object the journal changed since the old state is reported removed,
+// and added again at its index when it is in the new results (the
+// RFC's way for a server that does not keep old results). run returns
+// the current results in order; classify names the object a journal
+// entry changes ("" for none of this type).
+func journalQueryChanges(c *call, raw json.RawMessage, run func(queryArgs) ([]string, *store.Store, error),
+	classify func(types map[int64]store.FolderType, ch store.Change) string) (any, error) {
+	var a queryChangesArgs
+	if err := parseArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	if a.MaxChanges != nil && *a.MaxChanges <= 0 {
+		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "maxChanges must be positive")
+	}
+	since, ok := jmap.ParseState(a.SinceQueryState)
+	if !ok {
+		return nil, jmap.Errorf(jmap.ErrCannotCalculateChanges, "unknown query state %q", a.SinceQueryState)
+	}
+	ids, st, err := run(queryArgs{AccountID: a.AccountID, Filter: a.Filter, Sort: a.Sort, CollapseThreads: a.CollapseThreads})
+	if err != nil {
+		return nil, err
+	}
+	types, err := c.folderTypes(st)
+	if err != nil {
+		return nil, err
+	}
+	limit := 5000
+	if a.MaxChanges != nil && *a.MaxChanges < limit {
+		limit = *a.MaxChanges
+	}
+	created, updated, destroyed, _, more, err := c.journalDiff(st, since, limit, func(ch store.Change) (string, store.ChangeKind) {
+		return classify(types, ch), ch.Kind
+	})
+	if err != nil {
+		return nil, err
+	}
+	if more {
+		if a.MaxChanges != nil {
+			return nil, jmap.Errorf(jmap.ErrTooManyChanges, "more than %d changes", *a.MaxChanges)
+		}
+		return nil, jmap.Errorf(jmap.ErrCannotCalculateChanges, "too many changes: query again")
+	}
+	res := queryChangesResponse{AccountID: a.AccountID, OldQueryState: a.SinceQueryState, NewQueryState: jmap.FormatState(st.ModSeq),
+		Removed: append(append([]string{}, updated...), destroyed...), Added: []addedItem{}}
+	if a.CalculateTotal {
+		n := len(ids)
+		res.Total = &n
+	}
+	changed := map[string]bool{}
+	for _, id := range append(created, updated...) {
+		changed[id] = true
+	}
+	for i, id := range ids {
+		if changed[id] {
+			res.Added = append(res.Added, addedItem{ID: id, Index: i})
+		}
+	}
+	if a.MaxChanges != nil && len(res.Removed)+len(res.Added) > *a.MaxChanges {
+		return nil, jmap.Errorf(jmap.ErrTooManyChanges, "more than %d changes", *a.MaxChanges)
+	}
+	slices.Sort(res.Removed)
+	return res, nil
+}
+
+func emailQueryChanges(c *call, raw json.RawMessage) (any, error) {
+	return journalQueryChanges(c, raw, func(a queryArgs) ([]string, *store.Store, error) { return emailQueryIDs(c, a) },
+		func(types map[int64]store.FolderType, ch store.Change) string {
+			if ch.ItemID == 0 {
+				return ""
+			}
+			if t := types[ch.FolderID]; t != "" && t != store.FolderMail {
+				return ""
+			}
+			return c.emailChangeID(ch)
+		})
+}
+
+func mailboxQueryChanges(c *call, raw json.RawMessage) (any, error) {
+	return journalQueryChanges(c, raw, func(a queryArgs) ([]string, *store.Store, error) { return mailboxQueryIDs(c, a) },
+		func(types map[int64]store.FolderType, ch store.Change) string {
+			if t := types[ch.FolderID]; ch.ItemID != 0 || (t != "" && t != store.FolderMail) {
+				// Item changes alter counts only, which Mailbox/query
+				// neither filters nor sorts by.
+				return ""
+			}
+			return jmap.FormatID('M', ch.FolderID)
+		})
+}
+
+// emailChangeID is the Email id a journal entry changes.
+func (c *call) emailChangeID(ch store.Change) string {
+	return jmap.FormatID('E', ch.ItemID)
+}
+
+// changeablePage is page for a query whose state is a journal position:
+// /queryChanges can answer it.
+func changeablePage(c *call, a queryArgs, ids []string, st *store.Store) (any, error) {
+	r, err := page(c, a, ids, jmap.FormatState(st.ModSeq))
+	if q, ok := r.(queryResponse); ok {
+		q.CanCalculateChanges = true
+		return q, nil
+	}
+	return r, err
+}
+
+// threadIDOf is the Thread id of a message.
+func (c *call) threadIDOf(it *store.Item) (string, error) {
+	return jmap.FormatID('T', it.ID), nil
+}

@@ -55,13 +55,25 @@ func micro(t time.Time) int64 {
 // addItem inserts an item into folder a (already access-checked) and
 // updates counters and the journal.
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
+	return t.addThreadedItem(st, folderID, b, size, flags, idate, ix, 0)
+}
+
+// addThreadedItem is addItem into a thread; threadID 0 makes the item
+// its own thread.
+func (t *tx) addThreadedItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex, threadID int64) (*store.Item, error) {
 	id, uid, seq, err := t.insertItem(st, folderID, b, size, flags, idate, ix)
 	if err != nil {
 		return nil, err
 	}
+	if threadID == 0 {
+		threadID = id
+	}
+	if _, err := t.exec(`UPDATE items SET thread_id = ? WHERE id = ?`, threadID, id); err != nil {
+		return nil, fmt.Errorf("thread of item %d: %w", id, err)
+	}
 	return &store.Item{ID: id, StoreID: st.ID, FolderID: folderID, UID: uid, ModSeq: seq, Flags: flags,
 		Size: size, Blob: b, InternalDate: fromMicro(idate),
-		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
+		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end), ThreadID: threadID}, nil
 }
 
 // insertItem is addItem's writes; it returns the item's id, UID and MODSEQ.
@@ -145,6 +157,10 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		return nil, err
 	}
 	defer release()
+	var keys []string
+	if typ == store.FolderMail {
+		keys = threadKeysOf(c)
+	}
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()
@@ -172,13 +188,23 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		if err := t.refNew(c); err != nil {
 			return err
 		}
-		out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix)
-		return err
+		if typ != store.FolderMail || keys == nil {
+			out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix)
+			return err
+		}
+		tid, err := t.findThread(a.st.ID, keys)
+		if err != nil {
+			return err
+		}
+		if out, err = t.addThreadedItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix, tid); err != nil {
+			return err
+		}
+		return t.recordThread(a.st.ID, keys, out.ThreadID)
 	})
 	return out, err
 }
 
-const itemCols = `id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, deleted, deleted_at, name, object_uid, t_start, t_end`
+const itemCols = `id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, deleted, deleted_at, name, object_uid, t_start, t_end, thread_id`
 
 func scanItem(sc interface{ Scan(...any) error }) (*store.Item, error) {
 	var it store.Item
@@ -186,12 +212,15 @@ func scanItem(sc interface{ Scan(...any) error }) (*store.Item, error) {
 	var flags, b string
 	var del int
 	if err := sc.Scan(&it.ID, &it.StoreID, &it.FolderID, &uid, &ms, &flags, &it.Size, &b, &idate, &del, &delAt,
-		&it.Name, &it.ObjectUID, &start, &end); err != nil {
+		&it.Name, &it.ObjectUID, &start, &end, &it.ThreadID); err != nil {
 		return nil, err
 	}
 	it.UID, it.ModSeq, it.Flags, it.Blob = uint32(uid), uint64(ms), splitList(flags), blob.ID(b)
 	it.InternalDate, it.Deleted, it.DeletedAt = fromMicro(idate), del != 0, fromMicro(delAt)
 	it.Start, it.End = fromMicro(start), fromMicro(end)
+	if it.ThreadID == 0 {
+		it.ThreadID = it.ID
+	}
 	return &it, nil
 }
 

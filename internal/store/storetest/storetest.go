@@ -72,6 +72,8 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"EmptyContent", testEmptyContent},
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
+		{"Threads", testThreads},
+		{"QueryItems", testQueryItems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,7 +75,7 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 				if src.st.ID == dst.st.ID {
 					tid = it.ThreadID
 				}
-				nit, err := t.addThreadedItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro(), indexOf(it), tid)
+				nit, err := t.addThreadedItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro(), indexOf(it), tid, nil)
 				if err != nil {
 					return err
 				}

@@ -54,6 +54,10 @@ type queryRun struct {
 	c   *call
 	st  *store.Store
 	err error
+	// threads maps candidates' item ids to their threads, filled when a
+	// thread filter or collapseThreads needs them (threads.go).
+	threads     map[int64]int64
+	threadFlags map[int64][][]string
 }
 
 func (q *queryRun) load(cd *candidate) *message {
@@ -138,17 +142,14 @@ func (q *queryRun) match(f *emailFilter, cd *candidate) bool {
 	if f.MaxSize != nil && s.Size >= *f.MaxSize {
 		return false
 	}
-	// A thread is one message: the thread keyword filters are the
-	// message's.
-	for _, kw := range []*string{f.HasKeyword, f.AllInThreadHaveKeyword, f.SomeInThreadHaveKeyword} {
-		if kw != nil && !hasFlag(s.Flags, *kw) {
-			return false
-		}
+	if f.HasKeyword != nil && !hasFlag(s.Flags, *f.HasKeyword) {
+		return false
 	}
-	for _, kw := range []*string{f.NotKeyword, f.NoneInThreadHaveKeyword} {
-		if kw != nil && hasFlag(s.Flags, *kw) {
-			return false
-		}
+	if f.NotKeyword != nil && hasFlag(s.Flags, *f.NotKeyword) {
+		return false
+	}
+	if !q.matchThread(f, cd) {
+		return false
 	}
 	needMsg := f.HasAttachment != nil || f.Text != nil || f.From != nil || f.To != nil || f.Cc != nil ||
 		f.Bcc != nil || f.Subject != nil || f.Body != nil || f.Header != nil
@@ -228,6 +229,9 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}
+	if res, ok, err := fastEmailQuery(c, a); ok || err != nil {
+		return res, err
+	}
 	ids, st, err := emailQueryIDs(c, a)
 	if err != nil {
 		return nil, err
@@ -273,6 +277,7 @@ func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 	}
 	headerSort := slices.ContainsFunc(sorts, func(s comparator) bool { return isHeaderSort(s.Property) })
 	q := &queryRun{c: c, st: st}
+	needThreads := a.CollapseThreads || usesThreadFilter(&filter)
 	var cands []*candidate
 	for _, f := range folders {
 		// inMailbox at the top level narrows the folders read.
@@ -282,6 +287,11 @@ func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 		items, err := c.s.o.Store.ListItems(c.ctx, f.ID, 1, 0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
+		}
+		if needThreads {
+			if err := q.loadThreads(items); err != nil {
+				return nil, nil, err
+			}
 		}
 		for _, it := range items {
 			cd := &candidate{sum: it, folder: f.ID}
@@ -325,11 +335,26 @@ func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 				return d
 			}
 		}
+		// Ties go by id in the direction of the last comparator, as the
+		// paged path's database order has it (store.ItemQuery).
+		if last := sorts[len(sorts)-1]; last.IsAscending != nil && !*last.IsAscending {
+			return cmpInt(y.sum.ID, x.sum.ID)
+		}
 		return cmpInt(x.sum.ID, y.sum.ID)
 	})
-	ids := make([]string, len(cands))
-	for i, cd := range cands {
-		ids[i] = jmap.FormatID('E', cd.sum.ID)
+	ids := make([]string, 0, len(cands))
+	seen := map[int64]bool{}
+	for _, cd := range cands {
+		if a.CollapseThreads {
+			// RFC 8621 §4.4.3: only the first email of each thread in
+			// the sort order.
+			tid := q.threads[cd.sum.ID]
+			if seen[tid] {
+				continue
+			}
+			seen[tid] = true
+		}
+		ids = append(ids, jmap.FormatID('E', cd.sum.ID))
 	}
 	return ids, st, nil
 }

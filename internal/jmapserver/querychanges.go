@@ -2,6 +2,7 @@ package jmapserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
@@ -71,6 +72,14 @@ func journalQueryChanges(c *call, raw json.RawMessage, run func(queryArgs) ([]st
 	})
 	if err != nil {
 		return nil, err
+	}
+	if a.CollapseThreads && !more {
+		// Which email stands for a thread may change with any email of
+		// the thread: all of them are reported.
+		if updated, err = c.threadMates(st, created, updated, destroyed, limit); err != nil {
+			return nil, err
+		}
+		more = len(created)+len(updated)+len(destroyed) > limit
 	}
 	if more {
 		if a.MaxChanges != nil {
@@ -143,5 +152,46 @@ func changeablePage(c *call, a queryArgs, ids []string, st *store.Store) (any, e
 
 // threadIDOf is the Thread id of a message.
 func (c *call) threadIDOf(it *store.Item) (string, error) {
-	return jmap.FormatID('T', it.ID), nil
+	return jmap.FormatID('T', it.ThreadID), nil
+}
+
+// threadMates adds to updated every other email of the threads of the
+// changed emails (at most limit in all).
+func (c *call) threadMates(st *store.Store, created, updated, destroyed []string, limit int) ([]string, error) {
+	var ids []int64
+	known := map[string]bool{}
+	for _, l := range [][]string{created, updated, destroyed} {
+		for _, id := range l {
+			known[id] = true
+			if n, ok := jmap.ParseID('E', id); ok {
+				ids = append(ids, n)
+			}
+		}
+	}
+	threads, err := c.s.o.Store.ItemThreads(c.ctx, st.ID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("threads of changed emails: %w", err)
+	}
+	done := map[int64]bool{}
+	for _, t := range threads {
+		if done[t] {
+			continue
+		}
+		done[t] = true
+		refs, err := c.s.o.Store.ThreadItems(c.ctx, st.ID, t)
+		if err != nil {
+			return nil, fmt.Errorf("thread %d: %w", t, err)
+		}
+		for _, r := range refs {
+			id := jmap.FormatID('E', r.ID)
+			if !known[id] {
+				known[id] = true
+				updated = append(updated, id)
+			}
+		}
+		if len(known) > limit {
+			break
+		}
+	}
+	return updated, nil
 }

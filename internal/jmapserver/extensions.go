@@ -37,7 +37,7 @@ var extensionMethods = map[string]method{
 	"Blob/lookup":              {CapBlob, blobLookup},
 }
 
-var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve, CapBlob}
+var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve, CapBlob, jmap.CapWebSocket}
 
 func init() {
 	maps.Copy(methods, extensionMethods)
@@ -45,12 +45,14 @@ func init() {
 }
 
 // moreCapabilities adds the extensions to the session resource.
-func (s *Server) moreCapabilities(caps, accountCaps map[string]any, primary map[string]string, acct string) {
+func (s *Server) moreCapabilities(caps, accountCaps map[string]any, primary map[string]string, acct, base string) {
 	add := func(cap string, acctCap map[string]any) {
 		caps[cap] = map[string]any{}
 		accountCaps[cap] = acctCap
 		primary[cap] = acct
 	}
+	// RFC 8887 §3: a session capability only.
+	caps[jmap.CapWebSocket] = map[string]any{"url": wsURL(base), "supportsPush": true}
 	add(CapVacation, map[string]any{})
 	add(CapQuota, map[string]any{})
 	add(CapBlob, s.blobAccountCapability())

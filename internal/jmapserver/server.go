@@ -174,6 +174,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.onlyMethods(w, r, s.download, http.MethodGet, http.MethodHead)
 	case rest == "eventsource" || rest == "eventsource/":
 		s.onlyMethods(w, r, s.eventSource, http.MethodGet)
+	case rest == "ws" || rest == "ws/": // websocket.go
+		s.onlyMethods(w, r, s.webSocket, http.MethodGet)
 	default:
 		http.NotFound(w, r)
 	}

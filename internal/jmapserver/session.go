@@ -57,7 +57,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		accountCaps[CapSubmission] = map[string]any{"maxDelayedSend": 0, "submissionExtensions": map[string]any{}}
 		primary[CapSubmission] = acct
 	}
-	s.moreCapabilities(caps, accountCaps, primary, acct) // extensions.go
+	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
 	writeJSON(w, map[string]any{
 		"capabilities": caps,
 		"accounts": map[string]any{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
@@ -24,6 +25,11 @@ func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *direct
 		// EmailSubmission goes through the same queue and sender checks
 		// as SMTP submission.
 		o.Submitter = s.queue
+	}
+	for _, n := range cfg.JMAPPushAllowedNetworks {
+		if pfx, err := netip.ParsePrefix(n); err == nil { // validated by config
+			o.PushAllowedNetworks = append(o.PushAllowedNetworks, pfx)
+		}
 	}
 	// SieveScript (RFC 9661) manages the scripts ManageSieve manages.
 	o.Scripts = &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)}

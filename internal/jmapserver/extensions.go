@@ -35,6 +35,8 @@ var extensionMethods = map[string]method{
 	"Blob/upload":              {CapBlob, blobUpload},
 	"Blob/get":                 {CapBlob, blobGet},
 	"Blob/lookup":              {CapBlob, blobLookup},
+	"PushSubscription/get":     {jmap.CapCore, pushSubscriptionGet},
+	"PushSubscription/set":     {jmap.CapCore, pushSubscriptionSet},
 }
 
 var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve, CapBlob, jmap.CapWebSocket}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ type Options struct {
 	// Submitter sends mail (EmailSubmission); nil: no submission
 	// capability.
 	Submitter Submitter
+	// PushAllowedNetworks may receive push callbacks although they are
+	// loopback, link-local, private or multicast (pushsub.go).
+	PushAllowedNetworks []netip.Prefix
 	// Scripts manages Sieve scripts (the same as ManageSieve's); nil:
 	// no Sieve capability (RFC 9661).
 	Scripts *mail.Scripts
@@ -84,6 +88,10 @@ type Server struct {
 	streams   map[string]int // open EventSource streams per login
 	uploads   map[int64]map[blob.ID]upload
 	basic     *directory.BasicAuth
+	// push subscriptions' delivery (pushsub.go)
+	push     pushState
+	pushOnce sync.Once
+	pushHTTP *http.Client
 }
 
 type upload struct {

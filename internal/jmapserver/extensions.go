@@ -35,6 +35,7 @@ var extensionMethods = map[string]method{
 	"Blob/upload":              {CapBlob, blobUpload},
 	"Blob/get":                 {CapBlob, blobGet},
 	"Blob/lookup":              {CapBlob, blobLookup},
+	"SearchSnippet/get":        {jmap.CapMail, searchSnippetGet},
 	"PushSubscription/get":     {jmap.CapCore, pushSubscriptionGet},
 	"PushSubscription/set":     {jmap.CapCore, pushSubscriptionSet},
 }

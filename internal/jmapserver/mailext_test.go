@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -245,5 +246,43 @@ func TestParseAndBlobs(t *testing.T) {
 	}
 	if setErr(cp, "notCopied", "Gnope") != "blobNotFound" {
 		t.Fatalf("Blob/copy %v", cp)
+	}
+}
+
+// RFC 8621 §5: SearchSnippet/get marks the filter's text terms, escaped
+// as HTML.
+func TestSearchSnippet(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *jmapserver.Options) { o.MaxObjectsInGet = 3 })
+	acct := e.acct("alice")
+	a := e.deliver("alice", store.SpecialInbox, plainMsg)
+	b := e.deliver("alice", store.SpecialInbox, "From: x@example.com\nSubject: <b>cafe</b> & more\n\nnothing here\n")
+	bobs := e.deliver("bob", store.SpecialInbox, plainMsg)
+	E := func(it *store.Item) string { return fmt.Sprintf("E%d", it.ID) }
+	res := e.must("alice", "SearchSnippet/get", map[string]any{"accountId": acct,
+		"filter":   map[string]any{"operator": "OR", "conditions": []any{map[string]any{"text": "CAFÉ"}, map[string]any{"subject": "cafe"}}},
+		"emailIds": []string{E(a), E(b), E(bobs)}})
+	l := res["list"].([]any)
+	sa, sb := l[0].(map[string]any), l[1].(map[string]any)
+	if sa["subject"] != "<mark>Café</mark> plans" || !strings.Contains(fmt.Sprint(sa["preview"]), "at the <mark>café</mark>.") {
+		t.Fatalf("snippet a %v", sa)
+	}
+	if sb["subject"] != "&lt;b&gt;<mark>cafe</mark>&lt;/b&gt; &amp; more" || sb["preview"] != nil {
+		t.Fatalf("snippet b %v", sb)
+	}
+	if fmt.Sprint(res["notFound"]) != "["+E(bobs)+"]" {
+		t.Fatalf("notFound %v", res)
+	}
+	// Terms under NOT are not highlighted.
+	res = e.must("alice", "SearchSnippet/get", map[string]any{"accountId": acct,
+		"filter": map[string]any{"operator": "NOT", "conditions": []any{map[string]any{"text": "café"}}}, "emailIds": []string{E(a)}})
+	if s := res["list"].([]any)[0].(map[string]any); s["subject"] != nil || s["preview"] != nil {
+		t.Fatalf("NOT %v", s)
+	}
+	if n, r := e.call1("alice", "SearchSnippet/get", map[string]any{"accountId": acct, "emailIds": []string{"E1", "E2", "E3", "E4"}}); errType(n, r) != "requestTooLarge" {
+		t.Fatalf("too many: %s %v", n, r)
+	}
+	if n, r := e.call1("alice", "SearchSnippet/get", map[string]any{"accountId": acct, "filter": map[string]any{"colour": "red"}, "emailIds": []string{}}); errType(n, r) != "unsupportedFilter" {
+		t.Fatalf("bad filter: %s %v", n, r)
 	}
 }

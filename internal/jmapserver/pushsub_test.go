@@ -61,7 +61,7 @@ func TestPushSubscription(t *testing.T) {
 	}})
 	cr := res["created"].(map[string]any)["p"].(map[string]any)
 	id := cr["id"].(string)
-	if exp, _ := time.Parse(time.RFC3339, cr["expires"].(string)); exp.After(time.Now().Add(8*24*time.Hour)) {
+	if exp, _ := time.Parse(time.RFC3339, cr["expires"].(string)); exp.After(time.Now().Add(8 * 24 * time.Hour)) {
 		t.Fatalf("expiry not bounded: %v", cr)
 	}
 	if setErr(res, "notCreated", "k") != "invalidProperties" || setErr(res, "notCreated", "n") != "invalidProperties" {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
@@ -26,6 +27,8 @@ func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *direct
 		// as SMTP submission.
 		o.Submitter = s.queue
 	}
+	// "Undo send": submissions wait this long, cancelable.
+	o.SendDelay = time.Duration(cfg.JMAPSendDelay) * time.Second
 	for _, n := range cfg.JMAPPushAllowedNetworks {
 		if pfx, err := netip.ParsePrefix(n); err == nil { // validated by config
 			o.PushAllowedNetworks = append(o.PushAllowedNetworks, pfx)

@@ -28,6 +28,9 @@ type Options struct {
 	// Submitter sends mail (EmailSubmission); nil: no submission
 	// capability.
 	Submitter Submitter
+	// SendDelay holds every EmailSubmission this long with undoStatus
+	// "pending", so that the user can cancel it; 0 sends at once.
+	SendDelay time.Duration
 	// PushAllowedNetworks may receive push callbacks although they are
 	// loopback, link-local, private or multicast (pushsub.go).
 	PushAllowedNetworks []netip.Prefix
@@ -88,6 +91,9 @@ type Server struct {
 	streams   map[string]int // open EventSource streams per login
 	uploads   map[int64]map[blob.ID]upload
 	basic     *directory.BasicAuth
+	// delayed submissions (submissions.go)
+	subMu     sync.Mutex
+	subTimers map[string]bool
 	// push subscriptions' delivery (pushsub.go)
 	push     pushState
 	pushOnce sync.Once

@@ -37,6 +37,12 @@ func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *direct
 	// SieveScript (RFC 9661) manages the scripts ManageSieve manages.
 	o.Scripts = &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)}
 	h := jmapserver.New(o)
+	// Push delivery and pending submissions survive a restart; the
+	// handler's background work stops at shutdown.
+	h.Resume()
+	s.mu.Lock()
+	s.closers = append(s.closers, h)
+	s.mu.Unlock()
 	mux.Handle("/jmap/", h)
 	mux.Handle("/.well-known/jmap", h)
 }

@@ -94,7 +94,7 @@ func newEnv(t testing.TB, opts ...func(*jmapserver.Options)) *env {
 		f(&o)
 	}
 	h := jmapserver.New(o)
-	t.Cleanup(h.Close)
+	t.Cleanup(func() { h.Close() })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, hub: hub, url: srv.URL}

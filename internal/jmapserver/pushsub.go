@@ -537,13 +537,63 @@ func (s *Server) watchPush(storeID int64, login string) {
 	})
 }
 
-// Close stops push delivery and waits for callback posts in flight.
-func (s *Server) Close() {
+// Close stops push delivery and delayed submissions and waits for the
+// callback posts and sends in flight. It implements io.Closer.
+func (s *Server) Close() error {
 	ps := &s.push
 	ps.mu.Lock()
-	if ps.cancel != nil {
-		ps.cancel()
+	if ps.ctx == nil {
+		ps.ctx, ps.cancel = context.WithCancel(context.Background())
+		ps.slots = make(chan struct{}, maxPushPosts)
 	}
+	ps.cancel()
 	ps.mu.Unlock()
 	ps.wg.Wait()
+	return nil
+}
+
+// Resume starts, in the background, what a restart interrupted: push
+// delivery for every store with subscriptions and the timers of pending
+// submissions. It reads each user's JMAP settings once.
+func (s *Server) Resume() {
+	s.goPush(func(ctx context.Context) {
+		sys := store.SystemContext(ctx)
+		tenants, err := s.o.Store.ListTenants(sys)
+		if err != nil {
+			s.log.Warn("JMAP resume: tenants", "err", err)
+			return
+		}
+		for _, tn := range tenants {
+			users, err := s.o.Store.ListUsers(sys, tn.Name)
+			if err != nil {
+				s.log.Warn("JMAP resume: users", "tenant", tn.Name, "err", err)
+				continue
+			}
+			for _, u := range users {
+				if ctx.Err() != nil {
+					return
+				}
+				if u.StoreID == 0 {
+					continue
+				}
+				props, err := s.o.Store.StorePropsPrefix(sys, u.StoreID, "jmap/")
+				if err != nil {
+					s.log.Warn("JMAP resume: settings", "user", u.Login, "err", err)
+					continue
+				}
+				for k := range props {
+					if strings.HasPrefix(k, pushPropPrefix) {
+						s.watchPush(u.StoreID, u.Login)
+						break
+					}
+				}
+				for k := range props {
+					if strings.HasPrefix(k, subPropPrefix) {
+						s.resumeStore(sys, u.StoreID, u.Login)
+						break
+					}
+				}
+			}
+		}
+	})
 }

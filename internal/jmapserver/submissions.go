@@ -27,8 +27,8 @@ import (
 // With Options.SendDelay, a submission waits that long with undoStatus
 // "pending" (its content in the blob store) and the client may cancel
 // it; then it goes to the outbound queue and becomes "final". The node
-// that accepted it sends it; after a restart, a pending submission is
-// sent at the user's next EmailSubmission call (at once when overdue).
+// that accepted it sends it at its time; any node (this one after a
+// restart: Resume) sends one still pending a minute after its time.
 
 const (
 	subPropPrefix        = "jmap/sub/"
@@ -261,13 +261,27 @@ func (s *Server) sendHeld(ctx context.Context, id blob.ID, from string, rcpts []
 	return s.send(ctx, &outgoing{from: from, rcpts: rcpts, content: b})
 }
 
-// resumeSubmissions schedules pending submissions no timer of this
-// process holds (after a restart).
+// resumeSubmissions schedules pending submissions that no timer of this
+// process holds, for resumeGrace after their time: after a restart, or
+// when the node that accepted them is gone. The node that accepted a
+// submission marks it final before it sends it, so a node taking over a
+// minute later finds it final and leaves it.
 func (s *Server) resumeSubmissions(c *call, st *store.Store) {
 	if s.o.Submitter == nil {
 		return
 	}
-	recs, _, _, err := s.subStore(c.ctx, st.ID)
+	s.resumeStore(c.ctx, st.ID, c.p.Login)
+}
+
+// resumeGrace is how long past its time a pending submission is left to
+// the node that accepted it.
+const resumeGrace = time.Minute
+
+func (s *Server) resumeStore(ctx context.Context, storeID int64, login string) {
+	if s.o.Submitter == nil {
+		return
+	}
+	recs, _, _, err := s.subStore(ctx, storeID)
 	if err != nil {
 		return
 	}
@@ -289,7 +303,7 @@ func (s *Server) resumeSubmissions(c *call, st *store.Store) {
 				}
 			}
 		}
-		s.schedule(st.ID, id, r.SendAt, from, rcpts, c.p.Login)
+		s.schedule(storeID, id, r.SendAt.Add(resumeGrace), from, rcpts, login)
 	}
 }
 

@@ -167,3 +167,32 @@ func TestIdentitySet(t *testing.T) {
 		t.Fatalf("bob sees %v", l)
 	}
 }
+
+// After a restart (or on another node), Resume sends a submission still
+// pending a minute after its time, and push delivery resumes.
+func TestResumeAfterRestart(t *testing.T) {
+	t.Parallel()
+	var opts jmapserver.Options
+	e := newEnv(t, withQueue, func(o *jmapserver.Options) { o.SendDelay = time.Hour; opts = *o })
+	acct := e.acct("alice")
+	res := e.mustWith("alice", subCaps, "EmailSubmission/set", map[string]any{"accountId": acct, "create": map[string]any{
+		"s": map[string]any{"identityId": e.aliceIdentity(), "emailId": e.draftTo("held over a restart")}}})
+	id := res["created"].(map[string]any)["s"].(map[string]any)["id"].(string)
+	if e.inboxCount("bob") != 0 {
+		t.Fatal("sent before its time")
+	}
+	// The "restarted" server, two hours later.
+	later := opts
+	later.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	b := jmapserver.New(later)
+	t.Cleanup(func() { b.Close() })
+	b.Resume()
+	deadline := time.Now().Add(20 * time.Second)
+	for e.inboxCount("bob") == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := e.mustWith("alice", subCaps, "EmailSubmission/get", map[string]any{"accountId": acct, "ids": []string{id}})
+	if e.inboxCount("bob") != 1 || got["list"].([]any)[0].(map[string]any)["undoStatus"] != "final" {
+		t.Fatalf("after resume: bob has %d, %v", e.inboxCount("bob"), got)
+	}
+}

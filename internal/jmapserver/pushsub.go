@@ -292,6 +292,10 @@ func pushSubscriptionSet(c *call, raw json.RawMessage) (any, error) {
 	if n := len(a.Create) + len(a.Update) + len(a.Destroy); n > c.s.o.MaxObjectsInSet {
 		return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d objects, at most %d (maxObjectsInSet)", n, c.s.o.MaxObjectsInSet)
 	}
+	if len(a.Create) > maxPushSubs {
+		// each creation resolves its URL: bounded below maxObjectsInSet
+		return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "at most %d subscriptions per call (and per user)", maxPushSubs)
+	}
 	st, err := c.ownStore()
 	if err != nil {
 		return nil, err

@@ -56,8 +56,9 @@ type queryRun struct {
 	err error
 	// threads maps candidates' item ids to their threads, filled when a
 	// thread filter or collapseThreads needs them (threads.go).
-	threads     map[int64]int64
-	threadFlags map[int64][][]string
+	threads         map[int64]int64
+	threadFlags     map[int64][][]string
+	threadItemsRead int
 }
 
 func (q *queryRun) load(cd *candidate) *message {

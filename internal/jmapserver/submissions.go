@@ -471,6 +471,9 @@ func emailSubmissionQuery(c *call, raw json.RawMessage) (any, error) {
 		if err := parseArgs(a.Filter, &f); err != nil {
 			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
+		if len(f.IdentityIDs)+len(f.EmailIDs)+len(f.ThreadIDs) > maxSubmissionRecords {
+			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "at most %d ids in a filter", maxSubmissionRecords)
+		}
 	}
 	for _, s := range a.Sort {
 		if s.Property != "emailId" && s.Property != "threadId" && s.Property != "sentAt" {

@@ -175,9 +175,9 @@ func (q *queryRun) loadThreads(items []store.ItemSummary) error {
 	return nil
 }
 
-// maxThreadFlagsLoaded bounds the threads whose emails' keywords one
-// query reads for the thread keyword filters.
-const maxThreadFlagsLoaded = 10000
+// maxThreadFlagsLoaded bounds the emails whose keywords one query reads
+// for the thread keyword filters (each an item read).
+const maxThreadFlagsLoaded = 20000
 
 // matchThread applies the thread keyword filters (RFC 8621 §4.4.1) with
 // the keywords of every email of the candidate's thread.
@@ -217,13 +217,13 @@ func (q *queryRun) flagsOfThread(tid int64) [][]string {
 	if q.threadFlags == nil {
 		q.threadFlags = map[int64][][]string{}
 	}
-	if len(q.threadFlags) >= maxThreadFlagsLoaded {
-		q.err = jmap.Errorf(jmap.ErrUnsupportedFilter, "thread keyword filters on more than %d threads: narrow the query", maxThreadFlagsLoaded)
-		return nil
-	}
 	refs, err := q.c.s.o.Store.ThreadItems(q.c.ctx, q.st.ID, tid)
 	if err != nil {
 		q.err = fmt.Errorf("thread %d: %w", tid, err)
+		return nil
+	}
+	if q.threadItemsRead += len(refs); q.threadItemsRead > maxThreadFlagsLoaded {
+		q.err = jmap.Errorf(jmap.ErrUnsupportedFilter, "thread keyword filters over more than %d emails: narrow the query", maxThreadFlagsLoaded)
 		return nil
 	}
 	var out [][]string

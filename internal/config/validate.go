@@ -162,8 +162,8 @@ func (c *Config) validate(p *problems) {
 		p.add("password_argon2_memory", "%d KiB is more than the maximum of %d (4 GiB)", c.PasswordArgon2Memory, 1<<22)
 	}
 	checkMin(p, "dav_schedule_inbox_days", c.DAVInboxDays, 0)
-	if checkMin(p, "jmap_send_delay", c.JMAPSendDelay, 0) && c.JMAPSendDelay > 3600 {
-		p.add("jmap_send_delay", "%d seconds is more than the maximum of 3600", c.JMAPSendDelay)
+	if checkMin(p, "jmap_send_delay", c.JMAPSendDelay, 0) && c.JMAPSendDelay > 600 {
+		p.add("jmap_send_delay", "%d seconds is more than the maximum of 600", c.JMAPSendDelay)
 	}
 	if p.ok("jmap_push_allowed_networks") {
 		for _, n := range c.JMAPPushAllowedNetworks {

@@ -31,7 +31,7 @@ var validationCases = []struct {
 	want []want
 }{
 	{"empty data_dir", `data_dir = ""`, []want{{"data_dir", "must not be empty"}}},
-	{"jmap_send_delay too long", `jmap_send_delay = 7200`, []want{{"jmap_send_delay", "more than the maximum of 3600"}}},
+	{"jmap_send_delay too long", `jmap_send_delay = 601`, []want{{"jmap_send_delay", "more than the maximum of 600"}}},
 	{"jmap_push_allowed_networks not CIDR", `jmap_push_allowed_networks = ["10.9.0.0"]`, []want{{"jmap_push_allowed_networks", "not a network in CIDR notation"}}},
 	{"spam_headers without colon", `spam_headers = ["X-Spam-Flag YES"]`, []want{{"spam_headers", "not 'Field: value'"}}},
 	{"spam_checker relative", `spam_checker = "spamc -c"`, []want{{"spam_checker", "absolute path"}}},

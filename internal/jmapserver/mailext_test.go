@@ -13,7 +13,7 @@ import (
 
 // RFC 8620 §5.6 for Email and Mailbox: replaying removed/added on the
 // old results gives the new ones.
-func TestQueryChanges(t *testing.T) {
+func TestMailQueryChanges(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	acct := e.acct("alice")

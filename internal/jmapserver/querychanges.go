@@ -9,30 +9,12 @@ import (
 	"github.com/roost-mail/roost/internal/store"
 )
 
-// queryChangesArgs are RFC 8620 §5.6.
-type queryChangesArgs struct {
-	AccountID       string          `json:"accountId"`
-	Filter          json.RawMessage `json:"filter"`
-	Sort            []comparator    `json:"sort"`
-	SinceQueryState string          `json:"sinceQueryState"`
-	MaxChanges      *int            `json:"maxChanges"`
-	UpToID          *string         `json:"upToId"`
-	CalculateTotal  bool            `json:"calculateTotal"`
-	CollapseThreads bool            `json:"collapseThreads"`
-}
-
-type addedItem struct {
-	ID    string `json:"id"`
-	Index int    `json:"index"`
-}
-
-type queryChangesResponse struct {
-	AccountID     string      `json:"accountId"`
-	OldQueryState string      `json:"oldQueryState"`
-	NewQueryState string      `json:"newQueryState"`
-	Total         *int        `json:"total,omitempty"`
-	Removed       []string    `json:"removed"`
-	Added         []addedItem `json:"added"`
+// mailQueryChangesArgs are /queryChanges' arguments (RFC 8620 §5.6,
+// queryChangesArgs in calendarobj.go) with Email's collapseThreads (RFC
+// 8621 §4.5).
+type mailQueryChangesArgs struct {
+	queryChangesArgs
+	CollapseThreads bool `json:"collapseThreads"`
 }
 
 // journalQueryChanges is /queryChanges (RFC 8620 §5.6) for a type whose
@@ -44,7 +26,7 @@ type queryChangesResponse struct {
 // entry changes ("" for none of this type).
 func journalQueryChanges(c *call, raw json.RawMessage, run func(queryArgs) ([]string, *store.Store, error),
 	classify func(types map[int64]store.FolderType, ch store.Change) string) (any, error) {
-	var a queryChangesArgs
+	var a mailQueryChangesArgs
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}

@@ -589,8 +589,8 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	webServer := s.mountWeb(mux, authn)      // web.go
-	s.mountJMAP(mux, authn, imip, webServer) // jmap.go
+	webServer := s.mountWeb(mux, authn)           // web.go
+	s.mountJMAP(mux, cfg, authn, imip, webServer) // jmap.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /readyz", s.readyz) // cluster.go

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -163,6 +164,16 @@ func (c *Config) validate(p *problems) {
 		p.add("password_argon2_memory", "%d KiB is more than the maximum of %d (4 GiB)", c.PasswordArgon2Memory, 1<<22)
 	}
 	checkMin(p, "dav_schedule_inbox_days", c.DAVInboxDays, 0)
+	if checkMin(p, "jmap_send_delay", c.JMAPSendDelay, 0) && c.JMAPSendDelay > 600 {
+		p.add("jmap_send_delay", "%d seconds is more than the maximum of 600", c.JMAPSendDelay)
+	}
+	if p.ok("jmap_push_allowed_networks") {
+		for _, n := range c.JMAPPushAllowedNetworks {
+			if _, err := netip.ParsePrefix(n); err != nil {
+				p.add("jmap_push_allowed_networks", "%q is not a network in CIDR notation", n)
+			}
+		}
+	}
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {

@@ -296,4 +296,21 @@ CREATE TABLE leases (
 	expires BIGINT NOT NULL
 );
 `,
+	// 10: conversations (JMAP Thread): every item's thread, assigned when
+	// mail is appended (threads.go), and the keys that find a thread; a
+	// date index per folder and per store, so that the newest messages
+	// are paged in the database (QueryItems).
+	`
+ALTER TABLE items ADD COLUMN thread_id BIGINT NOT NULL DEFAULT 0;
+UPDATE items SET thread_id = id;
+CREATE INDEX items_thread ON items (thread_id, deleted, internal_date);
+CREATE INDEX items_folder_date ON items (folder_id, deleted, internal_date, id);
+CREATE INDEX items_store_date ON items (store_id, deleted, internal_date, id);
+CREATE TABLE thread_keys (
+	store_id BIGINT NOT NULL,
+	key TEXT NOT NULL,
+	thread_id BIGINT NOT NULL,
+	PRIMARY KEY (store_id, key)
+);
+`,
 }

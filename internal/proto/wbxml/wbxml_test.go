@@ -86,7 +86,7 @@ func TestDecodeBad(t *testing.T) {
 		{"unknown page", doc(0x00, 0x09, 0x45, 0x01), Limits{}, ErrMalformed},
 		{"switch page at end", doc(0x00), Limits{}, ErrMalformed},
 		{"opaque past end", doc(0x45, 0xC3, 0x8f, 0xff, 0xff, 0x7f, 'x', 0x01), Limits{}, ErrMalformed},
-		{"opaque over limit", doc(0x45, 0xC3, 0x10, 'x'), Limits{MaxOpaque: 8}, ErrLimit},
+		{"opaque over limit", doc(0x45, 0xC3, 0x0a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0x01), Limits{MaxOpaque: 8}, ErrLimit},
 		{"integer overflow", doc(0x45, 0xC3, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), Limits{}, ErrMalformed},
 		{"10000 deep", deep, Limits{}, ErrLimit},
 		{"too many elements", many, Limits{MaxElements: 100}, ErrLimit},

@@ -1,7 +1,16 @@
 package easserver_test
 
-import "github.com/roost-mail/roost/internal/mail"
+import (
+	"strconv"
+
+	"github.com/roost-mail/roost/internal/easserver"
+	"github.com/roost-mail/roost/internal/mail"
+)
 
 func (e *env) listDevices(login string) ([]mail.DeviceStatus, error) {
 	return mail.Devices(e.as(login), e.db, login)
 }
+
+func itoa(u uint32) string { return strconv.FormatUint(uint64(u), 10) }
+
+type easOptions = easserver.Options

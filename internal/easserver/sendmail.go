@@ -19,9 +19,11 @@ import (
 // maxRecipients bounds the recipients of one message from a device.
 const maxRecipients = 500
 
-func sendMail(c *call, req *wbxml.Node) (*wbxml.Node, error)     { return c.compose(req, "SendMail") }
-func smartReply(c *call, req *wbxml.Node) (*wbxml.Node, error)   { return c.compose(req, "SmartReply") }
-func smartForward(c *call, req *wbxml.Node) (*wbxml.Node, error) { return c.compose(req, "SmartForward") }
+func sendMail(c *call, req *wbxml.Node) (*wbxml.Node, error)   { return c.compose(req, "SendMail") }
+func smartReply(c *call, req *wbxml.Node) (*wbxml.Node, error) { return c.compose(req, "SmartReply") }
+func smartForward(c *call, req *wbxml.Node) (*wbxml.Node, error) {
+	return c.compose(req, "SmartForward")
+}
 
 // compose is SendMail, SmartReply and SmartForward ([MS-ASCMD] §2.2.1.17,
 // 2.2.1.18, 2.2.1.19): the device's MIME message goes through the

@@ -135,6 +135,10 @@ var root = map[string]struct {
 	"Settings":        {eas.Settings, "Settings", settings},
 }
 
+// bodyOptional are the commands that may come without a WBXML body: an
+// empty Ping or Sync repeats the last one, and 12.1 sends mail as MIME.
+var bodyOptional = map[string]bool{"Ping": true, "Sync": true, "SendMail": true, "SmartReply": true, "SmartForward": true}
+
 // call is one request's state.
 type call struct {
 	s       *Server
@@ -150,8 +154,8 @@ type call struct {
 	synced  map[string]uint64
 	// syncedDirty: synced changed and is to be saved.
 	syncedDirty bool
-	body    []byte // the raw body (SendMail of 12.1 sends MIME)
-	log     *slog.Logger
+	body        []byte // the raw body (SendMail of 12.1 sends MIME)
+	log         *slog.Logger
 }
 
 // v14 tells whether the client speaks 14.0 or later (common status
@@ -265,6 +269,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.status(cmd.page, cmd.name, eas.StatusInvalidContent, http.StatusBadRequest)
 			return
 		}
+	}
+	if req == nil && !bodyOptional[q.Cmd] {
+		c.status(cmd.page, cmd.name, eas.StatusInvalidContent, http.StatusBadRequest)
+		return
 	}
 	resp, err := cmd.run(c, req)
 	if err != nil {

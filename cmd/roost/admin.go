@@ -17,10 +17,12 @@ type adminCmd struct {
 	object string
 	verb   string   // "" for commands that are only an object (deliver)
 	args   []string // names of the positional arguments, in order
-	syntax string   // everything after "roost admin", for usage lines
-	help   string
-	flags  []flagDef
-	run    func(a *admin, cmd *adminCmd, in *input) error
+	// optional names positional arguments that may follow args.
+	optional []string
+	syntax   string // everything after "roost admin", for usage lines
+	help     string
+	flags    []flagDef
+	run      func(a *admin, cmd *adminCmd, in *input) error
 }
 
 func (c *adminCmd) name() string {
@@ -50,6 +52,7 @@ var adminObjects = []struct{ name, title string }{
 	{"contacts", "Contacts (import and export of .vcf files)"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
+	{"device", "Mobile devices (ActiveSync)"},
 	{"queue", "Outbound queue"},
 	{"status", "Server"},
 }
@@ -178,6 +181,14 @@ var adminCmds = []*adminCmd{
 		help: "deliver an RFC 5322 message from standard input to the user owning ADDR, through spam checks, Sieve and out-of-office;\n" +
 			"        --from gives the envelope sender (else the Return-Path field is used; --from '' is the null sender)",
 		flags: []flagDef{fString("from")}, run: adminDeliver},
+	{object: "device", verb: "list", optional: []string{"LOGIN"}, syntax: "device list [LOGIN] [--tenant T]",
+		help: "list mobile (ActiveSync) devices: of one user, or of every user", flags: []flagDef{fString("tenant")}, run: deviceList},
+	{object: "device", verb: "wipe", args: []string{"LOGIN", "DEVICE"}, syntax: "device wipe LOGIN DEVICE [--account-only]",
+		help:  "wipe a lost device at its next contact (remote wipe through Provision; --account-only: only the account's data, on 16.1 devices)",
+		flags: []flagDef{fBool("account-only")}, run: deviceWipe},
+	{object: "device", verb: "remove", args: []string{"LOGIN", "DEVICE"}, syntax: "device remove LOGIN DEVICE",
+		help: "forget a device (and a pending wipe); it must provision again", run: deviceRemove},
+
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},

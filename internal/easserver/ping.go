@@ -34,7 +34,39 @@ func saveSyncPositions(c *call) error {
 // until one does or the heartbeat ends. A parked Ping holds a timer and
 // a hub subscription that calls a function: no goroutine besides the
 // request's own, no buffers (the body is released before parking).
+//
+// Like ServeHTTP it is split so that only small frames stay on the stack
+// while it waits: pingPrepare builds any early answer and returns.
 func ping(c *call, req *wbxml.Node) (*wbxml.Node, error) {
+	ids, beat, resp, err := pingPrepare(c, req)
+	if resp != nil || err != nil {
+		return resp, err
+	}
+	changed, err := c.waitChange(ids, time.Duration(beat)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return pingAnswer(changed), nil
+}
+
+//go:noinline
+func pingAnswer(changed []int64) *wbxml.Node {
+	resp := wbxml.El(eas.Ping, "Ping")
+	if len(changed) == 0 {
+		return resp.Add(pn("Status", pingExpired))
+	}
+	fl := wbxml.El(eas.Ping, "Folders")
+	for _, id := range changed {
+		fl.Add(pn("Folder", strconv.FormatInt(id, 10)))
+	}
+	return resp.Add(pn("Status", pingChanged), fl)
+}
+
+// pingPrepare reads a Ping: the folders and heartbeat to wait for, or
+// the answer to give at once.
+//
+//go:noinline
+func pingPrepare(c *call, req *wbxml.Node) ([]int64, int, *wbxml.Node, error) {
 	resp := wbxml.El(eas.Ping, "Ping")
 	beat := c.dev.PingSeconds
 	folders := c.dev.PingFolders
@@ -42,27 +74,27 @@ func ping(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if v := req.ChildText("HeartbeatInterval"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return resp.Add(pn("Status", pingSyntax)), nil
+				return nil, 0, resp.Add(pn("Status", pingSyntax)), nil
 			}
 			if n < c.s.o.MinHeartbeat || n > c.s.o.MaxHeartbeat {
 				lim := c.s.o.MinHeartbeat
 				if n > c.s.o.MaxHeartbeat {
 					lim = c.s.o.MaxHeartbeat
 				}
-				return resp.Add(pn("Status", pingBadBeat), pn("HeartbeatInterval", strconv.Itoa(lim))), nil
+				return nil, 0, resp.Add(pn("Status", pingBadBeat), pn("HeartbeatInterval", strconv.Itoa(lim))), nil
 			}
 			beat = n
 		}
 		if fs := req.Child("Folders"); fs != nil {
 			all := fs.All("Folder")
 			if len(all) > c.s.o.MaxPingFolders {
-				return resp.Add(pn("Status", pingTooMany), pn("MaxFolders", strconv.Itoa(c.s.o.MaxPingFolders))), nil
+				return nil, 0, resp.Add(pn("Status", pingTooMany), pn("MaxFolders", strconv.Itoa(c.s.o.MaxPingFolders))), nil
 			}
 			folders = folders[:0:0]
 			for _, f := range all {
 				id := f.ChildText("Id")
 				if id == "" || len(id) > 20 {
-					return resp.Add(pn("Status", pingSyntax)), nil
+					return nil, 0, resp.Add(pn("Status", pingSyntax)), nil
 				}
 				if !slices.Contains(folders, id) {
 					folders = append(folders, id)
@@ -71,37 +103,26 @@ func ping(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		}
 	}
 	if beat == 0 || len(folders) == 0 {
-		return resp.Add(pn("Status", pingMissing)), nil
+		return nil, 0, resp.Add(pn("Status", pingMissing)), nil
 	}
 	if beat != c.dev.PingSeconds || !slices.Equal(folders, c.dev.PingFolders) {
 		c.dev.PingSeconds, c.dev.PingFolders = beat, folders
 		if err := c.saveDevice(); err != nil {
-			return nil, err
+			return nil, 0, nil, err
 		}
 	}
 	ids := make([]int64, 0, len(folders))
 	for _, id := range folders {
 		f, err := c.folder(id)
 		if err != nil {
-			return nil, err
+			return nil, 0, nil, err
 		}
 		if f == nil || !served(f) {
-			return resp.Add(pn("Status", pingHierarchy)), nil
+			return nil, 0, resp.Add(pn("Status", pingHierarchy)), nil
 		}
 		ids = append(ids, f.ID)
 	}
-	changed, err := c.waitChange(ids, time.Duration(beat)*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	if len(changed) == 0 {
-		return resp.Add(pn("Status", pingExpired)), nil
-	}
-	fl := wbxml.El(eas.Ping, "Folders")
-	for _, id := range changed {
-		fl.Add(pn("Folder", strconv.FormatInt(id, 10)))
-	}
-	return resp.Add(pn("Status", pingChanged), fl), nil
+	return ids, beat, nil, nil
 }
 
 // changedFolders returns the folders whose journal position is past

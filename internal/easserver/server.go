@@ -114,11 +114,7 @@ type command func(c *call, req *wbxml.Node) (*wbxml.Node, error)
 
 // root is the page and root element of each command's request and
 // response, where a common status code goes ([MS-ASCMD] §2.2.2).
-var root = map[string]struct {
-	page byte
-	name string
-	run  command
-}{
+var root = map[string]commandEntry{
 	"Provision":       {eas.Provision, "Provision", provision},
 	"FolderSync":      {eas.FolderHierarchy, "FolderSync", folderSync},
 	"FolderCreate":    {eas.FolderHierarchy, "FolderCreate", folderCreate},
@@ -163,28 +159,54 @@ type call struct {
 func (c *call) v14() bool { return c.version >= "14.0" }
 
 // ServeHTTP implements http.Handler.
+//
+// It is split in two so that a parked Ping's goroutine keeps only small
+// frames on its stack: prepare (authentication, request line, device,
+// policy, WBXML) returns before the command runs, and the runtime can
+// then shrink the stack the store calls grew (docs/benchmarks.md).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.Error("panic in ActiveSync handler", "panic", v, "query", r.URL.RawQuery)
-			http.Error(w, "internal error", http.StatusInternalServerError)
+	defer s.recoverPanic(w, r)
+	c, cmd, req := s.prepare(w, r)
+	if c != nil {
+		c.run(cmd, req)
+	}
+}
+
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	if v := recover(); v != nil {
+		if v == http.ErrAbortHandler {
+			panic(v)
 		}
-	}()
+		s.log.Error("panic in ActiveSync handler", "panic", v, "query", r.URL.RawQuery)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+// commandEntry is a row of root.
+type commandEntry = struct {
+	page byte
+	name string
+	run  command
+}
+
+// prepare checks everything before the command runs; nil when it has
+// answered already.
+//
+//go:noinline
+func (s *Server) prepare(w http.ResponseWriter, r *http.Request) (*call, commandEntry, *wbxml.Node) {
+	var none commandEntry
 	if !strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), Path) {
 		http.NotFound(w, r)
-		return
+		return nil, none, nil
 	}
 	if r.Method != http.MethodOptions && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "OPTIONS, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return nil, none, nil
 	}
 	p, ok := s.basic.Check(w, r)
 	if !ok {
-		return
+		return nil, none, nil
 	}
 	ctx := store.WithPrincipal(r.Context(), p)
 	w.Header().Set("MS-Server-ActiveSync", "16.1")
@@ -196,12 +218,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("MS-ASProtocolCommands", strings.Join(eas.Commands, ","))
 		h.Set("Public", "OPTIONS, POST")
 		w.WriteHeader(http.StatusOK)
-		return
+		return nil, none, nil
 	}
 	q, err := eas.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil, none, nil
 	}
 	version := q.Version
 	if version == "" {
@@ -213,14 +235,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !known {
 		http.Error(w, "unsupported MS-ASProtocolVersion "+strconv.Quote(version), http.StatusBadRequest)
-		return
+		return nil, none, nil
 	}
 	if !q.HasPolicyKey {
 		if v := r.Header.Get("X-MS-PolicyKey"); v != "" {
 			k, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
 				http.Error(w, "bad X-MS-PolicyKey", http.StatusBadRequest)
-				return
+				return nil, none, nil
 			}
 			q.PolicyKey, q.HasPolicyKey = uint32(k), true
 		}
@@ -229,31 +251,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// [MS-ASHTTP] §2.2.2: an unknown command is HTTP 501.
 		http.Error(w, "command not implemented", http.StatusNotImplemented)
-		return
+		return nil, none, nil
 	}
 	c := &call{s: s, ctx: ctx, w: w, r: r, p: p, q: q, version: version,
 		log: s.log.With("user", p.Login, "device", q.DeviceID, "cmd", q.Cmd)}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.o.MaxRequestBytes+1))
 	if err != nil {
-		return // the client went away
+		return nil, none, nil // the client went away
 	}
 	if int64(len(body)) > s.o.MaxRequestBytes {
 		c.status(cmd.page, cmd.name, eas.StatusMessageTooLarge, http.StatusRequestEntityTooLarge)
-		return
+		return nil, none, nil
 	}
 	c.body = body
 	if err := c.loadDevice(); err != nil {
 		if errors.Is(err, mail.ErrDeviceLimit) {
 			c.status(cmd.page, cmd.name, eas.StatusMaximumDevices, http.StatusForbidden)
-			return
+			return nil, none, nil
 		}
 		c.fail(cmd.page, cmd.name, "device", err)
-		return
+		return nil, none, nil
 	}
 	if q.Cmd != "Provision" {
 		if code := c.policyCheck(); code != 0 {
 			c.status(cmd.page, cmd.name, code, 449)
-			return
+			return nil, none, nil
 		}
 	}
 	var req *wbxml.Node
@@ -263,17 +285,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			c.log.Info("ActiveSync bad WBXML", "err", err)
 			c.status(cmd.page, cmd.name, eas.StatusInvalidWBXML, http.StatusBadRequest)
-			return
+			return nil, none, nil
 		}
 		if req.Page != cmd.page || req.Name != cmd.name {
 			c.status(cmd.page, cmd.name, eas.StatusInvalidContent, http.StatusBadRequest)
-			return
+			return nil, none, nil
 		}
 	}
 	if req == nil && !bodyOptional[q.Cmd] {
 		c.status(cmd.page, cmd.name, eas.StatusInvalidContent, http.StatusBadRequest)
-		return
+		return nil, none, nil
 	}
+	return c, cmd, req
+}
+
+// run runs a command and answers.
+func (c *call) run(cmd commandEntry, req *wbxml.Node) {
 	resp, err := cmd.run(c, req)
 	if err != nil {
 		var se statusError
@@ -281,7 +308,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.status(cmd.page, cmd.name, se.code, se.http)
 			return
 		}
-		c.fail(cmd.page, cmd.name, q.Cmd, err)
+		c.fail(cmd.page, cmd.name, c.q.Cmd, err)
 		return
 	}
 	c.write(resp)

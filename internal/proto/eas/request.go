@@ -83,9 +83,11 @@ func ParseQuery(raw string) (Request, error) {
 }
 
 // looksBase64 tells a base64 query from a plain one: a plain one always
-// has "Cmd=".
+// has a Cmd parameter (base64 has no "&", and "=" only as padding at the
+// end, so it never parses to one).
 func looksBase64(raw string) bool {
-	return !strings.Contains(raw, "Cmd=") && !strings.Contains(raw, "cmd=")
+	q, err := url.ParseQuery(raw)
+	return err != nil || !q.Has("Cmd")
 }
 
 func validDeviceID(id string) bool {
@@ -116,7 +118,8 @@ func parsePlain(raw string) (Request, error) {
 
 // parseBase64 decodes [MS-ASHTTP] §2.2.1.1.1.1.
 func parseBase64(raw string) (Request, error) {
-	s, err := url.QueryUnescape(raw)
+	// Percent-decoding only: a "+" is base64, not a space.
+	s, err := url.PathUnescape(raw)
 	if err != nil {
 		return Request{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}

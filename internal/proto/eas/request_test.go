@@ -2,6 +2,7 @@ package eas
 
 import (
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/proto/wbxml"
@@ -19,6 +20,17 @@ func TestParseQuery(t *testing.T) {
 	r, err = ParseQuery(q)
 	if err != nil || r != in {
 		t.Fatalf("base64: %+v %v\nwant %+v", r, err, in)
+	}
+	// Percent-encoded, and raw with "+" and "/" (which a query decoder
+	// would turn into a space).
+	for k := uint32(0); k < 300; k++ {
+		in.PolicyKey = k * 16777259
+		q := EncodeBase64Query(in)
+		for _, v := range []string{q, url.QueryEscape(q)} {
+			if r, err := ParseQuery(v); err != nil || r != in {
+				t.Fatalf("base64 %q: %+v %v", v, r, err)
+			}
+		}
 	}
 	// Bad lines: empty, missing or bad device ids, truncated base64.
 	for _, bad := range []string{"", "Cmd=Sync&DeviceId=&DeviceType=x", "Cmd=Sync&DeviceId=a/b&DeviceType=x",

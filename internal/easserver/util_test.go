@@ -2,9 +2,11 @@ package easserver_test
 
 import (
 	"strconv"
+	"testing"
 
 	"github.com/roost-mail/roost/internal/easserver"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 func (e *env) listDevices(login string) ([]mail.DeviceStatus, error) {
@@ -14,3 +16,5 @@ func (e *env) listDevices(login string) ([]mail.DeviceStatus, error) {
 func itoa(u uint32) string { return strconv.FormatUint(uint64(u), 10) }
 
 type easOptions = easserver.Options
+
+func testenvXML2WBXML(t *testing.T, doc string) []byte { return testenv.XML2WBXML(t, doc) }

@@ -581,7 +581,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nThe web client, JMAP and ActiveSync are served here as they are built.\n", s.o.Version)
+		fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nJMAP: /jmap/ (/.well-known/jmap). ActiveSync: /Microsoft-Server-ActiveSync. The web client is served here as it is built.\n", s.o.Version)
 	})
 	return mux
 }

@@ -76,8 +76,13 @@ func folderCreate(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
 		return resp.Add(fh("Status", foBadReq)), nil
 	}
-	if t := req.ChildText("Type"); t != "12" && t != "1" {
-		return resp.Add(fh("Status", foBadReq)), nil // calendars and contacts come with their Sync classes
+	typ := store.FolderMail
+	switch req.ChildText("Type") {
+	case "12", "1":
+	case "14":
+		typ = store.FolderContacts
+	default:
+		return resp.Add(fh("Status", foBadReq)), nil // calendars, tasks and notes come with their Sync classes
 	}
 	parent := int64(0)
 	if p := req.ChildText("ParentId"); p != "0" && p != "" {
@@ -94,7 +99,7 @@ func folderCreate(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := c.s.o.Store.CreateFolder(c.ctx, c.st.ID, parent, name, store.FolderMail)
+	f, err := c.s.o.Store.CreateFolder(c.ctx, c.st.ID, parent, name, typ)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return resp.Add(fh("Status", foExists)), nil

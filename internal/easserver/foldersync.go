@@ -37,13 +37,28 @@ func folderType(f *store.Folder) string {
 		return "5"
 	case store.SpecialOutbox:
 		return "6"
+	case store.SpecialContacts:
+		return "9"
+	}
+	if f.Type == store.FolderContacts {
+		return "14" // a user-created contacts folder
 	}
 	return "12" // a user-created mail folder
 }
 
-// served tells whether a folder is offered to devices: mail folders for
-// now (calendars and contacts come with their Sync classes).
-func served(f *store.Folder) bool { return f.Type == store.FolderMail && !f.Deleted }
+// served tells whether a folder is offered to devices: mail and contacts
+// folders (calendars, tasks and notes come with their Sync classes).
+func served(f *store.Folder) bool {
+	return (f.Type == store.FolderMail || f.Type == store.FolderContacts) && !f.Deleted
+}
+
+// class is the EAS class of a folder's items.
+func class(f *store.Folder) string {
+	if f.Type == store.FolderContacts {
+		return "Contacts"
+	}
+	return "Email"
+}
 
 func fh(name, v string) *wbxml.Node { return wbxml.Str(eas.FolderHierarchy, name, v) }
 

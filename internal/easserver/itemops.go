@@ -104,6 +104,18 @@ func (c *call) fetch(op *wbxml.Node) (*wbxml.Node, error) {
 	if it == nil {
 		return r.Add(io_("Status", ioNotFound), as("CollectionId", id), as("ServerId", sid)), nil
 	}
+	if f.Type == store.FolderContacts {
+		card, err := c.readCard(it.ID)
+		if err != nil && !notFound(err) {
+			return nil, err
+		}
+		if card == nil {
+			return r.Add(io_("Status", ioNotFound), as("CollectionId", id), as("ServerId", sid)), nil
+		}
+		ad := c.contactData(card, parseBodyOptions(op.Child("Options")))
+		props := &wbxml.Node{Page: eas.ItemOperations, Name: "Properties", Children: ad.Children}
+		return r.Add(io_("Status", ioOK), as("CollectionId", id), as("ServerId", sid), as("Class", "Contacts"), props), nil
+	}
 	m, err := c.readMessage(c.ctx, it.ID)
 	if err != nil {
 		return nil, err
@@ -126,7 +138,7 @@ func (c *call) fetchAttachment(r *wbxml.Node, ref string) (*wbxml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f == nil || !served(f) {
+	if f == nil || f.Type != store.FolderMail || f.Deleted {
 		return bad()
 	}
 	uid, ok := parseServerID(parts[0]+":"+parts[1], f.ID)

@@ -3,6 +3,7 @@ package easserver
 import (
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // MoveItems statuses ([MS-ASCMD] §2.2.3.177.9).
@@ -31,7 +32,7 @@ func moveItems(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if from == nil || !served(from) {
+		if from == nil || from.Type != store.FolderMail || from.Deleted {
 			r.Add(mv("Status", moveBadSource))
 			continue
 		}
@@ -44,7 +45,7 @@ func moveItems(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if to == nil || !served(to) {
+		if to == nil || to.Type != store.FolderMail || to.Deleted {
 			r.Add(mv("Status", moveBadDest))
 			continue
 		}

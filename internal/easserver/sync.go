@@ -1,12 +1,14 @@
 package easserver
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/roost-mail/roost/internal/proto/eas"
+	"github.com/roost-mail/roost/internal/proto/vcard"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -180,15 +182,19 @@ func (c *call) syncCollection(col *wbxml.Node, window int, repeat bool) (resp *w
 	id := col.ChildText("CollectionId")
 	keyText := col.ChildText("SyncKey")
 	resp = wbxml.El(eas.AirSync, "Collection")
-	if !c.v14() {
-		resp.Add(as("Class", "Email"))
-	}
-	answer := func(key, status string) {
-		resp.Add(as("SyncKey", key), as("CollectionId", id), as("Status", status))
-	}
 	f, err := c.folder(id)
 	if err != nil {
 		return nil, false, 0, err
+	}
+	answer := func(key, status string) {
+		if !c.v14() {
+			cls := "Email"
+			if f != nil {
+				cls = class(f)
+			}
+			resp.Add(as("Class", cls))
+		}
+		resp.Add(as("SyncKey", key), as("CollectionId", id), as("Status", status))
 	}
 	if f == nil || !served(f) {
 		answer(keyText, syncNotFound)
@@ -277,6 +283,9 @@ func (c *call) setSynced(coll string, seq uint64) {
 // clientCommands applies the device's Change, Delete, Fetch and Add
 // commands to folder f.
 func (c *call) clientCommands(f *store.Folder, cmds *wbxml.Node, deletesAsMoves bool, opts bodyOptions, responses *wbxml.Node, echo map[uint32]bool) error {
+	if f.Type == store.FolderContacts {
+		return c.clientContactCommands(f, cmds, opts, responses, echo)
+	}
 	var trash *store.Folder
 	if deletesAsMoves && f.Special != store.SpecialTrash {
 		fs, err := c.s.o.Store.ListFolders(c.ctx, c.st.ID)
@@ -384,6 +393,18 @@ func (c *call) clientCommands(f *store.Folder, cmds *wbxml.Node, deletesAsMoves 
 func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff time.Time, opts bodyOptions, commands *wbxml.Node, echo map[uint32]bool) (bool, error) {
 	n := 0
 	addItem := func(it *store.Item) error {
+		if f.Type == store.FolderContacts {
+			card, err := c.readCard(it.ID)
+			if notFound(err) || (err == nil && card == nil) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			commands.Add(wbxml.El(eas.AirSync, "Add", as("ServerId", serverID(f.ID, it.UID)), c.contactData(card, opts)))
+			n++
+			return nil
+		}
 		m, err := c.readMessage(c.ctx, it.ID)
 		if notFound(err) {
 			return nil
@@ -486,7 +507,7 @@ scan:
 	for _, uid := range order {
 		sid := serverID(f.ID, uid)
 		s := state[uid]
-		if echo[uid] && s != add {
+		if echo[uid] {
 			continue // the device made this change itself
 		}
 		switch s {
@@ -501,8 +522,18 @@ scan:
 			if err != nil {
 				return false, err
 			}
-			if s == add {
-				if !cutoff.IsZero() && it.InternalDate.Before(cutoff) {
+			if s == add || f.Type == store.FolderContacts {
+				if f.Type == store.FolderContacts && s == change {
+					card, err := c.readCard(it.ID)
+					if err != nil && !notFound(err) {
+						return false, err
+					}
+					if card != nil {
+						commands.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), c.contactData(card, opts)))
+					}
+					continue
+				}
+				if f.Type == store.FolderMail && !cutoff.IsZero() && it.InternalDate.Before(cutoff) {
 					continue
 				}
 				if err := addItem(it); err != nil {
@@ -517,4 +548,88 @@ scan:
 		}
 	}
 	return more, nil
+}
+
+// clientContactCommands applies a device's Add, Change, Delete and Fetch
+// of contacts.
+func (c *call) clientContactCommands(f *store.Folder, cmds *wbxml.Node, opts bodyOptions, responses *wbxml.Node, echo map[uint32]bool) error {
+	if len(cmds.Children) > maxWindow {
+		return errStatus(eas.StatusInvalidContent, 400)
+	}
+	for _, cmd := range cmds.Children {
+		sid := cmd.ChildText("ServerId")
+		uid, okID := parseServerID(sid, f.ID)
+		switch cmd.Name {
+		case "Add":
+			cid := cmd.ChildText("ClientId")
+			ad := cmd.Child("ApplicationData")
+			if ad == nil || cid == "" || len(cid) > 64 {
+				responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("Status", syncProtocol)))
+				continue
+			}
+			u, err := c.addContact(f, ad)
+			if errors.Is(err, store.ErrOverQuota) {
+				responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("Status", "9")))
+				continue
+			}
+			if errors.Is(err, store.ErrPermission) {
+				responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("Status", syncConversion)))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			echo[u] = true // the device has it
+			responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("ServerId", serverID(f.ID, u)), as("Status", syncOK)))
+		case "Change":
+			ad := cmd.Child("ApplicationData")
+			if !okID || ad == nil {
+				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", syncNotFound)))
+				continue
+			}
+			err := c.changeContact(f, uid, ad)
+			if notFound(err) {
+				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", syncNotFound)))
+				continue
+			}
+			if errors.Is(err, store.ErrOverQuota) {
+				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", "9")))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			// Not echoed: the contact has a new id now, which the device
+			// learns as Delete and Add.
+		case "Delete":
+			if !okID {
+				continue
+			}
+			if _, err := c.s.o.Store.DeleteItems(c.ctx, f.ID, []uint32{uid}); err != nil && !notFound(err) {
+				return err
+			}
+			echo[uid] = true
+		case "Fetch":
+			r := wbxml.El(eas.AirSync, "Fetch", as("ServerId", sid))
+			var it *store.Item
+			var err error
+			if okID {
+				if it, err = c.s.o.Store.ItemByUID(c.ctx, f.ID, uid); err != nil && !notFound(err) {
+					return err
+				}
+			}
+			var card *vcard.Card
+			if it != nil {
+				if card, err = c.readCard(it.ID); err != nil && !notFound(err) {
+					return err
+				}
+			}
+			if card == nil {
+				responses.Add(r.Add(as("Status", syncNotFound)))
+				continue
+			}
+			responses.Add(r.Add(as("Status", syncOK), c.contactData(card, opts)))
+		}
+	}
+	return nil
 }

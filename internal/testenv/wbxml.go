@@ -19,12 +19,12 @@ const WBXMLHeader = `<?xml version="1.0" encoding="utf-8"?>
 `
 
 // NeedLibwbxml skips the test when libwbxml2-utils is not installed
-// (fails under ROOST_REQUIRE_TOOLS).
+// (fails under ROOST_REQUIRE_CLIENTS, as CI sets).
 func NeedLibwbxml(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"xml2wbxml", "wbxml2xml"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("ROOST_REQUIRE_TOOLS") != "" {
+			if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
 				t.Fatalf("%s not installed (Debian libwbxml2-utils)", tool)
 			}
 			t.Skipf("%s not installed (Debian libwbxml2-utils)", tool)

@@ -24,7 +24,7 @@ func needLibwbxml(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"xml2wbxml", "wbxml2xml"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("ROOST_REQUIRE_TOOLS") != "" {
+			if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
 				t.Fatalf("%s not installed (Debian libwbxml2-utils)", tool)
 			}
 			t.Skipf("%s not installed (Debian libwbxml2-utils)", tool)

@@ -205,11 +205,15 @@ func ApplyContact(c *vcard.Card, ad *wbxml.Node, note string, hasNote bool) {
 		}
 	}
 	c.Props = append(c.Props, &contentline.Property{Name: "N", Value: vcard.FormatStructured([][]string{n.Family, n.Given, n.Additional, n.Prefix, n.Suffix})})
-	// FN is a display name; FileAs is a sort key ("Last, First"), the
-	// fallback.
-	fn := strings.TrimSpace(strings.Join(slices.Concat(n.Prefix, n.Given, n.Additional, n.Family, n.Suffix), " "))
+	// FN is a display name. FileAs is one too (Roost sends FN there),
+	// unless the device made it a sort key ("Last, First"): then the name
+	// parts make FN.
+	fn := get("FileAs")
+	if last := get("LastName"); fn != "" && last != "" && strings.HasPrefix(fn, last+",") {
+		fn = ""
+	}
 	if fn == "" {
-		fn = get("FileAs")
+		fn = strings.TrimSpace(strings.Join(slices.Concat(n.Prefix, n.Given, n.Additional, n.Family, n.Suffix), " "))
 	}
 	if fn == "" {
 		fn = get("CompanyName")

@@ -81,6 +81,8 @@ func folderCreate(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	case "12", "1":
 	case "14":
 		typ = store.FolderContacts
+	case "13":
+		typ = store.FolderCalendar
 	default:
 		return resp.Add(fh("Status", foBadReq)), nil // calendars, tasks and notes come with their Sync classes
 	}

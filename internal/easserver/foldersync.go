@@ -39,23 +39,31 @@ func folderType(f *store.Folder) string {
 		return "6"
 	case store.SpecialContacts:
 		return "9"
+	case store.SpecialCalendar:
+		return "8"
 	}
-	if f.Type == store.FolderContacts {
+	switch f.Type {
+	case store.FolderContacts:
 		return "14" // a user-created contacts folder
+	case store.FolderCalendar:
+		return "13"
 	}
 	return "12" // a user-created mail folder
 }
 
-// served tells whether a folder is offered to devices: mail and contacts
-// folders (calendars, tasks and notes come with their Sync classes).
+// served tells whether a folder is offered to devices: mail, contacts
+// and calendar folders (tasks and notes come with their Sync classes).
 func served(f *store.Folder) bool {
-	return (f.Type == store.FolderMail || f.Type == store.FolderContacts) && !f.Deleted
+	return (f.Type == store.FolderMail || f.Type == store.FolderContacts || f.Type == store.FolderCalendar) && !f.Deleted
 }
 
 // class is the EAS class of a folder's items.
 func class(f *store.Folder) string {
-	if f.Type == store.FolderContacts {
+	switch f.Type {
+	case store.FolderContacts:
 		return "Contacts"
+	case store.FolderCalendar:
+		return "Calendar"
 	}
 	return "Email"
 }

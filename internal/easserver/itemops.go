@@ -104,17 +104,16 @@ func (c *call) fetch(op *wbxml.Node) (*wbxml.Node, error) {
 	if it == nil {
 		return r.Add(io_("Status", ioNotFound), as("CollectionId", id), as("ServerId", sid)), nil
 	}
-	if f.Type == store.FolderContacts {
-		card, err := c.readCard(it.ID)
+	if f.Type != store.FolderMail {
+		ad, err := c.pimData(f, it.ID, parseBodyOptions(op.Child("Options")))
 		if err != nil && !notFound(err) {
 			return nil, err
 		}
-		if card == nil {
+		if ad == nil {
 			return r.Add(io_("Status", ioNotFound), as("CollectionId", id), as("ServerId", sid)), nil
 		}
-		ad := c.contactData(card, parseBodyOptions(op.Child("Options")))
 		props := &wbxml.Node{Page: eas.ItemOperations, Name: "Properties", Children: ad.Children}
-		return r.Add(io_("Status", ioOK), as("CollectionId", id), as("ServerId", sid), as("Class", "Contacts"), props), nil
+		return r.Add(io_("Status", ioOK), as("CollectionId", id), as("ServerId", sid), as("Class", class(f)), props), nil
 	}
 	m, err := c.readMessage(c.ctx, it.ID)
 	if err != nil {

@@ -150,7 +150,8 @@ type call struct {
 	synced  map[string]uint64
 	// syncedDirty: synced changed and is to be saved.
 	syncedDirty bool
-	body        []byte // the raw body (SendMail of 12.1 sends MIME)
+	self        func(addr string) bool // the user's addresses, once read
+	body        []byte                 // the raw body (SendMail of 12.1 sends MIME)
 	log         *slog.Logger
 }
 

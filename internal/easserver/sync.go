@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/proto/eas"
-	"github.com/roost-mail/roost/internal/proto/vcard"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -283,7 +283,7 @@ func (c *call) setSynced(coll string, seq uint64) {
 // clientCommands applies the device's Change, Delete, Fetch and Add
 // commands to folder f.
 func (c *call) clientCommands(f *store.Folder, cmds *wbxml.Node, deletesAsMoves bool, opts bodyOptions, responses *wbxml.Node, echo map[uint32]bool) error {
-	if f.Type == store.FolderContacts {
+	if f.Type != store.FolderMail {
 		return c.clientContactCommands(f, cmds, opts, responses, echo)
 	}
 	var trash *store.Folder
@@ -393,15 +393,15 @@ func (c *call) clientCommands(f *store.Folder, cmds *wbxml.Node, deletesAsMoves 
 func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff time.Time, opts bodyOptions, commands *wbxml.Node, echo map[uint32]bool) (bool, error) {
 	n := 0
 	addItem := func(it *store.Item) error {
-		if f.Type == store.FolderContacts {
-			card, err := c.readCard(it.ID)
-			if notFound(err) || (err == nil && card == nil) {
+		if f.Type != store.FolderMail {
+			ad, err := c.pimData(f, it.ID, opts)
+			if notFound(err) || (err == nil && ad == nil) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			commands.Add(wbxml.El(eas.AirSync, "Add", as("ServerId", serverID(f.ID, it.UID)), c.contactData(card, opts)))
+			commands.Add(wbxml.El(eas.AirSync, "Add", as("ServerId", serverID(f.ID, it.UID)), ad))
 			n++
 			return nil
 		}
@@ -522,14 +522,14 @@ scan:
 			if err != nil {
 				return false, err
 			}
-			if s == add || f.Type == store.FolderContacts {
-				if f.Type == store.FolderContacts && s == change {
-					card, err := c.readCard(it.ID)
+			if s == add || f.Type != store.FolderMail {
+				if f.Type != store.FolderMail && s == change {
+					ad, err := c.pimData(f, it.ID, opts)
 					if err != nil && !notFound(err) {
 						return false, err
 					}
-					if card != nil {
-						commands.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), c.contactData(card, opts)))
+					if ad != nil {
+						commands.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), ad))
 					}
 					continue
 				}
@@ -551,7 +551,7 @@ scan:
 }
 
 // clientContactCommands applies a device's Add, Change, Delete and Fetch
-// of contacts.
+// of contacts and events.
 func (c *call) clientContactCommands(f *store.Folder, cmds *wbxml.Node, opts bodyOptions, responses *wbxml.Node, echo map[uint32]bool) error {
 	if len(cmds.Children) > maxWindow {
 		return errStatus(eas.StatusInvalidContent, 400)
@@ -567,12 +567,12 @@ func (c *call) clientContactCommands(f *store.Folder, cmds *wbxml.Node, opts bod
 				responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("Status", syncProtocol)))
 				continue
 			}
-			u, err := c.addContact(f, ad)
+			u, err := c.addObject(f, ad)
 			if errors.Is(err, store.ErrOverQuota) {
 				responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("Status", "9")))
 				continue
 			}
-			if errors.Is(err, store.ErrPermission) {
+			if errors.Is(err, store.ErrPermission) || errors.Is(err, eas.ErrBadEvent) || errors.Is(err, groupware.ErrInvalidObject) {
 				responses.Add(wbxml.El(eas.AirSync, "Add", as("ClientId", cid), as("Status", syncConversion)))
 				continue
 			}
@@ -587,13 +587,17 @@ func (c *call) clientContactCommands(f *store.Folder, cmds *wbxml.Node, opts bod
 				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", syncNotFound)))
 				continue
 			}
-			err := c.changeContact(f, uid, ad)
+			err := c.changeObject(f, uid, ad)
 			if notFound(err) {
 				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", syncNotFound)))
 				continue
 			}
 			if errors.Is(err, store.ErrOverQuota) {
 				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", "9")))
+				continue
+			}
+			if errors.Is(err, eas.ErrBadEvent) || errors.Is(err, groupware.ErrInvalidObject) {
+				responses.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), as("Status", syncConversion)))
 				continue
 			}
 			if err != nil {
@@ -618,17 +622,17 @@ func (c *call) clientContactCommands(f *store.Folder, cmds *wbxml.Node, opts bod
 					return err
 				}
 			}
-			var card *vcard.Card
+			var ad *wbxml.Node
 			if it != nil {
-				if card, err = c.readCard(it.ID); err != nil && !notFound(err) {
+				if ad, err = c.pimData(f, it.ID, opts); err != nil && !notFound(err) {
 					return err
 				}
 			}
-			if card == nil {
+			if ad == nil {
 				responses.Add(r.Add(as("Status", syncNotFound)))
 				continue
 			}
-			responses.Add(r.Add(as("Status", syncOK), c.contactData(card, opts)))
+			responses.Add(r.Add(as("Status", syncOK), ad))
 		}
 	}
 	return nil

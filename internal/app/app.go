@@ -571,8 +571,8 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	s.mountJMAP(mux, authn) // jmap.go
-	s.mountEAS(mux, authn)  // eas.go
+	s.mountJMAP(mux, authn)      // jmap.go
+	s.mountEAS(mux, authn, imip) // eas.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

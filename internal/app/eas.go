@@ -14,8 +14,10 @@ import (
 // mountEAS serves Exchange ActiveSync at /Microsoft-Server-ActiveSync
 // (docs/activesync.md). Logins need the "mobile" feature (Kopano's
 // mobile feature gated Z-Push the same way).
-func (s *server) mountEAS(mux *http.ServeMux, authn *directory.Authenticator) {
-	o := easserver.Options{Store: s.db, Hub: s.events, Logger: s.log,
+func (s *server) mountEAS(mux *http.ServeMux, authn *directory.Authenticator, imip imipSender) {
+	// Events from devices are scheduled like CalDAV's (iTIP between
+	// users, iMIP to others), MeetingResponse replies too.
+	o := easserver.Options{Store: s.db, Hub: s.events, Logger: s.log, Scheduler: newScheduler(s, imip),
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "mobile")
 		},

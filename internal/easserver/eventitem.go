@@ -113,11 +113,44 @@ func (c *call) putEvent(f *store.Folder, obj *ical.Component, old *store.Item, n
 		return nil, err
 	}
 	ni := store.NewItem{Content: bytes.NewReader(b), ObjectUID: ix.UID, Start: ix.Start, End: ix.End}
+	// Implicit scheduling as for CalDAV: planned (directory lookups)
+	// before the write, so that a store failure fails the request, run
+	// after it.
+	pe := groupware.PutEvent{Owner: c.st, Folder: f, Name: name, New: obj}
 	if old != nil {
-		return c.s.o.Store.ReplaceItem(c.ctx, old.ID, ni)
+		pe.Name = old.Name
+		if pe.Old, err = c.readRaw(old.ID); err != nil {
+			return nil, err
+		}
 	}
-	ni.Name = name
-	return c.s.o.Store.AppendItem(c.ctx, f.ID, ni)
+	plan, err := c.s.o.Scheduler.PlanPut(c.ctx, pe)
+	if err != nil {
+		return nil, err
+	}
+	var it *store.Item
+	if old != nil {
+		it, err = c.s.o.Store.ReplaceItem(c.ctx, old.ID, ni)
+	} else {
+		ni.Name = name
+		it, err = c.s.o.Store.AppendItem(c.ctx, f.ID, ni)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if plan != nil {
+		plan.Run(c.ctx)
+	}
+	return it, nil
+}
+
+// readRaw reads an item's content (bounded).
+func (c *call) readRaw(itemID int64) ([]byte, error) {
+	rc, err := c.s.o.Store.OpenItem(c.ctx, itemID)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, maxCard))
 }
 
 // addObject stores a contact or an event the device created; its UID.
@@ -165,4 +198,34 @@ func (c *call) changeObject(f *store.Folder, uid uint32, ad *wbxml.Node) error {
 	}
 	_, err = c.putEvent(f, obj, it, "")
 	return err
+}
+
+// deleteObject deletes a contact or an event the device deleted; an
+// event's deletion is scheduled like CalDAV's (an organizer cancels, an
+// attendee declines).
+func (c *call) deleteObject(f *store.Folder, uid uint32) error {
+	var plan *groupware.Change
+	if f.Type == store.FolderCalendar && c.s.o.Scheduler != nil {
+		it, err := c.s.o.Store.ItemByUID(c.ctx, f.ID, uid)
+		if notFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		raw, err := c.readRaw(it.ID)
+		if err != nil {
+			return err
+		}
+		if plan, err = c.s.o.Scheduler.PlanDelete(c.ctx, groupware.DeleteEvent{Owner: c.st, Folder: f, Old: raw}); err != nil {
+			return err
+		}
+	}
+	if _, err := c.s.o.Store.DeleteItems(c.ctx, f.ID, []uint32{uid}); err != nil && !notFound(err) {
+		return err
+	}
+	if plan != nil {
+		plan.Run(c.ctx)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
@@ -55,6 +56,10 @@ type Options struct {
 	// nil: no requirements (devices are still provisioned, so that
 	// remote wipe works).
 	Policy func() Policy
+	// Scheduler does implicit scheduling (RFC 6638) of the events devices
+	// store, and MeetingResponse replies, as for CalDAV; nil: events are
+	// stored without scheduling.
+	Scheduler *groupware.Scheduler
 	// OnWipe is told when a device confirms a remote wipe (the audit log).
 	OnWipe func(ctx context.Context, login, device, state string)
 	// MaxRequestBytes bounds a request body; default 32 MiB.
@@ -129,6 +134,7 @@ var root = map[string]commandEntry{
 	"SmartReply":      {eas.ComposeMail, "SmartReply", smartReply},
 	"SmartForward":    {eas.ComposeMail, "SmartForward", smartForward},
 	"Settings":        {eas.Settings, "Settings", settings},
+	"MeetingResponse": {eas.MeetingResponse, "MeetingResponse", meetingResponse},
 }
 
 // bodyOptional are the commands that may come without a WBXML body: an

@@ -609,7 +609,7 @@ func (c *call) clientContactCommands(f *store.Folder, cmds *wbxml.Node, opts bod
 			if !okID {
 				continue
 			}
-			if _, err := c.s.o.Store.DeleteItems(c.ctx, f.ID, []uint32{uid}); err != nil && !notFound(err) {
+			if err := c.deleteObject(f, uid); err != nil {
 				return err
 			}
 			echo[uid] = true

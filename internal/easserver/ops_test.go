@@ -109,3 +109,31 @@ func TestItemAndFolderOperations(t *testing.T) {
 		t.Fatalf("deleting bob's folder: %s", r.xml)
 	}
 }
+
+// Search of the GAL: the users of alice's tenant whose name or address
+// matches, never another tenant's.
+func TestSearchGAL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "GALPHONE")
+	d.provision()
+	q := func(query, rng string) reply {
+		return d.do("Search", `<Search xmlns="Search:"><Store><Name>GAL</Name><Query>`+query+`</Query><Options><Range>`+rng+`</Range></Options></Store></Search>`)
+	}
+	r := q("acme.test", "0-99")
+	st := r.n.Child("Response").Child("Store")
+	if st.ChildText("Status") != "1" || st.ChildText("Total") != "2" || len(st.All("Result")) != 2 ||
+		st.All("Result")[0].Child("Properties").ChildText("DisplayName") != "Alice Liddell" ||
+		st.All("Result")[1].Child("Properties").ChildText("EmailAddress") != "bob@acme.test" {
+		t.Fatalf("GAL search: %s", r.xml)
+	}
+	if r := q("eve", "0-99"); r.n.Child("Response").Child("Store").ChildText("Total") != "0" {
+		t.Fatalf("another tenant's user found: %s", r.xml)
+	}
+	if r := q("acme", "1-1"); len(r.n.Child("Response").Child("Store").All("Result")) != 1 || r.n.Child("Response").Child("Store").ChildText("Range") != "1-1" {
+		t.Fatalf("range: %s", r.xml)
+	}
+	if r := d.do("Search", `<Search xmlns="Search:"><Store><Name>Mailbox</Name><Query>x</Query></Store></Search>`); r.n.Child("Response").Child("Store").ChildText("Status") != "2" {
+		t.Fatalf("mailbox search: %s", r.xml)
+	}
+}

@@ -135,6 +135,7 @@ var root = map[string]commandEntry{
 	"SmartForward":    {eas.ComposeMail, "SmartForward", smartForward},
 	"Settings":        {eas.Settings, "Settings", settings},
 	"MeetingResponse": {eas.MeetingResponse, "MeetingResponse", meetingResponse},
+	"Search":          {eas.Search, "Search", search},
 }
 
 // bodyOptional are the commands that may come without a WBXML body: an

@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +38,8 @@ func TestActiveSyncAgainstServe(t *testing.T) {
 	text = []byte(strings.NewReplacer(`https_listen = "off"`, fmt.Sprintf("https_listen = %q", httpsAddr),
 		`imap_listen = "off"`, fmt.Sprintf("imap_listen = %q", imapAddr),
 		`lmtp_listen = "off"`, fmt.Sprintf("lmtp_listen = %q", lmtpAddr)).Replace(string(text)) +
-		"allow_plaintext_auth = true\nactivesync_require_pin = true\nactivesync_min_pin_length = 6\n")
+		"allow_plaintext_auth = true\nactivesync_require_pin = true\nactivesync_min_pin_length = 6\n" +
+		fmt.Sprintf("audit_log_file = %q\n", filepath.Join(dir, "audit.log")))
 	if err := os.WriteFile(cfg, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +199,12 @@ func TestActiveSyncAgainstServe(t *testing.T) {
 	do("Provision", `<Provision xmlns="Provision:"><RemoteWipe><Status>1</Status></RemoteWipe></Provision>`)
 	if out := admin("", "device", "list", "alice"); !strings.Contains(out, "wiped") {
 		t.Fatalf("device list after wipe:\n%s", out)
+	}
+	// The audit log has the request and the device's confirmation.
+	audit, _ := os.ReadFile(filepath.Join(dir, "audit.log"))
+	if !strings.Contains(string(audit), `"action":"POST /v1/users/alice/devices/E2EPHONE/wipe"`) ||
+		!strings.Contains(string(audit), `"action":"device wipe confirmed","target":"alice/E2EPHONE"`) {
+		t.Fatalf("audit log:\n%s", audit)
 	}
 	admin("", "device", "remove", "alice", "E2EPHONE")
 	if out := admin("", "device", "list", "alice", "--json"); strings.TrimSpace(out) != "[]" {

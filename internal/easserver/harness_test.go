@@ -185,7 +185,11 @@ func (d *device) post(cmd string, body []byte, hdr ...string) reply {
 	}
 	r := reply{code: resp.StatusCode, hdr: resp.Header, raw: raw}
 	if len(raw) > 0 && resp.Header.Get("Content-Type") == "application/vnd.ms-sync.wbxml" {
-		r.xml = testenv.WBXML2XML(d.e.t, raw)
+		// libwbxml 0.11.8 has no Find code page: Find answers are checked
+		// by Roost's decoder alone.
+		if cmd != "Find" {
+			r.xml = testenv.WBXML2XML(d.e.t, raw)
+		}
 		if r.n, err = eas.Decode(raw, wbxml.Limits{}); err != nil {
 			d.e.t.Fatalf("Roost cannot read its own answer: %v", err)
 		}

@@ -44,21 +44,10 @@ func search(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		}
 		from, to = x, min(y, x+maxSearchResults-1)
 	}
-	users, err := c.s.o.Store.ListUsers(store.SystemContext(c.ctx), c.p.Tenant)
+	hits, err := c.galMatches(q)
 	if err != nil {
 		return nil, err
 	}
-	var hits []*store.User
-	for _, u := range users {
-		if u.Email == "" {
-			continue
-		}
-		fields := append([]string{u.FullName, u.Login, u.Email}, u.Aliases...)
-		if slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(strings.ToLower(f), q) }) {
-			hits = append(hits, u)
-		}
-	}
-	slices.SortFunc(hits, func(a, b *store.User) int { return strings.Compare(strings.ToLower(name(a)), strings.ToLower(name(b))) })
 	out := wbxml.El(eas.Search, "Store", sr("Status", "1"))
 	n := 0
 	for i := from; i <= to && i < len(hits); i++ {
@@ -75,6 +64,27 @@ func search(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	}
 	out.Add(sr("Total", strconv.Itoa(len(hits))))
 	return resp.Add(sr("Status", "1"), wbxml.El(eas.Search, "Response", out)), nil
+}
+
+// galMatches are the users of the caller's tenant whose name, login or
+// address contains q (lower case), sorted by name.
+func (c *call) galMatches(q string) ([]*store.User, error) {
+	users, err := c.s.o.Store.ListUsers(store.SystemContext(c.ctx), c.p.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	var hits []*store.User
+	for _, u := range users {
+		if u.Email == "" {
+			continue
+		}
+		fields := append([]string{u.FullName, u.Login, u.Email}, u.Aliases...)
+		if slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(strings.ToLower(f), q) }) {
+			hits = append(hits, u)
+		}
+	}
+	slices.SortFunc(hits, func(a, b *store.User) int { return strings.Compare(strings.ToLower(name(a)), strings.ToLower(name(b))) })
+	return hits, nil
 }
 
 func name(u *store.User) string {

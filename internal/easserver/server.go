@@ -136,6 +136,7 @@ var root = map[string]commandEntry{
 	"Settings":        {eas.Settings, "Settings", settings},
 	"MeetingResponse": {eas.MeetingResponse, "MeetingResponse", meetingResponse},
 	"Search":          {eas.Search, "Search", search},
+	"Find":            {eas.Find, "Find", find},
 }
 
 // bodyOptional are the commands that may come without a WBXML body: an

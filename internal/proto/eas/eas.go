@@ -32,6 +32,7 @@ const (
 	ComposeMail       byte = 21
 	Email2            byte = 22
 	Notes             byte = 23
+	Find              byte = 25
 )
 
 // Table is ActiveSync's code page table.
@@ -44,7 +45,7 @@ var Versions = []string{"12.1", "14.0", "14.1", "16.0", "16.1"}
 // Commands are the commands served (MS-ASProtocolCommands).
 var Commands = []string{"Sync", "SendMail", "SmartForward", "SmartReply", "GetAttachment", "FolderSync",
 	"FolderCreate", "FolderDelete", "FolderUpdate", "MoveItems", "GetItemEstimate", "Provision",
-	"Ping", "ItemOperations", "Settings", "MeetingResponse", "Search"}
+	"Ping", "ItemOperations", "Settings", "MeetingResponse", "Search", "Find"}
 
 // Decode parses an ActiveSync WBXML body.
 func Decode(data []byte, lim wbxml.Limits) (*wbxml.Node, error) {

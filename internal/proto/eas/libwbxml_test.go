@@ -153,6 +153,9 @@ func TestEveryTagLibwbxml(t *testing.T) {
 	}
 	renamed["Provision:AccountOnlyRemoteWipe"] = true
 	for num, p := range pages {
+		if num == Find {
+			continue // libwbxml 0.11.8 has no Find page
+		}
 		root := wbxml.El(num, "x")
 		var want bytes.Buffer
 		for tok := byte(5); tok < 0x40; tok++ {

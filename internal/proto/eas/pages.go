@@ -1,6 +1,7 @@
 // Code generated from libwbxml 0.11.8's ActiveSync tag table (sv_airsync_tag_table),
 // with [MS-ASWBXML] element names where libwbxml spells them differently
-// (recurrence and attendee fields) and the 16.1 AccountOnlyRemoteWipe tag. DO NOT EDIT by hand
+// (recurrence and attendee fields), the 16.1 AccountOnlyRemoteWipe tag and
+// the 16.1 Find page, which libwbxml lacks. DO NOT EDIT by hand
 // without checking [MS-ASWBXML] §2.1.2.1.
 
 package eas
@@ -677,5 +678,27 @@ var pages = map[byte]*wbxml.CodePage{
 		0x16: "TemplateDescription",
 		0x17: "ContentOwner",
 		0x18: "RemoveRightsManagementDistribution",
+	}},
+	// Find (16.1), not in libwbxml 0.11.8: [MS-ASWBXML] §2.1.2.1.26.
+	25: {Name: "Find", Tags: map[byte]string{
+		0x05: "Find",
+		0x06: "SearchId",
+		0x07: "ExecuteSearch",
+		0x08: "MailBoxSearchCriterion",
+		0x09: "Query",
+		0x0a: "Status",
+		0x0b: "FreeText",
+		0x0c: "Options",
+		0x0d: "Range",
+		0x0e: "DeepTraversal",
+		0x11: "Response",
+		0x12: "Result",
+		0x13: "Properties",
+		0x14: "Preview",
+		0x15: "HasAttachments",
+		0x16: "Total",
+		0x17: "DisplayCc",
+		0x18: "DisplayBcc",
+		0x19: "GALSearchCriterion",
 	}},
 }

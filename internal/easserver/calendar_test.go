@@ -119,3 +119,24 @@ func TestSyncCalendar(t *testing.T) {
 		t.Fatalf("time range: %v %v", items, err)
 	}
 }
+
+// A calendar's FilterType does not hide events stored long ago (the mail
+// age filter is by the message's date; a calendar's would be by the
+// event's end).
+func TestCalendarFilterType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "FILTERPHONE")
+	d.provision()
+	calF := e.folder("alice", store.SpecialCalendar)
+	if _, err := e.db.AppendItem(e.as("alice"), calF.ID, store.NewItem{Content: strings.NewReader(berlinEvent), Name: "w.ics", ObjectUID: "weekly-1",
+		InternalDate: mustTime("2020-01-01T00:00:00Z")}); err != nil {
+		t.Fatal(err)
+	}
+	coll := id(calF)
+	key := collection(d.sync(coll, "0", "")).ChildText("SyncKey")
+	r := d.sync(coll, key, `<Options><FilterType>5</FilterType></Options>`)
+	if collection(r).Child("Commands").Child("Add") == nil {
+		t.Fatalf("an event stored in 2020 was filtered out: %s", r.xml)
+	}
+}

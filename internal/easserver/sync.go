@@ -219,7 +219,9 @@ func (c *call) syncCollection(col *wbxml.Node, window int, repeat bool) (resp *w
 	}
 	opts := parseBodyOptions(col.Child("Options"))
 	var cutoff time.Time
-	if ft, err := strconv.Atoi(col.Child("Options").ChildText("FilterType")); err == nil {
+	// FilterType ages mail by its date; for calendars it counts from an
+	// event's end, which Roost does not filter by yet: every event goes.
+	if ft, err := strconv.Atoi(col.Child("Options").ChildText("FilterType")); err == nil && f.Type == store.FolderMail {
 		if d, ok := filterAges[ft]; ok && d > 0 {
 			cutoff = c.s.o.Now().Add(-d)
 		}

@@ -2,6 +2,7 @@ package easserver
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"io"
@@ -144,8 +145,11 @@ func (c *call) putEvent(f *store.Folder, obj *ical.Component, old *store.Item, n
 }
 
 // readRaw reads an item's content (bounded).
-func (c *call) readRaw(itemID int64) ([]byte, error) {
-	rc, err := c.s.o.Store.OpenItem(c.ctx, itemID)
+func (c *call) readRaw(itemID int64) ([]byte, error) { return c.readRawAs(c.ctx, itemID) }
+
+// readRawAs reads an item's content as the principal of ctx.
+func (c *call) readRawAs(ctx context.Context, itemID int64) ([]byte, error) {
+	rc, err := c.s.o.Store.OpenItem(ctx, itemID)
 	if err != nil {
 		return nil, err
 	}

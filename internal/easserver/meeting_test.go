@@ -64,3 +64,37 @@ func TestMeetingResponse(t *testing.T) {
 		t.Fatalf("unknown meeting: %s", r.xml)
 	}
 }
+
+// ResolveRecipients: a name resolves within the tenant, with bob's
+// free/busy per half hour from his calendar; ambiguous and unknown names
+// say so; another tenant's user is unknown.
+func TestResolveRecipients(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "RESOLVEPHONE")
+	d.provision()
+	ev := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:b1\r\nDTSTAMP:20260101T000000Z\r\n" +
+		"DTSTART:20260210T120000Z\r\nDTEND:20260210T130000Z\r\nSUMMARY:Busy\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	bobCal := e.folder("bob", store.SpecialCalendar)
+	if _, err := e.db.AppendItem(e.as("bob"), bobCal.ID, store.NewItem{Content: strings.NewReader(ev), Name: "b1.ics", ObjectUID: "b1",
+		Start: mustTime("2026-02-10T12:00:00Z"), End: mustTime("2026-02-10T13:00:00Z")}); err != nil {
+		t.Fatal(err)
+	}
+	r := d.do("ResolveRecipients", `<ResolveRecipients xmlns="ResolveRecipients:"><To>bob@acme.test</To><To>acme</To><To>nobody-here</To><To>eve@globex.test</To>`+
+		`<Options><Availability><StartTime>2026-02-10T10:00:00.000Z</StartTime><EndTime>2026-02-10T14:00:00.000Z</EndTime></Availability></Options></ResolveRecipients>`)
+	rs := r.n.All("Response")
+	if r.n.ChildText("Status") != "1" || len(rs) != 4 {
+		t.Fatalf("ResolveRecipients: %s", r.xml)
+	}
+	bob := rs[0].Child("Recipient")
+	if rs[0].ChildText("Status") != "1" || bob.ChildText("EmailAddress") != "bob@acme.test" ||
+		bob.Child("Availability").ChildText("MergedFreeBusy") != "00002200" {
+		t.Fatalf("bob: %s", r.xml)
+	}
+	if rs[1].ChildText("Status") != "2" || rs[1].ChildText("RecipientCount") != "2" {
+		t.Fatalf("ambiguous: %s", r.xml)
+	}
+	if rs[2].ChildText("Status") != "4" || rs[3].ChildText("Status") != "4" {
+		t.Fatalf("unknown and other tenant: %s", r.xml)
+	}
+}

@@ -45,7 +45,7 @@ var Versions = []string{"12.1", "14.0", "14.1", "16.0", "16.1"}
 // Commands are the commands served (MS-ASProtocolCommands).
 var Commands = []string{"Sync", "SendMail", "SmartForward", "SmartReply", "GetAttachment", "FolderSync",
 	"FolderCreate", "FolderDelete", "FolderUpdate", "MoveItems", "GetItemEstimate", "Provision",
-	"Ping", "ItemOperations", "Settings", "MeetingResponse", "Search", "Find"}
+	"Ping", "ItemOperations", "Settings", "MeetingResponse", "Search", "Find", "ResolveRecipients"}
 
 // Decode parses an ActiveSync WBXML body.
 func Decode(data []byte, lim wbxml.Limits) (*wbxml.Node, error) {

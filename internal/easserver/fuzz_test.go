@@ -19,7 +19,7 @@ import (
 func FuzzDispatch(f *testing.F) {
 	testenv.NeedLibwbxml(f)
 	cmds := []string{"Provision", "FolderSync", "FolderCreate", "FolderUpdate", "FolderDelete", "Sync", "GetItemEstimate",
-		"Ping", "ItemOperations", "MoveItems", "SendMail", "SmartReply", "SmartForward", "Settings", "MeetingResponse", "Search", "Find", "ResolveRecipients"}
+		"Ping", "ItemOperations", "MoveItems", "SendMail", "SmartReply", "SmartForward", "Settings", "MeetingResponse", "Search", "Find", "ResolveRecipients", "ValidateCert"}
 	seed := func(n *wbxml.Node) []byte {
 		b, err := eas.Encode(n)
 		if err != nil {

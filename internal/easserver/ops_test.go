@@ -8,6 +8,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // Settings: Oof set and get share the state of `roost admin user oof`
@@ -135,5 +136,22 @@ func TestSearchGAL(t *testing.T) {
 	}
 	if r := d.do("Search", `<Search xmlns="Search:"><Store><Name>Mailbox</Name><Query>x</Query></Store></Search>`); r.n.Child("Response").Child("Store").ChildText("Status") != "2" {
 		t.Fatalf("mailbox search: %s", r.xml)
+	}
+}
+
+// ValidateCert: a self-signed certificate is untrusted, garbage a
+// protocol error, a certificate chaining to a trusted root... is what the
+// system roots decide; the test certificate is not one.
+func TestValidateCert(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "CERTPHONE")
+	d.provision()
+	cert, _, _ := testenv.Cert()
+	der := base64.StdEncoding.EncodeToString(cert.Certificate[0])
+	r := d.do("ValidateCert", `<ValidateCert xmlns="ValidateCert:"><Certificates><Certificate>`+der+`</Certificate><Certificate>bm90IGEgY2VydA==</Certificate></Certificates></ValidateCert>`)
+	cs := r.n.All("Certificate")
+	if r.n.ChildText("Status") != "1" || len(cs) != 2 || cs[0].ChildText("Status") != "4" || cs[1].ChildText("Status") != "2" {
+		t.Fatalf("ValidateCert: %s", r.xml)
 	}
 }

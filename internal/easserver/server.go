@@ -138,6 +138,7 @@ var root = map[string]commandEntry{
 	"Search":            {eas.Search, "Search", search},
 	"Find":              {eas.Find, "Find", find},
 	"ResolveRecipients": {eas.ResolveRecipients, "ResolveRecipients", resolveRecipients},
+	"ValidateCert":      {eas.ValidateCert, "ValidateCert", validateCert},
 }
 
 // bodyOptional are the commands that may come without a WBXML body: an

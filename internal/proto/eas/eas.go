@@ -21,6 +21,7 @@ const (
 	MeetingResponse   byte = 8
 	Tasks             byte = 9
 	ResolveRecipients byte = 10
+	ValidateCert      byte = 11
 	Contacts2         byte = 12
 	Ping              byte = 13
 	Provision         byte = 14
@@ -45,7 +46,7 @@ var Versions = []string{"12.1", "14.0", "14.1", "16.0", "16.1"}
 // Commands are the commands served (MS-ASProtocolCommands).
 var Commands = []string{"Sync", "SendMail", "SmartForward", "SmartReply", "GetAttachment", "FolderSync",
 	"FolderCreate", "FolderDelete", "FolderUpdate", "MoveItems", "GetItemEstimate", "Provision",
-	"Ping", "ItemOperations", "Settings", "MeetingResponse", "Search", "Find", "ResolveRecipients"}
+	"Ping", "ItemOperations", "Settings", "MeetingResponse", "Search", "Find", "ResolveRecipients", "ValidateCert"}
 
 // Decode parses an ActiveSync WBXML body.
 func Decode(data []byte, lim wbxml.Limits) (*wbxml.Node, error) {

@@ -140,3 +140,62 @@ func TestCalendarFilterType(t *testing.T) {
 		t.Fatalf("an event stored in 2020 was filtered out: %s", r.xml)
 	}
 }
+
+// Tasks: a VTODO from CalDAV reaches the device as the task class; the
+// device completes it and adds another.
+func TestSyncTasks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "TASKPHONE")
+	d.provision()
+	tf := e.folder("alice", store.SpecialTasks)
+	todo := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:File taxes\r\n" +
+		"DUE:20260415T170000Z\r\nPRIORITY:1\r\nDESCRIPTION:Before the deadline.\r\nX-KEEP:yes\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\n" +
+		"DESCRIPTION:x\r\nTRIGGER:-PT1H\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+	if _, err := e.db.AppendItem(e.as("alice"), tf.ID, store.NewItem{Content: strings.NewReader(todo), Name: "t1.ics", ObjectUID: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if fs := d.folderSync("0"); !strings.Contains(fs.xml, "<ServerId>"+id(tf)+"</ServerId><ParentId>0</ParentId><DisplayName>"+tf.Name+"</DisplayName><Type>7</Type>") {
+		t.Fatalf("no task folder: %s", fs.xml)
+	}
+	coll := id(tf)
+	key := collection(d.sync(coll, "0", "")).ChildText("SyncKey")
+	r := d.sync(coll, key, "")
+	c := collection(r)
+	add := c.Child("Commands").Child("Add")
+	ad := add.Child("ApplicationData")
+	for k, v := range map[string]string{"Subject": "File taxes", "UtcDueDate": "2026-04-15T17:00:00.000Z", "Importance": "2", "Complete": "0",
+		"ReminderSet": "1", "ReminderTime": "2026-04-15T16:00:00.000Z"} {
+		if got := ad.ChildText(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	key = c.ChildText("SyncKey")
+	// libwbxml spells [MS-ASWBXML]'s UtcDueDate "UTCDueDate"; same token.
+	r = d.do("Sync", `<Sync xmlns="AirSync:" xmlns:tasks="Tasks:"><Collections><Collection><SyncKey>`+key+`</SyncKey><CollectionId>`+coll+
+		`</CollectionId><Commands><Change><ServerId>`+add.ChildText("ServerId")+`</ServerId><ApplicationData><tasks:Subject>File taxes</tasks:Subject>`+
+		`<tasks:Complete>1</tasks:Complete><tasks:DateCompleted>2026-04-01T10:00:00.000Z</tasks:DateCompleted><tasks:UTCDueDate>2026-04-15T17:00:00.000Z</tasks:UTCDueDate>`+
+		`</ApplicationData></Change><Add><ClientId>n1</ClientId><ApplicationData><tasks:Subject>Buy milk</tasks:Subject><tasks:Complete>0</tasks:Complete>`+
+		`<tasks:UTCDueDate>2026-04-02T08:00:00.000Z</tasks:UTCDueDate></ApplicationData></Add></Commands></Collection></Collections></Sync>`)
+	if ra := collection(r).Child("Responses").Child("Add"); ra == nil || ra.ChildText("Status") != "1" {
+		t.Fatalf("device add: %s", r.xml)
+	}
+	var done, milk string
+	for _, s := range e.read("alice", tf) {
+		if strings.Contains(s, "UID:t1") {
+			done = s
+		} else {
+			milk = s
+		}
+	}
+	for _, want := range []string{"STATUS:COMPLETED", "COMPLETED:20260401T100000Z", "X-KEEP:yes", "DESCRIPTION:Before the deadline."} {
+		if !strings.Contains(done, want) {
+			t.Errorf("completed task lacks %q:\n%s", want, done)
+		}
+	}
+	for _, want := range []string{"BEGIN:VTODO", "SUMMARY:Buy milk", "DUE:20260402T080000Z", "STATUS:NEEDS-ACTION"} {
+		if !strings.Contains(milk, want) {
+			t.Errorf("new task lacks %q:\n%s", want, milk)
+		}
+	}
+}

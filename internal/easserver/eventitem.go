@@ -29,6 +29,13 @@ func (c *call) pimData(f *store.Folder, itemID int64, o bodyOptions) (*wbxml.Nod
 	if err != nil || obj == nil {
 		return nil, err
 	}
+	if f.Type == store.FolderTasks {
+		fields, note, ok := eas.TaskData(obj)
+		if !ok {
+			return nil, nil
+		}
+		return noteBody(wbxml.El(eas.AirSync, "ApplicationData").Add(fields...), note, o), nil
+	}
 	self, err := c.selfAddresses()
 	if err != nil {
 		return nil, err
@@ -170,7 +177,9 @@ func (c *call) addObject(f *store.Folder, ad *wbxml.Node) (uint32, error) {
 	obj := &ical.Component{Name: ical.VCalendar}
 	obj.Props = append(obj.Props, &ical.Property{Name: "VERSION", Value: "2.0"}, &ical.Property{Name: "PRODID", Value: "-//Roost//ActiveSync//EN"})
 	note, has := noteOf(ad)
-	if err := eas.ApplyEvent(obj, ad, note, has, uid); err != nil {
+	if f.Type == store.FolderTasks {
+		eas.ApplyTask(obj, ad, note, has, uid)
+	} else if err := eas.ApplyEvent(obj, ad, note, has, uid); err != nil {
 		return 0, err
 	}
 	it, err := c.putEvent(f, obj, nil, name)
@@ -197,7 +206,9 @@ func (c *call) changeObject(f *store.Folder, uid uint32, ad *wbxml.Node) error {
 		return groupware.ErrInvalidObject
 	}
 	note, has := noteOf(ad)
-	if err := eas.ApplyEvent(obj, ad, note, has, ""); err != nil {
+	if f.Type == store.FolderTasks {
+		eas.ApplyTask(obj, ad, note, has, "")
+	} else if err := eas.ApplyEvent(obj, ad, note, has, ""); err != nil {
 		return err
 	}
 	_, err = c.putEvent(f, obj, it, "")
@@ -209,7 +220,7 @@ func (c *call) changeObject(f *store.Folder, uid uint32, ad *wbxml.Node) error {
 // attendee declines).
 func (c *call) deleteObject(f *store.Folder, uid uint32) error {
 	var plan *groupware.Change
-	if f.Type == store.FolderCalendar && c.s.o.Scheduler != nil {
+	if f.Type == store.FolderCalendar && c.s.o.Scheduler != nil { // tasks are not scheduled
 		it, err := c.s.o.Store.ItemByUID(c.ctx, f.ID, uid)
 		if notFound(err) {
 			return nil

@@ -83,6 +83,8 @@ func folderCreate(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		typ = store.FolderContacts
 	case "13":
 		typ = store.FolderCalendar
+	case "15":
+		typ = store.FolderTasks
 	default:
 		return resp.Add(fh("Status", foBadReq)), nil // calendars, tasks and notes come with their Sync classes
 	}

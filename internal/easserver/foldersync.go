@@ -41,20 +41,28 @@ func folderType(f *store.Folder) string {
 		return "9"
 	case store.SpecialCalendar:
 		return "8"
+	case store.SpecialTasks:
+		return "7"
 	}
 	switch f.Type {
 	case store.FolderContacts:
 		return "14" // a user-created contacts folder
 	case store.FolderCalendar:
 		return "13"
+	case store.FolderTasks:
+		return "15"
 	}
 	return "12" // a user-created mail folder
 }
 
-// served tells whether a folder is offered to devices: mail, contacts
-// and calendar folders (tasks and notes come with their Sync classes).
+// served tells whether a folder is offered to devices: mail, contacts,
+// calendar and task folders (notes come with their Sync class).
 func served(f *store.Folder) bool {
-	return (f.Type == store.FolderMail || f.Type == store.FolderContacts || f.Type == store.FolderCalendar) && !f.Deleted
+	switch f.Type {
+	case store.FolderMail, store.FolderContacts, store.FolderCalendar, store.FolderTasks:
+		return !f.Deleted
+	}
+	return false
 }
 
 // class is the EAS class of a folder's items.
@@ -64,6 +72,8 @@ func class(f *store.Folder) string {
 		return "Contacts"
 	case store.FolderCalendar:
 		return "Calendar"
+	case store.FolderTasks:
+		return "Tasks"
 	}
 	return "Email"
 }

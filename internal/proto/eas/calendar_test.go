@@ -70,3 +70,31 @@ func FuzzEvent(f *testing.F) {
 		}
 	})
 }
+
+func FuzzTask(f *testing.F) {
+	f.Add([]byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTODO\r\nUID:t\r\nDTSTAMP:20260101T000000Z\r\n" +
+		"DUE;VALUE=DATE:20260415\r\nPRIORITY:9\r\nSTATUS:COMPLETED\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;RELATED=START:-PT5M\r\n" +
+		"END:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		obj, err := ical.Decode(data, ical.Limits{MaxBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		fields, note, ok := TaskData(obj)
+		if !ok {
+			return
+		}
+		ad := wbxml.El(AirSync, "ApplicationData", fields...)
+		if _, err := Encode(ad); err != nil {
+			t.Fatalf("task data does not encode: %v", err)
+		}
+		ApplyTask(obj, ad, note, true, "x")
+		b, err := ical.Marshal(obj)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		if _, err := ical.Decode(b, ical.Limits{}); err != nil {
+			t.Fatalf("the written task does not parse: %v\n%s", err, b)
+		}
+	})
+}

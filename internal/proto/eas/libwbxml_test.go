@@ -147,7 +147,7 @@ func TestEveryTagLibwbxml(t *testing.T) {
 	for _, p := range []byte{Email, Calendar, Tasks} {
 		for _, n := range []string{"Type", "Until", "Occurrences", "Interval", "DayOfWeek", "DayOfMonth", "WeekOfMonth", "MonthOfYear",
 			"Start", "Regenerate", "DeadOccur", "Email", "Name", "Rtf", "Deleted", "ExceptionStartTime", "OrganizerEmail",
-			"OrganizerName", "AttendeeStatus", "AttendeeType"} {
+			"OrganizerName", "AttendeeStatus", "AttendeeType", "UtcDueDate", "UtcStartDate"} {
 			renamed[pages[p].Name+":"+n] = true
 		}
 	}

@@ -1,6 +1,6 @@
 // Code generated from libwbxml 0.11.8's ActiveSync tag table (sv_airsync_tag_table),
 // with [MS-ASWBXML] element names where libwbxml spells them differently
-// (recurrence and attendee fields), the 16.1 AccountOnlyRemoteWipe tag and
+// (recurrence, attendee and UTC date fields), the 16.1 AccountOnlyRemoteWipe tag and
 // the 16.1 Find page, which libwbxml lacks. DO NOT EDIT by hand
 // without checking [MS-ASWBXML] §2.1.2.1.
 
@@ -306,7 +306,7 @@ var pages = map[byte]*wbxml.CodePage{
 		0x0a: "Complete",
 		0x0b: "DateCompleted",
 		0x0c: "DueDate",
-		0x0d: "UTCDueDate",
+		0x0d: "UtcDueDate",
 		0x0e: "Importance",
 		0x0f: "Recurrence",
 		0x10: "Type",
@@ -324,7 +324,7 @@ var pages = map[byte]*wbxml.CodePage{
 		0x1c: "ReminderTime",
 		0x1d: "Sensitivity",
 		0x1e: "StartDate",
-		0x1f: "UTCStartDate",
+		0x1f: "UtcStartDate",
 		0x20: "Subject",
 		0x21: "CompressedRTF",
 		0x22: "OrdinalDate",

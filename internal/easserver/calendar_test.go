@@ -199,3 +199,51 @@ func TestSyncTasks(t *testing.T) {
 		}
 	}
 }
+
+// Notes: a VJOURNAL reaches the device as the notes class; the device's
+// new note becomes a VJOURNAL.
+func TestSyncNotes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "NOTEPHONE")
+	d.provision()
+	ctx := e.as("alice")
+	st, _ := e.db.UserStore(ctx, "alice")
+	var nf *store.Folder
+	fs, _ := e.db.ListFolders(ctx, st.ID)
+	for _, f := range fs {
+		if f.Type == store.FolderNotes {
+			nf = f
+		}
+	}
+	if nf == nil {
+		var err error
+		if nf, err = e.db.CreateFolder(ctx, st.ID, 0, "Notes", store.FolderNotes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VJOURNAL\r\nUID:n1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Ideas\r\n" +
+		"DESCRIPTION:one\\ntwo\r\nCATEGORIES:Work\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n"
+	if _, err := e.db.AppendItem(ctx, nf.ID, store.NewItem{Content: strings.NewReader(j), Name: "n1.ics", ObjectUID: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	coll := id(nf)
+	key := collection(d.sync(coll, "0", "")).ChildText("SyncKey")
+	r := d.sync(coll, key, "")
+	c := collection(r)
+	ad := c.Child("Commands").Child("Add").Child("ApplicationData")
+	if ad.ChildText("Subject") != "Ideas" || ad.ChildText("MessageClass") != "IPM.StickyNote" || ad.Child("Body").ChildText("Data") != "one\ntwo" {
+		t.Fatalf("note: %s", r.xml)
+	}
+	key = c.ChildText("SyncKey")
+	r = d.do("Sync", `<Sync xmlns="AirSync:" xmlns:notes="Notes:" xmlns:airsyncbase="AirSyncBase:"><Collections><Collection><SyncKey>`+key+`</SyncKey><CollectionId>`+coll+
+		`</CollectionId><Commands><Add><ClientId>n2</ClientId><ApplicationData><notes:Subject>Shopping</notes:Subject>`+
+		`<airsyncbase:Body><airsyncbase:Type>1</airsyncbase:Type><airsyncbase:Data>eggs</airsyncbase:Data></airsyncbase:Body></ApplicationData></Add></Commands></Collection></Collections></Sync>`)
+	if ra := collection(r).Child("Responses").Child("Add"); ra == nil || ra.ChildText("Status") != "1" {
+		t.Fatalf("device add: %s", r.xml)
+	}
+	all := strings.Join(e.read("alice", nf), "\n")
+	if !strings.Contains(all, "BEGIN:VJOURNAL") || !strings.Contains(all, "SUMMARY:Shopping") || !strings.Contains(all, "DESCRIPTION:eggs") {
+		t.Fatalf("notes:\n%s", all)
+	}
+}

@@ -29,8 +29,12 @@ func (c *call) pimData(f *store.Folder, itemID int64, o bodyOptions) (*wbxml.Nod
 	if err != nil || obj == nil {
 		return nil, err
 	}
-	if f.Type == store.FolderTasks {
-		fields, note, ok := eas.TaskData(obj)
+	if f.Type == store.FolderTasks || f.Type == store.FolderNotes {
+		data := eas.TaskData
+		if f.Type == store.FolderNotes {
+			data = eas.NoteData
+		}
+		fields, note, ok := data(obj)
 		if !ok {
 			return nil, nil
 		}
@@ -179,6 +183,8 @@ func (c *call) addObject(f *store.Folder, ad *wbxml.Node) (uint32, error) {
 	note, has := noteOf(ad)
 	if f.Type == store.FolderTasks {
 		eas.ApplyTask(obj, ad, note, has, uid)
+	} else if f.Type == store.FolderNotes {
+		eas.ApplyNote(obj, ad, note, has, uid)
 	} else if err := eas.ApplyEvent(obj, ad, note, has, uid); err != nil {
 		return 0, err
 	}
@@ -208,6 +214,8 @@ func (c *call) changeObject(f *store.Folder, uid uint32, ad *wbxml.Node) error {
 	note, has := noteOf(ad)
 	if f.Type == store.FolderTasks {
 		eas.ApplyTask(obj, ad, note, has, "")
+	} else if f.Type == store.FolderNotes {
+		eas.ApplyNote(obj, ad, note, has, "")
 	} else if err := eas.ApplyEvent(obj, ad, note, has, ""); err != nil {
 		return err
 	}

@@ -85,6 +85,8 @@ func folderCreate(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		typ = store.FolderCalendar
 	case "15":
 		typ = store.FolderTasks
+	case "17":
+		typ = store.FolderNotes
 	default:
 		return resp.Add(fh("Status", foBadReq)), nil // calendars, tasks and notes come with their Sync classes
 	}

@@ -43,6 +43,8 @@ func folderType(f *store.Folder) string {
 		return "8"
 	case store.SpecialTasks:
 		return "7"
+	case store.SpecialNotes:
+		return "10"
 	}
 	switch f.Type {
 	case store.FolderContacts:
@@ -51,15 +53,17 @@ func folderType(f *store.Folder) string {
 		return "13"
 	case store.FolderTasks:
 		return "15"
+	case store.FolderNotes:
+		return "17"
 	}
 	return "12" // a user-created mail folder
 }
 
-// served tells whether a folder is offered to devices: mail, contacts,
-// calendar and task folders (notes come with their Sync class).
+// served tells whether a folder is offered to devices: every kind Roost
+// keeps (mail, contacts, calendars, tasks, notes).
 func served(f *store.Folder) bool {
 	switch f.Type {
-	case store.FolderMail, store.FolderContacts, store.FolderCalendar, store.FolderTasks:
+	case store.FolderMail, store.FolderContacts, store.FolderCalendar, store.FolderTasks, store.FolderNotes:
 		return !f.Deleted
 	}
 	return false
@@ -74,6 +78,8 @@ func class(f *store.Folder) string {
 		return "Calendar"
 	case store.FolderTasks:
 		return "Tasks"
+	case store.FolderNotes:
+		return "Notes"
 	}
 	return "Email"
 }

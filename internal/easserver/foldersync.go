@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
 	"github.com/roost-mail/roost/internal/store"
@@ -60,8 +61,12 @@ func folderType(f *store.Folder) string {
 }
 
 // served tells whether a folder is offered to devices: every kind Roost
-// keeps (mail, contacts, calendars, tasks, notes).
+// keeps (mail, contacts, calendars, tasks, notes), except the CalDAV
+// schedule inbox (a notes folder of the scheduler's).
 func served(f *store.Folder) bool {
+	if groupware.IsScheduleInbox(f) {
+		return false
+	}
 	switch f.Type {
 	case store.FolderMail, store.FolderContacts, store.FolderCalendar, store.FolderTasks, store.FolderNotes:
 		return !f.Deleted

@@ -36,6 +36,10 @@ func TestMeetingResponse(t *testing.T) {
 
 	d := e.device("alice", "MEETPHONE")
 	d.provision()
+	// The scheduler's schedule inbox (a notes folder) is not offered.
+	if fs := d.folderSync("0"); strings.Contains(fs.xml, groupware.ScheduleInboxName) {
+		t.Fatalf("the schedule inbox in FolderSync: %s", fs.xml)
+	}
 	calF := e.folder("alice", store.SpecialCalendar)
 	coll := id(calF)
 	key := collection(d.sync(coll, "0", "")).ChildText("SyncKey")

@@ -25,6 +25,7 @@ need mbsync isync                   # IMAP sync, both ways
 need offlineimap offlineimap        # IMAP sync, 1,000 messages
 need fetchmail fetchmail            # POP3
 need curl curl                      # imap:// and pop3:// URLs
+need python3 python3                # imaplib, smtplib (AUTH OAUTHBEARER), caldav discovery
 need dovecot dovecot-imapd          # differential IMAP tests
 need swaks swaks                    # SMTP submission
 need postfix postfix                # the relay the outbound queue sends through
@@ -39,6 +40,7 @@ need php php-cli                    # Horde's autoconfig consumer
 need promtool prometheus            # checks the /metrics exposition
 need node nodejs                    # runs jmap-jam, a JMAP client from npm
 need npm npm
+need chromium chromium              # the web client's browser tests (playwright-core)
 need slapd slapd                    # a real OpenLDAP for the LDAP backend
 need ldapadd ldap-utils
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
@@ -66,6 +68,20 @@ if [ ! -d "$jam_dir/node_modules/jmap-jam" ]; then
   npm install --silent --no-audit --no-fund --prefix "$jam_dir" jmap-jam@0.13.1 >/dev/null
 fi
 export ROOST_JMAP_JAM_DIR="$jam_dir"
+
+# The web client: install its pinned packages, rebuild it and fail when the
+# committed build (web/dist, embedded into the binary) is not what the
+# sources build to, or when the initial JavaScript passes its budget
+# (build.mjs exits non-zero over 150 KB gzipped). playwright-core, for
+# the browser tests, comes with npm ci.
+echo "== web client: npm ci, rebuild, compare with web/dist"
+(cd web && npm ci --silent --no-audit --no-fund >/dev/null && node build.mjs)
+if [ -n "$(git status --porcelain -- web/dist)" ]; then
+  git status --short -- web/dist
+  echo "web/dist differs from a fresh build of web/src: run (cd web && npm ci && node build.mjs) and commit web/dist"
+  exit 1
+fi
+export ROOST_TEST_ARTIFACTS="${ROOST_TEST_ARTIFACTS:-$PWD/test-artifacts}"
 
 # A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
 # root it runs as the postgres user that Debian's package creates.

@@ -62,6 +62,8 @@ type server struct {
 	audit   *audit.Log   // audit.go; nil: off
 	logs    *logState    // log.go: log_file, log_levels
 	started time.Time
+	// blobUsage caches the blob directory's size for roost stats.
+	blobUsage blobUsage
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
 
@@ -293,13 +295,14 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
 	if cfg.HasRole("admin") {
-		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
+		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version, Authenticator: authn,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
-			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert }})
+			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
+			Runtime: s.runtimeStats})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -344,7 +347,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, OnCommand: s.metrics.imapCommand,
+			}, VerifyToken: saslBearer(cfg, authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
 			}})
@@ -360,7 +363,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+			}, VerifyToken: saslBearer(cfg, authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -571,18 +574,21 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	s.mountJMAP(mux, authn)      // jmap.go
-	s.mountEAS(mux, authn, imip) // eas.go
+	webServer := s.mountWeb(mux, authn)      // web.go
+	s.mountJMAP(mux, authn, imip, webServer) // jmap.go
+	s.mountEAS(mux, authn, imip)             // eas.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nJMAP: /jmap/ (/.well-known/jmap). ActiveSync: /Microsoft-Server-ActiveSync. The web client is served here as it is built.\n", s.o.Version)
-	})
+	if webServer == nil {
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nThe web client is not built into this binary.\n", s.o.Version)
+		})
+	}
 	return mux
 }
 

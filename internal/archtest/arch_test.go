@@ -89,11 +89,11 @@ func TestImportRules(t *testing.T) {
 // groupware) talk through interfaces the app wires, and netserve, events
 // and auth know nothing of storage. A new package must be placed here.
 var layers = [][]string{
-	{"internal/proto", "internal/config", "internal/metrics", "internal/audit"},
+	{"internal/proto", "internal/config", "internal/metrics", "internal/audit", "web"}, // web: the built web client (embed)
 	{"internal/blob", "internal/auth", "internal/events", "internal/netserve"},
 	{"internal/store"},
 	{"internal/directory"},
-	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster", "internal/onboard"},
+	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster", "internal/onboard", "internal/backup"},
 	adapterPaths(),
 	{"internal/app"},
 	{"cmd"},

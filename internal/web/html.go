@@ -1,0 +1,118 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/proto/mime"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Bounds on what the HTML view reads.
+const (
+	maxMessage  = 50 << 20 // bytes of a message parsed
+	maxHTMLBody = 2 << 20  // decoded bytes of its HTML body
+)
+
+// HTMLCSP is the policy of the sanitised HTML document itself, should
+// anything load it as a page: nothing runs, nothing loads.
+const HTMLCSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+
+// html serves GET /web/api/html/{emailId}: the HTML body of a message of
+// the user's own mailbox, sanitised by Sanitize. This is where HTML mail
+// is sanitised on the server; the app runs DOMPurify over the result and
+// shows it in a sandboxed iframe. 404 when the message has no HTML body,
+// or is not the user's (existence does not leak).
+func (s *Server) html(w http.ResponseWriter, r *http.Request) {
+	s.authed(w, r, func(w http.ResponseWriter, r *http.Request) {
+		id, ok := jmap.ParseID('E', strings.TrimPrefix(r.URL.Path, "/web/api/html/"))
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := s.htmlBody(r, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrPermission):
+			http.NotFound(w, r)
+			return
+		case err != nil:
+			s.log.Error("web html body", "user", store.PrincipalFrom(r.Context()).Login, "email", id, "err", err)
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", HTMLCSP)
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		// A message's content never changes; the URL is per user only
+		// through the cookie, hence private.
+		h.Set("Cache-Control", "private, max-age=3600")
+		io.WriteString(w, Sanitize(body))
+	})
+}
+
+// htmlBody returns the decoded HTML body of message id of the
+// principal's own store.
+func (s *Server) htmlBody(r *http.Request, id int64) (string, error) {
+	ctx := r.Context()
+	p := store.PrincipalFrom(ctx)
+	st, err := s.o.Store.UserStore(ctx, p.Login)
+	if err != nil {
+		return "", fmt.Errorf("user store: %w", err)
+	}
+	it, err := s.o.Store.GetItem(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("item %d: %w", id, err)
+	}
+	if it.StoreID != st.ID || it.Deleted {
+		return "", fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+	}
+	rc, err := s.o.Store.OpenItem(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("open item %d: %w", id, err)
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, maxMessage))
+	if err != nil {
+		return "", fmt.Errorf("read item %d: %w", id, err)
+	}
+	root, err := mime.Parse(raw, mime.Limits{})
+	var le *mime.LimitError
+	if err != nil && !errors.As(err, &le) {
+		return "", fmt.Errorf("parse item %d: %w", id, err)
+	}
+	part := htmlPart(root)
+	if part == nil {
+		return "", fmt.Errorf("item %d has no HTML body: %w", id, store.ErrNotFound)
+	}
+	b, err := io.ReadAll(io.LimitReader(part.DecodedBody(bytes.NewReader(raw)), maxHTMLBody))
+	if err != nil {
+		return "", fmt.Errorf("decode item %d: %w", id, err)
+	}
+	text, _ := mime.DecodeCharset(part.Charset(), b)
+	return text, nil
+}
+
+// htmlPart is the message's HTML body: the first text/html part that is
+// not an attachment, in document order (RFC 8621 §4.1.4 picks the same
+// part for the common multipart/alternative and multipart/related
+// shapes).
+func htmlPart(root *mime.Part) *mime.Part {
+	if root == nil {
+		return nil
+	}
+	var found *mime.Part
+	root.Walk(func(q *mime.Part) bool {
+		if q.MediaType == "text" && q.SubType == "html" && q.Disposition != "attachment" {
+			found = q
+			return false
+		}
+		return true
+	})
+	return found
+}

@@ -1,0 +1,86 @@
+// The message list with a big Inbox (TestWebClientBigMailbox seeds TOTAL
+// messages, one a minute apart). Checks the list is virtualised: few rows
+// in the DOM, only the pages in view fetched (Email/query position/limit),
+// a jump to the middle served without loading what lies between. Prints
+// the timings it measured.
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const { BASE, USER, PASS, TOTAL, ARTIFACTS } = process.env;
+const total = Number(TOTAL);
+mkdirSync(ARTIFACTS, { recursive: true });
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+  console.log('ok:', what);
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+await context.tracing.start({ screenshots: true, snapshots: true });
+const page = await context.newPage();
+const queries = [];
+page.on('request', (r) => {
+  if (r.url().endsWith('/jmap/api/') && r.method() === 'POST') {
+    const body = JSON.parse(r.postData() || '{}');
+    for (const [name, args] of body.methodCalls || []) if (name === 'Email/query') queries.push(args.position);
+  }
+});
+let failed = false;
+try {
+  await page.goto(BASE + '/');
+  await page.getByLabel('Address or login name').fill(USER);
+  await page.getByLabel('Password').fill(PASS);
+  const t0 = Date.now();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#message-list .row[data-id]').first().waitFor();
+  const firstPage = Date.now() - t0;
+  console.log(`timing: first page of ${total} messages ${firstPage} ms after sign-in`);
+  check(await page.locator('#message-list').getAttribute('aria-label') === 'Messages', 'the list is labelled');
+  const setsize = await page.locator('#message-list .row[data-id]').first().getAttribute('aria-setsize');
+  check(Number(setsize) === total, `the list knows its ${total} messages (aria-setsize ${setsize})`);
+  const rows = await page.locator('#message-list .row').count();
+  check(rows < 60, `only the rows in view are rendered (${rows})`);
+  const height = await page.locator('#message-list .spacer').evaluate((e) => e.offsetHeight);
+  check(height === total * 64, `the scroll height stands for all ${total} (${height} px)`);
+
+  // Jump to the middle.
+  const mid = Math.floor(total / 2);
+  const before = queries.length;
+  const t1 = Date.now();
+  await page.locator('#message-list').evaluate((e, y) => { e.scrollTop = y; }, mid * 64);
+  await page.locator(`#message-list .row[data-id][aria-posinset="${mid + 1}"]`).waitFor();
+  console.log(`timing: rows around position ${mid} shown ${Date.now() - t1} ms after the jump`);
+  const fetched = queries.slice(before);
+  check(fetched.length <= 3 && fetched.every((p) => Math.abs(p - mid) <= 200), `the jump fetched only the pages in view (positions ${fetched.join(', ')})`);
+  const rows2 = await page.locator('#message-list .row').count();
+  check(rows2 < 60, `still only the rows in view (${rows2})`);
+
+  // Keyboard: j opens the next message, the pane follows.
+  await page.locator(`#message-list .row[data-id][aria-posinset="${mid + 1}"]`).click();
+  const t2 = Date.now();
+  await page.getByRole('heading', { name: 'One of many' }).waitFor();
+  console.log(`timing: message opened ${Date.now() - t2} ms after the click`);
+  await page.locator('body').press('j');
+  await page.locator(`#message-list .row.selected[aria-posinset="${mid + 2}"]`).waitFor();
+  check(true, 'j selects the next message');
+
+  // Scroll smoothly through a few screens: rows keep arriving.
+  for (let k = 1; k <= 5; k++) {
+    await page.mouse.move(400, 400);
+    await page.mouse.wheel(0, 2000);
+    await page.waitForTimeout(50);
+  }
+  await page.waitForFunction(() => document.querySelectorAll('#message-list .row.placeholder').length === 0);
+  check(true, 'after wheel scrolling every row in view is loaded');
+  console.log(`Email/query calls in all: ${queries.length} (positions ${queries.join(', ')})`);
+  console.log('OK');
+} catch (e) {
+  failed = true;
+  console.error(e.stack || String(e));
+  await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => {});
+  writeFileSync(join(ARTIFACTS, 'failure.html'), await page.content().catch(() => ''));
+}
+await context.tracing.stop(failed ? { path: join(ARTIFACTS, 'trace.zip') } : undefined);
+await browser.close();
+process.exit(failed ? 1 : 0);

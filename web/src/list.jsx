@@ -1,0 +1,101 @@
+// The virtualised message list: only the rows in view (plus a margin)
+// are in the DOM, and only their pages of the Email/query result are
+// fetched (position/limit), so a folder of 100,000 messages scrolls
+// like one of ten.
+import { useEffect, useRef } from 'preact/hooks';
+import { useSignal } from '@preact/signals';
+import { t, lang } from './i18n.js';
+import * as S from './state.js';
+
+export const ROW = 64; // px; fixed so a position maps to an offset
+const MARGIN = 8;      // rows rendered beyond the viewport
+
+const fmtCache = {};
+function when(iso) {
+  const d = new Date(iso);
+  const now = new Date();
+  const l = lang.value;
+  const sameDay = d.toDateString() === now.toDateString();
+  const key = l + (sameDay ? 't' : 'd');
+  fmtCache[key] ||= new Intl.DateTimeFormat(l, sameDay ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', year: '2-digit' });
+  return fmtCache[key].format(d);
+}
+
+export function scrollToIndex(i) {
+  const el = document.getElementById('message-list');
+  if (!el) return;
+  const top = i * ROW;
+  if (top < el.scrollTop) el.scrollTop = top;
+  else if (top + ROW > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW - el.clientHeight;
+}
+
+function Row({ i, e }) {
+  const selected = i === S.selectedIndex.value;
+  if (!e) {
+    return <div class="row placeholder" role="option" aria-selected="false" aria-posinset={i + 1} aria-setsize={S.total.value} style={{ top: i * ROW }}>{t('loading')}</div>;
+  }
+  const from = e.from && e.from[0] ? (e.from[0].name || e.from[0].email) : '';
+  const unread = !e.keywords.$seen;
+  const flagged = !!e.keywords.$flagged;
+  return (
+    <div
+      id={`row-${e.id}`}
+      class={`row${unread ? ' unread' : ''}${selected ? ' selected' : ''}`}
+      role="option"
+      aria-selected={selected ? 'true' : 'false'}
+      aria-posinset={i + 1}
+      aria-setsize={S.total.value}
+      data-id={e.id}
+      style={{ top: i * ROW }}
+      draggable
+      onDragStart={(ev) => { ev.dataTransfer.setData('application/x-roost-email', e.id); ev.dataTransfer.effectAllowed = 'move'; }}
+      onClick={() => S.select(i, e.id)}
+    >
+      <span class="from">{unread && <span class="sr">{t('unread')}: </span>}{from}</span>
+      <span class="date">{when(e.receivedAt)}</span>
+      <span class="subject">{flagged && <span class="flag" aria-label={t('flagged')} title={t('flagged')}>⚑</span>}{e.subject || t('noSubject')}</span>
+      <span class="preview">{e.preview}</span>
+    </div>
+  );
+}
+
+export function MessageList() {
+  const ref = useRef(null);
+  const scrollTop = useSignal(0);
+  const height = useSignal(600);
+  useEffect(() => {
+    const el = ref.current;
+    const ro = new ResizeObserver(() => { height.value = el.clientHeight; });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  // Scroll back to the top on another folder or query.
+  useEffect(() => { if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; } }, [S.currentMailbox.value, S.query.value]);
+
+  S.listVersion.value; // re-render when rows arrive
+  const total = S.total.value;
+  const first = Math.max(0, Math.floor(scrollTop.value / ROW) - MARGIN);
+  const last = Math.min(total, Math.ceil((scrollTop.value + height.value) / ROW) + MARGIN);
+  useEffect(() => { S.ensureRange(first, Math.max(last, first + 1)); });
+  const rows = [];
+  for (let i = first; i < last; i++) rows.push(<Row key={i} i={i} e={S.emailAt(i)} />);
+  const sel = S.selectedIndex.value;
+  const selEmail = sel >= 0 ? S.emailAt(sel) : null;
+  return (
+    <section class="list" aria-label={t('messages')}>
+      <div
+        id="message-list"
+        ref={ref}
+        class="scroller"
+        role="listbox"
+        tabindex="0"
+        aria-label={t('messages')}
+        aria-activedescendant={selEmail ? `row-${selEmail.id}` : undefined}
+        onScroll={(e) => { scrollTop.value = e.currentTarget.scrollTop; }}
+      >
+        <div class="spacer" style={{ height: total * ROW }}>{rows}</div>
+        {total === 0 && <p class="empty" role="status">{S.listLoaded.value ? t('noMessages') : t('loading')}</p>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,398 @@
+// The mail state (signals) and the actions on it, all through JMAP.
+import { signal, computed, batch } from '@preact/signals';
+import { api, LIST_PROPS, AuthError } from './jmap.js';
+import { t } from './i18n.js';
+
+export const PAGE = 100;
+
+export const user = signal(null);          // { login } once signed in
+export const mailboxes = signal([]);       // Mailbox objects
+export const identities = signal([]);
+export const currentMailbox = signal(null); // mailbox id
+export const query = signal('');           // the search box's text
+export const total = signal(0);            // messages the query matches
+export const listVersion = signal(0);      // bumps when rows arrive
+export const listLoaded = signal(false);   // the first page of the current list is in
+export const selectedIndex = signal(-1);
+export const selectedId = signal(null);
+export const message = signal(null);       // the open message, full
+export const compose = signal(null);       // the draft being written
+export const dialog = signal(null);        // 'help' | 'move' | 'settings'
+export const toast = signal('');
+export const mobileView = signal('list');  // 'folders' | 'list' | 'reader' (narrow screens)
+
+// The list cache: position → email id, id → email. generation changes
+// with every reset, so late answers for an older list are dropped;
+// loaded holds the pages fetched in this generation.
+let ids = [];
+const emails = new Map();
+const loading = new Set();
+const loaded = new Set();
+let generation = 0;
+
+export function emailAt(i) {
+  const id = ids[i];
+  return id ? emails.get(id) : undefined;
+}
+export function emailById(id) { return emails.get(id); }
+
+export const mailboxByRole = (role) => mailboxes.value.find((m) => m.role === role);
+export const mailboxName = (m) => (m.role && ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive'].includes(m.role) ? t('role.' + m.role) : m.name);
+
+// tree orders the mailboxes depth-first with their depth, roles first.
+export const tree = computed(() => {
+  const all = mailboxes.value;
+  const kids = new Map();
+  for (const m of all) {
+    const p = m.parentId || '';
+    if (!kids.has(p)) kids.set(p, []);
+    kids.get(p).push(m);
+  }
+  const order = ['inbox', 'drafts', 'sent', 'archive', 'junk', 'trash'];
+  const rank = (m) => (m.role && order.includes(m.role) ? order.indexOf(m.role) : 100 + (m.sortOrder || 0));
+  const out = [];
+  const walk = (p, depth) => {
+    const list = (kids.get(p) || []).slice().sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+    for (const m of list) {
+      out.push({ m, depth });
+      if (depth < 20) walk(m.id, depth + 1);
+    }
+  };
+  walk('', 0);
+  return out;
+});
+
+// firstError returns the first SetError of a notCreated/notUpdated/
+// notDestroyed map (servers may send an empty map or null for none).
+export function firstError(m) {
+  const e = m && Object.values(m)[0];
+  return e ? new Error(e.description || e.type) : null;
+}
+
+export function notify(msg) {
+  toast.value = msg;
+  clearTimeout(notify.timer);
+  notify.timer = setTimeout(() => { toast.value = ''; }, 5000);
+}
+
+export function fail(err) {
+  if (err instanceof AuthError) {
+    // The session ended (signed out elsewhere, expired): back to the
+    // sign-in page.
+    location.reload();
+    return;
+  }
+  console.error(err);
+  notify(t('error', { error: err.message || String(err) }));
+}
+
+// parseSearch turns the search box into JMAP filter conditions
+// (RFC 8621 §4.4.1): from:, to:, subject: and free text.
+export function parseSearch(s) {
+  const conds = [];
+  const text = [];
+  const re = /(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)/g;
+  let m;
+  while ((m = re.exec(s))) {
+    const key = (m[1] || m[3] || '').toLowerCase();
+    const val = m[2] ?? m[4];
+    if (['from', 'to', 'subject', 'cc', 'body'].includes(key) && val) conds.push({ [key]: val });
+    else text.push(m[5] ?? m[6] ?? m[0]);
+  }
+  if (text.length) conds.push({ text: text.join(' ') });
+  return conds;
+}
+
+function filter() {
+  const f = { inMailbox: currentMailbox.value };
+  const conds = parseSearch(query.value);
+  return conds.length ? { operator: 'AND', conditions: [f, ...conds] } : f;
+}
+
+export async function loadMailboxes() {
+  const r = await api([
+    ['Mailbox/get', { ids: null }, 'm'],
+    ['Identity/get', { ids: null }, 'i'],
+  ]);
+  batch(() => {
+    mailboxes.value = r.m.list;
+    identities.value = r.i.list;
+    if (!currentMailbox.value || !r.m.list.some((m) => m.id === currentMailbox.value)) {
+      const inbox = r.m.list.find((m) => m.role === 'inbox') || r.m.list[0];
+      currentMailbox.value = inbox ? inbox.id : null;
+    }
+  });
+}
+
+// resetList makes the next render fetch the visible pages again. With
+// keep (a refresh after a change), the rows on screen stay until their
+// page is back, so the list does not flicker and a click on a row in
+// flight still lands; without (another folder or query), they go.
+export function resetList(keep) {
+  generation++;
+  loading.clear();
+  loaded.clear();
+  if (!keep) {
+    ids = [];
+    emails.clear();
+    listLoaded.value = false;
+  }
+  listVersion.value++;
+}
+
+// ensureRange loads the pages covering positions [from, to).
+export function ensureRange(from, to) {
+  if (!currentMailbox.value) return;
+  const first = Math.max(0, Math.floor(from / PAGE));
+  const last = Math.floor(Math.max(from, to - 1) / PAGE);
+  for (let p = first; p <= last; p++) {
+    if (!loading.has(p) && !loaded.has(p)) loadPage(p);
+  }
+}
+
+async function loadPage(p) {
+  const gen = generation;
+  loading.add(p);
+  try {
+    const r = await api([
+      ['Email/query', { filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], position: p * PAGE, limit: PAGE, calculateTotal: true }, 'q'],
+      ['Email/get', { '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }, 'g'],
+    ]);
+    if (gen !== generation) return;
+    for (const e of r.g.list) emails.set(e.id, e);
+    r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
+    loaded.add(p);
+    batch(() => {
+      total.value = r.q.total;
+      listLoaded.value = true;
+      listVersion.value++;
+    });
+  } catch (e) {
+    if (gen === generation) fail(e);
+  } finally {
+    if (gen === generation) loading.delete(p);
+  }
+}
+
+export function selectFolder(id) {
+  batch(() => {
+    currentMailbox.value = id;
+    selectedIndex.value = -1;
+    selectedId.value = null;
+    message.value = null;
+    total.value = 0;
+    mobileView.value = 'list';
+  });
+  resetList();
+  ensureRange(0, PAGE);
+}
+
+export function runSearch(s) {
+  batch(() => {
+    query.value = s;
+    selectedIndex.value = -1;
+    selectedId.value = null;
+    message.value = null;
+    total.value = 0;
+  });
+  resetList();
+  ensureRange(0, PAGE);
+}
+
+// select makes position i the current message and opens it; id, when
+// the caller knows it (a click on a row), wins over the cache.
+export function select(i, id) {
+  if (i < 0 || i >= total.value) return;
+  const e = id ? { id } : emailAt(i);
+  batch(() => {
+    selectedIndex.value = i;
+    selectedId.value = e ? e.id : null;
+  });
+  if (e) openMessage(e.id);
+}
+
+let readTimer;
+export async function openMessage(id) {
+  clearTimeout(readTimer);
+  mobileView.value = 'reader';
+  try {
+    const r = await api([['Email/get', {
+      ids: [id],
+      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
+      fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20,
+    }, 'g']]);
+    if (selectedId.value !== id) return;
+    const m = r.g.list[0];
+    if (!m) return;
+    m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html');
+    message.value = m;
+    if (!m.keywords.$seen) {
+      // Mark read on open, after a moment: flicking through with j/k
+      // does not mark everything read.
+      readTimer = setTimeout(() => { if (selectedId.value === id) setKeyword([id], '$seen', true); }, 600);
+    }
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function patchLocal(idsToPatch, fn) {
+  for (const id of idsToPatch) {
+    const e = emails.get(id);
+    if (e) fn(e);
+  }
+  if (message.value && idsToPatch.includes(message.value.id)) {
+    const m = { ...message.value, keywords: { ...message.value.keywords } };
+    fn(m);
+    message.value = m;
+  }
+  listVersion.value++;
+}
+
+export async function setKeyword(list, kw, on) {
+  const update = {};
+  for (const id of list) update[id] = { ['keywords/' + kw]: on ? true : null };
+  patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
+  try {
+    const r = await api([['Email/set', { update }, 's']]);
+    if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
+    if (kw === '$seen') loadMailboxes().catch(fail);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+export function toggleFlag() {
+  const m = message.value || emailById(selectedId.value);
+  if (m) setKeyword([m.id], '$flagged', !m.keywords.$flagged);
+}
+
+// afterRemoval drops the moved or deleted message from view and selects
+// the next one.
+function afterRemoval() {
+  const i = selectedIndex.value;
+  batch(() => {
+    message.value = null;
+    selectedId.value = null;
+    mobileView.value = 'list';
+  });
+  resetList(true);
+  ensureRange(Math.max(0, i - PAGE / 2), i + PAGE / 2);
+  loadMailboxes().catch(fail);
+}
+
+export async function moveTo(id, mailboxId) {
+  if (!id || !mailboxId) return;
+  try {
+    const r = await api([['Email/set', { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }, 's']]);
+    if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
+    const mb = mailboxes.value.find((m) => m.id === mailboxId);
+    notify(t('moved', { folder: mb ? mailboxName(mb) : '' }));
+    if (id === selectedId.value) afterRemoval();
+    else { resetList(true); loadMailboxes().catch(fail); }
+  } catch (e) {
+    fail(e);
+  }
+}
+
+export async function remove(id) {
+  if (!id) return;
+  const trash = mailboxByRole('trash');
+  if (trash && trash.id !== currentMailbox.value) {
+    await moveTo(id, trash.id);
+    return;
+  }
+  try {
+    const r = await api([['Email/set', { destroy: [id] }, 's']]);
+    if (firstError(r.s.notDestroyed)) throw firstError(r.s.notDestroyed);
+    notify(t('deleted'));
+    afterRemoval();
+  } catch (e) {
+    fail(e);
+  }
+}
+
+// parseAddresses reads "Name <a@b>, c@d" into JMAP EmailAddress objects.
+export function parseAddresses(s) {
+  const out = [];
+  for (const part of (s || '').split(/[,;]/)) {
+    const p = part.trim();
+    if (!p) continue;
+    const m = p.match(/^(.*?)\s*<([^>]+)>$/);
+    if (m) out.push({ name: m[1].replace(/^"|"$/g, '').trim() || null, email: m[2].trim() });
+    else out.push({ name: null, email: p });
+  }
+  return out;
+}
+
+export const formatAddress = (a) => (a.name ? `${a.name} <${a.email}>` : a.email);
+export const formatAddresses = (l) => (l || []).map(formatAddress).join(', ');
+
+function quote(m) {
+  const text = m.bodyValues && m.textBody && m.textBody[0] && m.bodyValues[m.textBody[0].partId];
+  return (text ? text.value : m.preview || '').split('\n').map((l) => '> ' + l).join('\n');
+}
+
+export function startCompose(kind) {
+  const m = message.value;
+  const ident = identities.value[0];
+  const draft = { to: '', cc: '', subject: '', body: '', identityId: ident ? ident.id : '', inReplyTo: null, references: null, replyOf: null };
+  if (m && kind !== 'new') {
+    const sub = m.subject || '';
+    const when = new Date(m.sentAt || m.receivedAt).toLocaleString();
+    const who = m.from && m.from[0] ? (m.from[0].name || m.from[0].email) : '';
+    if (kind === 'forward') {
+      draft.subject = /^fwd?:/i.test(sub) ? sub : 'Fwd: ' + sub;
+      const text = m.bodyValues && m.textBody && m.textBody[0] && m.bodyValues[m.textBody[0].partId];
+      draft.body = `\n\n${t('forwarded')}\n${t('from')}: ${formatAddresses(m.from)}\n${t('date')}: ${when}\n${t('subject')}: ${sub}\n${t('to')}: ${formatAddresses(m.to)}\n\n${text ? text.value : m.preview || ''}`;
+    } else {
+      draft.subject = /^re:/i.test(sub) ? sub : 'Re: ' + sub;
+      draft.to = formatAddresses(m.replyTo && m.replyTo.length ? m.replyTo : m.from);
+      if (kind === 'replyAll') {
+        const mine = new Set(identities.value.map((i) => i.email.toLowerCase()));
+        const seen = new Set(parseAddresses(draft.to).map((a) => a.email.toLowerCase()));
+        draft.cc = formatAddresses([...(m.to || []), ...(m.cc || [])].filter((a) => !mine.has(a.email.toLowerCase()) && !seen.has(a.email.toLowerCase())));
+      }
+      draft.body = `\n\n${t('wrote', { date: when, name: who })}\n${quote(m)}`;
+      draft.inReplyTo = m.messageId || null;
+      draft.references = [...(m.references || []), ...(m.messageId || [])];
+      draft.replyOf = m.id;
+    }
+  }
+  compose.value = draft;
+}
+
+// send stores the message in Drafts, submits it (EmailSubmission/set) and,
+// once it is on its way, files it in Sent: the Sent copy.
+export async function send(d) {
+  const ident = identities.value.find((i) => i.id === d.identityId) || identities.value[0];
+  if (!ident) throw new Error('no identity');
+  const drafts = mailboxByRole('drafts');
+  const sentBox = mailboxByRole('sent');
+  const home = drafts || sentBox || mailboxByRole('inbox');
+  const email = {
+    mailboxIds: { [home.id]: true },
+    keywords: { $draft: true, $seen: true },
+    from: [{ name: ident.name || null, email: ident.email }],
+    to: parseAddresses(d.to),
+    subject: d.subject,
+    textBody: [{ partId: 't', type: 'text/plain' }],
+    bodyValues: { t: { value: d.body } },
+  };
+  const cc = parseAddresses(d.cc);
+  if (cc.length) email.cc = cc;
+  if (d.inReplyTo) email.inReplyTo = d.inReplyTo;
+  if (d.references && d.references.length) email.references = d.references;
+  const onSuccess = { 'keywords/$draft': null };
+  if (sentBox) onSuccess.mailboxIds = { [sentBox.id]: true };
+  const r = await api([
+    ['Email/set', { create: { c: email } }, 's'],
+    ['EmailSubmission/set', { create: { k: { identityId: ident.id, emailId: '#c' } }, onSuccessUpdateEmail: { '#k': onSuccess } }, 'sub'],
+  ]);
+  if (firstError(r.s.notCreated)) throw firstError(r.s.notCreated);
+  // A refused submission leaves the draft in Drafts for another try.
+  if (firstError(r.sub.notCreated)) throw firstError(r.sub.notCreated);
+  if (d.replyOf) await setKeyword([d.replyOf], '$answered', true);
+  resetList(true);
+  loadMailboxes().catch(fail);
+}

@@ -142,7 +142,7 @@ var adminCmds = []*adminCmd{
 	{object: "user", verb: "app-password add", args: []string{"LOGIN"},
 		syntax: "user app-password add LOGIN --name N [--protocols LIST]",
 		help: "make an app password for one client and print it (shown this once); LIST is a comma-separated subset of\n" +
-			"        imap,pop3,smtp,sieve,dav,jmap (default: all); it works instead of the account password on those protocols only",
+			"        imap,pop3,smtp,sieve,dav,jmap,eas (default: all); it works instead of the account password on those protocols only",
 		flags: []flagDef{fString("name"), fList("protocols")}, run: appPasswordAdd},
 	{object: "user", verb: "app-password list", args: []string{"LOGIN"}, syntax: "user app-password list LOGIN",
 		help: "list a user's app passwords with their protocols and last use", run: appPasswordList},

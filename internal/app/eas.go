@@ -19,8 +19,10 @@ func (s *server) mountEAS(mux *http.ServeMux, authn *directory.Authenticator, im
 	// users, iMIP to others), MeetingResponse replies too.
 	o := easserver.Options{Store: s.db, Hub: s.events, Logger: s.log, Scheduler: newScheduler(s, imip),
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			return authn.Authenticate(ctx, login, pw, remote, "mobile")
+			// Protocol "eas": app passwords scoped to ActiveSync work here.
+			return authn.Authenticate(directory.WithAuthInfo(ctx, "eas", ""), login, pw, remote, "mobile")
 		},
+		VerifyBearer: httpBearer(authn, "eas"),
 		Policy: func() easserver.Policy {
 			c := s.cfg.Load()
 			return easserver.Policy{RequirePassword: c.ActiveSyncRequirePIN, MinPasswordLength: c.ActiveSyncMinPINLength,

@@ -51,6 +51,9 @@ type Options struct {
 	// Authenticate checks HTTP Basic credentials (directory's login
 	// sentinels, as for JMAP); the app checks the "mobile" feature.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// VerifyBearer checks "Authorization: Bearer" tokens scoped to
+	// ActiveSync (Outlook's modern authentication); nil: Basic only.
+	VerifyBearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
 	AuthCacheTTL time.Duration
 	// Policy returns the provisioning policy (reloaded configuration);
 	// nil: no requirements (devices are still provisioned, so that
@@ -103,7 +106,8 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o, log: lg.With("proto", "eas")}
 	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Name: "ActiveSync", Realm: "ActiveSync",
-		Denied: "this account may not use mobile devices (ActiveSync)", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
+		Denied: "this account may not use mobile devices (ActiveSync)", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log,
+		Bearer: o.VerifyBearer}
 	return s
 }
 

@@ -33,6 +33,7 @@ need sieve-connect sieve-connect    # ManageSieve
 need litmus litmus                  # WebDAV suites
 need vdirsyncer vdirsyncer          # CalDAV/CardDAV two-way sync
 need khal khal                      # expanded recurrences
+need xml2wbxml libwbxml2-utils      # the independent WBXML codec of the ActiveSync tests
 [ -x /usr/sbin/nsd ] || need_pkgs+=(nsd)          # a real DNS server for domain check
 need openssl openssl                # signed .mobileconfig verification
 need php php-cli                    # Horde's autoconfig consumer

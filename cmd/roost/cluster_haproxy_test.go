@@ -35,7 +35,7 @@ func TestClusterDrainBehindHAProxy(t *testing.T) {
 	bin := roostBinary(t)
 	nodes, _, _ := startCluster(t, bin, 2, "127.0.0.1:1")
 	a, b := nodes[0], nodes[1]
-	lmtpDeliver(t, a.lmtp, "alice@example.test", []byte("Subject: one\r\n\r\nhello\r\n"))
+	lmtpDeliver(t, a.lmtp, "bob@example.test", "alice@example.test", "Subject: one\r\n\r\nhello\r\n")
 
 	front := freeAddrOn(t, "127.0.0.5")
 	dir := t.TempDir()

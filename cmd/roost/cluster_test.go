@@ -65,7 +65,7 @@ func TestCluster(t *testing.T) {
 	idler.expect("+ ")
 	pushed := jmapEventSource(t, c.http, "alice", "secret-pw")
 	big := bigMessage()
-	lmtpDeliver(t, b.lmtp, "alice@example.test", big)
+	lmtpDeliver(t, b.lmtp, "bob@example.test", "alice@example.test", string(big))
 	idler.expect("* 1 EXISTS")
 	idler.send("DONE")
 	idler.expect("i1 OK")
@@ -293,42 +293,6 @@ func readyz(addr string) int {
 	return resp.StatusCode
 }
 
-func lmtpDeliver(t *testing.T, addr, rcpt string, msg []byte) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	r := bufio.NewReader(c)
-	step := func(send, want string) {
-		t.Helper()
-		if send != "" {
-			fmt.Fprintf(c, "%s\r\n", send)
-		}
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("LMTP after %q: %v", send, err)
-			}
-			if !strings.HasPrefix(l, want) {
-				t.Fatalf("LMTP after %q: %q, want %s", send, l, want)
-			}
-			if len(l) < 4 || l[3] != '-' {
-				return
-			}
-		}
-	}
-	step("", "220")
-	step("LHLO test", "250")
-	step("MAIL FROM:<bob@example.test>", "250")
-	step("RCPT TO:<"+rcpt+">", "250")
-	step("DATA", "354")
-	c.Write(msg)
-	step(".", "250")
-	step("QUIT", "221")
-}
 
 // imapConn is a minimal IMAP client for TestCluster.
 type imapConn struct {

@@ -591,6 +591,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 	mux := http.NewServeMux()
 	webServer := s.mountWeb(mux, authn)           // web.go
 	s.mountJMAP(mux, cfg, authn, imip, webServer) // jmap.go
+	s.mountEAS(mux, authn, imip)                  // eas.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /readyz", s.readyz) // cluster.go

@@ -86,6 +86,13 @@ type Config struct {
 	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
 	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
 
+	ActiveSyncRequirePIN        bool `toml:"activesync_require_pin" default:"false" reload:"true" doc:"ActiveSync policy (Provision): devices must be locked with a PIN or password. Devices that cannot apply the policy are refused."`
+	ActiveSyncMinPINLength      int  `toml:"activesync_min_pin_length" default:"4" reload:"true" doc:"ActiveSync policy: the shortest device PIN, with 'activesync_require_pin' (1 to 16)."`
+	ActiveSyncAlphanumericPIN   bool `toml:"activesync_alphanumeric_pin" default:"false" reload:"true" doc:"ActiveSync policy: the device password must mix letters and digits (and may not be a simple one like 1111), with 'activesync_require_pin'."`
+	ActiveSyncRequireEncryption bool `toml:"activesync_require_encryption" default:"false" reload:"true" doc:"ActiveSync policy: devices must encrypt their storage."`
+	ActiveSyncMaxFailedPINs     int  `toml:"activesync_max_failed_pins" default:"0" reload:"true" doc:"ActiveSync policy: the device wipes itself after this many wrong PINs, with 'activesync_require_pin'. 0 is off; otherwise 4 to 16."`
+	ActiveSyncMaxInactivity     int  `toml:"activesync_max_inactivity_lock" default:"0" reload:"true" doc:"ActiveSync policy: seconds of inactivity after which the device locks itself. 0 leaves it to the device."`
+
 	LDAPPreset              string `toml:"ldap_preset" default:"openldap" doc:"Defaults for the empty 'ldap_' attribute keys: 'openldap' (inetOrgPerson: login 'uid', unique 'entryUUID', 'mail', 'cn'; filter '(objectClass=inetOrgPerson)') or 'ad' (Active Directory: login 'sAMAccountName', unique 'objectGUID', 'mail', 'displayName', 'proxyAddresses'; non-active when 'userAccountControl' has the disabled bit 0x2; filter '(&(objectClass=user)(objectCategory=person))')."`
 	LDAPURI                 string `toml:"ldap_uri" default:"" doc:"Space-separated LDAP servers, 'ldap://host:389' or 'ldaps://host:636', tried in order: a server that does not answer is skipped until the next one fails too. Required with 'user_plugin = \"ldap\"'."`
 	LDAPStartTLS            bool   `toml:"ldap_starttls" default:"false" doc:"Upgrade 'ldap://' connections with StartTLS before binding. The server certificate is always checked (against 'ldap_tls_cacert', or the system's authorities)."`
@@ -118,7 +125,7 @@ type Config struct {
 	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to. A file is reopened on SIGHUP, for logrotate."`
 	LogFormat string `toml:"log_format" default:"text" doc:"Format of log lines: 'text' (key=value pairs) or 'json' (one object per line)."`
 
-	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'jmap', 'admin', 'auth', 'ldap', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
+	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'jmap', 'eas', 'admin', 'auth', 'ldap', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
 	AuditLogFile string   `toml:"audit_log_file" default:"" doc:"File the audit log is appended to, one JSON object per line: every authentication (success and failure, with protocol, mechanism and client address), every change made through the admin API (who, what, which object) and every opening of another user's folder (who, whose, which folder, with which rights). Reopened on SIGHUP, for logrotate. 'syslog' sends each object to the local syslog daemon instead (facility authpriv, tag roost-audit). Empty switches the audit log off. See docs/operations.md, Audit log."`
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
@@ -319,7 +326,7 @@ func (c *Config) MaxMessageBytes() int64 { return int64(c.MaxMessageSize) * MB }
 // LogSubsystems are the values of the "proto" attribute that components'
 // loggers carry, which log_levels may name (the doc of log_levels lists
 // them too).
-var LogSubsystems = []string{"imap", "pop3", "lmtp", "submission", "managesieve", "dav", "jmap", "admin", "auth", "ldap",
+var LogSubsystems = []string{"imap", "pop3", "lmtp", "submission", "managesieve", "dav", "jmap", "eas", "admin", "auth", "ldap",
 	"delivery", "queue", "itip", "onboard", "quota-monitor"}
 
 // parseLogLevel accepts the names in logLevels and Kopano's numbers 0-6.

@@ -260,6 +260,12 @@ password_argon2_memory = 65536
 password_argon2_time = 3
 password_argon2_threads = 2
 dav_schedule_inbox_days = 7
+activesync_require_pin = true
+activesync_min_pin_length = 6
+activesync_alphanumeric_pin = true
+activesync_require_encryption = true
+activesync_max_failed_pins = 8
+activesync_max_inactivity_lock = 900
 quota_warning_from = "Helpdesk <help@example.com>"
 metrics_listen = "127.0.0.1:9154"
 log_levels = ["imap=debug", "queue=warn"]

@@ -80,6 +80,14 @@ func (c *Config) validate(p *problems) {
 	}
 
 	checkMin(p, "softdelete_lifetime", c.SoftdeleteLifetime, 0)
+	if checkMin(p, "activesync_min_pin_length", c.ActiveSyncMinPINLength, 1) && c.ActiveSyncMinPINLength > 16 {
+		p.add("activesync_min_pin_length", "%d is longer than devices accept; at most 16", c.ActiveSyncMinPINLength)
+	}
+	if checkMin(p, "activesync_max_failed_pins", c.ActiveSyncMaxFailedPINs, 0) && c.ActiveSyncMaxFailedPINs != 0 &&
+		(c.ActiveSyncMaxFailedPINs < 4 || c.ActiveSyncMaxFailedPINs > 16) {
+		p.add("activesync_max_failed_pins", "%d is out of range; 0 (off) or 4 to 16", c.ActiveSyncMaxFailedPINs)
+	}
+	checkMin(p, "activesync_max_inactivity_lock", c.ActiveSyncMaxInactivity, 0)
 	checkMin(p, "quota_warn", c.QuotaWarn, 0)
 	checkMin(p, "quota_soft", c.QuotaSoft, 0)
 	checkMin(p, "quota_hard", c.QuotaHard, 0)

@@ -72,6 +72,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"EmptyContent", testEmptyContent},
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
+		{"Index", testIndex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -98,7 +98,8 @@ type IndexStatus struct {
 type Index interface {
 	// IndexStatuses reports stores' index positions: one store (storeID
 	// != 0) or every live store; pending limits the answer to stores
-	// whose cursor is behind their journal. The owner, tenant admins and
+	// whose cursor is behind their journal, and then Backlog, Docs and
+	// Bytes are left 0 (the indexer polls with it). The owner, tenant admins and
 	// system admins may read a store's status; all stores: system admins.
 	IndexStatuses(ctx context.Context, storeID int64, pending bool) ([]IndexStatus, error)
 	// WriteIndex stores documents (replacing ones of the same items;

@@ -104,13 +104,13 @@ func (d *DB) IndexStatuses(ctx context.Context, storeID int64, pending bool) ([]
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if pending {
+			return nil // the indexer's poll: positions are all it needs
+		}
 		for i := range out {
 			st := &out[i]
 			if err := t.row(`SELECT COUNT(*) FROM changes WHERE store_id = ? AND seq > ?`, st.StoreID, int64(st.IndexedTo)).Scan(&st.Backlog); err != nil {
 				return err
-			}
-			if pending {
-				continue
 			}
 			if err := t.row(`SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM search_docs WHERE store_id = ?`, st.StoreID).Scan(&st.Docs, &st.Bytes); err != nil {
 				return err

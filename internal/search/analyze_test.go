@@ -19,7 +19,7 @@ func TestTokens(t *testing.T) {
 		{"Café naïve RÉSUMÉ", "cafe naive resume"},
 		{"Straße Grüße", "strasse grusse"},
 		{"ＦＵＬＬ　ｗｉｄｔｈ", "full width"}, // NFKC
-		{"ﬁle", "file"},                    // ligature
+		{"ﬁle", "file"},              // ligature
 		{"東京都に行く", "東京 京都 都に に行 行く く"},
 		{"日本 語", "日本 本 語"},
 		{"서울시 test", "서울 울시 시 test"},
@@ -56,7 +56,7 @@ func TestStem(t *testing.T) {
 		{"meeting", "meetings", "meet"},
 		{"report", "reports", "reporting", "reported"},
 		{"running", "run"},
-		{"haus", "hauser"},     // Häuser, folded
+		{"haus", "hauser"}, // Häuser, folded
 		{"kind", "kinder", "kindern"},
 		{"bestellung", "bestellungen"},
 	}

@@ -249,7 +249,8 @@ ALTER TABLE blobs ADD COLUMN meta {{bytes}};
 	`
 ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_external_id ON users (external_id) WHERE external_id <> '';
-`, // 7: the full-text index (store.Index, search.go): a cursor per
+`,
+	// 7: the full-text index (store.Index, search.go): a cursor per
 	// store into its change journal and one document per indexed item.
 	// The engine's part differs: an FTS5 table on SQLite, a tsvector
 	// column with a GIN index on PostgreSQL (migrateStep fills these in).

@@ -208,7 +208,7 @@ func (e *Extractor) Message(ctx context.Context, r io.ReaderAt, size int64) (*Me
 		}
 		return cutUTF8(b.String(), 64<<10)
 	}
-	m.From, m.To, m.Cc, m.Bcc = get("From", "Sender", "Reply-To"), get("To"), get("Cc"), get("Bcc")
+	m.From, m.To, m.Cc, m.Bcc = get("From"), get("To"), get("Cc"), get("Bcc")
 	m.Subject, m.IDs = get("Subject"), get("Message-ID", "List-ID")
 	left := e.lim.MaxText
 	// The body is what IMAP BODY searches without the index (mime.Part.Text).

@@ -17,6 +17,8 @@ type adminCmd struct {
 	object string
 	verb   string   // "" for commands that are only an object (deliver)
 	args   []string // names of the positional arguments, in order
+	// optional names positional arguments that may follow args.
+	optional []string
 	syntax string   // everything after "roost admin", for usage lines
 	help   string
 	flags  []flagDef
@@ -51,6 +53,7 @@ var adminObjects = []struct{ name, title string }{
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"queue", "Outbound queue"},
+	{"search", "Full-text search index"},
 	{"status", "Server"},
 }
 
@@ -178,6 +181,11 @@ var adminCmds = []*adminCmd{
 		help: "deliver an RFC 5322 message from standard input to the user owning ADDR, through spam checks, Sieve and out-of-office;\n" +
 			"        --from gives the envelope sender (else the Return-Path field is used; --from '' is the null sender)",
 		flags: []flagDef{fString("from")}, run: adminDeliver},
+	{object: "search", verb: "status", optional: []string{"LOGIN"}, syntax: "search status [LOGIN]",
+		help: "show how far the full-text index of a user's store, or of every store, is behind its changes, and its size", run: searchStatus},
+	{object: "search", verb: "reindex", optional: []string{"LOGIN"}, syntax: "search reindex LOGIN|--all [--no-wait]",
+		help: "rebuild the full-text index of a user's store or of all stores, showing progress until it is current (it goes on in the server if interrupted)",
+		flags: []flagDef{fBool("all"), fBool("no-wait")}, run: searchReindex},
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},

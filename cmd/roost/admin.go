@@ -19,10 +19,10 @@ type adminCmd struct {
 	args   []string // names of the positional arguments, in order
 	// optional names positional arguments that may follow args.
 	optional []string
-	syntax string   // everything after "roost admin", for usage lines
-	help   string
-	flags  []flagDef
-	run    func(a *admin, cmd *adminCmd, in *input) error
+	syntax   string // everything after "roost admin", for usage lines
+	help     string
+	flags    []flagDef
+	run      func(a *admin, cmd *adminCmd, in *input) error
 }
 
 func (c *adminCmd) name() string {
@@ -184,7 +184,7 @@ var adminCmds = []*adminCmd{
 	{object: "search", verb: "status", optional: []string{"LOGIN"}, syntax: "search status [LOGIN]",
 		help: "show how far the full-text index of a user's store, or of every store, is behind its changes, and its size", run: searchStatus},
 	{object: "search", verb: "reindex", optional: []string{"LOGIN"}, syntax: "search reindex LOGIN|--all [--no-wait]",
-		help: "rebuild the full-text index of a user's store or of all stores, showing progress until it is current (it goes on in the server if interrupted)",
+		help:  "rebuild the full-text index of a user's store or of all stores, showing progress until it is current (it goes on in the server if interrupted)",
 		flags: []flagDef{fBool("all"), fBool("no-wait")}, run: searchReindex},
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",

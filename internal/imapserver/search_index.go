@@ -81,7 +81,7 @@ func (ev *evaluator) prepareIndex(keys []imap.SearchKey) error {
 			return nil
 		}
 		lookups++
-		hits, cursor, err := ev.s.o.Store.SearchIndex(ev.s.ctx, ev.sel.folderID, store.IndexQuery{Terms: []store.IndexTerm{term}})
+		hits, cursor, err := ev.s.o.Store.SearchIndex(ev.s.ctx, ev.sel.folderID, store.IndexQuery{Terms: []store.IndexTerm{term}, Unranked: !fuzzy})
 		if errors.Is(err, store.ErrInvalid) {
 			return nil // beyond the index's limits: read the messages
 		}

@@ -68,10 +68,12 @@ type IndexTerm struct {
 
 // IndexQuery is a conjunction of terms; at least one must not be
 // negated. Limit bounds the hits (0: MaxIndexHits); with a limit, the
-// best-scored hits are kept.
+// best-scored hits are kept. Unranked skips scoring (every Score is 0,
+// hits in no particular order), for callers that only need the set.
 type IndexQuery struct {
-	Terms []IndexTerm
-	Limit int
+	Terms    []IndexTerm
+	Limit    int
+	Unranked bool
 }
 
 // IndexHit is a live item of the searched folder that matched, with the

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -146,6 +148,14 @@ func (d *DB) WriteIndex(ctx context.Context, storeID int64, from, to uint64, doc
 	ps := make([]prepared, 0, len(docs))
 	for _, doc := range docs {
 		pd := prepared{id: doc.ItemID, bytes: doc.Bytes}
+		clean := make(map[store.IndexField][]string, len(doc.Fields))
+		for f, toks := range doc.Fields {
+			if len(toks) > store.MaxDocTokens {
+				toks = toks[:store.MaxDocTokens]
+			}
+			clean[f] = cleanTokens(toks)
+		}
+		doc.Fields = clean
 		if d.dialect == postgres {
 			pd.vec = tsvectorLiteral(doc.Fields)
 		} else {
@@ -306,12 +316,23 @@ func (d *DB) SearchIndex(ctx context.Context, folderID int64, q store.IndexQuery
 			return err
 		}
 		var rows *sql.Rows
-		if d.dialect == postgres {
+		switch {
+		case q.Unranked && d.dialect == postgres:
+			rows, err = t.query(`SELECT i.id, i.uid, 0 FROM search_docs d
+				JOIN items i ON i.id = d.item_id
+				WHERE d.store_id = ? AND d.doc @@ ?::tsquery AND i.folder_id = ? AND i.deleted = 0
+				LIMIT ?`, a.st.ID, expr, folderID, limit)
+		case q.Unranked:
+			rows, err = t.query(`SELECT i.id, i.uid, 0 FROM search_fts
+				JOIN items i ON i.id = search_fts.rowid
+				WHERE search_fts MATCH ? AND i.folder_id = ? AND i.deleted = 0
+				LIMIT ?`, expr, folderID, limit)
+		case d.dialect == postgres:
 			rows, err = t.query(`SELECT i.id, i.uid, ts_rank(d.doc, ?::tsquery) AS score FROM search_docs d
 				JOIN items i ON i.id = d.item_id
 				WHERE d.store_id = ? AND d.doc @@ ?::tsquery AND i.folder_id = ? AND i.deleted = 0
 				ORDER BY score DESC, i.uid LIMIT ?`, expr, a.st.ID, expr, folderID, limit)
-		} else {
+		default:
 			rows, err = t.query(`SELECT i.id, i.uid, -bm25(search_fts) AS score FROM search_fts
 				JOIN items i ON i.id = search_fts.rowid
 				WHERE search_fts MATCH ? AND i.folder_id = ? AND i.deleted = 0
@@ -350,8 +371,8 @@ func (d *DB) indexExpr(q store.IndexQuery) (string, error) {
 			return "", fmt.Errorf("search: term of %d tokens in %d fields: %w", len(term.Tokens), len(term.Fields), store.ErrInvalid)
 		}
 		for _, tok := range term.Tokens {
-			if tok == "" || len(tok) > store.MaxIndexToken {
-				return "", fmt.Errorf("search: token of %d bytes: %w", len(tok), store.ErrInvalid)
+			if !validToken(tok) {
+				return "", fmt.Errorf("search: token %q: %w", tok, store.ErrInvalid)
 			}
 		}
 		var e string
@@ -385,6 +406,33 @@ func (d *DB) indexExpr(q store.IndexQuery) (string, error) {
 		s += " NOT " + n
 	}
 	return s, nil
+}
+
+// validToken reports whether tok can be a token: 1 to MaxIndexToken
+// bytes of letters, digits and marks, as the analyser makes them. The
+// check keeps anything else (a NUL, punctuation the engine's tokenizer
+// would split at) from reaching either engine.
+func validToken(tok string) bool {
+	if tok == "" || len(tok) > store.MaxIndexToken || !utf8.ValidString(tok) {
+		return false
+	}
+	for _, r := range tok {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanTokens drops tokens validToken refuses from a document.
+func cleanTokens(toks []string) []string {
+	out := toks[:0:0]
+	for _, t := range toks {
+		if validToken(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // ftsTerm is an FTS5 expression: {columns} : "tok tok" [*].

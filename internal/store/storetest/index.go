@@ -30,7 +30,7 @@ func testIndex(t *testing.T, in *Instance) {
 	docs := []store.IndexDoc{
 		doc(a1.ID, "quarterly report", "the quick brown fox jumps"),
 		doc(a2.ID, "lunch", "quick lunch with the team 東京 京都 都"),
-		doc(a3.ID, "report draft", "brown paper \" ' : * ( ) NEAR AND"),
+		doc(a3.ID, "report draft", "brown paper \" ' : * ( ) NEAR AND OR NOT"),
 		doc(f.eU.ID+1_000_000, "ghost", "no such item is ignored"),
 	}
 	// Only the system principal writes; the cursor moves from where it is.
@@ -56,6 +56,11 @@ func testIndex(t *testing.T, in *Instance) {
 		for _, h := range hits {
 			uids = append(uids, h.UID)
 		}
+		// Without ranking: the same set.
+		plain, _ := must2(b.SearchIndex(f.alice, folderID, store.IndexQuery{Terms: terms, Unranked: true}))
+		if len(plain) != len(hits) {
+			t.Fatalf("unranked: %d hits, ranked %d", len(plain), len(hits))
+		}
 		return sortU(uids)
 	}
 	eq := func(got []uint32, want ...uint32) {
@@ -80,9 +85,14 @@ func testIndex(t *testing.T, in *Instance) {
 		store.IndexTerm{Fields: body, Tokens: []string{"fox"}, Not: true}), a3.UID)
 	eq(search(nil, in1, store.IndexTerm{Fields: body, Tokens: []string{"東京", "京都"}}), a2.UID)
 	eq(search(nil, in1, store.IndexTerm{Fields: body, Tokens: []string{"京"}, Prefix: true}), a2.UID)
-	// Engine syntax in tokens is text (FTS5 and tsquery both).
-	for _, tok := range []string{`"`, `'`, `:`, `*`, `(`, `)`, `NEAR`, `AND`, `\`, `'':*`, `" OR "`, `{f_body}`} {
-		search(nil, in1, store.IndexTerm{Fields: body, Tokens: []string{tok}})
+	// Tokens are words: engine syntax, spaces and control characters are
+	// refused before any engine sees them; engine keywords are words.
+	for _, tok := range []string{`"`, `'`, `:`, `*`, `(`, `)`, `\`, `'':*`, `" OR "`, `{f_body}`, "a\x00", "a b", "x-y"} {
+		_, _, err := b.SearchIndex(f.alice, in1, store.IndexQuery{Terms: []store.IndexTerm{{Fields: body, Tokens: []string{tok}}}})
+		wantErr(t, err, store.ErrInvalid)
+	}
+	for _, tok := range []string{"NEAR", "AND", "OR", "NOT"} {
+		eq(search(nil, in1, store.IndexTerm{Fields: body, Tokens: []string{tok}}), a3.UID)
 	}
 	// Limits.
 	_, _, err := b.SearchIndex(f.alice, in1, store.IndexQuery{})

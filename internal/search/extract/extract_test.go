@@ -241,3 +241,41 @@ func TestNestedMIME(t *testing.T) {
 		t.Fatalf("deep MIME: %+v, %v", m, err)
 	}
 }
+
+// A 50 MB body: the parser streams through it once (64 KB at a time),
+// the text is read only as far as the limit needs.
+func TestHugeBody(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("Subject: huge\r\nContent-Type: text/plain\r\n\r\n")
+	line := "lorem ipsum dolor sit amet consectetur adipiscing elit sed do\r\n"
+	for b.Len() < 50<<20 {
+		b.WriteString(line)
+	}
+	raw := b.String()
+	e := New(Limits{}, nil)
+	r := &countingReaderAt{r: strings.NewReader(raw)}
+	m, err := e.Message(context.Background(), r, int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(m.Body)) > DefaultLimits().MaxText || !strings.HasPrefix(m.Body, "lorem ipsum") {
+		t.Fatalf("body of %d bytes", len(m.Body))
+	}
+	if r.n > int64(len(raw))+8*DefaultLimits().MaxText {
+		t.Fatalf("read %d bytes of a %d-byte message for %d bytes of text", r.n, len(raw), len(m.Body))
+	}
+}
+
+type countingReaderAt struct {
+	r interface {
+		ReadAt(p []byte, off int64) (int, error)
+	}
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-mail/roost/internal/search/extract"
@@ -44,6 +45,12 @@ type IndexerOptions struct {
 	// it starts, so that a burst of deliveries is indexed in one go
 	// (default 200 ms).
 	Settle time.Duration
+	// BusyShare is the share of its time a worker spends indexing while
+	// changes keep arriving (a notification in the last second): after
+	// each batch it pauses so that deliveries and clients keep the CPU
+	// and SQLite's writer. Default 0.2; 1 never pauses. Once the changes
+	// stop it indexes at full speed.
+	BusyShare float64
 }
 
 // Indexer keeps every store's index up to date with its change journal.
@@ -54,6 +61,8 @@ type Indexer struct {
 	o    IndexerOptions
 	log  *slog.Logger
 	wake chan struct{}
+
+	lastChange atomic.Int64 // when Notify was last told of a change (Unix ns)
 
 	mu      sync.Mutex
 	busy    map[int64]bool      // stores a worker is on
@@ -79,6 +88,9 @@ func NewIndexer(o IndexerOptions) *Indexer {
 	if o.Settle <= 0 {
 		o.Settle = 200 * time.Millisecond
 	}
+	if o.BusyShare <= 0 || o.BusyShare > 1 {
+		o.BusyShare = 0.2
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -92,6 +104,9 @@ func NewIndexer(o IndexerOptions) *Indexer {
 // Notify tells the indexer that a store changed (the store's OnChange
 // hook); it never blocks.
 func (ix *Indexer) Notify(storeID int64, seq uint64) {
+	if storeID != 0 {
+		ix.lastChange.Store(time.Now().UnixNano())
+	}
 	select {
 	case ix.wake <- struct{}{}:
 	default:
@@ -160,6 +175,7 @@ func (ix *Indexer) Run(ctx context.Context) {
 // backing off after a failure.
 func (ix *Indexer) catchUp(ctx context.Context, storeID int64) {
 	for ctx.Err() == nil {
+		t0 := time.Now()
 		more, err := ix.Step(ctx, storeID)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -180,6 +196,20 @@ func (ix *Indexer) catchUp(ctx context.Context, storeID int64) {
 		if !more {
 			return
 		}
+		ix.yield(ctx, time.Since(t0))
+	}
+}
+
+// yield pauses after a batch that took d while changes are arriving, so
+// that the indexer works BusyShare of the time.
+func (ix *Indexer) yield(ctx context.Context, d time.Duration) {
+	if ix.o.BusyShare >= 1 || time.Since(time.Unix(0, ix.lastChange.Load())) > time.Second {
+		return
+	}
+	pause := min(time.Duration(float64(d)*(1/ix.o.BusyShare-1)), 5*time.Second)
+	select {
+	case <-time.After(pause):
+	case <-ctx.Done():
 	}
 }
 

@@ -48,7 +48,7 @@ type IndexerOptions struct {
 	// BusyShare is the share of its time a worker spends indexing while
 	// changes keep arriving (a notification in the last second): after
 	// each batch it pauses so that deliveries and clients keep the CPU
-	// and SQLite's writer. Default 0.2; 1 never pauses. Once the changes
+	// and SQLite's writer. Default 0.1; 1 never pauses. Once the changes
 	// stop it indexes at full speed.
 	BusyShare float64
 }
@@ -89,7 +89,7 @@ func NewIndexer(o IndexerOptions) *Indexer {
 		o.Settle = 200 * time.Millisecond
 	}
 	if o.BusyShare <= 0 || o.BusyShare > 1 {
-		o.BusyShare = 0.2
+		o.BusyShare = 0.1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

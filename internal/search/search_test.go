@@ -334,3 +334,30 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within a minute")
 }
+
+// TestObjectsIndexed: events and contacts are indexed by their
+// properties and found by the same API.
+func TestObjectsIndexed(t *testing.T) {
+	t.Parallel()
+	db := testenv.Open(t, testenv.Options{})
+	db.Tenants(t, "acme")
+	db.User(t, "acme", store.User{Login: "alice", Active: true}, "")
+	ctx := testenv.As(t, db, "alice")
+	cal := testenv.Folder(t, ctx, db, "alice", store.SpecialCalendar)
+	ics := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:e1\r\nSUMMARY:Zeppelin launch\r\nLOCATION:Friedrichshafen\r\n" +
+		"ATTENDEE;CN=Bob Builder:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if _, err := db.AppendItem(ctx, cal.ID, store.NewItem{Content: strings.NewReader(ics), Name: "e1.ics", ObjectUID: "e1"}); err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndexer(IndexerOptions{Backend: db})
+	if _, err := ix.Step(store.SystemContext(context.Background()), cal.StoreID); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSearcher(db, nil)
+	for _, q := range []string{"zeppelin", "friedrichshafen", "to:builder", "subject:launch", "bob@example.org"} {
+		res, err := s.Search(ctx, []int64{cal.ID}, Query{Text: q})
+		if err != nil || len(res.Hits) != 1 {
+			t.Errorf("%q: %+v %v", q, res, err)
+		}
+	}
+}

@@ -184,8 +184,14 @@ type Failure struct {
 }
 
 // Message extracts a message's header fields, body text and attachment
-// text, at most Limits.MaxText bytes in all.
+// text, at most Limits.MaxText bytes in all. An iCalendar or vCard
+// object (a calendar, task or contact item) is read by its properties
+// instead (object.go).
 func (e *Extractor) Message(ctx context.Context, r io.ReaderAt, size int64) (*Message, error) {
+	head := make([]byte, min(size, 64))
+	if n, _ := r.ReadAt(head, 0); isObject(head[:n]) {
+		return object(r, size, e.lim.MaxText) // object.go: events, tasks, contacts
+	}
 	root, err := mime.ParseReaderAt(r, size, mime.Limits{})
 	m := &Message{}
 	var le *mime.LimitError

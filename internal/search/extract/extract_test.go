@@ -279,3 +279,21 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+func TestObjects(t *testing.T) {
+	t.Parallel()
+	e := New(Limits{}, nil)
+	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\nSUMMARY:Budget review\r\nLOCATION:Room 4\\, Berlin\r\n" +
+		"DESCRIPTION:Bring the quarterly\r\n  figures\\nand coffee\r\nORGANIZER;CN=\"Ann: Boss\":mailto:ann@example.org\r\n" +
+		"ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	m, err := e.Message(context.Background(), strings.NewReader(ics), int64(len(ics)))
+	if err != nil || m.Subject != "Budget review" || m.From != "Ann: Boss <ann@example.org>" || m.To != "Bob <bob@example.org>" ||
+		!strings.Contains(m.Body, "Room 4, Berlin") || !strings.Contains(m.Body, "quarterly figures\nand coffee") {
+		t.Fatalf("event: %+v %v", m, err)
+	}
+	vcf := "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Jürgen Müller\r\nN:Müller;Jürgen;;;\r\nitem1.EMAIL;TYPE=work:jm@example.de\r\nORG:Acme GmbH\r\nNOTE:met at the fair\r\nEND:VCARD\r\n"
+	m, err = e.Message(context.Background(), strings.NewReader(vcf), int64(len(vcf)))
+	if err != nil || m.Subject != "Jürgen Müller" || m.To != "jm@example.de" || !strings.Contains(m.Body, "Acme GmbH") || !strings.Contains(m.Body, "met at the fair") {
+		t.Fatalf("contact: %+v %v", m, err)
+	}
+}

@@ -50,6 +50,8 @@ func FuzzRTF(f *testing.F) {
 func FuzzMessage(f *testing.F) {
 	f.Add(message(map[string][]byte{"a.docx": docx(f, "x")}))
 	f.Add([]byte("Subject: x\r\n\r\nbody"))
+	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\n y\r\nATTENDEE;CN=\"a:b\":mailto:c\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	f.Add([]byte("BEGIN:VCARD\r\nFN:a\\,b\r\nN:a;b;;;\r\nEND:VCARD\r\n"))
 	e := New(Limits{MaxText: 8192}, nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := e.Message(context.Background(), bytes.NewReader(data), int64(len(data)))

@@ -15,6 +15,7 @@
 #
 #   scripts/bench-search.sh                   100,000 messages
 #   MESSAGES=20000 QUERIES=200 scripts/bench-search.sh
+#   SKIP_DOVECOT=1 scripts/bench-search.sh    Roost only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -108,6 +109,7 @@ import re
 a=float(re.search(r'([0-9.]+) messages/s', '''$indexed''').group(1)); b=float(re.search(r'([0-9.]+) messages/s', '''$plain''').group(1))
 print('delivery with the indexer running: %.0f/s, without: %.0f/s, ratio %.2f' % (a, b, a/b))"
 
+[ -n "${SKIP_DOVECOT:-}" ] && exit 0
 echo "== Dovecot $(dovecot --version | cut -d' ' -f1) + fts-xapian"
 mailuser=roost-bench
 id "$mailuser" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$mailuser"

@@ -25,6 +25,7 @@ need mbsync isync                   # IMAP sync, both ways
 need offlineimap offlineimap        # IMAP sync, 1,000 messages
 need fetchmail fetchmail            # POP3
 need curl curl                      # imap:// and pop3:// URLs
+need python3 python3                # imaplib, smtplib (AUTH OAUTHBEARER), caldav discovery
 need dovecot dovecot-imapd          # differential IMAP tests
 need swaks swaks                    # SMTP submission
 need postfix postfix                # the relay the outbound queue sends through

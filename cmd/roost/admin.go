@@ -46,6 +46,7 @@ var adminObjects = []struct{ name, title string }{
 	{"tenant", "Tenants (Kopano companies)"},
 	{"domain", "Mail domains"},
 	{"user", "Users"},
+	{"token", "Bearer tokens (JMAP and DAV 'Authorization: Bearer', SASL OAUTHBEARER and XOAUTH2)"},
 	{"group", "Groups"},
 	{"store", "Stores"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
@@ -138,6 +139,32 @@ var adminCmds = []*adminCmd{
 	{object: "user", verb: "profile", args: []string{"LOGIN"}, syntax: "user profile LOGIN > FILE.mobileconfig",
 		help: "write the user's signed Apple configuration profile (IMAP, SMTP, CalDAV, CardDAV; DER) to standard output",
 		run:  userProfile},
+	{object: "user", verb: "app-password add", args: []string{"LOGIN"},
+		syntax: "user app-password add LOGIN --name N [--protocols LIST]",
+		help: "make an app password for one client and print it (shown this once); LIST is a comma-separated subset of\n" +
+			"        imap,pop3,smtp,sieve,dav,jmap (default: all); it works instead of the account password on those protocols only",
+		flags: []flagDef{fString("name"), fList("protocols")}, run: appPasswordAdd},
+	{object: "user", verb: "app-password list", args: []string{"LOGIN"}, syntax: "user app-password list LOGIN",
+		help: "list a user's app passwords with their protocols and last use", run: appPasswordList},
+	{object: "user", verb: "app-password revoke", args: []string{"LOGIN", "NAME"}, syntax: "user app-password revoke LOGIN NAME",
+		help: "revoke an app password: refused from the next login on", run: appPasswordRevoke},
+	{object: "user", verb: "logout", args: []string{"LOGIN"}, syntax: "user logout LOGIN",
+		help: "end all of the user's web client sessions (sign out everywhere)", run: userLogout},
+	{object: "user", verb: "totp enable", args: []string{"LOGIN"}, syntax: "user totp enable LOGIN",
+		help: "give the user a new TOTP key (RFC 6238) and print it with its otpauth:// URI for an authenticator app;\n" +
+			"        from then on the web client's sign-in needs a code (mail clients use app passwords)", run: userTOTPEnable},
+	{object: "user", verb: "totp disable", args: []string{"LOGIN"}, syntax: "user totp disable LOGIN",
+		help: "remove the user's TOTP key: the web client's sign-in needs the password only", run: userTOTPDisable},
+
+	{object: "token", verb: "create", args: []string{"LOGIN"}, syntax: "token create LOGIN --name N [--expires D] [--scope LIST]",
+		help: "make a bearer token for LOGIN and print it (shown this once); D is a lifetime (90d, 12h) or a date\n" +
+			"        (YYYY-MM-DD[THH:MM], RFC 3339), default never; LIST is a comma-separated subset of jmap,dav,imap,pop3,smtp,sieve\n" +
+			"        (default: all): JMAP and DAV take it as 'Authorization: Bearer', the mail protocols as SASL OAUTHBEARER/XOAUTH2",
+		flags: []flagDef{fString("name"), fString("expires"), fList("scope")}, run: tokenCreate},
+	{object: "token", verb: "list", args: []string{"LOGIN"}, syntax: "token list LOGIN",
+		help: "list a user's tokens with their scope, expiry and last use", run: tokenList},
+	{object: "token", verb: "revoke", args: []string{"LOGIN", "NAME"}, syntax: "token revoke LOGIN NAME",
+		help: "revoke a token: refused from the next request on", run: tokenRevoke},
 
 	{object: "group", verb: "create", args: []string{"NAME"}, syntax: "group create NAME [--tenant T]",
 		help: "create a group", flags: []flagDef{fString("tenant")}, run: groupCreate},

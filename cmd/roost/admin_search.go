@@ -99,7 +99,7 @@ func searchReindex(a *admin, cmd *adminCmd, in *input) error {
 		return nil
 	}
 	total := max(v.Backlog, 1)
-	bar := &progressBar{w: a.stdout, quiet: a.json}
+	bar := &reindexBar{w: a.stdout, quiet: a.json}
 	for {
 		bar.show(total-v.Backlog, total)
 		if v.Backlog == 0 {
@@ -124,14 +124,14 @@ func searchReindex(a *admin, cmd *adminCmd, in *input) error {
 	return nil
 }
 
-// progressBar draws "[#####.....]  50% 500/1000" on one line.
-type progressBar struct {
+// reindexBar draws "[#####.....]  50% 500/1000" on one line.
+type reindexBar struct {
 	w     io.Writer
 	quiet bool
 	drawn bool
 }
 
-func (p *progressBar) show(done, total int64) {
+func (p *reindexBar) show(done, total int64) {
 	if p.quiet {
 		return
 	}
@@ -141,21 +141,8 @@ func (p *progressBar) show(done, total int64) {
 	p.drawn = true
 }
 
-func (p *progressBar) done() {
+func (p *reindexBar) done() {
 	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
-}
-
-// humanBytes is a size in B, KiB, MiB or GiB.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

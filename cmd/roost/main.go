@@ -3,6 +3,9 @@
 //	roost serve     run the server (embedded SQLite and files by default)
 //	roost admin     administer tenants, users, groups, domains and stores
 //	roost deliver   deliver a message from standard input (pipe delivery)
+//	roost backup    brick-level backup of stores (and backup verify)
+//	roost restore   restore a store, a folder tree or a date range
+//	roost stats     system, sessions, users and tenants; --top live view
 //	roost version   print the version
 package main
 
@@ -25,6 +28,14 @@ Usage:
   roost deliver [--data DIR | --config FILE] ADDRESS < message
                                               deliver one message to a local user; exit
                                               status 67 unknown user, 75 try again later
+  roost backup [--data DIR | --config FILE] --to DIR [LOGIN... | --tenant NAME]
+                                              back up stores (incremental when DIR holds a backup)
+  roost backup verify DIR                     check a backup; exit status 1 on any damage
+  roost restore [--data DIR | --config FILE] --from DIR LOGIN [--folder NAME]
+                [--since DATE] [--until DATE] [--into FOLDER]
+                                              restore a store, a folder tree or a date range
+  roost stats [--data DIR | --config FILE] [--json] [--top]
+                                              system, sessions, users, tenants; --top: live view
   roost bench imap [flags]                    load-test an IMAP server (see roost bench imap -h)
   roost bench idle [flags]                    hold many IDLE connections (memory per connection)
   roost bench lmtp [flags]                    load-test an LMTP server (see roost bench lmtp -h)
@@ -51,6 +62,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAdmin(ctx, args[1:], stdin, stdout, stderr)
 	case "deliver":
 		return runDeliver(ctx, args[1:], stdin, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout, stderr)
+	case "stats":
+		return runStats(ctx, args[1:], stdin, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

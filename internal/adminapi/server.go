@@ -11,6 +11,9 @@
 //     ErrNotFound 404, ErrPermission 403, ErrConflict 409, ErrInvalid 400,
 //     ErrOverQuota 507. Anything else is logged and answered with a generic
 //     500. Every error body is {"error": "one line naming the problem"}.
+//   - Tokens and app passwords are shown once, in the reply of the PUT
+//     that creates them (the store keeps a hash); their names are in
+//     the path, so the audit log names what was created or revoked.
 //   - Password hashes never leave the server: passwords come in as clear
 //     text in a request body, are hashed here (auth.HashPassword), and no
 //     response carries a hash.
@@ -29,12 +32,14 @@
 package adminapi
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/onboard"
 	"github.com/roost-mail/roost/internal/store"
@@ -65,6 +70,13 @@ type Options struct {
 	// profiles (signed with Certificate); nil answers 501.
 	Onboard     *onboard.Service
 	Certificate func() tls.Certificate
+	// Runtime reports the process's sessions, database and blob sizes
+	// for GET /v1/stats; nil leaves them out.
+	Runtime func(ctx context.Context) RuntimeStats
+	// Authenticator makes and revokes tokens, app passwords and web
+	// sessions (its credential cache forgets revoked ones); nil: one
+	// over the store without a cache.
+	Authenticator *directory.Authenticator
 	// SearchEnabled reports whether the full-text index is kept
 	// (search_index); nil means it is.
 	SearchEnabled func() bool
@@ -139,6 +151,16 @@ func (s *Server) routes() {
 	h("GET /v1/users/{login}/oof", s.showOOF)
 	h("PATCH /v1/users/{login}/oof", s.updateOOF)
 	h("GET /v1/users/{login}/profile", s.userProfile)
+	h("GET /v1/users/{login}/tokens", s.listTokens)
+	h("PUT /v1/users/{login}/tokens/{name}", s.createToken)
+	h("DELETE /v1/users/{login}/tokens/{name}", s.revokeToken)
+	h("GET /v1/users/{login}/app-passwords", s.listAppPasswords)
+	h("PUT /v1/users/{login}/app-passwords/{name}", s.createAppPassword)
+	h("DELETE /v1/users/{login}/app-passwords/{name}", s.revokeAppPassword)
+	h("GET /v1/users/{login}/sessions", s.listSessions)
+	h("DELETE /v1/users/{login}/sessions", s.revokeSessions)
+	h("PUT /v1/users/{login}/totp", s.enableTOTP)
+	h("DELETE /v1/users/{login}/totp", s.disableTOTP)
 	h("POST /v1/users/{login}/calendars/{folder}/import", s.importCalendar)
 	h("GET /v1/users/{login}/calendars/{folder}/export", s.exportCalendar)
 	h("POST /v1/users/{login}/contacts/{folder}/import", s.importContacts)
@@ -163,6 +185,10 @@ func (s *Server) routes() {
 	h("POST /v1/search/reindex", s.searchReindex)
 
 	h("POST /v1/deliver", s.deliver)
+
+	h("POST /v1/backup", s.backup)
+	h("POST /v1/restore", s.restore)
+	h("GET /v1/stats", s.stats)
 
 	h("GET /v1/queue", s.listQueue)
 	h("GET /v1/queue/{id}", s.showQueued)

@@ -63,6 +63,8 @@ type server struct {
 	audit   *audit.Log   // audit.go; nil: off
 	logs    *logState    // log.go: log_file, log_levels
 	started time.Time
+	// blobUsage caches the blob directory's size for roost stats.
+	blobUsage blobUsage
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
 
@@ -301,13 +303,14 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
 	if cfg.HasRole("admin") {
-		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version,
+		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version, Authenticator: authn,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
 			DisabledFeatures: func() []string { return s.cfg.Load().DisabledFeatures },
 			MaxMessageBytes:  func() int64 { return s.cfg.Load().MaxMessageBytes() },
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
+			Runtime:       s.runtimeStats,
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {
 				if ix := s.indexer.Load(); ix != nil {
@@ -359,7 +362,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, OnCommand: s.metrics.imapCommand,
+			}, VerifyToken: saslBearer(cfg, authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
 			}})
@@ -375,7 +378,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+			}, VerifyToken: saslBearer(cfg, authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -586,7 +589,7 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	s.mountJMAP(mux, authn) // jmap.go
+	s.mountJMAP(mux, authn, imip) // jmap.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

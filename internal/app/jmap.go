@@ -13,11 +13,16 @@ import (
 // mountJMAP serves JMAP (RFC 8620/8621) under /jmap/ and its well-known
 // URL on mux. Logins need the "web" feature: JMAP is the web client's API
 // (Kopano's webapp feature).
-func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator) {
+func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator, imip imipSender) {
 	o := jmapserver.Options{Store: s.db, Blobs: s.db.Blobs(), Hub: s.events, Logger: s.log,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-			return authn.Authenticate(ctx, login, pw, remote, "web")
-		}}
+			// Protocol "jmap": app passwords scoped to JMAP work here.
+			return authn.Authenticate(directory.WithAuthInfo(ctx, "jmap", ""), login, pw, remote, "web")
+		},
+		VerifyBearer: httpBearer(authn, "jmap")}
+	// CalendarEvent/set schedules through the same iTIP scheduler as
+	// CalDAV (local invitees, iMIP to the others).
+	o.Scheduler = newScheduler(s, imip)
 	if s.queue != nil {
 		// EmailSubmission goes through the same queue and sender checks
 		// as SMTP submission.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-mail/roost/internal/config"
@@ -28,6 +29,8 @@ type opsMetrics struct {
 	commands    *metrics.HistogramVec
 	auth        *metrics.CounterVec
 	deliveries  *metrics.CounterVec
+	conns       connRegistry // open connections, for roost stats
+	logins      loginCounts  // logins per user, for roost stats
 }
 
 func newOpsMetrics(s *server) *opsMetrics {
@@ -53,7 +56,7 @@ func newOpsMetrics(s *server) *opsMetrics {
 		defer cancel()
 		fn(ctx)
 	}
-	// One queue listing serves both queue families of a scrape.
+	// One statement serves both queue families of a scrape.
 	var qmu sync.Mutex
 	var qat time.Time
 	var qlen, qage float64
@@ -65,14 +68,14 @@ func newOpsMetrics(s *server) *opsMetrics {
 		}
 		qlen, qage = 0, 0
 		scrape(func(ctx context.Context) {
-			q, err := s.db.ListQueue(ctx)
+			n, oldest, err := s.db.QueueStats(ctx)
 			if err != nil {
-				s.log.Warn("metrics: list queue", "err", err)
+				s.log.Warn("metrics: queue stats", "err", err)
 				return
 			}
-			qlen = float64(len(q))
-			for _, m := range q {
-				qage = max(qage, time.Since(m.Created).Seconds())
+			qlen = float64(n)
+			if !oldest.IsZero() {
+				qage = max(0, time.Since(oldest).Seconds())
 			}
 		})
 		qat = time.Now()
@@ -116,6 +119,8 @@ func (m *opsMetrics) authObserved(_ context.Context, ev directory.AuthEvent) {
 	result := "ok"
 	if !ev.OK {
 		result = ev.Reason
+	} else if ev.User != "" {
+		m.logins.add(ev.User, ev.Protocol)
 	}
 	m.auth.With(ev.Protocol, ev.Mechanism, result).Inc()
 }
@@ -160,11 +165,13 @@ func (m *opsMetrics) countConns(ln net.Listener, name string) net.Listener {
 	if m == nil { // servers built by tests without metrics
 		return ln
 	}
-	return &countingListener{Listener: ln, open: m.sessions.With(name), total: m.connections.With(name)}
+	return &countingListener{Listener: ln, name: name, reg: &m.conns, open: m.sessions.With(name), total: m.connections.With(name)}
 }
 
 type countingListener struct {
 	net.Listener
+	name  string
+	reg   *connRegistry
 	open  *metrics.Gauge
 	total *metrics.Counter
 }
@@ -176,17 +183,39 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	}
 	l.open.Inc()
 	l.total.Inc()
-	return &countedConn{Conn: c, open: l.open}, nil
+	cc := &countedConn{Conn: c, open: l.open, reg: l.reg, listener: l.name, since: time.Now()}
+	l.reg.add(cc)
+	return cc, nil
 }
 
 type countedConn struct {
 	net.Conn
-	open *metrics.Gauge
-	once sync.Once
+	open     *metrics.Gauge
+	once     sync.Once
+	reg      *connRegistry
+	id       uint64
+	listener string
+	since    time.Time
+	in, out  atomic.Int64
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out.Add(int64(n))
+	return n, err
 }
 
 func (c *countedConn) Close() error {
-	c.once.Do(c.open.Dec)
+	c.once.Do(func() {
+		c.open.Dec()
+		c.reg.remove(c)
+	})
 	return c.Conn.Close()
 }
 

@@ -93,7 +93,7 @@ var layers = [][]string{
 	{"internal/blob", "internal/auth", "internal/events", "internal/netserve"},
 	{"internal/store"},
 	{"internal/directory"},
-	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster", "internal/onboard"},
+	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster", "internal/onboard", "internal/backup"},
 	adapterPaths(),
 	{"internal/app"},
 	{"cmd"},

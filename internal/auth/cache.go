@@ -33,10 +33,11 @@ import (
 //   - Bounded: at most Size entries (least recently used dropped first),
 //     each at most TTL old whatever its use.
 //
-// App passwords and tokens (later) fit the same shape: their Verifier is
-// the stored hash of that secret, so revoking one (deleting its row)
-// makes its entry unusable; Forget drops a user's entries at once for
-// callers that learn of a change directly.
+// App passwords and tokens are not cached here: they are checked with a
+// fast keyed hash (SecretHash) and one indexed read, which is also what
+// makes their revocation immediate. Forget drops a user's entries at once
+// for callers that learn of a change directly (a revoked app password
+// among them).
 type CredCache struct {
 	size int
 	ttl  time.Duration

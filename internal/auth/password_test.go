@@ -94,3 +94,23 @@ func TestParams(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalAppPassword: whatever a client sends as a password, the app
+// password check never panics, and what it accepts is canonical (its own
+// normal form, which decodes to 256 bits).
+func FuzzNormalAppPassword(f *testing.F) {
+	f.Add(NewAppPassword())
+	f.Add(strings.ToUpper(strings.ReplaceAll(NewAppPassword(), "-", " ")))
+	f.Add("password")
+	f.Add(strings.Repeat("a", 52))
+	f.Add(strings.Repeat("-", 200))
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := NormalAppPassword(s)
+		if !ok {
+			return
+		}
+		if n2, ok2 := NormalAppPassword(n); !ok2 || n2 != n || len(n) != 52 {
+			t.Fatalf("%q → %q, not canonical", s, n)
+		}
+	})
+}

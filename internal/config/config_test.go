@@ -216,6 +216,7 @@ log_level = 6
 log_file = %[7]q
 log_format = "json"
 allow_plaintext_auth = true
+sasl_oauthbearer = false
 max_connections_per_ip = 0
 max_connections_per_user = 5
 max_line_length = 8192

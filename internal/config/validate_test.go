@@ -166,6 +166,7 @@ var validationCases = []struct {
 	{"log_format", `log_format = "xml"`, []want{{"log_format", `"xml" is not allowed`}}},
 	{"plaintext yes", `allow_plaintext_auth = "yes"`, []want{{"allow_plaintext_auth", "want true or false without quotes"}}},
 	{"plaintext number", `allow_plaintext_auth = 1`, []want{{"allow_plaintext_auth", "want true or false"}}},
+	{"oauthbearer string", `sasl_oauthbearer = "no"`, []want{{"sasl_oauthbearer", "want true or false"}}},
 	{"per ip negative", `max_connections_per_ip = -1`, []want{{"max_connections_per_ip", "minimum of 0"}}},
 	{"per user negative", `max_connections_per_user = -2`, []want{{"max_connections_per_user", "minimum of 0"}}},
 	{"line length small", `max_line_length = 999`, []want{{"max_line_length", "minimum of 1000"}}},

@@ -17,7 +17,7 @@ import (
 // (names never contain "/"); the supported component set under
 // keyComponents as a comma-separated list.
 const (
-	keyComponents = "roost/components"
+	keyComponents = groupware.PropComponents
 	itemPropPfx   = "item/"
 )
 
@@ -158,18 +158,7 @@ func (s *Server) supportedComponents(ctx context.Context, f *store.Folder) ([]st
 	return componentsOf(f, m), nil
 }
 
-func componentsOf(f *store.Folder, m map[string]string) []string {
-	if v := m[keyComponents]; v != "" {
-		return strings.Split(v, ",")
-	}
-	switch {
-	case f.Type == store.FolderTasks:
-		return []string{"VTODO"}
-	case f.Special == store.SpecialCalendar:
-		return []string{"VEVENT"}
-	}
-	return []string{"VEVENT", "VTODO", "VJOURNAL"}
-}
+func componentsOf(f *store.Folder, m map[string]string) []string { return groupware.Components(f, m) }
 
 // allPropNames are the properties an allprop PROPFIND returns besides
 // dead properties (RFC 4918 §9.1: the ones RFC 4918 defines).

@@ -32,6 +32,10 @@ type Options struct {
 	// (possibly wrapped): ErrBadCredentials 401, ErrFeature and ErrInactive
 	// 403; a throttle or any other error 503, the unexpected logged.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// VerifyBearer, when set, checks "Authorization: Bearer" tokens
+	// (directory.Authenticator.VerifyBearer for "dav"); errors as for
+	// Authenticate, directory.ErrScope 403. Nil: Basic only.
+	VerifyBearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
 	// Prefix is where the handler is mounted; default "/dav".
 	Prefix string
 	// Realm of the Basic challenge; default "Roost".
@@ -110,7 +114,7 @@ func New(o Options) *Server {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{o: o, log: lg.With("proto", "dav"), zones: &ical.ZoneCache{}}
-	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Realm: o.Realm, Name: "DAV",
+	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Realm: o.Realm, Name: "DAV",
 		Denied: "this account may not use calendars and contacts", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
 	var out groupware.Outbound
 	if o.Outbound != nil {

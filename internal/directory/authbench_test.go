@@ -3,8 +3,10 @@ package directory_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // BenchmarkAuthenticate compares a login answered from the credential
@@ -38,4 +40,50 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSecretLogin: an app password as the password (HMAC and one
+// indexed read, no argon2id), a bearer token, and a web session check,
+// over a real SQLite store:
+//
+//	go test -run '^$' -bench SecretLogin -benchmem ./internal/directory
+func BenchmarkSecretLogin(b *testing.B) {
+	c := newCounted(b, auth.DefaultParams)
+	c.addUser(b, "acme", "alice", "pw", auth.DefaultParams)
+	c.Throttle = nil
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	pw, _, err := c.CreateAppPassword(sys, "alice", "phone", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := c.CreateToken(sys, "alice", "t", nil, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sess, err := c.OpenSession(ctx, &store.Principal{Login: "alice"}, ipB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("app-password", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Authenticate(ctx, "alice", pw, ipB, "imap"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bearer", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.VerifyBearer(ctx, tok, "", "imap", ipB); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("session", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.VerifySession(ctx, sess.Token, ipB); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -59,7 +59,16 @@ type Authenticator struct {
 	// External, when set, checks every password instead of the stored
 	// hashes (user_plugin = ldap); see authenticateExternal.
 	External External
-	sleep    func(time.Duration)
+	// TokenVerifiers check bearer tokens Roost did not issue (OIDC,
+	// issue 13); see VerifyBearer.
+	TokenVerifiers []TokenVerifier
+	// SessionTTL is how long a web session lasts (0: DefaultSessionTTL).
+	SessionTTL time.Duration
+	// TOTPIssuer names the service in authenticator apps ("" is "Roost").
+	TOTPIssuer string
+	// Now is the clock for expiries (nil: time.Now).
+	Now   func() time.Time
+	sleep func(time.Duration)
 
 	once  sync.Once
 	slots chan struct{}
@@ -159,6 +168,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 			a.log().Warn("login refused: throttled", "user", login, "ip", ip)
 			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
 			return nil, ErrThrottled
+		}
+	}
+	if norm, ok := auth.NormalAppPassword(password); ok && validLogin(login) {
+		// An app password (issue 13), for LDAP users too: checked with a
+		// fast keyed hash, never argon2id (issue 10).
+		if p, handled, err := a.authenticateAppPassword(ctx, login, norm, ip, delay, feature); handled {
+			return p, err
 		}
 	}
 	if a.External != nil {

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -27,12 +29,17 @@ import (
 type BasicAuth struct {
 	// Authenticate checks a login and password from remote.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
-	Realm        string // of the challenge; "" is "Roost"
-	Name         string // of the service in log lines, e.g. "DAV"
-	Denied       string // the 403 text for an account without the feature
-	CacheTTL     time.Duration
-	Now          func() time.Time // nil: time.Now
-	Log          *slog.Logger     // nil: no logging
+	// Bearer, when set, checks "Authorization: Bearer" tokens (RFC 6750)
+	// for this service (Authenticator.VerifyBearer); ErrScope is answered
+	// 403 insufficient_scope. Bearer logins are never cached here, so a
+	// revoked token is refused at once.
+	Bearer   func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
+	Realm    string // of the challenge; "" is "Roost"
+	Name     string // of the service in log lines, e.g. "DAV"
+	Denied   string // the 403 text for an account without the feature
+	CacheTTL time.Duration
+	Now      func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: no logging
 
 	mu    sync.Mutex
 	cache map[[32]byte]basicEntry
@@ -55,7 +62,13 @@ func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Princi
 	}
 	challenge := func() {
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+		if b.Bearer != nil {
+			w.Header().Add("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+		}
 		http.Error(w, "authentication required", http.StatusUnauthorized)
+	}
+	if tok, ok := bearerToken(r); ok && b.Bearer != nil {
+		return b.checkBearer(w, r, tok, realm, challenge)
 	}
 	login, pw, ok := r.BasicAuth()
 	if !ok || login == "" || len(login) > 512 || len(pw) > 4096 || b.Authenticate == nil {
@@ -67,7 +80,11 @@ func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Princi
 	if b.Now != nil {
 		now = b.Now()
 	}
-	if b.CacheTTL > 0 {
+	// App passwords are cheap to check and must stop working the moment
+	// they are revoked: never cached here.
+	_, isAppPW := auth.NormalAppPassword(pw)
+	cache := b.CacheTTL > 0 && !isAppPW
+	if cache {
 		b.mu.Lock()
 		e, hit := b.cache[key]
 		b.mu.Unlock()
@@ -97,7 +114,7 @@ func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Princi
 		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
 		return nil, false
 	}
-	if b.CacheTTL > 0 {
+	if cache {
 		b.mu.Lock()
 		if b.cache == nil {
 			b.cache = map[[32]byte]basicEntry{}
@@ -113,6 +130,52 @@ func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Princi
 		b.mu.Unlock()
 	}
 	return p, true
+}
+
+// bearerToken returns the token of "Authorization: Bearer <token>" (the
+// scheme is case-insensitive, RFC 7235 §2.1).
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// checkBearer is Check for a bearer token, with RFC 6750 §3's errors.
+func (b *BasicAuth) checkBearer(w http.ResponseWriter, r *http.Request, tok, realm string, challenge func()) (*store.Principal, bool) {
+	log := b.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if len(tok) > 16<<10 {
+		challenge()
+		return nil, false
+	}
+	p, err := b.Bearer(r.Context(), tok, RemoteAddr(r))
+	switch {
+	case err == nil && p != nil:
+		return p, true
+	case errors.Is(err, ErrScope):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
+		http.Error(w, "the token is not valid for this service", http.StatusForbidden)
+	case err == nil || errors.Is(err, ErrBadCredentials):
+		log.Info(b.Name+" bearer token refused", "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+		w.Header().Add("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
+		http.Error(w, "invalid token", http.StatusUnauthorized)
+	case errors.Is(err, ErrFeature), errors.Is(err, ErrInactive):
+		http.Error(w, b.Denied, http.StatusForbidden)
+	default:
+		if !errors.Is(err, ErrThrottled) {
+			log.Error(b.Name+" bearer token", "remote", r.RemoteAddr, "err", err)
+		}
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
+	}
+	return nil, false
 }
 
 type tcpAddr string

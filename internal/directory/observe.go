@@ -12,7 +12,7 @@ type AuthEvent struct {
 	Protocol  string // WithAuthInfo's, else Feature, else "other"
 	Mechanism string // WithAuthInfo's, else "password"
 	OK        bool
-	Reason    string // why it failed: "unknown user", "wrong password", "throttled", "inactive", "feature disabled", "error"
+	Reason    string // why it failed: "unknown user", "wrong password", "throttled", "inactive", "feature disabled", "error"; for tokens and app passwords also "invalid token", "out of scope", "expired", "wrong user"
 }
 
 type authInfoKey struct{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/proto/ical"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // floatSlack widens the index range of floating times and dates: their
@@ -178,4 +179,26 @@ func Addr(v string) string {
 		v = v[7:]
 	}
 	return strings.ToLower(v)
+}
+
+// PropComponents is the folder property holding a calendar's
+// supported-calendar-component-set (RFC 4791 §5.2.3) as a
+// comma-separated list, as MKCALENDAR set it.
+const PropComponents = "roost/components"
+
+// Components is the component set a calendar folder accepts, given its
+// properties: the one set at creation, else VTODO for task folders,
+// VEVENT for the default calendar, VEVENT, VTODO and VJOURNAL for
+// others. CalDAV and JMAP enforce the same set.
+func Components(f *store.Folder, props map[string]string) []string {
+	if v := props[PropComponents]; v != "" {
+		return strings.Split(v, ",")
+	}
+	switch {
+	case f.Type == store.FolderTasks:
+		return []string{ical.VTodo}
+	case f.Special == store.SpecialCalendar:
+		return []string{ical.VEvent}
+	}
+	return []string{ical.VEvent, ical.VTodo, ical.VJournal}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/proto/imap"
@@ -56,6 +57,10 @@ type notifier struct {
 	knownMax   uint32           // highest UID told as MessageNew with fetch attributes
 
 	sub *events.Subscription
+	// subsDirty is set by a wake-up without a journal position (Seq 0:
+	// a subscription changed, which the journal does not record), so
+	// SubscriptionChange compares the folder list only then.
+	subsDirty atomic.Bool
 
 	mu      sync.Mutex // guards the fields below
 	running bool
@@ -114,7 +119,12 @@ func (s *session) cmdNotify(c *imap.Command) (imap.Code, error) {
 	}
 	s.nt = nt
 	if hub := s.o.Events; hub != nil {
-		nt.sub = hub.SubscribeFunc(s.storeID, func(events.Change) { nt.kick() })
+		nt.sub = hub.SubscribeFunc(s.storeID, func(c events.Change) {
+			if c.Seq == 0 {
+				nt.subsDirty.Store(true)
+			}
+			nt.kick()
+		})
 	}
 	return "", nil
 }
@@ -398,8 +408,10 @@ func (s *session) notifyOthers() error {
 	}
 	nt.lastSeq = last
 	// Subscriptions are the user's, not the store's: they are not in the
-	// journal, so they are compared whenever the client wants to hear.
-	subs := slices.ContainsFunc(nt.spec.Groups, func(g imap.NotifyGroup) bool { return hasEvent(&g, "SubscriptionChange") })
+	// journal; whoever changes one publishes a wake-up without a journal
+	// position (subscriptionsChanged), and only then are they compared.
+	subs := nt.subsDirty.Swap(false) &&
+		slices.ContainsFunc(nt.spec.Groups, func(g imap.NotifyGroup) bool { return hasEvent(&g, "SubscriptionChange") })
 	if len(msgFolders) == 0 && len(flagFolders) == 0 && !folderChanged && !subs {
 		return nil
 	}

@@ -3,6 +3,9 @@ package jmapserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // jamVersion is the jmap-jam release the test installs (exact pin).
@@ -46,20 +56,33 @@ func jamDir(t *testing.T) string {
 	return dir
 }
 
-// TestJamClient drives the server with the unmodified jmap-jam client:
-// session, upload → Email/import → Email/query + Email/get with a
-// back-reference → Email/changes, Mailbox/set, download.
+// TestJamClient drives the server with the unmodified jmap-jam client,
+// authenticated by a bearer token made with the directory's token API
+// (what `roost admin token create` calls): session, upload →
+// Email/import → Email/query + Email/get with a back-reference →
+// Email/changes, Mailbox/set, download, and EmailSubmission/set to a
+// local user who then reads the message over IMAP.
 func TestJamClient(t *testing.T) {
 	t.Parallel()
 	dir := jamDir(t)
-	e := newEnv(t)
+	authn := &directory.Authenticator{}
+	e := newEnv(t, withQueue, func(o *jmapserver.Options) {
+		authn.Store = o.Store
+		o.VerifyBearer = func(ctx context.Context, tok string, remote net.Addr) (*store.Principal, error) {
+			return authn.VerifyBearer(ctx, tok, "", "jmap", remote)
+		}
+	})
+	token, _, err := authn.CreateToken(e.as("alice"), "alice", "jam", []string{"jmap"}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	script, err := filepath.Abs("testdata/jam.mjs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// node resolves "jmap-jam" from the script's directory upwards: run a
 	// copy placed next to the installed node_modules.
-	run := filepath.Join(dir, "jam.mjs")
+	run := filepath.Join(dir, fmt.Sprintf("jam-%d.mjs", time.Now().UnixNano()))
 	src, err := os.ReadFile(script)
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +90,12 @@ func TestJamClient(t *testing.T) {
 	if err := os.WriteFile(run, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.Remove(run) })
 	msgFile := filepath.Join(t.TempDir(), "m.eml")
 	os.WriteFile(msgFile, []byte(strings.ReplaceAll(plainMsg, "\n", "\r\n")), 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", run, e.url+"/.well-known/jmap", "alice", password("alice"), msgFile)
+	cmd := exec.CommandContext(ctx, "node", run, e.url+"/.well-known/jmap", token, msgFile, "bob@acme.test")
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
@@ -94,19 +118,63 @@ func TestJamClient(t *testing.T) {
 		MailboxCreated struct {
 			ID string `json:"id"`
 		} `json:"mailboxCreated"`
-		DownloadedBytes int `json:"downloadedBytes"`
+		DownloadedBytes int      `json:"downloadedBytes"`
+		Identity        string   `json:"identity"`
+		Draft           string   `json:"draft"`
+		Moved           []string `json:"moved"`
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("script output: %v\n%s", err, out)
 	}
 	if r.AccountID != e.acct("alice") || len(r.Query) != 1 || r.Query[0] != r.Imported.ID || len(r.Emails) != 1 ||
 		r.Emails[0]["subject"] != "Café plans" || len(r.Changes.Created) != 1 || r.Changes.Created[0] != r.Imported.ID ||
-		r.MailboxCreated.ID == "" || r.DownloadedBytes == 0 {
+		r.MailboxCreated.ID == "" || r.DownloadedBytes == 0 || r.Identity != "alice@acme.test" || r.Draft == "" || len(r.Moved) != 1 || r.Moved[0] != r.Draft {
 		t.Fatalf("jam results: %s", out)
 	}
 	// What the client did is in the store, as IMAP sees it.
 	items, err := e.db.ListItems(e.as("alice"), e.folder("alice", store.SpecialInbox).ID, 1, 0)
 	if err != nil || len(items) != 1 || len(items[0].Flags) != 1 || items[0].Flags[0] != `\Seen` {
 		t.Fatalf("inbox after jam: %v %v", items, err)
+	}
+	// onSuccessUpdateEmail moved the sent draft to Sent.
+	if sent, err := e.db.ListItems(e.as("alice"), e.folder("alice", store.SpecialSent).ID, 1, 0); err != nil || len(sent) != 1 {
+		t.Fatalf("alice's Sent after the submission: %v %v", sent, err)
+	}
+	// Bob reads what alice sent over IMAP (the real server, the go-imap
+	// v2 client).
+	imapSrv := imapserver.New(imapserver.Options{Store: e.db, Logger: testLogger(), AllowPlaintextAuth: true,
+		Authenticate: authenticator(e.db)})
+	ln := testenv.Listen(t)
+	go imapSrv.Serve(ln, false)
+	t.Cleanup(func() { imapSrv.Close() })
+	c, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("bob", password("bob")).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil || len(msgs) != 1 || msgs[0].Envelope.Subject != "Sent by jmap-jam" ||
+		len(msgs[0].Envelope.From) != 1 || msgs[0].Envelope.From[0].Addr() != "alice@acme.test" {
+		t.Fatalf("bob's inbox over IMAP: %+v %v", msgs, err)
+	}
+	// The token stops working when revoked.
+	if err := authn.RevokeToken(e.as("alice"), "alice", "jam"); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", e.url+"/.well-known/jmap", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("revoked token: %d", res.StatusCode)
 	}
 }

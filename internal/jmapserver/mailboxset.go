@@ -108,6 +108,7 @@ func (c *call) createMailbox(st *store.Store, m *mailboxCreate) (*store.Folder, 
 		if err := c.s.o.Store.SetSubscribed(c.ctx, f.ID, *m.IsSubscribed); err != nil {
 			return nil, err
 		}
+		c.s.subscriptionsChanged(f.StoreID)
 		f.Subscribed = *m.IsSubscribed
 	}
 	return f, nil
@@ -150,6 +151,7 @@ func (c *call) updateMailbox(st *store.Store, id string, patch map[string]any) e
 			if err := c.s.o.Store.SetSubscribed(c.ctx, f.ID, on); err != nil {
 				return err
 			}
+			c.s.subscriptionsChanged(f.StoreID)
 		case "sortOrder":
 			if n, ok := v.(float64); !ok || int(n) != sortOrderOf(f) {
 				return invalidProps("sortOrder is fixed", "sortOrder")
@@ -190,4 +192,13 @@ func (c *call) destroyMailbox(st *store.Store, id string, removeEmails bool) err
 	}
 	// The folder and its messages are soft-deleted together.
 	return c.s.o.Store.DeleteFolder(c.ctx, f.ID)
+}
+
+// subscriptionsChanged wakes IMAP NOTIFY sessions of the store: a
+// subscription is not a journal entry, so a wake-up without a journal
+// position (Seq 0) tells them to compare subscriptions.
+func (s *Server) subscriptionsChanged(storeID int64) {
+	if s.o.Hub != nil {
+		s.o.Hub.Publish(storeID, 0)
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/roost-mail/roost/internal/blob"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/groupware"
+	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -27,10 +29,17 @@ type Options struct {
 	// capability.
 	Submitter Submitter
 	Logger    *slog.Logger
+	// Scheduler runs iTIP for CalendarEvent/set (the one CalDAV uses);
+	// nil: one on Store without external delivery.
+	Scheduler *groupware.Scheduler
 	// Authenticate checks HTTP Basic credentials. Its errors are
 	// directory's login sentinels: ErrBadCredentials 401, ErrFeature and
 	// ErrInactive 403, anything else 503 (logged unless a throttle).
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// VerifyBearer, when set, checks "Authorization: Bearer" tokens
+	// (directory.Authenticator.VerifyBearer for "jmap"); errors as for
+	// Authenticate, directory.ErrScope 403. Nil: Basic only.
+	VerifyBearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
 	// BaseURL is the absolute URL clients reach the server at (no
 	// trailing slash); empty: taken from each request's Host and TLS.
 	BaseURL string
@@ -120,6 +129,9 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Scheduler == nil {
+		o.Scheduler = &groupware.Scheduler{Store: o.Store, Logger: o.Logger, Zones: &ical.ZoneCache{}, Now: o.Now}
+	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	lg := o.Logger
 	if lg == nil {
@@ -127,7 +139,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{}, streams: map[string]int{},
 		uploads: map[int64]map[blob.ID]upload{}}
-	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Name: "JMAP",
+	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Name: "JMAP",
 		Denied: "this account may not use JMAP", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
 	return s
 }

@@ -51,6 +51,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	caps := map[string]any{jmap.CapCore: s.coreCapability(), jmap.CapMail: map[string]any{}}
 	accountCaps := map[string]any{jmap.CapMail: s.mailAccountCapability()}
 	primary := map[string]string{jmap.CapMail: acct}
+	s.groupwareCapabilities(caps, accountCaps, primary, acct) // calendar.go
 	if s.o.Submitter != nil {
 		caps[CapSubmission] = map[string]any{}
 		// RFC 8621 §1.3.2: submissions are sent at once, nothing to undo.

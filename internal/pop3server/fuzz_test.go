@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -21,6 +22,8 @@ func FuzzSession(f *testing.F) {
 		"STLS\r\nNOOP\r\n",
 		"AUTH\r\nAUTH PLAIN\r\n*\r\n",
 		strings.Repeat("X", 600) + "\r\nNOOP\r\n",
+		"AUTH OAUTHBEARER biwsAWF1dGg9QmVhcmVyIGJhZAEB\r\nAQ==\r\nAUTH XOAUTH2\r\ndXNlcj11AWF1dGg9QmVhcmVyIGdvb2QBAQ==\r\nSTAT\r\n",
+		"AUTH OAUTHBEARER =\r\nAUTH OAUTHBEARER\r\n*\r\nAUTH XOAUTH2 bixhPXUsAWF1dGg9QmVhcmVyIGdvb2QBAQ==\r\nQUIT\r\n",
 	} {
 		f.Add(s)
 	}
@@ -29,7 +32,16 @@ func FuzzSession(f *testing.F) {
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return nil, io.EOF // no store behind this fuzz target: logins fail
 			},
-			IdleTimeout: time.Second,
+			// Tokens: "good" is accepted (then the maildrop fails to
+			// open), anything else refused with the error challenge.
+			VerifyToken: func(ctx context.Context, tok, authz string, _ net.Addr) (*store.Principal, error) {
+				if tok == "good" {
+					return &store.Principal{Login: "u", UserID: 1, TenantID: 1}, nil
+				}
+				return nil, directory.ErrBadCredentials
+			},
+			AllowPlaintextAuth: true,
+			IdleTimeout:        time.Second,
 		})
 		client, server := net.Pipe()
 		done := make(chan struct{})

@@ -36,6 +36,10 @@ type Options struct {
 	// Authenticate checks credentials (throttling and the "pop3" feature
 	// gate included) and returns the principal to act as.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// VerifyToken, when set, checks an OAuth 2.0 bearer token (SASL
+	// OAUTHBEARER, RFC 7628, and XOAUTH2) as imapserver.Options'; nil:
+	// the mechanisms are not offered.
+	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
 	// IdleTimeout ends a session without commands for this long
 	// (RFC 1939 §3: at least 10 minutes). Zero means 10 minutes.
 	IdleTimeout time.Duration
@@ -145,7 +149,11 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	return d.c.Write(p)
 }
 
-func (ss *session) readLine() (string, error) {
+func (ss *session) readLine() (string, error) { return ss.readLineMax(maxLine) }
+
+// readLineMax reads a line of at most max bytes (a SASL response may be
+// longer than a command).
+func (ss *session) readLineMax(maxLine int) (string, error) {
 	ss.conn.SetReadDeadline(time.Now().Add(ss.srv.o.IdleTimeout))
 	var line []byte
 	for {

@@ -106,7 +106,11 @@ func (ss *session) capa() error {
 	caps := []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER", "IMPLEMENTATION Roost"}
 	if !ss.authed {
 		if ss.plaintextOK() {
-			caps = append(caps, "USER", "SASL PLAIN")
+			if ss.srv.o.VerifyToken != nil {
+				caps = append(caps, "USER", "SASL PLAIN OAUTHBEARER XOAUTH2")
+			} else {
+				caps = append(caps, "USER", "SASL PLAIN")
+			}
 		}
 		if !ss.tls && ss.srv.o.TLS != nil {
 			caps = append(caps, "STLS")
@@ -183,9 +187,15 @@ func (ss *session) auth(arg string) bool {
 		fmt.Fprintf(ss.w, "+OK\r\n")
 		if ss.plaintextOK() {
 			fmt.Fprintf(ss.w, "PLAIN\r\n")
+			if ss.srv.o.VerifyToken != nil {
+				fmt.Fprintf(ss.w, "OAUTHBEARER\r\nXOAUTH2\r\n")
+			}
 		}
 		fmt.Fprintf(ss.w, ".\r\n")
 		return ss.w.Flush() != nil
+	}
+	if m := strings.ToUpper(mech); (m == "OAUTHBEARER" || m == "XOAUTH2") && ss.srv.o.VerifyToken != nil {
+		return ss.authBearer(m, initial, hasInitial)
 	}
 	if !strings.EqualFold(mech, "PLAIN") {
 		return ss.reply("-ERR unsupported SASL mechanism") != nil
@@ -249,6 +259,12 @@ func (ss *session) login(user, pass string) bool {
 	if err != nil || p == nil {
 		return ss.loginFailure(user, err)
 	}
+	return ss.enter(p)
+}
+
+// enter starts the transaction state as p, authenticated. It reports
+// whether the session ends.
+func (ss *session) enter(p *store.Principal) bool {
 	ss.base = store.WithPrincipal(ss.base, p)
 	ss.ctx = store.WithPrincipal(ss.ctx, p)
 	if err := ss.loadInbox(p.Login); err != nil {

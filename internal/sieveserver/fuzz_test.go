@@ -3,6 +3,7 @@ package sieveserver_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/sieveserver"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 var commandSeeds = []string{
@@ -84,8 +87,15 @@ func FuzzSession(f *testing.F) {
 	}
 	f.Add([]byte(login + "PUTSCRIPT \"a\" \"keep;\"\r\nSETACTIVE \"a\"\r\nDELETESCRIPT \"a\"\r\nRENAMESCRIPT \"a\" \"b\"\r\nLISTSCRIPTS\r\nGETSCRIPT \"b\"\r\nUNAUTHENTICATE\r\nLOGOUT\r\n"))
 	f.Add([]byte("AUTHENTICATE \"LOGIN\"\r\n\"YWxpY2U=\"\r\n{20+}\r\nc2VjcmV0LWFsaWNl\r\n"))
+	f.Add([]byte("AUTHENTICATE \"OAUTHBEARER\" \"biwsAWF1dGg9QmVhcmVyIGJhZAEB\"\r\n\"AQ==\"\r\nAUTHENTICATE \"XOAUTH2\"\r\n\"dXNlcj11AWF1dGg9QmVhcmVyIGdvb2QBAQ==\"\r\nLISTSCRIPTS\r\n"))
 	db, _ := openStore(f)
 	srv := sieveserver.New(sieveserver.Options{Store: db, AllowPlaintextAuth: true, Authenticate: authenticator(db),
+		VerifyToken: func(ctx context.Context, tok, authz string, remote net.Addr) (*store.Principal, error) {
+			if tok == "good" {
+				return db.Principal(store.SystemContext(ctx), "alice")
+			}
+			return nil, directory.ErrBadCredentials
+		},
 		Limits: sieveserver.Limits{MaxLiteral: 4096, MaxLine: 1024}})
 	f.Cleanup(func() { srv.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -46,7 +46,11 @@ type Options struct {
 	// Authenticate checks a login and password (throttling and the
 	// feature gate live there) and returns the principal.
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
-	Limits       Limits
+	// VerifyToken, when set, checks an OAuth 2.0 bearer token (SASL
+	// OAUTHBEARER, RFC 7628, and XOAUTH2) as imapserver.Options'; nil:
+	// the mechanisms are not offered.
+	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
+	Limits      Limits
 	// IdleTimeout ends an idle session; 0 = 30 minutes.
 	IdleTimeout time.Duration
 	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
@@ -120,6 +124,9 @@ func (s *Server) capabilities(sess *session) [][2]string {
 		mechs := ""
 		if sess.tls || s.o.AllowPlaintextAuth {
 			mechs = "PLAIN LOGIN"
+			if s.o.VerifyToken != nil {
+				mechs += " OAUTHBEARER XOAUTH2"
+			}
 		}
 		caps = append(caps, [2]string{"SASL", mechs})
 	}

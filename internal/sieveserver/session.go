@@ -446,6 +446,11 @@ func (sess *session) cmdAuthenticate(cmd *Command) response {
 			return no("", "invalid base64")
 		}
 		login, password = string(u), string(pw)
+	case "OAUTHBEARER", "XOAUTH2":
+		if sess.s.o.VerifyToken == nil {
+			return no("", "unsupported SASL mechanism")
+		}
+		return sess.authBearer(strings.ToUpper(a[0]), a[1:])
 	default:
 		return no("", "unsupported SASL mechanism")
 	}
@@ -517,6 +522,11 @@ func (sess *session) login(login, password string) response {
 		}
 		return r
 	}
+	return sess.enter(p)
+}
+
+// enter makes p the session's authenticated user.
+func (sess *session) enter(p *store.Principal) response {
 	sess.p, sess.ctx = p, store.WithPrincipal(sess.s.ctx, p)
 	sess.log = sess.log.With("user", p.Login, "tenant", p.Tenant)
 	sess.log.Info("logged in", "tls", sess.tls)

@@ -53,6 +53,10 @@ type SubmissionOptions struct {
 	AllowPlaintextAuth bool
 	// Authenticate checks a login and password (see imapserver.Options).
 	Authenticate func(ctx context.Context, login, password string, remote net.Addr) (*store.Principal, error)
+	// VerifyToken, when set, checks an OAuth 2.0 bearer token (SASL
+	// OAUTHBEARER, RFC 7628, and XOAUTH2) as imapserver.Options'; nil:
+	// the mechanisms are not offered.
+	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
 	// MaxMessageBytes is SIZE; 0 means 50 MiB. Keep it at or below the
 	// queue's limit.
 	MaxMessageBytes int64

@@ -12,7 +12,6 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/proto/smtp"
 	"github.com/roost-mail/roost/internal/queue"
-	"github.com/roost-mail/roost/internal/store"
 )
 
 // command handles one command; false ends the session.
@@ -80,7 +79,11 @@ func (ss *subSession) cmdHello(cmd smtp.Command) bool {
 		ext = append(ext, "BURL imap") // RFC 4468 §3
 	}
 	if ss.authAllowed() && ss.p == nil {
-		ext = append(ext, "AUTH PLAIN LOGIN")
+		if ss.o.VerifyToken != nil {
+			ext = append(ext, "AUTH PLAIN LOGIN OAUTHBEARER XOAUTH2")
+		} else {
+			ext = append(ext, "AUTH PLAIN LOGIN")
+		}
 	}
 	for i, e := range ext {
 		sep := "-"
@@ -186,6 +189,11 @@ func (ss *subSession) cmdAuth(cmd smtp.Command) bool {
 			return ss.bad < maxSubBad
 		}
 		login, password = string(user), string(pass)
+	case "OAUTHBEARER", "XOAUTH2":
+		if ss.o.VerifyToken == nil {
+			return !ss.fail(504, "5.5.4", "unsupported authentication mechanism")
+		}
+		return ss.authBearer(mech, initial, hasInitial)
 	default:
 		return !ss.fail(504, "5.5.4", "unsupported authentication mechanism")
 	}
@@ -262,11 +270,7 @@ func (ss *subSession) authenticate(login, password string) bool {
 		}
 		return true
 	}
-	ss.p = p
-	ss.ctx = store.WithPrincipal(ss.srv.ctx, p)
-	ss.log = ss.log.With("user", p.Login, "tenant", p.Tenant)
-	ss.log.Info("logged in", "tls", ss.tls)
-	ss.reply(235, "2.7.0", "authentication succeeded")
+	ss.enter(p)
 	return true
 }
 

@@ -56,6 +56,8 @@ func FuzzSubmissionSession(f *testing.F) {
 		"EHLO x\r\nAUTH LOGIN\r\ndQ==\r\ncA==\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 5\r\nhello BURL imap://u@h/INBOX/;UID=1;URLAUTH=submit+u:internal:00 LAST\r\nBURL\r\n",
 		"EHLO x\r\n" + plain + "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nBDAT 3\r\nabcMAIL FROM:<a@b>\r\n",
 		"EHLO x\r\n" + strings.Repeat("NOOP "+strings.Repeat("y", 1200)+"\r\n", 3) + "BOGUS\r\n",
+		"EHLO x\r\nAUTH OAUTHBEARER biwsAWF1dGg9QmVhcmVyIGJhZAEB\r\nAQ==\r\nAUTH XOAUTH2\r\ndXNlcj11AWF1dGg9QmVhcmVyIGdvb2QBAQ==\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nx\r\n.\r\n",
+		"EHLO x\r\nAUTH OAUTHBEARER =\r\nAUTH OAUTHBEARER\r\n*\r\nAUTH XOAUTH2 bixhPXUsAWF1dGg9QmVhcmVyIGdvb2QBAQ==\r\nQUIT\r\n",
 	} {
 		f.Add(s)
 	}
@@ -64,6 +66,12 @@ func FuzzSubmissionSession(f *testing.F) {
 			MaxMessageBytes: 1 << 16, MaxHeaderBytes: 1 << 10, SpoolDir: t.TempDir(),
 			Authenticate: func(ctx context.Context, login, pw string, _ net.Addr) (*store.Principal, error) {
 				if login == "u" && pw == "p" {
+					return &store.Principal{Login: "u", UserID: 1, TenantID: 1}, nil
+				}
+				return nil, directory.ErrBadCredentials
+			},
+			VerifyToken: func(ctx context.Context, tok, authz string, _ net.Addr) (*store.Principal, error) {
+				if tok == "good" {
 					return &store.Principal{Login: "u", UserID: 1, TenantID: 1}, nil
 				}
 				return nil, directory.ErrBadCredentials

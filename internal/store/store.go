@@ -407,6 +407,10 @@ type Queue interface {
 	OpenQueued(ctx context.Context, id int64) (io.ReadCloser, error)
 	GetQueued(ctx context.Context, id int64) (*QueuedMessage, error)
 	ListQueue(ctx context.Context) ([]*QueuedMessage, error)
+	// QueueStats counts the queue and finds its oldest message's creation
+	// time (zero when empty) in one statement: what monitoring needs,
+	// without listing the queue. System admins only.
+	QueueStats(ctx context.Context) (n int, oldest time.Time, err error)
 	// UpdateQueued saves Recipients, Attempts, LastError and NextAttempt.
 	UpdateQueued(ctx context.Context, m *QueuedMessage) error
 	// RetryQueued makes a message due now.
@@ -541,6 +545,9 @@ type Directory interface {
 	// Principal builds the principal of a user (groups, administered
 	// tenants) after authentication. System principal only.
 	Principal(ctx context.Context, login string) (*Principal, error)
+
+	Secrets
+	TOTPs
 }
 
 // Mail is the part of the store that keeps stores, folders and items.
@@ -607,6 +614,11 @@ type Mail interface {
 	MoveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	CopyItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]UIDMap, error)
 	ListDeletedItems(ctx context.Context, folderID int64) ([]*Item, error)
+	// OpenDeletedItem opens the content of a soft-deleted item (one
+	// ListDeletedItems lists), for backups; ErrNotFound for an item that
+	// is live or purged. Needs the read and expunge rights, as
+	// ListDeletedItems does.
+	OpenDeletedItem(ctx context.Context, itemID int64) (io.ReadCloser, error)
 	// SaveDates returns when items of a folder were saved into it
 	// (appended, copied, moved or restored there), by item ID, for IMAP
 	// SAVEDATE (RFC 8514). Items not in the folder are left out. Needs the
@@ -641,6 +653,10 @@ type Mail interface {
 	// (a store's properties include Sieve scripts: a caller after a few
 	// small keys need not read them).
 	StorePropsPrefix(ctx context.Context, storeID int64, prefix string) (map[string]string, error)
+	// AddStoreProp sets key to value unless the store already has it, and
+	// returns the value now stored: of concurrent callers exactly one
+	// value wins and every caller learns it (URLAUTH mailbox keys).
+	AddStoreProp(ctx context.Context, storeID int64, key, value string) (string, error)
 	// DomainProps/SetDomainProps (DKIM keys) and TenantProps/SetTenantProps
 	// (disclaimer, quota warning templates): system admins, and the
 	// tenant's admins for their own.

@@ -123,7 +123,17 @@ func (r *Resolver) key(ctx context.Context, storeID, folderID int64, create bool
 	}
 	k := make([]byte, 32)
 	rand.Read(k)
-	v := hex.EncodeToString(k)
+	// Insert-if-absent: two GENURLAUTH commands racing for a mailbox
+	// without a key agree on one, so neither voids the other's URL.
+	v, err := r.Store.AddStoreProp(ctx, storeID, name, hex.EncodeToString(k))
+	if err != nil {
+		return nil, fmt.Errorf("store URLAUTH key: %w", err)
+	}
+	if got, err := hex.DecodeString(v); err == nil && len(got) == 32 {
+		return got, nil
+	}
+	// A damaged key (read above as absent) is replaced.
+	v = hex.EncodeToString(k)
 	if err := r.Store.SetStoreProps(ctx, storeID, map[string]*string{name: &v}); err != nil {
 		return nil, fmt.Errorf("store URLAUTH key: %w", err)
 	}

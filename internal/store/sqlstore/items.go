@@ -495,6 +495,39 @@ func (d *DB) ListDeletedItems(ctx context.Context, folderID int64) ([]*store.Ite
 	return out, err
 }
 
+// OpenDeletedItem implements store.Mail.
+func (d *DB) OpenDeletedItem(ctx context.Context, itemID int64) (io.ReadCloser, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var it *store.Item
+	err = d.read(ctx, func(t *tx) error {
+		it, err = scanItem(t.row(`SELECT `+itemCols+` FROM items WHERE id = ?`, itemID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("item %d: %w", itemID, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.folderAccess(p, it.FolderID, "re", true); err != nil {
+			return hideRefusal(fmt.Sprintf("item %d", itemID), err)
+		}
+		if !it.Deleted {
+			return fmt.Errorf("item %d is not deleted: %w", itemID, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r, err := d.openBlob(ctx, it.Blob)
+	if err != nil {
+		return nil, fmt.Errorf("item %d content: %w", itemID, err)
+	}
+	return r, nil
+}
+
 // RestoreItems implements store.Mail. A restored item gets a new UID: an
 // expunged UID never comes back (RFC 9051 §2.3.1.1).
 func (d *DB) RestoreItems(ctx context.Context, itemIDs []int64) error {

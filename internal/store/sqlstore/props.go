@@ -237,6 +237,47 @@ func (d *DB) SetStoreProps(ctx context.Context, storeID int64, set map[string]*s
 	return d.writeProps(ctx, set, storeTarget(storeID))
 }
 
+// AddStoreProp implements store.Mail.
+func (d *DB) AddStoreProp(ctx context.Context, storeID int64, key, value string) (string, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := validProps(map[string]*string{key: &value}); err != nil {
+		return "", err
+	}
+	var got string
+	err = d.write(ctx, func(t *tx) error {
+		kind, name, err := storeTarget(storeID)(t, p)
+		if err != nil {
+			return err
+		}
+		who := int64(0)
+		if isPrivate(key) {
+			who = p.UserID
+		}
+		// DO NOTHING waits for a concurrent inserter of the same key to
+		// finish (PostgreSQL) or runs after it (SQLite), so the read
+		// below sees the winner's value.
+		if _, err := t.exec(`INSERT INTO props (kind, target, principal, key, value) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (kind, target, principal, key) DO NOTHING`, kind, name, who, key, value); err != nil {
+			return err
+		}
+		if err := t.row(`SELECT value FROM props WHERE kind = ? AND target = ? AND principal = ? AND key = ?`, kind, name, who, key).Scan(&got); err != nil {
+			return err
+		}
+		var n int
+		if err := t.row(`SELECT COUNT(*) FROM props WHERE kind = ? AND target = ?`, kind, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > store.MaxProps {
+			return fmt.Errorf("%s %s would have %d properties (at most %d): %w", kind, name, n, store.MaxProps, store.ErrOverQuota)
+		}
+		return nil
+	})
+	return got, err
+}
+
 // DomainProps implements store.Mail.
 func (d *DB) DomainProps(ctx context.Context, domain string) (map[string]string, error) {
 	return d.readProps(ctx, domainTarget(domain), "")

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -335,4 +336,24 @@ func (d *DB) DeleteQueued(ctx context.Context, id int64) error {
 		}
 		return t.unrefBlob(string(b), 1)
 	})
+}
+
+// QueueStats implements store.Queue.
+func (d *DB) QueueStats(ctx context.Context) (int, time.Time, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if !p.IsSystemAdmin() {
+		return 0, time.Time{}, fmt.Errorf("queue stats: %w", store.ErrPermission)
+	}
+	var n int
+	var oldest sql.NullInt64
+	err = d.read(ctx, func(t *tx) error {
+		return t.row(`SELECT COUNT(*), MIN(created) FROM queue`).Scan(&n, &oldest)
+	})
+	if err != nil || !oldest.Valid {
+		return n, time.Time{}, err
+	}
+	return n, fromMicro(oldest.Int64), nil
 }

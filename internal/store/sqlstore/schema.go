@@ -250,7 +250,34 @@ ALTER TABLE blobs ADD COLUMN meta {{bytes}};
 ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_external_id ON users (external_id) WHERE external_id <> '';
 `,
-	// 7: the full-text index (store.Index, search.go): a cursor per
+	// 7: per-user secrets: bearer tokens, app passwords and web client
+	// sessions (secrets.go). Only a keyed hash of each is kept.
+	`
+CREATE TABLE secrets (
+	id {{id}},
+	user_id BIGINT NOT NULL,
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	scopes TEXT NOT NULL DEFAULT '',
+	hash TEXT NOT NULL,
+	remote TEXT NOT NULL DEFAULT '',
+	created BIGINT NOT NULL,
+	expires BIGINT NOT NULL DEFAULT 0,
+	last_used BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX secrets_name ON secrets (user_id, kind, name);
+CREATE UNIQUE INDEX secrets_hash ON secrets (kind, hash);
+`,
+	// 8: TOTP keys (RFC 6238) of users with a second factor (secrets.go).
+	`
+CREATE TABLE totp (
+	user_id BIGINT PRIMARY KEY,
+	key_b32 TEXT NOT NULL,
+	enabled BIGINT NOT NULL,
+	last_step BIGINT NOT NULL DEFAULT 0
+);
+`,
+	// 9: the full-text index (store.Index, search.go): a cursor per
 	// store into its change journal and one document per indexed item.
 	// The engine's part differs: an FTS5 table on SQLite, a tsvector
 	// column with a GIN index on PostgreSQL (migrateStep fills these in).

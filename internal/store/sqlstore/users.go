@@ -541,6 +541,8 @@ func (d *DB) DeleteUser(ctx context.Context, login string) error {
 			`DELETE FROM group_members WHERE user_id = ?`,
 			`DELETE FROM tenant_admins WHERE user_id = ?`,
 			`DELETE FROM subscriptions WHERE user_id = ?`,
+			`DELETE FROM secrets WHERE user_id = ?`,
+			`DELETE FROM totp WHERE user_id = ?`,
 			`DELETE FROM users WHERE id = ?`,
 		} {
 			if _, err := t.exec(q, u.ID); err != nil {

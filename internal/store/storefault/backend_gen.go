@@ -23,6 +23,13 @@ func (f *Backend) AddGroupMember(a0 context.Context, a1 string, a2 string, a3 st
 	return f.Backend.AddGroupMember(a0, a1, a2, a3)
 }
 
+func (f *Backend) AddStoreProp(a0 context.Context, a1 int64, a2 string, a3 string) (r0 string, err error) {
+	if err = f.fault(a0, "AddStoreProp"); err != nil {
+		return
+	}
+	return f.Backend.AddStoreProp(a0, a1, a2, a3)
+}
+
 func (f *Backend) AddTenantAdmin(a0 context.Context, a1 string, a2 string) (err error) {
 	if err = f.fault(a0, "AddTenantAdmin"); err != nil {
 		return
@@ -100,6 +107,13 @@ func (f *Backend) CreatePublicStore(a0 context.Context, a1 string) (r0 *store.St
 	return f.Backend.CreatePublicStore(a0, a1)
 }
 
+func (f *Backend) CreateSecret(a0 context.Context, a1 string, a2 store.Secret) (r0 *store.Secret, err error) {
+	if err = f.fault(a0, "CreateSecret"); err != nil {
+		return
+	}
+	return f.Backend.CreateSecret(a0, a1, a2)
+}
+
 func (f *Backend) CreateTenant(a0 context.Context, a1 string) (r0 *store.Tenant, err error) {
 	if err = f.fault(a0, "CreateTenant"); err != nil {
 		return
@@ -147,6 +161,20 @@ func (f *Backend) DeleteQueued(a0 context.Context, a1 int64) (err error) {
 		return
 	}
 	return f.Backend.DeleteQueued(a0, a1)
+}
+
+func (f *Backend) DeleteSecret(a0 context.Context, a1 string, a2 store.SecretKind, a3 string) (r0 *store.Secret, err error) {
+	if err = f.fault(a0, "DeleteSecret"); err != nil {
+		return
+	}
+	return f.Backend.DeleteSecret(a0, a1, a2, a3)
+}
+
+func (f *Backend) DeleteSecrets(a0 context.Context, a1 string, a2 store.SecretKind) (r0 int, err error) {
+	if err = f.fault(a0, "DeleteSecrets"); err != nil {
+		return
+	}
+	return f.Backend.DeleteSecrets(a0, a1, a2)
 }
 
 func (f *Backend) DeleteTenant(a0 context.Context, a1 string) (err error) {
@@ -224,6 +252,13 @@ func (f *Backend) GetStore(a0 context.Context, a1 int64) (r0 *store.Store, err e
 		return
 	}
 	return f.Backend.GetStore(a0, a1)
+}
+
+func (f *Backend) GetTOTP(a0 context.Context, a1 string) (r0 *store.TOTP, err error) {
+	if err = f.fault(a0, "GetTOTP"); err != nil {
+		return
+	}
+	return f.Backend.GetTOTP(a0, a1)
 }
 
 func (f *Backend) GetTenant(a0 context.Context, a1 string) (r0 *store.Tenant, err error) {
@@ -331,6 +366,13 @@ func (f *Backend) ListQueue(a0 context.Context) (r0 []*store.QueuedMessage, err 
 	return f.Backend.ListQueue(a0)
 }
 
+func (f *Backend) ListSecrets(a0 context.Context, a1 string, a2 store.SecretKind) (r0 []*store.Secret, err error) {
+	if err = f.fault(a0, "ListSecrets"); err != nil {
+		return
+	}
+	return f.Backend.ListSecrets(a0, a1, a2)
+}
+
 func (f *Backend) ListTenants(a0 context.Context) (r0 []*store.Tenant, err error) {
 	if err = f.fault(a0, "ListTenants"); err != nil {
 		return
@@ -366,6 +408,13 @@ func (f *Backend) MyRights(a0 context.Context, a1 int64) (r0 string, err error) 
 	return f.Backend.MyRights(a0, a1)
 }
 
+func (f *Backend) OpenDeletedItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {
+	if err = f.fault(a0, "OpenDeletedItem"); err != nil {
+		return
+	}
+	return f.Backend.OpenDeletedItem(a0, a1)
+}
+
 func (f *Backend) OpenItem(a0 context.Context, a1 int64) (r0 io.ReadCloser, err error) {
 	if err = f.fault(a0, "OpenItem"); err != nil {
 		return
@@ -399,6 +448,13 @@ func (f *Backend) PurgeDeleted(a0 context.Context, a1 time.Duration) (r0 store.P
 		return
 	}
 	return f.Backend.PurgeDeleted(a0, a1)
+}
+
+func (f *Backend) QueueStats(a0 context.Context) (r0 int, r1 time.Time, err error) {
+	if err = f.fault(a0, "QueueStats"); err != nil {
+		return
+	}
+	return f.Backend.QueueStats(a0)
 }
 
 func (f *Backend) Recipients(a0 context.Context, a1 string) (r0 []*store.User, err error) {
@@ -506,6 +562,13 @@ func (f *Backend) SearchIndex(a0 context.Context, a1 int64, a2 store.IndexQuery)
 	return f.Backend.SearchIndex(a0, a1, a2)
 }
 
+func (f *Backend) SecretByHash(a0 context.Context, a1 store.SecretKind, a2 string) (r0 *store.Secret, err error) {
+	if err = f.fault(a0, "SecretByHash"); err != nil {
+		return
+	}
+	return f.Backend.SecretByHash(a0, a1, a2)
+}
+
 func (f *Backend) SetACL(a0 context.Context, a1 int64, a2 string, a3 string) (err error) {
 	if err = f.fault(a0, "SetACL"); err != nil {
 		return
@@ -539,6 +602,13 @@ func (f *Backend) SetSubscribed(a0 context.Context, a1 int64, a2 bool) (err erro
 		return
 	}
 	return f.Backend.SetSubscribed(a0, a1, a2)
+}
+
+func (f *Backend) SetTOTP(a0 context.Context, a1 string, a2 []uint8) (err error) {
+	if err = f.fault(a0, "SetTOTP"); err != nil {
+		return
+	}
+	return f.Backend.SetTOTP(a0, a1, a2)
 }
 
 func (f *Backend) SetTenantProps(a0 context.Context, a1 string, a2 map[string]*string) (err error) {
@@ -590,6 +660,13 @@ func (f *Backend) TenantUsage(a0 context.Context, a1 string) (r0 *store.TenantUs
 	return f.Backend.TenantUsage(a0, a1)
 }
 
+func (f *Backend) TouchSecret(a0 context.Context, a1 int64, a2 time.Time) (err error) {
+	if err = f.fault(a0, "TouchSecret"); err != nil {
+		return
+	}
+	return f.Backend.TouchSecret(a0, a1, a2)
+}
+
 func (f *Backend) UpdateFlags(a0 context.Context, a1 int64, a2 []uint32, a3 store.FlagOp, a4 []string) (r0 []store.ItemSummary, err error) {
 	if err = f.fault(a0, "UpdateFlags"); err != nil {
 		return
@@ -616,6 +693,13 @@ func (f *Backend) UpdateUser(a0 context.Context, a1 string, a2 store.UserUpdate)
 		return
 	}
 	return f.Backend.UpdateUser(a0, a1, a2)
+}
+
+func (f *Backend) UseTOTPStep(a0 context.Context, a1 int64, a2 int64) (r0 bool, err error) {
+	if err = f.fault(a0, "UseTOTPStep"); err != nil {
+		return
+	}
+	return f.Backend.UseTOTPStep(a0, a1, a2)
 }
 
 func (f *Backend) UserByAddress(a0 context.Context, a1 string) (r0 *store.User, err error) {

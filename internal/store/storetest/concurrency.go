@@ -97,6 +97,7 @@ func testConcurrency(t *testing.T, in *Instance) {
 	b := in.Backend
 	f := setup(t, b)
 	sub(t, "Props", func(t *testing.T) { concProps(t, f) })
+	sub(t, "AddStoreProp", func(t *testing.T) { concAddStoreProp(t, f) })
 	sub(t, "RecordOnce", func(t *testing.T) { concRecordOnce(t, f) })
 	sub(t, "Flags", func(t *testing.T) { concFlags(t, f) })
 	sub(t, "AppendQuota", func(t *testing.T) { concAppendQuota(t, f) })
@@ -152,6 +153,39 @@ func concProps(t *testing.T, f *fixture) {
 		}
 		return b.SetFolderProps(f.alice, fo.ID, map[string]*string{"/shared/toggle": v})
 	}))
+}
+
+// concAddStoreProp: of many concurrent first writers of one key exactly
+// one value is stored, and every caller is told that value (two GENURLAUTH
+// commands racing for a mailbox without a key must agree on one key).
+func concAddStoreProp(t *testing.T, f *fixture) {
+	b := f.b
+	var mu sync.Mutex
+	seen := map[string]int{}
+	noErrs(t, hammer(1, func(w, i int) error {
+		got, err := b.AddStoreProp(f.alice, f.aliceStore.ID, "conc:add-once", fmt.Sprintf("writer-%d", w))
+		mu.Lock()
+		seen[got]++
+		mu.Unlock()
+		return err
+	}))
+	if len(seen) != 1 {
+		t.Fatalf("callers were told %d different values: %v", len(seen), seen)
+	}
+	props := must(b.StorePropsPrefix(f.alice, f.aliceStore.ID, "conc:add-once"))
+	for v := range seen {
+		if props["conc:add-once"] != v {
+			t.Fatalf("stored %q, callers were told %q", props["conc:add-once"], v)
+		}
+	}
+	// An existing value is kept and returned.
+	if got := must(b.AddStoreProp(f.alice, f.aliceStore.ID, "conc:add-once", "late")); got == "late" {
+		t.Fatal("AddStoreProp replaced an existing value")
+	}
+	// Another user's store is refused.
+	if _, err := b.AddStoreProp(f.bob, f.aliceStore.ID, "conc:add-once", "x"); err == nil {
+		t.Fatal("bob added a property to alice's store")
+	}
 }
 
 // concRecordOnce: exactly one of many concurrent callers records a key.

@@ -274,6 +274,15 @@ func testQueue(t *testing.T, in *Instance) {
 	if all := must(b.ListQueue(sys)); len(all) != 2 {
 		t.Fatalf("system lists %d messages", len(all))
 	}
+	// QueueStats: the count and the oldest creation time, system only.
+	n, oldest, err := b.QueueStats(sys)
+	check(err)
+	first := min(m.Created.UnixMicro(), other.Created.UnixMicro())
+	if n != 2 || oldest.UnixMicro() != first {
+		t.Fatalf("QueueStats = %d, %v; want 2, %v", n, oldest, time.UnixMicro(first))
+	}
+	_, _, err = b.QueueStats(bobAdmin)
+	wantErr(t, err, store.ErrPermission)
 	check(b.DeleteQueued(bobAdmin, m.ID))
 	_, err = b.GetQueued(sys, m.ID)
 	wantErr(t, err, store.ErrNotFound)

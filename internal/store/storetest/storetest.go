@@ -72,6 +72,9 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"EmptyContent", testEmptyContent},
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
+		{"Secrets", testSecrets},
+		{"SecretLimits", testSecretLimits},
+		{"TOTP", testTOTP},
 		{"Index", testIndex},
 	}
 	for _, tc := range tests {
@@ -746,6 +749,18 @@ func testSoftDelete(t *testing.T, in *Instance) {
 	if len(del) != 1 || del[0].ID != it.ID {
 		t.Fatalf("deleted list %+v", del)
 	}
+	// A deleted item's content stays readable to its owner (backups);
+	// a live item is not "deleted", and bob, without rights, sees nothing.
+	rc := must(b.OpenDeletedItem(f.alice, it.ID))
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || string(data) != msg(1) {
+		t.Fatalf("deleted item's content: %q %v", data, err)
+	}
+	_, err = b.OpenDeletedItem(f.alice, it.ID+1)
+	wantErr(t, err, store.ErrNotFound)
+	_, err = b.OpenDeletedItem(f.bob, it.ID)
+	wantErr(t, err, store.ErrNotFound)
 	if err := b.RestoreItems(f.alice, []int64{it.ID}); err != nil {
 		t.Fatal(err)
 	}

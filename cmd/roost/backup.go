@@ -1,0 +1,420 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/backup"
+)
+
+const backupUsage = `Usage:
+  roost backup [--data DIR | --config FILE] --to DIR [LOGIN... | --tenant NAME]
+  roost backup verify DIR
+  roost restore [--data DIR | --config FILE] --from DIR LOGIN [--folder NAME]
+                [--since DATE] [--until DATE] [--into FOLDER]
+
+roost backup asks the running server (through its admin socket) to back up
+the stores of the users named, of a tenant's users (--tenant), or of every
+user, into DIR on the server's
+host: folders, items with flags and dates, ACLs, Sieve scripts, settings,
+out-of-office, calendars and contacts, and deleted-but-not-purged items.
+Content is stored once per content hash under DIR/objects; each run writes
+a manifest with checksums. When DIR holds an earlier backup, only what the
+change journal says changed since it is written (incremental).
+
+roost backup verify DIR reads every manifest, store file and object of the
+backup in DIR (no server needed) and exits 1 on any damage.
+
+roost restore puts a user's store, one folder tree (--folder, a path such
+as "Projects/2026" or a role such as "inbox") or the items of a date range
+(--since, --until: YYYY-MM-DD or RFC 3339; --until DATE includes that day)
+back, into the original folders or under a new folder (--into). What the
+store already holds is kept: restoring twice creates nothing twice. A
+damaged backup is refused before anything is written.
+
+Flags:
+  --data DIR      the server's data directory (default ./roost-data)
+  --config FILE   the server's configuration file
+  --json          print the result as JSON
+`
+
+// isTerminal reports whether w is a terminal (progress bars, --top).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "verify" {
+		return runVerify(ctx, args[1:], stdout, stderr)
+	}
+	g, rest, err := parseGlobals(args)
+	if err != nil {
+		return cliFail(stderr, "backup", err)
+	}
+	var to, tenant string
+	var logins []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case isHelp(a):
+			fmt.Fprint(stdout, backupUsage)
+			return 0
+		case a == "--to" || a == "-to":
+			if i+1 >= len(rest) {
+				return cliFail(stderr, "backup", usagef("--to needs a directory"))
+			}
+			i++
+			to = rest[i]
+		case strings.HasPrefix(a, "--to="):
+			to = strings.TrimPrefix(a, "--to=")
+		case a == "--tenant" || a == "-tenant":
+			if i+1 >= len(rest) {
+				return cliFail(stderr, "backup", usagef("--tenant needs a name"))
+			}
+			i++
+			tenant = rest[i]
+		case strings.HasPrefix(a, "--tenant="):
+			tenant = strings.TrimPrefix(a, "--tenant=")
+		case strings.HasPrefix(a, "-"):
+			return cliFail(stderr, "backup", usagef("unknown flag %s", a))
+		default:
+			logins = append(logins, a)
+		}
+	}
+	if to == "" {
+		return cliFail(stderr, "backup", usagef("--to DIR is required"))
+	}
+	if tenant != "" && len(logins) > 0 {
+		return cliFail(stderr, "backup", usagef("name users or --tenant, not both"))
+	}
+	abs, err := filepath.Abs(to)
+	if err != nil {
+		return cliFail(stderr, "backup", err)
+	}
+	c, err := g.connect()
+	if err != nil {
+		return cliFail(stderr, "backup", err)
+	}
+	bar := newProgressBar(stderr)
+	var sum *backup.Summary
+	err = c.stream(ctx, "/v1/backup", backup.Request{To: abs, Logins: logins, Tenant: tenant}, func(ev backup.Event) {
+		if ev.Progress != nil {
+			bar.show(*ev.Progress)
+		}
+		if ev.Backup != nil {
+			sum = ev.Backup
+		}
+	})
+	bar.done()
+	if err != nil {
+		return cliFail(stderr, "backup", err)
+	}
+	if g.json {
+		return printJSON(stdout, sum)
+	}
+	kind := "full"
+	for _, s := range sum.Stores {
+		if s.Parent != 0 {
+			kind = "incremental"
+		}
+	}
+	fmt.Fprintf(stdout, "backup run %d (%s) in %s: %d stores, %d items recorded, %d objects written (%s), %s\n",
+		sum.Run, kind, sum.Dir, len(sum.Stores), sum.Items, sum.Objects, humanBytes(sum.ObjectBytes), sum.Duration.Round(time.Millisecond))
+	return 0
+}
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	jsonOut := false
+	var dirs []string
+	for _, a := range args {
+		switch {
+		case isHelp(a):
+			fmt.Fprint(stdout, backupUsage)
+			return 0
+		case a == "--json" || a == "-json":
+			jsonOut = true
+		case strings.HasPrefix(a, "-"):
+			return cliFail(stderr, "backup verify", usagef("unknown flag %s", a))
+		default:
+			dirs = append(dirs, a)
+		}
+	}
+	if len(dirs) != 1 {
+		return cliFail(stderr, "backup verify", usagef("one backup directory is required"))
+	}
+	bar := newProgressBar(stderr)
+	rep, err := backup.Verify(ctx, dirs[0], func(done, all int64) {
+		bar.show(backup.Progress{Login: "objects", Items: done, ItemsAll: all, StoresAll: 0})
+	})
+	bar.done()
+	if jsonOut && rep != nil {
+		printJSON(stdout, rep)
+	}
+	if err != nil {
+		if rep != nil && !jsonOut {
+			for _, e := range rep.Errors {
+				fmt.Fprintf(stderr, "damaged: %s\n", e)
+			}
+		}
+		return cliFail(stderr, "backup verify", err)
+	}
+	if !jsonOut {
+		fmt.Fprintf(stdout, "backup in %s is intact: %d runs, %d store records, %d items, %d objects (%s) checked\n",
+			dirs[0], rep.Runs, rep.Stores, rep.Items, rep.Objects, humanBytes(rep.Bytes))
+	}
+	return 0
+}
+
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g, rest, err := parseGlobals(args)
+	if err != nil {
+		return cliFail(stderr, "restore", err)
+	}
+	var req backup.RestoreRequest
+	var from string
+	var pos []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if isHelp(a) {
+			fmt.Fprint(stdout, backupUsage)
+			return 0
+		}
+		if !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
+			continue
+		}
+		name, val, has := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "from", "folder", "since", "until", "into":
+		default:
+			return cliFail(stderr, "restore", usagef("unknown flag %s", a))
+		}
+		if !has {
+			if i+1 >= len(rest) {
+				return cliFail(stderr, "restore", usagef("--%s needs a value", name))
+			}
+			i++
+			val = rest[i]
+		}
+		switch name {
+		case "from":
+			from = val
+		case "folder":
+			req.Folder = val
+		case "into":
+			req.Into = val
+		case "since", "until":
+			t, err := parseDate(val, name == "until")
+			if err != nil {
+				return cliFail(stderr, "restore", usagef("--%s: %v", name, err))
+			}
+			if name == "since" {
+				req.Since = t
+			} else {
+				req.Until = t
+			}
+		}
+	}
+	if from == "" || len(pos) != 1 {
+		return cliFail(stderr, "restore", usagef("--from DIR and one LOGIN are required"))
+	}
+	req.Login = pos[0]
+	if req.From, err = filepath.Abs(from); err != nil {
+		return cliFail(stderr, "restore", err)
+	}
+	c, err := g.connect()
+	if err != nil {
+		return cliFail(stderr, "restore", err)
+	}
+	bar := newProgressBar(stderr)
+	var sum *backup.RestoreSummary
+	err = c.stream(ctx, "/v1/restore", req, func(ev backup.Event) {
+		if ev.Progress != nil {
+			bar.show(*ev.Progress)
+		}
+		if ev.Restore != nil {
+			sum = ev.Restore
+		}
+	})
+	bar.done()
+	if err != nil {
+		return cliFail(stderr, "restore", err)
+	}
+	if g.json {
+		return printJSON(stdout, sum)
+	}
+	fmt.Fprintf(stdout, "restored from run %d into %s's store: %d items selected, %d stored (%s), %d already there, %d kept (newer object of that name); %d folders (%d created), %d ACL entries, %d properties\n",
+		sum.Run, req.Login, sum.Items, sum.Created, humanBytes(sum.Bytes), sum.Present, sum.Conflicts, sum.Folders, sum.FoldersCreated, sum.ACLs, sum.Props)
+	for _, w := range sum.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	return 0
+}
+
+// parseDate reads YYYY-MM-DD (midnight UTC; the next midnight when it
+// ends a range, so that the day is included) or RFC 3339.
+func parseDate(s string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not YYYY-MM-DD or an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+func cliFail(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "roost %s: %s\n", cmd, oneLine(err.Error()))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func printJSON(w io.Writer, v any) int {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return 1
+	}
+	w.Write(append(b, '\n'))
+	return 0
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// stream posts in as JSON and calls fn for each NDJSON event of the reply;
+// an event carrying an error ends it with that error.
+func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(backup.Event)) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var de *dialError
+		if errors.As(err, &de) {
+			return fmt.Errorf("cannot reach the server at %s: is `%s` running?", c.sock, c.hint)
+		}
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("server replied %s", resp.Status)
+		}
+		return &apiError{status: resp.StatusCode, msg: e.Error}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	finished := false
+	for sc.Scan() {
+		var ev backup.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return fmt.Errorf("POST %s: a reply line that is not JSON: %w", path, err)
+		}
+		fn(ev)
+		if ev.Error != "" {
+			return errors.New(ev.Error)
+		}
+		if ev.Backup != nil || ev.Restore != nil {
+			finished = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("POST %s: reading the reply: %w", path, err)
+	}
+	if !finished {
+		return fmt.Errorf("POST %s: the server ended the reply before the work was done (see its log)", path)
+	}
+	return nil
+}
+
+// progressBar draws one line on a terminal, redrawn at most ten times a
+// second; elsewhere it prints nothing.
+type progressBar struct {
+	w     io.Writer
+	on    bool
+	last  time.Time
+	drawn bool
+	start time.Time
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	return &progressBar{w: w, on: isTerminal(w), start: time.Now()}
+}
+
+func (b *progressBar) show(p backup.Progress) {
+	if !b.on {
+		return
+	}
+	if t := time.Now(); t.Sub(b.last) < 100*time.Millisecond && !p.StoreDone {
+		return
+	} else {
+		b.last = t
+	}
+	const width = 30
+	frac := 0.0
+	if p.ItemsAll > 0 {
+		frac = min(1, float64(p.Items)/float64(p.ItemsAll))
+	}
+	n := int(frac * width)
+	bar := strings.Repeat("#", n) + strings.Repeat("-", width-n)
+	stores := ""
+	if p.StoresAll > 1 {
+		stores = fmt.Sprintf("  store %d/%d", min(p.Stores+1, p.StoresAll), p.StoresAll)
+	}
+	rate := ""
+	if el := time.Since(b.start).Seconds(); el > 0.5 && p.Bytes > 0 {
+		rate = fmt.Sprintf("  %.1f MB/s", float64(p.Bytes)/1e6/el)
+	}
+	fmt.Fprintf(b.w, "\r\x1b[K%-12.12s [%s] %3.0f%%  %d/%d items  %s%s%s", p.Login, bar, frac*100, p.Items, p.ItemsAll, humanBytes(p.Bytes), rate, stores)
+	b.drawn = true
+}
+
+func (b *progressBar) done() {
+	if b.drawn {
+		fmt.Fprint(b.w, "\r\x1b[K")
+	}
+}

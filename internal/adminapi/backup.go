@@ -1,0 +1,91 @@
+package adminapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+
+	"github.com/roost-mail/roost/internal/backup"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// requireSystemAdmin refuses anyone but system administrators: backup and
+// restore read and write files on the server's host and reach every store.
+func requireSystemAdmin(r *http.Request) error {
+	if p := store.PrincipalFrom(r.Context()); p == nil || !p.IsSystemAdmin() {
+		return errorf(http.StatusForbidden, "only system administrators may back up and restore stores")
+	}
+	return nil
+}
+
+// streamEvents starts an NDJSON reply and returns the function that
+// writes one event and flushes it.
+func streamEvents(w http.ResponseWriter) func(backup.Event) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	return func(ev backup.Event) {
+		enc.Encode(ev)
+		rc.Flush()
+	}
+}
+
+// backup runs POST /v1/backup: the server writes the backup (it holds the
+// store open) and streams progress to the client.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
+	if err := requireSystemAdmin(r); err != nil {
+		return err
+	}
+	var req backup.Request
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.To == "" || !filepath.IsAbs(req.To) {
+		return badRequest("to: an absolute directory path is required")
+	}
+	emit := streamEvents(w)
+	sum, err := backup.Run(r.Context(), s.b, backup.Options{Dir: req.To, Logins: req.Logins, Tenant: req.Tenant,
+		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
+	if err != nil {
+		s.log.Warn("backup failed", "dir", req.To, "err", err)
+		emit(backup.Event{Error: oneLine(err.Error()), Damaged: backup.IsDamaged(err)})
+		return nil
+	}
+	s.log.Info("backup taken", "dir", req.To, "run", sum.Run, "stores", len(sum.Stores), "items", sum.Items, "objects", sum.Objects)
+	emit(backup.Event{Backup: sum})
+	return nil
+}
+
+// restore runs POST /v1/restore.
+func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
+	if err := requireSystemAdmin(r); err != nil {
+		return err
+	}
+	var req backup.RestoreRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.From == "" || !filepath.IsAbs(req.From) {
+		return badRequest("from: an absolute directory path is required")
+	}
+	if req.Login == "" {
+		return badRequest("login is required")
+	}
+	if !req.Since.IsZero() && !req.Until.IsZero() && !req.Until.After(req.Since) {
+		return badRequest("until must be after since")
+	}
+	emit := streamEvents(w)
+	sum, err := backup.Restore(r.Context(), s.b, backup.RestoreOptions{Dir: req.From, Login: req.Login, Folder: req.Folder,
+		Since: req.Since, Until: req.Until, Into: req.Into,
+		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
+	if err != nil {
+		s.log.Warn("restore failed", "dir", req.From, "login", req.Login, "err", err)
+		emit(backup.Event{Error: oneLine(err.Error()), Damaged: backup.IsDamaged(err), Restore: sum})
+		return nil
+	}
+	s.log.Info("restore done", "dir", req.From, "login", req.Login, "created", sum.Created, "present", sum.Present)
+	emit(backup.Event{Restore: sum})
+	return nil
+}

@@ -1,0 +1,89 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// VerifyReport is what Verify checked and found.
+type VerifyReport struct {
+	Runs    int      `json:"runs"`
+	Stores  int      `json:"stores"`  // store entries over all runs
+	Items   int64    `json:"items"`   // item records
+	Objects int64    `json:"objects"` // distinct objects read and hashed
+	Bytes   int64    `json:"bytes"`
+	Errors  []string `json:"errors,omitempty"`
+}
+
+// maxVerifyErrors bounds the problems a report lists.
+const maxVerifyErrors = 1000
+
+// Verify checks every run of the backup in dir: each manifest against
+// its checksum, each store file against the manifest, and every object a
+// store file names, read whole and hashed. The report lists every
+// problem; the error is non-nil (wrapping ErrDamaged) when there is one.
+func Verify(ctx context.Context, dir string, progress func(done, all int64)) (*VerifyReport, error) {
+	rep := &VerifyReport{}
+	add := func(err error) {
+		if len(rep.Errors) < maxVerifyErrors {
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
+	runs, err := listRuns(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	objects := map[string]int64{}
+	for _, run := range runs {
+		if !hasManifest(dir, run) {
+			continue // interrupted: never counted, restore ignores it
+		}
+		rep.Runs++
+		m, err := readManifest(dir, run)
+		if err != nil {
+			add(err)
+			continue
+		}
+		for _, e := range m.Stores {
+			rep.Stores++
+			recs, err := readStoreFile(dir, run, e)
+			if err != nil {
+				add(err)
+				continue
+			}
+			for _, r := range recs {
+				if r.T == "item" {
+					rep.Items++
+					objects[r.Hash] = r.Size
+				}
+			}
+		}
+	}
+	if rep.Runs == 0 {
+		add(fmt.Errorf("%s holds no backup run with a manifest", dir))
+	}
+	var done int64
+	for h, size := range objects {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := checkObject(dir, h, size); err != nil {
+			add(err)
+		} else {
+			rep.Bytes += size
+		}
+		rep.Objects++
+		done++
+		if progress != nil {
+			progress(done, int64(len(objects)))
+		}
+	}
+	if len(rep.Errors) > 0 {
+		return rep, fmt.Errorf("%d problems, first: %s: %w", len(rep.Errors), rep.Errors[0], ErrDamaged)
+	}
+	return rep, nil
+}
+
+// IsDamaged reports whether err says a backup is damaged.
+func IsDamaged(err error) bool { return errors.Is(err, ErrDamaged) }

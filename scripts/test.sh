@@ -44,6 +44,8 @@ need chromium chromium              # the web client's browser tests (playwright
 need slapd slapd                    # a real OpenLDAP for the LDAP backend
 need ldapadd ldap-utils
 need haproxy haproxy                # the load balancer in front of cluster nodes
+need pdftotext poppler-utils        # PDF attachment text for the search index
+need bwrap bubblewrap               # the sandbox pdftotext runs in
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)

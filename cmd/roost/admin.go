@@ -56,6 +56,7 @@ var adminObjects = []struct{ name, title string }{
 	{"device", "Mobile devices (ActiveSync)"},
 	{"queue", "Outbound queue"},
 	{"node", "Cluster nodes (docs/cluster.md)"},
+	{"search", "Full-text search index"},
 	{"status", "Server"},
 }
 
@@ -223,6 +224,11 @@ var adminCmds = []*adminCmd{
 	{object: "device", verb: "remove", args: []string{"LOGIN", "DEVICE"}, syntax: "device remove LOGIN DEVICE",
 		help: "forget a device (and a pending wipe); it must provision again", run: deviceRemove},
 
+	{object: "search", verb: "status", optional: []string{"LOGIN"}, syntax: "search status [LOGIN]",
+		help: "show how far the full-text index of a user's store, or of every store, is behind its changes, and its size", run: searchStatus},
+	{object: "search", verb: "reindex", optional: []string{"LOGIN"}, syntax: "search reindex LOGIN|--all [--no-wait]",
+		help:  "rebuild the full-text index of a user's store or of all stores, showing progress until it is current (it goes on in the server if interrupted)",
+		flags: []flagDef{fBool("all"), fBool("no-wait")}, run: searchReindex},
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},

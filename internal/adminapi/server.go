@@ -84,6 +84,12 @@ type Options struct {
 	// Cluster is the node registry (GET /v1/nodes, drain, undrain); nil
 	// answers 501.
 	Cluster store.Cluster
+	// SearchEnabled reports whether the full-text index is kept
+	// (search_index); nil means it is.
+	SearchEnabled func() bool
+	// OnReindex, when set, is called after indexes were emptied for a
+	// reindex, to wake the indexer (which otherwise polls).
+	OnReindex func()
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -189,6 +195,9 @@ func (s *Server) routes() {
 	h("DELETE /v1/stores/{id}", s.removeStore)
 
 	h("POST /v1/softdelete/purge", s.purge)
+
+	h("GET /v1/search/status", s.searchStatus)
+	h("POST /v1/search/reindex", s.searchReindex)
 
 	h("POST /v1/deliver", s.deliver)
 

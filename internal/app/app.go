@@ -32,6 +32,7 @@ import (
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/queue"
+	"github.com/roost-mail/roost/internal/search"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
@@ -83,6 +84,10 @@ type server struct {
 
 	// davOpens limits audit records of DAV access to shared folders.
 	davOpens sharedOpens
+
+	// indexer is the full-text indexer (search.go); nil when this
+	// process does not run it.
+	indexer atomic.Pointer[search.Indexer]
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -128,7 +133,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	driver, dsn := cfg.DatabaseURL()
 	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
-		OnChange: s.events.Publish})
+		OnChange: s.onChange})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -173,6 +178,9 @@ func Run(ctx context.Context, o Options) error {
 		go s.purgeJob(ctx)
 		go s.quotaJob(ctx, cfg)
 		go s.spoolJob(ctx, s.queue)
+		if cfg.SearchIndex {
+			s.startIndexer(ctx, cfg) // search.go
+		}
 	}
 	for {
 		select {
@@ -324,7 +332,14 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats, Cluster: s.db})
+			Runtime: s.runtimeStats, Cluster: s.db,
+
+			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
+			OnReindex: func() {
+				if ix := s.indexer.Load(); ix != nil {
+					ix.Notify(0, 0)
+				}
+			}})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -394,6 +409,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
 			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
+			SearchIndex:         cfg.SearchIndex,
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "imap")

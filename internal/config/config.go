@@ -154,6 +154,12 @@ type Config struct {
 	AutorespondCC        bool `toml:"autorespond_cc" default:"false" doc:"Also answer out-of-office to mail that names the user only in Cc (Kopano AUTORESPOND_CC). By default only mail naming the user in To is answered."`
 	AutorespondNorecip   bool `toml:"autorespond_norecip" default:"false" doc:"Also answer out-of-office to mail that does not name the user in To or Cc, as mail through a group or Bcc (Kopano AUTORESPOND_NORECIP)."`
 
+	SearchIndex             bool `toml:"search_index" default:"true" doc:"Keep a full-text index of every store (headers, bodies, attachment text) next to the mail in the database, updated in the background from the change journal, and answer IMAP SEARCH TEXT, BODY, SUBJECT, FROM, TO, CC and BCC from it (docs/search.md). Off, every search reads the messages it tests and SEARCH=FUZZY is not offered."`
+	SearchWorkers           int  `toml:"search_workers" default:"1" doc:"Stores indexed at once by the background indexer of a node running the 'jobs' role. Each worker takes at most one core while it extracts text; 1 keeps the indexer from slowing deliveries on a small server."`
+	SearchMaxAttachmentSize int  `toml:"search_max_attachment_size" default:"20" doc:"Largest attachment, in MB after transfer decoding, whose text is extracted for the index; larger ones are indexed by name only."`
+	SearchMaxText           int  `toml:"search_max_text" default:"1024" doc:"Most text indexed per message, in KB (1024 bytes), body and attachments together; the rest of a longer message is not searchable through the index."`
+	SearchDocumentTimeout   int  `toml:"search_document_timeout" default:"10" doc:"Seconds (wall clock, and CPU seconds for an external extractor such as pdftotext) one attachment's text extraction may take; a document that takes longer is logged and skipped."`
+
 	SieveMaxScriptSize int `toml:"sieve_max_script_size" default:"64" doc:"Largest Sieve script a user may store, in KB (1024 bytes)."`
 	SieveMaxScripts    int `toml:"sieve_max_scripts" default:"32" doc:"Most Sieve scripts one user may store."`
 	SieveMaxRedirects  int `toml:"sieve_max_redirects" default:"4" doc:"Most redirect actions one Sieve run may take."`

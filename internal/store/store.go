@@ -783,6 +783,7 @@ type Backend interface {
 	Directory
 	Mail
 	Queue
+	Index
 	// SetDefaults changes installation-wide defaults (on configuration reload).
 	SetDefaults(d Defaults)
 	Close() error

@@ -19,7 +19,7 @@ import (
 //     admin level (tenant or system administrator; others get 403). The
 //     API runs with the session's principal, so the store limits a tenant
 //     administrator to their own tenant exactly as on the admin listener.
-//   - /web/self/{oof|app-passwords[/NAME]|tokens[/NAME]|sessions} is the
+//   - /web/self/{oof|app-passwords[/NAME]|tokens[/NAME]|sessions|profile} is the
 //     signed-in user's own part of it (/v1/users/{login}/…), for every
 //     user: the settings page. Other paths are 404.
 //   - POST /web/api/password changes the user's password after checking
@@ -101,6 +101,8 @@ func (s *Server) selfAPI(w http.ResponseWriter, r *http.Request) {
 	first, name, _ := strings.Cut(rest, "/")
 	ok := false
 	switch first {
+	case "profile": // the Apple configuration profile, to download
+		ok = name == "" && r.Method == http.MethodGet
 	case "oof":
 		ok = name == "" && (r.Method == http.MethodGet || r.Method == http.MethodPatch)
 	case "sessions":

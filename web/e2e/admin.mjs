@@ -170,6 +170,9 @@ try {
   await apw.getByRole('button', { name: 'Revoke phone' }).click();
   await u.getByText('Revoked phone.').waitFor();
   check(!(await imapLogin(USER, secret)), 'IMAP login with the revoked app password fails');
+  const href = await u.getByRole('link', { name: 'Download the Apple configuration profile' }).getAttribute('href');
+  const prof = await u.request.get(BASE + href);
+  check(prof.status() === 200 && prof.headers()['content-type'] === 'application/x-apple-aspen-config', `the settings' profile link downloads an Apple profile (${prof.status()} ${prof.headers()['content-type']})`);
   if (SHOTS) await u.screenshot({ path: join(SHOTS, 'settings.png'), fullPage: true });
 
   // ---- accessibility of the new views ----

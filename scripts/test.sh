@@ -33,6 +33,7 @@ need sieve-connect sieve-connect    # ManageSieve
 need litmus litmus                  # WebDAV suites
 need vdirsyncer vdirsyncer          # CalDAV/CardDAV two-way sync
 need khal khal                      # expanded recurrences
+need xml2wbxml libwbxml2-utils      # the independent WBXML codec of the ActiveSync tests
 [ -x /usr/sbin/nsd ] || need_pkgs+=(nsd)          # a real DNS server for domain check
 need openssl openssl                # signed .mobileconfig verification
 need php php-cli                    # Horde's autoconfig consumer
@@ -42,6 +43,7 @@ need npm npm
 need chromium chromium              # the web client's browser tests (playwright-core)
 need slapd slapd                    # a real OpenLDAP for the LDAP backend
 need ldapadd ldap-utils
+need haproxy haproxy                # the load balancer in front of cluster nodes
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
@@ -81,6 +83,15 @@ if [ -n "$(git status --porcelain -- web/dist)" ]; then
   exit 1
 fi
 export ROOST_TEST_ARTIFACTS="${ROOST_TEST_ARTIFACTS:-$PWD/test-artifacts}"
+
+# versitygw, the real S3 server the S3 blob store and cluster tests start
+# (internal/testenv/s3.go finds it here), installed once.
+gobin="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/bin"
+if [ ! -x "$gobin/versitygw" ] || ! go version -m "$gobin/versitygw" 2>/dev/null | grep -q "versitygw.*v1.8.0"; then
+  echo "== installing versitygw v1.8.0 (go install)"
+  GOBIN="$gobin" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+export ROOST_VERSITYGW="$gobin/versitygw"
 
 # A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
 # root it runs as the postgres user that Debian's package creates.

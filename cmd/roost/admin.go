@@ -17,10 +17,12 @@ type adminCmd struct {
 	object string
 	verb   string   // "" for commands that are only an object (deliver)
 	args   []string // names of the positional arguments, in order
-	syntax string   // everything after "roost admin", for usage lines
-	help   string
-	flags  []flagDef
-	run    func(a *admin, cmd *adminCmd, in *input) error
+	// optional names positional arguments that may follow args.
+	optional []string
+	syntax   string // everything after "roost admin", for usage lines
+	help     string
+	flags    []flagDef
+	run      func(a *admin, cmd *adminCmd, in *input) error
 }
 
 func (c *adminCmd) name() string {
@@ -51,7 +53,9 @@ var adminObjects = []struct{ name, title string }{
 	{"contacts", "Contacts (import and export of .vcf files)"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
+	{"device", "Mobile devices (ActiveSync)"},
 	{"queue", "Outbound queue"},
+	{"node", "Cluster nodes (docs/cluster.md)"},
 	{"status", "Server"},
 }
 
@@ -139,7 +143,7 @@ var adminCmds = []*adminCmd{
 	{object: "user", verb: "app-password add", args: []string{"LOGIN"},
 		syntax: "user app-password add LOGIN --name N [--protocols LIST]",
 		help: "make an app password for one client and print it (shown this once); LIST is a comma-separated subset of\n" +
-			"        imap,pop3,smtp,sieve,dav,jmap (default: all); it works instead of the account password on those protocols only",
+			"        imap,pop3,smtp,sieve,dav,jmap,eas (default: all); it works instead of the account password on those protocols only",
 		flags: []flagDef{fString("name"), fList("protocols")}, run: appPasswordAdd},
 	{object: "user", verb: "app-password list", args: []string{"LOGIN"}, syntax: "user app-password list LOGIN",
 		help: "list a user's app passwords with their protocols and last use", run: appPasswordList},
@@ -205,6 +209,20 @@ var adminCmds = []*adminCmd{
 		help: "deliver an RFC 5322 message from standard input to the user owning ADDR, through spam checks, Sieve and out-of-office;\n" +
 			"        --from gives the envelope sender (else the Return-Path field is used; --from '' is the null sender)",
 		flags: []flagDef{fString("from")}, run: adminDeliver},
+	{object: "node", verb: "list", syntax: "node list",
+		help: "list the cluster's nodes: address, roles, version, last heartbeat, draining, leases held", run: nodeList},
+	{object: "node", verb: "drain", args: []string{"NAME"}, syntax: "node drain NAME",
+		help: "stop a node taking new sessions; its open sessions end after drain_grace", run: nodeDrain},
+	{object: "node", verb: "undrain", args: []string{"NAME"}, syntax: "node undrain NAME",
+		help: "let a drained node take sessions again", run: nodeUndrain},
+	{object: "device", verb: "list", optional: []string{"LOGIN"}, syntax: "device list [LOGIN] [--tenant T]",
+		help: "list mobile (ActiveSync) devices: of one user, or of every user", flags: []flagDef{fString("tenant")}, run: deviceList},
+	{object: "device", verb: "wipe", args: []string{"LOGIN", "DEVICE"}, syntax: "device wipe LOGIN DEVICE [--account-only]",
+		help:  "wipe a lost device at its next contact (remote wipe through Provision; --account-only: only the account's data, on 16.1 devices)",
+		flags: []flagDef{fBool("account-only")}, run: deviceWipe},
+	{object: "device", verb: "remove", args: []string{"LOGIN", "DEVICE"}, syntax: "device remove LOGIN DEVICE",
+		help: "forget a device (and a pending wipe); it must provision again", run: deviceRemove},
+
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},

@@ -114,8 +114,8 @@ func parseArgs(cmd *adminCmd, args []string) (*input, error) {
 	if len(in.pos) < len(cmd.args) {
 		return nil, usagef("%s: missing %s (usage: roost admin %s)", cmd.name(), cmd.args[len(in.pos)], cmd.syntax)
 	}
-	if len(in.pos) > len(cmd.args) {
-		return nil, usagef("%s: unexpected argument %q (usage: roost admin %s)", cmd.name(), in.pos[len(cmd.args)], cmd.syntax)
+	if len(in.pos) > len(cmd.args)+len(cmd.optional) {
+		return nil, usagef("%s: unexpected argument %q (usage: roost admin %s)", cmd.name(), in.pos[len(cmd.args)+len(cmd.optional)], cmd.syntax)
 	}
 	return in, nil
 }

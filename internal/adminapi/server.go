@@ -27,6 +27,10 @@
 //     64 MiB; a file is parsed and validated whole before anything is stored.
 //   - No reply carries a DKIM private key: POST/GET /v1/domains/{d}/dkim
 //     answer with the DNS record (public key) only.
+//   - GET /v1/nodes lists the cluster's nodes; POST /v1/nodes/{name}/drain
+//     and …/undrain set a node's draining flag in the registry, which the
+//     node follows at its next heartbeat (system principal only: the
+//     store refuses anyone else).
 //   - Sizes and quotas are bytes in responses and whole MB (config.MB, 2^20
 //     bytes) in requests, as in kopano-admin and the configuration file.
 package adminapi
@@ -77,6 +81,9 @@ type Options struct {
 	// sessions (its credential cache forgets revoked ones); nil: one
 	// over the store without a cache.
 	Authenticator *directory.Authenticator
+	// Cluster is the node registry (GET /v1/nodes, drain, undrain); nil
+	// answers 501.
+	Cluster store.Cluster
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -116,6 +123,10 @@ func (s *Server) routes() {
 	}
 	h("GET /v1/status", s.status)
 
+	h("GET /v1/nodes", s.listNodes)
+	h("POST /v1/nodes/{name}/drain", s.drainNode)
+	h("POST /v1/nodes/{name}/undrain", s.undrainNode)
+
 	h("GET /v1/tenants", s.listTenants)
 	h("POST /v1/tenants", s.createTenant)
 	h("GET /v1/tenants/{tenant}", s.showTenant)
@@ -145,6 +156,10 @@ func (s *Server) routes() {
 	h("GET /v1/users/{login}/oof", s.showOOF)
 	h("PATCH /v1/users/{login}/oof", s.updateOOF)
 	h("GET /v1/users/{login}/profile", s.userProfile)
+	h("GET /v1/devices", s.listDevices)
+	h("GET /v1/users/{login}/devices", s.listDevices)
+	h("POST /v1/users/{login}/devices/{id}/wipe", s.wipeDevice)
+	h("DELETE /v1/users/{login}/devices/{id}", s.removeDevice)
 	h("GET /v1/users/{login}/tokens", s.listTokens)
 	h("PUT /v1/users/{login}/tokens/{name}", s.createToken)
 	h("DELETE /v1/users/{login}/tokens/{name}", s.revokeToken)

@@ -16,7 +16,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,11 +24,11 @@ import (
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/audit"
 	"github.com/roost-mail/roost/internal/auth"
-	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/queue"
@@ -68,10 +67,20 @@ type server struct {
 	// cert is the TLS certificate; it also signs Apple profiles.
 	cert tls.Certificate
 
-	mu      sync.Mutex
-	servers []*http.Server
-	closers []io.Closer
-	wg      sync.WaitGroup
+	// The pieces the session protocols are built from (openSessions).
+	authn     *directory.Authenticator
+	lmtpStore store.Backend
+	del       *mail.Deliverer
+	tlsConf   *tls.Config
+	// node is this process in the cluster: registry, leases, drain
+	// (cluster.go).
+	node nodeState
+
+	mu       sync.Mutex
+	sessions []*sessionListener // cluster.go
+	servers  []*http.Server
+	closers  []io.Closer
+	wg       sync.WaitGroup
 
 	// davOpens limits audit records of DAV access to shared folders.
 	davOpens sharedOpens
@@ -114,9 +123,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer unlock()
 
-	blobs, err := fs.New(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := s.openBlobs(ctx, cfg) // blobs.go
 	if err != nil {
-		return fmt.Errorf("open blob store: %w", err)
+		return err
 	}
 	driver, dsn := cfg.DatabaseURL()
 	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
@@ -125,6 +134,17 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer s.db.Close()
+	s.node.name = cfg.NodeID()
+	// Commits of other nodes (PostgreSQL: LISTEN/NOTIFY) reach this hub
+	// too; on SQLite this returns at once.
+	listenCtx, stopListen := context.WithCancel(ctx)
+	listenDone := make(chan struct{})
+	go func() {
+		defer close(listenDone)
+		s.db.ListenChanges(listenCtx, sqlstore.ChangeListener{Publish: s.events.Publish, Stores: s.events.Stores,
+			Synced: s.events.SetSynced})
+	}()
+	defer func() { stopListen(); <-listenDone }()
 	s.metrics = newOpsMetrics(s)
 
 	if err := s.bootstrap(ctx); err != nil {
@@ -147,6 +167,8 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Stdout, "Roost %s is running; data in %s (%s). Stop with Ctrl-C or SIGTERM.\n", o.Version, cfg.DataDir, driver)
 	s.log.Info("roost started", "version", o.Version, "data", cfg.DataDir, "database", driver)
 
+	s.wg.Add(1)
+	go s.nodeLoop(ctx) // cluster.go
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
 		s.wg.Add(3)
 		go s.purgeJob(ctx)
@@ -303,7 +325,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats})
+			Runtime: s.runtimeStats, Cluster: s.db})
 		s.admin = api
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
@@ -342,75 +364,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	if err := s.listenMetrics(cfg); err != nil {
 		return err
 	}
-	if cfg.HasRole("imap") {
-		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: tlsConf,
-			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
-			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
-			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
-			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-				return authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, VerifyToken: saslBearer(cfg, authn, "imap"), OnCommand: s.metrics.imapCommand,
-			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
-				s.auditOpen(ctx, "imap", f, rights, how)
-			}})
-		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
-			return err
-		}
-		if err := s.serveTCP(cfg.Listener("imaps"), "imaps", srv, true, srv.Serve); err != nil {
-			return err
-		}
-	}
-	if cfg.HasRole("pop3") {
-		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(),
-			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
-			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
-				return authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, VerifyToken: saslBearer(cfg, authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
-		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
-			return err
-		}
-		if err := s.serveTCP(cfg.Listener("pop3s"), "pop3s", srv, true, srv.Serve); err != nil {
-			return err
-		}
-	}
-	if cfg.HasRole("lmtp") {
-		srv := smtpserver.NewLMTP(smtpserver.Options{Store: lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
-			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: del,
-			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
-			return err
-		}
-		if err := s.serveTCP(cfg.Listener("lmtp"), "lmtp", srv, false, srv.Serve); err != nil {
-			return err
-		}
-		// The socket itself is open to all; who may reach it is decided by
-		// the directory it is in (data_dir is private: point lmtp_socket
-		// at a directory your MTA can enter).
-		ln, err := listenUnixMode(cfg.LMTPSocket(), 0o111)
-		if err != nil {
-			return fmt.Errorf("lmtp_socket: %w", err)
-		}
-		s.mu.Lock()
-		s.closers = append(s.closers, srv)
-		s.mu.Unlock()
-		fmt.Fprintf(s.o.Stdout, "listening: %-16s %s\n", "lmtp", "unix:"+cfg.LMTPSocket())
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := srv.Serve(ln, false); err != nil {
-				s.log.Error("listener failed", "service", "lmtp", "err", err)
-			}
-		}()
-	}
-	if cfg.HasRole("submission") {
-		if err := s.listenSubmission(cfg, q, tlsConf, authn); err != nil {
-			return err
-		}
-	}
-	if cfg.HasRole("managesieve") {
-		if err := s.listenManageSieve(cfg, tlsConf, authn); err != nil {
-			return err
-		}
+	s.authn, s.lmtpStore, s.del, s.tlsConf = authn, lmtpStore, del, tlsConf
+	if err := s.openSessions(cfg); err != nil {
+		return err
 	}
 	if cfg.HasRole("http") {
 		h := s.httpHandler(cfg, authn, imip)
@@ -427,6 +383,77 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 				return fmt.Errorf("https_listen: %w", err)
 			}
 			s.serve(ln, tlsConf, h, "https", addr)
+		}
+	}
+	return nil
+}
+
+// openSessions opens the listeners of the session protocols (IMAP, POP3,
+// LMTP, submission, ManageSieve) with new servers: at start, and when a
+// node that was drained is undrained (cluster.go).
+func (s *server) openSessions(cfg *config.Config) error {
+	if cfg.HasRole("imap") {
+		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
+			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
+			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
+			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
+			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+				return s.authn.Authenticate(ctx, login, pw, remote, "imap")
+			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), OnCommand: s.metrics.imapCommand,
+			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
+				s.auditOpen(ctx, "imap", f, rights, how)
+			}})
+		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
+			return err
+		}
+		if err := s.serveTCP(cfg.Listener("imaps"), "imaps", srv, true, srv.Serve); err != nil {
+			return err
+		}
+	}
+	if cfg.HasRole("pop3") {
+		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: s.tlsConf, Hostname: cfg.Hostname(),
+			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
+			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+				return s.authn.Authenticate(ctx, login, pw, remote, "pop3")
+			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
+			return err
+		}
+		if err := s.serveTCP(cfg.Listener("pop3s"), "pop3s", srv, true, srv.Serve); err != nil {
+			return err
+		}
+	}
+	if cfg.HasRole("lmtp") {
+		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
+			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: s.del,
+			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
+			return err
+		}
+		if err := s.serveTCP(cfg.Listener("lmtp"), "lmtp", srv, false, srv.Serve); err != nil {
+			return err
+		}
+		// The socket itself is open to all; who may reach it is decided by
+		// the directory it is in (data_dir is private: point lmtp_socket
+		// at a directory your MTA can enter).
+		if err := s.serveSession("lmtp", "unix:"+cfg.LMTPSocket(), srv, func() (net.Listener, error) {
+			ln, err := listenUnixMode(cfg.LMTPSocket(), 0o111)
+			if err != nil {
+				return nil, fmt.Errorf("lmtp_socket: %w", err)
+			}
+			return ln, nil
+		}, func(ln net.Listener) error { return srv.Serve(ln, false) }); err != nil {
+			return err
+		}
+	}
+	if cfg.HasRole("submission") {
+		if err := s.listenSubmission(cfg, s.queue, s.tlsConf, s.authn); err != nil {
+			return err
+		}
+	}
+	if cfg.HasRole("managesieve") {
+		if err := s.listenManageSieve(cfg, s.tlsConf, s.authn); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -463,31 +490,19 @@ func listenUnixMode(path string, umask int) (net.Listener, error) {
 }
 
 // serveTCP opens addr ("" = off) and runs a protocol server on it; the
-// server is closed on shutdown.
+// server is closed on shutdown, and its listener closed and opened again
+// by a drain and undrain (cluster.go).
 func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, serve func(net.Listener, bool) error) error {
 	if addr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s_listen: %w", name, err)
-	}
-	ln = s.metrics.countConns(ln, name)
-	s.mu.Lock()
-	if !slices.Contains(s.closers, srv) {
-		s.closers = append(s.closers, srv)
-	}
-	s.mu.Unlock()
-	fmt.Fprintf(s.o.Stdout, "listening: %-16s %s\n", name, addr)
-	s.log.Info("listening", "service", name, "addr", addr)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := serve(ln, implicitTLS); err != nil {
-			s.log.Error("listener failed", "service", name, "err", err)
+	return s.serveSession(name, addr, srv, func() (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s_listen: %w", name, err)
 		}
-	}()
-	return nil
+		return s.metrics.countConns(ln, name), nil
+	}, func(ln net.Listener) error { return serve(ln, implicitTLS) })
 }
 
 // serve runs an HTTP server on ln, with TLS when tlsConf is set, behind
@@ -576,10 +591,12 @@ func adminAuth(h http.Handler, authn *directory.Authenticator, log *slog.Logger)
 
 func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator, imip imipSender) http.Handler {
 	mux := http.NewServeMux()
-	webServer := s.mountWeb(mux, authn)      // web.go
-	s.mountJMAP(mux, authn, imip, webServer) // jmap.go
+	webServer := s.mountWeb(mux, authn)           // web.go
+	s.mountJMAP(mux, cfg, authn, imip, webServer) // jmap.go
+	s.mountEAS(mux, authn, imip)                  // eas.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
+	mux.HandleFunc("GET /readyz", s.readyz) // cluster.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))
@@ -606,7 +623,7 @@ func (s *server) purgeJob(ctx context.Context) {
 		case <-t.C:
 		}
 		days := s.cfg.Load().SoftdeleteLifetime
-		if days <= 0 {
+		if days <= 0 || !s.node.holds(jobPurge) { // one node of a cluster purges
 			continue
 		}
 		st, err := s.db.PurgeDeleted(store.SystemContext(ctx), time.Duration(days)*24*time.Hour)

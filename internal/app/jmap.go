@@ -4,9 +4,13 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
+	"time"
 
+	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/jmapserver"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 	webui "github.com/roost-mail/roost/internal/web"
 )
@@ -15,7 +19,7 @@ import (
 // URL on mux. Logins need the "web" feature: JMAP is the web client's API
 // (Kopano's webapp feature). The web client's session cookie
 // authenticates too (webServer.JMAPAuth), with its cross-origin checks.
-func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator, imip imipSender, webServer *webui.Server) {
+func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *directory.Authenticator, imip imipSender, webServer *webui.Server) {
 	o := jmapserver.Options{Store: s.db, Blobs: s.db.Blobs(), Hub: s.events, Logger: s.log,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			// Protocol "jmap": app passwords scoped to JMAP work here.
@@ -33,7 +37,22 @@ func (s *server) mountJMAP(mux *http.ServeMux, authn *directory.Authenticator, i
 		// as SMTP submission.
 		o.Submitter = s.queue
 	}
+	// "Undo send": submissions wait this long, cancelable.
+	o.SendDelay = time.Duration(cfg.JMAPSendDelay) * time.Second
+	for _, n := range cfg.JMAPPushAllowedNetworks {
+		if pfx, err := netip.ParsePrefix(n); err == nil { // validated by config
+			o.PushAllowedNetworks = append(o.PushAllowedNetworks, pfx)
+		}
+	}
+	// SieveScript (RFC 9661) manages the scripts ManageSieve manages.
+	o.Scripts = &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)}
 	h := jmapserver.New(o)
+	// Push delivery and pending submissions survive a restart; the
+	// handler's background work stops at shutdown.
+	h.Resume()
+	s.mu.Lock()
+	s.closers = append(s.closers, h)
+	s.mu.Unlock()
 	mux.Handle("/jmap/", h)
 	mux.Handle("/.well-known/jmap", h)
 }

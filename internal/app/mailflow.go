@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -76,7 +75,24 @@ func (s *server) quotaJob(ctx context.Context, cfg *config.Config) {
 	}
 	q := &mail.QuotaMonitor{Store: s.db, Log: s.log.With("proto", "quota-monitor"), Hostname: cfg.Hostname(),
 		From: cfg.QuotaWarningFrom}
-	if err := q.Run(ctx, time.Duration(cfg.QuotaMonitorInterval)*time.Minute); err != nil && !errors.Is(err, context.Canceled) {
-		s.log.Error("quota monitor stopped", "err", err)
+	// The node holding the lease runs the monitor (cluster.go); the first
+	// run waits for the first heartbeat to have taken it.
+	first := time.NewTimer(time.Duration(cfg.NodeHeartbeat)*time.Second + time.Second)
+	defer first.Stop()
+	t := time.NewTicker(time.Duration(cfg.QuotaMonitorInterval) * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-first.C:
+		case <-t.C:
+		}
+		if !s.node.holds(jobQuota) {
+			continue
+		}
+		if err := q.CheckOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("quota check failed", "err", err)
+		}
 	}
 }

@@ -29,7 +29,7 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 	}
 	return queue.New(queue.Options{Store: s.db, Logger: s.log, Hostname: cfg.Hostname(),
 		MaxMessageBytes: cfg.MaxMessageBytes(), MaxRecipients: cfg.SubmissionMaxRcpts, Relay: relay,
-		Workers:   cfg.QueueWorkers,
+		Workers: cfg.QueueWorkers, Lease: time.Duration(cfg.QueueClaimLease) * time.Second,
 		RetryBase: time.Duration(cfg.QueueRetryBase) * time.Minute, RetryMax: time.Duration(cfg.QueueRetryMax) * time.Minute,
 		Lifetime: time.Duration(cfg.QueueLifetime) * time.Hour, DelayWarning: time.Duration(cfg.QueueDelayWarning) * time.Hour,
 		Local: func(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error {

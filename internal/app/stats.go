@@ -151,7 +151,13 @@ func (s *server) runtimeStats(ctx context.Context) adminapi.RuntimeStats {
 	} else {
 		s.log.Warn("stats: database size", "err", err)
 	}
-	rt.BlobBytes, rt.BlobFiles = s.blobUsage.get(ctx, filepath.Join(s.cfg.Load().DataDir, "blobs"))
+	if s.cfg.Load().BlobStore == "s3" {
+		// The bucket is shared by the cluster and listing it costs a
+		// request per 1,000 objects: not counted here.
+		rt.BlobBytes, rt.BlobFiles = -1, -1
+	} else {
+		rt.BlobBytes, rt.BlobFiles = s.blobUsage.get(ctx, filepath.Join(s.cfg.Load().DataDir, "blobs"))
+	}
 	if s.metrics != nil {
 		rt.Sessions, rt.Connections = s.metrics.conns.snapshot()
 		rt.Logins = s.metrics.logins.snapshot()

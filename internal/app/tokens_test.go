@@ -136,8 +136,11 @@ func (c *protoClient) sieveAuth(mech, msg string) bool {
 func (c *protoClient) httpDo(service, user, pw string) int {
 	c.t.Helper()
 	method, path := "GET", "/.well-known/jmap"
-	if service == "dav" {
+	switch service {
+	case "dav":
 		method, path = "PROPFIND", "/dav/"
+	case "eas":
+		method, path = "OPTIONS", "/Microsoft-Server-ActiveSync"
 	}
 	req, _ := http.NewRequest(method, "http://"+c.http+path, nil)
 	req.Header.Set("Depth", "0")
@@ -169,6 +172,8 @@ func (c *protoClient) passwordOn(proto, user, pw string) bool {
 		return c.httpDo("dav", user, pw) == http.StatusMultiStatus
 	case "jmap":
 		return c.httpDo("jmap", user, pw) == http.StatusOK
+	case "eas":
+		return c.httpDo("eas", user, pw) == http.StatusOK
 	}
 	c.t.Fatalf("protocol %s", proto)
 	return false
@@ -193,12 +198,17 @@ func (c *protoClient) tokenOn(proto, user, tok string, x bool) bool {
 		return c.httpDo("dav", "", tok) == http.StatusMultiStatus
 	case "jmap":
 		return c.httpDo("jmap", "", tok) == http.StatusOK
+	case "eas":
+		return c.httpDo("eas", "", tok) == http.StatusOK
 	}
 	c.t.Fatalf("protocol %s", proto)
 	return false
 }
 
-var allProtocols = []string{"imap", "pop3", "smtp", "sieve", "dav", "jmap"}
+var allProtocols = []string{"imap", "pop3", "smtp", "sieve", "dav", "jmap", "eas"}
+
+// isHTTP: the protocols whose bearer tokens travel in an HTTP header.
+func isHTTP(p string) bool { return p == "jmap" || p == "dav" || p == "eas" }
 
 // TestTokensAndAppPasswordsEverywhere runs the composed server: app
 // passwords and bearer tokens made through the admin API work on the
@@ -256,22 +266,22 @@ func TestTokensAndAppPasswordsEverywhere(t *testing.T) {
 
 	// Bearer tokens: scoped, XOAUTH2 too, and on HTTP.
 	mail := secret("/v1/users/alice/tokens/mail", `{"scopes":["imap","pop3","smtp","sieve"]}`, "token")
-	web := secret("/v1/users/alice/tokens/web", `{"scopes":["jmap","dav"]}`, "token")
+	web := secret("/v1/users/alice/tokens/web", `{"scopes":["jmap","dav","eas"]}`, "token")
 	for _, p := range allProtocols {
 		good, bad := mail, web
-		if p == "jmap" || p == "dav" {
+		if isHTTP(p) {
 			good, bad = web, mail
 		}
 		if !c.tokenOn(p, "alice", good, false) {
 			t.Errorf("token refused on %s", p)
 		}
-		if p != "jmap" && p != "dav" && !c.tokenOn(p, "alice", good, true) {
+		if !isHTTP(p) && !c.tokenOn(p, "alice", good, true) {
 			t.Errorf("token refused on %s with XOAUTH2", p)
 		}
 		if c.tokenOn(p, "alice", bad, false) {
 			t.Errorf("token of another scope accepted on %s", p)
 		}
-		if p != "jmap" && p != "dav" && c.tokenOn(p, "bob", good, false) {
+		if !isHTTP(p) && c.tokenOn(p, "bob", good, false) {
 			t.Errorf("alice's token accepted as bob on %s", p)
 		}
 	}
@@ -289,7 +299,7 @@ func TestTokensAndAppPasswordsEverywhere(t *testing.T) {
 			t.Errorf("revoked app password accepted on %s", p)
 		}
 		tok := mail
-		if p == "jmap" || p == "dav" {
+		if isHTTP(p) {
 			tok = web
 		}
 		if c.tokenOn(p, "alice", tok, false) {

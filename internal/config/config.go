@@ -44,6 +44,21 @@ type Config struct {
 	Database string   `toml:"database" default:"" doc:"Metadata database. Empty means the SQLite file 'roost.db' in 'data_dir'. 'sqlite:///path/file.db' names another SQLite file; 'postgres://user:password@host:5432/dbname' (or 'postgresql://…', with any libpq URL parameters such as 'sslmode') selects PostgreSQL, which several nodes of a cluster share."`
 	Roles    []string `toml:"roles" default:"all" doc:"Services this process runs. 'all' runs every service; otherwise list any of 'imap', 'pop3', 'lmtp', 'submission', 'http' (JMAP, CalDAV, CardDAV, ActiveSync and the web client), 'managesieve', 'admin' (the admin API) and 'jobs' (periodic work: quota monitor, soft-delete purge, outbound queue). A listener of a service that is not running is not opened."`
 
+	NodeName        string `toml:"node_name" default:"" doc:"Name of this node in the cluster's registry ('roost admin node list'), unique among the nodes sharing one database. Empty means the host name of the machine; nodes on one machine need names of their own."`
+	NodeAddress     string `toml:"node_address" default:"" doc:"Address other nodes and administrators reach this node at, shown by 'roost admin node list'. Empty means the host of 'imap_listen' (or of 'http_listen' when IMAP is off)."`
+	NodeHeartbeat   int    `toml:"node_heartbeat" default:"5" doc:"Seconds between two heartbeats of this node in the registry. A node whose heartbeat is four intervals old has died: its leases of run-once jobs (soft-delete purge, quota monitor, orphan sweep) are taken over by another node with the 'jobs' role."`
+	DrainGrace      int    `toml:"drain_grace" default:"60" doc:"Seconds a drained node ('roost admin node drain') lets open sessions finish before it ends them (IMAP BYE, SMTP 421). Its '/readyz' answers 503 from the start of the drain, so load balancers send new clients elsewhere."`
+	BlobStore       string `toml:"blob_store" default:"file" doc:"Where message and attachment content over 64 KiB is kept (smaller content stays in the database): 'file' in 'data_dir'/blobs, or 's3' in an S3-compatible object store (the 's3_' keys), which every node of a cluster shares."`
+	S3Endpoint      string `toml:"s3_endpoint" default:"" doc:"With 'blob_store = \"s3\"': host:port of the S3 API, e.g. 's3.eu-central-1.amazonaws.com' or 'minio.internal:9000'."`
+	S3Bucket        string `toml:"s3_bucket" default:"" doc:"With 'blob_store = \"s3\"': the bucket blobs are kept in. It must exist."`
+	S3Prefix        string `toml:"s3_prefix" default:"" doc:"Key prefix of every blob in 's3_bucket', e.g. 'roost/' to share a bucket with other data."`
+	S3Region        string `toml:"s3_region" default:"" doc:"Region of 's3_bucket'. Empty means 'us-east-1', which most self-hosted object stores expect."`
+	S3AccessKey     string `toml:"s3_access_key" default:"" doc:"Access key id of the S3 account."`
+	S3SecretKey     string `toml:"s3_secret_key" default:"" doc:"Secret key of 's3_access_key'. Prefer 's3_secret_key_file'; keep the configuration file readable by Roost only."`
+	S3SecretKeyFile string `toml:"s3_secret_key_file" default:"" doc:"Absolute path of a file holding the secret key of 's3_access_key' (its first line); when set, 's3_secret_key' is ignored. Read at start."`
+	S3TLS           bool   `toml:"s3_tls" default:"true" doc:"Talk to 's3_endpoint' over HTTPS, the certificate checked against the system's authorities or 's3_ca_file'. Turn off only on a trusted network."`
+	S3CAFile        string `toml:"s3_ca_file" default:"" doc:"PEM file with the certificate authorities the object store's certificate is checked against. Empty uses the system's."`
+
 	IMAPListen         string `toml:"imap_listen" default:"127.0.0.1:1143" doc:"Address (host:port) of the IMAP listener with STARTTLS. An empty host listens on all interfaces, as in ':143'. Empty or 'off' disables the listener, as for every '*_listen' key."`
 	IMAPSListen        string `toml:"imaps_listen" default:"127.0.0.1:1993" doc:"Address (host:port) of the IMAP listener with implicit TLS (port 993 in production). Empty or 'off' disables it."`
 	POP3Listen         string `toml:"pop3_listen" default:"127.0.0.1:1110" doc:"Address (host:port) of the POP3 listener with STLS. Empty or 'off' disables it."`
@@ -70,6 +85,13 @@ type Config struct {
 	UserPlugin         string `toml:"user_plugin" default:"db" doc:"Where users, groups and tenants come from. 'db' keeps them in Roost's database, managed with 'roost admin' and the web admin. 'ldap' authenticates users against an LDAP directory (OpenLDAP, Active Directory; the 'ldap_' keys) and creates or updates their Roost user at login and delivery."`
 	DefaultStoreLocale string `toml:"default_store_locale" default:"en_US" doc:"Language of the standard folder names (Inbox, Sent, Drafts, …) created in a new store: one of 'en_US', 'de_DE', 'nl_NL', 'fr_FR', 'es_ES'."`
 	SoftdeleteLifetime int    `toml:"softdelete_lifetime" default:"30" reload:"true" doc:"Days a deleted item or folder stays recoverable before it is purged. 0 never purges automatically."`
+
+	ActiveSyncRequirePIN        bool `toml:"activesync_require_pin" default:"false" reload:"true" doc:"ActiveSync policy (Provision): devices must be locked with a PIN or password. Devices that cannot apply the policy are refused."`
+	ActiveSyncMinPINLength      int  `toml:"activesync_min_pin_length" default:"4" reload:"true" doc:"ActiveSync policy: the shortest device PIN, with 'activesync_require_pin' (1 to 16)."`
+	ActiveSyncAlphanumericPIN   bool `toml:"activesync_alphanumeric_pin" default:"false" reload:"true" doc:"ActiveSync policy: the device password must mix letters and digits (and may not be a simple one like 1111), with 'activesync_require_pin'."`
+	ActiveSyncRequireEncryption bool `toml:"activesync_require_encryption" default:"false" reload:"true" doc:"ActiveSync policy: devices must encrypt their storage."`
+	ActiveSyncMaxFailedPINs     int  `toml:"activesync_max_failed_pins" default:"0" reload:"true" doc:"ActiveSync policy: the device wipes itself after this many wrong PINs, with 'activesync_require_pin'. 0 is off; otherwise 4 to 16."`
+	ActiveSyncMaxInactivity     int  `toml:"activesync_max_inactivity_lock" default:"0" reload:"true" doc:"ActiveSync policy: seconds of inactivity after which the device locks itself. 0 leaves it to the device."`
 
 	LDAPPreset              string `toml:"ldap_preset" default:"openldap" doc:"Defaults for the empty 'ldap_' attribute keys: 'openldap' (inetOrgPerson: login 'uid', unique 'entryUUID', 'mail', 'cn'; filter '(objectClass=inetOrgPerson)') or 'ad' (Active Directory: login 'sAMAccountName', unique 'objectGUID', 'mail', 'displayName', 'proxyAddresses'; non-active when 'userAccountControl' has the disabled bit 0x2; filter '(&(objectClass=user)(objectCategory=person))')."`
 	LDAPURI                 string `toml:"ldap_uri" default:"" doc:"Space-separated LDAP servers, 'ldap://host:389' or 'ldaps://host:636', tried in order: a server that does not answer is skipped until the next one fails too. Required with 'user_plugin = \"ldap\"'."`
@@ -103,7 +125,7 @@ type Config struct {
 	LogFile   string `toml:"log_file" default:"-" doc:"Where the log goes: '-' is standard error, 'syslog' the local syslog daemon (standard error if it cannot be reached), and anything else a file that log lines are appended to. A file is reopened on SIGHUP, for logrotate."`
 	LogFormat string `toml:"log_format" default:"text" doc:"Format of log lines: 'text' (key=value pairs) or 'json' (one object per line)."`
 
-	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'jmap', 'admin', 'auth', 'ldap', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
+	LogLevels    []string `toml:"log_levels" default:"" reload:"true" doc:"Levels for single subsystems, overriding 'log_level' for them, each 'subsystem=level', e.g. 'imap=debug,queue=warn'. The subsystem is a log line's 'proto' attribute: 'imap', 'pop3', 'lmtp', 'submission', 'managesieve', 'dav', 'jmap', 'eas', 'admin', 'auth', 'ldap', 'delivery', 'queue', 'itip', 'onboard', 'quota-monitor'. Levels as in 'log_level'."`
 	AuditLogFile string   `toml:"audit_log_file" default:"" doc:"File the audit log is appended to, one JSON object per line: every authentication (success and failure, with protocol, mechanism and client address), every change made through the admin API (who, what, which object) and every opening of another user's folder (who, whose, which folder, with which rights). Reopened on SIGHUP, for logrotate. 'syslog' sends each object to the local syslog daemon instead (facility authpriv, tag roost-audit). Empty switches the audit log off. See docs/operations.md, Audit log."`
 
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" default:"false" doc:"Allow passwords on a plain connection that has not started TLS (IMAP LOGIN, AUTH PLAIN, POP3 USER/PASS). Leave off unless the network itself is trusted."`
@@ -122,9 +144,11 @@ type Config struct {
 
 	DisabledFeatures []string `toml:"disabled_features" default:"" doc:"Features disabled for every user unless enabled for the user ('roost admin user update LOGIN --enable-feature F'): any of 'imap', 'pop3', 'mobile' (ActiveSync), 'web' (the web client) and 'dav' (CalDAV and CardDAV)."`
 
-	SpamHeaders        []string `toml:"spam_headers" default:"X-Spam-Flag: YES,X-Spam-Status: Yes,X-Spam: Yes" doc:"Header tests that mark an incoming message as spam, each 'Field: value-prefix' (case-insensitive), e.g. the verdicts SpamAssassin and rspamd add in front of Roost. Spam is delivered to the Junk folder, without Sieve, out-of-office or hooks. Kopano's 'spam_header_name' and 'spam_header_value' are one entry here. Empty switches header tests off."`
-	SpamChecker        string   `toml:"spam_checker" default:"" doc:"Optional program (with arguments, split at spaces) that reads each incoming message on standard input: exit status 1 means spam ('spamc -c'); status 0 judges the header lines it prints with 'spam_headers' ('spamc', 'rspamc --mime'). Anything else, or a timeout, counts as not spam and is logged."`
-	SpamCheckerTimeout int      `toml:"spam_checker_timeout" default:"30" doc:"Seconds 'spam_checker' may run for one message."`
+	SpamHeaders             []string `toml:"spam_headers" default:"X-Spam-Flag: YES,X-Spam-Status: Yes,X-Spam: Yes" doc:"Header tests that mark an incoming message as spam, each 'Field: value-prefix' (case-insensitive), e.g. the verdicts SpamAssassin and rspamd add in front of Roost. Spam is delivered to the Junk folder, without Sieve, out-of-office or hooks. Kopano's 'spam_header_name' and 'spam_header_value' are one entry here. Empty switches header tests off."`
+	JMAPPushAllowedNetworks []string `toml:"jmap_push_allowed_networks" default:"" doc:"Networks (CIDR, e.g. '10.1.0.0/16' or 'fd00::/8') that JMAP push subscriptions may call back into although they are loopback, link-local, private or multicast. By default such callback URLs are refused, when a subscription is made and again at every connection (so a name that later resolves to an inner address is refused too): a JMAP client must not make the server reach internal services. Allow only the push gateways of your own network."`
+	JMAPSendDelay           int      `toml:"jmap_send_delay" default:"0" doc:"Seconds a message sent through JMAP (EmailSubmission) waits with undoStatus 'pending' before it goes to the outbound queue, so that the user can still cancel it ('undo send'); at most 600 (the held message is a blob not yet referenced, which the blob sweep keeps for an hour). 0 sends at once."`
+	SpamChecker             string   `toml:"spam_checker" default:"" doc:"Optional program (with arguments, split at spaces) that reads each incoming message on standard input: exit status 1 means spam ('spamc -c'); status 0 judges the header lines it prints with 'spam_headers' ('spamc', 'rspamc --mime'). Anything else, or a timeout, counts as not spam and is logged."`
+	SpamCheckerTimeout      int      `toml:"spam_checker_timeout" default:"30" doc:"Seconds 'spam_checker' may run for one message."`
 
 	AutorespondTimelimit int  `toml:"autorespond_timelimit" default:"86400" doc:"Least number of seconds between two out-of-office replies to the same sender (Kopano TIMELIMIT)."`
 	AutorespondCC        bool `toml:"autorespond_cc" default:"false" doc:"Also answer out-of-office to mail that names the user only in Cc (Kopano AUTORESPOND_CC). By default only mail naming the user in To is answered."`
@@ -147,6 +171,7 @@ type Config struct {
 	QueueRetryBase     int    `toml:"queue_retry_base" default:"5" doc:"Minutes before the first retry of a temporarily failed delivery; each further retry waits twice as long, up to 'queue_retry_max'."`
 	QueueRetryMax      int    `toml:"queue_retry_max" default:"240" doc:"Most minutes between two retries."`
 	QueueLifetime      int    `toml:"queue_lifetime" default:"120" doc:"Hours a message is retried before it is returned to its sender with a delivery status notification (5 days by default, as Postfix's maximal_queue_lifetime)."`
+	QueueClaimLease    int    `toml:"queue_claim_lease" default:"1800" doc:"Seconds a message claimed by a node's outbound queue stays invisible to the other nodes' queues. A node that dies while delivering (kill -9, power loss) leaves its messages to another node once this has passed; it must exceed the longest delivery attempt (SMTP timeouts are minutes). At least 10."`
 	QueueDelayWarning  int    `toml:"queue_delay_warning" default:"4" doc:"Hours after which senders who asked for it (DSN NOTIFY=DELAY) are told that a message is delayed."`
 	SubmissionMaxRcpts int    `toml:"submission_max_recipients" default:"100" doc:"Most recipients of one submitted message."`
 	SubmissionSentCopy bool   `toml:"submission_sent_copy" default:"true" doc:"Store a copy of every message submitted over SMTP in the sender's Sent folder (Kopano's spooler does). Turn off if your users' clients save their own copy over IMAP, or they get two."`
@@ -301,7 +326,7 @@ func (c *Config) MaxMessageBytes() int64 { return int64(c.MaxMessageSize) * MB }
 // LogSubsystems are the values of the "proto" attribute that components'
 // loggers carry, which log_levels may name (the doc of log_levels lists
 // them too).
-var LogSubsystems = []string{"imap", "pop3", "lmtp", "submission", "managesieve", "dav", "jmap", "admin", "auth", "ldap",
+var LogSubsystems = []string{"imap", "pop3", "lmtp", "submission", "managesieve", "dav", "jmap", "eas", "admin", "auth", "ldap",
 	"delivery", "queue", "itip", "onboard", "quota-monitor"}
 
 // parseLogLevel accepts the names in logLevels and Kopano's numbers 0-6.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,6 +38,7 @@ func (c *Config) validate(p *problems) {
 	if p.ok("database") {
 		checkDatabase(p, c.Database)
 	}
+	c.checkCluster(p)
 	if p.ok("roles") {
 		if len(c.Roles) == 0 {
 			p.add("roles", `must list at least one role, e.g. ["all"]`)
@@ -78,6 +80,14 @@ func (c *Config) validate(p *problems) {
 	}
 
 	checkMin(p, "softdelete_lifetime", c.SoftdeleteLifetime, 0)
+	if checkMin(p, "activesync_min_pin_length", c.ActiveSyncMinPINLength, 1) && c.ActiveSyncMinPINLength > 16 {
+		p.add("activesync_min_pin_length", "%d is longer than devices accept; at most 16", c.ActiveSyncMinPINLength)
+	}
+	if checkMin(p, "activesync_max_failed_pins", c.ActiveSyncMaxFailedPINs, 0) && c.ActiveSyncMaxFailedPINs != 0 &&
+		(c.ActiveSyncMaxFailedPINs < 4 || c.ActiveSyncMaxFailedPINs > 16) {
+		p.add("activesync_max_failed_pins", "%d is out of range; 0 (off) or 4 to 16", c.ActiveSyncMaxFailedPINs)
+	}
+	checkMin(p, "activesync_max_inactivity_lock", c.ActiveSyncMaxInactivity, 0)
 	checkMin(p, "quota_warn", c.QuotaWarn, 0)
 	checkMin(p, "quota_soft", c.QuotaSoft, 0)
 	checkMin(p, "quota_hard", c.QuotaHard, 0)
@@ -127,6 +137,7 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "queue_retry_max", c.QueueRetryMax, 1)
 	checkMin(p, "queue_lifetime", c.QueueLifetime, 1)
 	checkMin(p, "queue_delay_warning", c.QueueDelayWarning, 1)
+	checkMin(p, "queue_claim_lease", c.QueueClaimLease, 10)
 	checkMin(p, "submission_max_recipients", c.SubmissionMaxRcpts, 1)
 	if p.ok("smtp_server") && c.SMTPServer != "" {
 		if _, _, err := net.SplitHostPort(c.RelayAddr()); err != nil || strings.ContainsAny(c.SMTPServer, " /") {
@@ -161,6 +172,16 @@ func (c *Config) validate(p *problems) {
 		p.add("password_argon2_memory", "%d KiB is more than the maximum of %d (4 GiB)", c.PasswordArgon2Memory, 1<<22)
 	}
 	checkMin(p, "dav_schedule_inbox_days", c.DAVInboxDays, 0)
+	if checkMin(p, "jmap_send_delay", c.JMAPSendDelay, 0) && c.JMAPSendDelay > 600 {
+		p.add("jmap_send_delay", "%d seconds is more than the maximum of 600", c.JMAPSendDelay)
+	}
+	if p.ok("jmap_push_allowed_networks") {
+		for _, n := range c.JMAPPushAllowedNetworks {
+			if _, err := netip.ParsePrefix(n); err != nil {
+				p.add("jmap_push_allowed_networks", "%q is not a network in CIDR notation", n)
+			}
+		}
+	}
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {
@@ -569,4 +590,96 @@ func validLDAPAttr(a string) bool {
 		}
 	}
 	return true
+}
+
+// checkCluster checks the node and blob store keys (docs/cluster.md).
+func (c *Config) checkCluster(p *problems) {
+	if p.ok("node_name") && c.NodeName != "" && (len(c.NodeName) > 64 || strings.ContainsAny(c.NodeName, " \t\r\n,")) {
+		p.add("node_name", "%q: at most 64 characters, without spaces or commas", c.NodeName)
+	}
+	if p.ok("node_heartbeat") && (c.NodeHeartbeat < 1 || c.NodeHeartbeat > 300) {
+		p.add("node_heartbeat", "must be from 1 to 300 seconds")
+	}
+	if p.ok("drain_grace") && (c.DrainGrace < 0 || c.DrainGrace > 86400) {
+		p.add("drain_grace", "must be from 0 to 86400 seconds")
+	}
+	switch c.BlobStore {
+	case "file":
+	case "s3":
+		if c.S3Endpoint == "" {
+			p.add("s3_endpoint", `is required with blob_store = "s3"`)
+		} else if strings.Contains(c.S3Endpoint, "/") {
+			p.add("s3_endpoint", "%q: want host or host:port, without a scheme or path", c.S3Endpoint)
+		}
+		if c.S3Bucket == "" {
+			p.add("s3_bucket", `is required with blob_store = "s3"`)
+		}
+		if c.S3AccessKey == "" {
+			p.add("s3_access_key", `is required with blob_store = "s3"`)
+		}
+		if c.S3SecretKey == "" && c.S3SecretKeyFile == "" {
+			p.add("s3_secret_key", `is required with blob_store = "s3" (or s3_secret_key_file)`)
+		}
+	default:
+		p.add("blob_store", `%q: want "file" or "s3"`, c.BlobStore)
+	}
+	if p.ok("s3_bucket") && c.S3Bucket != "" && !validBucket(c.S3Bucket) {
+		p.add("s3_bucket", "%q is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens)", c.S3Bucket)
+	}
+	if p.ok("s3_prefix") && strings.HasPrefix(c.S3Prefix, "/") {
+		p.add("s3_prefix", "%q: a key prefix does not start with '/'", c.S3Prefix)
+	}
+	if p.ok("s3_region") && strings.Trim(c.S3Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		p.add("s3_region", "%q is not a region name such as 'eu-central-1'", c.S3Region)
+	}
+	if p.ok("s3_secret_key") && strings.ContainsAny(c.S3SecretKey, "\r\n") {
+		p.add("s3_secret_key", "contains a line break")
+	}
+	if p.ok("s3_ca_file") && c.S3CAFile != "" && checkFile(p, "s3_ca_file", c.S3CAFile) {
+		if b, err := os.ReadFile(c.S3CAFile); err != nil {
+			p.add("s3_ca_file", "%v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			p.add("s3_ca_file", "%q holds no PEM certificate", c.S3CAFile)
+		}
+	}
+	if p.ok("s3_secret_key_file") && c.S3SecretKeyFile != "" && !filepath.IsAbs(c.S3SecretKeyFile) {
+		p.add("s3_secret_key_file", "%q must be an absolute path", c.S3SecretKeyFile)
+	}
+	if p.ok("node_address") && strings.ContainsAny(c.NodeAddress, " \t\r\n,") {
+		p.add("node_address", "%q: an address has no spaces or commas", c.NodeAddress)
+	}
+}
+
+// validBucket reports whether b is an S3 bucket name.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	return strings.Trim(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
+}
+
+// NodeID returns node_name, or the host name.
+func (c *Config) NodeID() string {
+	if c.NodeName != "" {
+		return c.NodeName
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "roost"
+	}
+	return h
+}
+
+// NodeAddr returns node_address, or the host of the IMAP (else HTTP)
+// listener.
+func (c *Config) NodeAddr() string {
+	if c.NodeAddress != "" {
+		return c.NodeAddress
+	}
+	for _, l := range []string{c.Listener("imap"), c.Listener("http")} {
+		if h, _, err := net.SplitHostPort(l); err == nil && h != "" {
+			return h
+		}
+	}
+	return c.NodeID()
 }

@@ -17,7 +17,7 @@ import (
 
 // Protocols are the services an app password or a bearer token can be
 // limited to ("--protocols", "--scope"). An empty list means all of them.
-var Protocols = []string{"imap", "pop3", "smtp", "sieve", "dav", "jmap"}
+var Protocols = []string{"imap", "pop3", "smtp", "sieve", "dav", "jmap", "eas"}
 
 // ErrScope is returned for a token or app password that is valid but not
 // for the service asked (RFC 6750 §3.1 insufficient_scope). It is also a
@@ -55,6 +55,8 @@ func featureOf(protocol string) string {
 		return protocol
 	case "jmap", "web":
 		return "web"
+	case "eas":
+		return "mobile" // ActiveSync
 	}
 	return ""
 }

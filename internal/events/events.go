@@ -1,7 +1,11 @@
 // Package events carries change notifications between the store and the
 // sessions that wait for them (IMAP IDLE, JMAP push, ActiveSync ping, DAV
-// push). The in-process Hub serves one node; a PostgreSQL LISTEN/NOTIFY
-// bridge will publish into it across nodes.
+// push). The Hub serves one node. When several nodes share a PostgreSQL
+// database, the app feeds the hub from the store's LISTEN/NOTIFY listener
+// too (sqlstore.ListenChanges), so a commit on node B reaches subscribers
+// on node A; while that listener is not connected the hub is unsynced
+// (SetSynced) and reports every store as changed, so no cache keyed by
+// the hub's generations trusts a silence that may hide a remote change.
 //
 // A notification says only "store S changed up to journal sequence N": the
 // subscriber reads what changed from the store's change journal, so a lost
@@ -29,6 +33,11 @@ type Hub struct {
 	// I looked?" without a database read (see StoreGen).
 	gen      atomic.Uint64
 	storeGen map[int64]uint64
+	// floor is a generation every store's StoreGen is at least (raised
+	// when the hub was resynced); unsynced makes StoreGen report "changed"
+	// for every store.
+	floor    uint64
+	unsynced bool
 }
 
 // NewHub returns an empty hub.
@@ -47,7 +56,36 @@ func (h *Hub) Gen() uint64 { return h.gen.Load() }
 func (h *Hub) StoreGen(storeID int64) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.storeGen[storeID]
+	if h.unsynced {
+		return h.gen.Load() + 1 // above any Gen taken so far
+	}
+	return max(h.storeGen[storeID], h.floor)
+}
+
+// SetSynced tells the hub whether it hears of every commit. A node that
+// shares its database with others hears of their commits through a
+// listener; while it is disconnected (synced false) StoreGen reports every
+// store as changed. Setting it back to true raises every store's
+// generation once, so what was cached during the outage is read again.
+func (h *Hub) SetSynced(synced bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if synced && h.unsynced {
+		h.floor = h.gen.Add(1)
+	}
+	h.unsynced = !synced
+}
+
+// Stores returns the stores that have subscribers (the ones a listener
+// that reconnects must look at again).
+func (h *Hub) Stores() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]int64, 0, len(h.subs))
+	for id := range h.subs {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // Subscription receives notifications for one store. C has room for one

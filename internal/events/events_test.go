@@ -106,3 +106,35 @@ func TestStoreGen(t *testing.T) {
 		t.Fatalf("after a publish for store 1: store 1 gen %d, store 2 gen %d, taken %d", h.StoreGen(1), h.StoreGen(2), g1)
 	}
 }
+
+// TestSynced: while the hub is unsynced every store reads as changed;
+// once synced again, generations taken during the outage are stale too.
+func TestSynced(t *testing.T) {
+	h := NewHub()
+	h.Publish(1, 5)
+	g := h.Gen()
+	if h.StoreGen(1) > g || h.StoreGen(2) > g {
+		t.Fatal("stores changed without a publish")
+	}
+	h.SetSynced(false)
+	if h.StoreGen(2) <= g {
+		t.Error("unsynced hub: store 2 reads as unchanged")
+	}
+	during := h.Gen()
+	if h.StoreGen(2) <= during {
+		t.Error("unsynced hub: a generation taken during the outage reads as current")
+	}
+	h.SetSynced(true)
+	if h.StoreGen(2) <= during || h.StoreGen(1) <= during {
+		t.Error("after resync: caches filled during the outage are trusted")
+	}
+	after := h.Gen()
+	if h.StoreGen(2) > after {
+		t.Error("after resync: store 2 keeps reading as changed")
+	}
+	s := h.SubscribeFunc(7, func(Change) {})
+	defer s.Close()
+	if got := h.Stores(); len(got) != 1 || got[0] != 7 {
+		t.Errorf("Stores = %v, want [7]", got)
+	}
+}

@@ -86,7 +86,10 @@ type Server struct {
 
 	t   netserve.Tracker
 	ip  netserve.PerIP
-	ctx context.Context // the Tracker's: canceled by Close
+	ctx context.Context // the Tracker's: canceled by Close once sessions had their grace
+	// ending is cancelled when Close begins: sessions say BYE after the
+	// command in progress.
+	ending context.Context
 
 	mu      sync.Mutex
 	perUser map[string]int
@@ -140,7 +143,7 @@ func New(o Options) *Server {
 		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
 		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}
-	s.ctx = s.t.Context()
+	s.ctx, s.ending = s.t.Context(), s.t.Ending()
 	return s
 }
 
@@ -172,9 +175,9 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	defer release()
 	sess := newSession(s, c, ip)
 	defer s.releaseUser(sess)
-	// Close cancels the context: the session says BYE as soon as its
-	// current command is done (at once when it is idle or waiting).
-	defer context.AfterFunc(s.ctx, sess.shutdown)()
+	// Close begins: the session says BYE as soon as its current command
+	// is done (at once when it is idle or waiting).
+	defer context.AfterFunc(s.ending, sess.shutdown)()
 	sess.serve(implicitTLS)
 }
 
@@ -219,8 +222,9 @@ func (s *Server) admitUser(sess *session, login string) bool {
 
 // Close stops every listener and ends every session: each client gets
 // "* BYE" as soon as its current command is done (at once when it is idle
-// or waiting for input). Close waits a few seconds for sessions to end,
-// then closes their connections.
-func (s *Server) Close() error { return s.t.Close() }
+// or waiting for input); the command in progress still completes. Close
+// waits a few seconds for sessions to end, then cancels what still runs
+// and closes their connections.
+func (s *Server) Close() error { return s.t.CloseGently() }
 
 func connID(n uint64) string { return strconv.FormatUint(n, 36) }

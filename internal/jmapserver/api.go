@@ -105,11 +105,21 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "parse request", err)
 		return
 	}
+	res, pr := s.execute(r, p, req)
+	if pr != nil {
+		problem(w, pr)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// execute runs a parsed request's method calls (the API endpoint and the
+// WebSocket share it); a problem refuses the whole request.
+func (s *Server) execute(r *http.Request, p *store.Principal, req *jmap.Request) (*jmap.Response, *jmap.Problem) {
 	for _, u := range req.Using {
 		if !slices.Contains(knownCapabilities, u) {
-			problem(w, &jmap.Problem{Type: jmap.ProblemUnknownCapability, Status: http.StatusBadRequest,
-				Detail: fmt.Sprintf("unknown capability %q", u)})
-			return
+			return nil, &jmap.Problem{Type: jmap.ProblemUnknownCapability, Status: http.StatusBadRequest,
+				Detail: fmt.Sprintf("unknown capability %q", u)}
 		}
 	}
 	created := req.CreatedIDs
@@ -122,7 +132,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		resp := s.invoke(c, req.Using, inv, out)
 		out = append(out, resp...)
 	}
-	res := jmap.Response{MethodResponses: out, SessionState: ""}
+	res := &jmap.Response{MethodResponses: out}
 	if req.CreatedIDs != nil {
 		res.CreatedIDs = created
 	}
@@ -130,7 +140,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	if res.MethodResponses == nil {
 		res.MethodResponses = []jmap.Invocation{}
 	}
-	writeJSON(w, res)
+	return res, nil
 }
 
 func (s *Server) sessionState(ctx context.Context, p *store.Principal) string {

@@ -151,6 +151,10 @@ func (s *Server) openBlob(ctx context.Context, storeID int64, blobID string) (rc
 			return nil, 0, "", store.ErrNotFound
 		}
 		return rc, u.size, u.typ, err
+	case strings.HasPrefix(blobID, "s"): // a Sieve script (sieve.go)
+		return s.openSieveBlob(ctx, blobID)
+	case strings.HasPrefix(blobID, "Q"): // a part of an upload (emailcopy.go)
+		return s.openUploadPart(ctx, storeID, blobID)
 	case strings.HasPrefix(blobID, "m"):
 		n, ok := jmap.ParseID('m', blobID)
 		if !ok {

@@ -93,8 +93,14 @@ func TestStoreFailure(t *testing.T) {
 	if n, a := e.call1("alice", "Mailbox/get", map[string]any{"accountId": acct}); n != "error" || a["type"] != "serverFail" {
 		t.Fatalf("Mailbox/get: %s %v", n, a)
 	}
-	if n, a := e.call1("alice", "Email/query", map[string]any{"accountId": acct}); n != "error" || a["type"] != "serverFail" {
+	if n, a := e.call1("alice", "Email/query", map[string]any{"accountId": acct, "filter": map[string]any{"text": "x"}}); n != "error" || a["type"] != "serverFail" {
 		t.Fatalf("Email/query: %s %v", n, a)
+	}
+	fb.Heal()
+	// The paged path (newest first from the database) fails the same way.
+	fb.Fail(nil, "QueryItems")
+	if n, a := e.call1("alice", "Email/query", map[string]any{"accountId": acct}); n != "error" || a["type"] != "serverFail" {
+		t.Fatalf("paged Email/query: %s %v", n, a)
 	}
 	fb.Heal()
 	fb.Fail(nil, "Changes")

@@ -126,7 +126,7 @@ func (c *call) emailObject(m *message, props, bodyProps []string, a *emailGetArg
 		case "blobId":
 			o[p] = jmap.FormatID('m', it.ID)
 		case "threadId":
-			o[p] = jmap.FormatID('T', it.ID)
+			o[p] = jmap.FormatID('T', it.ThreadID)
 		case "mailboxIds":
 			o[p] = map[string]bool{jmap.FormatID('M', it.FolderID): true}
 		case "keywords":
@@ -212,13 +212,8 @@ func emailChanges(c *call, raw json.RawMessage) (any, error) {
 	return itemChanges(c, raw, 'E')
 }
 
-func threadChanges(c *call, raw json.RawMessage) (any, error) {
-	return itemChanges(c, raw, 'T')
-}
-
-// itemChanges serves Email/changes and Thread/changes from the journal.
-// A thread is one message, so a thread is created and destroyed with its
-// email and never updated.
+// itemChanges serves Email/changes from the journal (Thread/changes
+// folds its answer into threads, threads.go).
 func itemChanges(c *call, raw json.RawMessage, kind byte) (any, error) {
 	var a changesArgs
 	if err := parseArgs(raw, &a); err != nil {
@@ -252,9 +247,6 @@ func itemChanges(c *call, raw json.RawMessage, kind byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if kind == 'T' {
-		updated = []string{}
-	}
 	return changesResponse{AccountID: a.AccountID, OldState: a.SinceState, NewState: jmap.FormatState(newState),
 		HasMoreChanges: more, Created: created, Updated: updated, Destroyed: destroyed}, nil
 }
@@ -274,34 +266,4 @@ func (c *call) itemByID(st *store.Store, kind byte, id string) (*store.Item, err
 		return nil, fmt.Errorf("%c%d: %w", kind, n, err)
 	}
 	return it, nil
-}
-
-func threadGet(c *call, raw json.RawMessage) (any, error) {
-	var a getArgs
-	if err := parseArgs(raw, &a); err != nil {
-		return nil, err
-	}
-	if err := c.checkGet(&a, []string{"id", "emailIds"}); err != nil {
-		return nil, err
-	}
-	st, err := c.account(a.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	if a.IDs == nil {
-		return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "Thread/get needs ids")
-	}
-	res := getResponse{AccountID: a.AccountID, State: jmap.FormatState(st.ModSeq), List: []any{}, NotFound: []string{}}
-	for _, id := range *a.IDs {
-		it, err := c.itemByID(st, 'T', id)
-		if err != nil {
-			return nil, err
-		}
-		if it == nil {
-			res.NotFound = append(res.NotFound, id)
-			continue
-		}
-		res.List = append(res.List, map[string]any{"id": id, "emailIds": []string{jmap.FormatID('E', it.ID)}})
-	}
-	return res, nil
 }

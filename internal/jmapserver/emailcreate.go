@@ -113,7 +113,7 @@ func (c *call) createEmail(st *store.Store, raw json.RawMessage) (map[string]any
 
 func createdEmail(it *store.Item) map[string]any {
 	return map[string]any{"id": jmap.FormatID('E', it.ID), "blobId": jmap.FormatID('m', it.ID),
-		"threadId": jmap.FormatID('T', it.ID), "size": it.Size}
+		"threadId": jmap.FormatID('T', it.ThreadID), "size": it.Size}
 }
 
 func formatAddresses(as []emailAddress) string {

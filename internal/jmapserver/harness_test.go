@@ -93,7 +93,9 @@ func newEnv(t testing.TB, opts ...func(*jmapserver.Options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	srv := httptest.NewServer(jmapserver.New(o))
+	h := jmapserver.New(o)
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, hub: hub, url: srv.URL}
 }

@@ -329,27 +329,37 @@ func mailboxQuery(c *call, raw json.RawMessage) (any, error) {
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	ids, st, err := mailboxQueryIDs(c, a)
 	if err != nil {
 		return nil, err
+	}
+	return changeablePage(c, a, ids, st)
+}
+
+// mailboxQueryIDs runs a Mailbox/query and returns every matching id in
+// order.
+func mailboxQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
+	st, err := c.account(a.AccountID)
+	if err != nil {
+		return nil, nil, err
 	}
 	var filter mailboxFilter
 	if len(a.Filter) > 0 && string(a.Filter) != "null" {
 		dec := json.NewDecoder(strings.NewReader(string(a.Filter)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&filter); err != nil {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
 	}
 	folders, err := c.mailFolders(st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var match []*store.Folder
 	for _, f := range folders {
 		ok, err := filter.match(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ok {
 			match = append(match, f)
@@ -357,7 +367,7 @@ func mailboxQuery(c *call, raw json.RawMessage) (any, error) {
 	}
 	for _, s := range a.Sort {
 		if s.Property != "name" && s.Property != "sortOrder" {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort mailboxes by %q", s.Property)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort mailboxes by %q", s.Property)
 		}
 	}
 	slices.SortStableFunc(match, func(x, y *store.Folder) int {
@@ -381,7 +391,7 @@ func mailboxQuery(c *call, raw json.RawMessage) (any, error) {
 	for i, f := range match {
 		ids[i] = jmap.FormatID('M', f.ID)
 	}
-	return page(c, a, ids, jmap.FormatState(st.ModSeq))
+	return ids, st, nil
 }
 
 // page applies position, anchor, anchorOffset and limit (RFC 8620 §5.5).

@@ -19,6 +19,9 @@ type message struct {
 	item *store.Item
 	raw  *bytes.Reader
 	root *mime.Part
+	// partBase, when set, prefixes the blob ids of the parts instead of
+	// the item's (a message parsed from a blob, Email/parse).
+	partBase string
 }
 
 // itemOf returns a live mail item of the account's store; an item of
@@ -413,7 +416,11 @@ func (m *message) partObject(bp *bodyPart, props []string) map[string]any {
 			}
 		case "blobId":
 			if leaf {
-				o[prop] = partBlobID(m.item.ID, bp.path)
+				if m.partBase != "" {
+					o[prop] = m.partBase + strings.TrimPrefix(partBlobID(0, bp.path), "p0")
+				} else {
+					o[prop] = partBlobID(m.item.ID, bp.path)
+				}
 			} else {
 				o[prop] = nil
 			}

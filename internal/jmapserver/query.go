@@ -54,6 +54,11 @@ type queryRun struct {
 	c   *call
 	st  *store.Store
 	err error
+	// threads maps candidates' item ids to their threads, filled when a
+	// thread filter or collapseThreads needs them (threads.go).
+	threads         map[int64]int64
+	threadFlags     map[int64][][]string
+	threadItemsRead int
 }
 
 func (q *queryRun) load(cd *candidate) *message {
@@ -138,17 +143,14 @@ func (q *queryRun) match(f *emailFilter, cd *candidate) bool {
 	if f.MaxSize != nil && s.Size >= *f.MaxSize {
 		return false
 	}
-	// A thread is one message: the thread keyword filters are the
-	// message's.
-	for _, kw := range []*string{f.HasKeyword, f.AllInThreadHaveKeyword, f.SomeInThreadHaveKeyword} {
-		if kw != nil && !hasFlag(s.Flags, *kw) {
-			return false
-		}
+	if f.HasKeyword != nil && !hasFlag(s.Flags, *f.HasKeyword) {
+		return false
 	}
-	for _, kw := range []*string{f.NotKeyword, f.NoneInThreadHaveKeyword} {
-		if kw != nil && hasFlag(s.Flags, *kw) {
-			return false
-		}
+	if f.NotKeyword != nil && hasFlag(s.Flags, *f.NotKeyword) {
+		return false
+	}
+	if !q.matchThread(f, cd) {
+		return false
 	}
 	needMsg := f.HasAttachment != nil || f.Text != nil || f.From != nil || f.To != nil || f.Cc != nil ||
 		f.Bcc != nil || f.Subject != nil || f.Body != nil || f.Header != nil
@@ -228,33 +230,46 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
 	}
+	if res, ok, err := fastEmailQuery(c, a); ok || err != nil {
+		return res, err
+	}
+	ids, st, err := emailQueryIDs(c, a)
+	if err != nil {
+		return nil, err
+	}
+	return changeablePage(c, a, ids, st)
+}
+
+// emailQueryIDs runs an Email/query and returns every matching id in
+// order (Email/query pages them, Email/queryChanges compares them).
+func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 	var filter emailFilter
 	if len(a.Filter) > 0 && string(a.Filter) != "null" {
 		dec := json.NewDecoder(strings.NewReader(string(a.Filter)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&filter); err != nil {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedFilter, "%v", err)
 		}
 		terms := 0
 		if err := checkFilter(&filter, 0, &terms); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, s := range a.Sort {
 		if !slices.Contains(emailSorts, s.Property) {
-			return nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort emails by %q", s.Property)
+			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort emails by %q", s.Property)
 		}
 		if s.Property == "hasKeyword" && s.Keyword == "" {
-			return nil, jmap.Errorf(jmap.ErrInvalidArguments, "sort by hasKeyword needs keyword")
+			return nil, nil, jmap.Errorf(jmap.ErrInvalidArguments, "sort by hasKeyword needs keyword")
 		}
 	}
 	st, err := c.account(a.AccountID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	folders, err := c.mailFolders(st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sorts := a.Sort
 	if len(sorts) == 0 {
@@ -263,6 +278,7 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 	}
 	headerSort := slices.ContainsFunc(sorts, func(s comparator) bool { return isHeaderSort(s.Property) })
 	q := &queryRun{c: c, st: st}
+	needThreads := a.CollapseThreads || usesThreadFilter(&filter)
 	var cands []*candidate
 	for _, f := range folders {
 		// inMailbox at the top level narrows the folders read.
@@ -271,7 +287,12 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 		}
 		items, err := c.s.o.Store.ListItems(c.ctx, f.ID, 1, 0)
 		if err != nil {
-			return nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
+			return nil, nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
+		}
+		if needThreads {
+			if err := q.loadThreads(items); err != nil {
+				return nil, nil, err
+			}
 		}
 		for _, it := range items {
 			cd := &candidate{sum: it, folder: f.ID}
@@ -291,7 +312,7 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 			}
 			cd.msg = nil
 			if q.err != nil {
-				return nil, q.err
+				return nil, nil, q.err
 			}
 		}
 	}
@@ -315,13 +336,28 @@ func emailQuery(c *call, raw json.RawMessage) (any, error) {
 				return d
 			}
 		}
+		// Ties go by id in the direction of the last comparator, as the
+		// paged path's database order has it (store.ItemQuery).
+		if last := sorts[len(sorts)-1]; last.IsAscending != nil && !*last.IsAscending {
+			return cmpInt(y.sum.ID, x.sum.ID)
+		}
 		return cmpInt(x.sum.ID, y.sum.ID)
 	})
-	ids := make([]string, len(cands))
-	for i, cd := range cands {
-		ids[i] = jmap.FormatID('E', cd.sum.ID)
+	ids := make([]string, 0, len(cands))
+	seen := map[int64]bool{}
+	for _, cd := range cands {
+		if a.CollapseThreads {
+			// RFC 8621 §4.4.3: only the first email of each thread in
+			// the sort order.
+			tid := q.threads[cd.sum.ID]
+			if seen[tid] {
+				continue
+			}
+			seen[tid] = true
+		}
+		ids = append(ids, jmap.FormatID('E', cd.sum.ID))
 	}
-	return page(c, a, ids, jmap.FormatState(st.ModSeq))
+	return ids, st, nil
 }
 
 // isHeaderSort reports whether sorting by property reads the message's

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/groupware"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
@@ -28,7 +30,16 @@ type Options struct {
 	// Submitter sends mail (EmailSubmission); nil: no submission
 	// capability.
 	Submitter Submitter
-	Logger    *slog.Logger
+	// SendDelay holds every EmailSubmission this long with undoStatus
+	// "pending", so that the user can cancel it; 0 sends at once.
+	SendDelay time.Duration
+	// PushAllowedNetworks may receive push callbacks although they are
+	// loopback, link-local, private or multicast (pushsub.go).
+	PushAllowedNetworks []netip.Prefix
+	// Scripts manages Sieve scripts (the same as ManageSieve's); nil:
+	// no Sieve capability (RFC 9661).
+	Scripts *mail.Scripts
+	Logger  *slog.Logger
 	// Scheduler runs iTIP for CalendarEvent/set (the one CalDAV uses);
 	// nil: one on Store without external delivery.
 	Scheduler *groupware.Scheduler
@@ -95,6 +106,13 @@ type Server struct {
 	streams   map[string]int // open EventSource streams per login
 	uploads   map[int64]map[blob.ID]upload
 	basic     *directory.BasicAuth
+	// delayed submissions (submissions.go)
+	subMu     sync.Mutex
+	subTimers map[string]bool
+	// push subscriptions' delivery (pushsub.go)
+	push     pushState
+	pushOnce sync.Once
+	pushHTTP *http.Client
 }
 
 type upload struct {
@@ -188,6 +206,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.onlyMethods(w, r, s.download, http.MethodGet, http.MethodHead)
 	case rest == "eventsource" || rest == "eventsource/":
 		s.onlyMethods(w, r, s.eventSource, http.MethodGet)
+	case rest == "ws" || rest == "ws/": // websocket.go
+		s.onlyMethods(w, r, s.webSocket, http.MethodGet)
 	default:
 		http.NotFound(w, r)
 	}

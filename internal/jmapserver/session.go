@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
@@ -55,9 +56,10 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	if s.o.Submitter != nil {
 		caps[CapSubmission] = map[string]any{}
 		// RFC 8621 §1.3.2: submissions are sent at once, nothing to undo.
-		accountCaps[CapSubmission] = map[string]any{"maxDelayedSend": 0, "submissionExtensions": map[string]any{}}
+		accountCaps[CapSubmission] = map[string]any{"maxDelayedSend": int(s.o.SendDelay / time.Second), "submissionExtensions": map[string]any{}}
 		primary[CapSubmission] = acct
 	}
+	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
 	writeJSON(w, map[string]any{
 		"capabilities": caps,
 		"accounts": map[string]any{

@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/queue"
@@ -51,6 +49,16 @@ func identityID(addr string) string {
 // address and aliases, and those of users whose send-as list names it
 // (the queue's sender rule, package queue).
 func (c *call) identities() ([]identity, error) {
+	derived, err := c.addressIdentities()
+	if err != nil {
+		return nil, err
+	}
+	return c.withStoredIdentities(derived) // identity.go
+}
+
+// addressIdentities are the identities of the addresses the user may
+// send from, before Identity/set's changes.
+func (c *call) addressIdentities() ([]identity, error) {
 	sys := store.SystemContext(c.ctx)
 	u, err := c.s.o.Store.GetUser(sys, c.p.Login)
 	if err != nil {
@@ -98,7 +106,8 @@ func identityGet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := getResponse{AccountID: a.AccountID, State: jmap.FormatState(st.ModSeq), List: []any{}, NotFound: []string{}}
+	res := getResponse{AccountID: a.AccountID, State: identityState(ids), List: []any{}, NotFound: []string{}}
+	_ = st
 	for _, i := range ids {
 		if a.IDs == nil || slices.Contains(*a.IDs, i.ID) {
 			res.List = append(res.List, i)
@@ -150,16 +159,21 @@ func emailSubmissionSet(c *call, raw json.RawMessage) (any, error) {
 	if c.s.o.Submitter == nil {
 		return nil, jmap.Errorf(jmap.ErrForbidden, "this server does not send mail")
 	}
-	st, res, err := c.beginSet(&a.setArgs)
+	if n := len(a.Create) + len(a.Update) + len(a.Destroy); n > c.s.o.MaxObjectsInSet {
+		return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d objects, at most %d (maxObjectsInSet)", n, c.s.o.MaxObjectsInSet)
+	}
+	st, recs0, seq0, _, err := c.submissionAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	for id := range a.Update {
-		res.NotUpdated[id] = &jmap.SetError{Type: jmap.SetNotFound, Description: "submissions are final"}
+	_ = recs0
+	// The state of EmailSubmission is its own counter (submissions.go).
+	if a.IfInState != nil && *a.IfInState != subState(seq0) {
+		return nil, jmap.Errorf(jmap.ErrStateMismatch, "state is %s, not %s", subState(seq0), *a.IfInState)
 	}
-	for _, id := range a.Destroy {
-		res.NotDestroyed[id] = &jmap.SetError{Type: jmap.SetNotFound, Description: "submissions are final"}
-	}
+	res := &setResponse{AccountID: a.AccountID, OldState: subState(seq0), Created: map[string]any{}, Updated: map[string]any{},
+		Destroyed: []string{}, NotCreated: map[string]*jmap.SetError{}, NotUpdated: map[string]*jmap.SetError{},
+		NotDestroyed: map[string]*jmap.SetError{}}
 	emailOf := map[string]string{} // "#creation id" of a submission → email id
 	for _, k := range sortedKeys(a.Create) {
 		var sc submissionCreate
@@ -169,7 +183,7 @@ func emailSubmissionSet(c *call, raw json.RawMessage) (any, error) {
 			res.NotCreated[k] = invalidProps(err.Error())
 			continue
 		}
-		obj, err := c.submit(st, &sc)
+		obj, err := c.submitAndRecord(st, &sc)
 		if err != nil {
 			if err := notDone(res.NotCreated, k, err); err != nil {
 				return nil, err
@@ -180,10 +194,15 @@ func emailSubmissionSet(c *call, raw json.RawMessage) (any, error) {
 		res.Created[k] = obj
 		emailOf["#"+k] = c.resolveID(sc.EmailID)
 	}
-	main, err := c.finishSet(st, res)
+	if err := c.updateDestroySubmissions(st, &a.setArgs, res); err != nil {
+		return nil, err
+	}
+	_, seq1, _, err := c.s.subStore(c.ctx, st.ID)
 	if err != nil {
 		return nil, err
 	}
+	res.NewState = subState(seq1)
+	var main any = res
 	if len(a.OnSuccessUpdateEmail) == 0 && len(a.OnSuccessDestroyEmail) == 0 {
 		return main, nil
 	}
@@ -207,7 +226,15 @@ func emailSubmissionSet(c *call, raw json.RawMessage) (any, error) {
 	return extraResponses{main: main, extra: []jmap.Invocation{{Name: "Email/set", Args: rawJSON(setRes)}}}, nil
 }
 
-func (c *call) submit(st *store.Store, sc *submissionCreate) (map[string]any, error) {
+// outgoing is a submission ready to send: checked and with its content.
+type outgoing struct {
+	from    string
+	rcpts   []string
+	content []byte
+	item    *store.Item
+}
+
+func (c *call) prepare(st *store.Store, sc *submissionCreate) (*outgoing, error) {
 	ids, err := c.identities()
 	if err != nil {
 		return nil, err
@@ -252,6 +279,9 @@ func (c *call) submit(st *store.Store, sc *submissionCreate) (map[string]any, er
 	if len(rcpts) == 0 {
 		return nil, &jmap.SetError{Type: "noRecipients", Description: "the email has no recipients"}
 	}
+	if len(rcpts) > maxSubmissionRcpts {
+		return nil, &jmap.SetError{Type: "tooManyRecipients", Description: fmt.Sprintf("at most %d recipients", maxSubmissionRcpts)}
+	}
 	if err := c.s.o.Submitter.CheckSender(c.ctx, from); err != nil {
 		var qe *queue.Error
 		if errors.As(err, &qe) && !qe.Temporary() {
@@ -265,12 +295,19 @@ func (c *call) submit(st *store.Store, sc *submissionCreate) (map[string]any, er
 	if _, err := m.raw.ReadAt(body, m.root.BodyStart); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read email %d: %w", it.ID, err)
 	}
-	content := append(append([]byte{}, raw...), body...)
-	sub := queue.Submission{From: from, Content: bytes.NewReader(content)}
-	for _, r := range rcpts {
+	return &outgoing{from: from, rcpts: rcpts, content: append(append([]byte{}, raw...), body...), item: it}, nil
+}
+
+// maxSubmissionRcpts bounds the recipients of one submission.
+const maxSubmissionRcpts = 1000
+
+// send puts a prepared submission into the outbound queue.
+func (s *Server) send(ctx context.Context, og *outgoing) error {
+	sub := queue.Submission{From: og.from, Content: bytes.NewReader(og.content)}
+	for _, r := range og.rcpts {
 		sub.Recipients = append(sub.Recipients, queue.Recipient{Addr: r})
 	}
-	_, err = c.s.o.Submitter.Submit(c.ctx, sub)
+	_, err := s.o.Submitter.Submit(ctx, sub)
 	if err != nil {
 		var qe *queue.Error
 		if errors.As(err, &qe) && !qe.Temporary() {
@@ -283,14 +320,12 @@ func (c *call) submit(st *store.Store, sc *submissionCreate) (map[string]any, er
 			case strings.HasPrefix(qe.Enhanced, "5.3.4"):
 				typ = jmap.SetTooLarge
 			}
-			return nil, &jmap.SetError{Type: typ, Description: qe.Msg}
+			return &jmap.SetError{Type: typ, Description: qe.Msg}
 		}
 		if errors.As(err, &qe) && qe.Err != nil {
-			return nil, fmt.Errorf("submit: %w", qe.Err)
+			return fmt.Errorf("submit: %w", qe.Err)
 		}
-		return nil, fmt.Errorf("submit: %w", err)
+		return fmt.Errorf("submit: %w", err)
 	}
-	now := c.s.o.Now()
-	return map[string]any{"id": "S" + strconv.FormatInt(it.ID, 10) + "_" + strconv.FormatInt(now.UnixNano(), 36),
-		"undoStatus": "final", "sendAt": now.UTC().Format(time.RFC3339)}, nil
+	return nil
 }

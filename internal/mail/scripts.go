@@ -213,3 +213,27 @@ func (s *Scripts) Rename(ctx context.Context, login, oldName, newName string) er
 	}
 	return s.Store.SetStoreProps(ctx, id, set)
 }
+
+// Options returns the limits in force, defaults filled in (what
+// ManageSieve and JMAP advertise).
+func (s *Scripts) Options() SieveOptions { return s.Limits.withDefaults() }
+
+// Texts returns every script of the user by name, and the name of the
+// active one ("" when none), from one read of the store's settings.
+func (s *Scripts) Texts(ctx context.Context, login string) (map[string]string, string, error) {
+	_, p, err := s.props(ctx, login)
+	if err != nil {
+		return nil, "", err
+	}
+	out := map[string]string{}
+	for k, v := range p {
+		if name, ok := strings.CutPrefix(k, propScriptPrefix); ok {
+			out[name] = v
+		}
+	}
+	active := p[propActive]
+	if _, ok := out[active]; !ok {
+		active = ""
+	}
+	return out, active, nil
+}

@@ -30,6 +30,10 @@ type Tracker struct {
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
+	// end is cancelled when closing begins, before ctx: sessions watch it
+	// to say goodbye at their next command boundary (Ending).
+	end       context.Context
+	endCancel context.CancelFunc
 }
 
 func (t *Tracker) initLocked() {
@@ -38,7 +42,19 @@ func (t *Tracker) initLocked() {
 	}
 	if t.ctx == nil {
 		t.ctx, t.cancel = context.WithCancel(context.Background())
+		t.end, t.endCancel = context.WithCancel(context.Background())
 	}
+}
+
+// Ending is cancelled as soon as Close or CloseGently begins. A session
+// watches it to end at its next command boundary with the protocol's
+// goodbye (IMAP BYE, SMTP 421), while a command in progress still runs on
+// Context.
+func (t *Tracker) Ending() context.Context {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.initLocked()
+	return t.end
 }
 
 // Context is cancelled when Close begins. Sessions derive their contexts
@@ -151,18 +167,31 @@ func (t *Tracker) Untrack(c net.Conn) {
 	t.mu.Unlock()
 }
 
-// Close stops the listeners, cancels Context, waits up to Grace for the
-// handlers to return, then closes every connection and waits for them.
-func (t *Tracker) Close() error {
+// Close stops the listeners, cancels Ending and Context, waits up to Grace
+// for the handlers to return, then closes every connection and waits for
+// them.
+func (t *Tracker) Close() error { return t.close(false) }
+
+// CloseGently is Close for a server that lets commands in progress
+// finish: it stops the listeners and cancels Ending only, waits up to
+// Grace for the sessions to end on their own at their next command
+// boundary, and only then cancels Context and closes what is left.
+func (t *Tracker) CloseGently() error { return t.close(true) }
+
+func (t *Tracker) close(gently bool) error {
 	t.mu.Lock()
 	t.initLocked()
 	t.closed = true
 	for ln := range t.lns {
 		ln.Close()
 	}
-	t.cancel()
+	t.endCancel()
+	if !gently {
+		t.cancel()
+	}
 	grace := t.Grace
 	t.mu.Unlock()
+	defer t.cancel()
 	if grace > 0 {
 		done := make(chan struct{})
 		go func() { t.wg.Wait(); close(done) }()
@@ -174,6 +203,7 @@ func (t *Tracker) Close() error {
 		case <-timer.C:
 		}
 	}
+	t.cancel() // gently: commands still running end now
 	t.mu.Lock()
 	for c := range t.conns {
 		c.Close()

@@ -113,3 +113,57 @@ func TestGraceExpires(t *testing.T) {
 		t.Error("the session's read ended without an error")
 	}
 }
+
+// CloseGently cancels Ending at once and Context only after the sessions
+// ended (or Grace passed): a command in progress completes.
+func TestCloseGently(t *testing.T) {
+	tr := Tracker{Grace: time.Minute}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	result := make(chan error, 1)
+	go tr.Serve(ln, func(c net.Conn) {
+		close(started)
+		<-tr.Ending().Done()
+		// A command that was in progress: it still has its context.
+		time.Sleep(50 * time.Millisecond)
+		result <- tr.Context().Err()
+	})
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	<-started
+	tr.CloseGently()
+	if err := <-result; err != nil {
+		t.Errorf("Context cancelled while the session was finishing: %v", err)
+	}
+	if tr.Context().Err() == nil {
+		t.Error("Context not cancelled after CloseGently")
+	}
+
+	// Past Grace, Context is cancelled and the connection closed.
+	tr2 := Tracker{Grace: 100 * time.Millisecond}
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started2 := make(chan struct{})
+	go tr2.Serve(ln2, func(c net.Conn) {
+		close(started2)
+		<-tr2.Context().Done() // a command stuck until cancelled
+	})
+	c2, err := net.Dial("tcp", ln2.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	<-started2
+	tr2.CloseGently()
+	if tr2.Context().Err() == nil {
+		t.Error("Context not cancelled after Grace")
+	}
+}

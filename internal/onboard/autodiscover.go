@@ -166,19 +166,41 @@ type mobileSyncResponse struct {
 		EMailAddress string `xml:"EMailAddress"`
 	} `xml:"User"`
 	Action struct {
-		Error struct {
+		Settings *mobileSyncSettings `xml:"Settings,omitempty"`
+		Error    *struct {
 			Status    int    `xml:"Status"`
 			Message   string `xml:"Message"`
 			DebugData string `xml:"DebugData"`
-		} `xml:"Error"`
+		} `xml:"Error,omitempty"`
 	} `xml:"Action"`
 }
 
+// mobileSyncSettings is Action/Settings of [MS-ASCMD] §2.2.3.162.3.
+type mobileSyncSettings struct {
+	Server []struct {
+		Type string `xml:"Type"`
+		URL  string `xml:"Url"`
+		Name string `xml:"Name"`
+	} `xml:"Server"`
+}
+
+// EASPath is where ActiveSync is served (internal/easserver).
+const EASPath = "/Microsoft-Server-ActiveSync"
+
+// EASURL is the ActiveSync URL of an account, "" without HTTPS.
+func (a Account) EASURL() string {
+	if b := a.BaseURL(); b != "" {
+		return b + EASPath
+	}
+	return ""
+}
+
 // POXResponse answers req for account a. The outlook schema gets IMAP,
-// POP3 and SMTP settings. Roost has no ActiveSync yet: the mobilesync
-// schema gets an Action/Error (Status 1, [MS-ASCMD] §2.2.3.162.3) so the
-// device falls back to manual or IMAP setup; other schemas get error 601
-// ("the requested schema is not available").
+// POP3 and SMTP settings. The mobilesync schema gets the ActiveSync URL
+// ([MS-ASCMD] §2.2.3.162.3, Server of Type MobileSync), or, when HTTPS
+// is not offered, an Action/Error (Status 1) so the device falls back to
+// manual or IMAP setup; other schemas get error 601 ("the requested
+// schema is not available").
 func POXResponse(req POXRequest, a Account) ([]byte, error) {
 	var resp any
 	switch req.Schema {
@@ -210,9 +232,20 @@ func POXResponse(req POXRequest, a Account) ([]byte, error) {
 	case SchemaMobileSync:
 		m := mobileSyncResponse{Culture: "en:us"}
 		m.User.EMailAddress = a.Address
-		m.Action.Error.Status = 1
-		m.Action.Error.Message = "This server does not offer Exchange ActiveSync yet; set the account up as IMAP."
-		m.Action.Error.DebugData = "MobileSyncNotAvailable"
+		if u := a.EASURL(); u != "" {
+			m.Action.Settings = &mobileSyncSettings{}
+			m.Action.Settings.Server = append(m.Action.Settings.Server, struct {
+				Type string `xml:"Type"`
+				URL  string `xml:"Url"`
+				Name string `xml:"Name"`
+			}{"MobileSync", u, u})
+		} else {
+			m.Action.Error = &struct {
+				Status    int    `xml:"Status"`
+				Message   string `xml:"Message"`
+				DebugData string `xml:"DebugData"`
+			}{1, "This server offers Exchange ActiveSync over HTTPS only, and HTTPS is not published; set the account up as IMAP.", "MobileSyncNotAvailable"}
+		}
 		resp = m
 	default:
 		resp = errorResponse{Error: poxError{Time: "00:00:00", ID: "0", ErrorCode: 601,
@@ -246,16 +279,19 @@ type JSONAnswer struct {
 }
 
 // JSONResponse answers the JSON autodiscover endpoint for protocol:
-// AutodiscoverV1 points at the POX endpoint; ActiveSync (not offered yet)
-// and anything else get ProtocolNotSupported (HTTP 400).
+// AutodiscoverV1 points at the POX endpoint, ActiveSync at
+// /Microsoft-Server-ActiveSync; anything else (or no HTTPS) gets
+// ProtocolNotSupported (HTTP 400).
 func JSONResponse(protocol string, a Account) (int, []byte) {
 	var ans JSONAnswer
 	status := 200
 	if strings.EqualFold(protocol, "AutodiscoverV1") && a.BaseURL() != "" {
 		ans = JSONAnswer{Protocol: "AutodiscoverV1", URL: a.BaseURL() + "/autodiscover/autodiscover.xml"}
+	} else if strings.EqualFold(protocol, "ActiveSync") && a.EASURL() != "" {
+		ans = JSONAnswer{Protocol: "ActiveSync", URL: a.EASURL()}
 	} else {
 		status = 400
-		ans = JSONAnswer{ErrorCode: "ProtocolNotSupported", ErrorMessage: "The given protocol value '" + protocol + "' is invalid. Supported values are 'AutodiscoverV1'"}
+		ans = JSONAnswer{ErrorCode: "ProtocolNotSupported", ErrorMessage: "The given protocol value '" + protocol + "' is invalid. Supported values are 'AutodiscoverV1', 'ActiveSync'"}
 	}
 	out, _ := json.Marshal(ans)
 	return status, out

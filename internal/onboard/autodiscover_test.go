@@ -41,6 +41,12 @@ type poxAnswer struct {
 			EMailAddress string
 		}
 		Action struct {
+			Settings struct {
+				Server []struct {
+					Type string
+					URL  string `xml:"Url"`
+				}
+			}
 			Error struct {
 				Status  int
 				Message string
@@ -78,13 +84,16 @@ func TestAutodiscoverPOX(t *testing.T) {
 		t.Errorf("capitalised path: %d", st)
 	}
 
-	// mobilesync: no ActiveSync yet, an Action/Error.
+	// mobilesync: the ActiveSync URL.
 	_, body = e.do(t, "POST", "/autodiscover/autodiscover.xml", "", poxRequest("alice@example.org", onboard.SchemaMobileSync))
 	a = poxAnswer{}
 	if err := xml.Unmarshal([]byte(body), &a); err != nil {
 		t.Fatal(err)
 	}
-	if a.Response.XMLName.Space != onboard.SchemaMobileSync || a.Response.Action.Error.Status != 1 || a.Response.User.EMailAddress != "alice@example.org" {
+	if a.Response.XMLName.Space != onboard.SchemaMobileSync || len(a.Response.Action.Settings.Server) != 1 ||
+		a.Response.Action.Settings.Server[0].Type != "MobileSync" ||
+		a.Response.Action.Settings.Server[0].URL != "https://mail.example.net/Microsoft-Server-ActiveSync" ||
+		a.Response.User.EMailAddress != "alice@example.org" {
 		t.Errorf("mobilesync answer: %s", body)
 	}
 
@@ -166,8 +175,12 @@ func TestAutodiscoverJSON(t *testing.T) {
 		}
 	}
 	st, body := e.do(t, "GET", "/autodiscover/autodiscover.json/v1.0/alice@example.org?Protocol=ActiveSync", "", "")
-	if st != 400 || !strings.Contains(body, "ProtocolNotSupported") {
+	var ans onboard.JSONAnswer
+	if st != 200 || json.Unmarshal([]byte(body), &ans) != nil || ans.Protocol != "ActiveSync" || ans.URL != "https://mail.example.net/Microsoft-Server-ActiveSync" {
 		t.Errorf("ActiveSync: %d %s", st, body)
+	}
+	if st, body := e.do(t, "GET", "/autodiscover/autodiscover.json/v1.0/alice@example.org?Protocol=Rest", "", ""); st != 400 || !strings.Contains(body, "ProtocolNotSupported") {
+		t.Errorf("Rest: %d %s", st, body)
 	}
 	_, ref := e.do(t, "GET", "/autodiscover/autodiscover.json?Email=alice@unknown.test&Protocol=AutodiscoverV1", "", "")
 	for _, p := range []string{"/autodiscover/autodiscover.json?Email=junk&Protocol=AutodiscoverV1", "/autodiscover/autodiscover.json/v1.0/x@other.test?Protocol=ActiveSync"} {
@@ -208,4 +221,19 @@ func FuzzParsePOX(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Without a published HTTPS port there is no ActiveSync to point at: the
+// mobilesync answer is an Action/Error, and the JSON one 400.
+func TestMobileSyncWithoutHTTPS(t *testing.T) {
+	t.Parallel()
+	a := onboard.Account{Address: "alice@example.org", Domain: "example.org", Username: "alice@example.org",
+		Settings: onboard.Settings{Host: "mail.example.net", IMAPS: 993}}
+	out, err := onboard.POXResponse(onboard.POXRequest{Email: a.Address, Schema: onboard.SchemaMobileSync}, a)
+	if err != nil || !strings.Contains(string(out), "<Status>1</Status>") || strings.Contains(string(out), "<Settings>") {
+		t.Fatalf("%v %s", err, out)
+	}
+	if st, body := onboard.JSONResponse("ActiveSync", a); st != 400 {
+		t.Fatalf("%d %s", st, body)
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-mail/roost/internal/mail"
@@ -91,14 +92,17 @@ func NewLMTP(o Options) *LMTP {
 	if del == nil {
 		del = &mail.Deliverer{Store: o.Store, Log: log}
 	}
-	return &LMTP{o: o, log: log, del: del}
+	// Close lets a delivery in progress finish for up to five seconds
+	// before it is cut (the MTA retries what it was not answered for);
+	// sessions waiting for a command say 421 at once.
+	return &LMTP{o: o, log: log, del: del, t: netserve.Tracker{Grace: 5 * time.Second}}
 }
 
 // Serve accepts connections on ln (TCP or unix socket) until Close.
 func (l *LMTP) Serve(ln net.Listener, _ bool) error { return l.t.Serve(ln, l.handle) }
 
 // Close stops accepting and ends the sessions.
-func (l *LMTP) Close() error { return l.t.Close() }
+func (l *LMTP) Close() error { return l.t.CloseGently() }
 
 type rcpt struct {
 	addr  string
@@ -126,9 +130,28 @@ func (l *LMTP) handle(c net.Conn) {
 		}
 	}()
 	s.reply(220, "", "%s LMTP Roost ready", l.o.Hostname)
+	// Shutting down (or draining) wakes a session waiting for a command,
+	// which answers 421 (RFC 5321 §3.8, RFC 2033 §4.2); the command in
+	// progress (a DATA being received and delivered, too) completes first,
+	// within the Tracker's grace.
+	ctx := l.t.Ending()
+	// Only a session waiting for a command is woken: a message being
+	// received is not cut short.
+	var waiting atomic.Bool
+	defer context.AfterFunc(ctx, func() {
+		if waiting.Load() {
+			c.SetReadDeadline(time.Now())
+		}
+	})()
 	for {
 		c.SetReadDeadline(time.Now().Add(l.o.IdleTimeout))
+		waiting.Store(true)
+		if ctx.Err() != nil {
+			s.reply(421, "4.3.2", "%s shutting down, try again later", l.o.Hostname)
+			return
+		}
 		cmd, err := smtp.ReadCommand(s.r)
+		waiting.Store(false)
 		if errors.Is(err, smtp.ErrLineTooLong) {
 			if s.fail(500, "5.5.2", "line too long") {
 				return
@@ -136,6 +159,9 @@ func (l *LMTP) handle(c net.Conn) {
 			continue
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				s.reply(421, "4.3.2", "%s shutting down, try again later", l.o.Hostname)
+			}
 			return
 		}
 		start := time.Now()

@@ -26,6 +26,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-mail/roost/internal/mail/urlauth"
@@ -117,7 +118,8 @@ func NewSubmission(o SubmissionOptions) *Submission {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 5 * time.Minute
 	}
-	s := &Submission{o: o, log: o.Logger.With("proto", "submission"), ip: netserve.PerIP{Max: o.MaxConnectionsPerIP}}
+	s := &Submission{o: o, log: o.Logger.With("proto", "submission"), ip: netserve.PerIP{Max: o.MaxConnectionsPerIP},
+		t: netserve.Tracker{Grace: 5 * time.Second}} // a command in progress finishes, then 421 (handle)
 	s.ctx = s.t.Context()
 	return s
 }
@@ -139,7 +141,7 @@ func (s *Submission) Serve(ln net.Listener, implicitTLS bool) error {
 }
 
 // Close stops accepting and ends the sessions.
-func (s *Submission) Close() error { return s.t.Close() }
+func (s *Submission) Close() error { return s.t.CloseGently() }
 
 type subRcpt struct {
 	addr   string
@@ -202,9 +204,27 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 	}
 	ss.r, ss.w = bufio.NewReaderSize(ss.c, 64<<10), bufio.NewWriter(ss.c)
 	ss.reply(220, "", "%s ESMTP Roost submission ready", s.o.Hostname)
+	// A server shutting down (or a drained node at the end of its grace
+	// period) wakes a session waiting for a command, which answers 421
+	// (RFC 5321 §3.8). c is the TCP connection under any TLS.
+	ending := s.t.Ending()
+	// Only a session waiting for a command is woken: a message being
+	// received is not cut short.
+	var waiting atomic.Bool
+	defer context.AfterFunc(ending, func() {
+		if waiting.Load() {
+			c.SetReadDeadline(time.Now())
+		}
+	})()
 	for {
 		ss.c.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
+		waiting.Store(true)
+		if ending.Err() != nil {
+			ss.reply(421, "4.3.2", "%s shutting down, try again later", s.o.Hostname)
+			return
+		}
 		cmd, err := smtp.ReadCommandMax(ss.r, maxLineSubmission)
+		waiting.Store(false)
 		if errors.Is(err, smtp.ErrLineTooLong) {
 			if ss.fail(500, "5.5.2", "line too long") {
 				return
@@ -212,6 +232,9 @@ func (s *Submission) handle(c net.Conn, implicitTLS bool) {
 			continue
 		}
 		if err != nil {
+			if ending.Err() != nil {
+				ss.reply(421, "4.3.2", "%s shutting down, try again later", s.o.Hostname)
+			}
 			return
 		}
 		start := time.Now()

@@ -36,6 +36,7 @@ type subEnv struct {
 	q       *queue.Queue
 	addr    string
 	tlsAddr string
+	srv     *smtpserver.Submission
 }
 
 func subTestCert() tls.Certificate {
@@ -105,7 +106,7 @@ func startSubmission(t *testing.T, mod func(*smtpserver.SubmissionOptions, *queu
 	go srv.Serve(ln, false)
 	go srv.Serve(tln, true)
 	t.Cleanup(func() { srv.Close() })
-	return &subEnv{t: t, db: db, q: q, addr: ln.Addr().String(), tlsAddr: tln.Addr().String()}
+	return &subEnv{t: t, db: db, q: q, addr: ln.Addr().String(), tlsAddr: tln.Addr().String(), srv: srv}
 }
 
 // subAuthenticator checks the password (inactive users too) and returns

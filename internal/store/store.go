@@ -240,6 +240,57 @@ type Item struct {
 	ObjectUID string    // iCalendar/vCard UID
 	Start     time.Time // first instant the object occupies (zero: unbounded)
 	End       time.Time // end of the last occurrence (zero: unbounded)
+	// ThreadID groups a store's messages into conversations (JMAP
+	// Thread): the id of the thread's first item. The store assigns it
+	// when mail is appended, from Message-ID, References, In-Reply-To
+	// and the base subject (RFC 8621 §3); a copy in the same store keeps
+	// it, a move keeps the item. Every other item is its own thread.
+	ThreadID int64
+}
+
+// ItemQuery selects a page of live items of one store by date
+// (Mail.QueryItems): the database sorts and pages, so a client asking for
+// the newest 50 of a large mailbox does not read every summary.
+type ItemQuery struct {
+	StoreID int64
+	// FolderIDs restricts the items to these folders, each of which needs
+	// the read right; empty: every mail folder of the store the principal
+	// may read.
+	FolderIDs []int64
+	// Ascending sorts oldest first; the default is newest first. Ties
+	// are broken by item id, in the same direction.
+	Ascending bool
+	// CollapseThreads keeps only the first item of each thread in the
+	// sort order (among the selected folders).
+	CollapseThreads bool
+	// Position skips this many items; Limit returns at most this many
+	// (1 to MaxQueryItems).
+	Position int
+	Limit    int
+	// Total asks for the number of matching items (or threads).
+	Total bool
+}
+
+// MaxQueryItems bounds ItemQuery.Limit; MaxThreadItems the items
+// ThreadItems returns; MaxItemThreads the ids of one ItemThreads call.
+const (
+	MaxQueryItems  = 100000
+	MaxThreadItems = 1000
+	MaxItemThreads = 5000
+)
+
+// ItemRef is one item of an ItemQuery page.
+type ItemRef struct {
+	ID           int64
+	FolderID     int64
+	ThreadID     int64
+	InternalDate time.Time
+}
+
+// ItemPage is the answer to an ItemQuery; Total is -1 when not asked.
+type ItemPage struct {
+	Items []ItemRef
+	Total int
 }
 
 // ItemSummary is the part of an item that listing a large folder needs.
@@ -680,6 +731,19 @@ type Mail interface {
 	// watermark is kept in the folder property RecentProp, as
 	// "UIDVALIDITY:UID", where EXAMINE and STATUS read it.
 	ClaimRecent(ctx context.Context, folderID int64, uidValidity, uid uint32) (prev uint32, err error)
+
+	// QueryItems returns a page of a store's live items by date, sorted
+	// and paged by the database (JMAP Email/query). Needs the read right
+	// on each folder asked for.
+	QueryItems(ctx context.Context, q ItemQuery) (ItemPage, error)
+	// ThreadItems returns the live items of a thread of a store that the
+	// principal may read, oldest first (at most MaxThreadItems); none for
+	// an unknown thread.
+	ThreadItems(ctx context.Context, storeID, threadID int64) ([]ItemRef, error)
+	// ItemThreads maps item ids of a store, live or deleted, to their
+	// thread ids (at most MaxItemThreads ids); ids of other stores are
+	// left out. Needs full access to the store (its owner).
+	ItemThreads(ctx context.Context, storeID int64, itemIDs []int64) (map[int64]int64, error)
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.
 	Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]Change, error)

@@ -44,6 +44,10 @@ func sameWall(t, w time.Time) bool {
 	return y == y2 && mo == mo2 && d == d2 && h == h2 && mi == mi2 && s == s2
 }
 
+// Location is the IANA location of the zone (ActiveSync writes its
+// rules as a TIME_ZONE_INFORMATION blob).
+func (z locZone) Location() *time.Location { return z.loc }
+
 // LocationZone adapts a *time.Location.
 func LocationZone(loc *time.Location) Zone { return locZone{loc} }
 

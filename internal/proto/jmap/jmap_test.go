@@ -190,3 +190,55 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestParseWSMessage(t *testing.T) {
+	lim := Limits{MaxSize: 1000, MaxCalls: 2}
+	for _, tc := range []struct {
+		in, typ, problem string
+	}{
+		{`{"@type":"Request","id":"r1","using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{},"c"]]}`, WSRequest, ""},
+		{`{"@type":"WebSocketPushEnable","dataTypes":["Email"],"pushState":"5"}`, WSPushEnable, ""},
+		{`{"@type":"WebSocketPushEnable","dataTypes":null}`, WSPushEnable, ""},
+		{`{"@type":"WebSocketPushDisable"}`, WSPushDisable, ""},
+		{`{"@type":"Request","using":[]}`, "", ProblemNotRequest},
+		{`{"@type":"Nope"}`, "", ProblemNotRequest},
+		{`{"using":[],"methodCalls":[]}`, "", ProblemNotRequest},
+		{`{"@type":5}`, "", ProblemNotRequest},
+		{`{"@type":"WebSocketPushEnable","dataTypes":"Email"}`, "", ProblemNotRequest},
+		{`[`, "", ProblemNotJSON},
+		{strings.Repeat("[", 100) + strings.Repeat("]", 100), "", ProblemNotJSON},
+		{`{"@type":"Request","using":[],"methodCalls":[["a",{},"1"],["a",{},"2"],["a",{},"3"]]}`, "", ProblemLimit},
+		{`{"@type":"Request","x":"` + strings.Repeat("a", 1000) + `"}`, "", ProblemLimit},
+	} {
+		m, err := ParseWSMessage([]byte(tc.in), lim)
+		if tc.problem != "" {
+			var p *Problem
+			if !errors.As(err, &p) || p.Type != tc.problem {
+				t.Errorf("%.60s: %v, want %s", tc.in, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil || m.Type != tc.typ {
+			t.Errorf("%.60s: %v %+v", tc.in, err, m)
+		}
+	}
+	m, _ := ParseWSMessage([]byte(`{"@type":"Request","id":"r1","using":["u"],"methodCalls":[]}`), lim)
+	if m.ID != "r1" || m.Request == nil || m.Request.Using[0] != "u" {
+		t.Fatalf("%+v", m)
+	}
+}
+
+func FuzzParseWSMessage(f *testing.F) {
+	f.Add([]byte(`{"@type":"Request","id":"r1","using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{},"c"]]}`))
+	f.Add([]byte(`{"@type":"WebSocketPushEnable","dataTypes":["Email"],"pushState":"5"}`))
+	f.Add([]byte(`{"@type":"WebSocketPushDisable"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseWSMessage(b, Limits{MaxSize: 4096, MaxCalls: 8})
+		if err == nil && (m.Type == WSRequest) != (m.Request != nil) {
+			t.Fatalf("request parsed inconsistently: %+v", m)
+		}
+		if err == nil && len(m.DataTypes) > maxWSDataTypes {
+			t.Fatal("too many data types")
+		}
+	})
+}

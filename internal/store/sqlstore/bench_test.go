@@ -143,3 +143,59 @@ func BenchmarkList100k(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { benchList(b, sqliteBench(b)) })
 	b.Run("postgres", func(b *testing.B) { postgresDSN(b); benchList(b, postgresBench(b)) })
 }
+
+// BenchmarkQueryNewest50 is JMAP's Email/query of the newest 50 of a
+// mailbox (sorted by receivedAt, threads collapsed or not), paged in the
+// database by QueryItems, against reading every summary (ListItems, what
+// a query sorted in memory reads). Allocations must not grow with the
+// mailbox.
+func BenchmarkQueryNewest50(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("sqlite/%d", n), func(b *testing.B) { benchQuery(b, sqliteBench(b), n) })
+		b.Run(fmt.Sprintf("postgres/%d", n), func(b *testing.B) { postgresDSN(b); benchQuery(b, postgresBench(b), n) })
+	}
+}
+
+func benchQuery(b *testing.B, db *sqlstore.DB, n int) {
+	env := benchSetup(b, db)
+	if err := db.BulkFill(sys, env.store, env.inbox, n); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		collapse bool
+		folders  []int64
+	}{{"page", false, []int64{env.inbox}}, {"page-collapsed", true, []int64{env.inbox}}, {"page-all-mailboxes-collapsed", true, nil}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				p, err := db.QueryItems(env.alice, store.ItemQuery{StoreID: env.store, FolderIDs: tc.folders, CollapseThreads: tc.collapse, Limit: 50})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Items) != 50 {
+					b.Fatalf("%d items", len(p.Items))
+				}
+			}
+		})
+	}
+	b.Run("list-all", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			// a flag change, untimed, so the listing cache does not answer
+			op := store.FlagsAdd
+			if i%2 == 1 {
+				op = store.FlagsRemove
+			}
+			if _, err := db.UpdateFlags(env.alice, env.inbox, []uint32{1}, op, []string{"$bench"}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			l, err := db.ListItems(env.alice, env.inbox, 1, 0)
+			if err != nil || len(l) != n {
+				b.Fatalf("listed %d: %v", len(l), err)
+			}
+		}
+	})
+}

@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/roost-mail/roost/internal/blob"
+	"github.com/roost-mail/roost/internal/blob/s3"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // Blob files that no database row describes are freed by the purge, one
@@ -19,8 +21,27 @@ func TestPurgeFreesOrphanFiles(t *testing.T) {
 	backends(t, testPurgeFreesOrphanFiles)
 }
 
+// TestPurgeFreesOrphanObjects is TestPurgeFreesOrphanFiles with the
+// blobs in S3 (versitygw): the sweep lists the bucket prefix.
+func TestPurgeFreesOrphanObjects(t *testing.T) {
+	srv := testenv.StartS3(t)
+	bucket := srv.Bucket(t)
+	backends(t, func(t *testing.T, driver string) {
+		b, err := s3.New(context.Background(), s3.Options{Endpoint: srv.Endpoint, Bucket: bucket, AccessKey: srv.AccessKey,
+			SecretKey: srv.SecretKey, Prefix: driver + "/", TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testPurgeFreesOrphansOn(t, driver, b)
+	})
+}
+
 func testPurgeFreesOrphanFiles(t *testing.T, driver string) {
-	db, cb, inboxes := contentEnv(t, driver, 1)
+	testPurgeFreesOrphansOn(t, driver, newBlobs(t, t.TempDir()))
+}
+
+func testPurgeFreesOrphansOn(t *testing.T, driver string, b blob.Store) {
+	db, cb, inboxes := contentEnvOn(t, driver, 1, b)
 	sys := store.SystemContext(context.Background())
 	purge := func() {
 		t.Helper()

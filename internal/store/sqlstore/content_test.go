@@ -74,8 +74,14 @@ func backends(t *testing.T, fn func(t *testing.T, driver string)) {
 // contentEnv is a store with n users on counted blobs.
 func contentEnv(t *testing.T, driver string, n int) (*sqlstore.DB, *countingBlobs, []int64) {
 	t.Helper()
+	return contentEnvOn(t, driver, n, newBlobs(t, t.TempDir()))
+}
+
+// contentEnvOn is contentEnv on the blob store b.
+func contentEnvOn(t *testing.T, driver string, n int, b blob.Store) (*sqlstore.DB, *countingBlobs, []int64) {
+	t.Helper()
 	dir := t.TempDir()
-	cb := &countingBlobs{Store: newBlobs(t, dir)}
+	cb := &countingBlobs{Store: b}
 	dsn := filepath.Join(dir, "roost.db")
 	if driver == "postgres" {
 		dsn = newPostgresDB(t)

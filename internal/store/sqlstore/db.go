@@ -70,6 +70,10 @@ type DB struct {
 	// stmts counts the SQL statements run (Statements).
 	stmts atomic.Uint64
 
+	// pgDSN, channel and sender serve change notifications across nodes
+	// (PostgreSQL; notify.go).
+	pgDSN, channel, sender string
+
 	writes chan *writeReq // SQLite group commit
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -156,6 +160,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		d.wdb.SetMaxOpenConns(conns)
 		d.wdb.SetMaxIdleConns(conns)
 		d.rdb = d.wdb
+		d.pgDSN = dsn
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q", o.Driver)
 	}
@@ -169,6 +174,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err := d.migrate(ctx); err != nil {
 		d.closeDBs()
 		return nil, err
+	}
+	if d.dialect == postgres {
+		if err := d.initChannel(ctx); err != nil {
+			d.closeDBs()
+			return nil, err
+		}
 	}
 	if d.dialect == sqlite {
 		if d.wconn, err = d.wdb.Conn(ctx); err != nil {
@@ -233,6 +244,9 @@ type tx struct {
 	}
 	writer bool // on SQLite's writer connection, inside its transaction
 	afters []func()
+	// heads are the journal heads this transaction wrote, by store, sent
+	// with the commit to other nodes (PostgreSQL; notify.go).
+	heads map[int64]uint64
 }
 
 func (t *tx) rebind(q string) string {
@@ -377,6 +391,10 @@ func (d *DB) pgWrite(ctx context.Context, fn func(*tx) error) error {
 	}
 	t := &tx{d: d, ctx: ctx, q: stx}
 	if err := fn(t); err != nil {
+		stx.Rollback()
+		return err
+	}
+	if err := t.notifyNodes(); err != nil {
 		stx.Rollback()
 		return err
 	}

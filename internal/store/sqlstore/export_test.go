@@ -40,10 +40,22 @@ func (d *DB) BulkFill(ctx context.Context, storeID, folderID int64, n int) error
 					return fmt.Errorf("bulk insert: %w", err)
 				}
 			}
+			// Conversations of three: ((id-1)/3)+1 is the same for three
+			// consecutive items and differs between groups.
+			if _, err := t.exec(`UPDATE items SET thread_id = ((id - 1) / 3) + 1 WHERE folder_id = ? AND thread_id = 0`, folderID); err != nil {
+				return err
+			}
 			_, err = t.exec(`UPDATE folders SET messages = messages + ?, size = size + ?, highestmodseq = ? WHERE id = ?`, k, int64(k)*size, int64(seq)+int64(k)-1, folderID)
 			return err
 		})
 		if err != nil {
+			return err
+		}
+	}
+	// Statistics, as autovacuum gathers them after a bulk load: without
+	// them PostgreSQL plans for an empty table.
+	if d.dialect == postgres {
+		if _, err := d.wdb.ExecContext(ctx, `ANALYZE items`); err != nil {
 			return err
 		}
 	}

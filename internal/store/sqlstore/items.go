@@ -55,48 +55,71 @@ func micro(t time.Time) int64 {
 // addItem inserts an item into folder a (already access-checked) and
 // updates counters and the journal.
 func (t *tx) addItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (*store.Item, error) {
-	id, uid, seq, err := t.insertItem(st, folderID, b, size, flags, idate, ix)
+	return t.addThreadedItem(st, folderID, b, size, flags, idate, ix, 0, nil)
+}
+
+// addThreadedItem is addItem into a thread: threadID when set, else the
+// thread the keys lead to (threads.go), else the item's own.
+func (t *tx) addThreadedItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex, threadID int64, keys []string) (*store.Item, error) {
+	id, uid, seq, tid, err := t.insertItem(st, folderID, b, size, flags, idate, ix, threadID, keys)
 	if err != nil {
 		return nil, err
 	}
 	return &store.Item{ID: id, StoreID: st.ID, FolderID: folderID, UID: uid, ModSeq: seq, Flags: flags,
 		Size: size, Blob: b, InternalDate: fromMicro(idate),
-		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end)}, nil
+		Name: ix.name, ObjectUID: ix.uid, Start: fromMicro(ix.start), End: fromMicro(ix.end), ThreadID: tid}, nil
 }
 
-// insertItem is addItem's writes; it returns the item's id, UID and MODSEQ.
-func (t *tx) insertItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (int64, uint32, uint64, error) {
+// insertItem is addItem's writes; it returns the item's id, UID, MODSEQ
+// and thread.
+func (t *tx) insertItem(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex, threadID int64, keys []string) (int64, uint32, uint64, int64, error) {
 	if t.d.dialect == postgres {
-		return t.insertItemPG(st, folderID, b, size, flags, idate, ix)
+		return t.insertItemPG(st, folderID, b, size, flags, idate, ix, threadID, keys)
+	}
+	if threadID == 0 && len(keys) > 0 {
+		tid, err := t.findThread(st.ID, keys)
+		if err != nil {
+			return 0, 0, 0, 0, err
+		}
+		threadID = tid
 	}
 	// Lock order everywhere: the store row (MODSEQ) before folder rows.
 	// Counters move in the same statements that hand out MODSEQ and UID.
 	var last int64
 	if err := t.row(`UPDATE stores SET modseq = modseq + 1, messages = messages + 1, size = size + ? WHERE id = ? RETURNING modseq`, size, st.ID).Scan(&last); err != nil {
-		return 0, 0, 0, fmt.Errorf("modseq of store %d: %w", st.ID, err)
+		return 0, 0, 0, 0, fmt.Errorf("modseq of store %d: %w", st.ID, err)
 	}
 	seq := uint64(last)
 	var uid int64
 	if err := t.row(`UPDATE folders SET uidnext = uidnext + 1, messages = messages + 1, size = size + ?, highestmodseq = ? WHERE id = ? RETURNING uidnext - 1`,
 		size, last, folderID).Scan(&uid); err != nil {
-		return 0, 0, 0, fmt.Errorf("assign UID: %w", err)
+		return 0, 0, 0, 0, fmt.Errorf("assign UID: %w", err)
 	}
 	if uid > 0xffffffff {
-		return 0, 0, 0, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
+		return 0, 0, 0, 0, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
 	}
 	var id int64
 	err := t.row(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date, name, object_uid, t_start, t_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		st.ID, folderID, uid, last, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end).Scan(&id)
 	if isUniqueViolation(err) {
-		return 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
+		return 0, 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
 	}
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("insert item: %w", err)
+		return 0, 0, 0, 0, fmt.Errorf("insert item: %w", err)
 	}
 	if err := t.journal(st.ID, seq, store.ChangeItemCreated, folderID, id, uint32(uid)); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
-	return id, uint32(uid), seq, nil
+	if threadID == 0 {
+		threadID = id
+	}
+	if _, err := t.exec(`UPDATE items SET thread_id = ? WHERE id = ?`, threadID, id); err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("thread of item %d: %w", id, err)
+	}
+	if err := t.recordThread(st.ID, keys, threadID); err != nil {
+		return 0, 0, 0, 0, err
+	}
+	return id, uint32(uid), seq, threadID, nil
 }
 
 // AppendItem implements store.Mail. The content is streamed into the blob
@@ -145,6 +168,10 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		return nil, err
 	}
 	defer release()
+	var keys []string
+	if typ == store.FolderMail {
+		keys = threadKeysOf(c)
+	}
 	idate := it.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()
@@ -172,13 +199,13 @@ func (d *DB) AppendItem(ctx context.Context, folderID int64, it store.NewItem) (
 		if err := t.refNew(c); err != nil {
 			return err
 		}
-		out, err = t.addItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix)
+		out, err = t.addThreadedItem(a.st, folderID, c.id, c.size, flags, idate.UnixMicro(), ix, 0, keys)
 		return err
 	})
 	return out, err
 }
 
-const itemCols = `id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, deleted, deleted_at, name, object_uid, t_start, t_end`
+const itemCols = `id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, deleted, deleted_at, name, object_uid, t_start, t_end, thread_id`
 
 func scanItem(sc interface{ Scan(...any) error }) (*store.Item, error) {
 	var it store.Item
@@ -186,12 +213,15 @@ func scanItem(sc interface{ Scan(...any) error }) (*store.Item, error) {
 	var flags, b string
 	var del int
 	if err := sc.Scan(&it.ID, &it.StoreID, &it.FolderID, &uid, &ms, &flags, &it.Size, &b, &idate, &del, &delAt,
-		&it.Name, &it.ObjectUID, &start, &end); err != nil {
+		&it.Name, &it.ObjectUID, &start, &end, &it.ThreadID); err != nil {
 		return nil, err
 	}
 	it.UID, it.ModSeq, it.Flags, it.Blob = uint32(uid), uint64(ms), splitList(flags), blob.ID(b)
 	it.InternalDate, it.Deleted, it.DeletedAt = fromMicro(idate), del != 0, fromMicro(delAt)
 	it.Start, it.End = fromMicro(start), fromMicro(end)
+	if it.ThreadID == 0 {
+		it.ThreadID = it.ID
+	}
 	return &it, nil
 }
 

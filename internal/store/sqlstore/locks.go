@@ -102,9 +102,6 @@ func (t *tx) journal(storeID int64, seq uint64, kind store.ChangeKind, folderID,
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	if t.d.onChange != nil {
-		fn := t.d.onChange
-		t.after(func() { fn(storeID, seq) })
-	}
+	t.notify(storeID, seq)
 	return nil
 }

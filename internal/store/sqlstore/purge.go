@@ -121,7 +121,7 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 				}
 				if what == "stores" {
 					err := d.write(ctx, func(t *tx) error {
-						for _, q := range []string{`DELETE FROM changes WHERE store_id = ?`, `DELETE FROM stores WHERE id = ?`, `UPDATE tenants SET public_store_id = 0 WHERE public_store_id = ?`} {
+						for _, q := range []string{`DELETE FROM changes WHERE store_id = ?`, `DELETE FROM thread_keys WHERE store_id = ?`, `DELETE FROM stores WHERE id = ?`, `UPDATE tenants SET public_store_id = 0 WHERE public_store_id = ?`} {
 							if _, err := t.exec(q, id); err != nil {
 								return err
 							}

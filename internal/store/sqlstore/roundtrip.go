@@ -48,49 +48,70 @@ func (t *tx) folderAndStore(userID, folderID int64) (*store.Folder, *storeRow, e
 // MODSEQ and counters, the folder's UID and counters, the item row and its
 // journal entry, in the order and with the values insertItem uses. The
 // caller holds the store's lock (lockFolders), as for addItem.
-func (t *tx) insertItemPG(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex) (int64, uint32, uint64, error) {
+func (t *tx) insertItemPG(st *storeRow, folderID int64, b blob.ID, size int64, flags []string, idate int64, ix objIndex, threadID int64, keys []string) (int64, uint32, uint64, int64, error) {
 	var uid, seq int64
-	var id sql.NullInt64
+	var id, tid sql.NullInt64
+	// The thread (threads.go) is found and its keys recorded in the same
+	// statement: the item's id is taken from its sequence first, so that
+	// a message starting a thread names it after itself.
 	err := t.row(`WITH s AS (
 	UPDATE stores SET modseq = modseq + 1, messages = messages + 1, size = size + ?::bigint WHERE id = ?::bigint RETURNING modseq
 ), f AS (
 	UPDATE folders SET uidnext = uidnext + 1, messages = messages + 1, size = size + ?::bigint, highestmodseq = (SELECT modseq FROM s)
 	WHERE id = ?::bigint RETURNING uidnext - 1 AS uid, highestmodseq AS modseq
+), n AS (
+	SELECT nextval(pg_get_serial_sequence('items', 'id')) AS id
+), th AS (
+	SELECT MIN(thread_id) AS tid FROM thread_keys WHERE store_id = ?::bigint AND key = ANY(string_to_array(?::text, ','))
 ), i AS (
-	INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date, name, object_uid, t_start, t_end)
-	SELECT ?::bigint, ?::bigint, f.uid, f.modseq, ?::text, ?::bigint, ?::text, ?::bigint, ?::text, ?::text, ?::bigint, ?::bigint FROM f WHERE f.uid <= 4294967295
-	RETURNING id, uid, modseq
+	INSERT INTO items (id, store_id, folder_id, uid, modseq, flags, size, blob, internal_date, name, object_uid, t_start, t_end, thread_id)
+	SELECT n.id, ?::bigint, ?::bigint, f.uid, f.modseq, ?::text, ?::bigint, ?::text, ?::bigint, ?::text, ?::text, ?::bigint, ?::bigint,
+		COALESCE(NULLIF(?::bigint, 0), th.tid, n.id) FROM f, n, th WHERE f.uid <= 4294967295
+	RETURNING id, uid, modseq, thread_id
 ), c AS (
 	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
 	SELECT ?::bigint, i.modseq, ?::text, ?::bigint, i.id, i.uid, ?::bigint FROM i
+), k AS (
+	INSERT INTO thread_keys (store_id, key, thread_id)
+	SELECT ?::bigint, key, i.thread_id FROM i, unnest(string_to_array(?::text, ',')) AS key
+	ON CONFLICT (store_id, key) DO NOTHING
 )
-SELECT f.uid, f.modseq, i.id FROM f LEFT JOIN i ON true`,
+SELECT f.uid, f.modseq, i.id, i.thread_id FROM f LEFT JOIN i ON true`,
 		size, st.ID,
 		size, folderID,
+		st.ID, strings.Join(keys, ","),
 		st.ID, folderID, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end,
-		st.ID, string(store.ChangeItemCreated), folderID, now()).Scan(&uid, &seq, &id)
+		threadID,
+		st.ID, string(store.ChangeItemCreated), folderID, now(),
+		st.ID, strings.Join(keys, ",")).Scan(&uid, &seq, &id, &tid)
 	if isUniqueViolation(err) {
-		return 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
+		return 0, 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, 0, fmt.Errorf("assign UID: folder %d: %w", folderID, store.ErrNotFound)
+		return 0, 0, 0, 0, fmt.Errorf("assign UID: folder %d: %w", folderID, store.ErrNotFound)
 	}
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("insert item: %w", err)
+		return 0, 0, 0, 0, fmt.Errorf("insert item: %w", err)
 	}
 	if uid > 0xffffffff || !id.Valid {
-		return 0, 0, 0, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
+		return 0, 0, 0, 0, fmt.Errorf("folder %d has used every UID: %w", folderID, store.ErrOverQuota)
 	}
 	t.notify(st.ID, uint64(seq))
-	return id.Int64, uint32(uid), uint64(seq), nil
+	return id.Int64, uint32(uid), uint64(seq), tid.Int64, nil
 }
 
-// notify queues the change notification of a journal entry written
-// without journal (which queues its own).
+// notify queues the change notification of a journal entry: for this
+// process after the commit, for other nodes with the commit (notify.go).
 func (t *tx) notify(storeID int64, seq uint64) {
 	if t.d.onChange != nil {
 		fn := t.d.onChange
 		t.after(func() { fn(storeID, seq) })
+	}
+	if t.d.dialect == postgres { // other nodes hear of it (notify.go)
+		if t.heads == nil {
+			t.heads = map[int64]uint64{}
+		}
+		t.heads[storeID] = max(t.heads[storeID], seq)
 	}
 }
 

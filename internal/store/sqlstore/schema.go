@@ -277,4 +277,40 @@ CREATE TABLE totp (
 	last_step BIGINT NOT NULL DEFAULT 0
 );
 `,
+	// 9: the cluster's node registry and the leases of run-once jobs
+	// (cluster.go, docs/cluster.md).
+	`
+CREATE TABLE nodes (
+	name TEXT PRIMARY KEY,
+	address TEXT NOT NULL DEFAULT '',
+	roles TEXT NOT NULL DEFAULT '',
+	version TEXT NOT NULL DEFAULT '',
+	started BIGINT NOT NULL DEFAULT 0,
+	heartbeat BIGINT NOT NULL,
+	draining INTEGER NOT NULL DEFAULT 0,
+	instance TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE leases (
+	job TEXT PRIMARY KEY,
+	holder TEXT NOT NULL,
+	expires BIGINT NOT NULL
+);
+`,
+	// 10: conversations (JMAP Thread): every item's thread, assigned when
+	// mail is appended (threads.go), and the keys that find a thread; a
+	// date index per folder and per store, so that the newest messages
+	// are paged in the database (QueryItems).
+	`
+ALTER TABLE items ADD COLUMN thread_id BIGINT NOT NULL DEFAULT 0;
+UPDATE items SET thread_id = id;
+CREATE INDEX items_thread ON items (thread_id, deleted, internal_date);
+CREATE INDEX items_folder_date ON items (folder_id, deleted, internal_date, id);
+CREATE INDEX items_store_date ON items (store_id, deleted, internal_date, id);
+CREATE TABLE thread_keys (
+	store_id BIGINT NOT NULL,
+	key TEXT NOT NULL,
+	thread_id BIGINT NOT NULL,
+	PRIMARY KEY (store_id, key)
+);
+`,
 }

@@ -69,7 +69,13 @@ func (d *DB) transfer(ctx context.Context, folderID int64, uids []uint32, destID
 				if err := t.refExisting(it.Blob); err != nil {
 					return err
 				}
-				nit, err := t.addItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro(), indexOf(it))
+				// A copy within the store stays in its thread; in another
+				// store it starts its own.
+				tid := int64(0)
+				if src.st.ID == dst.st.ID {
+					tid = it.ThreadID
+				}
+				nit, err := t.addThreadedItem(dst.st, destID, it.Blob, it.Size, it.Flags, it.InternalDate.UnixMicro(), indexOf(it), tid, nil)
 				if err != nil {
 					return err
 				}

@@ -289,6 +289,13 @@ func (f *Backend) ItemByUID(a0 context.Context, a1 int64, a2 uint32) (r0 *store.
 	return f.Backend.ItemByUID(a0, a1, a2)
 }
 
+func (f *Backend) ItemThreads(a0 context.Context, a1 int64, a2 []int64) (r0 map[int64]int64, err error) {
+	if err = f.fault(a0, "ItemThreads"); err != nil {
+		return
+	}
+	return f.Backend.ItemThreads(a0, a1, a2)
+}
+
 func (f *Backend) ListDeletedFolders(a0 context.Context, a1 int64) (r0 []*store.Folder, err error) {
 	if err = f.fault(a0, "ListDeletedFolders"); err != nil {
 		return
@@ -434,6 +441,13 @@ func (f *Backend) PurgeDeleted(a0 context.Context, a1 time.Duration) (r0 store.P
 		return
 	}
 	return f.Backend.PurgeDeleted(a0, a1)
+}
+
+func (f *Backend) QueryItems(a0 context.Context, a1 store.ItemQuery) (r0 store.ItemPage, err error) {
+	if err = f.fault(a0, "QueryItems"); err != nil {
+		return
+	}
+	return f.Backend.QueryItems(a0, a1)
 }
 
 func (f *Backend) QueueStats(a0 context.Context) (r0 int, r1 time.Time, err error) {
@@ -630,6 +644,13 @@ func (f *Backend) TenantUsage(a0 context.Context, a1 string) (r0 *store.TenantUs
 		return
 	}
 	return f.Backend.TenantUsage(a0, a1)
+}
+
+func (f *Backend) ThreadItems(a0 context.Context, a1 int64, a2 int64) (r0 []store.ItemRef, err error) {
+	if err = f.fault(a0, "ThreadItems"); err != nil {
+		return
+	}
+	return f.Backend.ThreadItems(a0, a1, a2)
 }
 
 func (f *Backend) TouchSecret(a0 context.Context, a1 int64, a2 time.Time) (err error) {

@@ -72,6 +72,8 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"EmptyContent", testEmptyContent},
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
+		{"Threads", testThreads},
+		{"QueryItems", testQueryItems},
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},
 		{"TOTP", testTOTP},

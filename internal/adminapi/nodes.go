@@ -1,0 +1,73 @@
+package adminapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Node is a node of the cluster (GET /v1/nodes).
+type Node struct {
+	Name      string    `json:"name"`
+	Address   string    `json:"address"`
+	Roles     []string  `json:"roles"`
+	Version   string    `json:"version"`
+	Started   time.Time `json:"started"`
+	Heartbeat time.Time `json:"last_heartbeat"`
+	Draining  bool      `json:"draining"`
+	Leases    []string  `json:"leases"`
+}
+
+func (s *Server) cluster() (store.Cluster, error) {
+	if s.o.Cluster == nil {
+		return nil, errorf(http.StatusNotImplemented, "this server keeps no node registry")
+	}
+	return s.o.Cluster, nil
+}
+
+func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	ns, err := c.Nodes(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]Node, 0, len(ns))
+	for _, n := range ns {
+		v := Node{Name: n.Name, Address: n.Address, Roles: n.Roles, Version: n.Version, Started: n.Started,
+			Heartbeat: n.Heartbeat, Draining: n.Draining, Leases: n.Leases}
+		if v.Roles == nil {
+			v.Roles = []string{}
+		}
+		if v.Leases == nil {
+			v.Leases = []string{}
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) drainNode(w http.ResponseWriter, r *http.Request) error {
+	return s.setDraining(w, r, true)
+}
+
+func (s *Server) undrainNode(w http.ResponseWriter, r *http.Request) error {
+	return s.setDraining(w, r, false)
+}
+
+func (s *Server) setDraining(w http.ResponseWriter, r *http.Request, on bool) error {
+	c, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := c.SetDraining(r.Context(), name, on); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "draining": on})
+	return nil
+}

@@ -1,0 +1,227 @@
+package jmapserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// wsWriteTimeout bounds one message written to a WebSocket: a client
+// that stops reading is disconnected.
+const wsWriteTimeout = 30 * time.Second
+
+// wsURL is the WebSocket URL of the session (RFC 8887 §3).
+func wsURL(base string) string {
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		return "wss://" + strings.TrimPrefix(base, "https://") + "/jmap/ws"
+	case strings.HasPrefix(base, "http://"):
+		return "ws://" + strings.TrimPrefix(base, "http://") + "/jmap/ws"
+	}
+	return base + "/jmap/ws"
+}
+
+// webSocket serves JMAP over WebSocket (RFC 8887): requests and their
+// responses as text messages, and push (WebSocketPushEnable) as
+// StateChange messages driven by the same events hub as EventSource.
+// Authentication is the upgrade request's, as for every /jmap/ URL. A
+// socket counts against the same per-user limit as EventSource streams.
+func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
+	p := store.PrincipalFrom(r.Context())
+	if !s.acquire(s.streams, p.Login, s.o.MaxEventSources) {
+		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxEventSources",
+			Detail: fmt.Sprintf("at most %d open push connections (EventSource and WebSocket) per user", s.o.MaxEventSources)})
+		return
+	}
+	defer s.release(s.streams, p.Login)
+	st, err := s.o.Store.UserStore(r.Context(), p.Login)
+	if err != nil {
+		s.internalError(w, r, "websocket: user store", err)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"jmap"}})
+	if err != nil {
+		// Accept has answered the request (not an upgrade, bad origin).
+		return
+	}
+	defer conn.CloseNow()
+	if conn.Subprotocol() != "jmap" {
+		conn.Close(websocket.StatusPolicyViolation, "the jmap subprotocol is required (RFC 8887)")
+		return
+	}
+	conn.SetReadLimit(s.o.MaxSizeRequest)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	ws := &wsSession{s: s, conn: conn, ctx: ctx, r: r.WithContext(ctx), p: p, st: st}
+	msgs := make(chan []byte)
+	go func() {
+		defer close(msgs)
+		for {
+			typ, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if typ != websocket.MessageText {
+				conn.Close(websocket.StatusUnsupportedData, "JMAP messages are text")
+				return
+			}
+			select {
+			case msgs <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer ws.disablePush()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b, ok := <-msgs:
+			if !ok {
+				return
+			}
+			if err := ws.handle(b); err != nil {
+				return
+			}
+		case ch := <-ws.pushC():
+			if err := ws.pushed(ch.Seq); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// wsSession is one WebSocket connection; only its loop goroutine uses it.
+type wsSession struct {
+	s    *Server
+	conn *websocket.Conn
+	ctx  context.Context
+	r    *http.Request
+	p    *store.Principal
+	st   *store.Store
+	// push, when enabled
+	sub   *events.Subscription
+	types []string
+	last  uint64
+}
+
+func (ws *wsSession) pushC() <-chan events.Change {
+	if ws.sub == nil {
+		return nil
+	}
+	return ws.sub.C
+}
+
+func (ws *wsSession) write(v any) error {
+	ctx, cancel := context.WithTimeout(ws.ctx, wsWriteTimeout)
+	defer cancel()
+	return ws.conn.Write(ctx, websocket.MessageText, rawJSON(v))
+}
+
+func (ws *wsSession) requestError(id string, p *jmap.Problem) error {
+	m := map[string]any{"@type": jmap.WSRequestError, "type": p.Type, "status": p.Status, "detail": p.Detail}
+	if p.Limit != "" {
+		m["limit"] = p.Limit
+	}
+	if id != "" {
+		m["requestId"] = id
+	}
+	return ws.write(m)
+}
+
+// handle answers one client message; an error ends the connection.
+func (ws *wsSession) handle(b []byte) error {
+	s := ws.s
+	m, err := jmap.ParseWSMessage(b, jmap.Limits{MaxSize: s.o.MaxSizeRequest, MaxCalls: s.o.MaxCallsInRequest})
+	if err != nil {
+		var pr *jmap.Problem
+		if !errors.As(err, &pr) {
+			return err
+		}
+		return ws.requestError("", pr)
+	}
+	switch m.Type {
+	case jmap.WSRequest:
+		if !s.acquire(s.requests, ws.p.Login, s.o.MaxConcurrentRequests) {
+			return ws.requestError(m.ID, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxConcurrentRequests",
+				Detail: fmt.Sprintf("at most %d concurrent requests", s.o.MaxConcurrentRequests)})
+		}
+		res, pr := s.execute(ws.r, ws.p, m.Request)
+		s.release(s.requests, ws.p.Login)
+		if pr != nil {
+			return ws.requestError(m.ID, pr)
+		}
+		out := map[string]any{"@type": jmap.WSResponse, "methodResponses": res.MethodResponses, "sessionState": res.SessionState}
+		if m.ID != "" {
+			out["requestId"] = m.ID
+		}
+		if res.CreatedIDs != nil {
+			out["createdIds"] = res.CreatedIDs
+		}
+		return ws.write(out)
+	case jmap.WSPushEnable:
+		ws.types = pushTypes
+		if m.DataTypes != nil {
+			ws.types = nil
+			for _, t := range m.DataTypes {
+				if slices.Contains(pushTypes, t) {
+					ws.types = append(ws.types, t)
+				}
+			}
+		}
+		cur, err := s.o.Store.GetStore(ws.ctx, ws.st.ID)
+		if err != nil {
+			return fmt.Errorf("store %d: %w", ws.st.ID, err)
+		}
+		if ws.sub == nil && s.o.Hub != nil {
+			ws.sub = s.o.Hub.Subscribe(ws.st.ID)
+		}
+		ws.last = cur.ModSeq
+		// RFC 8887 §4.3.5.2: a client's pushState older than the
+		// current state gets the changes at once.
+		if m.PushState != "" && m.PushState != jmap.FormatState(cur.ModSeq) {
+			return ws.stateChange(cur.ModSeq)
+		}
+	case jmap.WSPushDisable:
+		ws.disablePush()
+	}
+	return nil
+}
+
+func (ws *wsSession) disablePush() {
+	if ws.sub != nil {
+		ws.sub.Close()
+		ws.sub = nil
+	}
+}
+
+func (ws *wsSession) pushed(seq uint64) error {
+	if seq <= ws.last {
+		return nil
+	}
+	ws.last = seq
+	return ws.stateChange(seq)
+}
+
+func (ws *wsSession) stateChange(seq uint64) error {
+	if len(ws.types) == 0 {
+		return nil
+	}
+	changed := map[string]string{}
+	for _, t := range ws.types {
+		changed[t] = jmap.FormatState(seq)
+	}
+	return ws.write(map[string]any{"@type": jmap.WSStateChange, "changed": map[string]any{jmap.FormatID('A', ws.st.ID): changed},
+		"pushState": jmap.FormatState(seq)})
+}

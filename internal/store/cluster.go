@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Node is one Roost process of a cluster, as registered in the database
+// it shares with the others (docs/cluster.md).
+type Node struct {
+	Name    string   `json:"name"`    // node_name, unique in the cluster
+	Address string   `json:"address"` // node_address: where the node is reached
+	Roles   []string `json:"roles"`
+	Version string   `json:"version"`
+	// Started is when the process started; Heartbeat its latest sign of
+	// life.
+	Started   time.Time `json:"started"`
+	Heartbeat time.Time `json:"heartbeat"`
+	// Draining: the node accepts no new sessions and ends the ones it has
+	// after a grace period (roost admin node drain).
+	Draining bool `json:"draining"`
+	// Leases are the run-once jobs the node holds (purge, quota, …).
+	Leases []string `json:"leases,omitempty"`
+	// Instance tells two processes apart (random per process start); it
+	// is not listed.
+	Instance string `json:"-"`
+}
+
+// Cluster is the node registry and the leases of jobs that run on one
+// node at a time. Every method needs the system principal.
+type Cluster interface {
+	// Heartbeat registers the node or refreshes it (address, roles,
+	// version, heartbeat) and returns its draining flag, which other
+	// nodes may have set. A row of another instance whose heartbeat is
+	// younger than stale is another live process with the same name:
+	// ErrConflict, and nothing is changed.
+	Heartbeat(ctx context.Context, n Node, stale time.Duration) (draining bool, err error)
+	// Nodes lists every registered node with its leases, by name.
+	Nodes(ctx context.Context) ([]*Node, error)
+	// SetDraining sets a node's draining flag; ErrNotFound if no node has
+	// that name.
+	SetDraining(ctx context.Context, name string, draining bool) error
+	// AcquireLease takes or renews the lease of job for holder until ttl
+	// from now, and reports whether holder has it: a lease held by
+	// another node is taken over only once it expired (its holder stopped
+	// renewing it: it died or was drained).
+	AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLeases gives up every lease holder has.
+	ReleaseLeases(ctx context.Context, holder string) error
+	// RemoveNode forgets a node and its leases (a node removed for good).
+	RemoveNode(ctx context.Context, name string) error
+}

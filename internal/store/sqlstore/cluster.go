@@ -1,0 +1,206 @@
+package sqlstore
+
+// The node registry and job leases (store.Cluster, docs/cluster.md).
+//
+// Every node upserts its row in nodes on each heartbeat; other nodes and
+// `roost admin node list` read it. A run-once job (purge, quota monitor)
+// runs only on the node holding its row in leases, taken or renewed with
+// one conditional upsert whose WHERE re-checks the holder and the expiry
+// (docs/architecture.md, "What a transaction must lock", rule 2), so two
+// nodes can never both believe they hold a lease.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+var _ store.Cluster = (*DB)(nil)
+
+// Heartbeat implements store.Cluster.
+func (d *DB) Heartbeat(ctx context.Context, n store.Node, stale time.Duration) (bool, error) {
+	if err := requireSystem(ctx, "node heartbeat"); err != nil {
+		return false, err
+	}
+	if n.Name == "" {
+		return false, fmt.Errorf("node heartbeat: no node name: %w", store.ErrInvalid)
+	}
+	var draining int64
+	err := d.write(ctx, func(t *tx) error {
+		at := now()
+		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version,
+				started = excluded.started, heartbeat = excluded.heartbeat, instance = excluded.instance
+				WHERE nodes.instance = excluded.instance OR nodes.heartbeat < ?
+			RETURNING draining`,
+			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), at, n.Instance, at-stale.Microseconds()).Scan(&draining)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("another process with the node name %q beat its heart less than %s ago (node_name must be unique; a node restarted at once waits that long): %w", n.Name, stale, store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("node heartbeat %s: %w", n.Name, err)
+	}
+	return draining != 0, nil
+}
+
+// Nodes implements store.Cluster.
+func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
+	if err := requireSystem(ctx, "list nodes"); err != nil {
+		return nil, err
+	}
+	var out []*store.Node
+	err := d.read(ctx, func(t *tx) error {
+		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, draining FROM nodes ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		byName := map[string]*store.Node{}
+		for rows.Next() {
+			var n store.Node
+			var roles string
+			var started, hb, draining int64
+			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &draining); err != nil {
+				return err
+			}
+			if roles != "" {
+				n.Roles = strings.Split(roles, ",")
+			}
+			n.Started, n.Heartbeat, n.Draining = fromMicro(started), fromMicro(hb), draining != 0
+			out = append(out, &n)
+			byName[n.Name] = &n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		lr, err := t.query(`SELECT job, holder FROM leases WHERE expires > ?`, now())
+		if err != nil {
+			return err
+		}
+		defer lr.Close()
+		for lr.Next() {
+			var job, holder string
+			if err := lr.Scan(&job, &holder); err != nil {
+				return err
+			}
+			if n := byName[holder]; n != nil {
+				n.Leases = append(n.Leases, job)
+			}
+		}
+		return lr.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	for _, n := range out {
+		sort.Strings(n.Leases)
+	}
+	return out, nil
+}
+
+// SetDraining implements store.Cluster.
+func (d *DB) SetDraining(ctx context.Context, name string, draining bool) error {
+	if err := requireSystem(ctx, "drain node"); err != nil {
+		return err
+	}
+	v := 0
+	if draining {
+		v = 1
+	}
+	err := d.write(ctx, func(t *tx) error {
+		res, err := t.exec(`UPDATE nodes SET draining = ? WHERE name = ?`, v, name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("node %q: %w", name, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("drain node %s: %w", name, err)
+	}
+	return nil
+}
+
+// AcquireLease implements store.Cluster.
+func (d *DB) AcquireLease(ctx context.Context, job, holder string, ttl time.Duration) (bool, error) {
+	if err := requireSystem(ctx, "lease"); err != nil {
+		return false, err
+	}
+	var got string
+	err := d.write(ctx, func(t *tx) error {
+		n := now()
+		err := t.row(`INSERT INTO leases (job, holder, expires) VALUES (?, ?, ?)
+			ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+				WHERE leases.holder = excluded.holder OR leases.expires <= ?
+			RETURNING holder`, job, holder, n+ttl.Microseconds(), n).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // held by another node
+		}
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", job, err)
+	}
+	return got == holder, nil
+}
+
+// ReleaseLeases implements store.Cluster.
+func (d *DB) ReleaseLeases(ctx context.Context, holder string) error {
+	if err := requireSystem(ctx, "release leases"); err != nil {
+		return err
+	}
+	if err := d.write(ctx, func(t *tx) error {
+		_, err := t.exec(`DELETE FROM leases WHERE holder = ?`, holder)
+		return err
+	}); err != nil {
+		return fmt.Errorf("release leases of %s: %w", holder, err)
+	}
+	return nil
+}
+
+// RemoveNode implements store.Cluster.
+func (d *DB) RemoveNode(ctx context.Context, name string) error {
+	if err := requireSystem(ctx, "remove node"); err != nil {
+		return err
+	}
+	err := d.write(ctx, func(t *tx) error {
+		if _, err := t.exec(`DELETE FROM leases WHERE holder = ?`, name); err != nil {
+			return err
+		}
+		res, err := t.exec(`DELETE FROM nodes WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("node %q: %w", name, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove node %s: %w", name, err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers (readiness probes).
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}

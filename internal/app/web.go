@@ -20,8 +20,13 @@ import (
 // whose JMAPAuth lets JMAP accept the session cookie; nil when the
 // embedded build is missing (the root then says so).
 func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *webui.Server {
+	var admin http.Handler
+	if s.admin != nil {
+		// The same audit trail as `roost admin`, naming the way in.
+		admin = s.auditAdmin(s.admin, "web session")
+	}
 	w, err := webui.New(webui.Options{Assets: web.Dist(), Sessions: authn, Store: s.db, Logger: s.log,
-		Admin: s.admin,
+		Admin: admin,
 		CheckPassword: func(ctx context.Context, login, password string, remote net.Addr) error {
 			if _, ok := auth.NormalAppPassword(password); ok {
 				// An app password is for a device, never to change

@@ -32,7 +32,8 @@ func TestWebAdminE2E(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
 	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr))
+	auditPath := filepath.Join(dir, "audit.log")
+	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\naudit_log_file = %q\n", httpsAddr, imapAddr, auditPath))
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, c, "POST", "/v1/tenants", `{"name":"globex"}`, 201) // after the domain: one tenant then
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"globex.test","tenant":"globex"}`, 201)
@@ -136,6 +137,11 @@ func TestWebAdminE2E(t *testing.T) {
 	if l := imapLine(t, conn, r, fmt.Sprintf("LOGIN olly %q", secret)); strings.HasPrefix(l, "t OK") {
 		t.Errorf("IMAP login with the revoked app password: %s", l)
 	}
+	// The web admin's changes are in the audit log like `roost admin`'s.
+	waitFor(t, "the web admin's user creation in the audit log", func() bool {
+		_, err := os.Stat(auditPath)
+		return err == nil && hasEvent(auditLines(t, auditPath), map[string]any{"user": "tad", "via": "web session", "action": "POST /v1/users", "status": 201})
+	})
 	// gina, in the other tenant, is untouched.
 	adminCall(t, c, "GET", "/v1/users/gina", "", 200)
 }

@@ -155,6 +155,17 @@ try {
   await oof.getByRole('button', { name: 'Save' }).click();
   await u.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
   check(true, 'out-of-office set in the settings');
+  // The same state through JMAP's VacationResponse (RFC 8621 §8).
+  const vac = await u.evaluate(async () => {
+    const sess = await (await fetch('/jmap/session')).json();
+    const cap = 'urn:ietf:params:jmap:vacationresponse';
+    const accountId = sess.primaryAccounts[cap] || sess.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const r = await fetch(sess.apiUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', cap], methodCalls: [['VacationResponse/get', { accountId, ids: ['singleton'] }, '0']] }) });
+    return (await r.json()).methodResponses[0][1].list[0];
+  });
+  check(vac && vac.isEnabled === true && vac.subject === 'Away this week' && vac.textBody === 'I am away until Monday.',
+    'JMAP VacationResponse shows the out-of-office set in the settings: ' + JSON.stringify(vac));
   const csrfOOF = await u.request.fetch(BASE + '/web/self/oof', {
     method: 'PATCH', headers: { 'Sec-Fetch-Site': 'cross-site', 'Content-Type': 'application/json' }, data: { enabled: false },
   });
@@ -199,6 +210,11 @@ try {
   await scan(a, 'the settings');
   await a.emulateMedia({ colorScheme: 'dark' });
   await scan(a, 'the settings (dark)');
+  await a.setViewportSize({ width: 360, height: 740 });
+  await a.goto(BASE + '/admin');
+  await a.getByRole('region', { name: 'Users' }).getByRole('table').waitFor();
+  await scan(a, 'the users view on a 360 px phone (dark)');
+  if (SHOTS) await a.screenshot({ path: join(SHOTS, 'admin-phone-dark.png') });
 
   check(consoleErrors.length === 0, 'no errors from the app: ' + consoleErrors.join(' | '));
   console.log('OK');

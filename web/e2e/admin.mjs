@@ -185,6 +185,18 @@ try {
   const prof = await u.request.get(BASE + href);
   check(prof.status() === 200 && prof.headers()['content-type'] === 'application/x-apple-aspen-config', `the settings' profile link downloads an Apple profile (${prof.status()} ${prof.headers()['content-type']})`);
   if (SHOTS) await u.screenshot({ path: join(SHOTS, 'settings.png'), fullPage: true });
+  // Password change: a wrong current password refused, then changed;
+  // IMAP takes the new one.
+  const pwf = u.getByRole('form', { name: 'Password' });
+  await pwf.getByLabel('Current password').fill('not-the-password');
+  await pwf.getByLabel('New password', { exact: true }).fill('olly-new-pw-2026');
+  await pwf.getByLabel('New password again').fill('olly-new-pw-2026');
+  await pwf.getByRole('button', { name: 'Change password' }).click();
+  await u.getByText('The current password is wrong.').waitFor();
+  await pwf.getByLabel('Current password').fill(USER_PW);
+  await pwf.getByRole('button', { name: 'Change password' }).click();
+  await u.getByText('Your password was changed.').waitFor();
+  check(await imapLogin(USER, 'olly-new-pw-2026') && !(await imapLogin(USER, USER_PW)), 'the password changed in the settings is the one IMAP takes');
 
   // ---- accessibility of the new views ----
   const a = await newPage({ bypassCSP: true });

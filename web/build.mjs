@@ -26,7 +26,7 @@ const BUDGET = 150 * 1024; // initial JS, gzipped (issue 12)
   const en = keysOf('en');
   const de = keysOf('de');
   const used = new Set();
-  for (const f of ['main.jsx', 'list.jsx', 'reader.jsx', 'compose.jsx', 'keys.jsx', 'state.js']) {
+  for (const f of ['main.jsx', 'list.jsx', 'reader.jsx', 'compose.jsx', 'keys.jsx', 'state.js', 'admin.jsx', 'settings.jsx']) {
     const code = readFileSync(join(root, 'src', f), 'utf8');
     for (const m of code.matchAll(/\bt\('([\w.]+)'\s*[,)]/g)) used.add(m[1]);
     for (const m of code.matchAll(/'(sc[A-Z]\w+)'/g)) used.add(m[1]);

@@ -58,6 +58,7 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
+	admin   http.Handler // the admin API (role admin), also the web admin's (web.go)
 	metrics *opsMetrics  // metrics.go
 	audit   *audit.Log   // audit.go; nil: off
 	logs    *logState    // log.go: log_file, log_levels
@@ -333,13 +334,13 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
 			Runtime: s.runtimeStats, Cluster: s.db,
-
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {
 				if ix := s.indexer.Load(); ix != nil {
 					ix.Notify(0, 0)
 				}
 			}})
+		s.admin = api
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {

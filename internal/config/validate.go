@@ -508,12 +508,29 @@ func (c *Config) checkLDAP(p *problems) {
 	if p.ok("ldap_bind_passwd") && c.LDAPBindUser != "" && c.LDAPBindPasswd == "" {
 		p.add("ldap_bind_passwd", "must be set with ldap_bind_user (an empty password would be an unauthenticated bind)")
 	}
-	if p.ok("ldap_user_search_filter") && c.LDAPUserSearchFilter != "" {
-		f := strings.TrimSpace(c.LDAPUserSearchFilter)
-		if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
-			p.add("ldap_user_search_filter", "%q is not an LDAP filter in parentheses", c.LDAPUserSearchFilter)
+	for _, k := range []struct{ key, v string }{
+		{"ldap_user_search_filter", c.LDAPUserSearchFilter}, {"ldap_group_search_filter", c.LDAPGroupSearchFilter},
+	} {
+		if p.ok(k.key) && k.v != "" {
+			f := strings.TrimSpace(k.v)
+			if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
+				p.add(k.key, "%q is not an LDAP filter in parentheses", k.v)
+			}
 		}
 	}
+	if p.ok("ldap_groupmembers_attribute_type") && c.LDAPGroupMembersType != "" {
+		checkEnum(p, "ldap_groupmembers_attribute_type", c.LDAPGroupMembersType, []string{"dn", "text"})
+	}
+	if p.ok("ldap_group_security_attribute_type") && c.LDAPGroupSecurityType != "" {
+		checkEnum(p, "ldap_group_security_attribute_type", c.LDAPGroupSecurityType, []string{"boolean", "ads"})
+	}
+	if p.ok("ldap_sendas_attribute_type") {
+		checkEnum(p, "ldap_sendas_attribute_type", c.LDAPSendasType, []string{"dn", "text"})
+	}
+	if p.ok("ldap_page_size") {
+		checkMin(p, "ldap_page_size", c.LDAPPageSize, 1)
+	}
+	checkMin(p, "ldap_sync_interval", c.LDAPSyncInterval, 0)
 	if p.ok("ldap_bind_user") && c.LDAPBindUser != "" && !strings.Contains(c.LDAPBindUser, "=") {
 		p.add("ldap_bind_user", "%q is not a DN, e.g. \"cn=roost,dc=example,dc=com\"", c.LDAPBindUser)
 	}
@@ -521,7 +538,11 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_user_unique_attribute", c.LDAPUserUniqueAttribute}, {"ldap_loginname_attribute", c.LDAPLoginnameAttribute},
 		{"ldap_emailaddress_attribute", c.LDAPEmailAttribute}, {"ldap_emailaliases_attribute", c.LDAPEmailAliasesAttr},
 		{"ldap_fullname_attribute", c.LDAPFullnameAttribute}, {"ldap_nonactive_attribute", c.LDAPNonactiveAttribute},
-		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute},
+		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute}, {"ldap_groupname_attribute", c.LDAPGroupnameAttribute},
+		{"ldap_group_emailaddress_attribute", c.LDAPGroupEmailAttribute}, {"ldap_groupmembers_attribute", c.LDAPGroupMembersAttr},
+		{"ldap_groupmembers_relation_attribute", c.LDAPGroupMembersRelAttr}, {"ldap_group_security_attribute", c.LDAPGroupSecurityAttr},
+		{"ldap_group_hidden_attribute", c.LDAPGroupHiddenAttr}, {"ldap_sendas_attribute", c.LDAPSendasAttribute},
+		{"ldap_sendas_relation_attribute", c.LDAPSendasRelAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)

@@ -18,7 +18,9 @@ import (
 // Slapd is a real OpenLDAP server (Debian's slapd) run as a child
 // process on 127.0.0.1 for one test, with an mdb database under the
 // suffix dc=example,dc=org, a root DN for loading entries, and a service
-// account cn=roost that may read user entries (not their passwords).
+// account cn=roost that may read user entries (not their passwords). The
+// refint overlay keeps member and seeAlso DNs pointing at renamed and
+// deleted entries, as in a directory with groups.
 type Slapd struct {
 	t    testing.TB
 	dir  string
@@ -81,12 +83,15 @@ pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload refint
 database mdb
 maxsize 10485760
 suffix "%[2]s"
 rootdn "%[3]s"
 rootpw %[4]s
 directory %[1]s/db
+overlay refint
+refint_attributes member seeAlso
 access to attrs=userPassword by anonymous auth by self write by * none
 access to * by dn.exact="%[5]s" read by self read by * none
 `, dir, SlapdSuffix, SlapdRootDN, SlapdRootPW, SlapdSvcDN)

@@ -12,8 +12,13 @@
 // system's authorities). Every filter built from client input escapes it
 // (RFC 4515 §3, ldap.EscapeFilter).
 //
-// Not yet: groups, nested groups, companies as tenants, address lists,
-// contacts, send-as, quota and feature attributes, a sync command.
+// Sync (sync.go) reads the whole directory with paged searches: users,
+// groups with nested members, send-as; it renames by the unique attribute
+// and orphans the stores of users who vanished. Search (search.go) is the
+// address book (GAL) search for clients.
+//
+// Not yet: companies as tenants, address lists, dynamic groups, contacts,
+// quota and feature attributes, home node.
 package ldap
 
 import (
@@ -46,21 +51,40 @@ type Config struct {
 	Timeout          time.Duration
 	Tenant           string
 	PoolSize         int // 0: 4
+
+	// Groups (read by Sync).
+	GroupFilter     string // "" : no groups are read
+	GroupNameAttr   string // "": cn
+	GroupMailAttr   string
+	MembersAttr     string // "": member
+	MembersText     bool   // members are values of MembersRelAttr, not DNs
+	MembersRelAttr  string // "": LoginAttr
+	SecurityAttr    string // "": every group is a security group
+	SecurityADS     bool   // SecurityAttr is AD's groupType bit field
+	GroupHiddenAttr string
+	SendAsAttr      string // "": send-as is managed in Roost
+	SendAsText      bool
+	SendAsRelAttr   string // "": LoginAttr
+	PageSize        int    // 0: 500
 }
 
 // preset holds the defaults of ldap_preset.
 type preset struct {
 	filter, unique, login, mail, aliases, fullName, nonactive string
 	bitmask                                                   int
+	groupFilter, members, security                            string
+	securityADS                                               bool
 }
 
 var presets = map[string]preset{
 	// Plain inetOrgPerson (RFC 2798) with the operational entryUUID
 	// (RFC 4530).
-	"openldap": {filter: "(objectClass=inetOrgPerson)", unique: "entryUUID", login: "uid", mail: "mail", fullName: "cn"},
+	"openldap": {filter: "(objectClass=inetOrgPerson)", unique: "entryUUID", login: "uid", mail: "mail", fullName: "cn",
+		groupFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=kopano-group))", members: "member"},
 	// Active Directory: userAccountControl bit 0x2 is ACCOUNTDISABLE.
 	"ad": {filter: "(&(objectClass=user)(objectCategory=person))", unique: "objectGUID", login: "sAMAccountName",
-		mail: "mail", aliases: "proxyAddresses", fullName: "displayName", nonactive: "userAccountControl", bitmask: 2},
+		mail: "mail", aliases: "proxyAddresses", fullName: "displayName", nonactive: "userAccountControl", bitmask: 2,
+		groupFilter: "(objectClass=group)", members: "member", security: "groupType", securityADS: true},
 }
 
 // FromConfig builds the backend's Config from Roost's configuration
@@ -94,6 +118,23 @@ func FromConfig(c *config.Config) (Config, error) {
 		AdminAttr:        c.LDAPIsadminAttribute,
 		Timeout:          time.Duration(c.LDAPNetworkTimeout) * time.Second,
 		Tenant:           c.LDAPTenant,
+		GroupFilter:      or(c.LDAPGroupSearchFilter, p.groupFilter),
+		GroupNameAttr:    or(c.LDAPGroupnameAttribute, "cn"),
+		GroupMailAttr:    or(c.LDAPGroupEmailAttribute, or(c.LDAPEmailAttribute, p.mail)),
+		MembersAttr:      or(c.LDAPGroupMembersAttr, p.members),
+		MembersText:      c.LDAPGroupMembersType == "text",
+		MembersRelAttr:   c.LDAPGroupMembersRelAttr,
+		SecurityAttr:     c.LDAPGroupSecurityAttr,
+		SecurityADS:      c.LDAPGroupSecurityType == "ads",
+		GroupHiddenAttr:  c.LDAPGroupHiddenAttr,
+		SendAsAttr:       c.LDAPSendasAttribute,
+		SendAsText:       c.LDAPSendasType == "text",
+		SendAsRelAttr:    c.LDAPSendasRelAttr,
+		PageSize:         c.LDAPPageSize,
+	}
+	if out.SecurityAttr == "" && p.security != "" {
+		out.SecurityAttr = p.security
+		out.SecurityADS = c.LDAPGroupSecurityType != "boolean" && p.securityADS
 	}
 	if out.NonactiveAttr == "" {
 		out.NonactiveAttr, out.NonactiveBitmask = p.nonactive, p.bitmask

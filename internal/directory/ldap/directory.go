@@ -71,6 +71,9 @@ type Entry struct {
 	Active   bool
 	Admin    store.AdminLevel
 	HasAdmin bool // ldap_isadmin_attribute is configured
+	// sendAsRaw holds the values of ldap_sendas_attribute; the sync
+	// maps them to logins once every user exists.
+	sendAsRaw []string
 }
 
 func (d *Directory) attrs() []string {
@@ -179,6 +182,9 @@ func (d *Directory) entryOf(e *goldap.Entry) (*Entry, error) {
 				out.Active = false
 			}
 		}
+	}
+	if d.cfg.SendAsAttr != "" {
+		out.sendAsRaw = e.GetAttributeValues(d.cfg.SendAsAttr)
 	}
 	if d.cfg.AdminAttr != "" {
 		switch e.GetAttributeValue(d.cfg.AdminAttr) {

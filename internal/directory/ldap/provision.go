@@ -15,6 +15,21 @@ import (
 // move from user_plugin = db). It runs one at a time, so two first
 // logins of one user do not race to create it.
 func (d *Directory) Provision(ctx context.Context, e *Entry) (*store.User, error) {
+	u, _, err := d.provisionAction(ctx, e)
+	return u, err
+}
+
+// action is what provisioning did to a Roost user.
+type action int
+
+const (
+	unchanged action = iota
+	created
+	updated
+	renamed
+)
+
+func (d *Directory) provisionAction(ctx context.Context, e *Entry) (*store.User, action, error) {
 	d.provision.Lock()
 	defer d.provision.Unlock()
 	sys := store.SystemContext(ctx)
@@ -23,30 +38,32 @@ func (d *Directory) Provision(ctx context.Context, e *Entry) (*store.User, error
 		u, err = d.store.GetUser(sys, e.Login)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return d.create(ctx, e)
+			u, err := d.create(ctx, e)
+			return u, created, err
 		case err != nil:
 		case u.ExternalID != "":
-			return nil, fmt.Errorf("ldap: login %q is linked to another directory entry (%s), not %s (%s): %w",
+			return nil, unchanged, fmt.Errorf("ldap: login %q is linked to another directory entry (%s), not %s (%s): %w",
 				e.Login, u.ExternalID, e.DN, e.ID, store.ErrConflict)
 		default:
 			d.log.Info("LDAP: linking the existing Roost user to its directory entry", "user", u.Login, "dn", e.DN)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ldap provision %q: %w", e.Login, err)
+		return nil, unchanged, fmt.Errorf("ldap provision %q: %w", e.Login, err)
 	}
 	upd, changed := diff(u, e)
 	if !changed {
-		return u, nil
+		return u, unchanged, nil
 	}
 	nu, err := d.store.UpdateUser(sys, u.Login, upd)
 	if err != nil {
-		return nil, fmt.Errorf("ldap update user %q from %s: %w", u.Login, e.DN, err)
+		return nil, unchanged, fmt.Errorf("ldap update user %q from %s: %w", u.Login, e.DN, err)
 	}
 	if nu.Login != u.Login {
 		d.log.Info("LDAP: user renamed", "from", u.Login, "to", nu.Login, "dn", e.DN)
+		return nu, renamed, nil
 	}
-	return nu, nil
+	return nu, updated, nil
 }
 
 func (d *Directory) create(ctx context.Context, e *Entry) (*store.User, error) {

@@ -1,0 +1,268 @@
+package ldap_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/roost-mail/roost/internal/directory/ldap"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
+)
+
+const groupsOU = "ou=groups," + testenv.SlapdSuffix
+
+func userDN(uid string) string { return "uid=" + uid + "," + testenv.SlapdPeople }
+func groupDN(cn string) string { return "cn=" + cn + "," + groupsOU }
+
+// fixture is the directory of the sync tests: 50 users u00..u49 (u07
+// disabled; u02 may send as u01), and groups: staff = {u00, eng, sales},
+// eng = {u01..u05, staff} (a cycle), sales = {u10..u14}, and a hidden
+// distribution group newsletter = {u20} with its own address.
+func fixture(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n", groupsOU)
+	for i := range n {
+		uid := fmt.Sprintf("u%02d", i)
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\nuid: %s\ncn: %s Example\nsn: Example\nuserPassword: pw-%s\nmail: %s@example.org\n",
+			userDN(uid), uid, strings.ToUpper(uid), uid, uid)
+		if uid == "u07" {
+			b.WriteString("employeeType: disabled\n")
+		}
+		if uid == "u01" {
+			fmt.Fprintf(&b, "seeAlso: %s\n", strings.ToUpper(userDN("u02"))) // another spelling of the DN
+		}
+		b.WriteString("\n")
+	}
+	members := func(uids ...string) string {
+		var s string
+		for _, u := range uids {
+			s += "member: " + userDN(u) + "\n"
+		}
+		return s
+	}
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: staff\nbusinessCategory: 1\n%smember: %s\nmember: %s\n\n",
+		groupDN("staff"), members("u00"), groupDN("eng"), groupDN("sales"))
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: eng\nbusinessCategory: 1\n%smember: %s\n\n",
+		groupDN("eng"), members("u01", "u02", "u03", "u04", "u05"), groupDN("staff"))
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: sales\nbusinessCategory: TRUE\n%s\n",
+		groupDN("sales"), members("u10", "u11", "u12", "u13", "u14"))
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\nobjectClass: inetLocalMailRecipient\ncn: newsletter\nbusinessCategory: 0\ndescription: TRUE\nmailLocalAddress: news@example.org\n%s\n",
+		groupDN("newsletter"), members("u20"))
+	return b.String()
+}
+
+func syncConfig(c *ldap.Config) {
+	c.GroupFilter = "(objectClass=groupOfNames)"
+	c.GroupNameAttr = "cn"
+	c.GroupMailAttr = "mailLocalAddress"
+	c.MembersAttr = "member"
+	c.SecurityAttr = "businessCategory"
+	c.GroupHiddenAttr = "description"
+	c.SendAsAttr = "seeAlso"
+	c.PageSize = 7 // several pages of the paged results control
+}
+
+func members(t *testing.T, e *env, group string) []string {
+	t.Helper()
+	g, err := e.db.GetGroup(store.SystemContext(context.Background()), "example", group)
+	if err != nil {
+		t.Fatalf("group %q: %v", group, err)
+	}
+	m := slices.Clone(g.Members)
+	sort.Strings(m)
+	return m
+}
+
+func uids(list ...string) []string { sort.Strings(list); return list }
+
+// TestSync: a first sync reads the whole directory (paged) and creates
+// every user and group, nested groups flattened through a cycle; a
+// second changes nothing; after a rename, a deletion and a membership
+// change in the directory, the third renames the user (same store),
+// orphans the vanished user's store and updates the group.
+func TestSync(t *testing.T) {
+	e := newEnv(t, syncConfig)
+	e.srv.Add(fixture(50))
+	ctx := context.Background()
+	var phases []string
+	sum, err := e.dir.Sync(ctx, func(p ldap.SyncProgress) {
+		if !slices.Contains(phases, p.Phase) {
+			phases = append(phases, p.Phase)
+		}
+	})
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, e.logs)
+	}
+	if sum.Users != 50 || sum.Created != 50 || sum.Groups != 4 || sum.GroupsCreated != 4 || sum.Failed != 0 || sum.Orphaned != 0 {
+		t.Fatalf("first sync %+v\n%s", sum, e.logs)
+	}
+	if !slices.Equal(phases, []string{"users", "sendas", "groups"}) {
+		t.Errorf("progress phases %v", phases)
+	}
+	users, err := e.db.ListUsers(store.SystemContext(ctx), "example")
+	if err != nil || len(users) != 50 {
+		t.Fatalf("%d users, %v", len(users), err)
+	}
+	if e.user(t, "u07").Active || !e.user(t, "u08").Active {
+		t.Errorf("u07 must be the one non-active user")
+	}
+	if sa := e.user(t, "u01").SendAs; !slices.Equal(sa, []string{"u02"}) {
+		t.Errorf("u01 send-as %v, want [u02]", sa)
+	}
+	staff := uids("u00", "u01", "u02", "u03", "u04", "u05", "u10", "u11", "u12", "u13", "u14")
+	if m := members(t, e, "staff"); !slices.Equal(m, staff) {
+		t.Errorf("staff %v, want %v", m, staff)
+	}
+	if m := members(t, e, "eng"); !slices.Equal(m, staff) { // eng contains staff: the cycle's users
+		t.Errorf("eng %v, want %v", m, staff)
+	}
+	if m := members(t, e, "sales"); !slices.Equal(m, uids("u10", "u11", "u12", "u13", "u14")) {
+		t.Errorf("sales %v", m)
+	}
+	g, err := e.db.GetGroup(store.SystemContext(ctx), "example", "newsletter")
+	if err != nil || g.Kind != store.GroupDistribution || !g.Hidden || g.Email != "news@example.org" {
+		t.Fatalf("newsletter %+v %v", g, err)
+	}
+	if g, _ := e.db.GetGroup(store.SystemContext(ctx), "example", "sales"); g.Kind != store.GroupSecurity || g.Hidden {
+		t.Errorf("sales %+v", g)
+	}
+	// Group delivery and ACLs to groups work for directory users.
+	rcpt, err := e.db.Recipients(store.SystemContext(ctx), "news@example.org")
+	if err != nil || len(rcpt) != 1 || rcpt[0].Login != "u20" {
+		t.Errorf("recipients of the group: %v %v", rcpt, err)
+	}
+	p, err := e.db.Principal(store.SystemContext(ctx), "u12")
+	if err != nil || !slices.Contains(p.Groups, "sales") || !slices.Contains(p.Groups, "staff") || slices.Contains(p.Groups, "newsletter") {
+		t.Errorf("u12's groups %+v %v", p, err)
+	}
+	// A directory user logs in as the user the sync made.
+	if pr, err := e.login("u13", "pw-u13"); err != nil || pr.Login != "u13" {
+		t.Fatalf("login after sync: %+v %v", pr, err)
+	}
+
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.Unchanged != 50 || sum.Created+sum.Updated+sum.Renamed+sum.Orphaned+sum.GroupsCreated+sum.GroupsUpdated != 0 {
+		t.Fatalf("second sync %+v %v", sum, err)
+	}
+
+	before := e.user(t, "u03")
+	gone := e.user(t, "u49")
+	e.srv.Modify("dn: " + userDN("u03") + "\nchangetype: modrdn\nnewrdn: uid=u03new\ndeleteoldrdn: 1\n")
+	e.srv.Modify("dn: " + userDN("u49") + "\nchangetype: delete\n")
+	e.srv.Modify("dn: " + groupDN("eng") + "\nchangetype: modify\ndelete: member\nmember: " + userDN("u05") + "\n")
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.Users != 49 || sum.Renamed != 1 || sum.Orphaned != 1 || sum.GroupsUpdated != 2 || sum.Failed != 0 {
+		t.Fatalf("third sync %+v %v\n%s", sum, err, e.logs)
+	}
+	after := e.user(t, "u03new")
+	if after.ID != before.ID || after.StoreID != before.StoreID || after.ExternalID != before.ExternalID {
+		t.Fatalf("renamed user %+v, was %+v", after, before)
+	}
+	if _, err := e.db.GetUser(store.SystemContext(ctx), "u49"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("vanished user: %v", err)
+	}
+	orphans, err := e.db.ListOrphans(store.SystemContext(ctx))
+	if err != nil || len(orphans) != 1 || orphans[0].ID != gone.StoreID || orphans[0].FormerOwner != "u49" {
+		t.Fatalf("orphans %+v %v", orphans, err)
+	}
+	staff = uids("u00", "u01", "u02", "u03new", "u04", "u10", "u11", "u12", "u13", "u14")
+	if m := members(t, e, "eng"); !slices.Equal(m, staff) {
+		t.Errorf("eng after the change %v, want %v", m, staff)
+	}
+}
+
+// TestSyncOwnUsersStay: Roost's own users (no directory link) are never
+// orphaned, and a directory that returns nobody orphans nobody.
+func TestSyncOwnUsersStay(t *testing.T) {
+	e := newEnv(t, syncConfig)
+	e.srv.Add(fixture(3))
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	if _, err := e.dir.Sync(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateUser(sys, "example", store.User{Login: "local", Email: "local@example.org", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A filter that matches nothing (a misconfiguration): refused.
+	d, err := ldap.New(ldapConfigOf(e.srv.URI, func(c *ldap.Config) { syncConfig(c); c.Filter = "(objectClass=posixAccount)" }), e.db.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Sync(ctx, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("empty directory: %v", err)
+	}
+	users, _ := e.db.ListUsers(sys, "example")
+	if len(users) != 4 {
+		t.Fatalf("%d users after the refused sync", len(users))
+	}
+	// u02 leaves: only it is orphaned, the local user stays.
+	e.srv.Modify("dn: " + userDN("u02") + "\nchangetype: delete\n")
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.Orphaned != 1 {
+		t.Fatalf("sync %+v %v", sum, err)
+	}
+	e.user(t, "local")
+}
+
+func ldapConfigOf(uri string, mod func(*ldap.Config)) ldap.Config {
+	c := baseConfig(uri)
+	mod(&c)
+	return c
+}
+
+// TestSearch: the address book search finds users by parts of their
+// login, name or address, bounded; filter syntax in a query is matched
+// as text and never widens the search (RFC 4515 escaping).
+func TestSearch(t *testing.T) {
+	e := newEnv(t, nil)
+	e.srv.Add(fixture(20))
+	ctx := context.Background()
+	got := func(q string, limit int) []string {
+		t.Helper()
+		res, err := e.dir.Search(ctx, q, limit)
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		var out []string
+		for _, r := range res {
+			out = append(out, r.Login)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if r := got("u1", 0); len(r) != 10 {
+		t.Errorf("u1: %v", r)
+	}
+	if r := got("u1", 3); len(r) != 3 {
+		t.Errorf("u1 limit 3: %v", r)
+	}
+	if r := got("U13 example", 0); !slices.Equal(r, []string{"u13"}) {
+		t.Errorf("two words: %v", r)
+	}
+	if r := got("u05@example.org", 0); !slices.Equal(r, []string{"u05"}) {
+		t.Errorf("address: %v", r)
+	}
+	if r := got("   ", 0); len(r) != 0 {
+		t.Errorf("empty query found %v", r)
+	}
+	for _, q := range []string{"*", "u*", "*)(uid=*", "u1)(|(uid=*", "*)(|(objectClass=*", ")(objectClass=*", `\2a`, "u0*)(cn=*", "(uid=u01)"} {
+		if r := got(q, 0); len(r) != 0 {
+			t.Errorf("injection %q found %v", q, r)
+		}
+	}
+	if f := e.dir.SearchFilter("*)(uid=*"); strings.Contains(f, "=*)(uid=*") || !strings.Contains(f, `\2a\29\28uid=\2a`) {
+		t.Errorf("filter %s", f)
+	}
+	for _, q := range []string{"u0\x00", "u\xff", strings.Repeat("a", 300)} {
+		if _, err := e.dir.Search(ctx, q, 0); err == nil {
+			t.Errorf("query %q accepted", q)
+		}
+	}
+}

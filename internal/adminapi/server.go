@@ -77,6 +77,9 @@ type Options struct {
 	// sessions (its credential cache forgets revoked ones); nil: one
 	// over the store without a cache.
 	Authenticator *directory.Authenticator
+	// Directory is the external directory POST /v1/directory/sync
+	// reads (user_plugin = ldap); nil answers 501.
+	Directory directory.Syncer
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -177,6 +180,7 @@ func (s *Server) routes() {
 
 	h("POST /v1/deliver", s.deliver)
 
+	h("POST /v1/directory/sync", s.directorySync)
 	h("POST /v1/backup", s.backup)
 	h("POST /v1/restore", s.restore)
 	h("GET /v1/stats", s.stats)

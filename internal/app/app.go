@@ -28,6 +28,7 @@ import (
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/directory/ldap"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
@@ -58,9 +59,12 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
-	metrics *opsMetrics  // metrics.go
-	audit   *audit.Log   // audit.go; nil: off
-	logs    *logState    // log.go: log_file, log_levels
+	// ldapDir is the LDAP directory of user_plugin = ldap (nil otherwise):
+	// the admin API's and the periodic directory sync.
+	ldapDir *ldap.Directory
+	metrics *opsMetrics // metrics.go
+	audit   *audit.Log  // audit.go; nil: off
+	logs    *logState   // log.go: log_file, log_levels
 	started time.Time
 	// blobUsage caches the blob directory's size for roost stats.
 	blobUsage blobUsage
@@ -151,6 +155,10 @@ func Run(ctx context.Context, o Options) error {
 		go s.purgeJob(ctx)
 		go s.quotaJob(ctx, cfg)
 		go s.spoolJob(ctx, s.queue)
+		if s.ldapDir != nil && cfg.LDAPSyncInterval > 0 {
+			s.wg.Add(1)
+			go s.directorySyncJob(ctx, time.Duration(cfg.LDAPSyncInterval)*time.Minute)
+		}
 	}
 	for {
 		select {
@@ -302,7 +310,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats})
+			Runtime: s.runtimeStats, Directory: s.syncer()})
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {

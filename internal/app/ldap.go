@@ -32,6 +32,7 @@ func (s *server) useDirectory(cfg *config.Config, authn *directory.Authenticator
 	}
 	s.mu.Lock()
 	s.closers = append(s.closers, ldapCloser{d})
+	s.ldapDir = d
 	s.mu.Unlock()
 	authn.External = d
 	authn.Cache = auth.NewCredCache(cfg.AuthCacheSize, time.Duration(min(cfg.AuthCacheTTL, cfg.LDAPAuthCacheTTL))*time.Second)
@@ -61,4 +62,31 @@ func (r ldapRecipients) Recipients(ctx context.Context, addr string) ([]*store.U
 		return nil, err
 	}
 	return r.Backend.Recipients(ctx, addr)
+}
+
+// syncer is what POST /v1/directory/sync reads: the LDAP directory, or
+// nil (not a typed nil) without one.
+func (s *server) syncer() directory.Syncer {
+	if s.ldapDir == nil {
+		return nil
+	}
+	return s.ldapDir
+}
+
+// directorySyncJob runs the directory sync every interval
+// (ldap_sync_interval), the first one interval after start.
+func (s *server) directorySyncJob(ctx context.Context, interval time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.ldapDir.Sync(ctx, nil); err != nil && ctx.Err() == nil {
+			s.log.Error("periodic directory sync failed", "err", err)
+		}
+	}
 }

@@ -40,6 +40,7 @@ type Directory struct {
 	preferred   int // index in cfg.URIs of the server that answered last
 	unreachable atomic.Bool
 	provision   sync.Mutex // one just-in-time provisioning at a time
+	syncing     sync.Mutex // one Sync at a time
 }
 
 // New returns the backend; it connects lazily, at the first lookup.

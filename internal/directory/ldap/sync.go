@@ -11,40 +11,21 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 )
 
-// SyncProgress reports how far a sync is: Phase is "users", "sendas",
-// "orphans" or "groups"; Done of Total entries of that phase.
-type SyncProgress struct {
-	Phase string `json:"phase"`
-	Done  int    `json:"done"`
-	Total int    `json:"total"`
-}
-
-// SyncSummary is what a sync did.
-type SyncSummary struct {
-	Users     int `json:"users"` // user entries read
-	Created   int `json:"created"`
-	Updated   int `json:"updated"`
-	Renamed   int `json:"renamed"`
-	Unchanged int `json:"unchanged"`
-	// Orphaned users vanished from the directory: their Roost users
-	// are deleted and their stores kept as orphans (roost admin store
-	// list-orphans), as Kopano does.
-	Orphaned      int      `json:"orphaned"`
-	Groups        int      `json:"groups"` // group entries read
-	GroupsCreated int      `json:"groups_created"`
-	GroupsUpdated int      `json:"groups_updated"` // membership changed
-	Failed        int      `json:"failed"`         // entries skipped (see Errors)
-	Errors        []string `json:"errors,omitempty"`
-	Seconds       float64  `json:"seconds"`
-}
+// SyncProgress and SyncSummary are directory's: the admin API reports
+// them without naming this backend.
+type (
+	SyncProgress = directory.SyncProgress
+	SyncSummary  = directory.SyncSummary
+)
 
 // maxSyncErrors bounds the errors a summary lists (all are logged).
 const maxSyncErrors = 20
 
-func (s *SyncSummary) fail(err error) {
+func fail(s *SyncSummary, err error) {
 	s.Failed++
 	if len(s.Errors) < maxSyncErrors {
 		s.Errors = append(s.Errors, err.Error())
@@ -93,6 +74,10 @@ func (d *Directory) searchAll(ctx context.Context, filter string, attrs []string
 // the sync goes on; a directory that cannot be read stops it before
 // anything is orphaned.
 func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*SyncSummary, error) {
+	if !d.syncing.TryLock() {
+		return nil, errors.New("directory sync: another sync is running")
+	}
+	defer d.syncing.Unlock()
 	start := time.Now()
 	if progress == nil {
 		progress = func(SyncProgress) {}
@@ -139,14 +124,14 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 		e, err := d.entryOf(le)
 		if err != nil {
 			d.log.Warn("LDAP sync: entry skipped", "dn", le.DN, "err", err)
-			sum.fail(err)
+			fail(sum, err)
 			continue
 		}
 		seen[e.ID] = true
 		u, act, err := d.provisionAction(ctx, e)
 		if err != nil {
 			d.log.Warn("LDAP sync: entry not applied", "dn", le.DN, "err", err)
-			sum.fail(err)
+			fail(sum, err)
 			continue
 		}
 		switch act {
@@ -204,7 +189,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			}
 			cur, err := d.store.GetUser(sys, u.login)
 			if err != nil {
-				sum.fail(fmt.Errorf("send-as of %q: %w", u.login, err))
+				fail(sum, fmt.Errorf("send-as of %q: %w", u.login, err))
 				continue
 			}
 			var upd store.UserUpdate
@@ -220,7 +205,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			}
 			if len(upd.SendAsAdd)+len(upd.SendAsRemove) > 0 {
 				if _, err := d.store.UpdateUser(sys, u.login, upd); err != nil {
-					sum.fail(fmt.Errorf("send-as of %q: %w", u.login, err))
+					fail(sum, fmt.Errorf("send-as of %q: %w", u.login, err))
 				}
 			}
 			if (i+1)%100 == 0 || i+1 == len(users) {
@@ -274,7 +259,7 @@ func (d *Directory) orphan(ctx context.Context, seen map[string]bool, sum *SyncS
 	}
 	for i, u := range gone {
 		if err := d.store.DeleteUser(sys, u.Login); err != nil {
-			sum.fail(fmt.Errorf("orphan %q: %w", u.Login, err))
+			fail(sum, fmt.Errorf("orphan %q: %w", u.Login, err))
 			continue
 		}
 		d.log.Info("LDAP sync: user vanished from the directory; its store is an orphan now", "user", u.Login, "id", u.ExternalID)
@@ -314,7 +299,7 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 	for _, le := range raw {
 		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity}
 		if g.name == "" {
-			sum.fail(fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
+			fail(sum, fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
 			continue
 		}
 		if d.cfg.GroupMailAttr != "" {
@@ -382,7 +367,7 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 		g := groups[dn]
 		if err := d.applyGroup(sys, g, resolve(g), sum); err != nil {
 			d.log.Warn("LDAP sync: group not applied", "dn", dn, "err", err)
-			sum.fail(fmt.Errorf("group %q: %w", g.name, err))
+			fail(sum, fmt.Errorf("group %q: %w", g.name, err))
 		}
 		if (i+1)%50 == 0 || i+1 == len(order) {
 			progress(SyncProgress{Phase: "groups", Done: i + 1, Total: len(order)})

@@ -1,0 +1,39 @@
+package directory
+
+import "context"
+
+// Syncer is a directory whose whole content can be read into Roost's
+// store (user_plugin = ldap): `roost admin directory sync` and the
+// periodic sync of ldap_sync_interval run it.
+type Syncer interface {
+	// Sync reads the directory and applies it, reporting progress
+	// (progress may be nil).
+	Sync(ctx context.Context, progress func(SyncProgress)) (*SyncSummary, error)
+}
+
+// SyncProgress reports how far a sync is: Phase is "users", "sendas",
+// "orphans" or "groups"; Done of Total entries of that phase.
+type SyncProgress struct {
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+// SyncSummary is what a sync did.
+type SyncSummary struct {
+	Users     int `json:"users"` // user entries read
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Renamed   int `json:"renamed"`
+	Unchanged int `json:"unchanged"`
+	// Orphaned users vanished from the directory: their Roost users
+	// are deleted and their stores kept as orphans (roost admin store
+	// list-orphans), as Kopano does.
+	Orphaned      int      `json:"orphaned"`
+	Groups        int      `json:"groups"` // group entries read
+	GroupsCreated int      `json:"groups_created"`
+	GroupsUpdated int      `json:"groups_updated"` // membership changed
+	Failed        int      `json:"failed"`         // entries skipped (see Errors)
+	Errors        []string `json:"errors,omitempty"`
+	Seconds       float64  `json:"seconds"`
+}

@@ -41,6 +41,7 @@ need node nodejs                    # runs jmap-jam, a JMAP client from npm
 need npm npm
 need slapd slapd                    # a real OpenLDAP for the LDAP backend
 need ldapadd ldap-utils
+need mkpasswd whois                 # crypt(3) hashes (yescrypt, SHA-512) for the Unix backend
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)

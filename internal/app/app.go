@@ -28,7 +28,6 @@ import (
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
-	"github.com/roost-mail/roost/internal/directory/ldap"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
@@ -59,9 +58,9 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
-	// ldapDir is the LDAP directory of user_plugin = ldap (nil otherwise):
-	// the admin API's and the periodic directory sync.
-	ldapDir *ldap.Directory
+	// syncDir is the directory of user_plugin = ldap or unix (nil with
+	// db): the admin API's and the periodic directory sync.
+	syncDir directory.Syncer
 	metrics *opsMetrics // metrics.go
 	audit   *audit.Log  // audit.go; nil: off
 	logs    *logState   // log.go: log_file, log_levels
@@ -155,7 +154,7 @@ func Run(ctx context.Context, o Options) error {
 		go s.purgeJob(ctx)
 		go s.quotaJob(ctx, cfg)
 		go s.spoolJob(ctx, s.queue)
-		if s.ldapDir != nil && cfg.LDAPSyncInterval > 0 {
+		if s.syncDir != nil && cfg.LDAPSyncInterval > 0 {
 			s.wg.Add(1)
 			go s.directorySyncJob(ctx, time.Duration(cfg.LDAPSyncInterval)*time.Minute)
 		}

@@ -68,9 +68,9 @@ func (c *Config) validate(p *problems) {
 		case "ldap":
 			c.checkLDAP(p)
 		case "unix":
-			p.add("user_plugin", "%q is not available yet; use \"db\" or \"ldap\"", c.UserPlugin)
+			c.checkUnix(p)
 		default:
-			p.add("user_plugin", "%q is not a user plugin; want \"db\" or \"ldap\"", c.UserPlugin)
+			p.add("user_plugin", "%q is not a user plugin; want \"db\", \"ldap\" or \"unix\"", c.UserPlugin)
 		}
 	}
 	if p.ok("default_store_locale") {
@@ -476,6 +476,38 @@ func validHostname(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkUnix checks the unix_ keys, which matter only with user_plugin = unix.
+func (c *Config) checkUnix(p *problems) {
+	for _, f := range []struct{ key, v string }{
+		{"unix_passwd_file", c.UnixPasswdFile}, {"unix_shadow_file", c.UnixShadowFile}, {"unix_group_file", c.UnixGroupFile},
+	} {
+		if p.ok(f.key) && !filepath.IsAbs(f.v) {
+			p.add(f.key, "%q is not an absolute path", f.v)
+		}
+	}
+	checkMin(p, "unix_min_user_uid", c.UnixMinUserUID, 0)
+	checkMin(p, "unix_min_group_gid", c.UnixMinGroupGID, 0)
+	if p.ok("unix_max_user_uid") && c.UnixMaxUserUID < c.UnixMinUserUID {
+		p.add("unix_max_user_uid", "%d is below unix_min_user_uid %d", c.UnixMaxUserUID, c.UnixMinUserUID)
+	}
+	if p.ok("unix_max_group_gid") && c.UnixMaxGroupGID < c.UnixMinGroupGID {
+		p.add("unix_max_group_gid", "%d is below unix_min_group_gid %d", c.UnixMaxGroupGID, c.UnixMinGroupGID)
+	}
+	if p.ok("unix_non_login_shell") {
+		for _, sh := range c.UnixNonLoginShells {
+			if !filepath.IsAbs(sh) {
+				p.add("unix_non_login_shell", "%q is not an absolute path", sh)
+			}
+		}
+	}
+	if p.ok("unix_default_domain") && (c.UnixDefaultDomain == "" || strings.ContainsAny(c.UnixDefaultDomain, "@ /") || !strings.Contains(c.UnixDefaultDomain, ".")) {
+		p.add("unix_default_domain", "%q: a mail domain such as \"example.com\" is required with user_plugin = \"unix\"", c.UnixDefaultDomain)
+	}
+	if p.ok("unix_tenant") && c.UnixTenant == "" {
+		p.add("unix_tenant", "must not be empty with user_plugin = \"unix\"")
+	}
 }
 
 // checkLDAP checks the ldap_ keys, which matter only with user_plugin = ldap.

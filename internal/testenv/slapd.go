@@ -20,7 +20,9 @@ import (
 // suffix dc=example,dc=org, a root DN for loading entries, and a service
 // account cn=roost that may read user entries (not their passwords). The
 // refint overlay keeps member and seeAlso DNs pointing at renamed and
-// deleted entries, as in a directory with groups.
+// deleted entries, as in a directory with groups. The service account
+// reads at most 500 entries a search unless it pages (RFC 2696), as
+// Active Directory's MaxPageSize makes it.
 type Slapd struct {
 	t    testing.TB
 	dir  string
@@ -90,6 +92,7 @@ suffix "%[2]s"
 rootdn "%[3]s"
 rootpw %[4]s
 directory %[1]s/db
+limits dn.exact="%[5]s" size.soft=500 size.hard=500 size.pr=500 size.prtotal=unlimited
 overlay refint
 refint_attributes member seeAlso
 access to attrs=userPassword by anonymous auth by self write by * none

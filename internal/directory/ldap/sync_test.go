@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roost-mail/roost/internal/directory/ldap"
 	"github.com/roost-mail/roost/internal/store"
@@ -265,4 +268,43 @@ func TestSearch(t *testing.T) {
 			t.Errorf("query %q accepted", q)
 		}
 	}
+}
+
+// TestSyncLarge times the sync of a large directory: set
+// ROOST_LDAP_SYNC_USERS (e.g. 10000) to run it; docs/benchmarks.md
+// has the figures. It checks the counts, never the time.
+func TestSyncLarge(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("ROOST_LDAP_SYNC_USERS"))
+	if n <= 0 {
+		t.Skip("set ROOST_LDAP_SYNC_USERS to run")
+	}
+	e := newEnv(t, func(c *ldap.Config) { syncConfig(c); c.PageSize = 500 })
+	var b strings.Builder
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n", groupsOU)
+	for i := range n {
+		uid := fmt.Sprintf("user%05d", i)
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: User %05d\nsn: User\nmail: %s@example.org\n\n", userDN(uid), uid, i, uid)
+	}
+	// 100 groups of 100 members each.
+	for g := range n / 100 {
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: team%03d\n", groupDN(fmt.Sprintf("team%03d", g)), g)
+		for i := g * 100; i < (g+1)*100; i++ {
+			fmt.Fprintf(&b, "member: %s\n", userDN(fmt.Sprintf("user%05d", i)))
+		}
+		b.WriteString("\n")
+	}
+	start := time.Now()
+	e.srv.Add(b.String())
+	t.Logf("loaded %d users into slapd in %s", n, time.Since(start).Round(time.Millisecond))
+	ctx := context.Background()
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.Created != n || sum.Groups != n/100 {
+		t.Fatalf("first sync %+v %v", sum, err)
+	}
+	t.Logf("first sync (%d users created, %d groups): %.1fs", n, sum.Groups, sum.Seconds)
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.Unchanged != n {
+		t.Fatalf("second sync %+v %v", sum, err)
+	}
+	t.Logf("second sync (nothing changed): %.1fs", sum.Seconds)
 }

@@ -103,6 +103,14 @@ type Config struct {
 	LDAPSendasAttribute     string `toml:"ldap_sendas_attribute" default:"" doc:"Attribute of a user listing who may send as that user ('kopanoSendAsPrivilege'). Applied by the directory sync. Empty: send-as is managed in Roost."`
 	LDAPSendasType          string `toml:"ldap_sendas_attribute_type" default:"dn" doc:"What 'ldap_sendas_attribute' holds: 'dn' (DNs of user entries) or 'text' (values of 'ldap_sendas_relation_attribute')."`
 	LDAPSendasRelAttr       string `toml:"ldap_sendas_relation_attribute" default:"" doc:"With 'ldap_sendas_attribute_type = \"text\"': the user attribute the values name. Empty: 'ldap_loginname_attribute'."`
+	LDAPQuotaOverrideAttr   string `toml:"ldap_quotaoverride_attribute" default:"" doc:"Attribute that, '1' or 'TRUE', gives the user the quota levels of the three quota attributes instead of the tenant's or global defaults ('kopanoQuotaOverride'). Empty: quotas are managed in Roost."`
+	LDAPWarnQuotaAttr       string `toml:"ldap_warnquota_attribute" default:"" doc:"Attribute with the user's warning quota level in units of 'ldap_quota_multiplier' ('kopanoQuotaWarn')."`
+	LDAPSoftQuotaAttr       string `toml:"ldap_softquota_attribute" default:"" doc:"Attribute with the user's soft quota level ('kopanoQuotaSoft')."`
+	LDAPHardQuotaAttr       string `toml:"ldap_hardquota_attribute" default:"" doc:"Attribute with the user's hard quota level ('kopanoQuotaHard')."`
+	LDAPQuotaMultiplier     int    `toml:"ldap_quota_multiplier" default:"1048576" doc:"Bytes per unit of the quota attributes: 1048576 reads them as MB, as Kopano's schema has them."`
+	LDAPEnabledFeaturesAttr string `toml:"ldap_enabled_features_attribute" default:"" doc:"Attribute listing features enabled for the user although 'disabled_features' disables them ('kopanoEnabledFeatures'; 'imap', 'pop3', …)."`
+	LDAPDisabledFeatAttr    string `toml:"ldap_disabled_features_attribute" default:"" doc:"Attribute listing features disabled for the user ('kopanoDisabledFeatures')."`
+	LDAPUserServerAttr      string `toml:"ldap_user_server_attribute" default:"" doc:"Attribute naming the node that holds the user's store ('kopanoUserServer'), kept as the user's home node. Empty: home nodes are managed in Roost."`
 	LDAPPageSize            int    `toml:"ldap_page_size" default:"500" doc:"Entries per page when the directory sync reads the whole directory (RFC 2696 paged results; AD answers at most 1000 a page)."`
 	LDAPSyncInterval        int    `toml:"ldap_sync_interval" default:"0" doc:"With 'user_plugin = \"ldap\"' or '\"unix\"': minutes between directory syncs run by 'roost serve' with the 'jobs' role (as 'roost admin directory sync' does: users, groups, renames, vanished users' stores orphaned). 0 never syncs on its own: users are then created at first login or delivery, and groups and vanished users wait for 'roost admin directory sync'."`
 

@@ -563,6 +563,7 @@ func (c *Config) checkLDAP(p *problems) {
 		checkMin(p, "ldap_page_size", c.LDAPPageSize, 1)
 	}
 	checkMin(p, "ldap_sync_interval", c.LDAPSyncInterval, 0)
+	checkMin(p, "ldap_quota_multiplier", c.LDAPQuotaMultiplier, 1)
 	if p.ok("ldap_bind_user") && c.LDAPBindUser != "" && !strings.Contains(c.LDAPBindUser, "=") {
 		p.add("ldap_bind_user", "%q is not a DN, e.g. \"cn=roost,dc=example,dc=com\"", c.LDAPBindUser)
 	}
@@ -574,7 +575,10 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_group_emailaddress_attribute", c.LDAPGroupEmailAttribute}, {"ldap_groupmembers_attribute", c.LDAPGroupMembersAttr},
 		{"ldap_groupmembers_relation_attribute", c.LDAPGroupMembersRelAttr}, {"ldap_group_security_attribute", c.LDAPGroupSecurityAttr},
 		{"ldap_group_hidden_attribute", c.LDAPGroupHiddenAttr}, {"ldap_sendas_attribute", c.LDAPSendasAttribute},
-		{"ldap_sendas_relation_attribute", c.LDAPSendasRelAttr},
+		{"ldap_sendas_relation_attribute", c.LDAPSendasRelAttr}, {"ldap_quotaoverride_attribute", c.LDAPQuotaOverrideAttr},
+		{"ldap_warnquota_attribute", c.LDAPWarnQuotaAttr}, {"ldap_softquota_attribute", c.LDAPSoftQuotaAttr},
+		{"ldap_hardquota_attribute", c.LDAPHardQuotaAttr}, {"ldap_enabled_features_attribute", c.LDAPEnabledFeaturesAttr},
+		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)

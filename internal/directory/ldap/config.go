@@ -17,8 +17,10 @@
 // and orphans the stores of users who vanished. Search (search.go) is the
 // address book (GAL) search for clients.
 //
-// Not yet: companies as tenants, address lists, dynamic groups, contacts,
-// quota and feature attributes, home node.
+// Quota levels, features and the home node follow the entry when their
+// attributes are configured.
+//
+// Not yet: companies as tenants, address lists, dynamic groups, contacts.
 package ldap
 
 import (
@@ -66,6 +68,12 @@ type Config struct {
 	SendAsText      bool
 	SendAsRelAttr   string // "": LoginAttr
 	PageSize        int    // 0: 500
+
+	// Per-user settings; "" leaves them to Roost.
+	QuotaOverrideAttr, WarnQuotaAttr, SoftQuotaAttr, HardQuotaAttr string
+	QuotaMultiplier                                                int64 // bytes per unit; 0: 1 MiB
+	EnabledFeaturesAttr, DisabledFeaturesAttr                      string
+	ServerAttr                                                     string
 }
 
 // preset holds the defaults of ldap_preset.
@@ -101,36 +109,40 @@ func FromConfig(c *config.Config) (Config, error) {
 		return def
 	}
 	out := Config{
-		URIs:             strings.Fields(c.LDAPURI),
-		StartTLS:         c.LDAPStartTLS,
-		BindDN:           c.LDAPBindUser,
-		BindPass:         c.LDAPBindPasswd,
-		Base:             c.LDAPSearchBase,
-		Filter:           or(c.LDAPUserSearchFilter, p.filter),
-		UniqueAttr:       or(c.LDAPUserUniqueAttribute, p.unique),
-		LoginAttr:        or(c.LDAPLoginnameAttribute, p.login),
-		MailAttr:         or(c.LDAPEmailAttribute, p.mail),
-		AliasesAttr:      or(c.LDAPEmailAliasesAttr, p.aliases),
-		FullNameAttr:     or(c.LDAPFullnameAttribute, p.fullName),
-		NonactiveAttr:    c.LDAPNonactiveAttribute,
-		NonactiveValue:   c.LDAPNonactiveValue,
-		NonactiveBitmask: c.LDAPNonactiveBitmask,
-		AdminAttr:        c.LDAPIsadminAttribute,
-		Timeout:          time.Duration(c.LDAPNetworkTimeout) * time.Second,
-		Tenant:           c.LDAPTenant,
-		GroupFilter:      or(c.LDAPGroupSearchFilter, p.groupFilter),
-		GroupNameAttr:    or(c.LDAPGroupnameAttribute, "cn"),
-		GroupMailAttr:    or(c.LDAPGroupEmailAttribute, or(c.LDAPEmailAttribute, p.mail)),
-		MembersAttr:      or(c.LDAPGroupMembersAttr, p.members),
-		MembersText:      c.LDAPGroupMembersType == "text",
-		MembersRelAttr:   c.LDAPGroupMembersRelAttr,
-		SecurityAttr:     c.LDAPGroupSecurityAttr,
-		SecurityADS:      c.LDAPGroupSecurityType == "ads",
-		GroupHiddenAttr:  c.LDAPGroupHiddenAttr,
-		SendAsAttr:       c.LDAPSendasAttribute,
-		SendAsText:       c.LDAPSendasType == "text",
-		SendAsRelAttr:    c.LDAPSendasRelAttr,
-		PageSize:         c.LDAPPageSize,
+		URIs:              strings.Fields(c.LDAPURI),
+		StartTLS:          c.LDAPStartTLS,
+		BindDN:            c.LDAPBindUser,
+		BindPass:          c.LDAPBindPasswd,
+		Base:              c.LDAPSearchBase,
+		Filter:            or(c.LDAPUserSearchFilter, p.filter),
+		UniqueAttr:        or(c.LDAPUserUniqueAttribute, p.unique),
+		LoginAttr:         or(c.LDAPLoginnameAttribute, p.login),
+		MailAttr:          or(c.LDAPEmailAttribute, p.mail),
+		AliasesAttr:       or(c.LDAPEmailAliasesAttr, p.aliases),
+		FullNameAttr:      or(c.LDAPFullnameAttribute, p.fullName),
+		NonactiveAttr:     c.LDAPNonactiveAttribute,
+		NonactiveValue:    c.LDAPNonactiveValue,
+		NonactiveBitmask:  c.LDAPNonactiveBitmask,
+		AdminAttr:         c.LDAPIsadminAttribute,
+		Timeout:           time.Duration(c.LDAPNetworkTimeout) * time.Second,
+		Tenant:            c.LDAPTenant,
+		GroupFilter:       or(c.LDAPGroupSearchFilter, p.groupFilter),
+		GroupNameAttr:     or(c.LDAPGroupnameAttribute, "cn"),
+		GroupMailAttr:     or(c.LDAPGroupEmailAttribute, or(c.LDAPEmailAttribute, p.mail)),
+		MembersAttr:       or(c.LDAPGroupMembersAttr, p.members),
+		MembersText:       c.LDAPGroupMembersType == "text",
+		MembersRelAttr:    c.LDAPGroupMembersRelAttr,
+		SecurityAttr:      c.LDAPGroupSecurityAttr,
+		SecurityADS:       c.LDAPGroupSecurityType == "ads",
+		GroupHiddenAttr:   c.LDAPGroupHiddenAttr,
+		SendAsAttr:        c.LDAPSendasAttribute,
+		SendAsText:        c.LDAPSendasType == "text",
+		SendAsRelAttr:     c.LDAPSendasRelAttr,
+		PageSize:          c.LDAPPageSize,
+		QuotaOverrideAttr: c.LDAPQuotaOverrideAttr, WarnQuotaAttr: c.LDAPWarnQuotaAttr, SoftQuotaAttr: c.LDAPSoftQuotaAttr,
+		HardQuotaAttr: c.LDAPHardQuotaAttr, QuotaMultiplier: int64(c.LDAPQuotaMultiplier),
+		EnabledFeaturesAttr: c.LDAPEnabledFeaturesAttr, DisabledFeaturesAttr: c.LDAPDisabledFeatAttr,
+		ServerAttr: c.LDAPUserServerAttr,
 	}
 	if out.SecurityAttr == "" && p.security != "" {
 		out.SecurityAttr = p.security

@@ -76,7 +76,9 @@ func (d *Directory) create(ctx context.Context, e *Entry) (*store.User, error) {
 		return nil, fmt.Errorf("ldap: tenant %q: %w", d.cfg.Tenant, err)
 	}
 	u, err := d.store.CreateUser(sys, d.cfg.Tenant, store.User{Login: e.Login, Email: e.Mail, Aliases: e.Aliases,
-		FullName: e.FullName, Active: e.Active, Admin: e.Admin, ExternalID: e.ID})
+		FullName: e.FullName, Active: e.Active, Admin: e.Admin, ExternalID: e.ID,
+		QuotaOverride: e.QuotaOverride, Quota: e.Quota, EnabledFeatures: e.EnabledFeatures, DisabledFeatures: e.DisabledFeatures,
+		HomeNode: e.Server})
 	if err != nil {
 		return nil, fmt.Errorf("ldap: create user %q from %s: %w", e.Login, e.DN, err)
 	}
@@ -102,6 +104,29 @@ func diff(u *store.User, e *Entry) (store.UserUpdate, bool) {
 	}
 	if u.Active != e.Active {
 		upd.Active, changed = &e.Active, true
+	}
+	if e.HasQuota {
+		if u.QuotaOverride != e.QuotaOverride {
+			upd.QuotaOverride, changed = &e.QuotaOverride, true
+		}
+		if u.Quota != e.Quota {
+			upd.QuotaWarn, upd.QuotaSoft, upd.QuotaHard, changed = &e.Quota.Warn, &e.Quota.Soft, &e.Quota.Hard, true
+		}
+	}
+	if e.HasFeatures {
+		for _, f := range e.EnabledFeatures {
+			if !slices.Contains(u.EnabledFeatures, f) {
+				upd.EnableFeature, changed = append(upd.EnableFeature, f), true
+			}
+		}
+		for _, f := range e.DisabledFeatures {
+			if !slices.Contains(u.DisabledFeatures, f) {
+				upd.DisableFeat, changed = append(upd.DisableFeat, f), true
+			}
+		}
+	}
+	if e.HasServer && u.HomeNode != e.Server {
+		upd.HomeNode, changed = &e.Server, true
 	}
 	if e.HasAdmin && u.Admin != e.Admin {
 		upd.Admin, changed = &e.Admin, true

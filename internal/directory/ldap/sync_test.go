@@ -308,3 +308,35 @@ func TestSyncLarge(t *testing.T) {
 	}
 	t.Logf("second sync (nothing changed): %.1fs", sum.Seconds)
 }
+
+// TestUserSettings: quota levels (in MB, the Kopano schema's unit),
+// features and the home node come from the entry at login, and the
+// sync applies their changes. (Stand-in attributes of inetOrgPerson:
+// the test slapd has no Kopano schema.)
+func TestUserSettings(t *testing.T) {
+	e := newEnv(t, func(c *ldap.Config) {
+		c.QuotaOverrideAttr, c.WarnQuotaAttr, c.SoftQuotaAttr, c.HardQuotaAttr = "carLicense", "roomNumber", "postalCode", "postOfficeBox"
+		c.QuotaMultiplier = 1 << 20
+		c.EnabledFeaturesAttr, c.DisabledFeaturesAttr = "businessCategory", "destinationIndicator"
+		c.ServerAttr = "physicalDeliveryOfficeName"
+	})
+	e.srv.AddUser("quinn", "quinn-pw", "quinn@example.org", "carLicense: 1", "roomNumber: 100", "postalCode: 200",
+		"postOfficeBox: 300", "businessCategory: imap", "destinationIndicator: pop3", "destinationIndicator: nonsense",
+		"physicalDeliveryOfficeName: node2")
+	if _, err := e.login("quinn", "quinn-pw"); err != nil {
+		t.Fatalf("login: %v\n%s", err, e.logs)
+	}
+	u := e.user(t, "quinn")
+	if !u.QuotaOverride || u.Quota != (store.Quota{Warn: 100 << 20, Soft: 200 << 20, Hard: 300 << 20}) ||
+		!slices.Equal(u.EnabledFeatures, []string{"imap"}) || !slices.Equal(u.DisabledFeatures, []string{"pop3"}) || u.HomeNode != "node2" {
+		t.Fatalf("user %+v", u)
+	}
+	e.srv.Modify("dn: " + userDN("quinn") + "\nchangetype: modify\nreplace: postOfficeBox\npostOfficeBox: 400\n-\nreplace: physicalDeliveryOfficeName\nphysicalDeliveryOfficeName: node3\n-\ndelete: carLicense\n")
+	if sum, err := e.dir.Sync(context.Background(), nil); err != nil || sum.Updated != 1 {
+		t.Fatalf("sync %+v %v", sum, err)
+	}
+	u = e.user(t, "quinn")
+	if u.QuotaOverride || u.Quota.Hard != 400<<20 || u.HomeNode != "node3" {
+		t.Fatalf("after the change %+v", u)
+	}
+}

@@ -113,8 +113,9 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	}
 	seen := map[string]bool{}
 	type done struct {
-		e     *Entry
-		login string
+		e      *Entry
+		login  string
+		sendAs []string // the user's send-as list when provisioned
 	}
 	var users []done
 	for i, le := range raw {
@@ -152,7 +153,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 				}
 			}
 		}
-		users = append(users, done{e: e, login: u.Login})
+		users = append(users, done{e: e, login: u.Login, sendAs: u.SendAs})
 		if (i+1)%100 == 0 || i+1 == len(raw) {
 			progress(SyncProgress{Phase: "users", Done: i + 1, Total: len(raw)})
 		}
@@ -187,11 +188,9 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 					want = append(want, l)
 				}
 			}
-			cur, err := d.store.GetUser(sys, u.login)
-			if err != nil {
-				fail(sum, fmt.Errorf("send-as of %q: %w", u.login, err))
-				continue
-			}
+			// The sync changes send-as only here: the list read when
+			// the user was provisioned is current.
+			cur := &store.User{SendAs: u.sendAs}
 			var upd store.UserUpdate
 			for _, l := range want {
 				if !slices.ContainsFunc(cur.SendAs, func(x string) bool { return strings.EqualFold(x, l) }) {

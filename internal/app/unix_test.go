@@ -34,6 +34,13 @@ func TestUnixWiring(t *testing.T) {
 	c := startServer(t, dir, fmt.Sprintf("imap_listen = %q\nallow_plaintext_auth = true\nuser_plugin = \"unix\"\n"+
 		"unix_passwd_file = %q\nunix_shadow_file = %q\nunix_group_file = %q\nunix_default_domain = \"example.org\"\nunix_tenant = \"example\"\n",
 		imapAddr, filepath.Join(dir, "passwd"), filepath.Join(dir, "shadow"), filepath.Join(dir, "group")))
+	waitFor(t, "imap listener", func() bool {
+		c, err := net.Dial("tcp", imapAddr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 	login := func(user, pw string) string {
 		t.Helper()
 		c, err := net.Dial("tcp", imapAddr)

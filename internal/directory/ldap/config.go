@@ -74,6 +74,10 @@ type Config struct {
 	QuotaMultiplier                                                int64 // bytes per unit; 0: 1 MiB
 	EnabledFeaturesAttr, DisabledFeaturesAttr                      string
 	ServerAttr                                                     string
+
+	// Dynamic groups: entries of DynGroupFilter whose DynGroupFilterAttr
+	// holds a filter selecting their members.
+	DynGroupFilter, DynGroupNameAttr, DynGroupFilterAttr string
 }
 
 // preset holds the defaults of ldap_preset.

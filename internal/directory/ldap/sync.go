@@ -221,6 +221,11 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			return nil, err
 		}
 	}
+	if d.cfg.DynGroupFilter != "" {
+		if err := d.syncDynamicGroups(ctx, lookup, sum); err != nil {
+			return nil, err
+		}
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	d.log.Info("LDAP directory sync done", "users", sum.Users, "created", sum.Created, "updated", sum.Updated,
 		"renamed", sum.Renamed, "orphaned", sum.Orphaned, "groups", sum.Groups, "failed", sum.Failed, "seconds", sum.Seconds)
@@ -500,4 +505,42 @@ func truthy(v string) bool {
 		return true
 	}
 	return false
+}
+
+// syncDynamicGroups makes a Roost group of each dynamic group entry
+// (ldap_dynamicgroup_*): its members are the users its filter selects,
+// within the user filter, as the directory has them now.
+func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool), sum *SyncSummary) error {
+	raw, err := d.searchAll(ctx, d.cfg.DynGroupFilter, []string{d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr})
+	if err != nil {
+		return fmt.Errorf("directory sync: dynamic groups: %w", err)
+	}
+	sys := store.SystemContext(ctx)
+	for _, le := range raw {
+		g := &group{name: le.GetAttributeValue(d.cfg.DynGroupNameAttr), kind: store.GroupSecurity}
+		f := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupFilterAttr))
+		if g.name == "" || f == "" {
+			fail(sum, fmt.Errorf("dynamic group %q has no %s or no %s", le.DN, d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr))
+			continue
+		}
+		if _, err := goldap.CompileFilter(f); err != nil {
+			fail(sum, fmt.Errorf("dynamic group %q: filter %q: %w", le.DN, f, err))
+			continue
+		}
+		sum.Groups++
+		entries, err := d.searchAll(ctx, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
+		if err != nil {
+			return fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
+		}
+		var want []string
+		for _, m := range entries {
+			if l, ok := lookup(m.DN, false, ""); ok {
+				want = append(want, l)
+			}
+		}
+		if err := d.applyGroup(sys, g, want, sum); err != nil {
+			fail(sum, fmt.Errorf("dynamic group %q: %w", g.name, err))
+		}
+	}
+	return nil
 }

@@ -54,6 +54,8 @@ func fixture(n int) string {
 		groupDN("eng"), members("u01", "u02", "u03", "u04", "u05"), groupDN("staff"))
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: sales\nbusinessCategory: TRUE\n%s\n",
 		groupDN("sales"), members("u10", "u11", "u12", "u13", "u14"))
+	// A dynamic group: the users whose address starts with u1.
+	fmt.Fprintf(&b, "dn: cn=dyn-u1,%s\nobjectClass: organizationalRole\ncn: dyn-u1\ndescription: (mail=u1*@example.org)\n\n", groupsOU)
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\nobjectClass: inetLocalMailRecipient\ncn: newsletter\nbusinessCategory: 0\ndescription: TRUE\nmailLocalAddress: news@example.org\n%s\n",
 		groupDN("newsletter"), members("u20"))
 	return b.String()
@@ -68,6 +70,8 @@ func syncConfig(c *ldap.Config) {
 	c.GroupHiddenAttr = "description"
 	c.SendAsAttr = "seeAlso"
 	c.PageSize = 7 // several pages of the paged results control
+	c.DynGroupFilter = "(&(objectClass=organizationalRole)(description=*))"
+	c.DynGroupNameAttr, c.DynGroupFilterAttr = "cn", "description"
 }
 
 func members(t *testing.T, e *env, group string) []string {
@@ -101,7 +105,7 @@ func TestSync(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sync: %v\n%s", err, e.logs)
 	}
-	if sum.Users != 50 || sum.Created != 50 || sum.Groups != 4 || sum.GroupsCreated != 4 || sum.Failed != 0 || sum.Orphaned != 0 {
+	if sum.Users != 50 || sum.Created != 50 || sum.Groups != 5 || sum.GroupsCreated != 5 || sum.Failed != 0 || sum.Orphaned != 0 {
 		t.Fatalf("first sync %+v\n%s", sum, e.logs)
 	}
 	if !slices.Equal(phases, []string{"users", "sendas", "groups"}) {
@@ -126,6 +130,9 @@ func TestSync(t *testing.T) {
 	}
 	if m := members(t, e, "sales"); !slices.Equal(m, uids("u10", "u11", "u12", "u13", "u14")) {
 		t.Errorf("sales %v", m)
+	}
+	if m := members(t, e, "dyn-u1"); !slices.Equal(m, uids("u10", "u11", "u12", "u13", "u14", "u15", "u16", "u17", "u18", "u19")) {
+		t.Errorf("dynamic group %v", m)
 	}
 	g, err := e.db.GetGroup(store.SystemContext(ctx), "example", "newsletter")
 	if err != nil || g.Kind != store.GroupDistribution || !g.Hidden || g.Email != "news@example.org" {

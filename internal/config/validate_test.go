@@ -159,6 +159,8 @@ var validationCases = []struct {
 	{"ldap dyn filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_search_filter = \"x=y\"", []want{{"ldap_dynamicgroup_search_filter", "not an LDAP filter"}}},
 	{"ldap dyn name", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_name_attribute = \"c n\"", []want{{"ldap_dynamicgroup_name_attribute", "not an LDAP attribute name"}}},
 	{"ldap dyn filter attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_filter_attribute = \"k f\"", []want{{"ldap_dynamicgroup_filter_attribute", "not an LDAP attribute name"}}},
+	{"ldap company filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_company_search_filter = \"ou\"", []want{{"ldap_company_search_filter", "not an LDAP filter"}}},
+	{"ldap company name", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_companyname_attribute = \"o u\"", []want{{"ldap_companyname_attribute", "not an LDAP attribute name"}}},
 	{"ldap tenant empty", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_tenant = \"\"", []want{{"ldap_tenant", "must not be empty"}}},
 	{"user_plugin unix without domain", `user_plugin = "unix"`, []want{{"unix_default_domain", "mail domain"}}},
 	{"unix passwd relative", "user_plugin = \"unix\"\nunix_default_domain = \"example.org\"\nunix_passwd_file = \"etc/passwd\"", []want{{"unix_passwd_file", "not an absolute path"}}},

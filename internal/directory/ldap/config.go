@@ -20,7 +20,10 @@
 // Quota levels, features and the home node follow the entry when their
 // attributes are configured.
 //
-// Not yet: companies as tenants, address lists, dynamic groups, contacts.
+// Companies (ldap_company_search_filter) are tenants holding the entries
+// below them; dynamic groups take their members from a filter.
+//
+// Not yet: address lists, contacts.
 package ldap
 
 import (
@@ -78,6 +81,9 @@ type Config struct {
 	// Dynamic groups: entries of DynGroupFilter whose DynGroupFilterAttr
 	// holds a filter selecting their members.
 	DynGroupFilter, DynGroupNameAttr, DynGroupFilterAttr string
+	// Companies: entries of CompanyFilter are tenants named by
+	// CompanyNameAttr, holding the entries below them.
+	CompanyFilter, CompanyNameAttr string
 }
 
 // preset holds the defaults of ldap_preset.

@@ -41,6 +41,7 @@ type Directory struct {
 	unreachable atomic.Bool
 	provision   sync.Mutex // one just-in-time provisioning at a time
 	syncing     sync.Mutex // one Sync at a time
+	companyList []company  // the companies of the running Sync (under syncing)
 }
 
 // New returns the backend; it connects lazily, at the first lookup.
@@ -72,6 +73,8 @@ type Entry struct {
 	Active   bool
 	Admin    store.AdminLevel
 	HasAdmin bool // ldap_isadmin_attribute is configured
+	// Tenant is the company the entry is below ("" : ldap_tenant).
+	Tenant string
 	// Quota and features when their attributes are configured (Has…).
 	HasQuota         bool
 	QuotaOverride    bool

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -51,6 +52,10 @@ func (d *Directory) provisionAction(ctx context.Context, e *Entry) (*store.User,
 	if err != nil {
 		return nil, unchanged, fmt.Errorf("ldap provision %q: %w", e.Login, err)
 	}
+	if e.Tenant != "" && !strings.EqualFold(u.Tenant, e.Tenant) {
+		d.log.Warn("LDAP: the user's entry is in another company than its Roost tenant; moving users between tenants is not supported",
+			"user", u.Login, "tenant", u.Tenant, "company", e.Tenant, "dn", e.DN)
+	}
 	upd, changed := diff(u, e)
 	if !changed {
 		return u, unchanged, nil
@@ -66,16 +71,35 @@ func (d *Directory) provisionAction(ctx context.Context, e *Entry) (*store.User,
 	return nu, updated, nil
 }
 
-func (d *Directory) create(ctx context.Context, e *Entry) (*store.User, error) {
-	sys := store.SystemContext(ctx)
-	if _, err := d.store.GetTenant(sys, d.cfg.Tenant); errors.Is(err, store.ErrNotFound) {
-		if _, err := d.store.CreateTenant(sys, d.cfg.Tenant); err != nil && !errors.Is(err, store.ErrConflict) {
-			return nil, fmt.Errorf("ldap: create tenant %q: %w", d.cfg.Tenant, err)
+// ensureTenant creates tenant if it does not exist.
+func (d *Directory) ensureTenant(sys context.Context, tenant string) error {
+	if _, err := d.store.GetTenant(sys, tenant); errors.Is(err, store.ErrNotFound) {
+		if _, err := d.store.CreateTenant(sys, tenant); err != nil && !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("ldap: create tenant %q: %w", tenant, err)
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("ldap: tenant %q: %w", d.cfg.Tenant, err)
+		return fmt.Errorf("ldap: tenant %q: %w", tenant, err)
 	}
-	u, err := d.store.CreateUser(sys, d.cfg.Tenant, store.User{Login: e.Login, Email: e.Mail, Aliases: e.Aliases,
+	return nil
+}
+
+func (d *Directory) create(ctx context.Context, e *Entry) (*store.User, error) {
+	sys := store.SystemContext(ctx)
+	tenant := e.Tenant
+	if tenant == "" && d.cfg.CompanyFilter != "" {
+		cs, err := d.companies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tenant = companyOf(cs, e.DN)
+	}
+	if tenant == "" {
+		tenant = d.cfg.Tenant
+	}
+	if err := d.ensureTenant(sys, tenant); err != nil {
+		return nil, err
+	}
+	u, err := d.store.CreateUser(sys, tenant, store.User{Login: e.Login, Email: e.Mail, Aliases: e.Aliases,
 		FullName: e.FullName, Active: e.Active, Admin: e.Admin, ExternalID: e.ID,
 		QuotaOverride: e.QuotaOverride, Quota: e.Quota, EnabledFeatures: e.EnabledFeatures, DisabledFeatures: e.DisabledFeatures,
 		HomeNode: e.Server})

@@ -83,12 +83,26 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 		progress = func(SyncProgress) {}
 	}
 	sum := &SyncSummary{}
+	var err error
 	attrs := d.attrs()
 	for _, a := range []string{d.cfg.SendAsAttr, d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
 		if a != "" && !slices.Contains(attrs, a) {
 			attrs = append(attrs, a)
 		}
 	}
+	var companies []company
+	if d.cfg.CompanyFilter != "" {
+		if companies, err = d.companies(ctx); err != nil {
+			return nil, fmt.Errorf("directory sync: %w", err)
+		}
+		for _, c := range companies {
+			if err := d.ensureTenant(store.SystemContext(ctx), c.name); err != nil {
+				return nil, fmt.Errorf("directory sync: %w", err)
+			}
+		}
+	}
+	d.companyList = companies
+	defer func() { d.companyList = nil }()
 	raw, err := d.searchAll(ctx, d.cfg.Filter, attrs)
 	if err != nil {
 		return nil, fmt.Errorf("directory sync: users: %w", err)
@@ -129,6 +143,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			continue
 		}
 		seen[e.ID] = true
+		e.Tenant = companyOf(companies, le.DN)
 		u, act, err := d.provisionAction(ctx, e)
 		if err != nil {
 			d.log.Warn("LDAP sync: entry not applied", "dn", le.DN, "err", err)
@@ -238,7 +253,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 // misconfiguration (a wrong base or filter), not for everyone leaving.
 func (d *Directory) orphan(ctx context.Context, seen map[string]bool, sum *SyncSummary, progress func(SyncProgress)) error {
 	sys := store.SystemContext(ctx)
-	all, err := d.store.ListUsers(sys, d.cfg.Tenant)
+	all, err := d.store.ListUsers(sys, "") // every tenant: companies too
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // the tenant does not exist yet: nobody to orphan
 	}
@@ -275,6 +290,7 @@ func (d *Directory) orphan(ctx context.Context, seen map[string]bool, sum *SyncS
 
 // group is a group entry as the sync reads it.
 type group struct {
+	tenant     string
 	name, mail string
 	kind       store.GroupKind
 	hidden     bool
@@ -301,7 +317,7 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 	groups := map[string]*group{}
 	var order []string
 	for _, le := range raw {
-		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity}
+		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
 		if g.name == "" {
 			fail(sum, fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
 			continue
@@ -386,9 +402,12 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 // (Roost's store has no group update yet, and deleting the group would
 // drop the ACL entries naming it).
 func (d *Directory) applyGroup(sys context.Context, g *group, want []string, sum *SyncSummary) error {
-	t := d.cfg.Tenant
+	t := g.tenant
 	cur, err := d.store.GetGroup(sys, t, g.name)
 	if errors.Is(err, store.ErrNotFound) {
+		if err := d.ensureTenant(sys, t); err != nil {
+			return err
+		}
 		cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Email: g.mail, Kind: g.kind, Hidden: g.hidden})
 		if err == nil {
 			sum.GroupsCreated++
@@ -517,7 +536,7 @@ func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string,
 	}
 	sys := store.SystemContext(ctx)
 	for _, le := range raw {
-		g := &group{name: le.GetAttributeValue(d.cfg.DynGroupNameAttr), kind: store.GroupSecurity}
+		g := &group{name: le.GetAttributeValue(d.cfg.DynGroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
 		f := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupFilterAttr))
 		if g.name == "" || f == "" {
 			fail(sum, fmt.Errorf("dynamic group %q has no %s or no %s", le.DN, d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr))
@@ -543,4 +562,44 @@ func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string,
 		}
 	}
 	return nil
+}
+
+// company is a company entry: a tenant.
+type company struct{ dn, name string }
+
+// companies reads the company entries (ldap_company_search_filter).
+func (d *Directory) companies(ctx context.Context) ([]company, error) {
+	raw, err := d.searchAll(ctx, d.cfg.CompanyFilter, []string{d.cfg.CompanyNameAttr})
+	if err != nil {
+		return nil, fmt.Errorf("companies: %w", err)
+	}
+	var out []company
+	for _, le := range raw {
+		if n := le.GetAttributeValue(d.cfg.CompanyNameAttr); n != "" {
+			out = append(out, company{dn: normDN(le.DN), name: n})
+		}
+	}
+	return out, nil
+}
+
+// companyOf returns the name of the innermost company dn is below (or
+// is), "" when none.
+func companyOf(cs []company, dn string) string {
+	n := normDN(dn)
+	best, name := -1, ""
+	for _, c := range cs {
+		if (n == c.dn || strings.HasSuffix(n, ","+c.dn)) && len(c.dn) > best {
+			best, name = len(c.dn), c.name
+		}
+	}
+	return name
+}
+
+// tenantOf is the tenant of an entry during a sync: its company's, or
+// ldap_tenant.
+func (d *Directory) tenantOf(dn string) string {
+	if t := companyOf(d.companyList, dn); t != "" {
+		return t
+	}
+	return d.cfg.Tenant
 }

@@ -347,3 +347,55 @@ func TestUserSettings(t *testing.T) {
 		t.Fatalf("after the change %+v", u)
 	}
 }
+
+// TestCompanies: with ldap_company_search_filter, each company is a
+// tenant holding the users and groups below it, at first login as at
+// sync; entries outside every company are in ldap_tenant; a user who
+// leaves a company's subtree is orphaned there.
+func TestCompanies(t *testing.T) {
+	e := newEnv(t, func(c *ldap.Config) {
+		syncConfig(c)
+		c.CompanyFilter, c.CompanyNameAttr = "(&(objectClass=organizationalUnit)(businessCategory=company))", "ou"
+	})
+	var b strings.Builder
+	for _, co := range []string{"acme", "globex"} {
+		base := "ou=" + co + "," + testenv.SlapdSuffix
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: %s\nbusinessCategory: company\n\n", base, co)
+		for i := 1; i <= 2; i++ {
+			uid := fmt.Sprintf("%s%d", co[:1], i)
+			fmt.Fprintf(&b, "dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: X\nuserPassword: %s-pw\nmail: %s@%s.example\n\n", uid, base, uid, uid, uid, uid, co)
+		}
+		fmt.Fprintf(&b, "dn: cn=%s-staff,%s\nobjectClass: groupOfNames\ncn: %s-staff\nbusinessCategory: 1\nmember: uid=%s1,%s\nmember: uid=%s2,%s\n\n",
+			co, base, co, co[:1], base, co[:1], base)
+	}
+	e.srv.Add(b.String())
+	e.srv.AddUser("solo", "solo-pw", "solo@example.org")
+	// First login before any sync: the tenant comes from the company.
+	if p, err := e.login("g1", "g1-pw"); err != nil || p.Tenant != "globex" {
+		t.Fatalf("g1: %+v %v\n%s", p, err, e.logs)
+	}
+	sum, err := e.dir.Sync(context.Background(), nil)
+	if err != nil || sum.Created != 4 || sum.Failed != 0 {
+		t.Fatalf("sync %+v %v\n%s", sum, err, e.logs)
+	}
+	for login, tenant := range map[string]string{"a1": "acme", "a2": "acme", "g1": "globex", "g2": "globex", "solo": "example"} {
+		if u := e.user(t, login); u.Tenant != tenant {
+			t.Errorf("%s in tenant %q, want %q", login, u.Tenant, tenant)
+		}
+	}
+	sys := store.SystemContext(context.Background())
+	for _, co := range []string{"acme", "globex"} {
+		g, err := e.db.GetGroup(sys, co, co+"-staff")
+		if err != nil || len(g.Members) != 2 || g.Tenant != co {
+			t.Errorf("%s-staff: %+v %v", co, g, err)
+		}
+	}
+	e.srv.Modify("dn: uid=g2,ou=globex," + testenv.SlapdSuffix + "\nchangetype: delete\n")
+	if sum, err := e.dir.Sync(context.Background(), nil); err != nil || sum.Orphaned != 1 {
+		t.Fatalf("second sync %+v %v", sum, err)
+	}
+	orphans, _ := e.db.ListOrphans(sys)
+	if len(orphans) != 1 || orphans[0].Tenant != "globex" || orphans[0].FormerOwner != "g2" {
+		t.Fatalf("orphans %+v", orphans)
+	}
+}

@@ -423,8 +423,16 @@ func (d *Directory) applyGroup(sys context.Context, g *group, want []string, sum
 		return fmt.Errorf("a directory group is named like the built-in group %q", cur.Name)
 	}
 	changed := false
+	set := func(list []string) map[string]bool {
+		m := make(map[string]bool, len(list))
+		for _, l := range list {
+			m[strings.ToLower(l)] = true
+		}
+		return m
+	}
+	have, wanted := set(cur.Members), set(want)
 	for _, l := range want {
-		if !slices.ContainsFunc(cur.Members, func(x string) bool { return strings.EqualFold(x, l) }) {
+		if !have[strings.ToLower(l)] {
 			if err := d.store.AddGroupMember(sys, t, g.name, l); err != nil {
 				return fmt.Errorf("add %q: %w", l, err)
 			}
@@ -432,7 +440,7 @@ func (d *Directory) applyGroup(sys context.Context, g *group, want []string, sum
 		}
 	}
 	for _, l := range cur.Members {
-		if !slices.ContainsFunc(want, func(x string) bool { return strings.EqualFold(x, l) }) {
+		if !wanted[strings.ToLower(l)] {
 			if err := d.store.RemoveGroupMember(sys, t, g.name, l); err != nil {
 				return fmt.Errorf("remove %q: %w", l, err)
 			}

@@ -9,15 +9,19 @@ import (
 	"hash"
 	"strconv"
 	"strings"
+
+	"github.com/roost-mail/roost/internal/auth/yescrypt"
 )
 
 // ErrCryptUnsupported: a crypt(3) hash of a method Roost cannot check
-// (yescrypt, bcrypt, MD5, DES): the account cannot log in through Roost
-// until its password is set again with SHA-512 ("$6$").
+// (bcrypt, MD5, DES, or yescrypt parameters beyond maxYescryptMemory):
+// the account cannot log in through Roost until its password is set
+// again with yescrypt's or SHA-512's defaults.
 var ErrCryptUnsupported = errors.New("unsupported crypt(3) hash method")
 
 // CheckCrypt reports whether password matches a crypt(3) hash of the
-// system's shadow file. It knows SHA-256-crypt ("$5$") and
+// system's shadow file. It knows yescrypt ("$y$", libxcrypt's parameter
+// subset, through internal/auth/yescrypt), and SHA-256-crypt ("$5$") and
 // SHA-512-crypt ("$6$"), Ulrich Drepper's algorithm as glibc and
 // libxcrypt implement it, with "rounds=" from 1000 to 999999999 (more
 // than maxCryptRounds is refused: a shadow file is not a reason to spend
@@ -34,6 +38,8 @@ func CheckCrypt(hashed, password string) (bool, error) {
 	var perm [][3]int
 	var tail []int
 	switch {
+	case strings.HasPrefix(hashed, "$y$"):
+		return checkYescrypt(hashed, password)
 	case strings.HasPrefix(hashed, "$5$"):
 		h, perm, tail = sha256.New, sha256Perm, []int{0, 31, 30}
 	case strings.HasPrefix(hashed, "$6$"):
@@ -172,4 +178,26 @@ func repeatTo(d []byte, n int) []byte {
 		out = append(out, d[:min(len(d), n-len(out))]...)
 	}
 	return out
+}
+
+// maxYescryptMemory bounds the memory one yescrypt check may take
+// (128·r·N bytes): libxcrypt's default "j9T" takes 16 MiB.
+const maxYescryptMemory = 64 << 20
+
+func checkYescrypt(hashed, password string) (bool, error) {
+	// "$y$" then the parameters: "j", N as log2-1 and r-1, one
+	// character each (the subset libxcrypt makes), "$", salt, "$", hash.
+	if len(hashed) < 8 || hashed[3] != 'j' || hashed[6] != '$' {
+		return false, fmt.Errorf("%w: yescrypt parameters %q", ErrCryptUnsupported, hashed[:min(len(hashed), 8)])
+	}
+	nlog2 := strings.IndexByte(cryptAlphabet, hashed[4]) + 1
+	r := strings.IndexByte(cryptAlphabet, hashed[5]) + 1
+	if nlog2 < 1 || r < 1 || nlog2 > 30 || int64(128*r)<<nlog2 > maxYescryptMemory {
+		return false, fmt.Errorf("%w: yescrypt parameters %q need more than %d MiB", ErrCryptUnsupported, hashed[3:6], maxYescryptMemory>>20)
+	}
+	got, err := yescrypt.Hash([]byte(password), []byte(hashed))
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrCryptUnsupported, err)
+	}
+	return subtle.ConstantTimeCompare(got, []byte(hashed)) == 1, nil
 }

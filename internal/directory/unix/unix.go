@@ -1,7 +1,8 @@
 // Package unix is the Unix directory backend (user_plugin = unix): the
 // users of the system's passwd(5) file within a uid range are Roost
 // users, their passwords are checked against the crypt(3) hashes of
-// shadow(5) in Go (auth.CheckCrypt: SHA-512 and SHA-256 crypt), users
+// shadow(5) in Go (auth.CheckCrypt: yescrypt, SHA-512 and SHA-256
+// crypt), users
 // whose shell is a non-login shell are non-active (shared mailboxes,
 // rooms), and the groups of group(5) within a gid range are Roost groups.
 // Users are created just in time at login and delivery, and by Sync,
@@ -259,7 +260,7 @@ func (d *Directory) Authenticate(ctx context.Context, login, password string) (*
 	}
 	match, err := auth.CheckCrypt(a.hash, password)
 	if err != nil {
-		d.log.Warn("unix: the account's password hash cannot be checked; set its password again with SHA-512 crypt",
+		d.log.Warn("unix: the account's password hash cannot be checked; set its password again (yescrypt or SHA-512)",
 			"user", a.login, "err", err)
 		return nil, directory.ErrBadCredentials
 	}

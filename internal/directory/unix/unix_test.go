@@ -86,7 +86,8 @@ func (e *env) login(login, pw string) (*store.Principal, error) {
 	return e.authn.Authenticate(context.Background(), login, pw, from, "imap")
 }
 
-// files: ann (SHA-512), ben (SHA-256), cal (yescrypt, refused), room
+// files: ann (SHA-512), ben (SHA-256), cal (yescrypt), fay (bcrypt,
+// refused), room
 // (nologin: non-active), root and nobody (outside the uid range), dee
 // (expired account), eve (locked).
 func files(t *testing.T, annLogin string) (string, string, string) {
@@ -98,10 +99,11 @@ cal:x:1002:1002::/home/cal:/bin/bash
 room:x:1003:1003:Meeting Room:/nonexistent:/usr/sbin/nologin
 dee:x:1004:1004:Dee:/home/dee:/bin/bash
 eve:x:1005:1005:Eve:/home/eve:/bin/bash
+fay:x:1006:1006:Fay:/home/fay:/bin/bash
 # a comment
 broken line
 `, annLogin)
-	shadow := fmt.Sprintf("root:%s:19000:0:99999:7:::\n%s:%s:19000:0:99999:7:::\nben:%s:19000:0:99999:7:::\ncal:%s:19000:0:99999:7:::\nroom:*:19000:0:99999:7:::\ndee:%s:19000:0:99999:7::1:\neve:!%s:19000:0:99999:7:::\n",
+	shadow := fmt.Sprintf("root:%s:19000:0:99999:7:::\n%s:%s:19000:0:99999:7:::\nben:%s:19000:0:99999:7:::\ncal:%s:19000:0:99999:7:::\nroom:*:19000:0:99999:7:::\ndee:%s:19000:0:99999:7::1:\neve:!%s:19000:0:99999:7:::\nfay:$2b$05$abcdefghijklmnopqrstuu5Ch2fIGUHtyyUDMc0dR1XdSRsh8WCgu:19000::::::\n",
 		hash(t, "sha-512", "root-pw"), annLogin, hash(t, "sha-512", "ann-pw"), hash(t, "sha-256", "ben-pw"),
 		hash(t, "yescrypt", "cal-pw"), hash(t, "sha-512", "dee-pw"), hash(t, "sha-512", "eve-pw"))
 	group := "root:x:0:\nusers:x:100:ann,ben\nstaff:x:2000:" + annLogin + ",ben,ghost\nann:x:1000:\nben:x:1001:\nrooms:x:3000:room\n"
@@ -127,7 +129,7 @@ func TestUnixLogin(t *testing.T) {
 	}
 	for _, c := range []struct{ login, pw string }{
 		{"ann", "wrong"}, {"ann", ""}, {"ben", "ann-pw"}, {"root", "root-pw"}, {"nobody", "x"}, {"ghost", "x"},
-		{"cal", "cal-pw"}, {"eve", "eve-pw"}, {"ann@other.org", "ann-pw"}, {"../ann", "ann-pw"},
+		{"cal", "wrong"}, {"fay", "fay-pw"}, {"eve", "eve-pw"}, {"ann@other.org", "ann-pw"}, {"../ann", "ann-pw"},
 	} {
 		if _, err := e.login(c.login, c.pw); !errors.Is(err, directory.ErrBadCredentials) {
 			t.Errorf("%s/%s: %v, want bad credentials", c.login, c.pw, err)
@@ -137,8 +139,11 @@ func TestUnixLogin(t *testing.T) {
 	if _, err := e.login("dee", "dee-pw"); !errors.Is(err, directory.ErrInactive) {
 		t.Errorf("expired account: %v", err)
 	}
-	if !strings.Contains(e.logs.String(), "$y$") {
-		t.Errorf("the yescrypt refusal is not logged:\n%s", e.logs)
+	if p, err := e.login("cal", "cal-pw"); err != nil || p.Login != "cal" {
+		t.Errorf("cal (yescrypt): %+v %v", p, err)
+	}
+	if !strings.Contains(e.logs.String(), "$2b$") {
+		t.Errorf("the bcrypt refusal is not logged:\n%s", e.logs)
 	}
 	// A non-login shell: a shared mailbox that receives mail.
 	u, err = e.d.UserByAddress(context.Background(), "room@example.org")
@@ -165,7 +170,7 @@ func TestUnixSync(t *testing.T) {
 	ctx := context.Background()
 	sys := store.SystemContext(ctx)
 	sum, err := e.d.Sync(ctx, nil)
-	if err != nil || sum.Users != 6 || sum.Created != 6 || sum.Groups != 4 || sum.GroupsCreated != 4 || sum.Failed != 0 {
+	if err != nil || sum.Users != 7 || sum.Created != 7 || sum.Groups != 4 || sum.GroupsCreated != 4 || sum.Failed != 0 {
 		t.Fatalf("sync %+v %v\n%s", sum, err, e.logs)
 	}
 	g, err := e.db.GetGroup(sys, "example", "staff")
@@ -180,7 +185,7 @@ func TestUnixSync(t *testing.T) {
 	passwd = strings.Replace(passwd, "ben:x:1001", "#ben:x:1001", 1)
 	e.write(t)(passwd, shadow, group)
 	sum, err = e.d.Sync(ctx, nil)
-	if err != nil || sum.Renamed != 1 || sum.Orphaned != 1 || sum.Users != 5 {
+	if err != nil || sum.Renamed != 1 || sum.Orphaned != 1 || sum.Users != 6 {
 		t.Fatalf("second sync %+v %v\n%s", sum, err, e.logs)
 	}
 	after, err := e.db.GetUser(sys, "anna")

@@ -55,3 +55,25 @@ func TestAdminDirectorySync(t *testing.T) {
 		t.Errorf("cat's store is not listed as an orphan:\n%s", orphans)
 	}
 }
+
+// TestSyncBar: on a terminal the bar redraws one line per phase and is
+// cleared at the end; elsewhere it draws nothing.
+func TestSyncBar(t *testing.T) {
+	var out strings.Builder
+	b := &syncBar{w: &out, on: true, start: time.Now()}
+	b.show(directory.SyncProgress{Phase: "users", Done: 5, Total: 10})
+	b.show(directory.SyncProgress{Phase: "users", Done: 10, Total: 10})
+	b.done()
+	s := out.String()
+	if !strings.Contains(s, "users    [###############---------------]  50%  5/10") || !strings.Contains(s, "100%  10/10") ||
+		!strings.HasSuffix(s, "\r\x1b[K") || strings.Contains(s, "\n") {
+		t.Fatalf("bar %q", s)
+	}
+	out.Reset()
+	off := &syncBar{w: &out, start: time.Now()}
+	off.show(directory.SyncProgress{Phase: "users", Done: 1, Total: 2})
+	off.done()
+	if out.Len() != 0 {
+		t.Fatalf("drawn off a terminal: %q", out.String())
+	}
+}

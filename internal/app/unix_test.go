@@ -2,13 +2,20 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/directory/unix"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // TestUnixWiring runs the composed server with user_plugin = unix over
@@ -70,4 +77,33 @@ func TestUnixWiring(t *testing.T) {
 	if !strings.Contains(users, `"anna"`) || strings.Contains(users, `"ann"`) {
 		t.Fatalf("users after the rename: %s", users)
 	}
+}
+
+// TestDirectorySyncJob: the periodic sync of ldap_sync_interval runs on
+// its own (here every 20 ms over the real Unix backend) until stopped.
+func TestDirectorySyncJob(t *testing.T) {
+	db := testenv.Open(t, testenv.Options{})
+	dir := t.TempDir()
+	pw, sh := filepath.Join(dir, "passwd"), filepath.Join(dir, "shadow")
+	os.WriteFile(pw, []byte("ann:x:1000:1000:Ann:/home/ann:/bin/bash\n"), 0o600)
+	os.WriteFile(sh, []byte("ann:!:19000::::::\n"), 0o600)
+	d, err := unix.New(unix.Config{Passwd: pw, Shadow: sh, MinUID: 1000, MaxUID: 2000, Domain: "example.org", Tenant: "example"}, db.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{log: slog.New(slog.DiscardHandler), syncDir: d}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.directorySyncJob(ctx, 20*time.Millisecond)
+	waitFor(t, "the first periodic sync", func() bool {
+		_, err := db.GetUser(store.SystemContext(context.Background()), "ann")
+		return err == nil
+	})
+	os.WriteFile(pw, []byte("anna:x:1000:1000:Ann:/home/ann:/bin/bash\n"), 0o600)
+	waitFor(t, "the rename by a later sync", func() bool {
+		_, err := db.GetUser(store.SystemContext(context.Background()), "anna")
+		return err == nil
+	})
+	cancel()
+	s.wg.Wait()
 }

@@ -37,3 +37,20 @@ type SyncSummary struct {
 	Errors        []string `json:"errors,omitempty"`
 	Seconds       float64  `json:"seconds"`
 }
+
+// AddressBook is a directory clients search for people (the global
+// address list of JMAP, the web client, ActiveSync): ldap.Directory.
+type AddressBook interface {
+	// Search returns at most limit entries whose login, name or
+	// address contains every word of query (escaped: never a filter).
+	Search(ctx context.Context, query string, limit int) ([]GALEntry, error)
+}
+
+// GALEntry is one address book entry found by AddressBook.Search.
+type GALEntry struct {
+	Login    string   `json:"login"`
+	FullName string   `json:"full_name"`
+	Mail     string   `json:"mail"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Active   bool     `json:"active"`
+}

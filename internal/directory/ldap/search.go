@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/roost-mail/roost/internal/directory"
 )
 
 // MaxSearchResults bounds what Search returns, whatever a client asks.
@@ -16,14 +18,9 @@ const MaxSearchResults = 200
 // maxQueryLen bounds a client's search string.
 const maxQueryLen = 256
 
-// SearchResult is one address book entry found by Search.
-type SearchResult struct {
-	Login    string   `json:"login"`
-	FullName string   `json:"full_name"`
-	Mail     string   `json:"mail"`
-	Aliases  []string `json:"aliases,omitempty"`
-	Active   bool     `json:"active"`
-}
+// SearchResult is directory.GALEntry: protocols use it through
+// directory.AddressBook without naming this backend.
+type SearchResult = directory.GALEntry
 
 // SearchFilter is the filter Search sends for a client's query: the
 // user filter, and a substring match of each word of the query on the
@@ -91,3 +88,5 @@ func (d *Directory) Search(ctx context.Context, query string, limit int) ([]Sear
 	}
 	return out, nil
 }
+
+var _ directory.AddressBook = (*Directory)(nil)

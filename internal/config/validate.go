@@ -543,6 +543,7 @@ func (c *Config) checkLDAP(p *problems) {
 	for _, k := range []struct{ key, v string }{
 		{"ldap_user_search_filter", c.LDAPUserSearchFilter}, {"ldap_group_search_filter", c.LDAPGroupSearchFilter},
 		{"ldap_dynamicgroup_search_filter", c.LDAPDynGroupFilter}, {"ldap_company_search_filter", c.LDAPCompanyFilter},
+		{"ldap_addresslist_search_filter", c.LDAPAddrListFilter},
 	} {
 		if p.ok(k.key) && k.v != "" {
 			f := strings.TrimSpace(k.v)
@@ -580,7 +581,8 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_warnquota_attribute", c.LDAPWarnQuotaAttr}, {"ldap_softquota_attribute", c.LDAPSoftQuotaAttr},
 		{"ldap_hardquota_attribute", c.LDAPHardQuotaAttr}, {"ldap_enabled_features_attribute", c.LDAPEnabledFeaturesAttr},
 		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
-		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
+		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
+		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)

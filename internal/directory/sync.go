@@ -44,6 +44,10 @@ type AddressBook interface {
 	// Search returns at most limit entries whose login, name or
 	// address contains every word of query (escaped: never a filter).
 	Search(ctx context.Context, query string, limit int) ([]GALEntry, error)
+	// AddressLists names the address lists (views of the address book).
+	AddressLists(ctx context.Context) ([]string, error)
+	// SearchList is Search within one address list.
+	SearchList(ctx context.Context, list, query string, limit int) ([]GALEntry, error)
 }
 
 // GALEntry is one address book entry found by AddressBook.Search.

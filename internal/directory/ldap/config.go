@@ -23,7 +23,10 @@
 // Companies (ldap_company_search_filter) are tenants holding the entries
 // below them; dynamic groups take their members from a filter.
 //
-// Not yet: address lists, contacts.
+// Address lists (ldap_addresslist_*) are named filters Search can be
+// limited to.
+//
+// Not yet: contacts.
 package ldap
 
 import (
@@ -84,6 +87,8 @@ type Config struct {
 	// Companies: entries of CompanyFilter are tenants named by
 	// CompanyNameAttr, holding the entries below them.
 	CompanyFilter, CompanyNameAttr string
+	// Address lists: named filters over the users, for Search.
+	AddrListFilter, AddrListNameAttr, AddrListFilterAttr string
 }
 
 // preset holds the defaults of ldap_preset.

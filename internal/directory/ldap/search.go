@@ -12,6 +12,10 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 )
 
+// ErrNoAddressList: SearchList was given a list the directory does not
+// have.
+var ErrNoAddressList = errors.New("no such address list")
+
 // MaxSearchResults bounds what Search returns, whatever a client asks.
 const MaxSearchResults = 200
 
@@ -50,6 +54,67 @@ func (d *Directory) SearchFilter(query string) string {
 // valid UTF-8, and an empty query finds nothing rather than everyone.
 // An unreachable directory wraps ErrUnavailable.
 func (d *Directory) Search(ctx context.Context, query string, limit int) ([]SearchResult, error) {
+	return d.SearchList(ctx, "", query, limit)
+}
+
+// AddressLists returns the names of the address lists
+// (ldap_addresslist_search_filter), none when it is not configured.
+func (d *Directory) AddressLists(ctx context.Context) ([]string, error) {
+	lists, err := d.addressLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range lists {
+		out = append(out, l.name)
+	}
+	return out, nil
+}
+
+type addressList struct{ name, filter string }
+
+func (d *Directory) addressLists(ctx context.Context) ([]addressList, error) {
+	if d.cfg.AddrListFilter == "" {
+		return nil, nil
+	}
+	raw, err := d.searchAll(ctx, d.cfg.AddrListFilter, []string{d.cfg.AddrListNameAttr, d.cfg.AddrListFilterAttr})
+	if err != nil {
+		return nil, fmt.Errorf("ldap address lists: %w", err)
+	}
+	var out []addressList
+	for _, le := range raw {
+		n, f := le.GetAttributeValue(d.cfg.AddrListNameAttr), strings.TrimSpace(le.GetAttributeValue(d.cfg.AddrListFilterAttr))
+		if n == "" || f == "" {
+			continue
+		}
+		if _, err := goldap.CompileFilter(f); err != nil {
+			d.log.Warn("LDAP address list with a filter that does not parse: skipped", "dn", le.DN, "filter", f, "err", err)
+			continue
+		}
+		out = append(out, addressList{name: n, filter: f})
+	}
+	return out, nil
+}
+
+// SearchList is Search within the address list named list (its filter,
+// from the directory, is ANDed with the query's); list "" is the whole
+// address book. An unknown list wraps ErrNoAddressList.
+func (d *Directory) SearchList(ctx context.Context, list, query string, limit int) ([]SearchResult, error) {
+	extra := ""
+	if list != "" {
+		lists, err := d.addressLists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lists {
+			if l.name == list {
+				extra = l.filter
+			}
+		}
+		if extra == "" {
+			return nil, fmt.Errorf("ldap search: %q: %w", list, ErrNoAddressList)
+		}
+	}
 	if limit <= 0 || limit > MaxSearchResults {
 		limit = MaxSearchResults
 	}
@@ -60,6 +125,9 @@ func (d *Directory) Search(ctx context.Context, query string, limit int) ([]Sear
 		return nil, nil
 	}
 	filter := d.SearchFilter(query)
+	if extra != "" {
+		filter = "(&" + extra + filter + ")"
+	}
 	var out []SearchResult
 	err := d.with(ctx, func(c *conn) error {
 		req := goldap.NewSearchRequest(d.cfg.Base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, limit,

@@ -267,6 +267,28 @@ func TestSearch(t *testing.T) {
 			t.Errorf("injection %q found %v", q, r)
 		}
 	}
+	// An address list: a named filter the search is limited to.
+	e.srv.Add("dn: cn=u0-list," + testenv.SlapdSuffix + "\nobjectClass: organizationalRole\ncn: u0-list\ndescription: (mail=u0*@example.org)\n")
+	d, err := ldap.New(ldapConfigOf(e.srv.URI, func(c *ldap.Config) {
+		c.AddrListFilter, c.AddrListNameAttr, c.AddrListFilterAttr = "(&(objectClass=organizationalRole)(cn=*-list))", "cn", "description"
+	}), e.db.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if lists, err := d.AddressLists(ctx); err != nil || !slices.Equal(lists, []string{"u0-list"}) {
+		t.Fatalf("address lists %v %v", lists, err)
+	}
+	res, err := d.SearchList(ctx, "u0-list", "example", 0)
+	if err != nil || len(res) != 10 {
+		t.Fatalf("search in the list: %d %v", len(res), err)
+	}
+	if res, err := d.SearchList(ctx, "u0-list", "u1", 0); err != nil || len(res) != 0 {
+		t.Fatalf("u1 in the u0 list: %v %v", res, err)
+	}
+	if _, err := d.SearchList(ctx, "*", "u1", 0); !errors.Is(err, ldap.ErrNoAddressList) {
+		t.Fatalf("unknown list: %v", err)
+	}
 	if f := e.dir.SearchFilter("*)(uid=*"); strings.Contains(f, "=*)(uid=*") || !strings.Contains(f, `\2a\29\28uid=\2a`) {
 		t.Errorf("filter %s", f)
 	}

@@ -543,7 +543,7 @@ func (c *Config) checkLDAP(p *problems) {
 	for _, k := range []struct{ key, v string }{
 		{"ldap_user_search_filter", c.LDAPUserSearchFilter}, {"ldap_group_search_filter", c.LDAPGroupSearchFilter},
 		{"ldap_dynamicgroup_search_filter", c.LDAPDynGroupFilter}, {"ldap_company_search_filter", c.LDAPCompanyFilter},
-		{"ldap_addresslist_search_filter", c.LDAPAddrListFilter},
+		{"ldap_addresslist_search_filter", c.LDAPAddrListFilter}, {"ldap_contact_search_filter", c.LDAPContactFilter},
 	} {
 		if p.ok(k.key) && k.v != "" {
 			f := strings.TrimSpace(k.v)

@@ -164,6 +164,7 @@ var validationCases = []struct {
 	{"ldap addresslist filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_addresslist_search_filter = \"(a\"", []want{{"ldap_addresslist_search_filter", "not an LDAP filter"}}},
 	{"ldap addresslist name", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_addresslist_name_attribute = \"c n\"", []want{{"ldap_addresslist_name_attribute", "not an LDAP attribute name"}}},
 	{"ldap addresslist filter attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_addresslist_filter_attribute = \"k f\"", []want{{"ldap_addresslist_filter_attribute", "not an LDAP attribute name"}}},
+	{"ldap contact filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_contact_search_filter = \"(a))\"", []want{{"ldap_contact_search_filter", "not an LDAP filter"}}},
 	{"ldap tenant empty", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_tenant = \"\"", []want{{"ldap_tenant", "must not be empty"}}},
 	{"user_plugin unix without domain", `user_plugin = "unix"`, []want{{"unix_default_domain", "mail domain"}}},
 	{"unix passwd relative", "user_plugin = \"unix\"\nunix_default_domain = \"example.org\"\nunix_passwd_file = \"etc/passwd\"", []want{{"unix_passwd_file", "not an absolute path"}}},

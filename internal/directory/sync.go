@@ -57,4 +57,8 @@ type GALEntry struct {
 	Mail     string   `json:"mail"`
 	Aliases  []string `json:"aliases,omitempty"`
 	Active   bool     `json:"active"`
+	// Contact: an entry with an address and no account (a
+	// ldap_contact_search_filter entry, Kopano's kopano-contact); Login
+	// is empty.
+	Contact bool `json:"contact,omitempty"`
 }

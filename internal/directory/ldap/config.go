@@ -26,7 +26,8 @@
 // Address lists (ldap_addresslist_*) are named filters Search can be
 // limited to.
 //
-// Not yet: contacts.
+// Contacts (ldap_contact_search_filter) are found by Search; they are no
+// Roost users, so groups do not deliver to them yet.
 package ldap
 
 import (
@@ -89,6 +90,9 @@ type Config struct {
 	CompanyFilter, CompanyNameAttr string
 	// Address lists: named filters over the users, for Search.
 	AddrListFilter, AddrListNameAttr, AddrListFilterAttr string
+	// ContactFilter matches contacts (an address, no account) that
+	// Search finds besides users.
+	ContactFilter string
 }
 
 // preset holds the defaults of ldap_preset.

@@ -43,7 +43,11 @@ func (d *Directory) SearchFilter(query string) string {
 		}
 		terms.WriteString(")")
 	}
-	return "(&" + d.cfg.Filter + terms.String() + ")"
+	who := d.cfg.Filter
+	if d.cfg.ContactFilter != "" {
+		who = "(|" + who + d.cfg.ContactFilter + ")"
+	}
+	return "(&" + who + terms.String() + ")"
 }
 
 // Search is the global address list search for clients (JMAP, the web
@@ -139,12 +143,23 @@ func (d *Directory) SearchList(ctx context.Context, list, query string, limit in
 		if res == nil {
 			return nil
 		}
+		contacts := d.cfg.ContactFilter != ""
 		for _, le := range res.Entries {
 			e, err := d.entryOf(le)
 			if err != nil {
-				continue // an entry without login: not in the address book
+				// No login or unique id: a contact when contacts are
+				// configured and it has an address.
+				if !contacts || d.cfg.MailAttr == "" || le.GetAttributeValue(d.cfg.MailAttr) == "" {
+					continue
+				}
+				r := SearchResult{Mail: strings.ToLower(le.GetAttributeValue(d.cfg.MailAttr)), Contact: true}
+				if d.cfg.FullNameAttr != "" {
+					r.FullName = le.GetAttributeValue(d.cfg.FullNameAttr)
+				}
+				out = append(out, r)
+			} else {
+				out = append(out, SearchResult{Login: e.Login, FullName: e.FullName, Mail: e.Mail, Aliases: e.Aliases, Active: e.Active})
 			}
-			out = append(out, SearchResult{Login: e.Login, FullName: e.FullName, Mail: e.Mail, Aliases: e.Aliases, Active: e.Active})
 			if len(out) == limit {
 				break
 			}

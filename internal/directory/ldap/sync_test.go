@@ -267,6 +267,22 @@ func TestSearch(t *testing.T) {
 			t.Errorf("injection %q found %v", q, r)
 		}
 	}
+	// Contacts: entries with an address and no account.
+	e.srv.Add("dn: cn=Zed Outside," + testenv.SlapdSuffix + "\nobjectClass: organizationalPerson\nobjectClass: inetLocalMailRecipient\ncn: Zed Outside\nsn: Outside\nmailLocalAddress: zed@partner.example\n")
+	dc, err := ldap.New(ldapConfigOf(e.srv.URI, func(c *ldap.Config) {
+		c.ContactFilter, c.MailAttr = "(&(objectClass=organizationalPerson)(!(objectClass=inetOrgPerson)))", "mailLocalAddress"
+	}), e.db.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	res, err := dc.Search(ctx, "zed", 0)
+	if err != nil || len(res) != 1 || !res[0].Contact || res[0].Mail != "zed@partner.example" || res[0].FullName != "Zed Outside" || res[0].Login != "" {
+		t.Fatalf("contact search %+v %v", res, err)
+	}
+	if res, err := e.dir.Search(ctx, "zed", 0); err != nil || len(res) != 0 {
+		t.Fatalf("contacts without ldap_contact_search_filter: %+v %v", res, err)
+	}
 	// An address list: a named filter the search is limited to.
 	e.srv.Add("dn: cn=u0-list," + testenv.SlapdSuffix + "\nobjectClass: organizationalRole\ncn: u0-list\ndescription: (mail=u0*@example.org)\n")
 	d, err := ldap.New(ldapConfigOf(e.srv.URI, func(c *ldap.Config) {
@@ -279,7 +295,7 @@ func TestSearch(t *testing.T) {
 	if lists, err := d.AddressLists(ctx); err != nil || !slices.Equal(lists, []string{"u0-list"}) {
 		t.Fatalf("address lists %v %v", lists, err)
 	}
-	res, err := d.SearchList(ctx, "u0-list", "example", 0)
+	res, err = d.SearchList(ctx, "u0-list", "example", 0)
 	if err != nil || len(res) != 10 {
 		t.Fatalf("search in the list: %d %v", len(res), err)
 	}

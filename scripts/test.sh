@@ -46,6 +46,7 @@ need ldapadd ldap-utils
 need haproxy haproxy                # the load balancer in front of cluster nodes
 need pdftotext poppler-utils        # PDF attachment text for the search index
 need bwrap bubblewrap               # the sandbox pdftotext runs in
+need mkpasswd whois                 # crypt(3) hashes (yescrypt, SHA-512) for the Unix backend
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)

@@ -48,6 +48,7 @@ var adminObjects = []struct{ name, title string }{
 	{"user", "Users"},
 	{"token", "Bearer tokens (JMAP and DAV 'Authorization: Bearer', SASL OAUTHBEARER and XOAUTH2)"},
 	{"group", "Groups"},
+	{"directory", "LDAP directory (user_plugin = ldap)"},
 	{"store", "Stores"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
 	{"contacts", "Contacts (import and export of .vcf files)"},
@@ -180,6 +181,11 @@ var adminCmds = []*adminCmd{
 		help: "add a user to a group", flags: []flagDef{fString("tenant")}, run: groupMember},
 	{object: "group", verb: "remove-member", args: []string{"GROUP", "USER"}, syntax: "group remove-member GROUP USER [--tenant T]",
 		help: "remove a user from a group", flags: []flagDef{fString("tenant")}, run: groupMember},
+
+	{object: "directory", verb: "sync", syntax: "directory sync",
+		help: "read the whole LDAP directory now: create and update users and groups, follow renames (by the unique\n" +
+			"        attribute), and delete the users who left (their stores become orphans); a progress bar on a terminal,\n" +
+			"        then a summary (created, updated, renamed, orphaned, time)", run: directorySync},
 
 	{object: "store", verb: "list-orphans", syntax: "store list-orphans",
 		help: "list stores whose user was deleted", run: storeOrphans},

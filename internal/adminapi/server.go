@@ -90,6 +90,9 @@ type Options struct {
 	// OnReindex, when set, is called after indexes were emptied for a
 	// reindex, to wake the indexer (which otherwise polls).
 	OnReindex func()
+	// Directory is the external directory POST /v1/directory/sync
+	// reads (user_plugin = ldap); nil answers 501.
+	Directory directory.Syncer
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -201,6 +204,7 @@ func (s *Server) routes() {
 
 	h("POST /v1/deliver", s.deliver)
 
+	h("POST /v1/directory/sync", s.directorySync)
 	h("POST /v1/backup", s.backup)
 	h("POST /v1/restore", s.restore)
 	h("GET /v1/stats", s.stats)

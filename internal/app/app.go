@@ -59,9 +59,12 @@ type server struct {
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
 	admin   http.Handler // the admin API (role admin), also the web admin's (web.go)
-	metrics *opsMetrics  // metrics.go
-	audit   *audit.Log   // audit.go; nil: off
-	logs    *logState    // log.go: log_file, log_levels
+	// syncDir is the directory of user_plugin = ldap or unix (nil with
+	// db): the admin API's and the periodic directory sync.
+	syncDir directory.Syncer
+	metrics *opsMetrics // metrics.go
+	audit   *audit.Log  // audit.go; nil: off
+	logs    *logState   // log.go: log_file, log_levels
 	started time.Time
 	// blobUsage caches the blob directory's size for roost stats.
 	blobUsage blobUsage
@@ -181,6 +184,10 @@ func Run(ctx context.Context, o Options) error {
 		go s.spoolJob(ctx, s.queue)
 		if cfg.SearchIndex {
 			s.startIndexer(ctx, cfg) // search.go
+		}
+		if s.syncDir != nil && cfg.LDAPSyncInterval > 0 {
+			s.wg.Add(1)
+			go s.directorySyncJob(ctx, time.Duration(cfg.LDAPSyncInterval)*time.Minute)
 		}
 	}
 	for {
@@ -333,7 +340,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats, Cluster: s.db,
+			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(),
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {
 				if ix := s.indexer.Load(); ix != nil {

@@ -70,9 +70,9 @@ func (c *Config) validate(p *problems) {
 		case "ldap":
 			c.checkLDAP(p)
 		case "unix":
-			p.add("user_plugin", "%q is not available yet; use \"db\" or \"ldap\"", c.UserPlugin)
+			c.checkUnix(p)
 		default:
-			p.add("user_plugin", "%q is not a user plugin; want \"db\" or \"ldap\"", c.UserPlugin)
+			p.add("user_plugin", "%q is not a user plugin; want \"db\", \"ldap\" or \"unix\"", c.UserPlugin)
 		}
 	}
 	if p.ok("default_store_locale") {
@@ -503,6 +503,38 @@ func validHostname(s string) bool {
 	return true
 }
 
+// checkUnix checks the unix_ keys, which matter only with user_plugin = unix.
+func (c *Config) checkUnix(p *problems) {
+	for _, f := range []struct{ key, v string }{
+		{"unix_passwd_file", c.UnixPasswdFile}, {"unix_shadow_file", c.UnixShadowFile}, {"unix_group_file", c.UnixGroupFile},
+	} {
+		if p.ok(f.key) && !filepath.IsAbs(f.v) {
+			p.add(f.key, "%q is not an absolute path", f.v)
+		}
+	}
+	checkMin(p, "unix_min_user_uid", c.UnixMinUserUID, 0)
+	checkMin(p, "unix_min_group_gid", c.UnixMinGroupGID, 0)
+	if p.ok("unix_max_user_uid") && c.UnixMaxUserUID < c.UnixMinUserUID {
+		p.add("unix_max_user_uid", "%d is below unix_min_user_uid %d", c.UnixMaxUserUID, c.UnixMinUserUID)
+	}
+	if p.ok("unix_max_group_gid") && c.UnixMaxGroupGID < c.UnixMinGroupGID {
+		p.add("unix_max_group_gid", "%d is below unix_min_group_gid %d", c.UnixMaxGroupGID, c.UnixMinGroupGID)
+	}
+	if p.ok("unix_non_login_shell") {
+		for _, sh := range c.UnixNonLoginShells {
+			if !filepath.IsAbs(sh) {
+				p.add("unix_non_login_shell", "%q is not an absolute path", sh)
+			}
+		}
+	}
+	if p.ok("unix_default_domain") && (c.UnixDefaultDomain == "" || strings.ContainsAny(c.UnixDefaultDomain, "@ /") || !strings.Contains(c.UnixDefaultDomain, ".")) {
+		p.add("unix_default_domain", "%q: a mail domain such as \"example.com\" is required with user_plugin = \"unix\"", c.UnixDefaultDomain)
+	}
+	if p.ok("unix_tenant") && c.UnixTenant == "" {
+		p.add("unix_tenant", "must not be empty with user_plugin = \"unix\"")
+	}
+}
+
 // checkLDAP checks the ldap_ keys, which matter only with user_plugin = ldap.
 func (c *Config) checkLDAP(p *problems) {
 	if p.ok("ldap_preset") {
@@ -533,12 +565,32 @@ func (c *Config) checkLDAP(p *problems) {
 	if p.ok("ldap_bind_passwd") && c.LDAPBindUser != "" && c.LDAPBindPasswd == "" {
 		p.add("ldap_bind_passwd", "must be set with ldap_bind_user (an empty password would be an unauthenticated bind)")
 	}
-	if p.ok("ldap_user_search_filter") && c.LDAPUserSearchFilter != "" {
-		f := strings.TrimSpace(c.LDAPUserSearchFilter)
-		if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
-			p.add("ldap_user_search_filter", "%q is not an LDAP filter in parentheses", c.LDAPUserSearchFilter)
+	for _, k := range []struct{ key, v string }{
+		{"ldap_user_search_filter", c.LDAPUserSearchFilter}, {"ldap_group_search_filter", c.LDAPGroupSearchFilter},
+		{"ldap_dynamicgroup_search_filter", c.LDAPDynGroupFilter}, {"ldap_company_search_filter", c.LDAPCompanyFilter},
+		{"ldap_addresslist_search_filter", c.LDAPAddrListFilter}, {"ldap_contact_search_filter", c.LDAPContactFilter},
+	} {
+		if p.ok(k.key) && k.v != "" {
+			f := strings.TrimSpace(k.v)
+			if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
+				p.add(k.key, "%q is not an LDAP filter in parentheses", k.v)
+			}
 		}
 	}
+	if p.ok("ldap_groupmembers_attribute_type") && c.LDAPGroupMembersType != "" {
+		checkEnum(p, "ldap_groupmembers_attribute_type", c.LDAPGroupMembersType, []string{"dn", "text"})
+	}
+	if p.ok("ldap_group_security_attribute_type") && c.LDAPGroupSecurityType != "" {
+		checkEnum(p, "ldap_group_security_attribute_type", c.LDAPGroupSecurityType, []string{"boolean", "ads"})
+	}
+	if p.ok("ldap_sendas_attribute_type") {
+		checkEnum(p, "ldap_sendas_attribute_type", c.LDAPSendasType, []string{"dn", "text"})
+	}
+	if p.ok("ldap_page_size") {
+		checkMin(p, "ldap_page_size", c.LDAPPageSize, 1)
+	}
+	checkMin(p, "ldap_sync_interval", c.LDAPSyncInterval, 0)
+	checkMin(p, "ldap_quota_multiplier", c.LDAPQuotaMultiplier, 1)
 	if p.ok("ldap_bind_user") && c.LDAPBindUser != "" && !strings.Contains(c.LDAPBindUser, "=") {
 		p.add("ldap_bind_user", "%q is not a DN, e.g. \"cn=roost,dc=example,dc=com\"", c.LDAPBindUser)
 	}
@@ -546,7 +598,16 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_user_unique_attribute", c.LDAPUserUniqueAttribute}, {"ldap_loginname_attribute", c.LDAPLoginnameAttribute},
 		{"ldap_emailaddress_attribute", c.LDAPEmailAttribute}, {"ldap_emailaliases_attribute", c.LDAPEmailAliasesAttr},
 		{"ldap_fullname_attribute", c.LDAPFullnameAttribute}, {"ldap_nonactive_attribute", c.LDAPNonactiveAttribute},
-		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute},
+		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute}, {"ldap_groupname_attribute", c.LDAPGroupnameAttribute},
+		{"ldap_group_emailaddress_attribute", c.LDAPGroupEmailAttribute}, {"ldap_groupmembers_attribute", c.LDAPGroupMembersAttr},
+		{"ldap_groupmembers_relation_attribute", c.LDAPGroupMembersRelAttr}, {"ldap_group_security_attribute", c.LDAPGroupSecurityAttr},
+		{"ldap_group_hidden_attribute", c.LDAPGroupHiddenAttr}, {"ldap_sendas_attribute", c.LDAPSendasAttribute},
+		{"ldap_sendas_relation_attribute", c.LDAPSendasRelAttr}, {"ldap_quotaoverride_attribute", c.LDAPQuotaOverrideAttr},
+		{"ldap_warnquota_attribute", c.LDAPWarnQuotaAttr}, {"ldap_softquota_attribute", c.LDAPSoftQuotaAttr},
+		{"ldap_hardquota_attribute", c.LDAPHardQuotaAttr}, {"ldap_enabled_features_attribute", c.LDAPEnabledFeaturesAttr},
+		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
+		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
+		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/roost-mail/roost/internal/auth/yescrypt"
+	"github.com/go-crypt/x/yescrypt"
 )
 
 // ErrCryptUnsupported: a crypt(3) hash of a method Roost cannot check
@@ -21,7 +21,7 @@ var ErrCryptUnsupported = errors.New("unsupported crypt(3) hash method")
 
 // CheckCrypt reports whether password matches a crypt(3) hash of the
 // system's shadow file. It knows yescrypt ("$y$", libxcrypt's parameter
-// subset, through internal/auth/yescrypt), and SHA-256-crypt ("$5$") and
+// subset, through github.com/go-crypt/x/yescrypt), and SHA-256-crypt ("$5$") and
 // SHA-512-crypt ("$6$"), Ulrich Drepper's algorithm as glibc and
 // libxcrypt implement it, with "rounds=" from 1000 to 999999999 (more
 // than maxCryptRounds is refused: a shadow file is not a reason to spend

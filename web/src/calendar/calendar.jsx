@@ -489,6 +489,7 @@ function step(n) {
 function Toolbar() {
   return (
     <div class="cal-bar">
+      <button class="primary phone-only" onClick={() => { editing.value = draftFor(null); }}>{t('newEvent')}</button>
       <button onClick={() => step(-1)} aria-label={t('previous')}>‹</button>
       <button onClick={() => { anchor.value = startOfDay(new Date()); reload(); }}>{t('today')}</button>
       <button onClick={() => step(1)} aria-label={t('next')}>›</button>

@@ -17,7 +17,8 @@ const editing = signal(null);
 const filter = signal('');
 const toast = signal('');
 
-function fail(e) { toast.value = t('error', { error: e.message || String(e) }); }
+function say(s) { toast.value = s; setTimeout(() => { if (toast.value === s) toast.value = ''; }, 4000); }
+function fail(e) { say(t('error', { error: e.message || String(e) })); }
 
 const comp = (c, kind) => ((c.name && c.name.components) || []).filter((x) => x.kind === kind).map((x) => x.value).join(' ');
 export function displayName(c) {
@@ -138,7 +139,7 @@ async function importFile(file) {
   if (!file || file.size > 5 << 20) { fail(new Error(t('importTooBig'))); return; }
   const list = parseVCards(await file.text());
   for (const d of list) await save(d);
-  toast.value = t('imported', { n: list.length });
+  say(t('imported', { n: list.length }));
   await loadCards();
 }
 
@@ -182,7 +183,7 @@ function Editor() {
     <Modal title={d.id ? t('editContact') : t('newContact')} onClose={close}>
       <form class="contact-form" onSubmit={async (ev) => {
         ev.preventDefault();
-        try { const id = await save(d); close(); await loadCards(); selected.value = id; toast.value = t('contactSaved'); } catch (e) { fail(e); }
+        try { const id = await save(d); close(); await loadCards(); selected.value = id; say(t('contactSaved')); } catch (e) { fail(e); }
       }}>
         {f('given', t('givenName'))}
         {f('surname', t('surname'))}
@@ -227,6 +228,7 @@ export default function Contacts() {
       <main class="contacts-main">
         <h1 class="sr">{t('section_contacts')}</h1>
         <section class="contact-list" aria-label={t('contactList')}>
+          <button class="primary phone-only" onClick={() => { editing.value = draftOf(null); }}>{t('newContact')}</button>
           <input type="search" aria-label={t('filterContacts')} placeholder={t('filterContacts')} value={filter.value} onInput={(e) => { filter.value = e.currentTarget.value; }} />
           {shown.value.length === 0 ? <p class="empty">{t('noContacts')}</p> : (
             <ul>

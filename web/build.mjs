@@ -108,6 +108,9 @@ const html = `<!doctype html>
 `;
 writeFileSync(join(dist, 'index.html'), html);
 console.log(`initial JS ${(gz / 1024).toFixed(1)} KB gzipped (budget ${BUDGET / 1024} KB): ${[...initial].map((p) => url(p)).join(' ')}`);
+// The chunks loaded on demand (calendar, contacts), for docs/web.md's budgets.
+const lazy = Object.keys(outputs).filter((p) => p.endsWith('.js') && !initial.has(p));
+console.log(`on demand: ${lazy.map((p) => `${url(p)} ${(gzipSync(readFileSync(join(root, p)), { level: 9 }).length / 1024).toFixed(1)} KB (${Object.keys(outputs[p].inputs).filter((i) => i.startsWith('src/')).join(', ') || 'shared'})`).join('; ')}`);
 if (gz > BUDGET) {
   console.error('initial JavaScript is over its budget');
   process.exit(1);

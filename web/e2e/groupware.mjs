@@ -147,6 +147,11 @@ try {
   await chips(guest).nth(1).click();
   check((await inv.locator('.partstat').first().textContent()) === 'accepted', 'the invitee\'s answer is kept');
   await inv.getByRole('button', { name: 'Close' }).click();
+  // The German catalogue covers the calendar too.
+  await guest.evaluate(() => localStorage.setItem('roost.lang', 'de'));
+  await guest.reload();
+  await guest.getByRole('link', { name: 'Kalender' }).waitFor();
+  check(await guest.getByRole('button', { name: 'Woche', exact: true }).isVisible() && await guest.getByRole('button', { name: 'Neuer Termin' }).isVisible(), 'the calendar in German');
 
   // ---- the organizer sees the acceptance ----
   let status = '';
@@ -210,6 +215,7 @@ try {
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole('link', { name: 'Contacts' }).click();
     await page.getByRole('button', { name: /Zoe Example/ }).click();
+    await page.locator('.toast:empty').waitFor({ state: 'attached', timeout: 6000 }).catch(() => {});
     await page.screenshot({ path: join(SHOTS, 'contacts-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: join(SHOTS, 'contacts-dark.png') });

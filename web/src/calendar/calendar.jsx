@@ -248,6 +248,8 @@ let drag = null; // { inst, grabMin }
 let resizing = false;
 
 function dragProps(inst) {
+  // An invitation is the organizer's to move: the invitee only answers.
+  if (inst.raw.isOrigin === false) return {};
   return {
     draggable: true,
     onDragStart: (ev) => {
@@ -329,7 +331,7 @@ function EventChip({ inst, style, cls, col }) {
       {...dragProps(inst)}>
       <span class="ev-title">{inst.rid ? '↻ ' : ''}{inst.title}</span>
       {!inst.allDay && <span class="ev-time">{when(inst)}</span>}
-      {col && <span class="resize" aria-hidden="true" onPointerDown={startResize(inst, col)} />}
+      {col && e.isOrigin !== false && <span class="resize" aria-hidden="true" onPointerDown={startResize(inst, col)} />}
     </div>
   );
 }

@@ -11,6 +11,8 @@ import { Reader } from './reader.jsx';
 import { Compose } from './compose.jsx';
 import { Dialog, Shortcuts, keyHandler } from './keys.jsx';
 import './style.css';
+import './gw/gw.css';
+import { section, Section, SectionNav } from './gw/lazy.jsx';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -153,6 +155,7 @@ function Header() {
     <header class="top">
       <button class="icon menu" aria-label={t('showFolders')} onClick={() => { S.mobileView.value = S.mobileView.value === 'folders' ? 'list' : 'folders'; }}>☰</button>
       <span class="brand">{t('appName')}</span>
+      <SectionNav />
       <form role="search" class="search" onSubmit={onSearch}>
         <input id="search" name="q" type="search" aria-label={t('search')} placeholder={t('searchPlaceholder')} value={S.query.value}
           onInput={(e) => { if (!e.currentTarget.value && S.query.value) S.runSearch(''); }} />
@@ -259,7 +262,7 @@ function App() {
   document.documentElement.lang = lang.value;
   switch (phase.value) {
     case 'login': return <Login />;
-    case 'mail': return <Mail />;
+    case 'mail': return section.value === 'mail' ? <Mail /> : <Section name={section.value} />;
     case 'page': return page.value;
     default: return <p class="boot" role="status">{t('loading')}</p>;
   }

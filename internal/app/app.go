@@ -30,6 +30,7 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/oidc"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/queue"
@@ -74,6 +75,8 @@ type server struct {
 
 	// davOpens limits audit records of DAV access to shared folders.
 	davOpens sharedOpens
+	// oidcLogin is the OIDC relying party's browser sign-in (oidc.go).
+	oidcLogin *oidc.Login
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -279,6 +282,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		Observe:          s.observeAuth}
 	lmtpStore, err := s.useDirectory(cfg, authn)
 	if err != nil {
+		return err
+	}
+	if s.oidcLogin, err = s.useOIDC(cfg, authn); err != nil {
 		return err
 	}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
@@ -577,6 +583,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 	s.mountJMAP(mux, authn, imip) // jmap.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
+	mountOIDC(mux, s.oidcLogin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

@@ -67,6 +67,19 @@ if [ ! -d "$jam_dir/node_modules/jmap-jam" ]; then
 fi
 export ROOST_JMAP_JAM_DIR="$jam_dir"
 
+# oidc-provider (npm), the independent OpenID provider the relying party
+# tests sign in through (internal/app/oidc_test.go), installed once.
+# (Dex was tried first: its module has a replace directive for its own
+# api/v2, so `go install` refuses it, and the published api/v2 v2.4.0
+# lacks types its current commit needs.)
+oidcp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/oidc-provider-9.13.3"
+if [ ! -d "$oidcp_dir/node_modules/oidc-provider" ]; then
+  echo "== installing oidc-provider from npm"
+  mkdir -p "$oidcp_dir"
+  npm install --silent --no-audit --no-fund --prefix "$oidcp_dir" oidc-provider@9.13.3 >/dev/null
+fi
+export ROOST_OIDC_PROVIDER_DIR="$oidcp_dir"
+
 # A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
 # root it runs as the postgres user that Debian's package creates.
 pgdir=$(mktemp -d /tmp/roost-pg.XXXXXX)

@@ -277,4 +277,15 @@ CREATE TABLE totp (
 	last_step BIGINT NOT NULL DEFAULT 0
 );
 `,
+	// 9: the OpenID provider's clients and signing keys (sso.go), the
+	// same on every node.
+	`
+CREATE TABLE sso_objects (
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	value TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	PRIMARY KEY (kind, name)
+);
+`,
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},
 		{"TOTP", testTOTP},
+		{"SSO", testSSO},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -77,6 +77,8 @@ type server struct {
 	davOpens sharedOpens
 	// oidcLogin is the OIDC relying party's browser sign-in (oidc.go).
 	oidcLogin *oidc.Login
+	// oidcProvider is Roost's own OpenID provider (oidc.go).
+	oidcProvider *oidc.Provider
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -284,6 +286,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	if err != nil {
 		return err
 	}
+	s.oidcProvider = s.newOIDCProvider(cfg, authn)
 	if s.oidcLogin, err = s.useOIDC(cfg, authn); err != nil {
 		return err
 	}
@@ -583,7 +586,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 	s.mountJMAP(mux, authn, imip) // jmap.go
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
-	mountOIDC(mux, s.oidcLogin)
+	mountOIDC(mux, s.oidcProvider, s.oidcLogin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

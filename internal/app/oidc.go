@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
@@ -35,8 +36,29 @@ func (s *server) useOIDC(cfg *config.Config, authn *directory.Authenticator) (*o
 	return &oidc.Login{RP: rp, Sessions: authn, RedirectURI: redirect}, nil
 }
 
-// mountOIDC serves the relying party's browser sign-in, if configured.
-func mountOIDC(mux *http.ServeMux, l *oidc.Login) {
+// newOIDCProvider makes Roost's own OpenID provider; its access tokens
+// with scope "roost" are bearer tokens of every protocol. It answers
+// discovery once a client is registered.
+func (s *server) newOIDCProvider(cfg *config.Config, authn *directory.Authenticator) *oidc.Provider {
+	iss := strings.TrimSuffix(cfg.OIDCProviderIssuer, "/")
+	if iss == "" {
+		host := cfg.PublicHostname
+		if host == "" {
+			host = cfg.Hostname()
+		}
+		iss = "https://" + host
+	}
+	p := &oidc.Provider{Store: s.db, Auth: authn, Issuer: iss, Log: s.log.With("proto", "auth")}
+	authn.TokenVerifiers = append(authn.TokenVerifiers, p)
+	return p
+}
+
+// mountOIDC serves the provider and the relying party's browser sign-in,
+// if configured.
+func mountOIDC(mux *http.ServeMux, p *oidc.Provider, l *oidc.Login) {
+	if p != nil {
+		p.Mount(mux)
+	}
 	if l != nil {
 		l.Mount(mux)
 	}

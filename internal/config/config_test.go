@@ -218,6 +218,7 @@ log_format = "json"
 allow_plaintext_auth = true
 sasl_oauthbearer = false
 oidc_issuer = "https://idp.example.com/realms/roost"
+oidc_provider_issuer = "https://mail.example.com"
 oidc_client_id = "roost"
 oidc_client_secret = "s3cret"
 oidc_audiences = ["roost", "mail"]

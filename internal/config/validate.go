@@ -572,8 +572,14 @@ func validLDAPAttr(a string) bool {
 	return true
 }
 
-// checkOIDC checks the oidc_ keys of the relying party.
+// checkOIDC checks the oidc_ keys of the provider and the relying party.
 func (c *Config) checkOIDC(p *problems) {
+	if p.ok("oidc_provider_issuer") && c.OIDCProviderIssuer != "" {
+		u, err := url.Parse(c.OIDCProviderIssuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+			p.add("oidc_provider_issuer", "%q is not an https URL without path, query or fragment", c.OIDCProviderIssuer)
+		}
+	}
 	if c.OIDCIssuer == "" {
 		return
 	}

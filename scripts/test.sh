@@ -80,6 +80,16 @@ if [ ! -d "$oidcp_dir/node_modules/oidc-provider" ]; then
 fi
 export ROOST_OIDC_PROVIDER_DIR="$oidcp_dir"
 
+# openid-client (npm), the independent relying party of Roost's own
+# OpenID provider (internal/app/oidcprovider_test.go), installed once.
+oidcc_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/openid-client-6.9.1"
+if [ ! -d "$oidcc_dir/node_modules/openid-client" ]; then
+  echo "== installing openid-client from npm"
+  mkdir -p "$oidcc_dir"
+  npm install --silent --no-audit --no-fund --prefix "$oidcc_dir" openid-client@6.9.1 >/dev/null
+fi
+export ROOST_OPENID_CLIENT_DIR="$oidcc_dir"
+
 # A throwaway PostgreSQL cluster. PostgreSQL refuses to run as root, so as
 # root it runs as the postgres user that Debian's package creates.
 pgdir=$(mktemp -d /tmp/roost-pg.XXXXXX)

@@ -304,6 +304,28 @@ func TestOIDCRelyingParty(t *testing.T) {
 	if c.httpDo("jmap", "", session) != http.StatusOK {
 		t.Error("web session of the OIDC sign-in refused by JMAP")
 	}
+	// Sign-out: cross-site refused; same-site ends the session and goes
+	// to the provider's end_session_endpoint.
+	logout := func(origin string) *http.Response {
+		req, _ := http.NewRequest("POST", "http://"+c.http+"/auth/oidc/logout", nil)
+		req.Header.Set("Origin", origin)
+		req.AddCookie(&http.Cookie{Name: oidc.SessionCookie, Value: session})
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := logout("https://evil.example"); resp.StatusCode != http.StatusForbidden || c.httpDo("jmap", "", session) != http.StatusOK {
+		t.Errorf("cross-site sign-out: %s", resp.Status)
+	}
+	if resp := logout("http://" + c.http); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), issuer+"/session/end") {
+		t.Errorf("sign-out: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	if c.httpDo("jmap", "", session) == http.StatusOK {
+		t.Error("web session still valid after sign-out")
+	}
 	// The same callback again (replay), without the cookie, with another
 	// sign-in's cookie (state mismatch): refused, no session.
 	for name, ck2 := range map[string]*http.Cookie{"replay without cookie": nil, "state mismatch": func() *http.Cookie { c, _ := start(); return c }()} {

@@ -33,9 +33,10 @@ const flowCookie = "__Host-roost-oidc"
 // flowTTL bounds how long a sign-in at the provider may take.
 const flowTTL = 10 * time.Minute
 
-// Sessions opens web sessions (directory.Authenticator).
+// Sessions opens and ends web sessions (directory.Authenticator).
 type Sessions interface {
 	CreateSessionFor(ctx context.Context, login string, remote net.Addr) (*directory.Session, error)
+	RevokeSession(ctx context.Context, token string) error
 }
 
 // Login serves the browser sign-in through the provider:
@@ -72,6 +73,44 @@ func SetSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
 func (l *Login) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /auth/oidc/login", l.start)
 	mux.HandleFunc("GET /auth/oidc/callback", l.callback)
+	mux.HandleFunc("POST /auth/oidc/logout", l.logout)
+}
+
+// logout ends the Roost web session (cookie), clears the cookie and sends
+// the browser to the provider's end_session_endpoint (RP-initiated
+// logout) when it has one, else to Done. Same-origin POSTs only.
+func (l *Login) logout(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" || (r.Header.Get("Origin") != "" && !sameHost(r.Header.Get("Origin"), r.Host)) {
+		page(w, http.StatusForbidden, "Cross-site sign-out refused.")
+		return
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := l.Sessions.RevokeSession(r.Context(), c.Value); err != nil {
+			l.RP.cfg.Log.Error("oidc sign-out", "err", err)
+			page(w, http.StatusServiceUnavailable, "Sign-out is temporarily unavailable. Try again later.")
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	done := l.Done
+	if done == "" {
+		done = "/"
+	}
+	if d, err := l.RP.Discover(r.Context()); err == nil && d.EndSessionEndpoint != "" {
+		q := url.Values{"client_id": {l.RP.cfg.ClientID}}
+		sep := "?"
+		if strings.Contains(d.EndSessionEndpoint, "?") {
+			sep = "&"
+		}
+		done = d.EndSessionEndpoint + sep + q.Encode()
+	}
+	http.Redirect(w, r, done, http.StatusSeeOther)
+}
+
+// sameHost reports whether an Origin header names host.
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, host)
 }
 
 func (l *Login) redirectURI() string { return l.RedirectURI }

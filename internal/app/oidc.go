@@ -18,7 +18,7 @@ func (s *server) useOIDC(cfg *config.Config, authn *directory.Authenticator) (*o
 		return nil, nil
 	}
 	rp, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
-		Audiences: cfg.OIDCAudiences, Scopes: cfg.OIDCScopes, LoginClaim: cfg.OIDCLoginClaim,
+		Audiences: cfg.OIDCAudiences, IntrospectionURL: cfg.OIDCIntrospectionURL, Scopes: cfg.OIDCScopes, LoginClaim: cfg.OIDCLoginClaim,
 		Log: s.log.With("proto", "auth")}, s.db)
 	if err != nil {
 		return nil, err

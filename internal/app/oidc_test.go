@@ -60,7 +60,7 @@ func oidcProviderDir(t *testing.T) string {
 }
 
 // startOIDCProvider runs oidc-provider at issuer with one client.
-func startOIDCProvider(t *testing.T, issuer, clientID, secret, redirect string) {
+func startOIDCProvider(t *testing.T, issuer, clientID, secret, redirect string, env ...string) {
 	t.Helper()
 	dir := oidcProviderDir(t)
 	script, _ := filepath.Abs("testdata/oidc-provider.mjs")
@@ -75,6 +75,7 @@ func startOIDCProvider(t *testing.T, issuer, clientID, secret, redirect string) 
 		t.Fatal(err)
 	}
 	cmd := exec.Command("node", run, issuer, clientID, secret, redirect)
+	cmd.Env = append(os.Environ(), env...)
 	out, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -339,5 +340,53 @@ func TestOIDCRelyingParty(t *testing.T) {
 	resp = callback(providerSignIn(t, loc, redirect, "mallory"), ck)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("sign-in of an unknown user: %s", resp.Status)
+	}
+}
+
+// TestOIDCIntrospection: with oidc_introspection_url, the provider's
+// opaque access tokens (oidc-provider without resource indicators) are
+// accepted on IMAP and JMAP after RFC 7662 introspection; a made-up
+// opaque token is refused.
+func TestOIDCIntrospection(t *testing.T) {
+	dir := t.TempDir()
+	c := &protoClient{t: t, imap: freePort(t), http: freePort(t)}
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("127.0.0.2 cannot be bound: %v", err)
+	}
+	issuer := "http://" + ln.Addr().String()
+	ln.Close()
+	redirect := "http://" + c.http + "/auth/oidc/callback"
+	startOIDCProvider(t, issuer, "roost", "roost-secret", redirect, "OPAQUE=1")
+	admin := startServer(t, dir, fmt.Sprintf("imap_listen = %q\nhttp_listen = %q\nallow_plaintext_auth = true\n"+
+		"password_argon2_memory = 8\npassword_argon2_time = 1\noidc_issuer = %q\noidc_client_id = \"roost\"\n"+
+		"oidc_client_secret = \"roost-secret\"\noidc_login_claim = \"sub\"\noidc_introspection_url = %q\n",
+		c.imap, c.http, issuer, issuer+"/token/introspection"))
+	adminCall(t, admin, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, admin, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","password":"account pw"}`, 201)
+	verifier, challenge := pkce()
+	q := url.Values{"response_type": {"code"}, "client_id": {"roost"}, "redirect_uri": {redirect}, "scope": {"openid email"},
+		"state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	back, _ := url.Parse(providerSignIn(t, issuer+"/auth?"+q.Encode(), redirect, "alice"))
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")}, "redirect_uri": {redirect}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest("POST", issuer+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("roost", "roost-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr map[string]any
+	json.NewDecoder(resp.Body).Decode(&tr)
+	resp.Body.Close()
+	at, _ := tr["access_token"].(string)
+	if at == "" || strings.Count(at, ".") == 2 {
+		t.Fatalf("want an opaque access token: %v", tr)
+	}
+	if !c.tokenOn("imap", "alice", at, false) || !c.tokenOn("jmap", "", at, false) {
+		t.Error("opaque token refused after introspection")
+	}
+	if c.tokenOn("imap", "alice", at[:len(at)-2]+"xx", false) {
+		t.Error("made-up opaque token accepted")
 	}
 }

@@ -224,6 +224,7 @@ oidc_client_secret = "s3cret"
 oidc_audiences = ["roost", "mail"]
 oidc_scopes = ["openid", "email"]
 oidc_login_claim = "preferred_username"
+oidc_introspection_url = "https://idp.example.com/introspect"
 oidc_redirect_uri = "https://mail.example.com/auth/oidc/callback"
 max_connections_per_ip = 0
 max_connections_per_user = 5

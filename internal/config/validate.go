@@ -608,6 +608,12 @@ func (c *Config) checkOIDC(p *problems) {
 	if p.ok("oidc_audiences") && slices.Contains(c.OIDCAudiences, "") {
 		p.add("oidc_audiences", "must not contain an empty audience")
 	}
+	if p.ok("oidc_introspection_url") && c.OIDCIntrospectionURL != "" {
+		u, err := url.Parse(c.OIDCIntrospectionURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			p.add("oidc_introspection_url", "%q is not an https URL", c.OIDCIntrospectionURL)
+		}
+	}
 	if p.ok("oidc_login_claim") && c.OIDCLoginClaim == "" {
 		p.add("oidc_login_claim", "must name a claim, e.g. \"email\"")
 	}

@@ -163,6 +163,7 @@ var validationCases = []struct {
 	{"plaintext number", `allow_plaintext_auth = 1`, []want{{"allow_plaintext_auth", "want true or false"}}},
 	{"oidc_issuer", "oidc_issuer = \"ftp://idp\"\noidc_client_id = \"roost\"", []want{{"oidc_issuer", "is not an https URL"}}},
 	{"oidc_provider_issuer", `oidc_provider_issuer = "https://mail.example.com/sso"`, []want{{"oidc_provider_issuer", "without path"}}},
+	{"oidc_introspection_url", "oidc_issuer = \"https://idp.example.com\"\noidc_client_id = \"roost\"\noidc_introspection_url = \"introspect\"", []want{{"oidc_introspection_url", "is not an https URL"}}},
 	{"oidc without client", `oidc_issuer = "https://idp.example.com"`, []want{{"oidc_client_id", "must be set"}}},
 	{"oidc_client_secret type", `oidc_client_secret = 5`, []want{{"oidc_client_secret", "want a string"}}},
 	{"oidc_audiences", "oidc_issuer = \"https://idp.example.com\"\noidc_client_id = \"roost\"\noidc_audiences = [\"\"]", []want{{"oidc_audiences", "empty audience"}}},

@@ -69,6 +69,9 @@ type Config struct {
 	Audiences []string
 	// Scopes asked for at browser sign-in ("openid" is always included).
 	Scopes []string
+	// IntrospectionURL, when set, is asked about tokens that are not JWTs
+	// (RFC 7662, as ClientID/ClientSecret).
+	IntrospectionURL string
 	// LoginClaim is the claim naming the Roost user, by login or address
 	// ("email" when empty).
 	LoginClaim string
@@ -100,6 +103,7 @@ type RP struct {
 	keys    []jose.JSONWebKey
 	fetched time.Time // when keys were fetched
 	tried   time.Time // when a fetch was last tried
+	icache  map[string]introspected
 }
 
 // New makes a relying party; nothing is fetched until it is used.
@@ -123,7 +127,7 @@ func New(cfg Config, users Users) (*RP, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &RP{cfg: cfg, users: users}, nil
+	return &RP{cfg: cfg, users: users, icache: map[string]introspected{}}, nil
 }
 
 func (r *RP) now() time.Time {
@@ -308,6 +312,13 @@ func (r *RP) Verify(ctx context.Context, token string, audiences []string) (*Cla
 // provider for one of the configured audiences, whose login claim names a
 // Roost user. Any service is accepted (the provider's token is a sign-in).
 func (r *RP) VerifyToken(ctx context.Context, token, service string) (string, error) {
+	if r.cfg.IntrospectionURL != "" && strings.Count(token, ".") != 2 && len(token) <= MaxTokenSize {
+		c, err := r.introspect(ctx, token)
+		if err != nil {
+			return "", err
+		}
+		return r.Login(ctx, c)
+	}
 	c, err := r.Verify(ctx, token, r.cfg.Audiences)
 	if err != nil {
 		return "", err

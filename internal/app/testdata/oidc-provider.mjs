@@ -10,6 +10,8 @@ import Provider from 'oidc-provider';
 const [issuer, clientId, clientSecret, redirectUri] = process.argv.slice(2);
 const url = new URL(issuer);
 const claimsOf = (id) => ({ sub: id, email: `${id}@example.org`, email_verified: true, name: `User ${id}` });
+// With OPAQUE=1 access tokens are opaque and Roost must introspect them.
+const opaque = process.env.OPAQUE === '1';
 const provider = new Provider(issuer, {
   clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri],
     grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
@@ -17,8 +19,9 @@ const provider = new Provider(issuer, {
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => claimsOf(id) }),
   features: {
     devInteractions: { enabled: true },
+    introspection: { enabled: opaque },
     resourceIndicators: {
-      enabled: true,
+      enabled: !opaque,
       defaultResource: async () => 'urn:roost',
       useGrantedResource: async () => true,
       getResourceServerInfo: async () => ({ scope: 'mail', audience: clientId, accessTokenFormat: 'jwt', accessTokenTTL: 300, jwt: { sign: { alg: 'RS256' } } }),

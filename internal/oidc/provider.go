@@ -285,6 +285,12 @@ func (p *Provider) verifyOwn(ctx context.Context, token, use string) (*jwt.Claim
 	if err != nil {
 		return nil, nil, err
 	}
+	// Another issuer's token (the relying party's) is not looked at
+	// further: no key is read or made for it.
+	var pre jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&pre); err != nil || pre.Issuer != p.Issuer {
+		return nil, nil, fmt.Errorf("not a token of this provider: %w", directory.ErrBadCredentials)
+	}
 	keys, err := p.signingKeys(ctx)
 	if err != nil {
 		return nil, nil, err

@@ -234,6 +234,16 @@ func TestOIDCProviderOpenIDClient(t *testing.T) {
 		t.Error("access token without the roost scope accepted on IMAP")
 	}
 
+	// A cross-site POST of the login form (login CSRF) is refused.
+	csrf, _ := http.NewRequest("POST", issuer+"/oidc/authorize", strings.NewReader(url.Values{"client_id": {"mobile"}, "redirect_uri": {redirect},
+		"response_type": {"code"}, "scope": {"openid"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
+		"action": {"login"}, "login": {"alice"}, "password": {"account pw"}}.Encode()))
+	csrf.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	csrf.Header.Set("Origin", "https://evil.example")
+	if resp, err := http.DefaultClient.Do(csrf); err != nil || resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+		t.Errorf("cross-site login POST: %v %v", resp, err)
+	}
+
 	// Refusals before any code is issued.
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	try := func(mod func(url.Values)) (int, string) {

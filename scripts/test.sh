@@ -87,6 +87,29 @@ if [ -n "$(git status --porcelain -- web/dist)" ]; then
 fi
 export ROOST_TEST_ARTIFACTS="${ROOST_TEST_ARTIFACTS:-$PWD/test-artifacts}"
 
+# oidc-provider (npm), the independent OpenID provider the relying party
+# tests sign in through (internal/app/oidc_test.go), installed once.
+# (Dex was tried first: its module has a replace directive for its own
+# api/v2, so `go install` refuses it, and the published api/v2 v2.4.0
+# lacks types its current commit needs.)
+oidcp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/oidc-provider-9.13.3"
+if [ ! -d "$oidcp_dir/node_modules/oidc-provider" ]; then
+  echo "== installing oidc-provider from npm"
+  mkdir -p "$oidcp_dir"
+  npm install --silent --no-audit --no-fund --prefix "$oidcp_dir" oidc-provider@9.13.3 >/dev/null
+fi
+export ROOST_OIDC_PROVIDER_DIR="$oidcp_dir"
+
+# openid-client (npm), the independent relying party of Roost's own
+# OpenID provider (internal/app/oidcprovider_test.go), installed once.
+oidcc_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/openid-client-6.9.1"
+if [ ! -d "$oidcc_dir/node_modules/openid-client" ]; then
+  echo "== installing openid-client from npm"
+  mkdir -p "$oidcc_dir"
+  npm install --silent --no-audit --no-fund --prefix "$oidcc_dir" openid-client@6.9.1 >/dev/null
+fi
+export ROOST_OPENID_CLIENT_DIR="$oidcc_dir"
+
 # versitygw, the real S3 server the S3 blob store and cluster tests start
 # (internal/testenv/s3.go finds it here), installed once.
 gobin="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/bin"

@@ -46,6 +46,7 @@ var adminObjects = []struct{ name, title string }{
 	{"tenant", "Tenants (Kopano companies)"},
 	{"domain", "Mail domains"},
 	{"user", "Users"},
+	{"oidc", "Roost's OpenID Connect provider: clients (Nextcloud, Grafana, ...) that sign users in with Roost"},
 	{"token", "Bearer tokens (JMAP and DAV 'Authorization: Bearer', SASL OAUTHBEARER and XOAUTH2)"},
 	{"group", "Groups"},
 	{"directory", "LDAP directory (user_plugin = ldap)"},
@@ -158,6 +159,14 @@ var adminCmds = []*adminCmd{
 			"        from then on the web client's sign-in needs a code (mail clients use app passwords)", run: userTOTPEnable},
 	{object: "user", verb: "totp disable", args: []string{"LOGIN"}, syntax: "user totp disable LOGIN",
 		help: "remove the user's TOTP key: the web client's sign-in needs the password only", run: userTOTPDisable},
+
+	{object: "oidc", verb: "client add", args: []string{"NAME"}, syntax: "oidc client add NAME --redirect-uri URI [--public]",
+		help: "register a client of Roost's OpenID provider (its client id is NAME) and print its client id and secret (shown\n" +
+			"        this once); --redirect-uri (repeatable) is matched exactly; --public for apps that cannot keep a secret (PKCE S256)",
+		flags: []flagDef{fList("redirect-uri"), fBool("public")}, run: oidcClientAdd},
+	{object: "oidc", verb: "client list", syntax: "oidc client list", help: "list the provider's clients", run: oidcClientList},
+	{object: "oidc", verb: "client remove", args: []string{"NAME"}, syntax: "oidc client remove NAME",
+		help: "remove a client: its codes and refresh tokens are refused from then on", run: oidcClientRemove},
 
 	{object: "token", verb: "create", args: []string{"LOGIN"}, syntax: "token create LOGIN --name N [--expires D] [--scope LIST]",
 		help: "make a bearer token for LOGIN and print it (shown this once); D is a lifetime (90d, 12h) or a date\n" +

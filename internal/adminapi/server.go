@@ -214,6 +214,10 @@ func (s *Server) routes() {
 	h("POST /v1/queue/{id}/retry", s.retryQueued)
 	h("DELETE /v1/queue/{id}", s.deleteQueued)
 
+	h("GET /v1/oidc/clients", s.listOIDCClients)
+	h("POST /v1/oidc/clients", s.createOIDCClient)
+	h("DELETE /v1/oidc/clients/{name}", s.removeOIDCClient)
+
 	h("/", s.noRoute)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/oidc"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/queue"
@@ -92,6 +93,10 @@ type server struct {
 	// indexer is the full-text indexer (search.go); nil when this
 	// process does not run it.
 	indexer atomic.Pointer[search.Indexer]
+	// oidcLogin is the OIDC relying party's browser sign-in (oidc.go).
+	oidcLogin *oidc.Login
+	// oidcProvider is Roost's own OpenID provider (oidc.go).
+	oidcProvider *oidc.Provider
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -317,6 +322,10 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		Observe:          s.observeAuth}
 	lmtpStore, err := s.useDirectory(cfg, authn)
 	if err != nil {
+		return err
+	}
+	s.oidcProvider = s.newOIDCProvider(cfg, authn)
+	if s.oidcLogin, err = s.useOIDC(cfg, authn); err != nil {
 		return err
 	}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
@@ -619,6 +628,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /readyz", s.readyz) // cluster.go
+	mountOIDC(mux, s.oidcProvider, s.oidcLogin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

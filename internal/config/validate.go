@@ -49,6 +49,7 @@ func (c *Config) validate(p *problems) {
 	c.checkListeners(p)
 	c.checkSockets(p)
 	c.checkTLS(p)
+	c.checkOIDC(p)
 
 	if p.ok("server_name") && c.ServerName != "" && !validHostname(c.ServerName) {
 		p.add("server_name", "%q is not a valid host name", c.ServerName)
@@ -747,4 +748,51 @@ func (c *Config) NodeAddr() string {
 		}
 	}
 	return c.NodeID()
+}
+
+// checkOIDC checks the oidc_ keys of the provider and the relying party.
+func (c *Config) checkOIDC(p *problems) {
+	if p.ok("oidc_provider_issuer") && c.OIDCProviderIssuer != "" {
+		u, err := url.Parse(c.OIDCProviderIssuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+			p.add("oidc_provider_issuer", "%q is not an https URL without path, query or fragment", c.OIDCProviderIssuer)
+		}
+	}
+	if c.OIDCIssuer == "" {
+		return
+	}
+	if p.ok("oidc_issuer") {
+		u, err := url.Parse(c.OIDCIssuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
+			p.add("oidc_issuer", "%q is not an https URL without query or fragment", c.OIDCIssuer)
+		}
+	}
+	if p.ok("oidc_client_id") && c.OIDCClientID == "" {
+		p.add("oidc_client_id", "must be set with oidc_issuer")
+	}
+	if p.ok("oidc_redirect_uri") && c.OIDCRedirectURI != "" {
+		u, err := url.Parse(c.OIDCRedirectURI)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "/auth/oidc/callback" {
+			p.add("oidc_redirect_uri", "%q is not an https URL ending in /auth/oidc/callback", c.OIDCRedirectURI)
+		}
+	}
+	if p.ok("oidc_scopes") {
+		for _, sc := range c.OIDCScopes {
+			if sc == "" || strings.ContainsAny(sc, " \"\\") {
+				p.add("oidc_scopes", "%q is not a scope (RFC 6749 §3.3)", sc)
+			}
+		}
+	}
+	if p.ok("oidc_audiences") && slices.Contains(c.OIDCAudiences, "") {
+		p.add("oidc_audiences", "must not contain an empty audience")
+	}
+	if p.ok("oidc_introspection_url") && c.OIDCIntrospectionURL != "" {
+		u, err := url.Parse(c.OIDCIntrospectionURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			p.add("oidc_introspection_url", "%q is not an https URL", c.OIDCIntrospectionURL)
+		}
+	}
+	if p.ok("oidc_login_claim") && c.OIDCLoginClaim == "" {
+		p.add("oidc_login_claim", "must name a claim, e.g. \"email\"")
+	}
 }

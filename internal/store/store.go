@@ -599,6 +599,7 @@ type Directory interface {
 
 	Secrets
 	TOTPs
+	SSO
 }
 
 // Mail is the part of the store that keeps stores, folders and items.

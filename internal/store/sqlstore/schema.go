@@ -330,4 +330,15 @@ CREATE TABLE search_docs (
 CREATE INDEX search_docs_store ON search_docs (store_id);
 {{search_index}}
 `,
+	// 12: the OpenID provider's clients and signing keys (sso.go), the
+	// same on every node.
+	`
+CREATE TABLE sso_objects (
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	value TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	PRIMARY KEY (kind, name)
+);
+`,
 }

@@ -107,6 +107,13 @@ func (f *Backend) CreatePublicStore(a0 context.Context, a1 string) (r0 *store.St
 	return f.Backend.CreatePublicStore(a0, a1)
 }
 
+func (f *Backend) CreateSSO(a0 context.Context, a1 store.SSOObject) (err error) {
+	if err = f.fault(a0, "CreateSSO"); err != nil {
+		return
+	}
+	return f.Backend.CreateSSO(a0, a1)
+}
+
 func (f *Backend) CreateSecret(a0 context.Context, a1 string, a2 store.Secret) (r0 *store.Secret, err error) {
 	if err = f.fault(a0, "CreateSecret"); err != nil {
 		return
@@ -161,6 +168,13 @@ func (f *Backend) DeleteQueued(a0 context.Context, a1 int64) (err error) {
 		return
 	}
 	return f.Backend.DeleteQueued(a0, a1)
+}
+
+func (f *Backend) DeleteSSO(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = f.fault(a0, "DeleteSSO"); err != nil {
+		return
+	}
+	return f.Backend.DeleteSSO(a0, a1, a2)
 }
 
 func (f *Backend) DeleteSecret(a0 context.Context, a1 string, a2 store.SecretKind, a3 string) (r0 *store.Secret, err error) {
@@ -371,6 +385,13 @@ func (f *Backend) ListQueue(a0 context.Context) (r0 []*store.QueuedMessage, err 
 		return
 	}
 	return f.Backend.ListQueue(a0)
+}
+
+func (f *Backend) ListSSO(a0 context.Context, a1 string) (r0 []*store.SSOObject, err error) {
+	if err = f.fault(a0, "ListSSO"); err != nil {
+		return
+	}
+	return f.Backend.ListSSO(a0, a1)
 }
 
 func (f *Backend) ListSecrets(a0 context.Context, a1 string, a2 store.SecretKind) (r0 []*store.Secret, err error) {

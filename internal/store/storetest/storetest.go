@@ -78,6 +78,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"SecretLimits", testSecretLimits},
 		{"TOTP", testTOTP},
 		{"Index", testIndex},
+		{"SSO", testSSO},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ import (
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
@@ -118,8 +119,19 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("open blob store: %w", err)
 	}
 	driver, dsn := cfg.DatabaseURL()
+	onChange := s.events.Publish
+	var learner *mail.Learner
+	if lo := learnOptions(cfg); lo.Enabled() {
+		// Spam learning follows every journal entry this node commits,
+		// whichever protocol made it.
+		learner = &mail.Learner{Opts: lo, Log: s.log.With("proto", "spam-learn")}
+		onChange = func(storeID int64, seq uint64) {
+			s.events.Publish(storeID, seq)
+			learner.Notify(storeID, seq)
+		}
+	}
 	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
-		OnChange: s.events.Publish})
+		OnChange: onChange})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -146,6 +158,14 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Stdout, "Roost %s is running; data in %s (%s). Stop with Ctrl-C or SIGTERM.\n", o.Version, cfg.DataDir, driver)
 	s.log.Info("roost started", "version", o.Version, "data", cfg.DataDir, "database", driver)
 
+	if learner != nil {
+		learner.Store = s.db
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			learner.Run(ctx)
+		}()
+	}
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
 		s.wg.Add(3)
 		go s.purgeJob(ctx)

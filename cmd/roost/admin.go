@@ -37,6 +37,7 @@ type admin struct {
 	json   bool
 	stdin  io.Reader
 	stdout io.Writer
+	stderr io.Writer // progress bars
 }
 
 // adminObjects lists the objects in usage order, with their headings.
@@ -49,6 +50,7 @@ var adminObjects = []struct{ name, title string }{
 	{"store", "Stores"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
 	{"contacts", "Contacts (import and export of .vcf files)"},
+	{"import", "Mail import (mbox files, Maildir trees) with a progress bar"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"queue", "Outbound queue"},
@@ -185,6 +187,15 @@ var adminCmds = []*adminCmd{
 		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
 	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
 		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+
+	{object: "import", verb: "mbox", args: []string{"LOGIN", "FILE"}, syntax: "import mbox LOGIN FILE [--folder F]",
+		help: "import an mbox file on the server's host into a user's folder F (default the Inbox; created if missing);\n" +
+			"        flags from Status/X-Status; what cannot be imported is listed; messages already there are skipped",
+		flags: []flagDef{fString("folder")}, run: importMbox},
+	{object: "import", verb: "maildir", args: []string{"LOGIN", "DIR"}, syntax: "import maildir LOGIN DIR [--folder F]",
+		help: "import a Maildir++ tree on the server's host (DIR is the Inbox, .Sub.Folder its folders; with --folder all go under F);\n" +
+			"        flags from the file names' :2, info and dovecot-keywords, dates from the files' times",
+		flags: []flagDef{fString("folder")}, run: importMaildir},
 
 	{object: "calendar", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar import LOGIN FOLDER FILE.ics|-",
 		help: "import the events, tasks and journal entries of an iCalendar file into a user's folder (created if missing);\n" +
@@ -421,7 +432,7 @@ func (g adminGlobals) connect() (*adminClient, error) {
 // Exit status: 0 done, 1 the server refused or could not be reached, 2 a
 // mistake on the command line. Errors are one line on stderr.
 func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	code, err := adminMain(ctx, args, stdin, stdout)
+	code, err := adminMain(ctx, args, stdin, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "roost admin: %s\n", oneLine(err.Error()))
 		var de deliverError
@@ -440,7 +451,7 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return code
 }
 
-func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) (int, error) {
+func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	g, rest, err := parseGlobals(args)
 	if err != nil {
 		return 0, err
@@ -483,7 +494,7 @@ func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	if err != nil {
 		return 0, err
 	}
-	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout}
+	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout, stderr: stderr}
 	return 0, cmd.run(a, cmd, in)
 }
 

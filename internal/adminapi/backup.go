@@ -89,3 +89,35 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 	emit(backup.Event{Restore: sum})
 	return nil
 }
+
+// importMail runs POST /v1/import: an mbox file or a Maildir tree on the
+// server's host is imported into a user's store, with progress.
+func (s *Server) importMail(w http.ResponseWriter, r *http.Request) error {
+	if err := requireSystemAdmin(r); err != nil {
+		return err
+	}
+	var req backup.ImportRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Path == "" || !filepath.IsAbs(req.Path) {
+		return badRequest("path: an absolute path is required")
+	}
+	if req.Login == "" {
+		return badRequest("login is required")
+	}
+	if req.Format != "mbox" && req.Format != "maildir" {
+		return badRequest("format: mbox or maildir")
+	}
+	emit := streamEvents(w)
+	sum, err := backup.ImportMail(r.Context(), s.b, backup.ImportOptions{ImportRequest: req,
+		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
+	if err != nil {
+		s.log.Warn("import failed", "path", req.Path, "login", req.Login, "err", err)
+		emit(backup.Event{Error: oneLine(err.Error()), Import: sum})
+		return nil
+	}
+	s.log.Info("import done", "path", req.Path, "login", req.Login, "format", req.Format, "imported", sum.Imported, "present", sum.Present, "problems", len(sum.Problems)+sum.ProblemsMore)
+	emit(backup.Event{Import: sum})
+	return nil
+}

@@ -148,7 +148,9 @@ func TestImportMaildirOddNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := func(subj string) string { return "From: a@example.org\nSubject: " + subj + "\n\nbody of " + subj + "\n" }
+	m := func(subj string) string {
+		return "From: a@example.org\nSubject: " + subj + "\n\nbody of " + subj + "\n"
+	}
 	d := func(day int) time.Time { return time.Date(2026, 4, day, 8, 30, 0, 0, time.UTC) }
 	write("cur/1700000000.M1P1.host:2,SR", m("seen-answered"), d(1))
 	write("cur/1700000001.M2P1.host:2,Fab", m("flagged-keywords"), d(2))

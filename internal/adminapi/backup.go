@@ -100,14 +100,17 @@ func (s *Server) importMail(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.Path == "" || !filepath.IsAbs(req.Path) {
-		return badRequest("path: an absolute path is required")
-	}
-	if req.Login == "" {
+	switch {
+	case req.Login == "":
 		return badRequest("login is required")
-	}
-	if req.Format != "mbox" && req.Format != "maildir" {
-		return badRequest("format: mbox or maildir")
+	case req.Format == "imap":
+		if req.IMAP == nil || req.IMAP.Host == "" || req.IMAP.User == "" {
+			return badRequest("imap: host and user are required")
+		}
+	case req.Format != "mbox" && req.Format != "maildir":
+		return badRequest("format: mbox, maildir or imap")
+	case req.Path == "" || !filepath.IsAbs(req.Path):
+		return badRequest("path: an absolute path is required")
 	}
 	emit := streamEvents(w)
 	sum, err := backup.ImportMail(r.Context(), s.b, backup.ImportOptions{ImportRequest: req,

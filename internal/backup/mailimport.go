@@ -32,6 +32,8 @@ type ImportRequest struct {
 	Format string `json:"format"`           // "mbox" or "maildir"
 	Path   string `json:"path"`             // a file (mbox) or directory (maildir) on the server's host, absolute
 	Folder string `json:"folder,omitempty"` // mbox: the folder to import into (default INBOX); maildir: the folder the tree goes under (default: the top level)
+	// IMAP is the source server of format "imap" (Path is unused).
+	IMAP *IMAPSource `json:"imap,omitempty"`
 }
 
 // ImportSummary is what an import did.
@@ -84,6 +86,8 @@ func ImportMail(ctx context.Context, b store.Backend, o ImportOptions) (*ImportS
 		err = im.mbox(o.Path, o.Folder)
 	case "maildir":
 		err = im.maildir(o.Path, o.Folder)
+	case "imap":
+		err = im.importIMAP(ctx, o.IMAP)
 	default:
 		err = fmt.Errorf("format %q: mbox or maildir: %w", o.Format, store.ErrInvalid)
 	}

@@ -238,4 +238,3 @@ func imapFlags(in []imap.Flag) []string {
 	}
 	return out
 }
-

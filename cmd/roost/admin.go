@@ -197,6 +197,14 @@ var adminCmds = []*adminCmd{
 			"        flags from the file names' :2, info and dovecot-keywords, dates from the files' times",
 		flags: []flagDef{fString("folder")}, run: importMaildir},
 
+	{object: "import", verb: "imap", args: []string{"[LOGIN]"},
+		syntax: "import imap LOGIN|--csv FILE --host H [--port P] [--tls|--starttls] [--insecure] --user U --password-stdin|--password-file F [--folders LIST]",
+		help: "import a user's mail from another IMAP server: every folder (or those of --folders, comma-separated), flags and\n" +
+			"        keywords, internal dates; run it again to resume or to fetch what arrived since (nothing is imported twice);\n" +
+			"        --csv FILE imports many users, one 'LOGIN,USER,PASSWORD' line each (# comments), from the same server",
+		flags: []flagDef{fString("host"), fString("port"), fBool("tls"), fBool("starttls"), fBool("insecure"), fString("user"),
+			fBool("password-stdin"), fString("password-file"), fList("folders"), fString("csv")}, run: importIMAP},
+
 	{object: "calendar", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar import LOGIN FOLDER FILE.ics|-",
 		help: "import the events, tasks and journal entries of an iCalendar file into a user's folder (created if missing);\n" +
 			"        FOLDER is a folder path (\"Projects/Deadlines\") or calendar or tasks for the user's default one;\n" +

@@ -50,7 +50,8 @@ var adminObjects = []struct{ name, title string }{
 	{"store", "Stores"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
 	{"contacts", "Contacts (import and export of .vcf files)"},
-	{"import", "Mail import (mbox files, Maildir trees) with a progress bar"},
+	{"import", "Mail import (another IMAP server, mbox files, Maildir trees) with a progress bar"},
+	{"export", "Export of a whole store (mbox or Maildir, .ics, .vcf)"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"queue", "Outbound queue"},
@@ -204,6 +205,11 @@ var adminCmds = []*adminCmd{
 			"        --csv FILE imports many users, one 'LOGIN,USER,PASSWORD' line each (# comments), from the same server",
 		flags: []flagDef{fString("host"), fString("port"), fBool("tls"), fBool("starttls"), fBool("insecure"), fString("user"),
 			fBool("password-stdin"), fString("password-file"), fList("folders"), fString("csv")}, run: importIMAP},
+
+	{object: "export", args: []string{"LOGIN"}, syntax: "export LOGIN --to DIR [--format mbox|maildir]",
+		help: "write a user's whole store under DIR on the server's host: mail as mbox files (mail/PATH.mbox, default) or one\n" +
+			"        Maildir++ tree (Maildir/), calendars and task lists as calendars/PATH.ics, address books as contacts/PATH.vcf",
+		flags: []flagDef{fString("to"), fString("format")}, run: exportStore},
 
 	{object: "calendar", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar import LOGIN FOLDER FILE.ics|-",
 		help: "import the events, tasks and journal entries of an iCalendar file into a user's folder (created if missing);\n" +

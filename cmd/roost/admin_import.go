@@ -164,3 +164,38 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 	}
 	return nil
 }
+
+// exportStore asks the server to write a user's whole store under a
+// directory on its host.
+func exportStore(a *admin, cmd *adminCmd, in *input) error {
+	to := in.str["to"]
+	if to == "" {
+		return usagef("%s: --to DIR is required", cmd.name())
+	}
+	abs, err := filepath.Abs(to)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd.name(), err)
+	}
+	bar := newProgressBar(a.stderr)
+	var sum *backup.ExportSummary
+	err = a.c.stream(a.ctx, "/v1/export", backup.ExportRequest{Login: in.pos[0], To: abs, Format: in.str["format"]}, func(ev backup.Event) {
+		if ev.Progress != nil {
+			bar.show(*ev.Progress)
+		}
+		if ev.Export != nil {
+			sum = ev.Export
+		}
+	})
+	bar.done()
+	if sum != nil {
+		data, _ := json.Marshal(sum)
+		a.say(data, "exported %d messages and %d calendar and contact files (%s, %d folders) of %s to %s in %.1fs",
+			sum.Messages, sum.Objects, humanBytes(sum.Bytes), sum.Folders, sum.Login, sum.Dir, sum.Seconds)
+		if !a.json {
+			for _, p := range sum.Problems {
+				fmt.Fprintf(a.stdout, "  %s\n", p)
+			}
+		}
+	}
+	return err
+}

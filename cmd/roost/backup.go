@@ -358,7 +358,7 @@ func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(b
 		if ev.Error != "" {
 			return errors.New(ev.Error)
 		}
-		if ev.Backup != nil || ev.Restore != nil || ev.Import != nil {
+		if ev.Backup != nil || ev.Restore != nil || ev.Import != nil || ev.Export != nil {
 			finished = true
 		}
 	}

@@ -1,11 +1,14 @@
 package adminapi
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
 
 	"github.com/roost-mail/roost/internal/backup"
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -122,5 +125,43 @@ func (s *Server) importMail(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.Info("import done", "path", req.Path, "login", req.Login, "format", req.Format, "imported", sum.Imported, "present", sum.Present, "problems", len(sum.Problems)+sum.ProblemsMore)
 	emit(backup.Event{Import: sum})
+	return nil
+}
+
+// export runs POST /v1/export: a user's whole store is written under a
+// directory on the server's host (mail as mbox or Maildir, calendars and
+// task lists as .ics, address books as .vcf), with progress.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
+	if err := requireSystemAdmin(r); err != nil {
+		return err
+	}
+	var req backup.ExportRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Login == "":
+		return badRequest("login is required")
+	case req.To == "" || !filepath.IsAbs(req.To):
+		return badRequest("to: an absolute directory path is required")
+	case req.Format != "" && req.Format != "mbox" && req.Format != "maildir":
+		return badRequest("format: mbox or maildir")
+	}
+	emit := streamEvents(w)
+	sum, err := backup.Export(r.Context(), s.b, backup.ExportOptions{ExportRequest: req,
+		Objects: func(ctx context.Context, f *store.Folder, out io.Writer) error {
+			if f.Type == store.FolderContacts {
+				return groupware.ExportContacts(ctx, s.b, f, out)
+			}
+			return groupware.ExportCalendar(ctx, s.b, f, out)
+		},
+		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
+	if err != nil {
+		s.log.Warn("export failed", "dir", req.To, "login", req.Login, "err", err)
+		emit(backup.Event{Error: oneLine(err.Error()), Export: sum})
+		return nil
+	}
+	s.log.Info("export done", "dir", req.To, "login", req.Login, "messages", sum.Messages, "files", sum.Objects)
+	emit(backup.Event{Export: sum})
 	return nil
 }

@@ -425,10 +425,11 @@ func (im *importer) maildir(dir, under string) error {
 		}
 		parts := strings.Split(strings.TrimPrefix(name, "."), ".")
 		ok := true
-		for _, p := range parts {
+		for i, p := range parts {
 			if p == "" {
 				ok = false
 			}
+			parts[i] = unescapeName(p) // "%2E" from roost admin export
 		}
 		if !ok {
 			im.sum.problem("%s: not a Maildir++ folder name", name)

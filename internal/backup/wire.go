@@ -30,6 +30,7 @@ type Event struct {
 	Backup   *Summary        `json:"backup,omitempty"`
 	Restore  *RestoreSummary `json:"restore,omitempty"`
 	Import   *ImportSummary  `json:"import,omitempty"`
+	Export   *ExportSummary  `json:"export,omitempty"`
 	Error    string          `json:"error,omitempty"`
 	Damaged  bool            `json:"damaged,omitempty"` // the error is a damaged backup
 }

@@ -98,7 +98,9 @@ func Export(ctx context.Context, b store.Backend, o ExportOptions) (*ExportSumma
 	if err := os.MkdirAll(o.To, 0o700); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(fs, func(a, b *store.Folder) int { return strings.Compare(strings.Join(pathOf(a), "/"), strings.Join(pathOf(b), "/")) })
+	slices.SortFunc(fs, func(a, b *store.Folder) int {
+		return strings.Compare(strings.Join(pathOf(a), "/"), strings.Join(pathOf(b), "/"))
+	})
 	for _, f := range fs {
 		if f.Deleted || strings.HasPrefix(f.Name, "~") { // hidden folders (schedule inbox)
 			continue

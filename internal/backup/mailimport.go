@@ -155,10 +155,16 @@ func (im *importer) add(msg []byte, flags []string, date time.Time, where string
 		im.sum.Present++
 		return nil
 	}
-	_, err := im.t.b.AppendItem(im.t.ctx, im.folder.ID, store.NewItem{Content: bytes.NewReader(msg), Flags: flags, InternalDate: date})
+	it, err := im.t.b.AppendItem(im.t.ctx, im.folder.ID, store.NewItem{Content: bytes.NewReader(msg), Flags: flags, InternalDate: date})
 	if errors.Is(err, store.ErrInvalid) && len(flags) > 0 {
 		im.sum.problem("%s: flags %v refused; imported without them", where, flags)
-		_, err = im.t.b.AppendItem(im.t.ctx, im.folder.ID, store.NewItem{Content: bytes.NewReader(msg), InternalDate: date})
+		it, err = im.t.b.AppendItem(im.t.ctx, im.folder.ID, store.NewItem{Content: bytes.NewReader(msg), InternalDate: date})
+	}
+	if err == nil && im.folder.Special == store.SpecialJunk {
+		// Imported junk was judged already: spam learning leaves it.
+		if _, err := im.t.b.RecordOnce(store.SystemContext(im.t.ctx), im.t.storeID, store.SpamLearnKey("spam", it.ID), store.SpamLearnKeep); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {

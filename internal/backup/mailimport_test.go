@@ -223,3 +223,31 @@ func TestImportMaildirOddNames(t *testing.T) {
 		t.Fatalf("second import: %+v %v", sum, err)
 	}
 }
+
+// TestImportIntoJunkIsNotTrained: messages imported into Junk are marked
+// as judged, so spam learning does not train them as the user's lesson.
+func TestImportIntoJunkIsNotTrained(t *testing.T) {
+	s := install(t, "")
+	md := filepath.Join(t.TempDir(), "Maildir")
+	p := filepath.Join(md, ".Junk", "cur", "1.M1P1.h:2,S")
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("From: spammer@x.test\nSubject: junk\n\nbuy\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := backup.ImportMail(context.Background(), s, backup.ImportOptions{ImportRequest: backup.ImportRequest{Login: "alice", Format: "maildir", Path: md}}); err != nil || sum.Imported != 1 {
+		t.Fatalf("import: %+v %v", sum, err)
+	}
+	ctx := testenv.As(t, s, "alice")
+	junk := testenv.Folder(t, ctx, s, "alice", store.SpecialJunk)
+	its, err := s.ListItems(ctx, junk.ID, 1, 0)
+	if err != nil || len(its) != 1 {
+		t.Fatalf("Junk: %v %v", its, err)
+	}
+	st, _ := s.UserStore(ctx, "alice")
+	first, err := s.RecordOnce(testenv.Sys, st.ID, store.SpamLearnKey("spam", its[0].ID), store.SpamLearnKeep)
+	if err != nil || first {
+		t.Fatalf("the imported junk is not marked as judged (first=%v, %v)", first, err)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,12 +54,10 @@ func (o LearnOptions) Enabled() bool {
 
 // learnRecordKeep is the RecordOnce period of a learned message: the
 // records live as long as the store keeps them (90 days).
-const learnRecordKeep = 100 * 365 * 24 * time.Hour
+const learnRecordKeep = store.SpamLearnKeep
 
 // learnKey is the RecordOnce key of a message trained in one direction.
-func learnKey(dir string, itemID int64) string {
-	return "spamlearn/" + dir + "/" + strconv.FormatInt(itemID, 10)
-}
+func learnKey(dir string, itemID int64) string { return store.SpamLearnKey(dir, itemID) }
 
 // MarkDeliveredSpam records that the item the spam verdict filed in Junk
 // needs no training as spam (it was judged spam already).

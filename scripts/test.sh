@@ -47,6 +47,8 @@ need haproxy haproxy                # the load balancer in front of cluster node
 need pdftotext poppler-utils        # PDF attachment text for the search index
 need bwrap bubblewrap               # the sandbox pdftotext runs in
 need mkpasswd whois                 # crypt(3) hashes (yescrypt, SHA-512) for the Unix backend
+need rspamd rspamd                  # spam verdict (/checkv2) and learning (/learnspam, /learnham)
+need redis-server redis-server      # rspamd's Bayes statistics for the learning test
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
@@ -57,7 +59,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   # Debian starts services of its own; the tests start their own instances.
-  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus slapd 2>/dev/null || true
+  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus slapd rspamd redis-server 2>/dev/null || true
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 

@@ -39,6 +39,7 @@ type admin struct {
 	json   bool
 	stdin  io.Reader
 	stdout io.Writer
+	stderr io.Writer // progress bars
 }
 
 // adminObjects lists the objects in usage order, with their headings.
@@ -53,6 +54,8 @@ var adminObjects = []struct{ name, title string }{
 	{"store", "Stores"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
 	{"contacts", "Contacts (import and export of .vcf files)"},
+	{"import", "Mail import (another IMAP server, mbox files, Maildir trees) with a progress bar"},
+	{"export", "Export of a whole store (mbox or Maildir, .ics, .vcf)"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"device", "Mobile devices (ActiveSync)"},
@@ -205,6 +208,28 @@ var adminCmds = []*adminCmd{
 		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
 	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
 		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+
+	{object: "import", verb: "mbox", args: []string{"LOGIN", "FILE"}, syntax: "import mbox LOGIN FILE [--folder F]",
+		help: "import an mbox file on the server's host into a user's folder F (default the Inbox; created if missing);\n" +
+			"        flags from Status/X-Status; what cannot be imported is listed; messages already there are skipped",
+		flags: []flagDef{fString("folder")}, run: importMbox},
+	{object: "import", verb: "maildir", args: []string{"LOGIN", "DIR"}, syntax: "import maildir LOGIN DIR [--folder F]",
+		help: "import a Maildir++ tree on the server's host (DIR is the Inbox, .Sub.Folder its folders; with --folder all go under F);\n" +
+			"        flags from the file names' :2, info and dovecot-keywords, dates from the files' times",
+		flags: []flagDef{fString("folder")}, run: importMaildir},
+
+	{object: "import", verb: "imap", args: []string{"[LOGIN]"},
+		syntax: "import imap LOGIN|--csv FILE --host H [--port P] [--tls|--starttls] [--insecure] --user U --password-stdin|--password-file F [--folders LIST]",
+		help: "import a user's mail from another IMAP server: every folder (or those of --folders, comma-separated), flags and\n" +
+			"        keywords, internal dates; run it again to resume or to fetch what arrived since (nothing is imported twice);\n" +
+			"        --csv FILE imports many users, one 'LOGIN,USER,PASSWORD' line each (# comments), from the same server",
+		flags: []flagDef{fString("host"), fString("port"), fBool("tls"), fBool("starttls"), fBool("insecure"), fString("user"),
+			fBool("password-stdin"), fString("password-file"), fList("folders"), fString("csv")}, run: importIMAP},
+
+	{object: "export", args: []string{"LOGIN"}, syntax: "export LOGIN --to DIR [--format mbox|maildir]",
+		help: "write a user's whole store under DIR on the server's host: mail as mbox files (mail/PATH.mbox, default) or one\n" +
+			"        Maildir++ tree (Maildir/), calendars and task lists as calendars/PATH.ics, address books as contacts/PATH.vcf",
+		flags: []flagDef{fString("to"), fString("format")}, run: exportStore},
 
 	{object: "calendar", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar import LOGIN FOLDER FILE.ics|-",
 		help: "import the events, tasks and journal entries of an iCalendar file into a user's folder (created if missing);\n" +
@@ -460,7 +485,7 @@ func (g adminGlobals) connect() (*adminClient, error) {
 // Exit status: 0 done, 1 the server refused or could not be reached, 2 a
 // mistake on the command line. Errors are one line on stderr.
 func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	code, err := adminMain(ctx, args, stdin, stdout)
+	code, err := adminMain(ctx, args, stdin, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "roost admin: %s\n", oneLine(err.Error()))
 		var de deliverError
@@ -479,7 +504,7 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return code
 }
 
-func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) (int, error) {
+func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	g, rest, err := parseGlobals(args)
 	if err != nil {
 		return 0, err
@@ -522,7 +547,7 @@ func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	if err != nil {
 		return 0, err
 	}
-	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout}
+	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout, stderr: stderr}
 	return 0, cmd.run(a, cmd, in)
 }
 

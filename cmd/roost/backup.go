@@ -324,7 +324,7 @@ func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(b
 		if ev.Error != "" {
 			return false, errors.New(ev.Error)
 		}
-		return ev.Backup != nil || ev.Restore != nil, nil
+		return ev.Backup != nil || ev.Restore != nil || ev.Import != nil || ev.Export != nil, nil
 	})
 }
 

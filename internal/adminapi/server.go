@@ -207,6 +207,8 @@ func (s *Server) routes() {
 	h("POST /v1/directory/sync", s.directorySync)
 	h("POST /v1/backup", s.backup)
 	h("POST /v1/restore", s.restore)
+	h("POST /v1/import", s.importMail)
+	h("POST /v1/export", s.export)
 	h("GET /v1/stats", s.stats)
 
 	h("GET /v1/queue", s.listQueue)

@@ -141,8 +141,19 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	driver, dsn := cfg.DatabaseURL()
+	onChange := s.onChange // search.go: change notifications and the indexer
+	var learner *mail.Learner
+	if lo := learnOptions(cfg); lo.Enabled() {
+		// Spam learning follows every journal entry this node commits,
+		// whichever protocol made it.
+		learner = &mail.Learner{Opts: lo, Log: s.log.With("proto", "spam-learn")}
+		onChange = func(storeID int64, seq uint64) {
+			s.onChange(storeID, seq)
+			learner.Notify(storeID, seq)
+		}
+	}
 	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
-		OnChange: s.onChange})
+		OnChange: onChange})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -182,6 +193,14 @@ func Run(ctx context.Context, o Options) error {
 
 	s.wg.Add(1)
 	go s.nodeLoop(ctx) // cluster.go
+	if learner != nil {
+		learner.Store = s.db
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			learner.Run(ctx)
+		}()
+	}
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
 		s.wg.Add(3)
 		go s.purgeJob(ctx)

@@ -126,6 +126,18 @@ func (c *Config) validate(p *problems) {
 	}
 
 	checkMin(p, "spam_checker_timeout", c.SpamCheckerTimeout, 1)
+	if p.ok("spam_learn_rspamd_password") && c.SpamLearnRspamdPassword != "" && c.SpamLearnRspamdURL == "" {
+		p.add("spam_learn_rspamd_password", "is set without spam_learn_rspamd_url")
+	}
+	checkMin(p, "spam_learn_queue", c.SpamLearnQueue, 1)
+	checkMin(p, "spam_learn_timeout", c.SpamLearnTimeout, 1)
+	for _, k := range []struct{ key, v string }{{"spam_rspamd_url", c.SpamRspamdURL}, {"spam_learn_rspamd_url", c.SpamLearnRspamdURL}} {
+		if p.ok(k.key) && k.v != "" {
+			if u, err := url.Parse(k.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.add(k.key, "%q is not an http:// or https:// URL", k.v)
+			}
+		}
+	}
 	checkMin(p, "autorespond_timelimit", c.AutorespondTimelimit, 0)
 	checkMin(p, "sieve_max_script_size", c.SieveMaxScriptSize, 1)
 	checkMin(p, "sieve_max_scripts", c.SieveMaxScripts, 1)
@@ -201,7 +213,8 @@ func (c *Config) validate(p *problems) {
 			}
 		}
 	}
-	for key, cmd := range map[string]string{"spam_checker": c.SpamChecker, "delivery_hook_command": c.DeliveryHookCommand} {
+	for key, cmd := range map[string]string{"spam_checker": c.SpamChecker, "delivery_hook_command": c.DeliveryHookCommand,
+		"spam_learn_spam_command": c.SpamLearnSpamCommand, "spam_learn_ham_command": c.SpamLearnHamCommand} {
 		if f := strings.Fields(cmd); p.ok(key) && len(f) > 0 && !filepath.IsAbs(f[0]) {
 			p.add(key, "%q: give the program's absolute path", f[0])
 		}

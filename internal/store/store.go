@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/roost-mail/roost/internal/blob"
@@ -371,6 +372,18 @@ type Change struct {
 	Time     time.Time
 	Name     string // the item's object Name, if it has one
 }
+
+// SpamLearnKey is the RecordOnce key saying that an item was trained (or
+// needs no training) as "spam" or "ham" by spam learning (mail.Learner).
+// Delivery's spam verdict and imports into Junk record "spam" so that the
+// learner leaves those messages alone.
+func SpamLearnKey(dir string, itemID int64) string {
+	return "spamlearn/" + dir + "/" + strconv.FormatInt(itemID, 10)
+}
+
+// SpamLearnKeep is the RecordOnce period of SpamLearnKey records: as long
+// as the store keeps them (90 days).
+const SpamLearnKeep = 100 * 365 * 24 * time.Hour
 
 // NewItem describes an item to append.
 type NewItem struct {

@@ -296,4 +296,7 @@ CREATE TABLE leases (
 	expires BIGINT NOT NULL
 );
 `,
+	// the proxy targets a backend of the sharded mode registers
+	// (docs/cluster.md, "Sharded mode").
+	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
 }

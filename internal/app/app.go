@@ -74,6 +74,8 @@ type server struct {
 	// node is this process in the cluster: registry, leases, drain
 	// (cluster.go).
 	node nodeState
+	// shard is the sharded multi-server mode (shard.go).
+	shard shardState
 
 	mu       sync.Mutex
 	sessions []*sessionListener // cluster.go
@@ -134,6 +136,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer s.db.Close()
 	s.node.name = cfg.NodeID()
+	if err := s.loadShard(cfg); err != nil { // shard.go
+		return err
+	}
 	// Commits of other nodes (PostgreSQL: LISTEN/NOTIFY) reach this hub
 	// too; on SQLite this returns at once.
 	listenCtx, stopListen := context.WithCancel(ctx)
@@ -391,7 +396,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 // node that was drained is undrained (cluster.go).
 func (s *server) openSessions(cfg *config.Config) error {
 	if cfg.HasRole("imap") {
-		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
+		o := imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
 			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
@@ -400,7 +405,9 @@ func (s *server) openSessions(cfg *config.Config) error {
 			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
-			}})
+			}}
+		s.shardIMAP(cfg, &o)
+		srv := imapserver.New(o)
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err
 		}

@@ -637,6 +637,12 @@ func (c *Config) checkCluster(p *problems) {
 			p.add("shard_secret_file", "%q: must be an absolute path", c.ShardSecretFile)
 		}
 	}
+	if p.ok("node_roles") && len(c.NodeRoles) > 0 && c.BlobStore != "s3" {
+		// The nodes share one database, whose blob table deduplicates
+		// content across all stores: the content must be where every
+		// backend finds it.
+		p.add("node_roles", "the sharded mode needs blob_store = \"s3\" (one object store for all nodes)")
+	}
 	if p.ok("node_address") && strings.ContainsAny(c.NodeAddress, " \t\r\n,") {
 		p.add("node_address", "%q: an address has no spaces or commas", c.NodeAddress)
 	}

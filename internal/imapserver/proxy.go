@@ -19,6 +19,7 @@ package imapserver
 
 import (
 	"bufio"
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -43,8 +44,12 @@ const maxProxyLine = 64 << 10
 // proxy connects the authenticated session of p to its home backend addr
 // and passes it through. It returns errLogout when the session is over.
 func (s *session) proxy(addr string, p *store.Principal) (imap.Code, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	bc, err := d.DialContext(s.srv.ctx, "tcp", addr)
+	dial := s.o.ProxyDial
+	if dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	bc, err := dial(s.srv.ctx, addr)
 	if err != nil {
 		s.log.Error("connect to the home backend", "user", p.Login, "backend", addr, "err", err)
 		return "", no(imap.CodeUnavailable, "Mailbox store unavailable")

@@ -57,6 +57,9 @@ type Options struct {
 	// login it names the backend (host:port) the principal's session is
 	// proxied to, or "" to serve it here.
 	Route func(ctx context.Context, p *store.Principal) (string, error)
+	// ProxyDial connects a frontend to a backend; nil uses a plain
+	// net.Dialer.
+	ProxyDial func(ctx context.Context, addr string) (net.Conn, error)
 	// ProxySecret is the secret frontends and backends share: a frontend
 	// logs in to the backend with it, a backend accepts it.
 	ProxySecret []byte

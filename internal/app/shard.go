@@ -1,0 +1,171 @@
+package app
+
+// The sharded multi-server mode (docs/cluster.md, Sharded mode): a
+// backend registers the addresses frontends proxy to (its endpoints in
+// the node registry) and accepts logins proxied by registered frontends;
+// a frontend routes each authenticated session to the user's home node.
+
+import (
+	"context"
+	"fmt"
+	"github.com/roost-mail/roost/internal/imapserver"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// shardState is what the sharded mode needs at run time.
+type shardState struct {
+	secret []byte // shard_secret_file; nil when not sharded
+}
+
+// minShardSecret is the shortest shard secret accepted.
+const minShardSecret = 32
+
+// loadShard reads the shard secret.
+func (s *server) loadShard(cfg *config.Config) error {
+	if len(cfg.NodeRoles) == 0 {
+		return nil
+	}
+	b, err := os.ReadFile(cfg.ShardSecretFile)
+	if err != nil {
+		return fmt.Errorf("shard_secret_file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSpace(line)
+	if len(line) < minShardSecret {
+		return fmt.Errorf("shard_secret_file %s: the secret has %d characters, want at least %d", cfg.ShardSecretFile, len(line), minShardSecret)
+	}
+	s.shard.secret = []byte(line)
+	return nil
+}
+
+// shardProtocols are the listeners a backend registers as endpoints.
+var shardProtocols = []string{"imap", "pop3", "lmtp", "http", "managesieve"}
+
+// endpoints are the proxy targets this node registers: its plain-text
+// listeners, with an unspecified host replaced by node_address.
+func endpoints(cfg *config.Config) map[string]string {
+	if !cfg.IsBackend() {
+		return nil
+	}
+	m := map[string]string{}
+	for _, p := range shardProtocols {
+		if !cfg.HasRole(p) {
+			continue
+		}
+		addr := cfg.Listener(p)
+		host, port, err := net.SplitHostPort(addr)
+		if addr == "" || err != nil {
+			continue
+		}
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = cfg.NodeAddr()
+		}
+		m[p] = net.JoinHostPort(host, port)
+	}
+	return m
+}
+
+// registryRoles are the roles this node registers: its services and its
+// roles in the sharded mode.
+func registryRoles(cfg *config.Config) []string {
+	return append(slices.Clone(cfg.Roles), cfg.NodeRoles...)
+}
+
+// homeEndpoint names where a session of p for proto goes: "" to serve it
+// here (no home node, or this one), else the home node's endpoint. A home
+// node that is not registered, has died or has no such endpoint is an
+// error: the client gets a temporary failure, not another node's view.
+func (s *server) homeEndpoint(ctx context.Context, p *store.Principal, proto string) (string, error) {
+	sys := store.SystemContext(ctx)
+	u, err := s.db.GetUser(sys, p.Login)
+	if err != nil {
+		return "", fmt.Errorf("home node of %s: %w", p.Login, err)
+	}
+	home := u.HomeNode
+	if home == "" || home == s.node.name {
+		return "", nil
+	}
+	nodes, err := s.db.Nodes(sys)
+	if err != nil {
+		return "", fmt.Errorf("home node of %s: %w", p.Login, err)
+	}
+	stale := 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second
+	for _, n := range nodes {
+		if n.Name != home {
+			continue
+		}
+		if time.Since(n.Heartbeat) > stale {
+			return "", fmt.Errorf("home node %s of %s: no heartbeat since %s", home, p.Login, n.Heartbeat.Format(time.RFC3339))
+		}
+		if !slices.Contains(n.Roles, "backend") {
+			return "", fmt.Errorf("home node %s of %s does not have the backend role", home, p.Login)
+		}
+		addr := n.Endpoints[proto]
+		if addr == "" {
+			return "", fmt.Errorf("home node %s of %s registers no %s endpoint", home, p.Login, proto)
+		}
+		return addr, nil
+	}
+	return "", fmt.Errorf("home node %q of %s is not in the node registry", home, p.Login)
+}
+
+// fromFrontend checks that a proxied login comes from a live node
+// registered with the frontend role: the shard secret alone is not
+// enough, the connection must come from a frontend's node_address.
+func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
+	host, _, err := net.SplitHostPort(frontend.String())
+	if err != nil {
+		return err
+	}
+	nodes, err := s.db.Nodes(store.SystemContext(ctx))
+	if err != nil {
+		return err
+	}
+	stale := 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second
+	for _, n := range nodes {
+		if n.Address == host && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			return nil
+		}
+	}
+	return fmt.Errorf("proxied login from %s, which is no live node with the frontend role", host)
+}
+
+// proxyDialer connects to backends from node_address, the address
+// backends know this frontend by.
+func proxyDialer(cfg *config.Config) *net.Dialer {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if ip := net.ParseIP(cfg.NodeAddr()); ip != nil && !ip.IsUnspecified() {
+		d.LocalAddr = &net.TCPAddr{IP: ip}
+	}
+	return d
+}
+
+// shardIMAP makes the IMAP server a frontend, a backend or both.
+func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
+	if len(cfg.NodeRoles) == 0 {
+		return
+	}
+	o.ProxySecret = s.shard.secret
+	if cfg.IsFrontend() {
+		d := proxyDialer(cfg)
+		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+		o.Route = func(ctx context.Context, p *store.Principal) (string, error) { return s.homeEndpoint(ctx, p, "imap") }
+	}
+	if cfg.IsBackend() {
+		o.ProxyLogin = func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
+			if err := s.fromFrontend(ctx, frontend); err != nil {
+				s.log.Warn("proxied login refused", "user", login, "err", err)
+				return nil, directory.ErrBadCredentials
+			}
+			return s.authn.ProxyLogin(ctx, login, remote, "imap")
+		}
+	}
+}

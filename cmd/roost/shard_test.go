@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/base64"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"

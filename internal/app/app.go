@@ -429,9 +429,11 @@ func (s *server) openSessions(cfg *config.Config) error {
 		}
 	}
 	if cfg.HasRole("lmtp") {
-		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
+		lo := smtpserver.Options{Store: s.lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
 			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: s.del,
-			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
+			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)}
+		s.shardLMTP(cfg, &lo) // shard.go
+		srv := smtpserver.NewLMTP(lo)
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err
 		}

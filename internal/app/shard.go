@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/smtpserver"
 	"net"
 	"os"
 	"slices"
@@ -89,13 +90,17 @@ func (s *server) homeEndpoint(ctx context.Context, p *store.Principal, proto str
 	if err != nil {
 		return "", fmt.Errorf("home node of %s: %w", p.Login, err)
 	}
-	home := u.HomeNode
+	return s.endpointOf(ctx, p.Login, u.HomeNode, proto)
+}
+
+// endpointOf is homeEndpoint for a user whose home node is home.
+func (s *server) endpointOf(ctx context.Context, login, home, proto string) (string, error) {
 	if home == "" || home == s.node.name {
 		return "", nil
 	}
-	nodes, err := s.db.Nodes(sys)
+	nodes, err := s.db.Nodes(store.SystemContext(ctx))
 	if err != nil {
-		return "", fmt.Errorf("home node of %s: %w", p.Login, err)
+		return "", fmt.Errorf("home node of %s: %w", login, err)
 	}
 	stale := 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second
 	for _, n := range nodes {
@@ -103,18 +108,18 @@ func (s *server) homeEndpoint(ctx context.Context, p *store.Principal, proto str
 			continue
 		}
 		if time.Since(n.Heartbeat) > stale {
-			return "", fmt.Errorf("home node %s of %s: no heartbeat since %s", home, p.Login, n.Heartbeat.Format(time.RFC3339))
+			return "", fmt.Errorf("home node %s of %s: no heartbeat since %s", home, login, n.Heartbeat.Format(time.RFC3339))
 		}
 		if !slices.Contains(n.Roles, "backend") {
-			return "", fmt.Errorf("home node %s of %s does not have the backend role", home, p.Login)
+			return "", fmt.Errorf("home node %s of %s does not have the backend role", home, login)
 		}
 		addr := n.Endpoints[proto]
 		if addr == "" {
-			return "", fmt.Errorf("home node %s of %s registers no %s endpoint", home, p.Login, proto)
+			return "", fmt.Errorf("home node %s of %s registers no %s endpoint", home, login, proto)
 		}
 		return addr, nil
 	}
-	return "", fmt.Errorf("home node %q of %s is not in the node registry", home, p.Login)
+	return "", fmt.Errorf("home node %q of %s is not in the node registry", home, login)
 }
 
 // fromFrontend checks that a proxied login comes from a live node
@@ -167,5 +172,29 @@ func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
 			}
 			return s.authn.ProxyLogin(ctx, login, remote, "imap")
 		}
+	}
+}
+
+// shardLMTP makes the LMTP server of a frontend relay each recipient to
+// its home backend. A recipient whose users (a group's members) have
+// different home nodes is delivered here: every node writes to every
+// store, and one delivery keeps the group's one reply.
+func (s *server) shardLMTP(cfg *config.Config, o *smtpserver.Options) {
+	if !cfg.IsFrontend() {
+		return
+	}
+	d := proxyDialer(cfg)
+	o.Dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	o.Route = func(ctx context.Context, users []*store.User) (string, error) {
+		if len(users) == 0 {
+			return "", nil
+		}
+		home := users[0].HomeNode
+		for _, u := range users[1:] {
+			if u.HomeNode != home {
+				return "", nil
+			}
+		}
+		return s.endpointOf(ctx, users[0].Login, home, "lmtp")
 	}
 }

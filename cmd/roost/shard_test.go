@@ -115,7 +115,7 @@ func TestSharded(t *testing.T) {
 	lmtpDeliver(t, a.lmtp, "alice@example.test", big)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("node-b log:\n%s", b.proc.out)
+			t.Logf("node-a log:\n%s\nnode-b log:\n%s\nfrontend log:\n%s", a.proc.out, b.proc.out, front.proc.out)
 		}
 	})
 	lmtpDeliver(t, b.lmtp, "bob@example.test", []byte(strings.Replace(string(big), "Subject:", "Subject: for bob", 1)))
@@ -160,6 +160,93 @@ for user in sys.argv[2:]:
 	}
 	if !logHas(front.proc.out.String(), "logged in", "user=carol") || strings.Contains(a.proc.out.String()+b.proc.out.String(), "user=carol") {
 		t.Errorf("carol (no home node) was not served by the frontend")
+	}
+
+	// LMTP through the frontend, one transaction for all three: each
+	// recipient is delivered by its home node (carol's by the frontend)
+	// and gets its own reply.
+	lc, err := net.Dial("tcp", front.lmtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	lc.SetDeadline(time.Now().Add(60 * time.Second))
+	lr := bufio.NewReader(lc)
+	lstep := func(send string, want ...string) {
+		t.Helper()
+		if send != "" {
+			fmt.Fprintf(lc, "%s\r\n", send)
+		}
+		for _, w := range want {
+			l, err := lr.ReadString('\n')
+			if err != nil || !strings.HasPrefix(l, w) {
+				t.Fatalf("LMTP after %q: %q, %v; want %s", send, l, err, w)
+			}
+			for len(l) > 3 && l[3] == '-' {
+				l, _ = lr.ReadString('\n')
+			}
+		}
+	}
+	lstep("", "220")
+	lstep("LHLO test", "250")
+	lstep("MAIL FROM:<dave@remote.test>", "250")
+	lstep("RCPT TO:<alice@example.test>", "250")
+	lstep("RCPT TO:<nobody@example.test>", "550 5.1.1")
+	lstep("RCPT TO:<bob@example.test>", "250")
+	lstep("RCPT TO:<carol@example.test>", "250")
+	lstep("DATA", "354")
+	lstep("Subject: through the frontend\r\n\r\nhello\r\n.",
+		"250 2.0.0 <alice@example.test>", "250 2.0.0 <bob@example.test>", "250 2.0.0 <carol@example.test>")
+	lstep("QUIT", "221")
+	for _, c := range []struct {
+		n    *clusterNode
+		user string
+	}{{a, "alice"}, {b, "bob"}, {front, "carol"}} {
+		if n := strings.Count(c.n.proc.out.String(), "msg=delivered proto=delivery user="+c.user+" "); n != 2 && !(c.user == "carol" && n == 1) {
+			t.Errorf("%s logged %d deliveries to %s", c.n.name, n, c.user)
+		}
+	}
+
+	// mbsync through the frontend: bob's two messages.
+	if mb, err := exec.LookPath("mbsync"); err == nil {
+		dir := t.TempDir()
+		host, port, _ := net.SplitHostPort(front.imap)
+		conf := filepath.Join(dir, "mbsyncrc")
+		os.WriteFile(conf, []byte(fmt.Sprintf(`IMAPAccount roost
+Host %s
+Port %s
+User bob
+Pass secret-pw
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account roost
+
+MaildirStore local
+Path %s/
+Inbox %s/INBOX
+
+Channel roost
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Near
+SyncState *
+Sync Pull
+`, host, port, dir, dir)), 0o600)
+		cmd := exec.Command(mb, "-c", conf, "-a")
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("mbsync through the frontend: %v\n%s", err, out)
+		}
+		ents, _ := os.ReadDir(filepath.Join(dir, "INBOX", "new"))
+		cur, _ := os.ReadDir(filepath.Join(dir, "INBOX", "cur"))
+		if len(ents)+len(cur) != 2 {
+			t.Errorf("mbsync fetched %d messages of bob through the frontend, want 2", len(ents)+len(cur))
+		}
+	} else {
+		t.Log("mbsync is not installed (Debian isync)")
 	}
 
 	// The proxy identity straight to a backend, from an address that is

@@ -24,6 +24,7 @@ type clusterNode struct {
 	name, ip, dir, cfg     string
 	imap, lmtp, http, smtp string
 	proc                   *serverProc
+	dsn                    string // the database (TestSharded)
 }
 
 // freeAddrOn returns a free TCP address on ip.

@@ -72,22 +72,16 @@ s3_tls = false
 		nodes = append(nodes, n)
 	}
 	adminCLI(t, bin, nodes[0].dir, "domain", "add", "example.test")
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
+	for _, n := range nodes {
+		n.dsn = dsn
 	}
-	defer db.Close()
 	for _, u := range [][2]string{{"alice", "node-a"}, {"bob", "node-b"}, {"carol", ""}} {
 		cmd := exec.Command(bin, "admin", "--data", nodes[0].dir, "user", "create", u[0], "--email", u[0]+"@example.test", "--password-stdin")
 		cmd.Stdin = strings.NewReader("secret-pw\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("user create: %v\n%s", err, out)
 		}
-		// The home node (the db directory's home_node; LDAP feeds it from
-		// ldap_user_server_attribute).
-		if _, err := db.Exec(`UPDATE users SET home_node = $1 WHERE login = $2`, u[1], u[0]); err != nil {
-			t.Fatal(err)
-		}
+		setHome(t, nodes[0], u[1], u[0])
 	}
 	// Every node has registered its endpoints.
 	waitFor(t, 30*time.Second, "three nodes in the registry", func() bool {
@@ -287,4 +281,20 @@ func imapDial(t *testing.T, addr string) *imapConn {
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	ic.expect("* OK")
 	return ic
+}
+
+// setHome sets the home node of users (the db directory's home_node;
+// LDAP feeds it from ldap_user_server_attribute).
+func setHome(t *testing.T, n *clusterNode, home string, users ...string) {
+	t.Helper()
+	db, err := sql.Open("pgx", n.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, u := range users {
+		if _, err := db.Exec(`UPDATE users SET home_node = $1 WHERE login = $2`, home, u); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

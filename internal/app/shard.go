@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/config"
@@ -24,6 +25,28 @@ import (
 // shardState is what the sharded mode needs at run time.
 type shardState struct {
 	secret []byte // shard_secret_file; nil when not sharded
+
+	// The node registry as last read, for at most one heartbeat interval:
+	// routing a login or a recipient costs no query of its own.
+	mu    sync.Mutex
+	nodes []*store.Node
+	read  time.Time
+}
+
+// registry returns the node registry, read at most one heartbeat
+// interval ago unless fresh is set.
+func (s *server) registry(ctx context.Context, fresh bool) ([]*store.Node, error) {
+	s.shard.mu.Lock()
+	defer s.shard.mu.Unlock()
+	if !fresh && s.shard.nodes != nil && time.Since(s.shard.read) < time.Duration(s.cfg.Load().NodeHeartbeat)*time.Second {
+		return s.shard.nodes, nil
+	}
+	nodes, err := s.db.Nodes(store.SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	s.shard.nodes, s.shard.read = nodes, time.Now()
+	return nodes, nil
 }
 
 // minShardSecret is the shortest shard secret accepted.
@@ -98,7 +121,7 @@ func (s *server) endpointOf(ctx context.Context, login, home, proto string) (str
 	if home == "" || home == s.node.name {
 		return "", nil
 	}
-	nodes, err := s.db.Nodes(store.SystemContext(ctx))
+	nodes, err := s.registry(ctx, false)
 	if err != nil {
 		return "", fmt.Errorf("home node of %s: %w", login, err)
 	}
@@ -130,14 +153,16 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 	if err != nil {
 		return err
 	}
-	nodes, err := s.db.Nodes(store.SystemContext(ctx))
-	if err != nil {
-		return err
-	}
 	stale := 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second
-	for _, n := range nodes {
-		if n.Address == host && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
-			return nil
+	for _, fresh := range []bool{false, true} { // a frontend that just started: read again
+		nodes, err := s.registry(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if n.Address == host && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+				return nil
+			}
 		}
 	}
 	return fmt.Errorf("proxied login from %s, which is no live node with the frontend role", host)

@@ -120,17 +120,17 @@ type rcpt struct {
 }
 
 type lsession struct {
-	l     *LMTP
-	c     net.Conn
-	r     *bufio.Reader
-	w     *bufio.Writer
-	log   *slog.Logger
-	lhlo  bool
-	from  *smtp.Path
+	l    *LMTP
+	c    net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
+	log  *slog.Logger
+	lhlo bool
+	from *smtp.Path
 	// fromArg is the MAIL argument, relayed as given (lmtp_proxy.go).
 	fromArg string
 	rcpts   []rcpt
-	bad   int
+	bad     int
 }
 
 func (l *LMTP) handle(c net.Conn) {

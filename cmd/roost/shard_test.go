@@ -283,8 +283,7 @@ func imapDial(t *testing.T, addr string) *imapConn {
 	return ic
 }
 
-// setHome sets the home node of users (the db directory's home_node;
-// LDAP feeds it from ldap_user_server_attribute).
+// setHome sets the home node of users (the db directory's home_node).
 func setHome(t *testing.T, n *clusterNode, home string, users ...string) {
 	t.Helper()
 	db, err := sql.Open("pgx", n.dsn)

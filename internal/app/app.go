@@ -416,11 +416,13 @@ func (s *server) openSessions(cfg *config.Config) error {
 		}
 	}
 	if cfg.HasRole("pop3") {
-		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: s.tlsConf, Hostname: cfg.Hostname(),
+		po := pop3server.Options{Store: s.db, Logger: s.log, TLS: s.tlsConf, Hostname: cfg.Hostname(),
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)}
+		s.shardPOP3(cfg, &po) // shard.go
+		srv := pop3server.New(po)
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}

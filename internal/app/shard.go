@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"net"
 	"os"
@@ -190,13 +191,7 @@ func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
 		o.Route = func(ctx context.Context, p *store.Principal) (string, error) { return s.homeEndpoint(ctx, p, "imap") }
 	}
 	if cfg.IsBackend() {
-		o.ProxyLogin = func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
-			if err := s.fromFrontend(ctx, frontend); err != nil {
-				s.log.Warn("proxied login refused", "user", login, "err", err)
-				return nil, directory.ErrBadCredentials
-			}
-			return s.authn.ProxyLogin(ctx, login, remote, "imap")
-		}
+		o.ProxyLogin = s.proxyLogin("imap")
 	}
 }
 
@@ -221,5 +216,32 @@ func (s *server) shardLMTP(cfg *config.Config, o *smtpserver.Options) {
 			}
 		}
 		return s.endpointOf(ctx, users[0].Login, home, "lmtp")
+	}
+}
+
+// shardPOP3 is shardIMAP for POP3.
+func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
+	if len(cfg.NodeRoles) == 0 {
+		return
+	}
+	o.ProxySecret = s.shard.secret
+	if cfg.IsFrontend() {
+		d := proxyDialer(cfg)
+		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+		o.Route = func(ctx context.Context, p *store.Principal) (string, error) { return s.homeEndpoint(ctx, p, "pop3") }
+	}
+	if cfg.IsBackend() {
+		o.ProxyLogin = s.proxyLogin("pop3")
+	}
+}
+
+// proxyLogin admits a login a registered frontend proxies, for feature.
+func (s *server) proxyLogin(feature string) func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
+	return func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
+		if err := s.fromFrontend(ctx, frontend); err != nil {
+			s.log.Warn("proxied login refused", "user", login, "err", err)
+			return nil, directory.ErrBadCredentials
+		}
+		return s.authn.ProxyLogin(ctx, login, remote, feature)
 	}
 }

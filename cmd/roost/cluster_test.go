@@ -25,6 +25,7 @@ type clusterNode struct {
 	imap, lmtp, http, smtp string
 	proc                   *serverProc
 	dsn                    string // the database (TestSharded)
+	pop3                   string // TestSharded
 }
 
 // freeAddrOn returns a free TCP address on ip.

@@ -37,13 +37,13 @@ func startShard(t *testing.T, bin string) []*clusterNode {
 		name := fmt.Sprintf("node-%c", 'a'+i)
 		ip := fmt.Sprintf("127.0.0.%d", i+2)
 		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
-			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip)}
+			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), pop3: freeAddrOn(t, ip)}
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		n.cfg = filepath.Join(n.dir, "roost.toml")
 		var off strings.Builder
-		for _, k := range []string{"imaps", "pop3", "pop3s", "submission", "submissions", "https", "managesieve"} {
+		for _, k := range []string{"imaps", "pop3s", "submission", "submissions", "https", "managesieve"} {
 			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
 		}
 		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
@@ -57,6 +57,7 @@ lmtp_listen = %[5]q
 http_listen = %[6]q
 node_roles = [%[7]q]
 shard_secret_file = %[8]q
+pop3_listen = %[13]q
 blob_store = "s3"
 s3_endpoint = %[9]q
 s3_bucket = %[10]q
@@ -64,7 +65,7 @@ s3_prefix = "blobs/"
 s3_access_key = %[11]q
 s3_secret_key = %[12]q
 s3_tls = false
-`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey)
+`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3)
 		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -241,6 +242,24 @@ Sync Pull
 		}
 	} else {
 		t.Log("mbsync is not installed (Debian isync)")
+	}
+
+	// POP3 (Python poplib) through the frontend: alice's two messages,
+	// her backend logging the client's address.
+	pop := `
+import poplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+p = poplib.POP3(host, int(port))
+p.user("alice")
+p.pass_("secret-pw")
+print(p.stat()[0], b"through the frontend" in b"\n".join(p.retr(2)[1]))
+p.quit()
+`
+	if out, err := exec.Command("/usr/bin/python3", "-c", pop, front.pop3).CombinedOutput(); err != nil || string(out) != "2 True\n" {
+		t.Errorf("poplib through the frontend: %q, %v", out, err)
+	}
+	if !logHas(a.proc.out.String(), "proto=pop3", "remote=127.0.0.1", "via=127.0.0.4", "user=alice") {
+		t.Errorf("node-a has no POP3 session of alice from the client via the frontend")
 	}
 
 	// The proxy identity straight to a backend, from an address that is

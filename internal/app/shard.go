@@ -126,13 +126,12 @@ func (s *server) endpointOf(ctx context.Context, login, home, proto string) (str
 	if err != nil {
 		return "", fmt.Errorf("home node of %s: %w", login, err)
 	}
-	stale := 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second
+	// A home node whose heartbeat is late is still tried: under load a
+	// heartbeat can lag, and a node that is really down refuses the
+	// connection at once (a temporary failure for the client either way).
 	for _, n := range nodes {
 		if n.Name != home {
 			continue
-		}
-		if time.Since(n.Heartbeat) > stale {
-			return "", fmt.Errorf("home node %s of %s: no heartbeat since %s", home, login, n.Heartbeat.Format(time.RFC3339))
 		}
 		if !slices.Contains(n.Roles, "backend") {
 			return "", fmt.Errorf("home node %s of %s does not have the backend role", home, login)
@@ -154,7 +153,10 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 	if err != nil {
 		return err
 	}
-	stale := 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second
+	// A frontend gone for longer than a minute (and four heartbeats) no
+	// longer vouches for its address; a late heartbeat under load does
+	// not lock a live frontend out.
+	stale := max(4*time.Duration(s.cfg.Load().NodeHeartbeat)*time.Second, time.Minute)
 	for _, fresh := range []bool{false, true} { // a frontend that just started: read again
 		nodes, err := s.registry(ctx, fresh)
 		if err != nil {

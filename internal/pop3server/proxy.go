@@ -131,6 +131,7 @@ func (ss *session) proxiedLogin(authz string, secret []byte) bool {
 	fh, _, _ := net.SplitHostPort(front.String())
 	ss.log = ss.srv.log.With("proto", "pop3", "remote", host, "via", fh)
 	ss.proxied = true
+	ss.log.Info("logged in", "user", p.Login)
 	return ss.enter(p)
 }
 

@@ -44,7 +44,7 @@ func TestProxyFrontend(t *testing.T) {
 			return a.Authenticate(ctx, login, pw, remote, "pop3")
 		},
 		ProxySecret: shardSecret,
-		Route: func(ctx context.Context, p *store.Principal) (string, error) { return be.addr, nil }})
+		Route:       func(ctx context.Context, p *store.Principal) (string, error) { return be.addr, nil }})
 	ln := testenv.Listen(t)
 	go fe.Serve(ln, false)
 	t.Cleanup(func() { fe.Close() })

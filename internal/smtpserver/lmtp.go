@@ -77,6 +77,8 @@ type LMTP struct {
 	log *slog.Logger
 	del *mail.Deliverer
 	t   netserve.Tracker
+	// relays are idle LMTP connections to backends (lmtp_proxy.go).
+	relays relayPool
 }
 
 // NewLMTP returns an LMTP server.
@@ -108,7 +110,11 @@ func NewLMTP(o Options) *LMTP {
 func (l *LMTP) Serve(ln net.Listener, _ bool) error { return l.t.Serve(ln, l.handle) }
 
 // Close stops accepting and ends the sessions.
-func (l *LMTP) Close() error { return l.t.CloseGently() }
+func (l *LMTP) Close() error {
+	err := l.t.CloseGently()
+	l.relays.closeAll()
+	return err
+}
 
 type rcpt struct {
 	addr  string

@@ -63,20 +63,22 @@ func (s *lsession) relay(ctx context.Context, open func() (io.ReadCloser, error)
 // It returns the reply of each ("" where it has none because of err).
 func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open func() (io.ReadCloser, error)) ([]string, error) {
 	got := make([]string, len(idx))
-	dial := s.l.o.Dial
-	if dial == nil {
-		d := &net.Dialer{Timeout: 10 * time.Second}
-		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
-	}
-	c, err := dial(ctx, backend)
+	rc, err := s.l.relays.get(ctx, s.l, backend)
 	if err != nil {
 		return got, err
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	reuse := false
+	defer func() {
+		if reuse {
+			s.l.relays.put(backend, rc)
+		} else {
+			rc.c.Close()
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() { rc.c.SetDeadline(time.Now()) })
 	defer stop()
-	c.SetDeadline(time.Now().Add(relayTimeout))
-	r, w := bufio.NewReader(c), bufio.NewWriter(c)
+	rc.c.SetDeadline(time.Now().Add(relayTimeout))
+	r, w := rc.r, rc.w
 	step := func(cmd string) (smtp.Reply, error) {
 		if cmd != "" {
 			w.WriteString(cmd + "\r\n")
@@ -93,14 +95,21 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 		}
 		return err
 	}
-	if err := want("", 220); err != nil {
-		return got, err
-	}
-	if err := want("LHLO "+s.l.o.Hostname, 250); err != nil {
-		return got, err
-	}
 	if err := want("MAIL "+s.fromArg, 250); err != nil {
-		return got, err
+		if !rc.pooled {
+			return got, err
+		}
+		// A pooled connection the backend has closed meanwhile: nothing
+		// was accepted yet, so start again on a new one.
+		rc.c.Close()
+		if rc, err = s.l.relays.dial(ctx, s.l, backend); err != nil {
+			return got, err
+		}
+		rc.c.SetDeadline(time.Now().Add(relayTimeout))
+		r, w = rc.r, rc.w
+		if err := want("MAIL "+s.fromArg, 250); err != nil {
+			return got, err
+		}
 	}
 	var accepted []int // positions in idx
 	for k, i := range idx {
@@ -115,7 +124,8 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 		}
 	}
 	if len(accepted) == 0 {
-		step("QUIT")
+		_, err := step("RSET")
+		reuse = err == nil
 		return got, nil
 	}
 	if err := want("DATA", 354); err != nil {
@@ -144,8 +154,109 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 		}
 		got[k] = render(rep)
 	}
-	step("QUIT")
+	reuse = true
 	return got, nil
+}
+
+// maxIdleRelays bounds the idle connections kept per backend, and
+// relayIdle how long one is kept (the backend's own idle timeout is
+// longer).
+const (
+	maxIdleRelays = 16
+	relayIdle     = time.Minute
+)
+
+// relayConn is an LMTP connection to a backend, greeted (LHLO done).
+type relayConn struct {
+	c      net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	idle   time.Time // when it was put back
+	pooled bool      // taken from the pool (may have been closed by the backend)
+}
+
+// relayPool keeps idle relay connections by backend address, so a
+// frontend does not pay a connection and LHLO per transaction.
+type relayPool struct {
+	mu   sync.Mutex
+	idle map[string][]*relayConn
+}
+
+func (p *relayPool) get(ctx context.Context, l *LMTP, backend string) (*relayConn, error) {
+	p.mu.Lock()
+	for len(p.idle[backend]) > 0 {
+		cs := p.idle[backend]
+		rc := cs[len(cs)-1]
+		p.idle[backend] = cs[:len(cs)-1]
+		if time.Since(rc.idle) < relayIdle {
+			p.mu.Unlock()
+			rc.pooled = true
+			return rc, nil
+		}
+		rc.c.Close()
+	}
+	p.mu.Unlock()
+	return p.dial(ctx, l, backend)
+}
+
+func (p *relayPool) put(backend string, rc *relayConn) {
+	rc.c.SetDeadline(time.Time{})
+	rc.idle, rc.pooled = time.Now(), false
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle == nil {
+		p.idle = map[string][]*relayConn{}
+	}
+	if len(p.idle[backend]) >= maxIdleRelays {
+		rc.c.Close()
+		return
+	}
+	p.idle[backend] = append(p.idle[backend], rc)
+}
+
+// closeAll closes the idle connections (the server's Close).
+func (p *relayPool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cs := range p.idle {
+		for _, rc := range cs {
+			rc.c.Close()
+		}
+	}
+	p.idle = nil
+}
+
+// dial opens a connection to backend and greets it.
+func (p *relayPool) dial(ctx context.Context, l *LMTP, backend string) (*relayConn, error) {
+	dial := l.o.Dial
+	if dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	c, err := dial(ctx, backend)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(relayTimeout))
+	rc := &relayConn{c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	for _, cmd := range []string{"", "LHLO " + l.o.Hostname} {
+		if cmd != "" {
+			rc.w.WriteString(cmd + "\r\n")
+			if err := rc.w.Flush(); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		rep, err := smtp.ReadReply(rc.r)
+		if err == nil && rep.Code != 220 && rep.Code != 250 {
+			err = fmt.Errorf("backend greeting: %s", rep)
+		}
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return rc, nil
 }
 
 // render writes a backend's reply as this server's reply line.

@@ -63,9 +63,15 @@ func TestLMTPFrontendSplit(t *testing.T) {
 	c.expect("250 2.0.0 <alice@acme.test> delivered")
 	c.expect("451 4.3.0 <u3@acme.test>")
 	c.expect("250 2.0.0 <u2@acme.test> delivered")
+	// A second transaction reuses the connection to the backend.
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: again\r\n\r\nhi\r\n.")
+	c.expect("250 2.0.0 <u2@acme.test> delivered")
 	c.cmd("QUIT", "221")
 
-	for login, want := range map[string]int{"alice": 1, "bob": 0, "u2": 1, "u3": 0} {
+	for login, want := range map[string]int{"alice": 1, "bob": 0, "u2": 2, "u3": 0} {
 		if n := inboxCount(t, db, login); n != want {
 			t.Errorf("%s has %d messages, want %d", login, n, want)
 		}
@@ -81,10 +87,21 @@ func TestLMTPFrontendSplit(t *testing.T) {
 	if got := string(b); got != "Subject: split\r\n\r\nbody that is longer than ten bytes\r\n.dot line\r\n" {
 		t.Errorf("relayed message stored as %q", got)
 	}
+	// The backend counts a DATA once it has answered it: wait for it.
+	for i := 0; i < 100; i++ {
+		mu.Lock()
+		n := verbs["DATA"]
+		mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	// One transaction on the backend for bob and u2.
-	if verbs["MAIL"] != 1 || verbs["RCPT"] != 2 || verbs["DATA"] != 1 {
-		t.Errorf("backend saw %v, want one MAIL, two RCPT, one DATA", verbs)
+	// One transaction on the backend for bob and u2, then one for u2, on
+	// one connection.
+	if verbs["LHLO"] != 1 || verbs["MAIL"] != 2 || verbs["RCPT"] != 3 || verbs["DATA"] != 2 {
+		t.Errorf("backend saw %v, want one LHLO, two MAIL, three RCPT, two DATA", verbs)
 	}
 }

@@ -24,6 +24,8 @@ type clusterNode struct {
 	name, ip, dir, cfg     string
 	imap, lmtp, http, smtp string
 	proc                   *serverProc
+	dsn                    string // the database (TestSharded)
+	pop3                   string // TestSharded
 }
 
 // freeAddrOn returns a free TCP address on ip.

@@ -80,6 +80,8 @@ type server struct {
 	// node is this process in the cluster: registry, leases, drain
 	// (cluster.go).
 	node nodeState
+	// shard is the sharded multi-server mode (shard.go).
+	shard shardState
 
 	mu       sync.Mutex
 	sessions []*sessionListener // cluster.go
@@ -159,6 +161,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer s.db.Close()
 	s.node.name = cfg.NodeID()
+	if err := s.loadShard(cfg); err != nil { // shard.go
+		return err
+	}
 	// Commits of other nodes (PostgreSQL: LISTEN/NOTIFY) reach this hub
 	// too; on SQLite this returns at once.
 	listenCtx, stopListen := context.WithCancel(ctx)
@@ -442,7 +447,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 // node that was drained is undrained (cluster.go).
 func (s *server) openSessions(cfg *config.Config) error {
 	if cfg.HasRole("imap") {
-		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
+		o := imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
 			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
 			SearchIndex:         cfg.SearchIndex,
@@ -452,7 +457,9 @@ func (s *server) openSessions(cfg *config.Config) error {
 			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
-			}})
+			}}
+		s.shardIMAP(cfg, &o)
+		srv := imapserver.New(o)
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -461,11 +468,13 @@ func (s *server) openSessions(cfg *config.Config) error {
 		}
 	}
 	if cfg.HasRole("pop3") {
-		srv := pop3server.New(pop3server.Options{Store: s.db, Logger: s.log, TLS: s.tlsConf, Hostname: cfg.Hostname(),
+		po := pop3server.Options{Store: s.db, Logger: s.log, TLS: s.tlsConf, Hostname: cfg.Hostname(),
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)}
+		s.shardPOP3(cfg, &po) // shard.go
+		srv := pop3server.New(po)
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -474,9 +483,11 @@ func (s *server) openSessions(cfg *config.Config) error {
 		}
 	}
 	if cfg.HasRole("lmtp") {
-		srv := smtpserver.NewLMTP(smtpserver.Options{Store: s.lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
+		lo := smtpserver.Options{Store: s.lmtpStore, Logger: s.log, Hostname: cfg.Hostname(),
 			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: s.del,
-			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)})
+			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)}
+		s.shardLMTP(cfg, &lo) // shard.go
+		srv := smtpserver.NewLMTP(lo)
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err
 		}

@@ -148,7 +148,7 @@ func (s *server) nodeLoop(ctx context.Context) {
 // beat is one heartbeat: register, follow the draining flag, renew leases.
 func (s *server) beat(ctx context.Context) {
 	c := s.cfg.Load()
-	draining, err := s.db.Heartbeat(ctx, store.Node{Name: s.node.name, Address: c.NodeAddr(), Roles: c.Roles,
+	draining, err := s.db.Heartbeat(ctx, store.Node{Name: s.node.name, Address: c.NodeAddr(), Roles: registryRoles(c), Endpoints: endpoints(c),
 		Version: s.o.Version, Started: s.started, Instance: s.node.instance}, s.node.ttl)
 	if err != nil {
 		if ctx.Err() == nil {

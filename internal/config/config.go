@@ -44,20 +44,22 @@ type Config struct {
 	Database string   `toml:"database" default:"" doc:"Metadata database. Empty means the SQLite file 'roost.db' in 'data_dir'. 'sqlite:///path/file.db' names another SQLite file; 'postgres://user:password@host:5432/dbname' (or 'postgresql://…', with any libpq URL parameters such as 'sslmode') selects PostgreSQL, which several nodes of a cluster share."`
 	Roles    []string `toml:"roles" default:"all" doc:"Services this process runs. 'all' runs every service; otherwise list any of 'imap', 'pop3', 'lmtp', 'submission', 'http' (JMAP, CalDAV, CardDAV, ActiveSync and the web client), 'managesieve', 'admin' (the admin API) and 'jobs' (periodic work: quota monitor, soft-delete purge, outbound queue). A listener of a service that is not running is not opened."`
 
-	NodeName        string `toml:"node_name" default:"" doc:"Name of this node in the cluster's registry ('roost admin node list'), unique among the nodes sharing one database. Empty means the host name of the machine; nodes on one machine need names of their own."`
-	NodeAddress     string `toml:"node_address" default:"" doc:"Address other nodes and administrators reach this node at, shown by 'roost admin node list'. Empty means the host of 'imap_listen' (or of 'http_listen' when IMAP is off)."`
-	NodeHeartbeat   int    `toml:"node_heartbeat" default:"5" doc:"Seconds between two heartbeats of this node in the registry. A node whose heartbeat is four intervals old has died: its leases of run-once jobs (soft-delete purge, quota monitor, orphan sweep) are taken over by another node with the 'jobs' role."`
-	DrainGrace      int    `toml:"drain_grace" default:"60" doc:"Seconds a drained node ('roost admin node drain') lets open sessions finish before it ends them (IMAP BYE, SMTP 421). Its '/readyz' answers 503 from the start of the drain, so load balancers send new clients elsewhere."`
-	BlobStore       string `toml:"blob_store" default:"file" doc:"Where message and attachment content over 64 KiB is kept (smaller content stays in the database): 'file' in 'data_dir'/blobs, or 's3' in an S3-compatible object store (the 's3_' keys), which every node of a cluster shares."`
-	S3Endpoint      string `toml:"s3_endpoint" default:"" doc:"With 'blob_store = \"s3\"': host:port of the S3 API, e.g. 's3.eu-central-1.amazonaws.com' or 'minio.internal:9000'."`
-	S3Bucket        string `toml:"s3_bucket" default:"" doc:"With 'blob_store = \"s3\"': the bucket blobs are kept in. It must exist."`
-	S3Prefix        string `toml:"s3_prefix" default:"" doc:"Key prefix of every blob in 's3_bucket', e.g. 'roost/' to share a bucket with other data."`
-	S3Region        string `toml:"s3_region" default:"" doc:"Region of 's3_bucket'. Empty means 'us-east-1', which most self-hosted object stores expect."`
-	S3AccessKey     string `toml:"s3_access_key" default:"" doc:"Access key id of the S3 account."`
-	S3SecretKey     string `toml:"s3_secret_key" default:"" doc:"Secret key of 's3_access_key'. Prefer 's3_secret_key_file'; keep the configuration file readable by Roost only."`
-	S3SecretKeyFile string `toml:"s3_secret_key_file" default:"" doc:"Absolute path of a file holding the secret key of 's3_access_key' (its first line); when set, 's3_secret_key' is ignored. Read at start."`
-	S3TLS           bool   `toml:"s3_tls" default:"true" doc:"Talk to 's3_endpoint' over HTTPS, the certificate checked against the system's authorities or 's3_ca_file'. Turn off only on a trusted network."`
-	S3CAFile        string `toml:"s3_ca_file" default:"" doc:"PEM file with the certificate authorities the object store's certificate is checked against. Empty uses the system's."`
+	NodeName        string   `toml:"node_name" default:"" doc:"Name of this node in the cluster's registry ('roost admin node list'), unique among the nodes sharing one database. Empty means the host name of the machine; nodes on one machine need names of their own."`
+	NodeAddress     string   `toml:"node_address" default:"" doc:"Address other nodes and administrators reach this node at, shown by 'roost admin node list'. Empty means the host of 'imap_listen' (or of 'http_listen' when IMAP is off)."`
+	NodeHeartbeat   int      `toml:"node_heartbeat" default:"5" doc:"Seconds between two heartbeats of this node in the registry. A node whose heartbeat is four intervals old has died: its leases of run-once jobs (soft-delete purge, quota monitor, orphan sweep) are taken over by another node with the 'jobs' role."`
+	NodeRoles       []string `toml:"node_roles" default:"" doc:"Roles of this node in the sharded multi-server mode (docs/cluster.md, Sharded mode): 'backend' holds the stores of the users whose home_node it is and accepts sessions proxied by frontends; 'frontend' authenticates clients and proxies each session to the user's home backend (a user whose home_node is empty or this node is served here). A node may be both. Empty: not sharded (every node serves every user)."`
+	ShardSecretFile string   `toml:"shard_secret_file" default:"" doc:"Absolute path of a file holding the secret that frontends and backends of the sharded mode share (its first line, at least 32 characters). A frontend proves with it that it has authenticated the user it logs in as; a backend accepts such a login only from a node registered with the 'frontend' role. Required with 'node_roles'. Read at start."`
+	DrainGrace      int      `toml:"drain_grace" default:"60" doc:"Seconds a drained node ('roost admin node drain') lets open sessions finish before it ends them (IMAP BYE, SMTP 421). Its '/readyz' answers 503 from the start of the drain, so load balancers send new clients elsewhere."`
+	BlobStore       string   `toml:"blob_store" default:"file" doc:"Where message and attachment content over 64 KiB is kept (smaller content stays in the database): 'file' in 'data_dir'/blobs, or 's3' in an S3-compatible object store (the 's3_' keys), which every node of a cluster shares."`
+	S3Endpoint      string   `toml:"s3_endpoint" default:"" doc:"With 'blob_store = \"s3\"': host:port of the S3 API, e.g. 's3.eu-central-1.amazonaws.com' or 'minio.internal:9000'."`
+	S3Bucket        string   `toml:"s3_bucket" default:"" doc:"With 'blob_store = \"s3\"': the bucket blobs are kept in. It must exist."`
+	S3Prefix        string   `toml:"s3_prefix" default:"" doc:"Key prefix of every blob in 's3_bucket', e.g. 'roost/' to share a bucket with other data."`
+	S3Region        string   `toml:"s3_region" default:"" doc:"Region of 's3_bucket'. Empty means 'us-east-1', which most self-hosted object stores expect."`
+	S3AccessKey     string   `toml:"s3_access_key" default:"" doc:"Access key id of the S3 account."`
+	S3SecretKey     string   `toml:"s3_secret_key" default:"" doc:"Secret key of 's3_access_key'. Prefer 's3_secret_key_file'; keep the configuration file readable by Roost only."`
+	S3SecretKeyFile string   `toml:"s3_secret_key_file" default:"" doc:"Absolute path of a file holding the secret key of 's3_access_key' (its first line); when set, 's3_secret_key' is ignored. Read at start."`
+	S3TLS           bool     `toml:"s3_tls" default:"true" doc:"Talk to 's3_endpoint' over HTTPS, the certificate checked against the system's authorities or 's3_ca_file'. Turn off only on a trusted network."`
+	S3CAFile        string   `toml:"s3_ca_file" default:"" doc:"PEM file with the certificate authorities the object store's certificate is checked against. Empty uses the system's."`
 
 	IMAPListen         string `toml:"imap_listen" default:"127.0.0.1:1143" doc:"Address (host:port) of the IMAP listener with STARTTLS. An empty host listens on all interfaces, as in ':143'. Empty or 'off' disables the listener, as for every '*_listen' key."`
 	IMAPSListen        string `toml:"imaps_listen" default:"127.0.0.1:1993" doc:"Address (host:port) of the IMAP listener with implicit TLS (port 993 in production). Empty or 'off' disables it."`
@@ -296,6 +298,12 @@ func (c *Config) HasRole(r string) bool {
 // "pop3", "pop3s", "submission", "submissions", "lmtp", "http", "https",
 // "managesieve", "admin"), or "" when it is disabled or the name is unknown.
 // It does not look at roles; callers check [Config.HasRole] too.
+// IsFrontend and IsBackend report the node's roles in the sharded mode.
+func (c *Config) IsFrontend() bool { return slices.Contains(c.NodeRoles, "frontend") }
+
+// IsBackend: see IsFrontend.
+func (c *Config) IsBackend() bool { return slices.Contains(c.NodeRoles, "backend") }
+
 func (c *Config) Listener(name string) string {
 	key, ok := listenerKeys[name]
 	if !ok {

@@ -724,6 +724,23 @@ func (c *Config) checkCluster(p *problems) {
 	if p.ok("s3_secret_key_file") && c.S3SecretKeyFile != "" && !filepath.IsAbs(c.S3SecretKeyFile) {
 		p.add("s3_secret_key_file", "%q must be an absolute path", c.S3SecretKeyFile)
 	}
+	if p.ok("node_roles") {
+		checkList(p, "node_roles", c.NodeRoles, []string{"frontend", "backend"})
+	}
+	if p.ok("shard_secret_file") && len(c.NodeRoles) > 0 {
+		switch {
+		case c.ShardSecretFile == "":
+			p.add("shard_secret_file", "required with node_roles")
+		case !filepath.IsAbs(c.ShardSecretFile):
+			p.add("shard_secret_file", "%q: must be an absolute path", c.ShardSecretFile)
+		}
+	}
+	if p.ok("node_roles") && len(c.NodeRoles) > 0 && c.BlobStore != "s3" {
+		// The nodes share one database, whose blob table deduplicates
+		// content across all stores: the content must be where every
+		// backend finds it.
+		p.add("node_roles", "the sharded mode needs blob_store = \"s3\" (one object store for all nodes)")
+	}
 	if p.ok("node_address") && strings.ContainsAny(c.NodeAddress, " \t\r\n,") {
 		p.add("node_address", "%q: an address has no spaces or commas", c.NodeAddress)
 	}

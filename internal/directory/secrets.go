@@ -554,3 +554,22 @@ func (a *Authenticator) RevokeSessions(ctx context.Context, login string) (int, 
 func (a *Authenticator) ListSessions(ctx context.Context, login string) ([]*store.Secret, error) {
 	return a.Store.ListSecrets(ctx, login, store.SecretSession)
 }
+
+// ProxyLogin admits login for a session that a frontend of the sharded
+// mode authenticated and proxies here (docs/cluster.md, Sharded mode):
+// the frontend checked the credentials, this node checks what it would
+// check after any credential check (active account, feature) and the
+// throttle's ban of the real client address, remote, so that a banned
+// address stays banned whichever frontend it comes through. The caller
+// has verified the frontend (shared secret, registered node).
+func (a *Authenticator) ProxyLogin(ctx context.Context, login string, remote net.Addr, feature string) (*store.Principal, error) {
+	ip := hostOf(remote)
+	if a.Throttle != nil {
+		if _, banned := a.Throttle.Check(ip, login); banned {
+			a.log().Warn("proxied login refused: throttled", "user", login, "ip", ip)
+			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
+			return nil, ErrThrottled
+		}
+	}
+	return a.admit(WithAuthInfo(ctx, feature, "proxy"), login, "", ip, feature, true)
+}

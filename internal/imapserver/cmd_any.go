@@ -83,6 +83,9 @@ func (s *session) cmdID(c *imap.Command) (imap.Code, error) {
 			attrs = append(attrs, "id."+strings.ToLower(sanitize(f.Name)), sanitize(v))
 		}
 		s.log.Debug("client ID", attrs...)
+		if s.o.ProxyLogin != nil && s.state == stateNotAuth {
+			s.origin = originOf(a.Fields)
+		}
 	}
 	s.w.ID([]imap.IDField{{Name: "name", Value: "Roost"}, {Name: "vendor", Value: "Roost"}})
 	return "", nil

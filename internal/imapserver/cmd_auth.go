@@ -85,6 +85,9 @@ func (s *session) cmdAuthenticate(c *imap.Command) (imap.Code, error) {
 			return "", bad(imap.CodeParse, "Malformed PLAIN response")
 		}
 		authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
+		if authz != "" && authz != user && user == ProxyIdentity && s.o.ProxyLogin != nil && len(s.o.ProxySecret) > 0 {
+			return s.proxiedLogin(authz, pass)
+		}
 		if authz != "" && authz != user {
 			return "", no(imap.CodeAuthorizationFailed, "Proxy authorization is not supported")
 		}
@@ -162,6 +165,18 @@ func (s *session) enter(login string, p *store.Principal, err error) (imap.Code,
 			return "", &respError{st: r.st, code: r.code, text: r.text, fatal: true}
 		}
 		return "", re
+	}
+	if s.o.Route != nil && !s.proxied {
+		// A frontend (proxy.go); a session a frontend proxied here is
+		// never routed again.
+		addr, err := s.o.Route(s.srv.ctx, p)
+		if err != nil {
+			s.log.Error("route to the home backend", "user", p.Login, "err", err)
+			return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
+		}
+		if addr != "" {
+			return s.proxy(addr, p)
+		}
 	}
 	if !s.srv.admitUser(s, p.Login) {
 		s.log.Info("too many sessions", "user", p.Login)

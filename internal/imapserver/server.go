@@ -56,6 +56,24 @@ type Options struct {
 	// (The hook for SSO: the token verifier is configured by the app.)
 	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
 
+	// Sharded multi-server mode (proxy.go, docs/cluster.md).
+	//
+	// Route, when set, makes this server a frontend: after a successful
+	// login it names the backend (host:port) the principal's session is
+	// proxied to, or "" to serve it here.
+	Route func(ctx context.Context, p *store.Principal) (string, error)
+	// ProxyDial connects a frontend to a backend; nil uses a plain
+	// net.Dialer.
+	ProxyDial func(ctx context.Context, addr string) (net.Conn, error)
+	// ProxySecret is the secret frontends and backends share: a frontend
+	// logs in to the backend with it, a backend accepts it.
+	ProxySecret []byte
+	// ProxyLogin, when set with ProxySecret, makes this server a backend:
+	// it admits login for a session a frontend authenticated. frontend is
+	// the address the session comes from, remote the client's address
+	// the frontend passed on (IMAP ID x-originating-ip).
+	ProxyLogin func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
+
 	// MaxConnectionsPerIP and MaxConnectionsPerUser bound simultaneous IMAP
 	// connections from one IP address and authenticated sessions of one
 	// user; 0 is no limit. (They count IMAP only; a limit across protocols

@@ -87,6 +87,11 @@ type session struct {
 	tag       string    // the tag of the command being answered (INPROGRESS)
 	badCount  int
 	authFails int
+	// origin is the client address a frontend named in ID
+	// (x-originating-ip and -port), used once it logs in with the
+	// shard secret (proxy.go).
+	origin  string
+	proxied bool // logged in by a frontend: never routed again
 
 	// wmu is held by the session goroutine from reading a command to
 	// flushing its answer (inCmd), and by the NOTIFY notifier while it

@@ -40,6 +40,15 @@ type Options struct {
 	// OAUTHBEARER, RFC 7628, and XOAUTH2) as imapserver.Options'; nil:
 	// the mechanisms are not offered.
 	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
+
+	// Sharded multi-server mode (proxy.go, docs/cluster.md), as for IMAP:
+	// Route makes this server a frontend (the backend of a principal, ""
+	// to serve it here), ProxyDial connects to a backend, ProxySecret is
+	// the shared secret and ProxyLogin makes this server a backend.
+	Route       func(ctx context.Context, p *store.Principal) (string, error)
+	ProxyDial   func(ctx context.Context, addr string) (net.Conn, error)
+	ProxySecret []byte
+	ProxyLogin  func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
 	// IdleTimeout ends a session without commands for this long
 	// (RFC 1939 §3: at least 10 minutes). Zero means 10 minutes.
 	IdleTimeout time.Duration

@@ -46,6 +46,11 @@ type session struct {
 	bad     int
 	authed  bool
 	quitted bool
+	// origin is the client address a frontend named in XCLIENT, used once
+	// it logs in with the shard secret; proxied marks such a session
+	// (proxy.go).
+	origin  string
+	proxied bool
 }
 
 func (ss *session) plaintextOK() bool { return ss.tls || ss.srv.o.AllowPlaintextAuth }
@@ -174,6 +179,12 @@ func (ss *session) authorization(verb, arg string) bool {
 		return ss.auth(arg)
 	case "APOP":
 		err = ss.reply("-ERR APOP is not supported; use USER/PASS or AUTH PLAIN over TLS")
+	case "XCLIENT":
+		if ss.srv.o.ProxyLogin == nil {
+			return ss.badCommand("unknown command or not allowed before login")
+		}
+		ss.origin = xclientOrigin(arg)
+		err = ss.reply("+OK")
 	default:
 		return ss.badCommand("unknown command or not allowed before login")
 	}
@@ -225,6 +236,9 @@ func (ss *session) auth(arg string) bool {
 	if len(parts) != 3 {
 		return ss.badCommand("malformed PLAIN response")
 	}
+	if len(parts[0]) > 0 && string(parts[1]) == ProxyIdentity && ss.srv.o.ProxyLogin != nil && len(ss.srv.o.ProxySecret) > 0 {
+		return ss.proxiedLogin(string(parts[0]), parts[2])
+	}
 	if len(parts[0]) > 0 && !bytes.Equal(parts[0], parts[1]) {
 		return ss.reply("-ERR [AUTH] acting as another user is not allowed") != nil
 	}
@@ -265,6 +279,16 @@ func (ss *session) login(user, pass string) bool {
 // enter starts the transaction state as p, authenticated. It reports
 // whether the session ends.
 func (ss *session) enter(p *store.Principal) bool {
+	if ss.srv.o.Route != nil && !ss.proxied {
+		addr, err := ss.srv.o.Route(ss.ctx, p)
+		if err != nil {
+			ss.log.Error("route to the home backend", "user", p.Login, "err", err)
+			return ss.reply("-ERR [SYS/TEMP] cannot open the maildrop, try again later") != nil
+		}
+		if addr != "" {
+			return ss.proxy(addr, p)
+		}
+	}
 	ss.base = store.WithPrincipal(ss.base, p)
 	ss.ctx = store.WithPrincipal(ss.ctx, p)
 	if err := ss.loadInbox(p.Login); err != nil {

@@ -54,6 +54,12 @@ type Options struct {
 	// OnCommand, when set, is told each command's verb and how long it
 	// took (metrics); it must not block.
 	OnCommand func(verb string, d time.Duration)
+	// Route, when set, makes this server a frontend of the sharded mode
+	// (lmtp_proxy.go): it names the LMTP endpoint (host:port) of the home
+	// backend of a recipient's users, or "" to deliver here.
+	Route func(ctx context.Context, users []*store.User) (string, error)
+	// Dial connects to a backend; nil uses a plain net.Dialer.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 const (
@@ -71,6 +77,8 @@ type LMTP struct {
 	log *slog.Logger
 	del *mail.Deliverer
 	t   netserve.Tracker
+	// relays are idle LMTP connections to backends (lmtp_proxy.go).
+	relays relayPool
 }
 
 // NewLMTP returns an LMTP server.
@@ -102,23 +110,33 @@ func NewLMTP(o Options) *LMTP {
 func (l *LMTP) Serve(ln net.Listener, _ bool) error { return l.t.Serve(ln, l.handle) }
 
 // Close stops accepting and ends the sessions.
-func (l *LMTP) Close() error { return l.t.CloseGently() }
+func (l *LMTP) Close() error {
+	err := l.t.CloseGently()
+	l.relays.closeAll()
+	return err
+}
 
 type rcpt struct {
 	addr  string
 	users []*store.User
+	// backend is the LMTP endpoint the recipient is relayed to (sharded
+	// mode, lmtp_proxy.go); "" delivers here.
+	backend string
+	arg     string // the RCPT argument, relayed as given
 }
 
 type lsession struct {
-	l     *LMTP
-	c     net.Conn
-	r     *bufio.Reader
-	w     *bufio.Writer
-	log   *slog.Logger
-	lhlo  bool
-	from  *smtp.Path
-	rcpts []rcpt
-	bad   int
+	l    *LMTP
+	c    net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
+	log  *slog.Logger
+	lhlo bool
+	from *smtp.Path
+	// fromArg is the MAIL argument, relayed as given (lmtp_proxy.go).
+	fromArg string
+	rcpts   []rcpt
+	bad     int
 }
 
 func (l *LMTP) handle(c net.Conn) {
@@ -235,7 +253,7 @@ func (s *lsession) command(cmd smtp.Command) bool {
 				return true
 			}
 		}
-		s.from = &p
+		s.from, s.fromArg = &p, cmd.Arg
 		s.reply(250, "2.1.0", "sender ok")
 	case "RCPT":
 		if s.from == nil {
@@ -261,7 +279,15 @@ func (s *lsession) command(cmd smtp.Command) bool {
 			s.reply(451, "4.3.0", "<%s>: temporary failure, try again later", p.Addr)
 			return true
 		}
-		s.rcpts = append(s.rcpts, rcpt{addr: p.Addr, users: users})
+		r := rcpt{addr: p.Addr, users: users, arg: cmd.Arg}
+		if s.l.o.Route != nil {
+			if r.backend, err = s.l.o.Route(ctx, users); err != nil {
+				s.log.Error("route recipient to its home backend", "rcpt", p.Addr, "err", err)
+				s.reply(451, "4.3.0", "<%s>: temporary failure, try again later", p.Addr)
+				return true
+			}
+		}
+		s.rcpts = append(s.rcpts, r)
 		s.reply(250, "2.1.5", "<%s> ok", p.Addr)
 	case "DATA":
 		if len(s.rcpts) == 0 {
@@ -329,21 +355,34 @@ func (s *lsession) data() {
 		s.c.Close()
 		return
 	}
-	rcpts := make([]mail.Recipient, len(s.rcpts))
-	for i, r := range s.rcpts {
-		rcpts[i] = mail.Recipient{Addr: r.addr, Users: r.users}
-	}
 	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
 	ctx, cancel := context.WithTimeout(s.l.t.Context(), deliveryTimeout)
 	defer cancel()
-	results := s.l.del.DeliverMessage(ctx, s.from.Addr, rcpts, open)
-	byUser := map[int64]mail.Result{}
-	for _, r := range results {
-		byUser[r.User.ID] = r
-	}
+	// Recipients whose home is another backend are relayed there, one
+	// transaction per backend, while the others are delivered here; each
+	// keeps its own reply (RFC 2033 §4.2).
+	relayed := s.relay(ctx, open)
+	var rcpts []mail.Recipient
 	for _, r := range s.rcpts {
+		if r.backend == "" {
+			rcpts = append(rcpts, mail.Recipient{Addr: r.addr, Users: r.users})
+		}
+	}
+	byUser := map[int64]mail.Result{}
+	if len(rcpts) > 0 {
+		for _, r := range s.l.del.DeliverMessage(ctx, s.from.Addr, rcpts, open) {
+			byUser[r.User.ID] = r
+		}
+	}
+	replies := relayed()
+	for i, r := range s.rcpts {
+		if r.backend != "" {
+			s.w.WriteString(replies[i])
+			continue
+		}
 		s.replyFor(r, byUser)
 	}
+	s.w.Flush()
 }
 
 // replyFor answers one recipient. A group recipient succeeds when every

@@ -21,6 +21,10 @@ type Node struct {
 	Draining bool `json:"draining"`
 	// Leases are the run-once jobs the node holds (purge, quota, …).
 	Leases []string `json:"leases,omitempty"`
+	// Endpoints are the addresses a frontend of the sharded mode proxies
+	// to, by protocol ("imap", "lmtp", "http"): a backend registers them
+	// (docs/cluster.md).
+	Endpoints map[string]string `json:"endpoints,omitempty"`
 	// Instance tells two processes apart (random per process start); it
 	// is not listed.
 	Instance string `json:"-"`

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,12 +35,12 @@ func (d *DB) Heartbeat(ctx context.Context, n store.Node, stale time.Duration) (
 	var draining int64
 	err := d.write(ctx, func(t *tx) error {
 		at := now()
-		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version,
+		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance, endpoints) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version, endpoints = excluded.endpoints,
 				started = excluded.started, heartbeat = excluded.heartbeat, instance = excluded.instance
 				WHERE nodes.instance = excluded.instance OR nodes.heartbeat < ?
 			RETURNING draining`,
-			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), at, n.Instance, at-stale.Microseconds()).Scan(&draining)
+			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), at, n.Instance, joinEndpoints(n.Endpoints), at-stale.Microseconds()).Scan(&draining)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("another process with the node name %q beat its heart less than %s ago (node_name must be unique; a node restarted at once waits that long): %w", n.Name, stale, store.ErrConflict)
 		}
@@ -58,7 +59,7 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 	}
 	var out []*store.Node
 	err := d.read(ctx, func(t *tx) error {
-		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, draining FROM nodes ORDER BY name`)
+		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, draining, endpoints FROM nodes ORDER BY name`)
 		if err != nil {
 			return err
 		}
@@ -66,14 +67,15 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 		byName := map[string]*store.Node{}
 		for rows.Next() {
 			var n store.Node
-			var roles string
+			var roles, endpoints string
 			var started, hb, draining int64
-			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &draining); err != nil {
+			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &draining, &endpoints); err != nil {
 				return err
 			}
 			if roles != "" {
 				n.Roles = strings.Split(roles, ",")
 			}
+			n.Endpoints = splitEndpoints(endpoints)
 			n.Started, n.Heartbeat, n.Draining = fromMicro(started), fromMicro(hb), draining != 0
 			out = append(out, &n)
 			byName[n.Name] = &n
@@ -203,4 +205,29 @@ func (d *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	return nil
+}
+
+// joinEndpoints stores a node's endpoints as "proto=addr,proto=addr",
+// sorted by protocol.
+func joinEndpoints(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+// splitEndpoints reads what joinEndpoints wrote.
+func splitEndpoints(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, p := range strings.Split(s, ",") {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }

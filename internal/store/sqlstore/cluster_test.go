@@ -50,7 +50,7 @@ func TestNodesAndLeases(t *testing.T) {
 				t.Errorf("Heartbeat of a second process named b = %v, want ErrConflict", err)
 			}
 			if _, err := db.Heartbeat(sys, store.Node{Name: "b", Address: "b:1143", Roles: []string{"imap", "jobs"}, Version: "v1",
-				Started: started, Instance: "i-b2"}, 0); err != nil {
+				Started: started, Instance: "i-b2", Endpoints: map[string]string{"imap": "b:1143", "lmtp": "b:24"}}, 0); err != nil {
 				t.Errorf("Heartbeat of a restarted b: %v", err)
 			}
 
@@ -81,7 +81,8 @@ func TestNodesAndLeases(t *testing.T) {
 			}
 			a, b := nodes[0], nodes[1]
 			if !a.Draining || b.Draining || a.Version != "v2" || a.Address != "a:1143" || !a.Started.Equal(started) ||
-				time.Since(a.Heartbeat) > time.Minute || strings.Join(b.Roles, ",") != "imap,jobs" {
+				time.Since(a.Heartbeat) > time.Minute || strings.Join(b.Roles, ",") != "imap,jobs" ||
+				b.Endpoints["imap"] != "b:1143" || b.Endpoints["lmtp"] != "b:24" || len(b.Endpoints) != 2 || a.Endpoints != nil {
 				t.Errorf("nodes = %+v, %+v", a, b)
 			}
 			if strings.Join(a.Leases, ",") != "purge" || strings.Join(b.Leases, ",") != "quota" {

@@ -341,4 +341,7 @@ CREATE TABLE sso_objects (
 	PRIMARY KEY (kind, name)
 );
 `,
+	// 13: the proxy targets a backend of the sharded mode registers
+	// (docs/cluster.md, "Sharded mode").
+	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
 }

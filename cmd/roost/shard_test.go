@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/testenv"
+)
+
+// shardSecret is the shard_secret_file content of TestSharded.
+const shardSecret = "sharded-test-secret-0123456789abcdef"
+
+// startShard runs the sharded mode of docs/cluster.md: backends node-a
+// (127.0.0.2) and node-b (127.0.0.3) and the frontend node-c (127.0.0.4)
+// on one PostgreSQL database and one S3 bucket (versitygw). alice's home is node-a,
+// bob's node-b; carol has none and is served by the frontend itself.
+func startShard(t *testing.T, bin string) []*clusterNode {
+	t.Helper()
+	dsn := testenv.NewPostgresDB(t)
+	s3 := testenv.StartS3(t)
+	bucket := s3.Bucket(t)
+	secret := filepath.Join(t.TempDir(), "shard.key")
+	if err := os.WriteFile(secret, []byte(shardSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*clusterNode
+	for i, role := range []string{"backend", "backend", "frontend"} {
+		name := fmt.Sprintf("node-%c", 'a'+i)
+		ip := fmt.Sprintf("127.0.0.%d", i+2)
+		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
+			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), pop3: freeAddrOn(t, ip)}
+		if err := os.MkdirAll(n.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		n.cfg = filepath.Join(n.dir, "roost.toml")
+		var off strings.Builder
+		for _, k := range []string{"imaps", "pop3s", "submission", "submissions", "https", "managesieve"} {
+			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
+		}
+		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
+database = %[2]q
+node_name = %[3]q
+server_name = "%[3]s.example.test"
+node_heartbeat = 1
+allow_plaintext_auth = true
+imap_listen = %[4]q
+lmtp_listen = %[5]q
+http_listen = %[6]q
+node_roles = [%[7]q]
+shard_secret_file = %[8]q
+pop3_listen = %[13]q
+blob_store = "s3"
+s3_endpoint = %[9]q
+s3_bucket = %[10]q
+s3_prefix = "blobs/"
+s3_access_key = %[11]q
+s3_secret_key = %[12]q
+s3_tls = false
+`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3)
+		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n.proc = startServer(t, bin, n.cfg, n.dir)
+		nodes = append(nodes, n)
+	}
+	adminCLI(t, bin, nodes[0].dir, "domain", "add", "example.test")
+	for _, n := range nodes {
+		n.dsn = dsn
+	}
+	for _, u := range [][2]string{{"alice", "node-a"}, {"bob", "node-b"}, {"carol", ""}} {
+		cmd := exec.Command(bin, "admin", "--data", nodes[0].dir, "user", "create", u[0], "--email", u[0]+"@example.test", "--password-stdin")
+		cmd.Stdin = strings.NewReader("secret-pw\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("user create: %v\n%s", err, out)
+		}
+		setHome(t, nodes[0], u[1], u[0])
+	}
+	// Every node has registered its endpoints.
+	waitFor(t, 30*time.Second, "three nodes in the registry", func() bool {
+		return len(nodeListJSON(t, bin, nodes[2].dir)) == 3
+	})
+	return nodes
+}
+
+// TestSharded: users on two backends behind one frontend.
+//
+//   - Python imaplib logs in to the frontend as alice and as bob and reads
+//     each one's message, delivered on the user's backend: the frontend
+//     passed the sessions through;
+//   - carol, with no home node, is served by the frontend itself;
+//   - each backend logs the login with the client's own address (via the
+//     frontend), and the frontend logs where it proxied;
+//   - a client cannot use the proxy identity on a backend directly.
+func TestSharded(t *testing.T) {
+	testenv.PostgresDSN(t)
+	bin := roostBinary(t)
+	nodes := startShard(t, bin)
+	a, b, front := nodes[0], nodes[1], nodes[2]
+
+	big := bigMessage()
+	lmtpDeliver(t, a.lmtp, "alice@example.test", big)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node-a log:\n%s\nnode-b log:\n%s\nfrontend log:\n%s", a.proc.out, b.proc.out, front.proc.out)
+		}
+	})
+	lmtpDeliver(t, b.lmtp, "bob@example.test", []byte(strings.Replace(string(big), "Subject:", "Subject: for bob", 1)))
+
+	script := `
+import imaplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+for user in sys.argv[2:]:
+    m = imaplib.IMAP4(host, int(port))
+    m.login(user, "secret-pw")
+    typ, data = m.select("INBOX")
+    n = int(data[0])
+    body = b""
+    if n:
+        typ, data = m.fetch("1", "(BODY.PEEK[])")
+        body = data[0][1]
+    print(user, n, len(body), b"for bob" in body)
+    m.logout()
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", script, front.imap, "alice", "bob", "carol").CombinedOutput()
+	if err != nil {
+		t.Fatalf("imaplib through the frontend: %v\n%s\nfrontend log:\n%s", err, out, front.proc.out)
+	}
+	want := fmt.Sprintf("alice 1 %d False\nbob 1 %d True\ncarol 0 0 False\n", len(big), len(big)+len(" for bob"))
+	if string(out) != want {
+		t.Errorf("imaplib through the frontend:\n%s\nwant\n%s", out, want)
+	}
+
+	// The backends saw the client (127.0.0.1, imaplib's address) via the
+	// frontend (127.0.0.4).
+	for _, c := range []struct {
+		n    *clusterNode
+		user string
+	}{{a, "alice"}, {b, "bob"}} {
+		log := c.n.proc.out.String()
+		if !logHas(log, "logged in", "remote=127.0.0.1", "via=127.0.0.4", "user="+c.user) {
+			t.Errorf("%s's log has no login of %s from the client via the frontend:\n%s", c.n.name, c.user, log)
+		}
+		if !logHas(front.proc.out.String(), "logged in, proxied", "user="+c.user, "backend="+c.n.imap) {
+			t.Errorf("the frontend's log has no proxied login of %s to %s", c.user, c.n.imap)
+		}
+	}
+	if !logHas(front.proc.out.String(), "logged in", "user=carol") || strings.Contains(a.proc.out.String()+b.proc.out.String(), "user=carol") {
+		t.Errorf("carol (no home node) was not served by the frontend")
+	}
+
+	// LMTP through the frontend, one transaction for all three: each
+	// recipient is delivered by its home node (carol's by the frontend)
+	// and gets its own reply.
+	lc, err := net.Dial("tcp", front.lmtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	lc.SetDeadline(time.Now().Add(60 * time.Second))
+	lr := bufio.NewReader(lc)
+	lstep := func(send string, want ...string) {
+		t.Helper()
+		if send != "" {
+			fmt.Fprintf(lc, "%s\r\n", send)
+		}
+		for _, w := range want {
+			l, err := lr.ReadString('\n')
+			if err != nil || !strings.HasPrefix(l, w) {
+				t.Fatalf("LMTP after %q: %q, %v; want %s", send, l, err, w)
+			}
+			for len(l) > 3 && l[3] == '-' {
+				l, _ = lr.ReadString('\n')
+			}
+		}
+	}
+	lstep("", "220")
+	lstep("LHLO test", "250")
+	lstep("MAIL FROM:<dave@remote.test>", "250")
+	lstep("RCPT TO:<alice@example.test>", "250")
+	lstep("RCPT TO:<nobody@example.test>", "550 5.1.1")
+	lstep("RCPT TO:<bob@example.test>", "250")
+	lstep("RCPT TO:<carol@example.test>", "250")
+	lstep("DATA", "354")
+	lstep("Subject: through the frontend\r\n\r\nhello\r\n.",
+		"250 2.0.0 <alice@example.test>", "250 2.0.0 <bob@example.test>", "250 2.0.0 <carol@example.test>")
+	lstep("QUIT", "221")
+	for _, c := range []struct {
+		n    *clusterNode
+		user string
+	}{{a, "alice"}, {b, "bob"}, {front, "carol"}} {
+		if n := strings.Count(c.n.proc.out.String(), "msg=delivered proto=delivery user="+c.user+" "); n != 2 && !(c.user == "carol" && n == 1) {
+			t.Errorf("%s logged %d deliveries to %s", c.n.name, n, c.user)
+		}
+	}
+
+	// mbsync through the frontend: bob's two messages.
+	if mb, err := exec.LookPath("mbsync"); err == nil {
+		dir := t.TempDir()
+		host, port, _ := net.SplitHostPort(front.imap)
+		conf := filepath.Join(dir, "mbsyncrc")
+		os.WriteFile(conf, []byte(fmt.Sprintf(`IMAPAccount roost
+Host %s
+Port %s
+User bob
+Pass secret-pw
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account roost
+
+MaildirStore local
+Path %s/
+Inbox %s/INBOX
+
+Channel roost
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Near
+SyncState *
+Sync Pull
+`, host, port, dir, dir)), 0o600)
+		cmd := exec.Command(mb, "-c", conf, "-a")
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("mbsync through the frontend: %v\n%s", err, out)
+		}
+		ents, _ := os.ReadDir(filepath.Join(dir, "INBOX", "new"))
+		cur, _ := os.ReadDir(filepath.Join(dir, "INBOX", "cur"))
+		if len(ents)+len(cur) != 2 {
+			t.Errorf("mbsync fetched %d messages of bob through the frontend, want 2", len(ents)+len(cur))
+		}
+	} else {
+		t.Log("mbsync is not installed (Debian isync)")
+	}
+
+	// POP3 (Python poplib) through the frontend: alice's two messages,
+	// her backend logging the client's address.
+	pop := `
+import poplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+p = poplib.POP3(host, int(port))
+p.user("alice")
+p.pass_("secret-pw")
+print(p.stat()[0], b"through the frontend" in b"\n".join(p.retr(2)[1]))
+p.quit()
+`
+	if out, err := exec.Command("/usr/bin/python3", "-c", pop, front.pop3).CombinedOutput(); err != nil || string(out) != "2 True\n" {
+		t.Errorf("poplib through the frontend: %q, %v", out, err)
+	}
+	if !logHas(a.proc.out.String(), "proto=pop3", "remote=127.0.0.1", "via=127.0.0.4", "user=alice") {
+		t.Errorf("node-a has no POP3 session of alice from the client via the frontend")
+	}
+
+	// The proxy identity straight to a backend, from an address that is
+	// no frontend's, with the right secret: refused.
+	c := imapDial(t, a.imap)
+	c.send("x1 AUTHENTICATE PLAIN " + base64.StdEncoding.EncodeToString([]byte("alice\x00@roost-proxy\x00"+shardSecret)))
+	if l := c.expect("x1 "); !strings.HasPrefix(l, "x1 NO") {
+		t.Errorf("proxy login from a non-frontend: %q", l)
+	}
+}
+
+// logHas reports whether one line of log holds every part.
+func logHas(log string, parts ...string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		ok := true
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// imapDial connects without logging in.
+func imapDial(t *testing.T, addr string) *imapConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ic := &imapConn{t: t, conn: c, r: bufio.NewReader(c)}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	ic.expect("* OK")
+	return ic
+}
+
+// setHome sets the home node of users (the db directory's home_node).
+func setHome(t *testing.T, n *clusterNode, home string, users ...string) {
+	t.Helper()
+	db, err := sql.Open("pgx", n.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, u := range users {
+		if _, err := db.Exec(`UPDATE users SET home_node = $1 WHERE login = $2`, home, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

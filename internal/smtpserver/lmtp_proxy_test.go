@@ -1,0 +1,107 @@
+package smtpserver_test
+
+import (
+	"context"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/smtpserver"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
+)
+
+// TestLMTPFrontendSplit: a frontend splits one transaction: alice is
+// delivered on the frontend, bob and u2 are relayed to their backend in
+// one transaction there, u3's backend is down. Each recipient gets its
+// own reply, in RCPT order: the backend's 552 for bob (over quota)
+// passes through as it was given, u3 gets a temporary failure, and the
+// relayed message arrives dot-unstuffed, once.
+func TestLMTPFrontendSplit(t *testing.T) {
+	var mu sync.Mutex
+	verbs := map[string]int{}
+	be := start(t, 4, func(o *smtpserver.Options) {
+		o.OnCommand = func(v string, _ time.Duration) {
+			mu.Lock()
+			verbs[v]++
+			mu.Unlock()
+		}
+	})
+	db := be.db
+	hard := int64(10)
+	yes := true
+	db.UpdateUser(sys, "bob", store.UserUpdate{QuotaOverride: &yes, QuotaHard: &hard})
+	dead := testenv.Listen(t)
+	deadAddr := dead.Addr().String()
+	dead.Close()
+
+	fe := smtpserver.NewLMTP(smtpserver.Options{Store: db, Hostname: "front.test", SpoolDir: t.TempDir(), Logger: testenv.Logger(t),
+		Route: func(ctx context.Context, users []*store.User) (string, error) {
+			switch users[0].Login {
+			case "bob", "u2":
+				return be.addr, nil
+			case "u3":
+				return deadAddr, nil
+			}
+			return "", nil
+		}})
+	ln := testenv.Listen(t)
+	go fe.Serve(ln, false)
+	t.Cleanup(func() { fe.Close() })
+
+	c := dial(t, "tcp", ln.Addr().String())
+	c.cmd("MAIL FROM:<sender@example.test> SIZE=100", "250 2.1.0")
+	c.cmd("RCPT TO:<bob@acme.test>", "250 2.1.5")
+	c.cmd("RCPT TO:<alice@acme.test>", "250 2.1.5")
+	c.cmd("RCPT TO:<u3@acme.test>", "250 2.1.5")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: split\r\n\r\nbody that is longer than ten bytes\r\n..dot line\r\n.")
+	c.expect("552 5.2.2 <bob@acme.test> mailbox full")
+	c.expect("250 2.0.0 <alice@acme.test> delivered")
+	c.expect("451 4.3.0 <u3@acme.test>")
+	c.expect("250 2.0.0 <u2@acme.test> delivered")
+	// A second transaction reuses the connection to the backend.
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: again\r\n\r\nhi\r\n.")
+	c.expect("250 2.0.0 <u2@acme.test> delivered")
+	c.cmd("QUIT", "221")
+
+	for login, want := range map[string]int{"alice": 1, "bob": 0, "u2": 2, "u3": 0} {
+		if n := inboxCount(t, db, login); n != want {
+			t.Errorf("%s has %d messages, want %d", login, n, want)
+		}
+	}
+	inbox, _ := mail.Inbox(sys, db, "u2")
+	l, _ := db.ListItems(sys, inbox, 1, 0)
+	r, err := db.OpenItem(sys, l[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if got := string(b); got != "Subject: split\r\n\r\nbody that is longer than ten bytes\r\n.dot line\r\n" {
+		t.Errorf("relayed message stored as %q", got)
+	}
+	// The backend counts a DATA once it has answered it: wait for it.
+	for i := 0; i < 100; i++ {
+		mu.Lock()
+		n := verbs["DATA"]
+		mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// One transaction on the backend for bob and u2, then one for u2, on
+	// one connection.
+	if verbs["LHLO"] != 1 || verbs["MAIL"] != 2 || verbs["RCPT"] != 3 || verbs["DATA"] != 2 {
+		t.Errorf("backend saw %v, want one LHLO, two MAIL, three RCPT, two DATA", verbs)
+	}
+}

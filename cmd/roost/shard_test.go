@@ -107,13 +107,13 @@ func TestSharded(t *testing.T) {
 	a, b, front := nodes[0], nodes[1], nodes[2]
 
 	big := bigMessage()
-	lmtpDeliver(t, a.lmtp, "alice@example.test", big)
+	lmtpDeliver(t, a.lmtp, "bob@example.test", "alice@example.test", string(big))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("node-a log:\n%s\nnode-b log:\n%s\nfrontend log:\n%s", a.proc.out, b.proc.out, front.proc.out)
 		}
 	})
-	lmtpDeliver(t, b.lmtp, "bob@example.test", []byte(strings.Replace(string(big), "Subject:", "Subject: for bob", 1)))
+	lmtpDeliver(t, b.lmtp, "alice@example.test", "bob@example.test", strings.Replace(string(big), "Subject:", "Subject: for bob", 1))
 
 	script := `
 import imaplib, sys

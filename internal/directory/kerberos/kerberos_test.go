@@ -122,7 +122,6 @@ func TestSASLGSSAPI(t *testing.T) {
 }
 
 // TestSASLGSSAPIReplay: an AP-REQ seen once is refused the second time.
-
 func TestSASLGSSAPIReplay(t *testing.T) {
 	skipNoGSSAPI(t)
 	_, a, env := realm(t, Config{}, "imap")

@@ -34,17 +34,17 @@ type BasicAuth struct {
 	// for this service (Authenticator.VerifyBearer); ErrScope is answered
 	// 403 insufficient_scope. Bearer logins are never cached here, so a
 	// revoked token is refused at once.
-	Bearer   func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
+	Bearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
 	// Negotiate, when set, checks "Authorization: Negotiate" (SPNEGO,
 	// RFC 4559: Kerberos) tokens (Authenticator.Negotiate), and the
 	// challenge offers Negotiate too. Never cached.
 	Negotiate func(ctx context.Context, token []byte, remote net.Addr) (*store.Principal, error)
 	Realm     string // of the challenge; "" is "Roost"
-	Name     string // of the service in log lines, e.g. "DAV"
-	Denied   string // the 403 text for an account without the feature
-	CacheTTL time.Duration
-	Now      func() time.Time // nil: time.Now
-	Log      *slog.Logger     // nil: no logging
+	Name      string // of the service in log lines, e.g. "DAV"
+	Denied    string // the 403 text for an account without the feature
+	CacheTTL  time.Duration
+	Now       func() time.Time // nil: time.Now
+	Log       *slog.Logger     // nil: no logging
 
 	mu    sync.Mutex
 	cache map[[32]byte]basicEntry

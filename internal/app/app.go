@@ -299,6 +299,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
 		Params:           func() auth.Params { return argonParams(s.cfg.Load()) },
 		Observe:          s.observeAuth}
+	if err := useKerberos(cfg, authn); err != nil {
+		return err
+	}
 	lmtpStore, err := s.useDirectory(cfg, authn)
 	if err != nil {
 		return err

@@ -46,7 +46,8 @@ type Config struct {
 	// Empty: any principal of the keytab (of the right service).
 	Principals []string
 	// Realms whose users sign in as the principal's name without the
-	// realm ("alice@EXAMPLE.ORG" is login "alice").
+	// realm ("alice@EXAMPLE.ORG" is login "alice"). Empty: the realms
+	// of the keytab's principals.
 	Realms []string
 	// Map maps whole principals ("alice@EXAMPLE.ORG") to a login or an
 	// address; it wins over Realms.
@@ -78,6 +79,13 @@ func New(cfg Config) (*Acceptor, error) {
 	for k := range cfg.Map {
 		if !strings.Contains(k, "@") {
 			return nil, fmt.Errorf("kerberos: mapped principal %q has no @REALM", k)
+		}
+	}
+	if len(cfg.Realms) == 0 {
+		for _, e := range kt.Entries {
+			if !slices.Contains(cfg.Realms, e.Principal.Realm) {
+				cfg.Realms = append(cfg.Realms, e.Principal.Realm)
+			}
 		}
 	}
 	if cfg.MaxClockSkew <= 0 {

@@ -702,7 +702,14 @@ func (c *Config) checkKerberos(p *problems) {
 		}
 	}
 	if p.ok("kerberos_keytab") && c.KerberosKeytab != "" {
-		checkPathChars(p, "kerberos_keytab", c.KerberosKeytab)
+		checkFile(p, "kerberos_keytab", c.KerberosKeytab)
+	}
+	if p.ok("kerberos_realms") {
+		for _, r := range c.KerberosRealms {
+			if r == "" || strings.ContainsAny(r, "@/ \t,") {
+				p.add("kerberos_realms", "%q is not a realm name", r)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,97 @@
+package app
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/roost-mail/roost/internal/testenv"
+)
+
+// kerberosServer starts a KDC with service keys for localhost, users
+// alice (a Roost user), carol (only in the realm) and dave (a Roost user
+// of another realm's name), and Roost with the keytab. It returns the
+// KDC, alice's client environment and the addresses.
+type krbSetup struct {
+	kdc              *testenv.KDC
+	alice, carol     []string
+	http, imap, pop3 string
+	smtp, sieve      string
+}
+
+func kerberosServer(t *testing.T, extra string) *krbSetup {
+	t.Helper()
+	k := testenv.StartKDC(t)
+	kt := k.ServiceKeytab("HTTP/localhost", "imap/localhost", "pop/localhost", "smtp/localhost", "sieve/localhost")
+	k.AddUser("alice", "pw-alice")
+	k.AddUser("carol", "pw-carol")
+	s := &krbSetup{kdc: k, http: freePort(t), imap: freePort(t), pop3: freePort(t), smtp: freePort(t), sieve: freePort(t)}
+	dir := t.TempDir()
+	admin := startServer(t, dir, fmt.Sprintf("http_listen = %q\nimap_listen = %q\npop3_listen = %q\nsubmission_listen = %q\nmanagesieve_listen = %q\nallow_plaintext_auth = true\nkerberos_keytab = %q\n%s",
+		s.http, s.imap, s.pop3, s.smtp, s.sieve, kt, extra))
+	adminCall(t, admin, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, admin, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","password":"pw"}`, 201)
+	adminCall(t, admin, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","password":"pw"}`, 201)
+	s.alice = k.Kinit("alice", "pw-alice", k.Dir()+"/alice.cc")
+	s.carol = k.Kinit("carol", "pw-carol", k.Dir()+"/carol.cc")
+	return s
+}
+
+func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
+
+// curlNegotiate runs curl --negotiate and returns the status code.
+func curlNegotiate(t *testing.T, env []string, url string) string {
+	t.Helper()
+	cmd := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--negotiate", "-u", ":", url)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("curl %s: %v %s", url, err, out)
+	}
+	return string(out)
+}
+
+// TestKerberosHTTP: curl --negotiate (Debian curl, MIT GSS-API) with
+// a ticket from a real MIT KDC signs in to JMAP and DAV; the challenge
+// offers Negotiate next to Basic; a principal with no Roost user, a
+// client without a ticket and a realm not allowed are refused.
+func TestKerberosHTTP(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl")
+	}
+	s := kerberosServer(t, "")
+	base := "http://localhost:" + port(s.http)
+	for _, path := range []string{"/jmap/session", "/dav/calendars/alice/"} {
+		if code := curlNegotiate(t, s.alice, base+path); code != "200" && code != "207" {
+			t.Fatalf("alice %s: %s", path, code)
+		}
+		if code := curlNegotiate(t, s.carol, base+path); code != "401" {
+			t.Fatalf("carol (no Roost user) %s: %s", path, code)
+		}
+	}
+	noTicket := append(append([]string(nil), s.alice...), "KRB5CCNAME=FILE:"+s.kdc.Dir()+"/none.cc")
+	if code := curlNegotiate(t, noTicket, base+"/jmap/session"); code != "401" {
+		t.Fatalf("no ticket: %s", code)
+	}
+	out, err := exec.Command("curl", "-s", "-D", "-", "-o", "/dev/null", base+"/jmap/session").Output()
+	if h := strings.ToLower(string(out)); err != nil || !strings.Contains(h, "www-authenticate: negotiate\r\n") || !strings.Contains(h, "www-authenticate: basic") {
+		t.Fatalf("challenge: %v\n%s", err, out)
+	}
+}
+
+// TestKerberosHTTPRealm: with kerberos_realms naming another realm the
+// same ticket is refused, and kerberos_map maps it.
+func TestKerberosHTTPRealm(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl")
+	}
+	s := kerberosServer(t, "kerberos_realms = [\"OTHER.TEST\"]\nkerberos_map = [\"carol@"+testenv.KDCRealm+"=bob@example.org\"]\n")
+	base := "http://localhost:" + port(s.http)
+	if code := curlNegotiate(t, s.alice, base+"/jmap/session"); code != "401" {
+		t.Fatalf("alice of a realm not allowed: %s", code)
+	}
+	if code := curlNegotiate(t, s.carol, base+"/jmap/session"); code != "200" {
+		t.Fatalf("carol mapped to bob: %s", code)
+	}
+}

@@ -400,7 +400,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), OnCommand: s.metrics.imapCommand,
+			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), GSSAPI: saslGSSAPI(s.authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
 			}})
@@ -416,7 +416,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
+			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), GSSAPI: saslGSSAPI(s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)})
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"testing"
@@ -93,5 +96,63 @@ func TestKerberosHTTPRealm(t *testing.T) {
 	}
 	if code := curlNegotiate(t, s.carol, base+"/jmap/session"); code != "200" {
 		t.Fatalf("carol mapped to bob: %s", code)
+	}
+}
+
+// gssMail runs testdata/gssapi_mail.py (imaplib, or a raw POP3 AUTH)
+// and returns its JSON answer.
+func gssMail(t *testing.T, env []string, proto, addr string, args ...string) map[string]any {
+	t.Helper()
+	script, _ := filepath.Abs("testdata/gssapi_mail.py")
+	cmd := exec.Command("/usr/bin/python3", append([]string{script, proto, port(addr)}, args...)...)
+	cmd.Env = env
+	out, err := cmd.Output()
+	var r map[string]any
+	if jerr := json.Unmarshal(out, &r); err != nil || jerr != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("python %s: %v %v\n%s\n%s", proto, err, jerr, out, stderr)
+	}
+	return r
+}
+
+// TestKerberosSASL: Python's imaplib (AUTHENTICATE GSSAPI) and a POP3
+// AUTH GSSAPI client, both on MIT's libgssapi, sign in with a ticket from
+// a real MIT KDC; GSSAPI is advertised; a principal without a Roost
+// user, an authorization identity of another user and a ticket of a
+// realm not allowed are refused.
+func TestKerberosSASL(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import gssapi").Run(); err != nil {
+		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
+			t.Fatal("python3-gssapi required")
+		}
+		t.Skip("python3-gssapi not installed")
+	}
+	s := kerberosServer(t, "")
+	r := gssMail(t, s.alice, "imap", s.imap)
+	if r["ok"] != true || r["selected"] != true || !strings.Contains(fmt.Sprint(r["caps"]), "AUTH=GSSAPI") {
+		t.Fatalf("imap alice: %v", r)
+	}
+	r = gssMail(t, s.alice, "imap", s.imap, "alice@example.org")
+	if r["ok"] != true {
+		t.Fatalf("imap alice as her own address: %v", r)
+	}
+	r = gssMail(t, s.alice, "imap", s.imap, "bob")
+	if r["ok"] != false || !strings.Contains(fmt.Sprint(r["error"]), "AUTHENTICATIONFAILED") {
+		t.Fatalf("imap alice as bob: %v", r)
+	}
+	r = gssMail(t, s.carol, "imap", s.imap)
+	if r["ok"] != false || !strings.Contains(fmt.Sprint(r["error"]), "AUTHENTICATIONFAILED") {
+		t.Fatalf("imap carol (no Roost user): %v", r)
+	}
+	r = gssMail(t, s.alice, "pop3", s.pop3)
+	if r["ok"] != true || !strings.HasPrefix(fmt.Sprint(r["stat"]), "+OK") || !strings.Contains(fmt.Sprint(r["caps"]), "GSSAPI") {
+		t.Fatalf("pop3 alice: %v", r)
+	}
+	r = gssMail(t, s.carol, "pop3", s.pop3)
+	if r["ok"] != false || !strings.Contains(fmt.Sprint(r["error"]), "[AUTH]") {
+		t.Fatalf("pop3 carol: %v", r)
 	}
 }

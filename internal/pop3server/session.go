@@ -105,6 +105,9 @@ func (ss *session) badCommand(msg string) bool {
 func (ss *session) capa() error {
 	caps := []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER", "IMPLEMENTATION Roost"}
 	if !ss.authed {
+		if ss.srv.o.GSSAPI != nil {
+			caps = append(caps, "SASL GSSAPI")
+		}
 		if ss.plaintextOK() {
 			if ss.srv.o.VerifyToken != nil {
 				caps = append(caps, "USER", "SASL PLAIN OAUTHBEARER XOAUTH2")
@@ -185,6 +188,9 @@ func (ss *session) auth(arg string) bool {
 	if mech == "" {
 		// RFC 5034 §4: AUTH without a mechanism lists them (as CAPA SASL).
 		fmt.Fprintf(ss.w, "+OK\r\n")
+		if ss.srv.o.GSSAPI != nil {
+			fmt.Fprintf(ss.w, "GSSAPI\r\n")
+		}
 		if ss.plaintextOK() {
 			fmt.Fprintf(ss.w, "PLAIN\r\n")
 			if ss.srv.o.VerifyToken != nil {
@@ -193,6 +199,9 @@ func (ss *session) auth(arg string) bool {
 		}
 		fmt.Fprintf(ss.w, ".\r\n")
 		return ss.w.Flush() != nil
+	}
+	if strings.EqualFold(mech, "GSSAPI") && ss.srv.o.GSSAPI != nil {
+		return ss.authGSSAPI(initial, hasInitial)
 	}
 	if m := strings.ToUpper(mech); (m == "OAUTHBEARER" || m == "XOAUTH2") && ss.srv.o.VerifyToken != nil {
 		return ss.authBearer(m, initial, hasInitial)

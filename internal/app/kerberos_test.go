@@ -118,8 +118,9 @@ func gssMail(t *testing.T, env []string, proto, addr string, args ...string) map
 	return r
 }
 
-// TestKerberosSASL: Python's imaplib (AUTHENTICATE GSSAPI) and a POP3
-// AUTH GSSAPI client, both on MIT's libgssapi, sign in with a ticket from
+// TestKerberosSASL: Python's imaplib (AUTHENTICATE GSSAPI) and POP3,
+// SMTP submission and ManageSieve AUTH GSSAPI clients, all on MIT's
+// libgssapi, sign in with a ticket from
 // a real MIT KDC; GSSAPI is advertised; a principal without a Roost
 // user, an authorization identity of another user and a ticket of a
 // realm not allowed are refused.
@@ -154,5 +155,21 @@ func TestKerberosSASL(t *testing.T) {
 	r = gssMail(t, s.carol, "pop3", s.pop3)
 	if r["ok"] != false || !strings.Contains(fmt.Sprint(r["error"]), "[AUTH]") {
 		t.Fatalf("pop3 carol: %v", r)
+	}
+	r = gssMail(t, s.alice, "smtp", s.smtp)
+	if r["ok"] != true || !strings.Contains(fmt.Sprint(r["caps"]), "GSSAPI") {
+		t.Fatalf("smtp alice: %v", r)
+	}
+	r = gssMail(t, s.carol, "smtp", s.smtp)
+	if r["ok"] != false || !strings.HasPrefix(fmt.Sprint(r["error"]), "535") {
+		t.Fatalf("smtp carol: %v", r)
+	}
+	r = gssMail(t, s.alice, "sieve", s.sieve)
+	if r["ok"] != true || !strings.Contains(fmt.Sprint(r["caps"]), "GSSAPI") {
+		t.Fatalf("sieve alice: %v", r)
+	}
+	r = gssMail(t, s.carol, "sieve", s.sieve)
+	if r["ok"] != false || !strings.HasPrefix(fmt.Sprint(r["error"]), "NO") {
+		t.Fatalf("sieve carol: %v", r)
 	}
 }

@@ -446,6 +446,11 @@ func (sess *session) cmdAuthenticate(cmd *Command) response {
 			return no("", "invalid base64")
 		}
 		login, password = string(u), string(pw)
+	case "GSSAPI":
+		if sess.s.o.GSSAPI == nil {
+			return no("", "unsupported SASL mechanism")
+		}
+		return sess.authGSSAPI(a[1:])
 	case "OAUTHBEARER", "XOAUTH2":
 		if sess.s.o.VerifyToken == nil {
 			return no("", "unsupported SASL mechanism")

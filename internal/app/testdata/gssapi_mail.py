@@ -1,11 +1,11 @@
 # SASL GSSAPI (RFC 4752) sign-in with MIT's libgssapi (python3-gssapi):
-# IMAP through imaplib's AUTHENTICATE, POP3 and ManageSieve-free raw AUTH.
-# argv: imap|pop3 port [authzid]. Prints one JSON object.
+# IMAP through imaplib's AUTHENTICATE; POP3, SMTP submission and ManageSieve
+# with raw AUTH exchanges. argv: imap|pop3|smtp|sieve port [authzid]. Prints one JSON object.
 import base64, imaplib, json, socket, sys, gssapi
 
 proto, port = sys.argv[1], int(sys.argv[2])
 authz = sys.argv[3].encode() if len(sys.argv) > 3 else b""
-svc = {"imap": "imap", "pop3": "pop"}[proto]
+svc = {"imap": "imap", "pop3": "pop", "smtp": "smtp", "sieve": "sieve"}[proto]
 ctx = gssapi.SecurityContext(name=gssapi.Name(svc + "@localhost", gssapi.NameType.hostbased_service),
                              usage="initiate", flags=gssapi.RequirementFlag.mutual_authentication | gssapi.RequirementFlag.out_of_sequence_detection)
 state = {"layer": False}
@@ -34,6 +34,57 @@ try:
         except imaplib.IMAP4.error as e:
             out["error"] = str(e)
         c.logout()
+    elif proto == "smtp":
+        s = socket.create_connection(("localhost", port))
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"EHLO client.example\r\n")
+        caps = []
+        while True:
+            line = f.readline().decode().rstrip()
+            caps.append(line[4:])
+            if line[3] == " ":
+                break
+        out["caps"] = caps
+        s.sendall(b"AUTH GSSAPI\r\n")
+        while True:
+            line = f.readline().rstrip(b"\r\n")
+            if line.startswith(b"235"):
+                out["ok"] = True
+                break
+            if not line.startswith(b"334"):
+                out["error"] = line.decode()
+                break
+            chal = base64.b64decode(line[4:]) if len(line) > 4 else b""
+            s.sendall(base64.b64encode(step(chal)) + b"\r\n")
+        s.sendall(b"QUIT\r\n")
+    elif proto == "sieve":
+        s = socket.create_connection(("localhost", port))
+        f = s.makefile("rb")
+        caps = []
+        line = f.readline()
+        while not line.startswith(b"OK"):
+            caps.append(line.decode().strip())
+            line = f.readline()
+        out["caps"] = caps
+        s.sendall(b'AUTHENTICATE "GSSAPI"\r\n')
+        while True:
+            line = f.readline().rstrip(b"\r\n")
+            if line.startswith(b"OK"):
+                out["ok"] = True
+                break
+            if line.startswith(b"NO") or line.startswith(b"BYE"):
+                out["error"] = line.decode()
+                break
+            if line.startswith(b"{"):
+                n = int(line[1:].rstrip(b"+}"))
+                data = f.read(n)
+                f.readline()
+            else:
+                data = line.strip(b'"')
+            resp = base64.b64encode(step(base64.b64decode(data)))
+            s.sendall(b"{%d+}\r\n" % len(resp) + resp + b"\r\n")
+        s.sendall(b"LOGOUT\r\n")
     else:
         s = socket.create_connection(("localhost", port))
         f = s.makefile("rb")

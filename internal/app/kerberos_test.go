@@ -83,6 +83,47 @@ func TestKerberosHTTP(t *testing.T) {
 	}
 }
 
+// TestKerberosWeb: GET /auth/negotiate with curl --negotiate opens a
+// web session: the cookie it sets works on the web client's API; a
+// principal without a Roost user gets 401 and no cookie.
+func TestKerberosWeb(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl")
+	}
+	s := kerberosServer(t, "")
+	url := "http://localhost:" + port(s.http) + "/auth/negotiate"
+	run := func(env []string) (string, string) {
+		cmd := exec.Command("curl", "-s", "-D", "-", "-o", "/dev/null", "--negotiate", "-u", ":", url)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("curl: %v", err)
+		}
+		status, cookie := "", ""
+		for _, l := range strings.Split(string(out), "\r\n") {
+			if strings.HasPrefix(l, "HTTP/") {
+				status = strings.Fields(l)[1]
+			}
+			if strings.HasPrefix(strings.ToLower(l), "set-cookie: ") {
+				cookie = strings.SplitN(l[len("set-cookie: "):], ";", 2)[0]
+			}
+		}
+		return status, cookie
+	}
+	status, cookie := run(s.alice)
+	if status != "303" || cookie == "" {
+		t.Fatalf("alice: %s %q", status, cookie)
+	}
+	out, err := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Cookie: "+cookie,
+		"http://localhost:"+port(s.http)+"/web/api/me").Output()
+	if err != nil || string(out) != "200" {
+		t.Fatalf("session cookie on /web/api/me: %v %s", err, out)
+	}
+	if status, cookie := run(s.carol); status != "401" || cookie != "" {
+		t.Fatalf("carol: %s %q", status, cookie)
+	}
+}
+
 // TestKerberosHTTPRealm: with kerberos_realms naming another realm the
 // same ticket is refused, and kerberos_map maps it.
 func TestKerberosHTTPRealm(t *testing.T) {

@@ -14,7 +14,11 @@ import (
 // returns the server, whose JMAPAuth lets JMAP accept the session cookie;
 // nil when the embedded build is missing (the root then says so).
 func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *webui.Server {
-	w, err := webui.New(webui.Options{Assets: web.Dist(), Sessions: authn, Store: s.db, Logger: s.log})
+	o := webui.Options{Assets: web.Dist(), Sessions: authn, Store: s.db, Logger: s.log}
+	if authn.Kerberos != nil {
+		o.Negotiate, o.OpenSession = httpNegotiate(authn, "web"), authn.OpenSession
+	}
+	w, err := webui.New(o)
 	if err != nil {
 		s.log.Error("web client not served", "err", err)
 		return nil
@@ -23,5 +27,8 @@ func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *w
 	mux.Handle("GET /index.html", w)
 	mux.Handle("/assets/", w)
 	mux.Handle("/web/", w)
+	if authn.Kerberos != nil {
+		mux.Handle("GET /auth/negotiate", w)
+	}
 	return w
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/roost-mail/roost/internal/directory/kerberos"
 
@@ -146,4 +147,34 @@ func TestSASLGSSAPIReplay(t *testing.T) {
 	if _, _, err := a.SASL("imap").Next(first); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "replay") {
 		t.Fatalf("replay: %v", err)
 	}
+}
+
+// TestExpiredTicket: an AP-REQ made with a ticket that has since expired
+// is refused (the client library itself refuses to use an expired
+// ticket, so the token is made while it is valid and presented late).
+func TestExpiredTicket(t *testing.T) {
+	skipNoGSSAPI(t)
+	k := testenv.StartKDC(t)
+	kt := k.ServiceKeytab("imap/localhost")
+	k.AddUser("alice", "pw-alice")
+	env := k.Kinit("alice", "pw-alice", "", "-l", "2s")
+	a, err := New(Config{Keytab: kt, MaxClockSkew: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/usr/bin/python3", "testdata/gssclient.py", "imap", "localhost")
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader("")
+	out, _ := cmd.Output()
+	line, _, _ := strings.Cut(string(out), "\n")
+	tok, err := base64.StdEncoding.DecodeString(line)
+	if err != nil || len(tok) == 0 {
+		t.Fatalf("no AP-REQ: %v %q", err, out)
+	}
+	time.Sleep(4 * time.Second) // past the ticket's end and the skew
+	_, _, err = a.SASL("imap").Next(tok)
+	if !errors.Is(err, ErrRefused) {
+		t.Fatalf("expired ticket: %v", err)
+	}
+	t.Log(err)
 }

@@ -4,18 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// kerberosServer starts a KDC with service keys for localhost, users
-// alice (a Roost user), carol (only in the realm) and dave (a Roost user
-// of another realm's name), and Roost with the keytab. It returns the
-// KDC, alice's client environment and the addresses.
+// krbSetup is a KDC, Roost with its keytab, and client environments.
 type krbSetup struct {
 	kdc              *testenv.KDC
 	alice, carol     []string
@@ -23,6 +20,11 @@ type krbSetup struct {
 	smtp, sieve      string
 }
 
+// kerberosServer starts a KDC with service keys for localhost and users
+// alice (also a Roost user) and carol (only in the realm), and Roost
+// (users alice and bob) with the keytab and extra configuration. It
+// returns the client environments with alice's and carol's tickets and
+// the listeners' addresses.
 func kerberosServer(t *testing.T, extra string) *krbSetup {
 	t.Helper()
 	k := testenv.StartKDC(t)

@@ -105,15 +105,19 @@ func (ss *session) badCommand(msg string) bool {
 func (ss *session) capa() error {
 	caps := []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER", "IMPLEMENTATION Roost"}
 	if !ss.authed {
-		if ss.srv.o.GSSAPI != nil {
-			caps = append(caps, "SASL GSSAPI")
-		}
+		var mechs []string
 		if ss.plaintextOK() {
+			caps = append(caps, "USER")
+			mechs = append(mechs, "PLAIN")
 			if ss.srv.o.VerifyToken != nil {
-				caps = append(caps, "USER", "SASL PLAIN OAUTHBEARER XOAUTH2")
-			} else {
-				caps = append(caps, "USER", "SASL PLAIN")
+				mechs = append(mechs, "OAUTHBEARER", "XOAUTH2")
 			}
+		}
+		if ss.srv.o.GSSAPI != nil {
+			mechs = append(mechs, "GSSAPI") // no password: offered without TLS too
+		}
+		if len(mechs) > 0 {
+			caps = append(caps, "SASL "+strings.Join(mechs, " "))
 		}
 		if !ss.tls && ss.srv.o.TLS != nil {
 			caps = append(caps, "STLS")

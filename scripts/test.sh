@@ -44,6 +44,11 @@ need chromium chromium              # the web client's browser tests (playwright
 need slapd slapd                    # a real OpenLDAP for the LDAP backend
 need ldapadd ldap-utils
 need haproxy haproxy                # the load balancer in front of cluster nodes
+need pdftotext poppler-utils        # PDF attachment text for the search index
+need bwrap bubblewrap               # the sandbox pdftotext runs in
+need mkpasswd whois                 # crypt(3) hashes (yescrypt, SHA-512) for the Unix backend
+need rspamd rspamd                  # spam verdict (/checkv2) and learning (/learnspam, /learnham)
+need redis-server redis-server      # rspamd's Bayes statistics for the learning test
 need krb5kdc krb5-kdc               # a real KDC for Kerberos sign-in (SPNEGO, SASL GSSAPI)
 need kadmin.local krb5-admin-server # its realm's principals and keytabs
 need kinit krb5-user                # tickets for the test users
@@ -58,7 +63,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   # Debian starts services of its own; the tests start their own instances.
-  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus slapd 2>/dev/null || true
+  $SUDO systemctl stop postgresql postfix dovecot nsd prometheus slapd rspamd redis-server 2>/dev/null || true
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
@@ -87,6 +92,29 @@ if [ -n "$(git status --porcelain -- web/dist)" ]; then
   exit 1
 fi
 export ROOST_TEST_ARTIFACTS="${ROOST_TEST_ARTIFACTS:-$PWD/test-artifacts}"
+
+# oidc-provider (npm), the independent OpenID provider the relying party
+# tests sign in through (internal/app/oidc_test.go), installed once.
+# (Dex was tried first: its module has a replace directive for its own
+# api/v2, so `go install` refuses it, and the published api/v2 v2.4.0
+# lacks types its current commit needs.)
+oidcp_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/oidc-provider-9.13.3"
+if [ ! -d "$oidcp_dir/node_modules/oidc-provider" ]; then
+  echo "== installing oidc-provider from npm"
+  mkdir -p "$oidcp_dir"
+  npm install --silent --no-audit --no-fund --prefix "$oidcp_dir" oidc-provider@9.13.3 >/dev/null
+fi
+export ROOST_OIDC_PROVIDER_DIR="$oidcp_dir"
+
+# openid-client (npm), the independent relying party of Roost's own
+# OpenID provider (internal/app/oidcprovider_test.go), installed once.
+oidcc_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/openid-client-6.9.1"
+if [ ! -d "$oidcc_dir/node_modules/openid-client" ]; then
+  echo "== installing openid-client from npm"
+  mkdir -p "$oidcc_dir"
+  npm install --silent --no-audit --no-fund --prefix "$oidcc_dir" openid-client@6.9.1 >/dev/null
+fi
+export ROOST_OPENID_CLIENT_DIR="$oidcc_dir"
 
 # versitygw, the real S3 server the S3 blob store and cluster tests start
 # (internal/testenv/s3.go finds it here), installed once.

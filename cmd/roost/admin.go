@@ -39,6 +39,7 @@ type admin struct {
 	json   bool
 	stdin  io.Reader
 	stdout io.Writer
+	stderr io.Writer // progress bars
 }
 
 // adminObjects lists the objects in usage order, with their headings.
@@ -46,16 +47,21 @@ var adminObjects = []struct{ name, title string }{
 	{"tenant", "Tenants (Kopano companies)"},
 	{"domain", "Mail domains"},
 	{"user", "Users"},
+	{"oidc", "Roost's OpenID Connect provider: clients (Nextcloud, Grafana, ...) that sign users in with Roost"},
 	{"token", "Bearer tokens (JMAP and DAV 'Authorization: Bearer', SASL OAUTHBEARER and XOAUTH2)"},
 	{"group", "Groups"},
+	{"directory", "LDAP directory (user_plugin = ldap)"},
 	{"store", "Stores"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
 	{"contacts", "Contacts (import and export of .vcf files)"},
+	{"import", "Mail import (another IMAP server, mbox files, Maildir trees) with a progress bar"},
+	{"export", "Export of a whole store (mbox or Maildir, .ics, .vcf)"},
 	{"softdelete", "Soft-deleted items, folders and stores"},
 	{"deliver", "Delivery"},
 	{"device", "Mobile devices (ActiveSync)"},
 	{"queue", "Outbound queue"},
 	{"node", "Cluster nodes (docs/cluster.md)"},
+	{"search", "Full-text search index"},
 	{"status", "Server"},
 }
 
@@ -157,6 +163,14 @@ var adminCmds = []*adminCmd{
 	{object: "user", verb: "totp disable", args: []string{"LOGIN"}, syntax: "user totp disable LOGIN",
 		help: "remove the user's TOTP key: the web client's sign-in needs the password only", run: userTOTPDisable},
 
+	{object: "oidc", verb: "client add", args: []string{"NAME"}, syntax: "oidc client add NAME --redirect-uri URI [--public]",
+		help: "register a client of Roost's OpenID provider (its client id is NAME) and print its client id and secret (shown\n" +
+			"        this once); --redirect-uri (repeatable) is matched exactly; --public for apps that cannot keep a secret (PKCE S256)",
+		flags: []flagDef{fList("redirect-uri"), fBool("public")}, run: oidcClientAdd},
+	{object: "oidc", verb: "client list", syntax: "oidc client list", help: "list the provider's clients", run: oidcClientList},
+	{object: "oidc", verb: "client remove", args: []string{"NAME"}, syntax: "oidc client remove NAME",
+		help: "remove a client: its codes and refresh tokens are refused from then on", run: oidcClientRemove},
+
 	{object: "token", verb: "create", args: []string{"LOGIN"}, syntax: "token create LOGIN --name N [--expires D] [--scope LIST]",
 		help: "make a bearer token for LOGIN and print it (shown this once); D is a lifetime (90d, 12h) or a date\n" +
 			"        (YYYY-MM-DD[THH:MM], RFC 3339), default never; LIST is a comma-separated subset of jmap,dav,imap,pop3,smtp,sieve\n" +
@@ -180,6 +194,11 @@ var adminCmds = []*adminCmd{
 	{object: "group", verb: "remove-member", args: []string{"GROUP", "USER"}, syntax: "group remove-member GROUP USER [--tenant T]",
 		help: "remove a user from a group", flags: []flagDef{fString("tenant")}, run: groupMember},
 
+	{object: "directory", verb: "sync", syntax: "directory sync",
+		help: "read the whole LDAP directory now: create and update users and groups, follow renames (by the unique\n" +
+			"        attribute), and delete the users who left (their stores become orphans); a progress bar on a terminal,\n" +
+			"        then a summary (created, updated, renamed, orphaned, time)", run: directorySync},
+
 	{object: "store", verb: "list-orphans", syntax: "store list-orphans",
 		help: "list stores whose user was deleted", run: storeOrphans},
 	{object: "store", verb: "hook", args: []string{"STORE-ID"}, syntax: "store hook STORE-ID [--user LOGIN]",
@@ -189,6 +208,28 @@ var adminCmds = []*adminCmd{
 		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
 	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
 		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+
+	{object: "import", verb: "mbox", args: []string{"LOGIN", "FILE"}, syntax: "import mbox LOGIN FILE [--folder F]",
+		help: "import an mbox file on the server's host into a user's folder F (default the Inbox; created if missing);\n" +
+			"        flags from Status/X-Status; what cannot be imported is listed; messages already there are skipped",
+		flags: []flagDef{fString("folder")}, run: importMbox},
+	{object: "import", verb: "maildir", args: []string{"LOGIN", "DIR"}, syntax: "import maildir LOGIN DIR [--folder F]",
+		help: "import a Maildir++ tree on the server's host (DIR is the Inbox, .Sub.Folder its folders; with --folder all go under F);\n" +
+			"        flags from the file names' :2, info and dovecot-keywords, dates from the files' times",
+		flags: []flagDef{fString("folder")}, run: importMaildir},
+
+	{object: "import", verb: "imap", args: []string{"[LOGIN]"},
+		syntax: "import imap LOGIN|--csv FILE --host H [--port P] [--tls|--starttls] [--insecure] --user U --password-stdin|--password-file F [--folders LIST]",
+		help: "import a user's mail from another IMAP server: every folder (or those of --folders, comma-separated), flags and\n" +
+			"        keywords, internal dates; run it again to resume or to fetch what arrived since (nothing is imported twice);\n" +
+			"        --csv FILE imports many users, one 'LOGIN,USER,PASSWORD' line each (# comments), from the same server",
+		flags: []flagDef{fString("host"), fString("port"), fBool("tls"), fBool("starttls"), fBool("insecure"), fString("user"),
+			fBool("password-stdin"), fString("password-file"), fList("folders"), fString("csv")}, run: importIMAP},
+
+	{object: "export", args: []string{"LOGIN"}, syntax: "export LOGIN --to DIR [--format mbox|maildir]",
+		help: "write a user's whole store under DIR on the server's host: mail as mbox files (mail/PATH.mbox, default) or one\n" +
+			"        Maildir++ tree (Maildir/), calendars and task lists as calendars/PATH.ics, address books as contacts/PATH.vcf",
+		flags: []flagDef{fString("to"), fString("format")}, run: exportStore},
 
 	{object: "calendar", verb: "import", args: []string{"LOGIN", "FOLDER", "FILE"}, syntax: "calendar import LOGIN FOLDER FILE.ics|-",
 		help: "import the events, tasks and journal entries of an iCalendar file into a user's folder (created if missing);\n" +
@@ -223,6 +264,11 @@ var adminCmds = []*adminCmd{
 	{object: "device", verb: "remove", args: []string{"LOGIN", "DEVICE"}, syntax: "device remove LOGIN DEVICE",
 		help: "forget a device (and a pending wipe); it must provision again", run: deviceRemove},
 
+	{object: "search", verb: "status", optional: []string{"LOGIN"}, syntax: "search status [LOGIN]",
+		help: "show how far the full-text index of a user's store, or of every store, is behind its changes, and its size", run: searchStatus},
+	{object: "search", verb: "reindex", optional: []string{"LOGIN"}, syntax: "search reindex LOGIN|--all [--no-wait]",
+		help:  "rebuild the full-text index of a user's store or of all stores, showing progress until it is current (it goes on in the server if interrupted)",
+		flags: []flagDef{fBool("all"), fBool("no-wait")}, run: searchReindex},
 	{object: "queue", verb: "list", syntax: "queue list", help: "list the messages waiting in the outbound queue", run: queueList},
 	{object: "queue", verb: "show", args: []string{"ID"}, syntax: "queue show ID",
 		help: "show a queued message: envelope, attempts and each recipient's state", run: queueShow},
@@ -439,7 +485,7 @@ func (g adminGlobals) connect() (*adminClient, error) {
 // Exit status: 0 done, 1 the server refused or could not be reached, 2 a
 // mistake on the command line. Errors are one line on stderr.
 func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	code, err := adminMain(ctx, args, stdin, stdout)
+	code, err := adminMain(ctx, args, stdin, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "roost admin: %s\n", oneLine(err.Error()))
 		var de deliverError
@@ -458,7 +504,7 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return code
 }
 
-func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) (int, error) {
+func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	g, rest, err := parseGlobals(args)
 	if err != nil {
 		return 0, err
@@ -501,7 +547,7 @@ func adminMain(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	if err != nil {
 		return 0, err
 	}
-	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout}
+	a := &admin{ctx: ctx, c: c, json: g.json, stdin: stdin, stdout: stdout, stderr: stderr}
 	return 0, cmd.run(a, cmd, in)
 }
 

@@ -111,7 +111,14 @@ func parseArgs(cmd *adminCmd, args []string) (*input, error) {
 			in.str[name] = val
 		}
 	}
-	if len(in.pos) < len(cmd.args) {
+	// Arguments named "[X]" are optional (and last).
+	required := 0
+	for _, a := range cmd.args {
+		if !strings.HasPrefix(a, "[") {
+			required++
+		}
+	}
+	if len(in.pos) < required {
 		return nil, usagef("%s: missing %s (usage: roost admin %s)", cmd.name(), cmd.args[len(in.pos)], cmd.syntax)
 	}
 	if len(in.pos) > len(cmd.args)+len(cmd.optional) {

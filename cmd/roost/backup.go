@@ -315,6 +315,22 @@ func humanBytes(n int64) string {
 // stream posts in as JSON and calls fn for each NDJSON event of the reply;
 // an event carrying an error ends it with that error.
 func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(backup.Event)) error {
+	return c.streamLines(ctx, path, in, func(line []byte) (bool, error) {
+		var ev backup.Event
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return false, fmt.Errorf("POST %s: a reply line that is not JSON: %w", path, err)
+		}
+		fn(ev)
+		if ev.Error != "" {
+			return false, errors.New(ev.Error)
+		}
+		return ev.Backup != nil || ev.Restore != nil || ev.Import != nil || ev.Export != nil, nil
+	})
+}
+
+// streamLines posts in as JSON and calls line for each line of the NDJSON
+// reply; line says when the work is finished, or fails it.
+func (c *adminClient) streamLines(ctx context.Context, path string, in any, line func([]byte) (bool, error)) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -350,17 +366,11 @@ func (c *adminClient) stream(ctx context.Context, path string, in any, fn func(b
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	finished := false
 	for sc.Scan() {
-		var ev backup.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return fmt.Errorf("POST %s: a reply line that is not JSON: %w", path, err)
+		done, err := line(sc.Bytes())
+		if err != nil {
+			return err
 		}
-		fn(ev)
-		if ev.Error != "" {
-			return errors.New(ev.Error)
-		}
-		if ev.Backup != nil || ev.Restore != nil {
-			finished = true
-		}
+		finished = finished || done
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("POST %s: reading the reply: %w", path, err)

@@ -293,7 +293,6 @@ func readyz(addr string) int {
 	return resp.StatusCode
 }
 
-
 // imapConn is a minimal IMAP client for TestCluster.
 type imapConn struct {
 	t    *testing.T

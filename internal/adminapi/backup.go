@@ -1,11 +1,14 @@
 package adminapi
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
 
 	"github.com/roost-mail/roost/internal/backup"
+	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -87,5 +90,78 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.Info("restore done", "dir", req.From, "login", req.Login, "created", sum.Created, "present", sum.Present)
 	emit(backup.Event{Restore: sum})
+	return nil
+}
+
+// importMail runs POST /v1/import: an mbox file or a Maildir tree on the
+// server's host is imported into a user's store, with progress.
+func (s *Server) importMail(w http.ResponseWriter, r *http.Request) error {
+	if err := requireSystemAdmin(r); err != nil {
+		return err
+	}
+	var req backup.ImportRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Login == "":
+		return badRequest("login is required")
+	case req.Format == "imap":
+		if req.IMAP == nil || req.IMAP.Host == "" || req.IMAP.User == "" {
+			return badRequest("imap: host and user are required")
+		}
+	case req.Format != "mbox" && req.Format != "maildir":
+		return badRequest("format: mbox, maildir or imap")
+	case req.Path == "" || !filepath.IsAbs(req.Path):
+		return badRequest("path: an absolute path is required")
+	}
+	emit := streamEvents(w)
+	sum, err := backup.ImportMail(r.Context(), s.b, backup.ImportOptions{ImportRequest: req,
+		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
+	if err != nil {
+		s.log.Warn("import failed", "path", req.Path, "login", req.Login, "err", err)
+		emit(backup.Event{Error: oneLine(err.Error()), Import: sum})
+		return nil
+	}
+	s.log.Info("import done", "path", req.Path, "login", req.Login, "format", req.Format, "imported", sum.Imported, "present", sum.Present, "problems", len(sum.Problems)+sum.ProblemsMore)
+	emit(backup.Event{Import: sum})
+	return nil
+}
+
+// export runs POST /v1/export: a user's whole store is written under a
+// directory on the server's host (mail as mbox or Maildir, calendars and
+// task lists as .ics, address books as .vcf), with progress.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
+	if err := requireSystemAdmin(r); err != nil {
+		return err
+	}
+	var req backup.ExportRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Login == "":
+		return badRequest("login is required")
+	case req.To == "" || !filepath.IsAbs(req.To):
+		return badRequest("to: an absolute directory path is required")
+	case req.Format != "" && req.Format != "mbox" && req.Format != "maildir":
+		return badRequest("format: mbox or maildir")
+	}
+	emit := streamEvents(w)
+	sum, err := backup.Export(r.Context(), s.b, backup.ExportOptions{ExportRequest: req,
+		Objects: func(ctx context.Context, f *store.Folder, out io.Writer) error {
+			if f.Type == store.FolderContacts {
+				return groupware.ExportContacts(ctx, s.b, f, out)
+			}
+			return groupware.ExportCalendar(ctx, s.b, f, out)
+		},
+		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
+	if err != nil {
+		s.log.Warn("export failed", "dir", req.To, "login", req.Login, "err", err)
+		emit(backup.Event{Error: oneLine(err.Error()), Export: sum})
+		return nil
+	}
+	s.log.Info("export done", "dir", req.To, "login", req.Login, "messages", sum.Messages, "files", sum.Objects)
+	emit(backup.Event{Export: sum})
 	return nil
 }

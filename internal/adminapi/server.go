@@ -84,6 +84,15 @@ type Options struct {
 	// Cluster is the node registry (GET /v1/nodes, drain, undrain); nil
 	// answers 501.
 	Cluster store.Cluster
+	// SearchEnabled reports whether the full-text index is kept
+	// (search_index); nil means it is.
+	SearchEnabled func() bool
+	// OnReindex, when set, is called after indexes were emptied for a
+	// reindex, to wake the indexer (which otherwise polls).
+	OnReindex func()
+	// Directory is the external directory POST /v1/directory/sync
+	// reads (user_plugin = ldap); nil answers 501.
+	Directory directory.Syncer
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when
@@ -190,16 +199,26 @@ func (s *Server) routes() {
 
 	h("POST /v1/softdelete/purge", s.purge)
 
+	h("GET /v1/search/status", s.searchStatus)
+	h("POST /v1/search/reindex", s.searchReindex)
+
 	h("POST /v1/deliver", s.deliver)
 
+	h("POST /v1/directory/sync", s.directorySync)
 	h("POST /v1/backup", s.backup)
 	h("POST /v1/restore", s.restore)
+	h("POST /v1/import", s.importMail)
+	h("POST /v1/export", s.export)
 	h("GET /v1/stats", s.stats)
 
 	h("GET /v1/queue", s.listQueue)
 	h("GET /v1/queue/{id}", s.showQueued)
 	h("POST /v1/queue/{id}/retry", s.retryQueued)
 	h("DELETE /v1/queue/{id}", s.deleteQueued)
+
+	h("GET /v1/oidc/clients", s.listOIDCClients)
+	h("POST /v1/oidc/clients", s.createOIDCClient)
+	h("DELETE /v1/oidc/clients/{name}", s.removeOIDCClient)
 
 	h("/", s.noRoute)
 }

@@ -334,3 +334,35 @@ func parseMB(field string, n *json.Number) (*int64, error) {
 	v <<= 20
 	return &v, nil
 }
+
+// SearchStatus is where the full-text index stands (GET
+// /v1/search/status). Backlog is the number of change journal entries
+// not yet indexed over the stores listed: 0 when the index is current.
+type SearchStatus struct {
+	Enabled   bool          `json:"enabled"`
+	Backlog   int64         `json:"backlog"`
+	Docs      int64         `json:"docs"`
+	TextBytes int64         `json:"text_bytes"`
+	Stores    []SearchStore `json:"stores"`
+	// IndexBytes is the size of the whole index on disk (all stores
+	// only).
+	IndexBytes *int64 `json:"index_bytes,omitempty"`
+}
+
+// SearchStore is one store's index position: changes up to IndexedTo
+// (a MODSEQ) are indexed, ModSeq is the store's latest.
+type SearchStore struct {
+	StoreID   int64  `json:"store_id"`
+	Owner     string `json:"owner"`
+	IndexedTo uint64 `json:"indexed_to"`
+	ModSeq    uint64 `json:"modseq"`
+	Backlog   int64  `json:"backlog"`
+	Docs      int64  `json:"docs"`
+	TextBytes int64  `json:"text_bytes"`
+}
+
+// SearchReindex names the stores to reindex (POST /v1/search/reindex).
+type SearchReindex struct {
+	Login string `json:"login,omitempty"`
+	All   bool   `json:"all,omitempty"`
+}

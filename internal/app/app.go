@@ -29,9 +29,11 @@ import (
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/oidc"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/queue"
+	"github.com/roost-mail/roost/internal/search"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
@@ -57,9 +59,13 @@ type server struct {
 	db      *sqlstore.DB
 	events  *events.Hub
 	queue   *queue.Queue // the outbound queue; its spooler runs with the jobs role
-	metrics *opsMetrics  // metrics.go
-	audit   *audit.Log   // audit.go; nil: off
-	logs    *logState    // log.go: log_file, log_levels
+	admin   http.Handler // the admin API (role admin), also the web admin's (web.go)
+	// syncDir is the directory of user_plugin = ldap or unix (nil with
+	// db): the admin API's and the periodic directory sync.
+	syncDir directory.Syncer
+	metrics *opsMetrics // metrics.go
+	audit   *audit.Log  // audit.go; nil: off
+	logs    *logState   // log.go: log_file, log_levels
 	started time.Time
 	// blobUsage caches the blob directory's size for roost stats.
 	blobUsage blobUsage
@@ -83,6 +89,14 @@ type server struct {
 
 	// davOpens limits audit records of DAV access to shared folders.
 	davOpens sharedOpens
+
+	// indexer is the full-text indexer (search.go); nil when this
+	// process does not run it.
+	indexer atomic.Pointer[search.Indexer]
+	// oidcLogin is the OIDC relying party's browser sign-in (oidc.go).
+	oidcLogin *oidc.Login
+	// oidcProvider is Roost's own OpenID provider (oidc.go).
+	oidcProvider *oidc.Provider
 }
 
 // Run starts Roost and serves until ctx is cancelled, then shuts down
@@ -127,8 +141,19 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	driver, dsn := cfg.DatabaseURL()
+	onChange := s.onChange // search.go: change notifications and the indexer
+	var learner *mail.Learner
+	if lo := learnOptions(cfg); lo.Enabled() {
+		// Spam learning follows every journal entry this node commits,
+		// whichever protocol made it.
+		learner = &mail.Learner{Opts: lo, Log: s.log.With("proto", "spam-learn")}
+		onChange = func(storeID int64, seq uint64) {
+			s.onChange(storeID, seq)
+			learner.Notify(storeID, seq)
+		}
+	}
 	s.db, err = sqlstore.Open(ctx, sqlstore.Options{Driver: driver, DSN: dsn, Blobs: blobs, Logger: s.log, Defaults: defaultsOf(cfg),
-		OnChange: s.events.Publish})
+		OnChange: onChange})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -168,11 +193,26 @@ func Run(ctx context.Context, o Options) error {
 
 	s.wg.Add(1)
 	go s.nodeLoop(ctx) // cluster.go
+	if learner != nil {
+		learner.Store = s.db
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			learner.Run(ctx)
+		}()
+	}
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
 		s.wg.Add(3)
 		go s.purgeJob(ctx)
 		go s.quotaJob(ctx, cfg)
 		go s.spoolJob(ctx, s.queue)
+		if cfg.SearchIndex {
+			s.startIndexer(ctx, cfg) // search.go
+		}
+		if s.syncDir != nil && cfg.LDAPSyncInterval > 0 {
+			s.wg.Add(1)
+			go s.directorySyncJob(ctx, time.Duration(cfg.LDAPSyncInterval)*time.Minute)
+		}
 	}
 	for {
 		select {
@@ -306,6 +346,10 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	if err != nil {
 		return err
 	}
+	s.oidcProvider = s.newOIDCProvider(cfg, authn)
+	if s.oidcLogin, err = s.useOIDC(cfg, authn); err != nil {
+		return err
+	}
 	// One delivery pipeline for LMTP, `roost deliver`, the admin API and
 	// local recipients of the outbound queue; the queue sends what the
 	// pipeline answers (Sieve, out-of-office) and iMIP for CalDAV.
@@ -327,7 +371,14 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats, Cluster: s.db})
+			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(),
+			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
+			OnReindex: func() {
+				if ix := s.indexer.Load(); ix != nil {
+					ix.Notify(0, 0)
+				}
+			}})
+		s.admin = api
 		path := cfg.AdminSocket()
 		ln, err := listenUnix(path)
 		if err != nil {
@@ -397,6 +448,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 		srv := imapserver.New(imapserver.Options{Store: s.db, Events: s.events, Logger: s.log, TLS: s.tlsConf,
 			Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 			Limits: imap.Limits{MaxLine: cfg.MaxLineLength}, MaxMessageBytes: cfg.MaxMessageBytes(),
+			SearchIndex:         cfg.SearchIndex,
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "imap")
@@ -598,6 +650,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 	s.mountDAV(mux, cfg, authn, imip)
 	s.mountOnboard(mux, authn)
 	mux.HandleFunc("GET /readyz", s.readyz) // cluster.go
+	mountOIDC(mux, s.oidcProvider, s.oidcLogin)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q,"uptime_seconds":%d}`+"\n", s.o.Version, int(time.Since(s.started).Seconds()))

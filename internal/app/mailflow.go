@@ -23,7 +23,7 @@ func newDeliverer(cfg *config.Config, b store.Backend, log *slog.Logger, out mai
 	d := &mail.Deliverer{Store: b, Log: log.With("proto", "delivery"), Outbound: out, Hostname: cfg.Hostname(),
 		MaxMessageBytes: cfg.MaxMessageBytes(),
 		Spam: mail.SpamOptions{Checker: strings.Fields(cfg.SpamChecker),
-			CheckerTimeout: time.Duration(cfg.SpamCheckerTimeout) * time.Second},
+			CheckerTimeout: time.Duration(cfg.SpamCheckerTimeout) * time.Second, RspamdURL: cfg.SpamRspamdURL},
 		OOF: mail.OOFOptions{TimeLimit: time.Duration(cfg.AutorespondTimelimit) * time.Second,
 			CC: cfg.AutorespondCC, NoRecip: cfg.AutorespondNorecip},
 		Sieve: sieveLimits(cfg),
@@ -48,6 +48,13 @@ func newDeliverer(cfg *config.Config, b store.Backend, log *slog.Logger, out mai
 		d.Hooks = append(d.Hooks, mail.Hook{Name: "url", URL: cfg.DeliveryHookURL, Timeout: timeout})
 	}
 	return d, nil
+}
+
+// learnOptions configures spam and ham learning (kopano-spamd).
+func learnOptions(cfg *config.Config) mail.LearnOptions {
+	return mail.LearnOptions{RspamdURL: cfg.SpamLearnRspamdURL, Password: cfg.SpamLearnRspamdPassword,
+		SpamCommand: strings.Fields(cfg.SpamLearnSpamCommand), HamCommand: strings.Fields(cfg.SpamLearnHamCommand),
+		Queue: cfg.SpamLearnQueue, Timeout: time.Duration(cfg.SpamLearnTimeout) * time.Second}
 }
 
 func sieveLimits(cfg *config.Config) mail.SieveOptions {

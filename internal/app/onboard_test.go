@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -27,10 +29,11 @@ func TestOnboardingServed(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	cfg := filepath.Join(dir, "roost.toml")
-	https := freePort(t)
+	https, imapAddr := freePort(t), freePort(t)
 	writeConfig(t, cfg, dir, fmt.Sprintf("https_listen = %q\nimaps_listen = %q\nsubmissions_listen = %q\n"+
+		"imap_listen = %q\nallow_plaintext_auth = true\n"+
 		"public_hostname = \"mail.example.net\"\npublic_ports = [\"imaps=993\", \"submissions=465\", \"https=443\"]\n",
-		https, freePort(t), freePort(t)))
+		https, freePort(t), freePort(t), imapAddr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var stdout, stderr syncBuf
@@ -112,5 +115,64 @@ func TestOnboardingServed(t *testing.T) {
 		"-CAfile", filepath.Join(dir, "tls", "cert.pem"), "-purpose", "any").Output()
 	if err != nil || !bytes.Contains(out, []byte("<string>mail.example.net</string>")) {
 		t.Errorf("profile not signed by the server's certificate: %v\n%s", err, out)
+	}
+	// The user has the mobile feature: an Exchange ActiveSync account is
+	// in the profile; without a second factor no password is.
+	if !bytes.Contains(out, []byte("<string>com.apple.eas.account</string>")) {
+		t.Errorf("no ActiveSync account in the profile:\n%s", out)
+	}
+	if bytes.Contains(out, []byte("<key>IncomingPassword</key>")) {
+		t.Errorf("a password in the profile of a user without a second factor:\n%s", out)
+	}
+
+	// With a second factor (issue 18): the profile carries an app
+	// password that logs in, and a newer profile replaces it.
+	req, _ := http.NewRequest("PUT", "http://roost/v1/users/alice/totp", nil)
+	if resp, err := admin.Do(req); err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("enable TOTP: %v %v", err, resp)
+	}
+	profilePassword := func() string {
+		t.Helper()
+		st, body := get("GET", "/profile.mobileconfig", "", "", "alice")
+		if st != 200 {
+			t.Fatalf("profile: %d %s", st, body)
+		}
+		os.WriteFile(f, []byte(body), 0o600)
+		out, err := exec.Command("openssl", "smime", "-verify", "-inform", "DER", "-in", f,
+			"-CAfile", filepath.Join(dir, "tls", "cert.pem"), "-purpose", "any").Output()
+		if err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		m := regexp.MustCompile(`<key>IncomingPassword</key>\s*<string>([^<]+)</string>`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("no app password in the profile of a user with a second factor:\n%s", out)
+		}
+		for _, k := range []string{"OutgoingPassword", "CalDAVPassword", "CardDAVPassword", "Password"} {
+			if !bytes.Contains(out, []byte("<key>"+k+"</key>")) {
+				t.Errorf("profile lacks %s", k)
+			}
+		}
+		return string(m[1])
+	}
+	imapOK := func(pw string) bool {
+		c, err := net.Dial("tcp", imapAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		return strings.HasPrefix(imapLine(t, c, r, "LOGIN alice@example.org "+pw), "t OK")
+	}
+	first := profilePassword()
+	if !imapOK(first) {
+		t.Fatal("the profile's app password does not log in to IMAP")
+	}
+	second := profilePassword()
+	if second == first || !imapOK(second) {
+		t.Fatal("a newer profile did not get a new working app password")
+	}
+	if imapOK(first) {
+		t.Error("the older profile's app password still logs in")
 	}
 }

@@ -93,7 +93,7 @@ var layers = [][]string{
 	{"internal/blob", "internal/auth", "internal/events", "internal/netserve"},
 	{"internal/store"},
 	{"internal/directory"},
-	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster", "internal/onboard", "internal/backup"},
+	{"internal/mail", "internal/queue", "internal/groupware", "internal/search", "internal/cluster", "internal/onboard", "internal/backup", "internal/oidc"},
 	adapterPaths(),
 	{"internal/app"},
 	{"cmd"},

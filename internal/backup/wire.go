@@ -29,6 +29,8 @@ type Event struct {
 	Progress *Progress       `json:"progress,omitempty"`
 	Backup   *Summary        `json:"backup,omitempty"`
 	Restore  *RestoreSummary `json:"restore,omitempty"`
+	Import   *ImportSummary  `json:"import,omitempty"`
+	Export   *ExportSummary  `json:"export,omitempty"`
 	Error    string          `json:"error,omitempty"`
 	Damaged  bool            `json:"damaged,omitempty"` // the error is a damaged backup
 }

@@ -51,6 +51,7 @@ func (c *Config) validate(p *problems) {
 	c.checkListeners(p)
 	c.checkSockets(p)
 	c.checkTLS(p)
+	c.checkOIDC(p)
 
 	if p.ok("server_name") && c.ServerName != "" && !validHostname(c.ServerName) {
 		p.add("server_name", "%q is not a valid host name", c.ServerName)
@@ -72,9 +73,9 @@ func (c *Config) validate(p *problems) {
 		case "ldap":
 			c.checkLDAP(p)
 		case "unix":
-			p.add("user_plugin", "%q is not available yet; use \"db\" or \"ldap\"", c.UserPlugin)
+			c.checkUnix(p)
 		default:
-			p.add("user_plugin", "%q is not a user plugin; want \"db\" or \"ldap\"", c.UserPlugin)
+			p.add("user_plugin", "%q is not a user plugin; want \"db\", \"ldap\" or \"unix\"", c.UserPlugin)
 		}
 	}
 	if p.ok("default_store_locale") {
@@ -127,10 +128,26 @@ func (c *Config) validate(p *problems) {
 	}
 
 	checkMin(p, "spam_checker_timeout", c.SpamCheckerTimeout, 1)
+	if p.ok("spam_learn_rspamd_password") && c.SpamLearnRspamdPassword != "" && c.SpamLearnRspamdURL == "" {
+		p.add("spam_learn_rspamd_password", "is set without spam_learn_rspamd_url")
+	}
+	checkMin(p, "spam_learn_queue", c.SpamLearnQueue, 1)
+	checkMin(p, "spam_learn_timeout", c.SpamLearnTimeout, 1)
+	for _, k := range []struct{ key, v string }{{"spam_rspamd_url", c.SpamRspamdURL}, {"spam_learn_rspamd_url", c.SpamLearnRspamdURL}} {
+		if p.ok(k.key) && k.v != "" {
+			if u, err := url.Parse(k.v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.add(k.key, "%q is not an http:// or https:// URL", k.v)
+			}
+		}
+	}
 	checkMin(p, "autorespond_timelimit", c.AutorespondTimelimit, 0)
 	checkMin(p, "sieve_max_script_size", c.SieveMaxScriptSize, 1)
 	checkMin(p, "sieve_max_scripts", c.SieveMaxScripts, 1)
 	checkMin(p, "sieve_max_redirects", c.SieveMaxRedirects, 0)
+	checkMin(p, "search_workers", c.SearchWorkers, 1)
+	checkMin(p, "search_max_attachment_size", c.SearchMaxAttachmentSize, 1)
+	checkMin(p, "search_max_text", c.SearchMaxText, 1)
+	checkMin(p, "search_document_timeout", c.SearchDocumentTimeout, 1)
 	checkMin(p, "delivery_hook_timeout", c.DeliveryHookTimeout, 1)
 	checkMin(p, "quota_monitor_interval", c.QuotaMonitorInterval, 0)
 	checkMin(p, "dav_max_resource_size", c.DAVMaxResourceSize, 1)
@@ -198,7 +215,8 @@ func (c *Config) validate(p *problems) {
 			}
 		}
 	}
-	for key, cmd := range map[string]string{"spam_checker": c.SpamChecker, "delivery_hook_command": c.DeliveryHookCommand} {
+	for key, cmd := range map[string]string{"spam_checker": c.SpamChecker, "delivery_hook_command": c.DeliveryHookCommand,
+		"spam_learn_spam_command": c.SpamLearnSpamCommand, "spam_learn_ham_command": c.SpamLearnHamCommand} {
 		if f := strings.Fields(cmd); p.ok(key) && len(f) > 0 && !filepath.IsAbs(f[0]) {
 			p.add(key, "%q: give the program's absolute path", f[0])
 		}
@@ -501,6 +519,38 @@ func validHostname(s string) bool {
 	return true
 }
 
+// checkUnix checks the unix_ keys, which matter only with user_plugin = unix.
+func (c *Config) checkUnix(p *problems) {
+	for _, f := range []struct{ key, v string }{
+		{"unix_passwd_file", c.UnixPasswdFile}, {"unix_shadow_file", c.UnixShadowFile}, {"unix_group_file", c.UnixGroupFile},
+	} {
+		if p.ok(f.key) && !filepath.IsAbs(f.v) {
+			p.add(f.key, "%q is not an absolute path", f.v)
+		}
+	}
+	checkMin(p, "unix_min_user_uid", c.UnixMinUserUID, 0)
+	checkMin(p, "unix_min_group_gid", c.UnixMinGroupGID, 0)
+	if p.ok("unix_max_user_uid") && c.UnixMaxUserUID < c.UnixMinUserUID {
+		p.add("unix_max_user_uid", "%d is below unix_min_user_uid %d", c.UnixMaxUserUID, c.UnixMinUserUID)
+	}
+	if p.ok("unix_max_group_gid") && c.UnixMaxGroupGID < c.UnixMinGroupGID {
+		p.add("unix_max_group_gid", "%d is below unix_min_group_gid %d", c.UnixMaxGroupGID, c.UnixMinGroupGID)
+	}
+	if p.ok("unix_non_login_shell") {
+		for _, sh := range c.UnixNonLoginShells {
+			if !filepath.IsAbs(sh) {
+				p.add("unix_non_login_shell", "%q is not an absolute path", sh)
+			}
+		}
+	}
+	if p.ok("unix_default_domain") && (c.UnixDefaultDomain == "" || strings.ContainsAny(c.UnixDefaultDomain, "@ /") || !strings.Contains(c.UnixDefaultDomain, ".")) {
+		p.add("unix_default_domain", "%q: a mail domain such as \"example.com\" is required with user_plugin = \"unix\"", c.UnixDefaultDomain)
+	}
+	if p.ok("unix_tenant") && c.UnixTenant == "" {
+		p.add("unix_tenant", "must not be empty with user_plugin = \"unix\"")
+	}
+}
+
 // checkLDAP checks the ldap_ keys, which matter only with user_plugin = ldap.
 func (c *Config) checkLDAP(p *problems) {
 	if p.ok("ldap_preset") {
@@ -531,12 +581,32 @@ func (c *Config) checkLDAP(p *problems) {
 	if p.ok("ldap_bind_passwd") && c.LDAPBindUser != "" && c.LDAPBindPasswd == "" {
 		p.add("ldap_bind_passwd", "must be set with ldap_bind_user (an empty password would be an unauthenticated bind)")
 	}
-	if p.ok("ldap_user_search_filter") && c.LDAPUserSearchFilter != "" {
-		f := strings.TrimSpace(c.LDAPUserSearchFilter)
-		if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
-			p.add("ldap_user_search_filter", "%q is not an LDAP filter in parentheses", c.LDAPUserSearchFilter)
+	for _, k := range []struct{ key, v string }{
+		{"ldap_user_search_filter", c.LDAPUserSearchFilter}, {"ldap_group_search_filter", c.LDAPGroupSearchFilter},
+		{"ldap_dynamicgroup_search_filter", c.LDAPDynGroupFilter}, {"ldap_company_search_filter", c.LDAPCompanyFilter},
+		{"ldap_addresslist_search_filter", c.LDAPAddrListFilter}, {"ldap_contact_search_filter", c.LDAPContactFilter},
+	} {
+		if p.ok(k.key) && k.v != "" {
+			f := strings.TrimSpace(k.v)
+			if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") || strings.Count(f, "(") != strings.Count(f, ")") {
+				p.add(k.key, "%q is not an LDAP filter in parentheses", k.v)
+			}
 		}
 	}
+	if p.ok("ldap_groupmembers_attribute_type") && c.LDAPGroupMembersType != "" {
+		checkEnum(p, "ldap_groupmembers_attribute_type", c.LDAPGroupMembersType, []string{"dn", "text"})
+	}
+	if p.ok("ldap_group_security_attribute_type") && c.LDAPGroupSecurityType != "" {
+		checkEnum(p, "ldap_group_security_attribute_type", c.LDAPGroupSecurityType, []string{"boolean", "ads"})
+	}
+	if p.ok("ldap_sendas_attribute_type") {
+		checkEnum(p, "ldap_sendas_attribute_type", c.LDAPSendasType, []string{"dn", "text"})
+	}
+	if p.ok("ldap_page_size") {
+		checkMin(p, "ldap_page_size", c.LDAPPageSize, 1)
+	}
+	checkMin(p, "ldap_sync_interval", c.LDAPSyncInterval, 0)
+	checkMin(p, "ldap_quota_multiplier", c.LDAPQuotaMultiplier, 1)
 	if p.ok("ldap_bind_user") && c.LDAPBindUser != "" && !strings.Contains(c.LDAPBindUser, "=") {
 		p.add("ldap_bind_user", "%q is not a DN, e.g. \"cn=roost,dc=example,dc=com\"", c.LDAPBindUser)
 	}
@@ -544,7 +614,16 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_user_unique_attribute", c.LDAPUserUniqueAttribute}, {"ldap_loginname_attribute", c.LDAPLoginnameAttribute},
 		{"ldap_emailaddress_attribute", c.LDAPEmailAttribute}, {"ldap_emailaliases_attribute", c.LDAPEmailAliasesAttr},
 		{"ldap_fullname_attribute", c.LDAPFullnameAttribute}, {"ldap_nonactive_attribute", c.LDAPNonactiveAttribute},
-		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute},
+		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute}, {"ldap_groupname_attribute", c.LDAPGroupnameAttribute},
+		{"ldap_group_emailaddress_attribute", c.LDAPGroupEmailAttribute}, {"ldap_groupmembers_attribute", c.LDAPGroupMembersAttr},
+		{"ldap_groupmembers_relation_attribute", c.LDAPGroupMembersRelAttr}, {"ldap_group_security_attribute", c.LDAPGroupSecurityAttr},
+		{"ldap_group_hidden_attribute", c.LDAPGroupHiddenAttr}, {"ldap_sendas_attribute", c.LDAPSendasAttribute},
+		{"ldap_sendas_relation_attribute", c.LDAPSendasRelAttr}, {"ldap_quotaoverride_attribute", c.LDAPQuotaOverrideAttr},
+		{"ldap_warnquota_attribute", c.LDAPWarnQuotaAttr}, {"ldap_softquota_attribute", c.LDAPSoftQuotaAttr},
+		{"ldap_hardquota_attribute", c.LDAPHardQuotaAttr}, {"ldap_enabled_features_attribute", c.LDAPEnabledFeaturesAttr},
+		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
+		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
+		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)
@@ -684,6 +763,53 @@ func (c *Config) NodeAddr() string {
 		}
 	}
 	return c.NodeID()
+}
+
+// checkOIDC checks the oidc_ keys of the provider and the relying party.
+func (c *Config) checkOIDC(p *problems) {
+	if p.ok("oidc_provider_issuer") && c.OIDCProviderIssuer != "" {
+		u, err := url.Parse(c.OIDCProviderIssuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+			p.add("oidc_provider_issuer", "%q is not an https URL without path, query or fragment", c.OIDCProviderIssuer)
+		}
+	}
+	if c.OIDCIssuer == "" {
+		return
+	}
+	if p.ok("oidc_issuer") {
+		u, err := url.Parse(c.OIDCIssuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
+			p.add("oidc_issuer", "%q is not an https URL without query or fragment", c.OIDCIssuer)
+		}
+	}
+	if p.ok("oidc_client_id") && c.OIDCClientID == "" {
+		p.add("oidc_client_id", "must be set with oidc_issuer")
+	}
+	if p.ok("oidc_redirect_uri") && c.OIDCRedirectURI != "" {
+		u, err := url.Parse(c.OIDCRedirectURI)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Path != "/auth/oidc/callback" {
+			p.add("oidc_redirect_uri", "%q is not an https URL ending in /auth/oidc/callback", c.OIDCRedirectURI)
+		}
+	}
+	if p.ok("oidc_scopes") {
+		for _, sc := range c.OIDCScopes {
+			if sc == "" || strings.ContainsAny(sc, " \"\\") {
+				p.add("oidc_scopes", "%q is not a scope (RFC 6749 §3.3)", sc)
+			}
+		}
+	}
+	if p.ok("oidc_audiences") && slices.Contains(c.OIDCAudiences, "") {
+		p.add("oidc_audiences", "must not contain an empty audience")
+	}
+	if p.ok("oidc_introspection_url") && c.OIDCIntrospectionURL != "" {
+		u, err := url.Parse(c.OIDCIntrospectionURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			p.add("oidc_introspection_url", "%q is not an https URL", c.OIDCIntrospectionURL)
+		}
+	}
+	if p.ok("oidc_login_claim") && c.OIDCLoginClaim == "" {
+		p.add("oidc_login_claim", "must name a claim, e.g. \"email\"")
+	}
 }
 
 // checkKerberos: principals are service/host@REALM, map entries

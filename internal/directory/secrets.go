@@ -455,6 +455,20 @@ func (a *Authenticator) CreateSession(ctx context.Context, login, password strin
 	return a.OpenSession(ctx, p, remote)
 }
 
+// CreateSessionFor opens a web session for login, already authenticated
+// by someone Roost trusts (an OpenID Connect provider's ID token): no
+// password and no second factor are asked (the provider asks for its
+// own), but the account must exist, be active and have the "web"
+// feature, and the sign-in is told to Observe (audit log, metrics) with
+// mechanism "oidc". Errors are VerifyBearer's.
+func (a *Authenticator) CreateSessionFor(ctx context.Context, login string, remote net.Addr) (*Session, error) {
+	p, err := a.admit(WithAuthInfo(ctx, "web", "oidc"), login, "", hostOf(remote), "web", true)
+	if err != nil {
+		return nil, err
+	}
+	return a.OpenSession(ctx, p, remote)
+}
+
 // OpenSession opens a web session for a principal authenticated some
 // other way (a second factor checked, single sign-on).
 func (a *Authenticator) OpenSession(ctx context.Context, p *store.Principal, remote net.Addr) (*Session, error) {

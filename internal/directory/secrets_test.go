@@ -347,3 +347,28 @@ func TestSecretsThrottled(t *testing.T) {
 		t.Fatalf("from another address: %v", err)
 	}
 }
+
+// CreateSessionFor opens a web session without a password for a user an
+// OpenID provider signed in, but only an existing, active user with the
+// web feature.
+func TestCreateSessionFor(t *testing.T) {
+	e := newSecretsEnv(t)
+	ctx := context.Background()
+	s, err := e.a.CreateSessionFor(ctx, "alice", e.ip)
+	if err != nil || s.Principal.Login != "alice" || s.Token == "" {
+		t.Fatalf("session %+v, %v", s, err)
+	}
+	if v, err := e.a.VerifySession(ctx, s.Token, e.ip); err != nil || v.Principal.Login != "alice" {
+		t.Fatalf("verify: %v", err)
+	}
+	if _, err := e.a.CreateSessionFor(ctx, "ghost", e.ip); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Errorf("unknown user: %v", err)
+	}
+	inactive := false
+	if _, err := e.st.UpdateUser(store.SystemContext(ctx), "bob", store.UserUpdate{Active: &inactive}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.CreateSessionFor(ctx, "bob", e.ip); !errors.Is(err, directory.ErrInactive) {
+		t.Errorf("inactive user: %v", err)
+	}
+}

@@ -44,6 +44,9 @@ func (s *session) caps() []string {
 	if !s.compressed {
 		c = append(c, "COMPRESS=DEFLATE")
 	}
+	if s.o.SearchIndex {
+		c = append(c, "SEARCH=FUZZY") // RFC 6203, search_index.go
+	}
 	return c
 }
 

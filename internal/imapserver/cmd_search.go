@@ -29,14 +29,19 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 	if ret != nil && ret.Save {
 		sel.saved = nil // a failed SEARCH leaves "$" empty (RFC 5182 §2.1)
 	}
+	if ret != nil && ret.Relevancy && !s.o.SearchIndex {
+		return "", bad("", "RELEVANCY needs SEARCH=FUZZY, which this server does not offer")
+	}
 	live, err := s.liveKeys(c.Tag, ret, a.Keys)
 	if err != nil {
 		return "", err
 	}
 	var nums, uids []uint32
 	var modseqs []uint64
+	var ids []int64 // for RELEVANCY
 	highest, err := s.searchEach(ev, a.Charset, a.Keys, func(i int) {
 		m := &sel.msgs[i]
+		ids = append(ids, m.id)
 		uids = append(uids, m.uid)
 		modseqs = append(modseqs, m.modseq)
 		if c.UID {
@@ -89,6 +94,9 @@ func (s *session) cmdSearch(c *imap.Command) (imap.Code, error) {
 	if len(nums) > 0 {
 		d.ModSeq = highest
 	}
+	if ret != nil && ret.Relevancy && len(d.All.Ranges) > 0 {
+		d.Relevancy = ev.relevancy(ids) // RFC 6203 §4: in the order of ALL
+	}
 	s.w.ESearch(d)
 	return "", nil
 }
@@ -121,9 +129,17 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 	if err := ev.prepareExt(keys); err != nil {
 		return 0, err
 	}
-	// The keys are ANDed: try the cheap ones first, so that flags and
-	// numbers can spare loading a message.
-	slices.SortStableFunc(keys, func(x, y imap.SearchKey) int { return keyCost(&x) - keyCost(&y) })
+	if err := ev.prepareIndex(keys); err != nil { // search_index.go
+		return 0, err
+	}
+	// The keys are ANDed: try the cheap ones first, so that flags,
+	// numbers and index answers can spare loading a message. The keys
+	// stay in place (the index answers are kept by their address).
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return ev.indexCost(&keys[x]) - ev.indexCost(&keys[y]) })
 	var highest uint64
 	pg := s.startProgress(len(sel.msgs)) // RFC 9585
 	for i := range sel.msgs {
@@ -134,7 +150,7 @@ func (s *session) searchEach(ev *evaluator, charset string, keys []imap.SearchKe
 		pg.at(i)
 		ev.at(i)
 		ok := true
-		for k := range keys {
+		for _, k := range order {
 			if !ev.match(&keys[k]) {
 				ok = false
 				break
@@ -184,22 +200,6 @@ func inSet(set imap.SeqSet, n uint32) bool {
 	return i < len(rs) && rs[i].Start <= n
 }
 
-// keyCost ranks keys by what they load: nothing (flags, numbers and
-// dates are in the view), the header, the whole text.
-func keyCost(k *imap.SearchKey) int {
-	cost := 0
-	switch k.Op {
-	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
-		cost = 2
-	case "BODY", "TEXT":
-		cost = 3
-	}
-	for i := range k.Keys {
-		cost = max(cost, keyCost(&k.Keys[i]))
-	}
-	return cost
-}
-
 func hasKey(k *imap.SearchKey, op string) bool {
 	if k.Op == op {
 		return true
@@ -235,6 +235,9 @@ type evaluator struct {
 	err error
 
 	saveDates map[int64]time.Time // by item id, for SAVED* keys (search_ext.go)
+
+	index  map[*imap.SearchKey]*indexAnswer // search_index.go
+	scores map[int64]float64                // FUZZY scores by item id
 }
 
 func newEvaluator(s *session) *evaluator {
@@ -413,12 +416,21 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 	case "UNKEYWORD":
 		return !ev.hasFlag(k.Str)
 	case "BCC", "CC", "FROM", "SUBJECT", "TO":
+		if match, ok := ev.indexed(k); ok {
+			return match
+		}
 		return ev.headerHas(k.Op, k.Str)
 	case "HEADER":
 		return ev.headerHas(k.Str, k.Value)
 	case "BODY":
+		if match, ok := ev.indexed(k); ok {
+			return match
+		}
 		return strings.Contains(ev.bodyText(), strings.ToLower(k.Str))
 	case "TEXT":
+		if match, ok := ev.indexed(k); ok {
+			return match
+		}
 		s := strings.ToLower(k.Str)
 		return strings.Contains(ev.headerText(), s) || strings.Contains(ev.bodyText(), s)
 	case "BEFORE", "ON", "SINCE":
@@ -466,7 +478,8 @@ func (ev *evaluator) match(k *imap.SearchKey) bool {
 	case "OR":
 		return len(k.Keys) == 2 && (ev.match(&k.Keys[0]) || ev.match(&k.Keys[1]))
 	case "FUZZY":
-		// SEARCH=FUZZY is not offered yet: an exact match is a fuzzy one.
+		// RFC 6203: the keys below were looked up stemmed in the index
+		// (search_index.go); without it an exact match is a fuzzy one.
 		return len(k.Keys) == 1 && ev.match(&k.Keys[0])
 	}
 	match, _ := ev.matchExt(k)

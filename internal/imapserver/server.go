@@ -35,6 +35,11 @@ type Options struct {
 	// Limits bound what one command may cost (line length, literal size,
 	// nesting, …); zero fields take the imap package's defaults.
 	Limits imap.Limits
+	// SearchIndex answers SEARCH TEXT, BODY and the address and subject
+	// keys from the full-text index (store.Index, kept current by
+	// search.Indexer) and announces SEARCH=FUZZY (RFC 6203). Without it
+	// every search reads the messages it tests.
+	SearchIndex bool
 	// MaxMessageBytes is the APPENDLIMIT (RFC 7889); 0 takes
 	// Limits.MaxLiteral or its default.
 	MaxMessageBytes int64

@@ -22,9 +22,12 @@ type method struct {
 	fn         func(c *call, args json.RawMessage) (any, error)
 }
 
-// methods is the dispatch table; it is never written after
-// initialisation.
-var methods = map[string]method{
+// methods is the dispatch table: the core and mail methods below, the
+// extensions (extensions.go) and calendars and contacts (calendar.go).
+// It is never written after initialisation.
+var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods)
+
+var coreMethods = map[string]method{
 	"Core/echo":           {jmap.CapCore, echo},
 	"Mailbox/get":         {jmap.CapMail, mailboxGet},
 	"Mailbox/changes":     {jmap.CapMail, mailboxChanges},
@@ -41,7 +44,23 @@ var methods = map[string]method{
 	"EmailSubmission/set": {CapSubmission, emailSubmissionSet},
 }
 
-var knownCapabilities = []string{jmap.CapCore, jmap.CapMail, CapSubmission}
+var knownCapabilities = slices.Concat([]string{jmap.CapCore, jmap.CapMail, CapSubmission},
+	extensionCapabilities, groupwareCaps)
+
+// joinMethods merges method tables; a name in two tables is a
+// programming error.
+func joinMethods(tables ...map[string]method) map[string]method {
+	out := map[string]method{}
+	for _, t := range tables {
+		for name, m := range t {
+			if _, dup := out[name]; dup {
+				panic("jmapserver: method " + name + " registered twice")
+			}
+			out[name] = m
+		}
+	}
+	return out
+}
 
 // call is the context of one method call.
 type call struct {

@@ -12,34 +12,32 @@ import (
 )
 
 // The JMAP for Calendars (IETF draft) and JMAP for Contacts (RFC 9610)
-// methods register themselves here, so that the shared dispatch table
-// and capability list stay as the core and mail code left them.
-func init() {
-	for name, m := range map[string]method{
-		"Calendar/get":               {CapCalendars, calendarGet},
-		"Calendar/changes":           {CapCalendars, calendarChanges},
-		"Calendar/set":               {CapCalendars, calendarSet},
-		"CalendarEvent/get":          {CapCalendars, calendarEventGet},
-		"CalendarEvent/changes":      {CapCalendars, calendarEventChanges},
-		"CalendarEvent/query":        {CapCalendars, calendarEventQuery},
-		"CalendarEvent/queryChanges": {CapCalendars, calendarEventQueryChanges},
-		"CalendarEvent/set":          {CapCalendars, calendarEventSet},
-		"ParticipantIdentity/get":    {CapCalendars, participantIdentityGet},
-		"Principal/getAvailability":  {CapCalendars, principalGetAvailability},
-		"AddressBook/get":            {CapContacts, addressBookGet},
-		"AddressBook/changes":        {CapContacts, addressBookChanges},
-		"AddressBook/set":            {CapContacts, addressBookSet},
-		"ContactCard/get":            {CapContacts, contactCardGet},
-		"ContactCard/changes":        {CapContacts, contactCardChanges},
-		"ContactCard/query":          {CapContacts, contactCardQuery},
-		"ContactCard/queryChanges":   {CapContacts, contactCardQueryChanges},
-		"ContactCard/set":            {CapContacts, contactCardSet},
-	} {
-		methods[name] = m
-	}
-	knownCapabilities = append(knownCapabilities, CapCalendars, CapContacts)
-	pushTypes = append(pushTypes, "Calendar", "CalendarEvent", "AddressBook", "ContactCard")
+// methods, capabilities and push types: they join the dispatch table
+// (api.go) where it is built.
+var groupwareMethods = map[string]method{
+	"Calendar/get":               {CapCalendars, calendarGet},
+	"Calendar/changes":           {CapCalendars, calendarChanges},
+	"Calendar/set":               {CapCalendars, calendarSet},
+	"CalendarEvent/get":          {CapCalendars, calendarEventGet},
+	"CalendarEvent/changes":      {CapCalendars, calendarEventChanges},
+	"CalendarEvent/query":        {CapCalendars, calendarEventQuery},
+	"CalendarEvent/queryChanges": {CapCalendars, calendarEventQueryChanges},
+	"CalendarEvent/set":          {CapCalendars, calendarEventSet},
+	"ParticipantIdentity/get":    {CapCalendars, participantIdentityGet},
+	"Principal/getAvailability":  {CapCalendars, principalGetAvailability},
+	"AddressBook/get":            {CapContacts, addressBookGet},
+	"AddressBook/changes":        {CapContacts, addressBookChanges},
+	"AddressBook/set":            {CapContacts, addressBookSet},
+	"ContactCard/get":            {CapContacts, contactCardGet},
+	"ContactCard/changes":        {CapContacts, contactCardChanges},
+	"ContactCard/query":          {CapContacts, contactCardQuery},
+	"ContactCard/queryChanges":   {CapContacts, contactCardQueryChanges},
+	"ContactCard/set":            {CapContacts, contactCardSet},
 }
+
+var groupwareCaps = []string{CapCalendars, CapContacts}
+
+var groupwarePushTypes = []string{"Calendar", "CalendarEvent", "AddressBook", "ContactCard"}
 
 // groupwareCapabilities adds the calendars and contacts capabilities to
 // the session resource.

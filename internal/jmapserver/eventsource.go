@@ -15,7 +15,7 @@ import (
 
 // pushTypes are the data types a StateChange reports; they all move
 // with the store's journal.
-var pushTypes = []string{"Mailbox", "Email", "Thread", "EmailDelivery"}
+var pushTypes = slices.Concat([]string{"Mailbox", "Email", "Thread", "EmailDelivery"}, groupwarePushTypes)
 
 // maxPing is the longest EventSource ping interval, in seconds.
 const maxPing = 3600

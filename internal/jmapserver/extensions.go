@@ -3,7 +3,6 @@ package jmapserver
 import (
 	"context"
 	"io"
-	"maps"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
@@ -11,9 +10,8 @@ import (
 )
 
 // The extensions beyond RFC 8621's mail (VacationResponse, Quota, Sieve,
-// Blob management, WebSocket...) register their methods and
-// capabilities here, at initialisation, so that the core tables stay
-// small.
+// Blob management, WebSocket...): their methods and capabilities join
+// the dispatch table (api.go) where it is built.
 var extensionMethods = map[string]method{
 	"VacationResponse/get":         {CapVacation, vacationGet},
 	"VacationResponse/set":         {CapVacation, vacationSet},
@@ -46,11 +44,6 @@ var extensionMethods = map[string]method{
 }
 
 var extensionCapabilities = []string{CapVacation, CapQuota, CapSieve, CapBlob, jmap.CapWebSocket}
-
-func init() {
-	maps.Copy(methods, extensionMethods)
-	knownCapabilities = append(knownCapabilities, extensionCapabilities...)
-}
 
 // moreCapabilities adds the extensions to the session resource.
 func (s *Server) moreCapabilities(caps, accountCaps map[string]any, primary map[string]string, acct, base string) {

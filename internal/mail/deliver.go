@@ -383,6 +383,13 @@ func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, env Envelope,
 		if i == 0 {
 			res.FolderID, res.ItemID, res.UID = op.folderID, it.ID, it.UID
 		}
+		if spam && public == 0 {
+			// Judged spam already: moving it within Junk or copying it
+			// there again must not train it as spam.
+			if err := MarkDeliveredSpam(ctx, d.Store, st.ID, it.ID); err != nil {
+				d.log().Warn("marking delivered spam failed", "user", u.Login, "err", err)
+			}
+		}
 		d.log().Info("delivered", "user", u.Login, "tenant", u.Tenant, "folder", op.folderID, "uid", it.UID, "size", it.Size, "spam", spam)
 	}
 

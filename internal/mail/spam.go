@@ -3,7 +3,11 @@ package mail
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"time"
@@ -29,8 +33,16 @@ type SpamOptions struct {
 	// failure or the timeout counts as not spam and is logged: a broken
 	// checker must not hold mail back.
 	Checker []string
-	// CheckerTimeout bounds the checker; 0 = 30 seconds.
+	// CheckerTimeout bounds the checker and the rspamd request; 0 = 30
+	// seconds.
 	CheckerTimeout time.Duration
+	// RspamdURL, when set, is the base URL of an rspamd normal worker
+	// (e.g. "http://127.0.0.1:11333") asked for a verdict on /checkv2:
+	// the actions "reject", "soft reject", "add header" and "rewrite
+	// subject" mean spam. A failure counts as not spam and is logged.
+	RspamdURL string
+	// Client is the HTTP client for rspamd; nil = a default one.
+	Client *http.Client
 }
 
 // maxCheckerHeader bounds what is kept of a checker's output.
@@ -71,15 +83,23 @@ func (d *Deliverer) spamVerdict(ctx context.Context, msg *message) bool {
 	if d.Spam.headerSpam(msg.header) {
 		return true
 	}
-	if len(d.Spam.Checker) == 0 {
-		return false
-	}
 	timeout := d.Spam.CheckerTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if d.Spam.RspamdURL != "" {
+		spam, err := d.rspamdVerdict(ctx, msg)
+		if err != nil {
+			d.log().Warn("rspamd check failed; treating the message as not spam", "err", err)
+		} else if spam {
+			return true
+		}
+	}
+	if len(d.Spam.Checker) == 0 {
+		return false
+	}
 	cmd := exec.CommandContext(ctx, d.Spam.Checker[0], d.Spam.Checker[1:]...)
 	cmd.Stdin = msg.reader()
 	var stdout, stderr bytes.Buffer
@@ -101,6 +121,40 @@ func (d *Deliverer) spamVerdict(ctx context.Context, msg *message) bool {
 		d.log().Warn("spam checker failed; treating the message as not spam", "err", err, "stderr", stderr.String())
 		return false
 	}
+}
+
+// rspamdVerdict asks rspamd's /checkv2 for its action on the message.
+func (d *Deliverer) rspamdVerdict(ctx context.Context, msg *message) (bool, error) {
+	u := strings.TrimRight(d.Spam.RspamdURL, "/") + "/checkv2"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, msg.reader())
+	if err != nil {
+		return false, err
+	}
+	req.ContentLength = msg.size
+	c := d.Spam.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("rspamd checkv2: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("rspamd checkv2: %s", resp.Status)
+	}
+	var res struct {
+		Action string  `json:"action"`
+		Score  float64 `json:"score"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil {
+		return false, fmt.Errorf("rspamd checkv2: %w", err)
+	}
+	switch res.Action {
+	case "reject", "soft reject", "add header", "rewrite subject":
+		return true, nil
+	}
+	return false, nil
 }
 
 // limitedBuffer keeps the first n bytes written and discards the rest.

@@ -240,5 +240,14 @@ func (s *Service) Profile(ctx context.Context, login string, cert tls.Certificat
 		}
 	}
 	a.Address, a.Username = u.Email, u.Email
-	return Sign(MobileConfig(ProfileUser{Login: u.Login, Address: u.Email, FullName: u.FullName}, a), cert, time.Now())
+	pu := ProfileUser{Login: u.Login, Address: u.Email, FullName: u.FullName}
+	if s.ActiveSync != nil {
+		pu.ActiveSync = s.ActiveSync(u)
+	}
+	if s.ProfilePassword != nil {
+		if pu.Password, err = s.ProfilePassword(ctx, u); err != nil {
+			return nil, fmt.Errorf("profile of %s: app password: %w", login, err)
+		}
+	}
+	return Sign(MobileConfig(pu, a), cert, time.Now())
 }

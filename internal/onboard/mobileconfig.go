@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -68,11 +70,19 @@ type ProfileUser struct {
 	Login    string // DAV principal path segment
 	Address  string // primary address: account name and login for mail
 	FullName string
+	// Password, when set, goes into every account of the profile: an app
+	// password made for a user with a second factor, whose own password
+	// the device could not use. Empty: the device asks.
+	Password string
+	// ActiveSync adds an Exchange ActiveSync account (com.apple.eas.account)
+	// when HTTPS is offered: for users with the mobile feature.
+	ActiveSync bool
 }
 
 // MobileConfig returns the (unsigned) configuration profile for u with an
 // IMAP/SMTP account and, when HTTPS is offered, CalDAV and CardDAV
-// accounts. Passwords are not included: the device asks for them.
+// accounts (and ActiveSync, u.ActiveSync). Passwords are included only
+// as u.Password (an app password); otherwise the device asks for them.
 // PayloadIdentifiers are stable per host and user, so installing a newer
 // profile replaces the older one.
 func MobileConfig(u ProfileUser, a Account) []byte {
@@ -104,6 +114,9 @@ func MobileConfig(u ProfileUser, a Account) []byte {
 		} {
 			m[k] = v
 		}
+		if u.Password != "" {
+			m["IncomingPassword"], m["OutgoingPassword"] = u.Password, u.Password
+		}
 		content = append(content, m)
 	}
 	if a.HTTPS > 0 {
@@ -118,6 +131,24 @@ func MobileConfig(u ProfileUser, a Account) []byte {
 			m[kind.pre+"UseSSL"] = true
 			m[kind.pre+"Username"] = u.Address
 			m[kind.pre+"PrincipalURL"] = a.BaseURL() + kind.home + u.Login + "/"
+			if u.Password != "" {
+				m[kind.pre+"Password"] = u.Password
+			}
+			content = append(content, m)
+		}
+		if u.ActiveSync && a.EASURL() != "" {
+			// Configuration Profile Reference, ExchangeActiveSync: the
+			// device finds /Microsoft-Server-ActiveSync on Host.
+			host := a.Host
+			if a.HTTPS != 443 {
+				host = net.JoinHostPort(a.Host, strconv.Itoa(a.HTTPS))
+			}
+			m := payload("com.apple.eas.account", "eas", "Exchange ActiveSync ("+u.Address+")")
+			m["EmailAddress"], m["UserName"], m["Host"], m["SSL"] = u.Address, u.Address, host, true
+			m["MailNumberOfPastDaysToSync"] = 30
+			if u.Password != "" {
+				m["Password"] = u.Password
+			}
 			content = append(content, m)
 		}
 	}

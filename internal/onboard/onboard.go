@@ -88,6 +88,13 @@ type Service struct {
 	// User reads a user with the caller's principal (store.Directory.GetUser),
 	// for profiles.
 	User func(ctx context.Context, login string) (*store.User, error)
+	// ProfilePassword, when set, returns the app password a user's
+	// profile carries ("" for none: a user without a second factor types
+	// the account password on the device).
+	ProfilePassword func(ctx context.Context, u *store.User) (string, error)
+	// ActiveSync, when set, tells whether u may use ActiveSync (the
+	// mobile feature), for the profile's Exchange account.
+	ActiveSync func(u *store.User) bool
 }
 
 // Account is what a client needs to set up one address.

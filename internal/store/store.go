@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/roost-mail/roost/internal/blob"
@@ -372,6 +373,18 @@ type Change struct {
 	Name     string // the item's object Name, if it has one
 }
 
+// SpamLearnKey is the RecordOnce key saying that an item was trained (or
+// needs no training) as "spam" or "ham" by spam learning (mail.Learner).
+// Delivery's spam verdict and imports into Junk record "spam" so that the
+// learner leaves those messages alone.
+func SpamLearnKey(dir string, itemID int64) string {
+	return "spamlearn/" + dir + "/" + strconv.FormatInt(itemID, 10)
+}
+
+// SpamLearnKeep is the RecordOnce period of SpamLearnKey records: as long
+// as the store keeps them (90 days).
+const SpamLearnKeep = 100 * 365 * 24 * time.Hour
+
 // NewItem describes an item to append.
 type NewItem struct {
 	Content      io.Reader // read to EOF and stored as a blob
@@ -599,6 +612,7 @@ type Directory interface {
 
 	Secrets
 	TOTPs
+	SSO
 }
 
 // Mail is the part of the store that keeps stores, folders and items.
@@ -783,6 +797,7 @@ type Backend interface {
 	Directory
 	Mail
 	Queue
+	Index
 	// SetDefaults changes installation-wide defaults (on configuration reload).
 	SetDefaults(d Defaults)
 	Close() error

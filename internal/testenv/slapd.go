@@ -18,7 +18,11 @@ import (
 // Slapd is a real OpenLDAP server (Debian's slapd) run as a child
 // process on 127.0.0.1 for one test, with an mdb database under the
 // suffix dc=example,dc=org, a root DN for loading entries, and a service
-// account cn=roost that may read user entries (not their passwords).
+// account cn=roost that may read user entries (not their passwords). The
+// refint overlay keeps member and seeAlso DNs pointing at renamed and
+// deleted entries, as in a directory with groups. The service account
+// reads at most 500 entries a search unless it pages (RFC 2696), as
+// Active Directory's MaxPageSize makes it.
 type Slapd struct {
 	t    testing.TB
 	dir  string
@@ -45,13 +49,20 @@ const (
 
 // StartSlapd starts slapd, or skips the test when it is not installed
 // (fails instead when ROOST_REQUIRE_CLIENTS is set).
-func StartSlapd(t testing.TB) *Slapd { t.Helper(); return startSlapd(t, false) }
+func StartSlapd(t testing.TB) *Slapd { t.Helper(); return startSlapd(t, false, "") }
+
+// StartSlapdSchema is StartSlapd with a further schema (slapd.conf
+// syntax: attributetype and objectclass lines) loaded, e.g. ADSchema.
+func StartSlapdSchema(t testing.TB, schema string) *Slapd {
+	t.Helper()
+	return startSlapd(t, false, schema)
+}
 
 // StartSlapdTLS is StartSlapd with TLS: LDAPS on LDAPSURI and StartTLS on
 // URI, with the certificate of Cert (for 127.0.0.1).
-func StartSlapdTLS(t testing.TB) *Slapd { t.Helper(); return startSlapd(t, true) }
+func StartSlapdTLS(t testing.TB) *Slapd { t.Helper(); return startSlapd(t, true, "") }
 
-func startSlapd(t testing.TB, withTLS bool) *Slapd {
+func startSlapd(t testing.TB, withTLS bool, schema string) *Slapd {
 	t.Helper()
 	bin, err := exec.LookPath("slapd")
 	if err != nil {
@@ -81,15 +92,26 @@ pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
+moduleload refint
 database mdb
 maxsize 10485760
 suffix "%[2]s"
 rootdn "%[3]s"
 rootpw %[4]s
 directory %[1]s/db
+limits dn.exact="%[5]s" size.soft=500 size.hard=500 size.pr=500 size.prtotal=unlimited
+overlay refint
+refint_attributes member seeAlso
 access to attrs=userPassword by anonymous auth by self write by * none
 access to * by dn.exact="%[5]s" read by self read by * none
 `, dir, SlapdSuffix, SlapdRootDN, SlapdRootPW, SlapdSvcDN)
+	if schema != "" {
+		f := filepath.Join(dir, "extra.schema")
+		if err := os.WriteFile(f, []byte(schema), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		conf = strings.Replace(conf, "pidfile ", "include "+f+"\npidfile ", 1)
+	}
 	if withTLS {
 		pair, _, certPEM := Cert()
 		der, err := x509.MarshalPKCS8PrivateKey(pair.PrivateKey)
@@ -218,3 +240,19 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// ADSchema is enough of Active Directory's schema for slapd to hold
+// AD-like entries: users (objectClass user, an inetOrgPerson with
+// sAMAccountName, a binary objectGUID, userAccountControl,
+// proxyAddresses, objectCategory) and groups (objectClass group with
+// member and groupType). The OIDs are under an example arc, not
+// Microsoft's.
+const ADSchema = `attributetype ( 1.3.6.1.4.1.32473.1.1.1 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.32473.1.1.2 NAME 'objectGUID' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.32473.1.1.3 NAME 'userAccountControl' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.32473.1.1.4 NAME 'groupType' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.32473.1.1.5 NAME 'proxyAddresses' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+attributetype ( 1.3.6.1.4.1.32473.1.1.6 NAME 'objectCategory' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.32473.1.2.1 NAME 'user' SUP inetOrgPerson STRUCTURAL MUST sAMAccountName MAY ( objectGUID $ userAccountControl $ proxyAddresses $ objectCategory ) )
+objectclass ( 1.3.6.1.4.1.32473.1.2.2 NAME 'group' SUP top STRUCTURAL MUST cn MAY ( member $ groupType $ sAMAccountName $ mail $ objectGUID $ description ) )
+`

@@ -58,6 +58,14 @@ type Options struct {
 	// the request context limits it to what the user may read.
 	Store  store.Backend
 	Logger *slog.Logger
+	// Admin is the admin API handler (internal/adminapi), run with the
+	// session's principal for the web admin (/web/admin/) and the
+	// settings (/web/self/, /web/api/password); nil answers 501.
+	Admin http.Handler
+	// CheckPassword checks a user's current password with the shared
+	// authenticator (throttled) before a password change; it must not
+	// accept an app password. nil: no password change.
+	CheckPassword func(ctx context.Context, login, password string, remote net.Addr) error
 	// Negotiate, when set, serves GET /auth/negotiate: Kerberos single
 	// sign-on (HTTP Negotiate, RFC 4559) that opens a web session with
 	// OpenSession and sets the same cookie as the password sign-in.
@@ -128,13 +136,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.only(w, r, s.negotiate, http.MethodGet)
 	case p == "/web/logout":
 		s.only(w, r, s.logout, http.MethodPost)
+	case p == "/web/api/password":
+		s.only(w, r, s.changePassword, http.MethodPost)
+	case strings.HasPrefix(p, "/web/admin/v1/"):
+		s.adminAPI(w, r)
+	case strings.HasPrefix(p, "/web/self/"):
+		s.selfAPI(w, r)
 	case p == "/web/api/me":
 		s.only(w, r, s.me, http.MethodGet)
 	case strings.HasPrefix(p, "/web/api/html/"):
 		s.only(w, r, s.html, http.MethodGet)
 	case strings.HasPrefix(p, "/assets/"):
 		s.only(w, r, s.asset, http.MethodGet, http.MethodHead)
-	case p == "/" || p == "/index.html":
+	case p == "/" || p == "/index.html" || p == "/admin" || p == "/settings":
 		s.only(w, r, s.app, http.MethodGet, http.MethodHead)
 	default:
 		http.NotFound(w, r)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -89,6 +90,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	login := strings.TrimSpace(r.PostForm.Get("login"))
 	pw := r.PostForm.Get("password")
 	if login == "" || pw == "" || len(login) > maxLogin || len(pw) > maxPassword {
+		refuse(w, http.StatusUnauthorized, "badCredentials", "wrong login or password")
+		return
+	}
+	// App passwords are for devices and their protocols; the browser
+	// signs in with the account's password (and its second factor), so
+	// an app password opens neither the web client nor the web admin.
+	if _, ok := auth.NormalAppPassword(pw); ok {
+		s.log.Info("web login refused: app password", "user", login, "remote", r.RemoteAddr)
 		refuse(w, http.StatusUnauthorized, "badCredentials", "wrong login or password")
 		return
 	}
@@ -220,7 +229,9 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request, h func(http.Resp
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	s.authed(w, r, func(w http.ResponseWriter, r *http.Request) {
 		p := store.PrincipalFrom(r.Context())
-		writeJSON(w, http.StatusOK, map[string]string{"login": p.Login, "tenant": p.Tenant})
+		// admin: 0 user, 1 tenant administrator, 2 system administrator
+		// (the app offers the web admin from 1).
+		writeJSON(w, http.StatusOK, map[string]any{"login": p.Login, "tenant": p.Tenant, "admin": int(p.Admin)})
 	})
 }
 

@@ -11,8 +11,11 @@ import { Reader } from './reader.jsx';
 import { Compose } from './compose.jsx';
 import { Dialog, Shortcuts, keyHandler } from './keys.jsx';
 import './style.css';
+import './gw/gw.css';
+import { section, Section, SectionNav } from './gw/lazy.jsx';
 
-const phase = signal('boot'); // boot | login | mail
+const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
+const page = signal(null); // the on-demand view of /admin or /settings
 
 // Theme: system, light or dark, remembered in the browser.
 export const theme = signal(localStorage.getItem('roost.theme') || 'system');
@@ -32,6 +35,21 @@ async function boot() {
     const u = await me();
     if (!u) { phase.value = 'login'; return; }
     S.user.value = u;
+    // /admin and /settings are their own chunks, loaded only there.
+    if (location.pathname === '/admin') {
+      if (u.admin >= 1) {
+        const { Admin } = await import('./admin.jsx');
+        page.value = <Admin user={u} />;
+      } else page.value = <NotAdmin />;
+      phase.value = 'page';
+      return;
+    }
+    if (location.pathname === '/settings') {
+      const { Settings: Account } = await import('./settings.jsx');
+      page.value = <Account user={u} Appearance={Appearance} />;
+      phase.value = 'page';
+      return;
+    }
     await getSession();
     await S.loadMailboxes();
     phase.value = 'mail';
@@ -137,6 +155,7 @@ function Header() {
     <header class="top">
       <button class="icon menu" aria-label={t('showFolders')} onClick={() => { S.mobileView.value = S.mobileView.value === 'folders' ? 'list' : 'folders'; }}>☰</button>
       <span class="brand">{t('appName')}</span>
+      <SectionNav />
       <form role="search" class="search" onSubmit={onSearch}>
         <input id="search" name="q" type="search" aria-label={t('search')} placeholder={t('searchPlaceholder')} value={S.query.value}
           onInput={(e) => { if (!e.currentTarget.value && S.query.value) S.runSearch(''); }} />
@@ -149,9 +168,19 @@ function Header() {
   );
 }
 
-function Settings() {
+function NotAdmin() {
   return (
-    <Dialog title={t('settings')}>
+    <main class="login">
+      <h1>{t('adminTitle')}</h1>
+      <p role="alert">{t('adminNotAdmin')}</p>
+      <p><a class="button" href="/">{t('adminBackToMail')}</a></p>
+    </main>
+  );
+}
+
+function Appearance() {
+  return (
+    <>
       <fieldset>
         <legend>{t('theme')}</legend>
         {['system', 'light', 'dark'].map((v) => (
@@ -160,6 +189,18 @@ function Settings() {
         ))}
       </fieldset>
       <LanguageSelect />
+    </>
+  );
+}
+
+function Settings() {
+  return (
+    <Dialog title={t('settings')}>
+      <Appearance />
+      <p>
+        <a class="button" href="/settings">{t('accountSettings')}</a>{' '}
+        {S.user.value?.admin >= 1 && <a class="button" href="/admin">{t('adminTitle')}</a>}
+      </p>
       <p class="signout-all">
         <button onClick={async () => { await logout(); location.reload(); }}>{t('signOut')}</button>{' '}
         <button onClick={async () => { await logout(true); location.reload(); }}>{t('signOutEverywhere')}</button>
@@ -221,7 +262,8 @@ function App() {
   document.documentElement.lang = lang.value;
   switch (phase.value) {
     case 'login': return <Login />;
-    case 'mail': return <Mail />;
+    case 'mail': return section.value === 'mail' ? <Mail /> : <Section name={section.value} />;
+    case 'page': return page.value;
     default: return <p class="boot" role="status">{t('loading')}</p>;
   }
 }

@@ -12,8 +12,22 @@
 // system's authorities). Every filter built from client input escapes it
 // (RFC 4515 §3, ldap.EscapeFilter).
 //
-// Not yet: groups, nested groups, companies as tenants, address lists,
-// contacts, send-as, quota and feature attributes, a sync command.
+// Sync (sync.go) reads the whole directory with paged searches: users,
+// groups with nested members, send-as; it renames by the unique attribute
+// and orphans the stores of users who vanished. Search (search.go) is the
+// address book (GAL) search for clients.
+//
+// Quota levels, features and the home node follow the entry when their
+// attributes are configured.
+//
+// Companies (ldap_company_search_filter) are tenants holding the entries
+// below them; dynamic groups take their members from a filter.
+//
+// Address lists (ldap_addresslist_*) are named filters Search can be
+// limited to.
+//
+// Contacts (ldap_contact_search_filter) are found by Search; they are no
+// Roost users, so groups do not deliver to them yet.
 package ldap
 
 import (
@@ -46,21 +60,58 @@ type Config struct {
 	Timeout          time.Duration
 	Tenant           string
 	PoolSize         int // 0: 4
+
+	// Groups (read by Sync).
+	GroupFilter     string // "" : no groups are read
+	GroupNameAttr   string // "": cn
+	GroupMailAttr   string
+	MembersAttr     string // "": member
+	MembersText     bool   // members are values of MembersRelAttr, not DNs
+	MembersRelAttr  string // "": LoginAttr
+	SecurityAttr    string // "": every group is a security group
+	SecurityADS     bool   // SecurityAttr is AD's groupType bit field
+	GroupHiddenAttr string
+	SendAsAttr      string // "": send-as is managed in Roost
+	SendAsText      bool
+	SendAsRelAttr   string // "": LoginAttr
+	PageSize        int    // 0: 500
+
+	// Per-user settings; "" leaves them to Roost.
+	QuotaOverrideAttr, WarnQuotaAttr, SoftQuotaAttr, HardQuotaAttr string
+	QuotaMultiplier                                                int64 // bytes per unit; 0: 1 MiB
+	EnabledFeaturesAttr, DisabledFeaturesAttr                      string
+	ServerAttr                                                     string
+
+	// Dynamic groups: entries of DynGroupFilter whose DynGroupFilterAttr
+	// holds a filter selecting their members.
+	DynGroupFilter, DynGroupNameAttr, DynGroupFilterAttr string
+	// Companies: entries of CompanyFilter are tenants named by
+	// CompanyNameAttr, holding the entries below them.
+	CompanyFilter, CompanyNameAttr string
+	// Address lists: named filters over the users, for Search.
+	AddrListFilter, AddrListNameAttr, AddrListFilterAttr string
+	// ContactFilter matches contacts (an address, no account) that
+	// Search finds besides users.
+	ContactFilter string
 }
 
 // preset holds the defaults of ldap_preset.
 type preset struct {
 	filter, unique, login, mail, aliases, fullName, nonactive string
 	bitmask                                                   int
+	groupFilter, members, security                            string
+	securityADS                                               bool
 }
 
 var presets = map[string]preset{
 	// Plain inetOrgPerson (RFC 2798) with the operational entryUUID
 	// (RFC 4530).
-	"openldap": {filter: "(objectClass=inetOrgPerson)", unique: "entryUUID", login: "uid", mail: "mail", fullName: "cn"},
+	"openldap": {filter: "(objectClass=inetOrgPerson)", unique: "entryUUID", login: "uid", mail: "mail", fullName: "cn",
+		groupFilter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=kopano-group))", members: "member"},
 	// Active Directory: userAccountControl bit 0x2 is ACCOUNTDISABLE.
 	"ad": {filter: "(&(objectClass=user)(objectCategory=person))", unique: "objectGUID", login: "sAMAccountName",
-		mail: "mail", aliases: "proxyAddresses", fullName: "displayName", nonactive: "userAccountControl", bitmask: 2},
+		mail: "mail", aliases: "proxyAddresses", fullName: "displayName", nonactive: "userAccountControl", bitmask: 2,
+		groupFilter: "(objectClass=group)", members: "member", security: "groupType", securityADS: true},
 }
 
 // FromConfig builds the backend's Config from Roost's configuration
@@ -77,23 +128,44 @@ func FromConfig(c *config.Config) (Config, error) {
 		return def
 	}
 	out := Config{
-		URIs:             strings.Fields(c.LDAPURI),
-		StartTLS:         c.LDAPStartTLS,
-		BindDN:           c.LDAPBindUser,
-		BindPass:         c.LDAPBindPasswd,
-		Base:             c.LDAPSearchBase,
-		Filter:           or(c.LDAPUserSearchFilter, p.filter),
-		UniqueAttr:       or(c.LDAPUserUniqueAttribute, p.unique),
-		LoginAttr:        or(c.LDAPLoginnameAttribute, p.login),
-		MailAttr:         or(c.LDAPEmailAttribute, p.mail),
-		AliasesAttr:      or(c.LDAPEmailAliasesAttr, p.aliases),
-		FullNameAttr:     or(c.LDAPFullnameAttribute, p.fullName),
-		NonactiveAttr:    c.LDAPNonactiveAttribute,
-		NonactiveValue:   c.LDAPNonactiveValue,
-		NonactiveBitmask: c.LDAPNonactiveBitmask,
-		AdminAttr:        c.LDAPIsadminAttribute,
-		Timeout:          time.Duration(c.LDAPNetworkTimeout) * time.Second,
-		Tenant:           c.LDAPTenant,
+		URIs:              strings.Fields(c.LDAPURI),
+		StartTLS:          c.LDAPStartTLS,
+		BindDN:            c.LDAPBindUser,
+		BindPass:          c.LDAPBindPasswd,
+		Base:              c.LDAPSearchBase,
+		Filter:            or(c.LDAPUserSearchFilter, p.filter),
+		UniqueAttr:        or(c.LDAPUserUniqueAttribute, p.unique),
+		LoginAttr:         or(c.LDAPLoginnameAttribute, p.login),
+		MailAttr:          or(c.LDAPEmailAttribute, p.mail),
+		AliasesAttr:       or(c.LDAPEmailAliasesAttr, p.aliases),
+		FullNameAttr:      or(c.LDAPFullnameAttribute, p.fullName),
+		NonactiveAttr:     c.LDAPNonactiveAttribute,
+		NonactiveValue:    c.LDAPNonactiveValue,
+		NonactiveBitmask:  c.LDAPNonactiveBitmask,
+		AdminAttr:         c.LDAPIsadminAttribute,
+		Timeout:           time.Duration(c.LDAPNetworkTimeout) * time.Second,
+		Tenant:            c.LDAPTenant,
+		GroupFilter:       or(c.LDAPGroupSearchFilter, p.groupFilter),
+		GroupNameAttr:     or(c.LDAPGroupnameAttribute, "cn"),
+		GroupMailAttr:     or(c.LDAPGroupEmailAttribute, or(c.LDAPEmailAttribute, p.mail)),
+		MembersAttr:       or(c.LDAPGroupMembersAttr, p.members),
+		MembersText:       c.LDAPGroupMembersType == "text",
+		MembersRelAttr:    c.LDAPGroupMembersRelAttr,
+		SecurityAttr:      c.LDAPGroupSecurityAttr,
+		SecurityADS:       c.LDAPGroupSecurityType == "ads",
+		GroupHiddenAttr:   c.LDAPGroupHiddenAttr,
+		SendAsAttr:        c.LDAPSendasAttribute,
+		SendAsText:        c.LDAPSendasType == "text",
+		SendAsRelAttr:     c.LDAPSendasRelAttr,
+		PageSize:          c.LDAPPageSize,
+		QuotaOverrideAttr: c.LDAPQuotaOverrideAttr, WarnQuotaAttr: c.LDAPWarnQuotaAttr, SoftQuotaAttr: c.LDAPSoftQuotaAttr,
+		HardQuotaAttr: c.LDAPHardQuotaAttr, QuotaMultiplier: int64(c.LDAPQuotaMultiplier),
+		EnabledFeaturesAttr: c.LDAPEnabledFeaturesAttr, DisabledFeaturesAttr: c.LDAPDisabledFeatAttr,
+		ServerAttr: c.LDAPUserServerAttr,
+	}
+	if out.SecurityAttr == "" && p.security != "" {
+		out.SecurityAttr = p.security
+		out.SecurityADS = c.LDAPGroupSecurityType != "boolean" && p.securityADS
 	}
 	if out.NonactiveAttr == "" {
 		out.NonactiveAttr, out.NonactiveBitmask = p.nonactive, p.bitmask

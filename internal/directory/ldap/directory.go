@@ -40,6 +40,8 @@ type Directory struct {
 	preferred   int // index in cfg.URIs of the server that answered last
 	unreachable atomic.Bool
 	provision   sync.Mutex // one just-in-time provisioning at a time
+	syncing     sync.Mutex // one Sync at a time
+	companyList []company  // the companies of the running Sync (under syncing)
 }
 
 // New returns the backend; it connects lazily, at the first lookup.
@@ -71,12 +73,27 @@ type Entry struct {
 	Active   bool
 	Admin    store.AdminLevel
 	HasAdmin bool // ldap_isadmin_attribute is configured
+	// Tenant is the company the entry is below ("" : ldap_tenant).
+	Tenant string
+	// Quota and features when their attributes are configured (Has…).
+	HasQuota         bool
+	QuotaOverride    bool
+	Quota            store.Quota
+	HasFeatures      bool
+	EnabledFeatures  []string
+	DisabledFeatures []string
+	HasServer        bool
+	Server           string
+	// sendAsRaw holds the values of ldap_sendas_attribute; the sync
+	// maps them to logins once every user exists.
+	sendAsRaw []string
 }
 
 func (d *Directory) attrs() []string {
 	var out []string
 	for _, a := range []string{d.cfg.UniqueAttr, d.cfg.LoginAttr, d.cfg.MailAttr, d.cfg.AliasesAttr,
-		d.cfg.FullNameAttr, d.cfg.NonactiveAttr, d.cfg.AdminAttr} {
+		d.cfg.FullNameAttr, d.cfg.NonactiveAttr, d.cfg.AdminAttr, d.cfg.QuotaOverrideAttr, d.cfg.WarnQuotaAttr,
+		d.cfg.SoftQuotaAttr, d.cfg.HardQuotaAttr, d.cfg.EnabledFeaturesAttr, d.cfg.DisabledFeaturesAttr, d.cfg.ServerAttr} {
 		if a != "" && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
@@ -179,6 +196,49 @@ func (d *Directory) entryOf(e *goldap.Entry) (*Entry, error) {
 				out.Active = false
 			}
 		}
+	}
+	if d.cfg.QuotaOverrideAttr != "" {
+		out.HasQuota = true
+		out.QuotaOverride = truthy(e.GetAttributeValue(d.cfg.QuotaOverrideAttr))
+		mult := d.cfg.QuotaMultiplier
+		if mult <= 0 {
+			mult = 1 << 20
+		}
+		for _, q := range []struct {
+			attr string
+			dst  *int64
+		}{{d.cfg.WarnQuotaAttr, &out.Quota.Warn}, {d.cfg.SoftQuotaAttr, &out.Quota.Soft}, {d.cfg.HardQuotaAttr, &out.Quota.Hard}} {
+			if q.attr == "" {
+				continue
+			}
+			if n, err := strconv.ParseInt(e.GetAttributeValue(q.attr), 10, 64); err == nil && n > 0 && n <= (1<<62)/mult {
+				*q.dst = n * mult
+			}
+		}
+	}
+	if d.cfg.EnabledFeaturesAttr != "" || d.cfg.DisabledFeaturesAttr != "" {
+		out.HasFeatures = true
+		pick := func(attr string) []string {
+			var fs []string
+			if attr == "" {
+				return nil
+			}
+			for _, v := range e.GetAttributeValues(attr) {
+				for _, f := range strings.FieldsFunc(strings.ToLower(v), func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
+					if slices.Contains(store.Features, f) && !slices.Contains(fs, f) {
+						fs = append(fs, f)
+					}
+				}
+			}
+			return fs
+		}
+		out.EnabledFeatures, out.DisabledFeatures = pick(d.cfg.EnabledFeaturesAttr), pick(d.cfg.DisabledFeaturesAttr)
+	}
+	if d.cfg.ServerAttr != "" {
+		out.HasServer, out.Server = true, e.GetAttributeValue(d.cfg.ServerAttr)
+	}
+	if d.cfg.SendAsAttr != "" {
+		out.sendAsRaw = e.GetAttributeValues(d.cfg.SendAsAttr)
 	}
 	if d.cfg.AdminAttr != "" {
 		switch e.GetAttributeValue(d.cfg.AdminAttr) {

@@ -47,6 +47,9 @@ type SearchReturn struct {
 	// Context is a hint that it may come (RFC 5267 §4.1, §4.2).
 	Update, Context bool
 	Partial         *PartialRange // RFC 9394 §3.1; never with All
+	// Relevancy asks for the relevancy score of each match (SEARCH=FUZZY,
+	// RFC 6203 §4), returned with ALL.
+	Relevancy bool
 }
 
 // SearchCmd is SEARCH [RETURN (...)] [CHARSET cs] keys (RFC 9051 §6.4.4).
@@ -98,6 +101,8 @@ func (r *Reader) searchReturn() *SearchReturn {
 			ret.Update = true
 		case "CONTEXT":
 			ret.Context = true
+		case "RELEVANCY":
+			ret.Relevancy = true
 		case "PARTIAL":
 			if ret.Partial != nil {
 				r.fail("duplicate PARTIAL")

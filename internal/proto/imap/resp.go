@@ -44,6 +44,9 @@ type ESearchData struct {
 	PartialSet SeqSet
 	// AddTo and RemoveFrom are CONTEXT=SEARCH updates (RFC 5267 §4.3).
 	AddTo, RemoveFrom []ContextUpdate
+	// Relevancy are the scores (1–100) of the messages of All, in order
+	// (RFC 6203 §4); sent when not nil.
+	Relevancy []uint8
 }
 
 // NewESearch computes the ESEARCH data a search with return options ret
@@ -116,6 +119,16 @@ func (w *Writer) ESearch(d *ESearchData) error {
 			b = d.PartialSet.appendTo(append(b, ' '))
 		} else {
 			b = append(b, " NIL"...)
+		}
+		b = append(b, ')')
+	}
+	if d.Relevancy != nil {
+		b = append(b, " RELEVANCY ("...)
+		for i, v := range d.Relevancy {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendUint(b, uint32(v))
 		}
 		b = append(b, ')')
 	}

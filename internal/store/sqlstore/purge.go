@@ -50,6 +50,9 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 				if _, err := t.exec(`DELETE FROM items WHERE id = ?`, v.id); err != nil {
 					return err
 				}
+				if err := t.dropIndexDoc(v.id); err != nil { // search.go
+					return err
+				}
 				if err := t.unrefBlob(v.blob, 1); err != nil {
 					return err
 				}
@@ -200,6 +203,9 @@ func (d *DB) purgeFolder(ctx context.Context, folderID int64) (int64, error) {
 			rows.Close()
 			for _, v := range vs {
 				if _, err := t.exec(`DELETE FROM items WHERE id = ?`, v.id); err != nil {
+					return err
+				}
+				if err := t.dropIndexDoc(v.id); err != nil { // search.go
 					return err
 				}
 				if err := t.unrefBlob(v.blob, 1); err != nil {

@@ -313,4 +313,32 @@ CREATE TABLE thread_keys (
 	PRIMARY KEY (store_id, key)
 );
 `,
+	// 11: the full-text index (store.Index, search.go): a cursor per
+	// store into its change journal and one document per indexed item.
+	// The engine's part differs: an FTS5 table on SQLite, a tsvector
+	// column with a GIN index on PostgreSQL (migrateStep fills these in).
+	`
+CREATE TABLE search_cursor (
+	store_id BIGINT PRIMARY KEY,
+	seq BIGINT NOT NULL
+);
+CREATE TABLE search_docs (
+	item_id BIGINT PRIMARY KEY,
+	store_id BIGINT NOT NULL,
+	bytes BIGINT NOT NULL{{search_doc}}
+);
+CREATE INDEX search_docs_store ON search_docs (store_id);
+{{search_index}}
+`,
+	// 12: the OpenID provider's clients and signing keys (sso.go), the
+	// same on every node.
+	`
+CREATE TABLE sso_objects (
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	value TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	PRIMARY KEY (kind, name)
+);
+`,
 }

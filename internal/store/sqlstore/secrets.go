@@ -37,7 +37,7 @@ func scanSecret(sc interface{ Scan(...any) error }) (*store.Secret, error) {
 
 func checkSecretKind(k store.SecretKind) error {
 	switch k {
-	case store.SecretToken, store.SecretAppPassword, store.SecretSession:
+	case store.SecretToken, store.SecretAppPassword, store.SecretSession, store.SecretOIDCCode, store.SecretOIDCRefresh:
 		return nil
 	}
 	return fmt.Errorf("secret kind %q: %w", k, store.ErrInvalid)

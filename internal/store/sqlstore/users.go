@@ -260,7 +260,10 @@ func (d *DB) UserByExternalID(ctx context.Context, id string) (*store.User, erro
 	}
 	var out *store.User
 	err = d.read(ctx, func(t *tx) error {
-		u, err := scanUser(t.row(`SELECT `+userCols+userFrom+`WHERE u.external_id = ?`, id))
+		// "<> ''" lets SQLite use the partial index users_external_id
+		// (its condition must appear in the query; a bound parameter
+		// does not imply it).
+		u, err := scanUser(t.row(`SELECT `+userCols+userFrom+`WHERE u.external_id = ? AND u.external_id <> ''`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("external id", id)
 		}

@@ -107,6 +107,13 @@ func (f *Backend) CreatePublicStore(a0 context.Context, a1 string) (r0 *store.St
 	return f.Backend.CreatePublicStore(a0, a1)
 }
 
+func (f *Backend) CreateSSO(a0 context.Context, a1 store.SSOObject) (err error) {
+	if err = f.fault(a0, "CreateSSO"); err != nil {
+		return
+	}
+	return f.Backend.CreateSSO(a0, a1)
+}
+
 func (f *Backend) CreateSecret(a0 context.Context, a1 string, a2 store.Secret) (r0 *store.Secret, err error) {
 	if err = f.fault(a0, "CreateSecret"); err != nil {
 		return
@@ -161,6 +168,13 @@ func (f *Backend) DeleteQueued(a0 context.Context, a1 int64) (err error) {
 		return
 	}
 	return f.Backend.DeleteQueued(a0, a1)
+}
+
+func (f *Backend) DeleteSSO(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = f.fault(a0, "DeleteSSO"); err != nil {
+		return
+	}
+	return f.Backend.DeleteSSO(a0, a1, a2)
 }
 
 func (f *Backend) DeleteSecret(a0 context.Context, a1 string, a2 store.SecretKind, a3 string) (r0 *store.Secret, err error) {
@@ -282,6 +296,20 @@ func (f *Backend) HookStore(a0 context.Context, a1 int64, a2 string) (err error)
 	return f.Backend.HookStore(a0, a1, a2)
 }
 
+func (f *Backend) IndexSize(a0 context.Context) (r0 int64, err error) {
+	if err = f.fault(a0, "IndexSize"); err != nil {
+		return
+	}
+	return f.Backend.IndexSize(a0)
+}
+
+func (f *Backend) IndexStatuses(a0 context.Context, a1 int64, a2 bool) (r0 []store.IndexStatus, err error) {
+	if err = f.fault(a0, "IndexStatuses"); err != nil {
+		return
+	}
+	return f.Backend.IndexStatuses(a0, a1, a2)
+}
+
 func (f *Backend) ItemByUID(a0 context.Context, a1 int64, a2 uint32) (r0 *store.Item, err error) {
 	if err = f.fault(a0, "ItemByUID"); err != nil {
 		return
@@ -357,6 +385,13 @@ func (f *Backend) ListQueue(a0 context.Context) (r0 []*store.QueuedMessage, err 
 		return
 	}
 	return f.Backend.ListQueue(a0)
+}
+
+func (f *Backend) ListSSO(a0 context.Context, a1 string) (r0 []*store.SSOObject, err error) {
+	if err = f.fault(a0, "ListSSO"); err != nil {
+		return
+	}
+	return f.Backend.ListSSO(a0, a1)
 }
 
 func (f *Backend) ListSecrets(a0 context.Context, a1 string, a2 store.SecretKind) (r0 []*store.Secret, err error) {
@@ -520,6 +555,13 @@ func (f *Backend) ReplaceItem(a0 context.Context, a1 int64, a2 store.NewItem) (r
 	return f.Backend.ReplaceItem(a0, a1, a2)
 }
 
+func (f *Backend) ResetIndex(a0 context.Context, a1 int64) (err error) {
+	if err = f.fault(a0, "ResetIndex"); err != nil {
+		return
+	}
+	return f.Backend.ResetIndex(a0, a1)
+}
+
 func (f *Backend) RestoreFolder(a0 context.Context, a1 int64) (err error) {
 	if err = f.fault(a0, "RestoreFolder"); err != nil {
 		return
@@ -546,6 +588,13 @@ func (f *Backend) SaveDates(a0 context.Context, a1 int64, a2 []int64) (r0 map[in
 		return
 	}
 	return f.Backend.SaveDates(a0, a1, a2)
+}
+
+func (f *Backend) SearchIndex(a0 context.Context, a1 int64, a2 store.IndexQuery) (r0 []store.IndexHit, r1 uint64, err error) {
+	if err = f.fault(a0, "SearchIndex"); err != nil {
+		return
+	}
+	return f.Backend.SearchIndex(a0, a1, a2)
 }
 
 func (f *Backend) SecretByHash(a0 context.Context, a1 store.SecretKind, a2 string) (r0 *store.Secret, err error) {
@@ -707,4 +756,11 @@ func (f *Backend) UserStore(a0 context.Context, a1 string) (r0 *store.Store, err
 		return
 	}
 	return f.Backend.UserStore(a0, a1)
+}
+
+func (f *Backend) WriteIndex(a0 context.Context, a1 int64, a2 uint64, a3 uint64, a4 []store.IndexDoc) (err error) {
+	if err = f.fault(a0, "WriteIndex"); err != nil {
+		return
+	}
+	return f.Backend.WriteIndex(a0, a1, a2, a3, a4)
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -222,4 +223,39 @@ func testTOTP(t *testing.T, in *Instance) {
 	if ok := must(b.UseTOTPStep(sys, f.bobU.ID, 200)); ok {
 		t.Fatal("deleted user's TOTP still used")
 	}
+}
+
+// testSSO: the OpenID provider's install-wide objects are for system
+// administrators only; a name is unique per kind; private keys are read
+// back only by the system principal.
+func testSSO(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	c := store.SSOObject{Kind: store.SSOClient, Name: "nextcloud", Value: `{"redirect_uris":["https://cloud.example/x"]}`}
+	wantErr(t, b.CreateSSO(f.alice, c), store.ErrPermission)
+	check(b.CreateSSO(sys, c))
+	wantErr(t, b.CreateSSO(sys, c), store.ErrConflict)
+	wantErr(t, b.CreateSSO(sys, store.SSOObject{Kind: store.SSOClient}), store.ErrInvalid)
+	check(b.CreateSSO(sys, store.SSOObject{Kind: store.SSOKey, Name: "k1", Value: "private"}))
+	_, err := b.ListSSO(f.alice, store.SSOClient)
+	wantErr(t, err, store.ErrPermission)
+	l, err := b.ListSSO(sys, store.SSOClient)
+	check(err)
+	if len(l) != 1 || l[0].Name != "nextcloud" || l[0].Value != c.Value || l[0].Created.IsZero() {
+		t.Fatalf("clients %+v", l)
+	}
+	admin := store.WithPrincipal(context.Background(), &store.Principal{Login: "root", Admin: store.AdminSystem})
+	k, err := b.ListSSO(admin, store.SSOKey)
+	check(err)
+	if len(k) != 1 || k[0].Value != "" {
+		t.Fatalf("keys as an administrator: %+v", k)
+	}
+	k, err = b.ListSSO(sys, store.SSOKey)
+	check(err)
+	if len(k) != 1 || k[0].Value != "private" {
+		t.Fatalf("keys as the system: %+v", k)
+	}
+	wantErr(t, b.DeleteSSO(f.alice, store.SSOClient, "nextcloud"), store.ErrPermission)
+	check(b.DeleteSSO(admin, store.SSOClient, "nextcloud"))
+	wantErr(t, b.DeleteSSO(sys, store.SSOClient, "nextcloud"), store.ErrNotFound)
 }

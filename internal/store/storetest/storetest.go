@@ -77,6 +77,8 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},
 		{"TOTP", testTOTP},
+		{"Index", testIndex},
+		{"SSO", testSSO},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,613 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// SyncProgress and SyncSummary are directory's: the admin API reports
+// them without naming this backend.
+type (
+	SyncProgress = directory.SyncProgress
+	SyncSummary  = directory.SyncSummary
+)
+
+// maxSyncErrors bounds the errors a summary lists (all are logged).
+const maxSyncErrors = 20
+
+func fail(s *SyncSummary, err error) {
+	s.Failed++
+	if len(s.Errors) < maxSyncErrors {
+		s.Errors = append(s.Errors, err.Error())
+	}
+}
+
+// maxNesting bounds how deep nested groups are followed.
+const maxNesting = 32
+
+// normDN is the form DNs are compared in: parsed and lower-cased, so
+// that "uid=A, ou=People" and "uid=a,ou=people" are one entry.
+func normDN(dn string) string {
+	if p, err := goldap.ParseDN(dn); err == nil {
+		return strings.ToLower(p.String())
+	}
+	return strings.ToLower(strings.TrimSpace(dn))
+}
+
+// searchAll runs a paged search (RFC 2696) under the base.
+func (d *Directory) searchAll(ctx context.Context, filter string, attrs []string) ([]*goldap.Entry, error) {
+	size := d.cfg.PageSize
+	if size <= 0 {
+		size = 500
+	}
+	var out []*goldap.Entry
+	err := d.with(ctx, func(c *conn) error {
+		req := goldap.NewSearchRequest(d.cfg.Base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			filter, attrs, nil)
+		res, err := c.SearchWithPaging(req, uint32(size))
+		if err != nil {
+			return fmt.Errorf("ldap search %s: %w", filter, err)
+		}
+		out = res.Entries
+		return nil
+	})
+	return out, err
+}
+
+// Sync reads the whole directory and brings Roost's users and groups in
+// line with it: users are created, updated and renamed (followed by
+// their unique attribute, so a new login keeps the store); Roost users
+// linked to an entry that is gone are deleted, their stores kept as
+// orphans; groups are created and their members (nested groups
+// flattened) set; send-as delegates are applied. An entry that cannot be
+// applied (a login taken by another entry, say) is counted as failed and
+// the sync goes on; a directory that cannot be read stops it before
+// anything is orphaned.
+func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*SyncSummary, error) {
+	if !d.syncing.TryLock() {
+		return nil, errors.New("directory sync: another sync is running")
+	}
+	defer d.syncing.Unlock()
+	start := time.Now()
+	if progress == nil {
+		progress = func(SyncProgress) {}
+	}
+	sum := &SyncSummary{}
+	var err error
+	attrs := d.attrs()
+	for _, a := range []string{d.cfg.SendAsAttr, d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
+		if a != "" && !slices.Contains(attrs, a) {
+			attrs = append(attrs, a)
+		}
+	}
+	var companies []company
+	if d.cfg.CompanyFilter != "" {
+		if companies, err = d.companies(ctx); err != nil {
+			return nil, fmt.Errorf("directory sync: %w", err)
+		}
+		for _, c := range companies {
+			if err := d.ensureTenant(store.SystemContext(ctx), c.name); err != nil {
+				return nil, fmt.Errorf("directory sync: %w", err)
+			}
+		}
+	}
+	d.companyList = companies
+	defer func() { d.companyList = nil }()
+	raw, err := d.searchAll(ctx, d.cfg.Filter, attrs)
+	if err != nil {
+		return nil, fmt.Errorf("directory sync: users: %w", err)
+	}
+	sum.Users = len(raw)
+	progress(SyncProgress{Phase: "users", Total: len(raw)})
+
+	// Users: provisioned one by one; byDN and byRel map the directory's
+	// references to Roost logins.
+	byDN := map[string]string{}
+	rel := map[string]map[string]string{} // attribute → value → login
+	relOf := func(attr string) map[string]string {
+		if attr == "" || strings.EqualFold(attr, d.cfg.LoginAttr) {
+			return nil
+		}
+		m := rel[strings.ToLower(attr)]
+		if m == nil {
+			m = map[string]string{}
+			rel[strings.ToLower(attr)] = m
+		}
+		return m
+	}
+	seen := map[string]bool{}
+	type done struct {
+		e      *Entry
+		login  string
+		sendAs []string // the user's send-as list when provisioned
+	}
+	var users []done
+	for i, le := range raw {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("directory sync: %w", err)
+		}
+		e, err := d.entryOf(le)
+		if err != nil {
+			d.log.Warn("LDAP sync: entry skipped", "dn", le.DN, "err", err)
+			fail(sum, err)
+			continue
+		}
+		seen[e.ID] = true
+		e.Tenant = companyOf(companies, le.DN)
+		u, act, err := d.provisionAction(ctx, e)
+		if err != nil {
+			d.log.Warn("LDAP sync: entry not applied", "dn", le.DN, "err", err)
+			fail(sum, err)
+			continue
+		}
+		switch act {
+		case created:
+			sum.Created++
+		case updated:
+			sum.Updated++
+		case renamed:
+			sum.Renamed++
+		default:
+			sum.Unchanged++
+		}
+		byDN[normDN(le.DN)] = u.Login
+		for _, a := range []string{d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
+			if m := relOf(a); m != nil {
+				for _, v := range le.GetAttributeValues(a) {
+					m[strings.ToLower(v)] = u.Login
+				}
+			}
+		}
+		users = append(users, done{e: e, login: u.Login, sendAs: u.SendAs})
+		if (i+1)%100 == 0 || i+1 == len(raw) {
+			progress(SyncProgress{Phase: "users", Done: i + 1, Total: len(raw)})
+		}
+	}
+	logins := map[string]bool{}
+	for _, u := range users {
+		logins[strings.ToLower(u.login)] = true
+	}
+	// lookup maps a reference (a DN, or a value of attr) to a login.
+	lookup := func(v string, text bool, attr string) (string, bool) {
+		if !text {
+			l, ok := byDN[normDN(v)]
+			return l, ok
+		}
+		if m := relOf(attr); m != nil {
+			l, ok := m[strings.ToLower(v)]
+			return l, ok
+		}
+		if logins[strings.ToLower(v)] {
+			return v, true
+		}
+		return "", false
+	}
+
+	// Send-as, once every delegate exists.
+	if d.cfg.SendAsAttr != "" {
+		sys := store.SystemContext(ctx)
+		for i, u := range users {
+			var want []string
+			for _, v := range u.e.sendAsRaw {
+				if l, ok := lookup(v, d.cfg.SendAsText, d.cfg.SendAsRelAttr); ok && !strings.EqualFold(l, u.login) && !slices.Contains(want, l) {
+					want = append(want, l)
+				}
+			}
+			// The sync changes send-as only here: the list read when
+			// the user was provisioned is current.
+			cur := &store.User{SendAs: u.sendAs}
+			var upd store.UserUpdate
+			for _, l := range want {
+				if !slices.ContainsFunc(cur.SendAs, func(x string) bool { return strings.EqualFold(x, l) }) {
+					upd.SendAsAdd = append(upd.SendAsAdd, l)
+				}
+			}
+			for _, l := range cur.SendAs {
+				if !slices.ContainsFunc(want, func(x string) bool { return strings.EqualFold(x, l) }) {
+					upd.SendAsRemove = append(upd.SendAsRemove, l)
+				}
+			}
+			if len(upd.SendAsAdd)+len(upd.SendAsRemove) > 0 {
+				if _, err := d.store.UpdateUser(sys, u.login, upd); err != nil {
+					fail(sum, fmt.Errorf("send-as of %q: %w", u.login, err))
+				}
+			}
+			if (i+1)%100 == 0 || i+1 == len(users) {
+				progress(SyncProgress{Phase: "sendas", Done: i + 1, Total: len(users)})
+			}
+		}
+	}
+
+	if err := d.orphan(ctx, seen, sum, progress); err != nil {
+		return nil, err
+	}
+	if d.cfg.GroupFilter != "" {
+		if err := d.syncGroups(ctx, lookup, sum, progress); err != nil {
+			return nil, err
+		}
+	}
+	if d.cfg.DynGroupFilter != "" {
+		if err := d.syncDynamicGroups(ctx, lookup, sum); err != nil {
+			return nil, err
+		}
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	d.log.Info("LDAP directory sync done", "users", sum.Users, "created", sum.Created, "updated", sum.Updated,
+		"renamed", sum.Renamed, "orphaned", sum.Orphaned, "groups", sum.Groups, "failed", sum.Failed, "seconds", sum.Seconds)
+	return sum, nil
+}
+
+// orphan deletes the Roost users linked to directory entries the sync
+// did not see; their stores become orphans. A directory that returned
+// no user at all while Roost has linked users is taken for a
+// misconfiguration (a wrong base or filter), not for everyone leaving.
+func (d *Directory) orphan(ctx context.Context, seen map[string]bool, sum *SyncSummary, progress func(SyncProgress)) error {
+	sys := store.SystemContext(ctx)
+	all, err := d.store.ListUsers(sys, "") // every tenant: companies too
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the tenant does not exist yet: nobody to orphan
+	}
+	if err != nil {
+		return fmt.Errorf("directory sync: list users: %w", err)
+	}
+	prefix := d.cfg.UniqueAttr + ":"
+	var gone []*store.User
+	linked := 0
+	for _, u := range all {
+		if !strings.HasPrefix(u.ExternalID, prefix) {
+			continue // Roost's own users, or of another unique attribute
+		}
+		linked++
+		if !seen[u.ExternalID] {
+			gone = append(gone, u)
+		}
+	}
+	if len(seen) == 0 && linked > 0 {
+		return fmt.Errorf("directory sync: the directory returned no users under %q with %s, but %d Roost users are linked to it; "+
+			"refusing to orphan them all (check ldap_search_base and ldap_user_search_filter)", d.cfg.Base, d.cfg.Filter, linked)
+	}
+	for i, u := range gone {
+		if err := d.store.DeleteUser(sys, u.Login); err != nil {
+			fail(sum, fmt.Errorf("orphan %q: %w", u.Login, err))
+			continue
+		}
+		d.log.Info("LDAP sync: user vanished from the directory; its store is an orphan now", "user", u.Login, "id", u.ExternalID)
+		sum.Orphaned++
+		progress(SyncProgress{Phase: "orphans", Done: i + 1, Total: len(gone)})
+	}
+	return nil
+}
+
+// group is a group entry as the sync reads it.
+type group struct {
+	tenant     string
+	name, mail string
+	kind       store.GroupKind
+	hidden     bool
+	members    []string // raw values of the members attribute
+}
+
+func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool),
+	sum *SyncSummary, progress func(SyncProgress)) error {
+	membersAttr := d.cfg.MembersAttr
+	if membersAttr == "" {
+		membersAttr = "member"
+	}
+	attrs := []string{d.cfg.GroupNameAttr, membersAttr}
+	for _, a := range []string{d.cfg.GroupMailAttr, d.cfg.SecurityAttr, d.cfg.GroupHiddenAttr} {
+		if a != "" && !slices.Contains(attrs, a) {
+			attrs = append(attrs, a)
+		}
+	}
+	raw, err := d.searchAll(ctx, d.cfg.GroupFilter, attrs)
+	if err != nil {
+		return fmt.Errorf("directory sync: groups: %w", err)
+	}
+	sum.Groups = len(raw)
+	groups := map[string]*group{}
+	var order []string
+	for _, le := range raw {
+		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
+		if g.name == "" {
+			fail(sum, fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
+			continue
+		}
+		if d.cfg.GroupMailAttr != "" {
+			g.mail = strings.ToLower(le.GetAttributeValue(d.cfg.GroupMailAttr))
+		}
+		if d.cfg.SecurityAttr != "" {
+			v := le.GetAttributeValue(d.cfg.SecurityAttr)
+			if d.cfg.SecurityADS {
+				// groupType: 0x80000000 is a security group.
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n&0x80000000 == 0 {
+					g.kind = store.GroupDistribution
+				}
+			} else if !truthy(v) {
+				g.kind = store.GroupDistribution
+			}
+		}
+		if d.cfg.GroupHiddenAttr != "" {
+			g.hidden = truthy(le.GetAttributeValue(d.cfg.GroupHiddenAttr))
+		}
+		g.members, err = d.members(ctx, le, membersAttr)
+		if err != nil {
+			return fmt.Errorf("directory sync: members of %q: %w", le.DN, err)
+		}
+		dn := normDN(le.DN)
+		groups[dn] = g
+		order = append(order, dn)
+	}
+	// Members: users directly, and the members of member groups, each
+	// group visited once per group resolved (so cycles stop, and every
+	// group of a cycle gets the whole cycle's users).
+	resolve := func(g *group) []string {
+		var out []string
+		have := map[string]bool{}
+		visited := map[*group]bool{}
+		var walk func(g *group, depth int)
+		walk = func(g *group, depth int) {
+			if visited[g] || depth > maxNesting {
+				return
+			}
+			visited[g] = true
+			for _, v := range g.members {
+				if l, ok := lookup(v, d.cfg.MembersText, d.cfg.MembersRelAttr); ok {
+					if !have[strings.ToLower(l)] {
+						have[strings.ToLower(l)] = true
+						out = append(out, l)
+					}
+					continue
+				}
+				if !d.cfg.MembersText {
+					if sub, ok := groups[normDN(v)]; ok {
+						walk(sub, depth+1)
+					}
+				}
+			}
+		}
+		walk(g, 0)
+		return out
+	}
+	sys := store.SystemContext(ctx)
+	for i, dn := range order {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("directory sync: %w", err)
+		}
+		g := groups[dn]
+		if err := d.applyGroup(sys, g, resolve(g), sum); err != nil {
+			d.log.Warn("LDAP sync: group not applied", "dn", dn, "err", err)
+			fail(sum, fmt.Errorf("group %q: %w", g.name, err))
+		}
+		if (i+1)%50 == 0 || i+1 == len(order) {
+			progress(SyncProgress{Phase: "groups", Done: i + 1, Total: len(order)})
+		}
+	}
+	return nil
+}
+
+// applyGroup creates the Roost group of g if missing and sets its
+// members. A group's kind, address and hidden flag are set when it is
+// created; later changes in the directory are logged, not applied
+// (Roost's store has no group update yet, and deleting the group would
+// drop the ACL entries naming it).
+func (d *Directory) applyGroup(sys context.Context, g *group, want []string, sum *SyncSummary) error {
+	t := g.tenant
+	cur, err := d.store.GetGroup(sys, t, g.name)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := d.ensureTenant(sys, t); err != nil {
+			return err
+		}
+		cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Email: g.mail, Kind: g.kind, Hidden: g.hidden})
+		if err == nil {
+			sum.GroupsCreated++
+		}
+	} else if err == nil && (cur.Kind != g.kind || cur.Hidden != g.hidden || !strings.EqualFold(cur.Email, g.mail)) {
+		d.log.Warn("LDAP sync: a group's kind, address or hidden flag changed in the directory; not applied to the Roost group",
+			"group", g.name, "kind", g.kind, "mail", g.mail, "hidden", g.hidden)
+	}
+	if err != nil {
+		return err
+	}
+	if cur.BuiltIn {
+		return fmt.Errorf("a directory group is named like the built-in group %q", cur.Name)
+	}
+	changed := false
+	set := func(list []string) map[string]bool {
+		m := make(map[string]bool, len(list))
+		for _, l := range list {
+			m[strings.ToLower(l)] = true
+		}
+		return m
+	}
+	have, wanted := set(cur.Members), set(want)
+	for _, l := range want {
+		if !have[strings.ToLower(l)] {
+			if err := d.store.AddGroupMember(sys, t, g.name, l); err != nil {
+				return fmt.Errorf("add %q: %w", l, err)
+			}
+			changed = true
+		}
+	}
+	for _, l := range cur.Members {
+		if !wanted[strings.ToLower(l)] {
+			if err := d.store.RemoveGroupMember(sys, t, g.name, l); err != nil {
+				return fmt.Errorf("remove %q: %w", l, err)
+			}
+			changed = true
+		}
+	}
+	if changed {
+		sum.GroupsUpdated++
+	}
+	return nil
+}
+
+// members returns the values of a group's members attribute, following
+// Active Directory's range retrieval: a large group answers
+// "member;range=0-1499" and the rest is read 1500 at a time by further
+// base searches ("member;range=1500-*") until a range ends in "*".
+func (d *Directory) members(ctx context.Context, le *goldap.Entry, attr string) ([]string, error) {
+	out := le.GetAttributeValues(attr)
+	next := -1
+	for _, a := range le.Attributes {
+		if lo, hi, ok := rangeOf(a.Name, attr); ok && lo == 0 {
+			out = append(out, a.Values...)
+			if hi >= 0 {
+				next = hi + 1
+			}
+		}
+	}
+	for guard := 0; next >= 0 && guard < 10000; guard++ {
+		want := fmt.Sprintf("%s;range=%d-*", attr, next)
+		var got *goldap.Entry
+		err := d.with(ctx, func(c *conn) error {
+			res, err := c.Search(goldap.NewSearchRequest(le.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+				"(objectClass=*)", []string{want}, nil))
+			if err != nil {
+				return err
+			}
+			if len(res.Entries) == 1 {
+				got = res.Entries[0]
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("range retrieval of %s: %w", want, err)
+		}
+		next = -1
+		if got == nil {
+			break
+		}
+		for _, a := range got.Attributes {
+			if lo, hi, ok := rangeOf(a.Name, attr); ok {
+				out = append(out, a.Values...)
+				if hi >= 0 && hi >= lo {
+					next = hi + 1
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// rangeOf parses "member;range=LO-HI" (HI "*" is -1: the last range).
+func rangeOf(name, attr string) (lo, hi int, ok bool) {
+	pfx := strings.ToLower(attr) + ";range="
+	if !strings.HasPrefix(strings.ToLower(name), pfx) {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(name[len(pfx):], "-")
+	if !found {
+		return 0, 0, false
+	}
+	lo, err := strconv.Atoi(a)
+	if err != nil {
+		return 0, 0, false
+	}
+	if b == "*" {
+		return lo, -1, true
+	}
+	hi, err = strconv.Atoi(b)
+	if err != nil {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// truthy reads a boolean attribute as Kopano does.
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
+}
+
+// syncDynamicGroups makes a Roost group of each dynamic group entry
+// (ldap_dynamicgroup_*): its members are the users its filter selects,
+// within the user filter, as the directory has them now.
+func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool), sum *SyncSummary) error {
+	raw, err := d.searchAll(ctx, d.cfg.DynGroupFilter, []string{d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr})
+	if err != nil {
+		return fmt.Errorf("directory sync: dynamic groups: %w", err)
+	}
+	sys := store.SystemContext(ctx)
+	for _, le := range raw {
+		g := &group{name: le.GetAttributeValue(d.cfg.DynGroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
+		f := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupFilterAttr))
+		if g.name == "" || f == "" {
+			fail(sum, fmt.Errorf("dynamic group %q has no %s or no %s", le.DN, d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr))
+			continue
+		}
+		if _, err := goldap.CompileFilter(f); err != nil {
+			fail(sum, fmt.Errorf("dynamic group %q: filter %q: %w", le.DN, f, err))
+			continue
+		}
+		sum.Groups++
+		entries, err := d.searchAll(ctx, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
+		if err != nil {
+			return fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
+		}
+		var want []string
+		for _, m := range entries {
+			if l, ok := lookup(m.DN, false, ""); ok {
+				want = append(want, l)
+			}
+		}
+		if err := d.applyGroup(sys, g, want, sum); err != nil {
+			fail(sum, fmt.Errorf("dynamic group %q: %w", g.name, err))
+		}
+	}
+	return nil
+}
+
+// company is a company entry: a tenant.
+type company struct{ dn, name string }
+
+// companies reads the company entries (ldap_company_search_filter).
+func (d *Directory) companies(ctx context.Context) ([]company, error) {
+	raw, err := d.searchAll(ctx, d.cfg.CompanyFilter, []string{d.cfg.CompanyNameAttr})
+	if err != nil {
+		return nil, fmt.Errorf("companies: %w", err)
+	}
+	var out []company
+	for _, le := range raw {
+		if n := le.GetAttributeValue(d.cfg.CompanyNameAttr); n != "" {
+			out = append(out, company{dn: normDN(le.DN), name: n})
+		}
+	}
+	return out, nil
+}
+
+// companyOf returns the name of the innermost company dn is below (or
+// is), "" when none.
+func companyOf(cs []company, dn string) string {
+	n := normDN(dn)
+	best, name := -1, ""
+	for _, c := range cs {
+		if (n == c.dn || strings.HasSuffix(n, ","+c.dn)) && len(c.dn) > best {
+			best, name = len(c.dn), c.name
+		}
+	}
+	return name
+}
+
+// tenantOf is the tenant of an entry during a sync: its company's, or
+// ldap_tenant.
+func (d *Directory) tenantOf(dn string) string {
+	if t := companyOf(d.companyList, dn); t != "" {
+		return t
+	}
+	return d.cfg.Tenant
+}

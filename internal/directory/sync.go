@@ -1,0 +1,64 @@
+package directory
+
+import "context"
+
+// Syncer is a directory whose whole content can be read into Roost's
+// store (user_plugin = ldap): `roost admin directory sync` and the
+// periodic sync of ldap_sync_interval run it.
+type Syncer interface {
+	// Sync reads the directory and applies it, reporting progress
+	// (progress may be nil).
+	Sync(ctx context.Context, progress func(SyncProgress)) (*SyncSummary, error)
+}
+
+// SyncProgress reports how far a sync is: Phase is "users", "sendas",
+// "orphans" or "groups"; Done of Total entries of that phase.
+type SyncProgress struct {
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+// SyncSummary is what a sync did.
+type SyncSummary struct {
+	Users     int `json:"users"` // user entries read
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Renamed   int `json:"renamed"`
+	Unchanged int `json:"unchanged"`
+	// Orphaned users vanished from the directory: their Roost users
+	// are deleted and their stores kept as orphans (roost admin store
+	// list-orphans), as Kopano does.
+	Orphaned      int      `json:"orphaned"`
+	Groups        int      `json:"groups"` // group entries read
+	GroupsCreated int      `json:"groups_created"`
+	GroupsUpdated int      `json:"groups_updated"` // membership changed
+	Failed        int      `json:"failed"`         // entries skipped (see Errors)
+	Errors        []string `json:"errors,omitempty"`
+	Seconds       float64  `json:"seconds"`
+}
+
+// AddressBook is a directory clients search for people (the global
+// address list of JMAP, the web client, ActiveSync): ldap.Directory.
+type AddressBook interface {
+	// Search returns at most limit entries whose login, name or
+	// address contains every word of query (escaped: never a filter).
+	Search(ctx context.Context, query string, limit int) ([]GALEntry, error)
+	// AddressLists names the address lists (views of the address book).
+	AddressLists(ctx context.Context) ([]string, error)
+	// SearchList is Search within one address list.
+	SearchList(ctx context.Context, list, query string, limit int) ([]GALEntry, error)
+}
+
+// GALEntry is one address book entry found by AddressBook.Search.
+type GALEntry struct {
+	Login    string   `json:"login"`
+	FullName string   `json:"full_name"`
+	Mail     string   `json:"mail"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Active   bool     `json:"active"`
+	// Contact: an entry with an address and no account (a
+	// ldap_contact_search_filter entry, Kopano's kopano-contact); Login
+	// is empty.
+	Contact bool `json:"contact,omitempty"`
+}

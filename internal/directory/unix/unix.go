@@ -1,0 +1,513 @@
+// Package unix is the Unix directory backend (user_plugin = unix): the
+// users of the system's passwd(5) file within a uid range are Roost
+// users, their passwords are checked against the crypt(3) hashes of
+// shadow(5) in Go (auth.CheckCrypt: yescrypt, SHA-512 and SHA-256
+// crypt), users
+// whose shell is a non-login shell are non-active (shared mailboxes,
+// rooms), and the groups of group(5) within a gid range are Roost groups.
+// Users are created just in time at login and delivery, and by Sync,
+// linked for good by their uid (store.User.ExternalID "unix-uid:N") so a
+// renamed account keeps its store; an account that left the files is
+// deleted by Sync and its store kept as an orphan.
+package unix
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Config is what the backend needs.
+type Config struct {
+	Passwd, Shadow, Group string
+	MinUID, MaxUID        int
+	MinGID, MaxGID        int
+	NonLoginShells        []string
+	Domain                string // users' mail domain
+	Tenant                string
+}
+
+// FromConfig builds the backend's Config from Roost's configuration.
+func FromConfig(c *config.Config) Config {
+	return Config{Passwd: c.UnixPasswdFile, Shadow: c.UnixShadowFile, Group: c.UnixGroupFile,
+		MinUID: c.UnixMinUserUID, MaxUID: c.UnixMaxUserUID, MinGID: c.UnixMinGroupGID, MaxGID: c.UnixMaxGroupGID,
+		NonLoginShells: c.UnixNonLoginShells, Domain: strings.ToLower(c.UnixDefaultDomain), Tenant: c.UnixTenant}
+}
+
+// Store is what the backend needs of Roost's store.
+type Store interface {
+	store.Directory
+	UserByExternalID(ctx context.Context, id string) (*store.User, error)
+}
+
+// ErrUnavailable wraps a failure to read the files: a temporary failure,
+// never "wrong password".
+var ErrUnavailable = errors.New("unix user files unavailable")
+
+// Directory is the Unix backend; it implements directory.External and
+// directory.Syncer.
+type Directory struct {
+	cfg       Config
+	store     Store
+	log       *slog.Logger
+	provision sync.Mutex
+	syncing   sync.Mutex
+	now       func() time.Time
+}
+
+// New returns the backend.
+func New(cfg Config, st Store, log *slog.Logger) (*Directory, error) {
+	if cfg.Passwd == "" || cfg.Shadow == "" || cfg.Tenant == "" || cfg.Domain == "" {
+		return nil, errors.New("unix: passwd and shadow files, a mail domain and a tenant are required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Directory{cfg: cfg, store: st, log: log, now: time.Now}, nil
+}
+
+// account is a passwd line (with its shadow line) in the uid range.
+type account struct {
+	login    string
+	uid, gid int
+	fullName string
+	shell    string
+	hash     string
+	expired  bool
+}
+
+// group is a group line in the gid range.
+type group struct {
+	name    string
+	gid     int
+	members []string
+}
+
+// Limits of the files read: a line, a file.
+const (
+	maxLine = 64 << 10
+	maxFile = 64 << 20
+)
+
+// readLines calls fn with the fields of each line of path (split on
+// ':'), skipping blank lines and comments.
+func readLines(path string, fn func(f []string)) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(io.LimitReader(fh, maxFile))
+	sc.Buffer(make([]byte, 4096), maxLine)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 || line[0] == '#' {
+			continue
+		}
+		fn(strings.Split(string(line), ":"))
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, path, err)
+	}
+	return nil
+}
+
+// accounts reads passwd and shadow: the accounts in the uid range.
+func (d *Directory) accounts() ([]account, error) {
+	var out []account
+	err := readLines(d.cfg.Passwd, func(f []string) {
+		if len(f) < 7 {
+			return
+		}
+		uid, err1 := strconv.Atoi(f[2])
+		gid, err2 := strconv.Atoi(f[3])
+		if err1 != nil || err2 != nil || uid < d.cfg.MinUID || uid > d.cfg.MaxUID || !validLogin(f[0]) {
+			return
+		}
+		name, _, _ := strings.Cut(f[4], ",") // GECOS: full name, room, phones
+		if name == "" {
+			name = f[0]
+		}
+		a := account{login: f[0], uid: uid, gid: gid, fullName: name, shell: f[6]}
+		if f[1] != "x" {
+			a.hash = f[1] // a hash in passwd itself (no shadow)
+		}
+		out = append(out, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	shadow := map[string][]string{}
+	err = readLines(d.cfg.Shadow, func(f []string) {
+		if len(f) >= 2 {
+			shadow[f[0]] = f
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	today := int(d.now().Unix() / 86400)
+	for i := range out {
+		f, ok := shadow[out[i].login]
+		if !ok {
+			continue
+		}
+		out[i].hash = f[1]
+		// Field 8: the account's expiry, in days since 1970.
+		if len(f) >= 8 && f[7] != "" {
+			if n, err := strconv.Atoi(f[7]); err == nil && today >= n {
+				out[i].expired = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// groups reads group: the groups in the gid range.
+func (d *Directory) groups() ([]group, error) {
+	if d.cfg.Group == "" {
+		return nil, nil
+	}
+	var out []group
+	err := readLines(d.cfg.Group, func(f []string) {
+		if len(f) < 4 {
+			return
+		}
+		gid, err := strconv.Atoi(f[2])
+		if err != nil || gid < d.cfg.MinGID || gid > d.cfg.MaxGID || f[0] == "" {
+			return
+		}
+		g := group{name: f[0], gid: gid}
+		for _, m := range strings.Split(f[3], ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				g.members = append(g.members, m)
+			}
+		}
+		out = append(out, g)
+	})
+	return out, err
+}
+
+// validLogin: a name Roost accepts as a login (POSIX portable user names
+// and then some; never a path or control characters).
+func validLogin(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Directory) active(a account) bool {
+	return !a.expired && !slices.Contains(d.cfg.NonLoginShells, a.shell)
+}
+
+func (d *Directory) externalID(a account) string { return "unix-uid:" + strconv.Itoa(a.uid) }
+
+// find returns the account a login names: its name, or name@domain.
+func (d *Directory) find(login string) (account, bool, error) {
+	all, err := d.accounts()
+	if err != nil {
+		return account{}, false, err
+	}
+	name := login
+	if l, dom, ok := strings.Cut(login, "@"); ok {
+		if !strings.EqualFold(dom, d.cfg.Domain) {
+			return account{}, false, nil
+		}
+		name = l
+	}
+	for _, a := range all {
+		if a.login == name {
+			return a, true, nil
+		}
+	}
+	return account{}, false, nil
+}
+
+// Authenticate implements directory.External: the password is checked
+// against the account's shadow hash; the Roost user is created or
+// updated just in time.
+func (d *Directory) Authenticate(ctx context.Context, login, password string) (*store.User, error) {
+	if login == "" || password == "" {
+		return nil, directory.ErrBadCredentials
+	}
+	a, ok, err := d.find(login)
+	if err != nil {
+		return nil, fmt.Errorf("unix authenticate %q: %w", login, err)
+	}
+	if !ok {
+		return nil, directory.ErrBadCredentials
+	}
+	match, err := auth.CheckCrypt(a.hash, password)
+	if err != nil {
+		d.log.Warn("unix: the account's password hash cannot be checked; set its password again (yescrypt or SHA-512)",
+			"user", a.login, "err", err)
+		return nil, directory.ErrBadCredentials
+	}
+	if !match {
+		return nil, directory.ErrBadCredentials
+	}
+	u, _, err := d.provisionAccount(ctx, a)
+	return u, err
+}
+
+// UserByAddress finds the account of login@domain and provisions it, for
+// delivery to a user who never logged in; store.ErrNotFound otherwise.
+func (d *Directory) UserByAddress(ctx context.Context, addr string) (*store.User, error) {
+	if !strings.Contains(addr, "@") {
+		return nil, fmt.Errorf("unix address %q: %w", addr, store.ErrNotFound)
+	}
+	a, ok, err := d.find(strings.ToLower(addr))
+	if err != nil {
+		return nil, fmt.Errorf("unix address %q: %w", addr, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("unix address %q: %w", addr, store.ErrNotFound)
+	}
+	u, _, err := d.provisionAccount(ctx, a)
+	return u, err
+}
+
+type action int
+
+const (
+	unchanged action = iota
+	created
+	updated
+	renamed
+)
+
+// provisionAccount creates or updates the Roost user of a, found by its
+// uid. A Roost user of the same login without a link is adopted.
+func (d *Directory) provisionAccount(ctx context.Context, a account) (*store.User, action, error) {
+	d.provision.Lock()
+	defer d.provision.Unlock()
+	sys := store.SystemContext(ctx)
+	id := d.externalID(a)
+	mail := strings.ToLower(a.login) + "@" + d.cfg.Domain
+	u, err := d.store.UserByExternalID(sys, id)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = d.store.GetUser(sys, a.login)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if err := d.ensureTenant(sys); err != nil {
+				return nil, unchanged, err
+			}
+			nu, err := d.store.CreateUser(sys, d.cfg.Tenant, store.User{Login: a.login, Email: mail, FullName: a.fullName,
+				Active: d.active(a), ExternalID: id})
+			if err != nil {
+				return nil, unchanged, fmt.Errorf("unix: create user %q: %w", a.login, err)
+			}
+			d.log.Info("unix: user created", "user", a.login, "uid", a.uid)
+			return nu, created, nil
+		case err != nil:
+		case u.ExternalID != "":
+			return nil, unchanged, fmt.Errorf("unix: login %q is linked to %s, not uid %d: %w", a.login, u.ExternalID, a.uid, store.ErrConflict)
+		}
+	}
+	if err != nil {
+		return nil, unchanged, fmt.Errorf("unix provision %q: %w", a.login, err)
+	}
+	var upd store.UserUpdate
+	changed := false
+	if u.ExternalID != id {
+		upd.ExternalID, changed = &id, true
+	}
+	if u.Login != a.login {
+		upd.Rename, changed = &a.login, true
+	}
+	if u.Email != mail {
+		upd.Email, changed = &mail, true
+	}
+	if u.FullName != a.fullName {
+		upd.FullName, changed = &a.fullName, true
+	}
+	if act := d.active(a); u.Active != act {
+		upd.Active, changed = &act, true
+	}
+	if !changed {
+		return u, unchanged, nil
+	}
+	nu, err := d.store.UpdateUser(sys, u.Login, upd)
+	if err != nil {
+		return nil, unchanged, fmt.Errorf("unix: update user %q: %w", u.Login, err)
+	}
+	if nu.Login != u.Login {
+		d.log.Info("unix: user renamed", "from", u.Login, "to", nu.Login, "uid", a.uid)
+		return nu, renamed, nil
+	}
+	return nu, updated, nil
+}
+
+func (d *Directory) ensureTenant(sys context.Context) error {
+	if _, err := d.store.GetTenant(sys, d.cfg.Tenant); errors.Is(err, store.ErrNotFound) {
+		if _, err := d.store.CreateTenant(sys, d.cfg.Tenant); err != nil && !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("unix: create tenant %q: %w", d.cfg.Tenant, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("unix: tenant %q: %w", d.cfg.Tenant, err)
+	}
+	return nil
+}
+
+// Sync reads the files and applies them: users created, updated and
+// renamed (by uid), users who left deleted (their stores kept as
+// orphans), groups created and their members set (the users listed in
+// the group line and those whose primary group it is).
+func (d *Directory) Sync(ctx context.Context, progress func(directory.SyncProgress)) (*directory.SyncSummary, error) {
+	if !d.syncing.TryLock() {
+		return nil, errors.New("directory sync: another sync is running")
+	}
+	defer d.syncing.Unlock()
+	start := time.Now()
+	if progress == nil {
+		progress = func(directory.SyncProgress) {}
+	}
+	accts, err := d.accounts()
+	if err != nil {
+		return nil, fmt.Errorf("directory sync: %w", err)
+	}
+	groups, err := d.groups()
+	if err != nil {
+		return nil, fmt.Errorf("directory sync: %w", err)
+	}
+	sum := &directory.SyncSummary{Users: len(accts)}
+	fail := func(err error) {
+		sum.Failed++
+		if len(sum.Errors) < 20 {
+			sum.Errors = append(sum.Errors, err.Error())
+		}
+	}
+	seen := map[string]bool{}
+	byGID := map[int][]string{}
+	known := map[string]bool{}
+	for i, a := range accts {
+		seen[d.externalID(a)] = true
+		u, act, err := d.provisionAccount(ctx, a)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		switch act {
+		case created:
+			sum.Created++
+		case updated:
+			sum.Updated++
+		case renamed:
+			sum.Renamed++
+		default:
+			sum.Unchanged++
+		}
+		known[u.Login] = true
+		byGID[a.gid] = append(byGID[a.gid], u.Login)
+		if (i+1)%100 == 0 || i+1 == len(accts) {
+			progress(directory.SyncProgress{Phase: "users", Done: i + 1, Total: len(accts)})
+		}
+	}
+	sys := store.SystemContext(ctx)
+	all, err := d.store.ListUsers(sys, d.cfg.Tenant)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("directory sync: list users: %w", err)
+	}
+	linked := 0
+	var gone []*store.User
+	for _, u := range all {
+		if strings.HasPrefix(u.ExternalID, "unix-uid:") {
+			linked++
+			if !seen[u.ExternalID] {
+				gone = append(gone, u)
+			}
+		}
+	}
+	if len(seen) == 0 && linked > 0 {
+		return nil, fmt.Errorf("directory sync: %s has no user in the uid range %d-%d, but %d Roost users are linked to it; refusing to orphan them all",
+			d.cfg.Passwd, d.cfg.MinUID, d.cfg.MaxUID, linked)
+	}
+	for i, u := range gone {
+		if err := d.store.DeleteUser(sys, u.Login); err != nil {
+			fail(fmt.Errorf("orphan %q: %w", u.Login, err))
+			continue
+		}
+		d.log.Info("unix sync: user left the passwd file; its store is an orphan now", "user", u.Login, "id", u.ExternalID)
+		sum.Orphaned++
+		progress(directory.SyncProgress{Phase: "orphans", Done: i + 1, Total: len(gone)})
+	}
+	sum.Groups = len(groups)
+	for i, g := range groups {
+		want := slices.Clone(byGID[g.gid])
+		for _, m := range g.members {
+			if known[m] && !slices.Contains(want, m) {
+				want = append(want, m)
+			}
+		}
+		if err := d.applyGroup(sys, g, want, sum); err != nil {
+			fail(fmt.Errorf("group %q: %w", g.name, err))
+		}
+		progress(directory.SyncProgress{Phase: "groups", Done: i + 1, Total: len(groups)})
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	d.log.Info("unix directory sync done", "users", sum.Users, "created", sum.Created, "renamed", sum.Renamed,
+		"orphaned", sum.Orphaned, "groups", sum.Groups, "failed", sum.Failed)
+	return sum, nil
+}
+
+func (d *Directory) applyGroup(sys context.Context, g group, want []string, sum *directory.SyncSummary) error {
+	t := d.cfg.Tenant
+	cur, err := d.store.GetGroup(sys, t, g.name)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := d.ensureTenant(sys); err != nil {
+			return err
+		}
+		cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Kind: store.GroupSecurity})
+		if err == nil {
+			sum.GroupsCreated++
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if cur.BuiltIn {
+		return fmt.Errorf("a system group is named like the built-in group %q", cur.Name)
+	}
+	changed := false
+	for _, l := range want {
+		if !slices.Contains(cur.Members, l) {
+			if err := d.store.AddGroupMember(sys, t, g.name, l); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	for _, l := range cur.Members {
+		if !slices.Contains(want, l) {
+			if err := d.store.RemoveGroupMember(sys, t, g.name, l); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	if changed {
+		sum.GroupsUpdated++
+	}
+	return nil
+}

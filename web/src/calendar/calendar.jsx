@@ -1,0 +1,633 @@
+// The calendar (issue 12 item 3): day, week, month and agenda views over
+// JMAP for Calendars (docs/jmap.md). Loaded on demand as a chunk of its
+// own. The views are written here rather than taken from FullCalendar or
+// Schedule-X (docs/web.md says why). Times are shown in the browser's
+// zone; recurring events are expanded by the server
+// (CalendarEvent/query expandRecurrences), one occurrence is changed
+// through the master's recurrenceOverrides.
+import { signal, computed } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
+import { t, lang } from '../i18n.js';
+import { events as pushEvents } from '../jmap.js';
+import { gw, setOne } from '../gw/jmap.js';
+import { TopBar, Modal } from '../gw/lazy.jsx';
+import {
+  userZone, wall, localWall, ymd, parseLocal, shiftWall, durMinutes, durString,
+  addDays, startOfDay, startOfWeek, sameDay, utc,
+} from './time.js';
+
+const PX_PER_HOUR = 48;
+const PPM = PX_PER_HOUR / 60;
+const palette = ['#1f6fbf', '#2e8540', '#b35c00', '#8e44ad', '#c0392b', '#16808a'];
+
+const calendars = signal([]);
+const hidden = signal({});
+const view = signal(matchMedia('(max-width: 760px)').matches ? 'agenda' : 'week');
+const anchor = signal(startOfDay(new Date()));
+const items = signal([]);
+const me = signal('');
+const editing = signal(null); // the event dialog's draft
+const ask = signal(null); // the "this one / all" question: { resolve }
+const toast = signal('');
+
+function fail(e) { toast.value = t('error', { error: e.message || String(e) }); }
+function say(s) { toast.value = s; setTimeout(() => { if (toast.value === s) toast.value = ''; }, 4000); }
+
+const colorOf = (calId) => {
+  const i = calendars.value.findIndex((c) => c.id === calId);
+  return (calendars.value[i] && calendars.value[i].color) || palette[Math.max(0, i) % palette.length];
+};
+
+function range() {
+  const a = anchor.value;
+  switch (view.value) {
+    case 'day': return [a, addDays(a, 1)];
+    case 'month': { const s = startOfWeek(new Date(a.getFullYear(), a.getMonth(), 1)); return [s, addDays(s, 42)]; }
+    case 'agenda': return [a, addDays(a, 30)];
+    default: { const s = startOfWeek(a); return [s, addDays(s, 7)]; }
+  }
+}
+
+function norm(e) {
+  const allDay = !!e.showWithoutTime;
+  let start, end;
+  if (allDay) {
+    start = parseLocal(e.start);
+    end = addDays(start, Math.max(1, Math.round(durMinutes(e.duration) / 1440)));
+  } else {
+    start = new Date(e.utcStart);
+    end = new Date(e.utcEnd || e.utcStart);
+  }
+  const baseId = e.id[0] === 'W' ? 'V' + e.id.slice(1, e.id.lastIndexOf('_')) : e.id;
+  return { id: e.id, baseId, rid: e.recurrenceId || null, title: e.title || t('noTitle'), calId: Object.keys(e.calendarIds || {})[0], start, end, allDay, raw: e };
+}
+
+async function load() {
+  const [from, to] = range();
+  const r = await gw([
+    ['Calendar/get', {}, 'c'],
+    ['CalendarEvent/query', { filter: { after: utc(from), before: utc(to) }, expandRecurrences: true }, 'q'],
+    ['CalendarEvent/get', { '#ids': { resultOf: 'q', name: 'CalendarEvent/query', path: '/ids' } }, 'g'],
+  ]);
+  calendars.value = r.c.list.slice().sort((a, b) => (b.isDefault ? 1 : 0) - (a.isDefault ? 1 : 0) || (a.sortOrder || 0) - (b.sortOrder || 0) || a.name.localeCompare(b.name));
+  items.value = r.g.list.filter((e) => e['@type'] !== 'Task').map(norm).sort((a, b) => a.start - b.start);
+}
+const reload = () => load().catch(fail);
+
+const visible = computed(() => items.value.filter((e) => !hidden.value[e.calId]));
+
+// myParticipant finds the signed-in user among an event's participants.
+function myParticipant(e) {
+  const addr = me.value.toLowerCase();
+  if (!addr) return null;
+  for (const [k, p] of Object.entries(e.participants || {})) {
+    if ((p.email || '').toLowerCase() === addr || (p.sendTo && (p.sendTo.imip || '').toLowerCase() === 'mailto:' + addr)) return [k, p];
+  }
+  return null;
+}
+const emailOf = (p) => p.email || ((p.sendTo && p.sendTo.imip) || '').replace(/^mailto:/i, '');
+const schedules = (e) => Object.keys(e.participants || {}).length > 0 && e.isOrigin !== false;
+
+async function getBase(id) {
+  const r = await gw([['CalendarEvent/get', { ids: [id] }, 'g']]);
+  if (!r.g.list.length) throw new Error('notFound');
+  return r.g.list[0];
+}
+
+// overridePatch changes one occurrence: the master's recurrenceOverrides
+// with that occurrence's patch merged in (the whole map, as the path
+// recurrenceOverrides/<id> needs the map to exist already).
+function overridePatch(base, rid, change) {
+  const all = { ...(base.recurrenceOverrides || {}) };
+  all[rid] = { ...(all[rid] || {}), ...change };
+  return { recurrenceOverrides: all };
+}
+
+function askScope() {
+  return new Promise((resolve) => { ask.value = { resolve }; });
+}
+
+// moveTo changes an occurrence's start and length (drag, resize).
+async function moveTo(inst, start, minutes) {
+  let scope = 'all';
+  if (inst.rid) {
+    scope = await askScope();
+    if (!scope) return;
+  }
+  const base = await getBase(inst.baseId);
+  const allDay = inst.allDay;
+  const newStart = allDay ? ymd(start) + 'T00:00:00' : wall(start, base.timeZone);
+  const duration = durString(minutes, allDay);
+  let patch;
+  if (scope === 'one') {
+    patch = overridePatch(base, inst.rid, { start: newStart, duration });
+  } else if (inst.rid) {
+    const delta = Math.round((start - inst.start) / 60000);
+    patch = { start: shiftWall(base.start, delta), duration };
+  } else {
+    patch = { start: newStart, duration };
+  }
+  await setOne('CalendarEvent', { update: { [inst.baseId]: patch }, sendSchedulingMessages: schedules(base) });
+  say(t('eventSaved'));
+  await load();
+}
+
+function draftFor(inst, at) {
+  if (!inst) {
+    const s = at || new Date(anchor.value.getFullYear(), anchor.value.getMonth(), anchor.value.getDate(), 9);
+    const e = new Date(s.getTime() + 3600000);
+    const cal = calendars.value.find((c) => c.isDefault) || calendars.value[0];
+    return { isNew: true, title: '', calId: cal && cal.id, allDay: false, sDate: ymd(s), sTime: localWall(s).slice(11, 16), eDate: ymd(e), eTime: localWall(e).slice(11, 16), freq: '', count: '', location: '', description: '', attendees: '', scope: 'all' };
+  }
+  const e = inst.raw;
+  const rule = (e.recurrenceRules || [])[0];
+  const endShown = inst.allDay ? addDays(inst.end, -1) : inst.end;
+  const others = Object.values(e.participants || {}).filter((p) => !(p.roles && p.roles.owner)).map(emailOf).filter(Boolean);
+  return {
+    isNew: false, inst, title: e.title || '', calId: inst.calId, allDay: inst.allDay,
+    sDate: ymd(inst.start), sTime: localWall(inst.start).slice(11, 16), eDate: ymd(endShown), eTime: localWall(inst.end).slice(11, 16),
+    freq: rule ? rule.frequency : '', count: rule && rule.count ? String(rule.count) : '',
+    location: Object.values(e.locations || {}).map((l) => l.name).filter(Boolean)[0] || '',
+    description: e.description || '', attendees: others.join(', '), scope: inst.rid ? 'one' : 'all',
+  };
+}
+
+function participantsFor(list, old) {
+  if (!list.length) return null;
+  const byMail = {};
+  for (const [k, p] of Object.entries(old || {})) byMail[emailOf(p).toLowerCase()] = [k, p];
+  const out = {};
+  const mine = byMail[me.value.toLowerCase()];
+  out[mine ? mine[0] : 'owner'] = mine ? mine[1] : { '@type': 'Participant', roles: { owner: true, attendee: true }, sendTo: { imip: 'mailto:' + me.value }, email: me.value, participationStatus: 'accepted' };
+  list.forEach((addr, i) => {
+    const had = byMail[addr.toLowerCase()];
+    out[had ? had[0] : 'a' + i] = had ? had[1] : { '@type': 'Participant', roles: { attendee: true }, sendTo: { imip: 'mailto:' + addr }, email: addr, participationStatus: 'needs-action', expectReply: true };
+  });
+  return out;
+}
+
+async function save(d) {
+  const start = d.allDay ? parseLocal(d.sDate) : parseLocal(d.sDate + 'T' + d.sTime);
+  const end = d.allDay ? addDays(parseLocal(d.eDate), 1) : parseLocal(d.eDate + 'T' + d.eTime);
+  if (!start || !end || end < start) throw new Error(t('endBeforeStart'));
+  const minutes = Math.round((end - start) / 60000);
+  const attendees = d.attendees.split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s.includes('@'));
+  const rules = d.freq ? [{ '@type': 'RecurrenceRule', frequency: d.freq, ...(+d.count > 0 ? { count: +d.count } : {}) }] : [];
+  const common = {
+    title: d.title, description: d.description, showWithoutTime: d.allDay, duration: durString(minutes, d.allDay),
+    locations: d.location ? { l1: { '@type': 'Location', name: d.location } } : null,
+  };
+  if (d.isNew) {
+    const obj = {
+      '@type': 'Event', calendarIds: { [d.calId]: true }, ...common,
+      start: d.allDay ? d.sDate + 'T00:00:00' : localWall(start), timeZone: d.allDay ? null : userZone,
+    };
+    if (!obj.locations) delete obj.locations;
+    if (rules.length) obj.recurrenceRules = rules;
+    const parts = participantsFor(attendees, null);
+    if (parts) { obj.participants = parts; obj.replyTo = { imip: 'mailto:' + me.value }; }
+    await setOne('CalendarEvent', { create: { n: obj }, sendSchedulingMessages: !!parts });
+    return;
+  }
+  const inst = d.inst;
+  const base = await getBase(inst.baseId);
+  const zone = d.allDay ? null : (base.showWithoutTime || !base.timeZone ? userZone : base.timeZone);
+  const wallStart = d.allDay ? d.sDate + 'T00:00:00' : wall(start, zone);
+  let patch;
+  if (inst.rid && d.scope === 'one') {
+    const o = { ...common, start: wallStart };
+    if (!o.locations) delete o.locations;
+    patch = overridePatch(base, inst.rid, o);
+  } else {
+    patch = { ...common, timeZone: zone, recurrenceRules: rules.length ? rules : null };
+    patch.start = inst.rid ? shiftWall(base.start, Math.round((start - inst.start) / 60000)) : wallStart;
+    const before = Object.values(base.participants || {}).filter((p) => !(p.roles && p.roles.owner)).map(emailOf).join(',');
+    if (before !== attendees.join(',')) {
+      patch.participants = participantsFor(attendees, base.participants);
+      if (patch.participants && !base.replyTo) patch.replyTo = { imip: 'mailto:' + me.value };
+    }
+  }
+  const send = schedules(base) || !!patch.participants;
+  await setOne('CalendarEvent', { update: { [inst.baseId]: patch }, sendSchedulingMessages: send });
+}
+
+async function remove(d) {
+  const inst = d.inst;
+  const base = await getBase(inst.baseId);
+  if (inst.rid && d.scope === 'one') {
+    await setOne('CalendarEvent', { update: { [inst.baseId]: { recurrenceOverrides: { ...(base.recurrenceOverrides || {}), [inst.rid]: { excluded: true } } } }, sendSchedulingMessages: schedules(base) });
+  } else {
+    await setOne('CalendarEvent', { destroy: [inst.baseId], sendSchedulingMessages: schedules(base) });
+  }
+}
+
+async function answer(inst, status) {
+  const mine = myParticipant(inst.raw);
+  if (!mine) return;
+  await setOne('CalendarEvent', { update: { [inst.baseId]: { ['participants/' + mine[0] + '/participationStatus']: status } }, sendSchedulingMessages: true });
+}
+
+// ---- formatting ----
+// The browser's own locale when it is of the app's language (en-GB
+// rather than en: 24-hour times), else the app's language.
+const locale = () => ((navigator.language || '').split('-')[0] === lang.value ? navigator.language : lang.value);
+const fmt = (d, o) => new Intl.DateTimeFormat(locale(), o).format(d);
+const hm = (d) => fmt(d, { hour: 'numeric', minute: '2-digit' });
+function title() {
+  const [from, to] = range();
+  switch (view.value) {
+    case 'day': return fmt(from, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+    case 'month': return fmt(anchor.value, { month: 'long', year: 'numeric' });
+    default: return `${fmt(from, { day: 'numeric', month: 'short' })} – ${fmt(addDays(to, -1), { day: 'numeric', month: 'short', year: 'numeric' })}`;
+  }
+}
+const when = (e) => (e.allDay ? t('allDay') : `${hm(e.start)}–${hm(e.end)}`);
+
+// ---- drag and drop, resize ----
+let drag = null; // { inst, grabMin }
+let resizing = false;
+
+function dragProps(inst) {
+  // An invitation is the organizer's to move: the invitee only answers.
+  if (inst.raw.isOrigin === false) return {};
+  return {
+    draggable: true,
+    onDragStart: (ev) => {
+      if (resizing) { ev.preventDefault(); return; }
+      const r = ev.currentTarget.getBoundingClientRect();
+      drag = { inst, grabMin: (ev.clientY - r.top) / PPM };
+      ev.dataTransfer.setData('application/x-roost-event', inst.id);
+      ev.dataTransfer.effectAllowed = 'move';
+    },
+    onDragEnd: () => { drag = null; },
+  };
+}
+const allowDrop = (ev) => { if (drag) { ev.preventDefault(); ev.dataTransfer.dropEffect = 'move'; } };
+const lengthOf = (inst) => Math.round((inst.end - inst.start) / 60000);
+
+function dropOnDay(day) {
+  return (ev) => {
+    if (!drag) return;
+    ev.preventDefault();
+    const { inst } = drag;
+    drag = null;
+    const s = new Date(day);
+    if (!inst.allDay) s.setHours(inst.start.getHours(), inst.start.getMinutes());
+    if (+s !== +inst.start) moveTo(inst, s, lengthOf(inst)).catch(fail);
+  };
+}
+
+function dropOnTime(day) {
+  return (ev) => {
+    if (!drag) return;
+    ev.preventDefault();
+    const { inst, grabMin } = drag;
+    drag = null;
+    if (inst.allDay) return;
+    const r = ev.currentTarget.getBoundingClientRect();
+    const min = Math.max(0, Math.min(1440 - 15, Math.round(((ev.clientY - r.top) / PPM - grabMin) / 15) * 15));
+    const s = new Date(day.getFullYear(), day.getMonth(), day.getDate(), 0, min);
+    if (+s !== +inst.start) moveTo(inst, s, lengthOf(inst)).catch(fail);
+  };
+}
+
+function startResize(inst, col) {
+  return (ev) => {
+    ev.stopPropagation();
+    ev.preventDefault();
+    resizing = true;
+    const block = ev.currentTarget.parentElement;
+    const r = col().getBoundingClientRect();
+    const dayStart = startOfDay(inst.start);
+    let endMin = 0;
+    const onMove = (m) => {
+      endMin = Math.round((m.clientY - r.top) / PPM / 15) * 15;
+      const startMin = (inst.start - dayStart) / 60000;
+      endMin = Math.max(startMin + 15, Math.min(1440, endMin));
+      block.style.height = `${(endMin - startMin) * PPM}px`;
+    };
+    const onUp = () => {
+      removeEventListener('pointermove', onMove);
+      removeEventListener('pointerup', onUp);
+      setTimeout(() => { resizing = false; });
+      if (!endMin) return;
+      const minutes = endMin - (inst.start - dayStart) / 60000;
+      if (minutes !== lengthOf(inst)) moveTo(inst, inst.start, minutes).catch((e) => { fail(e); reload(); });
+    };
+    addEventListener('pointermove', onMove);
+    addEventListener('pointerup', onUp);
+  };
+}
+
+function EventChip({ inst, style, cls, col }) {
+  const e = inst.raw;
+  const mine = myParticipant(e);
+  const pending = e.isOrigin === false && mine && mine[1].participationStatus === 'needs-action';
+  return (
+    <div role="button" tabIndex={0} class={`ev ${cls || ''}${pending ? ' pending' : ''}`} style={`--c:${colorOf(inst.calId)};${style || ''}`}
+      data-start={inst.allDay ? ymd(inst.start) : localWall(inst.start).slice(0, 16)} data-end={inst.allDay ? ymd(inst.end) : localWall(inst.end).slice(0, 16)} data-title={inst.title}
+      onClick={(ev) => { ev.stopPropagation(); if (!resizing) editing.value = draftFor(inst); }}
+      onKeyDown={(ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); editing.value = draftFor(inst); } }}
+      {...dragProps(inst)}>
+      <span class="ev-title">{inst.rid ? '↻ ' : ''}{inst.title}</span>
+      {!inst.allDay && <span class="ev-time">{when(inst)}</span>}
+      {col && e.isOrigin !== false && <span class="resize" aria-hidden="true" onPointerDown={startResize(inst, col)} />}
+    </div>
+  );
+}
+
+// lanes places overlapping timed events side by side.
+function lanes(list) {
+  const ends = [];
+  const out = list.map((e) => {
+    let i = ends.findIndex((x) => x <= e.start);
+    if (i < 0) { i = ends.length; ends.push(e.end); } else ends[i] = e.end;
+    return [e, i];
+  });
+  return [out, Math.max(1, ends.length)];
+}
+
+function DayColumn({ day }) {
+  const ref = useRef(null);
+  const dayEnd = addDays(day, 1);
+  const list = visible.value.filter((e) => !e.allDay && e.start < dayEnd && e.end > day);
+  const [placed, n] = lanes(list);
+  const onClick = (ev) => {
+    if (ev.target !== ev.currentTarget || resizing) return; // not the click that ends a resize
+    const r = ev.currentTarget.getBoundingClientRect();
+    const min = Math.floor((ev.clientY - r.top) / PPM / 30) * 30;
+    editing.value = draftFor(null, new Date(day.getFullYear(), day.getMonth(), day.getDate(), 0, min));
+  };
+  return (
+    <div class="tg-col" ref={ref} data-day={ymd(day)} onClick={onClick} onDragOver={allowDrop} onDrop={dropOnTime(day)}>
+      {placed.map(([e, lane]) => {
+        const s = Math.max(0, (e.start - day) / 60000);
+        const en = Math.min(1440, (e.end - day) / 60000);
+        return <EventChip key={e.id} inst={e} cls="timed" col={() => ref.current}
+          style={`top:${s * PPM}px;height:${Math.max(18, (en - s) * PPM)}px;left:${(lane / n) * 100}%;width:${100 / n}%`} />;
+      })}
+    </div>
+  );
+}
+
+function TimeGrid({ days }) {
+  const body = useRef(null);
+  useEffect(() => { if (body.current) body.current.scrollTop = 7 * PX_PER_HOUR; }, []);
+  const today = new Date();
+  return (
+    <div class="tg" style={`--days:${days.length}`}>
+      <div class="tg-row tg-head">
+        <div class="tg-gutter" />
+        {days.map((d) => (
+          <div class={'tg-dayname' + (sameDay(d, today) ? ' today' : '')}>
+            <button class="link" onClick={() => { anchor.value = d; view.value = 'day'; reload(); }}>{fmt(d, { weekday: 'short', day: 'numeric' })}</button>
+          </div>
+        ))}
+      </div>
+      <div class="tg-row tg-allday">
+        <div class="tg-gutter muted">{t('allDay')}</div>
+        {days.map((d) => (
+          <div class="tg-adcell" data-day={ymd(d)} onDragOver={allowDrop} onDrop={dropOnDay(d)}>
+            {visible.value.filter((e) => e.allDay && e.start < addDays(d, 1) && e.end > d).map((e) => <EventChip key={e.id} inst={e} />)}
+          </div>
+        ))}
+      </div>
+      <div class="tg-body" ref={body}>
+        <div class="tg-row">
+          <div class="tg-gutter tg-hours" aria-hidden="true">
+            {Array.from({ length: 24 }, (_, h) => <div class="tg-hour">{fmt(new Date(2000, 0, 1, h), { hour: 'numeric' })}</div>)}
+          </div>
+          {days.map((d) => <DayColumn day={d} />)}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function MonthGrid() {
+  const [from] = range();
+  const month = anchor.value.getMonth();
+  const days = Array.from({ length: 42 }, (_, i) => addDays(from, i));
+  const today = new Date();
+  return (
+    <div class="month">
+      {days.slice(0, 7).map((d) => <div class="month-wd" aria-hidden="true">{fmt(d, { weekday: 'short' })}</div>)}
+      {days.map((d) => {
+        const list = visible.value.filter((e) => e.start < addDays(d, 1) && e.end > d && !(e.allDay === false && +e.end === +d));
+        return (
+          <div class={'month-cell' + (d.getMonth() !== month ? ' other' : '') + (sameDay(d, today) ? ' today' : '')} data-day={ymd(d)}
+            onDragOver={allowDrop} onDrop={dropOnDay(d)}
+            onClick={(ev) => { if (ev.target === ev.currentTarget) editing.value = draftFor(null, new Date(d.getFullYear(), d.getMonth(), d.getDate(), 9)); }}>
+            <button class="link day-num" aria-label={fmt(d, { weekday: 'long', day: 'numeric', month: 'long' })}
+              onClick={() => { anchor.value = d; view.value = 'day'; reload(); }}>{d.getDate()}</button>
+            {list.slice(0, 4).map((e) => <EventChip key={e.id} inst={e} />)}
+            {list.length > 4 && <span class="muted more">{t('more', { n: list.length - 4 })}</span>}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+function Agenda() {
+  const [from, to] = range();
+  const days = [];
+  for (let d = from; d < to; d = addDays(d, 1)) {
+    const list = visible.value.filter((e) => e.start < addDays(d, 1) && e.end > d);
+    if (list.length) days.push([d, list]);
+  }
+  if (!days.length) return <p class="empty">{t('noEvents')}</p>;
+  return (
+    <ol class="agenda">
+      {days.map(([d, list]) => (
+        <li>
+          <h2>{fmt(d, { weekday: 'long', day: 'numeric', month: 'long' })}</h2>
+          <ul>
+            {list.map((e) => (
+              <li class="agenda-row">
+                <span class="agenda-time">{when(e)}</span>
+                <EventChip inst={e} />
+              </li>
+            ))}
+          </ul>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Sidebar() {
+  return (
+    <aside class="cal-side" aria-label={t('calendars')}>
+      <button class="primary new-event" onClick={() => { editing.value = draftFor(null); }}>{t('newEvent')}</button>
+      <h2>{t('calendars')}</h2>
+      <ul class="cal-list">
+        {calendars.value.map((c) => (
+          <li>
+            <label class="inline">
+              <input type="checkbox" checked={!hidden.value[c.id]} onChange={(e) => { hidden.value = { ...hidden.value, [c.id]: !e.currentTarget.checked }; }} />
+              <span class="swatch" style={`--c:${colorOf(c.id)}`} aria-hidden="true" />
+              {c.name}
+            </label>
+          </li>
+        ))}
+      </ul>
+      <p class="muted zone">{t('timeZoneIs', { zone: userZone })}</p>
+    </aside>
+  );
+}
+
+function step(n) {
+  const a = anchor.value;
+  switch (view.value) {
+    case 'day': anchor.value = addDays(a, n); break;
+    case 'month': anchor.value = new Date(a.getFullYear(), a.getMonth() + n, 1); break;
+    case 'agenda': anchor.value = addDays(a, 30 * n); break;
+    default: anchor.value = addDays(a, 7 * n);
+  }
+  reload();
+}
+
+function Toolbar() {
+  return (
+    <div class="cal-bar">
+      <button class="primary phone-only" onClick={() => { editing.value = draftFor(null); }}>{t('newEvent')}</button>
+      <button onClick={() => step(-1)} aria-label={t('previous')}>‹</button>
+      <button onClick={() => { anchor.value = startOfDay(new Date()); reload(); }}>{t('today')}</button>
+      <button onClick={() => step(1)} aria-label={t('next')}>›</button>
+      <h1>{title()}</h1>
+      <div class="views" role="group" aria-label={t('view')}>
+        {['day', 'week', 'month', 'agenda'].map((v) => (
+          <button aria-pressed={view.value === v} onClick={() => { view.value = v; reload(); }}>{t('view_' + v)}</button>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function Field({ label, id, children }) {
+  return <div class="field"><label for={id}>{label}</label>{children}</div>;
+}
+
+function EventDialog() {
+  const d = editing.value;
+  const set = (k) => (ev) => { editing.value = { ...editing.value, [k]: ev.currentTarget.type === 'checkbox' ? ev.currentTarget.checked : ev.currentTarget.value }; };
+  const close = () => { editing.value = null; };
+  const e = d.inst && d.inst.raw;
+  const invite = e && e.isOrigin === false;
+  const mine = e && myParticipant(e);
+  const others = e ? Object.entries(e.participants || {}).filter(([, p]) => !(p.roles && p.roles.owner)) : [];
+  const organizer = e && Object.values(e.participants || {}).find((p) => p.roles && p.roles.owner);
+  const run = (f, msg) => async (ev) => {
+    ev.preventDefault();
+    try { await f(); close(); say(msg); await load(); } catch (err) { fail(err); }
+  };
+  return (
+    <Modal title={d.isNew ? t('newEvent') : invite ? t('invitation') : t('editEvent')} onClose={close} wide>
+      <form class="event-form" onSubmit={run(() => save(d), t('eventSaved'))}>
+        {invite && (
+          <div class="invite" role="group" aria-label={t('yourAnswer')}>
+            <p>{t('invitedBy', { name: organizer ? (organizer.name || emailOf(organizer)) : '?' })}</p>
+            {mine && <p>{t('yourAnswer')}: <strong class="partstat">{t('ps_' + mine[1].participationStatus)}</strong></p>}
+            {mine && ['accepted', 'tentative', 'declined'].map((s) => (
+              <button type="button" class={s === 'accepted' ? 'primary' : ''} onClick={run(() => answer(d.inst, s), t('answered'))}>{t('answer_' + s)}</button>
+            ))}
+          </div>
+        )}
+        <fieldset disabled={invite}>
+          <Field label={t('eventTitle')} id="ev-title"><input id="ev-title" value={d.title} onInput={set('title')} required autofocus /></Field>
+          {d.isNew && (
+            <Field label={t('calendar')} id="ev-cal">
+              <select id="ev-cal" value={d.calId} onChange={set('calId')}>{calendars.value.map((c) => <option value={c.id}>{c.name}</option>)}</select>
+            </Field>
+          )}
+          <label class="inline"><input type="checkbox" checked={d.allDay} onChange={set('allDay')} />{t('allDay')}</label>
+          <div class="when">
+            <Field label={t('startDate')} id="ev-sd"><input id="ev-sd" type="date" value={d.sDate} onInput={set('sDate')} required /></Field>
+            {!d.allDay && <Field label={t('startTime')} id="ev-st"><input id="ev-st" type="time" value={d.sTime} onInput={set('sTime')} required /></Field>}
+            <Field label={t('endDate')} id="ev-ed"><input id="ev-ed" type="date" value={d.eDate} onInput={set('eDate')} required /></Field>
+            {!d.allDay && <Field label={t('endTime')} id="ev-et"><input id="ev-et" type="time" value={d.eTime} onInput={set('eTime')} required /></Field>}
+          </div>
+          {!(d.inst && d.inst.rid && d.scope === 'one') && (
+            <div class="when">
+              <Field label={t('repeat')} id="ev-freq">
+                <select id="ev-freq" value={d.freq} onChange={set('freq')}>
+                  {['', 'daily', 'weekly', 'monthly', 'yearly'].map((f) => <option value={f}>{t('freq_' + (f || 'none'))}</option>)}
+                </select>
+              </Field>
+              {d.freq && <Field label={t('repeatCount')} id="ev-count"><input id="ev-count" type="number" min="1" max="999" value={d.count} onInput={set('count')} placeholder={t('forever')} /></Field>}
+            </div>
+          )}
+          <Field label={t('location')} id="ev-loc"><input id="ev-loc" value={d.location} onInput={set('location')} /></Field>
+          <Field label={t('description')} id="ev-desc"><textarea id="ev-desc" rows="3" value={d.description} onInput={set('description')} /></Field>
+          {!(d.inst && d.inst.rid && d.scope === 'one') && (
+            <Field label={t('attendees')} id="ev-att"><input id="ev-att" value={d.attendees} onInput={set('attendees')} placeholder="name@example.org, …" /></Field>
+          )}
+        </fieldset>
+        {others.length > 0 && (
+          <ul class="attendees" aria-label={t('attendees')}>
+            {others.map(([k, p]) => <li data-email={emailOf(p)}>{p.name || emailOf(p)} — <span class="partstat">{t('ps_' + (p.participationStatus || 'needs-action'))}</span></li>)}
+          </ul>
+        )}
+        {d.inst && d.inst.rid && !invite && (
+          <fieldset class="scope">
+            <legend>{t('applyTo')}</legend>
+            <label class="inline"><input type="radio" name="scope" value="one" checked={d.scope === 'one'} onChange={set('scope')} />{t('scopeOne')}</label>
+            <label class="inline"><input type="radio" name="scope" value="all" checked={d.scope === 'all'} onChange={set('scope')} />{t('scopeAll')}</label>
+          </fieldset>
+        )}
+        <div class="actions">
+          {!d.isNew && !invite && <button type="button" class="danger" onClick={run(() => remove(d), t('eventDeleted'))}>{t('delete')}</button>}
+          <span class="grow" />
+          <button type="button" onClick={close}>{invite ? t('close') : t('cancel')}</button>
+          {!invite && <button type="submit" class="primary">{t('save')}</button>}
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function ScopeDialog() {
+  const done = (v) => () => { const a = ask.value; ask.value = null; a.resolve(v); };
+  return (
+    <Modal title={t('changeRecurring')} onClose={done(null)}>
+      <p>{t('changeRecurringText')}</p>
+      <div class="actions">
+        <button onClick={done(null)}>{t('cancel')}</button>
+        <button onClick={done('all')}>{t('scopeAll')}</button>
+        <button class="primary" onClick={done('one')}>{t('scopeOne')}</button>
+      </div>
+    </Modal>
+  );
+}
+
+export default function Calendar() {
+  useEffect(() => {
+    gw([['ParticipantIdentity/get', {}, 'p']]).then((r) => {
+      const p = r.p.list[0];
+      me.value = p ? ((p.sendTo && p.sendTo.imip) || '').replace(/^mailto:/i, '') : '';
+    }).catch(fail);
+    reload();
+    let timer;
+    const stop = pushEvents(() => { clearTimeout(timer); timer = setTimeout(reload, 300); });
+    return stop;
+  }, []);
+  const [from] = range();
+  const v = view.value;
+  return (
+    <div class="gw calendar">
+      <TopBar />
+      <Sidebar />
+      <main class="cal-main">
+        <Toolbar />
+        {v === 'week' && <TimeGrid days={Array.from({ length: 7 }, (_, i) => addDays(from, i))} />}
+        {v === 'day' && <TimeGrid days={[from]} />}
+        {v === 'month' && <MonthGrid />}
+        {v === 'agenda' && <Agenda />}
+      </main>
+      {editing.value && <EventDialog />}
+      {ask.value && <ScopeDialog />}
+      <div class="toast" role="status" aria-live="polite">{toast.value}</div>
+    </div>
+  );
+}

@@ -49,9 +49,13 @@ need bwrap bubblewrap               # the sandbox pdftotext runs in
 need mkpasswd whois                 # crypt(3) hashes (yescrypt, SHA-512) for the Unix backend
 need rspamd rspamd                  # spam verdict (/checkv2) and learning (/learnspam, /learnham)
 need redis-server redis-server      # rspamd's Bayes statistics for the learning test
+need krb5kdc krb5-kdc               # a real KDC for Kerberos sign-in (SPNEGO, SASL GSSAPI)
+need kadmin.local krb5-admin-server # its realm's principals and keytabs
+need kinit krb5-user                # tickets for the test users
 [ -f /usr/share/php/Horde/Mail/Autoconfig/Driver/Thunderbird.php ] || need_pkgs+=(php-horde-mail-autoconfig)
 [ -x /usr/bin/python3 ] || need_pkgs+=(python3)  # imaplib, poplib, smtplib
 /usr/bin/python3 -c 'import caldav' 2>/dev/null || need_pkgs+=(python3-caldav)
+/usr/bin/python3 -c 'import gssapi' 2>/dev/null || need_pkgs+=(python3-gssapi)  # SASL GSSAPI clients
 /usr/bin/python3 -c 'import radicale' 2>/dev/null || need_pkgs+=(radicale)  # CalDAV differential tests
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing ${need_pkgs[*]}"

@@ -344,6 +344,9 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		Cache:            auth.NewCredCache(cfg.AuthCacheSize, time.Duration(cfg.AuthCacheTTL)*time.Second),
 		Params:           func() auth.Params { return argonParams(s.cfg.Load()) },
 		Observe:          s.observeAuth}
+	if err := useKerberos(cfg, authn); err != nil {
+		return err
+	}
 	lmtpStore, err := s.useDirectory(cfg, authn)
 	if err != nil {
 		return err
@@ -454,7 +457,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			MaxConnectionsPerIP: cfg.MaxConnectionsPerIP, MaxConnectionsPerUser: cfg.MaxConnectionsPerUser,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "imap")
-			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), OnCommand: s.metrics.imapCommand,
+			}, VerifyToken: saslBearer(cfg, s.authn, "imap"), GSSAPI: saslGSSAPI(s.authn, "imap"), OnCommand: s.metrics.imapCommand,
 			OnSharedOpen: func(ctx context.Context, f *store.Folder, rights, how string) {
 				s.auditOpen(ctx, "imap", f, rights, how)
 			}}
@@ -472,7 +475,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth, MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return s.authn.Authenticate(ctx, login, pw, remote, "pop3")
-			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)}
+			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), GSSAPI: saslGSSAPI(s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)}
 		s.shardPOP3(cfg, &po) // shard.go
 		srv := pop3server.New(po)
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {

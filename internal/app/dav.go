@@ -25,7 +25,7 @@ func (s *server) mountDAV(mux *http.ServeMux, cfg *config.Config, authn *directo
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(ctx, login, pw, remote, "dav")
 		},
-		VerifyBearer: httpBearer(authn, "dav"),
+		VerifyBearer: httpBearer(authn, "dav"), Negotiate: httpNegotiate(authn, "dav"),
 		OnSharedOpen: func(ctx context.Context, f *store.Folder, how string) { s.auditOpen(ctx, "dav", f, "", how) }})
 	mux.Handle("/dav/", dav)
 	// With and without the trailing slash (cadaver adds it).

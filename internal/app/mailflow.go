@@ -69,7 +69,7 @@ func (s *server) listenManageSieve(cfg *config.Config, tlsConf *tls.Config, auth
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(directory.WithAuthInfo(ctx, "managesieve", ""), login, pw, remote, "")
-		}, VerifyToken: saslBearer(cfg, authn, "sieve")})
+		}, VerifyToken: saslBearer(cfg, authn, "sieve"), GSSAPI: saslGSSAPI(authn, "sieve")})
 	return s.serveTCP(cfg.Listener("managesieve"), "managesieve", srv, false, srv.Serve)
 }
 

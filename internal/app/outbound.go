@@ -60,7 +60,7 @@ func (s *server) listenSubmission(cfg *config.Config, q *queue.Queue, tlsConf *t
 		URLs:                &urlauth.Resolver{Store: s.db, MaxBytes: cfg.MaxMessageBytes()},
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(directory.WithAuthInfo(ctx, "submission", ""), login, pw, remote, "")
-		}, VerifyToken: saslBearer(cfg, authn, "smtp"), OnCommand: s.metrics.verbCommand("submission", smtpVerbs)})
+		}, VerifyToken: saslBearer(cfg, authn, "smtp"), GSSAPI: saslGSSAPI(authn, "smtp"), OnCommand: s.metrics.verbCommand("submission", smtpVerbs)})
 	if err := s.serveTCP(cfg.Listener("submission"), "submission", srv, false, srv.Serve); err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *w
 		// The same audit trail as `roost admin`, naming the way in.
 		admin = s.auditAdmin(s.admin, "web session")
 	}
-	w, err := webui.New(webui.Options{Assets: web.Dist(), Sessions: authn, Store: s.db, Logger: s.log,
+	o := webui.Options{Assets: web.Dist(), Sessions: authn, Store: s.db, Logger: s.log,
 		Admin: admin,
 		CheckPassword: func(ctx context.Context, login, password string, remote net.Addr) error {
 			if _, ok := auth.NormalAppPassword(password); ok {
@@ -35,7 +35,12 @@ func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *w
 			}
 			_, err := authn.Authenticate(directory.WithAuthInfo(ctx, "web", "password change"), login, password, remote, "web")
 			return err
-		}})
+		}}
+	if authn.Kerberos != nil {
+		// Kerberos single sign-on (docs/kerberos.md).
+		o.Negotiate, o.OpenSession = httpNegotiate(authn, "web"), authn.OpenSession
+	}
+	w, err := webui.New(o)
 	if err != nil {
 		s.log.Error("web client not served", "err", err)
 		return nil
@@ -46,6 +51,9 @@ func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *w
 	mux.Handle("/assets/", w)
 	mux.Handle("/web/", httpsOnlyAdmin(w))
 	mux.Handle("GET /admin", httpsOnlyAdmin(w))
+	if authn.Kerberos != nil {
+		mux.Handle("GET /auth/negotiate", w)
+	}
 	return w
 }
 

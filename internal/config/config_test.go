@@ -348,6 +348,10 @@ s3_secret_key = "ignored-when-the-file-is-set"
 s3_secret_key_file = "/etc/roost/s3.key"
 s3_tls = false
 s3_ca_file = %[6]q
+kerberos_keytab = %[6]q
+kerberos_principals = ["imap/mail.example.org@EXAMPLE.ORG"]
+kerberos_realms = ["EXAMPLE.ORG"]
+kerberos_map = ["bob@AD.EXAMPLE.ORG=bob@example.org"]
 `, dir, filepath.Join(dir, "l.sock"), filepath.Join(dir, "a.sock"), certFile, keyFile, caFile, filepath.Join(dir, "roost.log"), filepath.Join(dir, "audit.log"))
 	c, err := config.Load(writeConfig(t, text))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/mail"
@@ -46,6 +47,7 @@ func (c *Config) validate(p *problems) {
 		checkList(p, "roles", c.Roles, allRoles)
 	}
 
+	c.checkKerberos(p)
 	c.checkListeners(p)
 	c.checkSockets(p)
 	c.checkTLS(p)
@@ -825,4 +827,45 @@ func (c *Config) checkOIDC(p *problems) {
 	if p.ok("oidc_login_claim") && c.OIDCLoginClaim == "" {
 		p.add("oidc_login_claim", "must name a claim, e.g. \"email\"")
 	}
+}
+
+// checkKerberos: principals are service/host@REALM, map entries
+// principal@REALM=login.
+func (c *Config) checkKerberos(p *problems) {
+	if p.ok("kerberos_principals") {
+		for _, s := range c.KerberosPrincipals {
+			if svc, rest, ok := strings.Cut(s, "/"); !ok || svc == "" || !strings.Contains(rest, "@") {
+				p.add("kerberos_principals", "%q is not service/host@REALM", s)
+			}
+		}
+	}
+	if p.ok("kerberos_map") {
+		if _, err := c.KerberosMapping(); err != nil {
+			p.add("kerberos_map", "%v", err)
+		}
+	}
+	if p.ok("kerberos_keytab") && c.KerberosKeytab != "" {
+		checkFile(p, "kerberos_keytab", c.KerberosKeytab)
+	}
+	if p.ok("kerberos_realms") {
+		for _, r := range c.KerberosRealms {
+			if r == "" || strings.ContainsAny(r, "@/ \t,") {
+				p.add("kerberos_realms", "%q is not a realm name", r)
+			}
+		}
+	}
+}
+
+// KerberosMapping is kerberos_map as principal → login.
+func (c *Config) KerberosMapping() (map[string]string, error) {
+	m := map[string]string{}
+	for _, e := range c.KerberosMap {
+		pr, login, ok := strings.Cut(e, "=")
+		pr, login = strings.TrimSpace(pr), strings.TrimSpace(login)
+		if !ok || login == "" || !strings.Contains(pr, "@") {
+			return nil, fmt.Errorf("%q is not principal@REALM=login", e)
+		}
+		m[pr] = login
+	}
+	return m, nil
 }

@@ -30,6 +30,10 @@ var validationCases = []struct {
 	text string
 	want []want
 }{
+	{"kerberos keytab missing", `kerberos_keytab = "/nonexistent/roost.keytab"`, []want{{"kerberos_keytab", "does not exist"}}},
+	{"kerberos principal", `kerberos_principals = ["imap@EXAMPLE.ORG"]`, []want{{"kerberos_principals", "not service/host@REALM"}}},
+	{"kerberos realm", `kerberos_realms = ["alice@EXAMPLE.ORG"]`, []want{{"kerberos_realms", "not a realm name"}}},
+	{"kerberos map", `kerberos_map = ["alice=bob"]`, []want{{"kerberos_map", "not principal@REALM=login"}}},
 	{"empty data_dir", `data_dir = ""`, []want{{"data_dir", "must not be empty"}}},
 	{"node_name with space", `node_name = "a b"`, []want{{"node_name", "without spaces"}}},
 	{"node_address with comma", `node_address = "a,b"`, []want{{"node_address", "no spaces or commas"}}},

@@ -36,6 +36,10 @@ type Options struct {
 	// (directory.Authenticator.VerifyBearer for "dav"); errors as for
 	// Authenticate, directory.ErrScope 403. Nil: Basic only.
 	VerifyBearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
+	// Negotiate, when set, checks "Authorization: Negotiate" Kerberos
+	// tokens (directory.Authenticator.Negotiate) and offers Negotiate in
+	// the challenge.
+	Negotiate func(ctx context.Context, token []byte, remote net.Addr) (*store.Principal, error)
 	// Prefix is where the handler is mounted; default "/dav".
 	Prefix string
 	// Realm of the Basic challenge; default "Roost".
@@ -114,7 +118,7 @@ func New(o Options) *Server {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{o: o, log: lg.With("proto", "dav"), zones: &ical.ZoneCache{}}
-	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Realm: o.Realm, Name: "DAV",
+	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Negotiate: o.Negotiate, Realm: o.Realm, Name: "DAV",
 		Denied: "this account may not use calendars and contacts", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
 	var out groupware.Outbound
 	if o.Outbound != nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/directory/kerberos"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -62,6 +63,9 @@ type Authenticator struct {
 	// TokenVerifiers check bearer tokens Roost did not issue (OIDC,
 	// issue 13); see VerifyBearer.
 	TokenVerifiers []TokenVerifier
+	// Kerberos, when set, accepts Kerberos 5 sign-ins: HTTP Negotiate
+	// (Negotiate) and SASL GSSAPI (GSSAPI).
+	Kerberos *kerberos.Acceptor
 	// SessionTTL is how long a web session lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
 	// TOTPIssuer names the service in authenticator apps ("" is "Roost").

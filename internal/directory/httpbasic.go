@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net"
@@ -33,13 +34,17 @@ type BasicAuth struct {
 	// for this service (Authenticator.VerifyBearer); ErrScope is answered
 	// 403 insufficient_scope. Bearer logins are never cached here, so a
 	// revoked token is refused at once.
-	Bearer   func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
-	Realm    string // of the challenge; "" is "Roost"
-	Name     string // of the service in log lines, e.g. "DAV"
-	Denied   string // the 403 text for an account without the feature
-	CacheTTL time.Duration
-	Now      func() time.Time // nil: time.Now
-	Log      *slog.Logger     // nil: no logging
+	Bearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
+	// Negotiate, when set, checks "Authorization: Negotiate" (SPNEGO,
+	// RFC 4559: Kerberos) tokens (Authenticator.Negotiate), and the
+	// challenge offers Negotiate too. Never cached.
+	Negotiate func(ctx context.Context, token []byte, remote net.Addr) (*store.Principal, error)
+	Realm     string // of the challenge; "" is "Roost"
+	Name      string // of the service in log lines, e.g. "DAV"
+	Denied    string // the 403 text for an account without the feature
+	CacheTTL  time.Duration
+	Now       func() time.Time // nil: time.Now
+	Log       *slog.Logger     // nil: no logging
 
 	mu    sync.Mutex
 	cache map[[32]byte]basicEntry
@@ -65,7 +70,13 @@ func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Princi
 		if b.Bearer != nil {
 			w.Header().Add("WWW-Authenticate", `Bearer realm="`+realm+`"`)
 		}
+		if b.Negotiate != nil {
+			w.Header().Add("WWW-Authenticate", "Negotiate")
+		}
 		http.Error(w, "authentication required", http.StatusUnauthorized)
+	}
+	if tok, ok := negotiateToken(r); ok && b.Negotiate != nil {
+		return b.checkNegotiate(w, r, tok, challenge)
 	}
 	if tok, ok := bearerToken(r); ok && b.Bearer != nil {
 		return b.checkBearer(w, r, tok, realm, challenge)
@@ -172,6 +183,44 @@ func (b *BasicAuth) checkBearer(w http.ResponseWriter, r *http.Request, tok, rea
 		if !errors.Is(err, ErrThrottled) {
 			log.Error(b.Name+" bearer token", "remote", r.RemoteAddr, "err", err)
 		}
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
+	}
+	return nil, false
+}
+
+// negotiateToken returns the token of "Authorization: Negotiate <base64>".
+func negotiateToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Negotiate") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// checkNegotiate is Check for a Negotiate token (RFC 4559 §4).
+func (b *BasicAuth) checkNegotiate(w http.ResponseWriter, r *http.Request, tok string, challenge func()) (*store.Principal, bool) {
+	log := b.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	raw, err := base64.StdEncoding.DecodeString(tok)
+	if err != nil || len(tok) > 96<<10 {
+		challenge()
+		return nil, false
+	}
+	p, err := b.Negotiate(r.Context(), raw, RemoteAddr(r))
+	switch {
+	case err == nil && p != nil:
+		return p, true
+	case err == nil || errors.Is(err, ErrBadCredentials):
+		log.Info(b.Name+" negotiate refused", "remote", r.RemoteAddr, "err", err)
+		challenge()
+	case errors.Is(err, ErrFeature), errors.Is(err, ErrInactive):
+		http.Error(w, b.Denied, http.StatusForbidden)
+	default:
+		log.Error(b.Name+" negotiate", "remote", r.RemoteAddr, "err", err)
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
 	}

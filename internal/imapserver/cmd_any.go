@@ -16,6 +16,9 @@ func (s *session) caps() []string {
 		if s.o.TLS != nil && !s.tls {
 			c = append(c, "STARTTLS")
 		}
+		if s.o.GSSAPI != nil {
+			c = append(c, "AUTH=GSSAPI")
+		}
 		if s.plainAllowed() {
 			c = append(c, "AUTH=PLAIN", "AUTH=LOGIN")
 			if s.o.VerifyToken != nil {

@@ -64,6 +64,9 @@ func (s *session) cmdAuthenticate(c *imap.Command) (imap.Code, error) {
 		}
 		return s.authBearer(a)
 	}
+	if a.Mechanism == "GSSAPI" && s.o.GSSAPI != nil {
+		return s.authGSSAPI(a)
+	}
 	if a.Mechanism != "PLAIN" && a.Mechanism != "LOGIN" {
 		return "", no(imap.CodeCannot, "Unsupported authentication mechanism")
 	}

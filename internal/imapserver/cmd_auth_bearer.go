@@ -39,3 +39,29 @@ func (s *session) authBearer(a *imap.AuthenticateCmd) (imap.Code, error) {
 	}
 	return s.enter(b.AuthzID, p, err)
 }
+
+// authGSSAPI runs SASL GSSAPI (RFC 4752): the directory's exchange
+// answers each client response with a challenge until it is done.
+func (s *session) authGSSAPI(a *imap.AuthenticateCmd) (imap.Code, error) {
+	ex := s.o.GSSAPI(s.conn().RemoteAddr())
+	resp := a.InitialResponse
+	if !a.HasInitialResponse {
+		var err error
+		if resp, err = s.challenge(nil); err != nil {
+			return "", err
+		}
+	}
+	for range maxSASLSteps {
+		chal, p, done, err := ex.Next(s.srv.ctx, resp)
+		if err != nil || done {
+			return s.enter("", p, err)
+		}
+		if resp, err = s.challenge(chal); err != nil {
+			return "", err
+		}
+	}
+	return "", bad(imap.CodeParse, "Too many GSSAPI steps")
+}
+
+// maxSASLSteps bounds the round trips of a multi-step mechanism.
+const maxSASLSteps = 8

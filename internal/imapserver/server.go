@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/imap"
@@ -55,6 +56,10 @@ type Options struct {
 	// (no proxy authorization). Errors as for Authenticate. Nil: the mechanisms are not offered.
 	// (The hook for SSO: the token verifier is configured by the app.)
 	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
+	// GSSAPI, when set, starts a SASL GSSAPI (Kerberos, RFC 4752)
+	// exchange: AUTH=GSSAPI is offered, with or without TLS (no
+	// password crosses the wire).
+	GSSAPI func(remote net.Addr) directory.SASLServer
 
 	// Sharded multi-server mode (proxy.go, docs/cluster.md).
 	//

@@ -57,6 +57,10 @@ type Options struct {
 	// (directory.Authenticator.VerifyBearer for "jmap"); errors as for
 	// Authenticate, directory.ErrScope 403. Nil: Basic only.
 	VerifyBearer func(ctx context.Context, token string, remote net.Addr) (*store.Principal, error)
+	// Negotiate, when set, checks "Authorization: Negotiate" Kerberos
+	// tokens (directory.Authenticator.Negotiate) and offers Negotiate in
+	// the challenge.
+	Negotiate func(ctx context.Context, token []byte, remote net.Addr) (*store.Principal, error)
 	// BaseURL is the absolute URL clients reach the server at (no
 	// trailing slash); empty: taken from each request's Host and TLS.
 	BaseURL string
@@ -163,7 +167,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{}, streams: map[string]int{},
 		uploads: map[int64]map[blob.ID]upload{}}
-	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Name: "JMAP",
+	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Negotiate: o.Negotiate, Name: "JMAP",
 		Denied: "this account may not use JMAP", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
 	return s
 }

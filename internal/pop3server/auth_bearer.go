@@ -69,3 +69,59 @@ func (ss *session) authBearer(mech, initial string, hasInitial bool) bool {
 	}
 	return ss.enter(p)
 }
+
+// maxGSSAPILine bounds a GSSAPI response line (a ticket with a large
+// PAC is a few KiB; the directory refuses tokens over 64 KiB).
+var maxGSSAPILine = base64.StdEncoding.EncodedLen(64<<10) + 2
+
+// authGSSAPI runs AUTH GSSAPI (RFC 4752, RFC 5034 framing): the
+// directory's exchange answers each response with a challenge until it
+// is done. It reports whether the session ends.
+func (ss *session) authGSSAPI(initial string, hasInitial bool) bool {
+	ex := ss.srv.o.GSSAPI(ss.conn.RemoteAddr())
+	line := initial
+	if !hasInitial {
+		line = "" // the first challenge is empty; its answer is the AP-REQ
+		if err := ss.reply("+ "); err != nil {
+			return true
+		}
+		l, err := ss.readLineMax(maxGSSAPILine)
+		if errors.Is(err, errLineTooLong) {
+			return ss.badCommand("SASL response too long")
+		}
+		if err != nil {
+			return true
+		}
+		line = l
+	} else if line == "=" {
+		line = ""
+	}
+	for range 8 {
+		if line == "*" {
+			return ss.reply("-ERR authentication cancelled") != nil
+		}
+		raw, err := base64.StdEncoding.DecodeString(line)
+		if err != nil {
+			return ss.badCommand("invalid base64 in AUTH")
+		}
+		chal, p, done, err := ex.Next(ss.ctx, raw)
+		if err != nil || done {
+			if err != nil || p == nil {
+				return ss.loginFailure("", err)
+			}
+			return ss.enter(p)
+		}
+		if err := ss.reply("+ %s", base64.StdEncoding.EncodeToString(chal)); err != nil {
+			return true
+		}
+		l, err := ss.readLineMax(maxGSSAPILine)
+		if errors.Is(err, errLineTooLong) {
+			return ss.badCommand("SASL response too long")
+		}
+		if err != nil {
+			return true
+		}
+		line = l
+	}
+	return ss.badCommand("too many GSSAPI steps")
+}

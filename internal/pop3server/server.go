@@ -22,6 +22,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -49,6 +50,10 @@ type Options struct {
 	ProxyDial   func(ctx context.Context, addr string) (net.Conn, error)
 	ProxySecret []byte
 	ProxyLogin  func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
+	// GSSAPI, when set, starts a SASL GSSAPI (Kerberos, RFC 4752)
+	// exchange: SASL GSSAPI is offered, with or without TLS (no password
+	// crosses the wire).
+	GSSAPI func(remote net.Addr) directory.SASLServer
 	// IdleTimeout ends a session without commands for this long
 	// (RFC 1939 §3: at least 10 minutes). Zero means 10 minutes.
 	IdleTimeout time.Duration

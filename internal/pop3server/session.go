@@ -110,12 +110,19 @@ func (ss *session) badCommand(msg string) bool {
 func (ss *session) capa() error {
 	caps := []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER", "IMPLEMENTATION Roost"}
 	if !ss.authed {
+		var mechs []string
 		if ss.plaintextOK() {
+			caps = append(caps, "USER")
+			mechs = append(mechs, "PLAIN")
 			if ss.srv.o.VerifyToken != nil {
-				caps = append(caps, "USER", "SASL PLAIN OAUTHBEARER XOAUTH2")
-			} else {
-				caps = append(caps, "USER", "SASL PLAIN")
+				mechs = append(mechs, "OAUTHBEARER", "XOAUTH2")
 			}
+		}
+		if ss.srv.o.GSSAPI != nil {
+			mechs = append(mechs, "GSSAPI") // no password: offered without TLS too
+		}
+		if len(mechs) > 0 {
+			caps = append(caps, "SASL "+strings.Join(mechs, " "))
 		}
 		if !ss.tls && ss.srv.o.TLS != nil {
 			caps = append(caps, "STLS")
@@ -196,6 +203,9 @@ func (ss *session) auth(arg string) bool {
 	if mech == "" {
 		// RFC 5034 §4: AUTH without a mechanism lists them (as CAPA SASL).
 		fmt.Fprintf(ss.w, "+OK\r\n")
+		if ss.srv.o.GSSAPI != nil {
+			fmt.Fprintf(ss.w, "GSSAPI\r\n")
+		}
 		if ss.plaintextOK() {
 			fmt.Fprintf(ss.w, "PLAIN\r\n")
 			if ss.srv.o.VerifyToken != nil {
@@ -204,6 +214,9 @@ func (ss *session) auth(arg string) bool {
 		}
 		fmt.Fprintf(ss.w, ".\r\n")
 		return ss.w.Flush() != nil
+	}
+	if strings.EqualFold(mech, "GSSAPI") && ss.srv.o.GSSAPI != nil {
+		return ss.authGSSAPI(initial, hasInitial)
 	}
 	if m := strings.ToUpper(mech); (m == "OAUTHBEARER" || m == "XOAUTH2") && ss.srv.o.VerifyToken != nil {
 		return ss.authBearer(m, initial, hasInitial)

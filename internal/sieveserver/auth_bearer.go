@@ -52,3 +52,38 @@ func (sess *session) authBearer(mech string, initial []string) response {
 	}
 	return sess.enter(p)
 }
+
+// authGSSAPI runs AUTHENTICATE "GSSAPI" (RFC 4752): the directory's
+// exchange answers each response with a challenge until it is done.
+func (sess *session) authGSSAPI(initial []string) response {
+	ex := sess.s.o.GSSAPI(sess.c.RemoteAddr())
+	var resp []byte
+	var ok bool
+	var r response
+	if len(initial) == 1 {
+		resp, ok = decode64(initial[0])
+	} else if resp, ok, r = sess.challenge(""); r.kind != "" {
+		return r
+	}
+	for range 8 {
+		if !ok {
+			return no("", "invalid base64")
+		}
+		chal, p, done, err := ex.Next(sess.s.ctx, resp)
+		if err != nil || (done && p == nil) {
+			sess.auth++
+			r := sess.authFailure("", err)
+			if sess.auth >= maxAuthFailures {
+				r.kind = "BYE"
+			}
+			return r
+		}
+		if done {
+			return sess.enter(p)
+		}
+		if resp, ok, r = sess.challenge(string(chal)); r.kind != "" {
+			return r
+		}
+	}
+	return no("", "too many GSSAPI steps")
+}

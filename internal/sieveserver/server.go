@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/sieve"
@@ -50,7 +51,10 @@ type Options struct {
 	// OAUTHBEARER, RFC 7628, and XOAUTH2) as imapserver.Options'; nil:
 	// the mechanisms are not offered.
 	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
-	Limits      Limits
+	// GSSAPI, when set, starts a SASL GSSAPI (Kerberos, RFC 4752)
+	// exchange: GSSAPI is offered where the other mechanisms are.
+	GSSAPI func(remote net.Addr) directory.SASLServer
+	Limits Limits
 	// IdleTimeout ends an idle session; 0 = 30 minutes.
 	IdleTimeout time.Duration
 	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
@@ -126,6 +130,9 @@ func (s *Server) capabilities(sess *session) [][2]string {
 			mechs = "PLAIN LOGIN"
 			if s.o.VerifyToken != nil {
 				mechs += " OAUTHBEARER XOAUTH2"
+			}
+			if s.o.GSSAPI != nil {
+				mechs += " GSSAPI"
 			}
 		}
 		caps = append(caps, [2]string{"SASL", mechs})

@@ -446,6 +446,11 @@ func (sess *session) cmdAuthenticate(cmd *Command) response {
 			return no("", "invalid base64")
 		}
 		login, password = string(u), string(pw)
+	case "GSSAPI":
+		if sess.s.o.GSSAPI == nil {
+			return no("", "unsupported SASL mechanism")
+		}
+		return sess.authGSSAPI(a[1:])
 	case "OAUTHBEARER", "XOAUTH2":
 		if sess.s.o.VerifyToken == nil {
 			return no("", "unsupported SASL mechanism")
@@ -465,7 +470,8 @@ func (sess *session) challenge(text string) ([]byte, bool, response) {
 		sess.quit = true
 		return nil, false, response{}
 	}
-	as, err := ReadArgs(sess.r, Limits{MaxLine: sess.s.o.Limits.MaxLine, MaxLiteral: 8 << 10, MaxArgs: 1})
+	// 96 KiB: a GSSAPI token (a ticket with an AD PAC) in base64.
+	as, err := ReadArgs(sess.r, Limits{MaxLine: sess.s.o.Limits.MaxLine, MaxLiteral: 96 << 10, MaxArgs: 1})
 	if err != nil {
 		var se *SyntaxError
 		if errors.As(err, &se) || errors.Is(err, ErrLineTooLong) {

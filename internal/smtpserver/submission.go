@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail/urlauth"
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/smtp"
@@ -58,6 +59,9 @@ type SubmissionOptions struct {
 	// OAUTHBEARER, RFC 7628, and XOAUTH2) as imapserver.Options'; nil:
 	// the mechanisms are not offered.
 	VerifyToken func(ctx context.Context, token, authzid string, remote net.Addr) (*store.Principal, error)
+	// GSSAPI, when set, starts a SASL GSSAPI (Kerberos, RFC 4752)
+	// exchange: AUTH GSSAPI is offered where AUTH is.
+	GSSAPI func(remote net.Addr) directory.SASLServer
 	// MaxMessageBytes is SIZE; 0 means 50 MiB. Keep it at or below the
 	// queue's limit.
 	MaxMessageBytes int64

@@ -66,3 +66,42 @@ func (ss *subSession) enter(p *store.Principal) {
 	ss.log.Info("logged in", "tls", ss.tls)
 	ss.reply(235, "2.7.0", "authentication succeeded")
 }
+
+// maxGSSAPILine bounds a GSSAPI response line (the directory refuses
+// tokens over 64 KiB).
+var maxGSSAPILine = base64.StdEncoding.EncodedLen(64<<10) + 2
+
+// authGSSAPI runs AUTH GSSAPI (RFC 4752): the directory's exchange
+// answers each response with a challenge until it is done. It reports
+// whether the session goes on.
+func (ss *subSession) authGSSAPI(initial string, hasInitial bool) bool {
+	ex := ss.o.GSSAPI(ss.c.RemoteAddr())
+	var resp []byte
+	var ok bool
+	if hasInitial {
+		resp, ok = ss.decodeSASL(initial)
+	} else {
+		resp, ok = ss.challengeMax(nil, maxGSSAPILine)
+	}
+	for range 8 {
+		if !ok {
+			return ss.bad < maxSubBad
+		}
+		chal, p, done, err := ex.Next(ss.srv.ctx, resp)
+		if err != nil || (done && p == nil) {
+			ss.fails++
+			ss.authFailure("", err)
+			if ss.fails >= maxSubAuthFailures {
+				ss.reply(421, "4.7.0", "too many failed authentications, closing connection")
+				return false
+			}
+			return true
+		}
+		if done {
+			ss.enter(p)
+			return true
+		}
+		resp, ok = ss.challengeMax(chal, maxGSSAPILine)
+	}
+	return !ss.fail(501, "5.5.2", "too many GSSAPI steps")
+}

@@ -79,11 +79,14 @@ func (ss *subSession) cmdHello(cmd smtp.Command) bool {
 		ext = append(ext, "BURL imap") // RFC 4468 §3
 	}
 	if ss.authAllowed() && ss.p == nil {
+		mechs := "AUTH PLAIN LOGIN"
 		if ss.o.VerifyToken != nil {
-			ext = append(ext, "AUTH PLAIN LOGIN OAUTHBEARER XOAUTH2")
-		} else {
-			ext = append(ext, "AUTH PLAIN LOGIN")
+			mechs += " OAUTHBEARER XOAUTH2"
 		}
+		if ss.o.GSSAPI != nil {
+			mechs += " GSSAPI"
+		}
+		ext = append(ext, mechs)
 	}
 	for i, e := range ext {
 		sep := "-"
@@ -189,6 +192,11 @@ func (ss *subSession) cmdAuth(cmd smtp.Command) bool {
 			return ss.bad < maxSubBad
 		}
 		login, password = string(user), string(pass)
+	case "GSSAPI":
+		if ss.o.GSSAPI == nil {
+			return !ss.fail(504, "5.5.4", "unsupported authentication mechanism")
+		}
+		return ss.authGSSAPI(initial, hasInitial)
 	case "OAUTHBEARER", "XOAUTH2":
 		if ss.o.VerifyToken == nil {
 			return !ss.fail(504, "5.5.4", "unsupported authentication mechanism")
@@ -215,10 +223,15 @@ func (ss *subSession) decodeSASL(s string) ([]byte, bool) {
 
 // challenge sends a 334 and reads the client's response; "*" cancels.
 func (ss *subSession) challenge(prompt string) ([]byte, bool) {
-	ss.reply(334, "", "%s", base64.StdEncoding.EncodeToString([]byte(prompt)))
+	return ss.challengeMax([]byte(prompt), maxSubAuthLine)
+}
+
+// challengeMax is challenge with binary data and a line bound.
+func (ss *subSession) challengeMax(data []byte, max int) ([]byte, bool) {
+	ss.reply(334, "", "%s", base64.StdEncoding.EncodeToString(data))
 	ss.w.Flush()
 	ss.c.SetReadDeadline(time.Now().Add(ss.o.IdleTimeout))
-	line, err := smtp.ReadLine(ss.r, maxSubAuthLine)
+	line, err := smtp.ReadLine(ss.r, max)
 	if errors.Is(err, smtp.ErrLineTooLong) {
 		ss.fail(500, "5.5.6", "authentication line too long")
 		return nil, false

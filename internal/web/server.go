@@ -66,6 +66,11 @@ type Options struct {
 	// authenticator (throttled) before a password change; it must not
 	// accept an app password. nil: no password change.
 	CheckPassword func(ctx context.Context, login, password string, remote net.Addr) error
+	// Negotiate, when set, serves GET /auth/negotiate: Kerberos single
+	// sign-on (HTTP Negotiate, RFC 4559) that opens a web session with
+	// OpenSession and sets the same cookie as the password sign-in.
+	Negotiate   func(ctx context.Context, token []byte, remote net.Addr) (*store.Principal, error)
+	OpenSession func(ctx context.Context, p *store.Principal, remote net.Addr) (*directory.Session, error)
 }
 
 // Server is the web client's http.Handler.
@@ -127,6 +132,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/web/login":
 		s.only(w, r, s.login, http.MethodPost)
+	case p == "/auth/negotiate" && s.o.Negotiate != nil && s.o.OpenSession != nil:
+		s.only(w, r, s.negotiate, http.MethodGet)
 	case p == "/web/logout":
 		s.only(w, r, s.logout, http.MethodPost)
 	case p == "/web/api/password":

@@ -1,0 +1,113 @@
+package directory_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/directory/kerberos"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/store/storefault"
+	"github.com/roost-mail/roost/internal/testenv"
+)
+
+// apReq asks MIT's libgssapi (python3-gssapi) for the first token of a
+// context with service@localhost, as a client with env's ticket would
+// send it.
+func apReq(t *testing.T, env []string, service string) []byte {
+	t.Helper()
+	cmd := exec.Command("/usr/bin/python3", "-c", `import gssapi, sys
+n = gssapi.Name(sys.argv[1] + "@localhost", gssapi.NameType.hostbased_service)
+sys.stdout.buffer.write(gssapi.SecurityContext(name=n, usage="initiate").step())`, service)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil || len(out) == 0 {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("python gssapi: %v %s", err, stderr)
+	}
+	return out
+}
+
+// TestKerberosDirectoryDown: a good ticket meeting a failing directory
+// is a temporary failure (503 on HTTP), never bad credentials; the same
+// principal signs in once the directory is back, and an inactive user is
+// refused as such.
+func TestKerberosDirectoryDown(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import gssapi").Run(); err != nil {
+		t.Skip("python3-gssapi not installed")
+	}
+	k := testenv.StartKDC(t)
+	kt := k.ServiceKeytab("HTTP/localhost")
+	k.AddUser("alice", "pw-alice")
+	k.AddUser("room", "pw-room")
+	env := k.Kinit("alice", "pw-alice", "")
+	roomEnv := k.Kinit("room", "pw-room", filepath.Join(k.Dir(), "room.cc"))
+	acc, err := kerberos.New(kerberos.Config{Keytab: kt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sys := store.SystemContext(context.Background())
+	db.CreateTenant(sys, "acme")
+	h, _ := auth.HashPassword("pw")
+	for _, u := range []store.User{{Login: "alice", Email: "alice@acme.test", Active: true, PasswordHash: h},
+		{Login: "room", Active: false, PasswordHash: h}} {
+		if _, err := db.CreateUser(sys, "acme", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := storefault.New(db)
+	a := &directory.Authenticator{Store: f, Kerberos: acc}
+	ip := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}
+	ctx := context.Background()
+
+	f.Fail(errors.New("database is down"), "GetUser")
+	_, err = a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", ip)
+	if err == nil || errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("directory down: %v, want a temporary failure", err)
+	}
+	basic := &directory.BasicAuth{Negotiate: func(ctx context.Context, tok []byte, remote net.Addr) (*store.Principal, error) {
+		return a.Negotiate(ctx, tok, "jmap", remote)
+	}}
+	code := func(tok []byte) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/jmap/session", nil)
+		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(tok))
+		basic.Check(rec, req)
+		return rec.Code
+	}
+	if c := code(apReq(t, env, "HTTP")); c != 503 {
+		t.Fatalf("HTTP with the directory down: %d, want 503", c)
+	}
+	f.Heal()
+	if p, err := a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", ip); err != nil || p.Login != "alice" {
+		t.Fatalf("directory back: %v %v", p, err)
+	}
+	if _, err := a.Negotiate(ctx, apReq(t, roomEnv, "HTTP"), "jmap", ip); !errors.Is(err, directory.ErrInactive) {
+		t.Fatalf("inactive user: %v", err)
+	}
+	if c := code([]byte("not a token")); c != 401 {
+		t.Fatalf("garbage token: %d", c)
+	}
+}

@@ -312,7 +312,6 @@ CREATE TABLE thread_keys (
 	thread_id BIGINT NOT NULL,
 	PRIMARY KEY (store_id, key)
 );
-);
 `,
 	// 11: the full-text index (store.Index, search.go): a cursor per
 	// store into its change journal and one document per indexed item.

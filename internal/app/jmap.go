@@ -25,7 +25,7 @@ func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *direct
 			// Protocol "jmap": app passwords scoped to JMAP work here.
 			return authn.Authenticate(directory.WithAuthInfo(ctx, "jmap", ""), login, pw, remote, "web")
 		},
-		VerifyBearer: httpBearer(authn, "jmap")}
+		VerifyBearer: httpBearer(authn, "jmap"), SearchIndex: cfg.SearchIndex}
 	if webServer != nil {
 		o.Session = webServer.JMAPAuth
 	}

@@ -66,6 +66,10 @@ type Options struct {
 	// cache of its own, the directory's credential cache sees such
 	// changes at once.
 	AuthCacheTTL time.Duration
+	// SearchIndex answers Email/query's text conditions and
+	// SearchSnippet/get from the full-text index (config search_index,
+	// docs/search.md); messages newer than the index are read.
+	SearchIndex bool
 
 	// Core capability limits (RFC 8620 §2).
 	MaxSizeUpload         int64

@@ -234,3 +234,125 @@ func TestEmailQueryIndexDifferential(t *testing.T) {
 		})
 	}
 }
+
+func snippetOf(t *testing.T, e *env, filter any, id string) map[string]any {
+	t.Helper()
+	res := e.must("alice", "SearchSnippet/get", map[string]any{"accountId": e.acct("alice"), "filter": filter, "emailIds": []string{id}})
+	list := res["list"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("SearchSnippet/get: %v", res)
+	}
+	return list[0].(map[string]any)
+}
+
+// TestSearchSnippetIndex: with the index, an indexed message's snippet
+// marks whole words of the indexed text (HTML as text, escaped); a
+// message newer than the index, and every message without the index,
+// get the substring highlighter.
+func TestSearchSnippetIndex(t *testing.T) {
+	t.Parallel()
+	e, pe := newEnvOn(t, "")
+	inbox := e.folder("alice", store.SpecialInbox)
+	msg := "From: Bob <bob@acme.test>\r\nTo: alice@acme.test\r\nSubject: Quarterly <budget> review\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
+		"<html><head><style>p{}</style><script>budget()</script></head><body><p>Our budgets &amp; the forecast:</p>" +
+		"<p>the budget   grows</p></body></html>\r\n"
+	old := e.appendRaw(inbox.ID, msg, time.Now())
+	indexStore(t, e.db, inbox.StoreID)
+	tail := e.appendRaw(inbox.ID, msg, time.Now())
+	oldID, tailID := "E"+fmt.Sprint(old.ID), "E"+fmt.Sprint(tail.ID)
+	filter := map[string]any{"operator": "AND", "conditions": []any{
+		map[string]any{"text": "budg"},
+		map[string]any{"operator": "NOT", "conditions": []any{map[string]any{"body": "forecast"}}}}}
+
+	sn := snippetOf(t, e, filter, oldID)
+	if got, want := sn["subject"], "Quarterly &lt;<mark>budget</mark>&gt; review"; got != want {
+		t.Errorf("indexed subject %q, want %q", got, want)
+	}
+	p, _ := sn["preview"].(string)
+	if !strings.Contains(p, "Our <mark>budgets</mark> &amp; the forecast: the <mark>budget</mark> grows") ||
+		strings.Contains(p, "script") || strings.Contains(p, "()") || strings.Contains(p, "<mark>forecast") {
+		t.Errorf("indexed preview %q: want whole words marked in the HTML's text, escaped, no script, NOT terms unmarked", p)
+	}
+	// The tail, and the server without the index: substrings.
+	for name, c := range map[string]struct {
+		e  *env
+		id string
+	}{"tail": {e, tailID}, "no index": {pe, oldID}} {
+		sn := snippetOf(t, c.e, filter, c.id)
+		if s, _ := sn["subject"].(string); !strings.Contains(s, "<mark>budg</mark>et") {
+			t.Errorf("%s: subject %q, want the substring marked", name, s)
+		}
+	}
+	// No match in the subject: null; a term the index has no word for
+	// is left to the substring highlighter.
+	sn = snippetOf(t, e, map[string]any{"body": "grows"}, oldID)
+	if sn["subject"] != nil || !strings.Contains(fmt.Sprint(sn["preview"]), "<mark>grows</mark>") {
+		t.Errorf("body grows: %v", sn)
+	}
+	sn = snippetOf(t, e, map[string]any{"text": "&"}, oldID)
+	if sn["subject"] != nil {
+		t.Errorf("text &: subject %v, want null", sn["subject"])
+	}
+}
+
+// TestEmailQueryTextBounds: what clients may send in text filters —
+// thousands of words, FTS5 and tsquery syntax, thousands of conditions —
+// gets a result or an RFC 8620 error, never serverFail.
+func TestEmailQueryTextBounds(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testenv.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			e, _ := newEnvOn(t, backend)
+			inbox := e.folder("alice", store.SpecialInbox)
+			for i := range 5 {
+				e.appendRaw(inbox.ID, diffMessage(rand.New(rand.NewPCG(uint64(i), 3)), i, wordsFor()), time.Now())
+			}
+			indexStore(t, e.db, inbox.StoreID)
+			long := strings.Repeat("budget ", 10000)
+			syntax := []string{`"`, `budget"`, `*`, `budget*`, `NEAR(budget review)`, `budget AND review OR -x`, `subject:budget`,
+				`(budget`, `budget & !review | x:*`, `'budget' <-> review`, `\"\\`, `^budget`, `{budget}`, "\x00budget", `budget:*A`}
+			acct := e.acct("alice")
+			check := func(what string, filter any) {
+				t.Helper()
+				name, res := e.call1("alice", "Email/query", map[string]any{"accountId": acct, "filter": filter})
+				switch name {
+				case "Email/query":
+				case "error":
+					if tp := res["type"]; tp == "serverFail" || tp == "serverUnavailable" {
+						t.Errorf("%s: %v", what, res)
+					}
+				default:
+					t.Errorf("%s: %s %v", what, name, res)
+				}
+				name, res = e.call1("alice", "SearchSnippet/get", map[string]any{"accountId": acct, "filter": filter, "emailIds": []string{"E1"}})
+				if name == "error" && (res["type"] == "serverFail" || res["type"] == "serverUnavailable") {
+					t.Errorf("snippet %s: %v", what, res)
+				}
+			}
+			for _, f := range []string{"text", "body", "subject", "from", "to", "cc", "bcc"} {
+				check(f+" of 10,000 words", map[string]any{f: long})
+				for _, s := range syntax {
+					check(f+" "+s, map[string]any{f: s})
+				}
+			}
+			var conds []any
+			for i := range 5000 {
+				conds = append(conds, map[string]any{"text": fmt.Sprintf("w%d", i)})
+			}
+			name, res := e.call1("alice", "Email/query", map[string]any{"accountId": acct, "filter": map[string]any{"operator": "OR", "conditions": conds}})
+			if name != "error" || res["type"] != "unsupportedFilter" {
+				t.Errorf("5,000 conditions: %s %v, want unsupportedFilter", name, res)
+			}
+			// 900 conditions: within the limit; the first MaxKeyLookups from
+			// the index, the rest read; the answer is right.
+			conds = conds[:900]
+			conds = append(conds, map[string]any{"text": "user1@example.org"})
+			ids := queryIDs(t, e, map[string]any{"accountId": acct, "filter": map[string]any{"operator": "OR", "conditions": conds}})
+			if len(ids) != 1 {
+				t.Errorf("900 conditions: %v, want the one message from user1", ids)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package jmapserver
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"strings"
@@ -190,6 +191,9 @@ func (c *call) indexSnippet(it *store.Item, terms []store.IndexTerm, cursors map
 	cursor, ok := cursors[it.FolderID]
 	if !ok {
 		_, cur, err := c.s.o.Store.SearchIndex(c.ctx, it.FolderID, store.IndexQuery{Terms: terms[:1], Limit: 1, Unranked: true})
+		if errors.Is(err, store.ErrInvalid) {
+			return nil, nil // beyond the index's limits: the substring highlighter
+		}
 		if err != nil {
 			return nil, fmt.Errorf("search folder %d: %w", it.FolderID, err)
 		}
@@ -199,6 +203,9 @@ func (c *call) indexSnippet(it *store.Item, terms []store.IndexTerm, cursors map
 		return nil, nil
 	}
 	sn, err := c.s.searcher.SnippetTerms(c.ctx, it.ID, terms, false)
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("snippet of item %d: %w", it.ID, err)
 	}

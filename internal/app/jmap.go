@@ -11,6 +11,7 @@ import (
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/search/extract"
 	"github.com/roost-mail/roost/internal/store"
 	webui "github.com/roost-mail/roost/internal/web"
 )
@@ -25,7 +26,10 @@ func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *direct
 			// Protocol "jmap": app passwords scoped to JMAP work here.
 			return authn.Authenticate(directory.WithAuthInfo(ctx, "jmap", ""), login, pw, remote, "web")
 		},
-		VerifyBearer: httpBearer(authn, "jmap"), Negotiate: httpNegotiate(authn, "jmap")}
+		VerifyBearer: httpBearer(authn, "jmap"), Negotiate: httpNegotiate(authn, "jmap"), SearchIndex: cfg.SearchIndex}
+	if cfg.SearchIndex {
+		o.Extractor = extract.New(extractLimits(cfg), s.log.With("proto", "jmap"))
+	}
 	if webServer != nil {
 		o.Session = webServer.JMAPAuth
 	}

@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"errors"
+	"github.com/roost-mail/roost/internal/search"
 	"slices"
 	"sort"
 	"strings"
@@ -236,8 +237,8 @@ type evaluator struct {
 
 	saveDates map[int64]time.Time // by item id, for SAVED* keys (search_ext.go)
 
-	index  map[*imap.SearchKey]*indexAnswer // search_index.go
-	scores map[int64]float64                // FUZZY scores by item id
+	index  map[*imap.SearchKey]*search.Lookup // search_index.go
+	scores map[int64]float64                  // FUZZY scores by item id
 }
 
 func newEvaluator(s *session) *evaluator {

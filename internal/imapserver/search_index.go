@@ -1,12 +1,10 @@
 package imapserver
 
 import (
-	"errors"
 	"math"
 
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/search"
-	"github.com/roost-mail/roost/internal/store"
 )
 
 // SEARCH from the full-text index (Options.SearchIndex, docs/search.md).
@@ -27,18 +25,9 @@ import (
 // Under FUZZY (RFC 6203) words are stemmed, and the scores of the
 // lookups are the RELEVANCY of the matches.
 
-// maxIndexLookups bounds the index queries of one command; further keys
-// are tested by reading the messages.
-const maxIndexLookups = 32
-
-// indexAnswer is the index's answer to one key.
-type indexAnswer struct {
-	hits   map[int64]float64 // item id: score
-	cursor uint64
-}
-
-// prepareIndex looks the keys up in the index. Keys must not move in
-// memory afterwards (the answers are kept by key address).
+// prepareIndex looks the keys up in the index (search.LookupKey, at
+// most search.MaxKeyLookups). Keys must not move in memory afterwards
+// (the answers are kept by key address).
 func (ev *evaluator) prepareIndex(keys []imap.SearchKey) error {
 	if !ev.s.o.SearchIndex {
 		return nil
@@ -46,25 +35,10 @@ func (ev *evaluator) prepareIndex(keys []imap.SearchKey) error {
 	lookups := 0
 	var walk func(k *imap.SearchKey, fuzzy bool) error
 	walk = func(k *imap.SearchKey, fuzzy bool) error {
-		var fields []store.IndexField
-		switch k.Op {
-		case "FUZZY":
+		if k.Op == "FUZZY" {
 			fuzzy = true
-		case "TEXT":
-			fields = search.TextFields
-		case "BODY":
-			fields = search.BodyFields
-		case "SUBJECT":
-			fields = []store.IndexField{store.FieldSubject}
-		case "FROM":
-			fields = []store.IndexField{store.FieldFrom}
-		case "TO":
-			fields = []store.IndexField{store.FieldTo}
-		case "CC":
-			fields = []store.IndexField{store.FieldCc}
-		case "BCC":
-			fields = []store.IndexField{store.FieldBcc}
 		}
+		fields := search.KeyFields(k.Op)
 		if fields == nil {
 			for i := range k.Keys {
 				if err := walk(&k.Keys[i], fuzzy); err != nil {
@@ -73,33 +47,27 @@ func (ev *evaluator) prepareIndex(keys []imap.SearchKey) error {
 			}
 			return nil
 		}
-		if lookups >= maxIndexLookups {
+		if lookups >= search.MaxKeyLookups {
 			return nil
 		}
-		term, ok := search.Term(fields, k.Str, fuzzy)
-		if !ok {
-			return nil
-		}
-		lookups++
-		hits, cursor, err := ev.s.o.Store.SearchIndex(ev.s.ctx, ev.sel.folderID, store.IndexQuery{Terms: []store.IndexTerm{term}, Unranked: !fuzzy})
-		if errors.Is(err, store.ErrInvalid) {
-			return nil // beyond the index's limits: read the messages
-		}
+		a, err := search.LookupKey(ev.s.ctx, ev.s.o.Store, ev.sel.folderID, fields, k.Str, fuzzy)
 		if err != nil {
 			return wrap(opMailbox, err)
 		}
-		a := &indexAnswer{hits: make(map[int64]float64, len(hits)), cursor: cursor}
-		for _, h := range hits {
-			a.hits[h.ItemID] = h.Score
-			if fuzzy {
-				if ev.scores == nil {
-					ev.scores = map[int64]float64{}
-				}
-				ev.scores[h.ItemID] += h.Score
+		if a == nil {
+			return nil
+		}
+		lookups++
+		if fuzzy {
+			if ev.scores == nil {
+				ev.scores = map[int64]float64{}
+			}
+			for id, sc := range a.Hits {
+				ev.scores[id] += sc
 			}
 		}
 		if ev.index == nil {
-			ev.index = map[*imap.SearchKey]*indexAnswer{}
+			ev.index = map[*imap.SearchKey]*search.Lookup{}
 		}
 		ev.index[k] = a
 		return nil
@@ -121,11 +89,7 @@ func (ev *evaluator) indexed(k *imap.SearchKey) (match, ok bool) {
 		return false, false
 	}
 	m := ev.msg()
-	if m.modseq > a.cursor {
-		return false, false
-	}
-	_, match = a.hits[m.id]
-	return match, true
+	return a.Match(m.id, m.modseq)
 }
 
 // indexCost ranks keys by what they load: nothing (flags, numbers,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/search"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -59,6 +60,9 @@ type queryRun struct {
 	threads         map[int64]int64
 	threadFlags     map[int64][][]string
 	threadItemsRead int
+	// index holds the full-text index's answers to the filter's text
+	// conditions for the folder being read (prepareIndex).
+	index map[indexKey]*search.Lookup
 }
 
 func (q *queryRun) load(cd *candidate) *message {
@@ -152,50 +156,122 @@ func (q *queryRun) match(f *emailFilter, cd *candidate) bool {
 	if !q.matchThread(f, cd) {
 		return false
 	}
-	needMsg := f.HasAttachment != nil || f.Text != nil || f.From != nil || f.To != nil || f.Cc != nil ||
-		f.Bcc != nil || f.Subject != nil || f.Body != nil || f.Header != nil
-	if !needMsg {
-		return true
-	}
-	m := q.load(cd)
-	if m == nil {
-		return false
-	}
-	if f.HasAttachment != nil && m.hasAttachment() != *f.HasAttachment {
-		return false
-	}
-	for name, v := range map[string]*string{"From": f.From, "To": f.To, "Cc": f.Cc, "Bcc": f.Bcc, "Subject": f.Subject} {
-		if v != nil && !containsFold(headerText(m, name), *v) {
+	if f.HasAttachment != nil || f.Header != nil {
+		m := q.load(cd)
+		if m == nil {
 			return false
 		}
-	}
-	body := func() string { return m.root.Text(m.raw, 10<<20) }
-	if f.Body != nil && !containsFold(body(), *f.Body) {
-		return false
-	}
-	if f.Text != nil {
-		hit := false
-		for _, name := range []string{"From", "To", "Cc", "Bcc", "Subject"} {
-			if containsFold(headerText(m, name), *f.Text) {
-				hit = true
-				break
+		if f.HasAttachment != nil && m.hasAttachment() != *f.HasAttachment {
+			return false
+		}
+		if f.Header != nil {
+			v := headerText(m, f.Header[0])
+			if !m.root.Header.Has(f.Header[0]) {
+				return false
+			}
+			if len(f.Header) == 2 && !containsFold(v, f.Header[1]) {
+				return false
 			}
 		}
-		if !hit && !containsFold(body(), *f.Text) {
-			return false
-		}
 	}
-	if f.Header != nil {
-		v := headerText(m, f.Header[0])
-		if !m.root.Header.Has(f.Header[0]) {
-			return false
-		}
-		if len(f.Header) == 2 && !containsFold(v, f.Header[1]) {
+	for _, tc := range textConds(f) {
+		if !q.matchText(f, tc, cd) {
 			return false
 		}
 	}
 	return true
 }
+
+// textCond is one text condition of a FilterCondition: its name (as
+// search.KeyFields knows it) and value.
+type textCond struct {
+	name string
+	v    string
+}
+
+// textConds lists f's text conditions, the cheap header ones first.
+func textConds(f *emailFilter) []textCond {
+	var out []textCond
+	for _, c := range []struct {
+		name string
+		v    *string
+	}{{"subject", f.Subject}, {"from", f.From}, {"to", f.To}, {"cc", f.Cc}, {"bcc", f.Bcc}, {"body", f.Body}, {"text", f.Text}} {
+		if c.v != nil {
+			out = append(out, textCond{c.name, *c.v})
+		}
+	}
+	return out
+}
+
+// indexKey names a text condition of one filter node.
+type indexKey struct {
+	f    *emailFilter
+	name string
+}
+
+// prepareIndex looks the text conditions of filter up in the index for
+// one folder (search.LookupKey, at most search.MaxKeyLookups), replacing
+// the previous folder's answers. Conditions left out are tested by
+// reading the messages.
+func (q *queryRun) prepareIndex(filter *emailFilter, folderID int64) error {
+	q.index = nil
+	if !q.c.s.o.SearchIndex {
+		return nil
+	}
+	var walk func(f *emailFilter) error
+	walk = func(f *emailFilter) error {
+		for _, tc := range textConds(f) {
+			if len(q.index) >= search.MaxKeyLookups {
+				return nil
+			}
+			l, err := search.LookupKey(q.c.ctx, q.c.s.o.Store, folderID, search.KeyFields(tc.name), tc.v, false)
+			if err != nil {
+				return fmt.Errorf("search folder %d: %w", folderID, err)
+			}
+			if l != nil {
+				if q.index == nil {
+					q.index = map[indexKey]*search.Lookup{}
+				}
+				q.index[indexKey{f, tc.name}] = l
+			}
+		}
+		for i := range f.Conditions {
+			if err := walk(&f.Conditions[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(filter)
+}
+
+// matchText tests one text condition: from the index when it has the
+// message (search.Lookup.Match), else by reading the message: a
+// case-insensitive substring of the decoded header fields or body text.
+func (q *queryRun) matchText(f *emailFilter, tc textCond, cd *candidate) bool {
+	if match, ok := q.index[indexKey{f, tc.name}].Match(cd.sum.ID, cd.sum.ModSeq); ok {
+		return match
+	}
+	m := q.load(cd)
+	if m == nil {
+		return false
+	}
+	body := func() string { return m.root.Text(m.raw, 10<<20) }
+	switch tc.name {
+	case "body":
+		return containsFold(body(), tc.v)
+	case "text":
+		for _, name := range []string{"From", "To", "Cc", "Bcc", "Subject"} {
+			if containsFold(headerText(m, name), tc.v) {
+				return true
+			}
+		}
+		return containsFold(body(), tc.v)
+	}
+	return containsFold(headerText(m, textHeader[tc.name]), tc.v)
+}
+
+var textHeader = map[string]string{"from": "From", "to": "To", "cc": "Cc", "bcc": "Bcc", "subject": "Subject"}
 
 // maxFilterTerms bounds the conditions and inMailboxOtherThan ids of
 // one Email/query filter: each is tested against every message read.
@@ -288,6 +364,9 @@ func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 		items, err := c.s.o.Store.ListItems(c.ctx, f.ID, 1, 0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("items of folder %d: %w", f.ID, err)
+		}
+		if err := q.prepareIndex(&filter, f.ID); err != nil {
+			return nil, nil, err
 		}
 		if needThreads {
 			if err := q.loadThreads(items); err != nil {

@@ -2,28 +2,42 @@ package jmapserver
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"html"
 	"strings"
 	"unicode"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/search"
+	"github.com/roost-mail/roost/internal/store"
 )
 
+// maxSnippetTerms bounds the strings a snippet highlights.
+const maxSnippetTerms = 16
+
 // snippetTerms are the filter's text conditions that a snippet
-// highlights: text, subject and body, outside NOT (RFC 8621 §5).
-func snippetTerms(f *emailFilter, not bool, out *[]string) {
+// highlights: text, subject and body, outside NOT (RFC 8621 §5); index
+// gets them as index terms (search.Term: words, the last a prefix).
+func snippetTerms(f *emailFilter, not bool, out *[]string, index *[]store.IndexTerm) {
 	if f.Operator == "NOT" {
 		not = !not
 	}
 	if !not {
-		for _, v := range []*string{f.Text, f.Subject, f.Body} {
-			if v != nil && strings.TrimSpace(*v) != "" && len(*out) < 16 {
-				*out = append(*out, *v)
+		for _, c := range []struct {
+			name string
+			v    *string
+		}{{"text", f.Text}, {"subject", f.Subject}, {"body", f.Body}} {
+			if c.v != nil && strings.TrimSpace(*c.v) != "" && len(*out) < maxSnippetTerms {
+				*out = append(*out, *c.v)
+				if t, ok := search.Term(search.KeyFields(c.name), *c.v, false); ok {
+					*index = append(*index, t)
+				}
 			}
 		}
 	}
 	for i := range f.Conditions {
-		snippetTerms(&f.Conditions[i], not, out)
+		snippetTerms(&f.Conditions[i], not, out, index)
 	}
 }
 
@@ -78,8 +92,13 @@ const snippetWindow = 200
 
 // searchSnippetGet is SearchSnippet/get (RFC 8621 §5): the subject and a
 // part of the body of each email with the filter's text terms marked.
-// Terms are the filter's strings as Email/query matches them (substrings,
-// case-insensitive); a full-text index may refine them later.
+// With the full-text index (Options.SearchIndex), a message the index
+// has (its MODSEQ at or below the index's cursor for its folder) gets
+// search.Searcher's snippet: the words of the terms marked in the text
+// the indexer extracts (HTML as text, attachments too), as Email/query
+// matched it from the index. Other messages, and every message without
+// the index, get the filter's strings marked as Email/query matches
+// them by reading (case-insensitive substrings).
 func searchSnippetGet(c *call, raw json.RawMessage) (any, error) {
 	var a struct {
 		AccountID string          `json:"accountId"`
@@ -107,7 +126,9 @@ func searchSnippetGet(c *call, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	var terms []string
-	snippetTerms(&filter, false, &terms)
+	var iterms []store.IndexTerm
+	snippetTerms(&filter, false, &terms, &iterms)
+	cursors := map[int64]uint64{} // folder: the index's cursor
 	rterms := make([][]rune, len(terms))
 	for i, t := range terms {
 		rterms[i] = []rune(t)
@@ -123,7 +144,16 @@ func searchSnippetGet(c *call, raw json.RawMessage) (any, error) {
 			continue
 		}
 		snip := map[string]any{"emailId": id, "subject": nil, "preview": nil}
-		if len(rterms) > 0 {
+		if sn, err := c.indexSnippet(it, iterms, cursors); err != nil {
+			return nil, err
+		} else if sn != nil {
+			if sn.Subject != "" {
+				snip["subject"] = sn.Subject
+			}
+			if sn.Preview != "" {
+				snip["preview"] = sn.Preview
+			}
+		} else if len(rterms) > 0 {
 			m, err := c.s.loadMessage(c.ctx, it)
 			if err != nil {
 				return nil, err
@@ -149,4 +179,35 @@ func searchSnippetGet(c *call, raw json.RawMessage) (any, error) {
 		list = append(list, snip)
 	}
 	return map[string]any{"accountId": a.AccountID, "list": list, "notFound": notFound}, nil
+}
+
+// indexSnippet is the snippet of an item the index has; nil when there is
+// no index, no term it can mark, or the item is newer than the index.
+// cursors caches the index's cursor per folder.
+func (c *call) indexSnippet(it *store.Item, terms []store.IndexTerm, cursors map[int64]uint64) (*search.Snippet, error) {
+	if c.s.searcher == nil || len(terms) == 0 {
+		return nil, nil
+	}
+	cursor, ok := cursors[it.FolderID]
+	if !ok {
+		_, cur, err := c.s.o.Store.SearchIndex(c.ctx, it.FolderID, store.IndexQuery{Terms: terms[:1], Limit: 1, Unranked: true})
+		if errors.Is(err, store.ErrInvalid) {
+			return nil, nil // beyond the index's limits: the substring highlighter
+		}
+		if err != nil {
+			return nil, fmt.Errorf("search folder %d: %w", it.FolderID, err)
+		}
+		cursor, cursors[it.FolderID] = cur, cur
+	}
+	if it.ModSeq > cursor {
+		return nil, nil
+	}
+	sn, err := c.s.searcher.SnippetTerms(c.ctx, it.ID, terms, false)
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("snippet of item %d: %w", it.ID, err)
+	}
+	return sn, nil
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/proto/jmap"
+	"github.com/roost-mail/roost/internal/search"
+	"github.com/roost-mail/roost/internal/search/extract"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -70,6 +72,13 @@ type Options struct {
 	// cache of its own, the directory's credential cache sees such
 	// changes at once.
 	AuthCacheTTL time.Duration
+	// SearchIndex answers Email/query's text conditions and
+	// SearchSnippet/get from the full-text index (config search_index,
+	// docs/search.md); messages newer than the index are read.
+	SearchIndex bool
+	// Extractor extracts the text of SearchSnippet/get's previews as the
+	// indexer does; nil: the default limits.
+	Extractor *extract.Extractor
 
 	// Core capability limits (RFC 8620 §2).
 	MaxSizeUpload         int64
@@ -110,6 +119,7 @@ type Server struct {
 	streams   map[string]int // open EventSource streams per login
 	uploads   map[int64]map[blob.ID]upload
 	basic     *directory.BasicAuth
+	searcher  *search.Searcher // SearchSnippet/get's snippets from the indexed text
 	// delayed submissions (submissions.go)
 	subMu     sync.Mutex
 	subTimers map[string]bool
@@ -167,6 +177,9 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o, log: lg.With("proto", "jmap"), requests: map[string]int{}, uploading: map[string]int{}, streams: map[string]int{},
 		uploads: map[int64]map[blob.ID]upload{}}
+	if o.SearchIndex {
+		s.searcher = search.NewSearcher(o.Store, o.Extractor)
+	}
 	s.basic = &directory.BasicAuth{Authenticate: o.Authenticate, Bearer: o.VerifyBearer, Negotiate: o.Negotiate, Name: "JMAP",
 		Denied: "this account may not use JMAP", CacheTTL: o.AuthCacheTTL, Now: o.Now, Log: s.log}
 	return s

@@ -129,6 +129,16 @@ func (s *Searcher) Snippet(ctx context.Context, itemID int64, q Query) (*Snippet
 	if err != nil {
 		return nil, err
 	}
+	return s.SnippetTerms(ctx, itemID, iq.Terms, q.Fuzzy)
+}
+
+// SnippetTerms is Snippet for terms a protocol built (Term): the words
+// of the terms that are not negated are marked, the last word of a
+// prefix term as a prefix; with fuzzy, words are compared stemmed.
+func (s *Searcher) SnippetTerms(ctx context.Context, itemID int64, terms []store.IndexTerm, fuzzy bool) (*Snippet, error) {
+	if len(terms) > store.MaxIndexTerms {
+		return nil, fmt.Errorf("%w: more than %d terms", ErrQuery, store.MaxIndexTerms)
+	}
 	it, err := s.b.GetItem(ctx, itemID)
 	if err != nil {
 		return nil, err
@@ -147,12 +157,12 @@ func (s *Searcher) Snippet(ctx context.Context, itemID int64, q Query) (*Snippet
 		return nil, fmt.Errorf("extract item %d: %w", itemID, err)
 	}
 	var words []matcher
-	for _, t := range iq.Terms {
+	for _, t := range terms {
 		if t.Not {
 			continue
 		}
 		for i, tok := range t.Tokens {
-			words = append(words, matcher{tok, t.Prefix && i == len(t.Tokens)-1, q.Fuzzy})
+			words = append(words, matcher{tok, t.Prefix && i == len(t.Tokens)-1, fuzzy})
 		}
 	}
 	sn := &Snippet{}

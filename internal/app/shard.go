@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
@@ -151,7 +152,7 @@ func (s *server) endpointOf(ctx context.Context, login, home, proto string) (str
 func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 	host, _, err := net.SplitHostPort(frontend.String())
 	if err != nil {
-		return err
+		return fmt.Errorf("frontend address %s: %v: %w", frontend, err, errNotFrontend)
 	}
 	// A frontend gone for longer than a minute (and four heartbeats) no
 	// longer vouches for its address; a late heartbeat under load does
@@ -168,8 +169,12 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 			}
 		}
 	}
-	return fmt.Errorf("proxied login from %s, which is no live node with the frontend role", host)
+	return fmt.Errorf("proxied login from %s: %w", host, errNotFrontend)
 }
+
+// errNotFrontend is fromFrontend's refusal (any other error of it is the
+// registry's, a temporary failure).
+var errNotFrontend = errors.New("no live node with the frontend role has this address")
 
 // proxyDialer connects to backends from node_address, the address
 // backends know this frontend by.
@@ -241,6 +246,11 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 func (s *server) proxyLogin(feature string) func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
 	return func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
 		if err := s.fromFrontend(ctx, frontend); err != nil {
+			if !errors.Is(err, errNotFrontend) {
+				// The registry could not be read: a temporary failure,
+				// not a refused (and throttled) login.
+				return nil, fmt.Errorf("proxied login of %s: %w", login, err)
+			}
 			s.log.Warn("proxied login refused", "user", login, "err", err)
 			return nil, directory.ErrBadCredentials
 		}

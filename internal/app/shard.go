@@ -164,12 +164,23 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 			return err
 		}
 		for _, n := range nodes {
-			if n.Address == host && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			if sameHost(n.Address, host) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
 				return nil
 			}
 		}
 	}
 	return fmt.Errorf("proxied login from %s: %w", host, errNotFrontend)
+}
+
+// sameHost compares a registered node_address with a connection's host:
+// as IP addresses when both are ("2001:DB8::1" is "2001:db8::1",
+// "::ffff:10.0.0.1" is "10.0.0.1"), else as strings.
+func sameHost(registered, host string) bool {
+	a, b := net.ParseIP(registered), net.ParseIP(host)
+	if a != nil && b != nil {
+		return a.Equal(b)
+	}
+	return registered == host
 }
 
 // errNotFrontend is fromFrontend's refusal (any other error of it is the

@@ -172,6 +172,29 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 	return fmt.Errorf("proxied login from %s: %w", host, errNotFrontend)
 }
 
+// isFrontendIP reports whether ip is the address of a live frontend in
+// the registry as last read (no fresh read per connection: a stranger's
+// connections cost no database query beyond the cache's once per
+// heartbeat). Such connections are not held to the per-address limit.
+func (s *server) isFrontendIP(ip string) bool {
+	if ip == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nodes, err := s.registry(ctx, false)
+	if err != nil {
+		return false
+	}
+	stale := max(4*time.Duration(s.cfg.Load().NodeHeartbeat)*time.Second, time.Minute)
+	for _, n := range nodes {
+		if sameHost(n.Address, ip) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			return true
+		}
+	}
+	return false
+}
+
 // sameHost compares a registered node_address with a connection's host:
 // as IP addresses when both are ("2001:DB8::1" is "2001:db8::1",
 // "::ffff:10.0.0.1" is "10.0.0.1"), else as strings.
@@ -210,6 +233,7 @@ func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("imap")
+		o.ProxyPeer = s.isFrontendIP
 	}
 }
 
@@ -250,6 +274,7 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("pop3")
+		o.ProxyPeer = s.isFrontendIP
 	}
 }
 

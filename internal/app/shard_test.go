@@ -83,4 +83,8 @@ func TestFromFrontendAddressForms(t *testing.T) {
 			t.Errorf("%s: %v, want errNotFrontend", ip, err)
 		}
 	}
+	// The per-address limit's exemption follows the same registry.
+	if !s.isFrontendIP("2001:db8::7") || s.isFrontendIP("2001:db8::8") || s.isFrontendIP("") {
+		t.Error("isFrontendIP does not follow the registry")
+	}
 }

@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
@@ -151,7 +152,7 @@ func (s *server) endpointOf(ctx context.Context, login, home, proto string) (str
 func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 	host, _, err := net.SplitHostPort(frontend.String())
 	if err != nil {
-		return err
+		return fmt.Errorf("frontend address %s: %v: %w", frontend, err, errNotFrontend)
 	}
 	// A frontend gone for longer than a minute (and four heartbeats) no
 	// longer vouches for its address; a late heartbeat under load does
@@ -163,13 +164,51 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 			return err
 		}
 		for _, n := range nodes {
-			if n.Address == host && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			if sameHost(n.Address, host) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
 				return nil
 			}
 		}
 	}
-	return fmt.Errorf("proxied login from %s, which is no live node with the frontend role", host)
+	return fmt.Errorf("proxied login from %s: %w", host, errNotFrontend)
 }
+
+// isFrontendIP reports whether ip is the address of a live frontend in
+// the registry as last read (no fresh read per connection: a stranger's
+// connections cost no database query beyond the cache's once per
+// heartbeat). Such connections are not held to the per-address limit.
+func (s *server) isFrontendIP(ip string) bool {
+	if ip == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nodes, err := s.registry(ctx, false)
+	if err != nil {
+		return false
+	}
+	stale := max(4*time.Duration(s.cfg.Load().NodeHeartbeat)*time.Second, time.Minute)
+	for _, n := range nodes {
+		if sameHost(n.Address, ip) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			return true
+		}
+	}
+	return false
+}
+
+// sameHost compares a registered node_address with a connection's host:
+// as IP addresses when both are ("2001:DB8::1" is "2001:db8::1",
+// "::ffff:10.0.0.1" is "10.0.0.1"), else as strings.
+func sameHost(registered, host string) bool {
+	a, b := net.ParseIP(registered), net.ParseIP(host)
+	if a != nil && b != nil {
+		return a.Equal(b)
+	}
+	return registered == host
+}
+
+// errNotFrontend is fromFrontend's refusal (any other error of it is the
+// registry's, a temporary failure).
+var errNotFrontend = errors.New("no live node with the frontend role has this address")
 
 // proxyDialer connects to backends from node_address, the address
 // backends know this frontend by.
@@ -194,6 +233,7 @@ func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("imap")
+		o.ProxyPeer = s.isFrontendIP
 	}
 }
 
@@ -234,6 +274,7 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("pop3")
+		o.ProxyPeer = s.isFrontendIP
 	}
 }
 
@@ -241,6 +282,11 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 func (s *server) proxyLogin(feature string) func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
 	return func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
 		if err := s.fromFrontend(ctx, frontend); err != nil {
+			if !errors.Is(err, errNotFrontend) {
+				// The registry could not be read: a temporary failure,
+				// not a refused (and throttled) login.
+				return nil, fmt.Errorf("proxied login of %s: %w", login, err)
+			}
 			s.log.Warn("proxied login refused", "user", login, "err", err)
 			return nil, directory.ErrBadCredentials
 		}

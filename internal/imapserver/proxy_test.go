@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/store"
@@ -116,3 +118,25 @@ func TestProxyFrontend(t *testing.T) {
 
 // be0 returns the store of the options (the env is built around them).
 func be0(o *imapserver.Options) store.Backend { return o.Store }
+
+// TestProxyPeerConnectionLimit: a backend does not hold a frontend's
+// connections (ProxyPeer) to MaxConnectionsPerIP; other addresses are.
+func TestProxyPeerConnectionLimit(t *testing.T) {
+	for _, frontend := range []bool{true, false} {
+		e := newEnv(t, func(o *imapserver.Options) {
+			o.MaxConnectionsPerIP = 1
+			o.ProxyPeer = func(ip string) bool { return frontend && ip == "127.0.0.1" }
+		})
+		e.dial()
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		if got := strings.HasPrefix(l, "* OK "); got != frontend {
+			t.Errorf("frontend %v: second connection greeted %q", frontend, l)
+		}
+	}
+}

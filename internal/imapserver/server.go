@@ -78,6 +78,11 @@ type Options struct {
 	// the address the session comes from, remote the client's address
 	// the frontend passed on (IMAP ID x-originating-ip).
 	ProxyLogin func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
+	// ProxyPeer, on a backend, reports whether a connection's address
+	// (netserve.RemoteIP) is a frontend's: a frontend carries many
+	// clients' sessions, so its connections are not held to
+	// MaxConnectionsPerIP (each client was counted by the frontend).
+	ProxyPeer func(ip string) bool
 
 	// MaxConnectionsPerIP and MaxConnectionsPerUser bound simultaneous IMAP
 	// connections from one IP address and authenticated sessions of one
@@ -193,7 +198,10 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 // handle runs one connection's session, within the per-address limit.
 func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	ip := netserve.RemoteIP(c.RemoteAddr())
-	release, ok := s.ip.Admit(c)
+	release, ok := func() {}, true
+	if s.o.ProxyPeer == nil || !s.o.ProxyPeer(ip) {
+		release, ok = s.ip.Admit(c)
+	}
 	if !ok {
 		s.log.Info("too many connections", "remote", ip)
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))

@@ -42,3 +42,29 @@ func TestConnectionsPerIP(t *testing.T) {
 		}
 	}
 }
+
+// A backend's connections from a frontend (ProxyPeer) carry many clients
+// and are not held to max_connections_per_ip; other addresses still are.
+func TestConnectionsPerIPFrontend(t *testing.T) {
+	for _, frontend := range []bool{true, false} {
+		e := start(t, true, func(o *pop3server.Options) {
+			o.MaxConnectionsPerIP = 1
+			o.ProxyPeer = func(ip string) bool { return frontend && ip == "127.0.0.1" }
+		})
+		var lines []string
+		for range 3 {
+			c, err := net.Dial("tcp", e.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			l, _ := bufio.NewReader(c).ReadString('\n')
+			lines = append(lines, l)
+		}
+		refused := strings.HasPrefix(lines[2], "-ERR [SYS/TEMP]")
+		if !strings.HasPrefix(lines[0], "+OK") || refused == frontend {
+			t.Errorf("frontend %v: greetings %q", frontend, lines)
+		}
+	}
+}

@@ -50,6 +50,10 @@ type Options struct {
 	ProxyDial   func(ctx context.Context, addr string) (net.Conn, error)
 	ProxySecret []byte
 	ProxyLogin  func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
+	// ProxyPeer, on a backend, reports whether a connection's address
+	// (netserve.RemoteIP) is a frontend's, whose connections are not held
+	// to MaxConnectionsPerIP (each client was counted by the frontend).
+	ProxyPeer func(ip string) bool
 	// GSSAPI, when set, starts a SASL GSSAPI (Kerberos, RFC 4752)
 	// exchange: SASL GSSAPI is offered, with or without TLS (no password
 	// crosses the wire).
@@ -111,7 +115,10 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 		return errors.New("pop3s: no TLS certificate configured")
 	}
 	return s.t.Serve(ln, func(c net.Conn) {
-		release, ok := s.ip.Admit(c)
+		release, ok := func() {}, true
+		if s.o.ProxyPeer == nil || !s.o.ProxyPeer(netserve.RemoteIP(c.RemoteAddr())) {
+			release, ok = s.ip.Admit(c)
+		}
 		if !ok {
 			// RFC 2449 §8.1.2: a temporary system problem, before any TLS.
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))

@@ -101,10 +101,13 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 		}
 		// A pooled connection the backend has closed meanwhile: nothing
 		// was accepted yet, so start again on a new one.
+		// (rc stays set when the dial fails: the deferred close needs one.)
 		rc.c.Close()
-		if rc, err = s.l.relays.dial(ctx, s.l, backend); err != nil {
+		fresh, err := s.l.relays.dial(ctx, s.l, backend)
+		if err != nil {
 			return got, err
 		}
+		rc = fresh
 		rc.c.SetDeadline(time.Now().Add(relayTimeout))
 		r, w = rc.r, rc.w
 		if err := want("MAIL "+s.fromArg, 250); err != nil {

@@ -1,8 +1,11 @@
 package smtpserver_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -104,4 +107,77 @@ func TestLMTPFrontendSplit(t *testing.T) {
 	if verbs["LHLO"] != 1 || verbs["MAIL"] != 2 || verbs["RCPT"] != 3 || verbs["DATA"] != 2 {
 		t.Errorf("backend saw %v, want one LHLO, two MAIL, three RCPT, two DATA", verbs)
 	}
+}
+
+// TestLMTPFrontendRedialFails: a pooled relay connection the backend
+// has closed is dialled again; when that dial fails too the recipient
+// gets a temporary failure (it used to crash the server: the deferred
+// close ran on the failed dial's nil connection).
+func TestLMTPFrontendRedialFails(t *testing.T) {
+	be := start(t, 3)
+	var mu sync.Mutex
+	dials := 0
+	fe := smtpserver.NewLMTP(smtpserver.Options{Store: be.db, Hostname: "front.test", SpoolDir: t.TempDir(), Logger: testenv.Logger(t),
+		Route: func(ctx context.Context, users []*store.User) (string, error) {
+			if users[0].Login == "u2" {
+				return "backend.test:24", nil
+			}
+			return "", nil
+		},
+		Dial: func(ctx context.Context, addr string) (net.Conn, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			dials++
+			if dials > 1 {
+				return nil, errors.New("backend down")
+			}
+			fc, bc := net.Pipe()
+			go fakeBackend(bc) // one transaction, then it hangs up
+			return fc, nil
+		}})
+	ln := testenv.Listen(t)
+	go fe.Serve(ln, false)
+	t.Cleanup(func() { fe.Close() })
+
+	c := dial(t, "tcp", ln.Addr().String())
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: one\r\n\r\nhi\r\n.")
+	c.expect("250 2.0.0 relayed")
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: two\r\n\r\nhi\r\n.")
+	c.expect("451 4.3.0 <u2@acme.test>")
+	c.cmd("QUIT", "221")
+	mu.Lock()
+	defer mu.Unlock()
+	if dials != 2 {
+		t.Errorf("%d dials, want 2", dials)
+	}
+}
+
+// fakeBackend answers one LMTP transaction of one recipient on c, then
+// closes it.
+func fakeBackend(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	io.WriteString(c, "220 backend.test LMTP\r\n")
+	for _, reply := range []string{"250 backend.test\r\n", "250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go ahead\r\n"} {
+		if _, err := r.ReadString('\n'); err != nil {
+			return
+		}
+		io.WriteString(c, reply)
+	}
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if l == ".\r\n" {
+			break
+		}
+	}
+	io.WriteString(c, "250 2.0.0 relayed\r\n")
 }

@@ -147,7 +147,7 @@ func xmlText(ctx context.Context, r io.Reader, maxDepth int, max int64) (string,
 			}
 		case xml.EndElement:
 			depth--
-			if breakAfter[t.Name.Local] && b.Len() > 0 {
+			if breakAfter[t.Name.Local] && b.Len() > 0 && int64(b.Len()) < max {
 				b.WriteByte('\n')
 			}
 		case xml.CharData:

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/config"
+	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/sqlstore"
+)
+
+// TestProxyLoginRegistryFailure: a proxied login from an address that is
+// no registered frontend is refused as bad credentials, but a node
+// registry that cannot be read is a temporary failure, not a wrong
+// password (nor a throttled failed login).
+func TestProxyLoginRegistryFailure(t *testing.T) {
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{log: slog.New(slog.DiscardHandler), db: db}
+	s.cfg.Store(config.Default())
+	login := s.proxyLogin("imap")
+	front := &net.TCPAddr{IP: net.ParseIP("127.0.0.9"), Port: 40000}
+
+	_, err = login(context.Background(), "alice", front, front)
+	if !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("proxied login from an unregistered address: %v, want ErrBadCredentials", err)
+	}
+
+	db.Close()
+	_, err = login(context.Background(), "alice", front, front)
+	if err == nil || errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("proxied login with the registry unreadable: %v, want a temporary failure", err)
+	}
+}
+
+// TestFromFrontendAddressForms: a frontend registered with its
+// node_address written in another form than the connection's address
+// (IPv6 in capitals or with zeros spelled out) is still recognised; a
+// node without the frontend role, or another address, is not.
+func TestFromFrontendAddressForms(t *testing.T) {
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sys := store.SystemContext(context.Background())
+	now := time.Now()
+	for _, n := range []store.Node{
+		{Name: "front", Address: "2001:DB8:0:0::7", Roles: []string{"frontend"}, Started: now, Instance: "a"},
+		{Name: "back", Address: "2001:db8::8", Roles: []string{"backend"}, Started: now, Instance: "b"},
+	} {
+		if _, err := db.Heartbeat(sys, n, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &server{log: slog.New(slog.DiscardHandler), db: db}
+	s.cfg.Store(config.Default())
+	addr := func(ip string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(ip), Port: 40000} }
+	if err := s.fromFrontend(context.Background(), addr("2001:db8::7")); err != nil {
+		t.Errorf("registered frontend refused: %v", err)
+	}
+	for _, ip := range []string{"2001:db8::8", "2001:db8::9"} {
+		if err := s.fromFrontend(context.Background(), addr(ip)); !errors.Is(err, errNotFrontend) {
+			t.Errorf("%s: %v, want errNotFrontend", ip, err)
+		}
+	}
+	// The per-address limit's exemption follows the same registry.
+	if !s.isFrontendIP("2001:db8::7") || s.isFrontendIP("2001:db8::8") || s.isFrontendIP("") {
+		t.Error("isFrontendIP does not follow the registry")
+	}
+}

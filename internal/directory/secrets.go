@@ -243,7 +243,9 @@ func (a *Authenticator) bearerUser(ctx context.Context, token, service string) (
 	if kind == "" {
 		for _, v := range a.TokenVerifiers {
 			login, err := v.VerifyToken(ctx, token, service)
-			if errors.Is(err, ErrBadCredentials) {
+			if errors.Is(err, ErrBadCredentials) && !errors.Is(err, ErrScope) {
+				// Not this verifier's token; a token it knows but
+				// out of scope is its answer (not a guess).
 				continue
 			}
 			return login, nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -65,6 +66,8 @@ func roostBrowser(t *testing.T, authURL, login, password, session string) (strin
 		req, _ := http.NewRequest(method, u, body)
 		if form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			// A browser names the page's origin on every POST.
+			req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
 		}
 		if session != "" {
 			req.AddCookie(&http.Cookie{Name: oidc.SessionCookie, Value: session})
@@ -157,6 +160,14 @@ func TestOIDCProviderOpenIDClient(t *testing.T) {
 	adminCall(t, admin, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, admin, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","name":"Alice Liddell","password":"account pw"}`, 201)
 
+	// The admin socket is up; the HTTP listener may come a moment later.
+	waitFor(t, "http listener", func() bool {
+		conn, err := net.Dial("tcp", c.http)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
 	// No client, no provider.
 	if resp, err := http.Get(issuer + "/.well-known/openid-configuration"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("discovery without a client: %v %v", resp, err)

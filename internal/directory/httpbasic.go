@@ -220,7 +220,9 @@ func (b *BasicAuth) checkNegotiate(w http.ResponseWriter, r *http.Request, tok s
 	case errors.Is(err, ErrFeature), errors.Is(err, ErrInactive):
 		http.Error(w, b.Denied, http.StatusForbidden)
 	default:
-		log.Error(b.Name+" negotiate", "remote", r.RemoteAddr, "err", err)
+		if !errors.Is(err, ErrThrottled) {
+			log.Error(b.Name+" negotiate", "remote", r.RemoteAddr, "err", err)
+		}
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, "authentication temporarily unavailable", http.StatusServiceUnavailable)
 	}

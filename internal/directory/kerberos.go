@@ -90,6 +90,9 @@ func (a *Authenticator) refuseKerberos(ctx context.Context, protocol, mech strin
 func (a *Authenticator) admitKerberos(ctx context.Context, id kerberos.Identity, authzid, protocol, mech string, remote net.Addr) (*store.Principal, error) {
 	ctx = WithAuthInfo(ctx, protoLabel(protocol), mech)
 	ip := hostOf(remote)
+	if err := a.checkBan(ctx, ip, id.Login, featureOf(protocol), "kerberos sign-in"); err != nil {
+		return nil, err
+	}
 	sys := store.SystemContext(ctx)
 	u, err := a.Store.GetUser(sys, id.Login)
 	if errors.Is(err, store.ErrNotFound) && strings.Contains(id.Login, "@") {

@@ -111,3 +111,46 @@ func TestKerberosDirectoryDown(t *testing.T) {
 		t.Fatalf("garbage token: %d", c)
 	}
 }
+
+// TestKerberosBanned: a good ticket from an address the throttle banned
+// (password guessing) is refused with ErrThrottled (503 on HTTP, not a
+// fresh challenge), as every other sign-in from it; another address
+// signs in with the same ticket's principal.
+func TestKerberosBanned(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import gssapi").Run(); err != nil {
+		t.Skip("python3-gssapi not installed")
+	}
+	k := testenv.StartKDC(t)
+	kt := k.ServiceKeytab("HTTP/localhost")
+	k.AddUser("alice", "pw-alice")
+	env := k.Kinit("alice", "pw-alice", "")
+	acc, err := kerberos.New(kerberos.Config{Keytab: kt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme")
+	s.User(t, "acme", store.User{Login: "alice", Active: true}, "pw")
+	a := &directory.Authenticator{Store: s.DB, Kerberos: acc, Throttle: &auth.Throttle{BaseDelay: 1, BanAfter: 3}}
+	ctx := context.Background()
+	banned := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 7), Port: 5000}
+	for range 4 {
+		a.Authenticate(ctx, "alice", "bad", banned, "imap")
+	}
+	if p, err := a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", banned); !errors.Is(err, directory.ErrThrottled) {
+		t.Errorf("banned address: %v %v, want ErrThrottled", p, err)
+	}
+	basic := &directory.BasicAuth{Negotiate: func(ctx context.Context, tok []byte, _ net.Addr) (*store.Principal, error) {
+		return a.Negotiate(ctx, tok, "jmap", banned)
+	}}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/jmap/session", nil)
+	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(apReq(t, env, "HTTP")))
+	if basic.Check(rec, req); rec.Code != 503 {
+		t.Errorf("HTTP from a banned address: %d, want 503", rec.Code)
+	}
+	other := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 8), Port: 5000}
+	if p, err := a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", other); err != nil || p.Login != "alice" {
+		t.Errorf("another address: %v %v", p, err)
+	}
+}

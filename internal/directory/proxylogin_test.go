@@ -53,3 +53,30 @@ func TestProxyLogin(t *testing.T) {
 		t.Errorf("another address: %v", err)
 	}
 }
+
+// TestSingleSignOnBanned: a sign-in another party vouched for (an OpenID
+// provider's ID token through CreateSessionFor) is refused with
+// ErrThrottled from an address the throttle banned, and no session is
+// opened; another address still signs in.
+func TestSingleSignOnBanned(t *testing.T) {
+	s := testenv.Open(t, testenv.Options{})
+	s.Tenants(t, "acme")
+	s.User(t, "acme", store.User{Login: "alice", Active: true}, "pw")
+	a := &directory.Authenticator{Store: s.DB, Throttle: &auth.Throttle{BaseDelay: 1, BanAfter: 3}}
+	ctx := context.Background()
+	client := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 7), Port: 4242}
+	for range 4 {
+		a.Authenticate(ctx, "alice", "bad", client, "imap")
+	}
+	if sess, err := a.CreateSessionFor(ctx, "alice", client); !errors.Is(err, directory.ErrThrottled) || sess != nil {
+		t.Errorf("banned address: %+v, %v, want ErrThrottled", sess, err)
+	}
+	sys := store.SystemContext(ctx)
+	if list, err := a.ListSessions(sys, "alice"); err != nil || len(list) != 0 {
+		t.Errorf("sessions after a refused sign-in: %d, %v", len(list), err)
+	}
+	other := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 8), Port: 1}
+	if _, err := a.CreateSessionFor(ctx, "alice", other); err != nil {
+		t.Errorf("another address: %v", err)
+	}
+}

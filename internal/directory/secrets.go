@@ -243,7 +243,9 @@ func (a *Authenticator) bearerUser(ctx context.Context, token, service string) (
 	if kind == "" {
 		for _, v := range a.TokenVerifiers {
 			login, err := v.VerifyToken(ctx, token, service)
-			if errors.Is(err, ErrBadCredentials) {
+			if errors.Is(err, ErrBadCredentials) && !errors.Is(err, ErrScope) {
+				// Not this verifier's token; a token it knows but
+				// out of scope is its answer (not a guess).
 				continue
 			}
 			return login, nil, err
@@ -462,7 +464,11 @@ func (a *Authenticator) CreateSession(ctx context.Context, login, password strin
 // feature, and the sign-in is told to Observe (audit log, metrics) with
 // mechanism "oidc". Errors are VerifyBearer's.
 func (a *Authenticator) CreateSessionFor(ctx context.Context, login string, remote net.Addr) (*Session, error) {
-	p, err := a.admit(WithAuthInfo(ctx, "web", "oidc"), login, "", hostOf(remote), "web", true)
+	ctx = WithAuthInfo(ctx, "web", "oidc")
+	if err := a.checkBan(ctx, hostOf(remote), login, "web", "single sign-on"); err != nil {
+		return nil, err
+	}
+	p, err := a.admit(ctx, login, "", hostOf(remote), "web", true)
 	if err != nil {
 		return nil, err
 	}
@@ -564,12 +570,26 @@ func (a *Authenticator) ListSessions(ctx context.Context, login string) ([]*stor
 // has verified the frontend (shared secret, registered node).
 func (a *Authenticator) ProxyLogin(ctx context.Context, login string, remote net.Addr, feature string) (*store.Principal, error) {
 	ip := hostOf(remote)
-	if a.Throttle != nil {
-		if _, banned := a.Throttle.Check(ip, login); banned {
-			a.log().Warn("proxied login refused: throttled", "user", login, "ip", ip)
-			a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
-			return nil, ErrThrottled
-		}
+	if err := a.checkBan(ctx, ip, login, feature, "proxied login"); err != nil {
+		return nil, err
 	}
 	return a.admit(WithAuthInfo(ctx, feature, "proxy"), login, "", ip, feature, true)
+}
+
+// checkBan refuses, with ErrThrottled, a sign-in of login from ip that
+// another party vouched for (a proxying frontend, an OpenID provider, a
+// Kerberos ticket) while the throttle bans the address or the account
+// from it: such sign-ins are not guesses and do not count as failures,
+// but a banned source stays banned whichever way it signs in.
+func (a *Authenticator) checkBan(ctx context.Context, ip, login, feature, what string) error {
+	if a.Throttle == nil {
+		return nil
+	}
+	if _, banned := a.Throttle.Check(ip, login); banned {
+		a.Throttle.Refused(ip, login)
+		a.log().Warn(what+" refused: throttled", "user", login, "ip", ip)
+		a.observe(ctx, AuthEvent{Login: login, IP: ip, Feature: feature, Reason: "throttled"})
+		return ErrThrottled
+	}
+	return nil
 }

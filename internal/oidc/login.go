@@ -80,7 +80,7 @@ func (l *Login) Mount(mux *http.ServeMux) {
 // the browser to the provider's end_session_endpoint (RP-initiated
 // logout) when it has one, else to Done. Same-origin POSTs only.
 func (l *Login) logout(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" || (r.Header.Get("Origin") != "" && !sameHost(r.Header.Get("Origin"), r.Host)) {
+	if !sameOrigin(r) {
 		page(w, http.StatusForbidden, "Cross-site sign-out refused.")
 		return
 	}
@@ -107,10 +107,25 @@ func (l *Login) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, done, http.StatusSeeOther)
 }
 
-// sameHost reports whether an Origin header names host.
-func sameHost(origin, host string) bool {
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, host)
+// sameOrigin reports whether r comes from a page of this server, by the
+// web client's rule (internal/web): Sec-Fetch-Site is same-origin, or,
+// from a browser that sends no fetch metadata, Origin names this host. A
+// sibling subdomain (same-site, which a SameSite=Strict cookie does not
+// stop) and a request naming no origin are refused.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+	default: // same-site, cross-site, none
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 func (l *Login) redirectURI() string { return l.RedirectURI }

@@ -175,9 +175,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	remote := directory.RemoteAddr(r)
-	if r.Method == http.MethodPost && (r.Header.Get("Sec-Fetch-Site") == "cross-site" || (r.Header.Get("Origin") != "" && !sameHost(r.Header.Get("Origin"), r.Host))) {
-		// The forms post to this page only: a cross-site POST is login
-		// CSRF or a forged consent.
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		// The forms post to this page only: another origin's POST (a
+		// sibling subdomain's too) is login CSRF or a forged consent.
 		page(w, http.StatusForbidden, "Cross-site request refused.")
 		return
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/testenv"
@@ -88,5 +90,34 @@ func TestProviderKeyRotation(t *testing.T) {
 	clock = clock.Add(RefreshTTL + time.Hour)
 	if k2 := kids(b); len(k2) != 1 || k2[0] != k[1] {
 		t.Fatalf("old key still published after RefreshTTL: %v (were %v)", k2, k)
+	}
+}
+
+// TestProviderTokenOutOfScope: an access token of Roost's provider
+// without the roost scope, presented as a bearer token, is refused as
+// out of scope (ErrScope: insufficient_scope), not as an unknown token,
+// and does not count as a guess against the address.
+func TestProviderTokenOutOfScope(t *testing.T) {
+	env := testenv.Open(t, testenv.Options{})
+	env.Tenants(t, "acme")
+	env.User(t, "acme", store.User{Login: "alice", Active: true}, "pw")
+	ctx := context.Background()
+	p := &Provider{Store: env, Issuer: "https://mail.example.com"}
+	tok, err := p.sign(ctx, "at+jwt", jwt.Claims{Issuer: p.Issuer, Expiry: jwt.NewNumericDate(time.Now().Add(AccessTTL))},
+		inner{Use: "access", Login: "alice", Scope: "openid email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &directory.Authenticator{Store: env, Throttle: &auth.Throttle{BaseDelay: 1, FreeFailures: 1, BanAfter: 2},
+		TokenVerifiers: []directory.TokenVerifier{p}}
+	ip := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 7), Port: 1}
+	for range 3 {
+		if _, err := a.VerifyBearer(ctx, tok, "", "imap", ip); !errors.Is(err, directory.ErrScope) {
+			t.Fatalf("token without the roost scope: %v, want ErrScope", err)
+		}
+	}
+	// The address is not banned: a password sign-in from it still works.
+	if _, err := a.Authenticate(ctx, "alice", "pw", ip, "imap"); err != nil {
+		t.Fatalf("password sign-in after out-of-scope tokens: %v", err)
 	}
 }

@@ -44,7 +44,9 @@ func (s *Server) negotiate(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, directory.ErrFeature), errors.Is(err, directory.ErrInactive):
 		refuse(w, http.StatusForbidden, "denied", "this account may not use the web client")
 	default:
-		s.log.Error("web negotiate", "remote", r.RemoteAddr, "err", err)
+		if !errors.Is(err, directory.ErrThrottled) {
+			s.log.Error("web negotiate", "remote", r.RemoteAddr, "err", err)
+		}
 		w.Header().Set("Retry-After", "60")
 		refuse(w, http.StatusServiceUnavailable, "unavailable", "sign-in temporarily unavailable; try again later")
 	}

@@ -49,9 +49,9 @@ func (s *Server) html(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Security-Policy", HTMLCSP)
 		h.Set("X-Frame-Options", "SAMEORIGIN")
 		h.Set("Content-Type", "text/html; charset=utf-8")
-		// A message's content never changes; the URL is per user only
-		// through the cookie, hence private.
-		h.Set("Cache-Control", "private, max-age=3600")
+		// Not kept in the browser's cache: a message read on a shared
+		// computer must not outlive the sign-out there.
+		h.Set("Cache-Control", "no-store")
 		io.WriteString(w, Sanitize(body))
 	})
 }

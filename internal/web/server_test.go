@@ -298,6 +298,9 @@ func TestHTMLView(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, "<p>Grüße</p>") {
 		t.Fatalf("html view: %d %q", res.StatusCode, body)
 	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("html view Cache-Control %q: a message would stay in the browser's cache after sign-out", cc)
+	}
 	for _, bad := range []string{"<script", "onerror", "javascript:", "alert"} {
 		if strings.Contains(body, bad) {
 			t.Errorf("html view kept %q: %s", bad, body)

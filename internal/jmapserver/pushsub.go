@@ -63,7 +63,35 @@ func (s *Server) pushAllowed(ip netip.Addr) bool {
 			return true
 		}
 	}
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return false
+	}
+	for _, n := range pushSpecialNetworks {
+		if n.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// pushSpecialNetworks are ranges that IsGlobalUnicast lets through but
+// that are not the public Internet, or that embed an IPv4 address a
+// relay or translator would reach (NAT64, 6to4, Teredo, IPv4-compatible
+// addresses): "this network" (0/8, which Linux dials as loopback),
+// carrier-grade NAT, IETF protocol assignments, benchmarking, reserved,
+// and the deprecated IPv6 site-local range. Read-only after init.
+var pushSpecialNetworks = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("fec0::/10"),
 }
 
 // pushClient posts to callbacks: every connection's address is checked

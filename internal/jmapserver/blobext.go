@@ -160,7 +160,7 @@ func (c *call) appendSource(st *store.Store, buf *bytes.Buffer, ds dataSource, r
 			length = size - off
 		}
 		// RFC 9404 §4.1: a range beyond the blob is an error.
-		if off > size || off+length > size {
+		if off > size || length > size-off { // (off+length may overflow)
 			return invalidProps("the range is beyond the blob's end")
 		}
 		if length > room {
@@ -250,7 +250,7 @@ func (c *call) blobObject(st *store.Store, id string, props []string, offset, le
 	if length != nil {
 		n = *length
 	}
-	truncated := off+n > size || (offset != nil && *offset > size)
+	truncated := n > size-off || (offset != nil && *offset > size) // (off+n may overflow)
 	n = min(n, size-off)
 	if n > maxBlobGetData {
 		n, truncated = maxBlobGetData, true

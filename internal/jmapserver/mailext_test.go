@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -214,6 +215,18 @@ func TestParseAndBlobs(t *testing.T) {
 	obj = g["list"].([]any)[0].(map[string]any)
 	if obj["data:asText"] != "big From:" || obj["isTruncated"] != true {
 		t.Fatalf("Blob/get range %v", g)
+	}
+	// A length so large that offset+length overflows is still a range
+	// past the end: truncated for Blob/get, refused for Blob/upload.
+	g = e.mustWith("alice", blobCaps, "Blob/get", map[string]any{"accountId": acct, "ids": []string{bid}, "properties": []string{"data"}, "offset": 6, "length": int64(math.MaxInt64)})
+	obj = g["list"].([]any)[0].(map[string]any)
+	if obj["data:asText"] != "big From:" || obj["isTruncated"] != true {
+		t.Fatalf("Blob/get huge range %v", g)
+	}
+	bu = e.mustWith("alice", blobCaps, "Blob/upload", map[string]any{"accountId": acct, "create": map[string]any{
+		"huge": map[string]any{"data": []any{map[string]any{"blobId": bid, "offset": 6, "length": int64(math.MaxInt64)}}}}})
+	if setErr(bu, "notCreated", "huge") != "invalidProperties" {
+		t.Fatalf("Blob/upload huge range %v", bu)
 	}
 	g = e.mustWith("alice", blobCaps, "Blob/get", map[string]any{"accountId": acct, "ids": []string{junk}, "properties": []string{"data:asText"}})
 	if obj = g["list"].([]any)[0].(map[string]any); obj["isEncodingProblem"] != true || obj["data:asText"] != nil {

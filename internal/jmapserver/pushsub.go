@@ -521,6 +521,12 @@ func (s *Server) watchPush(storeID int64, login string) {
 		defer sub.Close()
 		sys := store.SystemContext(ctx)
 		var last uint64
+		// One post in flight per subscription: changes arriving while it
+		// is under way are coalesced into the latest StateChange, sent
+		// when it ends (a slow callback does not pile up goroutines).
+		var flightMu sync.Mutex
+		inflight := map[string]bool{}
+		pending := map[string]map[string]any{}
 		for {
 			select {
 			case <-ctx.Done():
@@ -553,11 +559,31 @@ func (s *Server) watchPush(storeID int64, login string) {
 					for _, t := range types {
 						changed[t] = jmap.FormatState(ch.Seq)
 					}
+					msg := map[string]any{"@type": "StateChange", "changed": map[string]any{jmap.FormatID('A', storeID): changed}}
+					flightMu.Lock()
+					if inflight[id] {
+						pending[id] = msg
+						flightMu.Unlock()
+						continue
+					}
+					inflight[id] = true
+					flightMu.Unlock()
 					target, id := p.URL, id
 					s.goPush(func(ctx context.Context) {
-						if err := s.post(ctx, target, map[string]any{"@type": "StateChange",
-							"changed": map[string]any{jmap.FormatID('A', storeID): changed}}); err != nil {
-							s.log.Info("JMAP push not delivered", "user", login, "subscription", id, "err", err)
+						for {
+							if err := s.post(ctx, target, msg); err != nil {
+								s.log.Info("JMAP push not delivered", "user", login, "subscription", id, "err", err)
+							}
+							flightMu.Lock()
+							next, ok := pending[id]
+							delete(pending, id)
+							if !ok || ctx.Err() != nil {
+								delete(inflight, id)
+								flightMu.Unlock()
+								return
+							}
+							flightMu.Unlock()
+							msg = next
 						}
 					})
 				}

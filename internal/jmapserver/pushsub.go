@@ -165,7 +165,8 @@ func (s *Server) post(ctx context.Context, target string, v any) error {
 			return nil
 		}
 		last = fmt.Errorf("callback answered %s", res.Status)
-		if res.StatusCode/100 == 4 && res.StatusCode != http.StatusTooManyRequests {
+		// A refusal or a redirect (not followed) will not change on retry.
+		if (res.StatusCode/100 == 4 && res.StatusCode != http.StatusTooManyRequests) || res.StatusCode/100 == 3 {
 			return last
 		}
 	}

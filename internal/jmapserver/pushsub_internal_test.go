@@ -30,10 +30,14 @@ func TestPushRefusedAtConnect(t *testing.T) {
 	if err := s2.post(context.Background(), srv.URL, map[string]any{"@type": "StateChange"}); err != nil || hits.Load() != 1 {
 		t.Fatalf("allowed post: %v (%d hits)", err, hits.Load())
 	}
-	redir := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/", http.StatusFound))
+	var redirHits atomic.Int32
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirHits.Add(1)
+		http.Redirect(w, r, "http://169.254.169.254/", http.StatusFound)
+	}))
 	defer redir.Close()
-	if err := s2.post(context.Background(), redir.URL, map[string]any{}); err == nil {
-		t.Fatal("a redirect counted as delivered")
+	if err := s2.post(context.Background(), redir.URL, map[string]any{}); err == nil || redirHits.Load() != 1 {
+		t.Fatalf("a redirect: %v after %d attempts (want an error, no retry)", err, redirHits.Load())
 	}
 }
 

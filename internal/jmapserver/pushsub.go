@@ -333,6 +333,16 @@ func pushSubscriptionSet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Expired subscriptions are forgotten (RFC 8620 §7.2: the server
+	// may), so that they do not hold the per-user limit forever.
+	for _, id := range slices.Sorted(mapKeys(subs)) {
+		if !c.s.o.Now().Before(subs[id].Expires) {
+			if err := c.savePushSub(st, id, nil); err != nil {
+				return nil, fmt.Errorf("forget expired push subscription %s: %w", id, err)
+			}
+			delete(subs, id)
+		}
+	}
 	res := &setResponse{Created: map[string]any{}, Updated: map[string]any{}, Destroyed: []string{},
 		NotCreated: map[string]*jmap.SetError{}, NotUpdated: map[string]*jmap.SetError{}, NotDestroyed: map[string]*jmap.SetError{}}
 	var verify []string

@@ -188,3 +188,32 @@ func TestPushCoalescesWhileSlow(t *testing.T) {
 		}
 	}
 }
+
+// Expired subscriptions do not count against the per-user limit: a
+// client that never destroyed its old ones can still subscribe.
+func TestPushExpiredFreeTheLimit(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	e := newEnv(t, func(o *jmapserver.Options) {
+		o.PushAllowedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		o.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	})
+	sink := newPushSink(t)
+	create := map[string]any{}
+	for i := range 16 {
+		create[fmt.Sprint("p", i)] = map[string]any{"deviceClientId": "phone", "url": sink.url}
+	}
+	res := e.must("alice", "PushSubscription/set", map[string]any{"create": create})
+	if len(res["created"].(map[string]any)) != 16 {
+		t.Fatalf("create 16: %v", res)
+	}
+	one := map[string]any{"create": map[string]any{"x": map[string]any{"deviceClientId": "phone", "url": sink.url}}}
+	if res := e.must("alice", "PushSubscription/set", one); setErr(res, "notCreated", "x") != "overQuota" {
+		t.Fatalf("17th: %v", res)
+	}
+	now.Add(int64(8 * 24 * time.Hour)) // all 16 have expired
+	if res := e.must("alice", "PushSubscription/set", one); res["created"].(map[string]any)["x"] == nil {
+		t.Fatalf("after expiry: %v", res)
+	}
+}

@@ -392,9 +392,21 @@ func blobCopy(c *call, raw json.RawMessage) (any, error) {
 	if c.s.o.Blobs == nil {
 		return nil, jmap.Errorf(jmap.ErrForbidden, "uploads are not available")
 	}
+	own, err := c.ownStore()
+	if err != nil {
+		return nil, err
+	}
 	copied, notCopied := map[string]string{}, map[string]*jmap.SetError{}
 	for _, id := range a.BlobIDs {
-		rc, size, typ, err := c.s.openBlob(c.ctx, from.ID, c.resolveID(id))
+		rid := c.resolveID(id)
+		if from.ID != own.ID && !strings.HasPrefix(rid, "m") && !strings.HasPrefix(rid, "p") {
+			// Another user's account is reached through a shared folder:
+			// its messages (and their parts) are readable as the store
+			// allows, its uploads and scripts are not.
+			notCopied[id] = &jmap.SetError{Type: jmap.SetBlobNotFound}
+			continue
+		}
+		rc, size, typ, err := c.s.openBlob(c.ctx, from.ID, rid)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
 			notCopied[id] = &jmap.SetError{Type: jmap.SetBlobNotFound}
 			continue

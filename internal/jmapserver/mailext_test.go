@@ -260,6 +260,11 @@ func TestParseAndBlobs(t *testing.T) {
 	if setErr(cp, "notCopied", "Gnope") != "blobNotFound" {
 		t.Fatalf("Blob/copy %v", cp)
 	}
+	// A shared folder shares its messages, not the owner's uploads.
+	cp = e.must("bob", "Blob/copy", map[string]any{"fromAccountId": acct, "accountId": e.acct("bob"), "blobIds": []string{up, bid}})
+	if setErr(cp, "notCopied", up) != "blobNotFound" || setErr(cp, "notCopied", bid) != "blobNotFound" {
+		t.Fatalf("bob copies alice's uploads: %v", cp)
+	}
 }
 
 // RFC 8621 §5: SearchSnippet/get marks the filter's text terms, escaped

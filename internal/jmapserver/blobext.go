@@ -367,8 +367,8 @@ func blobLookup(c *call, raw json.RawMessage) (any, error) {
 	return map[string]any{"accountId": a.AccountID, "list": list, "notFound": notFound}, nil
 }
 
-// blobCopy is Blob/copy (RFC 8620 §6.3): a blob of one account becomes
-// an upload of another (own or shared, as Email/copy resolves them).
+// blobCopy is Blob/copy (RFC 8620 §6.3): a blob of one account (own or
+// shared, as Email/copy resolves them) becomes an upload of one's own.
 func blobCopy(c *call, raw json.RawMessage) (any, error) {
 	var a struct {
 		FromAccountID string   `json:"fromAccountId"`
@@ -385,17 +385,16 @@ func blobCopy(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	to, err := c.copyAccount(a.AccountID)
+	// The copy becomes an upload, and uploads go to one's own account
+	// only (as /jmap/upload): another user's uploads are theirs.
+	to, err := c.account(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	if c.s.o.Blobs == nil {
 		return nil, jmap.Errorf(jmap.ErrForbidden, "uploads are not available")
 	}
-	own, err := c.ownStore()
-	if err != nil {
-		return nil, err
-	}
+	own := to
 	copied, notCopied := map[string]string{}, map[string]*jmap.SetError{}
 	for _, id := range a.BlobIDs {
 		rid := c.resolveID(id)

@@ -265,6 +265,11 @@ func TestParseAndBlobs(t *testing.T) {
 	if setErr(cp, "notCopied", up) != "blobNotFound" || setErr(cp, "notCopied", bid) != "blobNotFound" {
 		t.Fatalf("bob copies alice's uploads: %v", cp)
 	}
+	// Nor can bob put uploads into alice's account (they would push
+	// hers out of the per-account upload table).
+	if n, a := e.call1("bob", "Blob/copy", map[string]any{"fromAccountId": acct, "accountId": acct, "blobIds": []string{fmt.Sprintf("m%d", it.ID)}}); errType(n, a) != "accountNotFound" {
+		t.Fatalf("bob copies into alice's account: %s %v", n, a)
+	}
 }
 
 // RFC 8621 §5: SearchSnippet/get marks the filter's text terms, escaped

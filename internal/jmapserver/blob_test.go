@@ -108,6 +108,16 @@ func TestStoreFailure(t *testing.T) {
 		t.Fatalf("Email/changes: %s %v", n, a)
 	}
 	fb.Heal()
+	// A mailbox the store cannot read now is not "no such mailbox".
+	inbox := fmt.Sprintf("M%d", e.folder("alice", store.SpecialInbox).ID)
+	fb.Fail(nil, "GetFolder")
+	n, a = e.call1("alice", "Email/set", map[string]any{"accountId": acct, "create": map[string]any{
+		"c": map[string]any{"mailboxIds": map[string]any{inbox: true}, "subject": "x", "textBody": []any{map[string]any{"partId": "1", "type": "text/plain"}},
+			"bodyValues": map[string]any{"1": map[string]any{"value": "hi"}}}}})
+	if n != "error" || a["type"] != "serverFail" {
+		t.Fatalf("Email/set create with failing store: %s %v", n, a)
+	}
+	fb.Heal()
 	fb.Fail(nil, "UserStore")
 	if r := e.do("alice", "GET", "/jmap/session", nil); r.code != 500 {
 		t.Fatalf("session: %d", r.code)

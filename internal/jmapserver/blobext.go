@@ -160,7 +160,7 @@ func (c *call) appendSource(st *store.Store, buf *bytes.Buffer, ds dataSource, r
 			length = size - off
 		}
 		// RFC 9404 §4.1: a range beyond the blob is an error.
-		if off > size || off+length > size {
+		if off > size || length > size-off { // (off+length may overflow)
 			return invalidProps("the range is beyond the blob's end")
 		}
 		if length > room {
@@ -250,7 +250,7 @@ func (c *call) blobObject(st *store.Store, id string, props []string, offset, le
 	if length != nil {
 		n = *length
 	}
-	truncated := off+n > size || (offset != nil && *offset > size)
+	truncated := n > size-off || (offset != nil && *offset > size) // (off+n may overflow)
 	n = min(n, size-off)
 	if n > maxBlobGetData {
 		n, truncated = maxBlobGetData, true
@@ -367,8 +367,8 @@ func blobLookup(c *call, raw json.RawMessage) (any, error) {
 	return map[string]any{"accountId": a.AccountID, "list": list, "notFound": notFound}, nil
 }
 
-// blobCopy is Blob/copy (RFC 8620 §6.3): a blob of one account becomes
-// an upload of another (own or shared, as Email/copy resolves them).
+// blobCopy is Blob/copy (RFC 8620 §6.3): a blob of one account (own or
+// shared, as Email/copy resolves them) becomes an upload of one's own.
 func blobCopy(c *call, raw json.RawMessage) (any, error) {
 	var a struct {
 		FromAccountID string   `json:"fromAccountId"`
@@ -385,16 +385,27 @@ func blobCopy(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	to, err := c.copyAccount(a.AccountID)
+	// The copy becomes an upload, and uploads go to one's own account
+	// only (as /jmap/upload): another user's uploads are theirs.
+	to, err := c.account(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	if c.s.o.Blobs == nil {
 		return nil, jmap.Errorf(jmap.ErrForbidden, "uploads are not available")
 	}
+	own := to
 	copied, notCopied := map[string]string{}, map[string]*jmap.SetError{}
 	for _, id := range a.BlobIDs {
-		rc, size, typ, err := c.s.openBlob(c.ctx, from.ID, c.resolveID(id))
+		rid := c.resolveID(id)
+		if from.ID != own.ID && !strings.HasPrefix(rid, "m") && !strings.HasPrefix(rid, "p") {
+			// Another user's account is reached through a shared folder:
+			// its messages (and their parts) are readable as the store
+			// allows, its uploads and scripts are not.
+			notCopied[id] = &jmap.SetError{Type: jmap.SetBlobNotFound}
+			continue
+		}
+		rc, size, typ, err := c.s.openBlob(c.ctx, from.ID, rid)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
 			notCopied[id] = &jmap.SetError{Type: jmap.SetBlobNotFound}
 			continue

@@ -615,3 +615,27 @@ func testCalDAVChangePushed(t *testing.T, e *gwEnv) {
 		t.Fatalf("changes %v", ch)
 	}
 }
+
+// The instances an expanding query builds are bounded across events,
+// not only per series: eleven minutely series of 2000 instances each
+// are refused, not built.
+func TestExpansionBounded(t *testing.T) {
+	e := newGWEnv(t, testenv.SQLite)
+	acct := e.acct("alice")
+	cal := fmt.Sprintf("C%d", e.folder("alice", store.SpecialCalendar).ID)
+	create := map[string]any{}
+	for i := range 11 {
+		create[fmt.Sprint("e", i)] = map[string]any{"calendarIds": map[string]any{cal: true}, "title": "tick",
+			"start": "2026-01-01T00:00:00", "timeZone": "Etc/UTC", "duration": "PT1M",
+			"recurrenceRules": []any{map[string]any{"@type": "RecurrenceRule", "frequency": "minutely"}}}
+	}
+	set := e.gwMust("alice", "CalendarEvent/set", map[string]any{"accountId": acct, "create": create})
+	if len(set["created"].(map[string]any)) != 11 {
+		t.Fatalf("create %v", set)
+	}
+	n, a := e.gw("alice", "CalendarEvent/query", map[string]any{"accountId": acct, "expandRecurrences": true,
+		"filter": map[string]any{"after": "2026-01-01T00:00:00Z", "before": "2026-02-01T00:00:00Z"}})
+	if n != "error" || a["type"] != "requestTooLarge" {
+		t.Fatalf("expanding 22000 instances: %s %v (%d ids)", n, a["type"], len(fmt.Sprint(a["ids"])))
+	}
+}

@@ -408,6 +408,10 @@ var eventSorts = []string{"start", "uid", "created", "updated", "recurrenceId"}
 // may ask for (maxExpandedQueryDuration).
 const maxExpansion = 400 * 24 * time.Hour
 
+// maxExpandedInstances bounds the instances one expanding query builds,
+// across all its events (each series alone stops at 2000).
+const maxExpandedInstances = 20000
+
 func calendarEventQuery(c *call, raw json.RawMessage) (any, error) {
 	var a eventQueryArgs
 	if err := parseArgs(raw, &a); err != nil {
@@ -481,7 +485,7 @@ func (c *call) eventQueryIDs(accountID string, rawFilter json.RawMessage, sortBy
 		created, updated string
 	}
 	var hits []hit
-	read := 0
+	read, expanded := 0, 0
 	for _, f := range folders {
 		calID := jmap.FormatID('C', f.ID)
 		if top && filter.InCalendars != nil && !slices.Contains(filter.InCalendars, calID) {
@@ -523,6 +527,9 @@ func (c *call) eventQueryIDs(accountID string, rawFilter json.RawMessage, sortBy
 				if err != nil && len(occ) == 0 {
 					c.s.log.Warn("JMAP: expansion failed", "folder", f.ID, "name", it.Name, "err", err)
 					continue
+				}
+				if expanded += len(occ); expanded > maxExpandedInstances {
+					return nil, nil, jmap.Errorf(jmap.ErrRequestTooLarge, "more than %d instances to expand: narrow the window or the calendars", maxExpandedInstances)
 				}
 				recurring := s.Master != nil && (s.Master.Prop("RRULE") != nil || s.Master.Prop("RDATE") != nil) || len(s.Overrides) > 0
 				for _, oc := range occ {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -62,6 +63,9 @@ func (c *call) target(st *store.Store, ids map[string]bool) (*store.Folder, erro
 	}
 	for id, on := range ids {
 		f, err := c.mailboxOf(st, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrPermission) {
+			return nil, err // the store failed: serverFail, not a bad mailbox id
+		}
 		if err != nil || !on {
 			return nil, invalidProps("no mailbox "+id, "mailboxIds")
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -215,6 +216,18 @@ func TestParseAndBlobs(t *testing.T) {
 	if obj["data:asText"] != "big From:" || obj["isTruncated"] != true {
 		t.Fatalf("Blob/get range %v", g)
 	}
+	// A length so large that offset+length overflows is still a range
+	// past the end: truncated for Blob/get, refused for Blob/upload.
+	g = e.mustWith("alice", blobCaps, "Blob/get", map[string]any{"accountId": acct, "ids": []string{bid}, "properties": []string{"data"}, "offset": 6, "length": int64(math.MaxInt64)})
+	obj = g["list"].([]any)[0].(map[string]any)
+	if obj["data:asText"] != "big From:" || obj["isTruncated"] != true {
+		t.Fatalf("Blob/get huge range %v", g)
+	}
+	bu = e.mustWith("alice", blobCaps, "Blob/upload", map[string]any{"accountId": acct, "create": map[string]any{
+		"huge": map[string]any{"data": []any{map[string]any{"blobId": bid, "offset": 6, "length": int64(math.MaxInt64)}}}}})
+	if setErr(bu, "notCreated", "huge") != "invalidProperties" {
+		t.Fatalf("Blob/upload huge range %v", bu)
+	}
 	g = e.mustWith("alice", blobCaps, "Blob/get", map[string]any{"accountId": acct, "ids": []string{junk}, "properties": []string{"data:asText"}})
 	if obj = g["list"].([]any)[0].(map[string]any); obj["isEncodingProblem"] != true || obj["data:asText"] != nil {
 		t.Fatalf("Blob/get binary %v", g)
@@ -246,6 +259,16 @@ func TestParseAndBlobs(t *testing.T) {
 	}
 	if setErr(cp, "notCopied", "Gnope") != "blobNotFound" {
 		t.Fatalf("Blob/copy %v", cp)
+	}
+	// A shared folder shares its messages, not the owner's uploads.
+	cp = e.must("bob", "Blob/copy", map[string]any{"fromAccountId": acct, "accountId": e.acct("bob"), "blobIds": []string{up, bid}})
+	if setErr(cp, "notCopied", up) != "blobNotFound" || setErr(cp, "notCopied", bid) != "blobNotFound" {
+		t.Fatalf("bob copies alice's uploads: %v", cp)
+	}
+	// Nor can bob put uploads into alice's account (they would push
+	// hers out of the per-account upload table).
+	if n, a := e.call1("bob", "Blob/copy", map[string]any{"fromAccountId": acct, "accountId": acct, "blobIds": []string{fmt.Sprintf("m%d", it.ID)}}); errType(n, a) != "accountNotFound" {
+		t.Fatalf("bob copies into alice's account: %s %v", n, a)
 	}
 }
 

@@ -63,7 +63,35 @@ func (s *Server) pushAllowed(ip netip.Addr) bool {
 			return true
 		}
 	}
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return false
+	}
+	for _, n := range pushSpecialNetworks {
+		if n.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// pushSpecialNetworks are ranges that IsGlobalUnicast lets through but
+// that are not the public Internet, or that embed an IPv4 address a
+// relay or translator would reach (NAT64, 6to4, Teredo, IPv4-compatible
+// addresses): "this network" (0/8, which Linux dials as loopback),
+// carrier-grade NAT, IETF protocol assignments, benchmarking, reserved,
+// and the deprecated IPv6 site-local range. Read-only after init.
+var pushSpecialNetworks = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("fec0::/10"),
 }
 
 // pushClient posts to callbacks: every connection's address is checked
@@ -137,7 +165,8 @@ func (s *Server) post(ctx context.Context, target string, v any) error {
 			return nil
 		}
 		last = fmt.Errorf("callback answered %s", res.Status)
-		if res.StatusCode/100 == 4 && res.StatusCode != http.StatusTooManyRequests {
+		// A refusal or a redirect (not followed) will not change on retry.
+		if (res.StatusCode/100 == 4 && res.StatusCode != http.StatusTooManyRequests) || res.StatusCode/100 == 3 {
 			return last
 		}
 	}
@@ -303,6 +332,16 @@ func pushSubscriptionSet(c *call, raw json.RawMessage) (any, error) {
 	subs, err := c.pushSubs(st)
 	if err != nil {
 		return nil, err
+	}
+	// Expired subscriptions are forgotten (RFC 8620 §7.2: the server
+	// may), so that they do not hold the per-user limit forever.
+	for _, id := range slices.Sorted(mapKeys(subs)) {
+		if !c.s.o.Now().Before(subs[id].Expires) {
+			if err := c.savePushSub(st, id, nil); err != nil {
+				return nil, fmt.Errorf("forget expired push subscription %s: %w", id, err)
+			}
+			delete(subs, id)
+		}
 	}
 	res := &setResponse{Created: map[string]any{}, Updated: map[string]any{}, Destroyed: []string{},
 		NotCreated: map[string]*jmap.SetError{}, NotUpdated: map[string]*jmap.SetError{}, NotDestroyed: map[string]*jmap.SetError{}}
@@ -493,6 +532,12 @@ func (s *Server) watchPush(storeID int64, login string) {
 		defer sub.Close()
 		sys := store.SystemContext(ctx)
 		var last uint64
+		// One post in flight per subscription: changes arriving while it
+		// is under way are coalesced into the latest StateChange, sent
+		// when it ends (a slow callback does not pile up goroutines).
+		var flightMu sync.Mutex
+		inflight := map[string]bool{}
+		pending := map[string]map[string]any{}
 		for {
 			select {
 			case <-ctx.Done():
@@ -525,11 +570,31 @@ func (s *Server) watchPush(storeID int64, login string) {
 					for _, t := range types {
 						changed[t] = jmap.FormatState(ch.Seq)
 					}
+					msg := map[string]any{"@type": "StateChange", "changed": map[string]any{jmap.FormatID('A', storeID): changed}}
+					flightMu.Lock()
+					if inflight[id] {
+						pending[id] = msg
+						flightMu.Unlock()
+						continue
+					}
+					inflight[id] = true
+					flightMu.Unlock()
 					target, id := p.URL, id
 					s.goPush(func(ctx context.Context) {
-						if err := s.post(ctx, target, map[string]any{"@type": "StateChange",
-							"changed": map[string]any{jmap.FormatID('A', storeID): changed}}); err != nil {
-							s.log.Info("JMAP push not delivered", "user", login, "subscription", id, "err", err)
+						for {
+							if err := s.post(ctx, target, msg); err != nil {
+								s.log.Info("JMAP push not delivered", "user", login, "subscription", id, "err", err)
+							}
+							flightMu.Lock()
+							next, ok := pending[id]
+							delete(pending, id)
+							if !ok || ctx.Err() != nil {
+								delete(inflight, id)
+								flightMu.Unlock()
+								return
+							}
+							flightMu.Unlock()
+							msg = next
 						}
 					})
 				}

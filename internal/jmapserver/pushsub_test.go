@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,4 +127,93 @@ func TestPushSubscriptionRefusesInnerAddresses(t *testing.T) {
 		t.Fatalf("ifInState: %s %v", n, a)
 	}
 	var _ = strings.Contains
+}
+
+// A slow callback gets one post at a time per subscription: changes
+// made while a post is under way are coalesced into one StateChange
+// with the latest state, sent when the post ends (no goroutine and
+// connection per change piling up behind it).
+func TestPushCoalescesWhileSlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *jmapserver.Options) {
+		o.PushAllowedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	release := make(chan struct{})
+	got := make(chan map[string]any, 100)
+	var blocked atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		got <- m
+		if m["@type"] == "StateChange" && blocked.CompareAndSwap(false, true) {
+			<-release // the first StateChange hangs until released
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	next := func() map[string]any {
+		t.Helper()
+		select {
+		case m := <-got:
+			return m
+		case <-time.After(20 * time.Second):
+			t.Fatal("no push arrived")
+			return nil
+		}
+	}
+	res := e.must("alice", "PushSubscription/set", map[string]any{"create": map[string]any{
+		"p": map[string]any{"deviceClientId": "phone", "url": srv.URL, "types": []string{"Email"}}}})
+	id := res["created"].(map[string]any)["p"].(map[string]any)["id"].(string)
+	v := next()
+	e.must("alice", "PushSubscription/set", map[string]any{"update": map[string]any{id: map[string]any{"verificationCode": v["verificationCode"]}}})
+	e.deliver("alice", store.SpecialInbox, plainMsg)
+	if m := next(); m["@type"] != "StateChange" {
+		t.Fatalf("first push %v", m)
+	}
+	for range 10 {
+		e.deliver("alice", store.SpecialInbox, plainMsg)
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("a second post while the first is under way: %v", m)
+	case <-time.After(2 * time.Second):
+	}
+	want := e.must("alice", "Email/get", map[string]any{"accountId": e.acct("alice"), "ids": []string{}})["state"]
+	release <- struct{}{}
+	for {
+		m := next()
+		if m["changed"].(map[string]any)[e.acct("alice")].(map[string]any)["Email"] == want {
+			break
+		}
+	}
+}
+
+// Expired subscriptions do not count against the per-user limit: a
+// client that never destroyed its old ones can still subscribe.
+func TestPushExpiredFreeTheLimit(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	e := newEnv(t, func(o *jmapserver.Options) {
+		o.PushAllowedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		o.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	})
+	sink := newPushSink(t)
+	create := map[string]any{}
+	for i := range 16 {
+		create[fmt.Sprint("p", i)] = map[string]any{"deviceClientId": "phone", "url": sink.url}
+	}
+	res := e.must("alice", "PushSubscription/set", map[string]any{"create": create})
+	if len(res["created"].(map[string]any)) != 16 {
+		t.Fatalf("create 16: %v", res)
+	}
+	one := map[string]any{"create": map[string]any{"x": map[string]any{"deviceClientId": "phone", "url": sink.url}}}
+	if res := e.must("alice", "PushSubscription/set", one); setErr(res, "notCreated", "x") != "overQuota" {
+		t.Fatalf("17th: %v", res)
+	}
+	now.Add(int64(8 * 24 * time.Hour)) // all 16 have expired
+	if res := e.must("alice", "PushSubscription/set", one); res["created"].(map[string]any)["x"] == nil {
+		t.Fatalf("after expiry: %v", res)
+	}
 }

@@ -16,34 +16,42 @@ import (
 // MergeProps keeps orig's lines of each property group whose canonical
 // form (canon) equals the updated one.
 func MergeProps(orig, canon, upd Props, groupOf func(name string) string) Props {
-	lines := func(ps Props, g string) []string {
-		var out []string
+	// Each side grouped once: groupOf runs once per line, not once per
+	// line and group (an object of many groups stays linear).
+	byGroup := func(ps Props) map[string][]*Property {
+		m := map[string][]*Property{}
 		for _, p := range ps {
-			if groupOf(p.Name) == g {
-				out = append(out, PropString(p))
-			}
+			g := groupOf(p.Name)
+			m[g] = append(m[g], p)
+		}
+		return m
+	}
+	lines := func(ps []*Property) []string {
+		out := make([]string, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, PropString(p))
 		}
 		slices.Sort(out)
 		return out
 	}
+	origBy, canonBy := byGroup(orig), byGroup(canon)
 	var out Props
 	done := map[string]bool{}
+	var updBy map[string][]*Property
 	for _, p := range upd {
 		g := groupOf(p.Name)
 		if done[g] {
 			continue
 		}
 		done[g] = true
-		if slices.Equal(lines(canon, g), lines(upd, g)) && len(lines(orig, g)) > 0 {
-			for _, op := range orig {
-				if groupOf(op.Name) == g {
-					out = append(out, op)
-				}
-			}
+		if updBy == nil {
+			updBy = byGroup(upd)
+		}
+		O, C, U := origBy[g], canonBy[g], updBy[g]
+		if len(O) > 0 && slices.Equal(lines(C), lines(U)) {
+			out = append(out, O...)
 			continue
 		}
-		O, C := propsOf(orig, g, groupOf), propsOf(canon, g, groupOf)
-		U := propsOf(upd, g, groupOf)
 		single := len(O) == 1 && len(C) == 1 && len(U) == 1 && O[0].Name == U[0].Name && C[0].Name == U[0].Name
 		for _, u := range U {
 			var o, c *Property
@@ -53,16 +61,6 @@ func MergeProps(orig, canon, upd Props, groupOf func(name string) string) Props 
 				o, c = sameValued(O, u), sameValued(C, u)
 			}
 			out = append(out, mergeLine(o, c, u))
-		}
-	}
-	return out
-}
-
-func propsOf(ps Props, g string, groupOf func(string) string) []*Property {
-	var out []*Property
-	for _, p := range ps {
-		if groupOf(p.Name) == g {
-			out = append(out, p)
 		}
 	}
 	return out

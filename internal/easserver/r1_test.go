@@ -1,0 +1,70 @@
+package easserver_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// Only the owner (or an administrator) may wipe or remove a device: for
+// another user of the tenant or another tenant's user, alice's device is
+// "not found", and the store refuses, not the protocol code.
+func TestWipeOtherUsersDevice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "ALICEPHONE")
+	d.provision()
+	for _, who := range []string{"bob", "eve"} {
+		_, err := mail.RequestWipe(e.as(who), e.db, "alice", "ALICEPHONE", false, who, time.Now())
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s wipes alice's device: %v", who, err)
+		}
+		if err := mail.RemoveDevice(e.as(who), e.db, "alice", "ALICEPHONE"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s removes alice's device: %v", who, err)
+		}
+		if ds, err := mail.Devices(e.as(who), e.db, "alice"); err == nil && len(ds) > 0 {
+			t.Errorf("%s lists alice's devices: %+v", who, ds)
+		}
+	}
+	if r := d.folderSync("0"); r.status() != "1" {
+		t.Fatalf("alice's device after the attempts: %s", r.xml)
+	}
+}
+
+// MoveItems and SmartForward with another user's or tenant's folder and
+// item ids: "not found" answers, and nothing moves.
+func TestMoveAndForwardOtherUsersItems(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "MOVEPHONE")
+	d.provision()
+	mine := e.deliver("alice", store.SpecialInbox, msg("mine", "x"))
+	inbox := id(e.folder("alice", store.SpecialInbox))
+	for _, who := range []string{"bob", "eve"} {
+		theirs := e.deliver(who, store.SpecialInbox, msg("theirs", "y"))
+		their := id(e.folder(who, store.SpecialInbox))
+		r := d.do("MoveItems", `<MoveItems xmlns="Move:">`+
+			`<Move><SrcMsgId>`+their+`:`+itoa(theirs.UID)+`</SrcMsgId><SrcFldId>`+their+`</SrcFldId><DstFldId>`+inbox+`</DstFldId></Move>`+
+			`<Move><SrcMsgId>`+inbox+`:`+itoa(mine.UID)+`</SrcMsgId><SrcFldId>`+inbox+`</SrcFldId><DstFldId>`+their+`</DstFldId></Move>`+
+			`<Move><SrcMsgId>`+their+`:`+itoa(theirs.UID)+`</SrcMsgId><SrcFldId>`+inbox+`</SrcFldId><DstFldId>`+inbox+`</DstFldId></Move>`+
+			`</MoveItems>`)
+		rs := r.n.All("Response")
+		if len(rs) != 3 || rs[0].ChildText("Status") != "1" || rs[1].ChildText("Status") != "2" || rs[2].ChildText("Status") != "1" {
+			t.Fatalf("MoveItems with %s's ids: %s", who, r.xml)
+		}
+		if got := e.read(who, e.folder(who, store.SpecialInbox)); len(got) != 1 {
+			t.Fatalf("%s's inbox changed: %d messages", who, len(got))
+		}
+		r = d.do("SmartForward", `<SmartForward xmlns="ComposeMail:"><ClientId>f-`+who+`</ClientId><Source><FolderId>`+their+
+			`</FolderId><ItemId>`+their+`:`+itoa(theirs.UID)+`</ItemId></Source><MIME>`+"From: alice@acme.test\r\nTo: alice@acme.test\r\nSubject: fw\r\n\r\nhi\r\n"+`</MIME></SmartForward>`)
+		if r.status() != "150" {
+			t.Fatalf("SmartForward of %s's item: %d %s", who, r.code, r.xml)
+		}
+	}
+	if got := e.read("alice", e.folder("alice", store.SpecialInbox)); len(got) != 1 {
+		t.Fatalf("alice's inbox: %d messages", len(got))
+	}
+}

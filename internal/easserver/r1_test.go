@@ -2,6 +2,7 @@ package easserver_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +67,37 @@ func TestMoveAndForwardOtherUsersItems(t *testing.T) {
 	}
 	if got := e.read("alice", e.folder("alice", store.SpecialInbox)); len(got) != 1 {
 		t.Fatalf("alice's inbox: %d messages", len(got))
+	}
+}
+
+// A Sync may not ask for the same message thousands of times: the
+// Fetch commands of one request are bounded like a window (512), so a
+// small request cannot make a response of thousands of message bodies.
+func TestSyncFetchBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "FETCHPHONE")
+	d.provision()
+	it := e.deliver("alice", store.SpecialInbox, msg("fetch me", strings.Repeat("body ", 200)))
+	inbox := id(e.folder("alice", store.SpecialInbox))
+	r := d.sync(inbox, "0", "")
+	key := collection(r).ChildText("SyncKey")
+	fetches := func(n int) string {
+		return `<Commands>` + strings.Repeat(`<Fetch><ServerId>`+inbox+`:`+itoa(it.UID)+`</ServerId></Fetch>`, n) + `</Commands>`
+	}
+	// Within the bound, every Fetch is answered.
+	r = d.sync(inbox, key, fetches(3))
+	if got := len(collection(r).Child("Responses").All("Fetch")); got != 3 {
+		t.Fatalf("3 fetches: %d answers: %s", got, r.xml)
+	}
+	// Spread over collections naming the same folder, past the bound: a
+	// protocol error, and no bodies.
+	col := `<Collection><SyncKey>` + collection(r).ChildText("SyncKey") + `</SyncKey><CollectionId>` + inbox + `</CollectionId>` + fetches(300) + `</Collection>`
+	r = d.do("Sync", `<Sync xmlns="AirSync:"><Collections>`+col+col+col+`</Collections></Sync>`)
+	if r.n.ChildText("Status") != "4" || len(r.raw) > 4096 {
+		t.Fatalf("900 fetches: %d bytes, status %q", len(r.raw), r.n.ChildText("Status"))
+	}
+	if r := d.folderSync("0"); r.status() != "1" {
+		t.Fatalf("the server stopped serving: %s", r.xml)
 	}
 }

@@ -109,6 +109,16 @@ func syncCmd(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if len(cols) == 0 || len(cols) > maxCollections {
 		return wbxml.El(eas.AirSync, "Sync", as("Status", syncTooMany)), nil
 	}
+	// A Fetch costs a few bytes and answers with a whole message: the
+	// Fetches of one request (over all its collections, which may name
+	// the same folder) are bounded like a window.
+	fetches := 0
+	for _, col := range cols {
+		fetches += len(col.Child("Commands").All("Fetch"))
+	}
+	if fetches > maxWindow {
+		return wbxml.El(eas.AirSync, "Sync", as("Status", syncProtocol)), nil
+	}
 	window := defaultWindow
 	if w := req.ChildText("WindowSize"); w != "" {
 		n, err := strconv.Atoi(w)

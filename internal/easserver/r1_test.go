@@ -1,6 +1,8 @@
 package easserver_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -99,5 +101,39 @@ func TestSyncFetchBounded(t *testing.T) {
 	}
 	if r := d.folderSync("0"); r.status() != "1" {
 		t.Fatalf("the server stopped serving: %s", r.xml)
+	}
+}
+
+// One ItemOperations may not fetch the same big attachment a hundred
+// times: the attachment data of one answer is bounded (32 MiB), the
+// fetches past it get status 11 (too large).
+func TestItemOperationsAttachmentBudget(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "ATTPHONE")
+	d.provision()
+	att := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("0123456789abcdef"), 11<<16)) // 11 MiB
+	var wrapped strings.Builder
+	for len(att) > 76 {
+		wrapped.WriteString(att[:76] + "\n")
+		att = att[76:]
+	}
+	wrapped.WriteString(att + "\n")
+	it := e.deliver("alice", store.SpecialInbox, "From: bob@acme.test\nTo: alice@acme.test\nSubject: big\n"+
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nbig.\n"+
+		"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=big.bin\nContent-Transfer-Encoding: base64\n\n"+wrapped.String()+"--b--\n")
+	ref := id(e.folder("alice", store.SpecialInbox)) + ":" + itoa(it.UID) + ":3"
+	one := `<Fetch><Store>Mailbox</Store><airsyncbase:FileReference>` + ref + `</airsyncbase:FileReference></Fetch>`
+	r := d.do("ItemOperations", `<ItemOperations xmlns="ItemOperations:" xmlns:airsyncbase="AirSyncBase:">`+one+one+one+`</ItemOperations>`)
+	fs := r.n.Child("Response").All("Fetch")
+	if len(fs) != 3 || fs[0].ChildText("Status") != "1" || fs[1].ChildText("Status") != "1" || fs[2].ChildText("Status") != "11" {
+		var st []string
+		for _, f := range fs {
+			st = append(st, f.ChildText("Status"))
+		}
+		t.Fatalf("three fetches of 11 MiB: statuses %v, %d bytes %.2000s", st, len(r.raw), r.xml)
+	}
+	if len(fs[0].Child("Properties").ChildText("Data")) < 11<<20 {
+		t.Fatalf("first fetch: %d bytes of data", len(fs[0].Child("Properties").ChildText("Data")))
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 )
 
 // Only the owner (or an administrator) may wipe or remove a device: for
@@ -135,5 +136,28 @@ func TestItemOperationsAttachmentBudget(t *testing.T) {
 	}
 	if len(fs[0].Child("Properties").ChildText("Data")) < 11<<20 {
 		t.Fatalf("first fetch: %d bytes of data", len(fs[0].Child("Properties").ChildText("Data")))
+	}
+}
+
+// ResolveRecipients naming one user a hundred times with Availability
+// reads the user's calendars once, not a hundred times.
+func TestResolveRecipientsRepeated(t *testing.T) {
+	t.Parallel()
+	var f *storefault.Backend
+	e := newEnv(t, func(o *easOptions) {
+		f = storefault.New(o.Store)
+		o.Store = f
+	})
+	d := e.device("alice", "REPEATPHONE")
+	d.provision()
+	before := f.Calls("ListObjects")
+	r := d.do("ResolveRecipients", `<ResolveRecipients xmlns="ResolveRecipients:">`+strings.Repeat(`<To>bob@acme.test</To>`, 100)+
+		`<Options><Availability><StartTime>2026-02-10T10:00:00.000Z</StartTime><EndTime>2026-02-10T14:00:00.000Z</EndTime></Availability></Options></ResolveRecipients>`)
+	rs := r.n.All("Response")
+	if len(rs) != 100 || rs[99].Child("Recipient").Child("Availability").ChildText("MergedFreeBusy") != "00000000" {
+		t.Fatalf("ResolveRecipients: %d answers %.500s", len(rs), r.xml)
+	}
+	if n := f.Calls("ListObjects") - before; n < 1 || n > 5 {
+		t.Fatalf("bob's calendars were listed %d times for one request", n)
 	}
 }

@@ -161,3 +161,29 @@ func TestResolveRecipientsRepeated(t *testing.T) {
 		t.Fatalf("bob's calendars were listed %d times for one request", n)
 	}
 }
+
+// A Sync's Wait (minutes) parks no longer than the configured
+// MaxHeartbeat, like a Ping: with a 1-second maximum, Wait=1 answers
+// after a second, not a minute.
+func TestSyncWaitBoundedByMaxHeartbeat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *easOptions) { o.MaxHeartbeat = 1 })
+	d := e.device("alice", "WAITMAXPHONE")
+	d.provision()
+	inbox := id(e.folder("alice", store.SpecialInbox))
+	key := collection(d.sync(inbox, "0", "")).ChildText("SyncKey")
+	key = collection(d.sync(inbox, key, "")).ChildText("SyncKey")
+	done := make(chan reply, 1)
+	go func() {
+		done <- d.do("Sync", `<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>`+key+`</SyncKey><CollectionId>`+inbox+
+			`</CollectionId></Collection></Collections><Wait>1</Wait></Sync>`)
+	}()
+	select {
+	case r := <-done:
+		if r.code != 200 || len(r.raw) != 0 {
+			t.Fatalf("idle waiting Sync: %d %s", r.code, r.xml)
+		}
+	case <-time.After(45 * time.Second): // a minute without the bound
+		t.Fatal("the Sync parked past MaxHeartbeat")
+	}
+}

@@ -133,7 +133,10 @@ func syncCmd(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil || n < 1 || n > 59 {
 			return wbxml.El(eas.AirSync, "Sync", as("Status", syncBadWait), as("Limit", "59")), nil
 		}
-		wait = time.Duration(n) * time.Minute
+		// The operator's MaxHeartbeat bounds how long any request
+		// parks, a Sync's Wait as a Ping's heartbeat: the answer comes
+		// earlier, and the device asks again.
+		wait = min(time.Duration(n)*time.Minute, time.Duration(c.s.o.MaxHeartbeat)*time.Second)
 	}
 	if v := req.ChildText("HeartbeatInterval"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -187,3 +187,36 @@ func TestSyncWaitBoundedByMaxHeartbeat(t *testing.T) {
 		t.Fatal("the Sync parked past MaxHeartbeat")
 	}
 }
+
+// EmptyFolderContents empties the user's own folder; another user's or
+// tenant's folder is not found and keeps its mail.
+func TestEmptyFolderContents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	d := e.device("alice", "EMPTYPHONE")
+	d.provision()
+	for i := 0; i < 3; i++ {
+		e.deliver("alice", store.SpecialTrash, msg("old", "x"))
+		e.deliver("bob", store.SpecialTrash, msg("old", "x"))
+		e.deliver("eve", store.SpecialTrash, msg("old", "x"))
+	}
+	empty := func(coll string) string {
+		r := d.do("ItemOperations", `<ItemOperations xmlns="ItemOperations:" xmlns:airsync="AirSync:"><EmptyFolderContents>`+
+			`<airsync:CollectionId>`+coll+`</airsync:CollectionId></EmptyFolderContents></ItemOperations>`)
+		return r.n.Child("Response").Child("EmptyFolderContents").ChildText("Status")
+	}
+	for _, who := range []string{"bob", "eve"} {
+		if st := empty(id(e.folder(who, store.SpecialTrash))); st != "6" {
+			t.Errorf("emptying %s's trash: status %q", who, st)
+		}
+		if got := e.read(who, e.folder(who, store.SpecialTrash)); len(got) != 3 {
+			t.Errorf("%s's trash: %d messages", who, len(got))
+		}
+	}
+	if st := empty(id(e.folder("alice", store.SpecialTrash))); st != "1" {
+		t.Fatalf("emptying alice's trash: status %q", st)
+	}
+	if got := e.read("alice", e.folder("alice", store.SpecialTrash)); len(got) != 0 {
+		t.Fatalf("alice's trash: %d messages", len(got))
+	}
+}

@@ -190,7 +190,7 @@ func (d *device) post(cmd string, body []byte, hdr ...string) reply {
 		if cmd != "Find" {
 			r.xml = testenv.WBXML2XML(d.e.t, raw)
 		}
-		if r.n, err = eas.Decode(raw, wbxml.Limits{}); err != nil {
+		if r.n, err = eas.Decode(raw, wbxml.Limits{MaxBytes: 64 << 20, MaxString: 64 << 20}); err != nil {
 			d.e.t.Fatalf("Roost cannot read its own answer: %v", err)
 		}
 	}

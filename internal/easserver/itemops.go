@@ -33,10 +33,13 @@ func itemOperations(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if len(req.Children) > 100 {
 		return nil, errStatus(eas.StatusInvalidContent, 400)
 	}
+	// budget bounds the attachment data of the whole answer: one
+	// attachment may be fetched many times in one request.
+	budget := maxFetchData
 	for _, op := range req.Children {
 		switch op.Name {
 		case "Fetch":
-			r, err := c.fetch(op)
+			r, err := c.fetch(op, &budget)
 			if err != nil {
 				return nil, err
 			}
@@ -82,10 +85,10 @@ func (c *call) emptyFolder(f *store.Folder) error {
 	}
 }
 
-func (c *call) fetch(op *wbxml.Node) (*wbxml.Node, error) {
+func (c *call) fetch(op *wbxml.Node, budget *int) (*wbxml.Node, error) {
 	r := wbxml.El(eas.ItemOperations, "Fetch")
 	if ref := op.ChildText("FileReference"); ref != "" {
-		return c.fetchAttachment(r, ref)
+		return c.fetchAttachment(r, ref, budget)
 	}
 	id, sid := op.ChildText("CollectionId"), op.ChildText("ServerId")
 	f, err := c.folder(id)
@@ -124,8 +127,9 @@ func (c *call) fetch(op *wbxml.Node) (*wbxml.Node, error) {
 	return r.Add(io_("Status", ioOK), as("CollectionId", id), as("ServerId", sid), as("Class", "Email"), props), nil
 }
 
-// fetchAttachment serves "<folder>:<uid>:<part>" file references.
-func (c *call) fetchAttachment(r *wbxml.Node, ref string) (*wbxml.Node, error) {
+// fetchAttachment serves "<folder>:<uid>:<part>" file references, within
+// what is left of the answer's budget of attachment data.
+func (c *call) fetchAttachment(r *wbxml.Node, ref string, budget *int) (*wbxml.Node, error) {
 	bad := func() (*wbxml.Node, error) {
 		return r.Add(io_("Status", ioBadAttach), asb("FileReference", ref)), nil
 	}
@@ -164,9 +168,10 @@ func (c *call) fetchAttachment(r *wbxml.Node, ref string) (*wbxml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxFetchData {
+	if len(data) > maxFetchData || len(data) > *budget {
 		return r.Add(io_("Status", ioTooLarge), asb("FileReference", ref)), nil
 	}
+	*budget -= len(data)
 	return r.Add(io_("Status", ioOK), asb("FileReference", ref), wbxml.El(eas.ItemOperations, "Properties",
 		asb("ContentType", p.MediaType+"/"+p.SubType),
 		io_("Total", strconv.Itoa(len(data))),

@@ -47,6 +47,11 @@ func resolveRecipients(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		}
 	}
 	resp.Add(rr("Status", "1"))
+	// One request may name a user up to maxResolveTo times: each user's
+	// free/busy is read once, and the calendar objects read for the
+	// whole request are bounded.
+	fbOf := map[int64]string{}
+	budget := maxBusyObjects
 	for _, to := range tos {
 		q := strings.TrimSpace(to.Content())
 		r := wbxml.El(eas.ResolveRecipients, "Response", rr("To", q))
@@ -81,9 +86,13 @@ func resolveRecipients(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		for _, u := range hits {
 			rec := wbxml.El(eas.ResolveRecipients, "Recipient", rr("Type", "1"), rr("DisplayName", name(u)), rr("EmailAddress", u.Email))
 			if !start.IsZero() && status == "1" {
-				fb, err := c.mergedFreeBusy(u, start, end)
-				if err != nil {
-					return nil, err
+				fb, ok := fbOf[u.ID]
+				if !ok {
+					var err error
+					if fb, err = c.mergedFreeBusy(u, start, end, &budget); err != nil {
+						return nil, err
+					}
+					fbOf[u.ID] = fb
 				}
 				rec.Add(wbxml.El(eas.ResolveRecipients, "Availability", rr("Status", "1"), rr("MergedFreeBusy", fb)))
 			}
@@ -95,8 +104,9 @@ func resolveRecipients(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 
 // mergedFreeBusy is a user's busy time as one digit per half hour of
 // [start, end): 0 free, 1 tentative, 2 busy, 3 out of office
-// ([MS-ASCMD] §2.2.3.100).
-func (c *call) mergedFreeBusy(u *store.User, start, end time.Time) (string, error) {
+// ([MS-ASCMD] §2.2.3.100). budget is what is left of the objects the
+// request may read; past it, busy times are left out.
+func (c *call) mergedFreeBusy(u *store.User, start, end time.Time, budget *int) (string, error) {
 	sys := store.SystemContext(c.ctx)
 	slots := make([]byte, int((end.Sub(start)+29*time.Minute)/(30*time.Minute)))
 	for i := range slots {
@@ -110,19 +120,19 @@ func (c *call) mergedFreeBusy(u *store.User, start, end time.Time) (string, erro
 	if err != nil {
 		return "", err
 	}
-	seen := 0
 	for _, f := range fs {
-		if f.Type != store.FolderCalendar || f.Deleted {
+		if f.Type != store.FolderCalendar || f.Deleted || *budget <= 0 {
 			continue
 		}
-		its, err := c.s.o.Store.ListObjects(sys, f.ID, store.ObjectQuery{Start: start, End: end, Limit: maxBusyObjects})
+		its, err := c.s.o.Store.ListObjects(sys, f.ID, store.ObjectQuery{Start: start, End: end, Limit: *budget})
 		if err != nil {
 			return "", err
 		}
 		for _, it := range its {
-			if seen++; seen > maxBusyObjects {
+			if *budget <= 0 {
 				break
 			}
+			*budget--
 			b, err := c.readRawAs(sys, it.ID)
 			if err != nil {
 				return "", err

@@ -109,6 +109,16 @@ func syncCmd(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if len(cols) == 0 || len(cols) > maxCollections {
 		return wbxml.El(eas.AirSync, "Sync", as("Status", syncTooMany)), nil
 	}
+	// A Fetch costs a few bytes and answers with a whole message: the
+	// Fetches of one request (over all its collections, which may name
+	// the same folder) are bounded like a window.
+	fetches := 0
+	for _, col := range cols {
+		fetches += len(col.Child("Commands").All("Fetch"))
+	}
+	if fetches > maxWindow {
+		return wbxml.El(eas.AirSync, "Sync", as("Status", syncProtocol)), nil
+	}
 	window := defaultWindow
 	if w := req.ChildText("WindowSize"); w != "" {
 		n, err := strconv.Atoi(w)
@@ -123,7 +133,10 @@ func syncCmd(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil || n < 1 || n > 59 {
 			return wbxml.El(eas.AirSync, "Sync", as("Status", syncBadWait), as("Limit", "59")), nil
 		}
-		wait = time.Duration(n) * time.Minute
+		// The operator's MaxHeartbeat bounds how long any request
+		// parks, a Sync's Wait as a Ping's heartbeat: the answer comes
+		// earlier, and the device asks again.
+		wait = min(time.Duration(n)*time.Minute, time.Duration(c.s.o.MaxHeartbeat)*time.Second)
 	}
 	if v := req.ChildText("HeartbeatInterval"); v != "" {
 		n, err := strconv.Atoi(v)

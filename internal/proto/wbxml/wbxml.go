@@ -7,7 +7,7 @@
 // The decoder is for untrusted input: it is iterative (no recursion),
 // and every size a client controls is bounded by Limits — nesting depth,
 // the number of elements, the length of one string or opaque value, the
-// string table and the whole document. A violation is an error wrapping
+// string table, the whole document and the text it decodes to. A violation is an error wrapping
 // ErrMalformed or ErrLimit; the decoder never panics.
 package wbxml
 
@@ -293,6 +293,11 @@ func Decode(data []byte, t *Table, lim Limits) (*Node, error) {
 		elements int
 		text     strings.Builder
 		textOf   *Node
+		// content counts the text decoded in the whole document: a
+		// STR_T reference of two bytes expands to a whole string-table
+		// entry, so without a document-wide bound a small document
+		// could decode to gigabytes of text.
+		content int
 	)
 	flushText := func() {
 		if textOf != nil {
@@ -302,6 +307,9 @@ func Decode(data []byte, t *Table, lim Limits) (*Node, error) {
 		}
 	}
 	addText := func(n *Node, s string) error {
+		if content += len(s); content > lim.MaxBytes {
+			return fmt.Errorf("%w: decoded text over %d bytes", ErrLimit, lim.MaxBytes)
+		}
 		if textOf != n {
 			flushText()
 			textOf = n

@@ -142,3 +142,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestStringTableAmplification: a STR_T reference costs two bytes but
+// expands to a whole string-table entry, so the decoded text of the
+// document must be bounded as a whole (here by MaxBytes), not only per
+// element — else a small document decodes to gigabytes.
+func TestStringTableAmplification(t *testing.T) {
+	t.Parallel()
+	const entry = 1000
+	st := append(bytes.Repeat([]byte{'x'}, entry), 0)
+	d := []byte{0x03, 0x01, 0x6a, 0x87, 0x69} // string table of 1001 bytes
+	d = append(d, st...)
+	d = append(d, 0x45) // Root
+	const items = 200
+	for i := 0; i < items; i++ {
+		d = append(d, 0x47, 0x83, 0x00, 0x83, 0x00, 0x83, 0x00, 0x01) // Key: 3 KB of text in 8 bytes
+	}
+	d = append(d, 0x01)
+	// 600 KB of text from a 2.6 KB document: refused under a 64 KiB limit.
+	_, err := Decode(d, testTable, Limits{MaxBytes: 64 << 10})
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("amplified document: got %v, want ErrLimit", err)
+	}
+	// Under a limit that holds the text, it decodes.
+	n, err := Decode(d, testTable, Limits{MaxBytes: 1 << 20})
+	if err != nil || len(n.Children) != items || len(n.Children[0].Text) != 3*entry {
+		t.Fatalf("decode: %v", err)
+	}
+}

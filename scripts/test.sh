@@ -38,7 +38,7 @@ need xml2wbxml libwbxml2-utils      # the independent WBXML codec of the ActiveS
 need openssl openssl                # signed .mobileconfig verification
 need php php-cli                    # Horde's autoconfig consumer
 need promtool prometheus            # checks the /metrics exposition
-need node nodejs                    # runs jmap-jam, a JMAP client from npm
+need node nodejs                    # runs jmap-jam and jmap-client-ts, JMAP clients from npm
 need npm npm
 need chromium chromium              # the web client's browser tests (playwright-core)
 need slapd slapd                    # a real OpenLDAP for the LDAP backend
@@ -78,6 +78,15 @@ if [ ! -d "$jam_dir/node_modules/jmap-jam" ]; then
   npm install --silent --no-audit --no-fund --prefix "$jam_dir" jmap-jam@0.13.1 >/dev/null
 fi
 export ROOST_JMAP_JAM_DIR="$jam_dir"
+
+# jmap-client-ts (npm), the second JMAP client (HTTP Basic), installed once.
+jmap_client_ts_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roost-test/jmap-client-ts-1.0.0"
+if [ ! -d "$jmap_client_ts_dir/node_modules/jmap-client-ts" ]; then
+  echo "== installing jmap-client-ts from npm"
+  mkdir -p "$jmap_client_ts_dir"
+  npm install --silent --no-audit --no-fund --prefix "$jmap_client_ts_dir" jmap-client-ts@1.0.0 >/dev/null
+fi
+export ROOST_JMAP_CLIENT_TS_DIR="$jmap_client_ts_dir"
 
 # The web client: install its pinned packages, rebuild it and fail when the
 # committed build (web/dist, embedded into the binary) is not what the

@@ -31,16 +31,25 @@ const jamVersion = "0.13.1"
 // Without node or npm the test skips, unless ROOST_REQUIRE_CLIENTS is set.
 func jamDir(t *testing.T) string {
 	t.Helper()
+	return npmClientDir(t, "jmap-jam", jamVersion, "ROOST_JMAP_JAM_DIR")
+}
+
+// npmClientDir returns a node_modules prefix holding pkg@version: the
+// directory in envVar if set (scripts/test.sh installs the clients once),
+// else a fresh npm install into a temporary directory. Without node or
+// npm the test skips, unless ROOST_REQUIRE_CLIENTS is set.
+func npmClientDir(t *testing.T, pkg, version, envVar string) string {
+	t.Helper()
 	skip := func(why string) {
 		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatalf("jmap-jam client required: %s", why)
+			t.Fatalf("%s client required: %s", pkg, why)
 		}
-		t.Skipf("jmap-jam client test skipped: %s (set ROOST_REQUIRE_CLIENTS to make this a failure)", why)
+		t.Skipf("%s client test skipped: %s (set ROOST_REQUIRE_CLIENTS to make this a failure)", pkg, why)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		skip("node is not installed")
 	}
-	if d := os.Getenv("ROOST_JMAP_JAM_DIR"); d != "" {
+	if d := os.Getenv(envVar); d != "" {
 		return d
 	}
 	if _, err := exec.LookPath("npm"); err != nil {
@@ -49,11 +58,28 @@ func jamDir(t *testing.T) string {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "jmap-jam@"+jamVersion)
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, pkg+"@"+version)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		skip("npm install jmap-jam@" + jamVersion + " failed: " + err.Error() + ": " + string(out))
+		skip("npm install " + pkg + "@" + version + " failed: " + err.Error() + ": " + string(out))
 	}
 	return dir
+}
+
+// nodeScript copies testdata/name into dir (node resolves packages from
+// the script's directory upwards, so the copy sits next to the installed
+// node_modules) and returns the copy's path.
+func nodeScript(t *testing.T, dir, name string) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, fmt.Sprintf("%d-%s", time.Now().UnixNano(), name))
+	if err := os.WriteFile(run, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(run) })
+	return run
 }
 
 // TestJamClient drives the server with the unmodified jmap-jam client,
@@ -76,21 +102,7 @@ func TestJamClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := filepath.Abs("testdata/jam.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// node resolves "jmap-jam" from the script's directory upwards: run a
-	// copy placed next to the installed node_modules.
-	run := filepath.Join(dir, fmt.Sprintf("jam-%d.mjs", time.Now().UnixNano()))
-	src, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(run, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(run) })
+	run := nodeScript(t, dir, "jam.mjs")
 	msgFile := filepath.Join(t.TempDir(), "m.eml")
 	os.WriteFile(msgFile, []byte(strings.ReplaceAll(plainMsg, "\n", "\r\n")), 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

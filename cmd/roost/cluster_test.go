@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,16 +29,36 @@ type clusterNode struct {
 	pop3                   string // TestSharded
 }
 
-// freeAddrOn returns a free TCP address on ip.
+// freeAddrOn returns a free TCP address on ip, with a port no other
+// call in this test binary returned: the kernel hands a released port
+// out again, and two listeners of one server given the same port make
+// its configuration invalid ("already used by").
 func freeAddrOn(t *testing.T, ip string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().(*net.TCPAddr)
+		ln.Close()
+		handedOut.Lock()
+		taken := handedOut.ports[addr.Port]
+		handedOut.ports[addr.Port] = true
+		handedOut.Unlock()
+		if !taken {
+			return addr.String()
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no fresh free port in 100 tries")
+	return ""
 }
+
+// handedOut remembers the ports freeAddrOn and freeAddr returned.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // TestCluster runs three `roost serve` processes on 127.0.0.2, 127.0.0.3
 // and 127.0.0.4 with one PostgreSQL database and one S3 bucket

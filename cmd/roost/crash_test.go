@@ -479,15 +479,11 @@ func TestAdminAgainstServe(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
+// freeAddr returns a loopback address with a port that was free a moment
+// ago and that no other call handed out (freeAddrOn).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return freeAddrOn(t, "127.0.0.1")
 }
 
 // adminAddr reads the TLS admin listener's address from the server output.

@@ -11,21 +11,43 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/roost-mail/roost/internal/metrics"
 )
 
+// freePort returns a loopback address whose port was free a moment ago
+// and that no other call in this test binary returned: the kernel hands
+// a released port out again, and two listeners of one configuration
+// given the same port make it invalid ("already used by").
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().(*net.TCPAddr)
+		ln.Close()
+		handedOut.Lock()
+		taken := handedOut.ports[addr.Port]
+		handedOut.ports[addr.Port] = true
+		handedOut.Unlock()
+		if !taken {
+			return addr.String()
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no fresh free port in 100 tries")
+	return ""
 }
+
+// handedOut remembers the ports freePort returned.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // startServer runs Roost in-process with extra configuration and returns
 // an HTTP client over its admin socket.

@@ -2,6 +2,7 @@ package easserver_test
 
 import (
 	"fmt"
+	"github.com/roost-mail/roost/internal/testenv"
 	"os"
 	"strconv"
 	"strings"
@@ -84,7 +85,7 @@ func xml2wbxmlCached(t *testing.T, doc string) []byte {
 	if b, ok := wbxmlCache[doc]; ok {
 		return b
 	}
-	b := testenvXML2WBXML(t, doc)
+	b := testenv.XML2WBXML(t, doc)
 	wbxmlCache[doc] = b
 	return b
 }

@@ -2,79 +2,17 @@ package eas
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/proto/wbxml"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// The independent codec: Debian's libwbxml2-utils (xml2wbxml, wbxml2xml
-// with the ActiveSync language) encodes what these tests send and decodes
-// what Roost writes, so Roost's WBXML is checked by code Roost did not
-// write.
-
-const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE ActiveSync PUBLIC "-//MICROSOFT//DTD ActiveSync//EN" "http://www.microsoft.com/">
-`
-
-func needLibwbxml(t testing.TB) {
-	t.Helper()
-	for _, tool := range []string{"xml2wbxml", "wbxml2xml"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-				t.Fatalf("%s not installed (Debian libwbxml2-utils)", tool)
-			}
-			t.Skipf("%s not installed (Debian libwbxml2-utils)", tool)
-		}
-	}
-}
-
-// XML2WBXML encodes an XML document (without the prolog) with libwbxml.
-func xml2wbxml(t testing.TB, doc string) []byte {
-	t.Helper()
-	needLibwbxml(t)
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.xml"), filepath.Join(dir, "out.wbxml")
-	if err := os.WriteFile(in, []byte(xmlHeader+doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command("xml2wbxml", "-o", out, in).CombinedOutput(); err != nil {
-		t.Fatalf("xml2wbxml: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// wbxml2xml decodes a WBXML document with libwbxml, compact, without
-// the prolog.
-func wbxml2xml(t testing.TB, data []byte) string {
-	t.Helper()
-	needLibwbxml(t)
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.wbxml"), filepath.Join(dir, "out.xml")
-	if err := os.WriteFile(in, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command("wbxml2xml", "-l", "ACTIVESYNC", "-m", "0", "-o", out, in).CombinedOutput(); err != nil {
-		t.Fatalf("wbxml2xml: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	if i := strings.Index(s, "<!DOCTYPE"); i >= 0 {
-		s = s[i:]
-		s = s[strings.IndexByte(s, '>')+1:]
-	}
-	return strings.TrimSpace(s)
-}
+// The independent codec (testenv.XML2WBXML, testenv.WBXML2XML: Debian's
+// libwbxml2-utils with the ActiveSync language) encodes what these tests
+// send and decodes what Roost writes, so Roost's WBXML is checked by code
+// Roost did not write.
 
 func TestLibwbxmlEncodesWeDecode(t *testing.T) {
 	t.Parallel()
@@ -83,7 +21,7 @@ func TestLibwbxmlEncodesWeDecode(t *testing.T) {
 		`<email:Read>1</email:Read></ApplicationData></Change></Commands><Options><MIMESupport>2</MIMESupport>` +
 		`<airsyncbase:BodyPreference><airsyncbase:Type>2</airsyncbase:Type><airsyncbase:TruncationSize>200</airsyncbase:TruncationSize>` +
 		`</airsyncbase:BodyPreference></Options></Collection></Collections></Sync>`
-	n, err := Decode(xml2wbxml(t, doc), wbxml.Limits{})
+	n, err := Decode(testenv.XML2WBXML(t, doc), wbxml.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +56,7 @@ func TestWeEncodeLibwbxmlDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := wbxml2xml(t, b)
+	got := testenv.WBXML2XML(t, b)
 	want := `<FolderSync xmlns="FolderHierarchy:"><Status>1</Status><SyncKey>1.42</SyncKey><Changes><Count>1</Count>` +
 		`<Add><ServerId>3</ServerId><ParentId>0</ParentId><DisplayName>Posteingang &amp; &lt;Ä&gt;</DisplayName><Type>2</Type></Add></Changes>` +
 		`<Body xmlns="AirSyncBase:"><Data>raw</Data></Body></FolderSync>`
@@ -127,7 +65,7 @@ func TestWeEncodeLibwbxmlDecodes(t *testing.T) {
 	}
 	// And both directions agree: libwbxml's encoding of the same XML
 	// decodes to the same tree.
-	back, err := Decode(xml2wbxml(t, strings.Replace(got, `<Data>raw</Data>`, `<Data>raw</Data>`, 1)), wbxml.Limits{})
+	back, err := Decode(testenv.XML2WBXML(t, strings.Replace(got, `<Data>raw</Data>`, `<Data>raw</Data>`, 1)), wbxml.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +115,7 @@ func TestEveryTagLibwbxml(t *testing.T) {
 		}
 		// libwbxml shows the elements it knows as binary (Data, MIME,
 		// ConversationId…) in base64: "dg==" is "v".
-		got := strings.ReplaceAll(wbxml2xml(t, b), ">dg==<", ">v<")
+		got := strings.ReplaceAll(testenv.WBXML2XML(t, b), ">dg==<", ">v<")
 		exp := `<` + root.Name + ` xmlns="` + p.Name + `:">` + strings.TrimPrefix(want.String(), "<"+root.Name+">v</"+root.Name+">") + `</` + root.Name + `>`
 		if got != exp {
 			t.Errorf("page %d:\n got %s\nwant %s", num, got, exp)

@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,140 +29,12 @@ type dovecotSource struct {
 
 func startDovecot(t *testing.T, users []string) *dovecotSource {
 	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		bin = "/usr/sbin/dovecot"
-	}
-	if _, err := os.Stat(bin); err != nil || func() bool { _, e := os.Stat("/usr/lib/dovecot/imap"); return e != nil }() {
-		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatal("Dovecot is missing (Debian package dovecot-imapd)")
-		}
-		t.Skip("Dovecot is missing (Debian package dovecot-imapd)")
-	}
-	dir, err := os.MkdirTemp("", "roost-import-dovecot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	for _, d := range []string{"run", "state", "home"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	internal, login, group := "dovecot", "dovenull", "dovecot"
-	var uid, gid string
-	if os.Getuid() == 0 {
-		u, err := user.Lookup("dovecot")
-		if err != nil {
-			t.Skipf("Dovecot's users are missing: %v", err)
-		}
-		uid, gid = u.Uid, u.Gid
-	} else {
-		u, err := user.Current()
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := user.LookupGroupId(u.Gid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		internal, login, uid, gid, group = u.Username, u.Username, u.Uid, u.Gid, g.Name
-	}
-	var pw strings.Builder
+	pw := map[string]string{}
 	for _, u := range users {
-		fmt.Fprintf(&pw, "%s:{PLAIN}%s-pw\n", u, u)
+		pw[u] = u + "-pw"
 	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(pw.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_internal_user = %[2]s
-default_internal_group = %[7]s
-default_login_user = %[3]s
-first_valid_uid = %[4]s
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[4]s gid=%[5]s home=%[1]s/home/%%u
-}
-mail_location = maildir:~/Maildir:LAYOUT=fs
-namespace inbox {
-  inbox = yes
-  separator = /
-  prefix =
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[6]s
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-`, dir, internal, login, uid, gid, port, group)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.Create(filepath.Join(dir, "stdout.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		out.Close()
-	})
-	addr := net.JoinHostPort("127.0.0.1", port)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("Dovecot did not start: %v\n%s", err, log)
-		}
-	}
-	u, _ := strconv.Atoi(uid)
-	g, _ := strconv.Atoi(gid)
-	return &dovecotSource{addr: addr, dir: dir, uid: u, gid: g}
+	d := testenv.StartDovecot(t, testenv.DovecotOptions{Users: pw})
+	return &dovecotSource{addr: d.Addr, dir: d.Dir, uid: d.UID, gid: d.GID}
 }
 
 type srcMsg struct {

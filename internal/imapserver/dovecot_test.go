@@ -6,17 +6,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/roost-mail/roost/internal/testenv"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -31,189 +28,14 @@ import (
 // every other difference fails the test.
 
 // startDovecot starts a Dovecot of its own on 127.0.0.1 with one user,
-// alice, and returns its address. Mail is kept in Maildirs under a
-// temporary directory; nothing of the system's Dovecot is used.
+// alice, and IMAP METADATA on (testenv.StartDovecot), and returns its
+// address.
 func startDovecot(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		bin = "/usr/sbin/dovecot" // not on a non-root user's PATH
-	}
-	if _, err := os.Stat(bin); err != nil {
-		needTool(t, "dovecot", "dovecot-imapd") // skips or fails
-	}
-	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
-		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatal("Dovecot's imap binary is missing (Debian package dovecot-imapd)")
-		}
-		t.Skip("Dovecot's imap binary is missing (Debian package dovecot-imapd)")
-	}
-	// Dovecot's unprivileged processes must reach the directory: use one
-	// outside the test's 0700 temporary directory, removed afterwards.
-	dir, err := os.MkdirTemp("", "roost-dovecot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"run", "state", "home"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// As root, Dovecot's own users run its processes and the mail user is
-	// "dovecot"; otherwise everything runs as the current user.
-	internal, login, uid, gid, group := "dovecot", "dovenull", "", "", "dovecot"
-	first := "100"
-	if os.Getuid() == 0 {
-		u, err := user.Lookup("dovecot")
-		if err == nil {
-			_, err = user.Lookup("dovenull")
-		}
-		if err != nil {
-			if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-				t.Fatalf("Dovecot's users are missing (Debian package dovecot-core): %v", err)
-			}
-			t.Skipf("Dovecot's users are missing: %v", err)
-		}
-		uid, gid = u.Uid, u.Gid
-		first = uid
-		n, _ := strconv.Atoi(uid)
-		g, _ := strconv.Atoi(gid)
-		if err := os.Chown(filepath.Join(dir, "home"), n, g); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		u, err := user.Current()
-		if err != nil {
-			t.Fatal(err)
-		}
-		internal, login, uid, gid, first = u.Username, u.Username, u.Uid, u.Gid, u.Uid
-		g, err := user.LookupGroupId(u.Gid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		group = g.Name
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte("alice:{PLAIN}"+password("alice")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for attempt := 1; ; attempt++ {
-		addr, err := runDovecot(t, bin, dir, internal+":"+group, login, uid, gid, first)
-		if err == nil {
-			return addr
-		}
-		if attempt == 3 {
-			t.Fatal(err)
-		}
-		t.Logf("Dovecot did not start (%v); again on another port", err)
-	}
-}
-
-// runDovecot writes the configuration for a free port and starts Dovecot
-// in the foreground; it is stopped when the test ends.
-func runDovecot(t *testing.T, bin, dir, internal, login, uid, gid, first string) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port := splitAddr(t, ln.Addr().String())
-	ln.Close() // Dovecot binds it again (another test could take it first)
-	internal, group, _ := strings.Cut(internal, ":")
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_internal_user = %[2]s
-default_internal_group = %[8]s
-default_login_user = %[3]s
-first_valid_uid = %[6]s
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[4]s gid=%[5]s home=%[1]s/home/%%u
-}
-mail_location = maildir:~/Maildir:LAYOUT=fs
-namespace inbox {
-  inbox = yes
-  separator = /
-  prefix =
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[7]s
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-mail_attribute_dict = file:%%h/Maildir/dovecot-attributes
-protocol imap {
-  imap_metadata = yes
-}
-`, dir, internal, login, uid, gid, first, port, group)
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.Create(filepath.Join(dir, "stdout.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", port)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr, nil
-		}
-		select {
-		case <-exited:
-			logs, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			so, _ := os.ReadFile(filepath.Join(dir, "stdout.log"))
-			return "", fmt.Errorf("dovecot exited: %s\n%s", so, logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			logs, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			so, _ := os.ReadFile(filepath.Join(dir, "stdout.log"))
-			t.Fatalf("Dovecot did not start on %s: %v\n%s\n%s", addr, err, so, logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testenv.StartDovecot(t, testenv.DovecotOptions{
+		Users: map[string]string{"alice": password("alice")},
+		Extra: "mail_attribute_dict = file:%h/Maildir/dovecot-attributes\nprotocol imap {\n  imap_metadata = yes\n}\n",
+	}).Addr
 }
 
 // dialLogin connects to addr and logs in as alice, reading past whatever

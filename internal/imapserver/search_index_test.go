@@ -17,61 +17,6 @@ import (
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// diffWords is the differential test's vocabulary. wordsFor drops the
-// words whose substring matches and word matches could differ (a word
-// inside another one, or inside the header block, which TEXT reads).
-var diffWords = strings.Fields(`account agenda approval budget calendar client contract deadline delivery
-design document draft estimate feedback forecast holiday invoice launch ledger meeting milestone network
-office payment planning policy product project proposal purchase quarter release report request review
-revenue roadmap salary schedule security shipment signature sprint strategy summary supplier support
-survey ticket training travel update vendor version warehouse website workshop zebra falcon harbor
-lantern marble nectar orchard pepper quartz ribbon saddle timber velvet walnut yogurt anchor beacon
-cobalt dolphin ember fossil glacier hazel indigo jasmine kettle lotus meadow nickel onyx pebble`)
-
-const diffHeader = "from: user <user@example.org>\r\nto: team <team@example.com>\r\ncc: someone@example.net\r\n" +
-	"subject: \r\ndate: mon, 2 mar 2026 10:00:00 +0000\r\nmessage-id: <m@example.org>\r\nmime-version: 1.0\r\n" +
-	"content-type: text/plain; charset=utf-8\r\ncontent-type: text/html; charset=utf-8\r\n0123456789"
-
-func wordsFor() []string {
-	var out []string
-	for _, w := range diffWords {
-		ok := !strings.Contains(diffHeader, w)
-		for _, o := range diffWords {
-			if o != w && strings.Contains(o[1:], w) {
-				ok = false
-			}
-		}
-		if ok {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-func diffMessage(r *rand.Rand, i int, words []string) string {
-	pick := func(n int) string {
-		var b []string
-		for range n {
-			b = append(b, words[r.IntN(len(words))])
-		}
-		return strings.Join(b, " ")
-	}
-	cc := ""
-	if i%4 == 0 {
-		cc = fmt.Sprintf("Cc: Someone <someone%d@example.net>\r\n", i%5)
-	}
-	ct, body := "text/plain", pick(15+r.IntN(25))
-	if i%5 == 2 {
-		// No inline markup between words: a tag becomes a space, and
-		// "a <b>b" a double space that BODY "a b" does not find by
-		// reading, while the index's phrase does.
-		ct, body = "text/html", "<html><body><p>"+body+"</p><p>&amp; more</p></body></html>"
-	}
-	return fmt.Sprintf("From: User %d <user%d@example.org>\r\nTo: Team <team@example.com>\r\n%sSubject: %s\r\n"+
-		"Date: Mon, 2 Mar 2026 10:00:00 +0000\r\nMessage-ID: <m%d@example.org>\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: %s; charset=utf-8\r\n\r\n%s\r\n", i%50, i%50, cc, pick(3), i, ct, body)
-}
-
 // indexStore runs the indexer over a store until it is current.
 func indexStore(t *testing.T, db search.Backend, storeID int64) {
 	t.Helper()
@@ -120,7 +65,7 @@ func TestSearchIndexDifferential(t *testing.T) {
 			pe := *e
 			pe.addr = ln.Addr().String()
 
-			words := wordsFor()
+			words := testenv.SearchWords()
 			if len(words) < 60 {
 				t.Fatalf("only %d words left of the vocabulary", len(words))
 			}
@@ -131,12 +76,12 @@ func TestSearchIndexDifferential(t *testing.T) {
 				n = 150
 			}
 			for i := range n {
-				e.deliver(inbox.ID, diffMessage(r, i, words))
+				e.deliver(inbox.ID, testenv.SearchMessage(r, i, words))
 			}
 			indexStore(t, e.db, inbox.StoreID)
 			// An unindexed tail, and a message moved after indexing.
 			for i := n; i < n+15; i++ {
-				e.deliver(inbox.ID, diffMessage(r, i, words))
+				e.deliver(inbox.ID, testenv.SearchMessage(r, i, words))
 			}
 			ic, pc := e.selectBox("alice", "INBOX"), pe.selectBox("alice", "INBOX")
 			if !has(ic.ok("CAPABILITY"), "SEARCH=FUZZY") || has(pc.ok("CAPABILITY"), "SEARCH=FUZZY") {
@@ -171,7 +116,7 @@ func TestSearchIndexDifferential(t *testing.T) {
 			}
 			// Phrases that occur: two adjacent words of some bodies.
 			for i := 0; i < 30; i++ {
-				body := strings.Fields(strings.SplitN(diffMessage(rand.New(rand.NewPCG(7, 11)), 0, words), "\r\n\r\n", 2)[1])
+				body := strings.Fields(strings.SplitN(testenv.SearchMessage(rand.New(rand.NewPCG(7, 11)), 0, words), "\r\n\r\n", 2)[1])
 				if len(body) > 3 {
 					queries = append(queries, fmt.Sprintf("BODY %q", body[1]+" "+body[2]))
 					break

@@ -113,11 +113,11 @@ func BenchmarkEmailQueryText(b *testing.B) {
 	ie, pe := start(true), start(false)
 	inbox := ie.folder("alice", store.SpecialInbox)
 	ctx := ie.as("alice")
-	words := wordsFor()
+	words := testenv.SearchWords()
 	r := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
-		if _, err := s.AppendItem(ctx, inbox.ID, store.NewItem{Content: strings.NewReader(diffMessage(r, i, words)),
+		if _, err := s.AppendItem(ctx, inbox.ID, store.NewItem{Content: strings.NewReader(testenv.SearchMessage(r, i, words)),
 			InternalDate: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
 			b.Fatal(err)
 		}

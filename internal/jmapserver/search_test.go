@@ -16,58 +16,6 @@ import (
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// The vocabulary of the differential test; wordsFor drops the words
-// whose substring and word matches could differ (one inside another, or
-// inside the header block that text reads).
-var diffWords = strings.Fields(`account agenda approval budget calendar client contract deadline delivery
-design document draft estimate feedback forecast holiday invoice launch ledger meeting milestone network
-office payment planning policy product project proposal purchase quarter release report request review
-revenue roadmap salary schedule security shipment signature sprint strategy summary supplier support
-survey ticket training travel update vendor version warehouse website workshop zebra falcon harbor
-lantern marble nectar orchard pepper quartz ribbon saddle timber velvet walnut yogurt anchor beacon
-cobalt dolphin ember fossil glacier hazel indigo jasmine kettle lotus meadow nickel onyx pebble`)
-
-const diffHeader = "from: user <user@example.org>\r\nto: team <team@example.com>\r\ncc: someone@example.net\r\n" +
-	"subject: \r\ndate: mon, 2 mar 2026 10:00:00 +0000\r\nmessage-id: <m@example.org>\r\nmime-version: 1.0\r\n" +
-	"content-type: text/plain; charset=utf-8\r\ncontent-type: text/html; charset=utf-8\r\n0123456789"
-
-func wordsFor() []string {
-	var out []string
-	for _, w := range diffWords {
-		ok := !strings.Contains(diffHeader, w)
-		for _, o := range diffWords {
-			if o != w && strings.Contains(o[1:], w) {
-				ok = false
-			}
-		}
-		if ok {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-func diffMessage(r *rand.Rand, i int, words []string) string {
-	pick := func(n int) string {
-		var b []string
-		for range n {
-			b = append(b, words[r.IntN(len(words))])
-		}
-		return strings.Join(b, " ")
-	}
-	cc := ""
-	if i%4 == 0 {
-		cc = fmt.Sprintf("Cc: Someone <someone%d@example.net>\r\n", i%5)
-	}
-	ct, body := "text/plain", pick(15+r.IntN(25))
-	if i%5 == 2 {
-		ct, body = "text/html", "<html><body><p>"+body+"</p><p>&amp; more</p></body></html>"
-	}
-	return fmt.Sprintf("From: User %d <user%d@example.org>\r\nTo: Team <team@example.com>\r\n%sSubject: %s\r\n"+
-		"Date: Mon, 2 Mar 2026 10:00:00 +0000\r\nMessage-ID: <m%d@example.org>\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: %s; charset=utf-8\r\n\r\n%s\r\n", i%50, i%50, cc, pick(3), i, ct, body)
-}
-
 // newEnvOn is newEnv on a testenv backend (SQLite or PostgreSQL); plain
 // is a second handler over the same store, without the search index.
 func newEnvOn(t *testing.T, backend string) (indexed, plain *env) {
@@ -134,7 +82,7 @@ func TestEmailQueryIndexDifferential(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			e, pe := newEnvOn(t, backend)
-			words := wordsFor()
+			words := testenv.SearchWords()
 			r := rand.New(rand.NewPCG(7, 11))
 			inbox, archive := e.folder("alice", store.SpecialInbox), e.folder("alice", store.SpecialArchive)
 			n := 300
@@ -147,7 +95,7 @@ func TestEmailQueryIndexDifferential(t *testing.T) {
 				if i%3 == 0 {
 					f = archive
 				}
-				e.appendRaw(f.ID, diffMessage(r, i, words), at.Add(time.Duration(i%37)*time.Hour))
+				e.appendRaw(f.ID, testenv.SearchMessage(r, i, words), at.Add(time.Duration(i%37)*time.Hour))
 			}
 			indexStore(t, e.db, inbox.StoreID)
 			// The unindexed tail: new messages in both folders, one of
@@ -157,7 +105,7 @@ func TestEmailQueryIndexDifferential(t *testing.T) {
 				if i%2 == 0 {
 					f = archive
 				}
-				e.appendRaw(f.ID, diffMessage(r, i, words), at.Add(time.Duration(i%37)*time.Hour))
+				e.appendRaw(f.ID, testenv.SearchMessage(r, i, words), at.Add(time.Duration(i%37)*time.Hour))
 			}
 			inboxID, archiveID := "M"+fmt.Sprint(inbox.ID), "M"+fmt.Sprint(archive.ID)
 			// Keyword changes after indexing give indexed messages newer
@@ -219,13 +167,13 @@ func TestEmailQueryIndexDifferential(t *testing.T) {
 			// it is read, so both find the tail message.
 			word := ""
 			for _, w := range words {
-				if strings.Contains(diffMessage(rand.New(rand.NewPCG(1, 1)), 0, []string{w}), w) {
+				if strings.Contains(testenv.SearchMessage(rand.New(rand.NewPCG(1, 1)), 0, []string{w}), w) {
 					word = w
 					break
 				}
 			}
 			sub := word[1:]
-			e.appendRaw(inbox.ID, diffMessage(r, 1, []string{word}), at)
+			e.appendRaw(inbox.ID, testenv.SearchMessage(r, 1, []string{word}), at)
 			args := map[string]any{"accountId": e.acct("alice"), "filter": q{"body": sub}, "limit": 1000}
 			got, want := queryIDs(t, e, args), queryIDs(t, pe, args)
 			if len(got) == 0 || len(got) >= len(want) {
@@ -307,7 +255,7 @@ func TestEmailQueryTextBounds(t *testing.T) {
 			e, _ := newEnvOn(t, backend)
 			inbox := e.folder("alice", store.SpecialInbox)
 			for i := range 5 {
-				e.appendRaw(inbox.ID, diffMessage(rand.New(rand.NewPCG(uint64(i), 3)), i, wordsFor()), time.Now())
+				e.appendRaw(inbox.ID, testenv.SearchMessage(rand.New(rand.NewPCG(uint64(i), 3)), i, testenv.SearchWords()), time.Now())
 			}
 			indexStore(t, e.db, inbox.StoreID)
 			long := strings.Repeat("budget ", 10000)

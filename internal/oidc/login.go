@@ -23,7 +23,7 @@ import (
 // SessionCookie is the web client's session cookie (internal/web's
 // CookieName); the sign-in sets the same one so the web client finds the
 // user signed in.
-const SessionCookie = "__Host-roost-session"
+const SessionCookie = directory.SessionCookie
 
 // flowCookie carries a sign-in's state, nonce and PKCE verifier from
 // /auth/oidc/login to /auth/oidc/callback, so any node of a cluster can
@@ -107,26 +107,8 @@ func (l *Login) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, done, http.StatusSeeOther)
 }
 
-// sameOrigin reports whether r comes from a page of this server, by the
-// web client's rule (internal/web): Sec-Fetch-Site is same-origin, or,
-// from a browser that sends no fetch metadata, Origin names this host. A
-// sibling subdomain (same-site, which a SameSite=Strict cookie does not
-// stop) and a request naming no origin are refused.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin":
-		return true
-	case "":
-	default: // same-site, cross-site, none
-		return false
-	}
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return false
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
-}
+// sameOrigin is the one same-origin rule (directory.SameOrigin).
+func sameOrigin(r *http.Request) bool { return directory.SameOrigin(r) }
 
 func (l *Login) redirectURI() string { return l.RedirectURI }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 // CookieName is the session cookie. The __Host- prefix makes browsers
 // refuse it unless it is Secure, has Path=/ and no Domain, so a sibling
 // host cannot plant or widen it.
-const CookieName = "__Host-roost-session"
+const CookieName = directory.SessionCookie
 
 // Bounds on the login form (as directory.BasicAuth's).
 const (
@@ -25,26 +24,8 @@ const (
 	maxForm     = 16 << 10
 )
 
-// sameOrigin reports whether r comes from a page of this server: the
-// browser's Sec-Fetch-Site says so, or, from a browser that does not send
-// it, the Origin header names this host. A state-changing request
-// authenticated by the cookie must pass (SameSite=Strict is the first
-// guard, this the second: a sibling subdomain is same-site).
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin":
-		return true
-	case "":
-	default: // same-site, cross-site, none
-		return false
-	}
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return false
-	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
-}
+// sameOrigin is the one same-origin rule (directory.SameOrigin).
+func sameOrigin(r *http.Request) bool { return directory.SameOrigin(r) }
 
 // safeRead reports whether a cookie-authenticated request that changes
 // nothing (GET, HEAD) may go on: a same-origin fetch, a navigation the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -252,21 +251,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 			a.rehash(ctx, u, password, p)
 		}
 	}
-	if !u.Active {
-		a.log().Warn("login refused: non-active account", "user", u.Login, "ip", ip)
-		a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "inactive"})
-		return nil, ErrInactive
-	}
-	if feature != "" {
-		var disabled []string
-		if a.DisabledFeatures != nil {
-			disabled = a.DisabledFeatures()
-		}
-		if !slices.Contains(store.EffectiveFeatures(u, disabled), feature) {
-			a.log().Warn("login refused: feature disabled", "user", u.Login, "feature", feature, "ip", ip)
-			a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "feature disabled"})
-			return nil, ErrFeature
-		}
+	if err := a.mayLogIn(ctx, u, login, ip, feature); err != nil {
+		return nil, err
 	}
 	if a.Throttle != nil {
 		a.Throttle.Succeed(ip, login)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
@@ -68,19 +67,8 @@ func (a *Authenticator) authenticateExternal(ctx context.Context, login, passwor
 			return nil, fmt.Errorf("authenticate %q: %w", login, err)
 		}
 	}
-	if !u.Active {
-		a.log().Warn("login refused: non-active account", "user", u.Login, "ip", ip)
-		return nil, ErrInactive
-	}
-	if feature != "" {
-		var disabled []string
-		if a.DisabledFeatures != nil {
-			disabled = a.DisabledFeatures()
-		}
-		if !slices.Contains(store.EffectiveFeatures(u, disabled), feature) {
-			a.log().Warn("login refused: feature disabled", "user", u.Login, "feature", feature, "ip", ip)
-			return nil, ErrFeature
-		}
+	if err := a.mayLogIn(ctx, u, login, ip, feature); err != nil {
+		return nil, err
 	}
 	if a.Throttle != nil {
 		a.Throttle.Succeed(ip, login)

@@ -296,21 +296,8 @@ func (a *Authenticator) admit(ctx context.Context, login, authzid, ip, feature s
 // feature, the principal. observeOK: tell Observe of the success (not for
 // a web session's every request).
 func (a *Authenticator) finish(ctx context.Context, u *store.User, login, ip, feature string, observeOK bool) (*store.Principal, error) {
-	if !u.Active {
-		a.log().Warn("login refused: non-active account", "user", u.Login, "ip", ip)
-		a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "inactive"})
-		return nil, ErrInactive
-	}
-	if feature != "" {
-		var disabled []string
-		if a.DisabledFeatures != nil {
-			disabled = a.DisabledFeatures()
-		}
-		if !slices.Contains(store.EffectiveFeatures(u, disabled), feature) {
-			a.log().Warn("login refused: feature disabled", "user", u.Login, "feature", feature, "ip", ip)
-			a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "feature disabled"})
-			return nil, ErrFeature
-		}
+	if err := a.mayLogIn(ctx, u, login, ip, feature); err != nil {
+		return nil, err
 	}
 	pr, err := a.Store.Principal(store.SystemContext(ctx), u.Login)
 	if err != nil {
@@ -321,6 +308,30 @@ func (a *Authenticator) finish(ctx context.Context, u *store.User, login, ip, fe
 		a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, OK: true})
 	}
 	return pr, nil
+}
+
+// mayLogIn refuses, after a good credential, a non-active account
+// (ErrInactive) and one without feature (ErrFeature), logging and
+// observing why: the one rule for passwords, tokens, app passwords,
+// sessions and single sign-on.
+func (a *Authenticator) mayLogIn(ctx context.Context, u *store.User, login, ip, feature string) error {
+	if !u.Active {
+		a.log().Warn("login refused: non-active account", "user", u.Login, "ip", ip)
+		a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "inactive"})
+		return ErrInactive
+	}
+	if feature != "" {
+		var disabled []string
+		if a.DisabledFeatures != nil {
+			disabled = a.DisabledFeatures()
+		}
+		if !slices.Contains(store.EffectiveFeatures(u, disabled), feature) {
+			a.log().Warn("login refused: feature disabled", "user", u.Login, "feature", feature, "ip", ip)
+			a.observe(ctx, AuthEvent{Login: login, User: u.Login, IP: ip, Feature: feature, Reason: "feature disabled"})
+			return ErrFeature
+		}
+	}
+	return nil
 }
 
 // ---- app passwords ----

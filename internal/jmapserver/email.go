@@ -29,6 +29,38 @@ type emailGetArgs struct {
 	MaxBodyValueBytes   int       `json:"maxBodyValueBytes"`
 }
 
+// emailProps checks the properties, body properties and maxBodyValueBytes
+// of Email/get and Email/parse (RFC 8621 §4.2, §4.9) and fills in the
+// defaults; maxBytes is also capped by the server's limit.
+func (c *call) emailProps(properties *[]string, defaults []string, bodyProperties *[]string, maxBodyValueBytes int) (props, bodyProps []string, maxBytes int, err error) {
+	props = defaults
+	if properties != nil {
+		props = *properties
+	}
+	for _, p := range props {
+		if !validEmailProperty(p) {
+			return nil, nil, 0, jmap.Errorf(jmap.ErrInvalidArguments, "unknown property %q", p)
+		}
+	}
+	bodyProps = defaultBodyProperties
+	if bodyProperties != nil {
+		bodyProps = *bodyProperties
+		for _, p := range bodyProps {
+			if !validBodyProperty(p) {
+				return nil, nil, 0, jmap.Errorf(jmap.ErrInvalidArguments, "unknown body property %q", p)
+			}
+		}
+	}
+	if maxBodyValueBytes < 0 {
+		return nil, nil, 0, jmap.Errorf(jmap.ErrInvalidArguments, "maxBodyValueBytes must not be negative")
+	}
+	maxBytes = c.s.o.MaxBodyValueBytes
+	if maxBodyValueBytes > 0 && maxBodyValueBytes < maxBytes {
+		maxBytes = maxBodyValueBytes
+	}
+	return props, bodyProps, maxBytes, nil
+}
+
 func validEmailProperty(p string) bool {
 	if slices.Contains(emailProperties, p) {
 		return true
@@ -53,30 +85,9 @@ func emailGet(c *call, raw json.RawMessage) (any, error) {
 	if err := c.checkGet(&a.getArgs, nil); err != nil {
 		return nil, err
 	}
-	props := defaultEmailProperties
-	if a.Properties != nil {
-		props = *a.Properties
-		for _, p := range props {
-			if !validEmailProperty(p) {
-				return nil, jmap.Errorf(jmap.ErrInvalidArguments, "unknown property %q", p)
-			}
-		}
-	}
-	bodyProps := defaultBodyProperties
-	if a.BodyProperties != nil {
-		bodyProps = *a.BodyProperties
-		for _, p := range bodyProps {
-			if !validBodyProperty(p) {
-				return nil, jmap.Errorf(jmap.ErrInvalidArguments, "unknown body property %q", p)
-			}
-		}
-	}
-	if a.MaxBodyValueBytes < 0 {
-		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "maxBodyValueBytes must not be negative")
-	}
-	maxBytes := c.s.o.MaxBodyValueBytes
-	if a.MaxBodyValueBytes > 0 && a.MaxBodyValueBytes < maxBytes {
-		maxBytes = a.MaxBodyValueBytes
+	props, bodyProps, maxBytes, err := c.emailProps(a.Properties, defaultEmailProperties, a.BodyProperties, a.MaxBodyValueBytes)
+	if err != nil {
+		return nil, err
 	}
 	st, err := c.account(a.AccountID)
 	if err != nil {

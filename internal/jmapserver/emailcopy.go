@@ -230,30 +230,9 @@ func emailParse(c *call, raw json.RawMessage) (any, error) {
 	if len(a.BlobIDs) > c.s.o.MaxObjectsInGet {
 		return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d blobs, at most %d (maxObjectsInGet)", len(a.BlobIDs), c.s.o.MaxObjectsInGet)
 	}
-	props := parseProperties
-	if a.Properties != nil {
-		props = *a.Properties
-	}
-	for _, p := range props {
-		if !validEmailProperty(p) {
-			return nil, jmap.Errorf(jmap.ErrInvalidArguments, "unknown property %q", p)
-		}
-	}
-	bodyProps := defaultBodyProperties
-	if a.BodyProperties != nil {
-		bodyProps = *a.BodyProperties
-		for _, p := range bodyProps {
-			if !validBodyProperty(p) {
-				return nil, jmap.Errorf(jmap.ErrInvalidArguments, "unknown body property %q", p)
-			}
-		}
-	}
-	if a.MaxBodyValueBytes < 0 {
-		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "maxBodyValueBytes must not be negative")
-	}
-	maxBytes := c.s.o.MaxBodyValueBytes
-	if a.MaxBodyValueBytes > 0 && a.MaxBodyValueBytes < maxBytes {
-		maxBytes = a.MaxBodyValueBytes
+	props, bodyProps, maxBytes, err := c.emailProps(a.Properties, parseProperties, a.BodyProperties, a.MaxBodyValueBytes)
+	if err != nil {
+		return nil, err
 	}
 	st, err := c.account(a.AccountID)
 	if err != nil {

@@ -36,7 +36,8 @@ func TestBackupRestoreStatsRights(t *testing.T) {
 // TestImportExportMessages: the errors an administrator reads from roost
 // admin import and export say each thing once, in words: no "user: user"
 // or "open F: open F" chains, and an export directory the server cannot
-// create is named as such.
+// create is named as such; a restore from a directory without a backup
+// says so rather than that the backup lacks the user.
 func TestImportExportMessages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -71,6 +72,7 @@ func TestImportExportMessages(t *testing.T) {
 		{"/v1/import", backup.ImportRequest{Login: "alice", Format: "mbox", Path: missing}, "open " + missing + ": no such file or directory"},
 		{"/v1/import", backup.ImportRequest{Login: "alice", Format: "maildir", Path: missing}, missing + ": no such file or directory"},
 		{"/v1/export", backup.ExportRequest{Login: "ghost", To: missing}, `user "ghost": not found`},
+		{"/v1/restore", backup.RestoreRequest{From: missing, Login: "alice"}, missing + " holds no backup"},
 		{"/v1/export", backup.ExportRequest{Login: "alice", To: "/proc/roost-export"}, "cannot create the export directory on the server's host: mkdir /proc/roost-export"},
 	} {
 		got := stream(c.path, c.body)

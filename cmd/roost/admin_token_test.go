@@ -96,6 +96,8 @@ func TestAdminTokensAndAppPasswords(t *testing.T) {
 		t.Fatalf("app-password list:\n%s", out)
 	}
 	e.ok("user", "app-password", "revoke", "alice", "Thunderbird")
+	// Named in words, not by the internal kind "app-password".
+	e.fails(1, `roost admin: app password "Thunderbird" of "alice": not found`, "user", "app-password", "revoke", "alice", "Thunderbird")
 	if _, err := authn.Authenticate(ctx, "alice", pw, ip, "imap"); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("revoked app password: %v", err)
 	}

@@ -173,8 +173,8 @@ var adminCmds = []*adminCmd{
 
 	{object: "token", verb: "create", args: []string{"LOGIN"}, syntax: "token create LOGIN --name N [--expires D] [--scope LIST]",
 		help: "make a bearer token for LOGIN and print it (shown this once); D is a lifetime (90d, 12h) or a date\n" +
-			"        (YYYY-MM-DD[THH:MM], RFC 3339), default never; LIST is a comma-separated subset of jmap,dav,imap,pop3,smtp,sieve\n" +
-			"        (default: all): JMAP and DAV take it as 'Authorization: Bearer', the mail protocols as SASL OAUTHBEARER/XOAUTH2",
+			"        (YYYY-MM-DD[THH:MM], RFC 3339), default never; LIST is a comma-separated subset of jmap,dav,eas,imap,pop3,smtp,sieve\n" +
+			"        (default: all): JMAP, DAV and ActiveSync take it as 'Authorization: Bearer', the mail protocols as SASL OAUTHBEARER/XOAUTH2",
 		flags: []flagDef{fString("name"), fString("expires"), fList("scope")}, run: tokenCreate},
 	{object: "token", verb: "list", args: []string{"LOGIN"}, syntax: "token list LOGIN",
 		help: "list a user's tokens with their scope, expiry and last use", run: tokenList},

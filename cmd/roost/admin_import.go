@@ -46,7 +46,9 @@ func runImport(a *admin, req backup.ImportRequest) error {
 			}
 		})
 	bar.done()
-	if sum != nil {
+	// A failed import that did nothing prints only its error, not a
+	// summary of zeros before it.
+	if sum != nil && (err == nil || sum.Imported > 0 || sum.Present > 0 || len(sum.Problems) > 0) {
 		data, _ := json.Marshal(sum)
 		rate := 0.0
 		if sum.Seconds > 0 {
@@ -172,6 +174,9 @@ func exportStore(a *admin, cmd *adminCmd, in *input) error {
 	if to == "" {
 		return usagef("%s: --to DIR is required", cmd.name())
 	}
+	if f := in.str["format"]; f != "" && f != "mbox" && f != "maildir" {
+		return usagef("%s: --format %q: give mbox or maildir", cmd.name(), f)
+	}
 	abs, err := filepath.Abs(to)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmd.name(), err)
@@ -187,7 +192,7 @@ func exportStore(a *admin, cmd *adminCmd, in *input) error {
 		}
 	})
 	bar.done()
-	if sum != nil {
+	if sum != nil && (err == nil || sum.Messages > 0 || sum.Objects > 0) {
 		data, _ := json.Marshal(sum)
 		a.say(data, "exported %d messages and %d calendar and contact files (%s, %d folders) of %s to %s in %.1fs",
 			sum.Messages, sum.Objects, humanBytes(sum.Bytes), sum.Folders, sum.Login, sum.Dir, sum.Seconds)

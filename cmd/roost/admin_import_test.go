@@ -64,3 +64,21 @@ func TestAdminImportExportAgainstServe(t *testing.T) {
 		t.Fatalf("import maildir: %+v", sum)
 	}
 }
+
+// TestAdminImportExportErrors: wrong input to import and export ends in
+// one line a user can act on: a missing file named once (no summary of
+// zeros before it), an unknown user without "user: user", an unknown
+// --format refused before the server is asked, and an export directory
+// the server cannot create named as such.
+func TestAdminImportExportErrors(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	e.ok("tenant", "create", "acme")
+	e.ok("user", "create", "alice", "--email", "alice@acme.test", "--tenant", "acme")
+	missing := filepath.Join(t.TempDir(), "old.mbox")
+	e.fails(1, "roost admin: open "+missing+": no such file or directory\n", "import", "mbox", "alice", missing)
+	e.fails(1, "roost admin: stat "+missing+": no such file or directory\n", "import", "maildir", "alice", missing)
+	e.fails(1, `roost admin: user "ghost": not found`, "import", "mbox", "ghost", missing)
+	e.fails(2, `export: --format "zip": give mbox or maildir`, "export", "alice", "--to", t.TempDir(), "--format", "zip")
+	e.fails(1, "cannot create the export directory on the server's host: mkdir /proc/roost-export", "export", "alice", "--to", "/proc/roost-export")
+}

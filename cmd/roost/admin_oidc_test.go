@@ -39,7 +39,7 @@ func TestAdminOIDCClients(t *testing.T) {
 		t.Fatalf("client list:\n%s", out)
 	}
 	e.ok("oidc", "client", "remove", "grafana")
-	e.fails(1, "not found", "oidc", "client", "remove", "grafana")
+	e.fails(1, `roost admin: oidc client "grafana": not found`, "oidc", "client", "remove", "grafana")
 	cs, err := oidc.ListClients(store.SystemContext(context.Background()), e.db)
 	if err != nil || len(cs) != 1 || cs[0].ID != "app" {
 		t.Fatalf("clients left: %v %v", cs, err)

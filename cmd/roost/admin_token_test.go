@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,8 @@ func TestAdminTokensAndAppPasswords(t *testing.T) {
 		t.Fatalf("app-password list:\n%s", out)
 	}
 	e.ok("user", "app-password", "revoke", "alice", "Thunderbird")
+	// Named in words, not by the internal kind "app-password".
+	e.fails(1, `roost admin: app password "Thunderbird" of "alice": not found`, "user", "app-password", "revoke", "alice", "Thunderbird")
 	if _, err := authn.Authenticate(ctx, "alice", pw, ip, "imap"); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("revoked app password: %v", err)
 	}
@@ -144,5 +147,27 @@ func TestAdminTokensAndAppPasswords(t *testing.T) {
 	}
 	if r := runIn(bobDir, "", "user", "totp", "enable", "alice"); r.code != 1 || !strings.Contains(r.stderr, "permission") {
 		t.Fatalf("bob enables alice's TOTP: %+v", r)
+	}
+}
+
+// TestAdminSecretHelpNamesEveryProtocol: the help of token create
+// --scope and app-password add --protocols lists every protocol the
+// server accepts there (eas was accepted but missing from token create's).
+func TestAdminSecretHelpNamesEveryProtocol(t *testing.T) {
+	t.Parallel()
+	for _, c := range adminCmds {
+		if c.name() != "token create" && c.name() != "user app-password add" {
+			continue
+		}
+		list := regexp.MustCompile(`subset of\s+([a-z0-9,]+)`).FindStringSubmatch(c.help)
+		if list == nil {
+			t.Fatalf("%s: help names no protocol list: %q", c.name(), c.help)
+		}
+		got := strings.Split(list[1], ",")
+		for _, p := range directory.Protocols {
+			if !slices.Contains(got, p) {
+				t.Errorf("%s: help lists %s, without %q that the server accepts", c.name(), list[1], p)
+			}
+		}
 	}
 }

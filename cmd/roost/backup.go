@@ -157,6 +157,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if len(dirs) != 1 {
 		return cliFail(stderr, "backup verify", usagef("one backup directory is required"))
 	}
+	// A mistyped directory is not a damaged backup.
+	if fi, err := os.Stat(dirs[0]); err != nil {
+		return cliFail(stderr, "backup verify", fmt.Errorf("cannot read the backup directory: %w", err))
+	} else if !fi.IsDir() {
+		return cliFail(stderr, "backup verify", fmt.Errorf("%s is not a directory (give the --to directory of roost backup)", dirs[0]))
+	}
 	bar := newProgressBar(stderr)
 	rep, err := backup.Verify(ctx, dirs[0], func(done, all int64) {
 		bar.show(backup.Progress{Login: "objects", Items: done, ItemsAll: all, StoresAll: 0})

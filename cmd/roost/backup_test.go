@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -306,5 +307,25 @@ func backupRestoreAgainstServe(t *testing.T, database string) {
 	out = dst2.cli(t, "", 1, "restore", "--from", bdir, "u0")
 	if !strings.Contains(out, "refusing to restore") || !strings.Contains(out, "truncated") {
 		t.Errorf("restore of a damaged backup: %s", out)
+	}
+}
+
+// TestBackupVerifyNoDirectory: verifying a directory that does not exist,
+// or a file, says so in one line instead of reporting a damaged backup.
+func TestBackupVerifyNoDirectory(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "nothing")
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		missing: "roost backup verify: cannot read the backup directory: stat " + missing + ": no such file or directory\n",
+		file:    "roost backup verify: " + file + " is not a directory (give the --to directory of roost backup)\n",
+	} {
+		var out, errb bytes.Buffer
+		if code := runVerify(context.Background(), []string{dir}, &out, &errb); code != 1 || out.Len() != 0 || errb.String() != want {
+			t.Errorf("backup verify %s: exit %d, stdout %q, stderr %q; want exit 1 and stderr %q", dir, code, out.String(), errb.String(), want)
+		}
 	}
 }

@@ -1,6 +1,10 @@
 package adminapi_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/adminapi"
@@ -26,5 +30,54 @@ func TestBackupRestoreStatsRights(t *testing.T) {
 	e.call("GET", "/v1/stats", nil, 200, &st)
 	if st.Users.Total != 3 || len(st.Tenants) != 2 || len(st.Stores) != 3 {
 		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// TestImportExportMessages: the errors an administrator reads from roost
+// admin import and export say each thing once, in words: no "user: user"
+// or "open F: open F" chains, and an export directory the server cannot
+// create is named as such; a restore from a directory without a backup
+// says so rather than that the backup lacks the user.
+func TestImportExportMessages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fixture()
+	stream := func(path string, body any) string {
+		t.Helper()
+		j, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.client.Post("http://roost"+path, "application/json", bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var last backup.Event
+		dec := json.NewDecoder(resp.Body)
+		for dec.More() {
+			if err := dec.Decode(&last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return last.Error
+	}
+	missing := filepath.Join(t.TempDir(), "nothing")
+	for _, c := range []struct {
+		path string
+		body any
+		want string
+	}{
+		{"/v1/import", backup.ImportRequest{Login: "ghost", Format: "mbox", Path: missing}, `user "ghost": not found`},
+		{"/v1/import", backup.ImportRequest{Login: "alice", Format: "mbox", Path: missing}, "open " + missing + ": no such file or directory"},
+		{"/v1/import", backup.ImportRequest{Login: "alice", Format: "maildir", Path: missing}, missing + ": no such file or directory"},
+		{"/v1/export", backup.ExportRequest{Login: "ghost", To: missing}, `user "ghost": not found`},
+		{"/v1/restore", backup.RestoreRequest{From: missing, Login: "alice"}, missing + " holds no backup"},
+		{"/v1/export", backup.ExportRequest{Login: "alice", To: "/proc/roost-export"}, "cannot create the export directory on the server's host: mkdir /proc/roost-export"},
+	} {
+		got := stream(c.path, c.body)
+		if !strings.HasPrefix(got, c.want) && !strings.HasSuffix(got, c.want) || strings.Count(got, missing) > 1 || strings.Contains(got, "user: ") {
+			t.Errorf("%s %+v: error %q, want %q", c.path, c.body, got, c.want)
+		}
 	}
 }

@@ -41,6 +41,8 @@ func TestNodes(t *testing.T) {
 	if r := e.req("", "POST", "/v1/nodes/nobody/drain", nil); r.status != 404 {
 		t.Errorf("drain of an unknown node: %d %s", r.status, r.body)
 	}
+	// The message names the verb the administrator ran.
+	e.wantErr("", "POST", "/v1/nodes/nobody/undrain", nil, 404, `undrain node nobody: node "nobody": not found`)
 	if r := e.req("alice", "GET", "/v1/nodes", nil); r.status != 403 {
 		t.Errorf("a user lists nodes: %d %s", r.status, r.body)
 	}

@@ -462,7 +462,7 @@ func openStore(ctx context.Context, b store.Backend, login string, create bool) 
 	}
 	u, err := b.GetUser(sys, login)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("user: %w", err)
+		return nil, nil, "", err // already `user "LOGIN": not found`
 	}
 	p, err := b.Principal(sys, login)
 	if err != nil {

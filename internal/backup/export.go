@@ -96,7 +96,7 @@ func Export(ctx context.Context, b store.Backend, o ExportOptions) (*ExportSumma
 		}
 	}
 	if err := os.MkdirAll(o.To, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot create the export directory on the server's host: %w", err)
 	}
 	slices.SortFunc(fs, func(a, b *store.Folder) int {
 		return strings.Compare(strings.Join(pathOf(a), "/"), strings.Join(pathOf(b), "/"))

@@ -324,6 +324,7 @@ func loadStore(dir, login string, run int) (*state, error) {
 	}
 	latest := 0
 	var m *Manifest
+	manifests := 0
 	for i := len(runs) - 1; i >= 0; i-- {
 		if run > 0 && runs[i] != run {
 			continue
@@ -331,6 +332,7 @@ func loadStore(dir, login string, run int) (*state, error) {
 		if !hasManifest(dir, runs[i]) {
 			continue
 		}
+		manifests++
 		mm, err := readManifest(dir, runs[i])
 		if err != nil {
 			return nil, err
@@ -339,6 +341,9 @@ func loadStore(dir, login string, run int) (*state, error) {
 			latest, m = runs[i], mm
 			break
 		}
+	}
+	if m == nil && manifests == 0 && run == 0 {
+		return nil, fmt.Errorf("%s holds no backup (no backup run with a manifest): give the --to directory of roost backup", dir)
 	}
 	if m == nil {
 		return nil, fmt.Errorf("the backup in %s holds no store of %q", dir, login)

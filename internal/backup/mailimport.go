@@ -193,7 +193,7 @@ func looksLikeMessage(msg []byte) bool {
 func (im *importer) mbox(path, folder string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err // os.Open's error names the path
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -407,7 +407,7 @@ func mboxFlags(msg []byte) []string {
 func (im *importer) maildir(dir, under string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
+		return err // os.Stat's error names the path
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory: %w", dir, store.ErrInvalid)

@@ -131,7 +131,11 @@ func (d *DB) SetDraining(ctx context.Context, name string, draining bool) error 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("drain node %s: %w", name, err)
+		verb := "drain"
+		if !draining {
+			verb = "undrain"
+		}
+		return fmt.Errorf("%s node %s: %w", verb, name, err)
 	}
 	return nil
 }

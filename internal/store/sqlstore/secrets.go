@@ -214,7 +214,8 @@ func (d *DB) DeleteSecret(ctx context.Context, login string, kind store.SecretKi
 		}
 		s, err := scanSecret(t.row(`SELECT `+secretCols+secretFrom+`WHERE s.user_id = ? AND s.kind = ? AND s.name = ?`, u.ID, string(kind), name))
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%s %q of %q: %w", kind, name, u.Login, store.ErrNotFound)
+			// "app password", not the kind's identifier "app-password".
+			return fmt.Errorf("%s %q of %q: %w", strings.ReplaceAll(string(kind), "-", " "), name, u.Login, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("%s %q of %q: %w", kind, name, u.Login, err)

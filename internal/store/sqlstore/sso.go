@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/roost-mail/roost/internal/store"
@@ -92,7 +93,8 @@ func (d *DB) DeleteSSO(ctx context.Context, kind, name string) error {
 			return fmt.Errorf("delete %s %q: %w", kind, name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %q: %w", kind, name, store.ErrNotFound)
+			// "oidc client", not the kind's identifier "oidc-client".
+			return fmt.Errorf("%s %q: %w", strings.ReplaceAll(kind, "-", " "), name, store.ErrNotFound)
 		}
 		return nil
 	})

@@ -80,7 +80,10 @@ func Verify(ctx context.Context, dir string, progress func(done, all int64)) (*V
 		}
 	}
 	if len(rep.Errors) > 0 {
-		return rep, fmt.Errorf("%d problems, first: %s: %w", len(rep.Errors), rep.Errors[0], ErrDamaged)
+		if len(rep.Errors) == 1 {
+			return rep, fmt.Errorf("%s: %w", rep.Errors[0], ErrDamaged)
+		}
+		return rep, fmt.Errorf("%d problems, the first: %s: %w", len(rep.Errors), rep.Errors[0], ErrDamaged)
 	}
 	return rep, nil
 }

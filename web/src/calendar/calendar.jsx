@@ -62,13 +62,20 @@ function norm(e) {
   return { id: e.id, baseId, rid: e.recurrenceId || null, title: e.title || t('noTitle'), calId: Object.keys(e.calendarIds || {})[0], start, end, allDay, raw: e };
 }
 
+// loads counts load calls: an answer that arrives after a newer load
+// began (a view or date switched while it was in flight) is dropped, so
+// a slow answer for the old range never replaces the new one.
+let loads = 0;
+
 async function load() {
+  const mine = ++loads;
   const [from, to] = range();
   const r = await gw([
     ['Calendar/get', {}, 'c'],
     ['CalendarEvent/query', { filter: { after: utc(from), before: utc(to) }, expandRecurrences: true }, 'q'],
     ['CalendarEvent/get', { '#ids': { resultOf: 'q', name: 'CalendarEvent/query', path: '/ids' } }, 'g'],
   ]);
+  if (mine !== loads) return;
   calendars.value = r.c.list.slice().sort((a, b) => (b.isDefault ? 1 : 0) - (a.isDefault ? 1 : 0) || (a.sortOrder || 0) - (b.sortOrder || 0) || a.name.localeCompare(b.name));
   items.value = r.g.list.filter((e) => e['@type'] !== 'Task').map(norm).sort((a, b) => a.start - b.start);
 }

@@ -38,12 +38,18 @@ async function load() {
   await loadCards();
 }
 
+// cardLoads counts loadCards calls: an answer for an address book the
+// user has already left (or a refresh overtaken by a newer one) is dropped.
+let cardLoads = 0;
+
 async function loadCards() {
+  const mine = ++cardLoads;
   if (!book.value) { cards.value = []; return; }
   const r = await gw([
     ['ContactCard/query', { filter: { inAddressBook: book.value } }, 'q'],
     ['ContactCard/get', { '#ids': { resultOf: 'q', name: 'ContactCard/query', path: '/ids' } }, 'g'],
   ]);
+  if (mine !== cardLoads) return;
   cards.value = r.g.list.slice().sort((a, b) => displayName(a).localeCompare(displayName(b)));
   if (selected.value && !cards.value.find((c) => c.id === selected.value)) selected.value = null;
 }

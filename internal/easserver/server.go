@@ -72,6 +72,10 @@ type Options struct {
 	MinHeartbeat, MaxHeartbeat int
 	// MaxPingFolders bounds the folders of one Ping; default 300.
 	MaxPingFolders int
+	// SearchIndex answers mailbox Search and Find from the full-text
+	// index (search_index), reading only the messages newer than it.
+	// Off, every message tested is read (docs/activesync.md).
+	SearchIndex bool
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }

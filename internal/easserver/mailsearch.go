@@ -71,6 +71,9 @@ func (c *call) mailMatches(folders []*store.Folder, q mailQuery) ([]mailHit, err
 			items = items[len(items)-scan:]
 		}
 		scan -= len(items)
+		if len(items) == 0 {
+			continue // no lookups for an empty folder
+		}
 		lookups := make([]*fts.Lookup, len(q.texts))
 		if c.s.o.SearchIndex {
 			for i, t := range q.texts {

@@ -93,7 +93,7 @@ func TestWebDevicesE2E(t *testing.T) {
 	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "devices.mjs"))
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BASE="+base, "USER=pat", "USER_PW=pw-pat-12345", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium,
-		"FULL="+iphone.id, "ACCOUNT="+outlook.id, "REMOVE="+android.id)
+		"FULL="+iphone.id, "ACCOUNT="+outlook.id, "REMOVE="+android.id, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
 	out, err := cmd.CombinedOutput()
 	t.Logf("web/e2e/devices.mjs:\n%s", out)
 	if err != nil || !strings.Contains(string(out), "\nOK\n") {

@@ -9,13 +9,14 @@
 //   ACCOUNT           a 16.1 device to wipe the account from
 //   REMOVE            a device to remove
 //   ARTIFACTS         where failures leave screenshots
+//   SHOTS             if set, where the docs' screenshots go
 // It prints "OK" and exits 0 when every step passed.
 import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const { BASE, USER, USER_PW, FULL, ACCOUNT, REMOVE, ARTIFACTS } = process.env;
+const { BASE, USER, USER_PW, FULL, ACCOUNT, REMOVE, ARTIFACTS, SHOTS } = process.env;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 function check(cond, what) {
@@ -65,6 +66,7 @@ try {
   const dlg = p.getByRole('dialog', { name: `Wipe ${FULL}?` });
   await dlg.waitFor();
   check((await dlg.textContent()).includes('factory settings'), 'the wipe dialog says the whole device is erased');
+  if (SHOTS) await p.screenshot({ path: join(SHOTS, 'settings-devices.png') });
   await scan('the wipe dialog');
   await dlg.getByRole('button', { name: 'Cancel' }).click();
   await dlg.waitFor({ state: 'detached' });

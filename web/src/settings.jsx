@@ -138,7 +138,7 @@ function Secrets({ kind }) {
 }
 
 // when formats an API time ('' and Go's zero time: a dash).
-const when = (iso) => (iso && !iso.startsWith('0001-') ? new Date(iso).toLocaleString() : '—');
+const when = (iso) => (iso && !iso.startsWith('0001-') ? new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : '—');
 
 function deviceState(d) {
   const w = d.wipe;
@@ -184,8 +184,8 @@ function MobileDevices() {
         <div class="table-scroll" tabindex="0">
           <table class="admin-table">
             <thead><tr>
-              <th scope="col">{t('deviceId')}</th><th scope="col">{t('deviceModel')}</th><th scope="col">{t('deviceOS')}</th>
-              <th scope="col">{t('deviceProtocol')}</th><th scope="col">{t('deviceFirstSync')}</th><th scope="col">{t('deviceLastSync')}</th>
+              <th scope="col">{t('deviceId')}</th><th scope="col">{t('deviceModel')}</th>
+              <th scope="col">{t('deviceFirstSync')}</th><th scope="col">{t('deviceLastSync')}</th>
               <th scope="col">{t('deviceState')}</th><th scope="col"><span class="sr">{t('adminActions')}</span></th>
             </tr></thead>
             <tbody>
@@ -193,13 +193,15 @@ function MobileDevices() {
                 const pending = d.wipe && (d.wipe.state === 'requested' || d.wipe.state === 'account');
                 return (
                   <tr key={d.id}>
-                    <th scope="row">{d.id}</th><td>{d.friendly_name || d.model || d.type}</td><td>{d.os || '—'}</td>
-                    <td>{d.protocol_version || '—'}</td><td>{when(d.first_sync)}</td><td>{when(d.last_sync)}</td><td>{deviceState(d)}</td>
-                    <td class="actions">
+                    <th scope="row" class="device-id">{d.id}</th>
+                    <td>{d.friendly_name || d.model || d.type}
+                      <div class="muted">{[d.os, d.protocol_version && t('deviceProtocol', { v: d.protocol_version })].filter(Boolean).join(' · ')}</div></td>
+                    <td>{when(d.first_sync)}</td><td>{when(d.last_sync)}</td><td>{deviceState(d)}</td>
+                    <td><div class="device-actions">
                       {!pending && <button class="danger" onClick={() => { ask.value = { d, action: 'wipe' }; }}>{t('deviceWipe')}<span class="sr"> {d.id}</span></button>}
                       {!pending && accountWipe(d) && <button class="danger" onClick={() => { ask.value = { d, action: 'account' }; }}>{t('deviceWipeAccount')}<span class="sr"> {d.id}</span></button>}
                       <button onClick={() => { ask.value = { d, action: 'remove' }; }}>{t('deviceRemove')}<span class="sr"> {d.id}</span></button>
-                    </td>
+                    </div></td>
                   </tr>
                 );
               })}
@@ -238,7 +240,7 @@ export function Settings({ user, Appearance }) {
         <Password />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
-        <section class="admin-form" aria-labelledby="h-devices">
+        <section class="admin-form wide" aria-labelledby="h-devices">
           <h2 id="h-devices">{t('devicesTitle')}</h2>
           <p><a class="button" href="/web/self/profile" download="roost.mobileconfig">{t('profileDownload')}</a></p>
           <p class="muted">{t('profileHelp')}</p>

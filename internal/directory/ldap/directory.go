@@ -319,3 +319,29 @@ func (d *Directory) UserByAddress(ctx context.Context, addr string) (*store.User
 	}
 	return d.Provision(ctx, e)
 }
+
+// UserByLogin implements directory.Provisioner: the entry login names
+// (its login attribute, or an address) is provisioned without a bind, for
+// a sign-in a Kerberos ticket proved. store.ErrNotFound when the
+// directory has no such entry.
+func (d *Directory) UserByLogin(ctx context.Context, login string) (*store.User, error) {
+	if login == "" || len(login) > 320 || !utf8.ValidString(login) {
+		return nil, fmt.Errorf("ldap login %q: %w", login, store.ErrNotFound)
+	}
+	var e *Entry
+	err := d.with(ctx, func(c *conn) error {
+		le, err := d.search(c, d.loginFilter(login))
+		if err != nil {
+			return err
+		}
+		e, err = d.entryOf(le)
+		return err
+	})
+	if errors.Is(err, errNoEntry) {
+		return nil, fmt.Errorf("ldap login %q: %w", login, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ldap login %q: %w", login, err)
+	}
+	return d.Provision(ctx, e)
+}

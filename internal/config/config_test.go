@@ -208,6 +208,7 @@ ldap_network_timeout = 3
 ldap_tenant = "example"
 ldap_group_search_filter = "(objectClass=group)"
 ldap_groupname_attribute = "sAMAccountName"
+ldap_group_unique_attribute = "objectSid"
 ldap_group_emailaddress_attribute = "mail"
 ldap_groupmembers_attribute = "memberUid"
 ldap_groupmembers_attribute_type = "text"

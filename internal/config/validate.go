@@ -635,6 +635,7 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_emailaddress_attribute", c.LDAPEmailAttribute}, {"ldap_emailaliases_attribute", c.LDAPEmailAliasesAttr},
 		{"ldap_fullname_attribute", c.LDAPFullnameAttribute}, {"ldap_nonactive_attribute", c.LDAPNonactiveAttribute},
 		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute}, {"ldap_groupname_attribute", c.LDAPGroupnameAttribute},
+		{"ldap_group_unique_attribute", c.LDAPGroupUniqueAttr},
 		{"ldap_group_emailaddress_attribute", c.LDAPGroupEmailAttribute}, {"ldap_groupmembers_attribute", c.LDAPGroupMembersAttr},
 		{"ldap_groupmembers_relation_attribute", c.LDAPGroupMembersRelAttr}, {"ldap_group_security_attribute", c.LDAPGroupSecurityAttr},
 		{"ldap_group_hidden_attribute", c.LDAPGroupHiddenAttr}, {"ldap_sendas_attribute", c.LDAPSendasAttribute},

@@ -180,6 +180,7 @@ var validationCases = []struct {
 	{"ldap isadmin attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_isadmin_attribute = \"1.2.x\"", []want{{"ldap_isadmin_attribute", "not an LDAP attribute name"}}},
 	{"ldap cache ttl negative", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_auth_cache_ttl = -1", []want{{"ldap_auth_cache_ttl", "minimum of 0"}}},
 	{"ldap group filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_group_search_filter = \"objectClass=group\"", []want{{"ldap_group_search_filter", "not an LDAP filter"}}},
+	{"ldap group unique attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_group_unique_attribute = \"entry(UUID\"", []want{{"ldap_group_unique_attribute", "not an LDAP attribute name"}}},
 	{"ldap groupname attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_groupname_attribute = \"c n\"", []want{{"ldap_groupname_attribute", "not an LDAP attribute name"}}},
 	{"ldap group mail attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_group_emailaddress_attribute = \"m;x\"", []want{{"ldap_group_emailaddress_attribute", "not an LDAP attribute name"}}},
 	{"ldap members attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_groupmembers_attribute = \"-m\"", []want{{"ldap_groupmembers_attribute", "not an LDAP attribute name"}}},

@@ -158,7 +158,9 @@ type lsession struct {
 }
 
 // unix reports whether the session came through the unix socket.
-func (s *lsession) unix() bool { return s.c.RemoteAddr() == nil || s.c.RemoteAddr().Network() == "unix" }
+func (s *lsession) unix() bool {
+	return s.c.RemoteAddr() == nil || s.c.RemoteAddr().Network() == "unix"
+}
 
 // startTLS is STARTTLS (RFC 3207) on LMTP; false ends the session.
 func (s *lsession) startTLS(arg string) bool {

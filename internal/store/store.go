@@ -157,6 +157,8 @@ type GroupUpdate struct {
 	Email  *string // "" removes the address
 	Kind   *GroupKind
 	Hidden *bool
+	// ExternalID links the group to a directory entry ("" unlinks it).
+	ExternalID *string
 }
 
 // StoreKind is the kind of a message store.

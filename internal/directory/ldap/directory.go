@@ -158,11 +158,7 @@ func (d *Directory) entryOf(e *goldap.Entry) (*Entry, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("ldap entry %q has no %s", e.DN, d.cfg.UniqueAttr)
 	}
-	if utf8.Valid(raw) && !strings.EqualFold(d.cfg.UniqueAttr, "objectGUID") {
-		out.ID = d.cfg.UniqueAttr + ":" + string(raw)
-	} else {
-		out.ID = d.cfg.UniqueAttr + ":" + hex.EncodeToString(raw)
-	}
+	out.ID = externalID(d.cfg.UniqueAttr, raw)
 	out.Login = e.GetAttributeValue(d.cfg.LoginAttr)
 	if out.Login == "" {
 		return nil, fmt.Errorf("ldap entry %q has no %s", e.DN, d.cfg.LoginAttr)
@@ -344,4 +340,14 @@ func (d *Directory) UserByLogin(ctx context.Context, login string) (*store.User,
 		return nil, fmt.Errorf("ldap login %q: %w", login, err)
 	}
 	return d.Provision(ctx, e)
+}
+
+// externalID is how an entry's unique attribute value is kept in Roost
+// (User.ExternalID, Group.ExternalID): "attr:value", hex for binary
+// values such as AD's objectGUID.
+func externalID(attr string, raw []byte) string {
+	if utf8.Valid(raw) && !strings.EqualFold(attr, "objectGUID") {
+		return attr + ":" + string(raw)
+	}
+	return attr + ":" + hex.EncodeToString(raw)
 }

@@ -265,6 +265,11 @@ func (d *DB) UpdateGroup(ctx context.Context, tenant, name string, u store.Group
 				return err
 			}
 		}
+		if u.ExternalID != nil {
+			if _, err := t.exec(`UPDATE groups SET external_id = ? WHERE id = ?`, *u.ExternalID, g.ID); err != nil {
+				return err
+			}
+		}
 		if u.Email != nil && lc(*u.Email) != lc(g.Email) {
 			if _, err := t.exec(`DELETE FROM addresses WHERE group_id = ?`, g.ID); err != nil {
 				return err

@@ -1320,9 +1320,9 @@ func testGroupUpdate(t *testing.T, in *Instance) {
 	// Case only: allowed.
 	lower := "vertrieb"
 	must(b.UpdateGroup(sys, "acme", "Vertrieb", store.GroupUpdate{Name: &lower}))
-	kind, hidden, mail := store.GroupDistribution, true, "vertrieb@acme.test"
-	g = must(b.UpdateGroup(sys, "acme", "vertrieb", store.GroupUpdate{Kind: &kind, Hidden: &hidden, Email: &mail}))
-	if g.Kind != store.GroupDistribution || !g.Hidden || g.Email != "vertrieb@acme.test" {
+	kind, hidden, mail, ext := store.GroupDistribution, true, "vertrieb@acme.test", "entryUUID:5678"
+	g = must(b.UpdateGroup(sys, "acme", "vertrieb", store.GroupUpdate{Kind: &kind, Hidden: &hidden, Email: &mail, ExternalID: &ext}))
+	if g.Kind != store.GroupDistribution || !g.Hidden || g.Email != "vertrieb@acme.test" || g.ExternalID != ext {
 		t.Fatalf("updated group %+v", g)
 	}
 	if _, err := b.Recipients(sys, "sales@acme.test"); !errors.Is(err, store.ErrNotFound) {

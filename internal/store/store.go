@@ -143,6 +143,22 @@ type Group struct {
 	Hidden   bool
 	Members  []string // logins
 	BuiltIn  bool
+	// ExternalID links the group to its directory entry (LDAP: the
+	// group unique attribute and its value), so the directory sync
+	// follows renames and deletions; "" for Roost's own groups.
+	ExternalID string
+}
+
+// GroupUpdate changes a group; nil fields stay as they are.
+type GroupUpdate struct {
+	// Name renames the group: its members, address and the ACL entries
+	// naming it (group:NAME) go with it.
+	Name   *string
+	Email  *string // "" removes the address
+	Kind   *GroupKind
+	Hidden *bool
+	// ExternalID links the group to a directory entry ("" unlinks it).
+	ExternalID *string
 }
 
 // StoreKind is the kind of a message store.
@@ -596,6 +612,8 @@ type Directory interface {
 	GetGroup(ctx context.Context, tenant, name string) (*Group, error)
 	ListGroups(ctx context.Context, tenant string) ([]*Group, error)
 	DeleteGroup(ctx context.Context, tenant, name string) error
+	// UpdateGroup changes a group of tenant (not a built-in one).
+	UpdateGroup(ctx context.Context, tenant, name string, u GroupUpdate) (*Group, error)
 	AddGroupMember(ctx context.Context, tenant, group, login string) error
 	RemoveGroupMember(ctx context.Context, tenant, group, login string) error
 

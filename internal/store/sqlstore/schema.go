@@ -344,4 +344,7 @@ CREATE TABLE sso_objects (
 	// 13: the proxy targets a backend of the sharded mode registers
 	// (docs/cluster.md, "Sharded mode").
 	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
+	// 14: a group's link to its directory entry (LDAP sync: renames and
+	// deletions of groups).
+	`ALTER TABLE groups ADD COLUMN external_id TEXT NOT NULL DEFAULT ''`,
 }

@@ -716,6 +716,13 @@ func (f *Backend) UpdateFlags(a0 context.Context, a1 int64, a2 []uint32, a3 stor
 	return f.Backend.UpdateFlags(a0, a1, a2, a3, a4)
 }
 
+func (f *Backend) UpdateGroup(a0 context.Context, a1 string, a2 string, a3 store.GroupUpdate) (r0 *store.Group, err error) {
+	if err = f.fault(a0, "UpdateGroup"); err != nil {
+		return
+	}
+	return f.Backend.UpdateGroup(a0, a1, a2, a3)
+}
+
 func (f *Backend) UpdateQueued(a0 context.Context, a1 *store.QueuedMessage) (err error) {
 	if err = f.fault(a0, "UpdateQueued"); err != nil {
 		return

@@ -14,6 +14,7 @@ type mailboxCreate struct {
 	Role         *string `json:"role"`
 	SortOrder    *int    `json:"sortOrder"`
 	IsSubscribed *bool   `json:"isSubscribed"`
+	ShareWith    any     `json:"shareWith"`
 }
 
 // mailboxSet is Mailbox/set (RFC 8621 §2.5) on the store's folders:
@@ -104,6 +105,12 @@ func (c *call) createMailbox(st *store.Store, m *mailboxCreate) (*store.Folder, 
 	if err != nil {
 		return nil, err
 	}
+	if m.ShareWith != nil {
+		if err := c.setShareWith(f, shareMailbox, "shareWith", m.ShareWith); err != nil {
+			_ = c.s.o.Store.DeleteFolder(c.ctx, f.ID)
+			return nil, err
+		}
+	}
 	if m.IsSubscribed != nil && *m.IsSubscribed != f.Subscribed {
 		if err := c.s.o.Store.SetSubscribed(c.ctx, f.ID, *m.IsSubscribed); err != nil {
 			return nil, err
@@ -121,7 +128,14 @@ func (c *call) updateMailbox(st *store.Store, id string, patch map[string]any) e
 	}
 	name, parent := f.Name, f.ParentID
 	rename := false
-	for k, v := range patch {
+	for _, k := range sortedKeys(patch) {
+		v := patch[k]
+		if isShareWithKey(k) {
+			if err := c.setShareWith(f, shareMailbox, k, v); err != nil {
+				return err
+			}
+			continue
+		}
 		switch k {
 		case "name":
 			s, ok := v.(string)

@@ -165,6 +165,33 @@ func testShareMailboxAcrossProtocols(t *testing.T, e *gwEnv) {
 	if firstOf(t, eg)["subject"] != "Café plans" {
 		t.Fatalf("bob's Email/get: %v", eg)
 	}
+	// Threads and changes in the shared account: only what the shared
+	// folder holds.
+	tid, _ := e.shMust("bob", "Email/get", map[string]any{"accountId": alice, "ids": []string{emailID},
+		"properties": []string{"threadId"}})["list"].([]any)[0].(map[string]any)["threadId"].(string)
+	tg := e.shMust("bob", "Thread/get", map[string]any{"accountId": alice, "ids": []string{tid}})
+	if !slices.Equal(ids(firstOf(t, tg)["emailIds"]), []string{emailID}) {
+		t.Fatalf("bob's Thread/get: %v", tg)
+	}
+	cq := e.shMust("bob", "Email/query", map[string]any{"accountId": alice, "collapseThreads": true,
+		"sort": []any{map[string]any{"property": "receivedAt", "isAscending": false}}})
+	if !slices.Equal(ids(cq["ids"]), []string{emailID}) {
+		t.Fatalf("bob's Email/query collapseThreads: %v", cq)
+	}
+	since := eg["state"].(string)
+	it2, err := e.db.AppendItem(e.as("alice"), proj.ID, store.NewItem{Content: strings.NewReader(crlfs(mixedMsg))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deliver("alice", store.SpecialInbox, mixedMsg)
+	ch := e.shMust("bob", "Email/changes", map[string]any{"accountId": alice, "sinceState": since})
+	if !slices.Equal(ids(ch["created"]), []string{fmt.Sprintf("E%d", it2.ID)}) || len(ch["updated"].([]any)) != 0 {
+		t.Fatalf("bob's Email/changes in alice's account: %v", ch)
+	}
+	tch := e.shMust("bob", "Thread/changes", map[string]any{"accountId": alice, "sinceState": since})
+	if !slices.Equal(ids(tch["created"]), []string{fmt.Sprintf("T%d", it2.ThreadID)}) {
+		t.Fatalf("bob's Thread/changes in alice's account: %v", tch)
+	}
 	// The rights hold: seen may be set, the email not destroyed, no
 	// mailbox created, and alice's inbox is not found.
 	es := e.shMust("bob", "Email/set", map[string]any{"accountId": alice,

@@ -85,7 +85,10 @@ func threadChanges(c *call, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	ch := r.(changesResponse)
-	st := c.acct
+	st, err := c.dataAccount(ch.AccountID) // the account itemChanges read
+	if err != nil {
+		return nil, err
+	}
 	all := append(append(append([]string{}, ch.Created...), ch.Updated...), ch.Destroyed...)
 	ids := make([]int64, 0, len(all))
 	for _, id := range all {

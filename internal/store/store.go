@@ -756,7 +756,9 @@ type Mail interface {
 	ThreadItems(ctx context.Context, storeID, threadID int64) ([]ItemRef, error)
 	// ItemThreads maps item ids of a store, live or deleted, to their
 	// thread ids (at most MaxItemThreads ids); ids of other stores are
-	// left out. Needs full access to the store (its owner).
+	// left out, and so are, for a principal without full access to the
+	// store (a shared mailbox's reader), ids of items in folders it may
+	// not read.
 	ItemThreads(ctx context.Context, storeID int64, itemIDs []int64) (map[int64]int64, error)
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.

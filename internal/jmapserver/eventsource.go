@@ -15,7 +15,8 @@ import (
 
 // pushTypes are the data types a StateChange reports; they all move
 // with the store's journal.
-var pushTypes = slices.Concat([]string{"Mailbox", "Email", "Thread", "EmailDelivery"}, groupwarePushTypes)
+var pushTypes = slices.Concat([]string{"Mailbox", "Email", "Thread", "EmailDelivery"}, groupwarePushTypes,
+	[]string{"ShareNotification"})
 
 // maxPing is the longest EventSource ping interval, in seconds.
 const maxPing = 3600

@@ -256,6 +256,3 @@ func (c *call) setShareWith(f *store.Folder, k shareKind, key string, v any) err
 // isShareWithKey reports whether a /set property or patch path is about
 // shareWith.
 func isShareWithKey(k string) bool { return k == "shareWith" || strings.HasPrefix(k, "shareWith/") }
-
-// shareMethods are the sharing methods beyond Principal (principal.go).
-var shareMethods = map[string]method{}

@@ -521,3 +521,128 @@ func testShareCalendarAndAddressBook(t *testing.T, e *gwEnv) {
 	}
 	e.shErr("eve", "Calendar/get", map[string]any{"accountId": alice}, "accountNotFound")
 }
+
+// TestShareNotifications: a share changed over JMAP or IMAP gives the
+// user whose rights changed a ShareNotification, with /changes from the
+// journal, /query filters and sort, and /set destroy only.
+func TestShareNotifications(t *testing.T) { eachBackend(t, testShareNotifications) }
+
+func testShareNotifications(t *testing.T, e *gwEnv) {
+	alice, bob := e.acct("alice"), e.acct("bob")
+	bobP, aliceP := e.principalID("bob"), e.principalID("alice")
+	g0 := e.shMust("bob", "ShareNotification/get", map[string]any{"accountId": bob})
+	if len(g0["list"].([]any)) != 0 {
+		t.Fatalf("notifications before any share: %v", g0)
+	}
+	s0 := g0["state"].(string)
+	set := e.shMust("alice", "Mailbox/set", map[string]any{"accountId": alice, "create": map[string]any{
+		"p": map[string]any{"name": "Projects", "shareWith": map[string]any{bobP: map[string]any{"mayReadItems": true}}}}})
+	projID := set["created"].(map[string]any)["p"].(map[string]any)["id"].(string)
+	cal := fmt.Sprintf("C%d", e.folder("alice", store.SpecialCalendar).ID)
+	e.shMust("alice", "Calendar/set", map[string]any{"accountId": alice, "update": map[string]any{cal: map[string]any{
+		"shareWith/" + bobP: map[string]any{"mayReadItems": true, "mayWriteAll": true}}}})
+	// Over IMAP alice adds the insert right on Projects.
+	ic := e.imapAs(t, "alice")
+	if err := ic.SetACL("Projects", "bob", imap.RightModificationAdd, imap.RightSet("i")).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	g := e.shMust("bob", "ShareNotification/get", map[string]any{"accountId": bob})
+	list := g["list"].([]any)
+	if len(list) != 3 {
+		t.Fatalf("bob's notifications: %v", g)
+	}
+	first := list[0].(map[string]any)
+	by := first["changedBy"].(map[string]any)
+	if first["objectType"] != "Mailbox" || first["objectAccountId"] != alice || first["objectId"] != projID || first["name"] != "Projects" ||
+		first["oldRights"] != nil || first["newRights"].(map[string]any)["mayReadItems"] != true || by["name"] != "alice" ||
+		by["email"] != "alice@acme.test" || by["principalId"] != aliceP || first["created"] == "" {
+		t.Fatalf("first notification: %v", first)
+	}
+	second, third := list[1].(map[string]any), list[2].(map[string]any)
+	if second["objectType"] != "Calendar" || second["objectId"] != cal || second["newRights"].(map[string]any)["mayWriteAll"] != true {
+		t.Fatalf("calendar notification: %v", second)
+	}
+	if third["objectId"] != projID || third["oldRights"].(map[string]any)["mayAddItems"] != false ||
+		third["newRights"].(map[string]any)["mayAddItems"] != true {
+		t.Fatalf("IMAP SETACL notification: %v", third)
+	}
+	ids3 := []string{first["id"].(string), second["id"].(string), third["id"].(string)}
+	ch := e.shMust("bob", "ShareNotification/changes", map[string]any{"accountId": bob, "sinceState": s0})
+	if !slices.Equal(ids(ch["created"]), ids3) || len(ch["destroyed"].([]any)) != 0 || ch["newState"] != g["state"] {
+		t.Fatalf("changes since the first state: %v", ch)
+	}
+	ch = e.shMust("bob", "ShareNotification/changes", map[string]any{"accountId": bob, "sinceState": s0, "maxChanges": 2})
+	if !slices.Equal(ids(ch["created"]), ids3[:2]) || ch["hasMoreChanges"] != true {
+		t.Fatalf("changes with maxChanges 2: %v", ch)
+	}
+	ch = e.shMust("bob", "ShareNotification/changes", map[string]any{"accountId": bob, "sinceState": ch["newState"]})
+	if !slices.Equal(ids(ch["created"]), ids3[2:]) {
+		t.Fatalf("the rest of the changes: %v", ch)
+	}
+	for _, tc := range []struct {
+		name   string
+		filter any
+		sort   any
+		want   []string
+		err    string
+	}{
+		{"all", nil, nil, ids3, ""},
+		{"calendars", map[string]any{"objectType": "Calendar"}, nil, ids3[1:2], ""},
+		{"account", map[string]any{"objectAccountId": alice}, nil, ids3, ""},
+		{"other account", map[string]any{"objectAccountId": bob}, nil, []string{}, ""},
+		{"before", map[string]any{"before": "2000-01-01T00:00:00Z"}, nil, []string{}, ""},
+		{"after", map[string]any{"after": "2000-01-01T00:00:00Z"}, nil, ids3, ""},
+		{"newest first", nil, []any{map[string]any{"property": "created", "isAscending": false}}, []string{ids3[2], ids3[1], ids3[0]}, ""},
+		{"bad filter", map[string]any{"name": "x"}, nil, nil, "unsupportedFilter"},
+		{"bad sort", nil, []any{map[string]any{"property": "name"}}, nil, "unsupportedSort"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := map[string]any{"accountId": bob, "filter": tc.filter}
+			if tc.sort != nil {
+				args["sort"] = tc.sort
+			}
+			if tc.err != "" {
+				e.shErr("bob", "ShareNotification/query", args, tc.err)
+				return
+			}
+			q := e.shMust("bob", "ShareNotification/query", args)
+			if got := ids(q["ids"]); !slices.Equal(append([]string{}, got...), tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
+				t.Fatalf("%v: %v, want %v", tc.filter, got, tc.want)
+			}
+		})
+	}
+	// Destroy only.
+	st1 := g["state"].(string)
+	r := e.shMust("bob", "ShareNotification/set", map[string]any{"accountId": bob,
+		"create":  map[string]any{"x": map[string]any{"name": "x"}},
+		"update":  map[string]any{ids3[1]: map[string]any{"name": "x"}},
+		"destroy": []string{ids3[0], "N999999", "bogus"}})
+	if !slices.Equal(ids(r["destroyed"]), ids3[:1]) || r["notCreated"].(map[string]any)["x"].(map[string]any)["type"] != "forbidden" ||
+		r["notUpdated"].(map[string]any)[ids3[1]].(map[string]any)["type"] != "forbidden" ||
+		r["notDestroyed"].(map[string]any)["N999999"].(map[string]any)["type"] != "notFound" ||
+		r["notDestroyed"].(map[string]any)["bogus"].(map[string]any)["type"] != "notFound" || r["newState"] == st1 {
+		t.Fatalf("ShareNotification/set: %v", r)
+	}
+	ch = e.shMust("bob", "ShareNotification/changes", map[string]any{"accountId": bob, "sinceState": st1})
+	if !slices.Equal(ids(ch["destroyed"]), ids3[:1]) || len(ch["created"].([]any)) != 0 {
+		t.Fatalf("changes after the destroy: %v", ch)
+	}
+	e.shErr("bob", "ShareNotification/set", map[string]any{"accountId": bob, "ifInState": st1}, "stateMismatch")
+	// Nobody else reads them; alice has none.
+	e.shErr("alice", "ShareNotification/get", map[string]any{"accountId": bob}, "accountNotFound")
+	e.shErr("eve", "ShareNotification/get", map[string]any{"accountId": bob}, "accountNotFound")
+	e.shErr("bob", "ShareNotification/get", map[string]any{"accountId": alice}, "accountNotFound")
+	if ag := e.shMust("alice", "ShareNotification/get", map[string]any{"accountId": alice}); len(ag["list"].([]any)) != 0 {
+		t.Fatalf("alice's notifications: %v", ag)
+	}
+	// A notification moves the state of bob's mail types too (one
+	// journal), without a change to report there.
+	mc := e.shMust("bob", "Email/changes", map[string]any{"accountId": bob, "sinceState": s0})
+	if len(mc["created"].([]any))+len(mc["updated"].([]any))+len(mc["destroyed"].([]any)) != 0 {
+		t.Fatalf("Email/changes over share notifications: %v", mc)
+	}
+	mb := e.shMust("bob", "Mailbox/changes", map[string]any{"accountId": bob, "sinceState": s0})
+	if len(mb["created"].([]any))+len(mb["updated"].([]any))+len(mb["destroyed"].([]any)) != 0 {
+		t.Fatalf("Mailbox/changes over share notifications: %v", mb)
+	}
+}

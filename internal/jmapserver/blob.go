@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -238,11 +239,29 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "download: user store", err)
 		return
 	}
-	if n, ok := jmap.ParseID('A', f[0]); !ok || n != st.ID {
+	n, ok := jmap.ParseID('A', f[0])
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	rc, size, typ, err := s.openBlob(r.Context(), st.ID, f[1])
+	if n != st.ID {
+		// A shared account (accounts.go): its messages and their parts,
+		// which the store lets the user read.
+		if !strings.HasPrefix(f[1], "m") && !strings.HasPrefix(f[1], "p") {
+			http.NotFound(w, r)
+			return
+		}
+		shared, err := (&call{ctx: r.Context(), s: s, p: p, acct: st}).sharedAccounts()
+		if err != nil {
+			s.internalError(w, r, "download: shared accounts", err)
+			return
+		}
+		if !slices.ContainsFunc(shared, func(a *sharedAccount) bool { return a.st.ID == n }) {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	rc, size, typ, err := s.openBlob(r.Context(), n, f[1])
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return

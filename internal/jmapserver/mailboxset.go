@@ -3,6 +3,7 @@ package jmapserver
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
@@ -57,8 +58,16 @@ func mailboxSet(c *call, raw json.RawMessage) (any, error) {
 			}
 			id := jmap.FormatID('M', f.ID)
 			c.created[k] = id
+			rights := store.AllRights
+			if c.isShared(st) {
+				// In a shared account the new folder inherits its
+				// parent's ACL: the user's rights are the store's to say.
+				if rights, err = c.s.o.Store.MyRights(c.ctx, f.ID); err != nil {
+					return nil, fmt.Errorf("rights on folder %d: %w", f.ID, err)
+				}
+			}
 			res.Created[k] = map[string]any{"id": id, "sortOrder": sortOrderOf(f), "totalEmails": 0, "unreadEmails": 0,
-				"totalThreads": 0, "unreadThreads": 0, "myRights": rightsObject(store.AllRights), "role": nil, "isSubscribed": f.Subscribed}
+				"totalThreads": 0, "unreadThreads": 0, "myRights": rightsObject(rights), "role": nil, "isSubscribed": f.Subscribed}
 		}
 		if len(later) == len(pending) {
 			for _, k := range later {

@@ -192,6 +192,16 @@ func testShareMailboxAcrossProtocols(t *testing.T, e *gwEnv) {
 	if !slices.Equal(ids(tch["created"]), []string{fmt.Sprintf("T%d", it2.ThreadID)}) {
 		t.Fatalf("bob's Thread/changes in alice's account: %v", tch)
 	}
+	// The message downloads from alice's account; her inbox's does not.
+	if r := e.do("bob", "GET", fmt.Sprintf("/jmap/download/%s/m%d/x.eml", alice, it.ID), nil); r.code != 200 || !strings.Contains(string(r.body), "Hello Alice") {
+		t.Fatalf("bob's download of the shared message: %d %s", r.code, r.body)
+	}
+	inboxItem := e.folder("alice", store.SpecialInbox)
+	if items, err := e.db.ListItems(e.as("alice"), inboxItem.ID, 1, 0); err != nil || len(items) == 0 {
+		t.Fatalf("alice's inbox: %v %v", items, err)
+	} else if r := e.do("bob", "GET", fmt.Sprintf("/jmap/download/%s/m%d/x.eml", alice, items[0].ID), nil); r.code != 404 {
+		t.Fatalf("bob's download of alice's unshared message: %d", r.code)
+	}
 	// The rights hold: seen may be set, the email not destroyed, no
 	// mailbox created, and alice's inbox is not found.
 	es := e.shMust("bob", "Email/set", map[string]any{"accountId": alice,
@@ -222,6 +232,9 @@ func testShareMailboxAcrossProtocols(t *testing.T, e *gwEnv) {
 		t.Fatal(err)
 	}
 	e.shErr("bob", "Email/get", map[string]any{"accountId": alice, "ids": []string{emailID}}, "accountNotFound")
+	if r := e.do("bob", "GET", fmt.Sprintf("/jmap/download/%s/m%d/x.eml", alice, it.ID), nil); r.code != 404 {
+		t.Fatalf("bob's download after the revocation: %d", r.code)
+	}
 	if _, ok := e.session("bob")["accounts"].(map[string]any)[alice]; ok {
 		t.Fatal("alice's account still listed for bob after DELETEACL")
 	}

@@ -1,8 +1,10 @@
 package jmapserver_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -657,5 +659,57 @@ func testShareNotifications(t *testing.T, e *gwEnv) {
 	mb := e.shMust("bob", "Mailbox/changes", map[string]any{"accountId": bob, "sinceState": s0})
 	if len(mb["created"].([]any))+len(mb["updated"].([]any))+len(mb["destroyed"].([]any)) != 0 {
 		t.Fatalf("Mailbox/changes over share notifications: %v", mb)
+	}
+}
+
+// TestSharePushed: EventSource tells bob of a share given to him (his
+// ShareNotification state) and of new mail in a shared account.
+func TestSharePushed(t *testing.T) { eachBackend(t, testSharePushed) }
+
+func testSharePushed(t *testing.T, e *gwEnv) {
+	alice, bob := e.acct("alice"), e.acct("bob")
+	open := func(types string) *bufio.Reader {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?types="+types+"&closeafter=state&ping=0", nil)
+		req.SetBasicAuth("bob", password("bob"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		return bufio.NewReader(res.Body)
+	}
+	changed := func(br *bufio.Reader) map[string]map[string]string {
+		t.Helper()
+		typ, data := readEvent(t, br)
+		var sc struct {
+			Changed map[string]map[string]string `json:"changed"`
+		}
+		if err := json.Unmarshal([]byte(data), &sc); err != nil || typ != "state" {
+			t.Fatalf("event %s %s", typ, data)
+		}
+		return sc.Changed
+	}
+	br := open("ShareNotification,Email")
+	proj, err := e.db.CreateFolder(e.as("alice"), e.storeOf("alice").ID, 0, "Projects", store.FolderMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetACL(e.as("alice"), proj.ID, "user:bob", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	ch := changed(br)
+	if ch[bob]["ShareNotification"] == "" || len(ch) != 1 {
+		t.Fatalf("push of the share: %v", ch)
+	}
+	// A stream opened now follows alice's shared store too.
+	br = open("Email,ShareNotification")
+	it, err := e.db.AppendItem(e.as("alice"), proj.ID, store.NewItem{Content: strings.NewReader(crlfs(plainMsg))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch = changed(br)
+	if ch[alice]["Email"] != fmt.Sprint(it.ModSeq) || ch[alice]["ShareNotification"] != "" || ch[bob] != nil {
+		t.Fatalf("push of mail in the shared account: %v", ch)
 	}
 }

@@ -204,6 +204,16 @@ func testShareMailboxAcrossProtocols(t *testing.T, e *gwEnv) {
 	} else if r := e.do("bob", "GET", fmt.Sprintf("/jmap/download/%s/m%d/x.eml", alice, items[0].ID), nil); r.code != 404 {
 		t.Fatalf("bob's download of alice's unshared message: %d", r.code)
 	}
+	inboxEmail := fmt.Sprintf("E%d", inboxItemID(t, e))
+	if g := e.shMust("bob", "Email/get", map[string]any{"accountId": alice, "ids": []string{inboxEmail}}); !slices.Equal(ids(g["notFound"]), []string{inboxEmail}) {
+		t.Fatalf("bob's Email/get of alice's unshared email: %v", g)
+	}
+	if r := e.shMust("bob", "Email/set", map[string]any{"accountId": alice, "update": map[string]any{inboxEmail: map[string]any{"keywords/$seen": true}}}); r["notUpdated"].(map[string]any)[inboxEmail].(map[string]any)["type"] != "notFound" {
+		t.Fatalf("bob's Email/set on alice's unshared email: %v", r)
+	}
+	if r := e.shMust("bob", "Email/query", map[string]any{"accountId": alice, "filter": map[string]any{"inMailbox": inbox0(e)}}); len(ids(r["ids"])) != 0 {
+		t.Fatalf("bob's Email/query in alice's inbox: %v", r)
+	}
 	// The rights hold: seen may be set, the email not destroyed, no
 	// mailbox created, and alice's inbox is not found.
 	es := e.shMust("bob", "Email/set", map[string]any{"accountId": alice,
@@ -713,3 +723,14 @@ func testSharePushed(t *testing.T, e *gwEnv) {
 		t.Fatalf("push of mail in the shared account: %v", ch)
 	}
 }
+
+func inboxItemID(t *testing.T, e *gwEnv) int64 {
+	t.Helper()
+	items, err := e.db.ListItems(e.as("alice"), e.folder("alice", store.SpecialInbox).ID, 1, 0)
+	if err != nil || len(items) == 0 {
+		t.Fatalf("alice's inbox: %v %v", items, err)
+	}
+	return items[0].ID
+}
+
+func inbox0(e *gwEnv) string { return fmt.Sprintf("M%d", e.folder("alice", store.SpecialInbox).ID) }

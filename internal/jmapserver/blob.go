@@ -50,7 +50,21 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "upload: user store", err)
 		return
 	}
-	if n, ok := jmap.ParseID('A', acctID); !ok || n != st.ID {
+	n, ok := jmap.ParseID('A', acctID)
+	if ok && n != st.ID {
+		// A shared account the user may write to (accounts.go): what is
+		// uploaded there may be imported or attached in it; the store
+		// checks the insert right then.
+		shared, err := (&call{ctx: r.Context(), s: s, p: p, acct: st}).sharedAccounts()
+		if err != nil {
+			s.internalError(w, r, "upload: shared accounts", err)
+			return
+		}
+		ok = slices.ContainsFunc(shared, func(a *sharedAccount) bool { return a.st.ID == n && !a.readOnly() })
+	} else if ok {
+		n = st.ID
+	}
+	if !ok {
 		problem(w, &jmap.Problem{Type: "about:blank", Status: http.StatusNotFound, Detail: "no such account"})
 		return
 	}
@@ -80,7 +94,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ := uploadType(r.Header.Get("Content-Type"))
-	s.rememberUpload(st.ID, id, upload{typ: typ, size: size, expires: s.o.Now().Add(s.o.UploadTTL)})
+	s.rememberUpload(n, id, upload{typ: typ, size: size, expires: s.o.Now().Add(s.o.UploadTTL)})
 	w.WriteHeader(http.StatusCreated)
 	writeJSON(w, map[string]any{"accountId": acctID, "blobId": "G" + string(id), "type": typ, "size": size})
 }

@@ -244,6 +244,9 @@ func testShareMailboxAcrossProtocols(t *testing.T, e *gwEnv) {
 		t.Fatal(err)
 	}
 	e.shErr("bob", "Email/get", map[string]any{"accountId": alice, "ids": []string{emailID}}, "accountNotFound")
+	if up := e.do("bob", "POST", "/jmap/upload/"+alice+"/", strings.NewReader("x")); up.code != 404 {
+		t.Fatalf("bob's upload to alice's account after the revocation: %d", up.code)
+	}
 	if r := e.do("bob", "GET", fmt.Sprintf("/jmap/download/%s/m%d/x.eml", alice, it.ID), nil); r.code != 404 {
 		t.Fatalf("bob's download after the revocation: %d", r.code)
 	}
@@ -259,6 +262,17 @@ func testShareMailboxAcrossProtocols(t *testing.T, e *gwEnv) {
 	if r, _ := sw[bobP].(map[string]any); r["mayReadItems"] != true || r["mayAddItems"] != true || r["mayRemoveItems"] != true ||
 		r["maySetSeen"] != false {
 		t.Fatalf("shareWith after IMAP SETACL: %v", sw)
+	}
+	// With the insert right bob uploads to alice's account and imports
+	// into the shared folder.
+	up := e.do("bob", "POST", "/jmap/upload/"+alice+"/", strings.NewReader(crlfs(plainMsg)), "Content-Type", "message/rfc822")
+	if up.code != 201 {
+		t.Fatalf("bob's upload to alice's account: %d %s", up.code, up.body)
+	}
+	im := e.shMust("bob", "Email/import", map[string]any{"accountId": alice, "emails": map[string]any{"i": map[string]any{
+		"blobId": up.json(t)["blobId"], "mailboxIds": map[string]any{projID: true}}}})
+	if _, ok := im["created"].(map[string]any)["i"]; !ok {
+		t.Fatalf("bob's Email/import into alice's folder: %v", im)
 	}
 	// Now bob may destroy the email.
 	es = e.shMust("bob", "Email/set", map[string]any{"accountId": alice, "destroy": []string{emailID}})

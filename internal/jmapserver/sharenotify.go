@@ -118,7 +118,8 @@ func shareNotificationGet(c *call, raw json.RawMessage) (any, error) {
 	res := getResponse{AccountID: a.AccountID, State: jmap.FormatState(st.ModSeq), List: []any{}, NotFound: []string{}}
 	if a.IDs == nil {
 		if len(all) > c.s.o.MaxObjectsInGet {
-			all = all[len(all)-c.s.o.MaxObjectsInGet:] // the newest
+			// RFC 8620 §5.1: all of them only within maxObjectsInGet.
+			return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d share notifications, at most %d (maxObjectsInGet): ask by ids", len(all), c.s.o.MaxObjectsInGet)
 		}
 		for _, o := range all {
 			res.List = append(res.List, pickProps(o, a.Properties))

@@ -13,7 +13,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
@@ -748,3 +750,57 @@ func inboxItemID(t *testing.T, e *gwEnv) int64 {
 }
 
 func inbox0(e *gwEnv) string { return fmt.Sprintf("M%d", e.folder("alice", store.SpecialInbox).ID) }
+
+// TestSharingStoreFailure: a failing store is serverFail (HTTP 500 for
+// the session), never accountNotFound or notFound.
+func TestSharingStoreFailure(t *testing.T) {
+	t.Parallel()
+	var fb *storefault.Backend
+	e := newEnv(t, func(o *jmapserver.Options) {
+		fb = storefault.New(o.Store)
+		o.Store = fb
+		o.Authenticate = fb.Authenticate("web")
+		o.AuthCacheTTL = -1
+	})
+	alice, bob := e.acct("alice"), e.acct("bob")
+	if err := e.db.SetACL(e.as("alice"), e.folder("alice", store.SpecialInbox).ID, "user:bob", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	call := func(login, name string, args any) (string, map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal([]any{[]any{name, args, "c0"}})
+		r := e.do(login, "POST", "/jmap/api/", strings.NewReader(`{"using":`+shareUsing+`,"methodCalls":`+string(b)+`}`))
+		if r.code != 200 {
+			t.Fatalf("API %d: %s", r.code, r.body)
+		}
+		inv := r.json(t)["methodResponses"].([]any)[0].([]any)
+		return inv[0].(string), inv[1].(map[string]any)
+	}
+	inbox := fmt.Sprintf("M%d", e.folder("alice", store.SpecialInbox).ID)
+	for _, tc := range []struct {
+		fail, login, method string
+		args                any
+	}{
+		{"SharedFolders", "bob", "Mailbox/get", map[string]any{"accountId": alice}},
+		{"ListUsers", "bob", "Principal/get", map[string]any{"accountId": bob}},
+		{"ListGroups", "bob", "Principal/query", map[string]any{"accountId": bob}},
+		{"ShareNotifications", "bob", "ShareNotification/get", map[string]any{"accountId": bob}},
+		{"DeleteShareNotifications", "bob", "ShareNotification/set", map[string]any{"accountId": bob, "destroy": []string{"N1"}}},
+		{"GetACL", "alice", "Mailbox/get", map[string]any{"accountId": alice, "properties": []string{"shareWith"}}},
+		{"SetACL", "alice", "Mailbox/set", map[string]any{"accountId": alice, "update": map[string]any{inbox: map[string]any{"shareWith": nil}}}},
+	} {
+		fb.Fail(nil, tc.fail)
+		if n, a := call(tc.login, tc.method, tc.args); n != "error" || a["type"] != "serverFail" {
+			t.Errorf("%s with %s failing: %s %v", tc.method, tc.fail, n, a)
+		}
+		fb.Heal()
+	}
+	fb.Fail(nil, "SharedFolders")
+	if r := e.do("bob", "GET", "/jmap/session", nil); r.code != 500 {
+		t.Fatalf("session with SharedFolders failing: %d", r.code)
+	}
+	fb.Heal()
+	if n, a := call("bob", "Mailbox/get", map[string]any{"accountId": alice}); n != "Mailbox/get" {
+		t.Fatalf("after healing: %s %v", n, a)
+	}
+}

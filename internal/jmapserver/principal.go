@@ -46,7 +46,15 @@ type principal struct {
 	listed  bool   // the address book shows it
 }
 
-// principalID is a user's principal id.
+// subjectOrEmpty is the ACL subject of p, "" for nil.
+func (p *principal) subjectOrEmpty() string {
+	if p == nil {
+		return ""
+	}
+	return p.subject
+}
+
+// userPrincipalID is a user's principal id.
 func userPrincipalID(userID int64) string { return jmap.FormatID('U', userID) }
 
 // principalType follows the CalDAV calendar-user-type of the user

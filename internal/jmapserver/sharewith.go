@@ -152,7 +152,10 @@ func (c *call) setShareWith(f *store.Folder, k shareKind, key string, v any) err
 		if err != nil {
 			return nil, err
 		}
-		if p == nil {
+		if _, has := cur[p.subjectOrEmpty()]; p == nil || !p.listed && !has {
+			// Hidden groups and users without an address are not offered
+			// (the address book does not list them), but an entry naming
+			// one stays editable.
 			return nil, invalidProps("no principal "+id, "shareWith")
 		}
 		if p.storeID != 0 && p.storeID == st.ID {

@@ -448,6 +448,11 @@ func TestShareCalendarAndAddressBook(t *testing.T) { eachBackend(t, testShareCal
 func testShareCalendarAndAddressBook(t *testing.T, e *gwEnv) {
 	alice := e.acct("alice")
 	bobP, aliceP, eveP := e.principalID("bob"), e.principalID("alice"), e.principalID("eve")
+	hidden, err := e.db.CreateGroup(sys, "acme", store.Group{Name: "secret", Kind: store.GroupSecurity, Hidden: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hiddenG := fmt.Sprintf("G%d", hidden.ID)
 	calF := e.folder("alice", store.SpecialCalendar)
 	abF := e.folder("alice", store.SpecialContacts)
 	cal, ab := fmt.Sprintf("C%d", calF.ID), fmt.Sprintf("B%d", abF.ID)
@@ -531,6 +536,7 @@ func testShareCalendarAndAddressBook(t *testing.T, e *gwEnv) {
 		typ   string
 	}{
 		{"unknown principal", map[string]any{"shareWith": map[string]any{"U999999": map[string]any{"mayReadItems": true}}}, "invalidProperties"},
+		{"hidden group", map[string]any{"shareWith/" + hiddenG: map[string]any{"mayReadItems": true}}, "invalidProperties"},
 		{"another tenant's user", map[string]any{"shareWith/" + eveP: map[string]any{"mayReadItems": true}}, "invalidProperties"},
 		{"the owner", map[string]any{"shareWith/" + aliceP: map[string]any{"mayReadItems": true}}, "invalidProperties"},
 		{"unknown right", map[string]any{"shareWith/" + bobP: map[string]any{"mayFly": true}}, "invalidProperties"},
@@ -551,6 +557,19 @@ func testShareCalendarAndAddressBook(t *testing.T, e *gwEnv) {
 	// A user's IMAP "anyone" entry is not a principal: it stays.
 	if err := e.db.SetACL(e.as("alice"), calF.ID, store.SubjectAnyone, "l"); err != nil {
 		t.Fatal(err)
+	}
+	// An entry naming a hidden group (set over IMAP) shows and is editable.
+	if err := e.db.SetACL(e.as("alice"), calF.ID, "group:secret", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	cg = e.shMust("alice", "Calendar/get", map[string]any{"accountId": alice, "ids": []string{cal}, "properties": []string{"shareWith"}})
+	if sw, _ := firstOf(t, cg)["shareWith"].(map[string]any); len(sw) != 2 || sw[hiddenG] == nil {
+		t.Fatalf("shareWith with a hidden group's entry: %v", cg)
+	}
+	r = e.shMust("alice", "Calendar/set", map[string]any{"accountId": alice, "update": map[string]any{cal: map[string]any{
+		"shareWith/" + hiddenG + "/mayReadItems": false}}})
+	if _, ok := r["updated"].(map[string]any)[cal]; !ok || acl(calF) != "anyone=l,group:secret=l,user:bob=lr" {
+		t.Fatalf("editing the hidden group's entry: %v, ACL %s", r, acl(calF))
 	}
 	e.shMust("alice", "Calendar/set", map[string]any{"accountId": alice, "update": map[string]any{cal: map[string]any{"shareWith": nil}}})
 	if got := acl(calF); got != "anyone=l" {

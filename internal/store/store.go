@@ -375,7 +375,39 @@ const (
 	ChangeItemCreated   ChangeKind = "item-created"
 	ChangeItemUpdated   ChangeKind = "item-updated"
 	ChangeItemDeleted   ChangeKind = "item-deleted"
+	// ChangeShareNotification: a share notification of the store (its
+	// owner's rights on another store's folder changed) was created or
+	// destroyed. FolderID and ItemID are 0; ShareNotifications says
+	// which.
+	ChangeShareNotification ChangeKind = "share-notification"
 )
+
+// ShareNotification records that a user's rights on a folder of another
+// store changed (JMAP Sharing, RFC 9670 §4). SetACL writes one into the
+// private store of the user an entry names ("user:LOGIN"), in the same
+// transaction as the ACL change and with a journal entry of that store
+// (ChangeShareNotification): it is a journal-tracked object of the
+// recipient's store, not a second change log.
+type ShareNotification struct {
+	ID      int64
+	StoreID int64  // the recipient's store
+	Seq     uint64 // the recipient store's journal position at creation
+	// DeletedSeq is the journal position at which it was destroyed; 0
+	// while it lives.
+	DeletedSeq    uint64
+	Created       time.Time
+	ChangedBy     string // login of who changed the ACL; "" for the system
+	ObjectStoreID int64  // the store of the folder shared
+	FolderID      int64
+	FolderType    FolderType
+	Name          string // the folder's name when its ACL changed
+	OldRights     string // ACL letters before the change; "" for none
+	NewRights     string // and after
+}
+
+// MaxShareNotifications bounds the live share notifications of a store:
+// beyond it the oldest are destroyed as new ones come.
+const MaxShareNotifications = 1000
 
 // Change is one entry of a store's change journal. Seq is the MODSEQ.
 type Change struct {
@@ -668,6 +700,16 @@ type Mail interface {
 	DeleteACL(ctx context.Context, folderID int64, subject string) error
 	// MyRights returns the principal's effective rights on a folder.
 	MyRights(ctx context.Context, folderID int64) (string, error)
+	// ShareNotifications lists a store's share notifications, oldest
+	// first: the live ones, and with since > 0 also those destroyed
+	// after journal position since (DeletedSeq set). The store's owner,
+	// its tenant's admins and system admins only.
+	ShareNotifications(ctx context.Context, storeID int64, since uint64) ([]ShareNotification, error)
+	// DeleteShareNotifications destroys live share notifications of a
+	// store by id and returns the ids destroyed (ids not live there are
+	// left out), journaled as ChangeShareNotification. Same access as
+	// ShareNotifications.
+	DeleteShareNotifications(ctx context.Context, storeID int64, ids []int64) ([]int64, error)
 
 	AppendItem(ctx context.Context, folderID int64, it NewItem) (*Item, error)
 	GetItem(ctx context.Context, itemID int64) (*Item, error)
@@ -774,7 +816,9 @@ type Mail interface {
 	ThreadItems(ctx context.Context, storeID, threadID int64) ([]ItemRef, error)
 	// ItemThreads maps item ids of a store, live or deleted, to their
 	// thread ids (at most MaxItemThreads ids); ids of other stores are
-	// left out. Needs full access to the store (its owner).
+	// left out, and so are, for a principal without full access to the
+	// store (a shared mailbox's reader), ids of items in folders it may
+	// not read.
 	ItemThreads(ctx context.Context, storeID int64, itemIDs []int64) (map[int64]int64, error)
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.

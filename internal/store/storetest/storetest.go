@@ -74,6 +74,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
 		{"Threads", testThreads},
+		{"ShareNotifications", testShareNotifications},
 		{"QueryItems", testQueryItems},
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},

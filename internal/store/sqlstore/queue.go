@@ -312,7 +312,7 @@ func (d *DB) RetryQueued(ctx context.Context, id int64) error {
 		if !t.queueAdmin(p, m) {
 			return fmt.Errorf("queued message %d: %w", id, store.ErrNotFound)
 		}
-		_, err = t.exec(`UPDATE queue SET next_attempt = ? WHERE id = ?`, now(), id)
+		_, err = t.exec(`UPDATE queue SET next_attempt = ? WHERE id = ?`, t.now(), id)
 		return err
 	})
 }

@@ -154,7 +154,7 @@ func (d *DB) CreateUser(ctx context.Context, tenant string, in store.User) (*sto
 			tn.ID, in.Login, lc(in.Login), lc(in.Email), in.FullName, b2i(in.Active), int(in.Admin),
 			joinList(in.EnabledFeatures), joinList(in.DisabledFeatures), b2i(in.QuotaOverride),
 			in.Quota.Warn, in.Quota.Soft, in.Quota.Hard, b2i(in.Resource.AutoAccept), b2i(in.Resource.DeclineConflict),
-			b2i(in.Resource.DeclineRecurring), in.Resource.Capacity, in.HomeNode, in.PasswordHash, now(), in.ExternalID).Scan(&id)
+			b2i(in.Resource.DeclineRecurring), in.Resource.Capacity, in.HomeNode, in.PasswordHash, t.now(), in.ExternalID).Scan(&id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("user %q already exists: %w", in.Login, store.ErrConflict)
 		}

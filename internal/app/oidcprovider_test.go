@@ -146,7 +146,8 @@ func runNode(t *testing.T, dir, script string, args ...string) map[string]any {
 // independent relying party, npm openid-client: discovery, code flow
 // with PKCE through Roost's login and consent pages, token exchange, ID
 // token checks, userinfo, refresh (and its replay refused); the access
-// token then signs in on IMAP (OAUTHBEARER) and JMAP. Refused: a
+// token then signs in on IMAP (OAUTHBEARER) and JMAP; signing out
+// everywhere and a password change end the refresh tokens. Refused: a
 // redirect URI not registered (no redirect), PKCE plain, a public client
 // without PKCE, a replayed code, a wrong code verifier, a token without
 // the roost scope on IMAP, a forged token.
@@ -245,10 +246,48 @@ func TestOIDCProviderOpenIDClient(t *testing.T) {
 		t.Error("access token without the roost scope accepted on IMAP")
 	}
 
+	// Signing out everywhere (roost admin user logout, the web client's
+	// button) and a new password end the refresh tokens too.
+	refresh := func(client, secret, rt string) (int, map[string]any) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client}}
+		if secret != "" {
+			form.Set("client_secret", secret)
+		}
+		resp, err := http.PostForm(issuer+"/oidc/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	st, m = refresh("mobile", "", m["refresh_token"].(string))
+	if st != 200 {
+		t.Fatalf("refresh before the sign-out: %d %v", st, m)
+	}
+	adminCall(t, admin, "DELETE", "/v1/users/alice/sessions", "", 200)
+	if st, m := refresh("mobile", "", m["refresh_token"].(string)); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("refresh token after signing out everywhere: %d %v", st, m["error"])
+	}
+	if rrt, _ := got["refreshed_refresh_token"].(string); rrt == "" {
+		t.Error("openid-client got no rotated refresh token")
+	} else if st, m := refresh("grafana", secret, rrt); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("confidential client's refresh token after signing out everywhere: %d %v", st, m["error"])
+	}
+	back3, _ := roostBrowser(t, issuer+"/oidc/authorize?"+q.Encode(), "alice", "account pw", "")
+	if st, m = exchange("mobile", "", mustParse(t, back3).Query().Get("code"), verifier); st != 200 {
+		t.Fatalf("sign-in after the sign-out: %d %v", st, m)
+	}
+	adminCall(t, admin, "PATCH", "/v1/users/alice", `{"password":"new account pw"}`, 200)
+	if st, m := refresh("mobile", "", m["refresh_token"].(string)); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("refresh token after a password change: %d %v", st, m["error"])
+	}
+
 	// A cross-site POST of the login form (login CSRF) is refused.
 	csrf, _ := http.NewRequest("POST", issuer+"/oidc/authorize", strings.NewReader(url.Values{"client_id": {"mobile"}, "redirect_uri": {redirect},
 		"response_type": {"code"}, "scope": {"openid"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
-		"action": {"login"}, "login": {"alice"}, "password": {"account pw"}}.Encode()))
+		"action": {"login"}, "login": {"alice"}, "password": {"new account pw"}}.Encode()))
 	csrf.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	csrf.Header.Set("Origin", "https://evil.example")
 	if resp, err := http.DefaultClient.Do(csrf); err != nil || resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {

@@ -515,9 +515,12 @@ type TenantUsage struct {
 
 // UserUpdate lists the changes to make to a user; nil fields stay as they are.
 type UserUpdate struct {
-	Rename        *string
-	Email         *string
-	FullName      *string
+	Rename   *string
+	Email    *string
+	FullName *string
+	// PasswordHash, when it differs from the stored hash, also revokes
+	// the user's OpenID provider codes and refresh tokens (a new password
+	// ends what the old one granted).
 	PasswordHash  *string
 	Admin         *AdminLevel
 	Active        *bool

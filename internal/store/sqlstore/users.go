@@ -390,7 +390,15 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 		if in.FullName != nil {
 			u.FullName = *in.FullName
 		}
-		if in.PasswordHash != nil {
+		if in.PasswordHash != nil && *in.PasswordHash != u.PasswordHash {
+			// A new password ends what the old one granted to other
+			// applications: the OpenID provider's codes and refresh
+			// tokens (store.UserUpdate.PasswordHash). A rehash of the same
+			// password (PasswordHashWas, above) keeps them.
+			if _, err := t.exec(`DELETE FROM secrets WHERE user_id = ? AND kind IN (?, ?)`, u.ID,
+				string(store.SecretOIDCRefresh), string(store.SecretOIDCCode)); err != nil {
+				return fmt.Errorf("revoke OIDC grants of %q: %w", login, err)
+			}
 			u.PasswordHash = *in.PasswordHash
 		}
 		if in.Active != nil {

@@ -176,9 +176,9 @@ type call struct {
 	// syncBytes and syncItems are what one Sync response holds so far
 	// of server changes (Options.MaxSyncBytes).
 	syncBytes, syncItems int
-	self        func(addr string) bool // the user's addresses, once read
-	body        []byte                 // the raw body (SendMail of 12.1 sends MIME)
-	log         *slog.Logger
+	self                 func(addr string) bool // the user's addresses, once read
+	body                 []byte                 // the raw body (SendMail of 12.1 sends MIME)
+	log                  *slog.Logger
 }
 
 // v14 tells whether the client speaks 14.0 or later (common status

@@ -310,3 +310,42 @@ func TestClusterUsesDatabaseClock(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueClaimUsesDatabaseClock: a message one node's queue claimed is
+// not claimed again by a node whose clock runs two hours ahead (it would
+// deliver it a second time); once the claim's lease has passed in the
+// database's clock (its node died), another node takes it.
+func TestQueueClaimUsesDatabaseClock(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testenv.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			db := testenv.Open(t, testenv.Options{Backend: backend})
+			sys := testenv.Sys
+			m, err := db.Enqueue(sys, store.QueuedMessage{From: "a@example.test", Recipients: []store.QueueRecipient{{Addr: "b@example.test"}},
+				Created: time.Now(), NextAttempt: time.Now(), Expires: time.Now().Add(time.Hour)}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.ClaimDue(sys, time.Now(), 10, 30*time.Minute); err != nil || len(got) != 1 || got[0].ID != m.ID {
+				t.Fatalf("first claim: %v %v", got, err)
+			}
+			if got, err := db.ClaimDue(sys, time.Now().Add(2*time.Hour), 10, 30*time.Minute); err != nil || len(got) != 0 {
+				t.Fatalf("a node two hours ahead claims a message another node delivers: %d, %v", len(got), err)
+			}
+			// A claim whose node died: its lease passes in the database.
+			m2, err := db.Enqueue(sys, store.QueuedMessage{From: "a@example.test", Recipients: []store.QueueRecipient{{Addr: "c@example.test"}},
+				Created: time.Now(), NextAttempt: time.Now(), Expires: time.Now().Add(time.Hour)}, strings.NewReader("Subject: y\r\n\r\ny\r\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.ClaimDue(sys, time.Now(), 10, time.Millisecond); err != nil || len(got) != 1 || got[0].ID != m2.ID {
+				t.Fatalf("claim with a short lease: %v %v", got, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+			if got, err := db.ClaimDue(sys, time.Now(), 10, time.Minute); err != nil || len(got) != 1 || got[0].ID != m2.ID {
+				t.Fatalf("after the lease: %v %v", got, err)
+			}
+		})
+	}
+}

@@ -344,4 +344,8 @@ CREATE TABLE sso_objects (
 	// 13: the proxy targets a backend of the sharded mode registers
 	// (docs/cluster.md, "Sharded mode").
 	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
+	// 14: an outbound message's claim by a node's queue, until a time in
+	// the database's clock (queue.go, ClaimDue), apart from next_attempt,
+	// which each node schedules by its own clock.
+	`ALTER TABLE queue ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0`,
 }

@@ -178,7 +178,7 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 			return err
 		}
 		for _, n := range nodes {
-			if sameHost(n.Address, host) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			if sameHost(n.Address, host) && slices.Contains(n.Roles, "frontend") && n.Age <= stale {
 				return nil
 			}
 		}
@@ -202,7 +202,7 @@ func (s *server) isFrontendIP(ip string) bool {
 	}
 	stale := max(4*time.Duration(s.cfg.Load().NodeHeartbeat)*time.Second, time.Minute)
 	for _, n := range nodes {
-		if sameHost(n.Address, ip) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+		if sameHost(n.Address, ip) && slices.Contains(n.Roles, "frontend") && n.Age <= stale {
 			return true
 		}
 	}

@@ -513,8 +513,11 @@ type Queue interface {
 	// Enqueue stores the message content and the envelope durably.
 	Enqueue(ctx context.Context, m QueuedMessage, content io.Reader) (*QueuedMessage, error)
 	// ClaimDue returns up to limit messages whose NextAttempt is not after
-	// now, and moves their NextAttempt to now+lease so that another worker
-	// does not take them while this one works.
+	// now and that no worker has claimed, and claims them for lease in
+	// the database's clock, so that no other worker, on any node and
+	// whatever its clock, takes them while this one works. UpdateQueued
+	// (the attempt's outcome) ends the claim; a worker that dies leaves
+	// its messages to the others once the lease has passed.
 	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*QueuedMessage, error)
 	OpenQueued(ctx context.Context, id int64) (io.ReadCloser, error)
 	GetQueued(ctx context.Context, id int64) (*QueuedMessage, error)
@@ -563,9 +566,12 @@ type TenantUsage struct {
 
 // UserUpdate lists the changes to make to a user; nil fields stay as they are.
 type UserUpdate struct {
-	Rename        *string
-	Email         *string
-	FullName      *string
+	Rename   *string
+	Email    *string
+	FullName *string
+	// PasswordHash, when it differs from the stored hash, also revokes
+	// the user's OpenID provider codes and refresh tokens (a new password
+	// ends what the old one granted).
 	PasswordHash  *string
 	Admin         *AdminLevel
 	Active        *bool

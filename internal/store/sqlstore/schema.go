@@ -369,4 +369,8 @@ CREATE TABLE share_notifications (
 );
 CREATE INDEX share_notifications_store ON share_notifications (store_id, deleted_seq, seq);
 `,
+	// 16: an outbound message's claim by a node's queue, until a time in
+	// the database's clock (queue.go, ClaimDue), apart from next_attempt,
+	// which each node schedules by its own clock.
+	`ALTER TABLE queue ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0`,
 }

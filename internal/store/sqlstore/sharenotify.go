@@ -30,7 +30,7 @@ func (t *tx) addShareNotification(recipient int64, changedBy string, objectStore
 		return err
 	}
 	if _, err := t.exec(`INSERT INTO share_notifications (store_id, seq, created, changed_by, object_store_id, folder_id, folder_type, name, old_rights, new_rights)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, recipient, int64(seq), now(), changedBy, objectStore, f.ID, string(f.Type), f.Name, old, new); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, recipient, int64(seq), t.now(), changedBy, objectStore, f.ID, string(f.Type), f.Name, old, new); err != nil {
 		return fmt.Errorf("share notification: %w", err)
 	}
 	// Beyond the bound the oldest live ones go, at the same position.
@@ -41,7 +41,7 @@ func (t *tx) addShareNotification(recipient int64, changedBy string, objectStore
 	if live > store.MaxShareNotifications {
 		if _, err := t.exec(`UPDATE share_notifications SET deleted_seq = ?, deleted_at = ? WHERE id IN
 			(SELECT id FROM share_notifications WHERE store_id = ? AND deleted_seq = 0 ORDER BY id LIMIT ?)`,
-			int64(seq), now(), recipient, live-store.MaxShareNotifications); err != nil {
+			int64(seq), t.now(), recipient, live-store.MaxShareNotifications); err != nil {
 			return fmt.Errorf("share notifications beyond %d: %w", store.MaxShareNotifications, err)
 		}
 	}
@@ -144,7 +144,7 @@ func (d *DB) DeleteShareNotifications(ctx context.Context, storeID int64, ids []
 		if err != nil {
 			return err
 		}
-		args = []any{int64(seq), now(), storeID}
+		args = []any{int64(seq), t.now(), storeID}
 		for _, id := range out {
 			args = append(args, id)
 		}

@@ -22,6 +22,15 @@ import (
 // starts its own (its id). Its keys then point to that thread. A message
 // that bridges two existing threads joins the older one; they are not
 // merged.
+//
+// Race-freedom: the lookup and the recording of keys run while the
+// transaction holds its store's row lock (lockFolders on PostgreSQL, the
+// single writer on SQLite), which every path that inserts mail takes
+// before it reads thread_keys; a second message of the conversation waits
+// for it and its lookup, a later statement, sees the keys the first
+// committed. Without that lock two replies arriving together start two
+// threads: storetest's Concurrency/Threads fails on PostgreSQL when
+// AppendItem's lockFolders is removed.
 
 // maxThreadRefs bounds the message ids of one message that are looked up
 // and recorded (the last ones of References, the closest ancestors).

@@ -68,6 +68,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},
 		{"PasswordSwap", testPasswordSwap},
+		{"PasswordRevokesGrants", testPasswordRevokesGrants},
 		{"SaveDates", testSaveDates},
 		{"MessageLimit", testMessageLimit},
 		{"EmptyContent", testEmptyContent},

@@ -23,7 +23,7 @@ func FuzzLoadStore(f *testing.F) {
 	f.Add([]byte{}, []byte(`{"format":"roost-backup/1","run":1,"stores":[{"login":"a","file":"1.jsonl","parent":5}]}`))
 	f.Fuzz(func(t *testing.T, store, manifest []byte) {
 		dir := t.TempDir()
-		rd := runDir(dir, 1)
+		rd := filepath.Join(dir, filepath.FromSlash(runName(1)))
 		if err := os.MkdirAll(rd, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func FuzzLoadStore(f *testing.F) {
 		os.WriteFile(filepath.Join(rd, "manifest.json"), manifest, 0o600)
 		ms := sha256.Sum256(manifest)
 		os.WriteFile(filepath.Join(rd, "manifest.sha256"), []byte(hex.EncodeToString(ms[:])), 0o600)
-		st, err := loadStore(dir, "a", 0)
+		st, err := loadStore(t.Context(), &dirRepo{dir: dir}, "a", 0)
 		if err != nil {
 			return
 		}

@@ -25,7 +25,8 @@ type installation struct {
 	bin, dir, cfg, imap, lmtp string
 }
 
-func newInstallation(t *testing.T, database string) *installation {
+// newInstallation starts one; extra lines go into its configuration.
+func newInstallation(t *testing.T, database string, extra ...string) *installation {
 	t.Helper()
 	bin := roostBinary(t)
 	dir := shortDir(t)
@@ -37,6 +38,9 @@ func newInstallation(t *testing.T, database string) *installation {
 	text = append(text, "allow_plaintext_auth = true\n"...)
 	if database != "" {
 		text = append(text, fmt.Sprintf("database = %q\n", database)...)
+	}
+	for _, l := range extra {
+		text = append(text, l+"\n"...)
 	}
 	if err := os.WriteFile(cfg, text, 0o600); err != nil {
 		t.Fatal(err)
@@ -57,10 +61,17 @@ func (in *installation) admin(t *testing.T, stdin string, args ...string) string
 // cli runs the binary with --config and wants exit status code.
 func (in *installation) cli(t *testing.T, stdin string, code int, args ...string) string {
 	t.Helper()
+	return in.cliEnv(t, nil, stdin, code, args...)
+}
+
+// cliEnv is cli with variables added to the environment.
+func (in *installation) cliEnv(t *testing.T, env []string, stdin string, code int, args ...string) string {
+	t.Helper()
 	if !(len(args) > 1 && args[1] == "verify") {
 		args = append(args[:1:1], append([]string{"--config", in.cfg}, args[1:]...)...)
 	}
 	cmd := exec.Command(in.bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	got := 0

@@ -23,6 +23,7 @@ import (
 // installation is a running roost serve with IMAP and LMTP on TCP.
 type installation struct {
 	bin, dir, cfg, imap, lmtp string
+	proc                      *serverProc
 }
 
 // newInstallation starts one; extra lines go into its configuration.
@@ -45,7 +46,7 @@ func newInstallation(t *testing.T, database string, extra ...string) *installati
 	if err := os.WriteFile(cfg, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startServer(t, bin, cfg, dir)
+	in.proc = startServer(t, bin, cfg, dir)
 	in.admin(t, "", "domain", "add", "acme.test")
 	for _, u := range []string{"u0", "bob"} {
 		in.admin(t, u+"-pw\n", "user", "create", u, "--email", u+"@acme.test", "--password-stdin")

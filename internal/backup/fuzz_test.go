@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -43,6 +44,35 @@ func FuzzLoadStore(f *testing.F) {
 		for _, r := range st.Items {
 			if !validHash(r.Hash) {
 				t.Fatalf("an item without a valid hash was accepted: %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzParseS3: whatever location a request names, an accepted one has a
+// valid bucket name and a prefix that is empty or ends in "/", with no
+// empty, "." or ".." part (keys stay under it).
+func FuzzParseS3(f *testing.F) {
+	for _, s := range []string{"s3://bucket/prefix", "s3://b.b-b/a/b/", "s3://bucket", "s3://bucket/../x", "s3://BUCKET/x", "s3:///x", "s3://bucket//x", "/dir"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, loc string) {
+		bucket, prefix, err := ParseS3(loc)
+		if err != nil {
+			return
+		}
+		if len(bucket) < 3 || len(bucket) > 63 || strings.Trim(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+			t.Fatalf("%q: bucket %q accepted", loc, bucket)
+		}
+		if prefix == "" {
+			return
+		}
+		if !strings.HasSuffix(prefix, "/") || strings.HasPrefix(prefix, "/") {
+			t.Fatalf("%q: prefix %q", loc, prefix)
+		}
+		for _, p := range strings.Split(strings.TrimSuffix(prefix, "/"), "/") {
+			if p == "" || p == "." || p == ".." {
+				t.Fatalf("%q: prefix %q has part %q", loc, prefix, p)
 			}
 		}
 	})

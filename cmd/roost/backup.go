@@ -114,6 +114,9 @@ func (f *s3Flags) parse(rest []string, i *int) (bool, error) {
 	return true, nil
 }
 
+// given reports whether any S3 flag was given.
+func (f *s3Flags) given() bool { return f.cfg != (backup.S3Config{}) || f.secretFile != "" }
+
 // resolve completes the flags from the environment and the secret key
 // file. It returns nil when no endpoint is named (the server's own
 // settings apply); other S3 flags without an endpoint are a mistake.
@@ -128,7 +131,7 @@ func (f *s3Flags) resolve() (*backup.S3Config, error) {
 	}
 	env(&c.Endpoint, "ROOST_S3_ENDPOINT")
 	if c.Endpoint == "" {
-		if f.cfg != (backup.S3Config{}) || f.secretFile != "" {
+		if f.given() {
 			return nil, usagef("the --s3- flags need --s3-endpoint (or $ROOST_S3_ENDPOINT)")
 		}
 		return nil, nil
@@ -230,11 +233,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return cliFail(stderr, "backup", err)
 	}
-	s3cfg, err := s3.resolve()
-	if err != nil {
-		return cliFail(stderr, "backup", err)
-	}
-	if s3cfg != nil && !backup.IsS3(abs) {
+	var s3cfg *backup.S3Config
+	if backup.IsS3(abs) {
+		if s3cfg, err = s3.resolve(); err != nil {
+			return cliFail(stderr, "backup", err)
+		}
+	} else if s3.given() {
 		return cliFail(stderr, "backup", usagef("the --s3- flags go with --to s3://BUCKET/PREFIX"))
 	}
 	c, err := g.connect()
@@ -334,6 +338,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return cliFail(stderr, "backup verify", usagef("%s: give --s3-endpoint (or $ROOST_S3_ENDPOINT) and credentials, or --config FILE with the s3_ keys", loc.Path))
 		}
 		loc.S3 = *c
+	} else if s3.given() {
+		return cliFail(stderr, "backup verify", usagef("the --s3- flags go with s3://BUCKET/PREFIX"))
 	} else if fi, err := os.Stat(dirs[0]); err != nil {
 		// A mistyped directory is not a damaged backup.
 		return cliFail(stderr, "backup verify", fmt.Errorf("cannot read the backup directory: %w", err))
@@ -427,10 +433,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if req.From, err = location(from); err != nil {
 		return cliFail(stderr, "restore", err)
 	}
-	if req.S3, err = s3.resolve(); err != nil {
-		return cliFail(stderr, "restore", err)
-	}
-	if req.S3 != nil && !backup.IsS3(req.From) {
+	if backup.IsS3(req.From) {
+		if req.S3, err = s3.resolve(); err != nil {
+			return cliFail(stderr, "restore", err)
+		}
+	} else if s3.given() {
 		return cliFail(stderr, "restore", usagef("the --s3- flags go with --from s3://BUCKET/PREFIX"))
 	}
 	c, err := g.connect()

@@ -156,3 +156,77 @@ func backupToS3AgainstServe(t *testing.T, database string) {
 		t.Errorf("a refused restore stored messages: %d in INBOX", len(got["INBOX"]))
 	}
 }
+
+// TestS3Flags: the S3 settings of a command line: flags before the
+// environment, the secret key only from the environment or a file, and
+// S3 flags without an endpoint (or with a directory) refused.
+func TestS3Flags(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(secret, []byte("from-file\nsecond line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	parse := func(args ...string) (*s3Flags, error) {
+		f := &s3Flags{}
+		for i := 0; i < len(args); i++ {
+			ok, err := f.parse(args, &i)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				t.Fatalf("%q not taken as an S3 flag", args[i])
+			}
+		}
+		return f, nil
+	}
+	t.Setenv("ROOST_S3_ENDPOINT", "")
+	t.Setenv("ROOST_S3_ACCESS_KEY", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "aws-id")
+	t.Setenv("ROOST_S3_SECRET_KEY", "env-secret")
+	f, err := parse("--s3-endpoint", "s3.example:9000", "--s3-region=eu-west-1", "--s3-no-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.resolve()
+	if err != nil || c == nil || c.Endpoint != "s3.example:9000" || c.Region != "eu-west-1" || !c.NoTLS || c.AccessKey != "aws-id" || c.SecretKey != "env-secret" {
+		t.Errorf("flags and environment: %+v, %v", c, err)
+	}
+	f, _ = parse("--s3-endpoint=e:1", "--s3-access-key", "flag-id", "--s3-secret-key-file", secret)
+	if c, err := f.resolve(); err != nil || c.AccessKey != "flag-id" || c.SecretKey != "from-file" {
+		t.Errorf("flag and file before the environment: %+v, %v", c, err)
+	}
+	// No endpoint anywhere: the server's settings (nil), unless S3 flags
+	// were given.
+	f, _ = parse()
+	if c, err := f.resolve(); c != nil || err != nil {
+		t.Errorf("nothing given: %+v, %v", c, err)
+	}
+	f, _ = parse("--s3-access-key", "x")
+	if _, err := f.resolve(); err == nil || !strings.Contains(err.Error(), "need --s3-endpoint") {
+		t.Errorf("a flag without an endpoint: %v", err)
+	}
+	t.Setenv("ROOST_S3_ENDPOINT", "env:9000")
+	f, _ = parse()
+	if c, err := f.resolve(); err != nil || c.Endpoint != "env:9000" {
+		t.Errorf("endpoint from the environment: %+v, %v", c, err)
+	}
+	for _, bad := range [][]string{{"--s3-secret-key", "x"}, {"--s3-secret-key=x"}, {"--s3-bogus", "x"}, {"--s3-no-tls=1"}, {"--s3-endpoint"}} {
+		if _, err := parse(bad...); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := runBackup(t.Context(), []string{"--to", t.TempDir(), "--s3-endpoint", "e:1"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "go with --to s3://") {
+		t.Errorf("S3 flags with a directory: exit %d, %s", code, errb.String())
+	}
+	// $ROOST_S3_ENDPOINT (set above) does not concern a directory.
+	errb.Reset()
+	if code := runBackup(t.Context(), []string{"--data", shortDir(t), "--to", t.TempDir()}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "cannot reach the server") {
+		t.Errorf("a directory with $ROOST_S3_ENDPOINT set: exit %d, %s", code, errb.String())
+	}
+	if code := runVerify(t.Context(), []string{"--s3-endpoint", "e:1", t.TempDir()}, &out, &errb); code != 2 {
+		t.Errorf("verify of a directory with S3 flags: exit %d, %s", code, errb.String())
+	}
+	if code := runBackup(t.Context(), []string{"--to", "s3://A/x"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "not a bucket name") {
+		t.Errorf("a bad location: exit %d, %s", code, errb.String())
+	}
+}

@@ -102,6 +102,7 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.close()
 	runs, err := listRuns(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("backup location: %w", err)

@@ -44,6 +44,8 @@ type repo interface {
 	// flush makes the objects written so far durable (before a file
 	// that names them is committed).
 	flush(ctx context.Context) error
+	// close ends the use of the repo (waits for background work).
+	close() error
 }
 
 // repoFile is a file being written; abort after commit is a no-op.
@@ -234,6 +236,8 @@ func (d *dirRepo) putObject(_ context.Context, r io.Reader) (string, int64, bool
 	d.unsynced = append(d.unsynced, dst)
 	return sum, n, true, nil
 }
+
+func (d *dirRepo) close() error { return nil }
 
 // flush makes the objects written so far durable (syncObjects: one
 // syncfs on Linux, else an fsync per file and directory).

@@ -30,7 +30,10 @@ import (
 //     a directory.
 //   - Content is spooled to a local temp file while hashed (memory does
 //     not grow with the size); content whose hash is stored already is
-//     not sent. The objects stored are learnt with one listing of
+//     not sent. Objects are uploaded by s3Uploaders PUTs at a time (at
+//     most s3Queue spooled files waiting), and flush waits for them all
+//     and returns the first failure: a store file is only written once
+//     every object it names is stored. The objects stored are learnt with one listing of
 //     PREFIX/objects/ once a run has looked up more than s3HeadLookups
 //     of them (before, one HEAD each: an incremental run of a few changes
 //     does not list the whole backup).
@@ -54,6 +57,13 @@ type S3Config struct {
 // s3HeadLookups is how many objects a run looks up one by one (HEAD)
 // before it lists them all.
 const s3HeadLookups = 256
+
+// s3Uploaders is how many objects are uploaded at once; s3Queue how many
+// spooled ones may wait for an uploader.
+const (
+	s3Uploaders = 8
+	s3Queue     = 16
+)
 
 // ParseS3 splits s3://BUCKET/PREFIX into the bucket and the key prefix
 // ("" or ending in "/").
@@ -88,6 +98,20 @@ type s3Repo struct {
 	mu      sync.Mutex
 	lookups int
 	index   map[[32]byte]int64 // hash → size of the objects stored, once listed
+	queued  map[[32]byte]int64 // objects handed to the uploaders (stored or being stored)
+	upErr   error              // the first upload that failed
+
+	uploads chan s3Upload // nil until the first upload
+	pending sync.WaitGroup // uploads queued and not finished
+	workers sync.WaitGroup
+}
+
+// s3Upload is a spooled object for an uploader.
+type s3Upload struct {
+	ctx  context.Context
+	f    *os.File
+	size int64
+	sum  []byte
 }
 
 func openS3Repo(ctx context.Context, loc string, cfg S3Config) (*s3Repo, error) {
@@ -278,6 +302,10 @@ func (s *s3Repo) hasObject(ctx context.Context, h string, size int64) (bool, err
 		return false, nil
 	}
 	s.mu.Lock()
+	if n, ok := s.queued[[32]byte(key)]; ok {
+		s.mu.Unlock()
+		return n == size, nil
+	}
 	idx := s.index
 	s.lookups++
 	many := s.lookups > s3HeadLookups
@@ -327,13 +355,19 @@ func (s *s3Repo) listObjects(ctx context.Context) (map[[32]byte]int64, error) {
 }
 
 func (s *s3Repo) putObject(ctx context.Context, r io.Reader) (string, int64, bool, error) {
+	if err := s.failed(); err != nil {
+		return "", 0, false, err
+	}
 	f, err := os.CreateTemp(s.tmp, "roost-backup-obj-")
 	if err != nil {
 		return "", 0, false, fmt.Errorf("S3 upload temp file: %w", err)
 	}
+	queued := false
 	defer func() {
-		f.Close()
-		os.Remove(f.Name())
+		if !queued {
+			f.Close()
+			os.Remove(f.Name())
+		}
 	}()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), r)
@@ -347,15 +381,76 @@ func (s *s3Repo) putObject(ctx context.Context, r io.Reader) (string, int64, boo
 	} else if ok {
 		return hs, n, false, nil
 	}
-	if err := s.upload(ctx, objectName(hs), f, n, sum); err != nil {
-		return "", 0, false, err
-	}
 	s.mu.Lock()
-	if s.index != nil {
-		s.index[[32]byte(sum)] = n
+	if s.queued == nil {
+		s.queued = map[[32]byte]int64{}
 	}
+	s.queued[[32]byte(sum)] = n
+	if s.uploads == nil {
+		s.uploads = make(chan s3Upload, s3Queue)
+		for range s3Uploaders {
+			s.workers.Add(1)
+			go s.uploader(s.uploads)
+		}
+	}
+	ch := s.uploads
 	s.mu.Unlock()
+	s.pending.Add(1)
+	select {
+	case ch <- s3Upload{ctx: ctx, f: f, size: n, sum: sum}:
+		queued = true
+	case <-ctx.Done():
+		s.pending.Done()
+		return "", 0, false, ctx.Err()
+	}
 	return hs, n, true, nil
 }
 
-func (s *s3Repo) flush(context.Context) error { return nil }
+// uploader PUTs the spooled objects it is handed, until close.
+func (s *s3Repo) uploader(ch <-chan s3Upload) {
+	defer s.workers.Done()
+	for u := range ch {
+		if s.failed() == nil {
+			err := s.upload(u.ctx, objectName(hex.EncodeToString(u.sum)), u.f, u.size, u.sum)
+			s.mu.Lock()
+			if err != nil && s.upErr == nil {
+				s.upErr = err
+			}
+			if err == nil && s.index != nil {
+				s.index[[32]byte(u.sum)] = u.size
+			}
+			s.mu.Unlock()
+		}
+		u.f.Close()
+		os.Remove(u.f.Name())
+		s.pending.Done()
+	}
+}
+
+func (s *s3Repo) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.upErr
+}
+
+// flush waits for the uploads queued so far: they are stored, or the
+// first failure is returned.
+func (s *s3Repo) flush(context.Context) error {
+	s.pending.Wait()
+	return s.failed()
+}
+
+// close waits for the uploads and stops the uploaders.
+func (s *s3Repo) close() error {
+	s.pending.Wait()
+	s.mu.Lock()
+	ch := s.uploads
+	s.uploads = nil
+	s.mu.Unlock()
+	if ch != nil {
+		close(ch)
+		s.workers.Wait()
+	}
+	return s.failed()
+}
+

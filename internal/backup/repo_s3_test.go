@@ -34,6 +34,12 @@ func TestS3ObjectIndex(t *testing.T) {
 	for i := range 3 {
 		stored = append(stored, put(fmt.Sprintf("object %d", i)))
 	}
+	// Uploads run in the background: flush waits for them; forgetting
+	// what was queued makes the look-ups ask the object store.
+	if err := r.flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r.queued = nil
 	check := func(when string) {
 		t.Helper()
 		for _, h := range stored {
@@ -57,11 +63,16 @@ func TestS3ObjectIndex(t *testing.T) {
 	}
 	check("listed")
 	if len(r.index) != 3 {
+		// (object 3 is put below, after the listing)
 		t.Fatalf("index holds %d objects, want 3", len(r.index))
 	}
 	stored = append(stored, put("object 3"))
 	if _, _, wrote, err := r.putObject(t.Context(), strings.NewReader("object 3")); wrote || err != nil {
-		t.Errorf("the same content put again: wrote %v, %v", wrote, err)
+		t.Errorf("the same content put again while queued: wrote %v, %v", wrote, err)
 	}
+	if err := r.close(); err != nil {
+		t.Fatal(err)
+	}
+	r.queued = nil
 	check("after a put")
 }

@@ -63,6 +63,7 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 	if err != nil {
 		return nil, err
 	}
+	defer r.close()
 	st, err := loadStore(ctx, r, opts.Login, 0)
 	if err != nil {
 		return nil, err

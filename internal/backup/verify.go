@@ -35,6 +35,7 @@ func Verify(ctx context.Context, loc Location, progress func(done, all int64)) (
 	if err != nil {
 		return nil, err
 	}
+	defer r.close()
 	runs, err := listRuns(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", r, err)

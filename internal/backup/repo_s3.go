@@ -101,7 +101,7 @@ type s3Repo struct {
 	queued  map[[32]byte]int64 // objects handed to the uploaders (stored or being stored)
 	upErr   error              // the first upload that failed
 
-	uploads chan s3Upload // nil until the first upload
+	uploads chan s3Upload  // nil until the first upload
 	pending sync.WaitGroup // uploads queued and not finished
 	workers sync.WaitGroup
 }
@@ -453,4 +453,3 @@ func (s *s3Repo) close() error {
 	}
 	return s.failed()
 }
-

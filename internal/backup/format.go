@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -294,6 +295,59 @@ func checkObject(ctx context.Context, r repo, h string, size int64) error {
 		return fmt.Errorf("object %s is corrupted: its content does not match its hash: %w", h, ErrDamaged)
 	}
 	return nil
+}
+
+// checkAll checks the objects (hash → size) with checkObject, r.readers()
+// at a time, and calls done for each from the calling goroutine; done
+// returning false stops the check. The error is the context's.
+func checkAll(parent context.Context, r repo, objects map[string]int64, done func(h string, size int64, err error) bool) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	type result struct {
+		h    string
+		size int64
+		err  error
+	}
+	jobs := make(chan string)
+	results := make(chan result)
+	n := max(1, r.readers())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range jobs {
+				size := objects[h]
+				err := checkObject(ctx, r, h, size)
+				select {
+				case results <- result{h, size, err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for h := range objects {
+			select {
+			case jobs <- h:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	for res := range results {
+		if !done(res.h, res.size, res.err) {
+			cancel()
+			break
+		}
+	}
+	// Drain, so that the workers end before the objects map is reused.
+	for range results {
+	}
+	return parent.Err()
 }
 
 // chain returns a store's records as of run: the full run's, then each

@@ -46,6 +46,9 @@ type repo interface {
 	flush(ctx context.Context) error
 	// close ends the use of the repo (waits for background work).
 	close() error
+	// readers is how many objects are best read at once (a local disk:
+	// one; an object store: several requests in flight).
+	readers() int
 }
 
 // repoFile is a file being written; abort after commit is a no-op.
@@ -238,6 +241,8 @@ func (d *dirRepo) putObject(_ context.Context, r io.Reader) (string, int64, bool
 }
 
 func (d *dirRepo) close() error { return nil }
+
+func (d *dirRepo) readers() int { return 1 }
 
 // flush makes the objects written so far durable (syncObjects: one
 // syncfs on Linux, else an fsync per file and directory).

@@ -440,6 +440,8 @@ func (s *s3Repo) flush(context.Context) error {
 	return s.failed()
 }
 
+func (s *s3Repo) readers() int { return s3Uploaders }
+
 // close waits for the uploads and stops the uploaders.
 func (s *s3Repo) close() error {
 	s.pending.Wait()

@@ -150,17 +150,21 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 		sum.Items++
 	}
 	// Check every object to restore before writing anything.
-	checked := map[string]bool{}
+	objects := map[string]int64{}
 	for _, its := range selected {
 		for _, it := range its {
-			if checked[it.Hash] {
-				continue
-			}
-			if err := checkObject(ctx, r, it.Hash, it.Size); err != nil {
-				return nil, fmt.Errorf("refusing to restore from %s: %w", r, err)
-			}
-			checked[it.Hash] = true
+			objects[it.Hash] = it.Size
 		}
+	}
+	var damaged error
+	if err := checkAll(ctx, r, objects, func(_ string, _ int64, err error) bool {
+		damaged = err
+		return err == nil
+	}); err != nil {
+		return nil, err
+	}
+	if damaged != nil {
+		return nil, fmt.Errorf("refusing to restore from %s: %w", r, damaged)
 	}
 
 	octx, ts, _, err := openStore(ctx, b, opts.Login, true)

@@ -72,11 +72,8 @@ func Verify(ctx context.Context, loc Location, progress func(done, all int64)) (
 		add(fmt.Errorf("%s holds no backup run with a manifest", r))
 	}
 	var done int64
-	for h, size := range objects {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := checkObject(ctx, r, h, size); err != nil {
+	if err := checkAll(ctx, r, objects, func(h string, size int64, err error) bool {
+		if err != nil {
 			add(err)
 		} else {
 			rep.Bytes += size
@@ -86,6 +83,9 @@ func Verify(ctx context.Context, loc Location, progress func(done, all int64)) (
 		if progress != nil {
 			progress(done, int64(len(objects)))
 		}
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	if len(rep.Errors) > 0 {
 		if len(rep.Errors) == 1 {

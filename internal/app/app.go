@@ -23,6 +23,7 @@ import (
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/audit"
 	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/backup"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
@@ -376,6 +377,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
 			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(),
+			BackupS3:      func() backup.S3Config { return backupS3(s.cfg.Load(), s.log) },
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {
 				if ix := s.indexer.Load(); ix != nil {

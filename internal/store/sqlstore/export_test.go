@@ -128,3 +128,13 @@ func (d *DB) ForgetListings() {
 	clear(c.m)
 	c.n = 0
 }
+
+// Analyze gathers PostgreSQL's statistics of the tables, as autovacuum
+// does after a bulk load (nothing on SQLite).
+func (d *DB) Analyze(ctx context.Context) error {
+	if d.dialect != postgres {
+		return nil
+	}
+	_, err := d.wdb.ExecContext(ctx, `ANALYZE`)
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -393,8 +394,10 @@ func (t *tx) searchListed(storeID, folderID int64, expr string, limit int) (hits
 	lo, hi := items[byID[0]].ID, items[byID[len(byID)-1]].ID
 	var agg sql.NullString
 	if t.d.dialect == postgres {
+		// No item_id range here: PostgreSQL would take it for a scan of
+		// the primary key testing every document, not the GIN index.
 		err = t.row(`SELECT string_agg(item_id::text, ',') FROM search_docs
-			WHERE store_id = ? AND doc @@ ?::tsquery AND item_id BETWEEN ? AND ?`, storeID, expr, lo, hi).Scan(&agg)
+			WHERE store_id = ? AND doc @@ ?::tsquery`, storeID, expr).Scan(&agg)
 	} else {
 		err = t.row(`SELECT group_concat(rowid) FROM search_fts
 			WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?`, expr, lo, hi).Scan(&agg)
@@ -408,6 +411,20 @@ func (t *tx) searchListed(storeID, folderID int64, expr string, limit int) (hits
 	}
 	if !slices.IsSorted(ids) {
 		slices.Sort(ids)
+	}
+	if len(ids)*16 < len(byID) {
+		// Few hits in a large folder: a binary search for each.
+		j := 0
+		for _, id := range ids {
+			if len(hits) >= limit {
+				break
+			}
+			j += sort.Search(len(byID)-j, func(k int) bool { return items[byID[j+k]].ID >= id })
+			if j < len(byID) && items[byID[j]].ID == id {
+				hits = append(hits, store.IndexHit{ItemID: id, UID: items[byID[j]].UID})
+			}
+		}
+		return hits, true, nil
 	}
 	// Both lists ascend: one merge.
 	for i, j := 0, 0; i < len(ids) && j < len(byID) && len(hits) < limit; {

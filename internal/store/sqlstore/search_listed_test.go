@@ -41,7 +41,8 @@ func TestSearchIndexListed(t *testing.T) {
 				}
 			}
 			// Documents for every item: "common" in all, "alpha" in even
-			// ids, "beta" in multiples of 3, "gamma…" in multiples of 5.
+			// ids, "beta" in multiples of 3, "gamma…" in multiples of 5,
+			// "delta" in multiples of 97.
 			for _, f := range []struct {
 				ctx    context.Context
 				folder *store.Folder
@@ -70,6 +71,9 @@ func TestSearchIndexListed(t *testing.T) {
 						if it.ID%5 == 0 {
 							toks = append(toks, "gammas")
 						}
+						if it.ID%97 == 0 {
+							toks = append(toks, "delta") // few: searched one by one
+						}
 						docs = append(docs, store.IndexDoc{ItemID: it.ID, Fields: map[store.IndexField][]string{store.FieldBody: toks}})
 					}
 				}
@@ -88,6 +92,7 @@ func TestSearchIndexListed(t *testing.T) {
 				{{Fields: body, Tokens: []string{"alpha"}}},
 				{{Fields: body, Tokens: []string{"gam"}, Prefix: true}},
 				{{Fields: body, Tokens: []string{"alpha"}}, {Fields: body, Tokens: []string{"beta"}, Not: true}},
+				{{Fields: body, Tokens: []string{"delta"}}},
 				{{Fields: body, Tokens: []string{"nowhere"}}},
 			}
 			check := func(step string, wantListed bool) {

@@ -2,19 +2,26 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/mail"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -152,6 +159,7 @@ func TestWebClientE2E(t *testing.T) {
 	}
 	deliver("From: Zed <zed@example.net>\nTo: bob@example.org\nSubject: Find the needle\nDate: Mon, 1 Dec 2026 09:00:00 +0000\nMessage-ID: <needle@example.net>\n\nA haystack.\n")
 	deliver("From: Alice Sender <alice@example.com>\nTo: bob@example.org\nSubject: Plain hello\nDate: Mon, 1 Dec 2026 10:00:00 +0000\nMessage-ID: <plain@example.com>\n\nThe body of the plain message.\n")
+	deliver("From: Carol <carol@example.org>\nTo: bob@example.org\nSubject: Need the file\nDate: Mon, 1 Dec 2026 08:00:00 +0000\nMessage-ID: <need@example.org>\n\nCould you send me the data?\n")
 	deliver("From: Mallory <mallory@example.com>\nTo: bob@example.org\nSubject: HTML attack\nDate: Mon, 1 Dec 2026 11:00:00 +0000\nMessage-ID: <attack@example.com>\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" + attackHTML(remoteURL) + "\n")
 
 	// A folder to move to, made over IMAP.
@@ -204,31 +212,135 @@ func TestWebClientE2E(t *testing.T) {
 	// The message sent from the browser arrives at carol, over IMAP.
 	conn, r = imap("carol", "pw-carol-1")
 	defer conn.Close()
+	waitIMAPSubject(t, conn, r, "Hello from the web client")
+
+	// The reply with attachments: the picked file's bytes and the dropped
+	// one's, and not the file removed before sending.
+	seq := waitIMAPSubject(t, conn, r, "Re: Need the file")
+	raw := imapFetchBody(t, conn, r, seq)
+	parts := mimeParts(t, raw)
+	bin := make([]byte, 300*1024)
+	for i := range bin {
+		bin[i] = byte((i*31 + i>>8) & 255)
+	}
+	if got, ok := parts["data.bin"]; !ok || !bytes.Equal(got, bin) {
+		t.Errorf("data.bin: present %v, %d bytes, equal %v (parts %v)", ok, len(got), bytes.Equal(got, bin), keys(parts))
+	}
+	if got := string(parts["notes.txt"]); got != "Dropped into the composer.\n" {
+		t.Errorf("notes.txt = %q (parts %v)", got, keys(parts))
+	}
+	if _, ok := parts["wrong.txt"]; ok {
+		t.Errorf("wrong.txt was removed before sending but arrived")
+	}
+	if got := string(parts[""]); !strings.Contains(got, "Here it is.") {
+		t.Errorf("the text part = %q", got)
+	}
+}
+
+// waitIMAPSubject selects INBOX until a message with the subject is in
+// it (30 s at most) and returns its sequence number.
+func waitIMAPSubject(t *testing.T, conn net.Conn, r *bufio.Reader, subject string) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		imapLine(t, conn, r, "SELECT INBOX")
-		fmt.Fprintf(conn, "s SEARCH SUBJECT \"Hello from the web client\"\r\n")
-		var found bool
+		fmt.Fprintf(conn, "s SEARCH SUBJECT %q\r\n", subject)
+		var found string
 		for {
 			l, err := r.ReadString('\n')
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.HasPrefix(l, "* SEARCH ") && len(strings.TrimSpace(l)) > len("* SEARCH") {
-				found = true
+			if f := strings.Fields(l); len(f) > 2 && f[0] == "*" && f[1] == "SEARCH" {
+				found = f[len(f)-1]
 			}
 			if strings.HasPrefix(l, "s ") {
 				break
 			}
 		}
-		if found {
-			break
+		if found != "" {
+			return found
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the message sent from the web client did not arrive in carol's INBOX")
+			t.Fatalf("the message %q sent from the web client did not arrive", subject)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// imapFetchBody returns message seq's BODY.PEEK[] literal.
+func imapFetchBody(t *testing.T, conn net.Conn, r *bufio.Reader, seq string) []byte {
+	t.Helper()
+	fmt.Fprintf(conn, "f FETCH %s BODY.PEEK[]\r\n", seq)
+	var body []byte
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.LastIndex(l, "{"); body == nil && strings.HasPrefix(l, "* ") && i >= 0 && strings.HasSuffix(l, "}\r\n") {
+			n, err := strconv.Atoi(l[i+1 : len(l)-3])
+			if err != nil {
+				t.Fatalf("FETCH literal: %q", l)
+			}
+			body = make([]byte, n)
+			if _, err := io.ReadFull(r, body); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if strings.HasPrefix(l, "f ") {
+			if !strings.HasPrefix(l, "f OK") || body == nil {
+				t.Fatalf("FETCH: %s", l)
+			}
+			return body
+		}
+	}
+}
+
+// mimeParts decodes a multipart/mixed message into its parts' bodies by
+// file name ("" for the text).
+func mimeParts(t *testing.T, raw []byte) map[string][]byte {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("Content-Type %q (%v), want multipart/mixed", m.Header.Get("Content-Type"), err)
+	}
+	out := map[string][]byte{}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = p
+		switch strings.ToLower(p.Header.Get("Content-Transfer-Encoding")) {
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, p)
+		case "quoted-printable":
+			body = quotedprintable.NewReader(p)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p.FileName()] = b
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // checkCSRF: a request with a valid session cookie is refused when the

@@ -74,7 +74,9 @@ async function accessibility() {
       await scan(`the mail view (${scheme})`);
       await p.locator('body').press('c');
       await p.getByRole('dialog', { name: 'New message' }).waitFor();
-      await scan(`the composer (${scheme})`);
+      await p.getByRole('dialog', { name: 'New message' }).locator('input[type=file]').setInputFiles({ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
+      await p.locator('progress[aria-valuetext="uploaded"]').waitFor();
+      await scan(`the composer with an attachment (${scheme})`);
       await p.keyboard.press('Escape');
       await p.locator('body').press('?');
       await p.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
@@ -301,6 +303,45 @@ try {
   check((await fwd.getByLabel('Subject').inputValue()) === 'Fwd: Plain hello' && (await fwd.getByLabel('Message').inputValue()).includes('The body of the plain message.'),
     'forward quotes the message');
   await fwd.getByRole('button', { name: 'Cancel' }).click();
+
+  // ---- reply with attachments: one picked, two dropped, one of them
+  // removed again (the Go test checks the bytes over IMAP at the sender) ----
+  await list.getByRole('option').filter({ hasText: 'Need the file' }).click();
+  await page.getByRole('heading', { name: 'Need the file' }).waitFor();
+  await page.locator('body').press('r');
+  const withFile = page.getByRole('dialog', { name: 'New message' });
+  const uploads = [];
+  page.on('request', (r) => { if (r.url().includes('/jmap/upload/')) uploads.push(r.url()); });
+  const bin = Buffer.alloc(300 * 1024);
+  for (let i = 0; i < bin.length; i++) bin[i] = (i * 31 + (i >> 8)) & 255;
+  await withFile.locator('input[type=file]').setInputFiles({ name: 'data.bin', mimeType: 'application/octet-stream', buffer: bin });
+  const drop = async (name, text) => {
+    const dt = await page.evaluateHandle(([n, t]) => {
+      const d = new DataTransfer();
+      d.items.add(new File([t], n, { type: 'text/plain' }));
+      return d;
+    }, [name, text]);
+    await withFile.dispatchEvent('dragover', { dataTransfer: dt });
+    await withFile.dispatchEvent('drop', { dataTransfer: dt });
+  };
+  await drop('notes.txt', 'Dropped into the composer.\n');
+  await drop('wrong.txt', 'This one is removed before sending.\n');
+  for (const name of ['data.bin', 'notes.txt', 'wrong.txt']) {
+    const bar = withFile.getByRole('progressbar', { name: 'Upload of ' + name });
+    await page.waitForFunction((n) => {
+      const b = document.querySelector(`progress[aria-label="Upload of ${n}"]`);
+      return b && b.getAttribute('aria-valuetext') === 'uploaded' && b.value === b.max;
+    }, name);
+    check(await bar.isVisible(), `${name} uploaded, its progress bar full`);
+  }
+  check(uploads.length === 3, 'each file went up as a JMAP blob upload: ' + uploads.length);
+  check((await withFile.getByRole('list', { name: 'Attachments' }).textContent()).includes('300.0 KB'), 'the size is shown');
+  await withFile.getByRole('button', { name: 'Remove wrong.txt' }).click();
+  check(await withFile.getByRole('progressbar', { name: 'Upload of wrong.txt' }).count() === 0, 'a file removed before sending');
+  await withFile.getByLabel('Message').fill('Here it is.');
+  await withFile.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Message sent.').waitFor();
+  check(true, 'a reply with attachments sent');
 
   // ---- CSRF and framing from another site ----
   const evil = await context.newPage();

@@ -381,6 +381,10 @@ export async function send(d) {
   };
   const cc = parseAddresses(d.cc);
   if (cc.length) email.cc = cc;
+  // Uploaded blobs: the server builds multipart/mixed from the parts.
+  if (d.attachments && d.attachments.length) {
+    email.attachments = d.attachments.map((a) => ({ blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment' }));
+  }
   if (d.inReplyTo) email.inReplyTo = d.inReplyTo;
   if (d.references && d.references.length) email.references = d.references;
   const onSuccess = { 'keywords/$draft': null };

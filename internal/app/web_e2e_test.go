@@ -235,6 +235,16 @@ func TestWebClientE2E(t *testing.T) {
 	if got := string(parts[""]); !strings.Contains(got, "Here it is.") {
 		t.Errorf("the text part = %q", got)
 	}
+
+	// The draft saved, reopened and sent: its last version, with the
+	// attachment it was saved with.
+	parts = mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Draft from the web client")))
+	if got := string(parts[""]); !strings.Contains(got, "Final version.") {
+		t.Errorf("the sent draft's text = %q", got)
+	}
+	if got := string(parts["draft.txt"]); got != "Attached to the draft.\n" {
+		t.Errorf("the sent draft's draft.txt = %q (parts %v)", got, keys(parts))
+	}
 }
 
 // waitIMAPSubject selects INBOX until a message with the subject is in

@@ -297,12 +297,12 @@ try {
   const reply = page.getByRole('dialog', { name: 'New message' });
   check((await reply.getByLabel('Subject').inputValue()) === 'Re: Plain hello', 'reply subject');
   check((await reply.getByLabel('To').inputValue()).includes('alice@example.com'), 'reply goes to the sender');
-  await reply.getByRole('button', { name: 'Cancel' }).click();
+  await reply.getByRole('button', { name: 'Close' }).click();
   await page.locator('body').press('f');
   const fwd = page.getByRole('dialog', { name: 'New message' });
   check((await fwd.getByLabel('Subject').inputValue()) === 'Fwd: Plain hello' && (await fwd.getByLabel('Message').inputValue()).includes('The body of the plain message.'),
     'forward quotes the message');
-  await fwd.getByRole('button', { name: 'Cancel' }).click();
+  await fwd.getByRole('button', { name: 'Close' }).click();
 
   // ---- reply with attachments: one picked, two dropped, one of them
   // removed again (the Go test checks the bytes over IMAP at the sender) ----
@@ -342,6 +342,52 @@ try {
   await withFile.getByRole('button', { name: 'Send' }).click();
   await page.getByText('Message sent.').waitFor();
   check(true, 'a reply with attachments sent');
+
+  // ---- drafts: saved as you type (replacing the previous version),
+  // reopened from Drafts, destroyed on send ----
+  const countBySubject = (subject, role) => page.evaluate(async ([subject, role]) => {
+    const call = async (methodCalls) => (await (await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls }) })).json()).methodResponses;
+    const s = await (await fetch('/jmap/session')).json();
+    const accountId = s.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const [[, boxes]] = await call([['Mailbox/get', { accountId }, 'm']]);
+    const box = boxes.list.find((m) => m.role === role);
+    const [[, q]] = await call([['Email/query', { accountId, filter: { inMailbox: box.id, subject } }, 'q']]);
+    return q.ids.length;
+  }, [subject, role]);
+  const savedWith = (text) => page.waitForResponse((r) => r.url().includes('/jmap/api/') && (r.request().postData() || '').includes(text));
+  await page.locator('body').press('c');
+  const dc = page.getByRole('dialog', { name: 'New message' });
+  await dc.getByLabel('To').fill(RCPT);
+  await dc.getByLabel('Subject').fill('Draft from the web client');
+  await dc.locator('input[type=file]').setInputFiles({ name: 'draft.txt', mimeType: 'text/plain', buffer: Buffer.from('Attached to the draft.\n') });
+  await dc.locator('progress[aria-valuetext="uploaded"]').waitFor();
+  let saving = savedWith('First version.');
+  await dc.getByLabel('Message').fill('First version.');
+  await saving;
+  await dc.getByRole('status').filter({ hasText: 'Draft saved' }).waitFor();
+  check(await countBySubject('Draft from the web client', 'drafts') === 1, 'the draft is saved in Drafts');
+  saving = savedWith('Second version.');
+  await dc.getByLabel('Message').fill('Second version.');
+  await (await saving).finished();
+  await page.waitForFunction(() => document.querySelector('dialog.compose [role=status]').textContent === 'Draft saved');
+  check(await countBySubject('Draft from the web client', 'drafts') === 1, 'the second version replaced the first');
+  await dc.getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
+  await list.getByRole('option').filter({ hasText: 'Draft from the web client' }).click();
+  await page.getByRole('heading', { name: 'Draft from the web client' }).waitFor();
+  await page.getByRole('button', { name: 'Edit draft' }).click();
+  const reopened = page.getByRole('dialog', { name: 'New message' });
+  check(await reopened.getByLabel('Message').inputValue() === 'Second version.' && (await reopened.getByLabel('To').inputValue()).includes(RCPT),
+    'the draft reopens in the composer');
+  check(await reopened.getByRole('progressbar', { name: 'Upload of draft.txt' }).isVisible(), "the draft's attachment is back");
+  await reopened.getByLabel('Message').fill('Final version.');
+  await reopened.getByRole('button', { name: 'Send' }).click();
+  await page.getByText('Message sent.').waitFor();
+  await page.waitForFunction(() => ![...document.querySelectorAll('#message-list .row[data-id]')].some((r) => r.textContent.includes('Draft from the web client')));
+  check(await countBySubject('Draft from the web client', 'drafts') === 0 && await countBySubject('Draft from the web client', 'sent') === 1,
+    'sending destroyed the draft; the message is in Sent');
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
 
   // ---- CSRF and framing from another site ----
   const evil = await context.newPage();

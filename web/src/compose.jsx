@@ -1,6 +1,7 @@
 // The composer: plain text, with attachments (file picker or drag and
-// drop, each uploaded at once as a JMAP blob with its own progress bar).
-// Rich text will load on demand as its own chunk.
+// drop, each uploaded at once as a JMAP blob with its own progress bar),
+// saved as a draft in Drafts a moment after each change. Rich text will
+// load on demand as its own chunk.
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
@@ -11,6 +12,8 @@ import { upload } from './jmap.js';
 // their bytes: maxSizeUpload and maxSizeAttachmentsPerEmail).
 const MAX_FILES = 50;
 let nextKey = 1;
+// SAVE_DELAY is how long typing must pause before the draft is saved.
+export const SAVE_DELAY = 1500;
 
 export const formatSize = (n) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
@@ -18,17 +21,53 @@ export function Compose() {
   const d = S.compose.value;
   const busy = useSignal(false);
   const err = useSignal('');
-  const files = useSignal(d.attachments || []); // { key, name, type, size, loaded, blobId, error, xhr }
+  // { key, name, type, size, loaded, blobId, error, xhr }
+  const files = useSignal((d.attachments || []).map((a) => ({ ...a, key: nextKey++, loaded: a.size, error: '', xhr: null })));
   const dragging = useSignal(false);
+  const saved = useSignal(''); // '' | 'saving' | 'saved' | 'failed'
   const ref = useRef(null);
+  const form = useRef(null);
   const picker = useRef(null);
+  // The draft's saved version (replaced by each save), the save timer,
+  // and the chain that keeps saves in order.
+  const draft = useRef({ id: d.draftId || null, timer: 0, chain: Promise.resolve(), dirty: false });
+  const collect = () => {
+    const f = new FormData(form.current);
+    return { ...d, identityId: f.get('identity'), to: f.get('to'), cc: f.get('cc'), subject: f.get('subject'), body: f.get('body'),
+      attachments: files.peek().filter((x) => x.blobId).map(({ name, type, size, blobId }) => ({ name, type, size, blobId })) };
+  };
+  const save = () => {
+    const st = draft.current;
+    clearTimeout(st.timer);
+    st.timer = 0;
+    if (!st.dirty) return st.chain;
+    st.dirty = false;
+    const snapshot = collect();
+    saved.value = 'saving';
+    st.chain = st.chain.then(() => S.saveDraft(snapshot, st.id)).then((id) => { st.id = id; saved.value = 'saved'; },
+      (e) => { st.dirty = true; saved.value = 'failed'; console.warn('draft not saved', e); });
+    return st.chain;
+  };
+  const changed = () => {
+    const st = draft.current;
+    st.dirty = true;
+    clearTimeout(st.timer);
+    st.timer = setTimeout(save, SAVE_DELAY);
+  };
+  // The fields are uncontrolled (defaultValue): a re-render (an upload's
+  // progress, "Draft saved") must not put back the values the composer
+  // opened with.
   useEffect(() => {
     const dlg = ref.current;
     if (dlg && !dlg.open) dlg.showModal();
     const first = dlg.querySelector(d.to ? 'textarea' : 'input[name=to]');
     if (first) { first.focus(); if (first.tagName === 'TEXTAREA') first.setSelectionRange(0, 0); }
-    // Uploads still running when the composer closes are cancelled.
-    return () => { for (const f of files.peek()) if (f.xhr && !f.blobId) f.xhr.abort(); };
+    // Uploads still running when the composer closes are cancelled; a
+    // change not yet saved is saved now.
+    return () => {
+      for (const f of files.peek()) if (f.xhr && !f.blobId) f.xhr.abort();
+      if (draft.current.timer) save();
+    };
   }, []);
   const patch = (key, change) => { files.value = files.value.map((f) => (f.key === key ? { ...f, ...change } : f)); };
   const add = (list) => {
@@ -37,30 +76,44 @@ export function Compose() {
       const key = nextKey++;
       const { xhr, done } = upload(file, (loaded, total) => patch(key, { loaded, size: total }));
       files.value = [...files.value, { key, name: file.name, type: file.type || 'application/octet-stream', size: file.size, loaded: 0, blobId: null, error: '', xhr }];
-      done.then((b) => patch(key, { blobId: b.blobId, loaded: b.size, size: b.size, xhr: null }),
+      done.then((b) => { patch(key, { blobId: b.blobId, loaded: b.size, size: b.size, xhr: null }); changed(); },
         (e) => { if (e.message !== 'aborted') patch(key, { error: e.message, xhr: null }); });
     }
   };
   const removeFile = (f) => {
     if (f.xhr) f.xhr.abort();
     files.value = files.value.filter((x) => x.key !== f.key);
+    if (f.blobId) changed();
   };
   const uploading = files.value.some((f) => !f.blobId && !f.error);
   const close = () => { S.compose.value = null; };
+  const discard = async () => {
+    const st = draft.current;
+    clearTimeout(st.timer);
+    st.timer = 0;
+    st.dirty = false;
+    await st.chain;
+    if (st.id) await S.discardDraft(st.id).catch(S.fail);
+    close();
+  };
   const onSubmit = async (ev) => {
     ev.preventDefault();
     if (uploading) return;
     if (files.value.some((f) => f.error)) { err.value = t('removeFailed'); return; }
-    const f = new FormData(ev.currentTarget);
-    const draft = { ...d, identityId: f.get('identity'), to: f.get('to'), cc: f.get('cc'), subject: f.get('subject'), body: f.get('body'),
-      attachments: files.value.map(({ name, type, size, blobId }) => ({ name, type, size, blobId })) };
+    const st = draft.current;
+    clearTimeout(st.timer);
+    st.timer = 0;
+    st.dirty = false;
     busy.value = true;
     err.value = '';
     try {
-      await S.send(draft);
+      await st.chain;
+      await S.send({ ...collect(), draftId: st.id });
+      st.id = null;
       S.notify(t('sent'));
       close();
     } catch (e) {
+      if (e.draftId) st.id = e.draftId;
       err.value = t('sendFailed', { error: e.message });
     } finally {
       busy.value = false;
@@ -74,20 +127,20 @@ export function Compose() {
   return (
     <dialog ref={ref} class={'compose' + (dragging.value ? ' dropping' : '')} aria-labelledby="compose-title" onCancel={(e) => { e.preventDefault(); close(); }}
       onDragOver={onDragOver} onDragLeave={onDragLeave} onDrop={onDrop}>
-      <form onSubmit={onSubmit}>
+      <form ref={form} onSubmit={onSubmit} onInput={changed}>
         <h2 id="compose-title">{t('compose')}</h2>
         <label for="c-from">{t('from')}</label>
-        <select id="c-from" name="identity" value={d.identityId}>
-          {S.identities.value.map((i) => <option value={i.id}>{i.name ? `${i.name} <${i.email}>` : i.email}</option>)}
+        <select id="c-from" name="identity">
+          {S.identities.value.map((i) => <option value={i.id} selected={i.id === d.identityId}>{i.name ? `${i.name} <${i.email}>` : i.email}</option>)}
         </select>
         <label for="c-to">{t('to')}</label>
-        <input id="c-to" name="to" type="text" inputmode="email" autocomplete="off" value={d.to} required />
+        <input id="c-to" name="to" type="text" inputmode="email" autocomplete="off" defaultValue={d.to} required />
         <label for="c-cc">{t('cc')}</label>
-        <input id="c-cc" name="cc" type="text" inputmode="email" autocomplete="off" value={d.cc} />
+        <input id="c-cc" name="cc" type="text" inputmode="email" autocomplete="off" defaultValue={d.cc} />
         <label for="c-subject">{t('subject')}</label>
-        <input id="c-subject" name="subject" type="text" value={d.subject} />
+        <input id="c-subject" name="subject" type="text" defaultValue={d.subject} />
         <label for="c-body">{t('body')}</label>
-        <textarea id="c-body" name="body" rows="14" value={d.body} />
+        <textarea id="c-body" name="body" rows="14" defaultValue={d.body} />
         <div class="attach">
           <input ref={picker} id="c-files" type="file" multiple hidden
             onChange={(e) => { add(e.currentTarget.files); e.currentTarget.value = ''; }} />
@@ -110,7 +163,9 @@ export function Compose() {
         )}
         <p class="error" role="alert">{err.value}</p>
         <div class="actions">
-          <button type="button" onClick={close}>{t('cancel')}</button>
+          <span class="saved muted" role="status">{saved.value && t('draft.' + saved.value)}</span>
+          <button type="button" onClick={discard}>{t('discard')}</button>
+          <button type="button" onClick={close}>{t('close')}</button>
           <button type="submit" class="primary" disabled={busy.value || uploading}>{busy.value ? t('sending') : uploading ? t('uploading') : t('send')}</button>
         </div>
       </form>

@@ -218,7 +218,7 @@ export async function openMessage(id) {
   try {
     const r = await api([['Email/get', {
       ids: [id],
-      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
+      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
       fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20,
     }, 'g']]);
     if (selectedId.value !== id) return;
@@ -362,14 +362,9 @@ export function startCompose(kind) {
   compose.value = draft;
 }
 
-// send stores the message in Drafts, submits it (EmailSubmission/set) and,
-// once it is on its way, files it in Sent: the Sent copy.
-export async function send(d) {
-  const ident = identities.value.find((i) => i.id === d.identityId) || identities.value[0];
-  if (!ident) throw new Error('no identity');
-  const drafts = mailboxByRole('drafts');
-  const sentBox = mailboxByRole('sent');
-  const home = drafts || sentBox || mailboxByRole('inbox');
+// buildEmail is the Email/set create object of a draft d, kept in
+// mailbox home.
+function buildEmail(d, ident, home) {
   const email = {
     mailboxIds: { [home.id]: true },
     keywords: { $draft: true, $seen: true },
@@ -381,21 +376,80 @@ export async function send(d) {
   };
   const cc = parseAddresses(d.cc);
   if (cc.length) email.cc = cc;
-  // Uploaded blobs: the server builds multipart/mixed from the parts.
-  if (d.attachments && d.attachments.length) {
-    email.attachments = d.attachments.map((a) => ({ blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment' }));
-  }
   if (d.inReplyTo) email.inReplyTo = d.inReplyTo;
   if (d.references && d.references.length) email.references = d.references;
+  // Uploaded blobs: the server builds multipart/mixed from the parts.
+  const att = (d.attachments || []).filter((a) => a.blobId);
+  if (att.length) email.attachments = att.map((a) => ({ blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment' }));
+  return email;
+}
+
+const identityOf = (d) => identities.value.find((i) => i.id === d.identityId) || identities.value[0];
+
+function afterDraftChange() {
+  const drafts = mailboxByRole('drafts');
+  if (drafts && currentMailbox.value === drafts.id) resetList(true);
+  loadMailboxes().catch(fail);
+}
+
+// saveDraft stores draft d in Drafts as a new Email (an Email is
+// immutable) and destroys the version it replaces (prevId), in one
+// Email/set. It returns the new draft's id.
+export async function saveDraft(d, prevId) {
+  const ident = identityOf(d);
+  const drafts = mailboxByRole('drafts');
+  if (!ident || !drafts) throw new Error('no identity or Drafts folder');
+  const r = await api([['Email/set', { create: { d: buildEmail(d, ident, drafts) }, destroy: prevId ? [prevId] : [] }, 's']]);
+  if (firstError(r.s.notCreated)) throw firstError(r.s.notCreated);
+  afterDraftChange();
+  return r.s.created.d.id;
+}
+
+// discardDraft destroys a saved draft.
+export async function discardDraft(id) {
+  await api([['Email/set', { destroy: [id] }, 's']]);
+  afterDraftChange();
+}
+
+// editDraft opens a message of Drafts in the composer: sending or saving
+// it again replaces it.
+export function editDraft(m) {
+  const text = m.textBody && m.textBody[0] && m.bodyValues && m.bodyValues[m.textBody[0].partId];
+  const from = (m.from && m.from[0] && m.from[0].email || '').toLowerCase();
+  const ident = identities.value.find((i) => i.email.toLowerCase() === from) || identities.value[0];
+  compose.value = {
+    to: formatAddresses(m.to), cc: formatAddresses(m.cc), subject: m.subject || '', body: text ? text.value : '',
+    identityId: ident ? ident.id : '', inReplyTo: m.inReplyTo || null, references: m.references || null, replyOf: null,
+    attachments: (m.attachments || []).map((a) => ({ name: a.name || 'attachment', type: a.type, size: a.size, blobId: a.blobId })),
+    draftId: m.id,
+  };
+}
+
+// send stores the message in Drafts (replacing the draft's saved version,
+// d.draftId), submits it (EmailSubmission/set) and, once it is on its
+// way, files it in Sent: the Sent copy. When the submission is refused
+// the error carries the id of the message left in Drafts (draftId).
+export async function send(d) {
+  const ident = identityOf(d);
+  if (!ident) throw new Error('no identity');
+  const drafts = mailboxByRole('drafts');
+  const sentBox = mailboxByRole('sent');
+  const home = drafts || sentBox || mailboxByRole('inbox');
+  const email = buildEmail(d, ident, home);
   const onSuccess = { 'keywords/$draft': null };
   if (sentBox) onSuccess.mailboxIds = { [sentBox.id]: true };
   const r = await api([
-    ['Email/set', { create: { c: email } }, 's'],
+    ['Email/set', { create: { c: email }, destroy: d.draftId ? [d.draftId] : [] }, 's'],
     ['EmailSubmission/set', { create: { k: { identityId: ident.id, emailId: '#c' } }, onSuccessUpdateEmail: { '#k': onSuccess } }, 'sub'],
   ]);
   if (firstError(r.s.notCreated)) throw firstError(r.s.notCreated);
-  // A refused submission leaves the draft in Drafts for another try.
-  if (firstError(r.sub.notCreated)) throw firstError(r.sub.notCreated);
+  // A refused submission leaves the message in Drafts for another try.
+  const refused = firstError(r.sub.notCreated);
+  if (refused) {
+    refused.draftId = r.s.created.c.id;
+    afterDraftChange();
+    throw refused;
+  }
   if (d.replyOf) await setKeyword([d.replyOf], '$answered', true);
   resetList(true);
   loadMailboxes().catch(fail);

@@ -76,7 +76,10 @@ async function accessibility() {
       await p.getByRole('dialog', { name: 'New message' }).waitFor();
       await p.getByRole('dialog', { name: 'New message' }).locator('input[type=file]').setInputFiles({ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
       await p.locator('progress[aria-valuetext="uploaded"]').waitFor();
-      await scan(`the composer with an attachment (${scheme})`);
+      await p.getByRole('combobox', { name: 'To' }).pressSequentially('carol');
+      await p.getByRole('listbox', { name: 'Address suggestions' }).getByRole('option').first().waitFor();
+      await scan(`the composer with an attachment and address suggestions (${scheme})`);
+      await p.getByRole('combobox', { name: 'To' }).press('Escape');
       await p.keyboard.press('Escape');
       await p.locator('body').press('?');
       await p.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
@@ -340,6 +343,7 @@ try {
   check(await withFile.getByRole('progressbar', { name: 'Upload of wrong.txt' }).count() === 0, 'a file removed before sending');
   await withFile.getByLabel('Message').fill('Here it is.');
   await withFile.getByRole('button', { name: 'Send' }).click();
+  await withFile.waitFor({ state: 'detached' }); // closed once sent (the toast may still be the last send's)
   await page.getByText('Message sent.').waitFor();
   check(true, 'a reply with attachments sent');
 
@@ -383,11 +387,60 @@ try {
   check(await reopened.getByRole('progressbar', { name: 'Upload of draft.txt' }).isVisible(), "the draft's attachment is back");
   await reopened.getByLabel('Message').fill('Final version.');
   await reopened.getByRole('button', { name: 'Send' }).click();
+  await reopened.waitFor({ state: 'detached' });
   await page.getByText('Message sent.').waitFor();
   await page.waitForFunction(() => ![...document.querySelectorAll('#message-list .row[data-id]')].some((r) => r.textContent.includes('Draft from the web client')));
   check(await countBySubject('Draft from the web client', 'drafts') === 0 && await countBySubject('Draft from the web client', 'sent') === 1,
     'sending destroyed the draft; the message is in Sent');
   await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+
+  // ---- address autocomplete: the user's contacts and the tenant's
+  // directory, by keyboard (combobox) ----
+  await page.evaluate(async () => {
+    const s = await (await fetch('/jmap/session')).json();
+    const accountId = s.primaryAccounts['urn:ietf:params:jmap:contacts'];
+    const call = async (methodCalls) => (await (await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:contacts'], methodCalls }) })).json()).methodResponses;
+    const [[, books]] = await call([['AddressBook/get', { accountId }, 'b']]);
+    const [[name, r]] = await call([['ContactCard/set', { accountId, create: { z: { '@type': 'Card', version: '1.0', addressBookIds: { [books.list[0].id]: true },
+      name: { full: 'Zoe Contact' }, emails: { e: { '@type': 'EmailAddress', address: 'zoe@elsewhere.example' } } } } }, 's']]);
+    if (name !== 'ContactCard/set' || !r.created || !r.created.z) throw new Error('contact not created: ' + JSON.stringify(r));
+  });
+  await page.locator('body').press('c');
+  const ac = page.getByRole('dialog', { name: 'New message' });
+  const to = ac.getByRole('combobox', { name: 'To' });
+  const sugg = ac.getByRole('listbox', { name: 'Address suggestions' });
+  await to.pressSequentially('zoe');
+  await sugg.getByRole('option', { name: /Zoe Contact.*zoe@elsewhere\.example.*contact/ }).waitFor();
+  check(await to.getAttribute('aria-expanded') === 'true', 'a contact is suggested; the combobox says it is expanded');
+  await to.press('Enter');
+  check(await to.inputValue() === 'Zoe Contact <zoe@elsewhere.example>, ' && await to.getAttribute('aria-expanded') === 'false', 'Enter takes the suggestion');
+  await to.pressSequentially('example.org');
+  await sugg.getByRole('option', { name: /carol@example\.org.*directory/ }).waitFor();
+  const n = await sugg.getByRole('option').count();
+  check(n >= 3 && await sugg.getByRole('option', { name: /gina|elsewhere/ }).count() === 0, `the tenant's directory is suggested (${n})`);
+  await to.press('ArrowDown');
+  await to.press('ArrowDown');
+  const activeId = await to.getAttribute('aria-activedescendant');
+  const activeOpt = ac.locator('#' + activeId);
+  check(await activeOpt.getAttribute('aria-selected') === 'true' && activeId.endsWith('-opt-2'), 'arrow keys move the active option (aria-activedescendant)');
+  const chosen = (await activeOpt.textContent()).match(/[\w.-]+@example\.org/)[0];
+  await to.press('Escape');
+  check(await to.getAttribute('aria-expanded') === 'false' && await ac.isVisible(), 'Escape closes the list, not the composer');
+  await to.press('ArrowDown'); // nothing open: nothing happens
+  await to.press('Backspace');
+  await sugg.getByRole('option').first().waitFor();
+  await to.press('ArrowDown');
+  await to.press('ArrowDown');
+  await to.press('Tab');
+  check((await to.inputValue()).startsWith('Zoe Contact <zoe@elsewhere.example>, ') && (await to.inputValue()).includes(chosen),
+    'Tab takes the active option after the first address: ' + await to.inputValue());
+  await ac.getByLabel('Subject').fill('Autocomplete draft');
+  await ac.getByRole('status').filter({ hasText: 'Draft saved' }).waitFor();
+  check(await countBySubject('Autocomplete draft', 'drafts') === 1, 'saved as a draft');
+  await ac.getByRole('button', { name: 'Discard' }).click();
+  await ac.waitFor({ state: 'detached' });
+  check(await countBySubject('Autocomplete draft', 'drafts') === 0, 'Discard destroys the draft');
 
   // ---- CSRF and framing from another site ----
   const evil = await context.newPage();

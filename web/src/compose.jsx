@@ -7,6 +7,7 @@ import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
 import { upload } from './jmap.js';
+import { AddressInput } from './autocomplete.jsx';
 
 // MAX_FILES bounds the attachments of one message (the server bounds
 // their bytes: maxSizeUpload and maxSizeAttachmentsPerEmail).
@@ -134,9 +135,9 @@ export function Compose() {
           {S.identities.value.map((i) => <option value={i.id} selected={i.id === d.identityId}>{i.name ? `${i.name} <${i.email}>` : i.email}</option>)}
         </select>
         <label for="c-to">{t('to')}</label>
-        <input id="c-to" name="to" type="text" inputmode="email" autocomplete="off" defaultValue={d.to} required />
+        <AddressInput id="c-to" name="to" defaultValue={d.to} required onChange={changed} />
         <label for="c-cc">{t('cc')}</label>
-        <input id="c-cc" name="cc" type="text" inputmode="email" autocomplete="off" defaultValue={d.cc} />
+        <AddressInput id="c-cc" name="cc" defaultValue={d.cc} onChange={changed} />
         <label for="c-subject">{t('subject')}</label>
         <input id="c-subject" name="subject" type="text" defaultValue={d.subject} />
         <label for="c-body">{t('body')}</label>

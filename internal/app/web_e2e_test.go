@@ -533,3 +533,49 @@ func TestWebClientBigMailbox(t *testing.T) {
 		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
 	}
 }
+
+// TestWebClientUndoSend: with jmap_send_delay, the web client's "Sending…
+// Undo" cancels the held submission and reopens the message; the second
+// send goes out after the delay. Over IMAP the recipient has only the
+// second version.
+func TestWebClientUndoSend(t *testing.T) {
+	node, chromium, webDir := webE2ETools(t)
+	dir := t.TempDir()
+	httpsAddr, imapAddr := freePort(t), freePort(t)
+	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\njmap_send_delay = 4\n", httpsAddr, imapAddr))
+	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","password":"pw-bob-web-1"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","password":"pw-carol-1"}`, 201)
+	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
+	if artefacts == "" {
+		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
+	}
+	artefacts = filepath.Join(artefacts, "web-undo-"+time.Now().UTC().Format("20060102T150405"))
+	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "undo.mjs"))
+	cmd.Dir = webDir
+	cmd.Env = append(os.Environ(), "BASE=https://"+httpsAddr, "USER=bob", "PASS=pw-bob-web-1", "RCPT=carol@example.org", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("web/e2e/undo.mjs:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "\nOK\n") {
+		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
+	}
+	conn, err := net.Dial("tcp", imapAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	r := bufio.NewReader(conn)
+	r.ReadString('\n')
+	if l := imapLine(t, conn, r, "LOGIN carol pw-carol-1"); !strings.HasPrefix(l, "t OK") {
+		t.Fatalf("IMAP login: %s", l)
+	}
+	seq := waitIMAPSubject(t, conn, r, "Undo me")
+	if seq != "1" {
+		t.Errorf("carol has %s messages called Undo me, want 1", seq)
+	}
+	raw := string(imapFetchBody(t, conn, r, seq))
+	if !strings.Contains(raw, "The second try, sent.") || strings.Contains(raw, "taken back") {
+		t.Errorf("carol received:\n%s", raw)
+	}
+}

@@ -109,9 +109,9 @@ export function Compose() {
     err.value = '';
     try {
       await st.chain;
-      await S.send({ ...collect(), draftId: st.id });
+      const how = await S.send({ ...collect(), draftId: st.id });
       st.id = null;
-      S.notify(t('sent'));
+      if (how === 'sent') S.notify(t('sent'));
       close();
     } catch (e) {
       if (e.draftId) st.id = e.draftId;

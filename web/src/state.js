@@ -19,6 +19,9 @@ export const message = signal(null);       // the open message, full
 export const compose = signal(null);       // the draft being written
 export const dialog = signal(null);        // 'help' | 'move' | 'settings'
 export const toast = signal('');
+// A send the server holds (jmap_send_delay): { subId, emailId, draft,
+// until } while the toast offers Undo.
+export const undoable = signal(null);
 export const mobileView = signal('list');  // 'folders' | 'list' | 'reader' (narrow screens)
 
 // The list cache: position → email id, id → email. generation changes
@@ -453,4 +456,39 @@ export async function send(d) {
   if (d.replyOf) await setKeyword([d.replyOf], '$answered', true);
   resetList(true);
   loadMailboxes().catch(fail);
+  // Held by the server (maxDelayedSend > 0): it can still be taken back.
+  const k = r.sub.created.k;
+  if (k.undoStatus === 'pending') {
+    const until = k.sendAt ? Date.parse(k.sendAt) : Date.now();
+    const u = { subId: k.id, emailId: r.s.created.c.id, draft: d, until, sentBox, home };
+    undoable.value = u;
+    clearTimeout(undoTimer);
+    undoTimer = setTimeout(() => { if (undoable.value === u) { undoable.value = null; notify(t('sent')); } }, Math.max(0, until - Date.now()));
+    return 'pending';
+  }
+  return 'sent';
+}
+
+let undoTimer;
+
+// undoSend cancels the held submission (undoStatus "canceled"), puts the
+// message back into Drafts as a draft and reopens it in the composer.
+export async function undoSend() {
+  const u = undoable.value;
+  if (!u) return;
+  undoable.value = null;
+  clearTimeout(undoTimer);
+  try {
+    const r = await api([['EmailSubmission/set', { update: { [u.subId]: { undoStatus: 'canceled' } } }, 'u']]);
+    const refused = r.u.notUpdated && Object.values(r.u.notUpdated)[0];
+    if (refused) { notify(t('undoTooLate')); return; }
+    const back = await api([['Email/set', { update: { [u.emailId]: { mailboxIds: { [u.home.id]: true }, 'keywords/$draft': true } } }, 'e']]);
+    if (back.e.notUpdated && Object.values(back.e.notUpdated)[0]) throw new Error(Object.values(back.e.notUpdated)[0].type);
+    notify(t('sendUndone'));
+    compose.value = { ...u.draft, draftId: u.emailId };
+    resetList(true);
+    loadMailboxes().catch(fail);
+  } catch (e) {
+    fail(e);
+  }
 }

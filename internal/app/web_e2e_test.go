@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/mail"
+	"net/textproto"
 	"net/url"
 	"os"
 	"os/exec"
@@ -232,18 +233,38 @@ func TestWebClientE2E(t *testing.T) {
 	if _, ok := parts["wrong.txt"]; ok {
 		t.Errorf("wrong.txt was removed before sending but arrived")
 	}
-	if got := string(parts[""]); !strings.Contains(got, "Here it is.") {
+	if got := string(parts["text/plain"]); !strings.Contains(got, "Here it is.") {
 		t.Errorf("the text part = %q", got)
 	}
 
 	// The draft saved, reopened and sent: its last version, with the
 	// attachment it was saved with.
 	parts = mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Draft from the web client")))
-	if got := string(parts[""]); !strings.Contains(got, "Final version.") {
+	if got := string(parts["text/plain"]); !strings.Contains(got, "Final version.") {
 		t.Errorf("the sent draft's text = %q", got)
 	}
 	if got := string(parts["draft.txt"]); got != "Attached to the draft.\n" {
 		t.Errorf("the sent draft's draft.txt = %q (parts %v)", got, keys(parts))
+	}
+
+	// Rich text: HTML with the formatting and only that, and its
+	// plain-text alternative.
+	parts = mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Rich text from the web client")))
+	h, txt := string(parts["text/html"]), strings.ReplaceAll(string(parts["text/plain"]), "\r\n", "\n")
+	for _, want := range []string{"<b>Strong words</b>", "<li>first item</li>", `href="https://example.org/docs"`, "Plain start"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("the HTML part lacks %s:\n%s", want, h)
+		}
+	}
+	for _, bad := range []string{"onsearch", "style=", "<span", "<font", "javascript:"} {
+		if strings.Contains(strings.ToLower(h), bad) {
+			t.Errorf("the HTML part has %s:\n%s", bad, h)
+		}
+	}
+	for _, want := range []string{"Plain start", "Strong words", "* first item\n* second item", "https://example.org/docs"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("the text part lacks %q:\n%s", want, txt)
+		}
 	}
 }
 
@@ -308,41 +329,52 @@ func imapFetchBody(t *testing.T, conn net.Conn, r *bufio.Reader, seq string) []b
 	}
 }
 
-// mimeParts decodes a multipart/mixed message into its parts' bodies by
-// file name ("" for the text).
+// mimeParts decodes a MIME message into its leaf parts' bodies, by file
+// name, or by media type for a part without one (multipart/* walked).
 func mimeParts(t *testing.T, raw []byte) map[string][]byte {
 	t.Helper()
 	m, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/mixed" {
-		t.Fatalf("Content-Type %q (%v), want multipart/mixed", m.Header.Get("Content-Type"), err)
-	}
 	out := map[string][]byte{}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			return out
-		}
+	var walk func(h textproto.MIMEHeader, body io.Reader)
+	walk = func(h textproto.MIMEHeader, body io.Reader) {
+		mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
 		if err != nil {
-			t.Fatal(err)
+			mt = "text/plain"
 		}
-		var body io.Reader = p
-		switch strings.ToLower(p.Header.Get("Content-Transfer-Encoding")) {
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err == io.EOF {
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				walk(p.Header, p)
+			}
+		}
+		switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
 		case "base64":
-			body = base64.NewDecoder(base64.StdEncoding, p)
+			body = base64.NewDecoder(base64.StdEncoding, body)
 		case "quoted-printable":
-			body = quotedprintable.NewReader(p)
+			body = quotedprintable.NewReader(body)
 		}
 		b, err := io.ReadAll(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[p.FileName()] = b
+		key := mt
+		if _, dp, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && dp["filename"] != "" {
+			key = dp["filename"]
+		}
+		out[key] = b
 	}
+	walk(textproto.MIMEHeader(m.Header), m.Body)
+	return out
 }
 
 func keys[V any](m map[string]V) []string {

@@ -32,9 +32,27 @@ export function Compose() {
   // The draft's saved version (replaced by each save), the save timer,
   // and the chain that keeps saves in order.
   const draft = useRef({ id: d.draftId || null, timer: 0, chain: Promise.resolve(), dirty: false });
+  // Rich text: the editor's chunk once loaded, and its content's reader.
+  const rich = useSignal(null);
+  const richApi = useRef(null);
+  const plain = useRef(d.body);
+  const toRich = async (html) => {
+    const m = await import('./richtext.jsx');
+    richApi.current = null;
+    rich.value = { m, html: html != null ? html : m.fromText(form.current.elements.body ? form.current.elements.body.value : plain.current) };
+  };
+  const toPlain = () => {
+    const r = rich.value;
+    plain.current = r.m.toText(richApi.current.html()).replace(/\n$/, '');
+    rich.value = null;
+    changed();
+  };
   const collect = () => {
     const f = new FormData(form.current);
-    return { ...d, identityId: f.get('identity'), to: f.get('to'), cc: f.get('cc'), subject: f.get('subject'), body: f.get('body'),
+    const r = rich.value;
+    const html = r && richApi.current ? richApi.current.html() : null;
+    return { ...d, identityId: f.get('identity'), to: f.get('to'), cc: f.get('cc'), subject: f.get('subject'),
+      body: html != null ? r.m.toText(html) : f.get('body'), html,
       attachments: files.peek().filter((x) => x.blobId).map(({ name, type, size, blobId }) => ({ name, type, size, blobId })) };
   };
   const save = () => {
@@ -63,6 +81,7 @@ export function Compose() {
     if (dlg && !dlg.open) dlg.showModal();
     const first = dlg.querySelector(d.to ? 'textarea' : 'input[name=to]');
     if (first) { first.focus(); if (first.tagName === 'TEXTAREA') first.setSelectionRange(0, 0); }
+    if (d.html) toRich(d.html).catch(S.fail);
     // Uploads still running when the composer closes are cancelled; a
     // change not yet saved is saved now.
     return () => {
@@ -140,8 +159,13 @@ export function Compose() {
         <AddressInput id="c-cc" name="cc" defaultValue={d.cc} onChange={changed} />
         <label for="c-subject">{t('subject')}</label>
         <input id="c-subject" name="subject" type="text" defaultValue={d.subject} />
-        <label for="c-body">{t('body')}</label>
-        <textarea id="c-body" name="body" rows="14" defaultValue={d.body} />
+        <div class="body-head">
+          <label id="c-body-label" for={rich.value ? undefined : 'c-body'}>{t('body')}</label>
+          <button type="button" aria-pressed={rich.value ? 'true' : 'false'} onClick={() => (rich.value ? toPlain() : toRich().catch(S.fail))}>{t('richText')}</button>
+        </div>
+        {rich.value
+          ? <rich.value.m.RichEditor html={rich.value.html} onInput={changed} api={richApi} labelId="c-body-label" />
+          : <textarea id="c-body" name="body" rows="14" defaultValue={plain.current} />}
         <div class="attach">
           <input ref={picker} id="c-files" type="file" multiple hidden
             onChange={(e) => { add(e.currentTarget.files); e.currentTarget.value = ''; }} />

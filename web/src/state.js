@@ -377,6 +377,12 @@ function buildEmail(d, ident, home) {
     textBody: [{ partId: 't', type: 'text/plain' }],
     bodyValues: { t: { value: d.body } },
   };
+  // Rich text: HTML (sanitised by the editor) with the plain-text
+  // alternative; the server makes it multipart/alternative.
+  if (d.html) {
+    email.htmlBody = [{ partId: 'h', type: 'text/html' }];
+    email.bodyValues.h = { value: `<!doctype html><html><body>${d.html}</body></html>` };
+  }
   const cc = parseAddresses(d.cc);
   if (cc.length) email.cc = cc;
   if (d.inReplyTo) email.inReplyTo = d.inReplyTo;
@@ -416,7 +422,13 @@ export async function discardDraft(id) {
 
 // editDraft opens a message of Drafts in the composer: sending or saving
 // it again replaces it.
-export function editDraft(m) {
+export async function editDraft(m) {
+  // A rich-text draft: its HTML as the server's sanitiser gives it.
+  let html = null;
+  if (m.hasHTML) {
+    const r = await fetch(`/web/api/html/${encodeURIComponent(m.id)}`, { credentials: 'same-origin' });
+    if (r.ok) html = new DOMParser().parseFromString(await r.text(), 'text/html').body.innerHTML;
+  }
   const text = m.textBody && m.textBody[0] && m.bodyValues && m.bodyValues[m.textBody[0].partId];
   const from = (m.from && m.from[0] && m.from[0].email || '').toLowerCase();
   const ident = identities.value.find((i) => i.email.toLowerCase() === from) || identities.value[0];
@@ -424,7 +436,7 @@ export function editDraft(m) {
     to: formatAddresses(m.to), cc: formatAddresses(m.cc), subject: m.subject || '', body: text ? text.value : '',
     identityId: ident ? ident.id : '', inReplyTo: m.inReplyTo || null, references: m.references || null, replyOf: null,
     attachments: (m.attachments || []).map((a) => ({ name: a.name || 'attachment', type: a.type, size: a.size, blobId: a.blobId })),
-    draftId: m.id,
+    draftId: m.id, html,
   };
 }
 

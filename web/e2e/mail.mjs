@@ -485,8 +485,21 @@ try {
     el.insertAdjacentHTML('beforeend', '<span onsearch="alert(1)" style="color:red">handler</span><font face="x">font</font><a href="javascript:alert(3)">js link</a>');
     el.dispatchEvent(new Event('input', { bubbles: true }));
   });
-  await rc.getByRole('button', { name: 'Send' }).click();
-  await rc.waitFor({ state: 'detached' });
+  // Saved as a rich draft, closed, reopened rich from Drafts, then sent.
+  await (await savedWith('js link')).finished();
+  await rc.getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
+  await list.getByRole('option').filter({ hasText: 'Rich text from the web client' }).click();
+  await page.getByRole('heading', { name: 'Rich text from the web client' }).waitFor();
+  await page.getByRole('button', { name: 'Edit draft' }).click();
+  const rich2 = page.getByRole('dialog', { name: 'New message' });
+  const ed2 = rich2.getByRole('textbox', { name: 'Message' });
+  await ed2.locator('b', { hasText: 'Strong words' }).waitFor();
+  check(await ed2.locator('li').count() === 2 && await ed2.locator('a[href="https://example.org/docs"]').count() === 1 &&
+    await rich2.getByRole('button', { name: 'Rich text' }).getAttribute('aria-pressed') === 'true', 'a rich draft reopens rich, formatting kept');
+  await rich2.getByRole('button', { name: 'Send' }).click();
+  await rich2.waitFor({ state: 'detached' });
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
   check(true, 'a rich-text message sent');
 
   // ---- CSRF and framing from another site ----

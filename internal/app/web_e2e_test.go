@@ -225,10 +225,10 @@ func TestWebClientE2E(t *testing.T) {
 		bin[i] = byte((i*31 + i>>8) & 255)
 	}
 	if got, ok := parts["data.bin"]; !ok || !bytes.Equal(got, bin) {
-		t.Errorf("data.bin: present %v, %d bytes, equal %v (parts %v)", ok, len(got), bytes.Equal(got, bin), keys(parts))
+		t.Errorf("data.bin: present %v, %d bytes, equal %v (parts %v)", ok, len(got), bytes.Equal(got, bin), partNames(parts))
 	}
 	if got := string(parts["notes.txt"]); got != "Dropped into the composer.\n" {
-		t.Errorf("notes.txt = %q (parts %v)", got, keys(parts))
+		t.Errorf("notes.txt = %q (parts %v)", got, partNames(parts))
 	}
 	if _, ok := parts["wrong.txt"]; ok {
 		t.Errorf("wrong.txt was removed before sending but arrived")
@@ -244,7 +244,7 @@ func TestWebClientE2E(t *testing.T) {
 		t.Errorf("the sent draft's text = %q", got)
 	}
 	if got := string(parts["draft.txt"]); got != "Attached to the draft.\n" {
-		t.Errorf("the sent draft's draft.txt = %q (parts %v)", got, keys(parts))
+		t.Errorf("the sent draft's draft.txt = %q (parts %v)", got, partNames(parts))
 	}
 
 	// Rich text: HTML with the formatting and only that, and its
@@ -377,7 +377,7 @@ func mimeParts(t *testing.T, raw []byte) map[string][]byte {
 	return out
 }
 
-func keys[V any](m map[string]V) []string {
+func partNames[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

@@ -30,9 +30,9 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := store.PrincipalFrom(r.Context())
-		// The tenant is the principal's own: SystemContext reads the list
-		// a user may not read through the admin API, limited to it.
-		users, err := s.o.Store.ListUsers(store.SystemContext(r.Context()), p.Tenant)
+		// With the user's own principal: the store lists a tenant only
+		// to those who see it (a user sees their own).
+		users, err := s.o.Store.ListUsers(r.Context(), p.Tenant)
 		if err != nil {
 			s.log.Error("web directory", "user", p.Login, "err", err)
 			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)

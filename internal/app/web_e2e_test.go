@@ -2,19 +2,27 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/mail"
+	"net/textproto"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -152,6 +160,7 @@ func TestWebClientE2E(t *testing.T) {
 	}
 	deliver("From: Zed <zed@example.net>\nTo: bob@example.org\nSubject: Find the needle\nDate: Mon, 1 Dec 2026 09:00:00 +0000\nMessage-ID: <needle@example.net>\n\nA haystack.\n")
 	deliver("From: Alice Sender <alice@example.com>\nTo: bob@example.org\nSubject: Plain hello\nDate: Mon, 1 Dec 2026 10:00:00 +0000\nMessage-ID: <plain@example.com>\n\nThe body of the plain message.\n")
+	deliver("From: Carol <carol@example.org>\nTo: bob@example.org\nSubject: Need the file\nDate: Mon, 1 Dec 2026 08:00:00 +0000\nMessage-ID: <need@example.org>\n\nCould you send me the data?\n")
 	deliver("From: Mallory <mallory@example.com>\nTo: bob@example.org\nSubject: HTML attack\nDate: Mon, 1 Dec 2026 11:00:00 +0000\nMessage-ID: <attack@example.com>\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" + attackHTML(remoteURL) + "\n")
 
 	// A folder to move to, made over IMAP.
@@ -204,31 +213,176 @@ func TestWebClientE2E(t *testing.T) {
 	// The message sent from the browser arrives at carol, over IMAP.
 	conn, r = imap("carol", "pw-carol-1")
 	defer conn.Close()
+	waitIMAPSubject(t, conn, r, "Hello from the web client")
+
+	// The reply with attachments: the picked file's bytes and the dropped
+	// one's, and not the file removed before sending.
+	seq := waitIMAPSubject(t, conn, r, "Re: Need the file")
+	raw := imapFetchBody(t, conn, r, seq)
+	parts := mimeParts(t, raw)
+	bin := make([]byte, 300*1024)
+	for i := range bin {
+		bin[i] = byte((i*31 + i>>8) & 255)
+	}
+	if got, ok := parts["data.bin"]; !ok || !bytes.Equal(got, bin) {
+		t.Errorf("data.bin: present %v, %d bytes, equal %v (parts %v)", ok, len(got), bytes.Equal(got, bin), partNames(parts))
+	}
+	if got := string(parts["notes.txt"]); got != "Dropped into the composer.\n" {
+		t.Errorf("notes.txt = %q (parts %v)", got, partNames(parts))
+	}
+	if _, ok := parts["wrong.txt"]; ok {
+		t.Errorf("wrong.txt was removed before sending but arrived")
+	}
+	if got := string(parts["text/plain"]); !strings.Contains(got, "Here it is.") {
+		t.Errorf("the text part = %q", got)
+	}
+
+	// The draft saved, reopened and sent: its last version, with the
+	// attachment it was saved with.
+	parts = mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Draft from the web client")))
+	if got := string(parts["text/plain"]); !strings.Contains(got, "Final version.") {
+		t.Errorf("the sent draft's text = %q", got)
+	}
+	if got := string(parts["draft.txt"]); got != "Attached to the draft.\n" {
+		t.Errorf("the sent draft's draft.txt = %q (parts %v)", got, partNames(parts))
+	}
+
+	// Rich text: HTML with the formatting and only that, and its
+	// plain-text alternative.
+	parts = mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Rich text from the web client")))
+	h, txt := string(parts["text/html"]), strings.ReplaceAll(string(parts["text/plain"]), "\r\n", "\n")
+	for _, want := range []string{"<b>Strong words</b>", "<li>first item</li>", `href="https://example.org/docs"`, "Plain start"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("the HTML part lacks %s:\n%s", want, h)
+		}
+	}
+	for _, bad := range []string{"onsearch", "style=", "<span", "<font", "javascript:"} {
+		if strings.Contains(strings.ToLower(h), bad) {
+			t.Errorf("the HTML part has %s:\n%s", bad, h)
+		}
+	}
+	for _, want := range []string{"Plain start", "Strong words", "* first item\n* second item", "https://example.org/docs"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("the text part lacks %q:\n%s", want, txt)
+		}
+	}
+}
+
+// waitIMAPSubject selects INBOX until a message with the subject is in
+// it (30 s at most) and returns its sequence number.
+func waitIMAPSubject(t *testing.T, conn net.Conn, r *bufio.Reader, subject string) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		imapLine(t, conn, r, "SELECT INBOX")
-		fmt.Fprintf(conn, "s SEARCH SUBJECT \"Hello from the web client\"\r\n")
-		var found bool
+		fmt.Fprintf(conn, "s SEARCH SUBJECT %q\r\n", subject)
+		var found string
 		for {
 			l, err := r.ReadString('\n')
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.HasPrefix(l, "* SEARCH ") && len(strings.TrimSpace(l)) > len("* SEARCH") {
-				found = true
+			if f := strings.Fields(l); len(f) > 2 && f[0] == "*" && f[1] == "SEARCH" {
+				found = f[len(f)-1]
 			}
 			if strings.HasPrefix(l, "s ") {
 				break
 			}
 		}
-		if found {
-			break
+		if found != "" {
+			return found
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the message sent from the web client did not arrive in carol's INBOX")
+			t.Fatalf("the message %q sent from the web client did not arrive", subject)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// imapFetchBody returns message seq's BODY.PEEK[] literal.
+func imapFetchBody(t *testing.T, conn net.Conn, r *bufio.Reader, seq string) []byte {
+	t.Helper()
+	fmt.Fprintf(conn, "f FETCH %s BODY.PEEK[]\r\n", seq)
+	var body []byte
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.LastIndex(l, "{"); body == nil && strings.HasPrefix(l, "* ") && i >= 0 && strings.HasSuffix(l, "}\r\n") {
+			n, err := strconv.Atoi(l[i+1 : len(l)-3])
+			if err != nil {
+				t.Fatalf("FETCH literal: %q", l)
+			}
+			body = make([]byte, n)
+			if _, err := io.ReadFull(r, body); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if strings.HasPrefix(l, "f ") {
+			if !strings.HasPrefix(l, "f OK") || body == nil {
+				t.Fatalf("FETCH: %s", l)
+			}
+			return body
+		}
+	}
+}
+
+// mimeParts decodes a MIME message into its leaf parts' bodies, by file
+// name, or by media type for a part without one (multipart/* walked).
+func mimeParts(t *testing.T, raw []byte) map[string][]byte {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	var walk func(h textproto.MIMEHeader, body io.Reader)
+	walk = func(h textproto.MIMEHeader, body io.Reader) {
+		mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+		if err != nil {
+			mt = "text/plain"
+		}
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err == io.EOF {
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				walk(p.Header, p)
+			}
+		}
+		switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, body)
+		case "quoted-printable":
+			body = quotedprintable.NewReader(body)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := mt
+		if _, dp, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && dp["filename"] != "" {
+			key = dp["filename"]
+		}
+		out[key] = b
+	}
+	walk(textproto.MIMEHeader(m.Header), m.Body)
+	return out
+}
+
+func partNames[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // checkCSRF: a request with a valid session cookie is refused when the
@@ -409,5 +563,51 @@ func TestWebClientBigMailbox(t *testing.T) {
 	t.Logf("web/e2e/biglist.mjs:\n%s", out)
 	if err != nil || !strings.Contains(string(out), "\nOK\n") {
 		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
+	}
+}
+
+// TestWebClientUndoSend: with jmap_send_delay, the web client's "Sending…
+// Undo" cancels the held submission and reopens the message; the second
+// send goes out after the delay. Over IMAP the recipient has only the
+// second version.
+func TestWebClientUndoSend(t *testing.T) {
+	node, chromium, webDir := webE2ETools(t)
+	dir := t.TempDir()
+	httpsAddr, imapAddr := freePort(t), freePort(t)
+	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\njmap_send_delay = 4\n", httpsAddr, imapAddr))
+	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","password":"pw-bob-web-1"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","password":"pw-carol-1"}`, 201)
+	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
+	if artefacts == "" {
+		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
+	}
+	artefacts = filepath.Join(artefacts, "web-undo-"+time.Now().UTC().Format("20060102T150405"))
+	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "undo.mjs"))
+	cmd.Dir = webDir
+	cmd.Env = append(os.Environ(), "BASE=https://"+httpsAddr, "USER=bob", "PASS=pw-bob-web-1", "RCPT=carol@example.org", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("web/e2e/undo.mjs:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "\nOK\n") {
+		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
+	}
+	conn, err := net.Dial("tcp", imapAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	r := bufio.NewReader(conn)
+	r.ReadString('\n')
+	if l := imapLine(t, conn, r, "LOGIN carol pw-carol-1"); !strings.HasPrefix(l, "t OK") {
+		t.Fatalf("IMAP login: %s", l)
+	}
+	seq := waitIMAPSubject(t, conn, r, "Undo me")
+	if seq != "1" {
+		t.Errorf("carol has %s messages called Undo me, want 1", seq)
+	}
+	raw := string(imapFetchBody(t, conn, r, seq))
+	if !strings.Contains(raw, "The second try, sent.") || strings.Contains(raw, "taken back") {
+		t.Errorf("carol received:\n%s", raw)
 	}
 }

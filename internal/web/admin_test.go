@@ -275,3 +275,27 @@ func TestWebSettingsDevices(t *testing.T) {
 		t.Fatalf("gina's device touched: %+v", ds)
 	}
 }
+
+// TestWebDirectory: the composer's autocomplete finds users of the own
+// tenant by name, login or address, never another tenant's, and needs a
+// session and a query.
+func TestWebDirectory(t *testing.T) {
+	e := newAdminEnv(t)
+	alice := cookie(e.login("alice", "pw-alice"))
+	res, body := e.do("GET", "/web/api/directory?q=ad", "", alice)
+	if res.StatusCode != 200 || !strings.Contains(body, `"email":"ada@`) || strings.Contains(body, "alice@") {
+		t.Fatalf("directory q=ad: %d %s", res.StatusCode, body)
+	}
+	if res, body := e.do("GET", "/web/api/directory?q=gi", "", alice); res.StatusCode != 200 || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("another tenant's users listed: %d %s", res.StatusCode, body)
+	}
+	if res, body := e.do("GET", "/web/api/directory?q=", "", alice); res.StatusCode != 400 {
+		t.Fatalf("empty query: %d %s", res.StatusCode, body)
+	}
+	if res, body := e.do("GET", "/web/api/directory?q="+strings.Repeat("a", 101), "", alice); res.StatusCode != 400 {
+		t.Fatalf("long query: %d %s", res.StatusCode, body)
+	}
+	if res, body := e.do("GET", "/web/api/directory?q=ad", "", nil); res.StatusCode != 401 {
+		t.Fatalf("without a session: %d %s", res.StatusCode, body)
+	}
+}

@@ -142,6 +142,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.adminAPI(w, r)
 	case strings.HasPrefix(p, "/web/self/"):
 		s.selfAPI(w, r)
+	case p == "/web/api/directory":
+		s.only(w, r, s.directory, http.MethodGet)
 	case p == "/web/api/me":
 		s.only(w, r, s.me, http.MethodGet)
 	case strings.HasPrefix(p, "/web/api/html/"):

@@ -74,3 +74,30 @@ export function events(onChange) {
 }
 
 export const LIST_PROPS = ['id', 'threadId', 'mailboxIds', 'keywords', 'from', 'to', 'subject', 'receivedAt', 'preview', 'hasAttachment', 'size'];
+
+// upload sends a file to the session's uploadUrl (RFC 8620 §6.1) with
+// XMLHttpRequest, whose upload events report progress (fetch has none).
+// onProgress(loaded, total) is called as bytes go out. It returns the
+// XMLHttpRequest (abort() cancels) and a promise of the server's answer
+// ({ blobId, type, size }).
+export function upload(file, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const done = getSession().then((s) => new Promise((resolve, reject) => {
+    xhr.open('POST', s.uploadUrl.replace('{accountId}', encodeURIComponent(s.accountId)));
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      if (xhr.status === 401) return reject(new AuthError('upload'));
+      if (xhr.status !== 201) {
+        let detail = `HTTP ${xhr.status}`;
+        try { detail = JSON.parse(xhr.responseText).detail || detail; } catch { /* not JSON */ }
+        return reject(new Error(detail));
+      }
+      try { resolve(JSON.parse(xhr.responseText)); } catch (e) { reject(e); }
+    };
+    xhr.onerror = () => reject(new Error('network'));
+    xhr.onabort = () => reject(new Error('aborted'));
+    xhr.send(file);
+  }));
+  return { xhr, done };
+}

@@ -252,7 +252,7 @@ function Mail() {
       {d === 'help' && <Shortcuts />}
       {d === 'settings' && <Settings />}
       {d === 'move' && S.selectedId.value && <MoveDialog />}
-      <div class="toast" role="status" aria-live="polite">{S.toast.value}</div>
+      <div class="toast" role="status" aria-live="polite">{S.undoable.value ? <>{t('sendingUndo')} <button onClick={S.undoSend}>{t('undo')}</button></> : S.toast.value}</div>
     </div>
   );
 }

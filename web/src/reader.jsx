@@ -68,6 +68,7 @@ export function Reader() {
     <section class="reader" aria-labelledby="reader-subject">
       <div class="toolbar" role="toolbar" aria-label={t('body')}>
         <button class="back" onClick={() => { S.mobileView.value = 'list'; }}>{t('back')}</button>
+        {m.keywords.$draft && <button class="primary" onClick={() => S.editDraft(m).catch(S.fail)}>{t('editDraft')}</button>}
         <button onClick={() => S.startCompose('reply')}>{t('reply')}</button>
         <button onClick={() => S.startCompose('replyAll')}>{t('replyAll')}</button>
         <button onClick={() => S.startCompose('forward')}>{t('forward')}</button>

@@ -19,6 +19,9 @@ export const message = signal(null);       // the open message, full
 export const compose = signal(null);       // the draft being written
 export const dialog = signal(null);        // 'help' | 'move' | 'settings'
 export const toast = signal('');
+// A send the server holds (jmap_send_delay): { subId, emailId, draft,
+// until } while the toast offers Undo.
+export const undoable = signal(null);
 export const mobileView = signal('list');  // 'folders' | 'list' | 'reader' (narrow screens)
 
 // The list cache: position → email id, id → email. generation changes
@@ -218,7 +221,7 @@ export async function openMessage(id) {
   try {
     const r = await api([['Email/get', {
       ids: [id],
-      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
+      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
       fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20,
     }, 'g']]);
     if (selectedId.value !== id) return;
@@ -362,14 +365,9 @@ export function startCompose(kind) {
   compose.value = draft;
 }
 
-// send stores the message in Drafts, submits it (EmailSubmission/set) and,
-// once it is on its way, files it in Sent: the Sent copy.
-export async function send(d) {
-  const ident = identities.value.find((i) => i.id === d.identityId) || identities.value[0];
-  if (!ident) throw new Error('no identity');
-  const drafts = mailboxByRole('drafts');
-  const sentBox = mailboxByRole('sent');
-  const home = drafts || sentBox || mailboxByRole('inbox');
+// buildEmail is the Email/set create object of a draft d, kept in
+// mailbox home.
+function buildEmail(d, ident, home) {
   const email = {
     mailboxIds: { [home.id]: true },
     keywords: { $draft: true, $seen: true },
@@ -379,20 +377,130 @@ export async function send(d) {
     textBody: [{ partId: 't', type: 'text/plain' }],
     bodyValues: { t: { value: d.body } },
   };
+  // Rich text: HTML (sanitised by the editor) with the plain-text
+  // alternative; the server makes it multipart/alternative.
+  if (d.html) {
+    email.htmlBody = [{ partId: 'h', type: 'text/html' }];
+    email.bodyValues.h = { value: `<!doctype html><html><body>${d.html}</body></html>` };
+  }
   const cc = parseAddresses(d.cc);
   if (cc.length) email.cc = cc;
   if (d.inReplyTo) email.inReplyTo = d.inReplyTo;
   if (d.references && d.references.length) email.references = d.references;
+  // Uploaded blobs: the server builds multipart/mixed from the parts.
+  const att = (d.attachments || []).filter((a) => a.blobId);
+  if (att.length) email.attachments = att.map((a) => ({ blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment' }));
+  return email;
+}
+
+const identityOf = (d) => identities.value.find((i) => i.id === d.identityId) || identities.value[0];
+
+function afterDraftChange() {
+  const drafts = mailboxByRole('drafts');
+  if (drafts && currentMailbox.value === drafts.id) resetList(true);
+  loadMailboxes().catch(fail);
+}
+
+// saveDraft stores draft d in Drafts as a new Email (an Email is
+// immutable) and destroys the version it replaces (prevId), in one
+// Email/set. It returns the new draft's id.
+export async function saveDraft(d, prevId) {
+  const ident = identityOf(d);
+  const drafts = mailboxByRole('drafts');
+  if (!ident || !drafts) throw new Error('no identity or Drafts folder');
+  const r = await api([['Email/set', { create: { d: buildEmail(d, ident, drafts) }, destroy: prevId ? [prevId] : [] }, 's']]);
+  if (firstError(r.s.notCreated)) throw firstError(r.s.notCreated);
+  afterDraftChange();
+  return r.s.created.d.id;
+}
+
+// discardDraft destroys a saved draft.
+export async function discardDraft(id) {
+  await api([['Email/set', { destroy: [id] }, 's']]);
+  afterDraftChange();
+}
+
+// editDraft opens a message of Drafts in the composer: sending or saving
+// it again replaces it.
+export async function editDraft(m) {
+  // A rich-text draft: its HTML as the server's sanitiser gives it.
+  let html = null;
+  if (m.hasHTML) {
+    const r = await fetch(`/web/api/html/${encodeURIComponent(m.id)}`, { credentials: 'same-origin' });
+    if (r.ok) html = new DOMParser().parseFromString(await r.text(), 'text/html').body.innerHTML;
+  }
+  const text = m.textBody && m.textBody[0] && m.bodyValues && m.bodyValues[m.textBody[0].partId];
+  const from = (m.from && m.from[0] && m.from[0].email || '').toLowerCase();
+  const ident = identities.value.find((i) => i.email.toLowerCase() === from) || identities.value[0];
+  compose.value = {
+    to: formatAddresses(m.to), cc: formatAddresses(m.cc), subject: m.subject || '', body: text ? text.value : '',
+    identityId: ident ? ident.id : '', inReplyTo: m.inReplyTo || null, references: m.references || null, replyOf: null,
+    attachments: (m.attachments || []).map((a) => ({ name: a.name || 'attachment', type: a.type, size: a.size, blobId: a.blobId })),
+    draftId: m.id, html,
+  };
+}
+
+// send stores the message in Drafts (replacing the draft's saved version,
+// d.draftId), submits it (EmailSubmission/set) and, once it is on its
+// way, files it in Sent: the Sent copy. When the submission is refused
+// the error carries the id of the message left in Drafts (draftId).
+export async function send(d) {
+  const ident = identityOf(d);
+  if (!ident) throw new Error('no identity');
+  const drafts = mailboxByRole('drafts');
+  const sentBox = mailboxByRole('sent');
+  const home = drafts || sentBox || mailboxByRole('inbox');
+  const email = buildEmail(d, ident, home);
   const onSuccess = { 'keywords/$draft': null };
   if (sentBox) onSuccess.mailboxIds = { [sentBox.id]: true };
   const r = await api([
-    ['Email/set', { create: { c: email } }, 's'],
+    ['Email/set', { create: { c: email }, destroy: d.draftId ? [d.draftId] : [] }, 's'],
     ['EmailSubmission/set', { create: { k: { identityId: ident.id, emailId: '#c' } }, onSuccessUpdateEmail: { '#k': onSuccess } }, 'sub'],
   ]);
   if (firstError(r.s.notCreated)) throw firstError(r.s.notCreated);
-  // A refused submission leaves the draft in Drafts for another try.
-  if (firstError(r.sub.notCreated)) throw firstError(r.sub.notCreated);
+  // A refused submission leaves the message in Drafts for another try.
+  const refused = firstError(r.sub.notCreated);
+  if (refused) {
+    refused.draftId = r.s.created.c.id;
+    afterDraftChange();
+    throw refused;
+  }
   if (d.replyOf) await setKeyword([d.replyOf], '$answered', true);
   resetList(true);
   loadMailboxes().catch(fail);
+  // Held by the server (maxDelayedSend > 0): it can still be taken back.
+  const k = r.sub.created.k;
+  if (k.undoStatus === 'pending') {
+    const until = k.sendAt ? Date.parse(k.sendAt) : Date.now();
+    const u = { subId: k.id, emailId: r.s.created.c.id, draft: d, until, sentBox, home };
+    undoable.value = u;
+    clearTimeout(undoTimer);
+    undoTimer = setTimeout(() => { if (undoable.value === u) { undoable.value = null; notify(t('sent')); } }, Math.max(0, until - Date.now()));
+    return 'pending';
+  }
+  return 'sent';
+}
+
+let undoTimer;
+
+// undoSend cancels the held submission (undoStatus "canceled"), puts the
+// message back into Drafts as a draft and reopens it in the composer.
+export async function undoSend() {
+  const u = undoable.value;
+  if (!u) return;
+  undoable.value = null;
+  clearTimeout(undoTimer);
+  try {
+    const r = await api([['EmailSubmission/set', { update: { [u.subId]: { undoStatus: 'canceled' } } }, 'u']]);
+    const refused = r.u.notUpdated && Object.values(r.u.notUpdated)[0];
+    if (refused) { notify(t('undoTooLate')); return; }
+    const back = await api([['Email/set', { update: { [u.emailId]: { mailboxIds: { [u.home.id]: true }, 'keywords/$draft': true } } }, 'e']]);
+    if (back.e.notUpdated && Object.values(back.e.notUpdated)[0]) throw new Error(Object.values(back.e.notUpdated)[0].type);
+    notify(t('sendUndone'));
+    compose.value = { ...u.draft, draftId: u.emailId };
+    resetList(true);
+    loadMailboxes().catch(fail);
+  } catch (e) {
+    fail(e);
+  }
 }

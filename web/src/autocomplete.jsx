@@ -1,0 +1,113 @@
+// The composer's address fields: a combobox (WAI-ARIA 1.2 combobox
+// pattern, list autocomplete) suggesting addresses for the word being
+// typed after the last comma, from the user's contacts (ContactCard/query
+// with a text filter) and the tenant's directory (/web/api/directory).
+import { useRef } from 'preact/hooks';
+import { useSignal } from '@preact/signals';
+import { t } from './i18n.js';
+import { gw } from './gw/jmap.js';
+import { formatAddress } from './state.js';
+
+const MAX_SUGGESTIONS = 8;
+const DELAY = 150; // ms after the last key before asking
+
+const comp = (c, kind) => ((c.name && c.name.components) || []).filter((x) => x.kind === kind).map((x) => x.value).join(' ');
+const cardName = (c) => (c.name && c.name.full) || [comp(c, 'given'), comp(c, 'surname')].filter(Boolean).join(' ');
+
+// suggest returns up to MAX_SUGGESTIONS { name, email, source } for q:
+// contacts first, then the directory, each address once.
+export async function suggest(q) {
+  const [cards, dir] = await Promise.all([
+    gw([
+      ['ContactCard/query', { filter: { text: q }, limit: MAX_SUGGESTIONS }, 'q'],
+      ['ContactCard/get', { '#ids': { resultOf: 'q', name: 'ContactCard/query', path: '/ids' }, properties: ['name', 'emails'] }, 'g'],
+    ]).then((r) => r.g.list, () => []),
+    fetch('/web/api/directory?q=' + encodeURIComponent(q), { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : []), () => []),
+  ]);
+  const out = [];
+  const seen = new Set();
+  const add = (name, email, source) => {
+    const k = email.toLowerCase();
+    if (!email || seen.has(k) || out.length >= MAX_SUGGESTIONS) return;
+    seen.add(k);
+    out.push({ name: name || '', email, source });
+  };
+  const lq = q.toLowerCase();
+  for (const c of cards) {
+    const name = cardName(c);
+    for (const e of Object.values(c.emails || {})) {
+      if (e.address && (name.toLowerCase().includes(lq) || e.address.toLowerCase().includes(lq))) add(name, e.address, 'contacts');
+    }
+  }
+  for (const u of dir) add(u.name, u.email, 'directory');
+  return out;
+}
+
+// AddressInput is an <input> of comma-separated addresses with
+// suggestions; onChange is called after a suggestion is taken (the form's
+// input events cover typing).
+export function AddressInput({ id, name, defaultValue, required, onChange }) {
+  const input = useRef(null);
+  const items = useSignal([]);
+  const active = useSignal(-1);
+  const timer = useRef(0);
+  const asked = useRef(0);
+  const listId = id + '-list';
+  const open = items.value.length > 0;
+  const close = () => { items.value = []; active.value = -1; };
+  const token = () => {
+    const v = input.current.value.slice(0, input.current.selectionStart ?? input.current.value.length);
+    return v.slice(v.lastIndexOf(',') + 1).trim();
+  };
+  const onInput = () => {
+    clearTimeout(timer.current);
+    const q = token();
+    if (q.length < 2) { close(); return; }
+    timer.current = setTimeout(async () => {
+      const mine = ++asked.current;
+      const found = await suggest(q);
+      if (mine !== asked.current || document.activeElement !== input.current) return;
+      items.value = found;
+      active.value = found.length ? 0 : -1;
+    }, DELAY);
+  };
+  const take = (s) => {
+    const el = input.current;
+    const v = el.value;
+    const at = el.selectionStart ?? v.length;
+    const start = v.lastIndexOf(',', at - 1) + 1;
+    const endComma = v.indexOf(',', at);
+    const rest = endComma < 0 ? '' : v.slice(endComma + 1).trim();
+    const before = v.slice(0, start).trim();
+    el.value = (before ? before + ' ' : '') + formatAddress(s) + ', ' + rest;
+    const caret = el.value.length - rest.length;
+    el.setSelectionRange(caret, caret);
+    close();
+    if (onChange) onChange();
+  };
+  const onKeyDown = (e) => {
+    if (!open) return;
+    const n = items.value.length;
+    if (e.key === 'ArrowDown') { e.preventDefault(); active.value = (active.value + 1) % n; }
+    else if (e.key === 'ArrowUp') { e.preventDefault(); active.value = (active.value - 1 + n) % n; }
+    else if ((e.key === 'Enter' || e.key === 'Tab') && active.value >= 0) { e.preventDefault(); take(items.value[active.value]); }
+    else if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); }
+  };
+  return (
+    <div class="combo">
+      <input ref={input} id={id} name={name} type="text" inputmode="email" autocomplete="off" defaultValue={defaultValue} required={required}
+        role="combobox" aria-autocomplete="list" aria-expanded={open ? 'true' : 'false'} aria-controls={listId}
+        aria-activedescendant={open && active.value >= 0 ? `${id}-opt-${active.value}` : undefined}
+        onInput={onInput} onKeyDown={onKeyDown} onBlur={() => setTimeout(close, 150)} />
+      <ul id={listId} role="listbox" aria-label={t('suggestions')} class="suggestions" hidden={!open}>
+        {items.value.map((s, i) => (
+          <li id={`${id}-opt-${i}`} role="option" aria-selected={i === active.value ? 'true' : 'false'} class={i === active.value ? 'active' : ''}
+            onMouseDown={(e) => { e.preventDefault(); take(s); }}>
+            <span class="name">{s.name || s.email}</span> {s.name && <span class="email">{s.email}</span>}
+            <span class="source">{t(s.source === 'contacts' ? 'fromContacts' : 'fromDirectory')}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -60,6 +60,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		primary[CapSubmission] = acct
 	}
 	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
+	s.mdnCapability(caps, accountCaps, primary, acct)          // mdn.go
 	writeJSON(w, map[string]any{
 		"capabilities": caps,
 		"accounts": map[string]any{

@@ -410,7 +410,7 @@ func (c *call) parseMDN(st *store.Store, b []byte) (map[string]any, bool, error)
 		"forEmailId": nil, "subject": nullIfEmpty(asText(root.Header.Get("Subject"))), "textBody": nil,
 		"includeOriginalMessage": includeOriginal, "reportingUA": nullIfEmpty(rep.ReportingUA),
 		"disposition": mdnDisposition{ActionMode: rep.Disposition.ActionMode, SendingMode: rep.Disposition.SendingMode, Type: rep.Disposition.Type},
-		"mdnGateway": nullIfEmpty(rep.MDNGateway), "originalRecipient": nullIfEmpty(rep.OriginalRecipient),
+		"mdnGateway":  nullIfEmpty(rep.MDNGateway), "originalRecipient": nullIfEmpty(rep.OriginalRecipient),
 		"finalRecipient": nullIfEmpty(rep.FinalRecipient), "originalMessageId": nullIfEmpty(rep.OriginalMessageID),
 		"error": nil, "extensionFields": nil,
 	}

@@ -664,6 +664,10 @@ func stripComments(s string) string {
 
 func now() int64 { return time.Now().UnixMicro() }
 
+// actor is the login the journal records for a change made in this
+// transaction (store.Principal.ActorLogin).
+func (t *tx) actor() string { return store.PrincipalFrom(t.ctx).ActorLogin() }
+
 func fromMicro(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}

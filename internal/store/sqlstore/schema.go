@@ -344,4 +344,7 @@ CREATE TABLE sso_objects (
 	// 13: the proxy targets a backend of the sharded mode registers
 	// (docs/cluster.md, "Sharded mode").
 	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
+	// the user a journal entry's change was made for (store.Change.Actor:
+	// JMAP's CalendarEventNotification tells other users' changes apart).
+	`ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT ''`,
 }

@@ -25,7 +25,7 @@ type method struct {
 // methods is the dispatch table: the core and mail methods below, the
 // extensions (extensions.go) and calendars and contacts (calendar.go).
 // It is never written after initialisation.
-var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, mdnMethods)
+var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, mdnMethods, calNotifyMethods)
 
 var coreMethods = map[string]method{
 	"Core/echo":           {jmap.CapCore, echo},

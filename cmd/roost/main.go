@@ -40,6 +40,7 @@ Usage:
   roost bench idle [flags]                    hold many IDLE connections (memory per connection)
   roost bench lmtp [flags]                    load-test an LMTP server (see roost bench lmtp -h)
   roost bench caldav [flags]                  time CalDAV queries and sync (see roost bench caldav -h)
+  roost bench eventsource [flags]             hold many JMAP EventSource streams (memory, push latency)
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and

@@ -20,8 +20,8 @@ import (
 
 // runBenchEventSource is `roost bench eventsource`: it holds many JMAP
 // EventSource streams (RFC 8620 §7.3) open, reports the server's memory
-// per stream (RSS of --pid, heap from the server's metrics on its admin
-// socket, before and after), then delivers messages over LMTP to every
+// per stream (RSS of --pid, and live heap and goroutine stacks after a
+// GC, read through the profiler on the admin socket, before and after), then delivers messages over LMTP to every
 // user at once and reports the time from the end of each delivery's DATA
 // to the StateChange on every stream.
 func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,8 +37,9 @@ func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.W
 	rcptFmt := fl.String("rcpt", "bench%d@bench.test", "recipient address format; %d is the user number")
 	rounds := fl.Int("deliveries", 5, "delivery rounds, each one LMTP transaction to every user")
 	pid := fl.Int("pid", 0, "the server's process id, to read its RSS from /proc (0: not measured)")
-	sock := fl.String("admin-sock", "", "the server's admin socket, to read its heap from /metrics (empty: not measured)")
-	settle := fl.Duration("settle", 3*time.Second, "wait before each memory reading")
+	sock := fl.String("admin-sock", "", "the server's admin socket, to read its live heap and stacks after a GC through the profiler (empty: not measured)")
+	settle := fl.Duration("settle", 5*time.Second, "wait before each memory reading")
+	profile := fl.String("profile", "", "with --admin-sock: save the server's heap and goroutine profiles, streams open, as PREFIX.heap and PREFIX.goroutines")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -55,32 +56,61 @@ func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.W
 	client := &http.Client{Transport: tr}
 	url := strings.TrimRight(*base, "/") + "/jmap/eventsource/?types=*&closeafter=no&ping=0"
 
-	mem := func() (rss, heap int64) {
+	type memory struct{ rss, heap, stack int64 }
+	mem := func() (m memory) {
 		time.Sleep(*settle)
-		if *pid > 0 {
-			rss = procRSS(*pid)
-		}
 		if *sock != "" {
-			heap = metricsHeap(*sock)
+			m.heap, m.stack = serverMem(*sock)
 		}
-		return
-	}
-	// Warm up (first logins grow the heap password hashing needs), then
-	// close those streams and read the baseline.
-	warm := min(*users, 16)
-	var warmStreams []*esStream
-	for i := range warm {
-		s, err := openStream(ctx, client, i, url, fmt.Sprintf(*userFmt, i), *password, nil)
-		if err != nil {
-			fmt.Fprintf(stderr, "roost bench eventsource: warm-up stream: %v\n", err)
-			return 1
+		if *pid > 0 {
+			// The runtime returns what the GC freed (the first logins'
+			// password hashing) over seconds: wait until RSS holds
+			// still (at most a minute).
+			m.rss = procRSS(*pid)
+			for range 60 {
+				time.Sleep(time.Second)
+				r := procRSS(*pid)
+				if d := r - m.rss; d < 256<<10 && d > -256<<10 {
+					m.rss = r
+					break
+				}
+				m.rss = r
+			}
 		}
-		warmStreams = append(warmStreams, s)
+		return m
 	}
-	for _, s := range warmStreams {
-		s.close()
+	// Warm up: one stream per user, opened and closed, so that every
+	// user's first login (password hashing, the credential cache) is
+	// done before the baseline.
+	var (
+		werr  atomic.Value
+		wnext atomic.Int64
+		wwg   sync.WaitGroup
+	)
+	for range *parallel {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for {
+				i := int(wnext.Add(1)) - 1
+				if i >= *users || ctx.Err() != nil {
+					return
+				}
+				s, err := openStream(ctx, client, i, url, fmt.Sprintf(*userFmt, i), *password, nil)
+				if err != nil {
+					werr.Store(err.Error())
+					continue
+				}
+				s.close()
+			}
+		}()
 	}
-	rss0, heap0 := mem()
+	wwg.Wait()
+	if e, ok := werr.Load().(string); ok {
+		fmt.Fprintf(stderr, "roost bench eventsource: warm-up stream: %s\n", e)
+		return 1
+	}
+	m0 := mem()
 
 	events := make(chan esEvent, *conns*2)
 	var (
@@ -125,15 +155,23 @@ func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.W
 			s.close()
 		}
 	}()
-	rss1, heap1 := mem()
+	m1 := mem()
+	if *profile != "" && *sock != "" {
+		for _, p := range [][2]string{{"heap?gc=1", ".heap"}, {"goroutine?debug=1", ".goroutines"}} {
+			if err := saveProfile(*sock, p[0], *profile+p[1]); err != nil {
+				fmt.Fprintf(stderr, "roost bench eventsource: profile: %v\n", err)
+			}
+		}
+	}
 	if n := int64(len(streams)); n > 0 {
 		if *pid > 0 {
 			fmt.Fprintf(stdout, "server RSS: %d KiB before, %d KiB with %d streams: %d bytes per stream\n",
-				rss0/1024, rss1/1024, n, (rss1-rss0)/n)
+				m0.rss/1024, m1.rss/1024, n, (m1.rss-m0.rss)/n)
 		}
 		if *sock != "" {
-			fmt.Fprintf(stdout, "server heap: %d KiB before, %d KiB with %d streams: %d bytes per stream\n",
-				heap0/1024, heap1/1024, n, (heap1-heap0)/n)
+			fmt.Fprintf(stdout, "server live heap + goroutine stacks (after a GC): %d KiB before, %d KiB with %d streams: %d bytes per stream (heap %d, stacks %d)\n",
+				(m0.heap+m0.stack)/1024, (m1.heap+m1.stack)/1024, n, (m1.heap+m1.stack-m0.heap-m0.stack)/n,
+				(m1.heap-m0.heap)/n, (m1.stack-m0.stack)/n)
 		}
 	}
 	if *lmtpAddr == "" || *rounds == 0 || len(streams) == 0 {
@@ -338,26 +376,51 @@ func procRSS(pid int) int64 {
 	return 0
 }
 
-// metricsHeap reads go_memstats_heap_alloc_bytes from the server's
-// metrics on its admin socket, after a GC the server does not run for
-// us: the figure is live plus not yet collected heap.
-func metricsHeap(sock string) int64 {
+// serverMem runs a GC in the server and reads its live heap and
+// goroutine stack bytes (runtime.MemStats through the profiler on the
+// admin socket: /debug/pprof/heap?gc=1&debug=1).
+func serverMem(sock string) (heap, stack int64) {
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
-	}}, Timeout: 10 * time.Second}
-	res, err := c.Get("http://roost/metrics")
+	}}, Timeout: 30 * time.Second}
+	res, err := c.Get("http://roost/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_alloc_bytes "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(f)
+		l := sc.Text()
+		if v, ok := strings.CutPrefix(l, "# HeapAlloc = "); ok {
+			heap, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+		if v, ok := strings.CutPrefix(l, "# Stack = "); ok {
+			in, _, _ := strings.Cut(v, "/")
+			stack, _ = strconv.ParseInt(strings.TrimSpace(in), 10, 64)
 		}
 	}
-	return 0
+	return heap, stack
+}
+
+func saveProfile(sock, what, file string) error {
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}, Timeout: 60 * time.Second}
+	res, err := c.Get("http://roost/debug/pprof/" + what)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

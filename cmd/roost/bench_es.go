@@ -60,6 +60,11 @@ func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.W
 	mem := func() (m memory) {
 		time.Sleep(*settle)
 		if *sock != "" {
+			// Collect, give the runtime time to return the freed memory
+			// (the first logins' password hashing) to the system, and
+			// read the heap after a second collection.
+			serverMem(*sock)
+			time.Sleep(*settle)
 			m.heap, m.stack = serverMem(*sock)
 		}
 		if *pid > 0 {
@@ -185,10 +190,11 @@ func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.W
 		<-events
 	}
 	var all []time.Duration
-	var lastAll []time.Duration
+	var lastAll, delivered []time.Duration
 	missed := 0
 	for r := range *rounds {
-		t0, err := lmtpDeliverAll(ctx, *lmtpAddr, *rcptFmt, *users, r)
+		t0, took, err := lmtpDeliverAll(ctx, *lmtpAddr, *rcptFmt, *users, r)
+		delivered = append(delivered, took)
 		if err != nil {
 			fmt.Fprintf(stderr, "roost bench eventsource: delivery %d: %v\n", r, err)
 			return 1
@@ -224,10 +230,12 @@ func runBenchEventSource(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	slices.Sort(all)
 	slices.Sort(lastAll)
+	slices.Sort(delivered)
 	fmt.Fprintf(stdout, "LMTP delivery to %d users → StateChange on %d streams, %d rounds (from the end of DATA):\n", *users, len(streams), *rounds)
 	fmt.Fprintf(stdout, "%-22s %9s %9s %9s %9s %7s\n", "", "count", "p50", "p99", "max", "missed")
 	fmt.Fprintf(stdout, "%-22s %9d %9s %9s %9s %7d\n", "per stream", len(all), pct(all, 50), pct(all, 99), pct(all, 100), missed)
 	fmt.Fprintf(stdout, "%-22s %9d %9s %9s %9s %7s\n", "all streams (per round)", len(lastAll), pct(lastAll, 50), pct(lastAll, 99), pct(lastAll, 100), "")
+	fmt.Fprintf(stdout, "%-22s %9d %9s %9s %9s %7s\n", "LMTP replies (per round)", len(delivered), pct(delivered, 50), pct(delivered, 99), pct(delivered, 100), "")
 	if fails.Load() > 0 || missed > 0 {
 		return 1
 	}
@@ -285,7 +293,7 @@ func openStream(ctx context.Context, c *http.Client, idx int, url, user, passwor
 
 // lmtpDeliverAll delivers one message to every user in one LMTP
 // transaction and returns when the final "." was sent.
-func lmtpDeliverAll(ctx context.Context, addr, rcptFmt string, users, round int) (time.Time, error) {
+func lmtpDeliverAll(ctx context.Context, addr, rcptFmt string, users, round int) (t0 time.Time, took time.Duration, err error) {
 	network := "tcp"
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		network, addr = "unix", p
@@ -293,7 +301,7 @@ func lmtpDeliverAll(ctx context.Context, addr, rcptFmt string, users, round int)
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Minute))
@@ -321,12 +329,12 @@ func lmtpDeliverAll(ctx context.Context, addr, rcptFmt string, users, round int)
 		return nil
 	}
 	if err := expect("220"); err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	w.WriteString("LHLO bench.test\r\n")
 	w.Flush()
 	if err := expect("250"); err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	w.WriteString("MAIL FROM:<sender@example.test>\r\n")
 	for i := range users {
@@ -334,31 +342,32 @@ func lmtpDeliverAll(ctx context.Context, addr, rcptFmt string, users, round int)
 	}
 	w.WriteString("DATA\r\n")
 	if err := w.Flush(); err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	for range users + 1 {
 		if err := expect("250"); err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 	}
 	if err := expect("354"); err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	fmt.Fprintf(w, "Message-ID: <es%d.%d@bench.test>\r\n", round, time.Now().UnixNano())
 	w.Write(benchMessage(2048))
 	w.WriteString(".\r\n")
 	if err := w.Flush(); err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	for range users {
 		if err := expect("250"); err != nil {
-			return t0, err
+			return t0, 0, err
 		}
 	}
+	took = time.Since(t0)
 	w.WriteString("QUIT\r\n")
 	w.Flush()
-	return t0, nil
+	return t0, took, nil
 }
 
 // procRSS reads VmRSS of a local process, in bytes.

@@ -40,7 +40,7 @@ CONF
 "$work/roost" serve --config "$work/roost.toml" > "$work/roost.log" 2>&1 &
 pid=$!
 wait_roost "$work/data/admin.sock" "$work/roost.log" "$pid"
-"$work/roost" admin --config "$work/roost.toml" domain create bench.test >/dev/null 2>&1 || true
+"$work/roost" admin --config "$work/roost.toml" domain add bench.test >/dev/null
 for i in $(seq 0 $((users - 1))); do
   echo bench | "$work/roost" admin --config "$work/roost.toml" user create "bench$i" --email "bench$i@bench.test" --name "Bench $i" --password-stdin >/dev/null
 done

@@ -490,7 +490,7 @@ func calNotifyChanges(c *call, raw json.RawMessage) (any, error) {
 		return nil, jmap.Errorf(jmap.ErrCannotCalculateChanges, "more than %d destroyed notifications", maxN)
 	}
 	created := []string{}
-	newM, more := st.ModSeq, false
+	newM, more := m0, false
 	for _, n := range list {
 		if n.seq <= m0 {
 			continue

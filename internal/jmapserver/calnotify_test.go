@@ -160,6 +160,16 @@ func testCalendarEventNotifications(t *testing.T, e *gwEnv) {
 		t.Fatalf("after the cancellation: %v", l3)
 	}
 
+	// maxChanges pages: the destroy first, then the new notification.
+	ch = e.gwMust("bob", "CalendarEventNotification/changes", map[string]any{"accountId": bob, "sinceState": s1, "maxChanges": 1})
+	if ds := ch["destroyed"].([]any); len(ds) != 1 || len(ch["created"].([]any)) != 0 || ch["hasMoreChanges"] != true {
+		t.Fatalf("first page: %v", ch)
+	}
+	ch = e.gwMust("bob", "CalendarEventNotification/changes", map[string]any{"accountId": bob, "sinceState": ch["newState"], "maxChanges": 1})
+	if c := ch["created"].([]any); len(c) != 1 || c[0] != l3[1]["id"] || len(ch["destroyed"].([]any)) != 0 || ch["hasMoreChanges"] != false {
+		t.Fatalf("second page: %v", ch)
+	}
+
 	// Through an ACL: alice writes an event into bob's calendar and
 	// deletes it; bob is notified of both, alice of neither.
 	bobCal := e.folder("bob", store.SpecialCalendar)

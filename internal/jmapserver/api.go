@@ -25,7 +25,7 @@ type method struct {
 // methods is the dispatch table: the core and mail methods below, the
 // extensions (extensions.go) and calendars and contacts (calendar.go).
 // It is never written after initialisation.
-var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, mdnMethods, calNotifyMethods)
+var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, principalMethods, shareMethods, mdnMethods, calNotifyMethods)
 
 var coreMethods = map[string]method{
 	"Core/echo":           {jmap.CapCore, echo},
@@ -45,7 +45,7 @@ var coreMethods = map[string]method{
 }
 
 var knownCapabilities = slices.Concat([]string{jmap.CapCore, jmap.CapMail, CapSubmission},
-	extensionCapabilities, groupwareCaps, []string{CapMDN})
+	extensionCapabilities, groupwareCaps, []string{CapPrincipals, CapPrincipalOwner, CapMDN})
 
 // joinMethods merges method tables; a name in two tables is a
 // programming error.
@@ -68,8 +68,11 @@ type call struct {
 	s       *Server
 	p       *store.Principal
 	name    string
+	cap     string            // the method's capability
 	created map[string]string // creation ids of the request
 	acct    *store.Store      // the principal's private store, loaded once
+	shared  []*sharedAccount  // stores shared with the principal (accounts.go), loaded once
+	dir     []*principal      // the tenant's principals (principal.go), loaded once
 	r       *http.Request
 }
 
@@ -167,7 +170,11 @@ func (s *Server) sessionState(ctx context.Context, p *store.Principal) string {
 	if err != nil {
 		return ""
 	}
-	return sessionStateOf(p.Login, st.ID)
+	shared, err := (&call{ctx: ctx, s: s, p: p, acct: st}).sharedAccounts()
+	if err != nil {
+		return ""
+	}
+	return sessionStateOf(p.Login, st.ID, shared)
 }
 
 // invoke runs one method call and returns its responses.
@@ -188,6 +195,7 @@ func (s *Server) invoke(c *call, using []string, inv jmap.Invocation, done []jma
 	if merr != nil {
 		return errResp(merr)
 	}
+	c.cap = m.capability
 	res, err := s.runMethod(c, m, args)
 	if err != nil {
 		return errResp(s.methodError(c, err))

@@ -330,7 +330,7 @@ func (c *call) changedBy(n *notification, ev map[string]any) (map[string]any, er
 		if name == "" {
 			name = u.Login
 		}
-		return map[string]any{"name": name, "email": nullIfEmpty(u.Email), "principalId": nil,
+		return map[string]any{"name": name, "email": nullIfEmpty(u.Email), "principalId": userPrincipalID(u.ID),
 			"calendarAddress": nullIfEmpty(mailtoOf(u.Email))}, nil
 	}
 	var addr, name string

@@ -60,6 +60,7 @@ func testCalendarEventNotifications(t *testing.T, e *gwEnv) {
 	n := l[0]
 	by := n["changedBy"].(map[string]any)
 	if n["type"] != "created" || by["email"] != "alice@acme.test" || by["calendarAddress"] != "mailto:alice@acme.test" ||
+		!strings.HasPrefix(fmt.Sprint(by["principalId"]), "U") ||
 		n["isDraft"] != false || !strings.HasPrefix(n["calendarEventId"].(string), "V") {
 		t.Fatalf("invitation notification %v", n)
 	}

@@ -40,19 +40,25 @@ type esStream struct {
 	s          *Server
 	conn       net.Conn
 	login      string
-	acct       string
 	types      []string
 	closeAfter bool
 	ping       time.Duration
-	sub        *events.Subscription
+	subs       []*events.Subscription
 
 	mu       sync.Mutex
-	last     uint64 // the latest state sent (or the state at the start)
-	pending  uint64 // a newer state to send; 0: none
+	accts    map[int64]*esAcct // the user's own store and the shared ones followed
 	pingDue  time.Time
 	busy     bool // a write or a probe is running
 	closed   bool
 	probeReq bool
+}
+
+// esAcct is one account a stream reports.
+type esAcct struct {
+	id      string
+	own     bool
+	last    uint64 // the latest state sent (or the state at the start)
+	pending uint64 // a newer state to send; 0: none
 }
 
 // esLoop holds the hijacked streams of a Server.
@@ -69,18 +75,32 @@ type esLoop struct {
 // net/http loop (HTTP/2). The caller has taken the stream slot; the
 // stream releases it when it ends.
 func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, p *store.Principal, st *store.Store,
-	types []string, closeAfter string, ping int) bool {
+	shared []*sharedAccount, types []string, closeAfter string, ping int) bool {
 	if r.ProtoMajor != 1 || s.o.Hub == nil {
 		return false
 	}
-	es := &esStream{s: s, login: p.Login, acct: jmap.FormatID('A', st.ID), types: types, closeAfter: closeAfter == "state",
-		ping: time.Duration(ping) * time.Second, last: st.ModSeq}
+	es := &esStream{s: s, login: p.Login, types: types, closeAfter: closeAfter == "state",
+		ping: time.Duration(ping) * time.Second, accts: map[int64]*esAcct{}}
+	es.accts[st.ID] = &esAcct{id: jmap.FormatID('A', st.ID), own: true, last: st.ModSeq}
+	// Shared accounts as they are when the stream opens (eventsource.go).
+	for _, a := range shared[:min(len(shared), maxPushedShared)] {
+		if _, dup := es.accts[a.st.ID]; !dup {
+			es.accts[a.st.ID] = &esAcct{id: jmap.FormatID('A', a.st.ID), last: a.st.ModSeq}
+		}
+	}
 	// Subscribe before the headers go out: a change after the client has
 	// them is pushed (what the net/http path guarantees too).
-	es.sub = s.o.Hub.SubscribeFunc(st.ID, es.notify)
+	for id := range es.accts {
+		es.subs = append(es.subs, s.o.Hub.SubscribeFunc(id, es.notify))
+	}
+	unsubscribe := func() {
+		for _, sub := range es.subs {
+			sub.Close()
+		}
+	}
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		es.sub.Close()
+		unsubscribe()
 		return false
 	}
 	es.conn = conn
@@ -98,7 +118,7 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, p *store.P
 	b.WriteString("\r\n")
 	conn.SetWriteDeadline(time.Now().Add(esWriteTimeout))
 	if _, err := conn.Write(b.Bytes()); err != nil {
-		es.sub.Close()
+		unsubscribe()
 		conn.Close()
 		s.release(s.streams, p.Login)
 		return true
@@ -219,17 +239,30 @@ func probeAll(streams []*esStream) {
 // notify is the hub callback (under the hub's lock: it only records).
 func (es *esStream) notify(ch events.Change) {
 	es.mu.Lock()
-	if ch.Seq > es.last && ch.Seq > es.pending {
-		es.pending = ch.Seq
+	if a := es.accts[ch.StoreID]; a != nil && ch.Seq > a.last && ch.Seq > a.pending {
+		a.pending = ch.Seq
 	}
 	es.mu.Unlock()
 	es.kick()
 }
 
+// statePending reports whether a StateChange is due (es.mu held).
+func (es *esStream) statePending() bool {
+	if len(es.types) == 0 {
+		return false
+	}
+	for _, a := range es.accts {
+		if a.pending > a.last {
+			return true
+		}
+	}
+	return false
+}
+
 // kick starts a write if one is needed and none runs.
 func (es *esStream) kick() {
 	es.mu.Lock()
-	need := es.pending > es.last && len(es.types) > 0 || es.ping > 0 && !es.pingDue.IsZero() && !time.Now().Before(es.pingDue)
+	need := es.statePending() || es.ping > 0 && !es.pingDue.IsZero() && !time.Now().Before(es.pingDue)
 	if es.closed || es.busy || !need {
 		es.mu.Unlock()
 		return
@@ -245,16 +278,30 @@ func (es *esStream) flush() {
 		es.mu.Lock()
 		var buf []byte
 		stateSent := false
-		if es.pending > es.last && len(es.types) > 0 {
-			seq := es.pending
-			es.last, es.pending = seq, 0
-			changed := map[string]string{}
-			for _, t := range es.types {
-				changed[t] = jmap.FormatState(seq)
+		if es.statePending() {
+			out := map[string]any{}
+			for _, a := range es.accts {
+				if a.pending <= a.last {
+					continue
+				}
+				seq := a.pending
+				a.last, a.pending = seq, 0
+				changed := map[string]string{}
+				for _, t := range es.types {
+					// ShareNotification lives in the user's own account.
+					if a.own || t != "ShareNotification" {
+						changed[t] = jmap.FormatState(seq)
+					}
+				}
+				if len(changed) > 0 {
+					out[a.id] = changed
+				}
 			}
-			b := rawJSON(map[string]any{"@type": "StateChange", "changed": map[string]any{es.acct: changed}})
-			buf = fmt.Appendf(buf, "event: state\ndata: %s\n\n", b)
-			stateSent = true
+			if len(out) > 0 {
+				b := rawJSON(map[string]any{"@type": "StateChange", "changed": out})
+				buf = fmt.Appendf(buf, "event: state\ndata: %s\n\n", b)
+				stateSent = true
+			}
 		}
 		if es.ping > 0 && !es.pingDue.IsZero() && !time.Now().Before(es.pingDue) {
 			buf = fmt.Appendf(buf, "event: ping\ndata: {\"interval\":%d}\n\n", int(es.ping/time.Second))
@@ -321,7 +368,9 @@ func (es *esStream) close() {
 	}
 	es.closed = true
 	es.mu.Unlock()
-	es.sub.Close()
+	for _, sub := range es.subs {
+		sub.Close()
+	}
 	es.conn.Close()
 	es.s.es.remove(es)
 	es.s.release(es.s.streams, es.login)

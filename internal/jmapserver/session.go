@@ -3,6 +3,8 @@ package jmapserver
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -61,27 +63,81 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 	}
 	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
 	s.mdnCapability(caps, accountCaps, primary, acct)          // mdn.go
+	// RFC 9670 §3: principals live in the user's own account.
+	caps[CapPrincipals] = map[string]any{}
+	caps[CapPrincipalOwner] = map[string]any{}
+	maps.Copy(accountCaps, s.principalCapabilities(p, st))
+	primary[CapPrincipals] = acct
+	accounts := map[string]any{acct: map[string]any{
+		"name":                p.Login,
+		"isPersonal":          true,
+		"isReadOnly":          false,
+		"accountCapabilities": accountCaps,
+	}}
+	// Other users' and public stores shared with the user (accounts.go).
+	c := &call{ctx: r.Context(), s: s, p: p, acct: st}
+	shared, err := c.sharedAccounts()
+	if err != nil {
+		s.internalError(w, r, "session: shared accounts", err)
+		return
+	}
+	for _, a := range shared {
+		accounts[jmap.FormatID('A', a.st.ID)] = s.sharedAccountObject(p, st, a)
+	}
 	writeJSON(w, map[string]any{
-		"capabilities": caps,
-		"accounts": map[string]any{
-			acct: map[string]any{
-				"name":                p.Login,
-				"isPersonal":          true,
-				"isReadOnly":          false,
-				"accountCapabilities": accountCaps,
-			},
-		},
+		"capabilities":    caps,
+		"accounts":        accounts,
 		"primaryAccounts": primary,
 		"username":        p.Login,
 		"apiUrl":          base + "/jmap/api/",
 		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}",
 		"uploadUrl":       base + "/jmap/upload/{accountId}/",
 		"eventSourceUrl":  base + "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}",
-		"state":           sessionStateOf(p.Login, st.ID),
+		"state":           sessionStateOf(p.Login, st.ID, shared),
 	})
 }
 
-func sessionStateOf(login string, storeID int64) string {
-	sum := sha256.Sum256([]byte(login + "\x00" + strconv.FormatInt(storeID, 10)))
-	return hex.EncodeToString(sum[:8])
+// principalCapabilities are the principals capabilities of the user's
+// own account (RFC 9670 §3).
+func (s *Server) principalCapabilities(p *store.Principal, own *store.Store) map[string]any {
+	acct := jmap.FormatID('A', own.ID)
+	me := userPrincipalID(p.UserID)
+	return map[string]any{
+		CapPrincipals:     map[string]any{"currentUserPrincipalId": me},
+		CapPrincipalOwner: map[string]any{"accountIdForPrincipal": acct, "principalId": me},
+	}
+}
+
+// ownAccountObject is the user's own account as the session resource
+// and Principal.accounts show it (its account capabilities abridged to
+// the principals ones there).
+func (s *Server) ownAccountObject(p *store.Principal, own *store.Store) map[string]any {
+	return map[string]any{"name": p.Login, "isPersonal": true, "isReadOnly": false,
+		"accountCapabilities": s.principalCapabilities(p, own)}
+}
+
+// sharedAccountObject is a shared store as an account (RFC 8620 §2):
+// the data types it shows, read-only when no folder may be changed, and
+// its owner's principal (RFC 9670 §3) for another user's store.
+func (s *Server) sharedAccountObject(p *store.Principal, own *store.Store, a *sharedAccount) map[string]any {
+	caps := a.capabilities(s)
+	if a.st.OwnerID != 0 {
+		caps[CapPrincipalOwner] = map[string]any{"accountIdForPrincipal": jmap.FormatID('A', own.ID),
+			"principalId": userPrincipalID(a.st.OwnerID)}
+	}
+	return map[string]any{"name": a.name(), "isPersonal": false, "isReadOnly": a.readOnly(), "accountCapabilities": caps}
+}
+
+// sessionStateOf changes when the accounts change: the user's store, the
+// stores shared with it and the rights it has in them.
+func sessionStateOf(login string, storeID int64, shared []*sharedAccount) string {
+	h := sha256.New()
+	h.Write([]byte(login + "\x00" + strconv.FormatInt(storeID, 10)))
+	for _, a := range shared {
+		fmt.Fprintf(h, "\x00%d", a.st.ID)
+		for _, f := range a.folders {
+			fmt.Fprintf(h, ":%d=%s", f.Folder.ID, f.Rights)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -9,8 +9,11 @@
 #   - Email/changes from a state taken before 100 changes (one Email/set
 #     setting $seen on 100 emails).
 # Reported: p50 and p90 per request. Everything listens on 127.0.0.1 and
-# is removed afterwards. Cyrus and its SASL tools are a bench dependency
-# only (installed here when missing, not by scripts/test.sh).
+# is removed afterwards. Cyrus (cyrus-common: lmtpd; cyrus-caldav: httpd
+# with JMAP) and its SASL tools are a bench dependency only, installed
+# here when missing, not by scripts/test.sh. Not cyrus-imapd: it
+# conflicts with dovecot-imapd (both provide imap-server), which the
+# tests need; the user's INBOX is made at its first delivery.
 #
 #   scripts/bench-jmap.sh
 #   MESSAGES=100000 REQS=50 WRITERS=4 scripts/bench-jmap.sh
@@ -18,10 +21,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 messages=${MESSAGES:-10000}; reqs=${REQS:-50}; writers=${WRITERS:-4}
-if ! [ -x /usr/lib/cyrus/bin/httpd ] || ! command -v saslpasswd2 >/dev/null; then
+if ! [ -x /usr/lib/cyrus/bin/httpd ] || ! [ -x /usr/lib/cyrus/bin/lmtpd ] || ! command -v saslpasswd2 >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq cyrus-imapd cyrus-caldav sasl2-bin >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends cyrus-common cyrus-caldav sasl2-bin >/dev/null
 fi
 work=$(mktemp -d /tmp/roost-bench-jmap.XXXXXX)
 chmod 755 "$work"
@@ -38,10 +41,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # Cyrus: a private configuration (every service gets -C: the children do
 # not inherit master's), users in a private sasldb, the user's INBOX made
-# at its first login.
+# at its first delivery (autocreate_post).
 c="$work/cyrus"
 mkdir -p "$c/conf/db" "$c/conf/socket" "$c/conf/proc" "$c/conf/log" "$c/conf/sieve" "$c/conf/lock" "$c/spool"
-chp=$(free_port); clp=$(free_port); cip=$(free_port)
+chp=$(free_port); clp=$(free_port)
 cat > "$c/imapd.conf" <<CONF
 configdirectory: $c/conf
 partition-default: $c/spool
@@ -71,7 +74,6 @@ START {
 SERVICES {
   http cmd="httpd -C $c/imapd.conf" listen="127.0.0.1:$chp" prefork=1
   lmtp cmd="lmtpd -a -C $c/imapd.conf" listen="127.0.0.1:$clp" prefork=1
-  imap cmd="imapd -C $c/imapd.conf" listen="127.0.0.1:$cip" prefork=0
 }
 EVENTS {
 }
@@ -79,7 +81,7 @@ CONF
 echo bench | saslpasswd2 -p -c -f "$c/sasldb2" bench0
 chown -R cyrus:mail "$c"
 /usr/lib/cyrus/bin/master -C "$c/imapd.conf" -M "$c/cyrus.conf" -p "$c/master.pid" > "$c/master.log" 2>&1 &
-wait_port "$chp"; wait_port "$clp"; wait_port "$cip"
+wait_port "$chp"; wait_port "$clp"
 
 # Roost: HTTP and LMTP on loopback.
 rhp=$(free_port); rlp=$(free_port)
@@ -102,13 +104,10 @@ wait_roost "$work/roost-data/admin.sock" "$work/roost.log" "$roost_pid"
 "$work/roost" admin --config "$work/roost.toml" domain add bench.test >/dev/null
 echo bench | "$work/roost" admin --config "$work/roost.toml" user create bench0 --email bench0@bench.test --name "Bench 0" --password-stdin >/dev/null
 
-python3 - "$messages" "$reqs" "$writers" "$cip" "127.0.0.1:$clp" "http://127.0.0.1:$chp" "127.0.0.1:$rlp" "http://127.0.0.1:$rhp" <<'PY'
-import base64, imaplib, json, smtplib, statistics, sys, threading, time, urllib.request
+python3 - "$messages" "$reqs" "$writers" "127.0.0.1:$clp" "http://127.0.0.1:$chp" "127.0.0.1:$rlp" "http://127.0.0.1:$rhp" <<'PY'
+import base64, json, smtplib, statistics, sys, threading, time, urllib.request
 messages, reqs, writers = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-cyrus_imap, cyrus_lmtp, cyrus_http, roost_lmtp, roost_http = int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
-
-# The Cyrus user's INBOX is made at its first login.
-c = imaplib.IMAP4('127.0.0.1', cyrus_imap); c.login('bench0', 'bench'); c.logout()
+cyrus_lmtp, cyrus_http, roost_lmtp, roost_http = sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
 
 def message(i):
     conv, k = divmod(i, 4)
@@ -138,6 +137,8 @@ def deliver(addr, rcpt):
                 errs.append(e); break
         s.quit()
     t0 = time.time()
+    # The first delivery alone: it makes Cyrus's INBOX (autocreate_post).
+    s = smtplib.LMTP(host, int(port)); s.sendmail('sender@example.org', [rcpt], message(next(nxt))); s.quit()
     ts = [threading.Thread(target=worker) for _ in range(writers)]
     [t.start() for t in ts]; [t.join() for t in ts]
     if errs:

@@ -37,11 +37,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(args) > 0 && args[0] == "search" {
 		return runBenchSearch(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "eventsource" {
+		return runBenchEventSource(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "cpu" {
 		return runBenchCPU(args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "imap" {
-		fmt.Fprintln(stderr, "usage: roost bench imap|idle|lmtp|caldav|search|cpu [flags]   (roost bench imap -h for the flags)")
+		fmt.Fprintln(stderr, "usage: roost bench imap|idle|lmtp|caldav|search|cpu|eventsource [flags]   (roost bench imap -h for the flags)")
 		return 2
 	}
 	fl := flag.NewFlagSet("roost bench imap", flag.ContinueOnError)

@@ -46,6 +46,7 @@ Usage:
                                               (see roost bench search -h)
   roost bench cpu [flags]                     print the CPU time a server's processes used so far
                                               (see roost bench cpu -h)
+  roost bench eventsource [flags]             hold many JMAP EventSource streams (memory, push latency)
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and

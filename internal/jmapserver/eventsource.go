@@ -60,11 +60,21 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !s.acquire(s.streams, p.Login, s.o.MaxEventSources) {
-		problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxEventSources",
-			Detail: fmt.Sprintf("at most %d open EventSource connections per user; close one first", s.o.MaxEventSources)})
-		return
+		// Held streams are not read (esloop.go): some may belong to
+		// clients that went away. Look before refusing.
+		s.es.probeUser(p.Login)
+		if !s.acquire(s.streams, p.Login, s.o.MaxEventSources) {
+			problem(w, &jmap.Problem{Type: jmap.ProblemLimit, Status: http.StatusTooManyRequests, Limit: "maxEventSources",
+				Detail: fmt.Sprintf("at most %d open EventSource connections per user; close one first", s.o.MaxEventSources)})
+			return
+		}
 	}
-	defer s.release(s.streams, p.Login)
+	hijacked := false
+	defer func() {
+		if !hijacked {
+			s.release(s.streams, p.Login)
+		}
+	}()
 	st, err := s.o.Store.UserStore(r.Context(), p.Login)
 	if err != nil {
 		s.internalError(w, r, "eventsource: user store", err)
@@ -77,6 +87,10 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 	shared, err := (&call{ctx: r.Context(), s: s, p: p, acct: st}).sharedAccounts()
 	if err != nil {
 		s.internalError(w, r, "eventsource: shared accounts", err)
+		return
+	}
+	if s.hijackStream(w, r, p, st, shared, types, closeAfter, ping) { // esloop.go
+		hijacked = true
 		return
 	}
 	fl, ok := w.(http.Flusher)

@@ -606,9 +606,11 @@ func (s *Server) watchPush(storeID int64, login string) {
 	})
 }
 
-// Close stops push delivery and delayed submissions and waits for the
-// callback posts and sends in flight. It implements io.Closer.
+// Close ends the held EventSource streams, stops push delivery and
+// delayed submissions and waits for the callback posts and sends in
+// flight. It implements io.Closer.
 func (s *Server) Close() error {
+	s.es.closeAll() // esloop.go
 	ps := &s.push
 	ps.mu.Lock()
 	if ps.ctx == nil {

@@ -127,6 +127,8 @@ type Server struct {
 	push     pushState
 	pushOnce sync.Once
 	pushHTTP *http.Client
+	// hijacked EventSource streams (esloop.go)
+	es esLoop
 }
 
 type upload struct {

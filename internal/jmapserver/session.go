@@ -62,6 +62,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		primary[CapSubmission] = acct
 	}
 	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
+	s.mdnCapability(caps, accountCaps, primary, acct)          // mdn.go
 	// RFC 9670 §3: principals live in the user's own account.
 	caps[CapPrincipals] = map[string]any{}
 	caps[CapPrincipalOwner] = map[string]any{}

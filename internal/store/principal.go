@@ -21,6 +21,10 @@ type Principal struct {
 	// AdminOf lists tenants (by id) this user administers besides its own
 	// when Admin >= AdminTenant (Kopano "admin list" of a tenant).
 	AdminOf []int64
+	// Acting, for the system principal, is the login of the user whose
+	// request the system work serves (SystemContext keeps it): the
+	// change journal records it as the change's actor.
+	Acting string
 }
 
 type principalKey struct{}
@@ -38,7 +42,24 @@ func PrincipalFrom(ctx context.Context) *Principal {
 
 // SystemContext returns ctx acting as the system principal.
 func SystemContext(ctx context.Context) context.Context {
-	return WithPrincipal(ctx, &Principal{System: true, Admin: AdminSystem, Login: "SYSTEM"})
+	sys := &Principal{System: true, Admin: AdminSystem, Login: "SYSTEM"}
+	if p := PrincipalFrom(ctx); p != nil {
+		sys.Acting = p.ActorLogin()
+	}
+	return WithPrincipal(ctx, sys)
+}
+
+// ActorLogin is the user a change made under p is attributed to: p's
+// login, or for the system principal the user it acts for ("" for
+// delivery, jobs and other work no user asked for).
+func (p *Principal) ActorLogin() string {
+	if p == nil {
+		return ""
+	}
+	if p.System {
+		return p.Acting
+	}
+	return p.Login
 }
 
 // Require returns the principal in ctx or ErrPermission.

@@ -419,6 +419,11 @@ type Change struct {
 	UID      uint32
 	Time     time.Time
 	Name     string // the item's object Name, if it has one
+	// Actor is the login of the user whose request made the change (the
+	// principal's, or the one the system principal acted for:
+	// Principal.ActorLogin); "" for changes no user asked for (delivery,
+	// jobs) and for entries written before actors were recorded.
+	Actor string
 }
 
 // SpamLearnKey is the RecordOnce key saying that an item was trained (or
@@ -829,6 +834,10 @@ type Mail interface {
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.
 	Changes(ctx context.Context, storeID int64, since uint64, limit int) ([]Change, error)
+	// FolderChanges returns the journal entries of one folder with Seq >
+	// since, oldest first (an index serves it: a calendar's changes
+	// without reading the store's mail changes). Needs the lookup right.
+	FolderChanges(ctx context.Context, folderID int64, since uint64, limit int) ([]Change, error)
 
 	StoreQuota(ctx context.Context, storeID int64) (*QuotaStatus, error)
 	TenantUsage(ctx context.Context, tenant string) (*TenantUsage, error)

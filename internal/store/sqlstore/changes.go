@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -22,7 +23,7 @@ func (d *DB) Changes(ctx context.Context, storeID int64, since uint64, limit int
 		if err != nil {
 			return err
 		}
-		rows, err := t.query(`SELECT c.seq, c.kind, c.folder_id, c.item_id, c.uid, c.time, COALESCE(i.name, '') FROM changes c
+		rows, err := t.query(`SELECT c.seq, c.kind, c.folder_id, c.item_id, c.uid, c.time, COALESCE(i.name, ''), c.actor FROM changes c
 			LEFT JOIN items i ON i.id = c.item_id AND c.item_id <> 0
 			WHERE c.store_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`, s.ID, int64(since), limit)
 		if err != nil {
@@ -33,7 +34,7 @@ func (d *DB) Changes(ctx context.Context, storeID int64, since uint64, limit int
 			var c store.Change
 			var seq, uid, tm int64
 			var kind string
-			if err := rows.Scan(&seq, &kind, &c.FolderID, &c.ItemID, &uid, &tm, &c.Name); err != nil {
+			if err := rows.Scan(&seq, &kind, &c.FolderID, &c.ItemID, &uid, &tm, &c.Name, &c.Actor); err != nil {
 				rows.Close()
 				return err
 			}
@@ -66,4 +67,45 @@ func (d *DB) Changes(ctx context.Context, storeID int64, since uint64, limit int
 		return nil
 	})
 	return out, err
+}
+
+// FolderChanges implements store.Mail: one folder's entries, read through
+// the changes_folder index.
+func (d *DB) FolderChanges(ctx context.Context, folderID int64, since uint64, limit int) ([]store.Change, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 100000 {
+		limit = 100000
+	}
+	var out []store.Change
+	err = d.read(ctx, func(t *tx) error {
+		a, err := t.folderAccess(p, folderID, "l", true)
+		if err != nil {
+			return hideRefusal(fmt.Sprintf("folder %d", folderID), err)
+		}
+		rows, err := t.query(`SELECT c.seq, c.kind, c.item_id, c.uid, c.time, COALESCE(i.name, ''), c.actor FROM changes c
+			LEFT JOIN items i ON i.id = c.item_id AND c.item_id <> 0
+			WHERE c.folder_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`, folderID, int64(since), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c := store.Change{StoreID: a.st.ID, FolderID: folderID}
+			var seq, uid, tm int64
+			var kind string
+			if err := rows.Scan(&seq, &kind, &c.ItemID, &uid, &tm, &c.Name, &c.Actor); err != nil {
+				return err
+			}
+			c.Seq, c.Kind, c.UID, c.Time = uint64(seq), store.ChangeKind(kind), uint32(uid), fromMicro(tm)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("changes of folder %d: %w", folderID, err)
+	}
+	return out, nil
 }

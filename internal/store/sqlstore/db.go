@@ -679,6 +679,10 @@ func (d *DB) now() int64 {
 
 func (t *tx) now() int64 { return t.d.now() }
 
+// actor is the login the journal records for a change made in this
+// transaction (store.Principal.ActorLogin).
+func (t *tx) actor() string { return store.PrincipalFrom(t.ctx).ActorLogin() }
+
 func fromMicro(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}

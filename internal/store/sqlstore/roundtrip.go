@@ -69,8 +69,8 @@ func (t *tx) insertItemPG(st *storeRow, folderID int64, b blob.ID, size int64, f
 		COALESCE(NULLIF(?::bigint, 0), th.tid, n.id) FROM f, n, th WHERE f.uid <= 4294967295
 	RETURNING id, uid, modseq, thread_id
 ), c AS (
-	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
-	SELECT ?::bigint, i.modseq, ?::text, ?::bigint, i.id, i.uid, ?::bigint FROM i
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time, actor)
+	SELECT ?::bigint, i.modseq, ?::text, ?::bigint, i.id, i.uid, ?::bigint, ?::text FROM i
 ), k AS (
 	INSERT INTO thread_keys (store_id, key, thread_id)
 	SELECT ?::bigint, key, i.thread_id FROM i, unnest(string_to_array(?::text, ',')) AS key
@@ -82,7 +82,7 @@ SELECT f.uid, f.modseq, i.id, i.thread_id FROM f LEFT JOIN i ON true`,
 		st.ID, strings.Join(keys, ","),
 		st.ID, folderID, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end,
 		threadID,
-		st.ID, string(store.ChangeItemCreated), folderID, t.now(),
+		st.ID, string(store.ChangeItemCreated), folderID, t.now(), t.actor(),
 		st.ID, strings.Join(keys, ",")).Scan(&uid, &seq, &id, &tid)
 	if isUniqueViolation(err) {
 		return 0, 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
@@ -138,12 +138,12 @@ func (t *tx) setFlagsPG(storeID, folderID int64, changes []flagChange) (uint64, 
 ), u AS (
 	UPDATE items SET flags = v.flags, modseq = v.modseq FROM v WHERE items.id = v.id
 ), c AS (
-	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
-	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint FROM v
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time, actor)
+	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint, ?::text FROM v
 )
 UPDATE folders SET highestmodseq = (SELECT modseq FROM s) WHERE id = ?::bigint RETURNING highestmodseq`,
 		n, storeID, n, ids, uids, flags,
-		storeID, string(store.ChangeItemUpdated), folderID, t.now(), folderID).Scan(&last)
+		storeID, string(store.ChangeItemUpdated), folderID, t.now(), t.actor(), folderID).Scan(&last)
 	if err != nil {
 		return 0, fmt.Errorf("set flags: %w", err)
 	}
@@ -176,15 +176,15 @@ func (t *tx) deleteItemsPG(storeID, folderID int64, items []*store.Item, at int6
 ), u AS (
 	UPDATE items SET deleted = 1, deleted_at = ?::bigint, modseq = v.modseq FROM v WHERE items.id = v.id
 ), c AS (
-	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time)
-	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint FROM v
+	INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time, actor)
+	SELECT ?::bigint, v.modseq, ?::text, ?::bigint, v.id, v.uid, ?::bigint, ?::text FROM v
 )
 UPDATE folders SET messages = messages - ?::bigint, size = size - ?::bigint, highestmodseq = (SELECT modseq FROM s)
 WHERE id = ?::bigint RETURNING highestmodseq`,
 		n, n, size, storeID,
 		n, ids, uids,
 		at,
-		storeID, string(store.ChangeItemDeleted), folderID, t.now(),
+		storeID, string(store.ChangeItemDeleted), folderID, t.now(), t.actor(),
 		n, size, folderID).Scan(&last)
 	if err != nil {
 		return fmt.Errorf("delete items: %w", err)

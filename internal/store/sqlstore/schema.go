@@ -373,4 +373,7 @@ CREATE INDEX share_notifications_store ON share_notifications (store_id, deleted
 	// the database's clock (queue.go, ClaimDue), apart from next_attempt,
 	// which each node schedules by its own clock.
 	`ALTER TABLE queue ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0`,
+	// 17: the user a journal entry's change was made for (store.Change.Actor:
+	// JMAP's CalendarEventNotification tells other users' changes apart).
+	`ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT ''`,
 }

@@ -226,6 +226,13 @@ func (f *Backend) Enqueue(a0 context.Context, a1 store.QueuedMessage, a2 io.Read
 	return f.Backend.Enqueue(a0, a1, a2)
 }
 
+func (f *Backend) FolderChanges(a0 context.Context, a1 int64, a2 uint64, a3 int) (r0 []store.Change, err error) {
+	if err = f.fault(a0, "FolderChanges"); err != nil {
+		return
+	}
+	return f.Backend.FolderChanges(a0, a1, a2, a3)
+}
+
 func (f *Backend) FolderProps(a0 context.Context, a1 int64) (r0 map[string]string, err error) {
 	if err = f.fault(a0, "FolderProps"); err != nil {
 		return

@@ -55,6 +55,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Orphans", testOrphans},
 		{"MoveCopy", testMoveCopy},
 		{"Journal", testJournal},
+		{"JournalActors", testJournalActors},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"AdminRights", testAdminRights},
 		{"Recipients", testRecipients},

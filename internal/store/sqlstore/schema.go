@@ -344,4 +344,19 @@ CREATE TABLE sso_objects (
 	// 13: the proxy targets a backend of the sharded mode registers
 	// (docs/cluster.md, "Sharded mode").
 	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
+	// archive stores (archive.go): the node an archive lives on, at most
+	// one attached archive per user, and what was archived, so that an
+	// item is copied once however often the archiver runs.
+	`
+ALTER TABLE stores ADD COLUMN node TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX stores_one_archive ON stores (owner_id) WHERE kind = 'archive' AND orphan = 0 AND deleted = 0 AND owner_id <> 0;
+CREATE TABLE archived (
+	item_id BIGINT PRIMARY KEY,
+	store_id BIGINT NOT NULL,
+	archive_item_id BIGINT NOT NULL,
+	archived BIGINT NOT NULL,
+	stubbed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX archived_store ON archived (store_id);
+`,
 }

@@ -35,11 +35,12 @@ import (
 // Jobs that run on one node at a time. The purge lease covers the orphan
 // sweep of the blob store, which the purge runs.
 const (
-	jobPurge = "purge"
-	jobQuota = "quota-monitor"
+	jobPurge   = "purge"
+	jobQuota   = "quota-monitor"
+	jobArchive = "archiver"
 )
 
-var leaseJobs = []string{jobPurge, jobQuota}
+var leaseJobs = []string{jobPurge, jobQuota, jobArchive}
 
 // nodeState is this process's view of itself in the cluster.
 type nodeState struct {

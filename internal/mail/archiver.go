@@ -93,7 +93,10 @@ type Archiver struct {
 	// ArchiveName is how the user's archive is named to the user in
 	// stubs ("Online Archive", as IMAP shows it).
 	ArchiveName string
-	Now         func() time.Time
+	// Nodes are the names of this node: RunAll archives the archive
+	// stores whose node is "" or one of them.
+	Nodes []string
+	Now   func() time.Time
 }
 
 // archiveBatch is how many items one ArchiveItems call copies: one
@@ -116,15 +119,15 @@ func (a *Archiver) now() time.Time {
 }
 
 // RunAll archives every user with an attached archive store on this node
-// (node "" or one of nodes). A user's failure is logged and the run goes
+// (node "" or one of Nodes). A user's failure is logged and the run goes
 // on; the first error is returned at the end.
-func (a *Archiver) RunAll(ctx context.Context, nodes []string, progress func(ArchiveProgress)) (ArchiveStats, error) {
+func (a *Archiver) RunAll(ctx context.Context, progress func(ArchiveProgress)) (ArchiveStats, error) {
 	sys := store.SystemContext(ctx)
 	archives, err := a.Store.ListArchives(sys, "")
 	if err != nil {
 		return ArchiveStats{}, fmt.Errorf("list archives: %w", err)
 	}
-	archives = slices.DeleteFunc(archives, func(s *store.Store) bool { return s.Node != "" && !slices.Contains(nodes, s.Node) })
+	archives = slices.DeleteFunc(archives, func(s *store.Store) bool { return s.Node != "" && !slices.Contains(a.Nodes, s.Node) })
 	var total ArchiveStats
 	var first error
 	for i, s := range archives {

@@ -192,7 +192,7 @@ func TestArchiverRules(t *testing.T) {
 	if _, err := a.RunUser(context.Background(), "bob", nil); err == nil {
 		t.Fatal("bob has no archive")
 	}
-	all, err := a.RunAll(context.Background(), nil, nil)
+	all, err := a.RunAll(context.Background(), nil)
 	if err != nil || all.Users != 1 {
 		t.Fatalf("RunAll %+v %v", all, err)
 	}

@@ -70,6 +70,8 @@ type call struct {
 	name    string
 	created map[string]string // creation ids of the request
 	acct    *store.Store      // the principal's private store, loaded once
+	archive *store.Store      // the principal's archive store, once looked up
+	noArch  bool              // looked up: the principal has none
 	r       *http.Request
 }
 
@@ -96,6 +98,42 @@ func (c *call) account(id string) (*store.Store, error) {
 	}
 	c.acct = st
 	return st, nil
+}
+
+// mailAccount is account for the Mail methods, which also serve the
+// principal's archive store (store.Archives) as a second, read-only
+// account: the store refuses every write there, which /set reports per
+// object as forbidden.
+func (c *call) mailAccount(id string) (*store.Store, error) {
+	st, err := c.account(id)
+	var me *jmap.MethodError
+	if err == nil || !errors.As(err, &me) || me.Type != jmap.ErrAccountNotFound {
+		return st, err
+	}
+	n, ok := jmap.ParseID('A', id)
+	if !ok {
+		return nil, err
+	}
+	if c.archive == nil && !c.noArch {
+		a, aerr := c.s.o.Store.UserArchive(c.ctx, c.p.Login)
+		switch {
+		case errors.Is(aerr, store.ErrNotFound):
+			c.noArch = true
+		case aerr != nil:
+			return nil, fmt.Errorf("archive of %s: %w", c.p.Login, aerr)
+		default:
+			c.archive = a
+		}
+	}
+	if c.archive == nil || c.archive.ID != n {
+		return nil, err
+	}
+	a, gerr := c.s.o.Store.GetStore(c.ctx, n)
+	if gerr != nil {
+		return nil, fmt.Errorf("store %d: %w", n, gerr)
+	}
+	c.archive = a
+	return a, nil
 }
 
 // api serves the API endpoint (RFC 8620 §3).
@@ -167,7 +205,11 @@ func (s *Server) sessionState(ctx context.Context, p *store.Principal) string {
 	if err != nil {
 		return ""
 	}
-	return sessionStateOf(p.Login, st.ID)
+	arch, err := s.archiveAccount(ctx, p)
+	if err != nil {
+		return ""
+	}
+	return sessionStateOf(p.Login, st.ID, arch)
 }
 
 // invoke runs one method call and returns its responses.

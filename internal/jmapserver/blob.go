@@ -238,11 +238,21 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "download: user store", err)
 		return
 	}
-	if n, ok := jmap.ParseID('A', f[0]); !ok || n != st.ID {
+	n, ok := jmap.ParseID('A', f[0])
+	if ok && n != st.ID {
+		// The archive account's blobs download too.
+		arch, err := s.archiveAccount(r.Context(), p)
+		if err != nil {
+			s.internalError(w, r, "download: archive store", err)
+			return
+		}
+		ok = arch != 0 && n == arch
+	}
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	rc, size, typ, err := s.openBlob(r.Context(), st.ID, f[1])
+	rc, size, typ, err := s.openBlob(r.Context(), n, f[1])
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return

@@ -22,7 +22,7 @@ import (
 // accountNotFound. Reading and writing there is checked by the store
 // (the read right on the source folder, insert on the target).
 func (c *call) copyAccount(id string) (*store.Store, error) {
-	own, err := c.account(id)
+	own, err := c.mailAccount(id)
 	var me *jmap.MethodError
 	if err == nil || !errors.As(err, &me) || me.Type != jmap.ErrAccountNotFound {
 		return own, err

@@ -145,7 +145,7 @@ func mailboxGet(c *call, raw json.RawMessage) (any, error) {
 	if err := c.checkGet(&a, mailboxProperties); err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.mailAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func mailboxChanges(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.mailAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +339,7 @@ func mailboxQuery(c *call, raw json.RawMessage) (any, error) {
 // mailboxQueryIDs runs a Mailbox/query and returns every matching id in
 // order.
 func mailboxQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
-	st, err := c.account(a.AccountID)
+	st, err := c.mailAccount(a.AccountID)
 	if err != nil {
 		return nil, nil, err
 	}

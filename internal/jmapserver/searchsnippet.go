@@ -121,7 +121,7 @@ func searchSnippetGet(c *call, raw json.RawMessage) (any, error) {
 			return nil, err
 		}
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.mailAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package jmapserver
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -60,27 +62,63 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		primary[CapSubmission] = acct
 	}
 	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
-	writeJSON(w, map[string]any{
-		"capabilities": caps,
-		"accounts": map[string]any{
-			acct: map[string]any{
-				"name":                p.Login,
-				"isPersonal":          true,
-				"isReadOnly":          false,
-				"accountCapabilities": accountCaps,
-			},
+	accounts := map[string]any{
+		acct: map[string]any{
+			"name":                p.Login,
+			"isPersonal":          true,
+			"isReadOnly":          false,
+			"accountCapabilities": accountCaps,
 		},
+	}
+	arch, err := s.archiveAccount(r.Context(), p)
+	if err != nil {
+		s.internalError(w, r, "session: archive store", err)
+		return
+	}
+	if arch != 0 {
+		// The archive store (store.Archives): a read-only account with
+		// the Mail capability only.
+		mc := s.mailAccountCapability()
+		mc["mayCreateTopLevelMailbox"] = false
+		accounts[jmap.FormatID('A', arch)] = map[string]any{
+			"name":                p.Login + " (archive)",
+			"isPersonal":          true,
+			"isReadOnly":          true,
+			"accountCapabilities": map[string]any{jmap.CapMail: mc},
+		}
+	}
+	writeJSON(w, map[string]any{
+		"capabilities":    caps,
+		"accounts":        accounts,
 		"primaryAccounts": primary,
 		"username":        p.Login,
 		"apiUrl":          base + "/jmap/api/",
 		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}",
 		"uploadUrl":       base + "/jmap/upload/{accountId}/",
 		"eventSourceUrl":  base + "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}",
-		"state":           sessionStateOf(p.Login, st.ID),
+		"state":           sessionStateOf(p.Login, st.ID, arch),
 	})
 }
 
-func sessionStateOf(login string, storeID int64) string {
-	sum := sha256.Sum256([]byte(login + "\x00" + strconv.FormatInt(storeID, 10)))
+// archiveAccount returns the id of the principal's archive store, 0 when
+// it has none.
+func (s *Server) archiveAccount(ctx context.Context, p *store.Principal) (int64, error) {
+	a, err := s.o.Store.UserArchive(ctx, p.Login)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return a.ID, nil
+}
+
+// sessionStateOf changes when the accounts change (an archive attached).
+func sessionStateOf(login string, storeID, archiveID int64) string {
+	key := login + "\x00" + strconv.FormatInt(storeID, 10)
+	if archiveID != 0 {
+		key += "\x00" + strconv.FormatInt(archiveID, 10)
+	}
+	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:8])
 }

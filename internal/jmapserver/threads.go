@@ -24,7 +24,7 @@ func threadGet(c *call, raw json.RawMessage) (any, error) {
 	if err := c.checkGet(&a, []string{"id", "emailIds"}); err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.mailAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +269,7 @@ func fastEmailQuery(c *call, a queryArgs) (any, bool, error) {
 	if a.Limit != nil && *a.Limit < 0 {
 		return nil, true, jmap.Errorf(jmap.ErrInvalidArguments, "limit must not be negative")
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.mailAccount(a.AccountID)
 	if err != nil {
 		return nil, true, err
 	}

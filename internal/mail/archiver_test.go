@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 )
 
 const day = 24 * time.Hour
@@ -305,4 +307,45 @@ func FuzzStub(f *testing.F) {
 			t.Fatalf("header %q", head)
 		}
 	})
+}
+
+// TestArchiveOnDelivery: with archive on delivery, a delivered message is
+// also in the archive; when the archive cannot be written the delivery
+// fails temporarily (no store sentinel, so LMTP answers 451) and the
+// Inbox keeps no copy, so that the MTA's retry stores it once.
+func TestArchiveOnDelivery(t *testing.T) {
+	e, st, arch := archiveEnv(t)
+	faulty := storefault.New(e.db)
+	e.d.Archiver = &mail.Archiver{Store: faulty}
+	on := true
+	e.d.ArchiveOnDelivery = func() bool { return on }
+	msg := "From: bob@acme.test\nTo: alice@acme.test\nSubject: %s\n\nhi\n"
+
+	faulty.Fail(nil, "ArchiveItems")
+	res := e.deliver("bob@acme.test", "alice@acme.test", fmt.Sprintf(msg, "first try"))
+	if res.Err == nil || errors.Is(res.Err, store.ErrNotFound) || errors.Is(res.Err, store.ErrOverQuota) || errors.Is(res.Err, store.ErrPermission) {
+		t.Fatalf("delivery with a broken archive: %v", res.Err)
+	}
+	if s, _ := e.db.GetStore(sys, st.ID); s.Messages != 0 {
+		t.Fatalf("the unarchived message was kept: %d messages", s.Messages)
+	}
+	faulty.Heal()
+	if res := e.deliver("bob@acme.test", "alice@acme.test", fmt.Sprintf(msg, "retry")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != "map[Inbox:[retry]]" {
+		t.Fatalf("archive %v", got)
+	}
+	// bob has no archive: his mail is delivered as before; with the flag
+	// off nothing is archived.
+	if res := e.deliver("alice@acme.test", "bob@acme.test", fmt.Sprintf(msg, "to bob")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	on = false
+	if res := e.deliver("bob@acme.test", "alice@acme.test", fmt.Sprintf(msg, "not archived")); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != "map[Inbox:[retry]]" {
+		t.Fatalf("archive with the flag off %v", got)
+	}
 }

@@ -204,7 +204,7 @@ func (s *Server) routes() {
 
 	h("GET /v1/search/status", s.searchStatus)
 	h("POST /v1/search/reindex", s.searchReindex)
-	h("GET /v1/archives", s.listArchives)           // archive.go
+	h("GET /v1/archives", s.listArchives) // archive.go
 	h("PUT /v1/users/{login}/archive", s.attachArchive)
 	h("DELETE /v1/users/{login}/archive", s.detachArchive)
 	h("POST /v1/archive/run", s.runArchiver)

@@ -19,7 +19,7 @@ const (
 	// archivePrefix is the root of the user's archive store (store.Archives),
 	// read-only, announced by NAMESPACE as a shared namespace.
 	archivePrefix = "Online Archive"
-	inboxName    = "INBOX"
+	inboxName     = "INBOX"
 	// maxNameDepth matches the store's folder depth bound.
 	maxNameDepth = 64
 	// maxComponent is the longest folder name the store takes.

@@ -50,7 +50,7 @@ type Options struct {
 	ArchiveOnSend func() bool
 	ArchiveSent   func(ctx context.Context, login string, folderID int64, uid uint32) error
 	Store         store.Backend
-	Logger *slog.Logger
+	Logger        *slog.Logger
 	// Hostname is the name in EHLO, Reporting-MTA and Received.
 	Hostname string
 	// MaxMessageBytes bounds a submitted message; 0 means 50 MiB.

@@ -7,16 +7,22 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/mail"
 )
+
+// archiveEvent is a line of POST /v1/archive/run's NDJSON reply.
+type archiveEvent struct {
+	Progress *mail.ArchiveProgress `json:"progress"`
+	Summary  *mail.ArchiveStats    `json:"summary"`
+	Error    string                `json:"error"`
+}
 
 // roost admin archive attach|detach|list|run (kopano-archiver's
 // kopano-archiver-manage / -A): archive stores and archiving on demand.
 
 func archiveAttach(a *admin, _ *adminCmd, in *input) error {
 	var s storeView
-	data, err := a.c.callInto(a.ctx, "PUT", "/v1/users/"+pathSeg(in.pos[0])+"/archive", adminapi.ArchiveAttach{Node: in.str["node"]}, &s)
+	data, err := a.c.callInto(a.ctx, "PUT", "/v1/users/"+pathSeg(in.pos[0])+"/archive", map[string]string{"node": in.str["node"]}, &s)
 	if err != nil {
 		return err
 	}
@@ -76,8 +82,8 @@ func archiveRun(a *admin, cmd *adminCmd, in *input) error {
 	bar := &archiveBar{w: newProgressBar(a.stderr)}
 	var sum *mail.ArchiveStats
 	start := time.Now()
-	err := a.c.streamLines(a.ctx, "/v1/archive/run", adminapi.ArchiveRun{Login: login, All: in.bools["all"]}, func(line []byte) (bool, error) {
-		var ev adminapi.ArchiveEvent
+	err := a.c.streamLines(a.ctx, "/v1/archive/run", map[string]any{"login": login, "all": in.bools["all"]}, func(line []byte) (bool, error) {
+		var ev archiveEvent
 		if err := json.Unmarshal(line, &ev); err != nil {
 			return false, fmt.Errorf("POST /v1/archive/run: a reply line that is not JSON: %w", err)
 		}

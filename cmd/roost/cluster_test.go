@@ -286,7 +286,7 @@ func waitLeases(t *testing.T, bin, dir, not string, limit time.Duration) string 
 				return false
 			}
 			holder, held = n.Name, len(n.Leases)
-			if !slices.Contains(n.Leases, "purge") || !slices.Contains(n.Leases, "quota-monitor") || !slices.Contains(n.Leases, "archiver") {
+			if !slices.Contains(n.Leases, "purge") || !slices.Contains(n.Leases, "quota-monitor") {
 				return false
 			}
 		}

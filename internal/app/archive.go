@@ -27,7 +27,7 @@ func (s *server) newArchiver() *mail.Archiver {
 }
 
 // archiveJob runs the archiver every archive_interval minutes on the node
-// holding the archive lease; 0 switches it off.
+// holding the purge lease (jobArchive); 0 switches it off.
 func (s *server) archiveJob(ctx context.Context, interval int) {
 	defer s.wg.Done()
 	if interval <= 0 {

@@ -203,14 +203,21 @@ func (t *archiveTarget) folder(ctx context.Context, path []string) (*store.Folde
 	return cur, nil
 }
 
-// folderPath returns the names from the top of the store to f.
-func folderPath(fl folderList, f *store.Folder) []string {
-	byID := map[int64]*store.Folder{}
-	for _, x := range fl {
-		byID[x.ID] = x
+// folderIndex maps a store's folders by id.
+type folderIndex map[int64]*store.Folder
+
+func indexFolders(fl folderList) folderIndex {
+	ix := folderIndex{}
+	for _, f := range fl {
+		ix[f.ID] = f
 	}
+	return ix
+}
+
+// path returns the names from the top of the store to f.
+func (ix folderIndex) path(f *store.Folder) []string {
 	var out []string
-	for cur := f; cur != nil && len(out) <= 64; cur = byID[cur.ParentID] {
+	for cur := f; cur != nil && len(out) <= 64; cur = ix[cur.ParentID] {
 		out = append(out, cur.Name)
 		if cur.ParentID == 0 {
 			break
@@ -221,18 +228,14 @@ func folderPath(fl folderList, f *store.Folder) []string {
 }
 
 // excluded reports whether f or one of its ancestors matches a rule.
-func (r ArchiveRules) excluded(fl folderList, f *store.Folder) bool {
-	byID := map[int64]*store.Folder{}
-	for _, x := range fl {
-		byID[x.ID] = x
-	}
-	path := strings.ToLower(strings.Join(folderPath(fl, f), "/"))
+func (r ArchiveRules) excluded(ix folderIndex, f *store.Folder) bool {
+	path := strings.ToLower(strings.Join(ix.path(f), "/"))
 	for _, ex := range r.Exclude {
 		ex = strings.ToLower(strings.Trim(ex, "/"))
 		if path == ex || strings.HasPrefix(path, ex+"/") {
 			return true
 		}
-		for cur := f; cur != nil; cur = byID[cur.ParentID] {
+		for cur, n := f, 0; cur != nil && n <= 64; cur, n = ix[cur.ParentID], n+1 {
 			if cur.Special != "" && cur.Special == ex {
 				return true
 			}
@@ -262,12 +265,13 @@ func (a *Archiver) runUser(ctx context.Context, login string, progress func(Arch
 		return st, fmt.Errorf("archive folders of %s: %w", login, err)
 	}
 	fl := folderList(fs)
+	ix := indexFolders(fl)
 	target := &archiveTarget{a: a, archive: archive, folders: afs}
 	defer func() { st.Folders = target.created }()
 	var work []*store.Folder
 	prog := ArchiveProgress{Login: login}
 	for _, f := range fl {
-		if !f.Deleted && f.Type == store.FolderMail && !a.Rules.excluded(fl, f) {
+		if !f.Deleted && f.Type == store.FolderMail && !a.Rules.excluded(ix, f) {
 			work = append(work, f)
 			prog.ItemsAll += f.Messages
 		}
@@ -278,7 +282,7 @@ func (a *Archiver) runUser(ctx context.Context, login string, progress func(Arch
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		n, err := a.runFolder(ctx, &st, target, folderPath(fl, f), f, now)
+		n, err := a.runFolder(ctx, &st, target, ix.path(f), f, now)
 		prog.Items += n
 		progress(prog)
 		if err != nil {
@@ -491,7 +495,7 @@ func (a *Archiver) ArchiveNew(ctx context.Context, login string, folderID int64,
 		return err
 	}
 	target := &archiveTarget{a: a, archive: archive, folders: afs}
-	dest, err := target.folder(ctx, folderPath(fl, f))
+	dest, err := target.folder(ctx, indexFolders(fl).path(f))
 	if err != nil {
 		return err
 	}

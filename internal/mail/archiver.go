@@ -282,8 +282,13 @@ func (a *Archiver) runUser(ctx context.Context, login string, progress func(Arch
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		n, err := a.runFolder(ctx, &st, target, ix.path(f), f, now)
-		prog.Items += n
+		base := prog.Items
+		n, err := a.runFolder(ctx, &st, target, ix.path(f), f, now, func(done int64) {
+			p := prog
+			p.Items = base + done
+			progress(p)
+		})
+		prog.Items = base + n
 		progress(prog)
 		if err != nil {
 			return st, fmt.Errorf("folder %q of %s: %w", f.Name, login, err)
@@ -295,8 +300,9 @@ func (a *Archiver) runUser(ctx context.Context, login string, progress func(Arch
 }
 
 // runFolder archives, stubs and removes in one folder; it returns how
-// many items it examined.
-func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *archiveTarget, path []string, f *store.Folder, now time.Time) (int64, error) {
+// many items it examined, and tells batch how far it is after each batch
+// of copies (in items of the folder, approximately).
+func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *archiveTarget, path []string, f *store.Folder, now time.Time, batch func(done int64)) (int64, error) {
 	items, err := a.Store.ListItems(ctx, f.ID, 0, 0)
 	if err != nil {
 		return 0, err
@@ -326,11 +332,15 @@ func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *arch
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}
-			m, err := a.Store.ArchiveItems(ctx, f.ID, todo[start:min(start+archiveBatch, len(todo))], dest.ID)
+			end := min(start+archiveBatch, len(todo))
+			m, err := a.Store.ArchiveItems(ctx, f.ID, todo[start:end], dest.ID)
 			if err != nil {
 				return 0, err
 			}
 			st.Archived += len(m)
+			if end < len(todo) {
+				batch(int64(len(items)) * int64(end) / int64(len(todo)))
+			}
 		}
 		st.Bytes += size
 		if done, err = a.Store.ArchivedItems(ctx, f.ID); err != nil {

@@ -46,6 +46,9 @@ try {
   check((await page.locator('.reader').textContent()).includes('Kept in the archive.'), 'the reader shows the archived body');
   check(await page.getByRole('button', { name: 'Delete' }).count() === 0 && await page.getByRole('button', { name: 'Flag' }).count() === 0,
     'the reader offers no flag, move or delete in the archive');
+  await page.locator('body').press('s');
+  await page.getByText('The archive is read-only.').waitFor();
+  check(true, 'the flag shortcut says the archive is read-only');
   await page.waitForTimeout(1200);
   check(!calls.some(([n, a]) => n === 'Email/set' && a === archiveId), 'opening an archived message does not try to mark it read');
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'archive.png') });

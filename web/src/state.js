@@ -267,7 +267,16 @@ function patchLocal(idsToPatch, fn) {
   listVersion.value++;
 }
 
+// readOnly refuses a change to the archive (keyboard shortcuts reach the
+// actions the reader's buttons hide there).
+function readOnly() {
+  if (!inArchive.value) return false;
+  notify(t('archiveReadOnly'));
+  return true;
+}
+
 export async function setKeyword(list, kw, on) {
+  if (readOnly()) return;
   const update = {};
   for (const id of list) update[id] = { ['keywords/' + kw]: on ? true : null };
   patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
@@ -300,7 +309,7 @@ function afterRemoval() {
 }
 
 export async function moveTo(id, mailboxId) {
-  if (!id || !mailboxId) return;
+  if (!id || !mailboxId || readOnly()) return;
   try {
     const r = await api([['Email/set', { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }, 's']]);
     if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
@@ -314,7 +323,7 @@ export async function moveTo(id, mailboxId) {
 }
 
 export async function remove(id) {
-  if (!id) return;
+  if (!id || readOnly()) return;
   const trash = mailboxByRole('trash');
   if (trash && trash.id !== currentMailbox.value) {
     await moveTo(id, trash.id);

@@ -310,6 +310,8 @@ function afterRemoval() {
 
 export async function moveTo(id, mailboxId) {
   if (!id || !mailboxId || readOnly()) return;
+  clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
+
   try {
     const r = await api([['Email/set', { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }, 's']]);
     if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
@@ -324,6 +326,8 @@ export async function moveTo(id, mailboxId) {
 
 export async function remove(id) {
   if (!id || readOnly()) return;
+  clearTimeout(readTimer); // a pending mark-read of a destroyed message would fail
+
   const trash = mailboxByRole('trash');
   if (trash && trash.id !== currentMailbox.value) {
     await moveTo(id, trash.id);

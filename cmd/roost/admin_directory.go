@@ -56,7 +56,8 @@ func directorySync(a *admin, _ *adminCmd, _ *input) error {
 func printSyncSummary(w io.Writer, s *directory.SyncSummary) {
 	fmt.Fprintf(w, "Directory synced in %.1fs: %d users read: %d created, %d updated, %d renamed, %d unchanged, %d orphaned\n",
 		s.Seconds, s.Users, s.Created, s.Updated, s.Renamed, s.Unchanged, s.Orphaned)
-	fmt.Fprintf(w, "%d groups read: %d created, %d with changed members\n", s.Groups, s.GroupsCreated, s.GroupsUpdated)
+	fmt.Fprintf(w, "%d groups read: %d created, %d renamed, %d deleted, %d with changed members\n",
+		s.Groups, s.GroupsCreated, s.GroupsRenamed, s.GroupsDeleted, s.GroupsUpdated)
 	if s.Orphaned > 0 {
 		fmt.Fprintln(w, "The stores of users who left the directory are orphans now: see roost admin store list-orphans")
 	}

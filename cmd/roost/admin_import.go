@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -98,8 +99,12 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 			}
 		}
 	}
-	type job struct{ login, user, password string }
+	type job struct {
+		login, user, password string
+		where                 string // "users.csv line 3" (a CSV row)
+	}
 	var jobs []job
+	var bad, badAt []string // CSV rows that could not be read, and their lines
 	if file := in.str["csv"]; file != "" {
 		if len(in.pos) > 0 {
 			return usagef("%s: name a LOGIN or --csv FILE, not both", cmd.name())
@@ -111,17 +116,50 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 		defer f.Close()
 		r := csv.NewReader(f)
 		r.Comment = '#'
-		r.FieldsPerRecord = 3
+		r.FieldsPerRecord = -1 // checked here, so that one bad row does not stop the others
 		r.TrimLeadingSpace = true
+		seen := map[string]string{}
 		for {
 			rec, err := r.Read()
 			if err == io.EOF {
 				break
 			}
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				badAt = append(badAt, fmt.Sprintf("line %d", pe.StartLine))
+				bad = append(bad, fmt.Sprintf("%s line %d: %v", file, pe.StartLine, pe.Err))
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", cmd.name(), file, err)
 			}
-			jobs = append(jobs, job{login: rec[0], user: rec[1], password: rec[2]})
+			line, _ := r.FieldPos(0)
+			where := fmt.Sprintf("%s line %d", file, line)
+			login := strings.TrimSpace(rec[0])
+			if len(rec) != 3 || login == "" || strings.TrimSpace(rec[1]) == "" || seen[login] != "" {
+				badAt = append(badAt, fmt.Sprintf("line %d", line))
+			}
+			switch {
+			case len(rec) != 3:
+				bad = append(bad, fmt.Sprintf("%s: want LOGIN,USER,PASSWORD (3 fields), not %d", where, len(rec)))
+			case strings.TrimSpace(rec[0]) == "" || strings.TrimSpace(rec[1]) == "":
+				bad = append(bad, fmt.Sprintf("%s: the login and the source user must not be empty", where))
+			case seen[login] != "":
+				bad = append(bad, fmt.Sprintf("%s: %s is already imported by %s", where, login, seen[login]))
+			default:
+				seen[login] = where
+				jobs = append(jobs, job{login: login, user: strings.TrimSpace(rec[1]), password: rec[2], where: where})
+			}
+			if len(jobs)+len(bad) > maxCSVUsers {
+				return fmt.Errorf("%s: %s has more than %d rows: split it", cmd.name(), file, maxCSVUsers)
+			}
+		}
+		// Reported before the imports start, and again at the end.
+		for _, b := range bad {
+			fmt.Fprintf(a.stderr, "roost admin: import imap: %s (row skipped)\n", b)
+		}
+		if len(jobs) == 0 && len(bad) == 0 {
+			return fmt.Errorf("%s: %s names no user", cmd.name(), file)
 		}
 	} else {
 		if len(in.pos) == 0 {
@@ -150,22 +188,38 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 		jobs = append(jobs, job{login: in.pos[0], user: in.str["user"], password: pw})
 	}
 	var failed []string
-	for _, j := range jobs {
+	for i, j := range jobs {
+		if err := a.ctx.Err(); err != nil {
+			return err
+		}
 		s := src
 		s.User, s.Password = j.user, j.password
+		if len(jobs) > 1 || len(bad) > 0 {
+			fmt.Fprintf(a.stderr, "roost admin: import imap: user %d of %d: %s (%s)\n", i+1, len(jobs), j.login, j.where)
+		}
 		if err := runImport(a, backup.ImportRequest{Login: j.login, Format: "imap", IMAP: &s}); err != nil {
-			if len(jobs) == 1 {
+			if len(jobs) == 1 && len(bad) == 0 {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "roost admin: import imap %s: %s\n", j.login, oneLine(err.Error()))
+			fmt.Fprintf(a.stderr, "roost admin: import imap %s (%s): %s\n", j.login, j.where, oneLine(err.Error()))
 			failed = append(failed, j.login)
 		}
 	}
+	var why []string
 	if len(failed) > 0 {
-		return fmt.Errorf("%s: %d of %d users failed: %s (run the same command again to resume)", cmd.name(), len(failed), len(jobs), strings.Join(failed, ", "))
+		why = append(why, fmt.Sprintf("%d of %d users failed: %s (run the same command again to resume)", len(failed), len(jobs), strings.Join(failed, ", ")))
+	}
+	if len(bad) > 0 {
+		why = append(why, fmt.Sprintf("%d rows of %s skipped: %s", len(bad), in.str["csv"], strings.Join(badAt, ", ")))
+	}
+	if len(why) > 0 {
+		return fmt.Errorf("%s: %s", cmd.name(), strings.Join(why, "; "))
 	}
 	return nil
 }
+
+// maxCSVUsers bounds the rows of an import CSV.
+const maxCSVUsers = 100000
 
 // exportStore asks the server to write a user's whole store under a
 // directory on its host.

@@ -14,8 +14,10 @@ type nodeView struct {
 	Version   string    `json:"version"`
 	Started   time.Time `json:"started"`
 	Heartbeat time.Time `json:"last_heartbeat"`
-	Draining  bool      `json:"draining"`
-	Leases    []string  `json:"leases"`
+	// HeartbeatAge is in the database's clock, not this machine's.
+	HeartbeatAge float64  `json:"heartbeat_age_seconds"`
+	Draining     bool     `json:"draining"`
+	Leases       []string `json:"leases"`
 }
 
 func nodeList(a *admin, _ *adminCmd, _ *input) error {
@@ -31,7 +33,7 @@ func nodeList(a *admin, _ *adminCmd, _ *input) error {
 	var rows [][]string
 	for _, n := range ns {
 		rows = append(rows, []string{n.Name, n.Address, strings.Join(n.Roles, ","), n.Version,
-			shortTime(n.Heartbeat) + fmt.Sprintf(" (%s ago)", time.Since(n.Heartbeat).Round(time.Second)),
+			shortTime(n.Heartbeat) + fmt.Sprintf(" (%s ago)", time.Duration(n.HeartbeatAge*float64(time.Second)).Round(time.Second)),
 			yesno(n.Draining), joinOr(n.Leases, ",", "-")})
 	}
 	printTable(a.stdout, []string{"Name", "Address", "Roles", "Version", "Last heartbeat", "Draining", "Leases"}, rows)

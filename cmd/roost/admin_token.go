@@ -1,9 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roost-mail/roost/internal/directory"
 )
 
 // secretView is a token, app password or session as the API lists it.
@@ -29,6 +32,17 @@ func protocolList(vals []string) []string {
 		}
 	}
 	return out
+}
+
+// checkProtocols refuses a protocol the server does not know, naming the
+// flag it came from (the server's own refusal could not).
+func checkProtocols(flag string, list []string) error {
+	for _, p := range list {
+		if !slices.Contains(directory.Protocols, p) {
+			return usagef("--%s: unknown protocol %q (known: %s)", flag, p, strings.Join(directory.Protocols, ","))
+		}
+	}
+	return nil
 }
 
 // parseExpiry reads --expires: a lifetime ("90d", "12h", "30m", Go
@@ -58,7 +72,11 @@ func tokenCreate(a *admin, cmd *adminCmd, in *input) error {
 	if name == "" {
 		return usagef("%s: --name is required (usage: roost admin %s)", cmd.name(), cmd.syntax)
 	}
-	body := map[string]any{"scopes": protocolList(in.lists["scope"])}
+	scopes := protocolList(in.lists["scope"])
+	if err := checkProtocols("scope", scopes); err != nil {
+		return err
+	}
+	body := map[string]any{"scopes": scopes}
 	if v, ok := in.str["expires"]; ok {
 		t, err := parseExpiry(v, time.Now())
 		if err != nil {
@@ -95,7 +113,11 @@ func appPasswordAdd(a *admin, cmd *adminCmd, in *input) error {
 	if name == "" {
 		return usagef("%s: --name is required (usage: roost admin %s)", cmd.name(), cmd.syntax)
 	}
-	body := map[string]any{"protocols": protocolList(in.lists["protocols"])}
+	protocols := protocolList(in.lists["protocols"])
+	if err := checkProtocols("protocols", protocols); err != nil {
+		return err
+	}
+	body := map[string]any{"protocols": protocols}
 	var s secretView
 	data, err := a.c.callInto(a.ctx, "PUT", "/v1/users/"+pathSeg(in.pos[0])+"/app-passwords/"+pathSeg(name), body, &s)
 	if err != nil {
@@ -169,10 +191,17 @@ func userTOTPEnable(a *admin, _ *adminCmd, in *input) error {
 }
 
 func userTOTPDisable(a *admin, _ *adminCmd, in *input) error {
-	data, err := a.c.call(a.ctx, "DELETE", "/v1/users/"+pathSeg(in.pos[0])+"/totp", nil)
+	var out struct {
+		Removed bool `json:"removed"`
+	}
+	data, err := a.c.callInto(a.ctx, "DELETE", "/v1/users/"+pathSeg(in.pos[0])+"/totp", nil, &out)
 	if err != nil {
 		return err
 	}
-	a.say(data, "TOTP disabled for %s", in.pos[0])
+	if !out.Removed {
+		a.say(data, "%s has no TOTP key: nothing to remove", in.pos[0])
+		return nil
+	}
+	a.say(data, "removed the TOTP key of %s: the web client's sign-in needs the password only", in.pos[0])
 	return nil
 }

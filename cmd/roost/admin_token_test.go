@@ -49,7 +49,8 @@ func TestAdminTokensAndAppPasswords(t *testing.T) {
 		t.Fatalf("token out of scope: %v", err)
 	}
 	e.fails(1, `already has a token named "sync"`, "token", "create", "alice", "--name", "sync")
-	e.fails(1, `unknown protocol "mapi"`, "token", "create", "alice", "--name", "x", "--scope", "jmap,mapi")
+	e.fails(2, `--scope: unknown protocol "mapi"`, "token", "create", "alice", "--name", "x", "--scope", "jmap,mapi")
+	e.fails(2, `--protocols: unknown protocol "mapi"`, "user", "app-password", "add", "alice", "--name", "x", "--protocols", "mapi")
 	e.fails(2, "--name is required", "token", "create", "alice")
 	e.fails(2, `--expires "soon"`, "token", "create", "alice", "--name", "x", "--expires", "soon")
 	e.fails(1, "in the past", "token", "create", "alice", "--name", "x", "--expires", "2001-01-01")
@@ -139,8 +140,11 @@ func TestAdminTokensAndAppPasswords(t *testing.T) {
 	if has, err := authn.HasTOTP(sysCtx, "alice"); !has || err != nil {
 		t.Fatalf("after enable: %v %v", has, err)
 	}
-	if out := e.ok("user", "totp", "disable", "alice"); out != "TOTP disabled for alice\n" {
+	if out := e.ok("user", "totp", "disable", "alice"); out != "removed the TOTP key of alice: the web client's sign-in needs the password only\n" {
 		t.Fatalf("%q", out)
+	}
+	if out := e.ok("user", "totp", "disable", "alice"); out != "alice has no TOTP key: nothing to remove\n" {
+		t.Fatalf("totp disable without a key: %q", out)
 	}
 	if has, _ := authn.HasTOTP(sysCtx, "alice"); has {
 		t.Fatal("TOTP still enabled")

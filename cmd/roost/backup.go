@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/backup"
+	"github.com/roost-mail/roost/internal/config"
 )
 
 const backupUsage = `Usage:
-  roost backup [--data DIR | --config FILE] --to DIR [LOGIN... | --tenant NAME]
-  roost backup verify DIR
-  roost restore [--data DIR | --config FILE] --from DIR LOGIN [--folder NAME]
+  roost backup [--data DIR | --config FILE] --to DIR|s3://BUCKET/PREFIX [LOGIN... | --tenant NAME]
+  roost backup verify [--config FILE] DIR|s3://BUCKET/PREFIX
+  roost restore [--data DIR | --config FILE] --from DIR|s3://BUCKET/PREFIX LOGIN [--folder NAME]
                 [--since DATE] [--until DATE] [--into FOLDER]
 
 roost backup asks the running server (through its admin socket) to back up
@@ -35,6 +36,14 @@ change journal says changed since it is written (incremental).
 roost backup verify DIR reads every manifest, store file and object of the
 backup in DIR (no server needed) and exits 1 on any damage.
 
+A backup can go straight to an S3-compatible object store: s3://BUCKET/PREFIX
+instead of DIR keeps the same layout under PREFIX/ in BUCKET (which must
+exist). The server reaches it with the S3 settings given below, or, when
+none name an endpoint, with its own s3_ keys (those of its blob store).
+roost backup verify reads it itself: with the settings below, or the s3_
+keys of --config FILE. Secrets are never command-line arguments: the secret
+key comes from $ROOST_S3_SECRET_KEY or --s3-secret-key-file.
+
 roost restore puts a user's store, one folder tree (--folder, a path such
 as "Projects/2026" or a role such as "inbox") or the items of a date range
 (--since, --until: YYYY-MM-DD or RFC 3339; --until DATE includes that day)
@@ -46,7 +55,118 @@ Flags:
   --data DIR      the server's data directory (default ./roost-data)
   --config FILE   the server's configuration file
   --json          print the result as JSON
+
+S3 settings (flags, else environment):
+  --s3-endpoint HOST:PORT      $ROOST_S3_ENDPOINT   the S3 API
+  --s3-region NAME             $ROOST_S3_REGION     (default us-east-1)
+  --s3-access-key ID           $ROOST_S3_ACCESS_KEY (or $AWS_ACCESS_KEY_ID)
+  --s3-secret-key-file FILE    $ROOST_S3_SECRET_KEY (or $AWS_SECRET_ACCESS_KEY)
+  --s3-ca-file FILE            authorities of the endpoint's certificate
+  --s3-no-tls                  plain HTTP (a trusted network only)
 `
+
+// s3Flags are the S3 settings of a command line.
+type s3Flags struct {
+	cfg        backup.S3Config
+	secretFile string
+}
+
+// parse takes the S3 flag at rest[*i], if it is one.
+func (f *s3Flags) parse(rest []string, i *int) (bool, error) {
+	a := rest[*i]
+	name, val, has := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	if !strings.HasPrefix(a, "-") || !strings.HasPrefix(name, "s3-") {
+		return false, nil
+	}
+	if name == "s3-no-tls" {
+		if has {
+			return true, usagef("--s3-no-tls takes no value")
+		}
+		f.cfg.NoTLS = true
+		return true, nil
+	}
+	switch name {
+	case "s3-endpoint", "s3-region", "s3-access-key", "s3-secret-key-file", "s3-ca-file":
+	case "s3-secret-key":
+		return true, usagef("--s3-secret-key: a secret is not a command-line argument (others can read it): set $ROOST_S3_SECRET_KEY or give --s3-secret-key-file FILE")
+	default:
+		return true, usagef("unknown flag %s", a)
+	}
+	if !has {
+		if *i+1 >= len(rest) {
+			return true, usagef("--%s needs a value", name)
+		}
+		*i++
+		val = rest[*i]
+	}
+	switch name {
+	case "s3-endpoint":
+		f.cfg.Endpoint = val
+	case "s3-region":
+		f.cfg.Region = val
+	case "s3-access-key":
+		f.cfg.AccessKey = val
+	case "s3-secret-key-file":
+		f.secretFile = val
+	case "s3-ca-file":
+		f.cfg.CAFile = val
+	}
+	return true, nil
+}
+
+// given reports whether any S3 flag was given.
+func (f *s3Flags) given() bool { return f.cfg != (backup.S3Config{}) || f.secretFile != "" }
+
+// resolve completes the flags from the environment and the secret key
+// file. It returns nil when no endpoint is named (the server's own
+// settings apply); other S3 flags without an endpoint are a mistake.
+func (f *s3Flags) resolve() (*backup.S3Config, error) {
+	c := f.cfg
+	env := func(v *string, names ...string) {
+		for _, n := range names {
+			if *v == "" {
+				*v = os.Getenv(n)
+			}
+		}
+	}
+	env(&c.Endpoint, "ROOST_S3_ENDPOINT")
+	if c.Endpoint == "" {
+		if f.given() {
+			return nil, usagef("the --s3- flags need --s3-endpoint (or $ROOST_S3_ENDPOINT)")
+		}
+		return nil, nil
+	}
+	env(&c.Region, "ROOST_S3_REGION")
+	env(&c.AccessKey, "ROOST_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+	if f.secretFile != "" {
+		b, err := os.ReadFile(f.secretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--s3-secret-key-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		c.SecretKey = strings.TrimSpace(line)
+	}
+	env(&c.SecretKey, "ROOST_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY")
+	if c.CAFile != "" {
+		abs, err := filepath.Abs(c.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		c.CAFile = abs
+	}
+	return &c, nil
+}
+
+// location makes a directory absolute; an s3:// location stays.
+func location(loc string) (string, error) {
+	if backup.IsS3(loc) {
+		if _, _, err := backup.ParseS3(loc); err != nil {
+			return "", usagef("%v", err)
+		}
+		return loc, nil
+	}
+	return filepath.Abs(loc)
+}
 
 // isTerminal reports whether w is a terminal (progress bars, --top).
 func isTerminal(w io.Writer) bool {
@@ -68,15 +188,22 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var to, tenant string
 	var logins []string
+	var s3 s3Flags
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
+		if ok, err := s3.parse(rest, &i); ok || err != nil {
+			if err != nil {
+				return cliFail(stderr, "backup", err)
+			}
+			continue
+		}
 		switch {
 		case isHelp(a):
 			fmt.Fprint(stdout, backupUsage)
 			return 0
 		case a == "--to" || a == "-to":
 			if i+1 >= len(rest) {
-				return cliFail(stderr, "backup", usagef("--to needs a directory"))
+				return cliFail(stderr, "backup", usagef("--to needs a directory or s3://BUCKET/PREFIX"))
 			}
 			i++
 			to = rest[i]
@@ -97,14 +224,22 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	if to == "" {
-		return cliFail(stderr, "backup", usagef("--to DIR is required"))
+		return cliFail(stderr, "backup", usagef("--to DIR (or s3://BUCKET/PREFIX) is required"))
 	}
 	if tenant != "" && len(logins) > 0 {
 		return cliFail(stderr, "backup", usagef("name users or --tenant, not both"))
 	}
-	abs, err := filepath.Abs(to)
+	abs, err := location(to)
 	if err != nil {
 		return cliFail(stderr, "backup", err)
+	}
+	var s3cfg *backup.S3Config
+	if backup.IsS3(abs) {
+		if s3cfg, err = s3.resolve(); err != nil {
+			return cliFail(stderr, "backup", err)
+		}
+	} else if s3.given() {
+		return cliFail(stderr, "backup", usagef("the --s3- flags go with --to s3://BUCKET/PREFIX"))
 	}
 	c, err := g.connect()
 	if err != nil {
@@ -112,7 +247,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bar := newProgressBar(stderr)
 	var sum *backup.Summary
-	err = c.stream(ctx, "/v1/backup", backup.Request{To: abs, Logins: logins, Tenant: tenant}, func(ev backup.Event) {
+	err = c.stream(ctx, "/v1/backup", backup.Request{To: abs, Logins: logins, Tenant: tenant, S3: s3cfg}, func(ev backup.Event) {
 		if ev.Progress != nil {
 			bar.show(*ev.Progress)
 		}
@@ -141,13 +276,30 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := false
 	var dirs []string
-	for _, a := range args {
+	var s3 s3Flags
+	var cfgFile string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if ok, err := s3.parse(args, &i); ok || err != nil {
+			if err != nil {
+				return cliFail(stderr, "backup verify", err)
+			}
+			continue
+		}
 		switch {
 		case isHelp(a):
 			fmt.Fprint(stdout, backupUsage)
 			return 0
 		case a == "--json" || a == "-json":
 			jsonOut = true
+		case a == "--config" || a == "-config":
+			if i+1 >= len(args) {
+				return cliFail(stderr, "backup verify", usagef("--config needs a file"))
+			}
+			i++
+			cfgFile = args[i]
+		case strings.HasPrefix(a, "--config="):
+			cfgFile = strings.TrimPrefix(a, "--config=")
 		case strings.HasPrefix(a, "-"):
 			return cliFail(stderr, "backup verify", usagef("unknown flag %s", a))
 		default:
@@ -155,16 +307,47 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	if len(dirs) != 1 {
-		return cliFail(stderr, "backup verify", usagef("one backup directory is required"))
+		return cliFail(stderr, "backup verify", usagef("one backup directory (or s3://BUCKET/PREFIX) is required"))
 	}
-	// A mistyped directory is not a damaged backup.
-	if fi, err := os.Stat(dirs[0]); err != nil {
+	loc := backup.Location{Path: dirs[0]}
+	if backup.IsS3(loc.Path) {
+		if _, _, err := backup.ParseS3(loc.Path); err != nil {
+			return cliFail(stderr, "backup verify", usagef("%v", err))
+		}
+		c, err := s3.resolve()
+		if err != nil {
+			return cliFail(stderr, "backup verify", err)
+		}
+		if c == nil && cfgFile != "" {
+			cfg, err := config.Load(cfgFile)
+			if err != nil {
+				return cliFail(stderr, "backup verify", err)
+			}
+			c = &backup.S3Config{Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+				NoTLS: !cfg.S3TLS, CAFile: cfg.S3CAFile}
+			if cfg.S3SecretKeyFile != "" {
+				b, err := os.ReadFile(cfg.S3SecretKeyFile)
+				if err != nil {
+					return cliFail(stderr, "backup verify", fmt.Errorf("s3_secret_key_file: %w", err))
+				}
+				line, _, _ := strings.Cut(string(b), "\n")
+				c.SecretKey = strings.TrimSpace(line)
+			}
+		}
+		if c == nil {
+			return cliFail(stderr, "backup verify", usagef("%s: give --s3-endpoint (or $ROOST_S3_ENDPOINT) and credentials, or --config FILE with the s3_ keys", loc.Path))
+		}
+		loc.S3 = *c
+	} else if s3.given() {
+		return cliFail(stderr, "backup verify", usagef("the --s3- flags go with s3://BUCKET/PREFIX"))
+	} else if fi, err := os.Stat(dirs[0]); err != nil {
+		// A mistyped directory is not a damaged backup.
 		return cliFail(stderr, "backup verify", fmt.Errorf("cannot read the backup directory: %w", err))
 	} else if !fi.IsDir() {
 		return cliFail(stderr, "backup verify", fmt.Errorf("%s is not a directory (give the --to directory of roost backup)", dirs[0]))
 	}
 	bar := newProgressBar(stderr)
-	rep, err := backup.Verify(ctx, dirs[0], func(done, all int64) {
+	rep, err := backup.Verify(ctx, loc, func(done, all int64) {
 		bar.show(backup.Progress{Login: "objects", Items: done, ItemsAll: all, StoresAll: 0})
 	})
 	bar.done()
@@ -194,8 +377,15 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var req backup.RestoreRequest
 	var from string
 	var pos []string
+	var s3 s3Flags
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
+		if ok, err := s3.parse(rest, &i); ok || err != nil {
+			if err != nil {
+				return cliFail(stderr, "restore", err)
+			}
+			continue
+		}
 		if isHelp(a) {
 			fmt.Fprint(stdout, backupUsage)
 			return 0
@@ -240,8 +430,15 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return cliFail(stderr, "restore", usagef("--from DIR and one LOGIN are required"))
 	}
 	req.Login = pos[0]
-	if req.From, err = filepath.Abs(from); err != nil {
+	if req.From, err = location(from); err != nil {
 		return cliFail(stderr, "restore", err)
+	}
+	if backup.IsS3(req.From) {
+		if req.S3, err = s3.resolve(); err != nil {
+			return cliFail(stderr, "restore", err)
+		}
+	} else if s3.given() {
+		return cliFail(stderr, "restore", usagef("the --s3- flags go with --from s3://BUCKET/PREFIX"))
 	}
 	c, err := g.connect()
 	if err != nil {

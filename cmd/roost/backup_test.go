@@ -23,9 +23,11 @@ import (
 // installation is a running roost serve with IMAP and LMTP on TCP.
 type installation struct {
 	bin, dir, cfg, imap, lmtp string
+	proc                      *serverProc
 }
 
-func newInstallation(t *testing.T, database string) *installation {
+// newInstallation starts one; extra lines go into its configuration.
+func newInstallation(t *testing.T, database string, extra ...string) *installation {
 	t.Helper()
 	bin := roostBinary(t)
 	dir := shortDir(t)
@@ -38,10 +40,13 @@ func newInstallation(t *testing.T, database string) *installation {
 	if database != "" {
 		text = append(text, fmt.Sprintf("database = %q\n", database)...)
 	}
+	for _, l := range extra {
+		text = append(text, l+"\n"...)
+	}
 	if err := os.WriteFile(cfg, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startServer(t, bin, cfg, dir)
+	in.proc = startServer(t, bin, cfg, dir)
 	in.admin(t, "", "domain", "add", "acme.test")
 	for _, u := range []string{"u0", "bob"} {
 		in.admin(t, u+"-pw\n", "user", "create", u, "--email", u+"@acme.test", "--password-stdin")
@@ -57,10 +62,17 @@ func (in *installation) admin(t *testing.T, stdin string, args ...string) string
 // cli runs the binary with --config and wants exit status code.
 func (in *installation) cli(t *testing.T, stdin string, code int, args ...string) string {
 	t.Helper()
+	return in.cliEnv(t, nil, stdin, code, args...)
+}
+
+// cliEnv is cli with variables added to the environment.
+func (in *installation) cliEnv(t *testing.T, env []string, stdin string, code int, args ...string) string {
+	t.Helper()
 	if !(len(args) > 1 && args[1] == "verify") {
 		args = append(args[:1:1], append([]string{"--config", in.cfg}, args[1:]...)...)
 	}
 	cmd := exec.Command(in.bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	got := 0

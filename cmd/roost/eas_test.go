@@ -25,7 +25,8 @@ import (
 // TestActiveSyncAgainstServe drives ActiveSync on a real `roost serve`
 // over HTTPS, with requests encoded by libwbxml's xml2wbxml and answers
 // checked by wbxml2xml: provisioning, FolderSync, initial and
-// incremental Sync, a Ping woken by an LMTP delivery, SendMail arriving
+// incremental Sync, a Ping woken by an LMTP delivery, mailbox Search
+// finding it by its body, SendMail arriving
 // at another user over IMAP, remote wipe through `roost admin device`,
 // and the mobile feature gating the endpoint.
 func TestActiveSyncAgainstServe(t *testing.T) {
@@ -150,6 +151,21 @@ func TestActiveSyncAgainstServe(t *testing.T) {
 	a = do("Sync", syncDoc(key))
 	if !strings.Contains(a.xml, ">pushed by LMTP</Subject>") {
 		t.Fatalf("incremental Sync: %s", a.xml)
+	}
+	// Mailbox Search finds it by a word of its body (from the index, or
+	// by reading it while the indexer has not reached it yet); an Or is
+	// too complex (Store status 8).
+	searchDoc := func(query string) string {
+		return `<Search xmlns="Search:" xmlns:airsync="AirSync:"><Store><Name>Mailbox</Name><Query>` + query +
+			`</Query><Options><Range>0-9</Range><RebuildResults/><DeepTraversal/></Options></Store></Search>`
+	}
+	a = do("Search", searchDoc(`<And><airsync:Class>Email</airsync:Class><airsync:CollectionId>`+inbox+`</airsync:CollectionId><FreeText>hello</FreeText></And>`))
+	if st := a.n.Child("Response").Child("Store"); st.ChildText("Status") != "1" || st.ChildText("Total") != "1" ||
+		!strings.Contains(a.xml, ">pushed by LMTP</email:Subject>") && !strings.Contains(a.xml, ">pushed by LMTP</Subject>") {
+		t.Fatalf("mailbox Search: %s", a.xml)
+	}
+	if a := do("Search", searchDoc(`<Or><FreeText>a</FreeText><FreeText>b</FreeText></Or>`)); a.n.Child("Response").Child("Store").ChildText("Status") != "8" {
+		t.Fatalf("mailbox Search with Or: %s", a.xml)
 	}
 
 	// SendMail to bob, who reads it over IMAP.

@@ -36,10 +36,16 @@ Usage:
                                               restore a store, a folder tree or a date range
   roost stats [--data DIR | --config FILE] [--json] [--top]
                                               system, sessions, users, tenants; --top: live view
-  roost bench imap [flags]                    load-test an IMAP server (see roost bench imap -h)
+  roost bench imap [--profile mix|churn|login] [flags]
+                                              load-test an IMAP server; churn: imaptest's session
+                                              loop (see roost bench imap -h)
   roost bench idle [flags]                    hold many IDLE connections (memory per connection)
   roost bench lmtp [flags]                    load-test an LMTP server (see roost bench lmtp -h)
   roost bench caldav [flags]                  time CalDAV queries and sync (see roost bench caldav -h)
+  roost bench search [flags]                  time IMAP SEARCH TEXT/BODY on a generated corpus
+                                              (see roost bench search -h)
+  roost bench cpu [flags]                     print the CPU time a server's processes used so far
+                                              (see roost bench cpu -h)
   roost version                               print the version
 
 With no configuration file, roost serve keeps everything in ./roost-data and

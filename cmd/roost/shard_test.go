@@ -23,7 +23,12 @@ const shardSecret = "sharded-test-secret-0123456789abcdef"
 // (127.0.0.2) and node-b (127.0.0.3) and the frontend node-c (127.0.0.4)
 // on one PostgreSQL database and one S3 bucket (versitygw). alice's home is node-a,
 // bob's node-b; carol has none and is served by the frontend itself.
-func startShard(t *testing.T, bin string) []*clusterNode {
+//
+// With ca the nodes use mutual TLS instead of the shard secret: each has
+// a certificate of ca (server and client authentication) as its
+// ssl_certificate_file, ssl_ca_file is ca, frontends present their
+// certificate to backends and backends require one on LMTP.
+func startShard(t *testing.T, bin string, ca ...*testenv.CA) []*clusterNode {
 	t.Helper()
 	dsn := testenv.NewPostgresDB(t)
 	s3 := testenv.StartS3(t)
@@ -66,6 +71,16 @@ s3_access_key = %[11]q
 s3_secret_key = %[12]q
 s3_tls = false
 `, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3)
+		if len(ca) > 0 {
+			leaf := ca[0].Issue(name, ip)
+			conf = strings.Replace(conf, fmt.Sprintf("shard_secret_file = %q\n", secret), "", 1)
+			conf += fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q\nssl_ca_file = %q\n", leaf.CertFile, leaf.KeyFile, ca[0].File)
+			if role == "frontend" {
+				conf += fmt.Sprintf("ssl_client_certificate_file = %q\nssl_client_key_file = %q\n", leaf.CertFile, leaf.KeyFile)
+			} else {
+				conf += "lmtp_require_client_certificate = true\n"
+			}
+		}
 		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -38,6 +38,27 @@ func streamNDJSON[T any](w http.ResponseWriter) func(T) {
 	}
 }
 
+// s3Settings are the settings that reach an s3:// location: those the
+// client sent when they name an endpoint (the server's credentials never
+// go to an endpoint the client names), else the server's own (its blob
+// store's s3_ keys). Uploads are spooled in the server's temp directory
+// either way.
+func (s *Server) s3Settings(loc string, sent *backup.S3Config) backup.S3Config {
+	if !backup.IsS3(loc) {
+		return backup.S3Config{}
+	}
+	var own backup.S3Config
+	if s.o.BackupS3 != nil {
+		own = s.o.BackupS3()
+	}
+	if sent != nil && sent.Endpoint != "" {
+		c := *sent
+		c.TempDir = own.TempDir
+		return c
+	}
+	return own
+}
+
 // backup runs POST /v1/backup: the server writes the backup (it holds the
 // store open) and streams progress to the client.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
@@ -48,11 +69,11 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.To == "" || !filepath.IsAbs(req.To) {
-		return badRequest("to: an absolute directory path is required")
+	if req.To == "" || !filepath.IsAbs(req.To) && !backup.IsS3(req.To) {
+		return badRequest("to: an absolute directory path or s3://BUCKET/PREFIX is required")
 	}
 	emit := streamEvents(w)
-	sum, err := backup.Run(r.Context(), s.b, backup.Options{Dir: req.To, Logins: req.Logins, Tenant: req.Tenant,
+	sum, err := backup.Run(r.Context(), s.b, backup.Options{Dir: req.To, S3: s.s3Settings(req.To, req.S3), Logins: req.Logins, Tenant: req.Tenant,
 		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
 	if err != nil {
 		s.log.Warn("backup failed", "dir", req.To, "err", err)
@@ -73,8 +94,8 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.From == "" || !filepath.IsAbs(req.From) {
-		return badRequest("from: an absolute directory path is required")
+	if req.From == "" || !filepath.IsAbs(req.From) && !backup.IsS3(req.From) {
+		return badRequest("from: an absolute directory path or s3://BUCKET/PREFIX is required")
 	}
 	if req.Login == "" {
 		return badRequest("login is required")
@@ -83,7 +104,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("until must be after since")
 	}
 	emit := streamEvents(w)
-	sum, err := backup.Restore(r.Context(), s.b, backup.RestoreOptions{Dir: req.From, Login: req.Login, Folder: req.Folder,
+	sum, err := backup.Restore(r.Context(), s.b, backup.RestoreOptions{Dir: req.From, S3: s.s3Settings(req.From, req.S3), Login: req.Login, Folder: req.Folder,
 		Since: req.Since, Until: req.Until, Into: req.Into,
 		Progress: func(p backup.Progress) { emit(backup.Event{Progress: &p}) }})
 	if err != nil {

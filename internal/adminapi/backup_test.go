@@ -9,6 +9,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/backup"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // TestBackupRestoreStatsRights: backup, restore and stats touch every
@@ -80,4 +81,56 @@ func TestImportExportMessages(t *testing.T) {
 			t.Errorf("%s %+v: error %q, want %q", c.path, c.body, got, c.want)
 		}
 	}
+}
+
+// TestBackupS3Settings: POST /v1/backup and /v1/restore to and from an
+// s3:// location use the server's own S3 settings when the request names
+// no endpoint, and only the request's when it does: the server's secret
+// is never added to settings naming an endpoint (here the same one, with
+// no secret: refused for want of credentials).
+func TestBackupS3Settings(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartS3(t)
+	bucket := srv.Bucket(t)
+	own := backup.S3Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, NoTLS: true}
+	e := newEnv(t, func(o *adminapi.Options, _ *env) {
+		o.BackupS3 = func() backup.S3Config { c := own; c.TempDir = t.TempDir(); return c }
+	})
+	e.fixture()
+	stream := func(path string, body any) backup.Event {
+		t.Helper()
+		j, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.client.Post("http://roost"+path, "application/json", bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var last backup.Event
+		dec := json.NewDecoder(resp.Body)
+		for dec.More() {
+			if err := dec.Decode(&last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return last
+	}
+	loc := "s3://" + bucket + "/api"
+	if ev := stream("/v1/backup", backup.Request{To: loc}); ev.Error != "" || ev.Backup == nil || ev.Backup.Run != 1 {
+		t.Fatalf("backup with the server's settings: %+v", ev)
+	}
+	if ev := stream("/v1/restore", backup.RestoreRequest{From: loc, Login: "alice"}); ev.Error != "" || ev.Restore == nil || ev.Restore.Run != 1 {
+		t.Fatalf("restore with the server's settings: %+v", ev)
+	}
+	sent := &backup.S3Config{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, NoTLS: true}
+	if ev := stream("/v1/backup", backup.Request{To: loc, S3: sent}); !strings.Contains(ev.Error, "no S3 credentials") {
+		t.Errorf("backup with an endpoint and no secret: %+v", ev)
+	}
+	sent.SecretKey = srv.SecretKey
+	if ev := stream("/v1/backup", backup.Request{To: loc, S3: sent}); ev.Error != "" || ev.Backup == nil || ev.Backup.Run != 2 {
+		t.Errorf("backup with the request's settings: %+v", ev)
+	}
+	e.wantErr("", "POST", "/v1/backup", backup.Request{To: "s3:" + bucket}, 400, "s3://BUCKET/PREFIX")
 }

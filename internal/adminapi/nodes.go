@@ -15,8 +15,11 @@ type Node struct {
 	Version   string    `json:"version"`
 	Started   time.Time `json:"started"`
 	Heartbeat time.Time `json:"last_heartbeat"`
-	Draining  bool      `json:"draining"`
-	Leases    []string  `json:"leases"`
+	// HeartbeatAge is the heartbeat's age in the database's clock, which
+	// every node shares (a reader's own clock may be off).
+	HeartbeatAge float64  `json:"heartbeat_age_seconds"`
+	Draining     bool     `json:"draining"`
+	Leases       []string `json:"leases"`
 }
 
 func (s *Server) cluster() (store.Cluster, error) {
@@ -38,7 +41,7 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	out := make([]Node, 0, len(ns))
 	for _, n := range ns {
 		v := Node{Name: n.Name, Address: n.Address, Roles: n.Roles, Version: n.Version, Started: n.Started,
-			Heartbeat: n.Heartbeat, Draining: n.Draining, Leases: n.Leases}
+			Heartbeat: n.Heartbeat, HeartbeatAge: n.Age.Seconds(), Draining: n.Draining, Leases: n.Leases}
 		if v.Roles == nil {
 			v.Roles = []string{}
 		}

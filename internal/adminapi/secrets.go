@@ -179,10 +179,21 @@ func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// TOTPDisabled is the reply of DELETE /v1/users/{login}/totp: whether
+// the user had a key, which is now gone.
+type TOTPDisabled struct {
+	Removed bool `json:"removed"`
+}
+
 func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authn().DisableTOTP(r.Context(), r.PathValue("login")); err != nil {
+	login := r.PathValue("login")
+	had, err := s.authn().HasTOTP(r.Context(), login)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if err := s.authn().DisableTOTP(r.Context(), login); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, TOTPDisabled{Removed: had})
 	return nil
 }

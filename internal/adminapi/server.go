@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/backup"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/onboard"
@@ -96,6 +97,11 @@ type Options struct {
 	// Archiver runs POST /v1/archive/run with the current rules; nil
 	// answers 501.
 	Archiver func() *mail.Archiver
+	// BackupS3 returns the S3 settings a backup or restore to or from an
+	// s3:// location uses when the request names no endpoint (the
+	// server's s3_ keys), and the temp directory uploads are spooled in;
+	// nil: none.
+	BackupS3 func() backup.S3Config
 }
 
 // DefaultMaxMessageBytes bounds a delivered message when

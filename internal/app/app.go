@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/audit"
 	"github.com/roost-mail/roost/internal/auth"
+	"github.com/roost-mail/roost/internal/backup"
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/events"
@@ -380,6 +380,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
 			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(), Archiver: s.newArchiver,
+			BackupS3:      func() backup.S3Config { return backupS3(s.cfg.Load(), s.log) },
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {
 				if ix := s.indexer.Load(); ix != nil {
@@ -405,14 +406,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		s.serve(ln, nil, systemOnly(sock), "admin api", "unix:"+path)
 		if addr := cfg.Listener("admin"); addr != "" {
 			ac := tlsConf.Clone()
-			if cfg.SSLCAFile != "" {
-				pem, err := os.ReadFile(cfg.SSLCAFile)
-				if err != nil {
-					return fmt.Errorf("ssl_ca_file: %w", err)
-				}
-				pool := x509.NewCertPool()
-				pool.AppendCertsFromPEM(pem)
-				ac.ClientCAs, ac.ClientAuth = pool, tls.VerifyClientCertIfGiven
+			if s.shard.cas != nil {
+				ac.ClientCAs, ac.ClientAuth = s.shard.cas, tls.VerifyClientCertIfGiven
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -493,6 +488,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			MaxMessageBytes: cfg.MaxMessageBytes(), SpoolDir: filepath.Join(cfg.DataDir, "spool"), Deliverer: s.del,
 			QuotaTempFail: cfg.QuotaHardTempfail, OnCommand: s.metrics.verbCommand("lmtp", smtpVerbs)}
 		s.shardLMTP(cfg, &lo) // shard.go
+		s.lmtpTLS(cfg, &lo)   // mtls.go
 		srv := smtpserver.NewLMTP(lo)
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 			return err

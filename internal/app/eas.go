@@ -18,6 +18,7 @@ func (s *server) mountEAS(mux *http.ServeMux, authn *directory.Authenticator, im
 	// Events from devices are scheduled like CalDAV's (iTIP between
 	// users, iMIP to others), MeetingResponse replies too.
 	o := easserver.Options{Store: s.db, Hub: s.events, Logger: s.log, Scheduler: newScheduler(s, imip),
+		SearchIndex: s.cfg.Load().SearchIndex,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			// Protocol "eas": app passwords scoped to ActiveSync work here.
 			return authn.Authenticate(directory.WithAuthInfo(ctx, "eas", ""), login, pw, remote, "mobile")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/oidc"
 )
 
@@ -54,9 +56,22 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 
 // roostBrowser plays a browser at Roost's provider pages: it signs in
 // with a password unless session is set, allows the consent, and returns
-// where the provider redirects to and the session cookie it holds.
+// where the provider redirects to and the session cookie it holds. Like a
+// browser it does not send the SameSite=Strict session cookie on the
+// first, cross-site navigation from the application, and follows a
+// <meta http-equiv="refresh"> as a same-site navigation that does.
 func roostBrowser(t *testing.T, authURL, login, password, session string) (string, string) {
 	t.Helper()
+	return roostBrowserTOTP(t, authURL, login, password, nil, session)
+}
+
+var metaRefresh = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]+)">`)
+
+// roostBrowserTOTP is roostBrowser for an account with a second factor:
+// code gives the authenticator's code when the provider asks for it.
+func roostBrowserTOTP(t *testing.T, authURL, login, password string, code func() string, session string) (string, string) {
+	t.Helper()
+	crossSite := true
 	c := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	do := func(method, u string, form url.Values) (*http.Response, string) {
 		var body io.Reader
@@ -69,9 +84,15 @@ func roostBrowser(t *testing.T, authURL, login, password, session string) (strin
 			// A browser names the page's origin on every POST.
 			req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
 		}
-		if session != "" {
-			req.AddCookie(&http.Cookie{Name: oidc.SessionCookie, Value: session})
+		if crossSite {
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		} else {
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if session != "" {
+				req.AddCookie(&http.Cookie{Name: oidc.SessionCookie, Value: session})
+			}
 		}
+		crossSite = false
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -91,11 +112,20 @@ func roostBrowser(t *testing.T, authURL, login, password, session string) (strin
 	}
 	u, _ := url.Parse(authURL)
 	endpoint := u.Scheme + "://" + u.Host + "/oidc/authorize"
-	for step := 0; step < 3; step++ {
+	for step := 0; step < 5; step++ {
 		if resp.StatusCode == http.StatusFound {
 			return resp.Header.Get("Location"), session
 		}
-		if resp.StatusCode != http.StatusOK {
+		if m := metaRefresh.FindStringSubmatch(page); m != nil {
+			next, err := u.Parse(html.UnescapeString(m[1]))
+			if err != nil || next.Host != u.Host {
+				t.Fatalf("provider moves on to %q", m[1])
+			}
+			resp, page = do("GET", next.String(), nil)
+			continue
+		}
+		asksCode := strings.Contains(page, `name="code"`)
+		if resp.StatusCode != http.StatusOK && !(asksCode && code != nil) {
 			t.Fatalf("provider page: %s: %.300s", resp.Status, page)
 		}
 		form := url.Values{}
@@ -105,6 +135,9 @@ func roostBrowser(t *testing.T, authURL, login, password, session string) (strin
 		if form.Get("action") == "login" {
 			form.Set("login", login)
 			form.Set("password", password)
+			if asksCode && code != nil {
+				form.Set("code", code())
+			}
 		} else {
 			if form.Get("ticket") == "" {
 				t.Fatalf("neither login nor consent page: %.300s", page)
@@ -146,7 +179,8 @@ func runNode(t *testing.T, dir, script string, args ...string) map[string]any {
 // independent relying party, npm openid-client: discovery, code flow
 // with PKCE through Roost's login and consent pages, token exchange, ID
 // token checks, userinfo, refresh (and its replay refused); the access
-// token then signs in on IMAP (OAUTHBEARER) and JMAP. Refused: a
+// token then signs in on IMAP (OAUTHBEARER) and JMAP; signing out
+// everywhere and a password change end the refresh tokens. Refused: a
 // redirect URI not registered (no redirect), PKCE plain, a public client
 // without PKCE, a replayed code, a wrong code verifier, a token without
 // the roost scope on IMAP, a forged token.
@@ -245,10 +279,78 @@ func TestOIDCProviderOpenIDClient(t *testing.T) {
 		t.Error("access token without the roost scope accepted on IMAP")
 	}
 
+	// Signing out everywhere (roost admin user logout, the web client's
+	// button) and a new password end the refresh tokens too.
+	refresh := func(client, secret, rt string) (int, map[string]any) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client}}
+		if secret != "" {
+			form.Set("client_secret", secret)
+		}
+		resp, err := http.PostForm(issuer+"/oidc/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	st, m = refresh("mobile", "", m["refresh_token"].(string))
+	if st != 200 {
+		t.Fatalf("refresh before the sign-out: %d %v", st, m)
+	}
+	adminCall(t, admin, "DELETE", "/v1/users/alice/sessions", "", 200)
+	if st, m := refresh("mobile", "", m["refresh_token"].(string)); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("refresh token after signing out everywhere: %d %v", st, m["error"])
+	}
+	if rrt, _ := got["refreshed_refresh_token"].(string); rrt == "" {
+		t.Error("openid-client got no rotated refresh token")
+	} else if st, m := refresh("grafana", secret, rrt); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("confidential client's refresh token after signing out everywhere: %d %v", st, m["error"])
+	}
+	back3, _ := roostBrowser(t, issuer+"/oidc/authorize?"+q.Encode(), "alice", "account pw", "")
+	if st, m = exchange("mobile", "", mustParse(t, back3).Query().Get("code"), verifier); st != 200 {
+		t.Fatalf("sign-in after the sign-out: %d %v", st, m)
+	}
+	adminCall(t, admin, "PATCH", "/v1/users/alice", `{"password":"new account pw"}`, 200)
+	if st, m := refresh("mobile", "", m["refresh_token"].(string)); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("refresh token after a password change: %d %v", st, m["error"])
+	}
+
+	// A user with TOTP signs in at the provider with password and code;
+	// the web session that opens then skips the login on the next request
+	// although the browser withholds the SameSite=Strict cookie on the
+	// cross-site navigation from the application (the provider's page
+	// re-navigates same-site).
+	adminCall(t, admin, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","password":"carol pw"}`, 201)
+	var tk struct{ Key string }
+	json.Unmarshal([]byte(adminCall(t, admin, "PUT", "/v1/users/carol/totp", "", 201)), &tk)
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(tk.Key)
+	if err != nil || len(key) == 0 {
+		t.Fatalf("TOTP key %q: %v", tk.Key, err)
+	}
+	codes := 0
+	totp := func() string { codes++; return auth.TOTPCode(key, auth.TOTPStep(time.Now())) }
+	start = runNode(t, nodeDir, "openid-client.mjs", "start", issuer, "grafana", secret, redirect, "openid email")
+	back, carol := roostBrowserTOTP(t, start["url"].(string), "carol", "carol pw", totp, "")
+	if codes != 1 || carol == "" {
+		t.Fatalf("TOTP sign-in at the provider: %d codes asked, session %q", codes, carol)
+	}
+	got = runNode(t, nodeDir, "openid-client.mjs", "finish", issuer, "grafana", secret, back, start["verifier"].(string), start["state"].(string))
+	if cl, _ := got["claims"].(map[string]any); cl["sub"] != "carol" {
+		t.Errorf("TOTP user's ID token claims %v", cl)
+	}
+	start = runNode(t, nodeDir, "openid-client.mjs", "start", issuer, "grafana", secret, redirect, "openid email")
+	back, _ = roostBrowserTOTP(t, start["url"].(string), "", "", func() string { t.Error("code asked again"); return "" }, carol)
+	got = runNode(t, nodeDir, "openid-client.mjs", "finish", issuer, "grafana", secret, back, start["verifier"].(string), start["state"].(string))
+	if cl, _ := got["claims"].(map[string]any); cl["sub"] != "carol" {
+		t.Errorf("TOTP user's second sign-in (web session): claims %v", cl)
+	}
+
 	// A cross-site POST of the login form (login CSRF) is refused.
 	csrf, _ := http.NewRequest("POST", issuer+"/oidc/authorize", strings.NewReader(url.Values{"client_id": {"mobile"}, "redirect_uri": {redirect},
 		"response_type": {"code"}, "scope": {"openid"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
-		"action": {"login"}, "login": {"alice"}, "password": {"account pw"}}.Encode()))
+		"action": {"login"}, "login": {"alice"}, "password": {"new account pw"}}.Encode()))
 	csrf.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	csrf.Header.Set("Origin", "https://evil.example")
 	if resp, err := http.DefaultClient.Do(csrf); err != nil || resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {

@@ -7,6 +7,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
@@ -26,7 +28,14 @@ import (
 
 // shardState is what the sharded mode needs at run time.
 type shardState struct {
-	secret []byte // shard_secret_file; nil when not sharded
+	secret []byte // shard_secret_file; nil when not sharded or mutual TLS only
+	// cas is ssl_ca_file (nil when unset): a client certificate that
+	// chains to it is the service identity (mtls.go).
+	cas *x509.CertPool
+	// client is what a frontend dials backends with: its client
+	// certificate (ssl_client_certificate_file) and cas as the roots of
+	// the backends' server certificates; nil when not configured.
+	client *tls.Config
 
 	// The node registry as last read, for at most one heartbeat interval:
 	// routing a login or a recipient costs no query of its own.
@@ -54,9 +63,14 @@ func (s *server) registry(ctx context.Context, fresh bool) ([]*store.Node, error
 // minShardSecret is the shortest shard secret accepted.
 const minShardSecret = 32
 
-// loadShard reads the shard secret.
+// loadShard reads ssl_ca_file, the client certificate and the shard
+// secret.
 func (s *server) loadShard(cfg *config.Config) error {
-	if len(cfg.NodeRoles) == 0 {
+	if err := s.loadServiceTLS(cfg); err != nil { // mtls.go
+		return err
+	}
+	if len(cfg.NodeRoles) == 0 || cfg.ShardSecretFile == "" {
+		// Without a secret the validation made sure of mutual TLS.
 		return nil
 	}
 	b, err := os.ReadFile(cfg.ShardSecretFile)
@@ -164,7 +178,7 @@ func (s *server) fromFrontend(ctx context.Context, frontend net.Addr) error {
 			return err
 		}
 		for _, n := range nodes {
-			if sameHost(n.Address, host) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+			if sameHost(n.Address, host) && slices.Contains(n.Roles, "frontend") && n.Age <= stale {
 				return nil
 			}
 		}
@@ -188,7 +202,7 @@ func (s *server) isFrontendIP(ip string) bool {
 	}
 	stale := max(4*time.Duration(s.cfg.Load().NodeHeartbeat)*time.Second, time.Minute)
 	for _, n := range nodes {
-		if sameHost(n.Address, ip) && slices.Contains(n.Roles, "frontend") && time.Since(n.Heartbeat) <= stale {
+		if sameHost(n.Address, ip) && slices.Contains(n.Roles, "frontend") && n.Age <= stale {
 			return true
 		}
 	}
@@ -230,10 +244,14 @@ func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
 		d := proxyDialer(cfg)
 		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 		o.Route = func(ctx context.Context, p *store.Principal) (string, error) { return s.homeEndpoint(ctx, p, "imap") }
+		o.ProxyTLS = s.shard.client
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("imap")
 		o.ProxyPeer = s.isFrontendIP
+		if s.shard.cas != nil {
+			o.ProxyClientCAs, o.TLS = s.shard.cas, requestClientCerts(o.TLS)
+		}
 	}
 }
 
@@ -247,6 +265,7 @@ func (s *server) shardLMTP(cfg *config.Config, o *smtpserver.Options) {
 	}
 	d := proxyDialer(cfg)
 	o.Dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	o.RelayTLS = s.shard.client
 	o.Route = func(ctx context.Context, users []*store.User) (string, error) {
 		if len(users) == 0 {
 			return "", nil
@@ -271,16 +290,26 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 		d := proxyDialer(cfg)
 		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 		o.Route = func(ctx context.Context, p *store.Principal) (string, error) { return s.homeEndpoint(ctx, p, "pop3") }
+		o.ProxyTLS = s.shard.client
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("pop3")
 		o.ProxyPeer = s.isFrontendIP
+		if s.shard.cas != nil {
+			o.ProxyClientCAs, o.TLS = s.shard.cas, requestClientCerts(o.TLS)
+		}
 	}
 }
 
 // proxyLogin admits a login a registered frontend proxies, for feature.
 func (s *server) proxyLogin(feature string) func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
 	return func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
+		if s.shard.cas != nil {
+			// The server verified the frontend's client certificate
+			// (ProxyClientCAs): the service identity, wherever the
+			// frontend connects from.
+			return s.authn.ProxyLogin(ctx, login, remote, feature)
+		}
 		if err := s.fromFrontend(ctx, frontend); err != nil {
 			if !errors.Is(err, errNotFrontend) {
 				// The registry could not be read: a temporary failure,

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +19,9 @@ import (
 
 // Options configure a backup run.
 type Options struct {
-	Dir    string   // the backup directory (created if missing)
+	Dir string // the backup directory (created if missing), or s3://BUCKET/PREFIX
+	// S3 reaches the object store when Dir is an s3:// location.
+	S3     S3Config
 	Logins []string // the stores of these users; none: every user's
 	Tenant string   // with no Logins: only this tenant's users ("" every tenant)
 	// Progress, when set, is told about the work as it goes (from the
@@ -104,12 +105,14 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 	} else if opts.Tenant != "" {
 		return nil, fmt.Errorf("name users or a tenant, not both: %w", store.ErrInvalid)
 	}
-	if err := os.MkdirAll(filepath.Join(opts.Dir, "objects"), 0o700); err != nil {
-		return nil, fmt.Errorf("backup directory: %w", err)
-	}
-	runs, err := listRuns(opts.Dir)
+	r, err := openRepo(ctx, Location{Path: opts.Dir, S3: opts.S3}, true)
 	if err != nil {
-		return nil, fmt.Errorf("backup directory: %w", err)
+		return nil, err
+	}
+	defer r.close()
+	runs, err := listRuns(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("backup location: %w", err)
 	}
 	// Each store's latest entry over the earlier runs: an incremental
 	// builds on it. A damaged manifest stops the backup (a run would
@@ -119,27 +122,29 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 		run int
 	}
 	prev := map[string]latest{}
-	for _, r := range runs {
-		if !hasManifest(opts.Dir, r) {
+	for _, n := range runs {
+		if ok, err := hasManifest(ctx, r, n); err != nil {
+			return nil, fmt.Errorf("the backup in %s: %w", r, err)
+		} else if !ok {
 			continue
 		}
-		pm, err := readManifest(opts.Dir, r)
+		pm, err := readManifest(ctx, r, n)
 		if err != nil {
-			return nil, fmt.Errorf("the backup in %s: %w (take a full backup into a new directory)", opts.Dir, err)
+			return nil, fmt.Errorf("the backup in %s: %w (take a full backup into a new location)", r, err)
 		}
 		for _, e := range pm.Stores {
-			prev[e.Login] = latest{e, r}
+			prev[e.Login] = latest{e, n}
 		}
 	}
 	run := 1
 	if len(runs) > 0 {
 		run = runs[len(runs)-1] + 1
 	}
-	rd := runDir(opts.Dir, run)
-	if err := os.MkdirAll(rd, 0o700); err != nil {
-		return nil, fmt.Errorf("backup directory: %w", err)
+	if err := r.beginRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("backup location: %w", err)
 	}
-	w := &writer{dir: opts.Dir, progress: opts.Progress}
+	rd := runName(run)
+	w := &writer{r: r, progress: opts.Progress}
 	m := &Manifest{Format: FormatVersion, Run: run, Started: start.UTC()}
 	sum := &Summary{Run: run, Dir: opts.Dir}
 	for i, login := range logins {
@@ -161,7 +166,7 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 	}
 	m.Finished = now().UTC()
 	m.Objects, m.ObjectBytes = w.objects, w.objectBytes
-	if err := writeManifest(rd, m); err != nil {
+	if err := writeManifest(ctx, r, rd, m); err != nil {
 		return nil, err
 	}
 	sum.Stores, sum.Objects, sum.ObjectBytes = m.Stores, w.objects, w.objectBytes
@@ -169,41 +174,35 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 	return sum, nil
 }
 
-func writeManifest(rd string, m *Manifest) error {
+func writeManifest(ctx context.Context, r repo, rd string, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
 	data = append(data, '\n')
 	h := sha256.Sum256(data)
-	if err := writeFileSync(filepath.Join(rd, "manifest.sha256"), []byte(hex.EncodeToString(h[:])+"\n")); err != nil {
+	if err := writeRepoFile(ctx, r, rd+"/manifest.sha256", []byte(hex.EncodeToString(h[:])+"\n")); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
-	// The manifest last, by rename: the run counts once it is there.
-	tmp := filepath.Join(rd, ".manifest.json.tmp")
-	if err := writeFileSync(tmp, data); err != nil {
+	// The manifest last (by rename, or one PUT): the run counts once it
+	// is there.
+	if err := writeRepoFile(ctx, r, rd+"/manifest.json", data); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(rd, "manifest.json")); err != nil {
-		return fmt.Errorf("manifest: %w", err)
-	}
-	return syncDir(rd)
+	return nil
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// writeRepoFile writes name whole and durably.
+func writeRepoFile(ctx context.Context, r repo, name string, data []byte) error {
+	f, err := r.create(ctx, name)
 	if err != nil {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		f.abort()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return f.commit(ctx)
 }
 
 func syncDir(dir string) error {
@@ -217,27 +216,12 @@ func syncDir(dir string) error {
 
 // writer writes one run's objects and store files.
 type writer struct {
-	dir         string
+	r           repo
 	progress    func(Progress)
 	prog        Progress
 	objects     int64
 	objectBytes int64
 	lastReport  time.Time
-	unsynced    []string        // objects written and not yet made durable
-	dirs        map[string]bool // object directories known to exist
-}
-
-// flush makes the objects written so far durable (syncObjects: one
-// syncfs on Linux, else an fsync per file and directory).
-func (w *writer) flush() error {
-	if len(w.unsynced) == 0 {
-		return nil
-	}
-	if err := syncObjects(w.dir, w.unsynced); err != nil {
-		return fmt.Errorf("make objects durable: %w", err)
-	}
-	w.unsynced = w.unsynced[:0]
-	return nil
 }
 
 func (w *writer) report() {
@@ -338,15 +322,15 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 		pos = st2.ModSeq
 	}
 	// Write the records, once the objects they name are durable.
-	if err := w.flush(); err != nil {
+	if err := w.r.flush(octx); err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("%d.jsonl", n)
-	f, err := os.OpenFile(filepath.Join(rd, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := w.r.create(octx, rd+"/"+name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store file: %w", err)
 	}
-	defer f.Close()
+	defer f.abort()
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
 	bw := bufio.NewWriterSize(cw, 256<<10)
@@ -417,8 +401,8 @@ func (w *writer) backupStore(ctx context.Context, b store.Backend, login, rd str
 	if err := bw.Flush(); err != nil {
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		return nil, err
+	if err := f.commit(octx); err != nil {
+		return nil, fmt.Errorf("store file: %w", err)
 	}
 	e.Size, e.SHA256 = cw.n, hex.EncodeToString(h.Sum(nil))
 	return e, nil
@@ -615,7 +599,7 @@ func (w *writer) listFolders(ctx context.Context, b store.Backend, folders map[i
 // (a restored item is in the journal, so in changed), or in a folder that
 // no longer exists.
 func (w *writer) purgedSince(ctx context.Context, b store.Backend, login string, baseRun int, folders map[int64]*store.Folder, changed map[int64]int64) ([]int64, error) {
-	base, err := loadStore(w.dir, login, baseRun)
+	base, err := loadStore(ctx, w.r, login, baseRun)
 	if err != nil {
 		return nil, fmt.Errorf("the run this one builds on: %w", err)
 	}
@@ -732,7 +716,9 @@ func (w *writer) item(ctx context.Context, b store.Backend, it *store.Item, open
 		r.DeletedAt = time.Time{}
 	}
 	if validHash(h) {
-		if fi, err := os.Stat(objectPath(w.dir, h)); err == nil && fi.Size() == it.Size {
+		if ok, err := w.r.hasObject(ctx, h, it.Size); err != nil {
+			return nil, fmt.Errorf("backup object %s: %w", h, err)
+		} else if ok {
 			return r, nil
 		}
 	}
@@ -753,7 +739,7 @@ func (w *writer) item(ctx context.Context, b store.Backend, it *store.Item, open
 		return nil, fmt.Errorf("read item %d: %w", it.ID, err)
 	}
 	defer rc.Close()
-	got, n, err := w.putObject(rc)
+	got, n, err := w.putObject(ctx, rc)
 	if err != nil {
 		return nil, fmt.Errorf("item %d: %w", it.ID, err)
 	}
@@ -768,54 +754,16 @@ func openDeleted(ctx context.Context, b store.Backend, it *store.Item) (io.ReadC
 
 // putObject copies r into a new object (unless one with its hash exists)
 // and returns the hash and size.
-func (w *writer) putObject(r io.Reader) (string, int64, error) {
-	tmpDir := filepath.Join(w.dir, "objects", "tmp")
-	if !w.dirs[tmpDir] {
-		if err := os.MkdirAll(tmpDir, 0o700); err != nil {
-			return "", 0, err
-		}
-		if w.dirs == nil {
-			w.dirs = map[string]bool{}
-		}
-		w.dirs[tmpDir] = true
-	}
-	f, err := os.CreateTemp(tmpDir, "obj-")
+func (w *writer) putObject(ctx context.Context, r io.Reader) (string, int64, error) {
+	sum, n, wrote, err := w.r.putObject(ctx, r)
 	if err != nil {
 		return "", 0, err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	if err != nil {
-		f.Close()
-		return "", 0, fmt.Errorf("copy content: %w", err)
+	if wrote {
+		w.objects++
+		w.objectBytes += n
+		w.prog.Objects, w.prog.Bytes = w.objects, w.prog.Bytes+n
 	}
-	if err := f.Close(); err != nil {
-		return "", 0, err
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	dst := objectPath(w.dir, sum)
-	if fi, err := os.Stat(dst); err == nil && fi.Size() == n {
-		return sum, n, nil
-	}
-	if d := filepath.Dir(dst); !w.dirs[d] {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return "", 0, err
-		}
-		if w.dirs == nil {
-			w.dirs = map[string]bool{}
-		}
-		w.dirs[d] = true
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return "", 0, err
-	}
-	// Made durable together before the run's files name them (flush).
-	w.unsynced = append(w.unsynced, dst)
-	w.objects++
-	w.objectBytes += n
-	w.prog.Objects, w.prog.Bytes = w.objects, w.prog.Bytes+n
 	return sum, n, nil
 }
 

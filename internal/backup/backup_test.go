@@ -292,7 +292,7 @@ func TestRoundTrip(t *testing.T) {
 			if len(sum.Stores) != 2 || sum.Objects == 0 {
 				t.Fatalf("summary: %+v", sum)
 			}
-			if _, err := backup.Verify(context.Background(), dir, nil); err != nil {
+			if _, err := backup.Verify(context.Background(), backup.Location{Path: dir}, nil); err != nil {
 				t.Fatalf("verify a fresh backup: %v", err)
 			}
 			want := snap(t, src, "alice")
@@ -371,7 +371,7 @@ func TestIncremental(t *testing.T) {
 			if _, err := backup.Run(ctx, s, backup.Options{Dir: dir, Logins: []string{"alice"}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := backup.Verify(ctx, dir, nil); err != nil {
+			if _, err := backup.Verify(ctx, backup.Location{Path: dir}, nil); err != nil {
 				t.Fatal(err)
 			}
 			want := snap(t, s, "alice")
@@ -565,7 +565,7 @@ func TestDamagedBackup(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := damage(t, dir, c.f)
-			_, err := backup.Verify(ctx, d, nil)
+			_, err := backup.Verify(ctx, backup.Location{Path: d}, nil)
 			if !errors.Is(err, backup.ErrDamaged) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("verify: %v, want damage naming %q", err, c.want)
 			}

@@ -69,17 +69,48 @@ func BenchmarkBackup(b *testing.B) {
 		appendMsg(b, ctx, s, folders[i%len(folders)].ID, m, day0.Add(time.Duration(i)*time.Minute), `\Seen`)
 	}
 	b.Logf("store: %d items, %.1f MB, filled in %s (%s)", n, float64(total)/1e6, time.Since(t0).Round(time.Second), s.Backend)
-	dir := b.TempDir()
+	// The backup locations: a directory (default) and/or a bucket of a
+	// real S3 server on loopback (versitygw, posix backend, on the same
+	// disk): ROOST_BENCH_BACKUP_TARGETS=dir,s3.
+	targets := strings.Split(os.Getenv("ROOST_BENCH_BACKUP_TARGETS"), ",")
+	if targets[0] == "" {
+		targets = []string{"dir"}
+	}
+	var srv *testenv.S3
+	for _, target := range targets {
+		var newLoc func() backup.Location
+		switch target {
+		case "dir":
+			newLoc = func() backup.Location { return backup.Location{Path: b.TempDir()} }
+		case "s3":
+			if srv == nil {
+				srv = testenv.StartS3(b)
+			}
+			newLoc = func() backup.Location {
+				return backup.Location{Path: "s3://" + srv.Bucket(b) + "/bench", S3: backup.S3Config{Endpoint: srv.Endpoint,
+					AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, NoTLS: true, TempDir: b.TempDir()}}
+			}
+		default:
+			b.Fatalf("ROOST_BENCH_BACKUP_TARGETS: %q is not dir or s3", target)
+		}
+		b.Run(target, func(b *testing.B) { benchTarget(b, target, s, ctx, folders, n, newLoc) })
+	}
+}
+
+// benchTarget runs the full, incremental and restore steps against the
+// locations newLoc makes.
+func benchTarget(b *testing.B, target string, s *testenv.Store, ctx context.Context, folders []*store.Folder, n int, newLoc func() backup.Location) {
+	loc := newLoc()
 	bg := context.Background()
 
 	b.Run("full", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			d := dir
+			d := loc
 			if i > 0 {
-				d = b.TempDir()
+				d = newLoc()
 			}
 			t := time.Now()
-			sum, err := backup.Run(bg, s, backup.Options{Dir: d})
+			sum, err := backup.Run(bg, s, backup.Options{Dir: d.Path, S3: d.S3})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -94,16 +125,16 @@ func BenchmarkBackup(b *testing.B) {
 			changes := n / 100
 			for k := 0; k < changes/2; k++ {
 				f := folders[k%len(folders)]
-				if _, err := s.UpdateFlags(ctx, f.ID, []uint32{uint32(1 + (k*37+i)%(n/len(folders)))}, store.FlagsAdd, []string{fmt.Sprintf("$b%d", i)}); err != nil {
+				if _, err := s.UpdateFlags(ctx, f.ID, []uint32{uint32(1 + (k*37+i)%(n/len(folders)))}, store.FlagsAdd, []string{fmt.Sprintf("$b%d%s", i, target)}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for k := 0; k < changes-changes/2; k++ {
-				appendMsg(b, ctx, s, folders[0].ID, benchMessage(n+i*changes+k+1), day0)
+				appendMsg(b, ctx, s, folders[0].ID, benchMessage(n+i*changes+k+1)+target, day0)
 			}
 			b.StartTimer()
 			t := time.Now()
-			sum, err := backup.Run(bg, s, backup.Options{Dir: dir})
+			sum, err := backup.Run(bg, s, backup.Options{Dir: loc.Path, S3: loc.S3})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -119,7 +150,7 @@ func BenchmarkBackup(b *testing.B) {
 			dst.User(b, "acme", store.User{Login: "alice", Active: true}, "")
 			b.StartTimer()
 			t := time.Now()
-			r, err := backup.Restore(bg, dst, backup.RestoreOptions{Dir: dir, Login: "alice"})
+			r, err := backup.Restore(bg, dst, backup.RestoreOptions{Dir: loc.Path, S3: loc.S3, Login: "alice"})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -3,7 +3,8 @@
 // role, the owner's subscriptions, properties and ACLs), the items (flags,
 // keywords, internal dates, object index, content), the store's settings
 // (Sieve scripts, out-of-office, METADATA) and the deleted-but-not-purged
-// items, written to a directory:
+// items, written to a directory or to a key prefix of an S3 bucket
+// (s3://BUCKET/PREFIX, repo_s3.go), under the same names:
 //
 //	DIR/objects/ab/<sha256>          content, named by its SHA-256 (stored once)
 //	DIR/runs/000001/manifest.json    one per run: the stores, their journal
@@ -12,7 +13,8 @@
 //
 // Invariants:
 //   - An object is written (and fsynced) before any file that names it, and
-//     a run's manifest is written last, by rename: a run without a manifest
+//     a run's manifest is written last, by rename (on S3: by the last PUT,
+//     each PUT whole or not at all): a run without a manifest
 //     never happened, and every object a valid manifest's files name exists
 //     unless it was damaged afterwards (Verify finds it).
 //   - A store's records in a run are complete (Parent 0, a full backup) or
@@ -28,17 +30,19 @@ package backup
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -125,15 +129,6 @@ const (
 	maxRuns       = 1 << 20
 )
 
-func runDir(dir string, run int) string {
-	return filepath.Join(dir, "runs", fmt.Sprintf("%06d", run))
-}
-
-// objectPath is where content with hash h lives.
-func objectPath(dir, h string) string {
-	return filepath.Join(dir, "objects", h[:2], h)
-}
-
 // validHash reports whether h is a lowercase hex SHA-256.
 func validHash(h string) bool {
 	if len(h) != 64 {
@@ -143,20 +138,17 @@ func validHash(h string) bool {
 	return err == nil && strings.ToLower(h) == h
 }
 
-// listRuns returns the run numbers present in dir, ascending (with or
+// listRuns returns the run numbers present in r, ascending (with or
 // without a manifest).
-func listRuns(dir string) ([]int, error) {
-	ents, err := os.ReadDir(filepath.Join(dir, "runs"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+func listRuns(ctx context.Context, r repo) ([]int, error) {
+	names, err := r.runNames(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []int
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil || n <= 0 || n > maxRuns || !e.IsDir() {
+	for _, name := range names {
+		n, err := strconv.Atoi(name)
+		if err != nil || n <= 0 || n > maxRuns || name != fmt.Sprintf("%06d", n) {
 			continue
 		}
 		out = append(out, n)
@@ -167,19 +159,22 @@ func listRuns(dir string) ([]int, error) {
 
 // hasManifest reports whether run has a manifest file at all (a run
 // without one was interrupted and never counted).
-func hasManifest(dir string, run int) bool {
-	_, err := os.Stat(filepath.Join(runDir(dir, run), "manifest.json"))
-	return err == nil
+func hasManifest(ctx context.Context, r repo, run int) (bool, error) {
+	_, err := r.stat(ctx, runName(run)+"/manifest.json")
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // readManifest reads and checks a run's manifest against its checksum.
-func readManifest(dir string, run int) (*Manifest, error) {
-	rd := runDir(dir, run)
-	data, err := readBounded(filepath.Join(rd, "manifest.json"), maxManifest)
+func readManifest(ctx context.Context, r repo, run int) (*Manifest, error) {
+	rd := runName(run)
+	data, err := readBounded(ctx, r, rd+"/manifest.json", maxManifest)
 	if err != nil {
 		return nil, fmt.Errorf("run %d: manifest: %w: %w", run, ErrDamaged, err)
 	}
-	sum, err := os.ReadFile(filepath.Join(rd, "manifest.sha256"))
+	sum, err := readBounded(ctx, r, rd+"/manifest.sha256", 1024)
 	if err != nil {
 		return nil, fmt.Errorf("run %d: manifest checksum: %w: %w", run, ErrDamaged, err)
 	}
@@ -208,8 +203,8 @@ func readManifest(dir string, run int) (*Manifest, error) {
 	return &m, nil
 }
 
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+func readBounded(ctx context.Context, r repo, path string, limit int64) ([]byte, error) {
+	f, err := r.open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -226,9 +221,8 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 // readStoreFile reads a store's records, checking the file's checksum
 // and size against the manifest entry.
-func readStoreFile(dir string, run int, e StoreEntry) ([]Record, error) {
-	path := filepath.Join(runDir(dir, run), e.File)
-	f, err := os.Open(path)
+func readStoreFile(ctx context.Context, r repo, run int, e StoreEntry) ([]Record, error) {
+	f, err := r.open(ctx, runName(run)+"/"+e.File)
 	if err != nil {
 		return nil, fmt.Errorf("run %d: store %q: %w: %w", run, e.Login, ErrDamaged, err)
 	}
@@ -280,9 +274,9 @@ func readStoreFile(dir string, run int, e StoreEntry) ([]Record, error) {
 }
 
 // checkObject reads an object whole and checks its size and hash.
-func checkObject(dir, h string, size int64) error {
-	f, err := os.Open(objectPath(dir, h))
-	if errors.Is(err, os.ErrNotExist) {
+func checkObject(ctx context.Context, r repo, h string, size int64) error {
+	f, err := r.open(ctx, objectName(h))
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("object %s is missing: %w", h, ErrDamaged)
 	}
 	if err != nil {
@@ -303,6 +297,59 @@ func checkObject(dir, h string, size int64) error {
 	return nil
 }
 
+// checkAll checks the objects (hash → size) with checkObject, r.readers()
+// at a time, and calls done for each from the calling goroutine; done
+// returning false stops the check. The error is the context's.
+func checkAll(parent context.Context, r repo, objects map[string]int64, done func(h string, size int64, err error) bool) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	type result struct {
+		h    string
+		size int64
+		err  error
+	}
+	jobs := make(chan string)
+	results := make(chan result)
+	n := max(1, r.readers())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range jobs {
+				size := objects[h]
+				err := checkObject(ctx, r, h, size)
+				select {
+				case results <- result{h, size, err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for h := range objects {
+			select {
+			case jobs <- h:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	for res := range results {
+		if !done(res.h, res.size, res.err) {
+			cancel()
+			break
+		}
+	}
+	// Drain, so that the workers end before the objects map is reused.
+	for range results {
+	}
+	return parent.Err()
+}
+
 // chain returns a store's records as of run: the full run's, then each
 // later incremental's applied in order (a later record of an item
 // replaces an earlier one, "gone" removes it; folders and properties come
@@ -317,8 +364,8 @@ type state struct {
 
 // loadStore rebuilds the state of login's store at the latest run that
 // holds it (or at run, when > 0).
-func loadStore(dir, login string, run int) (*state, error) {
-	runs, err := listRuns(dir)
+func loadStore(ctx context.Context, r repo, login string, run int) (*state, error) {
+	runs, err := listRuns(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -329,11 +376,13 @@ func loadStore(dir, login string, run int) (*state, error) {
 		if run > 0 && runs[i] != run {
 			continue
 		}
-		if !hasManifest(dir, runs[i]) {
+		if ok, err := hasManifest(ctx, r, runs[i]); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
 		manifests++
-		mm, err := readManifest(dir, runs[i])
+		mm, err := readManifest(ctx, r, runs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -343,10 +392,10 @@ func loadStore(dir, login string, run int) (*state, error) {
 		}
 	}
 	if m == nil && manifests == 0 && run == 0 {
-		return nil, fmt.Errorf("%s holds no backup (no backup run with a manifest): give the --to directory of roost backup", dir)
+		return nil, fmt.Errorf("%s holds no backup (no backup run with a manifest): give the --to location of roost backup", r)
 	}
 	if m == nil {
-		return nil, fmt.Errorf("the backup in %s holds no store of %q", dir, login)
+		return nil, fmt.Errorf("the backup in %s holds no store of %q", r, login)
 	}
 	// Walk back to the full run.
 	type step struct {
@@ -361,7 +410,7 @@ func loadStore(dir, login string, run int) (*state, error) {
 		if e.Parent == 0 {
 			break
 		}
-		pm, err := readManifest(dir, e.Parent)
+		pm, err := readManifest(ctx, r, e.Parent)
 		if err != nil {
 			return nil, fmt.Errorf("store %q: the run %d it builds on: %w", login, e.Parent, err)
 		}
@@ -373,24 +422,24 @@ func loadStore(dir, login string, run int) (*state, error) {
 	}
 	st := &state{Entry: steps[0].e, Run: latest, Items: map[int64]Record{}}
 	for i := len(steps) - 1; i >= 0; i-- {
-		recs, err := readStoreFile(dir, steps[i].run, steps[i].e)
+		recs, err := readStoreFile(ctx, r, steps[i].run, steps[i].e)
 		if err != nil {
 			return nil, err
 		}
 		last := i == 0
-		for _, r := range recs {
-			switch r.T {
+		for _, rec := range recs {
+			switch rec.T {
 			case "item":
-				st.Items[r.ID] = r
+				st.Items[rec.ID] = rec
 			case "gone":
-				delete(st.Items, r.ID)
+				delete(st.Items, rec.ID)
 			case "folder":
 				if last {
-					st.Folders = append(st.Folders, r)
+					st.Folders = append(st.Folders, rec)
 				}
 			case "props":
 				if last {
-					st.Props = r.Props
+					st.Props = rec.Props
 				}
 			}
 		}

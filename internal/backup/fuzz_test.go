@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,7 +24,7 @@ func FuzzLoadStore(f *testing.F) {
 	f.Add([]byte{}, []byte(`{"format":"roost-backup/1","run":1,"stores":[{"login":"a","file":"1.jsonl","parent":5}]}`))
 	f.Fuzz(func(t *testing.T, store, manifest []byte) {
 		dir := t.TempDir()
-		rd := runDir(dir, 1)
+		rd := filepath.Join(dir, filepath.FromSlash(runName(1)))
 		if err := os.MkdirAll(rd, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -36,13 +37,42 @@ func FuzzLoadStore(f *testing.F) {
 		os.WriteFile(filepath.Join(rd, "manifest.json"), manifest, 0o600)
 		ms := sha256.Sum256(manifest)
 		os.WriteFile(filepath.Join(rd, "manifest.sha256"), []byte(hex.EncodeToString(ms[:])), 0o600)
-		st, err := loadStore(dir, "a", 0)
+		st, err := loadStore(t.Context(), &dirRepo{dir: dir}, "a", 0)
 		if err != nil {
 			return
 		}
 		for _, r := range st.Items {
 			if !validHash(r.Hash) {
 				t.Fatalf("an item without a valid hash was accepted: %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzParseS3: whatever location a request names, an accepted one has a
+// valid bucket name and a prefix that is empty or ends in "/", with no
+// empty, "." or ".." part (keys stay under it).
+func FuzzParseS3(f *testing.F) {
+	for _, s := range []string{"s3://bucket/prefix", "s3://b.b-b/a/b/", "s3://bucket", "s3://bucket/../x", "s3://BUCKET/x", "s3:///x", "s3://bucket//x", "/dir"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, loc string) {
+		bucket, prefix, err := ParseS3(loc)
+		if err != nil {
+			return
+		}
+		if len(bucket) < 3 || len(bucket) > 63 || strings.Trim(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+			t.Fatalf("%q: bucket %q accepted", loc, bucket)
+		}
+		if prefix == "" {
+			return
+		}
+		if !strings.HasSuffix(prefix, "/") || strings.HasPrefix(prefix, "/") {
+			t.Fatalf("%q: prefix %q", loc, prefix)
+		}
+		for _, p := range strings.Split(strings.TrimSuffix(prefix, "/"), "/") {
+			if p == "" || p == "." || p == ".." {
+				t.Fatalf("%q: prefix %q has part %q", loc, prefix, p)
 			}
 		}
 	})

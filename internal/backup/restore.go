@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +13,9 @@ import (
 
 // RestoreOptions say what to restore and where.
 type RestoreOptions struct {
-	Dir   string // the backup directory
+	Dir string // the backup directory, or s3://BUCKET/PREFIX
+	// S3 reaches the object store when Dir is an s3:// location.
+	S3    S3Config
 	Login string // whose store (the backup's and the target's)
 	// Folder restores only this folder (a path such as "Projects/2026",
 	// or a special-use role such as "inbox") and its subfolders; "" is
@@ -58,7 +59,12 @@ const maxWarnings = 200
 // checked (manifests, store files, and every object to restore hashed);
 // a damaged one is refused with ErrDamaged.
 func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*RestoreSummary, error) {
-	st, err := loadStore(opts.Dir, opts.Login, 0)
+	r, err := openRepo(ctx, Location{Path: opts.Dir, S3: opts.S3}, false)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	st, err := loadStore(ctx, r, opts.Login, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -144,17 +150,21 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 		sum.Items++
 	}
 	// Check every object to restore before writing anything.
-	checked := map[string]bool{}
+	objects := map[string]int64{}
 	for _, its := range selected {
 		for _, it := range its {
-			if checked[it.Hash] {
-				continue
-			}
-			if err := checkObject(opts.Dir, it.Hash, it.Size); err != nil {
-				return nil, fmt.Errorf("refusing to restore from %s: %w", opts.Dir, err)
-			}
-			checked[it.Hash] = true
+			objects[it.Hash] = it.Size
 		}
+	}
+	var damaged error
+	if err := checkAll(ctx, r, objects, func(_ string, _ int64, err error) bool {
+		damaged = err
+		return err == nil
+	}); err != nil {
+		return nil, err
+	}
+	if damaged != nil {
+		return nil, fmt.Errorf("refusing to restore from %s: %w", r, damaged)
 	}
 
 	octx, ts, _, err := openStore(ctx, b, opts.Login, true)
@@ -305,7 +315,7 @@ func Restore(ctx context.Context, b store.Backend, opts RestoreOptions) (*Restor
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
-			fh, err := os.Open(objectPath(opts.Dir, it.Hash))
+			fh, err := r.open(ctx, objectName(it.Hash))
 			if err != nil {
 				return sum, fmt.Errorf("object %s: %w", it.Hash, err)
 			}

@@ -19,56 +19,61 @@ type VerifyReport struct {
 // maxVerifyErrors bounds the problems a report lists.
 const maxVerifyErrors = 1000
 
-// Verify checks every run of the backup in dir: each manifest against
+// Verify checks every run of the backup at loc (a directory or an s3://
+// location): each manifest against
 // its checksum, each store file against the manifest, and every object a
 // store file names, read whole and hashed. The report lists every
 // problem; the error is non-nil (wrapping ErrDamaged) when there is one.
-func Verify(ctx context.Context, dir string, progress func(done, all int64)) (*VerifyReport, error) {
+func Verify(ctx context.Context, loc Location, progress func(done, all int64)) (*VerifyReport, error) {
 	rep := &VerifyReport{}
 	add := func(err error) {
 		if len(rep.Errors) < maxVerifyErrors {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 	}
-	runs, err := listRuns(dir)
+	r, err := openRepo(ctx, loc, false)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", dir, err)
+		return nil, err
+	}
+	defer r.close()
+	runs, err := listRuns(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r, err)
 	}
 	objects := map[string]int64{}
 	for _, run := range runs {
-		if !hasManifest(dir, run) {
+		if ok, err := hasManifest(ctx, r, run); err != nil {
+			return nil, fmt.Errorf("read %s: %w", r, err)
+		} else if !ok {
 			continue // interrupted: never counted, restore ignores it
 		}
 		rep.Runs++
-		m, err := readManifest(dir, run)
+		m, err := readManifest(ctx, r, run)
 		if err != nil {
 			add(err)
 			continue
 		}
 		for _, e := range m.Stores {
 			rep.Stores++
-			recs, err := readStoreFile(dir, run, e)
+			recs, err := readStoreFile(ctx, r, run, e)
 			if err != nil {
 				add(err)
 				continue
 			}
-			for _, r := range recs {
-				if r.T == "item" {
+			for _, rec := range recs {
+				if rec.T == "item" {
 					rep.Items++
-					objects[r.Hash] = r.Size
+					objects[rec.Hash] = rec.Size
 				}
 			}
 		}
 	}
 	if rep.Runs == 0 {
-		add(fmt.Errorf("%s holds no backup run with a manifest", dir))
+		add(fmt.Errorf("%s holds no backup run with a manifest", r))
 	}
 	var done int64
-	for h, size := range objects {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := checkObject(dir, h, size); err != nil {
+	if err := checkAll(ctx, r, objects, func(h string, size int64, err error) bool {
+		if err != nil {
 			add(err)
 		} else {
 			rep.Bytes += size
@@ -78,6 +83,9 @@ func Verify(ctx context.Context, dir string, progress func(done, all int64)) (*V
 		if progress != nil {
 			progress(done, int64(len(objects)))
 		}
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	if len(rep.Errors) > 0 {
 		if len(rep.Errors) == 1 {

@@ -179,6 +179,9 @@ admin_listen = ":8444"
 ssl_certificate_file = %[4]q
 ssl_private_key_file = %[5]q
 ssl_ca_file = %[6]q
+ssl_client_certificate_file = %[4]q
+ssl_client_key_file = %[5]q
+lmtp_require_client_certificate = true
 server_name = "mail.example.com"
 public_hostname = "mail.example.net"
 public_ports = ["imaps=993", "https=443"]
@@ -205,6 +208,7 @@ ldap_network_timeout = 3
 ldap_tenant = "example"
 ldap_group_search_filter = "(objectClass=group)"
 ldap_groupname_attribute = "sAMAccountName"
+ldap_group_unique_attribute = "objectSid"
 ldap_group_emailaddress_attribute = "mail"
 ldap_groupmembers_attribute = "memberUid"
 ldap_groupmembers_attribute_type = "text"

@@ -424,6 +424,26 @@ func (c *Config) checkTLS(p *problems) {
 			}
 		}
 	}
+	const ccert, ckey = "ssl_client_certificate_file", "ssl_client_key_file"
+	if p.ok(ccert, ckey) {
+		switch {
+		case c.SSLClientCertificateFile != "" && c.SSLClientKeyFile == "":
+			p.add(ckey, "must be set when ssl_client_certificate_file is set")
+		case c.SSLClientCertificateFile == "" && c.SSLClientKeyFile != "":
+			p.add(ccert, "must be set when ssl_client_key_file is set")
+		case c.SSLClientCertificateFile != "" && c.SSLCAFile == "":
+			p.add(ccert, "needs ssl_ca_file (to check the backends' certificates)")
+		case c.SSLClientCertificateFile != "":
+			if checkFile(p, ccert, c.SSLClientCertificateFile) && checkFile(p, ckey, c.SSLClientKeyFile) {
+				if _, err := tls.LoadX509KeyPair(c.SSLClientCertificateFile, c.SSLClientKeyFile); err != nil {
+					p.add(ccert, "%v", err)
+				}
+			}
+		}
+	}
+	if p.ok("lmtp_require_client_certificate") && c.LMTPRequireClientCert && c.SSLCAFile == "" {
+		p.add("lmtp_require_client_certificate", "needs ssl_ca_file")
+	}
 	if p.ok("ssl_ca_file") && c.SSLCAFile != "" && checkFile(p, "ssl_ca_file", c.SSLCAFile) {
 		data, err := os.ReadFile(c.SSLCAFile)
 		switch {
@@ -631,6 +651,7 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_emailaddress_attribute", c.LDAPEmailAttribute}, {"ldap_emailaliases_attribute", c.LDAPEmailAliasesAttr},
 		{"ldap_fullname_attribute", c.LDAPFullnameAttribute}, {"ldap_nonactive_attribute", c.LDAPNonactiveAttribute},
 		{"ldap_isadmin_attribute", c.LDAPIsadminAttribute}, {"ldap_groupname_attribute", c.LDAPGroupnameAttribute},
+		{"ldap_group_unique_attribute", c.LDAPGroupUniqueAttr},
 		{"ldap_group_emailaddress_attribute", c.LDAPGroupEmailAttribute}, {"ldap_groupmembers_attribute", c.LDAPGroupMembersAttr},
 		{"ldap_groupmembers_relation_attribute", c.LDAPGroupMembersRelAttr}, {"ldap_group_security_attribute", c.LDAPGroupSecurityAttr},
 		{"ldap_group_hidden_attribute", c.LDAPGroupHiddenAttr}, {"ldap_sendas_attribute", c.LDAPSendasAttribute},
@@ -746,9 +767,11 @@ func (c *Config) checkCluster(p *problems) {
 		checkList(p, "node_roles", c.NodeRoles, []string{"frontend", "backend"})
 	}
 	if p.ok("shard_secret_file") && len(c.NodeRoles) > 0 {
+		mtls := c.SSLCAFile != "" && (!c.IsFrontend() || c.SSLClientCertificateFile != "")
 		switch {
+		case c.ShardSecretFile == "" && !mtls:
+			p.add("shard_secret_file", "required with node_roles (or mutual TLS: ssl_ca_file, and on a frontend ssl_client_certificate_file)")
 		case c.ShardSecretFile == "":
-			p.add("shard_secret_file", "required with node_roles")
 		case !filepath.IsAbs(c.ShardSecretFile):
 			p.add("shard_secret_file", "%q: must be an absolute path", c.ShardSecretFile)
 		}

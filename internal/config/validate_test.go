@@ -152,6 +152,12 @@ var validationCases = []struct {
 	{"cert files missing", "ssl_certificate_file = \"/nonexistent/c.pem\"\nssl_private_key_file = \"/nonexistent/k.pem\"", []want{{"ssl_certificate_file", "does not exist"}, {"ssl_private_key_file", "does not exist"}}},
 	{"cert is a directory", "ssl_certificate_file = \"/\"\nssl_private_key_file = \"/\"", []want{{"ssl_certificate_file", "not a regular file"}, {"ssl_private_key_file", "not a regular file"}}},
 	{"ca missing", `ssl_ca_file = "/nonexistent/ca.pem"`, []want{{"ssl_ca_file", "does not exist"}}},
+	{"client cert without key", `ssl_client_certificate_file = "/etc/ssl/node.pem"`, []want{{"ssl_client_key_file", "must be set when ssl_client_certificate_file is set"}}},
+	{"client key without cert", `ssl_client_key_file = "/etc/ssl/node.key"`, []want{{"ssl_client_certificate_file", "must be set when ssl_client_key_file is set"}}},
+	{"client cert without ca", "ssl_client_certificate_file = \"/etc/ssl/node.pem\"\nssl_client_key_file = \"/etc/ssl/node.key\"", []want{{"ssl_client_certificate_file", "needs ssl_ca_file"}}},
+	{"lmtp client cert without ca", `lmtp_require_client_certificate = true`, []want{{"lmtp_require_client_certificate", "needs ssl_ca_file"}}},
+	{"lmtp client cert not a bool", `lmtp_require_client_certificate = "yes"`, []want{{"lmtp_require_client_certificate", ""}}},
+	{"frontend with a client cert but no ca", "node_roles = [\"frontend\"]\nssl_client_certificate_file = \"/etc/ssl/node.pem\"\nssl_client_key_file = \"/etc/ssl/node.key\"\nblob_store = \"s3\"\ns3_endpoint = \"s3:9000\"\ns3_bucket = \"mail\"\ns3_access_key = \"k\"\ns3_secret_key = \"s\"", []want{{"shard_secret_file", "mutual TLS"}, {"ssl_client_certificate_file", "needs ssl_ca_file"}}},
 	{"server_name space", `server_name = "mail example.com"`, []want{{"server_name", "not a valid host name"}}},
 	{"server_name hyphen", `server_name = "-mail.example.com"`, []want{{"server_name", "not a valid host name"}}},
 	{"public_hostname space", `public_hostname = "mail example.com"`, []want{{"public_hostname", "not a valid host name"}}},
@@ -182,6 +188,7 @@ var validationCases = []struct {
 	{"ldap isadmin attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_isadmin_attribute = \"1.2.x\"", []want{{"ldap_isadmin_attribute", "not an LDAP attribute name"}}},
 	{"ldap cache ttl negative", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_auth_cache_ttl = -1", []want{{"ldap_auth_cache_ttl", "minimum of 0"}}},
 	{"ldap group filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_group_search_filter = \"objectClass=group\"", []want{{"ldap_group_search_filter", "not an LDAP filter"}}},
+	{"ldap group unique attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_group_unique_attribute = \"entry(UUID\"", []want{{"ldap_group_unique_attribute", "not an LDAP attribute name"}}},
 	{"ldap groupname attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_groupname_attribute = \"c n\"", []want{{"ldap_groupname_attribute", "not an LDAP attribute name"}}},
 	{"ldap group mail attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_group_emailaddress_attribute = \"m;x\"", []want{{"ldap_group_emailaddress_attribute", "not an LDAP attribute name"}}},
 	{"ldap members attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_groupmembers_attribute = \"-m\"", []want{{"ldap_groupmembers_attribute", "not an LDAP attribute name"}}},
@@ -453,4 +460,18 @@ func writeKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// TestShardMutualTLSWithoutSecret: with mutual TLS (ssl_ca_file, and a
+// client certificate on a frontend) the sharded mode needs no
+// shard_secret_file.
+func TestShardMutualTLSWithoutSecret(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeKeyPair(t, dir)
+	s3 := "blob_store = \"s3\"\ns3_endpoint = \"s3:9000\"\ns3_bucket = \"mail\"\ns3_access_key = \"k\"\ns3_secret_key = \"s\"\n"
+	backend := fmt.Sprintf("node_roles = [\"backend\"]\nssl_ca_file = %q\n", certFile) + s3
+	checkProblems(t, problems(t, backend), nil)
+	frontend := fmt.Sprintf("node_roles = [\"frontend\"]\nssl_ca_file = %q\nssl_client_certificate_file = %q\nssl_client_key_file = %q\n",
+		certFile, certFile, keyFile) + s3
+	checkProblems(t, problems(t, frontend), nil)
 }

@@ -20,6 +20,15 @@ type External interface {
 	Authenticate(ctx context.Context, login, password string) (*store.User, error)
 }
 
+// Provisioner is an External directory that can also find a user by
+// login without a password, for sign-ins a third party vouched for (a
+// Kerberos ticket): the user is provisioned just in time as at a
+// password login. store.ErrNotFound when the directory has no such user;
+// any other error means the directory could not answer.
+type Provisioner interface {
+	UserByLogin(ctx context.Context, login string) (*store.User, error)
+}
+
 // externalVerifier is what a cached external login is bound to. Roost
 // never sees an external password hash, so a cache entry cannot notice a
 // password changed in the directory: it is trusted until the cache's TTL

@@ -98,6 +98,15 @@ func (a *Authenticator) admitKerberos(ctx context.Context, id kerberos.Identity,
 	if errors.Is(err, store.ErrNotFound) && strings.Contains(id.Login, "@") {
 		u, err = a.Store.UserByAddress(sys, id.Login)
 	}
+	if pv, ok := a.External.(Provisioner); ok && (errors.Is(err, store.ErrNotFound) || (err == nil && u == nil)) {
+		// Known only to the directory (LDAP, the Unix files): its first
+		// sign-in creates the Roost user and store, as a password login
+		// would. The directory being down is a temporary failure.
+		u, err = pv.UserByLogin(ctx, id.Login)
+		if err == nil {
+			a.log().Info("kerberos sign-in: user provisioned from the directory", "principal", id.Principal, "user", u.Login)
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u == nil) {
 		a.log().Warn("kerberos sign-in refused: no such user", "principal", id.Principal, "login", id.Login, "ip", ip)
 		a.observe(ctx, AuthEvent{Login: id.Principal, IP: ip, Feature: featureOf(protocol), Reason: "unknown user"})

@@ -561,9 +561,21 @@ func (a *Authenticator) RevokeSessionID(ctx context.Context, login, id string) e
 }
 
 // RevokeSessions ends every session of login ("sign out everywhere") and
-// returns how many there were. ctx as for RevokeSessionID.
+// returns how many there were. It also revokes what the user granted
+// other applications through Roost's OpenID provider (its codes and
+// refresh tokens, docs/sso.md), which would otherwise outlive the
+// sign-out. ctx as for RevokeSessionID.
 func (a *Authenticator) RevokeSessions(ctx context.Context, login string) (int, error) {
-	return a.Store.DeleteSecrets(ctx, login, store.SecretSession)
+	n, err := a.Store.DeleteSecrets(ctx, login, store.SecretSession)
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range []store.SecretKind{store.SecretOIDCRefresh, store.SecretOIDCCode} {
+		if _, err := a.Store.DeleteSecrets(ctx, login, k); err != nil {
+			return 0, fmt.Errorf("sign %q out everywhere: %w", login, err)
+		}
+	}
+	return n, nil
 }
 
 // ListSessions lists login's sessions (Name is the session's ID). ctx as

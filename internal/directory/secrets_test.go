@@ -92,8 +92,25 @@ func TestWebSessions(t *testing.T) {
 		t.Fatalf("eve revokes alice's sessions: %v", err)
 	}
 	s3, _ := e.a.CreateSession(ctx, "alice", "pw", e.ip)
+	// What alice granted other applications through Roost's OpenID
+	// provider ends with her sessions; bob's grants stay.
+	for _, login := range []string{"alice", "bob"} {
+		for _, k := range []store.SecretKind{store.SecretOIDCRefresh, store.SecretOIDCCode} {
+			if _, err := e.st.CreateSecret(testenv.Sys, login, store.Secret{Kind: k, Name: "grafana", Hash: auth.SecretHash(string(k), login)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if n, err := e.a.RevokeSessions(alice, "alice"); err != nil || n != 2 {
 		t.Fatalf("sign out everywhere: %d %v", n, err)
+	}
+	for _, login := range []string{"alice", "bob"} {
+		for _, k := range []store.SecretKind{store.SecretOIDCRefresh, store.SecretOIDCCode} {
+			l, err := e.st.ListSecrets(testenv.Sys, login, k)
+			if want := map[string]int{"alice": 0, "bob": 1}[login]; err != nil || len(l) != want {
+				t.Errorf("after alice signed out everywhere, %s has %d %s secrets (%v), want %d", login, len(l), k, err, want)
+			}
+		}
 	}
 	for _, s := range []*directory.Session{s2, s3} {
 		if _, err := e.a.VerifySession(ctx, s.Token, e.ip); !errors.Is(err, directory.ErrBadCredentials) {

@@ -29,11 +29,16 @@ type SyncSummary struct {
 	// Orphaned users vanished from the directory: their Roost users
 	// are deleted and their stores kept as orphans (roost admin store
 	// list-orphans), as Kopano does.
-	Orphaned      int      `json:"orphaned"`
-	Groups        int      `json:"groups"` // group entries read
-	GroupsCreated int      `json:"groups_created"`
-	GroupsUpdated int      `json:"groups_updated"` // membership changed
-	Failed        int      `json:"failed"`         // entries skipped (see Errors)
+	Orphaned      int `json:"orphaned"`
+	Groups        int `json:"groups"` // group entries read
+	GroupsCreated int `json:"groups_created"`
+	GroupsUpdated int `json:"groups_updated"` // membership changed
+	// GroupsRenamed and GroupsDeleted follow the directory's groups by
+	// their unique attribute (LDAP): a renamed entry renames the Roost
+	// group, a vanished one deletes it (with the ACL entries naming it).
+	GroupsRenamed int      `json:"groups_renamed"`
+	GroupsDeleted int      `json:"groups_deleted"`
+	Failed        int      `json:"failed"` // entries skipped (see Errors)
 	Errors        []string `json:"errors,omitempty"`
 	Seconds       float64  `json:"seconds"`
 }

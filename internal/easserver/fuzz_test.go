@@ -34,10 +34,18 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(uint8(7), seed(wbxml.El(eas.Ping, "Ping", wbxml.Str(eas.Ping, "HeartbeatInterval", "1"),
 		wbxml.El(eas.Ping, "Folders", wbxml.El(eas.Ping, "Folder", wbxml.Str(eas.Ping, "Id", "1"))))))
 	f.Add(uint8(13), seed(wbxml.El(eas.Settings, "Settings", wbxml.El(eas.Settings, "Oof", wbxml.El(eas.Settings, "Get")))))
-	e := newEnv(f)
+	// A mailbox Search with every query form (index 15).
+	f.Add(uint8(15), seed(wbxml.El(eas.Search, "Search", wbxml.El(eas.Search, "Store", wbxml.Str(eas.Search, "Name", "Mailbox"),
+		wbxml.El(eas.Search, "Query", wbxml.El(eas.Search, "And", wbxml.Str(eas.AirSync, "Class", "Email"),
+			wbxml.Str(eas.AirSync, "CollectionId", "1"), wbxml.Str(eas.Search, "FreeText", "report"),
+			wbxml.El(eas.Search, "GreaterThan", wbxml.El(eas.Email, "DateReceived"), wbxml.Str(eas.Search, "Value", "2026-01-01T00:00:00.000Z")),
+			wbxml.El(eas.Search, "EqualTo", wbxml.El(eas.AirSync, "CollectionId"), wbxml.Str(eas.Search, "Value", "1")))),
+		wbxml.El(eas.Search, "Options", wbxml.Str(eas.Search, "Range", "0-9"), wbxml.El(eas.Search, "DeepTraversal"),
+			wbxml.El(eas.AirSyncBase, "BodyPreference", wbxml.Str(eas.AirSyncBase, "Type", "2")))))))
+	e := newEnv(f, func(o *easserver.Options) { o.SearchIndex = true })
 	d := e.device("alice", "FUZZ")
 	d.provision()
-	h := easserver.New(easserver.Options{Store: e.db, Hub: e.hub, Authenticate: testenv.Authenticator(e.db, false), MinHeartbeat: 1, MaxHeartbeat: 1})
+	h := easserver.New(easserver.Options{Store: e.db, Hub: e.hub, SearchIndex: true, Authenticate: testenv.Authenticator(e.db, false), MinHeartbeat: 1, MaxHeartbeat: 1})
 	post := func(cmd string, body []byte) int {
 		req := httptest.NewRequest("POST", easserver.Path+"?Cmd="+cmd+"&User=alice&DeviceId=FUZZ&DeviceType=x", bytes.NewReader(body))
 		req.SetBasicAuth("alice", "pw-alice")

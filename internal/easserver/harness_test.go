@@ -38,9 +38,15 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...func(*easserver.Options)) *env {
 	t.Helper()
+	return newEnvOn(t, "", opts...)
+}
+
+// newEnvOn is newEnv on a testenv backend ("": the default).
+func newEnvOn(t testing.TB, backend string, opts ...func(*easserver.Options)) *env {
+	t.Helper()
 	testenv.NeedLibwbxml(t)
 	hub := events.NewHub()
-	db := testenv.Open(t, testenv.Options{OnChange: hub.Publish})
+	db := testenv.Open(t, testenv.Options{Backend: backend, OnChange: hub.Publish})
 	db.Tenants(t, "acme", "globex")
 	db.User(t, "acme", store.User{Login: "alice", Active: true, FullName: "Alice Liddell"}, "pw-alice")
 	db.User(t, "acme", store.User{Login: "bob", Active: true}, "pw-bob")

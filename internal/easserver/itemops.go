@@ -91,6 +91,11 @@ func (c *call) fetch(op *wbxml.Node, budget *int) (*wbxml.Node, error) {
 		return c.fetchAttachment(r, ref, budget)
 	}
 	id, sid := op.ChildText("CollectionId"), op.ChildText("ServerId")
+	if lid := op.ChildText("LongId"); lid != "" && sid == "" {
+		// A mailbox Search result's search:LongId is "<folder>:<uid>".
+		sid = lid
+		id, _, _ = strings.Cut(lid, ":")
+	}
 	f, err := c.folder(id)
 	if err != nil {
 		return nil, err

@@ -72,6 +72,16 @@ type Options struct {
 	MinHeartbeat, MaxHeartbeat int
 	// MaxPingFolders bounds the folders of one Ping; default 300.
 	MaxPingFolders int
+	// SearchIndex answers mailbox Search and Find from the full-text
+	// index (search_index), reading only the messages newer than it.
+	// Off, every message tested is read (docs/activesync.md).
+	SearchIndex bool
+	// MaxSyncBytes bounds the server's changes in one Sync response
+	// (all collections together), as WindowSize bounds their count:
+	// when the next item would pass it, the collection ends its window
+	// early with MoreAvailable. At least one item goes whatever its
+	// size. Default DefaultMaxSyncBytes (8 MiB).
+	MaxSyncBytes int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -96,6 +106,9 @@ func New(o Options) *Server {
 	}
 	if o.MaxPingFolders <= 0 {
 		o.MaxPingFolders = 300
+	}
+	if o.MaxSyncBytes <= 0 {
+		o.MaxSyncBytes = DefaultMaxSyncBytes
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -164,9 +177,12 @@ type call struct {
 	synced  map[string]uint64
 	// syncedDirty: synced changed and is to be saved.
 	syncedDirty bool
-	self        func(addr string) bool // the user's addresses, once read
-	body        []byte                 // the raw body (SendMail of 12.1 sends MIME)
-	log         *slog.Logger
+	// syncBytes and syncItems are what one Sync response holds so far
+	// of server changes (Options.MaxSyncBytes).
+	syncBytes, syncItems int
+	self                 func(addr string) bool // the user's addresses, once read
+	body                 []byte                 // the raw body (SendMail of 12.1 sends MIME)
+	log                  *slog.Logger
 }
 
 // v14 tells whether the client speaks 14.0 or later (common status

@@ -32,7 +32,14 @@ const (
 	defaultWindow  = 100
 	maxWindow      = 512
 	maxCollections = 100
+	// DefaultMaxSyncBytes is the byte budget of one Sync response's
+	// server changes (Options.MaxSyncBytes).
+	DefaultMaxSyncBytes = 8 << 20
 )
+
+// errSyncFull: the Sync response's byte budget is spent; the window ends
+// with MoreAvailable (serverChanges).
+var errSyncFull = errors.New("sync response full")
 
 // syncKey is the state a Sync key names: the folder's UIDVALIDITY, the
 // journal position seq the device has seen, and during the first full
@@ -148,6 +155,7 @@ func syncCmd(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	for attempt := 0; ; attempt++ {
 		out := wbxml.El(eas.AirSync, "Collections")
 		busy := false
+		c.syncBytes, c.syncItems = 0, 0
 		var folders []int64
 		for _, col := range cols {
 			rc, sent, f, err := c.syncCollection(col, window, attempt > 0)
@@ -407,6 +415,19 @@ func (c *call) clientCommands(f *store.Folder, cmds *wbxml.Node, deletesAsMoves 
 // then the journal. It reports whether more are waiting.
 func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff time.Time, opts bodyOptions, commands *wbxml.Node, echo map[uint32]bool) (bool, error) {
 	n := 0
+	// put puts a command into the response unless the byte budget is
+	// spent (errSyncFull; at least one item always goes, so that a
+	// message larger than the budget still reaches the device).
+	put := func(cmd *wbxml.Node) error {
+		size := cmd.Size()
+		if c.syncItems > 0 && c.syncBytes+size > c.s.o.MaxSyncBytes {
+			return errSyncFull
+		}
+		c.syncBytes += size
+		c.syncItems++
+		commands.Add(cmd)
+		return nil
+	}
 	addItem := func(it *store.Item) error {
 		if f.Type != store.FolderMail {
 			ad, err := c.pimData(f, it.ID, opts)
@@ -416,7 +437,9 @@ func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff tim
 			if err != nil {
 				return err
 			}
-			commands.Add(wbxml.El(eas.AirSync, "Add", as("ServerId", serverID(f.ID, it.UID)), ad))
+			if err := put(wbxml.El(eas.AirSync, "Add", as("ServerId", serverID(f.ID, it.UID)), ad)); err != nil {
+				return err
+			}
 			n++
 			return nil
 		}
@@ -428,7 +451,9 @@ func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff tim
 			return err
 		}
 		sid := serverID(f.ID, it.UID)
-		commands.Add(wbxml.El(eas.AirSync, "Add", as("ServerId", sid), c.mailData(m, it, sid, opts)))
+		if err := put(wbxml.El(eas.AirSync, "Add", as("ServerId", sid), c.mailData(m, it, sid, opts))); err != nil {
+			return err
+		}
 		n++
 		return nil
 	}
@@ -449,11 +474,15 @@ func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff tim
 			if n >= window {
 				return true, nil
 			}
+			prev := k.cursor
 			k.cursor = s.UID
 			if !cutoff.IsZero() && s.InternalDate.Before(cutoff) {
 				continue
 			}
-			if err := addItem(&store.Item{ID: s.ID, UID: s.UID, FolderID: f.ID, Flags: s.Flags, InternalDate: s.InternalDate, Size: s.Size}); err != nil {
+			if err := addItem(&store.Item{ID: s.ID, UID: s.UID, FolderID: f.ID, Flags: s.Flags, InternalDate: s.InternalDate, Size: s.Size}); errors.Is(err, errSyncFull) {
+				k.cursor = prev // this one goes in the next response
+				return true, nil
+			} else if err != nil {
 				return false, err
 			}
 		}
@@ -469,6 +498,7 @@ func (c *call) serverChanges(f *store.Folder, k *syncKey, window int, cutoff tim
 		del
 	)
 	state := map[uint32]int{}
+	first := map[uint32]uint64{} // the journal position of an item's first change
 	var order []uint32
 	more := false
 	scanned := 0
@@ -487,6 +517,7 @@ scan:
 						break scan
 					}
 					order = append(order, ch.UID)
+					first[ch.UID] = ch.Seq
 				}
 				switch ch.Kind {
 				case store.ChangeItemCreated:
@@ -519,11 +550,19 @@ scan:
 			break
 		}
 	}
-	for _, uid := range order {
+	for i, uid := range order {
 		sid := serverID(f.ID, uid)
 		s := state[uid]
 		if echo[uid] {
 			continue // the device made this change itself
+		}
+		if c.syncItems > 0 && c.syncBytes >= c.s.o.MaxSyncBytes {
+			// The budget is spent: this item and the ones after it are
+			// read from the journal again next time (the ones before
+			// may see a later change of theirs again, which is sent as
+			// a Change or Delete, as it should be).
+			k.seq = first[order[i]] - 1
+			return true, nil
 		}
 		switch s {
 		case add, change:
@@ -544,14 +583,22 @@ scan:
 						return false, err
 					}
 					if ad != nil {
-						commands.Add(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), ad))
+						if err := put(wbxml.El(eas.AirSync, "Change", as("ServerId", sid), ad)); errors.Is(err, errSyncFull) {
+							k.seq = first[uid] - 1
+							return true, nil
+						} else if err != nil {
+							return false, err
+						}
 					}
 					continue
 				}
 				if f.Type == store.FolderMail && !cutoff.IsZero() && it.InternalDate.Before(cutoff) {
 					continue
 				}
-				if err := addItem(it); err != nil {
+				if err := addItem(it); errors.Is(err, errSyncFull) {
+					k.seq = first[uid] - 1
+					return true, nil
+				} else if err != nil {
 					return false, err
 				}
 				continue

@@ -88,7 +88,7 @@ func (s *session) cmdAuthenticate(c *imap.Command) (imap.Code, error) {
 			return "", bad(imap.CodeParse, "Malformed PLAIN response")
 		}
 		authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
-		if authz != "" && authz != user && user == ProxyIdentity && s.o.ProxyLogin != nil && len(s.o.ProxySecret) > 0 {
+		if authz != "" && authz != user && user == ProxyIdentity && s.o.ProxyLogin != nil && (len(s.o.ProxySecret) > 0 || s.o.ProxyClientCAs != nil) {
 			return s.proxiedLogin(authz, pass)
 		}
 		if authz != "" && authz != user {

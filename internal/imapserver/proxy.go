@@ -21,6 +21,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/imap"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -54,9 +56,10 @@ func (s *session) proxy(addr string, p *store.Principal) (imap.Code, error) {
 		s.log.Error("connect to the home backend", "user", p.Login, "backend", addr, "err", err)
 		return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
 	}
-	caps, err := s.backendLogin(bc, p.Login)
+	raw := bc
+	bc, caps, err := s.backendLogin(raw, addr, p.Login)
 	if err != nil {
-		bc.Close()
+		raw.Close()
 		s.log.Error("log in to the home backend", "user", p.Login, "backend", addr, "err", err)
 		return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
 	}
@@ -72,18 +75,63 @@ func (s *session) proxy(addr string, p *store.Principal) (imap.Code, error) {
 	return "", errLogout
 }
 
-// backendLogin sends the ID and the proxy login on bc and returns the
-// backend's capabilities after it.
-func (s *session) backendLogin(bc net.Conn, login string) ([]string, error) {
+// backendLogin sends the ID and the proxy login on bc (after STARTTLS
+// with ProxyTLS) and returns the connection to use from then on and the
+// backend's capabilities after the login. On error the caller closes the
+// connection it passed.
+func (s *session) backendLogin(bc net.Conn, addr, login string) (net.Conn, []string, error) {
 	bc.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReaderSize(bc, 4096)
 	line, err := readLine(br)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !strings.HasPrefix(line, "* OK") {
-		return nil, fmt.Errorf("greeting %q", trim(line))
+		return nil, nil, fmt.Errorf("greeting %q", trim(line))
 	}
+	if s.o.ProxyTLS != nil {
+		fmt.Fprintf(bc, "R0 STARTTLS\r\n")
+		if _, err := tagged(br, "R0 "); err != nil {
+			return nil, nil, fmt.Errorf("STARTTLS: %w", err)
+		}
+		if br.Buffered() > 0 {
+			return nil, nil, fmt.Errorf("backend sent %d bytes after STARTTLS", br.Buffered())
+		}
+		tc, err := startTLS(s.srv.ctx, bc, s.o.ProxyTLS, addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		bc = tc
+		br = bufio.NewReaderSize(bc, 4096)
+	}
+	caps, err := s.backendAuth(bc, br, login)
+	if err != nil {
+		bc.Close() // the TLS connection, if any (closing twice is harmless)
+		return nil, nil, err
+	}
+	return bc, caps, nil
+}
+
+// startTLS runs the client side of the TLS handshake on c with the
+// backend at addr, presenting conf's client certificate.
+func startTLS(ctx context.Context, c net.Conn, conf *tls.Config, addr string) (*tls.Conn, error) {
+	conf = conf.Clone()
+	if conf.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		conf.ServerName = host
+	}
+	tc := tls.Client(c, conf)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("TLS with the backend: %w", err)
+	}
+	return tc, nil
+}
+
+// backendAuth is backendLogin after the greeting (and STARTTLS).
+func (s *session) backendAuth(bc net.Conn, br *bufio.Reader, login string) ([]string, error) {
 	host, port, err := net.SplitHostPort(s.conn().RemoteAddr().String())
 	if err != nil {
 		host, port = s.ip, "0"
@@ -95,7 +143,7 @@ func (s *session) backendLogin(bc net.Conn, login string) ([]string, error) {
 	}
 	ir := base64.StdEncoding.EncodeToString([]byte(login + "\x00" + ProxyIdentity + "\x00" + string(s.o.ProxySecret)))
 	fmt.Fprintf(bc, "R2 AUTHENTICATE PLAIN %s\r\n", ir)
-	line, err = tagged(br, "R2 ")
+	line, err := tagged(br, "R2 ")
 	if err != nil {
 		return nil, err
 	}
@@ -182,9 +230,17 @@ func (s *session) splice(bc net.Conn) {
 }
 
 // proxiedLogin is the backend's side: a frontend logs in as authz with
-// the shared secret.
+// its client certificate (ProxyClientCAs) or else the shared secret.
 func (s *session) proxiedLogin(authz, secret string) (imap.Code, error) {
-	if subtle.ConstantTimeCompare([]byte(secret), s.o.ProxySecret) != 1 {
+	if s.o.ProxyClientCAs != nil {
+		name, err := netserve.VerifyClientCert(s.conn(), s.o.ProxyClientCAs)
+		if err != nil {
+			s.authFails++
+			s.log.Warn("proxy login refused: no valid client certificate", "user", sanitize(authz), "err", err)
+			return "", no(imap.CodeAuthenticationFailed, "Authentication failed")
+		}
+		s.log.Debug("proxy login by client certificate", "frontend", name)
+	} else if subtle.ConstantTimeCompare([]byte(secret), s.o.ProxySecret) != 1 {
 		s.authFails++
 		s.log.Warn("proxy login with a wrong shard secret", "user", sanitize(authz))
 		return "", no(imap.CodeAuthenticationFailed, "Authentication failed")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,8 +72,19 @@ type Options struct {
 	// net.Dialer.
 	ProxyDial func(ctx context.Context, addr string) (net.Conn, error)
 	// ProxySecret is the secret frontends and backends share: a frontend
-	// logs in to the backend with it, a backend accepts it.
+	// logs in to the backend with it, a backend accepts it (when
+	// ProxyClientCAs is nil).
 	ProxySecret []byte
+	// ProxyTLS, on a frontend, makes it STARTTLS with the backend before
+	// the proxy login, presenting its client certificate (mutual TLS);
+	// ServerName is set to the backend's host when empty.
+	ProxyTLS *tls.Config
+	// ProxyClientCAs, on a backend, makes a client certificate that
+	// chains to it the only proof a proxy login is accepted with (the
+	// service identity, ssl_ca_file): the connection must be TLS (the TLS
+	// configuration should ask for client certificates) and the secret
+	// is not consulted.
+	ProxyClientCAs *x509.CertPool
 	// ProxyLogin, when set with ProxySecret, makes this server a backend:
 	// it admits login for a session a frontend authenticated. frontend is
 	// the address the session comes from, remote the client's address

@@ -25,7 +25,7 @@ type method struct {
 // methods is the dispatch table: the core and mail methods below, the
 // extensions (extensions.go) and calendars and contacts (calendar.go).
 // It is never written after initialisation.
-var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods)
+var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, principalMethods, shareMethods)
 
 var coreMethods = map[string]method{
 	"Core/echo":           {jmap.CapCore, echo},
@@ -45,7 +45,7 @@ var coreMethods = map[string]method{
 }
 
 var knownCapabilities = slices.Concat([]string{jmap.CapCore, jmap.CapMail, CapSubmission},
-	extensionCapabilities, groupwareCaps)
+	extensionCapabilities, groupwareCaps, []string{CapPrincipals, CapPrincipalOwner})
 
 // joinMethods merges method tables; a name in two tables is a
 // programming error.
@@ -68,10 +68,11 @@ type call struct {
 	s       *Server
 	p       *store.Principal
 	name    string
+	cap     string            // the method's capability
 	created map[string]string // creation ids of the request
 	acct    *store.Store      // the principal's private store, loaded once
-	archive *store.Store      // the principal's archive store, once looked up
-	noArch  bool              // looked up: the principal has none
+	shared  []*sharedAccount  // stores shared with the principal (accounts.go), loaded once
+	dir     []*principal      // the tenant's principals (principal.go), loaded once
 	r       *http.Request
 }
 
@@ -98,42 +99,6 @@ func (c *call) account(id string) (*store.Store, error) {
 	}
 	c.acct = st
 	return st, nil
-}
-
-// mailAccount is account for the Mail methods, which also serve the
-// principal's archive store (store.Archives) as a second, read-only
-// account: the store refuses every write there, which /set reports per
-// object as forbidden.
-func (c *call) mailAccount(id string) (*store.Store, error) {
-	st, err := c.account(id)
-	var me *jmap.MethodError
-	if err == nil || !errors.As(err, &me) || me.Type != jmap.ErrAccountNotFound {
-		return st, err
-	}
-	n, ok := jmap.ParseID('A', id)
-	if !ok {
-		return nil, err
-	}
-	if c.archive == nil && !c.noArch {
-		a, aerr := c.s.o.Store.UserArchive(c.ctx, c.p.Login)
-		switch {
-		case errors.Is(aerr, store.ErrNotFound):
-			c.noArch = true
-		case aerr != nil:
-			return nil, fmt.Errorf("archive of %s: %w", c.p.Login, aerr)
-		default:
-			c.archive = a
-		}
-	}
-	if c.archive == nil || c.archive.ID != n {
-		return nil, err
-	}
-	a, gerr := c.s.o.Store.GetStore(c.ctx, n)
-	if gerr != nil {
-		return nil, fmt.Errorf("store %d: %w", n, gerr)
-	}
-	c.archive = a
-	return a, nil
 }
 
 // api serves the API endpoint (RFC 8620 §3).
@@ -205,11 +170,11 @@ func (s *Server) sessionState(ctx context.Context, p *store.Principal) string {
 	if err != nil {
 		return ""
 	}
-	arch, err := s.archiveAccount(ctx, p)
+	shared, err := (&call{ctx: ctx, s: s, p: p, acct: st}).sharedAccounts()
 	if err != nil {
 		return ""
 	}
-	return sessionStateOf(p.Login, st.ID, arch)
+	return sessionStateOf(p.Login, st.ID, shared)
 }
 
 // invoke runs one method call and returns its responses.
@@ -230,6 +195,7 @@ func (s *Server) invoke(c *call, using []string, inv jmap.Invocation, done []jma
 	if merr != nil {
 		return errResp(merr)
 	}
+	c.cap = m.capability
 	res, err := s.runMethod(c, m, args)
 	if err != nil {
 		return errResp(s.methodError(c, err))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,21 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "upload: user store", err)
 		return
 	}
-	if n, ok := jmap.ParseID('A', acctID); !ok || n != st.ID {
+	n, ok := jmap.ParseID('A', acctID)
+	if ok && n != st.ID {
+		// A shared account the user may write to (accounts.go): what is
+		// uploaded there may be imported or attached in it; the store
+		// checks the insert right then.
+		shared, err := (&call{ctx: r.Context(), s: s, p: p, acct: st}).sharedAccounts()
+		if err != nil {
+			s.internalError(w, r, "upload: shared accounts", err)
+			return
+		}
+		ok = slices.ContainsFunc(shared, func(a *sharedAccount) bool { return a.st.ID == n && !a.readOnly() })
+	} else if ok {
+		n = st.ID
+	}
+	if !ok {
 		problem(w, &jmap.Problem{Type: "about:blank", Status: http.StatusNotFound, Detail: "no such account"})
 		return
 	}
@@ -79,7 +94,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ := uploadType(r.Header.Get("Content-Type"))
-	s.rememberUpload(st.ID, id, upload{typ: typ, size: size, expires: s.o.Now().Add(s.o.UploadTTL)})
+	s.rememberUpload(n, id, upload{typ: typ, size: size, expires: s.o.Now().Add(s.o.UploadTTL)})
 	w.WriteHeader(http.StatusCreated)
 	writeJSON(w, map[string]any{"accountId": acctID, "blobId": "G" + string(id), "type": typ, "size": size})
 }
@@ -239,18 +254,26 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, ok := jmap.ParseID('A', f[0])
-	if ok && n != st.ID {
-		// The archive account's blobs download too.
-		arch, err := s.archiveAccount(r.Context(), p)
-		if err != nil {
-			s.internalError(w, r, "download: archive store", err)
-			return
-		}
-		ok = arch != 0 && n == arch
-	}
 	if !ok {
 		http.NotFound(w, r)
 		return
+	}
+	if n != st.ID {
+		// A shared account (accounts.go): its messages and their parts,
+		// which the store lets the user read.
+		if !strings.HasPrefix(f[1], "m") && !strings.HasPrefix(f[1], "p") {
+			http.NotFound(w, r)
+			return
+		}
+		shared, err := (&call{ctx: r.Context(), s: s, p: p, acct: st}).sharedAccounts()
+		if err != nil {
+			s.internalError(w, r, "download: shared accounts", err)
+			return
+		}
+		if !slices.ContainsFunc(shared, func(a *sharedAccount) bool { return a.st.ID == n }) {
+			http.NotFound(w, r)
+			return
+		}
 	}
 	rc, size, typ, err := s.openBlob(r.Context(), n, f[1])
 	if errors.Is(err, store.ErrNotFound) {

@@ -115,8 +115,14 @@ func (c *call) calendarObject(f *store.Folder, props []string) (map[string]any, 
 			o[p] = f.Special == store.SpecialCalendar || f.Special == store.SpecialTasks
 		case "includeInAvailability":
 			o[p] = "all"
-		case "defaultAlertsWithTime", "defaultAlertsWithoutTime", "timeZone", "shareWith":
+		case "defaultAlertsWithTime", "defaultAlertsWithoutTime", "timeZone":
 			o[p] = nil
+		case "shareWith":
+			v, err := c.shareWithOf(f, shareCalendar)
+			if err != nil {
+				return nil, err
+			}
+			o[p] = v
 		case "myRights":
 			has := rightsOf(rights)
 			o[p] = map[string]bool{
@@ -144,7 +150,7 @@ func (c *call) folderGet(raw json.RawMessage, calendars bool, kind byte, known [
 	if err := c.checkGet(&a, known); err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +241,16 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 		props := map[string]*string{}
 		for _, k := range sortedKeys(m) {
 			v := m[k]
+			if isShareWithKey(k) {
+				sk := shareAddressBook
+				if calendars {
+					sk = shareCalendar
+				}
+				if err := c.setShareWith(f, sk, k, v); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			switch k {
 			case "name":
 				name, ok := v.(string)
@@ -279,7 +295,7 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 				if v != true {
 					return nil, invalidProps("a user's own collections are always subscribed and visible", k)
 				}
-			case "id", "myRights", "isDefault", "shareWith", "includeInAvailability", "defaultAlertsWithTime",
+			case "id", "myRights", "isDefault", "includeInAvailability", "defaultAlertsWithTime",
 				"defaultAlertsWithoutTime", "timeZone":
 				// server-set or not kept: accepted when unchanged
 				if cur, err := object(f, []string{k}); err != nil {

@@ -132,7 +132,7 @@ func calendarEventGet(c *call, raw json.RawMessage) (any, error) {
 			*x.t = t
 		}
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +466,7 @@ func (c *call) eventQueryIDs(accountID string, rawFilter json.RawMessage, sortBy
 			return nil, nil, jmap.Errorf(jmap.ErrInvalidArguments, "expansion window longer than maxExpandedQueryDuration")
 		}
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -917,7 +917,9 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.ID != a.AccountID && a.ID != "P"+a.AccountID[1:] {
+	// The id is the user's principal (RFC 9670: U<user id>), or, as
+	// before principals existed, its account id or P<store id>.
+	if a.ID != a.AccountID && a.ID != "P"+a.AccountID[1:] && a.ID != userPrincipalID(c.p.UserID) {
 		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "no principal %q", a.ID)
 	}
 	folders, err := c.groupwareFolders(st, true)

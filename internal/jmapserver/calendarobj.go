@@ -238,7 +238,7 @@ func (c *call) groupwareChanges(raw []byte, folders bool, kind byte, want func(s
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}

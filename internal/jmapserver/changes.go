@@ -39,6 +39,9 @@ scan:
 			if ch.Seq > st.ModSeq {
 				break scan
 			}
+			if ch.Kind == store.ChangeShareNotification {
+				continue // ShareNotification/changes reads those (sharenotify.go)
+			}
 			id, kind := classify(ch)
 			if id != "" {
 				t := seen[id]

@@ -48,7 +48,11 @@ func (c *call) addressBookObject(f *store.Folder, props []string) (map[string]an
 		case "isSubscribed":
 			o[p] = true
 		case "shareWith":
-			o[p] = nil
+			v, err := c.shareWithOf(f, shareAddressBook)
+			if err != nil {
+				return nil, err
+			}
+			o[p] = v
 		case "myRights":
 			r, err := c.s.o.Store.MyRights(c.ctx, f.ID)
 			if err != nil {
@@ -114,7 +118,7 @@ func contactCardGet(c *call, raw json.RawMessage) (any, error) {
 	if err := c.checkGet(&a, nil); err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +356,7 @@ func (c *call) cardQueryIDs(accountID string, rawFilter json.RawMessage, sorts [
 			return nil, nil, jmap.Errorf(jmap.ErrUnsupportedSort, "cannot sort cards by %q", s.Property)
 		}
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -89,7 +89,7 @@ func emailGet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func itemChanges(c *call, raw json.RawMessage, kind byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}

@@ -18,33 +18,11 @@ import (
 
 // copyAccount resolves an account of Email/copy: the user's own, or a
 // store of another user or a public store in which the store shows the
-// user a folder through an ACL (store.SharedFolders). Anything else is
-// accountNotFound. Reading and writing there is checked by the store
+// user a folder through an ACL (a shared account, accounts.go). Anything
+// else is accountNotFound. Reading and writing there is checked by the store
 // (the read right on the source folder, insert on the target).
 func (c *call) copyAccount(id string) (*store.Store, error) {
-	own, err := c.mailAccount(id)
-	var me *jmap.MethodError
-	if err == nil || !errors.As(err, &me) || me.Type != jmap.ErrAccountNotFound {
-		return own, err
-	}
-	n, ok := jmap.ParseID('A', id)
-	if !ok {
-		return nil, err
-	}
-	shared, serr := c.s.o.Store.SharedFolders(c.ctx)
-	if serr != nil {
-		return nil, fmt.Errorf("shared folders of %s: %w", c.p.Login, serr)
-	}
-	for _, sf := range shared {
-		if sf.Store.ID == n {
-			st, gerr := c.s.o.Store.GetStore(c.ctx, n)
-			if gerr != nil {
-				return nil, fmt.Errorf("store %d: %w", n, gerr)
-			}
-			return st, nil
-		}
-	}
-	return nil, err
+	return c.dataAccount(id)
 }
 
 type emailCopyArgs struct {
@@ -234,7 +212,7 @@ func emailParse(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/events"
@@ -15,7 +16,8 @@ import (
 
 // pushTypes are the data types a StateChange reports; they all move
 // with the store's journal.
-var pushTypes = slices.Concat([]string{"Mailbox", "Email", "Thread", "EmailDelivery"}, groupwarePushTypes)
+var pushTypes = slices.Concat([]string{"Mailbox", "Email", "Thread", "EmailDelivery"}, groupwarePushTypes,
+	[]string{"ShareNotification"})
 
 // maxPing is the longest EventSource ping interval, in seconds.
 const maxPing = 3600
@@ -68,6 +70,15 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "eventsource: user store", err)
 		return
 	}
+	// Shared accounts (accounts.go) as they are when the stream opens: a
+	// share given later moves the user's own store (a share
+	// notification), and the client reconnects after fetching the new
+	// session.
+	shared, err := (&call{ctx: r.Context(), s: s, p: p, acct: st}).sharedAccounts()
+	if err != nil {
+		s.internalError(w, r, "eventsource: shared accounts", err)
+		return
+	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -83,12 +94,25 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 	defer sub.Close()
 	acct := jmap.FormatID('A', st.ID)
 	last := st.ModSeq
-	send := func(seq uint64) error {
-		changed := map[string]string{}
-		for _, t := range types {
-			changed[t] = jmap.FormatState(seq)
+	sp := newSharedPush(s, shared)
+	defer sp.close()
+	send := func(changes map[string]uint64) error {
+		out := map[string]any{}
+		for a, seq := range changes {
+			changed := map[string]string{}
+			for _, t := range types {
+				if a == acct || t != "ShareNotification" {
+					changed[t] = jmap.FormatState(seq)
+				}
+			}
+			if len(changed) > 0 {
+				out[a] = changed
+			}
 		}
-		b := rawJSON(map[string]any{"@type": "StateChange", "changed": map[string]any{acct: changed}})
+		if len(out) == 0 {
+			return nil
+		}
+		b := rawJSON(map[string]any{"@type": "StateChange", "changed": out})
 		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", b); err != nil {
 			return err
 		}
@@ -111,7 +135,15 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			last = ch.Seq
-			if err := send(ch.Seq); err != nil || closeAfter == "state" {
+			if err := send(map[string]uint64{acct: ch.Seq}); err != nil || closeAfter == "state" {
+				return
+			}
+		case <-sp.wake:
+			changes := sp.take()
+			if len(changes) == 0 || len(types) == 0 {
+				continue
+			}
+			if err := send(changes); err != nil || closeAfter == "state" {
 				return
 			}
 		case <-tick:
@@ -120,5 +152,60 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 			}
 			fl.Flush()
 		}
+	}
+}
+
+// maxPushedShared bounds the shared accounts one push channel follows.
+const maxPushedShared = 100
+
+// sharedPush follows the journals of shared accounts for a push channel:
+// the hub calls back (no goroutine per store), the channel's loop takes
+// what moved.
+type sharedPush struct {
+	wake chan struct{}
+	mu   sync.Mutex
+	seq  map[int64]uint64 // latest known position per store
+	sent map[int64]uint64 // position last reported per store
+	subs []*events.Subscription
+}
+
+func newSharedPush(s *Server, shared []*sharedAccount) *sharedPush {
+	sp := &sharedPush{wake: make(chan struct{}, 1), seq: map[int64]uint64{}, sent: map[int64]uint64{}}
+	if s.o.Hub == nil {
+		return sp
+	}
+	for _, a := range shared[:min(len(shared), maxPushedShared)] {
+		id := a.st.ID
+		sp.sent[id] = a.st.ModSeq
+		sp.subs = append(sp.subs, s.o.Hub.SubscribeFunc(id, func(ch events.Change) {
+			sp.mu.Lock()
+			sp.seq[id] = max(sp.seq[id], ch.Seq)
+			sp.mu.Unlock()
+			select {
+			case sp.wake <- struct{}{}:
+			default:
+			}
+		}))
+	}
+	return sp
+}
+
+// take returns the accounts whose journal moved since last reported.
+func (sp *sharedPush) take() map[string]uint64 {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	out := map[string]uint64{}
+	for id, seq := range sp.seq {
+		if seq > sp.sent[id] {
+			out[jmap.FormatID('A', id)] = seq
+			sp.sent[id] = seq
+		}
+	}
+	return out
+}
+
+func (sp *sharedPush) close() {
+	for _, sub := range sp.subs {
+		sub.Close()
 	}
 }

@@ -19,8 +19,17 @@ func FuzzAPI(f *testing.F) {
 	it := e.deliver("alice", store.SpecialInbox, mixedMsg)
 	_ = it
 	acct := e.acct("alice")
+	// Bob shares his inbox with alice: her requests reach a shared account.
+	if err := e.db.SetACL(e.as("bob"), e.folder("bob", store.SpecialInbox).ID, "user:alice", "lrsi"); err != nil {
+		f.Fatal(err)
+	}
+	bobAcct := e.acct("bob")
 	h := jmapserver.New(jmapserver.Options{Store: e.db, Logger: testLogger(), Authenticate: authenticator(e.db)})
 	for _, s := range []string{
+		`{"using":` + shareUsing + `,"methodCalls":[["Principal/query",{"accountId":"` + acct + `","filter":{"operator":"AND","conditions":[{"text":"a"},{"operator":"NOT","conditions":[{"type":"group"}]}]},"sort":[{"property":"name"}]},"q"],["Principal/get",{"accountId":"` + acct + `","#ids":{"resultOf":"q","name":"Principal/query","path":"/ids"}},"g"]]}`,
+		`{"using":` + shareUsing + `,"methodCalls":[["Mailbox/set",{"accountId":"` + acct + `","update":{"M1":{"shareWith/U2":{"mayReadItems":true},"shareWith/U2/mayShare":true}}},"s"],["Calendar/set",{"accountId":"` + acct + `","update":{"C3":{"shareWith":{"U2":{"mayReadItems":true}}}}},"c"]]}`,
+		`{"using":` + shareUsing + `,"methodCalls":[["Mailbox/get",{"accountId":"` + bobAcct + `"},"m"],["Email/query",{"accountId":"` + bobAcct + `","collapseThreads":true},"q"],["Thread/changes",{"accountId":"` + bobAcct + `","sinceState":"1"},"t"]]}`,
+		`{"using":` + shareUsing + `,"methodCalls":[["ShareNotification/query",{"accountId":"` + acct + `","filter":{"after":"2020-01-01T00:00:00Z"},"sort":[{"property":"created","isAscending":false}]},"q"],["ShareNotification/changes",{"accountId":"` + acct + `","sinceState":"1","maxChanges":1},"c"],["ShareNotification/set",{"accountId":"` + acct + `","destroy":["N1"]},"s"]]}`,
 		`{"using":` + using + `,"methodCalls":[["Core/echo",{"a":1},"c"]]}`,
 		`{"using":` + using + `,"methodCalls":[["Mailbox/get",{"accountId":"` + acct + `"},"a"],["Mailbox/query",{"accountId":"` + acct + `","filter":{"role":"inbox"}},"b"]]}`,
 		`{"using":` + using + `,"methodCalls":[["Email/query",{"accountId":"` + acct + `","filter":{"operator":"OR","conditions":[{"text":"x"},{"hasKeyword":"$seen"}]},"sort":[{"property":"subject"}]},"q"],["Email/get",{"accountId":"` + acct + `","#ids":{"resultOf":"q","name":"Email/query","path":"/ids"},"properties":["bodyStructure","header:To:asAddresses:all"],"fetchAllBodyValues":true},"g"]]}`,

@@ -11,7 +11,7 @@ import (
 )
 
 var mailboxProperties = []string{"id", "name", "parentId", "role", "sortOrder", "totalEmails", "unreadEmails",
-	"totalThreads", "unreadThreads", "myRights", "isSubscribed"}
+	"totalThreads", "unreadThreads", "myRights", "isSubscribed", "shareWith"}
 
 // roles maps special folders to Mailbox roles (RFC 8621 §2, the IANA
 // IMAP mailbox name attributes registry). Outbox has no registered role.
@@ -75,6 +75,7 @@ func rightsObject(r string) map[string]bool {
 		"mayRename":      has("x"),
 		"mayDelete":      has("x"),
 		"maySubmit":      has("p") || has("i"),
+		"mayShare":       has("a"), // RFC 9670 sharing: may change shareWith
 	}
 }
 
@@ -132,6 +133,12 @@ func (c *call) mailboxObject(f *store.Folder, props []string) (map[string]any, e
 			o[p] = rightsObject(r)
 		case "isSubscribed":
 			o[p] = f.Subscribed
+		case "shareWith":
+			v, err := c.shareWithOf(f, shareMailbox)
+			if err != nil {
+				return nil, err
+			}
+			o[p] = v
 		}
 	}
 	return o, nil
@@ -145,7 +152,7 @@ func mailboxGet(c *call, raw json.RawMessage) (any, error) {
 	if err := c.checkGet(&a, mailboxProperties); err != nil {
 		return nil, err
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +186,11 @@ func mailboxGet(c *call, raw json.RawMessage) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if pid, ok := o["parentId"].(string); ok && byID[pid] == nil {
+			// In a shared account the parent may be a folder the user
+			// cannot see: this one is then a top-level mailbox for it.
+			o["parentId"] = nil
+		}
 		res.List = append(res.List, o)
 	}
 	return res, nil
@@ -193,7 +205,7 @@ func mailboxChanges(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +351,7 @@ func mailboxQuery(c *call, raw json.RawMessage) (any, error) {
 // mailboxQueryIDs runs a Mailbox/query and returns every matching id in
 // order.
 func mailboxQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,6 +3,7 @@ package jmapserver
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/store"
@@ -14,6 +15,7 @@ type mailboxCreate struct {
 	Role         *string `json:"role"`
 	SortOrder    *int    `json:"sortOrder"`
 	IsSubscribed *bool   `json:"isSubscribed"`
+	ShareWith    any     `json:"shareWith"`
 }
 
 // mailboxSet is Mailbox/set (RFC 8621 §2.5) on the store's folders:
@@ -56,8 +58,16 @@ func mailboxSet(c *call, raw json.RawMessage) (any, error) {
 			}
 			id := jmap.FormatID('M', f.ID)
 			c.created[k] = id
+			rights := store.AllRights
+			if c.isShared(st) {
+				// In a shared account the new folder inherits its
+				// parent's ACL: the user's rights are the store's to say.
+				if rights, err = c.s.o.Store.MyRights(c.ctx, f.ID); err != nil {
+					return nil, fmt.Errorf("rights on folder %d: %w", f.ID, err)
+				}
+			}
 			res.Created[k] = map[string]any{"id": id, "sortOrder": sortOrderOf(f), "totalEmails": 0, "unreadEmails": 0,
-				"totalThreads": 0, "unreadThreads": 0, "myRights": rightsObject(store.AllRights), "role": nil, "isSubscribed": f.Subscribed}
+				"totalThreads": 0, "unreadThreads": 0, "myRights": rightsObject(rights), "role": nil, "isSubscribed": f.Subscribed}
 		}
 		if len(later) == len(pending) {
 			for _, k := range later {
@@ -104,6 +114,12 @@ func (c *call) createMailbox(st *store.Store, m *mailboxCreate) (*store.Folder, 
 	if err != nil {
 		return nil, err
 	}
+	if m.ShareWith != nil {
+		if err := c.setShareWith(f, shareMailbox, "shareWith", m.ShareWith); err != nil {
+			_ = c.s.o.Store.DeleteFolder(c.ctx, f.ID)
+			return nil, err
+		}
+	}
 	if m.IsSubscribed != nil && *m.IsSubscribed != f.Subscribed {
 		if err := c.s.o.Store.SetSubscribed(c.ctx, f.ID, *m.IsSubscribed); err != nil {
 			return nil, err
@@ -121,7 +137,14 @@ func (c *call) updateMailbox(st *store.Store, id string, patch map[string]any) e
 	}
 	name, parent := f.Name, f.ParentID
 	rename := false
-	for k, v := range patch {
+	for _, k := range sortedKeys(patch) {
+		v := patch[k]
+		if isShareWithKey(k) {
+			if err := c.setShareWith(f, shareMailbox, k, v); err != nil {
+				return err
+			}
+			continue
+		}
 		switch k {
 		case "name":
 			s, ok := v.(string)

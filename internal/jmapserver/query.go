@@ -339,7 +339,7 @@ func emailQueryIDs(c *call, a queryArgs) ([]string, *store.Store, error) {
 			return nil, nil, jmap.Errorf(jmap.ErrInvalidArguments, "sort by hasKeyword needs keyword")
 		}
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -121,7 +121,7 @@ func searchSnippetGet(c *call, raw json.RawMessage) (any, error) {
 			return nil, err
 		}
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}

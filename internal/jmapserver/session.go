@@ -1,10 +1,10 @@
 package jmapserver
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,30 +62,27 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		primary[CapSubmission] = acct
 	}
 	s.moreCapabilities(caps, accountCaps, primary, acct, base) // extensions.go
-	accounts := map[string]any{
-		acct: map[string]any{
-			"name":                p.Login,
-			"isPersonal":          true,
-			"isReadOnly":          false,
-			"accountCapabilities": accountCaps,
-		},
-	}
-	arch, err := s.archiveAccount(r.Context(), p)
+	// RFC 9670 §3: principals live in the user's own account.
+	caps[CapPrincipals] = map[string]any{}
+	caps[CapPrincipalOwner] = map[string]any{}
+	maps.Copy(accountCaps, s.principalCapabilities(p, st))
+	primary[CapPrincipals] = acct
+	accounts := map[string]any{acct: map[string]any{
+		"name":                p.Login,
+		"isPersonal":          true,
+		"isReadOnly":          false,
+		"accountCapabilities": accountCaps,
+	}}
+	// The user's archive and other users' and public stores shared with
+	// the user (accounts.go).
+	c := &call{ctx: r.Context(), s: s, p: p, acct: st}
+	shared, err := c.sharedAccounts()
 	if err != nil {
-		s.internalError(w, r, "session: archive store", err)
+		s.internalError(w, r, "session: shared accounts", err)
 		return
 	}
-	if arch != 0 {
-		// The archive store (store.Archives): a read-only account with
-		// the Mail capability only.
-		mc := s.mailAccountCapability()
-		mc["mayCreateTopLevelMailbox"] = false
-		accounts[jmap.FormatID('A', arch)] = map[string]any{
-			"name":                p.Login + " (archive)",
-			"isPersonal":          true,
-			"isReadOnly":          true,
-			"accountCapabilities": map[string]any{jmap.CapMail: mc},
-		}
+	for _, a := range shared {
+		accounts[jmap.FormatID('A', a.st.ID)] = s.sharedAccountObject(p, st, a)
 	}
 	writeJSON(w, map[string]any{
 		"capabilities":    caps,
@@ -96,29 +93,57 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?type={type}",
 		"uploadUrl":       base + "/jmap/upload/{accountId}/",
 		"eventSourceUrl":  base + "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}",
-		"state":           sessionStateOf(p.Login, st.ID, arch),
+		"state":           sessionStateOf(p.Login, st.ID, shared),
 	})
 }
 
-// archiveAccount returns the id of the principal's archive store, 0 when
-// it has none.
-func (s *Server) archiveAccount(ctx context.Context, p *store.Principal) (int64, error) {
-	a, err := s.o.Store.UserArchive(ctx, p.Login)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
+// principalCapabilities are the principals capabilities of the user's
+// own account (RFC 9670 §3).
+func (s *Server) principalCapabilities(p *store.Principal, own *store.Store) map[string]any {
+	acct := jmap.FormatID('A', own.ID)
+	me := userPrincipalID(p.UserID)
+	return map[string]any{
+		CapPrincipals:     map[string]any{"currentUserPrincipalId": me},
+		CapPrincipalOwner: map[string]any{"accountIdForPrincipal": acct, "principalId": me},
 	}
-	if err != nil {
-		return 0, err
-	}
-	return a.ID, nil
 }
 
-// sessionStateOf changes when the accounts change (an archive attached).
-func sessionStateOf(login string, storeID, archiveID int64) string {
-	key := login + "\x00" + strconv.FormatInt(storeID, 10)
-	if archiveID != 0 {
-		key += "\x00" + strconv.FormatInt(archiveID, 10)
+// ownAccountObject is the user's own account as the session resource
+// and Principal.accounts show it (its account capabilities abridged to
+// the principals ones there).
+func (s *Server) ownAccountObject(p *store.Principal, own *store.Store) map[string]any {
+	return map[string]any{"name": p.Login, "isPersonal": true, "isReadOnly": false,
+		"accountCapabilities": s.principalCapabilities(p, own)}
+}
+
+// sharedAccountObject is a shared store as an account (RFC 8620 §2):
+// the data types it shows, read-only when no folder may be changed, and
+// its owner's principal (RFC 9670 §3) for another user's store. The
+// user's archive is personal, read-only and Mail only.
+func (s *Server) sharedAccountObject(p *store.Principal, own *store.Store, a *sharedAccount) map[string]any {
+	caps := a.capabilities(s)
+	if a.st.OwnerID != 0 && !a.archive {
+		caps[CapPrincipalOwner] = map[string]any{"accountIdForPrincipal": jmap.FormatID('A', own.ID),
+			"principalId": userPrincipalID(a.st.OwnerID)}
 	}
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:8])
+	return map[string]any{"name": a.name(), "isPersonal": a.archive, "isReadOnly": a.readOnly(), "accountCapabilities": caps}
+}
+
+// sessionStateOf changes when the accounts change: the user's store, its
+// archive (attached or detached), the stores shared with it and the
+// rights it has in them.
+func sessionStateOf(login string, storeID int64, shared []*sharedAccount) string {
+	h := sha256.New()
+	h.Write([]byte(login + "\x00" + strconv.FormatInt(storeID, 10)))
+	for _, a := range shared {
+		if a.archive {
+			fmt.Fprintf(h, "\x00archive %d", a.st.ID)
+			continue
+		}
+		fmt.Fprintf(h, "\x00%d", a.st.ID)
+		for _, f := range a.folders {
+			fmt.Fprintf(h, ":%d=%s", f.Folder.ID, f.Rights)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }

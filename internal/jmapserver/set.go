@@ -40,7 +40,7 @@ func (c *call) beginSet(a *setArgs) (*store.Store, *setResponse, error) {
 	if n := len(a.Create) + len(a.Update) + len(a.Destroy); n > c.s.o.MaxObjectsInSet {
 		return nil, nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d objects, at most %d (maxObjectsInSet)", n, c.s.o.MaxObjectsInSet)
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,11 +29,19 @@ import (
 // it; then it goes to the outbound queue and becomes "final". The node
 // that accepted it sends it at its time; any node (this one after a
 // restart: Resume) sends one still pending a minute after its time.
+//
+// Whether a pending submission is sent or canceled is decided in the
+// database, not under subMu (which only one process sees): the side that
+// first adds the store property "jmap/subfate/<id>" wins (AddStoreProp, one
+// conditional insert), a sender with its own random token, a cancel with
+// "canceled". So in a cluster a node that sends and another that cancels
+// (or two nodes that both resume it) cannot both win.
 
 const (
 	subPropPrefix        = "jmap/sub/"
 	subSeqProp           = "jmap/subseq"
 	subPrunedProp        = "jmap/subpruned"
+	subFatePrefix        = "jmap/subfate/"
 	maxSubmissionRecords = 1000
 )
 
@@ -96,6 +104,17 @@ func (s *Server) saveSub(ctx context.Context, storeID int64, seq uint64, recs ma
 		set[k] = v
 	}
 	return s.o.Store.SetStoreProps(ctx, storeID, set)
+}
+
+// decideSubmission settles a pending submission's fate in the database:
+// want is "canceled" or a sender's "sent:<token>"; it reports whether want
+// won, and the fate recorded (the winner's value).
+func (s *Server) decideSubmission(ctx context.Context, storeID int64, id, want string) (bool, string, error) {
+	got, err := s.o.Store.AddStoreProp(ctx, storeID, subFatePrefix+id, want)
+	if err != nil {
+		return false, "", fmt.Errorf("decide submission %s: %w", id, err)
+	}
+	return got == want, got, nil
 }
 
 func subState(seq uint64) string { return "u" + strconv.FormatUint(seq, 10) }
@@ -168,7 +187,11 @@ func pruneSubs(recs map[string]*subRecord, pruned uint64) (map[string]*subRecord
 		mark = max(mark, recs[id].Updated)
 	}
 	v := strconv.FormatUint(mark, 10)
-	return out, map[string]*string{subPruned(): &v}
+	extra := map[string]*string{subPruned(): &v}
+	for id := range out {
+		extra[subFatePrefix+id] = nil
+	}
+	return out, extra
 }
 
 func subPruned() string { return subPrunedProp }
@@ -201,16 +224,33 @@ func (s *Server) schedule(storeID int64, id string, at time.Time, from string, r
 			}
 		}
 		sys := store.SystemContext(ctx)
-		// pending → final under the lock, so a cancel either wins
-		// before or fails after.
+		recs, _, _, err := s.subStore(sys, storeID)
+		if err != nil {
+			s.log.Error("JMAP delayed submission: reading it", "user", login, "submission", id, "err", err)
+			return
+		}
+		if rec := recs[id]; rec == nil || rec.UndoStatus != "pending" || rec.Destroyed {
+			return
+		}
+		// pending → sent is decided in the database: a cancel on any
+		// node either won before or fails after (cannotUnsend).
+		won, fate, err := s.decideSubmission(sys, storeID, id, "sent:"+randomHex(8))
+		if err != nil {
+			s.log.Error("JMAP delayed submission: deciding it", "user", login, "submission", id, "err", err)
+			return
+		}
+		if !won {
+			if fate == "canceled" {
+				s.settleCanceled(sys, storeID, id, login)
+			}
+			return // canceled, or another node sends it
+		}
 		s.subMu.Lock()
 		recs, seq, _, err := s.subStore(sys, storeID)
 		rec := recs[id]
-		if err != nil || rec == nil || rec.UndoStatus != "pending" || rec.Destroyed {
+		if err != nil || rec == nil {
 			s.subMu.Unlock()
-			if err != nil {
-				s.log.Error("JMAP delayed submission: reading it", "user", login, "submission", id, "err", err)
-			}
+			s.log.Error("JMAP delayed submission: reading it", "user", login, "submission", id, "err", err)
 			return
 		}
 		seq++
@@ -239,6 +279,23 @@ func (s *Server) schedule(storeID int64, id string, at time.Time, from string, r
 			s.subMu.Unlock()
 		}
 	})
+}
+
+// settleCanceled records a submission whose cancel won in the database
+// as canceled, if its record still says pending (the canceling node
+// stopped between the decision and the record).
+func (s *Server) settleCanceled(ctx context.Context, storeID int64, id, login string) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	recs, seq, _, err := s.subStore(ctx, storeID)
+	if err != nil || recs[id] == nil || recs[id].UndoStatus != "pending" {
+		return
+	}
+	seq++
+	recs[id].UndoStatus, recs[id].Updated, recs[id].Blob = "canceled", seq, ""
+	if err := s.saveSub(ctx, storeID, seq, map[string]*subRecord{id: recs[id]}, nil); err != nil {
+		s.log.Warn("JMAP delayed submission: recording its cancel", "user", login, "submission", id, "err", err)
+	}
 }
 
 func (s *Server) sendHeld(ctx context.Context, id blob.ID, from string, rcpts []string, login string) error {
@@ -342,6 +399,12 @@ func (c *call) updateDestroySubmissions(st *store.Store, a *setArgs, res *setRes
 			if r.UndoStatus != "pending" {
 				return &jmap.SetError{Type: "cannotUnsend", Description: "the email has been sent"}
 			}
+			if won, _, err := c.s.decideSubmission(c.ctx, st.ID, id, "canceled"); err != nil {
+				return err
+			} else if !won {
+				// A node is sending it (its record says final soon).
+				return &jmap.SetError{Type: "cannotUnsend", Description: "the email is being sent"}
+			}
 			seq++
 			r.UndoStatus, r.Updated = "canceled", seq
 			changed[id] = r
@@ -352,10 +415,18 @@ func (c *call) updateDestroySubmissions(st *store.Store, a *setArgs, res *setRes
 		if r == nil {
 			return &jmap.SetError{Type: jmap.SetNotFound}
 		}
-		seq++
 		if r.UndoStatus == "pending" {
-			r.UndoStatus = "canceled"
+			won, _, err := c.s.decideSubmission(c.ctx, st.ID, id, "canceled")
+			if err != nil {
+				return err
+			}
+			if won {
+				r.UndoStatus = "canceled"
+			} else {
+				r.UndoStatus = "final" // it is being sent
+			}
 		}
+		seq++
 		r.Destroyed, r.Updated = true, seq
 		changed[id] = r
 		return nil

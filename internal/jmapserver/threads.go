@@ -24,7 +24,7 @@ func threadGet(c *call, raw json.RawMessage) (any, error) {
 	if err := c.checkGet(&a, []string{"id", "emailIds"}); err != nil {
 		return nil, err
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,10 @@ func threadChanges(c *call, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	ch := r.(changesResponse)
-	st := c.acct
+	st, err := c.dataAccount(ch.AccountID) // the account itemChanges read
+	if err != nil {
+		return nil, err
+	}
 	all := append(append(append([]string{}, ch.Created...), ch.Updated...), ch.Destroyed...)
 	ids := make([]int64, 0, len(all))
 	for _, id := range all {
@@ -269,7 +272,7 @@ func fastEmailQuery(c *call, a queryArgs) (any, bool, error) {
 	if a.Limit != nil && *a.Limit < 0 {
 		return nil, true, jmap.Errorf(jmap.ErrInvalidArguments, "limit must not be negative")
 	}
-	st, err := c.mailAccount(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, true, err
 	}

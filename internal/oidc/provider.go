@@ -58,6 +58,8 @@ type ProviderStore interface {
 // their web session (directory.Authenticator).
 type ProviderAuth interface {
 	CreateSession(ctx context.Context, login, password string, remote net.Addr) (*directory.Session, error)
+	// CreateSessionTOTP signs in a user with a second factor.
+	CreateSessionTOTP(ctx context.Context, login, password, code string, remote net.Addr) (*directory.Session, error)
 	VerifySession(ctx context.Context, token string, remote net.Addr) (*directory.Session, error)
 }
 

@@ -183,7 +183,13 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodPost && f("action") == "login":
-		sess, err := p.Auth.CreateSession(ctx, f("login"), f("password"), remote)
+		var sess *directory.Session
+		var err error
+		if f("code") != "" {
+			sess, err = p.Auth.CreateSessionTOTP(ctx, f("login"), f("password"), f("code"), remote)
+		} else {
+			sess, err = p.Auth.CreateSession(ctx, f("login"), f("password"), remote)
+		}
 		switch {
 		case err == nil:
 			set := p.SetCookie
@@ -193,7 +199,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 			set(w, sess.Token, sess.Expires)
 			p.consent(w, r, a, c, sess.Principal.Login)
 		case errors.Is(err, directory.ErrSecondFactor):
-			loginPage(w, http.StatusForbidden, a, "This account has a second factor: sign in to Roost's web client first, then come back.")
+			// The password was right: ask for it again with the code (the
+			// password is not kept in the page).
+			totpPage(w, http.StatusUnauthorized, a, f("login"), "This account has a second factor: enter your password and the code from your authenticator app.")
+		case errors.Is(err, directory.ErrBadCredentials) && f("code") != "":
+			totpPage(w, http.StatusUnauthorized, a, f("login"), "Wrong password or code.")
 		case errors.Is(err, directory.ErrBadCredentials), errors.Is(err, directory.ErrInactive), errors.Is(err, directory.ErrFeature):
 			loginPage(w, http.StatusUnauthorized, a, "Wrong login or password.")
 		default:
@@ -236,6 +246,19 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if r.Method == http.MethodGet && f(renavParam) == "" && !sameSiteFetch(r) {
+			// The browser came from the application's site, and the web
+			// session cookie is SameSite=Strict: it was not sent. A page
+			// of this site that moves on to the same request makes a
+			// same-site navigation, which carries it, so a user signed in
+			// to the web client (with a second factor too) is not asked
+			// again. The marker stops a second round when there is none.
+			q := r.URL.Query()
+			q.Set(renavParam, "1")
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			renavTmpl.Execute(w, "/oidc/authorize?"+q.Encode())
+			return
+		}
 		if f("prompt") == "none" {
 			redirectError(w, r, a, "login_required", "no web session")
 			return
@@ -243,6 +266,24 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		loginPage(w, http.StatusOK, a, "")
 	}
 }
+
+// renavParam marks an authorization request re-navigated from the
+// provider's own page (renavTmpl).
+const renavParam = "roost_renav"
+
+// sameSiteFetch reports whether the browser says the request comes from
+// this site or the user (Fetch Metadata): its SameSite=Strict cookies
+// were sent, so re-navigating would not add them. Without the header (an
+// older browser) the request is taken as cross-site.
+func sameSiteFetch(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "same-site", "none":
+		return true
+	}
+	return false
+}
+
+var renavTmpl = template.Must(template.New("renav").Parse(`<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={{.}}"><title>Sign in with Roost</title></head><body><p><a href="{{.}}">Continue</a></p></body></html>`))
 
 // setCSP: nothing but the page itself; forms post here and end at the
 // client's redirect URI (form-action applies to the redirect too).
@@ -276,13 +317,22 @@ func loginPage(w http.ResponseWriter, code int, a authReq, msg string) {
 	loginTmpl.Execute(w, map[string]any{"Params": a.values(), "Error": msg, "Client": a.ClientID})
 }
 
+// totpPage is the login page for an account with a second factor: login
+// filled in, password and authenticator code asked.
+func totpPage(w http.ResponseWriter, code int, a authReq, login, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	loginTmpl.Execute(w, map[string]any{"Params": a.values(), "Error": msg, "Client": a.ClientID, "TOTP": true, "Login": login})
+}
+
 const pageHead = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Sign in with Roost</title>` +
 	`<style>body{font:16px system-ui,sans-serif;max-width:26em;margin:3em auto;padding:0 1em}label,input,button{display:block;width:100%;margin:.4em 0}input,button{padding:.5em;font:inherit}.err{color:#b00}</style></head><body>`
 
 var loginTmpl = template.Must(template.New("login").Parse(pageHead + `<h1>Sign in</h1><p><b>{{.Client}}</b> asks you to sign in with your Roost account.</p>` +
 	`{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}<form method="post" action="/oidc/authorize">` +
 	`{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}<input type="hidden" name="action" value="login">` +
-	`<label>Login or address<input name="login" autocomplete="username" required autofocus></label><label>Password<input type="password" name="password" autocomplete="current-password" required></label>` +
+	`<label>Login or address<input name="login" autocomplete="username" required{{if .TOTP}} value="{{.Login}}"{{else}} autofocus{{end}}></label><label>Password<input type="password" name="password" autocomplete="current-password" required{{if .TOTP}} autofocus{{end}}></label>` +
+	`{{if .TOTP}}<label>Code from your authenticator app<input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6,8}" required></label>{{end}}` +
 	`<button type="submit">Sign in</button></form></body></html>`))
 
 var consentTmpl = template.Must(template.New("consent").Parse(pageHead + `<h1>Allow {{.Client}}?</h1><p>Signed in as <b>{{.Login}}</b>. <b>{{.Client}}</b> asks for:</p><ul>` +

@@ -16,6 +16,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -45,7 +47,7 @@ func (ss *session) proxy(addr string, p *store.Principal) bool {
 		return ss.reply("-ERR [SYS/TEMP] cannot open the maildrop, try again later") != nil
 	}
 	defer bc.Close()
-	ok, err := ss.backendLogin(bc, p.Login)
+	bc, ok, err := ss.backendLogin(bc, addr, p.Login)
 	if err != nil {
 		ss.log.Error("log in to the home backend", "user", p.Login, "backend", addr, "err", err)
 		return ss.reply("-ERR [SYS/TEMP] cannot open the maildrop, try again later") != nil
@@ -75,8 +77,10 @@ func (ss *session) proxy(addr string, p *store.Principal) bool {
 	return true
 }
 
-// backendLogin logs in on bc and returns the backend's +OK line.
-func (ss *session) backendLogin(bc net.Conn, login string) (string, error) {
+// backendLogin logs in on bc (after STLS with ProxyTLS) and returns the
+// connection to use from then on and the backend's +OK line. The caller
+// closes bc; a TLS connection made here is closed on error.
+func (ss *session) backendLogin(bc net.Conn, addr, login string) (net.Conn, string, error) {
 	bc.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReaderSize(bc, 4096)
 	read := func() (string, error) {
@@ -91,8 +95,38 @@ func (ss *session) backendLogin(bc net.Conn, login string) (string, error) {
 		return l, nil
 	}
 	if _, err := read(); err != nil {
-		return "", err
+		return nil, "", err
 	}
+	if ss.srv.o.ProxyTLS != nil {
+		fmt.Fprintf(bc, "STLS\r\n")
+		if _, err := read(); err != nil {
+			return nil, "", fmt.Errorf("STLS: %w", err)
+		}
+		if br.Buffered() > 0 {
+			return nil, "", fmt.Errorf("backend sent %d bytes after STLS", br.Buffered())
+		}
+		conf := ss.srv.o.ProxyTLS.Clone()
+		if conf.ServerName == "" {
+			if host, _, err := net.SplitHostPort(addr); err == nil {
+				conf.ServerName = host
+			}
+		}
+		tc := tls.Client(bc, conf)
+		if err := tc.HandshakeContext(ss.ctx); err != nil {
+			return nil, "", fmt.Errorf("TLS with the backend: %w", err)
+		}
+		bc, br = tc, bufio.NewReaderSize(tc, 4096)
+	}
+	ok, err := ss.backendAuth(bc, br, read, login)
+	if err != nil {
+		bc.Close()
+		return nil, "", err
+	}
+	return bc, ok, nil
+}
+
+// backendAuth is backendLogin after the greeting (and STLS).
+func (ss *session) backendAuth(bc net.Conn, br *bufio.Reader, read func() (string, error), login string) (string, error) {
 	host, port, err := net.SplitHostPort(ss.conn.RemoteAddr().String())
 	if err != nil {
 		host, port = "127.0.0.1", "0"
@@ -110,9 +144,17 @@ func (ss *session) backendLogin(bc net.Conn, login string) (string, error) {
 	return ok, err
 }
 
-// proxiedLogin is the backend's side of a frontend's login as authz.
+// proxiedLogin is the backend's side of a frontend's login as authz:
+// by its client certificate (ProxyClientCAs), else the shared secret.
 func (ss *session) proxiedLogin(authz string, secret []byte) bool {
-	if subtle.ConstantTimeCompare(secret, ss.srv.o.ProxySecret) != 1 {
+	if ss.srv.o.ProxyClientCAs != nil {
+		name, err := netserve.VerifyClientCert(ss.conn, ss.srv.o.ProxyClientCAs)
+		if err != nil {
+			ss.log.Warn("proxy login refused: no valid client certificate", "user", authz, "err", err)
+			return ss.loginFailure(authz, nil)
+		}
+		ss.log.Debug("proxy login by client certificate", "frontend", name)
+	} else if subtle.ConstantTimeCompare(secret, ss.srv.o.ProxySecret) != 1 {
 		ss.log.Warn("proxy login with a wrong shard secret", "user", authz)
 		return ss.loginFailure(authz, nil)
 	}

@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,12 @@ type Options struct {
 	ProxyDial   func(ctx context.Context, addr string) (net.Conn, error)
 	ProxySecret []byte
 	ProxyLogin  func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
+	// ProxyTLS (frontend) and ProxyClientCAs (backend) are mutual TLS
+	// between them, as imapserver.Options': the frontend STLSes and
+	// presents its client certificate; the backend then accepts the proxy
+	// login only from a peer whose certificate chains to ProxyClientCAs.
+	ProxyTLS       *tls.Config
+	ProxyClientCAs *x509.CertPool
 	// ProxyPeer, on a backend, reports whether a connection's address
 	// (netserve.RemoteIP) is a frontend's, whose connections are not held
 	// to MaxConnectionsPerIP (each client was counted by the frontend).

@@ -249,7 +249,7 @@ func (ss *session) auth(arg string) bool {
 	if len(parts) != 3 {
 		return ss.badCommand("malformed PLAIN response")
 	}
-	if len(parts[0]) > 0 && string(parts[1]) == ProxyIdentity && ss.srv.o.ProxyLogin != nil && len(ss.srv.o.ProxySecret) > 0 {
+	if len(parts[0]) > 0 && string(parts[1]) == ProxyIdentity && ss.srv.o.ProxyLogin != nil && (len(ss.srv.o.ProxySecret) > 0 || ss.srv.o.ProxyClientCAs != nil) {
 		return ss.proxiedLogin(string(parts[0]), parts[2])
 	}
 	if len(parts[0]) > 0 && !bytes.Equal(parts[0], parts[1]) {

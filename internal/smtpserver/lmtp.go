@@ -17,6 +17,8 @@ package smtpserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +62,18 @@ type Options struct {
 	Route func(ctx context.Context, users []*store.User) (string, error)
 	// Dial connects to a backend; nil uses a plain net.Dialer.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+
+	// Service identity (mutual TLS, ssl_ca_file). TLS, when set, offers
+	// STARTTLS (RFC 3207) on TCP connections; it should ask for client
+	// certificates (tls.RequestClientCert). ClientCAs, when set, makes a
+	// client certificate that chains to it required on TCP: MAIL is
+	// refused with 530 until the session has STARTTLSed with one (the
+	// unix socket, for a local MTA, is not held to it). RelayTLS, on a
+	// frontend, makes relays to backends STARTTLS and present its client
+	// certificate (ServerName is set to the backend's host when empty).
+	TLS       *tls.Config
+	ClientCAs *x509.CertPool
+	RelayTLS  *tls.Config
 }
 
 const (
@@ -137,6 +151,53 @@ type lsession struct {
 	fromArg string
 	rcpts   []rcpt
 	bad     int
+	// tls: the session STARTTLSed; peer is the common name of its
+	// verified client certificate ("" when none, or not verified).
+	tls  bool
+	peer string
+}
+
+// unix reports whether the session came through the unix socket.
+func (s *lsession) unix() bool {
+	return s.c.RemoteAddr() == nil || s.c.RemoteAddr().Network() == "unix"
+}
+
+// startTLS is STARTTLS (RFC 3207) on LMTP; false ends the session.
+func (s *lsession) startTLS(arg string) bool {
+	if s.l.o.TLS == nil || s.tls || s.unix() {
+		return !s.fail(502, "5.5.1", "STARTTLS not available")
+	}
+	if arg != "" {
+		return !s.fail(501, "5.5.4", "STARTTLS takes no argument")
+	}
+	if s.r.Buffered() > 0 {
+		// Bytes sent behind STARTTLS came in the clear: never commands.
+		s.log.Info("command pipelined after STARTTLS; closing")
+		s.reply(554, "5.5.1", "commands pipelined after STARTTLS")
+		return false
+	}
+	s.reply(220, "2.0.0", "ready to start TLS")
+	tc := tls.Server(s.c, s.l.o.TLS)
+	ctx, cancel := context.WithTimeout(s.l.t.Context(), 30*time.Second)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		s.log.Info("TLS handshake failed", "err", err)
+		return false
+	}
+	s.c, s.tls = tc, true
+	s.r, s.w = bufio.NewReaderSize(tc, 64*1024), bufio.NewWriter(tc)
+	s.lhlo = false // RFC 3207 §4.2: forget what the client said before
+	s.reset()
+	if s.l.o.ClientCAs != nil {
+		name, err := netserve.VerifyClientCert(tc, s.l.o.ClientCAs)
+		if err != nil {
+			s.log.Warn("LMTP client certificate refused", "err", err)
+		} else {
+			s.peer = name
+			s.log = s.log.With("peer", name)
+		}
+	}
+	return true
 }
 
 func (l *LMTP) handle(c net.Conn) {
@@ -226,9 +287,15 @@ func (s *lsession) command(cmd smtp.Command) bool {
 		}
 		s.reset()
 		s.lhlo = true
-		fmt.Fprintf(s.w, "250-%s\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE %d\r\n",
-			s.l.o.Hostname, s.l.o.MaxMessageBytes)
+		starttls := ""
+		if s.l.o.TLS != nil && !s.tls && !s.unix() {
+			starttls = "250-STARTTLS\r\n"
+		}
+		fmt.Fprintf(s.w, "250-%s\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n%s250 SIZE %d\r\n",
+			s.l.o.Hostname, starttls, s.l.o.MaxMessageBytes)
 		s.w.Flush()
+	case "STARTTLS":
+		return s.startTLS(cmd.Arg)
 	case "HELO", "EHLO":
 		// RFC 2033 §4.1: LMTP clients greet with LHLO.
 		return !s.fail(500, "5.5.1", "this is LMTP: use LHLO")
@@ -238,6 +305,12 @@ func (s *lsession) command(cmd smtp.Command) bool {
 		}
 		if s.from != nil {
 			return !s.fail(503, "5.5.1", "nested MAIL command")
+		}
+		if s.l.o.ClientCAs != nil && s.peer == "" && !s.unix() {
+			if !s.tls {
+				return !s.fail(530, "5.7.0", "must issue a STARTTLS command first")
+			}
+			return !s.fail(530, "5.7.0", "a client certificate of this cluster's CA is required")
 		}
 		p, err := smtp.ParsePath(cmd.Arg, "FROM:")
 		if err != nil {

@@ -10,6 +10,7 @@ package smtpserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -259,7 +260,52 @@ func (p *relayPool) dial(ctx context.Context, l *LMTP, backend string) (*relayCo
 			return nil, err
 		}
 	}
+	if l.o.RelayTLS != nil {
+		if err := rc.startTLS(ctx, l, backend); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return rc, nil
+}
+
+// startTLS upgrades a relay connection (STARTTLS, RFC 3207) presenting
+// the frontend's client certificate, and greets again.
+func (rc *relayConn) startTLS(ctx context.Context, l *LMTP, backend string) error {
+	rc.w.WriteString("STARTTLS\r\n")
+	if err := rc.w.Flush(); err != nil {
+		return err
+	}
+	rep, err := smtp.ReadReply(rc.r)
+	if err != nil {
+		return err
+	}
+	if rep.Code != 220 {
+		return fmt.Errorf("backend STARTTLS: %s", rep)
+	}
+	if rc.r.Buffered() > 0 {
+		return fmt.Errorf("backend sent %d bytes after STARTTLS", rc.r.Buffered())
+	}
+	conf := l.o.RelayTLS.Clone()
+	if conf.ServerName == "" {
+		if host, _, err := net.SplitHostPort(backend); err == nil {
+			conf.ServerName = host
+		}
+	}
+	tc := tls.Client(rc.c, conf)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("TLS with the backend: %w", err)
+	}
+	rc.c, rc.r, rc.w = tc, bufio.NewReader(tc), bufio.NewWriter(tc)
+	rc.w.WriteString("LHLO " + l.o.Hostname + "\r\n")
+	if err := rc.w.Flush(); err != nil {
+		return err
+	}
+	rep, err = smtp.ReadReply(rc.r)
+	if err == nil && rep.Code != 250 {
+		err = fmt.Errorf("backend LHLO after STARTTLS: %s", rep)
+	}
+	return err
 }
 
 // render writes a backend's reply as this server's reply line.

@@ -16,6 +16,10 @@ type Node struct {
 	// life.
 	Started   time.Time `json:"started"`
 	Heartbeat time.Time `json:"heartbeat"`
+	// Age is how long ago the latest heartbeat was, in the database's
+	// clock: judge staleness by it, not by time.Since(Heartbeat), since
+	// this node's clock may disagree with the database's.
+	Age time.Duration `json:"-"`
 	// Draining: the node accepts no new sessions and ends the ones it has
 	// after a grace period (roost admin node drain).
 	Draining bool `json:"draining"`

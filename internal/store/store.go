@@ -143,6 +143,22 @@ type Group struct {
 	Hidden   bool
 	Members  []string // logins
 	BuiltIn  bool
+	// ExternalID links the group to its directory entry (LDAP: the
+	// group unique attribute and its value), so the directory sync
+	// follows renames and deletions; "" for Roost's own groups.
+	ExternalID string
+}
+
+// GroupUpdate changes a group; nil fields stay as they are.
+type GroupUpdate struct {
+	// Name renames the group: its members, address and the ACL entries
+	// naming it (group:NAME) go with it.
+	Name   *string
+	Email  *string // "" removes the address
+	Kind   *GroupKind
+	Hidden *bool
+	// ExternalID links the group to a directory entry ("" unlinks it).
+	ExternalID *string
 }
 
 // StoreKind is the kind of a message store.
@@ -362,7 +378,39 @@ const (
 	ChangeItemCreated   ChangeKind = "item-created"
 	ChangeItemUpdated   ChangeKind = "item-updated"
 	ChangeItemDeleted   ChangeKind = "item-deleted"
+	// ChangeShareNotification: a share notification of the store (its
+	// owner's rights on another store's folder changed) was created or
+	// destroyed. FolderID and ItemID are 0; ShareNotifications says
+	// which.
+	ChangeShareNotification ChangeKind = "share-notification"
 )
+
+// ShareNotification records that a user's rights on a folder of another
+// store changed (JMAP Sharing, RFC 9670 §4). SetACL writes one into the
+// private store of the user an entry names ("user:LOGIN"), in the same
+// transaction as the ACL change and with a journal entry of that store
+// (ChangeShareNotification): it is a journal-tracked object of the
+// recipient's store, not a second change log.
+type ShareNotification struct {
+	ID      int64
+	StoreID int64  // the recipient's store
+	Seq     uint64 // the recipient store's journal position at creation
+	// DeletedSeq is the journal position at which it was destroyed; 0
+	// while it lives.
+	DeletedSeq    uint64
+	Created       time.Time
+	ChangedBy     string // login of who changed the ACL; "" for the system
+	ObjectStoreID int64  // the store of the folder shared
+	FolderID      int64
+	FolderType    FolderType
+	Name          string // the folder's name when its ACL changed
+	OldRights     string // ACL letters before the change; "" for none
+	NewRights     string // and after
+}
+
+// MaxShareNotifications bounds the live share notifications of a store:
+// beyond it the oldest are destroyed as new ones come.
+const MaxShareNotifications = 1000
 
 // Change is one entry of a store's change journal. Seq is the MODSEQ.
 type Change struct {
@@ -468,8 +516,11 @@ type Queue interface {
 	// Enqueue stores the message content and the envelope durably.
 	Enqueue(ctx context.Context, m QueuedMessage, content io.Reader) (*QueuedMessage, error)
 	// ClaimDue returns up to limit messages whose NextAttempt is not after
-	// now, and moves their NextAttempt to now+lease so that another worker
-	// does not take them while this one works.
+	// now and that no worker has claimed, and claims them for lease in
+	// the database's clock, so that no other worker, on any node and
+	// whatever its clock, takes them while this one works. UpdateQueued
+	// (the attempt's outcome) ends the claim; a worker that dies leaves
+	// its messages to the others once the lease has passed.
 	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*QueuedMessage, error)
 	OpenQueued(ctx context.Context, id int64) (io.ReadCloser, error)
 	GetQueued(ctx context.Context, id int64) (*QueuedMessage, error)
@@ -518,9 +569,12 @@ type TenantUsage struct {
 
 // UserUpdate lists the changes to make to a user; nil fields stay as they are.
 type UserUpdate struct {
-	Rename        *string
-	Email         *string
-	FullName      *string
+	Rename   *string
+	Email    *string
+	FullName *string
+	// PasswordHash, when it differs from the stored hash, also revokes
+	// the user's OpenID provider codes and refresh tokens (a new password
+	// ends what the old one granted).
 	PasswordHash  *string
 	Admin         *AdminLevel
 	Active        *bool
@@ -599,6 +653,8 @@ type Directory interface {
 	GetGroup(ctx context.Context, tenant, name string) (*Group, error)
 	ListGroups(ctx context.Context, tenant string) ([]*Group, error)
 	DeleteGroup(ctx context.Context, tenant, name string) error
+	// UpdateGroup changes a group of tenant (not a built-in one).
+	UpdateGroup(ctx context.Context, tenant, name string, u GroupUpdate) (*Group, error)
 	AddGroupMember(ctx context.Context, tenant, group, login string) error
 	RemoveGroupMember(ctx context.Context, tenant, group, login string) error
 
@@ -653,6 +709,16 @@ type Mail interface {
 	DeleteACL(ctx context.Context, folderID int64, subject string) error
 	// MyRights returns the principal's effective rights on a folder.
 	MyRights(ctx context.Context, folderID int64) (string, error)
+	// ShareNotifications lists a store's share notifications, oldest
+	// first: the live ones, and with since > 0 also those destroyed
+	// after journal position since (DeletedSeq set). The store's owner,
+	// its tenant's admins and system admins only.
+	ShareNotifications(ctx context.Context, storeID int64, since uint64) ([]ShareNotification, error)
+	// DeleteShareNotifications destroys live share notifications of a
+	// store by id and returns the ids destroyed (ids not live there are
+	// left out), journaled as ChangeShareNotification. Same access as
+	// ShareNotifications.
+	DeleteShareNotifications(ctx context.Context, storeID int64, ids []int64) ([]int64, error)
 
 	AppendItem(ctx context.Context, folderID int64, it NewItem) (*Item, error)
 	GetItem(ctx context.Context, itemID int64) (*Item, error)
@@ -759,7 +825,9 @@ type Mail interface {
 	ThreadItems(ctx context.Context, storeID, threadID int64) ([]ItemRef, error)
 	// ItemThreads maps item ids of a store, live or deleted, to their
 	// thread ids (at most MaxItemThreads ids); ids of other stores are
-	// left out. Needs full access to the store (its owner).
+	// left out, and so are, for a principal without full access to the
+	// store (a shared mailbox's reader), ids of items in folders it may
+	// not read.
 	ItemThreads(ctx context.Context, storeID int64, itemIDs []int64) (map[int64]int64, error)
 
 	// Changes returns journal entries of a store with Seq > since, oldest first.

@@ -201,6 +201,8 @@ type Options struct {
 	// OnChange and BlobGrace are passed to sqlstore.Options.
 	OnChange  func(storeID int64, seq uint64)
 	BlobGrace time.Duration
+	// Clock is passed to sqlstore.Options: a node whose clock is off.
+	Clock func() time.Time
 }
 
 // Store is an open store and where it lives.
@@ -209,6 +211,7 @@ type Store struct {
 	Blobs   *fs.Store
 	Dir     string // a temporary directory for the test (the blobs are in Dir/blobs)
 	Backend string
+	dsn     string
 }
 
 // Open opens a fresh, empty store, closed at cleanup.
@@ -222,7 +225,7 @@ func Open(t testing.TB, o Options) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	so := sqlstore.Options{Blobs: blobs, BlobGrace: o.BlobGrace, OnChange: o.OnChange}
+	so := sqlstore.Options{Blobs: blobs, BlobGrace: o.BlobGrace, OnChange: o.OnChange, Clock: o.Clock}
 	switch o.Backend {
 	case SQLite:
 		so.Driver, so.DSN = "sqlite", filepath.Join(dir, "roost.db")
@@ -236,7 +239,24 @@ func Open(t testing.TB, o Options) *Store {
 		t.Fatalf("open %s store: %v", o.Backend, err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &Store{DB: db, Blobs: blobs, Dir: dir, Backend: o.Backend}
+	return &Store{DB: db, Blobs: blobs, Dir: dir, Backend: o.Backend, dsn: so.DSN}
+}
+
+// Node opens a second handle on the same database and blobs, as another
+// node of a cluster would; o.Backend is ignored. Closed at cleanup.
+func (s *Store) Node(t testing.TB, o Options) *Store {
+	t.Helper()
+	driver := "sqlite"
+	if s.Backend == Postgres {
+		driver = "postgres"
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: driver, DSN: s.dsn, Blobs: s.Blobs,
+		BlobGrace: o.BlobGrace, OnChange: o.OnChange, Clock: o.Clock})
+	if err != nil {
+		t.Fatalf("open a second %s handle: %v", s.Backend, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &Store{DB: db, Blobs: s.Blobs, Dir: s.Dir, Backend: s.Backend, dsn: s.dsn}
 }
 
 // Tenants creates tenants.

@@ -19,9 +19,12 @@ import (
 //     admin level (tenant or system administrator; others get 403). The
 //     API runs with the session's principal, so the store limits a tenant
 //     administrator to their own tenant exactly as on the admin listener.
-//   - /web/self/{oof|app-passwords[/NAME]|tokens[/NAME]|sessions|profile} is the
-//     signed-in user's own part of it (/v1/users/{login}/…), for every
-//     user: the settings page. Other paths are 404.
+//   - /web/self/{oof|app-passwords[/NAME]|tokens[/NAME]|sessions|profile|
+//     devices[/ID[/wipe]]} is the signed-in user's own part of it
+//     (/v1/users/{login}/…), for every user: the settings page. Devices
+//     are the user's ActiveSync devices: listed (GET devices), wiped
+//     (POST devices/ID/wipe, as `roost admin device wipe`) and removed
+//     (DELETE devices/ID). Other paths are 404.
 //   - POST /web/api/password changes the user's password after checking
 //     the current one with the shared authenticator (throttled like every
 //     login; an app password is not accepted as the current password).
@@ -110,6 +113,11 @@ func (s *Server) selfAPI(w http.ResponseWriter, r *http.Request) {
 	case "app-passwords", "tokens":
 		ok = (name == "" && r.Method == http.MethodGet) ||
 			(name != "" && !strings.Contains(name, "/") && (r.Method == http.MethodPut || r.Method == http.MethodDelete))
+	case "devices":
+		dev, wipe, sub := strings.Cut(name, "/")
+		ok = (name == "" && r.Method == http.MethodGet) ||
+			(dev != "" && !sub && r.Method == http.MethodDelete) ||
+			(dev != "" && sub && wipe == "wipe" && r.Method == http.MethodPost)
 	}
 	if !ok {
 		refuse(w, http.StatusNotFound, "notFound", "no such settings endpoint")

@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/auth"
 	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/testenv"
 	"github.com/roost-mail/roost/internal/web"
@@ -209,5 +211,67 @@ func TestWebSettings(t *testing.T) {
 	}
 	if _, err := e.authn.Authenticate(context.Background(), "alice", "new-alice-pw-1", nil, ""); err != nil {
 		t.Fatalf("new password: %v", err)
+	}
+}
+
+// TestWebSettingsDevices: a user lists, wipes and removes their own
+// ActiveSync devices through /web/self/devices (the admin API's device
+// calls, as `roost admin device` makes them); another user's device is
+// not reachable; cross-site writes are refused.
+func TestWebSettingsDevices(t *testing.T) {
+	e := newAdminEnv(t)
+	for _, d := range []struct{ login, id, version string }{{"alice", "PHONE1", "14.1"}, {"alice", "PHONE2", "16.1"}, {"gina", "GINAPHONE", "14.1"}} {
+		st, err := e.st.UserStore(testenv.Sys, d.login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mail.SaveDevice(testenv.Sys, e.st, st.ID, &mail.Device{ID: d.id, Type: "iPhone", Model: "iPhone15,2",
+			Version: d.version, FirstSync: time.Now(), LastSync: time.Now(), PolicyKey: 42}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice := cookie(e.login("alice", "pw-alice"))
+	jh := with(alice, "Content-Type", "application/json")
+	var list []mail.DeviceStatus
+	res, body := e.do("GET", "/web/self/devices", "", alice)
+	if json.Unmarshal([]byte(body), &list); res.StatusCode != 200 || len(list) != 2 || list[0].ID != "PHONE1" || list[1].Version != "16.1" {
+		t.Fatalf("list: %d %s", res.StatusCode, body)
+	}
+	// Cross-site writes are refused and change nothing.
+	cross := with(jh, "Sec-Fetch-Site", "cross-site")
+	if res, _ := e.do("POST", "/web/self/devices/PHONE1/wipe", `{}`, cross); res.StatusCode != 403 {
+		t.Fatalf("cross-site wipe: %d", res.StatusCode)
+	}
+	if res, _ := e.do("DELETE", "/web/self/devices/PHONE1", "", cross); res.StatusCode != 403 {
+		t.Fatalf("cross-site remove: %d", res.StatusCode)
+	}
+	// gina's device is not alice's: not found.
+	if res, body := e.do("POST", "/web/self/devices/GINAPHONE/wipe", `{}`, jh); res.StatusCode != 404 {
+		t.Fatalf("another user's device: %d %s", res.StatusCode, body)
+	}
+	// Other paths under devices are 404.
+	for _, p := range []string{"/web/self/devices/PHONE1/erase", "/web/self/devices/PHONE1/wipe/x"} {
+		if res, _ := e.do("POST", p, `{}`, jh); res.StatusCode != 404 {
+			t.Errorf("POST %s: %d", p, res.StatusCode)
+		}
+	}
+	var d mail.DeviceStatus
+	res, body = e.do("POST", "/web/self/devices/PHONE1/wipe", `{}`, jh)
+	if json.Unmarshal([]byte(body), &d); res.StatusCode != 200 || d.Wipe == nil || d.Wipe.State != mail.WipeRequested || d.Wipe.By != "alice" {
+		t.Fatalf("wipe: %d %s", res.StatusCode, body)
+	}
+	res, body = e.do("POST", "/web/self/devices/PHONE2/wipe", `{"account_only":true}`, jh)
+	if json.Unmarshal([]byte(body), &d); res.StatusCode != 200 || d.Wipe == nil || d.Wipe.State != mail.WipeAccount {
+		t.Fatalf("account-only wipe: %d %s", res.StatusCode, body)
+	}
+	if res, body := e.do("DELETE", "/web/self/devices/PHONE2", "", alice); res.StatusCode != 204 {
+		t.Fatalf("remove: %d %s", res.StatusCode, body)
+	}
+	ds, err := mail.Devices(testenv.Sys, e.st, "alice")
+	if err != nil || len(ds) != 1 || ds[0].ID != "PHONE1" || ds[0].Wipe == nil {
+		t.Fatalf("alice's devices after: %+v %v", ds, err)
+	}
+	if ds, _ := mail.Devices(testenv.Sys, e.st, "gina"); len(ds) != 1 || ds[0].Wipe != nil {
+		t.Fatalf("gina's device touched: %+v", ds)
 	}
 }

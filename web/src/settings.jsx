@@ -1,7 +1,8 @@
 // The account settings at /settings (loaded on demand, its own chunk):
 // out-of-office (the same state as `roost admin user oof`), password
 // change, app passwords and tokens (the secret shown once), sign out
-// everywhere, the Apple configuration profile, theme and language. Over
+// everywhere, the Apple configuration profile, the ActiveSync devices
+// (wipe and remove, as `roost admin device`), theme and language. Over
 // /web/self/… (the admin API for the signed-in user) and
 // /web/api/password.
 import { useEffect } from 'preact/hooks';
@@ -136,6 +137,93 @@ function Secrets({ kind }) {
   );
 }
 
+// when formats an API time ('' and Go's zero time: a dash).
+const when = (iso) => (iso && !iso.startsWith('0001-') ? new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : '—');
+
+function deviceState(d) {
+  const w = d.wipe;
+  if (w?.state === 'done') return t('deviceWiped', { when: when(w.done) });
+  if (w?.state === 'account-done') return t('deviceAccountWiped', { when: when(w.done) });
+  if (w?.state === 'account') return t('deviceAccountWipePending');
+  if (w) return t('deviceWipePending');
+  return d.policy_key ? t('deviceProvisioned') : t('deviceNotProvisioned');
+}
+
+// Account-only wipe needs protocol 16.1 ([MS-ASPROV] AccountOnlyRemoteWipe).
+const accountWipe = (d) => parseFloat(d.protocol_version || '0') >= 16.1;
+
+const deviceActions = {
+  wipe: { q: 'deviceWipeQ', text: 'deviceWipeText', confirm: 'deviceWipeConfirm', done: 'deviceWipeRequested' },
+  account: { q: 'deviceWipeAccountQ', text: 'deviceWipeAccountText', confirm: 'deviceWipeAccountConfirm', done: 'deviceAccountWipeRequested' },
+  remove: { q: 'deviceRemoveQ', text: 'deviceRemoveText', confirm: 'deviceRemoveConfirm', done: 'deviceRemoved' },
+};
+
+// MobileDevices lists the user's ActiveSync devices with wipe (the whole
+// device, or only this account's data on 16.1 devices) and remove, each
+// asked again in a dialog first. The wipe happens at the device's next
+// request (Provision).
+function MobileDevices() {
+  const list = useSignal(null);
+  const ask = useSignal(null); // { d, action }
+  const load = () => self('GET', 'devices').then((l) => { list.value = l; }, (e) => { note.value = t('adminFailed', { msg: e.message }); });
+  useEffect(() => { load(); }, []);
+  const act = async () => {
+    const { d, action } = ask.value;
+    ask.value = null;
+    const id = encodeURIComponent(d.id);
+    await run(() => (action === 'remove' ? self('DELETE', `devices/${id}`) : self('POST', `devices/${id}/wipe`, { account_only: action === 'account' })),
+      t(deviceActions[action].done, { name: d.id }));
+    load();
+  };
+  const a = ask.value && deviceActions[ask.value.action];
+  return (
+    <div class="devices" role="region" aria-labelledby="h-mobile">
+      <h3 id="h-mobile">{t('mobileDevicesTitle')}</h3>
+      <p class="muted">{t('mobileDevicesHelp')}</p>
+      {list.value && (list.value.length === 0 ? <p>{t('adminNone')}</p> : (
+        <div class="table-scroll" tabindex="0">
+          <table class="admin-table">
+            <thead><tr>
+              <th scope="col">{t('deviceId')}</th><th scope="col">{t('deviceModel')}</th>
+              <th scope="col">{t('deviceFirstSync')}</th><th scope="col">{t('deviceLastSync')}</th>
+              <th scope="col">{t('deviceState')}</th><th scope="col"><span class="sr">{t('adminActions')}</span></th>
+            </tr></thead>
+            <tbody>
+              {list.value.map((d) => {
+                const pending = d.wipe && (d.wipe.state === 'requested' || d.wipe.state === 'account');
+                return (
+                  <tr key={d.id}>
+                    <th scope="row" class="device-id">{d.id}</th>
+                    <td>{d.friendly_name || d.model || d.type}
+                      <div class="muted">{[d.os, d.protocol_version && t('deviceProtocol', { v: d.protocol_version })].filter(Boolean).join(' · ')}</div></td>
+                    <td>{when(d.first_sync)}</td><td>{when(d.last_sync)}</td><td>{deviceState(d)}</td>
+                    <td><div class="device-actions">
+                      {!pending && <button class="danger" onClick={() => { ask.value = { d, action: 'wipe' }; }}>{t('deviceWipe')}<span class="sr"> {d.id}</span></button>}
+                      {!pending && accountWipe(d) && <button class="danger" onClick={() => { ask.value = { d, action: 'account' }; }}>{t('deviceWipeAccount')}<span class="sr"> {d.id}</span></button>}
+                      <button onClick={() => { ask.value = { d, action: 'remove' }; }}>{t('deviceRemove')}<span class="sr"> {d.id}</span></button>
+                    </div></td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ))}
+      {a && (
+        <dialog ref={(el) => { if (el && !el.open) el.showModal(); }} aria-labelledby="device-q" aria-describedby="device-text"
+          onCancel={(e) => { e.preventDefault(); ask.value = null; }}>
+          <h2 id="device-q">{t(a.q, { name: ask.value.d.id })}</h2>
+          <p id="device-text">{t(a.text)}</p>
+          <div class="actions">
+            <button onClick={() => { ask.value = null; }}>{t('cancel')}</button>
+            <button class={ask.value.action === 'remove' ? 'primary' : 'danger'} onClick={act}>{t(a.confirm)}</button>
+          </div>
+        </dialog>
+      )}
+    </div>
+  );
+}
+
 export function Settings({ user, Appearance }) {
   return (
     <div class="admin settings">
@@ -152,10 +240,11 @@ export function Settings({ user, Appearance }) {
         <Password />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
-        <section class="admin-form" aria-labelledby="h-devices">
+        <section class="admin-form wide" aria-labelledby="h-devices">
           <h2 id="h-devices">{t('devicesTitle')}</h2>
           <p><a class="button" href="/web/self/profile" download="roost.mobileconfig">{t('profileDownload')}</a></p>
           <p class="muted">{t('profileHelp')}</p>
+          <MobileDevices />
           <p><button onClick={async () => { await logout(true); location.href = '/'; }}>{t('signOutEverywhere')}</button></p>
         </section>
         <section class="admin-form" aria-labelledby="h-look">

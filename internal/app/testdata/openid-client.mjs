@@ -27,5 +27,5 @@ if (step === 'start') {
   } catch (e) {
     replay = e.error || e.code || String(e);
   }
-  console.log(JSON.stringify({ access_token: tokens.access_token, claims, userinfo, refreshed_access_token: refreshed.access_token, refreshed_claims: refreshed.claims(), refresh_replay: replay }));
+  console.log(JSON.stringify({ access_token: tokens.access_token, claims, userinfo, refreshed_access_token: refreshed.access_token, refreshed_refresh_token: refreshed.refresh_token, refreshed_claims: refreshed.claims(), refresh_replay: replay }));
 }

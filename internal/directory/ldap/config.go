@@ -62,8 +62,11 @@ type Config struct {
 	PoolSize         int // 0: 4
 
 	// Groups (read by Sync).
-	GroupFilter     string // "" : no groups are read
-	GroupNameAttr   string // "": cn
+	GroupFilter   string // "" : no groups are read
+	GroupNameAttr string // "": cn
+	// GroupUniqueAttr identifies a group across renames (Group.ExternalID);
+	// "": groups are matched by name and never deleted by the sync.
+	GroupUniqueAttr string
 	GroupMailAttr   string
 	MembersAttr     string // "": member
 	MembersText     bool   // members are values of MembersRelAttr, not DNs
@@ -147,6 +150,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		Tenant:            c.LDAPTenant,
 		GroupFilter:       or(c.LDAPGroupSearchFilter, p.groupFilter),
 		GroupNameAttr:     or(c.LDAPGroupnameAttribute, "cn"),
+		GroupUniqueAttr:   or(c.LDAPGroupUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique)),
 		GroupMailAttr:     or(c.LDAPGroupEmailAttribute, or(c.LDAPEmailAttribute, p.mail)),
 		MembersAttr:       or(c.LDAPGroupMembersAttr, p.members),
 		MembersText:       c.LDAPGroupMembersType == "text",

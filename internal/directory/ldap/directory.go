@@ -158,11 +158,7 @@ func (d *Directory) entryOf(e *goldap.Entry) (*Entry, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("ldap entry %q has no %s", e.DN, d.cfg.UniqueAttr)
 	}
-	if utf8.Valid(raw) && !strings.EqualFold(d.cfg.UniqueAttr, "objectGUID") {
-		out.ID = d.cfg.UniqueAttr + ":" + string(raw)
-	} else {
-		out.ID = d.cfg.UniqueAttr + ":" + hex.EncodeToString(raw)
-	}
+	out.ID = externalID(d.cfg.UniqueAttr, raw)
 	out.Login = e.GetAttributeValue(d.cfg.LoginAttr)
 	if out.Login == "" {
 		return nil, fmt.Errorf("ldap entry %q has no %s", e.DN, d.cfg.LoginAttr)
@@ -318,4 +314,40 @@ func (d *Directory) UserByAddress(ctx context.Context, addr string) (*store.User
 		return nil, fmt.Errorf("ldap address %q: %w", addr, err)
 	}
 	return d.Provision(ctx, e)
+}
+
+// UserByLogin implements directory.Provisioner: the entry login names
+// (its login attribute, or an address) is provisioned without a bind, for
+// a sign-in a Kerberos ticket proved. store.ErrNotFound when the
+// directory has no such entry.
+func (d *Directory) UserByLogin(ctx context.Context, login string) (*store.User, error) {
+	if login == "" || len(login) > 320 || !utf8.ValidString(login) {
+		return nil, fmt.Errorf("ldap login %q: %w", login, store.ErrNotFound)
+	}
+	var e *Entry
+	err := d.with(ctx, func(c *conn) error {
+		le, err := d.search(c, d.loginFilter(login))
+		if err != nil {
+			return err
+		}
+		e, err = d.entryOf(le)
+		return err
+	})
+	if errors.Is(err, errNoEntry) {
+		return nil, fmt.Errorf("ldap login %q: %w", login, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ldap login %q: %w", login, err)
+	}
+	return d.Provision(ctx, e)
+}
+
+// externalID is how an entry's unique attribute value is kept in Roost
+// (User.ExternalID, Group.ExternalID): "attr:value", hex for binary
+// values such as AD's objectGUID.
+func externalID(attr string, raw []byte) string {
+	if utf8.Valid(raw) && !strings.EqualFold(attr, "objectGUID") {
+		return attr + ":" + string(raw)
+	}
+	return attr + ":" + hex.EncodeToString(raw)
 }

@@ -40,12 +40,12 @@ func baseConfig(uri string) ldap.Config {
 	}
 }
 
-func newEnv(t *testing.T, mod func(*ldap.Config)) *env {
+func newEnv(t testing.TB, mod func(*ldap.Config)) *env {
 	t.Helper()
 	return newEnvOn(t, testenv.StartSlapd(t), mod)
 }
 
-func newEnvOn(t *testing.T, srv *testenv.Slapd, mod func(*ldap.Config)) *env {
+func newEnvOn(t testing.TB, srv *testenv.Slapd, mod func(*ldap.Config)) *env {
 	t.Helper()
 	db := testenv.Open(t, testenv.Options{})
 	cfg := baseConfig(srv.URI)

@@ -291,6 +291,7 @@ func (d *Directory) orphan(ctx context.Context, seen map[string]bool, sum *SyncS
 // group is a group entry as the sync reads it.
 type group struct {
 	tenant     string
+	id         string // GroupUniqueAttr:value, "" without one
 	name, mail string
 	kind       store.GroupKind
 	hidden     bool
@@ -304,7 +305,7 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 		membersAttr = "member"
 	}
 	attrs := []string{d.cfg.GroupNameAttr, membersAttr}
-	for _, a := range []string{d.cfg.GroupMailAttr, d.cfg.SecurityAttr, d.cfg.GroupHiddenAttr} {
+	for _, a := range []string{d.cfg.GroupMailAttr, d.cfg.SecurityAttr, d.cfg.GroupHiddenAttr, d.cfg.GroupUniqueAttr} {
 		if a != "" && !slices.Contains(attrs, a) {
 			attrs = append(attrs, a)
 		}
@@ -316,8 +317,15 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 	sum.Groups = len(raw)
 	groups := map[string]*group{}
 	var order []string
+	seen := map[string]bool{} // the ids of every group entry read
 	for _, le := range raw {
 		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
+		if d.cfg.GroupUniqueAttr != "" {
+			if v := le.GetRawAttributeValue(d.cfg.GroupUniqueAttr); len(v) > 0 {
+				g.id = externalID(d.cfg.GroupUniqueAttr, v)
+				seen[g.id] = true
+			}
+		}
 		if g.name == "" {
 			fail(sum, fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
 			continue
@@ -380,12 +388,23 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 		return out
 	}
 	sys := store.SystemContext(ctx)
+	linked, err := d.linkedGroups(sys)
+	if err != nil {
+		return fmt.Errorf("directory sync: groups: %w", err)
+	}
+	if len(raw) == 0 && len(linked) > 0 {
+		// As for users: a directory that answers with no group at all
+		// while Roost has groups linked to it is taken for a wrong
+		// filter or base, not for every group deleted.
+		return fmt.Errorf("directory sync: the group search %s under %q found no entry, but %d Roost groups are linked to the directory; check ldap_group_search_filter and ldap_search_base (nothing deleted)",
+			d.cfg.GroupFilter, d.cfg.Base, len(linked))
+	}
 	for i, dn := range order {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("directory sync: %w", err)
 		}
 		g := groups[dn]
-		if err := d.applyGroup(sys, g, resolve(g), sum); err != nil {
+		if err := d.applyGroup(sys, g, resolve(g), linked, seen, sum); err != nil {
 			d.log.Warn("LDAP sync: group not applied", "dn", dn, "err", err)
 			fail(sum, fmt.Errorf("group %q: %w", g.name, err))
 		}
@@ -393,34 +412,121 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 			progress(SyncProgress{Phase: "groups", Done: i + 1, Total: len(order)})
 		}
 	}
+	// Groups whose entry is gone: deleted, with the ACL entries naming
+	// them (as `roost admin group delete`). Their members lose what the
+	// group gave them.
+	for id, g := range linked {
+		if seen[id] {
+			continue
+		}
+		if err := d.store.DeleteGroup(sys, g.Tenant, g.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			fail(sum, fmt.Errorf("delete group %q: %w", g.Name, err))
+			continue
+		}
+		d.log.Info("LDAP sync: group deleted, its entry is gone from the directory", "group", g.Name, "tenant", g.Tenant, "id", id)
+		sum.GroupsDeleted++
+	}
 	return nil
 }
 
-// applyGroup creates the Roost group of g if missing and sets its
-// members. A group's kind, address and hidden flag are set when it is
-// created; later changes in the directory are logged, not applied
-// (Roost's store has no group update yet, and deleting the group would
-// drop the ACL entries naming it).
-func (d *Directory) applyGroup(sys context.Context, g *group, want []string, sum *SyncSummary) error {
-	t := g.tenant
-	cur, err := d.store.GetGroup(sys, t, g.name)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := d.ensureTenant(sys, t); err != nil {
-			return err
-		}
-		cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Email: g.mail, Kind: g.kind, Hidden: g.hidden})
-		if err == nil {
-			sum.GroupsCreated++
-		}
-	} else if err == nil && (cur.Kind != g.kind || cur.Hidden != g.hidden || !strings.EqualFold(cur.Email, g.mail)) {
-		d.log.Warn("LDAP sync: a group's kind, address or hidden flag changed in the directory; not applied to the Roost group",
-			"group", g.name, "kind", g.kind, "mail", g.mail, "hidden", g.hidden)
+// linkedGroups returns the Roost groups linked to this directory's
+// group entries (ExternalID of GroupUniqueAttr), by ExternalID.
+func (d *Directory) linkedGroups(sys context.Context) (map[string]*store.Group, error) {
+	out := map[string]*store.Group{}
+	if d.cfg.GroupUniqueAttr == "" {
+		return out, nil
 	}
+	all, err := d.store.ListGroups(sys, "")
 	if err != nil {
-		return err
+		return nil, err
+	}
+	pfx := d.cfg.GroupUniqueAttr + ":"
+	for _, g := range all {
+		if strings.HasPrefix(g.ExternalID, pfx) && !g.BuiltIn {
+			out[g.ExternalID] = g
+		}
+	}
+	return out, nil
+}
+
+// applyGroup brings the Roost group of g in line with the directory: it
+// finds it by its unique attribute (linked, renaming it when the entry's
+// name changed) or by name (linking it), or creates it; then sets its
+// kind, address, hidden flag and members. seen holds the ids of every
+// group entry read.
+func (d *Directory) applyGroup(sys context.Context, g *group, want []string, linked map[string]*store.Group, seen map[string]bool, sum *SyncSummary) error {
+	t := g.tenant
+	var cur *store.Group
+	var err error
+	if prev := linked[g.id]; g.id != "" && prev != nil {
+		// Found by its unique attribute: a rename in the directory
+		// renames the Roost group (members, address, ACL entries).
+		cur = prev
+		if cur.Name != g.name {
+			if !strings.EqualFold(cur.Tenant, t) {
+				d.log.Warn("LDAP sync: a group moved to another company; moving groups between tenants is not supported",
+					"group", cur.Name, "from", cur.Tenant, "to", t)
+				t = cur.Tenant
+			}
+			name := g.name
+			if cur, err = d.store.UpdateGroup(sys, t, prev.Name, store.GroupUpdate{Name: &name}); err != nil {
+				return fmt.Errorf("rename %q: %w", prev.Name, err)
+			}
+			d.log.Info("LDAP sync: group renamed", "from", prev.Name, "to", g.name, "tenant", t)
+			sum.GroupsRenamed++
+			prev.Name = g.name
+		}
+		t = cur.Tenant
+	} else {
+		cur, err = d.store.GetGroup(sys, t, g.name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if err := d.ensureTenant(sys, t); err != nil {
+				return err
+			}
+			cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Email: g.mail, Kind: g.kind, Hidden: g.hidden, ExternalID: g.id})
+			if err != nil {
+				return err
+			}
+			sum.GroupsCreated++
+		case err != nil:
+			return err
+		case cur.BuiltIn:
+			return fmt.Errorf("a directory group is named like the built-in group %q", cur.Name)
+		case g.id == "":
+			// No unique attribute (a dynamic group): matched by name.
+		case cur.ExternalID != g.id && cur.ExternalID != "" && seen[cur.ExternalID]:
+			return fmt.Errorf("its name is taken by the Roost group of another directory entry (%s)", cur.ExternalID)
+		case cur.ExternalID != g.id:
+			// A Roost group of that name without a link (made before
+			// the link existed, or by hand), or linked to an entry that
+			// is gone: it becomes this entry's group.
+			old, id := cur.ExternalID, g.id
+			if cur, err = d.store.UpdateGroup(sys, t, cur.Name, store.GroupUpdate{ExternalID: &id}); err != nil {
+				return err
+			}
+			delete(linked, old)
+		}
 	}
 	if cur.BuiltIn {
 		return fmt.Errorf("a directory group is named like the built-in group %q", cur.Name)
+	}
+	// Kind, address and hidden flag follow the directory.
+	var up store.GroupUpdate
+	if cur.Kind != g.kind {
+		up.Kind = &g.kind
+	}
+	if cur.Hidden != g.hidden {
+		up.Hidden = &g.hidden
+	}
+	if !strings.EqualFold(cur.Email, g.mail) {
+		up.Email = &g.mail
+	}
+	if up.Kind != nil || up.Hidden != nil || up.Email != nil {
+		if cur, err = d.store.UpdateGroup(sys, t, cur.Name, up); err != nil {
+			return fmt.Errorf("update: %w", err)
+		}
+		d.log.Info("LDAP sync: group's kind, address or hidden flag changed", "group", cur.Name, "kind", g.kind, "mail", g.mail, "hidden", g.hidden)
 	}
 	changed := false
 	set := func(list []string) map[string]bool {
@@ -565,7 +671,7 @@ func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string,
 				want = append(want, l)
 			}
 		}
-		if err := d.applyGroup(sys, g, want, sum); err != nil {
+		if err := d.applyGroup(sys, g, want, nil, nil, sum); err != nil {
 			fail(sum, fmt.Errorf("dynamic group %q: %w", g.name, err))
 		}
 	}

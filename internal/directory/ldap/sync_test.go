@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/directory/ldap"
+	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/testenv"
 )
@@ -435,5 +436,89 @@ func TestCompanies(t *testing.T) {
 	orphans, _ := e.db.ListOrphans(sys)
 	if len(orphans) != 1 || orphans[0].Tenant != "globex" || orphans[0].FormerOwner != "g2" {
 		t.Fatalf("orphans %+v", orphans)
+	}
+}
+
+// TestSyncGroupRenameDelete: with a group unique attribute (entryUUID)
+// the sync follows the directory's groups: a group renamed in the
+// directory (modrdn) is renamed in Roost — the same group, its members,
+// and the ACL entries naming it, so its members keep their access; a
+// group deleted from the directory is deleted in Roost (its address no
+// longer delivers); a changed kind follows. Roost's own groups and
+// dynamic groups stay. A sync after that changes nothing.
+func TestSyncGroupRenameDelete(t *testing.T) {
+	e := newEnv(t, func(c *ldap.Config) {
+		syncConfig(c)
+		c.GroupUniqueAttr = "entryUUID"
+	})
+	e.srv.Add(fixture(50))
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	if sum, err := e.dir.Sync(ctx, nil); err != nil || sum.GroupsCreated != 5 {
+		t.Fatalf("first sync %+v %v\n%s", sum, err, e.logs)
+	}
+	if _, err := e.db.CreateGroup(sys, "example", store.Group{Name: "local"}); err != nil {
+		t.Fatal(err)
+	}
+	sales, err := e.db.GetGroup(sys, "example", "sales")
+	if err != nil || !strings.HasPrefix(sales.ExternalID, "entryUUID:") {
+		t.Fatalf("sales %+v %v", sales, err)
+	}
+	inbox, err := mail.Inbox(sys, e.db.DB, "u00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetACL(sys, inbox, store.GroupSubject("sales"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	asU12 := func() context.Context {
+		p, err := e.db.Principal(sys, "u12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.WithPrincipal(ctx, p)
+	}
+	if _, err := e.db.GetFolder(asU12(), inbox); err != nil {
+		t.Fatalf("u12 cannot open u00's inbox through sales: %v", err)
+	}
+
+	e.srv.Modify("dn: " + groupDN("sales") + "\nchangetype: modrdn\nnewrdn: cn=vertrieb\ndeleteoldrdn: 1\n")
+	e.srv.Modify("dn: " + groupDN("newsletter") + "\nchangetype: delete\n")
+	e.srv.Modify("dn: " + groupDN("eng") + "\nchangetype: modify\nreplace: businessCategory\nbusinessCategory: 0\n")
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.GroupsRenamed != 1 || sum.GroupsDeleted != 1 || sum.GroupsCreated != 0 || sum.Failed != 0 {
+		t.Fatalf("sync after the changes %+v %v\n%s", sum, err, e.logs)
+	}
+	v, err := e.db.GetGroup(sys, "example", "vertrieb")
+	if err != nil || v.ID != sales.ID || v.ExternalID != sales.ExternalID || !slices.Equal(members(t, e, "vertrieb"), uids("u10", "u11", "u12", "u13", "u14")) {
+		t.Fatalf("renamed group %+v %v, was %+v", v, err, sales)
+	}
+	if _, err := e.db.GetGroup(sys, "example", "sales"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the old name is still a group: %v", err)
+	}
+	acl, err := e.db.GetACL(sys, inbox)
+	if err != nil || len(acl) != 1 || acl[0].Subject != store.GroupSubject("vertrieb") {
+		t.Errorf("ACL after the rename %+v %v", acl, err)
+	}
+	if _, err := e.db.GetFolder(asU12(), inbox); err != nil {
+		t.Errorf("u12 lost access through the renamed group: %v", err)
+	}
+	if _, err := e.db.GetGroup(sys, "example", "newsletter"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deleted group is still there: %v", err)
+	}
+	if _, err := e.db.Recipients(sys, "news@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deleted group's address still delivers: %v", err)
+	}
+	if g, err := e.db.GetGroup(sys, "example", "eng"); err != nil || g.Kind != store.GroupDistribution {
+		t.Errorf("eng's kind did not follow the directory: %+v %v", g, err)
+	}
+	for _, name := range []string{"local", "dyn-u1", "staff"} {
+		if _, err := e.db.GetGroup(sys, "example", name); err != nil {
+			t.Errorf("group %s: %v", name, err)
+		}
+	}
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.GroupsRenamed+sum.GroupsDeleted+sum.GroupsCreated != 0 {
+		t.Fatalf("sync without changes %+v %v", sum, err)
 	}
 }

@@ -288,6 +288,21 @@ func (d *Directory) UserByAddress(ctx context.Context, addr string) (*store.User
 	return u, err
 }
 
+// UserByLogin implements directory.Provisioner: the account login names
+// (a login or login@domain) is provisioned, for a Kerberos sign-in;
+// store.ErrNotFound otherwise.
+func (d *Directory) UserByLogin(ctx context.Context, login string) (*store.User, error) {
+	a, ok, err := d.find(login)
+	if err != nil {
+		return nil, fmt.Errorf("unix login %q: %w", login, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("unix login %q: %w", login, store.ErrNotFound)
+	}
+	u, _, err := d.provisionAccount(ctx, a)
+	return u, err
+}
+
 type action int
 
 const (

@@ -153,6 +153,16 @@ func TestUnixLogin(t *testing.T) {
 	if _, err := e.d.UserByAddress(context.Background(), "root@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("root as a recipient: %v", err)
 	}
+	// By login, without a password (a Kerberos sign-in): provisioned;
+	// an account outside the uid range or unknown is not found.
+	if u, err := e.d.UserByLogin(context.Background(), "fay"); err != nil || u.Login != "fay" || u.StoreID == 0 {
+		t.Fatalf("fay by login: %+v %v", u, err)
+	}
+	for _, l := range []string{"root", "ghost", "fay@other.org"} {
+		if _, err := e.d.UserByLogin(context.Background(), l); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s by login: %v, want not found", l, err)
+		}
+	}
 	// Unreadable files: a temporary failure, not "wrong password".
 	os.Remove(filepath.Join(e.dir, "shadow"))
 	e.authn.Cache = nil

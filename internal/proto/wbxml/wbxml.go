@@ -500,6 +500,27 @@ func Encode(n *Node, t *Table) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// Size is an upper bound of the bytes Encode writes for n without the
+// document header: per element a possible page switch, its tag and END,
+// and its text or opaque content with their framing. Servers bound a
+// response by it before encoding (ActiveSync Sync's byte budget).
+func (n *Node) Size() int {
+	if n == nil {
+		return 0
+	}
+	size := 2 + 2 // SWITCH_PAGE and page, tag, END
+	switch {
+	case n.IsOpaque:
+		size += 1 + 5 + len(n.Opaque) // OPAQUE, mb_u_int32 length, data
+	case n.Text != "":
+		size += 1 + len(n.Text) + 1 // STR_I, text, terminator
+	}
+	for _, c := range n.Children {
+		size += c.Size()
+	}
+	return size
+}
+
 func writeMB(b *bytes.Buffer, v uint32) {
 	var tmp [5]byte
 	i := len(tmp) - 1

@@ -33,6 +33,10 @@ func TestRoundTrip(t *testing.T) {
 	if !bytes.Equal(back.Child("Data").Child("Key").Opaque, []byte{0, 1, 2, 0xff}) {
 		t.Fatal("opaque changed")
 	}
+	// Size bounds the encoding (without the 4-byte header), closely.
+	if got := n.Size(); got < len(b)-4 || got > 2*(len(b)-4) {
+		t.Errorf("Size %d for %d encoded bytes", got, len(b)-4)
+	}
 	// A long opaque length takes a multi-byte integer.
 	big := El(1, "Key")
 	big.Opaque, big.IsOpaque = bytes.Repeat([]byte{7}, 70000), true
@@ -132,6 +136,9 @@ func FuzzDecode(f *testing.F) {
 		out, err := Encode(n, testTable)
 		if err != nil {
 			return
+		}
+		if len(out)-4 > n.Size() {
+			t.Fatalf("Size %d below the encoded %d bytes", n.Size(), len(out)-4)
 		}
 		back, err := Decode(out, testTable, Limits{})
 		if err != nil {

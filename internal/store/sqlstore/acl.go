@@ -38,7 +38,19 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
-		if err := t.lockFolders(folderID); err != nil {
+		// Lock the folder's store and, for a user's entry, the store of
+		// that user, which gets a share notification: in id order, as
+		// every writer locking two stores.
+		var owner, recipient int64
+		if err := t.row(`SELECT store_id FROM folders WHERE id = ?`, folderID).Scan(&owner); err != nil && !isNoRows(err) {
+			return fmt.Errorf("store of folder %d: %w", folderID, err)
+		}
+		if l := lc(subject); strings.HasPrefix(l, "user:") {
+			if err := t.row(`SELECT store_id FROM users WHERE login_lc = ?`, l[5:]).Scan(&recipient); err != nil && !isNoRows(err) {
+				return fmt.Errorf("store of %s: %w", subject, err)
+			}
+		}
+		if err := t.lockStore(owner, recipient); err != nil {
 			return err
 		}
 		a, err := t.folderAccess(p, folderID, "a", false)
@@ -48,6 +60,27 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 		subj, err := t.canonicalSubject(p, a.st, subject)
 		if err != nil {
 			return err
+		}
+		var old string
+		if err := t.row(`SELECT rights FROM acl WHERE folder_id = ? AND subject = ?`, folderID, subj).Scan(&old); err != nil && !isNoRows(err) {
+			return fmt.Errorf("ACL of folder %d: %w", folderID, err)
+		}
+		if strings.HasPrefix(subj, "user:") && old != norm {
+			// RFC 9670 §4: the user whose rights changed learns it.
+			var sid int64
+			if err := t.row(`SELECT store_id FROM users WHERE login_lc = ?`, subj[5:]).Scan(&sid); err != nil && !isNoRows(err) {
+				return fmt.Errorf("store of %s: %w", subj, err)
+			}
+			if sid != 0 && sid != a.st.ID {
+				if sid != recipient {
+					if err := t.lockStore(sid); err != nil {
+						return err
+					}
+				}
+				if err := t.addShareNotification(sid, p.Login, a.st.ID, a.folder, old, norm); err != nil {
+					return err
+				}
+			}
 		}
 		if norm == "" {
 			_, err = t.exec(`DELETE FROM acl WHERE folder_id = ? AND subject = ?`, folderID, subj)

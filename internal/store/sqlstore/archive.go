@@ -195,7 +195,7 @@ func (d *DB) ArchiveItems(ctx context.Context, folderID int64, uids []uint32, de
 			// second finds it and skips the item (the transaction of the
 			// first holds the row until it commits).
 			res, err := t.exec(`INSERT INTO archived (item_id, store_id, archive_item_id, archived) VALUES (?, ?, 0, ?) ON CONFLICT DO NOTHING`,
-				it.ID, src.st.ID, now())
+				it.ID, src.st.ID, t.now())
 			if err != nil {
 				return fmt.Errorf("record archived item %d: %w", it.ID, err)
 			}
@@ -299,7 +299,7 @@ func (d *DB) StubItem(ctx context.Context, itemID int64, content io.Reader) (*st
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, now(), int64(seq), old.ID); err != nil {
+		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, t.now(), int64(seq), old.ID); err != nil {
 			return err
 		}
 		if err := t.removeItems(a.st, folderID, []*store.Item{old}, seq); err != nil {
@@ -313,7 +313,7 @@ func (d *DB) StubItem(ctx context.Context, itemID int64, content io.Reader) (*st
 			return err
 		}
 		_, err = t.exec(`INSERT INTO archived (item_id, store_id, archive_item_id, archived, stubbed) VALUES (?, ?, ?, ?, 1)`,
-			out.ID, a.st.ID, archiveItem, now())
+			out.ID, a.st.ID, archiveItem, t.now())
 		return err
 	})
 	return out, err

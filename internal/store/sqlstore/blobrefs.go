@@ -94,7 +94,7 @@ func (t *tx) refExisting(id blob.ID) error {
 }
 
 func (t *tx) unrefBlob(id string, n int64) error {
-	_, err := t.exec(`UPDATE blobs SET refs = refs - ?, zero_since = CASE WHEN refs - ? <= 0 THEN CAST(? AS BIGINT) ELSE 0 END WHERE id = ?`, n, n, now(), id)
+	_, err := t.exec(`UPDATE blobs SET refs = refs - ?, zero_since = CASE WHEN refs - ? <= 0 THEN CAST(? AS BIGINT) ELSE 0 END WHERE id = ?`, n, n, t.now(), id)
 	return err
 }
 

@@ -8,6 +8,11 @@ package sqlstore
 // one conditional upsert whose WHERE re-checks the holder and the expiry
 // (docs/architecture.md, "What a transaction must lock", rule 2), so two
 // nodes can never both believe they hold a lease.
+//
+// Heartbeats and lease expiries are written and compared in the database's
+// clock (dbNow), never a node's: with a node whose clock runs an hour
+// behind, its leases would look expired to the others at once, and one an
+// hour ahead would take over every live lease and name.
 
 import (
 	"context"
@@ -34,13 +39,12 @@ func (d *DB) Heartbeat(ctx context.Context, n store.Node, stale time.Duration) (
 	}
 	var draining int64
 	err := d.write(ctx, func(t *tx) error {
-		at := now()
-		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance, endpoints) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance, endpoints) VALUES (?, ?, ?, ?, ?, `+d.dbNow()+`, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version, endpoints = excluded.endpoints,
 				started = excluded.started, heartbeat = excluded.heartbeat, instance = excluded.instance
-				WHERE nodes.instance = excluded.instance OR nodes.heartbeat < ?
+				WHERE nodes.instance = excluded.instance OR nodes.heartbeat < `+d.dbNow()+` - ?
 			RETURNING draining`,
-			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), at, n.Instance, joinEndpoints(n.Endpoints), at-stale.Microseconds()).Scan(&draining)
+			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), n.Instance, joinEndpoints(n.Endpoints), stale.Microseconds()).Scan(&draining)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("another process with the node name %q beat its heart less than %s ago (node_name must be unique; a node restarted at once waits that long): %w", n.Name, stale, store.ErrConflict)
 		}
@@ -59,7 +63,7 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 	}
 	var out []*store.Node
 	err := d.read(ctx, func(t *tx) error {
-		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, draining, endpoints FROM nodes ORDER BY name`)
+		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, ` + d.dbNow() + ` - heartbeat, draining, endpoints FROM nodes ORDER BY name`)
 		if err != nil {
 			return err
 		}
@@ -68,8 +72,8 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 		for rows.Next() {
 			var n store.Node
 			var roles, endpoints string
-			var started, hb, draining int64
-			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &draining, &endpoints); err != nil {
+			var started, hb, age, draining int64
+			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &age, &draining, &endpoints); err != nil {
 				return err
 			}
 			if roles != "" {
@@ -77,6 +81,7 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 			}
 			n.Endpoints = splitEndpoints(endpoints)
 			n.Started, n.Heartbeat, n.Draining = fromMicro(started), fromMicro(hb), draining != 0
+			n.Age = time.Duration(max(age, 0)) * time.Microsecond
 			out = append(out, &n)
 			byName[n.Name] = &n
 		}
@@ -84,7 +89,7 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 			return err
 		}
 		rows.Close()
-		lr, err := t.query(`SELECT job, holder FROM leases WHERE expires > ?`, now())
+		lr, err := t.query(`SELECT job, holder FROM leases WHERE expires > ` + d.dbNow())
 		if err != nil {
 			return err
 		}
@@ -147,11 +152,10 @@ func (d *DB) AcquireLease(ctx context.Context, job, holder string, ttl time.Dura
 	}
 	var got string
 	err := d.write(ctx, func(t *tx) error {
-		n := now()
-		err := t.row(`INSERT INTO leases (job, holder, expires) VALUES (?, ?, ?)
+		err := t.row(`INSERT INTO leases (job, holder, expires) VALUES (?, ?, `+d.dbNow()+` + ?)
 			ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-				WHERE leases.holder = excluded.holder OR leases.expires <= ?
-			RETURNING holder`, job, holder, n+ttl.Microseconds(), n).Scan(&got)
+				WHERE leases.holder = excluded.holder OR leases.expires <= `+d.dbNow()+`
+			RETURNING holder`, job, holder, ttl.Microseconds()).Scan(&got)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // held by another node
 		}
@@ -201,6 +205,16 @@ func (d *DB) RemoveNode(ctx context.Context, name string) error {
 		return fmt.Errorf("remove node %s: %w", name, err)
 	}
 	return nil
+}
+
+// dbNow is the database's clock in microseconds since the epoch, as an SQL
+// expression: the one clock all nodes share. PostgreSQL's now() is the
+// start of the transaction; SQLite's 'now' that of the statement.
+func (d *DB) dbNow() string {
+	if d.dialect == postgres {
+		return `CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS BIGINT)`
+	}
+	return `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
 }
 
 // Ping checks that the database answers (readiness probes).

@@ -254,3 +254,98 @@ func TestListenChanges(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestClusterUsesDatabaseClock: two nodes whose clocks are two hours
+// apart still agree on who holds a lease and whether a node name is live,
+// because heartbeats and expiries are written and compared in the
+// database's clock. With the nodes' own clocks, the slow node's fresh
+// lease and heartbeat looked two hours old to the other (taken over at
+// once) and the fast node took over the other's live lease.
+func TestClusterUsesDatabaseClock(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testenv.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			sys := testenv.Sys
+			slow := testenv.Open(t, testenv.Options{Backend: backend, Clock: func() time.Time { return time.Now().Add(-2 * time.Hour) }})
+			fast := slow.Node(t, testenv.Options{Clock: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+			right := slow.Node(t, testenv.Options{})
+
+			if ok, err := slow.AcquireLease(sys, "purge", "slow", time.Minute); err != nil || !ok {
+				t.Fatalf("slow takes the free lease: %v, %v", ok, err)
+			}
+			if ok, err := right.AcquireLease(sys, "purge", "right", time.Minute); err != nil || ok {
+				t.Errorf("a node takes the slow node's live lease: %v, %v", ok, err)
+			}
+			if ok, err := fast.AcquireLease(sys, "purge", "fast", time.Minute); err != nil || ok {
+				t.Errorf("the fast node takes the slow node's live lease: %v, %v", ok, err)
+			}
+			nodes := func(db *testenv.Store) []*store.Node {
+				ns, err := db.Nodes(sys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ns
+			}
+
+			if _, err := slow.Heartbeat(sys, store.Node{Name: "n", Instance: "i-slow"}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := right.Heartbeat(sys, store.Node{Name: "n", Instance: "i-right"}, time.Minute); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("second process named n while the slow one is live = %v, want ErrConflict", err)
+			}
+			if _, err := fast.Heartbeat(sys, store.Node{Name: "n", Instance: "i-fast"}, time.Minute); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("fast process named n while the slow one is live = %v, want ErrConflict", err)
+			}
+			// Every node sees the heartbeat as fresh and the lease as held.
+			for _, db := range []*testenv.Store{slow, fast, right} {
+				ns := nodes(db)
+				if len(ns) != 1 {
+					t.Fatalf("Nodes = %+v", ns)
+				}
+				if ns[0].Age > time.Minute {
+					t.Errorf("the slow node's fresh heartbeat is %s old", ns[0].Age)
+				}
+			}
+		})
+	}
+}
+
+// TestQueueClaimUsesDatabaseClock: a message one node's queue claimed is
+// not claimed again by a node whose clock runs two hours ahead (it would
+// deliver it a second time); once the claim's lease has passed in the
+// database's clock (its node died), another node takes it.
+func TestQueueClaimUsesDatabaseClock(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testenv.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			db := testenv.Open(t, testenv.Options{Backend: backend})
+			sys := testenv.Sys
+			m, err := db.Enqueue(sys, store.QueuedMessage{From: "a@example.test", Recipients: []store.QueueRecipient{{Addr: "b@example.test"}},
+				Created: time.Now(), NextAttempt: time.Now(), Expires: time.Now().Add(time.Hour)}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.ClaimDue(sys, time.Now(), 10, 30*time.Minute); err != nil || len(got) != 1 || got[0].ID != m.ID {
+				t.Fatalf("first claim: %v %v", got, err)
+			}
+			if got, err := db.ClaimDue(sys, time.Now().Add(2*time.Hour), 10, 30*time.Minute); err != nil || len(got) != 0 {
+				t.Fatalf("a node two hours ahead claims a message another node delivers: %d, %v", len(got), err)
+			}
+			// A claim whose node died: its lease passes in the database.
+			m2, err := db.Enqueue(sys, store.QueuedMessage{From: "a@example.test", Recipients: []store.QueueRecipient{{Addr: "c@example.test"}},
+				Created: time.Now(), NextAttempt: time.Now(), Expires: time.Now().Add(time.Hour)}, strings.NewReader("Subject: y\r\n\r\ny\r\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.ClaimDue(sys, time.Now(), 10, time.Millisecond); err != nil || len(got) != 1 || got[0].ID != m2.ID {
+				t.Fatalf("claim with a short lease: %v %v", got, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+			if got, err := db.ClaimDue(sys, time.Now(), 10, time.Minute); err != nil || len(got) != 1 || got[0].ID != m2.ID {
+				t.Fatalf("after the lease: %v %v", got, err)
+			}
+		})
+	}
+}

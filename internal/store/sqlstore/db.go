@@ -49,6 +49,7 @@ type DB struct {
 	path    string // SQLite database file
 	blobs   blob.Store
 	log     *slog.Logger
+	clock   func() time.Time // Options.Clock
 
 	mu       sync.RWMutex
 	defaults store.Defaults
@@ -101,6 +102,9 @@ type Options struct {
 	// BlobGrace is how long an unreferenced blob survives before a purge
 	// removes its file: 0 means one minute, a negative value none.
 	BlobGrace time.Duration
+	// Clock is this node's clock; nil is time.Now. Tests skew it to show
+	// that what nodes decide together does not depend on it.
+	Clock func() time.Time
 }
 
 // Open connects, applies pending migrations and starts the writer.
@@ -111,7 +115,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &DB{blobs: o.Blobs, log: o.Logger, defaults: o.Defaults, onChange: o.OnChange, done: make(chan struct{}),
+	d := &DB{blobs: o.Blobs, log: o.Logger, clock: o.Clock, defaults: o.Defaults, onChange: o.OnChange, done: make(chan struct{}),
 		lists: newListCache(2_000_000)}
 	d.grace = o.BlobGrace
 	if d.grace == 0 {
@@ -662,7 +666,18 @@ func stripComments(s string) string {
 	return strings.Join(out, "\n")
 }
 
-func now() int64 { return time.Now().UnixMicro() }
+// now is the node's clock in microseconds, for the times the store
+// records (creation, deletion, journal dates). Decisions shared between
+// nodes (leases, heartbeats, claims) use the database's clock instead
+// (dbNow), since the nodes' clocks may disagree.
+func (d *DB) now() int64 {
+	if d.clock != nil {
+		return d.clock().UnixMicro()
+	}
+	return time.Now().UnixMicro()
+}
+
+func (t *tx) now() int64 { return t.d.now() }
 
 func fromMicro(v int64) time.Time {
 	if v == 0 {

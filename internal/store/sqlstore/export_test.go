@@ -36,7 +36,7 @@ func (d *DB) BulkFill(ctx context.Context, storeID, folderID int64, n int) error
 					flags = `\Seen`
 				}
 				if _, err := t.exec(`INSERT INTO items (store_id, folder_id, uid, modseq, flags, size, blob, internal_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-					storeID, folderID, uid+int64(i), int64(seq)+int64(i), flags, size, string(b), now()); err != nil {
+					storeID, folderID, uid+int64(i), int64(seq)+int64(i), flags, size, string(b), t.now()); err != nil {
 					return fmt.Errorf("bulk insert: %w", err)
 				}
 			}

@@ -66,7 +66,7 @@ func (t *tx) insertFolder(storeID, parentID int64, name string, typ store.Folder
 	}
 	var id int64
 	err = t.row(`INSERT INTO folders (store_id, parent_id, name, name_lc, type, special, uidvalidity, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, storeID, parentID, name, lc(name), string(typ), special, int64(uv), now()).Scan(&id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, storeID, parentID, name, lc(name), string(typ), special, int64(uv), t.now()).Scan(&id)
 	if isUniqueViolation(err) {
 		return 0, fmt.Errorf("folder %q already exists: %w", name, store.ErrConflict)
 	}
@@ -441,7 +441,7 @@ func (d *DB) DeleteFolder(ctx context.Context, folderID int64) error {
 		if err != nil {
 			return err
 		}
-		at := now()
+		at := t.now()
 		seq, err := t.nextModSeq(a.st.ID, len(ids))
 		if err != nil {
 			return err

@@ -16,8 +16,8 @@ func (t *tx) groupByName(tenantID int64, name string) (*store.Group, error) {
 	var g store.Group
 	var hidden, builtin int
 	var kind string
-	err := t.row(`SELECT g.id, g.tenant_id, t.name, g.name, g.email, g.kind, g.hidden, g.builtin FROM groups g JOIN tenants t ON t.id = g.tenant_id
-		WHERE g.tenant_id = ? AND g.name_lc = ?`, tenantID, lc(name)).Scan(&g.ID, &g.TenantID, &g.Tenant, &g.Name, &g.Email, &kind, &hidden, &builtin)
+	err := t.row(`SELECT g.id, g.tenant_id, t.name, g.name, g.email, g.kind, g.hidden, g.builtin, g.external_id FROM groups g JOIN tenants t ON t.id = g.tenant_id
+		WHERE g.tenant_id = ? AND g.name_lc = ?`, tenantID, lc(name)).Scan(&g.ID, &g.TenantID, &g.Tenant, &g.Name, &g.Email, &kind, &hidden, &builtin, &g.ExternalID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("group", name)
 	}
@@ -74,8 +74,8 @@ func (d *DB) CreateGroup(ctx context.Context, tenant string, g store.Group) (*st
 			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
 		}
 		var id int64
-		err = t.row(`INSERT INTO groups (tenant_id, name, name_lc, email, kind, hidden) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			tn.ID, g.Name, lc(g.Name), lc(g.Email), string(g.Kind), b2i(g.Hidden)).Scan(&id)
+		err = t.row(`INSERT INTO groups (tenant_id, name, name_lc, email, kind, hidden, external_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			tn.ID, g.Name, lc(g.Name), lc(g.Email), string(g.Kind), b2i(g.Hidden), g.ExternalID).Scan(&id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("group %q already exists in tenant %q: %w", g.Name, tn.Name, store.ErrConflict)
 		}
@@ -200,6 +200,96 @@ func (d *DB) DeleteGroup(ctx context.Context, tenant, name string) error {
 		_, err = t.exec(`DELETE FROM acl WHERE subject = ?`, store.GroupSubject(lc(g.Name)))
 		return err
 	})
+}
+
+// UpdateGroup implements store.Directory.
+func (d *DB) UpdateGroup(ctx context.Context, tenant, name string, u store.GroupUpdate) (*store.Group, error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if u.Name != nil {
+		if err := validName("group", *u.Name); err != nil {
+			return nil, err
+		}
+	}
+	if u.Kind != nil && *u.Kind != store.GroupSecurity && *u.Kind != store.GroupDistribution {
+		return nil, fmt.Errorf("group kind %q: must be security or distribution: %w", *u.Kind, store.ErrInvalid)
+	}
+	var out *store.Group
+	err = d.write(ctx, func(t *tx) error {
+		tn, err := t.resolveTenant(p, tenant)
+		if err != nil {
+			return err
+		}
+		if !p.AdministersTenant(tn.ID) {
+			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
+		}
+		g, err := t.groupByName(tn.ID, name)
+		if err != nil {
+			return err
+		}
+		if g.BuiltIn {
+			return fmt.Errorf("group %q is built in: %w", g.Name, store.ErrInvalid)
+		}
+		if u.Name != nil && *u.Name != g.Name {
+			if lc(*u.Name) != lc(g.Name) {
+				if _, err := t.groupByName(tn.ID, *u.Name); err == nil {
+					return fmt.Errorf("group %q already exists in tenant %q: %w", *u.Name, tn.Name, store.ErrConflict)
+				}
+			}
+			_, err := t.exec(`UPDATE groups SET name = ?, name_lc = ? WHERE id = ?`, *u.Name, lc(*u.Name), g.ID)
+			if isUniqueViolation(err) {
+				return fmt.Errorf("group %q already exists in tenant %q: %w", *u.Name, tn.Name, store.ErrConflict)
+			}
+			if err != nil {
+				return err
+			}
+			// The ACL entries naming the group follow it (subjects
+			// are by lower-case name).
+			if lc(*u.Name) != lc(g.Name) {
+				if _, err := t.exec(`UPDATE acl SET subject = ? WHERE subject = ?`,
+					store.GroupSubject(lc(*u.Name)), store.GroupSubject(lc(g.Name))); err != nil {
+					return err
+				}
+			}
+			g.Name = *u.Name
+		}
+		if u.Kind != nil {
+			if _, err := t.exec(`UPDATE groups SET kind = ? WHERE id = ?`, string(*u.Kind), g.ID); err != nil {
+				return err
+			}
+		}
+		if u.Hidden != nil {
+			if _, err := t.exec(`UPDATE groups SET hidden = ? WHERE id = ?`, b2i(*u.Hidden), g.ID); err != nil {
+				return err
+			}
+		}
+		if u.ExternalID != nil {
+			if _, err := t.exec(`UPDATE groups SET external_id = ? WHERE id = ?`, *u.ExternalID, g.ID); err != nil {
+				return err
+			}
+		}
+		if u.Email != nil && lc(*u.Email) != lc(g.Email) {
+			if _, err := t.exec(`DELETE FROM addresses WHERE group_id = ?`, g.ID); err != nil {
+				return err
+			}
+			if *u.Email != "" {
+				if err := t.addAddress(tn.ID, 0, g.ID, *u.Email, true); err != nil {
+					return err
+				}
+			}
+			if _, err := t.exec(`UPDATE groups SET email = ? WHERE id = ?`, lc(*u.Email), g.ID); err != nil {
+				return err
+			}
+		}
+		out, err = t.groupByName(tn.ID, g.Name)
+		if err != nil {
+			return err
+		}
+		return t.fillGroup(out)
+	})
+	return out, err
 }
 
 // AddGroupMember implements store.Directory.

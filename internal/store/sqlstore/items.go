@@ -478,13 +478,13 @@ func (d *DB) DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]
 			for _, it := range items {
 				out = append(out, it.UID)
 			}
-			return t.deleteItemsPG(a.st.ID, folderID, items, now())
+			return t.deleteItemsPG(a.st.ID, folderID, items, t.now())
 		}
 		seq, err := t.nextModSeq(a.st.ID, len(items))
 		if err != nil {
 			return err
 		}
-		at := now()
+		at := t.now()
 		for i, it := range items {
 			if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, at, int64(seq)+int64(i), it.ID); err != nil {
 				return err

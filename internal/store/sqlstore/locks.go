@@ -98,7 +98,7 @@ func (t *tx) nextModSeq(storeID int64, n int) (uint64, error) {
 
 func (t *tx) journal(storeID int64, seq uint64, kind store.ChangeKind, folderID, itemID int64, uid uint32) error {
 	_, err := t.exec(`INSERT INTO changes (store_id, seq, kind, folder_id, item_id, uid, time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		storeID, int64(seq), string(kind), folderID, itemID, int64(uid), now())
+		storeID, int64(seq), string(kind), folderID, itemID, int64(uid), t.now())
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

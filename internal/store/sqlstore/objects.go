@@ -160,7 +160,7 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, now(), int64(seq), old.ID); err != nil {
+		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, t.now(), int64(seq), old.ID); err != nil {
 			return err
 		}
 		if err := t.removeItems(a.st, folderID, []*store.Item{old}, seq); err != nil {

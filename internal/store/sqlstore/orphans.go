@@ -112,7 +112,7 @@ func (d *DB) RemoveStore(ctx context.Context, storeID int64) error {
 		if !s.Orphan {
 			return fmt.Errorf("store %d is not an orphan; only orphaned stores can be removed: %w", storeID, store.ErrInvalid)
 		}
-		_, err = t.exec(`UPDATE stores SET deleted = 1, deleted_at = ? WHERE id = ?`, now(), s.ID)
+		_, err = t.exec(`UPDATE stores SET deleted = 1, deleted_at = ? WHERE id = ?`, t.now(), s.ID)
 		return err
 	})
 }

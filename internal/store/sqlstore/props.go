@@ -329,7 +329,7 @@ func (d *DB) RecordOnce(ctx context.Context, storeID int64, key string, period t
 	err = d.write(ctx, func(t *tx) error {
 		// One statement decides and writes, so that of concurrent callers
 		// exactly one sees the key as new or expired.
-		at := now()
+		at := t.now()
 		res, err := t.exec(`INSERT INTO record_once (store_id, key, at) VALUES (?, ?, ?)
 			ON CONFLICT (store_id, key) DO UPDATE SET at = excluded.at WHERE record_once.at <= ?`, storeID, key, at, at-period.Microseconds())
 		if err != nil {

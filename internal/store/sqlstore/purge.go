@@ -127,7 +127,8 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 				}
 				if what == "stores" {
 					err := d.write(ctx, func(t *tx) error {
-						for _, q := range []string{`DELETE FROM changes WHERE store_id = ?`, `DELETE FROM thread_keys WHERE store_id = ?`, `DELETE FROM stores WHERE id = ?`, `UPDATE tenants SET public_store_id = 0 WHERE public_store_id = ?`} {
+						for _, q := range []string{`DELETE FROM changes WHERE store_id = ?`, `DELETE FROM thread_keys WHERE store_id = ?`,
+							`DELETE FROM share_notifications WHERE store_id = ?`, `DELETE FROM stores WHERE id = ?`, `UPDATE tenants SET public_store_id = 0 WHERE public_store_id = ?`} {
 							if _, err := t.exec(q, id); err != nil {
 								return err
 							}
@@ -159,6 +160,13 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 			d.filesSwept.Store(last) // due again at the next purge
 			return st, err
 		}
+	}
+	// Destroyed share notifications, kept for JMAP /changes until now.
+	if err := d.write(ctx, func(t *tx) error {
+		_, err := t.exec(`DELETE FROM share_notifications WHERE deleted_seq <> 0 AND deleted_at <= ?`, cutoff)
+		return err
+	}); err != nil {
+		return st, fmt.Errorf("purge share notifications: %w", err)
 	}
 	return st, d.forgetRecords(ctx)
 }

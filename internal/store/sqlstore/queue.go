@@ -124,7 +124,11 @@ func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.
 		if t.d.dialect == postgres {
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
-		rows, err := t.query(`SELECT `+queueCols+` FROM queue WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`+lock, now.UnixMicro(), limit)
+		// Due by the node's schedule (next_attempt, its own clock) and
+		// not claimed: a claim runs until a time in the database's clock,
+		// so a node whose clock runs ahead cannot take over another
+		// node's message while that one still delivers it.
+		rows, err := t.query(`SELECT `+queueCols+` FROM queue WHERE next_attempt <= ? AND claimed_until <= `+d.dbNow()+` ORDER BY next_attempt, id LIMIT ?`+lock, now.UnixMicro(), limit)
 		if err != nil {
 			return err
 		}
@@ -140,18 +144,16 @@ func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		until := now.Add(lease)
 		for _, m := range out {
-			// The compare keeps two nodes from claiming the same message.
-			res, err := t.exec(`UPDATE queue SET next_attempt = ? WHERE id = ? AND next_attempt = ?`, until.UnixMicro(), m.ID, m.NextAttempt.UnixMicro())
+			// The condition, re-read under the row's lock, keeps two
+			// nodes from claiming the same message.
+			res, err := t.exec(`UPDATE queue SET claimed_until = `+d.dbNow()+` + ? WHERE id = ? AND claimed_until <= `+d.dbNow(), lease.Microseconds(), m.ID)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				m.ID = 0
-				continue
 			}
-			m.NextAttempt = fromMicro(until.UnixMicro())
 		}
 		return nil
 	})
@@ -286,7 +288,8 @@ func (d *DB) UpdateQueued(ctx context.Context, m *store.QueuedMessage) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
-		res, err := t.exec(`UPDATE queue SET rcpts = ?, attempts = ?, last_error = ?, next_attempt = ? WHERE id = ?`,
+		// The attempt is over: the claim ends with it.
+		res, err := t.exec(`UPDATE queue SET rcpts = ?, attempts = ?, last_error = ?, next_attempt = ?, claimed_until = 0 WHERE id = ?`,
 			string(rcpts), m.Attempts, m.LastError, m.NextAttempt.UnixMicro(), m.ID)
 		if err != nil {
 			return err
@@ -312,7 +315,7 @@ func (d *DB) RetryQueued(ctx context.Context, id int64) error {
 		if !t.queueAdmin(p, m) {
 			return fmt.Errorf("queued message %d: %w", id, store.ErrNotFound)
 		}
-		_, err = t.exec(`UPDATE queue SET next_attempt = ? WHERE id = ?`, now(), id)
+		_, err = t.exec(`UPDATE queue SET next_attempt = ? WHERE id = ?`, t.now(), id)
 		return err
 	})
 }

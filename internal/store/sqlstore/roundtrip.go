@@ -82,7 +82,7 @@ SELECT f.uid, f.modseq, i.id, i.thread_id FROM f LEFT JOIN i ON true`,
 		st.ID, strings.Join(keys, ","),
 		st.ID, folderID, strings.Join(flags, " "), size, string(b), idate, ix.name, ix.uid, ix.start, ix.end,
 		threadID,
-		st.ID, string(store.ChangeItemCreated), folderID, now(),
+		st.ID, string(store.ChangeItemCreated), folderID, t.now(),
 		st.ID, strings.Join(keys, ",")).Scan(&uid, &seq, &id, &tid)
 	if isUniqueViolation(err) {
 		return 0, 0, 0, 0, fmt.Errorf("an item named %q exists in the folder: %w", ix.name, store.ErrConflict)
@@ -143,7 +143,7 @@ func (t *tx) setFlagsPG(storeID, folderID int64, changes []flagChange) (uint64, 
 )
 UPDATE folders SET highestmodseq = (SELECT modseq FROM s) WHERE id = ?::bigint RETURNING highestmodseq`,
 		n, storeID, n, ids, uids, flags,
-		storeID, string(store.ChangeItemUpdated), folderID, now(), folderID).Scan(&last)
+		storeID, string(store.ChangeItemUpdated), folderID, t.now(), folderID).Scan(&last)
 	if err != nil {
 		return 0, fmt.Errorf("set flags: %w", err)
 	}
@@ -184,7 +184,7 @@ WHERE id = ?::bigint RETURNING highestmodseq`,
 		n, n, size, storeID,
 		n, ids, uids,
 		at,
-		storeID, string(store.ChangeItemDeleted), folderID, now(),
+		storeID, string(store.ChangeItemDeleted), folderID, t.now(),
 		n, size, folderID).Scan(&last)
 	if err != nil {
 		return fmt.Errorf("delete items: %w", err)

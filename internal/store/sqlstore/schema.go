@@ -344,7 +344,36 @@ CREATE TABLE sso_objects (
 	// 13: the proxy targets a backend of the sharded mode registers
 	// (docs/cluster.md, "Sharded mode").
 	`ALTER TABLE nodes ADD COLUMN endpoints TEXT NOT NULL DEFAULT ''`,
-	// archive stores (archive.go): the node an archive lives on, at most
+	// 14: a group's link to its directory entry (LDAP sync: renames and
+	// deletions of groups).
+	`ALTER TABLE groups ADD COLUMN external_id TEXT NOT NULL DEFAULT ''`,
+	// 15: share notifications (JMAP Sharing, store.ShareNotification):
+	// written by SetACL into the store of the user an entry names, with
+	// a journal entry of that store; deleted_seq marks a destroyed one
+	// (kept for /changes until the purge).
+	`
+CREATE TABLE share_notifications (
+	id {{id}},
+	store_id BIGINT NOT NULL,
+	seq BIGINT NOT NULL,
+	deleted_seq BIGINT NOT NULL DEFAULT 0,
+	deleted_at BIGINT NOT NULL DEFAULT 0,
+	created BIGINT NOT NULL,
+	changed_by TEXT NOT NULL,
+	object_store_id BIGINT NOT NULL,
+	folder_id BIGINT NOT NULL,
+	folder_type TEXT NOT NULL,
+	name TEXT NOT NULL,
+	old_rights TEXT NOT NULL,
+	new_rights TEXT NOT NULL
+);
+CREATE INDEX share_notifications_store ON share_notifications (store_id, deleted_seq, seq);
+`,
+	// 16: an outbound message's claim by a node's queue, until a time in
+	// the database's clock (queue.go, ClaimDue), apart from next_attempt,
+	// which each node schedules by its own clock.
+	`ALTER TABLE queue ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0`,
+	// 17: archive stores (archive.go): the node an archive lives on, at most
 	// one attached archive per user, and what was archived, so that an
 	// item is copied once however often the archiver runs.
 	`

@@ -96,7 +96,7 @@ func (d *DB) CreateSecret(ctx context.Context, login string, in store.Secret) (*
 				return fmt.Errorf("lock user %q: %w", u.Login, err)
 			}
 		}
-		ts := now()
+		ts := t.now()
 		if _, err := t.exec(`DELETE FROM secrets WHERE user_id = ? AND kind = ? AND expires <> 0 AND expires <= ?`,
 			u.ID, string(in.Kind), ts); err != nil {
 			return fmt.Errorf("drop expired secrets of %q: %w", u.Login, err)
@@ -298,7 +298,7 @@ func (d *DB) SetTOTP(ctx context.Context, login string, key []byte) error {
 			return nil
 		}
 		if _, err := t.exec(`INSERT INTO totp (user_id, key_b32, enabled) VALUES (?, ?, ?)`,
-			u.ID, base32.StdEncoding.EncodeToString(key), now()); err != nil {
+			u.ID, base32.StdEncoding.EncodeToString(key), t.now()); err != nil {
 			return fmt.Errorf("TOTP of %q: %w", u.Login, err)
 		}
 		return nil

@@ -16,7 +16,7 @@ func (t *tx) createStore(tenantID, ownerID int64, kind store.StoreKind, locale s
 	}
 	var id int64
 	err := t.row(`INSERT INTO stores (tenant_id, kind, owner_id, locale, created) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		tenantID, string(kind), ownerID, locale, now()).Scan(&id)
+		tenantID, string(kind), ownerID, locale, t.now()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create store: %w", err)
 	}

@@ -77,7 +77,7 @@ func (d *DB) CreateTenant(ctx context.Context, name string) (*store.Tenant, erro
 	var out *store.Tenant
 	err := d.write(ctx, func(t *tx) error {
 		var id int64
-		err := t.row(`INSERT INTO tenants (name, name_lc, created) VALUES (?, ?, ?) RETURNING id`, name, lc(name), now()).Scan(&id)
+		err := t.row(`INSERT INTO tenants (name, name_lc, created) VALUES (?, ?, ?) RETURNING id`, name, lc(name), t.now()).Scan(&id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("tenant %q already exists: %w", name, store.ErrConflict)
 		}
@@ -250,7 +250,7 @@ func (d *DB) DeleteTenant(ctx context.Context, name string) error {
 		for _, q := range []string{
 			`UPDATE stores SET deleted = 1, deleted_at = ? WHERE tenant_id = ? AND deleted = 0`,
 		} {
-			if _, err := t.exec(q, now(), tn.ID); err != nil {
+			if _, err := t.exec(q, t.now(), tn.ID); err != nil {
 				return err
 			}
 		}

@@ -22,6 +22,15 @@ import (
 // starts its own (its id). Its keys then point to that thread. A message
 // that bridges two existing threads joins the older one; they are not
 // merged.
+//
+// Race-freedom: the lookup and the recording of keys run while the
+// transaction holds its store's row lock (lockFolders on PostgreSQL, the
+// single writer on SQLite), which every path that inserts mail takes
+// before it reads thread_keys; a second message of the conversation waits
+// for it and its lookup, a later statement, sees the keys the first
+// committed. Without that lock two replies arriving together start two
+// threads: storetest's Concurrency/Threads fails on PostgreSQL when
+// AppendItem's lockFolders is removed.
 
 // maxThreadRefs bounds the message ids of one message that are looked up
 // and recorded (the last ones of References, the closest ancestors).
@@ -283,8 +292,23 @@ func (d *DB) ItemThreads(ctx context.Context, storeID int64, itemIDs []int64) (m
 		if err != nil {
 			return err
 		}
-		if !full {
-			return fmt.Errorf("store %d: %w", storeID, store.ErrPermission)
+		// Without full access only items of folders the principal may
+		// read are answered (a shared mailbox's messages).
+		readable := map[int64]bool{}
+		canRead := func(folderID int64) (bool, error) {
+			if full {
+				return true, nil
+			}
+			ok, seen := readable[folderID]
+			if !seen {
+				_, err := t.folderAccess(p, folderID, "r", false)
+				if err != nil && !isRefusal(err) {
+					return false, err
+				}
+				ok = err == nil
+				readable[folderID] = ok
+			}
+			return ok, nil
 		}
 		ids := slices.Clone(itemIDs)
 		slices.Sort(ids)
@@ -295,24 +319,36 @@ func (d *DB) ItemThreads(ctx context.Context, storeID int64, itemIDs []int64) (m
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			rows, err := t.query(`SELECT id, thread_id FROM items WHERE store_id = ? AND id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+			rows, err := t.query(`SELECT id, thread_id, folder_id FROM items WHERE store_id = ? AND id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
 			if err != nil {
 				return fmt.Errorf("threads of items: %w", err)
 			}
+			type row struct{ id, tid, folder int64 }
+			var got []row
 			for rows.Next() {
-				var id, tid int64
-				if err := rows.Scan(&id, &tid); err != nil {
+				var r row
+				if err := rows.Scan(&r.id, &r.tid, &r.folder); err != nil {
 					rows.Close()
 					return err
 				}
-				if tid == 0 {
-					tid = id
-				}
-				out[id] = tid
+				got = append(got, r)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
+			}
+			for _, r := range got {
+				ok, err := canRead(r.folder)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				if r.tid == 0 {
+					r.tid = r.id
+				}
+				out[r.id] = r.tid
 			}
 		}
 		return nil

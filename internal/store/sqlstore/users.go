@@ -154,7 +154,7 @@ func (d *DB) CreateUser(ctx context.Context, tenant string, in store.User) (*sto
 			tn.ID, in.Login, lc(in.Login), lc(in.Email), in.FullName, b2i(in.Active), int(in.Admin),
 			joinList(in.EnabledFeatures), joinList(in.DisabledFeatures), b2i(in.QuotaOverride),
 			in.Quota.Warn, in.Quota.Soft, in.Quota.Hard, b2i(in.Resource.AutoAccept), b2i(in.Resource.DeclineConflict),
-			b2i(in.Resource.DeclineRecurring), in.Resource.Capacity, in.HomeNode, in.PasswordHash, now(), in.ExternalID).Scan(&id)
+			b2i(in.Resource.DeclineRecurring), in.Resource.Capacity, in.HomeNode, in.PasswordHash, t.now(), in.ExternalID).Scan(&id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("user %q already exists: %w", in.Login, store.ErrConflict)
 		}
@@ -390,7 +390,15 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 		if in.FullName != nil {
 			u.FullName = *in.FullName
 		}
-		if in.PasswordHash != nil {
+		if in.PasswordHash != nil && *in.PasswordHash != u.PasswordHash {
+			// A new password ends what the old one granted to other
+			// applications: the OpenID provider's codes and refresh
+			// tokens (store.UserUpdate.PasswordHash). A rehash of the same
+			// password (PasswordHashWas, above) keeps them.
+			if _, err := t.exec(`DELETE FROM secrets WHERE user_id = ? AND kind IN (?, ?)`, u.ID,
+				string(store.SecretOIDCRefresh), string(store.SecretOIDCCode)); err != nil {
+				return fmt.Errorf("revoke OIDC grants of %q: %w", login, err)
+			}
 			u.PasswordHash = *in.PasswordHash
 		}
 		if in.Active != nil {

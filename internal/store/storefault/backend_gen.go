@@ -212,6 +212,13 @@ func (f *Backend) DeleteSecrets(a0 context.Context, a1 string, a2 store.SecretKi
 	return f.Backend.DeleteSecrets(a0, a1, a2)
 }
 
+func (f *Backend) DeleteShareNotifications(a0 context.Context, a1 int64, a2 []int64) (r0 []int64, err error) {
+	if err = f.fault(a0, "DeleteShareNotifications"); err != nil {
+		return
+	}
+	return f.Backend.DeleteShareNotifications(a0, a1, a2)
+}
+
 func (f *Backend) DeleteTenant(a0 context.Context, a1 string) (err error) {
 	if err = f.fault(a0, "DeleteTenant"); err != nil {
 		return
@@ -688,6 +695,13 @@ func (f *Backend) SetTenantProps(a0 context.Context, a1 string, a2 map[string]*s
 	return f.Backend.SetTenantProps(a0, a1, a2)
 }
 
+func (f *Backend) ShareNotifications(a0 context.Context, a1 int64, a2 uint64) (r0 []store.ShareNotification, err error) {
+	if err = f.fault(a0, "ShareNotifications"); err != nil {
+		return
+	}
+	return f.Backend.ShareNotifications(a0, a1, a2)
+}
+
 func (f *Backend) SharedFolders(a0 context.Context) (r0 []store.SharedFolder, err error) {
 	if err = f.fault(a0, "SharedFolders"); err != nil {
 		return
@@ -756,6 +770,13 @@ func (f *Backend) UpdateFlags(a0 context.Context, a1 int64, a2 []uint32, a3 stor
 		return
 	}
 	return f.Backend.UpdateFlags(a0, a1, a2, a3, a4)
+}
+
+func (f *Backend) UpdateGroup(a0 context.Context, a1 string, a2 string, a3 store.GroupUpdate) (r0 *store.Group, err error) {
+	if err = f.fault(a0, "UpdateGroup"); err != nil {
+		return
+	}
+	return f.Backend.UpdateGroup(a0, a1, a2, a3)
 }
 
 func (f *Backend) UpdateQueued(a0 context.Context, a1 *store.QueuedMessage) (err error) {

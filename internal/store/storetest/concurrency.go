@@ -102,6 +102,7 @@ func testConcurrency(t *testing.T, in *Instance) {
 	sub(t, "Flags", func(t *testing.T) { concFlags(t, f) })
 	sub(t, "AppendQuota", func(t *testing.T) { concAppendQuota(t, f) })
 	sub(t, "CopyMove", func(t *testing.T) { concCopyMove(t, f) })
+	sub(t, "Threads", func(t *testing.T) { concThreads(t, f) })
 	sub(t, "ACL", func(t *testing.T) { concACL(t, f) })
 	sub(t, "Subscriptions", func(t *testing.T) { concSubscriptions(t, f) })
 	sub(t, "Folders", func(t *testing.T) { concFolders(t, f) })
@@ -114,6 +115,43 @@ func testConcurrency(t *testing.T, in *Instance) {
 		checkStoreInvariants(t, f, f.aliceStore.ID)
 		checkStoreInvariants(t, f, f.bobStore.ID)
 	})
+}
+
+// concThreads: replies to one conversation that arrive at the same moment,
+// in two folders of a store, all join one thread; none starts a second.
+// Their common parent is not in the store, so every reply looks the thread
+// up in the keys the others are recording (thread assignment at append,
+// threads.go).
+func concThreads(t *testing.T, f *fixture) {
+	b := f.b
+	sent := must(b.CreateFolder(f.alice, f.aliceStore.ID, 0, "conc-threads", store.FolderMail))
+	const rounds = 6
+	var mu sync.Mutex
+	threads := map[int]map[int64]int{} // round → thread → items
+	noErrs(t, hammer(rounds, func(w, i int) error {
+		folder := f.aliceInbox.ID
+		if w%2 == 1 {
+			folder = sent.ID
+		}
+		it, err := b.AppendItem(f.alice, folder, store.NewItem{Content: strings.NewReader(
+			threadMsg(fmt.Sprintf("reply-%d-%d@x", i, w), "Re: round "+fmt.Sprint(i), fmt.Sprintf("root-%d@x", i)))})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		if threads[i] == nil {
+			threads[i] = map[int64]int{}
+		}
+		threads[i][it.ThreadID]++
+		mu.Unlock()
+		return nil
+	}))
+	for i := range rounds {
+		if len(threads[i]) != 1 {
+			t.Errorf("round %d: %d concurrent replies to one message started %d threads: %v", i, hammerers, len(threads[i]), threads[i])
+		}
+	}
+	checkStoreInvariants(t, f, f.aliceStore.ID)
 }
 
 // concProps: many sessions writing one property (IMAP SETMETADATA on one

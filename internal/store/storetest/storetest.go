@@ -38,6 +38,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Tenants", testTenants},
 		{"Users", testUsers},
 		{"Groups", testGroups},
+		{"GroupUpdate", testGroupUpdate},
 		{"Domains", testDomains},
 		{"SpecialFolders", testSpecialFolders},
 		{"FolderTree", testFolderTree},
@@ -67,12 +68,14 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Queue", testQueue},
 		{"PartSingleInstance", testPartSingleInstance},
 		{"PasswordSwap", testPasswordSwap},
+		{"PasswordRevokesGrants", testPasswordRevokesGrants},
 		{"SaveDates", testSaveDates},
 		{"MessageLimit", testMessageLimit},
 		{"EmptyContent", testEmptyContent},
 		{"MessageMetas", testMessageMetas},
 		{"OpenItems", testOpenItems},
 		{"Threads", testThreads},
+		{"ShareNotifications", testShareNotifications},
 		{"QueryItems", testQueryItems},
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},
@@ -1273,5 +1276,69 @@ func testLargeFolderListing(t *testing.T, in *Instance) {
 	}
 	// Access is still checked for every listing.
 	_, err := b.ListItems(f.bob, f.aliceInbox.ID, 1, 0)
+	wantErr(t, err, store.ErrNotFound)
+}
+
+// testGroupUpdate: a rename keeps the group's members, address and the
+// ACL entries naming it (bob still reads alice's inbox through it); the
+// directory link is kept; kind, hidden and address change; a name taken
+// by another group, a built-in group and an ordinary user are refused.
+func testGroupUpdate(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	must(b.CreateGroup(sys, "acme", store.Group{Name: "Sales", Email: "sales@acme.test", ExternalID: "entryUUID:1234"}))
+	must(b.CreateGroup(sys, "acme", store.Group{Name: "Support"}))
+	if err := b.AddGroupMember(sys, "acme", "Sales", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetACL(f.alice, f.aliceInbox.ID, store.GroupSubject("sales"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	name := "Vertrieb"
+	g := must(b.UpdateGroup(sys, "acme", "sales", store.GroupUpdate{Name: &name}))
+	if g.Name != "Vertrieb" || g.ExternalID != "entryUUID:1234" || !slices.Equal(g.Members, []string{"bob"}) || g.Email != "sales@acme.test" {
+		t.Fatalf("renamed group %+v", g)
+	}
+	if _, err := b.GetGroup(sys, "acme", "Sales"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("old name still found: %v", err)
+	}
+	acl := must(b.GetACL(f.alice, f.aliceInbox.ID))
+	found := false
+	for _, e := range acl {
+		if e.Subject == store.GroupSubject("sales") {
+			t.Errorf("ACL still names the old group: %+v", acl)
+		}
+		found = found || e.Subject == store.GroupSubject("vertrieb")
+	}
+	if !found {
+		t.Errorf("ACL lost the renamed group: %+v", acl)
+	}
+	bob := as(t, b, "bob")
+	if _, err := b.GetFolder(bob, f.aliceInbox.ID); err != nil {
+		t.Errorf("bob lost access through the renamed group: %v", err)
+	}
+	if us := must(b.Recipients(sys, "sales@acme.test")); len(us) != 1 || us[0].Login != "bob" {
+		t.Errorf("the group's address after the rename: %+v", us)
+	}
+	// Case only: allowed.
+	lower := "vertrieb"
+	must(b.UpdateGroup(sys, "acme", "Vertrieb", store.GroupUpdate{Name: &lower}))
+	kind, hidden, mail, ext := store.GroupDistribution, true, "vertrieb@acme.test", "entryUUID:5678"
+	g = must(b.UpdateGroup(sys, "acme", "vertrieb", store.GroupUpdate{Kind: &kind, Hidden: &hidden, Email: &mail, ExternalID: &ext}))
+	if g.Kind != store.GroupDistribution || !g.Hidden || g.Email != "vertrieb@acme.test" || g.ExternalID != ext {
+		t.Fatalf("updated group %+v", g)
+	}
+	if _, err := b.Recipients(sys, "sales@acme.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the old address still resolves: %v", err)
+	}
+	must(b.Recipients(sys, "vertrieb@acme.test"))
+	taken := "support"
+	_, err := b.UpdateGroup(sys, "acme", "vertrieb", store.GroupUpdate{Name: &taken})
+	wantErr(t, err, store.ErrConflict)
+	_, err = b.UpdateGroup(sys, "acme", store.EveryoneGroup, store.GroupUpdate{Name: &taken})
+	wantErr(t, err, store.ErrInvalid)
+	_, err = b.UpdateGroup(f.alice, "acme", "vertrieb", store.GroupUpdate{Hidden: &hidden})
+	wantErr(t, err, store.ErrPermission)
+	_, err = b.UpdateGroup(sys, "acme", "nosuch", store.GroupUpdate{Hidden: &hidden})
 	wantErr(t, err, store.ErrNotFound)
 }

@@ -89,6 +89,12 @@ func testThreads(t *testing.T, in *Instance) {
 	if refs := must(b.ThreadItems(f.bob, f.aliceStore.ID, root.ThreadID)); len(refs) != 1 || refs[0].FolderID != f.aliceInbox.ID {
 		t.Fatalf("bob sees %v through the shared inbox", refs)
 	}
+	// ItemThreads answers bob for the inbox's items only (the deleted
+	// one included), not for those in Sent2.
+	m = must(b.ItemThreads(f.bob, f.aliceStore.ID, []int64{parent.ID, plain.ID, reply.ID}))
+	if m[parent.ID] != root.ThreadID || m[plain.ID] != plain.ID || len(m) != 2 {
+		t.Fatalf("item threads for bob through the shared inbox: %v", m)
+	}
 }
 
 // testQueryItems: a page of a store's items by date, from the database,

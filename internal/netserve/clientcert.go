@@ -1,0 +1,49 @@
+package netserve
+
+// Service identity between Roost's own services (mutual TLS): a client
+// certificate that chains to ssl_ca_file is the system identity
+// (Zarafa §6.1), e.g. a frontend of the sharded mode logging in to a
+// backend on a user's behalf.
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// ErrNoClientCert: the connection is not TLS, or its peer presented no
+// certificate.
+var ErrNoClientCert = errors.New("no client certificate")
+
+// VerifyClientCert checks that c is a TLS connection whose peer presented
+// a certificate for client authentication that chains to roots, and
+// returns its subject's common name. It works whether the handshake
+// asked for certificates with tls.RequestClientCert (no verification of
+// its own, so a stranger's certificate does not break the handshake for
+// an ordinary client) or verified them already.
+func VerifyClientCert(c net.Conn, roots *x509.CertPool) (string, error) {
+	if roots == nil {
+		return "", errors.New("no certificate authority configured")
+	}
+	tc, ok := c.(interface{ ConnectionState() tls.ConnectionState })
+	if !ok {
+		return "", ErrNoClientCert
+	}
+	cs := tc.ConnectionState()
+	if !cs.HandshakeComplete || len(cs.PeerCertificates) == 0 {
+		return "", ErrNoClientCert
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range cs.PeerCertificates[1:] {
+		inter.AddCert(ic)
+	}
+	leaf := cs.PeerCertificates[0]
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: time.Now(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return "", fmt.Errorf("client certificate %q: %w", leaf.Subject.CommonName, err)
+	}
+	return leaf.Subject.CommonName, nil
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -83,6 +85,27 @@ func benchSearchMessage(i int) string {
 	return b.String()
 }
 
+// benchFillMaildir writes corpus messages from…from+n-1 into dir's cur/
+// as Maildir files (seen by the server at its next sync): a fast way to
+// give a server a large corpus when its APPEND rate is not what is
+// measured.
+func benchFillMaildir(dir string, from, n int) error {
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return fmt.Errorf("maildir: %w", err)
+		}
+	}
+	base := time.Now().Unix()
+	for i := from; i < from+n; i++ {
+		m := benchSearchMessage(i)
+		name := fmt.Sprintf("%d.M%dP1Q%d.bench,S=%d:2,", base, i, i, len(m))
+		if err := os.WriteFile(filepath.Join(dir, "cur", name), []byte(m), 0o600); err != nil {
+			return fmt.Errorf("maildir: %w", err)
+		}
+	}
+	return nil
+}
+
 func runBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("roost bench search", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -94,8 +117,17 @@ func runBenchSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	from := fl.Int("from", 0, "first corpus message to append")
 	clients := fl.Int("clients", 4, "connections appending at once")
 	queries := fl.Int("queries", 0, "SEARCH commands of each kind to time")
+	maildir := fl.String("maildir", "", "with --append: write the messages as files into this Maildir's cur/ instead of appending over IMAP")
 	if err := fl.Parse(args); err != nil {
 		return 2
+	}
+	if *maildir != "" {
+		if err := benchFillMaildir(*maildir, *from, *appendN); err != nil {
+			fmt.Fprintf(stderr, "roost bench search: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "wrote %d messages into %s\n", *appendN, *maildir)
+		return 0
 	}
 	cfg := benchConfig{addr: *addr, startTLS: *startTLS, password: *password}
 	login := func() (*iconn, error) {

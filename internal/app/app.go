@@ -371,6 +371,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	imip := imipSender{q: q, host: cfg.Hostname()}
 	del.Resource = imipHook{sched: newScheduler(s, imip)}
 	s.queue = q
+	openAdminSocket := func() error { return nil }
 	if cfg.HasRole("admin") {
 		api := adminapi.New(s.db, adminapi.Options{Logger: s.log.With("proto", "admin"), Version: s.o.Version, Authenticator: authn,
 			LoginFormat:      func() string { return s.cfg.Load().LoginnameFormat },
@@ -389,10 +390,6 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			}})
 		s.admin = api
 		path := cfg.AdminSocket()
-		ln, err := listenUnix(path)
-		if err != nil {
-			return fmt.Errorf("admin_socket: %w", err)
-		}
 		// The socket also serves Go's profiler (/debug/pprof/) to whoever
 		// may use the socket, the system administrator: `curl --unix-socket
 		// DATA/admin.sock http://roost/debug/pprof/profile?seconds=30`.
@@ -403,7 +400,17 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 		sock.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		sock.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		sock.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		s.serve(ln, nil, systemOnly(sock), "admin api", "unix:"+path)
+		// The socket opens last (below): once it answers, every listener
+		// of this node is open, so scripts and tests that wait for it can
+		// go on to the protocols at once.
+		openAdminSocket = func() error {
+			ln, err := listenUnix(path)
+			if err != nil {
+				return fmt.Errorf("admin_socket: %w", err)
+			}
+			s.serve(ln, nil, systemOnly(sock), "admin api", "unix:"+path)
+			return nil
+		}
 		if addr := cfg.Listener("admin"); addr != "" {
 			ac := tlsConf.Clone()
 			if s.shard.cas != nil {
@@ -440,7 +447,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			s.serve(ln, tlsConf, h, "https", addr)
 		}
 	}
-	return nil
+	return openAdminSocket()
 }
 
 // openSessions opens the listeners of the session protocols (IMAP, POP3,

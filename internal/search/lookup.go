@@ -52,8 +52,27 @@ type IndexSearcher interface {
 
 // Lookup is the index's answer to one key over one folder.
 type Lookup struct {
-	Hits   map[int64]float64 // item id: score (0 unless fuzzy)
+	// Hits are the matching item ids with their scores, for a fuzzy
+	// lookup (the scores give RELEVANCY); nil otherwise, and Match
+	// answers from a compact set of the ids.
+	Hits   map[int64]float64
 	Cursor uint64
+	ids    idSet
+}
+
+// NewLookup is the answer made of an index search's hits and cursor;
+// with scores the hits' scores are kept in Hits.
+func NewLookup(hits []store.IndexHit, cursor uint64, scores bool) *Lookup {
+	l := &Lookup{Cursor: cursor}
+	if scores {
+		l.Hits = make(map[int64]float64, len(hits))
+		for _, h := range hits {
+			l.Hits[h.ItemID] = h.Score
+		}
+		return l
+	}
+	l.ids = newIDSet(hits)
+	return l
 }
 
 // LookupKey looks the key's string s up over fields in folderID (Term
@@ -72,11 +91,7 @@ func LookupKey(ctx context.Context, b IndexSearcher, folderID int64, fields []st
 	if err != nil {
 		return nil, err
 	}
-	l := &Lookup{Hits: make(map[int64]float64, len(hits)), Cursor: cursor}
-	for _, h := range hits {
-		l.Hits[h.ItemID] = h.Score
-	}
-	return l, nil
+	return NewLookup(hits, cursor, fuzzy), nil
 }
 
 // Match answers the key for an item of the folder looked up, given its
@@ -86,6 +101,57 @@ func (l *Lookup) Match(itemID int64, modseq uint64) (match, ok bool) {
 	if l == nil || modseq > l.Cursor {
 		return false, false
 	}
-	_, match = l.Hits[itemID]
-	return match, true
+	if l.Hits != nil {
+		_, match = l.Hits[itemID]
+		return match, true
+	}
+	return l.ids.has(itemID), true
+}
+
+// idSet is a set of item ids, asked once per message of a mailbox (IMAP
+// SEARCH tests every message against it): a bitmap over the ids' span
+// when that is not much larger than the set (a word common in a
+// 100,000-message mailbox: 25,000 ids over 100,000), a map otherwise.
+type idSet struct {
+	lo   int64
+	bits []uint64
+	m    map[int64]struct{}
+}
+
+// Bitmaps span at most this many ids per member (or 1<<16 in all).
+const idSetSpread = 64
+
+func newIDSet(hits []store.IndexHit) idSet {
+	if len(hits) == 0 {
+		return idSet{}
+	}
+	lo, hi := hits[0].ItemID, hits[0].ItemID
+	for _, h := range hits {
+		lo, hi = min(lo, h.ItemID), max(hi, h.ItemID)
+	}
+	if span := uint64(hi - lo); span < max(1<<16, idSetSpread*uint64(len(hits))) {
+		s := idSet{lo: lo, bits: make([]uint64, span/64+1)}
+		for _, h := range hits {
+			d := uint64(h.ItemID - lo)
+			s.bits[d/64] |= 1 << (d % 64)
+		}
+		return s
+	}
+	s := idSet{m: make(map[int64]struct{}, len(hits))}
+	for _, h := range hits {
+		s.m[h.ItemID] = struct{}{}
+	}
+	return s
+}
+
+func (s *idSet) has(id int64) bool {
+	if s.m != nil {
+		_, ok := s.m[id]
+		return ok
+	}
+	if id < s.lo {
+		return false
+	}
+	d := uint64(id - s.lo)
+	return d/64 < uint64(len(s.bits)) && s.bits[d/64]&(1<<(d%64)) != 0
 }

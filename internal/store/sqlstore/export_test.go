@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // BulkFill inserts n small items straight into a folder, for benchmarks
@@ -92,4 +94,47 @@ func WithExtraMigration(sql string, fn func()) {
 	migrations = append(migrations[:len(migrations):len(migrations)], sql)
 	defer func() { migrations = old }()
 	fn()
+}
+
+// SearchIndexListed runs only SearchIndex's path for a large folder
+// (searchListed): listed is false when it could not answer (no current
+// cached listing) and SearchIndex would have joined.
+func (d *DB) SearchIndexListed(ctx context.Context, folderID int64, q store.IndexQuery) (hits []store.IndexHit, listed bool, err error) {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	expr, err := d.indexExpr(q)
+	if err != nil {
+		return nil, false, err
+	}
+	err = d.read(ctx, func(t *tx) error {
+		a, err := t.folderAccess(p, folderID, "r", false)
+		if err != nil {
+			return err
+		}
+		hits, listed, err = t.searchListed(a.st.ID, folderID, expr, store.MaxIndexHits)
+		return err
+	})
+	return hits, listed, err
+}
+
+// ForgetListings empties the cache of large folders' listings.
+func (d *DB) ForgetListings() {
+	c := d.lists
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ll.Init()
+	clear(c.m)
+	c.n = 0
+}
+
+// Analyze gathers PostgreSQL's statistics of the tables, as autovacuum
+// does after a bulk load (nothing on SQLite).
+func (d *DB) Analyze(ctx context.Context) error {
+	if d.dialect != postgres {
+		return nil
+	}
+	_, err := d.wdb.ExecContext(ctx, `ANALYZE`)
+	return err
 }

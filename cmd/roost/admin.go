@@ -52,6 +52,7 @@ var adminObjects = []struct{ name, title string }{
 	{"group", "Groups"},
 	{"directory", "LDAP directory (user_plugin = ldap)"},
 	{"store", "Stores"},
+	{"archive", "Archive stores and the archiver (kopano-archiver)"},
 	{"calendar", "Calendars and tasks (import and export of .ics files)"},
 	{"contacts", "Contacts (import and export of .vcf files)"},
 	{"import", "Mail import (another IMAP server, mbox files, Maildir trees) with a progress bar"},
@@ -263,6 +264,18 @@ var adminCmds = []*adminCmd{
 		flags: []flagDef{fBool("account-only")}, run: deviceWipe},
 	{object: "device", verb: "remove", args: []string{"LOGIN", "DEVICE"}, syntax: "device remove LOGIN DEVICE",
 		help: "forget a device (and a pending wipe); it must provision again", run: deviceRemove},
+
+	{object: "archive", verb: "attach", args: []string{"LOGIN"}, syntax: "archive attach LOGIN [--node N]",
+		help:  "give a user an archive store (read-only to the user; only the archiver writes it), on node N in sharded mode",
+		flags: []flagDef{fString("node")}, run: archiveAttach},
+	{object: "archive", verb: "detach", args: []string{"LOGIN"}, syntax: "archive detach LOGIN",
+		help: "detach a user's archive store; it is kept as an orphan (store orphans, store remove)", run: archiveDetach},
+	{object: "archive", verb: "list", syntax: "archive list [--tenant T]",
+		help: "list the attached archive stores", flags: []flagDef{fString("tenant")}, run: archiveList},
+	{object: "archive", verb: "run", optional: []string{"LOGIN"}, syntax: "archive run LOGIN|--all",
+		help: "archive now by the archive_* rules, with a progress bar: one user, or every user with an archive store;\n" +
+			"        running twice archives nothing twice, and an interrupted run is resumed by the next one",
+		flags: []flagDef{fBool("all")}, run: archiveRun},
 
 	{object: "search", verb: "status", optional: []string{"LOGIN"}, syntax: "search status [LOGIN]",
 		help: "show how far the full-text index of a user's store, or of every store, is behind its changes, and its size", run: searchStatus},

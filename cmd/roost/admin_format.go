@@ -100,6 +100,7 @@ type storeView struct {
 	SizeHuman   string    `json:"size_human"`
 	Messages    int64     `json:"messages"`
 	Created     time.Time `json:"created"`
+	Node        string    `json:"node"`
 }
 
 // pathSeg escapes one path segment (names may hold spaces, "@", "%"…).

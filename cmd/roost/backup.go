@@ -626,6 +626,31 @@ func (b *progressBar) show(p backup.Progress) {
 	b.drawn = true
 }
 
+// showLine draws a bar of items of one user among several (archive runs).
+func (b *progressBar) showLine(login string, items, itemsAll int64, n, nAll int, unit string) {
+	if !b.on {
+		return
+	}
+	if t := time.Now(); t.Sub(b.last) < 100*time.Millisecond && items < itemsAll {
+		return
+	} else {
+		b.last = t
+	}
+	const width = 30
+	frac := 0.0
+	if itemsAll > 0 {
+		frac = min(1, float64(items)/float64(itemsAll))
+	}
+	k := int(frac * width)
+	bar := strings.Repeat("#", k) + strings.Repeat("-", width-k)
+	of := ""
+	if nAll > 1 {
+		of = fmt.Sprintf("  %s %d/%d", unit, min(n+1, nAll), nAll)
+	}
+	fmt.Fprintf(b.w, "\r\x1b[K%-12.12s [%s] %3.0f%%  %d/%d items%s", login, bar, frac*100, items, itemsAll, of)
+	b.drawn = true
+}
+
 func (b *progressBar) done() {
 	if b.drawn {
 		fmt.Fprint(b.w, "\r\x1b[K")

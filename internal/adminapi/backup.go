@@ -23,13 +23,16 @@ func requireSystemAdmin(r *http.Request) error {
 
 // streamEvents starts an NDJSON reply and returns the function that
 // writes one event and flushes it.
-func streamEvents(w http.ResponseWriter) func(backup.Event) {
+func streamEvents(w http.ResponseWriter) func(backup.Event) { return streamNDJSON[backup.Event](w) }
+
+// streamNDJSON starts an NDJSON reply of events of type T.
+func streamNDJSON[T any](w http.ResponseWriter) func(T) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
-	return func(ev backup.Event) {
+	return func(ev T) {
 		enc.Encode(ev)
 		rc.Flush()
 	}

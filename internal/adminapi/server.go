@@ -94,6 +94,9 @@ type Options struct {
 	// Directory is the external directory POST /v1/directory/sync
 	// reads (user_plugin = ldap); nil answers 501.
 	Directory directory.Syncer
+	// Archiver runs POST /v1/archive/run with the current rules; nil
+	// answers 501.
+	Archiver func() *mail.Archiver
 	// BackupS3 returns the S3 settings a backup or restore to or from an
 	// s3:// location uses when the request names no endpoint (the
 	// server's s3_ keys), and the temp directory uploads are spooled in;
@@ -207,6 +210,10 @@ func (s *Server) routes() {
 
 	h("GET /v1/search/status", s.searchStatus)
 	h("POST /v1/search/reindex", s.searchReindex)
+	h("GET /v1/archives", s.listArchives) // archive.go
+	h("PUT /v1/users/{login}/archive", s.attachArchive)
+	h("DELETE /v1/users/{login}/archive", s.detachArchive)
+	h("POST /v1/archive/run", s.runArchiver)
 
 	h("POST /v1/deliver", s.deliver)
 

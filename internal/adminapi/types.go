@@ -207,6 +207,8 @@ type Store struct {
 	SizeHuman   string    `json:"size_human"`
 	Messages    int64     `json:"messages"`
 	Created     time.Time `json:"created"`
+	// Node is the node an archive store lives on ("" = its owner's).
+	Node string `json:"node,omitempty"`
 }
 
 // StoreHook is the body of POST /v1/stores/{id}/hook: User "" makes the
@@ -299,7 +301,7 @@ func groupOf(g *store.Group) Group {
 
 func storeOf(st *store.Store) Store {
 	return Store{ID: st.ID, Tenant: st.Tenant, Kind: string(st.Kind), Owner: st.Owner, Orphan: st.Orphan, FormerOwner: st.FormerOwner,
-		Locale: st.Locale, Size: st.Size, SizeHuman: HumanSize(st.Size), Messages: st.Messages, Created: st.Created.UTC()}
+		Locale: st.Locale, Size: st.Size, SizeHuman: HumanSize(st.Size), Messages: st.Messages, Created: st.Created.UTC(), Node: st.Node}
 }
 
 // HumanSize formats a byte count with two decimals in binary units, as

@@ -207,9 +207,10 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 	if cfg.HasRole("jobs") || cfg.HasRole("all") {
-		s.wg.Add(3)
+		s.wg.Add(4)
 		go s.purgeJob(ctx)
 		go s.quotaJob(ctx, cfg)
+		go s.archiveJob(ctx, cfg.ArchiveInterval) // archive.go
 		go s.spoolJob(ctx, s.queue)
 		if cfg.SearchIndex {
 			s.startIndexer(ctx, cfg) // search.go
@@ -362,6 +363,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 	if err != nil {
 		return err
 	}
+	del.Archiver = s.newArchiver() // archive on delivery: only its store is used
+	del.ArchiveOnDelivery = func() bool { return s.cfg.Load().ArchiveOnDelivery }
 	q := s.newQueue(cfg, del)
 	del.Outbound = q
 	del.Observe = s.metrics.delivered(s.cfg.Load)
@@ -377,7 +380,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(),
+			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(), Archiver: s.newArchiver,
 			BackupS3:      func() backup.S3Config { return backupS3(s.cfg.Load(), s.log) },
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {

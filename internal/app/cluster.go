@@ -33,10 +33,14 @@ import (
 )
 
 // Jobs that run on one node at a time. The purge lease covers the orphan
-// sweep of the blob store, which the purge runs.
+// sweep of the blob store, which the purge runs, and the archiver
+// (archive.go): both walk every store, so they stay on one node, and no
+// lease of their own can end up on another node than the purge's after a
+// takeover.
 const (
-	jobPurge = "purge"
-	jobQuota = "quota-monitor"
+	jobPurge   = "purge"
+	jobQuota   = "quota-monitor"
+	jobArchive = jobPurge
 )
 
 var leaseJobs = []string{jobPurge, jobQuota}

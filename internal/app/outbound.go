@@ -32,6 +32,7 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 		Workers: cfg.QueueWorkers, Lease: time.Duration(cfg.QueueClaimLease) * time.Second,
 		RetryBase: time.Duration(cfg.QueueRetryBase) * time.Minute, RetryMax: time.Duration(cfg.QueueRetryMax) * time.Minute,
 		Lifetime: time.Duration(cfg.QueueLifetime) * time.Hour, DelayWarning: time.Duration(cfg.QueueDelayWarning) * time.Hour,
+		ArchiveOnSend: func() bool { return s.cfg.Load().ArchiveOnSend }, ArchiveSent: s.archiveSent,
 		Local: func(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error {
 			errs := make([]error, len(rcpts))
 			for i, r := range rcpts {

@@ -91,6 +91,13 @@ func Run(ctx context.Context, b store.Backend, opts Options) (*Summary, error) {
 			if t.PublicStoreID != 0 {
 				logins = append(logins, PublicPrefix+t.Name)
 			}
+			archives, err := b.ListArchives(sys, t.Name)
+			if err != nil {
+				return nil, fmt.Errorf("list archive stores of %s: %w", t.Name, err)
+			}
+			for _, a := range archives {
+				logins = append(logins, ArchivePrefix+a.Owner)
+			}
 		}
 		if opts.Tenant != "" && !found {
 			return nil, fmt.Errorf("tenant %q: %w", opts.Tenant, store.ErrNotFound)
@@ -416,13 +423,34 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // user's: "public:acme" (roost backup public:acme, roost restore … public:acme).
 const PublicPrefix = "public:"
 
+// ArchivePrefix names a user's archive store (store.Archives):
+// "archive:alice" (roost backup archive:alice, roost restore …
+// archive:alice). A backup of everything includes every attached archive.
+const ArchivePrefix = "archive:"
+
 // openStore opens the store login names and returns the context to act
 // in: a user's private store as its owner (subscriptions and "/private/"
 // properties are the owner's, and no right beyond the owner's is used), a
-// tenant's public store ("public:TENANT") as the system. For a restore
-// (create), a tenant without a public store gets one.
+// tenant's public store ("public:TENANT") or a user's archive store
+// ("archive:LOGIN", which only the system writes) as the system. For a
+// restore (create), a tenant without a public store gets one, and a user
+// without an archive store gets one attached.
 func openStore(ctx context.Context, b store.Backend, login string, create bool) (context.Context, *store.Store, string, error) {
 	sys := store.SystemContext(ctx)
+	if name, ok := strings.CutPrefix(login, ArchivePrefix); ok {
+		u, err := b.GetUser(sys, name)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		st, err := b.UserArchive(sys, name)
+		if errors.Is(err, store.ErrNotFound) && create {
+			st, err = b.AttachArchive(sys, name, "")
+		}
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("archive store: %w", err)
+		}
+		return sys, st, u.Tenant, nil
+	}
 	if name, ok := strings.CutPrefix(login, PublicPrefix); ok {
 		t, err := b.GetTenant(sys, name)
 		if err != nil {

@@ -261,6 +261,15 @@ type Config struct {
 
 	QuotaMonitorInterval int    `toml:"quota_monitor_interval" default:"60" doc:"Minutes between two runs of the quota monitor, which mails users over their warning, soft or hard quota (once a day per level) and tenant administrators when their tenant is over its warning quota. 0 switches it off."`
 	QuotaWarningFrom     string `toml:"quota_warning_from" default:"" doc:"From field of quota warnings. Empty means postmaster at 'server_name'."`
+
+	ArchiveInterval       int      `toml:"archive_interval" default:"1440" doc:"Minutes between two runs of the archiver (kopano-archiver), which copies the mail of users with an archive store ('roost admin archive attach') into it by the rules below; one node of a cluster runs it. 0 switches the periodic run off ('roost admin archive run' still works)."`
+	ArchiveAfter          int      `toml:"archive_after" default:"30" reload:"true" doc:"Days after its internal date (arrival) a message is archived. 0 archives every message at the next run."`
+	ArchiveMinSize        int      `toml:"archive_min_size" default:"0" reload:"true" doc:"Smallest message, in KB, that the archiver copies; smaller ones stay only in the user's store. 0 archives every size."`
+	ArchiveExcludeFolders []string `toml:"archive_exclude_folders" default:"drafts,outbox,junk,trash" reload:"true" doc:"Folders the archiver leaves alone, with their subfolders: special-use roles ('inbox', 'drafts', 'sent', 'trash', 'junk', 'outbox', 'archive') or folder paths from the top of the store with '/' between levels (e.g. 'Projects/Secret'), compared without case."`
+	ArchiveStubAfter      int      `toml:"archive_stub_after" default:"0" reload:"true" doc:"Days after its internal date an archived message is replaced in the user's store by a stub: its headers and a short text/plain body that names the archived copy, so the store shrinks while the message can still be found. 0 never stubs. Must be at least 'archive_after' when set."`
+	ArchiveRemoveAfter    int      `toml:"archive_remove_after" default:"0" reload:"true" doc:"Days after its internal date an archived message (or its stub) is deleted from the user's store (soft-deleted, purged after 'softdelete_lifetime'); the archive keeps it. 0 never removes. Must be at least 'archive_after' when set."`
+	ArchiveOnDelivery     bool     `toml:"archive_on_delivery" default:"false" reload:"true" doc:"LMTP delivery also copies each message into the recipient's archive store, if the recipient has one. A failure to write the archive fails the delivery temporarily (451), so that no message is accepted unarchived."`
+	ArchiveOnSend         bool     `toml:"archive_on_send" default:"false" reload:"true" doc:"SMTP submission also copies the Sent copy of each message into the sender's archive store, if the sender has one (with 'submission_sent_copy'). A failure to write the archive refuses the message temporarily (451)."`
 }
 
 // Allowed values of the list and enumeration keys.

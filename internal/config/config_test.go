@@ -333,6 +333,14 @@ activesync_require_encryption = true
 activesync_max_failed_pins = 8
 activesync_max_inactivity_lock = 900
 quota_warning_from = "Helpdesk <help@example.com>"
+archive_interval = 60
+archive_after = 90
+archive_min_size = 100
+archive_exclude_folders = ["trash", "Projects/Secret"]
+archive_stub_after = 180
+archive_remove_after = 365
+archive_on_delivery = true
+archive_on_send = true
 metrics_listen = "127.0.0.1:9154"
 log_levels = ["imap=debug", "queue=warn"]
 audit_log_file = %[8]q

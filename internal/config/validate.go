@@ -150,6 +150,22 @@ func (c *Config) validate(p *problems) {
 	checkMin(p, "search_document_timeout", c.SearchDocumentTimeout, 1)
 	checkMin(p, "delivery_hook_timeout", c.DeliveryHookTimeout, 1)
 	checkMin(p, "quota_monitor_interval", c.QuotaMonitorInterval, 0)
+	checkMin(p, "archive_interval", c.ArchiveInterval, 0)
+	checkMin(p, "archive_after", c.ArchiveAfter, 0)
+	checkMin(p, "archive_min_size", c.ArchiveMinSize, 0)
+	checkMin(p, "archive_stub_after", c.ArchiveStubAfter, 0)
+	checkMin(p, "archive_remove_after", c.ArchiveRemoveAfter, 0)
+	for _, f := range c.ArchiveExcludeFolders {
+		if slices.Contains(strings.Split(strings.Trim(f, "/"), "/"), "") {
+			p.add("archive_exclude_folders", "%q has an empty level", f)
+		}
+	}
+	if c.ArchiveStubAfter > 0 && c.ArchiveStubAfter < c.ArchiveAfter {
+		p.add("archive_stub_after", "must be at least 'archive_after' (%d), or 0", c.ArchiveAfter)
+	}
+	if c.ArchiveRemoveAfter > 0 && c.ArchiveRemoveAfter < c.ArchiveAfter {
+		p.add("archive_remove_after", "must be at least 'archive_after' (%d), or 0", c.ArchiveAfter)
+	}
 	checkMin(p, "dav_max_resource_size", c.DAVMaxResourceSize, 1)
 	checkMin(p, "queue_workers", c.QueueWorkers, 1)
 	checkMin(p, "queue_retry_base", c.QueueRetryBase, 1)

@@ -47,7 +47,7 @@ func identifierOf(subject string) string {
 // owner returns the login owning a mailbox's store, or "".
 func (s *session) owner(m *mbox) string {
 	switch m.t.ns {
-	case nsPersonal:
+	case nsPersonal, nsArchive:
 		return s.p.Login
 	case nsOther:
 		return m.t.owner

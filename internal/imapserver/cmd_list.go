@@ -32,11 +32,22 @@ type listEntry struct {
 }
 
 // NAMESPACE, RFC 2342 and RFC 9051 §6.3.10.
+// The archive store, when the user has one, is a second shared namespace:
+// clients that show namespaces list it apart from the user's own folders,
+// and those that do not still find it under LIST "" "*".
 func (s *session) cmdNamespace(c *imap.Command) (imap.Code, error) {
+	shared := []imap.Namespace{{Prefix: sharedPrefix + "/", Delim: delim}}
+	at, err := s.archive()
+	if err != nil {
+		return "", err
+	}
+	if at != nil {
+		shared = append(shared, imap.Namespace{Prefix: archivePrefix + "/", Delim: delim})
+	}
 	s.w.Namespace(
 		[]imap.Namespace{{Prefix: "", Delim: delim}},
 		[]imap.Namespace{{Prefix: otherPrefix + "/", Delim: delim}},
-		[]imap.Namespace{{Prefix: sharedPrefix + "/", Delim: delim}},
+		shared,
 	)
 	return "", nil
 }
@@ -238,6 +249,16 @@ func (s *session) listEntries(reaches func(prefix string) bool) ([]listEntry, er
 		if pt != nil && len(pt.folders) > 0 {
 			out = append(out, listEntry{name: sharedPrefix, t: pt, children: true})
 			out = appendTree(out, pt)
+		}
+	}
+	if reaches(archivePrefix) {
+		at, err := s.archive()
+		if err != nil {
+			return nil, err
+		}
+		if at != nil {
+			out = append(out, listEntry{name: archivePrefix, t: at, children: len(at.folders) > 0})
+			out = appendTree(out, at)
 		}
 	}
 	return out, nil

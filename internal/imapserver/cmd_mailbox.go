@@ -18,7 +18,7 @@ func newName(name string) (string, error) {
 	if strings.ContainsAny(name, "*%") {
 		return "", no(imap.CodeCannot, "Mailbox names cannot contain wildcards")
 	}
-	if name == otherPrefix || name == sharedPrefix {
+	if name == otherPrefix || name == sharedPrefix || name == archivePrefix {
 		return "", no(imap.CodeCannot, "That name is a namespace")
 	}
 	if strings.EqualFold(name, inboxName) {

@@ -16,7 +16,10 @@ const (
 	delim        = '/'
 	otherPrefix  = "Other Users"
 	sharedPrefix = "Shared Folders"
-	inboxName    = "INBOX"
+	// archivePrefix is the root of the user's archive store (store.Archives),
+	// read-only, announced by NAMESPACE as a shared namespace.
+	archivePrefix = "Online Archive"
+	inboxName     = "INBOX"
 	// maxNameDepth matches the store's folder depth bound.
 	maxNameDepth = 64
 	// maxComponent is the longest folder name the store takes.
@@ -29,6 +32,7 @@ const (
 	nsPersonal nsKind = iota
 	nsOther
 	nsShared
+	nsArchive
 )
 
 // tree is the IMAP view of one store's folder tree: the visible mail
@@ -115,7 +119,7 @@ func buildTree(fs []*store.Folder, storeID int64, ns nsKind, prefix, owner strin
 		}
 		topF := t.all[top]
 		if ns == nsPersonal && topF.Special != store.SpecialInbox &&
-			(strings.EqualFold(topF.Name, inboxName) || topF.Name == otherPrefix || topF.Name == sharedPrefix) {
+			(strings.EqualFold(topF.Name, inboxName) || topF.Name == otherPrefix || topF.Name == sharedPrefix || topF.Name == archivePrefix) {
 			continue
 		}
 		slices.Reverse(comps)
@@ -200,6 +204,26 @@ func (s *session) public() (*tree, error) {
 	return buildTree(fs, tn.PublicStoreID, nsShared, sharedPrefix+"/", ""), nil
 }
 
+// archive loads the principal's archive store, or nil when it has none.
+// Its folders are read-only: the store grants the owner "lr" only.
+func (s *session) archive() (*tree, error) {
+	if s.p.Login == "" {
+		return nil, nil
+	}
+	st, err := s.o.Store.UserArchive(s.ctx, s.p.Login)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+			return nil, nil
+		}
+		return nil, wrap(opMailbox, err)
+	}
+	fs, err := s.o.Store.ListFolders(s.ctx, st.ID)
+	if err != nil {
+		return nil, wrap(opMailbox, err)
+	}
+	return buildTree(fs, st.ID, nsArchive, archivePrefix+"/", s.p.Login), nil
+}
+
 // splitNS splits a mailbox name into its namespace, the login of an
 // other-users name, and the name within that store's tree (the whole name
 // for the personal namespace).
@@ -215,6 +239,10 @@ func splitNS(name string) (ns nsKind, login, rest string) {
 		return nsShared, "", ""
 	case strings.HasPrefix(name, sharedPrefix+"/"):
 		return nsShared, "", name[len(sharedPrefix)+1:]
+	case name == archivePrefix:
+		return nsArchive, "", ""
+	case strings.HasPrefix(name, archivePrefix+"/"):
+		return nsArchive, "", name[len(archivePrefix)+1:]
 	}
 	return nsPersonal, "", name
 }
@@ -231,6 +259,12 @@ func (s *session) treeFor(name string) (*tree, error) {
 		return s.otherUser(login)
 	case nsShared:
 		t, err := s.public()
+		if err == nil && t == nil {
+			err = errNoMailbox
+		}
+		return t, err
+	case nsArchive:
+		t, err := s.archive()
 		if err == nil && t == nil {
 			err = errNoMailbox
 		}

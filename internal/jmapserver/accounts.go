@@ -19,11 +19,19 @@ import (
 // writing its items all go through the same ACL checks as IMAP and DAV.
 // An id of a store that shows the user nothing is accountNotFound, like
 // any other unknown account.
+//
+// The user's archive store (store.Archives), when one is attached, is one
+// more such account: isPersonal, read-only, with the Mail capability
+// only, named "<login> (archive)". The store gives its owner at most the
+// lookup and read rights there, so every write is refused by the store
+// as in any read-only shared folder.
 
-// sharedAccount is a store shared with the user and what it shows.
+// sharedAccount is an account beyond the user's own: a store shared with
+// the user and what it shows, or the user's archive store.
 type sharedAccount struct {
 	st      *store.Store
-	folders []store.SharedFolder
+	folders []store.SharedFolder // the folders shared with the user; none for the archive
+	archive bool                 // the user's own archive store
 }
 
 // writeRights are the ACL rights that change a folder or its items.
@@ -31,6 +39,9 @@ const writeRights = "wsitekxa"
 
 // readOnly reports whether no folder of the account may be changed.
 func (a *sharedAccount) readOnly() bool {
+	if a.archive {
+		return true // only the archiver writes it
+	}
 	for _, f := range a.folders {
 		if strings.ContainsAny(f.Rights, writeRights) {
 			return false
@@ -48,7 +59,7 @@ func (a *sharedAccount) has(types ...store.FolderType) bool {
 // only when the account shows folders of it.
 func (a *sharedAccount) capabilities(s *Server) map[string]any {
 	caps := map[string]any{}
-	if a.has(store.FolderMail) {
+	if a.archive || a.has(store.FolderMail) {
 		mc := s.mailAccountCapability()
 		mc["mayCreateTopLevelMailbox"] = false
 		caps[jmap.CapMail] = mc
@@ -69,9 +80,12 @@ func (a *sharedAccount) capabilities(s *Server) map[string]any {
 	return caps
 }
 
-// name is the account's display name: the owner's login, or the public
-// folders of the tenant.
+// name is the account's display name: the owner's login, the user's
+// archive, or the public folders of the tenant.
 func (a *sharedAccount) name() string {
+	if a.archive {
+		return a.st.Owner + " (archive)"
+	}
 	if a.st.Owner != "" {
 		return a.st.Owner
 	}
@@ -81,7 +95,8 @@ func (a *sharedAccount) name() string {
 	return fmt.Sprintf("Store %d", a.st.ID)
 }
 
-// sharedAccounts lists the stores shared with the principal, by store id.
+// sharedAccounts lists the accounts beyond the principal's own: its
+// archive store first, then the stores shared with it, by store id.
 func (c *call) sharedAccounts() ([]*sharedAccount, error) {
 	if c.shared != nil {
 		return c.shared, nil
@@ -103,13 +118,23 @@ func (c *call) sharedAccounts() ([]*sharedAccount, error) {
 		out[i].folders = append(out[i].folders, sf)
 	}
 	slices.SortFunc(out, func(a, b *sharedAccount) int { return cmpInt(a.st.ID, b.st.ID) })
+	arch, err := c.s.o.Store.UserArchive(c.ctx, c.p.Login)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("archive of %s: %w", c.p.Login, err)
+	default:
+		// SharedFolders leaves out the user's own stores, so the archive
+		// is not listed twice.
+		out = slices.Insert(out, 0, &sharedAccount{st: arch, archive: true})
+	}
 	c.shared = out
 	return out, nil
 }
 
 // dataAccount resolves the accountId of a method on mail, calendar or
-// contact data: the user's own account or a shared one (any other id is
-// accountNotFound). On a shared account a method of a data type the
+// contact data: the user's own account, its archive or a shared one (any
+// other id is accountNotFound). On a shared account a method of a data type the
 // account does not show is accountNotSupportedByMethod (RFC 8620
 // §3.6.2).
 func (c *call) dataAccount(id string) (*store.Store, error) {
@@ -138,7 +163,7 @@ func (c *call) dataAccount(id string) (*store.Store, error) {
 	// Reload: the state must be current for every call.
 	st, gerr := c.s.o.Store.GetStore(c.ctx, n)
 	if errors.Is(gerr, store.ErrNotFound) {
-		return nil, err // unshared since the listing
+		return nil, err // unshared (or detached) since the listing
 	}
 	if gerr != nil {
 		return nil, fmt.Errorf("store %d: %w", n, gerr)

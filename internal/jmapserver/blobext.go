@@ -206,7 +206,7 @@ func blobGet(c *call, raw json.RawMessage) (any, error) {
 	if (a.Offset != nil && *a.Offset < 0) || (a.Length != nil && *a.Length < 0) {
 		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "offset and length must not be negative")
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func blobLookup(c *call, raw json.RawMessage) (any, error) {
 			return nil, jmap.Errorf("unknownDataType", "cannot look up blobs of %q", t)
 		}
 	}
-	st, err := c.account(a.AccountID)
+	st, err := c.dataAccount(a.AccountID)
 	if err != nil {
 		return nil, err
 	}

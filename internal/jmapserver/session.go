@@ -74,7 +74,8 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		"isReadOnly":          false,
 		"accountCapabilities": accountCaps,
 	}}
-	// Other users' and public stores shared with the user (accounts.go).
+	// The user's archive and other users' and public stores shared with
+	// the user (accounts.go).
 	c := &call{ctx: r.Context(), s: s, p: p, acct: st}
 	shared, err := c.sharedAccounts()
 	if err != nil {
@@ -118,22 +119,28 @@ func (s *Server) ownAccountObject(p *store.Principal, own *store.Store) map[stri
 
 // sharedAccountObject is a shared store as an account (RFC 8620 §2):
 // the data types it shows, read-only when no folder may be changed, and
-// its owner's principal (RFC 9670 §3) for another user's store.
+// its owner's principal (RFC 9670 §3) for another user's store. The
+// user's archive is personal, read-only and Mail only.
 func (s *Server) sharedAccountObject(p *store.Principal, own *store.Store, a *sharedAccount) map[string]any {
 	caps := a.capabilities(s)
-	if a.st.OwnerID != 0 {
+	if a.st.OwnerID != 0 && !a.archive {
 		caps[CapPrincipalOwner] = map[string]any{"accountIdForPrincipal": jmap.FormatID('A', own.ID),
 			"principalId": userPrincipalID(a.st.OwnerID)}
 	}
-	return map[string]any{"name": a.name(), "isPersonal": false, "isReadOnly": a.readOnly(), "accountCapabilities": caps}
+	return map[string]any{"name": a.name(), "isPersonal": a.archive, "isReadOnly": a.readOnly(), "accountCapabilities": caps}
 }
 
-// sessionStateOf changes when the accounts change: the user's store, the
-// stores shared with it and the rights it has in them.
+// sessionStateOf changes when the accounts change: the user's store, its
+// archive (attached or detached), the stores shared with it and the
+// rights it has in them.
 func sessionStateOf(login string, storeID int64, shared []*sharedAccount) string {
 	h := sha256.New()
 	h.Write([]byte(login + "\x00" + strconv.FormatInt(storeID, 10)))
 	for _, a := range shared {
+		if a.archive {
+			fmt.Fprintf(h, "\x00archive %d", a.st.ID)
+			continue
+		}
 		fmt.Fprintf(h, "\x00%d", a.st.ID)
 		for _, f := range a.folders {
 			fmt.Fprintf(h, ":%d=%s", f.Folder.ID, f.Rights)

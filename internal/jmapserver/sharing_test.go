@@ -801,6 +801,8 @@ func TestSharingStoreFailure(t *testing.T) {
 		args                any
 	}{
 		{"SharedFolders", "bob", "Mailbox/get", map[string]any{"accountId": alice}},
+		// The archive is one of the accounts beyond the user's own.
+		{"UserArchive", "bob", "Mailbox/get", map[string]any{"accountId": alice}},
 		{"ListUsers", "bob", "Principal/get", map[string]any{"accountId": bob}},
 		{"ListGroups", "bob", "Principal/query", map[string]any{"accountId": bob}},
 		{"ShareNotifications", "bob", "ShareNotification/get", map[string]any{"accountId": bob}},
@@ -817,6 +819,11 @@ func TestSharingStoreFailure(t *testing.T) {
 	fb.Fail(nil, "SharedFolders")
 	if r := e.do("bob", "GET", "/jmap/session", nil); r.code != 500 {
 		t.Fatalf("session with SharedFolders failing: %d", r.code)
+	}
+	fb.Heal()
+	fb.Fail(nil, "UserArchive")
+	if r := e.do("bob", "GET", "/jmap/session", nil); r.code != 500 {
+		t.Fatalf("session with UserArchive failing: %d", r.code)
 	}
 	fb.Heal()
 	if n, a := call("bob", "Mailbox/get", map[string]any{"accountId": alice}); n != "Mailbox/get" {

@@ -99,6 +99,14 @@ type Deliverer struct {
 	// Observe, when set, is told the results of every delivery (metrics);
 	// it must not block.
 	Observe func(ctx context.Context, results []Result)
+	// ArchiveOnDelivery, when set and true, copies each message stored in
+	// a user's store into the user's archive store too (if the user has
+	// one), with Archiver; a failure to archive fails the delivery
+	// temporarily and takes the stored copies back (soft-deleted), so
+	// that the MTA's retry neither loses the archive copy nor doubles the
+	// message.
+	ArchiveOnDelivery func() bool
+	Archiver          *Archiver
 }
 
 // Result is the outcome of delivering to one user.
@@ -363,6 +371,7 @@ func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, env Envelope,
 	}
 
 	// Store every copy first: a 250 means durably stored.
+	var stored []storedCopy
 	for i, op := range p.stores {
 		it, err := d.Store.AppendItem(ctx, op.folderID, store.NewItem{Content: msg.reader(), Flags: op.flags})
 		if errors.Is(err, store.ErrInvalid) && len(op.flags) > 0 {
@@ -383,6 +392,9 @@ func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, env Envelope,
 		if i == 0 {
 			res.FolderID, res.ItemID, res.UID = op.folderID, it.ID, it.UID
 		}
+		if public == 0 {
+			stored = append(stored, storedCopy{op.folderID, it.UID})
+		}
 		if spam && public == 0 {
 			// Judged spam already: moving it within Junk or copying it
 			// there again must not train it as spam.
@@ -391,6 +403,11 @@ func (d *Deliverer) deliverOne(ctx context.Context, u *store.User, env Envelope,
 			}
 		}
 		d.log().Info("delivered", "user", u.Login, "tenant", u.Tenant, "folder", op.folderID, "uid", it.UID, "size", it.Size, "spam", spam)
+	}
+
+	if err := d.archiveDelivered(ctx, u, stored); err != nil {
+		res.Err = err
+		return res
 	}
 
 	// Side effects, after storage.
@@ -456,4 +473,40 @@ func Inbox(ctx context.Context, b store.Backend, login string) (int64, error) {
 		}
 	}
 	return 0, errors.New("store has no Inbox")
+}
+
+// storedCopy is a copy of a delivered message in the recipient's store.
+type storedCopy struct {
+	folderID int64
+	uid      uint32
+}
+
+// archiveDelivered is archive on delivery (Kopano §6.6.1): every copy
+// stored for u goes into u's archive store too. When that fails the
+// copies are soft-deleted again and the error fails this recipient
+// temporarily (451): the MTA retries, and the message is never kept
+// unarchived. The error does not wrap store sentinels, so that no
+// archive failure reads as a missing user or a full mailbox.
+func (d *Deliverer) archiveDelivered(ctx context.Context, u *store.User, stored []storedCopy) error {
+	if d.Archiver == nil || d.ArchiveOnDelivery == nil || !d.ArchiveOnDelivery() || len(stored) == 0 {
+		return nil
+	}
+	var failed error
+	for _, c := range stored {
+		if err := d.Archiver.ArchiveNew(ctx, u.Login, c.folderID, []uint32{c.uid}); err != nil {
+			failed = err
+			break
+		}
+	}
+	if failed == nil {
+		return nil
+	}
+	d.log().Error("archive on delivery failed: delivery deferred", "user", u.Login, "err", failed)
+	sys := store.SystemContext(ctx)
+	for _, c := range stored {
+		if _, err := d.Store.DeleteItems(sys, c.folderID, []uint32{c.uid}); err != nil {
+			d.log().Error("taking back an unarchived delivery failed", "user", u.Login, "folder", c.folderID, "uid", c.uid, "err", err)
+		}
+	}
+	return fmt.Errorf("archive on delivery for %s: %v", u.Login, failed)
 }

@@ -42,8 +42,15 @@ type Relay struct {
 
 // Options configure a Queue.
 type Options struct {
-	Store  store.Backend
-	Logger *slog.Logger
+	// ArchiveOnSend and ArchiveSent are archive on send (Kopano §6.6.2):
+	// while ArchiveOnSend reports true, a submission with a Sent copy
+	// stores that copy and has ArchiveSent copy it into the sender's
+	// archive store before the message is delivered or queued; it is
+	// refused temporarily (451) when the archive cannot be written.
+	ArchiveOnSend func() bool
+	ArchiveSent   func(ctx context.Context, login string, folderID int64, uid uint32) error
+	Store         store.Backend
+	Logger        *slog.Logger
 	// Hostname is the name in EHLO, Reporting-MTA and Received.
 	Hostname string
 	// MaxMessageBytes bounds a submitted message; 0 means 50 MiB.

@@ -84,6 +84,14 @@ func (q *Queue) Submit(ctx context.Context, m Submission) (Result, error) {
 		signed = msg
 	}
 
+	sentSaved := false
+	if m.SentCopy && q.o.ArchiveSent != nil && q.o.ArchiveOnSend != nil && q.o.ArchiveOnSend() {
+		if err := q.archiveSent(ctx, s, msg); err != nil {
+			return res, err
+		}
+		sentSaved = true
+	}
+
 	qm := store.QueuedMessage{Tenant: s.user.Tenant, Sender: s.user.Login, From: m.From,
 		EnvID: m.EnvID, Ret: m.Ret, Size: int64(len(signed))}
 	var reports []DSNRecipient
@@ -131,10 +139,10 @@ func (q *Queue) Submit(ctx context.Context, m Submission) (Result, error) {
 		q.log.Info("queued", "id", saved.ID, "user", s.user.Login, "from", m.From, "rcpts", len(qm.Recipients), "size", len(signed))
 		q.kick()
 	}
-	if m.SentCopy {
+	if m.SentCopy && !sentSaved {
 		// Only now that the message is accepted, so that a client
 		// retrying a refused message leaves one copy.
-		if err := q.saveSent(ctx, s, msg); err != nil {
+		if _, _, err := q.saveSent(ctx, s, msg); err != nil {
 			q.log.Warn("sent copy", "user", s.user.Login, "err", err)
 		}
 	}
@@ -166,22 +174,46 @@ func (q *Queue) disclaimer(ctx context.Context, tenant string, msg []byte) []byt
 }
 
 // saveSent appends the message to the sender's Sent folder as \Seen.
-func (q *Queue) saveSent(ctx context.Context, s *sender, msg []byte) error {
+func (q *Queue) saveSent(ctx context.Context, s *sender, msg []byte) (int64, uint32, error) {
 	st, err := q.o.Store.UserStore(ctx, s.user.Login)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	fs, err := q.o.Store.ListFolders(ctx, st.ID)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	for _, f := range fs {
 		if f.Special == store.SpecialSent {
-			_, err := q.o.Store.AppendItem(ctx, f.ID, store.NewItem{Content: bytes.NewReader(msg), Flags: []string{`\Seen`}})
-			return err
+			it, err := q.o.Store.AppendItem(ctx, f.ID, store.NewItem{Content: bytes.NewReader(msg), Flags: []string{`\Seen`}})
+			if err != nil {
+				return 0, 0, err
+			}
+			return f.ID, it.UID, nil
 		}
 	}
-	return errors.New("store has no Sent folder")
+	return 0, 0, errors.New("store has no Sent folder")
+}
+
+// archiveSent is archive on send: the Sent copy is stored and archived
+// before the message goes anywhere. When the archive cannot be written the Sent copy is taken back
+// (soft-deleted) and the submission fails temporarily, so that nothing is
+// sent unarchived and the client's retry leaves one copy.
+func (q *Queue) archiveSent(ctx context.Context, s *sender, msg []byte) error {
+	folderID, uid, err := q.saveSent(ctx, s, msg)
+	if err != nil {
+		return &Error{Code: 451, Enhanced: "4.3.0", Msg: "the message could not be archived; try again later",
+			Err: fmt.Errorf("sent copy for archive on send: %v", err)}
+	}
+	err = q.o.ArchiveSent(ctx, s.user.Login, folderID, uid)
+	if err == nil {
+		return nil
+	}
+	if _, derr := q.o.Store.DeleteItems(store.SystemContext(ctx), folderID, []uint32{uid}); derr != nil {
+		q.log.Error("taking back an unarchived Sent copy failed", "user", s.user.Login, "err", derr)
+	}
+	return &Error{Code: 451, Enhanced: "4.3.0", Msg: "the message could not be archived; try again later",
+		Err: fmt.Errorf("archive on send for %s: %v", s.user.Login, err)}
 }
 
 // deliverLocal calls Options.Local with the message in memory.

@@ -190,6 +190,9 @@ type Store struct {
 	// ModSeq is the store's change journal position: the Seq of its
 	// latest change (JMAP state strings derive from it).
 	ModSeq uint64
+	// Node is the cluster node an archive store lives on ("" = the node
+	// of its owner's private store); "" for other stores.
+	Node string
 }
 
 // FolderType is the content type of a folder.
@@ -875,6 +878,7 @@ type Backend interface {
 	Mail
 	Queue
 	Index
+	Archives
 	// SetDefaults changes installation-wide defaults (on configuration reload).
 	SetDefaults(d Defaults)
 	Close() error

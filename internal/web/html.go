@@ -56,8 +56,15 @@ func (s *Server) html(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// inArchive reports whether storeID is the principal's archive store
+// (store.Archives), whose messages the web client shows too.
+func (s *Server) inArchive(r *http.Request, storeID int64) bool {
+	a, err := s.o.Store.UserArchive(r.Context(), store.PrincipalFrom(r.Context()).Login)
+	return err == nil && a.ID == storeID
+}
+
 // htmlBody returns the decoded HTML body of message id of the
-// principal's own store.
+// principal's own store or archive store.
 func (s *Server) htmlBody(r *http.Request, id int64) (string, error) {
 	ctx := r.Context()
 	p := store.PrincipalFrom(ctx)
@@ -69,7 +76,7 @@ func (s *Server) htmlBody(r *http.Request, id int64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("item %d: %w", id, err)
 	}
-	if it.StoreID != st.ID || it.Deleted {
+	if it.StoreID != st.ID && !s.inArchive(r, it.StoreID) || it.Deleted {
 		return "", fmt.Errorf("item %d: %w", id, store.ErrNotFound)
 	}
 	rc, err := s.o.Store.OpenItem(ctx, id)

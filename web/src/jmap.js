@@ -38,10 +38,14 @@ export async function getSession() {
   if (!r.ok) throw new Error(`session: ${r.status}`);
   session = await r.json();
   session.accountId = session.primaryAccounts['urn:ietf:params:jmap:mail'];
+  // The user's archive store is a second, read-only Mail account.
+  session.archiveId = Object.keys(session.accounts).find((id) => id !== session.accountId &&
+    session.accounts[id].isReadOnly && session.accounts[id].accountCapabilities['urn:ietf:params:jmap:mail']) || null;
   return session;
 }
 
 export function accountId() { return session && session.accountId; }
+export function archiveAccountId() { return session && session.archiveId; }
 
 // api sends method calls and returns the responses by call id. A method
 // error becomes an exception naming it.

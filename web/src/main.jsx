@@ -142,6 +142,25 @@ function Folders() {
           </li>
         ))}
       </ul>
+      {S.archiveTree.value.length > 0 && (
+        <>
+          <h2 class="archive-head">{t('onlineArchive')}</h2>
+          <ul aria-label={t('onlineArchive')}>
+            {S.archiveTree.value.map(({ m, depth }) => (
+              <li key={m.id}>
+                <button
+                  class="folder"
+                  style={{ paddingInlineStart: `${0.75 + depth}rem` }}
+                  aria-current={m.id === S.currentMailbox.value ? 'page' : undefined}
+                  onClick={() => S.selectFolder(m.id)}
+                >
+                  <span class="name">{m.name}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </nav>
   );
 }

@@ -1,12 +1,13 @@
 // The mail state (signals) and the actions on it, all through JMAP.
 import { signal, computed, batch } from '@preact/signals';
-import { api, LIST_PROPS, AuthError } from './jmap.js';
+import { api, archiveAccountId, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 
 export const PAGE = 100;
 
 export const user = signal(null);          // { login } once signed in
 export const mailboxes = signal([]);       // Mailbox objects
+export const archiveMailboxes = signal([]); // the archive account's (read-only)
 export const identities = signal([]);
 export const currentMailbox = signal(null); // mailbox id
 export const query = signal('');           // the search box's text
@@ -42,9 +43,21 @@ export function emailById(id) { return emails.get(id); }
 export const mailboxByRole = (role) => mailboxes.value.find((m) => m.role === role);
 export const mailboxName = (m) => (m.role && ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive'].includes(m.role) ? t('role.' + m.role) : m.name);
 
+// inArchive: the current folder is one of the archive account's, which
+// the messages of the list and the reader are read from.
+export const inArchive = computed(() => archiveMailboxes.value.some((m) => m.id === currentMailbox.value));
+
+// acct adds the archive's accountId to a call's arguments when the
+// current folder is in the archive.
+function acct(args) {
+  return inArchive.value ? { ...args, accountId: archiveAccountId() } : args;
+}
+
 // tree orders the mailboxes depth-first with their depth, roles first.
-export const tree = computed(() => {
-  const all = mailboxes.value;
+export const tree = computed(() => treeOf(mailboxes.value));
+export const archiveTree = computed(() => treeOf(archiveMailboxes.value));
+
+function treeOf(all) {
   const kids = new Map();
   for (const m of all) {
     const p = m.parentId || '';
@@ -63,7 +76,7 @@ export const tree = computed(() => {
   };
   walk('', 0);
   return out;
-});
+}
 
 // firstError returns the first SetError of a notCreated/notUpdated/
 // notDestroyed map (servers may send an empty map or null for none).
@@ -113,14 +126,19 @@ function filter() {
 }
 
 export async function loadMailboxes() {
-  const r = await api([
+  const calls = [
     ['Mailbox/get', { ids: null }, 'm'],
     ['Identity/get', { ids: null }, 'i'],
-  ]);
+  ];
+  const arch = archiveAccountId();
+  if (arch) calls.push(['Mailbox/get', { accountId: arch, ids: null }, 'a']);
+  const r = await api(calls);
   batch(() => {
     mailboxes.value = r.m.list;
     identities.value = r.i.list;
-    if (!currentMailbox.value || !r.m.list.some((m) => m.id === currentMailbox.value)) {
+    archiveMailboxes.value = r.a ? r.a.list : [];
+    const known = (id) => r.m.list.some((m) => m.id === id) || archiveMailboxes.value.some((m) => m.id === id);
+    if (!currentMailbox.value || !known(currentMailbox.value)) {
       const inbox = r.m.list.find((m) => m.role === 'inbox') || r.m.list[0];
       currentMailbox.value = inbox ? inbox.id : null;
     }
@@ -158,8 +176,8 @@ async function loadPage(p) {
   loading.add(p);
   try {
     const r = await api([
-      ['Email/query', { filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], position: p * PAGE, limit: PAGE, calculateTotal: true }, 'q'],
-      ['Email/get', { '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }, 'g'],
+      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], position: p * PAGE, limit: PAGE, calculateTotal: true }), 'q'],
+      ['Email/get', acct({ '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }), 'g'],
     ]);
     if (gen !== generation) return;
     for (const e of r.g.list) emails.set(e.id, e);
@@ -219,17 +237,17 @@ export async function openMessage(id) {
   clearTimeout(readTimer);
   mobileView.value = 'reader';
   try {
-    const r = await api([['Email/get', {
+    const r = await api([['Email/get', acct({
       ids: [id],
       properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
       fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20,
-    }, 'g']]);
+    }), 'g']]);
     if (selectedId.value !== id) return;
     const m = r.g.list[0];
     if (!m) return;
     m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html');
     message.value = m;
-    if (!m.keywords.$seen) {
+    if (!m.keywords.$seen && !inArchive.value) {
       // Mark read on open, after a moment: flicking through with j/k
       // does not mark everything read.
       readTimer = setTimeout(() => { if (selectedId.value === id) setKeyword([id], '$seen', true); }, 600);
@@ -252,7 +270,16 @@ function patchLocal(idsToPatch, fn) {
   listVersion.value++;
 }
 
+// readOnly refuses a change to the archive (keyboard shortcuts reach the
+// actions the reader's buttons hide there).
+function readOnly() {
+  if (!inArchive.value) return false;
+  notify(t('archiveReadOnly'));
+  return true;
+}
+
 export async function setKeyword(list, kw, on) {
+  if (readOnly()) return;
   const update = {};
   for (const id of list) update[id] = { ['keywords/' + kw]: on ? true : null };
   patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
@@ -285,7 +312,9 @@ function afterRemoval() {
 }
 
 export async function moveTo(id, mailboxId) {
-  if (!id || !mailboxId) return;
+  if (!id || !mailboxId || readOnly()) return;
+  clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
+
   try {
     const r = await api([['Email/set', { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }, 's']]);
     if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
@@ -299,7 +328,9 @@ export async function moveTo(id, mailboxId) {
 }
 
 export async function remove(id) {
-  if (!id) return;
+  if (!id || readOnly()) return;
+  clearTimeout(readTimer); // a pending mark-read of a destroyed message would fail
+
   const trash = mailboxByRole('trash');
   if (trash && trash.id !== currentMailbox.value) {
     await moveTo(id, trash.id);

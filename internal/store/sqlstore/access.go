@@ -85,6 +85,7 @@ func (t *tx) folderAccess(p *store.Principal, folderID int64, need string, delet
 			}))
 		}
 	}
+	rights = capArchive(p, s, rights)
 	if !strings.ContainsRune(rights, store.RightLookup) {
 		return nil, fmt.Errorf("folder %d: %w", folderID, store.ErrNotFound)
 	}
@@ -108,4 +109,32 @@ func (t *tx) storeAccess(p *store.Principal, storeID int64) (*storeRow, bool, er
 		return nil, false, fmt.Errorf("store %d: %w", storeID, store.ErrNotFound)
 	}
 	return s, ownsOrAdmins(p, s), nil
+}
+
+// archiveRights are the most any principal but the system one holds on a
+// folder of an archive store: the archiver alone writes archives.
+const archiveRights = "lr"
+
+// capArchive limits rights on a folder of an archive store to
+// archiveRights unless p is the system principal.
+func capArchive(p *store.Principal, s *storeRow, rights string) string {
+	if s.Kind != store.StoreArchive || p.System {
+		return rights
+	}
+	var b strings.Builder
+	for _, r := range rights {
+		if strings.ContainsRune(archiveRights, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// storeWritable refuses changes to the top level or the properties of an
+// archive store to every principal but the system one.
+func storeWritable(p *store.Principal, s *storeRow) error {
+	if s.Kind == store.StoreArchive && !p.System {
+		return fmt.Errorf("store %d is an archive, which only the archiver writes: %w", s.ID, store.ErrPermission)
+	}
+	return nil
 }

@@ -264,6 +264,9 @@ func (t *tx) parentAccess(p *store.Principal, storeID, parentID int64) (*storeRo
 			}
 			return nil, fmt.Errorf("top level of store %d: %w", storeID, store.ErrPermission)
 		}
+		if err := storeWritable(p, s); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
 	a, err := t.folderAccess(p, parentID, "k", false)
@@ -483,6 +486,9 @@ func (d *DB) RestoreFolder(ctx context.Context, folderID int64) error {
 		}
 		if !ownsOrAdmins(p, a.st) {
 			return fmt.Errorf("folder %q: only the owner restores folders: %w", a.folder.Name, store.ErrPermission)
+		}
+		if err := storeWritable(p, a.st); err != nil {
+			return err
 		}
 		ids, err := t.subtree(folderID, a.folder.DeletedAt.UnixMicro())
 		if err != nil {

@@ -54,6 +54,9 @@ func (d *DB) HookStore(ctx context.Context, storeID int64, login string) error {
 		if !s.Orphan {
 			return fmt.Errorf("store %d is not an orphan: %w", storeID, store.ErrInvalid)
 		}
+		if s.Kind == store.StoreArchive {
+			return fmt.Errorf("store %d is an archive store; attach archives with archive attach: %w", storeID, store.ErrInvalid)
+		}
 		if login == "" {
 			tn, err := t.tenantByID(s.TenantID)
 			if err != nil {

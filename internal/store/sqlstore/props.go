@@ -179,6 +179,21 @@ func storeTarget(storeID int64) target {
 	}
 }
 
+// storeWriteTarget is storeTarget for changes: an archive store's
+// properties are the archiver's alone.
+func storeWriteTarget(storeID int64) target {
+	return func(t *tx, p *store.Principal) (string, string, error) {
+		s, full, err := t.storeAccess(p, storeID)
+		if err == nil && !full {
+			err = fmt.Errorf("store %d: %w", storeID, store.ErrPermission)
+		}
+		if err == nil {
+			err = storeWritable(p, s)
+		}
+		return propStore, idStr(storeID), err
+	}
+}
+
 // domainTarget: system admins, and admins of the domain's tenant.
 func domainTarget(domain string) target {
 	return func(t *tx, p *store.Principal) (string, string, error) {
@@ -234,7 +249,7 @@ func (d *DB) StorePropsPrefix(ctx context.Context, storeID int64, prefix string)
 
 // SetStoreProps implements store.Mail.
 func (d *DB) SetStoreProps(ctx context.Context, storeID int64, set map[string]*string) error {
-	return d.writeProps(ctx, set, storeTarget(storeID))
+	return d.writeProps(ctx, set, storeWriteTarget(storeID))
 }
 
 // AddStoreProp implements store.Mail.
@@ -248,7 +263,7 @@ func (d *DB) AddStoreProp(ctx context.Context, storeID int64, key, value string)
 	}
 	var got string
 	err = d.write(ctx, func(t *tx) error {
-		kind, name, err := storeTarget(storeID)(t, p)
+		kind, name, err := storeWriteTarget(storeID)(t, p)
 		if err != nil {
 			return err
 		}

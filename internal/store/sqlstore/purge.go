@@ -53,6 +53,9 @@ func (d *DB) PurgeDeleted(ctx context.Context, olderThan time.Duration) (store.P
 				if err := t.dropIndexDoc(v.id); err != nil { // search.go
 					return err
 				}
+				if _, err := t.exec(`DELETE FROM archived WHERE item_id = ?`, v.id); err != nil { // archive.go
+					return err
+				}
 				if err := t.unrefBlob(v.blob, 1); err != nil {
 					return err
 				}
@@ -214,6 +217,9 @@ func (d *DB) purgeFolder(ctx context.Context, folderID int64) (int64, error) {
 					return err
 				}
 				if err := t.dropIndexDoc(v.id); err != nil { // search.go
+					return err
+				}
+				if _, err := t.exec(`DELETE FROM archived WHERE item_id = ?`, v.id); err != nil { // archive.go
 					return err
 				}
 				if err := t.unrefBlob(v.blob, 1); err != nil {

@@ -24,7 +24,7 @@ func (t *tx) effectiveQuota(s *storeRow) (store.Quota, string, error) {
 // s was loaded after the store row was locked (lockFolders), so its size
 // is current.
 func (t *tx) checkHardQuota(s *storeRow, add int64) error {
-	if s.Kind == store.StorePublic || add <= 0 {
+	if s.Kind == store.StorePublic || s.Kind == store.StoreArchive || add <= 0 {
 		return nil
 	}
 	q, _, err := t.effectiveQuota(s)

@@ -10,7 +10,7 @@ import (
 // Defaults.MaxMessages for private stores, none for public ones (which
 // count toward their tenant, like their size).
 func (t *tx) messageLimit(s *storeRow) int64 {
-	if s.Kind == store.StorePublic {
+	if s.Kind == store.StorePublic || s.Kind == store.StoreArchive {
 		return 0
 	}
 	return t.d.getDefaults().MaxMessages

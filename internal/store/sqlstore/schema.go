@@ -376,4 +376,19 @@ CREATE INDEX share_notifications_store ON share_notifications (store_id, deleted
 	// 17: the user a journal entry's change was made for (store.Change.Actor:
 	// JMAP's CalendarEventNotification tells other users' changes apart).
 	`ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT ''`,
+	// 18: archive stores (archive.go): the node an archive lives on, at most
+	// one attached archive per user, and what was archived, so that an
+	// item is copied once however often the archiver runs.
+	`
+ALTER TABLE stores ADD COLUMN node TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX stores_one_archive ON stores (owner_id) WHERE kind = 'archive' AND orphan = 0 AND deleted = 0 AND owner_id <> 0;
+CREATE TABLE archived (
+	item_id BIGINT PRIMARY KEY,
+	store_id BIGINT NOT NULL,
+	archive_item_id BIGINT NOT NULL,
+	archived BIGINT NOT NULL,
+	stubbed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX archived_store ON archived (store_id);
+`,
 }

@@ -49,7 +49,7 @@ type storeRow struct {
 }
 
 const storeCols = `s.id, s.tenant_id, t.name, s.kind, s.owner_id, COALESCE(u.login, ''), s.former_owner, s.orphan, s.locale, s.size, s.messages, s.created, s.deleted,
-	COALESCE(u.quota_override, 0), COALESCE(u.q_warn, 0), COALESCE(u.q_soft, 0), COALESCE(u.q_hard, 0), t.uq_warn, t.uq_soft, t.uq_hard, s.modseq`
+	COALESCE(u.quota_override, 0), COALESCE(u.q_warn, 0), COALESCE(u.q_soft, 0), COALESCE(u.q_hard, 0), t.uq_warn, t.uq_soft, t.uq_hard, s.modseq, s.node`
 
 const storeFrom = ` FROM stores s JOIN tenants t ON t.id = s.tenant_id LEFT JOIN users u ON u.id = s.owner_id `
 
@@ -70,7 +70,7 @@ func storeDest(s *storeRow) ([]any, func()) {
 	var orphan, deleted, override int
 	var created, modseq int64
 	return []any{&s.ID, &s.TenantID, &s.Tenant, &kind, &s.OwnerID, &s.Owner, &s.FormerOwner, &orphan, &s.Locale, &s.Size, &s.Messages, &created, &deleted,
-			&override, &s.userQuota.Warn, &s.userQuota.Soft, &s.userQuota.Hard, &s.tenantQuota.Warn, &s.tenantQuota.Soft, &s.tenantQuota.Hard, &modseq},
+			&override, &s.userQuota.Warn, &s.userQuota.Soft, &s.userQuota.Hard, &s.tenantQuota.Warn, &s.tenantQuota.Soft, &s.tenantQuota.Hard, &modseq, &s.Node},
 		func() {
 			s.ModSeq = uint64(modseq)
 			s.userOverride = override != 0

@@ -51,6 +51,27 @@ func (f *Backend) AppendItem(a0 context.Context, a1 int64, a2 store.NewItem) (r0
 	return f.Backend.AppendItem(a0, a1, a2)
 }
 
+func (f *Backend) ArchiveItems(a0 context.Context, a1 int64, a2 []uint32, a3 int64) (r0 []store.UIDMap, err error) {
+	if err = f.fault(a0, "ArchiveItems"); err != nil {
+		return
+	}
+	return f.Backend.ArchiveItems(a0, a1, a2, a3)
+}
+
+func (f *Backend) ArchivedItems(a0 context.Context, a1 int64) (r0 map[int64]store.ArchivedItem, err error) {
+	if err = f.fault(a0, "ArchivedItems"); err != nil {
+		return
+	}
+	return f.Backend.ArchivedItems(a0, a1)
+}
+
+func (f *Backend) AttachArchive(a0 context.Context, a1 string, a2 string) (r0 *store.Store, err error) {
+	if err = f.fault(a0, "AttachArchive"); err != nil {
+		return
+	}
+	return f.Backend.AttachArchive(a0, a1, a2)
+}
+
 func (f *Backend) Changes(a0 context.Context, a1 int64, a2 uint64, a3 int) (r0 []store.Change, err error) {
 	if err = f.fault(a0, "Changes"); err != nil {
 		return
@@ -212,6 +233,13 @@ func (f *Backend) DeleteUser(a0 context.Context, a1 string) (err error) {
 	return f.Backend.DeleteUser(a0, a1)
 }
 
+func (f *Backend) DetachArchive(a0 context.Context, a1 string) (err error) {
+	if err = f.fault(a0, "DetachArchive"); err != nil {
+		return
+	}
+	return f.Backend.DetachArchive(a0, a1)
+}
+
 func (f *Backend) DomainProps(a0 context.Context, a1 string) (r0 map[string]string, err error) {
 	if err = f.fault(a0, "DomainProps"); err != nil {
 		return
@@ -336,6 +364,13 @@ func (f *Backend) ItemThreads(a0 context.Context, a1 int64, a2 []int64) (r0 map[
 		return
 	}
 	return f.Backend.ItemThreads(a0, a1, a2)
+}
+
+func (f *Backend) ListArchives(a0 context.Context, a1 string) (r0 []*store.Store, err error) {
+	if err = f.fault(a0, "ListArchives"); err != nil {
+		return
+	}
+	return f.Backend.ListArchives(a0, a1)
 }
 
 func (f *Backend) ListDeletedFolders(a0 context.Context, a1 int64) (r0 []*store.Folder, err error) {
@@ -702,6 +737,13 @@ func (f *Backend) StoreQuota(a0 context.Context, a1 int64) (r0 *store.QuotaStatu
 	return f.Backend.StoreQuota(a0, a1)
 }
 
+func (f *Backend) StubItem(a0 context.Context, a1 int64, a2 io.Reader) (r0 *store.Item, err error) {
+	if err = f.fault(a0, "StubItem"); err != nil {
+		return
+	}
+	return f.Backend.StubItem(a0, a1, a2)
+}
+
 func (f *Backend) TenantProps(a0 context.Context, a1 string) (r0 map[string]string, err error) {
 	if err = f.fault(a0, "TenantProps"); err != nil {
 		return
@@ -770,6 +812,13 @@ func (f *Backend) UseTOTPStep(a0 context.Context, a1 int64, a2 int64) (r0 bool, 
 		return
 	}
 	return f.Backend.UseTOTPStep(a0, a1, a2)
+}
+
+func (f *Backend) UserArchive(a0 context.Context, a1 string) (r0 *store.Store, err error) {
+	if err = f.fault(a0, "UserArchive"); err != nil {
+		return
+	}
+	return f.Backend.UserArchive(a0, a1)
 }
 
 func (f *Backend) UserByAddress(a0 context.Context, a1 string) (r0 *store.User, err error) {

@@ -83,6 +83,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"TOTP", testTOTP},
 		{"Index", testIndex},
 		{"SSO", testSSO},
+		{"Archives", testArchives},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,4 @@
+package mail
+
+// ReadHeader is readHeader, for FuzzStub.
+var ReadHeader = readHeader

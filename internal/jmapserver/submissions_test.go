@@ -47,10 +47,12 @@ func (e *env) inboxCount(login string) int {
 // EmailSubmission/get, /changes and /query follow.
 func TestDelayedSubmission(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withQueue, func(o *jmapserver.Options) { o.SendDelay = 2 * time.Second })
+	// The delay is long enough for the cancel below to come first even
+	// on a loaded machine under -race (CI saw 2 s pass before it did).
+	e := newEnv(t, withQueue, func(o *jmapserver.Options) { o.SendDelay = 8 * time.Second })
 	acct := e.acct("alice")
 	sess := e.do("alice", "GET", "/jmap/session", nil).json(t)
-	if c := sess["accounts"].(map[string]any)[acct].(map[string]any)["accountCapabilities"].(map[string]any)["urn:ietf:params:jmap:submission"].(map[string]any); c["maxDelayedSend"] != 2.0 {
+	if c := sess["accounts"].(map[string]any)[acct].(map[string]any)["accountCapabilities"].(map[string]any)["urn:ietf:params:jmap:submission"].(map[string]any); c["maxDelayedSend"] != 8.0 {
 		// the delay, in seconds
 		t.Fatalf("capability %v", c)
 	}
@@ -71,7 +73,7 @@ func TestDelayedSubmission(t *testing.T) {
 		t.Fatalf("cancel %v", res)
 	}
 	// Wait for b to be sent.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
 	for e.inboxCount("bob") == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -213,6 +213,7 @@ var validationCases = []struct {
 	{"ldap dyn filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_search_filter = \"x=y\"", []want{{"ldap_dynamicgroup_search_filter", "not an LDAP filter"}}},
 	{"ldap dyn name", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_name_attribute = \"c n\"", []want{{"ldap_dynamicgroup_name_attribute", "not an LDAP attribute name"}}},
 	{"ldap dyn filter attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_filter_attribute = \"k f\"", []want{{"ldap_dynamicgroup_filter_attribute", "not an LDAP attribute name"}}},
+	{"ldap dyn unique attr", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_dynamicgroup_unique_attribute = \"entry UUID\"", []want{{"ldap_dynamicgroup_unique_attribute", "not an LDAP attribute name"}}},
 	{"ldap company filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_company_search_filter = \"ou\"", []want{{"ldap_company_search_filter", "not an LDAP filter"}}},
 	{"ldap company name", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_companyname_attribute = \"o u\"", []want{{"ldap_companyname_attribute", "not an LDAP attribute name"}}},
 	{"ldap addresslist filter", "user_plugin = \"ldap\"\nldap_uri = \"ldap://a\"\nldap_search_base = \"dc=x\"\nldap_addresslist_search_filter = \"(a\"", []want{{"ldap_addresslist_search_filter", "not an LDAP filter"}}},

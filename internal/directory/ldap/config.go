@@ -88,6 +88,10 @@ type Config struct {
 	// Dynamic groups: entries of DynGroupFilter whose DynGroupFilterAttr
 	// holds a filter selecting their members.
 	DynGroupFilter, DynGroupNameAttr, DynGroupFilterAttr string
+	// DynGroupUniqueAttr identifies a dynamic group across renames
+	// (Group.ExternalID "dynamic:ATTR:VALUE"); "": dynamic groups are
+	// matched by name and never deleted by the sync.
+	DynGroupUniqueAttr string
 	// Companies: entries of CompanyFilter are tenants named by
 	// CompanyNameAttr, holding the entries below them.
 	CompanyFilter, CompanyNameAttr string
@@ -165,7 +169,14 @@ func FromConfig(c *config.Config) (Config, error) {
 		QuotaOverrideAttr: c.LDAPQuotaOverrideAttr, WarnQuotaAttr: c.LDAPWarnQuotaAttr, SoftQuotaAttr: c.LDAPSoftQuotaAttr,
 		HardQuotaAttr: c.LDAPHardQuotaAttr, QuotaMultiplier: int64(c.LDAPQuotaMultiplier),
 		EnabledFeaturesAttr: c.LDAPEnabledFeaturesAttr, DisabledFeaturesAttr: c.LDAPDisabledFeatAttr,
-		ServerAttr: c.LDAPUserServerAttr,
+		ServerAttr:     c.LDAPUserServerAttr,
+		DynGroupFilter: c.LDAPDynGroupFilter, DynGroupNameAttr: or(c.LDAPDynGroupNameAttr, "cn"),
+		DynGroupFilterAttr: or(c.LDAPDynGroupFilterAttr, "kopanoFilter"),
+		DynGroupUniqueAttr: or(c.LDAPDynGroupUniqueAttr, or(c.LDAPGroupUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique))),
+		CompanyFilter:      c.LDAPCompanyFilter, CompanyNameAttr: or(c.LDAPCompanyNameAttr, "ou"),
+		AddrListFilter: c.LDAPAddrListFilter, AddrListNameAttr: or(c.LDAPAddrListNameAttr, "cn"),
+		AddrListFilterAttr: or(c.LDAPAddrListFilterAttr, "kopanoFilter"),
+		ContactFilter:      c.LDAPContactFilter,
 	}
 	if out.SecurityAttr == "" && p.security != "" {
 		out.SecurityAttr = p.security

@@ -231,13 +231,8 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	if err := d.orphan(ctx, seen, sum, progress); err != nil {
 		return nil, err
 	}
-	if d.cfg.GroupFilter != "" {
+	if d.cfg.GroupFilter != "" || d.cfg.DynGroupFilter != "" {
 		if err := d.syncGroups(ctx, lookup, sum, progress); err != nil {
-			return nil, err
-		}
-	}
-	if d.cfg.DynGroupFilter != "" {
-		if err := d.syncDynamicGroups(ctx, lookup, sum); err != nil {
 			return nil, err
 		}
 	}
@@ -291,70 +286,39 @@ func (d *Directory) orphan(ctx context.Context, seen map[string]bool, sum *SyncS
 // group is a group entry as the sync reads it.
 type group struct {
 	tenant     string
-	id         string // GroupUniqueAttr:value, "" without one
+	id         string // GroupUniqueAttr:value (dynamic: dynamicID), "" without one
 	name, mail string
 	kind       store.GroupKind
 	hidden     bool
-	members    []string // raw values of the members attribute
+	members    []string // raw values of the members attribute; a dynamic group's logins
 }
 
+// syncGroups reads the static (ldap_group_*) and dynamic
+// (ldap_dynamicgroup_*) group entries, then applies them: every entry
+// is read before anything changes, so the ids of both kinds are known
+// when a name is found taken, and a search that finds nothing while
+// Roost has groups linked to that kind stops the sync before any group
+// is touched. Groups whose entry is gone are deleted last.
 func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool),
 	sum *SyncSummary, progress func(SyncProgress)) error {
-	membersAttr := d.cfg.MembersAttr
-	if membersAttr == "" {
-		membersAttr = "member"
-	}
-	attrs := []string{d.cfg.GroupNameAttr, membersAttr}
-	for _, a := range []string{d.cfg.GroupMailAttr, d.cfg.SecurityAttr, d.cfg.GroupHiddenAttr, d.cfg.GroupUniqueAttr} {
-		if a != "" && !slices.Contains(attrs, a) {
-			attrs = append(attrs, a)
+	seen := map[string]bool{} // the ids of every group entry read, of both kinds
+	var (
+		groups  map[string]*group
+		order   []string
+		dyn     []*group
+		nStatic int
+		nDyn    int
+		err     error
+	)
+	if d.cfg.GroupFilter != "" {
+		if groups, order, nStatic, err = d.readGroups(ctx, seen, sum); err != nil {
+			return err
 		}
 	}
-	raw, err := d.searchAll(ctx, d.cfg.GroupFilter, attrs)
-	if err != nil {
-		return fmt.Errorf("directory sync: groups: %w", err)
-	}
-	sum.Groups = len(raw)
-	groups := map[string]*group{}
-	var order []string
-	seen := map[string]bool{} // the ids of every group entry read
-	for _, le := range raw {
-		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
-		if d.cfg.GroupUniqueAttr != "" {
-			if v := le.GetRawAttributeValue(d.cfg.GroupUniqueAttr); len(v) > 0 {
-				g.id = externalID(d.cfg.GroupUniqueAttr, v)
-				seen[g.id] = true
-			}
+	if d.cfg.DynGroupFilter != "" {
+		if dyn, nDyn, err = d.readDynamicGroups(ctx, lookup, seen, sum); err != nil {
+			return err
 		}
-		if g.name == "" {
-			fail(sum, fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
-			continue
-		}
-		if d.cfg.GroupMailAttr != "" {
-			g.mail = strings.ToLower(le.GetAttributeValue(d.cfg.GroupMailAttr))
-		}
-		if d.cfg.SecurityAttr != "" {
-			v := le.GetAttributeValue(d.cfg.SecurityAttr)
-			if d.cfg.SecurityADS {
-				// groupType: 0x80000000 is a security group.
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n&0x80000000 == 0 {
-					g.kind = store.GroupDistribution
-				}
-			} else if !truthy(v) {
-				g.kind = store.GroupDistribution
-			}
-		}
-		if d.cfg.GroupHiddenAttr != "" {
-			g.hidden = truthy(le.GetAttributeValue(d.cfg.GroupHiddenAttr))
-		}
-		g.members, err = d.members(ctx, le, membersAttr)
-		if err != nil {
-			return fmt.Errorf("directory sync: members of %q: %w", le.DN, err)
-		}
-		dn := normDN(le.DN)
-		groups[dn] = g
-		order = append(order, dn)
 	}
 	// Members: users directly, and the members of member groups, each
 	// group visited once per group resolved (so cycles stop, and every
@@ -392,12 +356,30 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 	if err != nil {
 		return fmt.Errorf("directory sync: groups: %w", err)
 	}
-	if len(raw) == 0 && len(linked) > 0 {
-		// As for users: a directory that answers with no group at all
-		// while Roost has groups linked to it is taken for a wrong
-		// filter or base, not for every group deleted.
+	var linkedStatic, linkedDyn int
+	for id := range linked {
+		if strings.HasPrefix(id, dynamicPrefix) {
+			linkedDyn++
+		} else {
+			linkedStatic++
+		}
+	}
+	// As for users: a directory that answers with no group at all while
+	// Roost has groups linked to it is taken for a wrong filter or base,
+	// not for every group deleted.
+	if d.cfg.GroupFilter != "" && nStatic == 0 && linkedStatic > 0 {
 		return fmt.Errorf("directory sync: the group search %s under %q found no entry, but %d Roost groups are linked to the directory; check ldap_group_search_filter and ldap_search_base (nothing deleted)",
-			d.cfg.GroupFilter, d.cfg.Base, len(linked))
+			d.cfg.GroupFilter, d.cfg.Base, linkedStatic)
+	}
+	if d.cfg.DynGroupFilter != "" && nDyn == 0 && linkedDyn > 0 {
+		return fmt.Errorf("directory sync: the dynamic group search %s under %q found no entry, but %d Roost dynamic groups are linked to the directory; check ldap_dynamicgroup_search_filter and ldap_search_base (nothing deleted)",
+			d.cfg.DynGroupFilter, d.cfg.Base, linkedDyn)
+	}
+	total := len(order) + len(dyn)
+	step := func(i int) {
+		if i%50 == 0 || i == total {
+			progress(SyncProgress{Phase: "groups", Done: i, Total: total})
+		}
 	}
 	for i, dn := range order {
 		if err := ctx.Err(); err != nil {
@@ -408,9 +390,17 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 			d.log.Warn("LDAP sync: group not applied", "dn", dn, "err", err)
 			fail(sum, fmt.Errorf("group %q: %w", g.name, err))
 		}
-		if (i+1)%50 == 0 || i+1 == len(order) {
-			progress(SyncProgress{Phase: "groups", Done: i + 1, Total: len(order)})
+		step(i + 1)
+	}
+	for i, g := range dyn {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("directory sync: %w", err)
 		}
+		if err := d.applyGroup(sys, g, g.members, linked, seen, sum); err != nil {
+			d.log.Warn("LDAP sync: dynamic group not applied", "group", g.name, "err", err)
+			fail(sum, fmt.Errorf("dynamic group %q: %w", g.name, err))
+		}
+		step(len(order) + i + 1)
 	}
 	// Groups whose entry is gone: deleted, with the ACL entries naming
 	// them (as `roost admin group delete`). Their members lose what the
@@ -429,21 +419,107 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 	return nil
 }
 
+// readGroups reads the static group entries (ldap_group_search_filter):
+// the groups by normalised DN, their DNs in the directory's order, and
+// how many entries the search found. The ids read go to seen.
+func (d *Directory) readGroups(ctx context.Context, seen map[string]bool, sum *SyncSummary) (map[string]*group, []string, int, error) {
+	membersAttr := d.cfg.MembersAttr
+	if membersAttr == "" {
+		membersAttr = "member"
+	}
+	attrs := []string{d.cfg.GroupNameAttr, membersAttr}
+	for _, a := range []string{d.cfg.GroupMailAttr, d.cfg.SecurityAttr, d.cfg.GroupHiddenAttr, d.cfg.GroupUniqueAttr} {
+		if a != "" && !slices.Contains(attrs, a) {
+			attrs = append(attrs, a)
+		}
+	}
+	raw, err := d.searchAll(ctx, d.cfg.GroupFilter, attrs)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("directory sync: groups: %w", err)
+	}
+	sum.Groups += len(raw)
+	groups := map[string]*group{}
+	var order []string
+	for _, le := range raw {
+		g := &group{name: le.GetAttributeValue(d.cfg.GroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
+		if d.cfg.GroupUniqueAttr != "" {
+			if v := le.GetRawAttributeValue(d.cfg.GroupUniqueAttr); len(v) > 0 {
+				g.id = externalID(d.cfg.GroupUniqueAttr, v)
+				seen[g.id] = true
+			}
+		}
+		if g.name == "" {
+			fail(sum, fmt.Errorf("group %q has no %s", le.DN, d.cfg.GroupNameAttr))
+			continue
+		}
+		if d.cfg.GroupMailAttr != "" {
+			g.mail = strings.ToLower(le.GetAttributeValue(d.cfg.GroupMailAttr))
+		}
+		if d.cfg.SecurityAttr != "" {
+			v := le.GetAttributeValue(d.cfg.SecurityAttr)
+			if d.cfg.SecurityADS {
+				// groupType: 0x80000000 is a security group.
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n&0x80000000 == 0 {
+					g.kind = store.GroupDistribution
+				}
+			} else if !truthy(v) {
+				g.kind = store.GroupDistribution
+			}
+		}
+		if d.cfg.GroupHiddenAttr != "" {
+			g.hidden = truthy(le.GetAttributeValue(d.cfg.GroupHiddenAttr))
+		}
+		g.members, err = d.members(ctx, le, membersAttr)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("directory sync: members of %q: %w", le.DN, err)
+		}
+		dn := normDN(le.DN)
+		groups[dn] = g
+		order = append(order, dn)
+	}
+	return groups, order, len(raw), nil
+}
+
+// dynamicPrefix starts the ExternalID of a dynamic group, so that the
+// two kinds of group entries, usually identified by the same attribute
+// (entryUUID), are told apart: each kind's search accounts only for its
+// own groups (a dynamic group filter that finds nothing must not look
+// like every static group deleted, and the other way round).
+const dynamicPrefix = "dynamic:"
+
+// dynamicID is the ExternalID of a dynamic group entry.
+func dynamicID(attr string, raw []byte) string { return dynamicPrefix + externalID(attr, raw) }
+
 // linkedGroups returns the Roost groups linked to this directory's
-// group entries (ExternalID of GroupUniqueAttr), by ExternalID.
+// group entries, by ExternalID: static groups (GroupUniqueAttr) when
+// the sync reads them (ldap_group_search_filter), and dynamic groups
+// (dynamicPrefix + DynGroupUniqueAttr) when it reads those. A kind the
+// sync does not read is never deleted.
 func (d *Directory) linkedGroups(sys context.Context) (map[string]*store.Group, error) {
 	out := map[string]*store.Group{}
-	if d.cfg.GroupUniqueAttr == "" {
+	var pfx []string
+	if d.cfg.GroupFilter != "" && d.cfg.GroupUniqueAttr != "" {
+		pfx = append(pfx, d.cfg.GroupUniqueAttr+":")
+	}
+	if d.cfg.DynGroupFilter != "" && d.cfg.DynGroupUniqueAttr != "" {
+		pfx = append(pfx, dynamicPrefix+d.cfg.DynGroupUniqueAttr+":")
+	}
+	if len(pfx) == 0 {
 		return out, nil
 	}
 	all, err := d.store.ListGroups(sys, "")
 	if err != nil {
 		return nil, err
 	}
-	pfx := d.cfg.GroupUniqueAttr + ":"
 	for _, g := range all {
-		if strings.HasPrefix(g.ExternalID, pfx) && !g.BuiltIn {
-			out[g.ExternalID] = g
+		if g.BuiltIn {
+			continue
+		}
+		for _, p := range pfx {
+			if strings.HasPrefix(g.ExternalID, p) {
+				out[g.ExternalID] = g
+			}
 		}
 	}
 	return out, nil
@@ -494,7 +570,7 @@ func (d *Directory) applyGroup(sys context.Context, g *group, want []string, lin
 		case cur.BuiltIn:
 			return fmt.Errorf("a directory group is named like the built-in group %q", cur.Name)
 		case g.id == "":
-			// No unique attribute (a dynamic group): matched by name.
+			// No unique attribute configured: matched by name.
 		case cur.ExternalID != g.id && cur.ExternalID != "" && seen[cur.ExternalID]:
 			return fmt.Errorf("its name is taken by the Roost group of another directory entry (%s)", cur.ExternalID)
 		case cur.ExternalID != g.id:
@@ -640,17 +716,34 @@ func truthy(v string) bool {
 	return false
 }
 
-// syncDynamicGroups makes a Roost group of each dynamic group entry
-// (ldap_dynamicgroup_*): its members are the users its filter selects,
-// within the user filter, as the directory has them now.
-func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool), sum *SyncSummary) error {
-	raw, err := d.searchAll(ctx, d.cfg.DynGroupFilter, []string{d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr})
-	if err != nil {
-		return fmt.Errorf("directory sync: dynamic groups: %w", err)
+// readDynamicGroups reads the dynamic group entries
+// (ldap_dynamicgroup_*): each is a group whose members are the users
+// its filter selects, within the user filter, as the directory has them
+// now (one search per group). It returns the groups and how many entries
+// the search found; the ids read go to seen, those of entries skipped
+// for a bad filter too, so that their Roost groups stay as they are.
+func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool),
+	seen map[string]bool, sum *SyncSummary) ([]*group, int, error) {
+	attrs := []string{d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr}
+	if a := d.cfg.DynGroupUniqueAttr; a != "" && !slices.Contains(attrs, a) {
+		attrs = append(attrs, a)
 	}
-	sys := store.SystemContext(ctx)
+	raw, err := d.searchAll(ctx, d.cfg.DynGroupFilter, attrs)
+	if err != nil {
+		return nil, 0, fmt.Errorf("directory sync: dynamic groups: %w", err)
+	}
+	var out []*group
 	for _, le := range raw {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, fmt.Errorf("directory sync: %w", err)
+		}
 		g := &group{name: le.GetAttributeValue(d.cfg.DynGroupNameAttr), kind: store.GroupSecurity, tenant: d.tenantOf(le.DN)}
+		if d.cfg.DynGroupUniqueAttr != "" {
+			if v := le.GetRawAttributeValue(d.cfg.DynGroupUniqueAttr); len(v) > 0 {
+				g.id = dynamicID(d.cfg.DynGroupUniqueAttr, v)
+				seen[g.id] = true
+			}
+		}
 		f := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupFilterAttr))
 		if g.name == "" || f == "" {
 			fail(sum, fmt.Errorf("dynamic group %q has no %s or no %s", le.DN, d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr))
@@ -663,19 +756,16 @@ func (d *Directory) syncDynamicGroups(ctx context.Context, lookup func(v string,
 		sum.Groups++
 		entries, err := d.searchAll(ctx, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
 		if err != nil {
-			return fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
+			return nil, 0, fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
 		}
-		var want []string
 		for _, m := range entries {
 			if l, ok := lookup(m.DN, false, ""); ok {
-				want = append(want, l)
+				g.members = append(g.members, l) // logins, not raw values
 			}
 		}
-		if err := d.applyGroup(sys, g, want, nil, nil, sum); err != nil {
-			fail(sum, fmt.Errorf("dynamic group %q: %w", g.name, err))
-		}
+		out = append(out, g)
 	}
-	return nil
+	return out, len(raw), nil
 }
 
 // company is a company entry: a tenant.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory/ldap"
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/store"
@@ -520,5 +521,191 @@ func TestSyncGroupRenameDelete(t *testing.T) {
 	sum, err = e.dir.Sync(ctx, nil)
 	if err != nil || sum.GroupsRenamed+sum.GroupsDeleted+sum.GroupsCreated != 0 {
 		t.Fatalf("sync without changes %+v %v", sum, err)
+	}
+}
+
+// TestSyncDynamicGroupRenameDelete: configured through FromConfig (the
+// ldap_dynamicgroup_* keys, unique attribute entryUUID by default), the
+// sync follows dynamic groups as it follows static ones: a dynamic
+// group renamed in the directory (modrdn) keeps its Roost group, members
+// and ACL entries; one deleted from the directory is deleted in Roost; a
+// Roost group of the same name without a link (made by an older sync)
+// is linked. A dynamic group named like a static group does not take
+// the static group over. A dynamic group search that finds nothing
+// while dynamic groups are linked stops the sync before any change, and
+// a sync that does not read static groups deletes none of them.
+func TestSyncDynamicGroupRenameDelete(t *testing.T) {
+	srv := testenv.StartSlapd(t)
+	lc, err := ldap.FromConfig(&config.Config{LDAPPreset: "openldap", LDAPURI: srv.URI, LDAPBindUser: testenv.SlapdSvcDN,
+		LDAPBindPasswd: testenv.SlapdSvcPW, LDAPSearchBase: testenv.SlapdSuffix, LDAPTenant: "example", LDAPNetworkTimeout: 5,
+		LDAPGroupSearchFilter: "(objectClass=groupOfNames)", LDAPGroupEmailAttribute: "mailLocalAddress",
+		LDAPDynGroupFilter: "(&(objectClass=organizationalRole)(description=*))", LDAPDynGroupFilterAttr: "description"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.DynGroupUniqueAttr != "entryUUID" || lc.DynGroupNameAttr != "cn" {
+		t.Fatalf("dynamic group keys not applied: %+v", lc)
+	}
+	e := newEnvOn(t, srv, func(c *ldap.Config) { *c = lc })
+	dynDN := func(cn string) string { return "cn=" + cn + "," + groupsOU }
+	e.srv.Add(fixture(20) + fmt.Sprintf("dn: %s\nobjectClass: organizationalRole\ncn: dyn-u0\ndescription: (mail=u0*@example.org)\n\n", dynDN("dyn-u0")))
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	// dyn-u0 exists in Roost without a link, as an older sync made it.
+	if _, err := e.db.CreateTenant(sys, "example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateGroup(sys, "example", store.Group{Name: "dyn-u0"}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.Groups != 6 || sum.GroupsCreated != 5 || sum.Failed != 0 {
+		t.Fatalf("first sync %+v %v\n%s", sum, err, e.logs)
+	}
+	tens := uids("u10", "u11", "u12", "u13", "u14", "u15", "u16", "u17", "u18", "u19")
+	dyn1, err := e.db.GetGroup(sys, "example", "dyn-u1")
+	if err != nil || !strings.HasPrefix(dyn1.ExternalID, "dynamic:entryUUID:") || !slices.Equal(members(t, e, "dyn-u1"), tens) {
+		t.Fatalf("dyn-u1 %+v %v", dyn1, err)
+	}
+	if g, err := e.db.GetGroup(sys, "example", "dyn-u0"); err != nil || !strings.HasPrefix(g.ExternalID, "dynamic:entryUUID:") || len(g.Members) != 10 {
+		t.Fatalf("the unlinked dyn-u0 was not linked: %+v %v", g, err)
+	}
+	sales, err := e.db.GetGroup(sys, "example", "sales")
+	if err != nil || !strings.HasPrefix(sales.ExternalID, "entryUUID:") {
+		t.Fatalf("sales %+v %v", sales, err)
+	}
+	inbox, err := mail.Inbox(sys, e.db.DB, "u00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetACL(sys, inbox, store.GroupSubject("dyn-u1"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	asU12 := func() context.Context {
+		p, err := e.db.Principal(sys, "u12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.WithPrincipal(ctx, p)
+	}
+	if _, err := e.db.GetFolder(asU12(), inbox); err != nil {
+		t.Fatalf("u12 cannot open u00's inbox through dyn-u1: %v", err)
+	}
+
+	// Renamed, deleted, and a dynamic group named like a static one.
+	e.srv.Modify("dn: " + dynDN("dyn-u1") + "\nchangetype: modrdn\nnewrdn: cn=tens\ndeleteoldrdn: 1\n")
+	e.srv.Modify("dn: " + dynDN("dyn-u0") + "\nchangetype: delete\n")
+	clash := "cn=sales," + testenv.SlapdPeople
+	e.srv.Add(fmt.Sprintf("dn: %s\nobjectClass: organizationalRole\ncn: sales\ndescription: (uid=u00)\n\n", clash))
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.GroupsRenamed != 1 || sum.GroupsDeleted != 1 || sum.GroupsCreated != 0 || sum.Failed != 1 ||
+		len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0], "taken by the Roost group of another directory entry") {
+		t.Fatalf("sync after the changes %+v %v\n%s", sum, err, e.logs)
+	}
+	g, err := e.db.GetGroup(sys, "example", "tens")
+	if err != nil || g.ID != dyn1.ID || g.ExternalID != dyn1.ExternalID || !slices.Equal(members(t, e, "tens"), tens) {
+		t.Fatalf("renamed dynamic group %+v %v, was %+v", g, err, dyn1)
+	}
+	for _, gone := range []string{"dyn-u1", "dyn-u0"} {
+		if _, err := e.db.GetGroup(sys, "example", gone); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("group %s still there: %v", gone, err)
+		}
+	}
+	acl, err := e.db.GetACL(sys, inbox)
+	if err != nil || len(acl) != 1 || acl[0].Subject != store.GroupSubject("tens") {
+		t.Errorf("ACL after the rename %+v %v", acl, err)
+	}
+	if _, err := e.db.GetFolder(asU12(), inbox); err != nil {
+		t.Errorf("u12 lost access through the renamed dynamic group: %v", err)
+	}
+	if s, err := e.db.GetGroup(sys, "example", "sales"); err != nil || s.ExternalID != sales.ExternalID ||
+		!slices.Equal(members(t, e, "sales"), uids("u10", "u11", "u12", "u13", "u14")) {
+		t.Errorf("the static sales group was taken over: %+v %v", s, err)
+	}
+	e.srv.Modify("dn: " + clash + "\nchangetype: delete\n")
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.GroupsRenamed+sum.GroupsDeleted+sum.GroupsCreated+sum.GroupsUpdated+sum.Failed != 0 {
+		t.Fatalf("sync without changes %+v %v\n%s", sum, err, e.logs)
+	}
+
+	// A dynamic group filter that finds nothing: refused, nothing changes
+	// (the static groups are not applied either).
+	e.srv.Modify("dn: " + groupDN("eng") + "\nchangetype: modify\nreplace: businessCategory\nbusinessCategory: 0\n")
+	wrong := lc
+	wrong.DynGroupFilter = "(&(objectClass=organizationalRole)(description=nothing))"
+	d, err := ldap.New(wrong, e.db.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Sync(ctx, nil); err == nil || !strings.Contains(err.Error(), "nothing deleted") || !strings.Contains(err.Error(), "ldap_dynamicgroup_search_filter") {
+		t.Fatalf("empty dynamic group search: %v", err)
+	}
+	if _, err := e.db.GetGroup(sys, "example", "tens"); err != nil {
+		t.Fatalf("tens after the refused sync: %v", err)
+	}
+	if g, _ := e.db.GetGroup(sys, "example", "eng"); g == nil || g.Kind != store.GroupSecurity {
+		t.Errorf("the refused sync changed eng: %+v", g)
+	}
+	// A sync that reads only dynamic groups leaves the static ones alone,
+	// and one that reads only static groups the dynamic ones.
+	for _, mod := range []func(*ldap.Config){
+		func(c *ldap.Config) { c.GroupFilter = "" },
+		func(c *ldap.Config) { c.DynGroupFilter = "" },
+	} {
+		c := lc
+		mod(&c)
+		d, err := ldap.New(c, e.db.DB, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum, err := d.Sync(ctx, nil); err != nil || sum.GroupsDeleted != 0 {
+			t.Fatalf("sync of one kind of groups %+v %v", sum, err)
+		}
+		d.Close()
+	}
+	for _, name := range []string{"tens", "staff", "eng", "sales", "newsletter"} {
+		if _, err := e.db.GetGroup(sys, "example", name); err != nil {
+			t.Errorf("group %s: %v", name, err)
+		}
+	}
+}
+
+// TestFromConfigDirectoryKeys: the dynamic group, company, address list
+// and contact keys reach the backend's configuration (they were
+// documented and validated but not passed on, so the sync and the
+// address book never read those entries), with their documented
+// defaults.
+func TestFromConfigDirectoryKeys(t *testing.T) {
+	base := config.Config{LDAPPreset: "openldap", LDAPURI: "ldap://127.0.0.1:1", LDAPSearchBase: "dc=x"}
+	c := base
+	c.LDAPDynGroupFilter, c.LDAPDynGroupNameAttr, c.LDAPDynGroupFilterAttr, c.LDAPDynGroupUniqueAttr =
+		"(objectClass=kopano-dynamicgroup)", "displayName", "zarafaFilter", "cn"
+	c.LDAPCompanyFilter, c.LDAPCompanyNameAttr = "(objectClass=kopano-company)", "o"
+	c.LDAPAddrListFilter, c.LDAPAddrListNameAttr, c.LDAPAddrListFilterAttr = "(objectClass=kopano-addresslist)", "description", "kopanoBase"
+	c.LDAPContactFilter = "(objectClass=kopano-contact)"
+	lc, err := ldap.FromConfig(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{lc.DynGroupFilter, lc.DynGroupNameAttr, lc.DynGroupFilterAttr, lc.DynGroupUniqueAttr, lc.CompanyFilter, lc.CompanyNameAttr,
+		lc.AddrListFilter, lc.AddrListNameAttr, lc.AddrListFilterAttr, lc.ContactFilter}
+	want := []string{"(objectClass=kopano-dynamicgroup)", "displayName", "zarafaFilter", "cn", "(objectClass=kopano-company)", "o",
+		"(objectClass=kopano-addresslist)", "description", "kopanoBase", "(objectClass=kopano-contact)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("FromConfig %q, want %q", got, want)
+	}
+	// Defaults: the dynamic group unique attribute is the group's, then
+	// the user's, then the preset's.
+	for _, tc := range []struct {
+		group, user, preset, want string
+	}{{"", "", "openldap", "entryUUID"}, {"", "", "ad", "objectGUID"}, {"", "uidNumber", "openldap", "uidNumber"}, {"gidNumber", "uidNumber", "openldap", "gidNumber"}} {
+		c := base
+		c.LDAPPreset, c.LDAPGroupUniqueAttr, c.LDAPUserUniqueAttribute = tc.preset, tc.group, tc.user
+		lc, err := ldap.FromConfig(&c)
+		if err != nil || lc.DynGroupUniqueAttr != tc.want || lc.DynGroupNameAttr != "cn" || lc.DynGroupFilterAttr != "kopanoFilter" ||
+			lc.CompanyNameAttr != "ou" || lc.AddrListNameAttr != "cn" || lc.AddrListFilterAttr != "kopanoFilter" {
+			t.Errorf("defaults with %+v: %+v %v", tc, lc, err)
+		}
 	}
 }

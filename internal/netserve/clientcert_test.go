@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/netserve"
@@ -12,7 +13,9 @@ import (
 
 // TestVerifyClientCert: a certificate of the CA for client authentication
 // is accepted (its common name returned); one of another CA, one for
-// servers only, none, and a connection without TLS are refused.
+// servers only, an expired one (no revocation list is checked: short-lived
+// certificates are how a node is shut out, docs/cluster.md), none, and a
+// connection without TLS are refused.
 func TestVerifyClientCert(t *testing.T) {
 	ca := testenv.NewCA(t, "Roost CA")
 	other := testenv.NewCA(t, "Another CA")
@@ -35,10 +38,14 @@ func TestVerifyClientCert(t *testing.T) {
 	for what, certs := range map[string][]tls.Certificate{
 		"another CA":  {other.Issue("x").TLS},
 		"server only": {ca.IssueServerOnly("web").TLS},
+		"expired":     {ca.IssueExpired("node-old").TLS},
 	} {
 		if _, err := check(certs); err == nil {
 			t.Errorf("%s: accepted", what)
 		}
+	}
+	if _, err := check([]tls.Certificate{ca.IssueExpired("node-old2").TLS}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired certificate: %v", err)
 	}
 	if _, err := check(nil); !errors.Is(err, netserve.ErrNoClientCert) {
 		t.Errorf("no certificate: %v", err)

@@ -81,7 +81,17 @@ func (ca *CA) IssueServerOnly(name string, ips ...string) *Leaf {
 	return ca.issue(name, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, ips)
 }
 
+// IssueExpired is Issue for a certificate that expired an hour ago.
+func (ca *CA) IssueExpired(name string) *Leaf {
+	return ca.issueAt(name, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, nil,
+		time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
+}
+
 func (ca *CA) issue(name string, eku []x509.ExtKeyUsage, ips []string) *Leaf {
+	return ca.issueAt(name, eku, ips, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+func (ca *CA) issueAt(name string, eku []x509.ExtKeyUsage, ips []string, notBefore, notAfter time.Time) *Leaf {
 	t := ca.t
 	t.Helper()
 	if len(ips) == 0 {
@@ -92,7 +102,7 @@ func (ca *CA) issue(name string, eku []x509.ExtKeyUsage, ips []string) *Leaf {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(caSerial.Add(1)), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name, "localhost"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{name, "localhost"}, NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: eku}
 	for _, ip := range ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))

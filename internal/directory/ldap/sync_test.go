@@ -641,6 +641,18 @@ func TestSyncDynamicGroupRenameDelete(t *testing.T) {
 	if _, err := d.Sync(ctx, nil); err == nil || !strings.Contains(err.Error(), "nothing deleted") || !strings.Contains(err.Error(), "ldap_dynamicgroup_search_filter") {
 		t.Fatalf("empty dynamic group search: %v", err)
 	}
+	// The same for static groups: their empty search is refused on its
+	// own account, whatever the dynamic groups.
+	wrong = lc
+	wrong.GroupFilter = "(&(objectClass=groupOfNames)(cn=nothing))"
+	d2, err := ldap.New(wrong, e.db.DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if _, err := d2.Sync(ctx, nil); err == nil || !strings.Contains(err.Error(), "nothing deleted") || !strings.Contains(err.Error(), "ldap_group_search_filter") {
+		t.Fatalf("empty static group search: %v", err)
+	}
 	if _, err := e.db.GetGroup(sys, "example", "tens"); err != nil {
 		t.Fatalf("tens after the refused sync: %v", err)
 	}

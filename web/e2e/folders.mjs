@@ -130,13 +130,19 @@ try {
   await page.getByText('“Inbox” is a special folder').first().waitFor();
   check(await del.count() === 0, 'the Delete key in the tree refuses the Inbox too');
 
-  // ---- push: a folder made elsewhere appears ----
-  await page.evaluate(async () => {
+  // ---- push: a folder made elsewhere appears; the server refuses the
+  // Inbox's deletion too (the client's refusal is not the only one) ----
+  const inboxId = await item('Inbox').getAttribute('data-id');
+  const direct = await page.evaluate(async (inbox) => {
     const s = await (await fetch('/jmap/session')).json();
     const accountId = s.primaryAccounts['urn:ietf:params:jmap:mail'];
-    await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: [['Mailbox/set', { accountId, create: { p: { name: 'Pushed' } } }, 's']] }) });
-  });
+    const r = await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: [
+        ['Mailbox/set', { accountId, destroy: [inbox], onDestroyRemoveEmails: true }, 'd'],
+        ['Mailbox/set', { accountId, create: { p: { name: 'Pushed' } } }, 's']] }) });
+    return (await r.json()).methodResponses[0][1];
+  }, inboxId);
+  check(direct.notDestroyed && direct.notDestroyed[inboxId] && !(direct.destroyed || []).length, 'the server refuses to destroy the Inbox: ' + JSON.stringify(direct.notDestroyed));
   await item('Pushed').waitFor({ timeout: 15000 });
   check(true, 'a folder created by another client shows up by push');
 

@@ -44,7 +44,7 @@ try {
   await row.click();
   await page.getByRole('heading', { name: 'From the old days' }).waitFor();
   check((await page.locator('.reader').textContent()).includes('Kept in the archive.'), 'the reader shows the archived body');
-  check(await page.getByRole('button', { name: 'Delete' }).count() === 0 && await page.getByRole('button', { name: 'Flag' }).count() === 0,
+  check(await page.getByRole('button', { name: 'Delete', exact: true }).count() === 0 && await page.getByRole('button', { name: 'Flag' }).count() === 0,
     'the reader offers no flag, move or delete in the archive');
   await page.locator('body').press('s');
   await page.getByText('The archive is read-only.').waitFor();

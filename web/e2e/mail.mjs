@@ -172,16 +172,16 @@ try {
   await page.getByRole('dialog', { name: 'Move to…' }).getByRole('button', { name: 'Projects' }).click();
   await page.getByText('Moved to Projects.').waitFor();
   await plain.waitFor({ state: 'detached' });
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Projects/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Projects/ }).click();
   await list.getByRole('option').filter({ hasText: 'Plain hello' }).waitFor();
   check(true, 'moved to Projects with the menu');
 
   // ---- move by drag and drop ----
   const dragged = list.getByRole('option').filter({ hasText: 'Plain hello' });
-  await dragged.dragTo(page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }));
+  await dragged.dragTo(page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Inbox/ }));
   await page.getByText('Moved to Inbox.').waitFor();
   await dragged.waitFor({ state: 'detached' });
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Inbox/ }).click();
   await list.getByRole('option').filter({ hasText: 'Plain hello' }).waitFor();
   check(true, 'dragged back to the Inbox');
 
@@ -207,13 +207,13 @@ try {
   await page.locator('body').press('#');
   await page.getByText('Moved to Trash.').waitFor();
   await list.getByRole('option').filter({ hasText: 'Find the needle' }).waitFor({ state: 'detached' });
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Trash/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Trash/ }).click();
   await list.getByRole('option').filter({ hasText: 'Find the needle' }).click();
-  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await page.getByText('Deleted.').waitFor();
   await list.getByRole('option').filter({ hasText: 'Find the needle' }).waitFor({ state: 'detached' });
   check(true, 'deleted to Trash, then from Trash');
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Inbox/ }).click();
   await plain.waitFor();
 
   // ---- HTML mail: inert, nothing remote until allowed ----
@@ -278,7 +278,7 @@ try {
   await page.getByRole('dialog', { name: 'Settings' }).getByLabel('Language').selectOption('de');
   await page.getByRole('dialog', { name: 'Einstellungen' }).getByRole('button', { name: 'Schließen' }).click();
   await page.getByRole('button', { name: 'Neue Nachricht' }).waitFor();
-  check(await page.getByRole('navigation', { name: 'Ordner' }).getByRole('button', { name: /^Posteingang/ }).isVisible(), 'the German catalogue');
+  check(await page.getByRole('navigation', { name: 'Ordner' }).getByRole('treeitem', { name: /^Posteingang/ }).isVisible(), 'the German catalogue');
   await page.getByRole('button', { name: 'Einstellungen' }).click();
   await page.getByRole('dialog', { name: 'Einstellungen' }).getByLabel('Sprache').selectOption('en');
   await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Close' }).click();
@@ -291,12 +291,12 @@ try {
   await compose.getByLabel('Message').fill('Sent through EmailSubmission/set by Chromium.');
   await compose.getByRole('button', { name: 'Send' }).click();
   await page.getByText('Message sent.').waitFor();
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Sent/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Sent/ }).click();
   await list.getByRole('option').filter({ hasText: 'Hello from the web client' }).waitFor();
   check(true, 'sent, with a copy in Sent');
 
   // ---- reply ----
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Inbox/ }).click();
   await list.getByRole('option').filter({ hasText: 'Plain hello' }).click();
   await page.getByRole('heading', { name: 'Plain hello' }).waitFor();
   await page.locator('body').press('r');
@@ -380,7 +380,7 @@ try {
   await page.waitForFunction(() => document.querySelector('dialog.compose [role=status]').textContent === 'Draft saved');
   check(await countBySubject('Draft from the web client', 'drafts') === 1, 'the second version replaced the first');
   await dc.getByRole('button', { name: 'Close' }).click();
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Drafts/ }).click();
   await list.getByRole('option').filter({ hasText: 'Draft from the web client' }).click();
   await page.getByRole('heading', { name: 'Draft from the web client' }).waitFor();
   await page.getByRole('button', { name: 'Edit draft' }).click();
@@ -395,7 +395,7 @@ try {
   await page.waitForFunction(() => ![...document.querySelectorAll('#message-list .row[data-id]')].some((r) => r.textContent.includes('Draft from the web client')));
   check(await countBySubject('Draft from the web client', 'drafts') === 0 && await countBySubject('Draft from the web client', 'sent') === 1,
     'sending destroyed the draft; the message is in Sent');
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Inbox/ }).click();
 
   // ---- address autocomplete: the user's contacts and the tenant's
   // directory, by keyboard (combobox) ----
@@ -488,7 +488,7 @@ try {
   // Saved as a rich draft, closed, reopened rich from Drafts, then sent.
   await (await savedWith('js link')).finished();
   await rc.getByRole('button', { name: 'Close' }).click();
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Drafts/ }).click();
   await list.getByRole('option').filter({ hasText: 'Rich text from the web client' }).click();
   await page.getByRole('heading', { name: 'Rich text from the web client' }).waitFor();
   await page.getByRole('button', { name: 'Edit draft' }).click();
@@ -499,7 +499,7 @@ try {
     await rich2.getByRole('button', { name: 'Rich text' }).getAttribute('aria-pressed') === 'true', 'a rich draft reopens rich, formatting kept');
   await rich2.getByRole('button', { name: 'Send' }).click();
   await rich2.waitFor({ state: 'detached' });
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Inbox/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Inbox/ }).click();
   check(true, 'a rich-text message sent');
 
   // ---- CSRF and framing from another site ----

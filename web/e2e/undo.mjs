@@ -41,7 +41,7 @@ try {
   check(await again.getByLabel('Subject').inputValue() === 'Undo me' && await again.getByLabel('Message').inputValue() === 'The first try, taken back.',
     'Undo reopens the message in the composer');
   await again.getByRole('button', { name: 'Close' }).click();
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('treeitem', { name: /^Drafts/ }).click();
   await page.getByRole('listbox', { name: 'Messages' }).getByRole('option').filter({ hasText: 'Undo me' }).click();
   check(true, 'the message is back in Drafts');
   await page.getByRole('button', { name: 'Edit draft' }).click();

@@ -7,7 +7,7 @@ import { scrollToIndex } from './list.jsx';
 export const shortcuts = [
   ['j', 'scNext'], ['k', 'scPrev'], ['Enter', 'scOpen'], ['c', 'scCompose'], ['r', 'scReply'], ['a', 'scReplyAll'],
   ['f', 'scForward'], ['s', 'scFlag'], ['u', 'scUnread'], ['#', 'scDelete'], ['Delete', 'scDelete'], ['v', 'scMove'],
-  ['/', 'scSearch'], ['g i', 'scInbox'], ['?', 'scHelp'], ['Esc', 'scEscape'],
+  ['x', 'scSelect'], ['Shift+j / Shift+↓', 'scExtend'], ['*', 'scSelectAll'], ['/', 'scSearch'], ['g i', 'scInbox'], ['?', 'scHelp'], ['Esc', 'scEscape'],
 ];
 
 export function Dialog({ title, children }) {
@@ -35,10 +35,27 @@ export function Shortcuts() {
   );
 }
 
-function step(d) {
-  const i = Math.min(S.total.value - 1, Math.max(0, S.selectedIndex.value + d));
-  S.select(i);
+function step(d, extend) {
+  const from = S.selectedIndex.value;
+  const i = Math.min(S.total.value - 1, Math.max(0, from + d));
+  if (extend) {
+    // Shift+j/k: take the row in the selection and move on without
+    // opening it.
+    if (from >= 0 && !S.checked.value.size) S.checkRange(from);
+    S.checkRange(i);
+    const e = S.emailAt(i);
+    S.selectedIndex.value = i;
+    if (e) S.selectedId.value = e.id;
+  } else S.select(i);
   scrollToIndex(i);
+}
+
+// selectLoaded selects every message of the list that is loaded (or
+// clears the selection when it already holds them).
+function selectLoaded() {
+  const all = [];
+  for (let i = 0; i < S.total.value; i++) { const e = S.emailAt(i); if (e) all.push(e.id); }
+  S.checked.value = S.checked.value.size >= all.length ? new Set() : new Set(all);
 }
 
 // keyHandler returns the document's keydown listener. Keys typed into a
@@ -56,8 +73,12 @@ export function keyHandler() {
       return;
     }
     const id = S.selectedId.value;
+    const ids = S.targets();
     const act = {
-      j: () => step(1), ArrowDown: () => step(1), k: () => step(-1), ArrowUp: () => step(-1),
+      j: () => step(1), ArrowDown: () => step(1, ev.shiftKey), k: () => step(-1), ArrowUp: () => step(-1, ev.shiftKey),
+      J: () => step(1, true), K: () => step(-1, true),
+      x: () => { if (S.selectedIndex.value >= 0 && id) S.toggleCheck(S.selectedIndex.value, id, false); },
+      '*': () => selectLoaded(),
       Enter: () => { if (S.selectedIndex.value >= 0) S.select(S.selectedIndex.value); },
       o: () => { if (S.selectedIndex.value >= 0) S.select(S.selectedIndex.value); },
       c: () => S.startCompose('new'),
@@ -65,14 +86,14 @@ export function keyHandler() {
       a: () => S.message.value && S.startCompose('replyAll'),
       f: () => S.message.value && S.startCompose('forward'),
       s: () => S.toggleFlag(),
-      u: () => id && S.setKeyword([id], '$seen', false),
-      '#': () => id && S.remove(id),
-      Delete: () => id && S.remove(id),
-      v: () => { if (id) S.dialog.value = 'move'; },
+      u: () => ids.length && S.setKeyword(ids, '$seen', false),
+      '#': () => ids.length && S.remove(ids),
+      Delete: () => ids.length && S.remove(ids),
+      v: () => { if (ids.length) S.dialog.value = 'move'; },
       '/': () => document.getElementById('search')?.focus(),
       '?': () => { S.dialog.value = 'help'; },
       g: () => { prefix = 'g'; },
-      Escape: () => { S.mobileView.value = 'list'; },
+      Escape: () => { if (S.checked.value.size) S.clearChecked(); else S.mobileView.value = 'list'; },
     }[k];
     if (act) { ev.preventDefault(); act(); }
   };

@@ -30,7 +30,9 @@ export function scrollToIndex(i) {
 }
 
 function Row({ i, e }) {
-  const selected = i === S.selectedIndex.value;
+  const sel = S.checked.value;
+  const cursor = i === S.selectedIndex.value;
+  const selected = e && sel.size ? sel.has(e.id) : cursor;
   if (!e) {
     return <div class="row placeholder" role="option" aria-selected="false" aria-posinset={i + 1} aria-setsize={S.total.value} style={{ top: i * ROW }}>{t('loading')}</div>;
   }
@@ -40,7 +42,7 @@ function Row({ i, e }) {
   return (
     <div
       id={`row-${e.id}`}
-      class={`row${unread ? ' unread' : ''}${selected ? ' selected' : ''}`}
+      class={`row${unread ? ' unread' : ''}${selected ? ' selected' : ''}${cursor ? ' cursor' : ''}`}
       role="option"
       aria-selected={selected ? 'true' : 'false'}
       aria-posinset={i + 1}
@@ -48,9 +50,21 @@ function Row({ i, e }) {
       data-id={e.id}
       style={{ top: i * ROW }}
       draggable
-      onDragStart={(ev) => { ev.dataTransfer.setData('application/x-roost-email', e.id); ev.dataTransfer.effectAllowed = 'move'; }}
-      onClick={() => S.select(i, e.id)}
+      onDragStart={(ev) => {
+        // Dragging a selected row drags the whole selection.
+        const ids = sel.has(e.id) ? [...sel] : [e.id];
+        ev.dataTransfer.setData('application/x-roost-email', ids.join(','));
+        ev.dataTransfer.effectAllowed = 'move';
+      }}
+      onClick={(ev) => {
+        if (ev.shiftKey) { ev.preventDefault(); S.checkRange(i); return; }
+        if (ev.ctrlKey || ev.metaKey) { S.toggleCheck(i, e.id, true); return; }
+        S.clearChecked();
+        S.select(i, e.id);
+      }}
     >
+      <span class={`check${sel.has(e.id) ? ' on' : ''}`} aria-hidden="true" title={t('selectRow')}
+        onClick={(ev) => { ev.stopPropagation(); if (ev.shiftKey) S.checkRange(i); else S.toggleCheck(i, e.id, false); }} />
       <span class="from">{unread && <span class="sr">{t('unread')}: </span>}{from}</span>
       <span class="date">{when(e.receivedAt)}</span>
       <span class="subject">{flagged && <span class="flag" aria-label={t('flagged')} title={t('flagged')}>⚑</span>}{e.subject || t('noSubject')}</span>
@@ -81,13 +95,16 @@ export function MessageList() {
   for (let i = first; i < last; i++) rows.push(<Row key={i} i={i} e={S.emailAt(i)} />);
   const sel = S.selectedIndex.value;
   const selEmail = sel >= 0 ? S.emailAt(sel) : null;
+  const n = S.checked.value.size;
   return (
     <section class="list" aria-label={t('messages')}>
+      {n > 0 && <Bulk n={n} />}
       <div
         id="message-list"
         ref={ref}
         class="scroller"
         role="listbox"
+        aria-multiselectable="true"
         tabindex="0"
         aria-label={t('messages')}
         aria-activedescendant={selEmail ? `row-${selEmail.id}` : undefined}
@@ -97,5 +114,22 @@ export function MessageList() {
         {total === 0 && <p class="empty" role="status">{S.listLoaded.value ? t('noMessages') : t('loading')}</p>}
       </div>
     </section>
+  );
+}
+
+// Bulk is the toolbar of a multi-selection: each action is one Email/set
+// over all the selected messages.
+function Bulk({ n }) {
+  const ids = () => S.targets();
+  return (
+    <div class="bulk" role="toolbar" aria-label={t('selection')}>
+      <span role="status">{t('selectedN', { n })}</span>
+      <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>
+      <button onClick={() => S.flagTargets()}>{t('flag')}</button>
+      <button onClick={() => S.setKeyword(ids(), '$seen', true)}>{t('markRead')}</button>
+      <button onClick={() => S.setKeyword(ids(), '$seen', false)}>{t('markUnread')}</button>
+      <button class="danger" onClick={() => S.remove(ids())}>{t('delete')}</button>
+      <button onClick={() => S.clearChecked()}>{t('clearSelection')}</button>
+    </div>
   );
 }

@@ -114,31 +114,62 @@ function LanguageSelect() {
   );
 }
 
+// The folder tree (ARIA tree: arrows move, Enter opens, F2 renames,
+// Delete deletes); messages and folders drop onto a folder.
 function Folders() {
   const onDrop = (id) => (ev) => {
     ev.preventDefault();
     ev.currentTarget.classList.remove('drop');
-    const emailId = ev.dataTransfer.getData('application/x-roost-email');
-    if (emailId) S.moveTo(emailId, id);
+    const folder = ev.dataTransfer.getData('application/x-roost-folder');
+    if (folder) { S.moveFolder(folder, id); return; }
+    const emails = ev.dataTransfer.getData('application/x-roost-email');
+    if (emails) S.moveTo(emails.split(','), id);
   };
+  const onKey = (ev) => {
+    const items = [...ev.currentTarget.querySelectorAll('[role=treeitem]')];
+    const k = items.indexOf(document.activeElement);
+    const go = (j) => { const el = items[Math.max(0, Math.min(items.length - 1, j))]; if (el) el.focus(); };
+    const id = document.activeElement && document.activeElement.dataset.id;
+    const act = {
+      ArrowDown: () => go(k + 1), ArrowUp: () => go(k - 1), Home: () => go(0), End: () => go(items.length - 1),
+      Enter: () => id && S.selectFolder(id), ' ': () => id && S.selectFolder(id),
+      F2: () => id && openFolderAction('rename', id), Delete: () => id && openFolderAction('delete', id),
+    }[ev.key];
+    if (act) { ev.preventDefault(); ev.stopPropagation(); act(); }
+  };
+  const cur = S.currentMailbox.value;
+  const focusId = S.tree.value.some(({ m }) => m.id === cur) ? cur : S.tree.value[0]?.m.id;
   return (
     <nav class="folders" aria-label={t('folders')}>
-      <ul>
+      <div class="folder-tools" role="toolbar" aria-label={t('folderActions')}>
+        <button onClick={() => openFolderAction('create', null)}>{t('newFolder')}</button>
+        <button onClick={() => openFolderAction('rename', cur)}>{t('rename')}</button>
+        <button onClick={() => openFolderAction('move', cur)}>{t('moveFolder')}</button>
+        <button onClick={() => openFolderAction('delete', cur)}>{t('deleteFolder')}</button>
+      </div>
+      <ul role="tree" aria-label={t('folders')} onKeyDown={onKey}>
         {S.tree.value.map(({ m, depth }) => (
-          <li key={m.id}>
-            <button
+          <li key={m.id} role="none">
+            <div
               class="folder"
-              style={{ paddingInlineStart: `${0.75 + depth}rem` }}
-              aria-current={m.id === S.currentMailbox.value ? 'page' : undefined}
+              role="treeitem"
+              tabindex={m.id === focusId ? 0 : -1}
+              aria-level={depth + 1}
+              aria-selected={m.id === cur ? 'true' : 'false'}
+              aria-current={m.id === cur ? 'page' : undefined}
+              data-id={m.id}
               data-role={m.role || undefined}
+              style={{ paddingInlineStart: `${0.75 + depth}rem` }}
+              draggable={!m.role}
               onClick={() => S.selectFolder(m.id)}
+              onDragStart={(ev) => { ev.dataTransfer.setData('application/x-roost-folder', m.id); ev.dataTransfer.effectAllowed = 'move'; }}
               onDragOver={(ev) => { ev.preventDefault(); ev.currentTarget.classList.add('drop'); }}
               onDragLeave={(ev) => ev.currentTarget.classList.remove('drop')}
               onDrop={onDrop(m.id)}
             >
               <span class="name">{S.mailboxName(m)}</span>
               {m.unreadEmails > 0 && <span class="count" aria-label={t('unreadCount', { n: m.unreadEmails })}>{m.unreadEmails}</span>}
-            </button>
+            </div>
           </li>
         ))}
       </ul>
@@ -162,6 +193,80 @@ function Folders() {
         </>
       )}
     </nav>
+  );
+}
+
+function openFolderAction(kind, id) {
+  const m = S.mailboxes.value.find((x) => x.id === id);
+  if (kind !== 'create') {
+    if (!m) return;
+    // Inbox, Sent, Trash, …: the server's special-use folders stay.
+    if (m.role) { S.notify(t('folderSpecial', { name: S.mailboxName(m) })); return; }
+  }
+  S.folderAction.value = { kind, id };
+  S.dialog.value = 'folder';
+}
+
+// FolderDialog creates, renames, moves or (after confirming) deletes a
+// folder.
+function FolderDialog() {
+  const a = S.folderAction.value;
+  const m = S.mailboxes.value.find((x) => x.id === a.id);
+  const busy = useSignal(false);
+  const done = (ok) => { busy.value = false; if (ok) { S.dialog.value = null; S.folderAction.value = null; } };
+  const submit = (fn) => async (ev) => {
+    ev.preventDefault();
+    busy.value = true;
+    done(await fn(new FormData(ev.currentTarget)));
+  };
+  if (a.kind === 'create') {
+    return (
+      <Dialog title={t('newFolder')}>
+        <form class="folder-form" onSubmit={submit((f) => S.createFolder(f.get('name') || '', f.get('parent') || null))}>
+          <label for="folder-name">{t('folderName')}</label>
+          <input id="folder-name" name="name" required maxlength="200" autofocus />
+          <label for="folder-parent">{t('folderParent')}</label>
+          <select id="folder-parent" name="parent">
+            <option value="">{t('topLevel')}</option>
+            {S.tree.value.map(({ m: p, depth }) => <option value={p.id}>{'\u00a0'.repeat(depth * 2) + S.mailboxName(p)}</option>)}
+          </select>
+          <button type="submit" class="primary" disabled={busy.value}>{t('create')}</button>
+        </form>
+      </Dialog>
+    );
+  }
+  if (!m) return null;
+  if (a.kind === 'rename') {
+    return (
+      <Dialog title={t('renameFolder', { name: m.name })}>
+        <form class="folder-form" onSubmit={submit((f) => S.renameFolder(m.id, f.get('name') || ''))}>
+          <label for="folder-name">{t('folderName')}</label>
+          <input id="folder-name" name="name" required maxlength="200" value={m.name} autofocus />
+          <button type="submit" class="primary" disabled={busy.value}>{t('rename')}</button>
+        </form>
+      </Dialog>
+    );
+  }
+  if (a.kind === 'move') {
+    const below = S.descendants(m.id);
+    const go = async (pid) => { busy.value = true; done(await S.moveFolder(m.id, pid)); };
+    return (
+      <Dialog title={t('moveFolderTitle', { name: m.name })}>
+        <ul class="move-list">
+          {m.parentId && <li><button onClick={() => go(null)}>{t('topLevel')}</button></li>}
+          {S.tree.value.filter(({ m: p }) => p.id !== m.id && p.id !== m.parentId && !below.has(p.id)).map(({ m: p, depth }) => (
+            <li><button style={{ paddingInlineStart: `${0.5 + depth}rem` }} disabled={busy.value} onClick={() => go(p.id)}>{S.mailboxName(p)}</button></li>
+          ))}
+        </ul>
+      </Dialog>
+    );
+  }
+  // delete: say what goes with it.
+  return (
+    <Dialog title={t('deleteFolder')}>
+      <p>{m.totalEmails > 0 ? t('deleteFolderConfirmN', { name: m.name, n: m.totalEmails }) : t('deleteFolderConfirm', { name: m.name })}</p>
+      <p><button class="danger" disabled={busy.value} onClick={async () => { busy.value = true; done(await S.deleteFolder(m.id)); }}>{t('deleteFolderYes')}</button></p>
+    </Dialog>
   );
 }
 
@@ -229,12 +334,12 @@ function Settings() {
 }
 
 function MoveDialog() {
-  const id = S.selectedId.value;
+  const ids = S.targets();
   return (
     <Dialog title={t('moveTo')}>
       <ul class="move-list">
         {S.tree.value.filter(({ m }) => m.id !== S.currentMailbox.value).map(({ m, depth }) => (
-          <li><button style={{ paddingInlineStart: `${0.5 + depth}rem` }} onClick={() => { S.dialog.value = null; S.moveTo(id, m.id); }}>{S.mailboxName(m)}</button></li>
+          <li><button style={{ paddingInlineStart: `${0.5 + depth}rem` }} onClick={() => { S.dialog.value = null; S.moveTo(ids, m.id); }}>{S.mailboxName(m)}</button></li>
         ))}
       </ul>
     </Dialog>
@@ -270,7 +375,8 @@ function Mail() {
       {S.compose.value && <Compose />}
       {d === 'help' && <Shortcuts />}
       {d === 'settings' && <Settings />}
-      {d === 'move' && S.selectedId.value && <MoveDialog />}
+      {d === 'move' && S.targets().length > 0 && <MoveDialog />}
+      {d === 'folder' && S.folderAction.value && <FolderDialog />}
       <div class="toast" role="status" aria-live="polite">{S.undoable.value ? <>{t('sendingUndo')} <button onClick={S.undoSend}>{t('undo')}</button></> : S.toast.value}</div>
     </div>
   );

@@ -24,6 +24,13 @@ export const toast = signal('');
 // until } while the toast offers Undo.
 export const undoable = signal(null);
 export const mobileView = signal('list');  // 'folders' | 'list' | 'reader' (narrow screens)
+// Multi-select in the message list: the checked ids (a Set, replaced on
+// every change so the signal fires) and the anchor position of shift-
+// click ranges. Empty: the actions apply to the open message.
+export const checked = signal(new Set());
+let anchor = -1;
+// The folder dialog: { kind: 'create'|'rename'|'move'|'delete', id }.
+export const folderAction = signal(null);
 
 // The list cache: position → email id, id → email. generation changes
 // with every reset, so late answers for an older list are dropped;
@@ -197,6 +204,7 @@ async function loadPage(p) {
 
 export function selectFolder(id) {
   batch(() => {
+    checked.value = new Set();
     currentMailbox.value = id;
     selectedIndex.value = -1;
     selectedId.value = null;
@@ -210,6 +218,7 @@ export function selectFolder(id) {
 
 export function runSearch(s) {
   batch(() => {
+    checked.value = new Set();
     query.value = s;
     selectedIndex.value = -1;
     selectedId.value = null;
@@ -293,57 +302,202 @@ export async function setKeyword(list, kw, on) {
 }
 
 export function toggleFlag() {
-  const m = message.value || emailById(selectedId.value);
-  if (m) setKeyword([m.id], '$flagged', !m.keywords.$flagged);
+  flagTargets();
 }
 
-// afterRemoval drops the moved or deleted message from view and selects
-// the next one.
-function afterRemoval() {
+// afterRemoval drops the moved or deleted messages from view and
+// selects the next one.
+function afterRemoval(gone) {
   const i = selectedIndex.value;
+  const openGone = gone.includes(selectedId.value);
   batch(() => {
-    message.value = null;
-    selectedId.value = null;
-    mobileView.value = 'list';
+    checked.value = new Set();
+    if (openGone) {
+      message.value = null;
+      selectedId.value = null;
+      mobileView.value = 'list';
+    }
   });
   resetList(true);
   ensureRange(Math.max(0, i - PAGE / 2), i + PAGE / 2);
   loadMailboxes().catch(fail);
 }
 
-export async function moveTo(id, mailboxId) {
-  if (!id || !mailboxId || readOnly()) return;
-  clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
+const asList = (x) => (Array.isArray(x) ? x : [x]).filter(Boolean);
 
+// moveTo moves one message (an id) or several (a list) to a folder in
+// one Email/set.
+export async function moveTo(idOrIds, mailboxId) {
+  const list = asList(idOrIds);
+  if (!list.length || !mailboxId || readOnly()) return;
+  clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
+  const update = {};
+  for (const id of list) update[id] = { mailboxIds: { [mailboxId]: true } };
   try {
-    const r = await api([['Email/set', { update: { [id]: { mailboxIds: { [mailboxId]: true } } } }, 's']]);
+    const r = await api([['Email/set', { update }, 's']]);
     if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
     const mb = mailboxes.value.find((m) => m.id === mailboxId);
-    notify(t('moved', { folder: mb ? mailboxName(mb) : '' }));
-    if (id === selectedId.value) afterRemoval();
-    else { resetList(true); loadMailboxes().catch(fail); }
+    notify(list.length > 1 ? t('movedN', { n: list.length, folder: mb ? mailboxName(mb) : '' }) : t('moved', { folder: mb ? mailboxName(mb) : '' }));
+    afterRemoval(list);
   } catch (e) {
     fail(e);
   }
 }
 
-export async function remove(id) {
-  if (!id || readOnly()) return;
+// remove moves messages to Trash, or destroys them there (one Email/set).
+export async function remove(idOrIds) {
+  const list = asList(idOrIds);
+  if (!list.length || readOnly()) return;
   clearTimeout(readTimer); // a pending mark-read of a destroyed message would fail
 
   const trash = mailboxByRole('trash');
   if (trash && trash.id !== currentMailbox.value) {
-    await moveTo(id, trash.id);
+    await moveTo(list, trash.id);
     return;
   }
   try {
-    const r = await api([['Email/set', { destroy: [id] }, 's']]);
+    const r = await api([['Email/set', { destroy: list }, 's']]);
     if (firstError(r.s.notDestroyed)) throw firstError(r.s.notDestroyed);
-    notify(t('deleted'));
-    afterRemoval();
+    notify(list.length > 1 ? t('deletedN', { n: list.length }) : t('deleted'));
+    afterRemoval(list);
   } catch (e) {
     fail(e);
   }
+}
+
+// targets are the messages an action applies to: the checked ones, or
+// else the open one.
+export function targets() {
+  if (checked.value.size) return [...checked.value];
+  return selectedId.value ? [selectedId.value] : [];
+}
+
+// toggleCheck adds position i (id) to the selection or takes it out;
+// the first toggle with a message open takes the open one in too
+// (ctrl-click keeps what was selected).
+export function toggleCheck(i, id, withOpen) {
+  if (!id) return;
+  const next = new Set(checked.value);
+  if (withOpen && !next.size && selectedId.value && selectedId.value !== id) next.add(selectedId.value);
+  if (next.has(id)) next.delete(id); else next.add(id);
+  checked.value = next;
+  anchor = i;
+}
+
+// checkRange selects the positions from the anchor to i (shift-click,
+// shift+arrows); rows not loaded yet are not taken.
+export function checkRange(i) {
+  const from = anchor >= 0 ? anchor : Math.max(0, selectedIndex.value);
+  const next = new Set(checked.value);
+  for (let k = Math.min(from, i); k <= Math.max(from, i); k++) {
+    const e = emailAt(k);
+    if (e) next.add(e.id);
+  }
+  checked.value = next;
+  if (anchor < 0) anchor = from;
+}
+
+export function clearChecked() {
+  checked.value = new Set();
+  anchor = -1;
+}
+
+// flagTargets flags the targets, or unflags them when all are flagged.
+export function flagTargets() {
+  const list = targets();
+  if (!list.length) return;
+  const all = list.every((id) => (message.value && message.value.id === id ? message.value : emailById(id) || { keywords: {} }).keywords.$flagged);
+  setKeyword(list, '$flagged', !all);
+}
+
+// Folders (Mailbox/set, RFC 8621 §2.5). The tree updates from the answer
+// and again from push.
+
+const special = (m) => !!m.role;
+
+// setErrorText is a Mailbox/set SetError in the user's language.
+function setErrorText(e) {
+  const known = { mailboxHasChild: 'folderHasChild', mailboxHasEmail: 'folderHasEmail', alreadyExists: 'folderExists', invalidProperties: 'folderInvalid', forbidden: 'folderForbidden' };
+  return new Error(known[e.type] ? t(known[e.type]) : (e.description || e.type));
+}
+
+async function mailboxSet(args) {
+  const r = await api([['Mailbox/set', args, 's']]);
+  const bad = Object.values(r.s.notCreated || {})[0] || Object.values(r.s.notUpdated || {})[0] || Object.values(r.s.notDestroyed || {})[0];
+  if (bad) throw setErrorText(bad);
+  await loadMailboxes();
+  return r.s;
+}
+
+// descendants are the ids of the folders under id (a folder cannot move
+// into its own subtree).
+export function descendants(id) {
+  const out = new Set();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const m of mailboxes.value) {
+      if (m.parentId && (m.parentId === id || out.has(m.parentId)) && !out.has(m.id)) { out.add(m.id); grew = true; }
+    }
+  }
+  return out;
+}
+
+export async function createFolder(name, parentId) {
+  name = name.trim();
+  if (!name) return false;
+  try {
+    const s = await mailboxSet({ create: { f: { name, parentId: parentId || null } } });
+    notify(t('folderCreated', { name }));
+    if (s.created && s.created.f) selectFolder(s.created.f.id);
+    return true;
+  } catch (e) { fail(e); return false; }
+}
+
+// refuseSpecial says no to renaming, moving or deleting Inbox, Sent, …
+function refuseSpecial(m) {
+  if (!m || !special(m)) return false;
+  notify(t('folderSpecial', { name: mailboxName(m) }));
+  return true;
+}
+
+export async function renameFolder(id, name) {
+  const m = mailboxes.value.find((x) => x.id === id);
+  name = name.trim();
+  if (!name || refuseSpecial(m)) return false;
+  try {
+    await mailboxSet({ update: { [id]: { name } } });
+    notify(t('folderRenamed', { name }));
+    return true;
+  } catch (e) { fail(e); return false; }
+}
+
+export async function moveFolder(id, parentId) {
+  const m = mailboxes.value.find((x) => x.id === id);
+  if (!m || refuseSpecial(m) || id === parentId || (parentId && descendants(id).has(parentId))) return false;
+  if ((m.parentId || null) === (parentId || null)) return false;
+  try {
+    await mailboxSet({ update: { [id]: { parentId: parentId || null } } });
+    const p = mailboxes.value.find((x) => x.id === parentId);
+    notify(t('folderMoved', { name: m.name, folder: p ? mailboxName(p) : t('topLevel') }));
+    return true;
+  } catch (e) { fail(e); return false; }
+}
+
+// deleteFolder destroys a folder and the messages in it (the user
+// confirmed); one with subfolders is refused by the server.
+export async function deleteFolder(id) {
+  const m = mailboxes.value.find((x) => x.id === id);
+  if (!m || refuseSpecial(m)) return false;
+  try {
+    await mailboxSet({ destroy: [id], onDestroyRemoveEmails: true });
+    notify(t('folderDeleted', { name: m.name }));
+    if (currentMailbox.value === id || !mailboxes.value.some((x) => x.id === currentMailbox.value)) {
+      const inbox = mailboxByRole('inbox');
+      if (inbox) selectFolder(inbox.id);
+    }
+    return true;
+  } catch (e) { fail(e); return false; }
 }
 
 // parseAddresses reads "Name <a@b>, c@d" into JMAP EmailAddress objects.

@@ -107,6 +107,7 @@ func TestDirectoryScale(t *testing.T) {
 		pick := func() (int, string) { g := 1 + r.IntN(n); return g, fmt.Sprintf("t%05d", (g-1)/100) }
 		measure := func(name string, op func() error) {
 			d := make([]time.Duration, 0, samples)
+			stmts := db.Statements()
 			for range samples {
 				s := time.Now()
 				if err := op(); err != nil {
@@ -114,11 +115,13 @@ func TestDirectoryScale(t *testing.T) {
 				}
 				d = append(d, time.Since(s))
 			}
+			stmts = db.Statements() - stmts
 			slices.Sort(d)
 			q := func(p float64) string {
 				return fmt.Sprintf("%.3f", float64(d[int(p*float64(len(d)-1))].Microseconds())/1000)
 			}
-			t.Logf("RESULT users=%d tenants=%d op=%s samples=%d p50_ms=%s p99_ms=%s", n, n/100, name, samples, q(0.5), q(0.99))
+			t.Logf("RESULT users=%d tenants=%d op=%s samples=%d p50_ms=%s p99_ms=%s sql_per_op=%.1f",
+				n, n/100, name, samples, q(0.5), q(0.99), float64(stmts)/float64(samples))
 		}
 		measure("login-by-name", func() error {
 			g, tn := pick()

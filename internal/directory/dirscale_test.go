@@ -169,6 +169,11 @@ func TestDirectoryScale(t *testing.T) {
 			if len(users) != 10 {
 				return fmt.Errorf("group staff@%s: %d members, want 10", tn, len(users))
 			}
+			for _, u := range users {
+				if !slices.Contains(u.Groups, "staff") || len(u.Aliases) != 1 {
+					return fmt.Errorf("group staff@%s: member %s has groups %v, aliases %v", tn, u.Login, u.Groups, u.Aliases)
+				}
+			}
 			return nil
 		})
 		measure("imap-frontend-route", func() error {
@@ -277,7 +282,7 @@ func explainDirectory(t *testing.T, ctx context.Context, db *sql.DB, n int) {
 		t.Fatal(err)
 	}
 	// The queries of sqlstore's userByLogin, userByID, fillUserOnce,
-	// UserByAddress, Recipients and Principal.
+	// UserByAddress, Recipients (groupMembers, fillUsers) and Principal.
 	queries := []struct {
 		q    string
 		args []any
@@ -290,7 +295,11 @@ UNION ALL SELECT 3, g.name, g.name_lc FROM group_members m JOIN groups g ON g.id
 ORDER BY k, o`, []any{uid}},
 		{`SELECT user_id FROM addresses WHERE address = $1 AND user_id <> 0`, []any{"a1@t00000.example"}},
 		{`SELECT user_id, group_id FROM addresses WHERE address = $1`, []any{"u1@t00000.example"}},
-		{`SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, []any{gid}},
+		{`SELECT u.id, t.name FROM users u JOIN tenants t ON t.id = u.tenant_id JOIN group_members m ON m.user_id = u.id WHERE m.group_id = $1 ORDER BY u.id`, []any{gid}},
+		{`SELECT user_id AS id, 1 AS k, address AS v, address AS o FROM addresses WHERE user_id IN ($1, $2, $3) AND is_primary = 0
+UNION ALL SELECT s.user_id, 2, x.login, x.login FROM sendas s JOIN users x ON x.id = s.delegate_id WHERE s.user_id IN ($1, $2, $3)
+UNION ALL SELECT m.user_id, 3, g.name, g.name_lc FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id IN ($1, $2, $3)
+ORDER BY id, k, o`, []any{uid, uid - 1, uid - 2}},
 		{`SELECT tenant_id FROM tenant_admins WHERE user_id = $1`, []any{uid}},
 	}
 	conn, err := db.Conn(ctx)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/store"
@@ -143,40 +144,112 @@ func (d *DB) Recipients(ctx context.Context, addr string) ([]*store.User, error)
 			if err != nil {
 				return err
 			}
-			var ids []int64
 			if uid != 0 {
-				ids = []int64{uid}
-			} else {
-				rows, err := t.query(`SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id`, gid)
-				if err != nil {
-					return err
-				}
-				for rows.Next() {
-					var id int64
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					ids = append(ids, id)
-				}
-				rows.Close()
-				if len(ids) == 0 {
-					return fmt.Errorf("group address %q has no members: %w", a, store.ErrNotFound)
-				}
-			}
-			for _, id := range ids {
-				u, err := t.userByID(id)
+				u, err := t.userByID(uid)
 				if err != nil {
 					return err
 				}
 				if err := t.fillUser(u); err != nil {
 					return err
 				}
-				out = append(out, u)
+				out = []*store.User{u}
+				return nil
 			}
+			us, err := t.groupMembers(gid)
+			if err != nil {
+				return err
+			}
+			if len(us) == 0 {
+				return fmt.Errorf("group address %q has no members: %w", a, store.ErrNotFound)
+			}
+			out = us
 			return nil
 		}
 		return notFound("address", addr)
 	})
 	return out, err
+}
+
+// groupMembers loads the members of group gid in the order of their ids,
+// each filled as fillUser fills one, in a number of statements that does
+// not grow with the group (up to fillChunk members per statement).
+func (t *tx) groupMembers(gid int64) ([]*store.User, error) {
+	rows, err := t.query(`SELECT `+userCols+userFrom+`JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.id`, gid)
+	if err != nil {
+		return nil, fmt.Errorf("members of group #%d: %w", gid, err)
+	}
+	var us []*store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("members of group #%d: %w", gid, err)
+		}
+		us = append(us, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("members of group #%d: %w", gid, err)
+	}
+	for chunk := range slices.Chunk(us, fillChunk) {
+		if err := t.fillUsers(chunk); err != nil {
+			return nil, err
+		}
+	}
+	return us, nil
+}
+
+// fillChunk bounds the users fillUsers reads in one statement.
+const fillChunk = 512
+
+// fillUsers is fillUser for up to fillChunk users in one statement. The
+// id list is padded (repeating an id) to 8, 64 or 512 entries, so that
+// few distinct statements are prepared.
+func (t *tx) fillUsers(us []*store.User) error {
+	n := 8
+	for n < len(us) {
+		n *= 8
+	}
+	ids := make([]any, n)
+	byID := make(map[int64]*store.User, len(us))
+	for i := range ids {
+		u := us[min(i, len(us)-1)]
+		ids[i] = u.ID
+		byID[u.ID] = u
+		u.Aliases, u.SendAs, u.Groups = nil, nil, nil
+	}
+	in := strings.Repeat(",?", n)[1:]
+	args := append(append(slices.Clone(ids), ids...), ids...)
+	rows, err := t.query(`SELECT user_id AS id, 1 AS k, address AS v, address AS o FROM addresses WHERE user_id IN (`+in+`) AND is_primary = 0
+UNION ALL SELECT s.user_id, 2, x.login, x.login FROM sendas s JOIN users x ON x.id = s.delegate_id WHERE s.user_id IN (`+in+`)
+UNION ALL SELECT m.user_id, 3, g.name, g.name_lc FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id IN (`+in+`)
+ORDER BY id, k, o`, args...)
+	if err != nil {
+		return fmt.Errorf("users' aliases, send-as and groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var k int
+		var v, o string
+		if err := rows.Scan(&id, &k, &v, &o); err != nil {
+			return fmt.Errorf("users' aliases, send-as and groups: %w", err)
+		}
+		u := byID[id]
+		switch k {
+		case 1:
+			u.Aliases = append(u.Aliases, v)
+		case 2:
+			u.SendAs = append(u.SendAs, v)
+		case 3:
+			u.Groups = append(u.Groups, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("users' aliases, send-as and groups: %w", err)
+	}
+	for _, u := range us {
+		u.Groups = append([]string{store.EveryoneGroup}, u.Groups...)
+	}
+	return nil
 }

@@ -391,4 +391,8 @@ CREATE TABLE archived (
 );
 CREATE INDEX archived_store ON archived (store_id);
 `,
+	// 19: a login reads the tenants its user administers (Principal): by
+	// user, which the primary key (tenant_id, user_id) serves only by
+	// scanning it whole, a cost that grows with the number of tenants.
+	`CREATE INDEX tenant_admins_user ON tenant_admins (user_id)`,
 }

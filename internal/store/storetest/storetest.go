@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -1205,6 +1206,20 @@ func testRecipients(t *testing.T, in *Instance) {
 	check(b.AddGroupMember(sys, "acme", "all", "bob"))
 	if got := login(must(b.Recipients(sys, "all@acme.test"))); !slices.Equal(got, []string{"alice", "bob"}) {
 		t.Fatalf("group: %v", got)
+	}
+	// A group's members come as filled as each one alone: aliases,
+	// send-as delegates and groups.
+	must(b.UpdateUser(sys, "bob", store.UserUpdate{AliasAdd: []string{"robert@acme.test", "bobby@acme.test"}, SendAsAdd: []string{"alice"}}))
+	for _, u := range must(b.Recipients(sys, "all@acme.test")) {
+		if one := must(b.Recipients(sys, u.Email)); len(one) != 1 || !reflect.DeepEqual(one[0], u) {
+			t.Fatalf("group member %s:\n%+v\nalone:\n%+v", u.Login, u, one)
+		}
+		if want := must(b.GetUser(sys, u.Login)); !reflect.DeepEqual(want, u) {
+			t.Fatalf("group member %s:\n%+v\nGetUser:\n%+v", u.Login, u, want)
+		}
+		if u.Login == "bob" && (len(u.Aliases) != 2 || len(u.SendAs) != 1 || !slices.Contains(u.Groups, "all")) {
+			t.Fatalf("group member bob: aliases %v, send-as %v, groups %v", u.Aliases, u.SendAs, u.Groups)
+		}
 	}
 	// A catch-all alias takes what nobody else does.
 	must(b.UpdateUser(sys, "bob", store.UserUpdate{AliasAdd: []string{"@acme.test"}}))

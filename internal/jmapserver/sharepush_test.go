@@ -160,3 +160,35 @@ func testSharePushedSubscription(t *testing.T, e *gwEnv) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// TestShareNotificationOfGroup: shareWith naming a group principal
+// gives each member a ShareNotification (and not the sharer), and
+// pushes it to them.
+func TestShareNotificationOfGroup(t *testing.T) { eachBackend(t, testShareNotificationOfGroup) }
+
+func testShareNotificationOfGroup(t *testing.T, e *gwEnv) {
+	alice, bob := e.acct("alice"), e.acct("bob")
+	g, err := e.db.CreateGroup(sys, "acme", store.Group{Name: "crew", Kind: store.GroupSecurity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AddGroupMember(sys, "acme", "crew", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	s0 := e.shMust("bob", "ShareNotification/get", map[string]any{"accountId": bob})["state"]
+	set := e.shMust("alice", "Mailbox/set", map[string]any{"accountId": alice, "create": map[string]any{
+		"p": map[string]any{"name": "Crew", "shareWith": map[string]any{fmt.Sprintf("G%d", g.ID): map[string]any{"mayReadItems": true}}}}})
+	mbox := set["created"].(map[string]any)["p"].(map[string]any)["id"].(string)
+	ch := e.shMust("bob", "ShareNotification/changes", map[string]any{"accountId": bob, "sinceState": s0})
+	if len(ch["created"].([]any)) != 1 {
+		t.Fatalf("bob's notification changes: %v", ch)
+	}
+	n := firstOf(t, e.shMust("bob", "ShareNotification/get", map[string]any{"accountId": bob}))
+	nr, _ := n["newRights"].(map[string]any)
+	if n["objectId"] != mbox || n["objectAccountId"] != alice || n["objectType"] != "Mailbox" || nr["mayReadItems"] != true || n["oldRights"] != nil {
+		t.Fatalf("bob's notification: %v", n)
+	}
+	if l := e.shMust("alice", "ShareNotification/get", map[string]any{"accountId": alice})["list"].([]any); len(l) != 0 {
+		t.Fatalf("the sharer's notifications: %v", l)
+	}
+}

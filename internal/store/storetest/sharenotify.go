@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +171,17 @@ func testShareNotificationFanout(t *testing.T, in *Instance) {
 	}
 	if got := rights(notes(carol, carolStore.ID)); got != ">l l>lrs lrs>l l>" {
 		t.Fatalf("carol after the removals: %s", got)
+	}
+	// Beyond store.MaxShareFanout users "anyone" notifies none of them
+	// (the ACL changes all the same).
+	for i := range store.MaxShareFanout - 1 {
+		must(b.CreateUser(sys, "acme", store.User{Login: fmt.Sprintf("fan%03d", i), Active: true}))
+	}
+	check(b.SetACL(f.alice, f.aliceInbox.ID, store.SubjectAnyone, "l"))
+	if got := rights(notes(carol, carolStore.ID)); got != ">l l>lrs lrs>l l>" {
+		t.Fatalf("carol beyond the fan-out bound: %s", got)
+	}
+	if acl := must(b.GetACL(f.alice, f.aliceInbox.ID)); !slices.ContainsFunc(acl, func(e store.ACLEntry) bool { return e.Subject == store.SubjectAnyone }) {
+		t.Fatalf("ACL beyond the bound: %v", acl)
 	}
 }

@@ -32,16 +32,21 @@ type gwEnv struct {
 
 // newGWEnv starts JMAP and CalDAV/CardDAV over one store of the given
 // backend with tenant acme (alice, bob) and globex (eve).
-func newGWEnv(t *testing.T, backend string) *gwEnv {
+func newGWEnv(t *testing.T, backend string, opts ...func(*jmapserver.Options)) *gwEnv {
 	hub := events.NewHub()
 	s := testenv.Open(t, testenv.Options{Backend: backend, BlobGrace: -1, OnChange: hub.Publish})
 	s.Tenants(t, "acme", "globex")
 	for _, u := range [][2]string{{"acme", "alice"}, {"acme", "bob"}, {"globex", "eve"}} {
 		s.User(t, u[0], store.User{Login: u[1], Active: true}, password(u[1]))
 	}
-	srv := httptest.NewServer(jmapserver.New(jmapserver.Options{Store: s.DB, Blobs: s.Blobs, Hub: hub, Logger: testLogger(),
-		Authenticate: authenticator(s.DB)}))
+	o := jmapserver.Options{Store: s.DB, Blobs: s.Blobs, Hub: hub, Logger: testLogger(), Authenticate: authenticator(s.DB)}
+	for _, f := range opts {
+		f(&o)
+	}
+	js := jmapserver.New(o)
+	srv := httptest.NewServer(js)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { js.Close() })
 	dav := httptest.NewServer(davserver.New(davserver.Options{Store: s.DB, Logger: testLogger(), Authenticate: authenticator(s.DB)}))
 	t.Cleanup(dav.Close)
 	return &gwEnv{env: &env{t: t, db: s.DB, hub: hub, url: srv.URL}, dav: dav.URL}

@@ -2,10 +2,12 @@ package jmapserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -893,17 +895,33 @@ func newUID(now time.Time) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// principalGetAvailability answers the busy periods of the user's own
-// calendars (the JMAP Calendars draft's Principal/getAvailability), from
-// the same free/busy computation as CalDAV's.
+// maxBusyPeriods bounds the busy periods one Principal/getAvailability
+// answers (tooLarge beyond it, as the JMAP Calendars draft says).
+const maxBusyPeriods = 10000
+
+// busyFolder is a calendar whose busy time an availability request
+// reads, and whether its events may be shown (the read right).
+type busyFolder struct {
+	f       *store.Folder
+	details bool
+}
+
+// principalGetAvailability answers the busy periods of a principal (the
+// JMAP Calendars draft's Principal/getAvailability), from the same
+// free/busy computation as CalDAV's: the user's own calendars, or those
+// of another user of the tenant on which the caller has the lookup
+// right, CalDAV's read-free-busy (RFC 4791 §6.1.1). Busy time is then
+// read as the system, as CalDAV's free-busy-query does; event details
+// (showDetails) only come from calendars the caller may read, and never
+// from private events. Another tenant's principal is notFound.
 func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 	var a struct {
-		AccountID   string   `json:"accountId"`
-		ID          string   `json:"id"`
-		UTCStart    string   `json:"utcStart"`
-		UTCEnd      string   `json:"utcEnd"`
-		ShowDetails bool     `json:"showDetails"`
-		EventProps  []string `json:"eventProperties"`
+		AccountID   string    `json:"accountId"`
+		ID          string    `json:"id"`
+		UTCStart    string    `json:"utcStart"`
+		UTCEnd      string    `json:"utcEnd"`
+		ShowDetails bool      `json:"showDetails"`
+		EventProps  *[]string `json:"eventProperties"`
 	}
 	if err := parseArgs(raw, &a); err != nil {
 		return nil, err
@@ -913,27 +931,80 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 	if err1 != nil || err2 != nil || !end.After(start) || end.Sub(start) > maxExpansion {
 		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "utcStart and utcEnd must be UTCDates at most 400 days apart")
 	}
+	if a.EventProps != nil && len(*a.EventProps) > 100 {
+		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "at most 100 eventProperties")
+	}
 	st, err := c.account(a.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	// The id is the user's principal (RFC 9670: U<user id>), or, as
-	// before principals existed, its account id or P<store id>.
-	if a.ID != a.AccountID && a.ID != "P"+a.AccountID[1:] && a.ID != userPrincipalID(c.p.UserID) {
-		return nil, jmap.Errorf(jmap.ErrInvalidArguments, "no principal %q", a.ID)
-	}
-	folders, err := c.groupwareFolders(st, true)
-	if err != nil {
-		return nil, err
-	}
-	var periods []groupware.Period
-	for _, f := range folders {
-		items, err := c.s.o.Store.ListObjects(c.ctx, f.ID, store.ObjectQuery{Start: start, End: end})
+	var folders []busyFolder
+	// The id is a principal (RFC 9670: U<user id>), or, as before
+	// principals existed, the account id or P<store id> for the user's
+	// own.
+	if a.ID == a.AccountID || a.ID == "P"+a.AccountID[1:] || a.ID == userPrincipalID(c.p.UserID) {
+		fs, err := c.groupwareFolders(st, true)
 		if err != nil {
-			return nil, fmt.Errorf("objects of folder %d: %w", f.ID, err)
+			return nil, err
+		}
+		for _, f := range fs {
+			folders = append(folders, busyFolder{f: f, details: true})
+		}
+	} else {
+		p, err := c.principalByID(a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, jmap.Errorf("notFound", "no principal %q", a.ID)
+		}
+		if p.storeID == 0 || p.login == "" {
+			return nil, jmap.Errorf(jmap.ErrForbidden, "principal %s has no calendars", a.ID)
+		}
+		fs, err := c.s.o.Store.ListFolders(c.ctx, p.storeID)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission):
+		case err != nil:
+			return nil, fmt.Errorf("folders of store %d: %w", p.storeID, err)
+		}
+		for _, f := range fs {
+			if f.Type != store.FolderCalendar || f.Deleted || groupware.IsScheduleInbox(f) {
+				continue
+			}
+			rights, err := c.s.o.Store.MyRights(c.ctx, f.ID)
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("rights on folder %d: %w", f.ID, err)
+			}
+			if strings.ContainsRune(rights, store.RightLookup) {
+				folders = append(folders, busyFolder{f: f, details: strings.ContainsRune(rights, store.RightRead)})
+			}
+		}
+		if len(folders) == 0 {
+			return nil, jmap.Errorf(jmap.ErrForbidden, "no free/busy right on the calendars of %s", a.ID)
+		}
+	}
+	sys := store.SystemContext(c.ctx)
+	var periods []groupware.Period
+	list := []any{}
+	busyOf := func(p groupware.Period) string {
+		switch p.Type {
+		case groupware.BusyTentative:
+			return "tentative"
+		case groupware.BusyUnavailable:
+			return "unavailable"
+		}
+		return "confirmed"
+	}
+	for _, bf := range folders {
+		items, err := c.s.o.Store.ListObjects(sys, bf.f.ID, store.ObjectQuery{Start: start, End: end})
+		if err != nil {
+			return nil, fmt.Errorf("objects of folder %d: %w", bf.f.ID, err)
 		}
 		for _, it := range items {
-			body, err := c.readObject(it)
+			body, err := readObjectAs(c, sys, it)
 			if err != nil {
 				return nil, err
 			}
@@ -942,21 +1013,68 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 				continue
 			}
 			ps, _ := groupware.BusyPeriodsLimited(cal, c.s.o.Scheduler.Zones.Zones(cal), start, end, ical.ExpandLimits{MaxInstances: 2000})
-			periods = append(periods, ps...)
+			var detail map[string]any
+			if a.ShowDetails && bf.details && len(ps) > 0 {
+				detail = c.busyDetail(bf.f, it, cal, a.EventProps)
+			}
+			if detail == nil {
+				periods = append(periods, ps...)
+				continue
+			}
+			for _, p := range ps {
+				list = append(list, map[string]any{"utcStart": p.Start.UTC().Format(jscalendar.UTCLayout),
+					"utcEnd": p.End.UTC().Format(jscalendar.UTCLayout), "busyStatus": busyOf(p), "event": detail})
+			}
+			if len(list)+len(periods) > maxBusyPeriods {
+				return nil, jmap.Errorf("tooLarge", "more than %d busy periods: ask for a shorter window", maxBusyPeriods)
+			}
 		}
 	}
-	list := []any{}
 	for _, p := range groupware.MergePeriods(periods) {
-		busy := "confirmed"
-		if p.Type == groupware.BusyTentative {
-			busy = "tentative"
-		} else if p.Type == groupware.BusyUnavailable {
-			busy = "unavailable"
-		}
 		list = append(list, map[string]any{"utcStart": p.Start.UTC().Format(jscalendar.UTCLayout),
-			"utcEnd": p.End.UTC().Format(jscalendar.UTCLayout), "busyStatus": busy, "event": nil})
+			"utcEnd": p.End.UTC().Format(jscalendar.UTCLayout), "busyStatus": busyOf(p), "event": nil})
 	}
+	if len(list) > maxBusyPeriods {
+		return nil, jmap.Errorf("tooLarge", "more than %d busy periods: ask for a shorter window", maxBusyPeriods)
+	}
+	slices.SortStableFunc(list, func(x, y any) int {
+		return strings.Compare(x.(map[string]any)["utcStart"].(string), y.(map[string]any)["utcStart"].(string))
+	})
 	return map[string]any{"list": list}, nil
+}
+
+// readObjectAs is readObject under another context (the system's, for
+// free/busy of calendars the caller may only look up).
+func readObjectAs(c *call, ctx context.Context, it *store.Item) ([]byte, error) {
+	rc, err := c.s.o.Store.OpenItem(ctx, it.ID)
+	if err != nil {
+		return nil, fmt.Errorf("open item %d: %w", it.ID, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxObjectBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read item %d: %w", it.ID, err)
+	}
+	return b, nil
+}
+
+// busyDetail is the event shown with a busy period (showDetails): the
+// CalendarEvent limited to eventProperties, nil for a private or secret
+// one or one that does not convert.
+func (c *call) busyDetail(f *store.Folder, it *store.Item, cal *ical.Component, props *[]string) map[string]any {
+	js, err := jscalendar.FromICal(cal)
+	if err != nil {
+		return nil
+	}
+	js = jscalendar.Normalize(js)
+	if pv, _ := js["privacy"].(string); pv == "private" || pv == "secret" {
+		return nil
+	}
+	o, ok := c.eventObject(&event{f: f, it: it, cal: cal, js: js}, "", nil)
+	if !ok {
+		return nil
+	}
+	return pickProps(o, props)
 }
 
 // calendarEventQueryChanges is RFC 8620 §5.6 for CalendarEvent/query

@@ -218,6 +218,17 @@ func (sp *sharedPush) take() map[string]uint64 {
 	return out
 }
 
+// positions returns the position last reported per shared account.
+func (sp *sharedPush) positions() map[string]uint64 {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	out := make(map[string]uint64, len(sp.sent))
+	for id, seq := range sp.sent {
+		out[jmap.FormatID('A', id)] = seq
+	}
+	return out
+}
+
 func (sp *sharedPush) close() {
 	for _, sub := range sp.subs {
 		sub.Close()

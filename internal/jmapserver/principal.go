@@ -175,14 +175,30 @@ func (c *call) principalObject(p *principal, own *store.Store) (map[string]any, 
 		o["accounts"] = accts
 	}
 	if p.login != "" && p.email != "" {
-		// JMAP Calendars: the principal as a calendar user. Only the
-		// user's own availability is answered (Principal/getAvailability).
+		// JMAP Calendars: the principal as a calendar user. Its
+		// availability is answered for the user's own and for a user
+		// who shares a calendar with the caller (Principal/getAvailability
+		// checks the lookup right, CalDAV's read-free-busy, per calendar).
 		var acct any
 		for id := range accts {
 			acct = id
 		}
+		may := p.storeID == own.ID
+		if !may {
+			shared, err := c.sharedAccounts()
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range shared {
+				if a.st.ID == p.storeID && slices.ContainsFunc(a.folders, func(sf store.SharedFolder) bool {
+					return sf.Folder.Type == store.FolderCalendar && strings.ContainsRune(sf.Rights, store.RightLookup)
+				}) {
+					may = true
+				}
+			}
+		}
 		o["capabilities"] = map[string]any{CapCalendars: map[string]any{"accountId": acct,
-			"mayGetAvailability": p.storeID == own.ID, "mayShareWith": true, "calendarAddress": "mailto:" + p.email}}
+			"mayGetAvailability": may, "mayShareWith": true, "calendarAddress": "mailto:" + p.email}}
 	}
 	return o, nil
 }

@@ -531,6 +531,7 @@ func (s *Server) watchPush(storeID int64, login string) {
 		sub := s.o.Hub.Subscribe(storeID)
 		defer sub.Close()
 		sys := store.SystemContext(ctx)
+		own := jmap.FormatID('A', storeID)
 		var last uint64
 		// One post in flight per subscription: changes arriving while it
 		// is under way are coalesced into the latest StateChange, sent
@@ -538,6 +539,78 @@ func (s *Server) watchPush(storeID int64, login string) {
 		var flightMu sync.Mutex
 		inflight := map[string]bool{}
 		pending := map[string]map[string]any{}
+		// deliver posts a StateChange for the accounts that moved to
+		// every verified live subscription; it returns how many are live.
+		deliver := func(changes map[string]uint64) int {
+			c := &call{ctx: sys, s: s, p: store.PrincipalFrom(sys)}
+			subs, err := c.pushSubs(&store.Store{ID: storeID})
+			if err != nil {
+				s.log.Warn("JMAP push: reading subscriptions", "store", storeID, "err", err)
+				return 1
+			}
+			live := 0
+			for id, p := range subs {
+				if !s.o.Now().Before(p.Expires) {
+					continue
+				}
+				live++
+				if !p.Verified {
+					continue
+				}
+				types := p.Types
+				if types == nil {
+					types = pushTypes
+				}
+				out := map[string]any{}
+				for a, seq := range changes {
+					changed := map[string]string{}
+					for _, t := range types {
+						if a == own || t != "ShareNotification" {
+							changed[t] = jmap.FormatState(seq)
+						}
+					}
+					if len(changed) > 0 {
+						out[a] = changed
+					}
+				}
+				if len(out) == 0 {
+					continue
+				}
+				msg := map[string]any{"@type": "StateChange", "changed": out}
+				flightMu.Lock()
+				if inflight[id] {
+					pending[id] = msg
+					flightMu.Unlock()
+					continue
+				}
+				inflight[id] = true
+				flightMu.Unlock()
+				target, id := p.URL, id
+				s.goPush(func(ctx context.Context) {
+					for {
+						if err := s.post(ctx, target, msg); err != nil {
+							s.log.Info("JMAP push not delivered", "user", login, "subscription", id, "err", err)
+						}
+						flightMu.Lock()
+						next, ok := pending[id]
+						delete(pending, id)
+						if !ok || ctx.Err() != nil {
+							delete(inflight, id)
+							flightMu.Unlock()
+							return
+						}
+						flightMu.Unlock()
+						msg = next
+					}
+				})
+			}
+			return live
+		}
+		// The user's shared accounts, followed too (as EventSource and
+		// WebSocket push do), read again whenever the user's own store
+		// moves: a share given or taken moves it (a ShareNotification).
+		sp, followed := s.sharedPushOf(sys, login, nil, nil)
+		defer func() { sp.close() }()
 		for {
 			select {
 			case <-ctx.Done():
@@ -547,63 +620,50 @@ func (s *Server) watchPush(storeID int64, login string) {
 					continue
 				}
 				last = ch.Seq
-				c := &call{ctx: sys, s: s, p: store.PrincipalFrom(sys)}
-				subs, err := c.pushSubs(&store.Store{ID: storeID})
-				if err != nil {
-					s.log.Warn("JMAP push: reading subscriptions", "store", storeID, "err", err)
-					continue
+				if deliver(map[string]uint64{own: ch.Seq}) == 0 {
+					return
 				}
-				live := 0
-				for id, p := range subs {
-					if !s.o.Now().Before(p.Expires) {
-						continue
-					}
-					live++
-					if !p.Verified {
-						continue
-					}
-					types := p.Types
-					if types == nil {
-						types = pushTypes
-					}
-					changed := map[string]string{}
-					for _, t := range types {
-						changed[t] = jmap.FormatState(ch.Seq)
-					}
-					msg := map[string]any{"@type": "StateChange", "changed": map[string]any{jmap.FormatID('A', storeID): changed}}
-					flightMu.Lock()
-					if inflight[id] {
-						pending[id] = msg
-						flightMu.Unlock()
-						continue
-					}
-					inflight[id] = true
-					flightMu.Unlock()
-					target, id := p.URL, id
-					s.goPush(func(ctx context.Context) {
-						for {
-							if err := s.post(ctx, target, msg); err != nil {
-								s.log.Info("JMAP push not delivered", "user", login, "subscription", id, "err", err)
-							}
-							flightMu.Lock()
-							next, ok := pending[id]
-							delete(pending, id)
-							if !ok || ctx.Err() != nil {
-								delete(inflight, id)
-								flightMu.Unlock()
-								return
-							}
-							flightMu.Unlock()
-							msg = next
-						}
-					})
-				}
-				if live == 0 {
+				sp, followed = s.sharedPushOf(sys, login, sp, followed)
+			case <-sp.wake:
+				if changes := sp.take(); len(changes) > 0 && deliver(changes) == 0 {
 					return
 				}
 			}
 		}
 	})
+}
+
+// sharedPushOf follows the shared accounts of login for its push
+// subscriptions. It keeps old when the accounts are still those
+// followed; on an error it logs and keeps what it had.
+func (s *Server) sharedPushOf(sys context.Context, login string, old *sharedPush, followed []int64) (*sharedPush, []int64) {
+	keep := func() (*sharedPush, []int64) {
+		if old == nil {
+			return newSharedPush(s, nil), nil
+		}
+		return old, followed
+	}
+	p, err := s.o.Store.Principal(sys, login)
+	if err != nil {
+		s.log.Warn("JMAP push: principal", "user", login, "err", err)
+		return keep()
+	}
+	shared, err := (&call{ctx: store.WithPrincipal(sys, p), s: s, p: p}).sharedAccounts()
+	if err != nil {
+		s.log.Warn("JMAP push: shared accounts", "user", login, "err", err)
+		return keep()
+	}
+	var ids []int64
+	for _, a := range shared[:min(len(shared), maxPushedShared)] {
+		ids = append(ids, a.st.ID)
+	}
+	if old != nil && slices.Equal(ids, followed) {
+		return old, followed
+	}
+	if old != nil {
+		old.close()
+	}
+	return newSharedPush(s, shared), ids
 }
 
 // Close ends the held EventSource streams, stops push delivery and

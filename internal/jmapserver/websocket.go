@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -98,6 +99,10 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 			if err := ws.pushed(ch.Seq); err != nil {
 				return
 			}
+		case <-ws.sharedC():
+			if err := ws.stateChange(ws.sp.take()); err != nil {
+				return
+			}
 		}
 	}
 }
@@ -112,8 +117,16 @@ type wsSession struct {
 	st   *store.Store
 	// push, when enabled
 	sub   *events.Subscription
+	sp    *sharedPush // the shared accounts, as they were when push was enabled
 	types []string
 	last  uint64
+}
+
+func (ws *wsSession) sharedC() <-chan struct{} {
+	if ws.sp == nil {
+		return nil
+	}
+	return ws.sp.wake
 }
 
 func (ws *wsSession) pushC() <-chan events.Change {
@@ -188,10 +201,22 @@ func (ws *wsSession) handle(b []byte) error {
 			ws.sub = s.o.Hub.Subscribe(ws.st.ID)
 		}
 		ws.last = cur.ModSeq
+		// The shared accounts as they are now, as for EventSource: a
+		// share given later moves the user's own ShareNotification
+		// state, and enabling push again follows the new account.
+		if ws.sp != nil {
+			ws.sp.close()
+		}
+		shared, err := (&call{ctx: ws.ctx, s: s, p: ws.p, acct: ws.st}).sharedAccounts()
+		if err != nil {
+			return err
+		}
+		ws.sp = newSharedPush(s, shared)
 		// RFC 8887 §4.3.5.2: a client's pushState older than the
-		// current state gets the changes at once.
-		if m.PushState != "" && m.PushState != jmap.FormatState(cur.ModSeq) {
-			return ws.stateChange(cur.ModSeq)
+		// current state gets the changes at once, for the accounts
+		// whose state differs from the one the pushState recorded.
+		if m.PushState != "" && m.PushState != ws.pushState() {
+			return ws.stateChange(ws.staleSince(m.PushState))
 		}
 	case jmap.WSPushDisable:
 		ws.disablePush()
@@ -204,6 +229,55 @@ func (ws *wsSession) disablePush() {
 		ws.sub.Close()
 		ws.sub = nil
 	}
+	if ws.sp != nil {
+		ws.sp.close()
+		ws.sp = nil
+	}
+}
+
+// pushState records the state of every account push follows: the
+// user's own store's position alone when no shared account is
+// followed, otherwise followed by ",A<id>=<position>" per shared
+// account (RFC 8887 leaves it opaque).
+func (ws *wsSession) pushState() string {
+	var b strings.Builder
+	b.WriteString(jmap.FormatState(ws.last))
+	if ws.sp == nil {
+		return b.String()
+	}
+	pos := ws.sp.positions()
+	ids := slices.Sorted(maps.Keys(pos))
+	for _, id := range ids {
+		b.WriteString("," + id + "=" + jmap.FormatState(pos[id]))
+	}
+	return b.String()
+}
+
+// staleSince returns the accounts whose state differs from what a
+// client's pushState recorded (all of them for one it cannot read).
+func (ws *wsSession) staleSince(old string) map[string]uint64 {
+	was := map[string]string{}
+	parts := strings.Split(old, ",")
+	if len(parts) <= maxPushedShared+1 {
+		was[jmap.FormatID('A', ws.st.ID)] = parts[0]
+		for _, p := range parts[1:] {
+			if k, v, ok := strings.Cut(p, "="); ok {
+				was[k] = v
+			}
+		}
+	}
+	out := map[string]uint64{}
+	if own := jmap.FormatID('A', ws.st.ID); was[own] != jmap.FormatState(ws.last) {
+		out[own] = ws.last
+	}
+	if ws.sp != nil {
+		for id, seq := range ws.sp.positions() {
+			if was[id] != jmap.FormatState(seq) {
+				out[id] = seq
+			}
+		}
+	}
+	return out
 }
 
 func (ws *wsSession) pushed(seq uint64) error {
@@ -211,17 +285,28 @@ func (ws *wsSession) pushed(seq uint64) error {
 		return nil
 	}
 	ws.last = seq
-	return ws.stateChange(seq)
+	return ws.stateChange(map[string]uint64{jmap.FormatID('A', ws.st.ID): seq})
 }
 
-func (ws *wsSession) stateChange(seq uint64) error {
-	if len(ws.types) == 0 {
+// stateChange sends a StateChange for the accounts that moved: every
+// type asked for, ShareNotification only for the user's own account
+// (shares are notified to their grantee).
+func (ws *wsSession) stateChange(changes map[string]uint64) error {
+	own := jmap.FormatID('A', ws.st.ID)
+	out := map[string]any{}
+	for a, seq := range changes {
+		changed := map[string]string{}
+		for _, t := range ws.types {
+			if a == own || t != "ShareNotification" {
+				changed[t] = jmap.FormatState(seq)
+			}
+		}
+		if len(changed) > 0 {
+			out[a] = changed
+		}
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	changed := map[string]string{}
-	for _, t := range ws.types {
-		changed[t] = jmap.FormatState(seq)
-	}
-	return ws.write(map[string]any{"@type": jmap.WSStateChange, "changed": map[string]any{jmap.FormatID('A', ws.st.ID): changed},
-		"pushState": jmap.FormatState(seq)})
+	return ws.write(map[string]any{"@type": jmap.WSStateChange, "changed": out, "pushState": ws.pushState()})
 }

@@ -412,6 +412,13 @@ type ShareNotification struct {
 // beyond it the oldest are destroyed as new ones come.
 const MaxShareNotifications = 1000
 
+// MaxShareFanout bounds the users one ACL change of a "group:" or
+// "anyone" entry notifies: each member (of the tenant, for "anyone" and
+// the Everyone group) whose effective rights change gets a share
+// notification, unless more than MaxShareFanout users have a store,
+// when none do (the change itself is made all the same).
+const MaxShareFanout = 100
+
 // Change is one entry of a store's change journal. Seq is the MODSEQ.
 type Change struct {
 	Seq      uint64

@@ -50,7 +50,17 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 				return fmt.Errorf("store of %s: %w", subject, err)
 			}
 		}
-		if err := t.lockStore(owner, recipient); err != nil {
+		// A group or "anyone" entry notifies the users it covers
+		// (bounded): their stores are locked with the others.
+		fanout, err := t.shareFanout(owner, subject)
+		if err != nil {
+			return err
+		}
+		locks := []int64{owner, recipient}
+		for _, u := range fanout {
+			locks = append(locks, u.StoreID)
+		}
+		if err := t.lockStore(locks...); err != nil {
 			return err
 		}
 		a, err := t.folderAccess(p, folderID, "a", false)
@@ -80,6 +90,11 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 				if err := t.addShareNotification(sid, p.Login, a.st.ID, a.folder, old, norm); err != nil {
 					return err
 				}
+			}
+		}
+		if len(fanout) > 0 && old != norm && !strings.HasPrefix(subj, "user:") {
+			if err := t.notifyFanout(p, a, fanout, subj, norm); err != nil {
+				return err
 			}
 		}
 		if norm == "" {

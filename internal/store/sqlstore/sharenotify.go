@@ -156,3 +156,92 @@ func (d *DB) DeleteShareNotifications(ctx context.Context, storeID int64, ids []
 	})
 	return out, err
 }
+
+// shareFanout lists the users with a store that a "group:" or "anyone"
+// ACL entry on a folder of store storeID covers: the members of the
+// group, every user of the store's tenant for "anyone" and the Everyone
+// group. Nil for other subjects, an unknown group, or more than
+// store.MaxShareFanout users (then nobody is notified).
+func (t *tx) shareFanout(storeID int64, subject string) ([]*store.User, error) {
+	subject = lc(subject)
+	if subject != store.SubjectAnyone && !strings.HasPrefix(subject, "group:") || storeID == 0 {
+		return nil, nil
+	}
+	var tenant int64
+	if err := t.row(`SELECT tenant_id FROM stores WHERE id = ?`, storeID).Scan(&tenant); err != nil {
+		if isNoRows(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("tenant of store %d: %w", storeID, err)
+	}
+	var q string
+	args := []any{tenant}
+	if subject == store.SubjectAnyone || subject == "group:"+lc(store.EveryoneGroup) {
+		q = `SELECT id FROM users WHERE tenant_id = ? AND store_id <> 0 AND store_id <> ? ORDER BY id LIMIT ?`
+	} else {
+		q = `SELECT u.id FROM group_members m JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = m.user_id
+			WHERE g.tenant_id = ? AND g.name_lc = ? AND u.store_id <> 0 AND u.store_id <> ? ORDER BY u.id LIMIT ?`
+		args = append(args, subject[len("group:"):])
+	}
+	args = append(args, storeID, store.MaxShareFanout+1)
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("users of %s: %w", subject, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) > store.MaxShareFanout {
+		return nil, nil
+	}
+	out := make([]*store.User, 0, len(ids))
+	for _, id := range ids {
+		u, err := t.userByID(id)
+		if err != nil {
+			return nil, fmt.Errorf("user %d: %w", id, err)
+		}
+		if err := t.fillUser(u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// notifyFanout writes a share notification for every user of fanout
+// whose effective rights on a's folder change when the entry subj gets
+// rights norm: the user's own entry, other groups and "anyone" count,
+// so a member who keeps the same rights hears nothing. The caller has
+// locked the users' stores.
+func (t *tx) notifyFanout(p *store.Principal, a *access, fanout []*store.User, subj, norm string) error {
+	before, err := t.aclOf(a.folder.ID)
+	if err != nil {
+		return fmt.Errorf("ACL of folder %d: %w", a.folder.ID, err)
+	}
+	after := slices.DeleteFunc(slices.Clone(before), func(e store.ACLEntry) bool { return e.Subject == subj })
+	if norm != "" {
+		after = append(after, store.ACLEntry{Subject: subj, Rights: norm})
+	}
+	for _, u := range fanout {
+		up := &store.Principal{UserID: u.ID, Login: u.Login, TenantID: u.TenantID, Admin: u.Admin, Groups: u.Groups}
+		old := store.EffectiveRights(up, a.st.TenantID, a.st.OwnerID, before)
+		now := store.EffectiveRights(up, a.st.TenantID, a.st.OwnerID, after)
+		if old == now {
+			continue
+		}
+		if err := t.addShareNotification(u.StoreID, p.Login, a.st.ID, a.folder, old, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,6 +1,10 @@
 package storetest
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -102,5 +106,82 @@ func testShareNotifications(t *testing.T, in *Instance) {
 	}
 	if got := must(b.ShareNotifications(f.alice, f.aliceStore.ID, 0)); len(got) == 0 {
 		t.Fatal("no notification for alice after bob's shares")
+	}
+}
+
+// testShareNotificationFanout: a "group:" entry notifies its members,
+// "anyone" every user of the tenant (not another tenant's, not the
+// owner), each with the effective rights before and after, and only
+// when those change.
+func testShareNotificationFanout(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	must(b.CreateUser(sys, "acme", store.User{Login: "carol", Email: "carol@acme.test", Active: true}))
+	carol := as(t, b, "carol")
+	carolStore := must(b.UserStore(carol, "carol"))
+	must(b.CreateGroup(sys, "acme", store.Group{Name: "Crew", Kind: store.GroupSecurity}))
+	check(b.AddGroupMember(sys, "acme", "crew", "bob"))
+	notes := func(ctx context.Context, storeID int64) []store.ShareNotification {
+		t.Helper()
+		return must(b.ShareNotifications(ctx, storeID, 0))
+	}
+	rights := func(ns []store.ShareNotification) string {
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.OldRights+">"+n.NewRights)
+		}
+		return strings.Join(out, " ")
+	}
+	// The group: bob, its member, hears of it; carol does not.
+	check(b.SetACL(f.alice, f.aliceInbox.ID, "group:CREW", "lr"))
+	ns := notes(f.bob, f.bobStore.ID)
+	if rights(ns) != ">lr" || ns[0].ChangedBy != "alice" || ns[0].FolderID != f.aliceInbox.ID || ns[0].ObjectStoreID != f.aliceStore.ID {
+		t.Fatalf("bob after the group entry: %+v", ns)
+	}
+	if got := notes(carol, carolStore.ID); len(got) != 0 {
+		t.Fatalf("carol after the group entry: %+v", got)
+	}
+	// Anyone: carol gets "l"; bob keeps "lr" (the union), so hears
+	// nothing; alice (the owner) and eve (another tenant) neither.
+	check(b.SetACL(f.alice, f.aliceInbox.ID, store.SubjectAnyone, "l"))
+	if got := rights(notes(carol, carolStore.ID)); got != ">l" {
+		t.Fatalf("carol after anyone: %s", got)
+	}
+	if got := rights(notes(f.bob, f.bobStore.ID)); got != ">lr" {
+		t.Fatalf("bob after anyone: %s", got)
+	}
+	if len(notes(f.alice, f.aliceStore.ID)) != 0 || len(notes(f.eve, f.eveStore.ID)) != 0 {
+		t.Fatal("the owner or another tenant's user was notified")
+	}
+	// The Everyone group works as anyone; unchanged rights notify no one.
+	check(b.SetACL(f.alice, f.aliceInbox.ID, "group:everyone", "lrs"))
+	check(b.SetACL(f.alice, f.aliceInbox.ID, "group:everyone", "lrs"))
+	if got := rights(notes(carol, carolStore.ID)); got != ">l l>lrs" {
+		t.Fatalf("carol after Everyone: %s", got)
+	}
+	if got := rights(notes(f.bob, f.bobStore.ID)); got != ">lr lr>lrs" {
+		t.Fatalf("bob after Everyone: %s", got)
+	}
+	// Removals: bob's rights fall back to what remains.
+	check(b.DeleteACL(f.alice, f.aliceInbox.ID, "group:everyone"))
+	check(b.DeleteACL(f.alice, f.aliceInbox.ID, "group:crew"))
+	check(b.DeleteACL(f.alice, f.aliceInbox.ID, store.SubjectAnyone))
+	if got := rights(notes(f.bob, f.bobStore.ID)); got != ">lr lr>lrs lrs>lr lr>l l>" {
+		t.Fatalf("bob after the removals: %s", got)
+	}
+	if got := rights(notes(carol, carolStore.ID)); got != ">l l>lrs lrs>l l>" {
+		t.Fatalf("carol after the removals: %s", got)
+	}
+	// Beyond store.MaxShareFanout users "anyone" notifies none of them
+	// (the ACL changes all the same).
+	for i := range store.MaxShareFanout - 1 {
+		must(b.CreateUser(sys, "acme", store.User{Login: fmt.Sprintf("fan%03d", i), Active: true}))
+	}
+	check(b.SetACL(f.alice, f.aliceInbox.ID, store.SubjectAnyone, "l"))
+	if got := rights(notes(carol, carolStore.ID)); got != ">l l>lrs lrs>l l>" {
+		t.Fatalf("carol beyond the fan-out bound: %s", got)
+	}
+	if acl := must(b.GetACL(f.alice, f.aliceInbox.ID)); !slices.ContainsFunc(acl, func(e store.ACLEntry) bool { return e.Subject == store.SubjectAnyone }) {
+		t.Fatalf("ACL beyond the bound: %v", acl)
 	}
 }

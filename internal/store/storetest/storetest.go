@@ -78,6 +78,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"OpenItems", testOpenItems},
 		{"Threads", testThreads},
 		{"ShareNotifications", testShareNotifications},
+		{"ShareNotificationFanout", testShareNotificationFanout},
 		{"QueryItems", testQueryItems},
 		{"Secrets", testSecrets},
 		{"SecretLimits", testSecretLimits},

@@ -1,0 +1,108 @@
+package jmapserver_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/roost-mail/roost/internal/store"
+)
+
+// TestAvailabilityOfOthers: alice asks Principal/getAvailability for
+// bob, who has an event from CalDAV and one from JMAP. Without a right
+// on his calendar it is forbidden; with the lookup right (CalDAV's
+// read-free-busy) she sees his busy periods, filtered by utcStart and
+// utcEnd, without details even when she asks for them; with the read
+// right showDetails shows the events. A principal of another tenant is
+// notFound, both ways.
+func TestAvailabilityOfOthers(t *testing.T) { eachBackend(t, testAvailabilityOfOthers) }
+
+func testAvailabilityOfOthers(t *testing.T, e *gwEnv) {
+	alice, bob := e.acct("alice"), e.acct("bob")
+	bobP, eveP := e.principalID("bob"), e.principalID("eve")
+	if code, body := e.davDo("bob", "PUT", e.calPath("bob")+"w.ics", crlfs(weeklyICS)); code != 201 {
+		t.Fatalf("PUT %d %s", code, body)
+	}
+	calF := e.folder("bob", store.SpecialCalendar)
+	set := e.shMust("bob", "CalendarEvent/set", map[string]any{"accountId": bob, "create": map[string]any{"l": map[string]any{
+		"calendarIds": map[string]any{fmt.Sprintf("C%d", calF.ID): true}, "title": "Lunch",
+		"start": "2026-01-07T12:00:00", "timeZone": "Europe/Berlin", "duration": "PT1H"}}})
+	if set["created"].(map[string]any)["l"] == nil {
+		t.Fatalf("CalendarEvent/set: %v", set)
+	}
+	mayGet := func() any {
+		t.Helper()
+		g := e.shMust("alice", "Principal/get", map[string]any{"accountId": alice, "ids": []string{bobP}})
+		p := firstOf(t, g)
+		return p["capabilities"].(map[string]any)["urn:ietf:params:jmap:calendars"].(map[string]any)["mayGetAvailability"]
+	}
+	avail := func(start, end string, details bool, props any) []any {
+		t.Helper()
+		args := map[string]any{"accountId": alice, "id": bobP, "utcStart": start, "utcEnd": end, "showDetails": details}
+		if props != nil {
+			args["eventProperties"] = props
+		}
+		return e.shMust("alice", "Principal/getAvailability", args)["list"].([]any)
+	}
+	args := map[string]any{"accountId": alice, "id": bobP, "utcStart": "2026-01-05T00:00:00Z", "utcEnd": "2026-01-13T00:00:00Z"}
+	// No right on bob's calendars yet.
+	e.shErr("alice", "Principal/getAvailability", args, "forbidden")
+	if m := mayGet(); m != false {
+		t.Fatalf("mayGetAvailability before the share: %v", m)
+	}
+	// The lookup right: busy time, never details.
+	if err := e.db.SetACL(e.as("bob"), calF.ID, "user:alice", "l"); err != nil {
+		t.Fatal(err)
+	}
+	if m := mayGet(); m != true {
+		t.Fatalf("mayGetAvailability with the lookup right: %v", m)
+	}
+	want := "[map[busyStatus:confirmed event:<nil> utcEnd:2026-01-05T10:00:00Z utcStart:2026-01-05T09:00:00Z] " +
+		"map[busyStatus:confirmed event:<nil> utcEnd:2026-01-07T12:00:00Z utcStart:2026-01-07T11:00:00Z] " +
+		"map[busyStatus:confirmed event:<nil> utcEnd:2026-01-12T15:00:00Z utcStart:2026-01-12T14:00:00Z]]"
+	if got := fmt.Sprint(avail("2026-01-05T00:00:00Z", "2026-01-13T00:00:00Z", true, nil)); got != want {
+		t.Fatalf("bob's availability with the lookup right:\n got %s\nwant %s", got, want)
+	}
+	// utcStart/utcEnd select the periods that overlap the window.
+	if got := fmt.Sprint(avail("2026-01-07T11:30:00Z", "2026-01-12T14:30:00Z", false, nil)); got !=
+		"[map[busyStatus:confirmed event:<nil> utcEnd:2026-01-07T12:00:00Z utcStart:2026-01-07T11:30:00Z] "+
+			"map[busyStatus:confirmed event:<nil> utcEnd:2026-01-12T14:30:00Z utcStart:2026-01-12T14:00:00Z]]" {
+		t.Fatalf("windowed availability: %s", got)
+	}
+	if got := avail("2026-01-08T00:00:00Z", "2026-01-12T00:00:00Z", false, nil); len(got) != 0 {
+		t.Fatalf("a free window: %v", got)
+	}
+	// The read right: showDetails shows the events, limited to
+	// eventProperties; without showDetails there are none.
+	if err := e.db.SetACL(e.as("bob"), calF.ID, "user:alice", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	got := avail("2026-01-05T00:00:00Z", "2026-01-13T00:00:00Z", true, []string{"title"})
+	if len(got) != 3 {
+		t.Fatalf("with details: %v", got)
+	}
+	titles := ""
+	for _, x := range got {
+		ev, _ := x.(map[string]any)["event"].(map[string]any)
+		if ev == nil || ev["start"] != nil {
+			t.Fatalf("detail %v", x)
+		}
+		titles += fmt.Sprint(ev["title"]) + ";"
+	}
+	if titles != "Team sync;Lunch;Team sync;" {
+		t.Fatalf("titles %q", titles)
+	}
+	if fmt.Sprint(avail("2026-01-05T00:00:00Z", "2026-01-13T00:00:00Z", false, nil)) != want {
+		t.Fatal("details without showDetails")
+	}
+	// Another tenant's principal is not found, whichever way.
+	args["id"] = eveP
+	e.shErr("alice", "Principal/getAvailability", args, "notFound")
+	e.shErr("eve", "Principal/getAvailability", map[string]any{"accountId": e.acct("eve"), "id": bobP,
+		"utcStart": "2026-01-05T00:00:00Z", "utcEnd": "2026-01-13T00:00:00Z"}, "notFound")
+	// Revoked: forbidden again.
+	if err := e.db.SetACL(e.as("bob"), calF.ID, "user:alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	args["id"] = bobP
+	e.shErr("alice", "Principal/getAvailability", args, "forbidden")
+}

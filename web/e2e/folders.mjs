@@ -82,6 +82,8 @@ try {
 
   // ---- rename with F2 (keyboard in the tree) ----
   await item('Old').click();
+  // Let the folder's (empty) list load before the dialog opens.
+  await page.getByText('No messages').waitFor();
   await item('Old').focus();
   await page.keyboard.press('ArrowUp');
   await page.keyboard.press('ArrowDown');
@@ -150,6 +152,9 @@ try {
   const row = (n) => list.getByRole('option').filter({ hasText: `Batch ${n}` });
   await row(6).click();
   await page.getByRole('heading', { name: 'Batch 6' }).waitFor();
+  // Opening marks it read after a delay: let that Email/set happen
+  // before counting the move's.
+  await page.waitForFunction(() => [...document.querySelectorAll('.row')].some((r) => r.textContent.includes('Batch 6') && !r.classList.contains('unread')));
   await row(5).click({ modifiers: ['Control'] });
   const bulk = page.getByRole('toolbar', { name: 'Selected messages' });
   await bulk.getByText('2 selected').waitFor();

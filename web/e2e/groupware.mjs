@@ -156,8 +156,17 @@ try {
   await inv.getByText(/Invited by/).waitFor();
   await inv.getByRole('button', { name: 'Accept' }).click();
   await guest.getByText('Answer sent.').waitFor();
-  await chips(guest).nth(1).click();
-  check((await inv.locator('.partstat').first().textContent()) === 'accepted', 'the invitee\'s answer is kept');
+  // The agenda reloads after the answer: reopen until the reloaded event
+  // shows (bounded: 20 tries, about 5 s).
+  let partstat = '';
+  for (let i = 0; i < 20; i++) {
+    await chips(guest).nth(1).click();
+    partstat = await inv.locator('.partstat').first().textContent();
+    if (partstat === 'accepted') break;
+    await inv.getByRole('button', { name: 'Close' }).click();
+    await guest.waitForTimeout(250);
+  }
+  check(partstat === 'accepted', 'the invitee\'s answer is kept: ' + partstat);
   await inv.getByRole('button', { name: 'Close' }).click();
   // The German catalogue covers the calendar too.
   await guest.evaluate(() => localStorage.setItem('roost.lang', 'de'));

@@ -241,7 +241,9 @@ function FolderDialog() {
       <Dialog title={t('renameFolder', { name: m.name })}>
         <form class="folder-form" onSubmit={submit((f) => S.renameFolder(m.id, f.get('name') || ''))}>
           <label for="folder-name">{t('folderName')}</label>
-          <input id="folder-name" name="name" required maxlength="200" value={m.name} autofocus />
+          {/* defaultValue: a folder list refreshed by push while the user
+              types must not put the old name back. */}
+          <input id="folder-name" name="name" required maxlength="200" defaultValue={m.name} autofocus />
           <button type="submit" class="primary" disabled={busy.value}>{t('rename')}</button>
         </form>
       </Dialog>

@@ -506,7 +506,7 @@ func TestSyncGroupRenameDelete(t *testing.T) {
 		}
 	}
 	sum, err = e.dir.Sync(ctx, nil)
-	if err != nil || sum.GroupsRenamed+sum.GroupsDeleted+sum.GroupsCreated != 0 {
+	if err != nil || sum.GroupsRenamed+sum.GroupsDeleted+sum.GroupsCreated+sum.GroupsUpdated+sum.Failed != 0 {
 		t.Fatalf("sync without changes %+v %v", sum, err)
 	}
 }

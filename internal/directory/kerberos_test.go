@@ -20,26 +20,6 @@ import (
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// apReq asks MIT's libgssapi (python3-gssapi) for the first token of a
-// context with service@localhost, as a client with env's ticket would
-// send it.
-func apReq(t *testing.T, env []string, service string) []byte {
-	t.Helper()
-	cmd := exec.Command("/usr/bin/python3", "-c", `import gssapi, sys
-n = gssapi.Name(sys.argv[1] + "@localhost", gssapi.NameType.hostbased_service)
-sys.stdout.buffer.write(gssapi.SecurityContext(name=n, usage="initiate").step())`, service)
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil || len(out) == 0 {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("python gssapi: %v %s", err, stderr)
-	}
-	return out
-}
-
 // TestKerberosDirectoryDown: a good ticket meeting a failing directory
 // is a temporary failure (503 on HTTP), never bad credentials; the same
 // principal signs in once the directory is back, and an inactive user is
@@ -83,7 +63,7 @@ func TestKerberosDirectoryDown(t *testing.T) {
 	ctx := context.Background()
 
 	f.Fail(errors.New("database is down"), "GetUser")
-	_, err = a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", ip)
+	_, err = a.Negotiate(ctx, k.InitToken(env, "HTTP"), "jmap", ip)
 	if err == nil || errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("directory down: %v, want a temporary failure", err)
 	}
@@ -97,14 +77,14 @@ func TestKerberosDirectoryDown(t *testing.T) {
 		basic.Check(rec, req)
 		return rec.Code
 	}
-	if c := code(apReq(t, env, "HTTP")); c != 503 {
+	if c := code(k.InitToken(env, "HTTP")); c != 503 {
 		t.Fatalf("HTTP with the directory down: %d, want 503", c)
 	}
 	f.Heal()
-	if p, err := a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", ip); err != nil || p.Login != "alice" {
+	if p, err := a.Negotiate(ctx, k.InitToken(env, "HTTP"), "jmap", ip); err != nil || p.Login != "alice" {
 		t.Fatalf("directory back: %v %v", p, err)
 	}
-	if _, err := a.Negotiate(ctx, apReq(t, roomEnv, "HTTP"), "jmap", ip); !errors.Is(err, directory.ErrInactive) {
+	if _, err := a.Negotiate(ctx, k.InitToken(roomEnv, "HTTP"), "jmap", ip); !errors.Is(err, directory.ErrInactive) {
 		t.Fatalf("inactive user: %v", err)
 	}
 	if c := code([]byte("not a token")); c != 401 {
@@ -137,7 +117,7 @@ func TestKerberosBanned(t *testing.T) {
 	for range 4 {
 		a.Authenticate(ctx, "alice", "bad", banned, "imap")
 	}
-	if p, err := a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", banned); !errors.Is(err, directory.ErrThrottled) {
+	if p, err := a.Negotiate(ctx, k.InitToken(env, "HTTP"), "jmap", banned); !errors.Is(err, directory.ErrThrottled) {
 		t.Errorf("banned address: %v %v, want ErrThrottled", p, err)
 	}
 	basic := &directory.BasicAuth{Negotiate: func(ctx context.Context, tok []byte, _ net.Addr) (*store.Principal, error) {
@@ -145,12 +125,12 @@ func TestKerberosBanned(t *testing.T) {
 	}}
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/jmap/session", nil)
-	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(apReq(t, env, "HTTP")))
+	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(k.InitToken(env, "HTTP")))
 	if basic.Check(rec, req); rec.Code != 503 {
 		t.Errorf("HTTP from a banned address: %d, want 503", rec.Code)
 	}
 	other := &net.TCPAddr{IP: net.IPv4(198, 51, 100, 8), Port: 5000}
-	if p, err := a.Negotiate(ctx, apReq(t, env, "HTTP"), "jmap", other); err != nil || p.Login != "alice" {
+	if p, err := a.Negotiate(ctx, k.InitToken(env, "HTTP"), "jmap", other); err != nil || p.Login != "alice" {
 		t.Errorf("another address: %v %v", p, err)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -97,7 +96,7 @@ func (s *session) backendLogin(bc net.Conn, addr, login string) (net.Conn, []str
 		if br.Buffered() > 0 {
 			return nil, nil, fmt.Errorf("backend sent %d bytes after STARTTLS", br.Buffered())
 		}
-		tc, err := startTLS(s.srv.ctx, bc, s.o.ProxyTLS, addr)
+		tc, err := netserve.ClientTLS(s.srv.ctx, bc, s.o.ProxyTLS, addr)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -110,24 +109,6 @@ func (s *session) backendLogin(bc net.Conn, addr, login string) (net.Conn, []str
 		return nil, nil, err
 	}
 	return bc, caps, nil
-}
-
-// startTLS runs the client side of the TLS handshake on c with the
-// backend at addr, presenting conf's client certificate.
-func startTLS(ctx context.Context, c net.Conn, conf *tls.Config, addr string) (*tls.Conn, error) {
-	conf = conf.Clone()
-	if conf.ServerName == "" {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			host = addr
-		}
-		conf.ServerName = host
-	}
-	tc := tls.Client(c, conf)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, fmt.Errorf("TLS with the backend: %w", err)
-	}
-	return tc, nil
 }
 
 // backendAuth is backendLogin after the greeting (and STARTTLS).

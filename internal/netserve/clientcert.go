@@ -6,6 +6,7 @@ package netserve
 // backend on a user's behalf.
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -46,4 +47,24 @@ func VerifyClientCert(c net.Conn, roots *x509.CertPool) (string, error) {
 		return "", fmt.Errorf("client certificate %q: %w", leaf.Subject.CommonName, err)
 	}
 	return leaf.Subject.CommonName, nil
+}
+
+// ClientTLS runs the client side of a TLS handshake on c (after a
+// STARTTLS or STLS the peer accepted) with the service at addr: conf's
+// client certificate is presented, and the server's certificate is
+// checked for addr's host unless conf names a ServerName.
+func ClientTLS(ctx context.Context, c net.Conn, conf *tls.Config, addr string) (*tls.Conn, error) {
+	conf = conf.Clone()
+	if conf.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		conf.ServerName = host
+	}
+	tc := tls.Client(c, conf)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("TLS with %s: %w", addr, err)
+	}
+	return tc, nil
 }

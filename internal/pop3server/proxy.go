@@ -16,7 +16,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -105,15 +104,9 @@ func (ss *session) backendLogin(bc net.Conn, addr, login string) (net.Conn, stri
 		if br.Buffered() > 0 {
 			return nil, "", fmt.Errorf("backend sent %d bytes after STLS", br.Buffered())
 		}
-		conf := ss.srv.o.ProxyTLS.Clone()
-		if conf.ServerName == "" {
-			if host, _, err := net.SplitHostPort(addr); err == nil {
-				conf.ServerName = host
-			}
-		}
-		tc := tls.Client(bc, conf)
-		if err := tc.HandshakeContext(ss.ctx); err != nil {
-			return nil, "", fmt.Errorf("TLS with the backend: %w", err)
+		tc, err := netserve.ClientTLS(ss.ctx, bc, ss.srv.o.ProxyTLS, addr)
+		if err != nil {
+			return nil, "", err
 		}
 		bc, br = tc, bufio.NewReaderSize(tc, 4096)
 	}

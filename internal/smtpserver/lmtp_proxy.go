@@ -10,7 +10,6 @@ package smtpserver
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/proto/smtp"
 )
 
@@ -286,15 +286,9 @@ func (rc *relayConn) startTLS(ctx context.Context, l *LMTP, backend string) erro
 	if rc.r.Buffered() > 0 {
 		return fmt.Errorf("backend sent %d bytes after STARTTLS", rc.r.Buffered())
 	}
-	conf := l.o.RelayTLS.Clone()
-	if conf.ServerName == "" {
-		if host, _, err := net.SplitHostPort(backend); err == nil {
-			conf.ServerName = host
-		}
-	}
-	tc := tls.Client(rc.c, conf)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return fmt.Errorf("TLS with the backend: %w", err)
+	tc, err := netserve.ClientTLS(ctx, rc.c, l.o.RelayTLS, backend)
+	if err != nil {
+		return err
 	}
 	rc.c, rc.r, rc.w = tc, bufio.NewReader(tc), bufio.NewWriter(tc)
 	rc.w.WriteString("LHLO " + l.o.Hostname + "\r\n")

@@ -198,3 +198,24 @@ func (k *KDC) Kinit(name, password, ccache string, extra ...string) []string {
 
 // Dir is the KDC's temporary directory (for more ccaches or keytabs).
 func (k *KDC) Dir() string { return k.dir }
+
+// InitToken asks MIT's libgssapi (python3-gssapi) for the first token of
+// a security context with service@localhost (e.g. "HTTP"), as a client
+// holding env's ticket (from Kinit) would send it. Callers skip first
+// when python3-gssapi is missing.
+func (k *KDC) InitToken(env []string, service string) []byte {
+	k.t.Helper()
+	cmd := exec.Command("/usr/bin/python3", "-c", `import gssapi, sys
+n = gssapi.Name(sys.argv[1] + "@localhost", gssapi.NameType.hostbased_service)
+sys.stdout.buffer.write(gssapi.SecurityContext(name=n, usage="initiate").step())`, service)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil || len(out) == 0 {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		k.t.Fatalf("python gssapi: %v %s", err, stderr)
+	}
+	return out
+}

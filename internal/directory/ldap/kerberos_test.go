@@ -14,25 +14,6 @@ import (
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// krbToken asks MIT's libgssapi (python3-gssapi) for the first token of
-// a context with service@localhost, as a client with env's ticket would.
-func krbToken(t *testing.T, env []string, service string) []byte {
-	t.Helper()
-	cmd := exec.Command("/usr/bin/python3", "-c", `import gssapi, sys
-n = gssapi.Name(sys.argv[1] + "@localhost", gssapi.NameType.hostbased_service)
-sys.stdout.buffer.write(gssapi.SecurityContext(name=n, usage="initiate").step())`, service)
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil || len(out) == 0 {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("python gssapi: %v %s", err, stderr)
-	}
-	return out
-}
-
 // TestKerberosFirstSignIn: a user known only to LDAP signs in for the
 // first time with a Kerberos ticket (real MIT KDC, real slapd): the
 // principal's login is looked up in the directory and the Roost user and
@@ -65,7 +46,7 @@ func TestKerberosFirstSignIn(t *testing.T) {
 		t.Fatalf("dora exists in Roost before her first sign-in: %v", err)
 	}
 
-	p, err := e.authn.Negotiate(ctx, krbToken(t, dora, "HTTP"), "jmap", from)
+	p, err := e.authn.Negotiate(ctx, k.InitToken(dora, "HTTP"), "jmap", from)
 	if err != nil {
 		t.Fatalf("first Kerberos sign-in of an LDAP-only user: %v\n%s", err, e.logs)
 	}
@@ -78,7 +59,7 @@ func TestKerberosFirstSignIn(t *testing.T) {
 		t.Fatalf("provisioned user %+v", u)
 	}
 	// The second sign-in finds the Roost user; the same one.
-	if p2, err := e.authn.Negotiate(ctx, krbToken(t, dora, "HTTP"), "jmap", from); err != nil || p2.Login != "dora" {
+	if p2, err := e.authn.Negotiate(ctx, k.InitToken(dora, "HTTP"), "jmap", from); err != nil || p2.Login != "dora" {
 		t.Fatalf("second sign-in: %+v %v", p2, err)
 	}
 	if again := e.user(t, "dora"); again.ID != u.ID || again.StoreID != u.StoreID {
@@ -86,7 +67,7 @@ func TestKerberosFirstSignIn(t *testing.T) {
 	}
 
 	// A principal with a good ticket but no directory entry.
-	if _, err := e.authn.Negotiate(ctx, krbToken(t, ghost, "HTTP"), "jmap", from); !errors.Is(err, directory.ErrBadCredentials) {
+	if _, err := e.authn.Negotiate(ctx, k.InitToken(ghost, "HTTP"), "jmap", from); !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("principal unknown to LDAP: %v, want bad credentials", err)
 	}
 	if _, err := e.db.GetUser(sys, "ghost"); !errors.Is(err, store.ErrNotFound) {
@@ -95,13 +76,13 @@ func TestKerberosFirstSignIn(t *testing.T) {
 
 	// The directory down: a new user's good ticket is a temporary
 	// failure, never "wrong password"; back up, she signs in.
-	tok := krbToken(t, erin, "HTTP")
+	tok := k.InitToken(erin, "HTTP")
 	e.srv.Stop()
 	if _, err := e.authn.Negotiate(ctx, tok, "jmap", from); err == nil || errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("directory down: %v, want a temporary failure", err)
 	}
 	e.srv.Start()
-	if p, err := e.authn.Negotiate(ctx, krbToken(t, erin, "HTTP"), "jmap", from); err != nil || p.Login != "erin" {
+	if p, err := e.authn.Negotiate(ctx, k.InitToken(erin, "HTTP"), "jmap", from); err != nil || p.Login != "erin" {
 		t.Fatalf("directory back: %+v %v\n%s", p, err, e.logs)
 	}
 }

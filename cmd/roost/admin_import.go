@@ -136,7 +136,10 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 			line, _ := r.FieldPos(0)
 			where := fmt.Sprintf("%s line %d", file, line)
 			login := strings.TrimSpace(rec[0])
-			if len(rec) != 3 || login == "" || strings.TrimSpace(rec[1]) == "" || seen[login] != "" {
+			// Logins are case-insensitive (users.login_lc): "Ann" and
+			// "ann" are one Roost user, imported once.
+			key := strings.ToLower(login)
+			if len(rec) != 3 || login == "" || strings.TrimSpace(rec[1]) == "" || seen[key] != "" {
 				badAt = append(badAt, fmt.Sprintf("line %d", line))
 			}
 			switch {
@@ -144,10 +147,10 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 				bad = append(bad, fmt.Sprintf("%s: want LOGIN,USER,PASSWORD (3 fields), not %d", where, len(rec)))
 			case strings.TrimSpace(rec[0]) == "" || strings.TrimSpace(rec[1]) == "":
 				bad = append(bad, fmt.Sprintf("%s: the login and the source user must not be empty", where))
-			case seen[login] != "":
-				bad = append(bad, fmt.Sprintf("%s: %s is already imported by %s", where, login, seen[login]))
+			case seen[key] != "":
+				bad = append(bad, fmt.Sprintf("%s: %s is already imported by %s", where, login, seen[key]))
 			default:
-				seen[login] = where
+				seen[key] = where
 				jobs = append(jobs, job{login: login, user: strings.TrimSpace(rec[1]), password: rec[2], where: where})
 			}
 			if len(jobs)+len(bad) > maxCSVUsers {
@@ -210,7 +213,7 @@ func importIMAP(a *admin, cmd *adminCmd, in *input) error {
 		why = append(why, fmt.Sprintf("%d of %d users failed: %s (run the same command again to resume)", len(failed), len(jobs), strings.Join(failed, ", ")))
 	}
 	if len(bad) > 0 {
-		why = append(why, fmt.Sprintf("%d rows of %s skipped: %s", len(bad), in.str["csv"], strings.Join(badAt, ", ")))
+		why = append(why, fmt.Sprintf("%s of %s skipped: %s", plural(len(bad), "row"), in.str["csv"], strings.Join(badAt, ", ")))
 	}
 	if len(why) > 0 {
 		return fmt.Errorf("%s: %s", cmd.name(), strings.Join(why, "; "))

@@ -195,7 +195,8 @@ func TestAdminImportIMAPCSV(t *testing.T) {
 		"ben, ben, ben-old-pw\n"+
 		"dan,dan\n"+ // line 4: two fields
 		"cat,cat,cat-old-pw\n"+
-		"ghost,ann,ann-old-pw\n"), 0o600); err != nil { // line 6: no such Roost user
+		"ghost,ann,ann-old-pw\n"+ // line 6: no such Roost user
+		"Ann,ann,ann-old-pw\n"), 0o600); err != nil { // line 7: ann again (logins ignore case)
 		t.Fatal(err)
 	}
 	host, port, _ := strings.Cut(dv.Addr, ":")
@@ -301,7 +302,8 @@ func TestAdminImportIMAPCSV(t *testing.T) {
 	for _, w := range []string{
 		"roost admin: import imap: " + csvFile + " line 4: want LOGIN,USER,PASSWORD (3 fields), not 2 (row skipped)\n",
 		"roost admin: import imap ghost (" + csvFile + " line 6): user \"ghost\": not found\n",
-		"roost admin: import imap: 1 of 4 users failed: ghost (run the same command again to resume); 1 rows of " + csvFile + " skipped: line 4\n",
+		"roost admin: import imap: " + csvFile + " line 7: Ann is already imported by " + csvFile + " line 2 (row skipped)\n",
+		"roost admin: import imap: 1 of 4 users failed: ghost (run the same command again to resume); 2 rows of " + csvFile + " skipped: line 4, line 7\n",
 	} {
 		if !strings.Contains(se, w) {
 			t.Errorf("second run's errors lack %q:\n%s", w, se)

@@ -242,23 +242,34 @@ func principalGet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return listGet(c, &a, state, all, "principals")
+}
+
+// listGet answers a /get from every object of the account, all (each
+// with its "id"): all of them when no ids are asked, within
+// maxObjectsInGet (RFC 8620 §5.1), else the asked ones.
+func listGet(c *call, a *getArgs, state string, all []map[string]any, noun string) (getResponse, error) {
 	res := getResponse{AccountID: a.AccountID, State: state, List: []any{}, NotFound: []string{}}
 	if a.IDs == nil {
 		if len(all) > c.s.o.MaxObjectsInGet {
-			return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d principals, at most %d (maxObjectsInGet): ask by ids", len(all), c.s.o.MaxObjectsInGet)
+			return res, jmap.Errorf(jmap.ErrRequestTooLarge, "%d %s, at most %d (maxObjectsInGet): ask by ids", len(all), noun, c.s.o.MaxObjectsInGet)
 		}
 		for _, o := range all {
 			res.List = append(res.List, pickProps(o, a.Properties))
 		}
 		return res, nil
 	}
+	byID := make(map[any]map[string]any, len(all))
+	for _, o := range all {
+		byID[o["id"]] = o
+	}
 	for _, id := range *a.IDs {
-		i := slices.IndexFunc(all, func(o map[string]any) bool { return o["id"] == id })
-		if i < 0 {
+		o, ok := byID[id]
+		if !ok {
 			res.NotFound = append(res.NotFound, id)
 			continue
 		}
-		res.List = append(res.List, pickProps(all[i], a.Properties))
+		res.List = append(res.List, pickProps(o, a.Properties))
 	}
 	return res, nil
 }

@@ -105,37 +105,34 @@ func (c *call) principals() ([]*principal, error) {
 		out = append(out, &principal{id: jmap.FormatID('G', g.ID), typ: "group", name: g.Name, email: g.Email,
 			subject: store.GroupSubject(strings.ToLower(g.Name)), listed: !g.Hidden})
 	}
-	c.dir = out
+	c.dir, c.dirKey = out, make(map[string]*principal, 2*len(out))
+	for _, p := range out {
+		// Ids (U…, G…) and subjects (user:…, group:…) never collide.
+		c.dirKey[p.id], c.dirKey[p.subject] = p, p
+	}
 	return out, nil
 }
 
 // principalBySubject finds the principal an ACL subject names.
 func (c *call) principalBySubject(subject string) (*principal, error) {
-	ps, err := c.principals()
-	if err != nil {
+	if _, err := c.principals(); err != nil {
 		return nil, err
 	}
-	subject = strings.ToLower(subject)
-	for _, p := range ps {
-		if p.subject == subject {
-			return p, nil
-		}
+	if !strings.Contains(subject, ":") {
+		return nil, nil
 	}
-	return nil, nil
+	return c.dirKey[strings.ToLower(subject)], nil
 }
 
 // principalByID finds a principal by id, listed or not.
 func (c *call) principalByID(id string) (*principal, error) {
-	ps, err := c.principals()
-	if err != nil {
+	if _, err := c.principals(); err != nil {
 		return nil, err
 	}
-	for _, p := range ps {
-		if p.id == id {
-			return p, nil
-		}
+	if strings.Contains(id, ":") {
+		return nil, nil
 	}
-	return nil, nil
+	return c.dirKey[id], nil
 }
 
 // principalAccounts are the accounts the user may use that hold a

@@ -257,7 +257,9 @@ func (ws *wsSession) pushState() string {
 // client's pushState recorded (all of them for one it cannot read).
 func (ws *wsSession) staleSince(old string) map[string]uint64 {
 	was := map[string]string{}
-	parts := strings.Split(old, ",")
+	// SplitN: a client's pushState of many commas costs no more than
+	// one too long to read.
+	parts := strings.SplitN(old, ",", maxPushedShared+2)
 	if len(parts) <= maxPushedShared+1 {
 		was[jmap.FormatID('A', ws.st.ID)] = parts[0]
 		for _, p := range parts[1:] {

@@ -106,16 +106,18 @@ func (c *call) sharedAccounts() ([]*sharedAccount, error) {
 		return nil, fmt.Errorf("shared folders of %s: %w", c.p.Login, err)
 	}
 	out := []*sharedAccount{}
+	byStore := map[int64]*sharedAccount{} // SharedFolders answers up to 10,000 folders
 	for _, sf := range sfs {
 		if sf.Folder.Deleted || sf.Store == nil {
 			continue
 		}
-		i := slices.IndexFunc(out, func(a *sharedAccount) bool { return a.st.ID == sf.Store.ID })
-		if i < 0 {
-			out = append(out, &sharedAccount{st: sf.Store})
-			i = len(out) - 1
+		a := byStore[sf.Store.ID]
+		if a == nil {
+			a = &sharedAccount{st: sf.Store}
+			byStore[sf.Store.ID] = a
+			out = append(out, a)
 		}
-		out[i].folders = append(out[i].folders, sf)
+		a.folders = append(a.folders, sf)
 	}
 	slices.SortFunc(out, func(a, b *sharedAccount) int { return cmpInt(a.st.ID, b.st.ID) })
 	arch, err := c.s.o.Store.UserArchive(c.ctx, c.p.Login)

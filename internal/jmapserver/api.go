@@ -68,11 +68,12 @@ type call struct {
 	s       *Server
 	p       *store.Principal
 	name    string
-	cap     string            // the method's capability
-	created map[string]string // creation ids of the request
-	acct    *store.Store      // the principal's private store, loaded once
-	shared  []*sharedAccount  // stores shared with the principal (accounts.go), loaded once
-	dir     []*principal      // the tenant's principals (principal.go), loaded once
+	cap     string                // the method's capability
+	created map[string]string     // creation ids of the request
+	acct    *store.Store          // the principal's private store, loaded once
+	shared  []*sharedAccount      // stores shared with the principal (accounts.go), loaded once
+	dir     []*principal          // the tenant's principals (principal.go), loaded once
+	dirKey  map[string]*principal // dir by id and by ACL subject
 	r       *http.Request
 }
 

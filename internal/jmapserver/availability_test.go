@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 // TestAvailabilityOfOthers: alice asks Principal/getAvailability for
@@ -105,4 +106,37 @@ func testAvailabilityOfOthers(t *testing.T, e *gwEnv) {
 	}
 	args["id"] = bobP
 	e.shErr("alice", "Principal/getAvailability", args, "forbidden")
+}
+
+// TestAvailabilityManyPeriods: busy periods are merged as they are read,
+// so many calendars of overlapping recurring events (more periods than
+// the bound before merging) answer their merged periods, and more
+// distinct periods than the bound are tooLarge.
+func TestAvailabilityManyPeriods(t *testing.T) {
+	e := newGWEnv(t, testenv.SQLite)
+	alice := e.acct("alice")
+	calF := e.folder("alice", store.SpecialCalendar)
+	create := func(n int, offsetMin int) {
+		t.Helper()
+		evs := map[string]any{}
+		for i := range n {
+			evs[fmt.Sprintf("e%d", i)] = map[string]any{
+				"calendarIds": map[string]any{fmt.Sprintf("C%d", calF.ID): true}, "title": "Hourly",
+				"start": fmt.Sprintf("2026-01-01T00:%02d:00", i*offsetMin), "timeZone": "Etc/UTC", "duration": "PT1M",
+				"recurrenceRules": []any{map[string]any{"frequency": "hourly"}}}
+		}
+		set := e.shMust("alice", "CalendarEvent/set", map[string]any{"accountId": alice, "create": evs})
+		if len(set["created"].(map[string]any)) != n {
+			t.Fatalf("CalendarEvent/set: %v", set)
+		}
+	}
+	args := map[string]any{"accountId": alice, "id": alice, "utcStart": "2026-01-01T00:00:00Z", "utcEnd": "2026-03-02T00:00:00Z"}
+	// 15 identical events of 1440 instances: 21600 periods, 1440 merged.
+	create(15, 0)
+	if got := e.shMust("alice", "Principal/getAvailability", args)["list"].([]any); len(got) != 1440 {
+		t.Fatalf("%d merged busy periods, want 1440", len(got))
+	}
+	// 8 more at minutes 0, 5, ..., 35: 8*1440 = 11520 distinct periods.
+	create(8, 5)
+	e.shErr("alice", "Principal/getAvailability", args, "tooLarge")
 }

@@ -1019,6 +1019,14 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 			}
 			if detail == nil {
 				periods = append(periods, ps...)
+				if len(periods) > 2*maxBusyPeriods {
+					// Merge as they come, so that memory stays
+					// bounded; too many even merged is tooLarge.
+					periods = groupware.MergePeriods(periods)
+					if len(list)+len(periods) > maxBusyPeriods {
+						return nil, jmap.Errorf("tooLarge", "more than %d busy periods: ask for a shorter window", maxBusyPeriods)
+					}
+				}
 				continue
 			}
 			for _, p := range ps {

@@ -286,14 +286,7 @@ func (es *esStream) flush() {
 				}
 				seq := a.pending
 				a.last, a.pending = seq, 0
-				changed := map[string]string{}
-				for _, t := range es.types {
-					// ShareNotification lives in the user's own account.
-					if a.own || t != "ShareNotification" {
-						changed[t] = jmap.FormatState(seq)
-					}
-				}
-				if len(changed) > 0 {
+				if changed := typeStates(es.types, a.own, seq); changed != nil {
 					out[a.id] = changed
 				}
 			}

@@ -19,6 +19,34 @@ import (
 var pushTypes = slices.Concat([]string{"Mailbox", "Email", "Thread", "EmailDelivery"}, groupwarePushTypes,
 	[]string{"ShareNotification"})
 
+// typeStates is one account's entry of a StateChange: every type of
+// types at state seq, but ShareNotification, which lives in the user's
+// own account only; nil when nothing is left.
+func typeStates(types []string, own bool, seq uint64) map[string]string {
+	var changed map[string]string
+	for _, t := range types {
+		if own || t != "ShareNotification" {
+			if changed == nil {
+				changed = map[string]string{}
+			}
+			changed[t] = jmap.FormatState(seq)
+		}
+	}
+	return changed
+}
+
+// stateChanges is a StateChange's changed map for the accounts that
+// moved (account id to position), own being the user's own account.
+func stateChanges(types []string, own string, changes map[string]uint64) map[string]any {
+	out := map[string]any{}
+	for a, seq := range changes {
+		if changed := typeStates(types, a == own, seq); changed != nil {
+			out[a] = changed
+		}
+	}
+	return out
+}
+
 // maxPing is the longest EventSource ping interval, in seconds.
 const maxPing = 3600
 
@@ -111,18 +139,7 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 	sp := newSharedPush(s, shared)
 	defer sp.close()
 	send := func(changes map[string]uint64) error {
-		out := map[string]any{}
-		for a, seq := range changes {
-			changed := map[string]string{}
-			for _, t := range types {
-				if a == acct || t != "ShareNotification" {
-					changed[t] = jmap.FormatState(seq)
-				}
-			}
-			if len(changed) > 0 {
-				out[a] = changed
-			}
-		}
+		out := stateChanges(types, acct, changes)
 		if len(out) == 0 {
 			return nil
 		}

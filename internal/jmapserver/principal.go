@@ -105,37 +105,34 @@ func (c *call) principals() ([]*principal, error) {
 		out = append(out, &principal{id: jmap.FormatID('G', g.ID), typ: "group", name: g.Name, email: g.Email,
 			subject: store.GroupSubject(strings.ToLower(g.Name)), listed: !g.Hidden})
 	}
-	c.dir = out
+	c.dir, c.dirKey = out, make(map[string]*principal, 2*len(out))
+	for _, p := range out {
+		// Ids (U…, G…) and subjects (user:…, group:…) never collide.
+		c.dirKey[p.id], c.dirKey[p.subject] = p, p
+	}
 	return out, nil
 }
 
 // principalBySubject finds the principal an ACL subject names.
 func (c *call) principalBySubject(subject string) (*principal, error) {
-	ps, err := c.principals()
-	if err != nil {
+	if _, err := c.principals(); err != nil {
 		return nil, err
 	}
-	subject = strings.ToLower(subject)
-	for _, p := range ps {
-		if p.subject == subject {
-			return p, nil
-		}
+	if !strings.Contains(subject, ":") {
+		return nil, nil
 	}
-	return nil, nil
+	return c.dirKey[strings.ToLower(subject)], nil
 }
 
 // principalByID finds a principal by id, listed or not.
 func (c *call) principalByID(id string) (*principal, error) {
-	ps, err := c.principals()
-	if err != nil {
+	if _, err := c.principals(); err != nil {
 		return nil, err
 	}
-	for _, p := range ps {
-		if p.id == id {
-			return p, nil
-		}
+	if strings.Contains(id, ":") {
+		return nil, nil
 	}
-	return nil, nil
+	return c.dirKey[id], nil
 }
 
 // principalAccounts are the accounts the user may use that hold a
@@ -242,23 +239,34 @@ func principalGet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return listGet(c, &a, state, all, "principals")
+}
+
+// listGet answers a /get from every object of the account, all (each
+// with its "id"): all of them when no ids are asked, within
+// maxObjectsInGet (RFC 8620 §5.1), else the asked ones.
+func listGet(c *call, a *getArgs, state string, all []map[string]any, noun string) (getResponse, error) {
 	res := getResponse{AccountID: a.AccountID, State: state, List: []any{}, NotFound: []string{}}
 	if a.IDs == nil {
 		if len(all) > c.s.o.MaxObjectsInGet {
-			return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d principals, at most %d (maxObjectsInGet): ask by ids", len(all), c.s.o.MaxObjectsInGet)
+			return res, jmap.Errorf(jmap.ErrRequestTooLarge, "%d %s, at most %d (maxObjectsInGet): ask by ids", len(all), noun, c.s.o.MaxObjectsInGet)
 		}
 		for _, o := range all {
 			res.List = append(res.List, pickProps(o, a.Properties))
 		}
 		return res, nil
 	}
+	byID := make(map[any]map[string]any, len(all))
+	for _, o := range all {
+		byID[o["id"]] = o
+	}
 	for _, id := range *a.IDs {
-		i := slices.IndexFunc(all, func(o map[string]any) bool { return o["id"] == id })
-		if i < 0 {
+		o, ok := byID[id]
+		if !ok {
 			res.NotFound = append(res.NotFound, id)
 			continue
 		}
-		res.List = append(res.List, pickProps(all[i], a.Properties))
+		res.List = append(res.List, pickProps(o, a.Properties))
 	}
 	return res, nil
 }

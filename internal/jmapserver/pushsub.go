@@ -561,18 +561,7 @@ func (s *Server) watchPush(storeID int64, login string) {
 				if types == nil {
 					types = pushTypes
 				}
-				out := map[string]any{}
-				for a, seq := range changes {
-					changed := map[string]string{}
-					for _, t := range types {
-						if a == own || t != "ShareNotification" {
-							changed[t] = jmap.FormatState(seq)
-						}
-					}
-					if len(changed) > 0 {
-						out[a] = changed
-					}
-				}
+				out := stateChanges(types, own, changes)
 				if len(out) == 0 {
 					continue
 				}

@@ -115,26 +115,7 @@ func shareNotificationGet(c *call, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := getResponse{AccountID: a.AccountID, State: jmap.FormatState(st.ModSeq), List: []any{}, NotFound: []string{}}
-	if a.IDs == nil {
-		if len(all) > c.s.o.MaxObjectsInGet {
-			// RFC 8620 §5.1: all of them only within maxObjectsInGet.
-			return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "%d share notifications, at most %d (maxObjectsInGet): ask by ids", len(all), c.s.o.MaxObjectsInGet)
-		}
-		for _, o := range all {
-			res.List = append(res.List, pickProps(o, a.Properties))
-		}
-		return res, nil
-	}
-	for _, id := range *a.IDs {
-		i := slices.IndexFunc(all, func(o map[string]any) bool { return o["id"] == id })
-		if i < 0 {
-			res.NotFound = append(res.NotFound, id)
-			continue
-		}
-		res.List = append(res.List, pickProps(all[i], a.Properties))
-	}
-	return res, nil
+	return listGet(c, &a, jmap.FormatState(st.ModSeq), all, "share notifications")
 }
 
 // shareNotificationChanges reads the notifications created or destroyed

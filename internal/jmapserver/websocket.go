@@ -257,7 +257,9 @@ func (ws *wsSession) pushState() string {
 // client's pushState recorded (all of them for one it cannot read).
 func (ws *wsSession) staleSince(old string) map[string]uint64 {
 	was := map[string]string{}
-	parts := strings.Split(old, ",")
+	// SplitN: a client's pushState of many commas costs no more than
+	// one too long to read.
+	parts := strings.SplitN(old, ",", maxPushedShared+2)
 	if len(parts) <= maxPushedShared+1 {
 		was[jmap.FormatID('A', ws.st.ID)] = parts[0]
 		for _, p := range parts[1:] {
@@ -292,19 +294,7 @@ func (ws *wsSession) pushed(seq uint64) error {
 // type asked for, ShareNotification only for the user's own account
 // (shares are notified to their grantee).
 func (ws *wsSession) stateChange(changes map[string]uint64) error {
-	own := jmap.FormatID('A', ws.st.ID)
-	out := map[string]any{}
-	for a, seq := range changes {
-		changed := map[string]string{}
-		for _, t := range ws.types {
-			if a == own || t != "ShareNotification" {
-				changed[t] = jmap.FormatState(seq)
-			}
-		}
-		if len(changed) > 0 {
-			out[a] = changed
-		}
-	}
+	out := stateChanges(ws.types, jmap.FormatID('A', ws.st.ID), changes)
 	if len(out) == 0 {
 		return nil
 	}

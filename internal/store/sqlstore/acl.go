@@ -77,17 +77,10 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 		}
 		if strings.HasPrefix(subj, "user:") && old != norm {
 			// RFC 9670 §4: the user whose rights changed learns it.
-			var sid int64
-			if err := t.row(`SELECT store_id FROM users WHERE login_lc = ?`, subj[5:]).Scan(&sid); err != nil && !isNoRows(err) {
-				return fmt.Errorf("store of %s: %w", subj, err)
-			}
-			if sid != 0 && sid != a.st.ID {
-				if sid != recipient {
-					if err := t.lockStore(sid); err != nil {
-						return err
-					}
-				}
-				if err := t.addShareNotification(sid, p.Login, a.st.ID, a.folder, old, norm); err != nil {
+			// subj is that user's login, lower-cased, as the lookup of
+			// recipient above, whose store is locked already.
+			if recipient != 0 && recipient != a.st.ID {
+				if err := t.addShareNotification(recipient, p.Login, a.st.ID, a.folder, old, norm); err != nil {
 					return err
 				}
 			}

@@ -200,6 +200,29 @@ var parseProperties = []string{"messageId", "inReplyTo", "references", "sender",
 // maxParseBytes bounds a blob Email/parse reads.
 const maxParseBytes = 50 << 20
 
+// readParseBlob reads a blob of the account whole for a /parse method
+// (Email/parse, MDN/parse): found is false when the account has no such
+// blob or may not read it (notFound); b is nil when the blob is larger
+// than limit (notParsable).
+func (c *call) readParseBlob(storeID int64, id string, limit int64) (b []byte, found bool, err error) {
+	rc, size, _, err := c.s.openBlob(c.ctx, storeID, id)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("blob %s: %w", id, err)
+	}
+	defer rc.Close()
+	if size > limit {
+		return nil, true, nil
+	}
+	b, err = io.ReadAll(io.LimitReader(rc, limit))
+	if err != nil {
+		return nil, true, fmt.Errorf("read blob %s: %w", id, err)
+	}
+	return b, true, nil
+}
+
 func emailParse(c *call, raw json.RawMessage) (any, error) {
 	var a emailParseArgs
 	if err := parseArgs(raw, &a); err != nil {
@@ -220,23 +243,17 @@ func emailParse(c *call, raw json.RawMessage) (any, error) {
 	parsed, notParsable, notFound := map[string]any{}, []string{}, []string{}
 	for _, id := range a.BlobIDs {
 		id = c.resolveID(id)
-		rc, size, _, err := c.s.openBlob(c.ctx, st.ID, id)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+		b, found, err := c.readParseBlob(st.ID, id, maxParseBytes)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
 			notFound = append(notFound, id)
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("blob %s: %w", id, err)
-		}
-		if size > maxParseBytes {
-			rc.Close()
+		if b == nil {
 			notParsable = append(notParsable, id)
 			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxParseBytes))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read blob %s: %w", id, err)
 		}
 		root, err := mime.Parse(b, mime.Limits{})
 		var le *mime.LimitError

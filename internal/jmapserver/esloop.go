@@ -66,6 +66,7 @@ type esLoop struct {
 	mu      sync.Mutex
 	streams map[*esStream]struct{}
 	started bool
+	shut    bool // Server.Close ran: no more streams
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -104,6 +105,16 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, p *store.P
 		return false
 	}
 	es.conn = conn
+	// In the loop before the headers go out, so Server.Close, which may
+	// run as soon as the client has them, ends it; busy holds off writes
+	// and probes until the headers are written.
+	es.busy = true
+	if !s.es.add(s, es) { // the server is closing
+		unsubscribe()
+		conn.Close()
+		s.release(s.streams, p.Login)
+		return true
+	}
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 200 OK\r\n")
 	h := w.Header().Clone()
@@ -118,25 +129,32 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, p *store.P
 	b.WriteString("\r\n")
 	conn.SetWriteDeadline(time.Now().Add(esWriteTimeout))
 	if _, err := conn.Write(b.Bytes()); err != nil {
-		unsubscribe()
-		conn.Close()
-		s.release(s.streams, p.Login)
+		es.close()
 		return true
 	}
 	es.mu.Lock()
+	es.busy = false
+	probe := es.probeReq // a sweep came during the headers
+	es.probeReq = false
 	if es.ping > 0 {
 		es.pingDue = time.Now().Add(es.ping)
 	}
 	es.mu.Unlock()
-	s.es.add(s, es)
+	if probe {
+		es.probe()
+	}
 	// A change between the subscription and now is pending already.
 	es.kick()
 	return true
 }
 
-func (l *esLoop) add(s *Server, es *esStream) {
+// add holds a stream in the loop; false once the loop is shut down.
+func (l *esLoop) add(s *Server, es *esStream) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.shut {
+		return false
+	}
 	if l.streams == nil {
 		l.streams = map[*esStream]struct{}{}
 	}
@@ -146,6 +164,7 @@ func (l *esLoop) add(s *Server, es *esStream) {
 		l.stop, l.done = make(chan struct{}), make(chan struct{})
 		go l.run(s)
 	}
+	return true
 }
 
 func (l *esLoop) remove(es *esStream) {
@@ -195,6 +214,7 @@ func (l *esLoop) run(s *Server) {
 // closeAll ends every stream (Server.Close).
 func (l *esLoop) closeAll() {
 	l.mu.Lock()
+	l.shut = true
 	started := l.started
 	if started {
 		close(l.stop)

@@ -2,6 +2,7 @@ package jmapserver_test
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -77,5 +78,36 @@ func TestEventSourceSlotsOfGoneClients(t *testing.T) {
 	// A held stream of the first batch got it too.
 	if typ, _ := readEvent(t, bufio.NewReader(held[2].Body)); typ != "state" {
 		t.Fatalf("held stream: %s", typ)
+	}
+}
+
+// Server.Close ends the held (hijacked) streams: net/http no longer
+// knows them, so only the server's own loop can (esloop.go closeAll).
+func TestEventSourceClosedByServerClose(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	req, _ := http.NewRequest("GET", e.url+"/jmap/eventsource/?types=*&closeafter=no&ping=0", nil)
+	req.SetBasicAuth("alice", password("alice"))
+	res, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("stream: %d", res.StatusCode)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, res.Body)
+		ended <- err
+	}()
+	e.h.Close()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("stream ended with %v, want its end (EOF)", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the held stream is still open after Server.Close")
 	}
 }

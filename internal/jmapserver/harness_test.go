@@ -48,6 +48,7 @@ type env struct {
 	db  *sqlstore.DB
 	hub *events.Hub
 	url string
+	h   *jmapserver.Server
 }
 
 func testLogger() *slog.Logger {
@@ -97,7 +98,7 @@ func newEnv(t testing.TB, opts ...func(*jmapserver.Options)) *env {
 	t.Cleanup(func() { h.Close() })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, hub: hub, url: srv.URL}
+	return &env{t: t, db: db, hub: hub, url: srv.URL, h: h}
 }
 
 func authenticator(b store.Backend) func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {

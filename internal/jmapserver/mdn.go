@@ -329,23 +329,17 @@ func mdnParse(c *call, raw json.RawMessage) (any, error) {
 	parsed, notParsable, notFound := map[string]any{}, []string{}, []string{}
 	for _, id := range a.BlobIDs {
 		id = c.resolveID(id)
-		rc, size, _, err := c.s.openBlob(c.ctx, st.ID, id)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission) {
+		b, found, err := c.readParseBlob(st.ID, id, maxMDNParseBytes)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
 			notFound = append(notFound, id)
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("blob %s: %w", id, err)
-		}
-		if size > maxMDNParseBytes {
-			rc.Close()
+		if b == nil {
 			notParsable = append(notParsable, id)
 			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxMDNParseBytes))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read blob %s: %w", id, err)
 		}
 		obj, ok, err := c.parseMDN(st, b)
 		if err != nil {

@@ -309,15 +309,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			b.WriteString(href(s.principalHref(u.Login)))
 			return ok(b.String())
 		case pCalUserType:
-			switch {
-			case u.Active:
-				return ok("INDIVIDUAL")
-			case u.Resource.Capacity > 1:
-				return ok("RESOURCE")
-			case u.Resource.AutoAccept || u.Resource.DeclineConflict || u.Resource.DeclineRecurring:
-				return ok("ROOM")
-			}
-			return ok("INDIVIDUAL")
+			return ok(u.CalendarUserType())
 		case pInboxURL:
 			return ok(href(s.homeHref(spaceCal, u.Login) + "inbox/"))
 		case pOutboxURL:

@@ -57,16 +57,13 @@ func (p *principal) subjectOrEmpty() string {
 // userPrincipalID is a user's principal id.
 func userPrincipalID(userID int64) string { return jmap.FormatID('U', userID) }
 
-// principalType follows the CalDAV calendar-user-type of the user
-// (davserver): equipment with a capacity is a resource, a room a
-// location, anyone else an individual.
+// principalType is the user's calendar user type (the one CalDAV's
+// calendar-user-type shows) in RFC 9670's words: a room is a location.
 func principalType(u *store.User) string {
-	switch {
-	case u.Active:
-		return "individual"
-	case u.Resource.Capacity > 1:
+	switch u.CalendarUserType() {
+	case "RESOURCE":
 		return "resource"
-	case u.Resource.AutoAccept || u.Resource.DeclineConflict || u.Resource.DeclineRecurring:
+	case "ROOM":
 		return "location"
 	}
 	return "individual"

@@ -85,6 +85,23 @@ type ResourceSettings struct {
 	Capacity         int // equipment capacity; 0 or 1 for a room
 }
 
+// CalendarUserType is the user's iCalendar CUTYPE (RFC 5545 §3.2.3), as
+// CalDAV's calendar-user-type and JMAP's Principal type show it: an
+// active user is an INDIVIDUAL; a non-active one with an equipment
+// capacity a RESOURCE, with meeting-request settings a ROOM; any other
+// (a shared mailbox) an INDIVIDUAL.
+func (u *User) CalendarUserType() string {
+	switch {
+	case u.Active:
+		return "INDIVIDUAL"
+	case u.Resource.Capacity > 1:
+		return "RESOURCE"
+	case u.Resource.AutoAccept || u.Resource.DeclineConflict || u.Resource.DeclineRecurring:
+		return "ROOM"
+	}
+	return "INDIVIDUAL"
+}
+
 // Quota holds the three quota levels in bytes; 0 means the level is off.
 type Quota struct {
 	Warn int64

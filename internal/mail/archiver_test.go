@@ -230,7 +230,7 @@ func (r *racer) ArchiveItems(ctx context.Context, folderID int64, uids []uint32,
 func TestArchiverResumes(t *testing.T) {
 	e, _, arch := archiveEnv(t)
 	inbox := e.special("alice", store.SpecialInbox)
-	const n = 450 // three batches
+	const n = 450  // three batches
 	var size int64 // of each message (all alike)
 	for i := range n {
 		size = e.put(inbox, fmt.Sprintf("m%03d", i), 10*day, 10).Size

@@ -62,19 +62,19 @@ func TestArchiveNamespace(t *testing.T) {
 	noperm(t, "[NOPERM]", c.fail("NO", `APPEND "Online Archive/Inbox" {%d+}`+"\r\n%s", len(testMsg(2)), testMsg(2)))
 	noperm(t, "[NOPERM]", c.fail("NO", `CREATE "Online Archive/Inbox/New"`))
 	c.fail("NO", `CREATE "Online Archive"`)
-	c.fail("NO", `DELETE "Online Archive/Inbox/2024"`)
-	c.fail("NO", `RENAME "Online Archive/Inbox/2024" "Online Archive/Inbox/2025"`)
-	c.fail("NO", `RENAME INBOX "Online Archive/Inbox/Mine"`)
-	c.fail("NO", `SETACL "Online Archive/Inbox" bob lr`)
+	noperm(t, "[NOPERM]", c.fail("NO", `DELETE "Online Archive/Inbox/2024"`))
+	noperm(t, "[NOPERM]", c.fail("NO", `RENAME "Online Archive/Inbox/2024" "Online Archive/Inbox/2025"`))
+	noperm(t, "[CANNOT]", c.fail("NO", `RENAME INBOX "Online Archive/Inbox/Mine"`))
+	noperm(t, "[NOPERM]", c.fail("NO", `SETACL "Online Archive/Inbox" bob lr`))
 	c.ok(`SELECT INBOX`)
-	c.fail("NO", `COPY 1 "Online Archive/Inbox"`)
+	noperm(t, "[NOPERM]", c.fail("NO", `COPY 1 "Online Archive/Inbox"`))
 	noperm(t, "[NOPERM]", c.fail("NO", `MOVE 1 "Online Archive/Inbox"`))
 
 	// Another user sees nothing of alice's archive.
 	b := e.login("bob")
 	mustNotHave(t, b.ok(`LIST "" "*"`), "Online Archive")
-	b.fail("NO", `SELECT "Online Archive/Inbox"`)
-	b.fail("NO", `SELECT "Other Users/alice/Online Archive/Inbox"`)
+	noperm(t, "[NONEXISTENT]", b.fail("NO", `SELECT "Online Archive/Inbox"`))
+	noperm(t, "[NONEXISTENT]", b.fail("NO", `SELECT "Other Users/alice/Online Archive/Inbox"`))
 }
 
 func noperm(t *testing.T, code, got string) {

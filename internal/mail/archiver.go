@@ -312,7 +312,7 @@ func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *arch
 		return 0, err
 	}
 	var todo []uint32
-	var size int64
+	size := map[uint32]int64{} // of the items to do, by UID
 	for _, it := range items {
 		if _, ok := done[it.ID]; ok {
 			continue
@@ -321,7 +321,7 @@ func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *arch
 			continue
 		}
 		todo = append(todo, it.UID)
-		size += it.Size
+		size[it.UID] = it.Size
 	}
 	if len(todo) > 0 {
 		dest, err := target.folder(ctx, path)
@@ -337,12 +337,17 @@ func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *arch
 			if err != nil {
 				return 0, err
 			}
+			// Counted from what was copied: a concurrent run may
+			// have taken some, and an interrupted run counts the
+			// batches it committed.
 			st.Archived += len(m)
+			for _, u := range m {
+				st.Bytes += size[u.From]
+			}
 			if end < len(todo) {
 				batch(int64(len(items)) * int64(end) / int64(len(todo)))
 			}
 		}
-		st.Bytes += size
 		if done, err = a.Store.ArchivedItems(ctx, f.ID); err != nil {
 			return 0, err
 		}

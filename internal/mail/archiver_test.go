@@ -216,28 +216,48 @@ func (c *cancelAfter) ArchiveItems(ctx context.Context, folderID int64, uids []u
 	return m, err
 }
 
+// racer is the real store, where another run archives the items just
+// before this one asks to.
+type racer struct{ mail.ArchiveStore }
+
+func (r *racer) ArchiveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]store.UIDMap, error) {
+	if _, err := r.ArchiveStore.ArchiveItems(ctx, folderID, uids, destID); err != nil {
+		return nil, err
+	}
+	return r.ArchiveStore.ArchiveItems(ctx, folderID, uids, destID)
+}
+
 func TestArchiverResumes(t *testing.T) {
 	e, _, arch := archiveEnv(t)
 	inbox := e.special("alice", store.SpecialInbox)
-	const n = 450 // three batches
+	const n = 450  // three batches
+	var size int64 // of each message (all alike)
 	for i := range n {
-		e.put(inbox, fmt.Sprintf("m%03d", i), 10*day, 10)
+		size = e.put(inbox, fmt.Sprintf("m%03d", i), 10*day, 10).Size
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a := &mail.Archiver{Store: &cancelAfter{ArchiveStore: e.db, n: 1, cancel: cancel}, Log: testLog()}
 	st, err := a.RunUser(ctx, "alice", nil)
-	if err == nil || st.Archived != 200 {
-		t.Fatalf("interrupted run: %+v %v", st, err)
+	if err == nil || st.Archived != 200 || st.Bytes != 200*size {
+		t.Fatalf("interrupted run: %+v %v (want %d bytes)", st, err, 200*size)
 	}
 	a.Store = e.db
 	st, err = a.RunUser(context.Background(), "alice", nil)
-	if err != nil || st.Archived != n-200 || st.Folders != 0 {
-		t.Fatalf("resumed run: %+v %v", st, err)
+	if err != nil || st.Archived != n-200 || st.Bytes != (n-200)*size || st.Folders != 0 {
+		t.Fatalf("resumed run: %+v %v (want %d bytes)", st, err, (n-200)*size)
 	}
 	got := e.archiveTree(arch.ID)["Inbox"]
 	if len(got) != n || len(slices.Compact(slices.Clone(got))) != n {
 		t.Fatalf("archive has %d items (%d distinct)", len(got), len(slices.Compact(slices.Clone(got))))
+	}
+	// A run that another run beats to an item counts neither it nor
+	// its bytes.
+	e.put(inbox, "late", 10*day, 10)
+	a.Store = &racer{ArchiveStore: e.db}
+	st, err = a.RunUser(context.Background(), "alice", nil)
+	if err != nil || st.Archived != 0 || st.Bytes != 0 {
+		t.Fatalf("run beaten by another: %+v %v", st, err)
 	}
 }
 

@@ -272,19 +272,9 @@ func (d *DB) StubItem(ctx context.Context, itemID int64, content io.Reader) (*st
 	}
 	var out *store.Item
 	err = d.write(ctx, func(t *tx) error {
-		if err := t.lockFolders(folderID); err != nil {
-			return err
-		}
-		a, err := t.folderAccess(p, folderID, "it", false)
+		a, old, err := t.replaceableItem(p, folderID, itemID)
 		if err != nil {
 			return err
-		}
-		old, err := t.liveItemByID(itemID)
-		if err != nil {
-			return err
-		}
-		if old.FolderID != folderID {
-			return fmt.Errorf("item %d moved: %w", itemID, store.ErrNotFound)
 		}
 		var archiveItem int64
 		var stubbed int
@@ -295,17 +285,7 @@ func (d *DB) StubItem(ctx context.Context, itemID int64, content io.Reader) (*st
 		if err != nil {
 			return err
 		}
-		seq, err := t.nextModSeq(a.st.ID, 1)
-		if err != nil {
-			return err
-		}
-		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, t.now(), int64(seq), old.ID); err != nil {
-			return err
-		}
-		if err := t.removeItems(a.st, folderID, []*store.Item{old}, seq); err != nil {
-			return err
-		}
-		if err := t.refNew(c); err != nil {
+		if err := t.retireItem(a, old, c); err != nil {
 			return err
 		}
 		out, err = t.addThreadedItem(a.st, folderID, c.id, c.size, old.Flags, old.InternalDate.UnixMicro(), objIndex{}, old.ThreadID, nil)

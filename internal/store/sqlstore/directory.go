@@ -202,11 +202,12 @@ func (t *tx) groupMembers(gid int64) ([]*store.User, error) {
 // fillChunk bounds the users fillUsers reads in one statement.
 const fillChunk = 512
 
-// fillUsers is fillUser for up to fillChunk users in one statement. The
-// id list is padded (repeating an id) to 8, 64 or 512 entries, so that
-// few distinct statements are prepared.
+// fillUsers reads the aliases, send-as delegates and groups of up to
+// fillChunk users in one statement, each list in the order it had when
+// read on its own. The id list is padded (repeating an id) to 1, 8, 64
+// or 512 entries, so that few distinct statements are prepared.
 func (t *tx) fillUsers(us []*store.User) error {
-	n := 8
+	n := 1
 	for n < len(us) {
 		n *= 8
 	}

@@ -49,6 +49,23 @@ func (t *tx) resolveTenant(p *store.Principal, name string) (*store.Tenant, erro
 	return t.visibleTenant(p, name)
 }
 
+// administeredGroup returns a group of tenant ("" = the principal's
+// own) with the tenant, for an administrator of that tenant.
+func (t *tx) administeredGroup(p *store.Principal, tenant, name string) (*store.Tenant, *store.Group, error) {
+	tn, err := t.resolveTenant(p, tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.AdministersTenant(tn.ID) {
+		return nil, nil, fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
+	}
+	g, err := t.groupByName(tn.ID, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tn, g, nil
+}
+
 // CreateGroup implements store.Directory.
 func (d *DB) CreateGroup(ctx context.Context, tenant string, g store.Group) (*store.Group, error) {
 	p, err := store.Require(ctx)
@@ -178,14 +195,7 @@ func (d *DB) DeleteGroup(ctx context.Context, tenant, name string) error {
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
-		tn, err := t.resolveTenant(p, tenant)
-		if err != nil {
-			return err
-		}
-		if !p.AdministersTenant(tn.ID) {
-			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
-		}
-		g, err := t.groupByName(tn.ID, name)
+		_, g, err := t.administeredGroup(p, tenant, name)
 		if err != nil {
 			return err
 		}
@@ -218,14 +228,7 @@ func (d *DB) UpdateGroup(ctx context.Context, tenant, name string, u store.Group
 	}
 	var out *store.Group
 	err = d.write(ctx, func(t *tx) error {
-		tn, err := t.resolveTenant(p, tenant)
-		if err != nil {
-			return err
-		}
-		if !p.AdministersTenant(tn.ID) {
-			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
-		}
-		g, err := t.groupByName(tn.ID, name)
+		tn, g, err := t.administeredGroup(p, tenant, name)
 		if err != nil {
 			return err
 		}
@@ -308,14 +311,7 @@ func (d *DB) groupMember(ctx context.Context, tenant, group, login string, add b
 		return err
 	}
 	return d.write(ctx, func(t *tx) error {
-		tn, err := t.resolveTenant(p, tenant)
-		if err != nil {
-			return err
-		}
-		if !p.AdministersTenant(tn.ID) {
-			return fmt.Errorf("not an administrator of tenant %q: %w", tn.Name, store.ErrPermission)
-		}
-		g, err := t.groupByName(tn.ID, group)
+		tn, g, err := t.administeredGroup(p, tenant, group)
 		if err != nil {
 			return err
 		}

@@ -136,19 +136,9 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 	}
 	var out *store.Item
 	err = d.write(ctx, func(t *tx) error {
-		if err := t.lockFolders(folderID); err != nil {
-			return err
-		}
-		a, err := t.folderAccess(p, folderID, "it", false)
+		a, old, err := t.replaceableItem(p, folderID, itemID)
 		if err != nil {
 			return err
-		}
-		old, err := t.liveItemByID(itemID)
-		if err != nil {
-			return err
-		}
-		if old.FolderID != folderID {
-			return fmt.Errorf("item %d moved: %w", itemID, store.ErrNotFound)
 		}
 		if err := t.uniqueObjectUID(a.folder, ix.uid, old.ID); err != nil {
 			return err
@@ -156,17 +146,7 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 		if err := t.checkHardQuota(a.st, c.size-old.Size); err != nil {
 			return err
 		}
-		seq, err := t.nextModSeq(a.st.ID, 1)
-		if err != nil {
-			return err
-		}
-		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, t.now(), int64(seq), old.ID); err != nil {
-			return err
-		}
-		if err := t.removeItems(a.st, folderID, []*store.Item{old}, seq); err != nil {
-			return err
-		}
-		if err := t.refNew(c); err != nil {
+		if err := t.retireItem(a, old, c); err != nil {
 			return err
 		}
 		if ix.name == "" {
@@ -176,6 +156,45 @@ func (d *DB) ReplaceItem(ctx context.Context, itemID int64, it store.NewItem) (*
 		return err
 	})
 	return out, err
+}
+
+// replaceableItem locks folderID, where item itemID was found by an
+// earlier transaction (ReplaceItem, StubItem), checks the insert and
+// delete rights on it, and returns the item, live; ErrNotFound when it
+// has gone or moved since.
+func (t *tx) replaceableItem(p *store.Principal, folderID, itemID int64) (*access, *store.Item, error) {
+	if err := t.lockFolders(folderID); err != nil {
+		return nil, nil, err
+	}
+	a, err := t.folderAccess(p, folderID, "it", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	old, err := t.liveItemByID(itemID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if old.FolderID != folderID {
+		return nil, nil, fmt.Errorf("item %d moved: %w", itemID, store.ErrNotFound)
+	}
+	return a, old, nil
+}
+
+// retireItem deletes old, an item being replaced, through the change
+// journal, and references c, its replacement's content, which the
+// caller then adds.
+func (t *tx) retireItem(a *access, old *store.Item, c content) error {
+	seq, err := t.nextModSeq(a.st.ID, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, t.now(), int64(seq), old.ID); err != nil {
+		return err
+	}
+	if err := t.removeItems(a.st, old.FolderID, []*store.Item{old}, seq); err != nil {
+		return err
+	}
+	return t.refNew(c)
 }
 
 // liveItemByID loads a live item; ErrNotFound when it is deleted or gone.

@@ -195,36 +195,3 @@ WHERE id = ?::bigint RETURNING highestmodseq`,
 	}
 	return nil
 }
-
-// fillUserOnce reads a user's aliases, send-as delegates and groups in one
-// statement, each list in the order it had when read on its own.
-func (t *tx) fillUserOnce(u *store.User) error {
-	rows, err := t.query(`SELECT 1 AS k, address AS v, address AS o FROM addresses WHERE user_id = ? AND is_primary = 0
-UNION ALL SELECT 2, x.login, x.login FROM sendas s JOIN users x ON x.id = s.delegate_id WHERE s.user_id = ?
-UNION ALL SELECT 3, g.name, g.name_lc FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = ?
-ORDER BY k, o`, u.ID, u.ID, u.ID)
-	if err != nil {
-		return fmt.Errorf("user %q: aliases, send-as and groups: %w", u.Login, err)
-	}
-	defer rows.Close()
-	u.Aliases, u.SendAs, u.Groups = nil, nil, nil
-	for rows.Next() {
-		var k int
-		var v, o string
-		if err := rows.Scan(&k, &v, &o); err != nil {
-			return fmt.Errorf("user %q: %w", u.Login, err)
-		}
-		switch k {
-		case 1:
-			u.Aliases = append(u.Aliases, v)
-		case 2:
-			u.SendAs = append(u.SendAs, v)
-		case 3:
-			u.Groups = append(u.Groups, v)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("user %q: %w", u.Login, err)
-	}
-	return nil
-}

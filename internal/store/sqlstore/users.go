@@ -69,12 +69,12 @@ func (t *tx) userByID(id int64) (*store.User, error) {
 	return u, err
 }
 
-// fillUser loads aliases, send-as delegates and groups (fillUserOnce).
+// fillUser loads aliases, send-as delegates and groups in one statement
+// (fillUsers).
 func (t *tx) fillUser(u *store.User) error {
-	if err := t.fillUserOnce(u); err != nil {
-		return err
+	if err := t.fillUsers([]*store.User{u}); err != nil {
+		return fmt.Errorf("user %q: %w", u.Login, err)
 	}
-	u.Groups = append([]string{store.EveryoneGroup}, u.Groups...)
 	return nil
 }
 

@@ -126,11 +126,6 @@ func testArchives(t *testing.T, in *Instance) {
 			t.Errorf("alice's %s in her archive: %v", what, err)
 		}
 	}
-	// The archive does not count against alice's quota.
-	if qs := must(b.StoreQuota(f.alice, f.aliceStore.ID)); qs.Messages != 2 {
-		t.Fatalf("private store counts %d messages", qs.Messages)
-	}
-
 	// Stubbing replaces the original, keeping flags and date, and the
 	// stub is known as archived (not archived again).
 	recs := must(b.ArchivedItems(sys, f.aliceInbox.ID))
@@ -183,6 +178,16 @@ func testArchives(t *testing.T, in *Instance) {
 	if total != 1 || len(must(b.ListItems(sys, root.ID, 0, 0))) != 3 {
 		t.Fatalf("concurrent archivers copied %d", total)
 	}
+
+	// The archive is not held to alice's quota: with a hard quota her
+	// private store is over, her archive is still written.
+	yes, no, hard, zero := true, false, int64(1), int64(0)
+	must(b.UpdateUser(sys, "alice", store.UserUpdate{QuotaOverride: &yes, QuotaHard: &hard}))
+	if _, err := b.AppendItem(sys, f.aliceInbox.ID, store.NewItem{Content: strings.NewReader(msg(4))}); !errors.Is(err, store.ErrOverQuota) {
+		t.Fatalf("append to alice's inbox over quota: %v", err)
+	}
+	must(b.AppendItem(sys, root.ID, store.NewItem{Content: strings.NewReader(msg(4))}))
+	must(b.UpdateUser(sys, "alice", store.UserUpdate{QuotaOverride: &no, QuotaHard: &zero}))
 
 	// Detaching keeps the store as an orphan; a new archive can be
 	// attached; the orphan cannot be hooked as a private store.

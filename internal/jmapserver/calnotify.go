@@ -194,7 +194,7 @@ func (c *call) foldNotifications(folder int64, chs []store.Change) []*notificati
 		default:
 			continue
 		}
-		if ch.Actor == c.p.Login {
+		if ch.Actor == c.p.Login || ch.Actor == store.ActorUnrecorded {
 			continue
 		}
 		out = append(out, n)

@@ -449,9 +449,16 @@ type Change struct {
 	// Actor is the login of the user whose request made the change (the
 	// principal's, or the one the system principal acted for:
 	// Principal.ActorLogin); "" for changes no user asked for (delivery,
-	// jobs) and for entries written before actors were recorded.
+	// jobs); ActorUnrecorded for entries written before actors were
+	// recorded (schema version 20).
 	Actor string
 }
+
+// ActorUnrecorded is the Actor of journal entries older than the actor
+// column: who made them is not known, so nothing is told of them as
+// another user's change (JMAP's CalendarEventNotification). No login can
+// take this form.
+const ActorUnrecorded = "(unrecorded)"
 
 // SpamLearnKey is the RecordOnce key saying that an item was trained (or
 // needs no training) as "spam" or "ham" by spam learning (mail.Learner).

@@ -395,4 +395,10 @@ CREATE INDEX archived_store ON archived (store_id);
 	// user, which the primary key (tenant_id, user_id) serves only by
 	// scanning it whole, a cost that grows with the number of tenants.
 	`CREATE INDEX tenant_admins_user ON tenant_admins (user_id)`,
+	// 20: journal entries from before migration 17 recorded no actor ('');
+	// they are marked as unrecorded (store.ActorUnrecorded), so that an
+	// upgraded store does not show its whole calendar history as other
+	// users' changes. (On a database that ran 17 earlier, the no-actor
+	// entries written since are marked too: they are at most days old.)
+	`UPDATE changes SET actor = '(unrecorded)' WHERE actor = ''`,
 }

@@ -229,6 +229,17 @@ func TestUpgradeFromV2Fixture(t *testing.T) {
 	// The upgraded database takes new writes: a new message gets the next UID.
 	st, _ := db.UserStore(ctx, "alice")
 	all, _ := db.ListFolders(ctx, st.ID)
+	// The journal from before actors were recorded says so, so that no
+	// old calendar change is shown as another user's (CalendarEventNotification).
+	chs, err := db.FolderChanges(ctx, folderPaths(all)["Calendar"].ID, 0, 100)
+	if err != nil || len(chs) == 0 {
+		t.Fatalf("calendar journal: %d entries, %v", len(chs), err)
+	}
+	for _, c := range chs {
+		if c.Actor != store.ActorUnrecorded {
+			t.Errorf("old journal entry %+v: actor %q, want %q", c, c.Actor, store.ActorUnrecorded)
+		}
+	}
 	inbox := folderPaths(all)["Inbox"]
 	it, err := db.AppendItem(ctx, inbox.ID, store.NewItem{Content: strings.NewReader("Subject: after upgrade\r\n\r\nhi\r\n")})
 	if err != nil {

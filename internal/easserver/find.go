@@ -34,7 +34,7 @@ func find(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if q == "" && galCrit != nil {
 		q = strings.ToLower(strings.TrimSpace(query.Content()))
 	}
-	if q == "" || len(q) > 256 {
+	if q == "" || len(q) > maxFreeText {
 		return resp.Add(fd("Status", "2")), nil
 	}
 	from, to, ok := searchRange(crit.Child("Options").ChildText("Range"))
@@ -67,7 +67,7 @@ func find(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !ok || len(q) > maxFreeText {
+		if !ok {
 			return resp.Add(fd("Status", "2")), nil
 		}
 		hits, err := c.mailMatches(folders, mailQuery{texts: []string{q}})

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,21 +78,8 @@ func TestWebAdminE2E(t *testing.T) {
 		t.Fatalf("cross-site admin request: %d %s", st, b)
 	}
 
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-admin-e2e-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "admin.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE="+base, "IMAP="+imapAddr, "TADMIN=tad", "TADMIN_PW=pw-tad-12345",
-		"ROOT=sysop", "ROOT_PW=pw-sysop-12345", "OTHER=gina", "USER=olly", "USER_PW=pw-olly-12345",
-		"ARTIFACTS="+artefacts, "CHROMIUM="+chromium, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/admin.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
-	}
+	out := runWebE2E(t, node, chromium, webDir, "admin.mjs", "web-admin-e2e",
+		"BASE="+base, "IMAP="+imapAddr, "TADMIN=tad", "TADMIN_PW=pw-tad-12345", "ROOT=sysop", "ROOT_PW=pw-sysop-12345", "OTHER=gina", "USER=olly", "USER_PW=pw-olly-12345")
 
 	// The user the tenant admin made, with the quota, in their tenant.
 	var u struct {
@@ -118,7 +104,7 @@ func TestWebAdminE2E(t *testing.T) {
 	}
 	// The revoked app password no longer opens IMAP.
 	var secret string
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(l, "APPPW="); ok {
 			secret = s
 		}

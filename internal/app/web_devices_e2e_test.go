@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,20 +82,8 @@ func TestWebDevicesE2E(t *testing.T) {
 		register(d)
 	}
 
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-devices-e2e-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "devices.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE="+base, "USER=pat", "USER_PW=pw-pat-12345", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium,
-		"FULL="+iphone.id, "ACCOUNT="+outlook.id, "REMOVE="+android.id, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/devices.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots in %s", err, artefacts)
-	}
+	runWebE2E(t, node, chromium, webDir, "devices.mjs", "web-devices-e2e",
+		"BASE="+base, "USER=pat", "USER_PW=pw-pat-12345", "FULL="+iphone.id, "ACCOUNT="+outlook.id, "REMOVE="+android.id)
 
 	// The next Provision of each wiped device carries the wipe.
 	if x, _ := post(iphone, "Provision", fmt.Sprintf(provDoc, "")); !strings.Contains(x, "<RemoteWipe/>") {

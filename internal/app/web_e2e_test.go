@@ -64,6 +64,63 @@ func webE2ETools(t *testing.T) (node, chromium, webDir string) {
 	return node, chromium, webDir
 }
 
+// jmapMailUsing is the "using" member of a JMAP mail request.
+const jmapMailUsing = `"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"]`
+
+// webJMAP is the JMAP client a browser test seeds its mailbox with: call
+// makes one request as login (Basic auth) and fails the test on an error
+// or an answer other than 2xx with JSON; acct is the user's mail account
+// and inbox the id of their Inbox.
+func webJMAP(t *testing.T, base, login, pw string) (call func(method, path, ctype, body string) map[string]any, acct, inbox string) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	call = func(method, path, ctype, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.SetBasicAuth(login, pw)
+		req.Header.Set("Content-Type", ctype)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, err)
+		}
+		return out
+	}
+	sess := call("GET", "/jmap/session", "application/json", "")
+	acct = sess["primaryAccounts"].(map[string]any)["urn:ietf:params:jmap:mail"].(string)
+	mb := call("POST", "/jmap/api/", "application/json", `{`+jmapMailUsing+`,"methodCalls":[["Mailbox/query",{"accountId":"`+acct+`","filter":{"role":"inbox"}},"q"]]}`)
+	inbox = mb["methodResponses"].([]any)[0].([]any)[1].(map[string]any)["ids"].([]any)[0].(string)
+	return call, acct, inbox
+}
+
+// runWebE2E runs web/e2e/<script> in node against Chromium, with env
+// (and ARTIFACTS, CHROMIUM, SHOTS), and fails the test unless it ends
+// with OK; it returns what the script printed. Screenshots and the trace
+// go under ROOST_TEST_ARTIFACTS (or the temporary directory), in
+// name-<time>.
+func runWebE2E(t *testing.T, node, chromium, webDir, script, name string, env ...string) string {
+	t.Helper()
+	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
+	if artefacts == "" {
+		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
+	}
+	artefacts = filepath.Join(artefacts, name+"-"+time.Now().UTC().Format("20060102T150405"))
+	cmd := exec.Command(node, filepath.Join(webDir, "e2e", script))
+	cmd.Dir = webDir
+	cmd.Env = append(append(os.Environ(), env...), "ARTIFACTS="+artefacts, "CHROMIUM="+chromium,
+		"SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("web/e2e/%s:\n%s", script, out)
+	if err != nil || !strings.Contains(string(out), "\nOK\n") {
+		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
+	}
+	return string(out)
+}
+
 // remoteServer stands for the rest of the internet: tracking pixels and
 // style sheets a hostile message points at, and a cross-site page that
 // frames the app and posts a form at it. It counts the hits on every path
@@ -186,20 +243,8 @@ func TestWebClientE2E(t *testing.T) {
 	base := "https://" + httpsAddr
 	checkCSRF(t, base)
 
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-e2e-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "mail.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE="+base, "EVIL="+remoteURL, "USER=bob", "PASS=pw-bob-web-1",
-		"RCPT=carol@example.org", "TOTP_USER=dana", "TOTP_PASS=pw-dana-1", "TOTP_KEY="+totp.Key, "ARTIFACTS="+artefacts, "CHROMIUM="+chromium, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/mail.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
-	}
+	runWebE2E(t, node, chromium, webDir, "mail.mjs", "web-e2e",
+		"BASE="+base, "EVIL="+remoteURL, "USER=bob", "PASS=pw-bob-web-1", "RCPT=carol@example.org", "TOTP_USER=dana", "TOTP_PASS=pw-dana-1", "TOTP_KEY="+totp.Key)
 	if h := remote.Hits(); len(h) == 0 {
 		t.Errorf("the allowed remote image never reached the remote server")
 	} else {
@@ -503,28 +548,7 @@ func TestWebClientBigMailbox(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"big","email":"big@example.org","password":"pw-big-1"}`, 201)
 	base := "https://" + httpsAddr
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	call := func(method, path, ctype, body string) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.SetBasicAuth("big", "pw-big-1")
-		req.Header.Set("Content-Type", ctype)
-		res, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode/100 != 2 {
-			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, err)
-		}
-		return out
-	}
-	sess := call("GET", "/jmap/session", "application/json", "")
-	acct := sess["primaryAccounts"].(map[string]any)["urn:ietf:params:jmap:mail"].(string)
-	using := `"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"]`
-	mb := call("POST", "/jmap/api/", "application/json", `{`+using+`,"methodCalls":[["Mailbox/query",{"accountId":"`+acct+`","filter":{"role":"inbox"}},"q"]]}`)
-	inbox := mb["methodResponses"].([]any)[0].([]any)[1].(map[string]any)["ids"].([]any)[0].(string)
+	call, acct, inbox := webJMAP(t, base, "big", "pw-big-1")
 	up := call("POST", "/jmap/upload/"+acct+"/", "message/rfc822",
 		"From: Sender <sender@example.net>\r\nTo: big@example.org\r\nSubject: One of many\r\n\r\nA message in a big mailbox.\r\n")
 	blob := up["blobId"].(string)
@@ -539,7 +563,7 @@ func TestWebClientBigMailbox(t *testing.T) {
 			fmt.Fprintf(&b, `"k%d":{"blobId":%q,"mailboxIds":{%q:true},"keywords":{"$seen":true},"receivedAt":%q}`,
 				k, blob, inbox, start.Add(time.Duration(k)*time.Minute).Format(time.RFC3339))
 		}
-		res := call("POST", "/jmap/api/", "application/json", `{`+using+`,"methodCalls":[["Email/import",{"accountId":"`+acct+`","emails":{`+b.String()+`}},"i"]]}`)
+		res := call("POST", "/jmap/api/", "application/json", `{`+jmapMailUsing+`,"methodCalls":[["Email/import",{"accountId":"`+acct+`","emails":{`+b.String()+`}},"i"]]}`)
 		r := res["methodResponses"].([]any)[0].([]any)
 		if r[0] != "Email/import" {
 			t.Fatalf("import: %v", r[1])
@@ -550,20 +574,8 @@ func TestWebClientBigMailbox(t *testing.T) {
 	}
 	t.Logf("seeded %d messages in %v", n, time.Since(seeded).Round(time.Millisecond))
 
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-big-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "biglist.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE="+base, "USER=big", "PASS=pw-big-1", "TOTAL="+fmt.Sprint(n),
-		"ARTIFACTS="+artefacts, "CHROMIUM="+chromium)
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/biglist.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
-	}
+	runWebE2E(t, node, chromium, webDir, "biglist.mjs", "web-big",
+		"BASE="+base, "USER=big", "PASS=pw-big-1", "TOTAL="+fmt.Sprint(n))
 }
 
 // TestWebClientUndoSend: with jmap_send_delay, the web client's "Sending…
@@ -578,19 +590,8 @@ func TestWebClientUndoSend(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","password":"pw-bob-web-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","password":"pw-carol-1"}`, 201)
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-undo-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "undo.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE=https://"+httpsAddr, "USER=bob", "PASS=pw-bob-web-1", "RCPT=carol@example.org", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium)
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/undo.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
-	}
+	runWebE2E(t, node, chromium, webDir, "undo.mjs", "web-undo",
+		"BASE=https://"+httpsAddr, "USER=bob", "PASS=pw-bob-web-1", "RCPT=carol@example.org")
 	conn, err := net.Dial("tcp", imapAddr)
 	if err != nil {
 		t.Fatal(err)

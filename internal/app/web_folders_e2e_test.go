@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,20 +34,8 @@ func TestWebClientFolders(t *testing.T) {
 		adminCall(t, c, "POST", "/v1/deliver?rcpt=fay@example.org", msg, 201)
 	}
 
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-folders-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "folders.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE=https://"+httpsAddr, "USER=fay", "PASS=pw-fay-1", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium,
-		"SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/folders.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
-	}
+	runWebE2E(t, node, chromium, webDir, "folders.mjs", "web-folders",
+		"BASE=https://"+httpsAddr, "USER=fay", "PASS=pw-fay-1")
 
 	// Over IMAP: the tree the browser left, and the moved messages.
 	conn, err := net.Dial("tcp", imapAddr)

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,20 +31,8 @@ func TestWebClientGroupware(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/users", `{"login":"ben","email":"ben@example.org","name":"Ben Guest","password":"pw-ben-cal-1"}`, 201)
 	base := "https://" + httpsAddr
 
-	artefacts := os.Getenv("ROOST_TEST_ARTIFACTS")
-	if artefacts == "" {
-		artefacts = filepath.Join(os.TempDir(), "roost-test-artifacts")
-	}
-	artefacts = filepath.Join(artefacts, "web-groupware-"+time.Now().UTC().Format("20060102T150405"))
-	cmd := exec.Command(node, filepath.Join(webDir, "e2e", "groupware.mjs"))
-	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BASE="+base, "USER=ann", "PASS=pw-ann-cal-1", "GUEST=ben", "GUEST_PASS=pw-ben-cal-1",
-		"GUEST_ADDR=ben@example.org", "ARTIFACTS="+artefacts, "CHROMIUM="+chromium, "SHOTS="+os.Getenv("ROOST_WEB_SCREENSHOTS"))
-	out, err := cmd.CombinedOutput()
-	t.Logf("web/e2e/groupware.mjs:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "\nOK\n") {
-		t.Fatalf("browser test failed (%v); screenshots and trace in %s", err, artefacts)
-	}
+	runWebE2E(t, node, chromium, webDir, "groupware.mjs", "web-groupware",
+		"BASE="+base, "USER=ann", "PASS=pw-ann-cal-1", "GUEST=ben", "GUEST_PASS=pw-ben-cal-1", "GUEST_ADDR=ben@example.org")
 
 	// Over JMAP, as a JMAP client would see it.
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}

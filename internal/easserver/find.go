@@ -34,7 +34,7 @@ func find(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	if q == "" && galCrit != nil {
 		q = strings.ToLower(strings.TrimSpace(query.Content()))
 	}
-	if q == "" || len(q) > 256 {
+	if q == "" || len(q) > maxFreeText {
 		return resp.Add(fd("Status", "2")), nil
 	}
 	from, to, ok := searchRange(crit.Child("Options").ChildText("Range"))
@@ -67,27 +67,25 @@ func find(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !ok || len(q) > maxFreeText {
+		if !ok {
 			return resp.Add(fd("Status", "2")), nil
 		}
 		hits, err := c.mailMatches(folders, mailQuery{texts: []string{q}})
 		if err != nil {
 			return nil, err
 		}
+		page := hits[min(from, len(hits)):min(to+1, len(hits))]
+		headers, err := c.findHeaders(page)
+		if err != nil {
+			return nil, err
+		}
 		for i, h := range hits {
-			if i < from || i > to {
-				total++
+			hd := headers[h.f.ID][h.it.UID]
+			if i < from || i > to || hd == nil {
+				total++ // outside the range, or expunged since: counted, not shown
 				continue
 			}
-			r, err := c.findResult(h)
-			if err != nil {
-				return nil, err
-			}
-			if r == nil {
-				total++ // expunged since: counted, not shown
-				continue
-			}
-			add(r)
+			add(findResult(h, hd))
 		}
 	}
 	if total > from {
@@ -97,17 +95,35 @@ func find(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	return resp.Add(fd("Status", "1"), out), nil
 }
 
+// findHeaders reads the stored headers of the hits of a page, one
+// MessageMetas per folder (a page holds at most maxSearchResults); a hit
+// expunged meanwhile has none.
+func (c *call) findHeaders(hits []mailHit) (map[int64]map[uint32][]byte, error) {
+	uids := map[int64][]uint32{}
+	for _, h := range hits {
+		uids[h.f.ID] = append(uids[h.f.ID], h.it.UID)
+	}
+	out := map[int64]map[uint32][]byte{}
+	for folderID, us := range uids {
+		slices.Sort(us)
+		metas, err := c.s.o.Store.MessageMetas(c.ctx, folderID, us)
+		if err != nil {
+			return nil, err
+		}
+		out[folderID] = map[uint32][]byte{}
+		for _, m := range metas {
+			if m.Summary != nil && m.Summary.Header != nil {
+				out[folderID][m.UID] = m.Summary.Header
+			}
+		}
+	}
+	return out, nil
+}
+
 // findResult renders a hit as a Find Result from the message's stored
-// header (nil when it has gone meanwhile).
-func (c *call) findResult(h mailHit) (*wbxml.Node, error) {
-	metas, err := c.s.o.Store.MessageMetas(c.ctx, h.f.ID, []uint32{h.it.UID})
-	if err != nil {
-		return nil, err
-	}
-	if len(metas) == 0 || metas[0].Summary == nil || metas[0].Summary.Header == nil {
-		return nil, nil
-	}
-	hd, _ := mime.ParseHeader(metas[0].Summary.Header, 200)
+// header.
+func findResult(h mailHit, header []byte) *wbxml.Node {
+	hd, _ := mime.ParseHeader(header, 200)
 	dec := func(n string) string { return strings.ToValidUTF8(mime.DecodeHeaderValue(hd.Get(n)), "\uFFFD") }
 	props := wbxml.El(eas.Find, "Properties", em("Subject", dec("Subject")), em("From", dec("From")),
 		em("DisplayTo", displayNames(hd.Get("To"))), fd("DisplayCc", displayNames(hd.Get("Cc"))),
@@ -115,5 +131,5 @@ func (c *call) findResult(h mailHit) (*wbxml.Node, error) {
 	ct := strings.ToLower(hd.Get("Content-Type"))
 	props.Add(fd("HasAttachments", b01(strings.HasPrefix(strings.TrimSpace(ct), "multipart/mixed"))))
 	return wbxml.El(eas.Find, "Result", as("Class", "Email"), as("ServerId", serverID(h.f.ID, h.it.UID)),
-		as("CollectionId", strconv.FormatInt(h.f.ID, 10)), props), nil
+		as("CollectionId", strconv.FormatInt(h.f.ID, 10)), props)
 }

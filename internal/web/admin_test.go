@@ -286,6 +286,12 @@ func TestWebDirectory(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, `"email":"ada@`) || strings.Contains(body, "alice@") {
 		t.Fatalf("directory q=ad: %d %s", res.StatusCode, body)
 	}
+	// A shared mailbox (a user that does not log in but receives mail)
+	// is in the GAL, as in ActiveSync's: the composer suggests it too.
+	e.st.User(t, "acme", store.User{Login: "support", FullName: "Support desk"}, "")
+	if res, body := e.do("GET", "/web/api/directory?q=support", "", alice); res.StatusCode != 200 || !strings.Contains(body, `"email":"support@acme.test"`) {
+		t.Fatalf("shared mailbox not suggested: %d %s", res.StatusCode, body)
+	}
 	if res, body := e.do("GET", "/web/api/directory?q=gi", "", alice); res.StatusCode != 200 || strings.TrimSpace(body) != "[]" {
 		t.Fatalf("another tenant's users listed: %d %s", res.StatusCode, body)
 	}

@@ -44,7 +44,9 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		}
 		out := []entry{}
 		for _, u := range users {
-			if u.Email == "" || !u.Active || u.Tenant != p.Tenant {
+			// Not only the active users: shared mailboxes, rooms and
+			// equipment receive mail and are in ActiveSync's GAL too.
+			if u.Email == "" || u.Tenant != p.Tenant {
 				continue
 			}
 			fields := append([]string{u.FullName, u.Login, u.Email}, u.Aliases...)

@@ -45,6 +45,12 @@ export async function getSession() {
 }
 
 export function accountId() { return session && session.accountId; }
+// maxObjectsInSet is the most objects one /set may name (the server
+// refuses a bigger call whole, RFC 8620 §5.3).
+export function maxObjectsInSet() {
+  const core = session && session.capabilities && session.capabilities['urn:ietf:params:jmap:core'];
+  return (core && core.maxObjectsInSet) || 100;
+}
 export function archiveAccountId() { return session && session.archiveId; }
 
 // api sends method calls and returns the responses by call id. A method

@@ -118,6 +118,7 @@ export function MessageList() {
 }
 
 // Bulk is the toolbar of a multi-selection: each action is one Email/set
+// (setEmails: more when the selection passes maxObjectsInSet)
 // over all the selected messages.
 function Bulk({ n }) {
   const ids = () => S.targets();

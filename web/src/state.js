@@ -1,6 +1,6 @@
 // The mail state (signals) and the actions on it, all through JMAP.
 import { signal, computed, batch } from '@preact/signals';
-import { api, archiveAccountId, LIST_PROPS, AuthError } from './jmap.js';
+import { api, archiveAccountId, maxObjectsInSet, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 
 export const PAGE = 100;
@@ -287,14 +287,26 @@ function readOnly() {
   return true;
 }
 
+// setEmails updates (with patch) or else destroys the messages ids, in
+// Email/set calls of at most the server's maxObjectsInSet each (a
+// selection of every loaded message can be thousands); it throws the
+// first SetError.
+async function setEmails(ids, patch) {
+  const max = maxObjectsInSet();
+  for (let i = 0; i < ids.length; i += max) {
+    const part = ids.slice(i, i + max);
+    const args = patch ? { update: Object.fromEntries(part.map((id) => [id, patch])) } : { destroy: part };
+    const r = await api([['Email/set', args, 's']]);
+    const e = firstError(r.s.notUpdated) || firstError(r.s.notDestroyed);
+    if (e) throw e;
+  }
+}
+
 export async function setKeyword(list, kw, on) {
   if (readOnly()) return;
-  const update = {};
-  for (const id of list) update[id] = { ['keywords/' + kw]: on ? true : null };
   patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
   try {
-    const r = await api([['Email/set', { update }, 's']]);
-    if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
+    await setEmails(list, { ['keywords/' + kw]: on ? true : null });
     if (kw === '$seen') loadMailboxes().catch(fail);
   } catch (e) {
     fail(e);
@@ -325,17 +337,14 @@ function afterRemoval(gone) {
 
 const asList = (x) => (Array.isArray(x) ? x : [x]).filter(Boolean);
 
-// moveTo moves one message (an id) or several (a list) to a folder in
-// one Email/set.
+// moveTo moves one message (an id) or several (a list) to a folder
+// (setEmails).
 export async function moveTo(idOrIds, mailboxId) {
   const list = asList(idOrIds);
   if (!list.length || !mailboxId || readOnly()) return;
   clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
-  const update = {};
-  for (const id of list) update[id] = { mailboxIds: { [mailboxId]: true } };
   try {
-    const r = await api([['Email/set', { update }, 's']]);
-    if (firstError(r.s.notUpdated)) throw firstError(r.s.notUpdated);
+    await setEmails(list, { mailboxIds: { [mailboxId]: true } });
     const mb = mailboxes.value.find((m) => m.id === mailboxId);
     notify(list.length > 1 ? t('movedN', { n: list.length, folder: mb ? mailboxName(mb) : '' }) : t('moved', { folder: mb ? mailboxName(mb) : '' }));
     afterRemoval(list);
@@ -344,7 +353,7 @@ export async function moveTo(idOrIds, mailboxId) {
   }
 }
 
-// remove moves messages to Trash, or destroys them there (one Email/set).
+// remove moves messages to Trash, or destroys them there (setEmails).
 export async function remove(idOrIds) {
   const list = asList(idOrIds);
   if (!list.length || readOnly()) return;
@@ -356,8 +365,7 @@ export async function remove(idOrIds) {
     return;
   }
   try {
-    const r = await api([['Email/set', { destroy: list }, 's']]);
-    if (firstError(r.s.notDestroyed)) throw firstError(r.s.notDestroyed);
+    await setEmails(list, null);
     notify(list.length > 1 ? t('deletedN', { n: list.length }) : t('deleted'));
     afterRemoval(list);
   } catch (e) {

@@ -57,10 +57,18 @@ func (s *Server) html(w http.ResponseWriter, r *http.Request) {
 }
 
 // inArchive reports whether storeID is the principal's archive store
-// (store.Archives), whose messages the web client shows too.
-func (s *Server) inArchive(r *http.Request, storeID int64) bool {
+// (store.Archives), whose messages the web client shows too. A user
+// without an archive has none; any other failure is the caller's
+// temporary error, not "no such message".
+func (s *Server) inArchive(r *http.Request, storeID int64) (bool, error) {
 	a, err := s.o.Store.UserArchive(r.Context(), store.PrincipalFrom(r.Context()).Login)
-	return err == nil && a.ID == storeID
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("archive store: %w", err)
+	}
+	return a.ID == storeID, nil
 }
 
 // htmlBody returns the decoded HTML body of message id of the
@@ -76,8 +84,17 @@ func (s *Server) htmlBody(r *http.Request, id int64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("item %d: %w", id, err)
 	}
-	if it.StoreID != st.ID && !s.inArchive(r, it.StoreID) || it.Deleted {
+	if it.Deleted {
 		return "", fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+	}
+	if it.StoreID != st.ID {
+		ok, err := s.inArchive(r, it.StoreID)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+		}
 	}
 	rc, err := s.o.Store.OpenItem(ctx, id)
 	if err != nil {

@@ -431,3 +431,29 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+// TestHTMLViewArchiveLookupFails: a message readable through a share is
+// not one of the user's (404), but when the archive store cannot be
+// looked up that is a temporary failure (503), not "no such message".
+func TestHTMLViewArchiveLookupFails(t *testing.T) {
+	var fb *storefault.Backend
+	e := newEnv(t, func(b store.Backend) store.Backend { fb = storefault.New(b); return fb }, nil)
+	ctx := testenv.As(t, e.st, "alice")
+	inbox := testenv.Folder(t, ctx, e.st, "alice", store.SpecialInbox)
+	it, err := e.st.AppendItem(ctx, inbox.ID, store.NewItem{Content: strings.NewReader(attack)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetACL(ctx, inbox.ID, store.UserSubject("bob"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.login("bob", "pw-bob")
+	path := "/web/api/html/" + jmap.FormatID('E', it.ID)
+	if res, body := e.do("GET", path, "", cookie(bob)); res.StatusCode != 404 {
+		t.Fatalf("a shared message: %d %s, want 404", res.StatusCode, body)
+	}
+	fb.Fail(nil, "UserArchive")
+	if res, body := e.do("GET", path, "", cookie(bob)); res.StatusCode != 503 {
+		t.Errorf("archive lookup failing: %d %s, want 503", res.StatusCode, body)
+	}
+}

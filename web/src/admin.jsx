@@ -254,28 +254,31 @@ function UserEdit({ login, onDone, onDeleted }) {
   };
   const del = () => confirm(t('adminConfirmDelete', { name: login })) &&
     run(() => admin('DELETE', path), t('adminDeleted', { name: login })).then((ok) => ok && onDeleted());
+  // The fields are uncontrolled (defaultValue, defaultChecked): the list
+  // beside this form reloads while the administrator types, and a
+  // controlled field would be put back to the loaded value.
   const q = u.quota;
   const mb = (n) => (n ? Math.round(n / MB) : '');
   return (
     <form class="admin-form user-edit" onSubmit={save} aria-labelledby="h-edit">
       <h3 id="h-edit">{t('adminEditUser', { login })}</h3>
-      <label>{t('adminFullName')} <input name="name" value={u.full_name} /></label>
-      <label>{t('adminEmail')} <input name="email" type="email" value={u.email} /></label>
-      <label class="inline"><input type="checkbox" name="active" checked={u.active} /> {t('adminActive')}</label>
+      <label>{t('adminFullName')} <input name="name" defaultValue={u.full_name} /></label>
+      <label>{t('adminEmail')} <input name="email" type="email" defaultValue={u.email} /></label>
+      <label class="inline"><input type="checkbox" name="active" defaultChecked={u.active} /> {t('adminActive')}</label>
       <label>{t('adminNewPassword')} <input name="password" type="password" autocomplete="new-password" /></label>
       <fieldset>
         <legend>{t('adminQuota')}</legend>
         {u.store && <p><Usage u={u} /> <span class="muted">{t('adminQuotaSource', { source: u.store.quota.source })}</span></p>}
-        <label class="inline"><input type="checkbox" name="quota_override" checked={q.override} /> {t('adminQuotaOverride')}</label>
-        <label>{t('adminQuotaWarn')} <input name="quota_warn" type="number" min="0" value={mb(q.warn)} /></label>
-        <label>{t('adminQuotaSoft')} <input name="quota_soft" type="number" min="0" value={mb(q.soft)} /></label>
-        <label>{t('adminQuotaHard')} <input name="quota_hard" type="number" min="0" value={mb(q.hard)} /></label>
+        <label class="inline"><input type="checkbox" name="quota_override" defaultChecked={q.override} /> {t('adminQuotaOverride')}</label>
+        <label>{t('adminQuotaWarn')} <input name="quota_warn" type="number" min="0" defaultValue={mb(q.warn)} /></label>
+        <label>{t('adminQuotaSoft')} <input name="quota_soft" type="number" min="0" defaultValue={mb(q.soft)} /></label>
+        <label>{t('adminQuotaHard')} <input name="quota_hard" type="number" min="0" defaultValue={mb(q.hard)} /></label>
       </fieldset>
       <fieldset>
         <legend>{t('adminFeatures')}</legend>
-        {FEATURES.map((x) => <label class="inline"><input type="checkbox" name={`f_${x}`} checked={u.features.effective.includes(x)} /> {x}</label>)}
+        {FEATURES.map((x) => <label class="inline"><input type="checkbox" name={`f_${x}`} defaultChecked={u.features.effective.includes(x)} /> {x}</label>)}
       </fieldset>
-      <label>{t('adminSendAs')} <input name="send_as" value={(u.send_as || []).join(', ')} /></label>
+      <label>{t('adminSendAs')} <input name="send_as" defaultValue={(u.send_as || []).join(', ')} /></label>
       <p class="actions">
         <button class="primary" type="submit">{t('adminSave')}</button>{' '}
         <button type="button" class="danger" onClick={del}>{t('adminDeleteUser')}</button>

@@ -41,7 +41,7 @@ func TestShardedMutualTLS(t *testing.T) {
 		n    *clusterNode
 		user string
 	}{{a, "alice"}, {b, "bob"}} {
-		if !strings.Contains(c.n.proc.out.String(), "msg=delivered proto=delivery user="+c.user+" ") {
+		if !logHasSoon(c.n.proc.out, "msg=delivered proto=delivery user="+c.user+" ") {
 			t.Errorf("%s logged no delivery to %s", c.n.name, c.user)
 		}
 	}
@@ -76,7 +76,7 @@ p.quit()
 	if out, err := exec.Command("/usr/bin/python3", "-c", pop, front.pop3).CombinedOutput(); err != nil || string(out) != "1\n" {
 		t.Errorf("poplib through the frontend: %q, %v", out, err)
 	}
-	if !logHas(a.proc.out.String(), "proto=imap", "remote=127.0.0.1", "via=127.0.0.4", "user=alice") {
+	if !logHasSoon(a.proc.out, "proto=imap", "remote=127.0.0.1", "via=127.0.0.4", "user=alice") {
 		t.Errorf("node-a has no IMAP session of alice from the client via the frontend")
 	}
 

@@ -42,13 +42,14 @@ func startShard(t *testing.T, bin string, ca ...*testenv.CA) []*clusterNode {
 		name := fmt.Sprintf("node-%c", 'a'+i)
 		ip := fmt.Sprintf("127.0.0.%d", i+2)
 		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
-			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), pop3: freeAddrOn(t, ip)}
+			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), pop3: freeAddrOn(t, ip),
+			sieve: freeAddrOn(t, ip)}
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		n.cfg = filepath.Join(n.dir, "roost.toml")
 		var off strings.Builder
-		for _, k := range []string{"imaps", "pop3s", "submission", "submissions", "https", "managesieve"} {
+		for _, k := range []string{"imaps", "pop3s", "submission", "submissions", "https"} {
 			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
 		}
 		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
@@ -63,6 +64,7 @@ http_listen = %[6]q
 node_roles = [%[7]q]
 shard_secret_file = %[8]q
 pop3_listen = %[13]q
+managesieve_listen = %[14]q
 blob_store = "s3"
 s3_endpoint = %[9]q
 s3_bucket = %[10]q
@@ -70,7 +72,7 @@ s3_prefix = "blobs/"
 s3_access_key = %[11]q
 s3_secret_key = %[12]q
 s3_tls = false
-`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3)
+`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3, n.sieve)
 		if len(ca) > 0 {
 			leaf := ca[0].Issue(name, ip)
 			conf = strings.Replace(conf, fmt.Sprintf("shard_secret_file = %q\n", secret), "", 1)
@@ -281,6 +283,16 @@ p.quit()
 		t.Errorf("node-a has no POP3 session of alice from the client via the frontend")
 	}
 
+	// ManageSieve through the frontend: bob stores and activates a script,
+	// his backend doing the work under the client's address.
+	sieveThroughFrontend(t, front.sieve, "bob")
+	if !logHasSoon(b.proc.out, "proto=managesieve", "script stored", "remote=127.0.0.1", "via=127.0.0.4", "user=bob") {
+		t.Errorf("node-b stored no script of bob from the client via the frontend")
+	}
+	if !logHasSoon(front.proc.out, "proto=managesieve", "logged in, proxied", "user=bob", "backend="+b.sieve) {
+		t.Errorf("the frontend's log has no proxied ManageSieve login of bob to %s", b.sieve)
+	}
+
 	// The proxy identity straight to a backend, from an address that is
 	// no frontend's, with the right secret: refused.
 	c := imapDial(t, a.imap)
@@ -356,4 +368,50 @@ func setHome(t *testing.T, n *clusterNode, home string, users ...string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// sieveThroughFrontend logs in to the ManageSieve server at addr as user
+// (password secret-pw), stores and activates a script and lists it.
+func sieveThroughFrontend(t *testing.T, addr, user string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	answer := func(send string) []string {
+		t.Helper()
+		if send != "" {
+			fmt.Fprintf(c, "%s\r\n", send)
+		}
+		var lines []string
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("ManageSieve after %q: %v (%q)", send, err, lines)
+			}
+			l = strings.TrimRight(l, "\r\n")
+			if strings.HasPrefix(l, "NO") || strings.HasPrefix(l, "BYE") {
+				t.Fatalf("ManageSieve after %q: %q", send, l)
+			}
+			if strings.HasPrefix(l, "OK") {
+				return lines
+			}
+			lines = append(lines, l)
+		}
+	}
+	answer("")
+	answer(`AUTHENTICATE "PLAIN" "` + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00secret-pw")) + `"`)
+	script := "require \"fileinto\";\r\nkeep;\r\n"
+	answer(fmt.Sprintf("PUTSCRIPT \"filter\" {%d+}\r\n%s", len(script), script))
+	answer(`SETACTIVE "filter"`)
+	if l := answer("LISTSCRIPTS"); len(l) != 1 || l[0] != `"filter" ACTIVE` {
+		t.Errorf("LISTSCRIPTS through the frontend: %q", l)
+	}
+	if caps := strings.Join(answer("CAPABILITY"), "\n"); !strings.Contains(caps, `"OWNER" "`+user+`"`) {
+		t.Errorf("CAPABILITY through the frontend: %s", caps)
+	}
+	answer("LOGOUT")
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
+	"github.com/roost-mail/roost/internal/sieveserver"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"net"
 	"os"
@@ -294,6 +295,33 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("pop3")
+		o.ProxyPeer = s.isFrontendIP
+		if s.shard.cas != nil {
+			o.ProxyClientCAs, o.TLS = s.shard.cas, requestClientCerts(o.TLS)
+		}
+	}
+}
+
+// shardSieve is shardIMAP for ManageSieve. The feature checked for a
+// proxied login is none, as for a direct ManageSieve login.
+func (s *server) shardSieve(cfg *config.Config, o *sieveserver.Options) {
+	if len(cfg.NodeRoles) == 0 {
+		return
+	}
+	o.ProxySecret = s.shard.secret
+	if cfg.IsFrontend() {
+		d := proxyDialer(cfg)
+		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+		o.Route = func(ctx context.Context, p *store.Principal) (string, error) {
+			return s.homeEndpoint(ctx, p, "managesieve")
+		}
+		o.ProxyTLS = s.shard.client
+	}
+	if cfg.IsBackend() {
+		login := s.proxyLogin("")
+		o.ProxyLogin = func(ctx context.Context, user string, frontend, remote net.Addr) (*store.Principal, error) {
+			return login(directory.WithAuthInfo(ctx, "managesieve", ""), user, frontend, remote)
+		}
 		o.ProxyPeer = s.isFrontendIP
 		if s.shard.cas != nil {
 			o.ProxyClientCAs, o.TLS = s.shard.cas, requestClientCerts(o.TLS)

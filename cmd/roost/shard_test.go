@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,6 +297,9 @@ p.quit()
 		t.Errorf("the frontend's log has no proxied ManageSieve login of bob to %s", b.sieve)
 	}
 
+	// CalDAV, JMAP and EventSource through the frontend.
+	shardHTTPThroughFrontend(t, a, b, front, shardSecret)
+
 	// The proxy identity straight to a backend, from an address that is
 	// no frontend's, with the right secret: refused.
 	c := imapDial(t, a.imap)
@@ -414,4 +421,156 @@ func sieveThroughFrontend(t *testing.T, addr, user string) {
 		t.Errorf("CAPABILITY through the frontend: %s", caps)
 	}
 	answer("LOGOUT")
+}
+
+// shardHTTPThroughFrontend: HTTP for users on backends, through the
+// frontend (docs/cluster.md, "HTTP on a frontend"):
+//
+//   - Python's caldav (python3-caldav) as bob makes a calendar and an
+//     event through the frontend; bob's backend serves every request,
+//     logging the client's address via the frontend;
+//   - a JMAP request as alice is answered by her backend, and an
+//     EventSource opened through the frontend streams a state change
+//     when mail is delivered to her backend;
+//   - a wrong password is answered 401 by the frontend, and a client
+//     naming a user in the proxy headers on a backend is refused.
+func shardHTTPThroughFrontend(t *testing.T, a, b, front *clusterNode, secret string) {
+	t.Helper()
+	// CalDAV as bob (node-b).
+	py := `
+import caldav, sys, json
+c = caldav.DAVClient(url=sys.argv[1], username=sys.argv[2], password="secret-pw")
+p = c.principal()
+cal = p.make_calendar(name="Through the frontend", cal_id="front")
+cal.save_event("""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:front-1@example.test
+DTSTAMP:20260101T000000Z
+DTSTART:20260110T100000Z
+DTEND:20260110T110000Z
+SUMMARY:Proxied
+END:VEVENT
+END:VCALENDAR
+""")
+evs = [e.vobject_instance.vevent.summary.value for e in cal.events()]
+print(json.dumps({"principal": str(p.url), "calendars": sorted(str(x.url) for x in p.calendars()), "events": evs}))
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", py, "http://"+front.http+"/dav/", "bob").CombinedOutput()
+	if err != nil {
+		t.Fatalf("caldav through the frontend: %v\n%s", err, out)
+	}
+	var got struct {
+		Principal string   `json:"principal"`
+		Calendars []string `json:"calendars"`
+		Events    []string `json:"events"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("caldav through the frontend: %v: %s", err, out)
+	}
+	if !strings.HasPrefix(got.Principal, "http://"+front.http+"/dav/principals/bob") ||
+		!slices.ContainsFunc(got.Calendars, func(u string) bool { return strings.HasSuffix(u, "/dav/calendars/bob/front/") }) ||
+		!slices.Equal(got.Events, []string{"Proxied"}) {
+		t.Errorf("caldav through the frontend: %+v", got)
+	}
+	for _, m := range []string{"PROPFIND", "MKCALENDAR", "PUT", "REPORT"} {
+		if !logHasSoon(b.proc.out, "proxied request", "method="+m, "user=bob", "remote=127.0.0.1", "via=127.0.0.4") {
+			t.Errorf("node-b logged no proxied %s of bob from the client via the frontend", m)
+		}
+	}
+	if strings.Contains(a.proc.out.String(), "user=bob") {
+		t.Errorf("node-a served bob")
+	}
+
+	// JMAP as alice (node-a).
+	hc := &http.Client{Timeout: 30 * time.Second}
+	jmapReq := func(method, path, body, user, pw string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+front.http+path, strings.NewReader(body))
+		req.SetBasicAuth(user, pw)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s through the frontend: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, body := jmapReq("GET", "/jmap/session", "", "alice", "secret-pw")
+	var sess struct {
+		APIURL         string            `json:"apiUrl"`
+		EventSourceURL string            `json:"eventSourceUrl"`
+		Primary        map[string]string `json:"primaryAccounts"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &sess) != nil || !strings.HasPrefix(sess.APIURL, "http://"+front.http+"/") {
+		t.Fatalf("JMAP session through the frontend: %d %s", resp.StatusCode, body)
+	}
+	acct := sess.Primary["urn:ietf:params:jmap:mail"]
+	resp, body = jmapReq("POST", "/jmap/api/", `{"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"],
+		"methodCalls":[["Mailbox/get",{"accountId":"`+acct+`","properties":["name","totalEmails"]},"0"]]}`, "alice", "secret-pw")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"Inbox"`) {
+		t.Errorf("JMAP Mailbox/get through the frontend: %d %s", resp.StatusCode, body)
+	}
+	if !logHasSoon(a.proc.out, "proxied request", "method=POST", "path=/jmap/api/", "user=alice", "remote=127.0.0.1", "via=127.0.0.4") {
+		t.Errorf("node-a logged no proxied JMAP request of alice from the client via the frontend")
+	}
+	if resp, _ := jmapReq("POST", "/jmap/api/", `{}`, "alice", "wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("JMAP with a wrong password through the frontend: %d", resp.StatusCode)
+	}
+
+	// EventSource through the frontend: a delivery on node-a is pushed.
+	esURL := strings.NewReplacer("{types}", "*", "{closeafter}", "no", "{ping}", "0").Replace(sess.EventSourceURL)
+	req, _ := http.NewRequest("GET", esURL, nil)
+	req.SetBasicAuth("alice", "secret-pw")
+	req.Header.Set("Accept", "text/event-stream")
+	es, err := (&http.Client{}).Do(req)
+	if err != nil {
+		t.Fatalf("EventSource through the frontend: %v", err)
+	}
+	defer es.Body.Close()
+	if es.StatusCode != 200 || !strings.HasPrefix(es.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("EventSource through the frontend: %d %s", es.StatusCode, es.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(es.Body)
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "data:") {
+				events <- l
+			}
+		}
+		close(events)
+	}()
+	// The stream is open on node-a when it has logged it: then deliver.
+	if !logHasSoon(a.proc.out, "proxied request", "path=/jmap/eventsource/", "user=alice") {
+		t.Fatalf("node-a logged no proxied EventSource of alice")
+	}
+	lmtpDeliver(t, a.lmtp, "dave@remote.test", "alice@example.test", "Subject: pushed\r\n\r\nhello\r\n")
+	timeout := time.After(30 * time.Second)
+	for pushed := false; !pushed; {
+		select {
+		case l, ok := <-events:
+			if !ok {
+				t.Fatalf("the EventSource through the frontend ended without a push")
+			}
+			pushed = strings.Contains(l, `"Email"`)
+		case <-timeout:
+			t.Fatalf("no Email state change pushed through the frontend within 30 s")
+		}
+	}
+
+	// The proxy headers from a client straight to a backend: refused.
+	req, _ = http.NewRequest("PROPFIND", "http://"+a.http+"/dav/", nil)
+	req.Header.Set("X-Roost-Proxy-User", "alice")
+	req.Header.Set("X-Roost-Proxy-Secret", secret)
+	req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("proxy headers from a non-frontend: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
 }

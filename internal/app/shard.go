@@ -88,7 +88,8 @@ func (s *server) loadShard(cfg *config.Config) error {
 }
 
 // shardProtocols are the listeners a backend registers as endpoints.
-var shardProtocols = []string{"imap", "pop3", "lmtp", "http", "managesieve"}
+// ("https" is where frontends send HTTP under mutual TLS, shardhttp.go).
+var shardProtocols = []string{"imap", "pop3", "lmtp", "http", "https", "managesieve"}
 
 // endpoints are the proxy targets this node registers: its plain-text
 // listeners, with an unspecified host replaced by node_address.
@@ -98,7 +99,11 @@ func endpoints(cfg *config.Config) map[string]string {
 	}
 	m := map[string]string{}
 	for _, p := range shardProtocols {
-		if !cfg.HasRole(p) {
+		role := p
+		if p == "https" {
+			role = "http"
+		}
+		if !cfg.HasRole(role) {
 			continue
 		}
 		addr := cfg.Listener(p)

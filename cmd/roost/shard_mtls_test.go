@@ -85,6 +85,10 @@ p.quit()
 		t.Errorf("node-a stored no script of alice from the client via the frontend")
 	}
 
+	// CalDAV, JMAP and EventSource through the frontend, which sends
+	// them to the backends' HTTPS endpoints with its certificate.
+	shardHTTPThroughFrontend(t, a, b, front, "")
+
 	// LMTP straight to a backend without a certificate.
 	lc, err := net.DialTimeout("tcp", a.lmtp, 10*time.Second)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,6 +82,9 @@ s3_tls = false
 			leaf := ca[0].Issue(name, ip)
 			conf = strings.Replace(conf, fmt.Sprintf("shard_secret_file = %q\n", secret), "", 1)
 			conf += fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q\nssl_ca_file = %q\n", leaf.CertFile, leaf.KeyFile, ca[0].File)
+			// Frontends send HTTP to the backends' HTTPS endpoint, with
+			// their client certificate.
+			conf = strings.Replace(conf, "https_listen = \"off\"\n", fmt.Sprintf("https_listen = %q\n", freeAddrOn(t, ip)), 1)
 			if role == "frontend" {
 				conf += fmt.Sprintf("ssl_client_certificate_file = %q\nssl_client_key_file = %q\n", leaf.CertFile, leaf.KeyFile)
 			} else {
@@ -522,9 +526,41 @@ print(json.dumps({"principal": str(p.url), "calendars": sorted(str(x.url) for x 
 		t.Errorf("JMAP with a wrong password through the frontend: %d", resp.StatusCode)
 	}
 
+	// The web client: signed in on the frontend (a session every node
+	// knows), its API calls are served by alice's backend.
+	form := url.Values{"login": {"alice"}, "password": {"secret-pw"}}
+	req, _ := http.NewRequest("POST", "http://"+front.http+"/web/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+front.http)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		cookie = c
+	}
+	if resp.StatusCode != http.StatusNoContent || cookie == nil {
+		t.Fatalf("web sign-in on the frontend: %d %v", resp.StatusCode, resp.Cookies())
+	}
+	req, _ = http.NewRequest("GET", "http://"+front.http+"/web/api/me", nil)
+	req.AddCookie(cookie)
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"login":"alice"`) {
+		t.Errorf("the web client's /web/api/me through the frontend: %d %s", resp.StatusCode, body)
+	}
+	if !logHasSoon(a.proc.out, "proxied request", "path=/web/api/me", "user=alice", "remote=127.0.0.1", "via=127.0.0.4") {
+		t.Errorf("node-a logged no proxied web client request of alice")
+	}
+
 	// EventSource through the frontend: a delivery on node-a is pushed.
 	esURL := strings.NewReplacer("{types}", "*", "{closeafter}", "no", "{ping}", "0").Replace(sess.EventSourceURL)
-	req, _ := http.NewRequest("GET", esURL, nil)
+	req, _ = http.NewRequest("GET", esURL, nil)
 	req.SetBasicAuth("alice", "secret-pw")
 	req.Header.Set("Accept", "text/event-stream")
 	es, err := (&http.Client{}).Do(req)
@@ -549,7 +585,7 @@ print(json.dumps({"principal": str(p.url), "calendars": sorted(str(x.url) for x 
 	if !logHasSoon(a.proc.out, "proxied request", "path=/jmap/eventsource/", "user=alice") {
 		t.Fatalf("node-a logged no proxied EventSource of alice")
 	}
-	lmtpDeliver(t, a.lmtp, "dave@remote.test", "alice@example.test", "Subject: pushed\r\n\r\nhello\r\n")
+	lmtpDeliver(t, front.lmtp, "dave@remote.test", "alice@example.test", "Subject: pushed\r\n\r\nhello\r\n")
 	timeout := time.After(30 * time.Second)
 	for pushed := false; !pushed; {
 		select {

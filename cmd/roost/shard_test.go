@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/roost-mail/roost/internal/testenv"
 )
@@ -597,6 +600,40 @@ print(json.dumps({"principal": str(p.url), "calendars": sorted(str(x.url) for x 
 		case <-timeout:
 			t.Fatalf("no Email state change pushed through the frontend within 30 s")
 		}
+	}
+
+	// JMAP over WebSocket (RFC 8887) through the frontend: a request,
+	// then push of a delivery to node-a.
+	wctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(wctx, "ws://"+front.http+"/jmap/ws", &websocket.DialOptions{Subprotocols: []string{"jmap"},
+		HTTPHeader: http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:secret-pw"))}}})
+	if err != nil {
+		t.Fatalf("JMAP WebSocket through the frontend: %v", err)
+	}
+	defer ws.CloseNow()
+	wsRead := func(want string) {
+		t.Helper()
+		for {
+			_, m, err := ws.Read(wctx)
+			if err != nil {
+				t.Fatalf("JMAP WebSocket through the frontend: waiting for %s: %v", want, err)
+			}
+			if strings.Contains(string(m), want) {
+				return
+			}
+		}
+	}
+	ws.Write(wctx, websocket.MessageText, []byte(`{"@type":"Request","using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"through":"frontend"},"e1"]]}`))
+	wsRead(`"through":"frontend"`)
+	ws.Write(wctx, websocket.MessageText, []byte(`{"@type":"WebSocketPushEnable"}`))
+	// Messages are handled in order: once this echo is answered, push is on.
+	ws.Write(wctx, websocket.MessageText, []byte(`{"@type":"Request","using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"push":"on"},"e2"]]}`))
+	wsRead(`"push":"on"`)
+	lmtpDeliver(t, front.lmtp, "dave@remote.test", "alice@example.test", "Subject: pushed again\r\n\r\nhello\r\n")
+	wsRead(`"StateChange"`)
+	if !logHasSoon(a.proc.out, "proxied request", "path=/jmap/ws", "user=alice", "remote=127.0.0.1", "via=127.0.0.4") {
+		t.Errorf("node-a logged no proxied WebSocket of alice")
 	}
 
 	// The proxy headers from a client straight to a backend: refused.

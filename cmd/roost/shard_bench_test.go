@@ -21,7 +21,8 @@ import (
 // runs only with ROOST_SHARD_BENCH=1 (and PostgreSQL);
 // ROOST_SHARD_BENCH_DURATION sets each round (default 8s), and
 // ROOST_SHARD_BENCH_PROFILE=FILE writes a CPU profile of the frontend
-// during its first IMAP round (go tool pprof FILE).
+// during its first IMAP round and FILE.lmtp during its first LMTP round
+// (go tool pprof FILE).
 //
 //	ROOST_SHARD_BENCH=1 go test ./cmd/roost -run TestShardedProxyBench -v
 func TestShardedProxyBench(t *testing.T) {
@@ -122,8 +123,12 @@ func TestShardedProxyBench(t *testing.T) {
 			}
 			phase(round, "IMAP", tg, []string{"imap", "--addr", tg.imap, "--users", "4", "--clients", "4",
 				"--duration", dur, "--mix", "select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10"}, imapOps, p)
+			lp := ""
+			if p != "" {
+				lp = p + ".lmtp"
+			}
 			phase(round, "LMTP", tg, []string{"lmtp", "--addr", tg.lmtp, "--rcpt", "bench%d@example.test",
-				"--users", "4", "--conns", "4", "--size", "10240", "--duration", dur}, lmtpOps, "")
+				"--users", "4", "--conns", "4", "--size", "10240", "--duration", dur}, lmtpOps, lp)
 		}
 	}
 	t.Logf("summary (CPU of each roost process per operation):\n%s", summary.String())

@@ -38,6 +38,13 @@ const shardSecret = "sharded-test-secret-0123456789abcdef"
 // certificate to backends and backends require one on LMTP.
 func startShard(t *testing.T, bin string, ca ...*testenv.CA) []*clusterNode {
 	t.Helper()
+	return startShardConf(t, bin, nil, ca...)
+}
+
+// startShardConf is startShard with extra(role) appended to the
+// configuration of each node (role "backend" or "frontend").
+func startShardConf(t *testing.T, bin string, extra func(role string) string, ca ...*testenv.CA) []*clusterNode {
+	t.Helper()
 	dsn := testenv.NewPostgresDB(t)
 	s3 := testenv.StartS3(t)
 	bucket := s3.Bucket(t)
@@ -93,6 +100,9 @@ s3_tls = false
 			} else {
 				conf += "lmtp_require_client_certificate = true\n"
 			}
+		}
+		if extra != nil {
+			conf += extra(role)
 		}
 		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)

@@ -266,7 +266,9 @@ func (p *relayPool) dial(ctx context.Context, l *LMTP, backend string) (*relayCo
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(relayTimeout))
-	rc := &relayConn{c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	// 64 KiB: a message goes to the backend in few writes (the dot
+	// writer writes byte by byte into it).
+	rc := &relayConn{c: c, r: bufio.NewReader(c), w: bufio.NewWriterSize(c, 64<<10)}
 	for _, cmd := range []string{"", "LHLO " + l.o.Hostname} {
 		if cmd != "" {
 			rc.w.WriteString(cmd + "\r\n")

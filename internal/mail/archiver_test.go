@@ -261,6 +261,64 @@ func TestArchiverResumes(t *testing.T) {
 	}
 }
 
+// TestArchiverFollowsMoves: the archive follows the mailbox (Kopano's
+// "follow moves"): a message moved in the mailbox moves in the archive,
+// one the user deletes moves to the archive's deleted folder and back
+// when restored, and neither one the archiver removed by its rule nor a
+// stub's original leaves its place.
+func TestArchiverFollowsMoves(t *testing.T) {
+	e, _, arch := archiveEnv(t)
+	inbox := e.special("alice", store.SpecialInbox)
+	alpha := e.folder("alice", "Projects/Alpha", true)
+	a1 := e.put(inbox, "moved", 40*day, 10)
+	b1 := e.put(inbox, "deleted", 40*day, 10)
+	e.put(inbox, "removed", 100*day, 10)
+	e.put(inbox, "stays", 40*day, 10)
+	a := &mail.Archiver{Store: e.db, Log: testLog(), Rules: mail.ArchiveRules{After: 30 * day}}
+	if st, err := a.RunUser(context.Background(), "alice", nil); err != nil || st.Archived != 4 || st.Moved != 0 {
+		t.Fatalf("first run %+v %v", st, err)
+	}
+	mustMove(t, e, inbox, a1.UID, alpha)
+	if _, err := e.db.DeleteItems(sys, inbox, []uint32{b1.UID}); err != nil {
+		t.Fatal(err)
+	}
+	a.Rules.RemoveAfter = 90 * day
+	st, err := a.RunUser(context.Background(), "alice", nil)
+	if err != nil || st.Removed != 1 || st.Moved != 2 || st.Archived != 0 {
+		t.Fatalf("run after a move and a deletion %+v %v", st, err)
+	}
+	want := map[string][]string{"Inbox": {"removed", "stays"}, "Projects": {}, "Projects/Alpha": {"moved"},
+		mail.DeletedFolderName: {"deleted"}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive %v, want %v", got, want)
+	}
+	// Restored, the message's copy goes back; stubbing (a new item for
+	// the original) moves nothing; a rerun moves nothing.
+	if err := e.db.RestoreItems(sys, []int64{b1.ID}); err != nil {
+		t.Fatal(err)
+	}
+	a.Rules.StubAfter = 35 * day
+	st, err = a.RunUser(context.Background(), "alice", nil)
+	if err != nil || st.Moved != 1 || st.Stubbed != 3 {
+		t.Fatalf("run after a restore %+v %v", st, err)
+	}
+	want = map[string][]string{"Inbox": {"deleted", "removed", "stays"}, "Projects": {}, "Projects/Alpha": {"moved"},
+		mail.DeletedFolderName: {}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive after restore %v, want %v", got, want)
+	}
+	if st, err = a.RunUser(context.Background(), "alice", nil); err != nil || st.Moved != 0 {
+		t.Fatalf("rerun %+v %v", st, err)
+	}
+}
+
+func mustMove(t *testing.T, e *env, from int64, uid uint32, to int64) {
+	t.Helper()
+	if m, err := e.db.MoveItems(sys, from, []uint32{uid}, to); err != nil || len(m) != 1 {
+		t.Fatalf("move: %v %v", m, err)
+	}
+}
+
 func TestArchiveNew(t *testing.T) {
 	e, _, arch := archiveEnv(t)
 	inbox := e.special("alice", store.SpecialInbox)

@@ -100,7 +100,11 @@ type Archiver struct {
 	// Nodes are the names of this node: RunAll archives the archive
 	// stores whose node is "" or one of them.
 	Nodes []string
-	Now   func() time.Time
+	// OwnOnly leaves out of RunAll the archive stores with no node, which
+	// the node holding the cluster's archive lease archives: every other
+	// node archives only those recorded on one of its Nodes.
+	OwnOnly bool
+	Now     func() time.Time
 }
 
 // archiveBatch is how many items one ArchiveItems call copies: one
@@ -131,7 +135,12 @@ func (a *Archiver) RunAll(ctx context.Context, progress func(ArchiveProgress)) (
 	if err != nil {
 		return ArchiveStats{}, fmt.Errorf("list archives: %w", err)
 	}
-	archives = slices.DeleteFunc(archives, func(s *store.Store) bool { return s.Node != "" && !slices.Contains(a.Nodes, s.Node) })
+	archives = slices.DeleteFunc(archives, func(s *store.Store) bool {
+		if s.Node == "" {
+			return a.OwnOnly
+		}
+		return !slices.Contains(a.Nodes, s.Node)
+	})
 	var total ArchiveStats
 	var first error
 	for i, s := range archives {

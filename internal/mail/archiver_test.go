@@ -312,6 +312,25 @@ func TestArchiverFollowsMoves(t *testing.T) {
 	}
 }
 
+// TestArchiverNodes: RunAll archives the archive stores of its nodes,
+// and those with no node unless OwnOnly (a node without the lease).
+func TestArchiverNodes(t *testing.T) {
+	e, _, _ := archiveEnv(t) // alice's archive has no node
+	if _, err := e.db.AttachArchive(sys, "bob", "node-b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		nodes   []string
+		ownOnly bool
+		users   int
+	}{{[]string{"node-a"}, false, 1}, {[]string{"node-b"}, false, 2}, {[]string{"node-b"}, true, 1}, {[]string{"node-a"}, true, 0}} {
+		a := &mail.Archiver{Store: e.db, Log: testLog(), Nodes: c.nodes, OwnOnly: c.ownOnly}
+		if st, err := a.RunAll(context.Background(), nil); err != nil || st.Users != c.users {
+			t.Errorf("nodes %v own only %v: %+v %v, want %d users", c.nodes, c.ownOnly, st, err, c.users)
+		}
+	}
+}
+
 func mustMove(t *testing.T, e *env, from int64, uid uint32, to int64) {
 	t.Helper()
 	if m, err := e.db.MoveItems(sys, from, []uint32{uid}, to); err != nil || len(m) != 1 {

@@ -331,6 +331,47 @@ func TestArchiverNodes(t *testing.T) {
 	}
 }
 
+// TestArchiverLinksRestoredCopies: an archive restored from a backup has
+// its copies but no records of them; the next run takes them as the
+// originals' copies instead of archiving everything twice, and follows
+// moves with them.
+func TestArchiverLinksRestoredCopies(t *testing.T) {
+	e, _, arch := archiveEnv(t)
+	inbox := e.special("alice", store.SpecialInbox)
+	orig := e.put(inbox, "restored", 40*day, 10)
+	e.put(inbox, "twin", 40*day, 10) // other content: copied
+	ainbox, err := e.db.CreateFolder(sys, arch.ID, 0, "Inbox", store.FolderMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := e.db.OpenItem(sys, orig.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	if _, err := e.db.AppendItem(sys, ainbox.ID, store.NewItem{Content: strings.NewReader(string(body)), InternalDate: orig.InternalDate}); err != nil {
+		t.Fatal(err)
+	}
+	a := &mail.Archiver{Store: e.db, Log: testLog(), Rules: mail.ArchiveRules{After: 30 * day}}
+	if st, err := a.RunUser(context.Background(), "alice", nil); err != nil || st.Archived != 1 {
+		t.Fatalf("run over a restored archive %+v %v", st, err)
+	}
+	want := map[string][]string{"Inbox": {"restored", "twin"}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive %v, want %v", got, want)
+	}
+	sent := e.folder("alice", "Sent Items", true)
+	mustMove(t, e, inbox, orig.UID, sent)
+	if st, err := a.RunUser(context.Background(), "alice", nil); err != nil || st.Archived != 0 || st.Moved != 1 {
+		t.Fatalf("rerun %+v %v", st, err)
+	}
+	want = map[string][]string{"Inbox": {"twin"}, "Sent Items": {"restored"}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive after a move %v, want %v", got, want)
+	}
+}
+
 func mustMove(t *testing.T, e *env, from int64, uid uint32, to int64) {
 	t.Helper()
 	if m, err := e.db.MoveItems(sys, from, []uint32{uid}, to); err != nil || len(m) != 1 {

@@ -204,6 +204,21 @@ func (d *DB) ArchiveItems(ctx context.Context, folderID int64, uids []uint32, de
 			} else if n == 0 {
 				continue // archived already
 			}
+			// A copy already in the archive that no record claims (the
+			// archive restored from a backup, which keeps no records) is
+			// taken as this item's instead of copying the item again.
+			var have int64
+			err = t.row(`SELECT c.id FROM items c WHERE c.store_id = ? AND c.deleted = 0 AND c.internal_date = ? AND c.blob = ?
+				AND NOT EXISTS (SELECT 1 FROM archived a WHERE a.archive_item_id = c.id) ORDER BY c.id LIMIT 1`,
+				dst.st.ID, it.InternalDate.UnixMicro(), string(it.Blob)).Scan(&have)
+			if err == nil {
+				if _, err := t.exec(`UPDATE archived SET archive_item_id = ? WHERE item_id = ?`, have, it.ID); err != nil {
+					return err
+				}
+				continue
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("look for an unrecorded copy of item %d: %w", it.ID, err)
+			}
 			if err := t.refExisting(it.Blob); err != nil {
 				return err
 			}

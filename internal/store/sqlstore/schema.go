@@ -404,5 +404,10 @@ CREATE INDEX archived_store ON archived (store_id);
 	// 21: the archiver removed the original of an archived item (its
 	// removal rule): the copy stays where it is, while the copy of an
 	// original the user deleted moves to the archive's deleted folder.
-	`ALTER TABLE archived ADD COLUMN removed INTEGER NOT NULL DEFAULT 0`,
+	// Copies are looked up by the records that claim them (a restored
+	// archive's unclaimed copies are linked, not copied again).
+	`
+ALTER TABLE archived ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX archived_copy ON archived (archive_item_id);
+`,
 }

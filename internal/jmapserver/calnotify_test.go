@@ -212,7 +212,9 @@ func testCalendarEventNotifications(t *testing.T, e *gwEnv) {
 // had the whole journal of their calendars read by every call. The floor
 // now rises over entries that make no notification (bob's own 1,100
 // events) while the notifications above it stay, in /get and /changes.
-func TestCalendarEventNotificationFloor(t *testing.T) { eachBackend(t, testCalendarEventNotificationFloor) }
+func TestCalendarEventNotificationFloor(t *testing.T) {
+	eachBackend(t, testCalendarEventNotificationFloor)
+}
 
 func testCalendarEventNotificationFloor(t *testing.T, e *gwEnv) {
 	bob, alice := e.acct("bob"), e.acct("alice")

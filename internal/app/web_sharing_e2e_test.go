@@ -53,10 +53,8 @@ func TestWebClientSharing(t *testing.T) {
 		}
 	}
 
-	runWebE2E(t, node, chromium, webDir, "sharing.mjs", "web-sharing",
-		"BASE="+base, "OWNER=alice", "OWNER_PASS=pw-alice-1", "READER=bob", "READER_PASS=pw-bob-1")
-
-	// Over IMAP.
+	// session signs in over IMAP and returns a function running one
+	// command (its untagged answers).
 	session := func(login, pw string) func(cmd string) []string {
 		conn, err := net.Dial("tcp", imapAddr)
 		if err != nil {
@@ -88,6 +86,20 @@ func TestWebClientSharing(t *testing.T) {
 		untagged(fmt.Sprintf("LOGIN %s %s", login, pw))
 		return untagged
 	}
+	// The tenant's public folders: "Announcements", readable by anyone
+	// of the tenant, made over IMAP by a tenant administrator.
+	adminCall(t, c, "POST", "/v1/stores/public", `{}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"pat","email":"pat@example.org","password":"pw-pat-1","admin":1}`, 201)
+	pat := session("pat", "pw-pat-1")
+	pat(`CREATE "Shared Folders/Announcements"`)
+	pat(`SETACL "Shared Folders/Announcements" anyone lr`)
+	notice := "From: Pat <pat@example.org>\r\nTo: all@example.org\r\nSubject: Office closed Friday\r\nMessage-ID: <pub1@example.org>\r\n\r\nThe office is closed on Friday.\r\n"
+	pat(fmt.Sprintf("APPEND \"Shared Folders/Announcements\" {%d+}\r\n%s", len(notice), notice))
+
+	runWebE2E(t, node, chromium, webDir, "sharing.mjs", "web-sharing",
+		"BASE="+base, "OWNER=alice", "OWNER_PASS=pw-alice-1", "READER=bob", "READER_PASS=pw-bob-1")
+
+	// Over IMAP.
 	bob := session("bob", "pw-bob-1")
 	shared := false
 	for _, l := range bob(`LIST "" "*"`) {

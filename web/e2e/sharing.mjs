@@ -116,6 +116,27 @@ try {
   if (SHOTS) await sec.screenshot({ path: join(SHOTS, 'settings-sharing-dark.png') });
   await a.emulateMedia({ colorScheme: 'light' });
 
+  // A calendar, shared as secretary: Calendar/set shareWith.
+  const cal = await what.locator('optgroup[label="Calendars"] option').first().getAttribute('value');
+  await what.selectOption(cal);
+  await sec.getByText('Not shared with anyone.').waitFor();
+  await who.fill(`${READER}@example.org`);
+  await sec.getByLabel('Rights', { exact: true }).selectOption('secretary');
+  await sec.getByRole('button', { name: 'Share', exact: true }).click();
+  await sec.getByRole('row', { name: /Bob Baker/ }).getByLabel('Rights of Bob Baker').waitFor();
+  const calShare = await a.evaluate(async (id) => {
+    const s = await (await fetch('/jmap/session')).json();
+    const acct = s.primaryAccounts['urn:ietf:params:jmap:calendars'];
+    const r = await (await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars'], methodCalls: [['Calendar/get', { accountId: acct, ids: [id], properties: ['shareWith'] }, 'c']] }) })).json();
+    return r.methodResponses[0][1].list[0].shareWith;
+  }, cal.split(':')[1]);
+  const calRights = Object.values(calShare || {})[0] || {};
+  check(Object.keys(calShare || {}).length === 1 && calRights.mayReadItems && calRights.mayWriteAll && !calRights.mayShare,
+    'the calendar is shared with Bob Baker as secretary: ' + JSON.stringify(calShare));
+  await what.selectOption({ label: 'Projects (shared with 1)' });
+  await sec.getByRole('row', { name: /Bob Baker/ }).waitFor();
+
   // German.
   await a.evaluate(() => localStorage.setItem('roost.lang', 'de'));
   await a.reload();
@@ -184,6 +205,29 @@ try {
 
   await axe(b, 'the mail view with a shared folder');
   if (SHOTS) await b.screenshot({ path: join(SHOTS, 'mail-shared.png') });
+
+  // A share given while READER is signed in: a new account state, so the
+  // app reads the session again and the folder appears.
+  const team = await a.evaluate(async (reader) => {
+    const s = await (await fetch('/jmap/session')).json();
+    const acct = s.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const call = async (calls) => (await (await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:principals'], methodCalls: calls }) })).json()).methodResponses;
+    const [p] = await call([['Principal/query', { accountId: acct, filter: { email: reader + '@' } }, 'p']]);
+    const [m] = await call([['Mailbox/set', { accountId: acct, create: { t: { name: 'Team', shareWith: { [p[1].ids[0]]: { mayReadItems: true } } } } }, 'm']]);
+    return m[1].created && m[1].created.t;
+  }, READER);
+  check(!!team, 'the owner makes a folder "Team" shared with the reader');
+  await sharedTree.getByRole('treeitem', { name: /^Team/ }).waitFor({ timeout: 15000 });
+  check(true, 'a folder shared while the reader is signed in appears by push');
+
+  // The public folders.
+  const pub = b.getByRole('tree', { name: 'Public folders' }).getByRole('treeitem', { name: /^Announcements/ });
+  await pub.click();
+  await list.getByRole('option').filter({ hasText: 'Office closed Friday' }).click();
+  await b.locator('.reader .text-body', { hasText: 'The office is closed on Friday.' }).waitFor();
+  check(await reader.getByRole('button', { name: 'Delete' }).count() === 0 && await reader.getByRole('button', { name: /^Mark (read|unread)$/ }).count() === 0,
+    'a public folder is read with its rights: no delete, no mark read');
   check(pageErrors.length === 0, 'no page errors: ' + pageErrors.join('; '));
   console.log('OK');
 } catch (e) {

@@ -38,8 +38,10 @@ export async function getSession() {
   if (!r.ok) throw new Error(`session: ${r.status}`);
   session = await r.json();
   session.accountId = session.primaryAccounts['urn:ietf:params:jmap:mail'];
-  // The user's archive store is a second, read-only Mail account.
-  session.archiveId = Object.keys(session.accounts).find((id) => id !== session.accountId &&
+  // The user's archive store is a second, read-only Mail account, and a
+  // personal one (a read-only share of another user's or the public
+  // folders is not).
+  session.archiveId = Object.keys(session.accounts).find((id) => id !== session.accountId && session.accounts[id].isPersonal &&
     session.accounts[id].isReadOnly && session.accounts[id].accountCapabilities['urn:ietf:params:jmap:mail']) || null;
   // Other users' stores shared with the user and the tenant's public
   // folders: one more Mail account each (docs/jmap.md, Sharing). A

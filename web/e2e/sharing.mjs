@@ -203,8 +203,6 @@ try {
   await list.getByRole('option').filter({ hasText: 'Pushed note' }).waitFor({ timeout: 15000 });
   check(true, 'the new message shows up in the shared folder by push');
 
-  await axe(b, 'the mail view with a shared folder');
-  if (SHOTS) await b.screenshot({ path: join(SHOTS, 'mail-shared.png') });
 
   // A share given while READER is signed in: a new account state, so the
   // app reads the session again and the folder appears.
@@ -228,6 +226,19 @@ try {
   await b.locator('.reader .text-body', { hasText: 'The office is closed on Friday.' }).waitFor();
   check(await reader.getByRole('button', { name: 'Delete' }).count() === 0 && await reader.getByRole('button', { name: /^Mark (read|unread)$/ }).count() === 0,
     'a public folder is read with its rights: no delete, no mark read');
+  await axe(b, 'the mail view with shared and public folders');
+  if (SHOTS) await b.screenshot({ path: join(SHOTS, 'mail-shared.png') });
+
+  // OWNER takes the share of Team away in the settings; it leaves
+  // READER's tree by push.
+  await a.reload();
+  const sec2 = a.getByRole('region', { name: 'Sharing' });
+  await sec2.getByLabel('Folder, calendar or address book').selectOption({ label: 'Team (shared with 1)' });
+  await sec2.getByRole('button', { name: 'Remove Bob Baker' }).click();
+  await sec2.getByText('Bob Baker no longer has access to “Team”.').waitFor();
+  await sec2.getByText('Not shared with anyone.').waitFor();
+  await sharedTree.getByRole('treeitem', { name: /^Team/ }).waitFor({ state: 'detached', timeout: 15000 });
+  check(await sharedTree.getByRole('treeitem', { name: /^Projects/ }).count() === 1, 'a share removed in the settings leaves the reader\'s tree by push; Projects stays');
   check(pageErrors.length === 0, 'no page errors: ' + pageErrors.join('; '));
   console.log('OK');
 } catch (e) {

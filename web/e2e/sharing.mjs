@@ -114,6 +114,11 @@ try {
   await a.emulateMedia({ colorScheme: 'dark' });
   await axe(a, 'the sharing settings (dark)');
   if (SHOTS) await sec.screenshot({ path: join(SHOTS, 'settings-sharing-dark.png') });
+  await a.setViewportSize({ width: 360, height: 740 });
+  await axe(a, 'the sharing settings on a 360 px phone (dark)');
+  const overflow = await sec.evaluate((e) => e.scrollWidth - e.clientWidth);
+  check(overflow <= 1, 'the sharing section fits a 360 px phone (overflow ' + overflow + ' px)');
+  await a.setViewportSize({ width: 1280, height: 900 });
   await a.emulateMedia({ colorScheme: 'light' });
 
   // A calendar, shared as secretary: Calendar/set shareWith.

@@ -234,8 +234,10 @@ try {
   await axe(b, 'the mail view with shared and public folders');
   if (SHOTS) await b.screenshot({ path: join(SHOTS, 'mail-shared.png') });
 
-  // OWNER takes the share of Team away in the settings; it leaves
-  // READER's tree by push.
+  // OWNER takes the share of Team away in the settings while READER has
+  // it open; it leaves READER's tree by push and the Inbox opens.
+  await sharedTree.getByRole('treeitem', { name: /^Team/ }).click();
+  await b.getByText('No messages').waitFor();
   await a.reload();
   const sec2 = a.getByRole('region', { name: 'Sharing' });
   await sec2.getByLabel('Folder, calendar or address book').selectOption({ label: 'Team (shared with 1)' });
@@ -244,6 +246,9 @@ try {
   await sec2.getByText('Not shared with anyone.').waitFor();
   await sharedTree.getByRole('treeitem', { name: /^Team/ }).waitFor({ state: 'detached', timeout: 15000 });
   check(await sharedTree.getByRole('treeitem', { name: /^Projects/ }).count() === 1, 'a share removed in the settings leaves the reader\'s tree by push; Projects stays');
+  await b.getByText('The open folder is no longer there (deleted, or no longer shared with you).').waitFor();
+  await b.waitForFunction(() => document.querySelector('[role=treeitem][data-role=inbox]')?.getAttribute('aria-selected') === 'true');
+  check(true, 'the open folder gone, the Inbox opens and the user is told');
   check(pageErrors.length === 0, 'no page errors: ' + pageErrors.join('; '));
   console.log('OK');
 } catch (e) {

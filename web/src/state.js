@@ -187,6 +187,7 @@ export async function loadMailboxes(again) {
     throw e;
   }
   if (!again && sessionStale()) return loadMailboxes(true);
+  let gone = false;
   batch(() => {
     mailboxes.value = r.m.list;
     identities.value = r.i.list;
@@ -195,10 +196,17 @@ export async function loadMailboxes(again) {
     const known = (id) => r.m.list.some((m) => m.id === id) || archiveMailboxes.value.some((m) => m.id === id) ||
       sharedAccounts.value.some((a) => a.mailboxes.some((m) => m.id === id));
     if (!currentMailbox.value || !known(currentMailbox.value)) {
+      // The open folder went away (a share taken back, a folder deleted
+      // elsewhere): the Inbox opens.
+      gone = !!currentMailbox.value;
       const inbox = r.m.list.find((m) => m.role === 'inbox') || r.m.list[0];
       currentMailbox.value = inbox ? inbox.id : null;
     }
   });
+  if (gone && currentMailbox.value) {
+    selectFolder(currentMailbox.value);
+    notify(t('folderGone'));
+  }
 }
 
 // resetList makes the next render fetch the visible pages again. With
@@ -245,7 +253,9 @@ async function loadPage(p) {
       listVersion.value++;
     });
   } catch (e) {
-    if (gen === generation) fail(e);
+    // A shared account gone (the session is read again): the folder
+    // list follows, no error to show.
+    if (gen === generation && !sessionStale()) fail(e);
   } finally {
     if (gen === generation) loading.delete(p);
   }

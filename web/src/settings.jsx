@@ -10,6 +10,7 @@ import { signal, useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import { self, changePassword } from './adminapi.js';
 import { logout } from './jmap.js';
+import { Sharing } from './settings/sharing.jsx';
 
 const note = signal('');
 
@@ -240,6 +241,7 @@ export function Settings({ user, Appearance }) {
         <Password />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
+        <Sharing />
         <section class="admin-form wide" aria-labelledby="h-devices">
           <h2 id="h-devices">{t('devicesTitle')}</h2>
           <p><a class="button" href="/web/self/profile" download="roost.mobileconfig">{t('profileDownload')}</a></p>

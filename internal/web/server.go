@@ -144,6 +144,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.selfAPI(w, r)
 	case p == "/web/api/directory":
 		s.only(w, r, s.directory, http.MethodGet)
+	case p == "/web/api/deleted":
+		s.only(w, r, s.deleted, http.MethodGet)
+	case p == "/web/api/deleted-folders":
+		s.only(w, r, s.deletedFolders, http.MethodGet)
+	case p == "/web/api/restore":
+		s.only(w, r, s.restore, http.MethodPost)
 	case p == "/web/api/me":
 		s.only(w, r, s.me, http.MethodGet)
 	case strings.HasPrefix(p, "/web/api/html/"):

@@ -11,6 +11,7 @@ import { t } from './i18n.js';
 import { self, changePassword } from './adminapi.js';
 import { logout } from './jmap.js';
 import { RestoreDeleted } from './settings/restore.jsx';
+import { FilterRules } from './settings/filters.jsx';
 
 const note = signal('');
 
@@ -238,6 +239,7 @@ export function Settings({ user, Appearance }) {
         <h1 class="sr">{t('settings')}</h1>
         <p class="note" role="status" aria-live="polite">{note.value}</p>
         <OutOfOffice />
+        <FilterRules />
         <Password />
         <RestoreDeleted />
         <Secrets kind="app-passwords" />

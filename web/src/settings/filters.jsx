@@ -233,6 +233,7 @@ export function FilterRules() {
     rules.value = parsed;
     raw.value = false;
     error.value = null;
+    status.value = '';
   };
   const toRaw = () => {
     text.value = toSieve(rules.value || []);

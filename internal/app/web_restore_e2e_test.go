@@ -31,6 +31,7 @@ func TestWebRestoreE2E(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"rita","email":"rita@example.org","password":"pw-rita-1"}`, 201)
 	const subject = "Minutes to keep"
+	const bulk = 120
 	adminCall(t, c, "POST", "/v1/deliver?rcpt=rita@example.org",
 		"From: Sender <s@example.net>\r\nTo: rita@example.org\r\nSubject: "+subject+"\r\nDate: Mon, 1 Dec 2026 09:00:00 +0000\r\nMessage-ID: <keep@example.net>\r\n\r\nThe minutes, line one.\r\nLine two.\r\n", 201)
 	adminCall(t, c, "POST", "/v1/deliver?rcpt=rita@example.org",
@@ -54,9 +55,39 @@ func TestWebRestoreE2E(t *testing.T) {
 		t.Fatalf("MOVE: %s", l)
 	}
 	before := imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, subject))
+	// 120 messages in "Bulk", expunged over IMAP: more than a page of the
+	// list and than one restore request.
+	if l := imapLine(t, conn, r, "CREATE Bulk"); !strings.HasPrefix(l, "t OK") {
+		t.Fatalf("CREATE Bulk: %s", l)
+	}
+	for i := 1; i <= bulk; i++ {
+		msg := fmt.Sprintf("From: Sender <s@example.net>\r\nSubject: Bulk %d\r\nMessage-ID: <bulk%d@example.net>\r\n\r\nBulk message %d.\r\n", i, i, i)
+		fmt.Fprintf(conn, "a APPEND Bulk {%d}\r\n", len(msg))
+		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "+") {
+			t.Fatalf("APPEND: %q %v", l, err)
+		}
+		fmt.Fprintf(conn, "%s\r\n", msg)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(l, "a ") {
+				if !strings.HasPrefix(l, "a OK") {
+					t.Fatalf("APPEND %d: %s", i, l)
+				}
+				break
+			}
+		}
+	}
+	for _, cmd := range []string{"SELECT Bulk", `STORE 1:* +FLAGS.SILENT (\Deleted)`, "EXPUNGE"} {
+		if l := imapLine(t, conn, r, cmd); !strings.HasPrefix(l, "t OK") {
+			t.Fatalf("%s: %s", cmd, l)
+		}
+	}
 
 	runWebE2E(t, node, chromium, webDir, "restore.mjs", "web-restore",
-		"BASE=https://"+httpsAddr, "USER=rita", "PASS=pw-rita-1", "SUBJECT="+subject)
+		"BASE=https://"+httpsAddr, "USER=rita", "PASS=pw-rita-1", "SUBJECT="+subject, fmt.Sprintf("BULK=%d", bulk))
 
 	if l := imapLine(t, conn, r, "SELECT Trash"); !strings.HasPrefix(l, "t OK") {
 		t.Fatalf("SELECT Trash: %s", l)
@@ -103,5 +134,22 @@ func TestWebRestoreE2E(t *testing.T) {
 	}
 	if !strings.Contains(status, "MESSAGES 1") {
 		t.Errorf("the restored folder over IMAP: %q, want its one message", status)
+	}
+	fmt.Fprintf(conn, "y STATUS Bulk (MESSAGES)\r\n")
+	status = ""
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(l, "* STATUS") {
+			status = l
+		}
+		if strings.HasPrefix(l, "y ") {
+			break
+		}
+	}
+	if !strings.Contains(status, fmt.Sprintf("MESSAGES %d)", bulk)) {
+		t.Errorf("Bulk after restoring every message: %q, want %d", status, bulk)
 	}
 }

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const { BASE, USER, PASS, SUBJECT, ARTIFACTS, SHOTS } = process.env;
+const { BASE, USER, PASS, SUBJECT, BULK, ARTIFACTS, SHOTS } = process.env;
 mkdirSync(ARTIFACTS, { recursive: true });
 function check(cond, what) {
   if (!cond) throw new Error('check failed: ' + what);
@@ -24,6 +24,8 @@ const context = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: t
 await context.tracing.start({ screenshots: true, snapshots: true });
 const page = await context.newPage();
 const pageErrors = [];
+const restores = []; // the POST /web/api/restore bodies
+page.on('request', (r) => { if (r.url().endsWith('/web/api/restore') && r.method() === 'POST') restores.push(JSON.parse(r.postData())); });
 page.on('pageerror', (e) => pageErrors.push(String(e)));
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 async function axe(name) {
@@ -100,6 +102,34 @@ try {
   await sec.getByText('Folder “Old projects” restored.').waitFor();
   await folders.getByRole('rowheader', { name: 'Old projects' }).waitFor({ state: 'detached' });
   check(true, 'the folder is restored');
+
+  // Many: BULK messages expunged over IMAP, paged in 50s, restored in
+  // requests of 50 with a progress bar.
+  const n = Number(BULK);
+  await sec.getByRole('combobox', { name: 'Folder' }).selectOption({ label: 'Bulk' });
+  await sec.getByLabel('Deleted since').fill('');
+  await sec.getByRole('button', { name: 'Show deleted messages' }).click();
+  await sec.getByText(`Deleted messages found: ${n}.`).waitFor();
+  check(await items.getByRole('row').count() === 1 + 50, 'the first page has 50 rows');
+  while (await sec.getByRole('button', { name: /^Show \d+ more$/ }).count()) {
+    await sec.getByRole('button', { name: /^Show \d+ more$/ }).click();
+    await page.waitForTimeout(100);
+  }
+  await items.getByRole('row').nth(n).waitFor();
+  check(await items.getByRole('row').count() === 1 + n, `"Show more" pages to all ${n}`);
+  await items.getByRole('checkbox', { name: 'Select all' }).check();
+  await page.evaluate(() => {
+    window.sawProgress = false;
+    new MutationObserver(() => { if (document.querySelector('progress[aria-label="Restore progress"]')) window.sawProgress = true; })
+      .observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  restores.length = 0;
+  await sec.getByRole('button', { name: `Restore selected (${n})` }).click();
+  await sec.getByText(`Messages restored: ${n}.`).waitFor();
+  check(restores.length === Math.ceil(n / 50) && restores.every((b) => b.items.length <= 50), `restored in ${restores.length} requests of at most 50`);
+  check(await page.evaluate(() => window.sawProgress), 'a progress bar showed while restoring');
+  await items.waitFor({ state: 'detached' });
+  check(true, 'none is left in the list');
 
   // Back in the mail view.
   await page.goto(BASE + '/');

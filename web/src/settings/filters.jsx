@@ -36,17 +36,15 @@ function folderNames(list) {
 }
 
 // save uploads text and stores it as script (an existing one, by id, or a
-// new one named SCRIPT), activating it. It returns the SetError, if any.
-// Two requests: SieveScript/set's create does not resolve a "#b"
-// creation reference to the upload (its update does).
+// new one named SCRIPT), activating it, in one request. It returns the
+// SetError, if any.
 async function saveScript(script, text) {
-  const u = await api([['Blob/upload', { create: { b: { data: [{ 'data:asText': text }], type: 'application/sieve' } } }, 'u']], CAPS);
-  if (u.u.notCreated && u.u.notCreated.b) return u.u.notCreated.b;
-  const blobId = u.u.created.b.id;
+  const upload = ['Blob/upload', { create: { b: { data: [{ 'data:asText': text }], type: 'application/sieve' } } }, 'u'];
   const set = script
-    ? ['SieveScript/set', { update: { [script.id]: { blobId } }, onSuccessActivateScript: script.id }, 's']
-    : ['SieveScript/set', { create: { n: { name: SCRIPT, blobId } }, onSuccessActivateScript: '#n' }, 's'];
-  const r = await api([set], CAPS);
+    ? ['SieveScript/set', { update: { [script.id]: { blobId: '#b' } }, onSuccessActivateScript: script.id }, 's']
+    : ['SieveScript/set', { create: { n: { name: SCRIPT, blobId: '#b' } }, onSuccessActivateScript: '#n' }, 's'];
+  const r = await api([upload, set], CAPS);
+  if (r.u.notCreated && r.u.notCreated.b) return r.u.notCreated.b;
   return (r.s.notCreated && r.s.notCreated.n) || (r.s.notUpdated && script && r.s.notUpdated[script.id]) || null;
 }
 

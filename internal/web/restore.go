@@ -221,9 +221,10 @@ func clip(s string, n int) string {
 }
 
 // deletedFolders answers GET /web/api/deleted-folders: the user's own
-// soft-deleted, not yet purged folders, newest deletion first. Only the
-// owner restores a folder (store.RestoreFolder), so only the user's own
-// store is listed.
+// soft-deleted, not yet purged folders, newest deletion first, and how
+// many days deleted items stay restorable: {"keepDays": n (0: not purged
+// automatically), "folders": [deletedFolder]}. Only the owner restores a
+// folder (store.RestoreFolder), so only the user's own store is listed.
 func (s *Server) deletedFolders(w http.ResponseWriter, r *http.Request) {
 	p := s.cookieOnly(w, r)
 	if p == nil {
@@ -252,7 +253,11 @@ func (s *Server) deletedFolders(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, d)
 	}
-	writeJSON(w, http.StatusOK, out)
+	keep := 0
+	if s.o.KeepDeletedDays != nil {
+		keep = max(s.o.KeepDeletedDays(), 0)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keepDays": keep, "folders": out})
 }
 
 // restore answers POST /web/api/restore with JSON {"items": [Email ids]}

@@ -151,7 +151,7 @@ func TestWebRestoreFolder(t *testing.T) {
 	alice, bob := e.login("alice", "pw-alice"), e.login("bob", "pw-bob")
 	id := jmap.FormatID('M', f.ID)
 	res, body := e.do("GET", "/web/api/deleted-folders", "", cookie(alice))
-	if res.StatusCode != 200 || !strings.Contains(body, `"id":"`+id+`","name":"Projects"`) {
+	if res.StatusCode != 200 || !strings.Contains(body, `"id":"`+id+`","name":"Projects"`) || !strings.Contains(body, `"keepDays":0`) {
 		t.Fatalf("deleted folders: %d %s", res.StatusCode, body)
 	}
 	if res, body := e.do("GET", "/web/api/deleted-folders", "", cookie(bob)); res.StatusCode != 200 || strings.Contains(body, id) {

@@ -69,6 +69,8 @@ try {
   // Settings: restore the message, by folder and date.
   await page.goto(BASE + '/settings');
   const sec = page.getByRole('region', { name: 'Restore deleted items' });
+  await sec.getByText('This server purges them 30 days after their deletion.').waitFor();
+  check(true, 'the section says how long deleted items stay (softdelete_lifetime)');
   await sec.getByRole('combobox', { name: 'Folder' }).selectOption({ label: 'Trash' });
   await sec.getByLabel('Deleted since').fill('2999-01-01');
   await sec.getByRole('button', { name: 'Show deleted messages' }).click();

@@ -47,6 +47,7 @@ function folderPaths(list) {
 export function RestoreDeleted() {
   const folders = useSignal(null); // [{id, name}]
   const deadFolders = useSignal(null); // [{id, name, deletedAt}]
+  const keepDays = useSignal(null); // days until the purge; 0: none
   const mailbox = useSignal('');
   const since = useSignal('');
   const page = useSignal(null); // { total, items }
@@ -60,7 +61,9 @@ export function RestoreDeleted() {
       const r = await api([['Mailbox/get', { properties: ['id', 'name', 'parentId', 'role'] }, 'm']]);
       folders.value = folderPaths(r.m.list);
       if (!mailbox.value && folders.value.length) mailbox.value = (folders.value.find((f) => f.role === 'trash') || folders.value[0]).id;
-      deadFolders.value = await call('GET', '/web/api/deleted-folders');
+      const d = await call('GET', '/web/api/deleted-folders');
+      deadFolders.value = d.folders;
+      keepDays.value = d.keepDays;
     } catch (e) { fail(e); }
   };
   useEffect(() => { loadFolders(); }, []);
@@ -119,7 +122,7 @@ export function RestoreDeleted() {
   return (
     <section class="admin-form wide" aria-labelledby="h-restore">
       <h2 id="h-restore">{t('restoreTitle')}</h2>
-      <p class="muted">{t('restoreHelp')}</p>
+      <p class="muted">{t('restoreHelp')} {keepDays.value === null ? '' : keepDays.value > 0 ? t('restoreKeep', { n: keepDays.value }) : t('restoreKeepForever')}</p>
       <p class="note" role="status" aria-live="polite">{status.value}</p>
       {!folders.value ? <p>{t('loading')}</p> : (
         <form class="inline-form" onSubmit={show}>

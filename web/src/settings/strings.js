@@ -6,7 +6,9 @@ import { catalogue } from '../i18n.js';
 export const strings = {
   en: {
     restoreTitle: 'Restore deleted items',
-    restoreHelp: 'Deleted messages and folders can be restored until the server purges them (after 30 days unless your administrator set otherwise). A message comes back in the folder it was deleted from; for a message emptied from Trash, that is Trash.',
+    restoreHelp: 'Deleted messages and folders can be restored until the server purges them. A message comes back in the folder it was deleted from; for a message emptied from Trash, that is Trash.',
+    restoreKeep: 'This server purges them {n} days after their deletion.',
+    restoreKeepForever: 'This server does not purge them automatically.',
     restoreFolder: 'Folder',
     restoreSince: 'Deleted since',
     restoreShow: 'Show deleted messages',
@@ -82,7 +84,9 @@ export const strings = {
   },
   de: {
     restoreTitle: 'Gelöschte Elemente wiederherstellen',
-    restoreHelp: 'Gelöschte Nachrichten und Ordner lassen sich wiederherstellen, bis der Server sie endgültig entfernt (nach 30 Tagen, sofern Ihre Administration nichts anderes eingestellt hat). Eine Nachricht kommt in den Ordner zurück, aus dem sie gelöscht wurde; bei einer aus dem Papierkorb gelöschten Nachricht ist das der Papierkorb.',
+    restoreHelp: 'Gelöschte Nachrichten und Ordner lassen sich wiederherstellen, bis der Server sie endgültig entfernt. Eine Nachricht kommt in den Ordner zurück, aus dem sie gelöscht wurde; bei einer aus dem Papierkorb gelöschten Nachricht ist das der Papierkorb.',
+    restoreKeep: 'Dieser Server entfernt sie {n} Tage nach dem Löschen.',
+    restoreKeepForever: 'Dieser Server entfernt sie nicht automatisch.',
     restoreFolder: 'Ordner',
     restoreSince: 'Gelöscht seit',
     restoreShow: 'Gelöschte Nachrichten anzeigen',

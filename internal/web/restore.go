@@ -178,19 +178,35 @@ func (s *Server) summary(r *http.Request, it *store.Item) (deletedItem, error) {
 	if err != nil {
 		return d, fmt.Errorf("read deleted item %d: %w", it.ID, err)
 	}
+	var date time.Time
+	d.Subject, d.From, date = headerSummary(raw)
+	if !date.IsZero() {
+		d.Date = date.UTC().Format(time.RFC3339)
+	}
+	return d, nil
+}
+
+// headerSummary reads the subject, the first sender ("Name <addr>") and
+// the date from the start of a message, untrusted: each text valid UTF-8
+// of at most maxSummarySubject bytes (the address at most twice that);
+// a date that does not parse is zero.
+func headerSummary(raw []byte) (subject, from string, date time.Time) {
+	if len(raw) > maxSummaryHeader {
+		raw = raw[:maxSummaryHeader]
+	}
 	h, _ := mime.ParseHeader(raw, maxSummaryFields)
-	d.Subject = clip(mime.DecodeHeaderValue(h.Get("Subject")), maxSummarySubject)
+	subject = clip(mime.DecodeHeaderValue(h.Get("Subject")), maxSummarySubject)
 	if as := mime.ParseAddressList(h.Get("From")); len(as) > 0 && as[0].Mailbox != "" {
 		a := as[0]
-		d.From = a.Mailbox + "@" + a.Host
+		from = clip(a.Mailbox+"@"+a.Host, maxSummarySubject)
 		if a.Name != "" {
-			d.From = clip(mime.DecodeHeaderValue(a.Name), maxSummarySubject) + " <" + d.From + ">"
+			from = clip(mime.DecodeHeaderValue(a.Name), maxSummarySubject) + " <" + from + ">"
 		}
 	}
 	if t, err := mailDate(h.Get("Date")); err == nil {
-		d.Date = t.UTC().Format(time.RFC3339)
+		date = t
 	}
-	return d, nil
+	return subject, from, date
 }
 
 // mailDate parses an RFC 5322 date, with or without the day name and

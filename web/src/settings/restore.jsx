@@ -69,7 +69,8 @@ export function RestoreDeleted() {
   useEffect(() => { loadFolders(); }, []);
 
   const query = (position) => `/web/api/deleted?mailbox=${encodeURIComponent(mailbox.value)}` +
-    (since.value ? `&since=${encodeURIComponent(since.value)}` : '') + `&position=${position}&limit=${PAGE}`;
+    // since: the browser's midnight of the day picked.
+    (since.value ? `&since=${encodeURIComponent(new Date(since.value + 'T00:00').toISOString())}` : '') + `&position=${position}&limit=${PAGE}`;
   const show = async (ev) => {
     if (ev) ev.preventDefault();
     try {

@@ -69,15 +69,16 @@ export function sharedMailAccounts() { return (session && session.shared) || [];
 export function sessionStale() { return !!(session && session.stale); }
 
 // api sends method calls and returns the responses by call id. A method
-// error becomes an exception naming it.
-export async function api(calls) {
+// error becomes an exception naming it. extra names capabilities beyond
+// core, mail and submission (e.g. Sieve's).
+export async function api(calls, extra = []) {
   const s = await getSession();
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: s.accountId, ...args }, id]);
   const r = await fetch('/jmap/api/', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using: USING, methodCalls }),
+    body: JSON.stringify({ using: [...USING, ...extra], methodCalls }),
   });
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);

@@ -12,6 +12,7 @@ import { Compose } from './compose.jsx';
 import { Dialog, Shortcuts, keyHandler } from './keys.jsx';
 import './style.css';
 import './gw/gw.css';
+import './settings/settings.css';
 import { section, Section, SectionNav } from './gw/lazy.jsx';
 import { SharedFolders } from './shared.jsx';
 import './sharing/strings.js';

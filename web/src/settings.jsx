@@ -11,6 +11,8 @@ import { t } from './i18n.js';
 import { self, changePassword } from './adminapi.js';
 import { logout } from './jmap.js';
 import { Sharing } from './settings/sharing.jsx';
+import { RestoreDeleted } from './settings/restore.jsx';
+import { FilterRules } from './settings/filters.jsx';
 
 const note = signal('');
 
@@ -238,7 +240,9 @@ export function Settings({ user, Appearance }) {
         <h1 class="sr">{t('settings')}</h1>
         <p class="note" role="status" aria-live="polite">{note.value}</p>
         <OutOfOffice />
+        <FilterRules />
         <Password />
+        <RestoreDeleted />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
         <Sharing />

@@ -9,8 +9,10 @@ import { signal, computed } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { t, lang } from '../i18n.js';
 import { events as pushEvents } from '../jmap.js';
-import { gw, setOne } from '../gw/jmap.js';
+import { gw, gwAll, setOne } from '../gw/jmap.js';
+import { getSession } from '../jmap.js';
 import { TopBar, Modal } from '../gw/lazy.jsx';
+import { FreeBusy, resources, loadResources, isResourceAddr } from './schedule.jsx';
 import {
   userZone, wall, localWall, ymd, parseLocal, shiftWall, durMinutes, durString,
   addDays, startOfDay, startOfWeek, sameDay, utc,
@@ -20,21 +22,27 @@ const PX_PER_HOUR = 48;
 const PPM = PX_PER_HOUR / 60;
 const palette = ['#1f6fbf', '#2e8540', '#b35c00', '#8e44ad', '#c0392b', '#16808a'];
 
+// calendars: the user's own and those of the accounts shared with them
+// (the session's other accounts with the calendars capability), each
+// { ...Calendar, acct, key, own } with key = acct/id.
 const calendars = signal([]);
+const accounts = signal([]); // [{ id, name, own }]
 const hidden = signal({});
 const view = signal(matchMedia('(max-width: 760px)').matches ? 'agenda' : 'week');
 const anchor = signal(startOfDay(new Date()));
 const items = signal([]);
+const loaded = signal(0); // counts the loads, for views that follow them
 const me = signal('');
 const editing = signal(null); // the event dialog's draft
+const calEditing = signal(null); // the calendar dialog's draft
 const ask = signal(null); // the "this one / all" question: { resolve }
 const toast = signal('');
 
 function fail(e) { toast.value = t('error', { error: e.message || String(e) }); }
 function say(s) { toast.value = s; setTimeout(() => { if (toast.value === s) toast.value = ''; }, 4000); }
 
-const colorOf = (calId) => {
-  const i = calendars.value.findIndex((c) => c.id === calId);
+const colorOf = (key) => {
+  const i = calendars.value.findIndex((c) => c.key === key);
   return (calendars.value[i] && calendars.value[i].color) || palette[Math.max(0, i) % palette.length];
 };
 
@@ -48,7 +56,7 @@ function range() {
   }
 }
 
-function norm(e) {
+function norm(e, acct) {
   const allDay = !!e.showWithoutTime;
   let start, end;
   if (allDay) {
@@ -59,7 +67,8 @@ function norm(e) {
     end = new Date(e.utcEnd || e.utcStart);
   }
   const baseId = e.id[0] === 'W' ? 'V' + e.id.slice(1, e.id.lastIndexOf('_')) : e.id;
-  return { id: e.id, baseId, rid: e.recurrenceId || null, title: e.title || t('noTitle'), calId: Object.keys(e.calendarIds || {})[0], start, end, allDay, raw: e };
+  const calId = Object.keys(e.calendarIds || {})[0];
+  return { id: acct + '/' + e.id, baseId, acct, rid: e.recurrenceId || null, title: e.title || t('noTitle'), calId, calKey: acct + '/' + calId, start, end, allDay, raw: e };
 }
 
 // loads counts load calls: an answer that arrives after a newer load
@@ -67,21 +76,51 @@ function norm(e) {
 // a slow answer for the old range never replaces the new one.
 let loads = 0;
 
+// calendarAccounts lists the user's own calendars account first, then
+// the shared ones, by name.
+async function calendarAccounts() {
+  const s = await getSession();
+  const cap = 'urn:ietf:params:jmap:calendars';
+  const own = s.primaryAccounts[cap] || s.accountId;
+  const shared = Object.entries(s.accounts).filter(([id, a]) => id !== own && a.accountCapabilities && a.accountCapabilities[cap])
+    .map(([id, a]) => ({ id, name: a.name, own: false })).sort((a, b) => a.name.localeCompare(b.name));
+  return [{ id: own, name: '', own: true }, ...shared];
+}
+
+// load reads the calendars and the events of the range of every
+// calendars account in one request; a shared account that fails (its
+// share withdrawn meanwhile) is left out, the others still show.
 async function load() {
   const mine = ++loads;
   const [from, to] = range();
-  const r = await gw([
-    ['Calendar/get', {}, 'c'],
-    ['CalendarEvent/query', { filter: { after: utc(from), before: utc(to) }, expandRecurrences: true }, 'q'],
-    ['CalendarEvent/get', { '#ids': { resultOf: 'q', name: 'CalendarEvent/query', path: '/ids' } }, 'g'],
-  ]);
+  const accts = await calendarAccounts();
+  const calls = [];
+  accts.forEach((a, i) => {
+    calls.push(['Calendar/get', { accountId: a.id }, 'c' + i]);
+    calls.push(['CalendarEvent/query', { accountId: a.id, filter: { after: utc(from), before: utc(to) }, expandRecurrences: true }, 'q' + i]);
+    calls.push(['CalendarEvent/get', { accountId: a.id, '#ids': { resultOf: 'q' + i, name: 'CalendarEvent/query', path: '/ids' } }, 'g' + i]);
+  });
+  const r = await gwAll(calls);
   if (mine !== loads) return;
-  calendars.value = r.c.list.slice().sort((a, b) => (b.isDefault ? 1 : 0) - (a.isDefault ? 1 : 0) || (a.sortOrder || 0) - (b.sortOrder || 0) || a.name.localeCompare(b.name));
-  items.value = r.g.list.filter((e) => e['@type'] !== 'Task').map(norm).sort((a, b) => a.start - b.start);
+  if (r.c0.methodError) throw new Error(r.c0.type);
+  const cals = [];
+  let evs = [];
+  const ok = [];
+  accts.forEach((a, i) => {
+    if (r['c' + i].methodError || r['g' + i].methodError) return;
+    ok.push(a);
+    const list = r['c' + i].list.slice().sort((x, y) => (y.isDefault ? 1 : 0) - (x.isDefault ? 1 : 0) || (x.sortOrder || 0) - (y.sortOrder || 0) || x.name.localeCompare(y.name));
+    for (const c of list) cals.push({ ...c, acct: a.id, key: a.id + '/' + c.id, own: a.own });
+    evs = evs.concat(r['g' + i].list.filter((e) => e['@type'] !== 'Task').map((e) => norm(e, a.id)));
+  });
+  accounts.value = ok;
+  calendars.value = cals;
+  items.value = evs.sort((a, b) => a.start - b.start);
+  loaded.value++;
 }
 const reload = () => load().catch(fail);
 
-const visible = computed(() => items.value.filter((e) => !hidden.value[e.calId]));
+const visible = computed(() => items.value.filter((e) => !hidden.value[e.calKey]));
 
 // myParticipant finds the signed-in user among an event's participants.
 function myParticipant(e) {
@@ -95,8 +134,8 @@ function myParticipant(e) {
 const emailOf = (p) => p.email || ((p.sendTo && p.sendTo.imip) || '').replace(/^mailto:/i, '');
 const schedules = (e) => Object.keys(e.participants || {}).length > 0 && e.isOrigin !== false;
 
-async function getBase(id) {
-  const r = await gw([['CalendarEvent/get', { ids: [id] }, 'g']]);
+async function getBase(id, acct) {
+  const r = await gw([['CalendarEvent/get', { accountId: acct, ids: [id] }, 'g']]);
   if (!r.g.list.length) throw new Error('notFound');
   return r.g.list[0];
 }
@@ -121,7 +160,7 @@ async function moveTo(inst, start, minutes) {
     scope = await askScope();
     if (!scope) return;
   }
-  const base = await getBase(inst.baseId);
+  const base = await getBase(inst.baseId, inst.acct);
   const allDay = inst.allDay;
   const newStart = allDay ? ymd(start) + 'T00:00:00' : wall(start, base.timeZone);
   const duration = durString(minutes, allDay);
@@ -134,7 +173,7 @@ async function moveTo(inst, start, minutes) {
   } else {
     patch = { start: newStart, duration };
   }
-  await setOne('CalendarEvent', { update: { [inst.baseId]: patch }, sendSchedulingMessages: schedules(base) });
+  await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: patch }, sendSchedulingMessages: schedules(base) });
   say(t('eventSaved'));
   await load();
 }
@@ -143,15 +182,17 @@ function draftFor(inst, at) {
   if (!inst) {
     const s = at || new Date(anchor.value.getFullYear(), anchor.value.getMonth(), anchor.value.getDate(), 9);
     const e = new Date(s.getTime() + 3600000);
-    const cal = calendars.value.find((c) => c.isDefault) || calendars.value[0];
-    return { isNew: true, title: '', calId: cal && cal.id, allDay: false, sDate: ymd(s), sTime: localWall(s).slice(11, 16), eDate: ymd(e), eTime: localWall(e).slice(11, 16), freq: '', count: '', location: '', description: '', attendees: '', scope: 'all' };
+    const cal = calendars.value.find((c) => c.own && c.isDefault) || calendars.value[0];
+    return { isNew: true, title: '', calKey: cal && cal.key, allDay: false, sDate: ymd(s), sTime: localWall(s).slice(11, 16), eDate: ymd(e), eTime: localWall(e).slice(11, 16), freq: '', count: '', location: '', description: '', attendees: '', resource: '', scope: 'all' };
   }
   const e = inst.raw;
   const rule = (e.recurrenceRules || [])[0];
   const endShown = inst.allDay ? addDays(inst.end, -1) : inst.end;
-  const others = Object.values(e.participants || {}).filter((p) => !(p.roles && p.roles.owner)).map(emailOf).filter(Boolean);
+  const invited = Object.values(e.participants || {}).filter((p) => !(p.roles && p.roles.owner));
+  const others = invited.filter((p) => !isResource(p)).map(emailOf).filter(Boolean);
+  const res = invited.filter(isResource).map(emailOf)[0] || '';
   return {
-    isNew: false, inst, title: e.title || '', calId: inst.calId, allDay: inst.allDay,
+    isNew: false, inst, title: e.title || '', calKey: inst.calKey, allDay: inst.allDay, resource: res,
     sDate: ymd(inst.start), sTime: localWall(inst.start).slice(11, 16), eDate: ymd(endShown), eTime: localWall(inst.end).slice(11, 16),
     freq: rule ? rule.frequency : '', count: rule && rule.count ? String(rule.count) : '',
     location: Object.values(e.locations || {}).map((l) => l.name).filter(Boolean)[0] || '',
@@ -159,8 +200,15 @@ function draftFor(inst, at) {
   };
 }
 
-function participantsFor(list, old) {
-  if (!list.length) return null;
+// isResource tells a room's or equipment's participant from a person's.
+const isResource = (p) => ['room', 'resource', 'location'].includes(p.kind) || isResourceAddr(emailOf(p));
+
+// participantsFor builds an event's participants: the user as owner,
+// the attendees, and the room or equipment (res, an address) with the
+// kind the server maps to CUTYPE (room, resource). Participants the
+// event had keep their entries (and answers).
+function participantsFor(list, old, res) {
+  if (!list.length && !res) return null;
   const byMail = {};
   for (const [k, p] of Object.entries(old || {})) byMail[emailOf(p).toLowerCase()] = [k, p];
   const out = {};
@@ -170,6 +218,11 @@ function participantsFor(list, old) {
     const had = byMail[addr.toLowerCase()];
     out[had ? had[0] : 'a' + i] = had ? had[1] : { '@type': 'Participant', roles: { attendee: true }, sendTo: { imip: 'mailto:' + addr }, email: addr, participationStatus: 'needs-action', expectReply: true };
   });
+  if (res) {
+    const had = byMail[res.toLowerCase()];
+    const r = (resources.value || []).find((x) => x.email.toLowerCase() === res.toLowerCase());
+    out[had ? had[0] : 'r0'] = had ? had[1] : { '@type': 'Participant', kind: r ? r.kind : 'room', name: r ? r.name : undefined, roles: { attendee: true }, sendTo: { imip: 'mailto:' + res }, email: res, participationStatus: 'needs-action', expectReply: true };
+  }
   return out;
 }
 
@@ -185,19 +238,21 @@ async function save(d) {
     locations: d.location ? { l1: { '@type': 'Location', name: d.location } } : null,
   };
   if (d.isNew) {
+    const cal = calendars.value.find((c) => c.key === d.calKey);
+    if (!cal) throw new Error(t('noCalendar'));
     const obj = {
-      '@type': 'Event', calendarIds: { [d.calId]: true }, ...common,
+      '@type': 'Event', calendarIds: { [cal.id]: true }, ...common,
       start: d.allDay ? d.sDate + 'T00:00:00' : localWall(start), timeZone: d.allDay ? null : userZone,
     };
     if (!obj.locations) delete obj.locations;
     if (rules.length) obj.recurrenceRules = rules;
-    const parts = participantsFor(attendees, null);
+    const parts = participantsFor(attendees, null, d.resource);
     if (parts) { obj.participants = parts; obj.replyTo = { imip: 'mailto:' + me.value }; }
-    await setOne('CalendarEvent', { create: { n: obj }, sendSchedulingMessages: !!parts });
-    return;
+    const r = await setOne('CalendarEvent', { accountId: cal.acct, create: { n: obj }, sendSchedulingMessages: !!parts });
+    return { acct: cal.acct, id: r.created.n.id };
   }
   const inst = d.inst;
-  const base = await getBase(inst.baseId);
+  const base = await getBase(inst.baseId, inst.acct);
   const zone = d.allDay ? null : (base.showWithoutTime || !base.timeZone ? userZone : base.timeZone);
   const wallStart = d.allDay ? d.sDate + 'T00:00:00' : wall(start, zone);
   let patch;
@@ -209,29 +264,39 @@ async function save(d) {
     patch = { ...common, timeZone: zone, recurrenceRules: rules.length ? rules : null };
     patch.start = inst.rid ? shiftWall(base.start, Math.round((start - inst.start) / 60000)) : wallStart;
     const before = Object.values(base.participants || {}).filter((p) => !(p.roles && p.roles.owner)).map(emailOf).join(',');
-    if (before !== attendees.join(',')) {
-      patch.participants = participantsFor(attendees, base.participants);
+    if (before !== [...attendees, ...(d.resource ? [d.resource] : [])].join(',')) {
+      patch.participants = participantsFor(attendees, base.participants, d.resource);
       if (patch.participants && !base.replyTo) patch.replyTo = { imip: 'mailto:' + me.value };
     }
   }
   const send = schedules(base) || !!patch.participants;
-  await setOne('CalendarEvent', { update: { [inst.baseId]: patch }, sendSchedulingMessages: send });
+  await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: patch }, sendSchedulingMessages: send });
+  return { acct: inst.acct, id: inst.baseId };
+}
+
+// declinedResources reads the saved event back: the rooms and
+// equipment that declined it (the server books them while saving).
+async function declinedResources(saved) {
+  if (!saved) return [];
+  const e = await getBase(saved.id, saved.acct).catch(() => null);
+  if (!e) return [];
+  return Object.values(e.participants || {}).filter((p) => isResource(p) && p.participationStatus === 'declined').map((p) => p.name || emailOf(p));
 }
 
 async function remove(d) {
   const inst = d.inst;
-  const base = await getBase(inst.baseId);
+  const base = await getBase(inst.baseId, inst.acct);
   if (inst.rid && d.scope === 'one') {
-    await setOne('CalendarEvent', { update: { [inst.baseId]: { recurrenceOverrides: { ...(base.recurrenceOverrides || {}), [inst.rid]: { excluded: true } } } }, sendSchedulingMessages: schedules(base) });
+    await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: { recurrenceOverrides: { ...(base.recurrenceOverrides || {}), [inst.rid]: { excluded: true } } } }, sendSchedulingMessages: schedules(base) });
   } else {
-    await setOne('CalendarEvent', { destroy: [inst.baseId], sendSchedulingMessages: schedules(base) });
+    await setOne('CalendarEvent', { accountId: inst.acct, destroy: [inst.baseId], sendSchedulingMessages: schedules(base) });
   }
 }
 
 async function answer(inst, status) {
   const mine = myParticipant(inst.raw);
   if (!mine) return;
-  await setOne('CalendarEvent', { update: { [inst.baseId]: { ['participants/' + mine[0] + '/participationStatus']: status } }, sendSchedulingMessages: true });
+  await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: { ['participants/' + mine[0] + '/participationStatus']: status } }, sendSchedulingMessages: true });
 }
 
 // ---- formatting ----
@@ -331,7 +396,7 @@ function EventChip({ inst, style, cls, col }) {
   const mine = myParticipant(e);
   const pending = e.isOrigin === false && mine && mine[1].participationStatus === 'needs-action';
   return (
-    <div role="button" tabIndex={0} class={`ev ${cls || ''}${pending ? ' pending' : ''}`} style={`--c:${colorOf(inst.calId)};${style || ''}`}
+    <div role="button" tabIndex={0} class={`ev ${cls || ''}${pending ? ' pending' : ''}`} style={`--c:${colorOf(inst.calKey)};${style || ''}`}
       data-start={inst.allDay ? ymd(inst.start) : localWall(inst.start).slice(0, 16)} data-end={inst.allDay ? ymd(inst.end) : localWall(inst.end).slice(0, 16)} data-title={inst.title}
       onClick={(ev) => { ev.stopPropagation(); if (!resizing) editing.value = draftFor(inst); }}
       onKeyDown={(ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); editing.value = draftFor(inst); } }}
@@ -463,24 +528,75 @@ function Agenda() {
   );
 }
 
+function CalendarList({ list }) {
+  return (
+    <ul class="cal-list">
+      {list.map((c) => (
+        <li data-calendar={c.name}>
+          <label class="inline">
+            <input type="checkbox" checked={!hidden.value[c.key]} onChange={(e) => { hidden.value = { ...hidden.value, [c.key]: !e.currentTarget.checked }; }} />
+            <span class="swatch" style={`--c:${colorOf(c.key)}`} aria-hidden="true" />
+            {c.name}
+          </label>
+          {c.own && <button class="link cal-edit" aria-label={t('editCalendarNamed', { name: c.name })} title={t('editCalendar')}
+            onClick={() => { calEditing.value = { key: c.key, id: c.id, name: c.name, color: colorOf(c.key) }; }}>✎</button>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function Sidebar() {
+  const own = calendars.value.filter((c) => c.own);
   return (
     <aside class="cal-side" aria-label={t('calendars')}>
       <button class="primary new-event" onClick={() => { editing.value = draftFor(null); }}>{t('newEvent')}</button>
       <h2>{t('calendars')}</h2>
-      <ul class="cal-list">
-        {calendars.value.map((c) => (
-          <li>
-            <label class="inline">
-              <input type="checkbox" checked={!hidden.value[c.id]} onChange={(e) => { hidden.value = { ...hidden.value, [c.id]: !e.currentTarget.checked }; }} />
-              <span class="swatch" style={`--c:${colorOf(c.id)}`} aria-hidden="true" />
-              {c.name}
-            </label>
-          </li>
-        ))}
-      </ul>
+      <CalendarList list={own} />
+      <button class="link new-cal" onClick={() => { calEditing.value = { key: '', name: '', color: palette[own.length % palette.length] }; }}>{t('newCalendar')}</button>
+      {accounts.value.filter((a) => !a.own).map((a) => {
+        const list = calendars.value.filter((c) => c.acct === a.id);
+        return list.length > 0 && (
+          <section class="cal-shared" aria-label={t('calendarsOf', { name: a.name })}>
+            <h2>{t('calendarsOf', { name: a.name })}</h2>
+            <CalendarList list={list} />
+          </section>
+        );
+      })}
       <p class="muted zone">{t('timeZoneIs', { zone: userZone })}</p>
     </aside>
+  );
+}
+
+// CalendarDialog creates one of the user's calendars or changes its
+// name and colour (Calendar/set; the colour is CalDAV's calendar-color).
+function CalendarDialog() {
+  const c = calEditing.value;
+  const close = () => { calEditing.value = null; };
+  const set = (k) => (ev) => { calEditing.value = { ...calEditing.value, [k]: ev.currentTarget.value }; };
+  const submit = async (ev) => {
+    ev.preventDefault();
+    try {
+      const acct = (accounts.value.find((a) => a.own) || {}).id;
+      if (c.key) await setOne('Calendar', { accountId: acct, update: { [c.id]: { name: c.name, color: c.color } } });
+      else await setOne('Calendar', { accountId: acct, create: { n: { name: c.name, color: c.color } } });
+      close();
+      say(t('calendarSaved'));
+      await load();
+    } catch (err) { fail(err); }
+  };
+  return (
+    <Modal title={c.key ? t('editCalendar') : t('newCalendar')} onClose={close}>
+      <form onSubmit={submit}>
+        <Field label={t('calendarName')} id="cal-name"><input id="cal-name" value={c.name} onInput={set('name')} required maxLength={200} autofocus /></Field>
+        <Field label={t('calendarColor')} id="cal-color"><input id="cal-color" type="color" value={c.color} onInput={set('color')} /></Field>
+        <div class="actions">
+          <span class="grow" />
+          <button type="button" onClick={close}>{t('cancel')}</button>
+          <button type="submit" class="primary">{t('save')}</button>
+        </div>
+      </form>
+    </Modal>
   );
 }
 
@@ -520,7 +636,10 @@ function EventDialog() {
   const d = editing.value;
   const set = (k) => (ev) => { editing.value = { ...editing.value, [k]: ev.currentTarget.type === 'checkbox' ? ev.currentTarget.checked : ev.currentTarget.value }; };
   const close = () => { editing.value = null; };
-  const e = d.inst && d.inst.raw;
+  // The event as last loaded: a push reloads it, so answers (a room's,
+  // an attendee's) show while the dialog is open.
+  const fresh = d.inst && (items.value.find((i) => i.id === d.inst.id) || d.inst);
+  const e = fresh && fresh.raw;
   const invite = e && e.isOrigin === false;
   const mine = e && myParticipant(e);
   const others = e ? Object.entries(e.participants || {}).filter(([, p]) => !(p.roles && p.roles.owner)) : [];
@@ -529,9 +648,28 @@ function EventDialog() {
     ev.preventDefault();
     try { await f(); close(); say(msg); await load(); } catch (err) { fail(err); }
   };
+  const onSave = async (ev) => {
+    ev.preventDefault();
+    try {
+      const saved = await save(d);
+      close();
+      const declined = await declinedResources(saved);
+      say(declined.length ? t('resourceDeclined', { names: declined.join(', ') }) : t('eventSaved'));
+      await load();
+    } catch (err) { fail(err); }
+  };
+  const series = !(d.inst && d.inst.rid && d.scope === 'one');
+  const people = d.attendees.split(/[\s,;]+/).map((x) => x.trim()).filter((x) => x.includes('@')).map((x) => ({ label: x, email: x }));
+  if (d.resource) {
+    const r = (resources.value || []).find((x) => x.email.toLowerCase() === d.resource.toLowerCase());
+    people.push({ label: r ? r.name : d.resource, email: d.resource });
+  }
+  const fbStart = d.allDay ? parseLocal(d.sDate) : parseLocal(d.sDate + 'T' + d.sTime);
+  const fbEnd = d.allDay ? addDays(parseLocal(d.sDate), 1) : parseLocal(d.eDate + 'T' + d.eTime);
+  const writable = calendars.value.filter((c) => c.own || (c.myRights && c.myRights.mayAddItems));
   return (
     <Modal title={d.isNew ? t('newEvent') : invite ? t('invitation') : t('editEvent')} onClose={close} wide>
-      <form class="event-form" onSubmit={run(() => save(d), t('eventSaved'))}>
+      <form class="event-form" onSubmit={onSave}>
         {invite && (
           <div class="invite" role="group" aria-label={t('yourAnswer')}>
             <p>{t('invitedBy', { name: organizer ? (organizer.name || emailOf(organizer)) : '?' })}</p>
@@ -545,7 +683,9 @@ function EventDialog() {
           <Field label={t('eventTitle')} id="ev-title"><input id="ev-title" value={d.title} onInput={set('title')} required autofocus /></Field>
           {d.isNew && (
             <Field label={t('calendar')} id="ev-cal">
-              <select id="ev-cal" value={d.calId} onChange={set('calId')}>{calendars.value.map((c) => <option value={c.id}>{c.name}</option>)}</select>
+              <select id="ev-cal" value={d.calKey} onChange={set('calKey')}>
+                {writable.map((c) => <option value={c.key}>{c.own ? c.name : `${c.name} (${(accounts.value.find((a) => a.id === c.acct) || {}).name})`}</option>)}
+              </select>
             </Field>
           )}
           <label class="inline"><input type="checkbox" checked={d.allDay} onChange={set('allDay')} />{t('allDay')}</label>
@@ -567,13 +707,27 @@ function EventDialog() {
           )}
           <Field label={t('location')} id="ev-loc"><input id="ev-loc" value={d.location} onInput={set('location')} /></Field>
           <Field label={t('description')} id="ev-desc"><textarea id="ev-desc" rows="3" value={d.description} onInput={set('description')} /></Field>
-          {!(d.inst && d.inst.rid && d.scope === 'one') && (
+          {series && (
             <Field label={t('attendees')} id="ev-att"><input id="ev-att" value={d.attendees} onInput={set('attendees')} placeholder="name@example.org, …" /></Field>
           )}
+          {series && (
+            <Field label={t('roomOrEquipment')} id="ev-res">
+              <select id="ev-res" value={d.resource} onChange={set('resource')}>
+                <option value="">{t('noRoom')}</option>
+                {(resources.value || []).map((r) => <option value={r.email}>{`${r.name} (${t('kind_' + r.kind)})`}</option>)}
+                {d.resource && !isResourceAddr(d.resource) && <option value={d.resource}>{d.resource}</option>}
+              </select>
+            </Field>
+          )}
         </fieldset>
+        {!invite && series && <FreeBusy me={me.value} people={people} date={d.sDate} start={fbStart} end={fbEnd} reloadKey={loaded.value} />}
         {others.length > 0 && (
           <ul class="attendees" aria-label={t('attendees')}>
-            {others.map(([k, p]) => <li data-email={emailOf(p)}>{p.name || emailOf(p)} — <span class="partstat">{t('ps_' + (p.participationStatus || 'needs-action'))}</span></li>)}
+            {others.map(([k, p]) => (
+              <li data-email={emailOf(p)} class={'ps-' + (p.participationStatus || 'needs-action')}>
+                {p.name || emailOf(p)}{isResource(p) ? ` (${t('kind_' + (p.kind === 'resource' ? 'resource' : 'room'))})` : ''} — <span class="partstat">{t('ps_' + (p.participationStatus || 'needs-action'))}</span>
+              </li>
+            ))}
           </ul>
         )}
         {d.inst && d.inst.rid && !invite && (
@@ -615,6 +769,7 @@ export default function Calendar() {
       me.value = p ? ((p.sendTo && p.sendTo.imip) || '').replace(/^mailto:/i, '') : '';
     }).catch(fail);
     reload();
+    loadResources();
     let timer;
     const stop = pushEvents(() => { clearTimeout(timer); timer = setTimeout(reload, 300); });
     return stop;
@@ -634,6 +789,7 @@ export default function Calendar() {
       </main>
       {editing.value && <EventDialog />}
       {ask.value && <ScopeDialog />}
+      {calEditing.value && <CalendarDialog />}
       <div class="toast" role="status" aria-live="polite">{toast.value}</div>
     </div>
   );

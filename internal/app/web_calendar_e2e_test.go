@@ -1,0 +1,138 @@
+package app
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebClientCalendarRooms drives the calendar's scheduling in
+// Chromium (web/e2e/calendar2.mjs): alice books room1 for 10:00-11:00
+// and the room accepts; bob, in his own browser session, sees the room
+// busy then in the free/busy grid, books it for 10:30 and sees it
+// declined; alice's calendar, shared with bob, shows beside his own in
+// another colour and hides when unticked; alice creates a calendar and
+// changes its colour; axe-core scans the new dialogs. Then the room's
+// calendar, exported by the admin API, holds alice's booking and not
+// bob's, and alice's new calendar has the colour she chose, over JMAP.
+func TestWebClientCalendarRooms(t *testing.T) {
+	node, chromium, webDir := webE2ETools(t)
+	dir := t.TempDir()
+	httpsAddr := freePort(t)
+	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\n", httpsAddr))
+	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","name":"Alice Organizer","password":"pw-alice-cal-2"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","name":"Bob Booker","password":"pw-bob-cal-2"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"room1","email":"room1@example.org","name":"Room 1","active":false}`, 201)
+	adminCall(t, c, "PATCH", "/v1/users/room1", `{"mr_accept":true,"mr_decline_conflict":true}`, 200)
+	base := "https://" + httpsAddr
+
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	jmap := func(user, pw string, calls string) map[string]map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/jmap/session", nil)
+		req.SetBasicAuth(user, pw)
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sess struct {
+			PrimaryAccounts map[string]string `json:"primaryAccounts"`
+		}
+		json.NewDecoder(res.Body).Decode(&sess)
+		res.Body.Close()
+		acct := sess.PrimaryAccounts["urn:ietf:params:jmap:calendars"]
+		body := `{"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:calendars","urn:ietf:params:jmap:principals"],"methodCalls":` +
+			strings.ReplaceAll(calls, "ACCT", acct) + `}`
+		req, _ = http.NewRequest("POST", base+"/jmap/api/", strings.NewReader(body))
+		req.SetBasicAuth(user, pw)
+		req.Header.Set("Content-Type", "application/json")
+		res, err = hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var r struct {
+			MethodResponses [][]json.RawMessage `json:"methodResponses"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != 200 {
+			t.Fatalf("JMAP %d: %v", res.StatusCode, err)
+		}
+		outs := map[string]map[string]any{}
+		for _, mr := range r.MethodResponses {
+			var name, id string
+			var args map[string]any
+			json.Unmarshal(mr[0], &name)
+			json.Unmarshal(mr[2], &id)
+			json.Unmarshal(mr[1], &args)
+			if name == "error" {
+				t.Fatalf("JMAP %s: %v", id, args)
+			}
+			outs[id] = args
+		}
+		return outs
+	}
+	// alice shares her default calendar with bob (read), over JMAP.
+	r := jmap("alice", "pw-alice-cal-2", `[["Calendar/get",{"accountId":"ACCT"},"c"],
+		["Principal/query",{"accountId":"ACCT","filter":{"email":"bob@example.org"}},"p"]]`)
+	var calID string
+	for _, c := range r["c"]["list"].([]any) {
+		// The default calendar (the tasks folder is a default one too).
+		if c := c.(map[string]any); c["isDefault"] == true && c["name"] == "Calendar" {
+			calID = c["id"].(string)
+		}
+	}
+	bobP := r["p"]["ids"].([]any)[0].(string)
+	r = jmap("alice", "pw-alice-cal-2", fmt.Sprintf(`[["Calendar/set",{"accountId":"ACCT","update":{%q:{"shareWith":{%q:{"mayReadItems":true,"mayReadFreeBusy":true}}}}},"s"]]`, calID, bobP))
+	if up, _ := r["s"]["updated"].(map[string]any); up == nil || len(up) != 1 {
+		t.Fatalf("sharing alice's calendar: %v", r["s"])
+	}
+
+	runWebE2E(t, node, chromium, webDir, "calendar2.mjs", "web-calendar2",
+		"BASE="+base, "USER=alice", "PASS=pw-alice-cal-2", "OTHER=bob", "OTHER_PASS=pw-bob-cal-2", "ROOM_ADDR=room1@example.org")
+
+	// The room's calendar: alice's booking, not bob's.
+	req, _ := http.NewRequest("GET", "http://roost/v1/users/room1/calendars/Calendar/export", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(ics), "SUMMARY:Planning") || strings.Contains(string(ics), "Retro") {
+		t.Errorf("room1's calendar (%d) should hold Planning only:\n%s", res.StatusCode, ics)
+	}
+	// bob's event says the room declined, in his copy over JMAP.
+	r = jmap("bob", "pw-bob-cal-2", `[["CalendarEvent/query",{"accountId":"ACCT","filter":{"title":"Retro"}},"q"],
+		["CalendarEvent/get",{"accountId":"ACCT","#ids":{"resultOf":"q","name":"CalendarEvent/query","path":"/ids"}},"g"]]`)
+	list, _ := r["g"]["list"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("bob's Retro: %v", r["g"])
+	}
+	declined := false
+	for _, p := range list[0].(map[string]any)["participants"].(map[string]any) {
+		p := p.(map[string]any)
+		if p["email"] == "room1@example.org" || strings.Contains(fmt.Sprint(p["sendTo"]), "room1@example.org") {
+			declined = p["participationStatus"] == "declined"
+		}
+	}
+	if !declined {
+		t.Errorf("room1's answer in bob's event: %v", list[0].(map[string]any)["participants"])
+	}
+	// alice's new calendar has the colour she chose last.
+	r = jmap("alice", "pw-alice-cal-2", `[["Calendar/get",{"accountId":"ACCT"},"c"]]`)
+	colour := ""
+	for _, c := range r["c"]["list"].([]any) {
+		if c.(map[string]any)["name"] == "Projects" {
+			colour, _ = c.(map[string]any)["color"].(string)
+		}
+	}
+	if !strings.EqualFold(colour, "#8e44ad") {
+		t.Errorf("the Projects calendar's colour: %q", colour)
+	}
+}

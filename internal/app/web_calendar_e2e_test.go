@@ -124,6 +124,43 @@ func TestWebClientCalendarRooms(t *testing.T) {
 	if !declined {
 		t.Errorf("room1's answer in bob's event: %v", list[0].(map[string]any)["participants"])
 	}
+	// The split series: "Sync" ends before "Sync v2" starts, both every
+	// other week on Mondays and Wednesdays; "Sync v2" ends after its
+	// first occurrence (its later part deleted).
+	r = jmap("alice", "pw-alice-cal-2", `[["CalendarEvent/query",{"accountId":"ACCT","filter":{"title":"Sync"}},"q"],
+		["CalendarEvent/get",{"accountId":"ACCT","#ids":{"resultOf":"q","name":"CalendarEvent/query","path":"/ids"}},"g"]]`)
+	byTitle := map[string]map[string]any{}
+	for _, e := range r["g"]["list"].([]any) {
+		e := e.(map[string]any)
+		byTitle[e["title"].(string)] = e
+	}
+	rule := func(e map[string]any) map[string]any {
+		rr, _ := e["recurrenceRules"].([]any)
+		if len(rr) != 1 {
+			t.Fatalf("rules of %v: %v", e["title"], e["recurrenceRules"])
+		}
+		return rr[0].(map[string]any)
+	}
+	old, nu := byTitle["Sync"], byTitle["Sync v2"]
+	if len(byTitle) != 2 || old == nil || nu == nil {
+		t.Fatalf("the split series: %v", r["g"]["list"])
+	}
+	ro, rn := rule(old), rule(nu)
+	nuStart, _ := nu["start"].(string)
+	oldUntil, _ := ro["until"].(string)
+	if oldUntil == "" || oldUntil >= nuStart || !strings.HasSuffix(nuStart, "T09:00:00") || old["uid"] == nu["uid"] {
+		t.Errorf("Sync until %q, Sync v2 from %q (uids %v, %v)", oldUntil, nuStart, old["uid"], nu["uid"])
+	}
+	for _, x := range []map[string]any{ro, rn} {
+		if x["frequency"] != "weekly" || fmt.Sprint(x["interval"]) != "2" || fmt.Sprint(x["byDay"]) != "[map[@type:NDay day:mo] map[@type:NDay day:we]]" {
+			t.Errorf("rule %v", x)
+		}
+	}
+	// Deleted from its second occurrence, two days after the first on.
+	first, _ := time.Parse("2006-01-02T15:04:05", nuStart)
+	if u, _ := rn["until"].(string); u != first.AddDate(0, 0, 2).Add(-time.Minute).Format("2006-01-02T15:04:05") {
+		t.Errorf("Sync v2 should end before its second occurrence (%s): until %q", nuStart, rn["until"])
+	}
 	// alice's new calendar has the colour she chose last.
 	r = jmap("alice", "pw-alice-cal-2", `[["Calendar/get",{"accountId":"ACCT"},"c"]]`)
 	colour := ""

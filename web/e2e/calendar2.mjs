@@ -161,6 +161,54 @@ try {
   await page.waitForFunction(() => getComputedStyle(document.querySelector('.cal-list li[data-calendar="Projects"] .swatch')).backgroundColor === 'rgb(142, 68, 173)');
   check(true, 'its colour changed');
 
+  // ---- a series by weekday, every other week, until a date; then
+  // "this and following" changes and deletes the later part ----
+  const addDay = (ymd, n) => { const d = new Date(ymd + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); };
+  const today = addDay(day, -1);
+  let S = addDay(today, 1);
+  while (new Date(S + 'T12:00:00Z').getUTCDay() !== 1) S = addDay(S, 1); // the next Monday
+  await page.getByRole('button', { name: 'Agenda', exact: true }).click();
+  await page.getByRole('button', { name: 'Today' }).click();
+  await page.getByRole('button', { name: 'New event' }).click();
+  const rd = page.getByRole('dialog', { name: 'New event' });
+  await rd.getByLabel('Title').fill('Sync');
+  await rd.getByLabel('Start date').fill(S);
+  await rd.getByLabel('Start time').fill('09:00');
+  await rd.getByLabel('End date').fill(S);
+  await rd.getByLabel('End time').fill('09:30');
+  await rd.getByLabel('Repeat').selectOption('weekly');
+  await rd.getByLabel('Every (interval)').fill('2');
+  await rd.getByRole('checkbox', { name: 'Mon' }).check();
+  await rd.getByRole('checkbox', { name: 'Wed' }).check();
+  await rd.getByLabel('Until').fill(addDay(S, 20));
+  if (SHOTS) await rd.screenshot({ path: join(SHOTS, 'calendar-recurrence-light.png') });
+  await rd.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Event saved.').waitFor();
+  const startsOf = async (title, want) => {
+    await page.waitForFunction(([ti, w]) => JSON.stringify([...document.querySelectorAll(`.ev[data-title="${ti}"]`)].map((e) => e.dataset.start).sort()) === w,
+      [title, JSON.stringify(want)], { timeout: 15000 }).catch(() => {});
+    return (await page.locator(`.ev[data-title="${title}"]`).evaluateAll((l) => l.map((e) => e.dataset.start))).sort();
+  };
+  const series = [S, addDay(S, 2), addDay(S, 14), addDay(S, 16)].map((x) => x + 'T09:00');
+  let got = await startsOf('Sync', series);
+  check(JSON.stringify(got) === JSON.stringify(series), 'Mondays and Wednesdays of every other week until a date: ' + got);
+  await page.locator('.ev[data-title="Sync"]').nth(2).click();
+  const sd2 = page.getByRole('dialog', { name: 'Edit event' });
+  await sd2.getByRole('radio', { name: 'This and following' }).check();
+  await sd2.getByLabel('Title').fill('Sync v2');
+  await sd2.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Event saved.').waitFor();
+  got = await startsOf('Sync v2', series.slice(2));
+  check(JSON.stringify(got) === JSON.stringify(series.slice(2)), '"this and following" renamed the later occurrences: ' + got);
+  got = await startsOf('Sync', series.slice(0, 2));
+  check(JSON.stringify(got) === JSON.stringify(series.slice(0, 2)), 'and kept the earlier ones: ' + got);
+  await page.locator('.ev[data-title="Sync v2"]').nth(1).click();
+  await sd2.getByRole('radio', { name: 'This and following' }).check();
+  await sd2.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('Event deleted.').waitFor();
+  got = await startsOf('Sync v2', series.slice(2, 3));
+  check(JSON.stringify(got) === JSON.stringify(series.slice(2, 3)), '"this and following" deleted the last occurrence only: ' + got);
+
   // ---- accessibility of the new dialogs ----
   const actx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: BERLIN });
   const ap = await actx.newPage();
@@ -182,6 +230,12 @@ try {
     await sd.locator('.fb-busy').first().waitFor();
     await scan(`the scheduling view (${scheme})`);
     await sd.getByRole('button', { name: 'Cancel' }).click();
+    await ap.getByRole('button', { name: 'New event' }).click();
+    const rdx = ap.getByRole('dialog', { name: 'New event' });
+    await rdx.getByLabel('Repeat').selectOption('weekly');
+    await rdx.getByRole('checkbox', { name: 'Mon' }).waitFor();
+    await scan(`the recurrence fields (${scheme})`);
+    await rdx.getByRole('button', { name: 'Cancel' }).click();
     await ap.getByRole('button', { name: 'New calendar' }).click();
     await scan(`the calendar dialog (${scheme})`);
     await ap.getByRole('dialog', { name: 'New calendar' }).getByRole('button', { name: 'Cancel' }).click();
@@ -194,6 +248,7 @@ try {
   await browser.close();
 } catch (e) {
   console.error(e);
+  if (pageErrors.length) console.error("script errors:", pageErrors.join(" | "));
   await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
   if (bctx) for (const p of bctx.pages()) await p.screenshot({ path: join(ARTIFACTS, 'failure-other.png'), fullPage: true }).catch(() => {});
   await ctx.tracing.stop({ path: join(ARTIFACTS, 'trace.zip') }).catch(() => {});

@@ -165,6 +165,12 @@ async function moveTo(inst, start, minutes) {
   const newStart = allDay ? ymd(start) + 'T00:00:00' : wall(start, base.timeZone);
   const duration = durString(minutes, allDay);
   let patch;
+  if (scope === 'following' && inst.rid !== base.start) {
+    await splitSeries(inst, base, { start: newStart, duration });
+    say(t('eventSaved'));
+    await load();
+    return;
+  }
   if (scope === 'one') {
     patch = overridePatch(base, inst.rid, { start: newStart, duration });
   } else if (inst.rid) {
@@ -178,12 +184,79 @@ async function moveTo(inst, start, minutes) {
   await load();
 }
 
+// The properties a series' second half copies from the first when it
+// is split ("this and following").
+const SPLIT_COPY = ['title', 'description', 'locations', 'showWithoutTime', 'timeZone', 'duration', 'participants', 'replyTo',
+  'privacy', 'freeBusyStatus', 'alerts', 'useDefaultAlerts', 'keywords', 'categories', 'color', 'status', 'recurrenceRules'];
+
+// countBefore counts a series' occurrences before inst (for a rule with
+// a count that is split), or null when that is too far to expand.
+async function countBefore(inst, base) {
+  const from = new Date(base.utcStart || 0);
+  if (!base.uid || !(inst.start - from < 399 * 86400000)) return null;
+  const r = await gw([['CalendarEvent/query', { accountId: inst.acct, filter: { uid: base.uid, after: utc(from), before: utc(inst.start) }, expandRecurrences: true }, 'q']]);
+  return r.q.ids.length;
+}
+
+// splitSeries changes an occurrence and the ones after it: the series
+// ends before it (UNTIL; its overrides before it stay) and a new series
+// with the changes starts from it, in one /set. The new series keeps the
+// later overrides when its occurrences keep their times, and a rule with
+// a count counts on where the old one stopped. Attendees are asked
+// again (it is a new event for them).
+async function splitSeries(inst, base, changes) {
+  const rid = inst.rid;
+  const rule = (base.recurrenceRules || [])[0] || {};
+  const keep = {}, later = {};
+  for (const [k, v] of Object.entries(base.recurrenceOverrides || {})) (k < rid ? keep : later)[k] = v;
+  const oldRule = { ...rule, until: shiftWall(rid, -1) };
+  delete oldRule.count;
+  const fresh = { '@type': 'Event', calendarIds: base.calendarIds, start: rid };
+  for (const k of SPLIT_COPY) if (base[k] != null) fresh[k] = base[k];
+  Object.assign(fresh, changes);
+  for (const k of Object.keys(fresh)) if (fresh[k] == null) delete fresh[k];
+  const next = (fresh.recurrenceRules || [])[0];
+  if (next && rule.count && next.count === rule.count) {
+    const n = await countBefore(inst, base);
+    if (n != null) fresh.recurrenceRules = [{ ...next, count: Math.max(1, rule.count - n) }];
+  }
+  if (fresh.start === rid && (!changes.timeZone || changes.timeZone === base.timeZone) && Object.keys(later).length) fresh.recurrenceOverrides = later;
+  if (fresh.participants) {
+    const ps = {};
+    for (const [k, p] of Object.entries(fresh.participants)) ps[k] = p.roles && p.roles.owner ? p : { ...p, participationStatus: 'needs-action' };
+    fresh.participants = ps;
+  }
+  const r = await setOne('CalendarEvent', {
+    accountId: inst.acct, create: { n: fresh },
+    update: { [inst.baseId]: { recurrenceRules: [oldRule], recurrenceOverrides: Object.keys(keep).length ? keep : null } },
+    sendSchedulingMessages: schedules(base) || !!fresh.participants,
+  });
+  return { acct: inst.acct, id: r.created.n.id };
+}
+
+// ruleFor is the recurrence rule the dialog describes: frequency, an
+// interval, weekdays (weekly), and an end by count or by date. An edited
+// rule keeps what the dialog does not show (byMonthDay, …).
+function ruleFor(d, orig) {
+  if (!d.freq) return [];
+  const r = { ...(orig || {}), '@type': 'RecurrenceRule', frequency: d.freq };
+  for (const k of ['interval', 'byDay', 'count', 'until']) delete r[k];
+  if (+d.interval > 1) r.interval = Math.min(999, Math.floor(+d.interval));
+  if (d.freq === 'weekly' && d.byDay.length) r.byDay = WEEKDAYS.filter((w) => d.byDay.includes(w)).map((day) => ({ '@type': 'NDay', day }));
+  else if (orig && orig.byDay && d.freq === orig.frequency && d.freq !== 'weekly') r.byDay = orig.byDay;
+  if (d.until && +d.count > 0) throw new Error(t('countAndUntil'));
+  if (d.until) r.until = d.until + 'T23:59:59';
+  else if (+d.count > 0) r.count = Math.floor(+d.count);
+  return [r];
+}
+const WEEKDAYS = ['mo', 'tu', 'we', 'th', 'fr', 'sa', 'su'];
+
 function draftFor(inst, at) {
   if (!inst) {
     const s = at || new Date(anchor.value.getFullYear(), anchor.value.getMonth(), anchor.value.getDate(), 9);
     const e = new Date(s.getTime() + 3600000);
     const cal = calendars.value.find((c) => c.own && c.isDefault) || calendars.value[0];
-    return { isNew: true, title: '', calKey: cal && cal.key, allDay: false, sDate: ymd(s), sTime: localWall(s).slice(11, 16), eDate: ymd(e), eTime: localWall(e).slice(11, 16), freq: '', count: '', location: '', description: '', attendees: '', resource: '', scope: 'all' };
+    return { isNew: true, title: '', calKey: cal && cal.key, allDay: false, sDate: ymd(s), sTime: localWall(s).slice(11, 16), eDate: ymd(e), eTime: localWall(e).slice(11, 16), freq: '', interval: '1', byDay: [], count: '', until: '', location: '', description: '', attendees: '', resource: '', scope: 'all' };
   }
   const e = inst.raw;
   const rule = (e.recurrenceRules || [])[0];
@@ -194,10 +267,33 @@ function draftFor(inst, at) {
   return {
     isNew: false, inst, title: e.title || '', calKey: inst.calKey, allDay: inst.allDay, resource: res,
     sDate: ymd(inst.start), sTime: localWall(inst.start).slice(11, 16), eDate: ymd(endShown), eTime: localWall(inst.end).slice(11, 16),
-    freq: rule ? rule.frequency : '', count: rule && rule.count ? String(rule.count) : '',
+    ...ruleFields(rule),
     location: Object.values(e.locations || {}).map((l) => l.name).filter(Boolean)[0] || '',
     description: e.description || '', attendees: others.join(', '), scope: inst.rid ? 'one' : 'all',
   };
+}
+
+// ruleFields are the dialog's fields of a recurrence rule.
+function ruleFields(rule) {
+  return {
+    freq: rule ? rule.frequency : '', count: rule && rule.count ? String(rule.count) : '',
+    interval: String((rule && rule.interval) || 1), until: rule && rule.until ? rule.until.slice(0, 10) : '',
+    byDay: rule && rule.byDay ? rule.byDay.map((x) => x.day) : [], rule,
+  };
+}
+
+// openEvent opens the dialog on an event. An occurrence of a series
+// carries no rule of its own: the series' rule is read from its master
+// and filled in when it arrives.
+function openEvent(inst) {
+  const d = draftFor(inst);
+  editing.value = d;
+  if (!inst.rid) return;
+  getBase(inst.baseId, inst.acct).then((base) => {
+    if (editing.value && editing.value.inst === inst && !editing.value.ruleTouched) {
+      editing.value = { ...editing.value, ...ruleFields((base.recurrenceRules || [])[0]) };
+    }
+  }).catch(fail);
 }
 
 // isResource tells a room's or equipment's participant from a person's.
@@ -232,7 +328,7 @@ async function save(d) {
   if (!start || !end || end < start) throw new Error(t('endBeforeStart'));
   const minutes = Math.round((end - start) / 60000);
   const attendees = d.attendees.split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s.includes('@'));
-  const rules = d.freq ? [{ '@type': 'RecurrenceRule', frequency: d.freq, ...(+d.count > 0 ? { count: +d.count } : {}) }] : [];
+  const newRules = ruleFor(d, d.rule);
   const common = {
     title: d.title, description: d.description, showWithoutTime: d.allDay, duration: durString(minutes, d.allDay),
     locations: d.location ? { l1: { '@type': 'Location', name: d.location } } : null,
@@ -245,7 +341,7 @@ async function save(d) {
       start: d.allDay ? d.sDate + 'T00:00:00' : localWall(start), timeZone: d.allDay ? null : userZone,
     };
     if (!obj.locations) delete obj.locations;
-    if (rules.length) obj.recurrenceRules = rules;
+    if (newRules.length) obj.recurrenceRules = newRules;
     const parts = participantsFor(attendees, null, d.resource);
     if (parts) { obj.participants = parts; obj.replyTo = { imip: 'mailto:' + me.value }; }
     const r = await setOne('CalendarEvent', { accountId: cal.acct, create: { n: obj }, sendSchedulingMessages: !!parts });
@@ -253,8 +349,17 @@ async function save(d) {
   }
   const inst = d.inst;
   const base = await getBase(inst.baseId, inst.acct);
+  // An occurrence's rule is the series': unchanged unless edited (the
+  // dialog may have opened before the series' rule arrived).
+  const rules = inst.rid && !d.ruleTouched ? (base.recurrenceRules || []) : newRules;
   const zone = d.allDay ? null : (base.showWithoutTime || !base.timeZone ? userZone : base.timeZone);
   const wallStart = d.allDay ? d.sDate + 'T00:00:00' : wall(start, zone);
+  if (inst.rid && d.scope === 'following' && inst.rid !== base.start) {
+    const ch = { ...common, start: wallStart, timeZone: zone, recurrenceRules: rules.length ? rules : null };
+    ch.participants = participantsFor(attendees, base.participants, d.resource);
+    if (ch.participants && !base.replyTo) ch.replyTo = { imip: 'mailto:' + me.value };
+    return splitSeries(inst, base, ch);
+  }
   let patch;
   if (inst.rid && d.scope === 'one') {
     const o = { ...common, start: wallStart };
@@ -286,7 +391,13 @@ async function declinedResources(saved) {
 async function remove(d) {
   const inst = d.inst;
   const base = await getBase(inst.baseId, inst.acct);
-  if (inst.rid && d.scope === 'one') {
+  if (inst.rid && d.scope === 'following' && inst.rid !== base.start) {
+    // The series ends before this occurrence.
+    const rule = { ...(base.recurrenceRules || [])[0], until: shiftWall(inst.rid, -1) };
+    delete rule.count;
+    const keep = Object.fromEntries(Object.entries(base.recurrenceOverrides || {}).filter(([k]) => k < inst.rid));
+    await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: { recurrenceRules: [rule], recurrenceOverrides: Object.keys(keep).length ? keep : null } }, sendSchedulingMessages: schedules(base) });
+  } else if (inst.rid && d.scope === 'one') {
     await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: { recurrenceOverrides: { ...(base.recurrenceOverrides || {}), [inst.rid]: { excluded: true } } } }, sendSchedulingMessages: schedules(base) });
   } else {
     await setOne('CalendarEvent', { accountId: inst.acct, destroy: [inst.baseId], sendSchedulingMessages: schedules(base) });
@@ -398,8 +509,8 @@ function EventChip({ inst, style, cls, col }) {
   return (
     <div role="button" tabIndex={0} class={`ev ${cls || ''}${pending ? ' pending' : ''}`} style={`--c:${colorOf(inst.calKey)};${style || ''}`}
       data-start={inst.allDay ? ymd(inst.start) : localWall(inst.start).slice(0, 16)} data-end={inst.allDay ? ymd(inst.end) : localWall(inst.end).slice(0, 16)} data-title={inst.title}
-      onClick={(ev) => { ev.stopPropagation(); if (!resizing) editing.value = draftFor(inst); }}
-      onKeyDown={(ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); editing.value = draftFor(inst); } }}
+      onClick={(ev) => { ev.stopPropagation(); if (!resizing) openEvent(inst); }}
+      onKeyDown={(ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); openEvent(inst); } }}
       {...dragProps(inst)}>
       <span class="ev-title">{inst.rid ? '↻ ' : ''}{inst.title}</span>
       {!inst.allDay && <span class="ev-time">{when(inst)}</span>}
@@ -634,7 +745,9 @@ function Field({ label, id, children }) {
 
 function EventDialog() {
   const d = editing.value;
-  const set = (k) => (ev) => { editing.value = { ...editing.value, [k]: ev.currentTarget.type === 'checkbox' ? ev.currentTarget.checked : ev.currentTarget.value }; };
+  const set = (k) => (ev) => {
+    editing.value = { ...editing.value, [k]: ev.currentTarget.type === 'checkbox' ? ev.currentTarget.checked : ev.currentTarget.value, ruleTouched: editing.value.ruleTouched || ['freq', 'interval', 'count', 'until'].includes(k) };
+  };
   const close = () => { editing.value = null; };
   // The event as last loaded: a push reloads it, so answers (a room's,
   // an attendee's) show while the dialog is open.
@@ -702,8 +815,20 @@ function EventDialog() {
                   {['', 'daily', 'weekly', 'monthly', 'yearly'].map((f) => <option value={f}>{t('freq_' + (f || 'none'))}</option>)}
                 </select>
               </Field>
+              {d.freq && <Field label={t('repeatInterval')} id="ev-int"><input id="ev-int" type="number" min="1" max="999" value={d.interval} onInput={set('interval')} /></Field>}
               {d.freq && <Field label={t('repeatCount')} id="ev-count"><input id="ev-count" type="number" min="1" max="999" value={d.count} onInput={set('count')} placeholder={t('forever')} /></Field>}
+              {d.freq && <Field label={t('repeatUntil')} id="ev-until"><input id="ev-until" type="date" value={d.until} onInput={set('until')} /></Field>}
             </div>
+          )}
+          {series && d.freq === 'weekly' && (
+            <fieldset class="weekdays">
+              <legend>{t('onWeekdays')}</legend>
+              {WEEKDAYS.map((w, i) => (
+                <label class="inline"><input type="checkbox" value={w} checked={d.byDay.includes(w)}
+                  onChange={(ev) => { const on = ev.currentTarget.checked; editing.value = { ...editing.value, ruleTouched: true, byDay: on ? [...editing.value.byDay, w] : editing.value.byDay.filter((x) => x !== w) }; }} />
+                  {fmt(new Date(2024, 0, 1 + i), { weekday: 'short' })}</label>
+              ))}
+            </fieldset>
           )}
           <Field label={t('location')} id="ev-loc"><input id="ev-loc" value={d.location} onInput={set('location')} /></Field>
           <Field label={t('description')} id="ev-desc"><textarea id="ev-desc" rows="3" value={d.description} onInput={set('description')} /></Field>
@@ -734,6 +859,7 @@ function EventDialog() {
           <fieldset class="scope">
             <legend>{t('applyTo')}</legend>
             <label class="inline"><input type="radio" name="scope" value="one" checked={d.scope === 'one'} onChange={set('scope')} />{t('scopeOne')}</label>
+            <label class="inline"><input type="radio" name="scope" value="following" checked={d.scope === 'following'} onChange={set('scope')} />{t('scopeFollowing')}</label>
             <label class="inline"><input type="radio" name="scope" value="all" checked={d.scope === 'all'} onChange={set('scope')} />{t('scopeAll')}</label>
           </fieldset>
         )}
@@ -756,6 +882,7 @@ function ScopeDialog() {
       <div class="actions">
         <button onClick={done(null)}>{t('cancel')}</button>
         <button onClick={done('all')}>{t('scopeAll')}</button>
+        <button onClick={done('following')}>{t('scopeFollowing')}</button>
         <button class="primary" onClick={done('one')}>{t('scopeOne')}</button>
       </div>
     </Modal>

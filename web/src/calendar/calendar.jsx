@@ -404,10 +404,16 @@ async function remove(d) {
   }
 }
 
-async function answer(inst, status) {
+// answer sends the user's answer to an invitation, with a comment for
+// the organizer (participationComment; "" removes it).
+async function answer(inst, status, comment) {
   const mine = myParticipant(inst.raw);
   if (!mine) return;
-  await setOne('CalendarEvent', { accountId: inst.acct, update: { [inst.baseId]: { ['participants/' + mine[0] + '/participationStatus']: status } }, sendSchedulingMessages: true });
+  const key = 'participants/' + mine[0];
+  await setOne('CalendarEvent', {
+    accountId: inst.acct, sendSchedulingMessages: true,
+    update: { [inst.baseId]: { [key + '/participationStatus']: status, [key + '/participationComment']: comment.trim() || null } },
+  });
 }
 
 // ---- formatting ----
@@ -787,8 +793,14 @@ function EventDialog() {
           <div class="invite" role="group" aria-label={t('yourAnswer')}>
             <p>{t('invitedBy', { name: organizer ? (organizer.name || emailOf(organizer)) : '?' })}</p>
             {mine && <p>{t('yourAnswer')}: <strong class="partstat">{t('ps_' + mine[1].participationStatus)}</strong></p>}
+            {mine && (
+              <div class="field answer-comment">
+                <label for="ev-comment">{t('answerComment')}</label>
+                <input id="ev-comment" maxLength={500} value={d.comment ?? (mine[1].participationComment || '')} onInput={set('comment')} />
+              </div>
+            )}
             {mine && ['accepted', 'tentative', 'declined'].map((s) => (
-              <button type="button" class={s === 'accepted' ? 'primary' : ''} onClick={run(() => answer(d.inst, s), t('answered'))}>{t('answer_' + s)}</button>
+              <button type="button" class={s === 'accepted' ? 'primary' : ''} onClick={run(() => answer(d.inst, s, d.comment ?? (mine[1].participationComment || '')), t('answered'))}>{t('answer_' + s)}</button>
             ))}
           </div>
         )}
@@ -851,6 +863,7 @@ function EventDialog() {
             {others.map(([k, p]) => (
               <li data-email={emailOf(p)} class={'ps-' + (p.participationStatus || 'needs-action')}>
                 {p.name || emailOf(p)}{isResource(p) ? ` (${t('kind_' + (p.kind === 'resource' ? 'resource' : 'room'))})` : ''} — <span class="partstat">{t('ps_' + (p.participationStatus || 'needs-action'))}</span>
+                {p.participationComment && <q class="ps-comment">{p.participationComment}</q>}
               </li>
             ))}
           </ul>

@@ -122,6 +122,14 @@ try {
   const c1 = await aliceEv.first().evaluate((e) => getComputedStyle(e).borderLeftColor);
   const c2 = await bpage.locator('.ev[data-title="Retro"]').first().evaluate((e) => getComputedStyle(e).borderLeftColor);
   check(c1 !== c2, `in another colour (${c1} vs ${c2})`);
+  // Shared for reading only: its event opens read-only and does not drag.
+  check(await aliceEv.first().getAttribute('draggable') !== 'true', 'an event of a calendar shared for reading does not drag');
+  await aliceEv.first().click();
+  // (alice organizes it: shown as her invitation, which bob is not in.)
+  const ro = bpage.getByRole('dialog', { name: /^(Event|Invitation)$/ });
+  await ro.waitFor();
+  check(await ro.getByRole('button', { name: 'Save' }).count() === 0 && await ro.getByLabel('Title').isDisabled(), 'and opens read-only');
+  await ro.getByRole('button', { name: 'Close' }).click();
   await shared.getByRole('checkbox').first().uncheck();
   await aliceEv.first().waitFor({ state: 'detached' });
   check(await bpage.locator('.ev[data-title="Retro"]').count() === 1, 'unticking the shared calendar hides its events only');

@@ -120,6 +120,13 @@ async function load() {
 }
 const reload = () => load().catch(fail);
 
+// canWrite tells whether the user may change the events of a calendar
+// (their own, or a shared one with the write right).
+function canWrite(calKey) {
+  const c = calendars.value.find((x) => x.key === calKey);
+  return !!c && (c.own || !!(c.myRights && (c.myRights.mayWriteAll || c.myRights.mayWriteOwn)));
+}
+
 const visible = computed(() => items.value.filter((e) => !hidden.value[e.calKey]));
 
 // myParticipant finds the signed-in user among an event's participants.
@@ -438,7 +445,7 @@ let resizing = false;
 
 function dragProps(inst) {
   // An invitation is the organizer's to move: the invitee only answers.
-  if (inst.raw.isOrigin === false) return {};
+  if (inst.raw.isOrigin === false || !canWrite(inst.calKey)) return {};
   return {
     draggable: true,
     onDragStart: (ev) => {
@@ -520,7 +527,7 @@ function EventChip({ inst, style, cls, col }) {
       {...dragProps(inst)}>
       <span class="ev-title">{inst.rid ? '↻ ' : ''}{inst.title}</span>
       {!inst.allDay && <span class="ev-time">{when(inst)}</span>}
-      {col && e.isOrigin !== false && <span class="resize" aria-hidden="true" onPointerDown={startResize(inst, col)} />}
+      {col && e.isOrigin !== false && canWrite(inst.calKey) && <span class="resize" aria-hidden="true" onPointerDown={startResize(inst, col)} />}
     </div>
   );
 }
@@ -785,9 +792,10 @@ function EventDialog() {
   }
   const fbStart = d.allDay ? parseLocal(d.sDate) : parseLocal(d.sDate + 'T' + d.sTime);
   const fbEnd = d.allDay ? addDays(parseLocal(d.sDate), 1) : parseLocal(d.eDate + 'T' + d.eTime);
-  const writable = calendars.value.filter((c) => c.own || (c.myRights && c.myRights.mayAddItems));
+  const writable = calendars.value.filter((c) => canWrite(c.key));
+  const readOnly = !d.isNew && !invite && !canWrite(d.inst.calKey);
   return (
-    <Modal title={d.isNew ? t('newEvent') : invite ? t('invitation') : t('editEvent')} onClose={close} wide>
+    <Modal title={d.isNew ? t('newEvent') : invite ? t('invitation') : readOnly ? t('viewEvent') : t('editEvent')} onClose={close} wide>
       <form class="event-form" onSubmit={onSave}>
         {invite && (
           <div class="invite" role="group" aria-label={t('yourAnswer')}>
@@ -804,7 +812,7 @@ function EventDialog() {
             ))}
           </div>
         )}
-        <fieldset disabled={invite}>
+        <fieldset disabled={invite || readOnly}>
           <Field label={t('eventTitle')} id="ev-title"><input id="ev-title" value={d.title} onInput={set('title')} required autofocus /></Field>
           {d.isNew && (
             <Field label={t('calendar')} id="ev-cal">
@@ -857,7 +865,7 @@ function EventDialog() {
             </Field>
           )}
         </fieldset>
-        {!invite && series && <FreeBusy me={me.value} people={people} date={d.sDate} start={fbStart} end={fbEnd} reloadKey={loaded.value} />}
+        {!invite && !readOnly && series && <FreeBusy me={me.value} people={people} date={d.sDate} start={fbStart} end={fbEnd} reloadKey={loaded.value} />}
         {others.length > 0 && (
           <ul class="attendees" aria-label={t('attendees')}>
             {others.map(([k, p]) => (
@@ -868,7 +876,7 @@ function EventDialog() {
             ))}
           </ul>
         )}
-        {d.inst && d.inst.rid && !invite && (
+        {d.inst && d.inst.rid && !invite && !readOnly && (
           <fieldset class="scope">
             <legend>{t('applyTo')}</legend>
             <label class="inline"><input type="radio" name="scope" value="one" checked={d.scope === 'one'} onChange={set('scope')} />{t('scopeOne')}</label>
@@ -877,10 +885,10 @@ function EventDialog() {
           </fieldset>
         )}
         <div class="actions">
-          {!d.isNew && !invite && <button type="button" class="danger" onClick={run(() => remove(d), t('eventDeleted'))}>{t('delete')}</button>}
+          {!d.isNew && !invite && !readOnly && <button type="button" class="danger" onClick={run(() => remove(d), t('eventDeleted'))}>{t('delete')}</button>}
           <span class="grow" />
-          <button type="button" onClick={close}>{invite ? t('close') : t('cancel')}</button>
-          {!invite && <button type="submit" class="primary">{t('save')}</button>}
+          <button type="button" onClick={close}>{invite || readOnly ? t('close') : t('cancel')}</button>
+          {!invite && !readOnly && <button type="submit" class="primary">{t('save')}</button>}
         </div>
       </form>
     </Modal>

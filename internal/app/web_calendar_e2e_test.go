@@ -17,9 +17,12 @@ import (
 // busy then in the free/busy grid, books it for 10:30 and sees it
 // declined; alice's calendar, shared with bob, shows beside his own in
 // another colour and hides when unticked; alice creates a calendar and
-// changes its colour; axe-core scans the new dialogs. Then the room's
-// calendar, exported by the admin API, holds alice's booking and not
-// bob's, and alice's new calendar has the colour she chose, over JMAP.
+// changes its colour; a series by weekday is split by "this and
+// following"; axe-core scans the new dialogs. Then the room's calendar,
+// exported by the admin API, holds alice's booking and not bob's, and
+// its busy time over JMAP is alice's hour only; bob's copy has the
+// room's decline, the split series and alice's new calendar's colour are
+// checked over JMAP.
 func TestWebClientCalendarRooms(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
@@ -106,6 +109,26 @@ func TestWebClientCalendarRooms(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(ics), "SUMMARY:Planning") || strings.Contains(string(ics), "Retro") {
 		t.Errorf("room1's calendar (%d) should hold Planning only:\n%s", res.StatusCode, ics)
+	}
+	// And over JMAP: the room's busy time, which every user of the
+	// tenant may ask for, is alice's hour only (10:00-11:00 in Berlin).
+	r = jmap("bob", "pw-bob-cal-2", `[["Principal/query",{"accountId":"ACCT","filter":{"email":"room1@example.org"}},"p"]]`)
+	roomP := r["p"]["ids"].([]any)[0].(string)
+	now := time.Now().UTC()
+	r = jmap("bob", "pw-bob-cal-2", fmt.Sprintf(`[["Principal/getAvailability",{"accountId":"ACCT","id":%q,"utcStart":%q,"utcEnd":%q},"a"]]`,
+		roomP, now.Add(-24*time.Hour).Format("2006-01-02T15:04:05Z"), now.Add(72*time.Hour).Format("2006-01-02T15:04:05Z")))
+	busy, _ := r["a"]["list"].([]any)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(busy) != 1 {
+		t.Fatalf("the room's busy time: %v", busy)
+	}
+	from, _ := time.Parse(time.RFC3339, busy[0].(map[string]any)["utcStart"].(string))
+	to, _ := time.Parse(time.RFC3339, busy[0].(map[string]any)["utcEnd"].(string))
+	if from.In(berlin).Format("15:04") != "10:00" || to.Sub(from) != time.Hour {
+		t.Errorf("the room is busy %v to %v, want alice's 10:00-11:00 in Berlin", from.In(berlin), to.In(berlin))
 	}
 	// bob's event says the room declined, in his copy over JMAP.
 	r = jmap("bob", "pw-bob-cal-2", `[["CalendarEvent/query",{"accountId":"ACCT","filter":{"title":"Retro"}},"q"],

@@ -4,7 +4,7 @@
 // ActiveSync serve. A chunk of its own, loaded on demand.
 import { signal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { t } from '../i18n.js';
+import { t, lang } from '../i18n.js';
 import { events as pushEvents } from '../jmap.js';
 import { gw, setOne } from '../gw/jmap.js';
 import { TopBar, Modal } from '../gw/lazy.jsx';
@@ -64,9 +64,12 @@ const today = () => {
   const d = new Date();
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 };
+// The browser's own locale when it is of the app's language (en-GB
+// dates for a British browser), else the app's language, as the calendar.
+const locale = () => ((navigator.language || '').split('-')[0] === lang.value ? navigator.language : lang.value);
 function fmtDate(ymd) {
   const [y, m, d] = ymd.split('-').map(Number);
-  return new Intl.DateTimeFormat(document.documentElement.lang || undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })
+  return new Intl.DateTimeFormat(locale(), { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })
     .format(new Date(y, m - 1, d));
 }
 // RFC 8984 §4.4.1: 1-4 high, 5 medium, 6-9 low, 0 (or none) undefined.
@@ -209,7 +212,12 @@ export default function Tasks() {
       </aside>
       <main class="tasks-main">
         <h1>{cur ? cur.name : t('section_tasks')}</h1>
-        <button class="primary phone-only" disabled={!list.value} onClick={() => { editing.value = draftOf(null); }}>{t('newTask')}</button>
+        <p class="phone-only task-phone-bar">
+          <button class="primary" disabled={!list.value} onClick={() => { editing.value = draftOf(null); }}>{t('newTask')}</button>
+          <select aria-label={t('taskLists')} value={list.value || ''} onChange={(e) => { list.value = e.currentTarget.value; loadTasks().catch(fail); }}>
+            {lists.value.map((l) => <option value={l.id}>{l.name}</option>)}
+          </select>
+        </p>
         <div class="task-show" role="radiogroup" aria-label={t('showTasks')}>
           {['open', 'done', 'all'].map((s) => (
             <label><input type="radio" name="task-show" value={s} checked={show.value === s}

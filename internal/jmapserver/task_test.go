@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 )
 
 // JMAP for Tasks over the VTODOs CalDAV serves, checked through both
@@ -328,5 +330,51 @@ func TestTaskQueryBounds(t *testing.T) {
 	n, a = e.gw("alice", "Task/get", map[string]any{"accountId": acct})
 	if n != "error" || a["type"] != "unknownMethod" {
 		t.Errorf("without using: %s %v", n, a)
+	}
+}
+
+// TestTasksStoreFailure: a failing store is serverFail for every Task and
+// TaskList method, never notFound or an empty answer.
+func TestTasksStoreFailure(t *testing.T) {
+	t.Parallel()
+	var fb *storefault.Backend
+	e := newGWEnv(t, "sqlite", func(o *jmapserver.Options) {
+		fb = storefault.New(o.Store)
+		o.Store = fb
+		o.Authenticate = fb.Authenticate("web")
+		o.AuthCacheTTL = -1
+	})
+	acct := e.acct("alice")
+	tl := fmt.Sprintf("L%d", e.folder("alice", store.SpecialTasks).ID)
+	id := e.taskMust("alice", "Task/set", map[string]any{"accountId": acct, "create": map[string]any{
+		"t": map[string]any{"taskListId": tl, "title": "x"}}})["created"].(map[string]any)["t"].(map[string]any)["id"].(string)
+	for _, tc := range []struct {
+		fail, method string
+		args         map[string]any
+	}{
+		{"ListFolders", "TaskList/get", map[string]any{}},
+		{"ListFolders", "Task/get", map[string]any{}},
+		{"ListObjects", "Task/get", map[string]any{}},
+		{"OpenItem", "Task/get", map[string]any{"ids": []string{id}}},
+		{"GetFolder", "Task/get", map[string]any{"ids": []string{id}}},
+		{"ListObjects", "Task/query", map[string]any{}},
+		{"OpenItem", "Task/query", map[string]any{"filter": map[string]any{"progress": "completed"}}},
+		{"Changes", "Task/changes", map[string]any{"sinceState": "1"}},
+		{"Changes", "TaskList/changes", map[string]any{"sinceState": "1"}},
+		{"Changes", "Task/queryChanges", map[string]any{"sinceQueryState": "1"}},
+		{"AppendItem", "Task/set", map[string]any{"create": map[string]any{"n": map[string]any{"taskListId": tl, "title": "y"}}}},
+		{"ReplaceItem", "Task/set", map[string]any{"update": map[string]any{id: map[string]any{"progress": "completed"}}}},
+		{"DeleteItems", "Task/set", map[string]any{"destroy": []string{id}}},
+		{"CreateFolder", "TaskList/set", map[string]any{"create": map[string]any{"n": map[string]any{"name": "N"}}}},
+	} {
+		tc.args["accountId"] = acct
+		fb.Fail(nil, tc.fail)
+		if n, a := e.task("alice", tc.method, tc.args); n != "error" || a["type"] != "serverFail" {
+			t.Errorf("%s with %s failing: %s %v", tc.method, tc.fail, n, a)
+		}
+		fb.Heal()
+	}
+	if l := e.taskMust("alice", "Task/get", map[string]any{"accountId": acct})["list"].([]any); len(l) != 1 {
+		t.Fatalf("after healing: %v", l)
 	}
 }

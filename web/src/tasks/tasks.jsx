@@ -94,7 +94,7 @@ const draftOf = (x) => (x
 async function save(d) {
   const props = {
     title: d.title.trim(),
-    description: d.notes.trim(),
+    description: d.notes.trim() || null,
     priority: prioValue[d.priority],
     due: d.due ? d.due + 'T00:00:00' : null,
     showWithoutTime: !!d.due,
@@ -104,7 +104,7 @@ async function save(d) {
     return;
   }
   if (!props.due) { delete props.due; delete props.showWithoutTime; }
-  if (!props.description) delete props.description;
+  if (props.description === null) delete props.description;
   await setOne('Task', { create: { n: { '@type': 'Task', taskListId: list.value, ...props } } });
 }
 

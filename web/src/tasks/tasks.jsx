@@ -41,10 +41,12 @@ const filters = {
 // taskLoads drops an answer overtaken by a newer load (another list or
 // view chosen meanwhile, or a push).
 let taskLoads = 0;
+let shownList = null; // the list whose tasks are shown
 
 async function loadTasks() {
   const mine = ++taskLoads;
-  if (!list.value) { tasks.value = []; return; }
+  if (list.value !== shownList) { tasks.value = []; shownList = list.value; } // not another list's tasks under this one's name
+  if (!list.value) return;
   const f = filters[show.value];
   const filter = f ? { operator: 'AND', conditions: [{ inTaskLists: [list.value] }, f] } : { inTaskLists: [list.value] };
   const r = await gw([

@@ -1,10 +1,23 @@
-// JMAP for Calendars and Contacts (docs/jmap.md): the same session
-// cookie and endpoint as mail, with the groupware capabilities.
+// JMAP for Calendars, Contacts and Tasks (docs/jmap.md): the same
+// session cookie and endpoint as mail, with the groupware capabilities.
 import { getSession, AuthError } from '../jmap.js';
 
-const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars', 'urn:ietf:params:jmap:contacts', 'urn:ietf:params:jmap:principals'];
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars', 'urn:ietf:params:jmap:contacts', 'urn:ietf:params:jmap:tasks', 'urn:ietf:params:jmap:principals'];
+// Optional: named in using only when the server has them.
+const OPTIONAL = ['urn:ietf:params:jmap:principals', 'urn:ietf:params:jmap:tasks'];
 
 export async function gw(calls) {
+  const out = await gwAll(calls);
+  for (const [id, args] of Object.entries(out)) {
+    if (args && args.methodError) throw new Error(`JMAP ${id}: ${args.type}${args.description ? ': ' + args.description : ''}`);
+  }
+  return out;
+}
+
+// gwAll is gw without the exception: a method error is its call's
+// answer, marked methodError (a shared account gone, a forbidden
+// free/busy lookup), so the other calls' answers still count.
+export async function gwAll(calls) {
   const s = await getSession();
   const acct = s.primaryAccounts['urn:ietf:params:jmap:calendars'] || s.accountId;
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: acct, ...args }, id]);
@@ -12,15 +25,14 @@ export async function gw(calls) {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using: USING.filter((u) => u !== 'urn:ietf:params:jmap:principals' || s.capabilities[u]), methodCalls }),
+    body: JSON.stringify({ using: USING.filter((u) => !OPTIONAL.includes(u) || s.capabilities[u]), methodCalls }),
   });
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
   const body = await r.json();
   const out = {};
   for (const [name, args, id] of body.methodResponses) {
-    if (name === 'error') throw new Error(`JMAP ${id}: ${args.type}${args.description ? ': ' + args.description : ''}`);
-    out[id] = args;
+    out[id] = name === 'error' ? { ...args, methodError: true } : args;
   }
   return out;
 }

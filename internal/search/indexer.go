@@ -51,6 +51,12 @@ type IndexerOptions struct {
 	// and SQLite's writer. Default 0.1; 1 never pauses. Once the changes
 	// stop it indexes at full speed.
 	BusyShare float64
+	// Claim, when set, is asked before each batch of a store whether this
+	// indexer may work on it now (a lease per store in a cluster, so that
+	// one node extracts each message, not every node with the jobs
+	// role); a store it may not is left to its holder. A failed claim
+	// is logged and skips the store this round.
+	Claim func(ctx context.Context, storeID int64) (bool, error)
 }
 
 // Indexer keeps every store's index up to date with its change journal.
@@ -148,6 +154,12 @@ func (ix *Indexer) Run(ctx context.Context) {
 				ix.busy[s.StoreID] = true
 			}
 			ix.mu.Unlock()
+			if !skip && !ix.claim(sys, s.StoreID) {
+				ix.mu.Lock()
+				delete(ix.busy, s.StoreID)
+				ix.mu.Unlock()
+				skip = true
+			}
 			if skip {
 				continue
 			}
@@ -197,7 +209,25 @@ func (ix *Indexer) catchUp(ctx context.Context, storeID int64) {
 			return
 		}
 		ix.yield(ctx, time.Since(t0))
+		if !ix.claim(ctx, storeID) {
+			return // another node took the store over
+		}
 	}
+}
+
+// claim reports whether this indexer may index a store now (Claim).
+func (ix *Indexer) claim(ctx context.Context, storeID int64) bool {
+	if ix.o.Claim == nil {
+		return true
+	}
+	ok, err := ix.o.Claim(ctx, storeID)
+	if err != nil {
+		if ctx.Err() == nil {
+			ix.log.Warn("search index: claiming a store failed", "store", storeID, "err", err)
+		}
+		return false
+	}
+	return ok
 }
 
 // yield pauses after a batch that took d while changes are arriving, so

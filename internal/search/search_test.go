@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,72 @@ func TestObjectsIndexed(t *testing.T) {
 		if err != nil || len(res.Hits) != 1 {
 			t.Errorf("%q: %+v %v", q, res, err)
 		}
+	}
+}
+
+// TestIndexClaims: two indexers (two nodes with the jobs role) on one
+// database, each asking its lease per store (Claim) before each batch:
+// the store is indexed by one of them only, not once by each; when the
+// holder stops and gives its leases up, the other indexes the store.
+func TestIndexClaims(t *testing.T) {
+	t.Parallel()
+	for _, backend := range testenv.Backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			in := setupCorpus(t, backend, 200)
+			sys := store.SystemContext(context.Background())
+			var mu sync.Mutex
+			got := map[string]int{} // claims of alice's store granted, by holder
+			claim := func(holder string) func(ctx context.Context, id int64) (bool, error) {
+				return func(ctx context.Context, id int64) (bool, error) {
+					ok, err := in.db.AcquireLease(ctx, "index:"+strconv.FormatInt(id, 10), holder, time.Minute)
+					if ok && id == in.store { // bob's store is another matter
+						mu.Lock()
+						got[holder]++
+						mu.Unlock()
+					}
+					return ok, err
+				}
+			}
+			run := func(holder string) (stop func()) {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				ix := NewIndexer(IndexerOptions{Backend: in.db, Batch: 20, Poll: 50 * time.Millisecond, Claim: claim(holder)})
+				go func() { ix.Run(ctx); close(done) }()
+				return func() { cancel(); <-done }
+			}
+			caughtUp := func() bool {
+				st, err := in.db.IndexStatuses(sys, in.store, false)
+				return err == nil && st[0].Backlog == 0 && st[0].Docs > 0
+			}
+			stopA, stopB := run("node-a"), run("node-b")
+			waitFor(t, caughtUp)
+			mu.Lock()
+			a, b := got["node-a"], got["node-b"]
+			mu.Unlock()
+			if a+b < 5 || a > 0 && b > 0 {
+				t.Fatalf("claims granted: node-a %d, node-b %d; want one node only, for every batch", a, b)
+			}
+			holder, stopHolder, other, stopOther := "node-a", stopA, "node-b", stopB
+			if b > 0 {
+				holder, stopHolder, other, stopOther = "node-b", stopB, "node-a", stopA
+			}
+			defer stopOther()
+			// The holder shuts down (its leases given up, as roost serve
+			// does); a reindex is then the other's.
+			stopHolder()
+			if err := in.db.ReleaseLeases(sys, holder); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.db.ResetIndex(sys, in.store); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, caughtUp)
+			mu.Lock()
+			defer mu.Unlock()
+			if got[other] == 0 {
+				t.Fatalf("%s never indexed the store after %s stopped", other, holder)
+			}
+		})
 	}
 }

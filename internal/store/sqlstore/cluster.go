@@ -100,6 +100,14 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 				return err
 			}
 			if n := byName[holder]; n != nil {
+				// The per-store leases of the search indexer
+				// ("index:STORE") show as one job, "index".
+				if strings.HasPrefix(job, "index:") {
+					if slices.Contains(n.Leases, "index") {
+						continue
+					}
+					job = "index"
+				}
 				n.Leases = append(n.Leases, job)
 			}
 		}

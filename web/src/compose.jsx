@@ -73,6 +73,29 @@ export function Compose() {
     clearTimeout(st.timer);
     st.timer = setTimeout(save, SAVE_DELAY);
   };
+  // The signature in the body (the block startCompose put there) is
+  // swapped for the new identity's when From changes: in place when the
+  // old one is still there, else above the quote (or at the end). Rich
+  // text keeps what was written (its signature is text like the rest).
+  const sig = useRef(d.signature || '');
+  const swapSignature = (identityId) => {
+    const next = S.signatureBlock(S.identities.value.find((i) => i.id === identityId));
+    const ta = form.current && form.current.elements.body;
+    const old = sig.current;
+    if (!ta || rich.value || next === old) return;
+    const v = ta.value;
+    const at = old ? v.indexOf(old) : -1;
+    if (at >= 0) {
+      // No new signature: the blank line before the old one goes too.
+      const start = !next && v.slice(at - 2, at) === '\n\n' ? at - 2 : at;
+      ta.value = v.slice(0, start) + next + v.slice(at + old.length);
+    } else if (next) {
+      const q = v.search(/\n\n.*\n> |\n\n-{5,}/);
+      ta.value = q >= 0 ? `${v.slice(0, q)}\n\n${next}${v.slice(q)}` : `${v.replace(/\n*$/, '')}\n\n${next}`;
+    }
+    sig.current = next;
+    changed();
+  };
   // The fields are uncontrolled (defaultValue): a re-render (an upload's
   // progress, "Draft saved") must not put back the values the composer
   // opened with.
@@ -150,7 +173,7 @@ export function Compose() {
       <form ref={form} onSubmit={onSubmit} onInput={changed}>
         <h2 id="compose-title">{t('compose')}</h2>
         <label for="c-from">{t('from')}</label>
-        <select id="c-from" name="identity">
+        <select id="c-from" name="identity" onChange={(e) => swapSignature(e.currentTarget.value)}>
           {S.identities.value.map((i) => <option value={i.id} selected={i.id === d.identityId}>{i.name ? `${i.name} <${i.email}>` : i.email}</option>)}
         </select>
         <label for="c-to">{t('to')}</label>

@@ -51,6 +51,11 @@ export function maxObjectsInSet() {
   const core = session && session.capabilities && session.capabilities['urn:ietf:params:jmap:core'];
   return (core && core.maxObjectsInSet) || 100;
 }
+// maxObjectsInGet is the most ids one /get may name.
+export function maxObjectsInGet() {
+  const core = session && session.capabilities && session.capabilities['urn:ietf:params:jmap:core'];
+  return (core && core.maxObjectsInGet) || 100;
+}
 export function archiveAccountId() { return session && session.archiveId; }
 
 // api sends method calls and returns the responses by call id. A method

@@ -10,6 +10,7 @@ import { signal, useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import { self, changePassword } from './adminapi.js';
 import { logout } from './jmap.js';
+import { Signatures } from './settings/signatures.jsx';
 
 const note = signal('');
 
@@ -238,6 +239,7 @@ export function Settings({ user, Appearance }) {
         <p class="note" role="status" aria-live="polite">{note.value}</p>
         <OutOfOffice />
         <Password />
+        <Signatures note={(s) => { note.value = s; }} />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
         <section class="admin-form wide" aria-labelledby="h-devices">

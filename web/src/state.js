@@ -1,6 +1,6 @@
 // The mail state (signals) and the actions on it, all through JMAP.
 import { signal, computed, batch } from '@preact/signals';
-import { api, archiveAccountId, maxObjectsInSet, LIST_PROPS, AuthError } from './jmap.js';
+import { api, archiveAccountId, maxObjectsInSet, maxObjectsInGet, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 
 export const PAGE = 100;
@@ -31,6 +31,14 @@ export const checked = signal(new Set());
 let anchor = -1;
 // The folder dialog: { kind: 'create'|'rename'|'move'|'delete', id }.
 export const folderAction = signal(null);
+// Conversation view (remembered in the browser): the list has one row per
+// thread (Email/query collapseThreads) and the reader the thread's
+// messages (openConversation).
+export const threadView = signal(localStorage.getItem('roost.view') === 'threads');
+// The open conversation: { threadId, items (summaries, oldest first),
+// earlier (messages not shown), full (id → full message of the expanded
+// ones) }; the focused one is message.
+export const conversation = signal(null);
 
 // The list cache: position → email id, id → email. generation changes
 // with every reset, so late answers for an older list are dropped;
@@ -40,12 +48,51 @@ const emails = new Map();
 const loading = new Set();
 const loaded = new Set();
 let generation = 0;
+// Conversation view: threadId → { members: [{ id, mailboxIds, keywords }]
+// not in Trash or Junk (unless that is the folder shown), count, unread }.
+const threads = new Map();
+// MAX_THREAD_MEMBERS bounds the emails whose folders one page of threads
+// reads (to count them); a thread past it shows the server's count.
+const MAX_THREAD_MEMBERS = 2000;
+// MAX_CONVERSATION is how many of a thread's newest messages the reader
+// shows (an endless thread says how many earlier ones it leaves out).
+export const MAX_CONVERSATION = 200;
 
 export function emailAt(i) {
   const id = ids[i];
   return id ? emails.get(id) : undefined;
 }
 export function emailById(id) { return emails.get(id); }
+export function threadInfo(threadId) { return threads.get(threadId); }
+
+// excludedBoxes are the folders a conversation leaves out: Trash and
+// Junk, unless the one shown is one of them.
+function excludedBoxes() {
+  const all = inArchive.value ? archiveMailboxes.value : mailboxes.value;
+  return new Set(all.filter((m) => (m.role === 'trash' || m.role === 'junk') && m.id !== currentMailbox.value).map((m) => m.id));
+}
+const excludedBy = (ex) => (e) => !Object.keys(e.mailboxIds || {}).some((b) => ex.has(b));
+
+export function setThreadView(on) {
+  localStorage.setItem('roost.view', on ? 'threads' : 'flat');
+  threadView.value = on;
+  selectFolder(currentMailbox.value);
+}
+
+// expand turns list rows' ids into the messages an action applies to: in
+// conversation view a row stands for its thread's messages in the folder
+// shown.
+export function expand(list) {
+  if (!threadView.value) return list;
+  const out = new Set();
+  for (const id of list) {
+    out.add(id);
+    const e = emails.get(id);
+    const th = e && threads.get(e.threadId);
+    if (th) for (const m of th.members) if (m.mailboxIds && m.mailboxIds[currentMailbox.value]) out.add(m.id);
+  }
+  return [...out];
+}
 
 export const mailboxByRole = (role) => mailboxes.value.find((m) => m.role === role);
 export const mailboxName = (m) => (m.role && ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive'].includes(m.role) ? t('role.' + m.role) : m.name);
@@ -182,12 +229,16 @@ async function loadPage(p) {
   const gen = generation;
   loading.add(p);
   try {
-    const r = await api([
-      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], position: p * PAGE, limit: PAGE, calculateTotal: true }), 'q'],
+    const tv = threadView.value;
+    const calls = [
+      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], collapseThreads: tv, position: p * PAGE, limit: PAGE, calculateTotal: true }), 'q'],
       ['Email/get', acct({ '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }), 'g'],
-    ]);
+    ];
+    if (tv) calls.push(['Thread/get', acct({ '#ids': { resultOf: 'g', name: 'Email/get', path: '/list/*/threadId' } }), 't']);
+    const r = await api(calls);
     if (gen !== generation) return;
     for (const e of r.g.list) emails.set(e.id, e);
+    if (tv) countThreads(r.t.list, gen).catch((e) => { if (gen === generation) fail(e); });
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
     loaded.add(p);
     batch(() => {
@@ -202,6 +253,36 @@ async function loadPage(p) {
   }
 }
 
+// countThreads learns, for a page of threads, which of their messages
+// count (not in Trash or Junk) and whether one is unread: the emails'
+// folders and keywords, in Email/get calls of at most maxObjectsInGet.
+async function countThreads(list, gen) {
+  const ids = [];
+  for (const th of list) {
+    threads.set(th.id, { members: [], count: th.emailIds.length, unread: false, partial: true });
+    if (ids.length + th.emailIds.length <= MAX_THREAD_MEMBERS) ids.push(...th.emailIds);
+  }
+  if (!ids.length) return;
+  const max = maxObjectsInGet();
+  const calls = [];
+  for (let i = 0; i < ids.length; i += max) calls.push(['Email/get', acct({ ids: ids.slice(i, i + max), properties: ['id', 'threadId', 'mailboxIds', 'keywords'] }), 'e' + i]);
+  const r = await api(calls);
+  if (gen !== generation) return;
+  const ex = excludedBoxes();
+  const by = new Map();
+  for (const k of Object.keys(r)) for (const e of r[k].list) {
+    if (!excludedBy(ex)(e)) continue;
+    if (!by.has(e.threadId)) by.set(e.threadId, []);
+    by.get(e.threadId).push(e);
+  }
+  for (const th of list) {
+    const members = by.get(th.id);
+    if (!members) continue;
+    threads.set(th.id, { members, count: members.length, unread: members.some((e) => !e.keywords.$seen), partial: false });
+  }
+  listVersion.value++;
+}
+
 export function selectFolder(id) {
   batch(() => {
     checked.value = new Set();
@@ -209,6 +290,7 @@ export function selectFolder(id) {
     selectedIndex.value = -1;
     selectedId.value = null;
     message.value = null;
+    conversation.value = null;
     total.value = 0;
     mobileView.value = 'list';
   });
@@ -223,6 +305,7 @@ export function runSearch(s) {
     selectedIndex.value = -1;
     selectedId.value = null;
     message.value = null;
+    conversation.value = null;
     total.value = 0;
   });
   resetList();
@@ -242,19 +325,21 @@ export function select(i, id) {
 }
 
 let readTimer;
+const FULL_PROPS = ['id', 'threadId', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'];
+const fullGet = (ids) => acct({ ids, properties: FULL_PROPS, fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20 });
+const withHTML = (m) => { m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html'); return m; };
+const SUMMARY_PROPS = ['id', 'threadId', 'mailboxIds', 'keywords', 'from', 'to', 'subject', 'receivedAt', 'sentAt', 'preview', 'hasAttachment'];
+
 export async function openMessage(id) {
   clearTimeout(readTimer);
   mobileView.value = 'reader';
+  if (threadView.value) return openConversation(id);
   try {
-    const r = await api([['Email/get', acct({
-      ids: [id],
-      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
-      fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20,
-    }), 'g']]);
+    const r = await api([['Email/get', fullGet([id]), 'g']]);
     if (selectedId.value !== id) return;
     const m = r.g.list[0];
     if (!m) return;
-    m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html');
+    withHTML(m);
     message.value = m;
     if (!m.keywords.$seen && !inArchive.value) {
       // Mark read on open, after a moment: flicking through with j/k
@@ -266,10 +351,97 @@ export async function openMessage(id) {
   }
 }
 
+// openConversation opens the thread of list row id: its messages (the
+// newest MAX_CONVERSATION), those in Trash or Junk left out unless that
+// is the folder shown, oldest first; the newest and the unread ones
+// expanded (their bodies fetched), the newest focused. The expanded
+// unread ones are marked read after a moment, as a single message is.
+async function openConversation(id) {
+  try {
+    const e = emails.get(id);
+    let threadId = e && e.threadId;
+    let rep = null;
+    if (!threadId) {
+      const r0 = await api([['Email/get', fullGet([id]), 'g']]);
+      rep = r0.g.list[0];
+      if (!rep) return;
+      threadId = rep.threadId;
+    }
+    const r = await api([['Thread/get', acct({ ids: [threadId] }), 't']]);
+    if (selectedId.value !== id) return;
+    const th = r.t.list[0];
+    const all = th ? th.emailIds : [id];
+    const recent = all.slice(-Math.min(MAX_CONVERSATION, maxObjectsInGet()));
+    const r2 = await api([['Email/get', acct({ ids: recent, properties: SUMMARY_PROPS }), 's']]);
+    if (selectedId.value !== id) return;
+    const ex = excludedBoxes();
+    const order = new Map(recent.map((x, k) => [x, k]));
+    const items = r2.s.list.filter(excludedBy(ex)).sort((a, b) => order.get(a.id) - order.get(b.id));
+    if (!items.length) items.push(...r2.s.list.filter((x) => x.id === id));
+    const newest = items.length ? items[items.length - 1].id : id;
+    const open = [...new Set([...items.filter((x) => !x.keywords.$seen).map((x) => x.id).slice(-10), newest])];
+    const r3 = await api([['Email/get', fullGet(open), 'f']]);
+    if (selectedId.value !== id) return;
+    const full = new Map(r3.f.list.map((m) => [m.id, withHTML(m)]));
+    batch(() => {
+      conversation.value = { threadId, items, earlier: all.length - recent.length, full };
+      message.value = full.get(newest) || r3.f.list[0] || null;
+    });
+    const unread = [...full.values()].filter((m) => !m.keywords.$seen).map((m) => m.id);
+    if (unread.length && !inArchive.value) {
+      readTimer = setTimeout(() => { if (selectedId.value === id) setKeyword(unread, '$seen', true); }, 600);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+// expandMessage shows (fetching it the first time) and focuses message id
+// of the open conversation; again on the focused one collapses it.
+export async function expandMessage(id) {
+  const c = conversation.value;
+  if (!c) return;
+  if (c.full.has(id)) {
+    if (message.value && message.value.id === id && c.full.size > 1) {
+      const full = new Map(c.full);
+      full.delete(id);
+      batch(() => { conversation.value = { ...c, full }; message.value = [...full.values()].pop(); });
+    } else message.value = c.full.get(id);
+    return;
+  }
+  try {
+    const r = await api([['Email/get', fullGet([id]), 'f']]);
+    const m = r.f.list[0];
+    if (!m || conversation.value !== c) return;
+    const full = new Map(c.full);
+    full.set(id, withHTML(m));
+    batch(() => { conversation.value = { ...c, full }; message.value = m; });
+    if (!m.keywords.$seen && !inArchive.value) {
+      clearTimeout(readTimer);
+      readTimer = setTimeout(() => { if (message.value && message.value.id === id) setKeyword([id], '$seen', true); }, 600);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
 function patchLocal(idsToPatch, fn) {
   for (const id of idsToPatch) {
     const e = emails.get(id);
     if (e) fn(e);
+  }
+  const c = conversation.value;
+  if (c && (c.items.some((x) => idsToPatch.includes(x.id)))) {
+    const copy = (x) => { if (!idsToPatch.includes(x.id)) return x; const y = { ...x, keywords: { ...x.keywords } }; fn(y); return y; };
+    const full = new Map([...c.full].map(([k, v]) => [k, copy(v)]));
+    conversation.value = { ...c, items: c.items.map(copy), full };
+  }
+  // A thread row is unread while one of its messages is.
+  for (const th of threads.values()) {
+    if (th.members.some((x) => idsToPatch.includes(x.id))) {
+      for (const x of th.members) if (idsToPatch.includes(x.id)) fn(x);
+      th.unread = th.members.some((x) => !x.keywords.$seen);
+    }
   }
   if (message.value && idsToPatch.includes(message.value.id)) {
     const m = { ...message.value, keywords: { ...message.value.keywords } };
@@ -326,6 +498,7 @@ function afterRemoval(gone) {
     checked.value = new Set();
     if (openGone) {
       message.value = null;
+      conversation.value = null;
       selectedId.value = null;
       mobileView.value = 'list';
     }
@@ -376,8 +549,8 @@ export async function remove(idOrIds) {
 // targets are the messages an action applies to: the checked ones, or
 // else the open one.
 export function targets() {
-  if (checked.value.size) return [...checked.value];
-  return selectedId.value ? [selectedId.value] : [];
+  if (checked.value.size) return expand([...checked.value]);
+  return selectedId.value ? expand([selectedId.value]) : [];
 }
 
 // toggleCheck adds position i (id) to the selection or takes it out;
@@ -529,10 +702,32 @@ function quote(m) {
   return (text ? text.value : m.preview || '').split('\n').map((l) => '> ' + l).join('\n');
 }
 
+// signatureBlock is the text an identity's signature adds to a message:
+// the "-- " separator line (RFC 3676 §4.3) and its textSignature (or
+// else the text of its htmlSignature); '' without one.
+export function signatureBlock(ident) {
+  if (!ident) return '';
+  let sig = (ident.textSignature || '').replace(/\s+$/, '');
+  if (!sig && ident.htmlSignature) sig = (new DOMParser().parseFromString(ident.htmlSignature, 'text/html').body.innerText || '').trim();
+  return sig ? `-- \n${sig}` : '';
+}
+
+// replyIdentity is the identity a reply or forward of m is written from:
+// the one whose address m was sent to, else the first.
+function replyIdentity(m) {
+  const to = new Set([...(m.to || []), ...(m.cc || [])].map((a) => (a.email || '').toLowerCase()));
+  return identities.value.find((i) => to.has(i.email.toLowerCase())) || identities.value[0];
+}
+
 export function startCompose(kind) {
   const m = message.value;
-  const ident = identities.value[0];
+  const ident = m && kind !== 'new' ? replyIdentity(m) : identities.value[0];
   const draft = { to: '', cc: '', subject: '', body: '', identityId: ident ? ident.id : '', inReplyTo: null, references: null, replyOf: null };
+  // The signature goes at the end of a new message and above the quote
+  // of a reply or forward; the composer swaps it when From changes.
+  const sig = signatureBlock(ident);
+  draft.signature = sig;
+  draft.body = sig ? `\n\n${sig}` : '';
   if (m && kind !== 'new') {
     const sub = m.subject || '';
     const when = new Date(m.sentAt || m.receivedAt).toLocaleString();
@@ -540,7 +735,11 @@ export function startCompose(kind) {
     if (kind === 'forward') {
       draft.subject = /^fwd?:/i.test(sub) ? sub : 'Fwd: ' + sub;
       const text = m.bodyValues && m.textBody && m.textBody[0] && m.bodyValues[m.textBody[0].partId];
-      draft.body = `\n\n${t('forwarded')}\n${t('from')}: ${formatAddresses(m.from)}\n${t('date')}: ${when}\n${t('subject')}: ${sub}\n${t('to')}: ${formatAddresses(m.to)}\n\n${text ? text.value : m.preview || ''}`;
+      draft.body = `\n\n${sig ? sig + '\n\n' : ''}${t('forwarded')}\n${t('from')}: ${formatAddresses(m.from)}\n${t('date')}: ${when}\n${t('subject')}: ${sub}\n${t('to')}: ${formatAddresses(m.to)}\n\n${text ? text.value : m.preview || ''}`;
+      // The original's attachments go along as attachments: the same
+      // blobs (parts of the stored message), not uploaded again. Not from
+      // the archive, whose blobs the mail account cannot name.
+      if (!inArchive.value) draft.attachments = (m.attachments || []).map((a) => ({ name: a.name || 'attachment', type: a.type, size: a.size, blobId: a.blobId }));
     } else {
       draft.subject = /^re:/i.test(sub) ? sub : 'Re: ' + sub;
       draft.to = formatAddresses(m.replyTo && m.replyTo.length ? m.replyTo : m.from);
@@ -549,7 +748,7 @@ export function startCompose(kind) {
         const seen = new Set(parseAddresses(draft.to).map((a) => a.email.toLowerCase()));
         draft.cc = formatAddresses([...(m.to || []), ...(m.cc || [])].filter((a) => !mine.has(a.email.toLowerCase()) && !seen.has(a.email.toLowerCase())));
       }
-      draft.body = `\n\n${t('wrote', { date: when, name: who })}\n${quote(m)}`;
+      draft.body = `\n\n${sig ? sig + '\n\n' : ''}${t('wrote', { date: when, name: who })}\n${quote(m)}`;
       draft.inReplyTo = m.messageId || null;
       draft.references = [...(m.references || []), ...(m.messageId || [])];
       draft.replyOf = m.id;

@@ -225,13 +225,21 @@ export function ensureRange(from, to) {
   }
 }
 
+// totalGen is the generation whose total has been asked for: the first
+// page fetched after a reset asks (a total costs the server a count over
+// the folder, with collapseThreads over its threads); later pages of the
+// same list do not.
+let totalGen = -1;
+
 async function loadPage(p) {
   const gen = generation;
   loading.add(p);
+  const wantTotal = totalGen !== gen;
+  totalGen = gen;
   try {
     const tv = threadView.value;
     const calls = [
-      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], collapseThreads: tv, position: p * PAGE, limit: PAGE, calculateTotal: true }), 'q'],
+      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], collapseThreads: tv, position: p * PAGE, limit: PAGE, calculateTotal: wantTotal }), 'q'],
       ['Email/get', acct({ '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }), 'g'],
     ];
     if (tv) calls.push(['Thread/get', acct({ '#ids': { resultOf: 'g', name: 'Email/get', path: '/list/*/threadId' } }), 't']);
@@ -242,12 +250,15 @@ async function loadPage(p) {
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
     loaded.add(p);
     batch(() => {
-      total.value = r.q.total;
+      if (typeof r.q.total === 'number') total.value = r.q.total;
       listLoaded.value = true;
       listVersion.value++;
     });
   } catch (e) {
-    if (gen === generation) fail(e);
+    if (gen === generation) {
+      if (wantTotal) totalGen = -1; // the next page asks again
+      fail(e);
+    }
   } finally {
     if (gen === generation) loading.delete(p);
   }
@@ -259,7 +270,7 @@ async function loadPage(p) {
 async function countThreads(list, gen) {
   const ids = [];
   for (const th of list) {
-    threads.set(th.id, { members: [], count: th.emailIds.length, unread: false, partial: true });
+    threads.set(th.id, { members: [], count: th.emailIds.length, size: th.emailIds.length, unread: false, partial: true });
     if (ids.length + th.emailIds.length <= MAX_THREAD_MEMBERS) ids.push(...th.emailIds);
   }
   if (!ids.length) return;
@@ -278,7 +289,7 @@ async function countThreads(list, gen) {
   for (const th of list) {
     const members = by.get(th.id);
     if (!members) continue;
-    threads.set(th.id, { members, count: members.length, unread: members.some((e) => !e.keywords.$seen), partial: false });
+    threads.set(th.id, { members, count: members.length, size: th.emailIds.length, unread: members.some((e) => !e.keywords.$seen), partial: false });
   }
   listVersion.value++;
 }
@@ -359,33 +370,49 @@ export async function openMessage(id) {
 async function openConversation(id) {
   try {
     const e = emails.get(id);
-    let threadId = e && e.threadId;
-    let rep = null;
-    if (!threadId) {
-      const r0 = await api([['Email/get', fullGet([id]), 'g']]);
-      rep = r0.g.list[0];
-      if (!rep) return;
-      threadId = rep.threadId;
-    }
-    const r = await api([['Thread/get', acct({ ids: [threadId] }), 't']]);
+    const threadId = e && e.threadId;
+    const known = threadId && threads.get(threadId);
+    const cap = Math.min(MAX_CONVERSATION, maxObjectsInGet());
+    // One request when the list knows the thread is small: the thread,
+    // its messages' summaries (a back-reference) and the clicked
+    // message in full (the newest here, usually the one to expand).
+    // Else the thread first, then the newest cap of its messages.
+    const calls = [];
+    if (threadId) calls.push(['Thread/get', acct({ ids: [threadId] }), 't']);
+    if (known && known.size <= cap) calls.push(['Email/get', acct({ '#ids': { resultOf: 't', name: 'Thread/get', path: '/list/0/emailIds' }, properties: SUMMARY_PROPS }), 's']);
+    calls.push(['Email/get', fullGet([id]), 'f']);
+    const r = await api(calls);
     if (selectedId.value !== id) return;
-    const th = r.t.list[0];
+    const clicked = r.f.list[0];
+    if (!clicked) return;
+    const full = new Map([[id, withHTML(clicked)]]);
+    let th = r.t && r.t.list[0];
+    if (!th) {
+      const r0 = await api([['Thread/get', acct({ ids: [clicked.threadId] }), 't']]);
+      th = r0.t.list[0];
+    }
     const all = th ? th.emailIds : [id];
-    const recent = all.slice(-Math.min(MAX_CONVERSATION, maxObjectsInGet()));
-    const r2 = await api([['Email/get', acct({ ids: recent, properties: SUMMARY_PROPS }), 's']]);
+    const recent = all.slice(-cap);
+    let summaries = r.s && r.s.list.length === all.length ? r.s.list : null;
+    if (!summaries) summaries = (await api([['Email/get', acct({ ids: recent, properties: SUMMARY_PROPS }), 's']])).s.list;
     if (selectedId.value !== id) return;
     const ex = excludedBoxes();
     const order = new Map(recent.map((x, k) => [x, k]));
-    const items = r2.s.list.filter(excludedBy(ex)).sort((a, b) => order.get(a.id) - order.get(b.id));
-    if (!items.length) items.push(...r2.s.list.filter((x) => x.id === id));
+    const items = summaries.filter((x) => order.has(x.id) && excludedBy(ex)(x)).sort((a, b) => order.get(a.id) - order.get(b.id));
+    if (!items.some((x) => x.id === id)) items.push(...summaries.filter((x) => x.id === id));
     const newest = items.length ? items[items.length - 1].id : id;
-    const open = [...new Set([...items.filter((x) => !x.keywords.$seen).map((x) => x.id).slice(-10), newest])];
-    const r3 = await api([['Email/get', fullGet(open), 'f']]);
-    if (selectedId.value !== id) return;
-    const full = new Map(r3.f.list.map((m) => [m.id, withHTML(m)]));
+    const open = [...new Set([...items.filter((x) => !x.keywords.$seen).map((x) => x.id).slice(-10), newest])].filter((x) => !full.has(x));
+    if (open.length) {
+      const r3 = await api([['Email/get', fullGet(open), 'f']]);
+      if (selectedId.value !== id) return;
+      for (const m of r3.f.list) full.set(m.id, withHTML(m));
+    }
+    // The clicked one is shown expanded only when it is the newest or
+    // unread (it was fetched anyway).
+    if (id !== newest && clicked.keywords.$seen) full.delete(id);
     batch(() => {
-      conversation.value = { threadId, items, earlier: all.length - recent.length, full };
-      message.value = full.get(newest) || r3.f.list[0] || null;
+      conversation.value = { threadId: th ? th.id : clicked.threadId, items, earlier: all.length - recent.length, full };
+      message.value = full.get(newest) || full.get(id) || null;
     });
     const unread = [...full.values()].filter((m) => !m.keywords.$seen).map((m) => m.id);
     if (unread.length && !inArchive.value) {

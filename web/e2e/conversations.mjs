@@ -148,6 +148,23 @@ try {
   await composer().getByRole('button', { name: 'Send' }).click();
   await composer().waitFor({ state: 'detached' });
 
+  // Rich text: the signature swapped there too.
+  await page.locator('body').press('c');
+  await composer().waitFor();
+  await composer().getByRole('button', { name: 'Rich text' }).click();
+  const area = composer().locator('.rich-area');
+  await area.waitFor();
+  check((await area.innerText()).includes('Bob Example'), 'rich text keeps the signature');
+  await composer().getByLabel('From').selectOption(sendAsValue);
+  let richText = await area.innerText();
+  check(richText.includes('The Info Desk') && !richText.includes('Bob Example'), 'rich text: changing From swaps the signature');
+  const ownValue = await composer().getByLabel('From').locator('option', { hasText: `${USER}@` }).getAttribute('value');
+  await composer().getByLabel('From').selectOption(ownValue);
+  richText = await area.innerText();
+  check(richText.includes('Roost team') && !richText.includes('The Info Desk'), 'rich text: and back');
+  await composer().getByRole('button', { name: 'Discard' }).click();
+  await composer().waitFor({ state: 'detached' });
+
   // Reply: the signature above the quote.
   await rowOf('Project plan').click();
   await page.getByRole('list', { name: 'Messages of the conversation' }).waitFor();

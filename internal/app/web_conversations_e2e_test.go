@@ -145,7 +145,7 @@ func TestWebClientConversations(t *testing.T) {
 
 	// The reply: bob's signature above the quote.
 	text = strings.ReplaceAll(string(mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Re: Project plan")))["text/plain"]), "\r\n", "\n")
-	sig, quote := strings.Index(text, "-- \nBob Example\nRoost team"), strings.Index(text, "> Carol answers the plan.")
+	sig, quote := strings.Index(text, "-- \nBob Example\nRoost team"), strings.Index(text, "> Carol adds one more thing.")
 	if !strings.HasPrefix(text, "Agreed.") || sig < 0 || quote < 0 || sig > quote {
 		t.Errorf("the reply's text (signature at %d, quote at %d):\n%s", sig, quote, text)
 	}

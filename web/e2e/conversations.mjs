@@ -84,6 +84,25 @@ try {
   // Read on open: the newest (unread) one, and with it the row.
   await page.waitForFunction(() => { const r = [...document.querySelectorAll('#message-list .row')].find((x) => x.textContent.includes('Project plan')); return r && !r.classList.contains('unread'); });
   check(true, 'opening the conversation marks its unread message read (the row too)');
+  // A reply arriving while the conversation is open (made here over
+  // JMAP, as any client could) joins it, collapsed, by push.
+  await page.evaluate(async () => {
+    const s = await (await fetch('/jmap/session')).json();
+    const accountId = s.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const call = async (calls) => (await (await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: calls }) })).json()).methodResponses;
+    const [[, q]] = await call([['Mailbox/query', { accountId, filter: { role: 'inbox' } }, 'q']]);
+    await call([['Email/set', { accountId, create: { n: { mailboxIds: { [q.ids[0]]: true }, from: [{ name: 'Carol', email: 'carol@example.org' }],
+      to: [{ email: 'bob@example.org' }], subject: 'Re: Project plan', messageId: ['plan-e@example.org'], inReplyTo: ['plan-a@example.org'], references: ['plan-a@example.org'],
+      bodyValues: { t: { value: 'Carol adds one more thing.' } }, textBody: [{ partId: 't', type: 'text/plain' }] } } }, 's']]);
+  });
+  await page.waitForFunction(() => document.querySelectorAll('.conversation > li').length === 4);
+  const joined = conv.locator('li').nth(3);
+  check((await joined.locator('.who').textContent()).includes('Carol') && await joined.locator('.conv-head').getAttribute('aria-expanded') === 'false',
+    'a reply that arrives joins the open conversation, collapsed');
+  check(await conv.locator('li').nth(1).locator('.conv-head').getAttribute('aria-expanded') === 'true', 'what was expanded stays expanded');
+  await page.waitForFunction(() => [...document.querySelectorAll('#message-list .row')].some((r) => r.textContent.includes('4 messages')));
+  check(true, 'the row counts it (4 messages)');
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'conversation.png') });
 
   // Inline images: the cid: part shows, from the message itself; not

@@ -213,6 +213,35 @@ export function resetList(keep) {
     listLoaded.value = false;
   }
   listVersion.value++;
+  if (keep && conversation.value) refreshConversation().catch(fail);
+}
+
+// refreshConversation follows the open conversation after a change (push,
+// a move, a send): messages that joined it appear (collapsed), those that
+// left it go; what was expanded and focused stays.
+async function refreshConversation() {
+  const c = conversation.value;
+  const cap = Math.min(MAX_CONVERSATION, maxObjectsInGet());
+  const r = await api([['Thread/get', acct({ ids: [c.threadId] }), 't']]);
+  if (conversation.value !== c) return;
+  const th = r.t.list[0];
+  const all = th ? th.emailIds : [];
+  const recent = all.slice(-cap);
+  const was = c.items.map((x) => x.id);
+  if (!recent.length) return;
+  const r2 = await api([['Email/get', acct({ ids: recent, properties: SUMMARY_PROPS }), 's']]);
+  if (conversation.value !== c) return;
+  const ex = excludedBoxes();
+  const order = new Map(recent.map((x, k) => [x, k]));
+  const items = r2.s.list.filter(excludedBy(ex)).sort((a, b) => order.get(a.id) - order.get(b.id));
+  const same = items.length === was.length && items.every((x, k) => x.id === was[k] && JSON.stringify(x.keywords) === JSON.stringify(c.items[k].keywords));
+  if (!items.length || same) return;
+  const full = new Map([...c.full].filter(([id]) => items.some((x) => x.id === id)));
+  batch(() => {
+    conversation.value = { ...c, items, earlier: all.length - recent.length, full };
+    if (message.value && !full.has(message.value.id)) message.value = full.size ? [...full.values()].pop() : null;
+  });
+  if (!full.size) expandMessage(items[items.length - 1].id);
 }
 
 // ensureRange loads the pages covering positions [from, to).

@@ -139,14 +139,15 @@ try {
   await own.getByRole('button', { name: 'Save' }).click();
   await page.getByText(`Signature of ${USER}@example.org saved.`).waitFor();
   const other = sigs.getByRole('form', { name: new RegExp(SENDAS.replace('.', '\\.')) });
-  await other.getByLabel('Signature (plain text)').fill('The Info Desk');
+  // Only an HTML signature here: the composer uses its text.
+  await other.getByLabel('Signature (rich text, HTML)').fill('<p>The <b>Info</b> Desk</p>');
   await other.getByRole('button', { name: 'Save' }).click();
   await page.getByText(`Signature of ${SENDAS} saved.`).waitFor();
   check(true, 'both signatures saved');
   await page.reload();
   await page.getByRole('region', { name: 'Signatures' }).getByLabel('Signature (plain text)').first().waitFor();
-  const kept = await page.getByRole('region', { name: 'Signatures' }).getByLabel('Signature (plain text)').evaluateAll((l) => l.map((e) => e.value));
-  check(kept.includes('Bob Example\nRoost team') && kept.includes('The Info Desk'), 'the signatures are kept by the server');
+  const kept = await page.getByRole('region', { name: 'Signatures' }).locator('textarea').evaluateAll((l) => l.map((e) => e.value));
+  check(kept.includes('Bob Example\nRoost team') && kept.includes('<p>The <b>Info</b> Desk</p>'), 'the signatures are kept by the server');
 
   // Compose: the own signature, swapped for the send-as one with From.
   await page.goto(BASE + '/');

@@ -764,7 +764,12 @@ function quote(m) {
 export function signatureBlock(ident) {
   if (!ident) return '';
   let sig = (ident.textSignature || '').replace(/\s+$/, '');
-  if (!sig && ident.htmlSignature) sig = (new DOMParser().parseFromString(ident.htmlSignature, 'text/html').body.innerText || '').trim();
+  if (!sig && ident.htmlSignature) {
+    // Its text, a line for each <br> and block (the parsed document is
+    // never rendered, so nothing in it loads or runs).
+    const lines = ident.htmlSignature.replace(/<br\s*\/?>|<\/(p|div|li|tr|h\d)>/gi, '\n');
+    sig = (new DOMParser().parseFromString(lines, 'text/html').body.textContent || '').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  }
   return sig ? `-- \n${sig}` : '';
 }
 

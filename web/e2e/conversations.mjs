@@ -103,6 +103,8 @@ try {
   check(await conv.locator('li').nth(1).locator('.conv-head').getAttribute('aria-expanded') === 'true', 'what was expanded stays expanded');
   await page.waitForFunction(() => [...document.querySelectorAll('#message-list .row')].some((r) => r.textContent.includes('4 messages')));
   check(true, 'the row counts it (4 messages)');
+  await page.waitForFunction(() => { const r = document.querySelector('#message-list .row.cursor'); return r && r.textContent.includes('Project plan'); });
+  check(await page.locator('#message-list .row.cursor').count() === 1, "the conversation's row, now first, is still the selected one");
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'conversation.png') });
 
   // Inline images: the cid: part shows, from the message itself; not

@@ -139,7 +139,7 @@ function Conversation({ c, m }) {
     <section class="reader" aria-labelledby="reader-subject">
       <Toolbar m={m} />
       <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
-      <p class="muted">{t('threadCount', { n: c.items.length + c.earlier })}</p>
+      {c.items.length + c.earlier > 1 && <p class="muted">{t('threadCount', { n: c.items.length + c.earlier })}</p>}
       {c.earlier > 0 && <p class="conv-earlier">{t('earlierNotShown', { n: c.earlier })}</p>}
       <ol class="conversation" aria-label={t('conversation')}>
         {c.items.map((x) => {

@@ -278,7 +278,17 @@ async function loadPage(p) {
     if (tv) countThreads(r.t.list, gen).catch((e) => { if (gen === generation) fail(e); });
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
     loaded.add(p);
+    // The open message (in conversation view: its thread, whose row may
+    // now stand for a newer message) keeps its row when mail arriving
+    // or leaving moved it.
+    const sid = selectedId.value;
+    const sel = sid && emails.get(sid);
+    const at = sid ? r.q.ids.findIndex((id) => id === sid || (tv && sel && emails.get(id) && emails.get(id).threadId === sel.threadId)) : -1;
     batch(() => {
+      if (at >= 0) {
+        selectedIndex.value = r.q.position + at;
+        selectedId.value = r.q.ids[at];
+      }
       if (typeof r.q.total === 'number') total.value = r.q.total;
       listLoaded.value = true;
       listVersion.value++;

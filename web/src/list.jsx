@@ -89,8 +89,8 @@ export function MessageList() {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  // Scroll back to the top on another folder or query.
-  useEffect(() => { if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; } }, [S.currentMailbox.value, S.query.value]);
+  // Scroll back to the top on another folder, query or view.
+  useEffect(() => { if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; } }, [S.currentMailbox.value, S.query.value, S.threadView.value]);
 
   S.listVersion.value; // re-render when rows arrive
   const total = S.total.value;

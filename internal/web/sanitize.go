@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/url"
 	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -17,6 +18,10 @@ var policy = sync.OnceValue(func() *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
 	p.AllowRelativeURLs(false)
 	p.AllowURLSchemes("http", "https", "mailto")
+	// cid: (RFC 2392) names a part of the same message: an inline image
+	// of multipart/related. It loads nothing by itself; the app maps it
+	// to that part's download and drops any cid: it cannot map (html.js).
+	p.AllowURLSchemeWithCustomPolicy("cid", func(u *url.URL) bool { return u.Opaque != "" && len(u.Opaque) <= 998 })
 	p.RequireNoReferrerOnLinks(true)
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	p.AllowElements("font", "center", "span", "div")
@@ -35,7 +40,8 @@ var policy = sync.OnceValue(func() *bluemonday.Policy {
 
 // Sanitize returns html with everything that could run code, submit data
 // or load anything but plain images removed. Remote images survive it:
-// the client blocks them until the user allows them (docs/web.md).
+// the client blocks them until the user allows them (docs/web.md), and
+// so do cid: references to the message's own parts.
 func Sanitize(html string) string {
 	return policy().Sanitize(html)
 }

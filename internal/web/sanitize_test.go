@@ -29,6 +29,8 @@ func TestSanitize(t *testing.T) {
 		{"base", `<base href="https://x.example/"><a href="https://ok.example/">o</a>`, []string{`href="https://ok.example/"`}, []string{"x.example"}},
 		{"srcset", `<img src="https://x.example/a.png" srcset="https://x.example/b.png 2x">`, []string{"a.png"}, []string{"b.png"}},
 		{"link attributes", `<a href="https://ok.example/">o</a>`, []string{`rel="nofollow noreferrer noopener"`, `target="_blank"`}, nil},
+		{"cid image", `<img src="cid:logo.123@example.org" alt="logo">`, []string{`src="cid:logo.123@example.org"`}, nil},
+		{"cid without id", `<img src="cid:">`, nil, []string{"cid:"}},
 		{"tables", `<table bgcolor="#fff" cellpadding="2"><tr><td align="center">c</td></tr></table>`, []string{`bgcolor="#fff"`, `align="center"`}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -116,6 +116,30 @@ try {
   check(setErrors.length === 0, `no Email/set refused (${setErrors.join('; ')})`);
   check(setSizes.reduce((a, b) => a + b, 0) === selected && setSizes.every((n) => n <= 500),
     `the ${selected} updates went in Email/set calls of at most 500 (${setSizes.join(', ')})`);
+
+  // The conversation view of the same folder (every message its own
+  // thread here): collapsed pages (Email/query collapseThreads) fetched
+  // the same way, only those in view.
+  queries.length = 0;
+  const t3 = Date.now();
+  await page.getByRole('button', { name: 'Conversations' }).click();
+  await page.getByRole('listbox', { name: 'Conversations' }).locator('.row[data-id]').first().waitFor();
+  console.log(`timing: first page of conversations ${Date.now() - t3} ms after the toggle`);
+  const tsize = await page.locator('#message-list .row[data-id]').first().getAttribute('aria-setsize');
+  check(Number(tsize) === total, `the conversation list knows its ${total} threads (aria-setsize ${tsize})`);
+  check(await page.locator('#message-list .row').count() < 60, 'conversations: only the rows in view are rendered');
+  const before2 = queries.length;
+  const t4 = Date.now();
+  await page.locator('#message-list').evaluate((e, y) => { e.scrollTop = y; }, mid * 64);
+  await page.locator(`#message-list .row[data-id][aria-posinset="${mid + 1}"]`).waitFor();
+  console.log(`timing: conversations around position ${mid} shown ${Date.now() - t4} ms after the jump`);
+  const fetched2 = queries.slice(before2);
+  check(fetched2.length <= 3 && fetched2.every((p) => Math.abs(p - mid) <= 200), `conversations: the jump fetched only the pages in view (positions ${fetched2.join(', ')})`);
+  const t5 = Date.now();
+  await page.locator(`#message-list .row[data-id][aria-posinset="${mid + 1}"]`).click();
+  await page.getByRole('list', { name: 'Messages of the conversation' }).waitFor();
+  console.log(`timing: conversation opened ${Date.now() - t5} ms after the click`);
+  await page.getByRole('button', { name: 'Conversations' }).click();
   console.log('OK');
 } catch (e) {
   failed = true;

@@ -73,6 +73,58 @@ export function Compose() {
     clearTimeout(st.timer);
     st.timer = setTimeout(save, SAVE_DELAY);
   };
+  // The signature in the body (the block startCompose put there) is
+  // swapped for the new identity's when From changes: in place when the
+  // old one is still there, else above the quote (or at the end).
+  const sig = useRef(d.signature || '');
+  // In rich text each line is a <div> (fromText): the old signature is
+  // the run of lines that reads like it.
+  const swapRich = (old, next) => {
+    const area = form.current.querySelector('.rich-area');
+    if (!area) return;
+    const lines = (x) => x.split('\n').map((l) => l.replace(/\s+$/, ''));
+    const kids = [...area.children];
+    const txt = kids.map((k) => (k.textContent || '').replace(/\s+$/, ''));
+    const want = old ? lines(old) : [];
+    let at = -1;
+    for (let i = 0; want.length && at < 0 && i + want.length <= kids.length; i++) if (want.every((l, k) => txt[i + k] === l)) at = i;
+    const make = (text) => { const tpl = document.createElement('div'); tpl.innerHTML = rich.value.m.fromText(text); return [...tpl.children]; };
+    if (at >= 0) {
+      if (next) kids[at].before(...make(next));
+      else if (at > 0 && txt[at - 1] === '') kids[at - 1].remove();
+      for (let k = 0; k < want.length; k++) kids[at + k].remove();
+    } else if (next) {
+      const q = txt.findIndex((l, i) => /^> /.test(txt[i + 1] || '') || /^-{5,}/.test(l));
+      if (q < 0) area.append(...make(`\n${next}`));
+      else if (q > 0 && txt[q - 1] === '') kids[q - 1].before(...make(`\n${next}`));
+      else kids[q].before(...make(`\n${next}\n`));
+    }
+  };
+  const swapSignature = (identityId) => {
+    const next = S.signatureBlock(S.identities.value.find((i) => i.id === identityId));
+    const ta = form.current && form.current.elements.body;
+    const old = sig.current;
+    if (next === old) return;
+    if (rich.value) {
+      swapRich(old, next);
+      sig.current = next;
+      changed();
+      return;
+    }
+    if (!ta) return;
+    const v = ta.value;
+    const at = old ? v.indexOf(old) : -1;
+    if (at >= 0) {
+      // No new signature: the blank line before the old one goes too.
+      const start = !next && v.slice(at - 2, at) === '\n\n' ? at - 2 : at;
+      ta.value = v.slice(0, start) + next + v.slice(at + old.length);
+    } else if (next) {
+      const q = v.search(/\n\n.*\n> |\n\n-{5,}/);
+      ta.value = q >= 0 ? `${v.slice(0, q)}\n\n${next}${v.slice(q)}` : `${v.replace(/\n*$/, '')}\n\n${next}`;
+    }
+    sig.current = next;
+    changed();
+  };
   // The fields are uncontrolled (defaultValue): a re-render (an upload's
   // progress, "Draft saved") must not put back the values the composer
   // opened with.
@@ -150,7 +202,7 @@ export function Compose() {
       <form ref={form} onSubmit={onSubmit} onInput={changed}>
         <h2 id="compose-title">{t('compose')}</h2>
         <label for="c-from">{t('from')}</label>
-        <select id="c-from" name="identity">
+        <select id="c-from" name="identity" onChange={(e) => swapSignature(e.currentTarget.value)}>
           {S.identities.value.map((i) => <option value={i.id} selected={i.id === d.identityId}>{i.name ? `${i.name} <${i.email}>` : i.email}</option>)}
         </select>
         <label for="c-to">{t('to')}</label>

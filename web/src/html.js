@@ -10,9 +10,20 @@ import DOMPurify from 'dompurify';
 const REMOTE = /^\s*(https?:)?\/\//i;
 const URL_ATTRS = ['src', 'srcset', 'background', 'poster', 'lowsrc', 'dynsrc', 'xlink:href'];
 
+// cidKey normalises a Content-ID or a cid: URL's id (RFC 2392: the URL
+// is %-encoded, the header has angle brackets) for comparison.
+export function cidKey(s) {
+  let v = String(s || '').trim().replace(/^cid:/i, '');
+  try { v = decodeURIComponent(v); } catch { /* keep as is */ }
+  return v.replace(/^<|>$/g, '').toLowerCase();
+}
+
 // sanitize returns the cleaned HTML and whether remote content was
-// found (and, unless allowRemote, removed).
-export function sanitize(html, allowRemote) {
+// found (and, unless allowRemote, removed). cids maps the cidKey of the
+// message's inline parts to their same-origin download URLs: an <img
+// src="cid:…"> naming one of them shows that part (it is not remote
+// content); any other cid: is dropped.
+export function sanitize(html, allowRemote, cids) {
   let remote = false;
   const purify = DOMPurify();
   purify.addHook('afterSanitizeAttributes', (node) => {
@@ -24,6 +35,8 @@ export function sanitize(html, allowRemote) {
         // Tracking pixels hide here; the src stays.
         remote = true;
         node.removeAttribute(a);
+      } else if (a === 'src' && /^\s*cid:/i.test(v) && cids && cids.has(cidKey(v))) {
+        node.setAttribute(a, cids.get(cidKey(v)));
       } else if (REMOTE.test(v)) {
         remote = true;
         if (!allowRemote) node.removeAttribute(a);
@@ -56,7 +69,9 @@ export function sanitize(html, allowRemote) {
 // that loads no script, no font, no frame and (until allowed) no remote
 // image. The iframe also inherits the app's policy.
 export function frameDocument(clean, allowRemote, dark) {
-  const img = allowRemote ? "img-src data: http: https:" : 'img-src data:';
+  // The message's own inline parts come from this origin (sanitize put
+  // their download URLs in); nothing else from it survives sanitize.
+  const img = allowRemote ? 'img-src data: http: https:' : `img-src data: ${location.origin}`;
   const csp = `default-src 'none'; style-src 'unsafe-inline'; ${img}; form-action 'none'; base-uri 'none'`;
   const bg = dark ? 'color-scheme: light dark;' : '';
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}">` +

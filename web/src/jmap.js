@@ -60,6 +60,11 @@ export function maxObjectsInSet() {
   const core = session && session.capabilities && session.capabilities['urn:ietf:params:jmap:core'];
   return (core && core.maxObjectsInSet) || 100;
 }
+// maxObjectsInGet is the most ids one /get may name.
+export function maxObjectsInGet() {
+  const core = session && session.capabilities && session.capabilities['urn:ietf:params:jmap:core'];
+  return (core && core.maxObjectsInGet) || 100;
+}
 export function archiveAccountId() { return session && session.archiveId; }
 // sharedMailAccounts are the shared and public Mail accounts of the
 // session ({ id, name, isReadOnly, isPublic }).
@@ -74,12 +79,22 @@ export function sessionStale() { return !!(session && session.stale); }
 export async function api(calls, extra = []) {
   const s = await getSession();
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: s.accountId, ...args }, id]);
-  const r = await fetch('/jmap/api/', {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using: [...USING, ...extra], methodCalls }),
-  });
+  const body0 = JSON.stringify({ using: [...USING, ...extra], methodCalls });
+  let r;
+  // 429 is the server's maxConcurrentRequests (RFC 8620 §3.6.1): the
+  // request was not processed, so it is sent again after a moment (a
+  // virtualised list, its thread counts and push can have several in
+  // flight).
+  for (let attempt = 0; ; attempt++) {
+    r = await fetch('/jmap/api/', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: body0,
+    });
+    if (r.status !== 429 || attempt >= 4) break;
+    await new Promise((ok) => setTimeout(ok, 150 * 2 ** attempt));
+  }
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
   const body = await r.json();

@@ -37,7 +37,12 @@ function Row({ i, e }) {
     return <div class="row placeholder" role="option" aria-selected="false" aria-posinset={i + 1} aria-setsize={S.total.value} style={{ top: i * ROW }}>{t('loading')}</div>;
   }
   const from = e.from && e.from[0] ? (e.from[0].name || e.from[0].email) : '';
-  const unread = !e.keywords.$seen;
+  // Conversation view: the row stands for its thread (the newest of its
+  // messages here), unread while one of them is, with their number.
+  // (Read after listVersion: the thread's count arrives after the row.)
+  const th = S.threadView.value && S.listVersion.value >= 0 ? S.threadInfo(e.threadId) : null;
+  const count = th ? th.count : 0;
+  const unread = th && !th.partial ? th.unread : !e.keywords.$seen;
   const flagged = !!e.keywords.$flagged;
   return (
     <div
@@ -52,7 +57,7 @@ function Row({ i, e }) {
       draggable
       onDragStart={(ev) => {
         // Dragging a selected row drags the whole selection.
-        const ids = sel.has(e.id) ? [...sel] : [e.id];
+        const ids = S.expand(sel.has(e.id) ? [...sel] : [e.id]);
         ev.dataTransfer.setData('application/x-roost-email', ids.join(','));
         ev.dataTransfer.effectAllowed = 'move';
       }}
@@ -65,7 +70,8 @@ function Row({ i, e }) {
     >
       <span class={`check${sel.has(e.id) ? ' on' : ''}`} aria-hidden="true" title={t('selectRow')}
         onClick={(ev) => { ev.stopPropagation(); if (ev.shiftKey) S.checkRange(i); else S.toggleCheck(i, e.id, false); }} />
-      <span class="from">{unread && <span class="sr">{t('unread')}: </span>}{from}</span>
+      <span class="from">{unread && <span class="sr">{t('unread')}: </span>}{from}
+        {count > 1 && <span class="thread-count" title={t('threadCount', { n: count })}><span aria-hidden="true">{count}</span><span class="sr">, {t('threadCount', { n: count })}</span></span>}</span>
       <span class="date">{when(e.receivedAt)}</span>
       <span class="subject">{flagged && <span class="flag" aria-label={t('flagged')} title={t('flagged')}>⚑</span>}{e.subject || t('noSubject')}</span>
       <span class="preview">{e.preview}</span>
@@ -83,8 +89,8 @@ export function MessageList() {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  // Scroll back to the top on another folder or query.
-  useEffect(() => { if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; } }, [S.currentMailbox.value, S.query.value]);
+  // Scroll back to the top on another folder, query or view.
+  useEffect(() => { if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; } }, [S.currentMailbox.value, S.query.value, S.threadView.value]);
 
   S.listVersion.value; // re-render when rows arrive
   const total = S.total.value;
@@ -96,8 +102,13 @@ export function MessageList() {
   const sel = S.selectedIndex.value;
   const selEmail = sel >= 0 ? S.emailAt(sel) : null;
   const n = S.checked.value.size;
+  const tv = S.threadView.value;
   return (
     <section class="list" aria-label={t('messages')}>
+      <div class="list-head">
+        <button type="button" class="view-toggle" aria-pressed={tv ? 'true' : 'false'} title={t('threadViewHint')}
+          onClick={() => S.setThreadView(!tv)}>{t('threadView')}</button>
+      </div>
       {n > 0 && <Bulk n={n} />}
       <div
         id="message-list"
@@ -106,7 +117,7 @@ export function MessageList() {
         role="listbox"
         aria-multiselectable="true"
         tabindex="0"
-        aria-label={t('messages')}
+        aria-label={tv ? t('conversations') : t('messages')}
         aria-activedescendant={selEmail ? `row-${selEmail.id}` : undefined}
         onScroll={(e) => { scrollTop.value = e.currentTarget.scrollTop; }}
       >

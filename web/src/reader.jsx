@@ -1,16 +1,36 @@
-// The reading pane. HTML bodies come sanitised from the server
-// (/web/api/html/{id}), are sanitised again with DOMPurify and shown in a
-// sandboxed iframe; remote content stays blocked until the user allows it
-// for this message.
+// The reading pane: one message, or in conversation view the open
+// thread's messages (oldest first, the newest and the unread expanded).
+// HTML bodies come sanitised from the server (/web/api/html/{id}), are
+// sanitised again with DOMPurify and shown in a sandboxed iframe; remote
+// content stays blocked until the user allows it for this message; inline
+// images (cid:) are the message's own parts and show at once.
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
-import { sanitize, frameDocument } from './html.js';
+import { sanitize, frameDocument, cidKey } from './html.js';
 
 function Addresses({ label, list }) {
   if (!list || !list.length) return null;
   return <div class="addr"><dt>{label}</dt><dd>{S.formatAddresses(list)}</dd></div>;
+}
+
+// downloadURL is the JMAP download of a part (RFC 8620 §6.2) of a
+// message of the current account (own, archive or shared).
+function downloadURL(a, absolute) {
+  const acc = S.currentAccountId() || '';
+  const path = `/jmap/download/${encodeURIComponent(acc)}/${encodeURIComponent(a.blobId)}/${encodeURIComponent(a.name || 'attachment')}?type=${encodeURIComponent(a.type)}`;
+  return absolute ? location.origin + path : path;
+}
+
+// inlineParts maps the Content-IDs of a message's images to their
+// downloads: what an HTML body's <img src="cid:…"> shows (RFC 2392).
+function inlineParts(m) {
+  const out = new Map();
+  for (const p of [...(m.htmlBody || []), ...(m.attachments || [])]) {
+    if (p.cid && p.blobId && /^image\//i.test(p.type || '')) out.set(cidKey(p.cid), downloadURL(p, true));
+  }
+  return out;
 }
 
 function HTMLBody({ m }) {
@@ -28,7 +48,7 @@ function HTMLBody({ m }) {
     return () => { live = false; };
   }, [m.id]);
   if (raw.value == null) return <p class="muted">{t('loading')}</p>;
-  const { html, remote } = sanitize(raw.value, allow.value);
+  const { html, remote } = sanitize(raw.value, allow.value, inlineParts(m));
   const onLoad = () => {
     // Same-origin (allow-same-origin without allow-scripts: nothing in
     // the frame can run) so the pane can size the frame to its content.
@@ -56,29 +76,12 @@ function HTMLBody({ m }) {
   );
 }
 
-export function Reader() {
-  const m = S.message.value;
-  if (!m) {
-    return <section class="reader empty" aria-label={t('body')}><p class="muted">{t('selectMessage')}</p></section>;
-  }
+
+// MessageBody is a message's addresses, attachments and body.
+function MessageBody({ m }) {
   const text = m.textBody && m.textBody[0] && m.bodyValues && m.bodyValues[m.textBody[0].partId];
-  const flagged = !!m.keywords.$flagged;
   return (
-    <section class="reader" aria-labelledby="reader-subject">
-      <div class="toolbar" role="toolbar" aria-label={t('body')}>
-        <button class="back" onClick={() => { S.mobileView.value = 'list'; }}>{t('back')}</button>
-        {m.keywords.$draft && <button class="primary" onClick={() => S.editDraft(m).catch(S.fail)}>{t('editDraft')}</button>}
-        <button onClick={() => S.startCompose('reply')}>{t('reply')}</button>
-        <button onClick={() => S.startCompose('replyAll')}>{t('replyAll')}</button>
-        <button onClick={() => S.startCompose('forward')}>{t('forward')}</button>
-        {/* The archive is read-only; in a shared folder the owner's
-            rights (myRights) decide flag, read state, move and delete. */}
-        {S.may('maySetKeywords') && <button aria-pressed={flagged ? 'true' : 'false'} onClick={S.toggleFlag}>{flagged ? t('unflag') : t('flag')}</button>}
-        {S.may('maySetSeen') && <button onClick={() => S.setKeyword([m.id], '$seen', !m.keywords.$seen)}>{m.keywords.$seen ? t('markUnread') : t('markRead')}</button>}
-        {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
-        {S.may('mayRemoveItems') && <button class="danger" onClick={() => S.remove(m.id)}>{t('delete')}</button>}
-      </div>
-      <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+    <>
       <dl class="meta">
         <Addresses label={t('from')} list={m.from} />
         <Addresses label={t('to')} list={m.to} />
@@ -88,13 +91,85 @@ export function Reader() {
       {m.attachments && m.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('attachments')}>
           {m.attachments.map((a) => (
-            <li><a href={`/jmap/download/${encodeURIComponent(S.currentAccountId() || '')}/${encodeURIComponent(a.blobId)}/${encodeURIComponent(a.name || 'attachment')}?type=${encodeURIComponent(a.type)}`} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a></li>
+            <li><a href={downloadURL(a)} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a></li>
           ))}
         </ul>
       )}
       <div class="body">
         {m.hasHTML ? <HTMLBody m={m} /> : <pre class="text-body">{text ? text.value : ''}</pre>}
       </div>
+    </>
+  );
+}
+
+// Toolbar acts on the focused message (reply, forward, flag, read
+// state); in conversation view move and delete take the conversation's
+// messages in the folder shown.
+function Toolbar({ m }) {
+  const flagged = !!m.keywords.$flagged;
+  const conv = S.threadView.value && S.conversation.value;
+  const whole = () => (conv ? S.expand([S.selectedId.value || m.id]) : [m.id]);
+  return (
+    <div class="toolbar" role="toolbar" aria-label={t('body')}>
+      <button class="back" onClick={() => { S.mobileView.value = 'list'; }}>{t('back')}</button>
+      {m.keywords.$draft && <button class="primary" onClick={() => S.editDraft(m).catch(S.fail)}>{t('editDraft')}</button>}
+      <button onClick={() => S.startCompose('reply')}>{t('reply')}</button>
+      <button onClick={() => S.startCompose('replyAll')}>{t('replyAll')}</button>
+      <button onClick={() => S.startCompose('forward')}>{t('forward')}</button>
+      {/* The archive is read-only; in a shared folder the owner's
+          rights (myRights) decide flag, read state, move and delete. */}
+      {S.may('maySetKeywords') && <button aria-pressed={flagged ? 'true' : 'false'} onClick={() => (conv ? S.setKeyword([m.id], '$flagged', !flagged) : S.toggleFlag())}>{flagged ? t('unflag') : t('flag')}</button>}
+      {S.may('maySetSeen') && <button onClick={() => S.setKeyword([m.id], '$seen', !m.keywords.$seen)}>{m.keywords.$seen ? t('markUnread') : t('markRead')}</button>}
+      {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
+      {S.may('mayRemoveItems') && <button class="danger" onClick={() => S.remove(whole())}>{conv ? t('deleteConversation') : t('delete')}</button>}
+    </div>
+  );
+}
+
+const who = (x) => (x.from && x.from[0] ? (x.from[0].name || x.from[0].email) : '');
+
+// Conversation is the open thread, oldest first: each message a header
+// button (sender, date; the preview while collapsed) that expands it.
+function Conversation({ c, m }) {
+  return (
+    <section class="reader" aria-labelledby="reader-subject">
+      <Toolbar m={m} />
+      <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+      {c.items.length + c.earlier > 1 && <p class="muted">{t('threadCount', { n: c.items.length + c.earlier })}</p>}
+      {c.earlier > 0 && <p class="conv-earlier">{t('earlierNotShown', { n: c.earlier })}</p>}
+      <ol class="conversation" aria-label={t('conversation')}>
+        {c.items.map((x) => {
+          const full = c.full.get(x.id);
+          const focused = m.id === x.id;
+          return (
+            <li key={x.id} class={focused ? 'focused' : ''} data-id={x.id}>
+              <button type="button" class={'conv-head' + (x.keywords.$seen ? '' : ' unread')} aria-expanded={full ? 'true' : 'false'}
+                aria-current={focused ? 'true' : undefined} onClick={() => S.expandMessage(x.id)}>
+                <span class="who">{!x.keywords.$seen && <span class="sr">{t('unread')}: </span>}{who(x)}</span>
+                <span class="when">{new Date(x.sentAt || x.receivedAt).toLocaleString()}</span>
+                {!full && <span class="preview">{x.preview}</span>}
+              </button>
+              {full && <div class="conv-body"><MessageBody m={full} /></div>}
+            </li>
+          );
+        })}
+      </ol>
+    </section>
+  );
+}
+
+export function Reader() {
+  const m = S.message.value;
+  if (!m) {
+    return <section class="reader empty" aria-label={t('body')}><p class="muted">{t('selectMessage')}</p></section>;
+  }
+  const c = S.conversation.value;
+  if (S.threadView.value && c) return <Conversation c={c} m={m} />;
+  return (
+    <section class="reader" aria-labelledby="reader-subject">
+      <Toolbar m={m} />
+      <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+      <MessageBody m={m} />
     </section>
   );
 }

@@ -13,6 +13,7 @@ import { logout } from './jmap.js';
 import { Sharing } from './settings/sharing.jsx';
 import { RestoreDeleted } from './settings/restore.jsx';
 import { FilterRules } from './settings/filters.jsx';
+import { Signatures } from './settings/signatures.jsx';
 
 const note = signal('');
 
@@ -243,6 +244,7 @@ export function Settings({ user, Appearance }) {
         <FilterRules />
         <Password />
         <RestoreDeleted />
+        <Signatures note={(s) => { note.value = s; }} />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
         <Sharing />

@@ -1,6 +1,6 @@
 // The mail state (signals) and the actions on it, all through JMAP.
 import { signal, computed, batch } from '@preact/signals';
-import { api, accountId, archiveAccountId, sharedMailAccounts, sessionStale, getSession, maxObjectsInSet, LIST_PROPS, AuthError } from './jmap.js';
+import { api, accountId, archiveAccountId, sharedMailAccounts, sessionStale, getSession, maxObjectsInSet, maxObjectsInGet, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 
 export const PAGE = 100;
@@ -35,6 +35,14 @@ export const checked = signal(new Set());
 let anchor = -1;
 // The folder dialog: { kind: 'create'|'rename'|'move'|'delete', id }.
 export const folderAction = signal(null);
+// Conversation view (remembered in the browser): the list has one row per
+// thread (Email/query collapseThreads) and the reader the thread's
+// messages (openConversation).
+export const threadView = signal(localStorage.getItem('roost.view') === 'threads');
+// The open conversation: { threadId, items (summaries, oldest first),
+// earlier (messages not shown), full (id → full message of the expanded
+// ones) }; the focused one is message.
+export const conversation = signal(null);
 
 // The list cache: position → email id, id → email. generation changes
 // with every reset, so late answers for an older list are dropped;
@@ -44,12 +52,51 @@ const emails = new Map();
 const loading = new Set();
 const loaded = new Set();
 let generation = 0;
+// Conversation view: threadId → { members: [{ id, mailboxIds, keywords }]
+// not in Trash or Junk (unless that is the folder shown), count, unread }.
+const threads = new Map();
+// MAX_THREAD_MEMBERS bounds the emails whose folders one page of threads
+// reads (to count them); a thread past it shows the server's count.
+const MAX_THREAD_MEMBERS = 2000;
+// MAX_CONVERSATION is how many of a thread's newest messages the reader
+// shows (an endless thread says how many earlier ones it leaves out).
+export const MAX_CONVERSATION = 200;
 
 export function emailAt(i) {
   const id = ids[i];
   return id ? emails.get(id) : undefined;
 }
 export function emailById(id) { return emails.get(id); }
+export function threadInfo(threadId) { return threads.get(threadId); }
+
+// excludedBoxes are the folders a conversation leaves out: Trash and
+// Junk, unless the one shown is one of them.
+function excludedBoxes() {
+  const all = inArchive.value ? archiveMailboxes.value : mailboxes.value;
+  return new Set(all.filter((m) => (m.role === 'trash' || m.role === 'junk') && m.id !== currentMailbox.value).map((m) => m.id));
+}
+const excludedBy = (ex) => (e) => !Object.keys(e.mailboxIds || {}).some((b) => ex.has(b));
+
+export function setThreadView(on) {
+  localStorage.setItem('roost.view', on ? 'threads' : 'flat');
+  threadView.value = on;
+  selectFolder(currentMailbox.value);
+}
+
+// expand turns list rows' ids into the messages an action applies to: in
+// conversation view a row stands for its thread's messages in the folder
+// shown.
+export function expand(list) {
+  if (!threadView.value) return list;
+  const out = new Set();
+  for (const id of list) {
+    out.add(id);
+    const e = emails.get(id);
+    const th = e && threads.get(e.threadId);
+    if (th) for (const m of th.members) if (m.mailboxIds && m.mailboxIds[currentMailbox.value]) out.add(m.id);
+  }
+  return [...out];
+}
 
 export const mailboxByRole = (role) => mailboxes.value.find((m) => m.role === role);
 export const mailboxName = (m) => (m.role && ['inbox', 'drafts', 'sent', 'trash', 'junk', 'archive'].includes(m.role) ? t('role.' + m.role) : m.name);
@@ -223,6 +270,35 @@ export function resetList(keep) {
     listLoaded.value = false;
   }
   listVersion.value++;
+  if (keep && conversation.value) refreshConversation().catch(fail);
+}
+
+// refreshConversation follows the open conversation after a change (push,
+// a move, a send): messages that joined it appear (collapsed), those that
+// left it go; what was expanded and focused stays.
+async function refreshConversation() {
+  const c = conversation.value;
+  const cap = Math.min(MAX_CONVERSATION, maxObjectsInGet());
+  const r = await api([['Thread/get', acct({ ids: [c.threadId] }), 't']]);
+  if (conversation.value !== c) return;
+  const th = r.t.list[0];
+  const all = th ? th.emailIds : [];
+  const recent = all.slice(-cap);
+  const was = c.items.map((x) => x.id);
+  if (!recent.length) return;
+  const r2 = await api([['Email/get', acct({ ids: recent, properties: SUMMARY_PROPS }), 's']]);
+  if (conversation.value !== c) return;
+  const ex = excludedBoxes();
+  const order = new Map(recent.map((x, k) => [x, k]));
+  const items = r2.s.list.filter(excludedBy(ex)).sort((a, b) => order.get(a.id) - order.get(b.id));
+  const same = items.length === was.length && items.every((x, k) => x.id === was[k] && JSON.stringify(x.keywords) === JSON.stringify(c.items[k].keywords));
+  if (!items.length || same) return;
+  const full = new Map([...c.full].filter(([id]) => items.some((x) => x.id === id)));
+  batch(() => {
+    conversation.value = { ...c, items, earlier: all.length - recent.length, full };
+    if (message.value && !full.has(message.value.id)) message.value = full.size ? [...full.values()].pop() : null;
+  });
+  if (!full.size) expandMessage(items[items.length - 1].id);
 }
 
 // ensureRange loads the pages covering positions [from, to).
@@ -235,30 +311,85 @@ export function ensureRange(from, to) {
   }
 }
 
+// totalGen is the generation whose total has been asked for: the first
+// page fetched after a reset asks (a total costs the server a count over
+// the folder, with collapseThreads over its threads); later pages of the
+// same list do not.
+let totalGen = -1;
+
 async function loadPage(p) {
   const gen = generation;
   loading.add(p);
+  const wantTotal = totalGen !== gen;
+  totalGen = gen;
   try {
-    const r = await api([
-      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], position: p * PAGE, limit: PAGE, calculateTotal: true }), 'q'],
+    const tv = threadView.value;
+    const calls = [
+      ['Email/query', acct({ filter: filter(), sort: [{ property: 'receivedAt', isAscending: false }], collapseThreads: tv, position: p * PAGE, limit: PAGE, calculateTotal: wantTotal }), 'q'],
       ['Email/get', acct({ '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }), 'g'],
-    ]);
+    ];
+    if (tv) calls.push(['Thread/get', acct({ '#ids': { resultOf: 'g', name: 'Email/get', path: '/list/*/threadId' } }), 't']);
+    const r = await api(calls);
     if (gen !== generation) return;
     for (const e of r.g.list) emails.set(e.id, e);
+    if (tv) countThreads(r.t.list, gen).catch((e) => { if (gen === generation) fail(e); });
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
     loaded.add(p);
+    // The open message (in conversation view: its thread, whose row may
+    // now stand for a newer message) keeps its row when mail arriving
+    // or leaving moved it.
+    const sid = selectedId.value;
+    const sel = sid && emails.get(sid);
+    const at = sid ? r.q.ids.findIndex((id) => id === sid || (tv && sel && emails.get(id) && emails.get(id).threadId === sel.threadId)) : -1;
     batch(() => {
-      total.value = r.q.total;
+      if (at >= 0) {
+        selectedIndex.value = r.q.position + at;
+        selectedId.value = r.q.ids[at];
+      }
+      if (typeof r.q.total === 'number') total.value = r.q.total;
       listLoaded.value = true;
       listVersion.value++;
     });
   } catch (e) {
-    // A shared account gone (the session is read again): the folder
-    // list follows, no error to show.
-    if (gen === generation && !sessionStale()) fail(e);
+    if (gen === generation) {
+      if (wantTotal) totalGen = -1; // the next page asks again
+      // A shared account gone (the session is read again): the folder
+      // list follows, no error to show.
+      if (!sessionStale()) fail(e);
+    }
   } finally {
     if (gen === generation) loading.delete(p);
   }
+}
+
+// countThreads learns, for a page of threads, which of their messages
+// count (not in Trash or Junk) and whether one is unread: the emails'
+// folders and keywords, in Email/get calls of at most maxObjectsInGet.
+async function countThreads(list, gen) {
+  const ids = [];
+  for (const th of list) {
+    threads.set(th.id, { members: [], count: th.emailIds.length, size: th.emailIds.length, unread: false, partial: true });
+    if (ids.length + th.emailIds.length <= MAX_THREAD_MEMBERS) ids.push(...th.emailIds);
+  }
+  if (!ids.length) return;
+  const max = maxObjectsInGet();
+  const calls = [];
+  for (let i = 0; i < ids.length; i += max) calls.push(['Email/get', acct({ ids: ids.slice(i, i + max), properties: ['id', 'threadId', 'mailboxIds', 'keywords'] }), 'e' + i]);
+  const r = await api(calls);
+  if (gen !== generation) return;
+  const ex = excludedBoxes();
+  const by = new Map();
+  for (const k of Object.keys(r)) for (const e of r[k].list) {
+    if (!excludedBy(ex)(e)) continue;
+    if (!by.has(e.threadId)) by.set(e.threadId, []);
+    by.get(e.threadId).push(e);
+  }
+  for (const th of list) {
+    const members = by.get(th.id);
+    if (!members) continue;
+    threads.set(th.id, { members, count: members.length, size: th.emailIds.length, unread: members.some((e) => !e.keywords.$seen), partial: false });
+  }
+  listVersion.value++;
 }
 
 export function selectFolder(id) {
@@ -268,6 +399,7 @@ export function selectFolder(id) {
     selectedIndex.value = -1;
     selectedId.value = null;
     message.value = null;
+    conversation.value = null;
     total.value = 0;
     mobileView.value = 'list';
   });
@@ -282,6 +414,7 @@ export function runSearch(s) {
     selectedIndex.value = -1;
     selectedId.value = null;
     message.value = null;
+    conversation.value = null;
     total.value = 0;
   });
   resetList();
@@ -301,19 +434,21 @@ export function select(i, id) {
 }
 
 let readTimer;
+const FULL_PROPS = ['id', 'threadId', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'];
+const fullGet = (ids) => acct({ ids, properties: FULL_PROPS, fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20 });
+const withHTML = (m) => { m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html'); return m; };
+const SUMMARY_PROPS = ['id', 'threadId', 'mailboxIds', 'keywords', 'from', 'to', 'subject', 'receivedAt', 'sentAt', 'preview', 'hasAttachment'];
+
 export async function openMessage(id) {
   clearTimeout(readTimer);
   mobileView.value = 'reader';
+  if (threadView.value) return openConversation(id);
   try {
-    const r = await api([['Email/get', acct({
-      ids: [id],
-      properties: ['id', 'subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'sentAt', 'keywords', 'mailboxIds', 'messageId', 'inReplyTo', 'references', 'textBody', 'htmlBody', 'attachments', 'bodyValues', 'preview'],
-      fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20,
-    }), 'g']]);
+    const r = await api([['Email/get', fullGet([id]), 'g']]);
     if (selectedId.value !== id) return;
     const m = r.g.list[0];
     if (!m) return;
-    m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html');
+    withHTML(m);
     message.value = m;
     if (!m.keywords.$seen && may('maySetSeen')) {
       // Mark read on open, after a moment: flicking through with j/k
@@ -325,10 +460,113 @@ export async function openMessage(id) {
   }
 }
 
+// openConversation opens the thread of list row id: its messages (the
+// newest MAX_CONVERSATION), those in Trash or Junk left out unless that
+// is the folder shown, oldest first; the newest and the unread ones
+// expanded (their bodies fetched), the newest focused. The expanded
+// unread ones are marked read after a moment, as a single message is.
+async function openConversation(id) {
+  try {
+    const e = emails.get(id);
+    const threadId = e && e.threadId;
+    const known = threadId && threads.get(threadId);
+    const cap = Math.min(MAX_CONVERSATION, maxObjectsInGet());
+    // One request when the list knows the thread is small: the thread,
+    // its messages' summaries (a back-reference) and the clicked
+    // message in full (the newest here, usually the one to expand).
+    // Else the thread first, then the newest cap of its messages.
+    const calls = [];
+    if (threadId) calls.push(['Thread/get', acct({ ids: [threadId] }), 't']);
+    if (known && known.size <= cap) calls.push(['Email/get', acct({ '#ids': { resultOf: 't', name: 'Thread/get', path: '/list/0/emailIds' }, properties: SUMMARY_PROPS }), 's']);
+    calls.push(['Email/get', fullGet([id]), 'f']);
+    const r = await api(calls);
+    if (selectedId.value !== id) return;
+    const clicked = r.f.list[0];
+    if (!clicked) return;
+    const full = new Map([[id, withHTML(clicked)]]);
+    let th = r.t && r.t.list[0];
+    if (!th) {
+      const r0 = await api([['Thread/get', acct({ ids: [clicked.threadId] }), 't']]);
+      th = r0.t.list[0];
+    }
+    const all = th ? th.emailIds : [id];
+    const recent = all.slice(-cap);
+    let summaries = r.s && r.s.list.length === all.length ? r.s.list : null;
+    if (!summaries) summaries = (await api([['Email/get', acct({ ids: recent, properties: SUMMARY_PROPS }), 's']])).s.list;
+    if (selectedId.value !== id) return;
+    const ex = excludedBoxes();
+    const order = new Map(recent.map((x, k) => [x, k]));
+    const items = summaries.filter((x) => order.has(x.id) && excludedBy(ex)(x)).sort((a, b) => order.get(a.id) - order.get(b.id));
+    if (!items.some((x) => x.id === id)) items.push(...summaries.filter((x) => x.id === id));
+    const newest = items.length ? items[items.length - 1].id : id;
+    const open = [...new Set([...items.filter((x) => !x.keywords.$seen).map((x) => x.id).slice(-10), newest])].filter((x) => !full.has(x));
+    if (open.length) {
+      const r3 = await api([['Email/get', fullGet(open), 'f']]);
+      if (selectedId.value !== id) return;
+      for (const m of r3.f.list) full.set(m.id, withHTML(m));
+    }
+    // The clicked one is shown expanded only when it is the newest or
+    // unread (it was fetched anyway).
+    if (id !== newest && clicked.keywords.$seen) full.delete(id);
+    batch(() => {
+      conversation.value = { threadId: th ? th.id : clicked.threadId, items, earlier: all.length - recent.length, full };
+      message.value = full.get(newest) || full.get(id) || null;
+    });
+    const unread = [...full.values()].filter((m) => !m.keywords.$seen).map((m) => m.id);
+    if (unread.length && !inArchive.value) {
+      readTimer = setTimeout(() => { if (selectedId.value === id) setKeyword(unread, '$seen', true); }, 600);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+// expandMessage shows (fetching it the first time) and focuses message id
+// of the open conversation; again on the focused one collapses it.
+export async function expandMessage(id) {
+  const c = conversation.value;
+  if (!c) return;
+  if (c.full.has(id)) {
+    if (message.value && message.value.id === id && c.full.size > 1) {
+      const full = new Map(c.full);
+      full.delete(id);
+      batch(() => { conversation.value = { ...c, full }; message.value = [...full.values()].pop(); });
+    } else message.value = c.full.get(id);
+    return;
+  }
+  try {
+    const r = await api([['Email/get', fullGet([id]), 'f']]);
+    const m = r.f.list[0];
+    if (!m || conversation.value !== c) return;
+    const full = new Map(c.full);
+    full.set(id, withHTML(m));
+    batch(() => { conversation.value = { ...c, full }; message.value = m; });
+    if (!m.keywords.$seen && !inArchive.value) {
+      clearTimeout(readTimer);
+      readTimer = setTimeout(() => { if (message.value && message.value.id === id) setKeyword([id], '$seen', true); }, 600);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
 function patchLocal(idsToPatch, fn) {
   for (const id of idsToPatch) {
     const e = emails.get(id);
     if (e) fn(e);
+  }
+  const c = conversation.value;
+  if (c && (c.items.some((x) => idsToPatch.includes(x.id)))) {
+    const copy = (x) => { if (!idsToPatch.includes(x.id)) return x; const y = { ...x, keywords: { ...x.keywords } }; fn(y); return y; };
+    const full = new Map([...c.full].map(([k, v]) => [k, copy(v)]));
+    conversation.value = { ...c, items: c.items.map(copy), full };
+  }
+  // A thread row is unread while one of its messages is.
+  for (const th of threads.values()) {
+    if (th.members.some((x) => idsToPatch.includes(x.id))) {
+      for (const x of th.members) if (idsToPatch.includes(x.id)) fn(x);
+      th.unread = th.members.some((x) => !x.keywords.$seen);
+    }
   }
   if (message.value && idsToPatch.includes(message.value.id)) {
     const m = { ...message.value, keywords: { ...message.value.keywords } };
@@ -390,6 +628,7 @@ function afterRemoval(gone) {
     checked.value = new Set();
     if (openGone) {
       message.value = null;
+      conversation.value = null;
       selectedId.value = null;
       mobileView.value = 'list';
     }
@@ -444,8 +683,8 @@ export async function remove(idOrIds) {
 // targets are the messages an action applies to: the checked ones, or
 // else the open one.
 export function targets() {
-  if (checked.value.size) return [...checked.value];
-  return selectedId.value ? [selectedId.value] : [];
+  if (checked.value.size) return expand([...checked.value]);
+  return selectedId.value ? expand([selectedId.value]) : [];
 }
 
 // toggleCheck adds position i (id) to the selection or takes it out;
@@ -597,10 +836,37 @@ function quote(m) {
   return (text ? text.value : m.preview || '').split('\n').map((l) => '> ' + l).join('\n');
 }
 
+// signatureBlock is the text an identity's signature adds to a message:
+// the "-- " separator line (RFC 3676 §4.3) and its textSignature (or
+// else the text of its htmlSignature); '' without one.
+export function signatureBlock(ident) {
+  if (!ident) return '';
+  let sig = (ident.textSignature || '').replace(/\s+$/, '');
+  if (!sig && ident.htmlSignature) {
+    // Its text, a line for each <br> and block (the parsed document is
+    // never rendered, so nothing in it loads or runs).
+    const lines = ident.htmlSignature.replace(/<br\s*\/?>|<\/(p|div|li|tr|h\d)>/gi, '\n');
+    sig = (new DOMParser().parseFromString(lines, 'text/html').body.textContent || '').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  }
+  return sig ? `-- \n${sig}` : '';
+}
+
+// replyIdentity is the identity a reply or forward of m is written from:
+// the one whose address m was sent to, else the first.
+function replyIdentity(m) {
+  const to = new Set([...(m.to || []), ...(m.cc || [])].map((a) => (a.email || '').toLowerCase()));
+  return identities.value.find((i) => to.has(i.email.toLowerCase())) || identities.value[0];
+}
+
 export function startCompose(kind) {
   const m = message.value;
-  const ident = identities.value[0];
+  const ident = m && kind !== 'new' ? replyIdentity(m) : identities.value[0];
   const draft = { to: '', cc: '', subject: '', body: '', identityId: ident ? ident.id : '', inReplyTo: null, references: null, replyOf: null };
+  // The signature goes at the end of a new message and above the quote
+  // of a reply or forward; the composer swaps it when From changes.
+  const sig = signatureBlock(ident);
+  draft.signature = sig;
+  draft.body = sig ? `\n\n${sig}` : '';
   if (m && kind !== 'new') {
     const sub = m.subject || '';
     const when = new Date(m.sentAt || m.receivedAt).toLocaleString();
@@ -608,7 +874,11 @@ export function startCompose(kind) {
     if (kind === 'forward') {
       draft.subject = /^fwd?:/i.test(sub) ? sub : 'Fwd: ' + sub;
       const text = m.bodyValues && m.textBody && m.textBody[0] && m.bodyValues[m.textBody[0].partId];
-      draft.body = `\n\n${t('forwarded')}\n${t('from')}: ${formatAddresses(m.from)}\n${t('date')}: ${when}\n${t('subject')}: ${sub}\n${t('to')}: ${formatAddresses(m.to)}\n\n${text ? text.value : m.preview || ''}`;
+      draft.body = `\n\n${sig ? sig + '\n\n' : ''}${t('forwarded')}\n${t('from')}: ${formatAddresses(m.from)}\n${t('date')}: ${when}\n${t('subject')}: ${sub}\n${t('to')}: ${formatAddresses(m.to)}\n\n${text ? text.value : m.preview || ''}`;
+      // The original's attachments go along as attachments: the same
+      // blobs (parts of the stored message), not uploaded again. Not from
+      // the archive, whose blobs the mail account cannot name.
+      if (!inArchive.value) draft.attachments = (m.attachments || []).map((a) => ({ name: a.name || 'attachment', type: a.type, size: a.size, blobId: a.blobId }));
     } else {
       draft.subject = /^re:/i.test(sub) ? sub : 'Re: ' + sub;
       draft.to = formatAddresses(m.replyTo && m.replyTo.length ? m.replyTo : m.from);
@@ -617,7 +887,7 @@ export function startCompose(kind) {
         const seen = new Set(parseAddresses(draft.to).map((a) => a.email.toLowerCase()));
         draft.cc = formatAddresses([...(m.to || []), ...(m.cc || [])].filter((a) => !mine.has(a.email.toLowerCase()) && !seen.has(a.email.toLowerCase())));
       }
-      draft.body = `\n\n${t('wrote', { date: when, name: who })}\n${quote(m)}`;
+      draft.body = `\n\n${sig ? sig + '\n\n' : ''}${t('wrote', { date: when, name: who })}\n${quote(m)}`;
       draft.inReplyTo = m.messageId || null;
       draft.references = [...(m.references || []), ...(m.messageId || [])];
       draft.replyOf = m.id;

@@ -1,8 +1,8 @@
 package sqlstore_test
 
 import (
-	"strings"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 

@@ -65,6 +65,18 @@ type session struct {
 	stop     chan struct{} // closed by shutdown
 	stopOnce sync.Once
 	closing  atomic.Bool
+	// rmu orders shutdown with the session's reads: waiting is true
+	// while the session waits for the client between commands or in
+	// IDLE, the only reads shutdown interrupts, so that a command in
+	// progress (an APPEND's literal still arriving) completes first.
+	rmu     sync.Mutex
+	waiting bool
+	// endCode and endText are the BYE of a session ended for a reason
+	// of its own (Server.EndUser); nil: the server is shutting down.
+	endText atomic.Pointer[string]
+	endCode imap.Code
+	// unwatch ends Options.Watch's interest in the session.
+	unwatch func()
 
 	state       state
 	ctx         context.Context // carries the principal once authenticated
@@ -145,12 +157,63 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	return d.c.Write(p)
 }
 
-// shutdown asks the session to end: a blocked read returns at once and the
-// session says BYE.
+// shutdown asks the session to end: a session waiting for a command (or
+// in IDLE) says BYE at once; one in a command answers it first.
 func (s *session) shutdown() {
+	s.rmu.Lock()
 	s.closing.Store(true)
+	waiting := s.waiting
+	s.rmu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
-	s.conn().SetReadDeadline(time.Now())
+	if waiting {
+		s.conn().SetReadDeadline(time.Now())
+	}
+}
+
+// end is shutdown with the BYE's own response code and text.
+func (s *session) end(code imap.Code, text string) {
+	s.rmu.Lock()
+	if !s.closing.Load() {
+		s.endCode = code
+		s.endText.Store(&text)
+	}
+	s.rmu.Unlock()
+	s.shutdown()
+}
+
+// closingBye says BYE to a session that shutdown or end asked to end.
+func (s *session) closingBye() error {
+	s.rmu.Lock()
+	code, text := s.endCode, s.endText.Load()
+	s.rmu.Unlock()
+	if text == nil {
+		return s.bye("Server shutting down")
+	}
+	s.w.Untagged(imap.BYE, code, *text)
+	s.flush()
+	return errLogout
+}
+
+// beginWait marks the session as waiting for the client (between
+// commands, in IDLE), the reads shutdown interrupts; false when the
+// session is to end already.
+func (s *session) beginWait() bool {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.waiting = true
+	return true
+}
+
+// endWait ends beginWait; it reports whether shutdown came meanwhile
+// (and may have set the read deadline to now).
+func (s *session) endWait() bool {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.waiting = false
+	return s.closing.Load()
 }
 
 // errLogout ends the session after a response was written.
@@ -212,10 +275,15 @@ func (s *session) next() error {
 		timeout = authTimeout
 	}
 	s.conn().SetReadDeadline(time.Now().Add(timeout))
-	if s.closing.Load() {
+	if !s.beginWait() {
 		s.lockCmd()
 		defer s.unlockCmd()
-		return s.bye("Server shutting down")
+		return s.closingBye()
+	}
+	// Wait for the first byte of a command: until then shutdown may
+	// interrupt the read; a command that has begun is read and answered.
+	if _, err := s.br.Peek(1); s.endWait() && err == nil {
+		s.conn().SetReadDeadline(time.Now().Add(timeout))
 	}
 	c, err := s.r.ReadCommand()
 	s.lockCmd()
@@ -236,7 +304,7 @@ func (s *session) next() error {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
 			if s.closing.Load() {
-				return s.bye("Server shutting down")
+				return s.closingBye()
 			}
 			return s.bye("Autologout; idle for too long")
 		}

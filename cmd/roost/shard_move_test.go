@@ -619,4 +619,3 @@ func tail(s string) string {
 	}
 	return s
 }
-

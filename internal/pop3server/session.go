@@ -51,8 +51,9 @@ type session struct {
 	// origin is the client address a frontend named in XCLIENT, used once
 	// it logs in with the shard secret; proxied marks such a session
 	// (proxy.go).
-	origin  string
-	proxied bool
+	origin   string
+	proxied  bool
+	rerouted bool // a frontend asked Route a second time (routeAgain)
 	// endText, set by Server.EndUser, ends the session at its next
 	// command; unwatch ends Options.Watch's interest (set on login).
 	endText atomic.Pointer[string]

@@ -101,8 +101,8 @@ func archiveRun(a *admin, cmd *adminCmd, in *input) error {
 	bar.w.done()
 	if sum != nil {
 		data, _ := json.Marshal(sum)
-		a.say(data, "archived %d messages (%s) of %d user(s) in %.1fs; %d stubbed, %d removed, %d archive folders created",
-			sum.Archived, humanBytes(sum.Bytes), sum.Users, time.Since(start).Seconds(), sum.Stubbed, sum.Removed, sum.Folders)
+		a.say(data, "archived %d messages (%s) of %d user(s) in %.1fs; %d stubbed, %d removed, %d moved after their originals, %d archive folders created",
+			sum.Archived, humanBytes(sum.Bytes), sum.Users, time.Since(start).Seconds(), sum.Stubbed, sum.Removed, sum.Moved, sum.Folders)
 	}
 	return err
 }

@@ -26,8 +26,10 @@ func (s *server) newArchiver() *mail.Archiver {
 			RemoveAfter: time.Duration(c.ArchiveRemoveAfter) * day}}
 }
 
-// archiveJob runs the archiver every archive_interval minutes on the node
-// holding the purge lease (jobArchive); 0 switches it off.
+// archiveJob runs the archiver every archive_interval minutes (0 switches
+// it off): on every node for the archive stores recorded on it (`archive
+// attach --node`), and on the node holding the purge lease (jobArchive)
+// also for those with no node.
 func (s *server) archiveJob(ctx context.Context, interval int) {
 	defer s.wg.Done()
 	if interval <= 0 {
@@ -45,15 +47,14 @@ func (s *server) archiveJob(ctx context.Context, interval int) {
 		case <-first.C:
 		case <-t.C:
 		}
-		if !s.node.holds(jobArchive) {
-			continue
-		}
-		st, err := s.newArchiver().RunAll(ctx, nil)
+		a := s.newArchiver()
+		a.OwnOnly = !s.node.holds(jobArchive)
+		st, err := a.RunAll(ctx, nil)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("archive run failed", "err", err)
 		}
-		if st.Archived+st.Stubbed+st.Removed > 0 || err != nil {
-			s.log.Info("archive run", "users", st.Users, "archived", st.Archived, "bytes", st.Bytes, "stubbed", st.Stubbed, "removed", st.Removed)
+		if st.Archived+st.Stubbed+st.Removed+st.Moved > 0 || err != nil {
+			s.log.Info("archive run", "users", st.Users, "archived", st.Archived, "bytes", st.Bytes, "stubbed", st.Stubbed, "removed", st.Removed, "moved", st.Moved)
 		}
 	}
 }

@@ -27,6 +27,8 @@ func (s *server) mountWeb(mux *http.ServeMux, authn *directory.Authenticator) *w
 	}
 	o := webui.Options{Assets: web.Dist(), Sessions: authn, Store: s.db, Logger: s.log,
 		Admin: admin,
+		// Reloadable: read at each request.
+		KeepDeletedDays: func() int { return s.cfg.Load().SoftdeleteLifetime },
 		CheckPassword: func(ctx context.Context, login, password string, remote net.Addr) error {
 			if _, ok := auth.NormalAppPassword(password); ok {
 				// An app password is for a device, never to change

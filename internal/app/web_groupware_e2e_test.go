@@ -15,7 +15,8 @@ import (
 // creates a daily event inviting a user, drags one occurrence to another
 // time and resizes it ("this occurrence"), adds an all-day event; the
 // invitee, in New York in their own browser session, sees it in their
-// zone and accepts; the organizer sees the acceptance. A contact is
+// zone and accepts with a comment; the organizer sees the acceptance
+// and the comment. A contact is
 // created, edited, one imported from a vCard and deleted; axe-core scans
 // the views. Then the results are checked over JMAP with Basic
 // credentials, not through the web client: the override in the
@@ -101,11 +102,11 @@ func TestWebClientGroupware(t *testing.T) {
 	for _, p := range ev["participants"].(map[string]any) {
 		p := p.(map[string]any)
 		if p["email"] == "ben@example.org" {
-			accepted = p["participationStatus"] == "accepted"
+			accepted = p["participationStatus"] == "accepted" && p["participationComment"] == "Glad to join, a bit late on Fridays"
 		}
 	}
 	if !accepted {
-		t.Errorf("ben's answer is not in ann's copy: %v", ev["participants"])
+		t.Errorf("ben's answer (accepted, with his comment) is not in ann's copy: %v", ev["participants"])
 	}
 
 	cards := jmap("ann", "pw-ann-cal-1", `[["ContactCard/query",{"accountId":"ACCT","filter":{"email":"zoe@example.net"}},"q"],

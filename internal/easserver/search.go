@@ -148,17 +148,15 @@ func (c *call) mailboxSearch(st *wbxml.Node) (*wbxml.Node, error) {
 // galMatches are the users of the caller's tenant whose name, login or
 // address contains q (lower case), sorted by name.
 func (c *call) galMatches(q string) ([]*store.User, error) {
-	users, err := c.s.o.Store.ListUsers(store.SystemContext(c.ctx), c.p.Tenant)
+	// With the user's own principal: the store lists a tenant only to
+	// those who see it (a user sees their own).
+	users, err := c.s.o.Store.ListUsers(c.ctx, c.p.Tenant)
 	if err != nil {
 		return nil, err
 	}
 	var hits []*store.User
 	for _, u := range users {
-		if u.Email == "" {
-			continue
-		}
-		fields := append([]string{u.FullName, u.Login, u.Email}, u.Aliases...)
-		if slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(strings.ToLower(f), q) }) {
+		if u.Tenant == c.p.Tenant && u.InAddressList(q) {
 			hits = append(hits, u)
 		}
 	}

@@ -172,6 +172,62 @@ func partstat(cs []*ical.Component, addr string) string {
 	return ""
 }
 
+// An attendee's comment on their answer travels as Apple's calendar
+// server writes it (iCalendar has no per-attendee comment): one
+// X-CALENDARSERVER-ATTENDEE-COMMENT per attendee, named by its
+// X-CALENDARSERVER-ATTENDEE-REF parameter, in the attendee's copy and,
+// after their REPLY, in the organizer's; JMAP shows it as the
+// participant's participationComment (package jscalendar). Other
+// attendees never get it: the organizer's version is delivered without
+// comments but the attendee's own.
+const (
+	attendeeComment    = "X-CALENDARSERVER-ATTENDEE-COMMENT"
+	attendeeCommentRef = "X-CALENDARSERVER-ATTENDEE-REF"
+)
+
+// commentOf is addr's comment on their answer, "" for none.
+func commentOf(cs []*ical.Component, addr string) string {
+	for _, c := range cs {
+		for _, p := range c.All(attendeeComment) {
+			if Addr(p.Param(attendeeCommentRef)) == addr {
+				return p.Text()
+			}
+		}
+	}
+	return ""
+}
+
+// setComments removes the attendee comments of every scheduling
+// component but those keep names, then, when text is not "", sets
+// addr's to text where addr is an attendee.
+func setComments(cal *ical.Component, keep func(addr string) bool, addr, text string) {
+	for _, c := range cal.Children {
+		if c.Name != ical.VEvent && c.Name != ical.VTodo {
+			continue
+		}
+		out := c.Props[:0]
+		attendee := false
+		for _, p := range c.Props {
+			if strings.EqualFold(p.Name, "ATTENDEE") && Addr(p.Value) == addr {
+				attendee = true
+			}
+			if strings.EqualFold(p.Name, attendeeComment) {
+				if a := Addr(p.Param(attendeeCommentRef)); a == addr || !keep(a) {
+					continue
+				}
+			}
+			out = append(out, p)
+		}
+		c.Props = out
+		if text != "" && attendee {
+			x := &ical.Property{Name: attendeeComment}
+			x.SetParam(attendeeCommentRef, "mailto:"+addr)
+			x.SetText(text)
+			c.Props = append(c.Props, x)
+		}
+	}
+}
+
 // Change is the scheduling work for one stored or deleted object, with
 // every directory lookup already done. PlanPut and PlanDelete fail when
 // the store does, before the client's change is written, so that a store
@@ -289,14 +345,15 @@ func (c *Change) Run(ctx context.Context) bool {
 			if partstat(c.cs, a) == "" {
 				continue
 			}
-			var oldPS string
+			var oldPS, oldComment string
 			if ev.Old != nil {
 				if oc, err := ical.Decode(ev.Old, ical.Limits{}); err == nil {
 					ocs, _ := schedulingComponents(oc)
-					oldPS = partstat(ocs, a)
+					oldPS, oldComment = partstat(ocs, a), commentOf(ocs, a)
 				}
 			}
-			if ps := partstat(c.cs, a); ps != oldPS && oldPS != "" {
+			// A new answer, or a new comment on it, is a REPLY.
+			if ps := partstat(c.cs, a); (ps != oldPS || commentOf(c.cs, a) != oldComment) && oldPS != "" {
 				s.reply(sys, c.owner, c.users[c.org], a, c.org, ev.New, ps)
 				// Answered: the invitation in the inbox is processed.
 				s.clearInbox(sys, c.owner, firstUID(ev.New))
@@ -612,14 +669,18 @@ func (s *Scheduler) deliver(ctx context.Context, u *store.User, addr string, cal
 	cp := clone(cal)
 	stripScheduleStatus(cp)
 	keep := force
-	if keep == "" {
-		if old, err := s.findCopy(ctx, u, uid); err == nil {
-			if oc, err := s.read(ctx, old); err == nil {
-				ocs, _ := schedulingComponents(oc)
+	comment := ""
+	if old, err := s.findCopy(ctx, u, uid); err == nil {
+		if oc, err := s.read(ctx, old); err == nil {
+			ocs, _ := schedulingComponents(oc)
+			if keep == "" {
 				keep = partstat(ocs, addr)
 			}
+			comment = commentOf(ocs, addr)
 		}
 	}
+	// The other attendees' comments are the organizer's to read.
+	setComments(cp, func(string) bool { return false }, addr, comment)
 	if keep != "" {
 		setPartstat(cp, addr, keep)
 	}
@@ -662,10 +723,23 @@ func (s *Scheduler) cancelFor(ctx context.Context, u *store.User, cal *ical.Comp
 // reply writes an attendee's answer into the organizer's copy (iTIP
 // REPLY, RFC 5546 §3.2.3), or sends it out for an external organizer.
 func (s *Scheduler) reply(ctx context.Context, attendee, orgUser *store.User, addr, org string, cal *ical.Component, ps string) {
+	cs, _ := schedulingComponents(cal)
+	comment := commentOf(cs, addr)
 	if orgUser == nil {
 		r := clone(cal)
 		setPartstat(r, addr, ps)
 		keepOnly(r, addr) // a REPLY names the answering attendee only (RFC 5546 §3.2.3)
+		// RFC 5546 §3.2.3: the attendee's comment as COMMENT.
+		setComments(r, func(string) bool { return false }, addr, "")
+		if comment != "" {
+			for _, c := range r.Children {
+				if c.Name == ical.VEvent || c.Name == ical.VTodo {
+					x := &ical.Property{Name: "COMMENT"}
+					x.SetText(comment)
+					c.Props = append(c.Props, x)
+				}
+			}
+		}
 		s.sendExternal(ctx, addr, []string{org}, "REPLY", r)
 		return
 	}
@@ -682,6 +756,7 @@ func (s *Scheduler) reply(ctx context.Context, attendee, orgUser *store.User, ad
 	if !setPartstat(oc, addr, ps) {
 		return
 	}
+	setComments(oc, func(string) bool { return true }, addr, comment)
 	if err := s.write(ctx, orgUser, uid, oc); err != nil {
 		s.log().Warn("iTIP REPLY failed", "organizer", orgUser.Login, "uid", uid, "err", err)
 		return
@@ -690,6 +765,7 @@ func (s *Scheduler) reply(ctx context.Context, attendee, orgUser *store.User, ad
 	r := clone(cal)
 	setPartstat(r, addr, ps)
 	keepOnly(r, addr)
+	setComments(r, func(string) bool { return false }, addr, comment)
 	s.toInbox(ctx, orgUser, "REPLY", r)
 }
 

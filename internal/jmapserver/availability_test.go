@@ -140,3 +140,47 @@ func TestAvailabilityManyPeriods(t *testing.T) {
 	create(8, 5)
 	e.shErr("alice", "Principal/getAvailability", args, "tooLarge")
 }
+
+// TestAvailabilityOfRooms: a room (an inactive user that books itself)
+// shows its busy time to every user of its tenant with no share, as
+// CalDAV's schedule outbox does: alice books it, bob sees the booking
+// as busy time, never its details, and Principal/get says he may ask.
+// Another tenant's user does not find the room.
+func TestAvailabilityOfRooms(t *testing.T) { eachBackend(t, testAvailabilityOfRooms) }
+
+func testAvailabilityOfRooms(t *testing.T, e *gwEnv) {
+	room, err := e.db.CreateUser(sys, "acme", store.User{Login: "room1", Email: "room1@acme.test", FullName: "Room 1",
+		Resource: store.ResourceSettings{AutoAccept: true, DeclineConflict: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roomP := fmt.Sprintf("U%d", room.ID)
+	aliceCal := fmt.Sprintf("C%d", e.folder("alice", store.SpecialCalendar).ID)
+	set := e.shMust("alice", "CalendarEvent/set", map[string]any{"accountId": e.acct("alice"), "sendSchedulingMessages": true,
+		"create": map[string]any{"m": map[string]any{
+			"calendarIds": map[string]any{aliceCal: true}, "@type": "Event", "title": "Board meeting",
+			"start": "2026-03-02T10:00:00", "timeZone": "Europe/Berlin", "duration": "PT1H",
+			"replyTo": map[string]any{"imip": "mailto:alice@acme.test"},
+			"participants": map[string]any{
+				"a": map[string]any{"@type": "Participant", "roles": map[string]any{"owner": true, "attendee": true},
+					"sendTo": map[string]any{"imip": "mailto:alice@acme.test"}, "participationStatus": "accepted"},
+				"r": map[string]any{"@type": "Participant", "kind": "room", "roles": map[string]any{"attendee": true},
+					"sendTo": map[string]any{"imip": "mailto:room1@acme.test"}, "participationStatus": "needs-action", "expectReply": true},
+			}}}})
+	if set["created"].(map[string]any)["m"] == nil {
+		t.Fatalf("create: %v", set)
+	}
+	bob := e.acct("bob")
+	g := e.shMust("bob", "Principal/get", map[string]any{"accountId": bob, "ids": []string{roomP}})
+	p := firstOf(t, g)
+	if p["type"] != "location" || p["capabilities"].(map[string]any)["urn:ietf:params:jmap:calendars"].(map[string]any)["mayGetAvailability"] != true {
+		t.Fatalf("the room as a principal: %v", p)
+	}
+	got := e.shMust("bob", "Principal/getAvailability", map[string]any{"accountId": bob, "id": roomP,
+		"utcStart": "2026-03-02T00:00:00Z", "utcEnd": "2026-03-03T00:00:00Z", "showDetails": true})["list"]
+	if fmt.Sprint(got) != "[map[busyStatus:confirmed event:<nil> utcEnd:2026-03-02T10:00:00Z utcStart:2026-03-02T09:00:00Z]]" {
+		t.Fatalf("the room's availability for bob: %v", got)
+	}
+	e.shErr("eve", "Principal/getAvailability", map[string]any{"accountId": e.acct("eve"), "id": roomP,
+		"utcStart": "2026-03-02T00:00:00Z", "utcEnd": "2026-03-03T00:00:00Z"}, "notFound")
+}

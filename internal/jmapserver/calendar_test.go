@@ -322,6 +322,33 @@ func testJMAPInviteLandsInCalDAV(t *testing.T, e *gwEnv) {
 	if p := a["participants"].(map[string]any)[bobKey].(map[string]any); p["participationStatus"] != "accepted" {
 		t.Errorf("alice's copy after bob's answer: %v", p)
 	}
+	// Bob declines with a comment: alice's copy has both (over JMAP,
+	// and over CalDAV as Apple's attendee comment).
+	e.gwMust("bob", "CalendarEvent/set", map[string]any{"accountId": e.acct("bob"), "sendSchedulingMessages": true,
+		"update": map[string]any{ids[0].(string): map[string]any{"participants/" + bobKey + "/participationStatus": "declined",
+			"participants/" + bobKey + "/participationComment": "On leave, sorry"}}})
+	a = firstOf(t, e.gwMust("alice", "CalendarEvent/get", map[string]any{"accountId": e.acct("alice"), "ids": []any{created["id"]}}))
+	if p := a["participants"].(map[string]any)[bobKey].(map[string]any); p["participationStatus"] != "declined" || p["participationComment"] != "On leave, sorry" {
+		t.Errorf("alice's copy after bob's answer with a comment: %v", p)
+	}
+	if _, body := e.davDo("alice", "GET", e.calPath("alice")+"invite-1.ics", ""); !strings.Contains(strings.ReplaceAll(body, "\r\n ", ""),
+		`X-CALENDARSERVER-ATTENDEE-COMMENT;X-CALENDARSERVER-ATTENDEE-REF="mailto:bob@acme.test":On leave\, sorry`) {
+		t.Errorf("alice's copy over CalDAV:\n%s", body)
+	}
+	// Only the comment changes: still a reply.
+	e.gwMust("bob", "CalendarEvent/set", map[string]any{"accountId": e.acct("bob"), "sendSchedulingMessages": true,
+		"update": map[string]any{ids[0].(string): map[string]any{"participants/" + bobKey + "/participationComment": "On leave until March 9"}}})
+	// Alice changes the title: bob's copy keeps his own comment.
+	e.gwMust("alice", "CalendarEvent/set", map[string]any{"accountId": e.acct("alice"), "sendSchedulingMessages": true,
+		"update": map[string]any{created["id"].(string): map[string]any{"title": "Budget review (moved)"}}})
+	a = firstOf(t, e.gwMust("alice", "CalendarEvent/get", map[string]any{"accountId": e.acct("alice"), "ids": []any{created["id"]}}))
+	if p := a["participants"].(map[string]any)[bobKey].(map[string]any); p["participationComment"] != "On leave until March 9" {
+		t.Errorf("alice's copy after bob's new comment: %v", p)
+	}
+	b := firstOf(t, e.gwMust("bob", "CalendarEvent/get", map[string]any{"accountId": e.acct("bob"), "ids": ids}))
+	if p := b["participants"].(map[string]any)[bobKey].(map[string]any); b["title"] != "Budget review (moved)" || p["participationComment"] != "On leave until March 9" || p["participationStatus"] != "declined" {
+		t.Errorf("bob's copy after alice's update: %v %v", b["title"], p)
+	}
 }
 
 // TestGroupwareBadInput: other accounts' ids are notFound (never

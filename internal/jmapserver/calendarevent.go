@@ -961,7 +961,17 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 		if p.storeID == 0 || p.login == "" {
 			return nil, jmap.Errorf(jmap.ErrForbidden, "principal %s has no calendars", a.ID)
 		}
-		fs, err := c.s.o.Store.ListFolders(c.ctx, p.storeID)
+		// A room or equipment (a resource principal) shows its busy
+		// time to every user of its tenant, as Kopano does and as
+		// CalDAV's schedule outbox answers: booking one needs it, and
+		// nobody can sign in as the resource to share its calendar.
+		// Never with details.
+		resource := p.typ == "location" || p.typ == "resource"
+		lctx := c.ctx
+		if resource {
+			lctx = store.SystemContext(c.ctx)
+		}
+		fs, err := c.s.o.Store.ListFolders(lctx, p.storeID)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrPermission):
 		case err != nil:
@@ -969,6 +979,10 @@ func principalGetAvailability(c *call, raw json.RawMessage) (any, error) {
 		}
 		for _, f := range fs {
 			if f.Type != store.FolderCalendar || f.Deleted || groupware.IsScheduleInbox(f) {
+				continue
+			}
+			if resource {
+				folders = append(folders, busyFolder{f: f})
 				continue
 			}
 			rights, err := c.s.o.Store.MyRights(c.ctx, f.ID)

@@ -163,6 +163,8 @@ func (c *call) notifications(accountID string) ([]*notification, *store.Store, *
 			return nil, nil, nil, err
 		}
 		live = live[extra:]
+	} else if err := c.raiseFloor(st, ns, live); err != nil {
+		return nil, nil, nil, err
 	}
 	return live, st, ns, nil
 }
@@ -202,6 +204,40 @@ func (c *call) foldNotifications(folder int64, chs []store.Change) []*notificati
 	return out
 }
 
+// floorBelow is the highest floor that keeps the live notifications
+// above it: every journal entry up to it is scanned for nothing.
+func (ns *notifyState) floorBelow(st *store.Store, live []*notification) uint64 {
+	floor := st.ModSeq
+	for _, n := range live {
+		if _, d := ns.dismissed[n.seq]; !d {
+			floor = min(floor, n.first-1)
+		}
+	}
+	return floor
+}
+
+// raiseFloor moves the floor up to floorBelow when that skips more than a
+// scan batch of journal entries: the user's own changes, flag changes and
+// destroyed notifications are then not read again by every call. (The
+// floor only moved when notifications were destroyed, so a user who
+// destroys none had the calendars' whole journal scanned each time.)
+// Only for the account's owner: which entries make notifications
+// depends on who asks (their own changes make none).
+func (c *call) raiseFloor(st *store.Store, ns *notifyState, live []*notification) error {
+	floor := ns.floorBelow(st, live)
+	if floor <= ns.floor+cenScanBatch || st.Owner != c.p.Login {
+		return nil
+	}
+	c.s.subMu.Lock()
+	defer c.s.subMu.Unlock()
+	f := strconv.FormatUint(floor, 10)
+	if err := c.s.o.Store.SetStoreProps(c.ctx, st.ID, map[string]*string{cenFloorKey: &f}); err != nil {
+		return fmt.Errorf("record the notifications' floor: %w", err)
+	}
+	ns.floor = floor
+	return nil
+}
+
 // dismiss records notifications as destroyed now, and moves the floor
 // below the oldest one still live.
 func (c *call) dismiss(st *store.Store, ns *notifyState, gone, live []*notification) error {
@@ -217,13 +253,7 @@ func (c *call) dismiss(st *store.Store, ns *notifyState, gone, live []*notificat
 		ns.dismissed[n.seq] = at
 	}
 	ns.last = at
-	floor := st.ModSeq
-	for _, n := range live {
-		if _, d := ns.dismissed[n.seq]; !d {
-			floor = min(floor, n.first-1)
-		}
-	}
-	if floor > ns.floor {
+	if floor := ns.floorBelow(st, live); floor > ns.floor {
 		f := strconv.FormatUint(floor, 10)
 		set[cenFloorKey] = &f
 		ns.floor = floor

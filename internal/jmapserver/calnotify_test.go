@@ -1,6 +1,7 @@
 package jmapserver_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -204,5 +205,81 @@ func testCalendarEventNotifications(t *testing.T, e *gwEnv) {
 	}
 	if n, a := e.gw("bob", "CalendarEventNotification/changes", map[string]any{"accountId": bob, "sinceState": "bogus"}); n != "error" || a["type"] != "cannotCalculateChanges" {
 		t.Fatalf("%s %v", n, a)
+	}
+}
+
+// TestCalendarEventNotificationFloor: a user who destroys no notification
+// had the whole journal of their calendars read by every call. The floor
+// now rises over entries that make no notification (bob's own 1,100
+// events) while the notifications above it stay, in /get and /changes.
+func TestCalendarEventNotificationFloor(t *testing.T) {
+	eachBackend(t, testCalendarEventNotificationFloor)
+}
+
+func testCalendarEventNotificationFloor(t *testing.T, e *gwEnv) {
+	bob, alice := e.acct("bob"), e.acct("alice")
+	bobCal := fmt.Sprintf("C%d", e.folder("bob", store.SpecialCalendar).ID)
+	aliceCal := fmt.Sprintf("C%d", e.folder("alice", store.SpecialCalendar).ID)
+	get := func() []any {
+		return e.gwMust("bob", "CalendarEventNotification/get", map[string]any{"accountId": bob, "ids": nil})["list"].([]any)
+	}
+	invite := func(uid string) {
+		e.gwMust("alice", "CalendarEvent/set", map[string]any{"accountId": alice, "sendSchedulingMessages": true,
+			"create": map[string]any{"m": map[string]any{
+				"calendarIds": map[string]any{aliceCal: true}, "@type": "Event", "uid": uid, "title": "Kick-off",
+				"start": "2026-03-02T14:00:00", "timeZone": "Europe/Paris", "duration": "PT1H",
+				"replyTo": map[string]any{"imip": "mailto:alice@acme.test"},
+				"participants": map[string]any{
+					"a": map[string]any{"@type": "Participant", "roles": map[string]any{"owner": true, "attendee": true},
+						"sendTo": map[string]any{"imip": "mailto:alice@acme.test"}, "participationStatus": "accepted"},
+					"b": map[string]any{"@type": "Participant", "roles": map[string]any{"attendee": true},
+						"sendTo": map[string]any{"imip": "mailto:bob@acme.test"}, "participationStatus": "needs-action", "expectReply": true},
+				}}}})
+	}
+	sysCtx := store.SystemContext(context.Background())
+	st, err := e.db.UserStore(sysCtx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := func() string {
+		t.Helper()
+		props, err := e.db.StoreProps(sysCtx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return props["jmap/cen/floor"]
+	}
+	before := e.gwMust("bob", "CalendarEventNotification/get", map[string]any{"accountId": bob, "ids": []string{}})["state"].(string)
+	for n := 0; n < 1100; n += 100 {
+		create := map[string]any{}
+		for i := range 100 {
+			create[fmt.Sprint("e", i)] = map[string]any{"calendarIds": map[string]any{bobCal: true}, "@type": "Event",
+				"uid": fmt.Sprintf("own-%d-%d", n, i), "title": "Own", "start": "2026-04-01T09:00:00", "duration": "PT30M"}
+		}
+		e.gwMust("bob", "CalendarEvent/set", map[string]any{"accountId": bob, "create": create})
+	}
+	if l := get(); len(l) != 0 {
+		t.Fatalf("bob is notified of his own events: %d", len(l))
+	}
+	f1 := floor()
+	if f1 == "" {
+		t.Fatal("the floor did not rise over 1,100 own events")
+	}
+	// Alice's invitation lands above the floor and is seen; the floor
+	// stays below it.
+	invite("floor-1")
+	if l := get(); len(l) != 1 || l[0].(map[string]any)["type"] != "created" {
+		t.Fatalf("after the invitation: %v", l)
+	}
+	invite("floor-2")
+	if l := get(); len(l) != 2 {
+		t.Fatalf("after a second invitation: %v", l)
+	}
+	ch := e.gwMust("bob", "CalendarEventNotification/changes", map[string]any{"accountId": bob, "sinceState": before})
+	if len(ch["created"].([]any)) != 2 || len(ch["destroyed"].([]any)) != 0 {
+		t.Fatalf("changes since before bob's own events: %v", ch)
+	}
+	if f := floor(); f != f1 {
+		t.Fatalf("floor moved from %s to %s with live notifications above it", f1, f)
 	}
 }

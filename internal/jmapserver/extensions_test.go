@@ -358,3 +358,32 @@ func TestSieveScripts(t *testing.T) {
 	}
 	var _ = json.Marshal
 }
+
+// TestSieveScriptCreateFromUpload: SieveScript/set's create, like its
+// update and SieveScript/validate, takes a "#creation" reference to a
+// blob made earlier in the same request by Blob/upload (RFC 8620 §5.3),
+// as the web client's filter settings send it.
+func TestSieveScriptCreateFromUpload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withScripts)
+	acct := e.acct("alice")
+	body := `{"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:sieve","urn:ietf:params:jmap:blob"],"methodCalls":[` +
+		`["Blob/upload",{"accountId":"` + acct + `","create":{"b":{"data":[{"data:asText":"require \"fileinto\"; fileinto \"Junk\";"}],"type":"application/sieve"}}},"u"],` +
+		`["SieveScript/set",{"accountId":"` + acct + `","create":{"n":{"name":"web","blobId":"#b"}},"onSuccessActivateScript":"#n"},"s"]]}`
+	r := e.do("alice", "POST", "/jmap/api/", strings.NewReader(body), "Content-Type", "application/json")
+	if r.code != 200 {
+		t.Fatalf("API %d: %s", r.code, r.body)
+	}
+	out := r.json(t)["methodResponses"].([]any)
+	set := out[1].([]any)[1].(map[string]any)
+	if c, _ := set["created"].(map[string]any); c["n"] == nil {
+		t.Fatalf("create from #b: %v", set)
+	}
+	scripts := &mail.Scripts{Store: e.db}
+	if text, err := scripts.Get(e.as("alice"), "alice", "web"); err != nil || !strings.Contains(text, `fileinto "Junk"`) {
+		t.Fatalf("the script created from the upload: %q %v", text, err)
+	}
+	if act, _ := scripts.Active(e.as("alice"), "alice"); act != "web" {
+		t.Fatalf("active %q, want web", act)
+	}
+}

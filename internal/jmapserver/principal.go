@@ -170,14 +170,16 @@ func (c *call) principalObject(p *principal, own *store.Store) (map[string]any, 
 	}
 	if p.login != "" && p.email != "" {
 		// JMAP Calendars: the principal as a calendar user. Its
-		// availability is answered for the user's own and for a user
-		// who shares a calendar with the caller (Principal/getAvailability
+		// availability is answered for the user's own, for rooms and
+		// equipment, and for a user who shares a calendar with the caller (Principal/getAvailability
 		// checks the lookup right, CalDAV's read-free-busy, per calendar).
 		var acct any
 		for id := range accts {
 			acct = id
 		}
-		may := p.storeID == own.ID
+		// A room or equipment shows its busy time to the whole tenant
+		// (principalGetAvailability).
+		may := p.storeID == own.ID || p.typ == "location" || p.typ == "resource"
 		if !may {
 			shared, err := c.sharedAccounts()
 			if err != nil {

@@ -365,7 +365,7 @@ func sieveSet(c *call, raw json.RawMessage) (any, error) {
 		if _, taken := texts[name]; taken {
 			return &jmap.SetError{Type: jmap.SetAlreadyExists, Description: fmt.Sprintf("a script named %q exists", name)}
 		}
-		text, serr, err := c.readScriptBlob(st, cr.BlobID)
+		text, serr, err := c.readScriptBlob(st, c.resolveBlobRef(cr.BlobID))
 		if err != nil {
 			return err
 		}

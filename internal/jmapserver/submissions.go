@@ -161,7 +161,7 @@ func (c *call) submitAndRecord(st *store.Store, sc *submissionCreate) (map[strin
 		return nil, err
 	}
 	if rec.UndoStatus == "pending" {
-		c.s.schedule(st.ID, id, rec.SendAt, og.from, og.rcpts, c.p.Login)
+		c.s.schedule(st.ID, id, rec.SendAt, og.from, og.rcpts, c.p.Login, false)
 	}
 	return map[string]any{"id": id, "undoStatus": rec.UndoStatus, "sendAt": utcDate(rec.SendAt), "threadId": rec.ThreadID}, nil
 }
@@ -190,6 +190,7 @@ func pruneSubs(recs map[string]*subRecord, pruned uint64) (map[string]*subRecord
 	extra := map[string]*string{subPruned(): &v}
 	for id := range out {
 		extra[subFatePrefix+id] = nil
+		extra[subFatePrefix+id+subTakeOver] = nil
 	}
 	return out, extra
 }
@@ -197,7 +198,10 @@ func pruneSubs(recs map[string]*subRecord, pruned uint64) (map[string]*subRecord
 func subPruned() string { return subPrunedProp }
 
 // schedule sends a pending submission at its time unless canceled.
-func (s *Server) schedule(storeID int64, id string, at time.Time, from string, rcpts []string, login string) {
+// resume: scheduled by resumeStore, resumeGrace after its time, which
+// may take over a submission whose sender stopped after deciding to send
+// it (takeOver).
+func (s *Server) schedule(storeID int64, id string, at time.Time, from string, rcpts []string, login string, resume bool) {
 	s.subMu.Lock()
 	if s.subTimers == nil {
 		s.subTimers = map[string]bool{}
@@ -240,10 +244,20 @@ func (s *Server) schedule(storeID int64, id string, at time.Time, from string, r
 			return
 		}
 		if !won {
-			if fate == "canceled" {
+			switch {
+			case fate == "canceled":
 				s.settleCanceled(sys, storeID, id, login)
+				return
+			case !resume:
+				return // another node sends it
 			}
-			return // canceled, or another node sends it
+			// The decision says sent, yet the record is still pending a
+			// minute past its time: the node that won stopped before it
+			// recorded the submission final, which it does right after
+			// deciding, before it sends.
+			if !s.takeOver(sys, storeID, id, login) {
+				return
+			}
 		}
 		s.subMu.Lock()
 		recs, seq, _, err := s.subStore(sys, storeID)
@@ -252,6 +266,10 @@ func (s *Server) schedule(storeID int64, id string, at time.Time, from string, r
 			s.subMu.Unlock()
 			s.log.Error("JMAP delayed submission: reading it", "user", login, "submission", id, "err", err)
 			return
+		}
+		if rec.UndoStatus != "pending" {
+			s.subMu.Unlock()
+			return // taken over and recorded by another node
 		}
 		seq++
 		rec.UndoStatus, rec.Updated = "final", seq
@@ -279,6 +297,25 @@ func (s *Server) schedule(storeID int64, id string, at time.Time, from string, r
 			s.subMu.Unlock()
 		}
 	})
+}
+
+// subTakeOver is the suffix of the fate property that decides which
+// node takes a stalled submission over (takeOver).
+const subTakeOver = ":takeover"
+
+// takeOver decides in the database which resuming node sends a
+// submission whose winner stopped between its decision and its record,
+// so that two nodes resuming it do not both send it.
+func (s *Server) takeOver(ctx context.Context, storeID int64, id, login string) bool {
+	won, _, err := s.decideSubmission(ctx, storeID, id+subTakeOver, "sent:"+randomHex(8))
+	if err != nil {
+		s.log.Error("JMAP delayed submission: taking it over", "user", login, "submission", id, "err", err)
+		return false
+	}
+	if won {
+		s.log.Warn("JMAP delayed submission: its sender stopped before sending it; sending it here", "user", login, "submission", id)
+	}
+	return won
 }
 
 // settleCanceled records a submission whose cancel won in the database
@@ -360,7 +397,7 @@ func (s *Server) resumeStore(ctx context.Context, storeID int64, login string) {
 				}
 			}
 		}
-		s.schedule(storeID, id, r.SendAt.Add(resumeGrace), from, rcpts, login)
+		s.schedule(storeID, id, r.SendAt.Add(resumeGrace), from, rcpts, login, true)
 	}
 }
 

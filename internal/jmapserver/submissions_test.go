@@ -1,7 +1,9 @@
 package jmapserver_test
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,6 +169,47 @@ func TestIdentitySet(t *testing.T) {
 	// Bob does not see alice's identities.
 	if l := e.mustWith("bob", subCaps, "Identity/get", map[string]any{"accountId": e.acct("bob"), "ids": []string{ident}}); len(l["list"].([]any)) != 0 {
 		t.Fatalf("bob sees %v", l)
+	}
+}
+
+// TestResumeTakesOverStalledSend: the node that decided to send a
+// delayed submission stopped before recording it final (and so before
+// sending it). Resuming nodes take it over: it is sent once, not left
+// pending forever, and a second resuming node does not send it again.
+func TestResumeTakesOverStalledSend(t *testing.T) {
+	t.Parallel()
+	var opts jmapserver.Options
+	e := newEnv(t, withQueue, func(o *jmapserver.Options) { o.SendDelay = time.Hour; opts = *o })
+	acct := e.acct("alice")
+	res := e.mustWith("alice", subCaps, "EmailSubmission/set", map[string]any{"accountId": acct, "create": map[string]any{
+		"s": map[string]any{"identityId": e.aliceIdentity(), "emailId": e.draftTo("decided, then the node died")}}})
+	id := res["created"].(map[string]any)["s"].(map[string]any)["id"].(string)
+	sys := store.SystemContext(context.Background())
+	st, err := e.db.UserStore(sys, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dead node's decision.
+	if got, err := e.db.AddStoreProp(sys, st.ID, "jmap/subfate/"+id, "sent:0dead"); err != nil || got != "sent:0dead" {
+		t.Fatalf("decide as the dead node: %q %v", got, err)
+	}
+	later := opts
+	later.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	var sent atomic.Int32
+	later.Submitter = countingSubmitter{opts.Submitter, &sent}
+	for range 2 { // two nodes resume it, one after the other
+		b := jmapserver.New(later)
+		b.Resume()
+		deadline := time.Now().Add(20 * time.Second)
+		for e.inboxCount("bob") == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		b.Close()
+	}
+	got := e.mustWith("alice", subCaps, "EmailSubmission/get", map[string]any{"accountId": acct, "ids": []string{id}})
+	if n := e.inboxCount("bob"); n != 1 || sent.Load() != 1 || got["list"].([]any)[0].(map[string]any)["undoStatus"] != "final" {
+		t.Fatalf("after two resumes: bob has %d, sent %d times, %v", n, sent.Load(), got)
 	}
 }
 

@@ -63,6 +63,8 @@ type ArchiveStats struct {
 	Stubbed  int   `json:"stubbed"`
 	Removed  int   `json:"removed"`
 	Folders  int   `json:"folders_created"`
+	// Moved counts copies moved after their originals (follow moves).
+	Moved int `json:"moved"`
 }
 
 func (s *ArchiveStats) add(o ArchiveStats) {
@@ -72,6 +74,7 @@ func (s *ArchiveStats) add(o ArchiveStats) {
 	s.Stubbed += o.Stubbed
 	s.Removed += o.Removed
 	s.Folders += o.Folders
+	s.Moved += o.Moved
 }
 
 // ArchiveStore is what the archiver needs of the store.
@@ -83,6 +86,7 @@ type ArchiveStore interface {
 	ListItems(ctx context.Context, folderID int64, fromUID uint32, limit int) ([]store.ItemSummary, error)
 	OpenItem(ctx context.Context, itemID int64) (io.ReadCloser, error)
 	DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
+	MoveItems(ctx context.Context, folderID int64, uids []uint32, destID int64) ([]store.UIDMap, error)
 }
 
 // Archiver runs archiving.
@@ -96,7 +100,11 @@ type Archiver struct {
 	// Nodes are the names of this node: RunAll archives the archive
 	// stores whose node is "" or one of them.
 	Nodes []string
-	Now   func() time.Time
+	// OwnOnly leaves out of RunAll the archive stores with no node, which
+	// the node holding the cluster's archive lease archives: every other
+	// node archives only those recorded on one of its Nodes.
+	OwnOnly bool
+	Now     func() time.Time
 }
 
 // archiveBatch is how many items one ArchiveItems call copies: one
@@ -127,7 +135,12 @@ func (a *Archiver) RunAll(ctx context.Context, progress func(ArchiveProgress)) (
 	if err != nil {
 		return ArchiveStats{}, fmt.Errorf("list archives: %w", err)
 	}
-	archives = slices.DeleteFunc(archives, func(s *store.Store) bool { return s.Node != "" && !slices.Contains(a.Nodes, s.Node) })
+	archives = slices.DeleteFunc(archives, func(s *store.Store) bool {
+		if s.Node == "" {
+			return a.OwnOnly
+		}
+		return !slices.Contains(a.Nodes, s.Node)
+	})
 	var total ArchiveStats
 	var first error
 	for i, s := range archives {
@@ -294,8 +307,11 @@ func (a *Archiver) runUser(ctx context.Context, login string, progress func(Arch
 			return st, fmt.Errorf("folder %q of %s: %w", f.Name, login, err)
 		}
 	}
+	if st.Moved, err = a.follow(ctx, own.ID, ix, target); err != nil {
+		return st, fmt.Errorf("follow moves of %s: %w", login, err)
+	}
 	st.Users = 1
-	a.log().Info("archived", "user", login, "archived", st.Archived, "bytes", st.Bytes, "stubbed", st.Stubbed, "removed", st.Removed)
+	a.log().Info("archived", "user", login, "archived", st.Archived, "bytes", st.Bytes, "stubbed", st.Stubbed, "removed", st.Removed, "moved", st.Moved)
 	return st, nil
 }
 
@@ -376,13 +392,86 @@ func (a *Archiver) runFolder(ctx context.Context, st *ArchiveStats, target *arch
 		}
 	}
 	if len(remove) > 0 {
-		gone, err := a.Store.DeleteItems(ctx, f.ID, remove)
+		gone, err := a.Store.RemoveArchived(ctx, f.ID, remove)
 		if err != nil {
 			return 0, fmt.Errorf("remove archived items: %w", err)
 		}
 		st.Removed += len(gone)
 	}
 	return int64(len(items)), nil
+}
+
+// DeletedFolderName is the archive folder that keeps the copies of
+// messages the user deleted from the mailbox (kopano-archiver's
+// "Deleted" folder): deleting a message does not delete its archived
+// copy. A folder of that name at the top of the mailbox shares it.
+const DeletedFolderName = "Deleted from mailbox"
+
+// follow moves archived copies after their originals (kopano-archiver's
+// "follow moves"): a copy whose original is now in another folder of the
+// mailbox moves to the archive folder of that path (created if need be),
+// and the copy of an original the user deleted moves to
+// DeletedFolderName (and back when the original is restored). Copies of
+// originals that the archiver itself removed by its removal rule stay
+// where they are, as do those whose original was purged before a run
+// saw it deleted. ix indexes the mailbox's folders as runUser listed
+// them; an original in a folder made since waits for the next run.
+func (a *Archiver) follow(ctx context.Context, storeID int64, ix folderIndex, target *archiveTarget) (int, error) {
+	ps, err := a.Store.ArchivePlacements(ctx, storeID)
+	if err != nil {
+		return 0, fmt.Errorf("archive placements: %w", err)
+	}
+	type hop struct{ from, to int64 }
+	var hops []hop
+	uids := map[hop][]uint32{}
+	aix := indexFolders(target.folders)
+	for _, p := range ps {
+		var want []string
+		switch {
+		case p.FolderID == 0 && p.Removed:
+			continue
+		case p.FolderID == 0:
+			want = []string{DeletedFolderName}
+		case ix[p.FolderID] != nil:
+			want = ix.path(ix[p.FolderID])
+		default:
+			continue
+		}
+		cur := aix[p.ArchiveFolderID]
+		if cur == nil {
+			aix = indexFolders(target.folders) // made by this run
+			if cur = aix[p.ArchiveFolderID]; cur == nil {
+				continue
+			}
+		}
+		if slices.Equal(aix.path(cur), want) {
+			continue
+		}
+		dest, err := target.folder(ctx, want)
+		if err != nil {
+			return 0, err
+		}
+		h := hop{p.ArchiveFolderID, dest.ID}
+		if _, ok := uids[h]; !ok {
+			hops = append(hops, h)
+		}
+		uids[h] = append(uids[h], p.ArchiveUID)
+	}
+	moved := 0
+	for _, h := range hops {
+		u := uids[h]
+		for start := 0; start < len(u); start += archiveBatch {
+			if err := ctx.Err(); err != nil {
+				return moved, err
+			}
+			m, err := a.Store.MoveItems(ctx, h.from, u[start:min(start+archiveBatch, len(u))], h.to)
+			if err != nil {
+				return moved, fmt.Errorf("move archived copies from folder %d to %d: %w", h.from, h.to, err)
+			}
+			moved += len(m)
+		}
+	}
+	return moved, nil
 }
 
 // stub replaces an archived item by its stub.

@@ -261,6 +261,124 @@ func TestArchiverResumes(t *testing.T) {
 	}
 }
 
+// TestArchiverFollowsMoves: the archive follows the mailbox (Kopano's
+// "follow moves"): a message moved in the mailbox moves in the archive,
+// one the user deletes moves to the archive's deleted folder and back
+// when restored, and neither one the archiver removed by its rule nor a
+// stub's original leaves its place.
+func TestArchiverFollowsMoves(t *testing.T) {
+	e, _, arch := archiveEnv(t)
+	inbox := e.special("alice", store.SpecialInbox)
+	alpha := e.folder("alice", "Projects/Alpha", true)
+	a1 := e.put(inbox, "moved", 40*day, 10)
+	b1 := e.put(inbox, "deleted", 40*day, 10)
+	e.put(inbox, "removed", 100*day, 10)
+	e.put(inbox, "stays", 40*day, 10)
+	a := &mail.Archiver{Store: e.db, Log: testLog(), Rules: mail.ArchiveRules{After: 30 * day}}
+	if st, err := a.RunUser(context.Background(), "alice", nil); err != nil || st.Archived != 4 || st.Moved != 0 {
+		t.Fatalf("first run %+v %v", st, err)
+	}
+	mustMove(t, e, inbox, a1.UID, alpha)
+	if _, err := e.db.DeleteItems(sys, inbox, []uint32{b1.UID}); err != nil {
+		t.Fatal(err)
+	}
+	a.Rules.RemoveAfter = 90 * day
+	st, err := a.RunUser(context.Background(), "alice", nil)
+	if err != nil || st.Removed != 1 || st.Moved != 2 || st.Archived != 0 {
+		t.Fatalf("run after a move and a deletion %+v %v", st, err)
+	}
+	want := map[string][]string{"Inbox": {"removed", "stays"}, "Projects": {}, "Projects/Alpha": {"moved"},
+		mail.DeletedFolderName: {"deleted"}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive %v, want %v", got, want)
+	}
+	// Restored, the message's copy goes back; stubbing (a new item for
+	// the original) moves nothing; a rerun moves nothing.
+	if err := e.db.RestoreItems(sys, []int64{b1.ID}); err != nil {
+		t.Fatal(err)
+	}
+	a.Rules.StubAfter = 35 * day
+	st, err = a.RunUser(context.Background(), "alice", nil)
+	if err != nil || st.Moved != 1 || st.Stubbed != 3 {
+		t.Fatalf("run after a restore %+v %v", st, err)
+	}
+	want = map[string][]string{"Inbox": {"deleted", "removed", "stays"}, "Projects": {}, "Projects/Alpha": {"moved"},
+		mail.DeletedFolderName: {}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive after restore %v, want %v", got, want)
+	}
+	if st, err = a.RunUser(context.Background(), "alice", nil); err != nil || st.Moved != 0 {
+		t.Fatalf("rerun %+v %v", st, err)
+	}
+}
+
+// TestArchiverNodes: RunAll archives the archive stores of its nodes,
+// and those with no node unless OwnOnly (a node without the lease).
+func TestArchiverNodes(t *testing.T) {
+	e, _, _ := archiveEnv(t) // alice's archive has no node
+	if _, err := e.db.AttachArchive(sys, "bob", "node-b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		nodes   []string
+		ownOnly bool
+		users   int
+	}{{[]string{"node-a"}, false, 1}, {[]string{"node-b"}, false, 2}, {[]string{"node-b"}, true, 1}, {[]string{"node-a"}, true, 0}} {
+		a := &mail.Archiver{Store: e.db, Log: testLog(), Nodes: c.nodes, OwnOnly: c.ownOnly}
+		if st, err := a.RunAll(context.Background(), nil); err != nil || st.Users != c.users {
+			t.Errorf("nodes %v own only %v: %+v %v, want %d users", c.nodes, c.ownOnly, st, err, c.users)
+		}
+	}
+}
+
+// TestArchiverLinksRestoredCopies: an archive restored from a backup has
+// its copies but no records of them; the next run takes them as the
+// originals' copies instead of archiving everything twice, and follows
+// moves with them.
+func TestArchiverLinksRestoredCopies(t *testing.T) {
+	e, _, arch := archiveEnv(t)
+	inbox := e.special("alice", store.SpecialInbox)
+	orig := e.put(inbox, "restored", 40*day, 10)
+	e.put(inbox, "twin", 40*day, 10) // other content: copied
+	ainbox, err := e.db.CreateFolder(sys, arch.ID, 0, "Inbox", store.FolderMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := e.db.OpenItem(sys, orig.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	if _, err := e.db.AppendItem(sys, ainbox.ID, store.NewItem{Content: strings.NewReader(string(body)), InternalDate: orig.InternalDate}); err != nil {
+		t.Fatal(err)
+	}
+	a := &mail.Archiver{Store: e.db, Log: testLog(), Rules: mail.ArchiveRules{After: 30 * day}}
+	if st, err := a.RunUser(context.Background(), "alice", nil); err != nil || st.Archived != 1 {
+		t.Fatalf("run over a restored archive %+v %v", st, err)
+	}
+	want := map[string][]string{"Inbox": {"restored", "twin"}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive %v, want %v", got, want)
+	}
+	sent := e.folder("alice", "Sent Items", true)
+	mustMove(t, e, inbox, orig.UID, sent)
+	if st, err := a.RunUser(context.Background(), "alice", nil); err != nil || st.Archived != 0 || st.Moved != 1 {
+		t.Fatalf("rerun %+v %v", st, err)
+	}
+	want = map[string][]string{"Inbox": {"twin"}, "Sent Items": {"restored"}}
+	if got := e.archiveTree(arch.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("archive after a move %v, want %v", got, want)
+	}
+}
+
+func mustMove(t *testing.T, e *env, from int64, uid uint32, to int64) {
+	t.Helper()
+	if m, err := e.db.MoveItems(sys, from, []uint32{uid}, to); err != nil || len(m) != 1 {
+		t.Fatalf("move: %v %v", m, err)
+	}
+}
+
 func TestArchiveNew(t *testing.T) {
 	e, _, arch := archiveEnv(t)
 	inbox := e.special("alice", store.SpecialInbox)

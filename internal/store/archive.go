@@ -33,6 +33,21 @@ type ArchivedItem struct {
 	Stubbed       bool // the original's body was replaced by a stub (StubItem)
 }
 
+// ArchivePlacement is where an archived message's copy is, and where its
+// original is now (ArchivePlacements): the archiver moves the copy after
+// the original ("follow moves", as kopano-archiver does).
+type ArchivePlacement struct {
+	ArchiveItemID   int64  // the copy in the archive store (live)
+	ArchiveFolderID int64  // its folder
+	ArchiveUID      uint32 // its UID there
+	// FolderID is the folder of the original (or of its stub) in the
+	// private store while it is live; 0 once the user deleted it.
+	FolderID int64
+	// Removed: the archiver removed the original by its removal rule
+	// (RemoveArchived), which the copy does not follow.
+	Removed bool
+}
+
 // Archives keeps users' archive stores.
 type Archives interface {
 	// AttachArchive creates an archive store for login, recorded as
@@ -64,4 +79,13 @@ type Archives interface {
 	// transaction. ErrInvalid when the item was not archived. System
 	// principal only.
 	StubItem(ctx context.Context, itemID int64, content io.Reader) (*Item, error)
+	// ArchivePlacements lists the live copies in the archive store of the
+	// items archived from private store storeID, each with where its
+	// original is now, in archive item order. System principal only.
+	ArchivePlacements(ctx context.Context, storeID int64) ([]ArchivePlacement, error)
+	// RemoveArchived soft-deletes the live items of a folder of a private
+	// store that were archived (the archiver's removal rule) and records
+	// that the archiver removed them, in one transaction; items not
+	// archived are left. System principal only. Returns the UIDs removed.
+	RemoveArchived(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error)
 }

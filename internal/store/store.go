@@ -30,6 +30,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/roost-mail/roost/internal/blob"
@@ -100,6 +101,24 @@ func (u *User) CalendarUserType() string {
 		return "ROOM"
 	}
 	return "INDIVIDUAL"
+}
+
+// InAddressList reports whether the user is in its tenant's global
+// address list and matches q (lower case; "" matches every entry): users
+// with an address, not only active ones (shared mailboxes, rooms and
+// equipment receive mail too), whose name, login, address or an alias
+// contains q. The web client's directory and ActiveSync's GAL search
+// list the same entries.
+func (u *User) InAddressList(q string) bool {
+	if u.Email == "" {
+		return false
+	}
+	for _, f := range append([]string{u.FullName, u.Login, u.Email}, u.Aliases...) {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
 }
 
 // Quota holds the three quota levels in bytes; 0 means the level is off.

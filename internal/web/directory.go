@@ -44,13 +44,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		}
 		out := []entry{}
 		for _, u := range users {
-			// Not only the active users: shared mailboxes, rooms and
-			// equipment receive mail and are in ActiveSync's GAL too.
-			if u.Email == "" || u.Tenant != p.Tenant {
-				continue
-			}
-			fields := append([]string{u.FullName, u.Login, u.Email}, u.Aliases...)
-			if slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(strings.ToLower(f), q) }) {
+			if u.Tenant == p.Tenant && u.InAddressList(q) {
 				out = append(out, entry{Name: u.FullName, Email: u.Email})
 			}
 		}

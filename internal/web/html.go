@@ -24,7 +24,9 @@ const (
 const HTMLCSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 
 // html serves GET /web/api/html/{emailId}: the HTML body of a message of
-// the user's own mailbox, sanitised by Sanitize. This is where HTML mail
+// the user's own mailbox, its archive, or a folder another user or the
+// public folders share with it (the folders JMAP shows as shared
+// accounts), sanitised by Sanitize. This is where HTML mail
 // is sanitised on the server; the app runs DOMPurify over the result and
 // shows it in a sandboxed iframe. 404 when the message has no HTML body,
 // or is not the user's (existence does not leak).
@@ -71,6 +73,24 @@ func (s *Server) inArchive(r *http.Request, storeID int64) (bool, error) {
 	return a.ID == storeID, nil
 }
 
+// sharedWith reports whether folderID is shared with the principal with
+// the read right through an ACL entry (store.SharedFolders: naming the
+// user, one of its groups or anyone), as for JMAP's shared accounts. An
+// administrator's wider access does not count: the web client shows what
+// is shared, as the other clients do.
+func (s *Server) sharedWith(r *http.Request, folderID int64) (bool, error) {
+	sfs, err := s.o.Store.SharedFolders(r.Context())
+	if err != nil {
+		return false, fmt.Errorf("shared folders: %w", err)
+	}
+	for _, sf := range sfs {
+		if sf.Folder != nil && sf.Folder.ID == folderID && strings.ContainsRune(sf.Rights, store.RightRead) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // htmlBody returns the decoded HTML body of message id of the
 // principal's own store or archive store.
 func (s *Server) htmlBody(r *http.Request, id int64) (string, error) {
@@ -89,6 +109,12 @@ func (s *Server) htmlBody(r *http.Request, id int64) (string, error) {
 	}
 	if it.StoreID != st.ID {
 		ok, err := s.inArchive(r, it.StoreID)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			ok, err = s.sharedWith(r, it.FolderID)
+		}
 		if err != nil {
 			return "", err
 		}

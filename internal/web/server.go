@@ -66,6 +66,10 @@ type Options struct {
 	// authenticator (throttled) before a password change; it must not
 	// accept an app password. nil: no password change.
 	CheckPassword func(ctx context.Context, login, password string, remote net.Addr) error
+	// KeepDeletedDays is how many days a deleted item stays restorable
+	// (softdelete_lifetime, which a reload may change), shown in the
+	// settings' restore section; nil or 0: not purged automatically.
+	KeepDeletedDays func() int
 	// Negotiate, when set, serves GET /auth/negotiate: Kerberos single
 	// sign-on (HTTP Negotiate, RFC 4559) that opens a web session with
 	// OpenSession and sets the same cookie as the password sign-in.
@@ -144,6 +148,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.selfAPI(w, r)
 	case p == "/web/api/directory":
 		s.only(w, r, s.directory, http.MethodGet)
+	case p == "/web/api/deleted":
+		s.only(w, r, s.deleted, http.MethodGet)
+	case p == "/web/api/deleted-folders":
+		s.only(w, r, s.deletedFolders, http.MethodGet)
+	case p == "/web/api/restore":
+		s.only(w, r, s.restore, http.MethodPost)
 	case p == "/web/api/me":
 		s.only(w, r, s.me, http.MethodGet)
 	case strings.HasPrefix(p, "/web/api/html/"):

@@ -432,9 +432,49 @@ func atoi(s string) int {
 	return n
 }
 
-// TestHTMLViewArchiveLookupFails: a message readable through a share is
-// not one of the user's (404), but when the archive store cannot be
-// looked up that is a temporary failure (503), not "no such message".
+// TestHTMLViewShared: a message of a folder shared with the user with
+// the read right is shown to it (the web client reads shared folders);
+// one only looked up ("l"), or of a folder not shared, is 404; a share
+// taken away ends it; the owner still reads it.
+func TestHTMLViewShared(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.st.User(t, "acme", store.User{Login: "carol", Active: true}, "pw-carol")
+	ctx := testenv.As(t, e.st, "alice")
+	inbox := testenv.Folder(t, ctx, e.st, "alice", store.SpecialInbox)
+	it, err := e.st.AppendItem(ctx, inbox.ID, store.NewItem{Content: strings.NewReader(attack)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetACL(ctx, inbox.ID, store.UserSubject("bob"), "lr"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetACL(ctx, inbox.ID, store.UserSubject("carol"), "l"); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, carol := e.login("alice", "pw-alice"), e.login("bob", "pw-bob"), e.login("carol", "pw-carol")
+	path := "/web/api/html/" + jmap.FormatID('E', it.ID)
+	res, body := e.do("GET", path, "", cookie(bob))
+	if res.StatusCode != 200 || !strings.Contains(body, "<p>Grüße</p>") || strings.Contains(body, "<script") {
+		t.Fatalf("a message shared with bob: %d %q", res.StatusCode, body)
+	}
+	if res, _ := e.do("GET", path, "", cookie(carol)); res.StatusCode != 404 {
+		t.Errorf("carol, lookup right only: %d, want 404", res.StatusCode)
+	}
+	if err := e.st.DeleteACL(ctx, inbox.ID, store.UserSubject("bob")); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := e.do("GET", path, "", cookie(bob)); res.StatusCode != 404 {
+		t.Errorf("bob after the share was taken away: %d, want 404", res.StatusCode)
+	}
+	if res, _ := e.do("GET", path, "", cookie(alice)); res.StatusCode != 200 {
+		t.Errorf("alice, the owner: %d, want 200", res.StatusCode)
+	}
+}
+
+// TestHTMLViewArchiveLookupFails: when the archive store cannot be
+// looked up, a message of another store (here one shared with the user)
+// is a temporary failure (503), not "no such message"; so is a failing
+// lookup of the shared folders.
 func TestHTMLViewArchiveLookupFails(t *testing.T) {
 	var fb *storefault.Backend
 	e := newEnv(t, func(b store.Backend) store.Backend { fb = storefault.New(b); return fb }, nil)
@@ -449,11 +489,16 @@ func TestHTMLViewArchiveLookupFails(t *testing.T) {
 	}
 	bob := e.login("bob", "pw-bob")
 	path := "/web/api/html/" + jmap.FormatID('E', it.ID)
-	if res, body := e.do("GET", path, "", cookie(bob)); res.StatusCode != 404 {
-		t.Fatalf("a shared message: %d %s, want 404", res.StatusCode, body)
+	if res, body := e.do("GET", path, "", cookie(bob)); res.StatusCode != 200 {
+		t.Fatalf("a shared message: %d %s, want 200", res.StatusCode, body)
 	}
 	fb.Fail(nil, "UserArchive")
 	if res, body := e.do("GET", path, "", cookie(bob)); res.StatusCode != 503 {
 		t.Errorf("archive lookup failing: %d %s, want 503", res.StatusCode, body)
+	}
+	fb.Heal("UserArchive")
+	fb.Fail(nil, "SharedFolders")
+	if res, body := e.do("GET", path, "", cookie(bob)); res.StatusCode != 503 {
+		t.Errorf("shared folders lookup failing: %d %s, want 503", res.StatusCode, body)
 	}
 }

@@ -154,6 +154,7 @@ try {
   await chips(guest).nth(1).click();
   const inv = guest.getByRole('dialog', { name: 'Invitation' });
   await inv.getByText(/Invited by/).waitFor();
+  await inv.getByLabel('Comment to the organizer (optional)').fill('Glad to join, a bit late on Fridays');
   await inv.getByRole('button', { name: 'Accept' }).click();
   await guest.getByText('Answer sent.').waitFor();
   // The agenda reloads after the answer: reopen until the reloaded event
@@ -175,7 +176,7 @@ try {
   check(await guest.getByRole('button', { name: 'Woche', exact: true }).isVisible() && await guest.getByRole('button', { name: 'Neuer Termin' }).isVisible(), 'the calendar in German');
 
   // ---- the organizer sees the acceptance ----
-  let status = '';
+  let status = '', comment = '';
   for (let i = 0; i < 20 && status !== 'accepted'; i++) {
     await page.reload();
     await page.getByRole('button', { name: 'Agenda', exact: true }).click();
@@ -183,10 +184,12 @@ try {
     await chips(page).nth(1).click();
     const ed = page.getByRole('dialog', { name: 'Edit event' });
     status = (await ed.locator(`.attendees li[data-email="${GUEST_ADDR}"] .partstat`).textContent()) || '';
+    comment = (await ed.locator(`.attendees li[data-email="${GUEST_ADDR}"] .ps-comment`).textContent().catch(() => '')) || '';
     await ed.getByRole('button', { name: 'Cancel' }).click();
     if (status !== 'accepted') await page.waitForTimeout(500);
   }
   check(status === 'accepted', 'the organizer sees the attendee accepted: ' + status);
+  check(comment === 'Glad to join, a bit late on Fridays', 'with the attendee\'s comment: ' + comment);
 
   // ---- contacts ----
   await page.getByRole('link', { name: 'Contacts' }).click();

@@ -32,15 +32,24 @@ export async function logout(everywhere) {
 }
 
 export async function getSession() {
-  if (session) return session;
+  if (session && !session.stale) return session;
   const r = await fetch('/jmap/session', { credentials: 'same-origin' });
   if (r.status === 401) throw new AuthError('session');
   if (!r.ok) throw new Error(`session: ${r.status}`);
   session = await r.json();
   session.accountId = session.primaryAccounts['urn:ietf:params:jmap:mail'];
-  // The user's archive store is a second, read-only Mail account.
-  session.archiveId = Object.keys(session.accounts).find((id) => id !== session.accountId &&
+  // The user's archive store is a second, read-only Mail account, and a
+  // personal one (a read-only share of another user's or the public
+  // folders is not).
+  session.archiveId = Object.keys(session.accounts).find((id) => id !== session.accountId && session.accounts[id].isPersonal &&
     session.accounts[id].isReadOnly && session.accounts[id].accountCapabilities['urn:ietf:params:jmap:mail']) || null;
+  // Other users' stores shared with the user and the tenant's public
+  // folders: one more Mail account each (docs/jmap.md, Sharing). A
+  // public store has no owner principal.
+  session.shared = Object.entries(session.accounts)
+    .filter(([id, a]) => id !== session.accountId && id !== session.archiveId && a.accountCapabilities['urn:ietf:params:jmap:mail'])
+    .map(([id, a]) => ({ id, name: a.name, isReadOnly: a.isReadOnly, isPublic: !a.accountCapabilities['urn:ietf:params:jmap:principals:owner'] }))
+    .sort((a, b) => a.isPublic - b.isPublic || a.name.localeCompare(b.name));
   return session;
 }
 
@@ -52,24 +61,36 @@ export function maxObjectsInSet() {
   return (core && core.maxObjectsInSet) || 100;
 }
 export function archiveAccountId() { return session && session.archiveId; }
+// sharedMailAccounts are the shared and public Mail accounts of the
+// session ({ id, name, isReadOnly, isPublic }).
+export function sharedMailAccounts() { return (session && session.shared) || []; }
+// sessionStale reports whether an answer named a newer session state (a
+// share given or taken away): the next getSession fetches it again.
+export function sessionStale() { return !!(session && session.stale); }
 
 // api sends method calls and returns the responses by call id. A method
-// error becomes an exception naming it.
-export async function api(calls) {
+// error becomes an exception naming it. extra names capabilities beyond
+// core, mail and submission (e.g. Sieve's).
+export async function api(calls, extra = []) {
   const s = await getSession();
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: s.accountId, ...args }, id]);
   const r = await fetch('/jmap/api/', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using: USING, methodCalls }),
+    body: JSON.stringify({ using: [...USING, ...extra], methodCalls }),
   });
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
   const body = await r.json();
+  if (session === s && body.sessionState && body.sessionState !== s.state) s.stale = true;
   const out = {};
   for (const [name, args, id] of body.methodResponses) {
-    if (name === 'error') throw new Error(`JMAP ${id}: ${args.type}${args.description ? ': ' + args.description : ''}`);
+    if (name === 'error') {
+      // A share taken away: its account is gone from the session.
+      if (args.type === 'accountNotFound') s.stale = true;
+      throw new Error(`JMAP ${id}: ${args.type}${args.description ? ': ' + args.description : ''}`);
+    }
     if (out[id]) out[id + '+'] = args; else out[id] = args;
   }
   return out;

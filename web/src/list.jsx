@@ -125,11 +125,11 @@ function Bulk({ n }) {
   return (
     <div class="bulk" role="toolbar" aria-label={t('selection')}>
       <span role="status">{t('selectedN', { n })}</span>
-      <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>
-      <button onClick={() => S.flagTargets()}>{t('flag')}</button>
-      <button onClick={() => S.setKeyword(ids(), '$seen', true)}>{t('markRead')}</button>
-      <button onClick={() => S.setKeyword(ids(), '$seen', false)}>{t('markUnread')}</button>
-      <button class="danger" onClick={() => S.remove(ids())}>{t('delete')}</button>
+      {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
+      {S.may('maySetKeywords') && <button onClick={() => S.flagTargets()}>{t('flag')}</button>}
+      {S.may('maySetSeen') && <button onClick={() => S.setKeyword(ids(), '$seen', true)}>{t('markRead')}</button>}
+      {S.may('maySetSeen') && <button onClick={() => S.setKeyword(ids(), '$seen', false)}>{t('markUnread')}</button>}
+      {S.may('mayRemoveItems') && <button class="danger" onClick={() => S.remove(ids())}>{t('delete')}</button>}
       <button onClick={() => S.clearChecked()}>{t('clearSelection')}</button>
     </div>
   );

@@ -12,7 +12,10 @@ import { Compose } from './compose.jsx';
 import { Dialog, Shortcuts, keyHandler } from './keys.jsx';
 import './style.css';
 import './gw/gw.css';
+import './settings/settings.css';
 import { section, Section, SectionNav } from './gw/lazy.jsx';
+import { SharedFolders } from './shared.jsx';
+import './sharing/strings.js';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -173,6 +176,7 @@ function Folders() {
           </li>
         ))}
       </ul>
+      <SharedFolders />
       {S.archiveTree.value.length > 0 && (
         <>
           <h2 class="archive-head">{t('onlineArchive')}</h2>
@@ -199,6 +203,8 @@ function Folders() {
 function openFolderAction(kind, id) {
   const m = S.mailboxes.value.find((x) => x.id === id);
   if (kind !== 'create') {
+    // Another user's or a public folder: managed by its owner.
+    if (!m && S.currentShared.value) { S.notify(t('shareFolderNotYours')); return; }
     if (!m) return;
     // Inbox, Sent, Trash, …: the server's special-use folders stay.
     if (m.role) { S.notify(t('folderSpecial', { name: S.mailboxName(m) })); return; }
@@ -340,7 +346,7 @@ function MoveDialog() {
   return (
     <Dialog title={t('moveTo')}>
       <ul class="move-list">
-        {S.tree.value.filter(({ m }) => m.id !== S.currentMailbox.value).map(({ m, depth }) => (
+        {S.moveTree.value.filter(({ m }) => m.id !== S.currentMailbox.value).map(({ m, depth }) => (
           <li><button style={{ paddingInlineStart: `${0.5 + depth}rem` }} onClick={() => { S.dialog.value = null; S.moveTo(ids, m.id); }}>{S.mailboxName(m)}</button></li>
         ))}
       </ul>
@@ -349,7 +355,7 @@ function MoveDialog() {
 }
 
 function currentName() {
-  const m = S.mailboxes.value.find((x) => x.id === S.currentMailbox.value);
+  const m = S.currentFolder.value;
   return m ? S.mailboxName(m) : t('appName');
 }
 

@@ -7,7 +7,6 @@ import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
 import { sanitize, frameDocument } from './html.js';
-import { accountId, archiveAccountId } from './jmap.js';
 
 function Addresses({ label, list }) {
   if (!list || !list.length) return null;
@@ -72,15 +71,12 @@ export function Reader() {
         <button onClick={() => S.startCompose('reply')}>{t('reply')}</button>
         <button onClick={() => S.startCompose('replyAll')}>{t('replyAll')}</button>
         <button onClick={() => S.startCompose('forward')}>{t('forward')}</button>
-        {!S.inArchive.value && (
-          // The archive is read-only: no flag, read state, move or delete.
-          <>
-            <button aria-pressed={flagged ? 'true' : 'false'} onClick={S.toggleFlag}>{flagged ? t('unflag') : t('flag')}</button>
-            <button onClick={() => S.setKeyword([m.id], '$seen', !m.keywords.$seen)}>{m.keywords.$seen ? t('markUnread') : t('markRead')}</button>
-            <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>
-            <button class="danger" onClick={() => S.remove(m.id)}>{t('delete')}</button>
-          </>
-        )}
+        {/* The archive is read-only; in a shared folder the owner's
+            rights (myRights) decide flag, read state, move and delete. */}
+        {S.may('maySetKeywords') && <button aria-pressed={flagged ? 'true' : 'false'} onClick={S.toggleFlag}>{flagged ? t('unflag') : t('flag')}</button>}
+        {S.may('maySetSeen') && <button onClick={() => S.setKeyword([m.id], '$seen', !m.keywords.$seen)}>{m.keywords.$seen ? t('markUnread') : t('markRead')}</button>}
+        {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
+        {S.may('mayRemoveItems') && <button class="danger" onClick={() => S.remove(m.id)}>{t('delete')}</button>}
       </div>
       <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
       <dl class="meta">
@@ -92,7 +88,7 @@ export function Reader() {
       {m.attachments && m.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('attachments')}>
           {m.attachments.map((a) => (
-            <li><a href={`/jmap/download/${encodeURIComponent((S.inArchive.value ? archiveAccountId() : accountId()) || '')}/${encodeURIComponent(a.blobId)}/${encodeURIComponent(a.name || 'attachment')}?type=${encodeURIComponent(a.type)}`} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a></li>
+            <li><a href={`/jmap/download/${encodeURIComponent(S.currentAccountId() || '')}/${encodeURIComponent(a.blobId)}/${encodeURIComponent(a.name || 'attachment')}?type=${encodeURIComponent(a.type)}`} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a></li>
           ))}
         </ul>
       )}

@@ -10,6 +10,9 @@ import { signal, useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import { self, changePassword } from './adminapi.js';
 import { logout } from './jmap.js';
+import { Sharing } from './settings/sharing.jsx';
+import { RestoreDeleted } from './settings/restore.jsx';
+import { FilterRules } from './settings/filters.jsx';
 
 const note = signal('');
 
@@ -237,9 +240,12 @@ export function Settings({ user, Appearance }) {
         <h1 class="sr">{t('settings')}</h1>
         <p class="note" role="status" aria-live="polite">{note.value}</p>
         <OutOfOffice />
+        <FilterRules />
         <Password />
+        <RestoreDeleted />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
+        <Sharing />
         <section class="admin-form wide" aria-labelledby="h-devices">
           <h2 id="h-devices">{t('devicesTitle')}</h2>
           <p><a class="button" href="/web/self/profile" download="roost.mobileconfig">{t('profileDownload')}</a></p>

@@ -1,6 +1,6 @@
 // The mail state (signals) and the actions on it, all through JMAP.
 import { signal, computed, batch } from '@preact/signals';
-import { api, archiveAccountId, maxObjectsInSet, LIST_PROPS, AuthError } from './jmap.js';
+import { api, accountId, archiveAccountId, sharedMailAccounts, sessionStale, getSession, maxObjectsInSet, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 
 export const PAGE = 100;
@@ -8,6 +8,10 @@ export const PAGE = 100;
 export const user = signal(null);          // { login } once signed in
 export const mailboxes = signal([]);       // Mailbox objects
 export const archiveMailboxes = signal([]); // the archive account's (read-only)
+// Other users' folders shared with the user and the public folders: one
+// entry per such Mail account of the session, { id, name, isPublic,
+// isReadOnly, mailboxes }.
+export const sharedAccounts = signal([]);
 export const identities = signal([]);
 export const currentMailbox = signal(null); // mailbox id
 export const query = signal('');           // the search box's text
@@ -54,11 +58,41 @@ export const mailboxName = (m) => (m.role && ['inbox', 'drafts', 'sent', 'trash'
 // the messages of the list and the reader are read from.
 export const inArchive = computed(() => archiveMailboxes.value.some((m) => m.id === currentMailbox.value));
 
-// acct adds the archive's accountId to a call's arguments when the
-// current folder is in the archive.
-function acct(args) {
-  return inArchive.value ? { ...args, accountId: archiveAccountId() } : args;
+// currentShared is the shared account the current folder is in (null:
+// the user's own or the archive).
+export const currentShared = computed(() => sharedAccounts.value.find((a) => a.mailboxes.some((m) => m.id === currentMailbox.value)) || null);
+
+// currentAccountId is the accountId of the current folder's account.
+export function currentAccountId() {
+  if (inArchive.value) return archiveAccountId();
+  return currentShared.value ? currentShared.value.id : accountId();
 }
+
+// currentFolder is the current Mailbox object, in whichever account.
+export const currentFolder = computed(() => {
+  const id = currentMailbox.value;
+  const a = currentShared.value;
+  return (a ? a.mailboxes : inArchive.value ? archiveMailboxes.value : mailboxes.value).find((m) => m.id === id) || null;
+});
+
+// may reports whether the current folder's myRights (RFC 8621 §2) allow
+// right: a shared folder allows what its owner gave; the archive nothing.
+export function may(right) {
+  if (inArchive.value) return false;
+  const m = currentFolder.value;
+  return !m || !m.myRights || m.myRights[right] !== false;
+}
+
+// acct adds the accountId of the current folder's account (the archive,
+// a shared account) to a call's arguments.
+function acct(args) {
+  return inArchive.value || currentShared.value ? { ...args, accountId: currentAccountId() } : args;
+}
+
+// moveTree is the folders messages of the current folder can be moved
+// to: those of its account (Email/set moves within one account).
+export const moveTree = computed(() => (currentShared.value ? treeOf(currentShared.value.mailboxes) : tree.value));
+export const sharedTree = (a) => treeOf(a.mailboxes);
 
 // tree orders the mailboxes depth-first with their depth, roles first.
 export const tree = computed(() => treeOf(mailboxes.value));
@@ -132,24 +166,47 @@ function filter() {
   return conds.length ? { operator: 'AND', conditions: [f, ...conds] } : f;
 }
 
-export async function loadMailboxes() {
+export async function loadMailboxes(again) {
+  // A share given or taken away changes the session's accounts.
+  await getSession();
   const calls = [
     ['Mailbox/get', { ids: null }, 'm'],
     ['Identity/get', { ids: null }, 'i'],
   ];
   const arch = archiveAccountId();
   if (arch) calls.push(['Mailbox/get', { accountId: arch, ids: null }, 'a']);
-  const r = await api(calls);
+  const shared = sharedMailAccounts();
+  shared.forEach((a, k) => calls.push(['Mailbox/get', { accountId: a.id, ids: null }, 'x' + k]));
+  let r;
+  try {
+    r = await api(calls);
+  } catch (e) {
+    // A shared account gone since the session was read: once more with
+    // the new session.
+    if (!again && sessionStale()) return loadMailboxes(true);
+    throw e;
+  }
+  if (!again && sessionStale()) return loadMailboxes(true);
+  let gone = false;
   batch(() => {
     mailboxes.value = r.m.list;
     identities.value = r.i.list;
     archiveMailboxes.value = r.a ? r.a.list : [];
-    const known = (id) => r.m.list.some((m) => m.id === id) || archiveMailboxes.value.some((m) => m.id === id);
+    sharedAccounts.value = shared.map((a, k) => ({ ...a, mailboxes: r['x' + k].list }));
+    const known = (id) => r.m.list.some((m) => m.id === id) || archiveMailboxes.value.some((m) => m.id === id) ||
+      sharedAccounts.value.some((a) => a.mailboxes.some((m) => m.id === id));
     if (!currentMailbox.value || !known(currentMailbox.value)) {
+      // The open folder went away (a share taken back, a folder deleted
+      // elsewhere): the Inbox opens.
+      gone = !!currentMailbox.value;
       const inbox = r.m.list.find((m) => m.role === 'inbox') || r.m.list[0];
       currentMailbox.value = inbox ? inbox.id : null;
     }
   });
+  if (gone && currentMailbox.value) {
+    selectFolder(currentMailbox.value);
+    notify(t('folderGone'));
+  }
 }
 
 // resetList makes the next render fetch the visible pages again. With
@@ -196,7 +253,9 @@ async function loadPage(p) {
       listVersion.value++;
     });
   } catch (e) {
-    if (gen === generation) fail(e);
+    // A shared account gone (the session is read again): the folder
+    // list follows, no error to show.
+    if (gen === generation && !sessionStale()) fail(e);
   } finally {
     if (gen === generation) loading.delete(p);
   }
@@ -256,7 +315,7 @@ export async function openMessage(id) {
     if (!m) return;
     m.hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html');
     message.value = m;
-    if (!m.keywords.$seen && !inArchive.value) {
+    if (!m.keywords.$seen && may('maySetSeen')) {
       // Mark read on open, after a moment: flicking through with j/k
       // does not mark everything read.
       readTimer = setTimeout(() => { if (selectedId.value === id) setKeyword([id], '$seen', true); }, 600);
@@ -279,11 +338,16 @@ function patchLocal(idsToPatch, fn) {
   listVersion.value++;
 }
 
-// readOnly refuses a change to the archive (keyboard shortcuts reach the
-// actions the reader's buttons hide there).
-function readOnly() {
-  if (!inArchive.value) return false;
-  notify(t('archiveReadOnly'));
+// readOnly refuses a change to the archive, or one the current shared
+// folder's rights do not allow (keyboard shortcuts reach the actions the
+// reader's buttons hide there); the server refuses it too.
+function readOnly(right) {
+  if (inArchive.value) {
+    notify(t('archiveReadOnly'));
+    return true;
+  }
+  if (!right || may(right)) return false;
+  notify(t('shareNoRight'));
   return true;
 }
 
@@ -296,14 +360,14 @@ async function setEmails(ids, patch) {
   for (let i = 0; i < ids.length; i += max) {
     const part = ids.slice(i, i + max);
     const args = patch ? { update: Object.fromEntries(part.map((id) => [id, patch])) } : { destroy: part };
-    const r = await api([['Email/set', args, 's']]);
+    const r = await api([['Email/set', acct(args), 's']]);
     const e = firstError(r.s.notUpdated) || firstError(r.s.notDestroyed);
     if (e) throw e;
   }
 }
 
 export async function setKeyword(list, kw, on) {
-  if (readOnly()) return;
+  if (readOnly(kw === '$seen' ? 'maySetSeen' : 'maySetKeywords')) return;
   patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
   try {
     await setEmails(list, { ['keywords/' + kw]: on ? true : null });
@@ -341,11 +405,13 @@ const asList = (x) => (Array.isArray(x) ? x : [x]).filter(Boolean);
 // (setEmails).
 export async function moveTo(idOrIds, mailboxId) {
   const list = asList(idOrIds);
-  if (!list.length || !mailboxId || readOnly()) return;
+  if (!list.length || !mailboxId || readOnly('mayRemoveItems')) return;
+  // A message moves within its account (another's needs Email/copy).
+  if (!moveTree.value.some(({ m }) => m.id === mailboxId)) { notify(t('shareOtherAccount')); return; }
   clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
   try {
     await setEmails(list, { mailboxIds: { [mailboxId]: true } });
-    const mb = mailboxes.value.find((m) => m.id === mailboxId);
+    const mb = moveTree.value.find(({ m }) => m.id === mailboxId)?.m;
     notify(list.length > 1 ? t('movedN', { n: list.length, folder: mb ? mailboxName(mb) : '' }) : t('moved', { folder: mb ? mailboxName(mb) : '' }));
     afterRemoval(list);
   } catch (e) {
@@ -356,10 +422,12 @@ export async function moveTo(idOrIds, mailboxId) {
 // remove moves messages to Trash, or destroys them there (setEmails).
 export async function remove(idOrIds) {
   const list = asList(idOrIds);
-  if (!list.length || readOnly()) return;
+  if (!list.length || readOnly('mayRemoveItems')) return;
   clearTimeout(readTimer); // a pending mark-read of a destroyed message would fail
 
-  const trash = mailboxByRole('trash');
+  // In a shared account: its own Trash if the user sees one, else the
+  // messages are destroyed there.
+  const trash = currentShared.value ? currentShared.value.mailboxes.find((m) => m.role === 'trash') : mailboxByRole('trash');
   if (trash && trash.id !== currentMailbox.value) {
     await moveTo(list, trash.id);
     return;

@@ -375,6 +375,11 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 		return fmt.Errorf("directory sync: the dynamic group search %s under %q found no entry, but %d Roost dynamic groups are linked to the directory; check ldap_dynamicgroup_search_filter and ldap_search_base (nothing deleted)",
 			d.cfg.DynGroupFilter, d.cfg.Base, linkedDyn)
 	}
+	entries := make([]*group, 0, len(order)+len(dyn))
+	for _, dn := range order {
+		entries = append(entries, groups[dn])
+	}
+	d.unblockRenames(sys, append(entries, dyn...), linked)
 	total := len(order) + len(dyn)
 	step := func(i int) {
 		if i%50 == 0 || i == total {
@@ -523,6 +528,37 @@ func (d *Directory) linkedGroups(sys context.Context) (map[string]*store.Group, 
 		}
 	}
 	return out, nil
+}
+
+// unblockRenames lets groups whose entries swapped names (or were renamed
+// along a chain, A to B while B to C) be renamed: one after the other,
+// each would want a name the other still holds, and the sync would fail
+// on them every time. A group to be renamed whose present name another
+// renamed group wants first takes a temporary name; applyGroup then
+// gives it its new one. Failures are logged: applyGroup reports them.
+func (d *Directory) unblockRenames(sys context.Context, entries []*group, linked map[string]*store.Group) {
+	key := func(tenant, name string) string { return strings.ToLower(tenant) + "\x00" + strings.ToLower(name) }
+	holder := map[string]*store.Group{} // by present name, the groups to rename
+	var wanted []string                 // the new names, keyed as holder is
+	for _, g := range entries {
+		if prev := linked[g.id]; g.id != "" && prev != nil && !strings.EqualFold(prev.Name, g.name) {
+			holder[key(prev.Tenant, prev.Name)] = prev
+			wanted = append(wanted, key(prev.Tenant, g.name))
+		}
+	}
+	for _, k := range wanted {
+		h := holder[k]
+		if h == nil {
+			continue
+		}
+		delete(holder, k)
+		tmp := "~renaming~" + h.ExternalID
+		if _, err := d.store.UpdateGroup(sys, h.Tenant, h.Name, store.GroupUpdate{Name: &tmp}); err != nil {
+			d.log.Warn("LDAP sync: group not moved out of the way of a rename", "group", h.Name, "err", err)
+			continue
+		}
+		h.Name = tmp
+	}
 }
 
 // applyGroup brings the Roost group of g in line with the directory: it

@@ -509,6 +509,33 @@ func TestSyncGroupRenameDelete(t *testing.T) {
 	if err != nil || sum.GroupsRenamed+sum.GroupsDeleted+sum.GroupsCreated+sum.GroupsUpdated+sum.Failed != 0 {
 		t.Fatalf("sync without changes %+v %v", sum, err)
 	}
+
+	// Two groups swap names in the directory: each Roost group follows
+	// its entry in one sync (each wanted the name the other held, and
+	// the sync failed on both every time).
+	eng, err := e.db.GetGroup(sys, "example", "eng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Modify("dn: " + groupDN("vertrieb") + "\nchangetype: modrdn\nnewrdn: cn=swap\ndeleteoldrdn: 1\n")
+	e.srv.Modify("dn: " + groupDN("eng") + "\nchangetype: modrdn\nnewrdn: cn=vertrieb\ndeleteoldrdn: 1\n")
+	e.srv.Modify("dn: " + groupDN("swap") + "\nchangetype: modrdn\nnewrdn: cn=eng\ndeleteoldrdn: 1\n")
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.GroupsRenamed != 2 || sum.Failed != 0 || sum.GroupsCreated+sum.GroupsDeleted != 0 {
+		t.Fatalf("sync after a swap %+v %v\n%s", sum, err, e.logs)
+	}
+	if g, err := e.db.GetGroup(sys, "example", "eng"); err != nil || g.ID != sales.ID {
+		t.Errorf("eng after the swap %+v %v, want the group of the former sales (%d)", g, err, sales.ID)
+	}
+	if g, err := e.db.GetGroup(sys, "example", "vertrieb"); err != nil || g.ID != eng.ID {
+		t.Errorf("vertrieb after the swap %+v %v, want the former eng (%d)", g, err, eng.ID)
+	}
+	if acl, err := e.db.GetACL(sys, inbox); err != nil || len(acl) != 1 || acl[0].Subject != store.GroupSubject("eng") {
+		t.Errorf("ACL after the swap %+v %v", acl, err)
+	}
+	if err := u12Opens(); err != nil {
+		t.Errorf("u12 lost access through the swapped group: %v", err)
+	}
 }
 
 // TestSyncDynamicGroupRenameDelete: configured through FromConfig (the

@@ -205,7 +205,16 @@ func ridKey(ov, master *ical.Component, zones *ical.Zones) (string, error) {
 var componentMapped = []string{"UID", "SUMMARY", "DESCRIPTION", "SEQUENCE", "CREATED", "DTSTAMP", "PRIORITY",
 	"CLASS", "TRANSP", "STATUS", "CATEGORIES", "COLOR", "LOCATION", "GEO", "URL", "RELATED-TO", "DTSTART",
 	"DTEND", "DURATION", "DUE", "RRULE", "EXRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "ORGANIZER", "ATTENDEE",
-	"PERCENT-COMPLETE", "COMPLETED", "ATTACH", "JSPROP"}
+	"PERCENT-COMPLETE", "COMPLETED", "ATTACH", "JSPROP", AttendeeComment}
+
+// AttendeeComment is the property that holds an attendee's comment on
+// their answer (JSCalendar's participationComment), as Apple's calendar
+// server writes it: one per attendee, named by the AttendeeCommentRef
+// parameter. iCalendar has no per-attendee comment of its own.
+const (
+	AttendeeComment    = "X-CALENDARSERVER-ATTENDEE-COMMENT"
+	AttendeeCommentRef = "X-CALENDARSERVER-ATTENDEE-REF"
+)
 
 // componentObject converts one VEVENT or VTODO, without the RDATE/EXDATE
 // and RECURRENCE-ID overrides that FromICal adds.
@@ -418,7 +427,9 @@ func componentObject(c *ical.Component, zones *ical.Zones) Object {
 			}
 		}
 	}
-	participants(c, o)
+	for _, x := range participants(c, o) {
+		keep(x)
+	}
 	for _, p := range c.All("JSPROP") {
 		var v any
 		k := p.Param("JSPTR")
@@ -629,8 +640,10 @@ func mailtoOf(v string) string {
 	return v
 }
 
-// participants maps ORGANIZER and ATTENDEE (RFC 8984 §4.4.5-6).
-func participants(c *ical.Component, o Object) {
+// participants maps ORGANIZER and ATTENDEE (RFC 8984 §4.4.5-6) and
+// the attendees' comments; it returns the comments that name no
+// participant.
+func participants(c *ical.Component, o Object) []*ical.Property {
 	ps := Object{}
 	get := func(addr string) Object {
 		id := ParticipantID(addr)
@@ -725,9 +738,21 @@ func participants(c *ical.Component, o Object) {
 		idSet("DELEGATED-FROM", "delegatedFrom")
 		idSet("MEMBER", "memberOf")
 	}
+	// Comments go to the participants they name; one naming nobody is
+	// kept as it was (returned).
+	var unmatched []*ical.Property
+	for _, x := range c.All(AttendeeComment) {
+		p, _ := ps[ParticipantID(mailtoOf(x.Param(AttendeeCommentRef)))].(Object)
+		if p == nil || x.Param(AttendeeCommentRef) == "" {
+			unmatched = append(unmatched, x)
+			continue
+		}
+		p["participationComment"] = x.Text()
+	}
 	if len(ps) > 0 {
 		o["participants"] = ps
 	}
+	return unmatched
 }
 
 var alarmMapped = []string{"ACTION", "TRIGGER", "ACKNOWLEDGED", "UID", "RELATED-TO"}

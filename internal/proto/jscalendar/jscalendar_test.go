@@ -515,3 +515,55 @@ func TestJSProp(t *testing.T) {
 		}
 	}
 }
+
+// TestParticipationComment: an attendee's participationComment is the
+// X-CALENDARSERVER-ATTENDEE-COMMENT naming them (escaped as TEXT), and
+// reads back; a comment naming nobody stays in iCalProps.
+func TestParticipationComment(t *testing.T) {
+	bobID := ParticipantID("mailto:bob@example.test")
+	o := roundJSON(t, Object{"@type": "Event", "uid": "pc-1", "start": "2026-04-01T10:00:00", "timeZone": "Europe/Vienna",
+		"duration": "PT1H", "title": "Call", "replyTo": map[string]any{"imip": "mailto:alice@example.test"},
+		"participants": map[string]any{
+			ParticipantID("mailto:alice@example.test"): map[string]any{"@type": "Participant", "roles": map[string]any{"owner": true},
+				"sendTo": map[string]any{"imip": "mailto:alice@example.test"}},
+			bobID: map[string]any{"@type": "Participant", "roles": map[string]any{"attendee": true},
+				"sendTo": map[string]any{"imip": "mailto:bob@example.test"}, "participationStatus": "declined",
+				"participationComment": "On leave; back Monday, sorry"},
+		}})
+	cal, err := ToICal(o, now, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ical.Marshal(cal)
+	if !strings.Contains(strings.ReplaceAll(string(b), "\r\n ", ""), `X-CALENDARSERVER-ATTENDEE-COMMENT;X-CALENDARSERVER-ATTENDEE-REF="mailto:bob@example.test":On leave\; back Monday\, sorry`) {
+		t.Fatalf("no attendee comment:\n%s", b)
+	}
+	back, err := FromICal(cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := roundJSON(t, back)
+	if c := got["participants"].(map[string]any)[bobID].(map[string]any)["participationComment"]; c != "On leave; back Monday, sorry" {
+		t.Errorf("comment read back: %v", c)
+	}
+	if got["iCalProps"] != nil {
+		t.Errorf("the comment is also in iCalProps: %v", got["iCalProps"])
+	}
+	stray, err := ical.Decode(crlf("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:pc-2\nDTSTART:20260401T100000Z\n"+
+		"X-CALENDARSERVER-ATTENDEE-COMMENT;X-CALENDARSERVER-ATTENDEE-REF=mailto:nobody@example.test:hi\nEND:VEVENT\nEND:VCALENDAR\n"), ical.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	so, err := FromICal(stray)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(so["iCalProps"]) == "<nil>" || !strings.Contains(fmt.Sprint(so["iCalProps"]), "nobody@example.test") {
+		t.Errorf("a comment naming nobody is lost: %v", so)
+	}
+	if _, err := ToICal(Object{"@type": "Event", "uid": "pc-3", "start": "2026-04-01T10:00:00", "duration": "PT1H",
+		"participants": map[string]any{bobID: map[string]any{"sendTo": map[string]any{"imip": "mailto:bob@example.test"},
+			"roles": map[string]any{"attendee": true}, "participationComment": 3}}}, now, Limits{}); err == nil {
+		t.Error("a participationComment that is not a string is taken")
+	}
+}

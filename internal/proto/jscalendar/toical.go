@@ -1031,6 +1031,14 @@ func participantProps(c *ical.Component, o Object, lim Limits, prefix string) er
 			}
 		}
 		c.Props = append(c.Props, a)
+		if pc, ok := p["participationComment"].(string); ok && pc != "" {
+			x := &ical.Property{Name: AttendeeComment}
+			x.SetParam(AttendeeCommentRef, addr)
+			x.SetText(pc)
+			c.Props = append(c.Props, x)
+		} else if p["participationComment"] != nil && !ok {
+			return perr(prefix+"participants/"+id+"/participationComment", "not a string")
+		}
 	}
 	return nil
 }

@@ -41,6 +41,12 @@ func (d *DB) SetACL(ctx context.Context, folderID int64, subject, rights string)
 		// Lock the folder's store and, for a user's entry, the store of
 		// that user, which gets a share notification: in id order, as
 		// every writer locking two stores.
+		// A principal without the administer right is refused before
+		// anything is locked or looked up for the notifications (and
+		// checked again once the locks are held).
+		if _, err := t.folderAccess(p, folderID, "a", false); err != nil {
+			return err
+		}
 		var owner, recipient int64
 		if err := t.row(`SELECT store_id FROM folders WHERE id = ?`, folderID).Scan(&owner); err != nil && !isNoRows(err) {
 			return fmt.Errorf("store of folder %d: %w", folderID, err)

@@ -204,6 +204,21 @@ func (d *DB) ArchiveItems(ctx context.Context, folderID int64, uids []uint32, de
 			} else if n == 0 {
 				continue // archived already
 			}
+			// A copy already in the archive that no record claims (the
+			// archive restored from a backup, which keeps no records) is
+			// taken as this item's instead of copying the item again.
+			var have int64
+			err = t.row(`SELECT c.id FROM items c WHERE c.store_id = ? AND c.deleted = 0 AND c.internal_date = ? AND c.blob = ?
+				AND NOT EXISTS (SELECT 1 FROM archived a WHERE a.archive_item_id = c.id) ORDER BY c.id LIMIT 1`,
+				dst.st.ID, it.InternalDate.UnixMicro(), string(it.Blob)).Scan(&have)
+			if err == nil {
+				if _, err := t.exec(`UPDATE archived SET archive_item_id = ? WHERE item_id = ?`, have, it.ID); err != nil {
+					return err
+				}
+				continue
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("look for an unrecorded copy of item %d: %w", it.ID, err)
+			}
 			if err := t.refExisting(it.Blob); err != nil {
 				return err
 			}
@@ -294,6 +309,89 @@ func (d *DB) StubItem(ctx context.Context, itemID int64, content io.Reader) (*st
 		}
 		_, err = t.exec(`INSERT INTO archived (item_id, store_id, archive_item_id, archived, stubbed) VALUES (?, ?, ?, ?, 1)`,
 			out.ID, a.st.ID, archiveItem, t.now())
+		return err
+	})
+	return out, err
+}
+
+// ArchivePlacements implements store.Archives. The records of one copy
+// are those of the original and of its stubs (StubItem records the stub
+// anew); the live one among them says where the original is.
+func (d *DB) ArchivePlacements(ctx context.Context, storeID int64) ([]store.ArchivePlacement, error) {
+	if err := requireSystem(ctx, "archive placements"); err != nil {
+		return nil, err
+	}
+	var out []store.ArchivePlacement
+	err := d.read(ctx, func(t *tx) error {
+		rows, err := t.query(`SELECT a.archive_item_id, c.folder_id, c.uid,
+				MAX(CASE WHEN i.deleted = 0 THEN i.folder_id ELSE 0 END), MAX(a.removed)
+			FROM archived a JOIN items c ON c.id = a.archive_item_id AND c.deleted = 0
+			LEFT JOIN items i ON i.id = a.item_id
+			WHERE a.store_id = ?
+			GROUP BY a.archive_item_id, c.folder_id, c.uid
+			ORDER BY a.archive_item_id`, storeID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p store.ArchivePlacement
+			var uid int64
+			var folder sql.NullInt64
+			var removed int
+			if err := rows.Scan(&p.ArchiveItemID, &p.ArchiveFolderID, &uid, &folder, &removed); err != nil {
+				return err
+			}
+			p.ArchiveUID, p.FolderID, p.Removed = uint32(uid), folder.Int64, removed != 0
+			out = append(out, p)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// RemoveArchived implements store.Archives.
+func (d *DB) RemoveArchived(ctx context.Context, folderID int64, uids []uint32) ([]uint32, error) {
+	if err := requireSystem(ctx, "remove archived items"); err != nil {
+		return nil, err
+	}
+	if err := checkUIDs(uids); err != nil {
+		return nil, err
+	}
+	p := store.PrincipalFrom(ctx)
+	var out []uint32
+	err := d.write(ctx, func(t *tx) error {
+		if err := t.lockFolders(folderID); err != nil {
+			return err
+		}
+		a, err := t.folderAccess(p, folderID, "e", false)
+		if err != nil {
+			return err
+		}
+		if a.st.Kind != store.StorePrivate {
+			return fmt.Errorf("folder %d is not in a private store: %w", folderID, store.ErrInvalid)
+		}
+		items, err := t.liveItems(folderID, uids)
+		if err != nil {
+			return err
+		}
+		var archived []*store.Item
+		for _, it := range items {
+			res, err := t.exec(`UPDATE archived SET removed = 1 WHERE item_id = ?`, it.ID)
+			if err != nil {
+				return fmt.Errorf("record removal of item %d: %w", it.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				archived = append(archived, it)
+			}
+		}
+		if len(archived) == 0 {
+			out = nil
+			return nil
+		}
+		out, err = t.softDelete(a, folderID, archived)
 		return err
 	})
 	return out, err

@@ -473,27 +473,33 @@ func (d *DB) DeleteItems(ctx context.Context, folderID int64, uids []uint32) ([]
 		if err != nil || len(items) == 0 {
 			return err
 		}
-		out = out[:0]
-		if t.d.dialect == postgres {
-			for _, it := range items {
-				out = append(out, it.UID)
-			}
-			return t.deleteItemsPG(a.st.ID, folderID, items, t.now())
-		}
-		seq, err := t.nextModSeq(a.st.ID, len(items))
-		if err != nil {
-			return err
-		}
-		at := t.now()
-		for i, it := range items {
-			if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, at, int64(seq)+int64(i), it.ID); err != nil {
-				return err
-			}
-			out = append(out, it.UID)
-		}
-		return t.removeItems(a.st, folderID, items, seq)
+		out, err = t.softDelete(a, folderID, items)
+		return err
 	})
 	return out, err
+}
+
+// softDelete marks live items of a folder deleted (EXPUNGE), journaled,
+// and returns their UIDs.
+func (t *tx) softDelete(a *access, folderID int64, items []*store.Item) ([]uint32, error) {
+	out := make([]uint32, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.UID)
+	}
+	if t.d.dialect == postgres {
+		return out, t.deleteItemsPG(a.st.ID, folderID, items, t.now())
+	}
+	seq, err := t.nextModSeq(a.st.ID, len(items))
+	if err != nil {
+		return nil, err
+	}
+	at := t.now()
+	for i, it := range items {
+		if _, err := t.exec(`UPDATE items SET deleted = 1, deleted_at = ?, modseq = ? WHERE id = ?`, at, int64(seq)+int64(i), it.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, t.removeItems(a.st, folderID, items, seq)
 }
 
 // ListDeletedItems implements store.Mail: soft-deleted items of a folder

@@ -401,4 +401,13 @@ CREATE INDEX archived_store ON archived (store_id);
 	// users' changes. (On a database that ran 17 earlier, the no-actor
 	// entries written since are marked too: they are at most days old.)
 	`UPDATE changes SET actor = '(unrecorded)' WHERE actor = ''`,
+	// 21: the archiver removed the original of an archived item (its
+	// removal rule): the copy stays where it is, while the copy of an
+	// original the user deleted moves to the archive's deleted folder.
+	// Copies are looked up by the records that claim them (a restored
+	// archive's unclaimed copies are linked, not copied again).
+	`
+ALTER TABLE archived ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX archived_copy ON archived (archive_item_id);
+`,
 }

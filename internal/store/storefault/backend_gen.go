@@ -58,6 +58,13 @@ func (f *Backend) ArchiveItems(a0 context.Context, a1 int64, a2 []uint32, a3 int
 	return f.Backend.ArchiveItems(a0, a1, a2, a3)
 }
 
+func (f *Backend) ArchivePlacements(a0 context.Context, a1 int64) (r0 []store.ArchivePlacement, err error) {
+	if err = f.fault(a0, "ArchivePlacements"); err != nil {
+		return
+	}
+	return f.Backend.ArchivePlacements(a0, a1)
+}
+
 func (f *Backend) ArchivedItems(a0 context.Context, a1 int64) (r0 map[int64]store.ArchivedItem, err error) {
 	if err = f.fault(a0, "ArchivedItems"); err != nil {
 		return
@@ -553,6 +560,13 @@ func (f *Backend) RecordOnce(a0 context.Context, a1 int64, a2 string, a3 time.Du
 		return
 	}
 	return f.Backend.RecordOnce(a0, a1, a2, a3)
+}
+
+func (f *Backend) RemoveArchived(a0 context.Context, a1 int64, a2 []uint32) (r0 []uint32, err error) {
+	if err = f.fault(a0, "RemoveArchived"); err != nil {
+		return
+	}
+	return f.Backend.RemoveArchived(a0, a1, a2)
 }
 
 func (f *Backend) RemoveDomain(a0 context.Context, a1 string) (err error) {

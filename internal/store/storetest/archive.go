@@ -179,6 +179,47 @@ func testArchives(t *testing.T, in *Instance) {
 		t.Fatalf("concurrent archivers copied %d", total)
 	}
 
+	// Placements: each live copy with where its original is now (the
+	// stub standing for the original it replaced), in copy order.
+	all := must(b.ListItems(sys, root.ID, 0, 0)) // the copies of i1, i2, i3
+	if _, err := b.ArchivePlacements(f.alice, f.aliceStore.ID); !errors.Is(err, store.ErrPermission) {
+		t.Fatalf("alice lists placements: %v", err)
+	}
+	ps := must(b.ArchivePlacements(sys, f.aliceStore.ID))
+	if len(ps) != 3 {
+		t.Fatalf("placements %+v", ps)
+	}
+	for i, p := range ps {
+		if p.ArchiveItemID != all[i].ID || p.ArchiveFolderID != root.ID || p.ArchiveUID != all[i].UID || p.FolderID != f.aliceInbox.ID || p.Removed {
+			t.Fatalf("placement %d: %+v, copy %+v", i, p, all[i])
+		}
+	}
+	// alice deletes i2 (its placement loses its folder); the archiver
+	// removes i3 (recorded as removed) but not an item never archived.
+	must(b.DeleteItems(f.alice, f.aliceInbox.ID, []uint32{i2.UID}))
+	i5 := appendMsg(t, b, f.alice, f.aliceInbox.ID, msg(5))
+	if _, err := b.RemoveArchived(f.alice, f.aliceInbox.ID, []uint32{i3.UID}); !errors.Is(err, store.ErrPermission) {
+		t.Fatalf("alice removes archived: %v", err)
+	}
+	if gone := must(b.RemoveArchived(sys, f.aliceInbox.ID, []uint32{i3.UID, i5.UID})); !slices.Equal(gone, []uint32{i3.UID}) {
+		t.Fatalf("removed %v, want only %d", gone, i3.UID)
+	}
+	if _, err := b.GetItem(sys, i5.ID); err != nil {
+		t.Fatalf("the item never archived: %v", err)
+	}
+	ps = must(b.ArchivePlacements(sys, f.aliceStore.ID))
+	if len(ps) != 3 || ps[0].FolderID != f.aliceInbox.ID || ps[1].FolderID != 0 || ps[1].Removed || ps[2].FolderID != 0 || !ps[2].Removed {
+		t.Fatalf("placements after deletions %+v", ps)
+	}
+	// Moving the stub is seen; restoring i2 brings its folder back.
+	other := must(b.CreateFolder(f.alice, f.aliceStore.ID, 0, "Other", store.FolderMail))
+	must(b.MoveItems(f.alice, f.aliceInbox.ID, []uint32{stub.UID}, other.ID))
+	must(0, b.RestoreItems(f.alice, []int64{i2.ID}))
+	ps = must(b.ArchivePlacements(sys, f.aliceStore.ID))
+	if ps[0].FolderID != other.ID || ps[1].FolderID != f.aliceInbox.ID {
+		t.Fatalf("placements after a move and a restore %+v", ps)
+	}
+
 	// The archive is not held to alice's quota: with a hard quota her
 	// private store is over, her archive is still written.
 	yes, no, hard, zero := true, false, int64(1), int64(0)

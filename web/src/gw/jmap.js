@@ -5,6 +5,17 @@ import { getSession, AuthError } from '../jmap.js';
 const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars', 'urn:ietf:params:jmap:contacts', 'urn:ietf:params:jmap:principals'];
 
 export async function gw(calls) {
+  const out = await gwAll(calls);
+  for (const [id, args] of Object.entries(out)) {
+    if (args && args.methodError) throw new Error(`JMAP ${id}: ${args.type}${args.description ? ': ' + args.description : ''}`);
+  }
+  return out;
+}
+
+// gwAll is gw without the exception: a method error is its call's
+// answer, marked methodError (a shared account gone, a forbidden
+// free/busy lookup), so the other calls' answers still count.
+export async function gwAll(calls) {
   const s = await getSession();
   const acct = s.primaryAccounts['urn:ietf:params:jmap:calendars'] || s.accountId;
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: acct, ...args }, id]);
@@ -19,8 +30,7 @@ export async function gw(calls) {
   const body = await r.json();
   const out = {};
   for (const [name, args, id] of body.methodResponses) {
-    if (name === 'error') throw new Error(`JMAP ${id}: ${args.type}${args.description ? ': ' + args.description : ''}`);
-    out[id] = args;
+    out[id] = name === 'error' ? { ...args, methodError: true } : args;
   }
   return out;
 }

@@ -55,6 +55,7 @@ type watchedUser struct {
 	sub     *events.Subscription
 	running bool // a check runs
 	again   bool // another notification came during it
+	gone    bool // the last session ended: no longer in users
 }
 
 // setSessionServers names the servers whose sessions a move ends (at
@@ -71,6 +72,10 @@ func (s *server) setSessionServers(i *imapserver.Server, p *pop3server.Server) {
 }
 
 // watchHome is Options.Watch of the session servers of a sharded node.
+//
+// Lock order: the events hub calls checkHome with its own lock held, and
+// checkHome takes home.mu; so home.mu is never held while calling the
+// hub (SubscribeFunc, Close).
 func (s *server) watchHome(p *store.Principal, storeID int64) func() {
 	login := p.Login
 	h := &s.home
@@ -79,23 +84,42 @@ func (s *server) watchHome(p *store.Principal, storeID int64) func() {
 		h.users = map[string]*watchedUser{}
 	}
 	w := h.users[login]
-	if w == nil {
+	first := w == nil
+	if first {
 		w = &watchedUser{}
 		h.users[login] = w
-		// Subscribe before the first check: a move that commits after
-		// the check is notified, one before it is seen by it.
-		w.sub = s.events.SubscribeFunc(storeID, func(events.Change) { s.checkHome(login) })
 	}
 	w.refs++
 	h.mu.Unlock()
-	s.checkHome(login)
-	return func() {
+	if first {
+		// Subscribe before the first check: a move that commits after
+		// the check is notified, one before it is seen by it.
+		sub := s.events.SubscribeFunc(storeID, func(events.Change) { s.checkHome(login) })
 		h.mu.Lock()
-		defer h.mu.Unlock()
-		if w.refs--; w.refs == 0 {
-			w.sub.Close()
-			delete(h.users, login)
+		gone := w.gone
+		if !gone {
+			w.sub = sub
 		}
+		h.mu.Unlock()
+		if gone {
+			sub.Close()
+		}
+	}
+	s.checkHome(login)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			var sub *events.Subscription
+			if w.refs--; w.refs == 0 {
+				sub, w.gone = w.sub, true
+				delete(h.users, login)
+			}
+			h.mu.Unlock()
+			if sub != nil {
+				sub.Close()
+			}
+		})
 	}
 }
 

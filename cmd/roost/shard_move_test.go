@@ -129,6 +129,10 @@ func TestShardedStoreMove(t *testing.T) {
 	appendsBefore := len(appended)
 	mu.Unlock()
 
+	// An LMTP transaction the frontend routed to node-a (at RCPT) before
+	// the switch, whose DATA comes after it.
+	inflight := lmtpOpen(t, front.lmtp, "alice@example.test")
+
 	moveStart := time.Now()
 	out := adminCLI(t, bin, front.dir, "--json", "store", "move", "alice", "--to", "node-b")
 	var m moveView
@@ -176,6 +180,13 @@ func TestShardedStoreMove(t *testing.T) {
 	}
 	if !logHasSoon(front.proc.out, "logged in, proxied", "user=alice", "backend="+b.imap) {
 		t.Error("the frontend did not proxy alice to node-b after the move")
+	}
+
+	// The transaction in flight completes on node-a: the same store.
+	if l := inflight("<inflight@move.test>"); !strings.HasPrefix(l, "250") {
+		t.Errorf("the LMTP transaction in flight during the move: %q", l)
+	} else {
+		lmtpAcked["<inflight@move.test>"] = true
 	}
 
 	// Every acknowledged message exactly once.
@@ -668,6 +679,46 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// lmtpOpen starts an LMTP transaction to rcpt through addr up to the
+// recipient's reply; the function it returns sends the message with the
+// given Message-ID and returns the recipient's reply to DATA.
+func lmtpOpen(t *testing.T, addr, rcpt string) func(id string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(120 * time.Second))
+	r := bufio.NewReader(c)
+	step := func(send, want string) string {
+		t.Helper()
+		if send != "" {
+			fmt.Fprintf(c, "%s\r\n", send)
+		}
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("LMTP after %q: %v", send, err)
+			}
+			if len(l) < 4 || l[3] != '-' {
+				if !strings.HasPrefix(l, want) {
+					t.Fatalf("LMTP after %q: %q, want %s", send, l, want)
+				}
+				return l
+			}
+		}
+	}
+	step("", "220")
+	step("LHLO move.test", "250")
+	step("MAIL FROM:<dave@remote.test>", "250")
+	step("RCPT TO:<"+rcpt+">", "250")
+	return func(id string) string {
+		step("DATA", "354")
+		return step(fmt.Sprintf("From: dave@remote.test\r\nTo: %s\r\nSubject: in flight\r\nMessage-ID: %s\r\n\r\nrouted before the move, sent after it\r\n.", rcpt, id), "")
+	}
 }
 
 // tail is the end of a long log.

@@ -26,7 +26,7 @@ type clusterNode struct {
 	imap, lmtp, http, smtp string
 	proc                   *serverProc
 	dsn                    string // the database (TestSharded)
-	pop3                   string // TestSharded
+	pop3, sieve            string // TestSharded
 }
 
 // freeAddrOn returns a free TCP address on ip, with a port no other

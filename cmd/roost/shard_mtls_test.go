@@ -79,6 +79,15 @@ p.quit()
 	if !logHasSoon(a.proc.out, "proto=imap", "remote=127.0.0.1", "via=127.0.0.4", "user=alice") {
 		t.Errorf("node-a has no IMAP session of alice from the client via the frontend")
 	}
+	// ManageSieve: the frontend STARTTLSes with its certificate.
+	sieveThroughFrontend(t, front.sieve, "alice")
+	if !logHasSoon(a.proc.out, "proto=managesieve", "script stored", "remote=127.0.0.1", "via=127.0.0.4", "user=alice") {
+		t.Errorf("node-a stored no script of alice from the client via the frontend")
+	}
+
+	// CalDAV, JMAP and EventSource through the frontend, which sends
+	// them to the backends' HTTPS endpoints with its certificate.
+	shardHTTPThroughFrontend(t, a, b, front, "")
 
 	// LMTP straight to a backend without a certificate.
 	lc, err := net.DialTimeout("tcp", a.lmtp, 10*time.Second)

@@ -2,16 +2,24 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/roost-mail/roost/internal/testenv"
 )
@@ -30,6 +38,13 @@ const shardSecret = "sharded-test-secret-0123456789abcdef"
 // certificate to backends and backends require one on LMTP.
 func startShard(t *testing.T, bin string, ca ...*testenv.CA) []*clusterNode {
 	t.Helper()
+	return startShardConf(t, bin, nil, ca...)
+}
+
+// startShardConf is startShard with extra(role) appended to the
+// configuration of each node (role "backend" or "frontend").
+func startShardConf(t *testing.T, bin string, extra func(role string) string, ca ...*testenv.CA) []*clusterNode {
+	t.Helper()
 	dsn := testenv.NewPostgresDB(t)
 	s3 := testenv.StartS3(t)
 	bucket := s3.Bucket(t)
@@ -42,13 +57,14 @@ func startShard(t *testing.T, bin string, ca ...*testenv.CA) []*clusterNode {
 		name := fmt.Sprintf("node-%c", 'a'+i)
 		ip := fmt.Sprintf("127.0.0.%d", i+2)
 		n := &clusterNode{name: name, ip: ip, dir: filepath.Join(t.TempDir(), name),
-			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), pop3: freeAddrOn(t, ip)}
+			imap: freeAddrOn(t, ip), lmtp: freeAddrOn(t, ip), http: freeAddrOn(t, ip), pop3: freeAddrOn(t, ip),
+			sieve: freeAddrOn(t, ip)}
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		n.cfg = filepath.Join(n.dir, "roost.toml")
 		var off strings.Builder
-		for _, k := range []string{"imaps", "pop3s", "submission", "submissions", "https", "managesieve"} {
+		for _, k := range []string{"imaps", "pop3s", "submission", "submissions", "https"} {
 			fmt.Fprintf(&off, "%s_listen = \"off\"\n", k)
 		}
 		conf := off.String() + fmt.Sprintf(`data_dir = %[1]q
@@ -63,6 +79,7 @@ http_listen = %[6]q
 node_roles = [%[7]q]
 shard_secret_file = %[8]q
 pop3_listen = %[13]q
+managesieve_listen = %[14]q
 blob_store = "s3"
 s3_endpoint = %[9]q
 s3_bucket = %[10]q
@@ -70,16 +87,22 @@ s3_prefix = "blobs/"
 s3_access_key = %[11]q
 s3_secret_key = %[12]q
 s3_tls = false
-`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3)
+`, n.dir, dsn, name, n.imap, n.lmtp, n.http, role, secret, s3.Endpoint, bucket, s3.AccessKey, s3.SecretKey, n.pop3, n.sieve)
 		if len(ca) > 0 {
 			leaf := ca[0].Issue(name, ip)
 			conf = strings.Replace(conf, fmt.Sprintf("shard_secret_file = %q\n", secret), "", 1)
 			conf += fmt.Sprintf("ssl_certificate_file = %q\nssl_private_key_file = %q\nssl_ca_file = %q\n", leaf.CertFile, leaf.KeyFile, ca[0].File)
+			// Frontends send HTTP to the backends' HTTPS endpoint, with
+			// their client certificate.
+			conf = strings.Replace(conf, "https_listen = \"off\"\n", fmt.Sprintf("https_listen = %q\n", freeAddrOn(t, ip)), 1)
 			if role == "frontend" {
 				conf += fmt.Sprintf("ssl_client_certificate_file = %q\nssl_client_key_file = %q\n", leaf.CertFile, leaf.KeyFile)
 			} else {
 				conf += "lmtp_require_client_certificate = true\n"
 			}
+		}
+		if extra != nil {
+			conf += extra(role)
 		}
 		if err := os.WriteFile(n.cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
@@ -281,6 +304,19 @@ p.quit()
 		t.Errorf("node-a has no POP3 session of alice from the client via the frontend")
 	}
 
+	// ManageSieve through the frontend: bob stores and activates a script,
+	// his backend doing the work under the client's address.
+	sieveThroughFrontend(t, front.sieve, "bob")
+	if !logHasSoon(b.proc.out, "proto=managesieve", "script stored", "remote=127.0.0.1", "via=127.0.0.4", "user=bob") {
+		t.Errorf("node-b stored no script of bob from the client via the frontend")
+	}
+	if !logHasSoon(front.proc.out, "proto=managesieve", "logged in, proxied", "user=bob", "backend="+b.sieve) {
+		t.Errorf("the frontend's log has no proxied ManageSieve login of bob to %s", b.sieve)
+	}
+
+	// CalDAV, JMAP and EventSource through the frontend.
+	shardHTTPThroughFrontend(t, a, b, front, shardSecret)
+
 	// The proxy identity straight to a backend, from an address that is
 	// no frontend's, with the right secret: refused.
 	c := imapDial(t, a.imap)
@@ -355,5 +391,269 @@ func setHome(t *testing.T, n *clusterNode, home string, users ...string) {
 		if _, err := db.Exec(`UPDATE users SET home_node = $1 WHERE login = $2`, home, u); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// sieveThroughFrontend logs in to the ManageSieve server at addr as user
+// (password secret-pw), stores and activates a script and lists it.
+func sieveThroughFrontend(t *testing.T, addr, user string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	answer := func(send string) []string {
+		t.Helper()
+		if send != "" {
+			fmt.Fprintf(c, "%s\r\n", send)
+		}
+		var lines []string
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("ManageSieve after %q: %v (%q)", send, err, lines)
+			}
+			l = strings.TrimRight(l, "\r\n")
+			if strings.HasPrefix(l, "NO") || strings.HasPrefix(l, "BYE") {
+				t.Fatalf("ManageSieve after %q: %q", send, l)
+			}
+			if strings.HasPrefix(l, "OK") {
+				return lines
+			}
+			lines = append(lines, l)
+		}
+	}
+	answer("")
+	answer(`AUTHENTICATE "PLAIN" "` + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00secret-pw")) + `"`)
+	script := "require \"fileinto\";\r\nkeep;\r\n"
+	answer(fmt.Sprintf("PUTSCRIPT \"filter\" {%d+}\r\n%s", len(script), script))
+	answer(`SETACTIVE "filter"`)
+	if l := answer("LISTSCRIPTS"); len(l) != 1 || l[0] != `"filter" ACTIVE` {
+		t.Errorf("LISTSCRIPTS through the frontend: %q", l)
+	}
+	if caps := strings.Join(answer("CAPABILITY"), "\n"); !strings.Contains(caps, `"OWNER" "`+user+`"`) {
+		t.Errorf("CAPABILITY through the frontend: %s", caps)
+	}
+	answer("LOGOUT")
+}
+
+// shardHTTPThroughFrontend: HTTP for users on backends, through the
+// frontend (docs/cluster.md, "HTTP on a frontend"):
+//
+//   - Python's caldav (python3-caldav) as bob makes a calendar and an
+//     event through the frontend; bob's backend serves every request,
+//     logging the client's address via the frontend;
+//   - a JMAP request as alice is answered by her backend, and an
+//     EventSource opened through the frontend streams a state change
+//     when mail is delivered to her backend;
+//   - a wrong password is answered 401 by the frontend, and a client
+//     naming a user in the proxy headers on a backend is refused.
+func shardHTTPThroughFrontend(t *testing.T, a, b, front *clusterNode, secret string) {
+	t.Helper()
+	// CalDAV as bob (node-b).
+	py := `
+import caldav, sys, json
+c = caldav.DAVClient(url=sys.argv[1], username=sys.argv[2], password="secret-pw")
+p = c.principal()
+cal = p.make_calendar(name="Through the frontend", cal_id="front")
+cal.save_event("""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:front-1@example.test
+DTSTAMP:20260101T000000Z
+DTSTART:20260110T100000Z
+DTEND:20260110T110000Z
+SUMMARY:Proxied
+END:VEVENT
+END:VCALENDAR
+""")
+evs = [e.vobject_instance.vevent.summary.value for e in cal.events()]
+print(json.dumps({"principal": str(p.url), "calendars": sorted(str(x.url) for x in p.calendars()), "events": evs}))
+`
+	out, err := exec.Command("/usr/bin/python3", "-c", py, "http://"+front.http+"/dav/", "bob").CombinedOutput()
+	if err != nil {
+		t.Fatalf("caldav through the frontend: %v\n%s", err, out)
+	}
+	var got struct {
+		Principal string   `json:"principal"`
+		Calendars []string `json:"calendars"`
+		Events    []string `json:"events"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("caldav through the frontend: %v: %s", err, out)
+	}
+	if !strings.HasPrefix(got.Principal, "http://"+front.http+"/dav/principals/bob") ||
+		!slices.ContainsFunc(got.Calendars, func(u string) bool { return strings.HasSuffix(u, "/dav/calendars/bob/front/") }) ||
+		!slices.Equal(got.Events, []string{"Proxied"}) {
+		t.Errorf("caldav through the frontend: %+v", got)
+	}
+	for _, m := range []string{"PROPFIND", "MKCALENDAR", "PUT", "REPORT"} {
+		if !logHasSoon(b.proc.out, "proxied request", "method="+m, "user=bob", "remote=127.0.0.1", "via=127.0.0.4") {
+			t.Errorf("node-b logged no proxied %s of bob from the client via the frontend", m)
+		}
+	}
+	if strings.Contains(a.proc.out.String(), "user=bob") {
+		t.Errorf("node-a served bob")
+	}
+
+	// JMAP as alice (node-a).
+	hc := &http.Client{Timeout: 30 * time.Second}
+	jmapReq := func(method, path, body, user, pw string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+front.http+path, strings.NewReader(body))
+		req.SetBasicAuth(user, pw)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s through the frontend: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, body := jmapReq("GET", "/jmap/session", "", "alice", "secret-pw")
+	var sess struct {
+		APIURL         string            `json:"apiUrl"`
+		EventSourceURL string            `json:"eventSourceUrl"`
+		Primary        map[string]string `json:"primaryAccounts"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(body, &sess) != nil || !strings.HasPrefix(sess.APIURL, "http://"+front.http+"/") {
+		t.Fatalf("JMAP session through the frontend: %d %s", resp.StatusCode, body)
+	}
+	acct := sess.Primary["urn:ietf:params:jmap:mail"]
+	resp, body = jmapReq("POST", "/jmap/api/", `{"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"],
+		"methodCalls":[["Mailbox/get",{"accountId":"`+acct+`","properties":["name","totalEmails"]},"0"]]}`, "alice", "secret-pw")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"Inbox"`) {
+		t.Errorf("JMAP Mailbox/get through the frontend: %d %s", resp.StatusCode, body)
+	}
+	if !logHasSoon(a.proc.out, "proxied request", "method=POST", "path=/jmap/api/", "user=alice", "remote=127.0.0.1", "via=127.0.0.4") {
+		t.Errorf("node-a logged no proxied JMAP request of alice from the client via the frontend")
+	}
+	if resp, _ := jmapReq("POST", "/jmap/api/", `{}`, "alice", "wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("JMAP with a wrong password through the frontend: %d", resp.StatusCode)
+	}
+
+	// The web client: signed in on the frontend (a session every node
+	// knows), its API calls are served by alice's backend.
+	form := url.Values{"login": {"alice"}, "password": {"secret-pw"}}
+	req, _ := http.NewRequest("POST", "http://"+front.http+"/web/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+front.http)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		cookie = c
+	}
+	if resp.StatusCode != http.StatusNoContent || cookie == nil {
+		t.Fatalf("web sign-in on the frontend: %d %v", resp.StatusCode, resp.Cookies())
+	}
+	req, _ = http.NewRequest("GET", "http://"+front.http+"/web/api/me", nil)
+	req.AddCookie(cookie)
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"login":"alice"`) {
+		t.Errorf("the web client's /web/api/me through the frontend: %d %s", resp.StatusCode, body)
+	}
+	if !logHasSoon(a.proc.out, "proxied request", "path=/web/api/me", "user=alice", "remote=127.0.0.1", "via=127.0.0.4") {
+		t.Errorf("node-a logged no proxied web client request of alice")
+	}
+
+	// EventSource through the frontend: a delivery on node-a is pushed.
+	esURL := strings.NewReplacer("{types}", "*", "{closeafter}", "no", "{ping}", "0").Replace(sess.EventSourceURL)
+	req, _ = http.NewRequest("GET", esURL, nil)
+	req.SetBasicAuth("alice", "secret-pw")
+	req.Header.Set("Accept", "text/event-stream")
+	es, err := (&http.Client{}).Do(req)
+	if err != nil {
+		t.Fatalf("EventSource through the frontend: %v", err)
+	}
+	defer es.Body.Close()
+	if es.StatusCode != 200 || !strings.HasPrefix(es.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("EventSource through the frontend: %d %s", es.StatusCode, es.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(es.Body)
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "data:") {
+				events <- l
+			}
+		}
+		close(events)
+	}()
+	// The stream is open on node-a when it has logged it: then deliver.
+	if !logHasSoon(a.proc.out, "proxied request", "path=/jmap/eventsource/", "user=alice") {
+		t.Fatalf("node-a logged no proxied EventSource of alice")
+	}
+	lmtpDeliver(t, front.lmtp, "dave@remote.test", "alice@example.test", "Subject: pushed\r\n\r\nhello\r\n")
+	timeout := time.After(30 * time.Second)
+	for pushed := false; !pushed; {
+		select {
+		case l, ok := <-events:
+			if !ok {
+				t.Fatalf("the EventSource through the frontend ended without a push")
+			}
+			pushed = strings.Contains(l, `"Email"`)
+		case <-timeout:
+			t.Fatalf("no Email state change pushed through the frontend within 30 s")
+		}
+	}
+
+	// JMAP over WebSocket (RFC 8887) through the frontend: a request,
+	// then push of a delivery to node-a.
+	wctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(wctx, "ws://"+front.http+"/jmap/ws", &websocket.DialOptions{Subprotocols: []string{"jmap"},
+		HTTPHeader: http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:secret-pw"))}}})
+	if err != nil {
+		t.Fatalf("JMAP WebSocket through the frontend: %v", err)
+	}
+	defer ws.CloseNow()
+	wsRead := func(want string) {
+		t.Helper()
+		for {
+			_, m, err := ws.Read(wctx)
+			if err != nil {
+				t.Fatalf("JMAP WebSocket through the frontend: waiting for %s: %v", want, err)
+			}
+			if strings.Contains(string(m), want) {
+				return
+			}
+		}
+	}
+	ws.Write(wctx, websocket.MessageText, []byte(`{"@type":"Request","using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"through":"frontend"},"e1"]]}`))
+	wsRead(`"through":"frontend"`)
+	ws.Write(wctx, websocket.MessageText, []byte(`{"@type":"WebSocketPushEnable"}`))
+	// Messages are handled in order: once this echo is answered, push is on.
+	ws.Write(wctx, websocket.MessageText, []byte(`{"@type":"Request","using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"push":"on"},"e2"]]}`))
+	wsRead(`"push":"on"`)
+	lmtpDeliver(t, front.lmtp, "dave@remote.test", "alice@example.test", "Subject: pushed again\r\n\r\nhello\r\n")
+	wsRead(`"StateChange"`)
+	if !logHasSoon(a.proc.out, "proxied request", "path=/jmap/ws", "user=alice", "remote=127.0.0.1", "via=127.0.0.4") {
+		t.Errorf("node-a logged no proxied WebSocket of alice")
+	}
+
+	// The proxy headers from a client straight to a backend: refused.
+	req, _ = http.NewRequest("PROPFIND", "http://"+a.http+"/dav/", nil)
+	req.Header.Set("X-Roost-Proxy-User", "alice")
+	req.Header.Set("X-Roost-Proxy-Secret", secret)
+	req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("proxy headers from a non-frontend: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
 	}
 }

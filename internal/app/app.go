@@ -447,7 +447,13 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("https_listen: %w", err)
 			}
-			s.serve(ln, tlsConf, h, "https", addr)
+			conf := tlsConf
+			if cfg.IsBackend() && s.shard.cas != nil {
+				// A frontend's client certificate is its proxy identity
+				// (shardhttp.go); browsers are not required to have one.
+				conf = requestClientCerts(conf)
+			}
+			s.serve(ln, conf, h, "https", addr)
 		}
 	}
 	return openAdminSocket()
@@ -683,7 +689,7 @@ func (s *server) httpHandler(cfg *config.Config, authn *directory.Authenticator,
 			fmt.Fprintf(w, "Roost %s is running.\nCalDAV and CardDAV: /dav/ (clients find it through /.well-known/caldav and /.well-known/carddav).\nThe web client is not built into this binary.\n", s.o.Version)
 		})
 	}
-	return mux
+	return s.shardHTTP(cfg, authn, mux) // shardhttp.go
 }
 
 // purgeJob removes soft-deleted data older than softdelete_lifetime once

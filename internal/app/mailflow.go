@@ -64,12 +64,14 @@ func sieveLimits(cfg *config.Config) mail.SieveOptions {
 
 // listenManageSieve opens the ManageSieve listener (RFC 5804).
 func (s *server) listenManageSieve(cfg *config.Config, tlsConf *tls.Config, authn *directory.Authenticator) error {
-	srv := sieveserver.New(sieveserver.Options{Store: s.db, Scripts: &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)},
+	o := sieveserver.Options{Store: s.db, Scripts: &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)},
 		Logger: s.log, TLS: tlsConf, Hostname: cfg.Hostname(), AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 		MaxConnectionsPerIP: cfg.MaxConnectionsPerIP,
 		Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 			return authn.Authenticate(directory.WithAuthInfo(ctx, "managesieve", ""), login, pw, remote, "")
-		}, VerifyToken: saslBearer(cfg, authn, "sieve"), GSSAPI: saslGSSAPI(authn, "sieve")})
+		}, VerifyToken: saslBearer(cfg, authn, "sieve"), GSSAPI: saslGSSAPI(authn, "sieve")}
+	s.shardSieve(cfg, &o) // shard.go
+	srv := sieveserver.New(o)
 	return s.serveTCP(cfg.Listener("managesieve"), "managesieve", srv, false, srv.Serve)
 }
 

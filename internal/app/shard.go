@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
+	"github.com/roost-mail/roost/internal/sieveserver"
 	"github.com/roost-mail/roost/internal/smtpserver"
 	"net"
 	"os"
@@ -87,7 +88,8 @@ func (s *server) loadShard(cfg *config.Config) error {
 }
 
 // shardProtocols are the listeners a backend registers as endpoints.
-var shardProtocols = []string{"imap", "pop3", "lmtp", "http", "managesieve"}
+// ("https" is where frontends send HTTP under mutual TLS, shardhttp.go).
+var shardProtocols = []string{"imap", "pop3", "lmtp", "http", "https", "managesieve"}
 
 // endpoints are the proxy targets this node registers: its plain-text
 // listeners, with an unspecified host replaced by node_address.
@@ -97,7 +99,11 @@ func endpoints(cfg *config.Config) map[string]string {
 	}
 	m := map[string]string{}
 	for _, p := range shardProtocols {
-		if !cfg.HasRole(p) {
+		role := p
+		if p == "https" {
+			role = "http"
+		}
+		if !cfg.HasRole(role) {
 			continue
 		}
 		addr := cfg.Listener(p)
@@ -303,6 +309,33 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 	}
 	if cfg.IsBackend() {
 		o.ProxyLogin = s.proxyLogin("pop3")
+		o.ProxyPeer = s.isFrontendIP
+		if s.shard.cas != nil {
+			o.ProxyClientCAs, o.TLS = s.shard.cas, requestClientCerts(o.TLS)
+		}
+	}
+}
+
+// shardSieve is shardIMAP for ManageSieve. The feature checked for a
+// proxied login is none, as for a direct ManageSieve login.
+func (s *server) shardSieve(cfg *config.Config, o *sieveserver.Options) {
+	if len(cfg.NodeRoles) == 0 {
+		return
+	}
+	o.ProxySecret = s.shard.secret
+	if cfg.IsFrontend() {
+		d := proxyDialer(cfg)
+		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+		o.Route = func(ctx context.Context, p *store.Principal) (string, error) {
+			return s.homeEndpoint(ctx, p, "managesieve")
+		}
+		o.ProxyTLS = s.shard.client
+	}
+	if cfg.IsBackend() {
+		login := s.proxyLogin("")
+		o.ProxyLogin = func(ctx context.Context, user string, frontend, remote net.Addr) (*store.Principal, error) {
+			return login(directory.WithAuthInfo(ctx, "managesieve", ""), user, frontend, remote)
+		}
 		o.ProxyPeer = s.isFrontendIP
 		if s.shard.cas != nil {
 			o.ProxyClientCAs, o.TLS = s.shard.cas, requestClientCerts(o.TLS)

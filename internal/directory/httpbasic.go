@@ -75,6 +75,9 @@ func (b *BasicAuth) Check(w http.ResponseWriter, r *http.Request) (*store.Princi
 		}
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 	}
+	if p := proxiedPrincipal(r.Context()); p != nil {
+		return p, true
+	}
 	if tok, ok := negotiateToken(r); ok && b.Negotiate != nil {
 		return b.checkNegotiate(w, r, tok, challenge)
 	}
@@ -241,4 +244,21 @@ func RemoteAddr(r *http.Request) net.Addr {
 		return ap
 	}
 	return tcpAddr(r.RemoteAddr)
+}
+
+type proxiedKey struct{}
+
+// WithProxiedPrincipal marks a request's context as authenticated as p by
+// a frontend of the sharded mode whose proxy identity the backend has
+// verified (ProxyLogin admitted p): BasicAuth.Check then returns p
+// without looking at the request's credentials, which the frontend
+// checked. Only the app's backend handler sets it; nothing a client
+// sends can.
+func WithProxiedPrincipal(ctx context.Context, p *store.Principal) context.Context {
+	return context.WithValue(ctx, proxiedKey{}, p)
+}
+
+func proxiedPrincipal(ctx context.Context) *store.Principal {
+	p, _ := ctx.Value(proxiedKey{}).(*store.Principal)
+	return p
 }

@@ -596,7 +596,11 @@ func (a *Authenticator) ProxyLogin(ctx context.Context, login string, remote net
 	if err := a.checkBan(ctx, ip, login, feature, "proxied login"); err != nil {
 		return nil, err
 	}
-	return a.admit(WithAuthInfo(ctx, feature, "proxy"), login, "", ip, feature, true)
+	proto := feature // the protocol in the audit: the caller's, else the feature
+	if info, ok := ctx.Value(authInfoKey{}).(authInfo); ok && info.proto != "" {
+		proto = info.proto
+	}
+	return a.admit(WithAuthInfo(ctx, proto, "proxy"), login, "", ip, feature, true)
 }
 
 // checkBan refuses, with ErrThrottled, a sign-in of login from ip that

@@ -74,6 +74,9 @@ func (a *sharedAccount) capabilities(s *Server) map[string]any {
 			"mayCreateCalendar":        false,
 		}
 	}
+	if a.has(store.FolderTasks) {
+		caps[CapTasks] = tasksAccountCapability(false)
+	}
 	if a.has(store.FolderContacts) {
 		caps[CapContacts] = map[string]any{"maxAddressBooksPerCard": 1, "mayCreateAddressBook": false}
 	}

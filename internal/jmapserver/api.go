@@ -25,7 +25,7 @@ type method struct {
 // methods is the dispatch table: the core and mail methods below, the
 // extensions (extensions.go) and calendars and contacts (calendar.go).
 // It is never written after initialisation.
-var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, principalMethods, shareMethods, mdnMethods, calNotifyMethods)
+var methods = joinMethods(coreMethods, extensionMethods, groupwareMethods, principalMethods, shareMethods, mdnMethods, calNotifyMethods, taskMethods)
 
 var coreMethods = map[string]method{
 	"Core/echo":           {jmap.CapCore, echo},
@@ -45,7 +45,7 @@ var coreMethods = map[string]method{
 }
 
 var knownCapabilities = slices.Concat([]string{jmap.CapCore, jmap.CapMail, CapSubmission},
-	extensionCapabilities, groupwareCaps, []string{CapPrincipals, CapPrincipalOwner, CapMDN})
+	extensionCapabilities, groupwareCaps, []string{CapTasks, CapPrincipals, CapPrincipalOwner, CapMDN})
 
 // joinMethods merges method tables; a name in two tables is a
 // programming error.

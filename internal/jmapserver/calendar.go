@@ -37,7 +37,7 @@ var groupwareMethods = map[string]method{
 
 var groupwareCaps = []string{CapCalendars, CapContacts}
 
-var groupwarePushTypes = []string{"Calendar", "CalendarEvent", "AddressBook", "ContactCard"}
+var groupwarePushTypes = []string{"Calendar", "CalendarEvent", "AddressBook", "ContactCard", "TaskList", "Task"}
 
 // groupwareCapabilities adds the calendars and contacts capabilities to
 // the session resource.
@@ -57,6 +57,9 @@ func (s *Server) groupwareCapabilities(caps, accountCaps map[string]any, primary
 		"mayCreateAddressBook":   true,
 	}
 	primary[CapCalendars] = acct
+	caps[CapTasks] = map[string]any{}
+	accountCaps[CapTasks] = tasksAccountCapability(true)
+	primary[CapTasks] = acct
 	primary[CapContacts] = acct
 }
 
@@ -141,7 +144,7 @@ func (c *call) calendarObject(f *store.Folder, props []string) (map[string]any, 
 }
 
 // folderGet is /get of calendars or address books.
-func (c *call) folderGet(raw json.RawMessage, calendars bool, kind byte, known []string,
+func (c *call) folderGet(raw json.RawMessage, coll *collection, known []string,
 	object func(*store.Folder, []string) (map[string]any, error)) (any, error) {
 	var a getArgs
 	if err := parseArgs(raw, &a); err != nil {
@@ -154,7 +157,7 @@ func (c *call) folderGet(raw json.RawMessage, calendars bool, kind byte, known [
 	if err != nil {
 		return nil, err
 	}
-	folders, err := c.groupwareFolders(st, calendars)
+	folders, err := c.foldersOf(st, coll.is)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +170,7 @@ func (c *call) folderGet(raw json.RawMessage, calendars bool, kind byte, known [
 	if a.IDs != nil {
 		want = nil
 		for _, id := range *a.IDs {
-			i := slices.IndexFunc(folders, func(f *store.Folder) bool { return jmap.FormatID(kind, f.ID) == id })
+			i := slices.IndexFunc(folders, func(f *store.Folder) bool { return jmap.FormatID(coll.kind, f.ID) == id })
 			if i < 0 {
 				res.NotFound = append(res.NotFound, id)
 				continue
@@ -186,7 +189,7 @@ func (c *call) folderGet(raw json.RawMessage, calendars bool, kind byte, known [
 }
 
 func calendarGet(c *call, raw json.RawMessage) (any, error) {
-	return c.folderGet(raw, true, 'C', calendarProperties, c.calendarObject)
+	return c.folderGet(raw, &calendarCollection, calendarProperties, c.calendarObject)
 }
 
 func calendarChanges(c *call, raw json.RawMessage) (any, error) {
@@ -206,6 +209,7 @@ type groupwareSetArgs struct {
 	// Calendar/set, AddressBook/set
 	OnDestroyRemoveEvents   bool `json:"onDestroyRemoveEvents"`
 	OnDestroyRemoveContents bool `json:"onDestroyRemoveContents"`
+	OnDestroyRemoveTasks    bool `json:"onDestroyRemoveTasks"` // TaskList/set
 	// CalendarEvent/set: send iTIP to the participants (the draft's
 	// default is false).
 	SendSchedulingMessages bool `json:"sendSchedulingMessages"`
@@ -215,10 +219,31 @@ func (g *groupwareSetArgs) core() *setArgs {
 	return &setArgs{AccountID: g.AccountID, IfInState: g.IfInState, Create: g.Create, Update: g.Update, Destroy: g.Destroy}
 }
 
-// folderSet is /set of calendars or address books: create, rename,
-// description/color, destroy (with or without its contents).
-func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasContents string,
+// collection is what folderGet and folderSet need to know of a kind of
+// groupware folder: calendars, task lists or address books.
+type collection struct {
+	kind        byte // id prefix
+	typ         store.FolderType
+	is          func(*store.Folder) bool
+	descKey     string // the DAV property holding the description
+	color       bool   // has a color
+	share       shareKind
+	hasContents string // SetError type of destroying a non-empty one
+	role        bool   // has the server-set role property (task lists)
+}
+
+var (
+	calendarCollection = collection{kind: 'C', typ: store.FolderCalendar, is: isCalendarFolder, descKey: propCalDesc,
+		color: true, share: shareCalendar, hasContents: "calendarHasEvent"}
+	addressBookCollection = collection{kind: 'B', typ: store.FolderContacts, is: isAddressBookFolder, descKey: propAbDesc,
+		share: shareAddressBook, hasContents: "addressBookHasContents"}
+)
+
+// folderSet is /set of calendars, task lists or address books: create,
+// rename, description/color, destroy (with or without its contents).
+func (c *call) folderSet(raw json.RawMessage, coll *collection,
 	object func(*store.Folder, []string) (map[string]any, error)) (any, error) {
+	kind := coll.kind
 	var ga groupwareSetArgs
 	if err := parseArgs(raw, &ga); err != nil {
 		return nil, err
@@ -228,25 +253,14 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 	if err != nil {
 		return nil, err
 	}
-	typ, descKey := store.FolderContacts, propAbDesc
-	if calendars {
-		typ, descKey = store.FolderCalendar, propCalDesc
-	}
-	isKind := isAddressBookFolder
-	if calendars {
-		isKind = isCalendarFolder
-	}
+	typ, descKey, isKind := coll.typ, coll.descKey, coll.is
 	// apply sets the writable properties of a folder.
 	apply := func(f *store.Folder, m map[string]any) (*store.Folder, error) {
 		props := map[string]*string{}
 		for _, k := range sortedKeys(m) {
 			v := m[k]
 			if isShareWithKey(k) {
-				sk := shareAddressBook
-				if calendars {
-					sk = shareCalendar
-				}
-				if err := c.setShareWith(f, sk, k, v); err != nil {
+				if err := c.setShareWith(f, coll.share, k, v); err != nil {
 					return nil, err
 				}
 				continue
@@ -267,7 +281,7 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 			case "description", "color":
 				key := descKey
 				if k == "color" {
-					if !calendars {
+					if !coll.color {
 						return nil, invalidProps("unknown property", k)
 					}
 					key = propCalColor
@@ -294,6 +308,15 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 			case "isSubscribed", "isVisible":
 				if v != true {
 					return nil, invalidProps("a user's own collections are always subscribed and visible", k)
+				}
+			case "role":
+				if !coll.role {
+					return nil, invalidProps("unknown property", k)
+				}
+				if cur, err := object(f, []string{k}); err != nil {
+					return nil, err
+				} else if fmt.Sprint(cur[k]) != fmt.Sprint(v) {
+					return nil, invalidProps("cannot be set", k)
 				}
 			case "id", "myRights", "isDefault", "includeInAvailability", "defaultAlertsWithTime",
 				"defaultAlertsWithoutTime", "timeZone":
@@ -371,8 +394,8 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 			return fmt.Errorf("objects of folder %d: %w", f.ID, err)
 		}
 		if len(items) > 0 {
-			if !ga.OnDestroyRemoveEvents && !ga.OnDestroyRemoveContents {
-				return &jmap.SetError{Type: hasContents}
+			if !ga.OnDestroyRemoveEvents && !ga.OnDestroyRemoveContents && !ga.OnDestroyRemoveTasks {
+				return &jmap.SetError{Type: coll.hasContents}
 			}
 			// Delete the objects first, so that /changes of their type
 			// reports them destroyed.
@@ -393,7 +416,7 @@ func (c *call) folderSet(raw json.RawMessage, calendars bool, kind byte, hasCont
 }
 
 func calendarSet(c *call, raw json.RawMessage) (any, error) {
-	return c.folderSet(raw, true, 'C', "calendarHasEvent", c.calendarObject)
+	return c.folderSet(raw, &calendarCollection, c.calendarObject)
 }
 
 // participantIdentityGet lists the user's calendar addresses (the

@@ -55,6 +55,13 @@ func FuzzGroupwareAPI(f *testing.F) {
 	} {
 		f.Add([]byte(`{"using":` + gwUsing + `,"methodCalls":` + calls + `}`))
 	}
+	tl := fmt.Sprintf("L%d", testenv.Folder(f, ctx, s.DB, "alice", store.SpecialTasks).ID)
+	for _, calls := range []string{
+		`[["Task/set",{"accountId":"` + acct + `","create":{"t":{"taskListId":"` + tl + `","title":"T","due":"2026-01-01T10:00:00","timeZone":"Europe/Paris","progress":"completed","priority":1}}},"s"],["Task/query",{"accountId":"` + acct + `","filter":{"operator":"NOT","conditions":[{"progress":"completed"}]},"sort":[{"property":"due"}]},"q"],["Task/get",{"accountId":"` + acct + `","#ids":{"resultOf":"q","name":"Task/query","path":"/ids"},"properties":["utcDue","title"]},"g"]]`,
+		`[["TaskList/set",{"accountId":"` + acct + `","create":{"n":{"name":"N","color":"red"}},"destroy":["` + tl + `"],"onDestroyRemoveTasks":true},"s"],["Task/changes",{"accountId":"` + acct + `","sinceState":"0"},"c"],["Task/queryChanges",{"accountId":"` + acct + `","sinceQueryState":"0"},"qc"]]`,
+	} {
+		f.Add([]byte(`{"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:tasks"],"methodCalls":` + calls + `}`))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/jmap/api/", strings.NewReader(string(body)))
 		req.SetBasicAuth("alice", password("alice"))

@@ -121,17 +121,21 @@ func isRecurrenceStamp(s string) bool {
 // calendars (calendar and task folders, not the schedule inbox) or
 // address books.
 func (c *call) groupwareFolders(st *store.Store, calendars bool) ([]*store.Folder, error) {
+	if calendars {
+		return c.foldersOf(st, isCalendarFolder)
+	}
+	return c.foldersOf(st, isAddressBookFolder)
+}
+
+// foldersOf lists the account's folders for which is holds.
+func (c *call) foldersOf(st *store.Store, is func(*store.Folder) bool) ([]*store.Folder, error) {
 	fs, err := c.s.o.Store.ListFolders(c.ctx, st.ID)
 	if err != nil {
 		return nil, fmt.Errorf("folders of store %d: %w", st.ID, err)
 	}
 	var out []*store.Folder
 	for _, f := range fs {
-		if f.Deleted || groupware.IsScheduleInbox(f) {
-			continue
-		}
-		if calendars && (f.Type == store.FolderCalendar || f.Type == store.FolderTasks) ||
-			!calendars && f.Type == store.FolderContacts {
+		if is(f) {
 			out = append(out, f)
 		}
 	}
@@ -140,6 +144,12 @@ func (c *call) groupwareFolders(st *store.Store, calendars bool) ([]*store.Folde
 
 func isCalendarFolder(f *store.Folder) bool {
 	return f != nil && !f.Deleted && (f.Type == store.FolderCalendar || f.Type == store.FolderTasks) && !groupware.IsScheduleInbox(f)
+}
+
+// isTaskListFolder: a task list is a tasks folder (CalDAV serves it as a
+// calendar collection of VTODOs).
+func isTaskListFolder(f *store.Folder) bool {
+	return f != nil && !f.Deleted && f.Type == store.FolderTasks && !groupware.IsScheduleInbox(f)
 }
 
 func isAddressBookFolder(f *store.Folder) bool {

@@ -67,7 +67,7 @@ func (c *call) addressBookObject(f *store.Folder, props []string) (map[string]an
 }
 
 func addressBookGet(c *call, raw json.RawMessage) (any, error) {
-	return c.folderGet(raw, false, 'B', addressBookProperties, c.addressBookObject)
+	return c.folderGet(raw, &addressBookCollection, addressBookProperties, c.addressBookObject)
 }
 
 func addressBookChanges(c *call, raw json.RawMessage) (any, error) {
@@ -75,7 +75,7 @@ func addressBookChanges(c *call, raw json.RawMessage) (any, error) {
 }
 
 func addressBookSet(c *call, raw json.RawMessage) (any, error) {
-	return c.folderSet(raw, false, 'B', "addressBookHasContents", c.addressBookObject)
+	return c.folderSet(raw, &addressBookCollection, c.addressBookObject)
 }
 
 // card is a stored vCard with its JSContact form.

@@ -33,7 +33,15 @@ func VerifyClientCert(c net.Conn, roots *x509.CertPool) (string, error) {
 	if !ok {
 		return "", ErrNoClientCert
 	}
-	cs := tc.ConnectionState()
+	return VerifyClientState(tc.ConnectionState(), roots)
+}
+
+// VerifyClientState is VerifyClientCert on a connection's TLS state (an
+// HTTP request's r.TLS).
+func VerifyClientState(cs tls.ConnectionState, roots *x509.CertPool) (string, error) {
+	if roots == nil {
+		return "", errors.New("no certificate authority configured")
+	}
 	if !cs.HandshakeComplete || len(cs.PeerCertificates) == 0 {
 		return "", ErrNoClientCert
 	}

@@ -59,13 +59,17 @@ func undouble(w string) string {
 	return w
 }
 
+// cistemDigraphs marks CISTEM's digraphs with one byte each. A Replacer
+// is immutable and safe for concurrent use; building it per word took a
+// fifth of an indexing node's CPU (docs/benchmarks.md, proxy overhead).
+var cistemDigraphs = strings.NewReplacer("sch", "$", "ei", "%", "ie", "&")
+
 // stemDE is CISTEM on a lower-case, accent-folded word.
 func stemDE(w string) string {
 	if len(w) <= 3 {
 		return w
 	}
-	r := strings.NewReplacer("sch", "$", "ei", "%", "ie", "&")
-	w = r.Replace(w)
+	w = cistemDigraphs.Replace(w)
 	var b strings.Builder
 	for i := 0; i < len(w); i++ {
 		if i > 0 && w[i] == w[i-1] && w[i] != '*' {

@@ -86,6 +86,8 @@ func FuzzSession(f *testing.F) {
 		f.Add([]byte(login + s))
 	}
 	f.Add([]byte(login + "PUTSCRIPT \"a\" \"keep;\"\r\nSETACTIVE \"a\"\r\nDELETESCRIPT \"a\"\r\nRENAMESCRIPT \"a\" \"b\"\r\nLISTSCRIPTS\r\nGETSCRIPT \"b\"\r\nUNAUTHENTICATE\r\nLOGOUT\r\n"))
+	f.Add([]byte("XCLIENT ADDR=198.51.100.7 PORT=4000\r\nAUTHENTICATE \"PLAIN\" \"YWxpY2UAQHJvb3N0LXByb3h5AGEtc2hhcmQtc2VjcmV0LW9mLWF0LWxlYXN0LTMyLWNoYXJhY3RlcnM=\"\r\nLISTSCRIPTS\r\n"))
+	f.Add([]byte("XCLIENT \"ADDR=::1\" {4+}\r\nPORT\r\nAUTHENTICATE \"PLAIN\" \"YWxpY2UAQHJvb3N0LXByb3h5AGd1ZXNz\"\r\n"))
 	f.Add([]byte("AUTHENTICATE \"LOGIN\"\r\n\"YWxpY2U=\"\r\n{20+}\r\nc2VjcmV0LWFsaWNl\r\n"))
 	f.Add([]byte("AUTHENTICATE \"OAUTHBEARER\" \"biwsAWF1dGg9QmVhcmVyIGJhZAEB\"\r\n\"AQ==\"\r\nAUTHENTICATE \"XOAUTH2\"\r\n\"dXNlcj11AWF1dGg9QmVhcmVyIGdvb2QBAQ==\"\r\nLISTSCRIPTS\r\n"))
 	db, _ := openStore(f)
@@ -96,7 +98,13 @@ func FuzzSession(f *testing.F) {
 			}
 			return nil, directory.ErrBadCredentials
 		},
-		Limits: sieveserver.Limits{MaxLiteral: 4096, MaxLine: 1024}})
+		Limits: sieveserver.Limits{MaxLiteral: 4096, MaxLine: 1024},
+		// A backend of the sharded mode: XCLIENT and the proxy identity
+		// are parsed too.
+		ProxySecret: []byte("a-shard-secret-of-at-least-32-characters"),
+		ProxyLogin: func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
+			return db.Principal(store.SystemContext(ctx), login)
+		}})
 	f.Cleanup(func() { srv.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

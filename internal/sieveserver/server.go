@@ -18,6 +18,7 @@ package sieveserver
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"net"
 	"strconv"
@@ -60,6 +61,22 @@ type Options struct {
 	// MaxConnectionsPerIP bounds simultaneous sessions from one address;
 	// 0 = no limit.
 	MaxConnectionsPerIP int
+
+	// Sharded multi-server mode (proxy.go, docs/cluster.md), as
+	// imapserver.Options': on a frontend Route names the home backend of
+	// an authenticated user ("" to serve it here), ProxyDial connects to
+	// it and ProxyTLS, when set, makes the frontend STARTTLS with its
+	// client certificate first. On a backend ProxyLogin admits a login a
+	// frontend proxies (with ProxySecret, or a client certificate of
+	// ProxyClientCAs), and ProxyPeer exempts frontends' addresses from
+	// MaxConnectionsPerIP.
+	Route          func(ctx context.Context, p *store.Principal) (string, error)
+	ProxyDial      func(ctx context.Context, addr string) (net.Conn, error)
+	ProxySecret    []byte
+	ProxyTLS       *tls.Config
+	ProxyClientCAs *x509.CertPool
+	ProxyLogin     func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
+	ProxyPeer      func(ip string) bool
 }
 
 const (
@@ -107,7 +124,10 @@ func New(o Options) *Server {
 // once (no standard port, but useful behind some proxies).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	return s.t.Serve(ln, func(c net.Conn) {
-		release, ok := s.perIP.Admit(c)
+		release, ok := func() {}, true
+		if s.o.ProxyPeer == nil || !s.o.ProxyPeer(netserve.RemoteIP(c.RemoteAddr())) {
+			release, ok = s.perIP.Admit(c)
+		}
 		if !ok {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			c.Write([]byte("BYE \"too many connections from your address\"\r\n"))

@@ -32,6 +32,12 @@ type session struct {
 	bad  int
 	auth int // failed authentications
 	quit bool
+	id   string // the connection's number in the log
+	// origin is the client address a frontend named in XCLIENT, used
+	// once a proxied login succeeds; proxied marks such a session
+	// (proxy.go).
+	origin  string
+	proxied bool
 }
 
 // response is a final answer: OK, NO or BYE, with an optional response
@@ -49,7 +55,8 @@ func (r response) fatal() bool       { return r.kind == "BYE" }
 func badSyntax(text string) response { return no("", text) }
 
 func (s *Server) handle(c net.Conn, implicitTLS bool) {
-	sess := &session{s: s, c: c, log: s.log.With("conn", fmt.Sprintf("%d", s.seq.Add(1)), "remote", c.RemoteAddr().String()), ctx: s.ctx}
+	id := fmt.Sprintf("%d", s.seq.Add(1))
+	sess := &session{s: s, c: c, id: id, log: s.log.With("conn", id, "remote", c.RemoteAddr().String()), ctx: s.ctx}
 	defer func() {
 		if p := recover(); p != nil {
 			sess.log.Error("session panicked", "panic", p, "stack", string(debug.Stack()))
@@ -230,6 +237,17 @@ func (sess *session) command(cmd *Command) response {
 		return sess.cmdStartTLS(cmd)
 	case "AUTHENTICATE":
 		return sess.cmdAuthenticate(cmd)
+	case "XCLIENT":
+		// A frontend names its client's address (proxy.go); only a
+		// backend takes it, and only before a login.
+		if sess.s.o.ProxyLogin != nil && sess.p == nil {
+			a, r := args(cmd, "a?aaa")
+			if r.kind != "" {
+				return r
+			}
+			sess.origin = xclientOrigin(a)
+			return ok("")
+		}
 	}
 	if sess.p == nil {
 		switch cmd.Name {
@@ -420,6 +438,10 @@ func (sess *session) cmdAuthenticate(cmd *Command) response {
 		if len(parts) != 3 || parts[1] == "" {
 			return no("", "invalid PLAIN response")
 		}
+		if parts[0] != "" && parts[1] == ProxyIdentity && sess.s.o.ProxyLogin != nil &&
+			(len(sess.s.o.ProxySecret) > 0 || sess.s.o.ProxyClientCAs != nil) {
+			return sess.proxiedLogin(parts[0], parts[2])
+		}
 		if parts[0] != "" && parts[0] != parts[1] {
 			return no("", "authorization identity not supported")
 		}
@@ -531,8 +553,19 @@ func (sess *session) login(login, password string) response {
 	return sess.enter(p)
 }
 
-// enter makes p the session's authenticated user.
+// enter makes p the session's authenticated user, or on a frontend
+// passes the session to p's home backend.
 func (sess *session) enter(p *store.Principal) response {
+	if sess.s.o.Route != nil && !sess.proxied {
+		addr, err := sess.s.o.Route(sess.s.ctx, p)
+		if err != nil {
+			sess.log.Error("route to the home backend", "user", p.Login, "err", err)
+			return no("TRYLATER", "mailbox store unavailable, try again later")
+		}
+		if addr != "" {
+			return sess.proxy(addr, p)
+		}
+	}
 	sess.p, sess.ctx = p, store.WithPrincipal(sess.s.ctx, p)
 	sess.log = sess.log.With("user", p.Login, "tenant", p.Tenant)
 	sess.log.Info("logged in", "tls", sess.tls)

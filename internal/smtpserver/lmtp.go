@@ -16,6 +16,7 @@ package smtpserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -390,22 +391,20 @@ func (s *lsession) command(cmd smtp.Command) bool {
 // per recipient (RFC 2033 §4.2).
 func (s *lsession) data() {
 	s.reply(354, "", "send the message, end with <CRLF>.<CRLF>")
-	f, err := os.CreateTemp(s.l.o.SpoolDir, "lmtp-*")
-	if err != nil {
-		s.log.Error("spool", "err", err)
-		d := smtp.NewDataReader(s.r, 0)
-		d.Drain(s.l.o.MaxMessageBytes * 2)
-		s.each(451, "4.3.0", "temporary failure, try again later")
-		return
-	}
-	defer func() {
-		f.Close()
-		os.Remove(f.Name())
-	}()
 	s.c.SetReadDeadline(time.Now().Add(30 * time.Minute))
 	d := smtp.NewDataReader(s.r, s.l.o.MaxMessageBytes)
-	_, err = io.Copy(f, d)
+	sp, err := spoolData(s.l.o.SpoolDir, d)
+	defer sp.remove()
+	var se *spoolError
 	switch {
+	case errors.As(err, &se):
+		s.log.Error("spool", "err", err)
+		if d.Drain(s.l.o.MaxMessageBytes*2) != nil {
+			s.c.Close()
+			return
+		}
+		s.each(451, "4.3.0", "temporary failure, try again later")
+		return
 	case errors.Is(err, smtp.ErrBareLineEnding):
 		if d.Drain(s.l.o.MaxMessageBytes*2) != nil {
 			s.c.Close()
@@ -428,7 +427,7 @@ func (s *lsession) data() {
 		s.c.Close()
 		return
 	}
-	open := func() (io.ReadCloser, error) { return os.Open(f.Name()) }
+	open := sp.open
 	ctx, cancel := context.WithTimeout(s.l.t.Context(), deliveryTimeout)
 	defer cancel()
 	// Recipients whose home is another backend are relayed there, one
@@ -456,6 +455,74 @@ func (s *lsession) data() {
 		s.replyFor(r, byUser)
 	}
 	s.w.Flush()
+}
+
+// spoolInMemory is the size up to which a message is kept in memory;
+// a larger one goes to a file in the spool directory. Most mail is
+// smaller: it then costs no file to create, write, open, read and
+// remove (a frontend relaying it reads it once more).
+const spoolInMemory = 128 << 10
+
+// spooled is a message read from the client: in memory, or in a file.
+type spooled struct {
+	mem []byte
+	f   *os.File
+}
+
+// open returns a reader of the message, once per delivery or relay.
+func (sp *spooled) open() (io.ReadCloser, error) {
+	if sp.f == nil {
+		return io.NopCloser(bytes.NewReader(sp.mem)), nil
+	}
+	return os.Open(sp.f.Name())
+}
+
+// remove deletes the spool file, if any.
+func (sp *spooled) remove() {
+	if sp.f != nil {
+		sp.f.Close()
+		os.Remove(sp.f.Name())
+	}
+}
+
+// spoolError is a failure of the spool file (not of the client's data):
+// a temporary failure for every recipient.
+type spoolError struct{ err error }
+
+func (e *spoolError) Error() string { return "spool: " + e.err.Error() }
+func (e *spoolError) Unwrap() error { return e.err }
+
+// spoolWriter tags the spool file's write errors.
+type spoolWriter struct{ f *os.File }
+
+func (w spoolWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = &spoolError{err}
+	}
+	return n, err
+}
+
+// spoolData reads the message from d: into memory up to spoolInMemory,
+// else into a file of dir. The result is never nil (remove it); an error
+// is the data's (smtp.ErrTooBig, …) or a *spoolError.
+func spoolData(dir string, d io.Reader) (*spooled, error) {
+	sp := &spooled{}
+	mem, err := io.ReadAll(io.LimitReader(d, spoolInMemory+1))
+	if err != nil || len(mem) <= spoolInMemory {
+		sp.mem = mem
+		return sp, err
+	}
+	f, err := os.CreateTemp(dir, "lmtp-*")
+	if err != nil {
+		return sp, &spoolError{err}
+	}
+	sp.f = f
+	if _, err := (spoolWriter{f}).Write(mem); err != nil {
+		return sp, err
+	}
+	_, err = io.Copy(spoolWriter{f}, d)
+	return sp, err
 }
 
 // replyFor answers one recipient. A group recipient succeeds when every

@@ -79,24 +79,29 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 	stop := context.AfterFunc(ctx, func() { rc.c.SetDeadline(time.Now()) })
 	defer stop()
 	rc.c.SetDeadline(time.Now().Add(relayTimeout))
-	r, w := rc.r, rc.w
-	step := func(cmd string) (smtp.Reply, error) {
-		if cmd != "" {
-			w.WriteString(cmd + "\r\n")
-			if err := w.Flush(); err != nil {
-				return smtp.Reply{}, err
-			}
+	// PIPELINING (RFC 2920, which RFC 2033 §5 requires of every LMTP
+	// server): MAIL, the RCPTs and DATA go in one write and their replies
+	// are read after it, one round trip to the backend instead of one per
+	// command. The message follows only after DATA's 354.
+	var r *bufio.Reader
+	send := func() (smtp.Reply, error) {
+		r = rc.r
+		w := rc.w
+		w.WriteString("MAIL " + s.fromArg + "\r\n")
+		for _, i := range idx {
+			w.WriteString("RCPT " + s.rcpts[i].arg + "\r\n")
 		}
-		return smtp.ReadReply(r)
-	}
-	want := func(cmd string, code int) error {
-		rep, err := step(cmd)
-		if err == nil && rep.Code != code {
-			err = fmt.Errorf("%q answered %s", firstWord(cmd), rep)
+		w.WriteString("DATA\r\n")
+		if err := w.Flush(); err != nil {
+			return smtp.Reply{}, err
 		}
-		return err
+		rep, err := smtp.ReadReply(r)
+		if err == nil && rep.Code != 250 {
+			err = fmt.Errorf("MAIL answered %s", rep)
+		}
+		return rep, err
 	}
-	if err := want("MAIL "+s.fromArg, 250); err != nil {
+	if _, err := send(); err != nil {
 		if !rc.pooled {
 			return got, err
 		}
@@ -110,14 +115,14 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 		}
 		rc = fresh
 		rc.c.SetDeadline(time.Now().Add(relayTimeout))
-		r, w = rc.r, rc.w
-		if err := want("MAIL "+s.fromArg, 250); err != nil {
+		if _, err := send(); err != nil {
 			return got, err
 		}
 	}
+	w := rc.w
 	var accepted []int // positions in idx
-	for k, i := range idx {
-		rep, err := step("RCPT " + s.rcpts[i].arg)
+	for k := range idx {
+		rep, err := smtp.ReadReply(r)
 		if err != nil {
 			return got, err
 		}
@@ -127,13 +132,32 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 			got[k] = render(rep)
 		}
 	}
+	rep, err := smtp.ReadReply(r) // DATA's
+	if err != nil {
+		return got, err
+	}
 	if len(accepted) == 0 {
-		_, err := step("RSET")
+		if rep.Code == 354 {
+			// No recipient, yet the backend waits for a message: an
+			// empty one ends it; nobody receives it.
+			w.WriteString(".\r\n")
+			if err := w.Flush(); err != nil {
+				return got, err
+			}
+			if _, err := smtp.ReadReply(r); err != nil {
+				return got, err
+			}
+		}
+		w.WriteString("RSET\r\n")
+		if err := w.Flush(); err != nil {
+			return got, err
+		}
+		_, err := smtp.ReadReply(r)
 		reuse = err == nil
 		return got, nil
 	}
-	if err := want("DATA", 354); err != nil {
-		return got, err
+	if rep.Code != 354 {
+		return got, fmt.Errorf("DATA answered %s", rep)
 	}
 	f, err := open()
 	if err != nil {
@@ -242,7 +266,9 @@ func (p *relayPool) dial(ctx context.Context, l *LMTP, backend string) (*relayCo
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(relayTimeout))
-	rc := &relayConn{c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	// 64 KiB: a message goes to the backend in few writes (the dot
+	// writer writes byte by byte into it).
+	rc := &relayConn{c: c, r: bufio.NewReader(c), w: bufio.NewWriterSize(c, 64<<10)}
 	for _, cmd := range []string{"", "LHLO " + l.o.Hostname} {
 		if cmd != "" {
 			rc.w.WriteString(cmd + "\r\n")

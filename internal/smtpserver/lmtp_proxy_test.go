@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,4 +181,95 @@ func fakeBackend(c net.Conn) {
 		}
 	}
 	io.WriteString(c, "250 2.0.0 relayed\r\n")
+}
+
+// TestLMTPFrontendPipelines: the frontend sends MAIL, the RCPTs and DATA
+// to the backend in one write (PIPELINING, RFC 2920; RFC 2033 §5), one
+// round trip instead of one per command. The fake backend answers MAIL
+// only when the rest of the group came with it. When the backend refuses
+// every recipient, no message is sent, the transaction is reset and the
+// connection is used again.
+func TestLMTPFrontendPipelines(t *testing.T) {
+	be := start(t, 4)
+	var mu sync.Mutex
+	dials := 0
+	var seen []string
+	fe := smtpserver.NewLMTP(smtpserver.Options{Store: be.db, Hostname: "front.test", SpoolDir: t.TempDir(), Logger: testenv.Logger(t),
+		Route: func(ctx context.Context, users []*store.User) (string, error) {
+			if users[0].Login != "alice" {
+				return "backend.test:24", nil
+			}
+			return "", nil
+		},
+		Dial: func(ctx context.Context, addr string) (net.Conn, error) {
+			mu.Lock()
+			dials++
+			mu.Unlock()
+			fc, bc := net.Pipe()
+			go func() {
+				defer bc.Close()
+				r := bufio.NewReader(bc)
+				say := func(s string) { io.WriteString(bc, s+"\r\n") }
+				say("220 backend.test LMTP")
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					seen = append(seen, l)
+					mu.Unlock()
+					switch {
+					case l == "LHLO front.test\r\n":
+						say("250-backend.test\r\n250 PIPELINING")
+					case strings.HasPrefix(l, "MAIL "):
+						if r.Buffered() == 0 {
+							say("503 5.5.1 MAIL alone: not pipelined")
+							continue
+						}
+						say("250 2.1.0 ok")
+					case l == "RCPT TO:<u2@acme.test>\r\n":
+						say("550 5.1.1 <u2@acme.test> no such user here")
+					case strings.HasPrefix(l, "RCPT "):
+						say("250 2.1.5 ok")
+					case l == "DATA\r\n":
+						if strings.Contains(strings.Join(seen, ""), "<u3@") {
+							say("354 go ahead")
+							for l, err := r.ReadString('\n'); err == nil && l != ".\r\n"; l, err = r.ReadString('\n') {
+							}
+							say("250 2.0.0 <u3@acme.test> relayed")
+						} else {
+							say("554 5.5.1 no valid recipients")
+						}
+						seen = nil
+					case l == "RSET\r\n":
+						say("250 2.0.0 ok")
+					default:
+						say("500 what")
+					}
+				}
+			}()
+			return fc, nil
+		}})
+	ln := testenv.Listen(t)
+	go fe.Serve(ln, false)
+	t.Cleanup(func() { fe.Close() })
+
+	c := dial(t, "tcp", ln.Addr().String())
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: one\r\n\r\nhi\r\n.")
+	c.expect("550 5.1.1 <u2@acme.test> no such user here")
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u3@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: two\r\n\r\nhi\r\n.")
+	c.expect("250 2.0.0 <u3@acme.test> relayed")
+	c.cmd("QUIT", "221")
+	mu.Lock()
+	defer mu.Unlock()
+	if dials != 1 {
+		t.Errorf("%d dials, want 1 (the connection is reused after a transaction without recipients)", dials)
+	}
 }

@@ -3,11 +3,13 @@ package smtpserver_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -356,4 +358,53 @@ func TestQuotaTempFail(t *testing.T) {
 	c.send("Subject: hello\r\n\r\nbody that is longer than ten bytes\r\n.")
 	c.expect("250 2.0.0 <alice@acme.test>")
 	c.expect("452 4.2.2 <bob@acme.test>")
+}
+
+// TestLMTPSpool: a message up to 128 KiB is kept in memory, a larger one
+// in a spool file; both are stored as sent. When the spool directory
+// cannot be written, a small message is still delivered and a large one
+// gets a temporary failure for each recipient, the session going on.
+func TestLMTPSpool(t *testing.T) {
+	e := start(t, 2, func(o *smtpserver.Options) { o.SpoolDir = filepath.Join(t.TempDir(), "missing") })
+	line := strings.Repeat("x", 76) + "\r\n"
+	small := "Subject: small\r\n\r\n" + strings.Repeat(line, 100)
+	large := "Subject: large\r\n\r\n" + strings.Repeat(line, 4000) // 312 KiB
+	c := dial(t, "tcp", e.addr)
+	send := func(msg string, want ...string) {
+		t.Helper()
+		c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+		c.cmd("RCPT TO:<alice@acme.test>", "250 2.1.5")
+		c.cmd("RCPT TO:<bob@acme.test>", "250 2.1.5")
+		c.cmd("DATA", "354")
+		c.send(msg + ".")
+		for _, w := range want {
+			c.expect(w)
+		}
+	}
+	send(small, "250 2.0.0 <alice@acme.test>", "250 2.0.0 <bob@acme.test>")
+	send(large, "451 4.3.0", "451 4.3.0")
+	if n := inboxCount(t, e.db, "alice"); n != 1 {
+		t.Fatalf("alice has %d messages, want the small one", n)
+	}
+	// With a spool directory, the large one is delivered too.
+	e2 := start(t, 2)
+	c = dial(t, "tcp", e2.addr)
+	send(large, "250 2.0.0 <alice@acme.test>", "250 2.0.0 <bob@acme.test>")
+	inbox, _ := mail.Inbox(sys, e2.db, "bob")
+	l, _ := e2.db.ListItems(sys, inbox, 1, 0)
+	if len(l) != 1 {
+		t.Fatalf("bob has %d messages, want 1", len(l))
+	}
+	r, err := e2.db.OpenItem(sys, l[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if string(b) != large {
+		t.Errorf("the large message was stored with %d bytes, want %d", len(b), len(large))
+	}
+	if ents, _ := os.ReadDir(e2.dir); slices.ContainsFunc(ents, func(d os.DirEntry) bool { return strings.HasPrefix(d.Name(), "lmtp-") }) {
+		t.Errorf("a spool file was left behind")
+	}
 }

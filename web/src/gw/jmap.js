@@ -1,8 +1,10 @@
-// JMAP for Calendars and Contacts (docs/jmap.md): the same session
-// cookie and endpoint as mail, with the groupware capabilities.
+// JMAP for Calendars, Contacts and Tasks (docs/jmap.md): the same
+// session cookie and endpoint as mail, with the groupware capabilities.
 import { getSession, AuthError } from '../jmap.js';
 
-const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars', 'urn:ietf:params:jmap:contacts', 'urn:ietf:params:jmap:principals'];
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars', 'urn:ietf:params:jmap:contacts', 'urn:ietf:params:jmap:tasks', 'urn:ietf:params:jmap:principals'];
+// Optional: named in using only when the server has them.
+const OPTIONAL = ['urn:ietf:params:jmap:principals', 'urn:ietf:params:jmap:tasks'];
 
 export async function gw(calls) {
   const out = await gwAll(calls);
@@ -23,7 +25,7 @@ export async function gwAll(calls) {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using: USING.filter((u) => u !== 'urn:ietf:params:jmap:principals' || s.capabilities[u]), methodCalls }),
+    body: JSON.stringify({ using: USING.filter((u) => !OPTIONAL.includes(u) || s.capabilities[u]), methodCalls }),
   });
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);

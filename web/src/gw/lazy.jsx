@@ -1,14 +1,14 @@
-// The app's sections: mail (in the entry chunk), calendar and contacts
+// The app's sections: mail (in the entry chunk), calendar, contacts and tasks
 // (each a chunk of its own, loaded on demand by a dynamic import, so the
 // initial JavaScript stays within its budget). The section is the URL's
-// hash: #calendar, #contacts.
+// hash: #calendar, #contacts, #tasks.
 import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n.js';
 import { logout } from '../jmap.js';
 import './strings.js';
 
-const sections = ['mail', 'calendar', 'contacts'];
+const sections = ['mail', 'calendar', 'contacts', 'tasks'];
 const fromHash = () => { const h = location.hash.slice(1); return sections.includes(h) ? h : 'mail'; };
 export const section = signal(fromHash());
 addEventListener('hashchange', () => { section.value = fromHash(); });
@@ -16,6 +16,7 @@ addEventListener('hashchange', () => { section.value = fromHash(); });
 const loaders = {
   calendar: () => import('../calendar/calendar.jsx'),
   contacts: () => import('../contacts/contacts.jsx'),
+  tasks: () => import('../tasks/tasks.jsx'),
 };
 
 export function SectionNav() {
@@ -28,7 +29,7 @@ export function SectionNav() {
   );
 }
 
-// TopBar is the header of the calendar and contacts sections.
+// TopBar is the header of the calendar, contacts and tasks sections.
 export function TopBar({ children }) {
   return (
     <header class="top">

@@ -66,7 +66,7 @@ func (s *session) cmdIdle(c *imap.Command) (imap.Code, error) {
 	id.work.Unlock()
 	if s.beginWait() {
 		err = s.r.ReadIdleDone()
-		s.endWait()
+		s.endWait(false, time.Time{})
 	} else {
 		err = os.ErrDeadlineExceeded // asked to end before the wait began
 	}

@@ -209,7 +209,7 @@ func (s *session) splice(bc net.Conn) {
 	// it interrupts the read, and the backend ends its session.
 	if s.beginWait() {
 		io.Copy(bc, c)
-		s.endWait()
+		s.endWait(false, time.Time{})
 	}
 	bc.Close()
 	<-done

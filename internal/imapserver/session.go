@@ -162,12 +162,11 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 func (s *session) shutdown() {
 	s.rmu.Lock()
 	s.closing.Store(true)
-	waiting := s.waiting
-	s.rmu.Unlock()
-	s.stopOnce.Do(func() { close(s.stop) })
-	if waiting {
+	if s.waiting { // under rmu: endWait cannot undo or miss it
 		s.conn().SetReadDeadline(time.Now())
 	}
+	s.rmu.Unlock()
+	s.stopOnce.Do(func() { close(s.stop) })
 }
 
 // end is shutdown with the BYE's own response code and text.
@@ -207,13 +206,16 @@ func (s *session) beginWait() bool {
 	return true
 }
 
-// endWait ends beginWait; it reports whether shutdown came meanwhile
-// (and may have set the read deadline to now).
-func (s *session) endWait() bool {
+// endWait ends beginWait. When input ended the wait (began) and shutdown
+// came meanwhile, the read deadline shutdown set is put back to
+// deadline, so that the command that has begun is read whole.
+func (s *session) endWait(began bool, deadline time.Time) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	s.waiting = false
-	return s.closing.Load()
+	if began && s.closing.Load() {
+		s.conn().SetReadDeadline(deadline)
+	}
 }
 
 // errLogout ends the session after a response was written.
@@ -282,9 +284,8 @@ func (s *session) next() error {
 	}
 	// Wait for the first byte of a command: until then shutdown may
 	// interrupt the read; a command that has begun is read and answered.
-	if _, err := s.br.Peek(1); s.endWait() && err == nil {
-		s.conn().SetReadDeadline(time.Now().Add(timeout))
-	}
+	_, err := s.br.Peek(1)
+	s.endWait(err == nil, time.Now().Add(timeout))
 	c, err := s.r.ReadCommand()
 	s.lockCmd()
 	defer s.unlockCmd()

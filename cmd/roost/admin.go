@@ -209,6 +209,10 @@ var adminCmds = []*adminCmd{
 		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
 	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
 		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+	{object: "store", verb: "move", args: []string{"LOGIN"}, syntax: "store move LOGIN --to NODE",
+		help: "make NODE (a live backend, not draining) the user's home node in the sharded mode: nothing is copied (every\n" +
+			"        node shares the database and bucket); the user's sessions on the old node end and reconnect to NODE (docs/cluster.md)",
+		flags: []flagDef{fString("to")}, run: storeMove},
 
 	{object: "import", verb: "mbox", args: []string{"LOGIN", "FILE"}, syntax: "import mbox LOGIN FILE [--folder F]",
 		help: "import an mbox file on the server's host into a user's folder F (default the Inbox; created if missing);\n" +

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -56,4 +57,71 @@ func nodeUndrain(a *admin, _ *adminCmd, in *input) error {
 	}
 	a.say(data, "node %s accepts sessions again", in.pos[0])
 	return nil
+}
+
+// moveView is the reply of POST /v1/users/{login}/move.
+type moveView struct {
+	Login    string  `json:"login"`
+	From     string  `json:"from"`
+	To       string  `json:"to"`
+	StoreID  int64   `json:"store_id"`
+	Messages int64   `json:"messages"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// storeMove runs `roost admin store move LOGIN --to NODE`: the switch is
+// one transaction in the server; a terminal shows what is under way
+// until it answers.
+func storeMove(a *admin, cmd *adminCmd, in *input) error {
+	to := in.str["to"]
+	if to == "" {
+		return usagef("%s: name the node with --to NODE (usage: roost admin %s)", cmd.name(), cmd.syntax)
+	}
+	bar := &moveBar{w: a.stderr, on: !a.json && isTerminal(a.stderr), start: time.Now(), what: fmt.Sprintf("moving %s to %s", in.pos[0], to)}
+	stop := bar.run()
+	var m moveView
+	data, err := a.c.callInto(a.ctx, "POST", "/v1/users/"+pathSeg(in.pos[0])+"/move", map[string]string{"to": to}, &m)
+	stop()
+	if err != nil {
+		return err
+	}
+	from := m.From
+	if from == "" {
+		from = "no home node"
+	}
+	a.say(data, "moved %s (store %d, %d messages) from %s to %s in %.3fs; nothing was copied, and the user's sessions on %s end and reconnect to %s",
+		m.Login, m.StoreID, m.Messages, from, m.To, m.Seconds, from, m.To)
+	return nil
+}
+
+// moveBar redraws one terminal line with the elapsed time while a move
+// runs; elsewhere it draws nothing.
+type moveBar struct {
+	w     io.Writer
+	on    bool
+	start time.Time
+	what  string
+}
+
+func (b *moveBar) run() (stop func()) {
+	if !b.on {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			fmt.Fprintf(b.w, "\r\x1b[K%s … %.1fs", b.what, time.Since(b.start).Seconds())
+			select {
+			case <-done:
+				fmt.Fprint(b.w, "\r\x1b[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -74,3 +74,46 @@ func (s *Server) setDraining(w http.ResponseWriter, r *http.Request, on bool) er
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "draining": on})
 	return nil
 }
+
+// StoreMove is the body of POST /v1/users/{login}/move.
+type StoreMove struct {
+	To string `json:"to"`
+}
+
+// MoveResult is its reply: what store.Cluster.MoveHome did and how long
+// the switch took.
+type MoveResult struct {
+	store.Move
+	Seconds float64 `json:"seconds"`
+}
+
+// moveStore moves a user's home node (the sharded mode's online store
+// move, docs/cluster.md): system administrators only (the store checks).
+// A target that is unknown (404), not a backend, draining or dead (400)
+// is refused before anything changes.
+func (s *Server) moveStore(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.cluster()
+	if err != nil {
+		return err
+	}
+	var req StoreMove
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.To == "" {
+		return badRequest("name the node to move to (to)")
+	}
+	stale := time.Minute
+	if s.o.NodeStale != nil {
+		stale = s.o.NodeStale()
+	}
+	start := time.Now()
+	m, err := c.MoveHome(r.Context(), r.PathValue("login"), req.To, stale)
+	if err != nil {
+		return err
+	}
+	s.log.Info("store moved", "user", m.Login, "from", m.From, "to", m.To, "messages", m.Messages, "seq", m.Seq,
+		"actor", store.PrincipalFrom(r.Context()).Login)
+	writeJSON(w, http.StatusOK, MoveResult{Move: *m, Seconds: time.Since(start).Seconds()})
+	return nil
+}

@@ -55,3 +55,47 @@ func TestNodes(t *testing.T) {
 		t.Errorf("without a registry: %d %s", r.status, r.body)
 	}
 }
+
+// TestMoveStore: POST /v1/users/{login}/move switches the home node for
+// the system principal; an unknown node is 404, a frontend or draining
+// node 400, a tenant administrator or user 403, a missing target 400.
+func TestMoveStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *adminapi.Options, e *env) { o.Cluster = e.db })
+	e.fixture()
+	for _, n := range []store.Node{
+		{Name: "b1", Roles: []string{"all", "backend"}, Instance: "1"},
+		{Name: "b2", Roles: []string{"all", "backend"}, Instance: "2"},
+		{Name: "f1", Roles: []string{"all", "frontend"}, Instance: "3"},
+	} {
+		if _, err := e.db.Heartbeat(sys, n, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.SetDraining(sys, "b2", true); err != nil {
+		t.Fatal(err)
+	}
+	var m adminapi.MoveResult
+	e.call("POST", "/v1/users/alice/move", adminapi.StoreMove{To: "b1"}, 200, &m)
+	if m.Login != "alice" || m.From != "" || m.To != "b1" || m.Seconds <= 0 {
+		t.Errorf("move = %+v", m)
+	}
+	var u adminapi.User
+	e.call("GET", "/v1/users/alice", nil, 200, &u)
+	if u.HomeNode != "b1" {
+		t.Errorf("home node after the move: %q", u.HomeNode)
+	}
+	for _, c := range []struct {
+		who, to string
+		status  int
+	}{
+		{"", "nowhere", 404}, {"", "f1", 400}, {"", "b2", 400}, {"", "b1", 400}, {"", "", 400}, {"alice", "b1", 403},
+	} {
+		if r := e.req(c.who, "POST", "/v1/users/alice/move", adminapi.StoreMove{To: c.to}); r.status != c.status {
+			t.Errorf("move to %q as %q: %d %s, want %d", c.to, c.who, r.status, r.body, c.status)
+		}
+	}
+	if r := e.req("", "POST", "/v1/users/nobody/move", adminapi.StoreMove{To: "b1"}); r.status != 404 {
+		t.Errorf("move of an unknown user: %d %s", r.status, r.body)
+	}
+}

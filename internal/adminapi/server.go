@@ -30,7 +30,9 @@
 //   - GET /v1/nodes lists the cluster's nodes; POST /v1/nodes/{name}/drain
 //     and …/undrain set a node's draining flag in the registry, which the
 //     node follows at its next heartbeat (system principal only: the
-//     store refuses anyone else).
+//     store refuses anyone else). POST /v1/users/{login}/move {"to":
+//     NODE} switches a user's home node (a store move), also for the
+//     system principal only.
 //   - Sizes and quotas are bytes in responses and whole MB (config.MB, 2^20
 //     bytes) in requests, as in kopano-admin and the configuration file.
 package adminapi
@@ -82,9 +84,12 @@ type Options struct {
 	// sessions (its credential cache forgets revoked ones); nil: one
 	// over the store without a cache.
 	Authenticator *directory.Authenticator
-	// Cluster is the node registry (GET /v1/nodes, drain, undrain); nil
-	// answers 501.
+	// Cluster is the node registry (GET /v1/nodes, drain, undrain) and
+	// store moves (POST /v1/users/{login}/move); nil answers 501.
 	Cluster store.Cluster
+	// NodeStale is how old a node's heartbeat may be for a store to move
+	// there (four heartbeats); nil: a minute.
+	NodeStale func() time.Duration
 	// SearchEnabled reports whether the full-text index is kept
 	// (search_index); nil means it is.
 	SearchEnabled func() bool
@@ -144,6 +149,7 @@ func (s *Server) routes() {
 	h("GET /v1/nodes", s.listNodes)
 	h("POST /v1/nodes/{name}/drain", s.drainNode)
 	h("POST /v1/nodes/{name}/undrain", s.undrainNode)
+	h("POST /v1/users/{login}/move", s.moveStore) // nodes.go
 
 	h("GET /v1/tenants", s.listTenants)
 	h("POST /v1/tenants", s.createTenant)

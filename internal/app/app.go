@@ -82,6 +82,8 @@ type server struct {
 	node nodeState
 	// shard is the sharded multi-server mode (shard.go).
 	shard shardState
+	// home ends the sessions of users moved to another node (move.go).
+	home homeWatch
 
 	mu       sync.Mutex
 	sessions []*sessionListener // cluster.go
@@ -380,7 +382,8 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			PasswordParams:   func() auth.Params { return argonParams(s.cfg.Load()) },
 			Deliverer:        del,
 			Onboard:          s.onboarding(), Certificate: func() tls.Certificate { return s.cert },
-			Runtime: s.runtimeStats, Cluster: s.db, Directory: s.syncer(), Archiver: s.newArchiver,
+			Runtime: s.runtimeStats, Cluster: s.db,
+			NodeStale: func() time.Duration { return 4 * time.Duration(s.cfg.Load().NodeHeartbeat) * time.Second }, Directory: s.syncer(), Archiver: s.newArchiver,
 			BackupS3:      func() backup.S3Config { return backupS3(s.cfg.Load(), s.log) },
 			SearchEnabled: func() bool { return s.cfg.Load().SearchIndex },
 			OnReindex: func() {
@@ -474,6 +477,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			}}
 		s.shardIMAP(cfg, &o)
 		srv := imapserver.New(o)
+		s.setSessionServers(srv, nil) // move.go
 		if err := s.serveTCP(cfg.Listener("imap"), "imap", srv, false, srv.Serve); err != nil {
 			return err
 		}
@@ -489,6 +493,7 @@ func (s *server) openSessions(cfg *config.Config) error {
 			}, VerifyToken: saslBearer(cfg, s.authn, "pop3"), GSSAPI: saslGSSAPI(s.authn, "pop3"), OnCommand: s.metrics.verbCommand("pop3", pop3Verbs)}
 		s.shardPOP3(cfg, &po) // shard.go
 		srv := pop3server.New(po)
+		s.setSessionServers(nil, srv)
 		if err := s.serveTCP(cfg.Listener("pop3"), "pop3", srv, false, srv.Serve); err != nil {
 			return err
 		}

@@ -147,6 +147,13 @@ func (s *server) endpointOf(ctx context.Context, login, home, proto string) (str
 	if err != nil {
 		return "", fmt.Errorf("home node of %s: %w", login, err)
 	}
+	if !slices.ContainsFunc(nodes, func(n *store.Node) bool { return n.Name == home }) {
+		// A node the cached registry does not name yet (the target of a
+		// store move that registered after the last read): read again.
+		if nodes, err = s.registry(ctx, true); err != nil {
+			return "", fmt.Errorf("home node of %s: %w", login, err)
+		}
+	}
 	// A home node whose heartbeat is late is still tried: under load a
 	// heartbeat can lag, and a node that is really down refuses the
 	// connection at once (a temporary failure for the client either way).
@@ -246,6 +253,7 @@ func (s *server) shardIMAP(cfg *config.Config, o *imapserver.Options) {
 		return
 	}
 	o.ProxySecret = s.shard.secret
+	o.Watch = s.watchHome // move.go
 	if cfg.IsFrontend() {
 		d := proxyDialer(cfg)
 		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
@@ -292,6 +300,7 @@ func (s *server) shardPOP3(cfg *config.Config, o *pop3server.Options) {
 		return
 	}
 	o.ProxySecret = s.shard.secret
+	o.Watch = s.watchHome // move.go
 	if cfg.IsFrontend() {
 		d := proxyDialer(cfg)
 		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
@@ -341,7 +350,7 @@ func (s *server) proxyLogin(feature string) func(ctx context.Context, login stri
 			// The server verified the frontend's client certificate
 			// (ProxyClientCAs): the service identity, wherever the
 			// frontend connects from.
-			return s.authn.ProxyLogin(ctx, login, remote, feature)
+			return s.homeFence(ctx, login, remote, feature)
 		}
 		if err := s.fromFrontend(ctx, frontend); err != nil {
 			if !errors.Is(err, errNotFrontend) {
@@ -352,6 +361,24 @@ func (s *server) proxyLogin(feature string) func(ctx context.Context, login stri
 			s.log.Warn("proxied login refused", "user", login, "err", err)
 			return nil, directory.ErrBadCredentials
 		}
-		return s.authn.ProxyLogin(ctx, login, remote, feature)
+		return s.homeFence(ctx, login, remote, feature)
 	}
+}
+
+// homeFence admits a proxied login only while this node is the user's
+// home: a frontend that routed the login just before a store move
+// switched the home node gets a temporary failure and routes again.
+func (s *server) homeFence(ctx context.Context, login string, remote net.Addr, feature string) (*store.Principal, error) {
+	p, err := s.authn.ProxyLogin(ctx, login, remote, feature)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.db.GetUser(store.SystemContext(ctx), p.Login)
+	if err != nil {
+		return nil, fmt.Errorf("proxied login of %s: %w", login, err)
+	}
+	if u.HomeNode != "" && u.HomeNode != s.node.name {
+		return nil, fmt.Errorf("proxied login of %s: its home node is %s now, not this node", login, u.HomeNode)
+	}
+	return p, nil
 }

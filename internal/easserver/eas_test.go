@@ -1,6 +1,7 @@
 package easserver_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -85,6 +86,16 @@ func TestProvisionAndFolderSync(t *testing.T) {
 	if r = d.folderSync(key); !strings.Contains(r.xml, "<Count>0</Count>") {
 		t.Fatalf("no change:\n%s", r.xml)
 	}
+	// A store move's journal entry (no folder) is no folder change; it
+	// was once sent as the Delete of folder 0.
+	home := "node-b"
+	if _, err := e.db.UpdateUser(store.SystemContext(context.Background()), "alice", store.UserUpdate{HomeNode: &home}); err != nil {
+		t.Fatal(err)
+	}
+	if r = d.folderSync(key); !strings.Contains(r.xml, "<Count>0</Count>") {
+		t.Fatalf("after a home node change:\n%s", r.xml)
+	}
+	key = r.n.ChildText("SyncKey")
 	if _, err := e.db.RenameFolder(e.as("alice"), f.ID, 0, "Old projects"); err != nil {
 		t.Fatal(err)
 	}

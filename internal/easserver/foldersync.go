@@ -141,8 +141,8 @@ func folderSync(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 			}
 			for _, ch := range cs {
 				next = ch.Seq
-				if ch.ItemID != 0 {
-					continue
+				if ch.ItemID != 0 || ch.FolderID == 0 {
+					continue // an item's, or the store's own (no folder)
 				}
 				e := seen[ch.FolderID]
 				if e == nil {

@@ -178,7 +178,22 @@ func (s *session) enter(login string, p *store.Principal, err error) (imap.Code,
 			return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
 		}
 		if addr != "" {
-			return s.proxy(addr, p)
+			code, err := s.proxy(addr, p)
+			var re *respError
+			if !errors.As(err, &re) || re.code != imap.CodeUnavailable {
+				return code, err
+			}
+			// The backend refused or could not be reached: if the
+			// user's home node changed meanwhile (a store move between
+			// the route and the backend's own check), go there instead.
+			again, rerr := s.o.Route(s.srv.ctx, p)
+			if rerr != nil || again == addr {
+				return code, err
+			}
+			s.log.Info("home backend changed during the login; routing again", "user", p.Login, "was", addr, "now", again)
+			if again != "" {
+				return s.proxy(again, p)
+			}
 		}
 	}
 	if !s.srv.admitUser(s, p.Login) {
@@ -193,6 +208,9 @@ func (s *session) enter(login string, p *store.Principal, err error) (imap.Code,
 		return "", no(imap.CodeUnavailable, "Mailbox store unavailable")
 	}
 	s.p, s.ctx, s.storeID = p, ctx, st.ID
+	if s.o.Watch != nil {
+		s.unwatch = s.o.Watch(p, st.ID)
+	}
 	s.ptree = nil
 	s.state = stateAuth
 	s.r.LiteralMinus = false

@@ -64,7 +64,12 @@ func (s *session) cmdIdle(c *imap.Command) (imap.Code, error) {
 	id.timer = time.AfterFunc(poll, id.kick)
 	id.mu.Unlock()
 	id.work.Unlock()
-	err = s.r.ReadIdleDone()
+	if s.beginWait() {
+		err = s.r.ReadIdleDone()
+		s.endWait(false, time.Time{})
+	} else {
+		err = os.ErrDeadlineExceeded // asked to end before the wait began
+	}
 	if werr := id.end(); werr != nil {
 		return "", werr
 	}
@@ -74,7 +79,7 @@ func (s *session) cmdIdle(c *imap.Command) (imap.Code, error) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
 		if s.closing.Load() {
-			return "", s.bye("Server shutting down")
+			return "", s.closingBye()
 		}
 		return "", s.bye("Autologout; idle for too long")
 	}

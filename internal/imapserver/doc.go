@@ -66,4 +66,9 @@
 //     does; the sequence number is the final tie-breaker of every order.
 //   - A panic in a session is recovered at the connection boundary, logged,
 //     and closes that connection only.
+//   - Ending sessions (Close, a drain; EndUser, a store move) never cuts a
+//     command in progress: a session waiting for a command or in IDLE is
+//     told BYE at once, one in a command (an APPEND whose literal is still
+//     arriving) after its tagged answer; only Close's grace period ends
+//     what still runs after that.
 package imapserver

@@ -205,7 +205,12 @@ func (s *session) splice(bc net.Conn) {
 		c.SetReadDeadline(time.Now())
 		close(done)
 	}()
-	io.Copy(bc, c)
+	// The copy is a wait for the client as far as shutdown is concerned:
+	// it interrupts the read, and the backend ends its session.
+	if s.beginWait() {
+		io.Copy(bc, c)
+		s.endWait(false, time.Time{})
+	}
 	bc.Close()
 	<-done
 }

@@ -140,3 +140,58 @@ func TestProxyPeerConnectionLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyRouteAgain: when the backend a frontend routed a login to
+// refuses it (a store move switched the user's home node between the
+// route and the backend's check), the frontend asks Route once more and
+// passes the session to the new home; a second refusal is the client's
+// NO [UNAVAILABLE].
+func TestProxyRouteAgain(t *testing.T) {
+	backend := func(accept bool) *env {
+		return newEnv(t, func(o *imapserver.Options) {
+			o.ProxySecret = shardSecret
+			o.ProxyLogin = func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error) {
+				if !accept {
+					return nil, errors.New("its home node is another one now")
+				}
+				return be0(o).Principal(store.SystemContext(ctx), login)
+			}
+		})
+	}
+	old, moved := backend(false), backend(true)
+	var mu sync.Mutex
+	routes := 0
+	home := moved.addr
+	fe := imapserver.New(imapserver.Options{Store: moved.db, Logger: testLogger(t), Hostname: "front.test",
+		AllowPlaintextAuth: true, Authenticate: authenticator(moved.db), ProxySecret: shardSecret,
+		Route: func(ctx context.Context, p *store.Principal) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			routes++
+			if routes == 1 {
+				return old.addr, nil // read just before the move
+			}
+			return home, nil
+		}})
+	ln := testenv.Listen(t)
+	go fe.Serve(ln, false)
+	t.Cleanup(func() { fe.Close() })
+	front := *moved
+	front.addr = ln.Addr().String()
+
+	c := front.dial()
+	if _, st := c.cmd("LOGIN alice %s", password("alice")); !strings.HasPrefix(st, "OK [CAPABILITY ") {
+		t.Fatalf("LOGIN routed again: %q", st)
+	}
+	c.ok("SELECT INBOX")
+	mu.Lock()
+	if routes != 2 {
+		t.Errorf("Route called %d times, want 2", routes)
+	}
+	routes, home = 0, old.addr // the new route is refused too
+	mu.Unlock()
+	r := front.dial()
+	if st := r.fail("NO", "LOGIN alice %s", password("alice")); !strings.Contains(st, "UNAVAILABLE") {
+		t.Errorf("refused twice: %q, want NO [UNAVAILABLE]", st)
+	}
+}

@@ -106,6 +106,13 @@ type Options struct {
 	// OnCommand, when set, is told each command's name, how long its
 	// handler ran and its error (metrics); it must not block.
 	OnCommand func(name string, d time.Duration, err error)
+	// Watch, when set, is told of every session this server serves once
+	// it is authenticated (not of those a frontend passes on to a
+	// backend), with the user's private store; the function it returns
+	// is called when the session ends. The sharded mode's store move
+	// uses it to end the sessions of a user whose home node moved away
+	// (EndUser).
+	Watch func(p *store.Principal, storeID int64) (unwatch func())
 	// OnSharedOpen, when set, is told when a folder of another user's or
 	// a public store is selected or examined, with the rights it was
 	// opened with (the audit log).
@@ -138,6 +145,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	perUser map[string]int
+	// users are the authenticated sessions served here, by login
+	// (EndUser).
+	users   map[string]map[*session]struct{}
 	connSeq atomic.Uint64
 
 	headers *headerCache // parsed headers for SEARCH and SORT
@@ -184,7 +194,7 @@ func New(o Options) *Server {
 		o: o, log: log.With("proto", "imap"),
 		t:       netserve.Tracker{Grace: closeGrace},
 		ip:      netserve.PerIP{Max: o.MaxConnectionsPerIP},
-		perUser: map[string]int{}, headers: newHeaderCache(headerCacheBytes), previews: newPreviewCache(previewCacheEntries),
+		perUser: map[string]int{}, users: map[string]map[*session]struct{}{}, headers: newHeaderCache(headerCacheBytes), previews: newPreviewCache(previewCacheEntries),
 		readers: sync.Pool{New: func() any { return bufio.NewReader(nil) }},
 		writers: sync.Pool{New: func() any { return bufio.NewWriter(nil) }},
 	}
@@ -223,6 +233,11 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	defer release()
 	sess := newSession(s, c, ip)
 	defer s.releaseUser(sess)
+	defer func() {
+		if sess.unwatch != nil {
+			sess.unwatch()
+		}
+	}()
 	// Close begins: the session says BYE as soon as its current command
 	// is done (at once when it is idle or waiting).
 	defer context.AfterFunc(s.ending, sess.shutdown)()
@@ -247,9 +262,12 @@ func (s *Server) serveConn(c net.Conn, implicitTLS bool) <-chan struct{} {
 func (s *Server) releaseUser(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sess.countedUser != "" {
-		if s.perUser[sess.countedUser]--; s.perUser[sess.countedUser] <= 0 {
-			delete(s.perUser, sess.countedUser)
+	if u := sess.countedUser; u != "" {
+		if s.perUser[u]--; s.perUser[u] <= 0 {
+			delete(s.perUser, u)
+		}
+		if delete(s.users[u], sess); len(s.users[u]) == 0 {
+			delete(s.users, u)
 		}
 		sess.countedUser = ""
 	}
@@ -265,7 +283,30 @@ func (s *Server) admitUser(sess *session, login string) bool {
 	}
 	s.perUser[login]++
 	sess.countedUser = login
+	if s.users[login] == nil {
+		s.users[login] = map[*session]struct{}{}
+	}
+	s.users[login][sess] = struct{}{}
 	return true
+}
+
+// EndUser ends every session of login served here as Close ends them
+// all: a session waiting for a command (or in IDLE) is told
+// "* BYE [code] text" at once, one in a command after answering it. It
+// returns how many sessions were told. The sharded mode ends a user's
+// sessions with [UNAVAILABLE] when the user's home node moved to another
+// backend: clients reconnect, and the frontend routes them there.
+func (s *Server) EndUser(login string, code imap.Code, text string) int {
+	s.mu.Lock()
+	ss := make([]*session, 0, len(s.users[login]))
+	for sess := range s.users[login] {
+		ss = append(ss, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range ss {
+		sess.end(code, text)
+	}
+	return len(ss)
 }
 
 // Close stops every listener and ends every session: each client gets

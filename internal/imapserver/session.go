@@ -65,6 +65,18 @@ type session struct {
 	stop     chan struct{} // closed by shutdown
 	stopOnce sync.Once
 	closing  atomic.Bool
+	// rmu orders shutdown with the session's reads: waiting is true
+	// while the session waits for the client between commands or in
+	// IDLE, the only reads shutdown interrupts, so that a command in
+	// progress (an APPEND's literal still arriving) completes first.
+	rmu     sync.Mutex
+	waiting bool
+	// endCode and endText are the BYE of a session ended for a reason
+	// of its own (Server.EndUser); nil: the server is shutting down.
+	endText atomic.Pointer[string]
+	endCode imap.Code
+	// unwatch ends Options.Watch's interest in the session.
+	unwatch func()
 
 	state       state
 	ctx         context.Context // carries the principal once authenticated
@@ -145,12 +157,65 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	return d.c.Write(p)
 }
 
-// shutdown asks the session to end: a blocked read returns at once and the
-// session says BYE.
+// shutdown asks the session to end: a session waiting for a command (or
+// in IDLE) says BYE at once; one in a command answers it first.
 func (s *session) shutdown() {
+	s.rmu.Lock()
 	s.closing.Store(true)
+	if s.waiting { // under rmu: endWait cannot undo or miss it
+		s.conn().SetReadDeadline(time.Now())
+	}
+	s.rmu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
-	s.conn().SetReadDeadline(time.Now())
+}
+
+// end is shutdown with the BYE's own response code and text.
+func (s *session) end(code imap.Code, text string) {
+	s.rmu.Lock()
+	if !s.closing.Load() {
+		s.endCode = code
+		s.endText.Store(&text)
+	}
+	s.rmu.Unlock()
+	s.shutdown()
+}
+
+// closingBye says BYE to a session that shutdown or end asked to end.
+func (s *session) closingBye() error {
+	s.rmu.Lock()
+	code, text := s.endCode, s.endText.Load()
+	s.rmu.Unlock()
+	if text == nil {
+		return s.bye("Server shutting down")
+	}
+	s.w.Untagged(imap.BYE, code, *text)
+	s.flush()
+	return errLogout
+}
+
+// beginWait marks the session as waiting for the client (between
+// commands, in IDLE), the reads shutdown interrupts; false when the
+// session is to end already.
+func (s *session) beginWait() bool {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.waiting = true
+	return true
+}
+
+// endWait ends beginWait. When input ended the wait (began) and shutdown
+// came meanwhile, the read deadline shutdown set is put back to
+// deadline, so that the command that has begun is read whole.
+func (s *session) endWait(began bool, deadline time.Time) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.waiting = false
+	if began && s.closing.Load() {
+		s.conn().SetReadDeadline(deadline)
+	}
 }
 
 // errLogout ends the session after a response was written.
@@ -212,11 +277,15 @@ func (s *session) next() error {
 		timeout = authTimeout
 	}
 	s.conn().SetReadDeadline(time.Now().Add(timeout))
-	if s.closing.Load() {
+	if !s.beginWait() {
 		s.lockCmd()
 		defer s.unlockCmd()
-		return s.bye("Server shutting down")
+		return s.closingBye()
 	}
+	// Wait for the first byte of a command: until then shutdown may
+	// interrupt the read; a command that has begun is read and answered.
+	_, err := s.br.Peek(1)
+	s.endWait(err == nil, time.Now().Add(timeout))
 	c, err := s.r.ReadCommand()
 	s.lockCmd()
 	defer s.unlockCmd()
@@ -236,7 +305,7 @@ func (s *session) next() error {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
 			if s.closing.Load() {
-				return s.bye("Server shutting down")
+				return s.closingBye()
 			}
 			return s.bye("Autologout; idle for too long")
 		}

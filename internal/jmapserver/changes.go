@@ -39,8 +39,11 @@ scan:
 			if ch.Seq > st.ModSeq {
 				break scan
 			}
-			if ch.Kind == store.ChangeShareNotification {
-				continue // ShareNotification/changes reads those (sharenotify.go)
+			if ch.Kind == store.ChangeShareNotification || ch.Kind == store.ChangeHomeNode {
+				// ShareNotification/changes reads the former
+				// (sharenotify.go); the latter changes no object.
+				pos = ch.Seq
+				continue
 			}
 			id, kind := classify(ch)
 			if id != "" {

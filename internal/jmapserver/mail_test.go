@@ -462,3 +462,25 @@ func manyConditions(n int) []any {
 	}
 	return out
 }
+
+// A store move's journal entry (store.ChangeHomeNode) changes no object:
+// Mailbox/changes and Email/changes move the state and report nothing
+// (the entry has no folder, and was once reported as mailbox "M0").
+func TestChangesSkipHomeNode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.acct("alice")
+	e.deliver("alice", store.SpecialInbox, plainMsg)
+	mstate := e.must("alice", "Mailbox/get", map[string]any{"accountId": acct, "ids": []string{}})["state"].(string)
+	estate := e.must("alice", "Email/get", map[string]any{"accountId": acct, "ids": []string{}})["state"].(string)
+	home := "node-b"
+	if _, err := e.db.UpdateUser(sys, "alice", store.UserUpdate{HomeNode: &home}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, since string }{{"Mailbox/changes", mstate}, {"Email/changes", estate}} {
+		res := e.must("alice", c.method, map[string]any{"accountId": acct, "sinceState": c.since})
+		if res["newState"] == c.since || len(ids(res["created"]))+len(ids(res["updated"]))+len(ids(res["destroyed"])) != 0 {
+			t.Errorf("%s after a home node change: %v", c.method, res)
+		}
+	}
+}

@@ -49,6 +49,9 @@ func (ss *session) proxy(addr string, p *store.Principal) bool {
 	bc, ok, err := ss.backendLogin(bc, addr, p.Login)
 	if err != nil {
 		ss.log.Error("log in to the home backend", "user", p.Login, "backend", addr, "err", err)
+		if again := ss.routeAgain(addr, p); again != "" {
+			return ss.proxy(again, p)
+		}
 		return ss.reply("-ERR [SYS/TEMP] cannot open the maildrop, try again later") != nil
 	}
 	ss.log = ss.log.With("user", p.Login, "backend", addr)
@@ -190,4 +193,22 @@ func xclientOrigin(arg string) string {
 		port = "0"
 	}
 	return net.JoinHostPort(ip, port)
+}
+
+// routeAgain asks Route once more after the backend at addr refused the
+// login: a store move may have switched the user's home node between
+// the route and the backend's own check. It returns the new backend, or
+// "" when there is none to try (the same one, an error, this node, or a
+// second refusal).
+func (ss *session) routeAgain(addr string, p *store.Principal) string {
+	if ss.rerouted {
+		return ""
+	}
+	ss.rerouted = true
+	again, err := ss.srv.o.Route(ss.ctx, p)
+	if err != nil || again == addr || again == "" {
+		return ""
+	}
+	ss.log.Info("home backend changed during the login; routing again", "user", p.Login, "was", addr, "now", again)
+	return again
 }

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/directory"
@@ -74,6 +75,11 @@ type Options struct {
 	// OnCommand, when set, is told each command's verb and how long it
 	// took (metrics); it must not block.
 	OnCommand func(verb string, d time.Duration)
+	// Watch, when set, is told of every session this server serves once
+	// it is logged in (not of those a frontend passes on), with the
+	// user's private store; the function it returns is called when the
+	// session ends (imapserver.Options.Watch; EndUser).
+	Watch func(p *store.Principal, storeID int64) (unwatch func())
 	// CommandTimeout bounds the store and directory calls of one command
 	// (its context's deadline), not the transfer of a message to the
 	// client, which only writeTimeout per write bounds. Zero means 5
@@ -96,6 +102,45 @@ type Server struct {
 	log *slog.Logger
 	t   netserve.Tracker
 	ip  netserve.PerIP
+
+	mu    sync.Mutex
+	users map[string]map[*session]struct{} // logged-in sessions by login (EndUser)
+}
+
+// EndUser ends every session of login served here at its next command:
+// the command is answered "-ERR [SYS/TEMP] text" and the connection
+// closed, without entering the UPDATE state (RFC 1939 §6: messages
+// marked for deletion stay), except QUIT, which is carried out. It
+// returns how many sessions were told. The sharded mode calls it when the
+// user's home node moved to another backend: the client's next
+// connection goes there through the frontend.
+func (s *Server) EndUser(login, text string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ss := range s.users[login] {
+		ss.endText.Store(&text)
+	}
+	return len(s.users[login])
+}
+
+func (s *Server) addUser(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == nil {
+		s.users = map[string]map[*session]struct{}{}
+	}
+	if s.users[ss.who] == nil {
+		s.users[ss.who] = map[*session]struct{}{}
+	}
+	s.users[ss.who][ss] = struct{}{}
+}
+
+func (s *Server) removeUser(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if delete(s.users[ss.who], ss); len(s.users[ss.who]) == 0 {
+		delete(s.users, ss.who)
+	}
 }
 
 // New returns a server.
@@ -161,6 +206,12 @@ func (s *Server) handle(c net.Conn, isTLS bool) {
 	}
 	ss := &session{srv: s, conn: c, tls: isTLS, log: log, base: s.t.Context(),
 		r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriter(deadlineWriter{c})}
+	defer func() {
+		if ss.unwatch != nil {
+			s.removeUser(ss)
+			ss.unwatch()
+		}
+	}()
 	ss.run()
 }
 

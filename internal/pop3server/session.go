@@ -13,6 +13,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-mail/roost/internal/directory"
@@ -40,6 +41,7 @@ type session struct {
 	base    context.Context
 	ctx     context.Context
 	who     string // the logged-in user
+	storeID int64  // and its private store
 	folder  int64
 	uidv    uint32
 	msgs    []message
@@ -49,8 +51,13 @@ type session struct {
 	// origin is the client address a frontend named in XCLIENT, used once
 	// it logs in with the shard secret; proxied marks such a session
 	// (proxy.go).
-	origin  string
-	proxied bool
+	origin   string
+	proxied  bool
+	rerouted bool // a frontend asked Route a second time (routeAgain)
+	// endText, set by Server.EndUser, ends the session at its next
+	// command; unwatch ends Options.Watch's interest (set on login).
+	endText atomic.Pointer[string]
+	unwatch func()
 }
 
 func (ss *session) plaintextOK() bool { return ss.tls || ss.srv.o.AllowPlaintextAuth }
@@ -81,7 +88,11 @@ func (ss *session) run() {
 		var cancel context.CancelFunc
 		ss.ctx, cancel = context.WithTimeout(ss.base, ss.srv.o.CommandTimeout)
 		start := time.Now()
-		if ss.authed {
+		if t := ss.endText.Load(); t != nil && ss.authed && verb != "QUIT" {
+			ss.log.Info("session ended", "reason", *t)
+			ss.reply("-ERR [SYS/TEMP] %s", *t)
+			stop = true
+		} else if ss.authed {
 			stop = ss.transaction(verb, arg)
 		} else {
 			stop = ss.authorization(verb, arg)
@@ -309,6 +320,10 @@ func (ss *session) enter(p *store.Principal) bool {
 		return ss.reply("-ERR [SYS/TEMP] cannot open the maildrop, try again later") != nil
 	}
 	ss.who, ss.authed = p.Login, true
+	if ss.srv.o.Watch != nil {
+		ss.srv.addUser(ss)
+		ss.unwatch = ss.srv.o.Watch(p, ss.storeID)
+	}
 	ss.log = ss.log.With("user", p.Login)
 	var size int64
 	for _, m := range ss.msgs {
@@ -323,6 +338,7 @@ func (ss *session) loadInbox(login string) error {
 	if err != nil {
 		return err
 	}
+	ss.storeID = st.ID
 	folders, err := b.ListFolders(ss.ctx, st.ID)
 	if err != nil {
 		return err

@@ -57,4 +57,28 @@ type Cluster interface {
 	ReleaseLeases(ctx context.Context, holder string) error
 	// RemoveNode forgets a node and its leases (a node removed for good).
 	RemoveNode(ctx context.Context, name string) error
+	// MoveHome makes node the home node of login's user (the sharded
+	// mode's online store move, docs/cluster.md) in one transaction that
+	// also checks the target: node must be registered (ErrNotFound), have
+	// the backend role, not be draining and have beaten its heart less
+	// than stale ago (ErrInvalid otherwise, as for a user already at
+	// home there). The move is journaled in the user's private store
+	// (ChangeHomeNode), whose notification reaches every node with the
+	// commit. No content is copied: every backend reads the one database
+	// and bucket, so UIDVALIDITY, UIDs and MODSEQs are those of the same
+	// rows.
+	MoveHome(ctx context.Context, login, node string, stale time.Duration) (*Move, error)
+}
+
+// Move is what Cluster.MoveHome did.
+type Move struct {
+	Login string `json:"login"`
+	From  string `json:"from"` // the former home node; "" for none
+	To    string `json:"to"`
+	// StoreID is the user's private store (0: not created yet, nothing
+	// journaled), Messages the messages in it, Seq the journal entry of
+	// the move.
+	StoreID  int64  `json:"store_id"`
+	Messages int64  `json:"messages"`
+	Seq      uint64 `json:"seq"`
 }

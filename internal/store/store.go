@@ -419,6 +419,14 @@ const (
 	// destroyed. FolderID and ItemID are 0; ShareNotifications says
 	// which.
 	ChangeShareNotification ChangeKind = "share-notification"
+	// ChangeHomeNode: the home node of the store's owner changed (the
+	// sharded mode's store move, Cluster.MoveHome, or an administrator's
+	// change of home_node). FolderID and ItemID are 0; no folder or item
+	// changed, so protocol adapters skip it. It is in the journal so that
+	// the change is recorded with its actor and time, and so that its
+	// notification reaches every node: the old home backend ends the
+	// owner's sessions when it hears of it (docs/cluster.md).
+	ChangeHomeNode ChangeKind = "home-node"
 )
 
 // ShareNotification records that a user's rights on a folder of another

@@ -257,3 +257,98 @@ func splitEndpoints(s string) map[string]string {
 	}
 	return m
 }
+
+// MoveHome implements store.Cluster.
+func (d *DB) MoveHome(ctx context.Context, login, node string, stale time.Duration) (*store.Move, error) {
+	if err := requireSystem(ctx, "move store"); err != nil {
+		return nil, err
+	}
+	var out *store.Move
+	err := d.write(ctx, func(t *tx) error {
+		u, err := t.userByLogin(login)
+		if err != nil {
+			return err
+		}
+		// The store first, then the user (the lock order of every write):
+		// two moves of one user, or a move and a change of home_node,
+		// take turns, and the second reads what the first wrote.
+		if u.StoreID != 0 {
+			if err := t.lockStore(u.StoreID); err != nil {
+				return err
+			}
+			if u, err = t.userByID(u.ID); err != nil {
+				return err
+			}
+		}
+		if err := t.checkHomeTarget(node, stale); err != nil {
+			return err
+		}
+		if u.HomeNode == node {
+			return fmt.Errorf("the home node of %s is %s already: %w", u.Login, node, store.ErrInvalid)
+		}
+		m := &store.Move{Login: u.Login, From: u.HomeNode, To: node, StoreID: u.StoreID}
+		if _, err := t.exec(`UPDATE users SET home_node = ? WHERE id = ?`, node, u.ID); err != nil {
+			return fmt.Errorf("home node of %s: %w", u.Login, err)
+		}
+		if m.Seq, err = t.journalHome(u.StoreID); err != nil {
+			return err
+		}
+		if u.StoreID != 0 {
+			s, err := t.storeByID(u.StoreID)
+			if err != nil {
+				return err
+			}
+			m.Messages = s.Messages
+		}
+		out = m
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("move %s to %s: %w", login, node, err)
+	}
+	return out, nil
+}
+
+// checkHomeTarget checks, inside a move's transaction, that node can be a
+// home node: registered, a backend, not draining, alive. On PostgreSQL
+// the row is read FOR SHARE, so a drain of the node waits for the move
+// to commit (and the drain's own checks then see the user at home there).
+func (t *tx) checkHomeTarget(node string, stale time.Duration) error {
+	q := `SELECT roles, draining, ` + t.d.dbNow() + ` - heartbeat FROM nodes WHERE name = ?`
+	if t.d.dialect == postgres {
+		q += ` FOR SHARE`
+	}
+	var roles string
+	var draining, age int64
+	err := t.row(q, node).Scan(&roles, &draining, &age)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("node %q is not in the node registry: %w", node, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	switch {
+	case !slices.Contains(strings.Split(roles, ","), "backend"):
+		return fmt.Errorf("node %s does not have the backend role (roles %s): %w", node, roles, store.ErrInvalid)
+	case draining != 0:
+		return fmt.Errorf("node %s is draining: %w", node, store.ErrInvalid)
+	case time.Duration(age)*time.Microsecond > stale:
+		return fmt.Errorf("node %s is not alive: its last heartbeat was %s ago: %w", node,
+			(time.Duration(age) * time.Microsecond).Truncate(time.Second), store.ErrInvalid)
+	}
+	return nil
+}
+
+// journalHome records in a user's private store that its owner's home
+// node changed (store.ChangeHomeNode); the caller locked the store. It
+// returns the entry's sequence, 0 for a user without a store yet.
+func (t *tx) journalHome(storeID int64) (uint64, error) {
+	if storeID == 0 {
+		return 0, nil
+	}
+	seq, err := t.nextModSeq(storeID, 1)
+	if err != nil {
+		return 0, err
+	}
+	return seq, t.journal(storeID, seq, store.ChangeHomeNode, 0, 0, 0)
+}

@@ -445,7 +445,19 @@ func (d *DB) UpdateUser(ctx context.Context, login string, in store.UserUpdate) 
 			}
 			u.Resource.Capacity = *in.Capacity
 		}
-		if in.HomeNode != nil {
+		if in.HomeNode != nil && *in.HomeNode != u.HomeNode {
+			// Journaled in the user's store, whose notification tells
+			// the old home backend to end the user's sessions
+			// (store.ChangeHomeNode; the store's lock before the user's
+			// row, the order of every write).
+			if u.StoreID != 0 {
+				if err := t.lockStore(u.StoreID); err != nil {
+					return err
+				}
+			}
+			if _, err := t.journalHome(u.StoreID); err != nil {
+				return err
+			}
 			u.HomeNode = *in.HomeNode
 		}
 		if in.ExternalID != nil {

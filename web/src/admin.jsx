@@ -7,6 +7,7 @@ import { useEffect } from 'preact/hooks';
 import { signal, useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import { admin, size } from './adminapi.js';
+import { fmtDateTime } from './prefs/prefs.js';
 
 const tab = signal('users');
 const note = signal(''); // the last action's result, announced
@@ -382,7 +383,7 @@ function Queue() {
               <tr key={m.id}>
                 <th scope="row">{m.id}</th><td>{m.from || '<>'}</td>
                 <td>{m.recipients.map((r) => `${r.addr} (${r.state})`).join(', ')}</td>
-                <td>{m.attempts}</td><td>{new Date(m.next_attempt).toLocaleString()}</td><td>{m.last_error}</td>
+                <td>{m.attempts}</td><td>{fmtDateTime(m.next_attempt)}</td><td>{m.last_error}</td>
                 <td>
                   <button onClick={() => act(m.id, 'POST', '/retry')}>{t('adminRetry')}<span class="sr"> {m.id}</span></button>{' '}
                   <button class="danger" onClick={() => confirm(t('adminConfirmDelete', { name: String(m.id) })) && act(m.id, 'DELETE', '')}>{t('delete')}<span class="sr"> {m.id}</span></button>
@@ -405,7 +406,7 @@ function Status() {
       <h2 id="h-status">{t('adminStatusTitle')}</h2>
       <dl class="stats">
         <dt>{t('adminVersion')}</dt><dd>{data.version}</dd>
-        <dt>{t('adminStarted')}</dt><dd>{new Date(data.started).toLocaleString()}</dd>
+        <dt>{t('adminStarted')}</dt><dd>{fmtDateTime(data.started)}</dd>
         <dt>{t('adminUsers')}</dt><dd>{t('adminUserCounts', { total: data.users.total, active: data.users.active, admins: data.users.admins })}</dd>
         <dt>{t('adminQueue')}</dt><dd>{data.queue_messages}</dd>
         {rt && <><dt>{t('adminDatabase')}</dt><dd>{rt.database} · {size(rt.database_bytes)}</dd>

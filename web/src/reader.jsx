@@ -6,6 +6,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
+import { fmtDateTime } from './prefs/prefs.js';
 import { sanitize, frameDocument } from './html.js';
 
 function Addresses({ label, list }) {
@@ -83,7 +84,7 @@ export function Reader() {
         <Addresses label={t('from')} list={m.from} />
         <Addresses label={t('to')} list={m.to} />
         <Addresses label={t('cc')} list={m.cc} />
-        <div class="addr"><dt>{t('date')}</dt><dd>{new Date(m.sentAt || m.receivedAt).toLocaleString()}</dd></div>
+        <div class="addr"><dt>{t('date')}</dt><dd>{fmtDateTime(m.sentAt || m.receivedAt)}</dd></div>
       </dl>
       {m.attachments && m.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('attachments')}>

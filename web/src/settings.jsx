@@ -13,6 +13,8 @@ import { logout } from './jmap.js';
 import { Sharing } from './settings/sharing.jsx';
 import { RestoreDeleted } from './settings/restore.jsx';
 import { FilterRules } from './settings/filters.jsx';
+import { fmtDateTime } from './prefs/prefs.js';
+import { DatePrefs } from './prefs/section.jsx';
 
 const note = signal('');
 
@@ -118,7 +120,7 @@ function Secrets({ kind }) {
           <tbody>
             {list.value.map((s) => (
               <tr key={s.name}>
-                <th scope="row">{s.name}</th><td>{new Date(s.created).toLocaleString()}</td><td>{s.last_used ? new Date(s.last_used).toLocaleString() : '—'}</td>
+                <th scope="row">{s.name}</th><td>{fmtDateTime(s.created)}</td><td>{s.last_used ? fmtDateTime(s.last_used) : '—'}</td>
                 <td><button class="danger" onClick={() => revoke(s.name)}>{t('secretRevoke')}<span class="sr"> {s.name}</span></button></td>
               </tr>
             ))}
@@ -141,7 +143,7 @@ function Secrets({ kind }) {
 }
 
 // when formats an API time ('' and Go's zero time: a dash).
-const when = (iso) => (iso && !iso.startsWith('0001-') ? new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : '—');
+const when = (iso) => (iso && !iso.startsWith('0001-') ? fmtDateTime(iso) : '—');
 
 function deviceState(d) {
   const w = d.wipe;
@@ -240,6 +242,7 @@ export function Settings({ user, Appearance }) {
         <h1 class="sr">{t('settings')}</h1>
         <p class="note" role="status" aria-live="polite">{note.value}</p>
         <OutOfOffice />
+        <DatePrefs />
         <FilterRules />
         <Password />
         <RestoreDeleted />

@@ -91,6 +91,7 @@ try {
   await nf.getByRole('button', { name: 'Create' }).click();
   await a.getByText('Created beamer.').waitFor();
   const brow = a.getByRole('row').filter({ has: a.getByRole('rowheader', { name: 'beamer', exact: true }) });
+  await brow.waitFor();
   const bcells = await brow.getByRole('cell').allTextContents();
   check(bcells[3] === 'Equipment' && bcells[4] === '3', 'the equipment is listed with capacity 3: ' + bcells.join('|'));
   await axeBoth(a, 'rooms and equipment');

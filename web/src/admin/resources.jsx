@@ -76,10 +76,10 @@ function ResourceEdit({ u, onDone }) {
 export function Resources() {
   const list = useLoad('/v1/users');
   const sel = useSignal('');
+  const fresh = useSignal(0); // a new form after a create (its kind back to room)
   const onCreate = async (ev) => {
     ev.preventDefault();
-    const form = ev.currentTarget;
-    const f = new FormData(form);
+    const f = new FormData(ev.currentTarget);
     const login = f.get('login');
     const body = { login, name: f.get('name') || undefined, email: f.get('email') || undefined, active: false };
     if (me.value?.admin >= 2 && f.get('tenant')) body.tenant = f.get('tenant');
@@ -88,7 +88,7 @@ export function Resources() {
       await admin('POST', '/v1/users', body);
       await admin('PATCH', `/v1/users/${encodeURIComponent(login)}`, rules);
     }, t('adminCreated', { name: login }));
-    if (ok) { form.reset(); list.reload(); }
+    if (ok) { fresh.value++; list.reload(); }
   };
   if (!list.data) return <Loading err={list.err} />;
   const res = list.data.filter(isResource);
@@ -103,8 +103,8 @@ export function Resources() {
           <table class="admin-table">
             <thead><tr>
               <th scope="col">{t('adminLogin')}</th><th scope="col">{t('adminFullName')}</th><th scope="col">{t('adminEmail')}</th><th scope="col">{t('adminTenant')}</th>
-              <th scope="col">{t('resKind')}</th><th scope="col">{t('resCapacity')}</th><th scope="col">{t('resAutoAccept')}</th>
-              <th scope="col">{t('resDeclineConflict')}</th><th scope="col">{t('resDeclineRecurring')}</th><th scope="col"><span class="sr">{t('adminActions')}</span></th>
+              <th scope="col">{t('resKind')}</th><th scope="col">{t('resCapacity')}</th><th scope="col">{t('resColAccept')}</th>
+              <th scope="col">{t('resColConflict')}</th><th scope="col">{t('resColRecurring')}</th><th scope="col"><span class="sr">{t('adminActions')}</span></th>
             </tr></thead>
             <tbody>
               {res.map((u) => (
@@ -120,7 +120,7 @@ export function Resources() {
         </div>
       )}
       {chosen && <ResourceEdit key={chosen.login} u={chosen} onDone={(gone) => { if (gone) sel.value = ''; list.reload(); }} />}
-      <form class="admin-form" onSubmit={onCreate} aria-labelledby="h-res-new">
+      <form key={fresh.value} class="admin-form" onSubmit={onCreate} aria-labelledby="h-res-new">
         <h3 id="h-res-new">{t('resNew')}</h3>
         <label>{t('adminLogin')} <input name="login" required autocomplete="off" /></label>
         <label>{t('adminFullName')} <input name="name" autocomplete="off" /></label>

@@ -154,6 +154,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.only(w, r, s.deletedFolders, http.MethodGet)
 	case p == "/web/api/restore":
 		s.only(w, r, s.restore, http.MethodPost)
+	case p == "/web/api/prefs":
+		s.only(w, r, s.prefs, http.MethodGet, http.MethodPut)
 	case p == "/web/api/me":
 		s.only(w, r, s.me, http.MethodGet)
 	case strings.HasPrefix(p, "/web/api/html/"):

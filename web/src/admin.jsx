@@ -7,15 +7,18 @@ import { useEffect } from 'preact/hooks';
 import { signal, useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import { admin, size } from './adminapi.js';
+import { fmtDateTime } from './prefs/prefs.js';
+import { Resources } from './admin/resources.jsx';
+import { TenantEdit } from './admin/tenant.jsx';
 
 const tab = signal('users');
 const note = signal(''); // the last action's result, announced
-const me = signal(null);
+export const me = signal(null);
 
-const TABS = ['tenants', 'domains', 'users', 'groups', 'orphans', 'queue', 'status'];
+const TABS = ['tenants', 'domains', 'users', 'resources', 'groups', 'orphans', 'queue', 'status'];
 const FEATURES = ['imap', 'pop3', 'smtp', 'web', 'dav', 'jmap', 'eas'];
 
-async function run(fn, ok) {
+export async function run(fn, ok) {
   try {
     await fn();
     if (ok) note.value = ok;
@@ -27,7 +30,7 @@ async function run(fn, ok) {
 }
 
 // useLoad fetches path into a signal, again whenever reload() is called.
-function useLoad(path) {
+export function useLoad(path) {
   const data = useSignal(null);
   const err = useSignal('');
   const n = useSignal(0);
@@ -40,12 +43,13 @@ function useLoad(path) {
   return { data: data.value, err: err.value, reload: () => { n.value++; } };
 }
 
-function Loading({ err }) {
+export function Loading({ err }) {
   return err ? <p class="error" role="alert">{t('adminFailed', { msg: err })}</p> : <p role="status">{t('loading')}</p>;
 }
 
 function Tenants() {
   const { data, err, reload } = useLoad('/v1/tenants');
+  const sel = useSignal('');
   const onCreate = async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget);
@@ -63,12 +67,14 @@ function Tenants() {
               <th scope="row">{x.name}</th>
               <td>{(x.admins || []).join(', ')}</td>
               <td>{x.usage ? x.usage.size_human : ''}</td>
-              <td>{me.value?.admin >= 2 && <button class="danger" onClick={() => confirm(t('adminConfirmDelete', { name: x.name })) &&
+              <td><button onClick={() => { sel.value = x.name; }}>{t('adminEdit')}<span class="sr"> {x.name}</span></button>{' '}
+                {me.value?.admin >= 2 && <button class="danger" onClick={() => confirm(t('adminConfirmDelete', { name: x.name })) &&
                 run(() => admin('DELETE', `/v1/tenants/${encodeURIComponent(x.name)}`), t('adminDeleted', { name: x.name })).then(reload)}>{t('delete')}<span class="sr"> {x.name}</span></button>}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      {sel.value && <TenantEdit key={sel.value} name={sel.value} onDone={reload} />}
       {me.value?.admin >= 2 && (
         <form class="admin-form" onSubmit={onCreate}>
           <h3>{t('adminNewTenant')}</h3>
@@ -382,7 +388,7 @@ function Queue() {
               <tr key={m.id}>
                 <th scope="row">{m.id}</th><td>{m.from || '<>'}</td>
                 <td>{m.recipients.map((r) => `${r.addr} (${r.state})`).join(', ')}</td>
-                <td>{m.attempts}</td><td>{new Date(m.next_attempt).toLocaleString()}</td><td>{m.last_error}</td>
+                <td>{m.attempts}</td><td>{fmtDateTime(m.next_attempt)}</td><td>{m.last_error}</td>
                 <td>
                   <button onClick={() => act(m.id, 'POST', '/retry')}>{t('adminRetry')}<span class="sr"> {m.id}</span></button>{' '}
                   <button class="danger" onClick={() => confirm(t('adminConfirmDelete', { name: String(m.id) })) && act(m.id, 'DELETE', '')}>{t('delete')}<span class="sr"> {m.id}</span></button>
@@ -405,7 +411,7 @@ function Status() {
       <h2 id="h-status">{t('adminStatusTitle')}</h2>
       <dl class="stats">
         <dt>{t('adminVersion')}</dt><dd>{data.version}</dd>
-        <dt>{t('adminStarted')}</dt><dd>{new Date(data.started).toLocaleString()}</dd>
+        <dt>{t('adminStarted')}</dt><dd>{fmtDateTime(data.started)}</dd>
         <dt>{t('adminUsers')}</dt><dd>{t('adminUserCounts', { total: data.users.total, active: data.users.active, admins: data.users.admins })}</dd>
         <dt>{t('adminQueue')}</dt><dd>{data.queue_messages}</dd>
         {rt && <><dt>{t('adminDatabase')}</dt><dd>{rt.database} · {size(rt.database_bytes)}</dd>
@@ -421,7 +427,7 @@ function Status() {
   );
 }
 
-const VIEWS = { tenants: Tenants, domains: Domains, users: Users, groups: Groups, orphans: Orphans, queue: Queue, status: Status };
+const VIEWS = { tenants: Tenants, domains: Domains, users: Users, resources: Resources, groups: Groups, orphans: Orphans, queue: Queue, status: Status };
 
 export function Admin({ user }) {
   me.value = user;

@@ -4,22 +4,14 @@
 // like one of ten.
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
-import { t, lang } from './i18n.js';
+import { t } from './i18n.js';
 import * as S from './state.js';
+import { fmtShort } from './prefs/prefs.js';
 
 export const ROW = 64; // px; fixed so a position maps to an offset
 const MARGIN = 8;      // rows rendered beyond the viewport
 
-const fmtCache = {};
-function when(iso) {
-  const d = new Date(iso);
-  const now = new Date();
-  const l = lang.value;
-  const sameDay = d.toDateString() === now.toDateString();
-  const key = l + (sameDay ? 't' : 'd');
-  fmtCache[key] ||= new Intl.DateTimeFormat(l, sameDay ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', year: '2-digit' });
-  return fmtCache[key].format(d);
-}
+const when = (iso) => fmtShort(iso);
 
 export function scrollToIndex(i) {
   const el = document.getElementById('message-list');

@@ -6,6 +6,7 @@ import { signal, useSignal } from '@preact/signals';
 import { me, login, logout, getSession, events, AuthError } from './jmap.js';
 import { t, lang, setLang, languages } from './i18n.js';
 import * as S from './state.js';
+import { loadPrefs } from './prefs/prefs.js';
 import { MessageList } from './list.jsx';
 import { Reader } from './reader.jsx';
 import { Compose } from './compose.jsx';
@@ -38,6 +39,7 @@ async function boot() {
     const u = await me();
     if (!u) { phase.value = 'login'; return; }
     S.user.value = u;
+    await loadPrefs(); // the user's zone and date format, before any date is shown
     // /admin and /settings are their own chunks, loaded only there.
     if (location.pathname === '/admin') {
       if (u.admin >= 1) {

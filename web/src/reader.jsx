@@ -8,6 +8,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
+import { fmtDateTime } from './prefs/prefs.js';
 import { sanitize, frameDocument, cidKey } from './html.js';
 
 function Addresses({ label, list }) {
@@ -86,7 +87,7 @@ function MessageBody({ m }) {
         <Addresses label={t('from')} list={m.from} />
         <Addresses label={t('to')} list={m.to} />
         <Addresses label={t('cc')} list={m.cc} />
-        <div class="addr"><dt>{t('date')}</dt><dd>{new Date(m.sentAt || m.receivedAt).toLocaleString()}</dd></div>
+        <div class="addr"><dt>{t('date')}</dt><dd>{fmtDateTime(m.sentAt || m.receivedAt)}</dd></div>
       </dl>
       {m.attachments && m.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('attachments')}>
@@ -146,7 +147,7 @@ function Conversation({ c, m }) {
               <button type="button" class={'conv-head' + (x.keywords.$seen ? '' : ' unread')} aria-expanded={full ? 'true' : 'false'}
                 aria-current={focused ? 'true' : undefined} onClick={() => S.expandMessage(x.id)}>
                 <span class="who">{!x.keywords.$seen && <span class="sr">{t('unread')}: </span>}{who(x)}</span>
-                <span class="when">{new Date(x.sentAt || x.receivedAt).toLocaleString()}</span>
+                <span class="when">{fmtDateTime(x.sentAt || x.receivedAt)}</span>
                 {!full && <span class="preview">{x.preview}</span>}
               </button>
               {full && <div class="conv-body"><MessageBody m={full} /></div>}

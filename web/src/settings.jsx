@@ -14,6 +14,8 @@ import { Sharing } from './settings/sharing.jsx';
 import { RestoreDeleted } from './settings/restore.jsx';
 import { FilterRules } from './settings/filters.jsx';
 import { Signatures } from './settings/signatures.jsx';
+import { fmtDateTime } from './prefs/prefs.js';
+import { DatePrefs } from './prefs/section.jsx';
 
 const note = signal('');
 
@@ -119,7 +121,7 @@ function Secrets({ kind }) {
           <tbody>
             {list.value.map((s) => (
               <tr key={s.name}>
-                <th scope="row">{s.name}</th><td>{new Date(s.created).toLocaleString()}</td><td>{s.last_used ? new Date(s.last_used).toLocaleString() : '—'}</td>
+                <th scope="row">{s.name}</th><td>{fmtDateTime(s.created)}</td><td>{s.last_used ? fmtDateTime(s.last_used) : '—'}</td>
                 <td><button class="danger" onClick={() => revoke(s.name)}>{t('secretRevoke')}<span class="sr"> {s.name}</span></button></td>
               </tr>
             ))}
@@ -142,7 +144,7 @@ function Secrets({ kind }) {
 }
 
 // when formats an API time ('' and Go's zero time: a dash).
-const when = (iso) => (iso && !iso.startsWith('0001-') ? new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : '—');
+const when = (iso) => (iso && !iso.startsWith('0001-') ? fmtDateTime(iso) : '—');
 
 function deviceState(d) {
   const w = d.wipe;
@@ -241,6 +243,7 @@ export function Settings({ user, Appearance }) {
         <h1 class="sr">{t('settings')}</h1>
         <p class="note" role="status" aria-live="polite">{note.value}</p>
         <OutOfOffice />
+        <DatePrefs />
         <FilterRules />
         <Password />
         <RestoreDeleted />

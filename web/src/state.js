@@ -2,6 +2,7 @@
 import { signal, computed, batch } from '@preact/signals';
 import { api, accountId, archiveAccountId, sharedMailAccounts, sessionStale, getSession, maxObjectsInSet, maxObjectsInGet, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
+import { fmtDateTime } from './prefs/prefs.js';
 
 export const PAGE = 100;
 
@@ -869,7 +870,7 @@ export function startCompose(kind) {
   draft.body = sig ? `\n\n${sig}` : '';
   if (m && kind !== 'new') {
     const sub = m.subject || '';
-    const when = new Date(m.sentAt || m.receivedAt).toLocaleString();
+    const when = fmtDateTime(m.sentAt || m.receivedAt);
     const who = m.from && m.from[0] ? (m.from[0].name || m.from[0].email) : '';
     if (kind === 'forward') {
       draft.subject = /^fwd?:/i.test(sub) ? sub : 'Fwd: ' + sub;

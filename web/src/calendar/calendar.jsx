@@ -7,14 +7,15 @@
 // through the master's recurrenceOverrides.
 import { signal, computed } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
-import { t, lang } from '../i18n.js';
+import { t } from '../i18n.js';
+import { locale, hourOpts } from '../prefs/prefs.js';
 import { events as pushEvents } from '../jmap.js';
 import { gw, gwAll, setOne } from '../gw/jmap.js';
 import { getSession } from '../jmap.js';
 import { TopBar, Modal } from '../gw/lazy.jsx';
 import { FreeBusy, resources, loadResources, isResourceAddr } from './schedule.jsx';
 import {
-  userZone, wall, localWall, ymd, parseLocal, shiftWall, durMinutes, durString,
+  userZone, shown, real, wall, localWall, ymd, parseLocal, shiftWall, durMinutes, durString,
   addDays, startOfDay, startOfWeek, sameDay, utc,
 } from './time.js';
 
@@ -29,7 +30,7 @@ const calendars = signal([]);
 const accounts = signal([]); // [{ id, name, own }]
 const hidden = signal({});
 const view = signal(matchMedia('(max-width: 760px)').matches ? 'agenda' : 'week');
-const anchor = signal(startOfDay(new Date()));
+const anchor = signal(startOfDay(shown(new Date())));
 const items = signal([]);
 const loaded = signal(0); // counts the loads, for views that follow them
 const me = signal('');
@@ -63,8 +64,8 @@ function norm(e, acct) {
     start = parseLocal(e.start);
     end = addDays(start, Math.max(1, Math.round(durMinutes(e.duration) / 1440)));
   } else {
-    start = new Date(e.utcStart);
-    end = new Date(e.utcEnd || e.utcStart);
+    start = shown(e.utcStart);
+    end = shown(e.utcEnd || e.utcStart);
   }
   const baseId = e.id[0] === 'W' ? 'V' + e.id.slice(1, e.id.lastIndexOf('_')) : e.id;
   const calId = Object.keys(e.calendarIds || {})[0];
@@ -169,7 +170,7 @@ async function moveTo(inst, start, minutes) {
   }
   const base = await getBase(inst.baseId, inst.acct);
   const allDay = inst.allDay;
-  const newStart = allDay ? ymd(start) + 'T00:00:00' : wall(start, base.timeZone);
+  const newStart = allDay ? ymd(start) + 'T00:00:00' : base.timeZone ? wall(real(start), base.timeZone) : localWall(start);
   const duration = durString(minutes, allDay);
   let patch;
   if (scope === 'following' && inst.rid !== base.start) {
@@ -199,7 +200,7 @@ const SPLIT_COPY = ['title', 'description', 'locations', 'showWithoutTime', 'tim
 // countBefore counts a series' occurrences before inst (for a rule with
 // a count that is split), or null when that is too far to expand.
 async function countBefore(inst, base) {
-  const from = new Date(base.utcStart || 0);
+  const from = shown(base.utcStart || 0);
   if (!base.uid || !(inst.start - from < 399 * 86400000)) return null;
   const r = await gw([['CalendarEvent/query', { accountId: inst.acct, filter: { uid: base.uid, after: utc(from), before: utc(inst.start) }, expandRecurrences: true }, 'q']]);
   return r.q.ids.length;
@@ -345,7 +346,7 @@ async function save(d) {
     if (!cal) throw new Error(t('noCalendar'));
     const obj = {
       '@type': 'Event', calendarIds: { [cal.id]: true }, ...common,
-      start: d.allDay ? d.sDate + 'T00:00:00' : localWall(start), timeZone: d.allDay ? null : userZone,
+      start: d.allDay ? d.sDate + 'T00:00:00' : localWall(start), timeZone: d.allDay ? null : userZone(),
     };
     if (!obj.locations) delete obj.locations;
     if (newRules.length) obj.recurrenceRules = newRules;
@@ -359,8 +360,8 @@ async function save(d) {
   // An occurrence's rule is the series': unchanged unless edited (the
   // dialog may have opened before the series' rule arrived).
   const rules = inst.rid && !d.ruleTouched ? (base.recurrenceRules || []) : newRules;
-  const zone = d.allDay ? null : (base.showWithoutTime || !base.timeZone ? userZone : base.timeZone);
-  const wallStart = d.allDay ? d.sDate + 'T00:00:00' : wall(start, zone);
+  const zone = d.allDay ? null : (base.showWithoutTime || !base.timeZone ? userZone() : base.timeZone);
+  const wallStart = d.allDay ? d.sDate + 'T00:00:00' : wall(real(start), zone);
   if (inst.rid && d.scope === 'following' && inst.rid !== base.start) {
     const ch = { ...common, start: wallStart, timeZone: zone, recurrenceRules: rules.length ? rules : null };
     ch.participants = participantsFor(attendees, base.participants, d.resource);
@@ -426,8 +427,9 @@ async function answer(inst, status, comment) {
 // ---- formatting ----
 // The browser's own locale when it is of the app's language (en-GB
 // rather than en: 24-hour times), else the app's language.
-const locale = () => ((navigator.language || '').split('-')[0] === lang.value ? navigator.language : lang.value);
-const fmt = (d, o) => new Intl.DateTimeFormat(locale(), o).format(d);
+// Shown Dates carry the user's wall clock in the browser's fields, so
+// they are formatted without a zone; hours in the chosen clock.
+const fmt = (d, o) => new Intl.DateTimeFormat(locale(), o.hour ? hourOpts(o) : o).format(d);
 const hm = (d) => fmt(d, { hour: 'numeric', minute: '2-digit' });
 function title() {
   const [from, to] = range();
@@ -569,7 +571,7 @@ function DayColumn({ day }) {
 function TimeGrid({ days }) {
   const body = useRef(null);
   useEffect(() => { if (body.current) body.current.scrollTop = 7 * PX_PER_HOUR; }, []);
-  const today = new Date();
+  const today = shown(new Date());
   return (
     <div class="tg" style={`--days:${days.length}`}>
       <div class="tg-row tg-head">
@@ -604,7 +606,7 @@ function MonthGrid() {
   const [from] = range();
   const month = anchor.value.getMonth();
   const days = Array.from({ length: 42 }, (_, i) => addDays(from, i));
-  const today = new Date();
+  const today = shown(new Date());
   return (
     <div class="month">
       {days.slice(0, 7).map((d) => <div class="month-wd" aria-hidden="true">{fmt(d, { weekday: 'short' })}</div>)}
@@ -687,7 +689,7 @@ function Sidebar() {
           </section>
         );
       })}
-      <p class="muted zone">{t('timeZoneIs', { zone: userZone })}</p>
+      <p class="muted zone">{t('timeZoneIs', { zone: userZone() })}</p>
     </aside>
   );
 }
@@ -740,7 +742,7 @@ function Toolbar() {
     <div class="cal-bar">
       <button class="primary phone-only" onClick={() => { editing.value = draftFor(null); }}>{t('newEvent')}</button>
       <button onClick={() => step(-1)} aria-label={t('previous')}>‹</button>
-      <button onClick={() => { anchor.value = startOfDay(new Date()); reload(); }}>{t('today')}</button>
+      <button onClick={() => { anchor.value = startOfDay(shown(new Date())); reload(); }}>{t('today')}</button>
       <button onClick={() => step(1)} aria-label={t('next')}>›</button>
       <h1>{title()}</h1>
       <div class="views" role="group" aria-label={t('view')}>

@@ -10,7 +10,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n.js';
 import { gw, gwAll } from '../gw/jmap.js';
 import { getSession } from '../jmap.js';
-import { parseLocal, addDays, utc, localWall } from './time.js';
+import { parseLocal, addDays, utc, localWall, shown } from './time.js';
 
 // The tenant's rooms and equipment, loaded once: [{ id, name, email, kind }].
 export const resources = signal(null);
@@ -46,7 +46,7 @@ async function availability(me, addrs, day) {
   }
   const first = await gwAll(calls);
   const out = {};
-  const periods = (r) => (r && !r.methodError ? r.list.map((p) => ({ s: new Date(p.utcStart), e: new Date(p.utcEnd), status: p.busyStatus })) : 'none');
+  const periods = (r) => (r && !r.methodError ? r.list.map((p) => ({ s: shown(p.utcStart), e: shown(p.utcEnd), status: p.busyStatus })) : 'none');
   out[me.toLowerCase()] = periods(first.me);
   const ids = {};
   for (const p of (first.g && !first.g.methodError ? first.g.list : [])) if (p.email) ids[p.email.toLowerCase()] = p.id;

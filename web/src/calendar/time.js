@@ -1,8 +1,37 @@
-// Dates for the calendar. Times are shown in the browser's zone (the
-// user's); an event's own start is kept in its own zone (timeZone), so a
-// move writes the wall-clock time of that zone.
+// Dates for the calendar. Times are shown in the user's zone (the one
+// chosen in the settings, else the browser's); an event's own start is
+// kept in its own zone (timeZone), so a move writes the wall-clock time of
+// that zone.
+//
+// The views lay out "shown" Dates: Dates whose local (browser) fields are
+// the wall clock of the user's zone, so the grid's arithmetic (getHours,
+// setDate, …) needs no zone. shown() turns an instant into one, real()
+// back; both are the identity when the user's zone is the browser's.
+import { zone, weekStart } from '../prefs/prefs.js';
 
-export const userZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'Etc/UTC';
+// userZone is the zone new events are created in and times are shown in.
+export const userZone = () => zone();
+
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'Etc/UTC';
+const same = () => zone() === browserZone;
+
+// shown is the shown Date of an instant.
+export const shown = (instant) => (same() ? new Date(instant) : parseLocal(wall(new Date(instant), zone())));
+
+// real is the instant of a shown Date.
+export const real = (d) => (same() ? new Date(d) : zonedInstant(localWall(d), zone()));
+
+// zonedInstant is the instant of a wall-clock time ('YYYY-MM-DDThh:mm:ss')
+// in a zone: the UTC reading of the wall clock, less the zone's offset
+// there (found twice, for times near a change of offset).
+export function zonedInstant(w, z) {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?/.exec(w);
+  const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  const offset = (t) => { const x = wall(new Date(t), z); const n = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/.exec(x); return Date.UTC(+n[1], +n[2] - 1, +n[3], +n[4], +n[5], +n[6]) - t; };
+  let t = guess - offset(guess);
+  t = guess - offset(t);
+  return new Date(t);
+}
 
 const pad = (n) => String(n).padStart(2, '0');
 
@@ -50,7 +79,8 @@ export function durString(min, allDay) {
 
 export const addDays = (d, n) => { const x = new Date(d); x.setDate(x.getDate() + n); return x; };
 export const startOfDay = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
-// Weeks start on Monday.
-export const startOfWeek = (d) => addDays(startOfDay(d), -((d.getDay() + 6) % 7));
+// Weeks start on the chosen day (Monday unless chosen otherwise).
+export const startOfWeek = (d) => addDays(startOfDay(d), -((d.getDay() - weekStart() + 7) % 7));
 export const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-export const utc = (d) => d.toISOString().slice(0, 19) + 'Z';
+// utc is the UTC time of a shown Date, as JMAP's UTCDate.
+export const utc = (d) => real(d).toISOString().slice(0, 19) + 'Z';

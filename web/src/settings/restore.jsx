@@ -6,7 +6,8 @@
 // GET /web/api/deleted-folders and POST /web/api/restore.
 import { useEffect } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
-import { t, lang } from '../i18n.js';
+import { t } from '../i18n.js';
+import { fmtDateTime } from '../prefs/prefs.js';
 import { api } from '../jmap.js';
 import './strings.js';
 
@@ -30,7 +31,7 @@ async function call(method, path, body) {
   return data;
 }
 
-const when = (iso) => (iso ? new Date(iso).toLocaleString(lang.value, { dateStyle: 'short', timeStyle: 'short' }) : '—');
+const when = (iso) => (iso ? fmtDateTime(iso) : '—');
 
 // folderPaths names each mailbox by its path ("Clients / Acme").
 function folderPaths(list) {

@@ -26,16 +26,7 @@ const pixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8
 func TestWebClientConversations(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr))
-	waitFor(t, "https listener", func() bool {
-		conn, err := net.Dial("tcp", httpsAddr)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
-	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","name":"Bob Web","password":"pw-bob-web-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","name":"Carol","password":"pw-carol-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"info","email":"info@example.org","name":"Info Desk","password":"pw-info-1"}`, 201)

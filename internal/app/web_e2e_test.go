@@ -191,9 +191,7 @@ func attackHTML(remote string) string {
 func TestWebClientE2E(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr))
-	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","name":"Bob Web","password":"pw-bob-web-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","name":"Carol","password":"pw-carol-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"dana","email":"dana@example.org","password":"pw-dana-1"}`, 201)
@@ -585,9 +583,7 @@ func TestWebClientBigMailbox(t *testing.T) {
 func TestWebClientUndoSend(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\njmap_send_delay = 4\n", httpsAddr, imapAddr))
-	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "jmap_send_delay = 4\n")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","password":"pw-bob-web-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","password":"pw-carol-1"}`, 201)
 	runWebE2E(t, node, chromium, webDir, "undo.mjs", "web-undo",
@@ -611,4 +607,23 @@ func TestWebClientUndoSend(t *testing.T) {
 	if !strings.Contains(raw, "The second try, sent.") || strings.Contains(raw, "taken back") {
 		t.Errorf("carol received:\n%s", raw)
 	}
+}
+
+// webE2EServer starts roost serve in dir with an HTTPS listener and an
+// IMAP one (plaintext logins allowed, for the tests' checks over IMAP),
+// and the configuration lines extra, waits for HTTPS and adds the domain
+// example.org.
+func webE2EServer(t *testing.T, dir, extra string) (c *http.Client, httpsAddr, imapAddr string) {
+	t.Helper()
+	httpsAddr, imapAddr = freePort(t), freePort(t)
+	c = startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr)+extra)
+	waitFor(t, "https listener", func() bool {
+		conn, err := net.Dial("tcp", httpsAddr)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	return c, httpsAddr, imapAddr
 }

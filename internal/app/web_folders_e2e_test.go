@@ -18,16 +18,7 @@ import (
 func TestWebClientFolders(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr))
-	waitFor(t, "https listener", func() bool {
-		conn, err := net.Dial("tcp", httpsAddr)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
-	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"fay","email":"fay@example.org","password":"pw-fay-1"}`, 201)
 	for i := 1; i <= 6; i++ {
 		msg := fmt.Sprintf("From: Sender <s@example.net>\r\nTo: fay@example.org\r\nSubject: Batch %d\r\nDate: Mon, 1 Dec 2026 %02d:00:00 +0000\r\nMessage-ID: <batch%d@example.net>\r\n\r\nBody %d.\r\n", i, 8+i, i, i)

@@ -19,16 +19,7 @@ import (
 func TestWebRestoreE2E(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr))
-	waitFor(t, "https listener", func() bool {
-		conn, err := net.Dial("tcp", httpsAddr)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
-	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"rita","email":"rita@example.org","password":"pw-rita-1"}`, 201)
 	const subject = "Minutes to keep"
 	const bulk = 120

@@ -21,16 +21,7 @@ import (
 func TestWebClientSharing(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	httpsAddr, imapAddr := freePort(t), freePort(t)
-	c := startServer(t, dir, fmt.Sprintf("https_listen = %q\nimap_listen = %q\nallow_plaintext_auth = true\n", httpsAddr, imapAddr))
-	waitFor(t, "https listener", func() bool {
-		conn, err := net.Dial("tcp", httpsAddr)
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	})
-	adminCall(t, c, "POST", "/v1/domains", `{"name":"example.org"}`, 201)
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"alice","email":"alice@example.org","password":"pw-alice-1","name":"Alice Archer"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","password":"pw-bob-1","name":"Bob Baker"}`, 201)
 

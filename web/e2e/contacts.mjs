@@ -119,6 +119,30 @@ try {
   await nb.getByRole('button', { name: 'Create' }).click();
   await page.getByText('Created the address book “Suppliers”.').waitFor();
   check(await side.getByRole('button', { name: 'Suppliers' }).getAttribute('aria-current') === 'page', 'the new address book is listed and open');
+  // Into it, a vCard file with a group and its two members (vCard 3, as
+  // Apple's Contacts writes groups), imported with their UIDs; then
+  // exported again.
+  const vcf = ['BEGIN:VCARD', 'VERSION:3.0', 'UID:imp-1', 'FN:Vera Vendor', 'N:Vendor;Vera;;;', 'EMAIL:vera@vendor.test',
+    'ADR;TYPE=work:;;Marktplatz 5;Hamburg;;20095;Germany', 'BDAY:1975-12-24', 'END:VCARD',
+    'BEGIN:VCARD', 'VERSION:4.0', 'UID:imp-2', 'FN:Walt Vendor', 'N:Vendor;Walt;;;', 'EMAIL:walt@vendor.test', 'END:VCARD',
+    'BEGIN:VCARD', 'VERSION:3.0', 'UID:imp-g', 'FN:Vendors', 'N:Vendors;;;;', 'X-ADDRESSBOOKSERVER-KIND:group',
+    'X-ADDRESSBOOKSERVER-MEMBER:imp-1', 'X-ADDRESSBOOKSERVER-MEMBER:imp-2', 'END:VCARD', ''].join('\r\n');
+  await side.getByLabel('Import vCard').setInputFiles({ name: 'vendors.vcf', mimeType: 'text/vcard', buffer: Buffer.from(vcf) });
+  await page.getByText('3 contacts imported.').waitFor();
+  await list.getByRole('button', { name: /Vendors.*Group of 2/ }).click();
+  await members.getByRole('button', { name: 'Walt Vendor' }).waitFor();
+  check(await members.getByRole('button', { name: 'Vera Vendor' }).isVisible(), 'an imported group keeps its members');
+  await members.getByRole('button', { name: 'Vera Vendor' }).click();
+  await page.locator('.contact-detail').getByText('1975-12-24').waitFor();
+  check(await page.locator('.contact-detail').getByText(/20095 Hamburg/).isVisible(), 'an imported address and birthday');
+  await side.getByLabel('Import vCard').setInputFiles({ name: 'vendors.vcf', mimeType: 'text/vcard', buffer: Buffer.from(vcf) });
+  await page.getByText('Imported 0 contacts; 3 were refused').waitFor();
+  check(true, 'importing the same file again creates no duplicates');
+  const [download] = await Promise.all([page.waitForEvent('download'), side.getByRole('button', { name: 'Export vCard' }).click()]);
+  const exported = (await import('node:fs')).readFileSync(await download.path(), 'utf8');
+  check(/KIND:group\r\n/.test(exported) && /MEMBER:imp-1\r\n/.test(exported) && /MEMBER:imp-2\r\n/.test(exported) && /BDAY:19751224\r\n/.test(exported) && /ADR:;;Marktplatz 5;Hamburg;;20095;Germany\r\n/.test(exported),
+    'the export writes the group, the address and the birthday:\n' + exported);
+
   await side.getByRole('button', { name: 'Contacts', exact: true }).click();
   await list.getByRole('button', { name: /Team/ }).click();
   await page.getByRole('heading', { name: 'Team' }).waitFor();

@@ -136,7 +136,9 @@ function draftOf(c) {
 const lines = (s) => s.split('\n').map((x) => x.trim()).filter(Boolean);
 const mapOf = (list, prefix, f) => (list.length ? Object.fromEntries(list.map((v, i) => [prefix + (i + 1), f(v)])) : null);
 
-async function save(d) {
+// cardProps turns an editor draft into the ContactCard properties it
+// edits (null: remove).
+function cardProps(d) {
   const components = [];
   if (d.given.trim()) components.push({ '@type': 'NameComponent', kind: 'given', value: d.given.trim() });
   if (d.surname.trim()) components.push({ '@type': 'NameComponent', kind: 'surname', value: d.surname.trim() });
@@ -161,12 +163,27 @@ async function save(d) {
   if (m) anniversaries[bKey] = { '@type': 'Anniversary', kind: 'birth', date: { '@type': 'PartialDate', year: +m[1], month: +m[2], day: +m[3] } };
   else delete anniversaries[bKey];
   props.anniversaries = Object.keys(anniversaries).length ? anniversaries : null;
+  return props;
+}
+
+// newCard is a new card in the open address book from a draft (a
+// contact's, or an imported group's: kind, name and members).
+function newCard(d) {
+  const props = d.kind === 'group'
+    ? { name: { '@type': 'Name', full: d.given }, members: d.members.length ? Object.fromEntries(d.members.map((u) => [u, true])) : null }
+    : cardProps(d);
+  for (const k of Object.keys(props)) if (props[k] === null) delete props[k];
+  const c = { '@type': 'Card', version: '1.0', kind: d.kind || 'individual', addressBookIds: { [book.value]: true }, ...props };
+  if (d.uid) c.uid = d.uid;
+  return c;
+}
+
+async function save(d) {
   if (d.id) {
-    await setOne('ContactCard', { update: { [d.id]: props } });
+    await setOne('ContactCard', { update: { [d.id]: cardProps(d) } });
     return d.id;
   }
-  for (const k of Object.keys(props)) if (props[k] === null) delete props[k];
-  const r = await setOne('ContactCard', { create: { n: { '@type': 'Card', version: '1.0', kind: 'individual', addressBookIds: { [book.value]: true }, ...props } } });
+  const r = await setOne('ContactCard', { create: { n: newCard(d) } });
   return r.created.n.id;
 }
 
@@ -242,10 +259,15 @@ function exportAll() {
 }
 
 const MAX_IMPORT = 1000; // cards per file
-// parseVCards reads FN, N, EMAIL, TEL, ORG and NOTE of each card (folded
-// lines joined, escapes undone); the server stores what it is sent.
+const IMPORT_BATCH = 50; // cards per ContactCard/set
+// parseVCards reads FN, N, EMAIL, TEL, ORG, NOTE, ADR, BDAY, UID, KIND
+// and MEMBER of each card (vCard 3's X-ADDRESSBOOKSERVER-KIND and
+// -MEMBER too; folded lines joined, escapes undone); the server stores
+// what it is sent. UIDs are kept, so an imported group's members are the
+// imported cards.
 export function parseVCards(text) {
   const unesc = (s) => s.replace(/\\([nN,;\\])/g, (m, c) => (c === 'n' || c === 'N' ? '\n' : c));
+  const split = (v) => v.split(/(?<!\\);/);
   const out = [];
   let cur = null;
   for (const line of text.replace(/\r?\n[ \t]/g, '').split(/\r?\n/)) {
@@ -253,24 +275,47 @@ export function parseVCards(text) {
     if (i < 0) continue;
     const name = line.slice(0, i).split(';')[0].toUpperCase().replace(/^ITEM\d+\./, '');
     const v = line.slice(i + 1);
-    if (name === 'BEGIN' && v.toUpperCase() === 'VCARD') { cur = { given: '', surname: '', emails: [], phones: [], org: '', note: '', fn: '' }; continue; }
+    if (name === 'BEGIN' && v.toUpperCase() === 'VCARD') { cur = { given: '', surname: '', emails: [], phones: [], org: '', note: '', fn: '', adr: null, birthday: '', uid: '', kind: '', members: [] }; continue; }
     if (!cur) continue;
     if (name === 'END') { out.push(cur); cur = null; if (out.length >= MAX_IMPORT) break; continue; }
     if (name === 'FN') cur.fn = unesc(v);
-    else if (name === 'N') { const p = v.split(/(?<!\\);/); cur.surname = unesc(p[0] || ''); cur.given = unesc(p[1] || ''); }
+    else if (name === 'N') { const p = split(v); cur.surname = unesc(p[0] || ''); cur.given = unesc(p[1] || ''); }
     else if (name === 'EMAIL') cur.emails.push(unesc(v));
     else if (name === 'TEL') cur.phones.push(unesc(v.replace(/^tel:/i, '')));
-    else if (name === 'ORG') cur.org = unesc(v.split(/(?<!\\);/)[0]);
+    else if (name === 'ORG') cur.org = unesc(split(v)[0]);
     else if (name === 'NOTE') cur.note = unesc(v);
+    else if (name === 'ADR' && !cur.adr) cur.adr = split(v).map(unesc);
+    else if (name === 'BDAY') { const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(v.trim()); if (m) cur.birthday = `${m[1]}-${m[2]}-${m[3]}`; }
+    else if (name === 'UID') cur.uid = unesc(v).trim();
+    else if (name === 'KIND' || name === 'X-ADDRESSBOOKSERVER-KIND') cur.kind = v.trim().toLowerCase();
+    else if ((name === 'MEMBER' || name === 'X-ADDRESSBOOKSERVER-MEMBER') && cur.members.length < 1000) cur.members.push(v.trim());
   }
-  return out.map((c) => ({ id: null, given: c.given || (!c.surname ? c.fn : ''), surname: c.surname, emails: c.emails.join('\n'), phones: c.phones.join('\n'), org: c.org, note: c.note }));
+  return out.map((c) => {
+    const a = c.adr || [];
+    return {
+      id: null, uid: c.uid, kind: c.kind === 'group' ? 'group' : '', members: c.members,
+      given: c.kind === 'group' ? c.fn : c.given || (!c.surname ? c.fn : ''), surname: c.surname,
+      emails: c.emails.join('\n'), phones: c.phones.join('\n'), org: c.org, note: c.note,
+      street: a[2] || '', locality: a[3] || '', region: a[4] || '', postcode: a[5] || '', country: a[6] || '', birthday: c.birthday,
+    };
+  });
 }
 
+// importFile creates the file's cards in batches; a card the server
+// refuses (one whose UID the address book already has) is counted, not
+// fatal.
 async function importFile(file) {
   if (!file || file.size > 5 << 20) { fail(new Error(t('importTooBig'))); return; }
   const list = parseVCards(await file.text());
-  for (const d of list) await save(d);
-  say(t('imported', { n: list.length }));
+  let made = 0;
+  let refused = 0;
+  for (let i = 0; i < list.length; i += IMPORT_BATCH) {
+    const create = Object.fromEntries(list.slice(i, i + IMPORT_BATCH).map((d, j) => ['c' + j, newCard(d)]));
+    const r = (await gw([['ContactCard/set', { create }, 's']])).s;
+    made += Object.keys(r.created || {}).length;
+    refused += Object.keys(r.notCreated || {}).length;
+  }
+  say(refused ? t('ctImportedSome', { n: made, refused }) : t('imported', { n: made }));
   await loadCards();
 }
 

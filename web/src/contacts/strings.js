@@ -38,6 +38,7 @@ export const strings = {
     ctBookCreated: 'Created the address book “{name}”.',
     ctCreate: 'Create',
     ctNoWritableBook: 'You have no address book to add to.',
+    ctImportedSome: 'Imported {n} contacts; {refused} were refused (already in this address book, or not valid).',
   },
   de: {
     ctDirectory: 'Verzeichnis',
@@ -72,6 +73,7 @@ export const strings = {
     ctBookCreated: 'Adressbuch „{name}“ angelegt.',
     ctCreate: 'Anlegen',
     ctNoWritableBook: 'Sie haben kein Adressbuch, in das Sie etwas aufnehmen können.',
+    ctImportedSome: '{n} Kontakte importiert; {refused} abgelehnt (schon in diesem Adressbuch oder ungültig).',
   },
 };
 

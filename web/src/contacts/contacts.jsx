@@ -525,8 +525,12 @@ export default function Contacts() {
     <div class={'gw contacts' + (selected.value ? ' has-detail' : '')}>
       <TopBar />
       <aside class="cal-side" aria-label={t('addressBooks')}>
-        <button class="primary" disabled={inDir} onClick={() => { editing.value = draftOf(null); }}>{t('newContact')}</button>
-        <button disabled={inDir} onClick={() => { grouping.value = groupDraft(null); }}>{t('ctNewGroup')}</button>
+        {inDir ? <p class="muted">{t('ctReadOnly')}</p> : (
+          <>
+            <button class="primary" onClick={() => { editing.value = draftOf(null); }}>{t('newContact')}</button>
+            <button onClick={() => { grouping.value = groupDraft(null); }}>{t('ctNewGroup')}</button>
+          </>
+        )}
         <h2>{t('addressBooks')}</h2>
         <ul class="cal-list">
           {books.value.map((b) => (

@@ -171,6 +171,23 @@ try {
   await page.getByText('Message sent.').waitFor();
   check(true, 'sent to the group');
 
+  // ---- a 360 px phone: the directory's list and an entry take the screen in turn ----
+  const [pctx, pp] = await session({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
+  await signIn(pp);
+  await pp.getByRole('link', { name: 'Contacts' }).click();
+  await pp.getByRole('combobox', { name: 'Address books' }).selectOption({ label: 'Directory' });
+  await pp.getByRole('searchbox', { name: 'Search the directory' }).fill('ben');
+  await pp.getByRole('region', { name: 'Directory' }).getByText('1 of 1').waitFor();
+  await pp.getByRole('button', { name: /Ben Colleague/ }).click();
+  await pp.getByRole('heading', { name: 'Ben Colleague' }).waitFor();
+  check(await pp.getByRole('button', { name: 'Add to my contacts' }).isVisible() && !(await pp.getByRole('searchbox', { name: 'Search the directory' }).isVisible()), 'on a phone the entry takes the screen');
+  const fits = await pp.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  check(fits, 'and nothing is wider than the phone');
+  if (SHOTS) await pp.screenshot({ path: join(SHOTS, 'phone-directory-dark.png') });
+  await pp.getByRole('button', { name: 'Back' }).click();
+  await pp.getByRole('searchbox', { name: 'Search the directory' }).waitFor();
+  await pctx.close();
+
   // ---- accessibility: axe-core in a context that lets it past the CSP ----
   const actx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, viewport: { width: 1280, height: 800 }, locale: 'en-GB' });
   const ap = await actx.newPage();

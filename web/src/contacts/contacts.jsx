@@ -506,6 +506,15 @@ function DirectoryList() {
   );
 }
 
+// pickBook opens an address book or the directory (the side list, or
+// on a phone the select above the list).
+function pickBook(id) {
+  if (id === DIRECTORY) { openDirectory(); return; }
+  book.value = id;
+  selected.value = null;
+  loadCards().catch(fail);
+}
+
 function openDirectory() {
   book.value = DIRECTORY;
   selected.value = null;
@@ -534,7 +543,7 @@ export default function Contacts() {
         <h2>{t('addressBooks')}</h2>
         <ul class="cal-list">
           {books.value.map((b) => (
-            <li><button class="folder" aria-current={b.id === book.value ? 'page' : undefined} onClick={() => { book.value = b.id; selected.value = null; loadCards().catch(fail); }}>{b.name}</button></li>
+            <li><button class="folder" aria-current={b.id === book.value ? 'page' : undefined} onClick={() => pickBook(b.id)}>{b.name}</button></li>
           ))}
           <li><button class="folder" aria-current={inDir ? 'page' : undefined} onClick={openDirectory}>{t('ctDirectory')}</button></li>
         </ul>
@@ -556,6 +565,13 @@ export default function Contacts() {
       <main class="contacts-main">
         <h1 class="sr">{t('section_contacts')}</h1>
         <section class="contact-list" aria-label={inDir ? t('ctDirectory') : t('contactList')}>
+          <p class="field phone-only book-pick">
+            <label for="ct-book">{t('addressBooks')}</label>
+            <select id="ct-book" value={book.value} onChange={(e) => pickBook(e.currentTarget.value)}>
+              {books.value.map((b) => <option value={b.id}>{b.name}</option>)}
+              <option value={DIRECTORY}>{t('ctDirectory')}</option>
+            </select>
+          </p>
           {inDir ? <DirectoryList /> : <>
           <button class="primary phone-only" onClick={() => { editing.value = draftOf(null); }}>{t('newContact')}</button>
           <input type="search" aria-label={t('filterContacts')} placeholder={t('filterContacts')} value={filter.value} onInput={(e) => { filter.value = e.currentTarget.value; }} />

@@ -88,6 +88,7 @@ func TestWebClientContacts(t *testing.T) {
 	}
 	hrefs := regexp.MustCompile(`<(?:[A-Za-z]+:)?href>([^<]+)</`)
 	cards := map[string]string{} // vCards by their FN
+	count := map[string]int{}
 	var books []string
 	for _, m := range hrefs.FindAllStringSubmatch(dav("PROPFIND", "/dav/addressbooks/ann/", "1"), -1) {
 		if m[1] == "/dav/addressbooks/ann/" || !strings.HasSuffix(m[1], "/") {
@@ -101,11 +102,15 @@ func TestWebClientContacts(t *testing.T) {
 			body := strings.ReplaceAll(dav("GET", v[1], ""), "\r\n ", "")
 			if fn := regexp.MustCompile(`(?m)^FN:(.*?)\r?$`).FindStringSubmatch(body); fn != nil {
 				cards[fn[1]] = body
+				count[fn[1]]++
 			}
 		}
 	}
 	if len(books) != 2 {
 		t.Errorf("ann's address books over CardDAV: %v, want Contacts and Suppliers", books)
+	}
+	if count["Cat Colleague"] != 1 || count["Team"] != 1 {
+		t.Errorf("cards over CardDAV by name: %v, want one Cat Colleague (added twice from the directory) and one Team", count)
 	}
 	group, ben, cat := cards["Team"], cards["Ben Colleague"], cards["Cat Colleague"]
 	if group == "" || ben == "" || cat == "" {

@@ -71,6 +71,9 @@ try {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'contacts-directory-light.png') });
   await page.getByRole('button', { name: 'Add to my contacts' }).click();
   await page.getByText('Cat Colleague is now in “Contacts”.').waitFor();
+  await page.getByRole('button', { name: 'Add to my contacts' }).click();
+  await page.getByText('Cat Colleague is already in “Contacts”.').waitFor();
+  check(true, 'an entry is not added twice');
   await dirList.getByRole('searchbox', { name: 'Search the directory' }).fill('ben');
   await dirList.getByText('1 of 1').waitFor();
   await dirList.getByRole('button', { name: /Ben Colleague/ }).click();

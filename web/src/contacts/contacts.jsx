@@ -212,6 +212,15 @@ async function saveGroup(d) {
 async function addFromDirectory(e) {
   const to = writableBook();
   if (!to) throw new Error(t('ctNoWritableBook'));
+  // Not twice: a card of the book with the entry's address is enough.
+  const have = await gw([
+    ['ContactCard/query', { filter: { inAddressBook: to.id, email: e.email }, limit: 50 }, 'q'],
+    ['ContactCard/get', { '#ids': { resultOf: 'q', name: 'ContactCard/query', path: '/ids' }, properties: ['emails'] }, 'g'],
+  ]);
+  if (have.g.list.some((c) => vals(c.emails, 'address').some((a) => a.toLowerCase() === e.email.toLowerCase()))) {
+    say(t('ctAlreadyInContacts', { name: e.name || e.email, book: to.name }));
+    return;
+  }
   const parts = (e.name || '').trim().split(/\s+/).filter(Boolean);
   const surname = parts.length > 1 ? parts.pop() : '';
   const card = {

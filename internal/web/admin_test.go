@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -303,5 +305,96 @@ func TestWebDirectory(t *testing.T) {
 	}
 	if res, body := e.do("GET", "/web/api/directory?q=ad", "", nil); res.StatusCode != 401 {
 		t.Fatalf("without a session: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestWebDirectoryBrowse: the contacts view's Directory pages through the
+// tenant's global address list (users, shared mailboxes, rooms,
+// equipment), bounded, and never shows another tenant's entries.
+func TestWebDirectoryBrowse(t *testing.T) {
+	e := newAdminEnv(t)
+	alice := cookie(e.login("alice", "pw-alice"))
+	for i := range 60 {
+		e.st.User(t, "acme", store.User{Login: fmt.Sprintf("staff%02d", i), FullName: fmt.Sprintf("Staff %02d", i), Active: true}, "")
+	}
+	e.st.User(t, "acme", store.User{Login: "room1", FullName: "Room One", Resource: store.ResourceSettings{AutoAccept: true}}, "")
+	e.st.User(t, "acme", store.User{Login: "beamer", FullName: "Beamer", Resource: store.ResourceSettings{Capacity: 3}}, "")
+	e.st.User(t, "acme", store.User{Login: "support", FullName: "Support desk", Aliases: []string{"help@acme.test"}}, "")
+	type directoryPage struct {
+		Total   int
+		Offset  int
+		Entries []struct {
+			Name, Email, Kind string
+			Aliases           []string
+		}
+	}
+	get := func(query string) directoryPage {
+		t.Helper()
+		res, body := e.do("GET", "/web/api/directory?browse=1&"+query, "", alice)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", query, res.StatusCode, body)
+		}
+		var p directoryPage
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Fatalf("%s: %v %s", query, err, body)
+		}
+		return p
+	}
+	// alice, ada, root, 60 staff, room, equipment, shared mailbox.
+	const total = 66
+	first := get("q=")
+	if first.Total != total || len(first.Entries) != 50 || first.Offset != 0 {
+		t.Fatalf("first page: total %d, %d entries", first.Total, len(first.Entries))
+	}
+	seen := map[string]bool{}
+	for off := 0; off < total; off += 20 {
+		p := get(fmt.Sprintf("q=&offset=%d&limit=20", off))
+		if want := min(20, total-off); len(p.Entries) != want || p.Total != total {
+			t.Fatalf("offset %d: %d entries of %d, want %d", off, len(p.Entries), p.Total, want)
+		}
+		for _, x := range p.Entries {
+			if seen[x.Email] {
+				t.Fatalf("%s on two pages", x.Email)
+			}
+			seen[x.Email] = true
+			if !strings.HasSuffix(x.Email, "@acme.test") {
+				t.Fatalf("another tenant's entry: %+v", x)
+			}
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("paged through %d entries, want %d", len(seen), total)
+	}
+	if p := get("offset=1000"); len(p.Entries) != 0 || p.Total != total {
+		t.Fatalf("past the end: %+v", p)
+	}
+	kinds := map[string]string{}
+	for _, x := range get("q=&limit=100").Entries {
+		kinds[x.Email] = x.Kind
+	}
+	for addr, k := range map[string]string{"alice@acme.test": "user", "room1@acme.test": "room", "beamer@acme.test": "equipment", "support@acme.test": "shared"} {
+		if kinds[addr] != k {
+			t.Errorf("%s: kind %q, want %q", addr, kinds[addr], k)
+		}
+	}
+	if p := get("q=help"); p.Total != 1 || p.Entries[0].Email != "support@acme.test" || !slices.Contains(p.Entries[0].Aliases, "help@acme.test") {
+		t.Fatalf("search by alias: %+v", p)
+	}
+	if p := get("q=staff+1"); p.Total != 10 {
+		t.Fatalf("q=staff 1: %d entries, want 10", p.Total)
+	}
+	// Another tenant's user sees only their own tenant.
+	gina := cookie(e.login("gina", "pw-gina"))
+	res, body := e.do("GET", "/web/api/directory?browse=1&q=", "", gina)
+	if res.StatusCode != 200 || strings.Contains(body, "acme.test") || !strings.Contains(body, "gina@globex.test") {
+		t.Fatalf("gina's directory: %d %s", res.StatusCode, body)
+	}
+	for _, bad := range []string{"limit=0", "limit=101", "offset=-1", "offset=x", "offset=2000000", "q=" + strings.Repeat("a", 101)} {
+		if res, body := e.do("GET", "/web/api/directory?browse=1&"+bad, "", alice); res.StatusCode != 400 {
+			t.Errorf("%s: %d %s", bad, res.StatusCode, body)
+		}
+	}
+	if res, _ := e.do("GET", "/web/api/directory?browse=1&q=", "", nil); res.StatusCode != 401 {
+		t.Fatalf("without a session: %d", res.StatusCode)
 	}
 }

@@ -3,31 +3,85 @@ package web
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/roost-mail/roost/internal/store"
 )
 
-// Bounds of the directory lookup the composer's address autocomplete
-// makes: the query's length and the answers per request.
+// Bounds of the directory lookups: the query's length, the answers per
+// autocomplete request, a browse page's size and its offset.
 const (
 	maxDirectoryQuery   = 100
 	maxDirectoryAnswers = 20
+	maxDirectoryPage    = 100
+	maxDirectoryOffset  = 1 << 20
 )
 
-// directory answers GET /web/api/directory?q=…: the users of the signed-in
-// user's tenant (the global address list; the same list ActiveSync's GAL
-// search gives) whose name, login or address contains q, as
-// [{"name","email"}], at most maxDirectoryAnswers, sorted by name. Other
-// tenants' users are never listed. JMAP has no method for a tenant's
-// directory (Principal/query is not offered), hence this endpoint.
+// directoryEntry is one entry of the tenant's global address list.
+type directoryEntry struct {
+	Name    string   `json:"name"`
+	Email   string   `json:"email"`
+	Aliases []string `json:"aliases,omitempty"`
+	// Kind is "user", "shared" (a shared mailbox), "room" or "equipment".
+	Kind string `json:"kind,omitempty"`
+}
+
+// directoryPage is the browse mode's answer.
+type directoryPage struct {
+	Total   int              `json:"total"`
+	Offset  int              `json:"offset"`
+	Entries []directoryEntry `json:"entries"`
+}
+
+func directoryKind(u *store.User) string {
+	switch {
+	case u.Active:
+		return "user"
+	case u.CalendarUserType() == "RESOURCE":
+		return "equipment"
+	case u.CalendarUserType() == "ROOM":
+		return "room"
+	}
+	return "shared"
+}
+
+// directory answers GET /web/api/directory, the signed-in user's tenant's
+// global address list (the same list ActiveSync's GAL search gives):
+// users, shared mailboxes, rooms and equipment. Other tenants' entries
+// are never listed: the store lists a tenant only to those who see it,
+// and each entry's tenant is checked again here. JMAP has no method for a
+// tenant's directory (Principal/query is not offered), hence this
+// endpoint. Two modes:
+//
+//   - ?q=… (the composer's autocomplete): entries whose name, login,
+//     address or alias contains q, as [{"name","email"}], at most
+//     maxDirectoryAnswers, sorted by name; q is required.
+//   - ?browse=1&q=…&offset=N&limit=M (the contacts view's Directory):
+//     one page of the matching entries (q may be empty: all of them),
+//     sorted by name, as {"total","offset","entries":[{"name","email",
+//     "aliases","kind"}]}; limit is 1 to maxDirectoryPage (default 50).
 func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 	s.authed(w, r, func(w http.ResponseWriter, r *http.Request) {
-		q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q")))
-		if q == "" || len(q) > maxDirectoryQuery || !utf8.ValidString(q) {
+		qv := r.URL.Query()
+		browse := qv.Get("browse") == "1"
+		q := strings.ToLower(strings.TrimSpace(qv.Get("q")))
+		if (q == "" && !browse) || len(q) > maxDirectoryQuery || !utf8.ValidString(q) {
 			http.Error(w, "q must be 1 to 100 bytes of UTF-8", http.StatusBadRequest)
 			return
+		}
+		offset, limit := 0, 50
+		if browse {
+			var ok bool
+			if offset, ok = intParam(qv.Get("offset"), 0, 0, maxDirectoryOffset); !ok {
+				http.Error(w, "offset must be 0 to 1048576", http.StatusBadRequest)
+				return
+			}
+			if limit, ok = intParam(qv.Get("limit"), 50, 1, maxDirectoryPage); !ok {
+				http.Error(w, "limit must be 1 to 100", http.StatusBadRequest)
+				return
+			}
 		}
 		p := store.PrincipalFrom(r.Context())
 		// With the user's own principal: the store lists a tenant only
@@ -38,23 +92,43 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		type entry struct {
-			Name  string `json:"name"`
-			Email string `json:"email"`
-		}
-		out := []entry{}
+		out := []directoryEntry{}
 		for _, u := range users {
 			if u.Tenant == p.Tenant && u.InAddressList(q) {
-				out = append(out, entry{Name: u.FullName, Email: u.Email})
+				e := directoryEntry{Name: u.FullName, Email: u.Email}
+				if browse {
+					e.Aliases, e.Kind = u.Aliases, directoryKind(u)
+				}
+				out = append(out, e)
 			}
 		}
-		slices.SortFunc(out, func(a, b entry) int {
+		slices.SortFunc(out, func(a, b directoryEntry) int {
 			return strings.Compare(strings.ToLower(a.Name+" "+a.Email), strings.ToLower(b.Name+" "+b.Email))
 		})
+		w.Header().Set("Cache-Control", "no-store")
+		if browse {
+			page := directoryPage{Total: len(out), Offset: offset, Entries: []directoryEntry{}}
+			if offset < len(out) {
+				page.Entries = out[offset:min(len(out), offset+limit)]
+			}
+			writeJSON(w, http.StatusOK, page)
+			return
+		}
 		if len(out) > maxDirectoryAnswers {
 			out = out[:maxDirectoryAnswers]
 		}
-		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+// intParam parses a decimal query parameter within [lo, hi]; "" is def.
+func intParam(s string, def, lo, hi int) (int, bool) {
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, false
+	}
+	return n, true
 }

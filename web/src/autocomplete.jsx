@@ -2,13 +2,17 @@
 // pattern, list autocomplete) suggesting addresses for the word being
 // typed after the last comma, from the user's contacts (ContactCard/query
 // with a text filter) and the tenant's directory (/web/api/directory).
+// A contact group (a card of kind "group") is offered by its name and
+// expands into its members' addresses.
 import { useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
+import './contacts/strings.js';
 import { gw } from './gw/jmap.js';
 import { formatAddress } from './state.js';
 
 const MAX_SUGGESTIONS = 8;
+const MAX_GROUP = 200; // members a group expands into
 const DELAY = 150; // ms after the last key before asking
 
 const comp = (c, kind) => ((c.name && c.name.components) || []).filter((x) => x.kind === kind).map((x) => x.value).join(' ');
@@ -20,7 +24,7 @@ export async function suggest(q) {
   const [cards, dir] = await Promise.all([
     gw([
       ['ContactCard/query', { filter: { text: q }, limit: MAX_SUGGESTIONS }, 'q'],
-      ['ContactCard/get', { '#ids': { resultOf: 'q', name: 'ContactCard/query', path: '/ids' }, properties: ['name', 'emails'] }, 'g'],
+      ['ContactCard/get', { '#ids': { resultOf: 'q', name: 'ContactCard/query', path: '/ids' }, properties: ['name', 'emails', 'kind', 'members'] }, 'g'],
     ]).then((r) => r.g.list, () => []),
     fetch('/web/api/directory?q=' + encodeURIComponent(q), { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : []), () => []),
   ]);
@@ -33,6 +37,12 @@ export async function suggest(q) {
     out.push({ name: name || '', email, source });
   };
   const lq = q.toLowerCase();
+  for (const g of cards) {
+    const name = cardName(g);
+    if (g.kind !== 'group' || !name.toLowerCase().includes(lq)) continue;
+    const members = await groupMembers(g);
+    if (members.length && out.length < MAX_SUGGESTIONS) out.push({ name, email: '', members, source: 'group' });
+  }
   for (const c of cards) {
     const name = cardName(c);
     for (const e of Object.values(c.emails || {})) {
@@ -41,6 +51,19 @@ export async function suggest(q) {
   }
   for (const u of dir) add(u.name, u.email, 'directory');
   return out;
+}
+
+// groupMembers returns the { name, email } of a group's members (their
+// first address each), looked up by uid.
+async function groupMembers(g) {
+  const uids = Object.keys(g.members || {}).filter((u) => g.members[u] === true).slice(0, MAX_GROUP);
+  if (!uids.length) return [];
+  const r = await gw([
+    ['ContactCard/query', { filter: { operator: 'OR', conditions: uids.map((uid) => ({ uid })) }, limit: MAX_GROUP }, 'q'],
+    ['ContactCard/get', { '#ids': { resultOf: 'q', name: 'ContactCard/query', path: '/ids' }, properties: ['name', 'emails'] }, 'g'],
+  ]).catch(() => null);
+  if (!r) return [];
+  return r.g.list.map((c) => ({ name: cardName(c), email: Object.values(c.emails || {}).map((e) => e.address).find(Boolean) })).filter((m) => m.email);
 }
 
 // AddressInput is an <input> of comma-separated addresses with
@@ -79,7 +102,7 @@ export function AddressInput({ id, name, defaultValue, required, onChange }) {
     const endComma = v.indexOf(',', at);
     const rest = endComma < 0 ? '' : v.slice(endComma + 1).trim();
     const before = v.slice(0, start).trim();
-    el.value = (before ? before + ' ' : '') + formatAddress(s) + ', ' + rest;
+    el.value = (before ? before + ' ' : '') + (s.members ? s.members.map(formatAddress).join(', ') : formatAddress(s)) + ', ' + rest;
     const caret = el.value.length - rest.length;
     el.setSelectionRange(caret, caret);
     close();
@@ -103,8 +126,8 @@ export function AddressInput({ id, name, defaultValue, required, onChange }) {
         {items.value.map((s, i) => (
           <li id={`${id}-opt-${i}`} role="option" aria-selected={i === active.value ? 'true' : 'false'} class={i === active.value ? 'active' : ''}
             onMouseDown={(e) => { e.preventDefault(); take(s); }}>
-            <span class="name">{s.name || s.email}</span> {s.name && <span class="email">{s.email}</span>}
-            <span class="source">{t(s.source === 'contacts' ? 'fromContacts' : 'fromDirectory')}</span>
+            <span class="name">{s.name || s.email}</span> {s.name && s.email && <span class="email">{s.email}</span>}
+            <span class="source">{s.members ? t('ctGroupN', { n: s.members.length }) : t(s.source === 'contacts' ? 'fromContacts' : 'fromDirectory')}</span>
           </li>
         ))}
       </ul>

@@ -285,3 +285,61 @@ func TestJSProp(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupAddressAndBirthday: a group card and a card with a postal
+// address and a birthday, as the web client writes them over JMAP,
+// become vCard 4 KIND:group with a MEMBER per member, ADR and BDAY (and
+// vCard 3's X-ADDRESSBOOKSERVER-KIND/-MEMBER), and read back the same.
+func TestGroupAddressAndBirthday(t *testing.T) {
+	group := Card{"@type": "Card", "version": "1.0", "uid": "urn:uuid:g-1", "kind": "group",
+		"name":    map[string]any{"@type": "Name", "full": "Team"},
+		"members": map[string]any{"urn:uuid:m-1": true, "urn:uuid:m-2": true}}
+	person := Card{"@type": "Card", "version": "1.0", "uid": "urn:uuid:m-1", "kind": "individual",
+		"name": map[string]any{"@type": "Name", "full": "Ben Colleague"},
+		"addresses": map[string]any{"a1": map[string]any{"@type": "Address", "components": []any{
+			map[string]any{"@type": "AddressComponent", "kind": "name", "value": "Hauptstraße 1"},
+			map[string]any{"@type": "AddressComponent", "kind": "locality", "value": "Berlin"},
+			map[string]any{"@type": "AddressComponent", "kind": "postcode", "value": "10115"},
+			map[string]any{"@type": "AddressComponent", "kind": "country", "value": "Germany"}}}},
+		"anniversaries": map[string]any{"y1": map[string]any{"@type": "Anniversary", "kind": "birth",
+			"date": map[string]any{"@type": "PartialDate", "year": float64(1990), "month": float64(4), "day": float64(1)}}}}
+	for _, tc := range []struct {
+		version string
+		card    Card
+		want    []string
+	}{
+		{"4.0", group, []string{"KIND:group", "MEMBER:urn:uuid:m-1", "MEMBER:urn:uuid:m-2", "FN:Team"}},
+		{"3.0", group, []string{"X-ADDRESSBOOKSERVER-KIND:group", "X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:m-1", "X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:m-2"}},
+		{"4.0", person, []string{"ADR:;;Hauptstraße 1;Berlin;;10115;Germany", "BDAY:19900401"}},
+	} {
+		vc, err := ToVCard(tc.card, tc.version)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.version, err)
+		}
+		b, _ := vcard.Marshal(vc)
+		for _, w := range tc.want {
+			if !strings.Contains(string(b), w+"\r\n") {
+				t.Errorf("vCard %s lacks %s:\n%s", tc.version, w, b)
+			}
+		}
+		cs, err := vcard.Decode(b, vcard.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := roundJSON(t, FromVCard(cs[0]))
+		for _, k := range []string{"kind", "members", "addresses", "anniversaries"} {
+			want, _ := json.Marshal(roundJSON(t, tc.card)[k])
+			got, _ := json.Marshal(back[k])
+			if k == "addresses" && tc.card[k] != nil {
+				// The vCard's structured ADR reads back as components.
+				if !strings.Contains(string(got), `"Hauptstraße 1"`) || !strings.Contains(string(got), `"locality","value":"Berlin"`) {
+					t.Errorf("%s addresses read back as %s", tc.version, got)
+				}
+				continue
+			}
+			if string(want) != string(got) {
+				t.Errorf("vCard %s: %s read back as %s, want %s", tc.version, k, got, want)
+			}
+		}
+	}
+}

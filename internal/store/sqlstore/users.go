@@ -319,9 +319,11 @@ func (d *DB) ListUsers(ctx context.Context, tenant string) ([]*store.User, error
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, u := range out {
-			if err := t.fillUser(u); err != nil {
-				return err
+		// In chunks, not a statement per user: the web client's
+		// directory and ActiveSync's GAL search list a tenant per request.
+		for chunk := range slices.Chunk(out, fillChunk) {
+			if err := t.fillUsers(chunk); err != nil {
+				return fmt.Errorf("users of tenant %q: %w", tenant, err)
 			}
 		}
 		return nil

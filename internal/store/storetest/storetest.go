@@ -312,6 +312,18 @@ func testUsers(t *testing.T, in *Instance) {
 	if len(users) != 2 {
 		t.Fatalf("%d users", len(users))
 	}
+	// The list carries each user's aliases, send-as delegates and groups
+	// as GetUser does (read for all of them at once).
+	for _, u := range users {
+		one := must(b.GetUser(sys, u.Login))
+		if !slices.Equal(u.Aliases, one.Aliases) || !slices.Equal(u.SendAs, one.SendAs) || !slices.Equal(u.Groups, one.Groups) {
+			t.Fatalf("ListUsers gives %s aliases %v, send-as %v, groups %v; GetUser %v, %v, %v",
+				u.Login, u.Aliases, u.SendAs, u.Groups, one.Aliases, one.SendAs, one.Groups)
+		}
+	}
+	if i := slices.IndexFunc(users, func(u *store.User) bool { return u.Login == "alice2" }); i < 0 || !slices.Equal(users[i].Aliases, []string{"al@acme.test"}) {
+		t.Fatalf("alice2's aliases not listed: %+v", users)
+	}
 	// Principals other than the system never see password hashes.
 	bob := as(t, b, "bob")
 	if u := must(b.GetUser(bob, "alice2")); u.PasswordHash != "" {

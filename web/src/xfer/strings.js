@@ -14,6 +14,7 @@ export const strings = {
     xferNoAdd: 'You may not add messages to that folder.',
     xferNoCreate: 'You may not create folders in “{name}”.',
     xferNoRename: 'You may not rename or delete “{name}”.',
+    xferPublicCalendars: 'Public calendars',
   },
   de: {
     xferCopyTo: 'Kopieren nach…',
@@ -24,6 +25,7 @@ export const strings = {
     xferNoAdd: 'Sie dürfen diesem Ordner keine Nachrichten hinzufügen.',
     xferNoCreate: 'Sie dürfen in „{name}“ keine Ordner anlegen.',
     xferNoRename: 'Sie dürfen „{name}“ nicht umbenennen oder löschen.',
+    xferPublicCalendars: 'Öffentliche Kalender',
   },
 };
 

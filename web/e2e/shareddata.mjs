@@ -81,7 +81,6 @@ try {
   await mineList.waitFor();
   check(await dlg.getByRole('list', { name: `Shared by ${OWNER}` }).count() === 0, 'copy offers the other accounts\' folders, not the folder\'s own account');
   await axe('the copy dialog');
-  if (SHOTS) await dlg.screenshot({ path: join(SHOTS, 'copy-dialog.png') });
   await mineList.getByRole('button', { name: 'Inbox' }).click();
   await toast.filter({ hasText: 'Copied to Inbox.' }).waitFor();
   const c1 = copies().at(-1);

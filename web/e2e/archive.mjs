@@ -1,7 +1,8 @@
 // The archive store in the web client (TestWebClientArchive archives one
 // message of USER's Inbox first): an "Online Archive" section under the
 // folders lists the read-only archive account's folders; its message
-// opens in the reader, with no attempt to mark it read.
+// opens in the reader, with no attempt to mark it read; "Copy to my
+// folders" copies it into the user's own Inbox (Email/copy).
 import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +53,25 @@ try {
   await page.waitForTimeout(1200);
   check(!calls.some(([n, a]) => n === 'Email/set' && a === archiveId), 'opening an archived message does not try to mark it read');
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'archive.png') });
+
+  // "Copy to my folders": Email/copy from the archive account into the
+  // user's own Inbox; the archived message stays.
+  const inOwnInbox = () => page.evaluate(async () => {
+    const s = await (await fetch('/jmap/session')).json();
+    const acct = s.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const call = async (calls) => (await (await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: calls }) })).json()).methodResponses;
+    const [m] = await call([['Mailbox/query', { accountId: acct, filter: { role: 'inbox' } }, 'm']]);
+    const [q] = await call([['Email/query', { accountId: acct, filter: { inMailbox: m[1].ids[0], subject: 'From the old days' } }, 'q']]);
+    return q[1].ids.length;
+  });
+  const before = await inOwnInbox();
+  await page.getByRole('toolbar', { name: 'Message' }).getByRole('button', { name: 'Copy to my folders' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Copy to my folders' });
+  await dlg.getByRole('list', { name: 'My folders' }).getByRole('button', { name: 'Inbox' }).click();
+  await page.locator('.toast').filter({ hasText: 'Copied to Inbox.' }).waitFor();
+  check(calls.some(([n, a]) => n === 'Email/copy' && a !== archiveId) && await inOwnInbox() === before + 1, 'Copy to my folders copies the archived message into the own Inbox');
+  check(await page.locator('#message-list .row[data-id]').count() === 1, 'the archived message stays in the archive');
   console.log('OK');
 } catch (e) {
   failed = true;

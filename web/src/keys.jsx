@@ -89,7 +89,7 @@ export function keyHandler() {
       u: () => ids.length && S.setKeyword(ids, '$seen', false),
       '#': () => ids.length && S.remove(ids),
       Delete: () => ids.length && S.remove(ids),
-      v: () => { if (ids.length) S.dialog.value = 'move'; },
+      v: () => { if (ids.length) S.dialog.value = !S.mayTransferOut() && S.transferGroups.value.length ? 'copy' : 'move'; },
       '/': () => document.getElementById('search')?.focus(),
       '?': () => { S.dialog.value = 'help'; },
       g: () => { prefix = 'g'; },

@@ -129,6 +129,7 @@ function Bulk({ n }) {
     <div class="bulk" role="toolbar" aria-label={t('selection')}>
       <span role="status">{t('selectedN', { n })}</span>
       {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
+      {S.transferGroups.value.length > 0 && <button onClick={() => { S.dialog.value = 'copy'; }}>{S.inArchive.value ? t('xferCopyMine') : t('xferCopyTo')}</button>}
       {S.may('maySetKeywords') && <button onClick={() => S.flagTargets()}>{t('flag')}</button>}
       {S.may('maySetSeen') && <button onClick={() => S.setKeyword(ids(), '$seen', true)}>{t('markRead')}</button>}
       {S.may('maySetSeen') && <button onClick={() => S.setKeyword(ids(), '$seen', false)}>{t('markUnread')}</button>}

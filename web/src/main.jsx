@@ -17,6 +17,7 @@ import './settings/settings.css';
 import { section, Section, SectionNav } from './gw/lazy.jsx';
 import { SharedFolders } from './shared.jsx';
 import './sharing/strings.js';
+import './xfer/strings.js';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -203,13 +204,30 @@ function Folders() {
 }
 
 function openFolderAction(kind, id) {
-  const m = S.mailboxes.value.find((x) => x.id === id);
-  if (kind !== 'create') {
-    // Another user's or a public folder: managed by its owner.
-    if (!m && S.currentShared.value) { S.notify(t('shareFolderNotYours')); return; }
+  const acc = id ? S.accountOf(id) : null;
+  const m = acc ? acc.mailboxes.find((x) => x.id === id) : null;
+  if (kind === 'create') {
+    // Inside a shared or public folder: with its mayCreateChild.
+    const cur = S.currentFolder.value;
+    const sh = S.currentShared.value;
+    if (sh && cur) {
+      if (cur.myRights && !cur.myRights.mayCreateChild) { S.notify(t('xferNoCreate', { name: S.mailboxName(cur) })); return; }
+      S.folderAction.value = { kind, id: null, acct: sh.id, parent: cur.id };
+      S.dialog.value = 'folder';
+      return;
+    }
+  } else {
     if (!m) return;
+    // The archive, and moving another's folder: its owner's.
+    if (acc.archive || (acc.shared && kind === 'move')) { S.notify(t('shareFolderNotYours')); return; }
     // Inbox, Sent, Trash, …: the server's special-use folders stay.
     if (m.role) { S.notify(t('folderSpecial', { name: S.mailboxName(m) })); return; }
+    // A shared or public folder: rename and delete with its mayRename
+    // and mayDelete (one ACL right, x).
+    if (acc.shared && m.myRights && !(kind === 'rename' ? m.myRights.mayRename : m.myRights.mayDelete)) {
+      S.notify(t('xferNoRename', { name: m.name }));
+      return;
+    }
   }
   S.folderAction.value = { kind, id };
   S.dialog.value = 'folder';
@@ -219,7 +237,7 @@ function openFolderAction(kind, id) {
 // folder.
 function FolderDialog() {
   const a = S.folderAction.value;
-  const m = S.mailboxes.value.find((x) => x.id === a.id);
+  const m = a.id ? S.folderById(a.id) : null;
   const busy = useSignal(false);
   const done = (ok) => { busy.value = false; if (ok) { S.dialog.value = null; S.folderAction.value = null; } };
   const submit = (fn) => async (ev) => {
@@ -234,9 +252,12 @@ function FolderDialog() {
           <label for="folder-name">{t('folderName')}</label>
           <input id="folder-name" name="name" required maxlength="200" autofocus />
           <label for="folder-parent">{t('folderParent')}</label>
-          <select id="folder-parent" name="parent">
-            <option value="">{t('topLevel')}</option>
-            {S.tree.value.map(({ m: p, depth }) => <option value={p.id}>{'\u00a0'.repeat(depth * 2) + S.mailboxName(p)}</option>)}
+          {/* In a shared or public account: inside its folders that
+              allow it (no top level there: mayCreateTopLevelMailbox). */}
+          <select id="folder-parent" name="parent" defaultValue={a.parent || ''}>
+            {!a.acct && <option value="">{t('topLevel')}</option>}
+            {(a.acct ? S.sharedTree(S.sharedAccounts.value.find((x) => x.id === a.acct) || { mailboxes: [] }).filter(({ m: p }) => !p.myRights || p.myRights.mayCreateChild)
+              : S.tree.value).map(({ m: p, depth }) => <option value={p.id}>{'\u00a0'.repeat(depth * 2) + S.mailboxName(p)}</option>)}
           </select>
           <button type="submit" class="primary" disabled={busy.value}>{t('create')}</button>
         </form>
@@ -343,15 +364,30 @@ function Settings() {
   );
 }
 
-function MoveDialog() {
+// MoveDialog lists the folders messages can go to: those of the current
+// folder's account (a move, Email/set) and, under a heading each, those of
+// the user's other accounts with the add right (Email/copy). copy: only
+// the other accounts', and the messages stay.
+function MoveDialog({ copy }) {
   const ids = S.targets();
+  const go = (id) => { S.dialog.value = null; S.moveTo(ids, id, copy); };
+  const item = ({ m, depth }) => (
+    <li><button style={{ paddingInlineStart: `${0.5 + depth}rem` }} onClick={() => go(m.id)}>{S.mailboxName(m)}</button></li>
+  );
+  const groups = S.transferGroups.value;
   return (
-    <Dialog title={t('moveTo')}>
-      <ul class="move-list">
-        {S.moveTree.value.filter(({ m }) => m.id !== S.currentMailbox.value).map(({ m, depth }) => (
-          <li><button style={{ paddingInlineStart: `${0.5 + depth}rem` }} onClick={() => { S.dialog.value = null; S.moveTo(ids, m.id); }}>{S.mailboxName(m)}</button></li>
-        ))}
-      </ul>
+    <Dialog title={copy ? (S.inArchive.value ? t('xferCopyMine') : t('xferCopyTo')) : t('moveTo')}>
+      {!copy && (
+        <ul class="move-list" aria-label={groups.length ? (S.currentShared.value ? S.currentShared.value.name : t('xferMyFolders')) : undefined}>
+          {S.moveTree.value.filter(({ m }) => m.id !== S.currentMailbox.value).map(item)}
+        </ul>
+      )}
+      {groups.map((g) => (
+        <>
+          <h3 class="move-head" id={'xfer-' + g.acct}>{g.label}</h3>
+          <ul class="move-list" aria-labelledby={'xfer-' + g.acct}>{g.items.filter(({ m }) => m.id !== S.currentMailbox.value).map(item)}</ul>
+        </>
+      ))}
     </Dialog>
   );
 }
@@ -386,6 +422,7 @@ function Mail() {
       {d === 'help' && <Shortcuts />}
       {d === 'settings' && <Settings />}
       {d === 'move' && S.targets().length > 0 && <MoveDialog />}
+      {d === 'copy' && S.targets().length > 0 && <MoveDialog copy />}
       {d === 'folder' && S.folderAction.value && <FolderDialog />}
       <div class="toast" role="status" aria-live="polite">{S.undoable.value ? <>{t('sendingUndo')} <button onClick={S.undoSend}>{t('undo')}</button></> : S.toast.value}</div>
     </div>

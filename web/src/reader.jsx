@@ -122,6 +122,7 @@ function Toolbar({ m }) {
       {S.may('maySetKeywords') && <button aria-pressed={flagged ? 'true' : 'false'} onClick={() => (conv ? S.setKeyword([m.id], '$flagged', !flagged) : S.toggleFlag())}>{flagged ? t('unflag') : t('flag')}</button>}
       {S.may('maySetSeen') && <button onClick={() => S.setKeyword([m.id], '$seen', !m.keywords.$seen)}>{m.keywords.$seen ? t('markUnread') : t('markRead')}</button>}
       {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
+      {S.transferGroups.value.length > 0 && <button onClick={() => { S.dialog.value = 'copy'; }}>{S.inArchive.value ? t('xferCopyMine') : t('xferCopyTo')}</button>}
       {S.may('mayRemoveItems') && <button class="danger" onClick={() => S.remove(whole())}>{conv ? t('deleteConversation') : t('delete')}</button>}
     </div>
   );

@@ -3,7 +3,8 @@
 // the tenant's public folders. Each is an ARIA tree of its own with the
 // folders' unread counts; opening a folder lists its messages from that
 // account (state.js, acct). What may be done there follows the folder's
-// myRights (state.js, may). Push refreshes them with the rest.
+// myRights (state.js, may). Messages dropped on one move or copy there
+// (state.js, moveTo). Push refreshes them with the rest.
 import { t } from './i18n.js';
 import * as S from './state.js';
 
@@ -45,6 +46,16 @@ function SharedTree({ a }) {
               data-account={a.id}
               style={{ paddingInlineStart: `${0.75 + depth}rem` }}
               onClick={() => S.selectFolder(m.id)}
+              onDragOver={(ev) => { ev.preventDefault(); ev.currentTarget.classList.add('drop'); }}
+              onDragLeave={(ev) => ev.currentTarget.classList.remove('drop')}
+              onDrop={(ev) => {
+                // Messages dropped here: a move within this account, or
+                // Email/copy from another (state.js, moveTo).
+                ev.preventDefault();
+                ev.currentTarget.classList.remove('drop');
+                const emails = ev.dataTransfer.getData('application/x-roost-email');
+                if (emails) S.moveTo(emails.split(','), m.id);
+              }}
             >
               <span class="name">{S.mailboxName(m)}</span>
               {m.unreadEmails > 0 && <span class="count" aria-label={t('unreadCount', { n: m.unreadEmails })}>{m.unreadEmails}</span>}

@@ -140,6 +140,41 @@ function acct(args) {
 // moveTree is the folders messages of the current folder can be moved
 // to: those of its account (Email/set moves within one account).
 export const moveTree = computed(() => (currentShared.value ? treeOf(currentShared.value.mailboxes) : tree.value));
+
+// accountOf is the account a folder id is in: { id, mailboxes } and
+// shared (a shared or public account) or archive; null: unknown.
+export function accountOf(mbId) {
+  if (mailboxes.value.some((m) => m.id === mbId)) return { id: accountId(), mailboxes: mailboxes.value };
+  const a = sharedAccounts.value.find((x) => x.mailboxes.some((m) => m.id === mbId));
+  if (a) return { id: a.id, mailboxes: a.mailboxes, shared: a };
+  if (archiveMailboxes.value.some((m) => m.id === mbId)) return { id: archiveAccountId(), mailboxes: archiveMailboxes.value, archive: true };
+  return null;
+}
+
+// folderById is a Mailbox of any account.
+export const folderById = (id) => accountOf(id)?.mailboxes.find((m) => m.id === id) || null;
+
+const rightOf = (m, right) => !m.myRights || m.myRights[right] !== false;
+
+// transferGroups are the folders of the other accounts messages of the
+// current folder can be copied or moved to (Email/copy): the user's own
+// and every shared or public account's folders with mayAddItems, one
+// group per account ({ acct, label, items: [{ m, depth }] }).
+export const transferGroups = computed(() => {
+  const cur = currentAccountId();
+  const out = [];
+  if (cur !== accountId()) out.push({ acct: accountId(), label: t('xferMyFolders'), items: tree.value });
+  for (const a of sharedAccounts.value) {
+    if (a.id === cur) continue;
+    const items = treeOf(a.mailboxes).filter(({ m }) => rightOf(m, 'mayAddItems'));
+    if (items.length) out.push({ acct: a.id, label: a.isPublic ? t('sharePublicFolders') : t('shareAccountOf', { name: a.name }), items });
+  }
+  return out;
+});
+
+// mayTransferOut reports whether messages of the current folder may
+// leave it (a move); else they can only be copied.
+export const mayTransferOut = () => !inArchive.value && may('mayRemoveItems');
 export const sharedTree = (a) => treeOf(a.mailboxes);
 
 // tree orders the mailboxes depth-first with their depth, roles first.
@@ -643,9 +678,17 @@ const asList = (x) => (Array.isArray(x) ? x : [x]).filter(Boolean);
 
 // moveTo moves one message (an id) or several (a list) to a folder
 // (setEmails).
-export async function moveTo(idOrIds, mailboxId) {
+export async function moveTo(idOrIds, mailboxId, copy) {
   const list = asList(idOrIds);
-  if (!list.length || !mailboxId || readOnly('mayRemoveItems')) return;
+  if (!list.length || !mailboxId) return;
+  // Another account's folder: Email/copy, a move where the user may
+  // remove messages here (else, as from the archive, a copy).
+  const target = accountOf(mailboxId);
+  if (target && target.id !== currentAccountId() && !target.archive) {
+    await transfer(list, mailboxId, target, copy || !mayTransferOut());
+    return;
+  }
+  if (copy || readOnly('mayRemoveItems')) return;
   // A message moves within its account (another's needs Email/copy).
   if (!moveTree.value.some(({ m }) => m.id === mailboxId)) { notify(t('shareOtherAccount')); return; }
   clearTimeout(readTimer); // a pending mark-read of a message that leaves would fail
@@ -654,6 +697,39 @@ export async function moveTo(idOrIds, mailboxId) {
     const mb = moveTree.value.find(({ m }) => m.id === mailboxId)?.m;
     notify(list.length > 1 ? t('movedN', { n: list.length, folder: mb ? mailboxName(mb) : '' }) : t('moved', { folder: mb ? mailboxName(mb) : '' }));
     afterRemoval(list);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+// transfer copies (or moves: onSuccessDestroyOriginal) messages of the
+// current folder's account to a folder of another account with
+// Email/copy (RFC 8620 §5.4, RFC 8621 §4.7), in calls of at most
+// maxObjectsInSet messages. The copies keep their keywords (flags) and
+// received date; the server checks the read right here and the insert
+// right there, the store again.
+async function transfer(list, mailboxId, target, copy) {
+  const mb = target.mailboxes.find((m) => m.id === mailboxId);
+  if (!mb || !rightOf(mb, 'mayAddItems')) { notify(t('xferNoAdd')); return; }
+  clearTimeout(readTimer);
+  const from = currentAccountId();
+  const max = maxObjectsInSet();
+  try {
+    for (let i = 0; i < list.length; i += max) {
+      const part = list.slice(i, i + max);
+      const create = Object.fromEntries(part.map((id, k) => ['c' + k, { id, mailboxIds: { [mailboxId]: true } }]));
+      const r = await api([['Email/copy', { fromAccountId: from, accountId: target.id, create, onSuccessDestroyOriginal: !copy }, 'c']]);
+      const e = firstError(r.c.notCreated) || (r['c+'] && firstError(r['c+'].notDestroyed));
+      if (e) throw e;
+    }
+    const folder = mailboxName(mb);
+    if (copy) {
+      notify(list.length > 1 ? t('xferCopiedN', { n: list.length, folder }) : t('xferCopied', { folder }));
+      loadMailboxes().catch(fail);
+    } else {
+      notify(list.length > 1 ? t('movedN', { n: list.length, folder }) : t('moved', { folder }));
+      afterRemoval(list);
+    }
   } catch (e) {
     fail(e);
   }
@@ -759,11 +835,15 @@ export function descendants(id) {
   return out;
 }
 
+// createFolder makes a folder at the top level or inside parentId, in
+// the parent's account (a shared or public folder's, with its
+// mayCreateChild; the server checks it too).
 export async function createFolder(name, parentId) {
   name = name.trim();
   if (!name) return false;
+  const a = parentId ? accountOf(parentId) : null;
   try {
-    const s = await mailboxSet({ create: { f: { name, parentId: parentId || null } } });
+    const s = await mailboxSet({ ...(a ? { accountId: a.id } : {}), create: { f: { name, parentId: parentId || null } } });
     notify(t('folderCreated', { name }));
     if (s.created && s.created.f) selectFolder(s.created.f.id);
     return true;
@@ -778,11 +858,12 @@ function refuseSpecial(m) {
 }
 
 export async function renameFolder(id, name) {
-  const m = mailboxes.value.find((x) => x.id === id);
+  const a = accountOf(id);
+  const m = folderById(id);
   name = name.trim();
-  if (!name || refuseSpecial(m)) return false;
+  if (!a || !name || refuseSpecial(m)) return false;
   try {
-    await mailboxSet({ update: { [id]: { name } } });
+    await mailboxSet({ accountId: a.id, update: { [id]: { name } } });
     notify(t('folderRenamed', { name }));
     return true;
   } catch (e) { fail(e); return false; }
@@ -803,12 +884,13 @@ export async function moveFolder(id, parentId) {
 // deleteFolder destroys a folder and the messages in it (the user
 // confirmed); one with subfolders is refused by the server.
 export async function deleteFolder(id) {
-  const m = mailboxes.value.find((x) => x.id === id);
-  if (!m || refuseSpecial(m)) return false;
+  const a = accountOf(id);
+  const m = folderById(id);
+  if (!a || !m || refuseSpecial(m)) return false;
   try {
-    await mailboxSet({ destroy: [id], onDestroyRemoveEmails: true });
+    await mailboxSet({ accountId: a.id, destroy: [id], onDestroyRemoveEmails: true });
     notify(t('folderDeleted', { name: m.name }));
-    if (currentMailbox.value === id || !mailboxes.value.some((x) => x.id === currentMailbox.value)) {
+    if (currentMailbox.value === id || !accountOf(currentMailbox.value)) {
       const inbox = mailboxByRole('inbox');
       if (inbox) selectFolder(inbox.id);
     }

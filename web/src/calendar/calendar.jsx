@@ -78,13 +78,15 @@ function norm(e, acct) {
 let loads = 0;
 
 // calendarAccounts lists the user's own calendars account first, then
-// the shared ones, by name.
+// the shared ones, by name, then the tenant's public folders' (a public
+// store has no owner principal).
 async function calendarAccounts() {
   const s = await getSession();
   const cap = 'urn:ietf:params:jmap:calendars';
   const own = s.primaryAccounts[cap] || s.accountId;
   const shared = Object.entries(s.accounts).filter(([id, a]) => id !== own && a.accountCapabilities && a.accountCapabilities[cap])
-    .map(([id, a]) => ({ id, name: a.name, own: false })).sort((a, b) => a.name.localeCompare(b.name));
+    .map(([id, a]) => ({ id, name: a.name, own: false, isPublic: !(a.accountCapabilities['urn:ietf:params:jmap:principals:owner']) }))
+    .sort((a, b) => a.isPublic - b.isPublic || a.name.localeCompare(b.name));
   return [{ id: own, name: '', own: true }, ...shared];
 }
 
@@ -683,8 +685,8 @@ function Sidebar() {
       {accounts.value.filter((a) => !a.own).map((a) => {
         const list = calendars.value.filter((c) => c.acct === a.id);
         return list.length > 0 && (
-          <section class="cal-shared" aria-label={t('calendarsOf', { name: a.name })}>
-            <h2>{t('calendarsOf', { name: a.name })}</h2>
+          <section class="cal-shared" aria-label={a.isPublic ? t('xferPublicCalendars') : t('calendarsOf', { name: a.name })}>
+            <h2>{a.isPublic ? t('xferPublicCalendars') : t('calendarsOf', { name: a.name })}</h2>
             <CalendarList list={list} />
           </section>
         );

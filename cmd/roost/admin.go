@@ -209,6 +209,11 @@ var adminCmds = []*adminCmd{
 		help: "delete an orphaned store (purged after softdelete_lifetime)", run: storeRemove},
 	{object: "store", verb: "create-public", syntax: "store create-public [--tenant T]",
 		help: "create the public store of a tenant", flags: []flagDef{fString("tenant")}, run: storeCreatePublic},
+	{object: "store", verb: "public-folder", args: []string{"PATH"}, syntax: "store public-folder PATH [--type mail|calendar|contacts|tasks] [--acl SUBJECT=RIGHTS]... [--tenant T]",
+		help: "create a folder of a tenant's public store (PATH \"/\"-separated; missing parents as mail folders): public calendars,\n" +
+			"        address books and task lists are made this way; --acl sets entries as IMAP SETACL does (anyone=lr: every user\n" +
+			"        of the tenant reads it; user:LOGIN=lrswipkxte, group:NAME=…)",
+		flags: []flagDef{fString("type"), fList("acl"), fString("tenant")}, run: storePublicFolder},
 	{object: "store", verb: "move", args: []string{"LOGIN"}, syntax: "store move LOGIN --to NODE",
 		help: "make NODE (a live backend, not draining) the user's home node in the sharded mode: nothing is copied (every\n" +
 			"        node shares the database and bucket); the user's sessions on the old node end and reconnect to NODE (docs/cluster.md)",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -114,6 +115,44 @@ func storeCreatePublic(a *admin, _ *adminCmd, in *input) error {
 		return err
 	}
 	a.say(data, "created public store %d for tenant %s", s.ID, s.Tenant)
+	return nil
+}
+
+func storePublicFolder(a *admin, _ *adminCmd, in *input) error {
+	body := map[string]any{"path": in.pos[0]}
+	if t := in.str["type"]; t != "" {
+		body["type"] = t
+	}
+	if t := in.str["tenant"]; t != "" {
+		body["tenant"] = t
+	}
+	if l := in.lists["acl"]; len(l) > 0 {
+		acl := map[string]string{}
+		for _, e := range l {
+			subj, rights, ok := strings.Cut(e, "=")
+			if !ok || subj == "" {
+				return usagef("store public-folder: --acl %q: want SUBJECT=RIGHTS, e.g. anyone=lr", e)
+			}
+			acl[subj] = rights
+		}
+		body["acl"] = acl
+	}
+	var f struct {
+		ID      int64  `json:"id"`
+		StoreID int64  `json:"store_id"`
+		Path    string `json:"path"`
+		Type    string `json:"type"`
+		Created bool   `json:"created"`
+	}
+	data, err := a.c.callInto(a.ctx, "POST", "/v1/stores/public/folders", body, &f)
+	if err != nil {
+		return err
+	}
+	verb := "created"
+	if !f.Created {
+		verb = "found existing"
+	}
+	a.say(data, "%s %s folder %q (id %d) in public store %d", verb, f.Type, f.Path, f.ID, f.StoreID)
 	return nil
 }
 

@@ -694,6 +694,21 @@ func TestAdminStoresAndDelivery(t *testing.T) {
 	if !regexp.MustCompile(`^created public store \d+ for tenant globex\n$`).MatchString(out) {
 		t.Fatalf("%q", out)
 	}
+	// Public folders of a type: a calendar under a new mail folder; again
+	// it is found, not made twice; another type at that path is refused.
+	out = e.ok("store", "public-folder", "Team/Holidays", "--type", "calendar", "--acl", "anyone=lr", "--tenant", "globex")
+	if !regexp.MustCompile(`^created calendar folder "Team/Holidays" \(id \d+\) in public store \d+\n$`).MatchString(out) {
+		t.Fatalf("%q", out)
+	}
+	if out := e.ok("store", "public-folder", "team/holidays", "--type", "calendar", "--tenant", "globex"); !strings.HasPrefix(out, "found existing calendar folder") {
+		t.Fatalf("%q", out)
+	}
+	e.fails(1, "exists as a calendar folder", "store", "public-folder", "Team/Holidays", "--type", "contacts", "--tenant", "globex")
+	e.fails(1, "must be mail, calendar, contacts or tasks", "store", "public-folder", "X", "--type", "notes", "--tenant", "globex")
+	e.fails(1, "must be 1 to 32 folder names", "store", "public-folder", "A//B", "--tenant", "globex")
+	e.fails(2, "want SUBJECT=RIGHTS", "store", "public-folder", "X", "--acl", "anyone", "--tenant", "globex")
+	e.ok("tenant", "create", "initech")
+	e.fails(1, "has no public store", "store", "public-folder", "X", "--tenant", "initech")
 
 	e.ok("user", "delete", "dave")
 	if out := e.ok("store", "remove", bobID); !strings.HasPrefix(out, "removed store "+bobID+";") {

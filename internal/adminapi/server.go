@@ -208,6 +208,7 @@ func (s *Server) routes() {
 
 	h("GET /v1/stores/orphans", s.listOrphans)
 	h("POST /v1/stores/public", s.createPublicStore)
+	h("POST /v1/stores/public/folders", s.createPublicFolder)
 	h("GET /v1/stores/{id}", s.showStore)
 	h("POST /v1/stores/{id}/hook", s.hookStore)
 	h("DELETE /v1/stores/{id}", s.removeStore)

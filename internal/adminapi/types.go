@@ -222,6 +222,31 @@ type PublicStoreCreate struct {
 	Tenant string `json:"tenant,omitempty"`
 }
 
+// PublicFolderCreate is the body of POST /v1/stores/public/folders: a
+// folder of the tenant's public store, by its "/"-separated path (the
+// missing parents are created as mail folders), of a type (mail,
+// calendar, contacts or tasks; default mail). Public calendars, address
+// books and task lists are made this way: no client protocol creates
+// one there.
+type PublicFolderCreate struct {
+	Tenant string `json:"tenant,omitempty"`
+	Path   string `json:"path"`
+	Type   string `json:"type,omitempty"`
+	// ACL entries set on the folder (subject → rights, e.g. "anyone":
+	// "lr"), as IMAP SETACL would; at most 100.
+	ACL map[string]string `json:"acl,omitempty"`
+}
+
+// PublicFolder is the answer: the folder made (or found, with Created
+// false when the path existed with that type already).
+type PublicFolder struct {
+	ID      int64  `json:"id"`
+	StoreID int64  `json:"store_id"`
+	Path    string `json:"path"`
+	Type    string `json:"type"`
+	Created bool   `json:"created"`
+}
+
 // Purge is the body of POST /v1/softdelete/purge: remove what was
 // soft-deleted more than Days days ago (0: everything soft-deleted).
 type Purge struct {

@@ -2,21 +2,16 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/roost-mail/roost/internal/blob/fs"
-	"github.com/roost-mail/roost/internal/store"
-	"github.com/roost-mail/roost/internal/store/sqlstore"
 )
 
 // TestWebClientSharedData: messages and folders across accounts, and
@@ -135,38 +130,17 @@ func TestWebClientSharedData(t *testing.T) {
 	if pubAcct == "" {
 		t.Fatalf("pat's session has no public account: %v", sess["accounts"])
 	}
-	// A calendar in the public store: no protocol creates one (CalDAV
-	// reaches a public folder only by id, JMAP offers no calendar
-	// creation in a shared account), so the test makes it in the store,
-	// as an administrator's tool would: "Events", readable by anyone of
-	// the tenant, writable by pat.
-	pubStore, ok := strings.CutPrefix(pubAcct, "A")
-	if !ok {
-		t.Fatalf("public account id %q", pubAcct)
+	// A calendar in the public store, made as an administrator does
+	// (`roost admin store public-folder Events --type calendar --acl …`:
+	// no client protocol creates one there): "Events", readable by
+	// anyone of the tenant, writable by pat.
+	var cal struct {
+		ID int64 `json:"id"`
 	}
-	storeID, err := strconv.ParseInt(pubStore, 10, 64)
-	if err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(adminCall(t, c, "POST", "/v1/stores/public/folders",
+		`{"path":"Events","type":"calendar","acl":{"anyone":"lr","user:pat":"lrswipkxte"}}`, 201)), &cal); err != nil || cal.ID == 0 {
+		t.Fatalf("public calendar: %v", err)
 	}
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys := store.SystemContext(context.Background())
-	cal, err := db.CreateFolder(sys, storeID, 0, "Events", store.FolderCalendar)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for subject, rights := range map[string]string{"anyone": "lr", "user:pat": "lrswipkxte"} {
-		if err := db.SetACL(sys, cal.ID, subject, rights); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	dav := func(method, path, ctype, body string) (int, string) {
 		t.Helper()

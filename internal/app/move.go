@@ -13,7 +13,8 @@ package app
 //     new node. Only the registry of nodes and their endpoints is cached,
 //     read again at once when it does not name the new node.
 //   - Every node watches the private stores of the users it serves
-//     sessions of (imapserver and pop3server Options.Watch). The move's
+//     sessions or streams of (Options.Watch of imapserver, pop3server,
+//     sieveserver, jmapserver and easserver). The move's
 //     journal entry is notified to every node with its commit (LISTEN/
 //     NOTIFY); a node that hears of a change of such a store reads the
 //     user's home node, and when that is another node it ends the user's

@@ -157,6 +157,22 @@ print(json.dumps(out))
 	if body := bob.fetchBody("b4", 3); !strings.Contains(body, "late news from alice") {
 		t.Errorf("bob's FETCH of alice's new message: %q", body)
 	}
+	// A folder alice shares while bob's session on node-b is open (its
+	// folder tree listed already) shows in his next LIST.
+	list2 := func(tag string) string {
+		t.Helper()
+		lines := bob.lines(tag, `LIST "" "Other Users/alice/*"`)
+		return strings.Join(lines, "\n")
+	}
+	if l := list2("b5"); strings.Contains(l, "Reports") {
+		t.Fatalf("bob's LIST before the share: %s", l)
+	}
+	alice.cmd("a10", "CREATE Reports")
+	alice.cmd("a11", "SETACL Reports bob lr")
+	if l := list2("b6"); !strings.Contains(l, `"Other Users/alice/Reports"`) {
+		t.Errorf("bob's LIST in his open session after alice shared Reports: %s", l)
+	}
+	bob.cmd("b7", `STATUS "Other Users/alice/Reports" (MESSAGES)`)
 
 	// JMAP as bob through the frontend: alice's shared account.
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -341,5 +357,22 @@ print(json.dumps(out))
 		`["CalendarEvent/get",{"accountId":"`+aliceOwn+`","#ids":{"resultOf":"0","name":"CalendarEvent/query","path":"/ids"},"properties":["title"]},"1"]]`)
 	if s, _ := json.Marshal(r); !strings.Contains(string(s), `"title":"Written by bob"`) {
 		t.Errorf("alice's CalendarEvent/get through the frontend: %s", s)
+	}
+	// alice writes an event on node-a; bob's CalDAV on node-b sees it
+	// (the collection's ctag and the event list read the shared store).
+	r = api("alice", `[["CalendarEvent/set",{"accountId":"`+aliceOwn+`","create":{"e1":{"calendarIds":{"`+calID+`":true},`+
+		`"title":"Written by alice","start":"2026-01-13T09:00:00","duration":"PT1H","timeZone":"Etc/UTC"}}},"0"]]`)
+	if s, _ := json.Marshal(r); !strings.Contains(string(s), `"created":{"e1"`) {
+		t.Fatalf("alice's CalendarEvent/set through the frontend: %s", s)
+	}
+	calList := `
+import caldav, sys, json
+c = caldav.DAVClient(url=sys.argv[1], username=sys.argv[2], password="secret-pw")
+shared = [x for x in c.principal().calendars() if "/~" in str(x.url) and x.name == "Calendar"]
+print(json.dumps(sorted(e.vobject_instance.vevent.summary.value for e in shared[0].events())))
+`
+	out, err = exec.Command("/usr/bin/python3", "-c", calList, "http://"+front.http+"/dav/", "bob").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != `["Written by alice", "Written by bob"]` {
+		t.Errorf("bob's caldav of alice's calendar after her event: %v %s", err, out)
 	}
 }

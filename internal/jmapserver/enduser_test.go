@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -65,22 +66,39 @@ func TestEndUser(t *testing.T) {
 		return res
 	}
 	aliceES, bobES := open("alice"), open("bob")
+	// One more over HTTP/2: served by net/http's loop, not hijacked.
+	h2 := httptest.NewUnstartedServer(e.h)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	t.Cleanup(h2.Close)
+	req, _ := http.NewRequest("GET", h2.URL+"/jmap/eventsource/?types=*&closeafter=no&ping=0", nil)
+	req.SetBasicAuth("alice", password("alice"))
+	aliceH2, err := h2.Client().Do(req)
+	if err != nil || aliceH2.StatusCode != 200 || aliceH2.ProtoMajor != 2 {
+		t.Fatalf("eventsource over HTTP/2: %v %v", aliceH2, err)
+	}
+	defer aliceH2.Body.Close()
 	ws, _, err := e.dialWS("alice", "jmap")
 	if err != nil {
 		t.Fatal(err)
 	}
-	watching("alice", 2)
+	watching("alice", 3)
 	watching("bob", 1)
 
-	if n := e.h.EndUser("alice", "Mailbox moved to another server; please reconnect"); n != 2 {
-		t.Errorf("EndUser ended %d streams, want 2", n)
+	if n := e.h.EndUser("alice", "Mailbox moved to another server; please reconnect"); n != 3 {
+		t.Errorf("EndUser ended %d streams, want 3", n)
 	}
-	done := make(chan error, 1)
-	go func() { _, err := io.Copy(io.Discard, aliceES.Body); done <- err }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("alice's EventSource did not end")
+	for _, res := range []*http.Response{aliceES, aliceH2} {
+		done := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, res.Body); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("alice's EventSource over HTTP/%d ended with %v", res.ProtoMajor, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("alice's EventSource over HTTP/%d did not end", res.ProtoMajor)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

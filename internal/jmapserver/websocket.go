@@ -61,9 +61,17 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(s.o.MaxSizeRequest)
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	defer s.holdStream(p, st.ID, func(text string) { cancel(&streamEnded{text}) })()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	// EndUser's request, apart from ctx: a Read whose context ends
+	// closes the connection at once, before the close frame could go.
+	ended := make(chan string, 1)
+	defer s.holdStream(p, st.ID, func(text string) {
+		select {
+		case ended <- text:
+		default:
+		}
+	})()
 	ws := &wsSession{s: s, conn: conn, ctx: ctx, r: r.WithContext(ctx), p: p, st: st}
 	msgs := make(chan []byte)
 	go func() {
@@ -88,10 +96,11 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-ctx.Done():
-			if e, ok := context.Cause(ctx).(*streamEnded); ok {
-				// EndUser: closed cleanly, the client reconnects.
-				conn.Close(websocket.StatusServiceRestart, e.text)
-			}
+			return
+		case text := <-ended:
+			// EndUser: closed cleanly (the close handshake, while the
+			// reader still reads), and the client reconnects.
+			conn.Close(websocket.StatusServiceRestart, text)
 			return
 		case b, ok := <-msgs:
 			if !ok {
@@ -111,11 +120,6 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
-// streamEnded is the cause of a WebSocket's end by EndUser.
-type streamEnded struct{ text string }
-
-func (e *streamEnded) Error() string { return "stream ended: " + e.text }
 
 // wsSession is one WebSocket connection; only its loop goroutine uses it.
 type wsSession struct {

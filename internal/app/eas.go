@@ -41,7 +41,11 @@ func (s *server) mountEAS(mux *http.ServeMux, authn *directory.Authenticator, im
 		// submission.
 		o.Submitter = s.queue
 	}
+	if len(s.cfg.Load().NodeRoles) > 0 {
+		o.Watch = s.watchHome // move.go: a store move answers the user's parked Pings here
+	}
 	h := easserver.New(o)
+	s.setStreamServers(nil, nil, h)
 	mux.Handle(easserver.Path, h)
 	mux.Handle(easserver.Path+"/", h)
 }

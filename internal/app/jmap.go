@@ -50,7 +50,11 @@ func (s *server) mountJMAP(mux *http.ServeMux, cfg *config.Config, authn *direct
 	}
 	// SieveScript (RFC 9661) manages the scripts ManageSieve manages.
 	o.Scripts = &mail.Scripts{Store: s.db, Limits: sieveLimits(cfg)}
+	if len(cfg.NodeRoles) > 0 {
+		o.Watch = s.watchHome // move.go: a store move ends the user's streams here
+	}
 	h := jmapserver.New(o)
+	s.setStreamServers(nil, h, nil)
 	// Push delivery and pending submissions survive a restart; the
 	// handler's background work stops at shutdown.
 	h.Resume()

@@ -72,6 +72,7 @@ func (s *server) listenManageSieve(cfg *config.Config, tlsConf *tls.Config, auth
 		}, VerifyToken: saslBearer(cfg, authn, "sieve"), GSSAPI: saslGSSAPI(authn, "sieve")}
 	s.shardSieve(cfg, &o) // shard.go
 	srv := sieveserver.New(o)
+	s.setStreamServers(srv, nil, nil) // move.go
 	return s.serveTCP(cfg.Listener("managesieve"), "managesieve", srv, false, srv.Serve)
 }
 

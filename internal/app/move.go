@@ -13,13 +13,17 @@ package app
 //     new node. Only the registry of nodes and their endpoints is cached,
 //     read again at once when it does not name the new node.
 //   - Every node watches the private stores of the users it serves
-//     sessions of (imapserver and pop3server Options.Watch). The move's
+//     sessions or streams of (Options.Watch of imapserver, pop3server,
+//     sieveserver, jmapserver and easserver). The move's
 //     journal entry is notified to every node with its commit (LISTEN/
 //     NOTIFY); a node that hears of a change of such a store reads the
 //     user's home node, and when that is another node it ends the user's
 //     sessions here: IMAP * BYE [UNAVAILABLE] (after the command in
-//     progress), POP3 -ERR [SYS/TEMP] at the next command. Clients
-//     reconnect through the frontend to the new node.
+//     progress), POP3 -ERR [SYS/TEMP] at the next command, ManageSieve
+//     BYE (TRYLATER) (after the command in progress); its EventSource
+//     streams end, its WebSockets close with 1012 and its parked
+//     ActiveSync Pings answer status 1. Clients reconnect through the
+//     frontend to the new node.
 //   - A proxied login reaching a backend that is no longer the user's home
 //     (routed just before the switch) is refused as a temporary failure;
 //     the frontend then routes again (imapserver).
@@ -31,10 +35,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roost-mail/roost/internal/easserver"
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
+	"github.com/roost-mail/roost/internal/jmapserver"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
+	"github.com/roost-mail/roost/internal/sieveserver"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -48,6 +55,9 @@ type homeWatch struct {
 	users map[string]*watchedUser
 	imap  *imapserver.Server
 	pop3  *pop3server.Server
+	sieve *sieveserver.Server
+	jmap  *jmapserver.Server // EventSource and WebSocket streams
+	eas   *easserver.Server  // parked Pings and Sync waits
 }
 
 type watchedUser struct {
@@ -68,6 +78,22 @@ func (s *server) setSessionServers(i *imapserver.Server, p *pop3server.Server) {
 	}
 	if p != nil {
 		s.home.pop3 = p
+	}
+}
+
+// setStreamServers names the other servers whose sessions or streams a
+// move ends (nil: unchanged).
+func (s *server) setStreamServers(sv *sieveserver.Server, j *jmapserver.Server, e *easserver.Server) {
+	s.home.mu.Lock()
+	defer s.home.mu.Unlock()
+	if sv != nil {
+		s.home.sieve = sv
+	}
+	if j != nil {
+		s.home.jmap = j
+	}
+	if e != nil {
+		s.home.eas = e
 	}
 }
 
@@ -171,7 +197,7 @@ func (s *server) checkHomeOnce(login string) {
 		return
 	}
 	s.home.mu.Lock()
-	i, p := s.home.imap, s.home.pop3
+	i, p, sv, j, e := s.home.imap, s.home.pop3, s.home.sieve, s.home.jmap, s.home.eas
 	s.home.mu.Unlock()
 	n := 0
 	if i != nil {
@@ -179,6 +205,15 @@ func (s *server) checkHomeOnce(login string) {
 	}
 	if p != nil {
 		n += p.EndUser(login, movedText)
+	}
+	if sv != nil {
+		n += sv.EndUser(login, movedText)
+	}
+	if j != nil {
+		n += j.EndUser(login, movedText)
+	}
+	if e != nil {
+		n += e.EndUser(login)
 	}
 	if n > 0 {
 		s.log.Info("home node moved: ending the user's sessions here", "user", login, "home", u.HomeNode, "sessions", n)

@@ -323,6 +323,7 @@ func (s *server) shardSieve(cfg *config.Config, o *sieveserver.Options) {
 		return
 	}
 	o.ProxySecret = s.shard.secret
+	o.Watch = s.watchHome // move.go
 	if cfg.IsFrontend() {
 		d := proxyDialer(cfg)
 		o.ProxyDial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }

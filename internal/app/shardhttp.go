@@ -38,6 +38,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/config"
 	"github.com/roost-mail/roost/internal/directory"
+	"github.com/roost-mail/roost/internal/easserver"
 	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/store"
 )
@@ -49,12 +50,17 @@ const (
 	hdrProxySecret = "X-Roost-Proxy-Secret"
 )
 
-// httpService names the user-scoped service of r — "dav", "jmap" or
-// "web" (the web client's API) — or "" for what every node serves alike
-// (the web client's files, sign-in, discovery, health, OIDC).
+// httpService names the user-scoped service of r — "dav", "jmap", "eas"
+// (ActiveSync) or "web" (the web client's API) — or "" for what every
+// node serves alike (the web client's files, sign-in, discovery, health,
+// OIDC).
 func httpService(r *http.Request) string {
 	p := r.URL.Path
 	switch {
+	case strings.EqualFold(strings.TrimSuffix(p, "/"), easserver.Path):
+		// Matched as the ActiveSync server matches it: devices vary
+		// the case.
+		return "eas"
 	case strings.HasPrefix(p, "/dav/"),
 		p == "/.well-known/caldav", strings.HasPrefix(p, "/.well-known/caldav/"),
 		p == "/.well-known/carddav", strings.HasPrefix(p, "/.well-known/carddav/"),
@@ -77,6 +83,8 @@ func httpFeature(svc string) (feature, proto string) {
 		return "dav", "dav"
 	case "jmap":
 		return "web", "jmap"
+	case "eas":
+		return "mobile", "eas"
 	}
 	return "web", "web"
 }
@@ -149,6 +157,13 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(directory.WithAuthInfo(ctx, "jmap", ""), login, pw, remote, "web")
 			}, Bearer: httpBearer(authn, "jmap")},
+		// As mountEAS's: app passwords scoped to ActiveSync, the mobile
+		// feature.
+		"eas": {Name: "ActiveSync", Realm: "ActiveSync", Denied: "this account may not use mobile devices (ActiveSync)",
+			Log: log,
+			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
+				return authn.Authenticate(directory.WithAuthInfo(ctx, "eas", ""), login, pw, remote, "mobile")
+			}, Bearer: httpBearer(authn, "eas")},
 	}
 	scheme, proto := "http", "http"
 	if s.shard.client != nil {
@@ -260,7 +275,7 @@ func (s *server) backendHTTP(authn *directory.Authenticator, next http.Handler) 
 		r.Header.Del(hdrProxyUser)
 		r.Header.Del(hdrProxySecret)
 		svc := httpService(r)
-		if login != "" && (svc == "dav" || svc == "jmap") {
+		if login != "" && (svc == "dav" || svc == "jmap" || svc == "eas") {
 			feature, proto := httpFeature(svc)
 			p, err := authn.ProxyLogin(directory.WithAuthInfo(r.Context(), proto, ""), login, directory.RemoteAddr(r), feature)
 			switch {
@@ -279,7 +294,12 @@ func (s *server) backendHTTP(authn *directory.Authenticator, next http.Handler) 
 			}
 		}
 		// The web client's API checks its session cookie itself.
-		log.Info("proxied request", "method", r.Method, "path", r.URL.Path, "user", sanitizeHeader(login), "remote", client, "via", fh)
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "user", sanitizeHeader(login), "remote", client, "via", fh}
+		if svc == "eas" {
+			// Every ActiveSync command has the one path: name it.
+			attrs = append(attrs, "cmd", sanitizeHeader(r.URL.Query().Get("Cmd")))
+		}
+		log.Info("proxied request", attrs...)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -28,6 +28,7 @@ import (
 // as by Roost's decoder.
 
 type env struct {
+	h     *easserver.Server // the handler
 	t     testing.TB
 	db    *testenv.Store
 	hub   *events.Hub
@@ -62,7 +63,8 @@ func newEnvOn(t testing.TB, backend string, opts ...func(*easserver.Options)) *e
 	for _, f := range opts {
 		f(&o)
 	}
-	srv := httptest.NewServer(easserver.New(o))
+	e.h = easserver.New(o)
+	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

@@ -9,6 +9,7 @@ import (
 	"github.com/roost-mail/roost/internal/mail"
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
+	"github.com/roost-mail/roost/internal/store"
 )
 
 // Ping statuses ([MS-ASCMD] §2.2.3.177.10).
@@ -165,6 +166,8 @@ func (c *call) waitChange(ids []int64, d time.Duration) ([]int64, error) {
 		return changed, err
 	}
 	c.body = nil
+	ended := c.s.park(c.p, c.st.ID)
+	defer c.s.unpark(c.p.Login, ended)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -173,6 +176,11 @@ func (c *call) waitChange(ids []int64, d time.Duration) ([]int64, error) {
 			return nil, c.ctx.Err()
 		case <-t.C:
 			return nil, nil
+		case <-ended.c:
+			// EndUser: answered as if the heartbeat expired; the
+			// device asks again, through the frontend to the user's
+			// new node.
+			return nil, nil
 		case <-wake:
 			changed, err := c.changedFolders(ids)
 			if err != nil || len(changed) > 0 {
@@ -180,4 +188,56 @@ func (c *call) waitChange(ids []int64, d time.Duration) ([]int64, error) {
 			}
 		}
 	}
+}
+
+// parking is a parked Ping or Sync wait: c is closed by EndUser.
+type parking struct {
+	c       chan struct{}
+	unwatch func()
+}
+
+// park registers a wait of p (own store storeID) for EndUser.
+func (s *Server) park(p *store.Principal, storeID int64) parking {
+	k := parking{c: make(chan struct{}), unwatch: func() {}}
+	s.mu.Lock()
+	if s.parked == nil {
+		s.parked = map[string]map[chan struct{}]struct{}{}
+	}
+	if s.parked[p.Login] == nil {
+		s.parked[p.Login] = map[chan struct{}]struct{}{}
+	}
+	s.parked[p.Login][k.c] = struct{}{}
+	s.mu.Unlock()
+	if s.o.Watch != nil {
+		k.unwatch = s.o.Watch(p, storeID)
+	}
+	return k
+}
+
+func (s *Server) unpark(login string, k parking) {
+	s.mu.Lock()
+	if _, ok := s.parked[login][k.c]; ok {
+		delete(s.parked[login], k.c)
+		if len(s.parked[login]) == 0 {
+			delete(s.parked, login)
+		}
+	}
+	s.mu.Unlock()
+	k.unwatch()
+}
+
+// EndUser answers every parked Ping (and Sync wait) of login on this
+// server at once, as if its heartbeat expired (Ping status 1): the
+// device asks again at once. The sharded mode's store move ends a moved
+// user's long polls on the old node so (docs/cluster.md). It returns how
+// many it answers.
+func (s *Server) EndUser(login string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.parked[login])
+	for ch := range s.parked[login] {
+		close(ch)
+	}
+	delete(s.parked, login)
+	return n
 }

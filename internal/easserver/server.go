@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/directory"
@@ -84,6 +85,10 @@ type Options struct {
 	MaxSyncBytes int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Watch, when set, is told of every parked Ping and Sync wait with
+	// its user's store; the returned function is called when it ends
+	// (imapserver.Options.Watch; EndUser).
+	Watch func(p *store.Principal, storeID int64) (unwatch func())
 }
 
 // Server is the ActiveSync http.Handler.
@@ -91,6 +96,10 @@ type Server struct {
 	o     Options
 	log   *slog.Logger
 	basic *directory.BasicAuth
+
+	// parked Pings and Sync waits by login, for EndUser (ping.go)
+	mu     sync.Mutex
+	parked map[string]map[chan struct{}]struct{}
 }
 
 // New returns the handler.

@@ -51,6 +51,7 @@ type esStream struct {
 	busy     bool // a write or a probe is running
 	closed   bool
 	probeReq bool
+	unhold   func() // holdStream's release (EndUser); nil until registered
 }
 
 // esAcct is one account a stream reports.
@@ -142,6 +143,18 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, p *store.P
 	es.mu.Unlock()
 	if probe {
 		es.probe()
+	}
+	// EndUser closes the stream (the body ends with the connection).
+	unhold := s.holdStream(p, st.ID, func(string) { es.close() })
+	es.mu.Lock()
+	closed := es.closed
+	if !closed {
+		es.unhold = unhold
+	}
+	es.mu.Unlock()
+	if closed {
+		unhold()
+		return true
 	}
 	// A change between the subscription and now is pending already.
 	es.kick()
@@ -380,7 +393,11 @@ func (es *esStream) close() {
 		return
 	}
 	es.closed = true
+	unhold := es.unhold
 	es.mu.Unlock()
+	if unhold != nil {
+		unhold()
+	}
 	for _, sub := range es.subs {
 		sub.Close()
 	}

@@ -1,6 +1,7 @@
 package jmapserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -132,6 +133,9 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 	if s.o.Hub == nil {
 		return
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer s.holdStream(p, st.ID, func(string) { cancel() })()
 	var sub *events.Subscription = s.o.Hub.Subscribe(st.ID)
 	defer sub.Close()
 	acct := jmap.FormatID('A', st.ID)
@@ -159,7 +163,7 @@ func (s *Server) eventSource(w http.ResponseWriter, r *http.Request) {
 	}
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return
 		case ch := <-sub.C:
 			if ch.Seq <= last || len(types) == 0 {

@@ -92,6 +92,10 @@ type Options struct {
 	// each holds a goroutine and a hub subscription for as long as the
 	// client keeps it; default 4.
 	MaxEventSources int
+	// Watch, when set, is told of every EventSource and WebSocket stream
+	// with its user's store; the returned function is called when the
+	// stream ends (imapserver.Options.Watch; EndUser).
+	Watch func(p *store.Principal, storeID int64) (unwatch func())
 	// MaxSizeAttachmentsPerEmail bounds the attachments of an email
 	// created with Email/set (RFC 8621 §1.3.1); default 50 MiB.
 	MaxSizeAttachmentsPerEmail int64
@@ -129,6 +133,8 @@ type Server struct {
 	pushHTTP *http.Client
 	// hijacked EventSource streams (esloop.go)
 	es esLoop
+	// long-lived streams by user, for EndUser (enduser.go)
+	ends streamEnds
 }
 
 type upload struct {

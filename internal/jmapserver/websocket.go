@@ -63,6 +63,15 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(s.o.MaxSizeRequest)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// EndUser's request, apart from ctx: a Read whose context ends
+	// closes the connection at once, before the close frame could go.
+	ended := make(chan string, 1)
+	defer s.holdStream(p, st.ID, func(text string) {
+		select {
+		case ended <- text:
+		default:
+		}
+	})()
 	ws := &wsSession{s: s, conn: conn, ctx: ctx, r: r.WithContext(ctx), p: p, st: st}
 	msgs := make(chan []byte)
 	go func() {
@@ -87,6 +96,11 @@ func (s *Server) webSocket(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case text := <-ended:
+			// EndUser: closed cleanly (the close handshake, while the
+			// reader still reads), and the client reconnects.
+			conn.Close(websocket.StatusServiceRestart, text)
 			return
 		case b, ok := <-msgs:
 			if !ok {

@@ -23,6 +23,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +78,10 @@ type Options struct {
 	ProxyClientCAs *x509.CertPool
 	ProxyLogin     func(ctx context.Context, login string, frontend, remote net.Addr) (*store.Principal, error)
 	ProxyPeer      func(ip string) bool
+	// Watch, when set, is told of every session this server serves once
+	// it has logged in, with the user's store; the returned function is
+	// called when the session ends (imapserver.Options.Watch; EndUser).
+	Watch func(p *store.Principal, storeID int64) (unwatch func())
 }
 
 const (
@@ -96,6 +101,43 @@ type Server struct {
 	seq     atomic.Uint64
 
 	perIP netserve.PerIP
+
+	mu    sync.Mutex
+	users map[string]map[*session]struct{} // logged-in sessions by login
+}
+
+// EndUser ends every session of login on this server, telling the
+// client text with BYE (TRYLATER): at once for a session waiting for a
+// command, after the command in progress otherwise (a PUTSCRIPT still
+// uploading completes and is answered). It returns how many sessions
+// it ends (the sharded mode's store move, docs/cluster.md).
+func (s *Server) EndUser(login, text string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sess := range s.users[login] {
+		sess.end(text)
+	}
+	return len(s.users[login])
+}
+
+func (s *Server) addUser(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == nil {
+		s.users = map[string]map[*session]struct{}{}
+	}
+	if s.users[sess.p.Login] == nil {
+		s.users[sess.p.Login] = map[*session]struct{}{}
+	}
+	s.users[sess.p.Login][sess] = struct{}{}
+}
+
+func (s *Server) removeUser(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if delete(s.users[sess.p.Login], sess); len(s.users[sess.p.Login]) == 0 {
+		delete(s.users, sess.p.Login)
+	}
 }
 
 // New returns a server.

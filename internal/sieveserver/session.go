@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/directory"
@@ -38,6 +39,52 @@ type session struct {
 	// (proxy.go).
 	origin  string
 	proxied bool
+
+	// EndUser's request: endText is what the client is told; waiting
+	// is set while the session waits for the first byte of a command
+	// (then EndUser interrupts the read). Both under mu.
+	mu      sync.Mutex
+	endText string
+	waiting bool
+	unwatch func() // Options.Watch's, once logged in
+}
+
+// end asks the session to end with BYE (TRYLATER) text.
+func (sess *session) end(text string) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	sess.endText = text
+	if sess.waiting {
+		sess.c.SetReadDeadline(time.Now())
+	}
+}
+
+// ended is EndUser's text, "" when the session goes on.
+func (sess *session) ended() string {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.endText
+}
+
+// setWaiting marks the wait for a command; at its end the read deadline
+// is the idle timeout again (undoing an interruption that came too late:
+// the command that arrived is served, and the session ends after it).
+func (sess *session) setWaiting(w bool) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	sess.waiting = w
+	sess.c.SetReadDeadline(time.Now().Add(sess.s.o.IdleTimeout))
+}
+
+// byeEnded tells the client why its session ends, when EndUser ended it.
+func (sess *session) byeEnded() bool {
+	t := sess.ended()
+	if t == "" {
+		return false
+	}
+	sess.log.Info("session ended", "reason", t)
+	sess.send(bye("TRYLATER", t))
+	return true
 }
 
 // response is a final answer: OK, NO or BYE, with an optional response
@@ -71,8 +118,23 @@ func (s *Server) handle(c net.Conn, implicitTLS bool) {
 	sess.w = bufio.NewWriter(sess.c)
 	sess.writeCaps()
 	sess.send(ok("Roost ManageSieve ready"))
+	defer func() {
+		if sess.unwatch != nil {
+			sess.s.removeUser(sess)
+			sess.unwatch()
+		}
+	}()
 	for !sess.quit {
-		sess.c.SetReadDeadline(time.Now().Add(s.o.IdleTimeout))
+		if sess.byeEnded() {
+			return
+		}
+		sess.setWaiting(true)
+		_, perr := sess.r.Peek(1)
+		sess.setWaiting(false)
+		if perr != nil {
+			sess.byeEnded()
+			return
+		}
 		cmd, err := ReadCommand(sess.r, s.o.Limits)
 		var se *SyntaxError
 		var big *LiteralTooBigError
@@ -568,6 +630,16 @@ func (sess *session) enter(p *store.Principal) response {
 	}
 	sess.p, sess.ctx = p, store.WithPrincipal(sess.s.ctx, p)
 	sess.log = sess.log.With("user", p.Login, "tenant", p.Tenant)
+	if sess.s.o.Watch != nil {
+		st, err := sess.s.o.Store.UserStore(sess.ctx, p.Login)
+		if err != nil {
+			sess.log.Error("logged in: the user's store", "err", err)
+			sess.quit = true
+			return bye("TRYLATER", "mailbox store unavailable, try again later")
+		}
+		sess.s.addUser(sess)
+		sess.unwatch = sess.s.o.Watch(p, st.ID)
+	}
 	sess.log.Info("logged in", "tls", sess.tls)
 	return ok("Logged in")
 }

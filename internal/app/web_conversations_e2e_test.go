@@ -134,6 +134,18 @@ func TestWebClientConversations(t *testing.T) {
 		t.Errorf("the send-as message's text:\n%s", text)
 	}
 
+	if strings.Contains(head, "\r\nSender:") {
+		t.Errorf("the send-as message has a Sender:\n%s", head)
+	}
+	// On behalf of info: From info, Sender bob.
+	raw = imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "On behalf of the desk"))
+	head, _, _ = strings.Cut(string(raw), "\r\n\r\n")
+	from := strings.SplitN(head[strings.Index(head, "\r\nFrom:")+2:], "\r\n", 2)[0]
+	i := strings.Index(head, "\r\nSender:")
+	if i < 0 || !strings.Contains(strings.SplitN(head[i+2:], "\r\n", 2)[0], "bob@example.org") || !strings.Contains(from, "info@example.org") {
+		t.Errorf("the on-behalf message's header:\n%s", head)
+	}
+
 	// The reply: bob's signature above the quote.
 	text = strings.ReplaceAll(string(mimeParts(t, imapFetchBody(t, conn, r, waitIMAPSubject(t, conn, r, "Re: Project plan")))["text/plain"]), "\r\n", "\n")
 	sig, quote := strings.Index(text, "-- \nBob Example\nRoost team"), strings.Index(text, "> Carol adds one more thing.")

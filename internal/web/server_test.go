@@ -144,7 +144,8 @@ func TestLogin(t *testing.T) {
 	if ck == nil || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Domain != "" || ck.MaxAge <= 0 {
 		t.Fatalf("cookie %+v", ck)
 	}
-	if res, body := e.do("GET", "/web/api/me", "", cookie(ck.Value)); res.StatusCode != 200 || !strings.Contains(body, `"login":"alice"`) {
+	if res, body := e.do("GET", "/web/api/me", "", cookie(ck.Value)); res.StatusCode != 200 || !strings.Contains(body, `"login":"alice"`) ||
+		!strings.Contains(body, `"addresses":["alice@`) {
 		t.Fatalf("me: %d %s", res.StatusCode, body)
 	}
 	if res, _ := e.do("GET", "/web/api/me", "", nil); res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") != "" {

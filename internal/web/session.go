@@ -210,9 +210,23 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request, h func(http.Resp
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	s.authed(w, r, func(w http.ResponseWriter, r *http.Request) {
 		p := store.PrincipalFrom(r.Context())
+		// The user's own addresses (primary first, then aliases): the
+		// composer offers "on behalf of" for the other identities (send-as).
+		u, err := s.o.Store.GetUser(r.Context(), p.Login)
+		if err != nil {
+			s.log.Error("web me", "user", p.Login, "err", err)
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		addrs := []string{}
+		for _, a := range append([]string{u.Email}, u.Aliases...) {
+			if a != "" {
+				addrs = append(addrs, a)
+			}
+		}
 		// admin: 0 user, 1 tenant administrator, 2 system administrator
 		// (the app offers the web admin from 1).
-		writeJSON(w, http.StatusOK, map[string]any{"login": p.Login, "tenant": p.Tenant, "admin": int(p.Admin)})
+		writeJSON(w, http.StatusOK, map[string]any{"login": p.Login, "tenant": p.Tenant, "admin": int(p.Admin), "addresses": addrs})
 	})
 }
 

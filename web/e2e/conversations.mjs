@@ -170,6 +170,20 @@ try {
   await composer().getByRole('button', { name: 'Send' }).click();
   await composer().waitFor({ state: 'detached' });
 
+  // On behalf: offered for the send-as address only; the message then
+  // names bob as its Sender (checked over IMAP).
+  await page.locator('body').press('c');
+  await composer().waitFor();
+  const onBehalf = composer().getByLabel(/On behalf/);
+  check(await onBehalf.count() === 0, 'no "on behalf" for the own address');
+  await composer().getByLabel('From').selectOption(sendAsValue);
+  await onBehalf.waitFor();
+  await onBehalf.check();
+  await composer().getByRole('combobox', { name: 'To' }).fill(RCPT);
+  await composer().getByLabel('Subject').fill('On behalf of the desk');
+  await composer().getByRole('button', { name: 'Send' }).click();
+  await composer().waitFor({ state: 'detached' });
+
   // Rich text: the signature swapped there too.
   await page.locator('body').press('c');
   await composer().waitFor();

@@ -25,6 +25,11 @@ export function Compose() {
   // { key, name, type, size, loaded, blobId, error, xhr }
   const files = useSignal((d.attachments || []).map((a) => ({ ...a, key: nextKey++, loaded: a.size, error: '', xhr: null })));
   const dragging = useSignal(false);
+  // The From chosen; "on behalf of" is offered for an address that is
+  // not the user's own (a send-as identity).
+  const fromId = useSignal(d.identityId || (S.identities.value[0] && S.identities.value[0].id));
+  const fromIdent = S.identities.value.find((i) => i.id === fromId.value);
+  const sendAs = !!fromIdent && S.ownAddresses().length > 0 && !S.ownAddress(fromIdent.email);
   const saved = useSignal(''); // '' | 'saving' | 'saved' | 'failed'
   const ref = useRef(null);
   const form = useRef(null);
@@ -51,7 +56,7 @@ export function Compose() {
     const f = new FormData(form.current);
     const r = rich.value;
     const html = r && richApi.current ? richApi.current.html() : null;
-    return { ...d, identityId: f.get('identity'), to: f.get('to'), cc: f.get('cc'), subject: f.get('subject'),
+    return { ...d, identityId: f.get('identity'), onBehalf: f.get('onBehalf') === 'on', to: f.get('to'), cc: f.get('cc'), subject: f.get('subject'),
       body: html != null ? r.m.toText(html) : f.get('body'), html,
       attachments: files.peek().filter((x) => x.blobId).map(({ name, type, size, blobId }) => ({ name, type, size, blobId })) };
   };
@@ -202,9 +207,12 @@ export function Compose() {
       <form ref={form} onSubmit={onSubmit} onInput={changed}>
         <h2 id="compose-title">{t('compose')}</h2>
         <label for="c-from">{t('from')}</label>
-        <select id="c-from" name="identity" onChange={(e) => swapSignature(e.currentTarget.value)}>
+        <select id="c-from" name="identity" onChange={(e) => { swapSignature(e.currentTarget.value); fromId.value = e.currentTarget.value; }}>
           {S.identities.value.map((i) => <option value={i.id} selected={i.id === d.identityId}>{i.name ? `${i.name} <${i.email}>` : i.email}</option>)}
         </select>
+        {sendAs && (
+          <label class="on-behalf"><input type="checkbox" name="onBehalf" defaultChecked={!!d.onBehalf} /> {t('onBehalf', { me: S.ownAddresses()[0] || '' })}</label>
+        )}
         <label for="c-to">{t('to')}</label>
         <AddressInput id="c-to" name="to" defaultValue={d.to} required onChange={changed} />
         <label for="c-cc">{t('cc')}</label>

@@ -986,6 +986,10 @@ function buildEmail(d, ident, home) {
     mailboxIds: { [home.id]: true },
     keywords: { $draft: true, $seen: true },
     from: [{ name: ident.name || null, email: ident.email }],
+    // On behalf (RFC 5322 §3.6.2): the user's own address as Sender; the
+    // server allows it for an address the user may send as, and
+    // receivers see "USER on behalf of FROM".
+    ...(d.onBehalf && !ownAddress(ident.email) && ownAddresses()[0] ? { sender: [{ email: ownAddresses()[0] }] } : {}),
     to: parseAddresses(d.to),
     subject: d.subject,
     textBody: [{ partId: 't', type: 'text/plain' }],
@@ -1006,6 +1010,11 @@ function buildEmail(d, ident, home) {
   if (att.length) email.attachments = att.map((a) => ({ blobId: a.blobId, type: a.type, name: a.name, disposition: 'attachment' }));
   return email;
 }
+
+// ownAddresses are the user's own addresses (primary first, /web/api/me);
+// an identity with another address is one the user may send as.
+export const ownAddresses = () => (user.value && user.value.addresses) || [];
+export const ownAddress = (a) => ownAddresses().some((x) => x.toLowerCase() === String(a || '').toLowerCase());
 
 const identityOf = (d) => identities.value.find((i) => i.id === d.identityId) || identities.value[0];
 

@@ -22,6 +22,7 @@ type tenantView struct {
 	Viewers       []string  `json:"viewers"`
 	Admins        []string  `json:"admins"`
 	PublicStoreID int64     `json:"public_store_id"`
+	HomeNode      string    `json:"home_node,omitempty"`
 	Created       time.Time `json:"created"`
 	Usage         *struct {
 		Size      int64  `json:"size"`

@@ -38,6 +38,9 @@ func tenantShow(a *admin, _ *adminCmd, in *input) error {
 	var d details
 	d.add("Name", "%s", t.Name)
 	d.add("Created", "%s", shortTime(t.Created))
+	if t.HomeNode != "" {
+		d.add("Home node", "%s", t.HomeNode)
+	}
 	if t.PublicStoreID != 0 {
 		d.add("Public store", "%d", t.PublicStoreID)
 	} else {
@@ -94,6 +97,9 @@ func tenantUpdate(a *admin, cmd *adminCmd, in *input) error {
 		if v != "" {
 			body[f[1]] = json.Number(v)
 		}
+	}
+	if in.has("home-node") {
+		body["home_node"] = in.str["home-node"]
 	}
 	if len(body) == 0 {
 		return usagef("%s: nothing to change (usage: roost admin %s)", cmd.name(), cmd.syntax)

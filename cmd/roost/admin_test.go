@@ -326,6 +326,13 @@ func TestAdminTenantsAndDomains(t *testing.T) {
 	if tn.QuotaWarn != 0 || tn.UserQuotaHard != 30<<20 {
 		t.Fatalf("%+v", tn)
 	}
+	// The tenant's home node: shown, kept, cleared with "".
+	e.ok("tenant", "update", "acme", "--home-node", "node-b")
+	wantLine(t, e.ok("tenant", "show", "acme"), "Home node", "node-b")
+	e.okJSON(&tn, "tenant", "update", "acme", "--home-node", "")
+	if tn.HomeNode != "" || tn.UserQuotaHard != 30<<20 {
+		t.Fatalf("after clearing the home node: %+v", tn)
+	}
 	e.fails(1, "soft quota (50 MB) is above hard quota (30 MB)", "tenant", "update", "acme", "--user-quota-soft", "50")
 	e.fails(1, `tenant "nope": not found`, "tenant", "update", "nope", "--quota-warn", "1")
 	e.fails(1, `tenant "nope": not found`, "tenant", "show", "nope")

@@ -84,6 +84,7 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	if u.UserQuotaHard, err = parseMB("user_quota_hard_mb", in.UserQuotaHardMB); err != nil {
 		return err
 	}
+	u.HomeNode = in.HomeNode
 	t, err := s.b.UpdateTenant(r.Context(), r.PathValue("tenant"), u)
 	if err != nil {
 		return err

@@ -24,15 +24,18 @@ type Status struct {
 
 // Tenant is a tenant (Kopano company).
 type Tenant struct {
-	Name          string    `json:"name"`
-	QuotaWarn     int64     `json:"quota_warn"`
-	UserQuotaWarn int64     `json:"user_quota_warn"`
-	UserQuotaSoft int64     `json:"user_quota_soft"`
-	UserQuotaHard int64     `json:"user_quota_hard"`
-	Viewers       []string  `json:"viewers"`
-	Admins        []string  `json:"admins"`
-	PublicStoreID int64     `json:"public_store_id"`
-	Created       time.Time `json:"created"`
+	Name          string   `json:"name"`
+	QuotaWarn     int64    `json:"quota_warn"`
+	UserQuotaWarn int64    `json:"user_quota_warn"`
+	UserQuotaSoft int64    `json:"user_quota_soft"`
+	UserQuotaHard int64    `json:"user_quota_hard"`
+	Viewers       []string `json:"viewers"`
+	Admins        []string `json:"admins"`
+	PublicStoreID int64    `json:"public_store_id"`
+	// HomeNode is the home node (sharded mode) of the tenant's users
+	// without one of their own.
+	HomeNode string    `json:"home_node,omitempty"`
+	Created  time.Time `json:"created"`
 	// Usage is set by GET /v1/tenants/{tenant} for principals that
 	// administer the tenant.
 	Usage *TenantUsage `json:"usage,omitempty"`
@@ -58,6 +61,7 @@ type TenantUpdate struct {
 	UserQuotaWarnMB *json.Number `json:"user_quota_warn_mb,omitempty"`
 	UserQuotaSoftMB *json.Number `json:"user_quota_soft_mb,omitempty"`
 	UserQuotaHardMB *json.Number `json:"user_quota_hard_mb,omitempty"`
+	HomeNode        *string      `json:"home_node,omitempty"` // "" clears it
 }
 
 // Domain is a mail domain of a tenant; also the body of POST /v1/domains
@@ -283,7 +287,7 @@ func list(l []string) []string {
 func tenantOf(t *store.Tenant) Tenant {
 	return Tenant{
 		Name: t.Name, QuotaWarn: t.QuotaWarn, UserQuotaWarn: t.UserQuotaWarn, UserQuotaSoft: t.UserQuotaSoft,
-		UserQuotaHard: t.UserQuotaHard, Viewers: list(t.Viewers), Admins: list(t.Admins), PublicStoreID: t.PublicStoreID,
+		UserQuotaHard: t.UserQuotaHard, Viewers: list(t.Viewers), Admins: list(t.Admins), PublicStoreID: t.PublicStoreID, HomeNode: t.HomeNode,
 		Created: t.Created.UTC(),
 	}
 }

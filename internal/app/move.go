@@ -193,7 +193,12 @@ func (s *server) checkHomeOnce(login string) {
 		s.log.Debug("home node check", "user", login, "err", err)
 		return
 	}
-	if u.HomeNode == "" || u.HomeNode == s.node.name {
+	home, err := s.homeNode(ctx, u)
+	if err != nil {
+		s.log.Debug("home node check", "user", login, "err", err)
+		return
+	}
+	if home == "" || home == s.node.name {
 		return
 	}
 	s.home.mu.Lock()
@@ -216,6 +221,6 @@ func (s *server) checkHomeOnce(login string) {
 		n += e.EndUser(login)
 	}
 	if n > 0 {
-		s.log.Info("home node moved: ending the user's sessions here", "user", login, "home", u.HomeNode, "sessions", n)
+		s.log.Info("home node moved: ending the user's sessions here", "user", login, "home", home, "sessions", n)
 	}
 }

@@ -135,7 +135,24 @@ func (s *server) homeEndpoint(ctx context.Context, p *store.Principal, proto str
 	if err != nil {
 		return "", fmt.Errorf("home node of %s: %w", p.Login, err)
 	}
-	return s.endpointOf(ctx, p.Login, u.HomeNode, proto)
+	home, err := s.homeNode(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	return s.endpointOf(ctx, p.Login, home, proto)
+}
+
+// homeNode is u's home node: its own, or else its tenant's
+// (store.Tenant.HomeNode); "" for none.
+func (s *server) homeNode(ctx context.Context, u *store.User) (string, error) {
+	if u.HomeNode != "" {
+		return u.HomeNode, nil
+	}
+	t, err := s.db.GetTenant(store.SystemContext(ctx), u.Tenant)
+	if err != nil {
+		return "", fmt.Errorf("home node of tenant %s: %w", u.Tenant, err)
+	}
+	return t.HomeNode, nil
 }
 
 // endpointOf is homeEndpoint for a user whose home node is home.
@@ -284,9 +301,14 @@ func (s *server) shardLMTP(cfg *config.Config, o *smtpserver.Options) {
 		if len(users) == 0 {
 			return "", nil
 		}
-		home := users[0].HomeNode
+		home, err := s.homeNode(ctx, users[0])
+		if err != nil {
+			return "", err
+		}
 		for _, u := range users[1:] {
-			if u.HomeNode != home {
+			if h, err := s.homeNode(ctx, u); err != nil {
+				return "", err
+			} else if h != home {
 				return "", nil
 			}
 		}
@@ -378,8 +400,12 @@ func (s *server) homeFence(ctx context.Context, login string, remote net.Addr, f
 	if err != nil {
 		return nil, fmt.Errorf("proxied login of %s: %w", login, err)
 	}
-	if u.HomeNode != "" && u.HomeNode != s.node.name {
-		return nil, fmt.Errorf("proxied login of %s: its home node is %s now, not this node", login, u.HomeNode)
+	home, err := s.homeNode(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("proxied login of %s: %w", login, err)
+	}
+	if home != "" && home != s.node.name {
+		return nil, fmt.Errorf("proxied login of %s: its home node is %s now, not this node", login, home)
 	}
 	return p, nil
 }

@@ -88,3 +88,50 @@ func TestFromFrontendAddressForms(t *testing.T) {
 		t.Error("isFrontendIP does not follow the registry")
 	}
 }
+
+// TestTenantHomeNode: a user without a home node of its own lives on its
+// tenant's (store.Tenant.HomeNode); its own wins; none for neither.
+func TestTenantHomeNode(t *testing.T) {
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sys := store.SystemContext(context.Background())
+	if _, err := db.CreateTenant(sys, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []store.User{{Login: "alice"}, {Login: "bob", HomeNode: "node-b"}} {
+		if _, err := db.CreateUser(sys, "acme", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &server{log: slog.New(slog.DiscardHandler), db: db}
+	home := func(login string) string {
+		t.Helper()
+		u, err := db.GetUser(sys, login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.homeNode(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if a, b := home("alice"), home("bob"); a != "" || b != "node-b" {
+		t.Fatalf("without a tenant home node: alice %q, bob %q", a, b)
+	}
+	node := "node-t"
+	if _, err := db.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &node}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := home("alice"), home("bob"); a != "node-t" || b != "node-b" {
+		t.Fatalf("with the tenant's home node-t: alice %q, bob %q", a, b)
+	}
+}

@@ -69,7 +69,10 @@ type Tenant struct {
 	Viewers       []string // names of tenants that may see this tenant's address book
 	Admins        []string // logins (of any tenant) that administer this tenant
 	PublicStoreID int64    // 0 when the tenant has no public store
-	Created       time.Time
+	// HomeNode is the home node (sharded mode) of the tenant's users
+	// that have none of their own; "" for none.
+	HomeNode string
+	Created  time.Time
 }
 
 // Domain is a mail domain owned by a tenant.
@@ -671,6 +674,7 @@ type TenantUpdate struct {
 	UserQuotaWarn *int64
 	UserQuotaSoft *int64
 	UserQuotaHard *int64
+	HomeNode      *string // "" clears it
 }
 
 // Defaults are installation-wide settings the store needs (from the

@@ -410,4 +410,7 @@ CREATE INDEX archived_store ON archived (store_id);
 ALTER TABLE archived ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX archived_copy ON archived (archive_item_id);
 `,
+	// 22: a tenant's home node (sharded mode): its users without one of
+	// their own live there.
+	`ALTER TABLE tenants ADD COLUMN home_node TEXT NOT NULL DEFAULT ''`,
 }

@@ -12,12 +12,12 @@ import (
 
 // ---- tenants ----
 
-const tenantCols = `id, name, quota_warn, uq_warn, uq_soft, uq_hard, public_store_id, created`
+const tenantCols = `id, name, quota_warn, uq_warn, uq_soft, uq_hard, public_store_id, home_node, created`
 
 func scanTenant(sc interface{ Scan(...any) error }) (*store.Tenant, error) {
 	var t store.Tenant
 	var created int64
-	if err := sc.Scan(&t.ID, &t.Name, &t.QuotaWarn, &t.UserQuotaWarn, &t.UserQuotaSoft, &t.UserQuotaHard, &t.PublicStoreID, &created); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.QuotaWarn, &t.UserQuotaWarn, &t.UserQuotaSoft, &t.UserQuotaHard, &t.PublicStoreID, &t.HomeNode, &created); err != nil {
 		return nil, err
 	}
 	t.Created = fromMicro(created)
@@ -164,7 +164,7 @@ func (d *DB) UpdateTenant(ctx context.Context, name string, u store.TenantUpdate
 			return err
 		}
 		if !p.IsSystemAdmin() {
-			return fmt.Errorf("only a system administrator may change tenant quotas: %w", store.ErrPermission)
+			return fmt.Errorf("only a system administrator may change tenant quotas and home nodes: %w", store.ErrPermission)
 		}
 		set := func(v *int64, cur int64) (int64, error) {
 			if v == nil {
@@ -187,7 +187,14 @@ func (d *DB) UpdateTenant(ctx context.Context, name string, u store.TenantUpdate
 		if err := checkQuotaOrder(store.Quota{Warn: q[1], Soft: q[2], Hard: q[3]}); err != nil {
 			return err
 		}
-		if _, err := t.exec(`UPDATE tenants SET quota_warn = ?, uq_warn = ?, uq_soft = ?, uq_hard = ? WHERE id = ?`, q[0], q[1], q[2], q[3], tn.ID); err != nil {
+		home := tn.HomeNode
+		if u.HomeNode != nil {
+			home = strings.TrimSpace(*u.HomeNode)
+			if len(home) > 255 {
+				return fmt.Errorf("home node %q: at most 255 bytes: %w", home, store.ErrInvalid)
+			}
+		}
+		if _, err := t.exec(`UPDATE tenants SET quota_warn = ?, uq_warn = ?, uq_soft = ?, uq_hard = ?, home_node = ? WHERE id = ?`, q[0], q[1], q[2], q[3], home, tn.ID); err != nil {
 			return fmt.Errorf("update tenant %q: %w", name, err)
 		}
 		out, err = t.tenantByID(tn.ID)

@@ -220,6 +220,21 @@ func testTenants(t *testing.T, in *Instance) {
 	if tn.QuotaWarn != w {
 		t.Fatalf("quota warn %d", tn.QuotaWarn)
 	}
+	// The tenant's home node (sharded mode): set, kept by other
+	// updates, cleared.
+	node, none := "node-b", ""
+	if tn = must(b.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &node})); tn.HomeNode != "node-b" || tn.QuotaWarn != w {
+		t.Fatalf("home node set: %+v", tn)
+	}
+	if tn = must(b.UpdateTenant(sys, "acme", store.TenantUpdate{QuotaWarn: &w})); tn.HomeNode != "node-b" {
+		t.Fatalf("home node after another update: %+v", tn)
+	}
+	if tn = must(b.GetTenant(sys, "acme")); tn.HomeNode != "node-b" {
+		t.Fatalf("home node read back: %+v", tn)
+	}
+	if tn = must(b.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &none})); tn.HomeNode != "" {
+		t.Fatalf("home node cleared: %+v", tn)
+	}
 	neg := int64(-1)
 	_, err = b.UpdateTenant(sys, "acme", store.TenantUpdate{UserQuotaHard: &neg})
 	wantErr(t, err, store.ErrInvalid)

@@ -66,7 +66,7 @@ function Row({ i, e }) {
         {count > 1 && <span class="thread-count" title={t('threadCount', { n: count })}><span aria-hidden="true">{count}</span><span class="sr">, {t('threadCount', { n: count })}</span></span>}</span>
       <span class="date">{when(e.receivedAt)}</span>
       <span class="subject">{flagged && <span class="flag" aria-label={t('flagged')} title={t('flagged')}>⚑</span>}{e.subject || t('noSubject')}</span>
-      <span class="preview">{e.preview}</span>
+      <span class="preview">{S.searchAll.value && <span class="in-folders">{t('m2InFolders', { folders: S.folderNamesOf(e).join(', ') })} · </span>}{e.preview}</span>
     </div>
   );
 }

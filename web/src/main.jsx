@@ -17,6 +17,8 @@ import './settings/settings.css';
 import { section, Section, SectionNav } from './gw/lazy.jsx';
 import { SharedFolders } from './shared.jsx';
 import './sharing/strings.js';
+import { AdvancedSearch } from './mail2/advanced.jsx';
+import { MAX_QUERY } from './mail2/search.js';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -291,8 +293,9 @@ function Header() {
       <span class="brand">{t('appName')}</span>
       <SectionNav />
       <form role="search" class="search" onSubmit={onSearch}>
-        <input id="search" name="q" type="search" aria-label={t('search')} placeholder={t('searchPlaceholder')} value={S.query.value}
+        <input id="search" name="q" type="search" aria-label={t('search')} placeholder={t('searchPlaceholder')} value={S.query.value} maxLength={MAX_QUERY}
           onInput={(e) => { if (!e.currentTarget.value && S.query.value) S.runSearch(''); }} />
+        <button type="button" class="link advanced-toggle" aria-haspopup="dialog" onClick={() => { S.dialog.value = 'search'; }}>{t('m2Advanced')}</button>
       </form>
       <button class="primary" onClick={() => S.startCompose('new')}>{t('compose')}</button>
       <button class="icon" aria-label={t('settings')} title={t('settings')} onClick={() => { S.dialog.value = 'settings'; }}>⚙</button>
@@ -384,6 +387,7 @@ function Mail() {
       </main>
       {S.compose.value && <Compose />}
       {d === 'help' && <Shortcuts />}
+      {d === 'search' && <AdvancedSearch />}
       {d === 'settings' && <Settings />}
       {d === 'move' && S.targets().length > 0 && <MoveDialog />}
       {d === 'folder' && S.folderAction.value && <FolderDialog />}

@@ -1,0 +1,56 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestWebClientMail2 (web/e2e/mail2.mjs): the search box's JMAP filters
+// (from, to, subject, after/before, has:attachment, in:all with each
+// result's folder named) and the advanced search form that writes them,
+// in Chromium, with an axe-core scan light and dark.
+func TestWebClientMail2(t *testing.T) {
+	node, chromium, webDir := webE2ETools(t)
+	dir := t.TempDir()
+	c, httpsAddr, _ := webE2EServer(t, dir, "")
+	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","name":"Bob Web","password":"pw-bob-web-1"}`, 201)
+	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","name":"Carol","password":"pw-carol-1"}`, 201)
+
+	base := "https://" + httpsAddr
+	call, acct, inbox := webJMAP(t, base, "bob", "pw-bob-web-1")
+	roles := map[string]string{}
+	mb := call("POST", "/jmap/api/", "application/json", `{`+jmapMailUsing+`,"methodCalls":[["Mailbox/get",{"accountId":"`+acct+`","ids":null,"properties":["id","role"]},"m"]]}`)
+	for _, m := range mb["methodResponses"].([]any)[0].([]any)[1].(map[string]any)["list"].([]any) {
+		if r, _ := m.(map[string]any)["role"].(string); r != "" {
+			roles[r] = m.(map[string]any)["id"].(string)
+		}
+	}
+	if roles["sent"] == "" {
+		t.Fatalf("mailboxes: %v", roles)
+	}
+	create := func(box, from, to, subject, at string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"mailboxIds":{%q:true},"keywords":{"$seen":true},"from":[{"email":%q}],"to":[{"email":%q}],"subject":%q,"receivedAt":%q,"sentAt":%q,"bodyValues":{"t":{"value":"About the budget."}},"textBody":[{"partId":"t","type":"text/plain"}]}`,
+			box, from, to, subject, at, at))
+	}
+	emails := map[string]any{
+		"a": create(inbox, "carol@example.org", "bob@example.org", "Budget 2026", "2026-01-15T12:00:00Z"),
+		"b": create(inbox, "dave@example.net", "bob@example.org", "Budget draft", "2026-03-15T12:00:00Z"),
+		"c": create(roles["sent"], "bob@example.org", "carol@example.org", "Budget reply", "2026-02-10T12:00:00Z"),
+	}
+	req, _ := json.Marshal(map[string]any{"using": []string{"urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"},
+		"methodCalls": []any{[]any{"Email/set", map[string]any{"accountId": acct, "create": emails}, "s"}}})
+	res := call("POST", "/jmap/api/", "application/json", string(req))
+	if nc, _ := res["methodResponses"].([]any)[0].([]any)[1].(map[string]any)["notCreated"].(map[string]any); len(nc) > 0 {
+		t.Fatalf("seeding: %v", nc)
+	}
+	// One with an attachment, delivered (received now, December 2026).
+	msg := "From: Dave <dave@example.net>\nTo: bob@example.org\nSubject: Budget sheet\nMessage-ID: <sheet@example.net>\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nThe sheet.\n" +
+		"--b\nContent-Type: text/csv; name=budget.csv\nContent-Disposition: attachment; filename=budget.csv\n\nitem,cost\n--b--\n"
+	adminCall(t, c, "POST", "/v1/deliver?rcpt=bob@example.org", strings.ReplaceAll(msg, "\n", "\r\n"), 201)
+
+	runWebE2E(t, node, chromium, webDir, "mail2.mjs", "web-mail2",
+		"BASE="+base, "USER=bob", "PASS=pw-bob-web-1")
+}

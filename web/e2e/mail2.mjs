@@ -1,0 +1,150 @@
+// The web client's remaining mail gaps (issue 12 item 2) in Debian's
+// Chromium: search with the JMAP filters (the box's syntax and the
+// advanced form). TestWebClientMail2 seeds the mailbox. Env: BASE, USER,
+// PASS, ARTIFACTS.
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const { BASE, USER, PASS, ARTIFACTS } = process.env;
+mkdirSync(ARTIFACTS, { recursive: true });
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+  console.log('ok:', what);
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: 'en-US', colorScheme: 'light', timezoneId: 'UTC' });
+await context.tracing.start({ screenshots: true, snapshots: true });
+const page = await context.newPage();
+const appErrors = [];
+page.on('console', (m) => { if (m.type() === 'error' && (m.location().url || '').includes('/assets/')) appErrors.push(m.text()); });
+page.on('pageerror', (e) => appErrors.push(String(e)));
+const queries = [];
+page.on('request', (r) => {
+  if (new URL(r.url()).pathname === '/jmap/api/' && r.method() === 'POST') {
+    for (const c of (JSON.parse(r.postData() || '{}').methodCalls || [])) if (c[0] === 'Email/query') queries.push(c[1].filter);
+  }
+});
+
+async function signIn(p) {
+  await p.goto(BASE + '/');
+  await p.getByLabel('Address or login name').fill(USER);
+  await p.getByLabel('Password').fill(PASS);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.locator('#message-list .row[data-id]').first().waitFor();
+}
+
+// rows waits until the list shows exactly the subjects want (sorted).
+async function rows(want, what) {
+  const key = [...want].sort().join('|');
+  try {
+    await page.waitForFunction((k) => [...document.querySelectorAll('#message-list .row[data-id] .subject')].map((e) => e.textContent.replace('⚑', '').trim()).sort().join('|') === k, key, { timeout: 10000 });
+  } catch { /* reported by check */ }
+  const got = (await page.locator('#message-list .row[data-id] .subject').allTextContents()).map((s) => s.replace('⚑', '').trim()).sort();
+  check(got.join('|') === key, `${what}: ${got.join(', ')}`);
+}
+async function search(q) {
+  await page.locator('#search').fill(q);
+  await page.locator('#search').press('Enter');
+}
+const rowOf = (subject) => page.locator('#message-list .row[data-id]').filter({ hasText: subject });
+const lastQuery = () => JSON.stringify(queries[queries.length - 1]);
+
+let failed = false;
+try {
+  await signIn(page);
+  await rows(['Budget 2026', 'Budget draft', 'Budget sheet'], 'the Inbox');
+
+  // The box's syntax.
+  await search('budget after:2026-02-01');
+  await rows(['Budget draft', 'Budget sheet'], 'after:2026-02-01');
+  check(lastQuery().includes('"after":"2026-02-01T00:00:00Z"') && lastQuery().includes('"inMailbox"'), `after is a JMAP after condition in the folder: ${lastQuery()}`);
+  await search('budget before:2026-02-01');
+  await rows(['Budget 2026'], 'before:2026-02-01');
+  await search('from:dave');
+  await rows(['Budget draft', 'Budget sheet'], 'from:dave');
+  await search('from:dave has:attachment');
+  await rows(['Budget sheet'], 'has:attachment');
+  check(lastQuery().includes('"hasAttachment":true'), 'has:attachment is hasAttachment');
+  await search('subject:"Budget 2026"');
+  await rows(['Budget 2026'], 'a quoted subject');
+  await search('to:carol');
+  await rows([], 'to:carol in the Inbox: nothing');
+  await search('to:carol in:all');
+  await rows(['Budget reply'], 'to:carol in:all finds the one in Sent');
+  check(!lastQuery().includes('inMailbox'), `in:all leaves inMailbox out: ${lastQuery()}`);
+  check((await rowOf('Budget reply').textContent()).includes('In Sent'), 'the result names its folder');
+
+  // A date that is none: said, nothing sent.
+  const before = queries.length;
+  await search('after:2026-13-01');
+  await page.locator('.toast').filter({ hasText: 'Not understood: after:2026-13-01' }).waitFor();
+  check(queries.length === before, 'a bad date sends no query');
+  // Bounded input.
+  check(await page.locator('#search').getAttribute('maxlength') === '500', 'the search box takes at most 500 characters');
+
+  // The advanced form: fields written as the box's syntax.
+  await search('');
+  await page.locator('#search').fill('');
+  await page.getByRole('button', { name: 'Advanced search' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Advanced search' });
+  await dlg.waitFor();
+  await dlg.getByLabel('Subject').fill('Budget');
+  await dlg.getByLabel('Received on or after').fill('2026-02-01');
+  await dlg.getByLabel('All folders').check();
+  await dlg.getByRole('button', { name: 'Search', exact: true }).click();
+  await rows(['Budget draft', 'Budget reply', 'Budget sheet'], 'the form: subject, after, all folders');
+  check(await page.locator('#search').inputValue() === 'subject:Budget after:2026-02-01 in:all', `the box shows the form's query: ${await page.locator('#search').inputValue()}`);
+  check((await rowOf('Budget draft').textContent()).includes('In Inbox'), 'an Inbox result names its folder');
+  // Reopened, the form reads the box back; Has an attachment narrows it.
+  await page.getByRole('button', { name: 'Advanced search' }).click();
+  check(await dlg.getByLabel('Subject').inputValue() === 'Budget' && await dlg.getByLabel('All folders').isChecked(), 'the form reads the box back');
+  await dlg.getByLabel('Has an attachment').check();
+  await dlg.getByRole('button', { name: 'Search', exact: true }).click();
+  await rows(['Budget sheet'], 'the form: with an attachment');
+  await page.getByRole('button', { name: 'Advanced search' }).click();
+  await dlg.getByRole('button', { name: 'Clear' }).click();
+  await rows(['Budget 2026', 'Budget draft', 'Budget sheet'], 'cleared: the Inbox again');
+
+  // Accessibility, light and dark: the list of an all-folders search and
+  // the advanced form.
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+  const p = await ctx.newPage();
+  const axe = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+  const scan = async (name) => {
+    await p.addScriptTag({ path: axe });
+    const r = await p.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    console.log(`axe ${name}: ${r.violations.length} violations (${r.violations.map((v) => v.id + ' ' + v.impact).join(', ')}), ${bad.length} serious or critical`);
+    check(bad.length === 0, `axe finds nothing serious on ${name}: ` + JSON.stringify(bad.map((v) => ({ id: v.id, nodes: v.nodes.slice(0, 3).map((n) => n.target) }))));
+  };
+  try {
+    await signIn(p);
+    for (const scheme of ['light', 'dark']) {
+      await p.emulateMedia({ colorScheme: scheme });
+      await p.goto(BASE + '/');
+      await p.locator('#message-list .row[data-id]').first().waitFor();
+      await p.locator('#search').fill('budget in:all');
+      await p.locator('#search').press('Enter');
+      await p.locator('#message-list .row[data-id]').filter({ hasText: 'In Sent' }).waitFor();
+      await scan(`an all-folders search (${scheme})`);
+      await p.getByRole('button', { name: 'Advanced search' }).click();
+      await p.getByRole('dialog', { name: 'Advanced search' }).waitFor();
+      await scan(`the advanced search (${scheme})`);
+    }
+  } finally {
+    await ctx.close();
+  }
+  check(appErrors.length === 0, `no errors from the app (${appErrors.join('; ')})`);
+  console.log('OK');
+} catch (e) {
+  failed = true;
+  console.error(e.stack || String(e));
+  await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => {});
+  writeFileSync(join(ARTIFACTS, 'failure.html'), await page.content().catch(() => ''));
+}
+await context.tracing.stop(failed ? { path: join(ARTIFACTS, 'trace.zip') } : undefined);
+await browser.close();
+process.exit(failed ? 1 : 0);

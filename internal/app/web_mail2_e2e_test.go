@@ -3,6 +3,8 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,6 +53,27 @@ func TestWebClientMail2(t *testing.T) {
 		"--b\nContent-Type: text/csv; name=budget.csv\nContent-Disposition: attachment; filename=budget.csv\n\nitem,cost\n--b--\n"
 	adminCall(t, c, "POST", "/v1/deliver?rcpt=bob@example.org", strings.ReplaceAll(msg, "\n", "\r\n"), 201)
 
+	// Remote content per sender: two HTML messages from news@example.com,
+	// one from someone else, each with a remote image of its own.
+	remote := &remoteServer{}
+	rs := httptest.NewServer(remote)
+	defer rs.Close()
+	for _, m := range []struct{ from, subject, img string }{
+		{"news@example.com", "Newsletter one", "news1.png"},
+		{"News@Example.com", "Newsletter two", "news2.png"},
+		{"promo@example.net", "Promotion", "promo.png"},
+	} {
+		msg := fmt.Sprintf("From: %s\nTo: bob@example.org\nSubject: %s\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n<p>%s body</p><img id=\"img\" src=\"%s/%s\" alt=\"remote\">\n",
+			m.from, m.subject, m.subject, rs.URL, m.img)
+		adminCall(t, c, "POST", "/v1/deliver?rcpt=bob@example.org", strings.ReplaceAll(msg, "\n", "\r\n"), 201)
+	}
+
 	runWebE2E(t, node, chromium, webDir, "mail2.mjs", "web-mail2",
-		"BASE="+base, "USER=bob", "PASS=pw-bob-web-1")
+		"BASE="+base, "USER=bob", "PASS=pw-bob-web-1", "REMOTE="+rs.URL)
+
+	// The server saw the trusted sender's images and never the other's.
+	hits := remote.Hits()
+	if !slices.Contains(hits, "/news1.png") || !slices.Contains(hits, "/news2.png") || slices.Contains(hits, "/promo.png") {
+		t.Errorf("remote hits: %v", hits)
+	}
 }

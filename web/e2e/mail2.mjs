@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const { BASE, USER, PASS, ARTIFACTS } = process.env;
+const { BASE, USER, PASS, ARTIFACTS, REMOTE } = process.env;
 mkdirSync(ARTIFACTS, { recursive: true });
 function check(cond, what) {
   if (!cond) throw new Error('check failed: ' + what);
@@ -22,7 +22,9 @@ const appErrors = [];
 page.on('console', (m) => { if (m.type() === 'error' && (m.location().url || '').includes('/assets/')) appErrors.push(m.text()); });
 page.on('pageerror', (e) => appErrors.push(String(e)));
 const queries = [];
+const remoteHits = [];
 page.on('request', (r) => {
+  if (r.url().startsWith(REMOTE)) remoteHits.push(new URL(r.url()).pathname);
   if (new URL(r.url()).pathname === '/jmap/api/' && r.method() === 'POST') {
     for (const c of (JSON.parse(r.postData() || '{}').methodCalls || [])) if (c[0] === 'Email/query') queries.push(c[1].filter);
   }
@@ -55,7 +57,8 @@ const lastQuery = () => JSON.stringify(queries[queries.length - 1]);
 let failed = false;
 try {
   await signIn(page);
-  await rows(['Budget 2026', 'Budget draft', 'Budget sheet'], 'the Inbox');
+  const inboxAll = ['Budget 2026', 'Budget draft', 'Budget sheet', 'Newsletter one', 'Newsletter two', 'Promotion'];
+  await rows(inboxAll, 'the Inbox');
 
   // The box's syntax.
   await search('budget after:2026-02-01');
@@ -106,7 +109,52 @@ try {
   await rows(['Budget sheet'], 'the form: with an attachment');
   await page.getByRole('button', { name: 'Advanced search' }).click();
   await dlg.getByRole('button', { name: 'Clear' }).click();
-  await rows(['Budget 2026', 'Budget draft', 'Budget sheet'], 'cleared: the Inbox again');
+  await rows(inboxAll, 'cleared: the Inbox again');
+
+  // Remote content per sender.
+  const frame = () => page.frameLocator('iframe.html-body');
+  const open = async (subject) => {
+    await rowOf(subject).click();
+    await frame().locator('p').filter({ hasText: subject + ' body' }).waitFor();
+  };
+  const banner = page.locator('.remote-banner');
+  await open('Newsletter one');
+  await banner.filter({ hasText: 'Remote content' }).first().waitFor();
+  check(remoteHits.length === 0, 'a newsletter: remote content blocked, nothing requested');
+  await banner.getByRole('button', { name: 'Always show from news@example.com' }).click();
+  await page.waitForFunction(() => document.querySelector('iframe.html-body')?.contentDocument?.querySelector('#img')?.getAttribute('src')?.startsWith('http'));
+  await page.waitForTimeout(300);
+  check(remoteHits.includes('/news1.png'), `trusted: its image is fetched (${remoteHits})`);
+  await banner.filter({ hasText: 'you trust news@example.com' }).waitFor();
+  // Another message of the sender (its From in other case): shown at once.
+  await open('Newsletter two');
+  await page.waitForFunction(() => document.querySelector('iframe.html-body')?.contentDocument?.querySelector('#img')?.getAttribute('src')?.startsWith('http'));
+  check(await banner.filter({ hasText: 'you trust news@example.com' }).count() === 1, 'the same sender: shown, and the note says why');
+  // Someone else: still blocked.
+  await open('Promotion');
+  await banner.getByRole('button', { name: 'Show remote content' }).waitFor();
+  check(!remoteHits.includes('/promo.png'), 'another sender stays blocked');
+  // Kept on the server: another session (a fresh context) shows it too.
+  const other = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+  const op = await other.newPage();
+  await signIn(op);
+  await op.locator('#message-list .row[data-id]').filter({ hasText: 'Newsletter two' }).click();
+  await op.locator('.remote-banner').filter({ hasText: 'you trust news@example.com' }).waitFor();
+  check(true, 'another browser session trusts the sender too');
+  // Revoked in Settings: blocked again.
+  await op.goto(BASE + '/settings');
+  const sec = op.getByRole('region', { name: 'Remote content' });
+  await sec.getByText('news@example.com').waitFor();
+  await sec.getByRole('button', { name: 'Stop trusting news@example.com' }).click();
+  await sec.getByText('No sender is trusted').waitFor();
+  check(true, 'Settings removes the sender');
+  await other.close();
+  await page.reload();
+  await page.locator('#message-list .row[data-id]').first().waitFor();
+  const before2 = remoteHits.length;
+  await open('Newsletter two');
+  await banner.getByRole('button', { name: 'Show remote content' }).waitFor();
+  check(remoteHits.length === before2, 'revoked: the sender\'s mail is blocked again');
 
   // Accessibility, light and dark: the list of an all-folders search and
   // the advanced form.
@@ -133,6 +181,9 @@ try {
       await p.getByRole('button', { name: 'Advanced search' }).click();
       await p.getByRole('dialog', { name: 'Advanced search' }).waitFor();
       await scan(`the advanced search (${scheme})`);
+      await p.goto(BASE + '/settings');
+      await p.getByRole('region', { name: 'Remote content' }).waitFor();
+      await scan(`the remote content settings (${scheme})`);
     }
   } finally {
     await ctx.close();

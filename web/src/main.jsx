@@ -19,6 +19,7 @@ import { SharedFolders } from './shared.jsx';
 import './sharing/strings.js';
 import { AdvancedSearch } from './mail2/advanced.jsx';
 import { MAX_QUERY } from './mail2/search.js';
+import { loadTrusted } from './mail2/senders.js';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -42,6 +43,7 @@ async function boot() {
     if (!u) { phase.value = 'login'; return; }
     S.user.value = u;
     await loadPrefs(); // the user's zone and date format, before any date is shown
+    loadTrusted(); // the senders trusted with remote content
     // /admin and /settings are their own chunks, loaded only there.
     if (location.pathname === '/admin') {
       if (u.admin >= 1) {

@@ -10,6 +10,7 @@ import { t } from './i18n.js';
 import * as S from './state.js';
 import { fmtDateTime } from './prefs/prefs.js';
 import { sanitize, frameDocument, cidKey } from './html.js';
+import { senderOf, isTrusted, trustSender, untrustSender } from './mail2/senders.js';
 
 function Addresses({ label, list }) {
   if (!list || !list.length) return null;
@@ -49,7 +50,12 @@ function HTMLBody({ m }) {
     return () => { live = false; };
   }, [m.id]);
   if (raw.value == null) return <p class="muted">{t('loading')}</p>;
-  const { html, remote } = sanitize(raw.value, allow.value, inlineParts(m));
+  // Remote content shows when allowed for this message or its sender
+  // is trusted (mail2/senders.js).
+  const trusted = isTrusted(m);
+  const allowed = allow.value || trusted;
+  const from = senderOf(m);
+  const { html, remote } = sanitize(raw.value, allowed, inlineParts(m));
   const onLoad = () => {
     // Same-origin (allow-same-origin without allow-scripts: nothing in
     // the frame can run) so the pane can size the frame to its content.
@@ -58,10 +64,17 @@ function HTMLBody({ m }) {
   };
   return (
     <>
-      {remote && !allow.value && (
+      {remote && !allowed && (
         <div class="remote-banner" role="note">
           <span>{t('remoteBlocked')}</span>
           <button onClick={() => { allow.value = true; }}>{t('allowRemote')}</button>
+          {from && <button onClick={() => trustSender(from).catch(S.fail)}>{t('m2AlwaysShow', { addr: from })}</button>}
+        </div>
+      )}
+      {remote && trusted && (
+        <div class="remote-banner" role="note">
+          <span>{t('m2TrustedShown', { addr: from })}</span>
+          <button onClick={() => { allow.value = false; untrustSender(from).catch(S.fail); }}>{t('m2BlockAgain')}</button>
         </div>
       )}
       <iframe
@@ -70,7 +83,7 @@ function HTMLBody({ m }) {
         title={m.subject || t('noSubject')}
         sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
         referrerpolicy="no-referrer"
-        srcdoc={frameDocument(html, allow.value)}
+        srcdoc={frameDocument(html, allowed)}
         onLoad={onLoad}
       />
     </>

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -68,6 +69,20 @@ func TestWebClientMail2(t *testing.T) {
 		adminCall(t, c, "POST", "/v1/deliver?rcpt=bob@example.org", strings.ReplaceAll(msg, "\n", "\r\n"), 201)
 	}
 
+	// Attachment preview: an image, a PDF and an HTML page that tries to
+	// script the app.
+	att := func(typ, name, body string) string {
+		return fmt.Sprintf("--b\nContent-Type: %s; name=%s\nContent-Disposition: attachment; filename=%s\nContent-Transfer-Encoding: base64\n\n%s\n",
+			typ, name, name, base64.StdEncoding.EncodeToString([]byte(body)))
+	}
+	png, _ := base64.StdEncoding.DecodeString(pixelPNG)
+	msg = "From: Erin <erin@example.net>\nTo: bob@example.org\nSubject: Files to look at\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nThree files.\n" +
+		att("image/png", "pixel.png", string(png)) + att("application/pdf", "doc.pdf", minimalPDF("Hello PDF", "app.launchURL('"+base+"/pwned-pdf', true); this.submitForm('"+base+"/pwned-pdf'); this.getURL('"+base+"/pwned-pdf');")) +
+		att("text/html", "page.html", `<html><body><p id="p">attached page</p><script>document.title='pwned';try{parent.document.title='pwned'}catch(e){};new Image().src='/pwned-html';</script></body></html>`) +
+		"--b--\n"
+	adminCall(t, c, "POST", "/v1/deliver?rcpt=bob@example.org", strings.ReplaceAll(msg, "\n", "\r\n"), 201)
+
 	runWebE2E(t, node, chromium, webDir, "mail2.mjs", "web-mail2",
 		"BASE="+base, "USER=bob", "PASS=pw-bob-web-1", "REMOTE="+rs.URL)
 
@@ -76,4 +91,33 @@ func TestWebClientMail2(t *testing.T) {
 	if !slices.Contains(hits, "/news1.png") || !slices.Contains(hits, "/news2.png") || slices.Contains(hits, "/promo.png") {
 		t.Errorf("remote hits: %v", hits)
 	}
+}
+
+// minimalPDF is a one-page PDF showing text (Helvetica), with a correct
+// cross-reference table, so a browser's viewer opens it; js, when set,
+// is run when it opens (an OpenAction).
+func minimalPDF(text, js string) string {
+	stream := fmt.Sprintf("BT /F1 24 Tf 20 100 Td (%s) Tj ET", text)
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		fmt.Sprintf("<< /S /JavaScript /JS (%s) >>", strings.NewReplacer("(", `\(`, ")", `\)`).Replace(js)),
+	}
+	var b strings.Builder
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
+	return b.String()
 }

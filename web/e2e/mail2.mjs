@@ -18,13 +18,16 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || 
 const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: 'en-US', colorScheme: 'light', timezoneId: 'UTC' });
 await context.tracing.start({ screenshots: true, snapshots: true });
 const page = await context.newPage();
+context.on('page', (p) => p.on('request', (r) => { if (/^\/pwned-/.test(new URL(r.url()).pathname)) pwned.push(r.url()); }));
 const appErrors = [];
 page.on('console', (m) => { if (m.type() === 'error' && (m.location().url || '').includes('/assets/')) appErrors.push(m.text()); });
 page.on('pageerror', (e) => appErrors.push(String(e)));
 const queries = [];
 const remoteHits = [];
+const pwned = [];
 page.on('request', (r) => {
   if (r.url().startsWith(REMOTE)) remoteHits.push(new URL(r.url()).pathname);
+  if (/^\/pwned-(html|pdf)/.test(new URL(r.url()).pathname)) pwned.push(r.url());
   if (new URL(r.url()).pathname === '/jmap/api/' && r.method() === 'POST') {
     for (const c of (JSON.parse(r.postData() || '{}').methodCalls || [])) if (c[0] === 'Email/query') queries.push(c[1].filter);
   }
@@ -57,7 +60,7 @@ const lastQuery = () => JSON.stringify(queries[queries.length - 1]);
 let failed = false;
 try {
   await signIn(page);
-  const inboxAll = ['Budget 2026', 'Budget draft', 'Budget sheet', 'Newsletter one', 'Newsletter two', 'Promotion'];
+  const inboxAll = ['Budget 2026', 'Budget draft', 'Budget sheet', 'Files to look at', 'Newsletter one', 'Newsletter two', 'Promotion'];
   await rows(inboxAll, 'the Inbox');
 
   // The box's syntax.
@@ -156,6 +159,64 @@ try {
   await banner.getByRole('button', { name: 'Show remote content' }).waitFor();
   check(remoteHits.length === before2, 'revoked: the sender\'s mail is blocked again');
 
+  // Attachment preview: the image in a dialog, the PDF in the browser's
+  // viewer; the HTML attachment has no preview and, opened or framed
+  // anyway, cannot script the app (the download is sandboxed).
+  await rowOf('Files to look at').click();
+  const atts = page.getByRole('list', { name: 'Attachments' });
+  await atts.waitFor();
+  check(await atts.getByRole('button', { name: 'Preview of pixel.png' }).count() === 1 && await atts.getByRole('button', { name: 'Preview of doc.pdf' }).count() === 1, 'the image and the PDF have a preview');
+  check(await atts.getByRole('button', { name: 'Preview of page.html' }).count() === 0, 'the HTML page has none');
+  await atts.getByRole('button', { name: 'Preview of pixel.png' }).click();
+  const pv = page.getByRole('dialog', { name: 'Preview of pixel.png' });
+  await pv.waitFor();
+  await page.waitForFunction(() => { const i = document.querySelector('.preview-box img'); return i && i.complete && i.naturalWidth === 1; });
+  check(true, 'the image is shown in the dialog');
+  await pv.getByRole('button', { name: 'Close' }).click();
+  await atts.getByRole('button', { name: 'Preview of doc.pdf' }).click();
+  const pdfDialog = page.getByRole('dialog', { name: 'Preview of doc.pdf' });
+  await pdfDialog.waitFor();
+  const viewer = async () => {
+    for (let k = 0; k < 50; k++) {
+      // Chromium's PDF viewer: its extension's frame, and the PDF's
+      // document an <embed> of it.
+      const fs = page.frames();
+      let embed = false;
+      for (const f of fs) if (f.url().includes('/doc.pdf') && (await f.content().catch(() => '')).includes('<embed')) embed = true;
+      if (embed && fs.some((f) => f.url().startsWith('chrome-extension://') && f.url().endsWith('/index.html'))) return true;
+      await page.waitForTimeout(200);
+    }
+    return false;
+  };
+  check(await viewer(), 'the PDF opens in the browser\'s viewer');
+  // Chromium parses the PDF and runs its scripts in the viewer's own
+  // origin (its extension), not the app's; the PDF's OpenAction script,
+  // which tries to open, submit to and fetch /pwned-pdf, reaches nothing.
+  const origins = [];
+  for (const f of page.frames()) origins.push(await f.evaluate(() => self.origin).catch(() => '?'));
+  check(origins.some((o) => o.startsWith('chrome-extension://')), `the PDF is shown by the viewer in its own origin (${origins.join(', ')})`);
+  await page.waitForTimeout(500);
+  check(pwned.length === 0 && context.pages().length === 1, `the PDF's script reached nothing (${pwned})`);
+  await pdfDialog.getByRole('button', { name: 'Close' }).click();
+  const htmlURL = await atts.getByRole('link', { name: /page\.html/ }).getAttribute('href');
+  const bare = htmlURL.replace(/\/page\.html\?/, '/?');
+  // Framed by the app (inline, no name: the worst case).
+  await page.evaluate((u) => { const f = document.createElement('iframe'); f.id = 'evil'; f.src = u; document.body.append(f); }, bare);
+  await page.waitForTimeout(1000);
+  const framed = page.frames().find((f) => f.url().includes(bare.split('?')[0]));
+  check(!!framed && (await framed.content()).includes('attached page'), 'the HTML attachment renders when framed');
+  check(await page.evaluate(() => document.getElementById('evil').contentDocument === null), 'framed, it is not of the app\'s origin');
+  check(await page.title() !== 'pwned' && pwned.length === 0, 'framed, its script did not run');
+  await page.evaluate(() => document.getElementById('evil').remove());
+  // Opened directly in a tab.
+  const tab = await context.newPage();
+  tab.on('request', (r) => { if (/^\/pwned-/.test(new URL(r.url()).pathname)) pwned.push(r.url()); });
+  await tab.goto(BASE + bare);
+  await tab.locator('#p').waitFor();
+  check(await tab.title() !== 'pwned' && pwned.length === 0, 'opened directly, its script does not run');
+  check(await tab.evaluate(() => self.origin) === 'null', 'opened directly, it is in an opaque origin (no cookie, no app)');
+  await tab.close();
+
   // Accessibility, light and dark: the list of an all-folders search and
   // the advanced form.
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
@@ -181,6 +242,13 @@ try {
       await p.getByRole('button', { name: 'Advanced search' }).click();
       await p.getByRole('dialog', { name: 'Advanced search' }).waitFor();
       await scan(`the advanced search (${scheme})`);
+      await p.keyboard.press('Escape');
+      await p.locator('#search').fill('files');
+      await p.locator('#search').press('Enter');
+      await p.locator('#message-list .row[data-id]').filter({ hasText: 'Files to look at' }).click();
+      await p.getByRole('button', { name: 'Preview of pixel.png' }).click();
+      await p.getByRole('dialog', { name: 'Preview of pixel.png' }).waitFor();
+      await scan(`the image preview (${scheme})`);
       await p.goto(BASE + '/settings');
       await p.getByRole('region', { name: 'Remote content' }).waitFor();
       await scan(`the remote content settings (${scheme})`);

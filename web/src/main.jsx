@@ -20,6 +20,7 @@ import './sharing/strings.js';
 import { AdvancedSearch } from './mail2/advanced.jsx';
 import { MAX_QUERY } from './mail2/search.js';
 import { loadTrusted } from './mail2/senders.js';
+import { Preview } from './mail2/preview.jsx';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -390,6 +391,7 @@ function Mail() {
       {S.compose.value && <Compose />}
       {d === 'help' && <Shortcuts />}
       {d === 'search' && <AdvancedSearch />}
+      {d === 'preview' && <Preview />}
       {d === 'settings' && <Settings />}
       {d === 'move' && S.targets().length > 0 && <MoveDialog />}
       {d === 'folder' && S.folderAction.value && <FolderDialog />}

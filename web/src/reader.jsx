@@ -11,6 +11,7 @@ import * as S from './state.js';
 import { fmtDateTime } from './prefs/prefs.js';
 import { sanitize, frameDocument, cidKey } from './html.js';
 import { senderOf, isTrusted, trustSender, untrustSender } from './mail2/senders.js';
+import { previewKind, openPreview } from './mail2/preview.jsx';
 
 function Addresses({ label, list }) {
   if (!list || !list.length) return null;
@@ -105,7 +106,8 @@ function MessageBody({ m }) {
       {m.attachments && m.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('attachments')}>
           {m.attachments.map((a) => (
-            <li><a href={downloadURL(a)} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a></li>
+            <li><a href={downloadURL(a)} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a>
+              {previewKind(a) && <button type="button" class="link" aria-label={t('m2PreviewOf', { name: a.name || a.type })} onClick={() => openPreview(a, downloadURL(a))}>{t('m2Preview')}</button>}</li>
           ))}
         </ul>
       )}

@@ -31,6 +31,9 @@ export const strings = {
     m2RemoteRemoved: 'Remote content from {addr} is blocked again.',
     m2RemoteRemove: 'Stop trusting {addr}',
     m2Remove: 'Remove',
+    m2Preview: 'Preview',
+    m2PreviewOf: 'Preview of {name}',
+    m2Download: 'Download',
   },
   de: {
     m2Advanced: 'Erweiterte Suche',
@@ -58,6 +61,9 @@ export const strings = {
     m2RemoteRemoved: 'Externe Inhalte von {addr} werden wieder blockiert.',
     m2RemoteRemove: '{addr} nicht mehr vertrauen',
     m2Remove: 'Entfernen',
+    m2Preview: 'Vorschau',
+    m2PreviewOf: 'Vorschau von {name}',
+    m2Download: 'Herunterladen',
   },
 };
 

@@ -1,13 +1,16 @@
 package app
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWebClientMail2 (web/e2e/mail2.mjs): the search box's JMAP filters
@@ -17,7 +20,7 @@ import (
 func TestWebClientMail2(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
-	c, httpsAddr, _ := webE2EServer(t, dir, "")
+	c, httpsAddr, imapAddr := webE2EServer(t, dir, "")
 	adminCall(t, c, "POST", "/v1/users", `{"login":"bob","email":"bob@example.org","name":"Bob Web","password":"pw-bob-web-1"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"carol","email":"carol@example.org","name":"Carol","password":"pw-carol-1"}`, 201)
 
@@ -83,8 +86,53 @@ func TestWebClientMail2(t *testing.T) {
 		"--b--\n"
 	adminCall(t, c, "POST", "/v1/deliver?rcpt=bob@example.org", strings.ReplaceAll(msg, "\n", "\r\n"), 201)
 
+	// A keyword set over IMAP is a tag in the browser.
+	conn, err := net.Dial("tcp", imapAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(120 * time.Second))
+	r := bufio.NewReader(conn)
+	r.ReadString('\n')
+	if l := imapLine(t, conn, r, "LOGIN bob pw-bob-web-1"); !strings.HasPrefix(l, "t OK") {
+		t.Fatalf("IMAP login: %s", l)
+	}
+	if l := imapLine(t, conn, r, "STORE "+waitIMAPSubject(t, conn, r, "Budget sheet")+" +FLAGS (imap-tag)"); !strings.HasPrefix(l, "t OK") {
+		t.Fatalf("STORE: %s", l)
+	}
+
 	runWebE2E(t, node, chromium, webDir, "mail2.mjs", "web-mail2",
 		"BASE="+base, "USER=bob", "PASS=pw-bob-web-1", "REMOTE="+rs.URL)
+
+	// The tags set in the browser are IMAP flags: Budget 2026 has
+	// project-x, Budget draft neither project-x nor later (removed).
+	for subject, want := range map[string]map[string]bool{
+		"Budget 2026":  {"project-x": true, "later": false},
+		"Budget draft": {"project-x": false, "later": false},
+	} {
+		seq := waitIMAPSubject(t, conn, r, subject)
+		fmt.Fprintf(conn, "g FETCH %s FLAGS\r\n", seq)
+		var flags string
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(l, "* ") && strings.Contains(l, "FLAGS") {
+				flags = l
+			}
+			if strings.HasPrefix(l, "g ") {
+				break
+			}
+		}
+		fields := strings.Fields(strings.NewReplacer("(", " ", ")", " ").Replace(strings.ToLower(flags)))
+		for k, on := range want {
+			if slices.Contains(fields, k) != on {
+				t.Errorf("%s over IMAP: %s (want %s %v)", subject, strings.TrimSpace(flags), k, on)
+			}
+		}
+	}
 
 	// The server saw the trusted sender's images and never the other's.
 	hits := remote.Hits()

@@ -45,9 +45,9 @@ async function signIn(p) {
 async function rows(want, what) {
   const key = [...want].sort().join('|');
   try {
-    await page.waitForFunction((k) => [...document.querySelectorAll('#message-list .row[data-id] .subject')].map((e) => e.textContent.replace('⚑', '').trim()).sort().join('|') === k, key, { timeout: 10000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll('#message-list .row[data-id] .subject')].map((e) => [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim()).sort().join('|') === k, key, { timeout: 10000 });
   } catch { /* reported by check */ }
-  const got = (await page.locator('#message-list .row[data-id] .subject').allTextContents()).map((s) => s.replace('⚑', '').trim()).sort();
+  const got = (await page.locator('#message-list .row[data-id] .subject').evaluateAll((l) => l.map((e) => [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim()))).sort();
   check(got.join('|') === key, `${what}: ${got.join(', ')}`);
 }
 async function search(q) {
@@ -217,6 +217,48 @@ try {
   check(await tab.evaluate(() => self.origin) === 'null', 'opened directly, it is in an opaque origin (no cookie, no app)');
   await tab.close();
 
+  // Keywords as tags: added in the reader (Email/set keywords), shown in
+  // the list, searched by clicking one (hasKeyword), removed.
+  await search('budget');
+  await rows(['Budget 2026', 'Budget draft', 'Budget sheet'], 'budget in the Inbox');
+  const tagIn = async (subject, tag) => {
+    await rowOf(subject).click();
+    await page.locator('#reader-subject').filter({ hasText: subject }).waitFor();
+    await page.getByLabel('Add a tag').fill(tag);
+    await page.getByRole('button', { name: 'Tag', exact: true }).click();
+  };
+  await tagIn('Budget 2026', 'Project-X');
+  const tagList = page.getByRole('list', { name: 'Tags' });
+  await tagList.getByRole('button', { name: 'project-x', exact: true }).waitFor();
+  check(true, 'the tag is shown in the reader, lowercased');
+  await page.waitForFunction(() => [...document.querySelectorAll('#message-list .row')].some((r) => r.textContent.includes('Budget 2026') && r.querySelector('.tags-inline')?.textContent.includes('project-x')));
+  check(true, "the tag is shown in the message's row");
+  await tagIn('Budget draft', 'project-x');
+  await tagList.getByRole('button', { name: 'project-x', exact: true }).waitFor();
+  await tagIn('Budget draft', 'later');
+  await tagList.getByRole('button', { name: 'later', exact: true }).waitFor();
+  // A tag that is no keyword: said, nothing sent.
+  await page.getByLabel('Add a tag').fill('two words');
+  await page.getByRole('button', { name: 'Tag', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'A tag is one word' }).waitFor();
+  check(await tagList.getByRole('listitem').count() === 2, 'a bad tag is refused in words');
+  // Remove one; filter by the other.
+  await tagList.getByRole('button', { name: 'Remove tag later' }).click();
+  await page.waitForFunction(() => !document.querySelector('.tag-list')?.textContent.includes('later'));
+  await tagList.getByRole('button', { name: 'project-x', exact: true }).click();
+  await rows(['Budget 2026', 'Budget draft'], 'clicking a tag lists the messages with it');
+  check(await page.locator('#search').inputValue() === 'tag:project-x' && lastQuery().includes('"hasKeyword":"project-x"'), `the search is tag:project-x, hasKeyword (${lastQuery()})`);
+  // Removing it from one: the other stays (checked over IMAP too).
+  await rowOf('Budget draft').click();
+  await page.locator('#reader-subject').filter({ hasText: 'Budget draft' }).waitFor();
+  await tagList.getByRole('button', { name: 'Remove tag project-x' }).click();
+  await search('tag:project-x');
+  await rows(['Budget 2026'], 'after removing it from one');
+  // A tag set over IMAP shows too (the Go test sets "imap-tag" before).
+  await search('tag:imap-tag');
+  await rows(['Budget sheet'], 'a keyword set over IMAP is a tag');
+  await search('');
+
   // Accessibility, light and dark: the list of an all-folders search and
   // the advanced form.
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
@@ -249,6 +291,12 @@ try {
       await p.getByRole('button', { name: 'Preview of pixel.png' }).click();
       await p.getByRole('dialog', { name: 'Preview of pixel.png' }).waitFor();
       await scan(`the image preview (${scheme})`);
+      await p.keyboard.press('Escape');
+      await p.locator('#search').fill('tag:project-x');
+      await p.locator('#search').press('Enter');
+      await p.locator('#message-list .row[data-id]').filter({ hasText: 'Budget 2026' }).click();
+      await p.getByRole('list', { name: 'Tags' }).waitFor();
+      await scan(`a tagged message (${scheme})`);
       await p.goto(BASE + '/settings');
       await p.getByRole('region', { name: 'Remote content' }).waitFor();
       await scan(`the remote content settings (${scheme})`);

@@ -12,6 +12,7 @@ import { fmtDateTime } from './prefs/prefs.js';
 import { sanitize, frameDocument, cidKey } from './html.js';
 import { senderOf, isTrusted, trustSender, untrustSender } from './mail2/senders.js';
 import { previewKind, openPreview } from './mail2/preview.jsx';
+import { Tags } from './mail2/tags.jsx';
 
 function Addresses({ label, list }) {
   if (!list || !list.length) return null;
@@ -151,6 +152,7 @@ function Conversation({ c, m }) {
     <section class="reader" aria-labelledby="reader-subject">
       <Toolbar m={m} />
       <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+      {!S.inArchive.value && <Tags m={m} />}
       {c.items.length + c.earlier > 1 && <p class="muted">{t('threadCount', { n: c.items.length + c.earlier })}</p>}
       {c.earlier > 0 && <p class="conv-earlier">{t('earlierNotShown', { n: c.earlier })}</p>}
       <ol class="conversation" aria-label={t('conversation')}>
@@ -185,6 +187,7 @@ export function Reader() {
     <section class="reader" aria-labelledby="reader-subject">
       <Toolbar m={m} />
       <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+      {!S.inArchive.value && <Tags m={m} />}
       <MessageBody m={m} />
     </section>
   );

@@ -34,6 +34,13 @@ export const strings = {
     m2Preview: 'Preview',
     m2PreviewOf: 'Preview of {name}',
     m2Download: 'Download',
+    m2Tags: 'Tags',
+    m2TagSearch: 'Messages tagged {tag}',
+    m2TagRemove: 'Remove tag {tag}',
+    m2TagAdd: 'Add a tag',
+    m2TagAddButton: 'Tag',
+    m2TagBad: 'A tag is one word of letters, digits and punctuation, without ( ) { ] % * " \\ and not starting with $.',
+    m2TagTooMany: 'At most {n} tags on a message.',
   },
   de: {
     m2Advanced: 'Erweiterte Suche',
@@ -64,6 +71,13 @@ export const strings = {
     m2Preview: 'Vorschau',
     m2PreviewOf: 'Vorschau von {name}',
     m2Download: 'Herunterladen',
+    m2Tags: 'Schlagwörter',
+    m2TagSearch: 'Nachrichten mit dem Schlagwort {tag}',
+    m2TagRemove: 'Schlagwort {tag} entfernen',
+    m2TagAdd: 'Schlagwort hinzufügen',
+    m2TagAddButton: 'Hinzufügen',
+    m2TagBad: 'Ein Schlagwort ist ein Wort aus Buchstaben, Ziffern und Satzzeichen, ohne ( ) { ] % * " \\ und nicht mit $ am Anfang.',
+    m2TagTooMany: 'Höchstens {n} Schlagwörter an einer Nachricht.',
   },
 };
 

@@ -240,7 +240,26 @@ func parsePartBlobID(s string) (int64, []int, bool) {
 
 const pmimeMaxDepth = 64
 
-// download serves a blob (RFC 8620 §6.2).
+// DownloadCSP is the Content-Security-Policy of every download: sandbox
+// (an opaque origin, no scripts, forms, popups or plugins), nothing
+// fetched, framed only by this origin.
+const DownloadCSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+// previewTypes are the types a download shows inline when asked
+// (?disposition=inline, a server extension of the download URL): images
+// a browser renders without script and PDF, which browsers show in
+// their own viewer. Not HTML, not SVG: they stay attachments (and
+// sandboxed even when opened).
+var previewTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+
+func previewable(typ string) bool {
+	mt, _, err := mime.ParseMediaType(typ)
+	return err == nil && slices.Contains(previewTypes, mt)
+}
+
+// download serves a blob (RFC 8620 §6.2). With ?disposition=inline a
+// previewable type is served inline (the web client's preview), every
+// other attachment; every download is sandboxed (DownloadCSP).
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	p := store.PrincipalFrom(r.Context())
 	f := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/jmap/download/"), "/", 3)
@@ -294,8 +313,19 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	w.Header().Set("Cache-Control", "private, immutable, max-age=31536000")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// A blob is someone else's content on this origin: whatever the
+	// browser makes of it (HTML, SVG, a PDF in its viewer) runs in an
+	// opaque origin with no script, no form, no plugin and nothing
+	// loaded, and only this origin may frame it (the web client's
+	// preview).
+	w.Header().Set("Content-Security-Policy", DownloadCSP)
+	w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
 	if len(f) == 3 && f[2] != "" {
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f[2]}))
+		disp := "attachment"
+		if r.URL.Query().Get("disposition") == "inline" && previewable(typ) {
+			disp = "inline"
+		}
+		w.Header().Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": f[2]}))
 	}
 	if r.Method == http.MethodHead {
 		return

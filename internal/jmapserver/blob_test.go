@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -157,5 +158,41 @@ func TestFeatureGateAndSinglePart(t *testing.T) {
 	r := e.do("alice", "GET", fmt.Sprintf("/jmap/download/%s/%s/body.txt", acct, tb["blobId"]), nil)
 	if r.code != 200 || string(r.body) != "Hello Alice, see you at the café.\r\n" || !strings.HasPrefix(r.hdr.Get("Content-Type"), "text/plain") {
 		t.Fatalf("single part download %d %q %v", r.code, r.body, r.hdr)
+	}
+}
+
+// Downloads are sandboxed (DownloadCSP) whatever their type, framed only
+// by this origin; ?disposition=inline shows images and PDF inline and
+// leaves HTML, SVG and the rest attachments.
+func TestDownloadSandboxInline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.acct("alice")
+	r := e.do("alice", "POST", "/jmap/upload/"+acct+"/", strings.NewReader("<script>parent.x=1</script>"), "Content-Type", "text/html")
+	if r.code != 201 {
+		t.Fatalf("upload %d %s", r.code, r.body)
+	}
+	blobID := r.json(t)["blobId"].(string)
+	for _, c := range []struct{ name, typ, query, disp string }{
+		{"a.html", "text/html", "", "attachment; filename=a.html"},
+		{"a.html", "text/html", "&disposition=inline", "attachment; filename=a.html"},
+		{"a.svg", "image/svg+xml", "&disposition=inline", "attachment; filename=a.svg"},
+		{"a.png", "image/png", "&disposition=inline", "inline; filename=a.png"},
+		{"a.jpg", "image/jpeg; name=a.jpg", "&disposition=inline", "inline; filename=a.jpg"},
+		{"a.pdf", "application/pdf", "&disposition=inline", "inline; filename=a.pdf"},
+		{"a.pdf", "application/pdf", "", "attachment; filename=a.pdf"},
+		{"", "text/html", "", ""},
+	} {
+		u := fmt.Sprintf("/jmap/download/%s/%s/%s?type=%s%s", acct, blobID, c.name, url.QueryEscape(c.typ), c.query)
+		r := e.do("alice", "GET", u, nil)
+		if r.code != 200 || r.hdr.Get("Content-Disposition") != c.disp {
+			t.Errorf("%s: %d, Content-Disposition %q, want %q", u, r.code, r.hdr.Get("Content-Disposition"), c.disp)
+		}
+		if csp := r.hdr.Get("Content-Security-Policy"); csp != jmapserver.DownloadCSP || !strings.HasPrefix(csp, "sandbox;") || !strings.Contains(csp, "frame-ancestors 'self'") {
+			t.Errorf("%s: Content-Security-Policy %q", u, csp)
+		}
+		if r.hdr.Get("X-Content-Type-Options") != "nosniff" || r.hdr.Get("Cross-Origin-Resource-Policy") != "same-origin" {
+			t.Errorf("%s: headers %v", u, r.hdr)
+		}
 	}
 }

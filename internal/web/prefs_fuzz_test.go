@@ -25,3 +25,29 @@ func FuzzValidZone(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRemoteSenders: the sender check of POST
+// /web/api/prefs/remote-senders and the reading of the stored list never
+// panic; what they accept is one bounded, lowercased address without
+// spaces or line breaks, and the list stays sorted, unique and bounded.
+func FuzzRemoteSenders(f *testing.F) {
+	for _, s := range []string{"news@example.com", "Evil <e@x.org>", "a@b", "a@b\nc@d", "", "@", "a@@b", "\"a b\"@example.com", "a@[127.0.0.1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if a := canonSender(s); a != "" {
+			if len(a) > maxAddress || strings.ContainsAny(a, " \t\r\n<>") || a != strings.ToLower(a) || strings.Count(a, "@") < 1 || canonSender(a) != a {
+				t.Fatalf("accepted %q as %q", s, a)
+			}
+		}
+		l := parseSenders(s)
+		for i, a := range l {
+			if canonSender(a) != a || i > 0 && l[i-1] >= a {
+				t.Fatalf("list of %q: %q", s, l)
+			}
+		}
+		if len(l) > maxRemoteSenders {
+			t.Fatalf("list of %d", len(l))
+		}
+	})
+}

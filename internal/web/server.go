@@ -156,6 +156,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.only(w, r, s.restore, http.MethodPost)
 	case p == "/web/api/prefs":
 		s.only(w, r, s.prefs, http.MethodGet, http.MethodPut)
+	case p == "/web/api/prefs/remote-senders":
+		s.only(w, r, s.remoteSenders, http.MethodGet, http.MethodPost)
 	case p == "/web/api/me":
 		s.only(w, r, s.me, http.MethodGet)
 	case strings.HasPrefix(p, "/web/api/html/"):

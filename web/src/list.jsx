@@ -7,6 +7,7 @@ import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
 import { fmtShort } from './prefs/prefs.js';
+import { ListTags } from './mail2/tags.jsx';
 
 export const ROW = 64; // px; fixed so a position maps to an offset
 const MARGIN = 8;      // rows rendered beyond the viewport
@@ -65,8 +66,8 @@ function Row({ i, e }) {
       <span class="from">{unread && <span class="sr">{t('unread')}: </span>}{from}
         {count > 1 && <span class="thread-count" title={t('threadCount', { n: count })}><span aria-hidden="true">{count}</span><span class="sr">, {t('threadCount', { n: count })}</span></span>}</span>
       <span class="date">{when(e.receivedAt)}</span>
-      <span class="subject">{flagged && <span class="flag" aria-label={t('flagged')} title={t('flagged')}>⚑</span>}{e.subject || t('noSubject')}</span>
-      <span class="preview">{e.preview}</span>
+      <span class="subject">{flagged && <span class="flag" aria-label={t('flagged')} title={t('flagged')}>⚑</span>}{e.subject || t('noSubject')}<ListTags kw={e.keywords} /></span>
+      <span class="preview">{S.searchAll.value && <span class="in-folders">{t('m2InFolders', { folders: S.folderNamesOf(e).join(', ') })} · </span>}{e.preview}</span>
     </div>
   );
 }

@@ -18,6 +18,10 @@ import { section, Section, SectionNav } from './gw/lazy.jsx';
 import { SharedFolders } from './shared.jsx';
 import './sharing/strings.js';
 import './xfer/strings.js';
+import { AdvancedSearch } from './mail2/advanced.jsx';
+import { MAX_QUERY } from './mail2/search.js';
+import { loadTrusted } from './mail2/senders.js';
+import { Preview } from './mail2/preview.jsx';
 
 const phase = signal('boot'); // boot | login | mail | page (/admin, /settings)
 const page = signal(null); // the on-demand view of /admin or /settings
@@ -41,6 +45,7 @@ async function boot() {
     if (!u) { phase.value = 'login'; return; }
     S.user.value = u;
     await loadPrefs(); // the user's zone and date format, before any date is shown
+    loadTrusted(); // the senders trusted with remote content
     // /admin and /settings are their own chunks, loaded only there.
     if (location.pathname === '/admin') {
       if (u.admin >= 1) {
@@ -312,8 +317,9 @@ function Header() {
       <span class="brand">{t('appName')}</span>
       <SectionNav />
       <form role="search" class="search" onSubmit={onSearch}>
-        <input id="search" name="q" type="search" aria-label={t('search')} placeholder={t('searchPlaceholder')} value={S.query.value}
+        <input id="search" name="q" type="search" aria-label={t('search')} placeholder={t('searchPlaceholder')} value={S.query.value} maxLength={MAX_QUERY}
           onInput={(e) => { if (!e.currentTarget.value && S.query.value) S.runSearch(''); }} />
+        <button type="button" class="link advanced-toggle" aria-haspopup="dialog" onClick={() => { S.dialog.value = 'search'; }}>{t('m2Advanced')}</button>
       </form>
       <button class="primary" onClick={() => S.startCompose('new')}>{t('compose')}</button>
       <button class="icon" aria-label={t('settings')} title={t('settings')} onClick={() => { S.dialog.value = 'settings'; }}>⚙</button>
@@ -420,6 +426,8 @@ function Mail() {
       </main>
       {S.compose.value && <Compose />}
       {d === 'help' && <Shortcuts />}
+      {d === 'search' && <AdvancedSearch />}
+      {d === 'preview' && <Preview />}
       {d === 'settings' && <Settings />}
       {d === 'move' && S.targets().length > 0 && <MoveDialog />}
       {d === 'copy' && S.targets().length > 0 && <MoveDialog copy />}

@@ -10,6 +10,9 @@ import { t } from './i18n.js';
 import * as S from './state.js';
 import { fmtDateTime } from './prefs/prefs.js';
 import { sanitize, frameDocument, cidKey } from './html.js';
+import { senderOf, isTrusted, trustSender, untrustSender } from './mail2/senders.js';
+import { previewKind, openPreview } from './mail2/preview.jsx';
+import { Tags } from './mail2/tags.jsx';
 
 function Addresses({ label, list }) {
   if (!list || !list.length) return null;
@@ -49,7 +52,12 @@ function HTMLBody({ m }) {
     return () => { live = false; };
   }, [m.id]);
   if (raw.value == null) return <p class="muted">{t('loading')}</p>;
-  const { html, remote } = sanitize(raw.value, allow.value, inlineParts(m));
+  // Remote content shows when allowed for this message or its sender
+  // is trusted (mail2/senders.js).
+  const trusted = isTrusted(m);
+  const allowed = allow.value || trusted;
+  const from = senderOf(m);
+  const { html, remote } = sanitize(raw.value, allowed, inlineParts(m));
   const onLoad = () => {
     // Same-origin (allow-same-origin without allow-scripts: nothing in
     // the frame can run) so the pane can size the frame to its content.
@@ -58,10 +66,17 @@ function HTMLBody({ m }) {
   };
   return (
     <>
-      {remote && !allow.value && (
+      {remote && !allowed && (
         <div class="remote-banner" role="note">
           <span>{t('remoteBlocked')}</span>
           <button onClick={() => { allow.value = true; }}>{t('allowRemote')}</button>
+          {from && <button onClick={() => trustSender(from).catch(S.fail)}>{t('m2AlwaysShow', { addr: from })}</button>}
+        </div>
+      )}
+      {remote && trusted && (
+        <div class="remote-banner" role="note">
+          <span>{t('m2TrustedShown', { addr: from })}</span>
+          <button onClick={() => { allow.value = false; untrustSender(from).catch(S.fail); }}>{t('m2BlockAgain')}</button>
         </div>
       )}
       <iframe
@@ -70,7 +85,7 @@ function HTMLBody({ m }) {
         title={m.subject || t('noSubject')}
         sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
         referrerpolicy="no-referrer"
-        srcdoc={frameDocument(html, allow.value)}
+        srcdoc={frameDocument(html, allowed)}
         onLoad={onLoad}
       />
     </>
@@ -92,7 +107,8 @@ function MessageBody({ m }) {
       {m.attachments && m.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('attachments')}>
           {m.attachments.map((a) => (
-            <li><a href={downloadURL(a)} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a></li>
+            <li><a href={downloadURL(a)} download={a.name || 'attachment'}>{a.name || a.type} ({Math.ceil(a.size / 1024)} KB)</a>
+              {previewKind(a) && <button type="button" class="link" aria-label={t('m2PreviewOf', { name: a.name || a.type })} onClick={() => openPreview(a, downloadURL(a))}>{t('m2Preview')}</button>}</li>
           ))}
         </ul>
       )}
@@ -137,6 +153,7 @@ function Conversation({ c, m }) {
     <section class="reader" aria-labelledby="reader-subject">
       <Toolbar m={m} />
       <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+      {!S.inArchive.value && <Tags m={m} />}
       {c.items.length + c.earlier > 1 && <p class="muted">{t('threadCount', { n: c.items.length + c.earlier })}</p>}
       {c.earlier > 0 && <p class="conv-earlier">{t('earlierNotShown', { n: c.earlier })}</p>}
       <ol class="conversation" aria-label={t('conversation')}>
@@ -171,6 +188,7 @@ export function Reader() {
     <section class="reader" aria-labelledby="reader-subject">
       <Toolbar m={m} />
       <h2 id="reader-subject">{m.subject || t('noSubject')}</h2>
+      {!S.inArchive.value && <Tags m={m} />}
       <MessageBody m={m} />
     </section>
   );

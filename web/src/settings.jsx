@@ -16,6 +16,7 @@ import { FilterRules } from './settings/filters.jsx';
 import { Signatures } from './settings/signatures.jsx';
 import { fmtDateTime } from './prefs/prefs.js';
 import { DatePrefs } from './prefs/section.jsx';
+import { TrustedSenders } from './mail2/trusted.jsx';
 
 const note = signal('');
 
@@ -248,6 +249,7 @@ export function Settings({ user, Appearance }) {
         <Password />
         <RestoreDeleted />
         <Signatures note={(s) => { note.value = s; }} />
+        <TrustedSenders note={(s) => { note.value = s; }} />
         <Secrets kind="app-passwords" />
         <Secrets kind="tokens" />
         <Sharing />

@@ -3,6 +3,8 @@ import { signal, computed, batch } from '@preact/signals';
 import { api, accountId, archiveAccountId, sharedMailAccounts, sessionStale, getSession, maxObjectsInSet, maxObjectsInGet, LIST_PROPS, AuthError } from './jmap.js';
 import { t } from './i18n.js';
 import { fmtDateTime } from './prefs/prefs.js';
+import { parseSearch, toFilter } from './mail2/search.js';
+import './mail2/strings.js';
 
 export const PAGE = 100;
 
@@ -226,27 +228,22 @@ export function fail(err) {
   notify(t('error', { error: err.message || String(err) }));
 }
 
-// parseSearch turns the search box into JMAP filter conditions
-// (RFC 8621 §4.4.1): from:, to:, subject: and free text.
-export function parseSearch(s) {
-  const conds = [];
-  const text = [];
-  const re = /(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)/g;
-  let m;
-  while ((m = re.exec(s))) {
-    const key = (m[1] || m[3] || '').toLowerCase();
-    const val = m[2] ?? m[4];
-    if (['from', 'to', 'subject', 'cc', 'body'].includes(key) && val) conds.push({ [key]: val });
-    else text.push(m[5] ?? m[6] ?? m[0]);
-  }
-  if (text.length) conds.push({ text: text.join(' ') });
-  return conds;
+// filter is the list's Email/query filter: the folder shown and the
+// search box's conditions (mail2/search.js); with in:all every folder of
+// the account (inMailbox left out).
+function filter() {
+  return toFilter(query.value, currentMailbox.value);
 }
 
-function filter() {
-  const f = { inMailbox: currentMailbox.value };
-  const conds = parseSearch(query.value);
-  return conds.length ? { operator: 'AND', conditions: [f, ...conds] } : f;
+// searchAll: the list shows the results of a search of every folder,
+// so each row names its folders.
+export const searchAll = computed(() => parseSearch(query.value).all);
+
+// folderNamesOf names the folders of the current account an email is in.
+export function folderNamesOf(e) {
+  const a = currentShared.value;
+  const boxes = a ? a.mailboxes : inArchive.value ? archiveMailboxes.value : mailboxes.value;
+  return Object.keys(e.mailboxIds || {}).map((id) => boxes.find((m) => m.id === id)).filter(Boolean).map(mailboxName);
 }
 
 export async function loadMailboxes(again) {
@@ -444,6 +441,11 @@ export function selectFolder(id) {
 }
 
 export function runSearch(s) {
+  const { bad } = parseSearch(s);
+  if (bad.length) {
+    notify(t('m2SearchBad', { terms: bad.join(', ') }));
+    return;
+  }
   batch(() => {
     checked.value = new Set();
     query.value = s;

@@ -49,6 +49,16 @@ func TestShardedProxyBench(t *testing.T) {
 		return ""
 	})
 	a, front := nodes[0], nodes[2]
+	// ROOST_SHARD_BENCH_FRONTEND_CPU=N puts the frontend on CPU N alone,
+	// as on a machine of its own; run the test under `taskset -c M` so
+	// that the client, the backends, PostgreSQL and the S3 server share
+	// CPU M in both the direct and the proxied phases.
+	if cpu := os.Getenv("ROOST_SHARD_BENCH_FRONTEND_CPU"); cpu != "" {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", cpu, strconv.Itoa(front.proc.cmd.Process.Pid)).CombinedOutput(); err != nil {
+			t.Fatalf("taskset the frontend: %v\n%s", err, out)
+		}
+		t.Logf("frontend pinned to CPU %s", cpu)
+	}
 	// bench0-3 for IMAP, lmtp0-3 for LMTP: deliveries do not grow the
 	// mailboxes the IMAP rounds work on (a search over 50 messages and
 	// one over 900 are different operations).

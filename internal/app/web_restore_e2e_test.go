@@ -3,8 +3,11 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +18,10 @@ import (
 // Trash, then from Trash for good) and a folder with a message, restores
 // both in Settings, and sees them back in the mail view; over IMAP the
 // restored message is in Trash with the very bytes it was delivered
-// with, and the folder is listed again with its message.
+// with, and the folder is listed again with its message. An event put
+// over CalDAV into the calendar "team" (MKCALENDAR) is deleted in the calendar view,
+// restored from Settings (the calendar picked in the folder list), seen
+// back in the calendar view, and a CalDAV GET of its href finds it again.
 func TestWebRestoreE2E(t *testing.T) {
 	node, chromium, webDir := webE2ETools(t)
 	dir := t.TempDir()
@@ -77,8 +83,39 @@ func TestWebRestoreE2E(t *testing.T) {
 		}
 	}
 
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	dav := func(method, path, ctype, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://"+httpsAddr+path, strings.NewReader(body))
+		req.SetBasicAuth("rita", "pw-rita-1")
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const calPath = "/dav/calendars/rita/team/"
+	if code, body := dav("MKCALENDAR", calPath, "application/xml", `<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"></C:mkcalendar>`); code != 201 {
+		t.Fatalf("MKCALENDAR: %d %s", code, body)
+	}
+	day := time.Now().UTC().Format("20060102")
+	ev := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//roost test//EN\r\nBEGIN:VEVENT\r\nUID:budget-review@example.org\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:" + day + "T120000Z\r\nDTEND:" + day + "T130000Z\r\nSUMMARY:Budget review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	if code, body := dav("PUT", calPath+"budget.ics", "text/calendar", ev); code != 201 && code != 204 {
+		t.Fatalf("PUT event: %d %s", code, body)
+	}
+
 	runWebE2E(t, node, chromium, webDir, "restore.mjs", "web-restore",
-		"BASE=https://"+httpsAddr, "USER=rita", "PASS=pw-rita-1", "SUBJECT="+subject, fmt.Sprintf("BULK=%d", bulk))
+		"BASE=https://"+httpsAddr, "USER=rita", "PASS=pw-rita-1", "SUBJECT="+subject, fmt.Sprintf("BULK=%d", bulk),
+		"EVENT=Budget review", "CALENDAR=team")
+
+	if code, body := dav("GET", calPath+"budget.ics", "", ""); code != 200 || !strings.Contains(body, "SUMMARY:Budget review") || !strings.Contains(body, "UID:budget-review@example.org") {
+		t.Errorf("the restored event over CalDAV: %d %s", code, body)
+	}
 
 	if l := imapLine(t, conn, r, "SELECT Trash"); !strings.HasPrefix(l, "t OK") {
 		t.Fatalf("SELECT Trash: %s", l)

@@ -11,8 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/roost-mail/roost/internal/proto/ical"
 	"github.com/roost-mail/roost/internal/proto/jmap"
 	"github.com/roost-mail/roost/internal/proto/mime"
+	"github.com/roost-mail/roost/internal/proto/vcard"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -27,24 +29,57 @@ const (
 	maxSummaryHeader   = 32 << 10
 	maxSummaryFields   = 200
 	maxSummarySubject  = 500
+	// maxSummaryObject bounds the bytes of a deleted event, task or
+	// contact read for its title, start or name; a bigger or broken
+	// object shows its resource name only.
+	maxSummaryObject = 256 << 10
 )
+
+// Folder kinds of the restore endpoints, by the JMAP id prefix of the
+// folder: Mailbox M…, Calendar C…, AddressBook B…, TaskList L….
+const (
+	kindMail     = "mail"
+	kindCalendar = "calendar"
+	kindContacts = "contacts"
+	kindTasks    = "tasks"
+)
+
+// parseFolderID reads a folder's JMAP id of any restorable kind.
+func parseFolderID(v string) (id int64, kind string, ok bool) {
+	for _, k := range []struct {
+		prefix byte
+		kind   string
+	}{{'M', kindMail}, {'C', kindCalendar}, {'B', kindContacts}, {'L', kindTasks}} {
+		if id, ok := jmap.ParseID(k.prefix, v); ok {
+			return id, k.kind, true
+		}
+	}
+	return 0, "", false
+}
 
 // deletedItem is one row of GET /web/api/deleted.
 type deletedItem struct {
-	ID        string `json:"id"` // the JMAP Email id it had (and gets back)
-	Subject   string `json:"subject"`
-	From      string `json:"from"`
-	Date      string `json:"date,omitempty"` // RFC 3339, from the Date header (else the internal date)
+	// ID is the JMAP Email id a message had (and gets back), E…; an
+	// event, task or contact is I… (its item; it gets back the JMAP id
+	// of its resource name).
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`            // mail, calendar, contacts or tasks
+	Subject   string `json:"subject"`         // mail; an event's or task's title; a contact's name
+	From      string `json:"from,omitempty"`  // mail
+	Name      string `json:"name,omitempty"`  // an event's, task's or contact's resource name
+	Start     string `json:"start,omitempty"` // an event's start (a task's due): RFC 3339, or YYYY-MM-DD for a date; times in a zone or floating as written, without offset
+	Date      string `json:"date,omitempty"`  // mail: RFC 3339, from the Date header (else the internal date)
 	DeletedAt string `json:"deletedAt"`
 	Size      int64  `json:"size"`
 }
 
 // deletedFolder is one row of GET /web/api/deleted-folders.
 type deletedFolder struct {
-	ID        string `json:"id"` // the JMAP Mailbox id it had (and gets back)
+	ID        string `json:"id"` // the JMAP Mailbox, Calendar, AddressBook or TaskList id it had (and gets back)
 	Name      string `json:"name"`
 	ParentID  string `json:"parentId,omitempty"`
 	DeletedAt string `json:"deletedAt"`
+	Kind      string `json:"kind"` // mail, calendar, contacts or tasks
 }
 
 // storeRefusal answers an error of the store: a folder or item that does
@@ -102,9 +137,13 @@ func (s *Server) deleted(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(store.WithPrincipal(r.Context(), p))
 	q := r.URL.Query()
-	folderID, ok := jmap.ParseID('M', q.Get("mailbox"))
+	fv := q.Get("mailbox")
+	if fv == "" {
+		fv = q.Get("folder")
+	}
+	folderID, kind, ok := parseFolderID(fv)
 	if !ok {
-		refuse(w, http.StatusBadRequest, "badRequest", "mailbox must be a Mailbox id")
+		refuse(w, http.StatusBadRequest, "badRequest", "mailbox must be a Mailbox, Calendar, AddressBook or TaskList id")
 		return
 	}
 	since, ok := parseSince(q.Get("since"))
@@ -148,7 +187,7 @@ func (s *Server) deleted(w http.ResponseWriter, r *http.Request) {
 	if pos < len(match) {
 		page := match[pos:min(pos+limit, len(match))]
 		for _, it := range page {
-			d, err := s.summary(r, it)
+			d, err := s.summary(r, it, kind)
 			if err != nil {
 				s.storeRefusal(w, r, "deleted item summary", err)
 				return
@@ -159,11 +198,19 @@ func (s *Server) deleted(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// summary reads a deleted item's subject, sender and date from its
-// header (at most maxSummaryHeader bytes of it).
-func (s *Server) summary(r *http.Request, it *store.Item) (deletedItem, error) {
-	d := deletedItem{ID: jmap.FormatID('E', it.ID), DeletedAt: it.DeletedAt.UTC().Format(time.RFC3339), Size: it.Size}
-	if !it.InternalDate.IsZero() {
+// summary reads a deleted message's subject, sender and date from its
+// header (at most maxSummaryHeader bytes of it), or a deleted event's or
+// task's title and start, or a contact's name (of at most
+// maxSummaryObject bytes).
+func (s *Server) summary(r *http.Request, it *store.Item, kind string) (deletedItem, error) {
+	d := deletedItem{ID: jmap.FormatID('E', it.ID), Kind: kind, DeletedAt: it.DeletedAt.UTC().Format(time.RFC3339), Size: it.Size}
+	if kind != kindMail {
+		d.ID = jmap.FormatID('I', it.ID)
+		d.Name = clip(it.Name, maxSummarySubject)
+		if it.Size > maxSummaryObject {
+			return d, nil
+		}
+	} else if !it.InternalDate.IsZero() {
 		d.Date = it.InternalDate.UTC().Format(time.RFC3339)
 	}
 	rc, err := s.o.Store.OpenDeletedItem(r.Context(), it.ID)
@@ -174,6 +221,16 @@ func (s *Server) summary(r *http.Request, it *store.Item) (deletedItem, error) {
 		return d, fmt.Errorf("open deleted item %d: %w", it.ID, err)
 	}
 	defer rc.Close()
+	if kind != kindMail {
+		raw, err := io.ReadAll(io.LimitReader(rc, maxSummaryObject+1))
+		if err != nil {
+			return d, fmt.Errorf("read deleted item %d: %w", it.ID, err)
+		}
+		if len(raw) <= maxSummaryObject {
+			d.Subject, d.Start = objectSummary(raw, kind)
+		}
+		return d, nil
+	}
 	raw, err := io.ReadAll(io.LimitReader(rc, maxSummaryHeader))
 	if err != nil {
 		return d, fmt.Errorf("read deleted item %d: %w", it.ID, err)
@@ -207,6 +264,75 @@ func headerSummary(raw []byte) (subject, from string, date time.Time) {
 		date = t
 	}
 	return subject, from, date
+}
+
+// summaryICalLimits and summaryVCardLimits bound the parse of one deleted
+// object for its summary.
+var (
+	summaryICalLimits  = ical.Limits{MaxBytes: maxSummaryObject, MaxLines: 5000, MaxLineBytes: 64 << 10, MaxDepth: 4, MaxComponents: 200, MaxProps: 200, MaxParams: 20}
+	summaryVCardLimits = vcard.Limits{MaxBytes: maxSummaryObject, MaxLines: 5000, MaxLineBytes: 64 << 10, MaxCards: 1, MaxProps: 500, MaxParams: 20}
+)
+
+// objectSummary reads an event's or task's title and start (a task's
+// due, else its start) or a contact's name from an untrusted iCalendar
+// or vCard object of at most maxSummaryObject bytes; a broken object
+// gives "", "" (the list then shows its resource name).
+func objectSummary(raw []byte, kind string) (title, start string) {
+	if len(raw) > maxSummaryObject {
+		return "", ""
+	}
+	if kind == kindContacts {
+		cards, err := vcard.Decode(raw, summaryVCardLimits)
+		if err != nil || len(cards) == 0 {
+			return "", ""
+		}
+		c := cards[0]
+		name := strings.TrimSpace(c.FN())
+		if name == "" {
+			if n, ok := c.N(); ok {
+				name = strings.TrimSpace(strings.Join(append(append([]string{}, n.Given...), n.Family...), " "))
+			}
+		}
+		return clip(name, maxSummarySubject), ""
+	}
+	cal, err := ical.Decode(raw, summaryICalLimits)
+	if err != nil {
+		return "", ""
+	}
+	comp, props := "VEVENT", []string{"DTSTART"}
+	if kind == kindTasks {
+		comp, props = "VTODO", []string{"DUE", "DTSTART"}
+	}
+	var master *ical.Component
+	for _, c := range cal.Sub(comp) {
+		if c.Prop("RECURRENCE-ID") == nil {
+			master = c
+			break
+		}
+		if master == nil {
+			master = c
+		}
+	}
+	if master == nil {
+		return "", ""
+	}
+	title = clip(strings.TrimSpace(master.Text("SUMMARY")), maxSummarySubject)
+	for _, p := range props {
+		dt, ok, err := master.DateTime(p)
+		if !ok || err != nil {
+			continue
+		}
+		switch {
+		case dt.Date:
+			start = dt.Wall.Format(time.DateOnly)
+		case dt.UTC:
+			start = dt.Wall.Format(time.RFC3339)
+		default: // in its zone or floating: the wall time as written
+			start = dt.Wall.Format("2006-01-02T15:04:05")
+		}
+		break
+	}
+	return title, start
 }
 
 // mailDate parses an RFC 5322 date, with or without the day name and
@@ -259,13 +385,15 @@ func (s *Server) deletedFolders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []deletedFolder{}
+	prefix := map[store.FolderType]byte{store.FolderMail: 'M', store.FolderCalendar: 'C', store.FolderContacts: 'B', store.FolderTasks: 'L'}
 	for _, f := range fs {
-		if !f.Deleted || f.Type != store.FolderMail {
+		k, ok := prefix[f.Type]
+		if !f.Deleted || !ok {
 			continue
 		}
-		d := deletedFolder{ID: jmap.FormatID('M', f.ID), Name: f.Name, DeletedAt: f.DeletedAt.UTC().Format(time.RFC3339)}
+		d := deletedFolder{ID: jmap.FormatID(k, f.ID), Kind: string(f.Type), Name: f.Name, DeletedAt: f.DeletedAt.UTC().Format(time.RFC3339)}
 		if f.ParentID != 0 {
-			d.ParentID = jmap.FormatID('M', f.ParentID)
+			d.ParentID = jmap.FormatID(k, f.ParentID)
 		}
 		out = append(out, d)
 	}
@@ -300,9 +428,9 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.Folder != "" && len(in.Items) == 0:
-		id, ok := jmap.ParseID('M', in.Folder)
+		id, _, ok := parseFolderID(in.Folder)
 		if !ok {
-			refuse(w, http.StatusBadRequest, "badRequest", "folder must be a Mailbox id")
+			refuse(w, http.StatusBadRequest, "badRequest", "folder must be a Mailbox, Calendar, AddressBook or TaskList id")
 			return
 		}
 		if err := s.o.Store.RestoreFolder(r.Context(), id); err != nil {
@@ -320,7 +448,10 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 		for _, v := range in.Items {
 			id, ok := jmap.ParseID('E', v)
 			if !ok {
-				refuse(w, http.StatusBadRequest, "badRequest", "items must be Email ids")
+				id, ok = jmap.ParseID('I', v)
+			}
+			if !ok {
+				refuse(w, http.StatusBadRequest, "badRequest", "items must be Email ids or the ids of listed deleted items")
 				return
 			}
 			ids = append(ids, id)

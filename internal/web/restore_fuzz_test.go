@@ -31,3 +31,36 @@ func TestHeaderSummary(t *testing.T) {
 		t.Fatalf("a bad date parsed: %v", d)
 	}
 }
+
+// FuzzObjectSummary: the restore list's summary of an untrusted deleted
+// event, task or contact never panics and stays bounded, valid UTF-8.
+func FuzzObjectSummary(f *testing.F) {
+	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20261210T140000\r\nSUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), uint8(0))
+	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:a\r\nDUE;VALUE=DATE:20261210\r\nSUMMARY:\xff\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), uint8(1))
+	f.Add([]byte("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Brecht;Bert;;;\r\nEND:VCARD\r\n"), uint8(2))
+	kinds := []string{kindCalendar, kindTasks, kindContacts}
+	f.Fuzz(func(t *testing.T, raw []byte, k uint8) {
+		title, start := objectSummary(raw, kinds[int(k)%len(kinds)])
+		if !utf8.ValidString(title) || len(title) > maxSummarySubject || len(start) > 40 {
+			t.Fatalf("unbounded or invalid: %q %q", title, start)
+		}
+	})
+}
+
+func TestObjectSummary(t *testing.T) {
+	cases := []struct {
+		kind, raw, title, start string
+	}{
+		{kindCalendar, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20261210T140000\r\nSUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "Review", "2026-12-10T14:00:00"},
+		{kindCalendar, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:20261211T100000Z\r\nDTSTART:20261211T110000Z\r\nSUMMARY:Moved\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20261201\r\nSUMMARY:Series\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "Series", "2026-12-01"},
+		{kindTasks, "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:a\r\nDTSTART:20261201T100000Z\r\nDUE:20261210T100000Z\r\nSUMMARY:File taxes\r\nEND:VTODO\r\nEND:VCALENDAR\r\n", "File taxes", "2026-12-10T10:00:00Z"},
+		{kindContacts, "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Anna\r\nEND:VCARD\r\n", "Anna", ""},
+		{kindCalendar, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:open", "", ""},
+		{kindContacts, "not a card", "", ""},
+	}
+	for _, c := range cases {
+		if title, start := objectSummary([]byte(c.raw), c.kind); title != c.title || start != c.start {
+			t.Errorf("%s %q: %q %q, want %q %q", c.kind, c.raw, title, start, c.title, c.start)
+		}
+	}
+}

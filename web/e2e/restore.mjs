@@ -5,14 +5,18 @@
 // deletes SUBJECT (to Trash), deletes it from Trash for good, deletes the
 // folder "Old projects", then restores both from Settings (the message
 // from Trash, picked by folder and date) and finds them back in the mail
-// view. Axe scans the section, light and dark. Env: BASE, USER, PASS,
-// SUBJECT, ARTIFACTS, SHOTS.
+// view. Then the event EVENT (put over CalDAV into the calendar
+// CALENDAR) is deleted in the calendar view, restored from Settings (its
+// calendar picked in the folder list, the row showing its title and
+// start) and seen back in the calendar view; the Go test then GETs it
+// over CalDAV. Axe scans the section, light and dark. Env: BASE, USER,
+// PASS, SUBJECT, EVENT, CALENDAR, ARTIFACTS, SHOTS.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const { BASE, USER, PASS, SUBJECT, BULK, ARTIFACTS, SHOTS } = process.env;
+const { BASE, USER, PASS, SUBJECT, BULK, EVENT, CALENDAR, ARTIFACTS, SHOTS } = process.env;
 mkdirSync(ARTIFACTS, { recursive: true });
 function check(cond, what) {
   if (!cond) throw new Error('check failed: ' + what);
@@ -143,6 +147,35 @@ try {
   await folder('Old projects').click();
   await list.getByRole('option').filter({ hasText: 'Kept with the folder' }).waitFor();
   check(true, 'the restored folder is back with its message');
+
+  // An event: deleted in the calendar view, restored from Settings.
+  const chip = page.locator(`.ev[data-title="${EVENT}"]`);
+  await page.getByRole('link', { name: 'Calendar' }).click();
+  await chip.first().click();
+  const ed = page.getByRole('dialog', { name: 'Edit event' });
+  await ed.getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('Event deleted.').waitFor();
+  await chip.first().waitFor({ state: 'detached' });
+  check(true, 'the event is deleted in the calendar view');
+  await page.goto(BASE + '/settings');
+  await sec.getByRole('combobox', { name: 'Folder' }).selectOption({ label: CALENDAR });
+  check(await sec.locator(`optgroup[label="Calendars"] option`).filter({ hasText: CALENDAR }).count() === 1, 'the calendar is listed in the picker\'s Calendars group');
+  await sec.getByRole('button', { name: 'Show deleted items' }).click();
+  const evItems = sec.getByRole('table', { name: 'Deleted items' });
+  const er = evItems.getByRole('row').filter({ has: page.getByRole('rowheader', { name: EVENT }) });
+  await er.waitFor();
+  check(await evItems.getByRole('columnheader', { name: 'Start' }).count() === 1, 'the list has a Start column');
+  const etext = await er.textContent();
+  check(/\d/.test(etext.replace(EVENT, '')), 'the row shows the start: ' + etext);
+  await axe('the restore section with a deleted event');
+  await er.getByRole('checkbox', { name: 'Select ' + EVENT }).check();
+  await sec.getByRole('button', { name: 'Restore selected (1)' }).click();
+  await sec.getByText('Items restored: 1.').waitFor();
+  check(true, 'the event is restored');
+  await page.goto(BASE + '/');
+  await page.getByRole('link', { name: 'Calendar' }).click();
+  await chip.first().waitFor();
+  check(true, 'the restored event is back in the calendar view');
   check(pageErrors.length === 0, 'no page errors: ' + pageErrors.join(' | '));
   console.log('OK');
 } catch (e) {

@@ -1,5 +1,7 @@
-// Settings: restore deleted items (soft delete). The store keeps deleted
-// messages and folders until the purge (softdelete_lifetime, docs/
+// Settings: restore deleted items (soft delete): messages, events,
+// contacts and tasks by folder (mailbox, calendar, address book or task
+// list) and date, and deleted folders. The store keeps deleted items and
+// folders until the purge (softdelete_lifetime, docs/
 // configuration.md); JMAP has no method for them, so this section talks
 // to the session-cookie endpoints of internal/web (restore.go):
 // GET /web/api/deleted?mailbox=&since=&position=&limit=,
@@ -9,6 +11,7 @@ import { useSignal } from '@preact/signals';
 import { t } from '../i18n.js';
 import { fmtDateTime } from '../prefs/prefs.js';
 import { api } from '../jmap.js';
+import { gwAll } from '../gw/jmap.js';
 import './strings.js';
 
 const PAGE = 50;
@@ -32,6 +35,15 @@ async function call(method, path, body) {
 }
 
 const when = (iso) => (iso ? fmtDateTime(iso) : '—');
+// start shows an event's start or a task's due: a date as written, a
+// time in UTC in the user's zone, a zone's or floating time as written.
+const start = (v) => (!v ? '—' : /^\d{4}-\d\d-\d\d$/.test(v) ? v : /Z$|[+-]\d\d:\d\d$/.test(v) ? fmtDateTime(v) : v.replace('T', ' ').slice(0, 16));
+
+// The folder kinds, by the first letter of their JMAP id, with the
+// catalogue keys of their group in the picker.
+const KINDS = { M: 'mail', C: 'calendar', B: 'contacts', L: 'tasks' };
+const GROUPS = [['mail', 'restoreGroupMail'], ['calendar', 'restoreGroupCalendars'], ['contacts', 'restoreGroupAddressBooks'], ['tasks', 'restoreGroupTaskLists']];
+const kindOf = (id) => KINDS[(id || 'M')[0]] || 'mail';
 
 // folderPaths names each mailbox by its path ("Clients / Acme").
 function folderPaths(list) {
@@ -46,7 +58,7 @@ function folderPaths(list) {
 }
 
 export function RestoreDeleted() {
-  const folders = useSignal(null); // [{id, name}]
+  const folders = useSignal(null); // [{id, name, kind}]
   const deadFolders = useSignal(null); // [{id, name, deletedAt}]
   const keepDays = useSignal(null); // days until the purge; 0: none
   const mailbox = useSignal('');
@@ -56,11 +68,22 @@ export function RestoreDeleted() {
   const progress = useSignal(null); // { done, total }
   const status = useSignal('');
 
-  const fail = (e) => { status.value = t('restoreFailed', { msg: e.message }); };
+  const fail = (e) => { status.value = e.status === 409 ? t('restoreConflict') : t('restoreFailed', { msg: e.message }); };
+  const kind = kindOf(mailbox.value);
+  const shownKind = page.value ? page.value.kind : kind;
+  const mail = shownKind === 'mail';
   const loadFolders = async () => {
     try {
       const r = await api([['Mailbox/get', { properties: ['id', 'name', 'parentId', 'role'] }, 'm']]);
-      folders.value = folderPaths(r.m.list);
+      const gwr = await gwAll([
+        ['Calendar/get', { properties: ['id', 'name'] }, 'c'],
+        ['AddressBook/get', { properties: ['id', 'name'] }, 'b'],
+        ['TaskList/get', { properties: ['id', 'name'] }, 'l'],
+      ]).catch(() => ({}));
+      const others = [['c', 'calendar'], ['b', 'contacts'], ['l', 'tasks']].flatMap(([k, kind]) =>
+        (gwr[k] && !gwr[k].methodError ? gwr[k].list : []).map((f) => ({ id: f.id, name: f.name, kind }))
+          .sort((a, b) => a.name.localeCompare(b.name)));
+      folders.value = [...folderPaths(r.m.list).map((f) => ({ ...f, kind: 'mail' })), ...others];
       if (!mailbox.value && folders.value.length) mailbox.value = (folders.value.find((f) => f.role === 'trash') || folders.value[0]).id;
       const d = await call('GET', '/web/api/deleted-folders');
       deadFolders.value = d.folders;
@@ -76,15 +99,17 @@ export function RestoreDeleted() {
     if (ev) ev.preventDefault();
     try {
       const r = await call('GET', query(0));
-      page.value = r;
+      const k = kindOf(mailbox.value);
+      page.value = { ...r, kind: k };
       picked.value = new Set();
-      status.value = r.total ? t('restoreFound', { n: r.total }) : t('restoreNone');
+      const m = k === 'mail';
+      status.value = r.total ? t(m ? 'restoreFound' : 'restoreFoundItems', { n: r.total }) : t(m ? 'restoreNone' : 'restoreNoneItems');
     } catch (e) { fail(e); }
   };
   const more = async () => {
     try {
       const r = await call('GET', query(page.value.items.length));
-      page.value = { total: r.total, items: [...page.value.items, ...r.items] };
+      page.value = { ...page.value, total: r.total, items: [...page.value.items, ...r.items] };
     } catch (e) { fail(e); }
   };
   const toggle = (id, on) => {
@@ -101,14 +126,15 @@ export function RestoreDeleted() {
         await call('POST', '/web/api/restore', { items: ids.slice(i, i + BATCH) });
         progress.value = { done: Math.min(i + BATCH, ids.length), total: ids.length };
       }
-      status.value = t('restoredN', { n: ids.length });
+      const done = t(mail ? 'restoredN' : 'restoredItems', { n: ids.length });
+      status.value = done;
       progress.value = null;
       await show();
-      status.value = t('restoredN', { n: ids.length });
+      status.value = done;
     } catch (e) {
       progress.value = null;
-      fail(e);
       await show();
+      fail(e);
     }
   };
   const restoreFolder = async (f) => {
@@ -129,30 +155,49 @@ export function RestoreDeleted() {
       {!folders.value ? <p>{t('loading')}</p> : (
         <form class="inline-form" onSubmit={show}>
           <label>{t('restoreFolder')} <select value={mailbox.value} onChange={(e) => { mailbox.value = e.currentTarget.value; }}>
-            {folders.value.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+            {GROUPS.map(([k, label]) => {
+              const fs = folders.value.filter((f) => f.kind === k);
+              return fs.length > 0 && (
+                <optgroup key={k} label={t(label)}>
+                  {fs.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+                </optgroup>
+              );
+            })}
           </select></label>
           <label>{t('restoreSince')} <input type="date" value={since.value} onChange={(e) => { since.value = e.currentTarget.value; }} /></label>
-          <button type="submit">{t('restoreShow')}</button>
+          <button type="submit">{t(kind === 'mail' ? 'restoreShow' : 'restoreShowItems')}</button>
         </form>
       )}
       {page.value && items.length > 0 && (
         <div class="table-scroll">
-          <table class="admin-table" aria-label={t('restoreItems')}>
+          <table class="admin-table" aria-label={t(mail ? 'restoreItems' : 'restoreItemsOther')}>
             <thead><tr>
               <th scope="col"><input type="checkbox" checked={all} aria-label={t('restoreSelectAll')}
                 onChange={(e) => { picked.value = e.currentTarget.checked ? new Set(items.map((it) => it.id)) : new Set(); }} /></th>
-              <th scope="col">{t('subject')}</th><th scope="col">{t('restoreFrom')}</th>
-              <th scope="col">{t('restoreDate')}</th><th scope="col">{t('restoreDeletedAt')}</th>
+              {mail ? <>
+                <th scope="col">{t('subject')}</th><th scope="col">{t('restoreFrom')}</th>
+                <th scope="col">{t('restoreDate')}</th>
+              </> : <>
+                <th scope="col">{t(shownKind === 'contacts' ? 'restoreName' : 'restoreItemTitle')}</th>
+                {shownKind !== 'contacts' && <th scope="col">{t(shownKind === 'tasks' ? 'restoreDue' : 'restoreStart')}</th>}
+              </>}
+              <th scope="col">{t('restoreDeletedAt')}</th>
             </tr></thead>
             <tbody>
-              {items.map((it) => (
-                <tr key={it.id}>
-                  <td><input type="checkbox" checked={picked.value.has(it.id)} aria-label={t('restoreSelect', { subject: it.subject || t('restoreNoSubject') })}
-                    onChange={(e) => toggle(it.id, e.currentTarget.checked)} /></td>
-                  <th scope="row">{it.subject || t('restoreNoSubject')}</th>
-                  <td>{it.from || '—'}</td><td>{when(it.date)}</td><td>{when(it.deletedAt)}</td>
-                </tr>
-              ))}
+              {items.map((it) => {
+                // a broken event, task or contact shows its resource name
+                const title = it.subject || (mail ? t('restoreNoSubject') : it.name || t('restoreNoTitle'));
+                return (
+                  <tr key={it.id}>
+                    <td><input type="checkbox" checked={picked.value.has(it.id)} aria-label={t('restoreSelect', { subject: title })}
+                      onChange={(e) => toggle(it.id, e.currentTarget.checked)} /></td>
+                    <th scope="row">{title}</th>
+                    {mail ? <><td>{it.from || '—'}</td><td>{when(it.date)}</td></>
+                      : shownKind !== 'contacts' && <td>{start(it.start)}</td>}
+                    <td>{when(it.deletedAt)}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

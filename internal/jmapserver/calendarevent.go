@@ -189,27 +189,15 @@ func calendarEventGet(c *call, raw json.RawMessage) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := 0
-		for _, f := range folders {
-			items, err := c.s.o.Store.ListObjects(c.ctx, f.ID, store.ObjectQuery{})
-			if err != nil {
-				return nil, fmt.Errorf("objects of folder %d: %w", f.ID, err)
+		err = c.eachObject(folders, "events", func(f *store.Folder, it *store.Item) error {
+			e, err := c.loadEvent(f, it)
+			if e != nil {
+				add(e, "")
 			}
-			if n += len(items); n > c.s.o.MaxObjectsInGet {
-				return nil, jmap.Errorf(jmap.ErrRequestTooLarge, "more than %d events: ask by ids", c.s.o.MaxObjectsInGet)
-			}
-			for _, it := range items {
-				if it.Name == "" {
-					continue
-				}
-				e, err := c.loadEvent(f, it)
-				if err != nil {
-					return nil, err
-				}
-				if e != nil {
-					add(e, "")
-				}
-			}
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 		return res, nil
 	}

@@ -171,6 +171,32 @@ func (c *call) folderOf(st *store.Store, id int64, ok func(*store.Folder) bool) 
 }
 
 // findObject resolves an object reference to its live item.
+// eachObject calls fn with every named object of the folders (an
+// /get without ids): at most MaxObjectsInGet in all, beyond which the
+// request is requestTooLarge and the client must ask by ids. what names
+// the objects in that error.
+func (c *call) eachObject(folders []*store.Folder, what string, fn func(*store.Folder, *store.Item) error) error {
+	n := 0
+	for _, f := range folders {
+		items, err := c.s.o.Store.ListObjects(c.ctx, f.ID, store.ObjectQuery{})
+		if err != nil {
+			return fmt.Errorf("objects of folder %d: %w", f.ID, err)
+		}
+		if n += len(items); n > c.s.o.MaxObjectsInGet {
+			return jmap.Errorf(jmap.ErrRequestTooLarge, "more than %d %s: ask by ids", c.s.o.MaxObjectsInGet, what)
+		}
+		for _, it := range items {
+			if it.Name == "" {
+				continue
+			}
+			if err := fn(f, it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (c *call) findObject(st *store.Store, ref objRef, ok func(*store.Folder) bool) (*store.Folder, *store.Item, error) {
 	f, err := c.folderOf(st, ref.folder, ok)
 	if err != nil {

@@ -333,6 +333,28 @@ func TestTaskQueryBounds(t *testing.T) {
 	}
 }
 
+// TestTaskGetAllBounded: Task/get without ids answers every task up to
+// MaxObjectsInGet and requestTooLarge beyond it, never a truncated list.
+func TestTaskGetAllBounded(t *testing.T) {
+	e := newGWEnv(t, "sqlite", func(o *jmapserver.Options) { o.MaxObjectsInGet = 3 })
+	acct := e.acct("alice")
+	tl := fmt.Sprintf("L%d", e.folder("alice", store.SpecialTasks).ID)
+	all := func() (string, map[string]any) {
+		return e.task("alice", "Task/get", map[string]any{"accountId": acct, "ids": nil})
+	}
+	for i := range 4 {
+		e.task("alice", "Task/set", map[string]any{"accountId": acct, "create": map[string]any{
+			"t": map[string]any{"@type": "Task", "taskListId": tl, "title": fmt.Sprint("task ", i)}}})
+		n, a := all()
+		if i < 3 && (n != "Task/get" || len(a["list"].([]any)) != i+1) {
+			t.Fatalf("with %d tasks: %s %v", i+1, n, a)
+		}
+		if i == 3 && (n != "error" || a["type"] != "requestTooLarge") {
+			t.Fatalf("with 4 tasks and MaxObjectsInGet 3: %s %v", n, a)
+		}
+	}
+}
+
 // TestTasksStoreFailure: a failing store is serverFail for every Task and
 // TaskList method, never notFound or an empty answer.
 func TestTasksStoreFailure(t *testing.T) {

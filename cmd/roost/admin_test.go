@@ -326,9 +326,9 @@ func TestAdminTenantsAndDomains(t *testing.T) {
 	if tn.QuotaWarn != 0 || tn.UserQuotaHard != 30<<20 {
 		t.Fatalf("%+v", tn)
 	}
-	// The tenant's home node: shown, kept, cleared with "".
-	e.ok("tenant", "update", "acme", "--home-node", "node-b")
-	wantLine(t, e.ok("tenant", "show", "acme"), "Home node", "node-b")
+	// The tenant's home node: only a registered backend (this
+	// single node is none); cleared with "".
+	e.fails(1, `home node "node-b" is not in the node registry (roost admin node list)`, "tenant", "update", "acme", "--home-node", "node-b")
 	e.okJSON(&tn, "tenant", "update", "acme", "--home-node", "")
 	if tn.HomeNode != "" || tn.UserQuotaHard != 30<<20 {
 		t.Fatalf("after clearing the home node: %+v", tn)

@@ -128,6 +128,9 @@ func TestTenantHomeNode(t *testing.T) {
 		t.Fatalf("without a tenant home node: alice %q, bob %q", a, b)
 	}
 	node := "node-t"
+	if _, err := db.Heartbeat(sys, store.Node{Name: node, Roles: []string{"backend"}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &node}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/roost-mail/roost/internal/store"
@@ -192,6 +193,21 @@ func (d *DB) UpdateTenant(ctx context.Context, name string, u store.TenantUpdate
 			home = strings.TrimSpace(*u.HomeNode)
 			if len(home) > 255 {
 				return fmt.Errorf("home node %q: at most 255 bytes: %w", home, store.ErrInvalid)
+			}
+			if home != "" && home != tn.HomeNode {
+				// A name no backend has sends the tenant's users
+				// nowhere: every login would fail temporarily.
+				var roles string
+				err := t.row(`SELECT roles FROM nodes WHERE name = ?`, home).Scan(&roles)
+				if errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("home node %q is not in the node registry (roost admin node list): %w", home, store.ErrInvalid)
+				}
+				if err != nil {
+					return fmt.Errorf("node %s: %w", home, err)
+				}
+				if !slices.Contains(strings.Split(roles, ","), "backend") {
+					return fmt.Errorf("home node %s does not have the backend role (roles %s): %w", home, roles, store.ErrInvalid)
+				}
 			}
 		}
 		if _, err := t.exec(`UPDATE tenants SET quota_warn = ?, uq_warn = ?, uq_soft = ?, uq_hard = ?, home_node = ? WHERE id = ?`, q[0], q[1], q[2], q[3], home, tn.ID); err != nil {

@@ -222,7 +222,18 @@ func testTenants(t *testing.T, in *Instance) {
 	}
 	// The tenant's home node (sharded mode): set, kept by other
 	// updates, cleared.
-	node, none := "node-b", ""
+	// Only a registered backend can be one.
+	node, none, front, nowhere := "node-b", "", "node-f", "node-x"
+	cl, ok := b.(store.Cluster)
+	if !ok {
+		t.Fatal("the backend keeps no node registry (store.Cluster)")
+	}
+	must(cl.Heartbeat(sys, store.Node{Name: "node-b", Roles: []string{"backend"}}, time.Minute))
+	must(cl.Heartbeat(sys, store.Node{Name: "node-f", Roles: []string{"frontend"}}, time.Minute))
+	_, err = b.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &nowhere})
+	wantErr(t, err, store.ErrInvalid)
+	_, err = b.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &front})
+	wantErr(t, err, store.ErrInvalid)
 	if tn = must(b.UpdateTenant(sys, "acme", store.TenantUpdate{HomeNode: &node})); tn.HomeNode != "node-b" || tn.QuotaWarn != w {
 		t.Fatalf("home node set: %+v", tn)
 	}

@@ -21,7 +21,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -37,7 +36,7 @@ import (
 // ProxyIdentity is the SASL PLAIN authentication identity a frontend logs
 // in to a backend with (the authorization identity is the user). It is not
 // a valid login name, so it cannot collide with a user.
-const ProxyIdentity = "@roost-proxy"
+const ProxyIdentity = netserve.ProxyIdentity
 
 // maxProxyLine bounds a backend's response line during the proxy login.
 const maxProxyLine = 64 << 10
@@ -122,7 +121,7 @@ func (s *session) backendAuth(bc net.Conn, br *bufio.Reader, login string) ([]st
 	if _, err := tagged(br, "R1 "); err != nil {
 		return nil, err
 	}
-	ir := base64.StdEncoding.EncodeToString([]byte(login + "\x00" + ProxyIdentity + "\x00" + string(s.o.ProxySecret)))
+	ir := netserve.ProxyPlain(login, s.o.ProxySecret)
 	fmt.Fprintf(bc, "R2 AUTHENTICATE PLAIN %s\r\n", ir)
 	line, err := tagged(br, "R2 ")
 	if err != nil {

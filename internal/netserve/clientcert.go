@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -75,4 +76,16 @@ func ClientTLS(ctx context.Context, c net.Conn, conf *tls.Config, addr string) (
 		return nil, fmt.Errorf("TLS with %s: %w", addr, err)
 	}
 	return tc, nil
+}
+
+// ProxyIdentity is the SASL PLAIN authentication identity with which a
+// frontend of the sharded mode logs a user in on a backend (IMAP, POP3,
+// ManageSieve; the authorization identity is the user). It is no valid
+// login name.
+const ProxyIdentity = "@roost-proxy"
+
+// ProxyPlain is the base64 SASL PLAIN initial response of a frontend's
+// proxy login of login with the shard secret (empty under mutual TLS).
+func ProxyPlain(login string, secret []byte) string {
+	return base64.StdEncoding.EncodeToString([]byte(login + "\x00" + ProxyIdentity + "\x00" + string(secret)))
 }

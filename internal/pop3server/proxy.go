@@ -16,7 +16,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -30,7 +29,7 @@ import (
 
 // ProxyIdentity is the SASL PLAIN authentication identity of a frontend
 // (the authorization identity is the user); it is no valid login name.
-const ProxyIdentity = "@roost-proxy"
+const ProxyIdentity = netserve.ProxyIdentity
 
 // proxy passes the session of p to backend addr; it reports true: the
 // session is over when it returns.
@@ -131,7 +130,7 @@ func (ss *session) backendAuth(bc net.Conn, br *bufio.Reader, read func() (strin
 	if _, err := read(); err != nil {
 		return "", err
 	}
-	ir := base64.StdEncoding.EncodeToString([]byte(login + "\x00" + ProxyIdentity + "\x00" + string(ss.srv.o.ProxySecret)))
+	ir := netserve.ProxyPlain(login, ss.srv.o.ProxySecret)
 	fmt.Fprintf(bc, "AUTH PLAIN %s\r\n", ir)
 	ok, err := read()
 	if err == nil && br.Buffered() > 0 {

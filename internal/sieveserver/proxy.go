@@ -19,7 +19,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -33,7 +32,7 @@ import (
 
 // ProxyIdentity is the SASL PLAIN authentication identity of a frontend
 // (the authorization identity is the user); it is no valid login name.
-const ProxyIdentity = "@roost-proxy"
+const ProxyIdentity = netserve.ProxyIdentity
 
 // maxProxyLines bounds the lines a backend may send before its answer
 // during the proxy login (its capabilities).
@@ -112,7 +111,7 @@ func (sess *session) backendAuth(bc net.Conn, br *bufio.Reader, login string) er
 	if _, err := backendAnswer(br); err != nil {
 		return fmt.Errorf("XCLIENT: %w", err)
 	}
-	ir := base64.StdEncoding.EncodeToString([]byte(login + "\x00" + ProxyIdentity + "\x00" + string(sess.s.o.ProxySecret)))
+	ir := netserve.ProxyPlain(login, sess.s.o.ProxySecret)
 	fmt.Fprintf(bc, "AUTHENTICATE \"PLAIN\" \"%s\"\r\n", ir)
 	if _, err := backendAnswer(br); err != nil {
 		return fmt.Errorf("proxy login: %w", err)

@@ -133,6 +133,10 @@ try {
   await toast.filter({ hasText: 'Copied to Inbox.' }).waitFor();
   check(copies().length === n0 + 1 && copies().at(-1)[1].onSuccessDestroyOriginal === false, 'dragging from a read-only folder copies');
   // The public folder's subfolder: no mayCreateChild, said in words.
+  // (The drop above may have left the Inbox open: the public folder is
+  // opened again first.)
+  await pub.click();
+  await b.getByRole('tree', { name: 'Public folders' }).getByRole('treeitem', { name: /^Announcements/, selected: true }).waitFor();
   await b.getByRole('toolbar', { name: 'Folder actions' }).getByRole('button', { name: 'New folder' }).click();
   await b.getByText('You may not create folders in “Announcements”.').waitFor();
   check(await b.getByRole('dialog').count() === 0, 'no new folder in a public folder without the right, nothing opened');

@@ -22,7 +22,8 @@ import (
 // ROOST_SHARD_BENCH_DURATION sets each round (default 8s), and
 // ROOST_SHARD_BENCH_PROFILE=FILE writes a CPU profile of the frontend
 // during its first IMAP round and FILE.lmtp during its first LMTP round
-// (go tool pprof FILE).
+// (go tool pprof FILE); ROOST_SHARD_BENCH_CONNS sets the IMAP clients and
+// LMTP connections (default 4).
 //
 //	ROOST_SHARD_BENCH=1 go test ./cmd/roost -run TestShardedProxyBench -v
 func TestShardedProxyBench(t *testing.T) {
@@ -36,6 +37,13 @@ func TestShardedProxyBench(t *testing.T) {
 	d, err := time.ParseDuration(dur)
 	if err != nil {
 		t.Fatal(err)
+	}
+	conns := "4"
+	if c := os.Getenv("ROOST_SHARD_BENCH_CONNS"); c != "" {
+		if n, err := strconv.Atoi(c); err != nil || n < 1 {
+			t.Fatalf("ROOST_SHARD_BENCH_CONNS=%q: want a positive number", c)
+		}
+		conns = c
 	}
 	bin := roostBinary(t)
 	// The frontend runs what a frontend needs, not the jobs (outbound
@@ -100,9 +108,15 @@ func TestShardedProxyBench(t *testing.T) {
 	}
 	imapOps := regexp.MustCompile(`result phase=mix ops=(\d+)`)
 	lmtpOps := regexp.MustCompile(`(?m)^delivery\s+(\d+)`)
+	// The p99 latency of the operation that stands for the protocol:
+	// IMAP FETCH and an LMTP delivery (the last column before errors).
+	p99 := map[string]*regexp.Regexp{
+		"IMAP": regexp.MustCompile(`(?m)^fetch\s+\d+\s+\S+\s+\S+\s+\S+\s+(\S+)\s+\d+\s*$`),
+		"LMTP": regexp.MustCompile(`(?m)^delivery\s+\d+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)\s+\d+\s*$`),
+	}
 	totals := map[string]benchTotal{}
 	var summary strings.Builder
-	fmt.Fprintf(&summary, "%-6s %-5s %-8s %8s %8s %14s %14s\n", "round", "proto", "target", "ops", "ops/s", "node-a ms/op", "frontend ms/op")
+	fmt.Fprintf(&summary, "%-6s %-5s %-8s %8s %8s %10s %14s %14s\n", "round", "proto", "target", "ops", "ops/s", "p99", "node-a ms/op", "frontend ms/op")
 	phase := func(round int, proto string, tg target, args []string, re *regexp.Regexp, profile string) {
 		a0, f0 := cpu(a), cpu(front)
 		done := make(chan struct{})
@@ -140,7 +154,11 @@ func TestShardedProxyBench(t *testing.T) {
 		tot := totals[proto+" "+tg.name]
 		tot.ops, tot.a, tot.f = tot.ops+ops, tot.a+da, tot.f+df
 		totals[proto+" "+tg.name] = tot
-		fmt.Fprintf(&summary, "%-6d %-5s %-8s %8d %8.1f %14.3f %14.3f\n", round, proto, tg.name, ops, float64(ops)/d.Seconds(), per(da), per(df))
+		q := "?"
+		if m := p99[proto].FindStringSubmatch(out); m != nil {
+			q = m[1]
+		}
+		fmt.Fprintf(&summary, "%-6d %-5s %-8s %8d %8.1f %10s %14.3f %14.3f\n", round, proto, tg.name, ops, float64(ops)/d.Seconds(), q, per(da), per(df))
 	}
 	profile := os.Getenv("ROOST_SHARD_BENCH_PROFILE")
 	lprofile := ""
@@ -156,7 +174,7 @@ func TestShardedProxyBench(t *testing.T) {
 			if tg.name == "frontend" {
 				p, profile = profile, ""
 			}
-			phase(round+1, "IMAP", tg, []string{"imap", "--addr", tg.imap, "--users", "4", "--clients", "4",
+			phase(round+1, "IMAP", tg, []string{"imap", "--addr", tg.imap, "--users", "4", "--clients", conns,
 				"--duration", dur, "--mix", "select=10,fetch=30,store=20,append=10,search=15,expunge=5,idle=10"}, imapOps, p)
 		}
 	}
@@ -167,7 +185,7 @@ func TestShardedProxyBench(t *testing.T) {
 				p, lprofile = lprofile, ""
 			}
 			phase(round+1, "LMTP", tg, []string{"lmtp", "--addr", tg.lmtp, "--rcpt", "lmtp%d@example.test",
-				"--users", "4", "--conns", "4", "--size", "10240", "--duration", dur}, lmtpOps, p)
+				"--users", "4", "--conns", conns, "--size", "10240", "--duration", dur}, lmtpOps, p)
 		}
 	}
 	for _, proto := range []string{"IMAP", "LMTP"} {

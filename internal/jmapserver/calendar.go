@@ -115,7 +115,7 @@ func (c *call) calendarObject(f *store.Folder, props []string) (map[string]any, 
 		case "isVisible":
 			o[p] = true
 		case "isDefault":
-			o[p] = f.Special == store.SpecialCalendar || f.Special == store.SpecialTasks
+			o[p] = f.Special == store.SpecialCalendar // one per account; TaskList/get marks the tasks folder
 		case "includeInAvailability":
 			o[p] = "all"
 		case "defaultAlertsWithTime", "defaultAlertsWithoutTime", "timeZone":

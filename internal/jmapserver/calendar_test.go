@@ -445,7 +445,20 @@ func TestCalendarAndAddressBookSet(t *testing.T) { eachBackend(t, testCalendarAn
 
 func testCalendarAndAddressBookSet(t *testing.T, e *gwEnv) {
 	acct := e.acct("alice")
-	st0 := e.gwMust("alice", "Calendar/get", map[string]any{"accountId": acct})["state"].(string)
+	g0 := e.gwMust("alice", "Calendar/get", map[string]any{"accountId": acct})
+	st0 := g0["state"].(string)
+	// One default calendar: the calendar, not the tasks folder (a client
+	// putting a new event into "the default calendar" must not pick the
+	// tasks folder).
+	var defaults []string
+	for _, c := range g0["list"].([]any) {
+		if c := c.(map[string]any); c["isDefault"] == true {
+			defaults = append(defaults, c["id"].(string))
+		}
+	}
+	if want := fmt.Sprintf("C%d", e.folder("alice", store.SpecialCalendar).ID); fmt.Sprint(defaults) != fmt.Sprint([]string{want}) {
+		t.Errorf("default calendars %v, want [%s]", defaults, want)
+	}
 	s := e.gwMust("alice", "Calendar/set", map[string]any{"accountId": acct, "create": map[string]any{
 		"w": map[string]any{"name": "Work", "color": "#ff0000", "description": "Work <stuff> & more"}}})
 	id := s["created"].(map[string]any)["w"].(map[string]any)["id"].(string)

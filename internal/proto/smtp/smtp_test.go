@@ -128,6 +128,42 @@ func FuzzDataReader(f *testing.F) {
 	})
 }
 
+// FuzzDataReaderRuns: the run copy of DataReader gives the bytes and
+// the error the byte loop gives, whatever the buffer size, the read sizes
+// and the size limit.
+func FuzzDataReaderRuns(f *testing.F) {
+	for _, s := range []string{"Subject: x\r\n\r\nbody line\r\n..dot\r\n.\r\n", "a\n.\n", "abc\rdef\r\n.\r\n", strings.Repeat("0123456789", 40) + "\r\n.\r\n"} {
+		f.Add(s, uint8(16), uint8(7), uint16(0))
+		f.Add(s, uint8(200), uint8(255), uint16(30))
+	}
+	f.Fuzz(func(t *testing.T, in string, bufSize, readSize uint8, max uint16) {
+		read := func(slow bool) (string, error) {
+			d := NewDataReader(bufio.NewReaderSize(strings.NewReader(in), max16(int(bufSize))), int64(max))
+			d.slow = slow
+			var out []byte
+			p := make([]byte, int(readSize)+1)
+			for {
+				n, err := d.Read(p)
+				out = append(out, p[:n]...)
+				if err != nil {
+					if err == io.EOF {
+						err = nil
+					}
+					return string(out), err
+				}
+			}
+		}
+		fast, ferr := read(false)
+		slow, serr := read(true)
+		if fast != slow || !errors.Is(ferr, serr) && ferr != serr {
+			t.Fatalf("run copy %q, %v; byte loop %q, %v", fast, ferr, slow, serr)
+		}
+	})
+}
+
+// max16 keeps a bufio size at its minimum of 16 or more.
+func max16(n int) int { return max(n, 16) }
+
 func FuzzParsePath(f *testing.F) {
 	f.Add("FROM:<a@b.test> SIZE=1")
 	f.Add("TO:<@x:y@z>")

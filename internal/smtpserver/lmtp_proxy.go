@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/textproto"
 	"strings"
 	"sync"
 	"time"
@@ -163,12 +162,8 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 	if err != nil {
 		return got, err
 	}
-	dw := textproto.NewWriter(w).DotWriter()
-	_, err = io.Copy(dw, f)
+	err = smtp.WriteData(w, f)
 	f.Close()
-	if err == nil {
-		err = dw.Close()
-	}
 	if err == nil {
 		err = w.Flush()
 	}
@@ -266,8 +261,7 @@ func (p *relayPool) dial(ctx context.Context, l *LMTP, backend string) (*relayCo
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(relayTimeout))
-	// 64 KiB: a message goes to the backend in few writes (the dot
-	// writer writes byte by byte into it).
+	// 64 KiB: a message goes to the backend in few writes.
 	rc := &relayConn{c: c, r: bufio.NewReader(c), w: bufio.NewWriterSize(c, 64<<10)}
 	for _, cmd := range []string{"", "LHLO " + l.o.Hostname} {
 		if cmd != "" {

@@ -317,6 +317,45 @@ func (d *DataReader) put(p []byte, n *int, c byte) error {
 	return nil
 }
 
+// WriteData writes the message r to w as the data of DATA (RFC 5321
+// §4.5.2): a dot doubled at the start of each line, and the final
+// ".\r\n" (after a CRLF when the message does not end with one). r's
+// lines end with CRLF, as DataReader's output does; the caller flushes
+// w. It copies runs of whole lines rather than byte by byte
+// (net/textproto's DotWriter), which a frontend relaying every message
+// pays for.
+func WriteData(w *bufio.Writer, r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	bol, last := true, byte('\n')
+	for {
+		n, err := r.Read(buf)
+		for chunk := buf[:n]; len(chunk) > 0; {
+			if bol && chunk[0] == '.' {
+				w.WriteByte('.')
+			}
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				w.Write(chunk)
+				bol, last = false, chunk[len(chunk)-1]
+				break
+			}
+			w.Write(chunk[:i+1])
+			bol, last, chunk = true, '\n', chunk[i+1:]
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if last != '\n' {
+		w.WriteString("\r\n")
+	}
+	_, err := w.WriteString(".\r\n")
+	return err
+}
+
 // Drain discards input up to the end of data, so the session can reply
 // and continue. The end is recognised exactly as in a good message: a line
 // "." that follows a CRLF, itself ended by CRLF; a "." after a bare LF is

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func readData(in string, max int64) (string, error) {
@@ -160,6 +161,50 @@ func FuzzDataReaderRuns(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteData: what WriteData writes, DataReader reads back as the
+// message (with a final CRLF added when it had none), in chunks of any
+// size.
+func FuzzWriteData(f *testing.F) {
+	for _, s := range []string{"", ".", ".\r\n", "a\r\n.\r\n..b\r\n", "no end", "x\r\n."} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
+		// A message with CRLF line endings only, as DataReader gives.
+		msg := strings.NewReplacer("\r\n", "\r\n", "\r", "\r\n", "\n", "\r\n").Replace(in)
+		var out strings.Builder
+		w := bufio.NewWriter(&out)
+		if err := WriteData(w, iotest.OneByteReader(strings.NewReader(msg))); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		var b strings.Builder
+		bw := bufio.NewWriterSize(&b, 16)
+		if err := WriteData(bw, &chunkReader{strings.NewReader(msg), int(chunk) + 1}); err != nil {
+			t.Fatal(err)
+		}
+		bw.Flush()
+		if b.String() != out.String() {
+			t.Fatalf("chunked %q, one byte at a time %q", b.String(), out.String())
+		}
+		want := msg
+		if want != "" && !strings.HasSuffix(want, "\r\n") {
+			want += "\r\n"
+		}
+		got, err := readData(out.String()+"after", 0)
+		if err != nil || got != want {
+			t.Fatalf("%q: wrote %q, read back %q, %v", msg, out.String(), got, err)
+		}
+	})
+}
+
+// chunkReader reads at most n bytes at a time.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
 
 // max16 keeps a bufio size at its minimum of 16 or more.
 func max16(n int) int { return max(n, 16) }

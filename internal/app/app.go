@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,6 +30,7 @@ import (
 	"github.com/roost-mail/roost/internal/events"
 	"github.com/roost-mail/roost/internal/imapserver"
 	"github.com/roost-mail/roost/internal/mail"
+	"github.com/roost-mail/roost/internal/netserve"
 	"github.com/roost-mail/roost/internal/oidc"
 	"github.com/roost-mail/roost/internal/pop3server"
 	"github.com/roost-mail/roost/internal/proto/imap"
@@ -440,7 +442,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 			if err != nil {
 				return fmt.Errorf("http_listen: %w", err)
 			}
-			s.serve(ln, nil, h, "http", addr)
+			s.serve(s.proxyProtocol(ln), nil, h, "http", addr)
 		}
 		if addr := cfg.Listener("https"); addr != "" {
 			ln, err := net.Listen("tcp", addr)
@@ -453,7 +455,7 @@ func (s *server) listen(ctx context.Context, cfg *config.Config, tlsConf *tls.Co
 				// (shardhttp.go); browsers are not required to have one.
 				conf = requestClientCerts(conf)
 			}
-			s.serve(ln, conf, h, "https", addr)
+			s.serve(s.proxyProtocol(ln), conf, h, "https", addr)
 		}
 	}
 	return openAdminSocket()
@@ -582,8 +584,20 @@ func (s *server) serveTCP(addr, name string, srv io.Closer, implicitTLS bool, se
 		if err != nil {
 			return nil, fmt.Errorf("%s_listen: %w", name, err)
 		}
-		return s.metrics.countConns(ln, name), nil
+		return s.metrics.countConns(s.proxyProtocol(ln), name), nil
 	}, func(ln net.Listener) error { return serve(ln, implicitTLS) })
+}
+
+// proxyProtocol makes ln read the PROXY header of connections from the
+// load balancers of proxy_protocol_trusted (netserve.ProxyProtocol).
+func (s *server) proxyProtocol(ln net.Listener) net.Listener {
+	var trusted []netip.Prefix
+	for _, n := range s.cfg.Load().ProxyProtocolTrusted {
+		if p, err := config.ParseNetwork(n); err == nil { // validated by config
+			trusted = append(trusted, p)
+		}
+	}
+	return netserve.ProxyProtocol(ln, trusted, s.log.With("proto", "proxy-protocol"))
 }
 
 // serve runs an HTTP server on ln, with TLS when tlsConf is set, behind

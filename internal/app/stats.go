@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roost-mail/roost/internal/adminapi"
+	"github.com/roost-mail/roost/internal/netserve"
 )
 
 // connRegistry keeps the open connections of every counted listener, for
@@ -44,7 +45,7 @@ func (r *connRegistry) snapshot() (map[string]int, []adminapi.ConnStats) {
 	r.mu.Lock()
 	all := make([]adminapi.ConnStats, 0, len(r.conns))
 	for _, c := range r.conns {
-		all = append(all, adminapi.ConnStats{ID: c.id, Listener: c.listener, Remote: c.RemoteAddr().String(),
+		all = append(all, adminapi.ConnStats{ID: c.id, Listener: c.listener, Remote: netserve.KnownRemoteAddr(c.Conn).String(),
 			Since: c.since.UTC(), BytesIn: c.in.Load(), BytesOut: c.out.Load()})
 	}
 	r.mu.Unlock()

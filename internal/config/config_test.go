@@ -279,6 +279,7 @@ max_message_size = 100
 disabled_features = ["pop3", "mobile"]
 spam_headers = ["X-Spam: Yes"]
 jmap_push_allowed_networks = ["10.9.0.0/16", "fd00::/8"]
+proxy_protocol_trusted = ["10.0.0.5", "10.1.0.0/24"]
 jmap_send_delay = 20
 spam_checker = "/usr/bin/spamc -c"
 spam_checker_timeout = 5

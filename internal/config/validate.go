@@ -217,6 +217,13 @@ func (c *Config) validate(p *problems) {
 			}
 		}
 	}
+	if p.ok("proxy_protocol_trusted") {
+		for _, n := range c.ProxyProtocolTrusted {
+			if _, err := ParseNetwork(n); err != nil {
+				p.add("proxy_protocol_trusted", "%q is neither an IP address nor a network in CIDR notation", n)
+			}
+		}
+	}
 	if p.ok("spam_headers") {
 		for _, h := range c.SpamHeaders {
 			if name, val, ok := strings.Cut(h, ":"); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {
@@ -908,4 +915,18 @@ func (c *Config) KerberosMapping() (map[string]string, error) {
 		m[pr] = login
 	}
 	return m, nil
+}
+
+// ParseNetwork reads a network in CIDR notation, or one IP address as
+// the network of that address alone.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return p.Masked(), nil
 }

@@ -57,6 +57,7 @@ var validationCases = []struct {
 	{"s3_ca_file missing", `s3_ca_file = "/nonexistent/ca.pem"`, []want{{"s3_ca_file", "does not exist"}}},
 	{"jmap_send_delay too long", `jmap_send_delay = 601`, []want{{"jmap_send_delay", "more than the maximum of 600"}}},
 	{"jmap_push_allowed_networks not CIDR", `jmap_push_allowed_networks = ["10.9.0.0"]`, []want{{"jmap_push_allowed_networks", "not a network in CIDR notation"}}},
+	{"proxy_protocol_trusted not a network", `proxy_protocol_trusted = ["10.0.0.5", "10.1.0.0/33", "lb1"]`, []want{{"proxy_protocol_trusted", `"10.1.0.0/33" is neither`}, {"proxy_protocol_trusted", `"lb1" is neither`}}},
 	{"spam_headers without colon", `spam_headers = ["X-Spam-Flag YES"]`, []want{{"spam_headers", "not 'Field: value'"}}},
 	{"spam_checker relative", `spam_checker = "spamc -c"`, []want{{"spam_checker", "absolute path"}}},
 	{"spam_checker_timeout zero", `spam_checker_timeout = 0`, []want{{"spam_checker_timeout", "less than the minimum of 1"}}},

@@ -711,10 +711,17 @@ export async function expandMessage(id) {
   }
 }
 
+// patchLocal shows a change to messages idsToPatch before the server has
+// it: fn changes a copy of each (a new object, so its row, which renders
+// again only when its props change, shows it).
 function patchLocal(idsToPatch, fn) {
   for (const id of idsToPatch) {
     const e = emails.get(id);
-    if (e) fn(e);
+    if (e) {
+      const c = { ...e };
+      fn(c);
+      emails.set(id, c);
+    }
   }
   const c = conversation.value;
   if (c && (c.items.some((x) => idsToPatch.includes(x.id)))) {

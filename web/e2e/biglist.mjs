@@ -146,6 +146,30 @@ try {
   await page.waitForTimeout(1500);
   check(queries.length === afterSet, `the push of the client's own change fetched no page again (positions ${queries.slice(afterSet).join(', ')})`);
 
+  // A change made by another client (a message in view flagged over
+  // JMAP behind the app's back) is shown: its push refreshes the pages
+  // in view, each fetched once.
+  const inView = await page.locator('#message-list').evaluate((el) => {
+    const rows = [...el.querySelectorAll('.row[data-id]')].filter((r) => r.offsetTop >= el.scrollTop && r.offsetTop + r.offsetHeight <= el.scrollTop + el.clientHeight);
+    return rows.length ? rows[0].dataset.id : null;
+  });
+  check(!!inView, `a row in view (${inView})`);
+  const beforeExt = queries.length;
+  const flagged = await page.evaluate(async (id) => {
+    const s = await (await fetch('/jmap/session')).json();
+    const accountId = s.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const r = await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: [
+        ['Email/set', { accountId, update: { [id]: { 'keywords/$flagged': true } } }, 's']] }) });
+    return (await r.json()).methodResponses[0][1].updated;
+  }, inView);
+  check(!!flagged && inView in flagged, 'another client flagged it');
+  await page.locator(`#message-list .row[data-id="${inView}"] .flag`).waitFor();
+  await page.waitForTimeout(500);
+  const fetchedExt = queries.slice(beforeExt);
+  check(fetchedExt.length >= 1 && fetchedExt.length <= 3 && new Set(fetchedExt).size === fetchedExt.length,
+    `another client's change is shown, the pages in view fetched once each (positions ${fetchedExt.join(', ')})`);
+
   // The conversation view of the same folder (every message its own
   // thread here): collapsed pages (Email/query collapseThreads) fetched
   // the same way, only those in view.

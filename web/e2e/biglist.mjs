@@ -10,22 +10,45 @@ import { join } from 'node:path';
 const { BASE, USER, PASS, TOTAL, ARTIFACTS } = process.env;
 const total = Number(TOTAL);
 mkdirSync(ARTIFACTS, { recursive: true });
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-  console.log('ok:', what);
-}
-
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
 await context.tracing.start({ screenshots: true, snapshots: true });
 const page = await context.newPage();
 const queries = [];
+// timeline: what the client asked and when (ms since the start), with
+// the pushes it received, printed when a check about the pages fetched
+// fails (which load was a second one, and what came just before it).
+const started = Date.now();
+const timeline = [];
+const mark = (what) => timeline.push(`${String(Date.now() - started).padStart(6)} ms ${what}`);
+await page.exposeFunction('roostPushSeen', (data) => mark(`push ${data}`));
+await page.addInitScript(() => {
+  const ES = window.EventSource;
+  window.EventSource = class extends ES {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener('state', (e) => window.roostPushSeen(e.data));
+    }
+  };
+});
 page.on('request', (r) => {
   if (r.url().endsWith('/jmap/api/') && r.method() === 'POST') {
     const body = JSON.parse(r.postData() || '{}');
     for (const [name, args] of body.methodCalls || []) if (name === 'Email/query') queries.push(args.position);
+    mark('request ' + (body.methodCalls || []).map(([name, args]) => name + (name === 'Email/query' ? `@${args.position}${args.collapseThreads ? ' threads' : ''}` : '')).join(' '));
   }
 });
+page.on('response', async (r) => {
+  if (!r.url().endsWith('/jmap/api/') || r.request().method() !== 'POST') return;
+  const body = await r.json().catch(() => null);
+  const names = ((body && body.methodResponses) || []).map(([name, args]) => name + (name === 'Email/query' ? `@${args.position}` : '') + (name === 'Email/get' && args.state ? ` state ${args.state}` : '') + (name === 'Email/set' ? ` ${args.oldState}→${args.newState}` : ''));
+  mark('answer ' + names.join(' '));
+});
+function check(cond, what) {
+  if (!cond && /fetch/.test(what)) console.log('timeline:\n' + timeline.join('\n'));
+  if (!cond) throw new Error('check failed: ' + what);
+  console.log('ok:', what);
+}
 // The Email/set calls (their update and destroy counts) and any method
 // error the server answers them with.
 const setSizes = [];
@@ -116,6 +139,36 @@ try {
   check(setErrors.length === 0, `no Email/set refused (${setErrors.join('; ')})`);
   check(setSizes.reduce((a, b) => a + b, 0) === selected && setSizes.every((n) => n <= 500),
     `the ${selected} updates went in Email/set calls of at most 500 (${setSizes.join(', ')})`);
+  // The client's own change, already shown, costs no second fetch of
+  // the pages in view when its push comes back (the push announces the
+  // state the client has itself moved the list to).
+  const afterSet = queries.length;
+  await page.waitForTimeout(1500);
+  check(queries.length === afterSet, `the push of the client's own change fetched no page again (positions ${queries.slice(afterSet).join(', ')})`);
+
+  // A change made by another client (a message in view flagged over
+  // JMAP behind the app's back) is shown: its push refreshes the pages
+  // in view, each fetched once.
+  const inView = await page.locator('#message-list').evaluate((el) => {
+    const rows = [...el.querySelectorAll('.row[data-id]')].filter((r) => r.offsetTop >= el.scrollTop && r.offsetTop + r.offsetHeight <= el.scrollTop + el.clientHeight);
+    return rows.length ? rows[0].dataset.id : null;
+  });
+  check(!!inView, `a row in view (${inView})`);
+  const beforeExt = queries.length;
+  const flagged = await page.evaluate(async (id) => {
+    const s = await (await fetch('/jmap/session')).json();
+    const accountId = s.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const r = await fetch('/jmap/api/', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: [
+        ['Email/set', { accountId, update: { [id]: { 'keywords/$flagged': true } } }, 's']] }) });
+    return (await r.json()).methodResponses[0][1].updated;
+  }, inView);
+  check(!!flagged && inView in flagged, 'another client flagged it');
+  await page.locator(`#message-list .row[data-id="${inView}"] .flag`).waitFor();
+  await page.waitForTimeout(500);
+  const fetchedExt = queries.slice(beforeExt);
+  check(fetchedExt.length >= 1 && fetchedExt.length <= 3 && new Set(fetchedExt).size === fetchedExt.length,
+    `another client's change is shown, the pages in view fetched once each (positions ${fetchedExt.join(', ')})`);
 
   // The conversation view of the same folder (every message its own
   // thread here): collapsed pages (Email/query collapseThreads) fetched
@@ -129,6 +182,9 @@ try {
   check(Number(tsize) === total, `the conversation list knows its ${total} threads (aria-setsize ${tsize})`);
   check(await page.locator('#message-list .row').count() < 60, 'conversations: only the rows in view are rendered');
   const before2 = queries.length;
+  // The list was scrolled far down: the other view starts at the top
+  // without asking for the pages at the old offset first.
+  check(queries.every((p) => p < 200), `conversations: the toggle fetched only the first page (positions ${queries.join(', ')})`);
   const t4 = Date.now();
   await page.locator('#message-list').evaluate((e, y) => { e.scrollTop = y; }, mid * 64);
   await page.locator(`#message-list .row[data-id][aria-posinset="${mid + 1}"]`).waitFor();
@@ -140,6 +196,7 @@ try {
   await page.getByRole('list', { name: 'Messages of the conversation' }).waitFor();
   console.log(`timing: conversation opened ${Date.now() - t5} ms after the click`);
   await page.getByRole('button', { name: 'Conversations' }).click();
+  if (process.env.ROOST_WEB_TIMELINE) console.log('timeline:\n' + timeline.join('\n'));
   console.log('OK');
 } catch (e) {
   failed = true;

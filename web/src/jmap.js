@@ -112,10 +112,19 @@ export async function api(calls, extra = []) {
 }
 
 // events calls onChange whenever the account's state moves (push,
-// RFC 8620 §7.3). It returns a function that stops listening.
+// RFC 8620 §7.3) with the StateChange's changed map (account id → type →
+// new state; null when it cannot be read). It returns a function that
+// stops listening.
 export function events(onChange) {
   const es = new EventSource('/jmap/eventsource/?types=*&closeafter=no&ping=60', { withCredentials: true });
-  es.addEventListener('state', () => onChange());
+  es.addEventListener('state', (e) => {
+    let changed = null;
+    try {
+      const c = JSON.parse(e.data);
+      if (c && typeof c.changed === 'object' && c.changed) changed = c.changed;
+    } catch { /* not JSON: what moved is not known */ }
+    onChange(changed);
+  });
   return () => es.close();
 }
 

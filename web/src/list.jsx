@@ -82,13 +82,21 @@ export function MessageList() {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  // Scroll back to the top on another folder, query or view.
-  useEffect(() => { if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; } }, [S.currentMailbox.value, S.query.value, S.threadView.value]);
+  // Scroll back to the top on another folder, query or view. The first
+  // render of the other list is already at the top (the effect comes
+  // after it): else it would ask for the pages at the old offset.
+  const key = `${S.currentMailbox.value}\n${S.query.value}\n${S.threadView.value}`;
+  const shown = useRef(key);
+  useEffect(() => {
+    shown.current = key;
+    if (ref.current) { ref.current.scrollTop = 0; scrollTop.value = 0; }
+  }, [key]);
+  const top = shown.current === key ? scrollTop.value : 0;
 
   S.listVersion.value; // re-render when rows arrive
   const total = S.total.value;
-  const first = Math.max(0, Math.floor(scrollTop.value / ROW) - MARGIN);
-  const last = Math.min(total, Math.ceil((scrollTop.value + height.value) / ROW) + MARGIN);
+  const first = Math.max(0, Math.floor(top / ROW) - MARGIN);
+  const last = Math.min(total, Math.ceil((top + height.value) / ROW) + MARGIN);
   useEffect(() => { S.ensureRange(first, Math.max(last, first + 1)); });
   const rows = [];
   for (let i = first; i < last; i++) rows.push(<Row key={i} i={i} e={S.emailAt(i)} />);

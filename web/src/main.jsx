@@ -407,10 +407,20 @@ function Mail() {
   useEffect(() => {
     const onKey = keyHandler();
     document.addEventListener('keydown', onKey);
+    // Pushes a moment apart come as one: their accounts' newest states.
+    // (null: one could not be read, what moved is not known.)
     let timer;
-    const stop = events(() => {
+    let changed = {};
+    const stop = events((c) => {
+      if (!c) changed = null;
+      else if (changed) for (const [a, types] of Object.entries(c)) changed[a] = { ...changed[a], ...types };
       clearTimeout(timer);
-      timer = setTimeout(() => { S.loadMailboxes().catch(S.fail); S.resetList(true); }, 300);
+      timer = setTimeout(() => {
+        const all = changed;
+        changed = {};
+        S.loadMailboxes().catch(S.fail);
+        S.listChanged(all).catch(S.fail);
+      }, 300);
     });
     return () => { document.removeEventListener('keydown', onKey); stop(); };
   }, []);

@@ -48,13 +48,40 @@ export const threadView = signal(localStorage.getItem('roost.view') === 'threads
 export const conversation = signal(null);
 
 // The list cache: position → email id, id → email. generation changes
-// with every reset, so late answers for an older list are dropped;
-// loaded holds the pages fetched in this generation.
+// with another list (folder, search, view), so late answers for an older
+// list are dropped; loaded holds the pages fetched for this one, loading
+// those asked for (one request a page at a time).
+//
+// A refresh (the list changed on the server: a push, a move) bumps
+// epoch instead: the rows stay until their page is back, and a page
+// already in flight is not asked for again. Its answer is taken only
+// when it was read at the state the refresh is for (freshState), else
+// it is asked for once more: never a stale page, never two requests for
+// one page.
+//
+// listState is the Email state (RFC 8620 §5.1) every page loaded since
+// the last refresh was read at, with the client's own keyword changes
+// (ownIds, patched locally) on top: a push announcing a state the list
+// already shows, or one whose changes (Email/changes) are only those,
+// fetches no page again. null: not known (nothing loaded yet, or pages
+// read at different states), so the next push refreshes.
 let ids = [];
 const emails = new Map();
 const loading = new Set();
 const loaded = new Set();
 let generation = 0;
+let epoch = 0;
+let freshState = null;
+let listState = null;
+// ownBusy counts the client's own keyword changes in flight (a page read
+// meanwhile may have half of them); ownIds are the emails they changed
+// since listState was read.
+let ownBusy = 0;
+let ownStarted = 0;
+const ownIds = new Set();
+// epochRead: a page of this epoch is in (listState is then its state, or
+// null when they differ).
+let epochRead = false;
 // Conversation view: threadId → { members: [{ id, mailboxIds, keywords }]
 // not in Trash or Junk (unless that is the folder shown), count, unread }.
 const threads = new Map();
@@ -293,17 +320,85 @@ export async function loadMailboxes(again) {
 // keep (a refresh after a change), the rows on screen stay until their
 // page is back, so the list does not flicker and a click on a row in
 // flight still lands; without (another folder or query), they go.
-export function resetList(keep) {
-  generation++;
-  loading.clear();
+// state, when the caller knows it, is the Email state the refresh is
+// for (a push's): a page in flight answered at that state is kept.
+export function resetList(keep, state) {
+  epoch++;
+  freshState = keep && state ? state : null;
+  listState = null;
+  epochRead = false;
   loaded.clear();
+  totalGen = -1; // the next page asks for the total again
   if (!keep) {
+    generation++;
+    loading.clear();
+    ownIds.clear();
     ids = [];
     emails.clear();
     listLoaded.value = false;
   }
   listVersion.value++;
   if (keep && conversation.value) refreshConversation().catch(fail);
+}
+
+// listChanged follows a push (RFC 8620 §7.1 StateChange, changed: the
+// accounts' new states by type; the caller debounces): the list is
+// fetched again only when the Email state of the list's account moved
+// past what it shows. Email/changes tells whether what moved it is only
+// the client's own keyword changes (already shown) or changes to other
+// data of the account (events, contacts: the state is the account's).
+let checking = null;
+let recheck = null;
+export async function listChanged(changed) {
+  if (!changed) { resetList(true); return; }
+  if (checking || ownBusy) {
+    // After the check under way, or once the own changes are in.
+    recheck = { ...recheck, ...changed };
+    return;
+  }
+  const a = currentAccountId();
+  const st = changed && changed[a] && changed[a].Email;
+  if (!st) {
+    // The user's own account did not move. Another (the archive, a
+    // shared account past those the server pushes) may have: refresh.
+    if (a !== accountId()) resetList(true);
+    return;
+  }
+  if (!currentMailbox.value || st === listState) return;
+  if (listState === null) { resetList(true, st); return; }
+  const gen = generation;
+  const ep = epoch;
+  const since = listState;
+  checking = (async () => {
+    let r;
+    try {
+      r = (await api([['Email/changes', acct({ sinceState: since, maxChanges: Math.min(5000, ownIds.size + 100) }), 'c']])).c;
+    } catch {
+      r = null; // cannotCalculateChanges, a failure: refresh
+    }
+    if (gen !== generation || ep !== epoch) return; // another list, or refreshed meanwhile: read afresh
+    if (since !== listState) {
+      // A page came in meanwhile at another state: look again.
+      recheck = { ...changed, ...recheck };
+      return;
+    }
+    if (r && !r.hasMoreChanges && !r.created.length && !r.destroyed.length && r.updated.every((id) => ownIds.has(id))) {
+      listState = r.newState;
+      ownIds.clear();
+      return;
+    }
+    resetList(true, st);
+  })();
+  try {
+    await checking;
+  } finally {
+    checking = null;
+  }
+  if (recheck) {
+    const next = recheck;
+    recheck = null;
+    listChanged(next).catch(fail);
+  }
 }
 
 // refreshConversation follows the open conversation after a change (push,
@@ -344,17 +439,21 @@ export function ensureRange(from, to) {
   }
 }
 
-// totalGen is the generation whose total has been asked for: the first
-// page fetched after a reset asks (a total costs the server a count over
+// totalGen is the epoch whose total has been asked for: the first
+// page fetched after a reset or refresh asks (a total costs the server a count over
 // the folder, with collapseThreads over its threads); later pages of the
 // same list do not.
 let totalGen = -1;
 
 async function loadPage(p) {
   const gen = generation;
+  const ep = epoch;
+  const busy = ownBusy > 0;
+  const own0 = ownStarted;
   loading.add(p);
-  const wantTotal = totalGen !== gen;
-  totalGen = gen;
+  const wantTotal = totalGen !== ep;
+  totalGen = ep;
+  let retry = false;
   try {
     const tv = threadView.value;
     const calls = [
@@ -364,8 +463,28 @@ async function loadPage(p) {
     if (tv) calls.push(['Thread/get', acct({ '#ids': { resultOf: 'g', name: 'Email/get', path: '/list/*/threadId' } }), 't']);
     const r = await api(calls);
     if (gen !== generation) return;
+    if (ep !== epoch) {
+      // Asked before a refresh: kept only when read at the state the
+      // refresh is for and the total is not wanted again (or came
+      // along); else asked for once more.
+      const total0 = typeof r.q.total === 'number' || totalGen === epoch;
+      if (!freshState || r.g.state !== freshState || !total0) {
+        retry = true;
+        return;
+      }
+    }
+    // The state the list is read at: one for every page, else not known
+    // (a change came between two pages; its push refreshes). A page read
+    // while an own change was under way may have half of it.
+    if (busy || ownBusy > 0 || ownStarted !== own0) listState = null;
+    else if (!epochRead) {
+      listState = r.g.state;
+      ownIds.clear(); // read after them: the state has them
+    } else if (r.g.state !== listState) listState = null;
+    epochRead = true;
     for (const e of r.g.list) emails.set(e.id, e);
-    if (tv) countThreads(r.t.list, gen).catch((e) => { if (gen === generation) fail(e); });
+    const ep1 = epoch;
+    if (tv) countThreads(r.t.list, gen, ep1).catch((e) => { if (gen === generation && ep1 === epoch) fail(e); });
     r.q.ids.forEach((id, k) => { ids[r.q.position + k] = id; });
     loaded.add(p);
     // The open message (in conversation view: its thread, whose row may
@@ -385,20 +504,23 @@ async function loadPage(p) {
     });
   } catch (e) {
     if (gen === generation) {
-      if (wantTotal) totalGen = -1; // the next page asks again
+      if (wantTotal && ep === epoch) totalGen = -1; // the next page asks again
       // A shared account gone (the session is read again): the folder
       // list follows, no error to show.
       if (!sessionStale()) fail(e);
     }
   } finally {
-    if (gen === generation) loading.delete(p);
+    if (gen === generation) {
+      loading.delete(p);
+      if (retry) listVersion.value++; // the render asks again for what is in view
+    }
   }
 }
 
 // countThreads learns, for a page of threads, which of their messages
 // count (not in Trash or Junk) and whether one is unread: the emails'
 // folders and keywords, in Email/get calls of at most maxObjectsInGet.
-async function countThreads(list, gen) {
+async function countThreads(list, gen, ep) {
   const ids = [];
   for (const th of list) {
     threads.set(th.id, { members: [], count: th.emailIds.length, size: th.emailIds.length, unread: false, partial: true });
@@ -409,7 +531,8 @@ async function countThreads(list, gen) {
   const calls = [];
   for (let i = 0; i < ids.length; i += max) calls.push(['Email/get', acct({ ids: ids.slice(i, i + max), properties: ['id', 'threadId', 'mailboxIds', 'keywords'] }), 'e' + i]);
   const r = await api(calls);
-  if (gen !== generation) return;
+  // Another list, or refreshed since (the page is asked for again).
+  if (gen !== generation || ep !== epoch) return;
   const ex = excludedBoxes();
   const by = new Map();
   for (const k of Object.keys(r)) for (const e of r[k].list) {
@@ -588,10 +711,17 @@ export async function expandMessage(id) {
   }
 }
 
+// patchLocal shows a change to messages idsToPatch before the server has
+// it: fn changes a copy of each (a new object, so its row, which renders
+// again only when its props change, shows it).
 function patchLocal(idsToPatch, fn) {
   for (const id of idsToPatch) {
     const e = emails.get(id);
-    if (e) fn(e);
+    if (e) {
+      const c = { ...e };
+      fn(c);
+      emails.set(id, c);
+    }
   }
   const c = conversation.value;
   if (c && (c.items.some((x) => idsToPatch.includes(x.id)))) {
@@ -642,14 +772,30 @@ async function setEmails(ids, patch) {
   }
 }
 
+// setKeyword sets or clears keyword kw of the messages list: shown at
+// once (patchLocal), then Email/set. The list knows the change is its
+// own (ownIds): its push fetches no page again (listChanged), unless the
+// search shown is by keyword, where the change moves messages in or out.
 export async function setKeyword(list, kw, on) {
   if (readOnly(kw === '$seen' ? 'maySetSeen' : 'maySetKeywords')) return;
   patchLocal(list, (e) => { e.keywords = { ...e.keywords }; if (on) e.keywords[kw] = true; else delete e.keywords[kw]; });
+  if (!/Keyword/.test(JSON.stringify(filter()))) for (const id of list) ownIds.add(id);
+  ownBusy++;
+  ownStarted++;
   try {
     await setEmails(list, { ['keywords/' + kw]: on ? true : null });
     if (kw === '$seen') loadMailboxes().catch(fail);
   } catch (e) {
+    // Some of it refused: what the list shows is not so, read it again.
+    resetList(true);
     fail(e);
+  } finally {
+    ownBusy--;
+    if (!ownBusy && recheck) {
+      const next = recheck;
+      recheck = null;
+      listChanged(next).catch(fail);
+    }
   }
 }
 

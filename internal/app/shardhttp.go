@@ -127,6 +127,12 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			pr.Out.Host = pr.In.Host // the backend builds URLs with the name the client used
 			pr.Out.Header.Del(hdrProxyUser)
 			pr.Out.Header.Del(hdrProxySecret)
+			if m, _, _ := strings.Cut(pr.In.Header.Get("Authorization"), " "); strings.EqualFold(m, "Negotiate") {
+				// A Kerberos authenticator is for the frontend's own
+				// service principal: checked here, of no use (and not
+				// to be replayed) on the backend.
+				pr.Out.Header.Del("Authorization")
+			}
 			pr.SetXForwarded() // the inbound X-Forwarded-* are already dropped: only the client's address
 			pr.Out.Header.Set(hdrProxyUser, t.login)
 			if secret != "" {
@@ -152,11 +158,11 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 		"dav": {Name: "DAV", Denied: "this account may not use calendars and contacts", CacheTTL: ttl, Log: log,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "dav")
-			}, Bearer: httpBearer(authn, "dav")},
+			}, Bearer: httpBearer(authn, "dav"), Negotiate: httpNegotiate(authn, "dav")},
 		"jmap": {Name: "JMAP", Denied: "this account may not use JMAP", Log: log,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(directory.WithAuthInfo(ctx, "jmap", ""), login, pw, remote, "web")
-			}, Bearer: httpBearer(authn, "jmap")},
+			}, Bearer: httpBearer(authn, "jmap"), Negotiate: httpNegotiate(authn, "jmap")},
 		// As mountEAS's: app passwords scoped to ActiveSync, the mobile
 		// feature.
 		"eas": {Name: "ActiveSync", Realm: "ActiveSync", Denied: "this account may not use mobile devices (ActiveSync)",
@@ -179,9 +185,11 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 		authz := r.Header.Get("Authorization")
 		method, _, _ := strings.Cut(authz, " ")
 		switch {
-		case basic[svc] != nil && (strings.EqualFold(method, "Basic") || strings.EqualFold(method, "Bearer")):
-			// Checked here, once: a wrong password is answered by the
-			// frontend and never reaches a backend.
+		case basic[svc] != nil && (strings.EqualFold(method, "Basic") || strings.EqualFold(method, "Bearer") ||
+			strings.EqualFold(method, "Negotiate") && basic[svc].Negotiate != nil):
+			// Checked here, once: a wrong password or a bad Kerberos
+			// ticket is answered by the frontend and never reaches a
+			// backend.
 			var ok bool
 			if p, ok = basic[svc].Check(w, r); !ok {
 				return
@@ -198,8 +206,8 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			}
 		}
 		if p == nil {
-			// No credentials, a failed session, Kerberos: served (and
-			// answered) here.
+			// No credentials, a failed session, Kerberos on a frontend
+			// without a keytab: served (and answered) here.
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +44,10 @@ func TestShardedHTTPRedirect(t *testing.T) {
 		t.Skip("no curl")
 	}
 	bin := roostBinary(t)
+	// The reverse proxy in front of everything (HAProxy, below): node-a's
+	// proxy_url is under its /node-a/ prefix.
+	rproxy := freeAddrOn(t, "127.0.0.6")
+	proxyURL := "http://" + rproxy + "/node-a"
 	backends := 0
 	nodes := startShardConf(t, bin, func(role string) string {
 		if role == "frontend" {
@@ -48,7 +55,7 @@ func TestShardedHTTPRedirect(t *testing.T) {
 		}
 		backends++
 		if backends == 1 { // node-a
-			return "proxy_url = \"https://proxy.example.test:8443/node-a/\"\n"
+			return fmt.Sprintf("proxy_url = %q\n", proxyURL+"/")
 		}
 		return ""
 	})
@@ -72,11 +79,11 @@ func TestShardedHTTPRedirect(t *testing.T) {
 	for _, n := range list {
 		urls[n.Name] = [2]string{n.PublicURL, n.ProxyURL}
 	}
-	if urls["node-a"] != [2]string{"http://" + a.http, "https://proxy.example.test:8443/node-a"} ||
+	if urls["node-a"] != [2]string{"http://" + a.http, proxyURL} ||
 		urls["node-b"] != [2]string{"http://" + b.http, ""} || urls["node-c"][0] != "http://"+front.http {
 		t.Fatalf("node list --json URLs: %+v", list)
 	}
-	if text := adminCLI(t, bin, front.dir, "node", "list"); !strings.Contains(text, "https://proxy.example.test:8443/node-a") ||
+	if text := adminCLI(t, bin, front.dir, "node", "list"); !strings.Contains(text, proxyURL) ||
 		!strings.Contains(text, "http://"+b.http) || !strings.Contains(text, "Proxy URL") {
 		t.Errorf("node list lacks the URLs:\n%s", text)
 	}
@@ -145,7 +152,7 @@ func TestShardedHTTPRedirect(t *testing.T) {
 	// Through the reverse proxy (proxy_header present): alice goes to
 	// node-a's proxy_url.
 	resp, _ = do("GET", "/jmap/session", "alice", "secret-pw", "", redirectProxyHeader, "1")
-	if want := "https://proxy.example.test:8443/node-a/jmap/session"; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+	if want := proxyURL + "/jmap/session"; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
 		t.Errorf("JMAP session of alice via the reverse proxy: %d Location %q, want 307 %q", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
 	// Without it: her public URL.
@@ -209,5 +216,65 @@ func TestShardedHTTPRedirect(t *testing.T) {
 	}
 	if !logHasSoon(a.proc.out, "proxied request", "path=/web/api/me", "user=alice", "via=127.0.0.4") {
 		t.Errorf("node-a logged no proxied web client request of alice")
+	}
+
+	// Through a real reverse proxy: HAProxy adds proxy_header to every
+	// request and sends /node-a/… to node-a (prefix stripped), the rest to
+	// the frontend. curl asks the proxy; the frontend redirects to node-a's
+	// proxy_url; curl follows it through the proxy to node-a.
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
+			t.Fatal("haproxy not installed (Debian: apt-get install haproxy)")
+		}
+		t.Log("haproxy not installed: the redirect through a reverse proxy is not tried")
+		return
+	}
+	hconf := fmt.Sprintf(`global
+    maxconn 100
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend web
+    bind %s
+    http-request set-header %s 1
+    http-request set-var(txn.node_a) bool(true) if { path_beg /node-a/ }
+    http-request replace-path ^/node-a(/.*)$ \1 if { var(txn.node_a) -m bool }
+    use_backend node_a if { var(txn.node_a) -m bool }
+    default_backend roost_frontend
+backend node_a
+    server node-a %s
+backend roost_frontend
+    server node-c %s
+`, rproxy, redirectProxyHeader, a.http, front.http)
+	hpath := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(hpath, []byte(hconf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hp := exec.Command(haproxy, "-db", "-f", hpath)
+	hout := &lockedBuffer{}
+	hp.Stdout, hp.Stderr = hout, hout
+	if err := hp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hp.Process.Kill(); hp.Wait() })
+	waitFor(t, 30*time.Second, "HAProxy listening", func() bool {
+		c, err := net.DialTimeout("tcp", rproxy, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	before := strings.Count(front.proc.out.String(), "redirected to the home node")
+	code, eff, body = curl("-u", "alice:secret-pw", "-H", "Content-Type: application/json",
+		"--data", `{"using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"via":"haproxy"},"0"]]}`,
+		"http://"+rproxy+"/jmap/api/")
+	if code != "200" || eff != proxyURL+"/jmap/api/" || !strings.Contains(body, `"via":"haproxy"`) {
+		t.Errorf("JMAP POST of alice through HAProxy, following the redirect: %s %s\n%s\nhaproxy:\n%s", code, eff, body, hout)
+	}
+	if !logSoon(front.proc.out, func(l string) bool { return strings.Count(l, "redirected to the home node") == before+1 }) {
+		t.Errorf("the frontend did not redirect the request that came through HAProxy")
 	}
 }

@@ -31,7 +31,7 @@ const redirectProxyHeader = "X-Roost-Test-Proxy"
 //     naming node-b's public_url and the request's path; curl
 //     --location-trusted, resending credentials and body, gets the 207
 //     from node-b; a JMAP POST of alice followed the same way is answered
-//     by node-a;
+//     by node-a; EventSource and WebSocket requests are redirected too;
 //   - with proxy_header present, alice's redirect names node-a's
 //     proxy_url; bob's node has none, so his request is proxied (and the
 //     frontend says so in its log, once);
@@ -159,6 +159,17 @@ func TestShardedHTTPRedirect(t *testing.T) {
 	resp, _ = do("GET", "/jmap/session", "alice", "secret-pw", "")
 	if want := "http://" + a.http + "/jmap/session"; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
 		t.Errorf("JMAP session of alice: %d Location %q, want 307 %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	// EventSource and a WebSocket upgrade are redirected like the rest
+	// (the client reconnects there).
+	for _, c := range []struct{ path, hdr, val string }{
+		{"/jmap/eventsource/?types=*&closeafter=no&ping=0", "Accept", "text/event-stream"},
+		{"/jmap/ws", "Upgrade", "websocket"},
+	} {
+		resp, _ = do("GET", c.path, "alice", "secret-pw", "", c.hdr, c.val)
+		if want := "http://" + a.http + c.path; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+			t.Errorf("GET %s of alice: %d Location %q, want 307 %q", c.path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
 	}
 	// node-b has no proxy_url: bob's request through the reverse proxy
 	// is proxied instead (twice, logged once).

@@ -262,7 +262,7 @@ var adminCmds = []*adminCmd{
 			"        --from gives the envelope sender (else the Return-Path field is used; --from '' is the null sender)",
 		flags: []flagDef{fString("from")}, run: adminDeliver},
 	{object: "node", verb: "list", syntax: "node list",
-		help: "list the cluster's nodes: address, roles, version, last heartbeat, draining, leases held", run: nodeList},
+		help: "list the cluster's nodes: address, roles, version, last heartbeat, draining, leases held, public and proxy URL", run: nodeList},
 	{object: "node", verb: "drain", args: []string{"NAME"}, syntax: "node drain NAME",
 		help: "stop a node taking new sessions; its open sessions end after drain_grace", run: nodeDrain},
 	{object: "node", verb: "undrain", args: []string{"NAME"}, syntax: "node undrain NAME",

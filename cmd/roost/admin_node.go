@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -19,6 +20,8 @@ type nodeView struct {
 	HeartbeatAge float64  `json:"heartbeat_age_seconds"`
 	Draining     bool     `json:"draining"`
 	Leases       []string `json:"leases"`
+	PublicURL    string   `json:"public_url"`
+	ProxyURL     string   `json:"proxy_url"`
 }
 
 func nodeList(a *admin, _ *adminCmd, _ *input) error {
@@ -35,9 +38,9 @@ func nodeList(a *admin, _ *adminCmd, _ *input) error {
 	for _, n := range ns {
 		rows = append(rows, []string{n.Name, n.Address, strings.Join(n.Roles, ","), n.Version,
 			shortTime(n.Heartbeat) + fmt.Sprintf(" (%s ago)", time.Duration(n.HeartbeatAge*float64(time.Second)).Round(time.Second)),
-			yesno(n.Draining), joinOr(n.Leases, ",", "-")})
+			yesno(n.Draining), joinOr(n.Leases, ",", "-"), cmp.Or(n.PublicURL, "-"), cmp.Or(n.ProxyURL, "-")})
 	}
-	printTable(a.stdout, []string{"Name", "Address", "Roles", "Version", "Last heartbeat", "Draining", "Leases"}, rows)
+	printTable(a.stdout, []string{"Name", "Address", "Roles", "Version", "Last heartbeat", "Draining", "Leases", "Public URL", "Proxy URL"}, rows)
 	return nil
 }
 

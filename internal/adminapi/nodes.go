@@ -20,6 +20,10 @@ type Node struct {
 	HeartbeatAge float64  `json:"heartbeat_age_seconds"`
 	Draining     bool     `json:"draining"`
 	Leases       []string `json:"leases"`
+	// PublicURL and ProxyURL are the node's URLs for HTTP clients, direct
+	// and through the reverse proxy (public_url, proxy_url); "" for none.
+	PublicURL string `json:"public_url"`
+	ProxyURL  string `json:"proxy_url"`
 }
 
 func (s *Server) cluster() (store.Cluster, error) {
@@ -41,7 +45,8 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	out := make([]Node, 0, len(ns))
 	for _, n := range ns {
 		v := Node{Name: n.Name, Address: n.Address, Roles: n.Roles, Version: n.Version, Started: n.Started,
-			Heartbeat: n.Heartbeat, HeartbeatAge: n.Age.Seconds(), Draining: n.Draining, Leases: n.Leases}
+			Heartbeat: n.Heartbeat, HeartbeatAge: n.Age.Seconds(), Draining: n.Draining, Leases: n.Leases,
+			PublicURL: n.PublicURL, ProxyURL: n.ProxyURL}
 		if v.Roles == nil {
 			v.Roles = []string{}
 		}

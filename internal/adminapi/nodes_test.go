@@ -16,7 +16,7 @@ func TestNodes(t *testing.T) {
 	e := newEnv(t, func(o *adminapi.Options, e *env) { o.Cluster = e.db })
 	e.fixture()
 	if _, err := e.db.Heartbeat(sys, store.Node{Name: "n1", Address: "10.0.0.1", Roles: []string{"all"}, Version: "v1",
-		Started: time.Now(), Instance: "x"}, time.Minute); err != nil {
+		Started: time.Now(), Instance: "x", PublicURL: "https://n1.example.org", ProxyURL: "https://proxy.example.org/n1"}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.db.AcquireLease(sys, "purge", "n1", time.Hour); err != nil {
@@ -25,7 +25,8 @@ func TestNodes(t *testing.T) {
 	var list []adminapi.Node
 	e.call("GET", "/v1/nodes", nil, 200, &list)
 	if len(list) != 1 || list[0].Name != "n1" || list[0].Address != "10.0.0.1" || list[0].Draining ||
-		len(list[0].Leases) != 1 || list[0].Leases[0] != "purge" || time.Since(list[0].Heartbeat) > time.Minute {
+		len(list[0].Leases) != 1 || list[0].Leases[0] != "purge" || time.Since(list[0].Heartbeat) > time.Minute ||
+		list[0].PublicURL != "https://n1.example.org" || list[0].ProxyURL != "https://proxy.example.org/n1" {
 		t.Fatalf("nodes = %+v", list)
 	}
 	e.call("POST", "/v1/nodes/n1/drain", nil, 200, nil)

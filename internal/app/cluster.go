@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,7 @@ func (s *server) nodeLoop(ctx context.Context) {
 func (s *server) beat(ctx context.Context) {
 	c := s.cfg.Load()
 	draining, err := s.db.Heartbeat(ctx, store.Node{Name: s.node.name, Address: c.NodeAddr(), Roles: registryRoles(c), Endpoints: endpoints(c),
+		PublicURL: c.NodePublicURL(), ProxyURL: strings.TrimSuffix(c.ProxyURL, "/"),
 		Version: s.o.Version, Started: s.started, Instance: s.node.instance}, s.node.ttl)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -130,16 +130,22 @@ func registryRoles(cfg *config.Config) []string {
 // node that is not registered, has died or has no such endpoint is an
 // error: the client gets a temporary failure, not another node's view.
 func (s *server) homeEndpoint(ctx context.Context, p *store.Principal, proto string) (string, error) {
+	_, addr, err := s.homeNodeEndpoint(ctx, p, proto)
+	return addr, err
+}
+
+// homeNodeEndpoint is homeEndpoint that also names the home node.
+func (s *server) homeNodeEndpoint(ctx context.Context, p *store.Principal, proto string) (home, addr string, err error) {
 	sys := store.SystemContext(ctx)
 	u, err := s.db.GetUser(sys, p.Login)
 	if err != nil {
-		return "", fmt.Errorf("home node of %s: %w", p.Login, err)
+		return "", "", fmt.Errorf("home node of %s: %w", p.Login, err)
 	}
-	home, err := s.homeNode(ctx, u)
-	if err != nil {
-		return "", err
+	if home, err = s.homeNode(ctx, u); err != nil {
+		return "", "", err
 	}
-	return s.endpointOf(ctx, p.Login, home, proto)
+	addr, err = s.endpointOf(ctx, p.Login, home, proto)
+	return home, addr, err
 }
 
 // homeNode is u's home node: its own, or else its tenant's

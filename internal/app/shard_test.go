@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +139,71 @@ func TestTenantHomeNode(t *testing.T) {
 	}
 	if a, b := home("alice"), home("bob"); a != "node-t" || b != "node-b" {
 		t.Fatalf("with the tenant's home node-t: alice %q, bob %q", a, b)
+	}
+}
+
+// TestRedirectTo: the redirect mode's Location is the home node's
+// public_url, or its proxy_url (path prefix kept) when the request
+// carries proxy_header or it is "*", followed by the request's escaped
+// path and query; a node without the URL wanted gives "" (proxied), logged
+// once per node and kind.
+func TestRedirectTo(t *testing.T) {
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sys := store.SystemContext(context.Background())
+	for _, n := range []store.Node{
+		{Name: "node-a", Roles: []string{"backend"}, Instance: "a", PublicURL: "https://a.example.org", ProxyURL: "https://proxy.example.org/a"},
+		{Name: "node-b", Roles: []string{"backend"}, Instance: "b", PublicURL: "https://b.example.org"},
+	} {
+		if _, err := db.Heartbeat(sys, n, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &server{log: slog.New(slog.DiscardHandler), db: db}
+	s.cfg.Store(config.Default())
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	var warned sync.Map
+	cfg := func(header string) *config.Config {
+		c := config.Default()
+		c.ProxyHeader = header
+		return c
+	}
+	const path = "/dav/calendars/alice/My%20Cal/?a=1&b=%2F"
+	for _, c := range []struct {
+		header, sent, node, want string
+	}{
+		{"", "", "node-a", "https://a.example.org" + path},
+		{"", "X-Via", "node-a", "https://a.example.org" + path},
+		{"X-Via", "", "node-a", "https://a.example.org" + path},
+		{"X-Via", "X-Via", "node-a", "https://proxy.example.org/a" + path},
+		{"X-Via", "x-via", "node-a", "https://proxy.example.org/a" + path},
+		{"*", "", "node-a", "https://proxy.example.org/a" + path},
+		{"*", "", "node-b", ""},
+		{"X-Via", "X-Via", "node-b", ""},
+		{"X-Via", "", "node-b", "https://b.example.org" + path},
+		{"", "", "node-x", ""},
+	} {
+		r := httptest.NewRequest("PROPFIND", path, nil)
+		if c.sent != "" {
+			r.Header.Set(c.sent, "1")
+		}
+		if got := s.redirectTo(r, cfg(c.header), c.node, &warned, log); got != c.want {
+			t.Errorf("proxy_header %q, sent %q, %s: %q, want %q", c.header, c.sent, c.node, got, c.want)
+		}
+	}
+	if n := strings.Count(logged.String(), "registers no proxy_url"); n != 1 {
+		t.Errorf("node-b's missing proxy_url logged %d times, want once:\n%s", n, logged.String())
+	}
+	if n := strings.Count(logged.String(), "node=node-x"); n != 1 {
+		t.Errorf("node-x's missing public_url logged %d times, want once:\n%s", n, logged.String())
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-mail/roost/internal/config"
@@ -127,6 +128,12 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			pr.Out.Host = pr.In.Host // the backend builds URLs with the name the client used
 			pr.Out.Header.Del(hdrProxyUser)
 			pr.Out.Header.Del(hdrProxySecret)
+			if m, _, _ := strings.Cut(pr.In.Header.Get("Authorization"), " "); strings.EqualFold(m, "Negotiate") {
+				// A Kerberos authenticator is for the frontend's own
+				// service principal: checked here, of no use (and not
+				// to be replayed) on the backend.
+				pr.Out.Header.Del("Authorization")
+			}
 			pr.SetXForwarded() // the inbound X-Forwarded-* are already dropped: only the client's address
 			pr.Out.Header.Set(hdrProxyUser, t.login)
 			if secret != "" {
@@ -152,11 +159,11 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 		"dav": {Name: "DAV", Denied: "this account may not use calendars and contacts", CacheTTL: ttl, Log: log,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(ctx, login, pw, remote, "dav")
-			}, Bearer: httpBearer(authn, "dav")},
+			}, Bearer: httpBearer(authn, "dav"), Negotiate: httpNegotiate(authn, "dav")},
 		"jmap": {Name: "JMAP", Denied: "this account may not use JMAP", Log: log,
 			Authenticate: func(ctx context.Context, login, pw string, remote net.Addr) (*store.Principal, error) {
 				return authn.Authenticate(directory.WithAuthInfo(ctx, "jmap", ""), login, pw, remote, "web")
-			}, Bearer: httpBearer(authn, "jmap")},
+			}, Bearer: httpBearer(authn, "jmap"), Negotiate: httpNegotiate(authn, "jmap")},
 		// As mountEAS's: app passwords scoped to ActiveSync, the mobile
 		// feature.
 		"eas": {Name: "ActiveSync", Realm: "ActiveSync", Denied: "this account may not use mobile devices (ActiveSync)",
@@ -165,6 +172,7 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 				return authn.Authenticate(directory.WithAuthInfo(ctx, "eas", ""), login, pw, remote, "mobile")
 			}, Bearer: httpBearer(authn, "eas")},
 	}
+	var warned sync.Map // nodes without a URL to redirect to, logged once
 	scheme, proto := "http", "http"
 	if s.shard.client != nil {
 		scheme, proto = "https", "https"
@@ -179,9 +187,11 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 		authz := r.Header.Get("Authorization")
 		method, _, _ := strings.Cut(authz, " ")
 		switch {
-		case basic[svc] != nil && (strings.EqualFold(method, "Basic") || strings.EqualFold(method, "Bearer")):
-			// Checked here, once: a wrong password is answered by the
-			// frontend and never reaches a backend.
+		case basic[svc] != nil && (strings.EqualFold(method, "Basic") || strings.EqualFold(method, "Bearer") ||
+			strings.EqualFold(method, "Negotiate") && basic[svc].Negotiate != nil):
+			// Checked here, once: a wrong password or a bad Kerberos
+			// ticket is answered by the frontend and never reaches a
+			// backend.
 			var ok bool
 			if p, ok = basic[svc].Check(w, r); !ok {
 				return
@@ -198,12 +208,12 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			}
 		}
 		if p == nil {
-			// No credentials, a failed session, Kerberos: served (and
-			// answered) here.
+			// No credentials, a failed session, Kerberos on a frontend
+			// without a keytab: served (and answered) here.
 			next.ServeHTTP(w, r)
 			return
 		}
-		addr, err := s.homeEndpoint(r.Context(), p, proto)
+		home, addr, err := s.homeNodeEndpoint(r.Context(), p, proto)
 		if err != nil {
 			log.Error("route to the home backend", "user", p.Login, "err", err)
 			w.Header().Set("Retry-After", "10")
@@ -218,9 +228,56 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			next.ServeHTTP(w, r)
 			return
 		}
+		if c := s.cfg.Load(); c.HTTPRouting == "redirect" && authz != "" && svc != "web" && svc != "eas" {
+			// Redirect mode: the credentials were checked here; the
+			// client sends the request again to its home node. (Cookie
+			// sessions stay proxied: a cookie does not follow a
+			// redirect to another host. ActiveSync devices are
+			// redirected by 451 and autodiscover, not 307: proxied.)
+			if loc := s.redirectTo(r, c, home, &warned, log); loc != "" {
+				log.Info("redirected to the home node", "user", p.Login, "node", home, "method", r.Method, "path", r.URL.Path, "location", loc)
+				w.Header().Set("Location", loc)
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusTemporaryRedirect)
+				return
+			}
+		}
 		ctx := context.WithValue(r.Context(), httpTargetKey{}, &httpTarget{url: &url.URL{Scheme: scheme, Host: addr}, login: p.Login})
 		rp.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// redirectTo is where the redirect mode sends r of a user whose home is
+// node: the node's proxy_url when r carries proxy_header (or it is "*"),
+// else its public_url, followed by r's path and query. "" when the node
+// registers no such URL (the request is proxied instead, which is logged
+// once per node and kind of URL).
+func (s *server) redirectTo(r *http.Request, c *config.Config, node string, warned *sync.Map, log *slog.Logger) string {
+	nodes, err := s.registry(r.Context(), false)
+	if err != nil {
+		log.Error("redirect: node registry", "node", node, "err", err)
+		return ""
+	}
+	viaProxy := c.ProxyHeader == "*" || (c.ProxyHeader != "" && len(r.Header.Values(c.ProxyHeader)) > 0)
+	key, base := "public_url", ""
+	if viaProxy {
+		key = "proxy_url"
+	}
+	for _, n := range nodes {
+		if n.Name == node {
+			base = n.PublicURL
+			if viaProxy {
+				base = n.ProxyURL
+			}
+		}
+	}
+	if base == "" {
+		if _, had := warned.LoadOrStore(node+" "+key, true); !had {
+			log.Warn("redirect mode: the home node registers no "+key+"; its users' requests are proxied", "node", node)
+		}
+		return ""
+	}
+	return strings.TrimSuffix(base, "/") + r.URL.RequestURI()
 }
 
 // closerFunc makes a function an io.Closer (server.closers).

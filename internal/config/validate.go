@@ -790,9 +790,72 @@ func (c *Config) checkCluster(p *problems) {
 		// backend finds it.
 		p.add("node_roles", "the sharded mode needs blob_store = \"s3\" (one object store for all nodes)")
 	}
+	if p.ok("http_routing") {
+		checkEnum(p, "http_routing", c.HTTPRouting, []string{"proxy", "redirect"})
+	}
+	for _, k := range []struct{ key, v string }{{"public_url", c.PublicURL}, {"proxy_url", c.ProxyURL}} {
+		if !p.ok(k.key) || k.v == "" {
+			continue
+		}
+		u, err := url.Parse(k.v)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil:
+			p.add(k.key, "%q is not an http or https URL", k.v)
+		case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+			p.add(k.key, "%q: a URL without query or fragment", k.v)
+		case k.key == "public_url" && strings.Trim(u.Path, "/") != "":
+			p.add(k.key, "%q: the node's own URL has no path", k.v)
+		}
+	}
+	if p.ok("proxy_header") && c.ProxyHeader != "" && c.ProxyHeader != "*" && !validHeaderName(c.ProxyHeader) {
+		p.add("proxy_header", "%q is not a header name (or '*')", c.ProxyHeader)
+	}
 	if p.ok("node_address") && strings.ContainsAny(c.NodeAddress, " \t\r\n,") {
 		p.add("node_address", "%q: an address has no spaces or commas", c.NodeAddress)
 	}
+}
+
+// validHeaderName reports whether h is an HTTP field name (RFC 9110
+// §5.1: a token) of at most 100 characters.
+func validHeaderName(h string) bool {
+	if h == "" || len(h) > 100 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// NodePublicURL returns public_url, or the URL of the HTTPS (else the
+// HTTP) listener: its host, or server_name when it listens on every
+// address; "" when neither listener is on.
+func (c *Config) NodePublicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	for _, l := range []struct{ name, scheme, port string }{{"https", "https", "443"}, {"http", "http", "80"}} {
+		if !c.HasRole("http") {
+			break
+		}
+		host, port, err := net.SplitHostPort(c.Listener(l.name))
+		if err != nil {
+			continue
+		}
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = c.Hostname()
+		}
+		if port == l.port {
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]"
+			}
+			return l.scheme + "://" + host
+		}
+		return l.scheme + "://" + net.JoinHostPort(host, port)
+	}
+	return ""
 }
 
 // validBucket reports whether b is an S3 bucket name.

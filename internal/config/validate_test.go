@@ -36,6 +36,11 @@ var validationCases = []struct {
 	{"kerberos map", `kerberos_map = ["alice=bob"]`, []want{{"kerberos_map", "not principal@REALM=login"}}},
 	{"empty data_dir", `data_dir = ""`, []want{{"data_dir", "must not be empty"}}},
 	{"node_name with space", `node_name = "a b"`, []want{{"node_name", "without spaces"}}},
+	{"http_routing", `http_routing = "bounce"`, []want{{"http_routing", "not allowed"}}},
+	{"public_url not a URL", `public_url = "node-b.example.org"`, []want{{"public_url", "not an http or https URL"}}},
+	{"public_url with a path", `public_url = "https://node-b.example.org/b"`, []want{{"public_url", "has no path"}}},
+	{"proxy_url with a query", `proxy_url = "https://proxy.example.org/b?x=1"`, []want{{"proxy_url", "without query"}}},
+	{"proxy_header", `proxy_header = "X Via"`, []want{{"proxy_header", "not a header name"}}},
 	{"node_address with comma", `node_address = "a,b"`, []want{{"node_address", "no spaces or commas"}}},
 	{"node_heartbeat zero", `node_heartbeat = 0`, []want{{"node_heartbeat", "from 1 to 300"}}},
 	{"node_roles unknown", "node_roles = [\"director\"]\nshard_secret_file = \"/etc/roost/shard.key\"\nblob_store = \"s3\"\ns3_endpoint = \"s3:9000\"\ns3_bucket = \"mail\"\ns3_access_key = \"k\"\ns3_secret_key = \"s\"", []want{{"node_roles", "not allowed"}}},
@@ -476,4 +481,28 @@ func TestShardMutualTLSWithoutSecret(t *testing.T) {
 	frontend := fmt.Sprintf("node_roles = [\"frontend\"]\nssl_ca_file = %q\nssl_client_certificate_file = %q\nssl_client_key_file = %q\n",
 		certFile, certFile, keyFile) + s3
 	checkProblems(t, problems(t, frontend), nil)
+}
+
+// TestNodePublicURL: public_url as set, else derived from the HTTPS (else
+// HTTP) listener, server_name standing in for an address that is every
+// address, the default port left out.
+func TestNodePublicURL(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{`public_url = "https://node-b.example.org/"`, "https://node-b.example.org"},
+		{"https_listen = \"10.0.0.2:8443\"\nhttp_listen = \"10.0.0.2:8080\"", "https://10.0.0.2:8443"},
+		{"https_listen = \"off\"\nhttp_listen = \"127.0.0.3:8080\"", "http://127.0.0.3:8080"},
+		{"https_listen = \":443\"\nserver_name = \"mail.example.org\"", "https://mail.example.org"},
+		{"https_listen = \"off\"\nhttp_listen = \"[::]:80\"\nserver_name = \"mail.example.org\"", "http://mail.example.org"},
+		{"https_listen = \"[::1]:443\"", "https://[::1]"},
+		{"https_listen = \"off\"\nhttp_listen = \"off\"", ""},
+		{"roles = [\"imap\"]", ""},
+	} {
+		cfg, err := config.Load(writeConfig(t, c.text))
+		if err != nil {
+			t.Fatalf("%s: %v", c.text, err)
+		}
+		if got := cfg.NodePublicURL(); got != c.want {
+			t.Errorf("%s: NodePublicURL = %q, want %q", c.text, got, c.want)
+		}
+	}
 }

@@ -29,6 +29,14 @@ type Node struct {
 	// to, by protocol ("imap", "lmtp", "http"): a backend registers them
 	// (docs/cluster.md).
 	Endpoints map[string]string `json:"endpoints,omitempty"`
+	// PublicURL is the node's own URL for HTTP clients (public_url, e.g.
+	// "https://node-b.example.com"), ProxyURL its URL through the
+	// operator's reverse proxy (proxy_url, e.g.
+	// "https://proxy.example.com/node-b"): where a frontend in the
+	// redirect mode sends a user's clients (docs/cluster.md). "" for
+	// none.
+	PublicURL string `json:"public_url,omitempty"`
+	ProxyURL  string `json:"proxy_url,omitempty"`
 	// Instance tells two processes apart (random per process start); it
 	// is not listed.
 	Instance string `json:"-"`

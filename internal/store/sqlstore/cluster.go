@@ -39,12 +39,13 @@ func (d *DB) Heartbeat(ctx context.Context, n store.Node, stale time.Duration) (
 	}
 	var draining int64
 	err := d.write(ctx, func(t *tx) error {
-		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance, endpoints) VALUES (?, ?, ?, ?, ?, `+d.dbNow()+`, ?, ?)
+		err := t.row(`INSERT INTO nodes (name, address, roles, version, started, heartbeat, instance, endpoints, public_url, proxy_url) VALUES (?, ?, ?, ?, ?, `+d.dbNow()+`, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version, endpoints = excluded.endpoints,
+				public_url = excluded.public_url, proxy_url = excluded.proxy_url,
 				started = excluded.started, heartbeat = excluded.heartbeat, instance = excluded.instance
 				WHERE nodes.instance = excluded.instance OR nodes.heartbeat < `+d.dbNow()+` - ?
 			RETURNING draining`,
-			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), n.Instance, joinEndpoints(n.Endpoints), stale.Microseconds()).Scan(&draining)
+			n.Name, n.Address, strings.Join(n.Roles, ","), n.Version, n.Started.UnixMicro(), n.Instance, joinEndpoints(n.Endpoints), n.PublicURL, n.ProxyURL, stale.Microseconds()).Scan(&draining)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("another process with the node name %q beat its heart less than %s ago (node_name must be unique; a node restarted at once waits that long): %w", n.Name, stale, store.ErrConflict)
 		}
@@ -63,7 +64,7 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 	}
 	var out []*store.Node
 	err := d.read(ctx, func(t *tx) error {
-		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, ` + d.dbNow() + ` - heartbeat, draining, endpoints FROM nodes ORDER BY name`)
+		rows, err := t.query(`SELECT name, address, roles, version, started, heartbeat, ` + d.dbNow() + ` - heartbeat, draining, endpoints, public_url, proxy_url FROM nodes ORDER BY name`)
 		if err != nil {
 			return err
 		}
@@ -73,7 +74,7 @@ func (d *DB) Nodes(ctx context.Context) ([]*store.Node, error) {
 			var n store.Node
 			var roles, endpoints string
 			var started, hb, age, draining int64
-			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &age, &draining, &endpoints); err != nil {
+			if err := rows.Scan(&n.Name, &n.Address, &roles, &n.Version, &started, &hb, &age, &draining, &endpoints, &n.PublicURL, &n.ProxyURL); err != nil {
 				return err
 			}
 			if roles != "" {

@@ -413,4 +413,11 @@ CREATE INDEX archived_copy ON archived (archive_item_id);
 	// 22: a tenant's home node (sharded mode): its users without one of
 	// their own live there.
 	`ALTER TABLE tenants ADD COLUMN home_node TEXT NOT NULL DEFAULT ''`,
+	// 23: the URLs a node registers for HTTP clients (sharded mode's
+	// redirect mode, docs/cluster.md): its own and through the reverse
+	// proxy.
+	`
+ALTER TABLE nodes ADD COLUMN public_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN proxy_url TEXT NOT NULL DEFAULT '';
+`,
 }

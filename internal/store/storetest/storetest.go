@@ -86,6 +86,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Index", testIndex},
 		{"SSO", testSSO},
 		{"Archives", testArchives},
+		{"NodeURLs", testNodeURLs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

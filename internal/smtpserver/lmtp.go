@@ -94,6 +94,8 @@ type LMTP struct {
 	t   netserve.Tracker
 	// relays are idle LMTP connections to backends (lmtp_proxy.go).
 	relays relayPool
+	// routes are recent routes of relayed recipients (lmtp_proxy.go).
+	routes routeCache
 }
 
 // NewLMTP returns an LMTP server.
@@ -341,6 +343,12 @@ func (s *lsession) command(cmd smtp.Command) bool {
 		if err != nil || p.Addr == "" {
 			return !s.fail(501, "5.1.3", "bad recipient address")
 		}
+		if r, ok := s.l.routes.get(p.Addr, time.Now()); ok && s.l.o.Route != nil {
+			r.arg = cmd.Arg
+			s.rcpts = append(s.rcpts, r)
+			s.reply(250, "2.1.5", "<%s> ok", p.Addr)
+			return true
+		}
 		ctx, cancel := context.WithTimeout(s.l.t.Context(), rcptTimeout)
 		defer cancel()
 		users, err := s.l.o.Store.Recipients(store.SystemContext(ctx), p.Addr)
@@ -359,6 +367,9 @@ func (s *lsession) command(cmd smtp.Command) bool {
 				s.log.Error("route recipient to its home backend", "rcpt", p.Addr, "err", err)
 				s.reply(451, "4.3.0", "<%s>: temporary failure, try again later", p.Addr)
 				return true
+			}
+			if r.backend != "" {
+				s.l.routes.put(p.Addr, r, time.Now())
 			}
 		}
 		s.rcpts = append(s.rcpts, r)

@@ -181,6 +181,55 @@ func (s *lsession) relayTo(ctx context.Context, backend string, idx []int, open 
 	return got, nil
 }
 
+// A frontend keeps the route of a relayed recipient (its address, users
+// and backend) for routeTTL, so that a stream of mail to the same
+// addresses does not cost a directory lookup per recipient; the lookups
+// weighed on the database the backends work on. Only relayed recipients
+// are kept: the backend resolves each of them again and answers for it,
+// so a stale route is at worst a recipient refused by the backend after
+// DATA (an address removed meanwhile) or a delivery made on the user's
+// previous home node, which every node can do (a store move). Recipients
+// delivered on the frontend itself, unknown addresses and failures are
+// never kept. At most maxRoutes routes are kept.
+const (
+	routeTTL  = 5 * time.Second
+	maxRoutes = 10000
+)
+
+type routeEntry struct {
+	r       rcpt
+	expires time.Time
+}
+
+// routeCache maps a lowercased recipient address to its route.
+type routeCache struct {
+	mu sync.Mutex
+	m  map[string]routeEntry
+}
+
+func (c *routeCache) get(addr string, now time.Time) (rcpt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[strings.ToLower(addr)]
+	if !ok || now.After(e.expires) {
+		return rcpt{}, false
+	}
+	r := e.r
+	r.addr = addr // as this client wrote it, for its replies
+	return r, true
+}
+
+func (c *routeCache) put(addr string, r rcpt, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxRoutes {
+		// Full: start again rather than look for the oldest; the
+		// lookups are what a frontend without the cache would do.
+		c.m = make(map[string]routeEntry)
+	}
+	c.m[strings.ToLower(addr)] = routeEntry{r: r, expires: now.Add(routeTTL)}
+}
+
 // maxIdleRelays bounds the idle connections kept per backend, and
 // relayIdle how long one is kept (the backend's own idle timeout is
 // longer).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -272,4 +273,65 @@ func TestLMTPFrontendPipelines(t *testing.T) {
 	if dials != 1 {
 		t.Errorf("%d dials, want 1 (the connection is reused after a transaction without recipients)", dials)
 	}
+}
+
+// TestLMTPFrontendRouteCache: a frontend routes a relayed address once
+// for a stream of mail (whatever its case), a recipient it delivers
+// itself is looked up every time, and a stale route is answered by the
+// backend: an address removed meanwhile gets the backend's 550 after
+// DATA, as LMTP gives every recipient its own reply.
+func TestLMTPFrontendRouteCache(t *testing.T) {
+	be := start(t, 4, func(*smtpserver.Options) {})
+	db := be.db
+	var mu sync.Mutex
+	routed := map[string]int{}
+	fe := smtpserver.NewLMTP(smtpserver.Options{Store: db, Hostname: "front.test", SpoolDir: t.TempDir(), Logger: testenv.Logger(t),
+		Route: func(ctx context.Context, users []*store.User) (string, error) {
+			mu.Lock()
+			routed[users[0].Login]++
+			mu.Unlock()
+			if users[0].Login == "bob" || users[0].Login == "u2" {
+				return be.addr, nil
+			}
+			return "", nil
+		}})
+	ln := testenv.Listen(t)
+	go fe.Serve(ln, false)
+	t.Cleanup(func() { fe.Close() })
+	c := dial(t, "tcp", ln.Addr().String())
+	for i, bob := range []string{"bob@acme.test", "BOB@acme.test", "bob@ACME.test"} {
+		c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+		c.cmd("RCPT TO:<"+bob+">", "250 2.1.5")
+		c.cmd("RCPT TO:<alice@acme.test>", "250 2.1.5")
+		c.cmd("DATA", "354")
+		c.send(fmt.Sprintf("Subject: %d\r\n\r\nhi\r\n.", i))
+		c.expect("250 2.0.0 <" + bob + "> delivered")
+		c.expect("250 2.0.0 <alice@acme.test> delivered")
+	}
+	mu.Lock()
+	if routed["bob"] != 1 || routed["alice"] != 3 {
+		t.Errorf("routes looked up %v, want bob once and alice (delivered here) each time", routed)
+	}
+	mu.Unlock()
+	for login, want := range map[string]int{"alice": 3, "bob": 3} {
+		if n := inboxCount(t, db, login); n != want {
+			t.Errorf("%s has %d messages, want %d", login, n, want)
+		}
+	}
+	// u2 routed, then removed: the cached route still relays, and the
+	// backend refuses the recipient.
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: first\r\n\r\nhi\r\n.")
+	c.expect("250 2.0.0 <u2@acme.test> delivered")
+	if err := db.DeleteUser(sys, "u2"); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd("MAIL FROM:<sender@example.test>", "250 2.1.0")
+	c.cmd("RCPT TO:<u2@acme.test>", "250 2.1.5")
+	c.cmd("DATA", "354")
+	c.send("Subject: second\r\n\r\nhi\r\n.")
+	c.expect("550 5.1.1 <u2@acme.test>")
+	c.cmd("QUIT", "221")
 }

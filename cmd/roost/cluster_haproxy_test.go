@@ -25,13 +25,7 @@ import (
 // drained node answers 503.
 func TestClusterDrainBehindHAProxy(t *testing.T) {
 	testenv.PostgresDSN(t)
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatal("haproxy not installed (Debian: apt-get install haproxy)")
-		}
-		t.Skip("haproxy not installed (Debian: apt-get install haproxy)")
-	}
+	haproxy := haproxyPath(t)
 	bin := roostBinary(t)
 	nodes, _, _ := startCluster(t, bin, 2, "127.0.0.1:1")
 	a, b := nodes[0], nodes[1]
@@ -61,17 +55,7 @@ backend imap
     option httpchk GET /readyz
     http-check expect status 200
 %s`, front, servers.String())
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hp := exec.Command(haproxy, "-db", "-f", cfgPath)
-	hout := &lockedBuffer{}
-	hp.Stdout, hp.Stderr = hout, hout
-	if err := hp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hp.Process.Kill(); hp.Wait() })
+	hout := startHAProxy(t, haproxy, dir, conf)
 	// Both nodes up behind the proxy.
 	seen := map[string]bool{}
 	waitFor(t, 30*time.Second, "both nodes reachable through HAProxy", func() bool {
@@ -249,4 +233,36 @@ func imapLoad(addr string, id int, stop <-chan struct{}, commands, byes *atomic.
 			commands.Add(1)
 		}
 	}
+}
+
+// haproxyPath is Debian's haproxy; without it t is skipped (failed under
+// ROOST_REQUIRE_CLIENTS, as in CI).
+func haproxyPath(t *testing.T) string {
+	t.Helper()
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
+			t.Fatal("haproxy not installed (Debian: apt-get install haproxy)")
+		}
+		t.Skip("haproxy not installed (Debian: apt-get install haproxy)")
+	}
+	return haproxy
+}
+
+// startHAProxy runs haproxy in the foreground with the configuration conf
+// (written into dir) until t ends, and returns its output.
+func startHAProxy(t *testing.T, haproxy, dir, conf string) *lockedBuffer {
+	t.Helper()
+	path := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hp := exec.Command(haproxy, "-db", "-f", path)
+	out := &lockedBuffer{}
+	hp.Stdout, hp.Stderr = out, out
+	if err := hp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hp.Process.Kill(); hp.Wait() })
+	return out
 }

@@ -103,13 +103,7 @@ print(json.dumps(res))
 // (reconnecting after BYE is allowed).
 func TestRollingRestart(t *testing.T) {
 	testenv.PostgresDSN(t)
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatal("haproxy not installed (Debian: apt-get install haproxy)")
-		}
-		t.Skip("haproxy not installed (Debian: apt-get install haproxy)")
-	}
+	haproxy := haproxyPath(t)
 	bin := roostBinary(t)
 	nodes, _, _ := startCluster(t, bin, 3, "127.0.0.1:1")
 	lmtpDeliver(t, nodes[0].lmtp, "bob@example.test", "alice@example.test", "Subject: first\r\nMessage-ID: <first@roll.test>\r\n\r\nhello\r\n")
@@ -151,17 +145,7 @@ backend lmtp
     balance roundrobin
 %s`, imapFront, imapServers.String(), lmtpFront, lmtpServers.String())
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hp := exec.Command(haproxy, "-db", "-f", cfgPath)
-	hout := &lockedBuffer{}
-	hp.Stdout, hp.Stderr = hout, hout
-	if err := hp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hp.Process.Kill(); hp.Wait() })
+	startHAProxy(t, haproxy, dir, conf)
 	seen := map[string]bool{}
 	waitFor(t, 30*time.Second, "three nodes reachable through HAProxy", func() bool {
 		if h := greetingHost(imapFront); h != "" {

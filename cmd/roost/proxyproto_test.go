@@ -24,13 +24,7 @@ import (
 // connection from the balancer's address without the header is closed;
 // one from any other address is served as usual.
 func TestProxyProtocolBehindHAProxy(t *testing.T) {
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("ROOST_REQUIRE_CLIENTS") != "" {
-			t.Fatal("haproxy not installed (Debian: apt-get install haproxy)")
-		}
-		t.Skip("haproxy not installed (Debian: apt-get install haproxy)")
-	}
+	haproxy := haproxyPath(t)
 	bin := roostBinary(t)
 	dir := t.TempDir()
 	imapAddr, httpAddr := freeAddrOn(t, "127.0.0.1"), freeAddrOn(t, "127.0.0.1")
@@ -75,17 +69,7 @@ backend http
     option httpchk GET /readyz
     server node %s send-proxy check-send-proxy check inter 300ms fall 1
 `, lbIMAP, imapAddr, httpPort, lbHTTP, httpAddr)
-	hcfg := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(hcfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hp := exec.Command(haproxy, "-db", "-f", hcfg)
-	hout := &lockedBuffer{}
-	hp.Stdout, hp.Stderr = hout, hout
-	if err := hp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hp.Process.Kill(); hp.Wait() })
+	hout := startHAProxy(t, haproxy, dir, conf)
 
 	// dialFrom connects to addr from the client address src.
 	dialFrom := func(src, addr string) (net.Conn, *bufio.Reader) {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -260,17 +259,7 @@ backend node_a
 backend roost_frontend
     server node-c %s
 `, rproxy, redirectProxyHeader, a.http, front.http)
-	hpath := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(hpath, []byte(hconf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hp := exec.Command(haproxy, "-db", "-f", hpath)
-	hout := &lockedBuffer{}
-	hp.Stdout, hp.Stderr = hout, hout
-	if err := hp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hp.Process.Kill(); hp.Wait() })
+	hout := startHAProxy(t, haproxy, t.TempDir(), hconf)
 	waitFor(t, 30*time.Second, "HAProxy listening", func() bool {
 		c, err := net.DialTimeout("tcp", rproxy, time.Second)
 		if err == nil {

@@ -55,16 +55,7 @@ func TestProxyLoginRegistryFailure(t *testing.T) {
 // (IPv6 in capitals or with zeros spelled out) is still recognised; a
 // node without the frontend role, or another address, is not.
 func TestFromFrontendAddressForms(t *testing.T) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSQLiteStore(t)
 	sys := store.SystemContext(context.Background())
 	now := time.Now()
 	for _, n := range []store.Node{
@@ -148,16 +139,7 @@ func TestTenantHomeNode(t *testing.T) {
 // path and query; a node without the URL wanted gives "" (proxied), logged
 // once per node and kind.
 func TestRedirectTo(t *testing.T) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openSQLiteStore(t)
 	sys := store.SystemContext(context.Background())
 	for _, n := range []store.Node{
 		{Name: "node-a", Roles: []string{"backend"}, Instance: "a", PublicURL: "https://a.example.org", ProxyURL: "https://proxy.example.org/a"},
@@ -206,4 +188,21 @@ func TestRedirectTo(t *testing.T) {
 	if n := strings.Count(logged.String(), "node=node-x"); n != 1 {
 		t.Errorf("node-x's missing public_url logged %d times, want once:\n%s", n, logged.String())
 	}
+}
+
+// openSQLiteStore opens a store on SQLite and file blobs in a temporary
+// directory, closed when t ends.
+func openSQLiteStore(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	dir := t.TempDir()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -101,6 +101,21 @@ try {
   const span = [await busy.first().getAttribute('data-start'), await busy.first().getAttribute('data-end')].join('–');
   check(span === '10:00–11:00', 'bob\'s scheduling view shows the room busy at 10:00–11:00 (no details): ' + span);
   check(await bdlg.locator('.fb-row').filter({ hasText: 'You' }).count() === 1, 'the grid has a row for bob himself');
+  // Attendees are suggested from the directory as in the composer: a
+  // name typed, the suggestion taken, the grid gains the person's row
+  // (by name). Cleared again: this booking stays bob's alone.
+  const att = bdlg.getByLabel('Attendees');
+  await att.pressSequentially('Alice Org', { delay: 20 });
+  const opt = bdlg.getByRole('option').filter({ hasText: 'Alice Organizer' });
+  await opt.waitFor();
+  check(await att.getAttribute('aria-expanded') === 'true', 'the attendees field is a combobox with suggestions open');
+  await att.press('Enter');
+  check((await att.inputValue()).includes('alice@example.org'), 'the suggestion fills in the address: ' + await att.inputValue());
+  const aliceRow = bdlg.locator('.fb-row[data-email="alice@example.org"]');
+  await aliceRow.waitFor();
+  check((await aliceRow.textContent()).includes('Alice Organizer'), 'the grid has a row for the attendee, by name');
+  await att.fill('');
+  await aliceRow.waitFor({ state: 'detached' });
   if (SHOTS) {
     mkdirSync(SHOTS, { recursive: true });
     await bdlg.screenshot({ path: join(SHOTS, 'calendar-schedule-light.png') });

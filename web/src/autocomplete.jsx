@@ -69,7 +69,9 @@ async function groupMembers(g) {
 // AddressInput is an <input> of comma-separated addresses with
 // suggestions; onChange is called after a suggestion is taken (the form's
 // input events cover typing).
-export function AddressInput({ id, name, defaultValue, required, onChange }) {
+// onValue, when given, hears the field's whole value after every change
+// (typing or a suggestion taken), for forms that keep it in a signal.
+export function AddressInput({ id, name, defaultValue, required, onChange, onValue, placeholder }) {
   const input = useRef(null);
   const items = useSignal([]);
   const active = useSignal(-1);
@@ -83,6 +85,7 @@ export function AddressInput({ id, name, defaultValue, required, onChange }) {
     return v.slice(v.lastIndexOf(',') + 1).trim();
   };
   const onInput = () => {
+    if (onValue) onValue(input.current.value);
     clearTimeout(timer.current);
     const q = token();
     if (q.length < 2) { close(); return; }
@@ -107,6 +110,7 @@ export function AddressInput({ id, name, defaultValue, required, onChange }) {
     el.setSelectionRange(caret, caret);
     close();
     if (onChange) onChange();
+    if (onValue) onValue(el.value);
   };
   const onKeyDown = (e) => {
     if (!open) return;
@@ -118,7 +122,7 @@ export function AddressInput({ id, name, defaultValue, required, onChange }) {
   };
   return (
     <div class="combo">
-      <input ref={input} id={id} name={name} type="text" inputmode="email" autocomplete="off" defaultValue={defaultValue} required={required}
+      <input ref={input} id={id} name={name} type="text" inputmode="email" autocomplete="off" defaultValue={defaultValue} required={required} placeholder={placeholder}
         role="combobox" aria-autocomplete="list" aria-expanded={open ? 'true' : 'false'} aria-controls={listId}
         aria-activedescendant={open && active.value >= 0 ? `${id}-opt-${active.value}` : undefined}
         onInput={onInput} onKeyDown={onKeyDown} onBlur={() => setTimeout(close, 150)} />
@@ -133,4 +137,23 @@ export function AddressInput({ id, name, defaultValue, required, onChange }) {
       </ul>
     </div>
   );
+}
+
+// addressesIn reads the addresses of an address field, each once, with
+// the name written before it if any: "Ann Lee <ann@x.org>, bob@y.org"
+// and bare addresses separated by spaces, commas or semicolons alike.
+export function addressesIn(v) {
+  const out = [];
+  const seen = new Set();
+  for (const part of v.split(/[,;]/)) {
+    const found = part.match(/[^\s<>,;"()]+@[^\s<>,;"()]+/g) || [];
+    const name = found.length === 1 ? part.replace(/<[^>]*>/, '').replace(found[0], '').replace(/"/g, '').trim() : '';
+    for (const email of found) {
+      const k = email.toLowerCase();
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push({ name, email });
+    }
+  }
+  return out;
 }

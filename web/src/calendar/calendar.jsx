@@ -14,6 +14,7 @@ import { gw, gwAll, setOne } from '../gw/jmap.js';
 import { getSession } from '../jmap.js';
 import { TopBar, Modal } from '../gw/lazy.jsx';
 import { FreeBusy, resources, loadResources, isResourceAddr } from './schedule.jsx';
+import { AddressInput, addressesIn } from '../autocomplete.jsx';
 import {
   userZone, shown, real, wall, localWall, ymd, parseLocal, shiftWall, durMinutes, durString,
   addDays, startOfDay, startOfWeek, sameDay, utc,
@@ -337,7 +338,7 @@ async function save(d) {
   const end = d.allDay ? addDays(parseLocal(d.eDate), 1) : parseLocal(d.eDate + 'T' + d.eTime);
   if (!start || !end || end < start) throw new Error(t('endBeforeStart'));
   const minutes = Math.round((end - start) / 60000);
-  const attendees = d.attendees.split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s.includes('@'));
+  const attendees = addressesIn(d.attendees).map((a) => a.email);
   const newRules = ruleFor(d, d.rule);
   const common = {
     title: d.title, description: d.description, showWithoutTime: d.allDay, duration: durString(minutes, d.allDay),
@@ -789,7 +790,7 @@ function EventDialog() {
     } catch (err) { fail(err); }
   };
   const series = !(d.inst && d.inst.rid && d.scope === 'one');
-  const people = d.attendees.split(/[\s,;]+/).map((x) => x.trim()).filter((x) => x.includes('@')).map((x) => ({ label: x, email: x }));
+  const people = addressesIn(d.attendees).map((a) => ({ label: a.name || a.email, email: a.email }));
   if (d.resource) {
     const r = (resources.value || []).find((x) => x.email.toLowerCase() === d.resource.toLowerCase());
     people.push({ label: r ? r.name : d.resource, email: d.resource });
@@ -857,7 +858,10 @@ function EventDialog() {
           <Field label={t('location')} id="ev-loc"><input id="ev-loc" value={d.location} onInput={set('location')} /></Field>
           <Field label={t('description')} id="ev-desc"><textarea id="ev-desc" rows="3" value={d.description} onInput={set('description')} /></Field>
           {series && (
-            <Field label={t('attendees')} id="ev-att"><input id="ev-att" value={d.attendees} onInput={set('attendees')} placeholder="name@example.org, …" /></Field>
+            <Field label={t('attendees')} id="ev-att">
+              <AddressInput id="ev-att" name="attendees" defaultValue={d.attendees} placeholder="name@example.org, …"
+                onValue={(v) => { editing.value = { ...editing.value, attendees: v }; }} />
+            </Field>
           )}
           {series && (
             <Field label={t('roomOrEquipment')} id="ev-res">

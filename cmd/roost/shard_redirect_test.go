@@ -170,6 +170,40 @@ func TestShardedHTTPRedirect(t *testing.T) {
 			t.Errorf("GET %s of alice: %d Location %q, want 307 %q", c.path, resp.StatusCode, resp.Header.Get("Location"), want)
 		}
 	}
+	// ActiveSync is redirected its own way (MS-ASHTTP 3.1.5.2.2): 451
+	// with X-MS-Location, the endpoint without the command's query; a
+	// device that follows it is served by node-a itself.
+	eas := "/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=redir1&DeviceType=SmartPhone"
+	for _, c := range []struct {
+		method, path, want string
+		hdr                []string
+	}{
+		{"OPTIONS", "/Microsoft-Server-ActiveSync", "http://" + a.http + "/Microsoft-Server-ActiveSync", nil},
+		{"POST", eas, "http://" + a.http + "/Microsoft-Server-ActiveSync", []string{"MS-ASProtocolVersion", "14.1", "Content-Type", "application/vnd.ms-sync.wbxml"}},
+		{"POST", eas, proxyURL + "/Microsoft-Server-ActiveSync", []string{"MS-ASProtocolVersion", "14.1", redirectProxyHeader, "1"}},
+	} {
+		resp, _ := do(c.method, c.path, "alice", "secret-pw", "", c.hdr...)
+		if resp.StatusCode != 451 || resp.Header.Get("X-MS-Location") != c.want || resp.Header.Get("Location") != "" {
+			t.Errorf("ActiveSync %s %s of alice: %d X-MS-Location %q, want 451 %q", c.method, c.path, resp.StatusCode, resp.Header.Get("X-MS-Location"), c.want)
+		}
+	}
+	if resp, _ := do("OPTIONS", "/Microsoft-Server-ActiveSync", "alice", "wrong", ""); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-MS-Location") != "" {
+		t.Errorf("ActiveSync with a wrong password: %d X-MS-Location %q, want 401 and no redirect", resp.StatusCode, resp.Header.Get("X-MS-Location"))
+	}
+	// Following it: node-a answers OPTIONS itself.
+	{
+		req, _ := http.NewRequest("OPTIONS", "http://"+a.http+"/Microsoft-Server-ActiveSync", nil)
+		req.SetBasicAuth("alice", "secret-pw")
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("MS-ASProtocolVersions") == "" {
+			t.Errorf("ActiveSync OPTIONS on node-a after the redirect: %d versions %q", resp.StatusCode, resp.Header.Get("MS-ASProtocolVersions"))
+		}
+	}
+
 	// node-b has no proxy_url: bob's request through the reverse proxy
 	// is proxied instead (twice, logged once).
 	for range 2 {

@@ -228,12 +228,26 @@ func (s *server) frontendHTTP(cfg *config.Config, authn *directory.Authenticator
 			next.ServeHTTP(w, r)
 			return
 		}
+		if c := s.cfg.Load(); c.HTTPRouting == "redirect" && authz != "" && svc == "eas" {
+			// ActiveSync's own redirect (MS-ASHTTP 3.1.5.2.2): 451 with
+			// X-MS-Location, the endpoint every later request of the
+			// device goes to (no query: each command carries its own).
+			if loc := s.redirectTo(r, c, home, &warned, log); loc != "" {
+				u, _ := url.Parse(loc)
+				u.RawQuery = ""
+				log.Info("redirected to the home node", "user", p.Login, "node", home, "method", r.Method, "cmd", sanitizeHeader(r.URL.Query().Get("Cmd")), "location", u.String())
+				w.Header().Set("X-MS-Location", u.String())
+				w.Header().Set("Cache-Control", "private")
+				w.WriteHeader(451)
+				return
+			}
+		}
 		if c := s.cfg.Load(); c.HTTPRouting == "redirect" && authz != "" && svc != "web" && svc != "eas" {
 			// Redirect mode: the credentials were checked here; the
 			// client sends the request again to its home node. (Cookie
 			// sessions stay proxied: a cookie does not follow a
-			// redirect to another host. ActiveSync devices are
-			// redirected by 451 and autodiscover, not 307: proxied.)
+			// redirect to another host. ActiveSync is redirected its
+			// own way, above.)
 			if loc := s.redirectTo(r, c, home, &warned, log); loc != "" {
 				log.Info("redirected to the home node", "user", p.Login, "node", home, "method", r.Method, "path", r.URL.Path, "location", loc)
 				w.Header().Set("Location", loc)

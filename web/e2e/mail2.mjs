@@ -258,6 +258,24 @@ try {
   await search('tag:imap-tag');
   await rows(['Budget sheet'], 'a keyword set over IMAP is a tag');
   await search('');
+  // A tag for the whole selection, from the selection's toolbar.
+  await rowOf('Budget 2026').click();
+  await page.locator('#reader-subject').filter({ hasText: 'Budget 2026' }).waitFor();
+  await rowOf('Budget draft').click({ modifiers: ['Control'] });
+  const bulk = page.getByRole('toolbar', { name: 'Selected messages' });
+  await bulk.getByText('2 selected').waitFor();
+  await bulk.getByLabel('Add a tag to the selected messages').fill('q3');
+  await bulk.getByRole('button', { name: 'Tag', exact: true }).click();
+  await page.waitForFunction(() => ['Budget 2026', 'Budget draft'].every((s) => [...document.querySelectorAll('#message-list .row')].some((r) => r.textContent.includes(s) && r.querySelector('.tags-inline')?.textContent.includes('q3'))));
+  check(true, 'a tag added to the selection shows on both rows');
+  await bulk.getByLabel('Add a tag to the selected messages').fill('two words');
+  await bulk.getByRole('button', { name: 'Tag', exact: true }).click();
+  await bulk.getByRole('alert').filter({ hasText: 'A tag is one word' }).waitFor();
+  check(true, 'a bad tag for the selection is refused in words');
+  await page.keyboard.press('Escape');
+  await search('tag:q3');
+  await rows(['Budget 2026', 'Budget draft'], 'the tag was stored on both (hasKeyword finds them)');
+  await search('');
 
   // Accessibility, light and dark: the list of an all-folders search and
   // the advanced form.

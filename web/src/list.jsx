@@ -7,7 +7,7 @@ import { useSignal } from '@preact/signals';
 import { t } from './i18n.js';
 import * as S from './state.js';
 import { fmtShort } from './prefs/prefs.js';
-import { ListTags } from './mail2/tags.jsx';
+import { ListTags, BulkTag } from './mail2/tags.jsx';
 
 export const ROW = 64; // px; fixed so a position maps to an offset
 const MARGIN = 8;      // rows rendered beyond the viewport
@@ -140,6 +140,7 @@ function Bulk({ n }) {
       {S.may('mayRemoveItems') && <button onClick={() => { S.dialog.value = 'move'; }}>{t('moveTo')}</button>}
       {S.transferGroups.value.length > 0 && <button onClick={() => { S.dialog.value = 'copy'; }}>{S.inArchive.value ? t('xferCopyMine') : t('xferCopyTo')}</button>}
       {S.may('maySetKeywords') && <button onClick={() => S.flagTargets()}>{t('flag')}</button>}
+      {S.may('maySetKeywords') && <BulkTag ids={ids} />}
       {S.may('maySetSeen') && <button onClick={() => S.setKeyword(ids(), '$seen', true)}>{t('markRead')}</button>}
       {S.may('maySetSeen') && <button onClick={() => S.setKeyword(ids(), '$seen', false)}>{t('markUnread')}</button>}
       {S.may('mayRemoveItems') && <button class="danger" onClick={() => S.remove(ids())}>{t('delete')}</button>}

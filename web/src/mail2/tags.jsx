@@ -63,3 +63,27 @@ export function Tags({ m }) {
     </div>
   );
 }
+
+// BulkTag is the selection toolbar's: one tag added to every selected
+// message, in one Email/set (setKeyword batches by maxObjectsInSet).
+export function BulkTag({ ids }) {
+  const err = useSignal('');
+  const add = (ev) => {
+    ev.preventDefault();
+    const input = ev.currentTarget.elements.tag;
+    const k = input.value.trim().toLowerCase();
+    if (!k) return;
+    if (k.length > MAX_TAG || !keywordOK(k) || k.startsWith('$')) { err.value = t('m2TagBad'); return; }
+    err.value = '';
+    input.value = '';
+    S.setKeyword(ids(), k, true);
+  };
+  return (
+    <form class="tag-add" onSubmit={add}>
+      <label for="bulk-tag" class="sr">{t('m2TagSelection')}</label>
+      <input id="bulk-tag" name="tag" maxLength={MAX_TAG} placeholder={t('m2TagAdd')} autocomplete="off" />
+      <button type="submit">{t('m2TagAddButton')}</button>
+      {err.value && <span class="error" role="alert">{err.value}</span>}
+    </form>
+  );
+}

@@ -200,7 +200,8 @@ func TestMkcalendarProppatch(t *testing.T) {
 <D:set><D:prop><D:displayname>Work &amp; Play</D:displayname><A:calendar-color>#ff0000</A:calendar-color>
 <C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>`
 	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/work/", body).must(t, http.StatusCreated)
-	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/work/", body).must(t, http.StatusMethodNotAllowed)
+	// RFC 4791 §5.3.1.1: DAV:resource-must-be-null, a 403 (TestCalDAVTesterMkcalendar).
+	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/work/", body).must(t, http.StatusForbidden)
 	r := e.do("alice", "PROPFIND", "/dav/calendars/alice/work/", `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:prop><D:displayname/><A:calendar-color/><C:supported-calendar-component-set/><D:resourcetype/><D:sync-token/></D:prop></D:propfind>`, "Depth", "0").must(t, http.StatusMultiStatus)
 	for _, want := range []string{"<D:displayname>Work &amp; Play</D:displayname>", "<A:calendar-color>#ff0000</A:calendar-color>", `<C:comp name="VTODO"/>`, "<C:calendar/>", "<D:sync-token>"} {
 		if !strings.Contains(r.body, want) {

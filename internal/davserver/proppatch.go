@@ -168,7 +168,12 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cal := r.Method == "MKCALENDAR"
 	switch {
+	case res.exists && cal:
+		// RFC 4791 §5.3.1.1: a precondition (403), where MKCOL answers
+		// 405 (RFC 4918 §9.3.1).
+		return precondition(http.StatusForbidden, "<D:resource-must-be-null/>", "already exists")
 	case res.exists:
 		return errStatus(http.StatusMethodNotAllowed, "already exists")
 	case res.parentMissing:
@@ -176,7 +181,6 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 	case res.kind != resFolder && res.kind != resObject:
 		return errStatus(http.StatusForbidden, "cannot create a collection here")
 	}
-	cal := r.Method == "MKCALENDAR"
 	var root *node
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.o.MaxXMLBytes+1))
 	if err != nil {
@@ -245,6 +249,17 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 		}
 		keep = append(keep, u)
 	}
+	if (typ == store.FolderCalendar || typ == store.FolderTasks) && res.kind == resObject {
+		// RFC 4791 §4.2 b: no calendar collection inside a calendar
+		// collection, at any depth.
+		in, err := s.insideCalendar(ctx, res)
+		if err != nil {
+			return err
+		}
+		if in {
+			return precondition(http.StatusForbidden, "<C:calendar-collection-location-ok/>", "calendar inside a calendar")
+		}
+	}
 	if (typ == store.FolderCalendar || typ == store.FolderTasks) && res.space == spaceCard ||
 		typ == store.FolderContacts && res.space == spaceCal && res.kind == resFolder {
 		return precondition(http.StatusForbidden, "<D:valid-resourcetype/>", "wrong home for this collection type")
@@ -283,4 +298,34 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// insideCalendar reports whether the collection res would create (in
+// res.folder) lies inside a calendar collection at any depth.
+func (s *Server) insideCalendar(ctx context.Context, res *resource) (bool, error) {
+	fs, err := s.loadFolders(ctx, res, res.folder.StoreID)
+	if err != nil {
+		return false, err
+	}
+	cur := res.folder
+	for range 64 {
+		if isCalendar(cur) {
+			return true, nil
+		}
+		if cur.ParentID == 0 {
+			return false, nil
+		}
+		var parent *store.Folder
+		for _, g := range fs {
+			if g.ID == cur.ParentID {
+				parent = g
+				break
+			}
+		}
+		if parent == nil {
+			return false, nil
+		}
+		cur = parent
+	}
+	return false, nil
 }

@@ -457,6 +457,9 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, res *reso
 	if err != nil {
 		return err
 	}
+	if err := validateCalFilter(f); err != nil {
+		return err
+	}
 	pr := propRequestOf(root)
 	floating := s.floatingZone(ctx, res, root)
 	pr.floating = floating

@@ -89,3 +89,48 @@ func TestCalDAVTesterValidFilter(t *testing.T) {
 	}
 }
 
+// errors.xml "PUT" 1, 2, 3 and 11: the precondition a refused PUT names
+// tells the client what was wrong (RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1):
+// data of another media type is supported-calendar-data (only when it
+// does not parse: iCalendar labelled text/plain is stored), data that is
+// not valid iCalendar is valid-calendar-data, and valid iCalendar that
+// breaks §4.1 (one component type, one UID) is
+// valid-calendar-object-resource.
+func TestCalDAVTesterPutPreconditions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cal := e.calURL("alice")
+	vevent := strings.TrimSuffix(strings.TrimPrefix(event("x", "20240101T100000Z", "20240101T110000Z", ""), "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"), "END:VCALENDAR\r\n")
+	wrap := func(inner string) string {
+		return crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n") + inner + "END:VCALENDAR\r\n"
+	}
+	cases := []struct {
+		name, ct, body, cond string
+	}{
+		{"xml body", "text/xml; charset=utf-8", `<?xml version="1.0"?><x/>`, "<C:supported-calendar-data/>"},
+		{"root not VCALENDAR", "text/calendar", strings.Replace(strings.Replace(event("r", "20240101T100000Z", "20240101T110000Z", ""), "BEGIN:VCALENDAR", "BEGIN:XCALENDAR", 1), "END:VCALENDAR", "END:XCALENDAR", 1), "<C:valid-calendar-data/>"},
+		{"bad RRULE", "text/calendar", event("b", "20240101T100000Z", "20240101T110000Z", "RRULE:FREQ=MONTHLY;BYDAY=+1,3MO\r\n"), "<C:valid-calendar-data/>"},
+		{"bad DTSTART", "text/calendar", event("d", "2024-01-01", "20240101T110000Z", ""), "<C:valid-calendar-data/>"},
+		{"VEVENT and VFREEBUSY", "text/calendar", wrap(vevent + crlf("BEGIN:VFREEBUSY\nUID:fb\nDTSTAMP:20240101T000000Z\nEND:VFREEBUSY\n")), "<C:valid-calendar-object-resource/>"},
+		{"VEVENT and VTODO", "text/calendar", wrap(vevent + crlf("BEGIN:VTODO\nUID:x\nDTSTAMP:20240101T000000Z\nEND:VTODO\n")), "<C:valid-calendar-object-resource/>"},
+		{"two UIDs", "text/calendar", wrap(vevent + strings.Replace(vevent, "UID:x", "UID:y", 1)), "<C:valid-calendar-object-resource/>"},
+		{"METHOD", "text/calendar", strings.Replace(event("m", "20240101T100000Z", "20240101T110000Z", ""), "VERSION:2.0", "VERSION:2.0\r\nMETHOD:PUBLISH", 1), "<C:valid-calendar-object-resource/>"},
+	}
+	for _, c := range cases {
+		r := e.do("alice", "PUT", cal+"p.ics", c.body, "Content-Type", c.ct)
+		if r.code != http.StatusForbidden || !strings.Contains(r.body, c.cond) {
+			t.Errorf("%s: %d %s, want 403 %s", c.name, r.code, r.body, c.cond)
+		}
+	}
+	// A good object is stored whatever its label says.
+	e.do("alice", "PUT", cal+"ok.ics", event("ok", "20240101T100000Z", "20240101T110000Z", ""), "Content-Type", "text/plain").must(t, http.StatusCreated)
+	// CardDAV: the same for address data.
+	r := e.do("alice", "PUT", e.cardURL("alice")+"p.vcf", `<?xml version="1.0"?><x/>`, "Content-Type", "text/xml")
+	if r.code != http.StatusForbidden || !strings.Contains(r.body, "<CR:supported-address-data/>") {
+		t.Errorf("vCard as XML: %d %s", r.code, r.body)
+	}
+	r = e.do("alice", "PUT", e.cardURL("alice")+"p.vcf", "not a card", "Content-Type", "text/vcard")
+	if r.code != http.StatusForbidden || !strings.Contains(r.body, "<CR:valid-address-data/>") {
+		t.Errorf("bad vCard: %d %s", r.code, r.body)
+	}
+}

@@ -134,3 +134,46 @@ func TestCalDAVTesterPutPreconditions(t *testing.T) {
 		t.Errorf("bad vCard: %d %s", r.code, r.body)
 	}
 }
+
+// errors.xml "REPORT/calendar-data" 1-4: a calendar-data element asking
+// for a media type or version the server does not produce fails
+// CALDAV:supported-calendar-data (RFC 4791 §7.8, §7.9, §9.6), and the
+// same for address-data (RFC 6352 §8.6, §8.7, §10.4).
+func TestCalDAVTesterSupportedData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cal, ab := e.calURL("alice"), e.cardURL("alice")
+	e.do("alice", "PUT", cal+"a.ics", event("a", "20240101T100000Z", "20240101T110000Z", "")).must(t, http.StatusCreated)
+	e.do("alice", "PUT", ab+"a.vcf", card("a", "A", "a@x.test")).must(t, http.StatusCreated)
+	query := func(data string) string {
+		return `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` + data + `</D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
+	}
+	multiget := func(data string) string {
+		return `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` + data + `</D:prop><D:href>` + cal + `a.ics</D:href></C:calendar-multiget>`
+	}
+	for _, body := range []func(string) string{query, multiget} {
+		for _, data := range []string{`<C:calendar-data content-type="text/vcalendar" version="2.0"/>`, `<C:calendar-data content-type="text/calendar" version="3.0"/>`} {
+			r := e.do("alice", "REPORT", cal, body(data), "Depth", "1")
+			if r.code != http.StatusForbidden || !strings.Contains(r.body, "<C:supported-calendar-data/>") {
+				t.Errorf("%s: %d %s", body(data), r.code, r.body)
+			}
+		}
+		for _, data := range []string{`<C:calendar-data/>`, `<C:calendar-data content-type="text/calendar" version="2.0"/>`} {
+			r := e.do("alice", "REPORT", cal, body(data), "Depth", "1").must(t, http.StatusMultiStatus)
+			if !strings.Contains(r.body, "BEGIN:VEVENT") {
+				t.Errorf("%s: %s", body(data), r.body)
+			}
+		}
+	}
+	abq := func(data string) string {
+		return `<CR:addressbook-query xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:prop>` + data + `</D:prop><CR:filter/></CR:addressbook-query>`
+	}
+	r := e.do("alice", "REPORT", ab, abq(`<CR:address-data content-type="text/xml"/>`), "Depth", "1")
+	if r.code != http.StatusForbidden || !strings.Contains(r.body, "<CR:supported-address-data/>") {
+		t.Errorf("address-data text/xml: %d %s", r.code, r.body)
+	}
+	r = e.do("alice", "REPORT", ab, abq(`<CR:address-data content-type="text/vcard" version="3.0"/>`), "Depth", "1").must(t, http.StatusMultiStatus)
+	if !strings.Contains(r.body, "BEGIN:VCARD") {
+		t.Errorf("address-data 3.0: %s", r.body)
+	}
+}

@@ -331,6 +331,9 @@ func expandCalendar(cal *ical.Component, zones *ical.Zones, tr *timeRange, lim i
 func (s *Server) multiget(w http.ResponseWriter, r *http.Request, res *resource, root *node) error {
 	ctx := r.Context()
 	pr := propRequestOf(root)
+	if err := pr.checkData(); err != nil {
+		return err
+	}
 	if res.kind == resFolder && isCalendar(res.folder) {
 		pr.floating = s.floatingZone(ctx, res, root)
 	}
@@ -461,6 +464,9 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, res *reso
 		return err
 	}
 	pr := propRequestOf(root)
+	if err := pr.checkData(); err != nil {
+		return err
+	}
 	floating := s.floatingZone(ctx, res, root)
 	pr.floating = floating
 	zones := func(cal *ical.Component) *ical.Zones {
@@ -613,6 +619,9 @@ func (s *Server) addressbookQuery(w http.ResponseWriter, r *http.Request, res *r
 		}
 	}
 	pr := propRequestOf(root)
+	if err := pr.checkData(); err != nil {
+		return err
+	}
 	its := []*store.Item{res.item}
 	if res.kind == resFolder {
 		var err error

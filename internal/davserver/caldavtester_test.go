@@ -177,3 +177,40 @@ func TestCalDAVTesterSupportedData(t *testing.T) {
 		t.Errorf("address-data 3.0: %s", r.body)
 	}
 }
+
+// proppatch.xml and CardDAV proppatch.xml "prop patch property
+// attributes" 1: the xml:lang of a property element set by PROPPATCH is
+// preserved (RFC 4918 §4.3), on collections and on resources, and goes
+// when the property is set again without one or removed.
+func TestCalDAVTesterXMLLang(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cal := e.calURL("alice")
+	e.do("alice", "PUT", cal+"a.ics", event("a", "20240101T100000Z", "20240101T110000Z", "")).must(t, http.StatusCreated)
+	set := func(inner string) string {
+		return `<D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x"><D:set><D:prop>` + inner + `</D:prop></D:set></D:propertyupdate>`
+	}
+	find := `<D:propfind xmlns:D="DAV:" xmlns:X="urn:x"><D:prop><D:displayname/><X:note/></D:prop></D:propfind>`
+	for _, u := range []string{cal, cal + "a.ics", e.cardURL("alice")} {
+		e.do("alice", "PROPPATCH", u, set(`<X:note xml:lang="en">Hi &amp; bye</X:note><D:displayname xml:lang="fr">Mon nom</D:displayname>`)).must(t, http.StatusMultiStatus)
+		r := e.do("alice", "PROPFIND", u, find, "Depth", "0").must(t, http.StatusMultiStatus)
+		if !strings.Contains(r.body, `xml:lang="en">Hi &amp; bye</X:note>`) {
+			t.Errorf("%s: X:note without its xml:lang: %s", u, r.body)
+		}
+		if u != cal+"a.ics" && !strings.Contains(r.body, `<D:displayname xml:lang="fr">Mon nom</D:displayname>`) {
+			t.Errorf("%s: displayname without its xml:lang: %s", u, r.body)
+		}
+		e.do("alice", "PROPPATCH", u, set(`<X:note>plain</X:note>`)).must(t, http.StatusMultiStatus)
+		r = e.do("alice", "PROPFIND", u, find, "Depth", "0").must(t, http.StatusMultiStatus)
+		if strings.Contains(r.body, `xml:lang="en"`) || !strings.Contains(r.body, ">plain</X:note>") {
+			t.Errorf("%s: after a set without xml:lang: %s", u, r.body)
+		}
+	}
+	// The language moves with the resource.
+	e.do("alice", "PROPPATCH", cal+"a.ics", set(`<X:note xml:lang="de">Hallo</X:note>`)).must(t, http.StatusMultiStatus)
+	e.do("alice", "MOVE", cal+"a.ics", "", "Destination", cal+"b.ics").must(t, http.StatusCreated)
+	r := e.do("alice", "PROPFIND", cal+"b.ics", find, "Depth", "0").must(t, http.StatusMultiStatus)
+	if !strings.Contains(r.body, `xml:lang="de">Hallo</X:note>`) {
+		t.Errorf("after MOVE: %s", r.body)
+	}
+}

@@ -16,6 +16,7 @@ type propUpdate struct {
 	name  propName
 	value *string // nil: remove
 	node  *node
+	lang  string // xml:lang of the property element, kept with the value
 }
 
 func parseUpdates(root *node) []propUpdate {
@@ -34,6 +35,7 @@ func parseUpdates(root *node) []propUpdate {
 				if set {
 					v := encodeInner(p)
 					u.value = &v
+					u.lang = xmlLang(p)
 				}
 				ups = append(ups, u)
 			}
@@ -77,12 +79,12 @@ func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpda
 	var forbidden, okNames []string
 	set := map[string]*string{}
 	for _, u := range ups {
-		key := ""
+		key, lkey := "", ""
 		switch {
 		case res.kind == resFolder:
-			key = propKey(u.name)
+			key, lkey = propKey(u.name), langPropKey(u.name)
 		case res.kind == resObject:
-			key = itemPropKey(res.item.Name, u.name)
+			key, lkey = itemPropKey(res.item.Name, u.name), itemLangPropKey(res.item.Name, u.name)
 		}
 		prot := protected[u.name] || (!creating && u.name == pSupCompSet)
 		if key == "" || prot || len(key) > store.MaxPropKey || u.value != nil && len(*u.value) > store.MaxPropValue {
@@ -104,6 +106,14 @@ func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpda
 			set[keyComponents] = &v
 		}
 		set[key] = u.value
+		if len(lkey) <= store.MaxPropKey && len(u.lang) <= 64 {
+			// RFC 4918 §4.3: xml:lang of a dead property is preserved.
+			if u.lang != "" {
+				set[lkey] = &u.lang
+			} else {
+				set[lkey] = nil
+			}
+		}
 		okNames = append(okNames, elem(u.name, ""))
 	}
 	if len(forbidden) > 0 {

@@ -214,3 +214,23 @@ func TestCalDAVTesterXMLLang(t *testing.T) {
 		t.Errorf("after MOVE: %s", r.body)
 	}
 }
+
+// reports.xml's setup: a VFREEBUSY object in a calendar whose
+// supported-calendar-component-set does not name VFREEBUSY fails
+// CALDAV:supported-calendar-component (RFC 4791 §5.3.2.1), which says
+// why, rather than valid-calendar-object-resource.
+func TestCalDAVTesterFreeBusyObject(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fb := crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\nBEGIN:VFREEBUSY\nUID:fb\nDTSTAMP:20240101T000000Z\nDTSTART:20240108T050000Z\nDTEND:20240109T050000Z\nFREEBUSY:20240108T163000Z/PT1H30M\nEND:VFREEBUSY\nEND:VCALENDAR\n")
+	r := e.do("alice", "PUT", e.calURL("alice")+"fb.ics", fb)
+	if r.code != http.StatusForbidden || !strings.Contains(r.body, "<C:supported-calendar-component/>") {
+		t.Errorf("VFREEBUSY object: %d %s", r.code, r.body)
+	}
+	// Only a VTIMEZONE: still not a calendar object resource.
+	tz := crlf("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\nBEGIN:VTIMEZONE\nTZID:X\nBEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:+0000\nTZOFFSETTO:+0000\nEND:STANDARD\nEND:VTIMEZONE\nEND:VCALENDAR\n")
+	r = e.do("alice", "PUT", e.calURL("alice")+"tz.ics", tz)
+	if r.code != http.StatusForbidden || !strings.Contains(r.body, "<C:valid-calendar-object-resource/>") {
+		t.Errorf("VTIMEZONE only: %d %s", r.code, r.body)
+	}
+}

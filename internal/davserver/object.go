@@ -175,6 +175,17 @@ func (s *Server) prepare(ctx context.Context, f *store.Folder, body []byte) (*pr
 		if err != nil {
 			return nil, precondition(http.StatusForbidden, "<C:valid-calendar-data/>", err.Error())
 		}
+		if k := onlyComponent(cal); k != "" {
+			// A VFREEBUSY (or other) object, which no calendar here
+			// holds: RFC 4791 §5.3.2.1 supported-calendar-component.
+			comps, err := s.supportedComponents(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			if !containsFold(comps, k) {
+				return nil, precondition(http.StatusForbidden, "<C:supported-calendar-component/>", k+" not supported by this calendar")
+			}
+		}
 		if err := groupware.ValidateCalendar(cal); err != nil {
 			// RFC 4791 §5.3.2.1: data that is not valid iCalendar is
 			// valid-calendar-data; valid iCalendar breaking §4.1 is
@@ -536,4 +547,23 @@ func unsupportedMedia(r *http.Request, f *store.Folder) bool {
 		return mt != "text/vcard" && mt != "text/x-vcard" && mt != "text/directory"
 	}
 	return false
+}
+
+// onlyComponent is the name of the calendar component an object holds
+// when that is not a VEVENT, VTODO or VJOURNAL (VFREEBUSY, VAVAILABILITY,
+// X- components), and "" otherwise. VTIMEZONE does not count.
+func onlyComponent(cal *ical.Component) string {
+	other := ""
+	for _, c := range cal.Children {
+		switch c.Name {
+		case ical.VEvent, ical.VTodo, ical.VJournal:
+			return ""
+		case ical.VTimezone:
+		default:
+			if other == "" {
+				other = c.Name
+			}
+		}
+	}
+	return other
 }

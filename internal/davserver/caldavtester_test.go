@@ -234,3 +234,51 @@ func TestCalDAVTesterFreeBusyObject(t *testing.T) {
 		t.Errorf("VTIMEZONE only: %d %s", r.code, r.body)
 	}
 }
+
+// errors.xml "Invalid CalDAV:timezone" 1-2: CALDAV:timezone in a
+// calendar-query and the calendar-timezone property hold an iCalendar
+// object with exactly one VTIMEZONE (RFC 4791 §9.8, §5.2.2); anything
+// else fails valid-calendar-data (§7.8, §5.3.1.1), and a PROPPATCH leaves
+// the property as it was.
+func TestCalDAVTesterTimezoneData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cal := e.calURL("alice")
+	e.do("alice", "PUT", cal+"a.ics", event("a", "20240101T100000Z", "20240101T110000Z", "")).must(t, http.StatusCreated)
+	vtz := "BEGIN:VTIMEZONE\nTZID:Europe/Berlin\nBEGIN:STANDARD\nDTSTART:19701025T030000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nEND:STANDARD\nEND:VTIMEZONE\n"
+	good := "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n" + vtz + "END:VCALENDAR\n"
+	withEvent := "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n" + vtz + "BEGIN:VEVENT\nUID:x\nDTSTAMP:20240101T000000Z\nDTSTART:20240101T100000Z\nEND:VEVENT\nEND:VCALENDAR\n"
+	bad := map[string]string{"with a VEVENT": withEvent, "no VTIMEZONE": "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n", "not iCalendar": "Europe/Berlin"}
+	query := func(tz string) string {
+		return `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter></C:filter><C:timezone>` + escapeXML(tz) + `</C:timezone></C:calendar-query>`
+	}
+	pp := func(tz string) string {
+		return `<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>` + escapeXML(tz) + `</C:calendar-timezone></D:prop></D:set></D:propertyupdate>`
+	}
+	find := `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-timezone/></D:prop></D:propfind>`
+	e.do("alice", "REPORT", cal, query(good), "Depth", "1").must(t, http.StatusMultiStatus)
+	e.do("alice", "PROPPATCH", cal, pp(good)).must(t, http.StatusMultiStatus)
+	for name, tz := range bad {
+		r := e.do("alice", "REPORT", cal, query(tz), "Depth", "1")
+		if r.code != http.StatusForbidden || !strings.Contains(r.body, "<C:valid-calendar-data/>") {
+			t.Errorf("query, %s: %d %s", name, r.code, r.body)
+		}
+		r = e.do("alice", "PROPPATCH", cal, pp(tz)).must(t, http.StatusMultiStatus)
+		if !strings.Contains(r.body, "403 Forbidden") || !strings.Contains(r.body, "<C:valid-calendar-data/>") {
+			t.Errorf("PROPPATCH, %s: %s", name, r.body)
+		}
+		r = e.do("alice", "PROPFIND", cal, find, "Depth", "0").must(t, http.StatusMultiStatus)
+		if !strings.Contains(r.body, "TZID:Europe/Berlin") || strings.Contains(r.body, "BEGIN:VEVENT") {
+			t.Errorf("after PROPPATCH %s: %s", name, r.body)
+		}
+		mk := `<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>` + escapeXML(tz) + `</C:calendar-timezone></D:prop></D:set></C:mkcalendar>`
+		r = e.do("alice", "MKCALENDAR", "/dav/calendars/alice/tz/", mk)
+		if r.code != http.StatusForbidden || !strings.Contains(r.body, "<C:valid-calendar-data/>") {
+			t.Errorf("MKCALENDAR, %s: %d %s", name, r.code, r.body)
+		}
+	}
+}
+
+func escapeXML(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -76,7 +76,7 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request) error {
 // §9.2) and returns the propstats to report. creating allows the
 // properties only MKCALENDAR/extended MKCOL may set.
 func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpdate, creating bool) ([]propstat, error) {
-	var forbidden, okNames []string
+	var forbidden, invalid, okNames []string
 	set := map[string]*string{}
 	for _, u := range ups {
 		key, lkey := "", ""
@@ -89,6 +89,11 @@ func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpda
 		prot := protected[u.name] || (!creating && u.name == pSupCompSet)
 		if key == "" || prot || len(key) > store.MaxPropKey || u.value != nil && len(*u.value) > store.MaxPropValue {
 			forbidden = append(forbidden, elem(u.name, ""))
+			continue
+		}
+		if u.name == pCalTimezone && u.value != nil && !validTimezone(u.node.Text) {
+			// RFC 4791 §5.2.2: one VTIMEZONE, nothing else.
+			invalid = append(invalid, elem(u.name, ""))
 			continue
 		}
 		if u.name == pSupCompSet && u.value != nil {
@@ -116,9 +121,18 @@ func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpda
 		}
 		okNames = append(okNames, elem(u.name, ""))
 	}
-	if len(forbidden) > 0 {
-		return []propstat{{status: http.StatusForbidden, props: forbidden, err: "<D:cannot-modify-protected-property/>"},
-			{status: http.StatusFailedDependency, props: okNames}}, nil
+	if len(forbidden) > 0 || len(invalid) > 0 {
+		var ps []propstat
+		if len(forbidden) > 0 {
+			ps = append(ps, propstat{status: http.StatusForbidden, props: forbidden, err: "<D:cannot-modify-protected-property/>"})
+		}
+		if len(invalid) > 0 {
+			ps = append(ps, propstat{status: http.StatusForbidden, props: invalid, err: "<C:valid-calendar-data/>"})
+		}
+		if len(okNames) > 0 {
+			ps = append(ps, propstat{status: http.StatusFailedDependency, props: okNames})
+		}
+		return ps, nil
 	}
 	if len(set) > 0 {
 		if err := s.o.Store.SetFolderProps(ctx, res.folder.ID, set); err != nil {
@@ -245,6 +259,10 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 				return precondition(http.StatusForbidden, "<D:valid-resourcetype/>", "unsupported resource type")
 			}
 			continue
+		}
+		if u.name == pCalTimezone && u.value != nil && !validTimezone(u.node.Text) {
+			// RFC 4791 §5.3.1.1 precondition: one VTIMEZONE.
+			return precondition(http.StatusForbidden, "<C:valid-calendar-data/>", "calendar-timezone must hold one VTIMEZONE")
 		}
 		if u.name == pSupCompSet && u.value != nil {
 			var comps []string

@@ -282,3 +282,20 @@ func TestCalDAVTesterTimezoneData(t *testing.T) {
 func escapeXML(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
+
+// nonascii.xml "Non-ascii calendar data" 1: a body that starts with a
+// UTF-8 byte order mark (as Windows tools write it) is stored and read
+// like one without (RFC 3629 §6: the mark is not part of the text), for
+// iCalendar and vCard alike.
+func TestCalDAVTesterByteOrderMark(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const bom = "\xef\xbb\xbf"
+	e.do("alice", "PUT", e.calURL("alice")+"bom.ics", bom+event("bom", "20240101T100000Z", "20240101T110000Z", ""), "Content-Type", "text/calendar; charset=utf-8").must(t, http.StatusCreated)
+	q := `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20240101T000000Z" end="20240102T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`
+	r := e.do("alice", "REPORT", e.calURL("alice"), q, "Depth", "1").must(t, http.StatusMultiStatus)
+	if !strings.Contains(r.body, "bom.ics") {
+		t.Errorf("the event is not found by its time: %s", r.body)
+	}
+	e.do("alice", "PUT", e.cardURL("alice")+"bom.vcf", bom+card("bom", "Bom", "bom@x.test"), "Content-Type", "text/vcard").must(t, http.StatusCreated)
+}

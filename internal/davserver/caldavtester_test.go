@@ -299,3 +299,27 @@ func TestCalDAVTesterByteOrderMark(t *testing.T) {
 	}
 	e.do("alice", "PUT", e.cardURL("alice")+"bom.vcf", bom+card("bom", "Bom", "bom@x.test"), "Content-Type", "text/vcard").must(t, http.StatusCreated)
 }
+
+// floating.xml "REPORT free-busy floating behaviour" 2: a free-busy-query
+// reads floating times in the calendar's calendar-timezone, as
+// calendar-query does (RFC 4791 §5.2.2, §9.9), not in UTC.
+func TestCalDAVTesterFreeBusyFloating(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tz := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nBEGIN:STANDARD\r\nDTSTART:19701101T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n"
+	mk := `<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>` + escapeXML(tz) + `</C:calendar-timezone></D:prop></D:set></C:mkcalendar>`
+	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/ny/", mk).must(t, http.StatusCreated)
+	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/utc/", "").must(t, http.StatusCreated)
+	ev := event("f", "20240110T100000", "20240110T110000", "")
+	e.do("alice", "PUT", "/dav/calendars/alice/ny/f.ics", ev).must(t, http.StatusCreated)
+	e.do("alice", "PUT", "/dav/calendars/alice/utc/f.ics", ev).must(t, http.StatusCreated)
+	fb := `<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav"><C:time-range start="20240110T000000Z" end="20240111T000000Z"/></C:free-busy-query>`
+	r := e.do("alice", "REPORT", "/dav/calendars/alice/ny/", fb, "Depth", "1").must(t, http.StatusOK)
+	if !strings.Contains(r.body, "20240110T150000Z") || strings.Contains(r.body, "20240110T100000Z") {
+		t.Errorf("New York calendar: 10:00 floating is 15:00Z:\n%s", r.body)
+	}
+	r = e.do("alice", "REPORT", "/dav/calendars/alice/utc/", fb, "Depth", "1").must(t, http.StatusOK)
+	if !strings.Contains(r.body, "20240110T100000Z") {
+		t.Errorf("calendar without a zone: floating is UTC:\n%s", r.body)
+	}
+}

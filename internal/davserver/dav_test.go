@@ -137,13 +137,15 @@ func TestValidation(t *testing.T) {
 	for name, tc := range map[string]struct {
 		body, cond string
 	}{
-		"garbage":          {"hello", "valid-calendar-data"},
-		"unclosed":         {crlf("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\n"), "valid-calendar-data"},
-		"method":           {strings.Replace(event("m1", "20240101T100000Z", "20240101T110000Z", ""), "VERSION:2.0", "VERSION:2.0\r\nMETHOD:REQUEST", 1), "valid-calendar-object-resource"},
-		"two uids":         {strings.Replace(event("a", "20240101T100000Z", "20240101T110000Z", ""), "END:VCALENDAR", "BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR", 1), "valid-calendar-object-resource"},
-		"no uid":           {strings.Replace(event("", "20240101T100000Z", "20240101T110000Z", ""), "UID:\r\n", "", 1), "valid-calendar-object-resource"},
-		"bad date":         {event("d", "2024-01-01", "20240101T110000Z", ""), "valid-calendar-object-resource"},
-		"bad rrule":        {event("r", "20240101T100000Z", "20240101T110000Z", "RRULE:FREQ=SOMETIMES\r\n"), "valid-calendar-object-resource"},
+		"garbage":  {"hello", "valid-calendar-data"},
+		"unclosed": {crlf("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\n"), "valid-calendar-data"},
+		"method":   {strings.Replace(event("m1", "20240101T100000Z", "20240101T110000Z", ""), "VERSION:2.0", "VERSION:2.0\r\nMETHOD:REQUEST", 1), "valid-calendar-object-resource"},
+		"two uids": {strings.Replace(event("a", "20240101T100000Z", "20240101T110000Z", ""), "END:VCALENDAR", "BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR", 1), "valid-calendar-object-resource"},
+		"no uid":   {strings.Replace(event("", "20240101T100000Z", "20240101T110000Z", ""), "UID:\r\n", "", 1), "valid-calendar-object-resource"},
+		// Not valid iCalendar: valid-calendar-data (RFC 4791 §5.3.2.1;
+		// TestCalDAVTesterPutPreconditions).
+		"bad date":         {event("d", "2024-01-01", "20240101T110000Z", ""), "<C:valid-calendar-data/>"},
+		"bad rrule":        {event("r", "20240101T100000Z", "20240101T110000Z", "RRULE:FREQ=SOMETIMES\r\n"), "<C:valid-calendar-data/>"},
 		"todo in calendar": {crlf("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VTODO\nUID:t\nSUMMARY:x\nEND:VTODO\nEND:VCALENDAR\n"), "supported-calendar-component"},
 	} {
 		r := e.do("alice", "PUT", cal+"x.ics", tc.body)
@@ -200,7 +202,8 @@ func TestMkcalendarProppatch(t *testing.T) {
 <D:set><D:prop><D:displayname>Work &amp; Play</D:displayname><A:calendar-color>#ff0000</A:calendar-color>
 <C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>`
 	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/work/", body).must(t, http.StatusCreated)
-	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/work/", body).must(t, http.StatusMethodNotAllowed)
+	// RFC 4791 §5.3.1.1: DAV:resource-must-be-null, a 403 (TestCalDAVTesterMkcalendar).
+	e.do("alice", "MKCALENDAR", "/dav/calendars/alice/work/", body).must(t, http.StatusForbidden)
 	r := e.do("alice", "PROPFIND", "/dav/calendars/alice/work/", `<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/"><D:prop><D:displayname/><A:calendar-color/><C:supported-calendar-component-set/><D:resourcetype/><D:sync-token/></D:prop></D:propfind>`, "Depth", "0").must(t, http.StatusMultiStatus)
 	for _, want := range []string{"<D:displayname>Work &amp; Play</D:displayname>", "<A:calendar-color>#ff0000</A:calendar-color>", `<C:comp name="VTODO"/>`, "<C:calendar/>", "<D:sync-token>"} {
 		if !strings.Contains(r.body, want) {

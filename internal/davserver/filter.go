@@ -2,6 +2,7 @@ package davserver
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -563,6 +564,77 @@ func rangeOf(f compFilter) *timeRange {
 	for _, c := range f.comps {
 		if c.tr != nil && !c.notDefined {
 			return c.tr
+		}
+	}
+	return nil
+}
+
+// Component nesting a calendar-query may name (RFC 5545 §3.6, RFC 7953
+// for VAVAILABILITY): a known component may appear in a comp-filter only
+// under a parent it can be a child of. Names not listed (X- and later
+// IANA components) may appear anywhere.
+var filterChildren = map[string][]string{
+	"VCALENDAR":     {"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VAVAILABILITY"},
+	"VEVENT":        {"VALARM"},
+	"VTODO":         {"VALARM"},
+	"VTIMEZONE":     {"STANDARD", "DAYLIGHT"},
+	"VAVAILABILITY": {"AVAILABLE"},
+}
+
+var filterKnownComps = map[string]bool{
+	"VCALENDAR": true, "VEVENT": true, "VTODO": true, "VJOURNAL": true, "VFREEBUSY": true,
+	"VTIMEZONE": true, "STANDARD": true, "DAYLIGHT": true, "VALARM": true,
+	"VAVAILABILITY": true, "AVAILABLE": true,
+}
+
+// Components a time-range applies to (RFC 4791 §9.9; RFC 7953 §7.2.1).
+var filterTimedComps = map[string]bool{
+	"VEVENT": true, "VTODO": true, "VJOURNAL": true, "VFREEBUSY": true, "VALARM": true,
+	"VAVAILABILITY": true, "AVAILABLE": true,
+}
+
+// RFC 5545 properties whose value is never a DATE or DATE-TIME: a
+// time-range on them is meaningless (RFC 4791 §7.8 names SUMMARY as the
+// example of an invalid filter). Other names (dates, X- properties) may
+// carry one.
+var filterUntimedProps = map[string]bool{
+	"CALSCALE": true, "METHOD": true, "PRODID": true, "VERSION": true,
+	"ATTACH": true, "CATEGORIES": true, "CLASS": true, "COMMENT": true, "DESCRIPTION": true,
+	"GEO": true, "LOCATION": true, "PERCENT-COMPLETE": true, "PRIORITY": true, "RESOURCES": true,
+	"STATUS": true, "SUMMARY": true, "DURATION": true, "FREEBUSY": true, "TRANSP": true,
+	"TZID": true, "TZNAME": true, "TZOFFSETFROM": true, "TZOFFSETTO": true, "TZURL": true,
+	"ATTENDEE": true, "CONTACT": true, "ORGANIZER": true, "RELATED-TO": true, "URL": true,
+	"UID": true, "RRULE": true, "ACTION": true, "REPEAT": true, "SEQUENCE": true,
+	"REQUEST-STATUS": true,
+}
+
+// validateCalFilter checks the structure of a calendar-query filter
+// (RFC 4791 §7.8 CALDAV:valid-filter, §9.7.1, §9.9): the top-level
+// comp-filter names VCALENDAR, components nest as iCalendar nests them,
+// and a time-range appears only on components and properties that have
+// a time.
+func validateCalFilter(f compFilter) error {
+	if f.name != "VCALENDAR" {
+		return badFilter("<C:valid-filter/>", "the top-level comp-filter must be VCALENDAR")
+	}
+	return validateCompFilter(f)
+}
+
+func validateCompFilter(f compFilter) error {
+	if f.tr != nil && !filterTimedComps[f.name] {
+		return badFilter("<C:valid-filter/>", "time-range on "+f.name)
+	}
+	for _, pf := range f.props {
+		if pf.tr != nil && filterUntimedProps[pf.name] {
+			return badFilter("<C:valid-filter/>", "time-range on property "+pf.name)
+		}
+	}
+	for _, c := range f.comps {
+		if c.name == "VCALENDAR" || filterKnownComps[c.name] && !slices.Contains(filterChildren[f.name], c.name) {
+			return badFilter("<C:valid-filter/>", c.name+" inside "+f.name)
+		}
+		if err := validateCompFilter(c); err != nil {
+			return err
 		}
 	}
 	return nil

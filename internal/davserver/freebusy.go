@@ -19,7 +19,10 @@ const maxFreeBusySpan = 2 * 366 * 24 * time.Hour
 // (Kopano: the Everyone group sees free/busy by default). truncated says
 // a recurring event had more instances in the window than
 // Options.MaxInstances, so the answer may miss busy times.
-func (s *Server) busyIn(ctx context.Context, folderID int64, start, end time.Time) (_ []groupware.Period, truncated bool, _ error) {
+//
+// floating is the zone of floating times (nil: UTC): the calendar's
+// calendar-timezone for a free-busy-query (RFC 4791 §5.2.2, §9.9).
+func (s *Server) busyIn(ctx context.Context, folderID int64, start, end time.Time, floating *time.Location) (_ []groupware.Period, truncated bool, _ error) {
 	sys := store.SystemContext(ctx)
 	its, err := s.o.Store.ListObjects(sys, folderID, store.ObjectQuery{Start: start, End: end, Limit: s.o.MaxResults})
 	if err != nil {
@@ -37,7 +40,9 @@ func (s *Server) busyIn(ctx context.Context, folderID int64, start, end time.Tim
 		if err != nil {
 			continue
 		}
-		ps, cut := groupware.BusyPeriodsLimited(cal, s.zones.Zones(cal), start, end, lim)
+		zones := s.zones.Zones(cal)
+		zones.Floating = floating
+		ps, cut := groupware.BusyPeriodsLimited(cal, zones, start, end, lim)
 		if cut {
 			s.log.InfoContext(ctx, "DAV free/busy: recurrence cut at the instance limit", "folder", folderID, "item", it.Name, "max_instances", s.o.MaxInstances)
 			truncated = true
@@ -64,7 +69,7 @@ func (s *Server) freeBusyQuery(w http.ResponseWriter, r *http.Request, res *reso
 	if tr.start.IsZero() || tr.end.IsZero() || tr.end.Sub(tr.start) > maxFreeBusySpan {
 		return errStatus(http.StatusBadRequest, "free-busy-query needs a bounded time-range of at most two years")
 	}
-	ps, cut, err := s.busyIn(ctx, res.folder.ID, tr.start, tr.end)
+	ps, cut, err := s.busyIn(ctx, res.folder.ID, tr.start, tr.end, s.floatingZone(ctx, res, root))
 	if err != nil {
 		return err
 	}
@@ -149,7 +154,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) error {
 			if fs, err := s.o.Store.ListFolders(sys, ust.ID); err == nil {
 				for _, f := range fs {
 					if f.Type == store.FolderCalendar {
-						more, c, err := s.busyIn(ctx, f.ID, start, end)
+						more, c, err := s.busyIn(ctx, f.ID, start, end, nil)
 						if err == nil {
 							ps = append(ps, more...)
 							cut = cut || c

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -174,7 +175,24 @@ func (s *Server) prepare(ctx context.Context, f *store.Folder, body []byte) (*pr
 		if err != nil {
 			return nil, precondition(http.StatusForbidden, "<C:valid-calendar-data/>", err.Error())
 		}
+		if k := onlyComponent(cal); k != "" {
+			// A VFREEBUSY (or other) object, which no calendar here
+			// holds: RFC 4791 §5.3.2.1 supported-calendar-component.
+			comps, err := s.supportedComponents(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			if !containsFold(comps, k) {
+				return nil, precondition(http.StatusForbidden, "<C:supported-calendar-component/>", k+" not supported by this calendar")
+			}
+		}
 		if err := groupware.ValidateCalendar(cal); err != nil {
+			// RFC 4791 §5.3.2.1: data that is not valid iCalendar is
+			// valid-calendar-data; valid iCalendar breaking §4.1 is
+			// valid-calendar-object-resource.
+			if errors.Is(err, ical.ErrInvalidData) {
+				return nil, precondition(http.StatusForbidden, "<C:valid-calendar-data/>", err.Error())
+			}
 			return nil, precondition(http.StatusForbidden, "<C:valid-calendar-object-resource/>", err.Error())
 		}
 		if notes := ical.Normalize(cal); len(notes) > 0 {
@@ -250,6 +268,16 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := s.prepare(ctx, res.folder, body)
+	if he := (*httpError)(nil); errors.As(err, &he) && (he.cond == "<C:valid-calendar-data/>" || he.cond == "<CR:valid-address-data/>") && unsupportedMedia(r, res.folder) {
+		// RFC 4791 §5.3.2.1 supported-calendar-data, RFC 6352 §6.3.2.1
+		// supported-address-data: data of another media type. Only data
+		// that does not parse is refused for its label: iCalendar sent
+		// as text/plain is stored (liberal in what is accepted).
+		if isCalendar(res.folder) {
+			return precondition(http.StatusForbidden, "<C:supported-calendar-data/>", "not text/calendar")
+		}
+		return precondition(http.StatusForbidden, "<CR:supported-address-data/>", "not text/vcard")
+	}
 	if err != nil {
 		return err
 	}
@@ -496,4 +524,46 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// unsupportedMedia reports whether a PUT into folder f names a media type
+// other than the folder's (text/calendar, text/vcard or text/x-vcard);
+// no Content-Type and application/octet-stream name none.
+func unsupportedMedia(r *http.Request, f *store.Folder) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch {
+	case mt == "application/octet-stream":
+		return false
+	case isCalendar(f):
+		return mt != "text/calendar"
+	case isAddressBook(f):
+		return mt != "text/vcard" && mt != "text/x-vcard" && mt != "text/directory"
+	}
+	return false
+}
+
+// onlyComponent is the name of the calendar component an object holds
+// when that is not a VEVENT, VTODO or VJOURNAL (VFREEBUSY, VAVAILABILITY,
+// X- components), and "" otherwise. VTIMEZONE does not count.
+func onlyComponent(cal *ical.Component) string {
+	other := ""
+	for _, c := range cal.Children {
+		switch c.Name {
+		case ical.VEvent, ical.VTodo, ical.VJournal:
+			return ""
+		case ical.VTimezone:
+		default:
+			if other == "" {
+				other = c.Name
+			}
+		}
+	}
+	return other
 }

@@ -2,6 +2,7 @@ package davserver
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -329,3 +330,29 @@ func (s *Server) propstats(ctx context.Context, t *target, pr *propRequest) []pr
 }
 
 func urlSeg(s string) string { return url.PathEscape(s) }
+
+// checkData refuses a calendar-data or address-data request element whose
+// media type or version the server does not produce, as the properties
+// supported-calendar-data and supported-address-data list them
+// (RFC 4791 §7.8 and §7.9 precondition CALDAV:supported-calendar-data,
+// §9.6; RFC 6352 §8.6 and §8.7 precondition CARDDAV:supported-address-data,
+// §10.4). Absent attributes mean text/calendar 2.0 and text/vcard 3.0.
+func (pr *propRequest) checkData() error {
+	d := pr.data
+	if d == nil {
+		return nil
+	}
+	ct, _, _ := mime.ParseMediaType(d.attr("content-type"))
+	v := strings.TrimSpace(d.attr("version"))
+	switch {
+	case d.is(nsCalDAV, "calendar-data"):
+		if ct != "" && ct != "text/calendar" || v != "" && v != "2.0" {
+			return precondition(http.StatusForbidden, "<C:supported-calendar-data/>", "calendar-data is text/calendar 2.0")
+		}
+	case d.is(nsCardDAV, "address-data"):
+		if ct != "" && ct != "text/vcard" || v != "" && v != "3.0" && v != "4.0" {
+			return precondition(http.StatusForbidden, "<CR:supported-address-data/>", "address-data is text/vcard 3.0 or 4.0")
+		}
+	}
+	return nil
+}

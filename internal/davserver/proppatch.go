@@ -16,6 +16,7 @@ type propUpdate struct {
 	name  propName
 	value *string // nil: remove
 	node  *node
+	lang  string // xml:lang of the property element, kept with the value
 }
 
 func parseUpdates(root *node) []propUpdate {
@@ -34,6 +35,7 @@ func parseUpdates(root *node) []propUpdate {
 				if set {
 					v := encodeInner(p)
 					u.value = &v
+					u.lang = xmlLang(p)
 				}
 				ups = append(ups, u)
 			}
@@ -74,19 +76,24 @@ func (s *Server) proppatch(w http.ResponseWriter, r *http.Request) error {
 // §9.2) and returns the propstats to report. creating allows the
 // properties only MKCALENDAR/extended MKCOL may set.
 func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpdate, creating bool) ([]propstat, error) {
-	var forbidden, okNames []string
+	var forbidden, invalid, okNames []string
 	set := map[string]*string{}
 	for _, u := range ups {
-		key := ""
+		key, lkey := "", ""
 		switch {
 		case res.kind == resFolder:
-			key = propKey(u.name)
+			key, lkey = propKey(u.name), langPropKey(u.name)
 		case res.kind == resObject:
-			key = itemPropKey(res.item.Name, u.name)
+			key, lkey = itemPropKey(res.item.Name, u.name), itemLangPropKey(res.item.Name, u.name)
 		}
 		prot := protected[u.name] || (!creating && u.name == pSupCompSet)
 		if key == "" || prot || len(key) > store.MaxPropKey || u.value != nil && len(*u.value) > store.MaxPropValue {
 			forbidden = append(forbidden, elem(u.name, ""))
+			continue
+		}
+		if u.name == pCalTimezone && u.value != nil && !validTimezone(u.node.Text) {
+			// RFC 4791 §5.2.2: one VTIMEZONE, nothing else.
+			invalid = append(invalid, elem(u.name, ""))
 			continue
 		}
 		if u.name == pSupCompSet && u.value != nil {
@@ -104,11 +111,28 @@ func (s *Server) applyUpdates(ctx context.Context, res *resource, ups []propUpda
 			set[keyComponents] = &v
 		}
 		set[key] = u.value
+		if len(lkey) <= store.MaxPropKey && len(u.lang) <= 64 {
+			// RFC 4918 §4.3: xml:lang of a dead property is preserved.
+			if u.lang != "" {
+				set[lkey] = &u.lang
+			} else {
+				set[lkey] = nil
+			}
+		}
 		okNames = append(okNames, elem(u.name, ""))
 	}
-	if len(forbidden) > 0 {
-		return []propstat{{status: http.StatusForbidden, props: forbidden, err: "<D:cannot-modify-protected-property/>"},
-			{status: http.StatusFailedDependency, props: okNames}}, nil
+	if len(forbidden) > 0 || len(invalid) > 0 {
+		var ps []propstat
+		if len(forbidden) > 0 {
+			ps = append(ps, propstat{status: http.StatusForbidden, props: forbidden, err: "<D:cannot-modify-protected-property/>"})
+		}
+		if len(invalid) > 0 {
+			ps = append(ps, propstat{status: http.StatusForbidden, props: invalid, err: "<C:valid-calendar-data/>"})
+		}
+		if len(okNames) > 0 {
+			ps = append(ps, propstat{status: http.StatusFailedDependency, props: okNames})
+		}
+		return ps, nil
 	}
 	if len(set) > 0 {
 		if err := s.o.Store.SetFolderProps(ctx, res.folder.ID, set); err != nil {
@@ -168,7 +192,12 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cal := r.Method == "MKCALENDAR"
 	switch {
+	case res.exists && cal:
+		// RFC 4791 §5.3.1.1: a precondition (403), where MKCOL answers
+		// 405 (RFC 4918 §9.3.1).
+		return precondition(http.StatusForbidden, "<D:resource-must-be-null/>", "already exists")
 	case res.exists:
 		return errStatus(http.StatusMethodNotAllowed, "already exists")
 	case res.parentMissing:
@@ -176,7 +205,6 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 	case res.kind != resFolder && res.kind != resObject:
 		return errStatus(http.StatusForbidden, "cannot create a collection here")
 	}
-	cal := r.Method == "MKCALENDAR"
 	var root *node
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.o.MaxXMLBytes+1))
 	if err != nil {
@@ -232,6 +260,10 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 			}
 			continue
 		}
+		if u.name == pCalTimezone && u.value != nil && !validTimezone(u.node.Text) {
+			// RFC 4791 §5.3.1.1 precondition: one VTIMEZONE.
+			return precondition(http.StatusForbidden, "<C:valid-calendar-data/>", "calendar-timezone must hold one VTIMEZONE")
+		}
 		if u.name == pSupCompSet && u.value != nil {
 			var comps []string
 			for _, c := range u.node.Children {
@@ -244,6 +276,17 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		keep = append(keep, u)
+	}
+	if (typ == store.FolderCalendar || typ == store.FolderTasks) && res.kind == resObject {
+		// RFC 4791 §4.2 b: no calendar collection inside a calendar
+		// collection, at any depth.
+		in, err := s.insideCalendar(ctx, res)
+		if err != nil {
+			return err
+		}
+		if in {
+			return precondition(http.StatusForbidden, "<C:calendar-collection-location-ok/>", "calendar inside a calendar")
+		}
 	}
 	if (typ == store.FolderCalendar || typ == store.FolderTasks) && res.space == spaceCard ||
 		typ == store.FolderContacts && res.space == spaceCal && res.kind == resFolder {
@@ -283,4 +326,34 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// insideCalendar reports whether the collection res would create (in
+// res.folder) lies inside a calendar collection at any depth.
+func (s *Server) insideCalendar(ctx context.Context, res *resource) (bool, error) {
+	fs, err := s.loadFolders(ctx, res, res.folder.StoreID)
+	if err != nil {
+		return false, err
+	}
+	cur := res.folder
+	for range 64 {
+		if isCalendar(cur) {
+			return true, nil
+		}
+		if cur.ParentID == 0 {
+			return false, nil
+		}
+		var parent *store.Folder
+		for _, g := range fs {
+			if g.ID == cur.ParentID {
+				parent = g
+				break
+			}
+		}
+		if parent == nil {
+			return false, nil
+		}
+		cur = parent
+	}
+	return false, nil
 }

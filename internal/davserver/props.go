@@ -36,6 +36,40 @@ func parsePropKey(k string) (propName, bool) {
 
 func itemPropKey(name string, n propName) string { return itemPropPfx + name + "/" + propKey(n) }
 
+// The xml:lang of a property set with one (RFC 4918 §4.3) is kept beside
+// its value, under a key no property name parses from.
+const langPfx = "lang/"
+
+func langPropKey(n propName) string { return langPfx + propKey(n) }
+
+func itemLangPropKey(name string, n propName) string {
+	return itemPropPfx + name + "/" + langPfx + propKey(n)
+}
+
+// xmlLang is the xml:lang attribute of an element, if any.
+func xmlLang(n *node) string {
+	for _, a := range n.Attr {
+		if a.Name.Local == "lang" && (a.Name.Space == "xml" || a.Name.Space == "http://www.w3.org/XML/1998/namespace") {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// elemLang is elem with an xml:lang attribute when lang is not empty.
+func elemLang(name propName, inner, lang string) string {
+	e := elem(name, inner)
+	if lang == "" {
+		return e
+	}
+	open, _ := tagFor(name)
+	attr := ` xml:lang="` + escapeString(lang) + `"`
+	if inner == "" {
+		return strings.TrimSuffix(open, ">") + attr + "/>"
+	}
+	return strings.TrimSuffix(open, ">") + attr + ">" + e[len(open):]
+}
+
 var (
 	pResourceType   = propName{Space: nsDAV, Local: "resourcetype"}
 	pDisplayName    = propName{Space: nsDAV, Local: "displayname"}
@@ -351,7 +385,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 		switch n {
 		case pDisplayName:
 			if v, has := s.folderProps(ctx, t)[propKey(n)]; has {
-				return ok(v)
+				return elemLang(n, v, s.folderProps(ctx, t)[langPropKey(n)]), http.StatusOK
 			}
 			return ok(escapeString(f.Name))
 		case pOwner:
@@ -393,7 +427,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			}
 		}
 		if v, has := s.folderProps(ctx, t)[propKey(n)]; has {
-			return ok(v)
+			return elemLang(n, v, s.folderProps(ctx, t)[langPropKey(n)]), http.StatusOK
 		}
 	case resObject:
 		it := t.item
@@ -442,7 +476,7 @@ func (s *Server) prop(ctx context.Context, t *target, n propName) (string, int) 
 			return "", http.StatusNotFound
 		}
 		if v, has := s.folderProps(ctx, t)[itemPropKey(it.Name, n)]; has {
-			return ok(v)
+			return elemLang(n, v, s.folderProps(ctx, t)[itemLangPropKey(it.Name, n)]), http.StatusOK
 		}
 	}
 	return "", http.StatusNotFound

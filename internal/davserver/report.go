@@ -331,6 +331,9 @@ func expandCalendar(cal *ical.Component, zones *ical.Zones, tr *timeRange, lim i
 func (s *Server) multiget(w http.ResponseWriter, r *http.Request, res *resource, root *node) error {
 	ctx := r.Context()
 	pr := propRequestOf(root)
+	if err := pr.checkData(); err != nil {
+		return err
+	}
 	if res.kind == resFolder && isCalendar(res.folder) {
 		pr.floating = s.floatingZone(ctx, res, root)
 	}
@@ -457,7 +460,17 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, res *reso
 	if err != nil {
 		return err
 	}
+	if err := validateCalFilter(f); err != nil {
+		return err
+	}
+	if tz := root.child(nsCalDAV, "timezone"); tz != nil && !validTimezone(tz.Text) {
+		// RFC 4791 §7.8 valid-calendar-data: one valid VTIMEZONE.
+		return precondition(http.StatusForbidden, "<C:valid-calendar-data/>", "CALDAV:timezone must hold one VTIMEZONE")
+	}
 	pr := propRequestOf(root)
+	if err := pr.checkData(); err != nil {
+		return err
+	}
 	floating := s.floatingZone(ctx, res, root)
 	pr.floating = floating
 	zones := func(cal *ical.Component) *ical.Zones {
@@ -610,6 +623,9 @@ func (s *Server) addressbookQuery(w http.ResponseWriter, r *http.Request, res *r
 		}
 	}
 	pr := propRequestOf(root)
+	if err := pr.checkData(); err != nil {
+		return err
+	}
 	its := []*store.Item{res.item}
 	if res.kind == resFolder {
 		var err error
@@ -711,4 +727,16 @@ func limitRecurrenceSet(cal *ical.Component, zones *ical.Zones, tr *timeRange) (
 		out.Children = append(out.Children, c)
 	}
 	return ical.Marshal(out)
+}
+
+// validTimezone reports whether text is what CALDAV:timezone and
+// CALDAV:calendar-timezone must hold (RFC 4791 §9.8, §5.2.2): an
+// iCalendar object with exactly one VTIMEZONE and no other component.
+func validTimezone(text string) bool {
+	cal, err := ical.Decode([]byte(strings.TrimSpace(text)), ical.Limits{MaxBytes: 1 << 20})
+	if err != nil || cal.Name != ical.VCalendar || len(cal.Children) != 1 {
+		return false
+	}
+	tz := cal.Children[0]
+	return tz.Name == ical.VTimezone && tz.Text("TZID") != ""
 }

@@ -37,7 +37,7 @@ type Index struct {
 // of one kind with one UID.
 func ValidateCalendar(cal *ical.Component) error {
 	if err := ical.Validate(cal); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidObject, err)
+		return fmt.Errorf("%w: %w", ErrInvalidObject, err)
 	}
 	if cal.Prop("METHOD") != nil {
 		// RFC 4791 §4.1: calendar object resources carry no METHOD.

@@ -97,6 +97,9 @@ func Unfold(b []byte, lim Limits, fn func(line string) error) error {
 	if len(b) > lim.MaxBytes {
 		return &LimitError{Limit: LimitBytes, Max: lim.MaxBytes}
 	}
+	// A UTF-8 byte order mark before the first line (Windows exports,
+	// CalDAVTester's nonascii.xml) is not part of the data (RFC 3629 §6).
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	var cur []byte
 	have := false
 	lines := 0

@@ -54,3 +54,25 @@ func TestDialect(t *testing.T) {
 		t.Error("bad name formatted")
 	}
 }
+
+func TestUnfoldByteOrderMark(t *testing.T) {
+	var got []string
+	if err := Unfold([]byte("\xef\xbb\xbfBEGIN:VCARD\r\nFN:x\r\n"), Limits{MaxBytes: 1 << 10, MaxLines: 10, MaxLineBytes: 100, MaxParams: 10}, func(l string) error {
+		got = append(got, l)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != "BEGIN:VCARD" {
+		t.Fatalf("lines %q", got)
+	}
+	// Only a leading mark is dropped.
+	got = nil
+	_ = Unfold([]byte("A:1\r\n\xef\xbb\xbfB:2\r\n"), Limits{MaxBytes: 1 << 10, MaxLines: 10, MaxLineBytes: 100, MaxParams: 10}, func(l string) error {
+		got = append(got, l)
+		return nil
+	})
+	if len(got) != 2 || got[1] != "\xef\xbb\xbfB:2" {
+		t.Fatalf("lines %q", got)
+	}
+}

@@ -1,9 +1,16 @@
 package ical
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
+
+// ErrInvalidData is wrapped by the errors of Validate that make the data
+// invalid iCalendar (RFC 4791 CALDAV:valid-calendar-data), as opposed to
+// valid iCalendar that breaks a rule of calendar object resources (one
+// component type, one UID: CALDAV:valid-calendar-object-resource).
+var ErrInvalidData = errors.New("invalid iCalendar data")
 
 // Validate checks what a CalDAV server must refuse to store (RFC 4791
 // §5.3.2.1 valid-calendar-data and valid-calendar-object-resource): the
@@ -20,12 +27,12 @@ import (
 // do not require one; see Expand for how a VTODO recurs then).
 func Validate(cal *Component) error {
 	if cal.Name != VCalendar {
-		return fmt.Errorf("ical: root is %s, not VCALENDAR", cal.Name)
+		return fmt.Errorf("ical: root is %s, not VCALENDAR: %w", cal.Name, ErrInvalidData)
 	}
 	var kind, uid string
 	for _, c := range cal.Children {
 		switch c.Name {
-		case VEvent, VTodo, VJournal:
+		case VEvent, VTodo, VJournal, VFreeBusy:
 		default:
 			continue
 		}
@@ -42,7 +49,7 @@ func Validate(cal *Component) error {
 			return fmt.Errorf("ical: more than one UID in one object")
 		}
 		if err := validateComponent(c); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrInvalidData, err)
 		}
 	}
 	return nil

@@ -145,7 +145,16 @@ export function AddressInput({ id, name, defaultValue, required, onChange, onVal
 export function addressesIn(v) {
   const out = [];
   const seen = new Set();
-  for (const part of v.split(/[,;]/)) {
+  // Split at commas and semicolons outside quotes ("Lee, Ann" <ann@x>).
+  const parts = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of v) {
+    if (ch === '"') quoted = !quoted;
+    if (!quoted && (ch === ',' || ch === ';')) { parts.push(cur); cur = ''; } else cur += ch;
+  }
+  parts.push(cur);
+  for (const part of parts) {
     const found = part.match(/[^\s<>,;"()]+@[^\s<>,;"()]+/g) || [];
     const name = found.length === 1 ? part.replace(/<[^>]*>/, '').replace(found[0], '').replace(/"/g, '').trim() : '';
     for (const email of found) {

@@ -78,6 +78,7 @@ try {
   await create('Old');
   await create('Scratch');
   check(await item('Acme').getAttribute('aria-level') === '2', 'Acme was made inside Clients');
+  await item('Scratch').and(page.locator('[aria-selected=true]')).waitFor(); // opened once the tree is read again
   check(await item('Scratch').getAttribute('aria-selected') === 'true', 'a new folder opens');
 
   // ---- rename with F2 (keyboard in the tree) ----
@@ -122,6 +123,7 @@ try {
   await del.getByRole('button', { name: 'Delete folder' }).click();
   await page.getByText('Folder “Scratch” deleted.').waitFor();
   await item('Scratch').waitFor({ state: 'detached' });
+  await item('Inbox').and(page.locator('[aria-selected=true]')).waitFor();
   check(await item('Inbox').getAttribute('aria-selected') === 'true', 'deleting the open folder goes back to the Inbox');
   const before = sets.length;
   await page.getByRole('button', { name: 'Delete folder' }).click();

@@ -163,6 +163,8 @@ try {
   await mkdir('Q1 notes');
   const q1 = sharedTree.getByRole('treeitem', { name: /^Q1 notes/ });
   check(await q1.getAttribute('aria-level') === '2', 'the subfolder shows under Projects in the shared tree');
+  // Opened once created (after the tree is read again: waited for).
+  await sharedTree.getByRole('treeitem', { name: /^Q1 notes/, selected: true }).waitFor();
   check(await q1.getAttribute('aria-selected') === 'true', 'the new folder opens');
   await tools.getByRole('button', { name: 'Rename' }).click();
   const rn = b.getByRole('dialog', { name: /^Rename/ });

@@ -73,6 +73,23 @@ export function sharedMailAccounts() { return (session && session.shared) || [];
 // share given or taken away): the next getSession fetches it again.
 export function sessionStale() { return !!(session && session.stale); }
 
+// postAPI posts a JMAP request body. 429 is the server's
+// maxConcurrentRequests (RFC 8620 §3.6.1): the request was not
+// processed, so it is sent again after a moment (a virtualised list, its
+// thread counts, push and the calendar can have several in flight).
+export async function postAPI(body) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch('/jmap/api/', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
+    if (r.status !== 429 || attempt >= 4) return r;
+    await new Promise((ok) => setTimeout(ok, 150 * 2 ** attempt));
+  }
+}
+
 // api sends method calls and returns the responses by call id. A method
 // error becomes an exception naming it. extra names capabilities beyond
 // core, mail and submission (e.g. Sieve's).
@@ -80,21 +97,7 @@ export async function api(calls, extra = []) {
   const s = await getSession();
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: s.accountId, ...args }, id]);
   const body0 = JSON.stringify({ using: [...USING, ...extra], methodCalls });
-  let r;
-  // 429 is the server's maxConcurrentRequests (RFC 8620 §3.6.1): the
-  // request was not processed, so it is sent again after a moment (a
-  // virtualised list, its thread counts and push can have several in
-  // flight).
-  for (let attempt = 0; ; attempt++) {
-    r = await fetch('/jmap/api/', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' },
-      body: body0,
-    });
-    if (r.status !== 429 || attempt >= 4) break;
-    await new Promise((ok) => setTimeout(ok, 150 * 2 ** attempt));
-  }
+  const r = await postAPI(body0);
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
   const body = await r.json();

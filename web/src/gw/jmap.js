@@ -1,6 +1,6 @@
 // JMAP for Calendars, Contacts and Tasks (docs/jmap.md): the same
 // session cookie and endpoint as mail, with the groupware capabilities.
-import { getSession, AuthError } from '../jmap.js';
+import { getSession, AuthError, postAPI } from '../jmap.js';
 
 const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:calendars', 'urn:ietf:params:jmap:contacts', 'urn:ietf:params:jmap:tasks', 'urn:ietf:params:jmap:principals'];
 // Optional: named in using only when the server has them.
@@ -21,12 +21,8 @@ export async function gwAll(calls) {
   const s = await getSession();
   const acct = s.primaryAccounts['urn:ietf:params:jmap:calendars'] || s.accountId;
   const methodCalls = calls.map(([name, args, id]) => [name, { accountId: acct, ...args }, id]);
-  const r = await fetch('/jmap/api/', {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using: USING.filter((u) => !OPTIONAL.includes(u) || s.capabilities[u]), methodCalls }),
-  });
+  // Sent again on 429, as mail's calls are (postAPI).
+  const r = await postAPI(JSON.stringify({ using: USING.filter((u) => !OPTIONAL.includes(u) || s.capabilities[u]), methodCalls }));
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
   const body = await r.json();

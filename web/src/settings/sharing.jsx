@@ -10,7 +10,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { signal, useSignal } from '@preact/signals';
 import { t } from '../i18n.js';
-import { getSession, AuthError } from '../jmap.js';
+import { getSession, AuthError, postAPI } from '../jmap.js';
 import '../sharing/strings.js';
 
 const CORE = 'urn:ietf:params:jmap:core';
@@ -68,12 +68,7 @@ export function presetOf(kind, obj) {
 async function call(calls) {
   const s = await getSession();
   const using = [CORE, MAIL, CAL, CARD, PRINC].filter((u) => u === CORE || s.capabilities[u]);
-  const r = await fetch('/jmap/api/', {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ using, methodCalls: calls }),
-  });
+  const r = await postAPI(JSON.stringify({ using, methodCalls: calls }));
   if (r.status === 401) throw new AuthError('api');
   if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
   const out = {};

@@ -139,30 +139,3 @@ export function AddressInput({ id, name, defaultValue, required, onChange, onVal
   );
 }
 
-// addressesIn reads the addresses of an address field, each once, with
-// the name written before it if any: "Ann Lee <ann@x.org>, bob@y.org"
-// and bare addresses separated by spaces, commas or semicolons alike.
-export function addressesIn(v) {
-  const out = [];
-  const seen = new Set();
-  // Split at commas and semicolons outside quotes ("Lee, Ann" <ann@x>).
-  const parts = [];
-  let cur = '';
-  let quoted = false;
-  for (const ch of v) {
-    if (ch === '"') quoted = !quoted;
-    if (!quoted && (ch === ',' || ch === ';')) { parts.push(cur); cur = ''; } else cur += ch;
-  }
-  parts.push(cur);
-  for (const part of parts) {
-    const found = part.match(/[^\s<>,;"()]+@[^\s<>,;"()]+/g) || [];
-    const name = found.length === 1 ? part.replace(/<[^>]*>/, '').replace(found[0], '').replace(/"/g, '').trim() : '';
-    for (const email of found) {
-      const k = email.toLowerCase();
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push({ name, email });
-    }
-  }
-  return out;
-}

@@ -1046,10 +1046,19 @@ export async function deleteFolder(id) {
   } catch (e) { fail(e); return false; }
 }
 
-// parseAddresses reads "Name <a@b>, c@d" into JMAP EmailAddress objects.
+// parseAddresses reads "Name <a@b>, c@d" into JMAP EmailAddress objects,
+// splitting at commas and semicolons outside quotes ("Lee, Ann" <a@b>).
 export function parseAddresses(s) {
+  const parts = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of s || '') {
+    if (ch === '"') quoted = !quoted;
+    if (!quoted && (ch === ',' || ch === ';')) { parts.push(cur); cur = ''; } else cur += ch;
+  }
+  parts.push(cur);
   const out = [];
-  for (const part of (s || '').split(/[,;]/)) {
+  for (const part of parts) {
     const p = part.trim();
     if (!p) continue;
     const m = p.match(/^(.*?)\s*<([^>]+)>$/);
@@ -1059,7 +1068,9 @@ export function parseAddresses(s) {
   return out;
 }
 
-export const formatAddress = (a) => (a.name ? `${a.name} <${a.email}>` : a.email);
+// formatAddress writes one address as parseAddresses reads it back: a
+// name with a comma, semicolon, quote or angle bracket is quoted.
+export const formatAddress = (a) => (a.name ? `${/[,;"<>]/.test(a.name) ? '"' + a.name.replace(/"/g, "'") + '"' : a.name} <${a.email}>` : a.email);
 export const formatAddresses = (l) => (l || []).map(formatAddress).join(', ');
 
 function quote(m) {

@@ -14,7 +14,8 @@ import { gw, gwAll, setOne } from '../gw/jmap.js';
 import { getSession } from '../jmap.js';
 import { TopBar, Modal } from '../gw/lazy.jsx';
 import { FreeBusy, resources, loadResources, isResourceAddr } from './schedule.jsx';
-import { AddressInput, addressesIn } from '../autocomplete.jsx';
+import { AddressInput } from '../autocomplete.jsx';
+import { parseAddresses } from '../state.js';
 import {
   userZone, shown, real, wall, localWall, ymd, parseLocal, shiftWall, durMinutes, durString,
   addDays, startOfDay, startOfWeek, sameDay, utc,
@@ -333,12 +334,21 @@ function participantsFor(list, old, res) {
   return out;
 }
 
+// attendeesIn reads the attendees field as the composer reads its
+// recipients (parseAddresses), each address once; bare addresses may also
+// be separated by spaces.
+function attendeesIn(v) {
+  const seen = new Set();
+  return parseAddresses(v).flatMap((a) => (a.name ? [a] : a.email.split(/\s+/).map((email) => ({ name: null, email }))))
+    .filter((a) => a.email.includes('@') && !seen.has(a.email.toLowerCase()) && seen.add(a.email.toLowerCase()));
+}
+
 async function save(d) {
   const start = d.allDay ? parseLocal(d.sDate) : parseLocal(d.sDate + 'T' + d.sTime);
   const end = d.allDay ? addDays(parseLocal(d.eDate), 1) : parseLocal(d.eDate + 'T' + d.eTime);
   if (!start || !end || end < start) throw new Error(t('endBeforeStart'));
   const minutes = Math.round((end - start) / 60000);
-  const attendees = addressesIn(d.attendees).map((a) => a.email);
+  const attendees = attendeesIn(d.attendees).map((a) => a.email);
   const newRules = ruleFor(d, d.rule);
   const common = {
     title: d.title, description: d.description, showWithoutTime: d.allDay, duration: durString(minutes, d.allDay),
@@ -790,7 +800,7 @@ function EventDialog() {
     } catch (err) { fail(err); }
   };
   const series = !(d.inst && d.inst.rid && d.scope === 'one');
-  const people = addressesIn(d.attendees).map((a) => ({ label: a.name || a.email, email: a.email }));
+  const people = attendeesIn(d.attendees).map((a) => ({ label: a.name || a.email, email: a.email }));
   if (d.resource) {
     const r = (resources.value || []).find((x) => x.email.toLowerCase() === d.resource.toLowerCase());
     people.push({ label: r ? r.name : d.resource, email: d.resource });

@@ -13,6 +13,13 @@ import { keywordOK } from './search.js';
 export const MAX_TAGS = 50;
 export const MAX_TAG = 100;
 
+// tagError says why k cannot be added to a message with tags, or ''.
+function tagError(k, tags) {
+  if (k.length > MAX_TAG || !keywordOK(k) || k.startsWith('$')) return t('m2TagBad');
+  if (!tags.includes(k) && tags.length >= MAX_TAGS) return t('m2TagTooMany', { n: MAX_TAGS });
+  return '';
+}
+
 export const tagsOf = (kw) => Object.keys(kw || {}).filter((k) => kw[k] && !k.startsWith('$')).sort();
 
 // ListTags is the row's tags: text only (the row is an option, which
@@ -34,9 +41,8 @@ export function Tags({ m }) {
     const input = ev.currentTarget.elements.tag;
     const k = input.value.trim().toLowerCase();
     if (!k) return;
-    if (k.length > MAX_TAG || !keywordOK(k) || k.startsWith('$')) { err.value = t('m2TagBad'); return; }
-    if (!tags.includes(k) && tags.length >= MAX_TAGS) { err.value = t('m2TagTooMany', { n: MAX_TAGS }); return; }
-    err.value = '';
+    err.value = tagError(k, tags);
+    if (err.value) return;
     input.value = '';
     S.setKeyword([m.id], k, true);
   };
@@ -73,8 +79,8 @@ export function BulkTag({ ids }) {
     const input = ev.currentTarget.elements.tag;
     const k = input.value.trim().toLowerCase();
     if (!k) return;
-    if (k.length > MAX_TAG || !keywordOK(k) || k.startsWith('$')) { err.value = t('m2TagBad'); return; }
-    err.value = '';
+    err.value = tagError(k, []);
+    if (err.value) return;
     input.value = '';
     S.setKeyword(ids(), k, true);
   };

@@ -18,9 +18,11 @@ package app
 // never looks at the client's credentials again. Responses are streamed
 // (JMAP EventSource flushes each event; WebSocket upgrades pass through).
 //
-// Reverse-proxying rather than redirecting: CalDAV/CardDAV clients and
-// JMAP clients follow redirects poorly for PROPFIND, REPORT and POST, and
-// a redirect would put every backend's URL in front of the clients.
+// Reverse-proxying is the default rather than redirecting: CalDAV/CardDAV
+// clients and JMAP clients follow redirects poorly for PROPFIND, REPORT
+// and POST, and a redirect would put every backend's URL in front of the
+// clients. http_routing = "redirect" redirects instead (redirectTo; 451
+// with X-MS-Location for ActiveSync).
 
 import (
 	"context"

@@ -325,7 +325,7 @@ func (d *DataReader) put(p []byte, n *int, c byte) error {
 // (net/textproto's DotWriter), which a frontend relaying every message
 // pays for.
 func WriteData(w *bufio.Writer, r io.Reader) error {
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 8<<10) // per message: runs of lines, not the whole message
 	bol, last := true, byte('\n')
 	for {
 		n, err := r.Read(buf)

@@ -178,8 +178,11 @@ try {
   await b.getByRole('dialog', { name: 'Delete folder' }).getByRole('button', { name: /Delete/ }).click();
   await sharedTree.getByRole('treeitem', { name: /^Scratch/ }).waitFor({ state: 'detached' });
   check(true, 'a subfolder of the shared folder is created, renamed, and another deleted');
+  await projOpen.waitFor();
+  check(true, 'the deleted folder\'s parent opens, not the user\'s Inbox');
   // Moving another's folder stays its owner's.
   await proj.click();
+  await projOpen.waitFor();
   await tools.getByRole('button', { name: 'Move folder' }).click();
   await b.getByText('This folder belongs to someone else: only its owner can change it.').waitFor();
   check(true, 'moving a shared folder is refused in words');

@@ -295,6 +295,9 @@ export async function loadMailboxes(again) {
   }
   if (!again && sessionStale()) return loadMailboxes(true);
   let gone = false;
+  // The open folder's parent, which opens if the folder is gone (deleted
+  // here or elsewhere) and the parent is not.
+  const parentId = folderById(currentMailbox.value)?.parentId || null;
   batch(() => {
     mailboxes.value = r.m.list;
     identities.value = r.i.list;
@@ -303,11 +306,11 @@ export async function loadMailboxes(again) {
     const known = (id) => r.m.list.some((m) => m.id === id) || archiveMailboxes.value.some((m) => m.id === id) ||
       sharedAccounts.value.some((a) => a.mailboxes.some((m) => m.id === id));
     if (!currentMailbox.value || !known(currentMailbox.value)) {
-      // The open folder went away (a share taken back, a folder deleted
-      // elsewhere): the Inbox opens.
+      // The open folder went away (a share taken back, a folder deleted):
+      // its parent opens, else the Inbox.
       gone = !!currentMailbox.value;
       const inbox = r.m.list.find((m) => m.role === 'inbox') || r.m.list[0];
-      currentMailbox.value = inbox ? inbox.id : null;
+      currentMailbox.value = parentId && known(parentId) ? parentId : inbox ? inbox.id : null;
     }
   });
   if (gone && currentMailbox.value) {
@@ -1037,11 +1040,9 @@ export async function deleteFolder(id) {
   if (!a || !m || refuseSpecial(m)) return false;
   try {
     await mailboxSet({ accountId: a.id, destroy: [id], onDestroyRemoveEmails: true });
+    // The folder was open: loadMailboxes (in mailboxSet, or a push
+    // before it) has opened its parent or the Inbox.
     notify(t('folderDeleted', { name: m.name }));
-    if (currentMailbox.value === id || !accountOf(currentMailbox.value)) {
-      const inbox = mailboxByRole('inbox');
-      if (inbox) selectFolder(inbox.id);
-    }
     return true;
   } catch (e) { fail(e); return false; }
 }

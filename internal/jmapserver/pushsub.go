@@ -596,9 +596,13 @@ func (s *Server) watchPush(storeID int64, login string) {
 			return live
 		}
 		// The user's shared accounts, followed too (as EventSource and
-		// WebSocket push do), read again whenever the user's own store
-		// moves: a share given or taken moves it (a ShareNotification).
+		// WebSocket push do). A share given or taken writes a
+		// ShareNotification into the user's own journal; the accounts
+		// are read again when one is among the changes, and at least
+		// every sharedRecheck on a change (a group's new member gets no
+		// notification).
 		sp, followed := s.sharedPushOf(sys, login, nil, nil)
+		read := s.o.Now()
 		defer func() { sp.close() }()
 		for {
 			select {
@@ -608,11 +612,15 @@ func (s *Server) watchPush(storeID int64, login string) {
 				if ch.Seq <= last {
 					continue
 				}
+				prev := last
 				last = ch.Seq
 				if deliver(map[string]uint64{own: ch.Seq}) == 0 {
 					return
 				}
-				sp, followed = s.sharedPushOf(sys, login, sp, followed)
+				if prev == 0 || s.o.Now().Sub(read) >= sharedRecheck || s.sharesMoved(sys, storeID, prev, ch.Seq) {
+					sp, followed = s.sharedPushOf(sys, login, sp, followed)
+					read = s.o.Now()
+				}
 			case <-sp.wake:
 				if changes := sp.take(); len(changes) > 0 && deliver(changes) == 0 {
 					return
@@ -620,6 +628,35 @@ func (s *Server) watchPush(storeID int64, login string) {
 			}
 		}
 	})
+}
+
+// sharedRecheck is how long a push subscription's watcher follows the
+// same shared accounts without a ShareNotification before it reads them
+// again (on the next change of the user's store).
+const sharedRecheck = 10 * time.Minute
+
+// maxShareScan bounds the journal entries sharesMoved reads; beyond
+// them it answers true.
+const maxShareScan = 256
+
+// sharesMoved reports whether the store's journal in (since, upto]
+// holds a ShareNotification change, or could not be read whole (then
+// the caller reads the shared accounts again, to be safe).
+func (s *Server) sharesMoved(sys context.Context, storeID int64, since, upto uint64) bool {
+	chs, err := s.o.Store.Changes(sys, storeID, since, maxShareScan)
+	if err != nil {
+		s.log.Warn("JMAP push: journal", "store", storeID, "err", err)
+		return true
+	}
+	for _, ch := range chs {
+		if ch.Seq > upto {
+			return false
+		}
+		if ch.Kind == store.ChangeShareNotification {
+			return true
+		}
+	}
+	return len(chs) == maxShareScan
 }
 
 // sharedPushOf follows the shared accounts of login for its push

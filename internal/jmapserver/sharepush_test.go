@@ -1,10 +1,12 @@
 package jmapserver_test
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,5 +222,76 @@ func testShareNotificationOfGroup(t *testing.T, e *gwEnv) {
 	}
 	if l := e.shMust("alice", "ShareNotification/get", map[string]any{"accountId": alice})["list"].([]any); len(l) != 0 {
 		t.Fatalf("the sharer's notifications: %v", l)
+	}
+}
+
+// countShared counts the store's SharedFolders reads.
+type countShared struct {
+	store.Backend
+	n *atomic.Int32
+}
+
+func (c countShared) SharedFolders(ctx context.Context) ([]store.SharedFolder, error) {
+	c.n.Add(1)
+	return c.Backend.SharedFolders(ctx)
+}
+
+// A push subscription's watcher reads the user's shared accounts again
+// when a ShareNotification is among the changes, not on every change of
+// the user's store (each delivery would cost the ACL queries).
+func TestPushSubscriptionReadsSharesWhenMoved(t *testing.T) {
+	var n atomic.Int32
+	e := newGWEnv(t, testenv.SQLite, func(o *jmapserver.Options) {
+		o.PushAllowedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		o.Store = countShared{Backend: o.Store, n: &n}
+	})
+	bob := e.acct("bob")
+	sink := newPushSink(t)
+	res := e.must("bob", "PushSubscription/set", map[string]any{"create": map[string]any{
+		"p": map[string]any{"deviceClientId": "phone", "url": sink.url, "types": []string{"Email", "ShareNotification"}}}})
+	id := res["created"].(map[string]any)["p"].(map[string]any)["id"].(string)
+	v := sink.next(t)
+	e.must("bob", "PushSubscription/set", map[string]any{"update": map[string]any{id: map[string]any{"verificationCode": v["verificationCode"]}}})
+	pushed := func(what string) {
+		t.Helper()
+		sc := sink.next(t)
+		if ch := sc["changed"].(map[string]any); sc["@type"] != "StateChange" || ch[bob] == nil {
+			t.Fatalf("push of %s: %v", what, sc)
+		}
+	}
+	// settled waits until the count stays the same for 300 ms.
+	settled := func() int32 {
+		t.Helper()
+		last := n.Load()
+		for {
+			time.Sleep(300 * time.Millisecond)
+			now := n.Load()
+			if now == last {
+				return now
+			}
+			last = now
+		}
+	}
+	// The first change read the accounts (the watcher had none).
+	e.deliver("bob", store.SpecialInbox, plainMsg)
+	pushed("the first message")
+	n0 := settled()
+	for i := range 3 {
+		e.deliver("bob", store.SpecialInbox, plainMsg)
+		pushed(fmt.Sprintf("message %d", i+2))
+	}
+	if got := settled(); got != n0 {
+		t.Fatalf("three deliveries read the shared folders %d times, want none", got-n0)
+	}
+	proj, err := e.db.CreateFolder(e.as("alice"), e.storeOf("alice").ID, 0, "Projects", store.FolderMail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetACL(e.as("alice"), proj.ID, "user:bob", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	pushed("the share")
+	if got := settled(); got != n0+1 {
+		t.Fatalf("a share read the shared folders %d times, want once", got-n0)
 	}
 }

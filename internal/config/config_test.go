@@ -247,6 +247,8 @@ unix_max_user_uid = 3000
 unix_min_group_gid = 2000
 unix_max_group_gid = 3000
 unix_non_login_shell = ["/bin/nologin"]
+unix_except_user_uids = [2001, 2005]
+unix_except_group_gids = [2500]
 unix_default_domain = "example.net"
 unix_tenant = "unixers"
 ldap_auth_cache_ttl = 60
@@ -377,6 +379,9 @@ kerberos_map = ["bob@AD.EXAMPLE.ORG=bob@example.org"]
 	}
 	def := config.Default()
 	rc, rd := reflect.ValueOf(c).Elem(), reflect.ValueOf(def).Elem()
+	if !slices.Equal(c.UnixExceptUserUIDs, []int{2001, 2005}) || !slices.Equal(c.UnixExceptGroupGIDs, []int{2500}) {
+		t.Errorf("unix except lists = %v, %v", c.UnixExceptUserUIDs, c.UnixExceptGroupGIDs)
+	}
 	for i := range rc.NumField() {
 		if reflect.DeepEqual(rc.Field(i).Interface(), rd.Field(i).Interface()) {
 			t.Errorf("field %s kept its default %v", rc.Type().Field(i).Name, rd.Field(i))

@@ -29,6 +29,7 @@ type field struct {
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	stringsType  = reflect.TypeFor[[]string]()
+	intsType     = reflect.TypeFor[[]int]()
 )
 
 // fields parses the tags of Config once. A malformed tag is a programming
@@ -132,6 +133,18 @@ func parseDefault(t reflect.Type, s string) (reflect.Value, error) {
 			list = strings.Split(s, ",")
 		}
 		v.Set(reflect.ValueOf(list))
+	case t == intsType:
+		list := []int{}
+		if s != "" {
+			for _, e := range strings.Split(s, ",") {
+				n, err := strconv.Atoi(e)
+				if err != nil {
+					return v, err
+				}
+				list = append(list, n)
+			}
+		}
+		v.Set(reflect.ValueOf(list))
 	case t.Kind() == reflect.String:
 		v.SetString(s)
 	case t.Kind() == reflect.Int:
@@ -158,6 +171,8 @@ func typeName(t reflect.Type) string {
 		return "duration"
 	case t == stringsType:
 		return "list of strings"
+	case t == intsType:
+		return "list of integers"
 	case t.Kind() == reflect.String:
 		return "string"
 	case t.Kind() == reflect.Int:
@@ -181,6 +196,13 @@ func tomlLiteral(v reflect.Value) string {
 			q[i] = strconv.Quote(s)
 		}
 		return "[" + strings.Join(q, ", ") + "]"
+	case v.Type() == intsType:
+		list := v.Interface().([]int)
+		q := make([]string, len(list))
+		for i, n := range list {
+			q[i] = strconv.Itoa(n)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
 	case v.Kind() == reflect.String:
 		return strconv.Quote(v.String())
 	}
@@ -196,12 +218,22 @@ func cloneValue(v reflect.Value) reflect.Value {
 		}
 		return reflect.ValueOf(slices.Clone(list))
 	}
+	if v.Type() == intsType {
+		list := v.Interface().([]int)
+		if list == nil {
+			list = []int{}
+		}
+		return reflect.ValueOf(slices.Clone(list))
+	}
 	return v
 }
 
 func equalValues(a, b reflect.Value) bool {
 	if a.Type() == stringsType {
 		return slices.Equal(a.Interface().([]string), b.Interface().([]string))
+	}
+	if a.Type() == intsType {
+		return slices.Equal(a.Interface().([]int), b.Interface().([]int))
 	}
 	return a.Interface() == b.Interface()
 }

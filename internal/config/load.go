@@ -220,6 +220,20 @@ func setValue(dst reflect.Value, key string, v any) string {
 			out[i] = s
 		}
 		dst.Set(reflect.ValueOf(out))
+	case t == intsType:
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Sprintf("want a list of whole numbers such as [1001, 1002], not %s", tomlTypeName(v))
+		}
+		out := make([]int, len(list))
+		for i, e := range list {
+			n, ok := e.(int64)
+			if !ok || int64(int(n)) != n {
+				return fmt.Sprintf("item %d: want a whole number, not %s", i+1, tomlTypeName(e))
+			}
+			out[i] = int(n)
+		}
+		dst.Set(reflect.ValueOf(out))
 	case t.Kind() == reflect.String:
 		switch s := v.(type) {
 		case string:

@@ -26,6 +26,9 @@ const maxUnixSocketPath = 103
 // that a mistaken path (a device, a huge log) cannot stall startup.
 const maxPEMFile = 1 << 20
 
+// maxExceptIDs bounds unix_except_user_uids and unix_except_group_gids.
+const maxExceptIDs = 10000
+
 // validate adds a problem for every invalid value in c. Keys already marked
 // bad by decode keep their default and are not checked again.
 func (c *Config) validate(p *problems) {
@@ -578,6 +581,23 @@ func (c *Config) checkUnix(p *problems) {
 	}
 	if p.ok("unix_max_group_gid") && c.UnixMaxGroupGID < c.UnixMinGroupGID {
 		p.add("unix_max_group_gid", "%d is below unix_min_group_gid %d", c.UnixMaxGroupGID, c.UnixMinGroupGID)
+	}
+	for _, f := range []struct {
+		key string
+		ids []int
+	}{{"unix_except_user_uids", c.UnixExceptUserUIDs}, {"unix_except_group_gids", c.UnixExceptGroupGIDs}} {
+		if !p.ok(f.key) {
+			continue
+		}
+		if len(f.ids) > maxExceptIDs {
+			p.add(f.key, "%d ids: at most %d", len(f.ids), maxExceptIDs)
+		}
+		for _, id := range f.ids {
+			if id < 0 {
+				p.add(f.key, "%d is not a uid or gid (below 0)", id)
+				break
+			}
+		}
 	}
 	if p.ok("unix_non_login_shell") {
 		for _, sh := range c.UnixNonLoginShells {

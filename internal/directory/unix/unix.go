@@ -1,6 +1,6 @@
 // Package unix is the Unix directory backend (user_plugin = unix): the
-// users of the system's passwd(5) file within a uid range are Roost
-// users, their passwords are checked against the crypt(3) hashes of
+// users of the system's passwd(5) file within a uid range (less the
+// uids excepted) are Roost users, their passwords are checked against the crypt(3) hashes of
 // shadow(5) in Go (auth.CheckCrypt: yescrypt, SHA-512 and SHA-256
 // crypt), users
 // whose shell is a non-login shell are non-active (shared mailboxes,
@@ -37,15 +37,19 @@ type Config struct {
 	Passwd, Shadow, Group string
 	MinUID, MaxUID        int
 	MinGID, MaxGID        int
-	NonLoginShells        []string
-	Domain                string // users' mail domain
-	Tenant                string
+	// ExceptUIDs and ExceptGIDs are left out although in the range
+	// (Kopano's except_user_uids, except_group_gids).
+	ExceptUIDs, ExceptGIDs []int
+	NonLoginShells         []string
+	Domain                 string // users' mail domain
+	Tenant                 string
 }
 
 // FromConfig builds the backend's Config from Roost's configuration.
 func FromConfig(c *config.Config) Config {
 	return Config{Passwd: c.UnixPasswdFile, Shadow: c.UnixShadowFile, Group: c.UnixGroupFile,
 		MinUID: c.UnixMinUserUID, MaxUID: c.UnixMaxUserUID, MinGID: c.UnixMinGroupGID, MaxGID: c.UnixMaxGroupGID,
+		ExceptUIDs: c.UnixExceptUserUIDs, ExceptGIDs: c.UnixExceptGroupGIDs,
 		NonLoginShells: c.UnixNonLoginShells, Domain: strings.ToLower(c.UnixDefaultDomain), Tenant: c.UnixTenant}
 }
 
@@ -136,7 +140,8 @@ func (d *Directory) accounts() ([]account, error) {
 		}
 		uid, err1 := strconv.Atoi(f[2])
 		gid, err2 := strconv.Atoi(f[3])
-		if err1 != nil || err2 != nil || uid < d.cfg.MinUID || uid > d.cfg.MaxUID || !validLogin(f[0]) {
+		if err1 != nil || err2 != nil || uid < d.cfg.MinUID || uid > d.cfg.MaxUID ||
+			slices.Contains(d.cfg.ExceptUIDs, uid) || !validLogin(f[0]) {
 			return
 		}
 		name, _, _ := strings.Cut(f[4], ",") // GECOS: full name, room, phones
@@ -189,7 +194,8 @@ func (d *Directory) groups() ([]group, error) {
 			return
 		}
 		gid, err := strconv.Atoi(f[2])
-		if err != nil || gid < d.cfg.MinGID || gid > d.cfg.MaxGID || f[0] == "" {
+		if err != nil || gid < d.cfg.MinGID || gid > d.cfg.MaxGID ||
+			slices.Contains(d.cfg.ExceptGIDs, gid) || f[0] == "" {
 			return
 		}
 		g := group{name: f[0], gid: gid}

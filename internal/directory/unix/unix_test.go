@@ -67,17 +67,28 @@ func (e *env) writeFiles(t *testing.T, passwd, shadow, group string) {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir(), db: testenv.Open(t, testenv.Options{}), logs: &strings.Builder{}}
+	e.configure(t, nil)
+	return e
+}
+
+// configure (re)makes the backend over the env's files and store, with
+// change applied to the test configuration.
+func (e *env) configure(t *testing.T, change func(*unix.Config)) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := unix.New(unix.Config{Passwd: filepath.Join(e.dir, "passwd"), Shadow: filepath.Join(e.dir, "shadow"),
+	cfg := unix.Config{Passwd: filepath.Join(e.dir, "passwd"), Shadow: filepath.Join(e.dir, "shadow"),
 		Group: filepath.Join(e.dir, "group"), MinUID: 1000, MaxUID: 59999, MinGID: 1000, MaxGID: 59999,
-		NonLoginShells: []string{"/usr/sbin/nologin", "/bin/false"}, Domain: "example.org", Tenant: "example"}, e.db.DB, log)
+		NonLoginShells: []string{"/usr/sbin/nologin", "/bin/false"}, Domain: "example.org", Tenant: "example"}
+	if change != nil {
+		change(&cfg)
+	}
+	d, err := unix.New(cfg, e.db.DB, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.d = d
 	e.authn = &directory.Authenticator{Store: e.db.DB, External: d, Log: log,
 		Throttle: &auth.Throttle{BaseDelay: time.Nanosecond, MaxDelay: time.Nanosecond}}
-	return e
 }
 
 var from = &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 40000}
@@ -217,3 +228,45 @@ func TestUnixSync(t *testing.T) {
 }
 
 func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+
+// TestUnixExcept: uids and gids in unix_except_user_uids and
+// unix_except_group_gids are neither users nor groups, although in the
+// range; a user synced before is deleted by the next sync (store kept
+// as an orphan), and cannot log in from then on.
+func TestUnixExcept(t *testing.T) {
+	e := newEnv(t)
+	e.write(t)(files(t, "ann"))
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	if sum, err := e.d.Sync(ctx, nil); err != nil || sum.Users != 7 || sum.Groups != 4 {
+		t.Fatalf("sync %+v %v\n%s", sum, err, e.logs)
+	}
+	if _, err := e.login("ben", "ben-pw"); err != nil {
+		t.Fatalf("ben before: %v", err)
+	}
+	e.configure(t, func(c *unix.Config) { c.ExceptUIDs, c.ExceptGIDs = []int{1001, 4242}, []int{3000} })
+	sum, err := e.d.Sync(ctx, nil)
+	if err != nil || sum.Users != 6 || sum.Orphaned != 1 || sum.Groups != 3 {
+		t.Fatalf("sync with exceptions %+v %v\n%s", sum, err, e.logs)
+	}
+	if _, err := e.db.GetUser(sys, "ben"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ben after the sync: %v, want not found", err)
+	}
+	if orphans, _ := e.db.ListOrphans(sys); len(orphans) != 1 || orphans[0].FormerOwner != "ben" {
+		t.Fatalf("orphans %+v", orphans)
+	}
+	if _, err := e.login("ben", "ben-pw"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("ben excepted: %v, want bad credentials", err)
+	}
+	if _, err := e.d.UserByAddress(ctx, "ben@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ben as a recipient: %v, want not found", err)
+	}
+	if _, err := e.login("ann", "ann-pw"); err != nil {
+		t.Fatalf("ann: %v", err)
+	}
+	// The rooms group (gid 3000) is left out: staff keeps its members
+	// but ben.
+	if g, _ := e.db.GetGroup(sys, "example", "staff"); !slices.Equal(g.Members, []string{"ann"}) {
+		t.Fatalf("staff %+v", g)
+	}
+}

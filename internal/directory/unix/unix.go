@@ -8,7 +8,9 @@
 // Users are created just in time at login and delivery, and by Sync,
 // linked for good by their uid (store.User.ExternalID "unix-uid:N") so a
 // renamed account keeps its store; an account that left the files is
-// deleted by Sync and its store kept as an orphan.
+// deleted by Sync and its store kept as an orphan. Groups are linked by
+// gid ("unix-gid:N") the same way: renamed with the line, deleted when
+// it goes.
 package unix
 
 import (
@@ -474,17 +476,10 @@ func (d *Directory) Sync(ctx context.Context, progress func(directory.SyncProgre
 		progress(directory.SyncProgress{Phase: "orphans", Done: i + 1, Total: len(gone)})
 	}
 	sum.Groups = len(groups)
-	for i, g := range groups {
-		want := slices.Clone(byGID[g.gid])
-		for _, m := range g.members {
-			if known[m] && !slices.Contains(want, m) {
-				want = append(want, m)
-			}
+	if d.cfg.Group != "" {
+		if err := d.syncGroups(sys, groups, byGID, known, sum, fail, progress); err != nil {
+			return nil, err
 		}
-		if err := d.applyGroup(sys, g, want, sum); err != nil {
-			fail(fmt.Errorf("group %q: %w", g.name, err))
-		}
-		progress(directory.SyncProgress{Phase: "groups", Done: i + 1, Total: len(groups)})
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	d.log.Info("unix directory sync done", "users", sum.Users, "created", sum.Created, "renamed", sum.Renamed,
@@ -492,20 +487,121 @@ func (d *Directory) Sync(ctx context.Context, progress func(directory.SyncProgre
 	return sum, nil
 }
 
-func (d *Directory) applyGroup(sys context.Context, g group, want []string, sum *directory.SyncSummary) error {
-	t := d.cfg.Tenant
-	cur, err := d.store.GetGroup(sys, t, g.name)
+// syncGroups applies the group file's groups (members: byGID's users
+// and the known users listed) and deletes the linked groups that left
+// it. No group file: groups are Roost's own.
+func (d *Directory) syncGroups(sys context.Context, groups []group, byGID map[int][]string, known map[string]bool,
+	sum *directory.SyncSummary, fail func(error), progress func(directory.SyncProgress)) error {
+	lgs, err := d.linkedGroups(sys)
+	if err != nil {
+		return fmt.Errorf("directory sync: list groups: %w", err)
+	}
+	if len(groups) == 0 && len(lgs) > 0 {
+		return fmt.Errorf("directory sync: %s has no group in the gid range %d-%d, but %d Roost groups are linked to it; refusing to delete them all",
+			d.cfg.Group, d.cfg.MinGID, d.cfg.MaxGID, len(lgs))
+	}
+	gseen := map[string]bool{}
+	for _, g := range groups {
+		gseen[groupID(g.gid)] = true
+	}
+	for i, g := range groups {
+		want := slices.Clone(byGID[g.gid])
+		for _, m := range g.members {
+			if known[m] && !slices.Contains(want, m) {
+				want = append(want, m)
+			}
+		}
+		if err := d.applyGroup(sys, g, want, lgs, gseen, sum); err != nil {
+			fail(fmt.Errorf("group %q: %w", g.name, err))
+		}
+		progress(directory.SyncProgress{Phase: "groups", Done: i + 1, Total: len(groups)})
+	}
+	// Linked groups whose gid left the file (or the range, or was
+	// excepted) are deleted, with the ACL entries naming them.
+	for id, g := range lgs {
+		if gseen[id] {
+			continue
+		}
+		if err := d.store.DeleteGroup(sys, g.Tenant, g.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			fail(fmt.Errorf("delete group %q: %w", g.Name, err))
+			continue
+		}
+		d.log.Info("unix sync: group left the group file; deleted", "group", g.Name, "id", id)
+		sum.GroupsDeleted++
+	}
+	return nil
+}
+
+// groupPrefix starts the ExternalID of a group made from the group
+// file: its gid links it, so a renamed group (groupmod -n) keeps its
+// ACL entries and a removed one is deleted.
+const groupPrefix = "unix-gid:"
+
+func groupID(gid int) string { return groupPrefix + strconv.Itoa(gid) }
+
+// linkedGroups returns the tenant's groups linked to a gid, by
+// ExternalID.
+func (d *Directory) linkedGroups(sys context.Context) (map[string]*store.Group, error) {
+	all, err := d.store.ListGroups(sys, d.cfg.Tenant)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := d.ensureTenant(sys); err != nil {
-			return err
-		}
-		cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Kind: store.GroupSecurity})
-		if err == nil {
-			sum.GroupsCreated++
-		}
+		return map[string]*store.Group{}, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
+	}
+	out := map[string]*store.Group{}
+	for _, g := range all {
+		if !g.BuiltIn && strings.HasPrefix(g.ExternalID, groupPrefix) {
+			out[g.ExternalID] = g
+		}
+	}
+	return out, nil
+}
+
+// applyGroup brings the Roost group of g in line with the file: found
+// by its gid (renamed when the line's name changed) or by name (then
+// linked), or created; then its members are set. seen holds the links
+// of every group line read.
+func (d *Directory) applyGroup(sys context.Context, g group, want []string, linked map[string]*store.Group, seen map[string]bool, sum *directory.SyncSummary) error {
+	t := d.cfg.Tenant
+	id := groupID(g.gid)
+	cur := linked[id]
+	var err error
+	switch {
+	case cur != nil && cur.Name != g.name:
+		name := g.name
+		if cur, err = d.store.UpdateGroup(sys, t, cur.Name, store.GroupUpdate{Name: &name}); err != nil {
+			return fmt.Errorf("rename %q: %w", linked[id].Name, err)
+		}
+		d.log.Info("unix sync: group renamed", "from", linked[id].Name, "to", g.name)
+		sum.GroupsRenamed++
+		linked[id] = cur
+	case cur == nil:
+		cur, err = d.store.GetGroup(sys, t, g.name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if err := d.ensureTenant(sys); err != nil {
+				return err
+			}
+			if cur, err = d.store.CreateGroup(sys, t, store.Group{Name: g.name, Kind: store.GroupSecurity, ExternalID: id}); err != nil {
+				return err
+			}
+			sum.GroupsCreated++
+		case err != nil:
+			return err
+		case cur.BuiltIn:
+		case cur.ExternalID != "" && seen[cur.ExternalID]:
+			return fmt.Errorf("its name is taken by the group of gid %s", strings.TrimPrefix(cur.ExternalID, groupPrefix))
+		default:
+			// A group of that name not linked yet (made by a sync before
+			// links, or by hand), or linked to a gid that is gone: it
+			// becomes this gid's group.
+			old := cur.ExternalID
+			if cur, err = d.store.UpdateGroup(sys, t, cur.Name, store.GroupUpdate{ExternalID: &id}); err != nil {
+				return err
+			}
+			delete(linked, old)
+		}
 	}
 	if cur.BuiltIn {
 		return fmt.Errorf("a system group is named like the built-in group %q", cur.Name)

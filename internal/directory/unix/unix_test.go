@@ -220,6 +220,37 @@ func TestUnixSync(t *testing.T) {
 	if g, _ := e.db.GetGroup(sys, "example", "staff"); !slices.Equal(g.Members, []string{"anna"}) {
 		t.Fatalf("staff after %+v", g)
 	}
+	// Groups are linked by gid: staff renamed (groupmod -n) is the same
+	// Roost group, renamed; a group removed from the file is deleted; a
+	// Roost group made by hand under a group line's name is linked to it.
+	if _, err := e.db.CreateGroup(sys, "example", store.Group{Name: "ops", Kind: store.GroupSecurity}); err != nil {
+		t.Fatal(err)
+	}
+	staff, _ := e.db.GetGroup(sys, "example", "staff")
+	group = strings.Replace(group, "staff:x:2000:", "team:x:2000:", 1)
+	group = strings.Replace(group, "rooms:x:3000:room\n", "ops:x:3100:anna\n", 1)
+	e.write(t)(passwd, shadow, group)
+	sum, err = e.d.Sync(ctx, nil)
+	if err != nil || sum.GroupsRenamed != 1 || sum.GroupsDeleted != 1 || sum.GroupsCreated != 0 || sum.Failed != 0 {
+		t.Fatalf("group sync %+v %v\n%s", sum, err, e.logs)
+	}
+	if g, err := e.db.GetGroup(sys, "example", "team"); err != nil || g.ID != staff.ID || !slices.Equal(g.Members, []string{"anna"}) {
+		t.Fatalf("team (was staff) %+v %v", g, err)
+	}
+	if _, err := e.db.GetGroup(sys, "example", "rooms"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rooms after it left the file: %v", err)
+	}
+	if g, err := e.db.GetGroup(sys, "example", "ops"); err != nil || g.ExternalID != "unix-gid:3100" || !slices.Equal(g.Members, []string{"anna"}) {
+		t.Fatalf("ops linked %+v %v", g, err)
+	}
+	// A group file with no group in the range deletes nothing.
+	e.write(t)(passwd, shadow, "root:x:0:\n")
+	if _, err := e.d.Sync(ctx, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("empty group file: %v", err)
+	}
+	if _, err := e.db.GetGroup(sys, "example", "team"); err != nil {
+		t.Fatalf("team after the refused sync: %v", err)
+	}
 	// An empty passwd file orphans nobody.
 	e.write(t)("root:x:0:0::/root:/bin/sh\n", "", "")
 	if _, err := e.d.Sync(ctx, nil); err == nil || !strings.Contains(err.Error(), "refusing") {
@@ -246,7 +277,7 @@ func TestUnixExcept(t *testing.T) {
 	}
 	e.configure(t, func(c *unix.Config) { c.ExceptUIDs, c.ExceptGIDs = []int{1001, 4242}, []int{3000} })
 	sum, err := e.d.Sync(ctx, nil)
-	if err != nil || sum.Users != 6 || sum.Orphaned != 1 || sum.Groups != 3 {
+	if err != nil || sum.Users != 6 || sum.Orphaned != 1 || sum.Groups != 3 || sum.GroupsDeleted != 1 {
 		t.Fatalf("sync with exceptions %+v %v\n%s", sum, err, e.logs)
 	}
 	if _, err := e.db.GetUser(sys, "ben"); !errors.Is(err, store.ErrNotFound) {
@@ -264,8 +295,11 @@ func TestUnixExcept(t *testing.T) {
 	if _, err := e.login("ann", "ann-pw"); err != nil {
 		t.Fatalf("ann: %v", err)
 	}
-	// The rooms group (gid 3000) is left out: staff keeps its members
-	// but ben.
+	// The rooms group (gid 3000) is left out, deleted; staff keeps its
+	// members but ben.
+	if _, err := e.db.GetGroup(sys, "example", "rooms"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rooms excepted: %v, want not found", err)
+	}
 	if g, _ := e.db.GetGroup(sys, "example", "staff"); !slices.Equal(g.Members, []string{"ann"}) {
 		t.Fatalf("staff %+v", g)
 	}

@@ -668,7 +668,7 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
 		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
 		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
-		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr},
+		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr}, {"ldap_dynamicgroup_search_base_attribute", c.LDAPDynGroupBaseAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)

@@ -92,9 +92,28 @@ type Config struct {
 	// (Group.ExternalID "dynamic:ATTR:VALUE"); "": dynamic groups are
 	// matched by name and never deleted by the sync.
 	DynGroupUniqueAttr string
+	// DynGroupBaseAttr holds the DN a dynamic group's filter searches
+	// under ("" or no value: Base); a DN outside Base is refused.
+	DynGroupBaseAttr string
 	// Companies: entries of CompanyFilter are tenants named by
 	// CompanyNameAttr, holding the entries below them.
 	CompanyFilter, CompanyNameAttr string
+	// CompanyUniqueAttr identifies a company across renames
+	// (Tenant.ExternalID); "": companies are matched by name.
+	CompanyUniqueAttr string
+	CompanyOneLevel   bool // ldap_company_scope = one: children of Base only
+	// Company privileges, applied by Sync; "" leaves them to Roost.
+	// View values name companies (DNs, or values of CompanyViewRelAttr,
+	// "": CompanyNameAttr); admin values name users (DNs, or values of
+	// CompanyAdminRelAttr, "": LoginAttr).
+	CompanyViewAttr, CompanyViewRelAttr   string
+	CompanyViewText                       bool
+	CompanyAdminAttr, CompanyAdminRelAttr string
+	CompanyAdminText                      bool
+	// Company quota: QuotaOverrideAttr and WarnQuotaAttr on the company
+	// entry give the tenant's warning level; the UDef attributes its
+	// users' default levels. "" leaves them to Roost.
+	UDefQuotaOverrideAttr, UDefWarnQuotaAttr, UDefSoftQuotaAttr, UDefHardQuotaAttr string
 	// Address lists: named filters over the users, for Search.
 	AddrListFilter, AddrListNameAttr, AddrListFilterAttr string
 	// ContactFilter matches contacts (an address, no account) that
@@ -173,6 +192,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		DynGroupFilter: c.LDAPDynGroupFilter, DynGroupNameAttr: or(c.LDAPDynGroupNameAttr, "cn"),
 		DynGroupFilterAttr: or(c.LDAPDynGroupFilterAttr, "kopanoFilter"),
 		DynGroupUniqueAttr: or(c.LDAPDynGroupUniqueAttr, or(c.LDAPGroupUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique))),
+		DynGroupBaseAttr:   c.LDAPDynGroupBaseAttr,
 		CompanyFilter:      c.LDAPCompanyFilter, CompanyNameAttr: or(c.LDAPCompanyNameAttr, "ou"),
 		AddrListFilter: c.LDAPAddrListFilter, AddrListNameAttr: or(c.LDAPAddrListNameAttr, "cn"),
 		AddrListFilterAttr: or(c.LDAPAddrListFilterAttr, "kopanoFilter"),

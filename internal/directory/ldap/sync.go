@@ -44,15 +44,21 @@ func normDN(dn string) string {
 	return strings.ToLower(strings.TrimSpace(dn))
 }
 
-// searchAll runs a paged search (RFC 2696) under the base.
+// searchAll runs a paged search (RFC 2696) of the subtree of the base.
 func (d *Directory) searchAll(ctx context.Context, filter string, attrs []string) ([]*goldap.Entry, error) {
+	return d.searchUnder(ctx, d.cfg.Base, goldap.ScopeWholeSubtree, filter, attrs)
+}
+
+// searchUnder runs a paged search (RFC 2696) under base with scope.
+// Callers keep base within the configured base (under).
+func (d *Directory) searchUnder(ctx context.Context, base string, scope int, filter string, attrs []string) ([]*goldap.Entry, error) {
 	size := d.cfg.PageSize
 	if size <= 0 {
 		size = 500
 	}
 	var out []*goldap.Entry
 	err := d.with(ctx, func(c *conn) error {
-		req := goldap.NewSearchRequest(d.cfg.Base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+		req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 0, 0, false,
 			filter, attrs, nil)
 		res, err := c.SearchWithPaging(req, uint32(size))
 		if err != nil {
@@ -761,8 +767,10 @@ func truthy(v string) bool {
 func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool),
 	seen map[string]bool, sum *SyncSummary) ([]*group, int, error) {
 	attrs := []string{d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr}
-	if a := d.cfg.DynGroupUniqueAttr; a != "" && !slices.Contains(attrs, a) {
-		attrs = append(attrs, a)
+	for _, a := range []string{d.cfg.DynGroupUniqueAttr, d.cfg.DynGroupBaseAttr} {
+		if a != "" && !slices.Contains(attrs, a) {
+			attrs = append(attrs, a)
+		}
 	}
 	raw, err := d.searchAll(ctx, d.cfg.DynGroupFilter, attrs)
 	if err != nil {
@@ -789,8 +797,31 @@ func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string,
 			fail(sum, fmt.Errorf("dynamic group %q: filter %q: %w", le.DN, f, err))
 			continue
 		}
+		base := d.cfg.Base
+		if d.cfg.DynGroupBaseAttr != "" {
+			if b := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupBaseAttr)); b != "" {
+				// The entry's own base (Kopano's kopanoBase) narrows
+				// the search; it must not widen what Roost reads
+				// beyond ldap_search_base, whoever may write the
+				// group entry.
+				if !under(b, d.cfg.Base) {
+					d.log.Warn("LDAP sync: dynamic group skipped, its search base is outside ldap_search_base",
+						"dn", le.DN, "base", b, "ldap_search_base", d.cfg.Base)
+					fail(sum, fmt.Errorf("dynamic group %q: search base %q is not within ldap_search_base %q", le.DN, b, d.cfg.Base))
+					continue
+				}
+				base = b
+			}
+		}
+		entries, err := d.searchUnder(ctx, base, goldap.ScopeWholeSubtree, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
+		if base != d.cfg.Base && goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+			// A base that does not exist (a typo, an OU removed):
+			// skipped like a bad filter, not emptied.
+			d.log.Warn("LDAP sync: dynamic group skipped, its search base does not exist", "dn", le.DN, "base", base)
+			fail(sum, fmt.Errorf("dynamic group %q: search base %q does not exist", le.DN, base))
+			continue
+		}
 		sum.Groups++
-		entries, err := d.searchAll(ctx, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
 		if err != nil {
 			return nil, 0, fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
 		}
@@ -802,6 +833,20 @@ func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string,
 		out = append(out, g)
 	}
 	return out, len(raw), nil
+}
+
+// under reports whether dn is base or an entry below it. A dn that
+// does not parse is not.
+func under(dn, base string) bool {
+	p, err := goldap.ParseDN(dn)
+	if err != nil {
+		return false
+	}
+	b, err := goldap.ParseDN(base)
+	if err != nil {
+		return false
+	}
+	return b.EqualFold(p) || b.AncestorOfFold(p)
 }
 
 // company is a company entry: a tenant.

@@ -120,3 +120,154 @@ func TestSyncDynamicGroupBase(t *testing.T) {
 		t.Errorf("sub-all %+v %v", g, err)
 	}
 }
+
+// companyTree is the LDIF of companies acme, globex and initech
+// (kopano-company organizational units below the suffix), each with
+// users X1 and X2 (X the company's initial), and inner, a company
+// below acme with user n1. extra holds further lines of each company
+// entry, by name.
+func companyTree(extra map[string]string) string {
+	var b strings.Builder
+	for _, co := range []string{"acme", "globex", "initech"} {
+		base := "ou=" + co + "," + testenv.SlapdSuffix
+		fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nobjectClass: kopano-company\nou: %s\n%s\n", base, co, extra[co])
+		for i := 1; i <= 2; i++ {
+			uid := fmt.Sprintf("%s%d", co[:1], i)
+			fmt.Fprintf(&b, "dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: X\nuserPassword: %s-pw\nmail: %s@%s.example\ndepartmentNumber: 1\n\n",
+				uid, base, uid, uid, uid, uid, co)
+		}
+	}
+	inner := "ou=inner,ou=acme," + testenv.SlapdSuffix
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nobjectClass: kopano-company\nou: inner\n\n", inner)
+	fmt.Fprintf(&b, "dn: uid=n1,%s\nobjectClass: inetOrgPerson\nuid: n1\ncn: n1\nsn: X\nmail: n1@inner.example\n\n", inner)
+	return b.String()
+}
+
+// TestSyncCompanySettings: the company keys of Kopano's ldap.cfg, read
+// through the configuration: kopanoViewPrivilege (company names) sets
+// the tenant's viewers, kopanoAdminPrivilege (logins, of any company)
+// its administrators, kopanoQuotaOverride/kopanoQuotaWarn its warning
+// quota and kopanoUserDefaultQuota* its users' default quota; each is
+// followed at every sync, added and removed, and a reference to nobody
+// is ignored with a warning. ldap_company_scope = one reads only the
+// companies right below the search base. The store then lets the
+// company administrator administer the tenant.
+func TestSyncCompanySettings(t *testing.T) {
+	srv := testenv.StartSlapdSchema(t, kopanoSchema)
+	lc, err := ldap.FromConfig(&config.Config{LDAPPreset: "openldap", LDAPURI: srv.URI, LDAPBindUser: testenv.SlapdSvcDN,
+		LDAPBindPasswd: testenv.SlapdSvcPW, LDAPSearchBase: testenv.SlapdSuffix, LDAPTenant: "example", LDAPNetworkTimeout: 5,
+		LDAPIsadminAttribute: "departmentNumber", LDAPQuotaMultiplier: 1 << 20,
+		LDAPCompanyFilter: "(objectClass=kopano-company)", LDAPCompanyNameAttr: "ou", LDAPCompanyScope: "one",
+		LDAPCompanyViewAttr: "kopanoViewPrivilege", LDAPCompanyViewType: "text",
+		LDAPCompanyAdminAttr: "kopanoAdminPrivilege", LDAPCompanyAdminType: "text",
+		LDAPQuotaOverrideAttr: "kopanoQuotaOverride", LDAPWarnQuotaAttr: "kopanoQuotaWarn",
+		LDAPUDefQuotaOverAttr: "kopanoUserDefaultQuotaOverride", LDAPUDefWarnQuotaAttr: "kopanoUserDefaultQuotaWarn",
+		LDAPUDefSoftQuotaAttr: "kopanoUserDefaultQuotaSoft", LDAPUDefHardQuotaAttr: "kopanoUserDefaultQuotaHard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lc.CompanyOneLevel || !lc.CompanyViewText || !lc.CompanyAdminText || lc.CompanyAdminAttr != "kopanoAdminPrivilege" ||
+		lc.UDefHardQuotaAttr != "kopanoUserDefaultQuotaHard" {
+		t.Fatalf("company keys not applied: %+v", lc)
+	}
+	e := newEnvOn(t, srv, func(c *ldap.Config) { *c = lc })
+	e.srv.Add(companyTree(map[string]string{
+		"acme": "kopanoViewPrivilege: globex\nkopanoViewPrivilege: acme\nkopanoAdminPrivilege: g1\nkopanoAdminPrivilege: nobody\n" +
+			"kopanoQuotaOverride: 1\nkopanoQuotaWarn: 500\n" +
+			"kopanoUserDefaultQuotaOverride: 1\nkopanoUserDefaultQuotaWarn: 10\nkopanoUserDefaultQuotaSoft: 20\nkopanoUserDefaultQuotaHard: 30\n",
+		"globex": "kopanoViewPrivilege: ACME\nkopanoViewPrivilege: umbrella\n",
+	}))
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.Failed != 0 || sum.Created != 7 {
+		t.Fatalf("first sync %+v %v\n%s", sum, err, e.logs)
+	}
+	tenant := func(name string) *store.Tenant {
+		t.Helper()
+		tn, err := e.db.GetTenant(sys, name)
+		if err != nil {
+			t.Fatalf("tenant %s: %v", name, err)
+		}
+		return tn
+	}
+	acme := tenant("acme")
+	if !slices.Equal(acme.Viewers, []string{"globex"}) || !slices.Equal(acme.Admins, []string{"g1"}) || acme.QuotaWarn != 500<<20 ||
+		acme.UserQuotaWarn != 10<<20 || acme.UserQuotaSoft != 20<<20 || acme.UserQuotaHard != 30<<20 {
+		t.Fatalf("acme %+v", acme)
+	}
+	if g := tenant("globex"); !slices.Equal(g.Viewers, []string{"acme"}) || len(g.Admins) != 0 || g.QuotaWarn != 0 || g.UserQuotaHard != 0 {
+		t.Fatalf("globex %+v", g)
+	}
+	for _, w := range []string{`value=nobody`, `value=umbrella`} {
+		if !strings.Contains(e.logs.String(), w) {
+			t.Errorf("no warning for %s:\n%s", w, e.logs)
+		}
+	}
+	// Scope one: inner, below acme, is no company; n1 is acme's.
+	if _, err := e.db.GetTenant(sys, "inner"); err == nil {
+		t.Errorf("with ldap_company_scope = one the nested company became a tenant")
+	}
+	if u := e.user(t, "n1"); u.Tenant != "acme" {
+		t.Errorf("n1 in %q, want acme", u.Tenant)
+	}
+	// What the store makes of it: g1 (globex, admin level 1) administers
+	// acme, i1 (initech) does not.
+	for login, want := range map[string]bool{"g1": true, "i1": false} {
+		p, err := e.db.Principal(sys, login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.AdministersTenant(acme.ID) != want {
+			t.Errorf("%s administers acme: %v, want %v", login, !want, want)
+		}
+	}
+
+	// Changed in the directory: followed, added and removed.
+	e.srv.Modify("dn: ou=acme," + testenv.SlapdSuffix + "\nchangetype: modify\nreplace: kopanoViewPrivilege\nkopanoViewPrivilege: initech\n-\n" +
+		"replace: kopanoAdminPrivilege\nkopanoAdminPrivilege: i1\nkopanoAdminPrivilege: a2\n-\ndelete: kopanoQuotaOverride\n-\n" +
+		"replace: kopanoUserDefaultQuotaHard\nkopanoUserDefaultQuotaHard: 40\n")
+	e.srv.Modify("dn: ou=globex," + testenv.SlapdSuffix + "\nchangetype: modify\ndelete: kopanoViewPrivilege\n")
+	if sum, err := e.dir.Sync(ctx, nil); err != nil || sum.Failed != 0 {
+		t.Fatalf("second sync %+v %v\n%s", sum, err, e.logs)
+	}
+	acme = tenant("acme")
+	if !slices.Equal(acme.Viewers, []string{"initech"}) || !slices.Equal(acme.Admins, []string{"a2", "i1"}) || acme.QuotaWarn != 0 ||
+		acme.UserQuotaWarn != 10<<20 || acme.UserQuotaHard != 40<<20 {
+		t.Fatalf("acme after the change %+v", acme)
+	}
+	if g := tenant("globex"); len(g.Viewers) != 0 {
+		t.Fatalf("globex after the change %+v", g)
+	}
+	if p, err := e.db.Principal(sys, "g1"); err != nil || p.AdministersTenant(acme.ID) {
+		t.Errorf("g1 still administers acme: %+v %v", p, err)
+	}
+	// The user default override removed: back to the global levels.
+	e.srv.Modify("dn: ou=acme," + testenv.SlapdSuffix + "\nchangetype: modify\ndelete: kopanoUserDefaultQuotaOverride\n")
+	if sum, err := e.dir.Sync(ctx, nil); err != nil || sum.Failed != 0 {
+		t.Fatalf("third sync %+v %v", sum, err)
+	}
+	if a := tenant("acme"); a.UserQuotaWarn+a.UserQuotaSoft+a.UserQuotaHard != 0 || !slices.Equal(a.Admins, []string{"a2", "i1"}) {
+		t.Fatalf("acme without the user default override %+v", a)
+	}
+
+	// The same settings as DNs and by a relation attribute, and the
+	// default scope (sub), on a second Roost: inner is a company there.
+	c2 := lc
+	c2.CompanyOneLevel = false
+	c2.CompanyViewAttr, c2.CompanyViewText = "seeAlso", false
+	c2.CompanyAdminAttr, c2.CompanyAdminRelAttr = "description", "mail"
+	e2 := newEnvOn(t, srv, func(c *ldap.Config) { *c = c2 })
+	e2.srv.Modify("dn: ou=globex," + testenv.SlapdSuffix + "\nchangetype: modify\nadd: seeAlso\nseeAlso: OU=Inner, OU=Acme," + testenv.SlapdSuffix +
+		"\n-\nadd: description\ndescription: A1@acme.example\n")
+	if sum, err := e2.dir.Sync(ctx, nil); err != nil || sum.Failed != 0 {
+		t.Fatalf("sync with DNs %+v %v\n%s", sum, err, e2.logs)
+	}
+	g, err := e2.db.GetTenant(sys, "globex")
+	if err != nil || !slices.Equal(g.Viewers, []string{"inner"}) || !slices.Equal(g.Admins, []string{"a1"}) {
+		t.Fatalf("globex with DNs %+v %v", g, err)
+	}
+	if u, err := e2.db.GetUser(sys, "n1"); err != nil || u.Tenant != "inner" {
+		t.Errorf("n1 with scope sub: %+v %v", u, err)
+	}
+}

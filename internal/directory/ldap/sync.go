@@ -91,7 +91,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	sum := &SyncSummary{}
 	var err error
 	attrs := d.attrs()
-	for _, a := range []string{d.cfg.SendAsAttr, d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
+	for _, a := range []string{d.cfg.SendAsAttr, d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr, d.adminRelAttr()} {
 		if a != "" && !slices.Contains(attrs, a) {
 			attrs = append(attrs, a)
 		}
@@ -167,7 +167,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			sum.Unchanged++
 		}
 		byDN[normDN(le.DN)] = u.Login
-		for _, a := range []string{d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
+		for _, a := range []string{d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr, d.adminRelAttr()} {
 			if m := relOf(a); m != nil {
 				for _, v := range le.GetAttributeValues(a) {
 					m[strings.ToLower(v)] = u.Login
@@ -237,6 +237,9 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	if err := d.orphan(ctx, seen, sum, progress); err != nil {
 		return nil, err
 	}
+	// Company privileges and quota, once every user (a company's
+	// administrators may be of any company) exists.
+	d.applyCompanies(ctx, companies, lookup, sum)
 	if d.cfg.GroupFilter != "" || d.cfg.DynGroupFilter != "" {
 		if err := d.syncGroups(ctx, lookup, sum, progress); err != nil {
 			return nil, err
@@ -847,44 +850,4 @@ func under(dn, base string) bool {
 		return false
 	}
 	return b.EqualFold(p) || b.AncestorOfFold(p)
-}
-
-// company is a company entry: a tenant.
-type company struct{ dn, name string }
-
-// companies reads the company entries (ldap_company_search_filter).
-func (d *Directory) companies(ctx context.Context) ([]company, error) {
-	raw, err := d.searchAll(ctx, d.cfg.CompanyFilter, []string{d.cfg.CompanyNameAttr})
-	if err != nil {
-		return nil, fmt.Errorf("companies: %w", err)
-	}
-	var out []company
-	for _, le := range raw {
-		if n := le.GetAttributeValue(d.cfg.CompanyNameAttr); n != "" {
-			out = append(out, company{dn: normDN(le.DN), name: n})
-		}
-	}
-	return out, nil
-}
-
-// companyOf returns the name of the innermost company dn is below (or
-// is), "" when none.
-func companyOf(cs []company, dn string) string {
-	n := normDN(dn)
-	best, name := -1, ""
-	for _, c := range cs {
-		if (n == c.dn || strings.HasSuffix(n, ","+c.dn)) && len(c.dn) > best {
-			best, name = len(c.dn), c.name
-		}
-	}
-	return name
-}
-
-// tenantOf is the tenant of an entry during a sync: its company's, or
-// ldap_tenant.
-func (d *Directory) tenantOf(dn string) string {
-	if t := companyOf(d.companyList, dn); t != "" {
-		return t
-	}
-	return d.cfg.Tenant
 }

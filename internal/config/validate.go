@@ -679,7 +679,7 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
 		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
 		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr}, {"ldap_dynamicgroup_search_base_attribute", c.LDAPDynGroupBaseAttr},
-		{"ldap_company_view_attribute", c.LDAPCompanyViewAttr},
+		{"ldap_company_unique_attribute", c.LDAPCompanyUniqueAttr}, {"ldap_company_view_attribute", c.LDAPCompanyViewAttr},
 		{"ldap_company_view_relation_attribute", c.LDAPCompanyViewRelAttr}, {"ldap_company_admin_attribute", c.LDAPCompanyAdminAttr},
 		{"ldap_company_admin_relation_attribute", c.LDAPCompanyAdminRelAttr},
 		{"ldap_userdefault_quotaoverride_attribute", c.LDAPUDefQuotaOverAttr}, {"ldap_userdefault_warnquota_attribute", c.LDAPUDefWarnQuotaAttr},

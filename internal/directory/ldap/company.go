@@ -16,6 +16,7 @@ import (
 // company is a company entry: a tenant.
 type company struct {
 	dn, name string
+	id       string        // CompanyUniqueAttr:value (Tenant.ExternalID), "" without one
 	e        *goldap.Entry // the entry as read, for its privileges and quota
 }
 
@@ -67,23 +68,138 @@ func (d *Directory) companies(ctx context.Context) ([]company, error) {
 	var out []company
 	for _, le := range raw {
 		if n := le.GetAttributeValue(d.cfg.CompanyNameAttr); n != "" {
-			out = append(out, company{dn: normDN(le.DN), name: n, e: le})
+			c := company{dn: normDN(le.DN), name: n, e: le}
+			if d.cfg.CompanyUniqueAttr != "" {
+				if v := le.GetRawAttributeValue(d.cfg.CompanyUniqueAttr); len(v) > 0 {
+					c.id = externalID(d.cfg.CompanyUniqueAttr, v)
+				}
+			}
+			out = append(out, c)
 		}
 	}
 	return out, nil
 }
 
+// linkedTenants returns the tenants linked to company entries, by
+// ExternalID.
+func (d *Directory) linkedTenants(sys context.Context) (map[string]*store.Tenant, error) {
+	out := map[string]*store.Tenant{}
+	if d.cfg.CompanyUniqueAttr == "" {
+		return out, nil
+	}
+	all, err := d.store.ListTenants(sys)
+	if err != nil {
+		return nil, fmt.Errorf("tenants: %w", err)
+	}
+	for _, t := range all {
+		if strings.HasPrefix(t.ExternalID, d.cfg.CompanyUniqueAttr+":") {
+			out[t.ExternalID] = t
+		}
+	}
+	return out, nil
+}
+
+// syncTenants brings the tenants in line with the company entries,
+// before any user is applied: a company linked to a tenant by its
+// unique attribute (ldap_company_unique_attribute) whose name changed
+// renames the tenant (the same tenant: its users, groups and stores);
+// one without a tenant gets a new one, linked; a tenant of its name
+// without a link (made by hand, by a login, or before the link existed)
+// is linked to it. When a rename is refused (the new name is another
+// tenant's) the company keeps its tenant's present name for this sync,
+// so that its entries stay where they are. cs is updated in place.
+func (d *Directory) syncTenants(sys context.Context, cs []company, sum *SyncSummary) error {
+	linked, err := d.linkedTenants(sys)
+	if err != nil {
+		return err
+	}
+	ids := map[string]bool{}
+	for _, c := range cs {
+		if c.id != "" {
+			ids[c.id] = true
+		}
+	}
+	for i := range cs {
+		c := &cs[i]
+		if t := linked[c.id]; c.id != "" && t != nil {
+			if t.Name == c.name {
+				continue
+			}
+			name := c.name
+			if _, err := d.store.UpdateTenant(sys, t.Name, store.TenantUpdate{Name: &name}); err != nil {
+				d.log.Warn("LDAP sync: company renamed in the directory, its tenant not", "from", t.Name, "to", c.name, "dn", c.e.DN, "err", err)
+				fail(sum, fmt.Errorf("company %q: rename tenant %q: %w", c.name, t.Name, err))
+				c.name = t.Name
+				continue
+			}
+			d.log.Info("LDAP sync: tenant renamed, its company was", "from", t.Name, "to", c.name, "dn", c.e.DN)
+			t.Name = c.name
+			continue
+		}
+		if err := d.ensureTenant(sys, c.name); err != nil {
+			return err
+		}
+		if c.id == "" {
+			continue
+		}
+		t, err := d.store.GetTenant(sys, c.name)
+		if err != nil {
+			return fmt.Errorf("tenant %q: %w", c.name, err)
+		}
+		switch {
+		case t.ExternalID == c.id:
+		case t.ExternalID != "" && ids[t.ExternalID]:
+			// Two company entries of one name: the tenant stays
+			// the other's.
+			fail(sum, fmt.Errorf("company %q (%s): its name is the tenant of another company entry (%s)", c.name, c.e.DN, t.ExternalID))
+		default:
+			id := c.id
+			if _, err := d.store.UpdateTenant(sys, t.Name, store.TenantUpdate{ExternalID: &id}); err != nil {
+				return fmt.Errorf("link tenant %q: %w", t.Name, err)
+			}
+			d.log.Info("LDAP sync: tenant linked to its company entry", "tenant", t.Name, "dn", c.e.DN, "id", c.id)
+		}
+	}
+	return nil
+}
+
+// tenantFor is the tenant of company c outside a sync (a first login):
+// the tenant linked to its entry, by its name still when a rename in
+// the directory waits for the next sync; else the company's name.
+func (d *Directory) tenantFor(sys context.Context, c company) (string, error) {
+	if c.id == "" {
+		return c.name, nil
+	}
+	linked, err := d.linkedTenants(sys)
+	if err != nil {
+		return "", err
+	}
+	if t := linked[c.id]; t != nil {
+		return t.Name, nil
+	}
+	return c.name, nil
+}
+
 // companyOf returns the name of the innermost company dn is below (or
 // is), "" when none.
 func companyOf(cs []company, dn string) string {
+	if c := companyEntryOf(cs, dn); c != nil {
+		return c.name
+	}
+	return ""
+}
+
+// companyEntryOf returns the innermost company dn is below (or is), nil
+// when none.
+func companyEntryOf(cs []company, dn string) *company {
 	n := normDN(dn)
-	best, name := -1, ""
-	for _, c := range cs {
-		if (n == c.dn || strings.HasSuffix(n, ","+c.dn)) && len(c.dn) > best {
-			best, name = len(c.dn), c.name
+	var best *company
+	for i, c := range cs {
+		if (n == c.dn || strings.HasSuffix(n, ","+c.dn)) && (best == nil || len(c.dn) > len(best.dn)) {
+			best = &cs[i]
 		}
 	}
-	return name
+	return best
 }
 
 // tenantOf is the tenant of an entry during a sync: its company's, or

@@ -21,9 +21,10 @@
 // attributes are configured.
 //
 // Companies (ldap_company_search_filter) are tenants holding the entries
-// below them; the sync sets their viewers, administrators and quota
-// from the company entries when those attributes are configured
-// (company.go). Dynamic groups take their members from a filter, under
+// below them, linked by their unique attribute (Tenant.ExternalID) so
+// that a renamed company renames its tenant; the sync sets their
+// viewers, administrators and quota from the company entries when those
+// attributes are configured (company.go). Dynamic groups take their members from a filter, under
 // their own base (kopanoBase) when it is within the search base.
 //
 // Address lists (ldap_addresslist_*) are named filters Search can be
@@ -197,8 +198,9 @@ func FromConfig(c *config.Config) (Config, error) {
 		DynGroupUniqueAttr: or(c.LDAPDynGroupUniqueAttr, or(c.LDAPGroupUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique))),
 		DynGroupBaseAttr:   c.LDAPDynGroupBaseAttr,
 		CompanyFilter:      c.LDAPCompanyFilter, CompanyNameAttr: or(c.LDAPCompanyNameAttr, "ou"),
-		CompanyOneLevel: c.LDAPCompanyScope == "one",
-		CompanyViewAttr: c.LDAPCompanyViewAttr, CompanyViewRelAttr: c.LDAPCompanyViewRelAttr,
+		CompanyUniqueAttr: or(c.LDAPCompanyUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique)),
+		CompanyOneLevel:   c.LDAPCompanyScope == "one",
+		CompanyViewAttr:   c.LDAPCompanyViewAttr, CompanyViewRelAttr: c.LDAPCompanyViewRelAttr,
 		CompanyViewText:  c.LDAPCompanyViewType != "dn",
 		CompanyAdminAttr: c.LDAPCompanyAdminAttr, CompanyAdminRelAttr: c.LDAPCompanyAdminRelAttr,
 		CompanyAdminText:      c.LDAPCompanyAdminType != "dn",

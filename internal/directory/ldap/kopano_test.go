@@ -271,3 +271,113 @@ func TestSyncCompanySettings(t *testing.T) {
 		t.Errorf("n1 with scope sub: %+v %v", u, err)
 	}
 }
+
+// TestSyncCompanyRename: companies are linked to their tenants by
+// ldap_company_unique_attribute (default entryUUID), so a company
+// renamed in the directory (modrdn of its ou) renames its tenant: the
+// same tenant, its users and their stores, nothing orphaned. A tenant
+// of a company's name made before the link is adopted; a rename to a
+// name another tenant has is refused and the company's entries stay in
+// their tenant; a first login between a rename and the sync goes to
+// the linked tenant.
+func TestSyncCompanyRename(t *testing.T) {
+	srv := testenv.StartSlapdSchema(t, kopanoSchema)
+	lc, err := ldap.FromConfig(&config.Config{LDAPPreset: "openldap", LDAPURI: srv.URI, LDAPBindUser: testenv.SlapdSvcDN,
+		LDAPBindPasswd: testenv.SlapdSvcPW, LDAPSearchBase: testenv.SlapdSuffix, LDAPTenant: "example", LDAPNetworkTimeout: 5,
+		LDAPCompanyFilter: "(objectClass=kopano-company)", LDAPCompanyNameAttr: "ou"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.CompanyUniqueAttr != "entryUUID" || lc.CompanyOneLevel {
+		t.Fatalf("company defaults: %+v", lc)
+	}
+	e := newEnvOn(t, srv, func(c *ldap.Config) { *c = lc })
+	e.srv.Add(companyTree(nil))
+	ctx := context.Background()
+	sys := store.SystemContext(ctx)
+	pre, err := e.db.CreateTenant(sys, "globex") // made by hand before the sync
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateTenant(sys, "taken"); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.Failed != 0 || sum.Created != 7 {
+		t.Fatalf("first sync %+v %v\n%s", sum, err, e.logs)
+	}
+	tenant := func(name string) *store.Tenant {
+		t.Helper()
+		tn, err := e.db.GetTenant(sys, name)
+		if err != nil {
+			t.Fatalf("tenant %s: %v", name, err)
+		}
+		return tn
+	}
+	for _, n := range []string{"acme", "globex", "initech", "inner"} {
+		if tn := tenant(n); !strings.HasPrefix(tn.ExternalID, "entryUUID:") {
+			t.Errorf("tenant %s not linked: %+v", n, tn)
+		}
+	}
+	if g := tenant("globex"); g.ID != pre.ID {
+		t.Errorf("the hand-made globex was not adopted: %+v, was %+v", g, pre)
+	}
+	acme, a1 := tenant("acme"), e.user(t, "a1")
+
+	e.srv.Modify("dn: ou=acme," + testenv.SlapdSuffix + "\nchangetype: modrdn\nnewrdn: ou=acme-corp\ndeleteoldrdn: 1\n")
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.Failed != 0 || sum.Created+sum.Orphaned != 0 {
+		t.Fatalf("sync after the rename %+v %v\n%s", sum, err, e.logs)
+	}
+	if tn := tenant("acme-corp"); tn.ID != acme.ID || tn.ExternalID != acme.ExternalID {
+		t.Fatalf("renamed tenant %+v, was %+v", tn, acme)
+	}
+	if _, err := e.db.GetTenant(sys, "acme"); err == nil {
+		t.Errorf("tenant acme still there")
+	}
+	for _, login := range []string{"a1", "a2", "n1"} {
+		if u := e.user(t, login); u.Tenant != "acme-corp" && !(login == "n1" && u.Tenant == "inner") {
+			t.Errorf("%s in tenant %q after the rename", login, u.Tenant)
+		}
+	}
+	if u := e.user(t, "a1"); u.StoreID != a1.StoreID || u.ID != a1.ID {
+		t.Errorf("a1 changed: %+v, was %+v", u, a1)
+	}
+	if p, err := e.login("a2", "a2-pw"); err != nil || p.Tenant != "acme-corp" {
+		t.Errorf("a2 after the rename: %+v %v", p, err)
+	}
+
+	// A rename to the name of another tenant: refused, i1 and i2 stay.
+	e.srv.Modify("dn: ou=initech," + testenv.SlapdSuffix + "\nchangetype: modrdn\nnewrdn: ou=taken\ndeleteoldrdn: 1\n")
+	sum, err = e.dir.Sync(ctx, nil)
+	if err != nil || sum.Failed != 1 || !strings.Contains(strings.Join(sum.Errors, "\n"), `rename tenant "initech"`) || sum.Orphaned != 0 {
+		t.Fatalf("sync with a taken name %+v %v\n%s", sum, err, e.logs)
+	}
+	for _, login := range []string{"i1", "i2"} {
+		if u := e.user(t, login); u.Tenant != "initech" {
+			t.Errorf("%s moved to %q", login, u.Tenant)
+		}
+	}
+	if users, err := e.db.ListUsers(sys, "taken"); err != nil || len(users) != 0 {
+		t.Errorf("users of taken: %v %v", users, err)
+	}
+
+	// Renamed, and a new user logs in before the next sync: the linked
+	// tenant, then renamed with it.
+	e.srv.Modify("dn: ou=globex," + testenv.SlapdSuffix + "\nchangetype: modrdn\nnewrdn: ou=globex2\ndeleteoldrdn: 1\n")
+	e.srv.Add("dn: uid=g3,ou=globex2," + testenv.SlapdSuffix + "\nobjectClass: inetOrgPerson\nuid: g3\ncn: g3\nsn: X\nuserPassword: g3-pw\nmail: g3@globex.example\n\n")
+	if p, err := e.login("g3", "g3-pw"); err != nil || p.Tenant != "globex" {
+		t.Fatalf("g3 before the sync: %+v %v\n%s", p, err, e.logs)
+	}
+	if sum, err := e.dir.Sync(ctx, nil); err != nil || sum.Failed != 1 { // initech still
+		t.Fatalf("sync after the second rename %+v %v\n%s", sum, err, e.logs)
+	}
+	for _, login := range []string{"g1", "g2", "g3"} {
+		if u := e.user(t, login); u.Tenant != "globex2" {
+			t.Errorf("%s in %q, want globex2", login, u.Tenant)
+		}
+	}
+	if tn := tenant("globex2"); tn.ID != pre.ID {
+		t.Errorf("globex2 %+v, was %+v", tn, pre)
+	}
+}

@@ -101,10 +101,8 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 		if companies, err = d.companies(ctx); err != nil {
 			return nil, fmt.Errorf("directory sync: %w", err)
 		}
-		for _, c := range companies {
-			if err := d.ensureTenant(store.SystemContext(ctx), c.name); err != nil {
-				return nil, fmt.Errorf("directory sync: %w", err)
-			}
+		if err := d.syncTenants(store.SystemContext(ctx), companies, sum); err != nil {
+			return nil, fmt.Errorf("directory sync: %w", err)
 		}
 	}
 	d.companyList = companies

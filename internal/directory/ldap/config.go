@@ -200,9 +200,13 @@ func FromConfig(c *config.Config) (Config, error) {
 		CompanyFilter:      c.LDAPCompanyFilter, CompanyNameAttr: or(c.LDAPCompanyNameAttr, "ou"),
 		CompanyUniqueAttr: or(c.LDAPCompanyUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique)),
 		CompanyOneLevel:   c.LDAPCompanyScope == "one",
-		CompanyViewAttr:   c.LDAPCompanyViewAttr, CompanyViewRelAttr: c.LDAPCompanyViewRelAttr,
+		// Kopano's defaults for the relation attributes: the company's
+		// and the user's unique attribute, when ldap.cfg names them;
+		// else (Roost's entryUUID, which nobody writes into a
+		// privilege) the name and the login.
+		CompanyViewAttr: c.LDAPCompanyViewAttr, CompanyViewRelAttr: or(c.LDAPCompanyViewRelAttr, c.LDAPCompanyUniqueAttr),
 		CompanyViewText:  c.LDAPCompanyViewType != "dn",
-		CompanyAdminAttr: c.LDAPCompanyAdminAttr, CompanyAdminRelAttr: c.LDAPCompanyAdminRelAttr,
+		CompanyAdminAttr: c.LDAPCompanyAdminAttr, CompanyAdminRelAttr: or(c.LDAPCompanyAdminRelAttr, c.LDAPUserUniqueAttribute),
 		CompanyAdminText:      c.LDAPCompanyAdminType != "dn",
 		UDefQuotaOverrideAttr: c.LDAPUDefQuotaOverAttr, UDefWarnQuotaAttr: c.LDAPUDefWarnQuotaAttr,
 		UDefSoftQuotaAttr: c.LDAPUDefSoftQuotaAttr, UDefHardQuotaAttr: c.LDAPUDefHardQuotaAttr,

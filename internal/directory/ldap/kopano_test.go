@@ -381,3 +381,54 @@ func TestSyncCompanyRename(t *testing.T) {
 		t.Errorf("globex2 %+v, was %+v", tn, pre)
 	}
 }
+
+// TestSyncDynamicGroupInCompany: a company's dynamic group selects
+// among the company's users: its subtree is the default base, and
+// users of another tenant (a nested company, or another company its
+// kopanoBase reaches) are left out rather than failing the group (the
+// store keeps groups within their tenant). A dynamic group outside
+// every company (ldap_tenant) takes only the users outside companies.
+func TestSyncDynamicGroupInCompany(t *testing.T) {
+	srv := testenv.StartSlapdSchema(t, kopanoSchema)
+	lc, err := ldap.FromConfig(&config.Config{LDAPPreset: "openldap", LDAPURI: srv.URI, LDAPBindUser: testenv.SlapdSvcDN,
+		LDAPBindPasswd: testenv.SlapdSvcPW, LDAPSearchBase: testenv.SlapdSuffix, LDAPTenant: "example", LDAPNetworkTimeout: 5,
+		LDAPCompanyFilter: "(objectClass=kopano-company)", LDAPDynGroupFilter: "(objectClass=kopano-dynamicgroup)",
+		LDAPDynGroupNameAttr: "cn", LDAPDynGroupFilterAttr: "kopanoFilter", LDAPDynGroupBaseAttr: "kopanoBase"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, srv, func(c *ldap.Config) { *c = lc })
+	acme := "ou=acme," + testenv.SlapdSuffix
+	dyn := func(cn, under, filter, base string) string {
+		s := fmt.Sprintf("dn: cn=%s,%s\nobjectClass: kopano-dynamicgroup\ncn: %s\nkopanoFilter: %s\n", cn, under, cn, filter)
+		if base != "" {
+			s += "kopanoBase: " + base + "\n"
+		}
+		return s + "\n"
+	}
+	e.srv.Add(companyTree(nil) + fmt.Sprintf("dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n", groupsOU) +
+		dyn("acme-all", acme, "(uid=*)", "") +
+		dyn("acme-wide", acme, "(uid=*)", testenv.SlapdSuffix) +
+		dyn("top-all", groupsOU, "(uid=*)", ""))
+	e.srv.AddUser("solo", "solo-pw", "solo@example.org")
+	ctx := context.Background()
+	sum, err := e.dir.Sync(ctx, nil)
+	if err != nil || sum.Failed != 0 || sum.GroupsCreated != 3 {
+		t.Fatalf("sync %+v %v\n%s", sum, err, e.logs)
+	}
+	sys := store.SystemContext(ctx)
+	for _, c := range []struct {
+		tenant, group string
+		want          []string
+	}{{"acme", "acme-all", uids("a1", "a2")}, {"acme", "acme-wide", uids("a1", "a2")}, {"example", "top-all", uids("solo")}} {
+		g, err := e.db.GetGroup(sys, c.tenant, c.group)
+		if err != nil {
+			t.Fatalf("%s: %v", c.group, err)
+		}
+		got := slices.Clone(g.Members)
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s members %v, want %v", c.group, got, c.want)
+		}
+	}
+}

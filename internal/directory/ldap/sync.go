@@ -798,7 +798,12 @@ func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string,
 			fail(sum, fmt.Errorf("dynamic group %q: filter %q: %w", le.DN, f, err))
 			continue
 		}
+		// A company's dynamic group selects among the company's
+		// entries, as in Kopano: its subtree is the default base.
 		base := d.cfg.Base
+		if c := companyEntryOf(d.companyList, le.DN); c != nil {
+			base = c.e.DN
+		}
 		if d.cfg.DynGroupBaseAttr != "" {
 			if b := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupBaseAttr)); b != "" {
 				// The entry's own base (Kopano's kopanoBase) narrows
@@ -827,6 +832,13 @@ func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string,
 			return nil, 0, fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
 		}
 		for _, m := range entries {
+			if !strings.EqualFold(d.tenantOf(m.DN), g.tenant) {
+				// A group holds users of its own tenant only (the
+				// store refuses others): a filter or base reaching
+				// into another company, or into a company below this
+				// one, does not take its users.
+				continue
+			}
 			if l, ok := lookup(m.DN, false, ""); ok {
 				g.members = append(g.members, l) // logins, not raw values
 			}

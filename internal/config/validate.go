@@ -678,7 +678,7 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
 		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
 		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
-		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr}, {"ldap_dynamicgroup_search_base_attribute", c.LDAPDynGroupBaseAttr},
+		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr}, {"ldap_dynamicgroup_search_base_attribute", c.LDAPDynGroupBaseAttr}, {"ldap_addresslist_search_base_attribute", c.LDAPAddrListBaseAttr},
 		{"ldap_company_unique_attribute", c.LDAPCompanyUniqueAttr}, {"ldap_company_view_attribute", c.LDAPCompanyViewAttr},
 		{"ldap_company_view_relation_attribute", c.LDAPCompanyViewRelAttr}, {"ldap_company_admin_attribute", c.LDAPCompanyAdminAttr},
 		{"ldap_company_admin_relation_attribute", c.LDAPCompanyAdminRelAttr},

@@ -237,6 +237,10 @@ func (d *Directory) quotaLevel(e *goldap.Entry, attr string) int64 {
 // configured is left to Roost. lookup maps a user reference to a login,
 // as for group members. Failures are counted and the sync goes on.
 func (d *Directory) applyCompanies(ctx context.Context, companies []company, lookup func(v string, text bool, attr string) (string, bool), sum *SyncSummary) {
+	if d.cfg.CompanyViewAttr == "" && d.cfg.CompanyAdminAttr == "" && (d.cfg.QuotaOverrideAttr == "" || d.cfg.WarnQuotaAttr == "") &&
+		d.cfg.UDefQuotaOverrideAttr == "" {
+		return // every company setting is Roost's
+	}
 	sys := store.SystemContext(ctx)
 	for _, c := range companies {
 		if err := ctx.Err(); err != nil {

@@ -120,6 +120,9 @@ type Config struct {
 	UDefQuotaOverrideAttr, UDefWarnQuotaAttr, UDefSoftQuotaAttr, UDefHardQuotaAttr string
 	// Address lists: named filters over the users, for Search.
 	AddrListFilter, AddrListNameAttr, AddrListFilterAttr string
+	// AddrListBaseAttr holds the DN a list's filter searches under ("":
+	// Base); a list whose base is outside Base is left out.
+	AddrListBaseAttr string
 	// ContactFilter matches contacts (an address, no account) that
 	// Search finds besides users.
 	ContactFilter string
@@ -212,6 +215,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		UDefSoftQuotaAttr: c.LDAPUDefSoftQuotaAttr, UDefHardQuotaAttr: c.LDAPUDefHardQuotaAttr,
 		AddrListFilter: c.LDAPAddrListFilter, AddrListNameAttr: or(c.LDAPAddrListNameAttr, "cn"),
 		AddrListFilterAttr: or(c.LDAPAddrListFilterAttr, "kopanoFilter"),
+		AddrListBaseAttr:   c.LDAPAddrListBaseAttr,
 		ContactFilter:      c.LDAPContactFilter,
 	}
 	if out.SecurityAttr == "" && p.security != "" {

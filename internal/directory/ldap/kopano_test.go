@@ -2,6 +2,7 @@ package ldap_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,6 +29,7 @@ attributetype ( 1.3.6.1.4.1.32473.3.1.9 NAME 'kopanoUserDefaultQuotaSoft' EQUALI
 attributetype ( 1.3.6.1.4.1.32473.3.1.10 NAME 'kopanoUserDefaultQuotaHard' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.32473.3.2.1 NAME 'kopano-company' SUP top AUXILIARY MAY ( kopanoViewPrivilege $ kopanoAdminPrivilege $ kopanoQuotaOverride $ kopanoQuotaWarn $ kopanoUserDefaultQuotaOverride $ kopanoUserDefaultQuotaWarn $ kopanoUserDefaultQuotaSoft $ kopanoUserDefaultQuotaHard ) )
 objectclass ( 1.3.6.1.4.1.32473.3.2.2 NAME 'kopano-dynamicgroup' SUP top STRUCTURAL MUST ( cn $ kopanoFilter ) MAY ( kopanoBase $ mail $ description ) )
+objectclass ( 1.3.6.1.4.1.32473.3.2.3 NAME 'kopano-addresslist' SUP top STRUCTURAL MUST ( cn $ kopanoFilter ) MAY ( kopanoBase $ description ) )
 `
 
 // dynGroup is the LDIF of a kopano-dynamicgroup entry in ou=groups;
@@ -430,5 +432,69 @@ func TestSyncDynamicGroupInCompany(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s members %v, want %v", c.group, got, c.want)
 		}
+	}
+}
+
+// TestAddressListBase: an address list's kopanoBase
+// (ldap_addresslist_search_base_attribute) narrows its search to that
+// subtree; a list whose base is outside ldap_search_base is left out
+// with a warning; one whose base does not exist finds nobody.
+func TestAddressListBase(t *testing.T) {
+	srv := testenv.StartSlapdSchema(t, kopanoSchema)
+	lc, err := ldap.FromConfig(&config.Config{LDAPPreset: "openldap", LDAPURI: srv.URI, LDAPBindUser: testenv.SlapdSvcDN,
+		LDAPBindPasswd: testenv.SlapdSvcPW, LDAPSearchBase: testenv.SlapdSuffix, LDAPTenant: "example", LDAPNetworkTimeout: 5,
+		LDAPAddrListFilter: "(objectClass=kopano-addresslist)", LDAPAddrListNameAttr: "cn", LDAPAddrListFilterAttr: "kopanoFilter",
+		LDAPAddrListBaseAttr: "kopanoBase"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, srv, func(c *ldap.Config) { *c = lc })
+	sub := "ou=sub," + testenv.SlapdSuffix
+	var b strings.Builder
+	b.WriteString(fixture(5))
+	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: sub\n\n", sub)
+	for _, uid := range []string{"s1", "s2"} {
+		fmt.Fprintf(&b, "dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s Example\nsn: S\nmail: %s@example.org\n\n", uid, sub, uid, uid, uid)
+	}
+	list := func(cn, base string) {
+		s := fmt.Sprintf("dn: cn=%s,%s\nobjectClass: kopano-addresslist\ncn: %s\nkopanoFilter: (objectClass=inetOrgPerson)\n", cn, groupsOU, cn)
+		if base != "" {
+			s += "kopanoBase: " + base + "\n"
+		}
+		b.WriteString(s + "\n")
+	}
+	list("everyone", "")
+	list("sub-only", sub)
+	list("outside", "dc=org")
+	list("gone", "ou=gone,"+testenv.SlapdSuffix)
+	e.srv.Add(b.String())
+	ctx := context.Background()
+	lists, err := e.dir.AddressLists(ctx)
+	slices.Sort(lists)
+	if err != nil || !slices.Equal(lists, []string{"everyone", "gone", "sub-only"}) {
+		t.Fatalf("lists %v %v", lists, err)
+	}
+	if !strings.Contains(e.logs.String(), "outside ldap_search_base") {
+		t.Errorf("no warning for the list outside the base:\n%s", e.logs)
+	}
+	for _, c := range []struct {
+		list string
+		want []string
+	}{{"everyone", uids("s1", "s2", "u00", "u01", "u02", "u03", "u04")}, {"sub-only", uids("s1", "s2")}, {"gone", nil}} {
+		res, err := e.dir.SearchList(ctx, c.list, "example", 0)
+		if err != nil {
+			t.Fatalf("%s: %v", c.list, err)
+		}
+		var got []string
+		for _, r := range res {
+			got = append(got, r.Login)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s found %v, want %v", c.list, got, c.want)
+		}
+	}
+	if _, err := e.dir.SearchList(ctx, "outside", "example", 0); !errors.Is(err, ldap.ErrNoAddressList) {
+		t.Errorf("the list outside the base: %v", err)
 	}
 }

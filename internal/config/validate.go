@@ -659,6 +659,16 @@ func (c *Config) checkLDAP(p *problems) {
 	if p.ok("ldap_groupmembers_attribute_type") && c.LDAPGroupMembersType != "" {
 		checkEnum(p, "ldap_groupmembers_attribute_type", c.LDAPGroupMembersType, []string{"dn", "text"})
 	}
+	for _, k := range []struct{ key, v string }{
+		{"ldap_company_view_attribute_type", c.LDAPCompanyViewType}, {"ldap_company_admin_attribute_type", c.LDAPCompanyAdminType},
+	} {
+		if p.ok(k.key) && k.v != "" {
+			checkEnum(p, k.key, k.v, []string{"dn", "text"})
+		}
+	}
+	if p.ok("ldap_company_scope") && c.LDAPCompanyScope != "" {
+		checkEnum(p, "ldap_company_scope", c.LDAPCompanyScope, []string{"sub", "one"})
+	}
 	if p.ok("ldap_group_security_attribute_type") && c.LDAPGroupSecurityType != "" {
 		checkEnum(p, "ldap_group_security_attribute_type", c.LDAPGroupSecurityType, []string{"boolean", "ads"})
 	}
@@ -688,7 +698,12 @@ func (c *Config) checkLDAP(p *problems) {
 		{"ldap_disabled_features_attribute", c.LDAPDisabledFeatAttr}, {"ldap_user_server_attribute", c.LDAPUserServerAttr},
 		{"ldap_companyname_attribute", c.LDAPCompanyNameAttr}, {"ldap_addresslist_name_attribute", c.LDAPAddrListNameAttr},
 		{"ldap_addresslist_filter_attribute", c.LDAPAddrListFilterAttr}, {"ldap_dynamicgroup_name_attribute", c.LDAPDynGroupNameAttr}, {"ldap_dynamicgroup_filter_attribute", c.LDAPDynGroupFilterAttr},
-		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr},
+		{"ldap_dynamicgroup_unique_attribute", c.LDAPDynGroupUniqueAttr}, {"ldap_dynamicgroup_search_base_attribute", c.LDAPDynGroupBaseAttr}, {"ldap_addresslist_search_base_attribute", c.LDAPAddrListBaseAttr},
+		{"ldap_company_unique_attribute", c.LDAPCompanyUniqueAttr}, {"ldap_company_view_attribute", c.LDAPCompanyViewAttr},
+		{"ldap_company_view_relation_attribute", c.LDAPCompanyViewRelAttr}, {"ldap_company_admin_attribute", c.LDAPCompanyAdminAttr},
+		{"ldap_company_admin_relation_attribute", c.LDAPCompanyAdminRelAttr},
+		{"ldap_userdefault_quotaoverride_attribute", c.LDAPUDefQuotaOverAttr}, {"ldap_userdefault_warnquota_attribute", c.LDAPUDefWarnQuotaAttr},
+		{"ldap_userdefault_softquota_attribute", c.LDAPUDefSoftQuotaAttr}, {"ldap_userdefault_hardquota_attribute", c.LDAPUDefHardQuotaAttr},
 	} {
 		if p.ok(a.key) && a.v != "" && !validLDAPAttr(a.v) {
 			p.add(a.key, "%q is not an LDAP attribute name", a.v)

@@ -72,7 +72,12 @@ type Tenant struct {
 	// HomeNode is the home node (sharded mode) of the tenant's users
 	// that have none of their own; "" for none.
 	HomeNode string
-	Created  time.Time
+	// ExternalID links the tenant to its directory entry (LDAP: a
+	// company's "attr:value" of ldap_company_unique_attribute), so that
+	// a company renamed in the directory renames its tenant. "" for
+	// Roost's own tenants.
+	ExternalID string
+	Created    time.Time
 }
 
 // Domain is a mail domain owned by a tenant.
@@ -675,6 +680,11 @@ type TenantUpdate struct {
 	UserQuotaSoft *int64
 	UserQuotaHard *int64
 	HomeNode      *string // "" clears it
+	// Name renames the tenant: its users, groups, stores and settings
+	// stay (they hang on its id), mail queued for it follows.
+	Name *string
+	// ExternalID links the tenant to a directory entry ("" unlinks it).
+	ExternalID *string
 }
 
 // Defaults are installation-wide settings the store needs (from the

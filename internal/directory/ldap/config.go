@@ -21,7 +21,11 @@
 // attributes are configured.
 //
 // Companies (ldap_company_search_filter) are tenants holding the entries
-// below them; dynamic groups take their members from a filter.
+// below them, linked by their unique attribute (Tenant.ExternalID) so
+// that a renamed company renames its tenant; the sync sets their
+// viewers, administrators and quota from the company entries when those
+// attributes are configured (company.go). Dynamic groups take their members from a filter, under
+// their own base (kopanoBase) when it is within the search base.
 //
 // Address lists (ldap_addresslist_*) are named filters Search can be
 // limited to.
@@ -92,11 +96,33 @@ type Config struct {
 	// (Group.ExternalID "dynamic:ATTR:VALUE"); "": dynamic groups are
 	// matched by name and never deleted by the sync.
 	DynGroupUniqueAttr string
+	// DynGroupBaseAttr holds the DN a dynamic group's filter searches
+	// under ("" or no value: Base); a DN outside Base is refused.
+	DynGroupBaseAttr string
 	// Companies: entries of CompanyFilter are tenants named by
 	// CompanyNameAttr, holding the entries below them.
 	CompanyFilter, CompanyNameAttr string
+	// CompanyUniqueAttr identifies a company across renames
+	// (Tenant.ExternalID); "": companies are matched by name.
+	CompanyUniqueAttr string
+	CompanyOneLevel   bool // ldap_company_scope = one: children of Base only
+	// Company privileges, applied by Sync; "" leaves them to Roost.
+	// View values name companies (DNs, or values of CompanyViewRelAttr,
+	// "": CompanyNameAttr); admin values name users (DNs, or values of
+	// CompanyAdminRelAttr, "": LoginAttr).
+	CompanyViewAttr, CompanyViewRelAttr   string
+	CompanyViewText                       bool
+	CompanyAdminAttr, CompanyAdminRelAttr string
+	CompanyAdminText                      bool
+	// Company quota: QuotaOverrideAttr and WarnQuotaAttr on the company
+	// entry give the tenant's warning level; the UDef attributes its
+	// users' default levels. "" leaves them to Roost.
+	UDefQuotaOverrideAttr, UDefWarnQuotaAttr, UDefSoftQuotaAttr, UDefHardQuotaAttr string
 	// Address lists: named filters over the users, for Search.
 	AddrListFilter, AddrListNameAttr, AddrListFilterAttr string
+	// AddrListBaseAttr holds the DN a list's filter searches under ("":
+	// Base); a list whose base is outside Base is left out.
+	AddrListBaseAttr string
 	// ContactFilter matches contacts (an address, no account) that
 	// Search finds besides users.
 	ContactFilter string
@@ -173,9 +199,23 @@ func FromConfig(c *config.Config) (Config, error) {
 		DynGroupFilter: c.LDAPDynGroupFilter, DynGroupNameAttr: or(c.LDAPDynGroupNameAttr, "cn"),
 		DynGroupFilterAttr: or(c.LDAPDynGroupFilterAttr, "kopanoFilter"),
 		DynGroupUniqueAttr: or(c.LDAPDynGroupUniqueAttr, or(c.LDAPGroupUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique))),
+		DynGroupBaseAttr:   c.LDAPDynGroupBaseAttr,
 		CompanyFilter:      c.LDAPCompanyFilter, CompanyNameAttr: or(c.LDAPCompanyNameAttr, "ou"),
+		CompanyUniqueAttr: or(c.LDAPCompanyUniqueAttr, or(c.LDAPUserUniqueAttribute, p.unique)),
+		CompanyOneLevel:   c.LDAPCompanyScope == "one",
+		// Kopano's defaults for the relation attributes: the company's
+		// and the user's unique attribute, when ldap.cfg names them;
+		// else (Roost's entryUUID, which nobody writes into a
+		// privilege) the name and the login.
+		CompanyViewAttr: c.LDAPCompanyViewAttr, CompanyViewRelAttr: or(c.LDAPCompanyViewRelAttr, c.LDAPCompanyUniqueAttr),
+		CompanyViewText:  c.LDAPCompanyViewType != "dn",
+		CompanyAdminAttr: c.LDAPCompanyAdminAttr, CompanyAdminRelAttr: or(c.LDAPCompanyAdminRelAttr, c.LDAPUserUniqueAttribute),
+		CompanyAdminText:      c.LDAPCompanyAdminType != "dn",
+		UDefQuotaOverrideAttr: c.LDAPUDefQuotaOverAttr, UDefWarnQuotaAttr: c.LDAPUDefWarnQuotaAttr,
+		UDefSoftQuotaAttr: c.LDAPUDefSoftQuotaAttr, UDefHardQuotaAttr: c.LDAPUDefHardQuotaAttr,
 		AddrListFilter: c.LDAPAddrListFilter, AddrListNameAttr: or(c.LDAPAddrListNameAttr, "cn"),
 		AddrListFilterAttr: or(c.LDAPAddrListFilterAttr, "kopanoFilter"),
+		AddrListBaseAttr:   c.LDAPAddrListBaseAttr,
 		ContactFilter:      c.LDAPContactFilter,
 	}
 	if out.SecurityAttr == "" && p.security != "" {

@@ -196,21 +196,8 @@ func (d *Directory) entryOf(e *goldap.Entry) (*Entry, error) {
 	if d.cfg.QuotaOverrideAttr != "" {
 		out.HasQuota = true
 		out.QuotaOverride = truthy(e.GetAttributeValue(d.cfg.QuotaOverrideAttr))
-		mult := d.cfg.QuotaMultiplier
-		if mult <= 0 {
-			mult = 1 << 20
-		}
-		for _, q := range []struct {
-			attr string
-			dst  *int64
-		}{{d.cfg.WarnQuotaAttr, &out.Quota.Warn}, {d.cfg.SoftQuotaAttr, &out.Quota.Soft}, {d.cfg.HardQuotaAttr, &out.Quota.Hard}} {
-			if q.attr == "" {
-				continue
-			}
-			if n, err := strconv.ParseInt(e.GetAttributeValue(q.attr), 10, 64); err == nil && n > 0 && n <= (1<<62)/mult {
-				*q.dst = n * mult
-			}
-		}
+		out.Quota = store.Quota{Warn: d.quotaLevel(e, d.cfg.WarnQuotaAttr), Soft: d.quotaLevel(e, d.cfg.SoftQuotaAttr),
+			Hard: d.quotaLevel(e, d.cfg.HardQuotaAttr)}
 	}
 	if d.cfg.EnabledFeaturesAttr != "" || d.cfg.DisabledFeaturesAttr != "" {
 		out.HasFeatures = true

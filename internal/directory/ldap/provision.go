@@ -91,7 +91,11 @@ func (d *Directory) create(ctx context.Context, e *Entry) (*store.User, error) {
 		if err != nil {
 			return nil, err
 		}
-		tenant = companyOf(cs, e.DN)
+		if c := companyEntryOf(cs, e.DN); c != nil {
+			if tenant, err = d.tenantFor(sys, *c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if tenant == "" {
 		tenant = d.cfg.Tenant

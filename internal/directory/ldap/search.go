@@ -75,13 +75,17 @@ func (d *Directory) AddressLists(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-type addressList struct{ name, filter string }
+type addressList struct{ name, filter, base string }
 
 func (d *Directory) addressLists(ctx context.Context) ([]addressList, error) {
 	if d.cfg.AddrListFilter == "" {
 		return nil, nil
 	}
-	raw, err := d.searchAll(ctx, d.cfg.AddrListFilter, []string{d.cfg.AddrListNameAttr, d.cfg.AddrListFilterAttr})
+	attrs := []string{d.cfg.AddrListNameAttr, d.cfg.AddrListFilterAttr}
+	if d.cfg.AddrListBaseAttr != "" {
+		attrs = append(attrs, d.cfg.AddrListBaseAttr)
+	}
+	raw, err := d.searchAll(ctx, d.cfg.AddrListFilter, attrs)
 	if err != nil {
 		return nil, fmt.Errorf("ldap address lists: %w", err)
 	}
@@ -95,7 +99,19 @@ func (d *Directory) addressLists(ctx context.Context) ([]addressList, error) {
 			d.log.Warn("LDAP address list with a filter that does not parse: skipped", "dn", le.DN, "filter", f, "err", err)
 			continue
 		}
-		out = append(out, addressList{name: n, filter: f})
+		l := addressList{name: n, filter: f, base: d.cfg.Base}
+		if d.cfg.AddrListBaseAttr != "" {
+			if b := strings.TrimSpace(le.GetAttributeValue(d.cfg.AddrListBaseAttr)); b != "" {
+				// Its own base (kopanoBase) narrows the list; it must
+				// not widen the search beyond ldap_search_base.
+				if !under(b, d.cfg.Base) {
+					d.log.Warn("LDAP address list with a search base outside ldap_search_base: skipped", "dn", le.DN, "base", b, "ldap_search_base", d.cfg.Base)
+					continue
+				}
+				l.base = b
+			}
+		}
+		out = append(out, l)
 	}
 	return out, nil
 }
@@ -104,7 +120,7 @@ func (d *Directory) addressLists(ctx context.Context) ([]addressList, error) {
 // from the directory, is ANDed with the query's); list "" is the whole
 // address book. An unknown list wraps ErrNoAddressList.
 func (d *Directory) SearchList(ctx context.Context, list, query string, limit int) ([]SearchResult, error) {
-	extra := ""
+	extra, base := "", d.cfg.Base
 	if list != "" {
 		lists, err := d.addressLists(ctx)
 		if err != nil {
@@ -112,7 +128,7 @@ func (d *Directory) SearchList(ctx context.Context, list, query string, limit in
 		}
 		for _, l := range lists {
 			if l.name == list {
-				extra = l.filter
+				extra, base = l.filter, l.base
 			}
 		}
 		if extra == "" {
@@ -134,9 +150,14 @@ func (d *Directory) SearchList(ctx context.Context, list, query string, limit in
 	}
 	var out []SearchResult
 	err := d.with(ctx, func(c *conn) error {
-		req := goldap.NewSearchRequest(d.cfg.Base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, limit,
+		req := goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, limit,
 			int(d.cfg.Timeout.Seconds()), false, filter, d.attrs(), nil)
 		res, err := c.Search(req)
+		if base != d.cfg.Base && goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+			// A list's base that does not exist: the list is empty.
+			d.log.Warn("LDAP address list's search base does not exist", "list", list, "base", base)
+			return nil
+		}
 		if err != nil && !goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) && !errors.Is(err, goldap.ErrSizeLimitExceeded) {
 			return fmt.Errorf("ldap search %s: %w", filter, err)
 		}

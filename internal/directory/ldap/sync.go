@@ -44,15 +44,21 @@ func normDN(dn string) string {
 	return strings.ToLower(strings.TrimSpace(dn))
 }
 
-// searchAll runs a paged search (RFC 2696) under the base.
+// searchAll runs a paged search (RFC 2696) of the subtree of the base.
 func (d *Directory) searchAll(ctx context.Context, filter string, attrs []string) ([]*goldap.Entry, error) {
+	return d.searchUnder(ctx, d.cfg.Base, goldap.ScopeWholeSubtree, filter, attrs)
+}
+
+// searchUnder runs a paged search (RFC 2696) under base with scope.
+// Callers keep base within the configured base (under).
+func (d *Directory) searchUnder(ctx context.Context, base string, scope int, filter string, attrs []string) ([]*goldap.Entry, error) {
 	size := d.cfg.PageSize
 	if size <= 0 {
 		size = 500
 	}
 	var out []*goldap.Entry
 	err := d.with(ctx, func(c *conn) error {
-		req := goldap.NewSearchRequest(d.cfg.Base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+		req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 0, 0, false,
 			filter, attrs, nil)
 		res, err := c.SearchWithPaging(req, uint32(size))
 		if err != nil {
@@ -85,7 +91,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	sum := &SyncSummary{}
 	var err error
 	attrs := d.attrs()
-	for _, a := range []string{d.cfg.SendAsAttr, d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
+	for _, a := range []string{d.cfg.SendAsAttr, d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr, d.adminRelAttr()} {
 		if a != "" && !slices.Contains(attrs, a) {
 			attrs = append(attrs, a)
 		}
@@ -95,10 +101,8 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 		if companies, err = d.companies(ctx); err != nil {
 			return nil, fmt.Errorf("directory sync: %w", err)
 		}
-		for _, c := range companies {
-			if err := d.ensureTenant(store.SystemContext(ctx), c.name); err != nil {
-				return nil, fmt.Errorf("directory sync: %w", err)
-			}
+		if err := d.syncTenants(store.SystemContext(ctx), companies, sum); err != nil {
+			return nil, fmt.Errorf("directory sync: %w", err)
 		}
 	}
 	d.companyList = companies
@@ -161,7 +165,7 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			sum.Unchanged++
 		}
 		byDN[normDN(le.DN)] = u.Login
-		for _, a := range []string{d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr} {
+		for _, a := range []string{d.cfg.MembersRelAttr, d.cfg.SendAsRelAttr, d.adminRelAttr()} {
 			if m := relOf(a); m != nil {
 				for _, v := range le.GetAttributeValues(a) {
 					m[strings.ToLower(v)] = u.Login
@@ -231,6 +235,9 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	if err := d.orphan(ctx, seen, sum, progress); err != nil {
 		return nil, err
 	}
+	// Company privileges and quota, once every user (a company's
+	// administrators may be of any company) exists.
+	d.applyCompanies(ctx, companies, lookup, sum)
 	if d.cfg.GroupFilter != "" || d.cfg.DynGroupFilter != "" {
 		if err := d.syncGroups(ctx, lookup, sum, progress); err != nil {
 			return nil, err
@@ -761,8 +768,10 @@ func truthy(v string) bool {
 func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool),
 	seen map[string]bool, sum *SyncSummary) ([]*group, int, error) {
 	attrs := []string{d.cfg.DynGroupNameAttr, d.cfg.DynGroupFilterAttr}
-	if a := d.cfg.DynGroupUniqueAttr; a != "" && !slices.Contains(attrs, a) {
-		attrs = append(attrs, a)
+	for _, a := range []string{d.cfg.DynGroupUniqueAttr, d.cfg.DynGroupBaseAttr} {
+		if a != "" && !slices.Contains(attrs, a) {
+			attrs = append(attrs, a)
+		}
 	}
 	raw, err := d.searchAll(ctx, d.cfg.DynGroupFilter, attrs)
 	if err != nil {
@@ -789,12 +798,47 @@ func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string,
 			fail(sum, fmt.Errorf("dynamic group %q: filter %q: %w", le.DN, f, err))
 			continue
 		}
+		// A company's dynamic group selects among the company's
+		// entries, as in Kopano: its subtree is the default base.
+		base := d.cfg.Base
+		if c := companyEntryOf(d.companyList, le.DN); c != nil {
+			base = c.e.DN
+		}
+		if d.cfg.DynGroupBaseAttr != "" {
+			if b := strings.TrimSpace(le.GetAttributeValue(d.cfg.DynGroupBaseAttr)); b != "" {
+				// The entry's own base (Kopano's kopanoBase) narrows
+				// the search; it must not widen what Roost reads
+				// beyond ldap_search_base, whoever may write the
+				// group entry.
+				if !under(b, d.cfg.Base) {
+					d.log.Warn("LDAP sync: dynamic group skipped, its search base is outside ldap_search_base",
+						"dn", le.DN, "base", b, "ldap_search_base", d.cfg.Base)
+					fail(sum, fmt.Errorf("dynamic group %q: search base %q is not within ldap_search_base %q", le.DN, b, d.cfg.Base))
+					continue
+				}
+				base = b
+			}
+		}
+		entries, err := d.searchUnder(ctx, base, goldap.ScopeWholeSubtree, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
+		if base != d.cfg.Base && goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+			// A base that does not exist (a typo, an OU removed):
+			// skipped like a bad filter, not emptied.
+			d.log.Warn("LDAP sync: dynamic group skipped, its search base does not exist", "dn", le.DN, "base", base)
+			fail(sum, fmt.Errorf("dynamic group %q: search base %q does not exist", le.DN, base))
+			continue
+		}
 		sum.Groups++
-		entries, err := d.searchAll(ctx, "(&"+d.cfg.Filter+f+")", []string{"1.1"}) // DNs only (RFC 4511 §4.5.1.8)
 		if err != nil {
 			return nil, 0, fmt.Errorf("directory sync: members of dynamic group %q: %w", le.DN, err)
 		}
 		for _, m := range entries {
+			if !strings.EqualFold(d.tenantOf(m.DN), g.tenant) {
+				// A group holds users of its own tenant only (the
+				// store refuses others): a filter or base reaching
+				// into another company, or into a company below this
+				// one, does not take its users.
+				continue
+			}
 			if l, ok := lookup(m.DN, false, ""); ok {
 				g.members = append(g.members, l) // logins, not raw values
 			}
@@ -804,42 +848,16 @@ func (d *Directory) readDynamicGroups(ctx context.Context, lookup func(v string,
 	return out, len(raw), nil
 }
 
-// company is a company entry: a tenant.
-type company struct{ dn, name string }
-
-// companies reads the company entries (ldap_company_search_filter).
-func (d *Directory) companies(ctx context.Context) ([]company, error) {
-	raw, err := d.searchAll(ctx, d.cfg.CompanyFilter, []string{d.cfg.CompanyNameAttr})
+// under reports whether dn is base or an entry below it. A dn that
+// does not parse is not.
+func under(dn, base string) bool {
+	p, err := goldap.ParseDN(dn)
 	if err != nil {
-		return nil, fmt.Errorf("companies: %w", err)
+		return false
 	}
-	var out []company
-	for _, le := range raw {
-		if n := le.GetAttributeValue(d.cfg.CompanyNameAttr); n != "" {
-			out = append(out, company{dn: normDN(le.DN), name: n})
-		}
+	b, err := goldap.ParseDN(base)
+	if err != nil {
+		return false
 	}
-	return out, nil
-}
-
-// companyOf returns the name of the innermost company dn is below (or
-// is), "" when none.
-func companyOf(cs []company, dn string) string {
-	n := normDN(dn)
-	best, name := -1, ""
-	for _, c := range cs {
-		if (n == c.dn || strings.HasSuffix(n, ","+c.dn)) && len(c.dn) > best {
-			best, name = len(c.dn), c.name
-		}
-	}
-	return name
-}
-
-// tenantOf is the tenant of an entry during a sync: its company's, or
-// ldap_tenant.
-func (d *Directory) tenantOf(dn string) string {
-	if t := companyOf(d.companyList, dn); t != "" {
-		return t
-	}
-	return d.cfg.Tenant
+	return b.EqualFold(p) || b.AncestorOfFold(p)
 }

@@ -708,6 +708,20 @@ func TestFromConfigDirectoryKeys(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("FromConfig %q, want %q", got, want)
 	}
+	// The relation attributes of company privileges default to the
+	// unique attributes ldap.cfg names, as in Kopano; else to the
+	// company name and the login.
+	for _, tc := range []struct {
+		userUnique, companyUnique, wantView, wantAdmin string
+	}{{"", "", "", ""}, {"uidNumber", "ou", "ou", "uidNumber"}} {
+		c := base
+		c.LDAPUserUniqueAttribute, c.LDAPCompanyUniqueAttr = tc.userUnique, tc.companyUnique
+		c.LDAPCompanyViewAttr, c.LDAPCompanyAdminAttr = "kopanoViewPrivilege", "kopanoAdminPrivilege"
+		lc, err := ldap.FromConfig(&c)
+		if err != nil || lc.CompanyViewRelAttr != tc.wantView || lc.CompanyAdminRelAttr != tc.wantAdmin {
+			t.Errorf("relation defaults with %+v: view %q admin %q %v", tc, lc.CompanyViewRelAttr, lc.CompanyAdminRelAttr, err)
+		}
+	}
 	// Defaults: the dynamic group unique attribute is the group's, then
 	// the user's, then the preset's.
 	for _, tc := range []struct {

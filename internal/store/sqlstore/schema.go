@@ -420,4 +420,8 @@ CREATE INDEX archived_copy ON archived (archive_item_id);
 ALTER TABLE nodes ADD COLUMN public_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN proxy_url TEXT NOT NULL DEFAULT '';
 `,
+	// A tenant's link to its directory entry (LDAP companies,
+	// ldap_company_unique_attribute), so that the directory sync
+	// follows a company's renames.
+	`ALTER TABLE tenants ADD COLUMN external_id TEXT NOT NULL DEFAULT ''`,
 }

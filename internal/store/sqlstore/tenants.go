@@ -13,12 +13,12 @@ import (
 
 // ---- tenants ----
 
-const tenantCols = `id, name, quota_warn, uq_warn, uq_soft, uq_hard, public_store_id, home_node, created`
+const tenantCols = `id, name, quota_warn, uq_warn, uq_soft, uq_hard, public_store_id, home_node, external_id, created`
 
 func scanTenant(sc interface{ Scan(...any) error }) (*store.Tenant, error) {
 	var t store.Tenant
 	var created int64
-	if err := sc.Scan(&t.ID, &t.Name, &t.QuotaWarn, &t.UserQuotaWarn, &t.UserQuotaSoft, &t.UserQuotaHard, &t.PublicStoreID, &t.HomeNode, &created); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &t.QuotaWarn, &t.UserQuotaWarn, &t.UserQuotaSoft, &t.UserQuotaHard, &t.PublicStoreID, &t.HomeNode, &t.ExternalID, &created); err != nil {
 		return nil, err
 	}
 	t.Created = fromMicro(created)
@@ -152,7 +152,8 @@ func (d *DB) ListTenants(ctx context.Context) ([]*store.Tenant, error) {
 }
 
 // UpdateTenant implements store.Directory. Only system administrators set
-// a tenant's quotas: a tenant admin must not raise its own limits.
+// a tenant's quotas: a tenant admin must not raise its own limits; nor
+// rename or link it.
 func (d *DB) UpdateTenant(ctx context.Context, name string, u store.TenantUpdate) (*store.Tenant, error) {
 	p, err := store.Require(ctx)
 	if err != nil {
@@ -165,7 +166,39 @@ func (d *DB) UpdateTenant(ctx context.Context, name string, u store.TenantUpdate
 			return err
 		}
 		if !p.IsSystemAdmin() {
-			return fmt.Errorf("only a system administrator may change tenant quotas and home nodes: %w", store.ErrPermission)
+			return fmt.Errorf("only a system administrator may change tenant quotas, home nodes, names and links: %w", store.ErrPermission)
+		}
+		if u.Name != nil && *u.Name != tn.Name {
+			if err := validName("tenant", *u.Name); err != nil {
+				return err
+			}
+			if lc(*u.Name) != lc(tn.Name) {
+				if _, err := t.tenantByName(*u.Name); err == nil {
+					return fmt.Errorf("tenant %q already exists: %w", *u.Name, store.ErrConflict)
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			_, err := t.exec(`UPDATE tenants SET name = ?, name_lc = ? WHERE id = ?`, *u.Name, lc(*u.Name), tn.ID)
+			if isUniqueViolation(err) {
+				return fmt.Errorf("tenant %q already exists: %w", *u.Name, store.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("rename tenant %q: %w", name, err)
+			}
+			// The queue keeps the tenant's name (per-tenant limits,
+			// who may see a message): queued mail follows.
+			if _, err := t.exec(`UPDATE queue SET tenant = ? WHERE tenant = ?`, *u.Name, tn.Name); err != nil {
+				return fmt.Errorf("rename tenant %q: queue: %w", name, err)
+			}
+		}
+		if u.ExternalID != nil && *u.ExternalID != tn.ExternalID {
+			if len(*u.ExternalID) > 1024 {
+				return fmt.Errorf("external id: at most 1024 bytes: %w", store.ErrInvalid)
+			}
+			if _, err := t.exec(`UPDATE tenants SET external_id = ? WHERE id = ?`, *u.ExternalID, tn.ID); err != nil {
+				return fmt.Errorf("link tenant %q: %w", name, err)
+			}
 		}
 		set := func(v *int64, cur int64) (int64, error) {
 			if v == nil {

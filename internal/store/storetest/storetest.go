@@ -260,6 +260,43 @@ func testTenants(t *testing.T, in *Instance) {
 	if !slices.Equal(tn.Viewers, []string{"Other"}) {
 		t.Fatalf("viewers %v", tn.Viewers)
 	}
+	// Rename and link (the LDAP sync follows a renamed company): the
+	// same tenant, its settings, users and viewers; a taken or invalid
+	// name is refused; only a system administrator may.
+	must(b.CreateUser(sys, "Acme", store.User{Login: "r1"}))
+	ext, newName, taken, bad := "entryUUID:1234", "Acme Corp", "other", "bad/name"
+	_, err = b.UpdateTenant(sys, "acme", store.TenantUpdate{Name: &taken})
+	wantErr(t, err, store.ErrConflict)
+	_, err = b.UpdateTenant(sys, "acme", store.TenantUpdate{Name: &bad})
+	wantErr(t, err, store.ErrInvalid)
+	r1 := must(b.Principal(sys, "r1"))
+	r1.Admin = store.AdminTenant
+	_, err = b.UpdateTenant(store.WithPrincipal(context.Background(), r1), "acme", store.TenantUpdate{Name: &newName})
+	wantErr(t, err, store.ErrPermission)
+	id := tn.ID
+	tn = must(b.UpdateTenant(sys, "acme", store.TenantUpdate{Name: &newName, ExternalID: &ext}))
+	if tn.ID != id || tn.Name != newName || tn.ExternalID != ext || tn.QuotaWarn != w || !slices.Equal(tn.Viewers, []string{"Other"}) {
+		t.Fatalf("renamed tenant %+v", tn)
+	}
+	_, err = b.GetTenant(sys, "acme")
+	wantErr(t, err, store.ErrNotFound)
+	if tn = must(b.GetTenant(sys, "acme corp")); tn.ID != id || tn.ExternalID != ext {
+		t.Fatalf("renamed tenant read back %+v", tn)
+	}
+	if u := must(b.GetUser(sys, "r1")); u.Tenant != newName {
+		t.Fatalf("user of the renamed tenant %+v", u)
+	}
+	if g := must(b.GetGroup(sys, newName, store.EveryoneGroup)); !g.BuiltIn {
+		t.Fatalf("Everyone of the renamed tenant %+v", g)
+	}
+	// A change of case only, and back; the link cleared.
+	acme, none := "Acme", ""
+	if tn = must(b.UpdateTenant(sys, newName, store.TenantUpdate{Name: &acme, ExternalID: &none})); tn.Name != "Acme" || tn.ExternalID != "" {
+		t.Fatalf("renamed back %+v", tn)
+	}
+	if err := b.DeleteUser(sys, "r1"); err != nil {
+		t.Fatal(err)
+	}
 	must(b.CreateUser(sys, "Acme", store.User{Login: "u1"}))
 	wantErr(t, b.DeleteTenant(sys, "Acme"), store.ErrConflict)
 	if err := b.DeleteUser(sys, "u1"); err != nil {

@@ -699,6 +699,36 @@ type Defaults struct {
 	MaxMessages int64
 }
 
+// Contact is an entry of a tenant's address book with an address and no
+// account (Kopano's contacts: a supplier, a partner's office): the
+// address book searches of every protocol list it beside the tenant's
+// users. It receives no mail here; mail to it goes out. Made by a tenant
+// administrator, or by the directory sync (LDAP contacts).
+type Contact struct {
+	ID       int64
+	Tenant   string
+	TenantID int64
+	Email    string // unique within the tenant (case-insensitive)
+	Name     string
+	// Hidden leaves it out of the address book.
+	Hidden bool
+	// ExternalID links it to its directory entry (LDAP: the contact's
+	// unique attribute and value); "" for Roost's own contacts.
+	ExternalID string
+	Created    time.Time
+}
+
+// ContactUpdate changes a contact; nil fields stay as they are.
+type ContactUpdate struct {
+	Email      *string
+	Name       *string
+	Hidden     *bool
+	ExternalID *string
+}
+
+// MaxContactName bounds a contact's name, in bytes.
+const MaxContactName = 256
+
 // Directory is the part of the store that keeps tenants, domains, users and
 // groups (the db user backend, and the cache of the ldap/unix backends).
 type Directory interface {
@@ -734,6 +764,19 @@ type Directory interface {
 	UpdateGroup(ctx context.Context, tenant, name string, u GroupUpdate) (*Group, error)
 	AddGroupMember(ctx context.Context, tenant, group, login string) error
 	RemoveGroupMember(ctx context.Context, tenant, group, login string) error
+
+	// CreateContact adds a contact to tenant ("" the principal's own);
+	// an administrator of the tenant may. An address a contact of the
+	// tenant has already is ErrConflict.
+	CreateContact(ctx context.Context, tenant string, c Contact) (*Contact, error)
+	// ListContacts lists the contacts of tenant, hidden ones included,
+	// ordered by name then address; "" lists every tenant the principal
+	// sees. Whoever sees a tenant sees its contacts, as its users.
+	ListContacts(ctx context.Context, tenant string) ([]*Contact, error)
+	// UpdateContact changes the contact of tenant with address email.
+	UpdateContact(ctx context.Context, tenant, email string, u ContactUpdate) (*Contact, error)
+	// DeleteContact removes the contact of tenant with address email.
+	DeleteContact(ctx context.Context, tenant, email string) error
 
 	// Recipients resolves a mail address to the users who receive mail
 	// sent to it: the owner of a primary address or alias, the members of

@@ -424,4 +424,19 @@ ALTER TABLE nodes ADD COLUMN proxy_url TEXT NOT NULL DEFAULT '';
 	// ldap_company_unique_attribute), so that the directory sync
 	// follows a company's renames.
 	`ALTER TABLE tenants ADD COLUMN external_id TEXT NOT NULL DEFAULT ''`,
+	// A tenant's contacts: address book entries with an address and no
+	// account (store.Contact).
+	`
+CREATE TABLE contacts (
+	id {{id}},
+	tenant_id BIGINT NOT NULL,
+	email TEXT NOT NULL,
+	email_lc TEXT NOT NULL,
+	name TEXT NOT NULL DEFAULT '',
+	hidden INTEGER NOT NULL DEFAULT 0,
+	external_id TEXT NOT NULL DEFAULT '',
+	created BIGINT NOT NULL,
+	UNIQUE (tenant_id, email_lc)
+);
+`,
 }

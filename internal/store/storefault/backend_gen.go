@@ -114,6 +114,13 @@ func (f *Backend) CopyItems(a0 context.Context, a1 int64, a2 []uint32, a3 int64)
 	return f.Backend.CopyItems(a0, a1, a2, a3)
 }
 
+func (f *Backend) CreateContact(a0 context.Context, a1 string, a2 store.Contact) (r0 *store.Contact, err error) {
+	if err = f.fault(a0, "CreateContact"); err != nil {
+		return
+	}
+	return f.Backend.CreateContact(a0, a1, a2)
+}
+
 func (f *Backend) CreateFolder(a0 context.Context, a1 int64, a2 int64, a3 string, a4 store.FolderType) (r0 *store.Folder, err error) {
 	if err = f.fault(a0, "CreateFolder"); err != nil {
 		return
@@ -168,6 +175,13 @@ func (f *Backend) DeleteACL(a0 context.Context, a1 int64, a2 string) (err error)
 		return
 	}
 	return f.Backend.DeleteACL(a0, a1, a2)
+}
+
+func (f *Backend) DeleteContact(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = f.fault(a0, "DeleteContact"); err != nil {
+		return
+	}
+	return f.Backend.DeleteContact(a0, a1, a2)
 }
 
 func (f *Backend) DeleteFolder(a0 context.Context, a1 int64) (err error) {
@@ -378,6 +392,13 @@ func (f *Backend) ListArchives(a0 context.Context, a1 string) (r0 []*store.Store
 		return
 	}
 	return f.Backend.ListArchives(a0, a1)
+}
+
+func (f *Backend) ListContacts(a0 context.Context, a1 string) (r0 []*store.Contact, err error) {
+	if err = f.fault(a0, "ListContacts"); err != nil {
+		return
+	}
+	return f.Backend.ListContacts(a0, a1)
 }
 
 func (f *Backend) ListDeletedFolders(a0 context.Context, a1 int64) (r0 []*store.Folder, err error) {
@@ -784,6 +805,13 @@ func (f *Backend) TouchSecret(a0 context.Context, a1 int64, a2 time.Time) (err e
 		return
 	}
 	return f.Backend.TouchSecret(a0, a1, a2)
+}
+
+func (f *Backend) UpdateContact(a0 context.Context, a1 string, a2 string, a3 store.ContactUpdate) (r0 *store.Contact, err error) {
+	if err = f.fault(a0, "UpdateContact"); err != nil {
+		return
+	}
+	return f.Backend.UpdateContact(a0, a1, a2, a3)
 }
 
 func (f *Backend) UpdateFlags(a0 context.Context, a1 int64, a2 []uint32, a3 store.FlagOp, a4 []string) (r0 []store.ItemSummary, err error) {

@@ -40,6 +40,7 @@ func Run(t *testing.T, newInstance func(t *testing.T) *Instance) {
 		{"Users", testUsers},
 		{"Groups", testGroups},
 		{"GroupUpdate", testGroupUpdate},
+		{"Contacts", testContacts},
 		{"Domains", testDomains},
 		{"SpecialFolders", testSpecialFolders},
 		{"FolderTree", testFolderTree},
@@ -1434,4 +1435,86 @@ func testGroupUpdate(t *testing.T, in *Instance) {
 	wantErr(t, err, store.ErrPermission)
 	_, err = b.UpdateGroup(sys, "acme", "nosuch", store.GroupUpdate{Hidden: &hidden})
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// testContacts: a tenant's contacts are made, changed and deleted by its
+// administrators; its users and viewers list them, other tenants do
+// not see them; addresses are unique per tenant; deleting the tenant
+// deletes them.
+func testContacts(t *testing.T, in *Instance) {
+	b := in.Backend
+	f := setup(t, b)
+	c := must(b.CreateContact(sys, "acme", store.Contact{Email: " Supplies@Vendor.example ", Name: "Vendor Supplies"}))
+	if c.Email != "Supplies@Vendor.example" || c.Tenant != "acme" || c.Name != "Vendor Supplies" || c.Hidden || c.Created.IsZero() {
+		t.Fatalf("created %+v", c)
+	}
+	_, err := b.CreateContact(sys, "acme", store.Contact{Email: "supplies@vendor.example"})
+	wantErr(t, err, store.ErrConflict)
+	for _, bad := range []store.Contact{{Email: "no-at"}, {Email: "@vendor.example"}, {Email: "a@b.example", Name: "two\nlines"},
+		{Email: "a@b.example", Name: strings.Repeat("n", store.MaxContactName+1)}, {Email: "a b@c.example"}} {
+		_, err := b.CreateContact(sys, "acme", bad)
+		wantErr(t, err, store.ErrInvalid)
+	}
+	// The same address in another tenant is another contact.
+	must(b.CreateContact(sys, "globex", store.Contact{Email: "supplies@vendor.example", Name: "Globex's vendor"}))
+	must(b.CreateContact(sys, "acme", store.Contact{Email: "ann@partner.example", Name: "Ann Partner", ExternalID: "entryUUID:1"}))
+	// Users list their tenant's contacts, sorted by name; not another's.
+	list := must(b.ListContacts(f.alice, "acme"))
+	if len(list) != 2 || list[0].Name != "Ann Partner" || list[0].ExternalID != "entryUUID:1" || list[1].Name != "Vendor Supplies" {
+		t.Fatalf("alice lists %+v", list)
+	}
+	_, err = b.ListContacts(f.alice, "globex")
+	wantErr(t, err, store.ErrNotFound)
+	if all := must(b.ListContacts(f.eve, "")); len(all) != 1 || all[0].Tenant != "globex" {
+		t.Fatalf("eve lists %+v", all)
+	}
+	if all := must(b.ListContacts(sys, "")); len(all) != 3 {
+		t.Fatalf("the system lists %+v", all)
+	}
+	// Only administrators of the tenant change them.
+	_, err = b.CreateContact(f.alice, "acme", store.Contact{Email: "x@y.example"})
+	wantErr(t, err, store.ErrPermission)
+	name := "Alice's change"
+	_, err = b.UpdateContact(f.alice, "acme", "ann@partner.example", store.ContactUpdate{Name: &name})
+	wantErr(t, err, store.ErrPermission)
+	wantErr(t, b.DeleteContact(f.alice, "acme", "ann@partner.example"), store.ErrPermission)
+	_, err = b.UpdateContact(sys, "globex", "ann@partner.example", store.ContactUpdate{Name: &name})
+	wantErr(t, err, store.ErrNotFound)
+	// A tenant administrator of acme may, in acme only.
+	must(b.CreateUser(sys, "acme", store.User{Login: "boss", Admin: store.AdminTenant, Active: true}))
+	boss := as(t, b, "boss")
+	hidden, addr, newName := true, "ann@partner2.example", "Ann P."
+	c = must(b.UpdateContact(boss, "", "ANN@partner.example", store.ContactUpdate{Email: &addr, Name: &newName, Hidden: &hidden}))
+	if c.Email != addr || c.Name != newName || !c.Hidden || c.ExternalID != "entryUUID:1" {
+		t.Fatalf("updated %+v", c)
+	}
+	taken := "supplies@VENDOR.example"
+	_, err = b.UpdateContact(boss, "acme", addr, store.ContactUpdate{Email: &taken})
+	wantErr(t, err, store.ErrConflict)
+	_, err = b.CreateContact(boss, "globex", store.Contact{Email: "x@y.example"})
+	if err == nil {
+		t.Fatal("acme's administrator made a contact in globex")
+	}
+	if err := b.DeleteContact(boss, "acme", addr); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, b.DeleteContact(boss, "acme", addr), store.ErrNotFound)
+	if list := must(b.ListContacts(f.bob, "acme")); len(list) != 1 {
+		t.Fatalf("after delete %+v", list)
+	}
+	// Deleting a tenant deletes its contacts.
+	if err := b.DeleteUser(sys, "eve"); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range must(b.ListOrphans(sys)) {
+		if err := b.RemoveStore(sys, o.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.DeleteTenant(sys, "globex"); err != nil {
+		t.Fatal(err)
+	}
+	if all := must(b.ListContacts(sys, "")); len(all) != 1 || all[0].Tenant != "acme" {
+		t.Fatalf("after the tenant's deletion %+v", all)
+	}
 }

@@ -1,10 +1,12 @@
 package adminapi_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/roost-mail/roost/internal/adminapi"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
@@ -122,4 +124,32 @@ func testContacts(t *testing.T, e *env) {
 		t.Fatalf("left %+v", cs)
 	}
 	e.wantErr("", "PUT", "/v1/contacts/ann@partner2.example", nil, 405, "method PUT not allowed")
+}
+
+// TestContactsStoreFailure: a store failure is a generic 500, never the
+// "not found" a tenant lookup without ?tenant= could turn it into, and
+// its text stays in the log.
+func TestContactsStoreFailure(t *testing.T) {
+	t.Parallel()
+	var fb *storefault.Backend
+	e := newEnv(t, func(o *adminapi.Options, e *env) { fb = storefault.New(e.b); e.b = fb })
+	e.fixture()
+	e.call("POST", "/v1/contacts", adminapi.ContactCreate{Email: "a@b.example", Tenant: "acme"}, 201, nil)
+	fb.Fail(errors.New("disk on fire at /var/secret"), "ListContacts", "CreateContact", "UpdateContact", "DeleteContact")
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/contacts", nil},
+		{"GET", "/v1/contacts?tenant=acme", nil},
+		{"POST", "/v1/contacts", adminapi.ContactCreate{Email: "c@d.example", Tenant: "acme"}},
+		{"PATCH", "/v1/contacts/a@b.example", adminapi.ContactUpdate{Name: ptr("x")}},
+		{"PATCH", "/v1/contacts/a@b.example?tenant=acme", adminapi.ContactUpdate{Name: ptr("x")}},
+		{"DELETE", "/v1/contacts/a@b.example", nil},
+		{"DELETE", "/v1/contacts/ghost@b.example?tenant=acme", nil},
+	} {
+		e.wantErr("", c.method, c.path, c.body, 500, "internal error; the server log has the details")
+	}
+	fb.Heal()
+	e.call("DELETE", "/v1/contacts/a@b.example", nil, 204, nil)
 }

@@ -50,6 +50,7 @@ var adminObjects = []struct{ name, title string }{
 	{"oidc", "Roost's OpenID Connect provider: clients (Nextcloud, Grafana, ...) that sign users in with Roost"},
 	{"token", "Bearer tokens (JMAP and DAV 'Authorization: Bearer', SASL OAUTHBEARER and XOAUTH2)"},
 	{"group", "Groups"},
+	{"contact", "Contacts: a tenant's address book entries with an address and no account (suppliers, partners)"},
 	{"directory", "LDAP directory (user_plugin = ldap)"},
 	{"store", "Stores"},
 	{"archive", "Archive stores and the archiver (kopano-archiver)"},
@@ -200,6 +201,21 @@ var adminCmds = []*adminCmd{
 		flags: []flagDef{fString("tenant")}, run: groupContact},
 	{object: "group", verb: "remove-contact", args: []string{"GROUP", "EMAIL"}, syntax: "group remove-contact GROUP EMAIL [--tenant T]",
 		help: "remove a contact from a group", flags: []flagDef{fString("tenant")}, run: groupContact},
+
+	{object: "contact", verb: "create", args: []string{"EMAIL"}, syntax: "contact create EMAIL [--name NAME] [--tenant T] [--hidden]",
+		help: "add a contact (an address without an account: a supplier, a partner) to a tenant's address book;\n" +
+			"        --hidden leaves it out of the address book",
+		flags: []flagDef{fString("name"), fString("tenant"), fBool("hidden")}, run: contactCreate},
+	{object: "contact", verb: "list", syntax: "contact list [--tenant T]",
+		help:  "list contacts, hidden ones included; Source is \"directory\" for those the LDAP directory sync made",
+		flags: []flagDef{fString("tenant")}, run: contactList},
+	{object: "contact", verb: "update", args: []string{"EMAIL"}, syntax: "contact update EMAIL [--email NEW] [--name N] [--hidden|--visible] [--tenant T]",
+		help: "change a contact's address, name or address book visibility; one the directory sync made may be changed,\n" +
+			"        but the next sync puts the directory's values back",
+		flags: []flagDef{fString("email"), fString("name"), fBool("hidden"), fBool("visible"), fString("tenant")}, run: contactUpdate},
+	{object: "contact", verb: "delete", args: []string{"EMAIL"}, syntax: "contact delete EMAIL [--tenant T]",
+		help:  "delete a contact (one the directory sync made comes back at the next sync while its entry exists)",
+		flags: []flagDef{fString("tenant")}, run: contactDelete},
 
 	{object: "directory", verb: "sync", syntax: "directory sync",
 		help: "read the whole LDAP directory now: create and update users and groups, follow renames (by the unique\n" +

@@ -21,6 +21,7 @@ import (
 	"github.com/roost-mail/roost/internal/blob/fs"
 	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/sqlstore"
+	"github.com/roost-mail/roost/internal/testenv"
 )
 
 var sys = store.SystemContext(context.Background())
@@ -41,19 +42,31 @@ type envOpt func(*adminapi.Options, *env)
 
 func newEnv(t *testing.T, opts ...envOpt) *env {
 	t.Helper()
+	return newEnvOn(t, testenv.SQLite, opts...)
+}
+
+// newEnvOn is newEnv over a store on backend (testenv.SQLite or
+// testenv.Postgres).
+func newEnvOn(t *testing.T, backend string, opts ...envOpt) *env {
+	t.Helper()
 	// A short directory: unix socket paths are limited to ~108 bytes.
 	dir, err := os.MkdirTemp("", "roost-api")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs, BlobGrace: -1})
-	if err != nil {
-		t.Fatal(err)
+	var db *sqlstore.DB
+	if backend == testenv.SQLite {
+		blobs, err := fs.New(filepath.Join(dir, "blobs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err = sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs, BlobGrace: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		db = testenv.Open(t, testenv.Options{Backend: backend, BlobGrace: -1}).DB
 	}
 	e := &env{t: t, b: db, db: db}
 	e.format.Store("%u")

@@ -33,6 +33,10 @@
 //     store refuses anyone else). POST /v1/users/{login}/move {"to":
 //     NODE} switches a user's home node (a store move), also for the
 //     system principal only.
+//   - A tenant's contacts (GET/POST /v1/contacts, PATCH/DELETE
+//     /v1/contacts/{email}) are found, without ?tenant=, in the tenant
+//     that has the address, the principal's own first; an address two
+//     seen tenants have is a 400 asking for --tenant, as group names are.
 //   - Sizes and quotas are bytes in responses and whole MB (config.MB, 2^20
 //     bytes) in requests, as in kopano-admin and the configuration file.
 package adminapi
@@ -207,6 +211,11 @@ func (s *Server) routes() {
 	h("DELETE /v1/groups/{group}/members/{login}", s.removeMember)
 	h("PUT /v1/groups/{group}/contacts/{email}", s.addGroupContact)
 	h("DELETE /v1/groups/{group}/contacts/{email}", s.removeGroupContact)
+
+	h("GET /v1/contacts", s.listContacts) // contacts.go
+	h("POST /v1/contacts", s.createContact)
+	h("PATCH /v1/contacts/{email}", s.updateContact)
+	h("DELETE /v1/contacts/{email}", s.deleteContact)
 
 	h("GET /v1/stores/orphans", s.listOrphans)
 	h("POST /v1/stores/public", s.createPublicStore)

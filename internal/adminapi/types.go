@@ -200,6 +200,37 @@ type GroupCreate struct {
 	Hidden bool   `json:"hidden,omitempty"`
 }
 
+// Contact is an entry of a tenant's address book with an address and
+// no account (a supplier, a partner). Directory is true for one the
+// directory sync made (ExternalID links it to its LDAP entry): it may be
+// edited, but the next sync puts the directory's values back.
+type Contact struct {
+	Email      string    `json:"email"`
+	Name       string    `json:"name"`
+	Tenant     string    `json:"tenant"`
+	Hidden     bool      `json:"hidden"`
+	Directory  bool      `json:"directory"`
+	ExternalID string    `json:"external_id"`
+	Created    time.Time `json:"created"`
+}
+
+// ContactCreate is the body of POST /v1/contacts. Tenant "" means the
+// principal's own tenant, else the only one there is.
+type ContactCreate struct {
+	Email  string `json:"email"`
+	Name   string `json:"name,omitempty"`
+	Tenant string `json:"tenant,omitempty"`
+	Hidden bool   `json:"hidden,omitempty"`
+}
+
+// ContactUpdate is the body of PATCH /v1/contacts/{email}; absent fields
+// stay. Email changes the address.
+type ContactUpdate struct {
+	Email  *string `json:"email,omitempty"`
+	Name   *string `json:"name,omitempty"`
+	Hidden *bool   `json:"hidden,omitempty"`
+}
+
 // Store is a message store.
 type Store struct {
 	ID     int64  `json:"id"`

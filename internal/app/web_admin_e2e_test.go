@@ -20,7 +20,8 @@ import (
 
 // TestWebAdminE2E drives the web admin and the account settings in
 // Chromium (web/e2e/admin.mjs): a tenant administrator creates a user,
-// sets a quota and does not see another tenant; a system administrator
+// sets a quota, adds, edits and deletes contacts and does not see another
+// tenant; a system administrator
 // sees a domain's DNS table; a user sets out-of-office and creates and
 // revokes an app password (IMAP login with it succeeds, then fails);
 // cross-site requests refused; axe-core on every new view. Here, before
@@ -40,6 +41,7 @@ func TestWebAdminE2E(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/users", `{"login":"sysop","tenant":"default","email":"sysop@example.org","name":"System Admin","password":"pw-sysop-12345","admin":2}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"olly","tenant":"default","email":"olly@example.org","name":"Olly","password":"pw-olly-12345"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"gina","tenant":"globex","email":"gina@globex.test","name":"Gina","password":"pw-gina-12345"}`, 201)
+	adminCall(t, c, "POST", "/v1/contacts", `{"email":"partner@globex.test","name":"Globex Partner","tenant":"globex"}`, 201)
 
 	base := "https://" + httpsAddr
 	// The API level, without a browser: the tenant admin's session
@@ -92,6 +94,20 @@ func TestWebAdminE2E(t *testing.T) {
 	json.Unmarshal([]byte(adminCall(t, c, "GET", "/v1/users/newbie", "", 200)), &u)
 	if u.Tenant != "default" || !u.Quota.Override || u.Quota.Hard != 100<<20 {
 		t.Errorf("newbie as made in the browser: %+v", u)
+	}
+	// The contacts the tenant admin made, edited and deleted, as
+	// `roost admin contact list` reads them; globex's untouched.
+	var cs []struct {
+		Email, Name, Tenant string
+		Hidden              bool
+	}
+	json.Unmarshal([]byte(adminCall(t, c, "GET", "/v1/contacts?tenant=default", "", 200)), &cs)
+	if len(cs) != 1 || cs[0].Email != "supplies@vendor.example" || cs[0].Name != "Vendor Supplies Ltd" || !cs[0].Hidden {
+		t.Errorf("contacts as made in the browser: %+v", cs)
+	}
+	json.Unmarshal([]byte(adminCall(t, c, "GET", "/v1/contacts?tenant=globex", "", 200)), &cs)
+	if len(cs) != 1 || cs[0].Email != "partner@globex.test" {
+		t.Errorf("globex's contacts: %+v", cs)
 	}
 	// Out-of-office as `roost admin user oof olly` reads it.
 	var oof struct {

@@ -89,7 +89,7 @@ async function scan(p, name) {
 
 let failed = false;
 try {
-  // ---- a tenant administrator: users of their tenant only ----
+  // ---- a tenant administrator: users and contacts of their tenant only ----
   page = await newPage();
   await signIn(page, '/admin', TADMIN, TADMIN_PW);
   const users = page.getByRole('region', { name: 'Users' });
@@ -119,6 +119,34 @@ try {
   await page.getByRole('region', { name: 'Tenants' }).getByRole('table').waitFor();
   const tenants = await page.getByRole('region', { name: 'Tenants' }).getByRole('rowheader').allTextContents();
   check(tenants.length === 1 && tenants[0] === 'default', 'a tenant admin sees only their tenant: ' + tenants.join(','));
+  // Their tenant's contacts: add two, edit one, delete the other.
+  await page.getByRole('button', { name: 'Edit default' }).click();
+  const contacts = page.getByRole('region', { name: 'Contacts', exact: true });
+  await contacts.getByText('No contacts yet.').waitFor();
+  for (const [email, name] of [['supplies@vendor.example', 'Vendor Supplies'], ['gone@vendor.example', 'Gone Soon']]) {
+    const add = page.getByRole('form', { name: 'New contact' });
+    await add.getByLabel('Email address').fill(email);
+    await add.getByLabel('Full name').fill(name);
+    await add.getByRole('button', { name: 'Add contact' }).click();
+    await page.getByText(`Created ${email}.`).waitFor();
+    await contacts.getByRole('rowheader', { name: email, exact: true }).waitFor();
+  }
+  check(true, 'a tenant admin adds contacts to their tenant');
+  await contacts.getByRole('button', { name: 'Edit supplies@vendor.example' }).click();
+  const cedit = page.getByRole('form', { name: 'Edit supplies@vendor.example' });
+  await cedit.getByLabel('Full name').fill('Vendor Supplies Ltd');
+  await cedit.getByLabel('Hidden from the address book').check();
+  await cedit.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved supplies@vendor.example.').waitFor();
+  await contacts.getByRole('cell', { name: 'Vendor Supplies Ltd', exact: true }).waitFor();
+  check(true, 'a tenant admin edits a contact (name, hidden)');
+  page.once('dialog', (d) => d.accept());
+  await contacts.getByRole('button', { name: 'Delete gone@vendor.example' }).click();
+  await page.getByText('Deleted gone@vendor.example.').waitFor();
+  await contacts.getByRole('rowheader', { name: 'gone@vendor.example', exact: true }).waitFor({ state: 'detached' });
+  check(true, 'a tenant admin deletes a contact');
+  const otherContacts = await page.evaluate(async () => (await fetch('/web/admin/v1/contacts?tenant=globex')).status);
+  check(otherContacts === 404, `the admin API hides another tenant's contacts from a tenant admin (${otherContacts})`);
   // The API itself refuses (not only the pages): a request from the
   // page's own origin for the other tenant's user.
   const direct = await page.evaluate(async (other) => (await fetch(`/web/admin/v1/users/${other}`)).status, OTHER);
@@ -210,6 +238,10 @@ try {
     await nav.getByRole('button', { name: tab }).click();
     await a.getByRole('region', { name: tab }).waitFor();
     if (what) await a.getByRole('region', { name: tab }).getByRole('table').waitFor();
+    if (tab === 'Tenants') {
+      await a.getByRole('button', { name: 'Edit default' }).click();
+      await a.getByRole('form', { name: 'New contact' }).waitFor();
+    }
     if (tab === 'Domains') {
       await a.getByRole('button', { name: 'DNS records example.org' }).click();
       await a.locator('.dns-table').waitFor();

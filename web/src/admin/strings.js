@@ -1,5 +1,5 @@
-// The catalogue's entries for the web admin's resources and tenant
-// settings (merged into i18n.js's catalogue; build.mjs checks this file
+// The catalogue's entries for the web admin's resources, tenant
+// settings and tenant contacts (merged into i18n.js's catalogue; build.mjs checks this file
 // as it checks i18n.js).
 import { catalogue } from '../i18n.js';
 
@@ -35,6 +35,20 @@ export const strings = {
     tenantAdminAdd: 'Login to add as an administrator',
     tenantRemoveNamed: 'Remove {name}',
     tenantOnlySystem: 'Only a system administrator changes these; you see them.',
+    contactsTitle: 'Contacts',
+    contactsHelp: 'Addresses without an account (suppliers, partners) that the address book lists beside the users of this tenant.',
+    contactsNone: 'No contacts yet.',
+    contactsList: 'Contacts of {tenant}',
+    contactColHidden: 'Hidden',
+    contactColSource: 'Source',
+    contactSourceDirectory: 'directory',
+    contactSourceLocal: 'here',
+    contactHidden: 'Hidden from the address book',
+    contactNew: 'New contact',
+    contactAdd: 'Add contact',
+    contactEdit: 'Edit {name}',
+    contactCancel: 'Cancel',
+    contactFromDirectory: 'The directory sync made this contact: it puts the directory\'s values back at its next run.',
   },
   de: {
     adminTab_resources: 'Räume und Geräte',
@@ -67,6 +81,20 @@ export const strings = {
     tenantAdminAdd: 'Anmeldename eines neuen Administrators',
     tenantRemoveNamed: '{name} entfernen',
     tenantOnlySystem: 'Nur ein Systemadministrator ändert diese Einstellungen; Sie sehen sie.',
+    contactsTitle: 'Kontakte',
+    contactsHelp: 'Adressen ohne Konto (Lieferanten, Partner), die das Adressbuch neben den Benutzern dieses Mandanten zeigt.',
+    contactsNone: 'Noch keine Kontakte.',
+    contactsList: 'Kontakte von {tenant}',
+    contactColHidden: 'Verborgen',
+    contactColSource: 'Herkunft',
+    contactSourceDirectory: 'Verzeichnis',
+    contactSourceLocal: 'hier',
+    contactHidden: 'Im Adressbuch verbergen',
+    contactNew: 'Neuer Kontakt',
+    contactAdd: 'Kontakt hinzufügen',
+    contactEdit: '{name} bearbeiten',
+    contactCancel: 'Abbrechen',
+    contactFromDirectory: 'Die Verzeichnissynchronisation hat diesen Kontakt angelegt: Beim nächsten Lauf setzt sie die Werte aus dem Verzeichnis wieder ein.',
   },
 };
 

@@ -1,12 +1,14 @@
 // A tenant's settings in the web admin: its quota warning level, the
 // default quota of its users, the tenants that see its address list
 // (viewers) and its administrators; PATCH /v1/tenants/{tenant} and
-// PUT/DELETE …/viewers/{tenant} and …/admins/{login}. The store lets only
-// system administrators change them; a tenant administrator sees their
+// PUT/DELETE …/viewers/{tenant} and …/admins/{login}, and its contacts
+// (contacts.jsx, which its administrators change). The store lets only
+// system administrators change the rest; a tenant administrator sees their
 // own tenant's (and no other).
 import { t } from '../i18n.js';
 import { admin } from '../adminapi.js';
 import { run, useLoad, Loading, me } from '../admin.jsx';
+import { Contacts } from './contacts.jsx';
 import './strings.js';
 
 const MB = 1 << 20;
@@ -70,6 +72,7 @@ export function TenantEdit({ name, onDone }) {
       </form>
       <Members title={t('tenantViewers')} names={x.viewers || []} addLabel={t('tenantViewerAdd')} path={`${path}/viewers`} onDone={done} system={system} />
       <Members title={t('tenantAdminsTitle')} names={x.admins || []} addLabel={t('tenantAdminAdd')} path={`${path}/admins`} onDone={done} system={system} />
+      <Contacts tenant={x.name} />
     </div>
   );
 }

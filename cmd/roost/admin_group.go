@@ -7,8 +7,13 @@ import (
 
 func groupCreate(a *admin, _ *adminCmd, in *input) error {
 	body := map[string]any{"name": in.pos[0]}
-	if t := in.str["tenant"]; t != "" {
-		body["tenant"] = t
+	for _, k := range []string{"tenant", "email", "kind"} {
+		if v := in.str[k]; v != "" {
+			body[k] = v
+		}
+	}
+	if in.bools["hidden"] {
+		body["hidden"] = true
 	}
 	var g groupView
 	data, err := a.c.callInto(a.ctx, "POST", "/v1/groups", body, &g)
@@ -100,5 +105,33 @@ func groupContact(a *admin, cmd *adminCmd, in *input) error {
 		return err
 	}
 	a.say(data, msg, email, group)
+	return nil
+}
+
+// groupUpdate changes a group's name, address, kind or visibility.
+func groupUpdate(a *admin, cmd *adminCmd, in *input) error {
+	body := map[string]any{}
+	for _, f := range [][2]string{{"rename", "name"}, {"email", "email"}, {"kind", "kind"}} {
+		if v, ok := in.str[f[0]]; ok {
+			body[f[1]] = v
+		}
+	}
+	switch {
+	case in.has("hidden") && in.has("visible") && in.bools["hidden"] == in.bools["visible"]:
+		return usagef("%s: --hidden and --visible contradict each other", cmd.name())
+	case in.has("hidden"):
+		body["hidden"] = in.bools["hidden"]
+	case in.has("visible"):
+		body["hidden"] = !in.bools["visible"]
+	}
+	if len(body) == 0 {
+		return usagef("%s: nothing to change (see roost admin help group update)", cmd.name())
+	}
+	var g groupView
+	data, err := a.c.callInto(a.ctx, "PATCH", "/v1/groups/"+pathSeg(in.pos[0])+tenantQuery(in.str["tenant"]), body, &g)
+	if err != nil {
+		return err
+	}
+	a.say(data, "updated group %s%s", g.Name, inTenant(g.Tenant))
 	return nil
 }

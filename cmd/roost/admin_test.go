@@ -812,6 +812,23 @@ func TestAdminGroupContacts(t *testing.T) {
 	if !slices.Equal(g.Contacts, []string{"ann@partner.example"}) || len(g.Members) != 0 {
 		t.Fatalf("%+v", g)
 	}
+	// A group's address, kind and visibility: at creation and later.
+	e.ok("domain", "add", "acme.test", "--tenant", "acme")
+	e.okJSON(&g, "group", "create", "News", "--tenant", "acme", "--email", "news@acme.test", "--kind", "distribution", "--hidden")
+	if g.Email != "news@acme.test" || g.Kind != "distribution" || !g.Hidden {
+		t.Fatalf("created %+v", g)
+	}
+	if out := e.ok("group", "update", "News", "--rename", "Newsletter", "--visible", "--kind", "security"); out != "updated group Newsletter in tenant acme\n" {
+		t.Fatalf("%q", out)
+	}
+	e.okJSON(&g, "group", "update", "Newsletter", "--email", "")
+	if g.Name != "Newsletter" || g.Email != "" || g.Kind != "security" || g.Hidden {
+		t.Fatalf("updated %+v", g)
+	}
+	e.fails(2, "nothing to change", "group", "update", "Newsletter")
+	e.fails(2, "contradict", "group", "update", "Newsletter", "--hidden", "--visible")
+	e.fails(1, `must be security or distribution`, "group", "update", "Newsletter", "--kind", "club")
+	e.fails(1, `group "Everyone" is built in`, "group", "update", "Everyone", "--tenant", "acme", "--hidden")
 	if out := e.ok("group", "remove-contact", "Partners", "ann@partner.example", "--tenant", "acme"); out != "removed contact ann@partner.example from group Partners\n" {
 		t.Fatalf("%q", out)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,6 +227,26 @@ func TestMailFlowAgainstServe(t *testing.T) {
 	want("the remote message at the relay", func() bool {
 		ms := sink.messages()
 		return len(ms) == 1 && strings.HasPrefix(ms[0], "<alice@acme.test> <partner@remote.test>\n") && strings.Contains(ms[0], "Subject: Offer")
+	})
+	// A group with a user and a contact: the contact's copy goes out
+	// through the relay (envelope sender kept, Delivered-To naming the
+	// group), the user's into her Inbox.
+	admin("", "contact", "create", "ann@partner.test", "--name", "Ann Partner")
+	admin("", "group", "create", "project", "--email", "project@acme.test")
+	admin("", "group", "add-member", "project", "alice")
+	admin("", "group", "add-contact", "project", "ann@partner.test")
+	send("bob", "bob-pw", "bob@acme.test", []string{"project@acme.test"}, "Kickoff")
+	want("the group's contact copy at the relay", func() bool {
+		for _, m := range sink.messages() {
+			if strings.HasPrefix(m, "<bob@acme.test> <ann@partner.test>\n") && strings.Contains(m, "Delivered-To: project@acme.test") &&
+				strings.Contains(m, "Subject: Kickoff") {
+				return true
+			}
+		}
+		return false
+	})
+	want("alice's copy of the group's mail", func() bool {
+		return slices.Contains(subjects("alice", "alice-pw", "INBOX"), "Kickoff")
 	})
 	// No out-of-office for mail alice sends herself, and the queue is empty.
 	if out := admin("", "queue", "list"); strings.Count(strings.TrimSpace(out), "\n") != 0 {

@@ -166,3 +166,35 @@ func (s *Server) groupContactChange(w http.ResponseWriter, r *http.Request, fn f
 	writeJSON(w, http.StatusOK, groupOf(g))
 	return nil
 }
+
+// GroupUpdate is the body of PATCH /v1/groups/{group}: the fields given
+// change ("email": "" removes the address).
+type GroupUpdate struct {
+	Name   *string `json:"name,omitempty"`
+	Email  *string `json:"email,omitempty"`
+	Kind   *string `json:"kind,omitempty"`
+	Hidden *bool   `json:"hidden,omitempty"`
+}
+
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
+	var in GroupUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	name := r.PathValue("group")
+	tenant, err := s.groupTenant(r, name)
+	if err != nil {
+		return err
+	}
+	u := store.GroupUpdate{Name: in.Name, Email: in.Email, Hidden: in.Hidden}
+	if in.Kind != nil {
+		k := store.GroupKind(*in.Kind)
+		u.Kind = &k
+	}
+	g, err := s.b.UpdateGroup(r.Context(), tenant, name, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, groupOf(g))
+	return nil
+}

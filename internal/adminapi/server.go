@@ -207,6 +207,7 @@ func (s *Server) routes() {
 	h("POST /v1/groups", s.createGroup)
 	h("GET /v1/groups/{group}", s.showGroup)
 	h("DELETE /v1/groups/{group}", s.deleteGroup)
+	h("PATCH /v1/groups/{group}", s.updateGroup)
 	h("PUT /v1/groups/{group}/members/{login}", s.addMember)
 	h("DELETE /v1/groups/{group}/members/{login}", s.removeMember)
 	h("PUT /v1/groups/{group}/contacts/{email}", s.addGroupContact)

@@ -145,6 +145,25 @@ try {
   await page.getByText('Deleted gone@vendor.example.').waitFor();
   await contacts.getByRole('rowheader', { name: 'gone@vendor.example', exact: true }).waitFor({ state: 'detached' });
   check(true, 'a tenant admin deletes a contact');
+  // A group of their tenant whose member is the contact (its mail goes
+  // out to the contact too).
+  await page.getByRole('navigation', { name: 'Administration sections' }).getByRole('button', { name: 'Groups' }).click();
+  const groups = page.getByRole('region', { name: 'Groups' });
+  await groups.getByRole('table').waitFor();
+  await groups.getByLabel('Name', { exact: true }).fill('Partners');
+  await groups.getByLabel('Email address', { exact: true }).fill('partners@example.org');
+  await groups.getByRole('button', { name: 'Create' }).click();
+  await groups.getByRole('rowheader', { name: 'Partners', exact: true }).waitFor();
+  const contactOf = groups.getByLabel('Contact address to add to or remove from Partners');
+  await contactOf.fill('supplies@vendor.example');
+  await contactOf.locator('xpath=..').getByRole('button', { name: 'Add' }).click();
+  await groups.getByText('Contacts: supplies@vendor.example').waitFor();
+  const partners = await page.evaluate(async () => (await fetch('/web/admin/v1/groups/Partners')).json());
+  check(JSON.stringify(partners.contacts) === '["supplies@vendor.example"]', 'a tenant admin makes a contact a member of a group: ' + JSON.stringify(partners));
+  await contactOf.fill('supplies@vendor.example');
+  await contactOf.locator('xpath=..').getByRole('button', { name: 'Remove' }).click();
+  await groups.getByText('Contacts: supplies@vendor.example').waitFor({ state: 'detached' });
+  check(true, 'and removes it');
   const otherContacts = await page.evaluate(async () => (await fetch('/web/admin/v1/contacts?tenant=globex')).status);
   check(otherContacts === 404, `the admin API hides another tenant's contacts from a tenant admin (${otherContacts})`);
   // The API itself refuses (not only the pages): a request from the

@@ -300,10 +300,13 @@ function Groups() {
     const f = new FormData(ev.currentTarget);
     if (await run(() => admin('POST', '/v1/groups', { name: f.get('name'), email: f.get('email') || undefined }), t('adminCreated', { name: f.get('name') }))) reload();
   };
-  const member = (g, method) => async (ev) => {
+  // kind: 'members' (a user's login) or 'contacts' (a contact's address:
+  // mail to the group goes out to it too).
+  const member = (g, method, kind = 'members') => async (ev) => {
     ev.preventDefault();
-    const login = new FormData(ev.currentTarget).get('login');
-    if (await run(() => admin(method, `/v1/groups/${encodeURIComponent(g)}/members/${encodeURIComponent(login)}`), t('adminSaved', { name: g }))) reload();
+    const who = new FormData(ev.currentTarget).get(kind === 'members' ? 'login' : 'email');
+    const q = `?tenant=${encodeURIComponent(g.tenant)}`;
+    if (await run(() => admin(method, `/v1/groups/${encodeURIComponent(g.name)}/${kind}/${encodeURIComponent(who)}${kind === 'members' ? '' : q}`), t('adminSaved', { name: g.name }))) reload();
   };
   if (!data) return <Loading err={err} />;
   return (
@@ -314,12 +317,18 @@ function Groups() {
         <tbody>
           {data.map((g) => (
             <tr key={g.tenant + g.name}>
-              <th scope="row">{g.name}</th><td>{g.email}</td><td>{g.tenant}</td><td>{(g.members || []).join(', ')}</td>
+              <th scope="row">{g.name}</th><td>{g.email}</td><td>{g.tenant}</td>
+              <td>{(g.members || []).join(', ')}{(g.contacts || []).length > 0 && <div>{t('adminGroupContacts', { list: g.contacts.join(', ') })}</div>}</td>
               <td>{!g.builtin && <>
-                <form class="inline-form" onSubmit={member(g.name, 'PUT')}>
+                <form class="inline-form" onSubmit={member(g, 'PUT')}>
                   <input name="login" aria-label={t('adminMemberOf', { group: g.name })} required />
                   <button type="submit">{t('adminAdd')}</button>
-                  <button type="button" onClick={(e) => member(g.name, 'DELETE')({ preventDefault() {}, currentTarget: e.currentTarget.form })}>{t('adminRemove')}</button>
+                  <button type="button" onClick={(e) => member(g, 'DELETE')({ preventDefault() {}, currentTarget: e.currentTarget.form })}>{t('adminRemove')}</button>
+                </form>
+                <form class="inline-form" onSubmit={member(g, 'PUT', 'contacts')}>
+                  <input name="email" type="email" aria-label={t('adminContactOf', { group: g.name })} required />
+                  <button type="submit">{t('adminAdd')}</button>
+                  <button type="button" onClick={(e) => member(g, 'DELETE', 'contacts')({ preventDefault() {}, currentTarget: e.currentTarget.form })}>{t('adminRemove')}</button>
                 </form>
                 <button class="danger" onClick={() => confirm(t('adminConfirmDelete', { name: g.name })) &&
                   run(() => admin('DELETE', `/v1/groups/${encodeURIComponent(g.name)}`), t('adminDeleted', { name: g.name })).then(reload)}>{t('delete')}<span class="sr"> {g.name}</span></button>

@@ -75,7 +75,8 @@ func (d *Directory) searchUnder(ctx context.Context, base string, scope int, fil
 // their unique attribute, so a new login keeps the store); Roost users
 // linked to an entry that is gone are deleted, their stores kept as
 // orphans; groups are created and their members (nested groups
-// flattened) set; send-as delegates are applied. An entry that cannot be
+// flattened) set; send-as delegates are applied; contact entries
+// become the tenants' contacts (syncContacts). An entry that cannot be
 // applied (a login taken by another entry, say) is counted as failed and
 // the sync goes on; a directory that cannot be read stops it before
 // anything is orphaned.
@@ -243,9 +244,14 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 			return nil, err
 		}
 	}
+	if d.cfg.ContactFilter != "" {
+		if err := d.syncContacts(ctx, seen, sum, progress); err != nil {
+			return nil, err
+		}
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	d.log.Info("LDAP directory sync done", "users", sum.Users, "created", sum.Created, "updated", sum.Updated,
-		"renamed", sum.Renamed, "orphaned", sum.Orphaned, "groups", sum.Groups, "failed", sum.Failed, "seconds", sum.Seconds)
+		"renamed", sum.Renamed, "orphaned", sum.Orphaned, "groups", sum.Groups, "contacts", sum.Contacts, "failed", sum.Failed, "seconds", sum.Seconds)
 	return sum, nil
 }
 

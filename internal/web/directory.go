@@ -54,13 +54,15 @@ func directoryKind(u *store.User) string {
 // directory.TenantAddressBook): users, shared mailboxes, rooms and
 // equipment, and the tenant's contacts that are not hidden. Other
 // tenants' entries are never listed: the store lists a tenant only to
-// those who see it, and each entry's tenant is checked again. JMAP has no method for a
-// tenant's directory (Principal/query is not offered), hence this
-// endpoint. Two modes:
+// those who see it, and each entry's tenant is checked again. JMAP's
+// Principal/query lists principals (users and groups), not contacts,
+// and does not match aliases, hence this endpoint for addressing mail.
+// Two modes:
 //
 //   - ?q=… (the composer's autocomplete): entries whose name, login,
-//     address or alias (a contact: name or address) contains q, as [{"name","email"}], at most
-//     maxDirectoryAnswers, sorted by name; q is required.
+//     address or alias (a contact's name or address) contains q, as
+//     [{"name","email"}], at most maxDirectoryAnswers, sorted by name;
+//     q is required.
 //   - ?browse=1&q=…&offset=N&limit=M (the contacts view's Directory):
 //     one page of the matching entries (q may be empty: all of them),
 //     sorted by name, as {"total","offset","entries":[{"name","email",

@@ -195,6 +195,11 @@ var adminCmds = []*adminCmd{
 		help: "add a user to a group", flags: []flagDef{fString("tenant")}, run: groupMember},
 	{object: "group", verb: "remove-member", args: []string{"GROUP", "USER"}, syntax: "group remove-member GROUP USER [--tenant T]",
 		help: "remove a user from a group", flags: []flagDef{fString("tenant")}, run: groupMember},
+	{object: "group", verb: "add-contact", args: []string{"GROUP", "EMAIL"}, syntax: "group add-contact GROUP EMAIL [--tenant T]",
+		help: "make one of the tenant's contacts a member of a group: mail to the group goes out to it too",
+		flags: []flagDef{fString("tenant")}, run: groupContact},
+	{object: "group", verb: "remove-contact", args: []string{"GROUP", "EMAIL"}, syntax: "group remove-contact GROUP EMAIL [--tenant T]",
+		help: "remove a contact from a group", flags: []flagDef{fString("tenant")}, run: groupContact},
 
 	{object: "directory", verb: "sync", syntax: "directory sync",
 		help: "read the whole LDAP directory now: create and update users and groups, follow renames (by the unique\n" +

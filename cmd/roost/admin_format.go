@@ -83,6 +83,8 @@ type groupView struct {
 	Hidden  bool     `json:"hidden"`
 	BuiltIn bool     `json:"builtin"`
 	Members []string `json:"members"`
+	// Contacts are the group's contact members' addresses.
+	Contacts []string `json:"contacts"`
 }
 
 type domainView struct {

@@ -48,6 +48,9 @@ func groupShow(a *admin, _ *adminCmd, in *input) error {
 	d.add("Address book", "%s", map[bool]string{false: "visible", true: "hidden"}[g.Hidden])
 	d.add("Built in", "%s", yesno(g.BuiltIn))
 	d.add(fmt.Sprintf("Users (%d)", len(g.Members)), "%s", strings.Join(g.Members, ", "))
+	if len(g.Contacts) > 0 {
+		d.add(fmt.Sprintf("Contacts (%d)", len(g.Contacts)), "%s", strings.Join(g.Contacts, ", "))
+	}
 	d.write(a.stdout)
 	return nil
 }
@@ -64,7 +67,7 @@ func groupList(a *admin, _ *adminCmd, in *input) error {
 	}
 	var rows [][]string
 	for _, g := range gs {
-		rows = append(rows, []string{g.Name, g.Tenant, g.Kind, g.Email, fmt.Sprint(len(g.Members))})
+		rows = append(rows, []string{g.Name, g.Tenant, g.Kind, g.Email, fmt.Sprint(len(g.Members) + len(g.Contacts))})
 	}
 	printTable(a.stdout, []string{"Group", "Tenant", "Kind", "Emailaddress", "Members"}, rows)
 	return nil
@@ -81,5 +84,21 @@ func groupMember(a *admin, cmd *adminCmd, in *input) error {
 		return err
 	}
 	a.say(data, msg, user, group)
+	return nil
+}
+
+// groupContact makes one of the tenant's contacts (roost admin contact) a
+// member of a group: mail to the group goes out to its address too.
+func groupContact(a *admin, cmd *adminCmd, in *input) error {
+	group, email := in.pos[0], in.pos[1]
+	method, msg := "PUT", "added contact %s to group %s"
+	if cmd.verb == "remove-contact" {
+		method, msg = "DELETE", "removed contact %s from group %s"
+	}
+	data, err := a.c.call(a.ctx, method, "/v1/groups/"+pathSeg(group)+"/contacts/"+pathSeg(email)+tenantQuery(in.str["tenant"]), nil)
+	if err != nil {
+		return err
+	}
+	a.say(data, msg, email, group)
 	return nil
 }

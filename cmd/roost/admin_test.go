@@ -783,3 +783,41 @@ func TestAdminTenantAdmin(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestAdminGroupContacts: `group add-contact` and `remove-contact` make
+// a tenant's contacts members of a group; show and --json list them.
+func TestAdminGroupContacts(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	e.ok("tenant", "create", "acme")
+	e.ok("tenant", "create", "globex")
+	e.ok("group", "create", "Partners", "--tenant", "acme")
+	sys := store.SystemContext(context.Background())
+	if _, err := e.db.CreateContact(sys, "acme", store.Contact{Email: "ann@partner.example", Name: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateContact(sys, "globex", store.Contact{Email: "gus@globex-partner.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.ok("group", "add-contact", "Partners", "ann@partner.example"); out != "added contact ann@partner.example to group Partners\n" {
+		t.Fatalf("%q", out)
+	}
+	e.fails(1, `contact "ann@partner.example" is already a member of "Partners"`, "group", "add-contact", "Partners", "ANN@partner.example")
+	e.fails(1, `contact "gus@globex-partner.example": not found`, "group", "add-contact", "Partners", "gus@globex-partner.example")
+	e.fails(1, `membership of "Everyone" is automatic`, "group", "add-contact", "Everyone", "ann@partner.example", "--tenant", "acme")
+	out := e.ok("group", "show", "Partners")
+	wantLine(t, out, "Contacts (1)", "ann@partner.example")
+	var g groupView
+	e.okJSON(&g, "group", "show", "Partners")
+	if !slices.Equal(g.Contacts, []string{"ann@partner.example"}) || len(g.Members) != 0 {
+		t.Fatalf("%+v", g)
+	}
+	if out := e.ok("group", "remove-contact", "Partners", "ann@partner.example", "--tenant", "acme"); out != "removed contact ann@partner.example from group Partners\n" {
+		t.Fatalf("%q", out)
+	}
+	e.fails(1, `contact "ann@partner.example" is not a member of "Partners"`, "group", "remove-contact", "Partners", "ann@partner.example")
+	e.okJSON(&g, "group", "show", "Partners")
+	if g.Contacts == nil || len(g.Contacts) != 0 {
+		t.Fatalf("contacts after removal %+v (want an empty list)", g)
+	}
+}

@@ -139,3 +139,30 @@ func (s *Server) memberChange(w http.ResponseWriter, r *http.Request, fn func(ct
 	writeJSON(w, http.StatusOK, groupOf(g))
 	return nil
 }
+
+func (s *Server) addGroupContact(w http.ResponseWriter, r *http.Request) error {
+	return s.groupContactChange(w, r, s.b.AddGroupContact)
+}
+
+func (s *Server) removeGroupContact(w http.ResponseWriter, r *http.Request) error {
+	return s.groupContactChange(w, r, s.b.RemoveGroupContact)
+}
+
+// groupContactChange makes a contact of the group's tenant a member of
+// the group, or no longer one; it answers the group.
+func (s *Server) groupContactChange(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, tenant, group, email string) error) error {
+	group, email := r.PathValue("group"), r.PathValue("email")
+	tenant, err := s.groupTenant(r, group)
+	if err != nil {
+		return err
+	}
+	if err := fn(r.Context(), tenant, group, email); err != nil {
+		return err
+	}
+	g, err := s.b.GetGroup(r.Context(), tenant, group)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, groupOf(g))
+	return nil
+}

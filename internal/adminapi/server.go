@@ -205,6 +205,8 @@ func (s *Server) routes() {
 	h("DELETE /v1/groups/{group}", s.deleteGroup)
 	h("PUT /v1/groups/{group}/members/{login}", s.addMember)
 	h("DELETE /v1/groups/{group}/members/{login}", s.removeMember)
+	h("PUT /v1/groups/{group}/contacts/{email}", s.addGroupContact)
+	h("DELETE /v1/groups/{group}/contacts/{email}", s.removeGroupContact)
 
 	h("GET /v1/stores/orphans", s.listOrphans)
 	h("POST /v1/stores/public", s.createPublicStore)

@@ -185,6 +185,9 @@ type Group struct {
 	Hidden  bool     `json:"hidden"`
 	BuiltIn bool     `json:"builtin"`
 	Members []string `json:"members"`
+	// Contacts are the addresses of the tenant's contacts that are
+	// members (mail to the group goes out to them).
+	Contacts []string `json:"contacts"`
 }
 
 // GroupCreate is the body of POST /v1/groups; Kind is "security" (the
@@ -325,7 +328,7 @@ func (s *Server) userOf(u *store.User) User {
 
 func groupOf(g *store.Group) Group {
 	return Group{Name: g.Name, Tenant: g.Tenant, Email: g.Email, Kind: string(g.Kind), Hidden: g.Hidden,
-		BuiltIn: g.BuiltIn, Members: list(g.Members)}
+		BuiltIn: g.BuiltIn, Members: list(g.Members), Contacts: list(g.Contacts)}
 }
 
 func storeOf(st *store.Store) Store {

@@ -36,9 +36,26 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 		Local: func(ctx context.Context, from string, rcpts []string, open func() (io.ReadCloser, error)) []error {
 			errs := make([]error, len(rcpts))
 			for i, r := range rcpts {
-				users, err := s.db.Recipients(store.SystemContext(ctx), r)
-				if err != nil {
+				sys := store.SystemContext(ctx)
+				users, err := s.db.Recipients(sys, r)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
 					errs[i] = err
+					continue
+				}
+				// A group's contact members: the message goes out to
+				// them first; if it cannot, the recipient is retried
+				// before any member has a copy.
+				contacts, cerr := s.db.RecipientContacts(sys, r)
+				if cerr != nil {
+					errs[i] = cerr
+					continue
+				}
+				if err != nil && len(contacts) == 0 {
+					errs[i] = err
+					continue
+				}
+				if ferr := del.Forward(ctx, from, r, contacts, open); ferr != nil && !errors.Is(ferr, mail.ErrForwardLoop) {
+					errs[i] = ferr
 					continue
 				}
 				for _, res := range del.DeliverMessage(ctx, from, []mail.Recipient{{Addr: r, Users: users}}, open) {

@@ -90,6 +90,13 @@ func (q *Queue) route(ctx context.Context, addr string) (local bool, err error) 
 	case !errors.Is(err, store.ErrNotFound):
 		return false, fmt.Errorf("resolve %s: %w", addr, err)
 	}
+	// A group whose members are contacts only is local too (delivery
+	// sends it on to them).
+	if cs, err := q.o.Store.RecipientContacts(sys, addr); err != nil {
+		return false, fmt.Errorf("resolve %s: %w", addr, err)
+	} else if len(cs) > 0 {
+		return true, nil
+	}
 	doms, err := q.o.Store.ListDomains(sys)
 	if err != nil {
 		return false, fmt.Errorf("list domains: %w", err)

@@ -27,6 +27,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -136,6 +137,13 @@ func (l *LMTP) Close() error {
 type rcpt struct {
 	addr  string
 	users []*store.User
+	// contacts are the addresses of a group's contact members: the
+	// message goes out to them (mail.Deliverer.Forward) where the group
+	// is delivered.
+	contacts []string
+	// failed: forwarding to the contacts failed; the recipient gets a
+	// temporary failure and nothing is delivered for it.
+	failed bool
 	// backend is the LMTP endpoint the recipient is relayed to (sharded
 	// mode, lmtp_proxy.go); "" delivers here.
 	backend string
@@ -352,6 +360,17 @@ func (s *lsession) command(cmd smtp.Command) bool {
 		ctx, cancel := context.WithTimeout(s.l.t.Context(), rcptTimeout)
 		defer cancel()
 		users, err := s.l.o.Store.Recipients(store.SystemContext(ctx), p.Addr)
+		var contacts []string
+		if errors.Is(err, store.ErrNotFound) || err == nil && !userAddress(users, p.Addr) {
+			// A group: its contact members (a group of contacts only
+			// has no users).
+			var cerr error
+			if contacts, cerr = s.l.o.Store.RecipientContacts(store.SystemContext(ctx), p.Addr); cerr != nil {
+				err = cerr
+			} else if len(contacts) > 0 && errors.Is(err, store.ErrNotFound) {
+				err = nil
+			}
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			s.reply(550, "5.1.1", "<%s>: no such user here", p.Addr)
@@ -361,7 +380,7 @@ func (s *lsession) command(cmd smtp.Command) bool {
 			s.reply(451, "4.3.0", "<%s>: temporary failure, try again later", p.Addr)
 			return true
 		}
-		r := rcpt{addr: p.Addr, users: users, arg: cmd.Arg}
+		r := rcpt{addr: p.Addr, users: users, contacts: contacts, arg: cmd.Arg}
 		if s.l.o.Route != nil {
 			if r.backend, err = s.l.o.Route(ctx, users); err != nil {
 				s.log.Error("route recipient to its home backend", "rcpt", p.Addr, "err", err)
@@ -441,13 +460,27 @@ func (s *lsession) data() {
 	open := sp.open
 	ctx, cancel := context.WithTimeout(s.l.t.Context(), deliveryTimeout)
 	defer cancel()
+	// A group delivered here goes out to its contact members first (a
+	// relayed one is the backend's to forward): if that fails, the
+	// recipient fails temporarily before anything is delivered for it,
+	// and the client's retry duplicates nothing.
+	for i := range s.rcpts {
+		r := &s.rcpts[i]
+		if r.backend != "" || len(r.contacts) == 0 {
+			continue
+		}
+		if err := s.l.del.Forward(ctx, s.from.Addr, r.addr, r.contacts, open); err != nil && !errors.Is(err, mail.ErrForwardLoop) {
+			s.log.Error("forward to a group's contacts", "rcpt", r.addr, "err", err)
+			r.failed = true
+		}
+	}
 	// Recipients whose home is another backend are relayed there, one
 	// transaction per backend, while the others are delivered here; each
 	// keeps its own reply (RFC 2033 §4.2).
 	relayed := s.relay(ctx, open)
 	var rcpts []mail.Recipient
 	for _, r := range s.rcpts {
-		if r.backend == "" {
+		if r.backend == "" && !r.failed {
 			rcpts = append(rcpts, mail.Recipient{Addr: r.addr, Users: r.users})
 		}
 	}
@@ -461,6 +494,10 @@ func (s *lsession) data() {
 	for i, r := range s.rcpts {
 		if r.backend != "" {
 			s.w.WriteString(replies[i])
+			continue
+		}
+		if r.failed {
+			s.reply(451, "4.3.0", "<%s> temporary failure, try again later", r.addr)
 			continue
 		}
 		s.replyFor(r, byUser)
@@ -565,6 +602,23 @@ func (s *lsession) replyFor(r rcpt, byUser map[int64]mail.Result) {
 	default:
 		s.reply(451, "4.3.0", "<%s> temporary failure, try again later", r.addr)
 	}
+}
+
+// userAddress reports whether addr is the address (or an alias, or a
+// subaddress of either) of the one user it resolved to: then it names
+// no group, and no group's contacts need looking up.
+func userAddress(users []*store.User, addr string) bool {
+	if len(users) != 1 {
+		return false
+	}
+	addr = strings.ToLower(addr)
+	if at := strings.LastIndexByte(addr, '@'); at > 0 {
+		if plus := strings.IndexByte(addr[:at], '+'); plus > 0 {
+			addr = addr[:plus] + addr[at:]
+		}
+	}
+	u := users[0]
+	return strings.EqualFold(u.Email, addr) || slices.ContainsFunc(u.Aliases, func(a string) bool { return strings.EqualFold(a, addr) })
 }
 
 // rejectText makes a Sieve reject reason safe for a reply line.

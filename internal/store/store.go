@@ -186,6 +186,9 @@ type Group struct {
 	Kind     GroupKind
 	Hidden   bool
 	Members  []string // logins
+	// Contacts are the addresses of the tenant's contacts that are
+	// members: mail to the group goes out to them too.
+	Contacts []string
 	BuiltIn  bool
 	// ExternalID links the group to its directory entry (LDAP: the
 	// group unique attribute and its value), so the directory sync
@@ -775,8 +778,17 @@ type Directory interface {
 	ListContacts(ctx context.Context, tenant string) ([]*Contact, error)
 	// UpdateContact changes the contact of tenant with address email.
 	UpdateContact(ctx context.Context, tenant, email string, u ContactUpdate) (*Contact, error)
-	// DeleteContact removes the contact of tenant with address email.
+	// DeleteContact removes the contact of tenant with address email
+	// (and its group memberships).
 	DeleteContact(ctx context.Context, tenant, email string) error
+	// AddGroupContact makes the tenant's contact with address email a
+	// member of group: mail to the group goes out to it too.
+	AddGroupContact(ctx context.Context, tenant, group, email string) error
+	RemoveGroupContact(ctx context.Context, tenant, group, email string) error
+	// RecipientContacts returns the addresses of the contacts that are
+	// members of the group addr names (as Recipients resolves it, a
+	// subaddress included); none for any other address. System only.
+	RecipientContacts(ctx context.Context, addr string) ([]string, error)
 
 	// Recipients resolves a mail address to the users who receive mail
 	// sent to it: the owner of a primary address or alias, the members of

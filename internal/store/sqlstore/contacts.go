@@ -192,9 +192,93 @@ func (d *DB) DeleteContact(ctx context.Context, tenant, email string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(`DELETE FROM contacts WHERE id = ?`, c.ID); err != nil {
-			return fmt.Errorf("delete contact %q: %w", email, err)
+		for _, q := range []string{`DELETE FROM group_contacts WHERE contact_id = ?`, `DELETE FROM contacts WHERE id = ?`} {
+			if _, err := t.exec(q, c.ID); err != nil {
+				return fmt.Errorf("delete contact %q: %w", email, err)
+			}
 		}
 		return nil
 	})
 }
+
+// AddGroupContact implements store.Directory.
+func (d *DB) AddGroupContact(ctx context.Context, tenant, group, email string) error {
+	return d.groupContact(ctx, tenant, group, email, true)
+}
+
+// RemoveGroupContact implements store.Directory.
+func (d *DB) RemoveGroupContact(ctx context.Context, tenant, group, email string) error {
+	return d.groupContact(ctx, tenant, group, email, false)
+}
+
+func (d *DB) groupContact(ctx context.Context, tenant, group, email string, add bool) error {
+	p, err := store.Require(ctx)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(t *tx) error {
+		tn, g, err := t.administeredGroup(p, tenant, group)
+		if err != nil {
+			return err
+		}
+		if g.BuiltIn {
+			return fmt.Errorf("membership of %q is automatic: %w", g.Name, store.ErrInvalid)
+		}
+		c, err := t.contactByEmail(tn.ID, email)
+		if err != nil {
+			return err
+		}
+		if add {
+			res, err := t.exec(`INSERT INTO group_contacts (group_id, contact_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.ID, c.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("contact %q is already a member of %q: %w", c.Email, g.Name, store.ErrConflict)
+			}
+			return nil
+		}
+		res, err := t.exec(`DELETE FROM group_contacts WHERE group_id = ? AND contact_id = ?`, g.ID, c.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("contact %q is not a member of %q: %w", c.Email, g.Name, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// RecipientContacts implements store.Directory.
+func (d *DB) RecipientContacts(ctx context.Context, addr string) ([]string, error) {
+	if p, err := store.Require(ctx); err != nil {
+		return nil, err
+	} else if !p.System {
+		return nil, fmt.Errorf("recipient lookup: %w", store.ErrPermission)
+	}
+	var out []string
+	err := d.read(ctx, func(t *tx) error {
+		for _, a := range recipientCandidates(lc(addr)) {
+			var uid, gid int64
+			err := t.row(`SELECT user_id, group_id FROM addresses WHERE address = ?`, a).Scan(&uid, &gid)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if uid != 0 {
+				return nil // a user's address
+			}
+			out, err = t.strings(`SELECT c.email FROM group_contacts gc JOIN contacts c ON c.id = gc.contact_id WHERE gc.group_id = ? ORDER BY c.email_lc LIMIT ?`,
+				gid, maxGroupContacts)
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
+// maxGroupContacts bounds the contacts one group sends to (a message is
+// queued once for all of them).
+const maxGroupContacts = 1000

@@ -124,15 +124,10 @@ func (d *DB) Recipients(ctx context.Context, addr string) ([]*store.User, error)
 		return nil, fmt.Errorf("recipient lookup: %w", store.ErrPermission)
 	}
 	addr = lc(addr)
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
+	candidates := recipientCandidates(addr)
+	if candidates == nil {
 		return nil, notFound("address", addr)
 	}
-	candidates := []string{addr}
-	if plus := strings.IndexByte(addr[:at], '+'); plus > 0 {
-		candidates = append(candidates, addr[:plus]+addr[at:])
-	}
-	candidates = append(candidates, addr[at:])
 	var out []*store.User
 	err := d.read(ctx, func(t *tx) error {
 		for _, a := range candidates {
@@ -168,6 +163,21 @@ func (d *DB) Recipients(ctx context.Context, addr string) ([]*store.User, error)
 		return notFound("address", addr)
 	})
 	return out, err
+}
+
+// recipientCandidates are the addresses that may receive mail for addr
+// (lower case), in order: itself, a subaddress's base ("user+tag"), the
+// domain's catch-all. None for an address without a local part.
+func recipientCandidates(addr string) []string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return nil
+	}
+	candidates := []string{addr}
+	if plus := strings.IndexByte(addr[:at], '+'); plus > 0 {
+		candidates = append(candidates, addr[:plus]+addr[at:])
+	}
+	return append(candidates, addr[at:])
 }
 
 // groupMembers loads the members of group gid in the order of their ids,

@@ -35,6 +35,10 @@ func (t *tx) fillGroup(g *store.Group) error {
 		return err
 	}
 	g.Members, err = t.strings(`SELECT u.login FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.login_lc`, g.ID)
+	if err != nil {
+		return err
+	}
+	g.Contacts, err = t.strings(`SELECT c.email FROM group_contacts gc JOIN contacts c ON c.id = gc.contact_id WHERE gc.group_id = ? ORDER BY c.email_lc`, g.ID)
 	return err
 }
 
@@ -202,7 +206,8 @@ func (d *DB) DeleteGroup(ctx context.Context, tenant, name string) error {
 		if g.BuiltIn {
 			return fmt.Errorf("group %q is built in: %w", g.Name, store.ErrInvalid)
 		}
-		for _, q := range []string{`DELETE FROM group_members WHERE group_id = ?`, `DELETE FROM addresses WHERE group_id = ?`, `DELETE FROM groups WHERE id = ?`} {
+		for _, q := range []string{`DELETE FROM group_members WHERE group_id = ?`, `DELETE FROM group_contacts WHERE group_id = ?`,
+			`DELETE FROM addresses WHERE group_id = ?`, `DELETE FROM groups WHERE id = ?`} {
 			if _, err := t.exec(q, g.ID); err != nil {
 				return err
 			}

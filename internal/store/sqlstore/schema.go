@@ -438,5 +438,11 @@ CREATE TABLE contacts (
 	created BIGINT NOT NULL,
 	UNIQUE (tenant_id, email_lc)
 );
+CREATE TABLE group_contacts (
+	group_id BIGINT NOT NULL,
+	contact_id BIGINT NOT NULL,
+	PRIMARY KEY (group_id, contact_id)
+);
+CREATE INDEX group_contacts_contact ON group_contacts (contact_id);
 `,
 }

@@ -314,6 +314,7 @@ func (d *DB) DeleteTenant(ctx context.Context, name string) error {
 			`DELETE FROM group_members WHERE group_id IN (SELECT id FROM groups WHERE tenant_id = ?)`,
 			`DELETE FROM addresses WHERE group_id IN (SELECT id FROM groups WHERE tenant_id = ?)`,
 			`DELETE FROM groups WHERE tenant_id = ?`,
+			`DELETE FROM group_contacts WHERE contact_id IN (SELECT id FROM contacts WHERE tenant_id = ?)`,
 			`DELETE FROM contacts WHERE tenant_id = ?`,
 			`DELETE FROM tenant_viewers WHERE tenant_id = ? OR viewer_id = ?`,
 			`DELETE FROM tenant_admins WHERE tenant_id = ?`,

@@ -16,6 +16,13 @@ func (f *Backend) AddDomain(a0 context.Context, a1 string, a2 string) (err error
 	return f.Backend.AddDomain(a0, a1, a2)
 }
 
+func (f *Backend) AddGroupContact(a0 context.Context, a1 string, a2 string, a3 string) (err error) {
+	if err = f.fault(a0, "AddGroupContact"); err != nil {
+		return
+	}
+	return f.Backend.AddGroupContact(a0, a1, a2, a3)
+}
+
 func (f *Backend) AddGroupMember(a0 context.Context, a1 string, a2 string, a3 string) (err error) {
 	if err = f.fault(a0, "AddGroupMember"); err != nil {
 		return
@@ -569,6 +576,13 @@ func (f *Backend) QueueStats(a0 context.Context) (r0 int, r1 time.Time, err erro
 	return f.Backend.QueueStats(a0)
 }
 
+func (f *Backend) RecipientContacts(a0 context.Context, a1 string) (r0 []string, err error) {
+	if err = f.fault(a0, "RecipientContacts"); err != nil {
+		return
+	}
+	return f.Backend.RecipientContacts(a0, a1)
+}
+
 func (f *Backend) Recipients(a0 context.Context, a1 string) (r0 []*store.User, err error) {
 	if err = f.fault(a0, "Recipients"); err != nil {
 		return
@@ -595,6 +609,13 @@ func (f *Backend) RemoveDomain(a0 context.Context, a1 string) (err error) {
 		return
 	}
 	return f.Backend.RemoveDomain(a0, a1)
+}
+
+func (f *Backend) RemoveGroupContact(a0 context.Context, a1 string, a2 string, a3 string) (err error) {
+	if err = f.fault(a0, "RemoveGroupContact"); err != nil {
+		return
+	}
+	return f.Backend.RemoveGroupContact(a0, a1, a2, a3)
 }
 
 func (f *Backend) RemoveGroupMember(a0 context.Context, a1 string, a2 string, a3 string) (err error) {

@@ -1495,10 +1495,55 @@ func testContacts(t *testing.T, in *Instance) {
 	if err == nil {
 		t.Fatal("acme's administrator made a contact in globex")
 	}
+	// Contacts as group members: mail to the group goes out to them.
+	must(b.CreateGroup(sys, "acme", store.Group{Name: "Partners", Email: "partners@acme.test", Kind: store.GroupDistribution}))
+	if err := b.AddGroupContact(boss, "acme", "partners", addr); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, b.AddGroupContact(boss, "acme", "partners", addr), store.ErrConflict)
+	wantErr(t, b.AddGroupContact(boss, "acme", "partners", "nobody@vendor.example"), store.ErrNotFound)
+	wantErr(t, b.AddGroupContact(boss, "acme", store.EveryoneGroup, addr), store.ErrInvalid)
+	wantErr(t, b.AddGroupContact(f.alice, "acme", "partners", addr), store.ErrPermission)
+	if g := must(b.GetGroup(sys, "acme", "partners")); !slices.Equal(g.Contacts, []string{addr}) || len(g.Members) != 0 {
+		t.Fatalf("partners %+v", g)
+	}
+	for _, a := range []string{"partners@acme.test", "Partners+news@ACME.test"} {
+		if got := must(b.RecipientContacts(sys, a)); !slices.Equal(got, []string{addr}) {
+			t.Fatalf("contacts of %s: %v", a, got)
+		}
+	}
+	for _, a := range []string{"alice@acme.test", "nobody@acme.test", "no-at"} {
+		if got := must(b.RecipientContacts(sys, a)); len(got) != 0 {
+			t.Fatalf("contacts of %s: %v", a, got)
+		}
+	}
+	_, err = b.RecipientContacts(f.alice, "partners@acme.test")
+	wantErr(t, err, store.ErrPermission)
+	// A group with contacts only has no users to deliver to here.
+	_, err = b.Recipients(sys, "partners@acme.test")
+	wantErr(t, err, store.ErrNotFound)
+	// The membership follows the contact's new address.
+	moved := "ann@partner3.example"
+	must(b.UpdateContact(boss, "acme", addr, store.ContactUpdate{Email: &moved}))
+	if got := must(b.RecipientContacts(sys, "partners@acme.test")); !slices.Equal(got, []string{moved}) {
+		t.Fatalf("contacts after the address change: %v", got)
+	}
+	addr = moved
+	// Deleting the contact ends its memberships.
 	if err := b.DeleteContact(boss, "acme", addr); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, b.DeleteContact(boss, "acme", addr), store.ErrNotFound)
+	if g := must(b.GetGroup(sys, "acme", "partners")); len(g.Contacts) != 0 {
+		t.Fatalf("partners after the contact's deletion %+v", g)
+	}
+	if err := b.AddGroupContact(sys, "acme", "partners", "supplies@vendor.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RemoveGroupContact(sys, "acme", "partners", "SUPPLIES@vendor.example"); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, b.RemoveGroupContact(sys, "acme", "partners", "supplies@vendor.example"), store.ErrNotFound)
 	if list := must(b.ListContacts(f.bob, "acme")); len(list) != 1 {
 		t.Fatalf("after delete %+v", list)
 	}

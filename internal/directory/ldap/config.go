@@ -32,8 +32,9 @@
 //
 // Contacts (ldap_contact_search_filter) are found by Search, and the
 // sync writes them into their tenant's contacts (contacts.go), which
-// the protocols' address books list; they are no Roost users, so
-// groups do not deliver to them yet.
+// the protocols' address books list, and static groups whose member
+// DNs name them have them as contact members (the group's mail goes to
+// them).
 package ldap
 
 import (

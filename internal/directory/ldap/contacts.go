@@ -31,8 +31,9 @@ func contactKey(tenant, mail string) string {
 // free for the entries that remain. A search that finds no entry while
 // contacts are linked is taken for a wrong filter or base: nothing is
 // changed. users holds the ids of the user entries read: an entry both
-// filters match is a user, not a contact.
-func (d *Directory) syncContacts(ctx context.Context, users map[string]bool, sum *SyncSummary, progress func(SyncProgress)) error {
+// filters match is a user, not a contact. It returns the contacts of the
+// entries applied by normalised DN, for the groups' members.
+func (d *Directory) syncContacts(ctx context.Context, users map[string]bool, sum *SyncSummary, progress func(SyncProgress)) (map[string]*store.Contact, error) {
 	attrs := []string{d.cfg.UniqueAttr}
 	for _, a := range []string{d.cfg.MailAttr, d.cfg.FullNameAttr, d.cfg.ContactHiddenAttr} {
 		if a != "" && !strings.EqualFold(a, d.cfg.UniqueAttr) {
@@ -41,13 +42,13 @@ func (d *Directory) syncContacts(ctx context.Context, users map[string]bool, sum
 	}
 	raw, err := d.searchAll(ctx, d.cfg.ContactFilter, attrs)
 	if err != nil {
-		return fmt.Errorf("directory sync: contacts: %w", err)
+		return nil, fmt.Errorf("directory sync: contacts: %w", err)
 	}
 	sum.Contacts = len(raw)
 	sys := store.SystemContext(ctx)
 	all, err := d.store.ListContacts(sys, "") // every tenant: companies too
 	if err != nil {
-		return fmt.Errorf("directory sync: list contacts: %w", err)
+		return nil, fmt.Errorf("directory sync: list contacts: %w", err)
 	}
 	prefix := d.cfg.UniqueAttr + ":"
 	linked := map[string]*store.Contact{} // by ExternalID
@@ -59,7 +60,7 @@ func (d *Directory) syncContacts(ctx context.Context, users map[string]bool, sum
 		}
 	}
 	if len(raw) == 0 && len(linked) > 0 {
-		return fmt.Errorf("directory sync: the contact search %s under %q found no entry, but %d Roost contacts are linked to the directory; check ldap_contact_search_filter and ldap_search_base (nothing deleted)",
+		return nil, fmt.Errorf("directory sync: the contact search %s under %q found no entry, but %d Roost contacts are linked to the directory; check ldap_contact_search_filter and ldap_search_base (nothing deleted)",
 			d.cfg.ContactFilter, d.cfg.Base, len(linked))
 	}
 	// Read every entry before anything changes.
@@ -108,7 +109,7 @@ func (d *Directory) syncContacts(ctx context.Context, users map[string]bool, sum
 	}
 	for i, e := range entries {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("directory sync: %w", err)
+			return nil, fmt.Errorf("directory sync: %w", err)
 		}
 		if err := d.applyContact(sys, e, linked, byAddr, seen, sum); err != nil {
 			d.log.Warn("LDAP sync: contact not applied", "dn", e.dn, "err", err)
@@ -118,7 +119,13 @@ func (d *Directory) syncContacts(ctx context.Context, users map[string]bool, sum
 			progress(SyncProgress{Phase: "contacts", Done: i + 1, Total: len(entries)})
 		}
 	}
-	return nil
+	byDN := map[string]*store.Contact{}
+	for _, e := range entries {
+		if c := linked[e.id]; c != nil && strings.EqualFold(c.Tenant, e.tenant) {
+			byDN[normDN(e.dn)] = c
+		}
+	}
+	return byDN, nil
 }
 
 // applyContact makes the tenant's contact of e follow it: found by its

@@ -2,6 +2,7 @@ package ldap_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,21 +37,27 @@ func contactLDIF(cn, mail string, extra ...string) string {
 // TestSyncContacts: the sync writes the contact entries into the
 // tenant's contacts, linked by the users' unique attribute: created; a
 // Roost contact of the same address linked, not duplicated; an entry
-// without an address reported; kopanoHidden hides one. A renamed entry
-// (new DN and name, new address) renames its contact; a vanished entry's
-// contact is deleted; Roost's own contacts stay. A contact search that
+// without an address reported; kopanoHidden hides one; a group's member
+// DNs naming contacts make them the group's contact members. A renamed
+// entry (new DN and name, new address) renames its contact; a vanished
+// entry's contact is deleted (and leaves the group); Roost's own
+// contacts stay, though not in the directory's group. A contact search that
 // finds nothing while contacts are linked is refused, nothing deleted.
 func TestSyncContacts(t *testing.T) {
 	srv := testenv.StartSlapdSchema(t, contactSchema)
 	e := newEnvOn(t, srv, func(c *ldap.Config) {
 		c.ContactFilter, c.ContactHiddenAttr = "(objectClass=kopano-contact)", "kopanoHidden"
+		c.GroupFilter, c.GroupNameAttr, c.MembersAttr = "(objectClass=groupOfNames)", "cn", "member"
 	})
 	ctx := context.Background()
 	sys := store.SystemContext(ctx)
 	srv.AddUser("alice", "pw", "alice@example.org")
 	srv.Add("dn: " + contactsOU + "\nobjectClass: organizationalUnit\nou: contacts\n\n" +
 		contactLDIF("Zed Outside", "Zed@Partner.example") + contactLDIF("Yan Supplier", "yan@supplier.example") +
-		contactLDIF("Hidden Friend", "friend@hidden.example", "kopanoHidden: 1") + contactLDIF("No Mail", ""))
+		contactLDIF("Hidden Friend", "friend@hidden.example", "kopanoHidden: 1") + contactLDIF("No Mail", "") +
+		// A distribution list of a user and two contacts.
+		"dn: cn=partners," + testenv.SlapdSuffix + "\nobjectClass: groupOfNames\ncn: partners\nmember: " + userDN("alice") +
+		"\nmember: " + contactDN("Zed Outside") + "\nmember: " + contactDN("Yan Supplier") + "\n\n")
 	e.db.Tenants(t, "example")
 	if _, err := e.db.CreateContact(sys, "example", store.Contact{Email: "zed@partner.example", Name: "Zed (typed in by hand)"}); err != nil {
 		t.Fatal(err)
@@ -90,8 +97,25 @@ func TestSyncContacts(t *testing.T) {
 	if cs["own@roost.example"].ExternalID != "" {
 		t.Errorf("Roost's own contact linked: %+v", cs["own@roost.example"])
 	}
-	if sum, err := e.dir.Sync(ctx, nil); err != nil || sum.ContactsCreated+sum.ContactsUpdated+sum.ContactsDeleted != 0 || sum.Failed != 1 {
+	groupContacts := func() (users, contacts []string) {
+		t.Helper()
+		g, err := e.db.GetGroup(sys, "example", "partners")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(g.Contacts)
+		return g.Members, g.Contacts
+	}
+	if us, cs := groupContacts(); !slices.Equal(us, []string{"alice"}) || !slices.Equal(cs, []string{"yan@supplier.example", "zed@partner.example"}) {
+		t.Fatalf("the group's members: %v and contacts %v", us, cs)
+	}
+	if sum, err := e.dir.Sync(ctx, nil); err != nil || sum.ContactsCreated+sum.ContactsUpdated+sum.ContactsDeleted+sum.GroupsUpdated != 0 || sum.Failed != 1 {
 		t.Fatalf("sync without changes %+v %v", sum, err)
+	}
+	// A contact added to the directory's group by hand is taken out
+	// again: the directory has the group's members.
+	if err := e.db.AddGroupContact(sys, "example", "partners", "own@roost.example"); err != nil {
+		t.Fatal(err)
 	}
 
 	// Renamed (a new RDN, so a new DN and name) with a new address;
@@ -99,9 +123,10 @@ func TestSyncContacts(t *testing.T) {
 	srv.Modify("dn: " + contactDN("Yan Supplier") + "\nchangetype: modrdn\nnewrdn: cn=Yan Renamed\ndeleteoldrdn: 1\n\n" +
 		"dn: " + contactDN("Yan Renamed") + "\nchangetype: modify\nreplace: mail\nmail: yan@new-supplier.example\n\n" +
 		"dn: " + contactDN("Hidden Friend") + "\nchangetype: modify\nreplace: kopanoHidden\nkopanoHidden: 0\n\n" +
-		"dn: " + contactDN("Zed Outside") + "\nchangetype: delete\n\n")
+		"dn: " + contactDN("Zed Outside") + "\nchangetype: delete\n\n" +
+		"dn: cn=partners," + testenv.SlapdSuffix + "\nchangetype: modify\nreplace: member\nmember: " + userDN("alice") + "\nmember: " + contactDN("Yan Renamed") + "\n\n")
 	sum, err = e.dir.Sync(ctx, nil)
-	if err != nil || sum.Contacts != 3 || sum.ContactsCreated != 0 || sum.ContactsUpdated != 2 || sum.ContactsDeleted != 1 {
+	if err != nil || sum.Contacts != 3 || sum.ContactsCreated != 0 || sum.ContactsUpdated != 2 || sum.ContactsDeleted != 1 || sum.GroupsUpdated != 1 {
 		t.Fatalf("sync after the changes %+v %v\n%s", sum, err, e.logs)
 	}
 	cs = contacts()
@@ -110,6 +135,9 @@ func TestSyncContacts(t *testing.T) {
 		cs["yan@supplier.example"] != nil || cs["zed@partner.example"] != nil || cs["friend@hidden.example"].Hidden ||
 		cs["own@roost.example"] == nil || cs["own@roost.example"].ID != own.ID {
 		t.Fatalf("contacts after the changes: %v", cs)
+	}
+	if us, cs := groupContacts(); !slices.Equal(us, []string{"alice"}) || !slices.Equal(cs, []string{"yan@new-supplier.example"}) {
+		t.Fatalf("the group's members after the changes: %v and contacts %v", us, cs)
 	}
 
 	// A contact filter that finds nothing: refused, nothing deleted.

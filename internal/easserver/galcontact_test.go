@@ -1,11 +1,14 @@
 package easserver_test
 
 import (
+	"strconv"
 	"testing"
 
+	"github.com/roost-mail/roost/internal/easserver"
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
@@ -109,5 +112,25 @@ func TestGALContacts(t *testing.T) {
 	r = d.do("ResolveRecipients", `<ResolveRecipients xmlns="ResolveRecipients:"><To>bo</To></ResolveRecipients>`)
 	if rs := r.n.All("Response"); len(rs) != 1 || rs[0].ChildText("Status") != "2" || rs[0].ChildText("RecipientCount") != "2" {
 		t.Fatalf("bo: %s", r.xml)
+	}
+}
+
+// A store that fails to list the tenant's contacts makes a GAL Search
+// and a ResolveRecipients a "server error, retry later", never an
+// empty result or an unknown recipient.
+func TestGALContactsStoreFails(t *testing.T) {
+	t.Parallel()
+	var fb *storefault.Backend
+	e := newEnv(t, func(o *easserver.Options) { fb = storefault.New(o.Store); o.Store = fb })
+	d := e.device("alice", "GALFAILPHONE")
+	d.provision()
+	fb.Fail(nil, "ListContacts")
+	for cmd, doc := range map[string]string{
+		"Search":            `<Search xmlns="Search:"><Store><Name>GAL</Name><Query>bob</Query></Store></Search>`,
+		"ResolveRecipients": `<ResolveRecipients xmlns="ResolveRecipients:"><To>bob</To></ResolveRecipients>`,
+	} {
+		if r := d.do(cmd, doc); r.status() != strconv.Itoa(eas.StatusServerErrorRetryLater) {
+			t.Errorf("%s with the store failing: %s", cmd, r.xml)
+		}
 	}
 }

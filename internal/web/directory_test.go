@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/storefault"
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
@@ -80,5 +81,20 @@ func TestWebDirectoryContacts(t *testing.T) {
 	res, body := e.do("GET", "/web/api/directory?browse=1&q=", "", gina)
 	if res.StatusCode != 200 || strings.Contains(body, "supplier.example") || strings.Contains(body, "partner.example") || !strings.Contains(body, "vendor@vendor.example") {
 		t.Fatalf("gina's directory: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestWebDirectoryStoreFails: a store failing to list the tenant's
+// contacts is a temporary failure (503), in both modes, not an empty
+// directory.
+func TestWebDirectoryStoreFails(t *testing.T) {
+	var fb *storefault.Backend
+	e := newEnv(t, func(b store.Backend) store.Backend { fb = storefault.New(b); return fb }, nil)
+	alice := e.login("alice", "pw-alice")
+	fb.Fail(nil, "ListContacts")
+	for _, q := range []string{"q=bob", "browse=1&q="} {
+		if res, body := e.do("GET", "/web/api/directory?"+q, "", cookie(alice)); res.StatusCode != 503 {
+			t.Errorf("%s with the store failing: %d %s, want 503", q, res.StatusCode, body)
+		}
 	}
 }

@@ -2,20 +2,28 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roost-mail/roost/internal/blob/fs"
+	"github.com/roost-mail/roost/internal/store"
+	"github.com/roost-mail/roost/internal/store/sqlstore"
 )
 
 // TestWebClientContacts drives the contacts view in Chromium
-// (web/e2e/contacts.mjs): the tenant's directory paged and searched, two
-// colleagues added from it to the user's contacts, one given a postal
+// (web/e2e/contacts.mjs): the tenant's directory paged and searched (its
+// contacts marked as external, a hidden one and another tenant's not
+// listed, one added to the user's contacts, one offered by the
+// composer), two colleagues added from it to the user's contacts, one given a postal
 // address and a birthday, a group of the two made, a new address book
 // created, and a message composed to the group by its name; axe-core
 // scans the new views in light and dark. Then, not through the web
@@ -42,10 +50,17 @@ func TestWebClientContacts(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/tenants", `{"name":"other"}`, 201)
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"other.test","tenant":"other"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"olga","email":"olga@other.test","name":"Cat Other","tenant":"other","password":"pw-olga-ct-1"}`, 201)
+	// The tenant's contacts (addresses without an account: the
+	// directory sync's or an administrator's), written through a second
+	// handle on the server's store: two in ann's directory, a hidden one
+	// and another tenant's never.
+	tenantContacts(t, dir, "ann", []store.Contact{{Email: "sales@supplies.test", Name: "Acme Supplies"},
+		{Email: "norbert@outside.test", Name: "Norbert Outside"}, {Email: "hidden@outside.test", Name: "Hidden Outside", Hidden: true}})
+	tenantContacts(t, dir, "olga", []store.Contact{{Email: "vendor@outside.test", Name: "Other Outside"}})
 	base := "https://" + httpsAddr
 
 	runWebE2E(t, node, chromium, webDir, "contacts.mjs", "web-contacts",
-		"BASE="+base, "USER=ann", "PASS=pw-ann-ct-1", fmt.Sprintf("STAFF=%d", staff+4))
+		"BASE="+base, "USER=ann", "PASS=pw-ann-ct-1", fmt.Sprintf("STAFF=%d", staff+4+2))
 
 	// Both members of the group received the message, over IMAP.
 	for _, u := range [][2]string{{"ben", "pw-ben-ct-1"}, {"cat", "pw-cat-ct-1"}} {
@@ -138,5 +153,35 @@ func TestWebClientContacts(t *testing.T) {
 	}
 	if !strings.Contains(cat, "cat.alias@example.org") {
 		t.Errorf("cat's vCard lacks the alias:\n%s", cat)
+	}
+	if !strings.Contains(cards["Acme Supplies"], "EMAIL:sales@supplies.test") {
+		t.Errorf("the tenant contact added from the directory: %q", cards["Acme Supplies"])
+	}
+}
+
+// tenantContacts creates contacts in the tenant of user login, through
+// a second handle on the running server's SQLite store (no admin API
+// makes tenant contacts yet).
+func tenantContacts(t *testing.T, dir, login string, cs []store.Contact) {
+	t.Helper()
+	blobs, err := fs.New(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sys := store.SystemContext(ctx)
+	u, err := db.GetUser(sys, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if _, err := db.CreateContact(sys, u.Tenant, c); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -12,7 +12,8 @@ type Syncer interface {
 }
 
 // SyncProgress reports how far a sync is: Phase is "users", "sendas",
-// "orphans" or "groups"; Done of Total entries of that phase.
+// "orphans", "groups" or "contacts"; Done of Total entries of that
+// phase.
 type SyncProgress struct {
 	Phase string `json:"phase"`
 	Done  int    `json:"done"`
@@ -36,15 +37,25 @@ type SyncSummary struct {
 	// GroupsRenamed and GroupsDeleted follow the directory's groups by
 	// their unique attribute (LDAP): a renamed entry renames the Roost
 	// group, a vanished one deletes it (with the ACL entries naming it).
-	GroupsRenamed int      `json:"groups_renamed"`
-	GroupsDeleted int      `json:"groups_deleted"`
-	Failed        int      `json:"failed"` // entries skipped (see Errors)
-	Errors        []string `json:"errors,omitempty"`
-	Seconds       float64  `json:"seconds"`
+	GroupsRenamed int `json:"groups_renamed"`
+	GroupsDeleted int `json:"groups_deleted"`
+	// Contacts are the contact entries read (LDAP:
+	// ldap_contact_search_filter); the tenants' contacts linked to them
+	// are created, updated (address, name, hidden flag or link
+	// changed) and deleted with them.
+	Contacts        int      `json:"contacts"`
+	ContactsCreated int      `json:"contacts_created"`
+	ContactsUpdated int      `json:"contacts_updated"`
+	ContactsDeleted int      `json:"contacts_deleted"`
+	Failed          int      `json:"failed"` // entries skipped (see Errors)
+	Errors          []string `json:"errors,omitempty"`
+	Seconds         float64  `json:"seconds"`
 }
 
-// AddressBook is a directory clients search for people (the global
-// address list of JMAP, the web client, ActiveSync): ldap.Directory.
+// AddressBook is a directory searched live for people: ldap.Directory.
+// The protocols' address books do not call it: they list the store's
+// users and contacts (TenantAddressBook), which the sync keeps in line
+// with the directory.
 type AddressBook interface {
 	// Search returns at most limit entries whose login, name or
 	// address contains every word of query (escaped: never a filter).

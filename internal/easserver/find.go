@@ -54,9 +54,8 @@ func find(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range hits {
-			add(wbxml.El(eas.Find, "Result", wbxml.El(eas.Find, "Properties",
-				gal("DisplayName", name(u)), gal("Alias", u.Login), gal("EmailAddress", u.Email))))
+		for _, a := range hits {
+			add(wbxml.El(eas.Find, "Result", galProperties(eas.Find, a, false)))
 		}
 	} else {
 		var ids []string

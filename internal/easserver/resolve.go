@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/groupware"
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/ical"
@@ -22,7 +23,8 @@ const (
 )
 
 // resolveRecipients is ResolveRecipients ([MS-ASCMD] §2.2.1.15): names
-// or addresses resolved against the user's tenant (the GAL), with the
+// or addresses resolved against the user's tenant's address book (the
+// GAL: users and visible contacts, galMatches), with the
 // merged free/busy of each user found when asked (Availability). Free/busy
 // is computed like CalDAV's from the user's calendars; it is what the
 // Everyone group may see in Kopano, so within the tenant.
@@ -65,9 +67,9 @@ func resolveRecipients(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 			return nil, err
 		}
 		// An exact address or login wins over substring matches.
-		for _, u := range hits {
-			if strings.EqualFold(u.Email, q) || strings.EqualFold(u.Login, q) {
-				hits = []*store.User{u}
+		for _, a := range hits {
+			if strings.EqualFold(a.Email(), q) || (a.User != nil && strings.EqualFold(a.User.Login, q)) {
+				hits = []directory.Address{a}
 				break
 			}
 		}
@@ -83,9 +85,19 @@ func resolveRecipients(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 			}
 		}
 		r.Add(rr("Status", status), rr("RecipientCount", strconv.Itoa(len(hits))))
-		for _, u := range hits {
-			rec := wbxml.El(eas.ResolveRecipients, "Recipient", rr("Type", "1"), rr("DisplayName", name(u)), rr("EmailAddress", u.Email))
+		for _, a := range hits {
+			// Type 1: an entry of the GAL (a tenant contact too, [MS-ASCMD]
+			// §2.2.3.186.1; 2 is one of the user's own contacts).
+			rec := wbxml.El(eas.ResolveRecipients, "Recipient", rr("Type", "1"), rr("DisplayName", a.Name()), rr("EmailAddress", a.Email()))
 			if !start.IsZero() && status == "1" {
+				u := a.User
+				if u == nil {
+					// A contact has no calendar here: free/busy data
+					// could not be retrieved for it (§2.2.3.177.12: 162).
+					rec.Add(wbxml.El(eas.ResolveRecipients, "Availability", rr("Status", "162")))
+					r.Add(rec)
+					continue
+				}
 				fb, ok := fbOf[u.ID]
 				if !ok {
 					var err error

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/proto/eas"
 	"github.com/roost-mail/roost/internal/proto/wbxml"
 	"github.com/roost-mail/roost/internal/store"
@@ -20,7 +21,8 @@ const maxSearchResults = 100
 
 // search is Search ([MS-ASCMD] §2.2.1.16): of the global address list
 // (the users of the user's tenant whose name, login or address contains
-// the query, case-insensitively, as Kopano's address book shows them)
+// the query, case-insensitively, and the tenant's visible contacts whose
+// name or address does, as Kopano's address book shows them)
 // or of the user's mailbox (mailboxSearch). Document libraries are not
 // offered (Store status 2).
 func search(c *call, req *wbxml.Node) (*wbxml.Node, error) {
@@ -57,12 +59,7 @@ func search(c *call, req *wbxml.Node) (*wbxml.Node, error) {
 	out := wbxml.El(eas.Search, "Store", sr("Status", "1"))
 	n := 0
 	for i := from; i <= to && i < len(hits); i++ {
-		u := hits[i]
-		props := wbxml.El(eas.Search, "Properties", gal("DisplayName", name(u)), gal("Alias", u.Login), gal("EmailAddress", u.Email))
-		if first, last, ok := strings.Cut(u.FullName, " "); ok {
-			props.Add(gal("FirstName", first), gal("LastName", last))
-		}
-		out.Add(wbxml.El(eas.Search, "Result", props))
+		out.Add(wbxml.El(eas.Search, "Result", galProperties(eas.Search, hits[i], true)))
 		n++
 	}
 	if n > 0 {
@@ -145,23 +142,39 @@ func (c *call) mailboxSearch(st *wbxml.Node) (*wbxml.Node, error) {
 	return out.Add(sr("Total", strconv.Itoa(len(hits)))), nil
 }
 
-// galMatches are the users of the caller's tenant whose name, login or
-// address contains q (lower case), sorted by name.
-func (c *call) galMatches(q string) ([]*store.User, error) {
+// galMatches is the caller's tenant's address book for q (lower case):
+// its users whose name, login or address contains q and its contacts
+// not hidden whose name or address does (directory.TenantAddressBook),
+// sorted by name.
+func (c *call) galMatches(q string) ([]directory.Address, error) {
 	// With the user's own principal: the store lists a tenant only to
 	// those who see it (a user sees their own).
-	users, err := c.s.o.Store.ListUsers(c.ctx, c.p.Tenant)
+	hits, err := directory.TenantAddressBook(c.ctx, c.s.o.Store, q)
 	if err != nil {
 		return nil, err
 	}
-	var hits []*store.User
-	for _, u := range users {
-		if u.Tenant == c.p.Tenant && u.InAddressList(q) {
-			hits = append(hits, u)
+	slices.SortStableFunc(hits, func(a, b directory.Address) int {
+		return strings.Compare(strings.ToLower(a.Name()), strings.ToLower(b.Name()))
+	})
+	return hits, nil
+}
+
+// galProperties are a GAL entry's Properties on page (Search's or
+// Find's): DisplayName and EmailAddress; a user's Alias (login), and
+// with names its FirstName and LastName. A contact has no account, so
+// no Alias.
+func galProperties(page byte, a directory.Address, names bool) *wbxml.Node {
+	props := wbxml.El(page, "Properties", gal("DisplayName", a.Name()))
+	if u := a.User; u != nil {
+		props.Add(gal("Alias", u.Login))
+	}
+	props.Add(gal("EmailAddress", a.Email()))
+	if u := a.User; u != nil && names {
+		if first, last, ok := strings.Cut(u.FullName, " "); ok {
+			props.Add(gal("FirstName", first), gal("LastName", last))
 		}
 	}
-	slices.SortFunc(hits, func(a, b *store.User) int { return strings.Compare(strings.ToLower(name(a)), strings.ToLower(name(b))) })
-	return hits, nil
+	return props
 }
 
 func name(u *store.User) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/roost-mail/roost/internal/directory"
 	"github.com/roost-mail/roost/internal/store"
 )
 
@@ -24,7 +25,8 @@ type directoryEntry struct {
 	Name    string   `json:"name"`
 	Email   string   `json:"email"`
 	Aliases []string `json:"aliases,omitempty"`
-	// Kind is "user", "shared" (a shared mailbox), "room" or "equipment".
+	// Kind is "user", "shared" (a shared mailbox), "room", "equipment"
+	// or "contact" (a tenant contact: an address with no account here).
 	Kind string `json:"kind,omitempty"`
 }
 
@@ -48,16 +50,19 @@ func directoryKind(u *store.User) string {
 }
 
 // directory answers GET /web/api/directory, the signed-in user's tenant's
-// global address list (the same list ActiveSync's GAL search gives):
-// users, shared mailboxes, rooms and equipment. Other tenants' entries
-// are never listed: the store lists a tenant only to those who see it,
-// and each entry's tenant is checked again here. JMAP has no method for a
-// tenant's directory (Principal/query is not offered), hence this
-// endpoint. Two modes:
+// global address list (the same list ActiveSync's GAL search gives,
+// directory.TenantAddressBook): users, shared mailboxes, rooms and
+// equipment, and the tenant's contacts that are not hidden. Other
+// tenants' entries are never listed: the store lists a tenant only to
+// those who see it, and each entry's tenant is checked again. JMAP's
+// Principal/query lists principals (users and groups), not contacts,
+// and does not match aliases, hence this endpoint for addressing mail.
+// Two modes:
 //
 //   - ?q=… (the composer's autocomplete): entries whose name, login,
-//     address or alias contains q, as [{"name","email"}], at most
-//     maxDirectoryAnswers, sorted by name; q is required.
+//     address or alias (a contact's name or address) contains q, as
+//     [{"name","email"}], at most maxDirectoryAnswers, sorted by name;
+//     q is required.
 //   - ?browse=1&q=…&offset=N&limit=M (the contacts view's Directory):
 //     one page of the matching entries (q may be empty: all of them),
 //     sorted by name, as {"total","offset","entries":[{"name","email",
@@ -86,21 +91,28 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 		p := store.PrincipalFrom(r.Context())
 		// With the user's own principal: the store lists a tenant only
 		// to those who see it (a user sees their own).
-		users, err := s.o.Store.ListUsers(r.Context(), p.Tenant)
+		book, err := directory.TenantAddressBook(r.Context(), s.o.Store, q)
 		if err != nil {
 			s.log.Error("web directory", "user", p.Login, "err", err)
 			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		out := []directoryEntry{}
-		for _, u := range users {
-			if u.Tenant == p.Tenant && u.InAddressList(q) {
-				e := directoryEntry{Name: u.FullName, Email: u.Email}
+		out := make([]directoryEntry, 0, len(book))
+		for _, a := range book {
+			if c := a.Contact; c != nil {
+				e := directoryEntry{Name: c.Name, Email: c.Email}
 				if browse {
-					e.Aliases, e.Kind = u.Aliases, directoryKind(u)
+					e.Kind = "contact"
 				}
 				out = append(out, e)
+				continue
 			}
+			u := a.User
+			e := directoryEntry{Name: u.FullName, Email: u.Email}
+			if browse {
+				e.Aliases, e.Kind = u.Aliases, directoryKind(u)
+			}
+			out = append(out, e)
 		}
 		slices.SortFunc(out, func(a, b directoryEntry) int {
 			return strings.Compare(strings.ToLower(a.Name+" "+a.Email), strings.ToLower(b.Name+" "+b.Email))

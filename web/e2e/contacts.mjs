@@ -81,6 +81,20 @@ try {
   await page.getByText('Ben Colleague is now in “Contacts”.').waitFor();
   check(await side.getByRole('button', { name: 'New contact' }).count() === 0 && await side.getByRole('button', { name: 'New group' }).count() === 0, 'the directory is read-only');
 
+  // ---- the tenant's contacts (no account) are in the directory, marked external ----
+  await dirList.getByRole('searchbox', { name: 'Search the directory' }).fill('outside');
+  await dirList.getByRole('button', { name: /Norbert Outside/ }).waitFor();
+  await dirList.getByText('1 of 1').waitFor();
+  check(await dirList.getByRole('button', { name: /^(?!Load more)/ }).count() === 1 && await dirList.getByRole('button', { name: /Norbert Outside.*External contact/ }).isVisible(),
+    'a tenant contact is in the directory, marked as external; a hidden one and another tenant\'s are not');
+  await dirList.getByRole('searchbox', { name: 'Search the directory' }).fill('supplies');
+  await dirList.getByRole('button', { name: /Acme Supplies/ }).click();
+  await page.getByRole('heading', { name: 'Acme Supplies' }).waitFor();
+  check(await page.locator('.contact-detail').getByText('External contact').isVisible(), 'its entry says it is an external contact');
+  await page.getByRole('button', { name: 'Add to my contacts' }).click();
+  await page.getByText('Acme Supplies is now in “Contacts”.').waitFor();
+  check(true, 'a tenant contact is added to my contacts');
+
   // ---- the personal book: the copies, an address and a birthday ----
   await side.getByRole('button', { name: 'Contacts', exact: true }).click();
   const list = page.getByRole('region', { name: 'Contacts', exact: true });
@@ -161,6 +175,11 @@ try {
   await page.getByRole('button', { name: 'New message' }).waitFor();
   await page.locator('body').press('c');
   const compose = page.getByRole('dialog', { name: 'New message' });
+  await compose.getByLabel('To').pressSequentially('Norb', { delay: 50 });
+  const nopt = compose.getByRole('listbox', { name: 'Address suggestions' }).getByRole('option').filter({ hasText: 'norbert@outside.test' });
+  await nopt.waitFor();
+  check(await nopt.getByText('directory').isVisible(), 'the composer offers a tenant contact from the directory');
+  await compose.getByLabel('To').fill('');
   await compose.getByLabel('To').pressSequentially('Tea', { delay: 50 });
   const opt = compose.getByRole('listbox', { name: 'Address suggestions' }).getByRole('option').filter({ hasText: 'Team' });
   await opt.waitFor();

@@ -30,8 +30,11 @@
 // Address lists (ldap_addresslist_*) are named filters Search can be
 // limited to.
 //
-// Contacts (ldap_contact_search_filter) are found by Search; they are no
-// Roost users, so groups do not deliver to them yet.
+// Contacts (ldap_contact_search_filter) are found by Search, and the
+// sync writes them into their tenant's contacts (contacts.go), which
+// the protocols' address books list, and static groups whose member
+// DNs name them have them as contact members (the group's mail goes to
+// them).
 package ldap
 
 import (
@@ -124,8 +127,15 @@ type Config struct {
 	// Base); a list whose base is outside Base is left out.
 	AddrListBaseAttr string
 	// ContactFilter matches contacts (an address, no account) that
-	// Search finds besides users.
+	// Search finds besides users and the sync writes into the tenant's
+	// contacts, linked by UniqueAttr (Kopano: "contacts must have the
+	// same unique attribute as users").
 	ContactFilter string
+	// ContactHiddenAttr hides a contact from the address books when it
+	// is '1' or 'TRUE' ("": the sync leaves the flag to Roost's
+	// administrators). FromConfig sets ldap_group_hidden_attribute:
+	// Kopano's kopanoHidden hides users, contacts and groups alike.
+	ContactHiddenAttr string
 }
 
 // preset holds the defaults of ldap_preset.
@@ -217,6 +227,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		AddrListFilterAttr: or(c.LDAPAddrListFilterAttr, "kopanoFilter"),
 		AddrListBaseAttr:   c.LDAPAddrListBaseAttr,
 		ContactFilter:      c.LDAPContactFilter,
+		ContactHiddenAttr:  c.LDAPGroupHiddenAttr,
 	}
 	if out.SecurityAttr == "" && p.security != "" {
 		out.SecurityAttr = p.security

@@ -75,7 +75,8 @@ func (d *Directory) searchUnder(ctx context.Context, base string, scope int, fil
 // their unique attribute, so a new login keeps the store); Roost users
 // linked to an entry that is gone are deleted, their stores kept as
 // orphans; groups are created and their members (nested groups
-// flattened) set; send-as delegates are applied. An entry that cannot be
+// flattened) set; send-as delegates are applied; contact entries
+// become the tenants' contacts (syncContacts). An entry that cannot be
 // applied (a login taken by another entry, say) is counted as failed and
 // the sync goes on; a directory that cannot be read stops it before
 // anything is orphaned.
@@ -238,14 +239,22 @@ func (d *Directory) Sync(ctx context.Context, progress func(SyncProgress)) (*Syn
 	// Company privileges and quota, once every user (a company's
 	// administrators may be of any company) exists.
 	d.applyCompanies(ctx, companies, lookup, sum)
+	// Contacts before groups: a static group's members may be contact
+	// entries (Kopano: contacts as members of distribution lists).
+	var contactsByDN map[string]*store.Contact
+	if d.cfg.ContactFilter != "" {
+		if contactsByDN, err = d.syncContacts(ctx, seen, sum, progress); err != nil {
+			return nil, err
+		}
+	}
 	if d.cfg.GroupFilter != "" || d.cfg.DynGroupFilter != "" {
-		if err := d.syncGroups(ctx, lookup, sum, progress); err != nil {
+		if err := d.syncGroups(ctx, lookup, contactsByDN, sum, progress); err != nil {
 			return nil, err
 		}
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	d.log.Info("LDAP directory sync done", "users", sum.Users, "created", sum.Created, "updated", sum.Updated,
-		"renamed", sum.Renamed, "orphaned", sum.Orphaned, "groups", sum.Groups, "failed", sum.Failed, "seconds", sum.Seconds)
+		"renamed", sum.Renamed, "orphaned", sum.Orphaned, "groups", sum.Groups, "contacts", sum.Contacts, "failed", sum.Failed, "seconds", sum.Seconds)
 	return sum, nil
 }
 
@@ -306,8 +315,15 @@ type group struct {
 // when a name is found taken, and a search that finds nothing while
 // Roost has groups linked to that kind stops the sync before any group
 // is touched. Groups whose entry is gone are deleted last.
+//
+// contactsByDN (nil when the sync does not read contacts) maps the DNs
+// of the contact entries to their contacts: a static group's member DN
+// naming one makes that contact a member of the group (the group's
+// mail goes to it), and the group's contact members follow the
+// directory as its users do. Without contacts read, a group's contact
+// members are left as they are.
 func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text bool, attr string) (string, bool),
-	sum *SyncSummary, progress func(SyncProgress)) error {
+	contactsByDN map[string]*store.Contact, sum *SyncSummary, progress func(SyncProgress)) error {
 	seen := map[string]bool{} // the ids of every group entry read, of both kinds
 	var (
 		groups  map[string]*group
@@ -329,9 +345,12 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 	}
 	// Members: users directly, and the members of member groups, each
 	// group visited once per group resolved (so cycles stop, and every
-	// group of a cycle gets the whole cycle's users).
-	resolve := func(g *group) []string {
-		var out []string
+	// group of a cycle gets the whole cycle's users); contacts of the
+	// group's tenant the same way (nil when contacts are not read).
+	resolve := func(g *group) (out, contacts []string) {
+		if contactsByDN != nil {
+			contacts = []string{}
+		}
 		have := map[string]bool{}
 		visited := map[*group]bool{}
 		var walk func(g *group, depth int)
@@ -351,12 +370,15 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 				if !d.cfg.MembersText {
 					if sub, ok := groups[normDN(v)]; ok {
 						walk(sub, depth+1)
+					} else if c, ok := contactsByDN[normDN(v)]; ok && strings.EqualFold(c.Tenant, g.tenant) && !have["\x00"+strings.ToLower(c.Email)] {
+						have["\x00"+strings.ToLower(c.Email)] = true
+						contacts = append(contacts, c.Email)
 					}
 				}
 			}
 		}
 		walk(g, 0)
-		return out
+		return out, contacts
 	}
 	sys := store.SystemContext(ctx)
 	linked, err := d.linkedGroups(sys)
@@ -398,7 +420,8 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 			return fmt.Errorf("directory sync: %w", err)
 		}
 		g := groups[dn]
-		if err := d.applyGroup(sys, g, resolve(g), linked, seen, sum); err != nil {
+		users, contacts := resolve(g)
+		if err := d.applyGroup(sys, g, users, contacts, linked, seen, sum); err != nil {
 			d.log.Warn("LDAP sync: group not applied", "dn", dn, "err", err)
 			fail(sum, fmt.Errorf("group %q: %w", g.name, err))
 		}
@@ -408,7 +431,7 @@ func (d *Directory) syncGroups(ctx context.Context, lookup func(v string, text b
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("directory sync: %w", err)
 		}
-		if err := d.applyGroup(sys, g, g.members, linked, seen, sum); err != nil {
+		if err := d.applyGroup(sys, g, g.members, nil, linked, seen, sum); err != nil {
 			d.log.Warn("LDAP sync: dynamic group not applied", "group", g.name, "err", err)
 			fail(sum, fmt.Errorf("dynamic group %q: %w", g.name, err))
 		}
@@ -573,7 +596,7 @@ func (d *Directory) unblockRenames(sys context.Context, entries []*group, linked
 // name changed) or by name (linking it), or creates it; then sets its
 // kind, address, hidden flag and members. seen holds the ids of every
 // group entry read.
-func (d *Directory) applyGroup(sys context.Context, g *group, want []string, linked map[string]*store.Group, seen map[string]bool, sum *SyncSummary) error {
+func (d *Directory) applyGroup(sys context.Context, g *group, want, wantContacts []string, linked map[string]*store.Group, seen map[string]bool, sum *SyncSummary) error {
 	t := g.tenant
 	var cur *store.Group
 	var err error
@@ -670,6 +693,27 @@ func (d *Directory) applyGroup(sys context.Context, g *group, want []string, lin
 				return fmt.Errorf("remove %q: %w", l, err)
 			}
 			changed = true
+		}
+	}
+	// Contact members, when the sync reads contacts (wantContacts not
+	// nil): as the directory has them.
+	if wantContacts != nil {
+		have, wanted := set(cur.Contacts), set(wantContacts)
+		for _, c := range wantContacts {
+			if !have[strings.ToLower(c)] {
+				if err := d.store.AddGroupContact(sys, t, g.name, c); err != nil {
+					return fmt.Errorf("add contact %q: %w", c, err)
+				}
+				changed = true
+			}
+		}
+		for _, c := range cur.Contacts {
+			if !wanted[strings.ToLower(c)] {
+				if err := d.store.RemoveGroupContact(sys, t, g.name, c); err != nil {
+					return fmt.Errorf("remove contact %q: %w", c, err)
+				}
+				changed = true
+			}
 		}
 	}
 	if changed {

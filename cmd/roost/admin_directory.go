@@ -58,6 +58,9 @@ func printSyncSummary(w io.Writer, s *directory.SyncSummary) {
 		s.Seconds, s.Users, s.Created, s.Updated, s.Renamed, s.Unchanged, s.Orphaned)
 	fmt.Fprintf(w, "%d groups read: %d created, %d renamed, %d deleted, %d with changed members\n",
 		s.Groups, s.GroupsCreated, s.GroupsRenamed, s.GroupsDeleted, s.GroupsUpdated)
+	if s.Contacts > 0 || s.ContactsCreated+s.ContactsUpdated+s.ContactsDeleted > 0 {
+		fmt.Fprintf(w, "%d contacts read: %d created, %d updated, %d deleted\n", s.Contacts, s.ContactsCreated, s.ContactsUpdated, s.ContactsDeleted)
+	}
 	if s.Orphaned > 0 {
 		fmt.Fprintln(w, "The stores of users who left the directory are orphans now: see roost admin store list-orphans")
 	}

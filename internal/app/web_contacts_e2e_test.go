@@ -2,21 +2,15 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/roost-mail/roost/internal/blob/fs"
-	"github.com/roost-mail/roost/internal/store"
-	"github.com/roost-mail/roost/internal/store/sqlstore"
 )
 
 // TestWebClientContacts drives the contacts view in Chromium
@@ -51,12 +45,14 @@ func TestWebClientContacts(t *testing.T) {
 	adminCall(t, c, "POST", "/v1/domains", `{"name":"other.test","tenant":"other"}`, 201)
 	adminCall(t, c, "POST", "/v1/users", `{"login":"olga","email":"olga@other.test","name":"Cat Other","tenant":"other","password":"pw-olga-ct-1"}`, 201)
 	// The tenant's contacts (addresses without an account: the
-	// directory sync's or an administrator's), written through a second
-	// handle on the server's store: two in ann's directory, a hidden one
-	// and another tenant's never.
-	tenantContacts(t, dir, "ann", []store.Contact{{Email: "sales@supplies.test", Name: "Acme Supplies"},
-		{Email: "norbert@outside.test", Name: "Norbert Outside"}, {Email: "hidden@outside.test", Name: "Hidden Outside", Hidden: true}})
-	tenantContacts(t, dir, "olga", []store.Contact{{Email: "vendor@outside.test", Name: "Other Outside"}})
+	// directory sync's or an administrator's), made over the admin API:
+	// two in ann's directory, a hidden one and another tenant's never.
+	for _, body := range []string{`{"email":"sales@supplies.test","name":"Acme Supplies","tenant":"default"}`,
+		`{"email":"norbert@outside.test","name":"Norbert Outside","tenant":"default"}`,
+		`{"email":"hidden@outside.test","name":"Hidden Outside","hidden":true,"tenant":"default"}`,
+		`{"email":"vendor@outside.test","name":"Other Outside","tenant":"other"}`} {
+		adminCall(t, c, "POST", "/v1/contacts", body, 201)
+	}
 	base := "https://" + httpsAddr
 
 	runWebE2E(t, node, chromium, webDir, "contacts.mjs", "web-contacts",
@@ -156,32 +152,5 @@ func TestWebClientContacts(t *testing.T) {
 	}
 	if !strings.Contains(cards["Acme Supplies"], "EMAIL:sales@supplies.test") {
 		t.Errorf("the tenant contact added from the directory: %q", cards["Acme Supplies"])
-	}
-}
-
-// tenantContacts creates contacts in the tenant of user login, through
-// a second handle on the running server's SQLite store (no admin API
-// makes tenant contacts yet).
-func tenantContacts(t *testing.T, dir, login string, cs []store.Contact) {
-	t.Helper()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sys := store.SystemContext(ctx)
-	u, err := db.GetUser(sys, login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if _, err := db.CreateContact(sys, u.Tenant, c); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

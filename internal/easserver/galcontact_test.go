@@ -12,7 +12,8 @@ import (
 	"github.com/roost-mail/roost/internal/testenv"
 )
 
-// The GAL lists the tenant's contacts beside its users: Search (a
+// The GAL lists the tenant's contacts (and its groups with an address)
+// beside its users: Search (a
 // contact has a DisplayName and an EmailAddress, no Alias), Find's GAL
 // part and ResolveRecipients (a contact's address resolves, type GAL,
 // with no free/busy). A hidden contact and another tenant's contact are
@@ -64,6 +65,27 @@ func TestGALContacts(t *testing.T) {
 		if st := search(q); st.ChildText("Total") != "0" {
 			t.Fatalf("%q: a hidden or another tenant's contact listed: %s", q, eas.XML(st))
 		}
+	}
+
+	// A group with an address is in the GAL (no Alias), and resolves;
+	// a hidden one is not.
+	if _, err := e.db.CreateGroup(testenv.Sys, "acme", store.Group{Name: "Purchasing", Email: "purchasing@acme.test", Kind: store.GroupDistribution}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateGroup(testenv.Sys, "acme", store.Group{Name: "Hidden board", Email: "board@acme.test", Hidden: true}); err != nil {
+		t.Fatal(err)
+	}
+	st = search("purchas")
+	if res := st.All("Result"); len(res) != 1 || res[0].Child("Properties").ChildText("DisplayName") != "Purchasing" ||
+		res[0].Child("Properties").ChildText("EmailAddress") != "purchasing@acme.test" || res[0].Child("Properties").Child("Alias") != nil {
+		t.Fatalf("group in the GAL: %s", eas.XML(st))
+	}
+	if st := search("board"); st.ChildText("Total") != "0" {
+		t.Fatalf("a hidden group listed: %s", eas.XML(st))
+	}
+	if r := d.do("ResolveRecipients", `<ResolveRecipients xmlns="ResolveRecipients:"><To>purchasing@acme.test</To></ResolveRecipients>`); r.n.Child("Response").ChildText("Status") != "1" ||
+		r.n.Child("Response").Child("Recipient").ChildText("DisplayName") != "Purchasing" {
+		t.Fatalf("group resolved: %s", r.xml)
 	}
 
 	// Find's GAL part.

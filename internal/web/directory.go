@@ -52,7 +52,9 @@ func directoryKind(u *store.User) string {
 // directory answers GET /web/api/directory, the signed-in user's tenant's
 // global address list (the same list ActiveSync's GAL search gives,
 // directory.TenantAddressBook): users, shared mailboxes, rooms and
-// equipment, and the tenant's contacts that are not hidden. Other
+// equipment, the tenant's contacts that are not hidden (kind
+// "contact"), and its groups with an address that are not hidden (kind
+// "group": mail to one reaches its members). Other
 // tenants' entries are never listed: the store lists a tenant only to
 // those who see it, and each entry's tenant is checked again. JMAP's
 // Principal/query lists principals (users and groups), not contacts,
@@ -60,7 +62,7 @@ func directoryKind(u *store.User) string {
 // Two modes:
 //
 //   - ?q=… (the composer's autocomplete): entries whose name, login,
-//     address or alias (a contact's name or address) contains q, as
+//     address or alias (a contact's or group's name or address) contains q, as
 //     [{"name","email"}], at most maxDirectoryAnswers, sorted by name;
 //     q is required.
 //   - ?browse=1&q=…&offset=N&limit=M (the contacts view's Directory):
@@ -103,6 +105,14 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) {
 				e := directoryEntry{Name: c.Name, Email: c.Email}
 				if browse {
 					e.Kind = "contact"
+				}
+				out = append(out, e)
+				continue
+			}
+			if g := a.Group; g != nil {
+				e := directoryEntry{Name: g.Name, Email: g.Email}
+				if browse {
+					e.Kind = "group"
 				}
 				out = append(out, e)
 				continue

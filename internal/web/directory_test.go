@@ -29,6 +29,21 @@ func TestWebDirectoryContacts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Groups with an address are listed too (kind "group"); one without
+	// an address, a hidden one and another tenant's are not.
+	for _, g := range []struct {
+		tenant string
+		g      store.Group
+	}{
+		{"acme", store.Group{Name: "Partners", Email: "partners@acme.test", Kind: store.GroupDistribution}},
+		{"acme", store.Group{Name: "Adhoc", Kind: store.GroupSecurity}},
+		{"acme", store.Group{Name: "Board", Email: "board@acme.test", Hidden: true}},
+		{"globex", store.Group{Name: "Globex partners", Email: "partners@globex.test"}},
+	} {
+		if _, err := e.st.CreateGroup(testenv.Sys, g.tenant, g.g); err != nil {
+			t.Fatal(err)
+		}
+	}
 	alice := cookie(e.login("alice", "pw-alice"))
 	type entry struct{ Name, Email, Kind string }
 	get := func(query string, v any) {
@@ -47,6 +62,15 @@ func TestWebDirectoryContacts(t *testing.T) {
 	get("q=ad", &ac)
 	if len(ac) != 2 || ac[0].Email != "ada@acme.test" || ac[1].Email != "adam@partner.example" || ac[1].Name != "Adam Partner" {
 		t.Fatalf("autocomplete q=ad: %+v", ac)
+	}
+	get("q=partners", &ac)
+	if len(ac) != 1 || ac[0].Email != "partners@acme.test" || ac[0].Name != "Partners" {
+		t.Fatalf("autocomplete q=partners (a group): %+v", ac)
+	}
+	for _, q := range []string{"board", "adhoc"} {
+		if get("q="+q, &ac); len(ac) != 0 {
+			t.Fatalf("q=%s: a hidden group or one without an address suggested: %+v", q, ac)
+		}
 	}
 	get("q=supplier", &ac)
 	if len(ac) != 1 || ac[0].Email != "sales@supplier.example" {
@@ -67,19 +91,20 @@ func TestWebDirectoryContacts(t *testing.T) {
 	for _, x := range page.Entries {
 		kinds[x.Email] = x.Kind
 	}
-	// alice, ada, root and the two visible contacts.
-	if page.Total != 5 || len(page.Entries) != 5 || kinds["sales@supplier.example"] != "contact" || kinds["adam@partner.example"] != "contact" ||
-		kinds["alice@acme.test"] != "user" {
+	// alice, ada, root, the two visible contacts and the group.
+	if page.Total != 6 || len(page.Entries) != 6 || kinds["sales@supplier.example"] != "contact" || kinds["adam@partner.example"] != "contact" ||
+		kinds["alice@acme.test"] != "user" || kinds["partners@acme.test"] != "group" {
 		t.Fatalf("browse: %+v", page)
 	}
-	get("browse=1&q=partner", &page)
+	get("browse=1&q=partner.example", &page)
 	if page.Total != 1 || page.Entries[0].Email != "adam@partner.example" || page.Entries[0].Kind != "contact" {
 		t.Fatalf("browse q=partner: %+v", page)
 	}
 	// Another tenant's user sees their own tenant's contact only.
 	gina := cookie(e.login("gina", "pw-gina"))
 	res, body := e.do("GET", "/web/api/directory?browse=1&q=", "", gina)
-	if res.StatusCode != 200 || strings.Contains(body, "supplier.example") || strings.Contains(body, "partner.example") || !strings.Contains(body, "vendor@vendor.example") {
+	if res.StatusCode != 200 || strings.Contains(body, "supplier.example") || strings.Contains(body, "partner.example") || !strings.Contains(body, "vendor@vendor.example") ||
+		strings.Contains(body, "partners@acme.test") || !strings.Contains(body, "partners@globex.test") {
 		t.Fatalf("gina's directory: %d %s", res.StatusCode, body)
 	}
 }

@@ -187,8 +187,9 @@ func adminDeliver(a *admin, _ *adminCmd, in *input) error {
 		return errors.New("deliver: no message on standard input")
 	}
 	var d struct {
-		User string `json:"user"`
-		UID  uint32 `json:"uid"`
+		User      string   `json:"user"`
+		UID       uint32   `json:"uid"`
+		Forwarded []string `json:"forwarded"`
 	}
 	q := "/v1/deliver?rcpt=" + url.QueryEscape(in.pos[0])
 	if from, ok := in.str["from"]; ok {
@@ -200,6 +201,10 @@ func adminDeliver(a *admin, _ *adminCmd, in *input) error {
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
 		return fmt.Errorf("deliver: unexpected reply: %w", err)
+	}
+	if d.User == "" && len(d.Forwarded) > 0 {
+		a.say(data, "sent on to the group's %d contacts", len(d.Forwarded))
+		return nil
 	}
 	if d.UID == 0 {
 		a.say(data, "delivered to %s: the user's filter discarded or redirected it", d.User)

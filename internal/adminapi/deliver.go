@@ -39,7 +39,15 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusRequestEntityTooLarge, "message of %d bytes is larger than the limit of %d bytes", r.ContentLength, limit)
 	}
 	users, err := s.b.Recipients(ctx, rcpt)
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	// A group's contact members: the message goes out to them first.
+	contacts, cerr := s.b.RecipientContacts(ctx, rcpt)
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil && len(contacts) == 0 {
 		return err
 	}
 	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, limit))
@@ -48,9 +56,10 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return bodyError(err, limit)
 	}
-	// The body can be read once: spool it when several users get it.
+	// The body can be read once: spool it when it is read more than once
+	// (several users, or contacts too).
 	open := func() (io.ReadCloser, error) { return io.NopCloser(body), nil }
-	if len(users) > 1 {
+	if len(users) > 1 || len(contacts) > 0 {
 		f, err := os.CreateTemp("", "roost-deliver-*")
 		if err != nil {
 			return err
@@ -67,6 +76,21 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	del := s.o.Deliverer
 	if del == nil {
 		del = &mail.Deliverer{Store: s.b, Log: s.log}
+	}
+	if len(contacts) > 0 {
+		var fromp *string
+		if from, ok := r.URL.Query()["from"]; ok {
+			fromp = &from[0]
+		}
+		// A refused forward fails the delivery before any user has a
+		// copy: the MTA's retry duplicates nothing.
+		if err := del.Forward(ctx, fromp, rcpt, contacts, open); err != nil && !errors.Is(err, mail.ErrForwardLoop) {
+			return err
+		}
+		if len(users) == 0 {
+			writeJSON(w, http.StatusCreated, &Delivery{Forwarded: contacts})
+			return nil
+		}
 	}
 	var results []mail.Result
 	if from, ok := r.URL.Query()["from"]; ok {
@@ -100,6 +124,7 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 	if out == nil {
 		return bodyError(firstErr, limit)
 	}
+	out.Forwarded = contacts
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

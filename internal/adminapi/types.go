@@ -307,6 +307,10 @@ type Delivery struct {
 	ItemID   int64  `json:"item_id"`
 	// Others lists further users reached through a group address.
 	Others []Delivery `json:"others,omitempty"`
+	// Forwarded lists the group's contacts the message was sent on to
+	// (through the outbound queue); User is "" when the group has no
+	// user members.
+	Forwarded []string `json:"forwarded,omitempty"`
 }
 
 // ---- conversions ----

@@ -15,13 +15,14 @@ var ErrForwardLoop = errors.New("mail loop: the message already went through thi
 // Forward sends a message addressed to a group (addr) on to the group's
 // contact members (to: addresses outside, through Outbound), as Kopano
 // delivers a distribution list to its contacts. The envelope sender
-// stays from; a Delivered-To field naming the group is added, and a
+// stays *from (nil: the message's Return-Path, as pipe delivery has
+// it); a Delivered-To field naming the group is added, and a
 // message that already carries one is not sent again (ErrForwardLoop),
 // so two groups that contain each other's addresses do not loop. With
 // no Outbound it logs and returns nil; an error of Outbound (the queue
 // refused the message) is returned, for the caller to fail the
 // recipient temporarily.
-func (d *Deliverer) Forward(ctx context.Context, from, addr string, to []string, open func() (io.ReadCloser, error)) error {
+func (d *Deliverer) Forward(ctx context.Context, fromp *string, addr string, to []string, open func() (io.ReadCloser, error)) error {
 	if len(to) == 0 {
 		return nil
 	}
@@ -30,6 +31,10 @@ func (d *Deliverer) Forward(ctx context.Context, from, addr string, to []string,
 		return fmt.Errorf("forward to the contacts of %s: read message: %w", addr, err)
 	}
 	defer msg.close()
+	from := returnPath(msg)
+	if fromp != nil {
+		from = *fromp
+	}
 	me := strings.ToLower(strings.TrimSpace(addr))
 	for _, v := range msg.header("Delivered-To") {
 		if strings.EqualFold(strings.TrimSpace(v), me) {

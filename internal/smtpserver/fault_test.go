@@ -12,6 +12,7 @@ import (
 
 	"github.com/roost-mail/roost/internal/queue"
 	"github.com/roost-mail/roost/internal/smtpserver"
+	"github.com/roost-mail/roost/internal/store"
 	"github.com/roost-mail/roost/internal/store/storefault"
 )
 
@@ -85,6 +86,23 @@ func TestFaultLMTPDelivery(t *testing.T) {
 	if n := inboxCount(t, e.db, "alice"); n != 0 {
 		t.Errorf("alice has %d messages after a failed delivery", n)
 	}
+	// A group's contacts unreadable: a temporary failure, not "no such
+	// user" (a group of contacts only has no users to fall back on).
+	f.Heal()
+	if _, err := e.db.CreateContact(sys, "acme", store.Contact{Email: "ann@partner.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateGroup(sys, "acme", store.Group{Name: "outside", Email: "outside@acme.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AddGroupContact(sys, "acme", "outside", "ann@partner.example"); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd("MAIL FROM:<x@example.test>", "250 ")
+	f.Fail(nil, "RecipientContacts")
+	c.cmd("RCPT TO:<outside@acme.test>", "451 ")
+	f.Heal()
+	c.cmd("RCPT TO:<outside@acme.test>", "250 ")
 }
 
 // LMTP store calls run under a context with a deadline that the server's

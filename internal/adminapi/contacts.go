@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -32,19 +31,7 @@ func (s *Server) contactTenant(r *http.Request, email string) (string, error) {
 			found = append(found, c.Tenant)
 		}
 	}
-	p := store.PrincipalFrom(r.Context())
-	for _, t := range found {
-		if p != nil && strings.EqualFold(t, p.Tenant) {
-			return t, nil
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Errorf("contact %q: %w", email, store.ErrNotFound)
-	case 1:
-		return found[0], nil
-	}
-	return "", badRequest("contact %q exists in several tenants (%s): use --tenant", email, strings.Join(found, ", "))
+	return chooseTenant(r, "contact", email, found)
 }
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {

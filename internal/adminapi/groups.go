@@ -26,6 +26,13 @@ func (s *Server) groupTenant(r *http.Request, group string) (string, error) {
 			found = append(found, g.Tenant)
 		}
 	}
+	return chooseTenant(r, "group", group, found)
+}
+
+// chooseTenant picks, among the tenants found to have a what named name,
+// the principal's own, else the only one; none is not found, several
+// are ambiguous (400, "use --tenant").
+func chooseTenant(r *http.Request, what, name string, found []string) (string, error) {
 	p := store.PrincipalFrom(r.Context())
 	for _, t := range found {
 		if p != nil && strings.EqualFold(t, p.Tenant) {
@@ -34,11 +41,11 @@ func (s *Server) groupTenant(r *http.Request, group string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("group %q: %w", group, store.ErrNotFound)
+		return "", fmt.Errorf("%s %q: %w", what, name, store.ErrNotFound)
 	case 1:
 		return found[0], nil
 	}
-	return "", badRequest("group %q exists in several tenants (%s): use --tenant", group, strings.Join(found, ", "))
+	return "", badRequest("%s %q exists in several tenants (%s): use --tenant", what, name, strings.Join(found, ", "))
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {

@@ -18,7 +18,8 @@ var ErrForwardLoop = errors.New("mail loop: the message already went through thi
 // stays *from (nil: the message's Return-Path, as pipe delivery has
 // it); a Delivered-To field naming the group is added, and a
 // message that already carries one is not sent again (ErrForwardLoop),
-// so two groups that contain each other's addresses do not loop. With
+// so two groups that contain each other's addresses do not loop. A
+// message the spam verdict calls spam is not sent out. With
 // no Outbound it logs and returns nil; an error of Outbound (the queue
 // refused the message) is returned, for the caller to fail the
 // recipient temporarily.
@@ -44,6 +45,13 @@ func (d *Deliverer) Forward(ctx context.Context, fromp *string, addr string, to 
 	}
 	if d.Outbound == nil {
 		d.log().Info("no outbound configured: not forwarding to the group's contacts", "group", addr, "to", strings.Join(to, ","))
+		return nil
+	}
+	// Spam is not sent on: it would make Roost a spam relay for
+	// whoever writes to a group with contacts (the users still get it,
+	// filed in Junk).
+	if d.spamVerdict(ctx, msg) {
+		d.log().Info("not forwarding spam to the group's contacts", "group", addr, "contacts", len(to))
 		return nil
 	}
 	b, err := msg.bytes()

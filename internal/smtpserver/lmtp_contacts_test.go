@@ -60,7 +60,8 @@ func (o *outbox) setFail(v bool) {
 func TestGroupContacts(t *testing.T) {
 	ob := &outbox{}
 	e := start(t, 2, func(o *smtpserver.Options) {
-		o.Deliverer = &mail.Deliverer{Store: o.Store, Log: testenv.Logger(t), Outbound: ob}
+		o.Deliverer = &mail.Deliverer{Store: o.Store, Log: testenv.Logger(t), Outbound: ob,
+			Spam: mail.SpamOptions{Headers: mail.DefaultSpamHeaders}}
 	})
 	db := e.db
 	for _, c := range []string{"ann@partner.example", "sam@supplier.example"} {
@@ -142,6 +143,15 @@ func TestGroupContacts(t *testing.T) {
 	}
 	if n := inboxCount(t, db, "alice"); n != 2 {
 		t.Fatalf("alice has %d messages after the looping one", n)
+	}
+	// Spam is not sent out; the user gets it (in Junk).
+	c.cmd("MAIL FROM:<spammer@example.test>", "250")
+	c.cmd("RCPT TO:<project@acme.test>", "250")
+	c.cmd("DATA", "354")
+	c.send("X-Spam-Flag: YES\r\nSubject: cheap\r\n\r\nbuy\r\n.")
+	c.expect("250 2.0.0 <project@acme.test>")
+	if n := len(ob.all()); n != 2 {
+		t.Fatalf("spam was sent out to the group's contacts (%d sent)", n)
 	}
 	// A group without members of either kind is no recipient.
 	_, err = db.CreateGroup(sys, "acme", store.Group{Name: "empty", Email: "empty@acme.test"})

@@ -172,24 +172,86 @@ func (d *DB) ListGroups(ctx context.Context, tenant string) ([]*store.Group, err
 			rows.Close()
 		}
 		for _, tn := range tenants {
-			names, err := t.strings(`SELECT name FROM groups WHERE tenant_id = ? ORDER BY name_lc`, tn.ID)
+			gs, err := t.tenantGroups(tn)
 			if err != nil {
-				return err
+				return fmt.Errorf("groups of tenant %q: %w", tn.Name, err)
 			}
-			for _, n := range names {
-				g, err := t.groupByName(tn.ID, n)
-				if err != nil {
-					return err
-				}
-				if err := t.fillGroup(g); err != nil {
-					return err
-				}
-				out = append(out, g)
-			}
+			out = append(out, gs...)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// tenantGroups loads the groups of tn with their members and contacts,
+// as groupByName and fillGroup would, in four statements however many
+// groups there are (the address books list a tenant's groups at every
+// search).
+func (t *tx) tenantGroups(tn *store.Tenant) ([]*store.Group, error) {
+	rows, err := t.query(`SELECT id, name, email, kind, hidden, builtin, external_id FROM groups WHERE tenant_id = ? ORDER BY name_lc`, tn.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Group
+	byID := map[int64]*store.Group{}
+	for rows.Next() {
+		g := &store.Group{TenantID: tn.ID, Tenant: tn.Name}
+		var hidden, builtin int
+		var kind string
+		if err := rows.Scan(&g.ID, &g.Name, &g.Email, &kind, &hidden, &builtin, &g.ExternalID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		g.Kind, g.Hidden, g.BuiltIn = store.GroupKind(kind), hidden != 0, builtin != 0
+		out = append(out, g)
+		byID[g.ID] = g
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// pairs reads (group id, text) rows into the groups' lists.
+	pairs := func(q string, set func(g *store.Group, v string)) error {
+		rows, err := t.query(q, tn.ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var v string
+			if err := rows.Scan(&id, &v); err != nil {
+				return err
+			}
+			if g := byID[id]; g != nil {
+				set(g, v)
+			}
+		}
+		return rows.Err()
+	}
+	if err := pairs(`SELECT m.group_id, u.login FROM group_members m JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id
+		WHERE g.tenant_id = ? ORDER BY m.group_id, u.login_lc`, func(g *store.Group, v string) { g.Members = append(g.Members, v) }); err != nil {
+		return nil, err
+	}
+	if err := pairs(`SELECT gc.group_id, c.email FROM group_contacts gc JOIN contacts c ON c.id = gc.contact_id JOIN groups g ON g.id = gc.group_id
+		WHERE g.tenant_id = ? ORDER BY gc.group_id, c.email_lc`, func(g *store.Group, v string) { g.Contacts = append(g.Contacts, v) }); err != nil {
+		return nil, err
+	}
+	var everyone []string
+	for _, g := range out {
+		if g.BuiltIn && strings.EqualFold(g.Name, store.EveryoneGroup) {
+			if everyone == nil {
+				if everyone, err = t.strings(`SELECT login FROM users WHERE tenant_id = ? ORDER BY login_lc`, tn.ID); err != nil {
+					return nil, err
+				}
+			}
+			g.Members = everyone
+		}
+	}
+	return out, nil
 }
 
 // DeleteGroup implements store.Directory.

@@ -81,3 +81,56 @@ func TestPostgresRoundTrips(t *testing.T) {
 		t.Errorf("folder after expunge: %d messages, %d bytes", f.Messages, f.Size)
 	}
 }
+
+// TestListGroupsStatements: listing a tenant's groups, as the address
+// books do at every search, takes the same number of statements for
+// three groups as for thirty (members and contacts included).
+func TestListGroupsStatements(t *testing.T) {
+	dir := t.TempDir()
+	db := openSQLite(t, dir, newBlobs(t, dir))
+	ctx := store.SystemContext(context.Background())
+	if _, err := db.CreateTenant(ctx, "lg"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"ann", "ben"} {
+		if _, err := db.CreateUser(ctx, "lg", store.User{Login: l}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.CreateContact(ctx, "lg", store.Contact{Email: "out@side.example"}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(from, to int) {
+		for i := from; i < to; i++ {
+			name := fmt.Sprintf("g%02d", i)
+			if _, err := db.CreateGroup(ctx, "lg", store.Group{Name: name, Email: name + "@lg.test"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.AddGroupMember(ctx, "lg", name, "ann"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.AddGroupContact(ctx, "lg", name, "out@side.example"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	list := func() (int64, []*store.Group) {
+		t.Helper()
+		n0 := sqlstore.Statements(db)
+		gs, err := db.ListGroups(ctx, "lg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sqlstore.Statements(db) - n0, gs
+	}
+	add(0, 3)
+	few, gs := list()
+	if len(gs) != 4 || gs[0].Name != "Everyone" || len(gs[0].Members) != 2 || gs[1].Members[0] != "ann" || gs[1].Contacts[0] != "out@side.example" {
+		t.Fatalf("groups %+v", gs)
+	}
+	add(3, 30)
+	many, gs := list()
+	if len(gs) != 31 || many != few {
+		t.Fatalf("%d groups: %d statements, %d for 4", len(gs), many, few)
+	}
+}

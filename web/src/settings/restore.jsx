@@ -66,6 +66,7 @@ export function RestoreDeleted() {
   const page = useSignal(null); // { total, items }
   const picked = useSignal(new Set());
   const progress = useSignal(null); // { done, total }
+  const loadingMore = useSignal(false); // a "Show more" request in flight
   const status = useSignal('');
 
   const fail = (e) => { status.value = e.status === 409 ? t('restoreConflict') : t('restoreFailed', { msg: e.message }); };
@@ -106,11 +107,16 @@ export function RestoreDeleted() {
       status.value = r.total ? t(m ? 'restoreFound' : 'restoreFoundItems', { n: r.total }) : t(m ? 'restoreNone' : 'restoreNoneItems');
     } catch (e) { fail(e); }
   };
+  // more loads the next page once: a second click while one is loading
+  // would ask for the same position and list its rows twice.
   const more = async () => {
+    if (loadingMore.value) return;
+    loadingMore.value = true;
     try {
       const r = await call('GET', query(page.value.items.length));
-      page.value = { ...page.value, total: r.total, items: [...page.value.items, ...r.items] };
-    } catch (e) { fail(e); }
+      const have = new Set(page.value.items.map((it) => it.id));
+      page.value = { ...page.value, total: r.total, items: [...page.value.items, ...r.items.filter((it) => !have.has(it.id))] };
+    } catch (e) { fail(e); } finally { loadingMore.value = false; }
   };
   const toggle = (id, on) => {
     const s = new Set(picked.value);
@@ -203,7 +209,7 @@ export function RestoreDeleted() {
         </div>
       )}
       {page.value && items.length < page.value.total && (
-        <p><button onClick={more}>{t('restoreMore', { n: page.value.total - items.length })}</button></p>
+        <p><button onClick={more} disabled={loadingMore.value}>{t('restoreMore', { n: page.value.total - items.length })}</button></p>
       )}
       {page.value && items.length > 0 && (
         <p>

@@ -732,6 +732,10 @@ type ContactUpdate struct {
 // MaxContactName bounds a contact's name, in bytes.
 const MaxContactName = 256
 
+// MaxGroupContacts bounds the contact members of one group: a message to
+// the group is queued once for all of them.
+const MaxGroupContacts = 1000
+
 // Directory is the part of the store that keeps tenants, domains, users and
 // groups (the db user backend, and the cache of the ldap/unix backends).
 type Directory interface {
@@ -782,7 +786,8 @@ type Directory interface {
 	// (and its group memberships).
 	DeleteContact(ctx context.Context, tenant, email string) error
 	// AddGroupContact makes the tenant's contact with address email a
-	// member of group: mail to the group goes out to it too.
+	// member of group: mail to the group goes out to it too. A group has
+	// at most MaxGroupContacts (ErrInvalid beyond).
 	AddGroupContact(ctx context.Context, tenant, group, email string) error
 	RemoveGroupContact(ctx context.Context, tenant, group, email string) error
 	// RecipientContacts returns the addresses of the contacts that are

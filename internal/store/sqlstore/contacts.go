@@ -229,6 +229,13 @@ func (d *DB) groupContact(ctx context.Context, tenant, group, email string, add 
 			return err
 		}
 		if add {
+			var n int
+			if err := t.row(`SELECT COUNT(*) FROM group_contacts WHERE group_id = ?`, g.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= store.MaxGroupContacts {
+				return fmt.Errorf("group %q has %d contacts, the most a group may have: %w", g.Name, n, store.ErrInvalid)
+			}
 			res, err := t.exec(`INSERT INTO group_contacts (group_id, contact_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.ID, c.ID)
 			if err != nil {
 				return err
@@ -271,7 +278,7 @@ func (d *DB) RecipientContacts(ctx context.Context, addr string) ([]string, erro
 				return nil // a user's address
 			}
 			out, err = t.strings(`SELECT c.email FROM group_contacts gc JOIN contacts c ON c.id = gc.contact_id WHERE gc.group_id = ? ORDER BY c.email_lc LIMIT ?`,
-				gid, maxGroupContacts)
+				gid, store.MaxGroupContacts)
 			return err
 		}
 		return nil
@@ -279,6 +286,3 @@ func (d *DB) RecipientContacts(ctx context.Context, addr string) ([]string, erro
 	return out, err
 }
 
-// maxGroupContacts bounds the contacts one group sends to (a message is
-// queued once for all of them).
-const maxGroupContacts = 1000

@@ -138,3 +138,29 @@ func (d *DB) Analyze(ctx context.Context) error {
 	_, err := d.wdb.ExecContext(ctx, `ANALYZE`)
 	return err
 }
+
+// FillGroupContacts makes n contacts of tenant members of group straight
+// in the database (tests of the bound on a group's contacts).
+func (d *DB) FillGroupContacts(ctx context.Context, tenant, group string, n int) error {
+	return d.write(ctx, func(t *tx) error {
+		tn, err := t.tenantByName(tenant)
+		if err != nil {
+			return err
+		}
+		g, err := t.groupByName(tn.ID, group)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			email := fmt.Sprintf("fill%d@contacts.example", i)
+			var id int64
+			if err := t.row(`INSERT INTO contacts (tenant_id, email, email_lc, created) VALUES (?, ?, ?, ?) RETURNING id`, tn.ID, email, email, t.now()).Scan(&id); err != nil {
+				return err
+			}
+			if _, err := t.exec(`INSERT INTO group_contacts (group_id, contact_id) VALUES (?, ?)`, g.ID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,5 +134,39 @@ func TestListGroupsStatements(t *testing.T) {
 	many, gs := list()
 	if len(gs) != 31 || many != few {
 		t.Fatalf("%d groups: %d statements, %d for 4", len(gs), many, few)
+	}
+}
+
+// TestGroupContactsBound: a group takes at most store.MaxGroupContacts
+// contact members (a message to it is queued once for all of them, and
+// delivery reads that many): the next is refused, not left out
+// silently at delivery.
+func TestGroupContactsBound(t *testing.T) {
+	dir := t.TempDir()
+	db := openSQLite(t, dir, newBlobs(t, dir))
+	ctx := store.SystemContext(context.Background())
+	if _, err := db.CreateTenant(ctx, "gb"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateGroup(ctx, "gb", store.Group{Name: "big", Email: "big@gb.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FillGroupContacts(ctx, "gb", "big", store.MaxGroupContacts-1); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"last@x.example", "over@x.example"} {
+		if _, err := db.CreateContact(ctx, "gb", store.Contact{Email: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.AddGroupContact(ctx, "gb", "big", "last@x.example"); err != nil {
+		t.Fatalf("contact %d: %v", store.MaxGroupContacts, err)
+	}
+	if err := db.AddGroupContact(ctx, "gb", "big", "over@x.example"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("contact %d: %v, want ErrInvalid", store.MaxGroupContacts+1, err)
+	}
+	got, err := db.RecipientContacts(ctx, "big@gb.test")
+	if err != nil || len(got) != store.MaxGroupContacts || !slices.Contains(got, "last@x.example") {
+		t.Fatalf("recipients: %d, %v", len(got), err)
 	}
 }

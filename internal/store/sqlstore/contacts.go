@@ -285,4 +285,3 @@ func (d *DB) RecipientContacts(ctx context.Context, addr string) ([]string, erro
 	})
 	return out, err
 }
-

@@ -202,8 +202,13 @@ func adminDeliver(a *admin, _ *adminCmd, in *input) error {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return fmt.Errorf("deliver: unexpected reply: %w", err)
 	}
-	if d.User == "" && len(d.Forwarded) > 0 {
-		a.say(data, "sent on to the group's %d contacts", len(d.Forwarded))
+	if d.User == "" {
+		// A group of contacts only.
+		if len(d.Forwarded) == 0 {
+			a.say(data, "accepted for %s, not sent on to its contacts: a mail loop, spam, or no outbound queue (see the server's log)", in.pos[0])
+			return nil
+		}
+		a.say(data, "sent on to the %d contacts of %s", len(d.Forwarded), in.pos[0])
 		return nil
 	}
 	if d.UID == 0 {

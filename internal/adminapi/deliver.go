@@ -84,13 +84,15 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request) error {
 		}
 		// A refused forward fails the delivery before any user has a
 		// copy: the MTA's retry duplicates nothing.
-		if err := del.Forward(ctx, fromp, rcpt, contacts, open); err != nil && !errors.Is(err, mail.ErrForwardLoop) {
+		sent, err := del.Forward(ctx, fromp, rcpt, contacts, open)
+		if err != nil {
 			return err
 		}
 		if len(users) == 0 {
-			writeJSON(w, http.StatusCreated, &Delivery{Forwarded: contacts})
+			writeJSON(w, http.StatusCreated, &Delivery{Forwarded: sent})
 			return nil
 		}
+		contacts = sent
 	}
 	var results []mail.Result
 	if from, ok := r.URL.Query()["from"]; ok {

@@ -60,6 +60,7 @@ func TestDeliverGroupContacts(t *testing.T) {
 	if d.User != "alice" || d.UID == 0 || !slices.Equal(d.Forwarded, []string{"ann@partner.example"}) {
 		t.Fatalf("delivery to the group %+v", d)
 	}
+	d = adminapi.Delivery{}
 	e.call("POST", "/v1/deliver?rcpt=outside@acme.test&from=list@example.test", msg, 201, &d)
 	if d.User != "" || !slices.Equal(d.Forwarded, []string{"sam@supplier.example"}) {
 		t.Fatalf("delivery to a group of contacts only %+v", d)
@@ -68,6 +69,18 @@ func TestDeliverGroupContacts(t *testing.T) {
 	if len(sent) != 2 || !strings.HasPrefix(sent[0], "boss@example.test|ann@partner.example|Delivered-To: project@acme.test\r\nReturn-Path:") ||
 		!strings.HasPrefix(sent[1], "list@example.test|sam@supplier.example|Delivered-To: outside@acme.test\r\n") {
 		t.Fatalf("sent out %q", sent)
+	}
+	// A message that went through the group already is delivered to its
+	// users but not sent out again, and the answer does not say it was.
+	d = adminapi.Delivery{}
+	e.call("POST", "/v1/deliver?rcpt=project@acme.test", "Delivered-To: project@acme.test\r\n"+msg, 201, &d)
+	if d.User != "alice" || len(d.Forwarded) != 0 {
+		t.Fatalf("looping delivery %+v", d)
+	}
+	d = adminapi.Delivery{}
+	e.call("POST", "/v1/deliver?rcpt=outside@acme.test", "Delivered-To: outside@acme.test\r\n"+msg, 201, &d)
+	if d.User != "" || len(d.Forwarded) != 0 || len(ob.all()) != 2 {
+		t.Fatalf("looping delivery to contacts only %+v (%d sent)", d, len(ob.all()))
 	}
 	// A group without members of either kind is no recipient.
 	if _, err := e.b.CreateGroup(store.SystemContext(context.Background()), "acme", store.Group{Name: "empty", Email: "empty@acme.test"}); err != nil {

@@ -54,7 +54,7 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 					errs[i] = err
 					continue
 				}
-				if ferr := del.Forward(ctx, &from, r, contacts, open); ferr != nil && !errors.Is(ferr, mail.ErrForwardLoop) {
+				if _, ferr := del.Forward(ctx, &from, r, contacts, open); ferr != nil {
 					errs[i] = ferr
 					continue
 				}

@@ -134,21 +134,15 @@ func (d *Deliverer) runSieve(ctx context.Context, u *store.User, st *store.Store
 // sender. A Delivered-To field naming the user is added; a message that
 // already carries it for this user is not redirected again (loop).
 func (d *Deliverer) redirect(ctx context.Context, u *store.User, env Envelope, msg *message, to string) {
-	me := strings.ToLower(u.Email)
-	for _, v := range msg.header("Delivered-To") {
-		if strings.EqualFold(strings.TrimSpace(v), me) {
-			d.log().Warn("not redirecting: mail loop", "user", u.Login, "to", to)
-			return
-		}
-	}
-	b, err := msg.bytes()
-	if err != nil {
+	out, loop, err := deliveredOnce(msg, u.Email)
+	switch {
+	case err != nil:
 		d.log().Warn("redirect: read message", "user", u.Login, "err", err)
 		return
+	case loop:
+		d.log().Warn("not redirecting: mail loop", "user", u.Login, "to", to)
+		return
 	}
-	out := make([]byte, 0, len(b)+len(me)+16)
-	out = append(out, "Delivered-To: "+me+"\r\n"...)
-	out = append(out, b...)
 	if d.send(ctx, "redirect", env.From, []string{to}, out) {
 		d.log().Info("redirected", "user", u.Login, "to", to)
 	}

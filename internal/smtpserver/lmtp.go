@@ -469,7 +469,7 @@ func (s *lsession) data() {
 		if r.backend != "" || len(r.contacts) == 0 {
 			continue
 		}
-		if err := s.l.del.Forward(ctx, &s.from.Addr, r.addr, r.contacts, open); err != nil && !errors.Is(err, mail.ErrForwardLoop) {
+		if _, err := s.l.del.Forward(ctx, &s.from.Addr, r.addr, r.contacts, open); err != nil {
 			s.log.Error("forward to a group's contacts", "rcpt", r.addr, "err", err)
 			r.failed = true
 		}

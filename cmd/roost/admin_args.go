@@ -141,6 +141,28 @@ func (in *input) megabytes(name string) (string, error) {
 }
 
 // yesNo reads a yes|no flag.
+// onOff reads a pair of opposite switches (--active|--inactive,
+// --hidden|--visible): true for on, false for off, nil when neither is
+// given; both given is a usage error.
+func (in *input) onOff(cmd *adminCmd, on, off string) (*bool, error) {
+	switch {
+	case in.has(on) && in.has(off) && in.bools[on] == in.bools[off]:
+		return nil, usagef("%s: --%s and --%s contradict each other", cmd.name(), on, off)
+	case in.has(on):
+		v := in.bools[on]
+		return &v, nil
+	case in.has(off):
+		v := !in.bools[off]
+		return &v, nil
+	}
+	return nil, nil
+}
+
+// nothingToChange is the usage error of an update given no change.
+func nothingToChange(cmd *adminCmd) error {
+	return usagef("%s: nothing to change (usage: roost admin %s)", cmd.name(), cmd.syntax)
+}
+
 func (in *input) yesNo(name string) (*bool, error) {
 	v, ok := in.str[name]
 	if !ok {

@@ -63,16 +63,15 @@ func contactUpdate(a *admin, cmd *adminCmd, in *input) error {
 			body[f] = v
 		}
 	}
-	switch {
-	case in.has("hidden") && in.has("visible") && in.bools["hidden"] == in.bools["visible"]:
-		return usagef("%s: --hidden and --visible contradict each other", cmd.name())
-	case in.has("hidden"):
-		body["hidden"] = in.bools["hidden"]
-	case in.has("visible"):
-		body["hidden"] = !in.bools["visible"]
+	hidden, err := in.onOff(cmd, "hidden", "visible")
+	if err != nil {
+		return err
+	}
+	if hidden != nil {
+		body["hidden"] = *hidden
 	}
 	if len(body) == 0 {
-		return usagef("%s: nothing to change (usage: roost admin %s)", cmd.name(), cmd.syntax)
+		return nothingToChange(cmd)
 	}
 	var c contactView
 	data, err := a.c.callInto(a.ctx, "PATCH", "/v1/contacts/"+pathSeg(in.pos[0])+tenantQuery(in.str["tenant"]), body, &c)

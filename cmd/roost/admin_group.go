@@ -116,16 +116,15 @@ func groupUpdate(a *admin, cmd *adminCmd, in *input) error {
 			body[f[1]] = v
 		}
 	}
-	switch {
-	case in.has("hidden") && in.has("visible") && in.bools["hidden"] == in.bools["visible"]:
-		return usagef("%s: --hidden and --visible contradict each other", cmd.name())
-	case in.has("hidden"):
-		body["hidden"] = in.bools["hidden"]
-	case in.has("visible"):
-		body["hidden"] = !in.bools["visible"]
+	hidden, err := in.onOff(cmd, "hidden", "visible")
+	if err != nil {
+		return err
+	}
+	if hidden != nil {
+		body["hidden"] = *hidden
 	}
 	if len(body) == 0 {
-		return usagef("%s: nothing to change (see roost admin help group update)", cmd.name())
+		return nothingToChange(cmd)
 	}
 	var g groupView
 	data, err := a.c.callInto(a.ctx, "PATCH", "/v1/groups/"+pathSeg(in.pos[0])+tenantQuery(in.str["tenant"]), body, &g)

@@ -102,7 +102,7 @@ func tenantUpdate(a *admin, cmd *adminCmd, in *input) error {
 		body["home_node"] = in.str["home-node"]
 	}
 	if len(body) == 0 {
-		return usagef("%s: nothing to change (usage: roost admin %s)", cmd.name(), cmd.syntax)
+		return nothingToChange(cmd)
 	}
 	var t tenantView
 	data, err := a.c.callInto(a.ctx, "PATCH", "/v1/tenants/"+pathSeg(in.pos[0]), body, &t)

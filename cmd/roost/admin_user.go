@@ -60,13 +60,12 @@ func userUpdate(a *admin, cmd *adminCmd, in *input) error {
 	if lvl != nil {
 		body["admin"] = *lvl
 	}
-	switch {
-	case in.has("active") && in.has("inactive") && in.bools["active"] == in.bools["inactive"]:
-		return usagef("%s: --active and --inactive contradict each other", cmd.name())
-	case in.has("active"):
-		body["active"] = in.bools["active"]
-	case in.has("inactive"):
-		body["active"] = !in.bools["inactive"]
+	active, err := in.onOff(cmd, "active", "inactive")
+	if err != nil {
+		return err
+	}
+	if active != nil {
+		body["active"] = *active
 	}
 	for _, f := range [][2]string{{"alias-add", "alias_add"}, {"alias-remove", "alias_remove"},
 		{"enable-feature", "enable_feature"}, {"disable-feature", "disable_feature"},

@@ -212,47 +212,12 @@ func (d *DB) RemoveGroupContact(ctx context.Context, tenant, group, email string
 }
 
 func (d *DB) groupContact(ctx context.Context, tenant, group, email string, add bool) error {
-	p, err := store.Require(ctx)
-	if err != nil {
-		return err
-	}
-	return d.write(ctx, func(t *tx) error {
-		tn, g, err := t.administeredGroup(p, tenant, group)
-		if err != nil {
-			return err
-		}
-		if g.BuiltIn {
-			return fmt.Errorf("membership of %q is automatic: %w", g.Name, store.ErrInvalid)
-		}
+	return d.changeMembership(ctx, tenant, group, add, func(t *tx, _ *store.Principal, tn *store.Tenant) (member, error) {
 		c, err := t.contactByEmail(tn.ID, email)
 		if err != nil {
-			return err
+			return member{}, err
 		}
-		if add {
-			var n int
-			if err := t.row(`SELECT COUNT(*) FROM group_contacts WHERE group_id = ?`, g.ID).Scan(&n); err != nil {
-				return err
-			}
-			if n >= store.MaxGroupContacts {
-				return fmt.Errorf("group %q has %d contacts, the most a group may have: %w", g.Name, n, store.ErrInvalid)
-			}
-			res, err := t.exec(`INSERT INTO group_contacts (group_id, contact_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.ID, c.ID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("contact %q is already a member of %q: %w", c.Email, g.Name, store.ErrConflict)
-			}
-			return nil
-		}
-		res, err := t.exec(`DELETE FROM group_contacts WHERE group_id = ? AND contact_id = ?`, g.ID, c.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("contact %q is not a member of %q: %w", c.Email, g.Name, store.ErrNotFound)
-		}
-		return nil
+		return member{table: "group_contacts", col: "contact_id", id: c.ID, name: fmt.Sprintf("contact %q", c.Email), kind: "contacts", max: store.MaxGroupContacts}, nil
 	})
 }
 

@@ -373,6 +373,32 @@ func (d *DB) RemoveGroupMember(ctx context.Context, tenant, group, login string)
 }
 
 func (d *DB) groupMember(ctx context.Context, tenant, group, login string, add bool) error {
+	return d.changeMembership(ctx, tenant, group, add, func(t *tx, p *store.Principal, tn *store.Tenant) (member, error) {
+		u, err := t.visibleUser(p, login)
+		if err != nil {
+			return member{}, err
+		}
+		if u.TenantID != tn.ID {
+			return member{}, fmt.Errorf("user %q is not in tenant %q: %w", login, tn.Name, store.ErrInvalid)
+		}
+		return member{table: "group_members", col: "user_id", id: u.ID, name: fmt.Sprintf("user %q", login)}, nil
+	})
+}
+
+// member is one member of a group as changeMembership writes it: its
+// row in table (column col holds id), how errors name it and its kind
+// ("contacts"), and the most of its kind one group may have (0: no
+// bound).
+type member struct {
+	table, col, name, kind string
+	id                     int64
+	max                    int
+}
+
+// changeMembership adds a member to, or removes one from, a group of
+// tenant, for an administrator of the tenant; resolve finds the member
+// in the group's tenant. Built-in groups' membership is automatic.
+func (d *DB) changeMembership(ctx context.Context, tenant, group string, add bool, resolve func(t *tx, p *store.Principal, tn *store.Tenant) (member, error)) error {
 	p, err := store.Require(ctx)
 	if err != nil {
 		return err
@@ -385,29 +411,35 @@ func (d *DB) groupMember(ctx context.Context, tenant, group, login string, add b
 		if g.BuiltIn {
 			return fmt.Errorf("membership of %q is automatic: %w", g.Name, store.ErrInvalid)
 		}
-		u, err := t.visibleUser(p, login)
+		m, err := resolve(t, p, tn)
 		if err != nil {
 			return err
 		}
-		if u.TenantID != tn.ID {
-			return fmt.Errorf("user %q is not in tenant %q: %w", login, tn.Name, store.ErrInvalid)
-		}
-		if add {
-			res, err := t.exec(`INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.ID, u.ID)
+		if !add {
+			res, err := t.exec(`DELETE FROM `+m.table+` WHERE group_id = ? AND `+m.col+` = ?`, g.ID, m.id)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("user %q is already a member of %q: %w", login, g.Name, store.ErrConflict)
+				return fmt.Errorf("%s is not a member of %q: %w", m.name, g.Name, store.ErrNotFound)
 			}
 			return nil
 		}
-		res, err := t.exec(`DELETE FROM group_members WHERE group_id = ? AND user_id = ?`, g.ID, u.ID)
+		if m.max > 0 {
+			var n int
+			if err := t.row(`SELECT COUNT(*) FROM `+m.table+` WHERE group_id = ?`, g.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= m.max {
+				return fmt.Errorf("group %q has %d %s, the most a group may have: %w", g.Name, n, m.kind, store.ErrInvalid)
+			}
+		}
+		res, err := t.exec(`INSERT INTO `+m.table+` (group_id, `+m.col+`) VALUES (?, ?) ON CONFLICT DO NOTHING`, g.ID, m.id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("user %q is not a member of %q: %w", login, g.Name, store.ErrNotFound)
+			return fmt.Errorf("%s is already a member of %q: %w", m.name, g.Name, store.ErrConflict)
 		}
 		return nil
 	})

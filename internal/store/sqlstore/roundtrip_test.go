@@ -162,7 +162,7 @@ func TestGroupContactsBound(t *testing.T) {
 	if err := db.AddGroupContact(ctx, "gb", "big", "last@x.example"); err != nil {
 		t.Fatalf("contact %d: %v", store.MaxGroupContacts, err)
 	}
-	if err := db.AddGroupContact(ctx, "gb", "big", "over@x.example"); !errors.Is(err, store.ErrInvalid) {
+	if err := db.AddGroupContact(ctx, "gb", "big", "over@x.example"); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "1000 contacts, the most a group may have") {
 		t.Fatalf("contact %d: %v, want ErrInvalid", store.MaxGroupContacts+1, err)
 	}
 	got, err := db.RecipientContacts(ctx, "big@gb.test")

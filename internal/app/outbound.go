@@ -45,10 +45,13 @@ func (s *server) newQueue(cfg *config.Config, del *mail.Deliverer) *queue.Queue 
 				// A group's contact members: the message goes out to
 				// them first; if it cannot, the recipient is retried
 				// before any member has a copy.
-				contacts, cerr := s.db.RecipientContacts(sys, r)
-				if cerr != nil {
-					errs[i] = cerr
-					continue
+				var contacts []string
+				if err != nil || !(len(users) == 1 && users[0].OwnsAddress(r)) {
+					var cerr error
+					if contacts, cerr = s.db.RecipientContacts(sys, r); cerr != nil {
+						errs[i] = cerr
+						continue
+					}
 				}
 				if err != nil && len(contacts) == 0 {
 					errs[i] = err

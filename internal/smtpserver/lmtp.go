@@ -27,7 +27,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -361,7 +360,7 @@ func (s *lsession) command(cmd smtp.Command) bool {
 		defer cancel()
 		users, err := s.l.o.Store.Recipients(store.SystemContext(ctx), p.Addr)
 		var contacts []string
-		if errors.Is(err, store.ErrNotFound) || err == nil && !userAddress(users, p.Addr) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && !(len(users) == 1 && users[0].OwnsAddress(p.Addr)) {
 			// A group: its contact members (a group of contacts only
 			// has no users).
 			var cerr error
@@ -604,22 +603,6 @@ func (s *lsession) replyFor(r rcpt, byUser map[int64]mail.Result) {
 	}
 }
 
-// userAddress reports whether addr is the address (or an alias, or a
-// subaddress of either) of the one user it resolved to: then it names
-// no group, and no group's contacts need looking up.
-func userAddress(users []*store.User, addr string) bool {
-	if len(users) != 1 {
-		return false
-	}
-	addr = strings.ToLower(addr)
-	if at := strings.LastIndexByte(addr, '@'); at > 0 {
-		if plus := strings.IndexByte(addr[:at], '+'); plus > 0 {
-			addr = addr[:plus] + addr[at:]
-		}
-	}
-	u := users[0]
-	return strings.EqualFold(u.Email, addr) || slices.ContainsFunc(u.Aliases, func(a string) bool { return strings.EqualFold(a, addr) })
-}
 
 // rejectText makes a Sieve reject reason safe for a reply line.
 func rejectText(s string) string {

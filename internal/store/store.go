@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,6 +128,20 @@ func (u *User) InAddressList(q string) bool {
 		}
 	}
 	return false
+}
+
+// OwnsAddress reports whether addr is the user's address or one of its
+// aliases, or a subaddress ("user+tag") of either, case-insensitively:
+// then Recipients resolved addr to this user itself, not through a group
+// (delivery looks a group's contacts up only otherwise).
+func (u *User) OwnsAddress(addr string) bool {
+	addr = strings.ToLower(addr)
+	if at := strings.LastIndexByte(addr, '@'); at > 0 {
+		if plus := strings.IndexByte(addr[:at], '+'); plus > 0 {
+			addr = addr[:plus] + addr[at:]
+		}
+	}
+	return strings.EqualFold(u.Email, addr) || slices.ContainsFunc(u.Aliases, func(a string) bool { return strings.EqualFold(a, addr) })
 }
 
 // Quota holds the three quota levels in bytes; 0 means the level is off.

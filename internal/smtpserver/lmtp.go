@@ -603,7 +603,6 @@ func (s *lsession) replyFor(r rcpt, byUser map[int64]mail.Result) {
 	}
 }
 
-
 // rejectText makes a Sieve reject reason safe for a reply line.
 func rejectText(s string) string {
 	s = strings.Map(func(r rune) rune {

@@ -24,21 +24,13 @@ import (
 // registry that cannot be read is a temporary failure, not a wrong
 // password (nor a throttled failed login).
 func TestProxyLoginRegistryFailure(t *testing.T) {
-	dir := t.TempDir()
-	blobs, err := fs.New(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(dir, "roost.db"), Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLiteStore(t)
 	s := &server{log: slog.New(slog.DiscardHandler), db: db}
 	s.cfg.Store(config.Default())
 	login := s.proxyLogin("imap")
 	front := &net.TCPAddr{IP: net.ParseIP("127.0.0.9"), Port: 40000}
 
-	_, err = login(context.Background(), "alice", front, front)
+	_, err := login(context.Background(), "alice", front, front)
 	if !errors.Is(err, directory.ErrBadCredentials) {
 		t.Fatalf("proxied login from an unregistered address: %v, want ErrBadCredentials", err)
 	}
